@@ -1,0 +1,33 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuthModule } from '#custodia/auth';
+import { CasesModule } from '#custodia/cases';
+import { ConfigModule, type CustodiaConfig } from '#custodia/config';
+import { AuthController } from './controllers/auth.controller.js';
+import { CasesController } from './controllers/cases.controller.js';
+import { HealthController } from './controllers/health.controller.js';
+import { UsersController } from './controllers/users.controller.js';
+
+/** Holds the process-wide database handle, opened and migrated before Nest starts. */
+@Module({})
+class DatabaseModule {
+  static forRoot(dataSource: DataSource): DynamicModule {
+    return {
+      module: DatabaseModule,
+      global: true,
+      providers: [{ provide: DataSource, useValue: dataSource }],
+      exports: [DataSource],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register(config: CustodiaConfig, dataSource: DataSource): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule],
+      controllers: [HealthController, AuthController, UsersController, CasesController],
+    };
+  }
+}

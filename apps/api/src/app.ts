@@ -1,0 +1,70 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { randomUUID } from 'node:crypto';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { CustodiaConfig } from '#custodia/config';
+import { NestPinoLogger } from '#custodia/logging';
+import { AppModule } from './app.module.js';
+import { bodyErrors, jsonBodies } from './http/body.js';
+import { ProblemFilter } from './http/problem.filter.js';
+import { StrictValidationPipe } from './http/validation.js';
+
+export const API_PREFIX = 'api/v1';
+
+/** Routes that read their own (non-JSON) bodies. */
+const OWN_BODY_ROUTES: RegExp[] = [];
+
+/** Assembles the HTTP application on an open, migrated database; the caller listens or tests it. */
+export async function createApp(
+  config: CustodiaConfig,
+  dataSource: DataSource,
+  logger: Logger,
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, dataSource), {
+    bodyParser: false,
+    logger: new NestPinoLogger(logger.child({ component: 'nest' })),
+  });
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+  app.use(
+    pinoHttp({
+      logger: logger.child({ component: 'http' }),
+      genReqId: (req, res) => {
+        const id = randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Only what an operator needs: no headers, no bodies, no query string (it may hold places).
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customProps: (req) => ({ userId: (req as { actor?: { id: string } }).actor?.id }),
+    }),
+  );
+  app.use('/api/docs', helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } } }));
+  app.use(helmet());
+  app.use(jsonBodies(config.maxJsonBodyBytes, (req) => OWN_BODY_ROUTES.some((route) => route.test(req.path))));
+  app.use(bodyErrors);
+  app.setGlobalPrefix(API_PREFIX);
+  app.useGlobalFilters(new ProblemFilter(logger.child({ component: 'errors' })));
+  app.useGlobalPipes(new StrictValidationPipe());
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Custodia API')
+      .setDescription('Evidence intake, custody log and case records. Errors are application/problem+json (RFC 9457).')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
+  await app.init();
+  return app;
+}

@@ -1,0 +1,67 @@
+import {
+  createParamDecorator,
+  ForbiddenException,
+  Injectable,
+  SetMetadata,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthService } from './auth.service.js';
+import { ROLES, type Actor, type Role } from './roles.js';
+
+const ACCESS_RULE = 'custodia:access';
+
+type AccessRule = { kind: 'public' } | { kind: 'roles'; roles: readonly Role[] };
+
+/** Anyone may call this route, signed in or not. */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS_RULE, { kind: 'public' } satisfies AccessRule);
+
+/** Signed-in callers with one of these global roles may call this route (any role when none is named). */
+export const Allow = (...roles: Role[]): MethodDecorator & ClassDecorator =>
+  SetMetadata(ACCESS_RULE, { kind: 'roles', roles: roles.length ? roles : ROLES } satisfies AccessRule);
+
+interface RequestWithActor {
+  headers: Record<string, string | string[] | undefined>;
+  actor?: Actor;
+}
+
+/** The signed-in caller of a route guarded by `@Allow`. */
+export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): Actor => {
+  const actor = context.switchToHttp().getRequest<RequestWithActor>().actor;
+  if (!actor) throw new UnauthorizedException('Sign in first');
+  return actor;
+});
+
+/** The route's declared access rule, or undefined when it declares none. */
+export function accessRuleOf(reflector: Reflector, handler: object, controller: object): AccessRule | undefined {
+  return reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [handler as never, controller as never]);
+}
+
+/**
+ * The global guard: a route is denied unless it declares who may call it (`@Public` or
+ * `@Allow`), so a forgotten decorator fails closed.
+ */
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const rule = accessRuleOf(this.reflector, context.getHandler(), context.getClass());
+    if (!rule) throw new ForbiddenException('This route declares no access rule and is closed');
+    if (rule.kind === 'public') return true;
+    const request = context.switchToHttp().getRequest<RequestWithActor>();
+    const header = request.headers['authorization'];
+    const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
+    if (!match) throw new UnauthorizedException('Send a bearer token in the Authorization header');
+    const actor = await this.auth.authenticate(match[1]!);
+    if (!actor) throw new UnauthorizedException('The token is unknown, expired or revoked');
+    request.actor = actor;
+    if (!rule.roles.includes(actor.role)) throw new ForbiddenException(`The ${actor.role} role may not do this`);
+    return true;
+  }
+}

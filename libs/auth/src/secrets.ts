@@ -1,0 +1,48 @@
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { createHash, randomBytes } from 'node:crypto';
+
+// OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): about 30 ms on this class of machine.
+// `Algorithm` is an ambient const enum (not importable under isolatedModules): 2 is Argon2id.
+const ARGON2_OPTIONS = { algorithm: 2 as Algorithm, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+export const MIN_PASSWORD_LENGTH = 12;
+export const MAX_PASSWORD_LENGTH = 1024;
+
+/** An argon2id PHC string for the password. */
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, ARGON2_OPTIONS);
+}
+
+/** True when the password matches the PHC string; false (never throws) on a malformed hash. */
+export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  try {
+    return await verify(passwordHash, password);
+  } catch {
+    return false;
+  }
+}
+
+let dummyHash: Promise<string> | undefined;
+/** A hash to verify against when the user does not exist, so that case costs the same time. */
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  return dummyHash;
+}
+
+const TOKEN_PREFIX = 'cst_';
+
+/** A new bearer token (256 random bits) and the SHA-256 under which it is stored. */
+export function newBearerToken(): { token: string; tokenHash: Buffer } {
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return { token, tokenHash: hashBearerToken(token) };
+}
+
+/** Tokens are high-entropy, so a plain SHA-256 is a sufficient one-way store (unlike passwords). */
+export function hashBearerToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** Cheap shape check before touching the database. */
+export function looksLikeBearerToken(token: string): boolean {
+  return /^cst_[A-Za-z0-9_-]{43}$/.test(token);
+}

@@ -1,0 +1,128 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { Actor } from '#custodia/auth';
+import { conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
+import { CaseEntity, CaseMemberEntity } from './entities.js';
+
+export interface CaseView {
+  id: string;
+  title: string;
+  description: string | null;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface CaseMemberView {
+  userId: string;
+  email: string;
+  displayName: string;
+  role: string;
+  addedAt: string;
+  addedBy: string;
+}
+
+const toCaseView = (c: CaseEntity): CaseView => ({
+  id: c.id,
+  title: c.title,
+  description: c.description,
+  createdAt: c.createdAt.toISOString(),
+  createdBy: c.createdBy,
+});
+
+@Injectable()
+export class CasesService {
+  constructor(private readonly db: DataSource) {}
+
+  /** Opens a case; its creator becomes its first member. */
+  async create(actor: Actor, input: { title: string; description?: string | null }): Promise<CaseView> {
+    return this.db.transaction(async (tx) => {
+      const inserted = await tx.getRepository(CaseEntity).insert({
+        title: input.title.trim(),
+        description: input.description?.trim() || null,
+        createdBy: actor.id,
+      });
+      const caseId: string = inserted.identifiers[0]!['id'];
+      await tx.getRepository(CaseMemberEntity).insert({ caseId, userId: actor.id, addedBy: actor.id });
+      return toCaseView(await tx.getRepository(CaseEntity).findOneByOrFail({ id: caseId }));
+    });
+  }
+
+  /** The caller's cases (an administrator's: every case). */
+  async listFor(actor: Actor): Promise<CaseView[]> {
+    const query = this.db.getRepository(CaseEntity).createQueryBuilder('c').orderBy('c.created_at', 'DESC');
+    if (actor.role !== 'admin') {
+      query.innerJoin(CaseMemberEntity, 'm', 'm.case_id = c.id AND m.user_id = :userId', { userId: actor.id });
+    }
+    return (await query.getMany()).map(toCaseView);
+  }
+
+  /** The case, if the caller may know it exists: a non-member gets "not found", never the case. */
+  async getFor(actor: Actor, caseId: string, tx: EntityManager = this.db.manager): Promise<CaseView> {
+    const found = await tx.getRepository(CaseEntity).findOneBy({ id: caseId });
+    if (!found || !(await this.isVisibleTo(actor, caseId, tx))) throw notFound('The case');
+    return toCaseView(found);
+  }
+
+  /** Throws "not found" unless the caller is a member (or an administrator). */
+  async assertVisible(actor: Actor, caseId: string, tx: EntityManager = this.db.manager): Promise<void> {
+    if (!(await this.isVisibleTo(actor, caseId, tx))) throw notFound('The case');
+  }
+
+  private async isVisibleTo(actor: Actor, caseId: string, tx: EntityManager): Promise<boolean> {
+    if (actor.role === 'admin') return tx.getRepository(CaseEntity).existsBy({ id: caseId });
+    return tx.getRepository(CaseMemberEntity).existsBy({ caseId, userId: actor.id });
+  }
+
+  async members(actor: Actor, caseId: string): Promise<CaseMemberView[]> {
+    await this.assertVisible(actor, caseId);
+    const rows = await this.db.query(
+      `SELECT m.user_id, u.email, u.display_name, u.role, m.added_at, m.added_by
+         FROM case_members m JOIN users u ON u.id = m.user_id
+        WHERE m.case_id = $1 ORDER BY m.added_at`,
+      [caseId],
+    );
+    return rows.map((r: Record<string, unknown>) => ({
+      userId: r['user_id'],
+      email: r['email'],
+      displayName: r['display_name'],
+      role: r['role'],
+      addedAt: (r['added_at'] as Date).toISOString(),
+      addedBy: r['added_by'],
+    }));
+  }
+
+  private async assertMayManageMembers(actor: Actor, caseId: string, tx: EntityManager): Promise<void> {
+    await this.assertVisible(actor, caseId, tx);
+    if (actor.role !== 'admin' && actor.role !== 'investigator') {
+      throw forbidden('Only an administrator or an investigator of the case may change its members');
+    }
+  }
+
+  async addMember(actor: Actor, caseId: string, userId: string): Promise<CaseMemberView> {
+    await this.db.transaction(async (tx) => {
+      await this.assertMayManageMembers(actor, caseId, tx);
+      const [user] = await tx.query(`SELECT id FROM users WHERE id = $1 AND disabled_at IS NULL`, [userId]);
+      if (!user) throw unprocessable('No such user', [{ field: 'userId', message: 'no active user has this id' }]);
+      const result = await tx.query(
+        `INSERT INTO case_members (case_id, user_id, added_by) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING RETURNING user_id`,
+        [caseId, userId, actor.id],
+      );
+      if (result.length === 0) throw conflict('The user is already a member of this case');
+    });
+    const member = (await this.members(actor, caseId)).find((m) => m.userId === userId);
+    return member!;
+  }
+
+  async removeMember(actor: Actor, caseId: string, userId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.assertMayManageMembers(actor, caseId, tx);
+      const result = await tx.query(`DELETE FROM case_members WHERE case_id = $1 AND user_id = $2 RETURNING user_id`, [
+        caseId,
+        userId,
+      ]);
+      const removed = Array.isArray(result[0]) ? result[0] : result;
+      if (removed.length === 0) throw notFound('The member');
+    });
+  }
+}

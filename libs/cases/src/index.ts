@@ -1,0 +1,3 @@
+export * from './cases.module.js';
+export * from './cases.service.js';
+export * from './entities.js';

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({}, '/srv/custodia');
+    expect(config.port).toBe(3000);
+    expect(config.dataDir).toBe('/srv/custodia/data');
+    expect(config.databaseUrl).toBeNull();
+    expect(config.maxUploadBytes).toBe(5 * 1024 ** 3);
+    expect(config.logLevel).toBe('info');
+    expect(config.masterKey).toBeNull();
+    expect(config.treeHeadIntervalMs).toBe(1000);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x@y/z'],
+    ['DATABASE_URL', 'not a url'],
+    ['CUSTODIA_MAX_UPLOAD_BYTES', '-5'],
+    ['LOG_LEVEL', 'loud'],
+    ['CUSTODIA_MASTER_KEY', 'c2hvcnQ='],
+    ['CUSTODIA_TRUST_PROXY', 'maybe'],
+    ['CUSTODIA_TSA_URL', 'ftp://tsa'],
+  ])('rejects %s=%s naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it('requires the admin email and password together, and a long password', () => {
+    expect(() => loadConfig({ CUSTODIA_ADMIN_EMAIL: 'a@b.org' })).toThrow(/CUSTODIA_ADMIN_PASSWORD/);
+    expect(() => loadConfig({ CUSTODIA_ADMIN_PASSWORD: 'long enough password' })).toThrow(/CUSTODIA_ADMIN_EMAIL/);
+    expect(() => loadConfig({ CUSTODIA_ADMIN_EMAIL: 'a@b.org', CUSTODIA_ADMIN_PASSWORD: 'short' })).toThrow(
+      /at least 12/,
+    );
+    const ok = loadConfig({ CUSTODIA_ADMIN_EMAIL: 'a@b.org', CUSTODIA_ADMIN_PASSWORD: 'long enough password' });
+    expect(ok.adminEmail).toBe('a@b.org');
+  });
+
+  it('accepts a master key as hex or base64', () => {
+    const hex = 'ab'.repeat(32);
+    expect(loadConfig({ CUSTODIA_MASTER_KEY: hex }).masterKey?.toString('hex')).toBe(hex);
+    const b64 = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ CUSTODIA_MASTER_KEY: b64 }).masterKey).toEqual(Buffer.alloc(32, 7));
+  });
+});

@@ -1,0 +1,134 @@
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The validated, typed configuration of a Custodia process. */
+export interface CustodiaConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Unset: the API starts an embedded PostgreSQL under `dataDir`. */
+  databaseUrl: string | null;
+  embeddedPostgresPort: number;
+  adminEmail: string | null;
+  adminPassword: string | null;
+  maxUploadBytes: number;
+  maxJsonBodyBytes: number;
+  logLevel: LogLevel;
+  sessionTtlSeconds: number;
+  apiTokenDefaultTtlDays: number;
+  loginMaxFailures: number;
+  loginWindowSeconds: number;
+  trustProxy: boolean;
+  /** 32 bytes (base64 or hex) that encrypt the custody signing key and personal data; unset = a key file in dataDir. */
+  masterKey: Buffer | null;
+  treeHeadIntervalMs: number;
+  tsaUrl: string | null;
+}
+
+/** A configuration value that stops the process, naming the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const GIB = 1024 ** 3;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${raw}`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes)$/i.test(raw)) return true;
+  if (/^(0|false|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = read(env, name);
+  if (raw === undefined) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+function masterKey(env: Env): Buffer | null {
+  const raw = read(env, 'CUSTODIA_MASTER_KEY');
+  if (raw === undefined) return null;
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) {
+    throw new ConfigError('CUSTODIA_MASTER_KEY', 'must be 32 bytes, as 64 hex characters or base64');
+  }
+  return key;
+}
+
+/** Reads and validates the configuration; throws ConfigError naming the first wrong variable. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): CustodiaConfig {
+  const adminEmail = read(env, 'CUSTODIA_ADMIN_EMAIL') ?? null;
+  const adminPassword = env['CUSTODIA_ADMIN_PASSWORD'] || null;
+  if (adminEmail !== null && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
+    throw new ConfigError('CUSTODIA_ADMIN_EMAIL', 'is not an email address');
+  }
+  if ((adminEmail === null) !== (adminPassword === null)) {
+    throw new ConfigError(
+      adminEmail === null ? 'CUSTODIA_ADMIN_EMAIL' : 'CUSTODIA_ADMIN_PASSWORD',
+      'must be set together with ' + (adminEmail === null ? 'CUSTODIA_ADMIN_PASSWORD' : 'CUSTODIA_ADMIN_EMAIL'),
+    );
+  }
+  if (adminPassword !== null && adminPassword.length < 12) {
+    throw new ConfigError('CUSTODIA_ADMIN_PASSWORD', 'must be at least 12 characters long');
+  }
+  const logLevel = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    dataDir: path.resolve(cwd, read(env, 'CUSTODIA_DATA_DIR') ?? './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    embeddedPostgresPort: integer(env, 'CUSTODIA_EMBEDDED_PG_PORT', 54329, 1024, 65535),
+    adminEmail,
+    adminPassword,
+    maxUploadBytes: integer(env, 'CUSTODIA_MAX_UPLOAD_BYTES', 5 * GIB, 1, Number.MAX_SAFE_INTEGER),
+    maxJsonBodyBytes: integer(env, 'CUSTODIA_MAX_JSON_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel: logLevel as LogLevel,
+    sessionTtlSeconds: integer(env, 'CUSTODIA_SESSION_TTL_S', 8 * 3600, 60, 30 * 24 * 3600),
+    apiTokenDefaultTtlDays: integer(env, 'CUSTODIA_API_TOKEN_TTL_DAYS', 365, 1, 3650),
+    loginMaxFailures: integer(env, 'CUSTODIA_LOGIN_MAX_FAILURES', 5, 1, 1000),
+    loginWindowSeconds: integer(env, 'CUSTODIA_LOGIN_WINDOW_S', 900, 1, 86400),
+    trustProxy: boolean(env, 'CUSTODIA_TRUST_PROXY', false),
+    masterKey: masterKey(env),
+    treeHeadIntervalMs: integer(env, 'CUSTODIA_TREE_HEAD_INTERVAL_MS', 1000, 10, 3_600_000),
+    tsaUrl: url(env, 'CUSTODIA_TSA_URL', ['http:', 'https:']),
+  };
+}

@@ -1,0 +1,4 @@
+import { Foundation1764000000000 } from './1764000000000-foundation.js';
+
+/** Every migration, in order. Released migrations are never edited: add a new one. */
+export const MIGRATIONS = [Foundation1764000000000];

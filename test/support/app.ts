@@ -1,0 +1,110 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { createApp } from '../../apps/api/src/app.js';
+import { ENTITIES } from '../../apps/api/src/entities.js';
+import { UsersService, type Role } from '../../libs/auth/src/index.js';
+import { loadConfig, type CustodiaConfig } from '../../libs/config/src/index.js';
+import { createDataSource } from '../../libs/db/src/index.js';
+import { createLogger } from '../../libs/logging/src/index.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const ADMIN = { email: 'admin@custodia.test', password: 'admin password 123' };
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  role: Role;
+  token: string;
+}
+
+/** The assembled API on a database of its own, a temporary data folder and a captured log. */
+export interface TestApp {
+  app: NestExpressApplication;
+  http: ReturnType<typeof request>;
+  db: TestDatabase;
+  dataSource: DataSource;
+  config: CustodiaConfig;
+  /** Every log line written so far, as text. */
+  logText(): string;
+  /** Creates a user with the role and signs them in. */
+  user(role: Role, name?: string): Promise<TestUser>;
+  admin: TestUser;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-test-data-'));
+  const config = loadConfig({ CUSTODIA_DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'debug', ...env });
+  const lines: string[] = [];
+  const logger = createLogger(
+    config.logLevel,
+    new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  const dataSource = createDataSource(db.url, ENTITIES, { poolSize: 5 });
+  await dataSource.initialize();
+  const app = await createApp(config, dataSource, logger);
+  const users = app.get(UsersService);
+  await users.ensureFirstAdmin(ADMIN.email, ADMIN.password);
+  const http = request(app.getHttpServer());
+
+  const signIn = async (email: string, password: string): Promise<string> => {
+    const res = await http.post('/api/v1/auth/login').send({ email, password });
+    if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.accessToken;
+  };
+  const adminView = (await users.list())[0]!;
+  const admin: TestUser = { id: adminView.id, email: ADMIN.email, password: ADMIN.password, role: 'admin', token: await signIn(ADMIN.email, ADMIN.password) };
+
+  return {
+    app,
+    http,
+    db,
+    dataSource,
+    config,
+    admin,
+    logText: () => lines.join(''),
+    async user(role, name) {
+      const email = `${name ?? role}-${++counter}-${Date.now()}@custodia.test`;
+      const password = `password for ${email}`;
+      const created = await users.create({ email, password, displayName: name ?? `${role} ${counter}`, role });
+      return { id: created.id, email, password, role, token: await signIn(email, password) };
+    },
+    async close() {
+      await app.close();
+      await dataSource.destroy();
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Checks an error answer is an RFC 9457 problem with the status, and returns its body. */
+export function expectProblem(res: request.Response, status: number): { detail: string; errors?: { field: string; message: string }[] } {
+  if (res.status !== status) {
+    throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body ?? res.text)}`);
+  }
+  if (!String(res.headers['content-type']).startsWith('application/problem+json')) {
+    throw new Error(`expected application/problem+json, got ${res.headers['content-type']}`);
+  }
+  const body = JSON.parse(res.text);
+  for (const key of ['type', 'title', 'status', 'detail']) {
+    if (!(key in body)) throw new Error(`problem lacks "${key}": ${res.text}`);
+  }
+  if (body.status !== status) throw new Error(`problem status ${body.status} != ${status}`);
+  if (/at \S+ \(|\/work\/|node_modules|SELECT |INSERT /.test(res.text)) throw new Error(`problem leaks internals: ${res.text}`);
+  return body;
+}
