@@ -21,13 +21,16 @@ class DatabaseModule {
   }
 }
 
+/** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
+export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController];
+
 @Module({})
 export class AppModule {
   static register(config: CustodiaConfig, dataSource: DataSource): DynamicModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule],
-      controllers: [HealthController, AuthController, UsersController, CasesController],
+      controllers: CONTROLLERS,
     };
   }
 }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
@@ -11,7 +12,7 @@ import type { CustodiaConfig } from '#custodia/config';
 import { NestPinoLogger } from '#custodia/logging';
 import { AppModule } from './app.module.js';
 import { bodyErrors, jsonBodies } from './http/body.js';
-import { ProblemFilter } from './http/problem.filter.js';
+import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
 import { StrictValidationPipe } from './http/validation.js';
 
 export const API_PREFIX = 'api/v1';
@@ -66,5 +67,7 @@ export async function createApp(
   );
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
   await app.init();
+  // Paths outside the API prefix never reach Nest's router: answer them as problems too.
+  app.use((req: Request, res: Response) => sendProblem(res, problem(404, `Cannot ${req.method} ${req.path}`)));
   return app;
 }

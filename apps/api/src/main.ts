@@ -24,9 +24,12 @@ process.stdout.write(
     '',
     `Custodia is listening on ${running.url}/api/v1`,
     `  API documentation: ${running.url}/api/docs`,
-    config.adminEmail
-      ? `  Sign in: POST ${running.url}/api/v1/auth/login with {"email":"${config.adminEmail}","password":"<CUSTODIA_ADMIN_PASSWORD>"}`
-      : '  No CUSTODIA_ADMIN_EMAIL set: create the first user with `npm run cli -- user create --role admin ...`',
+    running.initialAdmin
+      ? `  First administrator: ${running.initialAdmin.email}, password ${
+          running.initialAdmin.passwordFile ? `in ${running.initialAdmin.passwordFile} (read it, then delete the file)` : 'from CUSTODIA_ADMIN_PASSWORD'
+        }`
+      : '  Accounts already exist; sign in with yours.',
+    `  Sign in: curl -X POST ${running.url}/api/v1/auth/login -H 'Content-Type: application/json' -d '{"email":"...","password":"..."}'`,
     `  Data folder: ${config.dataDir}${config.databaseUrl ? '' : ' (embedded PostgreSQL inside)'}`,
     '',
   ].join('\n') + '\n',

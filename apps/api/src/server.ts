@@ -1,9 +1,12 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { UsersService } from '#custodia/auth';
 import type { CustodiaConfig } from '#custodia/config';
-import { createDataSource, runMigrations, startEmbeddedPostgres, type EmbeddedDatabase } from '#custodia/db';
+import { openDatabase, type EmbeddedDatabase } from '#custodia/db';
 import { createApp } from './app.js';
 import { ENTITIES } from './entities.js';
 
@@ -13,57 +16,51 @@ export interface RunningCustodia {
   dataSource: DataSource;
   url: string;
   embedded: EmbeddedDatabase | null;
+  /** Set when this start created the first administrator. */
+  initialAdmin: InitialAdmin | null;
   /** Stops taking requests, lets in-flight ones finish, closes the database, stops PostgreSQL. */
   stop(): Promise<void>;
 }
 
-/** Opens (or starts) the database, migrates it, and connects TypeORM. */
-export async function openDatabase(
-  config: CustodiaConfig,
-  logger: Logger,
-): Promise<{ dataSource: DataSource; embedded: EmbeddedDatabase | null }> {
-  let embedded: EmbeddedDatabase | null = null;
-  let url = config.databaseUrl;
-  if (!url) {
-    const pgLog = logger.child({ component: 'postgres' });
-    embedded = await startEmbeddedPostgres({
-      dataDir: config.dataDir,
-      port: config.embeddedPostgresPort,
-      onLog: (message) => pgLog.debug(message.trim()),
-    });
-    logger.info(
-      { startupMs: embedded.startupMs, initialised: embedded.initialised, port: config.embeddedPostgresPort },
-      'embedded PostgreSQL started',
-    );
-    url = embedded.url;
+export interface InitialAdmin {
+  email: string;
+  /** Where a generated password was written (0600), when none was configured. */
+  passwordFile: string | null;
+}
+
+const DEFAULT_ADMIN_EMAIL = 'admin@custodia.local';
+
+/**
+ * The first administrator, when the database has no user yet: from CUSTODIA_ADMIN_EMAIL and
+ * CUSTODIA_ADMIN_PASSWORD, or else with a generated password written to a 0600 file in the
+ * data folder (never to the log), so a bare `npm start` still gives a way in.
+ */
+async function createFirstAdmin(config: CustodiaConfig, users: UsersService, logger: Logger): Promise<InitialAdmin | null> {
+  const email = config.adminEmail ?? DEFAULT_ADMIN_EMAIL;
+  const generated = config.adminPassword === null;
+  const password = config.adminPassword ?? randomBytes(18).toString('base64url');
+  const admin = await users.ensureFirstAdmin(email, password);
+  if (!admin) return null;
+  let passwordFile: string | null = null;
+  if (generated) {
+    passwordFile = path.join(config.dataDir, 'initial-admin-password');
+    await writeFile(passwordFile, password + '\n', { mode: 0o600 });
   }
-  const dataSource = createDataSource(url, ENTITIES);
-  try {
-    await dataSource.initialize();
-    const applied = await runMigrations(dataSource);
-    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
-  } catch (error) {
-    await dataSource.destroy().catch(() => undefined);
-    await embedded?.stop();
-    throw error;
-  }
-  return { dataSource, embedded };
+  logger.info({ userId: admin.id, generatedPassword: generated }, 'first administrator created');
+  return { email, passwordFile };
 }
 
 /** Starts the whole archive as `npm start` does. */
 export async function startCustodia(config: CustodiaConfig, logger: Logger): Promise<RunningCustodia> {
-  const { dataSource, embedded } = await openDatabase(config, logger);
+  const { dataSource, embedded, close } = await openDatabase(config, logger, ENTITIES);
   let app: NestExpressApplication;
+  let initialAdmin: InitialAdmin | null = null;
   try {
     app = await createApp(config, dataSource, logger);
-    if (config.adminEmail && config.adminPassword) {
-      const admin = await app.get(UsersService).ensureFirstAdmin(config.adminEmail, config.adminPassword);
-      if (admin) logger.info({ userId: admin.id }, 'first administrator created from CUSTODIA_ADMIN_EMAIL');
-    }
+    initialAdmin = await createFirstAdmin(config, app.get(UsersService), logger);
     await app.listen(config.port, config.host);
   } catch (error) {
-    await dataSource.destroy().catch(() => undefined);
-    await embedded?.stop();
+    await close().catch(() => undefined);
     throw error;
   }
   const address = app.getHttpServer().address();
@@ -75,11 +72,11 @@ export async function startCustodia(config: CustodiaConfig, logger: Logger): Pro
     dataSource,
     url,
     embedded,
+    initialAdmin,
     stop: () =>
       (stopping ??= (async () => {
         await app.close();
-        if (dataSource.isInitialized) await dataSource.destroy();
-        await embedded?.stop();
+        await close();
       })()),
   };
 }

@@ -98,11 +98,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (adminEmail !== null && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
     throw new ConfigError('CUSTODIA_ADMIN_EMAIL', 'is not an email address');
   }
-  if ((adminEmail === null) !== (adminPassword === null)) {
-    throw new ConfigError(
-      adminEmail === null ? 'CUSTODIA_ADMIN_EMAIL' : 'CUSTODIA_ADMIN_PASSWORD',
-      'must be set together with ' + (adminEmail === null ? 'CUSTODIA_ADMIN_PASSWORD' : 'CUSTODIA_ADMIN_EMAIL'),
-    );
+  if (adminEmail === null && adminPassword !== null) {
+    throw new ConfigError('CUSTODIA_ADMIN_EMAIL', 'must be set when CUSTODIA_ADMIN_PASSWORD is');
   }
   if (adminPassword !== null && adminPassword.length < 12) {
     throw new ConfigError('CUSTODIA_ADMIN_PASSWORD', 'must be at least 12 characters long');

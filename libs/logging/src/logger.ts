@@ -51,7 +51,8 @@ export function safeError(error: unknown): Record<string, unknown> {
 export class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string): void {
-    this.logger.info({ context }, String(message));
+    // Nest narrates every module and route at "log"; that is debug detail for an operator.
+    this.logger.debug({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string): void {
     this.logger.error({ context, stack: trace }, message instanceof Error ? message.message : String(message));

@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { AUTH_ENTITIES, MIN_PASSWORD_LENGTH, ROLES, UsersService, type Role } from '#custodia/auth';
+import { CASE_ENTITIES } from '#custodia/cases';
+import { ConfigError, loadConfig } from '#custodia/config';
+import { openDatabase } from '#custodia/db';
+import { createLogger } from '#custodia/logging';
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** The whole of standard input (for --password-stdin). */
+  readStdin: () => Promise<string>;
+  logger?: Logger;
+}
+
+const USAGE = `custodia <command>
+
+  user create --email EMAIL --role ROLE [--display-name NAME] [--password-stdin]
+      Creates an account. The password comes from standard input with --password-stdin,
+      else from CUSTODIA_NEW_USER_PASSWORD (never from the command line, where ps shows it).
+      ROLE is one of ${ROLES.join(', ')}.
+
+Configuration comes from the same variables as the API (DATABASE_URL, CUSTODIA_DATA_DIR, ...).
+With the embedded database, the CLI uses the server a running API started, or starts it.
+`;
+
+/** A command that ran to its end; `code` is the process exit code. */
+class UsageError extends Error {}
+
+/** Runs one CLI command and returns the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [group, command, ...rest] = argv;
+  try {
+    if (group === 'user' && command === 'create') return await userCreate(rest, io);
+    if (group === undefined || group === 'help' || group === '--help') {
+      io.stdout(USAGE);
+      return 0;
+    }
+    throw new UsageError(`Unknown command: ${argv.join(' ')}`);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      io.stderr(`${error.message}\n\n${error instanceof UsageError ? USAGE : ''}`);
+      return 2;
+    }
+    io.stderr(`Failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+async function withDatabase<T>(io: CliIo, work: (db: DataSource) => Promise<T>): Promise<T> {
+  const config = loadConfig(io.env);
+  const logger = io.logger ?? createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const db = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], { shareRunning: true });
+  try {
+    return await work(db.dataSource);
+  } finally {
+    await db.close();
+  }
+}
+
+async function userCreate(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      email: { type: 'string' },
+      role: { type: 'string' },
+      'display-name': { type: 'string' },
+      'password-stdin': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.email || !/^[^\s@]+@[^\s@]+$/.test(values.email)) throw new UsageError('--email must be an email address');
+  if (!values.role || !ROLES.includes(values.role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  const password = values['password-stdin'] ? (await io.readStdin()).replace(/\r?\n$/, '') : io.env['CUSTODIA_NEW_USER_PASSWORD'];
+  if (!password || password.length < MIN_PASSWORD_LENGTH) {
+    throw new UsageError(`The password (stdin or CUSTODIA_NEW_USER_PASSWORD) must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+  const input = { email: values.email, password, displayName: values['display-name'] ?? values.email, role: values.role as Role };
+  const created = await withDatabase(io, (db) => new UsersService(db).create(input));
+  io.stdout(`Created ${created.role} ${created.email} (id ${created.id})\n`);
+  return 0;
+}

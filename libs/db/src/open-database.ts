@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { CustodiaConfig } from '#custodia/config';
+import { createDataSource, runMigrations, type EntityList } from './data-source.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
+
+export interface OpenDatabase {
+  dataSource: DataSource;
+  embedded: EmbeddedDatabase | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to DATABASE_URL, or starts the embedded PostgreSQL of the data folder (the CLI
+ * shares one an API process already runs), then applies pending migrations.
+ */
+export async function openDatabase(
+  config: CustodiaConfig,
+  logger: Logger,
+  entities: EntityList,
+  options: { shareRunning?: boolean } = {},
+): Promise<OpenDatabase> {
+  let embedded: EmbeddedDatabase | null = null;
+  let url = config.databaseUrl;
+  if (!url) {
+    const pgLog = logger.child({ component: 'postgres' });
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPostgresPort,
+      shareRunning: options.shareRunning,
+      onLog: (message) => pgLog.debug(message.trim()),
+    });
+    logger.info(
+      { startupMs: embedded.startupMs, initialised: embedded.initialised, port: config.embeddedPostgresPort },
+      'embedded PostgreSQL started',
+    );
+    url = embedded.url;
+  }
+  const dataSource = createDataSource(url, entities);
+  const close = async (): Promise<void> => {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.stop();
+  };
+  try {
+    await dataSource.initialize();
+    const applied = await runMigrations(dataSource);
+    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return { dataSource, embedded, close };
+}

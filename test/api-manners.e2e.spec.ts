@@ -1,0 +1,109 @@
+import { Reflector } from '@nestjs/core';
+import { CONTROLLERS } from '../apps/api/src/app.module.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessRuleOf } from '../libs/auth/src/index.js';
+import { expectProblem, startTestApp, type TestApp } from './support/app.js';
+
+describe('the API\'s manners (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_MAX_JSON_BYTES: '4096' });
+  });
+  afterAll(async () => t?.close());
+
+  it('GET /health and /health/ready answer without a token', async () => {
+    expect((await t.http.get('/api/v1/health')).body).toEqual({ status: 'ok' });
+    const ready = await t.http.get('/api/v1/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('ok');
+  });
+
+  it('every route of every controller declares who may call it', () => {
+    const reflector = new Reflector();
+    const undeclared: string[] = [];
+    let routes = 0;
+    for (const controller of CONTROLLERS) {
+      const prototype = controller.prototype as unknown as Record<string, unknown>;
+      for (const name of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[name];
+        if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata('path', handler) === undefined) continue;
+        routes++;
+        if (!accessRuleOf(reflector, handler, controller)) undeclared.push(`${controller.name}.${name}`);
+      }
+    }
+    expect(routes).toBeGreaterThan(10);
+    expect(undeclared).toEqual([]);
+  });
+
+  it('unknown routes are 404 problems', async () => {
+    expectProblem(await t.http.get('/api/v1/nothing-here'), 404);
+    expectProblem(await t.http.get('/etc/passwd'), 404);
+  });
+
+  it('malformed JSON is a 400 problem and the server keeps serving', async () => {
+    const res = await t.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"email": "a@b.c", ');
+    expectProblem(res, 400);
+    expect((await t.http.get('/api/v1/health')).status).toBe(200);
+  });
+
+  it('a body that is not an object is a 400 problem', async () => {
+    expectProblem(await t.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send('[1,2]'), 400);
+    expectProblem(await t.http.post('/api/v1/auth/login').set('Content-Type', 'application/json').send('"x"'), 400);
+  });
+
+  it('a body over the limit is a 413 problem', async () => {
+    const res = await t.http.post('/api/v1/auth/login').send({ email: 'a@b.c', password: 'x'.repeat(10_000) });
+    expectProblem(res, 413);
+  });
+
+  it('a body of another media type is a 415 problem', async () => {
+    const res = await t.http.post('/api/v1/auth/login').set('Content-Type', 'text/plain').send('email=a&password=b');
+    expectProblem(res, 415);
+    const form = await t.http.post('/api/v1/cases').auth(t.admin.token, { type: 'bearer' }).type('form').send({ title: 'x' });
+    expectProblem(form, 415);
+  });
+
+  it('sends security headers and no x-powered-by', async () => {
+    const res = await t.http.get('/api/v1/health');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['strict-transport-security']).toBeDefined();
+    expect(res.headers['content-security-policy']).toBeDefined();
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('serves the OpenAPI document generated from the code, with the contract\'s paths', async () => {
+    const res = await t.http.get('/api/docs-json');
+    expect(res.status).toBe(200);
+    const paths = Object.keys(res.body.paths);
+    for (const path of [
+      '/api/v1/health',
+      '/api/v1/health/ready',
+      '/api/v1/auth/login',
+      '/api/v1/auth/tokens',
+      '/api/v1/auth/tokens/{id}',
+      '/api/v1/users',
+      '/api/v1/cases',
+      '/api/v1/cases/{caseId}',
+      '/api/v1/cases/{caseId}/members',
+      '/api/v1/cases/{caseId}/members/{userId}',
+    ]) {
+      expect(paths).toContain(path);
+    }
+    expect(res.body.components.schemas.CreateUserDto.required).toEqual(expect.arrayContaining(['email', 'password', 'role']));
+    const ui = await t.http.get('/api/docs/');
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('swagger');
+  });
+
+  it('a failing database answers 503 on readiness and problem+json elsewhere, without internals', async () => {
+    // Another connection terminates every connection of this app's pool.
+    await t.db.superuserQuery(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    const res = await t.http.get('/api/v1/cases').auth(t.admin.token, { type: 'bearer' });
+    // The pool notices dead connections and reconnects: either it answers or it fails cleanly.
+    if (res.status !== 200) expectProblem(res, 500);
+    expect((await t.http.get('/api/v1/health/ready')).status).toBe(200);
+  });
+});

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+
+describe('cases and membership (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let outsider: TestUser;
+  let documenter: TestUser;
+  let auditor: TestUser;
+  let caseId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    investigator = await t.user('investigator');
+    outsider = await t.user('investigator', 'outsider');
+    documenter = await t.user('documenter');
+    auditor = await t.user('auditor');
+    const res = await t.http
+      .post('/api/v1/cases')
+      .auth(investigator.token, { type: 'bearer' })
+      .send({ title: 'Kharkiv, Saltivka, 2026-11-20', description: 'Night strike on residential blocks' });
+    expect(res.status).toBe(201);
+    caseId = res.body.id;
+  });
+  afterAll(async () => t?.close());
+
+  it('POST /cases returns the documented shape and makes the creator a member', async () => {
+    const res = await t.http.get(`/api/v1/cases/${caseId}`).auth(investigator.token, { type: 'bearer' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      id: caseId,
+      title: 'Kharkiv, Saltivka, 2026-11-20',
+      description: 'Night strike on residential blocks',
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      createdBy: investigator.id,
+    });
+    const members = await t.http.get(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' });
+    expect(members.body.map((m: { userId: string }) => m.userId)).toEqual([investigator.id]);
+  });
+
+  it.each(['documenter', 'auditor'] as const)('a %s may not open a case (403), and nothing is stored', async (role) => {
+    const user = role === 'documenter' ? documenter : auditor;
+    expectProblem(await t.http.post('/api/v1/cases').auth(user.token, { type: 'bearer' }).send({ title: `by ${role}` }), 403);
+    const rows = await t.db.superuserQuery(`SELECT 1 FROM cases WHERE title = $1`, [`by ${role}`]);
+    expect(rows).toHaveLength(0);
+  });
+
+  it('validates the case body', async () => {
+    const res = await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title: '', colour: 'red' });
+    const fields = expectProblem(res, 400).errors!.map((e) => e.field);
+    expect(fields).toEqual(expect.arrayContaining(['title', 'colour']));
+  });
+
+  it('a non-member gets 404 for the case and its members, never the case', async () => {
+    for (const user of [outsider, documenter, auditor]) {
+      const res = expectProblem(await t.http.get(`/api/v1/cases/${caseId}`).auth(user.token, { type: 'bearer' }), 404);
+      expect(JSON.stringify(res)).not.toContain('Saltivka');
+      expectProblem(await t.http.get(`/api/v1/cases/${caseId}/members`).auth(user.token, { type: 'bearer' }), 404);
+      expectProblem(
+        await t.http.post(`/api/v1/cases/${caseId}/members`).auth(user.token, { type: 'bearer' }).send({ userId: user.id }),
+        user.role === 'investigator' ? 404 : 403,
+      );
+    }
+    // A case that does not exist answers exactly like one the caller may not see.
+    const missing = expectProblem(await t.http.get(`/api/v1/cases/${randomUUID()}`).auth(outsider.token, { type: 'bearer' }), 404);
+    const hidden = expectProblem(await t.http.get(`/api/v1/cases/${caseId}`).auth(outsider.token, { type: 'bearer' }), 404);
+    expect(missing.detail).toBe(hidden.detail);
+  });
+
+  it('GET /cases lists only the caller\'s cases; an admin sees every case', async () => {
+    const mine = await t.http.get('/api/v1/cases').auth(investigator.token, { type: 'bearer' });
+    expect(mine.body.map((c: { id: string }) => c.id)).toContain(caseId);
+    const theirs = await t.http.get('/api/v1/cases').auth(outsider.token, { type: 'bearer' });
+    expect(theirs.body.map((c: { id: string }) => c.id)).not.toContain(caseId);
+    const admin = await t.http.get('/api/v1/cases').auth(t.admin.token, { type: 'bearer' });
+    expect(admin.body.map((c: { id: string }) => c.id)).toContain(caseId);
+  });
+
+  it('a member investigator adds and removes members; members then see the case', async () => {
+    const add = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ userId: documenter.id });
+    expect(add.status).toBe(201);
+    expect(add.body).toMatchObject({ userId: documenter.id, role: 'documenter', addedBy: investigator.id });
+    expect((await t.http.get(`/api/v1/cases/${caseId}`).auth(documenter.token, { type: 'bearer' })).status).toBe(200);
+    expectProblem(
+      await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ userId: documenter.id }),
+      409,
+    );
+    // A member documenter may read but not manage membership.
+    expectProblem(
+      await t.http.post(`/api/v1/cases/${caseId}/members`).auth(documenter.token, { type: 'bearer' }).send({ userId: auditor.id }),
+      403,
+    );
+    expectProblem(await t.http.delete(`/api/v1/cases/${caseId}/members/${investigator.id}`).auth(documenter.token, { type: 'bearer' }), 403);
+    expect((await t.http.delete(`/api/v1/cases/${caseId}/members/${documenter.id}`).auth(investigator.token, { type: 'bearer' })).status).toBe(204);
+    expectProblem(await t.http.get(`/api/v1/cases/${caseId}`).auth(documenter.token, { type: 'bearer' }), 404);
+    expectProblem(await t.http.delete(`/api/v1/cases/${caseId}/members/${documenter.id}`).auth(investigator.token, { type: 'bearer' }), 404);
+  });
+
+  it('an admin manages members of any case', async () => {
+    const add = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(t.admin.token, { type: 'bearer' }).send({ userId: auditor.id });
+    expect(add.status).toBe(201);
+    expect((await t.http.get(`/api/v1/cases/${caseId}`).auth(auditor.token, { type: 'bearer' })).status).toBe(200);
+  });
+
+  it('rejects an unknown user (422), a malformed id (400) and a malformed case id (400)', async () => {
+    const unknown = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ userId: randomUUID() });
+    expect(expectProblem(unknown, 422).errors?.[0]?.field).toBe('userId');
+    const malformed = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ userId: 'bob' });
+    expect(expectProblem(malformed, 400).errors?.[0]?.field).toBe('userId');
+    const badCase = await t.http.get('/api/v1/cases/not-a-uuid').auth(investigator.token, { type: 'bearer' });
+    expect(expectProblem(badCase, 400).errors?.[0]?.field).toBe('caseId');
+  });
+
+  it('every case route answers 401 without a token', async () => {
+    const id = caseId;
+    const routes = [
+      t.http.post('/api/v1/cases').send({ title: 'x' }),
+      t.http.get('/api/v1/cases'),
+      t.http.get(`/api/v1/cases/${id}`),
+      t.http.get(`/api/v1/cases/${id}/members`),
+      t.http.post(`/api/v1/cases/${id}/members`).send({ userId: randomUUID() }),
+      t.http.delete(`/api/v1/cases/${id}/members/${randomUUID()}`),
+    ];
+    for (const res of await Promise.all(routes)) expectProblem(res, 401);
+  });
+});

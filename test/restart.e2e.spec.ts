@@ -1,0 +1,99 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startCustodia } from '../apps/api/src/server.js';
+import { loadConfig } from '../libs/config/src/index.js';
+import { createLogger } from '../libs/logging/src/index.js';
+import { freePort } from './support/global-setup.js';
+
+const portAnswers = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+describe('the archive on the embedded PostgreSQL (e2e)', () => {
+  let dataDir: string;
+  afterAll(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps users and cases across a restart on the same data folder, and stops PostgreSQL on shutdown', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-restart-'));
+    await chmod(dataDir, 0o755);
+    const pgPort = await freePort();
+    const config = loadConfig({
+      CUSTODIA_DATA_DIR: dataDir,
+      CUSTODIA_EMBEDDED_PG_PORT: String(pgPort),
+      PORT: '0',
+      CUSTODIA_ADMIN_EMAIL: 'first.admin@custodia.test',
+      CUSTODIA_ADMIN_PASSWORD: 'first admin password',
+      LOG_LEVEL: 'silent',
+    });
+    const logger = createLogger('silent');
+
+    const first = await startCustodia(config, logger);
+    expect(first.embedded?.initialised).toBe(true);
+    const http1 = request(first.url);
+    const login1 = await http1.post('/api/v1/auth/login').send({ email: 'first.admin@custodia.test', password: 'first admin password' });
+    expect(login1.status).toBe(200);
+    const created = await http1.post('/api/v1/cases').auth(login1.body.accessToken, { type: 'bearer' }).send({ title: 'Odesa port, 2026-11-02' });
+    expect(created.status).toBe(201);
+    const user = await http1
+      .post('/api/v1/users')
+      .auth(login1.body.accessToken, { type: 'bearer' })
+      .send({ email: 'doc@custodia.test', password: 'documenter password', displayName: 'Doc', role: 'documenter' });
+    expect(user.status).toBe(201);
+    await first.stop();
+    expect(await portAnswers(pgPort)).toBe(false);
+
+    // A changed admin password in the environment does not overwrite the existing account.
+    const second = await startCustodia({ ...config, adminPassword: 'another admin password' }, logger);
+    try {
+      expect(second.embedded?.initialised).toBe(false);
+      const http2 = request(second.url);
+      const login2 = await http2.post('/api/v1/auth/login').send({ email: 'first.admin@custodia.test', password: 'first admin password' });
+      expect(login2.status).toBe(200);
+      const cases = await http2.get('/api/v1/cases').auth(login2.body.accessToken, { type: 'bearer' });
+      expect(cases.body.map((c: { id: string }) => c.id)).toEqual([created.body.id]);
+      const doc = await http2.post('/api/v1/auth/login').send({ email: 'doc@custodia.test', password: 'documenter password' });
+      expect(doc.status).toBe(200);
+      // The session token issued before the restart still works: tokens live in the database.
+      expect((await http2.get('/api/v1/auth/me').auth(login1.body.accessToken, { type: 'bearer' })).status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('a bare start with no admin variables', () => {
+  it('creates an administrator with a generated password written to a 0600 file, not the log', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-bare-'));
+    await chmod(dir, 0o755);
+    const lines: string[] = [];
+    const { Writable } = await import('node:stream');
+    const logger = createLogger('debug', new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }));
+    const running = await startCustodia(
+      loadConfig({ CUSTODIA_DATA_DIR: dir, CUSTODIA_EMBEDDED_PG_PORT: String(await freePort()), PORT: '0' }),
+      logger,
+    );
+    try {
+      expect(running.initialAdmin?.email).toBe('admin@custodia.local');
+      const file = running.initialAdmin!.passwordFile!;
+      const { readFile, stat } = await import('node:fs/promises');
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const password = (await readFile(file, 'utf8')).trim();
+      expect(password.length).toBeGreaterThanOrEqual(20);
+      const login = await request(running.url).post('/api/v1/auth/login').send({ email: 'admin@custodia.local', password });
+      expect(login.status).toBe(200);
+      expect(lines.join('')).not.toContain(password);
+    } finally {
+      await running.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
