@@ -1,0 +1,256 @@
+import exifr from 'exifr';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configureSharp, createDerivatives, PREVIEW_SIZE, THUMBNAIL_SIZE } from './derivatives.js';
+import { UndecodableMediaError } from './errors.js';
+import { hammingDistance } from './perceptual-hash.js';
+import { fixture, scratchDir } from './test-support/fixtures.js';
+
+const LIMIT = { maxInputPixels: 50_000_000 };
+
+type Rgb = [number, number, number];
+
+async function pixelsOf(jpeg: Buffer) {
+  const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+  return {
+    width: info.width,
+    height: info.height,
+    /** Colour at a point given as fractions of width and height. */
+    at(fx: number, fy: number): Rgb {
+      const x = Math.floor(fx * info.width);
+      const y = Math.floor(fy * info.height);
+      const i = (y * info.width + x) * info.channels;
+      return [data[i], data[i + 1], data[i + 2]];
+    },
+  };
+}
+
+const isRed = ([r, g, b]: Rgb) => r > 200 && g < 70 && b < 70;
+const isGreen = ([r, g, b]: Rgb) => r < 70 && g > 120 && b < 70;
+const isWhite = ([r, g, b]: Rgb) => r > 220 && g > 220 && b > 220;
+
+/** JPEG marker segments before the scan: which APPn/COM segments a file carries. */
+function jpegSegments(jpeg: Buffer): number[] {
+  const markers: number[] = [];
+  let offset = 2;
+  while (offset + 4 <= jpeg.length && jpeg[offset] === 0xff) {
+    const marker = jpeg[offset + 1];
+    if (marker === 0xda) break; // start of scan
+    markers.push(marker);
+    offset += 2 + jpeg.readUInt16BE(offset + 2);
+  }
+  return markers;
+}
+
+describe('createDerivatives', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+
+  describe('orientation', () => {
+    for (let n = 1; n <= 8; n++) {
+      it(`turns orientation-${n}.jpg upright: red top-left, green top-right, white below`, async () => {
+        const result = await createDerivatives(fixture(`orientation-${n}.jpg`), LIMIT);
+        expect([result.width, result.height]).toEqual([64, 48]);
+        for (const output of [result.thumbnail, result.preview]) {
+          const image = await pixelsOf(output);
+          expect([image.width, image.height]).toEqual([64, 48]);
+          expect(isRed(image.at(0.12, 0.12))).toBe(true);
+          expect(isGreen(image.at(0.88, 0.12))).toBe(true);
+          expect(isWhite(image.at(0.12, 0.88))).toBe(true);
+          expect(isWhite(image.at(0.88, 0.88))).toBe(true);
+          expect(isWhite(image.at(0.5, 0.5))).toBe(true);
+        }
+      });
+    }
+
+    it('gives every orientation of the same card the same perceptual hash', async () => {
+      const hashes = await Promise.all(
+        [1, 2, 3, 4, 5, 6, 7, 8].map(async (n) => (await createDerivatives(fixture(`orientation-${n}.jpg`), LIMIT)).perceptualHash),
+      );
+      for (const hash of hashes) expect(hammingDistance(hash, hashes[0])).toBeLessThanOrEqual(2);
+    });
+  });
+
+  describe('no metadata in derived images', () => {
+    for (const name of ['metadata-rich.jpg', 'orientation-6.jpg', 'exif.png', 'xmp-itxt.png', 'exif.webp', 'exif.tif']) {
+      it(`strips everything from derivatives of ${name}`, async () => {
+        const source = await sharp(fixture(name)).metadata();
+        expect(Boolean(source.exif || source.xmp || source.icc || source.iptc || source.orientation)).toBe(true);
+
+        const { thumbnail, preview } = await createDerivatives(fixture(name), LIMIT);
+        for (const output of [thumbnail, preview]) {
+          const meta = await sharp(output).metadata();
+          expect(meta.format).toBe('jpeg');
+          expect(meta.exif).toBeUndefined();
+          expect(meta.xmp).toBeUndefined();
+          expect(meta.icc).toBeUndefined();
+          expect(meta.iptc).toBeUndefined();
+          expect(meta.orientation).toBeUndefined();
+          expect(meta.hasProfile).toBe(false);
+          expect(meta.comments ?? []).toEqual([]);
+          const tags = await exifr.parse(output, { tiff: true, exif: true, gps: true, xmp: true, iptc: true, icc: true, jfif: false });
+          expect(tags).toBeUndefined();
+          // Only SOI-adjacent JFIF (APP0), quantisation, Huffman and frame markers: no APP1-15, no COM.
+          const markers = jpegSegments(output);
+          expect(markers.filter((m) => (m >= 0xe1 && m <= 0xef) || m === 0xfe)).toEqual([]);
+          expect(output.includes('Secret')).toBe(false);
+        }
+      });
+    }
+
+    it('converts a Display P3 original to sRGB instead of just dropping its profile', async () => {
+      // metadata-rich.jpg holds sRGB red/green/blue/yellow bars re-expressed in Display P3.
+      const storedValues = await sharp(fixture('metadata-rich.jpg'), { ignoreIcc: true }).raw().toBuffer();
+      expect(Math.abs(storedValues[(60 * 160 + 20) * 3 + 1] - 0)).toBeGreaterThan(30); // P3 numbers differ
+      const preview = await pixelsOf((await createDerivatives(fixture('metadata-rich.jpg'), LIMIT)).preview);
+      const expected: Rgb[] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]];
+      expected.forEach((colour, i) => {
+        const actual = preview.at((i * 40 + 20) / 160, 0.5);
+        for (let c = 0; c < 3; c++) expect(Math.abs(actual[c] - colour[c])).toBeLessThanOrEqual(16);
+      });
+    });
+  });
+
+  describe('sizes', () => {
+    it('never upscales: a 64x48 original stays 64x48', async () => {
+      const { thumbnail, preview } = await createDerivatives(fixture('orientation-1.jpg'), LIMIT);
+      expect((await sharp(thumbnail).metadata()).width).toBe(64);
+      expect((await sharp(preview).metadata()).width).toBe(64);
+    });
+
+    it(`fits a large original into ${PREVIEW_SIZE} and ${THUMBNAIL_SIZE} on the longest side`, async () => {
+      const wide = scratch.path('wide.png');
+      await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#336699' } }).png().toFile(wide);
+      const tall = scratch.path('tall.jpg');
+      await sharp({ create: { width: 900, height: 3000, channels: 3, background: '#993366' } }).jpeg().toFile(tall);
+
+      const w = await createDerivatives(wide, LIMIT);
+      expect([w.width, w.height]).toEqual([2000, 1000]);
+      expect(await sharp(w.preview).metadata()).toMatchObject({ width: 1600, height: 800 });
+      expect(await sharp(w.thumbnail).metadata()).toMatchObject({ width: 320, height: 160 });
+
+      const t = await createDerivatives(tall, LIMIT);
+      expect([t.width, t.height]).toEqual([900, 3000]);
+      expect(await sharp(t.preview).metadata()).toMatchObject({ width: 480, height: 1600 });
+      expect(await sharp(t.thumbnail).metadata()).toMatchObject({ width: 96, height: 320 });
+    });
+
+    it('flattens transparency onto white', async () => {
+      const clear = scratch.path('clear.png');
+      await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+        .png()
+        .toFile(clear);
+      const preview = await pixelsOf((await createDerivatives(clear, LIMIT)).preview);
+      expect(isWhite(preview.at(0.5, 0.5))).toBe(true);
+    });
+  });
+
+  describe('perceptual hash', () => {
+    it('is 16 hex digits and stable for the same file', async () => {
+      const a = await createDerivatives(fixture('scene-a.jpg'), LIMIT);
+      const b = await createDerivatives(fixture('scene-a.jpg'), LIMIT);
+      expect(a.perceptualHash).toMatch(/^[0-9a-f]{16}$/);
+      expect(b.perceptualHash).toBe(a.perceptualHash);
+    });
+
+    it('stays within 6 bits for a resized, recompressed copy and for a PNG of the same scene', async () => {
+      const original = (await createDerivatives(fixture('scene-a.jpg'), LIMIT)).perceptualHash;
+      const copy = scratch.path('scene-a-small.jpg');
+      await sharp(fixture('scene-a.jpg')).resize(100).jpeg({ quality: 40 }).toFile(copy);
+      const copyHash = (await createDerivatives(copy, LIMIT)).perceptualHash;
+      expect(hammingDistance(original, copyHash)).toBeLessThanOrEqual(6);
+      const png = (await createDerivatives(fixture('png-named.jpg'), LIMIT)).perceptualHash;
+      expect(hammingDistance(original, png)).toBeLessThanOrEqual(6);
+    });
+
+    it('is more than 10 bits away for a different picture', async () => {
+      const a = (await createDerivatives(fixture('scene-a.jpg'), LIMIT)).perceptualHash;
+      const b = (await createDerivatives(fixture('scene-b.jpg'), LIMIT)).perceptualHash;
+      const card = (await createDerivatives(fixture('orientation-1.jpg'), LIMIT)).perceptualHash;
+      expect(hammingDistance(a, b)).toBeGreaterThan(10);
+      expect(hammingDistance(a, card)).toBeGreaterThan(10);
+      expect(hammingDistance(b, card)).toBeGreaterThan(10);
+    });
+  });
+
+  describe('failures', () => {
+    async function failure(path: string, limit = LIMIT): Promise<UndecodableMediaError> {
+      const error = await createDerivatives(path, limit).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UndecodableMediaError);
+      return error as UndecodableMediaError;
+    }
+
+    it('refuses the decompression bomb by its declared size, fast and without allocating its pixels', async () => {
+      const rssBefore = process.memoryUsage().rss;
+      const started = performance.now();
+      const error = await failure(fixture('bomb.png'));
+      const elapsed = performance.now() - started;
+      expect(error.reason).toBe('too_many_pixels');
+      expect(error.name).toBe('UndecodableMediaError');
+      expect(elapsed).toBeLessThan(2000);
+      // 20000x20000 would be 400 MB as grey, 1.2 GB as RGB.
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100 * 1024 * 1024);
+    });
+
+    it('applies maxInputPixels to ordinary images too', async () => {
+      expect((await failure(fixture('scene-a.jpg'), { maxInputPixels: 160 * 120 - 1 })).reason).toBe('too_many_pixels');
+      await expect(createDerivatives(fixture('scene-a.jpg'), { maxInputPixels: 160 * 120 })).resolves.toBeTruthy();
+    });
+
+    it('reports a truncated JPEG as corrupt (failOn error)', async () => {
+      const error = await failure(fixture('truncated.jpg'));
+      expect(error.reason).toBe('corrupt');
+      expect(error.message).toMatch(/premature end/i);
+    });
+
+    it('reports a JPEG with a bogus Huffman table as corrupt', async () => {
+      const bytes = Buffer.from(await sharp(fixture('scene-a.jpg')).jpeg({ quality: 95 }).toBuffer());
+      const dht = bytes.indexOf(Buffer.from([0xff, 0xc4]));
+      bytes.fill(0xff, dht + 5, dht + 21); // code-length counts summing far past 256
+      const error = await failure(scratch.write('bogus-huffman.jpg', bytes));
+      expect(error.reason).toBe('corrupt');
+      expect(error.message).toMatch(/Huffman/);
+    });
+
+    it.each([
+      ['exif.heic', 'HEVC HEIC: the prebuilt libvips has no HEVC decoder'],
+      ['not-an-image.pdf', 'PDF'],
+      ['random.bin', 'random bytes'],
+      ['movie-header.mp4', 'a video'],
+    ])('reports %s as unsupported_format (%s)', async (name) => {
+      expect((await failure(fixture(name))).reason).toBe('unsupported_format');
+    });
+
+    it('refuses SVG even though libvips could render it', async () => {
+      const svg = scratch.write('drawing.svg', '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
+      const error = await failure(svg);
+      expect(error.reason).toBe('unsupported_format');
+      expect(error.message).toMatch(/svg/);
+    });
+
+    it('lets a missing file fail as an I/O error, not as undecodable media', async () => {
+      const error = await createDerivatives(fixture('no-such-file.jpg'), LIMIT).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(UndecodableMediaError);
+    });
+
+    it('requires a positive integer pixel limit', async () => {
+      for (const maxInputPixels of [0, -1, 1.5, Number.NaN, Infinity]) {
+        await expect(createDerivatives(fixture('scene-a.jpg'), { maxInputPixels })).rejects.toThrow(RangeError);
+      }
+    });
+  });
+});
+
+describe('configureSharp', () => {
+  it('sets libvips concurrency and disables the cache', () => {
+    configureSharp({ concurrency: 2 });
+    expect(sharp.concurrency()).toBe(2);
+    expect(sharp.cache()).toMatchObject({ memory: { max: 0 }, files: { max: 0 }, items: { max: 0 } });
+    configureSharp();
+    expect(sharp.concurrency()).toBe(1);
+  });
+});

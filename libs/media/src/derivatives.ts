@@ -1,0 +1,129 @@
+// Thumbnail, preview and perceptual hash from one decode of an image (style.md, habit 7).
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { UndecodableMediaError, type UndecodableReason } from './errors.js';
+import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
+
+/** Longest side of the thumbnail, in pixels. */
+export const THUMBNAIL_SIZE = 320;
+/** Longest side of the preview, in pixels. */
+export const PREVIEW_SIZE = 1600;
+
+/** Limits for one derivative job. */
+export interface DerivativeOptions {
+  /** Largest width x height accepted before decoding: the decompression-bomb guard. */
+  maxInputPixels: number;
+}
+
+/** Derived images (JPEG, sRGB, upright, no metadata of any kind) and the picture's fingerprint. */
+export interface MediaDerivatives {
+  thumbnail: Buffer;
+  preview: Buffer;
+  /** 64-bit DCT pHash as 16 hex digits; compare with hammingDistance. */
+  perceptualHash: string;
+  /** Dimensions of the original once upright (after applying EXIF orientation). */
+  width: number;
+  height: number;
+}
+
+/** Settings for sharp/libvips, which are process-wide. */
+export interface SharpSettings {
+  /** libvips threads per image. */
+  concurrency?: number;
+}
+
+let sharpConfigured = false;
+
+/** Sets sharp's process-wide concurrency (default 1) and turns its operation cache off. */
+export function configureSharp(settings: SharpSettings = {}): void {
+  // One libvips thread per image: the worker runs several jobs at once, so parallelism comes
+  // from jobs and memory per job stays predictable. No cache: each evidence file is decoded
+  // once, and libvips' cache would only hold pixels and open files of hostile inputs.
+  sharp.concurrency(settings.concurrency ?? 1);
+  sharp.cache(false);
+  sharpConfigured = true;
+}
+
+// Decoders worth their attack surface for evidence. SVG (librsvg may pull in local files),
+// libvips' native .v, FITS, PPM and friends are refused before any pixel is decoded.
+const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'heif', 'jp2k', 'jxl']);
+
+/** Decodes an image once and fans out thumbnail, preview and perceptual hash; throws UndecodableMediaError. */
+export async function createDerivatives(filePath: string, opts: DerivativeOptions): Promise<MediaDerivatives> {
+  if (!Number.isSafeInteger(opts.maxInputPixels) || opts.maxInputPixels < 1) {
+    throw new RangeError(`maxInputPixels must be a positive integer, got ${opts.maxInputPixels}`);
+  }
+  if (!sharpConfigured) configureSharp();
+
+  const image = sharp(filePath, { failOn: 'error', limitInputPixels: opts.maxInputPixels });
+  let header: Metadata;
+  try {
+    // Header only; with limitInputPixels set this already refuses a bomb by its declared size.
+    header = await image.metadata();
+  } catch (error) {
+    throw undecodable(error);
+  }
+  if (!header.format || !DECODABLE_FORMATS.has(header.format)) {
+    throw new UndecodableMediaError('unsupported_format', `not an image format we decode: ${header.format ?? 'unknown'}`);
+  }
+
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    // The one decode: upright, alpha on white, sRGB 8-bit, already at preview size so JPEG
+    // shrink-on-load keeps memory low. Every output below starts from these pixels, which
+    // carry no EXIF, XMP, IPTC, ICC profile or comments.
+    decoded = await image
+      .rotate()
+      .flatten({ background: '#ffffff' })
+      .resize({ width: PREVIEW_SIZE, height: PREVIEW_SIZE, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw undecodable(error);
+  }
+
+  const { data, info } = decoded;
+  const pixels = () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
+  const [preview, thumbnail, hashInput] = await Promise.all([
+    pixels().jpeg({ quality: 82 }).toBuffer(),
+    pixels()
+      .resize({ width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE, fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 80 })
+      .toBuffer(),
+    pixels()
+      .greyscale()
+      .resize({ width: HASH_INPUT_SIDE, height: HASH_INPUT_SIDE, fit: 'fill' })
+      .raw()
+      .toBuffer(),
+  ]);
+
+  const upright = header.autoOrient ?? { width: header.width, height: header.height };
+  return {
+    thumbnail,
+    preview,
+    perceptualHash: perceptualHashFromGreyscale(hashInput),
+    width: upright.width,
+    height: upright.height,
+  };
+}
+
+function undecodable(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  // A missing or unreadable file is an I/O problem for the caller, not a property of the media.
+  if (/Input file is missing|EACCES|permission denied/i.test(message)) return error as Error;
+  return new UndecodableMediaError(classify(message), verdictLine(message), { cause: error });
+}
+
+function classify(message: string): UndecodableReason {
+  if (/exceeds pixel limit/i.test(message)) return 'too_many_pixels';
+  if (/unsupported image format|has not been built in|unsupported (codec|feature|compression)/i.test(message)) {
+    return 'unsupported_format';
+  }
+  return 'corrupt';
+}
+
+function verdictLine(message: string): string {
+  const lines = message.split('\n').filter((l) => l.trim() !== '');
+  // libvips prefixes per-read noise ("bad seek to 1126"); the last line is the decoder's verdict.
+  return (lines.at(-1) ?? 'undecodable image').slice(0, 300);
+}

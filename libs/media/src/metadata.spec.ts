@@ -1,0 +1,303 @@
+import { closeSync, copyFileSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, type ExtractedMetadata } from './metadata.js';
+import { fixture, scratchDir } from './test-support/fixtures.js';
+
+// Expected values are the ones written with exiftool 12.57 (see test/fixtures/media/README.md),
+// cross-checked with `exiftool -n`. Coordinates are compared to 1e-6 degree (~10 cm).
+const none: ExtractedMetadata = {
+  capturedAt: null,
+  capturedAtOffset: null,
+  location: null,
+  device: null,
+  orientation: null,
+  width: null,
+  height: null,
+  durationS: null,
+};
+const card = { width: 64, height: 48 };
+
+const expectations: Record<string, ExtractedMetadata> = {
+  'exif-ne-offset.jpg': {
+    ...none,
+    ...card,
+    capturedAt: '2008-05-30T12:56:01.250Z',
+    capturedAtOffset: '+03:00',
+    location: { lat: 33.312806, lon: 44.361488, altitudeM: 41 },
+    device: { make: 'DJI', model: 'FC3411', software: 'v01.00.0300' },
+    orientation: 1,
+  },
+  'exif-nw-no-offset.jpg': {
+    ...none,
+    ...card,
+    capturedAt: '2008-05-30T15:56:01',
+    location: { lat: 40.689247, lon: -74.044502, altitudeM: null },
+    device: { make: 'Apple', model: 'iPhone 3G', software: null },
+  },
+  'exif-se-digitized.jpg': {
+    ...none,
+    ...card,
+    capturedAt: '2019-12-31T12:30:00.000Z',
+    capturedAtOffset: '+11:00',
+    location: { lat: -33.856784, lon: 151.215297, altitudeM: null },
+  },
+  'exif-sw-offset.jpg': {
+    ...none,
+    ...card,
+    capturedAt: '2008-05-30T18:56:01.000Z',
+    capturedAtOffset: '-03:00',
+    location: { lat: -22.951916, lon: -43.210487, altitudeM: 700.5 },
+  },
+  'gps-below-sea-level.jpg': {
+    ...none,
+    ...card,
+    location: { lat: 31.559, lon: 35.4732, altitudeM: -430 },
+  },
+  'gps-empty-block.jpg': { ...none, ...card, capturedAt: '2015-06-01T10:00:00' },
+  'gps-null-island.jpg': { ...none, ...card, capturedAt: '2015-06-01T10:00:00' },
+  'device-padded.jpg': {
+    ...none,
+    ...card,
+    capturedAt: '2009-11-20T08:00:00',
+    device: { make: 'Canon', model: 'Canon EOS 40D', software: 'Firmware 1.0.3' },
+  },
+  'metadata-rich.jpg': {
+    ...none,
+    width: 160,
+    height: 120,
+    capturedAt: '2020-02-02T02:02:02',
+    location: { lat: 33.312806, lon: 44.361488, altitudeM: null },
+    device: { make: 'DJI', model: 'FC3411', software: null },
+    orientation: 1,
+  },
+  'exif.png': {
+    ...none,
+    ...card,
+    capturedAt: '2022-03-01T06:00:00.000Z',
+    capturedAtOffset: '+02:00',
+    location: { lat: 50.4501, lon: 30.5234, altitudeM: null },
+    device: { make: 'Samsung', model: 'SM-G991B', software: null },
+  },
+  'xmp-itxt.png': {
+    ...none,
+    ...card,
+    capturedAt: '2023-10-07T03:30:00.000Z',
+    capturedAtOffset: '+03:00',
+    location: { lat: 31.5017, lon: 34.4668, altitudeM: null },
+    device: { make: 'Google', model: 'Pixel 7', software: 'HDR+ 1.0' },
+  },
+  'xmp-text.png': { ...none, ...card, capturedAt: '2023-10-07T06:30:00' },
+  'exif.webp': {
+    ...none,
+    ...card,
+    capturedAt: '2023-01-15T08:50:05.000Z',
+    capturedAtOffset: '+05:30',
+    location: { lat: 28.613939, lon: 77.209021, altitudeM: null },
+    device: { make: 'Google', model: 'Pixel 7', software: null },
+  },
+  'exif.tif': {
+    ...none,
+    ...card,
+    capturedAt: '2010-01-12T21:53:00.000Z',
+    capturedAtOffset: '-05:00',
+    location: { lat: 18.5392, lon: -72.335, altitudeM: 98 },
+    device: { make: 'NIKON CORPORATION', model: 'NIKON D3', software: null },
+    orientation: 1,
+  },
+  'exif.heic': {
+    ...none,
+    ...card,
+    capturedAt: '2021-05-15T09:00:00.000Z',
+    capturedAtOffset: '+03:00',
+    location: { lat: -1.2921, lon: 36.8219, altitudeM: 1795 },
+    device: { make: 'Apple', model: 'iPhone 12', software: '14.4' },
+  },
+  'truncated.jpg': {
+    ...none,
+    width: 160,
+    height: 120,
+    capturedAt: '2017-04-06T04:45:00',
+    device: { make: 'Nokia', model: null, software: null },
+  },
+  'scene-a.jpg': { ...none, width: 160, height: 120 },
+  'png-named.jpg': { ...none, width: 160, height: 120 },
+  'bomb.png': { ...none, width: 20000, height: 20000 },
+  'movie-header.mp4': { ...none, durationS: 12.5 },
+};
+for (let n = 1; n <= 8; n++) {
+  // Stored dimensions, before orientation: the turned cards (5..8) are stored 48x64.
+  expectations[`orientation-${n}.jpg`] = {
+    ...none,
+    width: n >= 5 ? 48 : 64,
+    height: n >= 5 ? 64 : 48,
+    orientation: n,
+  };
+}
+
+function expectSameMetadata(actual: ExtractedMetadata | null, expected: ExtractedMetadata): void {
+  expect(actual).not.toBeNull();
+  const { location, ...rest } = actual as ExtractedMetadata;
+  const { location: expectedLocation, ...expectedRest } = expected;
+  expect(rest).toEqual(expectedRest);
+  if (expectedLocation === null) {
+    expect(location).toBeNull();
+  } else {
+    expect(location).not.toBeNull();
+    expect(location!.lat).toBeCloseTo(expectedLocation.lat, 6);
+    expect(location!.lon).toBeCloseTo(expectedLocation.lon, 6);
+    expect(location!.altitudeM).toBe(expectedLocation.altitudeM);
+  }
+}
+
+describe('extractEmbeddedMetadata', () => {
+  for (const [name, expected] of Object.entries(expectations)) {
+    it(`reads ${name} field by field`, async () => {
+      expectSameMetadata(await extractEmbeddedMetadata(fixture(name)), expected);
+    });
+  }
+
+  it('gives all four hemispheres their signs', async () => {
+    const signs = await Promise.all(
+      ['exif-ne-offset.jpg', 'exif-nw-no-offset.jpg', 'exif-se-digitized.jpg', 'exif-sw-offset.jpg'].map(
+        async (name) => {
+          const { lat, lon } = (await extractEmbeddedMetadata(fixture(name)))!.location!;
+          return [Math.sign(lat), Math.sign(lon)];
+        },
+      ),
+    );
+    expect(signs).toEqual([
+      [1, 1],
+      [1, -1],
+      [-1, 1],
+      [-1, -1],
+    ]);
+  });
+
+  it.each(['not-an-image.pdf', 'random.bin'])('returns null for %s, which holds nothing', async (name) => {
+    expect(await extractEmbeddedMetadata(fixture(name))).toBeNull();
+  });
+
+  it('does not depend on the host time zone (no Date revival in local time)', async () => {
+    const saved = process.env.TZ;
+    try {
+      for (const zone of ['Pacific/Kiritimati', 'America/Sao_Paulo', 'UTC']) {
+        process.env.TZ = zone;
+        const noOffset = await extractEmbeddedMetadata(fixture('exif-nw-no-offset.jpg'));
+        const withOffset = await extractEmbeddedMetadata(fixture('exif-sw-offset.jpg'));
+        expect(noOffset?.capturedAt).toBe('2008-05-30T15:56:01');
+        expect(withOffset?.capturedAt).toBe('2008-05-30T18:56:01.000Z');
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
+  it('lets a missing file fail loudly: that is a caller bug, not hostile content', async () => {
+    await expect(extractEmbeddedMetadata(fixture('no-such-file.jpg'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('refuses paths exifr would treat as a URL', async () => {
+    await expect(extractEmbeddedMetadata('https://example.org/a.jpg')).rejects.toThrow(TypeError);
+  });
+
+  describe('large files', () => {
+    const scratch = scratchDir();
+    afterAll(() => scratch.cleanup());
+    const GiB2 = 2 ** 31;
+
+    it('reads a 2 GiB file in small chunks: fast, without buffering it', async () => {
+      // Sparse files: 2 GiB long, a few KiB on disk.
+      const jpeg = scratch.path('long.jpg');
+      copyFileSync(fixture('exif-ne-offset.jpg'), jpeg);
+      truncateSync(jpeg, GiB2);
+      const movie = scratch.path('long.mp4');
+      const header = readFileSync(fixture('movie-header.mp4'));
+      const mdat = Buffer.alloc(16);
+      mdat.writeUInt32BE(1, 0); // 64-bit size follows
+      mdat.write('mdat', 4, 'latin1');
+      mdat.writeBigUInt64BE(BigInt(GiB2), 8);
+      const fd = openSync(movie, 'w');
+      writeSync(fd, header.subarray(0, 24), 0, 24, 0); // ftyp
+      writeSync(fd, mdat, 0, 16, 24);
+      const moov = header.subarray(24 + 8 + 1024);
+      writeSync(fd, moov, 0, moov.length, 24 + GiB2); // moov after 2 GiB of media data
+      closeSync(fd);
+
+      const rssBefore = process.memoryUsage().rss;
+      const started = performance.now();
+      expect((await extractEmbeddedMetadata(jpeg))?.capturedAt).toBe('2008-05-30T12:56:01.250Z');
+      expect((await extractEmbeddedMetadata(movie))?.durationS).toBe(12.5);
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+    });
+  });
+
+  describe('hostile input', () => {
+    const scratch = scratchDir();
+    afterAll(() => scratch.cleanup());
+
+    const sources = ['exif-ne-offset.jpg', 'exif.png', 'exif.webp', 'exif.tif', 'exif.heic', 'movie-header.mp4'];
+
+    it('never throws on any truncation of a metadata-bearing file', async () => {
+      for (const name of sources) {
+        const bytes = readFileSync(fixture(name));
+        const cuts = new Set([0, 1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 200, 300, 400, 512, bytes.length >> 1, bytes.length - 1]);
+        for (const cut of cuts) {
+          const file = scratch.write(`cut-${cut}-${name}`, bytes.subarray(0, Math.min(cut, bytes.length)));
+          const result = await extractEmbeddedMetadata(file);
+          expect(result === null || typeof result === 'object').toBe(true);
+        }
+      }
+    });
+
+    it('never throws when metadata bytes are overwritten with garbage', async () => {
+      const originals = sources.map((name) => readFileSync(fixture(name)));
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: originals.length - 1 }),
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 24 }),
+          async (which, edits) => {
+            const bytes = Buffer.from(originals[which]);
+            // Damage the first 600 bytes, where headers, IFDs and offsets live.
+            for (const [at, value] of edits) bytes[at % Math.min(600, bytes.length)] = value;
+            const file = scratch.write(`fuzz-${run++}`, bytes);
+            const result = await extractEmbeddedMetadata(file);
+            if (result?.location) {
+              expect(Math.abs(result.location.lat)).toBeLessThanOrEqual(90);
+              expect(Math.abs(result.location.lon)).toBeLessThanOrEqual(180);
+            }
+            if (result?.orientation != null) expect(result.orientation).toBeGreaterThanOrEqual(1);
+          },
+        ),
+        { numRuns: 150, seed: 20080530 },
+      );
+    });
+  });
+});
+
+describe('hasNoEmbeddedMetadata', () => {
+  it.each([
+    ['orientation-6.jpg', true],
+    ['scene-a.jpg', true],
+    ['bomb.png', true],
+    ['movie-header.mp4', true],
+    ['gps-below-sea-level.jpg', false],
+    ['gps-empty-block.jpg', false],
+    ['device-padded.jpg', false],
+    ['exif.heic', false],
+  ])('%s -> %s', async (name, expected) => {
+    expect(hasNoEmbeddedMetadata(await extractEmbeddedMetadata(fixture(name)))).toBe(expected);
+  });
+
+  it('is true for null and false as soon as one of time, location, device is present', () => {
+    expect(hasNoEmbeddedMetadata(null)).toBe(true);
+    expect(hasNoEmbeddedMetadata(none)).toBe(true);
+    expect(hasNoEmbeddedMetadata({ ...none, width: 10, height: 10, orientation: 3, durationS: 4 })).toBe(true);
+    expect(hasNoEmbeddedMetadata({ ...none, capturedAt: '2020-01-01T00:00:00' })).toBe(false);
+    expect(hasNoEmbeddedMetadata({ ...none, location: { lat: 1, lon: 1, altitudeM: null } })).toBe(false);
+    expect(hasNoEmbeddedMetadata({ ...none, device: { make: 'X', model: null, software: null } })).toBe(false);
+  });
+});

@@ -1,0 +1,34 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { sniffMediaType } from './sniff.js';
+import { fixture, scratchDir } from './test-support/fixtures.js';
+
+describe('sniffMediaType', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+
+  it.each([
+    ['png-named.jpg', 'image/png'], // the extension lies; the bytes decide
+    ['scene-a.jpg', 'image/jpeg'],
+    ['exif.png', 'image/png'],
+    ['exif.webp', 'image/webp'],
+    ['exif.tif', 'image/tiff'],
+    ['exif.heic', 'image/heic'],
+    ['movie-header.mp4', 'video/mp4'],
+    ['not-an-image.pdf', 'application/pdf'],
+    ['random.bin', 'application/octet-stream'],
+    ['truncated.jpg', 'image/jpeg'],
+  ])('%s is %s', async (name, mime) => {
+    expect(await sniffMediaType(fixture(name))).toBe(mime);
+  });
+
+  it('falls back to application/octet-stream for plain text and empty files', async () => {
+    expect(await sniffMediaType(scratch.write('notes.jpg', 'Witness statement, 30 May 2008.\n'))).toBe(
+      'application/octet-stream',
+    );
+    expect(await sniffMediaType(scratch.write('empty.png', new Uint8Array(0)))).toBe('application/octet-stream');
+  });
+
+  it('lets a missing file fail', async () => {
+    await expect(sniffMediaType(fixture('no-such-file'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
