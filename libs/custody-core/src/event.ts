@@ -1,0 +1,91 @@
+import { canonicalBytes, type JsonValue } from './canonical.js';
+import { isHashHex, leafHash } from './hash.js';
+import { isTimestamp } from './timestamp.js';
+
+/** The closed vocabulary of custody actions (docs/custody.md): add names, never reuse one. */
+export const CUSTODY_ACTIONS = [
+  'evidence.submitted',
+  'evidence.metadata_extracted',
+  'evidence.derivative_created',
+  'evidence.viewed',
+  'evidence.downloaded',
+  'evidence.annotated',
+  'evidence.linked',
+  'evidence.status_changed',
+  'evidence.verified',
+  'evidence.exported',
+  'evidence.redacted',
+  'case.created',
+  'case.member_added',
+  'case.member_removed',
+  'incident.created',
+  'incident.updated',
+  'casualty.recorded',
+  'casualty.updated',
+  'damage.recorded',
+  'damage.updated',
+  'export.created',
+  'export.downloaded',
+  'key.rotated',
+] as const;
+
+/** One of the custody actions. */
+export type CustodyAction = (typeof CUSTODY_ACTIONS)[number];
+
+/** One leaf of the custody log: who did what to which item, when and why. */
+export interface CustodyEvent {
+  /** Position in the log, equal to the leaf index. */
+  index: number;
+  action: CustodyAction;
+  /** RFC 3339 UTC with milliseconds. */
+  at: string;
+  actor: { id: string; role: string };
+  caseId: string;
+  /** The item acted on; sha256 is its content hash at that moment, when it has content. */
+  subject: { type: string; id: string; sha256?: string };
+  /** Never secrets, tokens, or the submitting device's location. */
+  details: { [key: string]: JsonValue };
+  reason?: string;
+}
+
+/** Whether a string is a known custody action. */
+export function isCustodyAction(value: unknown): value is CustodyAction {
+  return typeof value === 'string' && (CUSTODY_ACTIONS as readonly string[]).includes(value);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/** Why a value is not a well-formed CustodyEvent to append, or undefined if it is one. */
+export function custodyEventProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'event is not an object';
+  const { index, action, at, actor, caseId, subject, details, reason } = value;
+  const known = new Set(['index', 'action', 'at', 'actor', 'caseId', 'subject', 'details', 'reason']);
+  const extra = Object.keys(value).find((k) => !known.has(k));
+  if (extra !== undefined) return `unknown field ${extra}`;
+  if (!Number.isSafeInteger(index) || (index as number) < 0) return 'index is not a non-negative integer';
+  if (!isCustodyAction(action)) return `action ${String(action)} is not in the custody vocabulary`;
+  if (!isTimestamp(at)) return 'at is not RFC 3339 UTC with milliseconds';
+  if (!isObject(actor) || !isText(actor.id) || !isText(actor.role)) return 'actor needs an id and a role';
+  if (!isText(caseId)) return 'caseId is missing';
+  if (!isObject(subject) || !isText(subject.type) || !isText(subject.id)) return 'subject needs a type and an id';
+  if (subject.sha256 !== undefined && !isHashHex(subject.sha256)) return 'subject.sha256 is not lowercase hex SHA-256';
+  if (!isObject(details)) return 'details is not an object';
+  if (reason !== undefined && typeof reason !== 'string') return 'reason is not a string';
+  try {
+    canonicalBytes(value);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
+}
+
+/** The event's leaf data: its RFC 8785 bytes. */
+export function eventBytes(event: CustodyEvent): Buffer {
+  return canonicalBytes(event);
+}
+
+/** The event's leaf hash, SHA-256(0x00 || RFC 8785 bytes). */
+export function eventLeafHash(event: CustodyEvent): Buffer {
+  return leafHash(eventBytes(event));
+}

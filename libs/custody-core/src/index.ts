@@ -1,0 +1,55 @@
+export { canonicalBytes, type JsonValue } from './canonical.js';
+export { EMPTY_ROOT, EMPTY_ROOT_HEX, HASH_SIZE, fromHex, isHashHex, leafHash, nodeHash, parseHash, toHex } from './hash.js';
+export {
+  MemoryTree,
+  appendNodes,
+  consistencyProof,
+  consistencyProofFromNodes,
+  inclusionProof,
+  inclusionProofFromNodes,
+  nodeKey,
+  nodesCompletedByAppend,
+  nodesForAppend,
+  nodesForConsistencyProof,
+  nodesForInclusionProof,
+  nodesForRoot,
+  proofFromHex,
+  proofToHex,
+  rootFromNodes,
+  treeRoot,
+  type NodeKey,
+  type NodeMap,
+  type PerfectNodeReader,
+  type StoredNode,
+} from './tree.js';
+export { rootFromInclusionProof, verifyConsistency, verifyInclusion, type ConsistencyOptions } from './verify.js';
+export { formatTimestamp, isTimestamp } from './timestamp.js';
+export {
+  generateSigningKey,
+  keyIdOf,
+  signTreeHead,
+  treeHeadBytes,
+  verifyTreeHead,
+  type PublishedKey,
+  type SignedTreeHead,
+  type SigningKey,
+  type TreeHead,
+  type Verdict,
+} from './tree-head.js';
+export {
+  CUSTODY_ACTIONS,
+  custodyEventProblem,
+  eventBytes,
+  eventLeafHash,
+  isCustodyAction,
+  type CustodyAction,
+  type CustodyEvent,
+} from './event.js';
+export {
+  verifyEventsAgainstHead,
+  verifyReceipt,
+  type EventToVerify,
+  type EventVerification,
+  type EventsReport,
+  type Receipt,
+} from './receipt.js';
