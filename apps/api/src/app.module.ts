@@ -2,10 +2,12 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuthModule } from '#custodia/auth';
 import { CasesModule } from '#custodia/cases';
+import { CustodyModule } from '#custodia/custody';
 import { ConfigModule, type CustodiaConfig } from '#custodia/config';
 import { AuthController } from './controllers/auth.controller.js';
 import { CasesController } from './controllers/cases.controller.js';
 import { HealthController } from './controllers/health.controller.js';
+import { LogController } from './controllers/log.controller.js';
 import { UsersController } from './controllers/users.controller.js';
 
 /** Holds the process-wide database handle, opened and migrated before Nest starts. */
@@ -22,14 +24,14 @@ class DatabaseModule {
 }
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
-export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController];
+export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController];
 
 @Module({})
 export class AppModule {
   static register(config: CustodiaConfig, dataSource: DataSource): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule],
       controllers: CONTROLLERS,
     };
   }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { CustodyModule } from '#custodia/custody';
 import { CasesService } from './cases.service.js';
 
-@Module({ providers: [CasesService], exports: [CasesService] })
+@Module({ imports: [CustodyModule], providers: [CasesService], exports: [CasesService] })
 export class CasesModule {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Actor } from '#custodia/auth';
+import { CustodyLog } from '#custodia/custody';
 import { conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
 import { CaseEntity, CaseMemberEntity } from './entities.js';
 
@@ -31,7 +32,10 @@ const toCaseView = (c: CaseEntity): CaseView => ({
 
 @Injectable()
 export class CasesService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly custody: CustodyLog,
+  ) {}
 
   /** Opens a case; its creator becomes its first member. */
   async create(actor: Actor, input: { title: string; description?: string | null }): Promise<CaseView> {
@@ -43,6 +47,7 @@ export class CasesService {
       });
       const caseId: string = inserted.identifiers[0]!['id'];
       await tx.getRepository(CaseMemberEntity).insert({ caseId, userId: actor.id, addedBy: actor.id });
+      await this.custody.append(tx, { action: 'case.created', actor, caseId, subject: { type: 'case', id: caseId } });
       return toCaseView(await tx.getRepository(CaseEntity).findOneByOrFail({ id: caseId }));
     });
   }
@@ -101,7 +106,7 @@ export class CasesService {
   async addMember(actor: Actor, caseId: string, userId: string): Promise<CaseMemberView> {
     await this.db.transaction(async (tx) => {
       await this.assertMayManageMembers(actor, caseId, tx);
-      const [user] = await tx.query(`SELECT id FROM users WHERE id = $1 AND disabled_at IS NULL`, [userId]);
+      const [user] = await tx.query(`SELECT id, role FROM users WHERE id = $1 AND disabled_at IS NULL`, [userId]);
       if (!user) throw unprocessable('No such user', [{ field: 'userId', message: 'no active user has this id' }]);
       const result = await tx.query(
         `INSERT INTO case_members (case_id, user_id, added_by) VALUES ($1, $2, $3)
@@ -109,6 +114,13 @@ export class CasesService {
         [caseId, userId, actor.id],
       );
       if (result.length === 0) throw conflict('The user is already a member of this case');
+      await this.custody.append(tx, {
+        action: 'case.member_added',
+        actor,
+        caseId,
+        subject: { type: 'case', id: caseId },
+        details: { userId, role: user.role },
+      });
     });
     const member = (await this.members(actor, caseId)).find((m) => m.userId === userId);
     return member!;
@@ -123,6 +135,13 @@ export class CasesService {
       ]);
       const removed = Array.isArray(result[0]) ? result[0] : result;
       if (removed.length === 0) throw notFound('The member');
+      await this.custody.append(tx, {
+        action: 'case.member_removed',
+        actor,
+        caseId,
+        subject: { type: 'case', id: caseId },
+        details: { userId },
+      });
     });
   }
 }

@@ -1,4 +1,5 @@
 import { Foundation1764000000000 } from './1764000000000-foundation.js';
+import { CustodyLog1764000100000 } from './1764000100000-custody-log.js';
 
 /** Every migration, in order. Released migrations are never edited: add a new one. */
-export const MIGRATIONS = [Foundation1764000000000];
+export const MIGRATIONS = [Foundation1764000000000, CustodyLog1764000100000];

@@ -1,0 +1,174 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import {
+  appendNodes,
+  consistencyProof,
+  custodyEventProblem,
+  eventBytes,
+  formatTimestamp,
+  inclusionProof,
+  leafHash,
+  nodeKey,
+  proofToHex,
+  toHex,
+  type CustodyAction,
+  type CustodyEvent,
+  type JsonValue,
+  type NodeKey,
+  type PerfectNodeReader,
+} from '#custodia/custody-core';
+
+/** What a module says happened; the log adds the index and the time. */
+export interface CustodyEventInput {
+  action: CustodyAction;
+  actor: { id: string; role: string };
+  caseId: string;
+  subject: { type: string; id: string; sha256?: string };
+  details?: { [key: string]: JsonValue };
+  reason?: string | null;
+}
+
+/** An event as appended: the exact event, its leaf index and leaf hash (hex). */
+export interface RecordedEvent {
+  event: CustodyEvent;
+  leafIndex: number;
+  leafHash: string;
+}
+
+/** Who reads the log, for the disclosure rule of `entries`. */
+export interface LogReader {
+  id: string;
+  role: string;
+}
+
+/** One leaf as `GET /log/entries` shows it: the event only where the reader may see it. */
+export interface LogEntry {
+  leafIndex: number;
+  leafHash: string;
+  event: CustodyEvent | null;
+}
+
+// pg_advisory_xact_lock key of appends: serialises them so indexes have no gaps.
+const APPEND_LOCK = 0x637573746f6479; // "custody"
+
+/** Stored perfect-subtree hashes, read in one query per plan. */
+export function nodeReader(db: DataSource | EntityManager): PerfectNodeReader {
+  return {
+    async getNodes(keys: NodeKey[]): Promise<Map<string, Buffer>> {
+      const nodes = new Map<string, Buffer>();
+      if (keys.length === 0) return nodes;
+      const rows: { level: number; idx: string; hash: Buffer }[] = await db.query(
+        `SELECT n.level, n.idx, n.hash FROM custody_nodes n
+           JOIN unnest($1::smallint[], $2::bigint[]) AS k(level, idx) ON n.level = k.level AND n.idx = k.idx`,
+        [keys.map((k) => k.level), keys.map((k) => k.index)],
+      );
+      for (const row of rows) nodes.set(nodeKey(row.level, Number(row.idx)), row.hash);
+      return nodes;
+    },
+  };
+}
+
+/** The number of events in the log (committed ones, as this connection sees them). */
+export async function logSize(db: DataSource | EntityManager): Promise<number> {
+  const [row] = await db.query(`SELECT COALESCE(MAX(leaf_index) + 1, 0)::bigint AS size FROM custody_events`);
+  return Number(row.size);
+}
+
+/** The custody log: appends inside the caller's transaction, and reads with O(log n) proofs. */
+export class CustodyLog {
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Appends an event in the caller's transaction, so it commits or rolls back with the change
+   * it records. Appends are serialised by a transaction-scoped advisory lock: the index is
+   * taken under it and freed only by commit or rollback, so committed indexes have no gaps.
+   */
+  async append(tx: EntityManager, input: CustodyEventInput): Promise<RecordedEvent> {
+    if (!tx.queryRunner?.isTransactionActive) throw new Error('custody events are appended inside a transaction');
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+    const index = await logSize(tx);
+    const event: CustodyEvent = {
+      index,
+      action: input.action,
+      at: formatTimestamp(new Date()),
+      actor: { id: input.actor.id, role: input.actor.role },
+      caseId: input.caseId,
+      subject: { ...input.subject },
+      details: input.details ?? {},
+      ...(input.reason ? { reason: input.reason } : {}),
+    };
+    const problem = custodyEventProblem(event);
+    if (problem) throw new Error(`Refusing a malformed custody event: ${problem}`);
+    const bytes = eventBytes(event);
+    const leaf = leafHash(bytes);
+    const nodes = await appendNodes(index, leaf, nodeReader(tx));
+    await tx.query(
+      `INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [index, bytes, leaf, event.action, event.caseId, event.subject.type, event.subject.id, event.actor.id, event.at],
+    );
+    await tx.query(`INSERT INTO custody_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, [
+      nodes.map((n) => n.level),
+      nodes.map((n) => n.index),
+      nodes.map((n) => n.hash),
+    ]);
+    return { event, leafIndex: index, leafHash: toHex(leaf) };
+  }
+
+  size(): Promise<number> {
+    return logSize(this.db);
+  }
+
+  /**
+   * Leaves [start, end] (inclusive, as RFC 6962's get-entries). Every leaf hash is shown, so a
+   * monitor can rebuild the tree; the event itself only to administrators, to investigators and
+   * auditors of its case, and to the documenter who acted.
+   */
+  async entries(reader: LogReader, start: number, end: number): Promise<LogEntry[]> {
+    const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer; visible: boolean }[] = await this.db.query(
+      `SELECT e.leaf_index, e.leaf_hash, e.event_bytes,
+              ($3 = 'admin'
+               OR ($3 IN ('investigator', 'auditor')
+                   AND EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $4))
+               OR ($3 = 'documenter' AND e.actor_id = $4)) AS visible
+         FROM custody_events e
+        WHERE e.leaf_index BETWEEN $1 AND $2
+        ORDER BY e.leaf_index`,
+      [start, end, reader.role, reader.id],
+    );
+    return rows.map((row) => ({
+      leafIndex: Number(row.leaf_index),
+      leafHash: toHex(row.leaf_hash),
+      event: row.visible ? (JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent) : null,
+    }));
+  }
+
+  /** Every event about one subject, in log order. */
+  async eventsAbout(subjectType: string, subjectId: string): Promise<RecordedEvent[]> {
+    const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
+      `SELECT leaf_index, leaf_hash, event_bytes FROM custody_events
+        WHERE subject_type = $1 AND subject_id = $2 ORDER BY leaf_index`,
+      [subjectType, subjectId],
+    );
+    return rows.map((row) => ({
+      leafIndex: Number(row.leaf_index),
+      leafHash: toHex(row.leaf_hash),
+      event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent,
+    }));
+  }
+
+  /** RFC 9162 inclusion proof of a leaf in the tree of `treeSize` leaves (hex). */
+  async inclusionProof(leafIndex: number, treeSize: number): Promise<string[]> {
+    return proofToHex(await inclusionProof(leafIndex, treeSize, nodeReader(this.db)));
+  }
+
+  /** RFC 9162 consistency proof between two tree sizes (hex). */
+  async consistencyProof(first: number, second: number): Promise<string[]> {
+    return proofToHex(await consistencyProof(first, second, nodeReader(this.db)));
+  }
+
+  /** The stored leaf hash (hex) at an index, or null past the end. */
+  async leafHashAt(leafIndex: number): Promise<string | null> {
+    const [row] = await this.db.query(`SELECT leaf_hash FROM custody_events WHERE leaf_index = $1`, [leafIndex]);
+    return row ? toHex(row.leaf_hash) : null;
+  }
+}

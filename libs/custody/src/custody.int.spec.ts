@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MemoryTree,
+  parseHash,
+  verifyConsistency,
+  verifyEventsAgainstHead,
+  verifyInclusion,
+  verifyTreeHead,
+  type CustodyEvent,
+} from '#custodia/custody-core';
+import { createDataSource } from '#custodia/db';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+import { CustodyLog, type CustodyEventInput } from './custody-log.js';
+import { replayLog } from './replay.js';
+import { SigningKeys } from './signing-keys.js';
+import { TreeHeads } from './tree-heads.js';
+
+describe('the custody log in PostgreSQL', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let log: CustodyLog;
+  let keys: SigningKeys;
+  let heads: TreeHeads;
+  const masterKey = Buffer.alloc(32, 42);
+  const caseId = randomUUID();
+  const actor = { id: randomUUID(), role: 'investigator' };
+  const input = (n: number): CustodyEventInput => ({
+    action: 'evidence.submitted',
+    actor,
+    caseId,
+    subject: { type: 'evidence', id: randomUUID(), sha256: 'ab'.repeat(32) },
+    details: { n, sizeBytes: 1000 + n, note: 'Харків' },
+  });
+  const appendOne = (n: number) => ds.transaction((tx) => log.append(tx, input(n)));
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = createDataSource(db.url, [], { poolSize: 12 });
+    await ds.initialize();
+    log = new CustodyLog(ds);
+    keys = new SigningKeys(ds, masterKey);
+    heads = new TreeHeads(ds, keys);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  it('refuses an append outside a transaction', async () => {
+    await expect(log.append(ds.manager, input(0))).rejects.toThrow(/inside a transaction/);
+  });
+
+  it('50 concurrent appends get indexes 0..49 with no gap, and a head covers them all', async () => {
+    const recorded = await Promise.all(Array.from({ length: 50 }, (_, n) => appendOne(n)));
+    expect(recorded.map((r) => r.leafIndex).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const head = await heads.publish();
+    expect(head.treeSize).toBe(50);
+    // The head's root is the RFC 9162 root of the events' own bytes, recomputed in memory.
+    const tree = new MemoryTree();
+    const rows = await db.superuserQuery<{ event_bytes: Buffer }>(`SELECT event_bytes FROM custody_events ORDER BY leaf_index`);
+    for (const row of rows) tree.append(row.event_bytes);
+    expect(tree.root().toString('hex')).toBe(head.rootHash);
+    expect(verifyTreeHead(head, await keys.published()).valid).toBe(true);
+  });
+
+  it('a rolled-back append leaves no gap and no trace', async () => {
+    const before = await log.size();
+    await expect(
+      ds.transaction(async (tx) => {
+        await log.append(tx, input(999));
+        throw new Error('the business change failed');
+      }),
+    ).rejects.toThrow('the business change failed');
+    expect(await log.size()).toBe(before);
+    expect((await appendOne(1000)).leafIndex).toBe(before);
+  });
+
+  it.each([
+    ['UPDATE custody_events SET action = $$evidence.viewed$$ WHERE leaf_index = 3', 'UPDATE'],
+    ['DELETE FROM custody_events WHERE leaf_index = 3', 'DELETE'],
+    ['TRUNCATE custody_events', 'TRUNCATE'],
+    ['UPDATE custody_nodes SET hash = hash WHERE level = 0 AND idx = 1', 'UPDATE'],
+    ['DELETE FROM custody_tree_heads', 'DELETE'],
+    ['TRUNCATE custody_tree_heads CASCADE', 'TRUNCATE'],
+    ['DELETE FROM custody_signing_keys', 'DELETE'],
+    ['UPDATE custody_signing_keys SET public_key_pem = $$x$$', 'UPDATE'],
+  ])('the database itself refuses %s, even to a superuser', async (sql, op) => {
+    await expect(db.superuserQuery(sql)).rejects.toThrow(new RegExp(`append-only: ${op}|kept forever`));
+  });
+
+  it('inclusion and consistency proofs from the stored nodes verify against signed heads', async () => {
+    const small = await heads.publish();
+    for (let n = 0; n < 20; n++) await appendOne(2000 + n);
+    const big = await heads.publish();
+    expect(big.treeSize).toBe(small.treeSize + 20);
+    for (const leafIndex of [0, 1, small.treeSize - 1, small.treeSize, big.treeSize - 1]) {
+      const proof = await log.inclusionProof(leafIndex, big.treeSize);
+      const leaf = parseHash((await log.leafHashAt(leafIndex))!);
+      expect(verifyInclusion(leafIndex, big.treeSize, leaf, proof.map(parseHash), parseHash(big.rootHash))).toBe(true);
+      expect(verifyInclusion(leafIndex, big.treeSize, leaf, proof.map(parseHash), parseHash(small.rootHash))).toBe(false);
+    }
+    const consistency = await log.consistencyProof(small.treeSize, big.treeSize);
+    expect(
+      verifyConsistency(small.treeSize, big.treeSize, consistency.map(parseHash), parseHash(small.rootHash), parseHash(big.rootHash)),
+    ).toBe(true);
+    // Every event about a subject verifies against the head, as POST /evidence/:id/verify will do.
+    const recorded = await appendOne(3000);
+    const head = await heads.covering(recorded.leafIndex);
+    const events = await log.eventsAbout('evidence', recorded.event.subject.id);
+    const report = verifyEventsAgainstHead(
+      await Promise.all(
+        events.map(async (e) => ({ event: e.event, leafIndex: e.leafIndex, proof: await log.inclusionProof(e.leafIndex, head.treeSize) })),
+      ),
+      head,
+      await keys.published(),
+    );
+    expect(report.valid).toBe(true);
+  });
+
+  it('key rotation keeps the old public key published, and old heads still verify', async () => {
+    const oldHead = await heads.publish();
+    const oldKeyId = (await keys.active()).keyId;
+    const newKeyId = await keys.rotate();
+    expect(newKeyId).not.toBe(oldKeyId);
+    await appendOne(4000);
+    const newHead = await heads.publish();
+    expect(newHead.keyId).toBe(newKeyId);
+    const published = await keys.published();
+    expect(published.map((k) => k.keyId)).toEqual([oldKeyId, newKeyId]);
+    expect(published[0]!.activeTo).not.toBeNull();
+    expect(verifyTreeHead(oldHead, published).valid).toBe(true);
+    expect(verifyTreeHead(newHead, published).valid).toBe(true);
+    // A head claimed under the new key but signed by the old one fails.
+    expect(verifyTreeHead({ ...oldHead, keyId: newKeyId }, published).valid).toBe(false);
+  });
+
+  it('a master key other than the one that sealed the signing key is refused with a clear message', async () => {
+    await expect(new SigningKeys(ds, Buffer.alloc(32, 1)).active()).rejects.toThrow(/CUSTODIA_MASTER_KEY/);
+  });
+
+  it('the private key is stored sealed, never in clear', async () => {
+    const [row] = await db.superuserQuery<{ private_key_sealed: Buffer }>(
+      `SELECT private_key_sealed FROM custody_signing_keys WHERE active_to IS NULL`,
+    );
+    const { privateKey } = await keys.active();
+    const der = privateKey.export({ type: 'pkcs8', format: 'der' });
+    expect(row!.private_key_sealed.includes(der.subarray(der.length - 32))).toBe(false);
+  });
+
+  it('replaying the untouched log finds no divergence', async () => {
+    await heads.publish();
+    const report = await replayLog(ds);
+    expect(report.firstDivergence).toBeNull();
+    expect(report.events).toBe(await log.size());
+    expect(report.headsChecked).toBeGreaterThanOrEqual(5);
+    expect(report.nodesChecked).toBeGreaterThan(report.events);
+  });
+
+  it('a row altered behind the trigger\'s back is found by the replay', async () => {
+    const victim = 7;
+    const [row] = await db.superuserQuery<{ event_bytes: Buffer }>(`SELECT event_bytes FROM custody_events WHERE leaf_index = $1`, [victim]);
+    const event = JSON.parse(row!.event_bytes.toString()) as CustodyEvent;
+    const forged = Buffer.from(JSON.stringify({ ...event, reason: 'rewritten' }));
+    await db.superuserQuery(`
+      BEGIN;
+      ALTER TABLE custody_events DISABLE TRIGGER custody_events_append_only;
+      UPDATE custody_events SET event_bytes = '\\x${forged.toString('hex')}' WHERE leaf_index = ${victim};
+      ALTER TABLE custody_events ENABLE TRIGGER custody_events_append_only;
+      COMMIT;`);
+    const report = await replayLog(ds);
+    expect(report.firstDivergence).toMatchObject({ leafIndex: victim });
+    expect(report.firstDivergence!.problem).toMatch(/leaf hash/);
+  });
+});

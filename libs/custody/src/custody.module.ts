@@ -1,0 +1,58 @@
+import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { loadMasterKey } from '#custodia/keyring';
+import { CustodyLog } from './custody-log.js';
+import { SigningKeys } from './signing-keys.js';
+import { TreeHeads } from './tree-heads.js';
+
+/** Runs the head loop for the application's lifetime and signs the first head at start. */
+@Injectable()
+class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(
+    private readonly heads: TreeHeads,
+    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.heads.publish();
+    this.heads.start(this.config.treeHeadIntervalMs);
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.heads.stop();
+  }
+}
+
+/** The custody log for every module that records actions. */
+@Module({
+  providers: [
+    {
+      provide: SigningKeys,
+      inject: [DataSource, CUSTODIA_CONFIG],
+      useFactory: async (db: DataSource, config: CustodiaConfig) => {
+        const { key, source } = await loadMasterKey(config.masterKey, config.dataDir);
+        if (source === 'generated') {
+          new Logger('Custody').warn(
+            `Generated a master key in ${config.dataDir}/master.key: back it up, or set CUSTODIA_MASTER_KEY`,
+          );
+        }
+        const keys = new SigningKeys(db, key);
+        await keys.active(); // fails the start now, not at the first head, if the key cannot be opened
+        return keys;
+      },
+    },
+    { provide: CustodyLog, inject: [DataSource], useFactory: (db: DataSource) => new CustodyLog(db) },
+    {
+      provide: TreeHeads,
+      inject: [DataSource, SigningKeys],
+      useFactory: (db: DataSource, keys: SigningKeys) => {
+        const logger = new Logger('TreeHeads');
+        return new TreeHeads(db, keys, (error) => logger.error(`signing a tree head failed: ${String(error)}`));
+      },
+    },
+    TreeHeadLoop,
+  ],
+  exports: [CustodyLog, TreeHeads, SigningKeys],
+})
+export class CustodyModule {}

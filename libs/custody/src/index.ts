@@ -1,0 +1,5 @@
+export * from './custody-log.js';
+export * from './custody.module.js';
+export * from './replay.js';
+export * from './signing-keys.js';
+export * from './tree-heads.js';

@@ -1,0 +1,103 @@
+import type { DataSource } from 'typeorm';
+import { formatTimestamp, signTreeHead, toHex, treeRoot, type SignedTreeHead } from '#custodia/custody-core';
+import { logSize, nodeReader } from './custody-log.js';
+import type { SigningKeys } from './signing-keys.js';
+
+const HEAD_LOCK = 'custodia.custody.tree-head';
+
+interface HeadRow {
+  tree_size: string;
+  root_hash: Buffer;
+  signed_timestamp: string;
+  key_id: string;
+  signature: string;
+}
+
+const toHead = (row: HeadRow): SignedTreeHead => ({
+  treeSize: Number(row.tree_size),
+  rootHash: toHex(row.root_hash),
+  timestamp: row.signed_timestamp,
+  keyId: row.key_id,
+  signature: row.signature,
+});
+
+const HEAD_COLUMNS = 'tree_size, root_hash, signed_timestamp, key_id, signature';
+
+/**
+ * Signed tree heads: issued after appends (at most one per interval from the background loop,
+ * and on demand for receipts), all kept so consistency between any two can be proved.
+ */
+export class TreeHeads {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly keys: SigningKeys,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  async latest(): Promise<SignedTreeHead | null> {
+    const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads ORDER BY tree_size DESC LIMIT 1`);
+    return row ? toHead(row) : null;
+  }
+
+  /** Kept heads from `fromSize` on, oldest first. */
+  async list(fromSize: number, limit: number): Promise<SignedTreeHead[]> {
+    const rows = await this.db.query(
+      `SELECT ${HEAD_COLUMNS} FROM custody_tree_heads WHERE tree_size >= $1 ORDER BY tree_size LIMIT $2`,
+      [fromSize, limit],
+    );
+    return rows.map(toHead);
+  }
+
+  async atSize(treeSize: number): Promise<SignedTreeHead | null> {
+    const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads WHERE tree_size = $1`, [treeSize]);
+    return row ? toHead(row) : null;
+  }
+
+  /**
+   * Signs a head for the log as it is now, unless the newest head already covers it. Instances
+   * take turns under an advisory lock, so two never sign the same size.
+   */
+  async publish(): Promise<SignedTreeHead> {
+    const key = await this.keys.active();
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [HEAD_LOCK]);
+      const size = await logSize(tx);
+      const [newest] = await tx.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads ORDER BY tree_size DESC LIMIT 1`);
+      if (newest && Number(newest.tree_size) >= size) return toHead(newest);
+      const root = await treeRoot(size, nodeReader(tx));
+      const head = signTreeHead({ treeSize: size, rootHash: toHex(root), timestamp: formatTimestamp(new Date()), keyId: key.keyId }, key.privateKey);
+      await tx.query(
+        `INSERT INTO custody_tree_heads (tree_size, root_hash, signed_timestamp, key_id, signature) VALUES ($1, $2, $3, $4, $5)`,
+        [head.treeSize, root, head.timestamp, head.keyId, head.signature],
+      );
+      return head;
+    });
+  }
+
+  /** A signed head that includes leaf `leafIndex`: the newest one, or a new one now. */
+  async covering(leafIndex: number): Promise<SignedTreeHead> {
+    const newest = await this.latest();
+    if (newest && newest.treeSize > leafIndex) return newest;
+    const head = await this.publish();
+    if (head.treeSize <= leafIndex) throw new Error(`leaf ${leafIndex} is not in the log`);
+    return head;
+  }
+
+  /** Starts the coalescing loop: at most one new head per interval, only when the log grew. */
+  start(intervalMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.running = this.publish().catch(this.onError);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -1,0 +1,53 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+const VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** Where the generated master key lives when CUSTODIA_MASTER_KEY is unset. */
+export const masterKeyFile = (dataDir: string): string => path.join(dataDir, 'master.key');
+
+/**
+ * The 32-byte master key: the configured one, or the key file in the data folder, generated
+ * (mode 0600) on first use. Losing it makes sealed secrets unreadable: operators back it up.
+ */
+export async function loadMasterKey(configured: Buffer | null, dataDir: string): Promise<{ key: Buffer; source: 'env' | 'file' | 'generated' }> {
+  if (configured) return { key: configured, source: 'env' };
+  const file = masterKeyFile(dataDir);
+  try {
+    const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
+    if (key.length !== 32) throw new Error(`${file} does not hold 64 hex characters`);
+    return { key, source: 'file' };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  await writeFile(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  return { key, source: 'generated' };
+}
+
+/**
+ * AES-256-GCM: version byte, IV, tag, ciphertext. `context` is authenticated but not stored,
+ * so a sealed value cannot be moved to another purpose or record.
+ */
+export function seal(key: Buffer, plaintext: Buffer, context: string): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), ciphertext]);
+}
+
+/** Opens what `seal` made; throws when the key, the context or a byte is wrong. */
+export function unseal(key: Buffer, sealed: Buffer, context: string): Buffer {
+  if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION) throw new Error('not a sealed value of a known version');
+  const iv = sealed.subarray(1, 1 + IV_BYTES);
+  const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(context, 'utf8'));
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+}
