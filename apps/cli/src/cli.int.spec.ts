@@ -45,3 +45,71 @@ describe('custodia CLI', () => {
     expect(rows).toHaveLength(0);
   });
 });
+
+describe('custodia log verify and key rotate', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const { mkdtemp } = await import('node:fs/promises');
+    dataDir = await mkdtemp((await import('node:os')).tmpdir() + '/custodia-cli-');
+  });
+  afterAll(async () => db?.drop());
+
+  const run = async (argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(argv, {
+      env: { DATABASE_URL: db.url, CUSTODIA_DATA_DIR: dataDir, CUSTODIA_MASTER_KEY: 'cd'.repeat(32) },
+      stdout: (text) => (out += text),
+      stderr: (text) => (err += text),
+      readStdin: async () => '',
+      logger: createLogger('silent'),
+    });
+    return { code, out, err };
+  };
+
+  it('reports an intact log, then the first divergence after a row is altered behind the trigger', async () => {
+    const { createDataSource } = await import('#custodia/db');
+    const { CustodyLog, SigningKeys, TreeHeads } = await import('#custodia/custody');
+    const ds = createDataSource(db.url, []);
+    await ds.initialize();
+    const log = new CustodyLog(ds);
+    const heads = new TreeHeads(ds, new SigningKeys(ds, Buffer.from('cd'.repeat(32), 'hex')));
+    const caseId = '7d8e2f8c-43a7-4bb1-9d34-3f2cf0e3c001';
+    for (let n = 0; n < 12; n++) {
+      await ds.transaction((tx) =>
+        log.append(tx, { action: 'case.member_added', actor: { id: caseId, role: 'admin' }, caseId, subject: { type: 'case', id: caseId }, details: { n } }),
+      );
+      if (n % 5 === 0) await heads.publish();
+    }
+    await heads.publish();
+    await ds.destroy();
+
+    const intact = await run(['log', 'verify']);
+    expect(intact.err).toBe('');
+    expect(intact.out).toMatch(/Replayed 12 events/);
+    expect(intact.out).toMatch(/INTACT/);
+    expect(intact.code).toBe(0);
+
+    await db.superuserQuery(`
+      BEGIN;
+      ALTER TABLE custody_events DISABLE TRIGGER custody_events_append_only;
+      UPDATE custody_events SET actor_id = '00000000-0000-4000-8000-000000000000' WHERE leaf_index = 4;
+      ALTER TABLE custody_events ENABLE TRIGGER custody_events_append_only;
+      COMMIT;`);
+    const tampered = await run(['log', 'verify']);
+    expect(tampered.code).toBe(1);
+    expect(tampered.out).toMatch(/DIVERGED at leaf 4: the indexed columns disagree/);
+  });
+
+  it('rotates the signing key and keeps the old one published', async () => {
+    const first = await run(['key', 'rotate']);
+    expect(first.code).toBe(0);
+    const rows = await db.superuserQuery(`SELECT key_id, active_to FROM custody_signing_keys ORDER BY active_from`);
+    expect(rows.length).toBe(2);
+    expect(rows[0]!['active_to']).not.toBeNull();
+    expect(rows[1]!['active_to']).toBeNull();
+    expect(first.out).toContain(String(rows[1]!['key_id']));
+  });
+});

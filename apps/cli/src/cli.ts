@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { AUTH_ENTITIES, MIN_PASSWORD_LENGTH, ROLES, UsersService, type Role } from '#custodia/auth';
 import { CASE_ENTITIES } from '#custodia/cases';
-import { ConfigError, loadConfig } from '#custodia/config';
+import { ConfigError, loadConfig, type CustodiaConfig } from '#custodia/config';
+import { replayLog, SigningKeys } from '#custodia/custody';
+import { loadMasterKey } from '#custodia/keyring';
 import { openDatabase } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 
@@ -23,6 +25,15 @@ const USAGE = `custodia <command>
       else from CUSTODIA_NEW_USER_PASSWORD (never from the command line, where ps shows it).
       ROLE is one of ${ROLES.join(', ')}.
 
+  log verify
+      Replays the whole custody log from the database: recomputes every leaf hash, every kept
+      tree head's root and signature and every stored interior hash, and reports the first
+      divergence. Exit code 0 when the log is intact, 1 when it is not.
+
+  key rotate
+      Retires the custody log's signing key and creates a new one; the old public key stays
+      published so heads it signed still verify.
+
 Configuration comes from the same variables as the API (DATABASE_URL, CUSTODIA_DATA_DIR, ...).
 With the embedded database, the CLI uses the server a running API started, or starts it.
 `;
@@ -35,6 +46,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [group, command, ...rest] = argv;
   try {
     if (group === 'user' && command === 'create') return await userCreate(rest, io);
+    if (group === 'log' && command === 'verify' && rest.length === 0) return await logVerify(io);
+    if (group === 'key' && command === 'rotate' && rest.length === 0) return await keyRotate(io);
     if (group === undefined || group === 'help' || group === '--help') {
       io.stdout(USAGE);
       return 0;
@@ -50,12 +63,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function withDatabase<T>(io: CliIo, work: (db: DataSource) => Promise<T>): Promise<T> {
+async function withDatabase<T>(io: CliIo, work: (db: DataSource, config: CustodiaConfig) => Promise<T>): Promise<T> {
   const config = loadConfig(io.env);
   const logger = io.logger ?? createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const db = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], { shareRunning: true });
   try {
-    return await work(db.dataSource);
+    return await work(db.dataSource, config);
   } finally {
     await db.close();
   }
@@ -81,5 +94,40 @@ async function userCreate(args: string[], io: CliIo): Promise<number> {
   const input = { email: values.email, password, displayName: values['display-name'] ?? values.email, role: values.role as Role };
   const created = await withDatabase(io, (db) => new UsersService(db).create(input));
   io.stdout(`Created ${created.role} ${created.email} (id ${created.id})\n`);
+  return 0;
+}
+
+async function logVerify(io: CliIo): Promise<number> {
+  const report = await withDatabase(io, (db) => replayLog(db));
+  const rate = report.seconds > 0 ? Math.round(report.events / report.seconds) : report.events;
+  io.stdout(
+    `Replayed ${report.events} events (${rate}/s), checked ${report.headsChecked} signed tree heads ` +
+      `and ${report.nodesChecked} stored interior hashes in ${report.seconds.toFixed(2)} s.\n`,
+  );
+  const divergence = report.firstDivergence;
+  if (!divergence) {
+    io.stdout('INTACT: the stored log matches its replay and every kept head.\n');
+    return 0;
+  }
+  const where =
+    divergence.leafIndex !== undefined
+      ? `at leaf ${divergence.leafIndex}`
+      : divergence.treeSize !== undefined
+        ? `at the head of size ${divergence.treeSize}`
+        : divergence.node
+          ? `at stored node ${divergence.node}`
+          : 'in the stored nodes';
+  io.stdout(`DIVERGED ${where}: ${divergence.problem}\n`);
+  return 1;
+}
+
+async function keyRotate(io: CliIo): Promise<number> {
+  const keyId = await withDatabase(io, async (db, config) => {
+    const { key } = await loadMasterKey(config.masterKey, config.dataDir);
+    const keys = new SigningKeys(db, key);
+    await keys.active();
+    return keys.rotate();
+  });
+  io.stdout(`The custody log now signs with key ${keyId}; the previous key stays published.\n`);
   return 0;
 }
