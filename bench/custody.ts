@@ -1,0 +1,146 @@
+/**
+ * Custody log figures (issue 3): appends per second through the service on real PostgreSQL
+ * (one writer, eight concurrent), proof times at 10^6 events, and the full-log replay rate
+ * against this machine's SHA-256 rate. Usage: npm run bench:custody [-- --events 1000000]
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { MemoryTree, eventBytes, formatTimestamp, leafHash, type CustodyEvent } from '#custodia/custody-core';
+import { CustodyLog, replayLog, SigningKeys, TreeHeads, type CustodyEventInput } from '#custodia/custody';
+import { benchDatabase, fmt, now, percentiles } from './support.js';
+
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '1000000' }, appends: { type: 'string', default: '2000' } },
+});
+const EVENTS = Number(values.events);
+const APPENDS = Number(values.appends);
+
+const caseId = randomUUID();
+const actor = { id: randomUUID(), role: 'documenter' };
+const sampleInput = (n: number): CustodyEventInput => ({
+  action: 'evidence.submitted',
+  actor,
+  caseId,
+  subject: { type: 'evidence', id: randomUUID(), sha256: createHash('sha256').update(String(n)).digest('hex') },
+  details: { sizeBytes: 3_400_000 + n, mediaType: 'image/jpeg', clientSha256Matched: true },
+});
+
+async function appendRate(log: CustodyLog, ds: Awaited<ReturnType<typeof benchDatabase>>['ds'], writers: number): Promise<number> {
+  let next = 0;
+  const started = now();
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (next < APPENDS) {
+        const n = next++;
+        await ds.transaction((tx) => log.append(tx, sampleInput(n)));
+      }
+    }),
+  );
+  return APPENDS / ((now() - started) / 1000);
+}
+
+/** Loads `count` events with their perfect-subtree nodes in bulk (the service's own format). */
+async function bulkLoad(ds: Awaited<ReturnType<typeof benchDatabase>>['ds'], from: number, count: number): Promise<number> {
+  const tree = new MemoryTree();
+  const existing = await ds.query(`SELECT leaf_hash FROM custody_events ORDER BY leaf_index`);
+  for (const row of existing) tree.appendLeafHash(row.leaf_hash);
+  const started = now();
+  const BATCH = 20_000;
+  const at = formatTimestamp(new Date());
+  for (let start = from; start < from + count; start += BATCH) {
+    const rows: { index: number; bytes: Buffer; leaf: Buffer; subject: string }[] = [];
+    const nodes: { level: number; idx: number; hash: Buffer }[] = [];
+    for (let index = start; index < Math.min(from + count, start + BATCH); index++) {
+      const input = sampleInput(index);
+      const event: CustodyEvent = { index, at, ...input, details: input.details ?? {} } as CustodyEvent;
+      const bytes = eventBytes(event);
+      const leaf = leafHash(bytes);
+      tree.appendLeafHash(leaf);
+      rows.push({ index, bytes, leaf, subject: input.subject.id });
+      for (let level = 0, i = index; ; level++) {
+        nodes.push({ level, idx: i, hash: tree.node(level, i)! });
+        if (i % 2 === 0) break;
+        i = (i - 1) / 2;
+      }
+    }
+    await ds.query(
+      `INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at)
+       SELECT i, b, h, 'evidence.submitted', $4, 'evidence', s, $5, $6
+         FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $7::text[]) AS t(i, b, h, s)`,
+      [rows.map((r) => r.index), rows.map((r) => r.bytes), rows.map((r) => r.leaf), caseId, actor.id, at, rows.map((r) => r.subject)],
+    );
+    await ds.query(`INSERT INTO custody_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, [
+      nodes.map((n) => n.level),
+      nodes.map((n) => n.idx),
+      nodes.map((n) => n.hash),
+    ]);
+  }
+  return (now() - started) / 1000;
+}
+
+/** SHA-256 over the log's own work: one leaf hash of each event's bytes plus one interior hash. */
+function sha256EventRate(sampleBytes: Buffer[]): number {
+  const started = now();
+  let count = 0;
+  const node = Buffer.alloc(65);
+  while (now() - started < 2000) {
+    for (const bytes of sampleBytes) {
+      createHash('sha256').update(Buffer.from([0])).update(bytes).digest();
+      createHash('sha256').update(node).digest();
+      count++;
+    }
+  }
+  return count / ((now() - started) / 1000);
+}
+
+const db = await benchDatabase('custody');
+try {
+  const log = new CustodyLog(db.ds);
+  const heads = new TreeHeads(db.ds, new SigningKeys(db.ds, Buffer.alloc(32, 7)));
+  console.log(`PostgreSQL ${db.server}; ${EVENTS.toLocaleString('en')} events for proofs; ${APPENDS} appends per run`);
+
+  const single = await appendRate(log, db.ds, 1);
+  const eight = await appendRate(log, db.ds, 8);
+  console.log(`appends/s through CustodyLog.append, 1 writer:  ${fmt(single, 0)}`);
+  console.log(`appends/s through CustodyLog.append, 8 writers: ${fmt(eight, 0)}`);
+
+  const size = await log.size();
+  const loadSeconds = await bulkLoad(db.ds, size, EVENTS - size);
+  await db.ds.query('ANALYZE');
+  const head = await heads.publish();
+  console.log(`bulk load to ${head.treeSize.toLocaleString('en')} events: ${fmt(loadSeconds, 1)} s`);
+
+  const inclusion: number[] = [];
+  const consistency: number[] = [];
+  for (let i = 0; i < 500; i++) {
+    const leaf = Math.floor(Math.random() * head.treeSize);
+    let t0 = now();
+    await log.inclusionProof(leaf, head.treeSize);
+    inclusion.push(now() - t0);
+    const first = 1 + Math.floor(Math.random() * (head.treeSize - 1));
+    t0 = now();
+    await log.consistencyProof(first, head.treeSize);
+    consistency.push(now() - t0);
+  }
+  const inc = percentiles(inclusion);
+  const con = percentiles(consistency);
+  console.log(`inclusion proof at ${head.treeSize} events:   p50 ${fmt(inc.p50)} ms, p95 ${fmt(inc.p95)} ms, max ${fmt(inc.max)} ms (target < 5 ms)`);
+  console.log(`consistency proof at ${head.treeSize} events: p50 ${fmt(con.p50)} ms, p95 ${fmt(con.p95)} ms, max ${fmt(con.max)} ms (target < 5 ms)`);
+
+  const t0 = now();
+  const report = await replayLog(db.ds);
+  const replaySeconds = (now() - t0) / 1000;
+  if (report.firstDivergence) throw new Error(`replay diverged: ${JSON.stringify(report.firstDivergence)}`);
+  const sample = (await db.ds.query(`SELECT event_bytes FROM custody_events ORDER BY leaf_index LIMIT 1000`)).map(
+    (r: { event_bytes: Buffer }) => r.event_bytes,
+  );
+  const shaRate = sha256EventRate(sample);
+  const replayRate = report.events / replaySeconds;
+  console.log(
+    `replay (custodia log verify): ${fmt(replayRate, 0)} events/s over ${report.events} events, ${report.headsChecked} heads, ${report.nodesChecked} nodes`,
+  );
+  console.log(`SHA-256 alone on the same events (leaf + one node hash each): ${fmt(shaRate, 0)} events/s`);
+  console.log(`replay / SHA-256 limit: ${fmt(replayRate / shaRate, 3)}`);
+} finally {
+  await db.close();
+}
