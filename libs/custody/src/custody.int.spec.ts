@@ -174,3 +174,43 @@ describe('the custody log in PostgreSQL', () => {
     expect(report.firstDivergence!.problem).toMatch(/leaf hash/);
   });
 });
+
+describe('tree heads time-stamped by an RFC 3161 authority', () => {
+  it('stores a token over the signed head that openssl verifies, and keeps heads when the authority is down', async () => {
+    const { startLocalTsa, openssl } = await import('../../../test/support/tsa/local-tsa.js');
+    const { TimestampAuthority } = await import('./timestamping.js');
+    const { canonicalBytes } = await import('#custodia/custody-core');
+    const db = await createTestDatabase();
+    const ds = createDataSource(db.url, [], { poolSize: 4 });
+    await ds.initialize();
+    const tsa = await startLocalTsa();
+    try {
+      const keys = new SigningKeys(ds, Buffer.alloc(32, 3));
+      const errors: unknown[] = [];
+      const heads = new TreeHeads(ds, keys, (e) => errors.push(e), new TimestampAuthority(tsa.url));
+      const log = new CustodyLog(ds);
+      const caseId = randomUUID();
+      await ds.transaction((tx) => log.append(tx, { action: 'case.created', actor: { id: caseId, role: 'admin' }, caseId, subject: { type: 'case', id: caseId } }));
+      const head = await heads.publish();
+      const token = await heads.timestampToken(head.treeSize);
+      expect(token).not.toBeNull();
+      const { timestampToken, ...signedHead } = head;
+      expect(Buffer.from(timestampToken!, 'base64').equals(token!)).toBe(true);
+      const dataFile = await tsa.writeTemp('head.json', canonicalBytes(signedHead));
+      const tokenFile = await tsa.writeTemp('head.tst', token!);
+      const { stdout } = await openssl(['ts', '-verify', '-data', dataFile, '-in', tokenFile, '-token_in', '-CAfile', tsa.caPem, '-untrusted', tsa.tsaPem]);
+      expect(stdout.toString()).toContain('Verification: OK');
+
+      const down = new TreeHeads(ds, keys, (e) => errors.push(e), new TimestampAuthority('http://127.0.0.1:9/tsr', { timeoutMs: 500 }));
+      await ds.transaction((tx) => log.append(tx, { action: 'case.created', actor: { id: caseId, role: 'admin' }, caseId, subject: { type: 'case', id: caseId } }));
+      const unstamped = await down.publish();
+      expect(unstamped.treeSize).toBe(2);
+      expect(await down.timestampToken(2)).toBeNull();
+      expect(errors).toHaveLength(1);
+    } finally {
+      await tsa.close();
+      await ds.destroy();
+      await db.drop();
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { loadMasterKey } from '#custodia/keyring';
 import { CustodyLog } from './custody-log.js';
 import { SigningKeys } from './signing-keys.js';
+import { TimestampAuthority } from './timestamping.js';
 import { TreeHeads } from './tree-heads.js';
 
 /** Runs the head loop for the application's lifetime and signs the first head at start. */
@@ -45,10 +46,11 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
     { provide: CustodyLog, inject: [DataSource], useFactory: (db: DataSource) => new CustodyLog(db) },
     {
       provide: TreeHeads,
-      inject: [DataSource, SigningKeys],
-      useFactory: (db: DataSource, keys: SigningKeys) => {
+      inject: [DataSource, SigningKeys, CUSTODIA_CONFIG],
+      useFactory: (db: DataSource, keys: SigningKeys, config: CustodiaConfig) => {
         const logger = new Logger('TreeHeads');
-        return new TreeHeads(db, keys, (error) => logger.error(`signing a tree head failed: ${String(error)}`));
+        const tsa = config.tsaUrl ? new TimestampAuthority(config.tsaUrl) : undefined;
+        return new TreeHeads(db, keys, (error) => logger.error(`tree head: ${String(error)}`), tsa);
       },
     },
     TreeHeadLoop,

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { formatTimestamp, signTreeHead, toHex, treeRoot, type SignedTreeHead } from '#custodia/custody-core';
+import { canonicalBytes, formatTimestamp, signTreeHead, toHex, treeRoot, type SignedTreeHead } from '#custodia/custody-core';
 import { logSize, nodeReader } from './custody-log.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -11,17 +11,22 @@ interface HeadRow {
   signed_timestamp: string;
   key_id: string;
   signature: string;
+  tsa_token: Buffer | null;
 }
 
-const toHead = (row: HeadRow): SignedTreeHead => ({
+/** A kept head as the API shows it: the signed fields, and the RFC 3161 token (base64 DER) if any. */
+export type KeptTreeHead = SignedTreeHead & { timestampToken: string | null };
+
+const toHead = (row: HeadRow): KeptTreeHead => ({
   treeSize: Number(row.tree_size),
   rootHash: toHex(row.root_hash),
   timestamp: row.signed_timestamp,
   keyId: row.key_id,
   signature: row.signature,
+  timestampToken: row.tsa_token?.toString('base64') ?? null,
 });
 
-const HEAD_COLUMNS = 'tree_size, root_hash, signed_timestamp, key_id, signature';
+const HEAD_COLUMNS = 'tree_size, root_hash, signed_timestamp, key_id, signature, tsa_token';
 
 /**
  * Signed tree heads: issued after appends (at most one per interval from the background loop,
@@ -35,15 +40,17 @@ export class TreeHeads {
     private readonly db: DataSource,
     private readonly keys: SigningKeys,
     private readonly onError: (error: unknown) => void = () => undefined,
+    /** An RFC 3161 authority that time-stamps each signed head (CUSTODIA_TSA_URL). */
+    private readonly tsa?: { stamp(data: Buffer): Promise<Buffer> },
   ) {}
 
-  async latest(): Promise<SignedTreeHead | null> {
+  async latest(): Promise<KeptTreeHead | null> {
     const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads ORDER BY tree_size DESC LIMIT 1`);
     return row ? toHead(row) : null;
   }
 
   /** Kept heads from `fromSize` on, oldest first. */
-  async list(fromSize: number, limit: number): Promise<SignedTreeHead[]> {
+  async list(fromSize: number, limit: number): Promise<KeptTreeHead[]> {
     const rows = await this.db.query(
       `SELECT ${HEAD_COLUMNS} FROM custody_tree_heads WHERE tree_size >= $1 ORDER BY tree_size LIMIT $2`,
       [fromSize, limit],
@@ -51,7 +58,13 @@ export class TreeHeads {
     return rows.map(toHead);
   }
 
-  async atSize(treeSize: number): Promise<SignedTreeHead | null> {
+  /** The RFC 3161 token (DER) kept with the head of this size, if it was time-stamped. */
+  async timestampToken(treeSize: number): Promise<Buffer | null> {
+    const [row] = await this.db.query(`SELECT tsa_token FROM custody_tree_heads WHERE tree_size = $1`, [treeSize]);
+    return row?.tsa_token ?? null;
+  }
+
+  async atSize(treeSize: number): Promise<KeptTreeHead | null> {
     const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads WHERE tree_size = $1`, [treeSize]);
     return row ? toHead(row) : null;
   }
@@ -60,7 +73,7 @@ export class TreeHeads {
    * Signs a head for the log as it is now, unless the newest head already covers it. Instances
    * take turns under an advisory lock, so two never sign the same size.
    */
-  async publish(): Promise<SignedTreeHead> {
+  async publish(): Promise<KeptTreeHead> {
     const key = await this.keys.active();
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [HEAD_LOCK]);
@@ -69,16 +82,20 @@ export class TreeHeads {
       if (newest && Number(newest.tree_size) >= size) return toHead(newest);
       const root = await treeRoot(size, nodeReader(tx));
       const head = signTreeHead({ treeSize: size, rootHash: toHex(root), timestamp: formatTimestamp(new Date()), keyId: key.keyId }, key.privateKey);
+      // The authority stamps the signed head's RFC 8785 bytes (signature included): proof from
+      // outside that this head existed no later than the stamp's time. An unreachable authority
+      // must not stop the log: the head is kept without a token and the failure reported.
+      const tsaToken = this.tsa ? await this.tsa.stamp(canonicalBytes(head)).catch((error: unknown) => (this.onError(error), null)) : null;
       await tx.query(
-        `INSERT INTO custody_tree_heads (tree_size, root_hash, signed_timestamp, key_id, signature) VALUES ($1, $2, $3, $4, $5)`,
-        [head.treeSize, root, head.timestamp, head.keyId, head.signature],
+        `INSERT INTO custody_tree_heads (tree_size, root_hash, signed_timestamp, key_id, signature, tsa_token) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [head.treeSize, root, head.timestamp, head.keyId, head.signature, tsaToken],
       );
-      return head;
+      return { ...head, timestampToken: tsaToken?.toString('base64') ?? null };
     });
   }
 
   /** A signed head that includes leaf `leafIndex`: the newest one, or a new one now. */
-  async covering(leafIndex: number): Promise<SignedTreeHead> {
+  async covering(leafIndex: number): Promise<KeptTreeHead> {
     const newest = await this.latest();
     if (newest && newest.treeSize > leafIndex) return newest;
     const head = await this.publish();
