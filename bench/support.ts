@@ -64,3 +64,47 @@ export function percentiles(ms: number[]): { p50: number; p95: number; max: numb
 
 export const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 export const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+
+/** The whole API on a throw-away database and data folder, with an admin token and a case. */
+export async function benchApp(
+  label: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; token: string; caseId: string; dataDir: string; server: string; close(): Promise<void> }> {
+  const { createApp } = await import('../apps/api/src/app.js');
+  const { ENTITIES } = await import('../apps/api/src/entities.js');
+  const { UsersService } = await import('#custodia/auth');
+  const { loadConfig } = await import('#custodia/config');
+  const { createLogger } = await import('#custodia/logging');
+  const db = await benchDatabase(label);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `custodia-bench-data-${label}-`));
+  const config = loadConfig({ CUSTODIA_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...env });
+  const ds = createDataSource((db.ds.options as { url: string }).url, ENTITIES, { poolSize: 10 });
+  await ds.initialize();
+  const app = await createApp(config, ds, createLogger('warn'));
+  await app.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+  await app.get(UsersService).ensureFirstAdmin('bench@custodia.test', 'bench password 123');
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'bench@custodia.test', password: 'bench password 123' }),
+  }).then((r) => r.json() as Promise<{ accessToken: string }>);
+  const created = await fetch(`${url}/api/v1/cases`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${login.accessToken}` },
+    body: JSON.stringify({ title: `bench ${label}` }),
+  }).then((r) => r.json() as Promise<{ id: string }>);
+  return {
+    url,
+    token: login.accessToken,
+    caseId: created.id,
+    dataDir,
+    server: db.server,
+    async close() {
+      await app.close();
+      await ds.destroy();
+      await db.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -3,9 +3,11 @@ import { DataSource } from 'typeorm';
 import { AuthModule } from '#custodia/auth';
 import { CasesModule } from '#custodia/cases';
 import { CustodyModule } from '#custodia/custody';
+import { EvidenceModule } from '#custodia/evidence';
 import { ConfigModule, type CustodiaConfig } from '#custodia/config';
 import { AuthController } from './controllers/auth.controller.js';
 import { CasesController } from './controllers/cases.controller.js';
+import { EvidenceController } from './controllers/evidence.controller.js';
 import { HealthController } from './controllers/health.controller.js';
 import { LogController } from './controllers/log.controller.js';
 import { UsersController } from './controllers/users.controller.js';
@@ -24,14 +26,14 @@ class DatabaseModule {
 }
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
-export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController];
+export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController];
 
 @Module({})
 export class AppModule {
   static register(config: CustodiaConfig, dataSource: DataSource): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule, EvidenceModule],
       controllers: CONTROLLERS,
     };
   }

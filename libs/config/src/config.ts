@@ -24,6 +24,12 @@ export interface CustodiaConfig {
   masterKey: Buffer | null;
   treeHeadIntervalMs: number;
   tsaUrl: string | null;
+  locationToleranceM: number;
+  timeToleranceS: number;
+  nearDuplicateDistance: number;
+  maxImagePixels: number;
+  /** Whether this process works the background job queue (derivatives); the API does by default. */
+  workQueue: boolean;
 }
 
 /** A configuration value that stops the process, naming the variable. */
@@ -127,5 +133,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     masterKey: masterKey(env),
     treeHeadIntervalMs: integer(env, 'CUSTODIA_TREE_HEAD_INTERVAL_MS', 1000, 10, 3_600_000),
     tsaUrl: url(env, 'CUSTODIA_TSA_URL', ['http:', 'https:']),
+    locationToleranceM: integer(env, 'CUSTODIA_LOCATION_TOLERANCE_M', 1000, 0, 20_000_000),
+    timeToleranceS: integer(env, 'CUSTODIA_TIME_TOLERANCE_S', 3600, 0, 10 * 365 * 86400),
+    nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 64),
+    maxImagePixels: integer(env, 'CUSTODIA_MAX_IMAGE_PIXELS', 100_000_000, 1, 2_000_000_000),
+    workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
   };
 }

@@ -1,9 +1,9 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { access, constants } from 'node:fs/promises';
 import { DataSource } from 'typeorm';
 import { Public } from '#custodia/auth';
-import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { BLOB_STORE } from '#custodia/evidence';
+import type { BlobStore } from '#custodia/storage';
 
 @ApiTags('health')
 @Controller('health')
@@ -11,7 +11,7 @@ import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 export class HealthController {
   constructor(
     private readonly db: DataSource,
-    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
   ) {}
 
   @Get()
@@ -19,20 +19,20 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready when the database answers and the blob folder is writable. */
+  /** Ready when the database answers and the blob store takes writes. */
   @Get('ready')
   async ready(): Promise<{ status: 'ok'; database: 'ok'; storage: 'ok' }> {
     const database = await this.db.query('SELECT 1').then(
       () => true,
       () => false,
     );
-    const storage = await access(this.config.dataDir, constants.W_OK).then(
+    const storage = await this.store.check().then(
       () => true,
       () => false,
     );
     if (!database || !storage) {
       throw new ServiceUnavailableException(
-        `Not ready: ${[!database && 'the database does not answer', !storage && 'the data folder is not writable'].filter(Boolean).join(' and ')}`,
+        `Not ready: ${[!database && 'the database does not answer', !storage && 'the blob store does not take writes'].filter(Boolean).join(' and ')}`,
       );
     }
     return { status: 'ok', database: 'ok', storage: 'ok' };

@@ -14,6 +14,12 @@ class TreeHeadDto {
   @ApiProperty({ format: 'date-time' }) timestamp!: string;
   @ApiProperty({ description: 'hex SHA-256 of the signing key\'s SPKI DER' }) keyId!: string;
   @ApiProperty({ description: 'base64 Ed25519 signature over the RFC 8785 bytes of the four fields above' }) signature!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'base64 DER RFC 3161 token over the RFC 8785 bytes of the five fields above, when CUSTODIA_TSA_URL is set',
+  })
+  timestampToken!: string | null;
 }
 
 class LogKeyDto {

@@ -1,0 +1,149 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength, ValidateIf } from 'class-validator';
+import { Allow, CurrentActor, type Actor } from '#custodia/auth';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { BLOB_STORE, EVIDENCE_STATUSES, EvidenceService, type EvidenceStatus } from '#custodia/evidence';
+import type { BlobStore } from '#custodia/storage';
+import { readEvidenceUpload } from '../http/multipart.js';
+import { uuidParam } from '../http/params.js';
+import { problem, sendProblem } from '../http/problem.filter.js';
+import { parseRange } from '../http/range.js';
+
+class PatchEvidenceDto {
+  @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(500) title?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(20_000) description?: string | null;
+  @ApiPropertyOptional({ type: [String] }) @IsOptional() @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) @Length(1, 100, { each: true }) tags?: string[];
+  @ApiPropertyOptional({ nullable: true, type: String, format: 'uuid' }) @IsOptional() @ValidateIf((_, v) => v !== null) @IsUUID('all') incidentId?: string | null;
+  @ApiPropertyOptional({ enum: EVIDENCE_STATUSES }) @IsOptional() @IsIn(EVIDENCE_STATUSES) status?: EvidenceStatus;
+  @ApiPropertyOptional({ description: 'why; required when the status changes' }) @IsOptional() @IsString() @Length(1, 2000) reason?: string;
+}
+
+/** RFC 6266 attachment with an ASCII fallback and the UTF-8 name. */
+function attachment(name: string | null, id: string): string {
+  const base = (name ?? '').split(/[/\\]/).pop() || `evidence-${id}`;
+  const ascii = base.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`;
+}
+
+@ApiTags('evidence')
+@ApiBearerAuth()
+@Controller()
+export class EvidenceController {
+  constructor(
+    private readonly evidence: EvidenceService,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
+  ) {}
+
+  @Post('cases/:caseId/evidence')
+  @Allow('admin', 'investigator', 'documenter')
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['file'],
+      properties: { metadata: { type: 'string', description: 'JSON: sha256, clientSubmissionId, capturedAt, location, ...' }, file: { type: 'string', format: 'binary' } },
+    },
+  })
+  async submit(
+    @CurrentActor() actor: Actor,
+    @Param('caseId', uuidParam('caseId')) caseId: string,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<unknown> {
+    try {
+      await this.evidence.assertMaySubmit(actor, caseId);
+      const upload = await readEvidenceUpload(req, this.config.maxUploadBytes, (file, signal) =>
+        this.store.ingest(file, { maxBytes: this.config.maxUploadBytes, signal }),
+      );
+      const { created, evidence } = await this.evidence.submit(actor, caseId, upload.metadataRaw, upload);
+      res.status(created ? 201 : 200);
+      return evidence;
+    } catch (error) {
+      // Whatever of the body is still unread is not read: the connection closes after the answer.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      throw error;
+    }
+  }
+
+  @Get('cases/:caseId/evidence')
+  @Allow()
+  list(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @Query() query: Record<string, unknown>) {
+    return this.evidence.list(actor, caseId, query);
+  }
+
+  @Get('evidence/:id')
+  @Allow()
+  get(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+    return this.evidence.get(actor, id);
+  }
+
+  @Patch('evidence/:id')
+  @Allow('admin', 'investigator')
+  patch(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: PatchEvidenceDto) {
+    return this.evidence.patch(actor, id, body);
+  }
+
+  @Get('evidence/:id/custody')
+  @Allow()
+  async custody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+    const { events, treeHead, proofs } = await this.evidence.custodyOf(actor, id);
+    return { events: events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash })), treeHead, proofs };
+  }
+
+  @Post('evidence/:id/verify')
+  @HttpCode(200)
+  @Allow()
+  @ApiOkResponse({ description: '{ intact, storedSha256, computedSha256, checkedAt, custody: { events, allIncluded, treeSize } }' })
+  verify(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+    return this.evidence.verify(actor, id);
+  }
+
+  /** The original bytes, unchanged, always as an attachment; Range requests work. */
+  @Get('evidence/:id/content')
+  @Allow()
+  async content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const { sizeBytes, sha256 } = await this.evidence.sizeOf(actor, id);
+    const range = parseRange(req.headers.range, sizeBytes);
+    if (range === 'unsatisfiable') {
+      sendProblem(res, problem(416 as number, `The range is outside the ${sizeBytes} bytes of this file`), { 'Content-Range': `bytes */${sizeBytes}` });
+      return;
+    }
+    const { row, stream } = await this.evidence.openOriginal(actor, id, range);
+    res.status(range ? 206 : 200);
+    res.setHeader('Content-Type', row.media_type);
+    res.setHeader('Content-Disposition', attachment(row.original_file_name, id));
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('ETag', `"sha256-${sha256}"`);
+    res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : sizeBytes));
+    if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${sizeBytes}`);
+    await pipeline(stream, res).catch(() => res.destroy());
+  }
+
+  @Get('evidence/:id/thumbnail')
+  @Allow()
+  thumbnail(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
+    return this.derivative(actor, id, 'thumbnail', res);
+  }
+
+  @Get('evidence/:id/preview')
+  @Allow()
+  preview(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
+    return this.derivative(actor, id, 'preview', res);
+  }
+
+  private async derivative(actor: Actor, id: string, kind: 'thumbnail' | 'preview', res: Response): Promise<void> {
+    const { sha256, stream } = await this.evidence.openDerivative(actor, id, kind);
+    res.setHeader('Content-Type', 'image/jpeg');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('ETag', `"sha256-${sha256}"`);
+    res.setHeader('Cache-Control', 'private, max-age=86400, immutable');
+    await pipeline(stream, res).catch(() => res.destroy());
+  }
+}

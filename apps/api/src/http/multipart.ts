@@ -1,0 +1,104 @@
+import busboy from 'busboy';
+import type { Request } from 'express';
+import type { Readable } from 'node:stream';
+import { badRequest, DomainError } from '#custodia/errors';
+import { BlobTooLargeError, type IngestResult } from '#custodia/storage';
+
+const MAX_METADATA_BYTES = 64 * 1024;
+
+export interface EvidenceUpload {
+  metadataRaw: string | null;
+  result: IngestResult;
+  fileName: string | null;
+  declaredMediaType: string | null;
+}
+
+const tooLarge = (limit: number): DomainError =>
+  new DomainError('payload_too_large', `The file is larger than this archive accepts (${limit} bytes); the upload was stopped`);
+
+/**
+ * Reads a `multipart/form-data` submission: one `metadata` part (JSON text) and one `file` part
+ * streamed straight into the blob store's temporary area. Any other part, a second file, a
+ * malformed body or a client that goes away fails the whole upload and leaves nothing behind.
+ */
+export async function readEvidenceUpload(
+  req: Request,
+  maxFileBytes: number,
+  ingest: (file: Readable, signal: AbortSignal) => Promise<IngestResult>,
+): Promise<EvidenceUpload> {
+  if (!req.is('multipart/form-data')) {
+    throw new DomainError('unsupported_media_type', 'Send the evidence as multipart/form-data with parts "metadata" and "file"');
+  }
+  const declaredLength = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declaredLength) && declaredLength > maxFileBytes + MAX_METADATA_BYTES + 64 * 1024) throw tooLarge(maxFileBytes);
+
+  const abort = new AbortController();
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: req.headers,
+      limits: { files: 1, fields: 1, parts: 3, fieldSize: MAX_METADATA_BYTES, fieldNameSize: 100, headerPairs: 50 },
+    });
+  } catch {
+    throw badRequest('The multipart body has no valid boundary');
+  }
+
+  let metadataRaw: string | null = null;
+  let upload: Promise<IngestResult> | null = null;
+  let fileName: string | null = null;
+  let declaredMediaType: string | null = null;
+  let failure: DomainError | null = null;
+  let settle!: () => void;
+  const fail = (error: DomainError): void => {
+    failure ??= error;
+    abort.abort(error);
+    // Stop reading at once: an oversized or hostile upload is not drained.
+    req.unpipe(parser);
+    settle();
+  };
+
+  const finished = new Promise<void>((resolve) => {
+    settle = resolve;
+    parser.on('field', (name, value, info) => {
+      if (name !== 'metadata') return fail(badRequest(`Unknown part "${name}"`, [{ field: name, message: 'is not a part of a submission' }]));
+      if (info.valueTruncated) return fail(new DomainError('payload_too_large', `The metadata part is over ${MAX_METADATA_BYTES} bytes`));
+      metadataRaw = value;
+    });
+    parser.on('file', (name, stream, info) => {
+      if (name !== 'file') {
+        stream.resume();
+        return fail(badRequest(`Unknown file part "${name}"`, [{ field: name, message: 'the file part is named "file"' }]));
+      }
+      fileName = info.filename ?? null;
+      declaredMediaType = info.mimeType && info.mimeType !== 'application/octet-stream' ? info.mimeType : info.mimeType ?? null;
+      upload = ingest(stream, abort.signal);
+      upload.catch((error) => {
+        stream.resume();
+        fail(error instanceof BlobTooLargeError ? tooLarge(maxFileBytes) : badRequest('The file part could not be read to its end'));
+      });
+    });
+    parser.on('filesLimit', () => fail(badRequest('Send exactly one file part', [{ field: 'file', message: 'only one file per submission' }])));
+    parser.on('fieldsLimit', () => fail(badRequest('Send exactly one metadata part', [{ field: 'metadata', message: 'only one metadata part' }])));
+    // busboy reports reaching (not passing) the parts limit: 3 means a third part arrived.
+    parser.on('partsLimit', () => fail(badRequest('Too many parts: send "metadata" and "file" only')));
+    parser.on('error', () => {
+      fail(badRequest('The multipart body is malformed or ended early'));
+      resolve();
+    });
+    parser.on('close', resolve);
+    req.on('aborted', () => {
+      fail(badRequest('The client went away before the upload ended'));
+      resolve();
+    });
+  });
+  req.pipe(parser);
+  await finished;
+
+  const result = await (upload as Promise<IngestResult> | null)?.catch(() => null);
+  if (failure) {
+    await result?.discard();
+    throw failure;
+  }
+  if (!result) throw badRequest('The submission has no file part', [{ field: 'file', message: 'is required' }]);
+  return { metadataRaw, result, fileName, declaredMediaType };
+}

@@ -1,0 +1,93 @@
+/**
+ * Evidence intake figures (issue 4), part 2: photos per second end to end (upload to
+ * `processing: done`) for N twelve-megapixel JPEGs, against sharp + exifr + SHA-256 alone on
+ * the same files in the same run. Usage: npm run bench:photos [-- --photos 200 --concurrency 4]
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { configureSharp, createDerivatives, extractEmbeddedMetadata } from '#custodia/media';
+import { benchApp, fmt, now } from './support.js';
+
+const { values } = parseArgs({ options: { photos: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '4' } } });
+const PHOTOS = Number(values.photos);
+const CONCURRENCY = Number(values.concurrency);
+const BASES = 8;
+
+/** 12 MP camera-like JPEGs with EXIF; distinct bytes per photo (a marker after EOI, which decoders ignore). */
+async function makePhotos(dir: string): Promise<string[]> {
+  const bases: Buffer[] = [];
+  for (let b = 0; b < BASES; b++) {
+    const noise = Buffer.alloc(400 * 300 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * (b + 7) * 2654435761) >>> 24;
+    bases.push(
+      await sharp(noise, { raw: { width: 400, height: 300, channels: 3 } })
+        .resize(4000, 3000, { kernel: 'cubic' })
+        .withExif({ IFD0: { Make: 'Bench', Model: `Camera ${b}`, DateTime: '2026:11:20 01:10:00' } })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
+  }
+  const files: string[] = [];
+  for (let i = 0; i < PHOTOS; i++) {
+    const file = path.join(dir, `photo-${i}.jpg`);
+    await writeFile(file, Buffer.concat([bases[i % BASES]!, Buffer.from(`custodia-bench-${i}`)]));
+    files.push(file);
+  }
+  return files;
+}
+
+async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: size }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-photos-'));
+const app = await benchApp('photos');
+try {
+  const files = await makePhotos(dir);
+  configureSharp();
+
+  // The limit: what the archive must do per photo, without HTTP, database or queue.
+  let started = now();
+  await pool(files, CONCURRENCY, async (file) => {
+    createHash('sha256').update(await readFile(file)).digest();
+    await extractEmbeddedMetadata(file);
+    await createDerivatives(file, { maxInputPixels: 100_000_000 });
+  });
+  const limitRate = PHOTOS / ((now() - started) / 1000);
+
+  started = now();
+  const ids: string[] = [];
+  await pool(files, CONCURRENCY, async (file) => {
+    const form = new FormData();
+    form.set('metadata', JSON.stringify({ sourceType: 'field_capture' }));
+    form.set('file', new Blob([await readFile(file)], { type: 'image/jpeg' }), path.basename(file));
+    const res = await fetch(`${app.url}/api/v1/cases/${app.caseId}/evidence`, { method: 'POST', headers: { Authorization: `Bearer ${app.token}` }, body: form });
+    if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
+    ids.push(((await res.json()) as { id: string }).id);
+  });
+  const uploadedAt = now();
+  for (;;) {
+    const pending = await Promise.all(
+      ids.map((id) => fetch(`${app.url}/api/v1/evidence/${id}`, { headers: { Authorization: `Bearer ${app.token}` } }).then((r) => r.json() as Promise<{ processing: string }>)),
+    );
+    if (pending.some((e) => e.processing === 'failed')) throw new Error('a derivative job failed');
+    if (pending.every((e) => e.processing === 'done')) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const seconds = (now() - started) / 1000;
+  const e2eRate = PHOTOS / seconds;
+  console.log(`${PHOTOS} photos of 4000x3000 (12 MP) JPEG, ${CONCURRENCY} uploads at a time; PostgreSQL ${app.server}`);
+  console.log(`sharp + exifr + SHA-256 alone on the same files: ${fmt(limitRate)} photos/s`);
+  console.log(`end to end (upload to processing: done): ${fmt(e2eRate)} photos/s (uploads took ${fmt((uploadedAt - started) / 1000, 1)} s of ${fmt(seconds, 1)} s)`);
+  console.log(`ratio: ${fmt(e2eRate / limitRate, 3)}`);
+} finally {
+  await app.close();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,59 @@
+import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import path from 'node:path';
+import { DataSource } from 'typeorm';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { CustodyModule } from '#custodia/custody';
+import { JobQueue } from '#custodia/jobs';
+import { configureSharp } from '#custodia/media';
+import { LocalBlobStore } from '#custodia/storage';
+import { DerivativesJob } from './derivatives.job.js';
+import { BLOB_STORE, EvidenceService } from './evidence.service.js';
+
+/** Starts the job queue and, where this process works it, the derivative worker. */
+@Injectable()
+class EvidenceWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('EvidenceWorker');
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly job: DerivativesJob,
+    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
+    @Inject(BLOB_STORE) private readonly store: LocalBlobStore,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    configureSharp();
+    const swept = await this.store.sweepTemporary(24 * 3600 * 1000);
+    if (swept) this.logger.warn(`removed ${swept} unfinished uploads left by an earlier crash`);
+    await this.queue.start();
+    if (this.config.workQueue) await this.queue.work('evidence.derivatives', ({ evidenceId }) => this.job.run(evidenceId));
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.queue.stop();
+  }
+}
+
+@Module({
+  imports: [CustodyModule],
+  providers: [
+    { provide: BLOB_STORE, inject: [CUSTODIA_CONFIG], useFactory: (config: CustodiaConfig) => new LocalBlobStore(path.join(config.dataDir, 'blobs')) },
+    {
+      provide: JobQueue,
+      inject: [DataSource],
+      useFactory: (db: DataSource) => {
+        const logger = new Logger('JobQueue');
+        return new JobQueue({
+          connectionString: (db.options as { url: string }).url,
+          pollingIntervalSeconds: 0.5,
+          onError: (error) => logger.error(`job queue: ${String(error)}`),
+        });
+      },
+    },
+    EvidenceService,
+    DerivativesJob,
+    EvidenceWorker,
+  ],
+  exports: [EvidenceService, BLOB_STORE],
+})
+export class EvidenceModule {}

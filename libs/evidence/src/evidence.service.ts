@@ -1,0 +1,405 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { Actor } from '#custodia/auth';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { CustodyLog, SigningKeys, TreeHeads, type RecordedEvent } from '#custodia/custody';
+import { verifyEventsAgainstHead, type CustodyEvent, type Receipt, type SignedTreeHead } from '#custodia/custody-core';
+import { isUniqueViolation } from '#custodia/db';
+import { badRequest, conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
+import { JobQueue } from '#custodia/jobs';
+import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
+import { BlobNotFoundError, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
+import { assertEvidenceAccess, type EvidencePurpose } from './access.js';
+import { contradictionFlags, extractedInstant, type EvidenceFlag } from './flags.js';
+import { listQuerySql, parseListQuery } from './list-query.js';
+import { parseSubmissionMetadata } from './submission.js';
+import { EVIDENCE_SELECT, EVIDENCE_STATUSES, toEvidenceView, type EvidenceRow, type EvidenceStatus, type EvidenceView } from './views.js';
+
+export const BLOB_STORE = Symbol('BLOB_STORE');
+const API_BASE = '/api/v1';
+
+/** The file part of a submission, already streamed into durable temporary storage. */
+export interface UploadedFile {
+  result: IngestResult;
+  fileName: string | null;
+  declaredMediaType: string | null;
+}
+
+export type EvidenceWithReceipt = EvidenceView & { receipt: Receipt };
+
+export interface EvidencePatch {
+  title?: string | null;
+  description?: string | null;
+  tags?: string[];
+  incidentId?: string | null;
+  status?: EvidenceStatus;
+  reason?: string;
+}
+
+export interface VerificationResult {
+  intact: boolean;
+  storedSha256: string;
+  computedSha256: string | null;
+  checkedAt: string;
+  custody: { events: number; allIncluded: boolean; treeSize: number };
+}
+
+/** Media whose derivatives sharp can make; other files are stored opaque. */
+const DERIVABLE = /^image\/(jpeg|png|webp|tiff|gif|heic|heif|avif|jp2|jxl)$/;
+
+/** Control characters out, length bounded: the name is a label, never a path. */
+export function cleanFileName(name: string | null | undefined): string | null {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 255);
+  return cleaned === '' ? null : cleaned;
+}
+
+@Injectable()
+export class EvidenceService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly custody: CustodyLog,
+    private readonly heads: TreeHeads,
+    private readonly keys: SigningKeys,
+    private readonly queue: JobQueue,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
+  ) {}
+
+  /** Refuses before a byte is read: the case must be the caller's, and the role one that submits. */
+  async assertMaySubmit(actor: Actor, caseId: string): Promise<void> {
+    const [row] = await this.db.query(
+      `SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1) AS case_exists,
+              EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2) AS member`,
+      [caseId, actor.id],
+    );
+    if (!row.case_exists || (actor.role !== 'admin' && !row.member)) throw notFound('The case');
+    if (actor.role === 'auditor') throw forbidden('Auditors do not submit evidence');
+  }
+
+  /**
+   * Records a submission whose bytes are already durable in temporary storage: checks the
+   * device's hash and the idempotency key, reads the file's own metadata, moves the bytes into
+   * the store, then commits the item, its custody events and its derivative job in one
+   * transaction. Nothing is kept on any failure before that commit.
+   */
+  async submit(actor: Actor, caseId: string, metadataRaw: string | null, upload: UploadedFile): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
+    try {
+      const metadata = await parseSubmissionMetadata(metadataRaw);
+      const { sha256, sizeBytes } = upload.result;
+      if (metadata.sha256 !== undefined && metadata.sha256 !== sha256) {
+        throw unprocessable('The bytes received differ from what the device hashed; nothing was stored', [
+          { field: 'metadata.sha256', message: `the received bytes hash to ${sha256}` },
+        ]);
+      }
+      if (metadata.clientSubmissionId) {
+        const repeat = await this.repeatedSubmission(actor, metadata.clientSubmissionId, sha256);
+        if (repeat) return { created: false, evidence: repeat };
+      }
+      await upload.result.commit();
+      const [mediaType, extracted] = await this.store.withLocalFile(
+        sha256,
+        async (file) => [await sniffMediaType(file), await extractEmbeddedMetadata(file)] as const,
+      );
+
+      const declared = { capturedAt: metadata.capturedAt, location: metadata.location };
+      const flags: EvidenceFlag[] = contradictionFlags(declared, extracted, {
+        locationM: this.config.locationToleranceM,
+        timeS: this.config.timeToleranceS,
+      });
+      if (hasNoEmbeddedMetadata(extracted)) flags.push('no_embedded_metadata');
+      const derivable = DERIVABLE.test(mediaType);
+      const instant = extractedInstant(extracted);
+      const capturedAt = instant ?? (metadata.capturedAt ? new Date(metadata.capturedAt) : null);
+
+      let id: string;
+      let submitted: RecordedEvent;
+      try {
+        ({ id, submitted } = await this.db.transaction(async (tx) => {
+          const [original] = await tx.query(
+            `SELECT id FROM evidence_items WHERE case_id = $1 AND sha256 = $2 ORDER BY received_at, id LIMIT 1`,
+            [caseId, sha256],
+          );
+          const itemFlags = original ? ['exact_duplicate' as const, ...flags] : flags;
+          const [row] = await tx.query(
+            `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, declared_media_type, original_file_name,
+               submitted_by, client_submission_id, client_sha256_matched, source_type, source_url, language, title, description,
+               tags, incident_id, declared_captured_at, declared_lat, declared_lon, declared_accuracy_m, extracted,
+               extracted_lat, extracted_lon, captured_at, flags, duplicate_of, processing)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+             RETURNING id`,
+            [
+              caseId, sha256, sizeBytes, mediaType, upload.declaredMediaType, cleanFileName(upload.fileName),
+              actor.id, metadata.clientSubmissionId ?? null, metadata.sha256 === undefined ? null : true,
+              metadata.sourceType ?? 'other', metadata.sourceUrl ?? null, metadata.language ?? null,
+              metadata.title ?? null, metadata.description ?? null, metadata.tags ?? [], metadata.incidentId ?? null,
+              metadata.capturedAt ?? null, metadata.location?.lat ?? null, metadata.location?.lon ?? null,
+              metadata.location?.accuracyM ?? null, extracted === null ? null : JSON.stringify(extracted),
+              extracted?.location?.lat ?? null, extracted?.location?.lon ?? null, capturedAt,
+              itemFlags, original?.id ?? null, derivable ? 'pending' : 'done',
+            ],
+          );
+          const subject = { type: 'evidence', id: row.id as string, sha256 };
+          const submittedEvent = await this.custody.append(tx, {
+            action: 'evidence.submitted',
+            actor,
+            caseId,
+            subject,
+            details: {
+              sizeBytes,
+              mediaType,
+              declaredMediaType: upload.declaredMediaType,
+              clientSha256Matched: metadata.sha256 === undefined ? null : true,
+              ...(original ? { duplicateOf: original.id } : {}),
+            },
+          });
+          await this.custody.append(tx, {
+            action: 'evidence.metadata_extracted',
+            actor,
+            caseId,
+            subject,
+            // The embedded position stays behind access control, out of the log.
+            details: metadataSummary(extracted, itemFlags),
+          });
+          if (derivable) await this.queue.enqueue(tx, 'evidence.derivatives', { evidenceId: row.id }, row.id);
+          return { id: row.id as string, submitted: submittedEvent };
+        }));
+      } catch (error) {
+        if (metadata.clientSubmissionId && isUniqueViolation(error, 'evidence_items_client_submission_key')) {
+          // The same key arrived twice at once: the other request won; answer as a repeat.
+          const repeat = await this.repeatedSubmission(actor, metadata.clientSubmissionId, sha256);
+          if (repeat) return { created: false, evidence: repeat };
+        }
+        throw error;
+      }
+      return { created: true, evidence: await this.withReceipt(await this.view(this.db.manager, actor, id), submitted) };
+    } finally {
+      await upload.result.discard();
+    }
+  }
+
+  private async repeatedSubmission(actor: Actor, clientSubmissionId: string, sha256: string): Promise<EvidenceWithReceipt | null> {
+    const [first] = await this.db.query(
+      `SELECT id, sha256 FROM evidence_items WHERE submitted_by = $1 AND client_submission_id = $2`,
+      [actor.id, clientSubmissionId],
+    );
+    if (!first) return null;
+    if (first.sha256 !== sha256) {
+      throw conflict('This clientSubmissionId was already used for other bytes; nothing was stored');
+    }
+    const submitted = (await this.custody.eventsAbout('evidence', first.id)).find((e) => e.event.action === 'evidence.submitted')!;
+    return this.withReceipt(await this.view(this.db.manager, actor, first.id), submitted);
+  }
+
+  /** The receipt of api.md: the event, its leaf, a signed head that includes it, the proof. */
+  private async withReceipt(view: EvidenceView, recorded: RecordedEvent): Promise<EvidenceWithReceipt> {
+    const head = await this.heads.covering(recorded.leafIndex);
+    const inclusionProof = await this.custody.inclusionProof(recorded.leafIndex, head.treeSize);
+    return { ...view, receipt: { event: recorded.event, leafHash: recorded.leafHash, leafIndex: recorded.leafIndex, treeHead: head, inclusionProof } };
+  }
+
+  private async row(tx: EntityManager, id: string, lock = false): Promise<EvidenceRow> {
+    const [row] = await tx.query(`${EVIDENCE_SELECT} WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`, [id]);
+    if (!row) throw notFound('The evidence item');
+    return row;
+  }
+
+  private async accessibleRow(tx: EntityManager, actor: Actor, id: string, purpose: EvidencePurpose, lock = false): Promise<EvidenceRow> {
+    const row = await this.row(tx, id, lock);
+    await assertEvidenceAccess(tx, actor, { caseId: row.case_id, submittedBy: row.submitted_by }, purpose);
+    return row;
+  }
+
+  private async view(tx: EntityManager, actor: Actor, id: string): Promise<EvidenceView> {
+    const row = await this.row(tx, id);
+    return toEvidenceView(row, await this.nearDuplicates(tx, actor, row), API_BASE);
+  }
+
+  /** Items of the same case within the Hamming distance, among those the caller may see. */
+  private async nearDuplicates(tx: EntityManager, actor: Actor, row: EvidenceRow): Promise<{ id: string; distance: number }[]> {
+    if (row.perceptual_hash === null) return [];
+    const rows = await tx.query(
+      `SELECT id, bit_count((perceptual_hash # $1::bigint)::bit(64))::int AS distance
+         FROM evidence_items
+        WHERE case_id = $2 AND id <> $3 AND perceptual_hash IS NOT NULL
+          AND bit_count((perceptual_hash # $1::bigint)::bit(64)) <= $4
+          AND ($5::uuid IS NULL OR submitted_by = $5)
+        ORDER BY distance, received_at`,
+      [row.perceptual_hash, row.case_id, row.id, this.config.nearDuplicateDistance, actor.role === 'documenter' ? actor.id : null],
+    );
+    return rows.map((r: { id: string; distance: number }) => ({ id: r.id, distance: r.distance }));
+  }
+
+  async get(actor: Actor, id: string): Promise<EvidenceView> {
+    await this.accessibleRow(this.db.manager, actor, id, 'read');
+    return this.view(this.db.manager, actor, id);
+  }
+
+  /** A case's evidence, filtered and paginated by cursor (newest first). */
+  async list(actor: Actor, caseId: string, rawQuery: Record<string, unknown>): Promise<{ items: EvidenceView[]; nextCursor: string | null }> {
+    const query = parseListQuery(rawQuery);
+    await this.assertCaseReadable(actor, caseId);
+    const { where, params } = listQuerySql(query, caseId, actor.role === 'documenter' ? actor.id : null);
+    const rows: EvidenceRow[] = await this.db.query(
+      `${EVIDENCE_SELECT} WHERE ${where} ORDER BY e.received_at DESC, e.id DESC LIMIT ${query.limit + 1}`,
+      params,
+    );
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    const nextCursor =
+      rows.length > query.limit && last
+        ? Buffer.from(JSON.stringify([last.received_at.toISOString(), last.id])).toString('base64url')
+        : null;
+    const items = await Promise.all(page.map(async (row) => toEvidenceView(row, await this.nearDuplicates(this.db.manager, actor, row), API_BASE)));
+    return { items, nextCursor };
+  }
+
+  private async assertCaseReadable(actor: Actor, caseId: string): Promise<void> {
+    const [row] = await this.db.query(
+      `SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1) AS case_exists,
+              EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2) AS member`,
+      [caseId, actor.id],
+    );
+    if (!row.case_exists || (actor.role !== 'admin' && !row.member)) throw notFound('The case');
+    if (actor.role === 'auditor') throw forbidden('Auditors see the custody log and verification results of evidence, never its content');
+  }
+
+  /** Annotates or changes the status; what was received never changes. Each change is a custody event. */
+  async patch(actor: Actor, id: string, patch: EvidencePatch): Promise<EvidenceView> {
+    await this.db.transaction(async (tx) => {
+      const row = await this.accessibleRow(tx, actor, id, 'annotate', true);
+      const subject = { type: 'evidence', id, sha256: row.sha256 };
+      const reason = patch.reason?.trim() || null;
+      if (patch.status !== undefined && !EVIDENCE_STATUSES.includes(patch.status)) {
+        throw badRequest('Unknown status', [{ field: 'status', message: `must be one of ${EVIDENCE_STATUSES.join(', ')}` }]);
+      }
+      const changed: string[] = [];
+      const sets: string[] = [];
+      const params: unknown[] = [id];
+      const set = (column: string, field: string, value: unknown, current: unknown) => {
+        if (value === undefined || JSON.stringify(value) === JSON.stringify(current)) return;
+        params.push(value);
+        sets.push(`${column} = $${params.length}`);
+        changed.push(field);
+      };
+      set('title', 'title', patch.title, row.title);
+      set('description', 'description', patch.description, row.description);
+      set('tags', 'tags', patch.tags, row.tags);
+      set('incident_id', 'incidentId', patch.incidentId, row.incident_id);
+      const statusChanged = patch.status !== undefined && patch.status !== row.status;
+      if (statusChanged && !reason) {
+        throw unprocessable('A status change needs a reason', [{ field: 'reason', message: 'say why the status changes' }]);
+      }
+      if (statusChanged) {
+        params.push(patch.status);
+        sets.push(`status = $${params.length}`);
+      }
+      if (sets.length === 0) return;
+      await tx.query(`UPDATE evidence_items SET ${sets.join(', ')} WHERE id = $1`, params);
+      if (changed.length) {
+        await this.custody.append(tx, { action: 'evidence.annotated', actor, caseId: row.case_id, subject, details: { fields: changed }, reason });
+      }
+      if (statusChanged) {
+        await this.custody.append(tx, {
+          action: 'evidence.status_changed',
+          actor,
+          caseId: row.case_id,
+          subject,
+          details: { from: row.status, to: patch.status! },
+          reason,
+        });
+      }
+    });
+    return this.view(this.db.manager, actor, id);
+  }
+
+  /** Every custody event of the item, a signed head covering them all, and each inclusion proof. */
+  async custodyOf(actor: Actor, id: string): Promise<{ events: RecordedEvent[]; treeHead: SignedTreeHead; proofs: Record<string, string[]> }> {
+    await this.accessibleRow(this.db.manager, actor, id, 'custody');
+    const events = await this.custody.eventsAbout('evidence', id);
+    const treeHead = await this.heads.covering(events[events.length - 1]!.leafIndex);
+    const proofs: Record<string, string[]> = {};
+    for (const e of events) proofs[String(e.leafIndex)] = await this.custody.inclusionProof(e.leafIndex, treeHead.treeSize);
+    return { events, treeHead, proofs };
+  }
+
+  /** Re-hashes the stored bytes and checks every event of the item against the current head. */
+  async verify(actor: Actor, id: string): Promise<VerificationResult> {
+    const row = await this.accessibleRow(this.db.manager, actor, id, 'verify');
+    let computedSha256: string | null = null;
+    try {
+      computedSha256 = await this.store.rehash(row.sha256);
+    } catch (error) {
+      if (!(error instanceof BlobNotFoundError)) throw error;
+    }
+    const { events, treeHead, proofs } = await this.custodyOf(actor, id);
+    const report = verifyEventsAgainstHead(
+      events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash, proof: proofs[String(e.leafIndex)]! })),
+      treeHead,
+      await this.keys.published(),
+    );
+    const submittedIntact = events.some((e) => e.event.action === 'evidence.submitted' && e.event.subject.sha256 === row.sha256);
+    const intact = computedSha256 === row.sha256 && submittedIntact;
+    const result: VerificationResult = {
+      intact,
+      storedSha256: row.sha256,
+      computedSha256,
+      checkedAt: new Date().toISOString(),
+      custody: { events: events.length, allIncluded: report.valid, treeSize: treeHead.treeSize },
+    };
+    await this.db.transaction((tx) =>
+      this.custody.append(tx, {
+        action: 'evidence.verified',
+        actor,
+        caseId: row.case_id,
+        subject: { type: 'evidence', id, sha256: row.sha256 },
+        details: { intact, computedSha256, eventsChecked: events.length, allIncluded: report.valid, treeSize: treeHead.treeSize },
+      }),
+    );
+    return result;
+  }
+
+  /** Opens the original for download (recorded as `evidence.downloaded`). */
+  async openOriginal(actor: Actor, id: string, range: ByteRange | null): Promise<{ row: EvidenceRow; stream: Readable }> {
+    const row = await this.accessibleRow(this.db.manager, actor, id, 'content');
+    await this.db.transaction((tx) =>
+      this.custody.append(tx, {
+        action: 'evidence.downloaded',
+        actor,
+        caseId: row.case_id,
+        subject: { type: 'evidence', id, sha256: row.sha256 },
+        details: range ? { range: `bytes=${range.start}-${range.end}` } : {},
+      }),
+    );
+    return { row, stream: await this.store.open(row.sha256, range ?? undefined) };
+  }
+
+  /** Opens a derivative (no embedded metadata by construction). */
+  async openDerivative(actor: Actor, id: string, kind: 'thumbnail' | 'preview'): Promise<{ sha256: string; stream: Readable }> {
+    const row = await this.accessibleRow(this.db.manager, actor, id, 'content');
+    const sha256 = kind === 'thumbnail' ? row.thumbnail_sha256 : row.preview_sha256;
+    if (!sha256) {
+      throw notFound(row.processing === 'pending' ? `The ${kind} (still being made)` : `The ${kind}`);
+    }
+    return { sha256, stream: await this.store.open(sha256) };
+  }
+
+  /** Size of a stored blob, for Range handling before opening. */
+  async sizeOf(actor: Actor, id: string): Promise<{ sizeBytes: number; sha256: string }> {
+    const row = await this.accessibleRow(this.db.manager, actor, id, 'content');
+    return { sizeBytes: Number(row.size_bytes), sha256: row.sha256 };
+  }
+}
+
+/** What the log says of the embedded metadata: presence and device, never the position. */
+function metadataSummary(extracted: ExtractedMetadata | null, flags: EvidenceFlag[]): CustodyEvent['details'] {
+  return {
+    found: extracted !== null,
+    capturedAt: extracted?.capturedAt ?? null,
+    capturedAtOffset: extracted?.capturedAtOffset ?? null,
+    hasLocation: Boolean(extracted?.location),
+    device: extracted?.device ? { make: extracted.device.make, model: extracted.device.model, software: extracted.device.software } : null,
+    flags,
+  };
+}

@@ -1,0 +1,118 @@
+import type { ExtractedMetadata } from '#custodia/media';
+import type { EvidenceFlag } from './flags.js';
+import type { SourceType } from './submission.js';
+
+export const EVIDENCE_STATUSES = ['received', 'under_review', 'verified', 'disputed'] as const;
+export type EvidenceStatus = (typeof EVIDENCE_STATUSES)[number];
+
+/** A row of evidence_items joined with its submitter's display name. */
+export interface EvidenceRow {
+  id: string;
+  case_id: string;
+  sha256: string;
+  size_bytes: string;
+  media_type: string;
+  declared_media_type: string | null;
+  original_file_name: string | null;
+  submitted_by: string;
+  submitter_name: string;
+  received_at: Date;
+  source_type: SourceType;
+  source_url: string | null;
+  language: string | null;
+  title: string | null;
+  description: string | null;
+  tags: string[];
+  incident_id: string | null;
+  status: EvidenceStatus;
+  declared_captured_at: Date | null;
+  declared_lat: number | null;
+  declared_lon: number | null;
+  declared_accuracy_m: number | null;
+  extracted: ExtractedMetadata | null;
+  flags: EvidenceFlag[];
+  duplicate_of: string | null;
+  perceptual_hash: string | null;
+  processing: 'pending' | 'done' | 'failed';
+  processing_error: string | null;
+  thumbnail_sha256: string | null;
+  preview_sha256: string | null;
+}
+
+export const EVIDENCE_SELECT = `
+  SELECT e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name
+    FROM evidence_items e JOIN users u ON u.id = e.submitted_by`;
+
+/** The evidence resource of api.md. */
+export interface EvidenceView {
+  id: string;
+  caseId: string;
+  sha256: string;
+  sizeBytes: number;
+  mediaType: string;
+  declaredMediaType: string | null;
+  originalFileName: string | null;
+  submittedBy: { id: string; displayName: string };
+  receivedAt: string;
+  sourceType: SourceType;
+  sourceUrl: string | null;
+  language: string | null;
+  title: string | null;
+  description: string | null;
+  tags: string[];
+  incidentId: string | null;
+  status: EvidenceStatus;
+  declared: { capturedAt: string | null; location: { lat: number; lon: number; accuracyM: number | null } | null };
+  extracted: ExtractedMetadata | null;
+  flags: EvidenceFlag[];
+  duplicateOf: string | null;
+  nearDuplicates: { id: string; distance: number }[];
+  perceptualHash: string | null;
+  processing: 'pending' | 'done' | 'failed';
+  processingError: string | null;
+  derivatives: { thumbnail: string | null; preview: string | null };
+}
+
+/** Signed 64-bit (as PostgreSQL stores it) to 16 hex digits, and back. */
+export const perceptualHashToHex = (signed: string): string => BigInt.asUintN(64, BigInt(signed)).toString(16).padStart(16, '0');
+export const perceptualHashFromHex = (hex: string): string => BigInt.asIntN(64, BigInt(`0x${hex}`)).toString();
+
+export function toEvidenceView(row: EvidenceRow, nearDuplicates: { id: string; distance: number }[], apiBase: string): EvidenceView {
+  return {
+    id: row.id,
+    caseId: row.case_id,
+    sha256: row.sha256,
+    sizeBytes: Number(row.size_bytes),
+    mediaType: row.media_type,
+    declaredMediaType: row.declared_media_type,
+    originalFileName: row.original_file_name,
+    submittedBy: { id: row.submitted_by, displayName: row.submitter_name },
+    receivedAt: row.received_at.toISOString(),
+    sourceType: row.source_type,
+    sourceUrl: row.source_url,
+    language: row.language,
+    title: row.title,
+    description: row.description,
+    tags: row.tags,
+    incidentId: row.incident_id,
+    status: row.status,
+    declared: {
+      capturedAt: row.declared_captured_at?.toISOString() ?? null,
+      location:
+        row.declared_lat === null || row.declared_lon === null
+          ? null
+          : { lat: row.declared_lat, lon: row.declared_lon, accuracyM: row.declared_accuracy_m },
+    },
+    extracted: row.extracted,
+    flags: row.flags,
+    duplicateOf: row.duplicate_of,
+    nearDuplicates,
+    perceptualHash: row.perceptual_hash === null ? null : perceptualHashToHex(row.perceptual_hash),
+    processing: row.processing,
+    processingError: row.processing_error,
+    derivatives: {
+      thumbnail: row.thumbnail_sha256 ? `${apiBase}/evidence/${row.id}/thumbnail` : null,
+      preview: row.preview_sha256 ? `${apiBase}/evidence/${row.id}/preview` : null,
+    },
+  };
+}

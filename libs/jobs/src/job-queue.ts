@@ -1,0 +1,79 @@
+import PgBoss from 'pg-boss';
+import type { EntityManager } from 'typeorm';
+
+/** Every background job: its name and the data it carries. */
+export interface JobTypes {
+  'evidence.derivatives': { evidenceId: string };
+}
+export type JobName = keyof JobTypes;
+export const JOB_NAMES: readonly JobName[] = ['evidence.derivatives'];
+
+export type JobHandler<N extends JobName> = (data: JobTypes[N], job: { id: string; retryCount: number }) => Promise<void>;
+
+export interface JobQueueOptions {
+  connectionString: string;
+  /** Poll interval of workers; pg-boss's minimum is 0.5 s. */
+  pollingIntervalSeconds?: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * A PostgreSQL-backed job queue (pg-boss). Jobs are enqueued in the same transaction as the row
+ * they concern, with the row's id as the job id, so a rolled-back change leaves no job and a
+ * retried enqueue is a no-op. Any API or worker process may work the queue.
+ */
+export class JobQueue {
+  private readonly boss: PgBoss;
+  private started = false;
+
+  constructor(private readonly options: JobQueueOptions) {
+    this.boss = new PgBoss({
+      connectionString: options.connectionString,
+      schema: 'pgboss',
+      max: 4,
+      application_name: 'custodia-jobs',
+      retryLimit: 3,
+      retryDelay: 5,
+      retryBackoff: true,
+      expireInMinutes: 15,
+    });
+    this.boss.on('error', (error) => options.onError?.(error));
+  }
+
+  /** Creates pg-boss's schema and the queues (idempotent; safe with several instances). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.boss.start();
+    for (const name of JOB_NAMES) {
+      if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name).catch(async (error) => {
+        if (!(await this.boss.getQueue(name))) throw error;
+      });
+    }
+    this.started = true;
+  }
+
+  /** Enqueues inside `tx`; `id` must be a UUID (the concerned row's id makes it deterministic). */
+  async enqueue<N extends JobName>(tx: EntityManager, name: N, data: JobTypes[N], id: string): Promise<void> {
+    await this.boss.send(name, data, {
+      id,
+      db: { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.query(text, values) }) },
+    });
+  }
+
+  /** Works jobs of one name, one at a time; a thrown error makes pg-boss retry with back-off. */
+  async work<N extends JobName>(name: N, handler: JobHandler<N>): Promise<void> {
+    await this.boss.work<JobTypes[N]>(
+      name,
+      { batchSize: 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2, includeMetadata: true },
+      async (jobs) => {
+        for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.boss.stop({ graceful: true, wait: true, timeout: 20_000 });
+  }
+}

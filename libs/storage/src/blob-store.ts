@@ -1,0 +1,66 @@
+import type { Readable } from 'node:stream';
+
+/** Bytes to store: an upload's file stream, or any producer of chunks. */
+export type BlobSource = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
+
+export interface IngestOptions {
+  /** Largest accepted size; one byte more stops the upload with BlobTooLargeError. */
+  maxBytes: number;
+  /** Aborting stops the upload; ingest then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface CommittedBlob {
+  /** Store-relative key (`sha256/ab/cd/<hex>`), the same whatever the backend; never a filesystem path. */
+  key: string;
+  /** False when a blob with these bytes was already stored; the existing one was kept untouched. */
+  created: boolean;
+}
+
+/**
+ * Bytes that arrived in full and are durable, but not yet part of the store. The caller compares
+ * the hash (device hash, idempotency key) and then either commits or discards.
+ */
+export interface IngestResult {
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  /** Makes the blob part of the store, durably; idempotent, and never overwrites a stored blob. */
+  commit(): Promise<CommittedBlob>;
+  /** Drops the uncommitted bytes; a no-op after a successful commit, so it can sit in a `finally`. */
+  discard(): Promise<void>;
+}
+
+export interface BlobStat {
+  sizeBytes: number;
+}
+
+/**
+ * Content-addressed, write-once storage of original files. Blobs are named by the SHA-256 of
+ * their bytes, stored once per hash, and never changed or deleted through this interface.
+ */
+export interface BlobStore {
+  /** Streams `source` through SHA-256 into durable temporary storage, with flat memory; nothing is left behind on failure. */
+  ingest(source: BlobSource, opts: IngestOptions): Promise<IngestResult>;
+  /** Streams a stored blob, or the inclusive `range` of it; throws BlobNotFoundError or BlobRangeError. */
+  open(sha256: string, range?: ByteRange): Promise<Readable>;
+  /** Size of a stored blob, or null when none is stored under this hash. */
+  stat(sha256: string): Promise<BlobStat | null>;
+  /** SHA-256 of the bytes actually stored now, read back in full; differs from `sha256` after tampering. */
+  rehash(sha256: string): Promise<string>;
+  /**
+   * Runs `read` with the path of a local file holding the blob's bytes (for tools that need a
+   * file, such as image decoders): the stored file itself here, a temporary copy for a remote
+   * store. `read` must only read it. Throws BlobNotFoundError.
+   */
+  withLocalFile<T>(sha256: string, read: (path: string) => Promise<T>): Promise<T>;
+  /** Resolves when the store can take blobs; throws BlobStoreUnavailableError otherwise. */
+  check(): Promise<void>;
+  /** Removes temporary uploads untouched for `olderThanMs` (left by a crash); returns how many. */
+  sweepTemporary(olderThanMs: number): Promise<number>;
+}

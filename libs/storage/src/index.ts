@@ -1,0 +1,21 @@
+// libs/storage: the blob store behind an interface, and its local-disk, content-addressed
+// implementation. Node built-ins only, no NestJS, no database: the API, the worker and the CLI
+// verifier share one way of keeping original files byte-exact.
+export type {
+  BlobSource,
+  BlobStat,
+  BlobStore,
+  ByteRange,
+  CommittedBlob,
+  IngestOptions,
+  IngestResult,
+} from './blob-store.js';
+export { LocalBlobStore } from './local-blob-store.js';
+export { assertSha256Hex, contentKey, isSha256Hex } from './content-address.js';
+export {
+  BlobNotFoundError,
+  BlobRangeError,
+  BlobStoreUnavailableError,
+  BlobTooLargeError,
+  InvalidBlobHashError,
+} from './errors.js';

@@ -1,0 +1,400 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalBlobStore } from './local-blob-store.js';
+import {
+  BlobNotFoundError,
+  BlobRangeError,
+  BlobStoreUnavailableError,
+  BlobTooLargeError,
+  InvalidBlobHashError,
+} from './errors.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+let root: string;
+let store: LocalBlobStore;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'custodia-storage-'));
+  store = new LocalBlobStore(root);
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+async function* chunksOf(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Every file below the store root, as root-relative paths. */
+async function filesIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name).slice(dir.length + 1))
+    .sort();
+}
+
+const temporaryFiles = async (): Promise<string[]> => (await filesIn(root)).filter((file) => file.startsWith('tmp/'));
+const storedFiles = async (): Promise<string[]> => (await filesIn(root)).filter((file) => file.startsWith('sha256/'));
+
+/** A generator of `count` chunks that records how many were pulled and whether it was closed. */
+function countingSource(count: number, chunkBytes: number, failAfter?: number) {
+  const seen = { pulled: 0, closed: false };
+  async function* generate(): AsyncGenerator<Uint8Array> {
+    try {
+      for (let i = 0; i < count; i++) {
+        if (failAfter !== undefined && i === failAfter) throw new Error('connection reset by peer');
+        seen.pulled += 1;
+        yield randomBytes(chunkBytes);
+      }
+    } finally {
+      seen.closed = true;
+    }
+  }
+  return { seen, source: generate() };
+}
+
+describe('LocalBlobStore.ingest and commit', () => {
+  it('stores the bytes exactly, under their SHA-256, in the content-addressed layout', async () => {
+    const bytes = randomBytes(3 * MiB + 17);
+    const result = await store.ingest(chunksOf(bytes, 64 * KiB + 3), { maxBytes: 10 * MiB });
+
+    expect(result.sha256).toBe(sha256(bytes));
+    expect(result.sizeBytes).toBe(bytes.length);
+    expect(await store.stat(result.sha256)).toBeNull(); // not part of the store before commit
+
+    const committed = await result.commit();
+    const hex = result.sha256;
+    expect(committed).toEqual({ key: `sha256/${hex.slice(0, 2)}/${hex.slice(2, 4)}/${hex}`, created: true });
+    expect(await readFile(join(root, committed.key))).toEqual(bytes);
+    expect(await readAll(await store.open(hex))).toEqual(bytes);
+    expect(await store.stat(hex)).toEqual({ sizeBytes: bytes.length });
+    expect(await temporaryFiles()).toEqual([]);
+  });
+
+  it('accepts a Node Readable as the source', async () => {
+    const bytes = randomBytes(200 * KiB);
+    const result = await store.ingest(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), {
+      maxBytes: bytes.length,
+    });
+    expect(result.sha256).toBe(sha256(bytes));
+    await result.commit();
+    expect(await store.rehash(result.sha256)).toBe(sha256(bytes));
+  });
+
+  it('stores an empty file', async () => {
+    const result = await store.ingest(chunksOf(new Uint8Array(0), 1), { maxBytes: 0 });
+    expect(result).toMatchObject({ sha256: EMPTY_SHA256, sizeBytes: 0 });
+    await result.commit();
+    expect(await store.stat(EMPTY_SHA256)).toEqual({ sizeBytes: 0 });
+    expect(await readAll(await store.open(EMPTY_SHA256))).toHaveLength(0);
+  });
+
+  it('stores identical bytes once: the second commit keeps the first blob', async () => {
+    const bytes = randomBytes(100 * KiB);
+    const first = await store.ingest(chunksOf(bytes, 4096), { maxBytes: MiB });
+    expect((await first.commit()).created).toBe(true);
+    const before = await stat(join(root, (await first.commit()).key));
+
+    const second = await store.ingest(chunksOf(bytes, 1000), { maxBytes: MiB });
+    const again = await second.commit();
+    expect(again.created).toBe(false);
+
+    const after = await stat(join(root, again.key));
+    expect(await storedFiles()).toEqual([again.key]);
+    expect(await temporaryFiles()).toEqual([]);
+    // Not rewritten, not even touched: same inode, same change time.
+    expect(after.ino).toBe(before.ino);
+    expect(after.ctimeMs).toBe(before.ctimeMs);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('creates a blob exactly once when two uploads of the same bytes commit at the same moment', async () => {
+    const bytes = randomBytes(50 * KiB);
+    const uploads = await Promise.all(
+      Array.from({ length: 4 }, () => store.ingest(chunksOf(bytes, 8 * KiB), { maxBytes: MiB })),
+    );
+    const outcomes = await Promise.all(uploads.map((upload) => upload.commit()));
+    expect(outcomes.filter((outcome) => outcome.created)).toHaveLength(1);
+    expect(await storedFiles()).toHaveLength(1);
+    expect(await temporaryFiles()).toEqual([]);
+  });
+
+  it('makes stored blobs read-only (0444)', async () => {
+    const result = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: 1000 });
+    const { key } = await result.commit();
+    expect((await stat(join(root, key))).mode & 0o777).toBe(0o444);
+  });
+
+  it('keeps a stored blob whose bytes differ from a later upload under the same name', async () => {
+    // Only tampering can produce this; the store must still never overwrite what it holds.
+    const bytes = randomBytes(4096);
+    const first = await store.ingest(chunksOf(bytes, 4096), { maxBytes: MiB });
+    const { key } = await first.commit();
+    const path = join(root, key);
+    await chmod(path, 0o644);
+    await writeFile(path, 'tampered');
+    await chmod(path, 0o444);
+
+    const second = await store.ingest(chunksOf(bytes, 4096), { maxBytes: MiB });
+    expect((await second.commit()).created).toBe(false);
+    expect(await readFile(path, 'utf8')).toBe('tampered');
+  });
+
+  it('commit is idempotent', async () => {
+    const result = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: 1000 });
+    const first = await result.commit();
+    expect(await result.commit()).toEqual(first);
+    expect(await storedFiles()).toEqual([first.key]);
+  });
+
+  it('accepts exactly maxBytes', async () => {
+    const result = await store.ingest(chunksOf(randomBytes(10 * KiB), KiB), { maxBytes: 10 * KiB });
+    expect(result.sizeBytes).toBe(10 * KiB);
+    await result.discard();
+  });
+
+  it('rejects a maxBytes that is not a non-negative integer', async () => {
+    for (const maxBytes of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(store.ingest(chunksOf(randomBytes(10), 10), { maxBytes })).rejects.toThrow(RangeError);
+    }
+  });
+});
+
+describe('LocalBlobStore.ingest failures leave nothing behind', () => {
+  it('stops at the size limit with BlobTooLargeError and stops pulling from the source', async () => {
+    const { seen, source } = countingSource(1000, 64 * KiB);
+    const failure = store.ingest(source, { maxBytes: 256 * KiB + 1 });
+    await expect(failure).rejects.toBeInstanceOf(BlobTooLargeError);
+    await expect(failure).rejects.toMatchObject({ maxBytes: 256 * KiB + 1 });
+    // The fifth chunk crosses the limit; a little read-ahead is tolerated, reading on is not.
+    expect(seen.pulled).toBeGreaterThanOrEqual(5);
+    expect(seen.pulled).toBeLessThanOrEqual(8);
+    expect(seen.closed).toBe(true);
+    expect(await temporaryFiles()).toEqual([]);
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('destroys a stream source at the size limit', async () => {
+    let reads = 0;
+    const source = new Readable({
+      read() {
+        reads += 1;
+        this.push(randomBytes(64 * KiB));
+      },
+    });
+    await expect(store.ingest(source, { maxBytes: MiB })).rejects.toBeInstanceOf(BlobTooLargeError);
+    expect(source.destroyed).toBe(true);
+    expect(reads).toBeLessThan(64); // an endless source: 16 reads reach the limit
+    expect(await temporaryFiles()).toEqual([]);
+  });
+
+  it('fails and removes the temporary file when the source errors mid-way (client disconnect)', async () => {
+    const { seen, source } = countingSource(100, 64 * KiB, 10);
+    await expect(store.ingest(source, { maxBytes: 100 * MiB })).rejects.toThrow('connection reset by peer');
+    expect(seen.pulled).toBe(10);
+    expect(await temporaryFiles()).toEqual([]);
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('fails when a stream source is destroyed before its end (truncated upload)', async () => {
+    const source = new PassThrough();
+    const failure = store.ingest(source, { maxBytes: 100 * MiB });
+    source.write(randomBytes(300 * KiB));
+    await sleep(20);
+    expect(await temporaryFiles()).toHaveLength(1); // the upload was being written
+    source.destroy();
+    await expect(failure).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    expect(await temporaryFiles()).toEqual([]);
+  });
+
+  it('fails with the abort reason when the signal fires mid-upload', async () => {
+    const controller = new AbortController();
+    const reason = new Error('the client went away');
+    let pulled = 0;
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 1000; i++) {
+        pulled += 1;
+        if (i === 5) controller.abort(reason);
+        await sleep(2);
+        yield randomBytes(16 * KiB);
+      }
+    }
+    await expect(store.ingest(slow(), { maxBytes: 100 * MiB, signal: controller.signal })).rejects.toBe(reason);
+    expect(pulled).toBeLessThan(10);
+    expect(await temporaryFiles()).toEqual([]);
+  });
+
+  it('fails with the abort reason when the signal has already fired', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('shutting down'));
+    const source = new PassThrough();
+    await expect(store.ingest(source, { maxBytes: MiB, signal: controller.signal })).rejects.toThrow('shutting down');
+    expect(source.destroyed).toBe(true);
+    expect(await temporaryFiles()).toEqual([]);
+  });
+
+  it('discard() removes the temporary file, and a discarded upload cannot be committed', async () => {
+    const result = await store.ingest(chunksOf(randomBytes(10 * KiB), KiB), { maxBytes: MiB });
+    expect(await temporaryFiles()).toHaveLength(1);
+    await result.discard();
+    expect(await temporaryFiles()).toEqual([]);
+    await expect(result.commit()).rejects.toThrow(/discarded/);
+    expect(await storedFiles()).toEqual([]);
+  });
+
+  it('discard() after commit keeps the stored blob', async () => {
+    const bytes = randomBytes(10 * KiB);
+    const result = await store.ingest(chunksOf(bytes, KiB), { maxBytes: MiB });
+    const { key } = await result.commit();
+    await result.discard();
+    expect(await readFile(join(root, key))).toEqual(bytes);
+  });
+});
+
+describe('LocalBlobStore.open with ranges', () => {
+  const bytes = randomBytes(3 * MiB + 5); // spans several read chunks
+  let hex: string;
+
+  beforeEach(async () => {
+    const result = await store.ingest(chunksOf(bytes, 256 * KiB), { maxBytes: 10 * MiB });
+    hex = (await result.commit()).key.split('/').at(-1)!;
+  });
+
+  it.each([
+    ['the first byte', 0, 0],
+    ['a middle slice across chunk boundaries', MiB - 10, 2 * MiB + 10],
+    ['the last byte', 3 * MiB + 4, 3 * MiB + 4],
+    ['the whole blob', 0, 3 * MiB + 4],
+  ])('reads %s', async (_name, start, end) => {
+    const read = await readAll(await store.open(hex, { start, end }));
+    expect(read.length).toBe(end - start + 1);
+    expect(read.equals(bytes.subarray(start, end + 1))).toBe(true);
+  });
+
+  it.each([
+    ['starts past the end', 3 * MiB + 5, 3 * MiB + 5],
+    ['ends past the end', 0, 3 * MiB + 5],
+    ['is reversed', 10, 9],
+    ['is negative', -1, 5],
+    ['is fractional', 0.5, 5],
+  ])('rejects a range that %s with BlobRangeError', async (_name, start, end) => {
+    await expect(store.open(hex, { start, end })).rejects.toBeInstanceOf(BlobRangeError);
+    await expect(store.open(hex, { start, end })).rejects.toMatchObject({ sizeBytes: bytes.length });
+  });
+
+  it('throws BlobNotFoundError for a hash that is not stored', async () => {
+    const missing = sha256(Buffer.from('never stored'));
+    await expect(store.open(missing)).rejects.toBeInstanceOf(BlobNotFoundError);
+    await expect(store.rehash(missing)).rejects.toBeInstanceOf(BlobNotFoundError);
+    expect(await store.stat(missing)).toBeNull();
+  });
+});
+
+describe('LocalBlobStore hash validation', () => {
+  const valid = sha256(Buffer.from('x'));
+  it.each([
+    ['a path traversal', '../../etc/passwd'],
+    ['a traversal padded to 64 characters', `../../../../etc/passwd${'0'.repeat(42)}`],
+    ['uppercase hex', valid.toUpperCase()],
+    ['a short hash', valid.slice(0, 63)],
+    ['a long hash', `${valid}0`],
+    ['a trailing newline', `${valid}\n`],
+    ['an empty string', ''],
+    ['a non-string', 42 as unknown as string],
+  ])('rejects %s before touching the disk', async (_name, candidate) => {
+    await expect(store.open(candidate)).rejects.toBeInstanceOf(InvalidBlobHashError);
+    await expect(store.stat(candidate)).rejects.toBeInstanceOf(InvalidBlobHashError);
+    await expect(store.rehash(candidate)).rejects.toBeInstanceOf(InvalidBlobHashError);
+  });
+});
+
+describe('LocalBlobStore.rehash', () => {
+  it('returns the stored hash while intact and a different one after a byte is flipped on disk', async () => {
+    const bytes = randomBytes(2 * MiB + 1);
+    const result = await store.ingest(chunksOf(bytes, 100 * KiB), { maxBytes: 10 * MiB });
+    const { key } = await result.commit();
+    expect(await store.rehash(result.sha256)).toBe(result.sha256);
+
+    const path = join(root, key);
+    await chmod(path, 0o644);
+    const handle = await open(path, 'r+');
+    const position = MiB + 12345;
+    await handle.write(Buffer.from([bytes[position]! ^ 0x01]), 0, 1, position);
+    await handle.close();
+
+    const actual = await store.rehash(result.sha256);
+    expect(actual).not.toBe(result.sha256);
+    const flipped = Buffer.from(bytes);
+    flipped[position] = flipped[position]! ^ 0x01;
+    expect(actual).toBe(sha256(flipped));
+  });
+});
+
+describe('LocalBlobStore.sweepTemporary', () => {
+  it('removes only .part files older than the threshold', async () => {
+    const staleUpload = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: MiB });
+    const [stalePart] = await temporaryFiles();
+    const freshUpload = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: MiB });
+    const freshPart = (await temporaryFiles()).find((file) => file !== stalePart);
+    const stored = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: MiB });
+    const { key } = await stored.commit();
+    const notes = join(root, 'tmp', 'operator-notes.txt');
+    await writeFile(notes, 'not ours');
+
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    for (const path of [join(root, stalePart!), notes, join(root, key)]) await utimes(path, twoHoursAgo, twoHoursAgo);
+
+    expect(await store.sweepTemporary(3600_000)).toBe(1);
+    expect(await temporaryFiles()).toEqual([freshPart!, 'tmp/operator-notes.txt'].sort());
+    expect(await storedFiles()).toEqual([key]);
+    await expect(staleUpload.commit()).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await freshUpload.commit()).created).toBe(true);
+  });
+
+  it('returns 0 when there is no temporary directory yet', async () => {
+    expect(await store.sweepTemporary(0)).toBe(0);
+  });
+});
+
+describe('LocalBlobStore.check', () => {
+  it('passes on a fresh root and leaves no probe behind', async () => {
+    const fresh = new LocalBlobStore(join(root, 'not-yet-created'));
+    await fresh.check();
+    expect(await filesIn(join(root, 'not-yet-created'))).toEqual([]);
+  });
+
+  it('fails with BlobStoreUnavailableError when the root cannot hold files', async () => {
+    const blocker = join(root, 'a-file');
+    await writeFile(blocker, '');
+    const broken = new LocalBlobStore(join(blocker, 'store'));
+    await expect(broken.check()).rejects.toBeInstanceOf(BlobStoreUnavailableError);
+    await expect(broken.check()).rejects.toThrow(/cannot take blobs/);
+  });
+
+  it('makes ingest fail cleanly, and destroys the source, when the root cannot hold files', async () => {
+    await mkdir(join(root, 'blocked'));
+    await writeFile(join(root, 'blocked', 'tmp'), ''); // a file where the temporary directory goes
+    const broken = new LocalBlobStore(join(root, 'blocked'));
+    const source = new PassThrough();
+    await expect(broken.ingest(source, { maxBytes: MiB })).rejects.toMatchObject({ code: expect.any(String) });
+    expect(source.destroyed).toBe(true);
+  });
+});

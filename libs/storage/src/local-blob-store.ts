@@ -1,0 +1,336 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { link, lstat, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BlobSource, BlobStat, BlobStore, ByteRange, CommittedBlob, IngestOptions, IngestResult } from './blob-store.js';
+import { assertSha256Hex, contentKey } from './content-address.js';
+import { BlobNotFoundError, BlobRangeError, BlobStoreUnavailableError, BlobTooLargeError } from './errors.js';
+
+// Large reads and writes keep syscalls few; memory stays bounded by a few of these per upload.
+const CHUNK_BYTES = 1024 * 1024;
+const DIRECTORY_MODE = 0o750;
+const TEMPORARY_FILE_MODE = 0o600;
+const STORED_BLOB_MODE = 0o444;
+const TEMPORARY_SUFFIX = '.part';
+
+/**
+ * Blobs on a local filesystem under `<root>/sha256/ab/cd/<hex>`. Uploads are written to
+ * `<root>/tmp` (same filesystem, so placing them is a link, not a copy). The root must be on a
+ * POSIX filesystem with hard links; `check()` proves it.
+ */
+export class LocalBlobStore implements BlobStore {
+  private readonly root: string;
+  private readonly temporaryDir: string;
+
+  /** A store rooted at `root`; directories are created on first use. */
+  constructor(root: string) {
+    if (typeof root !== 'string' || root.length === 0) {
+      throw new TypeError('LocalBlobStore needs the path of its root directory');
+    }
+    this.root = resolve(root);
+    this.temporaryDir = join(this.root, 'tmp');
+  }
+
+  /** Streams `source` through SHA-256 into a fsynced temporary file; see BlobStore.ingest. */
+  async ingest(source: BlobSource, opts: IngestOptions): Promise<IngestResult> {
+    const { maxBytes, signal } = opts;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      abandon(source);
+      throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
+    }
+    const temporaryPath = join(this.temporaryDir, `${randomUUID()}${TEMPORARY_SUFFIX}`);
+    let handle: FileHandle;
+    try {
+      await mkdir(this.temporaryDir, { recursive: true, mode: DIRECTORY_MODE });
+      handle = await open(temporaryPath, 'wx', TEMPORARY_FILE_MODE);
+    } catch (error) {
+      // Nobody will read the rest of this upload: let its sender know now rather than stall.
+      abandon(source);
+      throw error;
+    }
+
+    const meter = new Sha256Meter(maxBytes);
+    try {
+      // pipeline destroys the source on any failure (limit, disk error, abort), so an upload
+      // stops being read the moment it can no longer be stored.
+      await pipeline(
+        source,
+        meter,
+        new FileSink(handle),
+        signal ? { signal } : {},
+      );
+      // Read-only before the fsync, so the mode is as durable as the bytes.
+      await handle.chmod(STORED_BLOB_MODE);
+      await handle.sync();
+      await handle.close();
+    } catch (error) {
+      // close() waits for writes still in flight, so nothing lands after the unlink.
+      await handle.close().catch(() => undefined);
+      await rm(temporaryPath, { force: true }).catch(() => undefined);
+      throw signal?.aborted ? signal.reason : error;
+    }
+
+    return pendingBlob(meter.sha256(), meter.bytes, temporaryPath, () => this.place(temporaryPath, meter.sha256()));
+  }
+
+  /** Streams a stored blob or an inclusive range of it; the stream closes its file when it ends or is destroyed. */
+  async open(sha256: string, range?: ByteRange): Promise<Readable> {
+    const handle = await this.openBlob(sha256);
+    try {
+      const { size } = await handle.stat();
+      if (range === undefined) return handle.createReadStream({ highWaterMark: CHUNK_BYTES });
+      const { start, end } = range;
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end >= size) {
+        throw new BlobRangeError(range, size);
+      }
+      return handle.createReadStream({ start, end, highWaterMark: CHUNK_BYTES });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Size of a stored blob, or null when there is none. */
+  async stat(sha256: string): Promise<BlobStat | null> {
+    const path = this.pathOf(sha256);
+    try {
+      return { sizeBytes: (await stat(path)).size };
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+  }
+
+  /** Reads a stored blob in full and returns the SHA-256 of what is on disk now. */
+  async rehash(sha256: string): Promise<string> {
+    const handle = await this.openBlob(sha256);
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ highWaterMark: CHUNK_BYTES })) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  }
+
+  /** Runs `read` on the stored file itself (read-only, 0444); see BlobStore.withLocalFile. */
+  async withLocalFile<T>(sha256: string, read: (path: string) => Promise<T>): Promise<T> {
+    const path = this.pathOf(sha256);
+    if ((await this.stat(sha256)) === null) throw new BlobNotFoundError(sha256);
+    return read(path);
+  }
+
+  /** Proves the root takes files the way commits need them: create, fsync, hard link, remove. */
+  async check(): Promise<void> {
+    const probe = join(this.temporaryDir, `${randomUUID()}.check${TEMPORARY_SUFFIX}`);
+    const probeLink = join(this.temporaryDir, `${randomUUID()}.check-link${TEMPORARY_SUFFIX}`);
+    try {
+      await mkdir(this.temporaryDir, { recursive: true, mode: DIRECTORY_MODE });
+      const handle = await open(probe, 'wx', TEMPORARY_FILE_MODE);
+      try {
+        await handle.writeFile('custodia readiness probe\n');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await link(probe, probeLink);
+    } catch (error) {
+      throw new BlobStoreUnavailableError(
+        `blob store at ${this.root} cannot take blobs (it needs a writable directory on a filesystem with hard links): ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        { cause: error },
+      );
+    } finally {
+      await rm(probe, { force: true }).catch(() => undefined);
+      await rm(probeLink, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Removes `.part` files in the temporary directory not written to for `olderThanMs`; keep it well above the slowest upload. */
+  async sweepTemporary(olderThanMs: number): Promise<number> {
+    if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
+      throw new RangeError(`olderThanMs must be a non-negative number, got ${olderThanMs}`);
+    }
+    let names: string[];
+    try {
+      names = await readdir(this.temporaryDir);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return 0;
+      throw error;
+    }
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith(TEMPORARY_SUFFIX)) continue;
+      const path = join(this.temporaryDir, name);
+      try {
+        const info = await lstat(path);
+        if (!info.isFile() || info.mtimeMs > cutoff) continue;
+        await unlink(path);
+        removed += 1;
+      } catch (error) {
+        // Another sweeper or a finishing commit got there first.
+        if (!isErrno(error, 'ENOENT')) throw error;
+      }
+    }
+    return removed;
+  }
+
+  // Validation comes first: nothing but 64 lowercase hex digits ever reaches a path.
+  private pathOf(sha256: string): string {
+    return join(this.root, contentKey(sha256));
+  }
+
+  private async openBlob(sha256: string): Promise<FileHandle> {
+    const path = this.pathOf(sha256);
+    try {
+      return await open(path, 'r');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) throw new BlobNotFoundError(sha256);
+      throw error;
+    }
+  }
+
+  private async place(temporaryPath: string, sha256: string): Promise<CommittedBlob> {
+    const key = contentKey(sha256);
+    const finalPath = join(this.root, key);
+    const directory = dirname(finalPath);
+    await mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
+    let created = true;
+    try {
+      // link(2), unlike rename(2), refuses to replace an existing name, so a stored blob is never
+      // overwritten, even when two submissions of the same bytes commit at the same moment.
+      await link(temporaryPath, finalPath);
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw error;
+      created = false;
+    }
+    // Even when the blob already existed: its creator may not have synced yet, and our caller is
+    // about to acknowledge. Directories up to the root, since any of them may be new.
+    for (let dir = directory; ; dir = dirname(dir)) {
+      await syncDirectory(dir);
+      if (dir === this.root || dirname(dir) === dir) break;
+    }
+    // The blob has its own name now; a leftover temporary name is harmless and swept later.
+    await unlink(temporaryPath).catch(() => undefined);
+    return { key, created };
+  }
+}
+
+/** Counts and hashes the bytes in passing, and fails as soon as the limit is crossed. */
+class Sha256Meter extends Transform {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+  private digest: string | undefined;
+
+  constructor(private readonly maxBytes: number) {
+    super({ highWaterMark: CHUNK_BYTES });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      callback(new BlobTooLargeError(this.maxBytes));
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  sha256(): string {
+    this.digest ??= this.hash.digest('hex');
+    return this.digest;
+  }
+}
+
+/**
+ * Writes into a file handle we keep owning, so we can chmod, fsync and close it ourselves (a
+ * handle's own write stream pins the handle open until the stream closes it). Chunks queued
+ * behind a write in flight go out together in one writev.
+ */
+class FileSink extends Writable {
+  private position = 0;
+
+  constructor(private readonly handle: FileHandle) {
+    super({ highWaterMark: CHUNK_BYTES });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeAll([chunk]).then(() => callback(), callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.writeAll(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    let pending = buffers;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending, this.position);
+      if (bytesWritten === 0) throw new Error('the disk accepted no bytes; is it full?');
+      this.position += bytesWritten;
+      pending = afterWritten(pending, bytesWritten);
+    }
+  }
+}
+
+// What is left of `buffers` once the first `written` bytes are on disk (short writes are legal).
+function afterWritten(buffers: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  let index = 0;
+  while (index < buffers.length && skip >= buffers[index]!.length) {
+    skip -= buffers[index]!.length;
+    index += 1;
+  }
+  const rest = buffers.slice(index);
+  if (rest.length > 0 && skip > 0) rest[0] = rest[0]!.subarray(skip);
+  return rest;
+}
+
+function pendingBlob(
+  sha256: string,
+  sizeBytes: number,
+  temporaryPath: string,
+  place: () => Promise<CommittedBlob>,
+): IngestResult {
+  let committing: Promise<CommittedBlob> | undefined;
+  let discarded = false;
+  return {
+    sha256,
+    sizeBytes,
+    commit() {
+      if (!committing) {
+        if (discarded) {
+          return Promise.reject(new Error(`the upload of ${sha256} was discarded; ingest it again to store it`));
+        }
+        committing = place();
+      }
+      return committing;
+    },
+    async discard() {
+      discarded = true;
+      // Removing the temporary name never touches a committed blob (it has its own link), so this
+      // is safe in every state; waiting only keeps it from racing a commit in flight.
+      await committing?.catch(() => undefined);
+      await rm(temporaryPath, { force: true });
+    },
+  };
+}
+
+// Stops a stream source we will not read; no error argument, because a source without an
+// 'error' listener would crash the process on one.
+function abandon(source: BlobSource): void {
+  const destroy = (source as { destroy?: unknown }).destroy;
+  if (typeof destroy === 'function') destroy.call(source);
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
