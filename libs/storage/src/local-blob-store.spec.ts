@@ -83,8 +83,9 @@ describe('LocalBlobStore.ingest and commit', () => {
     const committed = await result.commit();
     const hex = result.sha256;
     expect(committed).toEqual({ key: `sha256/${hex.slice(0, 2)}/${hex.slice(2, 4)}/${hex}`, created: true });
-    expect(await readFile(join(root, committed.key))).toEqual(bytes);
-    expect(await readAll(await store.open(hex))).toEqual(bytes);
+    // Buffer.equals, not toEqual: a deep comparison of megabytes takes vitest tens of seconds.
+    expect((await readFile(join(root, committed.key))).equals(bytes)).toBe(true);
+    expect((await readAll(await store.open(hex))).equals(bytes)).toBe(true);
     expect(await store.stat(hex)).toEqual({ sizeBytes: bytes.length });
     expect(await temporaryFiles()).toEqual([]);
   });
@@ -265,7 +266,7 @@ describe('LocalBlobStore.ingest failures leave nothing behind', () => {
     const result = await store.ingest(chunksOf(bytes, KiB), { maxBytes: MiB });
     const { key } = await result.commit();
     await result.discard();
-    expect(await readFile(join(root, key))).toEqual(bytes);
+    expect((await readFile(join(root, key))).equals(bytes)).toBe(true);
   });
 });
 
@@ -323,6 +324,7 @@ describe('LocalBlobStore hash validation', () => {
     await expect(store.open(candidate)).rejects.toBeInstanceOf(InvalidBlobHashError);
     await expect(store.stat(candidate)).rejects.toBeInstanceOf(InvalidBlobHashError);
     await expect(store.rehash(candidate)).rejects.toBeInstanceOf(InvalidBlobHashError);
+    await expect(store.withLocalFile(candidate, async () => 'read')).rejects.toBeInstanceOf(InvalidBlobHashError);
   });
 });
 
@@ -345,6 +347,27 @@ describe('LocalBlobStore.rehash', () => {
     const flipped = Buffer.from(bytes);
     flipped[position] = flipped[position]! ^ 0x01;
     expect(actual).toBe(sha256(flipped));
+  });
+});
+
+describe('LocalBlobStore.withLocalFile', () => {
+  it('hands a readable file with the blob\'s bytes to the callback and returns its result', async () => {
+    const bytes = randomBytes(5000);
+    const result = await store.ingest(chunksOf(bytes, 1000), { maxBytes: MiB });
+    await result.commit();
+    const read = await store.withLocalFile(result.sha256, async (path) => readFile(path));
+    expect(read.equals(bytes)).toBe(true);
+  });
+
+  it('throws BlobNotFoundError without calling back when the blob is not stored', async () => {
+    let called = false;
+    const missing = sha256(Buffer.from('never stored'));
+    await expect(
+      store.withLocalFile(missing, async () => {
+        called = true;
+      }),
+    ).rejects.toBeInstanceOf(BlobNotFoundError);
+    expect(called).toBe(false);
   });
 });
 

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobSource, BlobStat, BlobStore, ByteRange, CommittedBlob, IngestOptions, IngestResult } from './blob-store.js';
-import { assertSha256Hex, contentKey } from './content-address.js';
+import { contentKey } from './content-address.js';
 import { BlobNotFoundError, BlobRangeError, BlobStoreUnavailableError, BlobTooLargeError } from './errors.js';
 
 // Large reads and writes keep syscalls few; memory stays bounded by a few of these per upload.
