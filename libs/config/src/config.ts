@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -30,6 +31,8 @@ export interface CustodiaConfig {
   maxImagePixels: number;
   /** Whether this process works the background job queue (derivatives); the API does by default. */
   workQueue: boolean;
+  /** Jobs this process works at once (each decodes one image). */
+  workerConcurrency: number;
 }
 
 /** A configuration value that stops the process, naming the variable. */
@@ -138,5 +141,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 64),
     maxImagePixels: integer(env, 'CUSTODIA_MAX_IMAGE_PIXELS', 100_000_000, 1, 2_000_000_000),
     workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
+    workerConcurrency: integer(env, 'CUSTODIA_WORKER_CONCURRENCY', os.availableParallelism(), 1, 64),
   };
 }

@@ -26,7 +26,9 @@ class EvidenceWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const swept = await this.store.sweepTemporary(24 * 3600 * 1000);
     if (swept) this.logger.warn(`removed ${swept} unfinished uploads left by an earlier crash`);
     await this.queue.start();
-    if (this.config.workQueue) await this.queue.work('evidence.derivatives', ({ evidenceId }) => this.job.run(evidenceId));
+    if (this.config.workQueue) {
+      await this.queue.work('evidence.derivatives', ({ evidenceId }) => this.job.run(evidenceId), this.config.workerConcurrency);
+    }
   }
 
   onModuleDestroy(): Promise<void> {

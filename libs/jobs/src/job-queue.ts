@@ -60,15 +60,20 @@ export class JobQueue {
     });
   }
 
-  /** Works jobs of one name, one at a time; a thrown error makes pg-boss retry with back-off. */
-  async work<N extends JobName>(name: N, handler: JobHandler<N>): Promise<void> {
-    await this.boss.work<JobTypes[N]>(
-      name,
-      { batchSize: 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2, includeMetadata: true },
-      async (jobs) => {
-        for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
-      },
-    );
+  /**
+   * Works jobs of one name with `concurrency` workers, each taking one job at a time; a thrown
+   * error makes pg-boss retry with back-off.
+   */
+  async work<N extends JobName>(name: N, handler: JobHandler<N>, concurrency = 1): Promise<void> {
+    for (let worker = 0; worker < concurrency; worker++) {
+      await this.boss.work<JobTypes[N]>(
+        name,
+        { batchSize: 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2, includeMetadata: true },
+        async (jobs) => {
+          for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
+        },
+      );
+    }
   }
 
   async stop(): Promise<void> {
