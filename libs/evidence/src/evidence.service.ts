@@ -80,9 +80,10 @@ export class EvidenceService {
 
   /**
    * Records a submission whose bytes are already durable in temporary storage: checks the
-   * device's hash and the idempotency key, reads the file's own metadata, moves the bytes into
-   * the store, then commits the item, its custody events and its derivative job in one
-   * transaction. Nothing is kept on any failure before that commit.
+   * device's hash and the idempotency key, reads the file's own metadata, then writes the item,
+   * its custody events and its derivative job in one transaction, linking the bytes into the
+   * store just before that transaction commits. Nothing is kept on any failure before it; only
+   * a crash between the link and the commit can leave a blob that no item names.
    */
   async submit(actor: Actor, caseId: string, metadataRaw: string | null, upload: UploadedFile): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
     try {
@@ -97,9 +98,7 @@ export class EvidenceService {
         const repeat = await this.repeatedSubmission(actor, metadata.clientSubmissionId, sha256);
         if (repeat) return { created: false, evidence: repeat };
       }
-      await upload.result.commit();
-      const [mediaType, extracted] = await this.store.withLocalFile(
-        sha256,
+      const [mediaType, extracted] = await upload.result.withLocalFile(
         async (file) => [await sniffMediaType(file), await extractEmbeddedMetadata(file)] as const,
       );
 
@@ -163,6 +162,9 @@ export class EvidenceService {
             details: metadataSummary(extracted, itemFlags),
           });
           if (derivable) await this.queue.enqueue(tx, 'evidence.derivatives', { evidenceId: row.id }, row.id);
+          // Last before COMMIT: a refused row (idempotency conflict, any database error) leaves
+          // no blob behind, and the bytes are durable in the store before the row is.
+          await upload.result.commit();
           return { id: row.id as string, submitted: submittedEvent };
         }));
       } catch (error) {
@@ -213,7 +215,7 @@ export class EvidenceService {
 
   private async view(tx: EntityManager, actor: Actor, id: string): Promise<EvidenceView> {
     const row = await this.row(tx, id);
-    return toEvidenceView(row, await this.nearDuplicates(tx, actor, row), API_BASE);
+    return toEvidenceView(row, await this.nearDuplicates(tx, actor, row), API_BASE, actor);
   }
 
   /** Items of the same case within the Hamming distance, among those the caller may see. */
@@ -249,9 +251,11 @@ export class EvidenceService {
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > query.limit && last
-        ? Buffer.from(JSON.stringify([last.received_at.toISOString(), last.id])).toString('base64url')
+        ? Buffer.from(JSON.stringify([last.received_us, last.id])).toString('base64url')
         : null;
-    const items = await Promise.all(page.map(async (row) => toEvidenceView(row, await this.nearDuplicates(this.db.manager, actor, row), API_BASE)));
+    const items = await Promise.all(
+      page.map(async (row) => toEvidenceView(row, await this.nearDuplicates(this.db.manager, actor, row), API_BASE, actor)),
+    );
     return { items, nextCursor };
   }
 

@@ -11,7 +11,8 @@ export interface EvidenceListQuery {
   mediaType: string | null;
   q: string | null;
   limit: number;
-  cursor: { receivedAt: string; id: string } | null;
+  /** Where the previous page ended: received_at in microseconds since the epoch, and the id. */
+  cursor: { receivedUs: string; id: string } | null;
 }
 
 const KNOWN = ['near', 'radiusM', 'bbox', 'from', 'to', 'flag', 'mediaType', 'q', 'limit', 'cursor'];
@@ -87,9 +88,9 @@ export function parseListQuery(raw: Record<string, unknown>): EvidenceListQuery 
   const cursorRaw = text('cursor');
   if (cursorRaw !== null) {
     try {
-      const [receivedAt, id] = JSON.parse(Buffer.from(cursorRaw, 'base64url').toString('utf8'));
-      if (typeof receivedAt !== 'string' || Number.isNaN(Date.parse(receivedAt)) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error();
-      cursor = { receivedAt, id };
+      const [receivedUs, id] = JSON.parse(Buffer.from(cursorRaw, 'base64url').toString('utf8'));
+      if (typeof receivedUs !== 'string' || !/^-?\d{1,19}$/.test(receivedUs) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error();
+      cursor = { receivedUs, id };
     } catch {
       problems.push({ field: 'cursor', message: 'is not a cursor this API gave out' });
     }
@@ -138,13 +139,17 @@ export function listQuerySql(query: EvidenceListQuery, caseId: string, onlySubmi
   if (query.to) where.push(`e.captured_at <= ${p(query.to)}`);
   if (query.flag) where.push(`${p(query.flag)} = ANY (e.flags)`);
   if (query.mediaType) {
-    if (query.mediaType.endsWith('/*')) where.push(`e.media_type LIKE ${p(query.mediaType.slice(0, -1) + '%')}`);
-    else where.push(`e.media_type = ${p(query.mediaType.toLowerCase())}`);
+    // Media types are case-insensitive (RFC 9110 §8.3.1).
+    const type = query.mediaType.toLowerCase();
+    if (type.endsWith('/*')) where.push(`lower(e.media_type) LIKE ${p(type.slice(0, -1) + '%')}`);
+    else where.push(`lower(e.media_type) = ${p(type)}`);
   }
   if (query.q) {
     const like = p(`%${query.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
     where.push(`(e.title ILIKE ${like} OR e.description ILIKE ${like} OR e.original_file_name ILIKE ${like} OR array_to_string(e.tags, ' ') ILIKE ${like})`);
   }
-  if (query.cursor) where.push(`(e.received_at, e.id) < (${p(query.cursor.receivedAt)}::timestamptz, ${p(query.cursor.id)}::uuid)`);
+  if (query.cursor) {
+    where.push(`(e.received_at, e.id) < ('epoch'::timestamptz + ${p(query.cursor.receivedUs)}::bigint * interval '1 microsecond', ${p(query.cursor.id)}::uuid)`);
+  }
   return { where: where.join(' AND '), params };
 }

@@ -17,6 +17,9 @@ export interface EvidenceRow {
   submitted_by: string;
   submitter_name: string;
   received_at: Date;
+  /** received_at in microseconds since the epoch: the listing cursor needs PostgreSQL's full precision. */
+  received_us: string;
+  duplicate_submitter: string | null;
   source_type: SourceType;
   source_url: string | null;
   language: string | null;
@@ -40,8 +43,11 @@ export interface EvidenceRow {
 }
 
 export const EVIDENCE_SELECT = `
-  SELECT e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name
-    FROM evidence_items e JOIN users u ON u.id = e.submitted_by`;
+  SELECT e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name,
+         (extract(epoch FROM e.received_at) * 1000000)::bigint::text AS received_us,
+         d.submitted_by AS duplicate_submitter
+    FROM evidence_items e JOIN users u ON u.id = e.submitted_by
+    LEFT JOIN evidence_items d ON d.id = e.duplicate_of`;
 
 /** The evidence resource of api.md. */
 export interface EvidenceView {
@@ -77,7 +83,17 @@ export interface EvidenceView {
 export const perceptualHashToHex = (signed: string): string => BigInt.asUintN(64, BigInt(signed)).toString(16).padStart(16, '0');
 export const perceptualHashFromHex = (hex: string): string => BigInt.asIntN(64, BigInt(`0x${hex}`)).toString();
 
-export function toEvidenceView(row: EvidenceRow, nearDuplicates: { id: string; distance: number }[], apiBase: string): EvidenceView {
+/**
+ * The resource as `viewer` may see it: a documenter sees only their own items, so the id of
+ * someone else's identical submission is not shown to them (the flag still is).
+ */
+export function toEvidenceView(
+  row: EvidenceRow,
+  nearDuplicates: { id: string; distance: number }[],
+  apiBase: string,
+  viewer: { id: string; role: string },
+): EvidenceView {
+  const duplicateOf = viewer.role === 'documenter' && row.duplicate_submitter !== viewer.id ? null : row.duplicate_of;
   return {
     id: row.id,
     caseId: row.case_id,
@@ -105,7 +121,7 @@ export function toEvidenceView(row: EvidenceRow, nearDuplicates: { id: string; d
     },
     extracted: row.extracted,
     flags: row.flags,
-    duplicateOf: row.duplicate_of,
+    duplicateOf,
     nearDuplicates,
     perceptualHash: row.perceptual_hash === null ? null : perceptualHashToHex(row.perceptual_hash),
     processing: row.processing,

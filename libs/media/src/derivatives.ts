@@ -65,6 +65,11 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   if (!header.format || !DECODABLE_FORMATS.has(header.format)) {
     throw new UndecodableMediaError('unsupported_format', `not an image format we decode: ${header.format ?? 'unknown'}`);
   }
+  // sharp's prebuilt libvips decodes AV1 (AVIF) but not HEVC (most phones' HEIC): say so up
+  // front rather than classify whatever libheif's decoder happens to report.
+  if (header.format === 'heif' && header.compression !== 'av1') {
+    throw new UndecodableMediaError('unsupported_format', `HEIF with ${header.compression ?? 'unknown'} compression is not decoded by this build`);
+  }
 
   let decoded: { data: Buffer; info: OutputInfo };
   try {

@@ -34,6 +34,8 @@ export interface IngestResult {
   commit(): Promise<CommittedBlob>;
   /** Drops the uncommitted bytes; a no-op after a successful commit, so it can sit in a `finally`. */
   discard(): Promise<void>;
+  /** Runs `read` on a local file of the uncommitted bytes (before commit or discard only); `read` must only read. */
+  withLocalFile<T>(read: (path: string) => Promise<T>): Promise<T>;
 }
 
 export interface BlobStat {

@@ -359,6 +359,18 @@ describe('LocalBlobStore.withLocalFile', () => {
     expect(read.equals(bytes)).toBe(true);
   });
 
+  it('reads uncommitted bytes from the temporary file, and refuses once they are committed or discarded', async () => {
+    const bytes = randomBytes(3000);
+    const result = await store.ingest(chunksOf(bytes, 1000), { maxBytes: MiB });
+    expect((await result.withLocalFile(async (path) => readFile(path))).equals(bytes)).toBe(true);
+    expect(await storedFiles()).toEqual([]);
+    await result.commit();
+    await expect(result.withLocalFile(async () => 1)).rejects.toThrow(/no longer temporary/);
+    const other = await store.ingest(chunksOf(randomBytes(10), 10), { maxBytes: MiB });
+    await other.discard();
+    await expect(other.withLocalFile(async () => 1)).rejects.toThrow(/no longer temporary/);
+  });
+
   it('throws BlobNotFoundError without calling back when the blob is not stored', async () => {
     let called = false;
     const missing = sha256(Buffer.from('never stored'));

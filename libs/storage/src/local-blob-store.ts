@@ -305,6 +305,10 @@ function pendingBlob(
       }
       return committing;
     },
+    async withLocalFile(read) {
+      if (committing || discarded) throw new Error(`the upload of ${sha256} is no longer temporary; read the stored blob instead`);
+      return read(temporaryPath);
+    },
     async discard() {
       discarded = true;
       // Removing the temporary name never touches a committed blob (it has its own link), so this

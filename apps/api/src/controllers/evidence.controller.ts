@@ -25,7 +25,9 @@ class PatchEvidenceDto {
 function attachment(name: string | null, id: string): string {
   const base = (name ?? '').split(/[/\\]/).pop() || `evidence-${id}`;
   const ascii = base.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`;
+  // RFC 8187 attr-char: encodeURIComponent leaves ' ( ) * unescaped, which it must not.
+  const encoded = encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 @ApiTags('evidence')

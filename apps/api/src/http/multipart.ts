@@ -37,6 +37,8 @@ export async function readEvidenceUpload(
   try {
     parser = busboy({
       headers: req.headers,
+      // Browsers and phones send file names as raw UTF-8 (Ukrainian, Arabic...), not latin1.
+      defParamCharset: 'utf8',
       limits: { files: 1, fields: 1, parts: 3, fieldSize: MAX_METADATA_BYTES, fieldNameSize: 100, headerPairs: 50 },
     });
   } catch {
@@ -70,7 +72,7 @@ export async function readEvidenceUpload(
         return fail(badRequest(`Unknown file part "${name}"`, [{ field: name, message: 'the file part is named "file"' }]));
       }
       fileName = info.filename ?? null;
-      declaredMediaType = info.mimeType && info.mimeType !== 'application/octet-stream' ? info.mimeType : info.mimeType ?? null;
+      declaredMediaType = info.mimeType || null;
       upload = ingest(stream, abort.signal);
       upload.catch((error) => {
         stream.resume();

@@ -1,0 +1,250 @@
+// Derivatives made by the background worker (pg-boss inside the app): thumbnails and previews
+// are upright, bounded in size and carry no embedded metadata at all (read back with exifr and
+// sharp); each is recorded as evidence.derivative_created; near duplicates are marked; files the
+// worker cannot decode fail their job and the evidence stays.
+import { createRequire } from 'node:module';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as Exifr from 'exifr';
+import { verifyEventsAgainstHead, type CustodyEvent, type PublishedKey } from '../libs/custody-core/src/index.js';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { bearer, binary, createCase, fixture, pixels, sha256hex, submit, waitProcessed } from './support/evidence.js';
+
+const exifr = createRequire(import.meta.url)('exifr') as typeof Exifr;
+
+type Rgb = [number, number, number];
+const isRed = ([r, g, b]: Rgb) => r > 180 && g < 80 && b < 80;
+const isGreen = ([r, g, b]: Rgb) => g > 150 && r < 100 && b < 100;
+const isWhite = ([r, g, b]: Rgb) => r > 200 && g > 200 && b > 200;
+
+/** Asserts an image carries no EXIF, XMP, IPTC, ICC profile, GPS or comment. */
+async function expectNoEmbeddedMetadata(image: Buffer, label: string): Promise<void> {
+  const meta = await sharp(image).metadata();
+  expect(meta.format, label).toBe('jpeg');
+  expect(meta.exif, `${label}: exif`).toBeUndefined();
+  expect(meta.xmp, `${label}: xmp`).toBeUndefined();
+  expect(meta.iptc, `${label}: iptc`).toBeUndefined();
+  expect(meta.icc, `${label}: icc`).toBeUndefined();
+  expect(meta.orientation ?? 1, `${label}: orientation`).toBe(1);
+  expect(meta.comments ?? [], `${label}: comments`).toEqual([]);
+  const everything = await exifr.parse(image, { tiff: true, exif: true, gps: true, ifd1: true, xmp: true, icc: true, iptc: true, jfif: false, ihdr: false });
+  expect(everything, `${label}: exifr found ${JSON.stringify(everything)}`).toBeUndefined();
+  expect(await exifr.gps(image), `${label}: gps`).toBeUndefined();
+  const text = image.toString('latin1');
+  for (const marker of ['Exif\0\0', 'http://ns.adobe.com/xap/1.0/', 'ICC_PROFILE', 'Photoshop 3.0', 'Secret']) {
+    expect(text.includes(marker), `${label} holds ${JSON.stringify(marker)}`).toBe(false);
+  }
+}
+
+describe('evidence derivatives (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let caseId: string;
+  let keys: PublishedKey[];
+
+  const download = async (user: TestUser, url: string): Promise<Buffer> => {
+    const res = await t.http.get(url).set('Authorization', bearer(user)).buffer(true).parse(binary);
+    expect(res.status, url).toBe(200);
+    expect(res.headers['content-type']).toBe('image/jpeg');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    return res.body as Buffer;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_TREE_HEAD_INTERVAL_MS: '50' });
+    investigator = await t.user('investigator');
+    caseId = await createCase(t, investigator, 'Derivatives');
+    keys = (await t.http.get('/api/v1/log/keys').set('Authorization', bearer(investigator))).body;
+  });
+  afterAll(async () => t?.close());
+
+  it('all eight orientations: thumbnail and preview upright (red top-left, green top-right), 64x48, no metadata', async () => {
+    const ids: Record<number, string> = {};
+    for (let n = 1; n <= 8; n++) {
+      const file = fixture(`orientation-${n}.jpg`);
+      const res = await submit(t, investigator, caseId, file, { filename: `orientation-${n}.jpg` });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.processing).toBe('pending');
+      ids[n] = res.body.id;
+    }
+    for (let n = 1; n <= 8; n++) {
+      const item = await waitProcessed(t, investigator, ids[n]!);
+      expect(item.processing, `orientation ${n}: ${item.processingError}`).toBe('done');
+      expect(item.derivatives).toEqual({ thumbnail: `/api/v1/evidence/${ids[n]}/thumbnail`, preview: `/api/v1/evidence/${ids[n]}/preview` });
+      expect(item.perceptualHash).toMatch(/^[0-9a-f]{16}$/);
+      for (const kind of ['thumbnail', 'preview'] as const) {
+        const image = await download(investigator, item.derivatives[kind]);
+        const label = `orientation-${n}.jpg ${kind}`;
+        const px = await pixels(image);
+        expect([px.width, px.height], label).toEqual([64, 48]);
+        expect(isRed(px.at(8, 6)), `${label} top-left ${px.at(8, 6)}`).toBe(true);
+        expect(isGreen(px.at(55, 6)), `${label} top-right ${px.at(55, 6)}`).toBe(true);
+        expect(isWhite(px.at(8, 40)), `${label} bottom-left ${px.at(8, 40)}`).toBe(true);
+        expect(isWhite(px.at(55, 40)), `${label} bottom-right ${px.at(55, 40)}`).toBe(true);
+        await expectNoEmbeddedMetadata(image, label);
+      }
+    }
+  });
+
+  it('PNG, WebP and TIFF with EXIF and GPS: derivatives made, upright, without any of it', async () => {
+    for (const name of ['exif.png', 'exif.webp', 'exif.tif', 'xmp-itxt.png']) {
+      const res = await submit(t, investigator, caseId, fixture(name), { filename: name });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const item = await waitProcessed(t, investigator, res.body.id);
+      expect(item.processing, `${name}: ${item.processingError}`).toBe('done');
+      for (const kind of ['thumbnail', 'preview'] as const) {
+        const image = await download(investigator, item.derivatives[kind]);
+        const px = await pixels(image);
+        expect([px.width, px.height], `${name} ${kind}`).toEqual([64, 48]);
+        expect(isRed(px.at(8, 6)), `${name} ${kind} top-left`).toBe(true);
+        expect(isGreen(px.at(55, 6)), `${name} ${kind} top-right`).toBe(true);
+        await expectNoEmbeddedMetadata(image, `${name} ${kind}`);
+      }
+    }
+  });
+
+  it('a large turned photo with GPS: thumbnail longest side 320, preview 1600, upright, no metadata', async () => {
+    // 2400x1200 stored, EXIF orientation 6 (shown 1200x2400), a red block in the stored top-left
+    // corner, which an upright picture shows in its top-right corner.
+    const file = await sharp({ create: { width: 2400, height: 1200, channels: 3, background: '#ffffff' } })
+      .composite([{ input: { create: { width: 600, height: 300, channels: 3, background: '#ff0000' } }, top: 0, left: 0 }])
+      .jpeg({ quality: 90 })
+      .withExif({
+        IFD0: { Make: 'TestCam', Model: 'Turned 6', DateTime: '2024:02:24 05:00:00' },
+        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '50/1 27/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '30/1 31/1 0/1' },
+      })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    expect((await exifr.gps(file))?.latitude).toBeCloseTo(50.45, 4);
+    const res = await submit(t, investigator, caseId, file, { filename: 'turned.jpg', contentType: 'image/jpeg' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.extracted).toMatchObject({ orientation: 6, width: 2400, height: 1200, location: { lat: expect.closeTo(50.45, 5), lon: expect.closeTo(30.516667, 5) } });
+    const item = await waitProcessed(t, investigator, res.body.id);
+    expect(item.processing, item.processingError).toBe('done');
+    for (const [kind, side] of [['thumbnail', 320], ['preview', 1600]] as const) {
+      const image = await download(investigator, item.derivatives[kind]);
+      const px = await pixels(image);
+      expect([px.width, px.height], kind).toEqual([side / 2, side]);
+      expect(Math.max(px.width, px.height)).toBeLessThanOrEqual(side);
+      expect(isRed(px.at(px.width - 5, 5)), `${kind} top-right ${px.at(px.width - 5, 5)}`).toBe(true);
+      expect(isWhite(px.at(5, 5)), `${kind} top-left ${px.at(5, 5)}`).toBe(true);
+      expect(isWhite(px.at(px.width - 5, px.height - 5)), `${kind} bottom-right`).toBe(true);
+      await expectNoEmbeddedMetadata(image, `turned ${kind}`);
+    }
+  });
+
+  it('metadata-rich.jpg (EXIF, GPS, XMP, IPTC, P3 ICC, comment): derivatives carry none of it, colours as sRGB', async () => {
+    const file = fixture('metadata-rich.jpg');
+    const res = await submit(t, investigator, caseId, file, { filename: 'metadata-rich.jpg' });
+    expect(res.status).toBe(201);
+    const item = await waitProcessed(t, investigator, res.body.id);
+    expect(item.processing, item.processingError).toBe('done');
+    for (const kind of ['thumbnail', 'preview'] as const) {
+      const image = await download(investigator, item.derivatives[kind]);
+      await expectNoEmbeddedMetadata(image, `metadata-rich ${kind}`);
+      const px = await pixels(image);
+      expect([px.width, px.height]).toEqual([160, 120]);
+      // Four vertical bars: red, green, blue, yellow.
+      const [red, green, blue, yellow] = [20, 60, 100, 140].map((x) => px.at(x, 60));
+      expect(isRed(red!), `red bar ${red}`).toBe(true);
+      expect(isGreen(green!), `green bar ${green}`).toBe(true);
+      expect(blue![2] > 180 && blue![0] < 80 && blue![1] < 80, `blue bar ${blue}`).toBe(true);
+      expect(yellow![0] > 180 && yellow![1] > 180 && yellow![2] < 80, `yellow bar ${yellow}`).toBe(true);
+    }
+  });
+
+  it('each derivative is recorded as evidence.derivative_created with its own hash, and the events verify', async () => {
+    const file = fixture('exif-ne-offset.jpg');
+    const res = await submit(t, investigator, caseId, file);
+    expect(res.status).toBe(201);
+    const item = await waitProcessed(t, investigator, res.body.id);
+    expect(item.processing).toBe('done');
+    const custody = await t.http.get(`/api/v1/evidence/${item.id}/custody`).set('Authorization', bearer(investigator));
+    expect(custody.status).toBe(200);
+    const events: CustodyEvent[] = custody.body.events.map((e: { event: CustodyEvent }) => e.event);
+    const derived = events.filter((e) => e.action === 'evidence.derivative_created');
+    expect(derived.map((e) => e.details['kind']).sort()).toEqual(['preview', 'thumbnail']);
+    for (const event of derived) {
+      const kind = event.details['kind'] as 'thumbnail' | 'preview';
+      const bytes = await download(investigator, item.derivatives[kind]);
+      expect(event.details['sha256']).toBe(sha256hex(bytes));
+      expect(event.details['sizeBytes']).toBe(bytes.length);
+      expect(event.subject).toEqual({ type: 'evidence', id: item.id, sha256: sha256hex(file) });
+      expect(event.caseId).toBe(caseId);
+    }
+    const report = verifyEventsAgainstHead(
+      custody.body.events.map((e: { event: CustodyEvent; leafIndex: number; leafHash: string }) => ({
+        event: e.event,
+        leafIndex: e.leafIndex,
+        leafHash: e.leafHash,
+        proof: custody.body.proofs[String(e.leafIndex)],
+      })),
+      custody.body.treeHead,
+      keys,
+    );
+    expect(report.valid, report.firstFailure).toBe(true);
+  });
+
+  it('near duplicates: a re-encoded copy (png-named.jpg) is flagged against scene-a.jpg, scene-b.jpg is not', async () => {
+    const nearCase = await createCase(t, investigator, 'Near duplicates');
+    const a = await submit(t, investigator, nearCase, fixture('scene-a.jpg'));
+    const b = await submit(t, investigator, nearCase, fixture('scene-b.jpg'));
+    expect([a.status, b.status]).toEqual([201, 201]);
+    await waitProcessed(t, investigator, a.body.id);
+    await waitProcessed(t, investigator, b.body.id);
+    const copy = await submit(t, investigator, nearCase, fixture('png-named.jpg'));
+    expect(copy.status).toBe(201);
+    const copyDone = await waitProcessed(t, investigator, copy.body.id);
+    expect(copyDone.processing).toBe('done');
+    expect(copyDone.flags).toContain('near_duplicate');
+    expect(copyDone.flags).not.toContain('exact_duplicate');
+    expect(copyDone.nearDuplicates.map((n: { id: string }) => n.id)).toEqual([a.body.id]);
+    expect(copyDone.nearDuplicates[0].distance).toBeLessThanOrEqual(6);
+    const aNow = (await t.http.get(`/api/v1/evidence/${a.body.id}`).set('Authorization', bearer(investigator))).body;
+    expect(aNow.flags).toContain('near_duplicate');
+    expect(aNow.nearDuplicates.map((n: { id: string }) => n.id)).toEqual([copy.body.id]);
+    const bNow = (await t.http.get(`/api/v1/evidence/${b.body.id}`).set('Authorization', bearer(investigator))).body;
+    expect(bNow.flags).not.toContain('near_duplicate');
+    expect(bNow.nearDuplicates).toEqual([]);
+  });
+
+  it('files the worker cannot decode fail their job cleanly; the item and its bytes stay', async () => {
+    const expectations: Array<[string, RegExp]> = [
+      ['exif.heic', /unsupported_format/],
+      ['truncated.jpg', /corrupt/],
+      ['bomb.png', /too_many_pixels/],
+    ];
+    const ids: string[] = [];
+    for (const [name] of expectations) {
+      const res = await submit(t, investigator, caseId, fixture(name), { filename: name });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      ids.push(res.body.id);
+    }
+    for (const [i, [name, reason]] of expectations.entries()) {
+      const item = await waitProcessed(t, investigator, ids[i]!);
+      expect(item.processing, name).toBe('failed');
+      expect(item.processingError, name).toMatch(reason);
+      expect(item.derivatives).toEqual({ thumbnail: null, preview: null });
+      expect(item.perceptualHash).toBeNull();
+      for (const kind of ['thumbnail', 'preview']) {
+        expectProblem(await t.http.get(`/api/v1/evidence/${item.id}/${kind}`).set('Authorization', bearer(investigator)), 404);
+      }
+      const content = await t.http.get(`/api/v1/evidence/${item.id}/content`).set('Authorization', bearer(investigator)).buffer(true).parse(binary);
+      expect(content.status).toBe(200);
+      expect((content.body as Buffer).equals(fixture(name))).toBe(true);
+      const verify = await t.http.post(`/api/v1/evidence/${item.id}/verify`).set('Authorization', bearer(investigator));
+      expect(verify.body.intact).toBe(true);
+    }
+  });
+
+  it('files that are not images get no derivatives and no job: thumbnail 404', async () => {
+    for (const name of ['not-an-image.pdf', 'random.bin', 'movie-header.mp4']) {
+      const res = await submit(t, investigator, caseId, fixture(name), { filename: name });
+      expect(res.status).toBe(201);
+      const item = await waitProcessed(t, investigator, res.body.id);
+      expect(item.derivatives, name).toEqual({ thumbnail: null, preview: null });
+      expectProblem(await t.http.get(`/api/v1/evidence/${item.id}/thumbnail`).set('Authorization', bearer(investigator)), 404);
+      expectProblem(await t.http.get(`/api/v1/evidence/${item.id}/preview`).set('Authorization', bearer(investigator)), 404);
+    }
+  });
+});

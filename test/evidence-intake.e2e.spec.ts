@@ -1,0 +1,836 @@
+// Evidence intake over real HTTP (issue 4, "Tests that must exist"): POST /cases/:caseId/evidence
+// with hand-built multipart bodies, checked against api.md and the media fixtures' README, and,
+// for every refusal, that nothing at all was stored (no row, no custody event, no blob, no
+// temporary file).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyReceipt, type PublishedKey, type Receipt } from '../libs/custody-core/src/index.js';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import {
+  bearer,
+  binary,
+  createCase,
+  expectNothingStored,
+  fixture,
+  listen,
+  multipart,
+  quietState,
+  rawPost,
+  sha256hex,
+  sleep,
+  storeState,
+  submit,
+  submissionParts,
+  waitProcessed,
+} from './support/evidence.js';
+
+const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Extracted {
+  capturedAt: string | null;
+  capturedAtOffset: string | null;
+  location: { lat: number; lon: number; altitudeM: number | null } | null;
+  device: { make: string | null; model: string | null; software: string | null } | null;
+  orientation: number | null;
+  width: number | null;
+  height: number | null;
+  durationS: number | null;
+}
+const none: Extracted = { capturedAt: null, capturedAtOffset: null, location: null, device: null, orientation: null, width: null, height: null, durationS: null };
+const card = { width: 64, height: 48 };
+
+/** What test/fixtures/media/README.md says each file holds, and the media type of its bytes. */
+const FIXTURES: Record<string, { mediaType: string; extracted: Extracted | null; noMetadata?: boolean }> = {
+  'exif-ne-offset.jpg': {
+    mediaType: 'image/jpeg',
+    extracted: {
+      ...none,
+      ...card,
+      capturedAt: '2008-05-30T12:56:01.250Z',
+      capturedAtOffset: '+03:00',
+      location: { lat: 33.312806, lon: 44.361488, altitudeM: 41 },
+      device: { make: 'DJI', model: 'FC3411', software: 'v01.00.0300' },
+      orientation: 1,
+    },
+  },
+  'exif-nw-no-offset.jpg': {
+    mediaType: 'image/jpeg',
+    extracted: {
+      ...none,
+      ...card,
+      capturedAt: '2008-05-30T15:56:01',
+      location: { lat: 40.689247, lon: -74.044502, altitudeM: null },
+      device: { make: 'Apple', model: 'iPhone 3G', software: null },
+    },
+  },
+  'exif-se-digitized.jpg': {
+    mediaType: 'image/jpeg',
+    extracted: { ...none, ...card, capturedAt: '2019-12-31T12:30:00.000Z', capturedAtOffset: '+11:00', location: { lat: -33.856784, lon: 151.215297, altitudeM: null } },
+  },
+  'exif-sw-offset.jpg': {
+    mediaType: 'image/jpeg',
+    extracted: { ...none, ...card, capturedAt: '2008-05-30T18:56:01.000Z', capturedAtOffset: '-03:00', location: { lat: -22.951916, lon: -43.210487, altitudeM: 700.5 } },
+  },
+  'gps-below-sea-level.jpg': { mediaType: 'image/jpeg', extracted: { ...none, ...card, location: { lat: 31.559, lon: 35.4732, altitudeM: -430 } } },
+  'gps-empty-block.jpg': { mediaType: 'image/jpeg', extracted: { ...none, ...card, capturedAt: '2015-06-01T10:00:00' } },
+  'gps-null-island.jpg': { mediaType: 'image/jpeg', extracted: { ...none, ...card, capturedAt: '2015-06-01T10:00:00' } },
+  'device-padded.jpg': {
+    mediaType: 'image/jpeg',
+    extracted: { ...none, ...card, capturedAt: '2009-11-20T08:00:00', device: { make: 'Canon', model: 'Canon EOS 40D', software: 'Firmware 1.0.3' } },
+  },
+  'exif.png': {
+    mediaType: 'image/png',
+    extracted: {
+      ...none,
+      ...card,
+      capturedAt: '2022-03-01T06:00:00.000Z',
+      capturedAtOffset: '+02:00',
+      location: { lat: 50.4501, lon: 30.5234, altitudeM: null },
+      device: { make: 'Samsung', model: 'SM-G991B', software: null },
+    },
+  },
+  'xmp-itxt.png': {
+    mediaType: 'image/png',
+    extracted: {
+      ...none,
+      ...card,
+      capturedAt: '2023-10-07T03:30:00.000Z',
+      capturedAtOffset: '+03:00',
+      location: { lat: 31.5017, lon: 34.4668, altitudeM: null },
+      device: { make: 'Google', model: 'Pixel 7', software: 'HDR+ 1.0' },
+    },
+  },
+  'xmp-text.png': { mediaType: 'image/png', extracted: { ...none, ...card, capturedAt: '2023-10-07T06:30:00' } },
+  'metadata-rich.jpg': {
+    mediaType: 'image/jpeg',
+    extracted: {
+      ...none,
+      width: 160,
+      height: 120,
+      capturedAt: '2020-02-02T02:02:02',
+      location: { lat: 33.312806, lon: 44.361488, altitudeM: null },
+      device: { make: 'DJI', model: 'FC3411', software: null },
+      orientation: 1,
+    },
+  },
+  'exif.webp': {
+    mediaType: 'image/webp',
+    extracted: {
+      ...none,
+      ...card,
+      capturedAt: '2023-01-15T08:50:05.000Z',
+      capturedAtOffset: '+05:30',
+      location: { lat: 28.613939, lon: 77.209021, altitudeM: null },
+      device: { make: 'Google', model: 'Pixel 7', software: null },
+    },
+  },
+  'exif.tif': {
+    mediaType: 'image/tiff',
+    extracted: {
+      ...none,
+      ...card,
+      capturedAt: '2010-01-12T21:53:00.000Z',
+      capturedAtOffset: '-05:00',
+      location: { lat: 18.5392, lon: -72.335, altitudeM: 98 },
+      device: { make: 'NIKON CORPORATION', model: 'NIKON D3', software: null },
+      orientation: 1,
+    },
+  },
+  'exif.heic': {
+    mediaType: 'image/heic',
+    extracted: {
+      ...none,
+      ...card,
+      capturedAt: '2021-05-15T09:00:00.000Z',
+      capturedAtOffset: '+03:00',
+      location: { lat: -1.2921, lon: 36.8219, altitudeM: 1795 },
+      device: { make: 'Apple', model: 'iPhone 12', software: '14.4' },
+    },
+  },
+  'truncated.jpg': {
+    mediaType: 'image/jpeg',
+    extracted: { ...none, width: 160, height: 120, capturedAt: '2017-04-06T04:45:00', device: { make: 'Nokia', model: null, software: null } },
+  },
+  'orientation-6.jpg': { mediaType: 'image/jpeg', extracted: { ...none, width: 48, height: 64, orientation: 6 }, noMetadata: true },
+  'scene-a.jpg': { mediaType: 'image/jpeg', extracted: { ...none, width: 160, height: 120 }, noMetadata: true },
+  'movie-header.mp4': { mediaType: 'video/mp4', extracted: { ...none, durationS: 12.5 }, noMetadata: true },
+  'not-an-image.pdf': { mediaType: 'application/pdf', extracted: null, noMetadata: true },
+  'random.bin': { mediaType: 'application/octet-stream', extracted: null, noMetadata: true },
+};
+
+function expectExtracted(actual: Extracted | null, expected: Extracted | null, name: string): void {
+  if (expected === null) {
+    expect(actual, name).toBeNull();
+    return;
+  }
+  expect(actual, name).not.toBeNull();
+  const { location, ...rest } = actual!;
+  const { location: expectedLocation, ...expectedRest } = expected;
+  expect(rest, name).toEqual(expectedRest);
+  if (expectedLocation === null) {
+    expect(location, `${name}: location`).toBeNull();
+  } else {
+    expect(location, `${name}: location`).not.toBeNull();
+    expect(location!.lat, `${name}: lat`).toBeCloseTo(expectedLocation.lat, 6);
+    expect(location!.lon, `${name}: lon`).toBeCloseTo(expectedLocation.lon, 6);
+    expect(location!.altitudeM, `${name}: altitude`).toBe(expectedLocation.altitudeM);
+  }
+}
+
+const MISMATCH_FLAGS = ['location_mismatch', 'time_mismatch'];
+const mismatchFlags = (flags: string[]): string[] => flags.filter((f) => MISMATCH_FLAGS.includes(f)).sort();
+
+describe('evidence intake (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let documenter: TestUser;
+  let auditor: TestUser;
+  let outsider: TestUser;
+  let caseId: string;
+  let keys: PublishedKey[];
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_TREE_HEAD_INTERVAL_MS: '50' });
+    investigator = await t.user('investigator', 'Ivana Investigator');
+    documenter = await t.user('documenter', 'Dmytro Documenter');
+    auditor = await t.user('auditor', 'Aurelia Auditor');
+    outsider = await t.user('investigator', 'Otto Outsider');
+    caseId = await createCase(t, investigator, 'Intake', [documenter, auditor]);
+    keys = (await t.http.get('/api/v1/log/keys').set('Authorization', bearer(auditor))).body;
+    expect(keys.length).toBeGreaterThan(0);
+    port = await listen(t);
+  });
+  afterAll(async () => t?.close());
+
+  it('accepts a submission: 201, the resource of api.md, the blob stored once by hash, and a receipt that verifies', async () => {
+    const file = fixture('exif-ne-offset.jpg');
+    const sha256 = sha256hex(file);
+    const before = await quietState(t);
+    const started = Date.now();
+    const metadata = {
+      sha256,
+      clientSubmissionId: `phone-7-${randomUUID()}`,
+      capturedAt: '2008-05-30T15:56:30+03:00',
+      location: { lat: 33.3128, lon: 44.3615, accuracyM: 12 },
+      title: 'Market square, morning',
+      description: 'Taken from the roof of the pharmacy',
+      tags: ['market', 'drone'],
+      sourceType: 'field_capture',
+      language: 'ar',
+    };
+    const res = await submit(t, documenter, caseId, file, { metadata, filename: 'IMG_0001.JPG', contentType: 'image/jpeg' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = res.body;
+    for (const key of [
+      'id', 'caseId', 'sha256', 'sizeBytes', 'mediaType', 'declaredMediaType', 'originalFileName', 'submittedBy', 'receivedAt', 'sourceType',
+      'sourceUrl', 'title', 'description', 'tags', 'incidentId', 'status', 'declared', 'extracted', 'flags', 'duplicateOf', 'nearDuplicates',
+      'perceptualHash', 'derivatives', 'receipt',
+    ]) {
+      expect(body, `resource lacks "${key}"`).toHaveProperty(key);
+    }
+    expect(body).toMatchObject({
+      caseId,
+      sha256,
+      sizeBytes: file.length,
+      mediaType: 'image/jpeg',
+      declaredMediaType: 'image/jpeg',
+      originalFileName: 'IMG_0001.JPG',
+      submittedBy: { id: documenter.id, displayName: 'Dmytro Documenter' },
+      sourceType: 'field_capture',
+      sourceUrl: null,
+      title: 'Market square, morning',
+      description: 'Taken from the roof of the pharmacy',
+      tags: ['market', 'drone'],
+      incidentId: null,
+      status: 'received',
+      declared: { capturedAt: '2008-05-30T12:56:30.000Z', location: { lat: 33.3128, lon: 44.3615, accuracyM: 12 } },
+      flags: [],
+      duplicateOf: null,
+      nearDuplicates: [],
+    });
+    expect(body.id).toMatch(UUID);
+    expect(body.receivedAt).toMatch(ISO_MS);
+    expect(Date.parse(body.receivedAt)).toBeGreaterThanOrEqual(started - 1000);
+    expect(Date.parse(body.receivedAt)).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(body.perceptualHash === null || /^[0-9a-f]{16}$/.test(body.perceptualHash)).toBe(true);
+    expect(Object.keys(body.derivatives).sort()).toEqual(['preview', 'thumbnail']);
+    expectExtracted(body.extracted, FIXTURES['exif-ne-offset.jpg']!.extracted, 'exif-ne-offset.jpg');
+
+    // The receipt: the evidence.submitted event, its leaf, a signed head and an inclusion proof.
+    const receipt: Receipt = body.receipt;
+    expect(Object.keys(receipt).sort()).toEqual(['event', 'inclusionProof', 'leafHash', 'leafIndex', 'treeHead']);
+    expect(Object.keys(receipt.treeHead)).toEqual(expect.arrayContaining(['treeSize', 'rootHash', 'timestamp', 'keyId', 'signature']));
+    expect(verifyReceipt(receipt, keys)).toEqual({ valid: true });
+    expect(receipt.event).toMatchObject({
+      action: 'evidence.submitted',
+      caseId,
+      actor: { id: documenter.id, role: 'documenter' },
+      subject: { type: 'evidence', id: body.id, sha256 },
+      index: receipt.leafIndex,
+    });
+    expect(receipt.treeHead.treeSize).toBeGreaterThan(receipt.leafIndex);
+    // A receipt that lies about the bytes does not verify.
+    const forged = structuredClone(receipt);
+    forged.event.subject.sha256 = sha256hex(Buffer.from('other bytes'));
+    expect(verifyReceipt(forged, keys).valid).toBe(false);
+    // The declared position and the file's own position stay out of the log.
+    expect(JSON.stringify(receipt)).not.toMatch(/33\.31|44\.36/);
+
+    // Stored: one row, one blob at its content address, byte for byte; no temporary file (once
+    // the derivative job, which also passes through the temporary area, is done).
+    const after = await quietState(t);
+    expect(after.rows).toBe(before.rows + 1);
+    expect(after.temporary).toEqual([]);
+    const blobPath = path.join(t.config.dataDir, 'blobs', 'sha256', sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+    expect(readFileSync(blobPath).equals(file)).toBe(true);
+    expect(after.blobs).toContain(path.relative(path.join(t.config.dataDir, 'blobs'), blobPath));
+    const [row] = await t.db.superuserQuery(`SELECT sha256, size_bytes::int AS size, submitted_by FROM evidence_items WHERE id = $1`, [body.id]);
+    expect(row).toEqual({ sha256, size: file.length, submitted_by: documenter.id });
+
+    // GET answers the same resource (without the receipt).
+    const got = await t.http.get(`/api/v1/evidence/${body.id}`).set('Authorization', bearer(documenter));
+    expect(got.status).toBe(200);
+    const { receipt: _receipt, perceptualHash: _p, derivatives: _d, processing: _s, processingError: _e, flags: _f, nearDuplicates: _n, ...stable } = body;
+    expect(got.body).toMatchObject(stable);
+
+    // And the log holds the submission and the extraction.
+    const custody = await t.http.get(`/api/v1/evidence/${body.id}/custody`).set('Authorization', bearer(documenter));
+    expect(custody.status).toBe(200);
+    const actions = custody.body.events.map((e: { event: { action: string } }) => e.event.action);
+    expect(actions.slice(0, 2)).toEqual(['evidence.submitted', 'evidence.metadata_extracted']);
+    expect(custody.body.events[0].leafIndex).toBe(receipt.leafIndex);
+    expect(custody.body.events[0].leafHash).toBe(receipt.leafHash);
+    // Neither the declared nor the embedded position is written into the log.
+    expect(JSON.stringify(custody.body.events)).not.toMatch(/33\.31|44\.36/);
+  });
+
+  it('the metadata part may come after the file part, and may be left out', async () => {
+    const file = randomBytes(3000);
+    const late = await submit(t, investigator, caseId, file, { metadata: { sha256: sha256hex(file), title: 'late metadata' }, metadataLast: true });
+    expect(late.status, JSON.stringify(late.body)).toBe(201);
+    expect(late.body.title).toBe('late metadata');
+    const bare = await submit(t, investigator, caseId, randomBytes(100), { metadata: null });
+    expect(bare.status, JSON.stringify(bare.body)).toBe(201);
+    expect(bare.body).toMatchObject({ title: null, tags: [], sourceType: 'other', declared: { capturedAt: null, location: null } });
+  });
+
+  describe('embedded metadata, field by field against the fixtures README', () => {
+    let tableCase: string;
+    beforeAll(async () => {
+      tableCase = await createCase(t, investigator, 'Fixture table');
+    });
+
+    for (const [name, expected] of Object.entries(FIXTURES)) {
+      it(`${name}: mediaType ${expected.mediaType}, extracted as written${expected.noMetadata ? ', no_embedded_metadata' : ''}`, async () => {
+        const file = fixture(name);
+        const res = await submit(t, investigator, tableCase, file, { metadata: { sha256: sha256hex(file) }, filename: name });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(res.body.mediaType).toBe(expected.mediaType);
+        expectExtracted(res.body.extracted, expected.extracted, name);
+        expect(res.body.flags).toEqual(expected.noMetadata ? ['no_embedded_metadata'] : []);
+        // The stored record says the same as the answer.
+        const got = await t.http.get(`/api/v1/evidence/${res.body.id}`).set('Authorization', bearer(investigator));
+        expectExtracted(got.body.extracted, expected.extracted, `${name} (GET)`);
+        // The file's position is searchable: the generated column holds the embedded fix, and none for 0,0 or an empty block.
+        const [row] = await t.db.superuserQuery(`SELECT lat, lon FROM evidence_items WHERE id = $1`, [res.body.id]);
+        if (expected.extracted?.location) {
+          expect(row.lat).toBeCloseTo(expected.extracted.location.lat, 6);
+          expect(row.lon).toBeCloseTo(expected.extracted.location.lon, 6);
+        } else {
+          expect(row).toEqual({ lat: null, lon: null });
+        }
+      });
+    }
+  });
+
+  describe('location_mismatch and time_mismatch (tolerances 1000 m and 3600 s)', () => {
+    let flagCase: string;
+    // exif-sw-offset.jpg: -22.951916, -43.210487 at 2008-05-30T18:56:01.000Z (offset -03:00).
+    const file = fixture('exif-sw-offset.jpg');
+    const at = Date.parse('2008-05-30T18:56:01.000Z');
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    const northBy = (metres: number) => ({ lat: -22.951916 + metres / 111_195, lon: -43.210487 });
+
+    beforeAll(async () => {
+      flagCase = await createCase(t, investigator, 'Flags');
+    });
+
+    const cases: Array<[string, Record<string, unknown>, string[]]> = [
+      ['agreeing declarations', { location: northBy(20), capturedAt: '2008-05-30T15:56:00-03:00' }, []],
+      ['a position 950 m away', { location: northBy(950) }, []],
+      ['a position 1050 m away', { location: northBy(1050) }, ['location_mismatch']],
+      ['a position in another country', { location: { lat: 50.45, lon: 30.52 } }, ['location_mismatch']],
+      ['a time 3500 s off', { capturedAt: iso(at + 3_500_000) }, []],
+      ['a time 3700 s off', { capturedAt: iso(at - 3_700_000) }, ['time_mismatch']],
+      ['the same wall-clock time read as UTC (the offset ignored)', { capturedAt: '2008-05-30T15:56:01Z' }, ['time_mismatch']],
+      ['both wrong', { location: northBy(5000), capturedAt: iso(at + 86_400_000) }, ['location_mismatch', 'time_mismatch']],
+    ];
+    for (const [label, declared, flags] of cases) {
+      it(`${label} → ${flags.length ? flags.join(' + ') : 'no mismatch flag'}`, async () => {
+        const res = await submit(t, investigator, flagCase, file, { metadata: declared });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(mismatchFlags(res.body.flags)).toEqual(flags);
+        expect(res.body.extracted.location.lat).toBeCloseTo(-22.951916, 6); // declarations never overwrite the file's word
+      });
+    }
+
+    it('a camera time without offset is never given a guessed zone: a plausible zone is no mismatch, days apart is', async () => {
+      const nw = fixture('exif-nw-no-offset.jpg'); // 2008-05-30T15:56:01, no offset
+      const local = await submit(t, investigator, flagCase, nw, { metadata: { capturedAt: '2008-05-30T15:56:01-04:00' } });
+      expect(local.status).toBe(201);
+      expect(mismatchFlags(local.body.flags)).toEqual([]);
+      expect(local.body.extracted.capturedAt).toBe('2008-05-30T15:56:01');
+      const later = await submit(t, investigator, flagCase, nw, { metadata: { capturedAt: '2008-06-02T15:56:01Z' } });
+      expect(later.status).toBe(201);
+      expect(mismatchFlags(later.body.flags)).toEqual(['time_mismatch']);
+    });
+  });
+
+  it('a hash that differs from the bytes: 422 naming metadata.sha256, nothing stored', async () => {
+    const file = randomBytes(20_000);
+    const before = await quietState(t);
+    const res = await submit(t, documenter, caseId, file, { metadata: { sha256: sha256hex(randomBytes(10)), clientSubmissionId: randomUUID() } });
+    const problem = expectProblem(res, 422);
+    expect(problem.errors?.map((e) => e.field)).toContain('metadata.sha256');
+    await expectNothingStored(t, before);
+    // Upper-case hex of the right hash is the same hash.
+    const ok = await submit(t, documenter, caseId, file, { metadata: { sha256: sha256hex(file).toUpperCase() } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+  });
+
+  it('idempotency: the same key and bytes answer 200 with the first record; other bytes 409 and nothing stored', async () => {
+    const key = `device-42-${randomUUID()}`;
+    const file = randomBytes(10_000);
+    const first = await submit(t, documenter, caseId, file, { metadata: { clientSubmissionId: key, sha256: sha256hex(file), title: 'first' } });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+
+    const before = await quietState(t);
+    const again = await submit(t, documenter, caseId, file, { metadata: { clientSubmissionId: key, sha256: sha256hex(file), title: 'retry' } });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.body.title).toBe('first');
+    expect(again.body.receipt.leafIndex).toBe(first.body.receipt.leafIndex);
+    expect(verifyReceipt(again.body.receipt, keys)).toEqual({ valid: true });
+    await expectNothingStored(t, before);
+
+    const other = randomBytes(10_000);
+    const conflict = await submit(t, documenter, caseId, other, { metadata: { clientSubmissionId: key, sha256: sha256hex(other) } });
+    expectProblem(conflict, 409);
+    await expectNothingStored(t, before);
+    expect(existsSync(path.join(t.config.dataDir, 'blobs', 'sha256', sha256hex(other).slice(0, 2), sha256hex(other).slice(2, 4), sha256hex(other)))).toBe(false);
+
+    // The key is the submitter's own: another user may use the same one.
+    const byOther = await submit(t, investigator, caseId, other, { metadata: { clientSubmissionId: key } });
+    expect(byOther.status, JSON.stringify(byOther.body)).toBe(201);
+  });
+
+  it('the same key and bytes sent twice at once: one 201, one 200 with the same record, one blob', async () => {
+    const before = await quietState(t);
+    const key = `burst-${randomUUID()}`;
+    const file = randomBytes(300_000);
+    const same = await Promise.all([0, 1].map(() => submit(t, documenter, caseId, file, { metadata: { clientSubmissionId: key } })));
+    expect(same.map((r) => r.status).sort(), JSON.stringify(same.map((r) => r.body))).toEqual([200, 201]);
+    expect(same[0]!.body.id).toBe(same[1]!.body.id);
+    const after = await quietState(t);
+    expect(after.rows).toBe(before.rows + 1);
+    expect(after.blobs.length).toBe(before.blobs.length + 1);
+    expect(after.temporary).toEqual([]);
+  });
+
+  it('the same key with other bytes sent at once: one 201, one 409, and nothing of the refused bytes is stored', async () => {
+    const before = await quietState(t);
+    const key = `burst-${randomUUID()}`;
+    const files = [randomBytes(300_000), randomBytes(300_000)];
+    const answers = await Promise.all(files.map((bytes) => submit(t, documenter, caseId, bytes, { metadata: { clientSubmissionId: key } })));
+    expect(answers.map((r) => r.status).sort(), JSON.stringify(answers.map((r) => r.body))).toEqual([201, 409]);
+    const refused = files[answers.findIndex((r) => r.status === 409)]!;
+    const after = await quietState(t);
+    expect(after.rows).toBe(before.rows + 1);
+    expect(after.temporary).toEqual([]);
+    // Every stored blob belongs to an evidence item (original or derivative): no orphan bytes.
+    const referenced = new Set(
+      (await t.db.superuserQuery<{ h: string }>(
+        `SELECT sha256 AS h FROM evidence_items UNION SELECT thumbnail_sha256 FROM evidence_items UNION SELECT preview_sha256 FROM evidence_items`,
+      )).map((r) => r.h),
+    );
+    const orphans = after.blobs.map((b) => path.basename(b)).filter((h) => !referenced.has(h));
+    expect(orphans, 'blobs no evidence item refers to').toEqual([]);
+    expect(after.blobs.some((b) => b.endsWith(sha256hex(refused))), 'the refused bytes were stored').toBe(false);
+  });
+
+  it('an empty file is evidence too', async () => {
+    const empty = Buffer.alloc(0);
+    const res = await submit(t, documenter, caseId, empty, { metadata: { sha256: sha256hex(empty) }, filename: 'empty.txt' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ sizeBytes: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', extracted: null });
+    const content = await t.http.get(`/api/v1/evidence/${res.body.id}/content`).set('Authorization', bearer(documenter)).buffer(true).parse(binary);
+    expect(content.status).toBe(200);
+    expect((content.body as Buffer).length).toBe(0);
+    expectProblem(await t.http.get(`/api/v1/evidence/${res.body.id}/content`).set('Authorization', bearer(documenter)).set('Range', 'bytes=0-9'), 416);
+  });
+
+  it('the same bytes again without a key: a new record flagged exact_duplicate of the first, the blob kept once', async () => {
+    const file = randomBytes(8_000);
+    const first = await submit(t, documenter, caseId, file);
+    expect(first.status).toBe(201);
+    expect(first.body.flags).not.toContain('exact_duplicate');
+    expect(first.body.duplicateOf).toBeNull();
+    const before = await quietState(t);
+    const second = await submit(t, investigator, caseId, file);
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(second.body.flags).toContain('exact_duplicate');
+    expect(second.body.duplicateOf).toBe(first.body.id);
+    const after = await quietState(t);
+    expect(after.rows).toBe(before.rows + 1);
+    expect(after.blobs).toEqual(before.blobs);
+    // Duplicates are per case: the same bytes in another case are not a duplicate there.
+    const otherCase = await createCase(t, investigator, 'Other case for duplicates');
+    const elsewhere = await submit(t, investigator, otherCase, file);
+    expect(elsewhere.status).toBe(201);
+    expect(elsewhere.body.flags).not.toContain('exact_duplicate');
+    expect(elsewhere.body.duplicateOf).toBeNull();
+  });
+
+  it('a client that goes away mid-file leaves no record and no temporary file', async () => {
+    const before = await quietState(t);
+    const file = randomBytes(4 * 1024 * 1024);
+    const { body, contentType } = multipart(submissionParts(file, { metadata: { sha256: sha256hex(file) }, filename: 'video.mp4' }));
+    const sent = body.subarray(0, body.length / 2);
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: `/api/v1/cases/${caseId}/evidence`,
+      headers: { 'Content-Type': contentType, 'Content-Length': String(body.length), Authorization: bearer(documenter) },
+      agent: false,
+    });
+    req.on('error', () => undefined);
+    req.write(sent);
+    // Wait until the server streams the file into its temporary area, then drop the connection.
+    const deadline = Date.now() + 10_000;
+    while ((await storeState(t)).temporary.length === 0) {
+      if (Date.now() > deadline) throw new Error('the upload never reached the temporary area');
+      await sleep(20);
+    }
+    req.destroy();
+    await expectNothingStored(t, before, 5_000);
+    // The server is fine afterwards.
+    const next = await submit(t, documenter, caseId, randomBytes(500));
+    expect(next.status).toBe(201);
+  });
+
+  describe('malformed submissions: 400 and nothing stored', () => {
+    const post = (contentType: string, body: Buffer | string, user: TestUser = documenter) =>
+      t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(user)).set('Content-Type', contentType).send(body);
+
+    it('garbage under a multipart boundary', async () => {
+      const before = await quietState(t);
+      expectProblem(await post('multipart/form-data; boundary=XyZ123', Buffer.from('this is not a multipart body at all\r\n'.repeat(50))), 400);
+      await expectNothingStored(t, before);
+    });
+
+    it('multipart without a boundary parameter', async () => {
+      const before = await quietState(t);
+      expectProblem(await post('multipart/form-data', 'whatever'), 400);
+      await expectNothingStored(t, before);
+    });
+
+    it('a file part whose body ends before the closing boundary', async () => {
+      const before = await quietState(t);
+      const file = randomBytes(200_000);
+      const { body, contentType } = multipart(submissionParts(file));
+      // Cut just before the final "\r\n--boundary--\r\n": the content length is honest, the structure is not.
+      const cut = body.subarray(0, body.length - 200);
+      expectProblem(await post(contentType, cut), 400);
+      await expectNothingStored(t, before);
+    });
+
+    it('a missing file part', async () => {
+      const before = await quietState(t);
+      const { body, contentType } = multipart([{ name: 'metadata', value: JSON.stringify({ title: 'no file' }) }]);
+      const problem = expectProblem(await post(contentType, body), 400);
+      expect(problem.errors?.map((e) => e.field)).toContain('file');
+      await expectNothingStored(t, before);
+    });
+
+    it('a metadata part that is not JSON names metadata', async () => {
+      const before = await quietState(t);
+      const res = await submit(t, documenter, caseId, randomBytes(5000), { metadata: '{"title": "unterminated' });
+      const problem = expectProblem(res, 400);
+      expect(problem.errors?.map((e) => e.field)).toContain('metadata');
+      await expectNothingStored(t, before);
+    });
+
+    it('metadata that is JSON but not an object', async () => {
+      const before = await quietState(t);
+      expectProblem(await submit(t, documenter, caseId, randomBytes(500), { metadata: '["a", "b"]' }), 400);
+      await expectNothingStored(t, before);
+    });
+
+    it('an unknown metadata field is named', async () => {
+      const before = await quietState(t);
+      const res = await submit(t, documenter, caseId, randomBytes(5000), { metadata: { title: 'x', colour: 'red' } });
+      const problem = expectProblem(res, 400);
+      expect(problem.errors?.map((e) => e.field)).toContain('metadata.colour');
+      await expectNothingStored(t, before);
+    });
+
+    it('mistyped metadata fields are named', async () => {
+      const before = await quietState(t);
+      const res = await submit(t, documenter, caseId, randomBytes(500), {
+        metadata: { sha256: 'abc', tags: 'one', sourceType: 'rumour', capturedAt: 'yesterday', location: { lat: 'north', lon: 3 } },
+      });
+      const fields = expectProblem(res, 400).errors?.map((e) => e.field);
+      expect(fields).toEqual(expect.arrayContaining(['metadata.sha256', 'metadata.tags', 'metadata.sourceType', 'metadata.capturedAt', 'metadata.location.lat']));
+      await expectNothingStored(t, before);
+    });
+
+    it('an unknown extra part', async () => {
+      const before = await quietState(t);
+      const { body, contentType } = multipart([...submissionParts(randomBytes(500)), { name: 'comment', value: 'hello' }]);
+      expectProblem(await post(contentType, body), 400);
+      await expectNothingStored(t, before);
+    });
+
+    it('two file parts', async () => {
+      const before = await quietState(t);
+      const parts = submissionParts(randomBytes(500));
+      const { body, contentType } = multipart([...parts, { name: 'file', value: randomBytes(500), filename: 'second.bin' }]);
+      expectProblem(await post(contentType, body), 400);
+      await expectNothingStored(t, before);
+    });
+  });
+
+  it('coordinates out of range: 422 naming metadata.location.lat (and .lon), nothing stored', async () => {
+    const before = await quietState(t);
+    const lat = await submit(t, documenter, caseId, randomBytes(5000), { metadata: { location: { lat: 91, lon: 30 } } });
+    expect(expectProblem(lat, 422).errors?.map((e) => e.field)).toContain('metadata.location.lat');
+    const lon = await submit(t, documenter, caseId, randomBytes(5000), { metadata: { location: { lat: -45, lon: -180.5 } } });
+    expect(expectProblem(lon, 422).errors?.map((e) => e.field)).toContain('metadata.location.lon');
+    await expectNothingStored(t, before);
+  });
+
+  it('a capture time without a zone, or in the future, is refused (422), nothing stored', async () => {
+    const before = await quietState(t);
+    const noZone = await submit(t, documenter, caseId, randomBytes(500), { metadata: { capturedAt: '2024-03-01T10:00:00' } });
+    const status = noZone.status;
+    expect([400, 422]).toContain(status);
+    expect(expectProblem(noZone, status).errors?.map((e) => e.field)).toContain('metadata.capturedAt');
+    const future = await submit(t, documenter, caseId, randomBytes(500), { metadata: { capturedAt: new Date(Date.now() + 7 * 86_400_000).toISOString() } });
+    expect(expectProblem(future, 422).errors?.map((e) => e.field)).toContain('metadata.capturedAt');
+    await expectNothingStored(t, before);
+  });
+
+  it('a filename with ../ and control characters is kept as a label only: no control characters, nothing outside the blob store', async () => {
+    const before = await quietState(t);
+    const marker = `escape-${randomBytes(4).toString('hex')}`;
+    const file = randomBytes(2000);
+    // A quoted filename may carry HTAB raw (other C0 controls make the part header malformed: 400).
+    const { body, contentType } = multipart([
+      { name: 'metadata', value: '{}' },
+      { name: 'file', value: file, filename: `../../../../${marker}\t\tname.jpg`, contentType: 'image/jpeg' },
+    ]);
+    const res = await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(documenter)).set('Content-Type', contentType).send(body);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const name: string = res.body.originalFileName;
+    expect(name).toContain(marker);
+    expect(name).not.toContain('../');
+    expect(name).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+
+    // The same with RFC 5987 percent-encoding, which can smuggle CR LF and slashes.
+    const file2 = randomBytes(2000);
+    const encoded = await t.http
+      .post(`/api/v1/cases/${caseId}/evidence`)
+      .set('Authorization', bearer(documenter))
+      .set('Content-Type', 'multipart/form-data; boundary=b0undary')
+      .send(
+        multipart(
+          [
+            { name: 'metadata', value: '{}' },
+            { name: 'file', value: file2, disposition: `form-data; name="file"; filename*=UTF-8''..%2F..%2F${marker}-2%0D%0AX-Injected%3A%201%07.jpg` },
+          ],
+          'b0undary',
+        ).body,
+      );
+    expect(encoded.status, JSON.stringify(encoded.body)).toBe(201);
+    expect(encoded.body.originalFileName).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+
+    // Only content-addressed blobs appeared, named by their hashes; nothing escaped the data folder.
+    const after = await quietState(t);
+    const added = after.dataFiles.filter((f) => !before.dataFiles.includes(f));
+    const blobOf = (bytes: Buffer) => {
+      const h = sha256hex(bytes);
+      return path.join('blobs', 'sha256', h.slice(0, 2), h.slice(2, 4), h);
+    };
+    expect(added.sort()).toEqual([blobOf(file), blobOf(file2)].sort());
+    expect(existsSync(path.join(os.tmpdir(), `${marker}.jpg`))).toBe(false);
+    expect(after.dataFiles.some((f) => f.includes(marker))).toBe(false);
+
+    // Downloading it answers a well-formed attachment header, without the control characters.
+    for (const id of [res.body.id, encoded.body.id]) {
+      const download = await t.http.get(`/api/v1/evidence/${id}/content`).set('Authorization', bearer(documenter)).buffer(true).parse(binary);
+      expect(download.status).toBe(200);
+      expect(download.headers['content-disposition']).toMatch(/^attachment;/);
+      expect(download.headers['content-disposition']).not.toMatch(/[\u0000-\u001f\u007f]/);
+      expect(download.headers['x-injected']).toBeUndefined();
+    }
+  });
+
+  it('a UTF-8 filename, as browsers send it, is kept as written', async () => {
+    const name = 'Харків — фото №1 (سوق).jpg';
+    const res = await submit(t, documenter, caseId, randomBytes(300), { filename: name, contentType: 'image/jpeg' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.originalFileName).toBe(name);
+    const download = await t.http.get(`/api/v1/evidence/${res.body.id}/content`).set('Authorization', bearer(documenter)).buffer(true).parse(binary);
+    const star = /filename\*=UTF-8''([^;\s]+)/i.exec(download.headers['content-disposition'] ?? '');
+    expect(star, download.headers['content-disposition']).not.toBeNull();
+    expect(decodeURIComponent(star![1]!)).toBe(name);
+  });
+
+  it('a decompression-bomb PNG is stored (201), its derivative job fails cleanly, and the item and its bytes stay', async () => {
+    const file = fixture('bomb.png');
+    const res = await submit(t, documenter, caseId, file, { metadata: { sha256: sha256hex(file) }, filename: 'bomb.png', contentType: 'image/png' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.mediaType).toBe('image/png');
+    expect(res.body.extracted).toMatchObject({ width: 20000, height: 20000 });
+    const done = await waitProcessed(t, documenter, res.body.id);
+    expect(done.processing).toBe('failed');
+    expect(done.processingError).toMatch(/too_many_pixels/);
+    expect(done.derivatives).toEqual({ thumbnail: null, preview: null });
+    expectProblem(await t.http.get(`/api/v1/evidence/${res.body.id}/thumbnail`).set('Authorization', bearer(documenter)), 404);
+    const content = await t.http.get(`/api/v1/evidence/${res.body.id}/content`).set('Authorization', bearer(documenter)).buffer(true).parse(binary);
+    expect(content.status).toBe(200);
+    expect((content.body as Buffer).equals(file)).toBe(true);
+    // The server still answers.
+    expect((await t.http.get('/api/v1/health')).status).toBe(200);
+  });
+
+  it('a file whose extension lies: mediaType sniffed from the bytes, the declared type kept beside it', async () => {
+    const file = fixture('png-named.jpg');
+    const res = await submit(t, documenter, caseId, file, { filename: 'png-named.jpg', contentType: 'image/jpeg' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ mediaType: 'image/png', declaredMediaType: 'image/jpeg', originalFileName: 'png-named.jpg' });
+    const [row] = await t.db.superuserQuery(`SELECT media_type, declared_media_type FROM evidence_items WHERE id = $1`, [res.body.id]);
+    expect(row).toEqual({ media_type: 'image/png', declared_media_type: 'image/jpeg' });
+    // Served as an attachment that browsers may not sniff.
+    const content = await t.http.get(`/api/v1/evidence/${res.body.id}/content`).set('Authorization', bearer(documenter)).buffer(true).parse(binary);
+    expect(content.headers['x-content-type-options']).toBe('nosniff');
+    expect(content.headers['content-disposition']).toMatch(/^attachment/);
+  });
+
+  it('a body that is not multipart: 415, nothing stored', async () => {
+    const before = await quietState(t);
+    for (const [type, body] of [
+      ['text/plain', 'just some text'],
+      ['application/octet-stream', randomBytes(1000)],
+      ['application/x-www-form-urlencoded', 'metadata=%7B%7D&file=abc'],
+    ] as const) {
+      const res = await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(documenter)).set('Content-Type', type).send(body);
+      expectProblem(res, 415);
+    }
+    await expectNothingStored(t, before);
+  });
+
+  it('refuses callers: 401 without a token, 403 for an auditor, 404 for a non-member or an unknown case; nothing stored', async () => {
+    const before = await quietState(t);
+    expectProblem(await submit(t, null, caseId, randomBytes(1000)), 401);
+    expectProblem(await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', 'Bearer not-a-token').send('x'), 401);
+    expectProblem(await submit(t, auditor, caseId, randomBytes(1000)), 403);
+    const hidden = expectProblem(await submit(t, outsider, caseId, randomBytes(1000)), 404);
+    const missing = expectProblem(await submit(t, outsider, randomUUID(), randomBytes(1000)), 404);
+    expect(hidden.detail).toBe(missing.detail);
+    const outsideDocumenter = await t.user('documenter', 'Not a member');
+    expectProblem(await submit(t, outsideDocumenter, caseId, randomBytes(1000)), 404);
+    expect(expectProblem(await submit(t, investigator, 'not-a-uuid', randomBytes(1000)), 400).errors?.[0]?.field).toBe('caseId');
+    await expectNothingStored(t, before);
+    // An administrator may submit to any case.
+    expect((await submit(t, t.admin, caseId, randomBytes(1000))).status).toBe(201);
+  });
+});
+
+describe('evidence intake with a small upload limit (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let caseId: string;
+  let port: number;
+  const LIMIT = 100_000;
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_TREE_HEAD_INTERVAL_MS: '50', CUSTODIA_MAX_UPLOAD_BYTES: String(LIMIT) });
+    investigator = await t.user('investigator');
+    caseId = await createCase(t, investigator, 'Limits');
+    port = await listen(t);
+  });
+  afterAll(async () => t?.close());
+
+  const upload = (file: Buffer, headers: Record<string, string> = {}) => {
+    const { body, contentType } = multipart(submissionParts(file, { metadata: { sha256: sha256hex(file) } }));
+    return rawPost(port, `/api/v1/cases/${caseId}/evidence`, { 'Content-Type': contentType, Authorization: bearer(investigator), ...headers }, body);
+  };
+  const problemOf = (res: { status: number; headers: http.IncomingHttpHeaders; body: Buffer }) => {
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = JSON.parse(res.body.toString('utf8'));
+    expect(problem).toMatchObject({ status: res.status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+    return problem;
+  };
+
+  it('a 1 MB file: 413 problem+json, nothing stored, and the server keeps serving', async () => {
+    const before = await quietState(t);
+    const res = await upload(randomBytes(1024 * 1024));
+    expect(res.status).toBe(413);
+    problemOf(res);
+    await expectNothingStored(t, before, 2_000);
+    expect((await t.http.get('/api/v1/health')).status).toBe(200);
+    const small = await submit(t, investigator, caseId, randomBytes(LIMIT));
+    expect(small.status, JSON.stringify(small.body)).toBe(201);
+    expect(small.body.sizeBytes).toBe(LIMIT);
+  });
+
+  it('a file one byte over the limit, its length only learnt while streaming: 413, nothing stored', async () => {
+    const before = await quietState(t);
+    const res = await upload(randomBytes(LIMIT + 1));
+    expect(res.status).toBe(413);
+    problemOf(res);
+    await expectNothingStored(t, before, 2_000);
+  });
+
+  it('a 1 MB file sent chunked (no Content-Length): 413, nothing stored', async () => {
+    const before = await quietState(t);
+    const file = randomBytes(1024 * 1024);
+    const { body, contentType } = multipart(submissionParts(file));
+    const res = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `/api/v1/cases/${caseId}/evidence`,
+          headers: { 'Content-Type': contentType, 'Transfer-Encoding': 'chunked', Authorization: bearer(investigator) },
+          agent: false,
+        },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body: Buffer.concat(chunks) }));
+          r.on('error', reject);
+        },
+      );
+      req.on('error', () => undefined);
+      for (let i = 0; i < body.length; i += 64 * 1024) req.write(body.subarray(i, i + 64 * 1024));
+      req.end();
+      setTimeout(() => reject(new Error('no answer')), 20_000).unref();
+    });
+    expect(res.status).toBe(413);
+    problemOf(res);
+    await expectNothingStored(t, before, 2_000);
+    expect((await t.http.get('/api/v1/health')).status).toBe(200);
+  });
+});

@@ -1,0 +1,505 @@
+// Reading evidence over real HTTP: downloads (ranges, Repr-Digest, recorded in custody), verify
+// (including a byte flipped on disk), the custody route checked with the pure verifier, PATCH,
+// the case listing's filters and pagination.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventLeafHash,
+  parseHash,
+  verifyEventsAgainstHead,
+  verifyInclusion,
+  verifyTreeHead,
+  type CustodyEvent,
+  type PublishedKey,
+} from '../libs/custody-core/src/index.js';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { bearer, binary, createCase, fixture, sha256base64, sha256hex, submit, waitProcessed } from './support/evidence.js';
+
+interface CustodyAnswer {
+  events: { event: CustodyEvent; leafIndex: number; leafHash: string }[];
+  treeHead: { treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
+  proofs: Record<string, string[]>;
+}
+
+describe('reading evidence (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let documenter: TestUser;
+  let caseId: string;
+  let keys: PublishedKey[];
+  let bytes: Buffer;
+  let itemId: string;
+
+  const get = (user: TestUser, url: string) => t.http.get(`/api/v1${url}`).set('Authorization', bearer(user));
+  const getBytes = (user: TestUser, url: string, headers: Record<string, string> = {}) =>
+    t.http.get(`/api/v1${url}`).set('Authorization', bearer(user)).set(headers).buffer(true).parse(binary);
+  const custodyOf = async (user: TestUser, id: string): Promise<CustodyAnswer> => {
+    const res = await get(user, `/evidence/${id}/custody`);
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+  const actionsOf = async (id: string, action: string) =>
+    (await custodyOf(investigator, id)).events.map((e) => e.event).filter((e) => e.action === action);
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_TREE_HEAD_INTERVAL_MS: '50' });
+    investigator = await t.user('investigator', 'Ines Investigator');
+    documenter = await t.user('documenter', 'Dana Documenter');
+    caseId = await createCase(t, investigator, 'Reading', [documenter]);
+    keys = (await get(investigator, '/log/keys')).body;
+    bytes = randomBytes(1000);
+    const res = await submit(t, documenter, caseId, bytes, { metadata: { sha256: sha256hex(bytes), title: 'raw capture' }, filename: 'capture.bin' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    itemId = res.body.id;
+  });
+  afterAll(async () => t?.close());
+
+  it('GET content: the exact bytes, Repr-Digest, ETag, attachment, nosniff', async () => {
+    const res = await getBytes(documenter, `/evidence/${itemId}/content`);
+    expect(res.status).toBe(200);
+    expect((res.body as Buffer).equals(bytes)).toBe(true);
+    expect(res.headers['repr-digest']).toBe(`sha-256=:${sha256base64(bytes)}:`);
+    expect(res.headers['etag']).toMatch(/^(W\/)?"[^"]+"$/);
+    expect(res.headers['content-disposition']).toMatch(/^attachment\b/);
+    expect(res.headers['content-disposition']).toContain('capture.bin');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-length']).toBe(String(bytes.length));
+    expect(res.headers['accept-ranges']).toBe('bytes');
+  });
+
+  it.each([
+    ['bytes=0-9', 0, 10],
+    ['bytes=-5', 995, 1000],
+    ['bytes=10-', 10, 1000],
+    ['bytes=990-5000', 990, 1000],
+    ['bytes=999-999', 999, 1000],
+  ])('Range %s → 206 with those bytes and Content-Range', async (range, start, end) => {
+    const res = await getBytes(investigator, `/evidence/${itemId}/content`, { Range: range });
+    expect(res.status).toBe(206);
+    expect((res.body as Buffer).equals(bytes.subarray(start, end))).toBe(true);
+    expect(res.headers['content-range']).toBe(`bytes ${start}-${end - 1}/1000`);
+    expect(res.headers['content-length']).toBe(String(end - start));
+    // Repr-Digest is the digest of the whole representation, whatever part is sent.
+    expect(res.headers['repr-digest']).toBe(`sha-256=:${sha256base64(bytes)}:`);
+    expect(res.headers['content-disposition']).toMatch(/^attachment\b/);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('an unsatisfiable range → 416 problem with Content-Range bytes */size', async () => {
+    for (const range of ['bytes=1000-', 'bytes=5000-6000', 'bytes=-0']) {
+      const res = await get(investigator, `/evidence/${itemId}/content`).set('Range', range);
+      expectProblem(res, 416);
+      expect(res.headers['content-range']).toBe('bytes */1000');
+    }
+  });
+
+  it('each download is recorded as evidence.downloaded, with the actor and the range', async () => {
+    const before = (await actionsOf(itemId, 'evidence.downloaded')).length;
+    expect((await getBytes(documenter, `/evidence/${itemId}/content`)).status).toBe(200);
+    expect((await getBytes(investigator, `/evidence/${itemId}/content`, { Range: 'bytes=0-9' })).status).toBe(206);
+    const downloads = await actionsOf(itemId, 'evidence.downloaded');
+    expect(downloads).toHaveLength(before + 2);
+    const [whole, part] = downloads.slice(-2);
+    expect(whole!.actor).toEqual({ id: documenter.id, role: 'documenter' });
+    expect(part!.actor).toEqual({ id: investigator.id, role: 'investigator' });
+    expect(part!.details).toMatchObject({ range: 'bytes=0-9' });
+    expect(whole!.subject).toEqual({ type: 'evidence', id: itemId, sha256: sha256hex(bytes) });
+  });
+
+  it('the custody route: every event of the item verifies against its signed tree head', async () => {
+    const custody = await custodyOf(documenter, itemId);
+    expect(custody.events.length).toBeGreaterThanOrEqual(2);
+    expect(custody.events[0]!.event.action).toBe('evidence.submitted');
+    expect(verifyTreeHead(custody.treeHead, keys)).toEqual({ valid: true });
+    for (const e of custody.events) {
+      expect(e.event.subject.id).toBe(itemId);
+      expect(e.leafHash).toBe(eventLeafHash(e.event).toString('hex'));
+      const proof = custody.proofs[String(e.leafIndex)]!;
+      expect(verifyInclusion(e.leafIndex, custody.treeHead.treeSize, parseHash(e.leafHash), proof.map(parseHash), parseHash(custody.treeHead.rootHash))).toBe(true);
+    }
+    const report = verifyEventsAgainstHead(
+      custody.events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash, proof: custody.proofs[String(e.leafIndex)]! })),
+      custody.treeHead,
+      keys,
+    );
+    expect(report.valid, report.firstFailure).toBe(true);
+    // A tampered event does not verify against the same head.
+    const tampered = structuredClone(custody.events);
+    tampered[0]!.event.subject.sha256 = sha256hex(Buffer.from('x'));
+    const bad = verifyEventsAgainstHead(
+      tampered.map((e) => ({ event: e.event, leafIndex: e.leafIndex, proof: custody.proofs[String(e.leafIndex)]! })),
+      custody.treeHead,
+      keys,
+    );
+    expect(bad.valid).toBe(false);
+  });
+
+  it('verify: intact, then intact false after one byte of the stored blob is flipped on disk', async () => {
+    const file = randomBytes(5000);
+    const sha = sha256hex(file);
+    const res = await submit(t, investigator, caseId, file);
+    expect(res.status).toBe(201);
+    const id = res.body.id;
+    const ok = await t.http.post(`/api/v1/evidence/${id}/verify`).set('Authorization', bearer(investigator));
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ intact: true, storedSha256: sha, computedSha256: sha, custody: { allIncluded: true } });
+    expect(ok.body.checkedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(ok.body.custody.events).toBeGreaterThanOrEqual(2);
+    expect(ok.body.custody.treeSize).toBeGreaterThan(0);
+
+    const blob = path.join(t.config.dataDir, 'blobs', 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha);
+    const stored = await readFile(blob);
+    expect(stored.equals(file)).toBe(true);
+    stored[2500] = stored[2500]! ^ 0x01;
+    await chmod(blob, 0o644);
+    await writeFile(blob, stored);
+
+    const broken = await t.http.post(`/api/v1/evidence/${id}/verify`).set('Authorization', bearer(investigator));
+    expect(broken.status).toBe(200);
+    expect(broken.body).toMatchObject({ intact: false, storedSha256: sha, computedSha256: sha256hex(stored) });
+    expect(broken.body.computedSha256).not.toBe(sha);
+    // Both checks are in the log, the second saying what it found.
+    const verified = await actionsOf(id, 'evidence.verified');
+    expect(verified.map((e) => e.details['intact'])).toEqual([true, false]);
+    expect(verified[1]!.details['computedSha256']).toBe(sha256hex(stored));
+  });
+
+  it('verify: a blob gone from disk is reported (intact false, computedSha256 null), not a server error', async () => {
+    const file = randomBytes(700);
+    const sha = sha256hex(file);
+    const res = await submit(t, investigator, caseId, file);
+    expect(res.status).toBe(201);
+    await rm(path.join(t.config.dataDir, 'blobs', 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha));
+    const verify = await t.http.post(`/api/v1/evidence/${res.body.id}/verify`).set('Authorization', bearer(investigator));
+    expect(verify.status).toBe(200);
+    expect(verify.body).toMatchObject({ intact: false, storedSha256: sha, computedSha256: null });
+  });
+
+  describe('PATCH', () => {
+    it('an investigator changes title and tags, recorded as evidence.annotated; what was received does not change', async () => {
+      const before = (await get(investigator, `/evidence/${itemId}`)).body;
+      const res = await t.http
+        .patch(`/api/v1/evidence/${itemId}`)
+        .set('Authorization', bearer(investigator))
+        .send({ title: 'Shelling of the bus depot', tags: ['shelling', 'transport'] });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toMatchObject({ title: 'Shelling of the bus depot', tags: ['shelling', 'transport'] });
+      for (const key of ['sha256', 'sizeBytes', 'receivedAt', 'extracted', 'mediaType', 'originalFileName', 'submittedBy', 'declared']) {
+        expect(res.body[key], key).toEqual(before[key]);
+      }
+      const annotated = await actionsOf(itemId, 'evidence.annotated');
+      expect(annotated).toHaveLength(1);
+      expect(annotated[0]!.actor).toEqual({ id: investigator.id, role: 'investigator' });
+      expect((annotated[0]!.details['fields'] as string[]).slice().sort()).toEqual(['tags', 'title']);
+      expect(annotated[0]!.subject).toEqual({ type: 'evidence', id: itemId, sha256: sha256hex(bytes) });
+      // Sending the same values again changes nothing and records nothing.
+      const same = await t.http.patch(`/api/v1/evidence/${itemId}`).set('Authorization', bearer(investigator)).send({ title: 'Shelling of the bus depot' });
+      expect(same.status).toBe(200);
+      expect(await actionsOf(itemId, 'evidence.annotated')).toHaveLength(1);
+    });
+
+    it('a status change needs a reason (422, nothing recorded); with one it is recorded as evidence.status_changed', async () => {
+      const leaves = (await custodyOf(investigator, itemId)).events.length;
+      const noReason = await t.http.patch(`/api/v1/evidence/${itemId}`).set('Authorization', bearer(investigator)).send({ status: 'under_review' });
+      expect(expectProblem(noReason, 422).errors?.map((e) => e.field)).toContain('reason');
+      expect((await get(investigator, `/evidence/${itemId}`)).body.status).toBe('received');
+      expect((await custodyOf(investigator, itemId)).events).toHaveLength(leaves);
+
+      const reason = 'Geolocated against satellite imagery by two analysts';
+      const res = await t.http.patch(`/api/v1/evidence/${itemId}`).set('Authorization', bearer(investigator)).send({ status: 'under_review', reason });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.status).toBe('under_review');
+      const changed = await actionsOf(itemId, 'evidence.status_changed');
+      expect(changed).toHaveLength(1);
+      expect(changed[0]).toMatchObject({ reason, details: { from: 'received', to: 'under_review' }, actor: { id: investigator.id } });
+    });
+
+    it('cannot change the hash, the bytes or what the file says: unknown fields → 400 naming them', async () => {
+      const before = (await get(investigator, `/evidence/${itemId}`)).body;
+      for (const [field, value] of [
+        ['sha256', sha256hex(Buffer.from('other'))],
+        ['sizeBytes', 1],
+        ['receivedAt', new Date().toISOString()],
+        ['extracted', null],
+        ['mediaType', 'image/jpeg'],
+        ['caseId', randomUUID()],
+      ] as const) {
+        const res = await t.http.patch(`/api/v1/evidence/${itemId}`).set('Authorization', bearer(investigator)).send({ [field]: value });
+        expect(expectProblem(res, 400).errors?.map((e) => e.field), field).toContain(field);
+      }
+      expect(expectProblem(await t.http.patch(`/api/v1/evidence/${itemId}`).set('Authorization', bearer(investigator)).send({ status: 'deleted', reason: 'x' }), 400).errors?.map((e) => e.field)).toContain('status');
+      expect(expectProblem(await t.http.patch(`/api/v1/evidence/${itemId}`).set('Authorization', bearer(investigator)).send({ tags: 'one' }), 400).errors?.map((e) => e.field)).toContain('tags');
+      const after = (await get(investigator, `/evidence/${itemId}`)).body;
+      expect(after).toEqual(before);
+      expectProblem(await t.http.patch(`/api/v1/evidence/${randomUUID()}`).set('Authorization', bearer(investigator)).send({ title: 'x' }), 404);
+      expect(expectProblem(await t.http.patch(`/api/v1/evidence/nope`).set('Authorization', bearer(investigator)).send({ title: 'x' }), 400).errors?.[0]?.field).toBe('id');
+    });
+  });
+
+  describe('the case listing', () => {
+    let mapCase: string;
+    const ids: Record<string, string> = {};
+
+    const list = async (query: string, user: TestUser = investigator): Promise<string[]> => {
+      const res = await get(user, `/cases/${mapCase}/evidence?${query}`);
+      expect(res.status, `${query}: ${JSON.stringify(res.body)}`).toBe(200);
+      expect(Object.keys(res.body).sort()).toEqual(['items', 'nextCursor']);
+      return res.body.items.map((i: { id: string }) => i.id);
+    };
+    const named = (...names: string[]) => names.map((n) => ids[n]!).sort();
+
+    beforeAll(async () => {
+      mapCase = await createCase(t, investigator, 'Map', [documenter]);
+      const uploads: Array<[string, Buffer, Record<string, unknown>]> = [
+        ['ne', fixture('exif-ne-offset.jpg'), {}], // Baghdad 33.312806, 44.361488; 2008-05-30T12:56:01.250Z
+        ['nw', fixture('exif-nw-no-offset.jpg'), {}], // New York 40.689247, -74.044502; no zone
+        ['se', fixture('exif-se-digitized.jpg'), {}], // Sydney -33.856784, 151.215297; 2019-12-31T12:30:00Z
+        ['sw', fixture('exif-sw-offset.jpg'), {}], // Rio -22.951916, -43.210487; 2008-05-30T18:56:01Z
+        ['deadSea', fixture('gps-below-sea-level.jpg'), {}], // 31.559, 35.4732
+        ['png', fixture('exif.png'), {}], // Kyiv 50.4501, 30.5234
+        ['declaredOnly', fixture('random.bin'), { location: { lat: 49.9935, lon: 36.2304 }, capturedAt: '2022-03-01T08:00:00+02:00' }], // Kharkiv, declared
+        ['nothing', fixture('scene-a.jpg'), {}],
+        ['neCopy', fixture('exif-ne-offset.jpg'), {}],
+      ];
+      for (const [name, file, metadata] of uploads) {
+        const res = await submit(t, name === 'neCopy' ? documenter : investigator, mapCase, file, { metadata });
+        expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(201);
+        ids[name] = res.body.id;
+      }
+    });
+
+    it('without filters: every item, newest first, in the resource shape', async () => {
+      const res = await get(investigator, `/cases/${mapCase}/evidence`);
+      expect(res.status).toBe(200);
+      expect(res.body.nextCursor).toBeNull();
+      expect(res.body.items.map((i: { id: string }) => i.id)).toEqual(
+        ['neCopy', 'nothing', 'declaredOnly', 'png', 'deadSea', 'sw', 'se', 'nw', 'ne'].map((n) => ids[n]),
+      );
+      expect(res.body.items[0]).toMatchObject({ id: ids['neCopy'], caseId: mapCase, flags: expect.arrayContaining(['exact_duplicate']), duplicateOf: ids['ne'] });
+    });
+
+    it.each([
+      ['bbox=44,33,45,34', ['ne', 'neCopy']],
+      ['bbox=-80,-30,-40,45', ['nw', 'sw']],
+      ['bbox=150,-40,-170,-30', ['se']], // crosses the antimeridian
+      ['bbox=-180,-90,180,90', ['ne', 'nw', 'se', 'sw', 'deadSea', 'png', 'declaredOnly', 'neCopy']],
+      ['near=31.559,35.4732&radiusM=1000', ['deadSea']],
+      ['near=33.31,44.36&radiusM=500', ['ne', 'neCopy']],
+      ['near=33.31,44.36&radiusM=200', []],
+      ['near=49.99,36.23&radiusM=2000', ['declaredOnly']], // positions fall back to the declared ones
+      ['near=50,33&radiusM=400000', ['png', 'declaredOnly']],
+      ['flag=no_embedded_metadata', ['declaredOnly', 'nothing']],
+      ['flag=exact_duplicate', ['neCopy']],
+      ['flag=location_mismatch', []],
+      ['mediaType=image/png', ['png']],
+      ['mediaType=application/octet-stream', ['declaredOnly']],
+      ['mediaType=image/*', ['ne', 'nw', 'se', 'sw', 'deadSea', 'png', 'nothing', 'neCopy']],
+      ['from=2008-05-30T00:00:00Z&to=2008-05-31T00:00:00Z', ['ne', 'sw', 'neCopy']],
+      ['mediaType=image/jpeg&bbox=-180,-90,0,90', ['nw', 'sw']],
+    ])('%s', async (query, expected) => {
+      expect((await list(query)).sort()).toEqual(named(...expected));
+    });
+
+    it('a documenter lists only what they submitted', async () => {
+      expect(await list('', documenter)).toEqual([ids['neCopy']]);
+      expect(await list('bbox=44,33,45,34', documenter)).toEqual([ids['neCopy']]);
+    });
+
+    it('limit + cursor: every page in order, all items, no repeats', async () => {
+      const all = await list('limit=200');
+      for (const limit of [1, 2, 4]) {
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const res = await get(investigator, `/cases/${mapCase}/evidence?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+          expect(res.status).toBe(200);
+          expect(res.body.items.length).toBeLessThanOrEqual(limit);
+          seen.push(...res.body.items.map((i: { id: string }) => i.id));
+          cursor = res.body.nextCursor;
+          expect(++pages).toBeLessThan(50);
+        } while (cursor);
+        expect(seen, `limit=${limit}`).toEqual(all);
+        expect(new Set(seen).size).toBe(seen.length);
+      }
+      // Filters and cursors combine.
+      const first = await get(investigator, `/cases/${mapCase}/evidence?mediaType=image/*&limit=3`);
+      const second = await get(investigator, `/cases/${mapCase}/evidence?mediaType=image/*&limit=3&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+      expect([...first.body.items, ...second.body.items].map((i: { mediaType: string }) => i.mediaType).every((m: string) => m.startsWith('image/'))).toBe(true);
+    });
+
+    it('limit + cursor do not skip items received within the same millisecond', async () => {
+      // Two devices' submissions can commit within one millisecond; received_at keeps microseconds.
+      // The rows are written directly to pin their receipt times (the app would give the same ones
+      // under concurrent submissions).
+      const sameMs = await createCase(t, investigator, 'Same millisecond');
+      const rows: string[] = [];
+      for (const micros of ['000100', '000400', '000700']) {
+        const [row] = await t.db.superuserQuery<{ id: string }>(
+          `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, submitted_by, received_at, processing)
+           VALUES ($1, $2, 1, 'application/octet-stream', $3, $4, 'done') RETURNING id`,
+          [sameMs, sha256hex(randomBytes(8)), investigator.id, `2001-01-01T00:00:00.${micros}Z`],
+        );
+        rows.push(row!.id);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res = await get(investigator, `/cases/${sameMs}/evidence?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect(res.status).toBe(200);
+        seen.push(...res.body.items.map((i: { id: string }) => i.id));
+        cursor = res.body.nextCursor;
+        expect(++pages).toBeLessThan(10);
+      } while (cursor);
+      expect(seen).toEqual(rows.slice().reverse());
+    });
+
+    it.each([
+      ['bbox=1,2,3', 'bbox'],
+      ['bbox=0,50,10,40', 'bbox'],
+      ['bbox=a,b,c,d', 'bbox'],
+      ['near=91,0', 'near'],
+      ['near=abc', 'near'],
+      ['near=10,10&radiusM=-5', 'radiusM'],
+      ['near=10,10&radiusM=far', 'radiusM'],
+      ['radiusM=100', 'radiusM'],
+      ['flag=suspicious', 'flag'],
+      ['mediaType=jpeg', 'mediaType'],
+      ['from=yesterday', 'from'],
+      ['limit=0', 'limit'],
+      ['limit=1000', 'limit'],
+      ['limit=2.5', 'limit'],
+      ['cursor=not-a-cursor', 'cursor'],
+      ['bbox=0,0,1,1&bbox=0,0,2,2', 'bbox'],
+      ['colour=red', 'colour'],
+    ])('%s → 400 naming %s', async (query, field) => {
+      const res = await get(investigator, `/cases/${mapCase}/evidence?${query}`);
+      expect(expectProblem(res, 400).errors?.map((e) => e.field)).toContain(field);
+    });
+  });
+});
+
+describe('evidence role rules (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let docA: TestUser;
+  let docB: TestUser;
+  let auditor: TestUser;
+  let outsider: TestUser;
+  let outsideAuditor: TestUser;
+  let outsideDocumenter: TestUser;
+  let caseId: string;
+  let itemA: string; // submitted by docA
+  let itemB: string; // submitted by docB
+
+  type Route = 'submit' | 'list' | 'read' | 'patch' | 'custody' | 'verify' | 'content' | 'thumbnail' | 'preview';
+  const ROUTES: Route[] = ['submit', 'list', 'read', 'patch', 'custody', 'verify', 'content', 'thumbnail', 'preview'];
+
+  const call = (route: Route, user: TestUser | null, id: string) => {
+    const auth = (req: ReturnType<TestApp['http']['get']>) => (user ? req.set('Authorization', bearer(user)) : req);
+    switch (route) {
+      case 'submit':
+        return submit(t, user, caseId, randomBytes(64));
+      case 'list':
+        return auth(t.http.get(`/api/v1/cases/${caseId}/evidence`));
+      case 'read':
+        return auth(t.http.get(`/api/v1/evidence/${id}`));
+      case 'patch':
+        return auth(t.http.patch(`/api/v1/evidence/${id}`)).send({ tags: ['checked'] });
+      case 'custody':
+        return auth(t.http.get(`/api/v1/evidence/${id}/custody`));
+      case 'verify':
+        return auth(t.http.post(`/api/v1/evidence/${id}/verify`));
+      case 'content':
+      case 'thumbnail':
+      case 'preview':
+        return auth(t.http.get(`/api/v1/evidence/${id}/${route}`)).buffer(true).parse(binary);
+    }
+  };
+  const OK: Record<Route, number> = { submit: 201, list: 200, read: 200, patch: 200, custody: 200, verify: 200, content: 200, thumbnail: 200, preview: 200 };
+  const all = (status: number): Record<Route, number> => Object.fromEntries(ROUTES.map((r) => [r, status])) as Record<Route, number>;
+
+  async function expectStatuses(user: TestUser | null, id: string, expected: Record<Route, number>, label: string): Promise<void> {
+    const actual: Record<string, number> = {};
+    for (const route of ROUTES) {
+      const res = await call(route, user, id);
+      actual[route] = res.status;
+      if (res.status >= 400) {
+        expect(String(res.headers['content-type']), `${label} ${route}`).toMatch(/^application\/problem\+json/);
+        // Refusals never carry the item.
+        expect(Buffer.isBuffer(res.body) ? res.body.toString('utf8') : res.text, `${label} ${route}`).not.toContain('Secret title');
+      }
+    }
+    expect(actual, label).toEqual(expected);
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_TREE_HEAD_INTERVAL_MS: '50' });
+    investigator = await t.user('investigator');
+    docA = await t.user('documenter', 'doc A');
+    docB = await t.user('documenter', 'doc B');
+    auditor = await t.user('auditor');
+    outsider = await t.user('investigator', 'outsider');
+    outsideAuditor = await t.user('auditor', 'outside auditor');
+    outsideDocumenter = await t.user('documenter', 'outside documenter');
+    caseId = await createCase(t, investigator, 'Roles', [docA, docB, auditor]);
+    const a = await submit(t, docA, caseId, fixture('orientation-1.jpg'), { metadata: { title: 'Secret title A' } });
+    const b = await submit(t, docB, caseId, fixture('orientation-3.jpg'), { metadata: { title: 'Secret title B' } });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    itemA = a.body.id;
+    itemB = b.body.id;
+    expect((await waitProcessed(t, docA, itemA)).processing).toBe('done');
+    expect((await waitProcessed(t, docB, itemB)).processing).toBe('done');
+  });
+  afterAll(async () => t?.close());
+
+  it('an admin (not a member) may do everything', async () => {
+    await expectStatuses(t.admin, itemA, OK, 'admin');
+  });
+
+  it('a member investigator may do everything', async () => {
+    await expectStatuses(investigator, itemB, OK, 'investigator');
+  });
+
+  it('a member documenter: everything but PATCH on what they submitted', async () => {
+    await expectStatuses(docA, itemA, { ...OK, patch: 403 }, 'documenter, own item');
+  });
+
+  it("a member documenter gets 404 for another documenter's item (PATCH 403) and lists only their own", async () => {
+    await expectStatuses(docA, itemB, { ...all(404), submit: 201, list: 200, patch: 403 }, "documenter, other's item");
+    const listed = await t.http.get(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(docA));
+    const ids: string[] = listed.body.items.map((i: { id: string }) => i.id);
+    expect(ids).toContain(itemA);
+    expect(ids).not.toContain(itemB);
+    const submitters = new Set(listed.body.items.map((i: { submittedBy: { id: string } }) => i.submittedBy.id));
+    expect([...submitters]).toEqual([docA.id]);
+  });
+
+  it('a member auditor: custody and verify only; the resource, listing and bytes are 403', async () => {
+    await expectStatuses(auditor, itemA, { ...all(403), custody: 200, verify: 200 }, 'auditor');
+    const custody = await t.http.get(`/api/v1/evidence/${itemA}/custody`).set('Authorization', bearer(auditor));
+    expect(JSON.stringify(custody.body)).not.toContain('Secret title');
+  });
+
+  it('a non-member investigator gets 404 everywhere', async () => {
+    await expectStatuses(outsider, itemA, all(404), 'outsider investigator');
+  });
+
+  it('a non-member auditor or documenter learns nothing (404; PATCH and submit refused by role)', async () => {
+    await expectStatuses(outsideAuditor, itemA, { ...all(404), submit: 403, patch: 403 }, 'outside auditor');
+    await expectStatuses(outsideDocumenter, itemA, { ...all(404), patch: 403 }, 'outside documenter');
+  });
+
+  it('an item that does not exist answers like one the caller may not see', async () => {
+    const missing = await t.http.get(`/api/v1/evidence/${randomUUID()}`).set('Authorization', bearer(outsider));
+    const hidden = await t.http.get(`/api/v1/evidence/${itemA}`).set('Authorization', bearer(outsider));
+    expect(expectProblem(missing, 404).detail).toBe(expectProblem(hidden, 404).detail);
+  });
+
+  it('401 everywhere without a token', async () => {
+    await expectStatuses(null, itemA, all(401), 'anonymous');
+  });
+});
