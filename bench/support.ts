@@ -3,7 +3,10 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { UsersService } from '#custodia/auth';
+import { loadConfig } from '#custodia/config';
 import { createDataSource, runMigrations, startEmbeddedPostgres } from '#custodia/db';
+import { createLogger } from '#custodia/logging';
 import type { DataSource } from 'typeorm';
 
 /** A throw-away migrated database: on DATABASE_URL's server when set, else an embedded one. */
@@ -70,11 +73,9 @@ export async function benchApp(
   label: string,
   env: Record<string, string> = {},
 ): Promise<{ url: string; token: string; caseId: string; dataDir: string; server: string; close(): Promise<void> }> {
+  // The API is loaded only by the benchmarks that run it (NestJS is not needed for the others).
   const { createApp } = await import('../apps/api/src/app.js');
   const { ENTITIES } = await import('../apps/api/src/entities.js');
-  const { UsersService } = await import('#custodia/auth');
-  const { loadConfig } = await import('#custodia/config');
-  const { createLogger } = await import('#custodia/logging');
   const db = await benchDatabase(label);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `custodia-bench-data-${label}-`));
   const config = loadConfig({ CUSTODIA_DATA_DIR: dataDir, LOG_LEVEL: 'warn', PORT: '0', ...env });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '#custodia/auth';
+import { CustodyLog, SigningKeys, TreeHeads } from '#custodia/custody';
+import { createDataSource } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { runCli } from './cli.js';
@@ -70,8 +72,6 @@ describe('custodia log verify and key rotate', () => {
   };
 
   it('reports an intact log, then the first divergence after a row is altered behind the trigger', async () => {
-    const { createDataSource } = await import('#custodia/db');
-    const { CustodyLog, SigningKeys, TreeHeads } = await import('#custodia/custody');
     const ds = createDataSource(db.url, []);
     await ds.initialize();
     const log = new CustodyLog(ds);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  canonicalBytes,
   MemoryTree,
   parseHash,
   verifyConsistency,
@@ -179,7 +180,6 @@ describe('tree heads time-stamped by an RFC 3161 authority', () => {
   it('stores a token over the signed head that openssl verifies, and keeps heads when the authority is down', async () => {
     const { startLocalTsa, openssl } = await import('../../../test/support/tsa/local-tsa.js');
     const { TimestampAuthority } = await import('./timestamping.js');
-    const { canonicalBytes } = await import('#custodia/custody-core');
     const db = await createTestDatabase();
     const ds = createDataSource(db.url, [], { poolSize: 4 });
     await ds.initialize();

@@ -50,7 +50,7 @@ const DERIVABLE = /^image\/(jpeg|png|webp|tiff|gif|heic|heif|avif|jp2|jxl)$/;
 
 /** Control characters out, length bounded: the name is a label, never a path. */
 export function cleanFileName(name: string | null | undefined): string | null {
-  // eslint-disable-next-line no-control-regex
+   
   const cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 255);
   return cleaned === '' ? null : cleaned;
 }
