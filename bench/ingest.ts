@@ -53,12 +53,14 @@ function curlUpload(url: string, token: string, file: string): Promise<number> {
 
 const app = await benchApp('ingest', { CUSTODIA_MAX_UPLOAD_BYTES: String(TOTAL + 1) });
 try {
+  // The file curl sends is written and flushed first, so its write-back competes with neither run.
   const scratch = await mkdtemp(path.join(app.dataDir, 'raw-'));
-  const raw = await rawLimit(scratch);
   const upload = path.join(scratch, 'upload.bin');
   const file = await open(upload, 'w');
   for await (const chunk of source()) await file.write(chunk);
+  await file.sync();
   await file.close();
+  const raw = await rawLimit(scratch);
 
   if (global.gc) global.gc();
   const baseline = process.memoryUsage().rss;

@@ -48,7 +48,7 @@ async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-photos-'));
-const app = await benchApp('photos');
+const app = await benchApp('photos', { CUSTODIA_WORKER_CONCURRENCY: process.env['CUSTODIA_WORKER_CONCURRENCY'] ?? String(2 * os.availableParallelism()) });
 try {
   const files = await makePhotos(dir);
   configureSharp();

@@ -141,6 +141,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 64),
     maxImagePixels: integer(env, 'CUSTODIA_MAX_IMAGE_PIXELS', 100_000_000, 1, 2_000_000_000),
     workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
-    workerConcurrency: integer(env, 'CUSTODIA_WORKER_CONCURRENCY', os.availableParallelism(), 1, 64),
+    // Twice the CPUs: a job also waits on fsync and the database, and would leave a core idle.
+    workerConcurrency: integer(env, 'CUSTODIA_WORKER_CONCURRENCY', 2 * os.availableParallelism(), 1, 64),
   };
 }

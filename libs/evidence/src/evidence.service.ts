@@ -175,6 +175,7 @@ export class EvidenceService {
         }
         throw error;
       }
+      if (DERIVABLE.test(mediaType)) this.queue.wake('evidence.derivatives');
       return { created: true, evidence: await this.withReceipt(await this.view(this.db.manager, actor, id), submitted) };
     } finally {
       await upload.result.discard();

@@ -25,6 +25,7 @@ export interface JobQueueOptions {
 export class JobQueue {
   private readonly boss: PgBoss;
   private started = false;
+  private readonly workers = new Map<JobName, string[]>();
 
   constructor(private readonly options: JobQueueOptions) {
     this.boss = new PgBoss({
@@ -65,15 +66,25 @@ export class JobQueue {
    * error makes pg-boss retry with back-off.
    */
   async work<N extends JobName>(name: N, handler: JobHandler<N>, concurrency = 1): Promise<void> {
+    const ids = this.workers.get(name) ?? [];
+    this.workers.set(name, ids);
     for (let worker = 0; worker < concurrency; worker++) {
-      await this.boss.work<JobTypes[N]>(
+      const id: string = await this.boss.work<JobTypes[N]>(
         name,
         { batchSize: 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2, includeMetadata: true },
         async (jobs) => {
           for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
+          // pg-boss waits out the polling interval even after a job; a busy queue goes on at once.
+          if (jobs.length) this.boss.notifyWorker(id);
         },
       );
+      ids.push(id);
     }
+  }
+
+  /** Tells this process's idle workers of `name` to fetch now (after a commit that enqueued). */
+  wake(name: JobName): void {
+    for (const id of this.workers.get(name) ?? []) this.boss.notifyWorker(id);
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,8 @@ import { BlobNotFoundError, BlobRangeError, BlobStoreUnavailableError, BlobTooLa
 
 // Large reads and writes keep syscalls few; memory stays bounded by a few of these per upload.
 const CHUNK_BYTES = 1024 * 1024;
+// Bytes an upload may hold in memory while the disk catches up, so network and disk overlap.
+const WRITE_BUFFER_BYTES = 8 * CHUNK_BYTES;
 const DIRECTORY_MODE = 0o750;
 const TEMPORARY_FILE_MODE = 0o600;
 const STORED_BLOB_MODE = 0o444;
@@ -250,7 +252,7 @@ class FileSink extends Writable {
   private position = 0;
 
   constructor(private readonly handle: FileHandle) {
-    super({ highWaterMark: CHUNK_BYTES });
+    super({ highWaterMark: WRITE_BUFFER_BYTES });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
