@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { EXPECTED_METADATA } from './fixtures/media/expected-metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReceipt, type PublishedKey, type Receipt } from '../libs/custody-core/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -41,127 +42,39 @@ interface Extracted {
   height: number | null;
   durationS: number | null;
 }
-const none: Extracted = { capturedAt: null, capturedAtOffset: null, location: null, device: null, orientation: null, width: null, height: null, durationS: null };
-const card = { width: 64, height: 48 };
+
+/** The media type of each fixture's bytes, and whether it carries no useful metadata. */
+const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted?: null }> = {
+  'exif-ne-offset.jpg': { mediaType: 'image/jpeg' },
+  'exif-nw-no-offset.jpg': { mediaType: 'image/jpeg' },
+  'exif-se-digitized.jpg': { mediaType: 'image/jpeg' },
+  'exif-sw-offset.jpg': { mediaType: 'image/jpeg' },
+  'gps-below-sea-level.jpg': { mediaType: 'image/jpeg' },
+  'gps-empty-block.jpg': { mediaType: 'image/jpeg' },
+  'gps-null-island.jpg': { mediaType: 'image/jpeg' },
+  'device-padded.jpg': { mediaType: 'image/jpeg' },
+  'exif.png': { mediaType: 'image/png' },
+  'xmp-itxt.png': { mediaType: 'image/png' },
+  'xmp-text.png': { mediaType: 'image/png' },
+  'metadata-rich.jpg': { mediaType: 'image/jpeg' },
+  'exif.webp': { mediaType: 'image/webp' },
+  'exif.tif': { mediaType: 'image/tiff' },
+  'exif.heic': { mediaType: 'image/heic' },
+  'truncated.jpg': { mediaType: 'image/jpeg' },
+  'orientation-6.jpg': { mediaType: 'image/jpeg', noMetadata: true },
+  'scene-a.jpg': { mediaType: 'image/jpeg', noMetadata: true },
+  'movie-header.mp4': { mediaType: 'video/mp4', noMetadata: true },
+  'not-an-image.pdf': { mediaType: 'application/pdf', noMetadata: true, extracted: null },
+  'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
+};
 
 /** What test/fixtures/media/README.md says each file holds, and the media type of its bytes. */
-const FIXTURES: Record<string, { mediaType: string; extracted: Extracted | null; noMetadata?: boolean }> = {
-  'exif-ne-offset.jpg': {
-    mediaType: 'image/jpeg',
-    extracted: {
-      ...none,
-      ...card,
-      capturedAt: '2008-05-30T12:56:01.250Z',
-      capturedAtOffset: '+03:00',
-      location: { lat: 33.312806, lon: 44.361488, altitudeM: 41 },
-      device: { make: 'DJI', model: 'FC3411', software: 'v01.00.0300' },
-      orientation: 1,
-    },
-  },
-  'exif-nw-no-offset.jpg': {
-    mediaType: 'image/jpeg',
-    extracted: {
-      ...none,
-      ...card,
-      capturedAt: '2008-05-30T15:56:01',
-      location: { lat: 40.689247, lon: -74.044502, altitudeM: null },
-      device: { make: 'Apple', model: 'iPhone 3G', software: null },
-    },
-  },
-  'exif-se-digitized.jpg': {
-    mediaType: 'image/jpeg',
-    extracted: { ...none, ...card, capturedAt: '2019-12-31T12:30:00.000Z', capturedAtOffset: '+11:00', location: { lat: -33.856784, lon: 151.215297, altitudeM: null } },
-  },
-  'exif-sw-offset.jpg': {
-    mediaType: 'image/jpeg',
-    extracted: { ...none, ...card, capturedAt: '2008-05-30T18:56:01.000Z', capturedAtOffset: '-03:00', location: { lat: -22.951916, lon: -43.210487, altitudeM: 700.5 } },
-  },
-  'gps-below-sea-level.jpg': { mediaType: 'image/jpeg', extracted: { ...none, ...card, location: { lat: 31.559, lon: 35.4732, altitudeM: -430 } } },
-  'gps-empty-block.jpg': { mediaType: 'image/jpeg', extracted: { ...none, ...card, capturedAt: '2015-06-01T10:00:00' } },
-  'gps-null-island.jpg': { mediaType: 'image/jpeg', extracted: { ...none, ...card, capturedAt: '2015-06-01T10:00:00' } },
-  'device-padded.jpg': {
-    mediaType: 'image/jpeg',
-    extracted: { ...none, ...card, capturedAt: '2009-11-20T08:00:00', device: { make: 'Canon', model: 'Canon EOS 40D', software: 'Firmware 1.0.3' } },
-  },
-  'exif.png': {
-    mediaType: 'image/png',
-    extracted: {
-      ...none,
-      ...card,
-      capturedAt: '2022-03-01T06:00:00.000Z',
-      capturedAtOffset: '+02:00',
-      location: { lat: 50.4501, lon: 30.5234, altitudeM: null },
-      device: { make: 'Samsung', model: 'SM-G991B', software: null },
-    },
-  },
-  'xmp-itxt.png': {
-    mediaType: 'image/png',
-    extracted: {
-      ...none,
-      ...card,
-      capturedAt: '2023-10-07T03:30:00.000Z',
-      capturedAtOffset: '+03:00',
-      location: { lat: 31.5017, lon: 34.4668, altitudeM: null },
-      device: { make: 'Google', model: 'Pixel 7', software: 'HDR+ 1.0' },
-    },
-  },
-  'xmp-text.png': { mediaType: 'image/png', extracted: { ...none, ...card, capturedAt: '2023-10-07T06:30:00' } },
-  'metadata-rich.jpg': {
-    mediaType: 'image/jpeg',
-    extracted: {
-      ...none,
-      width: 160,
-      height: 120,
-      capturedAt: '2020-02-02T02:02:02',
-      location: { lat: 33.312806, lon: 44.361488, altitudeM: null },
-      device: { make: 'DJI', model: 'FC3411', software: null },
-      orientation: 1,
-    },
-  },
-  'exif.webp': {
-    mediaType: 'image/webp',
-    extracted: {
-      ...none,
-      ...card,
-      capturedAt: '2023-01-15T08:50:05.000Z',
-      capturedAtOffset: '+05:30',
-      location: { lat: 28.613939, lon: 77.209021, altitudeM: null },
-      device: { make: 'Google', model: 'Pixel 7', software: null },
-    },
-  },
-  'exif.tif': {
-    mediaType: 'image/tiff',
-    extracted: {
-      ...none,
-      ...card,
-      capturedAt: '2010-01-12T21:53:00.000Z',
-      capturedAtOffset: '-05:00',
-      location: { lat: 18.5392, lon: -72.335, altitudeM: 98 },
-      device: { make: 'NIKON CORPORATION', model: 'NIKON D3', software: null },
-      orientation: 1,
-    },
-  },
-  'exif.heic': {
-    mediaType: 'image/heic',
-    extracted: {
-      ...none,
-      ...card,
-      capturedAt: '2021-05-15T09:00:00.000Z',
-      capturedAtOffset: '+03:00',
-      location: { lat: -1.2921, lon: 36.8219, altitudeM: 1795 },
-      device: { make: 'Apple', model: 'iPhone 12', software: '14.4' },
-    },
-  },
-  'truncated.jpg': {
-    mediaType: 'image/jpeg',
-    extracted: { ...none, width: 160, height: 120, capturedAt: '2017-04-06T04:45:00', device: { make: 'Nokia', model: null, software: null } },
-  },
-  'orientation-6.jpg': { mediaType: 'image/jpeg', extracted: { ...none, width: 48, height: 64, orientation: 6 }, noMetadata: true },
-  'scene-a.jpg': { mediaType: 'image/jpeg', extracted: { ...none, width: 160, height: 120 }, noMetadata: true },
-  'movie-header.mp4': { mediaType: 'video/mp4', extracted: { ...none, durationS: 12.5 }, noMetadata: true },
-  'not-an-image.pdf': { mediaType: 'application/pdf', extracted: null, noMetadata: true },
-  'random.bin': { mediaType: 'application/octet-stream', extracted: null, noMetadata: true },
-};
+const FIXTURES: Record<string, { mediaType: string; extracted: Extracted | null; noMetadata?: boolean }> = Object.fromEntries(
+  Object.entries(MEDIA).map(([name, media]) => [
+    name,
+    { ...media, extracted: media.extracted === null ? null : (EXPECTED_METADATA[name] as Extracted) },
+  ]),
+);
 
 function expectExtracted(actual: Extracted | null, expected: Extracted | null, name: string): void {
   if (expected === null) {

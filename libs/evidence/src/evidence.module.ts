@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type O
 import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { CasesModule } from '#custodia/cases';
 import { CustodyModule } from '#custodia/custody';
 import { JobQueue } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
@@ -37,7 +38,7 @@ class EvidenceWorker implements OnApplicationBootstrap, OnModuleDestroy {
 }
 
 @Module({
-  imports: [CustodyModule],
+  imports: [CustodyModule, CasesModule],
   providers: [
     { provide: BLOB_STORE, inject: [CUSTODIA_CONFIG], useFactory: (config: CustodiaConfig) => new LocalBlobStore(path.join(config.dataDir, 'blobs')) },
     {

@@ -10,7 +10,8 @@ import { badRequest, conflict, forbidden, notFound, unprocessable } from '#custo
 import { JobQueue } from '#custodia/jobs';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
-import { assertEvidenceAccess, type EvidencePurpose } from './access.js';
+import { CasesService } from '#custodia/cases';
+import { assertEvidencePurpose, type EvidencePurpose } from './access.js';
 import { contradictionFlags, extractedInstant, type EvidenceFlag } from './flags.js';
 import { listQuerySql, parseListQuery } from './list-query.js';
 import { parseSubmissionMetadata } from './submission.js';
@@ -63,18 +64,14 @@ export class EvidenceService {
     private readonly heads: TreeHeads,
     private readonly keys: SigningKeys,
     private readonly queue: JobQueue,
+    private readonly cases: CasesService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
 
   /** Refuses before a byte is read: the case must be the caller's, and the role one that submits. */
   async assertMaySubmit(actor: Actor, caseId: string): Promise<void> {
-    const [row] = await this.db.query(
-      `SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1) AS case_exists,
-              EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2) AS member`,
-      [caseId, actor.id],
-    );
-    if (!row.case_exists || (actor.role !== 'admin' && !row.member)) throw notFound('The case');
+    await this.cases.assertVisible(actor, caseId);
     if (actor.role === 'auditor') throw forbidden('Auditors do not submit evidence');
   }
 
@@ -210,7 +207,11 @@ export class EvidenceService {
 
   private async accessibleRow(tx: EntityManager, actor: Actor, id: string, purpose: EvidencePurpose, lock = false): Promise<EvidenceRow> {
     const row = await this.row(tx, id, lock);
-    await assertEvidenceAccess(tx, actor, { caseId: row.case_id, submittedBy: row.submitted_by }, purpose);
+    // A non-member learns nothing of the item, not even that its case exists.
+    await this.cases.assertVisible(actor, row.case_id, tx).catch(() => {
+      throw notFound('The evidence item');
+    });
+    assertEvidencePurpose(actor, { submittedBy: row.submitted_by }, purpose);
     return row;
   }
 
@@ -242,7 +243,8 @@ export class EvidenceService {
   /** A case's evidence, filtered and paginated by cursor (newest first). */
   async list(actor: Actor, caseId: string, rawQuery: Record<string, unknown>): Promise<{ items: EvidenceView[]; nextCursor: string | null }> {
     const query = parseListQuery(rawQuery);
-    await this.assertCaseReadable(actor, caseId);
+    await this.cases.assertVisible(actor, caseId);
+    if (actor.role === 'auditor') throw forbidden('Auditors see the custody log and verification results of evidence, never its content');
     const { where, params } = listQuerySql(query, caseId, actor.role === 'documenter' ? actor.id : null);
     const rows: EvidenceRow[] = await this.db.query(
       `${EVIDENCE_SELECT} WHERE ${where} ORDER BY e.received_at DESC, e.id DESC LIMIT ${query.limit + 1}`,
@@ -258,16 +260,6 @@ export class EvidenceService {
       page.map(async (row) => toEvidenceView(row, await this.nearDuplicates(this.db.manager, actor, row), API_BASE, actor)),
     );
     return { items, nextCursor };
-  }
-
-  private async assertCaseReadable(actor: Actor, caseId: string): Promise<void> {
-    const [row] = await this.db.query(
-      `SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1) AS case_exists,
-              EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2) AS member`,
-      [caseId, actor.id],
-    );
-    if (!row.case_exists || (actor.role !== 'admin' && !row.member)) throw notFound('The case');
-    if (actor.role === 'auditor') throw forbidden('Auditors see the custody log and verification results of evidence, never its content');
   }
 
   /** Annotates or changes the status; what was received never changes. Each change is a custody event. */
