@@ -35,6 +35,36 @@ describe('the API\'s manners (e2e)', () => {
     expect(undeclared).toEqual([]);
   });
 
+  it('every declared route refuses a missing, malformed, expired or revoked token with 401', async () => {
+    const reflector = new Reflector();
+    // Nest's RequestMethod: GET 0, POST 1, PUT 2, DELETE 3, PATCH 4.
+    const methods = ['get', 'post', 'put', 'delete', 'patch'] as const;
+    const expired = await t.user('investigator');
+    await t.db.superuserQuery(`UPDATE access_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [expired.id]);
+    const revoked = await t.user('investigator');
+    await t.http.post('/api/v1/auth/logout').auth(revoked.token, { type: 'bearer' });
+    let checked = 0;
+    for (const controller of CONTROLLERS) {
+      const base = String(Reflect.getMetadata('path', controller) ?? '');
+      const prototype = controller.prototype as unknown as Record<string, unknown>;
+      for (const name of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        const routePath = Reflect.getMetadata('path', handler);
+        if (routePath === undefined || accessRuleOf(reflector, handler, controller)?.kind === 'public') continue;
+        const method = methods[Reflect.getMetadata('method', handler) as number]!;
+        const url = `/api/v1/${[base, routePath].filter((p) => p && p !== '/').join('/')}`.replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
+        for (const token of [null, 'cst_not-a-token', expired.token, revoked.token]) {
+          const req = t.http[method](url);
+          const res = await (token ? req.set('Authorization', `Bearer ${token}`) : req);
+          expectProblem(res, 401);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
   it('unknown routes are 404 problems', async () => {
     expectProblem(await t.http.get('/api/v1/nothing-here'), 404);
     expectProblem(await t.http.get('/etc/passwd'), 404);
