@@ -111,7 +111,7 @@ export class EvidenceController {
     const { sizeBytes, sha256 } = await this.evidence.sizeOf(actor, id);
     const range = parseRange(req.headers.range, sizeBytes);
     if (range === 'unsatisfiable') {
-      sendProblem(res, problem(416 as number, `The range is outside the ${sizeBytes} bytes of this file`), { 'Content-Range': `bytes */${sizeBytes}` });
+      sendProblem(res, problem(416, `The range is outside the ${sizeBytes} bytes of this file`), { 'Content-Range': `bytes */${sizeBytes}` });
       return;
     }
     const { row, stream } = await this.evidence.openOriginal(actor, id, range);
