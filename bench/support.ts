@@ -72,7 +72,7 @@ export const fmt = (n: number, digits = 2): string => n.toFixed(digits);
 export async function benchApp(
   label: string,
   env: Record<string, string> = {},
-): Promise<{ url: string; token: string; caseId: string; dataDir: string; server: string; close(): Promise<void> }> {
+): Promise<{ url: string; token: string; caseId: string; dataDir: string; server: string; databaseUrl: string; close(): Promise<void> }> {
   // The API is loaded only by the benchmarks that run it (NestJS is not needed for the others).
   const { createApp } = await import('../apps/api/src/app.js');
   const { ENTITIES } = await import('../apps/api/src/entities.js');
@@ -101,6 +101,7 @@ export async function benchApp(
     caseId: created.id,
     dataDir,
     server: db.server,
+    databaseUrl: (db.ds.options as { url: string }).url,
     async close() {
       await app.close();
       await ds.destroy();

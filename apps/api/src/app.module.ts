@@ -4,12 +4,14 @@ import { AuthModule } from '#custodia/auth';
 import { CasesModule } from '#custodia/cases';
 import { CustodyModule } from '#custodia/custody';
 import { EvidenceModule } from '#custodia/evidence';
+import { RecordsModule } from '#custodia/records';
 import { ConfigModule, type CustodiaConfig } from '#custodia/config';
 import { AuthController } from './controllers/auth.controller.js';
 import { CasesController } from './controllers/cases.controller.js';
 import { EvidenceController } from './controllers/evidence.controller.js';
 import { HealthController } from './controllers/health.controller.js';
 import { LogController } from './controllers/log.controller.js';
+import { RecordsController, VocabulariesController } from './controllers/records.controller.js';
 import { UsersController } from './controllers/users.controller.js';
 
 /** Holds the process-wide database handle, opened and migrated before Nest starts. */
@@ -26,14 +28,14 @@ class DatabaseModule {
 }
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
-export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController];
+export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, VocabulariesController];
 
 @Module({})
 export class AppModule {
   static register(config: CustodiaConfig, dataSource: DataSource): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule, EvidenceModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule, EvidenceModule, RecordsModule],
       controllers: CONTROLLERS,
     };
   }
