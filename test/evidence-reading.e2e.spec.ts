@@ -302,6 +302,34 @@ describe('reading evidence (e2e)', () => {
       expect((await list(query)).sort()).toEqual(named(...expected));
     });
 
+    it('q finds words of titles, descriptions, tags and file names, Ukrainian included, whatever their case', async () => {
+      const textCase = await createCase(t, investigator, 'Text', []);
+      const up = async (title: string, extra: Record<string, unknown> = {}, filename = 'photo.jpg') => {
+        const res = await submit(t, investigator, textCase, randomBytes(64), { metadata: { title, ...extra }, filename });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        return res.body.id as string;
+      };
+      const school = await up('Зруйнована школа на Салтівці', { tags: ['Шахед'] });
+      const hospital = await up('Hospital roof after the strike', { description: 'Пошкоджений дах лікарні' });
+      const named = await up('untitled', {}, 'IMG_2041 Kharkiv.jpg');
+      const search = async (q: string) => {
+        const res = await get(investigator, `/cases/${textCase}/evidence?q=${encodeURIComponent(q)}`);
+        expect(res.status).toBe(200);
+        return res.body.items.map((i: { id: string }) => i.id).sort();
+      };
+      expect(await search('ШКОЛА')).toEqual([school]);
+      expect(await search('шахед')).toEqual([school]);
+      expect(await search('лікарні')).toEqual([hospital]);
+      expect(await search('hospital STRIKE')).toEqual([hospital]);
+      expect(await search('kharkiv')).toEqual([named]);
+      expect(await search('Одеса')).toEqual([]);
+      // A title changed by PATCH is found by its new words only.
+      const patched = await t.http.patch(`/api/v1/evidence/${hospital}`).set('Authorization', bearer(investigator)).send({ title: 'Пологовий будинок' });
+      expect(patched.status).toBe(200);
+      expect(await search('пологовий')).toEqual([hospital]);
+      expect(await search('roof')).toEqual([]);
+    });
+
     it('a documenter lists only what they submitted', async () => {
       expect(await list('', documenter)).toEqual([ids['neCopy']]);
       expect(await list('bbox=44,33,45,34', documenter)).toEqual([ids['neCopy']]);

@@ -5,7 +5,7 @@ import type { Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, SigningKeys, TreeHeads, type RecordedEvent } from '#custodia/custody';
 import { verifyEventsAgainstHead, type CustodyEvent, type Receipt, type SignedTreeHead } from '#custodia/custody-core';
-import { isUniqueViolation } from '#custodia/db';
+import { isUniqueViolation, searchText } from '#custodia/db';
 import { badRequest, conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
@@ -122,8 +122,8 @@ export class EvidenceService {
             `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, declared_media_type, original_file_name,
                submitted_by, client_submission_id, client_sha256_matched, source_type, source_url, language, title, description,
                tags, incident_id, declared_captured_at, declared_lat, declared_lon, declared_accuracy_m, extracted,
-               extracted_lat, extracted_lon, captured_at, flags, duplicate_of, processing)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+               extracted_lat, extracted_lon, captured_at, flags, duplicate_of, processing, search_text)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
              RETURNING id`,
             [
               caseId, sha256, sizeBytes, mediaType, upload.declaredMediaType, cleanFileName(upload.fileName),
@@ -134,6 +134,7 @@ export class EvidenceService {
               metadata.location?.accuracyM ?? null, extracted === null ? null : JSON.stringify(extracted),
               extracted?.location?.lat ?? null, extracted?.location?.lon ?? null, capturedAt,
               itemFlags, original?.id ?? null, derivable ? 'pending' : 'done',
+              evidenceSearchText(metadata.title, metadata.description, metadata.tags, cleanFileName(upload.fileName)),
             ],
           );
           const subject = { type: 'evidence', id: row.id as string, sha256 };
@@ -293,6 +294,17 @@ export class EvidenceService {
         sets.push(`status = $${params.length}`);
       }
       if (sets.length === 0) return;
+      if (changed.length) {
+        params.push(
+          evidenceSearchText(
+            patch.title === undefined ? row.title : patch.title,
+            patch.description === undefined ? row.description : patch.description,
+            patch.tags ?? row.tags,
+            row.original_file_name,
+          ),
+        );
+        sets.push(`search_text = $${params.length}`);
+      }
       await tx.query(`UPDATE evidence_items SET ${sets.join(', ')} WHERE id = $1`, params);
       if (changed.length) {
         await this.custody.append(tx, { action: 'evidence.annotated', actor, caseId: row.case_id, subject, details: { fields: changed }, reason });
@@ -387,6 +399,12 @@ export class EvidenceService {
     const row = await this.accessibleRow(this.db.manager, actor, id, 'content');
     return { sizeBytes: Number(row.size_bytes), sha256: row.sha256 };
   }
+}
+
+/** The words an item is found by: its title, description, tags and original file name. */
+function evidenceSearchText(title: string | null | undefined, description: string | null | undefined, tags: string[] | undefined, fileName: string | null): string {
+  // "IMG_2041 Kharkiv.jpg" would be one token to the parser: split file names at . _ -.
+  return searchText(title, description, ...(tags ?? []), fileName?.replace(/[._-]+/g, ' '));
 }
 
 /** What the log says of the embedded metadata: presence and device, never the position. */

@@ -1,3 +1,4 @@
+import { searchText } from '#custodia/db';
 import { badRequest, type FieldProblem } from '#custodia/errors';
 import { EVIDENCE_FLAGS, type EvidenceFlag } from './flags.js';
 
@@ -144,10 +145,7 @@ export function listQuerySql(query: EvidenceListQuery, caseId: string, onlySubmi
     if (type.endsWith('/*')) where.push(`lower(e.media_type) LIKE ${p(type.slice(0, -1) + '%')}`);
     else where.push(`lower(e.media_type) = ${p(type)}`);
   }
-  if (query.q) {
-    const like = p(`%${query.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
-    where.push(`(e.title ILIKE ${like} OR e.description ILIKE ${like} OR e.original_file_name ILIKE ${like} OR array_to_string(e.tags, ' ') ILIKE ${like})`);
-  }
+  if (query.q) where.push(`e.search @@ plainto_tsquery('simple', ${p(searchText(query.q))})`);
   if (query.cursor) {
     where.push(`(e.received_at, e.id) < ('epoch'::timestamptz + ${p(query.cursor.receivedUs)}::bigint * interval '1 microsecond', ${p(query.cursor.id)}::uuid)`);
   }

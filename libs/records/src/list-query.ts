@@ -1,3 +1,4 @@
+import { searchText } from '#custodia/db';
 import { badRequest, type FieldProblem } from '#custodia/errors';
 
 export const EARTH_RADIUS_M = 6_371_008.8;
@@ -112,10 +113,6 @@ export function parseIncidentQuery(raw: Record<string, unknown>): IncidentListQu
   return { near, bbox, from, to, type, weaponType, grade, verificationStatus, q: q?.trim() || null, limit, cursor };
 }
 
-/** Words for full-text search: lower-cased by Unicode rules, as the stored search text is. */
-export function searchText(...parts: (string | null | undefined)[]): string {
-  return parts.filter((p): p is string => Boolean(p)).join(' ').normalize('NFC').toLowerCase();
-}
 
 /**
  * SQL conditions for places on `point(lon, lat)`: the GiST index through one or two boxes

@@ -4,13 +4,13 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { Actor } from '#custodia/auth';
 import { CustodyLog } from '#custodia/custody';
 import { canonicalBytes, type JsonValue } from '#custodia/custody-core';
-import { isUniqueViolation } from '#custodia/db';
+import { isUniqueViolation, searchText } from '#custodia/db';
 import { badRequest, conflict, forbidden, notFound, unprocessable, type FieldProblem } from '#custodia/errors';
 import { CasesService } from '#custodia/cases';
 import { seal, unseal } from '#custodia/keyring';
 import { assertRecordAccess, maySeeNames } from './access.js';
 import { toCsv } from './csv.js';
-import { incidentQuerySql, parseIncidentQuery, searchText } from './list-query.js';
+import { incidentQuerySql, parseIncidentQuery } from './list-query.js';
 import {
   readCasualty,
   readDamage,
