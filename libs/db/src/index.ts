@@ -2,4 +2,3 @@ export * from './data-source.js';
 export * from './embedded-postgres.js';
 export * from './unique-violation.js';
 export * from './open-database.js';
-export * from './search-text.js';

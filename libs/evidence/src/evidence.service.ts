@@ -5,7 +5,8 @@ import type { Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, SigningKeys, TreeHeads, type RecordedEvent } from '#custodia/custody';
 import { verifyEventsAgainstHead, type CustodyEvent, type Receipt, type SignedTreeHead } from '#custodia/custody-core';
-import { isUniqueViolation, searchText } from '#custodia/db';
+import { isUniqueViolation } from '#custodia/db';
+import { encodeCursor, searchText } from '#custodia/search';
 import { badRequest, conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
@@ -255,7 +256,7 @@ export class EvidenceService {
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > query.limit && last
-        ? Buffer.from(JSON.stringify([last.received_us, last.id])).toString('base64url')
+        ? encodeCursor(last.received_us, last.id)
         : null;
     const items = await Promise.all(
       page.map(async (row) => toEvidenceView(row, await this.nearDuplicates(this.db.manager, actor, row), API_BASE, actor)),

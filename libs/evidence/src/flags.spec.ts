@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ExtractedMetadata } from '#custodia/media';
-import { contradictionFlags, distanceMetres } from './flags.js';
+import { contradictionFlags } from './flags.js';
 
 const extracted = (over: Partial<ExtractedMetadata>): ExtractedMetadata =>
   ({ capturedAt: null, capturedAtOffset: null, location: null, device: null, orientation: null, width: null, height: null, durationS: null, ...over }) as ExtractedMetadata;
 const tolerance = { locationM: 1000, timeS: 3600 };
-
-describe('distanceMetres', () => {
-  it('matches known great-circle distances', () => {
-    // Kyiv (Maidan) to Kharkiv (Freedom Square): about 409 km.
-    expect(distanceMetres({ lat: 50.4501, lon: 30.5234 }, { lat: 49.9935, lon: 36.2304 }) / 1000).toBeCloseTo(409, -1);
-    // Across the antimeridian: 0.2 degrees of longitude at the equator, about 22.2 km.
-    expect(distanceMetres({ lat: 0, lon: 179.9 }, { lat: 0, lon: -179.9 }) / 1000).toBeCloseTo(22.24, 1);
-    expect(distanceMetres({ lat: 89.9, lon: 0 }, { lat: 89.9, lon: 180 }) / 1000).toBeCloseTo(22.24, 1);
-  });
-});
 
 describe('contradictionFlags', () => {
   it('flags positions further apart than the tolerance, not those within it', () => {

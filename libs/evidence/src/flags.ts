@@ -1,18 +1,9 @@
 import type { ExtractedMetadata } from '#custodia/media';
+import { greatCircleMetres } from '#custodia/search';
 
 export const EVIDENCE_FLAGS = ['exact_duplicate', 'near_duplicate', 'location_mismatch', 'time_mismatch', 'no_embedded_metadata'] as const;
 export type EvidenceFlag = (typeof EVIDENCE_FLAGS)[number];
 
-const EARTH_RADIUS_M = 6_371_008.8;
-const rad = (deg: number): number => (deg * Math.PI) / 180;
-
-/** Great-circle distance in metres (haversine on the mean Earth radius). */
-export function distanceMetres(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
-  const dLat = rad(b.lat - a.lat);
-  const dLon = rad(b.lon - a.lon);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
-}
 
 /** The UTC instant the file gives for its capture, or null when it gives none or no zone. */
 export function extractedInstant(extracted: ExtractedMetadata | null): Date | null {
@@ -38,7 +29,7 @@ export function contradictionFlags(
   tolerance: { locationM: number; timeS: number },
 ): EvidenceFlag[] {
   const flags: EvidenceFlag[] = [];
-  if (declared.location && extracted?.location && distanceMetres(declared.location, extracted.location) > tolerance.locationM) {
+  if (declared.location && extracted?.location && greatCircleMetres(declared.location, extracted.location) > tolerance.locationM) {
     flags.push('location_mismatch');
   }
   if (declared.capturedAt && extracted?.capturedAt) {

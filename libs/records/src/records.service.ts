@@ -4,7 +4,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { Actor } from '#custodia/auth';
 import { CustodyLog } from '#custodia/custody';
 import { canonicalBytes, type JsonValue } from '#custodia/custody-core';
-import { isUniqueViolation, searchText } from '#custodia/db';
+import { isUniqueViolation } from '#custodia/db';
+import { encodeCursor, searchText } from '#custodia/search';
 import { badRequest, conflict, forbidden, notFound, unprocessable, type FieldProblem } from '#custodia/errors';
 import { CasesService } from '#custodia/cases';
 import { seal, unseal } from '#custodia/keyring';
@@ -266,7 +267,7 @@ export class RecordsService {
     );
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > query.limit && last ? Buffer.from(JSON.stringify([last.start_us, last.id])).toString('base64url') : null;
+    const nextCursor = rows.length > query.limit && last ? encodeCursor(last.start_us, last.id) : null;
     return { items: await this.incidentViews(this.db.manager, page), nextCursor };
   }
 

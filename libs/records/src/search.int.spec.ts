@@ -2,7 +2,8 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource } from '#custodia/db';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { greatCircleM, incidentQuerySql, parseIncidentQuery, type IncidentListQuery } from './list-query.js';
+import { greatCircleMetres as greatCircleM } from '#custodia/search';
+import { incidentQuerySql, parseIncidentQuery, type IncidentListQuery } from './list-query.js';
 
 /** A small deterministic generator (mulberry32), so a failure can be replayed. */
 function random(seed: number): () => number {
