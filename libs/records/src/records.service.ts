@@ -408,16 +408,7 @@ export class RecordsService {
   }
 
   private casualtyView(row: Json, withNames: boolean): CasualtyView {
-    const record = row['record'] as CasualtyRecord;
-    const view: CasualtyView = {
-      id: row['id'] as string,
-      incidentId: row['incident_id'] as string,
-      caseId: row['case_id'] as string,
-      ...record,
-      unsourced: record.sources.length === 0,
-      createdAt: (row['created_at'] as Date).toISOString(),
-      updatedAt: (row['updated_at'] as Date).toISOString(),
-    };
+    const view = incidentChildView<CasualtyRecord>(row) as CasualtyView;
     if (withNames) Object.assign(view, this.openNames(view.id, row['names_sealed'] as Buffer | null));
     return view;
   }
@@ -510,16 +501,7 @@ export class RecordsService {
   }
 
   private damageView(row: Json): DamageView {
-    const record = row['record'] as DamageRecord;
-    return {
-      id: row['id'] as string,
-      incidentId: row['incident_id'] as string,
-      caseId: row['case_id'] as string,
-      ...record,
-      unsourced: record.sources.length === 0,
-      createdAt: (row['created_at'] as Date).toISOString(),
-      updatedAt: (row['updated_at'] as Date).toISOString(),
-    };
+    return incidentChildView<DamageRecord>(row) as DamageView;
   }
 
   async getDamage(actor: Actor, id: string): Promise<DamageView> {
@@ -655,4 +637,18 @@ export class RecordsService {
     }
     return toCsv(header, lines);
   }
+}
+
+/** A casualty or damage row as the API shows it: its record, where it belongs, and `unsourced`. */
+function incidentChildView<R extends { sources: unknown[] }>(row: Json) {
+  const record = row['record'] as unknown as R;
+  return {
+    id: row['id'] as string,
+    incidentId: row['incident_id'] as string,
+    caseId: row['case_id'] as string,
+    ...record,
+    unsourced: record.sources.length === 0,
+    createdAt: (row['created_at'] as Date).toISOString(),
+    updatedAt: (row['updated_at'] as Date).toISOString(),
+  };
 }
