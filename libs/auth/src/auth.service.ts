@@ -92,7 +92,8 @@ export class AuthService {
   /** Resolves a bearer token to its user; null when unknown, expired, revoked or disabled. */
   async authenticate(token: string): Promise<Actor | null> {
     if (!looksLikeBearerToken(token)) return null;
-    const rows = await this.db.query(
+    // TypeORM answers an UPDATE with [rows, affected count].
+    const [rows] = await this.db.query(
       `UPDATE access_tokens t SET last_used_at = now()
          FROM users u
         WHERE t.token_hash = $1 AND u.id = t.user_id
@@ -100,8 +101,8 @@ export class AuthService {
         RETURNING t.id AS token_id, u.id, u.email, u.display_name, u.role`,
       [hashBearerToken(token)],
     );
-    const row = rows[0]?.[0] ?? rows[0];
-    if (!row || !row.id) return null;
+    const row = rows[0];
+    if (!row) return null;
     return { id: row.id, email: row.email, displayName: row.display_name, role: row.role, tokenId: row.token_id };
   }
 

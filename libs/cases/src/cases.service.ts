@@ -129,12 +129,9 @@ export class CasesService {
   async removeMember(actor: Actor, caseId: string, userId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       await this.assertMayManageMembers(actor, caseId, tx);
-      const result = await tx.query(`DELETE FROM case_members WHERE case_id = $1 AND user_id = $2 RETURNING user_id`, [
-        caseId,
-        userId,
-      ]);
-      const removed = Array.isArray(result[0]) ? result[0] : result;
-      if (removed.length === 0) throw notFound('The member');
+      // TypeORM answers a DELETE with [rows, affected count].
+      const [, removed] = await tx.query(`DELETE FROM case_members WHERE case_id = $1 AND user_id = $2`, [caseId, userId]);
+      if (removed === 0) throw notFound('The member');
       await this.custody.append(tx, {
         action: 'case.member_removed',
         actor,

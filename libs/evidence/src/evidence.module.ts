@@ -6,7 +6,7 @@ import { CasesModule } from '#custodia/cases';
 import { CustodyModule } from '#custodia/custody';
 import { JobQueue } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
-import { LocalBlobStore } from '#custodia/storage';
+import { LocalBlobStore, type BlobStore } from '#custodia/storage';
 import { DerivativesJob } from './derivatives.job.js';
 import { BLOB_STORE, EvidenceService } from './evidence.service.js';
 
@@ -19,7 +19,7 @@ class EvidenceWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly queue: JobQueue,
     private readonly job: DerivativesJob,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
-    @Inject(BLOB_STORE) private readonly store: LocalBlobStore,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

@@ -30,6 +30,12 @@ export interface UploadedFile {
 
 export type EvidenceWithReceipt = EvidenceView & { receipt: Receipt };
 
+export interface CustodyOfItem {
+  events: RecordedEvent[];
+  treeHead: SignedTreeHead;
+  proofs: Record<string, string[]>;
+}
+
 export interface EvidencePatch {
   title?: string | null;
   description?: string | null;
@@ -107,6 +113,8 @@ export class EvidenceService {
       });
       if (hasNoEmbeddedMetadata(extracted)) flags.push('no_embedded_metadata');
       const derivable = DERIVABLE.test(mediaType);
+      // The device's hash, when given, has been checked equal above.
+      const clientSha256Matched = metadata.sha256 === undefined ? null : true;
       const instant = extractedInstant(extracted);
       const capturedAt = instant ?? (metadata.capturedAt ? new Date(metadata.capturedAt) : null);
 
@@ -128,7 +136,7 @@ export class EvidenceService {
              RETURNING id`,
             [
               caseId, sha256, sizeBytes, mediaType, upload.declaredMediaType, cleanFileName(upload.fileName),
-              actor.id, metadata.clientSubmissionId ?? null, metadata.sha256 === undefined ? null : true,
+              actor.id, metadata.clientSubmissionId ?? null, clientSha256Matched,
               metadata.sourceType ?? 'other', metadata.sourceUrl ?? null, metadata.language ?? null,
               metadata.title ?? null, metadata.description ?? null, metadata.tags ?? [], metadata.incidentId ?? null,
               metadata.capturedAt ?? null, metadata.location?.lat ?? null, metadata.location?.lon ?? null,
@@ -148,7 +156,7 @@ export class EvidenceService {
               sizeBytes,
               mediaType,
               declaredMediaType: upload.declaredMediaType,
-              clientSha256Matched: metadata.sha256 === undefined ? null : true,
+              clientSha256Matched,
               ...(original ? { duplicateOf: original.id } : {}),
             },
           });
@@ -174,8 +182,8 @@ export class EvidenceService {
         }
         throw error;
       }
-      if (DERIVABLE.test(mediaType)) this.queue.wake('evidence.derivatives');
-      return { created: true, evidence: await this.withReceipt(await this.view(this.db.manager, actor, id), submitted) };
+      if (derivable) this.queue.wake('evidence.derivatives');
+      return { created: true, evidence: await this.withReceipt(await this.viewOf(actor, id), submitted) };
     } finally {
       await upload.result.discard();
     }
@@ -191,7 +199,7 @@ export class EvidenceService {
       throw conflict('This clientSubmissionId was already used for other bytes; nothing was stored');
     }
     const submitted = (await this.custody.eventsAbout('evidence', first.id)).find((e) => e.event.action === 'evidence.submitted')!;
-    return this.withReceipt(await this.view(this.db.manager, actor, first.id), submitted);
+    return this.withReceipt(await this.viewOf(actor, first.id), submitted);
   }
 
   /** The receipt of api.md: the event, its leaf, a signed head that includes it, the proof. */
@@ -217,9 +225,13 @@ export class EvidenceService {
     return row;
   }
 
-  private async view(tx: EntityManager, actor: Actor, id: string): Promise<EvidenceView> {
-    const row = await this.row(tx, id);
-    return toEvidenceView(row, await this.nearDuplicates(tx, actor, row), API_BASE, actor);
+  private async view(actor: Actor, row: EvidenceRow): Promise<EvidenceView> {
+    return toEvidenceView(row, await this.nearDuplicates(this.db.manager, actor, row), API_BASE, actor);
+  }
+
+  /** The resource as it is now, for an item the caller has just written. */
+  private async viewOf(actor: Actor, id: string): Promise<EvidenceView> {
+    return this.view(actor, await this.row(this.db.manager, id));
   }
 
   /** Items of the same case within the Hamming distance, among those the caller may see. */
@@ -238,8 +250,7 @@ export class EvidenceService {
   }
 
   async get(actor: Actor, id: string): Promise<EvidenceView> {
-    await this.accessibleRow(this.db.manager, actor, id, 'read');
-    return this.view(this.db.manager, actor, id);
+    return this.view(actor, await this.accessibleRow(this.db.manager, actor, id, 'read'));
   }
 
   /** A case's evidence, filtered and paginated by cursor (newest first). */
@@ -258,9 +269,7 @@ export class EvidenceService {
       rows.length > query.limit && last
         ? encodeCursor(last.received_us, last.id)
         : null;
-    const items = await Promise.all(
-      page.map(async (row) => toEvidenceView(row, await this.nearDuplicates(this.db.manager, actor, row), API_BASE, actor)),
-    );
+    const items = await Promise.all(page.map((row) => this.view(actor, row)));
     return { items, nextCursor };
   }
 
@@ -321,12 +330,16 @@ export class EvidenceService {
         });
       }
     });
-    return this.view(this.db.manager, actor, id);
+    return this.viewOf(actor, id);
   }
 
   /** Every custody event of the item, a signed head covering them all, and each inclusion proof. */
-  async custodyOf(actor: Actor, id: string): Promise<{ events: RecordedEvent[]; treeHead: SignedTreeHead; proofs: Record<string, string[]> }> {
+  async custodyOf(actor: Actor, id: string): Promise<CustodyOfItem> {
     await this.accessibleRow(this.db.manager, actor, id, 'custody');
+    return this.custodyProofs(id);
+  }
+
+  private async custodyProofs(id: string): Promise<CustodyOfItem> {
     const events = await this.custody.eventsAbout('evidence', id);
     const treeHead = await this.heads.covering(events[events.length - 1]!.leafIndex);
     const proofs: Record<string, string[]> = {};
@@ -343,7 +356,7 @@ export class EvidenceService {
     } catch (error) {
       if (!(error instanceof BlobNotFoundError)) throw error;
     }
-    const { events, treeHead, proofs } = await this.custodyOf(actor, id);
+    const { events, treeHead, proofs } = await this.custodyProofs(id);
     const report = verifyEventsAgainstHead(
       events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash, proof: proofs[String(e.leafIndex)]! })),
       treeHead,
@@ -370,9 +383,17 @@ export class EvidenceService {
     return result;
   }
 
-  /** Opens the original for download (recorded as `evidence.downloaded`). */
-  async openOriginal(actor: Actor, id: string, range: ByteRange | null): Promise<{ row: EvidenceRow; stream: Readable }> {
+  /**
+   * Opens the original for download (recorded as `evidence.downloaded`). `pickRange` chooses
+   * the bytes from the file's size (null: all of it); what it throws comes back to the caller.
+   */
+  async openOriginal(
+    actor: Actor,
+    id: string,
+    pickRange: (sizeBytes: number) => ByteRange | null,
+  ): Promise<{ row: EvidenceRow; range: ByteRange | null; stream: Readable }> {
     const row = await this.accessibleRow(this.db.manager, actor, id, 'content');
+    const range = pickRange(Number(row.size_bytes));
     await this.db.transaction((tx) =>
       this.custody.append(tx, {
         action: 'evidence.downloaded',
@@ -382,7 +403,7 @@ export class EvidenceService {
         details: range ? { range: `bytes=${range.start}-${range.end}` } : {},
       }),
     );
-    return { row, stream: await this.store.open(row.sha256, range ?? undefined) };
+    return { row, range, stream: await this.store.open(row.sha256, range ?? undefined) };
   }
 
   /** Opens a derivative (no embedded metadata by construction). */
@@ -395,11 +416,6 @@ export class EvidenceService {
     return { sha256, stream: await this.store.open(sha256) };
   }
 
-  /** Size of a stored blob, for Range handling before opening. */
-  async sizeOf(actor: Actor, id: string): Promise<{ sizeBytes: number; sha256: string }> {
-    const row = await this.accessibleRow(this.db.manager, actor, id, 'content');
-    return { sizeBytes: Number(row.size_bytes), sha256: row.sha256 };
-  }
 }
 
 /** The words an item is found by: its title, description, tags and original file name. */

@@ -21,6 +21,13 @@ class PatchEvidenceDto {
   @ApiPropertyOptional({ description: 'why; required when the status changes' }) @IsOptional() @IsString() @Length(1, 2000) reason?: string;
 }
 
+/** A Range header that no byte of the file satisfies (answered 416). */
+class RangeNotSatisfiable extends Error {
+  constructor(readonly sizeBytes: number) {
+    super('range not satisfiable');
+  }
+}
+
 /** RFC 6266 attachment with an ASCII fallback and the UTF-8 name. */
 function attachment(name: string | null, id: string): string {
   const base = (name ?? '').split(/[/\\]/).pop() || `evidence-${id}`;
@@ -108,13 +115,23 @@ export class EvidenceController {
   @Get('evidence/:id/content')
   @Allow()
   async content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const { sizeBytes, sha256 } = await this.evidence.sizeOf(actor, id);
-    const range = parseRange(req.headers.range, sizeBytes);
-    if (range === 'unsatisfiable') {
-      sendProblem(res, problem(416, `The range is outside the ${sizeBytes} bytes of this file`), { 'Content-Range': `bytes */${sizeBytes}` });
+    let opened: Awaited<ReturnType<EvidenceService['openOriginal']>>;
+    try {
+      opened = await this.evidence.openOriginal(actor, id, (sizeBytes) => {
+        const wanted = parseRange(req.headers.range, sizeBytes);
+        if (wanted === 'unsatisfiable') throw new RangeNotSatisfiable(sizeBytes);
+        return wanted;
+      });
+    } catch (error) {
+      if (!(error instanceof RangeNotSatisfiable)) throw error;
+      sendProblem(res, problem(416, `The range is outside the ${error.sizeBytes} bytes of this file`), {
+        'Content-Range': `bytes */${error.sizeBytes}`,
+      });
       return;
     }
-    const { row, stream } = await this.evidence.openOriginal(actor, id, range);
+    const { row, range, stream } = opened;
+    const sizeBytes = Number(row.size_bytes);
+    const sha256 = row.sha256;
     res.status(range ? 206 : 200);
     res.setHeader('Content-Type', row.media_type);
     res.setHeader('Content-Disposition', attachment(row.original_file_name, id));
