@@ -1,61 +1,31 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { UsersService } from '#custodia/auth';
 import { loadConfig } from '#custodia/config';
-import { createDataSource, runMigrations, startEmbeddedPostgres } from '#custodia/db';
+import { createDataSource, runMigrations } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 import type { DataSource } from 'typeorm';
+import { onServer, throwawayServer, withDatabase } from '../test/support/postgres-server.js';
 
 /** A throw-away migrated database: on DATABASE_URL's server when set, else an embedded one. */
 export async function benchDatabase(label: string): Promise<{ ds: DataSource; server: string; close(): Promise<void> }> {
-  let serverUrl = process.env['DATABASE_URL'];
-  let stop = async (): Promise<void> => undefined;
-  let dir: string | undefined;
-  if (!serverUrl) {
-    dir = await mkdtemp(path.join(os.tmpdir(), `custodia-bench-${label}-`));
-    await chmod(dir, 0o755);
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const embedded = await startEmbeddedPostgres({ dataDir: dir, port });
-    serverUrl = embedded.url;
-    stop = embedded.stop;
-  }
+  const server = await throwawayServer(`bench-${label}`);
   const name = `custodia_bench_${label}_${process.pid}`;
-  const admin = new pg.Client({ connectionString: withDb(serverUrl, 'postgres') });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const ds = createDataSource(withDb(serverUrl, name), [], { poolSize: 12 });
+  await onServer(server.url, [`DROP DATABASE IF EXISTS ${name}`], [`CREATE DATABASE ${name}`]);
+  const ds = createDataSource(withDatabase(server.url, name), [], { poolSize: 12 });
   await ds.initialize();
   await runMigrations(ds);
-  const server = (await ds.query('SHOW server_version'))[0].server_version as string;
+  const version = (await ds.query('SHOW server_version'))[0].server_version as string;
   return {
     ds,
-    server,
+    server: version,
     async close() {
       await ds.destroy();
-      const c = new pg.Client({ connectionString: withDb(serverUrl!, 'postgres') });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-      await stop();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await onServer(server.url, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+      await server.stop();
     },
   };
-}
-
-function withDb(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = '/' + db;
-  return u.toString();
 }
 
 /** p50/p95/max of a list of milliseconds. */

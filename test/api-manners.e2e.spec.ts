@@ -126,7 +126,7 @@ describe('the API\'s manners (e2e)', () => {
     expect(ui.text).toContain('swagger');
   });
 
-  it('a failing database answers 503 on readiness and problem+json elsewhere, without internals', async () => {
+  it('when its database connections are cut, the app answers with problems (no internals) and recovers', async () => {
     // Another connection terminates every connection of this app's pool.
     await t.db.superuserQuery(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,

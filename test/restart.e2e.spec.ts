@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startCustodia } from '../apps/api/src/server.js';
 import { loadConfig } from '../libs/config/src/index.js';
 import { createLogger } from '../libs/logging/src/index.js';
-import { freePort } from './support/global-setup.js';
+import { freePort } from './support/postgres-server.js';
 
 const portAnswers = (port: number): Promise<boolean> =>
   new Promise((resolve) => {

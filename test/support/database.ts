@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { withDatabase } from './global-setup.js';
+import { onServer, withDatabase } from './postgres-server.js';
 
 export interface TestDatabase {
   url: string;
@@ -15,13 +15,7 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = inject('pgServerUrl');
   const name = `custodia_t_${process.ppid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
-  } finally {
-    await admin.end();
-  }
+  await onServer(serverUrl, [`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`]);
   const url = withDatabase(serverUrl, name);
   return {
     url,
@@ -36,10 +30,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       }
     },
     async drop() {
-      const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
     },
   };
 }
