@@ -7,6 +7,9 @@ import { SigningKeys } from './signing-keys.js';
 import { TimestampAuthority } from './timestamping.js';
 import { TreeHeads } from './tree-heads.js';
 
+/** The 32-byte master key (CUSTODIA_MASTER_KEY or the data folder's key file), read once. */
+export const MASTER_KEY = Symbol('MASTER_KEY');
+
 /** Runs the head loop for the application's lifetime and signs the first head at start. */
 @Injectable()
 class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
@@ -29,15 +32,22 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
 @Module({
   providers: [
     {
-      provide: SigningKeys,
-      inject: [DataSource, CUSTODIA_CONFIG],
-      useFactory: async (db: DataSource, config: CustodiaConfig) => {
+      provide: MASTER_KEY,
+      inject: [CUSTODIA_CONFIG],
+      useFactory: async (config: CustodiaConfig) => {
         const { key, source } = await loadMasterKey(config.masterKey, config.dataDir);
         if (source === 'generated') {
           new Logger('Custody').warn(
             `Generated a master key in ${config.dataDir}/master.key: back it up, or set CUSTODIA_MASTER_KEY`,
           );
         }
+        return key;
+      },
+    },
+    {
+      provide: SigningKeys,
+      inject: [DataSource, MASTER_KEY],
+      useFactory: async (db: DataSource, key: Buffer) => {
         const keys = new SigningKeys(db, key);
         await keys.active(); // fails the start now, not at the first head, if the key cannot be opened
         return keys;
@@ -55,6 +65,6 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
     },
     TreeHeadLoop,
   ],
-  exports: [CustodyLog, TreeHeads, SigningKeys],
+  exports: [CustodyLog, TreeHeads, SigningKeys, MASTER_KEY],
 })
 export class CustodyModule {}

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Actor } from '#custodia/auth';
-import { CustodyLog } from '#custodia/custody';
+import { CustodyLog, MASTER_KEY } from '#custodia/custody';
 import { canonicalBytes, type JsonValue } from '#custodia/custody-core';
 import { isUniqueViolation } from '#custodia/db';
 import { encodeCursor, searchText } from '#custodia/search';
@@ -25,8 +25,6 @@ import {
 import { applyPatch, asObject, takeReason, type BodyReader, type CountRange } from './validation.js';
 import { Vocabularies } from './vocabularies.js';
 
-/** The master key that seals casualty names (AES-256-GCM, bound to the record id). */
-export const RECORDS_KEY = Symbol('RECORDS_KEY');
 
 type Json = Record<string, unknown>;
 
@@ -100,7 +98,8 @@ export class RecordsService {
     private readonly custody: CustodyLog,
     private readonly vocabularies: Vocabularies,
     private readonly cases: CasesService,
-    @Inject(RECORDS_KEY) private readonly key: Buffer,
+    /** The master key seals casualty names (AES-256-GCM, bound to the record id). */
+    @Inject(MASTER_KEY) private readonly key: Buffer,
   ) {}
 
   // ---- incidents -------------------------------------------------------------------------
