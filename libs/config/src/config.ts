@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -25,6 +26,12 @@ export interface CustodiaConfig {
   masterKey: Buffer | null;
   treeHeadIntervalMs: number;
   tsaUrl: string | null;
+  /** PEM file of the certificates a time-stamp's chain must lead to (CUSTODIA_TSA_CERT); unset = chain not checked at stamping. */
+  tsaCertFile: string | null;
+  /** Tree heads, keys, leaf hashes and proofs answer without a token (CUSTODIA_PUBLIC_LOG). */
+  publicLog: boolean;
+  /** Who keeps this archive, as court packages name it (BagIt Source-Organization). */
+  organization: string;
   locationToleranceM: number;
   timeToleranceS: number;
   nearDuplicateDistance: number;
@@ -100,6 +107,24 @@ function masterKey(env: Env): Buffer | null {
   return key;
 }
 
+function singleLine(env: Env, name: string, fallback: string, maxLength: number): string {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+   
+  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new ConfigError(name, 'must be one line of text without control characters');
+  if (raw.length > maxLength) throw new ConfigError(name, `must be at most ${maxLength} characters`);
+  return raw;
+}
+
+function tsaCertFile(env: Env, cwd: string): string | null {
+  const raw = read(env, 'CUSTODIA_TSA_CERT');
+  if (raw === undefined) return null;
+  if (read(env, 'CUSTODIA_TSA_URL') === undefined) throw new ConfigError('CUSTODIA_TSA_CERT', 'is set but CUSTODIA_TSA_URL is not');
+  const file = path.resolve(cwd, raw);
+  if (!existsSync(file)) throw new ConfigError('CUSTODIA_TSA_CERT', `names ${file}, which does not exist`);
+  return file;
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first wrong variable. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): CustodiaConfig {
   const adminEmail = read(env, 'CUSTODIA_ADMIN_EMAIL') ?? null;
@@ -136,6 +161,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     masterKey: masterKey(env),
     treeHeadIntervalMs: integer(env, 'CUSTODIA_TREE_HEAD_INTERVAL_MS', 1000, 10, 3_600_000),
     tsaUrl: url(env, 'CUSTODIA_TSA_URL', ['http:', 'https:']),
+    tsaCertFile: tsaCertFile(env, cwd),
+    publicLog: boolean(env, 'CUSTODIA_PUBLIC_LOG', true),
+    organization: singleLine(env, 'CUSTODIA_ORGANIZATION', 'Custodia archive', 200),
     locationToleranceM: integer(env, 'CUSTODIA_LOCATION_TOLERANCE_M', 1000, 0, 20_000_000),
     timeToleranceS: integer(env, 'CUSTODIA_TIME_TOLERANCE_S', 3600, 0, 10 * 365 * 86400),
     nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 64),

@@ -12,6 +12,7 @@ import {
   type CustodyEvent,
 } from '#custodia/custody-core';
 import { createDataSource } from '#custodia/db';
+import { TimestampAuthority } from '#custodia/timestamp';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { CustodyLog, type CustodyEventInput } from './custody-log.js';
 import { replayLog } from './replay.js';
@@ -179,7 +180,6 @@ describe('the custody log in PostgreSQL', () => {
 describe('tree heads time-stamped by an RFC 3161 authority', () => {
   it('stores a token over the signed head that openssl verifies, and keeps heads when the authority is down', async () => {
     const { startLocalTsa, openssl } = await import('../../../test/support/tsa/local-tsa.js');
-    const { TimestampAuthority } = await import('./timestamping.js');
     const db = await createTestDatabase();
     const ds = createDataSource(db.url, [], { poolSize: 4 });
     await ds.initialize();

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { loadMasterKey } from '#custodia/keyring';
+import { TimestampAuthority } from '#custodia/timestamp';
 import { CustodyLog } from './custody-log.js';
 import { SigningKeys } from './signing-keys.js';
-import { TimestampAuthority } from './timestamping.js';
 import { TreeHeads } from './tree-heads.js';
 
 /** The 32-byte master key (CUSTODIA_MASTER_KEY or the data folder's key file), read once. */
@@ -59,7 +60,9 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
       inject: [DataSource, SigningKeys, CUSTODIA_CONFIG],
       useFactory: (db: DataSource, keys: SigningKeys, config: CustodiaConfig) => {
         const logger = new Logger('TreeHeads');
-        const tsa = config.tsaUrl ? new TimestampAuthority(config.tsaUrl) : undefined;
+        // With CUSTODIA_TSA_CERT, a token whose chain does not lead to those certificates is refused at once.
+        const trustedCertificatesPem = config.tsaCertFile ? [readFileSync(config.tsaCertFile, 'utf8')] : undefined;
+        const tsa = config.tsaUrl ? new TimestampAuthority(config.tsaUrl, { trustedCertificatesPem }) : undefined;
         return new TreeHeads(db, keys, (error) => logger.error(`tree head: ${String(error)}`), tsa);
       },
     },
