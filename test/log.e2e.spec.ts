@@ -129,9 +129,26 @@ describe('the custody log API (e2e)', () => {
     }
   });
 
-  it('every log route answers 401 without a token', async () => {
-    for (const path of ['/tree-head', '/tree-heads', '/keys', '/entries?start=0&end=1', '/proofs/inclusion?leafIndex=0', '/proofs/consistency?first=1&second=1']) {
-      expectProblem(await t.http.get(`/api/v1/log${path}`), 401);
+  const PUBLIC_PATHS = ['/tree-head', '/tree-heads', '/keys', '/leaves?start=0&end=1', '/proofs/inclusion?leafIndex=0', '/proofs/consistency?first=1&second=1'];
+
+  it('heads, keys, leaf hashes and proofs answer without a token, as a monitor needs; events do not', async () => {
+    for (const path of PUBLIC_PATHS) expect((await t.http.get(`/api/v1/log${path}`)).status, path).toBe(200);
+    const leaves = (await t.http.get('/api/v1/log/leaves?start=0&end=1')).body;
+    expect(leaves).toEqual([
+      { leafIndex: 0, leafHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      { leafIndex: 1, leafHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    ]);
+    expectProblem(await t.http.get('/api/v1/log/entries?start=0&end=1'), 401);
+    expectProblem(await t.http.get('/api/v1/log/leaves?start=0'), 400);
+  });
+
+  it('with CUSTODIA_PUBLIC_LOG=false every log route answers 401 without a token', async () => {
+    const closed = await startTestApp({ CUSTODIA_PUBLIC_LOG: 'false' });
+    try {
+      for (const path of [...PUBLIC_PATHS, '/entries?start=0&end=1']) expectProblem(await closed.http.get(`/api/v1/log${path}`), 401);
+      expect((await closed.http.get('/api/v1/log/tree-head').auth(closed.admin.token, { type: 'bearer' })).status).toBe(200);
+    } finally {
+      await closed.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import {
   createParamDecorator,
   ForbiddenException,
+  Inject,
   Injectable,
   SetMetadata,
   UnauthorizedException,
@@ -8,15 +9,22 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { AuthService } from './auth.service.js';
 import { ROLES, type Actor, type Role } from './roles.js';
 
 const ACCESS_RULE = 'custodia:access';
 
-type AccessRule = { kind: 'public' } | { kind: 'roles'; roles: readonly Role[] };
+type AccessRule = { kind: 'public' } | { kind: 'public-log' } | { kind: 'roles'; roles: readonly Role[] };
 
 /** Anyone may call this route, signed in or not. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS_RULE, { kind: 'public' } satisfies AccessRule);
+
+/**
+ * The custody log's public face (tree heads, keys, leaf hashes, proofs): open to anyone, as
+ * Certificate Transparency logs are, unless CUSTODIA_PUBLIC_LOG=false, then to any signed-in user.
+ */
+export const PublicLog = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS_RULE, { kind: 'public-log' } satisfies AccessRule);
 
 /** Signed-in callers with one of these global roles may call this route (any role when none is named). */
 export const Allow = (...roles: Role[]): MethodDecorator & ClassDecorator =>
@@ -48,12 +56,14 @@ export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
+    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const rule = accessRuleOf(this.reflector, context.getHandler(), context.getClass());
     if (!rule) throw new ForbiddenException('This route declares no access rule and is closed');
-    if (rule.kind === 'public') return true;
+    if (rule.kind === 'public' || (rule.kind === 'public-log' && this.config.publicLog)) return true;
+    const roles = rule.kind === 'roles' ? rule.roles : ROLES;
     const request = context.switchToHttp().getRequest<RequestWithActor>();
     const header = request.headers['authorization'];
     const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
@@ -61,7 +71,7 @@ export class AccessGuard implements CanActivate {
     const actor = await this.auth.authenticate(match[1]!);
     if (!actor) throw new UnauthorizedException('The token is unknown, expired or revoked');
     request.actor = actor;
-    if (!rule.roles.includes(actor.role)) throw new ForbiddenException(`The ${actor.role} role may not do this`);
+    if (!roles.includes(actor.role)) throw new ForbiddenException(`The ${actor.role} role may not do this`);
     return true;
   }
 }

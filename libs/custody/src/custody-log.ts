@@ -142,6 +142,15 @@ export class CustodyLog {
     }));
   }
 
+  /** Leaf hashes [start, end] (inclusive): all a monitor needs to rebuild the tree. */
+  async leaves(start: number, end: number): Promise<{ leafIndex: number; leafHash: string }[]> {
+    const rows: { leaf_index: string; leaf_hash: Buffer }[] = await this.db.query(
+      `SELECT leaf_index, leaf_hash FROM custody_events WHERE leaf_index BETWEEN $1 AND $2 ORDER BY leaf_index`,
+      [start, end],
+    );
+    return rows.map((row) => ({ leafIndex: Number(row.leaf_index), leafHash: toHex(row.leaf_hash) }));
+  }
+
   /** Every event about one subject, in log order. */
   async eventsAbout(subjectType: string, subjectId: string): Promise<RecordedEvent[]> {
     const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
@@ -152,6 +161,38 @@ export class CustodyLog {
     return rows.map((row) => ({
       leafIndex: Number(row.leaf_index),
       leafHash: toHex(row.leaf_hash),
+      event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent,
+    }));
+  }
+
+  /**
+   * Leaf indexes, in log order, of every event of a case below `treeSize` about the given
+   * subjects (type -> ids) or about the case itself: what a court package of them must carry.
+   */
+  async leafIndexesAbout(caseId: string, subjects: Record<string, readonly string[]>, treeSize: number): Promise<number[]> {
+    const types = Object.entries(subjects).flatMap(([type, ids]) => ids.map(() => type));
+    const ids = Object.values(subjects).flat();
+    const rows: { leaf_index: string }[] = await this.db.query(
+      `SELECT e.leaf_index FROM custody_events e
+        WHERE e.case_id = $1 AND e.leaf_index < $2
+          AND ((e.subject_type = 'case' AND e.subject_id = $1::text)
+               OR (e.subject_type, e.subject_id) IN (SELECT * FROM unnest($3::text[], $4::text[])))
+        ORDER BY e.leaf_index`,
+      [caseId, treeSize, types, ids],
+    );
+    return rows.map((r) => Number(r.leaf_index));
+  }
+
+  /** The events at these leaf indexes, in log order, with their exact stored RFC 8785 bytes. */
+  async eventsAt(leafIndexes: readonly number[]): Promise<(RecordedEvent & { bytes: Buffer })[]> {
+    const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
+      `SELECT leaf_index, leaf_hash, event_bytes FROM custody_events WHERE leaf_index = ANY ($1::bigint[]) ORDER BY leaf_index`,
+      [leafIndexes],
+    );
+    return rows.map((row) => ({
+      leafIndex: Number(row.leaf_index),
+      leafHash: toHex(row.leaf_hash),
+      bytes: row.event_bytes,
       event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent,
     }));
   }

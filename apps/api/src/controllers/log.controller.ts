@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { Allow, CurrentActor, type Actor } from '#custodia/auth';
+import { Allow, CurrentActor, PublicLog, type Actor } from '#custodia/auth';
 import { CustodyLog, SigningKeys, TreeHeads } from '#custodia/custody';
 import { unprocessable } from '#custodia/errors';
 
@@ -63,6 +63,18 @@ class EntriesQuery {
   @ApiProperty({ description: `inclusive; at most ${MAX_PAGE} entries per call` }) @apply(index()) end!: number;
 }
 
+class LeafDto {
+  @ApiProperty() leafIndex!: number;
+  @ApiProperty({ description: 'hex SHA-256(0x00 || event bytes)' }) leafHash!: string;
+}
+
+function assertPage(query: EntriesQuery): void {
+  if (query.end < query.start) throw unprocessable('end comes before start', [{ field: 'end', message: 'must be >= start' }]);
+  if (query.end - query.start >= MAX_PAGE) {
+    throw unprocessable(`At most ${MAX_PAGE} entries per call`, [{ field: 'end', message: `must be < start + ${MAX_PAGE}` }]);
+  }
+}
+
 class InclusionQuery {
   @ApiProperty() @apply(index()) leafIndex!: number;
   @ApiPropertyOptional({ description: 'defaults to the newest signed head\'s size' }) @IsOptional() @apply(index()) treeSize?: number;
@@ -73,7 +85,10 @@ class ConsistencyQuery {
   @ApiProperty() @apply(index()) second!: number;
 }
 
-/** The custody log for auditors and outside monitors: heads and proofs are open to every signed-in user. */
+/**
+ * The custody log for auditors and outside monitors: heads, keys, leaf hashes and proofs are
+ * public (CUSTODIA_PUBLIC_LOG); the events themselves only to those who may see them.
+ */
 @ApiTags('custody log')
 @ApiBearerAuth()
 @Controller('log')
@@ -90,34 +105,43 @@ export class LogController {
   }
 
   @Get('tree-head')
+  @PublicLog()
   @ApiOkResponse({ type: TreeHeadDto })
   async treeHead(): Promise<TreeHeadDto> {
     return (await this.heads.latest()) ?? (await this.heads.publish());
   }
 
   @Get('tree-heads')
+  @PublicLog()
   @ApiOkResponse({ type: [TreeHeadDto] })
   treeHeads(@Query() query: HeadsQuery): Promise<TreeHeadDto[]> {
     return this.heads.list(query.from ?? 0, query.limit ?? 100);
   }
 
   @Get('keys')
+  @PublicLog()
   @ApiOkResponse({ type: [LogKeyDto] })
   logKeys(): Promise<LogKeyDto[]> {
     return this.keys.published();
   }
 
+  @Get('leaves')
+  @PublicLog()
+  @ApiOkResponse({ type: [LeafDto] })
+  leaves(@Query() query: EntriesQuery): Promise<LeafDto[]> {
+    assertPage(query);
+    return this.log.leaves(query.start, query.end);
+  }
+
   @Get('entries')
   @ApiOkResponse({ type: [LogEntryDto] })
   entries(@CurrentActor() actor: Actor, @Query() query: EntriesQuery): Promise<LogEntryDto[]> {
-    if (query.end < query.start) throw unprocessable('end comes before start', [{ field: 'end', message: 'must be >= start' }]);
-    if (query.end - query.start >= MAX_PAGE) {
-      throw unprocessable(`At most ${MAX_PAGE} entries per call`, [{ field: 'end', message: `must be < start + ${MAX_PAGE}` }]);
-    }
+    assertPage(query);
     return this.log.entries(actor, query.start, query.end);
   }
 
   @Get('proofs/inclusion')
+  @PublicLog()
   @ApiOkResponse({ type: InclusionProofDto })
   async inclusion(@Query() query: InclusionQuery): Promise<InclusionProofDto> {
     const signed = await this.signedSize();
@@ -133,6 +157,7 @@ export class LogController {
   }
 
   @Get('proofs/consistency')
+  @PublicLog()
   @ApiOkResponse({ type: ConsistencyProofDto })
   async consistency(@Query() query: ConsistencyQuery): Promise<ConsistencyProofDto> {
     const signed = await this.signedSize();
