@@ -11,6 +11,8 @@ import { BlobNotFoundError, BlobRangeError, BlobStoreUnavailableError, BlobTooLa
 const CHUNK_BYTES = 1024 * 1024;
 // Bytes an upload may hold in memory while the disk catches up, so network and disk overlap.
 const WRITE_BUFFER_BYTES = 8 * CHUNK_BYTES;
+// Bytes written between early flushes of a large upload (see FileSink).
+const FLUSH_EVERY_BYTES = 64 * CHUNK_BYTES;
 const DIRECTORY_MODE = 0o750;
 const TEMPORARY_FILE_MODE = 0o600;
 const STORED_BLOB_MODE = 0o444;
@@ -250,6 +252,9 @@ class Sha256Meter extends Transform {
  */
 class FileSink extends Writable {
   private position = 0;
+  private flushedTo = 0;
+  private flushing: Promise<void> = Promise.resolve();
+  private flushError: Error | undefined;
 
   constructor(private readonly handle: FileHandle) {
     super({ highWaterMark: WRITE_BUFFER_BYTES });
@@ -264,6 +269,7 @@ class FileSink extends Writable {
   }
 
   private async writeAll(buffers: Buffer[]): Promise<void> {
+    if (this.flushError) throw this.flushError;
     let pending = buffers;
     while (pending.length > 0) {
       const { bytesWritten } = await this.handle.writev(pending, this.position);
@@ -271,6 +277,19 @@ class FileSink extends Writable {
       this.position += bytesWritten;
       pending = afterWritten(pending, bytesWritten);
     }
+    // Flush to disk as the file grows, beside the writing, so the final fsync finds little left
+    // and a large file's write-back overlaps the hashing instead of following it.
+    if (this.position - this.flushedTo >= FLUSH_EVERY_BYTES) {
+      await this.flushing;
+      this.flushedTo = this.position;
+      this.flushing = this.handle.datasync().catch((error: Error) => {
+        this.flushError ??= error;
+      });
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.flushing.then(() => callback(this.flushError ?? null));
   }
 }
 
