@@ -1,0 +1,43 @@
+/**
+ * File names inside a bag. A name comes from whoever submitted the file, so it is hostile until
+ * cleaned: no path, nothing invisible, nothing a court's Windows machine refuses to unpack.
+ */
+
+/** Longest name kept, in UTF-8 bytes: well under the 255 most filesystems allow, leaving room for the path. */
+export const MAX_NAME_BYTES = 150;
+
+// C0 and C1 controls, DEL; bidirectional embeddings, overrides and isolates (an "exe.jpg" shown as
+// "gpj.exe"); zero-width characters and the byte-order mark.
+ 
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+const RESERVED_CHARACTERS = /[/\\:*?"<>|]/g;
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\.|$)/i;
+
+function cutToBytes(text: string, maxBytes: number): string {
+  let out = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > maxBytes) break;
+    out += char;
+    bytes += size;
+  }
+  return out;
+}
+
+/** A safe file name for `name` (see PACKAGE-FORMAT.md); `fallback` when nothing usable is left. */
+export function sanitiseFileName(name: string | null | undefined, fallback = 'original'): string {
+  let cleaned = (name ?? '')
+    .normalize('NFC')
+    .replace(INVISIBLE, '')
+    .replace(RESERVED_CHARACTERS, '_')
+    .replace(/^[.\s]+/, '')
+    .replace(/[.\s]+$/, '');
+  if (WINDOWS_DEVICE.test(cleaned)) cleaned = `_${cleaned}`;
+  if (Buffer.byteLength(cleaned) > MAX_NAME_BYTES) {
+    const dot = cleaned.lastIndexOf('.');
+    const extension = dot > 0 && cleaned.length - dot <= 16 ? cleaned.slice(dot) : '';
+    cleaned = cutToBytes(cleaned.slice(0, cleaned.length - extension.length), MAX_NAME_BYTES - Buffer.byteLength(extension)) + extension;
+  }
+  return cleaned === '' ? fallback : cleaned;
+}
