@@ -1,10 +1,9 @@
-import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import path from 'node:path';
-import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CasesModule } from '#custodia/cases';
 import { CustodyModule } from '#custodia/custody';
-import { JobQueue } from '#custodia/jobs';
+import { JobQueue, JobsModule } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
 import { LocalBlobStore, type BlobStore } from '#custodia/storage';
 import { DerivativesJob } from './derivatives.job.js';
@@ -12,7 +11,7 @@ import { BLOB_STORE, EvidenceService } from './evidence.service.js';
 
 /** Starts the job queue and, where this process works it, the derivative worker. */
 @Injectable()
-class EvidenceWorker implements OnApplicationBootstrap, OnModuleDestroy {
+class EvidenceWorker implements OnApplicationBootstrap {
   private readonly logger = new Logger('EvidenceWorker');
 
   constructor(
@@ -31,28 +30,12 @@ class EvidenceWorker implements OnApplicationBootstrap, OnModuleDestroy {
       await this.queue.work('evidence.derivatives', ({ evidenceId }) => this.job.run(evidenceId), this.config.workerConcurrency);
     }
   }
-
-  onModuleDestroy(): Promise<void> {
-    return this.queue.stop();
-  }
 }
 
 @Module({
-  imports: [CustodyModule, CasesModule],
+  imports: [CustodyModule, CasesModule, JobsModule],
   providers: [
     { provide: BLOB_STORE, inject: [CUSTODIA_CONFIG], useFactory: (config: CustodiaConfig) => new LocalBlobStore(path.join(config.dataDir, 'blobs')) },
-    {
-      provide: JobQueue,
-      inject: [DataSource],
-      useFactory: (db: DataSource) => {
-        const logger = new Logger('JobQueue');
-        return new JobQueue({
-          connectionString: (db.options as { url: string }).url,
-          pollingIntervalSeconds: 0.5,
-          onError: (error) => logger.error(`job queue: ${String(error)}`),
-        });
-      },
-    },
     EvidenceService,
     DerivativesJob,
     EvidenceWorker,

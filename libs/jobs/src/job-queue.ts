@@ -4,9 +4,16 @@ import type { EntityManager } from 'typeorm';
 /** Every background job: its name and the data it carries. */
 export interface JobTypes {
   'evidence.derivatives': { evidenceId: string };
+  'exports.build': { exportId: string };
 }
 export type JobName = keyof JobTypes;
-export const JOB_NAMES: readonly JobName[] = ['evidence.derivatives'];
+export const JOB_NAMES: readonly JobName[] = ['evidence.derivatives', 'exports.build'];
+
+/** How long a job may run before pg-boss takes it for dead and retries it; a package of many gigabytes takes a while. */
+const EXPIRE_IN_SECONDS: Record<JobName, number> = {
+  'evidence.derivatives': 15 * 60,
+  'exports.build': 12 * 3600,
+};
 
 export type JobHandler<N extends JobName> = (data: JobTypes[N], job: { id: string; retryCount: number }) => Promise<void>;
 
@@ -24,7 +31,7 @@ export interface JobQueueOptions {
  */
 export class JobQueue {
   private readonly boss: PgBoss;
-  private started = false;
+  private starting: Promise<void> | undefined;
   private readonly workers = new Map<JobName, string[]>();
 
   constructor(private readonly options: JobQueueOptions) {
@@ -41,22 +48,24 @@ export class JobQueue {
     this.boss.on('error', (error) => options.onError?.(error));
   }
 
-  /** Creates pg-boss's schema and the queues (idempotent; safe with several instances). */
-  async start(): Promise<void> {
-    if (this.started) return;
-    await this.boss.start();
-    for (const name of JOB_NAMES) {
-      if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name).catch(async (error) => {
-        if (!(await this.boss.getQueue(name))) throw error;
-      });
-    }
-    this.started = true;
+  /** Creates pg-boss's schema and the queues (idempotent; safe with several instances and several callers). */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      await this.boss.start();
+      for (const name of JOB_NAMES) {
+        if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name).catch(async (error) => {
+          if (!(await this.boss.getQueue(name))) throw error;
+        });
+      }
+    })();
+    return this.starting;
   }
 
   /** Enqueues inside `tx`; `id` must be a UUID (the concerned row's id makes it deterministic). */
   async enqueue<N extends JobName>(tx: EntityManager, name: N, data: JobTypes[N], id: string): Promise<void> {
     await this.boss.send(name, data, {
       id,
+      expireInSeconds: EXPIRE_IN_SECONDS[name],
       db: { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.query(text, values) }) },
     });
   }
@@ -88,8 +97,9 @@ export class JobQueue {
   }
 
   async stop(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
+    if (!this.starting) return;
+    await this.starting.catch(() => undefined);
+    this.starting = undefined;
     await this.boss.stop({ graceful: true, wait: true, timeout: 20_000 });
   }
 }

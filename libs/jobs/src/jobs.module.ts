@@ -1,0 +1,37 @@
+import { Injectable, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { JobQueue } from './job-queue.js';
+
+/** Stops the queue (gracefully, letting running jobs finish) when the application closes. */
+@Injectable()
+class JobQueueLifecycle implements OnModuleDestroy {
+  constructor(private readonly queue: JobQueue) {}
+
+  onModuleDestroy(): Promise<void> {
+    return this.queue.stop();
+  }
+}
+
+/**
+ * The one job queue of a process, shared by every module that enqueues or works jobs. Each
+ * module starts it (idempotent) and registers its own workers at bootstrap.
+ */
+@Module({
+  providers: [
+    {
+      provide: JobQueue,
+      inject: [DataSource],
+      useFactory: (db: DataSource) => {
+        const logger = new Logger('JobQueue');
+        return new JobQueue({
+          connectionString: (db.options as { url: string }).url,
+          pollingIntervalSeconds: 0.5,
+          onError: (error) => logger.error(`job queue: ${String(error)}`),
+        });
+      },
+    },
+    JobQueueLifecycle,
+  ],
+  exports: [JobQueue],
+})
+export class JobsModule {}
