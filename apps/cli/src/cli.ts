@@ -8,6 +8,7 @@ import { replayLog, SigningKeys } from '#custodia/custody';
 import { loadMasterKey } from '#custodia/keyring';
 import { openDatabase } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
+import { UsageError, VERIFY_USAGE, verifyCommand } from './verify-command.js';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -16,6 +17,8 @@ export interface CliIo {
   /** The whole of standard input (for --password-stdin). */
   readStdin: () => Promise<string>;
   logger?: Logger;
+  /** Standard error is a terminal: long commands draw progress there. */
+  stderrIsTty?: boolean;
 }
 
 const USAGE = `custodia <command>
@@ -34,12 +37,12 @@ const USAGE = `custodia <command>
       Retires the custody log's signing key and creates a new one; the old public key stays
       published so heads it signed still verify.
 
-Configuration comes from the same variables as the API (DATABASE_URL, CUSTODIA_DATA_DIR, ...).
+${VERIFY_USAGE}
+
+Except verify, commands take their configuration from the same variables as the API (DATABASE_URL, CUSTODIA_DATA_DIR, ...).
 With the embedded database, the CLI uses the server a running API started, or starts it.
 `;
 
-/** A command that ran to its end; `code` is the process exit code. */
-class UsageError extends Error {}
 
 /** Runs one CLI command and returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -48,12 +51,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (group === 'user' && command === 'create') return await userCreate(rest, io);
     if (group === 'log' && command === 'verify' && rest.length === 0) return await logVerify(io);
     if (group === 'key' && command === 'rotate' && rest.length === 0) return await keyRotate(io);
+    if (group === 'verify') return await verifyCommand(argv.slice(1), { stdout: io.stdout, stderr: io.stderr, progress: io.stderrIsTty ?? false });
     if (group === undefined || group === 'help' || group === '--help') {
       io.stdout(USAGE);
       return 0;
     }
     throw new UsageError(`Unknown command: ${argv.join(' ')}`);
   } catch (error) {
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) error = new UsageError((error as Error).message);
     if (error instanceof UsageError || error instanceof ConfigError) {
       io.stderr(`${error.message}\n\n${error instanceof UsageError ? USAGE : ''}`);
       return 2;

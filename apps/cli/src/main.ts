@@ -12,4 +12,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   readStdin,
+  stderrIsTty: process.stderr.isTTY,
 });

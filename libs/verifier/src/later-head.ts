@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import type { PublishedKey, SignedTreeHead } from '#custodia/custody-core';
+import type { LaterHead } from './verify-package.js';
+
+const TIMEOUT_MS = 20_000;
+const MAX_BYTES = 4 * 1024 * 1024;
+
+async function getJson(url: URL, fetchImpl: typeof fetch): Promise<unknown> {
+  const response = await fetchImpl(url, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  if (!response.ok) throw new Error(`${url.href} answered HTTP ${response.status}`);
+  const text = await response.text();
+  if (text.length > MAX_BYTES) throw new Error(`${url.href} sent more than ${MAX_BYTES} bytes`);
+  return JSON.parse(text);
+}
+
+/** The archive's API base from what a person types: `https://archive.example.org` or `.../api/v1`. */
+export function apiBase(address: string): URL {
+  const url = new URL(address);
+  if (!/\/api\/v1\/?$/.test(url.pathname)) url.pathname = `${url.pathname.replace(/\/$/, '')}/api/v1`;
+  url.pathname = url.pathname.replace(/\/$/, '');
+  url.search = '';
+  url.hash = '';
+  return url;
+}
+
+/**
+ * `--against`: a later signed head and the consistency proof from the package's head to it,
+ * from an archive's public log API (its newest head) or from a JSON file holding
+ * `{ treeHead, consistencyProof, keys? }` (a bare signed head of the same size needs no proof).
+ */
+export async function loadLaterHead(against: string, packageHead: SignedTreeHead, fetchImpl: typeof fetch = fetch): Promise<LaterHead> {
+  if (/^https?:\/\//i.test(against)) {
+    const base = apiBase(against);
+    const at = (path: string) => new URL(`${base.pathname}${path}`, base);
+    const head = (await getJson(at('/log/tree-head'), fetchImpl)) as SignedTreeHead;
+    const keys = (await getJson(at('/log/keys'), fetchImpl)) as PublishedKey[];
+    let proof: string[] = [];
+    if (head.treeSize > packageHead.treeSize) {
+      const answer = (await getJson(at(`/log/proofs/consistency?first=${packageHead.treeSize}&second=${head.treeSize}`), fetchImpl)) as { proof: string[] };
+      proof = answer.proof;
+    }
+    return { head, consistencyProof: proof, keys: Array.isArray(keys) ? keys : [], source: base.origin };
+  }
+  const parsed = JSON.parse(await readFile(against, 'utf8')) as Record<string, unknown>;
+  const head = (parsed['treeHead'] ?? parsed) as SignedTreeHead;
+  const proof = (parsed['consistencyProof'] ?? (parsed['consistency'] as { proof?: unknown } | undefined)?.proof ?? parsed['proof'] ?? []) as string[];
+  const keys = (Array.isArray(parsed['keys']) ? parsed['keys'] : []) as PublishedKey[];
+  return { head, consistencyProof: proof, keys, source: against };
+}

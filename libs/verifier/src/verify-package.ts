@@ -1,0 +1,569 @@
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { BAG_ALGORITHMS, DigestThread, parseBagInfo, parseManifest, parseOxum, type BagAlgorithm } from '#custodia/bagit';
+import {
+  canonicalBytes,
+  isHashHex,
+  leafHash,
+  parseHash,
+  toHex,
+  treeHeadBytes,
+  verifyConsistency,
+  verifyInclusion,
+  verifyTreeHead,
+  type CustodyEvent,
+  type PublishedKey,
+  type SignedTreeHead,
+} from '#custodia/custody-core';
+import { verifyTimeStampToken } from '#custodia/timestamp';
+import { openBag, UnreadablePackageError, type BagSource } from './bag-source.js';
+
+/** A later signed head to check the package's head against (`--against`), with the proof between them. */
+export interface LaterHead {
+  head: SignedTreeHead;
+  /** RFC 9162 consistency proof (hex) from the package's tree size to `head.treeSize`. */
+  consistencyProof: string[];
+  /** Keys that may have signed it, besides the package's own. */
+  keys: PublishedKey[];
+  /** Where it came from, for the report. */
+  source: string;
+}
+
+export interface VerifyOptions {
+  /** Refuse a head signed by any other key. */
+  trustedKeyId?: string;
+  /** The time-stamping authority's root (or own) certificates, PEM: the token's chain must lead to one. */
+  tsaCertificatesPem?: string[];
+  /** Fetches or reads a later head (and the proof from the package's head to it): `--against`. */
+  against?: (packageHead: SignedTreeHead) => Promise<LaterHead>;
+  /** Called as bytes are hashed. */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+export type CheckStatus = 'ok' | 'failed' | 'skipped';
+
+/** One area of the package checked as a whole. */
+export interface Check {
+  name: 'container' | 'bag' | 'manifests' | 'tree-head' | 'events' | 'time-stamp' | 'consistency';
+  status: CheckStatus;
+  detail: string;
+}
+
+/** One evidence item: its file, its record and its custody events. */
+export interface ItemVerdict {
+  evidenceId: string;
+  /** The packed file's name, null when the item has none in the package. */
+  fileName: string | null;
+  kind: 'original' | 'preview' | null;
+  sha256: string | null;
+  events: number;
+  ok: boolean;
+  /** The first thing that failed for this item. */
+  problem?: string;
+}
+
+export interface PackageVerdict {
+  ok: boolean;
+  bag: string;
+  purpose: string | null;
+  checks: Check[];
+  items: ItemVerdict[];
+  /** Every failure found, in the order found. */
+  problems: string[];
+  treeHead: SignedTreeHead | null;
+  timestamp: { genTime: string; authority: string | null; chainChecked: boolean } | null;
+  stats: { files: number; bytes: number; events: number; seconds: number };
+}
+
+/** Per-file cap on the small files read whole (manifests, JSON); larger ones are refused, not read. */
+const MAX_TEXT_BYTES = 256 * 1024 * 1024;
+
+interface Digests {
+  sha256: string;
+  sha512: string;
+}
+
+/** An event line as read and checked. */
+interface CheckedEvent {
+  leafIndex: number;
+  event: CustodyEvent | null;
+  problem?: string;
+}
+
+async function readAll(stream: Readable, limit = MAX_TEXT_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      stream.destroy();
+      throw new Error(`is larger than ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJson(bytes: Buffer, what: string): { value?: unknown; problem?: string } {
+  try {
+    return { value: JSON.parse(bytes.toString('utf8')) };
+  } catch (error) {
+    return { problem: `${what} is not valid JSON (${(error as Error).message})` };
+  }
+}
+
+const shortHash = (hex: string | null | undefined): string => (hex ? `${hex.slice(0, 16)}…` : 'none');
+
+/**
+ * Checks a court package (PACKAGE-FORMAT.md) offline, trusting nothing in it but the keys it is
+ * told to trust: the bag (manifests, Payload-Oxum, tag manifests), every file against both
+ * manifests, every original against the SHA-256 its custody events record, every event line
+ * against its leaf hash and its inclusion proof, the head's signature, the RFC 3161 token, and
+ * optionally the head's consistency with a later one. Never throws on a hostile package.
+ */
+export async function verifyPackage(location: string, options: VerifyOptions = {}): Promise<PackageVerdict> {
+  const started = Date.now();
+  const verdict: PackageVerdict = {
+    ok: false,
+    bag: location,
+    purpose: null,
+    checks: [],
+    items: [],
+    problems: [],
+    treeHead: null,
+    timestamp: null,
+    stats: { files: 0, bytes: 0, events: 0, seconds: 0 },
+  };
+  let source: BagSource;
+  try {
+    source = await openBag(location);
+  } catch (error) {
+    const message = error instanceof UnreadablePackageError ? error.message : `the package cannot be opened: ${(error as Error).message}`;
+    verdict.checks.push({ name: 'container', status: 'failed', detail: message });
+    verdict.problems.push(message);
+    verdict.stats.seconds = (Date.now() - started) / 1000;
+    return verdict;
+  }
+  try {
+    await new PackageCheck(source, options, verdict).run();
+  } catch (error) {
+    // A bug or an I/O failure mid-way must not pass for a verdict: say what broke.
+    const message = `the check stopped: ${(error as Error).message}`;
+    verdict.problems.push(message);
+    verdict.checks.push({ name: 'container', status: 'failed', detail: message });
+  } finally {
+    await source.close();
+  }
+  verdict.ok = verdict.problems.length === 0 && verdict.items.every((i) => i.ok);
+  verdict.stats.seconds = (Date.now() - started) / 1000;
+  return verdict;
+}
+
+class PackageCheck {
+  private readonly files: Map<string, number>;
+  private readonly digests = new Map<string, Digests>();
+  /** Files whose bytes differ from a manifest: path -> what differed. */
+  private readonly changed = new Map<string, string>();
+  private readonly sha512 = new DigestThread(['sha512']);
+
+  constructor(
+    private readonly source: BagSource,
+    private readonly options: VerifyOptions,
+    private readonly verdict: PackageVerdict,
+  ) {
+    this.files = new Map(source.files.map((f) => [f.path, f.sizeBytes]));
+    verdict.bag = source.name;
+  }
+
+  private check(name: Check['name'], problems: string[], okDetail: string): void {
+    this.verdict.checks.push(problems.length ? { name, status: 'failed', detail: problems[0]! } : { name, status: 'ok', detail: okDetail });
+    this.verdict.problems.push(...problems);
+  }
+
+  private async text(path: string): Promise<Buffer | null> {
+    if (!this.files.has(path)) return null;
+    try {
+      return await readAll(await this.source.open(path));
+    } catch (error) {
+      throw new Error(`${path} ${(error as Error).message}`);
+    }
+  }
+
+  async run(): Promise<void> {
+    try {
+      await this.checkAll();
+    } finally {
+      await this.sha512.close();
+    }
+  }
+
+  private async checkAll(): Promise<void> {
+    const containerProblems = [...this.source.problems];
+    this.check('container', containerProblems, `${this.source.files.length} files`);
+    await this.checkBag();
+    const head = await this.checkHead();
+    const events = await this.checkEvents(head);
+    await this.checkItems(events);
+    await this.checkTimestamp(head);
+    await this.checkConsistency(head);
+  }
+
+  // --- The bag: structure, manifests, every byte ------------------------------------------------
+
+  private async checkBag(): Promise<void> {
+    const problems: string[] = [];
+    const bagit = await this.text('bagit.txt');
+    if (!bagit) problems.push('bagit.txt is missing: this is not a BagIt bag');
+    else if (!/^BagIt-Version: (1\.0|0\.97)\r?\nTag-File-Character-Encoding: UTF-8\r?\n?$/.test(bagit.toString('utf8'))) {
+      problems.push('bagit.txt does not declare BagIt-Version 1.0 with UTF-8 tag files');
+    }
+    const info = parseBagInfo((await this.text('bag-info.txt'))?.toString('utf8') ?? '');
+    if (!this.files.has('bag-info.txt')) problems.push('bag-info.txt is missing');
+    const field = (label: string): string | undefined => info.find(([l]) => l.toLowerCase() === label.toLowerCase())?.[1];
+    this.verdict.purpose = field('Custodia-Purpose') ?? null;
+    const payload = this.source.files.filter((f) => f.path.startsWith('data/'));
+    const oxum = parseOxum(field('Payload-Oxum'));
+    const actualBytes = payload.reduce((sum, f) => sum + f.sizeBytes, 0);
+    if (!oxum) problems.push('bag-info.txt has no valid Payload-Oxum');
+    else if (oxum.files !== payload.length || oxum.bytes !== actualBytes) {
+      problems.push(`Payload-Oxum says ${oxum.bytes} bytes in ${oxum.files} files, data/ holds ${actualBytes} bytes in ${payload.length} files`);
+    }
+    this.check('bag', problems, `BagIt 1.0, Payload-Oxum ${actualBytes}.${payload.length}`);
+
+    const manifestProblems: string[] = [];
+    const listed = new Map<string, Partial<Record<BagAlgorithm, string>>>();
+    const tagListed = new Map<string, Partial<Record<BagAlgorithm, string>>>();
+    const readManifest = async (name: string, algorithm: BagAlgorithm, into: typeof listed, required: boolean): Promise<Set<string> | null> => {
+      const bytes = await this.text(name);
+      if (!bytes) {
+        if (required) manifestProblems.push(`${name} is missing`);
+        return null;
+      }
+      const { entries, problems: lineProblems } = parseManifest(bytes.toString('utf8'), algorithm);
+      for (const p of lineProblems) manifestProblems.push(`${name} line ${p.line} ${p.problem}`);
+      const paths = new Set<string>();
+      for (const e of entries) {
+        if (paths.has(e.path)) manifestProblems.push(`${name} lists ${e.path} twice`);
+        paths.add(e.path);
+        into.set(e.path, { ...into.get(e.path), [algorithm]: e.digest });
+      }
+      return paths;
+    };
+    for (const algorithm of BAG_ALGORITHMS) {
+      const name = `manifest-${algorithm}.txt`;
+      const paths = await readManifest(name, algorithm, listed, true);
+      if (!paths) continue;
+      for (const f of payload) if (!paths.has(f.path)) manifestProblems.push(`${f.path} is in data/ but not in ${name} (a file was added)`);
+      for (const p of paths) {
+        if (!p.startsWith('data/')) manifestProblems.push(`${name} lists ${p}, which is not a payload file`);
+        else if (!this.files.has(p)) manifestProblems.push(`${p} is listed in ${name} but missing (a file was removed)`);
+      }
+    }
+    const tagFiles = this.source.files.filter((f) => !f.path.startsWith('data/') && !/^tagmanifest-[a-z0-9]+\.txt$/.test(f.path));
+    for (const algorithm of BAG_ALGORITHMS) {
+      const name = `tagmanifest-${algorithm}.txt`;
+      const paths = await readManifest(name, algorithm, tagListed, algorithm === 'sha256');
+      if (!paths) continue;
+      for (const f of tagFiles) if (!paths.has(f.path)) manifestProblems.push(`${f.path} is not listed in ${name} (a file was added)`);
+      for (const p of paths) if (!this.files.has(p)) manifestProblems.push(`${p} is listed in ${name} but missing`);
+    }
+
+    // Every byte once: both digests of every file, checked against every manifest that lists it.
+    const total = this.source.files.reduce((sum, f) => sum + f.sizeBytes, 0);
+    let done = 0;
+    for (const file of this.source.files) {
+      let digests: Digests;
+      try {
+        digests = await this.hash(file.path, (n) => {
+          done += n;
+          this.options.onProgress?.(done, total);
+        });
+      } catch (error) {
+        const what = `cannot be read from the package (${(error as Error).message}): it is damaged`;
+        manifestProblems.push(`${file.path} ${what}`);
+        this.changed.set(file.path, what);
+        continue;
+      }
+      this.digests.set(file.path, digests);
+      const expected = file.path.startsWith('data/') ? listed.get(file.path) : tagListed.get(file.path);
+      for (const algorithm of BAG_ALGORITHMS) {
+        const want = expected?.[algorithm];
+        if (want && want !== digests[algorithm]) {
+          const manifest = `${file.path.startsWith('data/') ? '' : 'tag'}manifest-${algorithm}.txt`;
+          const what = `its ${algorithm.toUpperCase()} ${shortHash(digests[algorithm])} differs from ${manifest} (${shortHash(want)})`;
+          manifestProblems.push(`${file.path}: ${what}`);
+          if (!this.changed.has(file.path)) this.changed.set(file.path, what);
+        }
+      }
+    }
+    this.verdict.stats.files = this.source.files.length;
+    this.verdict.stats.bytes = total;
+    this.check('manifests', manifestProblems, `${payload.length} payload and ${tagFiles.length} tag files match SHA-256 and SHA-512 manifests`);
+  }
+
+  /** SHA-256 here and SHA-512 on the digest thread: every byte read once, both hashes at once on two cores. */
+  private async hash(path: string, onBytes: (n: number) => void): Promise<Digests> {
+    const sha256 = createHash('sha256');
+    const file = this.sha512.start();
+    for await (const chunk of await this.source.open(path)) {
+      sha256.update(chunk as Buffer);
+      await this.sha512.update(file, chunk as Buffer);
+      onBytes((chunk as Buffer).length);
+    }
+    const { sha512 } = await this.sha512.end(file);
+    return { sha256: sha256.digest('hex'), sha512 };
+  }
+
+  // --- The signed head ---------------------------------------------------------------------------
+
+  private keys: PublishedKey[] = [];
+
+  private async checkHead(): Promise<SignedTreeHead | null> {
+    const problems: string[] = [];
+    const bytes = await this.text('data/custody/tree-head.json');
+    const keysBytes = await this.text('data/custody/keys.json');
+    if (!bytes) problems.push('data/custody/tree-head.json is missing');
+    if (!keysBytes) problems.push('data/custody/keys.json is missing');
+    let head: SignedTreeHead | null = null;
+    if (bytes) {
+      const { value, problem } = parseJson(bytes, 'tree-head.json');
+      if (problem) problems.push(problem);
+      else head = value as SignedTreeHead;
+    }
+    if (keysBytes) {
+      const { value, problem } = parseJson(keysBytes, 'keys.json');
+      if (problem) problems.push(problem);
+      else if (!Array.isArray(value)) problems.push('keys.json is not a list of keys');
+      else this.keys = value.filter((k): k is PublishedKey => typeof k === 'object' && k !== null && typeof k.keyId === 'string' && typeof k.publicKeyPem === 'string');
+    }
+    if (head && bytes) {
+      const verdict = verifyTreeHead(head, this.keys);
+      if (!verdict.valid) problems.push(`the tree head does not verify: ${verdict.reason}`);
+      else if (this.options.trustedKeyId !== undefined && head.keyId !== this.options.trustedKeyId) {
+        problems.push(`the tree head is signed by key ${head.keyId}, not the trusted key ${this.options.trustedKeyId}`);
+      }
+      if (verdict.valid && !canonicalBytes(head).equals(bytes)) problems.push('tree-head.json is not the RFC 8785 form of the signed head');
+      const info = parseBagInfo((await this.text('bag-info.txt'))?.toString('utf8') ?? '');
+      const field = (label: string) => info.find(([l]) => l === label)?.[1];
+      if (field('Custodia-Tree-Size') !== undefined && field('Custodia-Tree-Size') !== String(head.treeSize)) problems.push('bag-info.txt names another tree size than tree-head.json');
+      if (field('Custodia-Root-Hash') !== undefined && field('Custodia-Root-Hash') !== head.rootHash) problems.push('bag-info.txt names another root hash than tree-head.json');
+      if (field('Custodia-Key-Id') !== undefined && field('Custodia-Key-Id') !== head.keyId) problems.push('bag-info.txt names another key than tree-head.json');
+      const tbs = await this.text('data/custody/tree-head.tbs');
+      if (tbs && verdict.valid && !tbs.equals(treeHeadBytes(head))) problems.push('tree-head.tbs is not the signed bytes of tree-head.json');
+      const sig = await this.text('data/custody/tree-head.sig');
+      if (sig && typeof head.signature === 'string' && !sig.equals(Buffer.from(head.signature, 'base64'))) problems.push('tree-head.sig is not the signature in tree-head.json');
+    }
+    for (const key of this.keys) {
+      const pem = await this.text(`data/custody/keys/${key.keyId}.pem`);
+      if (pem && pem.toString('utf8').trim() !== key.publicKeyPem.trim()) problems.push(`keys/${key.keyId}.pem differs from keys.json`);
+    }
+    const valid = problems.length === 0 && head !== null;
+    this.check('tree-head', problems, head ? `size ${head.treeSize}, root ${shortHash(head.rootHash)}, signed by key ${shortHash(head.keyId)} at ${head.timestamp}` : '');
+    this.verdict.treeHead = head;
+    return valid ? head : null;
+  }
+
+  // --- Events and their proofs -------------------------------------------------------------------
+
+  private async checkEvents(head: SignedTreeHead | null): Promise<Map<string, CheckedEvent[]>> {
+    const bySubject = new Map<string, CheckedEvent[]>();
+    const problems: string[] = [];
+    const proofsBytes = await this.text('data/custody/proofs.json');
+    if (!proofsBytes) problems.push('data/custody/proofs.json is missing');
+    if (!this.files.has('data/custody/events.jsonl')) problems.push('data/custody/events.jsonl is missing');
+    const proofs = new Map<number, { leafHash: string; inclusionProof: string[] }>();
+    if (proofsBytes) {
+      const { value, problem } = parseJson(proofsBytes, 'proofs.json');
+      if (problem) problems.push(problem);
+      else if (!Array.isArray(value)) problems.push('proofs.json is not a list');
+      else {
+        value.forEach((p, k) => {
+          const ok = typeof p === 'object' && p !== null && Number.isSafeInteger(p.leafIndex) && isHashHex(p.leafHash) && Array.isArray(p.inclusionProof) && p.inclusionProof.every(isHashHex);
+          if (!ok) problems.push(`proofs.json entry ${k} is not { leafIndex, leafHash, inclusionProof }`);
+          else if (proofs.has(p.leafIndex)) problems.push(`proofs.json lists leaf ${p.leafIndex} twice`);
+          else proofs.set(p.leafIndex, { leafHash: p.leafHash, inclusionProof: p.inclusionProof });
+        });
+      }
+    }
+    const seen = new Set<number>();
+    let count = 0;
+    if (this.files.has('data/custody/events.jsonl')) {
+      const lines = createInterface({ input: await this.source.open('data/custody/events.jsonl'), crlfDelay: Infinity });
+      let lineNo = 0;
+      let previous = -1;
+      for await (const line of lines) {
+        lineNo++;
+        if (line === '') continue;
+        count++;
+        const bytes = Buffer.from(line, 'utf8');
+        const { value, problem } = parseJson(bytes, `events.jsonl line ${lineNo}`);
+        const event = (problem ? null : value) as CustodyEvent | null;
+        const index = event && Number.isSafeInteger(event.index) ? event.index : NaN;
+        const subjectId = event?.subject && typeof event.subject.id === 'string' ? event.subject.id : null;
+        const fail = (message: string) => {
+          const full = `events.jsonl line ${lineNo}${Number.isNaN(index) ? '' : ` (leaf ${index})`}: ${message}`;
+          problems.push(full);
+          return full;
+        };
+        let eventProblem: string | undefined;
+        if (problem || !event || typeof event !== 'object') eventProblem = fail(problem ?? 'is not an event');
+        else if (Number.isNaN(index)) eventProblem = fail('has no index');
+        else {
+          if (index <= previous) eventProblem = fail(`comes after leaf ${previous}: the lines are out of order (reordered?)`);
+          previous = Math.max(previous, index);
+          seen.add(index);
+          const proof = proofs.get(index);
+          const computed = toHex(leafHash(bytes));
+          let canonical = false;
+          try {
+            canonical = canonicalBytes(event).equals(bytes);
+          } catch {
+            canonical = false;
+          }
+          if (!proof) eventProblem ??= fail('has no inclusion proof in proofs.json');
+          else if (computed !== proof.leafHash) eventProblem ??= fail(`was altered: it hashes to leaf ${shortHash(computed)}, the log's leaf is ${shortHash(proof.leafHash)}`);
+          else if (!canonical) eventProblem ??= fail('is not in RFC 8785 form');
+          else if (head && !verifyInclusion(index, head.treeSize, parseHash(computed), proof.inclusionProof.map(parseHash), parseHash(head.rootHash))) {
+            eventProblem ??= fail(`its inclusion proof does not lead to the tree head's root at size ${head.treeSize} (a proof hash was changed?)`);
+          } else if (!head) {
+            eventProblem ??= `leaf ${index}: not checked, the tree head is not valid`;
+          }
+        }
+        if (subjectId !== null) {
+          const list = bySubject.get(subjectId) ?? [];
+          list.push({ leafIndex: index, event, ...(eventProblem ? { problem: eventProblem } : {}) });
+          bySubject.set(subjectId, list);
+        }
+      }
+    }
+    for (const index of proofs.keys()) if (!seen.has(index)) problems.push(`leaf ${index} has a proof in proofs.json but no line in events.jsonl (an event was dropped)`);
+    this.verdict.stats.events = count;
+    this.check('events', problems, `${count} events: canonical, hashed to their leaves, included under the signed head`);
+    return bySubject;
+  }
+
+  // --- Items -------------------------------------------------------------------------------------
+
+  private async checkItems(events: Map<string, CheckedEvent[]>): Promise<void> {
+    const folders = new Map<string, string[]>();
+    for (const f of this.source.files) {
+      const match = /^data\/evidence\/([^/]+)\/(.+)$/.exec(f.path);
+      if (match) folders.set(match[1]!, [...(folders.get(match[1]!) ?? []), match[2]!]);
+    }
+    const partner = this.verdict.purpose === 'partner';
+    for (const [id, names] of folders) {
+      const itemEvents = events.get(id) ?? [];
+      const problems: string[] = [];
+      type RecordJson = { id?: unknown; sha256?: unknown };
+      let record = null as RecordJson | null;
+      if (!names.includes('record.json')) problems.push('record.json is missing');
+      else {
+        const bytes = await this.text(`data/evidence/${id}/record.json`);
+        const { value, problem } = parseJson(bytes ?? Buffer.alloc(0), 'record.json');
+        if (problem) problems.push(problem);
+        else record = value as RecordJson;
+        if (this.changed.has(`data/evidence/${id}/record.json`)) problems.push(`record.json changed: ${this.changed.get(`data/evidence/${id}/record.json`)}`);
+        if (record && record.id !== id) problems.push(`record.json describes ${String(record.id)}, not ${id}`);
+      }
+      const originals = names.filter((n) => n.startsWith('original/'));
+      const files = partner ? names.filter((n) => n === 'preview.jpg') : originals;
+      const unexpected = names.filter((n) => n !== 'record.json' && !files.includes(n));
+      if (unexpected.length) problems.push(`unexpected file(s) ${unexpected.join(', ')}`);
+      if (!partner && files.length !== 1) problems.push(files.length ? 'more than one original' : 'the original is missing');
+      const fileName = files[0] ?? null;
+      const path = fileName ? `data/evidence/${id}/${fileName}` : null;
+      const digest = path ? this.digests.get(path) : undefined;
+      if (path && this.changed.has(path)) problems.unshift(`${partner ? 'preview' : 'original'}: ${this.changed.get(path)}: the file changed`);
+      if (!partner && digest && record && typeof record.sha256 === 'string' && record.sha256 !== digest.sha256) {
+        problems.push(`original: its SHA-256 ${shortHash(digest.sha256)} differs from record.json (${shortHash(record.sha256)})`);
+      }
+      const badEvent = itemEvents.find((e) => e.problem);
+      if (badEvent) problems.push(badEvent.problem!);
+      if (digest) {
+        const good = itemEvents.filter((e) => !e.problem && e.event);
+        const bound = partner
+          ? good.some((e) => e.event!.action === 'evidence.derivative_created' && e.event!.details?.['kind'] === 'preview' && e.event!.details?.['sha256'] === digest.sha256)
+          : good.some((e) => e.event!.action === 'evidence.submitted' && e.event!.subject.sha256 === digest.sha256);
+        if (!bound) {
+          problems.push(
+            partner
+              ? `preview: no proven evidence.derivative_created event records its SHA-256 ${shortHash(digest.sha256)}`
+              : `original: no proven evidence.submitted event records its SHA-256 ${shortHash(digest.sha256)} (the file is not the one received)`,
+          );
+        }
+      }
+      this.verdict.items.push({
+        evidenceId: id,
+        fileName: fileName ? fileName.replace(/^original\//, '') : null,
+        kind: fileName ? (partner ? 'preview' : 'original') : null,
+        sha256: digest?.sha256 ?? null,
+        events: itemEvents.length,
+        ok: problems.length === 0,
+        ...(problems.length ? { problem: problems[0] } : {}),
+      });
+    }
+    // An item whose folder is gone still shows through its events.
+    for (const [subjectId, list] of events) {
+      if (folders.has(subjectId) || !list.some((e) => e.event?.subject?.type === 'evidence')) continue;
+      this.verdict.items.push({ evidenceId: subjectId, fileName: null, kind: null, sha256: null, events: list.length, ok: false, problem: 'has custody events but no folder in data/evidence (removed?)' });
+    }
+  }
+
+  // --- The RFC 3161 time-stamp ---------------------------------------------------------------------
+
+  private async checkTimestamp(head: SignedTreeHead | null): Promise<void> {
+    const token = await this.text('data/custody/tree-head.tsr');
+    const info = parseBagInfo((await this.text('bag-info.txt'))?.toString('utf8') ?? '');
+    const declared = info.find(([l]) => l === 'Custodia-Timestamp-Token')?.[1];
+    if (!token) {
+      if (declared === 'yes') this.check('time-stamp', ['bag-info.txt says the head was time-stamped, but tree-head.tsr is missing (removed?)'], '');
+      else this.verdict.checks.push({ name: 'time-stamp', status: 'skipped', detail: 'the package carries no RFC 3161 time-stamp' });
+      return;
+    }
+    const data = await this.text('data/custody/tree-head.json');
+    const result = await verifyTimeStampToken(token, { data: data ?? Buffer.alloc(0), trustedCertificatesPem: this.options.tsaCertificatesPem });
+    const problems = result.valid ? [] : [`the RFC 3161 time-stamp does not verify: ${result.reason}`];
+    if (result.valid && head && result.genTimeDate && result.genTimeDate.getTime() + 5 * 60_000 < Date.parse(head.timestamp)) {
+      problems.push(`the time-stamp (${result.genTimeDate.toISOString()}) is older than the head it stamps (${head.timestamp})`);
+    }
+    if (result.genTimeDate) this.verdict.timestamp = { genTime: result.genTimeDate.toISOString(), authority: result.tsaName ?? result.signer?.subject ?? null, chainChecked: result.chainChecked };
+    this.check(
+      'time-stamp',
+      problems,
+      `${result.genTimeDate?.toISOString()} by ${result.signer?.subject ?? 'an unnamed authority'}; ${result.chainChecked ? 'chain to the given certificate checked' : 'chain NOT checked (give --tsa-cert)'}`,
+    );
+  }
+
+  // --- Consistency with a later head -------------------------------------------------------------
+
+  private async checkConsistency(head: SignedTreeHead | null): Promise<void> {
+    if (!this.options.against) {
+      this.verdict.checks.push({ name: 'consistency', status: 'skipped', detail: 'no later head given (--against)' });
+      return;
+    }
+    if (!head) {
+      this.check('consistency', ['the package has no valid tree head to compare with a later one'], '');
+      return;
+    }
+    let later: LaterHead;
+    try {
+      later = await this.options.against(head);
+    } catch (error) {
+      this.check('consistency', [`no later head to compare with: ${(error as Error).message}`], '');
+      return;
+    }
+    const problems: string[] = [];
+    const signed = verifyTreeHead(later.head, [...this.keys, ...later.keys]);
+    if (!signed.valid) problems.push(`the later head from ${later.source} does not verify: ${signed.reason}`);
+    else if (later.head.treeSize < head.treeSize) problems.push(`the later head (size ${later.head.treeSize}) is older than the package's (size ${head.treeSize})`);
+    else if (
+      !Array.isArray(later.consistencyProof) ||
+      !later.consistencyProof.every(isHashHex) ||
+      !verifyConsistency(head.treeSize, later.head.treeSize, later.consistencyProof.map(parseHash), parseHash(head.rootHash), parseHash(later.head.rootHash))
+    ) {
+      problems.push(`the log at size ${later.head.treeSize} (${later.source}) does not extend the package's head at size ${head.treeSize}: the log was rewritten or forked`);
+    }
+    this.check('consistency', problems, `the log at size ${later.head.treeSize} (${later.source}) extends this package's head`);
+  }
+}
