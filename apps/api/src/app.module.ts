@@ -4,11 +4,13 @@ import { AuthModule } from '#custodia/auth';
 import { CasesModule } from '#custodia/cases';
 import { CustodyModule } from '#custodia/custody';
 import { EvidenceModule } from '#custodia/evidence';
+import { ExportsModule } from '#custodia/exports';
 import { RecordsModule } from '#custodia/records';
 import { ConfigModule, type CustodiaConfig } from '#custodia/config';
 import { AuthController } from './controllers/auth.controller.js';
 import { CasesController } from './controllers/cases.controller.js';
 import { EvidenceController } from './controllers/evidence.controller.js';
+import { ExportsController } from './controllers/exports.controller.js';
 import { HealthController } from './controllers/health.controller.js';
 import { LogController } from './controllers/log.controller.js';
 import { RecordsController, VocabulariesController } from './controllers/records.controller.js';
@@ -28,14 +30,14 @@ class DatabaseModule {
 }
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
-export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, VocabulariesController];
+export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, VocabulariesController, ExportsController];
 
 @Module({})
 export class AppModule {
   static register(config: CustodiaConfig, dataSource: DataSource): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule, EvidenceModule, RecordsModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule, EvidenceModule, RecordsModule, ExportsModule],
       controllers: CONTROLLERS,
     };
   }

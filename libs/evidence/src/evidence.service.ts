@@ -249,6 +249,22 @@ export class EvidenceService {
     return rows.map((r: { id: string; distance: number }) => ({ id: r.id, distance: r.distance }));
   }
 
+  /**
+   * Items of one case with their rows, in the given order, as `viewer` sees them; no access check
+   * and nothing logged: for a court package, whose creation checked access to the whole case and
+   * is itself the custody event.
+   */
+  async packageViews(viewer: Actor, caseId: string, ids: readonly string[]): Promise<{ row: EvidenceRow; view: EvidenceView }[]> {
+    const rows: EvidenceRow[] = await this.db.query(`${EVIDENCE_SELECT} WHERE e.case_id = $1 AND e.id = ANY ($2::uuid[])`, [caseId, ids]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const out: { row: EvidenceRow; view: EvidenceView }[] = [];
+    for (const id of ids) {
+      const row = byId.get(id);
+      if (row) out.push({ row, view: await this.view(viewer, row) });
+    }
+    return out;
+  }
+
   async get(actor: Actor, id: string): Promise<EvidenceView> {
     return this.view(actor, await this.accessibleRow(this.db.manager, actor, id, 'read'));
   }

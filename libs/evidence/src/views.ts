@@ -16,6 +16,8 @@ export interface EvidenceRow {
   original_file_name: string | null;
   submitted_by: string;
   submitter_name: string;
+  /** The device's SHA-256 matched the bytes received (true), or the device sent none (null). */
+  client_sha256_matched: boolean | null;
   received_at: Date;
   /** received_at in microseconds since the epoch: the listing cursor needs PostgreSQL's full precision. */
   received_us: string;

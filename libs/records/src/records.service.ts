@@ -549,6 +549,30 @@ export class RecordsService {
 
   // ---- exports ---------------------------------------------------------------------------
 
+  /**
+   * The records of a court package: the incidents, their casualty records (names only when
+   * `withNames`) and damage records. No access check: the export checked access to the case.
+   */
+  async packageRecords(
+    caseId: string,
+    incidentIds: readonly string[],
+    withNames: boolean,
+  ): Promise<{ incidents: IncidentView[]; casualties: CasualtyView[]; damage: DamageView[] }> {
+    const rows: IncidentRow[] = await this.db.query(
+      `SELECT id, case_id, code, record, created_by, created_at, updated_at, '0' AS start_us
+         FROM incidents WHERE case_id = $1 AND id = ANY ($2::uuid[]) ORDER BY start_at, id`,
+      [caseId, incidentIds],
+    );
+    const ids = rows.map((r) => r.id);
+    const incidents = await this.incidentViews(this.db.manager, rows);
+    const casualties = (await this.casualtyRows(this.db.manager, `incident_id = ANY ($1::uuid[])`, [ids])).map((row) =>
+      this.casualtyView(row, withNames),
+    );
+    const damage = (await this.damageRows(this.db.manager, `incident_id = ANY ($1::uuid[])`, [ids])).map((row) => this.damageView(row));
+    return { incidents, casualties, damage };
+  }
+
+
   /** RFC 7946 FeatureCollection of a case's incidents: one Point ([lon, lat]) each, properties flat for QGIS. */
   async incidentsGeoJson(actor: Actor, caseId: string): Promise<Json> {
     await assertRecordAccess(this.cases, this.db.manager, actor, caseId, 'read');

@@ -9,8 +9,7 @@ import { BLOB_STORE, EVIDENCE_STATUSES, EvidenceService, type EvidenceStatus } f
 import type { BlobStore } from '#custodia/storage';
 import { readEvidenceUpload } from '../http/multipart.js';
 import { uuidParam } from '../http/params.js';
-import { problem, sendProblem } from '../http/problem.filter.js';
-import { parseRange } from '../http/range.js';
+import { sendBlob } from '../http/download.js';
 
 class PatchEvidenceDto {
   @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(500) title?: string | null;
@@ -19,22 +18,6 @@ class PatchEvidenceDto {
   @ApiPropertyOptional({ nullable: true, type: String, format: 'uuid' }) @IsOptional() @ValidateIf((_, v) => v !== null) @IsUUID('all') incidentId?: string | null;
   @ApiPropertyOptional({ enum: EVIDENCE_STATUSES }) @IsOptional() @IsIn(EVIDENCE_STATUSES) status?: EvidenceStatus;
   @ApiPropertyOptional({ description: 'why; required when the status changes' }) @IsOptional() @IsString() @Length(1, 2000) reason?: string;
-}
-
-/** A Range header that no byte of the file satisfies (answered 416). */
-class RangeNotSatisfiable extends Error {
-  constructor(readonly sizeBytes: number) {
-    super('range not satisfiable');
-  }
-}
-
-/** RFC 6266 attachment with an ASCII fallback and the UTF-8 name. */
-function attachment(name: string | null, id: string): string {
-  const base = (name ?? '').split(/[/\\]/).pop() || `evidence-${id}`;
-  const ascii = base.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  // RFC 8187 attr-char: encodeURIComponent leaves ' ( ) * unescaped, which it must not.
-  const encoded = encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 @ApiTags('evidence')
@@ -114,35 +97,19 @@ export class EvidenceController {
   /** The original bytes, unchanged, always as an attachment; Range requests work. */
   @Get('evidence/:id/content')
   @Allow()
-  async content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    let opened: Awaited<ReturnType<EvidenceService['openOriginal']>>;
-    try {
-      opened = await this.evidence.openOriginal(actor, id, (sizeBytes) => {
-        const wanted = parseRange(req.headers.range, sizeBytes);
-        if (wanted === 'unsatisfiable') throw new RangeNotSatisfiable(sizeBytes);
-        return wanted;
-      });
-    } catch (error) {
-      if (!(error instanceof RangeNotSatisfiable)) throw error;
-      sendProblem(res, problem(416, `The range is outside the ${error.sizeBytes} bytes of this file`), {
-        'Content-Range': `bytes */${error.sizeBytes}`,
-      });
-      return;
-    }
-    const { row, range, stream } = opened;
-    const sizeBytes = Number(row.size_bytes);
-    const sha256 = row.sha256;
-    res.status(range ? 206 : 200);
-    res.setHeader('Content-Type', row.media_type);
-    res.setHeader('Content-Disposition', attachment(row.original_file_name, id));
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('ETag', `"sha256-${sha256}"`);
-    res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
-    res.setHeader('Cache-Control', 'private, no-store');
-    res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : sizeBytes));
-    if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${sizeBytes}`);
-    await pipeline(stream, res).catch(() => res.destroy());
+  content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return sendBlob(req, res, async (pickRange) => {
+      const { row, range, stream } = await this.evidence.openOriginal(actor, id, pickRange);
+      return {
+        sha256: row.sha256,
+        sizeBytes: Number(row.size_bytes),
+        mediaType: row.media_type,
+        fileName: row.original_file_name,
+        fallbackName: `evidence-${id}`,
+        range,
+        stream,
+      };
+    });
   }
 
   @Get('evidence/:id/thumbnail')

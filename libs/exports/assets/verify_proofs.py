@@ -1,0 +1,609 @@
+#!/usr/bin/env python3
+"""Check a Custodia court package offline, with nothing but Python 3.6+ and its standard library.
+
+Usage:  python3 verify_proofs.py [BAG FOLDER] [--trusted-key KEYID]
+The bag folder defaults to the folder this script is in (it ships at the top of the bag).
+
+What it checks, in this order (one line of output per area, then one line per problem found):
+  1. bagit.txt declares a BagIt bag (RFC 8493) with UTF-8 tag files.
+  2. Payload manifests, manifest-sha256.txt and manifest-sha512.txt: every listed file exists and
+     hashes as listed, every file under data/ is listed in both, and no listed path leaves the bag
+     (no absolute path, no "..", no symbolic link pointing outside). Paths are percent-decoded as
+     RFC 8493 section 2.1.3 says (%25 -> "%", %0D -> CR, %0A -> LF).
+  3. Tag manifests, tagmanifest-sha256.txt and tagmanifest-sha512.txt: the same for the tag files,
+     and each tag file the package format names (bagit.txt, bag-info.txt, the payload manifests,
+     README.txt, report.html, report.pdf, this script) is listed in both when it is present.
+  4. The signed tree head, data/custody/tree-head.json: its fields, its RFC 8785 form, its Ed25519
+     signature (RFC 8032) over the RFC 8785 bytes of {keyId, rootHash, timestamp, treeSize}, made
+     with the key of data/custody/keys.json named by the head's keyId; that keyId is the SHA-256 of
+     the key's SubjectPublicKeyInfo; that tree-head.tbs and tree-head.sig (what README.txt's openssl
+     command checks) hold the same bytes and signature; with --trusted-key, that the head was
+     signed by that key.
+  5. bag-info.txt: Payload-Oxum ("bytes.files" of data/) and the Custodia-Tree-Size,
+     Custodia-Root-Hash and Custodia-Key-Id fields agree with the bag and its tree head.
+  6. The custody events, data/custody/events.jsonl (one event per line) with data/custody/proofs.json
+     (entry k for line k): each line is exactly the RFC 8785 canonical form of its own JSON; its leaf
+     hash SHA-256(0x00 || line) equals the entry's leafHash; the event's index equals leafIndex;
+     leaf indexes strictly increase; and the RFC 9162 (section 2.1.3.2) inclusion proof leads from
+     the leaf to the signed root at the head's treeSize.
+
+What it does not check:
+  - The RFC 3161 time-stamp token data/custody/tree-head.tsr: README.txt shows the openssl command.
+  - Completeness. An inclusion proof shows that an event is in the log, not that the package holds
+    every event about an item: a package with some events (and their proofs) left out still passes.
+  - That the key belongs to the archive: obtain its keyId independently and pass --trusted-key.
+  - That this head is consistent with later heads of the log (`custodia verify --against` does).
+  - The link between an original and its events: compare the original's SHA-256 in
+    manifest-sha256.txt with subject.sha256 of its evidence.submitted event (report.html shows both).
+  - Itself: a changed script is caught by the tag manifests only if the script is honest; read it.
+
+Output: one line per area, at most 50 problems listed per area (all are counted), then the verdict.
+Exit code: 0 when every check passed, 1 when any failed, 2 on a usage error.
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import json
+import os
+import re
+import sys
+
+CHUNK = 1 << 20  # files are hashed 1 MiB at a time, so a multi-gigabyte original never sits in memory
+SHOWN_PER_AREA = 50  # problems printed per area; all of them are counted
+HASH_HEX = re.compile(r'[0-9a-f]{64}')
+TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z')
+ED25519_SPKI_PREFIX = bytes.fromhex('302a300506032b6570032100')  # SubjectPublicKeyInfo DER, then 32 key bytes
+PAYLOAD_MANIFESTS = (('manifest-sha256.txt', 'sha256'), ('manifest-sha512.txt', 'sha512'))
+TAG_MANIFESTS = (('tagmanifest-sha256.txt', 'sha256'), ('tagmanifest-sha512.txt', 'sha512'))
+TAG_FILES = ('bagit.txt', 'bag-info.txt', 'manifest-sha256.txt', 'manifest-sha512.txt',
+             'README.txt', 'report.html', 'report.pdf', 'verify_proofs.py')
+
+
+def say(text):
+    """Prints a line even where the console cannot show every character of a file name."""
+    encoding = sys.stdout.encoding or 'utf-8'
+    sys.stdout.write(text.encode(encoding, 'backslashreplace').decode(encoding) + '\n')
+
+
+def is_hash_hex(value):
+    return isinstance(value, str) and HASH_HEX.fullmatch(value) is not None
+
+
+def is_integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ---- RFC 8785 (JSON Canonicalization Scheme) --------------------------------------------------
+
+ESCAPES = {'"': '\\"', '\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+MUST_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def canonical_string(text):
+    """RFC 8785 section 3.2.2.2: only '"', '\\' and control characters are escaped."""
+    return '"' + MUST_ESCAPE.sub(lambda m: ESCAPES.get(m.group()) or '\\u%04x' % ord(m.group()), text) + '"'
+
+
+def canonical_number(value):
+    """RFC 8785 section 3.2.2.3: the ECMAScript Number-to-String of the IEEE 754 double."""
+    value = float(value)  # JSON numbers are doubles, integers included (raises OverflowError past 1e308)
+    if value != value or value in (float('inf'), float('-inf')):
+        raise ValueError('NaN and Infinity are not JSON numbers')
+    if value == 0:
+        return '0'  # -0 too
+    # repr() gives the shortest digits that read back as the same double, as ECMAScript asks.
+    mantissa, _, exponent = repr(abs(value)).partition('e')
+    whole, _, fraction = mantissa.partition('.')
+    digits = whole + fraction
+    point = len(whole) + int(exponent or 0)  # value = 0.<digits> * 10^point
+    point -= len(digits) - len(digits.lstrip('0'))
+    digits = digits.strip('0')
+    k, n = len(digits), point  # ECMAScript's k and n
+    if k <= n <= 21:
+        text = digits + '0' * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + '.' + digits[n:]
+    elif -6 < n <= 0:
+        text = '0.' + '0' * -n + digits
+    else:
+        text = digits[0] + ('.' + digits[1:] if k > 1 else '') + 'e' + ('+' if n > 0 else '-') + str(abs(n - 1))
+    return ('-' if value < 0 else '') + text
+
+
+def canonical_text(value):
+    if value is None:
+        return 'null'
+    if value is True:
+        return 'true'
+    if value is False:
+        return 'false'
+    if isinstance(value, (int, float)):
+        return canonical_number(value)
+    if isinstance(value, str):
+        return canonical_string(value)
+    if isinstance(value, list):
+        return '[' + ','.join(canonical_text(item) for item in value) + ']'
+    if isinstance(value, dict):
+        # Keys sorted by UTF-16 code units (section 3.2.3); big-endian UTF-16 bytes sort the same way.
+        keys = sorted(value, key=lambda key: key.encode('utf-16-be'))
+        return '{' + ','.join(canonical_string(key) + ':' + canonical_text(value[key]) for key in keys) + '}'
+    raise ValueError('not a JSON value')
+
+
+def canonical_bytes(value):
+    """The RFC 8785 UTF-8 bytes of a parsed JSON value; a lone surrogate raises UnicodeEncodeError."""
+    return canonical_text(value).encode('utf-8')
+
+
+def reject_constant(name):
+    raise ValueError('%s is not a JSON number' % name)
+
+
+def parse_json(data):
+    """Parses UTF-8 JSON bytes strictly (no NaN, no Infinity); raises ValueError otherwise."""
+    return json.loads(data.decode('utf-8'), parse_constant=reject_constant)
+
+
+def load_json(bag, relative):
+    """(raw bytes, parsed value, problem or None) of a JSON file of the bag; never raises."""
+    try:
+        with open(os.path.join(bag, *relative.split('/')), 'rb') as f:
+            data = f.read()
+    except OSError as error:
+        return None, None, '%s: cannot be read (%s)' % (relative, error.strerror or error)
+    try:
+        return data, parse_json(data), None
+    except (ValueError, RecursionError) as error:
+        return data, None, '%s: is not valid JSON (%s)' % (relative, error)
+
+
+# ---- RFC 9162 Merkle tree --------------------------------------------------------------------
+
+def leaf_hash(data):
+    return hashlib.sha256(b'\x00' + data).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b'\x01' + left + right).digest()
+
+
+def root_from_inclusion_proof(index, size, leaf, proof):
+    """RFC 9162 section 2.1.3.2: the root the proof leads to, or None if it has the wrong length."""
+    if index >= size:
+        return None
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return None
+        if fn % 2 == 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn % 2 == 0 and fn != 0:  # step 4.b.ii: levels where this node has no right sibling
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return r if sn == 0 else None
+
+
+# ---- Ed25519 verification: RFC 8032 section 5.1.7, after the reference code of section 6 ----
+
+P = 2 ** 255 - 19                                        # the field prime
+L = 2 ** 252 + 27742317777372353535851937790883648493   # the order of the base point
+
+
+def inverse(x):
+    return pow(x, P - 2, P)
+
+
+D = -121665 * inverse(121666) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def point_add(a, b):
+    """Sum of two points in extended coordinates (X, Y, Z, T): x = X/Z, y = Y/Z, xy = T/Z."""
+    A = (a[1] - a[0]) * (b[1] - b[0]) % P
+    B = (a[1] + a[0]) * (b[1] + b[0]) % P
+    C = 2 * a[3] * b[3] * D % P
+    Dz = 2 * a[2] * b[2] % P
+    E, F, G, H = B - A, Dz - C, Dz + C, B + A
+    return (E * F % P, G * H % P, F * G % P, E * H % P)
+
+
+def point_mul(s, point):
+    result = (0, 1, 1, 0)  # the neutral element
+    while s > 0:
+        if s & 1:
+            result = point_add(result, point)
+        point = point_add(point, point)
+        s >>= 1
+    return result
+
+
+def point_equal(a, b):
+    return (a[0] * b[2] - b[0] * a[2]) % P == 0 and (a[1] * b[2] - b[1] * a[2]) % P == 0
+
+
+def point_decode(data):
+    """The point a 32-byte string encodes (section 5.1.3), or None."""
+    if len(data) != 32:
+        return None
+    y = int.from_bytes(data, 'little')
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    if y >= P:
+        return None
+    x2 = (y * y - 1) * inverse(D * y * y + 1) % P
+    if x2 == 0:
+        if sign:
+            return None
+        x = 0
+    else:
+        x = pow(x2, (P + 3) // 8, P)
+        if (x * x - x2) % P != 0:
+            x = x * SQRT_M1 % P
+        if (x * x - x2) % P != 0:
+            return None
+        if x & 1 != sign:
+            x = P - x
+    return (x, y, 1, x * y % P)
+
+
+BASE = point_decode((4 * inverse(5) % P).to_bytes(32, 'little'))  # y = 4/5, x even
+
+
+def ed25519_verify(public_key, message, signature):
+    """RFC 8032 section 5.1.7, checking [S]B = R + [k]A' (the cofactorless form section 6 uses)."""
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    a, r = point_decode(public_key), point_decode(signature[:32])
+    s = int.from_bytes(signature[32:], 'little')
+    if a is None or r is None or s >= L:
+        return False
+    k = int.from_bytes(hashlib.sha512(signature[:32] + public_key + message).digest(), 'little') % L
+    return point_equal(point_mul(s, BASE), point_add(r, point_mul(k, a)))
+
+
+# ---- The bag (RFC 8493) ----------------------------------------------------------------------
+
+def read_text(bag, name, problem):
+    """A tag file's UTF-8 text, or None after reporting why it cannot be read."""
+    try:
+        with open(os.path.join(bag, name), 'rb') as f:
+            return f.read().decode('utf-8')
+    except OSError as error:
+        problem('%s: cannot be read (%s)' % (name, error.strerror or error))
+    except UnicodeDecodeError:
+        problem('%s: is not UTF-8' % name)
+    return None
+
+
+def path_problem(bag, path):
+    """Why a manifest path may not be used, or None."""
+    parts = path.split('/')
+    if path.startswith('/') or '\\' in path or re.match(r'[A-Za-z]:', path) or \
+            any(part in ('', '.', '..') for part in parts):
+        return 'is not a plain relative path inside the bag'
+    root = os.path.realpath(bag)
+    if not os.path.realpath(os.path.join(root, *parts)).startswith(root + os.sep):
+        return 'leads outside the bag'
+    return None
+
+
+def read_manifest(bag, name, algorithm, problem):
+    """{path: expected hex digest} of one manifest."""
+    entries = {}
+    text = read_text(bag, name, problem)
+    if text is None:
+        return entries
+    width = hashlib.new(algorithm).digest_size * 2
+    for number, line in enumerate(text.split('\n'), 1):
+        line = line.rstrip('\r')
+        if not line:
+            continue
+        match = re.fullmatch(r'([0-9A-Fa-f]+)[ \t]+(.+)', line)
+        if not match or len(match.group(1)) != width:
+            problem('%s line %d: is not "<%s in hex>  <path>"' % (name, number, algorithm.upper()))
+            continue
+        # RFC 8493 section 2.1.3: %25, %0D and %0A stand for "%", CR and LF.
+        path = re.sub(r'%(25|0[AaDd])', lambda m: chr(int(m.group(1), 16)), match.group(2))
+        why = path_problem(bag, path)
+        if why:
+            problem('%s line %d: %s %s' % (name, number, path, why))
+        elif path in entries:
+            problem('%s line %d: %s is listed twice' % (name, number, path))
+        else:
+            entries[path] = match.group(1).lower()
+    return entries
+
+
+def payload_files(bag):
+    """{path: size} of every file under data/, paths relative to the bag with "/"."""
+    files = {}
+    for folder, _, names in os.walk(os.path.join(bag, 'data')):
+        for name in names:
+            full = os.path.join(folder, name)
+            files[os.path.relpath(full, bag).replace(os.sep, '/')] = os.path.getsize(full)
+    return files
+
+
+def file_digests(path, algorithms):
+    hashers = dict((algorithm, hashlib.new(algorithm)) for algorithm in algorithms)
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(CHUNK), b''):
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return dict((algorithm, hasher.hexdigest()) for algorithm, hasher in hashers.items())
+
+
+def check_manifests(problem, bag, manifests, payload):
+    listed = dict((name, read_manifest(bag, name, algorithm, problem)) for name, algorithm in manifests)
+    paths = sorted(set(path for entries in listed.values() for path in entries))
+    for path in paths:
+        if payload != path.startswith('data/'):
+            problem('%s: a %s manifest lists it' % (path, 'payload' if payload else 'tag'))
+            continue
+        full = os.path.join(bag, *path.split('/'))
+        if not os.path.isfile(full):
+            problem('%s: is listed but missing' % path)
+            continue
+        try:
+            actual = file_digests(full, [algorithm for _, algorithm in manifests])
+        except OSError as error:
+            problem('%s: cannot be read (%s)' % (path, error.strerror or error))
+            continue
+        for name, algorithm in manifests:
+            expected = listed[name].get(path)
+            if expected is not None and expected != actual[algorithm]:
+                problem('%s: its %s differs from %s' % (path, algorithm.upper(), name))
+    present = sorted(payload_files(bag)) if payload else [f for f in TAG_FILES if os.path.isfile(os.path.join(bag, f))]
+    for path in present:
+        for name, _ in manifests:
+            if path not in listed[name]:
+                problem('%s: is not listed in %s' % (path, name))
+    return '%d files, each hashed as listed%s' % (len(paths), ', none unlisted under data/' if payload else '')
+
+
+def check_declaration(problem, bag):
+    text = read_text(bag, 'bagit.txt', problem)
+    if text is not None and not re.fullmatch(r'BagIt-Version: \d+\.\d+\r?\nTag-File-Character-Encoding: UTF-8\r?\n?', text):
+        problem('bagit.txt: is not a BagIt declaration with UTF-8 tag files')
+    return 'bagit.txt declares a BagIt bag'
+
+
+def check_bag_info(problem, bag, head):
+    text = read_text(bag, 'bag-info.txt', problem)
+    if text is None:
+        return None
+    info = {}
+    label = None
+    for line in text.replace('\r\n', '\n').split('\n'):
+        if line[:1] in (' ', '\t') and label:  # a continuation line (RFC 8493 section 2.2.2)
+            info[label][-1] += ' ' + line.strip()
+        elif ':' in line:
+            label, value = (part.strip() for part in line.split(':', 1))
+            info.setdefault(label, []).append(value)
+    files = payload_files(bag)
+    oxum = '%d.%d' % (sum(files.values()), len(files))
+    found = info.get('Payload-Oxum', [])
+    if found != [oxum]:
+        problem('bag-info.txt: Payload-Oxum is %s, but data/ holds %s (bytes.files)' % (' and '.join(found) or 'missing', oxum))
+    if isinstance(head, dict):
+        for label, field in (('Custodia-Tree-Size', 'treeSize'), ('Custodia-Root-Hash', 'rootHash'), ('Custodia-Key-Id', 'keyId')):
+            for value in info.get(label, []):
+                if value != str(head.get(field)):
+                    problem('bag-info.txt: %s is %s, but tree-head.json says %s' % (label, value, head.get(field)))
+    return 'Payload-Oxum %s matches data/' % oxum
+
+
+# ---- The signed tree head and the custody events ---------------------------------------------
+
+def head_field_problems(head):
+    if not isinstance(head, dict):
+        return ['tree-head.json: is not a JSON object']
+    problems = ['tree-head.json: has an unexpected field %s' % key for key in sorted(head)
+                if key not in ('treeSize', 'rootHash', 'timestamp', 'keyId', 'signature')]
+    if not is_integer(head.get('treeSize')) or head['treeSize'] < 0:
+        problems.append('tree-head.json: treeSize is not a non-negative integer')
+    for field in ('rootHash', 'keyId'):
+        if not is_hash_hex(head.get(field)):
+            problems.append('tree-head.json: %s is not 64 lowercase hex digits' % field)
+    timestamp = head.get('timestamp')
+    try:
+        valid = TIMESTAMP.fullmatch(timestamp) and datetime.datetime.strptime(timestamp, '%Y-%m-%dT%H:%M:%S.%fZ')
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        problems.append('tree-head.json: timestamp is not RFC 3339 UTC with milliseconds')
+    signature = head.get('signature')
+    try:
+        valid = len(base64.b64decode(signature, validate=True)) == 64 and \
+            base64.b64encode(base64.b64decode(signature)).decode() == signature
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        problems.append('tree-head.json: signature is not the base64 of 64 bytes')
+    return problems
+
+
+def check_tree_head(problem, bag, raw, head, error, trusted_key):
+    if error:
+        return problem(error)
+    for message in head_field_problems(head):
+        problem(message)
+    if raw is not None and isinstance(head, dict) and raw != canonical_bytes(head):
+        problem('tree-head.json: is not in RFC 8785 canonical form')
+    if trusted_key and isinstance(head, dict) and head.get('keyId') != trusted_key:
+        problem('tree-head.json: is signed by key %s, not by the trusted key %s' % (head.get('keyId'), trusted_key))
+    if head_field_problems(head):
+        return None
+    key_id = head['keyId']
+    signed = canonical_bytes(dict((field, head[field]) for field in ('keyId', 'rootHash', 'timestamp', 'treeSize')))
+    signature = base64.b64decode(head['signature'])
+    # The files README.txt's openssl command checks must be this head's bytes and signature.
+    for name, expected in (('tree-head.tbs', signed), ('tree-head.sig', signature)):
+        path = os.path.join(bag, 'data', 'custody', name)
+        if os.path.isfile(path):
+            with open(path, 'rb') as f:
+                if f.read() != expected:
+                    problem('%s: does not hold the %s of tree-head.json' % (name, 'signed bytes' if name.endswith('tbs') else 'signature'))
+    _, keys, error = load_json(bag, 'data/custody/keys.json')
+    if error:
+        return problem(error)
+    entries = [k for k in keys if isinstance(k, dict) and k.get('keyId') == key_id] if isinstance(keys, list) else []
+    if not entries:
+        return problem('keys.json: has no key with keyId %s, the key of the tree head' % key_id)
+    der = pem_to_der(entries[0].get('publicKeyPem'))
+    if len(der) != 44 or not der.startswith(ED25519_SPKI_PREFIX):
+        return problem('keys.json: key %s is not an Ed25519 public key in PEM' % key_id)
+    if hashlib.sha256(der).hexdigest() != key_id:
+        return problem('keys.json: key %s does not hash to its keyId (SHA-256 of its DER)' % key_id)
+    if not ed25519_verify(der[12:], signed, signature):
+        return problem('tree-head.json: the Ed25519 signature does not verify with key %s' % key_id)
+    return 'tree size %d, root %s, signature valid, key %s' % (head['treeSize'], head['rootHash'], key_id)
+
+
+def pem_to_der(pem):
+    """The DER bytes of a PEM public key, or b'' if it is not one."""
+    pattern = r'\s*-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----\s*'
+    body = re.fullmatch(pattern, pem) if isinstance(pem, str) else None
+    try:
+        return base64.b64decode(re.sub(r'\s', '', body.group(1)), validate=True) if body else b''
+    except ValueError:
+        return b''
+
+
+def proof_entry_problem(entry):
+    if not isinstance(entry, dict):
+        return 'is not an object'
+    if not is_integer(entry.get('leafIndex')) or entry['leafIndex'] < 0:
+        return 'has no non-negative integer leafIndex'
+    if not is_hash_hex(entry.get('leafHash')):
+        return 'has no leafHash of 64 lowercase hex digits'
+    proof = entry.get('inclusionProof')
+    if not isinstance(proof, list) or not all(is_hash_hex(p) for p in proof):
+        return 'has no inclusionProof list of 64-digit lowercase hex hashes'
+    return None
+
+
+NOT_JSON = object()  # stands for a line that did not parse (already reported)
+
+
+def check_events(problem, bag, head):
+    _, proofs, error = load_json(bag, 'data/custody/proofs.json')
+    if error or not isinstance(proofs, list):
+        problem(error or 'proofs.json: is not a JSON array')
+        proofs = []
+    usable_head = not head_field_problems(head)
+    if not usable_head:
+        problem('inclusion proofs cannot be checked without a well-formed tree head')
+    root = bytes.fromhex(head['rootHash']) if usable_head else None
+    count, previous = 0, -1
+    try:
+        events = open(os.path.join(bag, 'data', 'custody', 'events.jsonl'), 'rb')
+    except OSError as error:
+        return problem('events.jsonl: cannot be read (%s)' % (error.strerror or error))
+    with events:
+        for count, line in enumerate(events, 1):
+            where = 'events.jsonl line %d' % count
+            if line.endswith(b'\n'):
+                line = line[:-1]
+            else:
+                problem('%s: does not end with LF' % where)
+            try:
+                event = parse_json(line)
+                if canonical_bytes(event) != line:
+                    problem('%s: is not in RFC 8785 canonical form' % where)
+            except (ValueError, OverflowError, RecursionError) as error:  # UnicodeError is a ValueError
+                event = NOT_JSON
+                problem('%s: is not valid I-JSON (%s)' % (where, error))
+            if count > len(proofs):
+                problem('%s: has no entry in proofs.json' % where)
+                continue
+            entry = proofs[count - 1]
+            why = proof_entry_problem(entry)
+            if why:
+                problem('proofs.json entry %d (for %s): %s' % (count - 1, where, why))
+                continue
+            index = entry['leafIndex']
+            if index <= previous:
+                problem('%s: leaf index %d does not follow %d (indexes must strictly increase)' % (where, index, previous))
+            previous = index
+            event_index = event.get('index') if isinstance(event, dict) else None
+            if event is not NOT_JSON and not (is_integer(event_index) and event_index == index):
+                problem('%s: the event index is not leafIndex %d' % (where, index))
+            if leaf_hash(line).hex() != entry['leafHash']:
+                problem('%s: its leaf hash is not the leafHash of proofs.json entry %d' % (where, count - 1))
+            elif root is not None:
+                proof = [bytes.fromhex(p) for p in entry['inclusionProof']]
+                computed = root_from_inclusion_proof(index, head['treeSize'], leaf_hash(line), proof)
+                if computed is None:
+                    problem('%s: leaf %d has no inclusion proof of that length in a tree of %d' % (where, index, head['treeSize']))
+                elif computed != root:
+                    problem('%s: the inclusion proof of leaf %d does not lead to the signed root' % (where, index))
+    if len(proofs) > count:
+        problem('proofs.json: has %d entries for %d event lines' % (len(proofs), count))
+    return '%d events, each canonical, with its leaf hash and inclusion proof leading to the signed root' % count
+
+
+# ---- Running the checks ----------------------------------------------------------------------
+
+def run_area(title, check, *args):
+    """Runs one check area and prints its verdict and problems; returns the number of problems."""
+    problems = []
+    try:
+        summary = check(problems.append, *args)
+    except Exception as error:  # malformed input ends as a reported problem, never as a traceback
+        problems.append('the check stopped on unexpected input (%s: %s)' % (type(error).__name__, error))
+        summary = None
+    if problems:
+        say('FAILED  %s: %d problem(s)' % (title, len(problems)))
+        for message in problems[:SHOWN_PER_AREA]:
+            say('        - ' + message)
+        if len(problems) > SHOWN_PER_AREA:
+            say('        ... and %d more' % (len(problems) - SHOWN_PER_AREA))
+    else:
+        say('ok      %s: %s' % (title, summary))
+    return len(problems)
+
+
+def canonicalize_stdin():
+    """Test hook: hex of the RFC 8785 bytes of each JSON line on stdin, or "error"."""
+    for line in sys.stdin.buffer.read().split(b'\n'):
+        if line:
+            try:
+                say(canonical_bytes(parse_json(line)).hex())
+            except (ValueError, OverflowError, RecursionError):
+                say('error')
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Check a Custodia court package offline.')
+    parser.add_argument('bag', nargs='?', default=os.path.dirname(os.path.abspath(__file__)),
+                        help='the bag folder (default: the folder this script is in)')
+    parser.add_argument('--trusted-key', metavar='KEYID', help='refuse a tree head signed by any other key')
+    parser.add_argument('--canonicalize-stdin', action='store_true', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.canonicalize_stdin:
+        return canonicalize_stdin()
+    trusted_key = args.trusted_key.lower() if args.trusted_key else None
+    if args.trusted_key is not None and not is_hash_hex(trusted_key):
+        parser.error('--trusted-key takes a keyId: 64 hex digits')
+    if not os.path.isdir(args.bag):
+        parser.error('%s is not a folder' % args.bag)
+    bag = args.bag
+    say('Checking the Custodia package in %s' % os.path.abspath(bag))
+    raw, head, error = load_json(bag, 'data/custody/tree-head.json')
+    failures = run_area('bag declaration', check_declaration, bag)
+    failures += run_area('payload manifests', check_manifests, bag, PAYLOAD_MANIFESTS, True)
+    failures += run_area('tag manifests', check_manifests, bag, TAG_MANIFESTS, False)
+    failures += run_area('tree head', check_tree_head, bag, raw, head, error, trusted_key)
+    failures += run_area('bag-info.txt', check_bag_info, bag, head)
+    failures += run_area('custody events', check_events, bag, head)
+    say('ALL CHECKS PASSED' if failures == 0 else 'FAILED: %d problem(s)' % failures)
+    return 0 if failures == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

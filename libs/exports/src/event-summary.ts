@@ -1,0 +1,45 @@
+import type { CustodyEvent } from '#custodia/custody-core';
+
+type Details = Record<string, unknown>;
+
+const short = (hex: unknown): string => (typeof hex === 'string' ? `${hex.slice(0, 16)}…` : '?');
+const list = (value: unknown): string => (Array.isArray(value) ? value.join(', ') : String(value ?? ''));
+
+/** One line saying what an event's details record, for the report; the full event is in events.jsonl. */
+export function summariseEvent(event: CustodyEvent): string | null {
+  const d = (event.details ?? {}) as Details;
+  switch (event.action as string) {
+    case 'evidence.submitted': {
+      const device = d['clientSha256Matched'] === true ? 'device SHA-256 matched' : d['clientSha256Matched'] === false ? 'device SHA-256 DIFFERED' : 'no device SHA-256';
+      return `${d['sizeBytes']} bytes, ${d['mediaType']}, ${device}${d['duplicateOf'] ? `, duplicate of ${d['duplicateOf']}` : ''}`;
+    }
+    case 'evidence.metadata_extracted':
+      return d['found'] ? `capture ${d['capturedAt'] ?? 'unknown'}${d['hasLocation'] ? ', position embedded' : ''}; flags: ${list(d['flags']) || 'none'}` : 'no embedded metadata';
+    case 'evidence.derivative_created':
+      return `${d['kind']} ${short(d['sha256'])} (${d['sizeBytes']} bytes)`;
+    case 'evidence.downloaded':
+      return d['range'] ? `range ${d['range']}` : 'whole file';
+    case 'evidence.viewed':
+      return d['part'] ? String(d['part']) : null;
+    case 'evidence.annotated':
+      return `changed: ${list(d['fields'])}`;
+    case 'evidence.status_changed':
+      return `${d['from']} → ${d['to']}`;
+    case 'evidence.verified':
+      return `${d['intact'] ? 'intact' : 'NOT INTACT'}, ${d['eventsChecked']} events checked at tree size ${d['treeSize']}`;
+    case 'evidence.exported':
+      return `export ${d['exportId']} (${d['purpose']})`;
+    case 'evidence.linked':
+    case 'evidence.unlinked':
+      return d['incidentId'] ? `incident ${d['incidentId']}` : null;
+    case 'case.member_added':
+    case 'case.member_removed':
+      return `user ${d['userId']}${d['role'] ? ` (${d['role']})` : ''}`;
+    case 'export.created':
+      return `package ${short(d['sha256'])}, ${d['sizeBytes']} bytes`;
+    case 'export.downloaded':
+      return d['range'] ? `range ${d['range']}` : d['export'] ? String(d['export']) : null;
+    default:
+      return Array.isArray(d['fields']) ? `changed: ${list(d['fields'])}` : null;
+  }
+}

@@ -1,0 +1,121 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { DataSource } from 'typeorm';
+import type { Actor } from '#custodia/auth';
+import { CasesService } from '#custodia/cases';
+import { CustodyLog } from '#custodia/custody';
+import { conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
+import { JobQueue } from '#custodia/jobs';
+import type { BlobStore, ByteRange } from '#custodia/storage';
+import { EXPORT_STORE, toExportView, type ExportPurpose, type ExportRow, type ExportView } from './export-row.js';
+import { assertSelectionExists, type ExportSelection } from './selection.js';
+
+const API_BASE = '/api/v1';
+
+/** What `POST /cases/:caseId/exports` asks for, already checked for shape. */
+export interface ExportRequest extends ExportSelection {
+  purpose: ExportPurpose;
+  includeNames?: boolean;
+  note?: string;
+}
+
+/** What a caller wants to do with a case's exports. */
+type ExportPurposeOfCall = 'create' | 'read' | 'download';
+
+/**
+ * Court packages: requested here, built by the `exports.build` job (PackageBuilder), downloaded
+ * here. Investigators and administrators of the case make and fetch them; auditors may see that
+ * they exist (who exported what, when, its SHA-256) but never their content; documenters
+ * neither. A package with victims' names is for investigators only.
+ */
+@Injectable()
+export class ExportsService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly cases: CasesService,
+    private readonly custody: CustodyLog,
+    private readonly queue: JobQueue,
+    @Inject(EXPORT_STORE) private readonly packages: BlobStore,
+  ) {}
+
+  private async assertMay(actor: Actor, caseId: string, purpose: ExportPurposeOfCall, what = 'The case'): Promise<void> {
+    await this.cases.assertVisible(actor, caseId).catch(() => {
+      throw notFound(what);
+    });
+    if (actor.role === 'documenter') throw forbidden('Documenters do not see the exports of a case');
+    if (actor.role === 'auditor' && purpose !== 'read') throw forbidden('Auditors see that exports exist, never their content');
+  }
+
+  async create(actor: Actor, caseId: string, request: ExportRequest): Promise<ExportView> {
+    await this.assertMay(actor, caseId, 'create');
+    if (request.includeNames) {
+      if (actor.role !== 'investigator') throw forbidden("Only investigators of the case may export victims' names");
+      if (request.purpose === 'partner') {
+        throw unprocessable('A partner copy never carries names', [{ field: 'includeNames', message: 'must be false for purpose partner' }]);
+      }
+    }
+    const selection: ExportSelection = {
+      ...(request.evidenceIds?.length ? { evidenceIds: [...new Set(request.evidenceIds)] } : {}),
+      ...(request.incidentIds?.length ? { incidentIds: [...new Set(request.incidentIds)] } : {}),
+      ...(request.from !== undefined ? { from: new Date(request.from).toISOString() } : {}),
+      ...(request.to !== undefined ? { to: new Date(request.to).toISOString() } : {}),
+    };
+    const id = await this.db.transaction(async (tx) => {
+      await assertSelectionExists(tx, caseId, selection);
+      const [row] = await tx.query(
+        `INSERT INTO exports (case_id, purpose, include_names, selection, note, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+        [caseId, request.purpose, request.includeNames ?? false, JSON.stringify(selection), request.note?.trim() || null, actor.id],
+      );
+      await this.queue.enqueue(tx, 'exports.build', { exportId: row.id }, row.id);
+      return row.id as string;
+    });
+    this.queue.wake('exports.build');
+    return this.get(actor, id);
+  }
+
+  private async row(id: string): Promise<ExportRow> {
+    const [row] = await this.db.query(`SELECT * FROM exports WHERE id = $1`, [id]);
+    if (!row) throw notFound('The export');
+    return row;
+  }
+
+  async get(actor: Actor, id: string): Promise<ExportView> {
+    const row = await this.row(id);
+    await this.assertMay(actor, row.case_id, 'read', 'The export');
+    return toExportView(row, API_BASE);
+  }
+
+  async list(actor: Actor, caseId: string): Promise<{ items: ExportView[] }> {
+    await this.assertMay(actor, caseId, 'read');
+    const rows: ExportRow[] = await this.db.query(`SELECT * FROM exports WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 500`, [caseId]);
+    return { items: rows.map((row) => toExportView(row, API_BASE)) };
+  }
+
+  /**
+   * Opens a ready package for download (recorded as `export.downloaded`); `pickRange` chooses the
+   * bytes from the package's size (null: all of it); what it throws comes back to the caller.
+   */
+  async openPackage(
+    actor: Actor,
+    id: string,
+    pickRange: (sizeBytes: number) => ByteRange | null,
+  ): Promise<{ view: ExportView; range: ByteRange | null; stream: Readable }> {
+    const row = await this.row(id);
+    await this.assertMay(actor, row.case_id, 'download', 'The export');
+    if (row.include_names && actor.role !== 'investigator') throw forbidden("This package holds victims' names: only investigators of the case may fetch it");
+    if (row.status !== 'ready' || !row.sha256) {
+      throw conflict(row.status === 'failed' ? 'This export failed; request a new one' : `This export is not ready yet (${row.status})`);
+    }
+    const range = pickRange(Number(row.size_bytes));
+    await this.db.transaction((tx) =>
+      this.custody.append(tx, {
+        action: 'export.downloaded',
+        actor,
+        caseId: row.case_id,
+        subject: { type: 'export', id, sha256: row.sha256! },
+        details: { purpose: row.purpose, includeNames: row.include_names, ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}) },
+      }),
+    );
+    return { view: toExportView(row, API_BASE), range, stream: await this.packages.open(row.sha256, range ?? undefined) };
+  }
+}

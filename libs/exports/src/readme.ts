@@ -1,0 +1,140 @@
+/** What README.txt needs to know about its package. */
+export interface ReadmeFacts {
+  bagName: string;
+  exportId: string;
+  caseId: string;
+  organization: string;
+  purpose: 'court' | 'partner';
+  baggingTime: string;
+  treeSize: number;
+  rootHash: string;
+  keyId: string;
+  hasTimestamp: boolean;
+  evidenceCount: number;
+  eventCount: number;
+}
+
+/**
+ * README.txt: how to check the package with standard tools alone (coreutils, OpenSSL, Python),
+ * in English and Ukrainian. Plain ASCII layout, LF line ends, so any editor shows it.
+ */
+export function readmeText(f: ReadmeFacts): string {
+  const key = `data/custody/keys/${f.keyId}.pem`;
+  const tsa = f.hasTimestamp
+    ? `   openssl ts -verify -token_in -in data/custody/tree-head.tsr \\
+        -data data/custody/tree-head.json -CAfile <the time-stamping authority's root certificate>
+   prints "Verification: OK". To read the token (its time, authority, serial number):
+   openssl ts -reply -token_in -in data/custody/tree-head.tsr -text`
+    : '   This package has no time-stamp token: no time-stamping authority was configured, or it\n   did not answer when the tree head was signed.';
+  const tsaUk = f.hasTimestamp
+    ? `   openssl ts -verify -token_in -in data/custody/tree-head.tsr \\
+        -data data/custody/tree-head.json -CAfile <кореневий сертифікат служби позначок часу>
+   виводить "Verification: OK". Прочитати позначку (час, служба, серійний номер):
+   openssl ts -reply -token_in -in data/custody/tree-head.tsr -text`
+    : '   У цьому пакеті немає позначки часу: службу позначок часу не налаштовано, або вона не\n   відповіла, коли підписувалася голова дерева.';
+  const what =
+    f.purpose === 'court'
+      ? 'the original files exactly as they were received'
+      : 'WORKING COPIES: previews with no embedded metadata instead of the originals, positions\nrounded to 0.01 degree, no names';
+  const whatUk =
+    f.purpose === 'court'
+      ? 'оригінальні файли точно такими, якими їх отримано'
+      : 'РОБОЧІ КОПІЇ: замість оригіналів попередні перегляди без вбудованих метаданих, координати\nокруглено до 0,01 градуса, без імен';
+  return `CUSTODIA ${f.purpose === 'court' ? 'COURT PACKAGE' : 'PARTNER WORKING COPY'}
+${'='.repeat(60)}
+Package ${f.bagName}
+Export ${f.exportId} of case ${f.caseId}
+Made ${f.baggingTime} by ${f.organization}
+${f.evidenceCount} evidence item(s), ${f.eventCount} custody event(s)
+Tree head: size ${f.treeSize}, root ${f.rootHash}
+Signing key id: ${f.keyId}
+
+(Українською - нижче.)
+
+WHAT THIS IS
+This folder is a BagIt 1.0 bag (RFC 8493). data/ holds ${what}, what the archive knows
+about each item (data/evidence/<id>/record.json), the incident, casualty and damage records,
+and the chain of custody: every custody event about the selection (data/custody/events.jsonl),
+a proof that each event is in the archive's append-only log (data/custody/proofs.json), and the
+signed summary of that log the proofs lead to (data/custody/tree-head.json). report.html and
+report.pdf say the same for people. You need none of the archive's software to check it.
+
+HOW TO CHECK IT WITH STANDARD TOOLS (run each command inside this folder)
+1. Every file is the one packed:
+   sha256sum -c manifest-sha256.txt       every line must say OK
+   sha512sum -c manifest-sha512.txt
+   sha256sum -c tagmanifest-sha256.txt    README.txt, the reports, the script, the manifests
+   (macOS: shasum -a 256 -c ...; Windows PowerShell: Get-FileHash -Algorithm SHA256 <file>.)
+   BagIt writes a "%" in a file name as "%25" in the manifests; for such a line run
+   sed 's/%25/%/g' manifest-sha256.txt | sha256sum -c
+   Payload-Oxum in bag-info.txt is "<bytes>.<files>" of data/: find data -type f | wc -l
+2. The tree head was signed by the archive (OpenSSL 3.0 or newer):
+   openssl pkeyutl -verify -pubin -inkey ${key} -rawin \\
+        -in data/custody/tree-head.tbs -sigfile data/custody/tree-head.sig
+   prints "Signature Verified Successfully". tree-head.tbs is exactly the signed text
+   (the head without its signature, RFC 8785); tree-head.sig is the signature of tree-head.json.
+   The key id is the SHA-256 of the key:
+   openssl pkey -pubin -in ${key} -outform DER | sha256sum
+   Compare it with the key id the archive publishes elsewhere (GET /api/v1/log/keys, or what it
+   gave you before): a package signed by a key you did not get from the archive proves nothing.
+3. The tree head existed no later than an independent authority says (RFC 3161):
+${tsa}
+4. Every custody event is in the log under that head, and no event was altered:
+   python3 verify_proofs.py
+   (Python 3.6 or newer, standard library only; it also repeats checks 1 and 2.)
+5. All of the above at once, with the archive's own verifier:
+   custodia verify <this package .zip or folder> [--trusted-key ${f.keyId}]
+        [--tsa-cert <authority root .pem>] [--against <archive URL or later head.json>]
+   --against asks the archive for a consistency proof from this head to its newest one, showing
+   the log was only ever appended to since this package was made.
+
+WHAT THE PROOFS SHOW, AND WHAT THEY DO NOT
+- A checked inclusion proof shows the event is in the log the signed head summarises; the
+  event's subject.sha256 ties it to the file's SHA-256.
+- The proofs show that the events here are in the log; they cannot show that no other event
+  about these items exists. A later consistency check (step 5, --against) shows the log was
+  never rewritten or forked.
+- The time-stamp shows the head existed at the authority's time; the head's own timestamp is
+  the archive's clock.
+
+${'='.repeat(60)}
+СУДОВИЙ ПАКЕТ CUSTODIA${f.purpose === 'court' ? '' : ' (РОБОЧА КОПІЯ ДЛЯ ПАРТНЕРІВ)'}
+
+ЩО ЦЕ
+Ця тека - пакет BagIt 1.0 (RFC 8493). У data/ - ${whatUk}, усе, що архів знає про кожен
+доказ (data/evidence/<id>/record.json), записи про інциденти, жертв і руйнування, а також
+ланцюг зберігання: кожна подія щодо вибраних доказів (data/custody/events.jsonl), доказ того,
+що кожна подія є в журналі архіву, до якого можна лише дописувати (data/custody/proofs.json),
+і підписаний підсумок журналу (data/custody/tree-head.json). report.html і report.pdf
+викладають те саме для людей. Для перевірки програмне забезпечення архіву не потрібне.
+
+ЯК ПЕРЕВІРИТИ СТАНДАРТНИМИ ЗАСОБАМИ (кожну команду - у цій теці)
+1. Кожен файл - саме той, що був запакований:
+   sha256sum -c manifest-sha256.txt       кожен рядок має закінчуватися OK
+   sha512sum -c manifest-sha512.txt
+   sha256sum -c tagmanifest-sha256.txt
+   BagIt записує "%" в назві файлу як "%25"; для таких рядків:
+   sed 's/%25/%/g' manifest-sha256.txt | sha256sum -c
+2. Голову дерева підписав архів (OpenSSL 3.0 або новіший):
+   openssl pkeyutl -verify -pubin -inkey ${key} -rawin \\
+        -in data/custody/tree-head.tbs -sigfile data/custody/tree-head.sig
+   виводить "Signature Verified Successfully". Ідентифікатор ключа - SHA-256 ключа:
+   openssl pkey -pubin -in ${key} -outform DER | sha256sum
+   Порівняйте його з ідентифікатором, який архів публікує окремо (GET /api/v1/log/keys).
+3. Голова дерева існувала не пізніше часу, засвідченого незалежною службою (RFC 3161):
+${tsaUk}
+4. Кожна подія є в журналі під цією головою, і жодну не змінено:
+   python3 verify_proofs.py
+5. Усе разом - перевіркою архіву:
+   custodia verify <цей пакет .zip або тека> [--trusted-key ${f.keyId}]
+        [--tsa-cert <корінь служби .pem>] [--against <адреса архіву або пізніша head.json>]
+
+ЩО ДОВОДЯТЬ ДОКАЗИ ВКЛЮЧЕННЯ І ЧОГО НЕ ДОВОДЯТЬ
+- Перевірений доказ включення показує, що подія є в журналі, підсумованому підписаною головою;
+  subject.sha256 події пов'язує її з SHA-256 файлу.
+- Докази показують, що ці події є в журналі; вони не можуть показати, що інших подій щодо цих
+  доказів немає. Пізніша перевірка узгодженості (крок 5, --against) показує, що журнал ніколи
+  не переписували.
+- Позначка часу засвідчує час служби; власна мітка часу голови - це годинник архіву.
+`;
+}

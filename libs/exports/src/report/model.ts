@@ -1,0 +1,88 @@
+/**
+ * What the chain-of-custody report shows: built by the export job from the database and the
+ * hashes it computed while packing, rendered to report.html and report.pdf. Items arrive as an
+ * async iterable so a package of many thousands of items never holds them all in memory.
+ */
+
+/** One custody event as the report lists it. */
+export interface ReportEvent {
+  leafIndex: number;
+  /** Hex leaf hash. */
+  leafHash: string;
+  /** RFC 3339 UTC. */
+  at: string;
+  action: string;
+  actor: { id: string; role: string; displayName: string | null };
+  reason: string | null;
+  /** Short human summary of `details` (e.g. "range bytes=0-99", "status received -> verified"). */
+  summary: string | null;
+  /** The inclusion proof was checked against the package's tree head while packing. */
+  included: boolean;
+}
+
+/** One evidence item: one page of the report. */
+export interface ReportItem {
+  evidenceId: string;
+  title: string | null;
+  /** Path of the packed file inside the bag (`data/evidence/<id>/original/<name>` or `.../preview.jpg`), null when none was packed. */
+  packedPath: string | null;
+  packedKind: 'original' | 'preview' | null;
+  originalFileName: string | null;
+  mediaType: string;
+  sizeBytes: number;
+  sha256: string;
+  /** SHA-512 of the packed file (computed while packing), null when none was packed. */
+  packedSha512: string | null;
+  /** SHA-256 of the packed file when it is a preview (the original's is `sha256`). */
+  packedSha256: string | null;
+  receivedAt: string;
+  /** Null in partner packages (no names of submitters). */
+  submittedBy: { id: string; displayName: string | null };
+  sourceType: string;
+  /** true: the device's SHA-256 matched the bytes received; null: the device sent none. */
+  clientSha256Matched: boolean | null;
+  status: string;
+  declared: { capturedAt: string | null; location: { lat: number; lon: number; accuracyM: number | null } | null };
+  /** What the file says about itself (the API's `extracted`), null when nothing was found. */
+  extracted: {
+    capturedAt: string | null;
+    capturedAtOffset: string | null;
+    location: { lat: number; lon: number; altitudeM?: number | null } | null;
+    device: { make: string | null; model: string | null; software: string | null } | null;
+    width?: number | null;
+    height?: number | null;
+    durationS?: number | null;
+  } | null;
+  flags: string[];
+  incidentId: string | null;
+  events: ReportEvent[];
+  /** Every event's inclusion proof checked (and the file's hash matched its event). */
+  proofStatus: 'verified' | 'failed';
+  /** Why proofStatus is failed. */
+  proofProblem?: string;
+}
+
+/** The first page: what the whole package rests on. */
+export interface ReportHeader {
+  exportId: string;
+  caseId: string;
+  caseTitle: string;
+  purpose: 'court' | 'partner';
+  includeNames: boolean;
+  note: string | null;
+  /** RFC 3339 UTC. */
+  baggingTime: string;
+  createdBy: { id: string; displayName: string };
+  organization: string;
+  selection: string;
+  counts: { evidence: number; incidents: number; casualties: number; damage: number; events: number };
+  treeHead: { treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
+  /** The head's RFC 3161 time-stamp, null when none was made. */
+  timestamp: { genTime: string; authority: string | null; serialNumber: string; policy: string } | null;
+}
+
+export interface ReportModel {
+  header: ReportHeader;
+  /** Called once per rendering (HTML, then PDF): each call yields the items again, in package order. */
+  items: () => AsyncIterable<ReportItem>;
+}

@@ -1,0 +1,316 @@
+import { Writable } from 'node:stream';
+import { inflateSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ACTION_LABELS, labelFor, renderReportHtml, renderReportPdf, type ReportModel } from './index.js';
+import { formatBytes, formatInstant, visibleText } from './format.js';
+import {
+  HOSTILE,
+  IDS,
+  generatedModel,
+  header,
+  hostileItem,
+  manyEvents,
+  model,
+  ordinaryItem,
+  partnerItem,
+} from './test-support/sample-model.js';
+
+/** The three items of the brief, each small enough for one page. */
+const threeItems = () => {
+  const first = ordinaryItem();
+  first.events = first.events.slice(0, 4);
+  return [first, hostileItem(), partnerItem()];
+};
+const courtModel = () => model(header({ timestamp: true }), threeItems);
+const partnerModel = () => model(header({ timestamp: false, purpose: 'partner', hostile: true }), threeItems);
+
+async function html(m: ReportModel): Promise<{ text: string; chunks: string[] }> {
+  const chunks: string[] = [];
+  await renderReportHtml(m, async (chunk) => {
+    await Promise.resolve();
+    chunks.push(chunk);
+  });
+  return { text: chunks.join(''), chunks };
+}
+
+async function pdf(m: ReportModel): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      parts.push(chunk);
+      cb();
+    },
+  });
+  await renderReportPdf(m, sink);
+  return Buffer.concat(parts);
+}
+
+/** Page objects (not the /Pages tree node). pdfkit writes dictionaries uncompressed. */
+const pageCount = (bytes: Buffer) => (bytes.toString('latin1').match(/\/Type \/Page(?!s)/g) ?? []).length;
+
+/** Every glyph id drawn by a TJ operator in the page content streams. */
+function drawnGlyphIds(bytes: Buffer): string[] {
+  const text = bytes.toString('latin1');
+  const ids: string[] = [];
+  for (const m of text.matchAll(/\/Length (\d+)\n\/Filter \/FlateDecode\n>>\nstream\n/g)) {
+    const start = m.index + m[0].length;
+    let content: string;
+    try {
+      content = inflateSync(bytes.subarray(start, start + Number(m[1]))).toString('latin1');
+    } catch {
+      continue;
+    }
+    for (const tj of content.matchAll(/\[([^\]]*)\] TJ/g)) {
+      for (const hex of tj[1].matchAll(/<([0-9a-f]+)>/g)) ids.push(...(hex[1].match(/.{4}/g) ?? []));
+    }
+  }
+  return ids;
+}
+
+const VOID = new Set(['meta', 'br', 'col', 'img', 'hr', 'link', 'input', 'wbr']);
+
+/** Every element closed in order: enough to know no value broke out of its element. */
+function assertBalanced(text: string): void {
+  const stack: string[] = [];
+  const body = text.replace(/<style>[\s\S]*?<\/style>/, '<style></style>').replace(/^<!DOCTYPE html>/, '');
+  for (const m of body.matchAll(/<(\/?)([a-zA-Z0-9]+)[^>]*>/g)) {
+    const [, closing, rawName] = m;
+    const name = rawName.toLowerCase();
+    if (VOID.has(name)) continue;
+    if (!closing) stack.push(name);
+    else expect(stack.pop(), `closing </${name}>`).toBe(name);
+  }
+  expect(stack).toEqual([]);
+}
+
+describe('labels', () => {
+  it('name every custody action of the closed vocabulary in both languages', () => {
+    const actions =
+      'evidence.submitted evidence.metadata_extracted evidence.derivative_created evidence.viewed evidence.downloaded evidence.annotated evidence.linked evidence.status_changed evidence.verified evidence.exported evidence.redacted case.created case.member_added case.member_removed incident.created incident.updated casualty.recorded casualty.updated damage.recorded damage.updated export.created export.downloaded key.rotated user.created user.updated user.disabled user.password_set tokens.revoked evidence.unlinked evidence.fixity_checked evidence.fixity_failed'.split(
+        ' ',
+      );
+    for (const action of actions) {
+      const label = labelFor(ACTION_LABELS, action);
+      expect(label?.uk, action).toMatch(/[а-яіїєґ]/i);
+      expect(label?.en, action).toMatch(/[a-z]/i);
+    }
+    expect(labelFor(ACTION_LABELS, 'evidence.submitted')).toEqual({ uk: 'Подано', en: 'Submitted' });
+    expect(labelFor(ACTION_LABELS, 'constructor')).toBeUndefined();
+    expect(labelFor(ACTION_LABELS, '__proto__')).toBeUndefined();
+  });
+
+  it('format times in UTC with Kyiv beside, sizes exactly, and hidden characters visibly', () => {
+    expect(formatInstant('2026-11-24T21:04:05.123Z')).toEqual({ utc: '2026-11-24 21:04:05.123 UTC', kyiv: '2026-11-24 23:04:05 UTC+02:00' });
+    expect(formatInstant('2026-07-01T00:00:00Z')?.kyiv).toBe('2026-07-01 03:00:00 UTC+03:00');
+    expect(formatInstant('2008-05-30T15:56:01')).toBeNull();
+    expect(formatBytes(4_823_117)).toBe('4\u00a0823\u00a0117 байтів / bytes (4.60\u00a0MiB)');
+    expect(formatBytes(2)).toBe('2 байти / bytes');
+    expect(visibleText('a\u202Eb\u0000c\nd\ud800')).toBe('a[U+202E]b[U+0000]c[U+000A]d\ufffd');
+  });
+});
+
+describe('report.html', () => {
+  it('is one self-contained, balanced page with a section per item', async () => {
+    const { text } = await html(courtModel());
+    expect(text.startsWith('<!DOCTYPE html>\n<html lang="uk">')).toBe(true);
+    expect(text.trimEnd().endsWith('</html>')).toBe(true);
+    for (const id of [IDS.item1, IDS.item2, IDS.item3]) expect(text).toContain(`<section class="item" id="item-${id}">`);
+    assertBalanced(text);
+    expect(text).toMatch(/@media print\{[\s\S]*section\.item\{break-before:page;page-break-before:always/);
+    expect(text).toContain('lang="en"');
+    for (const uk of ['Отримано', 'Подано', 'Підписана вершина дерева журналу', 'Київ', 'Хеш пристрою', 'verify_proofs.py', 'README.txt', 'custodia verify']) {
+      expect(text).toContain(uk);
+    }
+    expect(text).toContain('Позначка часу RFC 3161');
+    expect(text).toContain('CN=Test TSA');
+  });
+
+  it('never lets a value out as markup, script or a request elsewhere', async () => {
+    for (const m of [courtModel(), partnerModel()]) {
+      const { text } = await html(m);
+      assertBalanced(text);
+      expect(text).not.toMatch(/<script/i);
+      expect(text).not.toMatch(/<img/i);
+      expect(text).not.toMatch(/<(link|iframe|object|embed|base|form|a)\b/i);
+      // Inside tags (attributes) nothing points anywhere; in text a URL is just words.
+      for (const tag of text.match(/<[^>]*>/g) ?? []) {
+        expect(tag).not.toMatch(/https?:|\/\/|\bon[a-z]+=|javascript:/i);
+      }
+      const style = text.match(/<style>([\s\S]*?)<\/style>/)![1];
+      expect(style).not.toMatch(/url\(|@import|@font-face/i);
+      // Hostile strings: escaped, and their hidden characters shown rather than obeyed.
+      expect(text).not.toContain(HOSTILE.script);
+      expect(text).not.toContain(HOSTILE.img);
+      expect(text).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+      expect(text).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
+      expect(text).toContain('Tom &amp; Jerry &amp;amp; &quot;quotes&quot; &#39;single&#39;');
+      expect(text).not.toContain('\u202E');
+      expect(text).not.toContain('\u0000');
+      expect(text).toContain('invoice[U+202E]gpj.exe');
+      expect(text).toContain('nul[U+0000]byte');
+      // Unknown codes are shown as they are, not looked up on Object.prototype.
+      expect(text).toContain('>constructor<');
+      expect(text).not.toContain('function Object');
+    }
+  });
+
+  it('says on every item of a partner copy that it is a working copy, and names nobody', async () => {
+    const { text } = await html(partnerModel());
+    const banners = text.match(/<div class="banner" role="note">/g) ?? [];
+    expect(banners.length).toBe(1 + 3);
+    expect(text).toContain('ПАРТНЕРА');
+    expect(text).not.toContain('Петро Шевчук');
+    expect(text).toContain('49.99, 36.23');
+    expect(text).not.toContain('49.993512');
+    expect(text).toContain('Не створено');
+  });
+
+  it('streams: many chunks of bounded size, never the whole document at once', async () => {
+    const { text, chunks } = await html(generatedModel(400, 5));
+    expect(chunks.length).toBeGreaterThan(20);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(200_000);
+    expect(text.match(/<section class="item"/g)?.length).toBe(400);
+  });
+});
+
+describe('report.pdf', () => {
+  it('is a PDF/A-2b file with embedded DejaVu fonts and a page per item after the first', async () => {
+    const bytes = await pdf(courtModel());
+    const text = bytes.toString('latin1');
+    expect(text.startsWith('%PDF-1.7')).toBe(true);
+    expect(text.trimEnd().endsWith('%%EOF')).toBe(true);
+    expect(pageCount(bytes)).toBe(1 + 3);
+    const xmp = text.slice(text.indexOf('<x:xmpmeta'), text.indexOf('</x:xmpmeta>'));
+    expect(xmp).toContain('<pdfaid:part>2</pdfaid:part>');
+    expect(xmp).toContain('<pdfaid:conformance>B</pdfaid:conformance>');
+    expect(xmp).toContain('<xmp:CreateDate>2026-11-25T09:30:00Z</xmp:CreateDate>');
+    expect(text).toContain('/OutputIntents');
+    expect(text.match(/\/FontFile2/g)?.length).toBe(3);
+    expect(text).toMatch(/\/BaseFont \/[A-Z]{6}\+DejaVuSans\b/);
+    expect(text).toMatch(/\/BaseFont \/[A-Z]{6}\+DejaVuSansMono\b/);
+    expect(text).not.toMatch(/\/BaseFont \/(Helvetica|Times|Courier)/);
+    expect(text).toMatch(/\/CreationDate \d+ 0 R/);
+    expect(text).toContain('(D:20261125093000Z)');
+    expect(text).not.toMatch(/\/(JavaScript|JS|Encrypt)\b/);
+  });
+
+  it('depends only on the model: the same model gives the same bytes', async () => {
+    const a = await pdf(courtModel());
+    const b = await pdf(courtModel());
+    const withoutId = (buf: Buffer) => buf.toString('latin1').replace(/\/ID \[[^\]]*\]/, '');
+    expect(withoutId(a)).toBe(withoutId(b));
+    expect(a.equals(b)).toBe(true);
+  });
+
+  it('keeps hostile text inert: well-formed XMP, no crash on glyphs the font lacks', async () => {
+    const m = partnerModel();
+    const bytes = await pdf(
+      model(m.header, () => {
+        const items = threeItems();
+        items[1].title = `証拠 📷 ${HOSTILE.bidi} \ud800 ${HOSTILE.nul} ꙮ 𓀀`;
+        return items;
+      }),
+    );
+    const text = bytes.toString('latin1');
+    expect(pageCount(bytes)).toBeGreaterThanOrEqual(4);
+    // PDF/A forbids drawing .notdef (glyph 0): missing characters are written as [U+XXXX] instead.
+    const glyphs = drawnGlyphIds(bytes);
+    expect(glyphs.length).toBeGreaterThan(1000);
+    expect(glyphs).not.toContain('0000');
+    const xmp = text.slice(text.indexOf('<x:xmpmeta'), text.indexOf('</x:xmpmeta>'));
+    // "Truth & Justice <script>" must reach the XMP escaped, or the metadata is no XML.
+    expect(xmp).not.toContain('<script');
+    expect(xmp.match(/&(?!#\d+;|[a-z]+;)/g)).toBeNull();
+    expect(xmp).toContain('Truth &#38; Justice &#60;script&#62;');
+  });
+
+  it('continues an item over as many pages as its events need', async () => {
+    const item = ordinaryItem();
+    item.events = manyEvents('long', 400);
+    item.events[7].reason = 'дуже довга причина '.repeat(400);
+    const bytes = await pdf(model(header({ timestamp: true, evidence: 1 }), () => [item]));
+    const pages = pageCount(bytes);
+    expect(pages).toBeGreaterThan(1 + 15);
+    expect(pages).toBeLessThan(1 + 60);
+  });
+
+  it('rejects when the items fail or the sink fails', async () => {
+    const failing: ReportModel = {
+      header: header({ timestamp: true }),
+      items: () =>
+        (async function* () {
+          yield ordinaryItem();
+          throw new Error('database went away');
+        })(),
+    };
+    await expect(pdf(failing)).rejects.toThrow('database went away');
+    const broken = new Writable({
+      write(_chunk, _enc, cb) {
+        cb(new Error('disk full'));
+      },
+    });
+    await expect(renderReportPdf(courtModel(), broken)).rejects.toThrow('disk full');
+    await expect(renderReportPdf(model({ ...header({ timestamp: true }), baggingTime: 'soon' }, threeItems), new Writable())).rejects.toThrow(/baggingTime/);
+  });
+
+  it('waits for a slow sink instead of buffering the document', async () => {
+    let received = 0;
+    let calls = 0;
+    const slow = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        received += chunk.length;
+        calls++;
+        setTimeout(cb, calls % 50 === 0 ? 1 : 0);
+      },
+    });
+    await renderReportPdf(generatedModel(60, 5), slow);
+    expect(received).toBeGreaterThan(100_000);
+  });
+
+  it(
+    'renders 3,000 items with flat memory (prints pages per second)',
+    async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      let bytes = 0;
+      let pages = 0;
+      let tail = '';
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          bytes += chunk.length;
+          const text = tail + chunk.toString('latin1');
+          pages += (text.match(/\/Type \/Page(?!s)/g) ?? []).length;
+          tail = text.slice(-16).replace(/^[\s\S]*\/Type \/Page(?!s)/, '');
+          cb();
+        },
+      });
+      const m = generatedModel(3000, 5);
+      const inner = m.items;
+      let peak = 0;
+      gc?.();
+      const before = process.memoryUsage().heapUsed;
+      m.items = () =>
+        (async function* () {
+          let i = 0;
+          for await (const item of inner()) {
+            if (++i % 500 === 0) {
+              gc?.();
+              peak = Math.max(peak, process.memoryUsage().heapUsed - before);
+            }
+            yield item;
+          }
+        })();
+      const started = performance.now();
+      await renderReportPdf(m, sink);
+      const seconds = (performance.now() - started) / 1000;
+      console.log(
+        `report.pdf: 3000 items, ${pages} pages, ${(bytes / 1048576).toFixed(1)} MiB in ${seconds.toFixed(1)} s = ` +
+          `${(pages / seconds).toFixed(0)} pages/s, ${(3000 / seconds).toFixed(0)} items/s; ` +
+          (gc ? `heap growth while rendering at most ${(peak / 1048576).toFixed(1)} MiB` : 'heap not measured (run node with --expose-gc)'),
+      );
+      expect(pages).toBeGreaterThanOrEqual(3001);
+      if (gc) expect(peak).toBeLessThan(64 * 1048576);
+    },
+    300_000,
+  );
+});

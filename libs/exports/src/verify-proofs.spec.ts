@@ -1,0 +1,408 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PYTHON } from '../../../test/support/python.js';
+import { canonicalBytes, toHex } from '#custodia/custody-core';
+import {
+  HEAD_SIZE,
+  ITEMS,
+  custody,
+  editFile,
+  headFiles,
+  keyA,
+  keyB,
+  logEvents,
+  outsider,
+  payload,
+  sha256,
+  withCustody,
+  writeBag as writeBagFolder,
+  type BagOptions,
+  type Files,
+} from '../../verifier/src/test-support/synthetic-bag.js';
+
+/**
+ * verify_proofs.py is what a court expert runs on a package without our software. These tests build
+ * small bags exactly as PACKAGE-FORMAT.md describes (libs/verifier/src/test-support/synthetic-bag.ts,
+ * independent of libs/exports, so the script is checked against the format, not against our
+ * writer), then tamper with them one way at a time.
+ */
+
+const SCRIPT = fileURLToPath(new URL('../assets/verify_proofs.py', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function python(args: string[], input?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      PYTHON,
+      args,
+      { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+const verify = (bag: string, ...extra: string[]): Promise<Run> => python([SCRIPT, bag, ...extra]);
+
+/** Exit 1 with `FAILED`, the given messages in the output, and no Python traceback. */
+function expectFailure(run: Run, ...messages: (string | RegExp)[]): void {
+  expect(run.stderr).not.toContain('Traceback');
+  expect(run.stdout).toMatch(/\nFAILED: \d+ problem\(s\)\n$/);
+  for (const message of messages) expect(run.stdout).toMatch(message);
+  expect(run.code).toBe(1);
+}
+
+function expectSuccess(run: Run): void {
+  expect(run.stderr).toBe('');
+  expect(run.stdout).not.toContain('FAILED');
+  expect(run.stdout).toMatch(/\nALL CHECKS PASSED\n$/);
+  expect(run.code).toBe(0);
+}
+
+// ---- The packages: built per PACKAGE-FORMAT.md by the shared synthetic-bag builder ---------------
+
+let root: string;
+let scriptBytes: Buffer;
+
+/** Writes a complete, consistent bag holding `data`, with the real verify_proofs.py among its tag files. */
+const writeBag = (data: Files = payload(), options: BagOptions = {}): Promise<string> => writeBagFolder(root, data, { ...options, verifyScript: scriptBytes });
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'custodia-verify-proofs-'));
+  scriptBytes = await readFile(SCRIPT);
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('verify_proofs.py on a good package', () => {
+  it('passes, with one ok line per check area', async () => {
+    const bag = await writeBag();
+    const run = await verify(bag);
+    expectSuccess(run);
+    for (const area of ['bag declaration', 'payload manifests', 'tag manifests', 'tree head', 'bag-info.txt', 'custody events']) {
+      expect(run.stdout).toMatch(new RegExp(`^ok +${area.replace('.', '\\.')}: `, 'm'));
+    }
+    expect(run.stdout).toContain(`custody events: ${custody().lines.length} events`);
+    expect(run.stdout).toContain(`signature valid, key ${keyA.keyId}`);
+    expect(await readFile(path.join(bag, 'manifest-sha256.txt'), 'utf8')).toContain('звіт 100%25 ОСББ.pdf\n');
+  });
+
+  it('checks the folder it sits in when given no folder, as it ships at the top of the bag', async () => {
+    const bag = await writeBag();
+    const run = await python([path.join(bag, 'verify_proofs.py')]);
+    expectSuccess(run);
+    expect(run.stdout).toContain(bag);
+  });
+
+  it('accepts a head signed by an older published key, and --trusted-key naming the signing key', async () => {
+    const files = payload();
+    for (const [name, bytes] of Object.entries(headFiles(custody().head, keyB))) files.set(name, bytes);
+    const bag = await writeBag(files);
+    expectSuccess(await verify(bag));
+    expectSuccess(await verify(bag, '--trusted-key', keyB.keyId));
+  });
+});
+
+describe.concurrent('verify_proofs.py on a tampered package', () => {
+  it('catches a byte flipped in an original', async () => {
+    const bag = await writeBag();
+    const name = `data/evidence/${ITEMS[1]!.id}/original/${ITEMS[1]!.fileName}`;
+    await editFile(bag, name, (bytes) => {
+      bytes[100] ^= 0x01;
+      return bytes;
+    });
+    const run = await verify(bag);
+    expectFailure(run, `${name}: its SHA256 differs from manifest-sha256.txt`, `${name}: its SHA512 differs from manifest-sha512.txt`);
+    expect(run.stdout).toMatch(/^ok +custody events/m);
+  });
+
+  const editLine = (line: Buffer) => Buffer.from(line.toString().replace('"role":"documenter"', '"role":"investigator"'));
+
+  it('catches an edited event line when the manifests were left alone', async () => {
+    const bag = await writeBag();
+    await editFile(bag, 'data/custody/events.jsonl', (bytes) => Buffer.from(bytes.toString().replace('"role":"documenter"', '"role":"investigator"')));
+    expectFailure(
+      await verify(bag),
+      'data/custody/events.jsonl: its SHA256 differs from manifest-sha256.txt',
+      /events\.jsonl line 2: its leaf hash is not the leafHash of proofs\.json entry 1/,
+    );
+  });
+
+  it('catches an edited event line with manifests recomputed, by its leaf hash', async () => {
+    const c = custody();
+    c.lines[1] = editLine(c.lines[1]!);
+    const run = await verify(await writeBag(withCustody(c)));
+    expectFailure(run, 'events.jsonl line 2: its leaf hash is not the leafHash of proofs.json entry 1');
+    expect(run.stdout).toMatch(/^ok +payload manifests/m);
+  });
+
+  it('catches an edited event line with manifests and leaf hash recomputed, by its inclusion proof', async () => {
+    const c = custody();
+    c.lines[1] = editLine(c.lines[1]!);
+    c.proofs[1]!.leafHash = sha256(Buffer.concat([Buffer.from([0]), c.lines[1]!]));
+    const run = await verify(await writeBag(withCustody(c)));
+    expectFailure(run, `events.jsonl line 2: the inclusion proof of leaf ${c.proofs[1]!.leafIndex} does not lead to the signed root`);
+    expect(run.stdout).toMatch(/^FAILED +custody events: 1 problem\(s\)/m);
+  });
+
+  it('passes a package with an event and its proof left out: inclusion proofs prove presence, not completeness', async () => {
+    // Every remaining event is still provably in the signed log, so no cryptographic check can notice
+    // the gap. Completeness comes from elsewhere: the exporter's selection rule, the report, and a
+    // comparison with the archive's public log (leaf hashes are public, api.md).
+    const c = custody();
+    c.lines.splice(2, 1);
+    c.proofs.splice(2, 1);
+    expectSuccess(await verify(await writeBag(withCustody(c))));
+  });
+
+  it('catches an event line dropped while its proofs.json entry stays', async () => {
+    const c = custody();
+    const count = c.lines.length;
+    c.lines.splice(2, 1);
+    expectFailure(
+      await verify(await writeBag(withCustody(c))),
+      'events.jsonl line 3: its leaf hash is not the leafHash of proofs.json entry 2',
+      `proofs.json: has ${count} entries for ${count - 1} event lines`,
+    );
+  });
+
+  it('catches reordered event lines', async () => {
+    const c = custody();
+    [c.lines[3], c.lines[4]] = [c.lines[4]!, c.lines[3]!];
+    expectFailure(
+      await verify(await writeBag(withCustody(c))),
+      'events.jsonl line 4: the event index is not leafIndex',
+      'events.jsonl line 4: its leaf hash is not the leafHash of proofs.json entry 3',
+      'events.jsonl line 5: its leaf hash is not the leafHash of proofs.json entry 4',
+    );
+  });
+
+  it('catches reordered lines with their proofs.json entries reordered too, by leaf order', async () => {
+    const c = custody();
+    [c.lines[3], c.lines[4]] = [c.lines[4]!, c.lines[3]!];
+    [c.proofs[3], c.proofs[4]] = [c.proofs[4]!, c.proofs[3]!];
+    expectFailure(await verify(await writeBag(withCustody(c))), /events\.jsonl line 5: leaf index \d+ does not follow \d+ \(indexes must strictly increase\)/);
+  });
+
+  it('catches a swapped hash in an inclusion proof', async () => {
+    const c = custody();
+    const proof = c.proofs[2]!.inclusionProof;
+    [proof[0], proof[1]] = [proof[1]!, proof[0]!];
+    expectFailure(await verify(await writeBag(withCustody(c))), `events.jsonl line 3: the inclusion proof of leaf ${c.proofs[2]!.leafIndex} does not lead to the signed root`);
+  });
+
+  it("catches a changed rootHash in the head (signature and every proof)", async () => {
+    const files = payload();
+    const head = JSON.parse(files.get('data/custody/tree-head.json')!.toString());
+    head.rootHash = sha256('another log');
+    files.set('data/custody/tree-head.json', canonicalBytes(head));
+    const run = await verify(await writeBag(files));
+    expectFailure(run, `tree-head.json: the Ed25519 signature does not verify with key ${keyA.keyId}`, /events\.jsonl line 1: the inclusion proof of leaf \d+ does not lead to the signed root/);
+  });
+
+  it('refuses a head re-signed by a key that keys.json does not publish', async () => {
+    const files = payload();
+    for (const [name, bytes] of Object.entries(headFiles(custody().head, outsider))) files.set(name, bytes);
+    expectFailure(await verify(await writeBag(files)), `keys.json: has no key with keyId ${outsider.keyId}, the key of the tree head`);
+  });
+
+  it('refuses a head signed by another published key under --trusted-key', async () => {
+    const files = payload();
+    for (const [name, bytes] of Object.entries(headFiles(custody().head, keyB))) files.set(name, bytes);
+    const run = await verify(await writeBag(files), '--trusted-key', keyA.keyId);
+    expectFailure(run, `tree-head.json: is signed by key ${keyB.keyId}, not by the trusted key ${keyA.keyId}`);
+    expect(run.stdout).toMatch(/^FAILED +tree head: 1 problem\(s\)/m);
+  });
+
+  it('refuses a key published under another key\'s id', async () => {
+    const files = payload();
+    const keys = JSON.parse(files.get('data/custody/keys.json')!.toString());
+    keys[1].publicKeyPem = outsider.publicKeyPem;
+    files.set('data/custody/keys.json', canonicalBytes(keys));
+    expectFailure(await verify(await writeBag(files)), `keys.json: key ${keyA.keyId} does not hash to its keyId`);
+  });
+
+  it('catches a tree-head.tbs or .sig that is not the head\'s (what the openssl command of README.txt checks)', async () => {
+    const files = payload();
+    const other = headFiles({ ...custody().head, treeSize: HEAD_SIZE - 1 }, keyA);
+    files.set('data/custody/tree-head.tbs', other['data/custody/tree-head.tbs']!);
+    files.set('data/custody/tree-head.sig', other['data/custody/tree-head.sig']!);
+    const run = await verify(await writeBag(files));
+    expectFailure(run, 'tree-head.tbs: does not hold the signed bytes of tree-head.json', 'tree-head.sig: does not hold the signature of tree-head.json');
+  });
+
+  it('catches a non-canonical event line even when the log, proofs, head and manifests all agree with it', async () => {
+    const target = logEvents().find((e) => e.action === 'evidence.submitted')!;
+    // The leaf data itself carries an extra space: leaf hash, proofs and the signed root are computed over it.
+    const c = custody((event, bytes) => (event.index === target.index ? Buffer.from(bytes.toString().replace('{"action"', '{ "action"')) : bytes));
+    const line = c.lines.findIndex((l) => l.toString().startsWith('{ '));
+    const files = withCustody(c);
+    for (const [name, bytes] of Object.entries(headFiles(c.head, keyA))) files.set(name, bytes);
+    const run = await verify(await writeBag(files));
+    expectFailure(run, `events.jsonl line ${line + 1}: is not in RFC 8785 canonical form`);
+    expect(run.stdout).toMatch(/^FAILED +custody events: 1 problem\(s\)/m);
+  });
+
+  it('catches a file added under data/', async () => {
+    const bag = await writeBag();
+    await writeFile(path.join(bag, 'data/evidence', ITEMS[0]!.id, 'original', 'planted.jpg'), randomBytes(10));
+    const name = `data/evidence/${ITEMS[0]!.id}/original/planted.jpg`;
+    expectFailure(await verify(bag), `${name}: is not listed in manifest-sha256.txt`, `${name}: is not listed in manifest-sha512.txt`, /Payload-Oxum is \d+\.\d+, but data\/ holds/);
+  });
+
+  it('catches a file removed from data/', async () => {
+    const bag = await writeBag();
+    const name = `data/evidence/${ITEMS[2]!.id}/original/${ITEMS[2]!.fileName}`;
+    await unlink(path.join(bag, name));
+    expectFailure(await verify(bag), `${name}: is listed but missing`, /Payload-Oxum/);
+  });
+
+  it('catches an edited manifest line', async () => {
+    const bag = await writeBag();
+    await editFile(bag, 'manifest-sha512.txt', (bytes) => Buffer.from(bytes.toString().replace(/^[0-9a-f]/, (d) => (d === '0' ? '1' : '0'))));
+    expectFailure(await verify(bag), /: its SHA512 differs from manifest-sha512\.txt/, 'manifest-sha512.txt: its SHA256 differs from tagmanifest-sha256.txt');
+  });
+
+  it('catches a wrong Payload-Oxum', async () => {
+    const files = payload();
+    const bag = await writeBag(files, { bagInfo: (lines) => lines.map((l) => (l.startsWith('Payload-Oxum') ? l.replace(/\.(\d+)$/, (_, n) => `.${Number(n) + 1}`) : l)) });
+    expectFailure(await verify(bag), /bag-info\.txt: Payload-Oxum is \d+\.\d+, but data\/ holds \d+\.\d+ \(bytes\.files\)/);
+  });
+
+  it('catches a manifest path that leaves the bag', async () => {
+    const bag = await writeBag();
+    await writeFile(path.join(root, 'outside.txt'), 'x');
+    await editFile(bag, 'manifest-sha256.txt', (bytes) => Buffer.concat([bytes, Buffer.from(`${sha256('x')}  data/../../outside.txt\n`)]));
+    expectFailure(await verify(bag), 'data/../../outside.txt is not a plain relative path inside the bag');
+  });
+
+  it('reports malformed proofs.json as a failure, without a traceback', async () => {
+    const files = payload();
+    files.set('data/custody/proofs.json', Buffer.from('[{"leafIndex": 1, "leafHash": '));
+    expectFailure(await verify(await writeBag(files)), /proofs\.json: is not valid JSON/);
+  });
+
+  it.each<[string, (files: Files) => void, string | RegExp]>([
+    ['bad base64 signature', (f) => f.set('data/custody/tree-head.json', editJson(f, 'data/custody/tree-head.json', (h) => (h.signature = 'not base64!'))), 'signature is not the base64 of 64 bytes'],
+    ['bad hex in a proof', (f) => f.set('data/custody/proofs.json', editJson(f, 'data/custody/proofs.json', (p) => (p[0].inclusionProof[0] = 'zz'))), 'proofs.json entry 0 (for events.jsonl line 1): has no inclusionProof'],
+    ['a head that is not an object', (f) => f.set('data/custody/tree-head.json', Buffer.from('[]')), 'tree-head.json: is not a JSON object'],
+    ['a PEM that is not base64', (f) => f.set('data/custody/keys.json', editJson(f, 'data/custody/keys.json', (k) => (k[1].publicKeyPem = '-----BEGIN PUBLIC KEY-----\nMCow=BQYDK2VwAyEA\n-----END PUBLIC KEY-----\n'))), /keys\.json: key [0-9a-f]{64} is not an Ed25519 public key in PEM/],
+    ['a missing keys.json', (f) => f.delete('data/custody/keys.json'), /keys\.json: cannot be read/],
+    ['a missing events.jsonl', (f) => f.delete('data/custody/events.jsonl'), /events\.jsonl: cannot be read/],
+    ['an event line that is not JSON', (f) => f.set('data/custody/events.jsonl', Buffer.concat([Buffer.from('{"index":\n'), f.get('data/custody/events.jsonl')!])), /events\.jsonl line 1: is not valid I-JSON/],
+    ['an event line that is not UTF-8', (f) => f.set('data/custody/events.jsonl', Buffer.from([0x22, 0xff, 0x22, 0x0a])), /events\.jsonl line 1: is not valid I-JSON/],
+    ['a number too large for a double', (f) => f.set('data/custody/events.jsonl', Buffer.from(`{"index":1${'0'.repeat(400)}}\n`)), /events\.jsonl line 1: is not valid I-JSON/],
+    ['a head with a huge treeSize', (f) => f.set('data/custody/tree-head.json', editJson(f, 'data/custody/tree-head.json', (h) => (h.treeSize = 1e300))), 'treeSize is not a non-negative integer'],
+  ])('reports %s as a failure, without a traceback', async (_, tamper, message) => {
+    const files = payload();
+    tamper(files);
+    expectFailure(await verify(await writeBag(files)), message);
+  });
+
+  it('answers usage errors with exit code 2', async () => {
+    const bag = await writeBag();
+    const badKey = await verify(bag, '--trusted-key', 'not-a-key-id');
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain('--trusted-key takes a keyId');
+    expect((await verify(path.join(root, 'no-such-bag'))).code).toBe(2);
+    expect((await python([SCRIPT, bag, '--no-such-option'])).code).toBe(2);
+  });
+});
+
+function editJson(files: Files, name: string, edit: (value: any) => void): Buffer {
+  const value = JSON.parse(files.get(name)!.toString());
+  edit(value);
+  return Buffer.from(JSON.stringify(value));
+}
+
+describe("verify_proofs.py's RFC 8785 canonicaliser", () => {
+  /** The script's canonical bytes (hex) of each JSON text, one Python process for the lot. */
+  async function pythonCanonical(texts: string[]): Promise<string[]> {
+    const run = await python([SCRIPT, '--canonicalize-stdin'], texts.map((t) => `${t}\n`).join(''));
+    expect(run.stderr).toBe('');
+    return run.stdout.split('\n').slice(0, -1);
+  }
+
+  /** A JSON text of `value` that is not canonical: shuffled spacing, other number forms, escaped characters. */
+  function looseJson(value: unknown, seed: number): string {
+    let state = seed >>> 0 || 1;
+    const coin = (): boolean => {
+      state = (state * 1103515245 + 12345) >>> 0;
+      return (state & 0x10000) !== 0;
+    };
+    const space = () => (coin() ? ' ' : coin() ? '\t ' : '');
+    const string = (s: string) => (coin() ? JSON.stringify(s) : JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+    const number = (n: number) => (Object.is(n, -0) ? '-0.0' : coin() ? String(n) : coin() ? n.toExponential() : n.toPrecision(17).replace('e', 'E'));
+    const write = (v: unknown): string => {
+      if (typeof v === 'number') return number(v);
+      if (typeof v === 'string') return string(v);
+      if (Array.isArray(v)) return `[${space()}${v.map((x) => write(x)).join(`${space()},${space()}`)}${space()}]`;
+      if (v !== null && typeof v === 'object') {
+        const entries = Object.entries(v);
+        if (coin()) entries.reverse();
+        return `{${space()}${entries.map(([k, x]) => `${string(k)}${space()}:${space()}${write(x)}`).join(',')}${space()}}`;
+      }
+      return JSON.stringify(v);
+    };
+    return write(value);
+  }
+
+  const key = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 6 }),
+    fc.constantFrom('\u20ac', '\r', '\ufb33', '1', '\ud83d\ude00', '\u0080', '\u00f6', 'a', 'A', '\u{10ffff}', '\uffff', ''),
+  );
+  const number = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer(),
+    fc.double({ noNaN: true, min: -1e25, max: 1e25 }),
+    fc.double({ noNaN: true, min: -1e-5, max: 1e-5 }),
+    fc.double({ noNaN: true, min: 1e15, max: 1e25 }), // around 1e21, where ECMAScript switches to exponents
+    fc.integer({ min: -30, max: 30 }).chain((e) => fc.integer({ min: 1, max: 999 }).map((m) => m * 10 ** e)),
+    fc.constantFrom(0, -0, 1e20, 123456789012345680000, 1e21, 1e-7, 1e-6, 123e-20, 5e-324, -5e-324, 1.7976931348623157e308, 9007199254740992, 2 ** 53 + 2, 333333333.33333329, 4.5, 0.1 + 0.2),
+  );
+  const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.constantFrom('\u2028\u2029', '\u007f', '\u0000\u001f', '"\\/', '\ud83d\ude00\ud800\udc00'));
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant(null), fc.boolean(), number, text, tie('array'), tie('object')),
+    array: fc.array(tie('value'), { maxLength: 5 }),
+    object: fc.dictionary(key, tie('value'), { maxKeys: 6 }),
+  }));
+
+  it('matches canonicalBytes on the RFC 8785 examples', async () => {
+    const samples = [
+      String.raw`{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false]}`,
+      String.raw`{"\u20ac": 1, "\r": 2, "\ufb33": 3, "1": 4, "\ud83d\ude00": 5, "\u0080": 6, "\u00f6": 7}`,
+      '[-0, 1e21, 1e-7, 0.000001, 123456789012345680000, 5e-324, 1.7976931348623157e308, 9007199254740993]',
+    ];
+    const expected = samples.map((s) => toHex(canonicalBytes(JSON.parse(s))));
+    expect(await pythonCanonical(samples)).toEqual(expected);
+    expect(Buffer.from(expected[0]!, 'hex').toString()).toBe(
+      String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`,
+    );
+  });
+
+  it('refuses what RFC 8785 cannot represent: NaN, Infinity, lone surrogates', async () => {
+    expect(await pythonCanonical(['NaN', '[Infinity]', '1e400', '"\\ud800"', '{"\\udc00":1}', '{"a":'])).toEqual(Array(6).fill('error'));
+  });
+
+  it('matches canonicalBytes on random JSON values written loosely', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(value, fc.integer()), { minLength: 100, maxLength: 200 }), async (batch) => {
+        const expected = batch.map(([v]) => toHex(canonicalBytes(v)));
+        expect(await pythonCanonical(batch.map(([v, seed]) => looseJson(v, seed)))).toEqual(expected);
+      }),
+      // Python starts in about a second on slow machines: a few large batches, not many small ones.
+      // endOnFailure: shrinking would start a Python per step; the toEqual diff names the value.
+      { numRuns: 8, endOnFailure: true },
+    );
+  });
+});

@@ -1,0 +1,384 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import exifr from 'exifr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PYTHON } from './support/python.js';
+import { startLocalTsa, type LocalTsa } from './support/tsa/local-tsa.js';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { bearer, binary, createCase, fixture, sha256base64, sha256hex, submit, waitProcessed } from './support/evidence.js';
+import { cliVerify, coreutilsCheck, download, filesIn, makeExport, run, unpack, waitExport } from './support/exports.js';
+
+const NAME = 'Олена Ковальчук';
+const TRICKY_NAME = '100% Салтівка: вибух\u202egpj.jpg';
+
+describe('court packages (e2e)', () => {
+  let t: TestApp;
+  let tsa: LocalTsa;
+  let investigator: TestUser;
+  let colleague: TestUser;
+  let documenter: TestUser;
+  let auditor: TestUser;
+  let outsider: TestUser;
+  let caseId: string;
+  let photoId: string;
+  let pdfId: string;
+  let otherId: string;
+  let incidentId: string;
+  const photo = fixture('metadata-rich.jpg');
+  const pdf = fixture('not-an-image.pdf');
+  const dirs: string[] = [];
+
+  const as = (user: TestUser) => ({
+    get: (p: string) => t.http.get(`/api/v1${p}`).set('Authorization', bearer(user)),
+    post: (p: string, body: unknown) => t.http.post(`/api/v1${p}`).set('Authorization', bearer(user)).send(body as object),
+  });
+  const events = (subjectId: string) =>
+    t.db.superuserQuery<{ action: string; event: string }>(
+      `SELECT action, convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE subject_id = $1 ORDER BY leaf_index`,
+      [subjectId],
+    );
+
+  beforeAll(async () => {
+    tsa = await startLocalTsa();
+    // With the authority's root configured, every token is checked down to its chain when it arrives.
+    t = await startTestApp({ CUSTODIA_TSA_URL: tsa.url, CUSTODIA_TSA_CERT: tsa.caPem, CUSTODIA_ORGANIZATION: 'Kharkiv Human Rights Group' });
+    investigator = await t.user('investigator', 'irina');
+    colleague = await t.user('investigator', 'colleague');
+    documenter = await t.user('documenter', 'dasha');
+    auditor = await t.user('auditor');
+    outsider = await t.user('investigator', 'outsider');
+    caseId = await createCase(t, investigator, 'Saltivka, 2026-11-20', [colleague, documenter, auditor]);
+    const submitted = await submit(t, documenter, caseId, photo, {
+      filename: TRICKY_NAME,
+      contentType: 'image/jpeg',
+      metadata: { sha256: sha256hex(photo), capturedAt: '2026-11-20T01:50:00+02:00', location: { lat: 50.02684, lon: 36.34581 }, title: 'Під\'їзд 3' },
+    });
+    expect(submitted.status).toBe(201);
+    photoId = submitted.body.id;
+    pdfId = (await submit(t, investigator, caseId, pdf, { filename: 'witness statement.pdf', contentType: 'application/pdf' })).body.id;
+    otherId = (await submit(t, investigator, caseId, randomBytes(2048), { filename: 'other.bin' })).body.id;
+    await waitProcessed(t, investigator, photoId);
+    const incident = await as(investigator).post(`/cases/${caseId}/incidents`, {
+      title: 'Удар по Салтівці',
+      type: 'air_drone_strike',
+      startAt: '2026-11-20T01:40:00+02:00',
+      datePrecision: 'exact',
+      location: { lat: 50.02684, lon: 36.34581 },
+      geoPrecision: 'exact',
+      weapons: [{ weaponType: 'uav.owa.shahed_136' }],
+      evidence: [{ evidenceId: photoId, role: 'depicts_aftermath' }],
+    });
+    expect(incident.status, JSON.stringify(incident.body)).toBe(201);
+    incidentId = incident.body.id;
+    const casualty = await as(investigator).post(`/incidents/${incidentId}/casualties`, {
+      harmStatus: 'killed',
+      fullName: NAME,
+      sex: 'female',
+      ageGroup: 'adult',
+      civilianStatus: 'civilian',
+      sources: [{ evidenceId: pdfId, reliability: 'reliable' }],
+    });
+    expect(casualty.status, JSON.stringify(casualty.body)).toBe(201);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await tsa?.close();
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('a whole-case court package', () => {
+    let exported: Record<string, any>;
+    let zip: string;
+    let zipBytes: Buffer;
+    let bag: string;
+
+    beforeAll(async () => {
+      exported = await makeExport(t, investigator, caseId, { purpose: 'court', note: 'for the prosecutor, case 12/2026' });
+      const got = await download(t, investigator, exported.id);
+      dirs.push(got.dir);
+      zip = got.zip;
+      zipBytes = got.bytes;
+      bag = await unpack(zip, path.join(got.dir, 'out'));
+    });
+
+    it('reports progress and its SHA-256, size and file name', async () => {
+      expect(exported).toMatchObject({
+        caseId,
+        purpose: 'court',
+        includeNames: false,
+        status: 'ready',
+        selection: {},
+        note: 'for the prosecutor, case 12/2026',
+        progress: { items: 3, itemsDone: 3 },
+        sha256: sha256hex(zipBytes),
+        sizeBytes: zipBytes.length,
+        createdBy: investigator.id,
+        contentUrl: `/api/v1/exports/${exported.id}/content`,
+      });
+      expect(exported.progress.bytes).toBe(photo.length + pdf.length + 2048);
+      expect(exported.progress.bytesDone).toBe(exported.progress.bytes);
+      expect(exported.fileName).toMatch(new RegExp(`^custodia-${caseId.slice(0, 8)}-\\d{8}T\\d{6}Z\\.zip$`));
+      const list = await as(investigator).get(`/cases/${caseId}/exports`);
+      expect(list.body.items.map((e: { id: string }) => e.id)).toContain(exported.id);
+    });
+
+    it('is a BagIt bag that unzip, sha256sum and sha512sum accept', async () => {
+      await run('unzip', ['-tq', zip]);
+      const sha256 = await coreutilsCheck(bag, 'manifest-sha256.txt');
+      expect(sha256).toContain(`data/evidence/${photoId}/original/`);
+      expect(sha256).not.toMatch(/FAILED/);
+      await coreutilsCheck(bag, 'manifest-sha512.txt');
+      const tags = await coreutilsCheck(bag, 'tagmanifest-sha256.txt');
+      for (const name of ['README.txt', 'report.html', 'report.pdf', 'verify_proofs.py', 'bag-info.txt', 'bagit.txt', 'manifest-sha256.txt', 'manifest-sha512.txt']) {
+        expect(tags).toContain(`${name}: OK`);
+      }
+      await coreutilsCheck(bag, 'tagmanifest-sha512.txt');
+      const info = await readFile(path.join(bag, 'bag-info.txt'), 'utf8');
+      const files = (await filesIn(path.join(bag, 'data'))).length;
+      const bytes = (await Promise.all((await filesIn(path.join(bag, 'data'))).map(async (f) => (await readFile(path.join(bag, 'data', f))).length))).reduce((a, b) => a + b, 0);
+      expect(info).toContain(`Payload-Oxum: ${bytes}.${files}\n`);
+      expect(info).toContain('Source-Organization: Kharkiv Human Rights Group\n');
+      expect(info).toContain(`External-Identifier: ${exported.id}\n`);
+      expect(info).toContain('Custodia-Timestamp-Token: yes\n');
+    });
+
+    it('holds the originals byte for byte under sanitised names, the records and the custody files', async () => {
+      const files = await filesIn(bag);
+      const original = files.find((f) => f.startsWith(`data/evidence/${photoId}/original/`))!;
+      expect(path.basename(original)).toBe('100% Салтівка_ вибухgpj.jpg');
+      expect(await readFile(path.join(bag, original))).toEqual(photo);
+      const record = JSON.parse(await readFile(path.join(bag, `data/evidence/${photoId}/record.json`), 'utf8'));
+      expect(record).toMatchObject({ id: photoId, sha256: sha256hex(photo), originalFileName: TRICKY_NAME.normalize('NFC') });
+      expect(await readFile(path.join(bag, `data/evidence/${pdfId}/original/witness statement.pdf`))).toEqual(pdf);
+      for (const name of ['incidents.json', 'casualties.json', 'damage.json', 'custody/events.jsonl', 'custody/proofs.json', 'custody/tree-head.json', 'custody/keys.json', 'custody/tree-head.tsr']) {
+        expect(files).toContain(`data/${name}`);
+      }
+      expect(files).not.toContain('data/records/names.json');
+      const incidents = JSON.parse(await readFile(path.join(bag, 'data/incidents.json'), 'utf8'));
+      expect(incidents.map((i: { id: string }) => i.id)).toEqual([incidentId]);
+      // No victim's name anywhere in a package made without includeNames, not even in the report.
+      for (const file of files) expect((await readFile(path.join(bag, file))).includes(Buffer.from(NAME))).toBe(false);
+    });
+
+    it("carries every event about the selection with proofs to one signed, time-stamped head", async () => {
+      const lines = (await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8')).trimEnd().split('\n');
+      const proofs = JSON.parse(await readFile(path.join(bag, 'data/custody/proofs.json'), 'utf8'));
+      expect(proofs).toHaveLength(lines.length);
+      const head = JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8'));
+      expect(exported.treeSize).toBe(head.treeSize);
+      const stored = [...(await events(photoId)), ...(await events(incidentId)), ...(await events(caseId))].filter((e) => JSON.parse(e.event).index < head.treeSize);
+      for (const e of stored) expect(lines).toContain(e.event);
+      lines.forEach((line, k) => expect(proofs[k].leafHash).toBe(createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(line)])).digest('hex')));
+      // The standard tools of README.txt: OpenSSL for the signature and the time-stamp, Python for the proofs.
+      const key = `data/custody/keys/${head.keyId}.pem`;
+      const signature = await run('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', key, '-rawin', '-in', 'data/custody/tree-head.tbs', '-sigfile', 'data/custody/tree-head.sig'], { cwd: bag });
+      expect(signature.stdout).toContain('Signature Verified Successfully');
+      const keyId = await run('sh', ['-c', `openssl pkey -pubin -in ${key} -outform DER | sha256sum`], { cwd: bag });
+      expect(keyId.stdout.slice(0, 64)).toBe(head.keyId);
+      const stamp = await run('openssl', ['ts', '-verify', '-token_in', '-in', 'data/custody/tree-head.tsr', '-data', 'data/custody/tree-head.json', '-CAfile', tsa.caPem, '-untrusted', tsa.tsaPem], { cwd: bag });
+      expect(stamp.stdout).toContain('Verification: OK');
+      const python = await run(PYTHON, [path.join(bag, 'verify_proofs.py'), bag]);
+      expect(python.stdout).toContain('ALL CHECKS PASSED');
+    });
+
+    it('passes `custodia verify` on the ZIP and on the unpacked folder, pinned to the key and the TSA root', async () => {
+      const head = JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8'));
+      const zipped = await cliVerify([zip, '--trusted-key', head.keyId, '--tsa-cert', tsa.caPem]);
+      expect(zipped.code, zipped.out).toBe(0);
+      expect(zipped.out).toMatch(/time-stamp\s+OK .*chain to the given certificate checked/);
+      expect(zipped.out).toMatch(new RegExp(`OK\\s+${photoId}\\s+100% Салтівка`));
+      expect(zipped.out).toMatch(/^VERIFIED: 3 item\(s\)/m);
+      const folder = await cliVerify([bag, '--json']);
+      expect(folder.code).toBe(0);
+      expect(JSON.parse(folder.out)).toMatchObject({ ok: true, purpose: 'court', items: expect.arrayContaining([expect.objectContaining({ evidenceId: pdfId, ok: true })]) });
+    });
+
+    it('records export.created with the package hash and counts, and evidence.exported for each item', async () => {
+      const created = (await events(exported.id)).map((e) => JSON.parse(e.event));
+      expect(created[0]).toMatchObject({
+        action: 'export.created',
+        actor: { id: investigator.id, role: 'investigator' },
+        caseId,
+        subject: { type: 'export', id: exported.id, sha256: exported.sha256 },
+        details: { sha256: exported.sha256, sizeBytes: exported.sizeBytes, purpose: 'court', selection: { wholeCase: true }, counts: { evidence: 3, incidents: 1, casualties: 1, damage: 0 } },
+        reason: 'for the prosecutor, case 12/2026',
+      });
+      for (const id of [photoId, pdfId, otherId]) {
+        const exportedEvent = (await events(id)).map((e) => JSON.parse(e.event)).find((e) => e.action === 'evidence.exported');
+        expect(exportedEvent).toMatchObject({ details: { exportId: exported.id, purpose: 'court', packageSha256: exported.sha256, packed: 'original' } });
+      }
+    });
+
+    it('streams with Range, ETag and Repr-Digest, and logs each download', async () => {
+      const before = (await events(exported.id)).length;
+      const whole = await as(colleague).get(`/exports/${exported.id}/content`).buffer(true).parse(binary);
+      expect(whole.status).toBe(200);
+      expect(whole.headers['content-type']).toBe('application/zip');
+      expect(whole.headers['etag']).toBe(`"sha256-${exported.sha256}"`);
+      expect(whole.headers['repr-digest']).toBe(`sha-256=:${sha256base64(zipBytes)}:`);
+      expect(whole.headers['content-disposition']).toContain(exported.fileName);
+      const part = await as(investigator).get(`/exports/${exported.id}/content`).set('Range', 'bytes=100-199').buffer(true).parse(binary);
+      expect(part.status).toBe(206);
+      expect(part.headers['content-range']).toBe(`bytes 100-199/${zipBytes.length}`);
+      expect(part.body).toEqual(zipBytes.subarray(100, 200));
+      expectProblem(await as(investigator).get(`/exports/${exported.id}/content`).set('Range', `bytes=${zipBytes.length}-`), 416);
+      const after = (await events(exported.id)).map((e) => JSON.parse(e.event)).slice(before);
+      expect(after.map((e) => [e.action, e.actor.id, e.details.range ?? null])).toEqual([
+        ['export.downloaded', colleague.id, null],
+        ['export.downloaded', investigator.id, 'bytes=100-199'],
+      ]);
+    });
+  });
+
+  describe('selections', () => {
+    it('packs only the named items, or an incident with the evidence it cites and its records', async () => {
+      const one = await makeExport(t, investigator, caseId, { purpose: 'court', evidenceIds: [otherId] });
+      expect(one.progress.items).toBe(1);
+      const byIncident = await makeExport(t, investigator, caseId, { purpose: 'court', incidentIds: [incidentId] });
+      const got = await download(t, investigator, byIncident.id);
+      dirs.push(got.dir);
+      const bag = await unpack(got.zip, path.join(got.dir, 'out'));
+      const folders = (await filesIn(path.join(bag, 'data/evidence'))).map((f) => f.split('/')[0]);
+      // The photo is linked to the incident; the PDF is the casualty record's source.
+      expect([...new Set(folders)].sort()).toEqual([photoId, pdfId].sort());
+      expect(JSON.parse(await readFile(path.join(bag, 'data/casualties.json'), 'utf8'))).toHaveLength(1);
+      expect((await cliVerify([got.zip])).code).toBe(0);
+    });
+
+    it('selects by time: evidence captured (else received) and incidents starting in the range', async () => {
+      const night = await makeExport(t, investigator, caseId, { purpose: 'court', from: '2026-11-19T22:00:00Z', to: '2026-11-20T03:00:00Z' });
+      // The photo (captured 23:50 UTC) and the incident (started 23:40 UTC), which brings the PDF its
+      // casualty record cites; the opaque file was received today and captured never.
+      expect(night.progress.items).toBe(2);
+      const got = await download(t, investigator, night.id);
+      dirs.push(got.dir);
+      const bag = await unpack(got.zip, path.join(got.dir, 'out'));
+      expect(JSON.parse(await readFile(path.join(bag, 'data/incidents.json'), 'utf8')).map((i: { id: string }) => i.id)).toEqual([incidentId]);
+      expect((await filesIn(path.join(bag, 'data/evidence'))).some((f) => f.startsWith(otherId))).toBe(false);
+    });
+  });
+
+  describe('names, roles and refusals', () => {
+    it("puts victims' names in records/names.json only for an investigator who asks, and only they may fetch it", async () => {
+      const named = await makeExport(t, investigator, caseId, { purpose: 'court', includeNames: true });
+      const got = await download(t, colleague, named.id);
+      dirs.push(got.dir);
+      const bag = await unpack(got.zip, path.join(got.dir, 'out'));
+      const names = JSON.parse(await readFile(path.join(bag, 'data/records/names.json'), 'utf8'));
+      expect(names).toEqual([expect.objectContaining({ incidentId, fullName: NAME })]);
+      expect(await readFile(path.join(bag, 'data/casualties.json'), 'utf8')).not.toContain(NAME);
+      expectProblem(await as(t.admin).get(`/exports/${named.id}/content`), 403);
+      expectProblem(await as(t.admin).post(`/cases/${caseId}/exports`, { purpose: 'court', includeNames: true }), 403);
+      expectProblem(await as(investigator).post(`/cases/${caseId}/exports`, { purpose: 'partner', includeNames: true }), 422);
+    });
+
+    it('lets investigators and admins export, auditors see that exports exist, and nobody else anything', async () => {
+      const [first] = (await as(investigator).get(`/cases/${caseId}/exports`)).body.items;
+      const adminExport = await as(t.admin).post(`/cases/${caseId}/exports`, { purpose: 'court', evidenceIds: [otherId] });
+      expect(adminExport.status).toBe(202);
+      expect((await waitExport(t, t.admin, adminExport.body.id)).status).toBe('ready');
+      expect((await as(auditor).get(`/cases/${caseId}/exports`)).status).toBe(200);
+      expect((await as(auditor).get(`/exports/${first.id}`)).status).toBe(200);
+      expectProblem(await as(auditor).get(`/exports/${first.id}/content`), 403);
+      expectProblem(await as(auditor).post(`/cases/${caseId}/exports`, { purpose: 'court' }), 403);
+      for (const request of [
+        as(documenter).post(`/cases/${caseId}/exports`, { purpose: 'court' }),
+        as(documenter).get(`/cases/${caseId}/exports`),
+        as(documenter).get(`/exports/${first.id}`),
+        as(documenter).get(`/exports/${first.id}/content`),
+      ]) {
+        expectProblem(await request, 403);
+      }
+      for (const request of [
+        as(outsider).post(`/cases/${caseId}/exports`, { purpose: 'court' }),
+        as(outsider).get(`/cases/${caseId}/exports`),
+        as(outsider).get(`/exports/${first.id}`),
+        as(outsider).get(`/exports/${first.id}/content`),
+      ]) {
+        expectProblem(await request, 404);
+      }
+      expectProblem(await t.http.get(`/api/v1/exports/${first.id}/content`), 401);
+    });
+
+    it('refuses malformed, unknown and foreign selections with a problem naming the field, storing nothing', async () => {
+      const otherCase = await createCase(t, outsider, 'another case');
+      const foreign = (await submit(t, outsider, otherCase, randomBytes(100))).body.id;
+      const [{ count: before }] = await t.db.superuserQuery<{ count: string }>(`SELECT count(*) FROM exports`);
+      const cases: [unknown, number, string][] = [
+        [{}, 400, 'purpose'],
+        [{ purpose: 'press' }, 400, 'purpose'],
+        [{ purpose: 'court', evidenceIds: ['not-a-uuid'] }, 400, 'evidenceIds'],
+        [{ purpose: 'court', evidenceIds: 'x' }, 400, 'evidenceIds'],
+        [{ purpose: 'court', from: 'yesterday' }, 400, 'from'],
+        [{ purpose: 'court', note: 'x'.repeat(2001) }, 400, 'note'],
+        [{ purpose: 'court', includeNames: 'yes' }, 400, 'includeNames'],
+        [{ purpose: 'court', extra: 1 }, 400, 'extra'],
+        [{ purpose: 'court', evidenceIds: [foreign] }, 422, 'evidenceIds[0]'],
+        [{ purpose: 'court', incidentIds: [photoId] }, 422, 'incidentIds[0]'],
+        [{ purpose: 'court', from: '2026-11-21T00:00:00Z', to: '2026-11-20T00:00:00Z' }, 422, 'to'],
+      ];
+      for (const [body, status, field] of cases) {
+        const problem = expectProblem(await as(investigator).post(`/cases/${caseId}/exports`, body), status);
+        expect(problem.errors?.map((e) => e.field), JSON.stringify(body)).toContain(field);
+      }
+      expectProblem(await as(investigator).post(`/cases/not-a-uuid/exports`, { purpose: 'court' }), 400);
+      expectProblem(await as(investigator).get(`/exports/${randomUUID()}`), 404);
+      expectProblem(await as(investigator).get(`/exports/${randomUUID()}/content`), 404);
+      const [{ count: after }] = await t.db.superuserQuery<{ count: string }>(`SELECT count(*) FROM exports`);
+      expect(after).toBe(before);
+    });
+
+    it('answers 409 for a package that is not ready, and never deletes or rewrites an export row', async () => {
+      const pending = await as(investigator).post(`/cases/${caseId}/exports`, { purpose: 'court', evidenceIds: [otherId] });
+      const early = await as(investigator).get(`/exports/${pending.body.id}/content`);
+      if (early.status !== 200) expectProblem(early, 409);
+      await waitExport(t, investigator, pending.body.id);
+      await expect(t.db.superuserQuery(`DELETE FROM exports WHERE id = $1`, [pending.body.id])).rejects.toThrow(/never deleted/);
+      await expect(t.db.superuserQuery(`UPDATE exports SET sha256 = $2 WHERE id = $1`, [pending.body.id, 'f'.repeat(64)])).rejects.toThrow(/never changes/);
+    });
+  });
+
+  describe('a partner working copy', () => {
+    let bag: string;
+    let zip: string;
+
+    beforeAll(async () => {
+      const partner = await makeExport(t, investigator, caseId, { purpose: 'partner' });
+      const got = await download(t, investigator, partner.id);
+      dirs.push(got.dir);
+      zip = got.zip;
+      bag = await unpack(zip, path.join(got.dir, 'out'));
+    });
+
+    it('holds previews with no embedded metadata instead of originals', async () => {
+      const files = await filesIn(path.join(bag, 'data/evidence'));
+      expect(files.some((f) => f.includes('/original/'))).toBe(false);
+      const preview = await readFile(path.join(bag, `data/evidence/${photoId}/preview.jpg`));
+      expect(await exifr.parse(preview, { tiff: true, xmp: true, icc: true, iptc: true, gps: true })).toBeUndefined();
+      // Items without a preview (the PDF, the opaque file) carry their record only.
+      expect(files.filter((f) => f.startsWith(pdfId))).toEqual([`${pdfId}/record.json`]);
+    });
+
+    it('rounds every position to 0.01 degree and names no submitter', async () => {
+      const record = JSON.parse(await readFile(path.join(bag, `data/evidence/${photoId}/record.json`), 'utf8'));
+      expect(record.declared.location).toMatchObject({ lat: 50.03, lon: 36.35 });
+      if (record.extracted?.location) {
+        for (const v of [record.extracted.location.lat, record.extracted.location.lon]) expect(Math.round(v * 100) / 100).toBe(v);
+      }
+      expect(record.submittedBy).toEqual({ id: documenter.id });
+      const incidents = JSON.parse(await readFile(path.join(bag, 'data/incidents.json'), 'utf8'));
+      expect(incidents[0].location).toMatchObject({ lat: 50.03, lon: 36.35 });
+      expect(await readFile(path.join(bag, 'report.html'), 'utf8')).not.toContain('dasha');
+      expect(await readFile(path.join(bag, 'bag-info.txt'), 'utf8')).toContain('Custodia-Purpose: partner\n');
+    });
+
+    it('carries the same proofs, and verifies with our verifier and with the bag\'s own script', async () => {
+      const verdict = await cliVerify([zip]);
+      expect(verdict.code, verdict.out).toBe(0);
+      expect(verdict.out).toMatch(/partner working copy/);
+      expect((await run(PYTHON, [path.join(bag, 'verify_proofs.py')])).stdout).toContain('ALL CHECKS PASSED');
+    });
+  });
+});
