@@ -181,6 +181,12 @@ class PackageCheck {
     this.verdict.problems.push(...problems);
   }
 
+  /** A bag-info.txt field by its label (RFC 8493 labels are case-insensitive). */
+  private async bagInfo(): Promise<(label: string) => string | undefined> {
+    const info = parseBagInfo((await this.text('bag-info.txt'))?.toString('utf8') ?? '');
+    return (label) => info.find(([l]) => l.toLowerCase() === label.toLowerCase())?.[1];
+  }
+
   private async text(path: string): Promise<Buffer | null> {
     if (!this.files.has(path)) return null;
     try {
@@ -218,9 +224,8 @@ class PackageCheck {
     else if (!/^BagIt-Version: (1\.0|0\.97)\r?\nTag-File-Character-Encoding: UTF-8\r?\n?$/.test(bagit.toString('utf8'))) {
       problems.push('bagit.txt does not declare BagIt-Version 1.0 with UTF-8 tag files');
     }
-    const info = parseBagInfo((await this.text('bag-info.txt'))?.toString('utf8') ?? '');
     if (!this.files.has('bag-info.txt')) problems.push('bag-info.txt is missing');
-    const field = (label: string): string | undefined => info.find(([l]) => l.toLowerCase() === label.toLowerCase())?.[1];
+    const field = await this.bagInfo();
     this.verdict.purpose = field('Custodia-Purpose') ?? null;
     const payload = this.source.files.filter((f) => f.path.startsWith('data/'));
     const oxum = parseOxum(field('Payload-Oxum'));
@@ -329,6 +334,7 @@ class PackageCheck {
     if (bytes) {
       const { value, problem } = parseJson(bytes, 'tree-head.json');
       if (problem) problems.push(problem);
+      else if (typeof value !== 'object' || value === null || Array.isArray(value)) problems.push('tree-head.json is not a signed tree head');
       else head = value as SignedTreeHead;
     }
     if (keysBytes) {
@@ -344,8 +350,7 @@ class PackageCheck {
         problems.push(`the tree head is signed by key ${head.keyId}, not the trusted key ${this.options.trustedKeyId}`);
       }
       if (verdict.valid && !canonicalBytes(head).equals(bytes)) problems.push('tree-head.json is not the RFC 8785 form of the signed head');
-      const info = parseBagInfo((await this.text('bag-info.txt'))?.toString('utf8') ?? '');
-      const field = (label: string) => info.find(([l]) => l === label)?.[1];
+      const field = await this.bagInfo();
       if (field('Custodia-Tree-Size') !== undefined && field('Custodia-Tree-Size') !== String(head.treeSize)) problems.push('bag-info.txt names another tree size than tree-head.json');
       if (field('Custodia-Root-Hash') !== undefined && field('Custodia-Root-Hash') !== head.rootHash) problems.push('bag-info.txt names another root hash than tree-head.json');
       if (field('Custodia-Key-Id') !== undefined && field('Custodia-Key-Id') !== head.keyId) problems.push('bag-info.txt names another key than tree-head.json');
@@ -427,7 +432,7 @@ class PackageCheck {
           else if (head && !verifyInclusion(index, head.treeSize, parseHash(computed), proof.inclusionProof.map(parseHash), parseHash(head.rootHash))) {
             eventProblem ??= fail(`its inclusion proof does not lead to the tree head's root at size ${head.treeSize} (a proof hash was changed?)`);
           } else if (!head) {
-            eventProblem ??= `leaf ${index}: not checked, the tree head is not valid`;
+            eventProblem ??= `leaf ${index}: its inclusion proof was not checked, the tree head is not valid`;
           }
         }
         if (subjectId !== null) {
@@ -438,6 +443,7 @@ class PackageCheck {
       }
     }
     for (const index of proofs.keys()) if (!seen.has(index)) problems.push(`leaf ${index} has a proof in proofs.json but no line in events.jsonl (an event was dropped)`);
+    if (!head && count > 0) problems.push('no inclusion proof was checked: the tree head is not valid');
     this.verdict.stats.events = count;
     this.check('events', problems, `${count} events: canonical, hashed to their leaves, included under the signed head`);
     return bySubject;
@@ -471,6 +477,10 @@ class PackageCheck {
       const unexpected = names.filter((n) => n !== 'record.json' && !files.includes(n));
       if (unexpected.length) problems.push(`unexpected file(s) ${unexpected.join(', ')}`);
       if (!partner && files.length !== 1) problems.push(files.length ? 'more than one original' : 'the original is missing');
+      const previewEvent = itemEvents.find((e) => !e.problem && e.event?.action === 'evidence.derivative_created' && e.event.details?.['kind'] === 'preview');
+      if (partner && files.length === 0 && previewEvent) {
+        problems.push(`the preview is missing, though the log records one (SHA-256 ${shortHash(String(previewEvent.event!.details['sha256']))})`);
+      }
       const fileName = files[0] ?? null;
       const path = fileName ? `data/evidence/${id}/${fileName}` : null;
       const digest = path ? this.digests.get(path) : undefined;
@@ -514,8 +524,7 @@ class PackageCheck {
 
   private async checkTimestamp(head: SignedTreeHead | null): Promise<void> {
     const token = await this.text('data/custody/tree-head.tsr');
-    const info = parseBagInfo((await this.text('bag-info.txt'))?.toString('utf8') ?? '');
-    const declared = info.find(([l]) => l === 'Custodia-Timestamp-Token')?.[1];
+    const declared = (await this.bagInfo())('Custodia-Timestamp-Token');
     if (!token) {
       if (declared === 'yes') this.check('time-stamp', ['bag-info.txt says the head was time-stamped, but tree-head.tsr is missing (removed?)'], '');
       else this.verdict.checks.push({ name: 'time-stamp', status: 'skipped', detail: 'the package carries no RFC 3161 time-stamp' });
