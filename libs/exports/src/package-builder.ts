@@ -154,6 +154,13 @@ export class PackageBuilder {
     );
     const packed = new Map<string, PackedItem>();
     let eventCount = 0;
+    const counts = () => ({
+      evidence: selection.evidenceIds.length,
+      incidents: records.incidents.length,
+      casualties: records.casualties.length,
+      damage: records.damage.length,
+      events: eventCount,
+    });
 
     const pack = async (): Promise<void> => {
       // 1. Evidence: each file checked against the hash the log holds for it as it streams.
@@ -224,13 +231,7 @@ export class PackageBuilder {
         createdBy: { id: creator.id, displayName: creator.display_name },
         organization: this.config.organization,
         selection: describeSelection(row.selection),
-        counts: {
-          evidence: selection.evidenceIds.length,
-          incidents: records.incidents.length,
-          casualties: records.casualties.length,
-          damage: records.damage.length,
-          events: eventCount,
-        },
+        counts: counts(),
         treeHead: { treeSize: head.treeSize, rootHash: head.rootHash, timestamp: head.timestamp, keyId: head.keyId, signature: head.signature },
         timestamp: token ? timestampSummary(token) : null,
       };
@@ -298,13 +299,7 @@ export class PackageBuilder {
             purpose: row.purpose,
             includeNames: row.include_names,
             selection: isWholeCase(row.selection) ? { wholeCase: true } : { ...row.selection },
-            counts: {
-              evidence: selection.evidenceIds.length,
-              incidents: records.incidents.length,
-              casualties: records.casualties.length,
-              damage: records.damage.length,
-              events: eventCount,
-            },
+            counts: counts(),
             bagName,
             treeSize: head.treeSize,
             rootHash: head.rootHash,
