@@ -7,6 +7,7 @@ import { JobQueue, JobsModule } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
 import { LocalBlobStore, type BlobStore } from '#custodia/storage';
 import { DerivativesJob } from './derivatives.job.js';
+import { EvidenceTagsService } from './evidence-tags.service.js';
 import { BLOB_STORE, EvidenceService } from './evidence.service.js';
 
 /** Starts the job queue and, where this process works it, the derivative worker. */
@@ -37,9 +38,10 @@ class EvidenceWorker implements OnApplicationBootstrap {
   providers: [
     { provide: BLOB_STORE, inject: [CUSTODIA_CONFIG], useFactory: (config: CustodiaConfig) => new LocalBlobStore(path.join(config.dataDir, 'blobs')) },
     EvidenceService,
+    EvidenceTagsService,
     DerivativesJob,
     EvidenceWorker,
   ],
-  exports: [EvidenceService, BLOB_STORE],
+  exports: [EvidenceService, EvidenceTagsService, BLOB_STORE],
 })
 export class EvidenceModule {}

@@ -8,3 +8,4 @@ export type { DerivativeOptions, MediaDerivatives, SharpSettings } from './deriv
 export { hammingDistance } from './perceptual-hash.js';
 export { UndecodableMediaError } from './errors.js';
 export type { UndecodableReason } from './errors.js';
+export { AllTagsReader, type TagGroups, type TagValue } from './all-tags.js';

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength, ValidateIf } from 'class-validator';
 import { Allow, CurrentActor, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { BLOB_STORE, EVIDENCE_STATUSES, EvidenceService, type EvidenceStatus } from '#custodia/evidence';
+import { BLOB_STORE, EVIDENCE_STATUSES, EvidenceService, EvidenceTagsService, type EvidenceStatus } from '#custodia/evidence';
 import type { BlobStore } from '#custodia/storage';
 import { readEvidenceUpload } from '../http/multipart.js';
 import { uuidParam } from '../http/params.js';
@@ -26,6 +26,7 @@ class PatchEvidenceDto {
 export class EvidenceController {
   constructor(
     private readonly evidence: EvidenceService,
+    private readonly tags: EvidenceTagsService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
@@ -77,6 +78,14 @@ export class EvidenceController {
   @Allow('admin', 'investigator')
   patch(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: PatchEvidenceDto) {
     return this.evidence.patch(actor, id, body);
+  }
+
+  /** Every tag the original carries, grouped as ExifTool groups them (an `evidence.viewed` event). */
+  @Get('evidence/:id/metadata')
+  @Allow('admin', 'investigator')
+  @ApiOkResponse({ description: '{ evidenceId, sha256, reader: "ExifTool <version>", groups: { "<group>": { "<tag>": value } } }' })
+  metadata(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+    return this.tags.read(actor, id);
   }
 
   @Get('evidence/:id/custody')

@@ -1,0 +1,66 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Actor } from '#custodia/auth';
+import { CustodyLog } from '#custodia/custody';
+import { DomainError } from '#custodia/errors';
+import { AllTagsReader, type TagGroups } from '#custodia/media';
+import type { BlobStore } from '#custodia/storage';
+import { BLOB_STORE, EvidenceService } from './evidence.service.js';
+
+/** `GET /evidence/:id/metadata`: every tag the original carries, grouped as ExifTool groups them. */
+export interface EvidenceTags {
+  evidenceId: string;
+  sha256: string;
+  /** The ExifTool version that read the file (its reading of a tag can change between versions). */
+  reader: string;
+  groups: TagGroups;
+}
+
+/**
+ * Reads an item's every embedded tag with ExifTool, on demand, for investigators who want the
+ * whole list (the evidence resource's `extracted` is the short reading). A read is an
+ * `evidence.viewed` custody event with `details.part: "metadata"`: the tags hold the position.
+ */
+@Injectable()
+export class EvidenceTagsService implements OnModuleDestroy {
+  private reader: AllTagsReader | undefined;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly custody: CustodyLog,
+    private readonly evidence: EvidenceService,
+    @Inject(BLOB_STORE) private readonly store: BlobStore,
+  ) {}
+
+  async read(actor: Actor, id: string): Promise<EvidenceTags> {
+    // The resource's own access rule first: non-members and other documenters' items are "not found".
+    const item = await this.evidence.get(actor, id);
+    this.reader ??= new AllTagsReader();
+    const reader = this.reader;
+    let groups: TagGroups;
+    let version: string;
+    try {
+      version = await reader.version();
+      groups = await this.store.withLocalFile(item.sha256, (path) => reader.read(path));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || /perl/i.test(String(error))) {
+        throw new DomainError('unavailable', 'ExifTool cannot run on this server: it needs Perl 5 (Debian: apt-get install perl)');
+      }
+      throw error;
+    }
+    await this.db.transaction((tx) =>
+      this.custody.append(tx, {
+        action: 'evidence.viewed',
+        actor,
+        caseId: item.caseId,
+        subject: { type: 'evidence', id, sha256: item.sha256 },
+        details: { part: 'metadata' },
+      }),
+    );
+    return { evidenceId: id, sha256: item.sha256, reader: `ExifTool ${version}`, groups };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.reader?.end();
+  }
+}

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { bearer, createCase, fixture, submit } from './support/evidence.js';
+
+describe('GET /evidence/:id/metadata: every tag, as ExifTool reads it (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let documenter: TestUser;
+  let auditor: TestUser;
+  let outsider: TestUser;
+  let caseId: string;
+  let photoId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    investigator = await t.user('investigator');
+    documenter = await t.user('documenter');
+    auditor = await t.user('auditor');
+    outsider = await t.user('investigator', 'outsider');
+    caseId = await createCase(t, investigator, 'tags', [documenter, auditor]);
+    photoId = (await submit(t, documenter, caseId, fixture('metadata-rich.jpg'), { filename: 'drone.jpg', contentType: 'image/jpeg' })).body.id;
+  });
+  afterAll(async () => t?.close());
+
+  const get = (user: TestUser, id: string) => t.http.get(`/api/v1/evidence/${id}/metadata`).set('Authorization', bearer(user));
+
+  it('gives every group and tag of the original, never our copy of it, and logs the read', async () => {
+    const res = await get(investigator, photoId);
+    expect(res.status).toBe(200);
+    expect(res.body.reader).toMatch(/^ExifTool \d+\.\d+/);
+    expect(res.body.groups).toMatchObject({
+      IFD0: { Make: 'DJI', Model: 'FC3411' },
+      ExifIFD: { DateTimeOriginal: '2020:02:02 02:02:02' },
+      GPS: { GPSLatitude: expect.closeTo(33.312806, 5), GPSLongitude: expect.closeTo(44.361488, 5) },
+      IPTC: { 'Caption-Abstract': 'Secret caption' },
+    });
+    expect(Object.keys(res.body.groups)).not.toContain('System');
+    // Our data folder, the blob's name and the temporary path never show.
+    expect(res.text).not.toContain(t.config.dataDir);
+    expect(res.text).not.toContain('blobs/sha256');
+    const [event] = await t.db.superuserQuery<{ event: string }>(
+      `SELECT convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE subject_id = $1 AND action = 'evidence.viewed'`,
+      [photoId],
+    );
+    expect(JSON.parse(event!.event)).toMatchObject({ actor: { id: investigator.id }, details: { part: 'metadata' } });
+  });
+
+  it('reads what it can of any file', async () => {
+    const pdf = (await submit(t, investigator, caseId, fixture('not-an-image.pdf'), { filename: 'statement.pdf' })).body.id;
+    expect((await get(investigator, pdf)).body.groups.File).toMatchObject({ FileType: 'PDF', MIMEType: 'application/pdf' });
+    const opaque = (await submit(t, investigator, caseId, randomBytes(4096))).body.id;
+    expect((await get(investigator, opaque)).status).toBe(200);
+  });
+
+  it('is for investigators and admins of the case only', async () => {
+    expect((await get(t.admin, photoId)).status).toBe(200);
+    expectProblem(await get(documenter, photoId), 403);
+    expectProblem(await get(auditor, photoId), 403);
+    expectProblem(await get(outsider, photoId), 404);
+    expectProblem(await t.http.get(`/api/v1/evidence/${photoId}/metadata`), 401);
+    expectProblem(await get(investigator, 'not-a-uuid'), 400);
+  });
+});
