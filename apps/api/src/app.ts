@@ -11,7 +11,8 @@ import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
 import { NestPinoLogger } from '#custodia/logging';
 import { AppModule } from './app.module.js';
-import { bodyErrors, jsonBodies } from './http/body.js';
+import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
+import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
 import { StrictValidationPipe } from './http/validation.js';
 
@@ -30,6 +31,7 @@ export async function createApp(
     bodyParser: false,
     logger: new NestPinoLogger(logger.child({ component: 'nest' })),
   });
+  hardenHttpServer(app.getHttpServer(), config.httpIdleTimeoutMs);
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   app.use(
@@ -52,6 +54,7 @@ export async function createApp(
   app.use(helmet());
   app.use(jsonBodies(config.maxJsonBodyBytes, (req) => OWN_BODY_ROUTES.some((route) => route.test(req.path))));
   app.use(bodyErrors);
+  app.use(strictQuery);
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalFilters(new ProblemFilter(logger.child({ component: 'errors' })));
   app.useGlobalPipes(new StrictValidationPipe());

@@ -28,6 +28,8 @@ export interface CustodiaConfig {
   tsaUrl: string | null;
   /** PEM file of the certificates a time-stamp's chain must lead to (CUSTODIA_TSA_CERT); unset = chain not checked at stamping. */
   tsaCertFile: string | null;
+  /** A connection that sends nothing for this long (headers or body) is closed. */
+  httpIdleTimeoutMs: number;
   /** Tree heads, keys, leaf hashes and proofs answer without a token (CUSTODIA_PUBLIC_LOG). */
   publicLog: boolean;
   /** Who keeps this archive, as court packages name it (BagIt Source-Organization). */
@@ -163,6 +165,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     tsaUrl: url(env, 'CUSTODIA_TSA_URL', ['http:', 'https:']),
     tsaCertFile: tsaCertFile(env, cwd),
     publicLog: boolean(env, 'CUSTODIA_PUBLIC_LOG', true),
+    httpIdleTimeoutMs: integer(env, 'CUSTODIA_HTTP_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
     organization: singleLine(env, 'CUSTODIA_ORGANIZATION', 'Custodia archive', 200),
     locationToleranceM: integer(env, 'CUSTODIA_LOCATION_TOLERANCE_M', 1000, 0, 20_000_000),
     timeToleranceS: integer(env, 'CUSTODIA_TIME_TOLERANCE_S', 3600, 0, 10 * 365 * 86400),

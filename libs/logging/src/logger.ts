@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
@@ -42,7 +43,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
  * query's parameters (token hashes, personal data), which must never reach a log.
  */
 export function safeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error) };
+  // Something thrown that is not an Error (a library's plain object): say what it was, bounded.
+  if (!(error instanceof Error)) return { type: typeof error, message: inspect(error, { depth: 2, breakLength: Infinity }).slice(0, 2000) };
   const code = (error as { code?: unknown }).code ?? (error as { driverError?: { code?: unknown } }).driverError?.code;
   return { type: error.name, message: error.message, code, stack: error.stack };
 }

@@ -1,12 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsEmail, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength, MinLength } from 'class-validator';
+import { IsDate, IsEmail, IsIn, IsOptional, IsString, IsUUID, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ROLES, type Role } from '#custodia/auth';
+import { VISIBLE_EMAIL } from '../http/strict-input.js';
+
+const VISIBLE = { message: '$property must not contain spaces, invisible or control characters' };
 
 export class LoginDto {
   @ApiProperty({ example: 'admin@example.org' })
   @IsString()
   @MaxLength(320)
+  @Matches(VISIBLE_EMAIL, VISIBLE)
   email!: string;
 
   @ApiProperty({ format: 'password' })
@@ -32,6 +36,7 @@ export class CreateUserDto {
   @ApiProperty({ example: 'investigator@example.org' })
   @IsEmail({}, { message: 'email must be an email address' })
   @MaxLength(320)
+  @Matches(VISIBLE_EMAIL, VISIBLE)
   email!: string;
 
   @ApiProperty({ minLength: MIN_PASSWORD_LENGTH, format: 'password' })

@@ -1,12 +1,27 @@
+import { isUtf8 } from 'node:buffer';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { problem, sendProblem } from './problem.filter.js';
+import { inputProblems, jsonDepthExceeds, MAX_DEPTH } from './strict-input.js';
+
+/** A body refused before parsing; body-parser hands it back wrapped, with our detail kept. */
+class RefusedBody extends Error {
+  constructor(readonly custodiaDetail: string) {
+    super(custodiaDetail);
+  }
+}
+
+/** Raw checks before JSON.parse: UTF-8 as sent (never silently repaired) and bounded nesting. */
+function verifyRaw(_req: unknown, _res: unknown, raw: Buffer): void {
+  if (!isUtf8(raw)) throw new RefusedBody('The body is not valid UTF-8');
+  if (jsonDepthExceeds(raw)) throw new RefusedBody(`The body nests deeper than ${MAX_DEPTH} levels`);
+}
 
 /**
  * JSON bodies only, strictly parsed and bounded in size. Routes that take other bodies
  * (multipart uploads, tus) are named by `acceptsOtherBodies` and parse their own.
  */
 export function jsonBodies(limitBytes: number, acceptsOtherBodies: (req: Request) => boolean) {
-  const parse = express.json({ limit: limitBytes, strict: true, type: () => true });
+  const parse = express.json({ limit: limitBytes, strict: true, type: () => true, verify: verifyRaw });
   return (req: Request, res: Response, next: NextFunction): void => {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (!hasBody || acceptsOtherBodies(req)) return next();
@@ -14,12 +29,43 @@ export function jsonBodies(limitBytes: number, acceptsOtherBodies: (req: Request
       sendProblem(res, problem(415, 'Send the body as application/json'));
       return;
     }
-    parse(req, res, next);
+    parse(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      const problems = inputProblems(req.body);
+      if (problems.length) return sendProblem(res, problem(400, 'The body has invalid fields', problems));
+      next();
+    });
   };
+}
+
+/** Percent-decodes a query string to its bytes, to check they are UTF-8 (decoders replace bad bytes silently). */
+function queryBytes(query: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < query.length; i++) {
+    const c = query.charCodeAt(i);
+    if (c === 0x25 && /^[0-9a-fA-F]{2}$/.test(query.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(query.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 0x80) bytes.push(c);
+    else bytes.push(...Buffer.from(query[i]!, 'utf8'));
+  }
+  return Buffer.from(bytes);
+}
+
+/** Query strings as strictly as bodies: UTF-8, no control characters, no prototype keys. */
+export function strictQuery(req: Request, res: Response, next: NextFunction): void {
+  const at = req.originalUrl.indexOf('?');
+  if (at < 0) return next();
+  if (!isUtf8(queryBytes(req.originalUrl.slice(at + 1)))) return sendProblem(res, problem(400, 'The query string is not valid UTF-8'));
+  const problems = inputProblems(req.query, '', 0).map((p) => ({ ...p, field: p.field === 'body' ? 'query' : p.field }));
+  if (problems.length) return sendProblem(res, problem(400, 'The query string has invalid parameters', problems));
+  next();
 }
 
 /** Turns body-parser failures into problems instead of Express's HTML error page. */
 export function bodyErrors(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const refused = (error as { custodiaDetail?: string })?.custodiaDetail;
+  if (refused) return sendProblem(res, problem(400, refused));
   const type = (error as { type?: string })?.type;
   if (type === 'entity.too.large') return sendProblem(res, problem(413, 'The body is larger than this server accepts'));
   if (type === 'entity.parse.failed') return sendProblem(res, problem(400, 'The body is not valid JSON'));

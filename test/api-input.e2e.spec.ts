@@ -1,0 +1,118 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { bearer, createCase, listen } from './support/evidence.js';
+
+/** Sends raw bytes on a fresh connection and returns all the server wrote before closing. */
+function rawExchange(port: number, request: Buffer | string, waitMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setTimeout(waitMs, () => socket.destroy());
+    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
+
+describe('strict input, as api.md\'s Errors section says (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let caseId: string;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_HTTP_IDLE_TIMEOUT_MS: '800' });
+    investigator = await t.user('investigator');
+    caseId = await createCase(t, investigator, 'strict input');
+    port = await listen(t);
+  });
+  afterAll(async () => t?.close());
+
+  const count = async (table: string) => Number((await t.db.superuserQuery<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
+  const post = (path: string, body: string) =>
+    t.http.post(`/api/v1${path}`).set('Authorization', bearer(investigator)).set('Content-Type', 'application/json').send(body);
+
+  it('refuses NUL and control characters in any text field, naming it, and stores nothing', async () => {
+    const before = await count('cases');
+    for (const [path, body, field] of [
+      ['/cases', { title: 'a\u0000b' }, 'title'],
+      ['/cases', { title: 'ring \u0007 bell' }, 'title'],
+      ['/cases', { title: 'ok', description: 'C1 \u0085 control' }, 'description'],
+      ['/auth/tokens', { name: 'phone\u0000' }, 'name'],
+      [`/cases/${caseId}/incidents`, { title: 'x\u0000', type: 'air_drone_strike' }, 'title'],
+      [`/cases/${caseId}/exports`, { purpose: 'court', note: 'n\u0000' }, 'note'],
+      ['/cases', { title: 'lone \ud800 surrogate' }, 'title'],
+    ] as const) {
+      const res = await post(path, JSON.stringify(body));
+      expect(expectProblem(res, 400).errors, `${path} ${JSON.stringify(body)}`).toContainEqual(expect.objectContaining({ field }));
+    }
+    expect(await count('cases')).toBe(before);
+    // Tabs and line breaks are free text's own.
+    expect((await post('/cases', JSON.stringify({ title: 'ok', description: 'line one\n\tline two\r\n' }))).status).toBe(201);
+  });
+
+  it('refuses __proto__, constructor and prototype keys anywhere in a body', async () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const res = await post('/cases', `{"title":"x","${key}":{"polluted":true}}`);
+      expect(expectProblem(res, 400).errors).toContainEqual({ field: key, message: 'is not an accepted field name' });
+      const nested = await post(`/cases/${caseId}/exports`, `{"purpose":"court","selection":{"${key}":1}}`);
+      expectProblem(nested, 400);
+    }
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('refuses JSON nested deeper than 32 levels before parsing it, and keeps serving', async () => {
+    const deep = (n: number) => `{"title":"x","description":${'['.repeat(n)}${']'.repeat(n)}}`;
+    expect(expectProblem(await post('/cases', deep(50_000)), 400).detail).toMatch(/deeper than 32 levels/);
+    expectProblem(await post('/cases', deep(40)), 400);
+    expect((await t.http.get('/api/v1/health')).status).toBe(200);
+  });
+
+  it('refuses a body that is not valid UTF-8 rather than repairing it', async () => {
+    // Raw HTTP: a client library would re-encode the bytes.
+    const body = Buffer.concat([Buffer.from('{"title":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const head = `POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nAuthorization: ${bearer(investigator)}\r\n\r\n`;
+    const answer = await rawExchange(port, Buffer.concat([Buffer.from(head), body]));
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, detail: 'The body is not valid UTF-8' });
+  });
+
+  it('holds query strings to the same rules', async () => {
+    const get = (query: string) => t.http.get(`/api/v1/cases/${caseId}/evidence?${query}`).set('Authorization', bearer(investigator));
+    expectProblem(await get('__proto__=1'), 400);
+    expectProblem(await get('constructor=1'), 400);
+    expectProblem(await get('q=%00'), 400);
+    expectProblem(await get('q=%FF%FE'), 400);
+    expect((await get('q=%D1%88%D0%B0%D1%85%D0%B5%D0%B4')).status).toBe(200);
+  });
+
+  it('refuses an email with an invisible character, at creation and at login', async () => {
+    const res = await t.http
+      .post('/api/v1/users')
+      .set('Authorization', bearer(t.admin))
+      .send({ email: 'docu\u200bmenter@ngo.org', password: 'a long password 1', displayName: 'D', role: 'documenter' });
+    expect(expectProblem(res, 400).errors).toContainEqual(expect.objectContaining({ field: 'email' }));
+    expectProblem(await t.http.post('/api/v1/auth/login').send({ email: 'admin\u200b@custodia.test', password: 'whatever password' }), 400);
+  });
+
+  it("answers the HTTP parser's own refusals as problem+json: bad header bytes, headers too large", async () => {
+    const bad = await rawExchange(port, 'GET /api/v1/health HTTP/1.1\r\nHost: x\r\nBad\u0001Header: 1\r\n\r\n');
+    expect(bad).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(bad).toContain('Content-Type: application/problem+json');
+    expect(JSON.parse(bad.slice(bad.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, title: 'Bad Request' });
+    const huge = await rawExchange(port, `GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 431 });
+    expect((await t.http.get('/api/v1/health')).status).toBe(200);
+  });
+
+  it('closes a connection that stalls in its headers or its body', async () => {
+    const started = Date.now();
+    await rawExchange(port, 'GET /api/v1/health HTTP/1.1\r\nHost: x\r\n', 10_000);
+    const body = await rawExchange(port, `POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nAuthorization: ${bearer(investigator)}\r\n\r\n{"ti`, 10_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(body).not.toMatch(/ 201 /);
+  });
+});
