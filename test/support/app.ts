@@ -78,7 +78,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     admin,
     logText: () => lines.join(''),
     async user(role, name) {
-      const email = `${name ?? role}-${++counter}-${Date.now()}@custodia.test`;
+      // Display names may hold spaces; an email may not (strict input refuses it at login).
+      const email = `${(name ?? role).replace(/\s+/g, '.')}-${++counter}-${Date.now()}@custodia.test`;
       const password = `password for ${email}`;
       const created = await users.create({ email, password, displayName: name ?? `${role} ${counter}`, role });
       return { id: created.id, email, password, role, token: await signIn(email, password) };
