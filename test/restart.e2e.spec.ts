@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,13 +18,15 @@ const portAnswers = (port: number): Promise<boolean> =>
 
 describe('the archive on the embedded PostgreSQL (e2e)', () => {
   let dataDir: string;
+  // As root the cluster lives outside the data folder (/var/lib/custodia/clusters/...).
+  let clusterDir: string | undefined;
   afterAll(async () => {
+    if (clusterDir) await rm(clusterDir, { recursive: true, force: true });
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('keeps users and cases across a restart on the same data folder, and stops PostgreSQL on shutdown', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-restart-'));
-    await chmod(dataDir, 0o755);
     const pgPort = await freePort();
     const config = loadConfig({
       CUSTODIA_DATA_DIR: dataDir,
@@ -37,6 +39,7 @@ describe('the archive on the embedded PostgreSQL (e2e)', () => {
     const logger = createLogger('silent');
 
     const first = await startCustodia(config, logger);
+    clusterDir = first.embedded?.clusterDir;
     expect(first.embedded?.initialised).toBe(true);
     const http1 = request(first.url);
     const login1 = await http1.post('/api/v1/auth/login').send({ email: 'first.admin@custodia.test', password: 'first admin password' });
@@ -73,7 +76,6 @@ describe('the archive on the embedded PostgreSQL (e2e)', () => {
 describe('a bare start with no admin variables', () => {
   it('creates an administrator with a generated password written to a 0600 file, not the log', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-bare-'));
-    await chmod(dir, 0o755);
     const lines: string[] = [];
     const { Writable } = await import('node:stream');
     const logger = createLogger('debug', new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }));
@@ -93,6 +95,7 @@ describe('a bare start with no admin variables', () => {
       expect(lines.join('')).not.toContain(password);
     } finally {
       await running.stop();
+      if (running.embedded) await rm(running.embedded.clusterDir, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,15 +44,17 @@ export async function onServer<T extends pg.QueryResultRow>(serverUrl: string, .
 export async function throwawayServer(label: string): Promise<{ url: string; startupMs: number; stop(): Promise<void> }> {
   const configured = process.env['DATABASE_URL'];
   if (configured) return { url: configured, startupMs: 0, stop: async () => undefined };
+  // A 0700 folder as mkdtemp makes it, opened to nobody: as root, the cluster goes where the
+  // postgres user can reach it (startEmbeddedPostgres), as it does for `npm start`.
   const dir = await mkdtemp(path.join(os.tmpdir(), `custodia-${label}-pg-`));
-  // PostgreSQL runs as the unprivileged postgres user when we are root: it must reach the folder.
-  await chmod(dir, 0o755);
   const embedded = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
   return {
     url: embedded.url,
     startupMs: embedded.startupMs,
     async stop() {
       await embedded.stop();
+      // As root the cluster is outside the data folder (/var/lib/custodia/clusters/...).
+      await rm(embedded.clusterDir, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -30,6 +30,9 @@ export async function createApp(
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, dataSource), {
     bodyParser: false,
     logger: new NestPinoLogger(logger.child({ component: 'nest' })),
+    // A module that fails to start rejects here, so the caller stops the embedded PostgreSQL and
+    // says why; Nest's default would abort the process (a core dump, PostgreSQL left running).
+    abortOnError: false,
   });
   hardenHttpServer(app.getHttpServer(), config.httpIdleTimeoutMs);
   app.set('trust proxy', config.trustProxy);

@@ -53,13 +53,15 @@ async function createFirstAdmin(config: CustodiaConfig, users: UsersService, log
 /** Starts the whole archive as `npm start` does. */
 export async function startCustodia(config: CustodiaConfig, logger: Logger): Promise<RunningCustodia> {
   const { dataSource, embedded, close } = await openDatabase(config, logger, ENTITIES);
-  let app: NestExpressApplication;
+  let app: NestExpressApplication | undefined;
   let initialAdmin: InitialAdmin | null = null;
   try {
     app = await createApp(config, dataSource, logger);
     initialAdmin = await createFirstAdmin(config, app.get(UsersService), logger);
     await app.listen(config.port, config.host);
   } catch (error) {
+    // The modules first (the job queue holds connections), then the database and PostgreSQL.
+    await app?.close().catch(() => undefined);
     await close().catch(() => undefined);
     throw error;
   }

@@ -8,6 +8,9 @@ import { replayLog, SigningKeys } from '#custodia/custody';
 import { loadMasterKey } from '#custodia/keyring';
 import { openDatabase } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
+import { prepareDataDirectory } from '#custodia/storage';
+import { StartupError } from '#custodia/errors';
+import { STORAGE_USAGE, storageCheck } from './storage-command.js';
 import { UsageError, VERIFY_USAGE, verifyCommand } from './verify-command.js';
 
 export interface CliIo {
@@ -37,6 +40,8 @@ const USAGE = `custodia <command>
       Retires the custody log's signing key and creates a new one; the old public key stays
       published so heads it signed still verify.
 
+${STORAGE_USAGE}
+
 ${VERIFY_USAGE}
 
 Except verify, commands take their configuration from the same variables as the API (DATABASE_URL, CUSTODIA_DATA_DIR, ...).
@@ -51,6 +56,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (group === 'user' && command === 'create') return await userCreate(rest, io);
     if (group === 'log' && command === 'verify' && rest.length === 0) return await logVerify(io);
     if (group === 'key' && command === 'rotate' && rest.length === 0) return await keyRotate(io);
+    if (group === 'storage' && command === 'check') return await storageCheckCommand(rest, io);
     if (group === 'verify') return await verifyCommand(argv.slice(1), { stdout: io.stdout, stderr: io.stderr, progress: io.stderrIsTty ?? false });
     if (group === undefined || group === 'help' || group === '--help') {
       io.stdout(USAGE);
@@ -63,6 +69,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`${error.message}\n\n${error instanceof UsageError ? USAGE : ''}`);
       return 2;
     }
+    if (error instanceof StartupError) {
+      io.stderr(`${error.message}\n`);
+      return 1;
+    }
     io.stderr(`Failed: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
@@ -71,6 +81,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 async function withDatabase<T>(io: CliIo, work: (db: DataSource, config: CustodiaConfig) => Promise<T>): Promise<T> {
   const config = loadConfig(io.env);
   const logger = io.logger ?? createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  if (!config.databaseUrl) await prepareDataDirectory(config.dataDir);
   const db = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], { shareRunning: true });
   try {
     return await work(db.dataSource, config);
@@ -135,4 +146,9 @@ async function keyRotate(io: CliIo): Promise<number> {
   });
   io.stdout(`The custody log now signs with key ${keyId}; the previous key stays published.\n`);
   return 0;
+}
+
+async function storageCheckCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'remove-temporary': { type: 'boolean', default: false } }, strict: true });
+  return withDatabase(io, (db, config) => storageCheck(db, config, values['remove-temporary'], io.stdout));
 }

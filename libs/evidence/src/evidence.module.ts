@@ -24,7 +24,7 @@ class EvidenceWorker implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     configureSharp();
-    const swept = await this.store.sweepTemporary(24 * 3600 * 1000);
+    const swept = await this.store.sweepTemporary();
     if (swept) this.logger.warn(`removed ${swept} unfinished uploads left by an earlier crash`);
     await this.queue.start();
     if (this.config.workQueue) {

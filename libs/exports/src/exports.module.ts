@@ -24,7 +24,7 @@ class ExportWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const swept = await this.packages.sweepTemporary(24 * 3600 * 1000);
+    const swept = await this.packages.sweepTemporary();
     if (swept) this.logger.warn(`removed ${swept} unfinished packages left by an earlier crash`);
     await this.queue.start();
     if (this.config.workQueue) await this.queue.work('exports.build', ({ exportId }) => this.builder.run(exportId), 1);

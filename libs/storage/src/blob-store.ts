@@ -63,6 +63,6 @@ export interface BlobStore {
   withLocalFile<T>(sha256: string, read: (path: string) => Promise<T>): Promise<T>;
   /** Resolves when the store can take blobs; throws BlobStoreUnavailableError otherwise. */
   check(): Promise<void>;
-  /** Removes temporary uploads untouched for `olderThanMs` (left by a crash); returns how many. */
-  sweepTemporary(olderThanMs: number): Promise<number>;
+  /** Removes temporary uploads no live process will finish (left by a crash), safe beside other writers; returns how many. */
+  sweepTemporary(): Promise<number>;
 }

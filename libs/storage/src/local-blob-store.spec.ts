@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -384,28 +384,36 @@ describe('LocalBlobStore.withLocalFile', () => {
 });
 
 describe('LocalBlobStore.sweepTemporary', () => {
-  it('removes only .part files older than the threshold', async () => {
-    const staleUpload = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: MiB });
-    const [stalePart] = await temporaryFiles();
-    const freshUpload = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: MiB });
-    const freshPart = (await temporaryFiles()).find((file) => file !== stalePart);
-    const stored = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: MiB });
-    const { key } = await stored.commit();
+  it('writes uploads into a folder of this process, and never sweeps its own uploads in flight', async () => {
+    const pending = await store.ingest(chunksOf(randomBytes(1000), 100), { maxBytes: MiB });
+    const [part] = await temporaryFiles();
+    expect(part).toMatch(/^tmp\/([0-9a-f]{16}|x)-\d+-\d+-[0-9a-f]{8}\/[0-9a-f-]{36}\.part$/);
+    const longAgo = new Date(Date.now() - 48 * 3600_000);
+    await utimes(join(root, part!), longAgo, longAgo);
+    await utimes(dirname(join(root, part!)), longAgo, longAgo);
+    expect(await store.sweepTemporary()).toBe(0);
+    // Another store of this same process (another module) sees a live owner too.
+    expect(await new LocalBlobStore(root).sweepTemporary()).toBe(0);
+    expect((await pending.commit()).created).toBe(true);
+  });
+
+  it('removes loose .part files (versions before per-process folders) after a day, and nothing else', async () => {
+    await mkdir(join(root, 'tmp'), { recursive: true });
+    const old = join(root, 'tmp', 'old-upload.part');
+    const recent = join(root, 'tmp', 'recent-upload.part');
     const notes = join(root, 'tmp', 'operator-notes.txt');
-    await writeFile(notes, 'not ours');
-
-    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
-    for (const path of [join(root, stalePart!), notes, join(root, key)]) await utimes(path, twoHoursAgo, twoHoursAgo);
-
-    expect(await store.sweepTemporary(3600_000)).toBe(1);
-    expect(await temporaryFiles()).toEqual([freshPart!, 'tmp/operator-notes.txt'].sort());
-    expect(await storedFiles()).toEqual([key]);
-    await expect(staleUpload.commit()).rejects.toMatchObject({ code: 'ENOENT' });
-    expect((await freshUpload.commit()).created).toBe(true);
+    for (const file of [old, recent, notes]) await writeFile(file, 'x');
+    const dayAndAHalf = new Date(Date.now() - 36 * 3600_000);
+    await utimes(old, dayAndAHalf, dayAndAHalf);
+    await utimes(notes, dayAndAHalf, dayAndAHalf);
+    const hoursAgo = new Date(Date.now() - 20 * 3600_000);
+    await utimes(recent, hoursAgo, hoursAgo);
+    expect(await store.sweepTemporary()).toBe(1);
+    expect(await temporaryFiles()).toEqual(['tmp/operator-notes.txt', 'tmp/recent-upload.part']);
   });
 
   it('returns 0 when there is no temporary directory yet', async () => {
-    expect(await store.sweepTemporary(0)).toBe(0);
+    expect(await store.sweepTemporary()).toBe(0);
   });
 });
 

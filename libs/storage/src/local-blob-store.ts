@@ -1,5 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { link, lstat, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +18,32 @@ const DIRECTORY_MODE = 0o750;
 const TEMPORARY_FILE_MODE = 0o600;
 const STORED_BLOB_MODE = 0o444;
 const TEMPORARY_SUFFIX = '.part';
+// A writing process touches its temporary folder this often...
+const HEARTBEAT_MS = 10_000;
+// ...so a folder untouched for this long belongs to a process that crashed or hangs (hosts sharing
+// a store must keep their clocks within this of each other, as NTP does).
+const STALE_AFTER_MS = 60_000;
+// Loose `.part` files directly in tmp/ come from versions before per-process folders; those
+// versions had no heartbeat, so their files keep the rule they had.
+const LOOSE_STALE_AFTER_MS = 24 * 3600_000;
+// `<host key>-<pid>-<start time>-<random>`; see processIdentity.
+const OWNER_FOLDER = /^([0-9a-f]{16}|x)-(\d+)-(\d+)-[0-9a-f]{8}$/;
+
+/** A temporary file of the store, as `custodia storage check` lists it. */
+export interface TemporaryFile {
+  /** Store-relative path, `tmp/<process folder>/<uuid>.part`. */
+  path: string;
+  sizeBytes: number;
+  modifiedAt: Date;
+  /** No live process will finish it: its writer is gone (or silent for a minute); see sweepTemporary. */
+  leftover: boolean;
+}
+
+/** A blob of the store as listing finds it. */
+export interface StoredBlob {
+  sha256: string;
+  sizeBytes: number;
+}
 
 /**
  * Blobs on a local filesystem under `<root>/sha256/ab/cd/<hex>`. Uploads are written to
@@ -26,6 +53,9 @@ const TEMPORARY_SUFFIX = '.part';
 export class LocalBlobStore implements BlobStore {
   private readonly root: string;
   private readonly temporaryDir: string;
+  /** This process's own folder under tmp/; nothing else writes there. */
+  private readonly ownFolder: string;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   /** A store rooted at `root`; directories are created on first use. */
   constructor(root: string) {
@@ -34,6 +64,8 @@ export class LocalBlobStore implements BlobStore {
     }
     this.root = resolve(root);
     this.temporaryDir = join(this.root, 'tmp');
+    const me = processIdentity();
+    this.ownFolder = `${me.hostKey}-${me.pid}-${me.startTime}-${randomBytes(4).toString('hex')}`;
   }
 
   /** Streams `source` through SHA-256 into a fsynced temporary file; see BlobStore.ingest. */
@@ -43,11 +75,10 @@ export class LocalBlobStore implements BlobStore {
       abandon(source);
       throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
     }
-    const temporaryPath = join(this.temporaryDir, `${randomUUID()}${TEMPORARY_SUFFIX}`);
+    const temporaryPath = join(this.temporaryDir, this.ownFolder, `${randomUUID()}${TEMPORARY_SUFFIX}`);
     let handle: FileHandle;
     try {
-      await mkdir(this.temporaryDir, { recursive: true, mode: DIRECTORY_MODE });
-      handle = await open(temporaryPath, 'wx', TEMPORARY_FILE_MODE);
+      handle = await this.createTemporary(temporaryPath);
     } catch (error) {
       // Nobody will read the rest of this upload: let its sender know now rather than stall.
       abandon(source);
@@ -123,11 +154,10 @@ export class LocalBlobStore implements BlobStore {
 
   /** Proves the root takes files the way commits need them: create, fsync, hard link, remove. */
   async check(): Promise<void> {
-    const probe = join(this.temporaryDir, `${randomUUID()}.check${TEMPORARY_SUFFIX}`);
-    const probeLink = join(this.temporaryDir, `${randomUUID()}.check-link${TEMPORARY_SUFFIX}`);
+    const probe = join(this.temporaryDir, this.ownFolder, `${randomUUID()}.check${TEMPORARY_SUFFIX}`);
+    const probeLink = join(this.temporaryDir, this.ownFolder, `${randomUUID()}.check-link${TEMPORARY_SUFFIX}`);
     try {
-      await mkdir(this.temporaryDir, { recursive: true, mode: DIRECTORY_MODE });
-      const handle = await open(probe, 'wx', TEMPORARY_FILE_MODE);
+      const handle = await this.createTemporary(probe);
       try {
         await handle.writeFile('custodia readiness probe\n');
         await handle.sync();
@@ -148,34 +178,126 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
-  /** Removes `.part` files in the temporary directory not written to for `olderThanMs`; keep it well above the slowest upload. */
-  async sweepTemporary(olderThanMs: number): Promise<number> {
-    if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
-      throw new RangeError(`olderThanMs must be a non-negative number, got ${olderThanMs}`);
-    }
-    let names: string[];
-    try {
-      names = await readdir(this.temporaryDir);
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return 0;
-      throw error;
-    }
-    const cutoff = Date.now() - olderThanMs;
+  /**
+   * Removes the temporary files no live process will finish, left by a crash: those in the
+   * folder of a process that is provably gone, or whose folder has had no heartbeat for a minute
+   * (see below), and loose ones older versions left over a day ago. Safe while other processes
+   * (other API instances, on this host or others) write to the same store. Returns how many.
+   *
+   * Each process writes only into its own folder `tmp/<host key>-<pid>-<start time>-<random>`,
+   * and touches it every 10 s while it lives. A folder's owner is provably gone when it ran on
+   * this host in this PID namespace (same boot id and namespace: the host key) and no process
+   * has its pid, or the one that has it started at another time (the pid was reused): then its
+   * files go at once, as when a server restarts after a crash. When that cannot be known (another
+   * host or container, or no /proc), a folder untouched for STALE_AFTER_MS is taken as abandoned:
+   * a writer paused that long would find its upload gone and fail it, never store it half.
+   * A writing store repeats this sweep every minute, so leftovers whose owner could not be proven
+   * gone at start go soon after.
+   */
+  async sweepTemporary(): Promise<number> {
     let removed = 0;
-    for (const name of names) {
-      if (!name.endsWith(TEMPORARY_SUFFIX)) continue;
-      const path = join(this.temporaryDir, name);
+    await this.visitTemporary(async (file, leftover) => {
+      if (!leftover) return;
       try {
-        const info = await lstat(path);
-        if (!info.isFile() || info.mtimeMs > cutoff) continue;
-        await unlink(path);
+        await unlink(file);
         removed += 1;
       } catch (error) {
         // Another sweeper or a finishing commit got there first.
         if (!isErrno(error, 'ENOENT')) throw error;
       }
-    }
+    }, true);
     return removed;
+  }
+
+  /** The temporary files of every process, and which are left over (sweepTemporary would remove those); this process's own are not listed. */
+  async temporaryFiles(): Promise<TemporaryFile[]> {
+    const found: TemporaryFile[] = [];
+    await this.visitTemporary(async (file, leftover) => {
+      const info = await lstat(file).catch(() => null);
+      if (info) found.push({ path: file.slice(this.root.length + 1), sizeBytes: info.size, modifiedAt: info.mtime, leftover });
+    }, false);
+    return found;
+  }
+
+  /** Every stored blob, in ascending order of its SHA-256 (the order of the fan-out folders); names that are no SHA-256 are skipped. */
+  async *blobs(): AsyncGenerator<StoredBlob> {
+    const names = async (dir: string, pattern: RegExp): Promise<string[]> => {
+      try {
+        return (await readdir(dir)).filter((name) => pattern.test(name)).sort();
+      } catch (error) {
+        if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return [];
+        throw error;
+      }
+    };
+    const base = join(this.root, 'sha256');
+    for (const first of await names(base, /^[0-9a-f]{2}$/)) {
+      for (const second of await names(join(base, first), /^[0-9a-f]{2}$/)) {
+        const dir = join(base, first, second);
+        for (const name of await names(dir, new RegExp(`^${first}${second}[0-9a-f]{60}$`))) {
+          const info = await lstat(join(dir, name)).catch(() => null);
+          if (info?.isFile()) yield { sha256: name, sizeBytes: info.size };
+        }
+      }
+    }
+  }
+
+  private async visitTemporary(visit: (file: string, leftover: boolean) => Promise<void>, tidy: boolean): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(this.temporaryDir, { withFileTypes: true });
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw error;
+    }
+    const now = Date.now();
+    for (const entry of entries) {
+      const path = join(this.temporaryDir, entry.name);
+      if (entry.isFile() && entry.name.endsWith(TEMPORARY_SUFFIX)) {
+        const info = await lstat(path).catch(() => null);
+        if (info) await visit(path, info.mtimeMs < now - LOOSE_STALE_AFTER_MS);
+        continue;
+      }
+      // Our own folder holds uploads in flight; anything not named like a process folder is not ours to judge.
+      const owner = OWNER_FOLDER.exec(entry.name);
+      if (!entry.isDirectory() || entry.name === this.ownFolder || !owner) continue;
+      const leftover = await abandoned(path, owner[1]!, Number(owner[2]), owner[3]!, now);
+      let files: string[];
+      try {
+        files = await readdir(path);
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) continue;
+        throw error;
+      }
+      for (const name of files) if (name.endsWith(TEMPORARY_SUFFIX)) await visit(join(path, name), leftover);
+      // Only once empty; a late file in it (it was not dead after all) keeps it.
+      if (leftover && tidy) await rmdir(path).catch(() => undefined);
+    }
+  }
+
+  /** Opens a new temporary file in this process's folder, which is (re)made on demand and kept alive by a heartbeat. */
+  private async createTemporary(path: string): Promise<FileHandle> {
+    this.startHeartbeat();
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(dirname(path), { recursive: true, mode: DIRECTORY_MODE });
+      try {
+        return await open(path, 'wx', TEMPORARY_FILE_MODE);
+      } catch (error) {
+        // A sweeper that judged the folder idle long ago removed it between mkdir and open.
+        if (!isErrno(error, 'ENOENT') || attempt > 0) throw error;
+      }
+    }
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat) return;
+    let beats = 0;
+    this.heartbeat = setInterval(() => {
+      const now = new Date();
+      utimes(join(this.temporaryDir, this.ownFolder), now, now).catch(() => undefined);
+      if (++beats % Math.round(STALE_AFTER_MS / HEARTBEAT_MS) === 0) this.sweepTemporary().catch(() => undefined);
+    }, HEARTBEAT_MS);
+    // The heartbeat never keeps a process alive by itself.
+    this.heartbeat.unref();
   }
 
   // Validation comes first: nothing but 64 lowercase hex digits ever reaches a path.
@@ -354,6 +476,58 @@ async function syncDirectory(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+interface ProcessIdentity {
+  /** Boot id and PID namespace, hashed: equal means pids are comparable; `x` where /proc cannot tell. */
+  hostKey: string;
+  pid: number;
+  /** Clock ticks from boot to the process's start (/proc/<pid>/stat field 22), telling a reused pid apart; 0 when unknown. */
+  startTime: string;
+}
+
+let identity: ProcessIdentity | undefined;
+
+/** Who this process is, as other processes judge whether it still lives. */
+function processIdentity(): ProcessIdentity {
+  if (identity && identity.pid === process.pid) return identity;
+  let hostKey = 'x';
+  let startTime = '0';
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const namespace = readlinkSync('/proc/self/ns/pid');
+    hostKey = createHash('sha256').update(`${boot}\n${namespace}`).digest('hex').slice(0, 16);
+    startTime = startTimeIn(readFileSync(`/proc/${process.pid}/stat`, 'utf8')) ?? '0';
+  } catch {
+    // Not Linux, or /proc hidden: other processes fall back to the heartbeat.
+  }
+  identity = { hostKey, pid: process.pid, startTime };
+  return identity;
+}
+
+function startTimeIn(stat: string): string | null {
+  // The command name (field 2) may hold spaces and parentheses; fields after it do not.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[19] ?? null;
+}
+
+/** Whether a process folder's writer will never finish its files; see LocalBlobStore.sweepTemporary. */
+async function abandoned(folder: string, hostKey: string, pid: number, startTime: string, now: number): Promise<boolean> {
+  const me = processIdentity();
+  if (hostKey !== 'x' && hostKey === me.hostKey && startTime !== '0' && pid > 0) {
+    let exists = true;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      // EPERM: it exists, as another user.
+      exists = !isErrno(error, 'ESRCH');
+    }
+    if (!exists) return true;
+    const current = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+    if (current !== null) return startTimeIn(current) !== startTime;
+  }
+  const info = await stat(folder).catch(() => null);
+  return info !== null && info.mtimeMs < now - STALE_AFTER_MS;
 }
 
 function isErrno(error: unknown, code: string): boolean {

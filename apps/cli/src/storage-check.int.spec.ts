@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '#custodia/logging';
+import { LocalBlobStore, type IngestResult } from '#custodia/storage';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+import { runCli } from './cli.js';
+
+describe('custodia storage check', () => {
+  let db: TestDatabase;
+  let dataDir: string;
+  let blobs: LocalBlobStore;
+  let inFlight: { source: PassThrough; pending: Promise<IngestResult> };
+  const hashes: Record<string, string> = {};
+  const crashedFolder = '0123456789abcdef-4242-777-0badc0de';
+
+  const run = async (argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(argv, {
+      env: { DATABASE_URL: db.url, CUSTODIA_DATA_DIR: dataDir, CUSTODIA_MASTER_KEY: 'cd'.repeat(32) },
+      stdout: (text) => (out += text),
+      stderr: (text) => (err += text),
+      readStdin: async () => '',
+      logger: createLogger('silent'),
+    });
+    return { code, out, err };
+  };
+
+  const put = async (store: LocalBlobStore, text: string) => {
+    const ingested = await store.ingest(Readable.from([Buffer.from(text)]), { maxBytes: 1000 });
+    await ingested.commit();
+    return ingested.sha256;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-storage-check-'));
+    blobs = new LocalBlobStore(path.join(dataDir, 'blobs'));
+    const packages = new LocalBlobStore(path.join(dataDir, 'exports'));
+    hashes['original'] = await put(blobs, 'an original');
+    hashes['thumbnail'] = await put(blobs, 'its thumbnail');
+    hashes['orphan'] = await put(blobs, 'stored, then the process died before the commit');
+    hashes['package'] = await put(packages, 'a court package');
+
+    const [user] = await db.superuserQuery<{ id: string }>(
+      `INSERT INTO users (email, display_name, role, password_hash) VALUES ('store@custodia.test', 's', 'admin', 'x') RETURNING id`,
+    );
+    const [kase] = await db.superuserQuery<{ id: string }>(`INSERT INTO cases (title, created_by) VALUES ('store', $1) RETURNING id`, [user!.id]);
+    await db.superuserQuery(
+      `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, submitted_by, thumbnail_sha256) VALUES ($1, $2, 11, 'image/jpeg', $3, $4)`,
+      [kase!.id, hashes['original'], user!.id, hashes['thumbnail']],
+    );
+    await db.superuserQuery(
+      `INSERT INTO exports (case_id, purpose, selection, created_by, status, sha256, size_bytes) VALUES ($1, 'court', '{}', $2, 'ready', $3, 15)`,
+      [kase!.id, user!.id, hashes['package']],
+    );
+
+    // A crash elsewhere (another host or container): its folder has been silent for five minutes.
+    const crashed = path.join(dataDir, 'blobs', 'tmp', crashedFolder);
+    await mkdir(crashed, { recursive: true });
+    await writeFile(path.join(crashed, `${randomUUID()}.part`), 'half an upload');
+    const fiveMinutesAgo = new Date(Date.now() - 300_000);
+    await utimes(crashed, fiveMinutesAgo, fiveMinutesAgo);
+    // And an upload in flight in this (live) process.
+    const source = new PassThrough();
+    inFlight = { source, pending: blobs.ingest(source, { maxBytes: 1000 }) };
+    source.write('arriving');
+  });
+
+  afterAll(async () => {
+    inFlight?.source.destroy();
+    await inFlight?.pending.catch(() => undefined);
+    await db?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('lists the unreferenced blob and the leftover upload, removes nothing, and exits 1', async () => {
+    const res = await run(['storage', 'check']);
+    expect(res.err).toBe('');
+    expect(res.code).toBe(1);
+    expect(res.out).toContain(`Store ${path.join(dataDir, 'blobs')}: 3 blobs`);
+    expect(res.out).toContain(`Store ${path.join(dataDir, 'exports')}: 1 blobs`);
+    expect(res.out).toContain(`UNREFERENCED sha256/${hashes['orphan']!.slice(0, 2)}/${hashes['orphan']!.slice(2, 4)}/${hashes['orphan']}`);
+    expect(res.out).not.toContain(hashes['original']!);
+    expect(res.out).not.toContain(hashes['thumbnail']!);
+    expect(res.out).not.toContain(hashes['package']!);
+    expect(res.out).toMatch(new RegExp(`LEFTOVER tmp/${crashedFolder}/[0-9a-f-]{36}\\.part \\(14 B, last written `));
+    expect(res.out).toContain('1 temporary files are being written by running processes.');
+    expect(res.out).toMatch(/FOUND: 1 unreferenced blobs, kept .*; 1 leftover temporary files \(remove them with --remove-temporary\)\./);
+    expect(await readdir(path.join(dataDir, 'blobs', 'tmp', crashedFolder))).toHaveLength(1);
+  });
+
+  it('removes only the leftover temporary files with --remove-temporary; the unreferenced blob and the live upload stay', async () => {
+    const res = await run(['storage', 'check', '--remove-temporary']);
+    expect(res.code).toBe(1);
+    expect(res.out).toContain('1 leftover temporary files, 1 removed');
+    expect(await readdir(path.join(dataDir, 'blobs', 'tmp'))).not.toContain(crashedFolder);
+    const orphan = hashes['orphan']!;
+    expect((await stat(path.join(dataDir, 'blobs', 'sha256', orphan.slice(0, 2), orphan.slice(2, 4), orphan))).isFile()).toBe(true);
+
+    inFlight.source.end(' and done');
+    const stored = await (await inFlight.pending).commit();
+    expect(stored.created).toBe(true);
+  });
+
+  it('exits 0 when every blob is referenced and nothing is left over', async () => {
+    const [row] = await db.superuserQuery<{ case_id: string; submitted_by: string }>(`SELECT case_id, submitted_by FROM evidence_items LIMIT 1`);
+    const arrived = (await blobs.blobs().next()).value;
+    expect(arrived).toBeTruthy();
+    for await (const blob of blobs.blobs()) {
+      await db.superuserQuery(
+        `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, submitted_by)
+         SELECT $1, $2, $3, 'text/plain', $4 WHERE NOT EXISTS (SELECT 1 FROM evidence_items WHERE sha256 = $2 OR thumbnail_sha256 = $2)`,
+        [row!.case_id, blob.sha256, blob.sizeBytes, row!.submitted_by],
+      );
+    }
+    const res = await run(['storage', 'check']);
+    expect(res.out).toContain('CLEAN: every blob is referenced and no temporary file is left over.');
+    expect(res.code).toBe(0);
+  });
+
+  it('refuses an unknown option with the usage', async () => {
+    const res = await run(['storage', 'check', '--remove-everything']);
+    expect(res.code).toBe(2);
+    expect(res.err).toContain('storage check [--remove-temporary]');
+  });
+});

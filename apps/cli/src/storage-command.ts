@@ -1,0 +1,85 @@
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { CustodiaConfig } from '#custodia/config';
+import { checkStore, LocalBlobStore, type StoreCheck } from '#custodia/storage';
+
+export const STORAGE_USAGE = `  storage check [--remove-temporary]
+      Lists blobs that no evidence item, derivative or export refers to (never deletes them: a
+      crash between storing a file and committing its record leaves evidence there), and
+      temporary upload files no running process will finish (a crash leaves those); removes the
+      temporary files only with --remove-temporary. Exit code 0 when clean, 1 when it found any.`;
+
+/**
+ * Every SHA-256 the archive's records name, distinct and ascending, from a cursor in one
+ * read-only snapshot: every text column named sha256 or *_sha256 (originals, thumbnails,
+ * previews and any derivative column a migration adds, export packages).
+ */
+async function* referencedHashes(db: DataSource): AsyncGenerator<string> {
+  const runner = db.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const columns: { table_name: string; column_name: string }[] = await runner.query(
+      `SELECT table_name, column_name FROM information_schema.columns
+        WHERE table_schema = current_schema() AND data_type = 'text' AND (column_name = 'sha256' OR column_name LIKE '%\\_sha256')
+        ORDER BY table_name, column_name`,
+    );
+    if (columns.length === 0) return;
+    const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+    const union = columns
+      .map(({ table_name, column_name }) => `SELECT ${quote(column_name)} AS sha256 FROM ${quote(table_name)} WHERE ${quote(column_name)} IS NOT NULL`)
+      .join(' UNION ');
+    // COLLATE "C": the byte order the store's folders are walked in, whatever the server's locale.
+    await runner.query(`DECLARE referenced NO SCROLL CURSOR FOR SELECT sha256 FROM (${union}) AS hashes ORDER BY sha256 COLLATE "C"`);
+    for (;;) {
+      const rows: { sha256: string }[] = await runner.query('FETCH FORWARD 10000 FROM referenced');
+      if (rows.length === 0) return;
+      for (const row of rows) yield row.sha256;
+    }
+  } finally {
+    await runner.query('ROLLBACK').catch(() => undefined);
+    await runner.release();
+  }
+}
+
+const size = (bytes: number): string =>
+  bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+
+/** `custodia storage check`: both stores of the data folder (evidence blobs and export packages). */
+export async function storageCheck(db: DataSource, config: CustodiaConfig, removeTemporary: boolean, out: (text: string) => void): Promise<number> {
+  let unreferenced = 0;
+  let leftover = 0;
+  let removed = 0;
+  for (const name of ['blobs', 'exports']) {
+    const root = path.join(config.dataDir, name);
+    const report: StoreCheck = await checkStore(new LocalBlobStore(root), referencedHashes(db), { removeTemporary });
+    out(`Store ${root}: ${report.blobs} blobs, ${size(report.blobBytes)}\n`);
+    for (const blob of report.unreferenced) {
+      out(`  UNREFERENCED sha256/${blob.sha256.slice(0, 2)}/${blob.sha256.slice(2, 4)}/${blob.sha256} (${size(blob.sizeBytes)})\n`);
+    }
+    for (const file of report.leftoverTemporary) {
+      out(`  LEFTOVER ${file.path} (${size(file.sizeBytes)}, last written ${file.modifiedAt.toISOString()})\n`);
+    }
+    if (report.temporaryInUse > 0) out(`  ${report.temporaryInUse} temporary files are being written by running processes.\n`);
+    unreferenced += report.unreferenced.length;
+    leftover += report.leftoverTemporary.length;
+    removed += report.removedTemporary;
+  }
+  if (unreferenced === 0 && leftover === 0) {
+    out('CLEAN: every blob is referenced and no temporary file is left over.\n');
+    return 0;
+  }
+  const found: string[] = [];
+  if (unreferenced > 0) {
+    found.push(`${unreferenced} unreferenced blobs, kept (one may be evidence whose record a crash lost: look at it before deleting anything)`);
+  }
+  if (leftover > 0) {
+    found.push(
+      removeTemporary
+        ? `${leftover} leftover temporary files, ${removed} removed`
+        : `${leftover} leftover temporary files (remove them with --remove-temporary)`,
+    );
+  }
+  out(`FOUND: ${found.join('; ')}.\n`);
+  return 1;
+}
