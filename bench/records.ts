@@ -2,6 +2,9 @@
  * Record search figures (issue 5): with 10^6 incidents and 10^6 evidence items in one case,
  * p50/p95 of a 5 km radius query, a city-sized bounding box with a time range and a full-text
  * query, each through the HTTP API (the first page, 50 items); and the load time of the rows.
+ * Evidence (issue 9) carries a declared and/or an embedded position (some embedded ones stale,
+ * far away) and a capture time that is an instant, a zone-less 26-hour window or none (then the
+ * receipt time): searched by either position (`locationSource`) and by window overlap.
  * Usage: npm run build && node dist/bench/records.js [-- --incidents 1000000 --evidence 1000000 --queries 200]
  */
 import { parseArgs } from 'node:util';
@@ -51,11 +54,22 @@ async function load(client: pg.Client, caseId: string, userId: string): Promise<
   started = now();
   for (let from = 0; from < EVIDENCE; from += BATCH) {
     const count = Math.min(BATCH, EVIDENCE - from);
+    // 70 % declare a position, 60 % embed one (a tenth of those stale, about 5 degrees away);
+    // 60 % of the capture times are instants, 30 % zone-less windows, 10 % unknown.
     await client.query(
-      `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, submitted_by, declared_lat, declared_lon, captured_at, title, processing)
-       SELECT $1, md5(n::text || 'a') || md5(n::text || 'b'), 1000, 'image/jpeg', $2, 44 + random() * 8, 22 + random() * 18,
-              timestamptz '2022-02-24' + random() * interval '1460 days', 'bench ' || n, 'done'
-         FROM generate_series($3::int, $4::int) AS n`,
+      `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, submitted_by, declared_lat, declared_lon,
+         extracted_lat, extracted_lon, captured_at, captured_from, captured_to, title, processing)
+       SELECT $1, md5(n::text || 'a') || md5(n::text || 'b'), 1000, 'image/jpeg', $2,
+              CASE WHEN d < 0.7 THEN lat END, CASE WHEN d < 0.7 THEN lon END,
+              CASE WHEN g < 0.6 THEN lat + CASE WHEN g < 0.06 THEN 5 ELSE 0.0003 END END,
+              CASE WHEN g < 0.6 THEN lon + CASE WHEN g < 0.06 THEN 5 ELSE 0.0003 END END,
+              CASE WHEN k < 0.6 THEN at END,
+              CASE WHEN k < 0.6 THEN at WHEN k < 0.9 THEN at - interval '14 hours' END,
+              CASE WHEN k < 0.6 THEN at WHEN k < 0.9 THEN at + interval '12 hours' END,
+              'bench ' || n, 'done'
+         FROM (SELECT n, random() AS d, random() AS g, random() AS k, 44 + random() * 8 AS lat, 22 + random() * 18 AS lon,
+                      timestamptz '2022-02-24' + random() * interval '1460 days' AS at
+                 FROM generate_series($3::int, $4::int) AS n) g`,
       [caseId, userId, from, from + count - 1],
     );
   }
@@ -102,7 +116,19 @@ try {
       const b = WORDS[Math.floor(Math.random() * WORDS.length)]!;
       return `${base}/incidents?q=${encodeURIComponent(`${a} ${b.toUpperCase()}`)}`;
     }))],
-    ['evidence, 5 km radius', await timed(app.url, app.token, many(() => { const c = centre(); return `${base}/evidence?near=${c.lat},${c.lon}&radiusM=5000`; }))],
+    ['evidence, 5 km radius (either position)', await timed(app.url, app.token, many(() => { const c = centre(); return `${base}/evidence?near=${c.lat},${c.lon}&radiusM=5000`; }))],
+    ['evidence, 5 km radius (embedded position)', await timed(app.url, app.token, many(() => {
+      const c = centre();
+      return `${base}/evidence?near=${c.lat},${c.lon}&radiusM=5000&locationSource=embedded`;
+    }))],
+    ['evidence, one day (instants and overlapping 26 h windows)', await timed(app.url, app.token, many(() => {
+      const day = new Date(Date.parse('2022-03-01T00:00:00Z') + Math.floor(Math.random() * 1400) * 86_400_000);
+      return `${base}/evidence?from=${day.toISOString()}&to=${new Date(day.getTime() + 86_400_000 - 1).toISOString()}`;
+    }))],
+    ['evidence, city bbox (0.3 x 0.2 deg, either position) + one year', await timed(app.url, app.token, many(() => {
+      const c = centre();
+      return `${base}/evidence?bbox=${c.lon},${c.lat},${c.lon + 0.3},${c.lat + 0.2}&from=2024-01-01T00:00:00Z&to=2024-12-31T23:59:59Z`;
+    }))],
   ];
   console.log(`PostgreSQL ${app.server}; ${INCIDENTS} incidents, ${EVIDENCE} evidence items, ${QUERIES} queries each`);
   console.log(`load: incidents ${fmt(loaded.incidentsS, 1)} s, evidence ${fmt(loaded.evidenceS, 1)} s, VACUUM ANALYZE ${fmt(loaded.indexS, 1)} s`);

@@ -378,15 +378,12 @@ describe('evidence intake (e2e)', () => {
     expect(after.blobs.some((b) => b.endsWith(sha256hex(refused))), 'the refused bytes were stored').toBe(false);
   });
 
-  it('an empty file is evidence too', async () => {
+  it('an empty file is refused (422 naming file), nothing stored (api.md; more in evidence-intake-refusals)', async () => {
     const empty = Buffer.alloc(0);
+    const before = await quietState(t);
     const res = await submit(t, documenter, caseId, empty, { metadata: { sha256: sha256hex(empty) }, filename: 'empty.txt' });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    expect(res.body).toMatchObject({ sizeBytes: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', extracted: null });
-    const content = await t.http.get(`/api/v1/evidence/${res.body.id}/content`).set('Authorization', bearer(documenter)).buffer(true).parse(binary);
-    expect(content.status).toBe(200);
-    expect((content.body as Buffer).length).toBe(0);
-    expectProblem(await t.http.get(`/api/v1/evidence/${res.body.id}/content`).set('Authorization', bearer(documenter)).set('Range', 'bytes=0-9'), 416);
+    expect(expectProblem(res, 422).errors?.map((e) => e.field)).toContain('file');
+    await expectNothingStored(t, before);
   });
 
   it('the same bytes again without a key: a new record flagged exact_duplicate of the first, the blob kept once', async () => {

@@ -288,7 +288,7 @@ describe('reading evidence (e2e)', () => {
       ['near=31.559,35.4732&radiusM=1000', ['deadSea']],
       ['near=33.31,44.36&radiusM=500', ['ne', 'neCopy']],
       ['near=33.31,44.36&radiusM=200', []],
-      ['near=49.99,36.23&radiusM=2000', ['declaredOnly']], // positions fall back to the declared ones
+      ['near=49.99,36.23&radiusM=2000', ['declaredOnly']], // the declared position is searched too (locationSource=any)
       ['near=50,33&radiusM=400000', ['png', 'declaredOnly']],
       ['flag=no_embedded_metadata', ['declaredOnly', 'nothing']],
       ['flag=exact_duplicate', ['neCopy']],
@@ -296,7 +296,8 @@ describe('reading evidence (e2e)', () => {
       ['mediaType=image/png', ['png']],
       ['mediaType=application/octet-stream', ['declaredOnly']],
       ['mediaType=image/*', ['ne', 'nw', 'se', 'sw', 'deadSea', 'png', 'nothing', 'neCopy']],
-      ['from=2008-05-30T00:00:00Z&to=2008-05-31T00:00:00Z', ['ne', 'sw', 'neCopy']],
+      // nw's camera time has no zone: its 26-hour window overlaps the day.
+      ['from=2008-05-30T00:00:00Z&to=2008-05-31T00:00:00Z', ['ne', 'sw', 'neCopy', 'nw']],
       ['mediaType=image/jpeg&bbox=-180,-90,0,90', ['nw', 'sw']],
     ])('%s', async (query, expected) => {
       expect((await list(query)).sort()).toEqual(named(...expected));
@@ -395,6 +396,8 @@ describe('reading evidence (e2e)', () => {
       ['near=10,10&radiusM=far', 'radiusM'],
       ['radiusM=100', 'radiusM'],
       ['flag=suspicious', 'flag'],
+      ['near=10,10&locationSource=gps', 'locationSource'],
+      ['locationSource=declared', 'locationSource'],
       ['mediaType=jpeg', 'mediaType'],
       ['from=yesterday', 'from'],
       ['limit=0', 'limit'],

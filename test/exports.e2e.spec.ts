@@ -249,8 +249,9 @@ describe('court packages (e2e)', () => {
 
     it('selects by time: evidence captured (else received) and incidents starting in the range', async () => {
       const night = await makeExport(t, investigator, caseId, { purpose: 'court', from: '2026-11-19T22:00:00Z', to: '2026-11-20T03:00:00Z' });
-      // The photo (captured 23:50 UTC) and the incident (started 23:40 UTC), which brings the PDF its
-      // casualty record cites; the opaque file was received today and captured never.
+      // The incident (started 23:40 UTC), which brings the photo linked to it (whose own camera
+      // clock, 2020-02-02 with no zone, is what a time search sees of it) and the PDF its casualty
+      // record cites; the opaque file was received today and captured never.
       expect(night.progress.items).toBe(2);
       const got = await download(t, investigator, night.id);
       dirs.push(got.dir);

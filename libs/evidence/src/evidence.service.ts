@@ -13,10 +13,19 @@ import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type Ex
 import { BlobNotFoundError, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { CasesService } from '#custodia/cases';
 import { assertEvidencePurpose, type EvidencePurpose } from './access.js';
-import { contradictionFlags, extractedInstant, type EvidenceFlag } from './flags.js';
+import { captureInterval, contradictionFlags, declaredOffset, extractedInstant, typeMismatch, type EvidenceFlag } from './flags.js';
 import { listQuerySql, parseListQuery } from './list-query.js';
 import { parseSubmissionMetadata } from './submission.js';
-import { EVIDENCE_SELECT, EVIDENCE_STATUSES, toEvidenceView, type EvidenceRow, type EvidenceStatus, type EvidenceView } from './views.js';
+import {
+  EVIDENCE_SELECT,
+  EVIDENCE_STATUSES,
+  isTimeApproximate,
+  toEvidenceView,
+  type EvidenceListItem,
+  type EvidenceRow,
+  type EvidenceStatus,
+  type EvidenceView,
+} from './views.js';
 
 export const BLOB_STORE = Symbol('BLOB_STORE');
 const API_BASE = '/api/v1';
@@ -84,7 +93,8 @@ export class EvidenceService {
 
   /**
    * Records a submission whose bytes are already durable in temporary storage: checks the
-   * device's hash and the idempotency key, reads the file's own metadata, then writes the item,
+   * device's hash and the idempotency key (an empty file is refused first: 0 bytes are no
+   * evidence), reads the file's own metadata, then writes the item,
    * its custody events and its derivative job in one transaction, linking the bytes into the
    * store just before that transaction commits. Nothing is kept on any failure before it; only
    * a crash between the link and the commit can leave a blob that no item names.
@@ -93,6 +103,11 @@ export class EvidenceService {
     try {
       const metadata = await parseSubmissionMetadata(metadataRaw);
       const { sha256, sizeBytes } = upload.result;
+      if (sizeBytes === 0) {
+        throw unprocessable('The file is empty (0 bytes): there is nothing to keep; nothing was stored', [
+          { field: 'file', message: 'must not be empty' },
+        ]);
+      }
       if (metadata.sha256 !== undefined && metadata.sha256 !== sha256) {
         throw unprocessable('The bytes received differ from what the device hashed; nothing was stored', [
           { field: 'metadata.sha256', message: `the received bytes hash to ${sha256}` },
@@ -112,11 +127,14 @@ export class EvidenceService {
         timeS: this.config.timeToleranceS,
       });
       if (hasNoEmbeddedMetadata(extracted)) flags.push('no_embedded_metadata');
+      if (typeMismatch(upload.declaredMediaType, mediaType)) flags.push('type_mismatch');
       const derivable = DERIVABLE.test(mediaType);
       // The device's hash, when given, has been checked equal above.
       const clientSha256Matched = metadata.sha256 === undefined ? null : true;
       const instant = extractedInstant(extracted);
       const capturedAt = instant ?? (metadata.capturedAt ? new Date(metadata.capturedAt) : null);
+      // What a time search matches (see captureInterval); without it, the receipt time.
+      const captured = captureInterval(metadata.capturedAt, extracted);
 
       let id: string;
       let submitted: RecordedEvent;
@@ -131,8 +149,10 @@ export class EvidenceService {
             `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, declared_media_type, original_file_name,
                submitted_by, client_submission_id, client_sha256_matched, source_type, source_url, language, title, description,
                tags, incident_id, declared_captured_at, declared_lat, declared_lon, declared_accuracy_m, extracted,
-               extracted_lat, extracted_lon, captured_at, flags, duplicate_of, processing, search_text)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
+               extracted_lat, extracted_lon, captured_at, flags, duplicate_of, processing, search_text,
+               declared_captured_offset, captured_from, captured_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,
+                     $29, $30, $31)
              RETURNING id`,
             [
               caseId, sha256, sizeBytes, mediaType, upload.declaredMediaType, cleanFileName(upload.fileName),
@@ -144,6 +164,7 @@ export class EvidenceService {
               extracted?.location?.lat ?? null, extracted?.location?.lon ?? null, capturedAt,
               itemFlags, original?.id ?? null, derivable ? 'pending' : 'done',
               evidenceSearchText(metadata.title, metadata.description, metadata.tags, cleanFileName(upload.fileName)),
+              declaredOffset(metadata.capturedAt), captured?.from ?? null, captured?.to ?? null,
             ],
           );
           const subject = { type: 'evidence', id: row.id as string, sha256 };
@@ -269,8 +290,11 @@ export class EvidenceService {
     return this.view(actor, await this.accessibleRow(this.db.manager, actor, id, 'read'));
   }
 
-  /** A case's evidence, filtered and paginated by cursor (newest first). */
-  async list(actor: Actor, caseId: string, rawQuery: Record<string, unknown>): Promise<{ items: EvidenceView[]; nextCursor: string | null }> {
+  /**
+   * A case's evidence, filtered and paginated by cursor (newest first). Each item says whether
+   * its capture time is a zone-less window (`timeApproximate`), matched by overlap.
+   */
+  async list(actor: Actor, caseId: string, rawQuery: Record<string, unknown>): Promise<{ items: EvidenceListItem[]; nextCursor: string | null }> {
     const query = parseListQuery(rawQuery);
     await this.cases.assertVisible(actor, caseId);
     if (actor.role === 'auditor') throw forbidden('Auditors see the custody log and verification results of evidence, never its content');
@@ -285,7 +309,7 @@ export class EvidenceService {
       rows.length > query.limit && last
         ? encodeCursor(last.received_us, last.id)
         : null;
-    const items = await Promise.all(page.map((row) => this.view(actor, row)));
+    const items = await Promise.all(page.map(async (row) => ({ ...(await this.view(actor, row)), timeApproximate: isTimeApproximate(row) })));
     return { items, nextCursor };
   }
 

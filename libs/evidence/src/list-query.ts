@@ -1,10 +1,28 @@
-import { cursorCondition, ListingQuery, placeConditions, searchText, sqlParams, type BBox, type Cursor, type Near } from '#custodia/search';
+import {
+  anyPlaceCondition,
+  cursorCondition,
+  ListingQuery,
+  overlapConditions,
+  searchText,
+  sqlParams,
+  ZONELESS_WINDOW_MS,
+  type BBox,
+  type Cursor,
+  type Near,
+  type PointColumns,
+} from '#custodia/search';
 import { EVIDENCE_FLAGS, type EvidenceFlag } from './flags.js';
+
+/** Which of an item's positions a place search looks at. */
+export const LOCATION_SOURCES = ['any', 'declared', 'embedded'] as const;
+export type LocationSource = (typeof LOCATION_SOURCES)[number];
 
 /** A case listing's filters, parsed from the query string. */
 export interface EvidenceListQuery {
   near: Near | null;
   bbox: BBox | null;
+  /** `any` (the default): the declared or the embedded position matches. */
+  locationSource: LocationSource;
   from: Date | null;
   to: Date | null;
   flag: EvidenceFlag | null;
@@ -15,13 +33,16 @@ export interface EvidenceListQuery {
   cursor: Cursor | null;
 }
 
-const KNOWN = ['near', 'radiusM', 'bbox', 'from', 'to', 'flag', 'mediaType', 'q', 'limit', 'cursor'];
+const KNOWN = ['near', 'radiusM', 'bbox', 'locationSource', 'from', 'to', 'flag', 'mediaType', 'q', 'limit', 'cursor'];
 
 /** Parses the listing's query string; every problem names its parameter. */
 export function parseListQuery(raw: Record<string, unknown>): EvidenceListQuery {
   const read = new ListingQuery(raw, KNOWN);
   const near = read.near();
   const bbox = read.bbox();
+  const locationSource = read.choice('locationSource', LOCATION_SOURCES, 'any');
+  // Like radiusM without near: a position source with no place to search is a mistake.
+  if (read.has('locationSource') && !read.has('near') && !read.has('bbox')) read.problem('locationSource', 'needs near or bbox');
   const { from, to } = read.timeRange();
   const flag = read.text('flag');
   if (flag !== null && !EVIDENCE_FLAGS.includes(flag as EvidenceFlag)) read.problem('flag', `must be one of ${EVIDENCE_FLAGS.join(', ')}`);
@@ -31,17 +52,34 @@ export function parseListQuery(raw: Record<string, unknown>): EvidenceListQuery 
   const limit = read.limit();
   const cursor = read.cursor();
   read.done();
-  return { near, bbox, from, to, flag: flag as EvidenceFlag | null, mediaType, q, limit, cursor };
+  return { near, bbox, locationSource, from, to, flag: flag as EvidenceFlag | null, mediaType, q, limit, cursor };
 }
 
-/** SQL conditions of the listing (`e` is evidence_items); places use the GiST index. */
+/** The two positions of an item, each with its own GiST index on point(lon, lat). */
+const POSITIONS: Record<Exclude<LocationSource, 'any'>, PointColumns> = {
+  declared: { lat: 'e.declared_lat', lon: 'e.declared_lon' },
+  embedded: { lat: 'e.extracted_lat', lon: 'e.extracted_lon' },
+};
+
+/**
+ * SQL conditions of the listing (`e` is evidence_items).
+ *
+ * Places: `locationSource` picks the declared position, the embedded one, or either (`any`).
+ *
+ * Time: an item matches `from`/`to` when its searched interval [search_from, search_to]
+ * overlaps [from, to], ends included. That interval is (see `captureInterval`) the file's
+ * instant when it gives an offset; else the 26-hour window of its zone-less camera time
+ * (`timeApproximate` in the answer); else the declared instant; else the receipt time. So
+ * no item drops out of a time search, and no interval is longer than 26 hours, which lets the
+ * (case_id, search_from) index find every overlap in one range scan.
+ */
 export function listQuerySql(query: EvidenceListQuery, caseId: string, onlySubmitter: string | null): { where: string; params: unknown[] } {
   const { params, p } = sqlParams([caseId]);
   const where = ['e.case_id = $1'];
   if (onlySubmitter) where.push(`e.submitted_by = ${p(onlySubmitter)}`);
-  where.push(...placeConditions('e', query.bbox, query.near, p));
-  if (query.from) where.push(`e.captured_at >= ${p(query.from)}`);
-  if (query.to) where.push(`e.captured_at <= ${p(query.to)}`);
+  const positions = query.locationSource === 'any' ? [POSITIONS.declared, POSITIONS.embedded] : [POSITIONS[query.locationSource]];
+  where.push(...anyPlaceCondition(positions, query.bbox, query.near, p));
+  where.push(...overlapConditions('e.search_from', 'e.search_to', query, ZONELESS_WINDOW_MS, p));
   if (query.flag) where.push(`${p(query.flag)} = ANY (e.flags)`);
   if (query.mediaType) {
     // Media types are case-insensitive (RFC 9110 §8.3.1).

@@ -31,10 +31,15 @@ export interface EvidenceRow {
   incident_id: string | null;
   status: EvidenceStatus;
   declared_captured_at: Date | null;
+  /** The offset the declared time carried (`+02:00`); null for `Z`, and for items from before it was kept. */
+  declared_captured_offset: string | null;
   declared_lat: number | null;
   declared_lon: number | null;
   declared_accuracy_m: number | null;
   extracted: ExtractedMetadata | null;
+  /** When it was captured as a time search sees it (see `captureInterval`); null when nothing says when. */
+  captured_from: Date | null;
+  captured_to: Date | null;
   flags: EvidenceFlag[];
   duplicate_of: string | null;
   perceptual_hash: string | null;
@@ -70,7 +75,11 @@ export interface EvidenceView {
   tags: string[];
   incidentId: string | null;
   status: EvidenceStatus;
-  declared: { capturedAt: string | null; location: { lat: number; lon: number; accuracyM: number | null } | null };
+  declared: {
+    capturedAt: string | null;
+    capturedAtOffset: string | null;
+    location: { lat: number; lon: number; accuracyM: number | null } | null;
+  };
   extracted: ExtractedMetadata | null;
   flags: EvidenceFlag[];
   duplicateOf: string | null;
@@ -80,6 +89,16 @@ export interface EvidenceView {
   processingError: string | null;
   derivatives: { thumbnail: string | null; preview: string | null };
 }
+
+/**
+ * An item of a case listing: the resource, and whether its capture time is only known to lie in
+ * a window (a camera time with no zone), so that a time search matched it by overlap.
+ */
+export type EvidenceListItem = EvidenceView & { timeApproximate: boolean };
+
+/** True when the item's searched capture time is a window rather than an instant. */
+export const isTimeApproximate = (row: Pick<EvidenceRow, 'captured_from' | 'captured_to'>): boolean =>
+  row.captured_from !== null && row.captured_to !== null && row.captured_from.getTime() !== row.captured_to.getTime();
 
 /** Signed 64-bit (as PostgreSQL stores it) to 16 hex digits, and back. */
 export const perceptualHashToHex = (signed: string): string => BigInt.asUintN(64, BigInt(signed)).toString(16).padStart(16, '0');
@@ -116,6 +135,7 @@ export function toEvidenceView(
     status: row.status,
     declared: {
       capturedAt: row.declared_captured_at?.toISOString() ?? null,
+      capturedAtOffset: row.declared_captured_offset,
       location:
         row.declared_lat === null || row.declared_lon === null
           ? null

@@ -5,7 +5,12 @@ import { unprocessable, type FieldProblem } from '#custodia/errors';
 export interface ExportSelection {
   evidenceIds?: string[];
   incidentIds?: string[];
-  /** RFC 3339; evidence captured (else received) and incidents starting in [from, to]. */
+  /**
+   * RFC 3339; evidence captured (else received) and incidents starting in [from, to]. Evidence
+   * is chosen as the case listing's `from`/`to` choose it: the item's searched time (its file's
+   * instant, else the 26-hour window of a zone-less camera time, else the declared instant, else
+   * the receipt time) overlaps the range.
+   */
   from?: string;
   to?: string;
 }
@@ -69,8 +74,8 @@ export async function resolveSelection(tx: EntityManager, caseId: string, select
      SELECT e.id FROM evidence_items e
       WHERE e.case_id = $1
         AND ($2 OR e.id = ANY ($3::uuid[]) OR e.incident_id = ANY ($4::uuid[]) OR e.id IN (SELECT id FROM cited)
-             OR ($5 AND ($6::timestamptz IS NULL OR coalesce(e.captured_at, e.received_at) >= $6)
-                    AND ($7::timestamptz IS NULL OR coalesce(e.captured_at, e.received_at) <= $7)))
+             OR ($5 AND ($6::timestamptz IS NULL OR e.search_to >= $6)
+                    AND ($7::timestamptz IS NULL OR e.search_from <= $7)))
       ORDER BY e.received_at, e.id`,
     [caseId, whole, selection.evidenceIds ?? [], incidentIds, timed, from, to],
   );

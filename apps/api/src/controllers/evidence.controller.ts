@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength, ValidateIf } from 'class-validator';
 import { Allow, CurrentActor, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { BLOB_STORE, EVIDENCE_STATUSES, EvidenceService, EvidenceTagsService, type EvidenceStatus } from '#custodia/evidence';
+import { BLOB_STORE, EVIDENCE_FLAGS, EVIDENCE_STATUSES, EvidenceService, EvidenceTagsService, LOCATION_SOURCES, type EvidenceStatus } from '#custodia/evidence';
 import type { BlobStore } from '#custodia/storage';
 import { readEvidenceUpload } from '../http/multipart.js';
 import { uuidParam } from '../http/params.js';
@@ -38,7 +38,17 @@ export class EvidenceController {
     schema: {
       type: 'object',
       required: ['file'],
-      properties: { metadata: { type: 'string', description: 'JSON: sha256, clientSubmissionId, capturedAt, location, ...' }, file: { type: 'string', format: 'binary' } },
+      properties: {
+        metadata: {
+          type: 'string',
+          description: 'JSON: sha256, clientSubmissionId, capturedAt (RFC 3339 with Z or ±hh:mm; the offset is kept as declared.capturedAtOffset), location, ...',
+        },
+        file: {
+          type: 'string',
+          format: 'binary',
+          description: 'the original, at least 1 byte (an empty file is refused, 422); its Content-Type is kept as declaredMediaType and flagged type_mismatch when the bytes contradict it',
+        },
+      },
     },
   })
   async submit(
@@ -64,6 +74,28 @@ export class EvidenceController {
 
   @Get('cases/:caseId/evidence')
   @Allow()
+  @ApiQuery({ name: 'near', required: false, description: 'lat,lon: items within radiusM of it' })
+  @ApiQuery({ name: 'radiusM', required: false, type: Number, description: 'metres (default 1000); needs near' })
+  @ApiQuery({ name: 'bbox', required: false, description: 'minLon,minLat,maxLon,maxLat (minLon > maxLon crosses the antimeridian)' })
+  @ApiQuery({
+    name: 'locationSource',
+    required: false,
+    enum: LOCATION_SOURCES,
+    description: 'the position near/bbox look at: declared, embedded, or any (default: either matches); needs near or bbox',
+  })
+  @ApiQuery({
+    name: 'from',
+    required: false,
+    description:
+      'RFC 3339. An item matches from/to when its capture time overlaps [from, to]: the file\'s instant; a camera time with no zone is a 26-hour window (UTC+14 to UTC-12), matched by overlap and marked timeApproximate: true; else the declared instant; else the receipt time',
+  })
+  @ApiQuery({ name: 'to', required: false, description: 'RFC 3339; see from' })
+  @ApiQuery({ name: 'flag', required: false, enum: EVIDENCE_FLAGS })
+  @ApiQuery({ name: 'mediaType', required: false, description: 'type/subtype or type/* (sniffed type)' })
+  @ApiQuery({ name: 'q', required: false, description: 'words of titles, descriptions, tags and file names' })
+  @ApiQuery({ name: 'limit', required: false, type: Number, description: '1..200, default 50' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiOkResponse({ description: '{ items: [evidence resource + timeApproximate], nextCursor }, newest received first' })
   list(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @Query() query: Record<string, unknown>) {
     return this.evidence.list(actor, caseId, query);
   }

@@ -1,0 +1,126 @@
+// Intake refusals and flags over real HTTP (issue 9, item 7): a 0-byte file is refused with 422
+// and leaves nothing behind (no row, custody event, blob or temporary file); a declared media
+// type that contradicts the sniffed one is flagged `type_mismatch` (the rule of
+// libs/evidence/src/flags.ts `typeMismatch`), and the flag filter finds it.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { bearer, createCase, expectNothingStored, fixture, multipart, quietState, sha256hex, submit } from './support/evidence.js';
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+describe('intake refusals and flags (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let documenter: TestUser;
+  let caseId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_TREE_HEAD_INTERVAL_MS: '50' });
+    investigator = await t.user('investigator', 'Iryna');
+    documenter = await t.user('documenter', 'Dmytro');
+    caseId = await createCase(t, investigator, 'Refusals', [documenter]);
+  });
+  afterAll(async () => t?.close());
+
+  describe('a 0-byte file', () => {
+    it.each([
+      ['with metadata', { metadata: { title: 'empty', capturedAt: '2026-11-20T01:10:00+02:00' } }],
+      ['without metadata', { metadata: null }],
+      ['with the metadata after the file', { metadata: { title: 'late' }, metadataLast: true }],
+      ['with the hash of nothing and an idempotency key', { metadata: { sha256: EMPTY_SHA256, clientSubmissionId: randomUUID() } }],
+      ['declared as a JPEG', { metadata: {}, contentType: 'image/jpeg', filename: 'IMG_0001.JPG' }],
+    ])('%s: 422 naming file, nothing stored', async (_label, opts) => {
+      const before = await quietState(t);
+      const res = await submit(t, documenter, caseId, Buffer.alloc(0), opts);
+      const problem = expectProblem(res, 422);
+      expect(problem.errors).toContainEqual({ field: 'file', message: 'must not be empty' });
+      expect(problem.detail).toMatch(/empty/);
+      await expectNothingStored(t, before);
+      expect(existsSync(path.join(t.config.dataDir, 'blobs', 'sha256', EMPTY_SHA256.slice(0, 2), EMPTY_SHA256.slice(2, 4), EMPTY_SHA256))).toBe(false);
+    });
+
+    it('the same idempotency key then works for real bytes, and one byte is enough', async () => {
+      const key = randomUUID();
+      expectProblem(await submit(t, documenter, caseId, Buffer.alloc(0), { metadata: { clientSubmissionId: key } }), 422);
+      const one = await submit(t, documenter, caseId, Buffer.from('x'), { metadata: { clientSubmissionId: key } });
+      expect(one.status, JSON.stringify(one.body)).toBe(201);
+      expect(one.body.sizeBytes).toBe(1);
+    });
+
+    it('malformed metadata is still a 400 first (the request is wrong before the file is)', async () => {
+      const before = await quietState(t);
+      const res = await submit(t, documenter, caseId, Buffer.alloc(0), { metadata: '{"title": ' });
+      expect(expectProblem(res, 400).errors?.map((e) => e.field)).toContain('metadata');
+      await expectNothingStored(t, before);
+    });
+  });
+
+  describe('type_mismatch', () => {
+    let flagCase: string;
+    const ids: Record<string, string> = {};
+    const flagged: string[] = [];
+
+    beforeAll(async () => {
+      flagCase = await createCase(t, investigator, 'Types');
+    });
+
+    // [label, fixture or bytes, declared Content-Type (undefined: no Content-Type header), sniffed, flagged]
+    const cases: Array<[string, string | Buffer, string | undefined, string, boolean]> = [
+      ['a JPEG declared image/jpeg', 'exif-ne-offset.jpg', 'image/jpeg', 'image/jpeg', false],
+      ['a JPEG declared image/jpg (the same type)', 'exif-ne-offset.jpg', 'image/jpg', 'image/jpeg', false],
+      ['a JPEG declared IMAGE/JPEG', 'scene-a.jpg', 'IMAGE/JPEG', 'image/jpeg', false],
+      ['a JPEG declared application/octet-stream (nothing declared)', 'scene-b.jpg', 'application/octet-stream', 'image/jpeg', false],
+      ['a JPEG sent without a Content-Type (nothing declared)', 'orientation-1.jpg', undefined, 'image/jpeg', false],
+      ['a PNG declared image/jpeg', 'png-named.jpg', 'image/jpeg', 'image/png', true],
+      ['a JPEG declared video/mp4', 'orientation-3.jpg', 'video/mp4', 'image/jpeg', true],
+      ['a PDF declared application/pdf', 'not-an-image.pdf', 'application/pdf', 'application/pdf', false],
+      ['a PDF declared image/jpeg', 'not-an-image.pdf', 'image/jpeg', 'application/pdf', true],
+      ['an MP4 declared video/quicktime (one container family)', 'movie-header.mp4', 'video/quicktime', 'video/mp4', false],
+      ['an MP4 declared video/webm', 'movie-header.mp4', 'video/webm', 'video/mp4', true],
+      ['unrecognisable bytes declared image/jpeg (a JPEG always shows its signature)', randomBytes(2000), 'image/jpeg', 'application/octet-stream', true],
+      ['unrecognisable bytes declared text/csv (no signature to check)', Buffer.from('date,place\n2026-11-20,Kharkiv\n'), 'text/csv', 'application/octet-stream', false],
+    ];
+    for (const [label, source, declared, sniffed, expected] of cases) {
+      it(`${label} → ${expected ? 'type_mismatch' : 'no type_mismatch'}`, async () => {
+        const file = typeof source === 'string' ? fixture(source) : source;
+        const { body, contentType } = multipart([
+          { name: 'metadata', value: JSON.stringify({ title: label }) },
+          { name: 'file', value: file, filename: typeof source === 'string' ? source : 'upload.bin', ...(declared === undefined ? {} : { contentType: declared }) },
+        ]);
+        const res = await t.http.post(`/api/v1/cases/${flagCase}/evidence`).set('Authorization', bearer(investigator)).set('Content-Type', contentType).send(body);
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(res.body.mediaType).toBe(sniffed);
+        // What was declared is kept as sent (a part without Content-Type is text/plain, RFC 7578 §4.4).
+        expect(res.body.declaredMediaType).toBe(declared === undefined ? 'text/plain' : declared.toLowerCase());
+        expect(res.body.flags.includes('type_mismatch'), JSON.stringify(res.body.flags)).toBe(expected);
+        ids[label] = res.body.id;
+        if (expected) flagged.push(res.body.id);
+        // The flag is in the custody log's record of the intake too.
+        const custody = await t.http.get(`/api/v1/evidence/${res.body.id}/custody`).set('Authorization', bearer(investigator));
+        const extracted = custody.body.events.find((e: { event: { action: string } }) => e.event.action === 'evidence.metadata_extracted');
+        expect((extracted.event.details.flags as string[]).includes('type_mismatch')).toBe(expected);
+      });
+    }
+
+    it('flag=type_mismatch lists exactly the flagged items', async () => {
+      expect(Object.keys(ids)).toHaveLength(cases.length);
+      const res = await t.http.get(`/api/v1/cases/${flagCase}/evidence?flag=type_mismatch`).set('Authorization', bearer(investigator));
+      expect(res.status).toBe(200);
+      expect(res.body.items.map((i: { id: string }) => i.id).sort()).toEqual(flagged.slice().sort());
+      expect(flagged).toHaveLength(cases.filter((c) => c[4]).length);
+      const unknown = await t.http.get(`/api/v1/cases/${flagCase}/evidence?flag=wrong_type`).set('Authorization', bearer(investigator));
+      expect(expectProblem(unknown, 400).errors?.[0]).toMatchObject({ field: 'flag', message: expect.stringContaining('type_mismatch') });
+    });
+
+    it('the same bytes declared rightly are not flagged: the flag belongs to the submission', async () => {
+      const file = fixture('png-named.jpg');
+      const right = await submit(t, investigator, flagCase, file, { contentType: 'image/png', metadata: { sha256: sha256hex(file) } });
+      expect(right.status).toBe(201);
+      expect(right.body.flags).toContain('exact_duplicate');
+      expect(right.body.flags).not.toContain('type_mismatch');
+    });
+  });
+});
