@@ -4,7 +4,8 @@ import { ADMIN, expectProblem, startTestApp, type TestApp } from './support/app.
 describe('accounts and access (e2e)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ CUSTODIA_LOGIN_MAX_FAILURES: '3' });
+    // 3 free failures per account and address, 12 per address; X-Forwarded-For names the address.
+    t = await startTestApp({ CUSTODIA_LOGIN_MAX_FAILURES: '3', CUSTODIA_TRUST_PROXY: 'true' });
   });
   afterAll(async () => t?.close());
 
@@ -14,10 +15,10 @@ describe('accounts and access (e2e)', () => {
       expect(res.status).toBe(200);
       expect(res.body.accessToken).toMatch(/^cst_/);
       expect(new Date(res.body.expiresAt).getTime()).toBeGreaterThan(Date.now());
-      expect(res.body.user).toEqual({ id: t.admin.id, email: ADMIN.email, displayName: 'Administrator', role: 'admin' });
+      expect(res.body.user).toEqual({ id: t.admin.id, email: ADMIN.email, displayName: 'Administrator', role: 'admin', mustChangePassword: false });
       const me = await t.http.get('/api/v1/auth/me').auth(res.body.accessToken, { type: 'bearer' });
       expect(me.status).toBe(200);
-      expect(me.body.id).toBe(t.admin.id);
+      expect(me.body).toEqual(res.body.user);
     });
 
     it('answers 401 for a wrong password and for an unknown user alike', async () => {
@@ -33,15 +34,15 @@ describe('accounts and access (e2e)', () => {
       expect(extra.errors?.map((e) => e.field)).toContain('admin');
     });
 
-    it('rate limits repeated failures for an account with 429 and Retry-After, even with the right password', async () => {
+    it('slows repeated failures for an account from that address with 429 and Retry-After, even with the right password', async () => {
       const victim = await t.user('investigator', 'victim');
       for (let i = 0; i < 3; i++) {
         expectProblem(await t.http.post('/api/v1/auth/login').send({ email: victim.email, password: 'guess number ' + i }), 401);
       }
       const limited = await t.http.post('/api/v1/auth/login').send({ email: victim.email, password: victim.password });
       expectProblem(limited, 429);
-      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-      // Other accounts are still served (until this address sprays too many).
+      expect(Number(limited.headers['retry-after'])).toBe(1);
+      // Other accounts are still served from that address (until it sprays too many).
       const other = await t.user('auditor');
       expect((await t.http.post('/api/v1/auth/login').send({ email: other.email, password: other.password })).status).toBe(200);
     });
@@ -63,6 +64,129 @@ describe('accounts and access (e2e)', () => {
       // Both pay one argon2id verification (~tens of ms); without the dummy hash the unknown
       // case would be several times faster.
       expect(median(unknownTimes)).toBeGreaterThan(median(knownTimes) * 0.5);
+    });
+  });
+
+  describe('progressive slowdown instead of lockout', () => {
+    const loginFrom = (address: string, email: string, password: string) =>
+      t.http.post('/api/v1/auth/login').set('X-Forwarded-For', address).send({ email, password });
+    /** Moves the pair's failures back in time, as if `seconds` had passed. */
+    const age = (email: string, address: string, seconds: number) =>
+      t.db.superuserQuery(`UPDATE login_failures SET at = at - make_interval(secs => $3) WHERE email_key = $1 AND client_ip = $2`, [
+        email.toLowerCase(),
+        address,
+        seconds,
+      ]);
+
+    it('a stranger guessing five times from one address slows only that address; the owner signs in at once from another', async () => {
+      const owner = await t.user('documenter', 'field-documenter');
+      const stranger = '203.0.113.7';
+      for (let i = 0; i < 3; i++) expectProblem(await loginFrom(stranger, owner.email, `wrong guess ${i}`), 401);
+      // From the fourth attempt on, each waits: 1 s, then 2 s, 4 s... after the last failure.
+      const waits: number[] = [];
+      for (let i = 3; i < 6; i++) {
+        const slowed = await loginFrom(stranger, owner.email, `wrong guess ${i}`);
+        expectProblem(slowed, 429);
+        waits.push(Number(slowed.headers['retry-after']));
+        if (i === 3) await new Promise((resolve) => setTimeout(resolve, 1100)); // one real wait
+        else await age(owner.email, stranger, waits.at(-1)!);
+        expectProblem(await loginFrom(stranger, owner.email, `wrong guess ${i}`), 401);
+      }
+      expect(waits).toEqual([1, 2, 4]);
+      // Five wrong guesses (six here) and the right password from the stranger's address is still slowed...
+      const blocked = await loginFrom(stranger, owner.email, owner.password);
+      expectProblem(blocked, 429);
+      expect(Number(blocked.headers['retry-after'])).toBe(8);
+      // ...but the owner, from their own address, is not locked out.
+      const own = await loginFrom('198.51.100.23', owner.email, owner.password);
+      expect(own.status).toBe(200);
+      expect(own.body.user.id).toBe(owner.id);
+      // The owner's success clears only their own pair: the stranger still waits.
+      expectProblem(await loginFrom(stranger, owner.email, 'yet another guess'), 429);
+    });
+
+    it('the wait is capped at CUSTODIA_LOGIN_WINDOW_S (15 minutes by default)', async () => {
+      const owner = await t.user('documenter');
+      const address = '203.0.113.8';
+      for (let i = 0; i < 3; i++) expectProblem(await loginFrom(address, owner.email, `wrong ${i}`), 401);
+      await t.db.superuserQuery(
+        `INSERT INTO login_failures (email_key, client_ip, at) SELECT $1, $2, now() - interval '16 minutes' FROM generate_series(1, 20)`,
+        [owner.email.toLowerCase(), address],
+      );
+      const capped = await loginFrom(address, owner.email, owner.password);
+      expectProblem(capped, 429);
+      expect(Number(capped.headers['retry-after'])).toBe(900);
+    });
+
+    it('a success clears that pair\'s failures', async () => {
+      const owner = await t.user('investigator');
+      const address = '203.0.113.9';
+      for (let i = 0; i < 2; i++) expectProblem(await loginFrom(address, owner.email, `typo ${i}`), 401);
+      expect((await loginFrom(address, owner.email, owner.password)).status).toBe(200);
+      for (let i = 0; i < 3; i++) expectProblem(await loginFrom(address, owner.email, `typo again ${i}`), 401);
+      expectProblem(await loginFrom(address, owner.email, owner.password), 429);
+    });
+
+    it('one address spraying a password over many accounts is capped (4x the per-account number)', async () => {
+      const sprayer = '192.0.2.66';
+      for (let i = 0; i < 12; i++) expectProblem(await loginFrom(sprayer, `sprayed-${i}@custodia.test`, 'Summer2026!!'), 401);
+      const target = await t.user('auditor');
+      const capped = await loginFrom(sprayer, target.email, target.password);
+      expectProblem(capped, 429);
+      expect(Number(capped.headers['retry-after'])).toBeGreaterThan(800);
+      expect((await loginFrom('192.0.2.67', target.email, target.password)).status).toBe(200);
+    });
+  });
+
+  describe('POST /auth/password (self)', () => {
+    const change = (token: string, body: object, address = '10.1.1.1') =>
+      t.http.post('/api/v1/auth/password').set('X-Forwarded-For', address).auth(token, { type: 'bearer' }).send(body);
+
+    it('changes the password; other sessions end, the calling one and device tokens stay', async () => {
+      const user = await t.user('documenter');
+      const other = (await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password })).body.accessToken;
+      const phone = (await t.http.post('/api/v1/auth/tokens').auth(user.token, { type: 'bearer' }).send({ name: 'phone' })).body.token;
+      expect((await change(user.token, { currentPassword: user.password, newPassword: 'a brand new passphrase' })).status).toBe(204);
+      expect((await t.http.get('/api/v1/cases').auth(user.token, { type: 'bearer' })).status).toBe(200);
+      expect((await t.http.get('/api/v1/cases').auth(phone, { type: 'bearer' })).status).toBe(200);
+      expectProblem(await t.http.get('/api/v1/cases').auth(other, { type: 'bearer' }), 401);
+      expectProblem(await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password }), 401);
+      expect((await t.http.post('/api/v1/auth/login').send({ email: user.email, password: 'a brand new passphrase' })).status).toBe(200);
+      const [event] = await t.db.superuserQuery<{ event: string }>(
+        `SELECT convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE subject_id = $1`,
+        [user.id],
+      );
+      expect(JSON.parse(event!.event)).toMatchObject({
+        action: 'user.password_set',
+        actor: { id: user.id, role: 'documenter' },
+        caseId: null,
+        subject: { type: 'user', id: user.id },
+        details: { by: 'self', mustChange: false, sessionsEnded: 1 },
+      });
+      expect(event!.event).not.toContain('passphrase');
+    });
+
+    it('a wrong current password is 422 naming currentPassword, and is slowed like a failed login', async () => {
+      const user = await t.user('auditor');
+      for (let i = 0; i < 3; i++) {
+        const wrong = await change(user.token, { currentPassword: `not it ${i}`, newPassword: 'a brand new passphrase' }, '10.1.1.2');
+        expect(expectProblem(wrong, 422).errors?.map((e) => e.field)).toEqual(['currentPassword']);
+      }
+      expectProblem(await change(user.token, { currentPassword: user.password, newPassword: 'a brand new passphrase' }, '10.1.1.2'), 429);
+      expect((await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password })).status).toBe(200);
+    });
+
+    it('validates the body: a short or unchanged new password, unknown fields, no token', async () => {
+      const user = await t.user('investigator');
+      const short = await change(user.token, { currentPassword: user.password, newPassword: 'short' });
+      expect(expectProblem(short, 400).errors?.map((e) => e.field)).toEqual(['newPassword']);
+      const extra = await change(user.token, { currentPassword: user.password, newPassword: 'long enough here', userId: t.admin.id });
+      expect(expectProblem(extra, 400).errors?.map((e) => e.field)).toEqual(['userId']);
+      const missing = await change(user.token, {});
+      expect(expectProblem(missing, 400).errors?.map((e) => e.field)).toEqual(expect.arrayContaining(['currentPassword', 'newPassword']));
+      const same = await change(user.token, { currentPassword: user.password, newPassword: user.password });
+      expect(expectProblem(same, 422).errors?.map((e) => e.field)).toEqual(['newPassword']);
+      expectProblem(await t.http.post('/api/v1/auth/password').send({ currentPassword: 'x', newPassword: 'long enough here' }), 401);
     });
   });
 
@@ -98,6 +222,19 @@ describe('accounts and access (e2e)', () => {
       expectProblem(await t.http.delete(`/api/v1/auth/tokens/${created.body.id}`).auth(other.token, { type: 'bearer' }), 404);
       expect((await t.http.delete(`/api/v1/auth/tokens/${created.body.id}`).auth(documenter.token, { type: 'bearer' })).status).toBe(204);
       expectProblem(await t.http.get('/api/v1/cases').auth(created.body.token, { type: 'bearer' }), 401);
+      // An account change: recorded as a system event, without the token.
+      const events = await t.db.superuserQuery<{ event: string }>(
+        `SELECT convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE action = 'tokens.revoked' AND subject_id = $1`,
+        [documenter.id],
+      );
+      expect(events.map((e) => JSON.parse(e.event))).toEqual([
+        expect.objectContaining({
+          actor: { id: documenter.id, role: 'documenter' },
+          caseId: null,
+          details: { sessions: 0, deviceTokens: 1, kinds: ['api'], tokenId: created.body.id },
+        }),
+      ]);
+      expect(events[0]!.event).not.toContain(created.body.token);
     });
 
     it('an expired token is refused', async () => {
@@ -133,7 +270,7 @@ describe('accounts and access (e2e)', () => {
         .auth(t.admin.token, { type: 'bearer' })
         .send({ email: 'new.investigator@custodia.test', password: 'a long password here', displayName: 'New I.', role: 'investigator' });
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ email: 'new.investigator@custodia.test', role: 'investigator' });
+      expect(res.body).toMatchObject({ email: 'new.investigator@custodia.test', role: 'investigator', mustChangePassword: false, disabledAt: null });
       expect(res.body.passwordHash).toBeUndefined();
       const stored = await t.db.superuserQuery(`SELECT password_hash FROM users WHERE id = $1`, [res.body.id]);
       expect(String(stored[0]!['password_hash'])).toMatch(/^\$argon2id\$/);

@@ -112,6 +112,50 @@ describe('cases and membership (e2e)', () => {
     expect(expectProblem(badCase, 400).errors?.[0]?.field).toBe('caseId');
   });
 
+  it('adds a member by email (any case); exactly one of userId and email', async () => {
+    const byEmail = await t.user('documenter', 'ByEmail');
+    const add = await t.http
+      .post(`/api/v1/cases/${caseId}/members`)
+      .auth(investigator.token, { type: 'bearer' })
+      .send({ email: byEmail.email.toUpperCase() });
+    expect(add.status).toBe(201);
+    expect(add.body).toMatchObject({ userId: byEmail.id, role: 'documenter', addedBy: investigator.id });
+    expectProblem(
+      await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ email: byEmail.email }),
+      409,
+    );
+    const rows = await t.db.superuserQuery<{ event: string }>(
+      `SELECT convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE case_id = $1 AND action = 'case.member_added' ORDER BY leaf_index DESC LIMIT 1`,
+      [caseId],
+    );
+    expect(JSON.parse(rows[0]!.event).details).toEqual({ userId: byEmail.id, role: 'documenter' });
+
+    for (const body of [{}, { userId: byEmail.id, email: byEmail.email }]) {
+      const res = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send(body);
+      expect(expectProblem(res, 400).errors?.map((e) => e.field)).toEqual(expect.arrayContaining(['userId', 'email']));
+    }
+    const malformed = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ email: 'not an email' });
+    expect(new Set(expectProblem(malformed, 400).errors?.map((e) => e.field))).toEqual(new Set(['email']));
+    const invisible = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ email: `a\u200b${byEmail.email}` });
+    expect(expectProblem(invisible, 400).errors?.map((e) => e.field)).toContain('email');
+  });
+
+  it('an unknown or disabled email is 422 naming email; who may add stays as it was', async () => {
+    const unknown = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ email: 'nobody@custodia.test' });
+    expect(expectProblem(unknown, 422).errors?.map((e) => e.field)).toEqual(['email']);
+    const gone = await t.user('auditor');
+    await t.http.patch(`/api/v1/users/${gone.id}`).auth(t.admin.token, { type: 'bearer' }).send({ disabled: true, reason: 'left' });
+    const disabled = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ email: gone.email });
+    expect(expectProblem(disabled, 422).errors?.map((e) => e.field)).toEqual(['email']);
+    const disabledById = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ userId: gone.id });
+    expect(expectProblem(disabledById, 422).errors?.map((e) => e.field)).toEqual(['userId']);
+    // A non-member investigator gets 404, a member auditor 403, as with userId.
+    const target = await t.user('documenter');
+    expectProblem(await t.http.post(`/api/v1/cases/${caseId}/members`).auth(outsider.token, { type: 'bearer' }).send({ email: target.email }), 404);
+    expectProblem(await t.http.post(`/api/v1/cases/${caseId}/members`).auth(auditor.token, { type: 'bearer' }).send({ email: target.email }), 403);
+    expect((await t.http.post(`/api/v1/cases/${caseId}/members`).auth(t.admin.token, { type: 'bearer' }).send({ email: target.email })).status).toBe(201);
+  });
+
   it('every case route answers 401 without a token', async () => {
     const id = caseId;
     const routes = [

@@ -14,6 +14,7 @@ import { AuthService } from './auth.service.js';
 import { ROLES, type Actor, type Role } from './roles.js';
 
 const ACCESS_RULE = 'custodia:access';
+const OPEN_WHILE_PASSWORD_CHANGE_DUE = 'custodia:open-while-password-change-due';
 
 type AccessRule = { kind: 'public' } | { kind: 'public-log' } | { kind: 'roles'; roles: readonly Role[] };
 
@@ -29,6 +30,15 @@ export const PublicLog = (): MethodDecorator & ClassDecorator => SetMetadata(ACC
 /** Signed-in callers with one of these global roles may call this route (any role when none is named). */
 export const Allow = (...roles: Role[]): MethodDecorator & ClassDecorator =>
   SetMetadata(ACCESS_RULE, { kind: 'roles', roles: roles.length ? roles : ROLES } satisfies AccessRule);
+
+/**
+ * One of the few routes a user whose password must be changed may still call (changing it,
+ * `GET /auth/me`, logout); every other route answers 403 until they change it.
+ */
+export const OpenWhilePasswordChangeDue = (): MethodDecorator => SetMetadata(OPEN_WHILE_PASSWORD_CHANGE_DUE, true);
+
+/** The message of the 403 a user with a password to change gets everywhere else. */
+export const PASSWORD_CHANGE_DUE = 'Change your password first (POST /auth/password)';
 
 interface RequestWithActor {
   headers: Record<string, string | string[] | undefined>;
@@ -49,7 +59,8 @@ export function accessRuleOf(reflector: Reflector, handler: object, controller: 
 
 /**
  * The global guard: a route is denied unless it declares who may call it (`@Public` or
- * `@Allow`), so a forgotten decorator fails closed.
+ * `@Allow`), so a forgotten decorator fails closed. A user whose password an administrator
+ * set with `mustChange` gets 403 everywhere but `@OpenWhilePasswordChangeDue` routes.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -71,6 +82,9 @@ export class AccessGuard implements CanActivate {
     const actor = await this.auth.authenticate(match[1]!);
     if (!actor) throw new UnauthorizedException('The token is unknown, expired or revoked');
     request.actor = actor;
+    if (actor.mustChangePassword && !this.reflector.get<boolean | undefined>(OPEN_WHILE_PASSWORD_CHANGE_DUE, context.getHandler())) {
+      throw new ForbiddenException(PASSWORD_CHANGE_DUE);
+    }
     if (!roles.includes(actor.role)) throw new ForbiddenException(`The ${actor.role} role may not do this`);
     return true;
   }

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { CustodyModule } from '#custodia/custody';
 import { AccessGuard } from './access.js';
 import { AuthService } from './auth.service.js';
 import { UsersService } from './users.service.js';
 
-/** Accounts, tokens and the global access guard. */
+/** Accounts, tokens and the global access guard; account changes are custody events. */
 @Module({
+  imports: [CustodyModule],
   providers: [AuthService, UsersService, { provide: APP_GUARD, useClass: AccessGuard }],
   exports: [AuthService, UsersService],
 })

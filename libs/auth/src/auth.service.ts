@@ -1,23 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { CustodyLog } from '#custodia/custody';
 import { DomainError, notFound, unprocessable } from '#custodia/errors';
 import { AccessTokenEntity, UserEntity } from './entities.js';
+import { LoginThrottle } from './login-throttle.js';
 import type { Actor } from './roles.js';
 import {
   dummyPasswordHash,
   hashBearerToken,
+  hashPassword,
   looksLikeBearerToken,
   MAX_PASSWORD_LENGTH,
   newBearerToken,
   verifyPassword,
 } from './secrets.js';
-import { toUserView, type UserView } from './users.service.js';
+import { assertPasswordLength, revokeTokens, toUserView, type UserView } from './users.service.js';
 
 export interface LoginResult {
   accessToken: string;
   expiresAt: string;
-  user: Pick<UserView, 'id' | 'email' | 'displayName' | 'role'>;
+  user: Pick<UserView, 'id' | 'email' | 'displayName' | 'role' | 'mustChangePassword'>;
 }
 
 export interface ApiTokenView {
@@ -33,19 +36,29 @@ const invalidCredentials = (): DomainError => new DomainError('unauthorized', 'T
 
 @Injectable()
 export class AuthService {
+  private readonly throttle: LoginThrottle;
+
   constructor(
     private readonly db: DataSource,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
-  ) {}
+    private readonly custody: CustodyLog,
+  ) {
+    this.throttle = new LoginThrottle(db, {
+      freeFailures: config.loginMaxFailures,
+      maxDelaySeconds: config.loginWindowSeconds,
+      addressFailures: config.loginMaxFailures * 4,
+    });
+  }
 
   /**
    * Exchanges an email and password for a session token. An unknown email costs the same
-   * argon2 verification as a wrong password, and repeated failures per email or per client
-   * address are refused with 429 before any password is checked.
+   * argon2 verification as a wrong password. Failures slow later attempts for that account
+   * from that address, and from that address over all accounts (LoginThrottle): answered 429
+   * with Retry-After before any password is checked.
    */
   async login(email: string, password: string, clientIp: string): Promise<LoginResult> {
     const emailKey = email.trim().toLowerCase();
-    await this.refuseWhenThrottled(emailKey, clientIp);
+    await this.throttle.admit(emailKey, clientIp);
     const user = await this.db
       .getRepository(UserEntity)
       .createQueryBuilder('u')
@@ -54,39 +67,57 @@ export class AuthService {
       .getOne();
     const candidate = password.length <= MAX_PASSWORD_LENGTH ? password : '';
     const matches = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), candidate);
-    if (!user || !matches || user.disabledAt) {
-      await this.db.query(`INSERT INTO login_failures (email_key, client_ip) VALUES ($1, $2)`, [emailKey, clientIp]);
-      throw invalidCredentials();
-    }
-    await this.db.query(`DELETE FROM login_failures WHERE email_key = $1`, [emailKey]);
+    // The failure admit() marked stays unless the password was right.
+    if (!user || !matches || user.disabledAt) throw invalidCredentials();
+    await this.throttle.succeeded(emailKey, clientIp);
     const { token, tokenHash } = newBearerToken();
     const expiresAt = new Date(Date.now() + this.config.sessionTtlSeconds * 1000);
     await this.db.getRepository(AccessTokenEntity).insert({ userId: user.id, kind: 'session', tokenHash, expiresAt });
-    const { id, displayName, role } = toUserView(user);
-    return { accessToken: token, expiresAt: expiresAt.toISOString(), user: { id, email: user.email, displayName, role } };
+    const { id, displayName, role, mustChangePassword } = toUserView(user);
+    return {
+      accessToken: token,
+      expiresAt: expiresAt.toISOString(),
+      user: { id, email: user.email, displayName, role, mustChangePassword },
+    };
   }
 
-  private async refuseWhenThrottled(emailKey: string, clientIp: string): Promise<void> {
-    const windowSeconds = this.config.loginWindowSeconds;
-    const [row] = await this.db.query(
-      `SELECT
-         count(*) FILTER (WHERE email_key = $1)::int AS by_email,
-         count(*) FILTER (WHERE client_ip = $2)::int AS by_ip,
-         ceil(extract(epoch FROM min(at) + make_interval(secs => $3) - now()))::int AS retry_after
-       FROM login_failures
-       WHERE (email_key = $1 OR client_ip = $2) AND at > now() - make_interval(secs => $3)`,
-      [emailKey, clientIp, windowSeconds],
-    );
-    // One address may try a few accounts (a shared office NAT), but not spray many.
-    const limit = this.config.loginMaxFailures;
-    if (row.by_email >= limit || row.by_ip >= limit * 4) {
-      throw new DomainError(
-        'too_many_requests',
-        'Too many failed logins; wait before trying again',
-        [],
-        Math.max(1, row.retry_after ?? windowSeconds),
-      );
+  /**
+   * The caller changes their own password. The current one is checked (and throttled) like a
+   * login from the caller's address; a wrong one answers 422 naming `currentPassword`. The
+   * user's other sessions end, the calling one stays; device tokens stay. Clears `mustChange`.
+   */
+  async changeOwnPassword(actor: Actor, currentPassword: string, newPassword: string, clientIp: string): Promise<void> {
+    assertPasswordLength('newPassword', newPassword);
+    const emailKey = actor.email.trim().toLowerCase();
+    await this.throttle.admit(emailKey, clientIp);
+    const user = await this.db
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.id = :id', { id: actor.id })
+      .getOne();
+    if (!user) throw new DomainError('unauthorized', 'The account no longer exists');
+    const candidate = currentPassword.length <= MAX_PASSWORD_LENGTH ? currentPassword : '';
+    if (!(await verifyPassword(user.passwordHash, candidate))) {
+      throw unprocessable('The current password is wrong', [{ field: 'currentPassword', message: 'is not your current password' }]);
     }
+    await this.throttle.succeeded(emailKey, clientIp);
+    if (newPassword === currentPassword) {
+      throw unprocessable('The new password is the current one', [{ field: 'newPassword', message: 'must differ from the current password' }]);
+    }
+    const passwordHash = await hashPassword(newPassword);
+    await this.db.transaction(async (tx) => {
+      await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [actor.id]);
+      await tx.query(`UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1`, [actor.id, passwordHash]);
+      const ended = await revokeTokens(tx, actor.id, ['session'], actor.tokenId);
+      await this.custody.append(tx, {
+        action: 'user.password_set',
+        actor: { id: actor.id, role: actor.role },
+        caseId: null,
+        subject: { type: 'user', id: actor.id },
+        details: { by: 'self', mustChange: false, sessionsEnded: ended.session },
+      });
+    });
   }
 
   /** Resolves a bearer token to its user; null when unknown, expired, revoked or disabled. */
@@ -98,12 +129,19 @@ export class AuthService {
          FROM users u
         WHERE t.token_hash = $1 AND u.id = t.user_id
           AND t.revoked_at IS NULL AND t.expires_at > now() AND u.disabled_at IS NULL
-        RETURNING t.id AS token_id, u.id, u.email, u.display_name, u.role`,
+        RETURNING t.id AS token_id, u.id, u.email, u.display_name, u.role, u.must_change_password`,
       [hashBearerToken(token)],
     );
     const row = rows[0];
     if (!row) return null;
-    return { id: row.id, email: row.email, displayName: row.display_name, role: row.role, tokenId: row.token_id };
+    return {
+      id: row.id,
+      email: row.email,
+      displayName: row.display_name,
+      role: row.role,
+      tokenId: row.token_id,
+      mustChangePassword: row.must_change_password,
+    };
   }
 
   /** A long-lived token for a capture device, acting as its owner; returned once, stored hashed. */
@@ -126,16 +164,27 @@ export class AuthService {
     return tokens.map(toTokenView);
   }
 
-  /** Revokes one of the caller's API tokens (an admin may revoke anyone's). */
+  /**
+   * Revokes one of the caller's API tokens (an admin may revoke anyone's); recorded as
+   * `tokens.revoked`, an account change.
+   */
   async revokeApiToken(actor: Actor, tokenId: string): Promise<void> {
-    const where = actor.role === 'admin' ? { id: tokenId, kind: 'api' as const } : { id: tokenId, kind: 'api' as const, userId: actor.id };
-    const result = await this.db
-      .getRepository(AccessTokenEntity)
-      .update({ ...where, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
-    if (!result.affected) {
-      const exists = await this.db.getRepository(AccessTokenEntity).existsBy(where);
-      if (!exists) throw notFound('The token');
-    }
+    await this.db.transaction(async (tx) => {
+      const [token]: { user_id: string; revoked_at: Date | null }[] = await tx.query(
+        `SELECT user_id, revoked_at FROM access_tokens WHERE id = $1 AND kind = 'api' FOR UPDATE`,
+        [tokenId],
+      );
+      if (!token || (actor.role !== 'admin' && token.user_id !== actor.id)) throw notFound('The token');
+      if (token.revoked_at) return;
+      await tx.query(`UPDATE access_tokens SET revoked_at = now() WHERE id = $1`, [tokenId]);
+      await this.custody.append(tx, {
+        action: 'tokens.revoked',
+        actor: { id: actor.id, role: actor.role },
+        caseId: null,
+        subject: { type: 'user', id: token.user_id },
+        details: { sessions: 0, deviceTokens: 1, kinds: ['api'], tokenId },
+      });
+    });
   }
 
   /** Ends the session whose token made this call. */

@@ -10,6 +10,7 @@ export class UserEntity {
   @Column('text', { name: 'password_hash', select: false }) passwordHash!: string;
   @Column({ type: 'timestamptz', name: 'created_at', insert: false }) createdAt!: Date;
   @Column('timestamptz', { name: 'disabled_at', nullable: true }) disabledAt!: Date | null;
+  @Column('boolean', { name: 'must_change_password', default: false }) mustChangePassword!: boolean;
 }
 
 @Entity('access_tokens')

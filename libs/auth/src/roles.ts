@@ -9,4 +9,6 @@ export interface Actor {
   displayName: string;
   role: Role;
   tokenId: string;
+  /** An administrator set the password with `mustChange`: only changing it is allowed. */
+  mustChangePassword?: boolean;
 }

@@ -1,16 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { conflict, unprocessable } from '#custodia/errors';
+import { DataSource, type EntityManager } from 'typeorm';
+import { CustodyLog } from '#custodia/custody';
+import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { isUniqueViolation } from '#custodia/db';
-import { UserEntity } from './entities.js';
+import { AccessTokenEntity, UserEntity } from './entities.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './secrets.js';
-import { ROLES, type Role } from './roles.js';
+import { ROLES, type Actor, type Role } from './roles.js';
 
 export interface NewUser {
   email: string;
   password: string;
   displayName: string;
   role: Role;
+  /** The user must change this password before doing anything else. */
+  mustChangePassword?: boolean;
 }
 
 /** What the API shows of a user: never the password hash. */
@@ -20,7 +23,37 @@ export interface UserView {
   displayName: string;
   role: Role;
   createdAt: string;
+  disabledAt: string | null;
+  mustChangePassword: boolean;
 }
+
+/** An administrator's change to an account (`PATCH /users/:id`); the reason is required. */
+export interface UserChange {
+  displayName?: string;
+  role?: Role;
+  disabled?: boolean;
+  reason?: string;
+}
+
+/** A session or device token as `GET /users/:id/tokens` shows it: never the secret or its hash. */
+export interface TokenView {
+  id: string;
+  kind: 'session' | 'api';
+  name: string | null;
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** How many live tokens one call revoked, by kind. */
+export interface RevokedTokens {
+  sessions: number;
+  deviceTokens: number;
+}
+
+/** Who caused an account change, as the custody log records it. */
+type ChangedBy = Pick<Actor, 'id' | 'role'> | { id: string; role: string };
 
 export function toUserView(user: UserEntity): UserView {
   return {
@@ -29,33 +62,90 @@ export function toUserView(user: UserEntity): UserView {
     displayName: user.displayName,
     role: user.role,
     createdAt: user.createdAt.toISOString(),
+    disabledAt: user.disabledAt?.toISOString() ?? null,
+    mustChangePassword: user.mustChangePassword ?? false,
   };
 }
 
+/** 422 naming the field unless the password has an acceptable length. */
+export function assertPasswordLength(field: string, password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    throw unprocessable('The password is too short or too long', [
+      { field, message: `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long` },
+    ]);
+  }
+}
+
+/**
+ * Revokes the user's live tokens of these kinds (but `exceptTokenId`) in the caller's
+ * transaction; the next call with any of them answers 401.
+ */
+export async function revokeTokens(
+  tx: EntityManager,
+  userId: string,
+  kinds: readonly ('session' | 'api')[],
+  exceptTokenId?: string,
+): Promise<{ session: number; api: number }> {
+  // TypeORM answers an UPDATE with [rows, affected count].
+  const [rows]: [{ kind: 'session' | 'api' }[], number] = await tx.query(
+    `UPDATE access_tokens SET revoked_at = now()
+      WHERE user_id = $1 AND kind = ANY ($2::text[]) AND revoked_at IS NULL AND expires_at > now()
+        AND id IS DISTINCT FROM $3::uuid
+      RETURNING kind`,
+    [userId, kinds, exceptTokenId ?? null],
+  );
+  return { session: rows.filter((r) => r.kind === 'session').length, api: rows.filter((r) => r.kind === 'api').length };
+}
+
+// Serialises changes that could leave the archive without an active administrator.
+const ADMINS_LOCK = 'custodia.administrators';
+
+const requireReason = (reason: string | undefined): string => {
+  const text = reason?.trim();
+  if (!text) throw unprocessable('Say why the account changes', [{ field: 'reason', message: 'is required' }]);
+  return text;
+};
+
+/**
+ * Accounts. Every change an administrator (or the user) makes is a system event of the
+ * custody log (`caseId: null`, subject `{ type: "user", id }`), committed with the change;
+ * details name what changed, never emails, names or secrets.
+ */
 @Injectable()
 export class UsersService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly custody: CustodyLog = new CustodyLog(db),
+  ) {}
 
-  /** Creates an account; the email is unique without regard to case. */
-  async create(input: NewUser): Promise<UserView> {
-    if (input.password.length < MIN_PASSWORD_LENGTH || input.password.length > MAX_PASSWORD_LENGTH) {
-      throw unprocessable('The password is too short or too long', [
-        { field: 'password', message: `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long` },
-      ]);
-    }
+  /**
+   * Creates an account; the email is unique without regard to case. With `by` (an
+   * administrator, or the system actor for the CLI) it is recorded as `user.created`.
+   */
+  async create(input: NewUser, by?: ChangedBy): Promise<UserView> {
+    assertPasswordLength('password', input.password);
     if (!ROLES.includes(input.role)) {
       throw unprocessable('Unknown role', [{ field: 'role', message: `must be one of ${ROLES.join(', ')}` }]);
     }
     const passwordHash = await hashPassword(input.password);
+    const mustChangePassword = input.mustChangePassword ?? false;
     try {
-      const rows = await this.db
-        .createQueryBuilder()
-        .insert()
-        .into(UserEntity)
-        .values({ email: input.email.trim(), displayName: input.displayName.trim(), role: input.role, passwordHash })
-        .returning(['id'])
-        .execute();
-      return toUserView(await this.db.getRepository(UserEntity).findOneByOrFail({ id: rows.identifiers[0]!['id'] }));
+      return await this.db.transaction(async (tx) => {
+        const [row]: { id: string }[] = await tx.query(
+          `INSERT INTO users (email, display_name, role, password_hash, must_change_password) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+          [input.email.trim(), input.displayName.trim(), input.role, passwordHash, mustChangePassword],
+        );
+        if (by) {
+          await this.custody.append(tx, {
+            action: 'user.created',
+            actor: { id: by.id, role: by.role },
+            caseId: null,
+            subject: { type: 'user', id: row!.id },
+            details: { role: input.role, mustChange: mustChangePassword },
+          });
+        }
+        return toUserView(await tx.getRepository(UserEntity).findOneByOrFail({ id: row!.id }));
+      });
     } catch (error) {
       if (isUniqueViolation(error, 'users_email_key')) throw conflict('A user with this email already exists');
       throw error;
@@ -70,6 +160,148 @@ export class UsersService {
   async findById(id: string): Promise<UserView | null> {
     const user = await this.db.getRepository(UserEntity).findOneBy({ id });
     return user ? toUserView(user) : null;
+  }
+
+  /**
+   * An administrator changes a user's display name, role or disabled state, saying why.
+   * Disabling ends every session and device token of the user at once. A change that would
+   * leave no active administrator is refused (409). Records `user.updated` (what changed; the
+   * old and new role) and/or `user.disabled` (how many tokens ended), with the reason.
+   */
+  async update(actor: Actor, id: string, change: UserChange): Promise<UserView> {
+    const reason = requireReason(change.reason);
+    const displayName = change.displayName?.trim();
+    if (displayName === '') throw unprocessable('The display name is empty', [{ field: 'displayName', message: 'must not be blank' }]);
+    if (displayName === undefined && change.role === undefined && change.disabled === undefined) {
+      throw unprocessable('Nothing to change', [{ field: 'body', message: 'name at least one of displayName, role, disabled' }]);
+    }
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
+      const [user]: { display_name: string; role: Role; disabled_at: Date | null }[] = await tx.query(
+        `SELECT display_name, role, disabled_at FROM users WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
+      if (!user) throw notFound('The user');
+      const wasDisabled = user.disabled_at !== null;
+      const role = change.role ?? user.role;
+      const disabled = change.disabled ?? wasDisabled;
+      const changed = [
+        ...(displayName !== undefined && displayName !== user.display_name ? ['displayName'] : []),
+        ...(role !== user.role ? ['role'] : []),
+        ...(disabled !== wasDisabled ? ['disabled'] : []),
+      ];
+      if (changed.length > 0) {
+        if (user.role === 'admin' && !wasDisabled && (role !== 'admin' || disabled)) {
+          const [{ others }] = await tx.query(
+            `SELECT count(*)::int AS others FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1`,
+            [id],
+          );
+          if (others === 0) {
+            throw conflict(
+              actor.id === id
+                ? 'You are the last active administrator: make someone else an administrator first'
+                : 'This would leave the archive without an active administrator',
+            );
+          }
+        }
+        await tx.query(
+          `UPDATE users SET display_name = $2, role = $3,
+                  disabled_at = CASE WHEN $4::boolean THEN COALESCE(disabled_at, now()) ELSE NULL END
+            WHERE id = $1`,
+          [id, displayName ?? user.display_name, role, disabled],
+        );
+        const disabling = disabled && !wasDisabled;
+        const updated = changed.filter((field) => !(field === 'disabled' && disabling));
+        const who = { id: actor.id, role: actor.role };
+        if (updated.length > 0) {
+          await this.custody.append(tx, {
+            action: 'user.updated',
+            actor: who,
+            caseId: null,
+            subject: { type: 'user', id },
+            details: {
+              changed: updated,
+              ...(updated.includes('role') ? { role: { from: user.role, to: role } } : {}),
+              ...(updated.includes('disabled') ? { disabled: { from: wasDisabled, to: disabled } } : {}),
+            },
+            reason,
+          });
+        }
+        if (disabling) {
+          const ended = await revokeTokens(tx, id, ['session', 'api']);
+          await this.custody.append(tx, {
+            action: 'user.disabled',
+            actor: who,
+            caseId: null,
+            subject: { type: 'user', id },
+            details: { sessionsEnded: ended.session, deviceTokensRevoked: ended.api },
+            reason,
+          });
+        }
+      }
+      return toUserView(await tx.getRepository(UserEntity).findOneByOrFail({ id }));
+    });
+  }
+
+  /**
+   * An administrator sets a user's password (`mustChange`: the user must change it before
+   * anything else). The user's sessions end; device tokens stay unless revoked. Records
+   * `user.password_set` (by admin, mustChange, sessions ended), never the password.
+   */
+  async setPassword(actor: Actor, id: string, password: string, mustChange = false): Promise<void> {
+    assertPasswordLength('password', password);
+    const passwordHash = await hashPassword(password);
+    await this.db.transaction(async (tx) => {
+      const [user] = await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [id]);
+      if (!user) throw notFound('The user');
+      await tx.query(`UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1`, [id, passwordHash, mustChange]);
+      const ended = await revokeTokens(tx, id, ['session']);
+      await this.custody.append(tx, {
+        action: 'user.password_set',
+        actor: { id: actor.id, role: actor.role },
+        caseId: null,
+        subject: { type: 'user', id },
+        details: { by: 'admin', mustChange, sessionsEnded: ended.session },
+      });
+    });
+  }
+
+  /** The user's sessions and device tokens, newest first: for an administrator or the user (others: 404). */
+  async tokens(actor: Actor, id: string): Promise<TokenView[]> {
+    if (actor.role !== 'admin' && actor.id !== id) throw notFound('The user');
+    if (!(await this.db.getRepository(UserEntity).existsBy({ id }))) throw notFound('The user');
+    const tokens = await this.db.getRepository(AccessTokenEntity).find({ where: { userId: id }, order: { createdAt: 'DESC' } });
+    return tokens.map((token) => ({
+      id: token.id,
+      kind: token.kind,
+      name: token.name,
+      createdAt: token.createdAt.toISOString(),
+      expiresAt: token.expiresAt.toISOString(),
+      lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+      revokedAt: token.revokedAt?.toISOString() ?? null,
+    }));
+  }
+
+  /**
+   * Revokes every live session and device token of the user in one call (a documenter's phone
+   * was seized). Records `tokens.revoked` with how many of each kind, and the reason if given.
+   */
+  async revokeAllTokens(actor: Actor, id: string, reason?: string): Promise<RevokedTokens> {
+    return this.db.transaction(async (tx) => {
+      const [user] = await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [id]);
+      if (!user) throw notFound('The user');
+      const ended = await revokeTokens(tx, id, ['session', 'api']);
+      const kinds = [...(ended.session ? ['session'] : []), ...(ended.api ? ['api'] : [])];
+      await this.custody.append(tx, {
+        action: 'tokens.revoked',
+        actor: { id: actor.id, role: actor.role },
+        caseId: null,
+        subject: { type: 'user', id },
+        details: { sessions: ended.session, deviceTokens: ended.api, kinds },
+        reason: reason?.trim() || null,
+      });
+      return { sessions: ended.session, deviceTokens: ended.api };
+    });
   }
 
   /**

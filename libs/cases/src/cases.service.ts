@@ -104,15 +104,24 @@ export class CasesService {
     }
   }
 
-  async addMember(actor: Actor, caseId: string, userId: string): Promise<CaseMemberView> {
-    await this.db.transaction(async (tx) => {
+  /**
+   * Adds a member, named by `{ userId }` or `{ email }` (any case): an unknown or disabled
+   * user answers 422 naming the field given. Administrators and member investigators only.
+   */
+  async addMember(actor: Actor, caseId: string, who: string | { userId?: string; email?: string }): Promise<CaseMemberView> {
+    const named = typeof who === 'string' ? { userId: who } : who;
+    const field = named.userId !== undefined ? 'userId' : 'email';
+    const userId = await this.db.transaction(async (tx) => {
       await this.assertMayManageMembers(actor, caseId, tx);
-      const [user] = await tx.query(`SELECT id, role FROM users WHERE id = $1 AND disabled_at IS NULL`, [userId]);
-      if (!user) throw unprocessable('No such user', [{ field: 'userId', message: 'no active user has this id' }]);
+      const [user]: { id: string; role: string }[] =
+        field === 'userId'
+          ? await tx.query(`SELECT id, role FROM users WHERE id = $1 AND disabled_at IS NULL`, [named.userId])
+          : await tx.query(`SELECT id, role FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL`, [named.email?.trim() ?? '']);
+      if (!user) throw unprocessable('No such user', [{ field, message: `no active user has this ${field === 'userId' ? 'id' : 'email'}` }]);
       const result = await tx.query(
         `INSERT INTO case_members (case_id, user_id, added_by) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING RETURNING user_id`,
-        [caseId, userId, actor.id],
+        [caseId, user.id, actor.id],
       );
       if (result.length === 0) throw conflict('The user is already a member of this case');
       await this.custody.append(tx, {
@@ -120,8 +129,9 @@ export class CasesService {
         actor,
         caseId,
         subject: { type: 'case', id: caseId },
-        details: { userId, role: user.role },
+        details: { userId: user.id, role: user.role },
       });
+      return user.id;
     });
     const member = (await this.members(actor, caseId)).find((m) => m.userId === userId);
     return member!;

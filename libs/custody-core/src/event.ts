@@ -27,10 +27,39 @@ export const CUSTODY_ACTIONS = [
   'export.created',
   'export.downloaded',
   'key.rotated',
+  'user.created',
+  'user.updated',
+  'user.disabled',
+  'user.password_set',
+  'tokens.revoked',
+  'evidence.unlinked',
+  'evidence.fixity_checked',
+  'evidence.fixity_failed',
 ] as const;
 
 /** One of the custody actions. */
 export type CustodyAction = (typeof CUSTODY_ACTIONS)[number];
+
+/**
+ * System events (custody.md): account administration and key rotation concern no case, so
+ * their `caseId` is null; every other action belongs to a case.
+ */
+export const SYSTEM_ACTIONS: readonly CustodyAction[] = [
+  'user.created',
+  'user.updated',
+  'user.disabled',
+  'user.password_set',
+  'tokens.revoked',
+  'key.rotated',
+];
+
+/** Whether an action is a system event, recorded with `caseId: null`. */
+export function isSystemAction(action: CustodyAction): boolean {
+  return SYSTEM_ACTIONS.includes(action);
+}
+
+/** What the archive does by itself (custody.md, "Who acted"). */
+export const SYSTEM_ACTOR = Object.freeze({ id: 'system', role: 'system' } as const);
 
 /** One leaf of the custody log: who did what to which item, when and why. */
 export interface CustodyEvent {
@@ -40,7 +69,8 @@ export interface CustodyEvent {
   /** RFC 3339 UTC with milliseconds. */
   at: string;
   actor: { id: string; role: string };
-  caseId: string;
+  /** The case the event belongs to; null for system events (SYSTEM_ACTIONS). */
+  caseId: string | null;
   /** The item acted on; sha256 is its content hash at that moment, when it has content. */
   subject: { type: string; id: string; sha256?: string };
   /** Never secrets, tokens, or the submitting device's location. */
@@ -67,7 +97,10 @@ export function custodyEventProblem(value: unknown): string | undefined {
   if (!isCustodyAction(action)) return `action ${String(action)} is not in the custody vocabulary`;
   if (!isTimestamp(at)) return 'at is not RFC 3339 UTC with milliseconds';
   if (!isObject(actor) || !isText(actor.id) || !isText(actor.role)) return 'actor needs an id and a role';
-  if (!isText(caseId)) return 'caseId is missing';
+  if (actor.id === SYSTEM_ACTOR.id && actor.role !== SYSTEM_ACTOR.role) return 'the system actor has the role system';
+  if (isSystemAction(action)) {
+    if (caseId !== null) return `caseId of a system event (${action}) is null`;
+  } else if (!isText(caseId)) return 'caseId is missing';
   if (!isObject(subject) || !isText(subject.type) || !isText(subject.id)) return 'subject needs a type and an id';
   if (subject.sha256 !== undefined && !isHashHex(subject.sha256)) return 'subject.sha256 is not lowercase hex SHA-256';
   if (!isObject(details)) return 'details is not an object';

@@ -38,10 +38,13 @@ export {
 } from './tree-head.js';
 export {
   CUSTODY_ACTIONS,
+  SYSTEM_ACTIONS,
+  SYSTEM_ACTOR,
   custodyEventProblem,
   eventBytes,
   eventLeafHash,
   isCustodyAction,
+  isSystemAction,
   type CustodyAction,
   type CustodyEvent,
 } from './event.js';

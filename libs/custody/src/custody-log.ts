@@ -9,6 +9,7 @@ import {
   leafHash,
   nodeKey,
   proofToHex,
+  SYSTEM_ACTOR,
   toHex,
   type CustodyAction,
   type CustodyEvent,
@@ -20,8 +21,10 @@ import {
 /** What a module says happened; the log adds the index and the time. */
 export interface CustodyEventInput {
   action: CustodyAction;
+  /** The person whose request caused it, or SYSTEM_ACTOR for what the archive does by itself. */
   actor: { id: string; role: string };
-  caseId: string;
+  /** The case; null for system events (account administration, key rotation). */
+  caseId: string | null;
   subject: { type: string; id: string; sha256?: string };
   details?: { [key: string]: JsonValue };
   reason?: string | null;
@@ -49,6 +52,14 @@ export interface LogEntry {
 
 // pg_advisory_xact_lock key of appends: serialises them so indexes have no gaps.
 const APPEND_LOCK = 0x637573746f6479; // "custody"
+
+/**
+ * The `actor_id` column of an event: the user's id, or NULL for the system actor (migration
+ * 1764000700000). The event bytes always carry the actor as it is; replay checks the mapping.
+ */
+export function actorIdColumn(actorId: string): string | null {
+  return actorId === SYSTEM_ACTOR.id ? null : actorId;
+}
 
 /** Stored perfect-subtree hashes, read in one query per plan. */
 export function nodeReader(db: DataSource | EntityManager): PerfectNodeReader {
@@ -104,7 +115,7 @@ export class CustodyLog {
     await tx.query(
       `INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [index, bytes, leaf, event.action, event.caseId, event.subject.type, event.subject.id, event.actor.id, event.at],
+      [index, bytes, leaf, event.action, event.caseId, event.subject.type, event.subject.id, actorIdColumn(event.actor.id), event.at],
     );
     await tx.query(`INSERT INTO custody_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, [
       nodes.map((n) => n.level),
@@ -121,7 +132,8 @@ export class CustodyLog {
   /**
    * Leaves [start, end] (inclusive, as RFC 6962's get-entries). Every leaf hash is shown, so a
    * monitor can rebuild the tree; the event itself only to administrators, to investigators and
-   * auditors of its case, and to the documenter who acted.
+   * auditors of its case, and to the documenter who acted. System events (no case) are shown to
+   * administrators only.
    */
   async entries(reader: LogReader, start: number, end: number): Promise<LogEntry[]> {
     const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer; visible: boolean }[] = await this.db.query(
@@ -129,7 +141,7 @@ export class CustodyLog {
               ($3 = 'admin'
                OR ($3 IN ('investigator', 'auditor')
                    AND EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $4))
-               OR ($3 = 'documenter' AND e.actor_id = $4)) AS visible
+               OR ($3 = 'documenter' AND e.case_id IS NOT NULL AND e.actor_id = $4)) AS visible
          FROM custody_events e
         WHERE e.leaf_index BETWEEN $1 AND $2
         ORDER BY e.leaf_index`,

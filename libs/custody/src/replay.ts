@@ -9,6 +9,7 @@ import {
   type PublishedKey,
   type SignedTreeHead,
 } from '#custodia/custody-core';
+import { actorIdColumn } from './custody-log.js';
 
 /** What replaying the whole log found. */
 export interface ReplayReport {
@@ -84,7 +85,7 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
       case_id: string | null;
       subject_type: string;
       subject_id: string;
-      actor_id: string;
+      actor_id: string | null;
       at: Date;
     }[] = await db.query(
       `SELECT leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at
@@ -114,7 +115,8 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
         event.caseId === row.case_id &&
         event.subject?.type === row.subject_type &&
         event.subject?.id === row.subject_id &&
-        event.actor?.id === row.actor_id &&
+        typeof event.actor?.id === 'string' &&
+        actorIdColumn(event.actor.id) === row.actor_id &&
         Date.parse(event.at) === row.at.getTime();
       if (!columnsMatch) return diverge('the indexed columns disagree with the event bytes');
       tree.appendLeafHash(recomputed);

@@ -1,7 +1,8 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { generateSigningKey, keyIdOf, type PublishedKey } from '#custodia/custody-core';
+import { generateSigningKey, keyIdOf, SYSTEM_ACTOR, type PublishedKey } from '#custodia/custody-core';
 import { seal, unseal } from '#custodia/keyring';
+import { CustodyLog } from './custody-log.js';
 
 /** A published key as `GET /log/keys` shows it. */
 export interface LogKeyView extends PublishedKey {
@@ -39,12 +40,27 @@ export class SigningKeys {
     return { keyId: row.key_id, privateKey: this.open(row.key_id, row.private_key_sealed) };
   }
 
-  /** Retires the active key and starts signing with a new one; returns the new key id. */
-  async rotate(): Promise<string> {
+  /**
+   * Retires the active key and starts signing with a new one; returns the new key id. The
+   * rotation is a system event (`key.rotated`, no case) committed with it: by the system actor
+   * when the CLI does it, or by the person who asked.
+   */
+  async rotate(actor: { id: string; role: string } = SYSTEM_ACTOR): Promise<string> {
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KEY_LOCK]);
-      await tx.query(`UPDATE custody_signing_keys SET active_to = now() WHERE active_to IS NULL`);
-      return this.insertNewKey(tx);
+      // TypeORM answers an UPDATE with [rows, affected count].
+      const [retired]: [{ key_id: string }[], number] = await tx.query(
+        `UPDATE custody_signing_keys SET active_to = now() WHERE active_to IS NULL RETURNING key_id`,
+      );
+      const keyId = await this.insertNewKey(tx);
+      await new CustodyLog(this.db).append(tx, {
+        action: 'key.rotated',
+        actor,
+        caseId: null,
+        subject: { type: 'key', id: keyId },
+        details: { previousKeyId: retired[0]?.key_id ?? null, keyId },
+      });
+      return keyId;
     });
   }
 

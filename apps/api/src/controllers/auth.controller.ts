@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiCreatedResponse, ApiNoContentResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Allow, AuthService, CurrentActor, Public, type Actor } from '#custodia/auth';
+import { Allow, AuthService, CurrentActor, OpenWhilePasswordChangeDue, Public, type Actor } from '#custodia/auth';
 import { uuidParam } from '../http/params.js';
-import { ApiTokenDto, CreateApiTokenDto, CreatedApiTokenDto, LoginDto, LoginResultDto, UserDto } from './dto.js';
+import { ApiTokenDto, ChangePasswordDto, CreateApiTokenDto, CreatedApiTokenDto, LoginDto, LoginResultDto, UserDto } from './dto.js';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -21,6 +21,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @Allow()
+  @OpenWhilePasswordChangeDue()
   @ApiBearerAuth()
   logout(@CurrentActor() actor: Actor): Promise<void> {
     return this.auth.logout(actor);
@@ -28,10 +29,27 @@ export class AuthController {
 
   @Get('me')
   @Allow()
+  @OpenWhilePasswordChangeDue()
   @ApiBearerAuth()
   @ApiOkResponse({ type: UserDto })
   me(@CurrentActor() actor: Actor): UserDto {
-    return { id: actor.id, email: actor.email, displayName: actor.displayName, role: actor.role };
+    const { id, email, displayName, role } = actor;
+    return { id, email, displayName, role, mustChangePassword: actor.mustChangePassword ?? false };
+  }
+
+  /**
+   * The caller changes their own password: a wrong current password answers 422 naming
+   * `currentPassword` (and counts as a failed login from this address); the caller's other
+   * sessions end, this one stays; device tokens stay.
+   */
+  @Post('password')
+  @HttpCode(204)
+  @Allow()
+  @OpenWhilePasswordChangeDue()
+  @ApiBearerAuth()
+  @ApiNoContentResponse({ description: 'Changed; the caller\'s other sessions have ended' })
+  changePassword(@CurrentActor() actor: Actor, @Body() body: ChangePasswordDto, @Req() req: Request): Promise<void> {
+    return this.auth.changeOwnPassword(actor, body.currentPassword, body.newPassword, req.ip ?? 'unknown');
   }
 
   @Post('tokens')

@@ -47,7 +47,7 @@ export class CasesController {
     @Param('caseId', uuid('caseId')) caseId: string,
     @Body() body: AddMemberDto,
   ): Promise<CaseMemberDto> {
-    return this.cases.addMember(actor, caseId, body.userId);
+    return this.cases.addMember(actor, caseId, body);
   }
 
   @Delete(':caseId/members/:userId')

@@ -1,6 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsEmail, IsIn, IsOptional, IsString, IsUUID, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsDate,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  MaxLength,
+  MinLength,
+  Validate,
+  ValidateIf,
+  ValidatorConstraint,
+  type ValidationArguments,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ROLES, type Role } from '#custodia/auth';
 import { VISIBLE_EMAIL } from '../http/strict-input.js';
 
@@ -24,6 +41,8 @@ export class UserDto {
   @ApiProperty() email!: string;
   @ApiProperty() displayName!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
+  @ApiProperty({ description: 'An administrator set the password with mustChange: every route but POST /auth/password, GET /auth/me and POST /auth/logout answers 403 until it is changed' })
+  mustChangePassword!: boolean;
 }
 
 export class LoginResultDto {
@@ -53,10 +72,92 @@ export class CreateUserDto {
   @ApiProperty({ enum: ROLES })
   @IsIn(ROLES)
   role!: Role;
+
+  @ApiPropertyOptional({ default: false, description: 'The user must change this password before doing anything else' })
+  @IsOptional()
+  @IsBoolean({ message: 'mustChange must be true or false' })
+  mustChange?: boolean;
 }
 
 export class UserViewDto extends UserDto {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'when the account was disabled; null while active' })
+  disabledAt!: string | null;
+}
+
+const REASON = { maxLength: 2000, description: 'Why: recorded with the custody event' };
+
+export class UpdateUserDto {
+  @ApiPropertyOptional({ example: 'Olena K.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  displayName?: string;
+
+  @ApiPropertyOptional({ enum: ROLES })
+  @IsOptional()
+  @IsIn(ROLES)
+  role?: Role;
+
+  @ApiPropertyOptional({ description: 'true ends every session and device token of the user at once' })
+  @IsOptional()
+  @IsBoolean({ message: 'disabled must be true or false' })
+  disabled?: boolean;
+
+  @ApiProperty({ ...REASON, description: 'Required (422 without): why the account changes; recorded with the custody event' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(REASON.maxLength)
+  reason?: string;
+}
+
+export class SetPasswordDto {
+  @ApiProperty({ minLength: MIN_PASSWORD_LENGTH, format: 'password' })
+  @IsString()
+  @MinLength(MIN_PASSWORD_LENGTH)
+  @MaxLength(MAX_PASSWORD_LENGTH)
+  password!: string;
+
+  @ApiPropertyOptional({ default: false, description: 'The user must change it at their next login before doing anything else' })
+  @IsOptional()
+  @IsBoolean({ message: 'mustChange must be true or false' })
+  mustChange?: boolean;
+}
+
+export class ChangePasswordDto {
+  @ApiProperty({ format: 'password' })
+  @IsString()
+  @MaxLength(MAX_PASSWORD_LENGTH)
+  currentPassword!: string;
+
+  @ApiProperty({ minLength: MIN_PASSWORD_LENGTH, format: 'password' })
+  @IsString()
+  @MinLength(MIN_PASSWORD_LENGTH)
+  @MaxLength(MAX_PASSWORD_LENGTH)
+  newPassword!: string;
+}
+
+export class UserTokenDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['session', 'api'], description: 'session: a login; api: a device token (POST /auth/tokens)' }) kind!: 'session' | 'api';
+  @ApiProperty({ nullable: true, type: String }) name!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastUsedAt!: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) revokedAt!: string | null;
+}
+
+export class RevokeTokensQuery {
+  @ApiPropertyOptional({ ...REASON, description: 'Why (a phone was seized): recorded with the custody event' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(REASON.maxLength)
+  reason?: string;
+}
+
+export class RevokedTokensDto {
+  @ApiProperty({ description: 'live sessions ended' }) sessions!: number;
+  @ApiProperty({ description: 'live device tokens revoked' }) deviceTokens!: number;
 }
 
 export class CreateApiTokenDto {
@@ -106,10 +207,35 @@ export class CaseDto {
   @ApiProperty({ format: 'uuid' }) createdBy!: string;
 }
 
+@ValidatorConstraint({ name: 'exactlyOne' })
+class ExactlyOneOf implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    const object = args.object as Record<string, unknown>;
+    return (args.constraints as string[]).filter((key) => object[key] !== undefined).length === 1;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return `send exactly one of ${(args.constraints as string[]).join(' and ')}`;
+  }
+}
+
+const MEMBER_KEYS = ['userId', 'email'];
+
+/** `{ userId }` or `{ email }`: exactly one. */
 export class AddMemberDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiPropertyOptional({ format: 'uuid', description: 'exactly one of userId and email' })
+  @ValidateIf((o: AddMemberDto) => o.userId !== undefined || o.email === undefined)
+  @Validate(ExactlyOneOf, MEMBER_KEYS)
   @IsUUID('all', { message: 'userId must be a UUID' })
-  userId!: string;
+  userId?: string;
+
+  @ApiPropertyOptional({ example: 'documenter@example.org', description: 'exactly one of userId and email; any case' })
+  @ValidateIf((o: AddMemberDto) => o.email !== undefined || o.userId === undefined)
+  @Validate(ExactlyOneOf, MEMBER_KEYS)
+  @IsEmail({}, { message: 'email must be an email address' })
+  @MaxLength(320)
+  @Matches(VISIBLE_EMAIL, VISIBLE)
+  email?: string;
 }
 
 export class CaseMemberDto {

@@ -1,3 +1,4 @@
+import { Accounts1764000700000 } from './1764000700000-accounts.js';
 import { Foundation1764000000000 } from './1764000000000-foundation.js';
 import { CustodyLog1764000100000 } from './1764000100000-custody-log.js';
 import { Evidence1764000200000 } from './1764000200000-evidence.js';
@@ -7,4 +8,4 @@ import { EvidenceTimePlace1764000600000 } from './1764000600000-evidence-time-pl
 import { Records1764000300000 } from './1764000300000-records.js';
 
 /** Every migration, in order. Released migrations are never edited: add a new one. */
-export const MIGRATIONS = [Foundation1764000000000, CustodyLog1764000100000, Evidence1764000200000, Records1764000300000, EvidenceSearch1764000400000, Exports1764000500000, EvidenceTimePlace1764000600000];
+export const MIGRATIONS = [Foundation1764000000000, CustodyLog1764000100000, Evidence1764000200000, Records1764000300000, EvidenceSearch1764000400000, Exports1764000500000, EvidenceTimePlace1764000600000, Accounts1764000700000];
