@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type CustodiaConfig } from '#custodia/config';
+import { ConfigError, loadConfig, withEnvironmentFile, type CustodiaConfig } from '#custodia/config';
 import { StartupError } from '#custodia/errors';
 import { createLogger } from '#custodia/logging';
 import { prepareDataDirectory } from '#custodia/storage';
@@ -25,7 +25,8 @@ function startFailure(error: unknown, config: CustodiaConfig): string | undefine
 
 let config;
 try {
-  config = loadConfig();
+  // The same settings the CLI reads: the environment over CUSTODIA_ENV_FILE or ./.env.
+  config = loadConfig(withEnvironmentFile(process.env, process.cwd()).env);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);

@@ -1,9 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifyPassword } from '#custodia/auth';
 import { CustodyLog, SigningKeys, TreeHeads } from '#custodia/custody';
 import { createDataSource } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+import { onServer, withDatabase } from '../../../test/support/postgres-server.js';
 import { runCli } from './cli.js';
 
 describe('custodia CLI', () => {
@@ -28,7 +32,7 @@ describe('custodia CLI', () => {
 
   it('creates a user with the password from stdin, stored with argon2id', async () => {
     const res = await run(['user', 'create', '--email', 'cli@custodia.test', '--role', 'investigator', '--password-stdin'], {}, 'a password from stdin\n');
-    expect(res.err).toBe('');
+    expect(res.err).toMatch(/^Archive: postgres:\/\/[^\n]*\n$/);
     expect(res.code).toBe(0);
     expect(res.out).toMatch(/Created investigator cli@custodia.test/);
     const [row] = await db.superuserQuery(`SELECT role, password_hash FROM users WHERE email = 'cli@custodia.test'`);
@@ -87,7 +91,7 @@ describe('custodia log verify and key rotate', () => {
     await ds.destroy();
 
     const intact = await run(['log', 'verify']);
-    expect(intact.err).toBe('');
+    expect(intact.err).toMatch(/^Archive: postgres:\/\/.* with data folder .* \(settings from the environment\)\n$/);
     expect(intact.out).toMatch(/Replayed 12 events/);
     expect(intact.out).toMatch(/INTACT/);
     expect(intact.code).toBe(0);
@@ -111,5 +115,72 @@ describe('custodia log verify and key rotate', () => {
     expect(rows[0]!['active_to']).not.toBeNull();
     expect(rows[1]!['active_to']).toBeNull();
     expect(first.out).toContain(String(rows[1]!['key_id']));
+  });
+});
+
+describe('the CLI never guesses which archive', () => {
+  let db: TestDatabase;
+  let cwd: string;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cwd = await mkdtemp(path.join(os.tmpdir(), 'custodia-cli-cwd-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  const run = async (argv: string[], env: Record<string, string>) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(argv, {
+      env,
+      cwd,
+      stdout: (text) => (out += text),
+      stderr: (text) => (err += text),
+      readStdin: async () => 'a long enough password\n',
+      logger: createLogger('silent'),
+    });
+    return { code, out, err };
+  };
+
+  it('refuses a data folder that holds no archive, and creates none there', async () => {
+    const missing = path.join(cwd, 'not-the-servers-data');
+    const res = await run(['user', 'create', '--email', 'x@ngo.org', '--role', 'auditor', '--password-stdin'], { CUSTODIA_DATA_DIR: missing });
+    expect(res.code).toBe(1);
+    expect(res.err).toContain(`Archive: ${missing} (embedded PostgreSQL`);
+    expect(res.err).toMatch(/No archive in .*not-the-servers-data.*pass --init/);
+    await expect(stat(missing)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses a database that holds no archive unless told to --init one', async () => {
+    const empty = `custodia_empty_${process.pid}_${Date.now()}`;
+    const serverUrl = inject('pgServerUrl');
+    await onServer(serverUrl, [`CREATE DATABASE ${empty}`]);
+    try {
+      const env = { DATABASE_URL: withDatabase(serverUrl, empty), CUSTODIA_DATA_DIR: cwd, CUSTODIA_MASTER_KEY: 'ab'.repeat(32) };
+      const refused = await run(['log', 'verify'], env);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(/No archive at DATABASE_URL/);
+      const [{ found }] = await onServer<{ found: boolean }>(withDatabase(serverUrl, empty), [`SELECT to_regclass('public.migrations') IS NOT NULL AS found`]);
+      expect(found).toBe(false);
+      const created = await run(['--init', 'log', 'verify'], env);
+      expect(created.code, created.err).toBe(0);
+      expect(created.out).toMatch(/Replayed 0 events/);
+    } finally {
+      await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${empty} WITH (FORCE)`]);
+    }
+  });
+
+  it("reads the server's settings from .env (or CUSTODIA_ENV_FILE), the environment winning", async () => {
+    await writeFile(path.join(cwd, '.env'), `DATABASE_URL=${db.url}\nCUSTODIA_DATA_DIR=${cwd}\nCUSTODIA_MASTER_KEY=${'ef'.repeat(32)}\n`);
+    const fromFile = await run(['log', 'verify'], {});
+    expect(fromFile.code, fromFile.err).toBe(0);
+    expect(fromFile.err).toContain(`settings from ${path.join(cwd, '.env')} and the environment`);
+    const overridden = await run(['log', 'verify'], { DATABASE_URL: withDatabase(inject('pgServerUrl'), 'no_such_database_here') });
+    expect(overridden.code).toBe(1);
+    const named = await run(['log', 'verify'], { CUSTODIA_ENV_FILE: 'missing.env' });
+    expect(named.code).toBe(2);
+    expect(named.err).toMatch(/CUSTODIA_ENV_FILE names .*missing\.env, which does not exist/);
   });
 });

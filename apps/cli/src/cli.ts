@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { AUTH_ENTITIES, MIN_PASSWORD_LENGTH, ROLES, UsersService, type Role } from '#custodia/auth';
 import { CASE_ENTITIES } from '#custodia/cases';
-import { ConfigError, loadConfig, type CustodiaConfig } from '#custodia/config';
+import { ConfigError, loadConfig, withEnvironmentFile, type CustodiaConfig } from '#custodia/config';
 import { replayLog, SigningKeys } from '#custodia/custody';
 import { loadMasterKey } from '#custodia/keyring';
-import { openDatabase } from '#custodia/db';
+import { hasEmbeddedCluster, openDatabase } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 import { prepareDataDirectory } from '#custodia/storage';
 import { StartupError } from '#custodia/errors';
@@ -22,6 +22,10 @@ export interface CliIo {
   logger?: Logger;
   /** Standard error is a terminal: long commands draw progress there. */
   stderrIsTty?: boolean;
+  /** Where `.env` is looked for; the process's working folder by default. */
+  cwd?: string;
+  /** Set by `--init`: create the archive when none exists (never implicitly). */
+  init?: boolean;
 }
 
 const USAGE = `custodia <command>
@@ -44,13 +48,18 @@ ${STORAGE_USAGE}
 
 ${VERIFY_USAGE}
 
-Except verify, commands take their configuration from the same variables as the API (DATABASE_URL, CUSTODIA_DATA_DIR, ...).
-With the embedded database, the CLI uses the server a running API started, or starts it.
+Except verify, commands take the API's configuration: the environment over CUSTODIA_ENV_FILE, else
+over ./.env (DATABASE_URL, CUSTODIA_DATA_DIR, ...), and say first which archive they use. They never
+create an archive where none is: pass --init to do that. With the embedded database, the CLI uses
+the server a running API started, or starts it.
 `;
 
 
 /** Runs one CLI command and returns the exit code. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(args: string[], io: CliIo): Promise<number> {
+  // --init may stand anywhere: it is about the archive, not about one command.
+  const argv = args.filter((arg) => arg !== '--init');
+  if (argv.length !== args.length) io = { ...io, init: true };
   const [group, command, ...rest] = argv;
   try {
     if (group === 'user' && command === 'create') return await userCreate(rest, io);
@@ -78,11 +87,30 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** Where the command works, said before it does anything: the CLI never guesses silently. */
+function describeArchive(config: CustodiaConfig, file: string | null): string {
+  const settings = file ? `settings from ${file} and the environment` : 'settings from the environment';
+  if (!config.databaseUrl) return `Archive: ${config.dataDir} (embedded PostgreSQL on port ${config.embeddedPostgresPort}; ${settings})`;
+  const url = new URL(config.databaseUrl);
+  if (url.password) url.password = '***';
+  return `Archive: ${url.toString()} with data folder ${config.dataDir} (${settings})`;
+}
+
 async function withDatabase<T>(io: CliIo, work: (db: DataSource, config: CustodiaConfig) => Promise<T>): Promise<T> {
-  const config = loadConfig(io.env);
+  const cwd = io.cwd ?? process.cwd();
+  const { env, file } = withEnvironmentFile(io.env, cwd);
+  const config = loadConfig(env, cwd);
+  io.stderr(`${describeArchive(config, file)}\n`);
   const logger = io.logger ?? createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  // Refused before a folder is made: a mistyped CUSTODIA_DATA_DIR must not leave an empty archive behind.
+  if (!config.databaseUrl && !io.init && !(await hasEmbeddedCluster(config.dataDir))) {
+    throw new StartupError(
+      `No archive in ${config.dataDir}. Give the CLI the server's settings (the same CUSTODIA_DATA_DIR or DATABASE_URL, e.g. in .env ` +
+        `or CUSTODIA_ENV_FILE), or pass --init to create a new, empty archive there.`,
+    );
+  }
   if (!config.databaseUrl) await prepareDataDirectory(config.dataDir);
-  const db = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], { shareRunning: true });
+  const db = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], { shareRunning: true, create: io.init ?? false });
   try {
     return await work(db.dataSource, config);
   } finally {

@@ -148,6 +148,11 @@ interface Cluster {
   runAs: RunAs | null;
 }
 
+/** Whether the data folder already has an embedded database (recorded elsewhere, or inside it). */
+export async function hasEmbeddedCluster(dataDir: string): Promise<boolean> {
+  return (await exists(path.join(dataDir, CLUSTER_LOCATION_FILE))) || (await exists(path.join(dataDir, 'postgres', 'PG_VERSION')));
+}
+
 /**
  * Finds the data folder's cluster: the one its location file names, else `<dataDir>/postgres`
  * when that holds one (every cluster an ordinary user made; root's before this file existed),

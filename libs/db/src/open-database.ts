@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
 import { createDataSource, runMigrations, type EntityList } from './data-source.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
+import { StartupError } from '#custodia/errors';
+import { hasEmbeddedCluster, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 
 export interface OpenDatabase {
   dataSource: DataSource;
@@ -18,10 +19,16 @@ export async function openDatabase(
   config: CustodiaConfig,
   logger: Logger,
   entities: EntityList,
-  options: { shareRunning?: boolean } = {},
+  options: {
+    shareRunning?: boolean;
+    /** False: refuse, rather than create, an archive that does not exist yet (the CLI without --init). */
+    create?: boolean;
+  } = {},
 ): Promise<OpenDatabase> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
+  const create = options.create ?? true;
+  if (!url && !create && !(await hasEmbeddedCluster(config.dataDir))) throw noArchive(`CUSTODIA_DATA_DIR ${config.dataDir}`);
   if (!url) {
     const pgLog = logger.child({ component: 'postgres' });
     embedded = await startEmbeddedPostgres({
@@ -43,6 +50,10 @@ export async function openDatabase(
   };
   try {
     await dataSource.initialize();
+    if (!create) {
+      const [{ found }] = await dataSource.query(`SELECT to_regclass('public.migrations') IS NOT NULL AS found`);
+      if (!found) throw noArchive('DATABASE_URL');
+    }
     const applied = await runMigrations(dataSource);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
   } catch (error) {
@@ -50,4 +61,12 @@ export async function openDatabase(
     throw error;
   }
   return { dataSource, embedded, close };
+}
+
+/** What the CLI says instead of silently opening a new, empty archive where none was. */
+function noArchive(where: string): StartupError {
+  return new StartupError(
+    `No archive at ${where}. Give the CLI the server's settings (the same DATABASE_URL and CUSTODIA_DATA_DIR, e.g. in .env ` +
+      `or CUSTODIA_ENV_FILE), or pass --init to create a new, empty archive there.`,
+  );
 }

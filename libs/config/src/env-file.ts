@@ -1,0 +1,37 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { ConfigError } from './config.js';
+
+type Env = Record<string, string | undefined>;
+
+/** The environment with a configuration file's variables under it, and where they came from. */
+export interface EnvironmentWithFile {
+  env: Env;
+  /** The file read, or null when there was none. */
+  file: string | null;
+}
+
+/**
+ * The server and the CLI read the same configuration: the process environment, over the
+ * variables of `CUSTODIA_ENV_FILE` (a path; an error when missing) or else of `.env` in the
+ * working folder when there is one. A variable set in the environment wins over the file, as
+ * with Node's --env-file, so an operator can override one setting for one command.
+ */
+export function withEnvironmentFile(env: Env, cwd: string): EnvironmentWithFile {
+  const named = env['CUSTODIA_ENV_FILE']?.trim();
+  const file = named ? path.resolve(cwd, named) : path.join(cwd, '.env');
+  if (!existsSync(file)) {
+    if (named) throw new ConfigError('CUSTODIA_ENV_FILE', `names ${file}, which does not exist`);
+    return { env, file: null };
+  }
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    throw new ConfigError(named ? 'CUSTODIA_ENV_FILE' : '.env', `(${file}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const merged: Env = { ...parsed };
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) merged[name] = value;
+  return { env: merged, file };
+}
