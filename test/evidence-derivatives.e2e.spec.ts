@@ -210,9 +210,9 @@ describe('evidence derivatives (e2e)', () => {
 
   it('files the worker cannot decode fail their job cleanly; the item and its bytes stay', async () => {
     const expectations: Array<[string, RegExp]> = [
-      ['exif.heic', /unsupported_format/],
       ['truncated.jpg', /corrupt/],
       ['bomb.png', /too_many_pixels/],
+      ['movie-header.mp4', /unsupported_format: no video stream/],
     ];
     const ids: string[] = [];
     for (const [name] of expectations) {
@@ -238,7 +238,7 @@ describe('evidence derivatives (e2e)', () => {
   });
 
   it('files that are not images get no derivatives and no job: thumbnail 404', async () => {
-    for (const name of ['not-an-image.pdf', 'random.bin', 'movie-header.mp4']) {
+    for (const name of ['not-an-image.pdf', 'random.bin']) {
       const res = await submit(t, investigator, caseId, fixture(name), { filename: name });
       expect(res.status).toBe(201);
       const item = await waitProcessed(t, investigator, res.body.id);
@@ -247,4 +247,104 @@ describe('evidence derivatives (e2e)', () => {
       expectProblem(await t.http.get(`/api/v1/evidence/${item.id}/preview`).set('Authorization', bearer(investigator)), 404);
     }
   });
+  it('HEVC HEIC (stored turned, irot plus EXIF orientation 6), the iPhone-like exif.heic and AVIF: upright thumbnail and preview, no metadata', async () => {
+    for (const name of ['hevc-irot.heic', 'exif.heic', 'avif-irot.avif']) {
+      const file = fixture(name);
+      const res = await submit(t, investigator, caseId, file, { filename: name });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.mediaType).toMatch(/^image\/(heic|avif)$/);
+      const item = await waitProcessed(t, investigator, res.body.id);
+      expect(item.processing, `${name}: ${item.processingError}`).toBe('done');
+      expect(item.perceptualHash).toMatch(/^[0-9a-f]{16}$/);
+      for (const kind of ['thumbnail', 'preview'] as const) {
+        const image = await download(investigator, item.derivatives[kind]);
+        const px = await pixels(image);
+        const label = `${name} ${kind}`;
+        expect([px.width, px.height], label).toEqual([64, 48]);
+        expect(isRed(px.at(8, 6)), `${label} top-left ${px.at(8, 6)}`).toBe(true);
+        expect(isGreen(px.at(55, 6)), `${label} top-right ${px.at(55, 6)}`).toBe(true);
+        expect(isWhite(px.at(8, 40)), `${label} bottom-left`).toBe(true);
+        await expectNoEmbeddedMetadata(image, label);
+      }
+      // The original stays byte for byte what was sent.
+      const content = await t.http.get(`/api/v1/evidence/${item.id}/content`).set('Authorization', bearer(investigator)).buffer(true).parse(binary);
+      expect((content.body as Buffer).equals(file)).toBe(true);
+    }
+  });
+
+  it('videos: the poster frame gives an upright thumbnail and preview without metadata; a re-encoded re-post is near_duplicate, another video is not', async () => {
+    const videoCase = await createCase(t, investigator, 'Videos');
+    const a = await submit(t, investigator, videoCase, fixture('video-a.mp4'), { filename: 'video-a.mp4' });
+    const b = await submit(t, investigator, videoCase, fixture('video-b.mp4'), { filename: 'video-b.mp4' });
+    const turned = await submit(t, investigator, videoCase, fixture('video-rotated.mp4'), { filename: 'video-rotated.mp4' });
+    expect([a.status, b.status, turned.status]).toEqual([201, 201, 201]);
+    expect(a.body.mediaType).toBe('video/mp4');
+    expect(a.body.processing).toBe('pending');
+    const aDone = await waitProcessed(t, investigator, a.body.id);
+    expect(aDone.processing, aDone.processingError).toBe('done');
+    expect((await waitProcessed(t, investigator, b.body.id)).processing).toBe('done');
+
+    for (const kind of ['thumbnail', 'preview'] as const) {
+      const image = await download(investigator, aDone.derivatives[kind]);
+      const px = await pixels(image);
+      expect([px.width, px.height], kind).toEqual([320, 240]);
+      await expectNoEmbeddedMetadata(image, `video-a.mp4 ${kind}`);
+    }
+    const turnedDone = await waitProcessed(t, investigator, turned.body.id);
+    expect(turnedDone.processing, turnedDone.processingError).toBe('done');
+    for (const kind of ['thumbnail', 'preview'] as const) {
+      const px = await pixels(await download(investigator, turnedDone.derivatives[kind]));
+      expect([px.width, px.height], kind).toEqual([320, 240]);
+      expect(isRed(px.at(30, 20)), `video-rotated ${kind} top-left ${px.at(30, 20)}`).toBe(true);
+      expect(isGreen(px.at(290, 20)), `video-rotated ${kind} top-right ${px.at(290, 20)}`).toBe(true);
+      expect(isWhite(px.at(30, 220)), `video-rotated ${kind} bottom-left`).toBe(true);
+    }
+
+    const copy = await submit(t, investigator, videoCase, fixture('video-a-reencoded.mp4'), { filename: 'repost.mp4' });
+    expect(copy.status).toBe(201);
+    const copyDone = await waitProcessed(t, investigator, copy.body.id);
+    expect(copyDone.processing, copyDone.processingError).toBe('done');
+    expect(copyDone.flags).toContain('near_duplicate');
+    expect(copyDone.flags).not.toContain('exact_duplicate');
+    expect(copyDone.nearDuplicates.map((n: { id: string }) => n.id)).toEqual([a.body.id]);
+    const aNow = (await t.http.get(`/api/v1/evidence/${a.body.id}`).set('Authorization', bearer(investigator))).body;
+    expect(aNow.flags).toContain('near_duplicate');
+    const bNow = (await t.http.get(`/api/v1/evidence/${b.body.id}`).set('Authorization', bearer(investigator))).body;
+    expect(bNow.flags).not.toContain('near_duplicate');
+    expect(bNow.nearDuplicates).toEqual([]);
+  });
+
+  it('hostile videos (truncated, absurd dimensions, endless) fail their jobs cleanly within the limit, and the item after them is processed', async () => {
+    const hostileCase = await createCase(t, investigator, 'Hostile videos');
+    const hostile: Array<[string, RegExp]> = [
+      ['video-endless.mp4', /^limit_exceeded: .*(memory|MiB)/],
+      ['video-absurd-dimensions.mp4', /^too_many_pixels: .*16000x16000/],
+      ['video-truncated.mp4', /^corrupt: /],
+    ];
+    const started = Date.now();
+    const ids: string[] = [];
+    for (const [name] of hostile) {
+      const res = await submit(t, investigator, hostileCase, fixture(name), { filename: name });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.processing, name).toBe('pending');
+      ids.push(res.body.id);
+    }
+    const next = await submit(t, investigator, hostileCase, fixture('scene-a.jpg'), { filename: 'after.jpg' });
+    expect(next.status).toBe(201);
+
+    for (const [i, [name, reason]] of hostile.entries()) {
+      const item = await waitProcessed(t, investigator, ids[i]!, 90_000);
+      expect(item.processing, name).toBe('failed');
+      expect(item.processingError, name).toMatch(reason);
+      expect(item.derivatives).toEqual({ thumbnail: null, preview: null });
+      expect(item.perceptualHash).toBeNull();
+      const content = await t.http.get(`/api/v1/evidence/${item.id}/content`).set('Authorization', bearer(investigator)).buffer(true).parse(binary);
+      expect((content.body as Buffer).equals(fixture(name)), name).toBe(true);
+    }
+    // Every decode ran under the 60 s limit (each fails by its own check long before it).
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const after = await waitProcessed(t, investigator, next.body.id);
+    expect(after.processing, after.processingError).toBe('done');
+    expect(after.derivatives.thumbnail).toBe(`/api/v1/evidence/${next.body.id}/thumbnail`);
+  }, 120_000);
 });

@@ -63,8 +63,8 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'truncated.jpg': { mediaType: 'image/jpeg' },
   'orientation-6.jpg': { mediaType: 'image/jpeg', noMetadata: true },
   'scene-a.jpg': { mediaType: 'image/jpeg', noMetadata: true },
-  'movie-header.mp4': { mediaType: 'video/mp4', noMetadata: true },
-  'not-an-image.pdf': { mediaType: 'application/pdf', noMetadata: true, extracted: null },
+  'movie-header.mp4': { mediaType: 'video/mp4' },
+  'not-an-image.pdf': { mediaType: 'application/pdf', noMetadata: true },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 

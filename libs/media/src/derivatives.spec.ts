@@ -2,8 +2,10 @@ import exifr from 'exifr';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configureSharp, createDerivatives, PREVIEW_SIZE, THUMBNAIL_SIZE } from './derivatives.js';
+import { readFileSync } from 'node:fs';
 import { UndecodableMediaError } from './errors.js';
 import { hammingDistance } from './perceptual-hash.js';
+import { decodeInSandbox } from './sandbox.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 const LIMIT = { maxInputPixels: 50_000_000 };
@@ -72,7 +74,7 @@ describe('createDerivatives', () => {
   });
 
   describe('no metadata in derived images', () => {
-    for (const name of ['metadata-rich.jpg', 'orientation-6.jpg', 'exif.png', 'xmp-itxt.png', 'exif.webp', 'exif.tif']) {
+    for (const name of ['metadata-rich.jpg', 'orientation-6.jpg', 'exif.png', 'xmp-itxt.png', 'exif.webp', 'exif.tif', 'exif.heic', 'hevc-irot.heic', 'avif-irot.avif']) {
       it(`strips everything from derivatives of ${name}`, async () => {
         const source = await sharp(fixture(name)).metadata();
         expect(Boolean(source.exif || source.xmp || source.icc || source.iptc || source.orientation)).toBe(true);
@@ -216,10 +218,9 @@ describe('createDerivatives', () => {
     });
 
     it.each([
-      ['exif.heic', 'HEVC HEIC: the prebuilt libvips has no HEVC decoder'],
       ['not-an-image.pdf', 'PDF'],
       ['random.bin', 'random bytes'],
-      ['movie-header.mp4', 'a video'],
+      ['movie-header.mp4', 'an MP4 without a video track'],
     ])('reports %s as unsupported_format (%s)', async (name) => {
       expect((await failure(fixture(name))).reason).toBe('unsupported_format');
     });
@@ -241,6 +242,202 @@ describe('createDerivatives', () => {
       for (const maxInputPixels of [0, -1, 1.5, Number.NaN, Infinity]) {
         await expect(createDerivatives(fixture('scene-a.jpg'), { maxInputPixels })).rejects.toThrow(RangeError);
       }
+    });
+  });
+});
+
+/** Asserts a derived JPEG carries nothing but pixels (the same checks as the still images above). */
+async function expectNoMetadata(output: Buffer, label: string): Promise<void> {
+  const meta = await sharp(output).metadata();
+  expect(meta.format, label).toBe('jpeg');
+  for (const key of ['exif', 'xmp', 'icc', 'iptc', 'orientation'] as const) expect(meta[key], `${label}: ${key}`).toBeUndefined();
+  expect(meta.comments ?? [], label).toEqual([]);
+  const tags = await exifr.parse(output, { tiff: true, exif: true, gps: true, xmp: true, iptc: true, icc: true, jfif: false });
+  expect(tags, label).toBeUndefined();
+  expect(jpegSegments(output).filter((m) => (m >= 0xe1 && m <= 0xef) || m === 0xfe), label).toEqual([]);
+  expect(output.includes('Secret'), label).toBe(false);
+}
+
+/** The test card upright: red top-left, green top-right, white below, in thumbnail and preview. */
+async function expectUprightCard(result: { thumbnail: Buffer; preview: Buffer }, size: [number, number], label: string): Promise<void> {
+  for (const output of [result.thumbnail, result.preview]) {
+    const image = await pixelsOf(output);
+    expect([image.width, image.height], label).toEqual(size);
+    expect(isRed(image.at(0.12, 0.12)), `${label} top-left ${image.at(0.12, 0.12)}`).toBe(true);
+    expect(isGreen(image.at(0.88, 0.12)), `${label} top-right ${image.at(0.88, 0.12)}`).toBe(true);
+    expect(isWhite(image.at(0.12, 0.88)), `${label} bottom-left`).toBe(true);
+    expect(isWhite(image.at(0.88, 0.88)), `${label} bottom-right`).toBe(true);
+  }
+}
+
+/** A copy of a HEIF with every `ispe` (declared image size) changed; nothing else touched. */
+function withDeclaredSize(heif: Buffer, width: number, height: number): Buffer {
+  const copy = Buffer.from(heif);
+  for (let at = copy.indexOf('ispe'); at >= 0; at = copy.indexOf('ispe', at + 4)) {
+    copy.writeUInt32BE(width, at + 8);
+    copy.writeUInt32BE(height, at + 12);
+  }
+  return copy;
+}
+
+describe('createDerivatives: HEIF and AVIF', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+
+  it('decodes an HEVC HEIC whose pixels are stored turned: irot applied once, EXIF orientation 6 not applied again', async () => {
+    // libvips hides the orientation of a HEIF (libheif applies irot itself); ExifTool shows
+    // both: Rotation "Rotate 90 CW" (irot) and IFD0 Orientation "Rotate 90 CW" (the README).
+    const source = await sharp(fixture('hevc-irot.heic')).metadata();
+    expect(source).toMatchObject({ format: 'heif', compression: 'hevc' });
+    expect(source.exif?.includes('iPhone 15')).toBe(true);
+    const result = await createDerivatives(fixture('hevc-irot.heic'), LIMIT);
+    expect([result.width, result.height]).toEqual([64, 48]);
+    await expectUprightCard(result, [64, 48], 'hevc-irot.heic');
+  });
+
+  it('honours imir (a mirrored HEVC HEIC)', async () => {
+    const result = await createDerivatives(fixture('hevc-imir.heic'), LIMIT);
+    await expectUprightCard(result, [64, 48], 'hevc-imir.heic');
+  });
+
+  it('decodes the iPhone-like exif.heic that used to fail', async () => {
+    const result = await createDerivatives(fixture('exif.heic'), LIMIT);
+    await expectUprightCard(result, [64, 48], 'exif.heic');
+  });
+
+  it('decodes AVIF with sharp, turned by irot once (EXIF orientation 6 beside it)', async () => {
+    expect(await sharp(fixture('avif-irot.avif')).metadata()).toMatchObject({ format: 'heif', compression: 'av1' });
+    const result = await createDerivatives(fixture('avif-irot.avif'), LIMIT);
+    expect([result.width, result.height]).toEqual([64, 48]);
+    await expectUprightCard(result, [64, 48], 'avif-irot.avif');
+  });
+
+  it('carries no EXIF, GPS or XMP of the HEIC into its derivatives', async () => {
+    const source = await sharp(fixture('hevc-irot.heic')).metadata();
+    expect(source.exif?.includes('Apple')).toBe(true);
+    expect(source.xmp?.includes('Secret source title')).toBe(true);
+    const result = await createDerivatives(fixture('hevc-irot.heic'), LIMIT);
+    for (const output of [result.thumbnail, result.preview]) await expectNoMetadata(output, 'hevc-irot.heic');
+  });
+
+  it('gives a stable perceptual hash, within 6 bits of the same scene as JPEG and far from another picture', async () => {
+    const a = await createDerivatives(fixture('scene-a.heic'), LIMIT);
+    const b = await createDerivatives(fixture('scene-a.heic'), LIMIT);
+    expect(b.perceptualHash).toBe(a.perceptualHash);
+    expect([a.width, a.height]).toEqual([160, 120]);
+    const jpeg = (await createDerivatives(fixture('scene-a.jpg'), LIMIT)).perceptualHash;
+    expect(hammingDistance(a.perceptualHash, jpeg)).toBeLessThanOrEqual(6);
+    expect(hammingDistance(a.perceptualHash, (await createDerivatives(fixture('scene-b.jpg'), LIMIT)).perceptualHash)).toBeGreaterThan(10);
+  });
+
+  it('refuses a HEIC declaring 20000x20000 by its declared size, before decoding, fast and without allocating its pixels', async () => {
+    const bomb = scratch.write('bomb.heic', withDeclaredSize(readFileSync(fixture('hevc-irot.heic')), 20000, 20000));
+    const rssBefore = process.memoryUsage().rss;
+    const started = performance.now();
+    const error = await createDerivatives(bomb, LIMIT).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UndecodableMediaError);
+    expect((error as UndecodableMediaError).reason).toBe('too_many_pixels');
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100 * 1024 * 1024);
+  });
+
+  it('applies maxInputPixels to HEIC at the pixel, in front of the sandbox and inside it', async () => {
+    const error = await createDerivatives(fixture('hevc-irot.heic'), { maxInputPixels: 64 * 48 - 1 }).catch((e: unknown) => e);
+    expect((error as UndecodableMediaError).reason).toBe('too_many_pixels');
+    await expect(createDerivatives(fixture('hevc-irot.heic'), { maxInputPixels: 64 * 48 })).resolves.toBeTruthy();
+    // The sandbox reads the declared size itself before decoding, whoever calls it.
+    const inside = await decodeInSandbox('heif', fixture('hevc-irot.heic'), 64 * 48 - 1).catch((e: unknown) => e);
+    expect((inside as UndecodableMediaError).reason).toBe('too_many_pixels');
+  });
+
+  it('reports a truncated HEIC as corrupt', async () => {
+    const bytes = readFileSync(fixture('hevc-irot.heic'));
+    const cut = scratch.write('cut.heic', bytes.subarray(0, Math.floor(bytes.length * 0.7)));
+    const error = await createDerivatives(cut, LIMIT).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UndecodableMediaError);
+    expect((error as UndecodableMediaError).reason).toBe('corrupt');
+  });
+});
+
+describe('createDerivatives: video poster frames', () => {
+  it('makes thumbnail and preview from the first frame of an H.264 MP4, at its size, without its metadata', async () => {
+    const result = await createDerivatives(fixture('video-a.mp4'), LIMIT);
+    expect([result.width, result.height]).toEqual([320, 240]);
+    for (const output of [result.thumbnail, result.preview]) {
+      expect(await sharp(output).metadata()).toMatchObject({ width: 320, height: 240 });
+      await expectNoMetadata(output, 'video-a.mp4');
+    }
+    expect(result.perceptualHash).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('turns a video upright by its display matrix (a phone held upright)', async () => {
+    const result = await createDerivatives(fixture('video-rotated.mp4'), LIMIT);
+    expect([result.width, result.height]).toEqual([320, 240]);
+    await expectUprightCard(result, [320, 240], 'video-rotated.mp4');
+  });
+
+  it('hashes a re-encoded copy (HEVC, smaller, lower bitrate) within 6 bits and another video more than 10 away', async () => {
+    const a = await createDerivatives(fixture('video-a.mp4'), LIMIT);
+    const again = await createDerivatives(fixture('video-a.mp4'), LIMIT);
+    expect(again.perceptualHash).toBe(a.perceptualHash);
+    const copy = await createDerivatives(fixture('video-a-reencoded.mp4'), LIMIT);
+    expect([copy.width, copy.height]).toEqual([240, 180]);
+    expect(hammingDistance(a.perceptualHash, copy.perceptualHash)).toBeLessThanOrEqual(6);
+    const b = await createDerivatives(fixture('video-b.mp4'), LIMIT);
+    expect(hammingDistance(a.perceptualHash, b.perceptualHash)).toBeGreaterThan(10);
+  });
+
+  it('skips a black leader: the poster of a fade-in is the first frame that is not flat', async () => {
+    const result = await createDerivatives(fixture('video-fade.mp4'), LIMIT);
+    const { data } = await sharp(result.preview).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const sorted = [...data].sort((x, y) => x - y);
+    expect(sorted[Math.floor(sorted.length * 0.95)]! - sorted[Math.floor(sorted.length * 0.05)]!).toBeGreaterThan(24);
+    expect(result.perceptualHash).not.toBe('0000000000000000');
+  });
+
+  describe('hostile videos fail cleanly, within their limits, and the next one is decoded', () => {
+    it.each([
+      ['video-truncated.mp4', 'corrupt', /Invalid data/],
+      ['video-absurd-dimensions.mp4', 'too_many_pixels', /16000x16000/],
+      ['video-endless.mp4', 'limit_exceeded', /memory|MiB/],
+      ['movie-header.mp4', 'unsupported_format', /no video stream/],
+    ])('%s: %s', async (name, reason, message) => {
+      const rssBefore = process.memoryUsage().rss;
+      const started = performance.now();
+      const error = await createDerivatives(fixture(name), { maxInputPixels: 100_000_000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UndecodableMediaError);
+      expect((error as UndecodableMediaError).reason).toBe(reason);
+      expect((error as UndecodableMediaError).message).toMatch(message);
+      expect(performance.now() - started).toBeLessThan(15_000);
+      // The decoder's memory went with its worker.
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 1024 * 1024);
+      await expect(createDerivatives(fixture('video-b.mp4'), LIMIT)).resolves.toMatchObject({ width: 320, height: 240 });
+    });
+
+    it('stops a decode that outlives its time limit, even inside the decoder, and goes on', async () => {
+      const started = performance.now();
+      const error = await createDerivatives(fixture('video-fade.mp4'), { ...LIMIT, decodeLimits: { timeLimitMs: 150, memoryLimitBytes: 1 << 30 } }).catch(
+        (e: unknown) => e,
+      );
+      const elapsed = performance.now() - started;
+      expect((error as UndecodableMediaError).reason).toBe('limit_exceeded');
+      expect((error as UndecodableMediaError).message).toMatch(/longer than 0.15 s/);
+      expect(elapsed).toBeLessThan(1500);
+      await expect(createDerivatives(fixture('video-fade.mp4'), LIMIT)).resolves.toMatchObject({ width: 320, height: 240 });
+    });
+
+    it('stops a decoder that needs more memory than allowed', async () => {
+      const error = await createDerivatives(fixture('video-a.mp4'), { ...LIMIT, decodeLimits: { timeLimitMs: 60_000, memoryLimitBytes: 8 * 1024 * 1024 } }).catch(
+        (e: unknown) => e,
+      );
+      expect((error as UndecodableMediaError).reason).toBe('limit_exceeded');
+      expect((error as UndecodableMediaError).message).toMatch(/more than 8 MiB/);
+    });
+
+    it('refuses a video whose frames are larger than maxInputPixels before decoding them', async () => {
+      const error = await createDerivatives(fixture('video-a.mp4'), { maxInputPixels: 320 * 240 - 1 }).catch((e: unknown) => e);
+      expect((error as UndecodableMediaError).reason).toBe('too_many_pixels');
+      await expect(createDerivatives(fixture('video-a.mp4'), { maxInputPixels: 320 * 240 })).resolves.toBeTruthy();
     });
   });
 });

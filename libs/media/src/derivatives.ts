@@ -1,7 +1,12 @@
-// Thumbnail, preview and perceptual hash from one decode of an image (style.md, habit 7).
+// Thumbnail, preview and perceptual hash from one decode of an image or of a video's poster
+// frame (style.md, habit 7). sharp decodes what its prebuilt libvips can; HEVC HEIF and video
+// frames are decoded by WebAssembly decoders in a time- and memory-limited sandbox (sandbox.ts)
+// and their raw pixels go through the same sharp fan-out.
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
+import { decodeInSandbox, DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedPixels } from './sandbox.js';
+import { sniffMediaType } from './sniff.js';
 
 /** Longest side of the thumbnail, in pixels. */
 export const THUMBNAIL_SIZE = 320;
@@ -12,7 +17,12 @@ export const PREVIEW_SIZE = 1600;
 export interface DerivativeOptions {
   /** Largest width x height accepted before decoding: the decompression-bomb guard. */
   maxInputPixels: number;
+  /** Time and memory of a sandboxed decode (HEVC HEIF, video frames); DEFAULT_DECODE_LIMITS if absent. */
+  decodeLimits?: DecodeLimits;
 }
+
+/** Containers whose first video stream gives the poster frame (as sniffed by file-type). */
+const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm']);
 
 /** Derived images (JPEG, sRGB, upright, no metadata of any kind) and the picture's fingerprint. */
 export interface MediaDerivatives {
@@ -20,7 +30,7 @@ export interface MediaDerivatives {
   preview: Buffer;
   /** 64-bit DCT pHash as 16 hex digits; compare with hammingDistance. */
   perceptualHash: string;
-  /** Dimensions of the original once upright (after applying EXIF orientation). */
+  /** Dimensions of the original once upright (after EXIF orientation, HEIF irot/imir or a video's display matrix). */
   width: number;
   height: number;
 }
@@ -47,7 +57,7 @@ export function configureSharp(settings: SharpSettings = {}): void {
 // libvips' native .v, FITS, PPM and friends are refused before any pixel is decoded.
 const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'heif', 'jp2k', 'jxl']);
 
-/** Decodes an image once and fans out thumbnail, preview and perceptual hash; throws UndecodableMediaError. */
+/** Decodes an image or a video's poster frame once and fans out thumbnail, preview and perceptual hash; throws UndecodableMediaError. */
 export async function createDerivatives(filePath: string, opts: DerivativeOptions): Promise<MediaDerivatives> {
   if (!Number.isSafeInteger(opts.maxInputPixels) || opts.maxInputPixels < 1) {
     throw new RangeError(`maxInputPixels must be a positive integer, got ${opts.maxInputPixels}`);
@@ -60,15 +70,24 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     // Header only; with limitInputPixels set this already refuses a bomb by its declared size.
     header = await image.metadata();
   } catch (error) {
+    // Not an image libvips reads: a video gets its poster frame. Sniffed only here, so photos
+    // pay nothing for it.
+    if (VIDEO_TYPES.has(await sniffMediaType(filePath))) {
+      return fanOut(await decodeInSandbox('video', filePath, opts.maxInputPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
+    }
     throw undecodable(error);
   }
   if (!header.format || !DECODABLE_FORMATS.has(header.format)) {
     throw new UndecodableMediaError('unsupported_format', `not an image format we decode: ${header.format ?? 'unknown'}`);
   }
-  // sharp's prebuilt libvips decodes AV1 (AVIF) but not HEVC (most phones' HEIC): say so up
-  // front rather than classify whatever libheif's decoder happens to report.
+  // sharp's prebuilt libvips decodes AV1 (AVIF) but has no HEVC decoder (most phones' HEIC):
+  // those go to libheif's own decoders in the sandbox, after the same check of the declared size.
   if (header.format === 'heif' && header.compression !== 'av1') {
-    throw new UndecodableMediaError('unsupported_format', `HEIF with ${header.compression ?? 'unknown'} compression is not decoded by this build`);
+    const declared = (header.width ?? 0) * (header.height ?? 0);
+    if (declared > opts.maxInputPixels) {
+      throw new UndecodableMediaError('too_many_pixels', `HEIF declares ${header.width}x${header.height}, more than ${opts.maxInputPixels} pixels`);
+    }
+    return fanOut(await decodeInSandbox('heif', filePath, opts.maxInputPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
   }
 
   let decoded: { data: Buffer; info: OutputInfo };
@@ -87,7 +106,30 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     throw undecodable(error);
   }
 
-  const { data, info } = decoded;
+  const upright = header.autoOrient ?? { width: header.width, height: header.height };
+  return { ...(await derive(decoded)), width: upright.width, height: upright.height };
+}
+
+/** Pixels from the sandbox (upright already, no metadata attached) through the same fan-out. */
+async function fanOut(pixels: DecodedPixels): Promise<MediaDerivatives> {
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    // Already decoded within maxInputPixels by the sandbox: sharp's own default limit must not
+    // refuse what the configured limit allows.
+    decoded = await sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels }, limitInputPixels: false })
+      .flatten({ background: '#ffffff' })
+      .resize({ width: PREVIEW_SIZE, height: PREVIEW_SIZE, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw undecodable(error);
+  }
+  return { ...(await derive(decoded)), width: pixels.declaredWidth, height: pixels.declaredHeight };
+}
+
+/** Preview, thumbnail and hash from the decoded, preview-sized pixels. */
+async function derive({ data, info }: { data: Buffer; info: OutputInfo }): Promise<Omit<MediaDerivatives, 'width' | 'height'>> {
   const pixels = () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
   const [preview, thumbnail, hashInput] = await Promise.all([
     pixels().jpeg({ quality: 82 }).toBuffer(),
@@ -101,15 +143,7 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
       .raw()
       .toBuffer(),
   ]);
-
-  const upright = header.autoOrient ?? { width: header.width, height: header.height };
-  return {
-    thumbnail,
-    preview,
-    perceptualHash: perceptualHashFromGreyscale(hashInput),
-    width: upright.width,
-    height: upright.height,
-  };
+  return { thumbnail, preview, perceptualHash: perceptualHashFromGreyscale(hashInput) };
 }
 
 function undecodable(error: unknown): Error {

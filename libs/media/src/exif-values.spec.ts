@@ -6,6 +6,7 @@ import {
   locationFromXmpGps,
   orientationFrom,
   parseExifDateTime,
+  parseIptcDateTime,
   parseOffset,
   parseSubSeconds,
 } from './exif-values.js';
@@ -120,6 +121,79 @@ describe('captureTimeFromTags', () => {
     expect(
       captureTimeFromTags({ dateTimeOriginal: '2019:02:30 10:00:00', createDate: 12345, xmpDates: ['yesterday'] }),
     ).toBeNull();
+  });
+});
+
+describe('captureTimeFromTags: which source wins (CaptureTimeTags)', () => {
+  // One source per rank, each a different minute, so the winner is plain to see.
+  const all = {
+    dateTimeOriginal: '2024:02:24 05:01:00',
+    offsetTimeOriginal: '+02:00',
+    xmpDateTimeOriginal: '2024-02-24T05:02:00+02:00',
+    xmpDateCreated: '2024-02-24T05:03:00+02:00',
+    iptcDateCreated: '20240224',
+    iptcTimeCreated: '050400+0200',
+    makerDates: ['2024:02:24 05:05:00'],
+    createDate: '2024:02:24 05:06:00',
+    offsetTimeDigitized: '+02:00',
+    xmpDates: ['2024-02-24T05:07:00+02:00'],
+    iptcDigitalCreationDate: '20240224',
+    iptcDigitalCreationTime: '050800+0200',
+  };
+  const order = ['dateTimeOriginal', 'xmpDateTimeOriginal', 'xmpDateCreated', 'iptcDateCreated', 'makerDates', 'createDate', 'xmpDates', 'iptcDigitalCreationDate'] as const;
+
+  it('takes EXIF DateTimeOriginal > XMP exif:DateTimeOriginal > photoshop:DateCreated > IPTC > maker blocks > CreateDate > XMP > IPTC digital', () => {
+    const tags: Record<string, unknown> = { ...all };
+    const winners: string[] = [];
+    for (const rank of order) {
+      winners.push(captureTimeFromTags(tags)!.capturedAt);
+      delete tags[rank];
+    }
+    expect(winners).toEqual(['03:01', '03:02', '03:03', '03:04', '05:05', '03:06', '03:07', '03:08'].map((hm) => (hm === '05:05' ? `2024-02-24T${hm}:00` : `2024-02-24T${hm}:00.000Z`)));
+    expect(captureTimeFromTags(tags)).toBeNull();
+  });
+
+  it('puts IPTC before photoshop:DateCreated when the IPTC was edited after the XMP (MWG digest)', () => {
+    const { dateTimeOriginal: _a, xmpDateTimeOriginal: _b, ...rest } = all;
+    expect(captureTimeFromTags({ ...rest, iptcNewerThanXmp: true })?.capturedAt).toBe('2024-02-24T03:04:00.000Z');
+    expect(captureTimeFromTags({ ...rest, iptcNewerThanXmp: false })?.capturedAt).toBe('2024-02-24T03:03:00.000Z');
+  });
+
+  it('passes over a date-only photoshop:DateCreated and never lends one source\'s zone to another', () => {
+    expect(captureTimeFromTags({ xmpDateCreated: '2024-02-24', iptcDateCreated: '20240224', iptcTimeCreated: '050400' })).toEqual({
+      capturedAt: '2024-02-24T05:04:00',
+      capturedAtOffset: null,
+    });
+    expect(captureTimeFromTags({ xmpDateCreated: '2021-04-17T09:05:00', xmpDates: ['2021-04-17T09:06:00+03:00'] })).toEqual({
+      capturedAt: '2021-04-17T09:05:00',
+      capturedAtOffset: null,
+    });
+    expect(captureTimeFromTags({ makerDates: [null, 'garbage', '2000:08:22 15:31:12'] })).toEqual({ capturedAt: '2000-08-22T15:31:12', capturedAtOffset: null });
+  });
+});
+
+describe('parseIptcDateTime', () => {
+  it('reads IIM "CCYYMMDD" + "HHMMSS±HHMM", with or without the zone, and separator variants', () => {
+    expect(parseIptcDateTime('20240224', '051233+0200')).toEqual({
+      wall: { year: 2024, month: 2, day: 24, hour: 5, minute: 12, second: 33, millisecond: null },
+      offset: { text: '+02:00', minutes: 120 },
+    });
+    expect(parseIptcDateTime('20240224', '051233')?.offset).toBeNull();
+    expect(parseIptcDateTime('2024:02:24', '05:12:33-03:30')?.offset).toEqual({ text: '-03:30', minutes: -210 });
+    expect(parseIptcDateTime('2024-02-24', '051233Z')?.offset).toEqual({ text: '+00:00', minutes: 0 });
+  });
+
+  it('refuses a date alone, impossible dates and times, and a malformed zone (rather than dropping it)', () => {
+    for (const [date, time] of [
+      ['20240224', undefined],
+      ['20240230', '051233'],
+      ['20240224', '251233'],
+      ['20240224', '0512'],
+      ['20240224', '051233+2500'],
+      ['2024022', '051233'],
+    ]) {
+      expect(parseIptcDateTime(date, time)).toBeNull();
+    }
   });
 });
 

@@ -30,7 +30,28 @@ interface ParsedOffset {
   minutes: number;
 }
 
-/** Where a capture time may come from, in order of preference; raw values as read from the file. */
+/**
+ * Where a capture time may come from; raw values as read from the file. The order of preference
+ * (first usable source wins, each with its own offset or none; a zone is never borrowed from
+ * another source, except EXIF OffsetTime under the rule below):
+ *
+ *  1. EXIF DateTimeOriginal + SubSecTimeOriginal + OffsetTimeOriginal
+ *       (ExifTool: Composite:SubSecDateTimeOriginal)
+ *  2. XMP exif:DateTimeOriginal
+ *       (ExifTool: any DateTimeOriginal tag suppresses its IPTC-made Composite:DateTimeOriginal)
+ *  3. XMP photoshop:DateCreated, then 4. IPTC DateCreated + TimeCreated (+ its ±HHMM offset),
+ *       as ExifTool's MWG:DateTimeOriginal orders them; both swap when the IPTC was edited after
+ *       the XMP (Photoshop IPTCDigest present and no longer matching the IPTC, `iptcNewerThanXmp`).
+ *       (ExifTool's plain Composite:DateTimeOriginal is IPTC's date + time whenever no
+ *       DateTimeOriginal tag exists; it ignores photoshop:DateCreated.)
+ *  5. Capture times only a maker's own block states (Canon CIFF, APP12 PictureInfo, Pentax maker
+ *       note Date + Time), zone-less as ExifTool shows them.
+ *  6. EXIF CreateDate + SubSecTimeDigitized + OffsetTimeDigitized (Composite:SubSecCreateDate)
+ *  7. `xmpDates` in order (metadata.ts: xmp:CreateDate, exif:DateTimeDigitized; other readers
+ *       pass their ISO 8601 dates here)
+ *  8. IPTC DigitalCreationDate + DigitalCreationTime (Composite:DigitalCreationDateTime)
+ * ModifyDate is never a capture time.
+ */
 export interface CaptureTimeTags {
   dateTimeOriginal?: unknown;
   subSecTimeOriginal?: unknown;
@@ -40,8 +61,22 @@ export interface CaptureTimeTags {
   offsetTimeDigitized?: unknown;
   modifyDate?: unknown;
   offsetTime?: unknown;
-  /** ISO 8601 strings from XMP (exif:DateTimeOriginal, photoshop:DateCreated, xmp:CreateDate...). */
+  /** XMP exif:DateTimeOriginal (ISO 8601). */
+  xmpDateTimeOriginal?: unknown;
+  /** XMP photoshop:DateCreated (ISO 8601; often a date alone, which is no capture time). */
+  xmpDateCreated?: unknown;
+  /** IPTC 2:55 DateCreated and 2:60 TimeCreated as stored ("20240224", "051233+0200"). */
+  iptcDateCreated?: unknown;
+  iptcTimeCreated?: unknown;
+  /** MWG: the IPTC changed after the XMP was last synchronised with it, so IPTC comes first. */
+  iptcNewerThanXmp?: boolean;
+  /** Maker-block capture times, EXIF style ("2000:08:22 15:31:12"), in order; zone-less. */
+  makerDates?: unknown[];
+  /** ISO 8601 dates tried after EXIF CreateDate (xmp:CreateDate, exif:DateTimeDigitized...). */
   xmpDates?: unknown[];
+  /** IPTC 2:62 DigitalCreationDate and 2:63 DigitalCreationTime as stored. */
+  iptcDigitalCreationDate?: unknown;
+  iptcDigitalCreationTime?: unknown;
 }
 
 const MAX_TEXT_LENGTH = 256;
@@ -57,28 +92,69 @@ export function cleanText(value: unknown): string | null {
   return text.length > MAX_TEXT_LENGTH ? text.slice(0, MAX_TEXT_LENGTH) : text;
 }
 
-/** Picks the capture time by preference (DateTimeOriginal, CreateDate, then XMP), never inventing a zone. */
+/** Picks the capture time by preference (see CaptureTimeTags), never inventing a zone. */
 export function captureTimeFromTags(tags: CaptureTimeTags): CaptureTime | null {
   const modified = parseExifDateTime(tags.modifyDate);
-  const candidates: Array<[unknown, unknown, unknown]> = [
-    [tags.dateTimeOriginal, tags.subSecTimeOriginal, tags.offsetTimeOriginal],
-    [tags.createDate, tags.subSecTimeDigitized, tags.offsetTimeDigitized],
-  ];
-  for (const [dateValue, subSecValue, offsetValue] of candidates) {
+  const exif = (dateValue: unknown, subSecValue: unknown, offsetValue: unknown): CaptureTime | null => {
     const wall = parseExifDateTime(dateValue);
-    if (!wall) continue;
+    if (!wall) return null;
     if (wall.millisecond === null) wall.millisecond = parseSubSeconds(subSecValue);
     let offset = parseOffset(offsetValue);
     // OffsetTime belongs to ModifyDate. It describes this clock reading only when the file was
     // not modified after capture (same wall-clock second); otherwise borrowing it would guess.
     if (!offset && modified && sameSecond(modified, wall)) offset = parseOffset(tags.offsetTime);
     return formatCaptureTime(wall, offset);
-  }
-  for (const value of tags.xmpDates ?? []) {
+  };
+  const iso = (value: unknown): CaptureTime | null => {
     const parsed = parseIsoDateTime(value);
-    if (parsed) return formatCaptureTime(parsed.wall, parsed.offset);
+    return parsed ? formatCaptureTime(parsed.wall, parsed.offset) : null;
+  };
+  const iptc = (date: unknown, time: unknown): CaptureTime | null => {
+    const parsed = parseIptcDateTime(date, time);
+    return parsed ? formatCaptureTime(parsed.wall, parsed.offset) : null;
+  };
+  const iptcCreated = () => iptc(tags.iptcDateCreated, tags.iptcTimeCreated);
+  const photoshopCreated = () => iso(tags.xmpDateCreated);
+  const sources: Array<() => CaptureTime | null> = [
+    () => exif(tags.dateTimeOriginal, tags.subSecTimeOriginal, tags.offsetTimeOriginal),
+    () => iso(tags.xmpDateTimeOriginal),
+    ...(tags.iptcNewerThanXmp ? [iptcCreated, photoshopCreated] : [photoshopCreated, iptcCreated]),
+    ...(tags.makerDates ?? []).map((value) => () => exif(value, undefined, undefined)),
+    () => exif(tags.createDate, tags.subSecTimeDigitized, tags.offsetTimeDigitized),
+    ...(tags.xmpDates ?? []).map((value) => () => iso(value)),
+    () => iptc(tags.iptcDigitalCreationDate, tags.iptcDigitalCreationTime),
+  ];
+  for (const source of sources) {
+    const found = source();
+    if (found) return found;
   }
   return null;
+}
+
+// IPTC IIM: date "CCYYMMDD", time "HHMMSS±HHMM" (the offset is mandatory in IIM 4 but often left
+// out). Some writers put ExifTool-style separators in: "2024:02:24", "05:12:33+02:00".
+const IPTC_DATE = /^(\d{4})[:-]?(\d{2})[:-]?(\d{2})$/;
+const IPTC_TIME = /^(\d{2}):?(\d{2}):?(\d{2})(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Parses an IPTC date and time pair; a date without a time is not a capture time. */
+export function parseIptcDateTime(date: unknown, time: unknown): { wall: WallClock; offset: ParsedOffset | null } | null {
+  const d = IPTC_DATE.exec(cleanText(date) ?? '');
+  const t = IPTC_TIME.exec(cleanText(time) ?? '');
+  if (!d || !t) return null;
+  const wall = validWallClock({
+    year: Number(d[1]),
+    month: Number(d[2]),
+    day: Number(d[3]),
+    hour: Number(t[1]),
+    minute: Number(t[2]),
+    second: Number(t[3]),
+    millisecond: null,
+  });
+  if (!wall) return null;
+  const offset = t[4] === undefined ? null : parseOffset(t[4]);
+  // A malformed offset makes the whole time doubtful, as for XMP dates.
+  if (t[4] !== undefined && !offset) return null;
+  return { wall, offset };
 }
 
 function sameSecond(a: WallClock, b: WallClock): boolean {

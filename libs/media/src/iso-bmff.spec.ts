@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readMovieDurationS } from './iso-bmff.js';
+import { decodeBoxHeader, memoryChildren } from './iso-bmff.js';
+import { readMovieDurationS } from './movie-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 function box(type: string, ...payload: Buffer[]): Buffer {
@@ -58,5 +59,28 @@ describe('readMovieDurationS', () => {
     expect(await readMovieDurationS(scratch.write('tiny.mp4', tiny))).toBeNull();
     const truncated = Buffer.concat([ftyp, box('moov', mvhdV1(1000, 5000n))]).subarray(0, ftyp.length + 30);
     expect(await readMovieDurationS(scratch.write('truncated.mp4', truncated))).toBeNull();
+  });
+});
+
+describe('the box layer', () => {
+  it('decodes 32-bit, 64-bit, to-the-end and overlong sizes; refuses garbage types', () => {
+    const h32 = box('moov', Buffer.alloc(8));
+    expect(decodeBoxHeader(h32, 100, 1000)).toEqual({ type: 'moov', start: 100, headerSize: 8, end: 116, overlong: false });
+    const h64 = Buffer.alloc(16);
+    h64.writeUInt32BE(1, 0);
+    h64.write('mdat', 4, 'latin1');
+    h64.writeBigUInt64BE(2n ** 40n, 8);
+    expect(decodeBoxHeader(h64, 0, 5000)).toEqual({ type: 'mdat', start: 0, headerSize: 16, end: 5000, overlong: true });
+    h64.writeBigUInt64BE(2n ** 64n - 1n, 8);
+    expect(decodeBoxHeader(h64, 0, 5000)?.overlong).toBe(true);
+    const toEnd = Buffer.from('\0\0\0\0mdat', 'latin1');
+    expect(decodeBoxHeader(toEnd, 10, 90)).toMatchObject({ end: 90, overlong: false });
+    expect(decodeBoxHeader(Buffer.from('\0\0\0\x10\x01\x02\x03\x04', 'latin1'), 0, 100)).toBeNull();
+    expect(decodeBoxHeader(Buffer.from('\0\0\0\x10\0\0\0\x01', 'latin1'), 0, 100, true)?.type).toBe('\0\0\0\x01');
+    expect(decodeBoxHeader(Buffer.from('\0\0\0\x04moov', 'latin1'), 0, 100)).toBeNull(); // smaller than its header
+    // A QuickTime container may end with a 32-bit zero.
+    expect(memoryChildren(Buffer.concat([box('free'), Buffer.alloc(4)]), 10)).toMatchObject({ problem: null });
+    expect(memoryChildren(Buffer.concat([box('free'), Buffer.alloc(9, 0xff)]), 10).problem).toMatch(/unreadable box header at byte 8/);
+    expect(memoryChildren(Buffer.concat(Array.from({ length: 5 }, () => box('free'))), 3).problem).toBe('more than 3 boxes');
   });
 });

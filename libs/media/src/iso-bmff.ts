@@ -1,95 +1,140 @@
-// Reads a video's duration from the ISO base media / QuickTime movie header ('moov' > 'mvhd').
-// exifr does not read MP4/MOV; this walks box headers with positioned reads, so a multi-GiB
-// video costs a few small reads whether 'moov' sits before or after the media data.
-import { open, type FileHandle } from 'node:fs/promises';
+// ISO base media / QuickTime box layer: positioned reads of box headers (a multi-GiB video costs
+// a few small reads wherever 'moov' sits), and in-memory walking of the small metadata boxes.
+// Everything is bounded: reads, bytes, boxes per container, nesting depth. The movie metadata
+// reader (movie-metadata.ts) builds on it; nothing here throws on hostile bytes except
+// ReadBudgetExceeded, which that reader turns into a note.
+import type { FileHandle } from 'node:fs/promises';
 
-// Boxes a movie file can start with; anything else is not ISO-BMFF/QuickTime.
-const FIRST_BOXES = new Set(['ftyp', 'moov', 'mdat', 'wide', 'free', 'skip', 'pnot']);
-const MAX_BOXES = 10_000;
+/** Boxes an ISO-BMFF/QuickTime file can start with; anything else is not one. */
+export const FIRST_BOXES = new Set(['ftyp', 'moov', 'mdat', 'wide', 'free', 'skip', 'pnot']);
 
-interface BoxHeader {
-  type: string;
-  start: number;
-  headerSize: number;
-  end: number;
-}
+/** Most positioned reads one file may cost, and most bytes they may bring in. */
+const MAX_READS = 4096;
+const MAX_BYTES = 16 * 1024 * 1024;
 
-/** Duration in seconds from an MP4/MOV movie header; null when the file is not one or says nothing. */
-export async function readMovieDurationS(filePath: string): Promise<number | null> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(filePath, 'r');
-    const { size } = await handle.stat();
-    const first = await readBoxHeader(handle, 0, size);
-    if (!first || !FIRST_BOXES.has(first.type)) return null;
-    const moov = await findBox(handle, 0, size, 'moov');
-    if (!moov) return null;
-    const mvhd = await findBox(handle, moov.start + moov.headerSize, moov.end, 'mvhd');
-    if (!mvhd) return null;
-    return await readMvhdDuration(handle, mvhd);
-  } catch {
-    // Hostile or truncated input: no duration rather than a failed intake.
-    return null;
-  } finally {
-    await handle?.close().catch(() => undefined);
+export class ReadBudgetExceeded extends Error {
+  constructor() {
+    super(`more than ${MAX_READS} reads or ${MAX_BYTES} bytes`);
   }
 }
 
-async function findBox(handle: FileHandle, from: number, to: number, type: string): Promise<BoxHeader | null> {
+/** Positioned reads of one open file, within a budget. */
+export class BoxReader {
+  private reads = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+  ) {}
+
+  /** Up to `length` bytes at `offset` (fewer at the end of the file). */
+  async read(offset: number, length: number): Promise<Buffer> {
+    const wanted = Math.max(0, Math.min(length, this.size - offset));
+    if (wanted === 0 || offset < 0) return Buffer.alloc(0);
+    this.reads += 1;
+    this.bytes += wanted;
+    if (this.reads > MAX_READS || this.bytes > MAX_BYTES) throw new ReadBudgetExceeded();
+    const buffer = Buffer.alloc(wanted);
+    const { bytesRead } = await this.handle.read(buffer, 0, wanted, offset);
+    return buffer.subarray(0, bytesRead);
+  }
+}
+
+export interface BoxHeader {
+  type: string;
+  /** Offset of the box's first byte. */
+  start: number;
+  /** 8, or 16 with a 64-bit size. */
+  headerSize: number;
+  /** End of the box, clamped to its container (or the file). */
+  end: number;
+  /** True when the box claims more bytes than its container or the file holds. */
+  overlong: boolean;
+}
+
+/** 'moov', '©xyz': printable Latin-1 (QuickTime's © is 0xA9). */
+export function isPlausibleType(type: string): boolean {
+  return /^[\x20-\x7e\xa9]{4}$/.test(type);
+}
+
+/**
+ * Decodes a box header from `bytes` (at least 8, 16 for a 64-bit size) found at file offset
+ * `offset` inside a container ending at `limit`. Null when the header cannot be a box: too
+ * small, or an implausible type unless `anyType` (ilst items of 'mdta' metadata are indices).
+ */
+export function decodeBoxHeader(bytes: Buffer, offset: number, limit: number, anyType = false): BoxHeader | null {
+  if (bytes.length < 8) return null;
+  const size32 = bytes.readUInt32BE(0);
+  const type = bytes.toString('latin1', 4, 8);
+  if (!anyType && !isPlausibleType(type)) return null;
+  let headerSize = 8;
+  let claimed: number;
+  if (size32 === 1) {
+    if (bytes.length < 16) return null;
+    const large = bytes.readBigUInt64BE(8);
+    headerSize = 16;
+    // 2^63 bytes is "beyond the end" like any other overlong claim.
+    claimed = large > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(large);
+  } else if (size32 === 0) {
+    claimed = limit - offset; // "extends to the end of the file"
+  } else {
+    claimed = size32;
+  }
+  if (claimed < headerSize) return null;
+  const overlong = offset + claimed > limit;
+  // A truncated upload still has readable boxes at its start: clamp, do not reject.
+  return { type, start: offset, headerSize, end: overlong ? limit : offset + claimed, overlong };
+}
+
+/** Reads the box header at `offset` of a container ending at `limit`. */
+export async function readBoxHeader(reader: BoxReader, offset: number, limit: number): Promise<BoxHeader | null> {
+  if (offset + 8 > limit) return null;
+  const head = await reader.read(offset, Math.min(16, limit - offset));
+  return decodeBoxHeader(head, offset, limit);
+}
+
+export interface ChildWalk {
+  boxes: BoxHeader[];
+  /** Why the walk stopped early, if it did: a garbage header or too many boxes. */
+  problem: string | null;
+}
+
+/** Headers of the boxes between `from` and `to` (positioned reads), at most `max`. */
+export async function readChildren(reader: BoxReader, from: number, to: number, max: number): Promise<ChildWalk> {
+  const boxes: BoxHeader[] = [];
   let offset = from;
-  for (let i = 0; i < MAX_BOXES && offset + 8 <= to; i++) {
-    const box = await readBoxHeader(handle, offset, to);
-    if (!box) return null;
-    if (box.type === type) return box;
+  while (offset + 8 <= to) {
+    if (boxes.length >= max) return { boxes, problem: `more than ${max} boxes` };
+    const box = await readBoxHeader(reader, offset, to);
+    if (!box) return { boxes, problem: `unreadable box header at byte ${offset}` };
+    boxes.push(box);
     offset = box.end;
   }
-  return null;
+  return { boxes, problem: null };
 }
 
-async function readBoxHeader(handle: FileHandle, offset: number, limit: number): Promise<BoxHeader | null> {
-  const head = Buffer.alloc(16);
-  const { bytesRead } = await handle.read(head, 0, 16, offset);
-  if (bytesRead < 8) return null;
-  const size32 = head.readUInt32BE(0);
-  const type = head.toString('latin1', 4, 8);
-  let headerSize = 8;
-  let size: number;
-  if (size32 === 1) {
-    if (bytesRead < 16) return null;
-    const large = head.readBigUInt64BE(8);
-    if (large > BigInt(Number.MAX_SAFE_INTEGER)) return null;
-    size = Number(large);
-    headerSize = 16;
-  } else if (size32 === 0) {
-    size = limit - offset; // "extends to the end of the enclosing box/file"
-  } else {
-    size = size32;
-  }
-  if (size < headerSize) return null;
-  // A truncated upload still has a readable 'mvhd' (it comes first in 'moov'): clamp, do not reject.
-  return { type, start: offset, headerSize, end: Math.min(offset + size, limit) };
+/** A box found in memory: `body` is its payload after the header. */
+export interface MemoryBox {
+  type: string;
+  body: Buffer;
+  overlong: boolean;
 }
 
-async function readMvhdDuration(handle: FileHandle, mvhd: BoxHeader): Promise<number | null> {
-  const body = Buffer.alloc(32);
-  const bodyStart = mvhd.start + mvhd.headerSize;
-  const { bytesRead } = await handle.read(body, 0, Math.min(32, mvhd.end - bodyStart), bodyStart);
-  const version = body[0];
-  let timescale: number;
-  let duration: number;
-  if (version === 0 && bytesRead >= 20) {
-    timescale = body.readUInt32BE(12);
-    const raw = body.readUInt32BE(16);
-    if (raw === 0xffffffff) return null; // "duration unknown"
-    duration = raw;
-  } else if (version === 1 && bytesRead >= 32) {
-    timescale = body.readUInt32BE(20);
-    const raw = body.readBigUInt64BE(24);
-    if (raw === 0xffffffffffffffffn || raw > BigInt(Number.MAX_SAFE_INTEGER)) return null;
-    duration = Number(raw);
-  } else {
-    return null;
+/** Boxes in an in-memory payload (a 'udta', 'meta', 'ilst'...), at most `max`. */
+export function memoryChildren(buffer: Buffer, max: number, anyType = false): { boxes: MemoryBox[]; problem: string | null } {
+  const boxes: MemoryBox[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    if (boxes.length >= max) return { boxes, problem: `more than ${max} boxes` };
+    const header = decodeBoxHeader(buffer.subarray(offset, offset + 16), offset, buffer.length, anyType);
+    if (!header) {
+      // QuickTime lets a container end with a 32-bit zero terminator.
+      if (buffer.readUInt32BE(offset) === 0 && offset + 4 >= buffer.length - 4) return { boxes, problem: null };
+      return { boxes, problem: `unreadable box header at byte ${offset}` };
+    }
+    boxes.push({ type: header.type, body: buffer.subarray(offset + header.headerSize, header.end), overlong: header.overlong });
+    offset = header.end;
   }
-  if (timescale === 0 || duration === 0) return null;
-  return Math.round((duration / timescale) * 1000) / 1000;
+  return { boxes, problem: null };
 }

@@ -17,6 +17,59 @@ for (let n = 1; n <= 8; n++) {
   };
 }
 
+// Still images whose time, position or device sit outside EXIF (test/fixtures/media/README.md,
+// "Time, position and device from every block"; generate-stills.mjs). Each is also compared with
+// ExifTool field by field in exiftool-agreement.spec.ts. None may produce a note.
+const card = { width: 64, height: 48 };
+const STILL_BLOCKS: Record<string, ExtractedMetadata> = {
+  'exif-after-idat.png': {
+    ...none,
+    ...card,
+    capturedAt: '2022-08-14T18:47:09.480Z',
+    capturedAtOffset: '+03:00',
+    location: { lat: 46.4825, lon: 30.7233, altitudeM: 38.5 },
+    device: { make: 'FUJIFILM', model: 'X-T30', software: 'Digital Camera X-T30 Ver3.00' },
+  },
+  'iptc-xmp-profiles.png': {
+    ...none,
+    ...card,
+    capturedAt: '2022-02-24T02:50:00.000Z',
+    capturedAtOffset: '+02:00',
+    location: { lat: 50.005, lon: 36.2292, altitudeM: null },
+    device: { make: 'Xiaomi', model: 'Redmi Note 8 Pro', software: null },
+  },
+  'iptc-offset.jpg': { ...none, ...card, capturedAt: '2024-02-24T03:12:33.000Z', capturedAtOffset: '+02:00' },
+  'iptc-no-offset.jpg': { ...none, ...card, capturedAt: '2023-03-11T17:45:02' },
+  'iptc-digital.jpg': { ...none, ...card, capturedAt: '2019-11-03T03:15:00.000Z', capturedAtOffset: '-04:00' },
+  'xmp-offset.jpg': {
+    ...none,
+    ...card,
+    capturedAt: '2023-10-07T03:30:00.500Z',
+    capturedAtOffset: '+03:00',
+    location: { lat: 31.7683, lon: 35.2137, altitudeM: 754 },
+    device: { make: 'samsung', model: 'SM-S911B', software: 'S911BXXU3CXH1' },
+  },
+  'xmp-no-offset.jpg': { ...none, ...card, capturedAt: '2021-04-17T09:05:00', location: { lat: 31.559, lon: 35.4732, altitudeM: -430 } },
+  'xmp-iptc-disagree.jpg': { ...none, ...card, capturedAt: '2024-02-24T03:12:33.000Z', capturedAtOffset: '+02:00' },
+  'iptc-stale-digest.jpg': { ...none, ...card, capturedAt: '2024-02-24T04:00:00.000Z', capturedAtOffset: '+02:00' },
+  'ciff-app0.jpg': { ...none, ...card, capturedAt: '2000-08-22T15:31:12', device: { make: 'Canon', model: 'Canon PowerShot S10', software: null } },
+  'pictureinfo-app12.jpg': {
+    ...none,
+    ...card,
+    capturedAt: '2000-08-22T15:31:12',
+    device: { make: 'OLYMPUS OPTICAL CO.,LTD', model: 'C2000Z', software: null },
+  },
+  'pentax-makernote.jpg': { ...none, ...card, capturedAt: '2007-10-27T14:34:47', device: { make: 'PENTAX Corporation', model: 'PENTAX K10D', software: null } },
+  'iptc.tif': {
+    ...none,
+    ...card,
+    capturedAt: '2023-06-06T04:45:10.000Z',
+    capturedAtOffset: '+03:00',
+    device: { make: 'Canon', model: 'Canon EOS R6', software: null },
+    orientation: 1,
+  },
+};
+
 function expectSameMetadata(actual: ExtractedMetadata | null, expected: ExtractedMetadata): void {
   expect(actual).not.toBeNull();
   const { location, ...rest } = actual as ExtractedMetadata;
@@ -39,6 +92,12 @@ describe('extractEmbeddedMetadata', () => {
     });
   }
 
+  for (const [name, expected] of Object.entries(STILL_BLOCKS)) {
+    it(`reads ${name} (time, position or device outside EXIF) field by field, without notes`, async () => {
+      expectSameMetadata(await extractEmbeddedMetadata(fixture(name)), expected);
+    });
+  }
+
   it('gives all four hemispheres their signs', async () => {
     const signs = await Promise.all(
       ['exif-ne-offset.jpg', 'exif-nw-no-offset.jpg', 'exif-se-digitized.jpg', 'exif-sw-offset.jpg'].map(
@@ -56,7 +115,7 @@ describe('extractEmbeddedMetadata', () => {
     ]);
   });
 
-  it.each(['not-an-image.pdf', 'random.bin'])('returns null for %s, which holds nothing', async (name) => {
+  it.each(['random.bin'])('returns null for %s, which holds nothing', async (name) => {
     expect(await extractEmbeddedMetadata(fixture(name))).toBeNull();
   });
 
@@ -120,7 +179,25 @@ describe('extractEmbeddedMetadata', () => {
     const scratch = scratchDir();
     afterAll(() => scratch.cleanup());
 
-    const sources = ['exif-ne-offset.jpg', 'exif.png', 'exif.webp', 'exif.tif', 'exif.heic', 'movie-header.mp4'];
+    const sources = [
+      'exif-ne-offset.jpg',
+      'exif.png',
+      'exif.webp',
+      'exif.tif',
+      'exif.heic',
+      'movie-header.mp4',
+      'apple.mov',
+      'clip.webm',
+      'document.pdf',
+      'exif-after-idat.png',
+      'iptc-xmp-profiles.png',
+      'iptc-offset.jpg',
+      'xmp-offset.jpg',
+      'ciff-app0.jpg',
+      'pictureinfo-app12.jpg',
+      'pentax-makernote.jpg',
+      'iptc.tif',
+    ];
 
     it('never throws on any truncation of a metadata-bearing file', async () => {
       for (const name of sources) {
@@ -165,11 +242,21 @@ describe('hasNoEmbeddedMetadata', () => {
     ['orientation-6.jpg', true],
     ['scene-a.jpg', true],
     ['bomb.png', true],
-    ['movie-header.mp4', true],
+    ['movie-header.mp4', false],
+    ['clip.mkv', true],
+    ['not-an-image.pdf', true],
+    ['android.mp4', false],
+    ['apple.mov', false],
+    ['voice.m4a', false],
+    ['clip.webm', false],
+    ['document.pdf', false],
     ['gps-below-sea-level.jpg', false],
     ['gps-empty-block.jpg', false],
     ['device-padded.jpg', false],
     ['exif.heic', false],
+    ['iptc-no-offset.jpg', false],
+    ['ciff-app0.jpg', false],
+    ['xmp-no-offset.jpg', false],
   ])('%s -> %s', async (name, expected) => {
     expect(hasNoEmbeddedMetadata(await extractEmbeddedMetadata(fixture(name)))).toBe(expected);
   });

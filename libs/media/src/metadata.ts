@@ -1,6 +1,11 @@
-// What a file says about itself (EXIF, XMP, PNG header, movie header), as api.md's `extracted`.
-// Every reader here treats the file as hostile: a failure in one source yields nulls, not errors.
-import { stat } from 'node:fs/promises';
+// What a file says about itself (EXIF, XMP, IPTC, maker blocks, PNG chunks, QuickTime/MP4,
+// Matroska, PDF), as api.md's `extracted`. Every reader here treats the file as hostile: a failure
+// in one source yields nulls and, where a block exists but cannot be read, a line in `notes`;
+// never an error. Still images: exifr reads EXIF and XMP (JPEG, TIFF, HEIC, WebP through libvips),
+// jpeg-segments.ts the APP13 IPTC, APP12 Picture Info and APP0 CIFF blocks exifr skips,
+// png-chunks.ts every PNG metadata chunk wherever it sits, iptc.ts and maker-blocks.ts their
+// contents. Which source wins for the capture time: CaptureTimeTags in exif-values.ts.
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type * as Exifr from 'exifr';
 import sharp from 'sharp';
@@ -12,7 +17,13 @@ import {
   orientationFrom,
   type ExtractedLocation,
 } from './exif-values.js';
-import { readMovieDurationS } from './iso-bmff.js';
+import { readIptc, type IptcReading } from './iptc.js';
+import { readJpegSegments, type JpegBlocks } from './jpeg-segments.js';
+import { readCiff, readPentaxMakerNote, readPictureInfo, type MakerBlockReading } from './maker-blocks.js';
+import { readMatroskaMetadata } from './matroska.js';
+import { readMovieMetadata, type MovieMetadata } from './movie-metadata.js';
+import { readPdfMetadata } from './pdf-metadata.js';
+import { readPngMetadata, type PngMetadata } from './png-chunks.js';
 
 export type { ExtractedLocation } from './exif-values.js';
 
@@ -41,6 +52,31 @@ export interface ExtractedMetadata {
   width: number | null;
   height: number | null;
   durationS: number | null;
+  /** What could not be read ("QuickTime/MP4: 'moov' ..."); absent when everything read cleanly. */
+  notes?: string[];
+  /** PDF only: what the document says about itself. */
+  document?: ExtractedDocument;
+}
+
+/**
+ * A PDF's own account of itself. Its creation date is NOT `capturedAt`: it is when some program
+ * wrote the file (a scan, an export, a "print to PDF" of an older text), which converters rewrite
+ * freely, not when something was seen; as `capturedAt` it would override the submitter's
+ * declared time and raise time_mismatch flags against it. It stays here, beside the other
+ * document fields, with the same instant/offset convention as `capturedAt`.
+ */
+export interface ExtractedDocument {
+  pages: number | null;
+  title: string | null;
+  author: string | null;
+  /** The application that made the document (Info /Creator, xmp:CreatorTool). */
+  creator: string | null;
+  /** The library that wrote the PDF (Info /Producer). */
+  producer: string | null;
+  createdAt: string | null;
+  createdAtOffset: string | null;
+  modifiedAt: string | null;
+  modifiedAtOffset: string | null;
 }
 
 type TagBlock = Record<string, unknown>;
@@ -55,6 +91,8 @@ interface FileTags {
   tiff: TiffBlocks | null;
   xmpText: string | null;
   ihdr: TagBlock | null;
+  /** The EXIF MakerNote as stored, and the EXIF's byte order (for maker notes that omit theirs). */
+  makerNote: Uint8Array | null;
 }
 
 interface ImageHeader {
@@ -62,6 +100,7 @@ interface ImageHeader {
   height?: number;
   exif?: Buffer;
   xmp?: Buffer;
+  iptc?: Buffer;
 }
 
 // Raw values only: exifr's revivers turn EXIF dates into JS Dates in the *host's* time zone
@@ -78,7 +117,8 @@ const EXIFR_OPTIONS = {
   iptc: false,
   jfif: false,
   ihdr: true,
-  makerNote: false,
+  // Raw bytes only (exifr does not parse maker notes); maker-blocks.ts reads the Pentax dates.
+  makerNote: true,
   userComment: false,
   translateKeys: true,
   translateValues: false,
@@ -110,17 +150,52 @@ export async function extractEmbeddedMetadata(filePath: string): Promise<Extract
   const info = await stat(filePath);
   if (!info.isFile()) throw new TypeError(`extractEmbeddedMetadata: not a regular file: ${filePath}`);
 
-  const [fileTags, header, durationS] = await Promise.all([
-    readFileTags(filePath),
-    readImageHeader(filePath),
-    readMovieDurationS(filePath),
-  ]);
+  const probe = await probeFile(filePath, info.size);
+  const { container } = probe;
+  // libvips' header read is the slowest source. JPEG and PNG state their size in their own frame
+  // header / IHDR, read by the walkers; for them libvips is asked only when that is missing or
+  // exifr failed on a block the walker saw (libvips may still read it).
+  const ownHeader = container === 'jpeg' || container === 'png';
+  let results: [FileTags, ImageHeader | null, Partial<MovieMetadata> | null, PdfReading | null, JpegBlocks | null, PngMetadata | null];
+  try {
+    results = await Promise.all([
+      // PNG chunks are all read by png-chunks.ts (exifr's chunked reader misses what follows IDAT).
+      container === 'png' ? NO_FILE_TAGS : readFileTags(filePath),
+      ownHeader ? null : readImageHeader(filePath),
+      readAudioVideo(filePath, container),
+      container === 'pdf' ? readPdfMetadata(filePath).catch(failedReader('PDF')) : null,
+      container === 'jpeg' ? readJpegSegments(probe.handle, probe.size, probe.head).catch(failedJpeg) : null,
+      container === 'png' ? readPngMetadata(probe.handle, probe.size).catch(failedPng) : null,
+    ]);
+  } finally {
+    await probe.handle.close().catch(() => undefined);
+  }
+  const [fileTags, , av, pdf, jpeg, png] = results;
+  let header = results[1];
+  const own = jpeg ?? png;
+  if (ownHeader) {
+    const missed = jpeg !== null && ((jpeg.exifLittleEndian !== null && !fileTags.tiff) || (jpeg.hasXmp && !fileTags.xmpText));
+    if (!own?.width || !own.height || missed) header = await readImageHeader(filePath);
+    else header = { width: own.width, height: own.height };
+  }
+  const notes: string[] = [...(av?.notes ?? []), ...(pdf?.notes ?? []), ...(jpeg?.notes ?? []), ...(png?.notes ?? [])];
 
-  // Containers exifr cannot walk (WebP) still reach EXIF/XMP through libvips' header read.
-  let tiff = fileTags.tiff;
-  if (!tiff && header?.exif) tiff = await readTiffBuffer(header.exif);
-  const xmpText = fileTags.xmpText ?? (header?.xmp ? header.xmp.toString('utf8') : null);
+  // Containers exifr cannot walk (WebP through libvips' header read; PNG through the chunk
+  // reader) hand over the EXIF as a buffer.
+  let { tiff, makerNote } = fileTags;
+  const exifBlob = png?.exif ?? (container === 'png' ? undefined : header?.exif);
+  if (!tiff && exifBlob) ({ tiff, makerNote } = await readTiffBuffer(exifBlob));
+  if (!tiff && png?.exif) notes.push('EXIF (PNG): the EXIF structure holds no readable IFD');
+  if (!tiff && jpeg?.exifLittleEndian != null) notes.push('EXIF (JPEG APP1): the EXIF block holds no readable IFD');
+  const xmpText = fileTags.xmpText ?? png?.xmp ?? (header?.xmp ? header.xmp.toString('utf8') : null);
   const xmp = xmpText ? await parseXmp(xmpText) : null;
+  if (xmpText && !xmp) notes.push('XMP: the packet could not be parsed (or is over 1 MB)');
+  else if (!xmpText && jpeg?.hasXmp) notes.push('XMP (JPEG APP1): the packet could not be read');
+
+  const iptc = readIptcBlock(jpeg, png, header, container);
+  const exifLittleEndian = jpeg?.exifLittleEndian ?? littleEndianTiff(exifBlob ?? (container === 'tiff' ? probe.head : undefined));
+  const maker = readMakerBlocks(jpeg, makerNote, exifLittleEndian, cleanText(tiff?.ifd0?.Model));
+  for (const reading of [iptc, ...maker]) if (reading) notes.push(...reading.notes);
 
   const ifd0 = tiff?.ifd0 ?? {};
   const exif = tiff?.exif ?? {};
@@ -138,69 +213,195 @@ export async function extractEmbeddedMetadata(filePath: string): Promise<Extract
     offsetTimeDigitized: exif.OffsetTimeDigitized,
     modifyDate: ifd0.ModifyDate,
     offsetTime: exif.OffsetTime,
-    xmpDates: [
-      xmpExif.DateTimeOriginal,
-      xmpPhotoshop.DateCreated,
-      xmpBasic.CreateDate,
-      xmpExif.DateTimeDigitized,
-    ],
+    xmpDateTimeOriginal: xmpExif.DateTimeOriginal,
+    xmpDateCreated: xmpPhotoshop.DateCreated,
+    iptcDateCreated: iptc?.dateCreated,
+    iptcTimeCreated: iptc?.timeCreated,
+    // MWG: an IPTCDigest that no longer matches means the IPTC was edited after the XMP.
+    iptcNewerThanXmp: iptc?.digestMatches === false,
+    makerDates: maker.map((m) => m.dateTimeOriginal),
+    xmpDates: [xmpBasic.CreateDate, xmpExif.DateTimeDigitized],
+    iptcDigitalCreationDate: iptc?.digitalCreationDate,
+    iptcDigitalCreationTime: iptc?.digitalCreationTime,
   });
 
-  const make = cleanText(ifd0.Make) ?? cleanText(xmpTiff.Make);
-  const model = cleanText(ifd0.Model) ?? cleanText(xmpTiff.Model);
+  const makerDevice = maker.find((m) => m.make || m.model);
+  const make = cleanText(ifd0.Make) ?? cleanText(xmpTiff.Make) ?? makerDevice?.make ?? null;
+  const model = cleanText(ifd0.Model) ?? cleanText(xmpTiff.Model) ?? makerDevice?.model ?? null;
   const software = cleanText(ifd0.Software) ?? cleanText(xmpBasic.CreatorTool);
 
-  const dimensions = pickDimensions(header, fileTags.ihdr, exif, ifd0);
+  const dimensions = pickDimensions(header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
   const result: ExtractedMetadata = {
-    capturedAt: captured?.capturedAt ?? null,
-    capturedAtOffset: captured?.capturedAtOffset ?? null,
-    location: locationFromExifGps(tiff?.gps) ?? locationFromXmpGps(xmpExif),
-    device: make || model || software ? { make, model, software } : null,
-    orientation: orientationFrom(ifd0.Orientation) ?? orientationFrom(xmpTiff.Orientation),
+    capturedAt: captured?.capturedAt ?? av?.capturedAt ?? null,
+    capturedAtOffset: captured ? captured.capturedAtOffset : (av?.capturedAtOffset ?? null),
+    location: locationFromExifGps(tiff?.gps) ?? locationFromXmpGps(xmpExif) ?? av?.location ?? null,
+    device: make || model || software ? { make, model, software } : (av?.device ?? null),
+    orientation: orientationFrom(ifd0.Orientation) ?? orientationFrom(xmpTiff.Orientation) ?? av?.orientation ?? null,
     width: dimensions?.width ?? null,
     height: dimensions?.height ?? null,
-    durationS,
+    durationS: av?.durationS ?? null,
   };
+  if (notes.length > 0) result.notes = [...new Set(notes)].slice(0, 32);
+  if (pdf && 'pages' in pdf) {
+    const { notes: _notes, ...document } = pdf;
+    // A failed reader (null fields, a note) is not a document description.
+    if (Object.values(document).some((v) => v !== null)) result.document = document;
+  }
   return Object.values(result).every((v) => v === null) ? null : result;
 }
 
-/** True when the metadata names no capture time, no location and no device (the `no_embedded_metadata` flag). */
-export function hasNoEmbeddedMetadata(meta: ExtractedMetadata | null | undefined): boolean {
-  return !meta || (meta.capturedAt === null && meta.location === null && meta.device === null);
+const NO_FILE_TAGS: FileTags = { tiff: null, xmpText: null, ihdr: null, makerNote: null };
+
+type PdfReading = Awaited<ReturnType<typeof readPdfMetadata>> | { notes: string[] };
+
+/** The IPTC block: JPEG APP13, else a PNG raw profile, else what libvips found (TIFF tag 33723). */
+function readIptcBlock(jpeg: JpegBlocks | null, png: PngMetadata | null, header: ImageHeader | null, container: Container): IptcReading | null {
+  try {
+    if (jpeg?.photoshop) return readIptc(jpeg.photoshop, 'JPEG APP13');
+    if (png?.iptc) return readIptc(png.iptc, 'PNG raw profile');
+    // For JPEG and PNG the walkers above are the whole truth; libvips' copy would be the same block.
+    if (container !== 'jpeg' && container !== 'png' && header?.iptc && header.iptc.length > 0) return readIptc(header.iptc, 'TIFF');
+  } catch (error) {
+    return { ...EMPTY_IPTC, notes: [`IPTC: reading failed: ${error instanceof Error ? error.message : String(error)}`] };
+  }
+  return null;
 }
 
-async function readFileTags(filePath: string): Promise<FileTags> {
-  const none: FileTags = { tiff: null, xmpText: null, ihdr: null };
+const EMPTY_IPTC: IptcReading = { dateCreated: null, timeCreated: null, digitalCreationDate: null, digitalCreationTime: null, digestMatches: null, notes: [] };
+
+/** Maker blocks that may state the capture time: Canon CIFF, APP12 Picture Info, Pentax maker note. */
+function readMakerBlocks(jpeg: JpegBlocks | null, makerNote: Uint8Array | null, exifLittleEndian: boolean, model: string | null): MakerBlockReading[] {
+  const readings: MakerBlockReading[] = [];
+  const attempt = (label: string, block: Uint8Array, read: (block: Uint8Array) => MakerBlockReading) => {
+    try {
+      readings.push(read(block));
+    } catch (error) {
+      readings.push({ dateTimeOriginal: null, make: null, model: null, notes: [`${label}: reading failed: ${error instanceof Error ? error.message : String(error)}`] });
+    }
+  };
+  if (jpeg?.ciff) attempt('Canon CIFF', jpeg.ciff, readCiff);
+  if (jpeg?.pictureInfo) attempt('APP12 Picture Info', jpeg.pictureInfo, readPictureInfo);
+  // MakerNotes.pm: the Optio 330RS/430RS write Casio-format notes behind the same "AOC\0".
+  const casioInDisguise = model !== null && /^PENTAX Optio ?[34]30RS$/.test(model);
+  if (makerNote && makerNote.length > 0 && !casioInDisguise) attempt('Pentax maker note', makerNote, (b) => readPentaxMakerNote(b, exifLittleEndian));
+  return readings;
+}
+
+/** A TIFF structure's byte order ("II" little-endian); big-endian when unknown. */
+function littleEndianTiff(bytes: Uint8Array | undefined): boolean {
+  return bytes !== undefined && bytes[0] === 0x49 && bytes[1] === 0x49;
+}
+
+// The walkers never throw by design; should one do so anyway, the intake goes on and says so.
+function failedJpeg(error: unknown): JpegBlocks {
+  return { photoshop: null, pictureInfo: null, ciff: null, exifLittleEndian: null, hasXmp: false, width: null, height: null, notes: [`JPEG: reading failed: ${errorText(error)}`] };
+}
+
+function failedPng(error: unknown): PngMetadata {
+  return { width: null, height: null, exif: null, xmp: null, iptc: null, notes: [`PNG: reading failed: ${errorText(error)}`] };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+type Container = 'iso-bmff' | 'matroska' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
+
+/** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
+const HEAD_BYTES = 64 * 1024;
+
+interface Probe {
+  container: Container;
+  handle: FileHandle;
+  size: number;
+  head: Buffer;
+}
+
+/** Opens the file and tells which container reader applies from its first bytes (one read). */
+async function probeFile(filePath: string, size: number): Promise<Probe> {
+  const handle = await open(filePath, 'r');
   try {
-    // Given a path, exifr reads the file in chunks (first 512 B, then 64 KiB as needed), never whole.
-    const output: unknown = await exifr.parse(filePath, EXIFR_OPTIONS);
-    if (!isRecord(output)) return none;
-    const ihdr = isRecord(output.ihdr) ? output.ihdr : null;
-    // PNG tEXt chunks land in exifr's ihdr block under their keyword.
-    const xmpRaw = output.xmp ?? ihdr?.['XML:com.adobe.xmp'];
-    return { tiff: tiffBlocks(output), xmpText: xmpPacket(xmpRaw), ihdr };
-  } catch {
-    // Unknown formats (videos, PDFs, random bytes) and broken structures: nothing from exifr.
-    return none;
+    const buffer = Buffer.allocUnsafe(Math.min(HEAD_BYTES, size));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const head = buffer.subarray(0, bytesRead);
+    return { container: containerOf(head), handle, size, head };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
   }
 }
 
-async function readTiffBuffer(exifBlob: Buffer): Promise<TiffBlocks | null> {
+function containerOf(head: Buffer): Container {
+  const bytes = head.subarray(0, 1024);
+  if (bytes.length >= 8 && /^(ftyp|moov|mdat|wide|free|skip|pnot)$/.test(bytes.toString('latin1', 4, 8))) return 'iso-bmff';
+  if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x1a45dfa3) return 'matroska';
+  const start = bytes.toString('latin1', 0, 8);
+  if (start.startsWith('\xff\xd8\xff')) return 'jpeg';
+  if (start === '\x89PNG\r\n\x1a\n') return 'png';
+  if (start.startsWith('II*\x00') || start.startsWith('MM\x00*')) return 'tiff';
+  // PDF readers accept the header anywhere in the first KiB; an image quoting it does not count.
+  const pdfAt = bytes.indexOf('%PDF-');
+  if (pdfAt === 0 || (pdfAt > 0 && !/^(\xff\xd8\xff|\x89PNG|GIF8|II\*\x00|MM\x00\*|RIFF|BM)/.test(bytes.toString('latin1', 0, 4)))) return 'pdf';
+  return null;
+}
+
+async function readAudioVideo(filePath: string, container: Container): Promise<Partial<MovieMetadata> | null> {
+  if (container === 'iso-bmff') return readMovieMetadata(filePath).catch(failedReader('QuickTime/MP4'));
+  if (container === 'matroska') return readMatroskaMetadata(filePath).catch(failedReader('Matroska'));
+  return null;
+}
+
+/** The readers never throw by design; should one do so anyway, the intake still goes on. */
+function failedReader(label: string): (error: unknown) => { notes: string[] } {
+  return (error) => ({ notes: [`${label}: reading failed: ${error instanceof Error ? error.message : String(error)}`] });
+}
+
+/**
+ * True when the metadata names no capture time, no location and no device (the
+ * `no_embedded_metadata` flag). A PDF that names its author or creation date is not bare either.
+ */
+export function hasNoEmbeddedMetadata(meta: ExtractedMetadata | null | undefined): boolean {
+  if (!meta) return true;
+  if (meta.document && (meta.document.createdAt !== null || meta.document.author !== null)) return false;
+  return meta.capturedAt === null && meta.location === null && meta.device === null;
+}
+
+async function readFileTags(filePath: string): Promise<FileTags> {
+  try {
+    // Given a path, exifr reads the file in chunks (first 512 B, then 64 KiB as needed), never whole.
+    const output: unknown = await exifr.parse(filePath, EXIFR_OPTIONS);
+    if (!isRecord(output)) return NO_FILE_TAGS;
+    const ihdr = isRecord(output.ihdr) ? output.ihdr : null;
+    // PNG tEXt chunks land in exifr's ihdr block under their keyword.
+    const xmpRaw = output.xmp ?? ihdr?.['XML:com.adobe.xmp'];
+    return { tiff: tiffBlocks(output), xmpText: xmpPacket(xmpRaw), ihdr, makerNote: makerNoteOf(output) };
+  } catch {
+    // Unknown formats (videos, PDFs, random bytes) and broken structures: nothing from exifr.
+    return NO_FILE_TAGS;
+  }
+}
+
+async function readTiffBuffer(exifBlob: Buffer): Promise<{ tiff: TiffBlocks | null; makerNote: Uint8Array | null }> {
   // libvips hands EXIF over as the JPEG APP1 payload, "Exif\0\0" then the TIFF structure.
   const start = exifBlob.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? 6 : 0;
   try {
     const output: unknown = await exifr.parse(exifBlob.subarray(start), EXIFR_OPTIONS);
-    return isRecord(output) ? tiffBlocks(output) : null;
+    return isRecord(output) ? { tiff: tiffBlocks(output), makerNote: makerNoteOf(output) } : { tiff: null, makerNote: null };
   } catch {
-    return null;
+    return { tiff: null, makerNote: null };
   }
+}
+
+function makerNoteOf(output: Record<string, unknown>): Uint8Array | null {
+  const value = output.makerNote;
+  return value instanceof Uint8Array ? value : null;
 }
 
 async function readImageHeader(filePath: string): Promise<ImageHeader | null> {
   try {
     // Header only, no pixel decode, so the pixel limit is not needed (and would hide a bomb's size).
     const meta = await sharp(filePath, { limitInputPixels: false }).metadata();
-    return { width: meta.width, height: meta.height, exif: meta.exif, xmp: meta.xmp };
+    return { width: meta.width, height: meta.height, exif: meta.exif, xmp: meta.xmp, iptc: meta.iptc };
   } catch {
     return null;
   }
