@@ -1,6 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import {
-  appendNodes,
   consistencyProof,
   custodyEventProblem,
   eventBytes,
@@ -8,6 +7,8 @@ import {
   inclusionProof,
   leafHash,
   nodeKey,
+  nodesCompletedByAppend,
+  nodesForAppend,
   proofToHex,
   SYSTEM_ACTOR,
   toHex,
@@ -16,6 +17,7 @@ import {
   type JsonValue,
   type NodeKey,
   type PerfectNodeReader,
+  type StoredNode,
 } from '#custodia/custody-core';
 
 /** What a module says happened; the log adds the index and the time. */
@@ -78,6 +80,35 @@ export function nodeReader(db: DataSource | EntityManager): PerfectNodeReader {
   };
 }
 
+/**
+ * The nodes to store when `leaves` are appended at indexes first, first + 1, ...: each leaf and
+ * the perfect subtrees it completes. The left siblings they build on are the frontier of the
+ * tree of size `first` (read with the size, see appendAll) or nodes the batch itself completes;
+ * any other would be read from `reader` (none is, but the arithmetic is not trusted blindly).
+ */
+async function nodesOfAppends(first: number, leaves: readonly Buffer[], known: Map<string, Buffer>, reader: PerfectNodeReader): Promise<StoredNode[]> {
+  const completedInBatch = new Set<string>();
+  const missing: NodeKey[] = [];
+  for (let index = first; index < first + leaves.length; index++) {
+    const siblings = nodesForAppend(index);
+    for (const key of siblings) {
+      const name = nodeKey(key.level, key.index);
+      if (!completedInBatch.has(name) && !known.has(name)) missing.push(key);
+    }
+    completedInBatch.add(nodeKey(0, index));
+    for (const key of siblings) completedInBatch.add(nodeKey(key.level + 1, key.index / 2));
+  }
+  if (missing.length) for (const [name, hash] of await reader.getNodes(missing)) known.set(name, hash);
+  const nodes: StoredNode[] = [];
+  for (const [offset, leaf] of leaves.entries()) {
+    for (const node of nodesCompletedByAppend(first + offset, leaf, (level, index) => known.get(nodeKey(level, index)))) {
+      known.set(nodeKey(node.level, node.index), node.hash);
+      nodes.push(node);
+    }
+  }
+  return nodes;
+}
+
 /** The number of events in the log (committed ones, as this connection sees them). */
 export async function logSize(db: DataSource | EntityManager): Promise<number> {
   const [row] = await db.query(`SELECT COALESCE(MAX(leaf_index) + 1, 0)::bigint AS size FROM custody_events`);
@@ -94,35 +125,82 @@ export class CustodyLog {
    * taken under it and freed only by commit or rollback, so committed indexes have no gaps.
    */
   async append(tx: EntityManager, input: CustodyEventInput): Promise<RecordedEvent> {
+    return (await this.appendAll(tx, [input]))[0]!;
+  }
+
+  /**
+   * Appends the events of one change, in this order and at consecutive indexes, in the caller's
+   * transaction, as `append` does each: under one take of the lock, with one read of the log's
+   * size, one read of the stored nodes they build on and one insert. The lock is held from here
+   * to the caller's commit, so call it last in the transaction, after the slow work.
+   */
+  async appendAll(tx: EntityManager, inputs: readonly CustodyEventInput[]): Promise<RecordedEvent[]> {
     if (!tx.queryRunner?.isTransactionActive) throw new Error('custody events are appended inside a transaction');
+    if (inputs.length === 0) return [];
     await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-    const index = await logSize(tx);
-    const event: CustodyEvent = {
-      index,
-      action: input.action,
-      at: formatTimestamp(new Date()),
-      actor: { id: input.actor.id, role: input.actor.role },
-      caseId: input.caseId,
-      subject: { ...input.subject },
-      details: input.details ?? {},
-      ...(input.reason ? { reason: input.reason } : {}),
-    };
-    const problem = custodyEventProblem(event);
-    if (problem) throw new Error(`Refusing a malformed custody event: ${problem}`);
-    const bytes = eventBytes(event);
-    const leaf = leafHash(bytes);
-    const nodes = await appendNodes(index, leaf, nodeReader(tx));
-    await tx.query(
-      `INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [index, bytes, leaf, event.action, event.caseId, event.subject.type, event.subject.id, actorIdColumn(event.actor.id), event.at],
+    // A statement of its own, after the lock, so its snapshot sees every append committed before:
+    // the log's size and the perfect subtrees of its right frontier (one per bit set in the size),
+    // which are all the stored nodes the new leaves build on.
+    const frontier: { size: string; level: number | null; idx: string | null; hash: Buffer | null }[] = await tx.query(
+      `WITH log AS (SELECT COALESCE(MAX(leaf_index) + 1, 0)::bigint AS size FROM custody_events)
+       SELECT log.size, n.level, n.idx, n.hash
+         FROM log
+         LEFT JOIN LATERAL (
+           SELECT n.level, n.idx, n.hash
+             FROM generate_series(0, 62) AS bit
+             JOIN custody_nodes n ON n.level = bit::smallint AND n.idx = (log.size >> bit) - 1
+            WHERE ((log.size >> bit) & 1::bigint) = 1
+         ) n ON true`,
     );
-    await tx.query(`INSERT INTO custody_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, [
-      nodes.map((n) => n.level),
-      nodes.map((n) => n.index),
-      nodes.map((n) => n.hash),
-    ]);
-    return { event, leafIndex: index, leafHash: toHex(leaf) };
+    const first = Number(frontier[0]!.size);
+    const known = new Map<string, Buffer>();
+    for (const row of frontier) if (row.hash) known.set(nodeKey(row.level!, Number(row.idx)), row.hash);
+    const recorded: RecordedEvent[] = [];
+    const leaves: Buffer[] = [];
+    const rows: { bytes: Buffer; event: CustodyEvent }[] = [];
+    for (const [offset, input] of inputs.entries()) {
+      const event: CustodyEvent = {
+        index: first + offset,
+        action: input.action,
+        at: formatTimestamp(new Date()),
+        actor: { id: input.actor.id, role: input.actor.role },
+        caseId: input.caseId,
+        subject: { ...input.subject },
+        details: input.details ?? {},
+        ...(input.reason ? { reason: input.reason } : {}),
+      };
+      const problem = custodyEventProblem(event);
+      if (problem) throw new Error(`Refusing a malformed custody event: ${problem}`);
+      const bytes = eventBytes(event);
+      const leaf = leafHash(bytes);
+      rows.push({ bytes, event });
+      leaves.push(leaf);
+      recorded.push({ event, leafIndex: event.index, leafHash: toHex(leaf) });
+    }
+    const nodes = await nodesOfAppends(first, leaves, known, nodeReader(tx));
+    // Events and nodes in one statement: both inserts run, or the statement fails as a whole.
+    await tx.query(
+      `WITH events AS (
+         INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at)
+         SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
+       )
+       INSERT INTO custody_nodes (level, idx, hash) SELECT * FROM unnest($10::smallint[], $11::bigint[], $12::bytea[])`,
+      [
+        rows.map((r) => r.event.index),
+        rows.map((r) => r.bytes),
+        leaves,
+        rows.map((r) => r.event.action),
+        rows.map((r) => r.event.caseId),
+        rows.map((r) => r.event.subject.type),
+        rows.map((r) => r.event.subject.id),
+        rows.map((r) => actorIdColumn(r.event.actor.id)),
+        rows.map((r) => r.event.at),
+        nodes.map((n) => n.level),
+        nodes.map((n) => n.index),
+        nodes.map((n) => n.hash),
+      ],
+    );
+    return recorded;
   }
 
   size(): Promise<number> {

@@ -79,6 +79,45 @@ describe('the custody log in PostgreSQL', () => {
     expect((await appendOne(1000)).leafIndex).toBe(before);
   });
 
+  it('batches from concurrent writers get consecutive indexes with no gap, and the stored nodes match the tree of the bytes', async () => {
+    const before = await log.size();
+    // Sizes 1 to 5 mixed, so batches start and end on either side of perfect-subtree boundaries.
+    const sizes = [3, 1, 4, 2, 5, 1, 2, 3, 4, 1, 5, 2, 3];
+    const batches = await Promise.all(
+      sizes.map((size, b) => ds.transaction((tx) => log.appendAll(tx, Array.from({ length: size }, (_, n) => input(5000 + 10 * b + n))))),
+    );
+    for (const [b, batch] of batches.entries()) {
+      expect(batch).toHaveLength(sizes[b]!);
+      // In the order given, at consecutive indexes.
+      expect(batch.map((r) => r.event.details['n'])).toEqual(Array.from({ length: sizes[b]! }, (_, n) => 5000 + 10 * b + n));
+      expect(batch.map((r) => r.leafIndex)).toEqual(Array.from({ length: sizes[b]! }, (_, n) => batch[0]!.leafIndex + n));
+    }
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(batches.flat().map((r) => r.leafIndex).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => before + i));
+    // A rolled-back batch leaves no trace; an empty one takes no index.
+    await expect(
+      ds.transaction(async (tx) => {
+        await log.appendAll(tx, [input(6000), input(6001)]);
+        throw new Error('the business change failed');
+      }),
+    ).rejects.toThrow('the business change failed');
+    expect(await ds.transaction((tx) => log.appendAll(tx, []))).toEqual([]);
+    expect(await log.size()).toBe(before + total);
+
+    const tree = new MemoryTree();
+    const rows = await db.superuserQuery<{ event_bytes: Buffer; leaf_hash: Buffer }>(`SELECT event_bytes, leaf_hash FROM custody_events ORDER BY leaf_index`);
+    for (const row of rows) tree.append(row.event_bytes);
+    const nodes = await db.superuserQuery<{ level: number; idx: string; hash: Buffer }>(`SELECT level, idx, hash FROM custody_nodes`);
+    // Every perfect subtree exactly once (the primary key), each as the bytes make it.
+    expect(nodes.length).toBe(rows.length * 2 - [...rows.length.toString(2)].filter((bit) => bit === '1').length);
+    for (const node of nodes) expect(node.hash.equals(tree.node(node.level, Number(node.idx))!)).toBe(true);
+    const head = await heads.publish();
+    expect(head.rootHash).toBe(tree.root().toString('hex'));
+    const last = batches.flat().at(-1)!;
+    const proof = await log.inclusionProof(last.leafIndex, head.treeSize);
+    expect(verifyInclusion(last.leafIndex, head.treeSize, parseHash(last.leafHash), proof.map(parseHash), parseHash(head.rootHash))).toBe(true);
+  });
+
   it.each([
     ['UPDATE custody_events SET action = $$evidence.viewed$$ WHERE leaf_index = 3', 'UPDATE'],
     ['DELETE FROM custody_events WHERE leaf_index = 3', 'DELETE'],

@@ -39,12 +39,16 @@ export class DerivativesJob {
       ]);
       return;
     }
-    const stored: { kind: 'thumbnail' | 'preview'; sha256: string; sizeBytes: number }[] = [];
-    for (const [kind, bytes] of [['thumbnail', made.thumbnail], ['preview', made.preview]] as const) {
-      const result = await this.store.ingest(Readable.from([bytes]), { maxBytes: bytes.length });
-      await result.commit();
-      stored.push({ kind, sha256: result.sha256, sizeBytes: result.sizeBytes });
-    }
+    // Both blobs durable in the store before the transaction that names them commits (a crash
+    // before it leaves blobs no row names, and the job, still pending, makes them again); stored
+    // side by side so their writes and fsyncs overlap.
+    const stored = await Promise.all(
+      ([['thumbnail', made.thumbnail], ['preview', made.preview]] as const).map(async ([kind, bytes]) => {
+        const result = await this.store.ingest(Readable.from([bytes]), { maxBytes: bytes.length });
+        await result.commit();
+        return { kind, sha256: result.sha256, sizeBytes: result.sizeBytes };
+      }),
+    );
     await this.db.transaction(async (tx) => {
       const [locked] = await tx.query(`SELECT processing FROM evidence_items WHERE id = $1 FOR UPDATE`, [evidenceId]);
       if (locked.processing !== 'pending') return;
@@ -68,9 +72,11 @@ export class DerivativesJob {
           [near.map((n) => n.id)],
         );
       }
-      for (const derivative of stored) {
-        await this.custody.append(tx, {
-          action: 'evidence.derivative_created',
+      // Last before COMMIT, both events under one take of the log's lock, which COMMIT frees.
+      await this.custody.appendAll(
+        tx,
+        stored.map((derivative) => ({
+          action: 'evidence.derivative_created' as const,
           actor: { id: item.submitted_by, role: SYSTEM_ROLE },
           caseId: item.case_id,
           subject: { type: 'evidence', id: evidenceId, sha256: item.sha256 },
@@ -81,8 +87,8 @@ export class DerivativesJob {
             mediaType: 'image/jpeg',
             ...(derivative.kind === 'thumbnail' ? { perceptualHash: made.perceptualHash } : {}),
           },
-        });
-      }
+        })),
+      );
     });
   }
 }

@@ -96,8 +96,9 @@ export class EvidenceService {
    * device's hash and the idempotency key (an empty file is refused first: 0 bytes are no
    * evidence), reads the file's own metadata, then writes the item,
    * its custody events and its derivative job in one transaction, linking the bytes into the
-   * store just before that transaction commits. Nothing is kept on any failure before it; only
-   * a crash between the link and the commit can leave a blob that no item names.
+   * store once the row is accepted and before the custody events and the commit. Nothing is kept
+   * on any failure before the link; only a failure or a crash between the link and the commit
+   * can leave a blob that no item names.
    */
   async submit(actor: Actor, caseId: string, metadataRaw: string | null, upload: UploadedFile): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
     try {
@@ -168,32 +169,39 @@ export class EvidenceService {
             ],
           );
           const subject = { type: 'evidence', id: row.id as string, sha256 };
-          const submittedEvent = await this.custody.append(tx, {
-            action: 'evidence.submitted',
-            actor,
-            caseId,
-            subject,
-            details: {
-              sizeBytes,
-              mediaType,
-              declaredMediaType: upload.declaredMediaType,
-              clientSha256Matched,
-              ...(original ? { duplicateOf: original.id } : {}),
+          // Once the row is accepted (an idempotency conflict is refused by the INSERT, before a
+          // blob exists), the bytes are linked into the store, durably, before the custody lock is
+          // taken and before COMMIT: the row never names bytes that are not there. A failure of
+          // the appends or of COMMIT leaves a blob no item names, as a crash there would.
+          await Promise.all([
+            upload.result.commit(),
+            derivable ? this.queue.enqueue(tx, 'evidence.derivatives', { evidenceId: row.id }, row.id) : undefined,
+          ]);
+          // Last before COMMIT, both events under one take of the log's lock, which COMMIT frees.
+          const [submittedEvent] = await this.custody.appendAll(tx, [
+            {
+              action: 'evidence.submitted',
+              actor,
+              caseId,
+              subject,
+              details: {
+                sizeBytes,
+                mediaType,
+                declaredMediaType: upload.declaredMediaType,
+                clientSha256Matched,
+                ...(original ? { duplicateOf: original.id } : {}),
+              },
             },
-          });
-          await this.custody.append(tx, {
-            action: 'evidence.metadata_extracted',
-            actor,
-            caseId,
-            subject,
-            // The embedded position stays behind access control, out of the log.
-            details: metadataSummary(extracted, itemFlags),
-          });
-          if (derivable) await this.queue.enqueue(tx, 'evidence.derivatives', { evidenceId: row.id }, row.id);
-          // Last before COMMIT: a refused row (idempotency conflict, any database error) leaves
-          // no blob behind, and the bytes are durable in the store before the row is.
-          await upload.result.commit();
-          return { id: row.id as string, submitted: submittedEvent };
+            {
+              action: 'evidence.metadata_extracted',
+              actor,
+              caseId,
+              subject,
+              // The embedded position stays behind access control, out of the log.
+              details: metadataSummary(extracted, itemFlags),
+            },
+          ]);
+          return { id: row.id as string, submitted: submittedEvent! };
         }));
       } catch (error) {
         if (metadata.clientSubmissionId && isUniqueViolation(error, 'evidence_items_client_submission_key')) {

@@ -270,6 +270,54 @@ describe('LocalBlobStore.ingest failures leave nothing behind', () => {
   });
 });
 
+describe('LocalBlobStore.commit: which directories are synced before it returns', () => {
+  /** A store that records each directory it fsyncs (as a root-relative path, '' for the root). */
+  class RecordingStore extends LocalBlobStore {
+    synced: string[] = [];
+    constructor(private readonly at: string) {
+      super(at);
+    }
+    protected override async syncDirectory(path: string): Promise<void> {
+      this.synced.push(path.slice(this.at.length + 1));
+      await super.syncDirectory(path);
+    }
+  }
+
+  /** Bytes whose SHA-256 starts with `prefix` (found by trying). */
+  function bytesHashingTo(prefix: string, exclude: Buffer[] = []): Buffer {
+    for (let n = 0; ; n++) {
+      const bytes = Buffer.from(`bytes ${n} ${prefix}`);
+      if (sha256(bytes).startsWith(prefix) && !exclude.some((other) => other.equals(bytes))) return bytes;
+    }
+  }
+  const store = async (into: RecordingStore, bytes: Buffer): Promise<string[]> => {
+    into.synced = [];
+    await (await into.ingest(chunksOf(bytes, 64), { maxBytes: MiB })).commit();
+    return [...into.synced].sort();
+  };
+
+  it('syncs the blob\'s folder every time, and each parent whose child\'s name this process has not yet made durable', async () => {
+    const recording = new RecordingStore(root);
+    const first = bytesHashingTo('abcd');
+    const sameLeaf = bytesHashingTo('abcd', [first]);
+    const sameUpper = bytesHashingTo('abef');
+    // A fresh tree: every name from the root down is new.
+    expect(await store(recording, first)).toEqual(['', 'sha256', 'sha256/ab', 'sha256/ab/cd']);
+    // Another blob in the same folder: only that folder gets a new name.
+    expect(await store(recording, sameLeaf)).toEqual(['sha256/ab/cd']);
+    // The same bytes again: nothing new, but the folder is synced before acknowledging again.
+    expect(await store(recording, first)).toEqual(['sha256/ab/cd']);
+    // A new folder under a known one: that folder, and its parent for its name.
+    expect(await store(recording, sameUpper)).toEqual(['sha256/ab', 'sha256/ab/ef']);
+    // Another store (as another process would) trusts no fsync it did not make itself.
+    expect(await store(new RecordingStore(root), sameLeaf)).toEqual(['', 'sha256', 'sha256/ab', 'sha256/ab/cd']);
+    // Folders removed behind its back and made again are synced again.
+    await rm(join(root, 'sha256'), { recursive: true, force: true });
+    expect(await store(recording, first)).toEqual(['', 'sha256', 'sha256/ab', 'sha256/ab/cd']);
+    expect((await readFile(join(root, 'sha256', 'ab', 'cd', sha256(first)))).equals(first)).toBe(true);
+  });
+});
+
 describe('LocalBlobStore.open with ranges', () => {
   const bytes = randomBytes(3 * MiB + 5); // spans several read chunks
   let hex: string;

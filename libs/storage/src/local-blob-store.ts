@@ -27,6 +27,8 @@ const STALE_AFTER_MS = 60_000;
 // versions had no heartbeat, so their files keep the rule they had.
 const LOOSE_STALE_AFTER_MS = 24 * 3600_000;
 // `<host key>-<pid>-<start time>-<random>`; see processIdentity.
+// Folders place() remembers as durable at most (the tree has 65,793; those near the root matter).
+const DURABLE_FOLDERS_KEPT = 4096;
 const OWNER_FOLDER = /^([0-9a-f]{16}|x)-(\d+)-(\d+)-[0-9a-f]{8}$/;
 
 /** A temporary file of the store, as `custodia storage check` lists it. */
@@ -56,6 +58,8 @@ export class LocalBlobStore implements BlobStore {
   /** This process's own folder under tmp/; nothing else writes there. */
   private readonly ownFolder: string;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Folders of the blob tree whose own name this process has made durable (fsync of their parent); see place. */
+  private readonly durableFolders = new Set<string>();
 
   /** A store rooted at `root`; directories are created on first use. */
   constructor(root: string) {
@@ -278,13 +282,14 @@ export class LocalBlobStore implements BlobStore {
   private async createTemporary(path: string): Promise<FileHandle> {
     this.startHeartbeat();
     for (let attempt = 0; ; attempt++) {
-      await mkdir(dirname(path), { recursive: true, mode: DIRECTORY_MODE });
       try {
         return await open(path, 'wx', TEMPORARY_FILE_MODE);
       } catch (error) {
-        // A sweeper that judged the folder idle long ago removed it between mkdir and open.
-        if (!isErrno(error, 'ENOENT') || attempt > 0) throw error;
+        // No folder yet: made at the first upload, and again if a sweeper that judged it idle
+        // long ago removed it (even between our mkdir and open, hence a second try).
+        if (!isErrno(error, 'ENOENT') || attempt > 1) throw error;
       }
+      await mkdir(dirname(path), { recursive: true, mode: DIRECTORY_MODE });
     }
   }
 
@@ -319,7 +324,11 @@ export class LocalBlobStore implements BlobStore {
     const key = contentKey(sha256);
     const finalPath = join(this.root, key);
     const directory = dirname(finalPath);
-    await mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
+    const firstCreated = await mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
+    // Folders made just now (again, if someone removed them) have names no fsync has covered yet.
+    if (firstCreated !== undefined) {
+      for (let dir = directory; dir.startsWith(firstCreated) && dirname(dir) !== dir; dir = dirname(dir)) this.durableFolders.delete(dir);
+    }
     let created = true;
     try {
       // link(2), unlike rename(2), refuses to replace an existing name, so a stored blob is never
@@ -329,15 +338,34 @@ export class LocalBlobStore implements BlobStore {
       if (!isErrno(error, 'EEXIST')) throw error;
       created = false;
     }
-    // Even when the blob already existed: its creator may not have synced yet, and our caller is
-    // about to acknowledge. Directories up to the root, since any of them may be new.
-    for (let dir = directory; ; dir = dirname(dir)) {
-      await syncDirectory(dir);
-      if (dir === this.root || dirname(dir) === dir) break;
+    // The blob's folder, even when the blob already existed: its creator may not have synced yet,
+    // and our caller is about to acknowledge. Then the parent of each folder up to the root,
+    // which makes that folder's own name durable, unless this process already did so: folders
+    // are never removed, so a name once synced stays. Names another process made are synced
+    // again here, as that process may not have got to it yet. All at once: order does not matter,
+    // only that every one has finished before we return.
+    const syncs: Promise<void>[] = [this.syncDirectory(directory)];
+    const named: string[] = [];
+    for (let dir = directory; dir !== this.root && dirname(dir) !== dir && !this.durableFolders.has(dir); dir = dirname(dir)) {
+      syncs.push(this.syncDirectory(dirname(dir)));
+      named.push(dir);
     }
     // The blob has its own name now; a leftover temporary name is harmless and swept later.
-    await unlink(temporaryPath).catch(() => undefined);
+    await Promise.all([...syncs, unlink(temporaryPath).catch(() => undefined)]);
+    // A bounded memory: the few folders near the root are learnt again at once.
+    if (this.durableFolders.size + named.length > DURABLE_FOLDERS_KEPT) this.durableFolders.clear();
+    for (const dir of named) this.durableFolders.add(dir);
     return { key, created };
+  }
+
+  /** fsync of a directory: the names in it are durable once it returns. */
+  protected async syncDirectory(path: string): Promise<void> {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 }
 
@@ -467,15 +495,6 @@ function pendingBlob(
 function abandon(source: BlobSource): void {
   const destroy = (source as { destroy?: unknown }).destroy;
   if (typeof destroy === 'function') destroy.call(source);
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 interface ProcessIdentity {
