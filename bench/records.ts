@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { searchText } from '#custodia/search';
 import { benchApp, fmt, now, percentiles } from './support.js';
 
 const { values } = parseArgs({
@@ -23,14 +24,22 @@ const EVIDENCE = Number(values.evidence);
 const QUERIES = Number(values.queries);
 const BATCH = 100_000;
 
-// Place and word pools; search_text is stored lower-cased by the application (Unicode rules).
+// Place and word pools; search_text is stored as the application folds it (`searchText`: lower
+// case, Ukrainian and Russian nouns stemmed). FORMS are other case forms of the same words, as
+// a search may ask them.
 const WORDS = ['удар', 'шахед', 'дрон', 'житловий', 'будинок', 'пожежа', 'школа', 'лікарня', 'підстанція', 'енергетика',
   'strike', 'drone', 'apartment', 'fire', 'school', 'hospital', 'substation', 'харків', 'київ', 'одеса', 'дніпро', 'запоріжжя',
   'суми', 'львів', 'полтава', 'миколаїв', 'херсон', 'салтівка', 'оболонь'];
+const FORMS = ['ударом', 'шахеда', 'дронів', 'житлового', 'будинку', 'пожежі', 'школі', 'лікарні', 'підстанції', 'енергетики',
+  'strike', 'drone', 'apartment', 'fire', 'school', 'hospital', 'substation', 'харкові', 'києва', 'одесі', 'дніпрі', 'запоріжжі',
+  'сумах', 'львові', 'полтаві', 'миколаєва', 'херсоні', 'салтівці', 'оболоні'];
+const STORED = WORDS.map((w) => searchText(w));
 
 async function load(client: pg.Client, caseId: string, userId: string): Promise<{ incidentsS: number; evidenceS: number; indexS: number }> {
-  const words = `(ARRAY[${WORDS.map((w) => `'${w}'`).join(',')}])`;
-  const word = `${words}[1 + floor(random() * ${WORDS.length})::int]`;
+  const array = (list: string[]): string => `(ARRAY[${list.map((w) => `'${w}'`).join(',')}])`;
+  const pick = (list: string[], i: string): string => `${array(list)}[${i}]`;
+  const four = (list: string[]): string => ['i1', 'i2', 'i3', 'i4'].map((i) => pick(list, i)).join(` || ' ' || `);
+  const index = `1 + floor(random() * ${WORDS.length})::int`;
   let started = now();
   for (let from = 0; from < INCIDENTS; from += BATCH) {
     const count = Math.min(BATCH, INCIDENTS - from);
@@ -40,13 +49,14 @@ async function load(client: pg.Client, caseId: string, userId: string): Promise<
        SELECT $1, 'B-' || n, jsonb_build_object('title', t, 'type', 'air_drone_strike', 'startAt', s, 'weapons', '[]'::jsonb,
                 'attributions', '[]'::jsonb, 'relatedIncidents', '[]'::jsonb, 'evidence', '[]'::jsonb, 'verificationStatus', 'reported',
                 'breakdown', jsonb_build_object('killed', null, 'injured', null)),
-              'air_drone_strike', s, lat, lon, 'fair', 'reported', ARRAY['uav.owa.shahed_136'], t, $2
-         FROM (SELECT n,
+              'air_drone_strike', s, lat, lon, 'fair', 'reported', ARRAY['uav.owa.shahed_136'], st, $2
+         FROM (SELECT n, ${four(WORDS)} AS t, ${four(STORED)} AS st, lat, lon, s
+                 FROM (SELECT n,
                       CASE WHEN random() < 0.8 THEN 44 + random() * 8 ELSE degrees(asin(2 * random() - 1)) END AS lat,
                       CASE WHEN random() < 0.8 THEN 22 + random() * 18 ELSE random() * 360 - 180 END AS lon,
                       timestamptz '2022-02-24' + random() * interval '1460 days' AS s,
-                      ${word} || ' ' || ${word} || ' ' || ${word} || ' ' || ${word} AS t
-                 FROM generate_series($3::int, $4::int) AS n) g`,
+                      ${index} AS i1, ${index} AS i2, ${index} AS i3, ${index} AS i4
+                 FROM generate_series($3::int, $4::int) AS n) r) g`,
       [caseId, userId, from, from + count - 1],
     );
   }
@@ -115,6 +125,11 @@ try {
       const a = WORDS[Math.floor(Math.random() * WORDS.length)]!;
       const b = WORDS[Math.floor(Math.random() * WORDS.length)]!;
       return `${base}/incidents?q=${encodeURIComponent(`${a} ${b.toUpperCase()}`)}`;
+    }))],
+    ['incidents, text (two words in other case forms)', await timed(app.url, app.token, many(() => {
+      const a = FORMS[Math.floor(Math.random() * FORMS.length)]!;
+      const b = FORMS[Math.floor(Math.random() * FORMS.length)]!;
+      return `${base}/incidents?q=${encodeURIComponent(`${a} ${b}`)}`;
     }))],
     ['evidence, 5 km radius (either position)', await timed(app.url, app.token, many(() => { const c = centre(); return `${base}/evidence?near=${c.lat},${c.lon}&radiusM=5000`; }))],
     ['evidence, 5 km radius (embedded position)', await timed(app.url, app.token, many(() => {

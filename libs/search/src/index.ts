@@ -1,1 +1,2 @@
 export * from './listing.js';
+export * from './word-forms.js';

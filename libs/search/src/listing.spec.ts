@@ -37,8 +37,8 @@ describe('ListingQuery', () => {
 });
 
 describe('searchText', () => {
-  it('folds Cyrillic and Latin by Unicode rules', () => {
-    expect(searchText('ХАРКІВ', null, 'Школа')).toBe('харків школа');
+  it('folds Cyrillic and Latin by Unicode rules, and stems Ukrainian and Russian nouns', () => {
+    expect(searchText('ХАРКІВ', null, 'Школа', 'SCHOOL')).toBe(searchText('харкові', 'школі', 'school'));
   });
 });
 

@@ -1,4 +1,5 @@
 import { badRequest, type FieldProblem } from '#custodia/errors';
+import { stemWord, words } from './word-forms.js';
 
 /** Mean Earth radius (IUGG), the sphere of every distance here. */
 export const EARTH_RADIUS_M = 6_371_008.8;
@@ -58,12 +59,17 @@ export function zonelessWindow(wallClock: string): { from: Date; to: Date } | nu
 }
 
 /**
- * Words for PostgreSQL full-text search (`simple` configuration): lower-cased by Unicode rules in
- * the application, because a server in the C locale (the embedded one) does not fold Cyrillic.
- * The stored text and every query go through this same function.
+ * Words for PostgreSQL full-text search (`simple` configuration): the text split into words
+ * here, each folded and stemmed by `stemWord` (word-forms.ts), so that the forms of a Ukrainian
+ * or Russian noun (`Салтівка`, `Салтівці`, `Салтівку`) are one stored word, and joined by
+ * single spaces, so the server's parser has nothing left to decide (the embedded server runs in
+ * the C locale, which neither folds nor classifies Cyrillic as PostgreSQL 15 in C.UTF-8 does).
+ * The stored text (`search_text`) and every query go through this same function.
  */
 export function searchText(...parts: (string | null | undefined)[]): string {
-  return parts.filter((p): p is string => Boolean(p)).join(' ').normalize('NFC').toLowerCase();
+  return words(parts.filter((p): p is string => Boolean(p)).join(' '))
+    .map(stemWord)
+    .join(' ');
 }
 
 /** The opaque `nextCursor` of a page that ended at (`us`, `id`). */
