@@ -43,7 +43,7 @@ let counter = 0;
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-test-data-'));
-  const config = loadConfig({ CUSTODIA_DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'debug', ...env });
+  const config = loadConfig({ CUSTODIA_DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'debug', CUSTODIA_CHECK_RESPONSES: 'true', ...env });
   const lines: string[] = [];
   const logger = createLogger(
     config.logLevel,

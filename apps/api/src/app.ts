@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +12,7 @@ import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
 import { NestPinoLogger } from '#custodia/logging';
 import { AppModule } from './app.module.js';
+import { completeDocument, ResponseCheck } from './http/endpoint.js';
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
@@ -61,16 +63,17 @@ export async function createApp(
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalFilters(new ProblemFilter(logger.child({ component: 'errors' })));
   app.useGlobalPipes(new StrictValidationPipe());
+  if (config.checkResponses) app.useGlobalInterceptors(new ResponseCheck(app.get(Reflector)));
 
-  const document = SwaggerModule.createDocument(
+  const document = completeDocument(SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Custodia API')
       .setDescription('Evidence intake, custody log and case records. Errors are application/problem+json (RFC 9457).')
       .setVersion('1')
-      .addBearerAuth()
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An opaque token from POST /auth/login or POST /auth/tokens' })
       .build(),
-  );
+  ));
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
   await app.init();
   // Paths outside the API prefix never reach Nest's router: answer them as problems too.

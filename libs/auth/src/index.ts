@@ -6,3 +6,4 @@ export * from './login-throttle.js';
 export * from './roles.js';
 export * from './secrets.js';
 export * from './users.service.js';
+export * from './policy.js';

@@ -3,24 +3,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { Actor } from '#custodia/auth';
 import { CustodyLog } from '#custodia/custody';
 import { conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
+import type { CaseMemberView, CaseView } from './cases.schema.js';
 import { CaseEntity, CaseMemberEntity } from './entities.js';
-
-export interface CaseView {
-  id: string;
-  title: string;
-  description: string | null;
-  createdAt: string;
-  createdBy: string;
-}
-
-export interface CaseMemberView {
-  userId: string;
-  email: string;
-  displayName: string;
-  role: string;
-  addedAt: string;
-  addedBy: string;
-}
 
 const toCaseView = (c: CaseEntity): CaseView => ({
   id: c.id,

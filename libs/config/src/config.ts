@@ -32,6 +32,8 @@ export interface CustodiaConfig {
   httpIdleTimeoutMs: number;
   /** Tree heads, keys, leaf hashes and proofs answer without a token (CUSTODIA_PUBLIC_LOG). */
   publicLog: boolean;
+  /** Every JSON answer is checked against its declared schema (CUSTODIA_CHECK_RESPONSES; the tests turn it on). */
+  checkResponses: boolean;
   /** Who keeps this archive, as court packages name it (BagIt Source-Organization). */
   organization: string;
   locationToleranceM: number;
@@ -165,6 +167,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     tsaUrl: url(env, 'CUSTODIA_TSA_URL', ['http:', 'https:']),
     tsaCertFile: tsaCertFile(env, cwd),
     publicLog: boolean(env, 'CUSTODIA_PUBLIC_LOG', true),
+    checkResponses: boolean(env, 'CUSTODIA_CHECK_RESPONSES', false),
     httpIdleTimeoutMs: integer(env, 'CUSTODIA_HTTP_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
     organization: singleLine(env, 'CUSTODIA_ORGANIZATION', 'Custodia archive', 200),
     locationToleranceM: integer(env, 'CUSTODIA_LOCATION_TOLERANCE_M', 1000, 0, 20_000_000),

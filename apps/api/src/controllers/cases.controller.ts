@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Allow, CurrentActor, type Actor } from '#custodia/auth';
-import { CasesService } from '#custodia/cases';
+import { AddMemberBody, Case, CaseMember, CasesService, CreateCaseBody, type CaseMemberView, type CaseView } from '#custodia/cases';
+import { z } from '#custodia/schema';
+import { Endpoint, ValidBody } from '../http/endpoint.js';
 import { uuidParam as uuid } from '../http/params.js';
-import { AddMemberDto, CaseDto, CaseMemberDto, CreateCaseDto } from './dto.js';
 
 @ApiTags('cases')
 @ApiBearerAuth()
@@ -13,46 +14,46 @@ export class CasesController {
 
   @Post()
   @Allow('admin', 'investigator')
-  @ApiCreatedResponse({ type: CaseDto })
-  create(@CurrentActor() actor: Actor, @Body() body: CreateCaseDto): Promise<CaseDto> {
+  @Endpoint({ summary: 'Open a case; its creator becomes a member', body: CreateCaseBody, response: Case, status: 201 })
+  create(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof CreateCaseBody>): Promise<CaseView> {
     return this.cases.create(actor, body);
   }
 
   @Get()
   @Allow()
-  @ApiOkResponse({ type: [CaseDto] })
-  list(@CurrentActor() actor: Actor): Promise<CaseDto[]> {
+  @Endpoint({ summary: "The caller's cases (every case, for administrators)", response: z.array(Case) })
+  list(@CurrentActor() actor: Actor): Promise<CaseView[]> {
     return this.cases.listFor(actor);
   }
 
   @Get(':caseId')
   @Allow()
-  @ApiOkResponse({ type: CaseDto })
-  get(@CurrentActor() actor: Actor, @Param('caseId', uuid('caseId')) caseId: string): Promise<CaseDto> {
+  @Endpoint({ summary: 'One case', response: Case, problems: [404] })
+  get(@CurrentActor() actor: Actor, @Param('caseId', uuid('caseId')) caseId: string): Promise<CaseView> {
     return this.cases.getFor(actor, caseId);
   }
 
   @Get(':caseId/members')
   @Allow()
-  @ApiOkResponse({ type: [CaseMemberDto] })
-  members(@CurrentActor() actor: Actor, @Param('caseId', uuid('caseId')) caseId: string): Promise<CaseMemberDto[]> {
+  @Endpoint({ summary: "The case's members (emails for administrators and investigators only)", response: z.array(CaseMember), problems: [404] })
+  members(@CurrentActor() actor: Actor, @Param('caseId', uuid('caseId')) caseId: string): Promise<CaseMemberView[]> {
     return this.cases.members(actor, caseId);
   }
 
   @Post(':caseId/members')
   @Allow('admin', 'investigator')
-  @ApiCreatedResponse({ type: CaseMemberDto })
+  @Endpoint({ summary: 'Add a member by user id or email', body: AddMemberBody, response: CaseMember, status: 201, problems: [404, 409, 422] })
   addMember(
     @CurrentActor() actor: Actor,
     @Param('caseId', uuid('caseId')) caseId: string,
-    @Body() body: AddMemberDto,
-  ): Promise<CaseMemberDto> {
+    @ValidBody() body: z.output<typeof AddMemberBody>,
+  ): Promise<CaseMemberView> {
     return this.cases.addMember(actor, caseId, body);
   }
 
   @Delete(':caseId/members/:userId')
-  @HttpCode(204)
   @Allow('admin', 'investigator')
+  @Endpoint({ summary: 'Remove a member', status: 204, problems: [404] })
   removeMember(
     @CurrentActor() actor: Actor,
     @Param('caseId', uuid('caseId')) caseId: string,

@@ -7,16 +7,10 @@ import {
   IsIn,
   IsOptional,
   IsString,
-  IsUUID,
   Length,
   Matches,
   MaxLength,
   MinLength,
-  Validate,
-  ValidateIf,
-  ValidatorConstraint,
-  type ValidationArguments,
-  type ValidatorConstraintInterface,
 } from 'class-validator';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ROLES, type Role } from '#custodia/auth';
 import { VISIBLE_EMAIL } from '../http/strict-input.js';
@@ -184,65 +178,4 @@ export class ApiTokenDto {
 
 export class CreatedApiTokenDto extends ApiTokenDto {
   @ApiProperty({ description: 'Shown once; only its hash is stored' }) token!: string;
-}
-
-export class CreateCaseDto {
-  @ApiProperty({ example: 'Kharkiv, Saltivka: night strikes, November 2026' })
-  @IsString()
-  @Length(1, 500)
-  title!: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
-  @MaxLength(20_000)
-  description?: string;
-}
-
-export class CaseDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty() title!: string;
-  @ApiProperty({ nullable: true, type: String }) description!: string | null;
-  @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ format: 'uuid' }) createdBy!: string;
-}
-
-@ValidatorConstraint({ name: 'exactlyOne' })
-class ExactlyOneOf implements ValidatorConstraintInterface {
-  validate(_value: unknown, args: ValidationArguments): boolean {
-    const object = args.object as Record<string, unknown>;
-    return (args.constraints as string[]).filter((key) => object[key] !== undefined).length === 1;
-  }
-
-  defaultMessage(args: ValidationArguments): string {
-    return `send exactly one of ${(args.constraints as string[]).join(' and ')}`;
-  }
-}
-
-const MEMBER_KEYS = ['userId', 'email'];
-
-/** `{ userId }` or `{ email }`: exactly one. */
-export class AddMemberDto {
-  @ApiPropertyOptional({ format: 'uuid', description: 'exactly one of userId and email' })
-  @ValidateIf((o: AddMemberDto) => o.userId !== undefined || o.email === undefined)
-  @Validate(ExactlyOneOf, MEMBER_KEYS)
-  @IsUUID('all', { message: 'userId must be a UUID' })
-  userId?: string;
-
-  @ApiPropertyOptional({ example: 'documenter@example.org', description: 'exactly one of userId and email; any case' })
-  @ValidateIf((o: AddMemberDto) => o.email !== undefined || o.userId === undefined)
-  @Validate(ExactlyOneOf, MEMBER_KEYS)
-  @IsEmail({}, { message: 'email must be an email address' })
-  @MaxLength(320)
-  @Matches(VISIBLE_EMAIL, VISIBLE)
-  email?: string;
-}
-
-export class CaseMemberDto {
-  @ApiProperty({ format: 'uuid' }) userId!: string;
-  @ApiProperty() email!: string;
-  @ApiProperty() displayName!: string;
-  @ApiProperty({ enum: ROLES }) role!: string;
-  @ApiProperty({ format: 'date-time' }) addedAt!: string;
-  @ApiProperty({ format: 'uuid' }) addedBy!: string;
 }

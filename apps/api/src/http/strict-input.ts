@@ -72,4 +72,4 @@ export function inputProblems(value: unknown, path = '', depth = 0, problems: Fi
 }
 
 /** Letters an email address cannot show: format characters (zero-width and the like), separators and controls. */
-export const VISIBLE_EMAIL = /^[^\p{Cf}\p{Z}\p{Cc}\s]+$/u;
+export { VISIBLE_EMAIL } from '#custodia/schema';

@@ -1,0 +1,201 @@
+import {
+  applyDecorators,
+  createParamDecorator,
+  HttpCode,
+  Injectable,
+  SetMetadata,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { map, type Observable } from 'rxjs';
+import { parseWith, z } from '#custodia/schema';
+
+/**
+ * One schema per body: each route declares its request body, query and answer once, as zod
+ * schemas, in `@Endpoint`. The same declaration validates the request (`@ValidBody`,
+ * `@ValidQuery`), documents the operation in the OpenAPI document (named schemas become
+ * components), and, where CUSTODIA_CHECK_RESPONSES is on (the tests), checks every answer,
+ * so the document cannot drift from what the code sends.
+ */
+export interface EndpointSpec {
+  summary: string;
+  description?: string;
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  /** The JSON body of the success answer (none for 204 and for non-JSON answers). */
+  response?: z.ZodType;
+  /** The success status (default 200; 201 for creations, 202 for accepted work, 204 for none). */
+  status?: number;
+  /** A non-JSON success body: its media type (a file, CSV, GeoJSON). */
+  produces?: string;
+  /** The problem statuses this operation answers besides 400 (with a body or query) and 401/403 (from its access rule). */
+  problems?: number[];
+}
+
+const ENDPOINT = 'custodia:endpoint';
+const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
+
+/** Named schemas met in any declaration, as OpenAPI components. */
+const components = new Map<string, { json: object; io: 'input' | 'output' }>();
+
+type JsonSchema = Record<string, unknown>;
+
+/** A zod schema as an OpenAPI 3.0 schema; the named schemas inside it are hoisted to components. */
+export function openApiSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const json = z.toJSONSchema(schema, {
+    target: 'openapi-3.0',
+    io,
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  const { definitions, $schema: _, ...root } = json as JsonSchema & { definitions?: Record<string, JsonSchema> };
+  for (const [id, definition] of Object.entries(definitions ?? {})) {
+    const known = components.get(id);
+    const tidy = tidySchema(definition);
+    if (known && JSON.stringify(known.json) !== JSON.stringify(tidy)) {
+      // The same name read as a request and as an answer must mean the same shape.
+      if (known.io === io) throw new Error(`Two different schemas are both named ${id}`);
+      continue;
+    }
+    components.set(id, { json: tidy, io });
+  }
+  return tidySchema(root);
+}
+
+/**
+ * Points zod's `#/definitions/` references at the document's components, and drops the long
+ * regular expressions zod writes beside `format: date-time` (the format says it).
+ */
+function tidySchema(schema: JsonSchema): JsonSchema {
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (typeof value !== 'object' || value === null) return value;
+    const out: JsonSchema = {};
+    const node = value as JsonSchema;
+    for (const [key, inner] of Object.entries(node)) {
+      if (key === '$ref' && typeof inner === 'string') {
+        out[key] = inner.replace('#/definitions/', '#/components/schemas/');
+        continue;
+      }
+      if (key === 'pattern' && (node['format'] === 'date-time' || node['format'] === 'date')) continue;
+      out[key] = walk(inner);
+    }
+    return out;
+  };
+  return walk(schema) as JsonSchema;
+}
+
+/** Declares a route's shapes; see EndpointSpec. */
+export function Endpoint(spec: EndpointSpec): MethodDecorator {
+  const status = spec.status ?? 200;
+  const decorators: MethodDecorator[] = [SetMetadata(ENDPOINT, spec), ApiOperation({ summary: spec.summary, description: spec.description })];
+  if (spec.status) decorators.push(HttpCode(spec.status));
+  if (spec.body) decorators.push(ApiBody({ schema: openApiSchema(spec.body, 'input') as never, required: true }));
+  if (spec.query) {
+    const shape = spec.query.shape as Record<string, z.ZodType>;
+    for (const [name, field] of Object.entries(shape)) {
+      const json = openApiSchema(field, 'input');
+      const { description, ...schema } = json;
+      decorators.push(ApiQuery({ name, required: !field.safeParse(undefined).success, schema: schema as never, description: description as string | undefined }));
+    }
+  }
+  if (spec.produces) {
+    decorators.push(ApiProduces(spec.produces));
+    decorators.push(ApiResponse({ status, description: 'OK', content: { [spec.produces]: { schema: { type: 'string', format: 'binary' } } } }));
+  } else if (spec.response) {
+    decorators.push(ApiResponse({ status, description: 'OK', schema: openApiSchema(spec.response, 'output') as never }));
+  } else {
+    decorators.push(ApiResponse({ status, description: status === 204 ? 'No content' : 'OK' }));
+  }
+  const problems = new Set([...(spec.body || spec.query ? [400] : []), ...(spec.problems ?? [])]);
+  for (const problem of [...problems].sort()) {
+    decorators.push(ApiResponse({ status: problem, description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } }));
+  }
+  return applyDecorators(...decorators);
+}
+
+function specOf(context: ExecutionContext): EndpointSpec | undefined {
+  return Reflect.getMetadata(ENDPOINT, context.getHandler()) as EndpointSpec | undefined;
+}
+
+/** The request body, read with the route's `@Endpoint({ body })` schema. */
+export const ValidBody = createParamDecorator((_: unknown, context: ExecutionContext): unknown => {
+  const schema = specOf(context)?.body;
+  if (!schema) throw new Error('@ValidBody() on a route whose @Endpoint declares no body');
+  const request = context.switchToHttp().getRequest<Request>();
+  return parseWith(schema, request.body ?? {}, 'The body');
+});
+
+/** The query string, read with the route's `@Endpoint({ query })` schema. */
+export const ValidQuery = createParamDecorator((_: unknown, context: ExecutionContext): unknown => {
+  const schema = specOf(context)?.query;
+  if (!schema) throw new Error('@ValidQuery() on a route whose @Endpoint declares no query');
+  return parseWith(schema, context.switchToHttp().getRequest<Request>().query, 'The query');
+});
+
+/**
+ * Checks each JSON answer against its declared schema (on in the tests, through
+ * CUSTODIA_CHECK_RESPONSES): an answer the document does not describe is a 500, logged with
+ * the fields that differ, so a test notices.
+ */
+@Injectable()
+export class ResponseCheck implements NestInterceptor {
+  constructor(private readonly reflector: Reflector) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const spec = this.reflector.get<EndpointSpec | undefined>(ENDPOINT, context.getHandler());
+    return next.handle().pipe(
+      map((value: unknown) => {
+        if (!spec?.response || value === undefined) return value;
+        const result = spec.response.safeParse(value);
+        if (!result.success) {
+          const where = `${context.getClass().name}.${context.getHandler().name}`;
+          throw new Error(`The answer of ${where} does not match its declared schema: ${JSON.stringify(result.error.issues)}`);
+        }
+        return value;
+      }),
+    );
+  }
+}
+
+/** The RFC 9457 problem body, as every error is answered. */
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail'],
+  properties: {
+    type: { type: 'string', format: 'uri' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+};
+
+/**
+ * Completes the generated document: the named schemas as components, the Problem schema, and
+ * the 401 and 403 answers of every route that takes a token (the access guard's own refusals).
+ */
+export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+  document.components ??= {};
+  document.components.schemas = {
+    ...document.components.schemas,
+    ...Object.fromEntries([...components].map(([id, { json }]) => [id, json])),
+    Problem: PROBLEM_SCHEMA,
+  } as never;
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path) as { security?: unknown[]; responses?: Record<string, unknown> }[]) {
+      if (!operation?.responses || !operation.security?.length) continue;
+      for (const status of ['401', '403']) {
+        operation.responses[status] ??= { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+      }
+    }
+  }
+  return document;
+}

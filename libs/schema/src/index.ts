@@ -1,0 +1,3 @@
+export { z } from 'zod';
+export * from './parse.js';
+export * from './primitives.js';

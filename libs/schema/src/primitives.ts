@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { wrong } from './parse.js';
+
+/** A UUID in any of its RFC 9562 versions (identifiers here are v4, imported ones may not be). */
+export const uuid = (): z.ZodString => z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID').meta({ format: 'uuid' });
+
+/** Free text of at most `max` characters; `required` ones must hold more than blanks. */
+export const text = (max: number): z.ZodString => z.string().max(max);
+
+/** A non-empty line of text (names, titles). */
+export const line = (max: number): z.ZodString => z.string().trim().min(1).max(max);
+
+/** An RFC 3339 date-time with its offset (`Z` or `±hh:mm`): a time without one is refused. */
+export const dateTime = () => z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time with an offset (Z or ±hh:mm)' });
+
+/** A calendar date, `YYYY-MM-DD`. */
+export const date = () => z.iso.date({ message: 'must be a date (YYYY-MM-DD)' });
+
+/** A WGS 84 latitude; out of range is well-formed but wrong (422). */
+export const latitude = () =>
+  z
+    .number()
+    .refine((v) => v >= -90 && v <= 90, wrong('must be between -90 and 90'))
+    .meta({ minimum: -90, maximum: 90 });
+
+/** A WGS 84 longitude; out of range is well-formed but wrong (422). */
+export const longitude = () =>
+  z
+    .number()
+    .refine((v) => v >= -180 && v <= 180, wrong('must be between -180 and 180'))
+    .meta({ minimum: -180, maximum: 180 });
+
+/** A point in WGS 84 decimal degrees. */
+export const GeoPoint = z.strictObject({ lat: latitude(), lon: longitude() }).meta({ id: 'GeoPoint', description: 'WGS 84 decimal degrees' });
+
+/** A lowercase hex SHA-256. */
+export const sha256Hex = () => z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (SHA-256)');
+
+/** A `reason` a change of a record must give. */
+export const reason = () => line(2000).describe('Why the change was made; recorded in the custody event');
+
+/** Letters an email address cannot show: format characters (zero-width and the like), separators and controls. */
+export const VISIBLE_EMAIL = /^[^\p{Cf}\p{Z}\p{Cc}\s]+$/u;
+
+/** An email address: no spaces, invisible or control characters (a zero-width space is refused). */
+export const email = () =>
+  z
+    .string()
+    .max(320)
+    .regex(VISIBLE_EMAIL, 'must not contain spaces, invisible or control characters')
+    .pipe(z.email({ message: 'must be an email address' }));
+
+/** An RFC 3339 timestamp as the API writes them (UTC, milliseconds). */
+export const timestamp = () => z.iso.datetime({ offset: true });
