@@ -9,6 +9,7 @@ import { LocalBlobStore, type BlobStore } from '#custodia/storage';
 import { DerivativesJob } from './derivatives.job.js';
 import { EvidenceTagsService } from './evidence-tags.service.js';
 import { BLOB_STORE, EvidenceService } from './evidence.service.js';
+import { EvidenceLinks } from './links.js';
 
 /** Starts the job queue and, where this process works it, the derivative worker. */
 @Injectable()
@@ -39,9 +40,10 @@ class EvidenceWorker implements OnApplicationBootstrap {
     { provide: BLOB_STORE, inject: [CUSTODIA_CONFIG], useFactory: (config: CustodiaConfig) => new LocalBlobStore(path.join(config.dataDir, 'blobs')) },
     EvidenceService,
     EvidenceTagsService,
+    EvidenceLinks,
     DerivativesJob,
     EvidenceWorker,
   ],
-  exports: [EvidenceService, EvidenceTagsService, BLOB_STORE],
+  exports: [EvidenceService, EvidenceTagsService, EvidenceLinks, BLOB_STORE],
 })
 export class EvidenceModule {}

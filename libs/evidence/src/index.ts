@@ -6,3 +6,4 @@ export * from './flags.js';
 export * from './list-query.js';
 export * from './submission.js';
 export * from './views.js';
+export * from './links.js';
