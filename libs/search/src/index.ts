@@ -1,2 +1,3 @@
 export * from './listing.js';
 export * from './word-forms.js';
+export * from './query-fields.js';

@@ -26,7 +26,8 @@ export interface EndpointSpec {
   summary: string;
   description?: string;
   body?: z.ZodType;
-  query?: z.ZodObject;
+  /** A strict object of string parameters, or such an object piped into a transform. */
+  query?: z.ZodType;
   /** The JSON body of the success answer (none for 204 and for non-JSON answers). */
   response?: z.ZodType;
   /** The success status (default 200; 201 for creations, 202 for accepted work, 204 for none). */
@@ -96,7 +97,9 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
   if (spec.status) decorators.push(HttpCode(spec.status));
   if (spec.body) decorators.push(ApiBody({ schema: openApiSchema(spec.body, 'input') as never, required: true }));
   if (spec.query) {
-    const shape = spec.query.shape as Record<string, z.ZodType>;
+    const object = spec.query instanceof z.ZodPipe ? spec.query.in : spec.query;
+    if (!(object instanceof z.ZodObject)) throw new Error(`${spec.summary}: a query schema is an object of parameters`);
+    const shape = object.shape as Record<string, z.ZodType>;
     for (const [name, field] of Object.entries(shape)) {
       const json = openApiSchema(field, 'input');
       const { description, ...schema } = json;
