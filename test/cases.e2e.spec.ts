@@ -156,6 +156,20 @@ describe('cases and membership (e2e)', () => {
     expect((await t.http.post(`/api/v1/cases/${caseId}/members`).auth(t.admin.token, { type: 'bearer' }).send({ email: target.email })).status).toBe(201);
   });
 
+  it("shows members' emails to administrators and investigators only", async () => {
+    for (const member of [documenter, auditor]) {
+      await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send({ userId: member.id });
+    }
+    const seen = async (who: TestUser): Promise<(string | undefined)[]> =>
+      (await t.http.get(`/api/v1/cases/${caseId}/members`).auth(who.token, { type: 'bearer' })).body.map((m: { email?: string }) => m.email);
+    for (const who of [investigator, t.admin]) expect((await seen(who)).every((email) => typeof email === 'string' && email.includes('@'))).toBe(true);
+    for (const who of [documenter, auditor]) {
+      const emails = await seen(who);
+      expect(emails.length).toBeGreaterThanOrEqual(3);
+      expect(emails.every((email) => email === undefined)).toBe(true);
+    }
+  });
+
   it('every case route answers 401 without a token', async () => {
     const id = caseId;
     const routes = [

@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   createParamDecorator,
   ForbiddenException,
   Inject,
@@ -9,8 +10,10 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { ApiExtension } from '@nestjs/swagger';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { AuthService } from './auth.service.js';
+import { rolesFor, type Purpose } from './policy.js';
 import { ROLES, type Actor, type Role } from './roles.js';
 
 const ACCESS_RULE = 'custodia:access';
@@ -30,6 +33,15 @@ export const PublicLog = (): MethodDecorator & ClassDecorator => SetMetadata(ACC
 /** Signed-in callers with one of these global roles may call this route (any role when none is named). */
 export const Allow = (...roles: Role[]): MethodDecorator & ClassDecorator =>
   SetMetadata(ACCESS_RULE, { kind: 'roles', roles: roles.length ? roles : ROLES } satisfies AccessRule);
+
+/**
+ * Signed-in callers whose role may do `purpose` somewhere (policy.ts) may call this route; the
+ * service then applies the purpose's scope (membership, own items). The purpose is written into
+ * the OpenAPI operation as `x-custodia-purpose`, so the role x route matrix test reads the
+ * expected answers from the document itself.
+ */
+export const Permit = (purpose: Purpose): MethodDecorator =>
+  applyDecorators(SetMetadata(ACCESS_RULE, { kind: 'roles', roles: rolesFor(purpose) } satisfies AccessRule), ApiExtension('x-custodia-purpose', purpose));
 
 /**
  * One of the few routes a user whose password must be changed may still call (changing it,

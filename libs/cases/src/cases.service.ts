@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { Actor } from '#custodia/auth';
+import { assertMay, may, scopeOf, type Actor, type Purpose } from '#custodia/auth';
 import { CustodyLog } from '#custodia/custody';
 import { conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
 import type { CaseMemberView, CaseView } from './cases.schema.js';
@@ -39,7 +39,7 @@ export class CasesService {
   /** The caller's cases (an administrator's: every case). */
   async listFor(actor: Actor): Promise<CaseView[]> {
     const query = this.db.getRepository(CaseEntity).createQueryBuilder('c').orderBy('c.created_at', 'DESC');
-    if (actor.role !== 'admin') {
+    if (scopeOf(actor.role, 'case.read') !== 'any') {
       query.innerJoin(CaseMemberEntity, 'm', 'm.case_id = c.id AND m.user_id = :userId', { userId: actor.id });
     }
     return (await query.getMany()).map(toCaseView);
@@ -49,7 +49,7 @@ export class CasesService {
   async getFor(actor: Actor, caseId: string, tx: EntityManager = this.db.manager): Promise<CaseView> {
     const found = await tx.getRepository(CaseEntity).findOneBy({ id: caseId });
     // An administrator sees every case that exists: the row just read answers that.
-    if (!found || (actor.role !== 'admin' && !(await this.isVisibleTo(actor, caseId, tx)))) throw notFound('The case');
+    if (!found || (scopeOf(actor.role, 'case.read') !== 'any' && !(await this.isVisibleTo(actor, caseId, tx)))) throw notFound('The case');
     return toCaseView(found);
   }
 
@@ -58,13 +58,25 @@ export class CasesService {
     if (!(await this.isVisibleTo(actor, caseId, tx))) throw notFound('The case');
   }
 
+  /**
+   * The policy's check for a thing of a case: a caller who may not see the case learns nothing
+   * (404 naming `what`), one who sees it but whose role never may do `purpose` gets 403. An
+   * `own` scope is the caller's to apply to the thing (policy.ts assertMay with its owner).
+   */
+  async assertMay(actor: Actor, caseId: string, purpose: Purpose, tx: EntityManager = this.db.manager, what = 'The case'): Promise<void> {
+    if (!(await this.isVisibleTo(actor, caseId, tx))) throw notFound(what);
+    assertMay(actor, purpose);
+  }
+
   private async isVisibleTo(actor: Actor, caseId: string, tx: EntityManager): Promise<boolean> {
-    if (actor.role === 'admin') return tx.getRepository(CaseEntity).existsBy({ id: caseId });
+    if (scopeOf(actor.role, 'case.read') === 'any') return tx.getRepository(CaseEntity).existsBy({ id: caseId });
     return tx.getRepository(CaseMemberEntity).existsBy({ caseId, userId: actor.id });
   }
 
+  /** The members; their emails only where the policy shows them (administrators, investigators). */
   async members(actor: Actor, caseId: string): Promise<CaseMemberView[]> {
-    await this.assertVisible(actor, caseId);
+    await this.assertMay(actor, caseId, 'case.members.read');
+    const emails = may(actor.role, 'case.members.emails');
     const rows = await this.db.query(
       `SELECT m.user_id, u.email, u.display_name, u.role, m.added_at, m.added_by
          FROM case_members m JOIN users u ON u.id = m.user_id
@@ -73,7 +85,7 @@ export class CasesService {
     );
     return rows.map((r: Record<string, unknown>) => ({
       userId: r['user_id'],
-      email: r['email'],
+      ...(emails ? { email: r['email'] } : {}),
       displayName: r['display_name'],
       role: r['role'],
       addedAt: (r['added_at'] as Date).toISOString(),
@@ -83,9 +95,7 @@ export class CasesService {
 
   private async assertMayManageMembers(actor: Actor, caseId: string, tx: EntityManager): Promise<void> {
     await this.assertVisible(actor, caseId, tx);
-    if (actor.role !== 'admin' && actor.role !== 'investigator') {
-      throw forbidden('Only an administrator or an investigator of the case may change its members');
-    }
+    if (!may(actor.role, 'case.members.manage')) throw forbidden('Only an administrator or an investigator of the case may change its members');
   }
 
   /**

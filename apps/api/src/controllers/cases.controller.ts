@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Allow, CurrentActor, type Actor } from '#custodia/auth';
+import { CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { AddMemberBody, Case, CaseMember, CasesService, CreateCaseBody, type CaseMemberView, type CaseView } from '#custodia/cases';
 import { z } from '#custodia/schema';
 import { Endpoint, ValidBody } from '../http/endpoint.js';
@@ -13,35 +13,35 @@ export class CasesController {
   constructor(private readonly cases: CasesService) {}
 
   @Post()
-  @Allow('admin', 'investigator')
+  @Permit('case.create')
   @Endpoint({ summary: 'Open a case; its creator becomes a member', body: CreateCaseBody, response: Case, status: 201 })
   create(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof CreateCaseBody>): Promise<CaseView> {
     return this.cases.create(actor, body);
   }
 
   @Get()
-  @Allow()
+  @Permit('case.read')
   @Endpoint({ summary: "The caller's cases (every case, for administrators)", response: z.array(Case) })
   list(@CurrentActor() actor: Actor): Promise<CaseView[]> {
     return this.cases.listFor(actor);
   }
 
   @Get(':caseId')
-  @Allow()
+  @Permit('case.read')
   @Endpoint({ summary: 'One case', response: Case, problems: [404] })
   get(@CurrentActor() actor: Actor, @Param('caseId', uuid('caseId')) caseId: string): Promise<CaseView> {
     return this.cases.getFor(actor, caseId);
   }
 
   @Get(':caseId/members')
-  @Allow()
+  @Permit('case.members.read')
   @Endpoint({ summary: "The case's members (emails for administrators and investigators only)", response: z.array(CaseMember), problems: [404] })
   members(@CurrentActor() actor: Actor, @Param('caseId', uuid('caseId')) caseId: string): Promise<CaseMemberView[]> {
     return this.cases.members(actor, caseId);
   }
 
   @Post(':caseId/members')
-  @Allow('admin', 'investigator')
+  @Permit('case.members.manage')
   @Endpoint({ summary: 'Add a member by user id or email', body: AddMemberBody, response: CaseMember, status: 201, problems: [404, 409, 422] })
   addMember(
     @CurrentActor() actor: Actor,
@@ -52,7 +52,7 @@ export class CasesController {
   }
 
   @Delete(':caseId/members/:userId')
-  @Allow('admin', 'investigator')
+  @Permit('case.members.manage')
   @Endpoint({ summary: 'Remove a member', status: 204, problems: [404] })
   removeMember(
     @CurrentActor() actor: Actor,
