@@ -34,6 +34,13 @@ export interface TestApp {
   logText(): string;
   /** Creates a user with the role and signs them in. */
   user(role: Role, name?: string): Promise<TestUser>;
+  /** The API listening on a loopback port (for real clients); started on first call. */
+  listen(): Promise<string>;
+  /**
+   * Another API instance on the same database and data folder, listening on its own port, as a
+   * second server or a restarted one would be; `close` stops it (not the shared parts).
+   */
+  sibling(): Promise<{ app: NestExpressApplication; url: string; close(): Promise<void> }>;
   admin: TestUser;
   close(): Promise<void>;
 }
@@ -69,6 +76,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const adminView = (await users.list())[0]!;
   const admin: TestUser = { id: adminView.id, email: ADMIN.email, password: ADMIN.password, role: 'admin', token: await signIn(ADMIN.email, ADMIN.password) };
 
+  let listening: Promise<string> | undefined;
+  const urlOf = (server: { address(): unknown }): string => `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
   return {
     app,
     http,
@@ -83,6 +93,24 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       const password = `password for ${email}`;
       const created = await users.create({ email, password, displayName: name ?? `${role} ${counter}`, role });
       return { id: created.id, email, password, role, token: await signIn(email, password) };
+    },
+    listen() {
+      listening ??= app.listen(0, '127.0.0.1').then((server) => urlOf(server));
+      return listening;
+    },
+    async sibling() {
+      const source = createDataSource(db.url, ENTITIES, { poolSize: 5 });
+      await source.initialize();
+      const other = await createApp(config, source, logger);
+      const server = await other.listen(0, '127.0.0.1');
+      return {
+        app: other,
+        url: urlOf(server),
+        async close() {
+          await other.close();
+          await source.destroy();
+        },
+      };
     },
     async close() {
       await app.close();

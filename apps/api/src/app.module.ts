@@ -6,6 +6,7 @@ import { CustodyModule } from '#custodia/custody';
 import { EvidenceModule } from '#custodia/evidence';
 import { ExportsModule } from '#custodia/exports';
 import { RecordsModule } from '#custodia/records';
+import { UploadsModule } from '#custodia/uploads';
 import { ConfigModule, type CustodiaConfig } from '#custodia/config';
 import { AuthController } from './controllers/auth.controller.js';
 import { CasesController } from './controllers/cases.controller.js';
@@ -14,6 +15,7 @@ import { ExportsController } from './controllers/exports.controller.js';
 import { HealthController } from './controllers/health.controller.js';
 import { LogController } from './controllers/log.controller.js';
 import { RecordsController, VocabulariesController } from './controllers/records.controller.js';
+import { UploadsController } from './controllers/uploads.controller.js';
 import { UsersController } from './controllers/users.controller.js';
 
 /** Holds the process-wide database handle, opened and migrated before Nest starts. */
@@ -30,14 +32,14 @@ class DatabaseModule {
 }
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
-export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, VocabulariesController, ExportsController];
+export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, VocabulariesController, ExportsController, UploadsController];
 
 @Module({})
 export class AppModule {
   static register(config: CustodiaConfig, dataSource: DataSource): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule, EvidenceModule, RecordsModule, ExportsModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(dataSource), AuthModule, CasesModule, CustodyModule, EvidenceModule, RecordsModule, ExportsModule, UploadsModule],
       controllers: CONTROLLERS,
     };
   }

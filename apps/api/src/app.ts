@@ -20,8 +20,8 @@ import { StrictValidationPipe } from './http/validation.js';
 
 export const API_PREFIX = 'api/v1';
 
-/** Routes that read their own (non-JSON) bodies: evidence uploads stream multipart. */
-const OWN_BODY_ROUTES: RegExp[] = [/^\/api\/v1\/cases\/[^/]+\/evidence\/?$/];
+/** Routes that read their own (non-JSON) bodies: evidence uploads stream multipart, tus streams chunks. */
+const OWN_BODY_ROUTES: RegExp[] = [/^\/api\/v1\/cases\/[^/]+\/evidence\/?$/, /^\/api\/v1\/uploads(\/[^/]+)?\/?$/];
 
 /** Assembles the HTTP application on an open, migrated database; the caller listens or tests it. */
 export async function createApp(

@@ -32,6 +32,12 @@ export interface CustodiaConfig {
   httpIdleTimeoutMs: number;
   /** Tree heads, keys, leaf hashes and proofs answer without a token (CUSTODIA_PUBLIC_LOG). */
   publicLog: boolean;
+  /** Unfinished resumable uploads expire after this (CUSTODIA_UPLOAD_TTL_S); finished ones not turned into evidence too, counted from their end. */
+  uploadTtlSeconds: number;
+  /** Open (not yet evidence) resumable uploads one user may hold (CUSTODIA_UPLOAD_MAX_OPEN). */
+  uploadMaxOpen: number;
+  /** Bytes of open resumable uploads one user may hold (CUSTODIA_UPLOAD_MAX_OPEN_BYTES; default 4 x CUSTODIA_MAX_UPLOAD_BYTES). */
+  uploadMaxOpenBytes: number;
   /** Every JSON answer is checked against its declared schema (CUSTODIA_CHECK_RESPONSES; the tests turn it on). */
   checkResponses: boolean;
   /** Who keeps this archive, as court packages name it (BagIt Source-Organization). */
@@ -168,6 +174,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     tsaCertFile: tsaCertFile(env, cwd),
     publicLog: boolean(env, 'CUSTODIA_PUBLIC_LOG', true),
     checkResponses: boolean(env, 'CUSTODIA_CHECK_RESPONSES', false),
+    uploadTtlSeconds: integer(env, 'CUSTODIA_UPLOAD_TTL_S', 24 * 3600, 60, 30 * 24 * 3600),
+    uploadMaxOpen: integer(env, 'CUSTODIA_UPLOAD_MAX_OPEN', 100, 1, 100_000),
+    uploadMaxOpenBytes: integer(env, 'CUSTODIA_UPLOAD_MAX_OPEN_BYTES', 4 * integer(env, 'CUSTODIA_MAX_UPLOAD_BYTES', 5 * GIB, 1, Number.MAX_SAFE_INTEGER), 1, Number.MAX_SAFE_INTEGER),
     httpIdleTimeoutMs: integer(env, 'CUSTODIA_HTTP_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
     organization: singleLine(env, 'CUSTODIA_ORGANIZATION', 'Custodia archive', 200),
     locationToleranceM: integer(env, 'CUSTODIA_LOCATION_TOLERANCE_M', 1000, 0, 20_000_000),

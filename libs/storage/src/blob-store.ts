@@ -49,6 +49,13 @@ export interface BlobStat {
 export interface BlobStore {
   /** Streams `source` through SHA-256 into durable temporary storage, with flat memory; nothing is left behind on failure. */
   ingest(source: BlobSource, opts: IngestOptions): Promise<IngestResult>;
+  /**
+   * Takes over a complete local file the caller has hashed itself (a finished resumable upload)
+   * without copying it where it can (same filesystem: a hard link at commit): the file becomes
+   * read-only and durable here, and is removed once committed or discarded. `sha256` and
+   * `sizeBytes` must be what the caller computed from the bytes; they are not read again.
+   */
+  adopt(path: string, sha256: string, sizeBytes: number): Promise<IngestResult>;
   /** Streams a stored blob, or the inclusive `range` of it; throws BlobNotFoundError or BlobRangeError. */
   open(sha256: string, range?: ByteRange): Promise<Readable>;
   /** Size of a stored blob, or null when none is stored under this hash. */

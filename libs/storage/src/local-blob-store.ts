@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { createReadStream, readFileSync, readlinkSync } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
@@ -111,6 +111,33 @@ export class LocalBlobStore implements BlobStore {
     }
 
     return pendingBlob(meter.sha256(), meter.bytes, temporaryPath, () => this.place(temporaryPath, meter.sha256()));
+  }
+
+  /**
+   * A finished local file as a pending blob (see BlobStore.adopt): made read-only and fsynced;
+   * committed by a hard link when it lies on the store's filesystem, else copied through ingest
+   * (hashed again, and the copy's hash must match).
+   */
+  async adopt(path: string, sha256: string, sizeBytes: number): Promise<IngestResult> {
+    const [file, root] = await Promise.all([stat(path), mkdir(this.root, { recursive: true, mode: DIRECTORY_MODE }).then(() => stat(this.root))]);
+    if (file.size !== sizeBytes) throw new Error(`${path} holds ${file.size} bytes, not the ${sizeBytes} expected`);
+    if (file.dev !== root.dev) {
+      const copied = await this.ingest(createReadStream(path), { maxBytes: sizeBytes });
+      if (copied.sha256 !== sha256) {
+        await copied.discard();
+        throw new Error(`${path} changed while it was copied into the store`);
+      }
+      await rm(path, { force: true });
+      return copied;
+    }
+    const handle = await open(path, 'r');
+    try {
+      await handle.chmod(STORED_BLOB_MODE);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return pendingBlob(sha256, sizeBytes, path, () => this.place(path, sha256));
   }
 
   /** Streams a stored blob or an inclusive range of it; the stream closes its file when it ends or is destroyed. */

@@ -1,0 +1,3 @@
+export * from './upload-store.js';
+export * from './uploads.module.js';
+export * from './uploads.service.js';

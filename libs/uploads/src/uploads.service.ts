@@ -1,0 +1,283 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { EVENTS, Server, type KvStore, type Upload } from '@tus/server';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { Actor } from '#custodia/auth';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { conflict, notFound, unprocessable } from '#custodia/errors';
+import { PostgresLocker } from './pg-locker.js';
+import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck } from './upload-store.js';
+
+/** Where the API mounts tus (the global prefix included). */
+export const UPLOADS_PATH = '/api/v1/uploads';
+
+const UPLOAD_ID = /^[0-9a-f]{32}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+// A media type as RFC 6838 names them, without parameters.
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A finished upload handed to evidence intake (see claim). */
+export interface ClaimedUpload {
+  id: string;
+  /** The file holding the bytes, on the blob store's filesystem. */
+  path: string;
+  sizeBytes: number;
+  /** SHA-256 we computed from the bytes as they arrived (or read back). */
+  sha256: string;
+  /** The device's hash from `Upload-Metadata`, if it sent one. */
+  declaredSha256: string | null;
+  fileName: string | null;
+  mediaType: string | null;
+}
+
+interface UploadRow {
+  id: string;
+  owner_id: string;
+  size_bytes: string;
+  file_name: string | null;
+  media_type: string | null;
+  declared_sha256: string | null;
+  finished_at: Date | null;
+  computed_sha256: string | null;
+  evidence_id: string | null;
+  info: Upload | null;
+}
+
+/** The tus server's record of each upload, kept in the uploads table every instance shares. */
+class UploadRecords implements KvStore<Upload> {
+  constructor(private readonly db: DataSource) {}
+
+  async get(id: string): Promise<Upload | undefined> {
+    const [row] = await this.db.query(`SELECT info FROM uploads WHERE id = $1 AND evidence_id IS NULL`, [id]);
+    return row?.info ?? undefined;
+  }
+
+  async set(id: string, value: Upload): Promise<void> {
+    await this.db.query(`UPDATE uploads SET info = $2 WHERE id = $1`, [id, JSON.stringify(value)]);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.query(`DELETE FROM uploads WHERE id = $1 AND evidence_id IS NULL`, [id]);
+  }
+
+  async list(): Promise<string[]> {
+    return (await this.db.query(`SELECT id FROM uploads WHERE evidence_id IS NULL`)).map((row: { id: string }) => row.id);
+  }
+}
+
+/** The signed-in caller, set on the Node request by the API's access guard. */
+function actorOf(req: { runtime?: { node?: { req?: unknown } } }): Actor {
+  const actor = (req.runtime?.node?.req as { actor?: Actor } | undefined)?.actor;
+  if (!actor) throw new TusRefusal(401, 'Sign in first');
+  return actor;
+}
+
+/**
+ * Resumable uploads: tus 1.0.0 (creation, creation-with-upload, termination, expiration,
+ * checksum with sha256) over files beside the blob store, their records in PostgreSQL, locks
+ * across instances. An upload belongs to its creator (anyone else gets 404), counts against the
+ * creator's limits until it becomes evidence, and expires when left unfinished (or finished and
+ * unclaimed) for CUSTODIA_UPLOAD_TTL_S.
+ */
+@Injectable()
+export class UploadsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Uploads');
+  readonly directory: string;
+  readonly store: UploadStore;
+  private readonly locker: PostgresLocker;
+  private readonly tus: Server;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: DataSource,
+    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
+  ) {
+    this.directory = path.join(config.dataDir, 'uploads');
+    this.store = new UploadStore({
+      directory: this.directory,
+      configstore: new UploadRecords(db),
+      expirationPeriodInMilliseconds: config.uploadTtlSeconds * 1000,
+    });
+    this.locker = new PostgresLocker((db.options as { url: string }).url);
+    this.tus = new Server({
+      path: UPLOADS_PATH,
+      datastore: this.store,
+      locker: this.locker,
+      relativeLocation: true,
+      // No cross-origin access: the console is served from the API's own origin.
+      allowedOrigins: [],
+      maxSize: config.maxUploadBytes,
+      namingFunction: () => randomBytes(16).toString('hex'),
+      onIncomingRequest: (req, id) => this.assertOwnUpload(req, id),
+      onUploadCreate: async (req, upload) => {
+        await this.register(actorOf(req), upload);
+        return {};
+      },
+      onUploadFinish: async (_req, upload) => {
+        await this.finish(upload);
+        return {};
+      },
+      onResponseError: (_req, error) => {
+        if ('status_code' in error && typeof error.status_code === 'number') return { status_code: error.status_code, body: error.body };
+        this.logger.error(`upload failed: ${error instanceof Error ? error.message : String(error)}`);
+        return { status_code: 500, body: 'The upload failed on the server; try again\n' };
+      },
+    });
+    this.tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => this.store.forget(id));
+  }
+
+  /** Serves one tus request; `checksum` is its parsed `Upload-Checksum`, checked by the store. */
+  handle(request: Request, checksum: ChunkCheck | null): Promise<Response> {
+    return CURRENT_CHUNK.run(checksum, () => this.tus.handleWeb(request));
+  }
+
+  /** Refuses (404) a request about an upload that does not exist, is someone else's, or became evidence. */
+  private async assertOwnUpload(req: Parameters<NonNullable<ConstructorParameters<typeof Server>[0]['onIncomingRequest']>>[0], id: string): Promise<void> {
+    if (req.method === 'POST') return;
+    const actor = actorOf(req);
+    if (!UPLOAD_ID.test(id)) throw new TusRefusal(404, 'No such upload\n');
+    const [row] = await this.db.query(`SELECT owner_id FROM uploads WHERE id = $1 AND evidence_id IS NULL`, [id]);
+    if (!row || row.owner_id !== actor.id) throw new TusRefusal(404, 'No such upload\n');
+  }
+
+  /** Checks the metadata and the creator's limits, and records the upload as theirs. */
+  private async register(actor: Actor, upload: Upload): Promise<void> {
+    const metadata = upload.metadata ?? {};
+    const problems: string[] = [];
+    for (const key of Object.keys(metadata)) if (!['filename', 'filetype', 'sha256'].includes(key)) problems.push(`${key} is not a known metadata key`);
+    const fileName = metadata['filename'] ?? null;
+    const mediaType = metadata['filetype'] ?? null;
+    const sha256 = metadata['sha256'] ?? null;
+    if (fileName !== null && (fileName.length > 255 || CONTROL.test(fileName) || !fileName.trim())) problems.push('filename must be 1 to 255 characters without control characters');
+    if (mediaType !== null && !MEDIA_TYPE.test(mediaType)) problems.push('filetype must be a media type such as image/jpeg');
+    if (sha256 !== null && !SHA256_HEX.test(sha256)) problems.push('sha256 must be 64 lowercase hex digits');
+    if (problems.length) throw new TusRefusal(400, `Upload-Metadata: ${problems.join('; ')}\n`);
+    if (upload.size === 0) throw new TusRefusal(422, 'The file is empty (0 bytes): there is nothing to keep\n');
+    const size = upload.size!;
+    await this.db.transaction(async (tx) => {
+      // One creation per user at a time, so two cannot both slip under the limits.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`uploads:${actor.id}`]);
+      const [open] = await tx.query(
+        `SELECT count(*)::int AS count, COALESCE(sum(size_bytes), 0)::bigint AS bytes FROM uploads WHERE owner_id = $1 AND evidence_id IS NULL`,
+        [actor.id],
+      );
+      if (open.count >= this.config.uploadMaxOpen) {
+        throw new TusRefusal(429, `You hold ${open.count} unfinished uploads, the most allowed (CUSTODIA_UPLOAD_MAX_OPEN): finish or cancel some first\n`);
+      }
+      if (Number(open.bytes) + size > this.config.uploadMaxOpenBytes) {
+        throw new TusRefusal(429, `Your open uploads would hold more than ${this.config.uploadMaxOpenBytes} bytes (CUSTODIA_UPLOAD_MAX_OPEN_BYTES): finish or cancel some first\n`);
+      }
+      await tx.query(
+        `INSERT INTO uploads (id, owner_id, size_bytes, file_name, media_type, declared_sha256, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+        [upload.id, actor.id, size, fileName, mediaType, sha256, this.config.uploadTtlSeconds],
+      );
+    });
+  }
+
+  /** The last byte arrived: its SHA-256 (ours, never the client's), and a new expiry for claiming it. */
+  private async finish(upload: Upload): Promise<void> {
+    const sha256 = await this.store.sha256Of(upload.id, upload.size!);
+    await this.db.query(
+      `UPDATE uploads SET finished_at = now(), computed_sha256 = $2, expires_at = now() + make_interval(secs => $3) WHERE id = $1`,
+      [upload.id, sha256, this.config.uploadTtlSeconds],
+    );
+  }
+
+  /**
+   * Takes a finished upload of `actor` for evidence intake, inside the evidence's transaction:
+   * 404 when it is not theirs or does not exist, 409 when unfinished or already evidence, 422
+   * when its bytes differ from the hash the device declared. `markUsed` ties it to the item in
+   * the same transaction (an upload becomes evidence once).
+   */
+  async claim(tx: EntityManager, actor: Actor, uploadId: string): Promise<ClaimedUpload & { markUsed(evidenceId: string): Promise<void> }> {
+    const rows: UploadRow[] = UPLOAD_ID.test(uploadId) ? await tx.query(`SELECT * FROM uploads WHERE id = $1 FOR UPDATE`, [uploadId]) : [];
+    const row = rows[0];
+    if (!row || row.owner_id !== actor.id) throw notFound('The upload');
+    if (row.evidence_id) throw conflict(`This upload already became evidence item ${row.evidence_id}`);
+    if (!row.finished_at || !row.computed_sha256) {
+      const offset = await stat(this.store.pathOf(row.id)).then((s) => s.size, () => 0);
+      throw conflict(`The upload is not finished: ${offset} of ${row.size_bytes} bytes arrived; send the rest first`);
+    }
+    if (row.declared_sha256 && row.declared_sha256 !== row.computed_sha256) {
+      throw unprocessable('The bytes received differ from what the device hashed; nothing was stored', [
+        { field: 'uploadId', message: `the upload's bytes hash to ${row.computed_sha256}, not to the sha256 given at its creation` },
+      ]);
+    }
+    return {
+      id: row.id,
+      path: this.store.pathOf(row.id),
+      sizeBytes: Number(row.size_bytes),
+      sha256: row.computed_sha256,
+      declaredSha256: row.declared_sha256,
+      fileName: row.file_name,
+      mediaType: row.media_type,
+      markUsed: async (evidenceId) => {
+        await tx.query(`UPDATE uploads SET evidence_id = $2, info = NULL WHERE id = $1`, [row.id, evidenceId]);
+      },
+    };
+  }
+
+  /** Removes an upload whose evidence was refused: nothing of it stays (bytes, record). */
+  async discard(uploadId: string): Promise<void> {
+    await this.store.remove(uploadId).catch(() => undefined);
+  }
+
+  /**
+   * Removes uploads past their expiry and files no record names (a crash between a file's
+   * creation and its record), safely beside other instances doing the same. Returns how many.
+   */
+  async sweepExpired(): Promise<number> {
+    const expired: { id: string }[] = await this.db.query(`SELECT id FROM uploads WHERE evidence_id IS NULL AND expires_at < now() ORDER BY expires_at LIMIT 1000`);
+    let removed = 0;
+    for (const { id } of expired) {
+      const lock = this.locker.newLock(id);
+      try {
+        await lock.lock(AbortSignal.timeout(5000), () => undefined);
+      } catch {
+        continue; // in use right now: the next sweep takes it
+      }
+      try {
+        await rm(this.store.pathOf(id), { force: true });
+        await this.db.query(`DELETE FROM uploads WHERE id = $1 AND evidence_id IS NULL AND expires_at < now()`, [id]);
+        this.store.forget(id);
+        removed++;
+      } finally {
+        await lock.unlock();
+      }
+    }
+    const names = await readdir(this.directory).catch(() => [] as string[]);
+    const cutoff = Date.now() - this.config.uploadTtlSeconds * 1000;
+    for (const name of names.filter((n) => UPLOAD_ID.test(n))) {
+      const [known] = await this.db.query(`SELECT 1 FROM uploads WHERE id = $1`, [name]);
+      if (known) continue;
+      const file = path.join(this.directory, name);
+      const modified = (await stat(file).catch(() => null))?.mtimeMs;
+      if (modified !== undefined && modified < cutoff) {
+        await rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const every = Math.min(600_000, Math.max(1000, (this.config.uploadTtlSeconds * 1000) / 10));
+    this.sweeper = setInterval(() => {
+      this.sweepExpired().then(
+        (removed) => removed && this.logger.log(`removed ${removed} expired uploads`),
+        (error: Error) => this.logger.warn(`sweeping expired uploads failed: ${error.message}`),
+      );
+    }, every);
+    this.sweeper.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.locker.close();
+  }
+}

@@ -1,0 +1,249 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import request from 'supertest';
+import * as tus from 'tus-js-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UploadsService } from '../libs/uploads/src/index.js';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+
+const MiB = 1024 * 1024;
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+/** Uploads `bytes` with the real tus-js-client; resolves with the upload's URL. */
+function tusUpload(
+  endpoint: string,
+  token: string,
+  bytes: Buffer,
+  options: Partial<tus.UploadOptions> & { metadata?: Record<string, string> } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const upload: tus.Upload = new tus.Upload(bytes, {
+      endpoint,
+      headers: { Authorization: `Bearer ${token}` },
+      chunkSize: 1 * MiB,
+      retryDelays: [],
+      metadata: { filename: 'strike.jpg', filetype: 'image/jpeg', sha256: sha256(bytes) },
+      ...options,
+      onError: reject,
+      onSuccess: () => resolve(upload.url!),
+    });
+    upload.start();
+  });
+}
+
+/**
+ * A loopback TCP proxy to `target` that cuts every connection once `cutAfter` bytes have gone
+ * from the client to the server on it, as a mobile network that drops every few minutes does.
+ */
+async function cuttingProxy(target: string, cutAfter: number): Promise<{ url: string; cuts: () => number; close(): Promise<void> }> {
+  const { hostname, port } = new URL(target);
+  let cuts = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    let sent = 0;
+    client.on('data', (data: Buffer) => {
+      sent += data.length;
+      if (sent > cutAfter) {
+        cuts++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(data);
+    });
+    upstream.pipe(client);
+    const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cuts: () => cuts,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
+  let t: TestApp;
+  let url: string;
+  let documenter: TestUser;
+  let other: TestUser;
+  let auditor: TestUser;
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_MAX_UPLOAD_BYTES: String(256 * MiB), CUSTODIA_UPLOAD_MAX_OPEN: '3', CUSTODIA_UPLOAD_MAX_OPEN_BYTES: String(300 * MiB) });
+    url = await t.listen();
+    documenter = await t.user('documenter');
+    other = await t.user('documenter', 'someone else');
+    auditor = await t.user('auditor');
+  });
+  afterAll(async () => t?.close());
+
+  const uploadsRow = async (id: string) => (await t.db.superuserQuery<Record<string, unknown>>(`SELECT * FROM uploads WHERE id = $1`, [id]))[0];
+  const idOf = (location: string): string => location.split('/').pop()!;
+  const create = (token: string, length: number, metadata = `filename ${b64('a.jpg')}`) =>
+    t.http.post('/api/v1/uploads').auth(token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').set('Upload-Length', String(length)).set('Upload-Metadata', metadata);
+  const patch = (token: string, id: string, offset: number, body: Buffer) =>
+    t.http
+      .patch(`/api/v1/uploads/${id}`)
+      .auth(token, { type: 'bearer' })
+      .set('Tus-Resumable', '1.0.0')
+      .set('Upload-Offset', String(offset))
+      .set('Content-Type', 'application/offset+octet-stream')
+      .send(body);
+  const head = (token: string, id: string) => t.http.head(`/api/v1/uploads/${id}`).auth(token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
+
+  it('advertises tus 1.0.0 with its extensions, the size limit and sha256 checksums', async () => {
+    const res = await t.http.options('/api/v1/uploads').auth(documenter.token, { type: 'bearer' });
+    expect(res.status).toBe(204);
+    expect(res.headers['tus-version']).toBe('1.0.0');
+    expect(res.headers['tus-extension']!.split(',').sort()).toEqual(['checksum', 'creation', 'creation-with-upload', 'expiration', 'termination']);
+    expect(res.headers['tus-max-size']).toBe(String(256 * MiB));
+    expect(res.headers['tus-checksum-algorithm']).toBe('sha256');
+    // No cross-origin access.
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('takes a file in chunks from tus-js-client and hashes it itself', async () => {
+    const bytes = randomBytes(3 * MiB + 123);
+    const location = await tusUpload(`${url}/api/v1/uploads`, documenter.token, bytes);
+    expect(location).toMatch(/\/api\/v1\/uploads\/[0-9a-f]{32}$/);
+    const row = await uploadsRow(idOf(location));
+    expect(row).toMatchObject({ owner_id: documenter.id, size_bytes: String(bytes.length), file_name: 'strike.jpg', media_type: 'image/jpeg' });
+    expect(row!['computed_sha256']).toBe(sha256(bytes));
+    expect(row!['finished_at']).not.toBeNull();
+    const state = await head(documenter.token, idOf(location));
+    expect(state.headers['upload-offset']).toBe(String(bytes.length));
+  });
+
+  it('finishes a large upload through a connection cut every 20 MiB, resuming where the server says', async () => {
+    const user = await t.user('documenter', 'on mobile data');
+    const bytes = randomBytes(96 * MiB);
+    const proxy = await cuttingProxy(url, 20 * MiB);
+    try {
+      const location = await tusUpload(`${proxy.url}/api/v1/uploads`, user.token, bytes, {
+        chunkSize: 8 * MiB,
+        retryDelays: Array.from({ length: 30 }, () => 50),
+      });
+      expect(proxy.cuts()).toBeGreaterThanOrEqual(4);
+      const row = await uploadsRow(idOf(location));
+      expect(row!['computed_sha256']).toBe(sha256(bytes));
+      expect((await stat(path.join(t.app.get(UploadsService).directory, idOf(location)))).size).toBe(bytes.length);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('keeps uploads to their creator: anyone else gets 404 and changes nothing', async () => {
+    const created = await create(documenter.token, 10);
+    expect(created.status).toBe(201);
+    const id = idOf(created.headers['location']!);
+    expect((await head(other.token, id)).status).toBe(404); // HEAD answers carry no body
+    expectProblem(await patch(other.token, id, 0, Buffer.from('0123456789')), 404);
+    expectProblem(await t.http.delete(`/api/v1/uploads/${id}`).auth(other.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0'), 404);
+    expect((await head(documenter.token, id)).headers['upload-offset']).toBe('0');
+    // Auditors never submit evidence; anonymous callers are not let in at all.
+    expectProblem(await create(auditor.token, 10), 403);
+    expectProblem(await t.http.post('/api/v1/uploads').set('Tus-Resumable', '1.0.0').set('Upload-Length', '10'), 401);
+    expect((await head(documenter.token, 'not-an-upload')).status).toBe(404);
+    expectProblem(await patch(documenter.token, 'not-an-upload', 0, Buffer.from('x')), 404);
+    await t.http.delete(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').expect(204);
+  });
+
+  it('refuses what it cannot take, as problem+json, and stores nothing of it', async () => {
+    const before = await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM uploads`);
+    expect(expectProblem(await create(documenter.token, 256 * MiB + 1), 413).detail).toBeTruthy();
+    expectProblem(await create(documenter.token, 0), 422);
+    expectProblem(await create(documenter.token, 10, `sha256 ${b64('not hex')}`), 400);
+    expectProblem(await create(documenter.token, 10, `surprise ${b64('x')}`), 400);
+    expectProblem(await create(documenter.token, 10, `filename ${b64('a\u0000b')}`), 400);
+    expectProblem(await t.http.post('/api/v1/uploads').auth(documenter.token, { type: 'bearer' }).set('Upload-Length', '10'), 412);
+    expect(await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM uploads`)).toEqual(before);
+  });
+
+  it('answers a wrong offset with 409 and a chunk that does not match its Upload-Checksum with 460, keeping the offset', async () => {
+    const bytes = randomBytes(4096);
+    const created = await create(documenter.token, bytes.length);
+    const id = idOf(created.headers['location']!);
+    expectProblem(await patch(documenter.token, id, 5, bytes.subarray(0, 10)), 409);
+    const first = bytes.subarray(0, 1000);
+    const wrongDigest = createHash('sha256').update('something else').digest('base64');
+    expectProblem(await patch(documenter.token, id, 0, first).set('Upload-Checksum', `sha256 ${wrongDigest}`), 460);
+    expect((await head(documenter.token, id)).headers['upload-offset']).toBe('0');
+    expectProblem(await patch(documenter.token, id, 0, first).set('Upload-Checksum', `md5 ${createHash('md5').update(first).digest('base64')}`), 400);
+    const ok = await patch(documenter.token, id, 0, first).set('Upload-Checksum', `sha256 ${createHash('sha256').update(first).digest('base64')}`);
+    expect(ok.status).toBe(204);
+    expect(ok.headers['upload-offset']).toBe('1000');
+    // A refused chunk after good ones also leaves the offset where it was, and the end hash right.
+    expectProblem(await patch(documenter.token, id, 1000, bytes.subarray(1000)).set('Upload-Checksum', `sha256 ${wrongDigest}`), 460);
+    expect((await head(documenter.token, id)).headers['upload-offset']).toBe('1000');
+    const rest = bytes.subarray(1000);
+    expect((await patch(documenter.token, id, 1000, rest).set('Upload-Checksum', `sha256 ${createHash('sha256').update(rest).digest('base64')}`)).status).toBe(204);
+    expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
+  });
+
+  it('limits how many uploads and bytes one user holds open', async () => {
+    const user = await t.user('documenter', 'limited');
+    for (let i = 0; i < 3; i++) expect((await create(user.token, 10)).status).toBe(201);
+    expect(expectProblem(await create(user.token, 10), 429).detail).toMatch(/CUSTODIA_UPLOAD_MAX_OPEN/);
+    const bytesUser = await t.user('documenter', 'big files');
+    expect((await create(bytesUser.token, 200 * MiB)).status).toBe(201);
+    expect(expectProblem(await create(bytesUser.token, 150 * MiB), 429).detail).toMatch(/CUSTODIA_UPLOAD_MAX_OPEN_BYTES/);
+    // Others are not held back by them.
+    expect((await create(other.token, 10)).status).toBe(201);
+  });
+
+  it('removes expired uploads and their bytes, and answers for them no more', async () => {
+    const documenter = await t.user('documenter', 'expiring');
+    const created = await create(documenter.token, 100);
+    const id = idOf(created.headers['location']!);
+    await patch(documenter.token, id, 0, randomBytes(50)).expect(204);
+    const directory = t.app.get(UploadsService).directory;
+    expect((await stat(path.join(directory, id))).size).toBe(50);
+    await t.db.superuserQuery(`UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+    expect(await t.app.get(UploadsService).sweepExpired()).toBeGreaterThanOrEqual(1);
+    expect(await uploadsRow(id)).toBeUndefined();
+    expect(await readdir(directory)).not.toContain(id);
+    expect((await head(documenter.token, id)).status).toBe(404);
+  });
+
+  it('resumes an upload on another API instance sharing the database and data folder, and after a restart', async () => {
+    const documenter = await t.user('documenter', 'travelling');
+    const bytes = randomBytes(2 * MiB);
+    const created = await create(documenter.token, bytes.length, `filename ${b64('video.mp4')},sha256 ${b64(sha256(bytes))}`);
+    const id = idOf(created.headers['location']!);
+    await patch(documenter.token, id, 0, bytes.subarray(0, MiB)).expect(204);
+    // A second instance takes over (as after this one's restart): no running hash there, so it
+    // reads the file back at the end.
+    const sibling = await t.sibling();
+    try {
+      const other = request(sibling.url);
+      const state = await other.head(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
+      expect(state.headers['upload-offset']).toBe(String(MiB));
+      const rest = await other
+        .patch(`/api/v1/uploads/${id}`)
+        .auth(documenter.token, { type: 'bearer' })
+        .set('Tus-Resumable', '1.0.0')
+        .set('Upload-Offset', String(MiB))
+        .set('Content-Type', 'application/offset+octet-stream')
+        .send(bytes.subarray(MiB));
+      expect(rest.status).toBe(204);
+      expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
+      // tus-js-client finishing a file through the second instance after the first started it.
+      const more = randomBytes(3 * MiB);
+      const location = await tusUpload(`${sibling.url}/api/v1/uploads`, documenter.token, more);
+      expect((await uploadsRow(idOf(location)))!['computed_sha256']).toBe(sha256(more));
+    } finally {
+      await sibling.close();
+    }
+  });
+});
