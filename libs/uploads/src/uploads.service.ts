@@ -17,7 +17,6 @@ const UPLOAD_ID = /^[0-9a-f]{32}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 // A media type as RFC 6838 names them, without parameters.
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A finished upload handed to evidence intake (see claim). */
