@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -11,6 +12,7 @@ import { createLogger } from '#custodia/logging';
 import { prepareDataDirectory } from '#custodia/storage';
 import { StartupError } from '#custodia/errors';
 import { STORAGE_USAGE, storageCheck } from './storage-command.js';
+import { UPLOAD_USAGE, uploadCommand } from './upload-command.js';
 import { UsageError, VERIFY_USAGE, verifyCommand } from './verify-command.js';
 
 export interface CliIo {
@@ -48,7 +50,9 @@ ${STORAGE_USAGE}
 
 ${VERIFY_USAGE}
 
-Except verify, commands take the API's configuration: the environment over CUSTODIA_ENV_FILE, else
+${UPLOAD_USAGE}
+
+Except verify and upload, commands take the API's configuration: the environment over CUSTODIA_ENV_FILE, else
 over ./.env (DATABASE_URL, CUSTODIA_DATA_DIR, ...), and say first which archive they use. They never
 create an archive where none is: pass --init to do that. With the embedded database, the CLI uses
 the server a running API started, or starts it.
@@ -66,6 +70,16 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (group === 'log' && command === 'verify' && rest.length === 0) return await logVerify(io);
     if (group === 'key' && command === 'rotate' && rest.length === 0) return await keyRotate(io);
     if (group === 'storage' && command === 'check') return await storageCheckCommand(rest, io);
+    if (group === 'upload') {
+      return await uploadCommand(argv.slice(1), {
+        env: io.env,
+        cwd: io.cwd ?? process.cwd(),
+        stdout: io.stdout,
+        stderr: io.stderr,
+        progress: io.stderrIsTty ?? false,
+        readFile: (file) => readFile(file, 'utf8'),
+      });
+    }
     if (group === 'verify') return await verifyCommand(argv.slice(1), { stdout: io.stdout, stderr: io.stderr, progress: io.stderrIsTty ?? false });
     if (group === undefined || group === 'help' || group === '--help') {
       io.stdout(USAGE);

@@ -1,0 +1,332 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import path from 'node:path';
+import * as tus from 'tus-js-client';
+import { verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
+
+/**
+ * The bulk uploader behind `custodia upload`: for the investigator with a phone dump of
+ * thousands of files and the documenter with a laptop. Each file is hashed first (SHA-256, our
+ * own reading), sent with tus (resumable: across broken connections within a run through
+ * tus-js-client's retries, and across runs through a state file that remembers each upload's
+ * URL), turned into evidence with the hash given (the archive refuses other bytes), and its
+ * receipt written beside a summary. A second run sends only what is missing.
+ */
+
+/** Where to send, as whom: from the CLI's configuration (never the command line, for the token). */
+export interface ArchiveAccess {
+  /** The archive's address, e.g. https://archive.example.org */
+  baseUrl: string;
+  token: string;
+}
+
+export interface BulkUploadOptions {
+  caseId: string;
+  /** Files and folders (walked recursively; hidden files and symbolic links are skipped). */
+  paths: string[];
+  /** Folder for receipts, summary.json and summary.txt. */
+  outDir: string;
+  /** The state file that makes a second run resume (default: <outDir>/state.json). */
+  stateFile?: string;
+  /** Files in flight at once (default 3). */
+  parallel?: number;
+  chunkSizeBytes?: number;
+  /** Pauses between tus retries, in ms (default: 1 s doubling to 60 s, 12 tries). */
+  retryDelays?: number[];
+  /** Extra metadata for every item (sourceType, tags, incidentId, ...). */
+  metadata?: Record<string, unknown>;
+  /** Progress of each file (bytes sent of its size), and when one is done or failed. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** For tests: stop starting new files after this many have finished in this run. */
+  stopAfter?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export type ProgressEvent =
+  | { kind: 'hashing' | 'sending'; file: string; bytes: number; total: number }
+  | { kind: 'done'; file: string; evidenceId: string; reused: boolean }
+  | { kind: 'failed'; file: string; error: string };
+
+/** One file's line in the summary. */
+export interface FileOutcome {
+  file: string;
+  sizeBytes: number;
+  sha256: string;
+  status: 'stored' | 'already_stored' | 'failed' | 'not_sent';
+  evidenceId?: string;
+  leafIndex?: number;
+  receiptFile?: string;
+  error?: string;
+}
+
+export interface Summary {
+  archive: string;
+  caseId: string;
+  finishedAt: string;
+  /** The log's published keys when the run ended: what the receipts are checked against offline. */
+  keys: PublishedKey[];
+  files: FileOutcome[];
+}
+
+interface FileState {
+  sizeBytes: number;
+  mtimeMs: number;
+  sha256: string;
+  uploadUrl?: string;
+  evidenceId?: string;
+  receiptFile?: string;
+  leafIndex?: number;
+}
+
+interface StateFile {
+  version: 1;
+  caseId: string;
+  archive: string;
+  files: Record<string, FileState>;
+}
+
+const DEFAULT_RETRIES = [1000, 2000, 4000, 8000, 16_000, 30_000, 60_000, 60_000, 60_000, 60_000, 60_000, 60_000];
+
+const MEDIA_TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.heic': 'image/heic', '.heif': 'image/heif', '.avif': 'image/avif',
+  '.webp': 'image/webp', '.gif': 'image/gif', '.tif': 'image/tiff', '.tiff': 'image/tiff', '.dng': 'image/x-adobe-dng',
+  '.mp4': 'video/mp4', '.mov': 'video/quicktime', '.3gp': 'video/3gpp', '.mkv': 'video/x-matroska', '.webm': 'video/webm',
+  '.m4a': 'audio/mp4', '.mp3': 'audio/mpeg', '.ogg': 'audio/ogg', '.opus': 'audio/opus', '.wav': 'audio/wav',
+  '.pdf': 'application/pdf', '.txt': 'text/plain', '.json': 'application/json',
+};
+
+/** The regular files under `paths`, in a stable order; hidden names and symbolic links are skipped. */
+export async function listFiles(paths: string[]): Promise<string[]> {
+  const found: string[] = [];
+  const visit = async (entry: string): Promise<void> => {
+    const info = await lstat(entry);
+    if (info.isSymbolicLink()) return;
+    if (info.isDirectory()) {
+      for (const name of (await readdir(entry)).sort()) if (!name.startsWith('.')) await visit(path.join(entry, name));
+    } else if (info.isFile()) found.push(path.resolve(entry));
+  };
+  for (const entry of paths) await visit(entry);
+  return [...new Set(found)];
+}
+
+async function sha256OfFile(file: string, onBytes: (bytes: number) => void): Promise<string> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+    onBytes(bytes);
+  }
+  return hash.digest('hex');
+}
+
+/** Writes a file whole or not at all: a crash mid-write leaves the previous version. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+}
+
+async function readState(file: string, caseId: string, archive: string): Promise<StateFile> {
+  try {
+    const state = JSON.parse(await readFile(file, 'utf8')) as StateFile;
+    if (state.version === 1 && state.caseId === caseId && state.archive === archive) return state;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`The state file ${file} cannot be read: ${(error as Error).message}`);
+  }
+  return { version: 1, caseId, archive, files: {} };
+}
+
+/** A problem+json answer's detail, or the status. */
+async function failure(res: Response): Promise<string> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { detail?: string; errors?: { field: string; message: string }[] };
+    return `${res.status}: ${body.detail ?? text}${body.errors?.length ? ` (${body.errors.map((e) => `${e.field} ${e.message}`).join('; ')})` : ''}`;
+  } catch {
+    return `${res.status}: ${text.slice(0, 200)}`;
+  }
+}
+
+/** Sends every file not yet stored; returns the summary (also written to outDir). */
+export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptions): Promise<Summary> {
+  const fetchImpl = options.fetchImpl ?? fetch;
+  const base = access.baseUrl.replace(/\/+$/, '');
+  const api = `${base}/api/v1`;
+  const auth = { Authorization: `Bearer ${access.token}` };
+  const outDir = path.resolve(options.outDir);
+  const receiptsDir = path.join(outDir, 'receipts');
+  await mkdir(receiptsDir, { recursive: true });
+  const stateFile = path.resolve(options.stateFile ?? path.join(outDir, 'state.json'));
+  const state = await readState(stateFile, options.caseId, base);
+  // One writer at a time, so concurrent files do not interleave their saves.
+  let saving = Promise.resolve();
+  const save = (): Promise<void> => (saving = saving.then(() => writeAtomically(stateFile, JSON.stringify(state, null, 2))));
+
+  // Fail early and clearly on a wrong address, token or case.
+  const caseAnswer = await fetchImpl(`${api}/cases/${options.caseId}`, { headers: auth });
+  if (!caseAnswer.ok) throw new Error(`The archive at ${base} refused case ${options.caseId}: ${await failure(caseAnswer)}`);
+
+  const files = await listFiles(options.paths);
+  const outcomes = new Map<string, FileOutcome>();
+  const receiptNames = new Set(Object.values(state.files).flatMap((f) => (f.receiptFile ? [f.receiptFile] : [])));
+  let finishedThisRun = 0;
+
+  const sendOne = async (file: string): Promise<void> => {
+    const info = await stat(file);
+    let known = state.files[file];
+    if (!known || known.sizeBytes !== info.size || known.mtimeMs !== info.mtimeMs) {
+      const sha256 = await sha256OfFile(file, (bytes) => options.onProgress?.({ kind: 'hashing', file, bytes, total: info.size }));
+      known = { sizeBytes: info.size, mtimeMs: info.mtimeMs, sha256 };
+      state.files[file] = known;
+      await save();
+    }
+    if (known.evidenceId) {
+      outcomes.set(file, { file, sizeBytes: known.sizeBytes, sha256: known.sha256, status: 'already_stored', evidenceId: known.evidenceId, leafIndex: known.leafIndex, receiptFile: known.receiptFile });
+      options.onProgress?.({ kind: 'done', file, evidenceId: known.evidenceId, reused: true });
+      return;
+    }
+    const entry = known;
+    const uploadUrl = await new Promise<string>((resolve, reject) => {
+      const upload = new tus.Upload(createReadStream(file), {
+        endpoint: `${api}/uploads`,
+        uploadUrl: entry.uploadUrl ?? null,
+        uploadSize: entry.sizeBytes,
+        chunkSize: options.chunkSizeBytes ?? 8 * 1024 * 1024,
+        retryDelays: options.retryDelays ?? DEFAULT_RETRIES,
+        headers: auth,
+        metadata: { filename: path.basename(file), filetype: MEDIA_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', sha256: entry.sha256 },
+        onUploadUrlAvailable: async () => {
+          entry.uploadUrl = upload.url!;
+          await save();
+        },
+        onProgress: (bytes, total) => options.onProgress?.({ kind: 'sending', file, bytes, total }),
+        onError: reject,
+        onSuccess: () => resolve(upload.url!),
+      });
+      upload.start();
+    });
+    const uploadId = uploadUrl.split('/').pop()!;
+    const answer = await fetchImpl(`${api}/cases/${options.caseId}/evidence`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        uploadId,
+        sha256: entry.sha256,
+        // The same file sent again (a rerun after a crash before the state was saved) is the same item.
+        clientSubmissionId: `custodia-upload:${entry.sha256}:${createHash('sha256').update(file).digest('hex').slice(0, 16)}`,
+        ...options.metadata,
+      }),
+    });
+    if (answer.status === 404 || answer.status === 410) {
+      // The upload expired or was removed: the next run starts it again.
+      delete entry.uploadUrl;
+      await save();
+    }
+    if (answer.status !== 201 && answer.status !== 200) throw new Error(await failure(answer));
+    const evidence = (await answer.json()) as { id: string; receipt: Receipt | null };
+    let receiptName = `${path.basename(file)}.receipt.json`;
+    for (let n = 2; receiptNames.has(receiptName); n++) receiptName = `${path.basename(file)}.${n}.receipt.json`;
+    receiptNames.add(receiptName);
+    await writeAtomically(path.join(receiptsDir, receiptName), JSON.stringify({ file, evidenceId: evidence.id, receipt: evidence.receipt }, null, 2));
+    Object.assign(entry, { evidenceId: evidence.id, receiptFile: `receipts/${receiptName}`, leafIndex: evidence.receipt?.leafIndex });
+    delete entry.uploadUrl;
+    await save();
+    outcomes.set(file, { file, sizeBytes: entry.sizeBytes, sha256: entry.sha256, status: answer.status === 201 ? 'stored' : 'already_stored', evidenceId: evidence.id, leafIndex: entry.leafIndex, receiptFile: entry.receiptFile });
+    options.onProgress?.({ kind: 'done', file, evidenceId: evidence.id, reused: answer.status === 200 });
+  };
+
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      if (options.stopAfter !== undefined && finishedThisRun >= options.stopAfter) return;
+      const file = files[next++]!;
+      try {
+        await sendOne(file);
+        finishedThisRun++;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const known = state.files[file];
+        outcomes.set(file, { file, sizeBytes: known?.sizeBytes ?? 0, sha256: known?.sha256 ?? '', status: 'failed', error: message });
+        options.onProgress?.({ kind: 'failed', file, error: message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 3) }, worker));
+  await saving;
+
+  const keysAnswer = await fetchImpl(`${api}/log/keys`, { headers: auth });
+  const keys = keysAnswer.ok ? ((await keysAnswer.json()) as PublishedKey[]) : [];
+  const summary: Summary = {
+    archive: base,
+    caseId: options.caseId,
+    finishedAt: new Date().toISOString(),
+    keys,
+    files: files.map((file) => outcomes.get(file) ?? { file, sizeBytes: state.files[file]?.sizeBytes ?? 0, sha256: state.files[file]?.sha256 ?? '', status: 'not_sent' }),
+  };
+  await writeAtomically(path.join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
+  await writeAtomically(path.join(outDir, 'summary.txt'), summaryTable(summary));
+  return summary;
+}
+
+/** The summary as a table a person reads. */
+export function summaryTable(summary: Summary): string {
+  const rows = summary.files.map((f) => [f.status, f.evidenceId ?? '', f.leafIndex?.toString() ?? '', f.sha256.slice(0, 16), f.file + (f.error ? `  (${f.error})` : '')]);
+  const header = ['status', 'evidence id', 'leaf', 'sha256 (start)', 'file'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const counts = Object.entries(
+    summary.files.reduce<Record<string, number>>((acc, f) => ({ ...acc, [f.status]: (acc[f.status] ?? 0) + 1 }), {}),
+  )
+    .map(([status, n]) => `${n} ${status}`)
+    .join(', ');
+  return `Custodia upload to ${summary.archive}, case ${summary.caseId}, ${summary.finishedAt}\n${counts}\n\n${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+/** One receipt's offline check. */
+export interface ReceiptCheck {
+  file: string;
+  receiptFile: string;
+  /** The receipt's signature, inclusion proof and event hash hold under the summary's keys. */
+  receiptValid: boolean;
+  /** The local file still hashes to what the receipt says the archive received (null: file gone). */
+  fileMatches: boolean | null;
+  reason?: string;
+}
+
+/**
+ * Re-checks a run's receipts without the archive: each receipt against the keys the summary
+ * holds (or `keys`), and each local file against the hash its receipt names.
+ */
+export async function checkReceipts(summaryFile: string, keys?: PublishedKey[]): Promise<ReceiptCheck[]> {
+  const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as Summary;
+  const trusted = keys ?? summary.keys;
+  const checks: ReceiptCheck[] = [];
+  for (const outcome of summary.files) {
+    if (!outcome.receiptFile) continue;
+    const receiptFile = path.join(path.dirname(summaryFile), outcome.receiptFile);
+    const { receipt } = JSON.parse(await readFile(receiptFile, 'utf8')) as { receipt: Receipt | null };
+    if (!receipt) {
+      checks.push({ file: outcome.file, receiptFile, receiptValid: false, fileMatches: null, reason: 'the archive gave no receipt (fetch it later from the evidence item)' });
+      continue;
+    }
+    const verdict = verifyReceipt(receipt, trusted);
+    const received = receipt.event.subject.sha256;
+    const local = await sha256OfFile(outcome.file, () => undefined).catch(() => null);
+    checks.push({
+      file: outcome.file,
+      receiptFile,
+      receiptValid: verdict.valid,
+      fileMatches: local === null ? null : local === received,
+      ...(verdict.valid ? (local !== null && local !== received ? { reason: 'the local file changed since it was sent' } : {}) : { reason: verdict.reason }),
+    });
+  }
+  return checks;
+}

@@ -1,0 +1,1 @@
+export * from './bulk-upload.js';
