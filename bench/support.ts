@@ -1,4 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { UsersService } from '#custodia/auth';
@@ -79,4 +81,79 @@ export async function benchApp(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What the evidence benchmarks need of a running archive. */
+interface ArchiveHandle {
+  url: string;
+  token: string;
+  caseId: string;
+}
+
+/**
+ * POSTs one file to the case as multipart/form-data with node:http and a body assembled once:
+ * the client runs in the archive's process, on the same cores, so it does as little as it can
+ * (fetch with FormData copies the file through web streams several times).
+ */
+export async function upload(app: ArchiveHandle, file: string, mediaType: string): Promise<string> {
+  const boundary = `custodia-${randomUUID()}`;
+  const body = Buffer.concat([
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n` +
+        `${JSON.stringify({ sourceType: 'field_capture' })}\r\n--${boundary}\r\n` +
+        `Content-Disposition: form-data; name="file"; filename="${path.basename(file)}"\r\nContent-Type: ${mediaType}\r\n\r\n`,
+    ),
+    await readFile(file),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${app.url}/api/v1/cases/${app.caseId}/evidence`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${app.token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': body.length },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 201) reject(new Error(`upload answered ${res.statusCode}: ${text}`));
+        else resolve((JSON.parse(text) as { id: string }).id);
+      });
+    });
+    req.end(body);
+  });
+}
+
+/** Runs `work` over `items`, `size` at a time. */
+export async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/**
+ * Waits until the case's `count` items are all `processing: done`, reading the case's listing a
+ * page at a time (reading each item would record an `evidence.viewed` per poll).
+ */
+export async function waitUntilProcessed(app: ArchiveHandle, count: number): Promise<void> {
+  for (;;) {
+    const states: string[] = [];
+    for (let cursor: string | null = null; ; ) {
+      const res = await fetch(`${app.url}/api/v1/cases/${app.caseId}/evidence?limit=200${cursor ? `&cursor=${cursor}` : ''}`, {
+        headers: { Authorization: `Bearer ${app.token}` },
+      });
+      const page = (await res.json()) as { items: { processing: string }[]; nextCursor: string | null };
+      states.push(...page.items.map((item) => item.processing));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    if (states.length !== count) throw new Error(`the case lists ${states.length} items, ${count} were uploaded`);
+    if (states.includes('failed')) throw new Error('a derivative job failed');
+    if (states.every((state) => state === 'done')) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
