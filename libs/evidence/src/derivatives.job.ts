@@ -3,13 +3,11 @@ import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog } from '#custodia/custody';
+import { SYSTEM_ACTOR } from '#custodia/custody-core';
 import { createDerivatives, UndecodableMediaError } from '#custodia/media';
 import type { BlobStore } from '#custodia/storage';
 import { BLOB_STORE } from './evidence.service.js';
 import { perceptualHashFromHex } from './views.js';
-
-/** The submitter acts through the archive's worker: the log names them, with the system role. */
-const SYSTEM_ROLE = 'system';
 
 /**
  * Makes an item's thumbnail, preview and perceptual hash (one decode), stores them as blobs,
@@ -77,7 +75,8 @@ export class DerivativesJob {
         tx,
         stored.map((derivative) => ({
           action: 'evidence.derivative_created' as const,
-          actor: { id: item.submitted_by, role: SYSTEM_ROLE },
+          // The archive makes them by itself, for the submitter (custody.md, "Who acted").
+          actor: SYSTEM_ACTOR,
           caseId: item.case_id,
           subject: { type: 'evidence', id: evidenceId, sha256: item.sha256 },
           details: {
@@ -86,6 +85,7 @@ export class DerivativesJob {
             sizeBytes: derivative.sizeBytes,
             mediaType: 'image/jpeg',
             ...(derivative.kind === 'thumbnail' ? { perceptualHash: made.perceptualHash } : {}),
+            onBehalfOf: item.submitted_by,
           },
         })),
       );
