@@ -190,6 +190,18 @@ describe('evidence and the contract of issue 10 (e2e)', () => {
     });
   });
 
+  it('the listing filters by status, tag and incident, each naming itself when wrong', async () => {
+    const id = (await submit(t, investigator, caseId, randomBytes(64), { metadata: { tags: ['filter-me'] } })).body.id;
+    expect((await as(investigator).patch(`/evidence/${id}`, { status: 'verified', reason: 'checked twice' })).status).toBe(200);
+    const ids = async (query: string) => (await as(investigator).get(`/cases/${caseId}/evidence?${query}`)).body.items.map((i: { id: string }) => i.id);
+    expect(await ids('tag=filter-me')).toEqual([id]);
+    expect(await ids('status=verified')).toEqual([id]);
+    expect(await ids('status=verified&tag=other')).toEqual([]);
+    for (const [query, field] of [['status=deleted', 'status'], ['incidentId=nope', 'incidentId'], ['tag=a&tag=b', 'tag']]) {
+      expect(expectProblem(await as(investigator).get(`/cases/${caseId}/evidence?${query}`), 400).errors?.map((e) => e.field), query).toEqual([field]);
+    }
+  });
+
   describe('the metadata part is as strict as a JSON body', () => {
     it.each([
       ['an unknown field', '{"title":"x","colour":"red"}', 'metadata.colour'],
