@@ -172,4 +172,48 @@ export class EvidenceRepository {
     );
     return rows.map((r) => ({ id: r.id, distance: r.distance }));
   }
+
+  /** What the derivative job needs of an item. */
+  async forDerivatives(id: string): Promise<{ id: string; case_id: string; sha256: string; submitted_by: string; processing: string } | null> {
+    const [row] = await this.db.query(`SELECT id, case_id, sha256, submitted_by, processing FROM evidence_items WHERE id = $1`, [id]);
+    return row ?? null;
+  }
+
+  /** The item's processing state, locked for the caller's transaction. */
+  async lockProcessing(tx: EntityManager, id: string): Promise<string | null> {
+    const [row] = await tx.query(`SELECT processing FROM evidence_items WHERE id = $1 FOR UPDATE`, [id]);
+    return row?.processing ?? null;
+  }
+
+  /** Marks a pending item's derivatives as impossible (a file no decoder reads), with why. */
+  async derivativesFailed(id: string, error: string): Promise<void> {
+    await this.db.query(`UPDATE evidence_items SET processing = 'failed', processing_error = $2 WHERE id = $1 AND processing = 'pending'`, [id, error]);
+  }
+
+  /** Other items of the case whose perceptual hash (signed 64-bit) is within `maxDistance` bits. */
+  async withSimilarImage(tx: EntityManager, caseId: string, id: string, perceptualHash: string, maxDistance: number): Promise<string[]> {
+    const rows: { id: string }[] = await tx.query(
+      `SELECT id FROM evidence_items
+        WHERE case_id = $1 AND id <> $2 AND perceptual_hash IS NOT NULL
+          AND bit_count((perceptual_hash # $3::bigint)::bit(64)) <= $4`,
+      [caseId, id, perceptualHash, maxDistance],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Writes the derivatives of an item: done, the blobs' hashes, its perceptual hash, near_duplicate when it has neighbours. */
+  async saveDerivatives(tx: EntityManager, id: string, made: { thumbnail: string; preview: string; perceptualHash: string; nearDuplicate: boolean }): Promise<void> {
+    await tx.query(
+      `UPDATE evidence_items SET processing = 'done', thumbnail_sha256 = $2, preview_sha256 = $3, perceptual_hash = $4,
+         flags = CASE WHEN $5 AND NOT ('near_duplicate' = ANY (flags)) THEN array_append(flags, 'near_duplicate') ELSE flags END
+       WHERE id = $1`,
+      [id, made.thumbnail, made.preview, made.perceptualHash, made.nearDuplicate],
+    );
+  }
+
+  /** Adds the near_duplicate flag to these items (once). */
+  async flagNearDuplicates(tx: EntityManager, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await tx.query(`UPDATE evidence_items SET flags = array_append(flags, 'near_duplicate') WHERE id = ANY ($1::uuid[]) AND NOT ('near_duplicate' = ANY (flags))`, [ids]);
+  }
 }
