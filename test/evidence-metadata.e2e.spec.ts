@@ -40,7 +40,7 @@ describe('GET /evidence/:id/metadata: every tag, as ExifTool reads it (e2e)', ()
     expect(res.text).not.toContain(t.config.dataDir);
     expect(res.text).not.toContain('blobs/sha256');
     const [event] = await t.db.superuserQuery<{ event: string }>(
-      `SELECT convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE subject_id = $1 AND action = 'evidence.viewed'`,
+      `SELECT convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE subject_id = $1 AND action = 'evidence.viewed' AND convert_from(event_bytes, 'UTF8') LIKE '%"part":"metadata"%'`,
       [photoId],
     );
     expect(JSON.parse(event!.event)).toMatchObject({ actor: { id: investigator.id }, details: { part: 'metadata' } });
@@ -53,9 +53,9 @@ describe('GET /evidence/:id/metadata: every tag, as ExifTool reads it (e2e)', ()
     expect((await get(investigator, opaque)).status).toBe(200);
   });
 
-  it('is for investigators and admins of the case only', async () => {
+  it('is for investigators and admins of the case, and for a documenter of what they submitted (the policy)', async () => {
     expect((await get(t.admin, photoId)).status).toBe(200);
-    expectProblem(await get(documenter, photoId), 403);
+    expect((await get(documenter, photoId)).status).toBe(200);
     expectProblem(await get(auditor, photoId), 403);
     expectProblem(await get(outsider, photoId), 404);
     expectProblem(await t.http.get(`/api/v1/evidence/${photoId}/metadata`), 401);

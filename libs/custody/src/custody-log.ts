@@ -39,10 +39,16 @@ export interface RecordedEvent {
   leafHash: string;
 }
 
-/** Who reads the log, for the disclosure rule of `entries`. */
+/**
+ * Who reads the log and how far their sight reaches, as the access policy says (libs/auth
+ * policy.ts, purposes `log.events` and `log.system`; the caller computes it, this library does
+ * not know roles): the events of every case (`any`), of the cases they belong to (`member`),
+ * those they acted in themselves (`own`), or none; and system events (no case) or not.
+ */
 export interface LogReader {
   id: string;
-  role: string;
+  events: 'any' | 'member' | 'own' | 'none';
+  systemEvents: boolean;
 }
 
 /** One leaf as `GET /log/entries` shows it: the event only where the reader may see it. */
@@ -209,21 +215,21 @@ export class CustodyLog {
 
   /**
    * Leaves [start, end] (inclusive, as RFC 6962's get-entries). Every leaf hash is shown, so a
-   * monitor can rebuild the tree; the event itself only to administrators, to investigators and
-   * auditors of its case, and to the documenter who acted. System events (no case) are shown to
-   * administrators only.
+   * monitor can rebuild the tree; the event itself only as far as the reader's sight reaches
+   * (LogReader): a case's events by their scope, system events (no case) when they see those.
    */
   async entries(reader: LogReader, start: number, end: number): Promise<LogEntry[]> {
     const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer; visible: boolean }[] = await this.db.query(
       `SELECT e.leaf_index, e.leaf_hash, e.event_bytes,
-              ($3 = 'admin'
-               OR ($3 IN ('investigator', 'auditor')
-                   AND EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $4))
-               OR ($3 = 'documenter' AND e.case_id IS NOT NULL AND e.actor_id = $4)) AS visible
+              CASE WHEN e.case_id IS NULL THEN $5::boolean
+                   ELSE $3 = 'any'
+                     OR ($3 = 'member' AND EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $4))
+                     OR ($3 = 'own' AND e.actor_id = $4)
+              END AS visible
          FROM custody_events e
         WHERE e.leaf_index BETWEEN $1 AND $2
         ORDER BY e.leaf_index`,
-      [start, end, reader.role, reader.id],
+      [start, end, reader.events, reader.id, reader.systemEvents],
     );
     return rows.map((row) => ({
       leafIndex: Number(row.leaf_index),

@@ -3,13 +3,12 @@ import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog } from '#custodia/custody';
+import { SYSTEM_ACTOR } from '#custodia/custody-core';
 import { createDerivatives, UndecodableMediaError } from '#custodia/media';
 import type { BlobStore } from '#custodia/storage';
+import { EvidenceRepository } from './evidence.repository.js';
 import { BLOB_STORE } from './evidence.service.js';
 import { perceptualHashFromHex } from './views.js';
-
-/** The submitter acts through the archive's worker: the log names them, with the system role. */
-const SYSTEM_ROLE = 'system';
 
 /**
  * Makes an item's thumbnail, preview and perceptual hash (one decode), stores them as blobs,
@@ -20,23 +19,21 @@ const SYSTEM_ROLE = 'system';
 export class DerivativesJob {
   constructor(
     private readonly db: DataSource,
+    private readonly items: EvidenceRepository,
     private readonly custody: CustodyLog,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
 
   async run(evidenceId: string): Promise<void> {
-    const [item] = await this.db.query(`SELECT id, case_id, sha256, submitted_by, processing FROM evidence_items WHERE id = $1`, [evidenceId]);
+    const item = await this.items.forDerivatives(evidenceId);
     if (!item || item.processing !== 'pending') return;
     let made;
     try {
       made = await this.store.withLocalFile(item.sha256, (file) => createDerivatives(file, { maxInputPixels: this.config.maxImagePixels }));
     } catch (error) {
       if (!(error instanceof UndecodableMediaError)) throw error;
-      await this.db.query(`UPDATE evidence_items SET processing = 'failed', processing_error = $2 WHERE id = $1 AND processing = 'pending'`, [
-        evidenceId,
-        `${error.reason}: ${error.message}`.slice(0, 500),
-      ]);
+      await this.items.derivativesFailed(evidenceId, `${error.reason}: ${error.message}`.slice(0, 500));
       return;
     }
     // Both blobs durable in the store before the transaction that names them commits (a crash
@@ -50,34 +47,23 @@ export class DerivativesJob {
       }),
     );
     await this.db.transaction(async (tx) => {
-      const [locked] = await tx.query(`SELECT processing FROM evidence_items WHERE id = $1 FOR UPDATE`, [evidenceId]);
-      if (locked.processing !== 'pending') return;
+      if ((await this.items.lockProcessing(tx, evidenceId)) !== 'pending') return;
       const phash = perceptualHashFromHex(made.perceptualHash);
-      const near: { id: string }[] = await tx.query(
-        `SELECT id FROM evidence_items
-          WHERE case_id = $1 AND id <> $2 AND perceptual_hash IS NOT NULL
-            AND bit_count((perceptual_hash # $3::bigint)::bit(64)) <= $4`,
-        [item.case_id, evidenceId, phash, this.config.nearDuplicateDistance],
-      );
-      await tx.query(
-        `UPDATE evidence_items SET processing = 'done', thumbnail_sha256 = $2, preview_sha256 = $3, perceptual_hash = $4,
-           flags = CASE WHEN $5 AND NOT ('near_duplicate' = ANY (flags)) THEN array_append(flags, 'near_duplicate') ELSE flags END
-         WHERE id = $1`,
-        [evidenceId, stored[0]!.sha256, stored[1]!.sha256, phash, near.length > 0],
-      );
-      if (near.length) {
-        await tx.query(
-          `UPDATE evidence_items SET flags = array_append(flags, 'near_duplicate')
-            WHERE id = ANY ($1::uuid[]) AND NOT ('near_duplicate' = ANY (flags))`,
-          [near.map((n) => n.id)],
-        );
-      }
+      const near = await this.items.withSimilarImage(tx, item.case_id, evidenceId, phash, this.config.nearDuplicateDistance);
+      await this.items.saveDerivatives(tx, evidenceId, {
+        thumbnail: stored[0]!.sha256,
+        preview: stored[1]!.sha256,
+        perceptualHash: phash,
+        nearDuplicate: near.length > 0,
+      });
+      await this.items.flagNearDuplicates(tx, near);
       // Last before COMMIT, both events under one take of the log's lock, which COMMIT frees.
       await this.custody.appendAll(
         tx,
         stored.map((derivative) => ({
           action: 'evidence.derivative_created' as const,
-          actor: { id: item.submitted_by, role: SYSTEM_ROLE },
+          // The archive makes them by itself, for the submitter (custody.md, "Who acted").
+          actor: SYSTEM_ACTOR,
           caseId: item.case_id,
           subject: { type: 'evidence', id: evidenceId, sha256: item.sha256 },
           details: {
@@ -86,6 +72,7 @@ export class DerivativesJob {
             sizeBytes: derivative.sizeBytes,
             mediaType: 'image/jpeg',
             ...(derivative.kind === 'thumbnail' ? { perceptualHash: made.perceptualHash } : {}),
+            onBehalfOf: item.submitted_by,
           },
         })),
       );

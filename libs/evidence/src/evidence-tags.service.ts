@@ -1,20 +1,10 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { Actor } from '#custodia/auth';
-import { CustodyLog } from '#custodia/custody';
 import { DomainError } from '#custodia/errors';
 import { AllTagsReader, type TagGroups } from '#custodia/media';
 import type { BlobStore } from '#custodia/storage';
+import type { EvidenceTags } from './evidence.schema.js';
 import { BLOB_STORE, EvidenceService } from './evidence.service.js';
-
-/** `GET /evidence/:id/metadata`: every tag the original carries, grouped as ExifTool groups them. */
-export interface EvidenceTags {
-  evidenceId: string;
-  sha256: string;
-  /** The ExifTool version that read the file (its reading of a tag can change between versions). */
-  reader: string;
-  groups: TagGroups;
-}
 
 /**
  * Reads an item's every embedded tag with ExifTool, on demand, for investigators who want the
@@ -26,15 +16,13 @@ export class EvidenceTagsService implements OnModuleDestroy {
   private reader: AllTagsReader | undefined;
 
   constructor(
-    private readonly db: DataSource,
-    private readonly custody: CustodyLog,
     private readonly evidence: EvidenceService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
   ) {}
 
   async read(actor: Actor, id: string): Promise<EvidenceTags> {
-    // The resource's own access rule first: non-members and other documenters' items are "not found".
-    const item = await this.evidence.get(actor, id);
+    // The policy first: non-members and items outside an `own` scope are "not found".
+    const item = await this.evidence.itemFor(actor, id, 'evidence.metadata');
     this.reader ??= new AllTagsReader();
     const reader = this.reader;
     let groups: TagGroups;
@@ -48,15 +36,7 @@ export class EvidenceTagsService implements OnModuleDestroy {
       }
       throw error;
     }
-    await this.db.transaction((tx) =>
-      this.custody.append(tx, {
-        action: 'evidence.viewed',
-        actor,
-        caseId: item.caseId,
-        subject: { type: 'evidence', id, sha256: item.sha256 },
-        details: { part: 'metadata' },
-      }),
-    );
+    await this.evidence.recordRead(actor, item, 'evidence.viewed', { part: 'metadata' });
     return { evidenceId: id, sha256: item.sha256, reader: `ExifTool ${version}`, groups };
   }
 

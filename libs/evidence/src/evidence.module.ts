@@ -7,6 +7,7 @@ import { JobQueue, JobsModule } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
 import { LocalBlobStore, type BlobStore } from '#custodia/storage';
 import { DerivativesJob } from './derivatives.job.js';
+import { EvidenceRepository } from './evidence.repository.js';
 import { EvidenceTagsService } from './evidence-tags.service.js';
 import { BLOB_STORE, EvidenceService } from './evidence.service.js';
 import { EvidenceLinks } from './links.js';
@@ -38,6 +39,7 @@ class EvidenceWorker implements OnApplicationBootstrap {
   imports: [CustodyModule, CasesModule, JobsModule],
   providers: [
     { provide: BLOB_STORE, inject: [CUSTODIA_CONFIG], useFactory: (config: CustodiaConfig) => new LocalBlobStore(path.join(config.dataDir, 'blobs')) },
+    EvidenceRepository,
     EvidenceService,
     EvidenceTagsService,
     EvidenceLinks,

@@ -1,34 +1,35 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { Actor } from '#custodia/auth';
+import { assertMay, ownerFilter, type Actor, type Purpose } from '#custodia/auth';
+import { CasesService } from '#custodia/cases';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { CustodyLog, SigningKeys, TreeHeads, type RecordedEvent } from '#custodia/custody';
-import { verifyEventsAgainstHead, type CustodyEvent, type Receipt, type SignedTreeHead } from '#custodia/custody-core';
+import { CustodyLog, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type RecordedEvent } from '#custodia/custody';
+import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
 import { isUniqueViolation } from '#custodia/db';
-import { encodeCursor, searchText } from '#custodia/search';
-import { badRequest, conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
+import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
+import { encodeCursor, searchText } from '#custodia/search';
 import { BlobNotFoundError, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
-import { CasesService } from '#custodia/cases';
-import { assertEvidencePurpose, type EvidencePurpose } from './access.js';
+import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
+import type {
+  EvidenceCustody,
+  EvidenceListFilters,
+  EvidenceListItem,
+  EvidencePatch,
+  EvidenceView,
+  EvidenceWithReceipt,
+  VerificationResult,
+} from './evidence.schema.js';
 import { captureInterval, contradictionFlags, declaredOffset, extractedInstant, typeMismatch, type EvidenceFlag } from './flags.js';
-import { listQuerySql, parseListQuery } from './list-query.js';
-import { parseSubmissionMetadata } from './submission.js';
-import {
-  EVIDENCE_SELECT,
-  EVIDENCE_STATUSES,
-  isTimeApproximate,
-  toEvidenceView,
-  type EvidenceListItem,
-  type EvidenceRow,
-  type EvidenceStatus,
-  type EvidenceView,
-} from './views.js';
+import { EvidenceLinks } from './links.js';
+import { readSubmissionMetadata } from './submission.js';
+import { isTimeApproximate, toEvidenceView, type EvidenceRow } from './views.js';
 
 export const BLOB_STORE = Symbol('BLOB_STORE');
 const API_BASE = '/api/v1';
+const THE_ITEM = 'The evidence item';
 
 /** The file part of a submission, already streamed into durable temporary storage. */
 export interface UploadedFile {
@@ -37,45 +38,35 @@ export interface UploadedFile {
   declaredMediaType: string | null;
 }
 
-export type EvidenceWithReceipt = EvidenceView & { receipt: Receipt };
-
-export interface CustodyOfItem {
+interface CustodyOfItem {
   events: RecordedEvent[];
-  treeHead: SignedTreeHead;
+  treeHead: KeptTreeHead;
   proofs: Record<string, string[]>;
 }
 
-export interface EvidencePatch {
-  title?: string | null;
-  description?: string | null;
-  tags?: string[];
-  incidentId?: string | null;
-  status?: EvidenceStatus;
-  reason?: string;
-}
-
-export interface VerificationResult {
-  intact: boolean;
-  storedSha256: string;
-  computedSha256: string | null;
-  checkedAt: string;
-  custody: { events: number; allIncluded: boolean; treeSize: number };
-}
+/** What part of an item a read showed (`evidence.viewed`'s `details.part`). */
+export type ViewedPart = 'record' | 'thumbnail' | 'preview' | 'metadata';
 
 /** Media that get a thumbnail, preview and perceptual hash (videos from their poster frame); other files are stored opaque. */
 const DERIVABLE = /^(image\/(jpeg|png|webp|tiff|gif|heic|heif|avif|jp2|jxl)|video\/(mp4|quicktime|3gpp|3gpp2|x-m4v|matroska|webm))$/;
 
 /** Control characters out, length bounded: the name is a label, never a path. */
 export function cleanFileName(name: string | null | undefined): string | null {
-   
   const cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 255);
   return cleaned === '' ? null : cleaned;
 }
 
+/**
+ * Evidence items: intake, reading, annotation, verification. Who may do what is the policy's
+ * (libs/auth/policy.ts): the item's case decides membership, its submitter is the owner an
+ * `own` scope (documenters) is limited to.
+ */
 @Injectable()
 export class EvidenceService {
   constructor(
     private readonly db: DataSource,
+    private readonly items: EvidenceRepository,
+    private readonly links: EvidenceLinks,
     private readonly custody: CustodyLog,
     private readonly heads: TreeHeads,
     private readonly keys: SigningKeys,
@@ -87,22 +78,21 @@ export class EvidenceService {
 
   /** Refuses before a byte is read: the case must be the caller's, and the role one that submits. */
   async assertMaySubmit(actor: Actor, caseId: string): Promise<void> {
-    await this.cases.assertVisible(actor, caseId);
-    if (actor.role === 'auditor') throw forbidden('Auditors do not submit evidence');
+    await this.cases.assertMay(actor, caseId, 'evidence.submit');
   }
 
   /**
    * Records a submission whose bytes are already durable in temporary storage: checks the
-   * device's hash and the idempotency key (an empty file is refused first: 0 bytes are no
-   * evidence), reads the file's own metadata, then writes the item,
-   * its custody events and its derivative job in one transaction, linking the bytes into the
-   * store once the row is accepted and before the custody events and the commit. Nothing is kept
-   * on any failure before the link; only a failure or a crash between the link and the commit
-   * can leave a blob that no item names.
+   * metadata, the device's hash and the idempotency key (an empty file is refused first: 0 bytes
+   * are no evidence), reads the file's own metadata, then writes the item, its link to an
+   * incident, its custody events and its derivative job in one transaction, linking the bytes
+   * into the store once the row and the link are accepted and before the custody events and the
+   * commit. Nothing is kept on any failure before the link; only a failure or a crash between
+   * the link and the commit can leave a blob that no item names.
    */
-  async submit(actor: Actor, caseId: string, metadataRaw: string | null, upload: UploadedFile): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
+  async submit(actor: Actor, caseId: string, metadataJson: unknown, upload: UploadedFile): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
     try {
-      const metadata = await parseSubmissionMetadata(metadataRaw);
+      const metadata = readSubmissionMetadata(metadataJson);
       const { sha256, sizeBytes } = upload.result;
       if (sizeBytes === 0) {
         throw unprocessable('The file is empty (0 bytes): there is nothing to keep; nothing was stored', [
@@ -133,51 +123,64 @@ export class EvidenceService {
       // The device's hash, when given, has been checked equal above.
       const clientSha256Matched = metadata.sha256 === undefined ? null : true;
       const instant = extractedInstant(extracted);
-      const capturedAt = instant ?? (metadata.capturedAt ? new Date(metadata.capturedAt) : null);
       // What a time search matches (see captureInterval); without it, the receipt time.
       const captured = captureInterval(metadata.capturedAt, extracted);
+      const fileName = cleanFileName(upload.fileName);
 
       let id: string;
       let submitted: RecordedEvent;
       try {
         ({ id, submitted } = await this.db.transaction(async (tx) => {
-          const [original] = await tx.query(
-            `SELECT id FROM evidence_items WHERE case_id = $1 AND sha256 = $2 ORDER BY received_at, id LIMIT 1`,
-            [caseId, sha256],
-          );
+          const original = await this.items.firstWithBytes(tx, caseId, sha256);
           const itemFlags = original ? ['exact_duplicate' as const, ...flags] : flags;
-          const [row] = await tx.query(
-            `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, declared_media_type, original_file_name,
-               submitted_by, client_submission_id, client_sha256_matched, source_type, source_url, language, title, description,
-               tags, incident_id, declared_captured_at, declared_lat, declared_lon, declared_accuracy_m, extracted,
-               extracted_lat, extracted_lon, captured_at, flags, duplicate_of, processing, search_text,
-               declared_captured_offset, captured_from, captured_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,
-                     $29, $30, $31)
-             RETURNING id`,
-            [
-              caseId, sha256, sizeBytes, mediaType, upload.declaredMediaType, cleanFileName(upload.fileName),
-              actor.id, metadata.clientSubmissionId ?? null, clientSha256Matched,
-              metadata.sourceType ?? 'other', metadata.sourceUrl ?? null, metadata.language ?? null,
-              metadata.title ?? null, metadata.description ?? null, metadata.tags ?? [], metadata.incidentId ?? null,
-              metadata.capturedAt ?? null, metadata.location?.lat ?? null, metadata.location?.lon ?? null,
-              metadata.location?.accuracyM ?? null, extracted === null ? null : JSON.stringify(extracted),
-              extracted?.location?.lat ?? null, extracted?.location?.lon ?? null, capturedAt,
-              itemFlags, original?.id ?? null, derivable ? 'pending' : 'done',
-              evidenceSearchText(metadata.title, metadata.description, metadata.tags, cleanFileName(upload.fileName)),
-              declaredOffset(metadata.capturedAt), captured?.from ?? null, captured?.to ?? null,
-            ],
-          );
-          const subject = { type: 'evidence', id: row.id as string, sha256 };
+          const id = await this.items.insert(tx, {
+            caseId,
+            sha256,
+            sizeBytes,
+            mediaType,
+            declaredMediaType: upload.declaredMediaType,
+            originalFileName: fileName,
+            submittedBy: actor.id,
+            clientSubmissionId: metadata.clientSubmissionId ?? null,
+            clientSha256Matched,
+            sourceType: metadata.sourceType ?? 'other',
+            sourceUrl: metadata.sourceUrl ?? null,
+            language: metadata.language ?? null,
+            title: metadata.title ?? null,
+            description: metadata.description ?? null,
+            tags: metadata.tags ?? [],
+            declaredCapturedAt: metadata.capturedAt ?? null,
+            declaredCapturedOffset: declaredOffset(metadata.capturedAt),
+            declaredLat: metadata.location?.lat ?? null,
+            declaredLon: metadata.location?.lon ?? null,
+            declaredAccuracyM: metadata.location?.accuracyM ?? null,
+            extracted,
+            extractedLat: extracted?.location?.lat ?? null,
+            extractedLon: extracted?.location?.lon ?? null,
+            capturedAt: instant ?? (metadata.capturedAt ? new Date(metadata.capturedAt) : null),
+            capturedFrom: captured?.from ?? null,
+            capturedTo: captured?.to ?? null,
+            flags: itemFlags,
+            duplicateOf: original?.id ?? null,
+            processing: derivable ? 'pending' : 'done',
+            searchText: evidenceSearchText(metadata.title, metadata.description, metadata.tags, fileName),
+          });
+          // The link to an incident goes through EvidenceLinks like every link (same case or 422),
+          // before the bytes are linked into the store.
+          const linked =
+            metadata.incidentId === undefined
+              ? []
+              : await this.links.setForItem(tx, actor, { id, caseId, sha256, incidentId: null }, metadata.incidentId, metadata.incidentRole, 'metadata.incidentId');
+          const subject = { type: 'evidence', id, sha256 };
           // Once the row is accepted (an idempotency conflict is refused by the INSERT, before a
           // blob exists), the bytes are linked into the store, durably, before the custody lock is
           // taken and before COMMIT: the row never names bytes that are not there. A failure of
           // the appends or of COMMIT leaves a blob no item names, as a crash there would.
           await Promise.all([
             upload.result.commit(),
-            derivable ? this.queue.enqueue(tx, 'evidence.derivatives', { evidenceId: row.id }, row.id) : undefined,
+            derivable ? this.queue.enqueue(tx, 'evidence.derivatives', { evidenceId: id }, id) : undefined,
           ]);
-          // Last before COMMIT, both events under one take of the log's lock, which COMMIT frees.
+          // Last before COMMIT, the change's events under one take of the log's lock, which COMMIT frees.
           const [submittedEvent] = await this.custody.appendAll(tx, [
             {
               action: 'evidence.submitted',
@@ -193,15 +196,17 @@ export class EvidenceService {
               },
             },
             {
+              // The archive reads the file by itself, for the submitter (custody.md, "Who acted").
               action: 'evidence.metadata_extracted',
-              actor,
+              actor: SYSTEM_ACTOR,
               caseId,
               subject,
               // The embedded position stays behind access control, out of the log.
-              details: metadataSummary(extracted, itemFlags),
+              details: { ...metadataSummary(extracted, itemFlags), onBehalfOf: actor.id },
             },
+            ...linked,
           ]);
-          return { id: row.id as string, submitted: submittedEvent! };
+          return { id, submitted: submittedEvent! };
         }));
       } catch (error) {
         if (metadata.clientSubmissionId && isUniqueViolation(error, 'evidence_items_client_submission_key')) {
@@ -219,10 +224,7 @@ export class EvidenceService {
   }
 
   private async repeatedSubmission(actor: Actor, clientSubmissionId: string, sha256: string): Promise<EvidenceWithReceipt | null> {
-    const [first] = await this.db.query(
-      `SELECT id, sha256 FROM evidence_items WHERE submitted_by = $1 AND client_submission_id = $2`,
-      [actor.id, clientSubmissionId],
-    );
+    const first = await this.items.bySubmission(actor.id, clientSubmissionId);
     if (!first) return null;
     if (first.sha256 !== sha256) {
       throw conflict('This clientSubmissionId was already used for other bytes; nothing was stored');
@@ -238,44 +240,35 @@ export class EvidenceService {
     return { ...view, receipt: { event: recorded.event, leafHash: recorded.leafHash, leafIndex: recorded.leafIndex, treeHead: head, inclusionProof } };
   }
 
-  private async row(tx: EntityManager, id: string, lock = false): Promise<EvidenceRow> {
-    const [row] = await tx.query(`${EVIDENCE_SELECT} WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`, [id]);
-    if (!row) throw notFound('The evidence item');
+  /**
+   * The item, if the caller may do `purpose` with it: a caller who may not see its case, or
+   * whose scope is their own items and this is someone else's, learns nothing ("not found"); a
+   * role that never may gets "forbidden".
+   */
+  async itemFor(actor: Actor, id: string, purpose: Purpose, tx: EntityManager = this.db.manager, lock = false): Promise<EvidenceRow> {
+    const row = await this.items.find(id, tx, lock);
+    if (!row) throw notFound(THE_ITEM);
+    await this.cases.assertMay(actor, row.case_id, purpose, tx, THE_ITEM);
+    assertMay(actor, purpose, { ownerId: row.submitted_by, what: THE_ITEM });
     return row;
   }
 
-  private async accessibleRow(tx: EntityManager, actor: Actor, id: string, purpose: EvidencePurpose, lock = false): Promise<EvidenceRow> {
-    const row = await this.row(tx, id, lock);
-    // A non-member learns nothing of the item, not even that its case exists.
-    await this.cases.assertVisible(actor, row.case_id, tx).catch(() => {
-      throw notFound('The evidence item');
-    });
-    assertEvidencePurpose(actor, { submittedBy: row.submitted_by }, purpose);
-    return row;
+  /** Records that `actor` read a part of the item: one append, in a transaction of its own. */
+  async recordRead(actor: Actor, row: Pick<EvidenceRow, 'id' | 'case_id' | 'sha256'>, action: 'evidence.viewed' | 'evidence.downloaded', details: CustodyEventInput['details']): Promise<void> {
+    const event: CustodyEventInput = { action, actor, caseId: row.case_id, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details };
+    await this.db.transaction((tx) => this.custody.appendAll(tx, [event]));
   }
 
   private async view(actor: Actor, row: EvidenceRow): Promise<EvidenceView> {
-    return toEvidenceView(row, await this.nearDuplicates(this.db.manager, actor, row), API_BASE, actor);
+    const near = await this.items.nearDuplicates(row, this.config.nearDuplicateDistance, ownerFilter(actor, 'evidence.read'));
+    return toEvidenceView(row, near, API_BASE, actor);
   }
 
   /** The resource as it is now, for an item the caller has just written. */
   private async viewOf(actor: Actor, id: string): Promise<EvidenceView> {
-    return this.view(actor, await this.row(this.db.manager, id));
-  }
-
-  /** Items of the same case within the Hamming distance, among those the caller may see. */
-  private async nearDuplicates(tx: EntityManager, actor: Actor, row: EvidenceRow): Promise<{ id: string; distance: number }[]> {
-    if (row.perceptual_hash === null) return [];
-    const rows = await tx.query(
-      `SELECT id, bit_count((perceptual_hash # $1::bigint)::bit(64))::int AS distance
-         FROM evidence_items
-        WHERE case_id = $2 AND id <> $3 AND perceptual_hash IS NOT NULL
-          AND bit_count((perceptual_hash # $1::bigint)::bit(64)) <= $4
-          AND ($5::uuid IS NULL OR submitted_by = $5)
-        ORDER BY distance, received_at`,
-      [row.perceptual_hash, row.case_id, row.id, this.config.nearDuplicateDistance, actor.role === 'documenter' ? actor.id : null],
-    );
-    return rows.map((r: { id: string; distance: number }) => ({ id: r.id, distance: r.distance }));
+    const row = await this.items.find(id);
+    if (!row) throw notFound(THE_ITEM);
+    return this.view(actor, row);
   }
 
   /**
@@ -284,8 +277,7 @@ export class EvidenceService {
    * is itself the custody event.
    */
   async packageViews(viewer: Actor, caseId: string, ids: readonly string[]): Promise<{ row: EvidenceRow; view: EvidenceView }[]> {
-    const rows: EvidenceRow[] = await this.db.query(`${EVIDENCE_SELECT} WHERE e.case_id = $1 AND e.id = ANY ($2::uuid[])`, [caseId, ids]);
-    const byId = new Map(rows.map((row) => [row.id, row]));
+    const byId = new Map((await this.items.inCase(caseId, ids)).map((row) => [row.id, row]));
     const out: { row: EvidenceRow; view: EvidenceView }[] = [];
     for (const id of ids) {
       const row = byId.get(id);
@@ -294,97 +286,92 @@ export class EvidenceService {
     return out;
   }
 
+  /** The resource; the read is an `evidence.viewed` event (`details.part: "record"`). */
   async get(actor: Actor, id: string): Promise<EvidenceView> {
-    return this.view(actor, await this.accessibleRow(this.db.manager, actor, id, 'read'));
+    const row = await this.itemFor(actor, id, 'evidence.read');
+    await this.recordRead(actor, row, 'evidence.viewed', { part: 'record' });
+    return this.view(actor, row);
   }
 
   /**
-   * A case's evidence, filtered and paginated by cursor (newest first). Each item says whether
-   * its capture time is a zone-less window (`timeApproximate`), matched by overlap.
+   * A case's evidence, filtered and paginated by cursor (newest first), limited to the caller's
+   * own items where that is their scope. Each item says whether its capture time is a zone-less
+   * window (`timeApproximate`), matched by overlap.
    */
-  async list(actor: Actor, caseId: string, rawQuery: Record<string, unknown>): Promise<{ items: EvidenceListItem[]; nextCursor: string | null }> {
-    const query = parseListQuery(rawQuery);
-    await this.cases.assertVisible(actor, caseId);
-    if (actor.role === 'auditor') throw forbidden('Auditors see the custody log and verification results of evidence, never its content');
-    const { where, params } = listQuerySql(query, caseId, actor.role === 'documenter' ? actor.id : null);
-    const rows: EvidenceRow[] = await this.db.query(
-      `${EVIDENCE_SELECT} WHERE ${where} ORDER BY e.received_at DESC, e.id DESC LIMIT ${query.limit + 1}`,
-      params,
-    );
-    const page = rows.slice(0, query.limit);
+  async list(actor: Actor, caseId: string, filters: EvidenceListFilters): Promise<{ items: EvidenceListItem[]; nextCursor: string | null }> {
+    await this.cases.assertMay(actor, caseId, 'evidence.read');
+    const rows = await this.items.list(filters, caseId, ownerFilter(actor, 'evidence.read'));
+    const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
-    const nextCursor =
-      rows.length > query.limit && last
-        ? encodeCursor(last.received_us, last.id)
-        : null;
+    const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.received_us, last.id) : null;
     const items = await Promise.all(page.map(async (row) => ({ ...(await this.view(actor, row)), timeApproximate: isTimeApproximate(row) })));
     return { items, nextCursor };
   }
 
-  /** Annotates or changes the status; what was received never changes. Each change is a custody event. */
+  /**
+   * Annotates, changes the status or the link to an incident; what was received never changes.
+   * Each change is a custody event, all of them appended together last in the transaction.
+   */
   async patch(actor: Actor, id: string, patch: EvidencePatch): Promise<EvidenceView> {
     await this.db.transaction(async (tx) => {
-      const row = await this.accessibleRow(tx, actor, id, 'annotate', true);
+      const row = await this.itemFor(actor, id, 'evidence.annotate', tx, true);
       const subject = { type: 'evidence', id, sha256: row.sha256 };
       const reason = patch.reason?.trim() || null;
-      if (patch.status !== undefined && !EVIDENCE_STATUSES.includes(patch.status)) {
-        throw badRequest('Unknown status', [{ field: 'status', message: `must be one of ${EVIDENCE_STATUSES.join(', ')}` }]);
-      }
-      const changed: string[] = [];
-      const sets: string[] = [];
-      const params: unknown[] = [id];
-      const set = (column: string, field: string, value: unknown, current: unknown) => {
-        if (value === undefined || JSON.stringify(value) === JSON.stringify(current)) return;
-        params.push(value);
-        sets.push(`${column} = $${params.length}`);
-        changed.push(field);
-      };
-      set('title', 'title', patch.title, row.title);
-      set('description', 'description', patch.description, row.description);
-      set('tags', 'tags', patch.tags, row.tags);
-      set('incident_id', 'incidentId', patch.incidentId, row.incident_id);
+      const changes: EvidenceAnnotation = {};
+      const differs = (value: unknown, current: unknown): boolean => value !== undefined && JSON.stringify(value) !== JSON.stringify(current);
+      if (differs(patch.title, row.title)) changes.title = patch.title;
+      if (differs(patch.description, row.description)) changes.description = patch.description;
+      if (differs(patch.tags, row.tags)) changes.tags = patch.tags;
+      const changed = (['title', 'description', 'tags'] as const).filter((field) => changes[field] !== undefined);
       const statusChanged = patch.status !== undefined && patch.status !== row.status;
       if (statusChanged && !reason) {
         throw unprocessable('A status change needs a reason', [{ field: 'reason', message: 'say why the status changes' }]);
       }
-      if (statusChanged) {
-        params.push(patch.status);
-        sets.push(`status = $${params.length}`);
-      }
-      if (sets.length === 0) return;
+      if (statusChanged) changes.status = patch.status;
       if (changed.length) {
-        params.push(
-          evidenceSearchText(
-            patch.title === undefined ? row.title : patch.title,
-            patch.description === undefined ? row.description : patch.description,
-            patch.tags ?? row.tags,
-            row.original_file_name,
-          ),
+        changes.searchText = evidenceSearchText(
+          changes.title === undefined ? row.title : changes.title,
+          changes.description === undefined ? row.description : changes.description,
+          changes.tags ?? row.tags,
+          row.original_file_name,
         );
-        sets.push(`search_text = $${params.length}`);
       }
-      await tx.query(`UPDATE evidence_items SET ${sets.join(', ')} WHERE id = $1`, params);
-      if (changed.length) {
-        await this.custody.append(tx, { action: 'evidence.annotated', actor, caseId: row.case_id, subject, details: { fields: changed }, reason });
-      }
+      const linkEvents = await this.relink(tx, actor, row, patch);
+      await this.items.annotate(tx, id, changes);
+      const events: CustodyEventInput[] = [];
+      if (changed.length) events.push({ action: 'evidence.annotated', actor, caseId: row.case_id, subject, details: { fields: [...changed] }, reason });
       if (statusChanged) {
-        await this.custody.append(tx, {
-          action: 'evidence.status_changed',
-          actor,
-          caseId: row.case_id,
-          subject,
-          details: { from: row.status, to: patch.status! },
-          reason,
-        });
+        events.push({ action: 'evidence.status_changed', actor, caseId: row.case_id, subject, details: { from: row.status, to: patch.status! }, reason });
       }
+      events.push(...linkEvents.map((event) => ({ ...event, reason })));
+      await this.custody.appendAll(tx, events);
     });
     return this.viewOf(actor, id);
   }
 
+  /** The link part of a patch: `incidentId` (null unlinks) and `incidentRole`, through EvidenceLinks. */
+  private async relink(tx: EntityManager, actor: Actor, row: EvidenceRow, patch: EvidencePatch): Promise<CustodyEventInput[]> {
+    if (patch.incidentId === undefined && patch.incidentRole === undefined) return [];
+    const target = patch.incidentId === undefined ? row.incident_id : patch.incidentId;
+    if (target === null && patch.incidentRole !== undefined) {
+      throw unprocessable('A role needs an incident to link to', [{ field: 'incidentRole', message: 'needs incidentId (the item is not linked)' }]);
+    }
+    const keptRole = target === row.incident_id ? (row.incident_link_role ?? 'other') : 'other';
+    return this.links.setForItem(
+      tx,
+      actor,
+      { id: row.id, caseId: row.case_id, sha256: row.sha256, incidentId: row.incident_id, role: row.incident_link_role },
+      target,
+      patch.incidentRole ?? keptRole,
+      'incidentId',
+    );
+  }
+
   /** Every custody event of the item, a signed head covering them all, and each inclusion proof. */
-  async custodyOf(actor: Actor, id: string): Promise<CustodyOfItem> {
-    await this.accessibleRow(this.db.manager, actor, id, 'custody');
-    return this.custodyProofs(id);
+  async custodyOf(actor: Actor, id: string): Promise<EvidenceCustody> {
+    await this.itemFor(actor, id, 'evidence.custody');
+    const { events, treeHead, proofs } = await this.custodyProofs(id);
+    return { events: events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash })), treeHead, proofs };
   }
 
   private async custodyProofs(id: string): Promise<CustodyOfItem> {
@@ -397,7 +384,7 @@ export class EvidenceService {
 
   /** Re-hashes the stored bytes and checks every event of the item against the current head. */
   async verify(actor: Actor, id: string): Promise<VerificationResult> {
-    const row = await this.accessibleRow(this.db.manager, actor, id, 'verify');
+    const row = await this.itemFor(actor, id, 'evidence.verify');
     let computedSha256: string | null = null;
     try {
       computedSha256 = await this.store.rehash(row.sha256);
@@ -420,13 +407,15 @@ export class EvidenceService {
       custody: { events: events.length, allIncluded: report.valid, treeSize: treeHead.treeSize },
     };
     await this.db.transaction((tx) =>
-      this.custody.append(tx, {
-        action: 'evidence.verified',
-        actor,
-        caseId: row.case_id,
-        subject: { type: 'evidence', id, sha256: row.sha256 },
-        details: { intact, computedSha256, eventsChecked: events.length, allIncluded: report.valid, treeSize: treeHead.treeSize },
-      }),
+      this.custody.appendAll(tx, [
+        {
+          action: 'evidence.verified',
+          actor,
+          caseId: row.case_id,
+          subject: { type: 'evidence', id, sha256: row.sha256 },
+          details: { intact, computedSha256, eventsChecked: events.length, allIncluded: report.valid, treeSize: treeHead.treeSize },
+        },
+      ]),
     );
     return result;
   }
@@ -440,30 +429,22 @@ export class EvidenceService {
     id: string,
     pickRange: (sizeBytes: number) => ByteRange | null,
   ): Promise<{ row: EvidenceRow; range: ByteRange | null; stream: Readable }> {
-    const row = await this.accessibleRow(this.db.manager, actor, id, 'content');
+    const row = await this.itemFor(actor, id, 'evidence.content');
     const range = pickRange(Number(row.size_bytes));
-    await this.db.transaction((tx) =>
-      this.custody.append(tx, {
-        action: 'evidence.downloaded',
-        actor,
-        caseId: row.case_id,
-        subject: { type: 'evidence', id, sha256: row.sha256 },
-        details: range ? { range: `bytes=${range.start}-${range.end}` } : {},
-      }),
-    );
+    await this.recordRead(actor, row, 'evidence.downloaded', range ? { range: `bytes=${range.start}-${range.end}` } : {});
     return { row, range, stream: await this.store.open(row.sha256, range ?? undefined) };
   }
 
-  /** Opens a derivative (no embedded metadata by construction). */
+  /** Opens a derivative (no embedded metadata by construction); the read is an `evidence.viewed` event naming the part. */
   async openDerivative(actor: Actor, id: string, kind: 'thumbnail' | 'preview'): Promise<{ sha256: string; stream: Readable }> {
-    const row = await this.accessibleRow(this.db.manager, actor, id, 'content');
+    const row = await this.itemFor(actor, id, 'evidence.content');
     const sha256 = kind === 'thumbnail' ? row.thumbnail_sha256 : row.preview_sha256;
     if (!sha256) {
       throw notFound(row.processing === 'pending' ? `The ${kind} (still being made)` : `The ${kind}`);
     }
+    await this.recordRead(actor, row, 'evidence.viewed', { part: kind });
     return { sha256, stream: await this.store.open(sha256) };
   }
-
 }
 
 /** The words an item is found by: its title, description, tags and original file name. */

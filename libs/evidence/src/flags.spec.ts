@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ExtractedMetadata } from '#custodia/media';
 import { captureInterval, contradictionFlags, declaredOffset, typeMismatch } from './flags.js';
-import { parseListQuery } from './list-query.js';
+import { parseWith } from '#custodia/schema';
+import { EvidenceListQuery } from './evidence.schema.js';
+
+const parseListQuery = (raw: Record<string, unknown>) => parseWith(EvidenceListQuery, raw, 'The query');
 
 const extracted = (over: Partial<ExtractedMetadata>): ExtractedMetadata =>
   ({ capturedAt: null, capturedAtOffset: null, location: null, device: null, orientation: null, width: null, height: null, durationS: null, ...over }) as ExtractedMetadata;

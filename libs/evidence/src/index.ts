@@ -1,4 +1,4 @@
-export * from './access.js';
+export * from './evidence.schema.js';
 export * from './evidence.module.js';
 export * from './evidence.service.js';
 export * from './evidence-tags.service.js';

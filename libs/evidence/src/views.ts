@@ -1,9 +1,8 @@
+import { ownerFilter, type Actor } from '#custodia/auth';
 import type { ExtractedMetadata } from '#custodia/media';
+import type { EvidenceStatus, EvidenceView, SourceType } from './evidence.schema.js';
 import type { EvidenceFlag } from './flags.js';
-import type { SourceType } from './submission.js';
-
-export const EVIDENCE_STATUSES = ['received', 'under_review', 'verified', 'disputed'] as const;
-export type EvidenceStatus = (typeof EVIDENCE_STATUSES)[number];
+import type { EvidenceLinkRole } from './links.js';
 
 /** A row of evidence_items joined with its submitter's display name. */
 export interface EvidenceRow {
@@ -29,6 +28,7 @@ export interface EvidenceRow {
   description: string | null;
   tags: string[];
   incident_id: string | null;
+  incident_link_role: EvidenceLinkRole | null;
   status: EvidenceStatus;
   declared_captured_at: Date | null;
   /** The offset the declared time carried (`+02:00`); null for `Z`, and for items from before it was kept. */
@@ -49,53 +49,6 @@ export interface EvidenceRow {
   preview_sha256: string | null;
 }
 
-export const EVIDENCE_SELECT = `
-  SELECT e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name,
-         (extract(epoch FROM e.received_at) * 1000000)::bigint::text AS received_us,
-         d.submitted_by AS duplicate_submitter
-    FROM evidence_items e JOIN users u ON u.id = e.submitted_by
-    LEFT JOIN evidence_items d ON d.id = e.duplicate_of`;
-
-/** The evidence resource of api.md. */
-export interface EvidenceView {
-  id: string;
-  caseId: string;
-  sha256: string;
-  sizeBytes: number;
-  mediaType: string;
-  declaredMediaType: string | null;
-  originalFileName: string | null;
-  submittedBy: { id: string; displayName: string };
-  receivedAt: string;
-  sourceType: SourceType;
-  sourceUrl: string | null;
-  language: string | null;
-  title: string | null;
-  description: string | null;
-  tags: string[];
-  incidentId: string | null;
-  status: EvidenceStatus;
-  declared: {
-    capturedAt: string | null;
-    capturedAtOffset: string | null;
-    location: { lat: number; lon: number; accuracyM: number | null } | null;
-  };
-  extracted: ExtractedMetadata | null;
-  flags: EvidenceFlag[];
-  duplicateOf: string | null;
-  nearDuplicates: { id: string; distance: number }[];
-  perceptualHash: string | null;
-  processing: 'pending' | 'done' | 'failed';
-  processingError: string | null;
-  derivatives: { thumbnail: string | null; preview: string | null };
-}
-
-/**
- * An item of a case listing: the resource, and whether its capture time is only known to lie in
- * a window (a camera time with no zone), so that a time search matched it by overlap.
- */
-export type EvidenceListItem = EvidenceView & { timeApproximate: boolean };
-
 /** True when the item's searched capture time is a window rather than an instant. */
 export const isTimeApproximate = (row: Pick<EvidenceRow, 'captured_from' | 'captured_to'>): boolean =>
   row.captured_from !== null && row.captured_to !== null && row.captured_from.getTime() !== row.captured_to.getTime();
@@ -105,16 +58,12 @@ export const perceptualHashToHex = (signed: string): string => BigInt.asUintN(64
 export const perceptualHashFromHex = (hex: string): string => BigInt.asIntN(64, BigInt(`0x${hex}`)).toString();
 
 /**
- * The resource as `viewer` may see it: a documenter sees only their own items, so the id of
- * someone else's identical submission is not shown to them (the flag still is).
+ * The resource as `viewer` may see it: a viewer who reads only their own items (the policy's
+ * `own` scope) is not shown the id of someone else's identical submission (the flag still is).
  */
-export function toEvidenceView(
-  row: EvidenceRow,
-  nearDuplicates: { id: string; distance: number }[],
-  apiBase: string,
-  viewer: { id: string; role: string },
-): EvidenceView {
-  const duplicateOf = viewer.role === 'documenter' && row.duplicate_submitter !== viewer.id ? null : row.duplicate_of;
+export function toEvidenceView(row: EvidenceRow, nearDuplicates: { id: string; distance: number }[], apiBase: string, viewer: Actor): EvidenceView {
+  const onlyOwn = ownerFilter(viewer, 'evidence.read');
+  const duplicateOf = onlyOwn !== null && row.duplicate_submitter !== onlyOwn ? null : row.duplicate_of;
   return {
     id: row.id,
     caseId: row.case_id,
@@ -132,6 +81,7 @@ export function toEvidenceView(
     description: row.description,
     tags: row.tags,
     incidentId: row.incident_id,
+    incidentRole: row.incident_id === null ? null : (row.incident_link_role ?? 'other'),
     status: row.status,
     declared: {
       capturedAt: row.declared_captured_at?.toISOString() ?? null,

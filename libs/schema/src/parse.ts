@@ -27,8 +27,11 @@ function fieldProblems(issue: z.core.$ZodIssue, prefix: string): FieldProblem[] 
     case 'unrecognized_keys':
       return issue.keys.map((key) => ({ field: path ? `${path}.${key}` : key, message: 'is not a known field' }));
     case 'invalid_type': {
+      // `input` is there because parseWith asks zod to report it; a schema's own message (a
+      // query parameter "must be given once") says more than the type's name.
       const missing = (issue as { input?: unknown }).input === undefined;
-      return [{ field: path, message: missing ? 'is required' : `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}` }];
+      const own = !issue.message.startsWith('Invalid input');
+      return [{ field: path, message: missing ? 'is required' : own ? issue.message : `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}` }];
     }
     case 'invalid_value':
       return [{ field: path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
@@ -52,7 +55,7 @@ function fieldProblems(issue: z.core.$ZodIssue, prefix: string): FieldProblem[] 
  * (a multipart part's name, for instance).
  */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what = 'The request', prefix = ''): z.output<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const issues = result.error.issues;
   const malformed = issues.filter((issue) => !isWrong(issue));

@@ -1,24 +1,54 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiPropertyOptional, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength, ValidateIf } from 'class-validator';
-import { Allow, CurrentActor, type Actor } from '#custodia/auth';
+import { CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { BLOB_STORE, EVIDENCE_FLAGS, EVIDENCE_STATUSES, EvidenceService, EvidenceTagsService, LOCATION_SOURCES, type EvidenceStatus } from '#custodia/evidence';
+import {
+  BLOB_STORE,
+  Evidence,
+  EvidenceCustody,
+  EvidenceListQuery,
+  EvidencePage,
+  EvidencePatchBody,
+  EvidenceService,
+  EvidenceTags,
+  EvidenceTagsService,
+  EvidenceWithReceipt,
+  SubmissionMetadata,
+  VerificationResult,
+  type EvidenceListFilters,
+  type EvidencePatch,
+} from '#custodia/evidence';
+import { z } from '#custodia/schema';
 import type { BlobStore } from '#custodia/storage';
+import { sendBlob } from '../http/download.js';
+import { Endpoint, openApiSchema, ValidBody, ValidQuery } from '../http/endpoint.js';
 import { readEvidenceUpload } from '../http/multipart.js';
 import { uuidParam } from '../http/params.js';
-import { sendBlob } from '../http/download.js';
 
-class PatchEvidenceDto {
-  @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(500) title?: string | null;
-  @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @ValidateIf((_, v) => v !== null) @IsString() @MaxLength(20_000) description?: string | null;
-  @ApiPropertyOptional({ type: [String] }) @IsOptional() @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) @Length(1, 100, { each: true }) tags?: string[];
-  @ApiPropertyOptional({ nullable: true, type: String, format: 'uuid' }) @IsOptional() @ValidateIf((_, v) => v !== null) @IsUUID('all') incidentId?: string | null;
-  @ApiPropertyOptional({ enum: EVIDENCE_STATUSES }) @IsOptional() @IsIn(EVIDENCE_STATUSES) status?: EvidenceStatus;
-  @ApiPropertyOptional({ description: 'why; required when the status changes' }) @IsOptional() @IsString() @Length(1, 2000) reason?: string;
-}
+/**
+ * The multipart body of a submission, for the OpenAPI document (busboy reads it, the service
+ * checks `metadata` with SubmissionMetadata). An object-valued part of multipart/form-data is
+ * JSON by OpenAPI's default encoding, which is what `metadata` is.
+ */
+const SUBMISSION_BODY = {
+  type: 'object',
+  required: ['file'],
+  properties: {
+    metadata: {
+      allOf: [(openApiSchema(z.strictObject({ metadata: SubmissionMetadata }), 'input') as { properties: { metadata: object } }).properties.metadata],
+      description:
+        'JSON (every field optional). Strict as JSON bodies are: unknown fields, __proto__/constructor keys, NUL and control characters, nesting deeper than 32 are refused (400)',
+    },
+    file: {
+      type: 'string',
+      format: 'binary',
+      description:
+        'the original, at least 1 byte (an empty file is refused, 422); its Content-Type is kept as declaredMediaType and flagged type_mismatch when the bytes contradict it',
+    },
+  },
+};
 
 @ApiTags('evidence')
 @ApiBearerAuth()
@@ -32,37 +62,30 @@ export class EvidenceController {
   ) {}
 
   @Post('cases/:caseId/evidence')
-  @Allow('admin', 'investigator', 'documenter')
-  @ApiConsumes('multipart/form-data')
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['file'],
-      properties: {
-        metadata: {
-          type: 'string',
-          description: 'JSON: sha256, clientSubmissionId, capturedAt (RFC 3339 with Z or ±hh:mm; the offset is kept as declared.capturedAtOffset), location, ...',
-        },
-        file: {
-          type: 'string',
-          format: 'binary',
-          description: 'the original, at least 1 byte (an empty file is refused, 422); its Content-Type is kept as declaredMediaType and flagged type_mismatch when the bytes contradict it',
-        },
-      },
-    },
+  @Permit('evidence.submit')
+  @Endpoint({
+    summary: 'Submit an item: the original and what the submitter declares; answers with its receipt',
+    description:
+      'multipart/form-data with a part `metadata` (JSON, see SubmissionMetadata) and a part `file` (streamed; at most CUSTODIA_MAX_UPLOAD_BYTES). 201 for a new item; 200 when the same clientSubmissionId with the same bytes was already received (the first submission).',
+    response: EvidenceWithReceipt,
+    status: 201,
+    problems: [400, 404, 409, 413, 415, 422],
   })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ schema: SUBMISSION_BODY as never, required: true })
+  @ApiResponse({ status: 200, description: 'A repeat: this clientSubmissionId with these bytes was received before', schema: openApiSchema(EvidenceWithReceipt, 'output') as never })
   async submit(
     @CurrentActor() actor: Actor,
     @Param('caseId', uuidParam('caseId')) caseId: string,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<unknown> {
+  ): Promise<EvidenceWithReceipt> {
     try {
       await this.evidence.assertMaySubmit(actor, caseId);
       const upload = await readEvidenceUpload(req, this.config.maxUploadBytes, (file, signal) =>
         this.store.ingest(file, { maxBytes: this.config.maxUploadBytes, signal }),
       );
-      const { created, evidence } = await this.evidence.submit(actor, caseId, upload.metadataRaw, upload);
+      const { created, evidence } = await this.evidence.submit(actor, caseId, upload.metadata, upload);
       res.status(created ? 201 : 200);
       return evidence;
     } catch (error) {
@@ -73,71 +96,72 @@ export class EvidenceController {
   }
 
   @Get('cases/:caseId/evidence')
-  @Allow()
-  @ApiQuery({ name: 'near', required: false, description: 'lat,lon: items within radiusM of it' })
-  @ApiQuery({ name: 'radiusM', required: false, type: Number, description: 'metres (default 1000); needs near' })
-  @ApiQuery({ name: 'bbox', required: false, description: 'minLon,minLat,maxLon,maxLat (minLon > maxLon crosses the antimeridian)' })
-  @ApiQuery({
-    name: 'locationSource',
-    required: false,
-    enum: LOCATION_SOURCES,
-    description: 'the position near/bbox look at: declared, embedded, or any (default: either matches); needs near or bbox',
-  })
-  @ApiQuery({
-    name: 'from',
-    required: false,
+  @Permit('evidence.read')
+  @Endpoint({
+    summary: "A case's evidence, newest received first (a documenter's own items only)",
     description:
-      'RFC 3339. An item matches from/to when its capture time overlaps [from, to]: the file\'s instant; a camera time with no zone is a 26-hour window (UTC+14 to UTC-12), matched by overlap and marked timeApproximate: true; else the declared instant; else the receipt time',
+      "An item matches from/to when its capture time overlaps [from, to]: the file's instant; a camera time with no zone is a 26-hour window (UTC+14 to UTC-12), matched by overlap and marked timeApproximate: true; else the declared instant; else the receipt time.",
+    query: EvidenceListQuery,
+    response: EvidencePage,
+    problems: [404],
   })
-  @ApiQuery({ name: 'to', required: false, description: 'RFC 3339; see from' })
-  @ApiQuery({ name: 'flag', required: false, enum: EVIDENCE_FLAGS })
-  @ApiQuery({ name: 'mediaType', required: false, description: 'type/subtype or type/* (sniffed type)' })
-  @ApiQuery({ name: 'q', required: false, description: 'words of titles, descriptions, tags and file names' })
-  @ApiQuery({ name: 'limit', required: false, type: Number, description: '1..200, default 50' })
-  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  @ApiOkResponse({ description: '{ items: [evidence resource + timeApproximate], nextCursor }, newest received first' })
-  list(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @Query() query: Record<string, unknown>) {
+  list(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @ValidQuery() query: EvidenceListFilters) {
     return this.evidence.list(actor, caseId, query);
   }
 
   @Get('evidence/:id')
-  @Allow()
+  @Permit('evidence.read')
+  @Endpoint({ summary: 'One item (records evidence.viewed, part "record")', response: Evidence, problems: [404] })
   get(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.evidence.get(actor, id);
   }
 
   @Patch('evidence/:id')
-  @Allow('admin', 'investigator')
-  patch(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: PatchEvidenceDto) {
+  @Permit('evidence.annotate')
+  @Endpoint({
+    summary: 'Annotate an item, change its status (with a reason) or its link to an incident',
+    description:
+      'What was received never changes. incidentId must name an incident of the same case (422); null unlinks. Links record evidence.linked / evidence.unlinked.',
+    body: EvidencePatchBody,
+    response: Evidence,
+    problems: [404, 422],
+  })
+  patch(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: EvidencePatch) {
     return this.evidence.patch(actor, id, body);
   }
 
-  /** Every tag the original carries, grouped as ExifTool groups them (an `evidence.viewed` event). */
   @Get('evidence/:id/metadata')
-  @Allow('admin', 'investigator')
-  @ApiOkResponse({ description: '{ evidenceId, sha256, reader: "ExifTool <version>", groups: { "<group>": { "<tag>": value } } }' })
+  @Permit('evidence.metadata')
+  @Endpoint({
+    summary: 'Every tag the original carries, grouped as ExifTool groups them (records evidence.viewed, part "metadata")',
+    response: EvidenceTags,
+    problems: [404, 503],
+  })
   metadata(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.tags.read(actor, id);
   }
 
   @Get('evidence/:id/custody')
-  @Allow()
-  async custody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
-    const { events, treeHead, proofs } = await this.evidence.custodyOf(actor, id);
-    return { events: events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash })), treeHead, proofs };
+  @Permit('evidence.custody')
+  @Endpoint({ summary: "The item's custody events, a signed head covering them, and each inclusion proof", response: EvidenceCustody, problems: [404] })
+  custody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+    return this.evidence.custodyOf(actor, id);
   }
 
   @Post('evidence/:id/verify')
-  @HttpCode(200)
-  @Allow()
-  @ApiOkResponse({ description: '{ intact, storedSha256, computedSha256, checkedAt, custody: { events, allIncluded, treeSize } }' })
+  @Permit('evidence.verify')
+  @Endpoint({ summary: 'Re-hash the stored bytes and check every custody event (records evidence.verified)', response: VerificationResult, status: 200, problems: [404] })
   verify(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.evidence.verify(actor, id);
   }
 
-  /** The original bytes, unchanged, always as an attachment; Range requests work. */
   @Get('evidence/:id/content')
-  @Allow()
+  @Permit('evidence.content')
+  @Endpoint({
+    summary: 'The original bytes, unchanged, as an attachment; Range requests work (records evidence.downloaded)',
+    produces: 'application/octet-stream',
+    problems: [404, 416],
+  })
   content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (pickRange) => {
       const { row, range, stream } = await this.evidence.openOriginal(actor, id, pickRange);
@@ -154,13 +178,15 @@ export class EvidenceController {
   }
 
   @Get('evidence/:id/thumbnail')
-  @Allow()
+  @Permit('evidence.content')
+  @Endpoint({ summary: 'The thumbnail: no embedded metadata, upright (records evidence.viewed, part "thumbnail")', produces: 'image/jpeg', problems: [404] })
   thumbnail(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
     return this.derivative(actor, id, 'thumbnail', res);
   }
 
   @Get('evidence/:id/preview')
-  @Allow()
+  @Permit('evidence.content')
+  @Endpoint({ summary: 'The preview: no embedded metadata, upright (records evidence.viewed, part "preview")', produces: 'image/jpeg', problems: [404] })
   preview(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
     return this.derivative(actor, id, 'preview', res);
   }

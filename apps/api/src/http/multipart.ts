@@ -3,11 +3,13 @@ import type { Request } from 'express';
 import type { Readable } from 'node:stream';
 import { badRequest, DomainError } from '#custodia/errors';
 import { BlobTooLargeError, type IngestResult } from '#custodia/storage';
+import { inputProblems, jsonDepthExceeds, MAX_DEPTH } from './strict-input.js';
 
 const MAX_METADATA_BYTES = 64 * 1024;
 
 export interface EvidenceUpload {
-  metadataRaw: string | null;
+  /** The `metadata` part's JSON, checked as strict input; undefined when the part was left out or empty. */
+  metadata: unknown;
   result: IngestResult;
   fileName: string | null;
   declaredMediaType: string | null;
@@ -97,10 +99,38 @@ export async function readEvidenceUpload(
   await finished;
 
   const result = await (upload as Promise<IngestResult> | null)?.catch(() => null);
-  if (failure) {
+  let metadata: unknown;
+  try {
+    if (failure) throw failure;
+    if (!result) throw badRequest('The submission has no file part', [{ field: 'file', message: 'is required' }]);
+    metadata = readMetadataPart(metadataRaw);
+  } catch (error) {
     await result?.discard();
-    throw failure;
+    throw error;
   }
-  if (!result) throw badRequest('The submission has no file part', [{ field: 'file', message: 'is required' }]);
-  return { metadataRaw, result, fileName, declaredMediaType };
+  return { metadata, result: result!, fileName, declaredMediaType };
+}
+
+/**
+ * The `metadata` part as JSON, as strictly as a JSON body is read (api.md, Errors): bounded
+ * nesting, no prototype keys, text without NUL or control characters; each problem named
+ * `metadata.<field>`. Its fields are the service's to check (SubmissionMetadata).
+ */
+function readMetadataPart(raw: string | null): unknown {
+  if (raw === null || raw.trim() === '') return undefined;
+  if (jsonDepthExceeds(Buffer.from(raw, 'utf8'))) {
+    throw badRequest(`The metadata part nests deeper than ${MAX_DEPTH} levels`, [{ field: 'metadata', message: `nests deeper than ${MAX_DEPTH} levels` }]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw badRequest('The metadata part is not valid JSON', [{ field: 'metadata', message: 'must be a JSON object' }]);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw badRequest('The metadata part must be a JSON object', [{ field: 'metadata', message: 'must be a JSON object' }]);
+  }
+  const problems = inputProblems(json, 'metadata');
+  if (problems.length) throw badRequest('The metadata has invalid fields', problems);
+  return json;
 }

@@ -1,0 +1,219 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { EvidenceListFilters, EvidenceStatus, SourceType } from './evidence.schema.js';
+import type { EvidenceFlag } from './flags.js';
+import { listQuerySql } from './list-query.js';
+import type { EvidenceRow } from './views.js';
+
+/** The item with its submitter's name and the submitter of the item it duplicates. */
+const EVIDENCE_SELECT = `
+  SELECT e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name,
+         (extract(epoch FROM e.received_at) * 1000000)::bigint::text AS received_us,
+         d.submitted_by AS duplicate_submitter
+    FROM evidence_items e JOIN users u ON u.id = e.submitted_by
+    LEFT JOIN evidence_items d ON d.id = e.duplicate_of`;
+
+/** What intake writes of a new item; the link to an incident is made after, through EvidenceLinks. */
+export interface NewEvidenceItem {
+  caseId: string;
+  sha256: string;
+  sizeBytes: number;
+  mediaType: string;
+  declaredMediaType: string | null;
+  originalFileName: string | null;
+  submittedBy: string;
+  clientSubmissionId: string | null;
+  clientSha256Matched: boolean | null;
+  sourceType: SourceType;
+  sourceUrl: string | null;
+  language: string | null;
+  title: string | null;
+  description: string | null;
+  tags: string[];
+  declaredCapturedAt: string | null;
+  declaredCapturedOffset: string | null;
+  declaredLat: number | null;
+  declaredLon: number | null;
+  declaredAccuracyM: number | null;
+  extracted: object | null;
+  extractedLat: number | null;
+  extractedLon: number | null;
+  capturedAt: Date | null;
+  capturedFrom: Date | null;
+  capturedTo: Date | null;
+  flags: EvidenceFlag[];
+  duplicateOf: string | null;
+  processing: 'pending' | 'done';
+  searchText: string;
+}
+
+/** What an annotation may change (never what was received: a trigger refuses that). */
+export interface EvidenceAnnotation {
+  title?: string | null;
+  description?: string | null;
+  tags?: string[];
+  status?: EvidenceStatus;
+  searchText?: string;
+}
+
+const ANNOTATION_COLUMNS: Record<keyof EvidenceAnnotation, string> = {
+  title: 'title',
+  description: 'description',
+  tags: 'tags',
+  status: 'status',
+  searchText: 'search_text',
+};
+
+type Db = DataSource | EntityManager;
+
+/** The SQL of evidence items: rows typed in and out, each query written once. */
+@Injectable()
+export class EvidenceRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** One item, locked for the caller's transaction when `lock`. */
+  async find(id: string, tx: Db = this.db, lock = false): Promise<EvidenceRow | null> {
+    const [row] = await tx.query(`${EVIDENCE_SELECT} WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`, [id]);
+    return (row as EvidenceRow | undefined) ?? null;
+  }
+
+  /** Items of one case by id (any order; ids of other cases are left out). */
+  async inCase(caseId: string, ids: readonly string[]): Promise<EvidenceRow[]> {
+    return this.db.query(`${EVIDENCE_SELECT} WHERE e.case_id = $1 AND e.id = ANY ($2::uuid[])`, [caseId, ids]);
+  }
+
+  /** A page of a case listing, newest received first; one row more than `limit` says there is a next page. */
+  async list(filters: EvidenceListFilters, caseId: string, onlySubmitter: string | null): Promise<EvidenceRow[]> {
+    const { where, params } = listQuerySql(filters, caseId, onlySubmitter);
+    return this.db.query(`${EVIDENCE_SELECT} WHERE ${where} ORDER BY e.received_at DESC, e.id DESC LIMIT ${filters.limit + 1}`, params);
+  }
+
+  /** The first item received of the case with these bytes, if any. */
+  async firstWithBytes(tx: EntityManager, caseId: string, sha256: string): Promise<{ id: string } | null> {
+    const [row] = await tx.query(`SELECT id FROM evidence_items WHERE case_id = $1 AND sha256 = $2 ORDER BY received_at, id LIMIT 1`, [caseId, sha256]);
+    return row ?? null;
+  }
+
+  /** The item a submitter sent under an idempotency key. */
+  async bySubmission(submittedBy: string, clientSubmissionId: string): Promise<{ id: string; sha256: string } | null> {
+    const [row] = await this.db.query(`SELECT id, sha256 FROM evidence_items WHERE submitted_by = $1 AND client_submission_id = $2`, [
+      submittedBy,
+      clientSubmissionId,
+    ]);
+    return row ?? null;
+  }
+
+  /** Writes a new item; a repeated idempotency key is refused by `evidence_items_client_submission_key`. */
+  async insert(tx: EntityManager, item: NewEvidenceItem): Promise<string> {
+    const columns: [string, unknown][] = [
+      ['case_id', item.caseId],
+      ['sha256', item.sha256],
+      ['size_bytes', item.sizeBytes],
+      ['media_type', item.mediaType],
+      ['declared_media_type', item.declaredMediaType],
+      ['original_file_name', item.originalFileName],
+      ['submitted_by', item.submittedBy],
+      ['client_submission_id', item.clientSubmissionId],
+      ['client_sha256_matched', item.clientSha256Matched],
+      ['source_type', item.sourceType],
+      ['source_url', item.sourceUrl],
+      ['language', item.language],
+      ['title', item.title],
+      ['description', item.description],
+      ['tags', item.tags],
+      ['declared_captured_at', item.declaredCapturedAt],
+      ['declared_captured_offset', item.declaredCapturedOffset],
+      ['declared_lat', item.declaredLat],
+      ['declared_lon', item.declaredLon],
+      ['declared_accuracy_m', item.declaredAccuracyM],
+      ['extracted', item.extracted === null ? null : JSON.stringify(item.extracted)],
+      ['extracted_lat', item.extractedLat],
+      ['extracted_lon', item.extractedLon],
+      ['captured_at', item.capturedAt],
+      ['captured_from', item.capturedFrom],
+      ['captured_to', item.capturedTo],
+      ['flags', item.flags],
+      ['duplicate_of', item.duplicateOf],
+      ['processing', item.processing],
+      ['search_text', item.searchText],
+    ];
+    const [row] = await tx.query(
+      `INSERT INTO evidence_items (${columns.map(([name]) => name).join(', ')})
+       VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
+      columns.map(([, value]) => value),
+    );
+    return row.id as string;
+  }
+
+  /** Writes an annotation's changed fields (none: nothing). */
+  async annotate(tx: EntityManager, id: string, changes: EvidenceAnnotation): Promise<void> {
+    const entries = (Object.keys(changes) as (keyof EvidenceAnnotation)[]).filter((key) => changes[key] !== undefined);
+    if (entries.length === 0) return;
+    await tx.query(
+      `UPDATE evidence_items SET ${entries.map((key, i) => `${ANNOTATION_COLUMNS[key]} = $${i + 2}`).join(', ')} WHERE id = $1`,
+      [id, ...entries.map((key) => changes[key])],
+    );
+  }
+
+  /**
+   * Items of the case other than `row` whose perceptual hash is within `maxDistance` bits of
+   * its own, nearest first; only `onlySubmitter`'s when given.
+   */
+  async nearDuplicates(row: EvidenceRow, maxDistance: number, onlySubmitter: string | null): Promise<{ id: string; distance: number }[]> {
+    if (row.perceptual_hash === null) return [];
+    const rows: { id: string; distance: number }[] = await this.db.query(
+      `SELECT id, bit_count((perceptual_hash # $1::bigint)::bit(64))::int AS distance
+         FROM evidence_items
+        WHERE case_id = $2 AND id <> $3 AND perceptual_hash IS NOT NULL
+          AND bit_count((perceptual_hash # $1::bigint)::bit(64)) <= $4
+          AND ($5::uuid IS NULL OR submitted_by = $5)
+        ORDER BY distance, received_at`,
+      [row.perceptual_hash, row.case_id, row.id, maxDistance, onlySubmitter],
+    );
+    return rows.map((r) => ({ id: r.id, distance: r.distance }));
+  }
+
+  /** What the derivative job needs of an item. */
+  async forDerivatives(id: string): Promise<{ id: string; case_id: string; sha256: string; submitted_by: string; processing: string } | null> {
+    const [row] = await this.db.query(`SELECT id, case_id, sha256, submitted_by, processing FROM evidence_items WHERE id = $1`, [id]);
+    return row ?? null;
+  }
+
+  /** The item's processing state, locked for the caller's transaction. */
+  async lockProcessing(tx: EntityManager, id: string): Promise<string | null> {
+    const [row] = await tx.query(`SELECT processing FROM evidence_items WHERE id = $1 FOR UPDATE`, [id]);
+    return row?.processing ?? null;
+  }
+
+  /** Marks a pending item's derivatives as impossible (a file no decoder reads), with why. */
+  async derivativesFailed(id: string, error: string): Promise<void> {
+    await this.db.query(`UPDATE evidence_items SET processing = 'failed', processing_error = $2 WHERE id = $1 AND processing = 'pending'`, [id, error]);
+  }
+
+  /** Other items of the case whose perceptual hash (signed 64-bit) is within `maxDistance` bits. */
+  async withSimilarImage(tx: EntityManager, caseId: string, id: string, perceptualHash: string, maxDistance: number): Promise<string[]> {
+    const rows: { id: string }[] = await tx.query(
+      `SELECT id FROM evidence_items
+        WHERE case_id = $1 AND id <> $2 AND perceptual_hash IS NOT NULL
+          AND bit_count((perceptual_hash # $3::bigint)::bit(64)) <= $4`,
+      [caseId, id, perceptualHash, maxDistance],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** Writes the derivatives of an item: done, the blobs' hashes, its perceptual hash, near_duplicate when it has neighbours. */
+  async saveDerivatives(tx: EntityManager, id: string, made: { thumbnail: string; preview: string; perceptualHash: string; nearDuplicate: boolean }): Promise<void> {
+    await tx.query(
+      `UPDATE evidence_items SET processing = 'done', thumbnail_sha256 = $2, preview_sha256 = $3, perceptual_hash = $4,
+         flags = CASE WHEN $5 AND NOT ('near_duplicate' = ANY (flags)) THEN array_append(flags, 'near_duplicate') ELSE flags END
+       WHERE id = $1`,
+      [id, made.thumbnail, made.preview, made.perceptualHash, made.nearDuplicate],
+    );
+  }
+
+  /** Adds the near_duplicate flag to these items (once). */
+  async flagNearDuplicates(tx: EntityManager, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await tx.query(`UPDATE evidence_items SET flags = array_append(flags, 'near_duplicate') WHERE id = ANY ($1::uuid[]) AND NOT ('near_duplicate' = ANY (flags))`, [ids]);
+  }
+}

@@ -1,0 +1,278 @@
+import { CUSTODY_ACTIONS } from '#custodia/custody-core';
+import { LISTING_FIELDS, readListingFilters } from '#custodia/search';
+import { dateTime, latitude, longitude, sha256Hex, text, timestamp, uuid, wrong, z } from '#custodia/schema';
+import { EVIDENCE_FLAGS, type EvidenceFlag } from './flags.js';
+import { EVIDENCE_LINK_ROLES } from './links.js';
+
+/**
+ * Every body evidence routes take and give, declared once: the same schemas validate the input,
+ * check the answers in tests and write the OpenAPI document.
+ */
+
+export const SOURCE_TYPES = ['field_capture', 'witness_submission', 'open_source', 'official_record', 'other'] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+
+export const EVIDENCE_STATUSES = ['received', 'under_review', 'verified', 'disputed'] as const;
+export type EvidenceStatus = (typeof EVIDENCE_STATUSES)[number];
+
+/** Which of an item's positions a place search looks at. */
+export const LOCATION_SOURCES = ['any', 'declared', 'embedded'] as const;
+export type LocationSource = (typeof LOCATION_SOURCES)[number];
+
+const tag = () => z.string().trim().min(1).max(100);
+const tags = () => z.array(tag()).max(50);
+const incidentRole = () => z.enum(EVIDENCE_LINK_ROLES).describe("What the item shows of its incident (default: other)");
+
+/** A declared capture time: RFC 3339 with its zone, not more than a day ahead of the archive's clock. */
+const declaredTime = () =>
+  dateTime()
+    .refine((value) => Date.parse(value) <= Date.now() + 24 * 3600 * 1000, wrong('lies in the future'))
+    .describe('RFC 3339 with Z or ±hh:mm; the offset is kept as declared.capturedAtOffset');
+
+/** The `metadata` part of a submission (api.md, "Submit"); every field optional. */
+export const SubmissionMetadata = z
+  .strictObject({
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters')
+      .transform((hex) => hex.toLowerCase())
+      .optional()
+      .describe('SHA-256 computed on the capturing device; bytes that differ are refused (422)'),
+    clientSubmissionId: z.string().min(1).max(200).optional().describe('Idempotency key, unique per submitter'),
+    capturedAt: declaredTime().optional(),
+    location: z
+      .strictObject({
+        lat: latitude(),
+        lon: longitude(),
+        accuracyM: z
+          .number()
+          .refine((v) => v >= 0, wrong('must not be negative'))
+          .optional(),
+      })
+      .optional(),
+    title: text(500).optional(),
+    description: text(20_000).optional(),
+    tags: tags().optional(),
+    incidentId: uuid().optional().describe('An incident of the same case (422 otherwise)'),
+    incidentRole: incidentRole().optional(),
+    sourceType: z.enum(SOURCE_TYPES).optional(),
+    sourceUrl: z
+      .url({ protocol: /^https?$/, message: 'must be an http or https URL' })
+      .max(2000)
+      .optional(),
+    language: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag such as uk or uk-UA')
+      .optional(),
+  })
+  .superRefine((metadata, context) => {
+    if (metadata.incidentRole !== undefined && metadata.incidentId === undefined) {
+      context.addIssue({ code: 'custom', path: ['incidentRole'], ...wrong('needs incidentId') });
+    }
+  })
+  .meta({ id: 'SubmissionMetadata', description: 'The JSON of the multipart part `metadata`' });
+export type SubmissionMetadata = z.output<typeof SubmissionMetadata>;
+
+/** `PATCH /evidence/:id`: what may change of an item (never what was received). */
+export const EvidencePatchBody = z
+  .strictObject({
+    title: text(500).nullable().optional(),
+    description: text(20_000).nullable().optional(),
+    tags: tags().optional(),
+    incidentId: uuid().nullable().optional().describe('An incident of the same case (422 otherwise); null unlinks'),
+    incidentRole: incidentRole().optional(),
+    status: z.enum(EVIDENCE_STATUSES).optional(),
+    reason: z.string().trim().min(1).max(2000).optional().describe('Why; required when the status changes'),
+  })
+  .meta({ id: 'EvidencePatch' });
+export type EvidencePatch = z.output<typeof EvidencePatchBody>;
+
+const once = (description: string) => z.string({ message: 'must be given once' }).describe(description);
+/** One of a closed list, given once (documented as an enum). */
+const choice = (values: readonly string[], description: string) =>
+  once(description)
+    .refine((value) => values.includes(value), `must be one of ${values.join(', ')}`)
+    .meta({ enum: [...values] });
+
+/** `GET /cases/:caseId/evidence`: the shared listing parameters and evidence's own filters. */
+export const EvidenceListQuery = z
+  .strictObject({
+    ...LISTING_FIELDS,
+    locationSource: choice(
+      LOCATION_SOURCES,
+      'The position near/bbox look at: declared, embedded, or any (default: either matches); needs near or bbox',
+    ).optional(),
+    flag: choice(EVIDENCE_FLAGS, 'Items carrying this flag').optional(),
+    mediaType: once('type/subtype or type/* (the sniffed type)')
+      .regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/i, 'must be type/subtype or type/*')
+      .optional(),
+    status: choice(EVIDENCE_STATUSES, 'Items with this status').optional(),
+    tag: once('Items carrying this tag (exactly)').trim().min(1).max(100).optional(),
+    incidentId: uuid().optional().describe('Items linked to this incident'),
+  })
+  .transform((raw, context) => {
+    if (raw.locationSource !== undefined && raw.near === undefined && raw.bbox === undefined) {
+      context.addIssue({ code: 'custom', message: 'needs near or bbox', path: ['locationSource'] });
+    }
+    return {
+      ...readListingFilters(raw, context),
+      locationSource: (raw.locationSource ?? 'any') as LocationSource,
+      flag: (raw.flag ?? null) as EvidenceFlag | null,
+      mediaType: raw.mediaType ?? null,
+      status: (raw.status ?? null) as EvidenceStatus | null,
+      tag: raw.tag ?? null,
+      incidentId: raw.incidentId ?? null,
+    };
+  });
+export type EvidenceListFilters = z.output<typeof EvidenceListQuery>;
+
+const ExtractedLocation = z.strictObject({ lat: z.number(), lon: z.number(), altitudeM: z.number().nullable() });
+
+export const ExtractedMetadata = z
+  .strictObject({
+    capturedAt: z.string().nullable().describe('UTC instant when the file gives an offset, else the zone-less camera time'),
+    capturedAtOffset: z.string().nullable(),
+    location: ExtractedLocation.nullable(),
+    device: z.strictObject({ make: z.string().nullable(), model: z.string().nullable(), software: z.string().nullable() }).nullable(),
+    orientation: z.number().nullable(),
+    width: z.number().nullable(),
+    height: z.number().nullable(),
+    durationS: z.number().nullable(),
+    notes: z.array(z.string()).optional(),
+    document: z
+      .strictObject({
+        pages: z.number().nullable(),
+        title: z.string().nullable(),
+        author: z.string().nullable(),
+        creator: z.string().nullable(),
+        producer: z.string().nullable(),
+        createdAt: z.string().nullable(),
+        createdAtOffset: z.string().nullable(),
+        modifiedAt: z.string().nullable(),
+        modifiedAtOffset: z.string().nullable(),
+      })
+      .optional(),
+  })
+  .meta({ id: 'ExtractedMetadata', description: 'What the file itself says (EXIF/XMP/QuickTime/PDF), never overwritten by declarations' });
+
+/** The evidence resource of api.md. */
+export const Evidence = z
+  .strictObject({
+    id: uuid(),
+    caseId: uuid(),
+    sha256: sha256Hex(),
+    sizeBytes: z.number().int(),
+    mediaType: z.string().describe('Sniffed from the bytes'),
+    declaredMediaType: z.string().nullable(),
+    originalFileName: z.string().nullable(),
+    submittedBy: z.strictObject({ id: uuid(), displayName: z.string() }),
+    receivedAt: timestamp(),
+    sourceType: z.enum(SOURCE_TYPES),
+    sourceUrl: z.string().nullable(),
+    language: z.string().nullable(),
+    title: z.string().nullable(),
+    description: z.string().nullable(),
+    tags: z.array(z.string()),
+    incidentId: uuid().nullable(),
+    incidentRole: z.enum(EVIDENCE_LINK_ROLES).nullable().describe('What the item shows of its incident; null when unlinked'),
+    status: z.enum(EVIDENCE_STATUSES),
+    declared: z.strictObject({
+      capturedAt: timestamp().nullable(),
+      capturedAtOffset: z.string().nullable(),
+      location: z.strictObject({ lat: z.number(), lon: z.number(), accuracyM: z.number().nullable() }).nullable(),
+    }),
+    extracted: ExtractedMetadata.nullable(),
+    flags: z.array(z.enum(EVIDENCE_FLAGS)),
+    duplicateOf: uuid().nullable(),
+    nearDuplicates: z.array(z.strictObject({ id: uuid(), distance: z.number().int() })),
+    perceptualHash: z.string().nullable().describe('64-bit perceptual hash, 16 hex digits'),
+    processing: z.enum(['pending', 'done', 'failed']),
+    processingError: z.string().nullable(),
+    derivatives: z.strictObject({ thumbnail: z.string().nullable(), preview: z.string().nullable() }),
+  })
+  .meta({ id: 'Evidence' });
+export type EvidenceView = z.output<typeof Evidence>;
+
+/** An item of a case listing: the resource, and whether its capture time is only a window. */
+export const EvidenceListItem = Evidence.extend({
+  timeApproximate: z.boolean().describe('The capture time is a zone-less camera time: a 26-hour window, matched by overlap'),
+}).meta({ id: 'EvidenceListItem' });
+export type EvidenceListItem = z.output<typeof EvidenceListItem>;
+
+export const EvidencePage = z
+  .strictObject({ items: z.array(EvidenceListItem), nextCursor: z.string().nullable() })
+  .meta({ id: 'EvidencePage', description: 'Newest received first' });
+
+const hex = () => z.string().regex(/^[0-9a-f]*$/, 'must be lowercase hex');
+
+/** A custody event as custody.md writes it (the exact object its leaf hash covers). */
+const CustodyEventShape = z.strictObject({
+  index: z.number().int(),
+  action: z.enum(CUSTODY_ACTIONS),
+  at: timestamp(),
+  actor: z.strictObject({ id: z.string(), role: z.string() }),
+  caseId: uuid().nullable(),
+  subject: z.strictObject({ type: z.string(), id: z.string(), sha256: z.string().optional() }),
+  details: z.record(z.string(), z.unknown()),
+  reason: z.string().optional(),
+});
+
+/** A signed tree head as kept (with its RFC 3161 token where an authority is configured). */
+const KeptTreeHeadShape = z.strictObject({
+  treeSize: z.number().int(),
+  rootHash: hex(),
+  timestamp: timestamp(),
+  keyId: hex(),
+  signature: z.string().describe('Ed25519 over the head\'s RFC 8785 bytes, base64'),
+  timestampToken: z.string().nullable().describe('RFC 3161 token (base64 DER), if an authority is configured'),
+});
+
+/** custody.md's receipt: the event, its leaf, a signed head that includes it, the proof. */
+export const Receipt = z
+  .strictObject({
+    event: CustodyEventShape,
+    leafHash: hex(),
+    leafIndex: z.number().int(),
+    treeHead: KeptTreeHeadShape,
+    inclusionProof: z.array(hex()),
+  })
+  .meta({ id: 'Receipt' });
+
+export const EvidenceWithReceipt = Evidence.extend({ receipt: Receipt }).meta({ id: 'EvidenceWithReceipt' });
+export type EvidenceWithReceipt = z.output<typeof EvidenceWithReceipt>;
+
+/** `GET /evidence/:id/custody`. */
+export const EvidenceCustody = z
+  .strictObject({
+    events: z.array(z.strictObject({ event: CustodyEventShape, leafIndex: z.number().int(), leafHash: hex() })),
+    treeHead: KeptTreeHeadShape,
+    proofs: z.record(z.string(), z.array(hex())).describe('Inclusion proof of each event, by leaf index, in treeHead'),
+  })
+  .meta({ id: 'EvidenceCustody' });
+export type EvidenceCustody = z.output<typeof EvidenceCustody>;
+
+/** `POST /evidence/:id/verify`. */
+export const VerificationResult = z
+  .strictObject({
+    intact: z.boolean(),
+    storedSha256: sha256Hex(),
+    computedSha256: sha256Hex().nullable().describe('null when the stored bytes are missing'),
+    checkedAt: timestamp(),
+    custody: z.strictObject({ events: z.number().int(), allIncluded: z.boolean(), treeSize: z.number().int() }),
+  })
+  .meta({ id: 'EvidenceVerification' });
+export type VerificationResult = z.output<typeof VerificationResult>;
+
+/** A tag's value as ExifTool reports it: text, a number, true/false, null, or lists and objects of them. */
+const TagValue = z.unknown().describe('A JSON value: text, number, boolean, null, or lists and objects of them');
+
+/** `GET /evidence/:id/metadata`: every tag of the original, grouped as ExifTool groups them. */
+export const EvidenceTags = z
+  .strictObject({
+    evidenceId: uuid(),
+    sha256: sha256Hex(),
+    reader: z.string().describe('"ExifTool <version>"'),
+    groups: z.record(z.string(), z.record(z.string(), TagValue)).describe('Tags by ExifTool family-1 group ("IFD0", "ExifIFD", "GPS", "XMP-dc", ...)'),
+  })
+  .meta({ id: 'EvidenceTags' });
+export type EvidenceTags = z.output<typeof EvidenceTags>;
