@@ -25,9 +25,9 @@ export interface DerivedFigures {
   breakdown: { killed: HarmBreakdown; injured: HarmBreakdown };
 }
 
-const SELECT = `SELECT c.id, c.incident_id AS "incidentId", c.case_id AS "caseId", c.record, c.names_sealed AS "namesSealed",
-                       c.created_at AS "createdAt", c.updated_at AS "updatedAt"
-                  FROM casualties c`;
+const COLUMNS = `c.id, c.incident_id AS "incidentId", c.case_id AS "caseId", c.record, c.names_sealed AS "namesSealed",
+                 c.created_at AS "createdAt", c.updated_at AS "updatedAt"`;
+const SELECT = `SELECT ${COLUMNS} FROM casualties c`;
 
 /** The columns the figures and listings read, copied from the record in the same statement. */
 function columnsOf(record: CasualtyRecord) {
@@ -55,8 +55,7 @@ export class CasualtiesRepository {
   /** A case's casualty records with their incident's code, in incident order (the CSV). */
   ofCase(caseId: string): Promise<(StoredCasualty & { incidentCode: string })[]> {
     return this.db.query(
-      `SELECT c.id, c.incident_id AS "incidentId", c.case_id AS "caseId", c.record, c.names_sealed AS "namesSealed",
-              c.created_at AS "createdAt", c.updated_at AS "updatedAt", i.code AS "incidentCode"
+      `SELECT ${COLUMNS}, i.code AS "incidentCode"
          FROM casualties c JOIN incidents i ON i.id = c.incident_id
         WHERE c.case_id = $1 ORDER BY i.start_at, i.id, c.created_at, c.id`,
       [caseId],

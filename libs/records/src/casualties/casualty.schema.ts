@@ -106,7 +106,7 @@ export const CreateCasualtyBody = z
 export type CreateCasualtyBody = z.output<typeof CreateCasualtyBody>;
 
 export const PatchCasualtyBody = z
-  .strictObject({ ...CasualtyFields.partial().shape, reason: reason().optional() })
+  .strictObject({ ...CasualtyFields.partial().shape, reason: reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)') })
   .superRefine((body, context) => {
     if (!body.reason) context.addIssue({ code: 'custom', path: ['reason'], ...wrong('say why the record changes') });
   })

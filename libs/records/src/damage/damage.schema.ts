@@ -107,7 +107,7 @@ export const CreateDamageBody = z
 export type CreateDamageBody = z.output<typeof CreateDamageBody>;
 
 export const PatchDamageBody = z
-  .strictObject({ ...DamageFields.partial().shape, reason: reason().optional() })
+  .strictObject({ ...DamageFields.partial().shape, reason: reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)') })
   .superRefine((body, context) => {
     if (!body.reason) context.addIssue({ code: 'custom', path: ['reason'], ...wrong('say why the record changes') });
   })

@@ -152,7 +152,7 @@ export type CreateIncidentBody = z.output<typeof CreateIncidentBody>;
 
 /** Fields present replace (null clears); `evidence`, when present, becomes the incident's links. */
 export const PatchIncidentBody = z
-  .strictObject({ ...IncidentFields.partial().shape, evidence: evidenceLinks().optional(), reason: reason().optional() })
+  .strictObject({ ...IncidentFields.partial().shape, evidence: evidenceLinks().optional(), reason: reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)') })
   .superRefine((body, context) => {
     if (!body.reason) context.addIssue({ code: 'custom', path: ['reason'], ...wrong('say why the record changes') });
   })
