@@ -293,6 +293,9 @@ describe('incidents, casualties and damage records (e2e)', () => {
     }));
     expect(doubleTap.status).toBe(201);
     expect(doubleTap.body.relatedIncidents).toEqual([{ incidentId, relation: 'follows' }]);
+    expectProblem(await as(investigator).patch(`/incidents/${doubleTap.body.id}`, { code: 'INC-0001', reason: 'renumbered' }), 409);
+    const self = expectProblem(await as(investigator).patch(`/incidents/${doubleTap.body.id}`, { relatedIncidents: [{ incidentId: doubleTap.body.id, relation: 'follows' }], reason: 'x' }), 422);
+    expect(self.errors!.map((e) => e.field)).toEqual(['relatedIncidents[0].incidentId']);
     for (let n = 0; n < 5; n++) expect((await as(investigator).post(`/cases/${caseId}/incidents`, strike({ startAt: '2026-11-20T01:40:00+02:00' }))).status).toBe(201);
     const all = (await as(investigator).get(`/cases/${caseId}/incidents?limit=200`)).body.items.map((i: { id: string }) => i.id);
     const paged: string[] = [];

@@ -34,8 +34,8 @@ function incidentState(version: StoredIncident['record']): RecordState {
   return { record, hashed: version };
 }
 
-const codeTaken = (code: string | null) => (error: unknown) =>
-  isUniqueViolation(error, 'incidents_case_code_key') ? conflict(`The case already has an incident with code ${code ?? 'that code'}`) : null;
+const codeTaken = (code: string | null | undefined) => (error: unknown) =>
+  isUniqueViolation(error, 'incidents_case_code_key') ? conflict(`The case already has an incident with the code ${code ?? 'given'}`) : null;
 
 /** Incidents: reported, amended, read and listed; their evidence links live on the items (EvidenceLinks). */
 @Injectable()
@@ -91,7 +91,7 @@ export class IncidentsService {
         return { ...record, code: record.code ?? opened.current!.code };
       },
       write: (tx, next) => this.incidents.update(tx, id, next),
-      conflict: codeTaken(null),
+      conflict: codeTaken(fields.code),
     });
     return this.get(actor, id);
   }
