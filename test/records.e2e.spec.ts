@@ -131,11 +131,14 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expect(malformed.errors!.map((e) => e.field)).toEqual(expect.arrayContaining(['startAt', 'colour', 'title']));
     const links = expectProblem(await as(investigator).post(`/cases/${caseId}/incidents`, strike({ evidence: [{ evidenceId: randomUUID(), role: 'witness_account' }] })), 422);
     expect(links.errors!.map((e) => e.field)).toEqual(['evidence[0].evidenceId']);
-    const casualty = expectProblem(
-      await as(investigator).post(`/incidents/${incidentId}/casualties`, { harmStatus: 'dead', sex: 'x', countingUnit: 'group', groupSize: { min: 3, max: 1 } }),
+    // Wrong values the body shows by itself come first; then codes the vocabularies do not hold.
+    const group = expectProblem(
+      await as(investigator).post(`/incidents/${incidentId}/casualties`, { harmStatus: 'killed', countingUnit: 'group', groupSize: { min: 3, max: 1 } }),
       422,
     );
-    expect(casualty.errors!.map((e) => e.field)).toEqual(expect.arrayContaining(['groupSize', 'harmStatus', 'sex']));
+    expect(group.errors!.map((e) => e.field)).toEqual(['groupSize']);
+    const casualty = expectProblem(await as(investigator).post(`/incidents/${incidentId}/casualties`, { harmStatus: 'dead', sex: 'x' }), 422);
+    expect(casualty.errors!.map((e) => e.field)).toEqual(['harmStatus', 'sex']);
     const damage = expectProblem(await as(investigator).post(`/incidents/${incidentId}/damage`, { damageLevel: 'total', ihlProtection: ['school'] }), 422);
     expect(damage.errors).toEqual(expect.arrayContaining([
       { field: 'damageLevel', message: expect.stringContaining('damage_level') },
@@ -173,14 +176,22 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expect(await events(incidentId)).toHaveLength(2);
   });
 
-  it('documenters report incidents only as reported and read those of their case; auditors and outsiders get nothing', async () => {
+  it('documenters report incidents only as reported and read only those they reported; auditors and outsiders get nothing', async () => {
     expectProblem(await as(documenter).post(`/cases/${caseId}/incidents`, strike({ verificationStatus: 'verified' })), 403);
     const reported = await as(documenter).post(`/cases/${caseId}/incidents`, strike({ title: 'Reported from the field', location: undefined }));
     expect(reported.status).toBe(201);
     expect(reported.body.verificationStatus).toBe('reported');
-    expect((await as(documenter).get(`/incidents/${incidentId}`)).status).toBe(200);
-    expectProblem(await as(documenter).patch(`/incidents/${incidentId}`, { grade: 'weak', reason: 'x' }), 403);
+    expect((await as(documenter).get(`/incidents/${reported.body.id}`)).status).toBe(200);
+    // api.md: a documenter reads only the incidents they reported; anyone else's is not found.
+    expectProblem(await as(documenter).get(`/incidents/${incidentId}`), 404);
+    const listed = await as(documenter).get(`/cases/${caseId}/incidents`);
+    expect(listed.body.items.map((i: { id: string }) => i.id)).toEqual([reported.body.id]);
+    expect((await as(investigator).get(`/incidents/${reported.body.id}`)).status).toBe(200);
+    expectProblem(await as(documenter).patch(`/incidents/${reported.body.id}`, { grade: 'weak', reason: 'x' }), 403);
     expectProblem(await as(documenter).post(`/incidents/${incidentId}/casualties`, { harmStatus: 'killed' }), 403);
+    for (const path of [`/incidents/${incidentId}/casualties`, `/incidents/${incidentId}/damage`, `/cases/${caseId}/incidents.geojson`, `/cases/${caseId}/casualties.csv`]) {
+      expectProblem(await as(documenter).get(path), 403);
+    }
     for (const path of [`/incidents/${incidentId}`, `/cases/${caseId}/incidents`, `/incidents/${incidentId}/casualties`, `/cases/${caseId}/casualties.csv`]) {
       expectProblem(await as(auditor).get(path), 403);
       expectProblem(await as(outsider).get(path), 404);
@@ -217,12 +228,12 @@ describe('incidents, casualties and damage records (e2e)', () => {
     });
     expect(incident.body.breakdown.killed.women).toBe(1);
 
-    for (const user of [documenter, t.admin]) {
-      const res = await as(user).get(`/incidents/${incidentId}/casualties`);
-      expect(res.status).toBe(200);
-      expect(res.body.items).toHaveLength(2);
-      expect(JSON.stringify(res.body)).not.toMatch(/Олена|Kovalchuk|fullName/);
-    }
+    // Administrators read casualty records, never names; documenters neither.
+    const adminView = await as(t.admin).get(`/incidents/${incidentId}/casualties`);
+    expect(adminView.status).toBe(200);
+    expect(adminView.body.items).toHaveLength(2);
+    expect(JSON.stringify(adminView.body)).not.toMatch(/Олена|Kovalchuk|fullName/);
+    expectProblem(await as(documenter).get(`/incidents/${incidentId}/casualties`), 403);
     const seen = await as(investigator).get(`/incidents/${incidentId}/casualties`);
     expect(seen.body.items[0]).toMatchObject({ fullName: NAME });
 
@@ -247,7 +258,10 @@ describe('incidents, casualties and damage records (e2e)', () => {
     const patched = await as(investigator).patch(`/damage/${res.body.id}`, { damageLevel: 'destroyed', reason: 'collapsed overnight' });
     expect(patched.body.damageLevel).toBe('destroyed');
     expect((await events(res.body.id)).map((e) => e.action)).toEqual(['damage.recorded', 'damage.updated']);
-    expect((await as(documenter).get(`/incidents/${incidentId}/damage`)).body.items).toHaveLength(1);
+    expect((await as(t.admin).get(`/incidents/${incidentId}/damage`)).body.items).toHaveLength(1);
+    expectProblem(await as(investigator).patch(`/damage/${res.body.id}`, { damageLevel: 'severe' }), 422);
+    expectProblem(await as(investigator).patch(`/damage/${res.body.id}`, { footprint: { type: 'Polygon', coordinates: [[[36.3, 50.0], [36.4, 50.0], [36.4, 50.1], [36.3, 50.2]]] }, reason: 'redrawn' }), 422);
+    expect((await events(res.body.id)).map((e) => e.action)).toEqual(['damage.recorded', 'damage.updated']);
   });
 
   it('finds incidents by Ukrainian text, weapon type with descendants, time and place', async () => {
@@ -279,6 +293,9 @@ describe('incidents, casualties and damage records (e2e)', () => {
     }));
     expect(doubleTap.status).toBe(201);
     expect(doubleTap.body.relatedIncidents).toEqual([{ incidentId, relation: 'follows' }]);
+    expectProblem(await as(investigator).patch(`/incidents/${doubleTap.body.id}`, { code: 'INC-0001', reason: 'renumbered' }), 409);
+    const self = expectProblem(await as(investigator).patch(`/incidents/${doubleTap.body.id}`, { relatedIncidents: [{ incidentId: doubleTap.body.id, relation: 'follows' }], reason: 'x' }), 422);
+    expect(self.errors!.map((e) => e.field)).toEqual(['relatedIncidents[0].incidentId']);
     for (let n = 0; n < 5; n++) expect((await as(investigator).post(`/cases/${caseId}/incidents`, strike({ startAt: '2026-11-20T01:40:00+02:00' }))).status).toBe(201);
     const all = (await as(investigator).get(`/cases/${caseId}/incidents?limit=200`)).body.items.map((i: { id: string }) => i.id);
     const paged: string[] = [];
@@ -293,7 +310,8 @@ describe('incidents, casualties and damage records (e2e)', () => {
   });
 
   it('exports incidents as an RFC 7946 FeatureCollection with [lon, lat] points', async () => {
-    const res = await as(documenter).get(`/cases/${caseId}/incidents.geojson`);
+    expectProblem(await as(documenter).get(`/cases/${caseId}/incidents.geojson`), 403);
+    const res = await as(investigator).get(`/cases/${caseId}/incidents.geojson`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/geo\+json/);
     const collection = JSON.parse(res.text);
@@ -311,7 +329,7 @@ describe('incidents, casualties and damage records (e2e)', () => {
   });
 
   it('exports casualties as RFC 4180 CSV; names only to investigators asking, and that download is logged', async () => {
-    const plain = await as(documenter).get(`/cases/${caseId}/casualties.csv`);
+    const plain = await as(t.admin).get(`/cases/${caseId}/casualties.csv`);
     expect(plain.status).toBe(200);
     expect(plain.headers['content-type']).toMatch(/^text\/csv/);
     const rows = (parse(plain.text) as string[][]);
@@ -319,7 +337,8 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expect(rows[0]).not.toContain('fullName');
     expect(rows).toHaveLength(3);
     expect(plain.text).not.toContain('Ковальчук');
-    expectProblem(await as(documenter).get(`/cases/${caseId}/casualties.csv?includeNames=true`), 403);
+    expectProblem(await as(documenter).get(`/cases/${caseId}/casualties.csv`), 403);
+    expectProblem(await as(t.admin).get(`/cases/${caseId}/casualties.csv?includeNames=true`), 403);
     expectProblem(await as(investigator).get(`/cases/${caseId}/casualties.csv?includeNames=yes`), 400);
 
     const before = await t.db.superuserQuery(`SELECT count(*)::int AS n FROM custody_events WHERE action = 'export.downloaded'`);

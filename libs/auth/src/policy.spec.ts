@@ -25,8 +25,12 @@ describe('the access policy (api.md, "Users, roles, cases")', () => {
 
   it('lets auditors read the log, custody and verification of their cases, never content', () => {
     expect(PURPOSES.filter((purpose) => scopeOf('auditor', purpose) !== 'none').sort()).toEqual(
-      ['case.members.read', 'case.read', 'evidence.custody', 'evidence.verify', 'export.read', 'log.events'].sort(),
+      ['case.members.read', 'case.read', 'evidence.custody', 'evidence.verify', 'export.read', 'log.events', 'vocabularies.read'].sort(),
     );
+  });
+
+  it('lets every signed-in role read the vocabularies', () => {
+    expect(rolesFor('vocabularies.read')).toEqual([...ROLES]);
   });
 
   it('shows members\' emails to administrators and investigators only', () => {

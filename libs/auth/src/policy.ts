@@ -42,6 +42,7 @@ export const PURPOSES = [
   'log.events',
   'log.system',
   'users.manage',
+  'vocabularies.read',
 ] as const;
 export type Purpose = (typeof PURPOSES)[number];
 
@@ -75,6 +76,7 @@ const ADMIN: Record<Purpose, Scope> = {
   'log.events': 'any',
   'log.system': 'any',
   'users.manage': 'any',
+  'vocabularies.read': 'any',
 };
 
 const INVESTIGATOR: Record<Purpose, Scope> = {
@@ -106,6 +108,8 @@ const INVESTIGATOR: Record<Purpose, Scope> = {
   'log.events': 'member',
   'log.system': 'none',
   'users.manage': 'none',
+  // Controlled terms and their labels: no case's content, readable by every signed-in user.
+  'vocabularies.read': 'any',
 };
 
 /** Submits evidence and reports incidents; reads only what they submitted or reported. */
@@ -122,6 +126,7 @@ const DOCUMENTER: Record<Purpose, Scope> = {
   'incident.report': 'member',
   'incident.read': 'own',
   'log.events': 'own',
+  'vocabularies.read': 'any',
 };
 
 /** Reads the custody log, tree heads and verification results of their cases, never content. */
@@ -134,6 +139,7 @@ const AUDITOR: Record<Purpose, Scope> = {
   // That exports exist and when, never their content.
   'export.read': 'member',
   'log.events': 'member',
+  'vocabularies.read': 'any',
 };
 
 function mapScopes(table: Record<Purpose, Scope>, scope: Scope): Record<Purpose, Scope> {

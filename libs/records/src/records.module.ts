@@ -1,15 +1,31 @@
 import { Module } from '@nestjs/common';
 import { CasesModule } from '#custodia/cases';
 import { CustodyModule } from '#custodia/custody';
-import { RecordsService } from './records.service.js';
-import { Vocabularies } from './vocabularies.js';
+import { EvidenceModule } from '#custodia/evidence';
+import { CasualtiesRepository } from './casualties/casualties.repository.js';
+import { CasualtiesService } from './casualties/casualties.service.js';
+import { DamageRepository } from './damage/damage.repository.js';
+import { DamageService } from './damage/damage.service.js';
+import { RecordExports } from './exports/record-exports.service.js';
+import { IncidentsRepository } from './incidents/incidents.repository.js';
+import { IncidentsService } from './incidents/incidents.service.js';
+import { RecordChanges } from './record-change.js';
+import { Vocabularies } from './vocabularies/vocabularies.repository.js';
 
+/** Incidents, casualty and damage records, their vocabularies and exports. Evidence links live in EvidenceModule. */
 @Module({
-  imports: [CustodyModule, CasesModule],
+  imports: [CustodyModule, CasesModule, EvidenceModule],
   providers: [
     Vocabularies,
-    RecordsService,
+    RecordChanges,
+    IncidentsRepository,
+    CasualtiesRepository,
+    DamageRepository,
+    IncidentsService,
+    CasualtiesService,
+    DamageService,
+    RecordExports,
   ],
-  exports: [RecordsService, Vocabularies],
+  exports: [IncidentsService, CasualtiesService, DamageService, RecordExports, Vocabularies],
 })
 export class RecordsModule {}

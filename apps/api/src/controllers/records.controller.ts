@@ -1,144 +1,168 @@
-import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Patch, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Allow, CurrentActor, type Actor } from '#custodia/auth';
+import { CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { badRequest } from '#custodia/errors';
-import { RecordsService, Vocabularies } from '#custodia/records';
+import {
+  CasualtiesService,
+  Casualty,
+  CasualtyList,
+  CreateCasualtyBody,
+  CreateDamageBody,
+  CreateIncidentBody,
+  Damage,
+  DamageList,
+  DamageService,
+  Incident,
+  IncidentPage,
+  IncidentQuery,
+  IncidentsService,
+  PatchCasualtyBody,
+  PatchDamageBody,
+  PatchIncidentBody,
+  RecordExports,
+  Vocabularies,
+  Vocabulary,
+  type CasualtyView,
+  type DamageView,
+  type IncidentPage as IncidentPageView,
+  type IncidentView,
+} from '#custodia/records';
+import { z } from '#custodia/schema';
+import { Endpoint, ValidBody, ValidQuery } from '../http/endpoint.js';
 import { uuidParam } from '../http/params.js';
 
-// Bodies are checked field by field in the records library (vocabulary codes need the database),
-// so the routes take plain objects; these schemas document them.
-const incidentBody = {
-  schema: {
-    type: 'object',
-    required: ['title', 'type', 'startAt'],
-    description:
-      'data-model.md: code, title, description, type, startAt, endAt, datePrecision, location {lat, lon}, geoPrecision, placeName, ' +
-      'admin1-3, weapons [{weaponType, identificationBasis, confidence}], attributions [{actor, basis, confidence}], grade, ' +
-      'verificationStatus, killed/injured/civilianKilled {min, max}, breakdown {killed, injured}, relatedIncidents ' +
-      '[{incidentId, relation}], evidence [{evidenceId, role}], reason (required on PATCH)',
-  },
-};
-const casualtyBody = {
-  schema: {
-    type: 'object',
-    required: ['harmStatus'],
-    description:
-      'countingUnit (individual | group with groupSize {min, max}), harmStatus, fullName, nameVariants (sealed at rest), sex, age, ' +
-      'ageRange, ageGroup, civilianStatus, civilianStatusBasis, specialCategories, dateOfHarm, dateOfDeath, causeOfDeath, ' +
-      'identificationStatus, status, sources [{evidenceId, reliability}], consentToPublishName, reason (required on PATCH)',
-  },
-};
-const damageBody = {
-  schema: {
-    type: 'object',
-    description:
-      'objectName, address, location, footprint (GeoJSON Polygon), objectCategory, ihlProtection, damageLevel, assessmentMethod, ' +
-      'assessedAt, imageryDate, fieldValidated, functionality, serviceImpact {description, counts}, occupancyAtTime, ' +
-      'militaryUseIndicators, status, sources [{evidenceId, reliability}], reason (required on PATCH)',
-  },
-};
+const CasualtiesCsvQuery = z.strictObject({
+  includeNames: z.enum(['true', 'false']).optional().describe("Add fullName and nameVariants (investigators of the case only); the download is logged"),
+});
+
+/** Sends an export as a download that no shared cache keeps. */
+function download(res: Response, contentType: string, fileName: string, body: string): void {
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);
+  res.setHeader('Cache-Control', 'private, no-store');
+  res.send(body);
+}
 
 @ApiTags('records')
 @ApiBearerAuth()
 @Controller()
 export class RecordsController {
-  constructor(private readonly records: RecordsService) {}
+  constructor(
+    private readonly incidents: IncidentsService,
+    private readonly casualties: CasualtiesService,
+    private readonly damage: DamageService,
+    private readonly exports: RecordExports,
+  ) {}
 
   @Post('cases/:caseId/incidents')
-  @Allow('admin', 'investigator', 'documenter')
-  @ApiBody(incidentBody)
-  createIncident(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @Body() body: Record<string, unknown>) {
-    return this.records.createIncident(actor, caseId, body);
+  @Permit('incident.report')
+  @Endpoint({
+    summary: 'Report an incident (a documenter’s starts as reported); `evidence` links items of the case',
+    body: CreateIncidentBody,
+    response: Incident,
+    status: 201,
+    problems: [403, 404, 409, 422],
+  })
+  reportIncident(
+    @CurrentActor() actor: Actor,
+    @Param('caseId', uuidParam('caseId')) caseId: string,
+    @ValidBody() body: z.output<typeof CreateIncidentBody>,
+  ): Promise<IncidentView> {
+    return this.incidents.report(actor, caseId, body);
   }
 
   @Get('cases/:caseId/incidents')
-  @Allow('admin', 'investigator', 'documenter')
-  listIncidents(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @Query() query: Record<string, unknown>) {
-    return this.records.listIncidents(actor, caseId, query);
+  @Permit('incident.read')
+  @Endpoint({ summary: "A case's incidents, latest first (a documenter's: those they reported)", query: IncidentQuery, response: IncidentPage, problems: [404] })
+  listIncidents(
+    @CurrentActor() actor: Actor,
+    @Param('caseId', uuidParam('caseId')) caseId: string,
+    @ValidQuery() query: z.output<typeof IncidentQuery>,
+  ): Promise<IncidentPageView> {
+    return this.incidents.list(actor, caseId, query);
   }
 
   @Get('cases/:caseId/incidents.geojson')
-  @Allow('admin', 'investigator', 'documenter')
-  @ApiProduces('application/geo+json')
+  @Permit('records.export')
+  @Endpoint({ summary: "The case's incidents as an RFC 7946 FeatureCollection (one Point per incident, flat properties)", produces: 'application/geo+json', problems: [404] })
   async incidentsGeoJson(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @Res() res: Response): Promise<void> {
-    const collection = await this.records.incidentsGeoJson(actor, caseId);
-    res.setHeader('Content-Type', 'application/geo+json; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="incidents-${caseId}.geojson"`);
-    res.setHeader('Cache-Control', 'private, no-store');
-    res.send(JSON.stringify(collection));
+    const collection = await this.exports.incidentsGeoJson(actor, caseId);
+    download(res, 'application/geo+json; charset=utf-8', `incidents-${caseId}.geojson`, JSON.stringify(collection));
   }
 
   @Get('cases/:caseId/casualties.csv')
-  @Allow('admin', 'investigator', 'documenter')
-  @ApiProduces('text/csv')
+  @Permit('records.export')
+  @Endpoint({ summary: "The case's casualty records as RFC 4180 CSV", query: CasualtiesCsvQuery, produces: 'text/csv', problems: [404] })
   async casualtiesCsv(
     @CurrentActor() actor: Actor,
     @Param('caseId', uuidParam('caseId')) caseId: string,
-    @Query('includeNames') includeNames: unknown,
+    @ValidQuery() query: z.output<typeof CasualtiesCsvQuery>,
     @Res() res: Response,
   ): Promise<void> {
-    if (includeNames !== undefined && includeNames !== 'true' && includeNames !== 'false') {
-      throw badRequest('includeNames must be true or false', [{ field: 'includeNames', message: 'must be true or false' }]);
-    }
-    const csv = await this.records.casualtiesCsv(actor, caseId, includeNames === 'true');
-    res.setHeader('Content-Type', 'text/csv; charset=utf-8; header=present');
-    res.setHeader('Content-Disposition', `attachment; filename="casualties-${caseId}.csv"`);
-    res.setHeader('Cache-Control', 'private, no-store');
-    res.send(csv);
+    const csv = await this.exports.casualtiesCsv(actor, caseId, query.includeNames === 'true');
+    download(res, 'text/csv; charset=utf-8; header=present', `casualties-${caseId}.csv`, csv);
   }
 
   @Get('incidents/:id')
-  @Allow('admin', 'investigator', 'documenter')
-  getIncident(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
-    return this.records.getIncident(actor, id);
+  @Permit('incident.read')
+  @Endpoint({ summary: 'One incident, with figures derived from its casualty records and its evidence links', response: Incident, problems: [404] })
+  getIncident(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string): Promise<IncidentView> {
+    return this.incidents.get(actor, id);
   }
 
   @Patch('incidents/:id')
-  @Allow('admin', 'investigator')
-  @ApiBody(incidentBody)
-  patchIncident(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: Record<string, unknown>) {
-    return this.records.patchIncident(actor, id, body);
+  @Permit('incident.write')
+  @Endpoint({
+    summary: 'Amend an incident: fields given replace (null clears), `evidence` replaces its links; a reason is required',
+    body: PatchIncidentBody,
+    response: Incident,
+    problems: [404, 409, 422],
+  })
+  amendIncident(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: z.output<typeof PatchIncidentBody>): Promise<IncidentView> {
+    return this.incidents.amend(actor, id, body);
   }
 
   @Post('incidents/:id/casualties')
-  @Allow('admin', 'investigator')
-  @ApiBody(casualtyBody)
-  recordCasualty(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: Record<string, unknown>) {
-    return this.records.recordCasualty(actor, id, body);
+  @Permit('casualty.write')
+  @Endpoint({ summary: 'Record a casualty (a person, or a group); names are sealed at rest', body: CreateCasualtyBody, response: Casualty, status: 201, problems: [404, 422] })
+  recordCasualty(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: z.output<typeof CreateCasualtyBody>): Promise<CasualtyView> {
+    return this.casualties.record(actor, id, body);
   }
 
   @Get('incidents/:id/casualties')
-  @Allow('admin', 'investigator', 'documenter')
-  listCasualties(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
-    return this.records.listCasualties(actor, id);
+  @Permit('casualty.read')
+  @Endpoint({ summary: "An incident's casualty records (names for investigators of the case only)", response: CasualtyList, problems: [404] })
+  listCasualties(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string): Promise<{ items: CasualtyView[] }> {
+    return this.casualties.list(actor, id);
   }
 
   @Patch('casualties/:id')
-  @Allow('admin', 'investigator')
-  @ApiBody(casualtyBody)
-  patchCasualty(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: Record<string, unknown>) {
-    return this.records.patchCasualty(actor, id, body);
+  @Permit('casualty.write')
+  @Endpoint({ summary: 'Amend a casualty record: fields given replace (null clears); a reason is required', body: PatchCasualtyBody, response: Casualty, problems: [404, 422] })
+  amendCasualty(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: z.output<typeof PatchCasualtyBody>): Promise<CasualtyView> {
+    return this.casualties.amend(actor, id, body);
   }
 
   @Post('incidents/:id/damage')
-  @Allow('admin', 'investigator')
-  @ApiBody(damageBody)
-  recordDamage(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: Record<string, unknown>) {
-    return this.records.recordDamage(actor, id, body);
+  @Permit('damage.write')
+  @Endpoint({ summary: 'Record the damage to one object (one assessment, UNOSAT levels)', body: CreateDamageBody, response: Damage, status: 201, problems: [404, 422] })
+  recordDamage(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: z.output<typeof CreateDamageBody>): Promise<DamageView> {
+    return this.damage.record(actor, id, body);
   }
 
   @Get('incidents/:id/damage')
-  @Allow('admin', 'investigator', 'documenter')
-  listDamage(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
-    return this.records.listDamage(actor, id);
+  @Permit('damage.read')
+  @Endpoint({ summary: "An incident's damage records", response: DamageList, problems: [404] })
+  listDamage(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string): Promise<{ items: DamageView[] }> {
+    return this.damage.list(actor, id);
   }
 
   @Patch('damage/:id')
-  @Allow('admin', 'investigator')
-  @ApiBody(damageBody)
-  patchDamage(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: Record<string, unknown>) {
-    return this.records.patchDamage(actor, id, body);
+  @Permit('damage.write')
+  @Endpoint({ summary: 'Amend a damage record: fields given replace (null clears); a reason is required', body: PatchDamageBody, response: Damage, problems: [404, 422] })
+  amendDamage(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: z.output<typeof PatchDamageBody>): Promise<DamageView> {
+    return this.damage.amend(actor, id, body);
   }
 }
 
@@ -148,9 +172,17 @@ export class RecordsController {
 export class VocabulariesController {
   constructor(private readonly vocabularies: Vocabularies) {}
 
+  @Get()
+  @Permit('vocabularies.read')
+  @Endpoint({ summary: 'Every controlled vocabulary with its terms (codes, en and uk labels, parent codes, deprecated flags)', response: z.array(Vocabulary) })
+  all(): Promise<Vocabulary[]> {
+    return this.vocabularies.all();
+  }
+
   @Get(':name')
-  @Allow()
-  get(@Param('name') name: string) {
+  @Permit('vocabularies.read')
+  @Endpoint({ summary: 'One controlled vocabulary with its terms', response: Vocabulary, problems: [400, 404] })
+  get(@Param('name') name: string): Promise<Vocabulary> {
     if (!/^[a-z_]{1,60}$/.test(name)) throw badRequest('Unknown vocabulary name', [{ field: 'name', message: 'must be a vocabulary name such as weapon_type' }]);
     return this.vocabularies.terms(name);
   }

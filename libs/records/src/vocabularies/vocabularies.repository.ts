@@ -1,42 +1,57 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { notFound, type FieldProblem } from '#custodia/errors';
-import type { VocabularyReference } from './validation.js';
+import type { Vocabulary, VocabularyTerm } from './vocabulary.schema.js';
+import type { VocabularyReference } from './vocabulary-codes.js';
 
-/** One controlled term as `GET /vocabularies/:name` shows it. */
-export interface VocabularyTerm {
+interface TermRow {
+  vocabulary: string;
   code: string;
-  parentCode: string | null;
-  labels: Record<string, string>;
-  attributes: Record<string, unknown>;
+  parent_code: string | null;
+  labels: VocabularyTerm['labels'];
+  attributes: VocabularyTerm['attributes'];
   version: number;
   deprecated: boolean;
 }
 
-/** The vocabularies table: terms to show, and the check of every code a write uses. */
+const termOf = (row: TermRow): VocabularyTerm => ({
+  code: row.code,
+  parentCode: row.parent_code,
+  labels: row.labels,
+  attributes: row.attributes,
+  version: row.version,
+  deprecated: row.deprecated,
+});
+
+/** The vocabulary_terms table: terms to show, and the check of every code a write uses. */
 @Injectable()
 export class Vocabularies {
   constructor(private readonly db: DataSource) {}
 
-  async terms(name: string): Promise<{ vocabulary: string; version: number; terms: VocabularyTerm[] }> {
-    const rows = await this.db.query(
-      `SELECT code, parent_code, labels, attributes, version, deprecated FROM vocabulary_terms WHERE vocabulary = $1 ORDER BY code`,
+  /** Every vocabulary, or the one named, with its terms in code order. */
+  private async read(name: string | null): Promise<Vocabulary[]> {
+    const rows: TermRow[] = await this.db.query(
+      `SELECT vocabulary, code, parent_code, labels, attributes, version, deprecated FROM vocabulary_terms
+        WHERE $1::text IS NULL OR vocabulary = $1 ORDER BY vocabulary, code`,
       [name],
     );
-    if (rows.length === 0) throw notFound(`The vocabulary ${name}`);
-    const terms: VocabularyTerm[] = rows.map((r: Record<string, unknown>) => ({
-      code: r['code'],
-      parentCode: r['parent_code'],
-      labels: r['labels'],
-      attributes: r['attributes'],
-      version: r['version'],
-      deprecated: r['deprecated'],
-    }));
-    return { vocabulary: name, version: Math.max(...terms.map((t) => t.version)), terms };
+    const byName = new Map<string, VocabularyTerm[]>();
+    for (const row of rows) byName.set(row.vocabulary, [...(byName.get(row.vocabulary) ?? []), termOf(row)]);
+    return [...byName].map(([vocabulary, terms]) => ({ vocabulary, version: Math.max(...terms.map((t) => t.version)), terms }));
+  }
+
+  all(): Promise<Vocabulary[]> {
+    return this.read(null);
+  }
+
+  async terms(name: string): Promise<Vocabulary> {
+    const [vocabulary] = await this.read(name);
+    if (!vocabulary) throw notFound(`The vocabulary ${name}`);
+    return vocabulary;
   }
 
   /** Every unknown or deprecated code, naming the field and the vocabulary (a 422 for the caller). */
-  async problems(tx: EntityManager, references: VocabularyReference[]): Promise<FieldProblem[]> {
+  async problems(tx: EntityManager, references: readonly VocabularyReference[]): Promise<FieldProblem[]> {
     if (references.length === 0) return [];
     const rows: { vocabulary: string; code: string; deprecated: boolean }[] = await tx.query(
       `SELECT t.vocabulary, t.code, t.deprecated FROM vocabulary_terms t

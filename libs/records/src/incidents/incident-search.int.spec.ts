@@ -1,9 +1,13 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource } from '#custodia/db';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database.js';
+import { parseWith } from '#custodia/schema';
 import { greatCircleMetres as greatCircleM } from '#custodia/search';
-import { incidentQuerySql, parseIncidentQuery, type IncidentListQuery } from './list-query.js';
+import { IncidentQuery } from './incident.schema.js';
+import { incidentConditions } from './incidents.repository.js';
+
+const parseIncidentQuery = (raw: Record<string, string>): IncidentQuery => parseWith(IncidentQuery, raw, 'The query');
 
 /** A small deterministic generator (mulberry32), so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -64,8 +68,9 @@ describe('incident place search against a brute-force great-circle computation',
     await db?.drop();
   });
 
-  const found = async (query: IncidentListQuery): Promise<Set<string>> => {
-    const { where, params } = incidentQuerySql(query, caseId, null);
+  const conditions = (query: IncidentQuery) => incidentConditions({ ...query, caseId, reportedBy: null, weaponTypes: null });
+  const found = async (query: IncidentQuery): Promise<Set<string>> => {
+    const { where, params } = conditions(query);
     const rows: { id: string }[] = await ds.query(`SELECT i.id FROM incidents i WHERE ${where}`, params);
     return new Set(rows.map((r) => r.id));
   };
@@ -109,7 +114,7 @@ describe('incident place search against a brute-force great-circle computation',
   it('uses the GiST index for places and the GIN index for text', async () => {
     await ds.query('ANALYZE incidents');
     const plan = async (raw: Record<string, string>) => {
-      const { where, params } = incidentQuerySql(parseIncidentQuery(raw), caseId, null);
+      const { where, params } = conditions(parseIncidentQuery(raw));
       return ds.transaction(async (tx) => {
         await tx.query('SET LOCAL enable_seqscan = off');
         const rows: { 'QUERY PLAN': string }[] = await tx.query(`EXPLAIN SELECT i.id FROM incidents i WHERE ${where}`, params);
