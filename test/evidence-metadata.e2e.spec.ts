@@ -53,9 +53,9 @@ describe('GET /evidence/:id/metadata: every tag, as ExifTool reads it (e2e)', ()
     expect((await get(investigator, opaque)).status).toBe(200);
   });
 
-  it('is for investigators and admins of the case, and for a documenter of what they submitted (the policy)', async () => {
+  it('is for investigators and admins of the case only (api.md)', async () => {
     expect((await get(t.admin, photoId)).status).toBe(200);
-    expect((await get(documenter, photoId)).status).toBe(200);
+    expectProblem(await get(documenter, photoId), 403);
     expectProblem(await get(auditor, photoId), 403);
     expectProblem(await get(outsider, photoId), 404);
     expectProblem(await t.http.get(`/api/v1/evidence/${photoId}/metadata`), 401);

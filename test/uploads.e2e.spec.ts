@@ -5,6 +5,7 @@ import path from 'node:path';
 import request from 'supertest';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyReceipt } from '../libs/custody-core/src/index.js';
 import { UploadsService } from '../libs/uploads/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 
@@ -88,6 +89,12 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
   });
   afterAll(async () => t?.close());
 
+  /** A new case with `user` as a member. */
+  const caseOf = async (user: TestUser): Promise<string> => {
+    const created = await t.http.post('/api/v1/cases').auth(t.admin.token, { type: 'bearer' }).send({ title: `uploads ${user.email}` });
+    await t.http.post(`/api/v1/cases/${created.body.id}/members`).auth(t.admin.token, { type: 'bearer' }).send({ userId: user.id }).expect(201);
+    return created.body.id as string;
+  };
   const uploadsRow = async (id: string) => (await t.db.superuserQuery<Record<string, unknown>>(`SELECT * FROM uploads WHERE id = $1`, [id]))[0];
   const idOf = (location: string): string => location.split('/').pop()!;
   const create = (token: string, length: number, metadata = `filename ${b64('a.jpg')}`) =>
@@ -138,9 +145,71 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       const row = await uploadsRow(idOf(location));
       expect(row!['computed_sha256']).toBe(sha256(bytes));
       expect((await stat(path.join(t.app.get(UploadsService).directory, idOf(location)))).size).toBe(bytes.length);
+      // ...and becomes evidence with a receipt that verifies.
+      const caseId = await caseOf(user);
+      const made = await t.http.post(`/api/v1/cases/${caseId}/evidence`).auth(user.token, { type: 'bearer' }).send({ uploadId: idOf(location), sha256: sha256(bytes), title: 'Night strike, Saltivka' });
+      expect(made.status).toBe(201);
+      expect(made.body).toMatchObject({ sha256: sha256(bytes), sizeBytes: bytes.length, originalFileName: 'strike.jpg' });
+      expect(made.body.receipt.event).toMatchObject({ action: 'evidence.submitted', subject: { sha256: sha256(bytes) } });
+      const keys = (await t.http.get('/api/v1/log/keys')).body;
+      expect(verifyReceipt(made.body.receipt, keys)).toEqual({ valid: true });
     } finally {
       await proxy.close();
     }
+  });
+
+  it('makes a finished upload evidence once, through the same intake as multipart, moving its bytes without a copy', async () => {
+    const user = await t.user('documenter', 'finisher');
+    const caseId = await caseOf(user);
+    const bytes = randomBytes(2 * MiB + 7);
+    const location = await tusUpload(`${url}/api/v1/uploads`, user.token, bytes);
+    const id = idOf(location);
+    const uploadFile = path.join(t.app.get(UploadsService).directory, id);
+    const inode = (await stat(uploadFile)).ino;
+    const submit = (who: TestUser, body: Record<string, unknown>) => t.http.post(`/api/v1/cases/${caseId}/evidence`).auth(who.token, { type: 'bearer' }).send(body);
+    const counts = async () =>
+      (await t.db.superuserQuery<{ items: number; events: number }>(`SELECT (SELECT count(*)::int FROM evidence_items) AS items, (SELECT count(*)::int FROM custody_events) AS events`))[0];
+    const before = await counts();
+    // Refusals store nothing: someone else's upload, other bytes than the body's hash, unknown fields.
+    expectProblem(await submit(other, { uploadId: id }), 404);
+    expectProblem(await submit(user, { uploadId: id, sha256: sha256(Buffer.from('other bytes')) }), 422);
+    expect(expectProblem(await submit(user, { uploadId: id, surprise: 1 }), 400).errors).toEqual([{ field: 'surprise', message: 'is not a known field' }]);
+    expectProblem(await submit(user, { uploadId: 'nope' }), 400);
+    expectProblem(await submit(user, { uploadId: '0'.repeat(32) }), 404);
+    expect(await counts()).toEqual(before);
+    const made = await submit(user, { uploadId: id, sha256: sha256(bytes), capturedAt: '2026-11-20T01:10:00+02:00', tags: ['tus'] });
+    expect(made.status).toBe(201);
+    expect(made.body.receipt.event.details).toMatchObject({ sizeBytes: bytes.length, clientSha256Matched: true });
+    // The blob is the upload's file itself (a hard link), and the upload is gone from /uploads.
+    const stored = path.join(t.config.dataDir, 'blobs', 'sha256', sha256(bytes).slice(0, 2), sha256(bytes).slice(2, 4), sha256(bytes));
+    expect((await stat(stored)).ino).toBe(inode);
+    await expect(stat(uploadFile)).rejects.toThrow(/ENOENT/);
+    expect((await head(user.token, id)).status).toBe(404);
+    expect((await uploadsRow(id))!['evidence_id']).toBe(made.body.id);
+    // Once only.
+    expectProblem(await submit(user, { uploadId: id }), 409);
+    const content = await t.http.get(`/api/v1/evidence/${made.body.id}/content`).auth(user.token, { type: 'bearer' }).buffer(true).parse((res, done) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done(null, Buffer.concat(chunks)));
+    });
+    expect(sha256(content.body as Buffer)).toBe(sha256(bytes));
+  });
+
+  it('refuses to make evidence of an unfinished upload, or of one whose bytes differ from the hash given at its creation', async () => {
+    const user = await t.user('documenter', 'impatient');
+    const caseId = await caseOf(user);
+    const created = await create(user.token, 100);
+    const id = idOf(created.headers['location']!);
+    await patch(user.token, id, 0, randomBytes(60)).expect(204);
+    expect(expectProblem(await t.http.post(`/api/v1/cases/${caseId}/evidence`).auth(user.token, { type: 'bearer' }).send({ uploadId: id }), 409).detail).toMatch(/60 of 100/);
+    const bytes = randomBytes(1000);
+    const lying = await create(user.token, bytes.length, `sha256 ${b64(sha256(Buffer.from('what the device claims')))}`);
+    const lyingId = idOf(lying.headers['location']!);
+    await patch(user.token, lyingId, 0, bytes).expect(204);
+    const refused = expectProblem(await t.http.post(`/api/v1/cases/${caseId}/evidence`).auth(user.token, { type: 'bearer' }).send({ uploadId: lyingId }), 422);
+    expect(refused.errors![0]!.field).toBe('uploadId');
+    expect(await t.db.superuserQuery(`SELECT 1 FROM evidence_items WHERE sha256 = $1`, [sha256(bytes)])).toEqual([]);
   });
 
   it('keeps uploads to their creator: anyone else gets 404 and changes nothing', async () => {

@@ -20,8 +20,12 @@ import { StrictValidationPipe } from './http/validation.js';
 
 export const API_PREFIX = 'api/v1';
 
-/** Routes that read their own (non-JSON) bodies: evidence uploads stream multipart, tus streams chunks. */
-const OWN_BODY_ROUTES: RegExp[] = [/^\/api\/v1\/cases\/[^/]+\/evidence\/?$/, /^\/api\/v1\/uploads(\/[^/]+)?\/?$/];
+/**
+ * Requests that read their own (non-JSON) bodies: tus chunks, and submissions sent as
+ * multipart (one sent as JSON, a finished resumable upload, is an ordinary JSON body).
+ */
+const readsOwnBody = (req: Request): boolean =>
+  /^\/api\/v1\/uploads(\/[^/]+)?\/?$/.test(req.path) || (/^\/api\/v1\/cases\/[^/]+\/evidence\/?$/.test(req.path) && !req.is('application/json'));
 
 /** Assembles the HTTP application on an open, migrated database; the caller listens or tests it. */
 export async function createApp(
@@ -57,7 +61,7 @@ export async function createApp(
   );
   app.use('/api/docs', helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } } }));
   app.use(helmet());
-  app.use(jsonBodies(config.maxJsonBodyBytes, (req) => OWN_BODY_ROUTES.some((route) => route.test(req.path))));
+  app.use(jsonBodies(config.maxJsonBodyBytes, readsOwnBody));
   app.use(bodyErrors);
   app.use(strictQuery);
   app.setGlobalPrefix(API_PREFIX);

@@ -9,7 +9,8 @@ import type { Actor, Role } from './roles.js';
  * - `any`:    in every case, member or not (administrators);
  * - `member`: in the cases the caller belongs to;
  * - `own`:    in those cases, only what the caller submitted, reported or did;
- * - `none`:   never (403 when the caller may see the case, 404 when not).
+ * - `none`:   never: 403, whatever the id (the route's guard refuses before looking anything up,
+ *             so the refusal tells nothing about what exists).
  */
 export type Scope = 'any' | 'member' | 'own' | 'none';
 
@@ -120,7 +121,7 @@ const DOCUMENTER: Record<Purpose, Scope> = {
   'evidence.submit': 'member',
   'evidence.read': 'own',
   'evidence.content': 'own',
-  'evidence.metadata': 'own',
+  // The full tag list is for investigators (api.md); the record shows a documenter what was read.
   'evidence.custody': 'own',
   'evidence.verify': 'own',
   'incident.report': 'member',

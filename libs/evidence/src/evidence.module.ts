@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from 
 import path from 'node:path';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CasesModule } from '#custodia/cases';
+import { UploadsModule } from '#custodia/uploads';
 import { CustodyModule } from '#custodia/custody';
 import { JobQueue, JobsModule } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
@@ -36,7 +37,7 @@ class EvidenceWorker implements OnApplicationBootstrap {
 }
 
 @Module({
-  imports: [CustodyModule, CasesModule, JobsModule],
+  imports: [CustodyModule, CasesModule, JobsModule, UploadsModule],
   providers: [
     { provide: BLOB_STORE, inject: [CUSTODIA_CONFIG], useFactory: (config: CustodiaConfig) => new LocalBlobStore(path.join(config.dataDir, 'blobs')) },
     EvidenceRepository,

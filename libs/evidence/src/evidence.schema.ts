@@ -73,6 +73,14 @@ export const SubmissionMetadata = z
   .meta({ id: 'SubmissionMetadata', description: 'The JSON of the multipart part `metadata`' });
 export type SubmissionMetadata = z.output<typeof SubmissionMetadata>;
 
+/** A finished resumable upload made evidence: its id and the submission's metadata, as JSON. */
+export const UploadSubmission = SubmissionMetadata.safeExtend({
+  uploadId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'must be the id of an upload (the last part of its tus Location)')
+    .describe('A finished upload of the caller (POST /uploads); it becomes this item and is gone from /uploads'),
+}).meta({ id: 'UploadSubmission', description: 'POST /cases/:caseId/evidence as application/json: a finished tus upload and its metadata' });
+
 /** `PATCH /evidence/:id`: what may change of an item (never what was received). */
 export const EvidencePatchBody = z
   .strictObject({

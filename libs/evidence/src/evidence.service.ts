@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
 import { assertMay, ownerFilter, type Actor, type Purpose } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
+import { UploadsService } from '#custodia/uploads';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type RecordedEvent } from '#custodia/custody';
 import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
@@ -36,6 +37,8 @@ export interface UploadedFile {
   result: IngestResult;
   fileName: string | null;
   declaredMediaType: string | null;
+  /** Ties the bytes' source to the new item inside its transaction (a resumable upload becomes evidence once). */
+  claim?: (tx: EntityManager, evidenceId: string) => Promise<void>;
 }
 
 interface CustodyOfItem {
@@ -72,6 +75,7 @@ export class EvidenceService {
     private readonly keys: SigningKeys,
     private readonly queue: JobQueue,
     private readonly cases: CasesService,
+    private readonly uploads: UploadsService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
@@ -165,6 +169,7 @@ export class EvidenceService {
             processing: derivable ? 'pending' : 'done',
             searchText: evidenceSearchText(metadata.title, metadata.description, metadata.tags, fileName),
           });
+          await upload.claim?.(tx, id);
           // The link to an incident goes through EvidenceLinks like every link (same case or 422),
           // before the bytes are linked into the store.
           const linked =
@@ -221,6 +226,27 @@ export class EvidenceService {
     } finally {
       await upload.result.discard();
     }
+  }
+
+  /**
+   * Makes a finished resumable upload evidence (api.md, "Resumable uploads"): the same intake as
+   * a multipart submission, on bytes we hashed ourselves as they arrived, taken into the store
+   * without another copy (a hard link). The upload's file goes once the item has its blob, or
+   * once an earlier submission with this clientSubmissionId and these bytes answers for it.
+   */
+  async submitUpload(actor: Actor, caseId: string, uploadId: string, metadata: unknown): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
+    await this.assertMaySubmit(actor, caseId);
+    const upload = await this.uploads.finished(actor, uploadId);
+    const result = await this.store.adopt(upload.path, upload.sha256, upload.sizeBytes);
+    const outcome = await this.submit(actor, caseId, metadata, {
+      result,
+      fileName: upload.fileName,
+      declaredMediaType: upload.mediaType,
+      claim: (tx, evidenceId) => this.uploads.markUsed(tx, actor, uploadId, evidenceId),
+    });
+    if (outcome.created) await this.uploads.removeBytes(uploadId);
+    else await this.uploads.discard(uploadId);
+    return outcome;
   }
 
   private async repeatedSubmission(actor: Actor, clientSubmissionId: string, sha256: string): Promise<EvidenceWithReceipt | null> {

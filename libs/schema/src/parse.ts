@@ -20,9 +20,16 @@ const TYPE_NAMES: Record<string, string> = {
   date: 'a date',
 };
 
-/** One issue as the API names it: the field's dotted path and what is wrong with it. */
+/** A field's path as the API names fields: `location.lat`, `weapons[0].weaponType`. */
+function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const part of path) out = typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part);
+  return out;
+}
+
+/** One issue as the API names it: the field's path and what is wrong with it. */
 function fieldProblems(issue: z.core.$ZodIssue, prefix: string): FieldProblem[] {
-  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  const path = fieldPath(prefix, issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => ({ field: path ? `${path}.${key}` : key, message: 'is not a known field' }));

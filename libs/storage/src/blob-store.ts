@@ -52,8 +52,8 @@ export interface BlobStore {
   /**
    * Takes over a complete local file the caller has hashed itself (a finished resumable upload)
    * without copying it where it can (same filesystem: a hard link at commit): the file becomes
-   * read-only and durable here, and is removed once committed or discarded. `sha256` and
-   * `sizeBytes` must be what the caller computed from the bytes; they are not read again.
+   * read-only and durable here; it stays the caller's to remove (after its own commit), and a
+   * discard leaves it. `sha256` and `sizeBytes` must be what the caller computed from the bytes.
    */
   adopt(path: string, sha256: string, sizeBytes: number): Promise<IngestResult>;
   /** Streams a stored blob, or the inclusive `range` of it; throws BlobNotFoundError or BlobRangeError. */

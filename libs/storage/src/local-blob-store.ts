@@ -116,7 +116,8 @@ export class LocalBlobStore implements BlobStore {
   /**
    * A finished local file as a pending blob (see BlobStore.adopt): made read-only and fsynced;
    * committed by a hard link when it lies on the store's filesystem, else copied through ingest
-   * (hashed again, and the copy's hash must match).
+   * (hashed again, and the copy's hash must match). The file itself stays its owner's: neither
+   * commit nor discard removes it.
    */
   async adopt(path: string, sha256: string, sizeBytes: number): Promise<IngestResult> {
     const [file, root] = await Promise.all([stat(path), mkdir(this.root, { recursive: true, mode: DIRECTORY_MODE }).then(() => stat(this.root))]);
@@ -127,7 +128,6 @@ export class LocalBlobStore implements BlobStore {
         await copied.discard();
         throw new Error(`${path} changed while it was copied into the store`);
       }
-      await rm(path, { force: true });
       return copied;
     }
     const handle = await open(path, 'r');
@@ -137,7 +137,7 @@ export class LocalBlobStore implements BlobStore {
     } finally {
       await handle.close();
     }
-    return pendingBlob(sha256, sizeBytes, path, () => this.place(path, sha256));
+    return pendingBlob(sha256, sizeBytes, path, () => this.place(path, sha256, true), false);
   }
 
   /** Streams a stored blob or an inclusive range of it; the stream closes its file when it ends or is destroyed. */
@@ -347,7 +347,8 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
-  private async place(temporaryPath: string, sha256: string): Promise<CommittedBlob> {
+  /** Links `temporaryPath` in as the blob `sha256`; the temporary name is removed unless `keepSource` (an adopted file its owner removes). */
+  private async place(temporaryPath: string, sha256: string, keepSource = false): Promise<CommittedBlob> {
     const key = contentKey(sha256);
     const finalPath = join(this.root, key);
     const directory = dirname(finalPath);
@@ -378,7 +379,7 @@ export class LocalBlobStore implements BlobStore {
       named.push(dir);
     }
     // The blob has its own name now; a leftover temporary name is harmless and swept later.
-    await Promise.all([...syncs, unlink(temporaryPath).catch(() => undefined)]);
+    await Promise.all([...syncs, keepSource ? undefined : unlink(temporaryPath).catch(() => undefined)]);
     // A bounded memory: the few folders near the root are learnt again at once.
     if (this.durableFolders.size + named.length > DURABLE_FOLDERS_KEPT) this.durableFolders.clear();
     for (const dir of named) this.durableFolders.add(dir);
@@ -488,6 +489,8 @@ function pendingBlob(
   sizeBytes: number,
   temporaryPath: string,
   place: () => Promise<CommittedBlob>,
+  /** Whether discard removes the file (ours), or leaves it to its owner (an adopted file). */
+  removeOnDiscard = true,
 ): IngestResult {
   let committing: Promise<CommittedBlob> | undefined;
   let discarded = false;
@@ -512,7 +515,7 @@ function pendingBlob(
       // Removing the temporary name never touches a committed blob (it has its own link), so this
       // is safe in every state; waiting only keeps it from racing a commit in flight.
       await committing?.catch(() => undefined);
-      await rm(temporaryPath, { force: true });
+      if (removeOnDiscard) await rm(temporaryPath, { force: true });
     },
   };
 }

@@ -188,13 +188,13 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Takes a finished upload of `actor` for evidence intake, inside the evidence's transaction:
-   * 404 when it is not theirs or does not exist, 409 when unfinished or already evidence, 422
-   * when its bytes differ from the hash the device declared. `markUsed` ties it to the item in
-   * the same transaction (an upload becomes evidence once).
+   * A finished upload of `actor`, for evidence intake: 404 when it is not theirs or does not
+   * exist, 409 when unfinished or already evidence, 422 when its bytes differ from the hash the
+   * device declared at its creation. Intake then ties it to the new item with `markUsed`, in the
+   * item's own transaction.
    */
-  async claim(tx: EntityManager, actor: Actor, uploadId: string): Promise<ClaimedUpload & { markUsed(evidenceId: string): Promise<void> }> {
-    const rows: UploadRow[] = UPLOAD_ID.test(uploadId) ? await tx.query(`SELECT * FROM uploads WHERE id = $1 FOR UPDATE`, [uploadId]) : [];
+  async finished(actor: Actor, uploadId: string): Promise<ClaimedUpload> {
+    const rows: UploadRow[] = UPLOAD_ID.test(uploadId) ? await this.db.query(`SELECT * FROM uploads WHERE id = $1`, [uploadId]) : [];
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw notFound('The upload');
     if (row.evidence_id) throw conflict(`This upload already became evidence item ${row.evidence_id}`);
@@ -215,13 +215,29 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
       declaredSha256: row.declared_sha256,
       fileName: row.file_name,
       mediaType: row.media_type,
-      markUsed: async (evidenceId) => {
-        await tx.query(`UPDATE uploads SET evidence_id = $2, info = NULL WHERE id = $1`, [row.id, evidenceId]);
-      },
     };
   }
 
-  /** Removes an upload whose evidence was refused: nothing of it stays (bytes, record). */
+  /**
+   * Ties a finished upload to the evidence item made of it, in that item's transaction: an
+   * upload becomes evidence once (409 when another request got there first).
+   */
+  async markUsed(tx: EntityManager, actor: Actor, uploadId: string, evidenceId: string): Promise<void> {
+    const [, count] = await tx.query(
+      `UPDATE uploads SET evidence_id = $3, info = NULL
+        WHERE id = $1 AND owner_id = $2 AND evidence_id IS NULL AND finished_at IS NOT NULL`,
+      [uploadId, actor.id, evidenceId],
+    );
+    if (count !== 1) throw conflict('This upload already became evidence');
+  }
+
+  /** Removes an upload's file once its bytes are a blob of their own (or were refused for good). */
+  async removeBytes(uploadId: string): Promise<void> {
+    this.store.forget(uploadId);
+    await rm(this.store.pathOf(uploadId), { force: true });
+  }
+
+  /** Removes an upload nobody needs any more (a repeat of an earlier submission): file and record. */
   async discard(uploadId: string): Promise<void> {
     await this.store.remove(uploadId).catch(() => undefined);
   }

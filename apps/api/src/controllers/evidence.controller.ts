@@ -16,11 +16,12 @@ import {
   EvidenceTagsService,
   EvidenceWithReceipt,
   SubmissionMetadata,
+  UploadSubmission,
   VerificationResult,
   type EvidenceListFilters,
   type EvidencePatch,
 } from '#custodia/evidence';
-import { z } from '#custodia/schema';
+import { parseWith, z } from '#custodia/schema';
 import type { BlobStore } from '#custodia/storage';
 import { sendBlob } from '../http/download.js';
 import { Endpoint, openApiSchema, ValidBody, ValidQuery } from '../http/endpoint.js';
@@ -66,13 +67,17 @@ export class EvidenceController {
   @Endpoint({
     summary: 'Submit an item: the original and what the submitter declares; answers with its receipt',
     description:
-      'multipart/form-data with a part `metadata` (JSON, see SubmissionMetadata) and a part `file` (streamed; at most CUSTODIA_MAX_UPLOAD_BYTES). 201 for a new item; 200 when the same clientSubmissionId with the same bytes was already received (the first submission).',
+      'multipart/form-data with a part `metadata` (JSON, see SubmissionMetadata) and a part `file` (streamed; at most CUSTODIA_MAX_UPLOAD_BYTES); or application/json `{ uploadId, ...metadata }` (UploadSubmission) for an upload finished through /uploads (tus): 409 while unfinished or once it already became evidence, 422 when its bytes differ from the sha256 given at its creation or in the body. 201 for a new item; 200 when the same clientSubmissionId with the same bytes was already received (the first submission).',
     response: EvidenceWithReceipt,
     status: 201,
     problems: [400, 404, 409, 413, 415, 422],
   })
-  @ApiConsumes('multipart/form-data')
-  @ApiBody({ schema: SUBMISSION_BODY as never, required: true })
+  @ApiConsumes('multipart/form-data', 'application/json')
+  @ApiBody({
+    schema: { oneOf: [SUBMISSION_BODY, openApiSchema(UploadSubmission, 'input')] } as never,
+    required: true,
+    description: 'multipart/form-data (metadata + file), or application/json (UploadSubmission) for a finished resumable upload',
+  })
   @ApiResponse({ status: 200, description: 'A repeat: this clientSubmissionId with these bytes was received before', schema: openApiSchema(EvidenceWithReceipt, 'output') as never })
   async submit(
     @CurrentActor() actor: Actor,
@@ -80,6 +85,13 @@ export class EvidenceController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<EvidenceWithReceipt> {
+    if (req.is('application/json')) {
+      // A finished resumable upload: the JSON body was read (strictly) before this route.
+      const { uploadId, ...metadata } = parseWith(UploadSubmission, req.body ?? {}, 'The body');
+      const { created, evidence } = await this.evidence.submitUpload(actor, caseId, uploadId, metadata);
+      res.status(created ? 201 : 200);
+      return evidence;
+    }
     try {
       await this.evidence.assertMaySubmit(actor, caseId);
       const upload = await readEvidenceUpload(req, this.config.maxUploadBytes, (file, signal) =>
