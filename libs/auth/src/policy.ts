@@ -42,6 +42,7 @@ export const PURPOSES = [
   'log.events',
   'log.system',
   'users.manage',
+  'self',
 ] as const;
 export type Purpose = (typeof PURPOSES)[number];
 
@@ -75,6 +76,8 @@ const ADMIN: Record<Purpose, Scope> = {
   'log.events': 'any',
   'log.system': 'any',
   'users.manage': 'any',
+  // The caller's own account: who they are, their password, device tokens and sessions.
+  self: 'any',
 };
 
 const INVESTIGATOR: Record<Purpose, Scope> = {
@@ -106,6 +109,7 @@ const INVESTIGATOR: Record<Purpose, Scope> = {
   'log.events': 'member',
   'log.system': 'none',
   'users.manage': 'none',
+  self: 'any',
 };
 
 /** Submits evidence and reports incidents; reads only what they submitted or reported. */
@@ -122,6 +126,7 @@ const DOCUMENTER: Record<Purpose, Scope> = {
   'incident.report': 'member',
   'incident.read': 'own',
   'log.events': 'own',
+  self: 'any',
 };
 
 /** Reads the custody log, tree heads and verification results of their cases, never content. */
@@ -134,6 +139,7 @@ const AUDITOR: Record<Purpose, Scope> = {
   // That exports exist and when, never their content.
   'export.read': 'member',
   'log.events': 'member',
+  self: 'any',
 };
 
 function mapScopes(table: Record<Purpose, Scope>, scope: Scope): Record<Purpose, Scope> {
