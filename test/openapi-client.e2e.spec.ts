@@ -64,7 +64,7 @@ describe('the OpenAPI document (/api/docs-json)', () => {
     }
   });
 
-  it('documents the refusals: 401 and 403 where a token is taken, 400 for bodies, queries and path parameters', () => {
+  it('documents the refusals: 401 and 403 where a token is taken, 400 for bodies, queries and path parameters, 413 and 415 for JSON bodies', () => {
     const problem = { content: { 'application/problem+json': { schema: { $ref: PROBLEM } } } };
     for (const { key, operation } of held()) {
       const refusals = Object.keys(operation.responses).filter((status) => /^[45]/.test(status));
@@ -76,6 +76,10 @@ describe('the OpenAPI document (/api/docs-json)', () => {
       }
       const takesInput = operation.requestBody !== undefined || (operation.parameters ?? []).length > 0;
       if (takesInput) expect(refusals, key).toContain('400');
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in === 'path' && parameter.name !== 'name') expect(parameter.schema, `${key} {${parameter.name}}`).toEqual({ type: 'string', format: 'uuid' });
+      }
+      if (operation.requestBody?.content['application/json']) expect(refusals, key).toEqual(expect.arrayContaining(['413', '415']));
     }
   });
 

@@ -40,7 +40,7 @@ export interface EndpointSpec {
   status?: number;
   /** A non-JSON success body: its media type (a file, CSV, GeoJSON). */
   produces?: string;
-  /** The problem statuses this operation answers besides 400 (with a body or query) and 401/403 (from its access rule). */
+  /** The problem statuses this operation answers besides 400 (with a body or query), 413/415 (with a body) and 401/403 (from its access rule). */
   problems?: number[];
 }
 
@@ -121,7 +121,8 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
   } else {
     decorators.push(ApiResponse({ status, description: status === 204 ? 'No content' : 'OK' }));
   }
-  const problems = new Set([...(spec.body || spec.query ? [400] : []), ...(spec.problems ?? [])]);
+  // A JSON body can also be too large (413) or not JSON at all (415), before any schema reads it.
+  const problems = new Set([...(spec.body || spec.query ? [400] : []), ...(spec.body ? [413, 415] : []), ...(spec.problems ?? [])]);
   for (const problem of [...problems].sort()) {
     decorators.push(ApiResponse({ status: problem, description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } }));
   }
@@ -229,7 +230,10 @@ export function completeDocument(document: OpenAPIObject, options: { publicLog: 
         if (ids.has(operation.operationId)) throw new Error(`Two operations are both named ${operation.operationId}`);
         ids.add(operation.operationId);
       }
-      // Path parameters are identifiers: a malformed one is a 400 naming it.
+      // Path parameters named `id` or `…Id` are UUIDs (uuidParam): a malformed one is a 400 naming it.
+      for (const parameter of (operation.parameters ?? []) as { in?: string; name?: string; schema?: Record<string, unknown> }[]) {
+        if (parameter.in === 'path' && /^id$|Id$/.test(parameter.name ?? '')) parameter.schema = { type: 'string', format: 'uuid' };
+      }
       if (operation.parameters?.some((parameter) => (parameter as { in?: string }).in === 'path')) {
         operation.responses['400'] ??= { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
       }
