@@ -49,7 +49,6 @@ export interface TokenView {
   revokedAt: string | null;
 }
 
-
 /**
  * Who caused an account change, as the custody log records it: the administrator whose
  * request it was, or the archive itself (SYSTEM_ACTOR) for the CLI and the first administrator,
