@@ -44,6 +44,12 @@ describe('account administration (e2e)', () => {
     return entries;
   };
   const eventsAbout = async (userId: string): Promise<CustodyEvent[]> => (await entriesAbout(t.admin, userId)).map((e) => e.event!);
+  /** What happened to a user the harness made (through the admin, as POST /users), after its `user.created`. */
+  const changesTo = async (userId: string): Promise<CustodyEvent[]> => {
+    const [created, ...changes] = await eventsAbout(userId);
+    expect(created).toMatchObject({ action: 'user.created', caseId: null, subject: { type: 'user', id: userId } });
+    return changes;
+  };
 
   beforeAll(async () => {
     t = await startTestApp({ CUSTODIA_TRUST_PROXY: 'true' });
@@ -103,7 +109,7 @@ describe('account administration (e2e)', () => {
       expect(res.body).toMatchObject({ id: target.id, role: 'auditor', displayName: 'Renamed', disabledAt: null });
       // The same token now acts as an auditor.
       expectProblem(await t.http.post('/api/v1/cases').set(as(target)).send({ title: 'no longer allowed' }), 403);
-      const [event] = await eventsAbout(target.id);
+      const [event] = await changesTo(target.id);
       expect(event).toMatchObject({
         action: 'user.updated',
         actor: { id: t.admin.id, role: 'admin' },
@@ -115,7 +121,7 @@ describe('account administration (e2e)', () => {
       expect(JSON.stringify(event)).not.toContain('Renamed');
       // The same values again change nothing and record nothing.
       expect((await patch(t.admin, target.id, { role: 'auditor', reason: 'again' })).status).toBe(200);
-      expect(await eventsAbout(target.id)).toHaveLength(1);
+      expect(await changesTo(target.id)).toHaveLength(1);
     });
 
     it('disabling ends every session and device token at once; enabling again does not revive them', async () => {
@@ -138,7 +144,7 @@ describe('account administration (e2e)', () => {
       for (const token of [target.token, second, phone]) expect(await status(token)).toBe(401);
       expect((await login(target.email, target.password)).status).toBe(200);
 
-      const events = await eventsAbout(target.id);
+      const events = await changesTo(target.id);
       expect(events.map((e) => [e.action, e.details, e.reason])).toEqual([
         ['user.disabled', { sessionsEnded: 2, deviceTokensRevoked: 1 }, 'left the organisation'],
         ['user.updated', { changed: ['disabled'], disabled: { from: true, to: false } }, 'came back'],
@@ -187,7 +193,7 @@ describe('account administration (e2e)', () => {
       const fresh = await login(target.email, 'reset by the admin 1');
       expect(fresh.status).toBe(200);
       expect(fresh.body.user.mustChangePassword).toBe(false);
-      const [event] = await eventsAbout(target.id);
+      const [event] = await changesTo(target.id);
       expect(event).toMatchObject({
         action: 'user.password_set',
         actor: { id: t.admin.id, role: 'admin' },
@@ -232,7 +238,7 @@ describe('account administration (e2e)', () => {
       expect((await t.http.get('/api/v1/cases').set(as({ token: phone }))).status).toBe(200);
       expect((await t.http.get('/api/v1/auth/me').set(as(token))).body.mustChangePassword).toBe(false);
 
-      const events = await eventsAbout(target.id);
+      const events = await changesTo(target.id);
       expect(events.map((e) => [e.action, e.actor.id, e.details])).toEqual([
         ['user.password_set', t.admin.id, { by: 'admin', mustChange: true, sessionsEnded: 1 }],
         ['user.password_set', target.id, { by: 'self', mustChange: false, sessionsEnded: 0 }],
@@ -284,7 +290,7 @@ describe('account administration (e2e)', () => {
       // The account itself stays: the documenter signs in again on a new phone.
       expect((await login(target.email, target.password)).status).toBe(200);
 
-      const [event] = await eventsAbout(target.id);
+      const [event] = await changesTo(target.id);
       expect(event).toMatchObject({
         action: 'tokens.revoked',
         actor: { id: t.admin.id, role: 'admin' },

@@ -121,7 +121,7 @@ describe('the API\'s manners (e2e)', () => {
     ]) {
       expect(paths).toContain(path);
     }
-    expect(res.body.components.schemas.CreateUserDto.required).toEqual(expect.arrayContaining(['email', 'password', 'role']));
+    expect(res.body.components.schemas.CreateUserBody.required).toEqual(expect.arrayContaining(['email', 'password', 'role']));
     const ui = await t.http.get('/api/docs/');
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');

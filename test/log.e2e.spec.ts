@@ -18,6 +18,9 @@ describe('the custody log API (e2e)', () => {
   let documenterA: TestUser;
   let caseA: string;
   let caseB: string;
+  /** The first administrator and the four users are created (system events) before the cases. */
+  const BASE = 5;
+  const range = (from: number, to: number) => `/entries?start=${BASE + from}&end=${BASE + to}`;
 
   const get = (user: TestUser, path: string) => t.http.get(`/api/v1/log${path}`).auth(user.token, { type: 'bearer' });
   /** The background loop signs heads every 50 ms here; wait until one covers `size` leaves. */
@@ -45,8 +48,18 @@ describe('the custody log API (e2e)', () => {
   });
   afterAll(async () => t?.close());
 
+  it('starts with the accounts: the first administrator created by the system, the others by an administrator', async () => {
+    const events: CustodyEvent[] = (await get(t.admin, `/entries?start=0&end=${BASE - 1}`)).body.map((e: { event: CustodyEvent }) => e.event);
+    expect(events.map((e) => [e.action, e.caseId, e.actor.role])).toEqual([
+      ['user.created', null, 'system'],
+      ...[investigatorA, investigatorB, auditorA, documenterA].map(() => ['user.created', null, 'admin']),
+    ]);
+    expect(events[0]).toMatchObject({ actor: { id: 'system', role: 'system' }, subject: { type: 'user', id: t.admin.id }, details: { role: 'admin', via: 'first-admin' } });
+    expect(events.slice(1).map((e) => e.subject.id)).toEqual([investigatorA.id, investigatorB.id, auditorA.id, documenterA.id]);
+  });
+
   it('records one event per case change, with the actor and no personal details', async () => {
-    const res = await get(t.admin, '/entries?start=0&end=5');
+    const res = await get(t.admin, range(0, 4));
     expect(res.status).toBe(200);
     const events: CustodyEvent[] = res.body.map((e: { event: CustodyEvent }) => e.event);
     expect(events.map((e) => [e.action, e.caseId])).toEqual([
@@ -65,7 +78,7 @@ describe('the custody log API (e2e)', () => {
 
   it('the head is signed by a published key, for every role', async () => {
     for (const user of [t.admin, investigatorB, auditorA, documenterA]) {
-      const head = await headCovering(user, 5);
+      const head = await headCovering(user, BASE + 5);
       const keys = (await get(user, '/keys')).body;
       expect(keys[0]).toMatchObject({ algorithm: 'Ed25519', activeTo: null });
       expect(verifyTreeHead(head, keys)).toEqual({ valid: true });
@@ -73,18 +86,18 @@ describe('the custody log API (e2e)', () => {
   });
 
   it('entries of other cases are not disclosed, but their leaf hashes are', async () => {
-    const auditorView = (await get(auditorA, '/entries?start=0&end=4')).body;
+    const auditorView = (await get(auditorA, range(0, 4))).body;
     expect(auditorView.map((e: { event: CustodyEvent | null }) => e.event?.caseId ?? null)).toEqual([caseA, null, caseA, caseA, caseA]);
     expect(auditorView[1].leafHash).toMatch(/^[0-9a-f]{64}$/);
-    const outsiderView = (await get(investigatorB, '/entries?start=0&end=4')).body;
+    const outsiderView = (await get(investigatorB, range(0, 4))).body;
     expect(outsiderView.map((e: { event: CustodyEvent | null }) => e.event?.caseId ?? null)).toEqual([null, caseB, null, null, null]);
     // A documenter sees only what they did themselves (nothing here), even in a case they belonged to.
-    const documenterView = (await get(documenterA, '/entries?start=0&end=4')).body;
+    const documenterView = (await get(documenterA, range(0, 4))).body;
     expect(documenterView.every((e: { event: unknown }) => e.event === null)).toBe(true);
   });
 
   it('inclusion proofs verify against the signed head, for every leaf', async () => {
-    const head = await headCovering(auditorA, 5);
+    const head = await headCovering(auditorA, BASE + 5);
     for (let leafIndex = 0; leafIndex < head.treeSize; leafIndex++) {
       const res = await get(auditorA, `/proofs/inclusion?leafIndex=${leafIndex}&treeSize=${head.treeSize}`);
       expect(res.status).toBe(200);
@@ -96,7 +109,7 @@ describe('the custody log API (e2e)', () => {
   });
 
   it('a later head is consistent with an earlier one', async () => {
-    const early = await headCovering(t.admin, 5);
+    const early = await headCovering(t.admin, BASE + 5);
     await t.http.post('/api/v1/cases').auth(investigatorB.token, { type: 'bearer' }).send({ title: 'C' });
     const late = await headCovering(t.admin, early.treeSize + 1);
     const res = await get(t.admin, `/proofs/consistency?first=${early.treeSize}&second=${late.treeSize}`);

@@ -91,7 +91,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       // Display names may hold spaces; an email may not (strict input refuses it at login).
       const email = `${(name ?? role).replace(/\s+/g, '.')}-${++counter}-${Date.now()}@custodia.test`;
       const password = `password for ${email}`;
-      const created = await users.create({ email, password, displayName: name ?? `${role} ${counter}`, role });
+      // As the first administrator would create them through POST /users.
+      const created = await users.create({ email, password, displayName: name ?? `${role} ${counter}`, role }, { id: adminView.id, role: 'admin' });
       return { id: created.id, email, password, role, token: await signIn(email, password) };
     },
     listen() {

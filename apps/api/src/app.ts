@@ -12,7 +12,7 @@ import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
 import { NestPinoLogger } from '#custodia/logging';
 import { AppModule } from './app.module.js';
-import { completeDocument, ResponseCheck } from './http/endpoint.js';
+import { completeDocument, operationIdOf, ResponseCheck } from './http/endpoint.js';
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
@@ -77,7 +77,8 @@ export async function createApp(
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An opaque token from POST /auth/login or POST /auth/tokens' })
       .build(),
-  ));
+    { operationIdFactory: operationIdOf },
+  ), { publicLog: config.publicLog });
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
   await app.init();
   // Paths outside the API prefix never reach Nest's router: answer them as problems too.

@@ -40,6 +40,27 @@ describe('custodia CLI', () => {
     expect(await verifyPassword(String(row!['password_hash']), 'a password from stdin')).toBe(true);
   });
 
+  it('records the new account as the system event user.created, by the system for the CLI, without the email', async () => {
+    const res = await run(['user', 'create', '--email', 'logged@custodia.test', '--role', 'auditor'], { CUSTODIA_NEW_USER_PASSWORD: 'long enough password' });
+    expect(res.code).toBe(0);
+    const [user] = await db.superuserQuery<{ id: string }>(`SELECT id FROM users WHERE email = 'logged@custodia.test'`);
+    const events = await db.superuserQuery<{ event: string; actor_id: string | null; case_id: string | null }>(
+      `SELECT convert_from(event_bytes, 'UTF8') AS event, actor_id, case_id FROM custody_events WHERE subject_type = 'user' AND subject_id = $1`,
+      [user!.id],
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]!.actor_id).toBeNull();
+    expect(events[0]!.case_id).toBeNull();
+    expect(JSON.parse(events[0]!.event)).toMatchObject({
+      action: 'user.created',
+      actor: { id: 'system', role: 'system' },
+      caseId: null,
+      subject: { type: 'user', id: user!.id },
+      details: { role: 'auditor', mustChange: false, via: 'cli' },
+    });
+    expect(events[0]!.event).not.toContain('logged@custodia.test');
+  });
+
   it('refuses a duplicate, a bad role, a short password and an unknown command, with exit codes', async () => {
     const env = { CUSTODIA_NEW_USER_PASSWORD: 'long enough password' };
     expect((await run(['user', 'create', '--email', 'CLI@custodia.test', '--role', 'auditor'], env)).code).toBe(1);
@@ -49,6 +70,10 @@ describe('custodia CLI', () => {
     expect((await run(['user', 'create', '--email', 'x@custodia.test', '--role', 'auditor'], { ...env, PORT: 'x' })).code).toBe(2);
     const rows = await db.superuserQuery(`SELECT 1 FROM users WHERE email = 'x@custodia.test'`);
     expect(rows).toHaveLength(0);
+    // A refused account leaves no event either (the duplicate's transaction rolled back).
+    const created = await db.superuserQuery(`SELECT 1 FROM custody_events WHERE action = 'user.created'`);
+    const users = await db.superuserQuery(`SELECT 1 FROM users`);
+    expect(created).toHaveLength(users.length);
   });
 });
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { AUTH_ENTITIES, MIN_PASSWORD_LENGTH, ROLES, UsersService, type Role } from '#custodia/auth';
+import { AUTH_ENTITIES, CLI_ACTOR, MIN_PASSWORD_LENGTH, ROLES, UsersService, type Role } from '#custodia/auth';
 import { CASE_ENTITIES } from '#custodia/cases';
 import { ConfigError, loadConfig, withEnvironmentFile, type CustodiaConfig } from '#custodia/config';
 import { replayLog, SigningKeys } from '#custodia/custody';
@@ -150,7 +150,7 @@ async function userCreate(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`The password (stdin or CUSTODIA_NEW_USER_PASSWORD) must be at least ${MIN_PASSWORD_LENGTH} characters`);
   }
   const input = { email: values.email, password, displayName: values['display-name'] ?? values.email, role: values.role as Role };
-  const created = await withDatabase(io, (db) => new UsersService(db).create(input));
+  const created = await withDatabase(io, (db) => new UsersService(db).create(input, CLI_ACTOR));
   io.stdout(`Created ${created.role} ${created.email} (id ${created.id})\n`);
   return 0;
 }

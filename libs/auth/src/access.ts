@@ -22,13 +22,16 @@ const OPEN_WHILE_PASSWORD_CHANGE_DUE = 'custodia:open-while-password-change-due'
 type AccessRule = { kind: 'public' } | { kind: 'public-log' } | { kind: 'roles'; roles: readonly Role[] };
 
 /** Anyone may call this route, signed in or not. */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS_RULE, { kind: 'public' } satisfies AccessRule);
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(ACCESS_RULE, { kind: 'public' } satisfies AccessRule), ApiExtension('x-custodia-access', 'public'));
 
 /**
  * The custody log's public face (tree heads, keys, leaf hashes, proofs): open to anyone, as
  * Certificate Transparency logs are, unless CUSTODIA_PUBLIC_LOG=false, then to any signed-in user.
+ * Both mark the OpenAPI operation (`x-custodia-access`), so the document lists no security for it.
  */
-export const PublicLog = (): MethodDecorator & ClassDecorator => SetMetadata(ACCESS_RULE, { kind: 'public-log' } satisfies AccessRule);
+export const PublicLog = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(ACCESS_RULE, { kind: 'public-log' } satisfies AccessRule), ApiExtension('x-custodia-access', 'public-log'));
 
 /** Signed-in callers with one of these global roles may call this route (any role when none is named). */
 export const Allow = (...roles: Role[]): MethodDecorator & ClassDecorator =>

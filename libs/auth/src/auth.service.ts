@@ -5,6 +5,7 @@ import { CustodyLog } from '#custodia/custody';
 import { DomainError, notFound, unprocessable } from '#custodia/errors';
 import { AccessTokenEntity, UserEntity } from './entities.js';
 import { LoginThrottle } from './login-throttle.js';
+import { may } from './policy.js';
 import type { Actor } from './roles.js';
 import {
   dummyPasswordHash,
@@ -15,13 +16,9 @@ import {
   newBearerToken,
   verifyPassword,
 } from './secrets.js';
-import { assertPasswordLength, revokeTokens, toUserView, type UserView } from './users.service.js';
+import type { LoginResult } from './auth.schema.js';
+import { assertPasswordLength, revokeTokens, toUserView } from './users.service.js';
 
-export interface LoginResult {
-  accessToken: string;
-  expiresAt: string;
-  user: Pick<UserView, 'id' | 'email' | 'displayName' | 'role' | 'mustChangePassword'>;
-}
 
 export interface ApiTokenView {
   id: string;
@@ -174,7 +171,7 @@ export class AuthService {
         `SELECT user_id, revoked_at FROM access_tokens WHERE id = $1 AND kind = 'api' FOR UPDATE`,
         [tokenId],
       );
-      if (!token || (actor.role !== 'admin' && token.user_id !== actor.id)) throw notFound('The token');
+      if (!token || (!may(actor.role, 'users.manage') && token.user_id !== actor.id)) throw notFound('The token');
       if (token.revoked_at) return;
       await tx.query(`UPDATE access_tokens SET revoked_at = now() WHERE id = $1`, [tokenId]);
       await this.custody.append(tx, {

@@ -7,3 +7,4 @@ export * from './roles.js';
 export * from './secrets.js';
 export * from './users.service.js';
 export * from './policy.js';
+export * from './auth.schema.js';

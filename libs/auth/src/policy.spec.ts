@@ -25,12 +25,17 @@ describe('the access policy (api.md, "Users, roles, cases")', () => {
 
   it('lets auditors read the log, custody and verification of their cases, never content', () => {
     expect(PURPOSES.filter((purpose) => scopeOf('auditor', purpose) !== 'none').sort()).toEqual(
-      ['case.members.read', 'case.read', 'evidence.custody', 'evidence.verify', 'export.read', 'log.events', 'vocabularies.read'].sort(),
+      ['case.members.read', 'case.read', 'evidence.custody', 'evidence.verify', 'export.read', 'log.events', 'self', 'vocabularies.read'].sort(),
     );
   });
 
   it('lets every signed-in role read the vocabularies', () => {
     expect(rolesFor('vocabularies.read')).toEqual([...ROLES]);
+  });
+
+  it('lets every signed-in user manage their own account, and only administrators others\'', () => {
+    for (const role of ROLES) expect(scopeOf(role, 'self')).toBe('any');
+    expect(rolesFor('users.manage')).toEqual(['admin']);
   });
 
   it('shows members\' emails to administrators and investigators only', () => {

@@ -44,6 +44,7 @@ export const PURPOSES = [
   'log.system',
   'users.manage',
   'vocabularies.read',
+  'self',
 ] as const;
 export type Purpose = (typeof PURPOSES)[number];
 
@@ -78,6 +79,8 @@ const ADMIN: Record<Purpose, Scope> = {
   'log.system': 'any',
   'users.manage': 'any',
   'vocabularies.read': 'any',
+  // The caller's own account: who they are, their password, device tokens and sessions.
+  self: 'any',
 };
 
 const INVESTIGATOR: Record<Purpose, Scope> = {
@@ -111,6 +114,7 @@ const INVESTIGATOR: Record<Purpose, Scope> = {
   'users.manage': 'none',
   // Controlled terms and their labels: no case's content, readable by every signed-in user.
   'vocabularies.read': 'any',
+  self: 'any',
 };
 
 /** Submits evidence and reports incidents; reads only what they submitted or reported. */
@@ -128,6 +132,7 @@ const DOCUMENTER: Record<Purpose, Scope> = {
   'incident.read': 'own',
   'log.events': 'own',
   'vocabularies.read': 'any',
+  self: 'any',
 };
 
 /** Reads the custody log, tree heads and verification results of their cases, never content. */
@@ -141,6 +146,7 @@ const AUDITOR: Record<Purpose, Scope> = {
   'export.read': 'member',
   'log.events': 'member',
   'vocabularies.read': 'any',
+  self: 'any',
 };
 
 function mapScopes(table: Record<Purpose, Scope>, scope: Scope): Record<Purpose, Scope> {

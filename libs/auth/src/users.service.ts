@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CustodyLog } from '#custodia/custody';
+import { CustodyLog, type CustodyEventInput } from '#custodia/custody';
+import { SYSTEM_ACTOR } from '#custodia/custody-core';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { isUniqueViolation } from '#custodia/db';
 import { AccessTokenEntity, UserEntity } from './entities.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './secrets.js';
+import { may, rolesFor } from './policy.js';
 import { ROLES, type Actor, type Role } from './roles.js';
+import type { RevokedTokens } from './auth.schema.js';
 
 export interface NewUser {
   email: string;
@@ -46,14 +49,15 @@ export interface TokenView {
   revokedAt: string | null;
 }
 
-/** How many live tokens one call revoked, by kind. */
-export interface RevokedTokens {
-  sessions: number;
-  deviceTokens: number;
-}
+/**
+ * Who caused an account change, as the custody log records it: the administrator whose
+ * request it was, or the archive itself (SYSTEM_ACTOR) for the CLI and the first administrator,
+ * saying through which door (`via`).
+ */
+export type ChangedBy = Pick<Actor, 'id' | 'role'> | { id: 'system'; role: 'system'; via: 'cli' | 'first-admin' };
 
-/** Who caused an account change, as the custody log records it. */
-type ChangedBy = Pick<Actor, 'id' | 'role'> | { id: string; role: string };
+/** The system actor creating an account for the CLI's operator. */
+export const CLI_ACTOR: ChangedBy = { ...SYSTEM_ACTOR, via: 'cli' };
 
 export function toUserView(user: UserEntity): UserView {
   return {
@@ -97,6 +101,9 @@ export async function revokeTokens(
   return { session: rows.filter((r) => r.kind === 'session').length, api: rows.filter((r) => r.kind === 'api').length };
 }
 
+/** The first account of an archive administers it: it creates everyone else. */
+const FIRST_USER_ROLE: Role = 'admin';
+
 // Serialises changes that could leave the archive without an active administrator.
 const ADMINS_LOCK = 'custodia.administrators';
 
@@ -119,10 +126,10 @@ export class UsersService {
   ) {}
 
   /**
-   * Creates an account; the email is unique without regard to case. With `by` (an
-   * administrator, or the system actor for the CLI) it is recorded as `user.created`.
+   * Creates an account, recorded as the system event `user.created`; the email is unique
+   * without regard to case.
    */
-  async create(input: NewUser, by?: ChangedBy): Promise<UserView> {
+  async create(input: NewUser, by: ChangedBy): Promise<UserView> {
     assertPasswordLength('password', input.password);
     if (!ROLES.includes(input.role)) {
       throw unprocessable('Unknown role', [{ field: 'role', message: `must be one of ${ROLES.join(', ')}` }]);
@@ -135,15 +142,7 @@ export class UsersService {
           `INSERT INTO users (email, display_name, role, password_hash, must_change_password) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
           [input.email.trim(), input.displayName.trim(), input.role, passwordHash, mustChangePassword],
         );
-        if (by) {
-          await this.custody.append(tx, {
-            action: 'user.created',
-            actor: { id: by.id, role: by.role },
-            caseId: null,
-            subject: { type: 'user', id: row!.id },
-            details: { role: input.role, mustChange: mustChangePassword },
-          });
-        }
+        await this.custody.append(tx, createdEvent(row!.id, input.role, mustChangePassword, by));
         return toUserView(await tx.getRepository(UserEntity).findOneByOrFail({ id: row!.id }));
       });
     } catch (error) {
@@ -191,10 +190,12 @@ export class UsersService {
         ...(disabled !== wasDisabled ? ['disabled'] : []),
       ];
       if (changed.length > 0) {
-        if (user.role === 'admin' && !wasDisabled && (role !== 'admin' || disabled)) {
+        // Someone must still be able to manage accounts (policy.ts: the administrators).
+        const managers = rolesFor('users.manage');
+        if (managers.includes(user.role) && !wasDisabled && (!managers.includes(role) || disabled)) {
           const [{ others }] = await tx.query(
-            `SELECT count(*)::int AS others FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1`,
-            [id],
+            `SELECT count(*)::int AS others FROM users WHERE role = ANY ($2::text[]) AND disabled_at IS NULL AND id <> $1`,
+            [id, managers],
           );
           if (others === 0) {
             throw conflict(
@@ -268,7 +269,7 @@ export class UsersService {
 
   /** The user's sessions and device tokens, newest first: for an administrator or the user (others: 404). */
   async tokens(actor: Actor, id: string): Promise<TokenView[]> {
-    if (actor.role !== 'admin' && actor.id !== id) throw notFound('The user');
+    if (!may(actor.role, 'users.manage') && actor.id !== id) throw notFound('The user');
     if (!(await this.db.getRepository(UserEntity).existsBy({ id }))) throw notFound('The user');
     const tokens = await this.db.getRepository(AccessTokenEntity).find({ where: { userId: id }, order: { createdAt: 'DESC' } });
     return tokens.map((token) => ({
@@ -305,8 +306,9 @@ export class UsersService {
   }
 
   /**
-   * Creates the first administrator when the database has no user yet. Several instances may
-   * start at once: the advisory lock makes exactly one of them do it.
+   * Creates the first administrator when the database has no user yet, recorded as
+   * `user.created` by the system. Several instances may start at once: the advisory lock makes
+   * exactly one of them do it.
    */
   async ensureFirstAdmin(email: string, password: string): Promise<UserView | null> {
     return this.db.transaction(async (tx) => {
@@ -315,10 +317,22 @@ export class UsersService {
       if (count > 0) return null;
       const passwordHash = await hashPassword(password);
       const [row] = await tx.query(
-        `INSERT INTO users (email, display_name, role, password_hash) VALUES ($1, $2, 'admin', $3) RETURNING id`,
-        [email, 'Administrator', passwordHash],
+        `INSERT INTO users (email, display_name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [email, 'Administrator', FIRST_USER_ROLE, passwordHash],
       );
+      await this.custody.append(tx, createdEvent(row.id, FIRST_USER_ROLE, false, { ...SYSTEM_ACTOR, via: 'first-admin' }));
       return toUserView(await tx.getRepository(UserEntity).findOneByOrFail({ id: row.id }));
     });
   }
+}
+
+/** `user.created`: the role, never the email, name or password. */
+function createdEvent(userId: string, role: Role, mustChange: boolean, by: ChangedBy): CustodyEventInput {
+  return {
+    action: 'user.created',
+    actor: { id: by.id, role: by.role },
+    caseId: null,
+    subject: { type: 'user', id: userId },
+    details: { role, mustChange, ...('via' in by ? { via: by.via } : {}) },
+  };
 }

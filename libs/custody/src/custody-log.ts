@@ -40,15 +40,15 @@ export interface RecordedEvent {
 }
 
 /**
- * Who reads the log and how far their sight reaches, as the access policy says (libs/auth
- * policy.ts, purposes `log.events` and `log.system`; the caller computes it, this library does
- * not know roles): the events of every case (`any`), of the cases they belong to (`member`),
- * those they acted in themselves (`own`), or none; and system events (no case) or not.
+ * Who reads the log and how far they see, for the disclosure rule of `entries`: the scopes of
+ * the access policy's `log.events` (case events) and `log.system` (system events) for them.
  */
 export interface LogReader {
   id: string;
+  /** any: every case's events; member: those of their cases; own: what they did; none: nothing. */
   events: 'any' | 'member' | 'own' | 'none';
-  systemEvents: boolean;
+  /** System events (no case): shown only when `any`. */
+  system: 'any' | 'member' | 'own' | 'none';
 }
 
 /** One leaf as `GET /log/entries` shows it: the event only where the reader may see it. */
@@ -215,21 +215,23 @@ export class CustodyLog {
 
   /**
    * Leaves [start, end] (inclusive, as RFC 6962's get-entries). Every leaf hash is shown, so a
-   * monitor can rebuild the tree; the event itself only as far as the reader's sight reaches
-   * (LogReader): a case's events by their scope, system events (no case) when they see those.
+   * monitor can rebuild the tree; the event itself only as far as the reader's scopes reach
+   * (administrators all, investigators and auditors the events of their cases, a documenter
+   * their own actions; system events to administrators).
    */
   async entries(reader: LogReader, start: number, end: number): Promise<LogEntry[]> {
     const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer; visible: boolean }[] = await this.db.query(
       `SELECT e.leaf_index, e.leaf_hash, e.event_bytes,
-              CASE WHEN e.case_id IS NULL THEN $5::boolean
+              CASE WHEN e.case_id IS NULL THEN $5 = 'any'
                    ELSE $3 = 'any'
                      OR ($3 = 'member' AND EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $4))
+                     -- What they did stays theirs to see after they leave the case.
                      OR ($3 = 'own' AND e.actor_id = $4)
               END AS visible
          FROM custody_events e
         WHERE e.leaf_index BETWEEN $1 AND $2
         ORDER BY e.leaf_index`,
-      [start, end, reader.events, reader.id, reader.systemEvents],
+      [start, end, reader.events, reader.id, reader.system],
     );
     return rows.map((row) => ({
       leafIndex: Number(row.leaf_index),

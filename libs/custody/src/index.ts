@@ -3,3 +3,4 @@ export * from './custody.module.js';
 export * from './replay.js';
 export * from './signing-keys.js';
 export * from './tree-heads.js';
+export * from './log.schema.js';

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
-import type { Actor } from '#custodia/auth';
+import { assertMay, type Actor, type Purpose } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
 import { CustodyLog } from '#custodia/custody';
-import { conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
+import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import type { BlobStore, ByteRange } from '#custodia/storage';
 import { EXPORT_STORE, toExportView, type ExportPurpose, type ExportRow, type ExportView } from './export-row.js';
@@ -19,14 +19,12 @@ export interface ExportRequest extends ExportSelection {
   note?: string;
 }
 
-/** What a caller wants to do with a case's exports. */
-type ExportPurposeOfCall = 'create' | 'read' | 'download';
-
 /**
  * Court packages: requested here, built by the `exports.build` job (PackageBuilder), downloaded
- * here. Investigators and administrators of the case make and fetch them; auditors may see that
- * they exist (who exported what, when, its SHA-256) but never their content; documenters
- * neither. A package with victims' names is for investigators only.
+ * here. Who may do what is the policy's (`export.create`, `export.read`, `export.download`,
+ * `export.names`): today investigators and administrators of the case make and fetch them,
+ * auditors see that they exist but never their content, documenters neither, and a package
+ * with victims' names is for investigators only.
  */
 @Injectable()
 export class ExportsService {
@@ -38,18 +36,15 @@ export class ExportsService {
     @Inject(EXPORT_STORE) private readonly packages: BlobStore,
   ) {}
 
-  private async assertMay(actor: Actor, caseId: string, purpose: ExportPurposeOfCall, what = 'The case'): Promise<void> {
-    await this.cases.assertVisible(actor, caseId).catch(() => {
-      throw notFound(what);
-    });
-    if (actor.role === 'documenter') throw forbidden('Documenters do not see the exports of a case');
-    if (actor.role === 'auditor' && purpose !== 'read') throw forbidden('Auditors see that exports exist, never their content');
+  /** 404 ("not found", as `what`) unless the case is visible to the caller; 403 when their role never may. */
+  private assertMayInCase(actor: Actor, caseId: string, purpose: Purpose, what = 'The case'): Promise<void> {
+    return this.cases.assertMay(actor, caseId, purpose, undefined, what);
   }
 
   async create(actor: Actor, caseId: string, request: ExportRequest): Promise<ExportView> {
-    await this.assertMay(actor, caseId, 'create');
+    await this.assertMayInCase(actor, caseId, 'export.create');
     if (request.includeNames) {
-      if (actor.role !== 'investigator') throw forbidden("Only investigators of the case may export victims' names");
+      assertMay(actor, 'export.names');
       if (request.purpose === 'partner') {
         throw unprocessable('A partner copy never carries names', [{ field: 'includeNames', message: 'must be false for purpose partner' }]);
       }
@@ -81,12 +76,12 @@ export class ExportsService {
 
   async get(actor: Actor, id: string): Promise<ExportView> {
     const row = await this.row(id);
-    await this.assertMay(actor, row.case_id, 'read', 'The export');
+    await this.assertMayInCase(actor, row.case_id, 'export.read', 'The export');
     return toExportView(row, API_BASE);
   }
 
   async list(actor: Actor, caseId: string): Promise<{ items: ExportView[] }> {
-    await this.assertMay(actor, caseId, 'read');
+    await this.assertMayInCase(actor, caseId, 'export.read');
     const rows: ExportRow[] = await this.db.query(`SELECT * FROM exports WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 500`, [caseId]);
     return { items: rows.map((row) => toExportView(row, API_BASE)) };
   }
@@ -101,8 +96,8 @@ export class ExportsService {
     pickRange: (sizeBytes: number) => ByteRange | null,
   ): Promise<{ view: ExportView; range: ByteRange | null; stream: Readable }> {
     const row = await this.row(id);
-    await this.assertMay(actor, row.case_id, 'download', 'The export');
-    if (row.include_names && actor.role !== 'investigator') throw forbidden("This package holds victims' names: only investigators of the case may fetch it");
+    await this.assertMayInCase(actor, row.case_id, 'export.download', 'The export');
+    if (row.include_names) assertMay(actor, 'export.names');
     if (row.status !== 'ready' || !row.sha256) {
       throw conflict(row.status === 'failed' ? 'This export failed; request a new one' : `This export is not ready yet (${row.status})`);
     }

@@ -1,9 +1,24 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiCreatedResponse, ApiNoContentResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Allow, AuthService, CurrentActor, OpenWhilePasswordChangeDue, Public, type Actor } from '#custodia/auth';
+import {
+  ApiToken,
+  AuthService,
+  ChangePasswordBody,
+  CreateApiTokenBody,
+  CreatedApiToken,
+  CurrentActor,
+  LoginBody,
+  LoginResult,
+  Me,
+  OpenWhilePasswordChangeDue,
+  Permit,
+  Public,
+  type Actor,
+} from '#custodia/auth';
+import { z } from '#custodia/schema';
+import { Endpoint, ValidBody } from '../http/endpoint.js';
 import { uuidParam } from '../http/params.js';
-import { ApiTokenDto, ChangePasswordDto, CreateApiTokenDto, CreatedApiTokenDto, LoginDto, LoginResultDto, UserDto } from './dto.js';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -11,28 +26,32 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Post('login')
-  @HttpCode(200)
   @Public()
-  @ApiOkResponse({ type: LoginResultDto })
-  login(@Body() body: LoginDto, @Req() req: Request): Promise<LoginResultDto> {
+  @Endpoint({
+    operationId: 'login',
+    summary: 'Exchange an email and password for a session token',
+    description: 'Failed logins slow later attempts for that account from that address (429 with Retry-After), never lock it for everyone.',
+    body: LoginBody,
+    response: LoginResult,
+    problems: [401, 429],
+  })
+  login(@ValidBody() body: z.output<typeof LoginBody>, @Req() req: Request): Promise<LoginResult> {
     return this.auth.login(body.email, body.password, req.ip ?? 'unknown');
   }
 
   @Post('logout')
-  @HttpCode(204)
-  @Allow()
+  @Permit('self')
   @OpenWhilePasswordChangeDue()
-  @ApiBearerAuth()
+  @Endpoint({ operationId: 'logout', summary: 'End the session whose token makes this call', status: 204 })
   logout(@CurrentActor() actor: Actor): Promise<void> {
     return this.auth.logout(actor);
   }
 
   @Get('me')
-  @Allow()
+  @Permit('self')
   @OpenWhilePasswordChangeDue()
-  @ApiBearerAuth()
-  @ApiOkResponse({ type: UserDto })
-  me(@CurrentActor() actor: Actor): UserDto {
+  @Endpoint({ operationId: 'getMe', summary: 'The signed-in caller', response: Me })
+  me(@CurrentActor() actor: Actor): z.output<typeof Me> {
     const { id, email, displayName, role } = actor;
     return { id, email, displayName, role, mustChangePassword: actor.mustChangePassword ?? false };
   }
@@ -43,35 +62,48 @@ export class AuthController {
    * sessions end, this one stays; device tokens stay.
    */
   @Post('password')
-  @HttpCode(204)
-  @Allow()
+  @Permit('self')
   @OpenWhilePasswordChangeDue()
-  @ApiBearerAuth()
-  @ApiNoContentResponse({ description: 'Changed; the caller\'s other sessions have ended' })
-  changePassword(@CurrentActor() actor: Actor, @Body() body: ChangePasswordDto, @Req() req: Request): Promise<void> {
+  @Endpoint({
+    operationId: 'changeOwnPassword',
+    summary: "Change the caller's password; their other sessions end",
+    body: ChangePasswordBody,
+    status: 204,
+    problems: [422, 429],
+  })
+  changePassword(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof ChangePasswordBody>, @Req() req: Request): Promise<void> {
     return this.auth.changeOwnPassword(actor, body.currentPassword, body.newPassword, req.ip ?? 'unknown');
   }
 
   @Post('tokens')
-  @Allow()
-  @ApiBearerAuth()
-  @ApiCreatedResponse({ type: CreatedApiTokenDto })
-  createToken(@CurrentActor() actor: Actor, @Body() body: CreateApiTokenDto): Promise<CreatedApiTokenDto> {
-    return this.auth.createApiToken(actor, body.name, body.expiresAt);
+  @Permit('self')
+  @Endpoint({
+    operationId: 'createApiToken',
+    summary: 'A long-lived token for a capture device, acting as its owner (shown once)',
+    body: CreateApiTokenBody,
+    response: CreatedApiToken,
+    status: 201,
+    problems: [422],
+  })
+  createToken(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof CreateApiTokenBody>): Promise<z.output<typeof CreatedApiToken>> {
+    return this.auth.createApiToken(actor, body.name, body.expiresAt === undefined ? undefined : new Date(body.expiresAt));
   }
 
   @Get('tokens')
-  @Allow()
-  @ApiBearerAuth()
-  @ApiOkResponse({ type: [ApiTokenDto] })
-  listTokens(@CurrentActor() actor: Actor): Promise<ApiTokenDto[]> {
+  @Permit('self')
+  @Endpoint({ operationId: 'listApiTokens', summary: "The caller's device tokens, newest first", response: z.array(ApiToken) })
+  listTokens(@CurrentActor() actor: Actor): Promise<z.output<typeof ApiToken>[]> {
     return this.auth.listApiTokens(actor);
   }
 
   @Delete('tokens/:id')
-  @HttpCode(204)
-  @Allow()
-  @ApiBearerAuth()
+  @Permit('self')
+  @Endpoint({
+    operationId: 'revokeApiToken',
+    summary: "Revoke one of the caller's device tokens (an administrator: anyone's)",
+    status: 204,
+    problems: [404],
+  })
   revokeToken(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string): Promise<void> {
     return this.auth.revokeApiToken(actor, id);
   }

@@ -14,35 +14,35 @@ export class CasesController {
 
   @Post()
   @Permit('case.create')
-  @Endpoint({ summary: 'Open a case; its creator becomes a member', body: CreateCaseBody, response: Case, status: 201 })
+  @Endpoint({ operationId: 'createCase', summary: 'Open a case; its creator becomes a member', body: CreateCaseBody, response: Case, status: 201 })
   create(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof CreateCaseBody>): Promise<CaseView> {
     return this.cases.create(actor, body);
   }
 
   @Get()
   @Permit('case.read')
-  @Endpoint({ summary: "The caller's cases (every case, for administrators)", response: z.array(Case) })
+  @Endpoint({ operationId: 'listCases', summary: "The caller's cases (every case, for administrators)", response: z.array(Case) })
   list(@CurrentActor() actor: Actor): Promise<CaseView[]> {
     return this.cases.listFor(actor);
   }
 
   @Get(':caseId')
   @Permit('case.read')
-  @Endpoint({ summary: 'One case', response: Case, problems: [404] })
+  @Endpoint({ operationId: 'getCase', summary: 'One case', response: Case, problems: [404] })
   get(@CurrentActor() actor: Actor, @Param('caseId', uuid('caseId')) caseId: string): Promise<CaseView> {
     return this.cases.getFor(actor, caseId);
   }
 
   @Get(':caseId/members')
   @Permit('case.members.read')
-  @Endpoint({ summary: "The case's members (emails for administrators and investigators only)", response: z.array(CaseMember), problems: [404] })
+  @Endpoint({ operationId: 'listCaseMembers', summary: "The case's members (emails for administrators and investigators only)", response: z.array(CaseMember), problems: [404] })
   members(@CurrentActor() actor: Actor, @Param('caseId', uuid('caseId')) caseId: string): Promise<CaseMemberView[]> {
     return this.cases.members(actor, caseId);
   }
 
   @Post(':caseId/members')
   @Permit('case.members.manage')
-  @Endpoint({ summary: 'Add a member by user id or email', body: AddMemberBody, response: CaseMember, status: 201, problems: [404, 409, 422] })
+  @Endpoint({ operationId: 'addCaseMember', summary: 'Add a member by user id or email', body: AddMemberBody, response: CaseMember, status: 201, problems: [404, 409, 422] })
   addMember(
     @CurrentActor() actor: Actor,
     @Param('caseId', uuid('caseId')) caseId: string,
@@ -53,7 +53,7 @@ export class CasesController {
 
   @Delete(':caseId/members/:userId')
   @Permit('case.members.manage')
-  @Endpoint({ summary: 'Remove a member', status: 204, problems: [404] })
+  @Endpoint({ operationId: 'removeCaseMember', summary: 'Remove a member', status: 204, problems: [404] })
   removeMember(
     @CurrentActor() actor: Actor,
     @Param('caseId', uuid('caseId')) caseId: string,

@@ -3,7 +3,12 @@ import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { Public } from '#custodia/auth';
 import { BLOB_STORE } from '#custodia/evidence';
+import { z } from '#custodia/schema';
 import type { BlobStore } from '#custodia/storage';
+import { Endpoint } from '../http/endpoint.js';
+
+const Live = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Live' });
+const Ready = z.strictObject({ status: z.literal('ok'), database: z.literal('ok'), storage: z.literal('ok') }).meta({ id: 'Ready' });
 
 @ApiTags('health')
 @Controller('health')
@@ -15,13 +20,15 @@ export class HealthController {
   ) {}
 
   @Get()
-  live(): { status: 'ok' } {
+  @Endpoint({ operationId: 'getLiveness', summary: 'Answers while the process runs', response: Live })
+  live(): z.output<typeof Live> {
     return { status: 'ok' };
   }
 
   /** Ready when the database answers and the blob store takes writes. */
   @Get('ready')
-  async ready(): Promise<{ status: 'ok'; database: 'ok'; storage: 'ok' }> {
+  @Endpoint({ operationId: 'getReadiness', summary: 'Ready when the database answers and the blob store takes writes (else 503)', response: Ready, problems: [503] })
+  async ready(): Promise<z.output<typeof Ready>> {
     const database = await this.db.query('SELECT 1').then(
       () => true,
       () => false,

@@ -1,65 +1,97 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Allow, CurrentActor, UsersService, type Actor } from '#custodia/auth';
-import { uuidParam } from '../http/params.js';
+import { Controller, Delete, Get, Param, Patch, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import {
-  CreateUserDto,
-  RevokedTokensDto,
+  CreateUserBody,
+  CurrentActor,
+  Permit,
+  RevokedTokens,
   RevokeTokensQuery,
-  SetPasswordDto,
-  UpdateUserDto,
-  UserTokenDto,
-  UserViewDto,
-} from './dto.js';
+  SetPasswordBody,
+  UpdateUserBody,
+  User,
+  UsersService,
+  UserToken,
+  type Actor,
+  type UserView,
+} from '#custodia/auth';
+import { z } from '#custodia/schema';
+import { Endpoint, ValidBody, ValidQuery } from '../http/endpoint.js';
+import { uuidParam } from '../http/params.js';
 
 /** Account administration; every change is a system event of the custody log. */
 @ApiTags('users')
-@ApiBearerAuth()
 @Controller('users')
-@Allow('admin')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
-  @ApiCreatedResponse({ type: UserViewDto })
-  create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto): Promise<UserViewDto> {
+  @Permit('users.manage')
+  @Endpoint({ operationId: 'createUser', summary: 'Create an account (recorded as user.created)', body: CreateUserBody, response: User, status: 201, problems: [409] })
+  create(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof CreateUserBody>): Promise<UserView> {
     const { mustChange, ...input } = body;
     return this.users.create({ ...input, mustChangePassword: mustChange ?? false }, actor);
   }
 
   @Get()
-  @ApiOkResponse({ type: [UserViewDto] })
-  list(): Promise<UserViewDto[]> {
+  @Permit('users.manage')
+  @Endpoint({ operationId: 'listUsers', summary: 'Every account, oldest first', response: z.array(User) })
+  list(): Promise<UserView[]> {
     return this.users.list();
   }
 
   @Patch(':id')
-  @ApiOkResponse({ type: UserViewDto })
-  update(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: UpdateUserDto): Promise<UserViewDto> {
+  @Permit('users.manage')
+  @Endpoint({
+    operationId: 'updateUser',
+    summary: "Change a user's display name, role or disabled state, saying why",
+    description: 'Disabling ends every session and device token of the user at once. A change that would leave no active administrator is refused (409).',
+    body: UpdateUserBody,
+    response: User,
+    problems: [404, 409, 422],
+  })
+  update(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: z.output<typeof UpdateUserBody>): Promise<UserView> {
     return this.users.update(actor, id, body);
   }
 
   @Post(':id/password')
-  @HttpCode(204)
-  @ApiNoContentResponse({ description: 'Set; the user\'s sessions have ended (device tokens stay)' })
-  setPassword(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Body() body: SetPasswordDto): Promise<void> {
+  @Permit('users.manage')
+  @Endpoint({
+    operationId: 'setUserPassword',
+    summary: "Set a user's password; their sessions end (device tokens stay)",
+    body: SetPasswordBody,
+    status: 204,
+    problems: [404],
+  })
+  setPassword(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: z.output<typeof SetPasswordBody>): Promise<void> {
     return this.users.setPassword(actor, id, body.password, body.mustChange ?? false);
   }
 
   @Get(':id/tokens')
-  @Allow()
-  @ApiOkResponse({ type: [UserTokenDto], description: 'For an administrator or the user themselves (others: 404)' })
-  tokens(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string): Promise<UserTokenDto[]> {
+  @Permit('self')
+  @Endpoint({
+    operationId: 'listUserTokens',
+    summary: "A user's sessions and device tokens, newest first: for an administrator or the user (others: 404)",
+    response: z.array(UserToken),
+    problems: [404],
+  })
+  tokens(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string): Promise<z.output<typeof UserToken>[]> {
     return this.users.tokens(actor, id);
   }
 
   @Delete(':id/tokens')
-  @ApiOkResponse({ type: RevokedTokensDto, description: 'Every live session and device token of the user is revoked' })
+  @Permit('users.manage')
+  @Endpoint({
+    operationId: 'revokeUserTokens',
+    summary: 'Revoke every live session and device token of a user at once (a phone was seized)',
+    query: RevokeTokensQuery,
+    response: RevokedTokens,
+    problems: [404],
+  })
   revokeTokens(
     @CurrentActor() actor: Actor,
     @Param('id', uuidParam('id')) id: string,
-    @Query() query: RevokeTokensQuery,
-  ): Promise<RevokedTokensDto> {
+    @ValidQuery() query: z.output<typeof RevokeTokensQuery>,
+  ): Promise<RevokedTokens> {
     return this.users.revokeAllTokens(actor, id, query.reason);
   }
 }

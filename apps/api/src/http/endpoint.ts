@@ -24,17 +24,23 @@ import { parseWith, z } from '#custodia/schema';
  */
 export interface EndpointSpec {
   summary: string;
+  /**
+   * The operation's name in generated clients (`createCase`, `listCaseEvidence`): a verb and a
+   * noun, unique in the document. Without it, a handler named that way (`createIncident`) gives
+   * its own name; any other handler gets `Controller_handler`, which the contract test refuses.
+   */
+  operationId?: string;
   description?: string;
   body?: z.ZodType;
   /** A strict object of string parameters, or such an object piped into a transform. */
   query?: z.ZodType;
   /** The JSON body of the success answer (none for 204 and for non-JSON answers). */
   response?: z.ZodType;
-  /** The success status (default 200; 201 for creations, 202 for accepted work, 204 for none). */
+  /** The success status (default 200, for POST too; 201 for creations, 202 for accepted work, 204 for none). */
   status?: number;
   /** A non-JSON success body: its media type (a file, CSV, GeoJSON). */
   produces?: string;
-  /** The problem statuses this operation answers besides 400 (with a body or query) and 401/403 (from its access rule). */
+  /** The problem statuses this operation answers besides 400 (with a body or query), 413/415 (with a body) and 401/403 (from its access rule). */
   problems?: number[];
 }
 
@@ -93,8 +99,9 @@ function tidySchema(schema: JsonSchema): JsonSchema {
 /** Declares a route's shapes; see EndpointSpec. */
 export function Endpoint(spec: EndpointSpec): MethodDecorator {
   const status = spec.status ?? 200;
-  const decorators: MethodDecorator[] = [SetMetadata(ENDPOINT, spec), ApiOperation({ summary: spec.summary, description: spec.description })];
-  if (spec.status) decorators.push(HttpCode(spec.status));
+  const decorators: MethodDecorator[] = [SetMetadata(ENDPOINT, spec), ApiOperation({ summary: spec.summary, description: spec.description, ...(spec.operationId ? { operationId: spec.operationId } : {}) })];
+  // Always set, so a POST answers what the document says (Nest's own default there is 201).
+  decorators.push(HttpCode(status));
   if (spec.body) decorators.push(ApiBody({ schema: openApiSchema(spec.body, 'input') as never, required: true }));
   if (spec.query) {
     const object = spec.query instanceof z.ZodPipe ? spec.query.in : spec.query;
@@ -114,7 +121,8 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
   } else {
     decorators.push(ApiResponse({ status, description: status === 204 ? 'No content' : 'OK' }));
   }
-  const problems = new Set([...(spec.body || spec.query ? [400] : []), ...(spec.problems ?? [])]);
+  // A JSON body can also be too large (413) or not JSON at all (415), before any schema reads it.
+  const problems = new Set([...(spec.body || spec.query ? [400] : []), ...(spec.body ? [413, 415] : []), ...(spec.problems ?? [])]);
   for (const problem of [...problems].sort()) {
     decorators.push(ApiResponse({ status: problem, description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } }));
   }
@@ -182,19 +190,59 @@ const PROBLEM_SCHEMA = {
 };
 
 /**
- * Completes the generated document: the named schemas as components, the Problem schema, and
- * the 401 and 403 answers of every route that takes a token (the access guard's own refusals).
+ * Operation ids the handler name does not give (see EndpointSpec.operationId): a handler named
+ * by verb and noun (`createIncident`) names its operation; a one-word one (`create`) is
+ * qualified with its controller, unique but plainly unfinished.
  */
-export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+export function operationIdOf(controllerKey: string, methodKey: string): string {
+  return /[A-Z]/.test(methodKey) ? methodKey : `${controllerKey.replace(/Controller$/, '')}_${methodKey}`;
+}
+
+type Operation = {
+  operationId?: string;
+  parameters?: unknown[];
+  security?: unknown[];
+  responses?: Record<string, unknown>;
+  'x-custodia-access'?: 'public' | 'public-log';
+};
+
+/**
+ * Completes the generated document: the named schemas as components, the Problem schema, the
+ * security of each operation exactly as the access guard applies it (none on public routes,
+ * whatever their controller declares; the bearer token on every other), with the 401 and 403
+ * answers of the guard's own refusals. Operation ids must be unique (generated clients name
+ * their functions after them).
+ */
+export function completeDocument(document: OpenAPIObject, options: { publicLog: boolean }): OpenAPIObject {
   document.components ??= {};
   document.components.schemas = {
     ...document.components.schemas,
     ...Object.fromEntries([...components].map(([id, { json }]) => [id, json])),
     Problem: PROBLEM_SCHEMA,
   } as never;
+  // Tokens are opaque (not JWTs), whatever Nest's bearer default says.
+  for (const scheme of Object.values(document.components.securitySchemes ?? {})) delete (scheme as { bearerFormat?: string }).bearerFormat;
+  const ids = new Set<string>();
   for (const path of Object.values(document.paths)) {
-    for (const operation of Object.values(path) as { security?: unknown[]; responses?: Record<string, unknown> }[]) {
-      if (!operation?.responses || !operation.security?.length) continue;
+    for (const operation of Object.values(path) as Operation[]) {
+      if (!operation?.responses) continue;
+      if (operation.operationId) {
+        if (ids.has(operation.operationId)) throw new Error(`Two operations are both named ${operation.operationId}`);
+        ids.add(operation.operationId);
+      }
+      // Path parameters named `id` or `…Id` are UUIDs (uuidParam): a malformed one is a 400 naming it.
+      for (const parameter of (operation.parameters ?? []) as { in?: string; name?: string; schema?: Record<string, unknown> }[]) {
+        if (parameter.in === 'path' && /^id$|Id$/.test(parameter.name ?? '')) parameter.schema = { type: 'string', format: 'uuid' };
+      }
+      if (operation.parameters?.some((parameter) => (parameter as { in?: string }).in === 'path')) {
+        operation.responses['400'] ??= { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+      }
+      const access = operation['x-custodia-access'];
+      if (access === 'public' || (access === 'public-log' && options.publicLog)) {
+        delete operation.security;
+        continue;
+      }
+      operation.security = [{ bearer: [] }];
       for (const status of ['401', '403']) {
         operation.responses[status] ??= { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
       }

@@ -69,6 +69,3 @@ export function inputProblems(value: unknown, path = '', depth = 0, problems: Fi
   }
   return problems;
 }
-
-/** Letters an email address cannot show: format characters (zero-width and the like), separators and controls. */
-export { VISIBLE_EMAIL } from '#custodia/schema';

@@ -1,0 +1,261 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import openapiTS, { astToString } from 'openapi-typescript';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, startTestApp, type TestApp } from './support/app.js';
+import { operationsOf, PENDING_CONVERSION, resolve, servedDocument, type OpenApiDocument, type Schema } from './support/openapi.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PROBLEM = '#/components/schemas/Problem';
+
+/**
+ * The OpenAPI document is the contract capture apps and partner tools build on: it must be
+ * complete (every answer and refusal described), exact (public routes take no token) and good
+ * enough for a maintained generator to build a typed client that works against the server.
+ */
+describe('the OpenAPI document (/api/docs-json)', () => {
+  let t: TestApp;
+  let document: OpenApiDocument;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ CUSTODIA_TREE_HEAD_INTERVAL_MS: '50' });
+    document = await servedDocument(t);
+    await t.app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+  });
+  afterAll(async () => t?.close());
+
+  /** The operations the contract holds fully (see PENDING_CONVERSION). */
+  const held = () => operationsOf(document).filter(({ key }) => !PENDING_CONVERSION.includes(key));
+
+  it('lists every route of the router, and nothing the router lacks', () => {
+    type Layer = { route?: { path: string; methods: Record<string, boolean> } };
+    const router = (t.app.getHttpAdapter().getInstance() as { router: { stack: Layer[] } }).router;
+    const routes = router.stack
+      .filter((layer) => layer.route?.path.startsWith('/api/v1/'))
+      .flatMap((layer) =>
+        Object.keys(layer.route!.methods)
+          .filter((method) => method !== '_all')
+          .map((method) => `${method.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`),
+      );
+    expect(routes.length).toBeGreaterThan(40);
+    expect(new Set(operationsOf(document).map((o) => o.key))).toEqual(new Set(routes));
+  });
+
+  it('describes every success answer with a schema, or names its media type', () => {
+    for (const { key, operation } of held()) {
+      const success = Object.entries(operation.responses).filter(([status]) => /^2/.test(status));
+      expect(success, key).toHaveLength(1);
+      const [status, response] = success[0]!;
+      if (status === '204') {
+        expect(response.content, key).toBeUndefined();
+        continue;
+      }
+      const media = Object.entries(response.content ?? {});
+      expect(media.length, `${key}: a ${status} with no content`).toBeGreaterThan(0);
+      for (const [type, { schema }] of media) {
+        if (type === 'application/json') expect(resolve(document, schema)?.['type'] ?? resolve(document, schema)?.['anyOf'], key).toBeDefined();
+        else expect(schema, key).toEqual({ type: 'string', format: 'binary' });
+      }
+    }
+  });
+
+  it('documents the refusals: 401 and 403 where a token is taken, 400 for bodies, queries and path parameters, 413 and 415 for JSON bodies', () => {
+    const problem = { content: { 'application/problem+json': { schema: { $ref: PROBLEM } } } };
+    for (const { key, operation } of held()) {
+      const refusals = Object.keys(operation.responses).filter((status) => /^[45]/.test(status));
+      for (const status of refusals) expect(operation.responses[status], `${key} ${status}`).toMatchObject(problem);
+      const secured = operation['x-custodia-access'] === undefined;
+      if (secured) {
+        expect(operation.security, key).toEqual([{ bearer: [] }]);
+        expect(refusals, key).toEqual(expect.arrayContaining(['401', '403']));
+      }
+      const takesInput = operation.requestBody !== undefined || (operation.parameters ?? []).length > 0;
+      if (takesInput) expect(refusals, key).toContain('400');
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in === 'path' && parameter.name !== 'name') expect(parameter.schema, `${key} {${parameter.name}}`).toEqual({ type: 'string', format: 'uuid' });
+      }
+      if (operation.requestBody?.content['application/json']) expect(refusals, key).toEqual(expect.arrayContaining(['413', '415']));
+    }
+  });
+
+  it('names who may call each operation: a purpose of the policy, or public without any security', () => {
+    for (const { key, operation } of held()) {
+      const access = operation['x-custodia-access'];
+      if (access) {
+        expect(operation.security, `${key} is public`).toBeUndefined();
+        expect(operation['x-custodia-purpose'], key).toBeUndefined();
+      } else {
+        expect(operation['x-custodia-purpose'], key).toEqual(expect.any(String));
+      }
+    }
+    // The custody log's public face, and only it, follows CUSTODIA_PUBLIC_LOG.
+    const publicLog = operationsOf(document).filter((o) => o.operation['x-custodia-access'] === 'public-log').map((o) => o.key);
+    expect(publicLog.sort()).toEqual(
+      ['tree-head', 'tree-heads', 'keys', 'leaves', 'proofs/inclusion', 'proofs/consistency'].map((p) => `GET /api/v1/log/${p}`).sort(),
+    );
+  });
+
+  it('says the bearer tokens are opaque, not JWTs', () => {
+    expect(document.components.securitySchemes).toEqual({
+      bearer: { type: 'http', scheme: 'bearer', description: expect.stringMatching(/opaque token/) },
+    });
+    expect(JSON.stringify(document.components.securitySchemes)).not.toMatch(/jwt/i);
+  });
+
+  it('gives every operation a unique operationId that reads as a function name, and a tag', () => {
+    const ids = operationsOf(document).map((o) => o.operation.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { key, operation } of held()) {
+      expect(operation.operationId, key).toMatch(/^[a-z]+[A-Z][A-Za-z]*$|^(login|logout)$/);
+      expect(operation.tags?.length, key).toBe(1);
+    }
+  });
+
+  it('describes every body field: no bare object, no body without a schema', () => {
+    const bare = (schema: Schema | undefined, where: string): void => {
+      const resolved = resolve(document, schema);
+      expect(resolved, where).toBeDefined();
+      if (resolved!['type'] === 'object') {
+        const properties = resolved!['properties'] as Record<string, Schema> | undefined;
+        expect(Object.keys(properties ?? {}).length, `${where} is a bare object`).toBeGreaterThan(0);
+        for (const [name, inner] of Object.entries(properties ?? {})) bare(inner, `${where}.${name}`);
+      }
+      if (resolved!['type'] === 'array') bare(resolved!['items'] as Schema, `${where}[]`);
+    };
+    for (const { key, operation } of held()) {
+      if (!operation.requestBody) continue;
+      const media = Object.entries(operation.requestBody.content);
+      expect(media.length, key).toBeGreaterThan(0);
+      for (const [type, { schema }] of media) bare(schema, `${key} ${type}`);
+    }
+  });
+
+  it('builds a typed client with openapi-typescript that type-checks and drives a happy path through openapi-fetch', async () => {
+    await mkdir(path.join(ROOT, 'node_modules', '.cache'), { recursive: true });
+    // Inside node_modules, so the program resolves openapi-fetch as any client project would.
+    const dir = await mkdtemp(path.join(ROOT, 'node_modules', '.cache', 'custodia-client-'));
+    try {
+      await writeFile(path.join(dir, 'schema.d.ts'), astToString(await openapiTS(document as never)));
+      const incidentBody = resolve(document, document.paths['/api/v1/cases/{caseId}/incidents']?.['post']?.requestBody?.content['application/json']?.schema);
+      const withIncident = incidentBody?.['properties'] !== undefined;
+      const source = clientProgram(withIncident);
+      await writeFile(path.join(dir, 'client.ts'), source);
+
+      const program = ts.createProgram([path.join(dir, 'client.ts')], {
+        strict: true,
+        noEmit: true,
+        noUncheckedIndexedAccess: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+        types: [],
+        skipLibCheck: true,
+      });
+      const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      expect(diagnostics).toEqual([]);
+
+      const compiled = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+      await writeFile(path.join(dir, 'client.mjs'), compiled.outputText);
+      const { happyPath } = (await import(pathToFileURL(path.join(dir, 'client.mjs')).href)) as {
+        happyPath: (baseUrl: string, admin: { email: string; password: string }, memberEmail: string) => Promise<Record<string, unknown>>;
+      };
+      const member = await t.user('documenter');
+      const result = await happyPath(baseUrl, ADMIN, member.email);
+      expect(result).toMatchObject({
+        caseTitle: 'Through the generated client',
+        memberRole: 'documenter',
+        listed: true,
+        exportStatus: expect.stringMatching(/^(pending|running|ready)$/),
+        proofVerifiesLeaf: true,
+        ...(withIncident ? { incidentTitle: 'Strike reported through the client' } : {}),
+      });
+      expect(result['treeSize']).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A capture-app developer's program: written against the generated types only. `incident`
+ * adds the records step once the incident route documents its body.
+ */
+function clientProgram(incident: boolean): string {
+  return `
+import createClient from 'openapi-fetch';
+import type { paths, components } from './schema';
+
+type Case = components['schemas']['Case'];
+
+function must<T>(answer: { data?: T; error?: unknown; response: Response }, what: string): T {
+  if (answer.data === undefined) throw new Error(what + ' answered ' + answer.response.status + ': ' + JSON.stringify(answer.error));
+  return answer.data;
+}
+
+export async function happyPath(baseUrl: string, admin: { email: string; password: string }, memberEmail: string) {
+  const client = createClient<paths>({ baseUrl });
+  const login = must(await client.POST('/api/v1/auth/login', { body: { email: admin.email, password: admin.password } }), 'login');
+  const role: 'admin' | 'investigator' | 'documenter' | 'auditor' = login.user.role;
+  const headers = { Authorization: 'Bearer ' + login.accessToken };
+
+  const created: Case = must(
+    await client.POST('/api/v1/cases', { headers, body: { title: 'Through the generated client', description: 'made by ' + role } }),
+    'createCase',
+  );
+  const member = must(
+    await client.POST('/api/v1/cases/{caseId}/members', { headers, params: { path: { caseId: created.id } }, body: { email: memberEmail } }),
+    'addCaseMember',
+  );
+  const cases = must(await client.GET('/api/v1/cases', { headers }), 'listCases');
+  ${
+    incident
+      ? `const reported = must(
+    await client.POST('/api/v1/cases/{caseId}/incidents', {
+      headers,
+      params: { path: { caseId: created.id } },
+      body: { title: 'Strike reported through the client', type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00' },
+    }),
+    'createIncident',
+  );
+  const incidentTitle: string = reported.title;`
+      : 'const incidentTitle = undefined;'
+  }
+  const exported = must(
+    await client.POST('/api/v1/cases/{caseId}/exports', { headers, params: { path: { caseId: created.id } }, body: { purpose: 'court', note: 'for the client test' } }),
+    'createExport',
+  );
+  const status: 'pending' | 'running' | 'ready' | 'failed' = exported.status;
+
+  // The log's public face needs no token.
+  let head = must(await client.GET('/api/v1/log/tree-head'), 'getTreeHead');
+  for (let i = 0; i < 100 && head.treeSize < 2; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    head = must(await client.GET('/api/v1/log/tree-head'), 'getTreeHead');
+  }
+  const treeSize: number = head.treeSize;
+  const proof = must(
+    await client.GET('/api/v1/log/proofs/inclusion', { params: { query: { leafIndex: '0', treeSize: String(treeSize) } } }),
+    'getInclusionProof',
+  );
+  const leaves = must(await client.GET('/api/v1/log/leaves', { params: { query: { start: '0', end: '0' } } }), 'listLogLeaves');
+  const entries = must(await client.GET('/api/v1/log/entries', { headers, params: { query: { start: '0', end: '0' } } }), 'listLogEntries');
+  const firstAction: string | undefined = entries[0]?.event?.action;
+
+  return {
+    caseTitle: created.title,
+    memberRole: member.role,
+    listed: cases.some((c) => c.id === created.id),
+    incidentTitle,
+    exportStatus: status,
+    treeSize,
+    proofVerifiesLeaf: proof.leafHash === leaves[0]?.leafHash && proof.auditPath.every((h) => /^[0-9a-f]{64}$/.test(h)) && firstAction === 'user.created',
+  };
+}
+`;
+}
