@@ -25,12 +25,15 @@ const BODIES: Record<string, () => object> = {
   createCase: () => ({ title: 'Opened by the role matrix' }),
   addCaseMember: () => ({ userId: fixtures.newcomer }),
   createExport: () => ({ purpose: 'partner' }),
-  createIncident: () => ({ title: 'Reported by the role matrix', type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00' }),
-  patchIncident: () => ({ title: 'Retitled by the role matrix', reason: 'role matrix' }),
+  reportIncident: () => ({ title: 'Reported by the role matrix', type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00' }),
+  amendIncident: () => ({ title: 'Retitled by the role matrix', reason: 'role matrix' }),
   recordCasualty: () => ({ harmStatus: 'injured' }),
-  patchCasualty: () => ({ harmStatus: 'killed', reason: 'role matrix' }),
+  amendCasualty: () => ({ harmStatus: 'killed', reason: 'role matrix' }),
   recordDamage: () => ({ damageLevel: 'minor' }),
-  patchDamage: () => ({ damageLevel: 'severe', reason: 'role matrix' }),
+  amendDamage: () => ({ damageLevel: 'severe', reason: 'role matrix' }),
+  // A finished upload that does not exist: past the access check, refused as not found.
+  submitEvidence: () => ({ uploadId: '0'.repeat(32) }),
+  annotateEvidence: () => ({ title: 'Annotated by the role matrix' }),
 };
 
 /** Required query parameters, by operation. */
@@ -43,6 +46,7 @@ const QUERIES: Record<string, string> = {
 
 const fixtures = {
   caseId: '',
+  uploadId: '',
   evidenceId: '',
   incidentId: '',
   casualtyId: '',
@@ -74,6 +78,7 @@ function fill(path: string): string {
                 exports: fixtures.exportId,
                 users: fixtures.spareUserId,
                 tokens: fixtures.spareTokenId,
+                uploads: fixtures.uploadId,
               } as Record<string, string>)[segment];
     if (!value) throw new Error(`No fixture for {${name}} after /${segment}/ in ${path}`);
     return `/${segment}/${value}`;
@@ -81,7 +86,7 @@ function fill(path: string): string {
 }
 
 /** Whether an operation acts within one case (its path names the case or a thing of it). */
-const inCase = (path: string): boolean => /\{/.test(path) && !/^\/api\/v1\/(users|auth|vocabularies)\//.test(path);
+const inCase = (path: string): boolean => /\{/.test(path) && !/^\/api\/v1\/(users|auth|vocabularies|uploads)\//.test(path);
 
 describe('role x route matrix, from the OpenAPI document', () => {
   let t: TestApp;
@@ -111,6 +116,10 @@ describe('role x route matrix, from the OpenAPI document', () => {
     const item = await submit(t, members.documenter, fixtures.caseId, randomBytes(2048), { metadata: { title: 'A documenter item' } });
     expect(item.status).toBe(201);
     fixtures.evidenceId = item.body.id;
+    // A resumable upload of the documenter member: everyone else gets 404 for it, whatever their role.
+    const upload = await t.http.post('/api/v1/uploads').set(as(members.documenter)).set('Tus-Resumable', '1.0.0').set('Upload-Length', '10');
+    expect(upload.status).toBe(201);
+    fixtures.uploadId = upload.headers['location']!.split('/').pop()!;
     const incident = await t.http
       .post(`/api/v1/cases/${fixtures.caseId}/incidents`)
       .set(as(members.documenter))
@@ -155,8 +164,10 @@ describe('role x route matrix, from the OpenAPI document', () => {
           // A session of its own, so the caller's token stays for the other operations.
           token = (await t.http.post('/api/v1/auth/login').send({ email: caller.user.email, password: caller.user.password })).body.accessToken;
         }
-        let req = t.http[method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'](url);
+        let req = t.http[method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete' | 'head' | 'options'](url);
         if (token) req = req.auth(token, { type: 'bearer' });
+        // tus routes want it before anything else; other routes ignore it.
+        req = req.set('Tus-Resumable', '1.0.0');
         const res = await (['POST', 'PATCH', 'PUT'].includes(method) ? req.send(BODIES[id]?.() ?? {}) : req);
         calls++;
         const got = res.status;

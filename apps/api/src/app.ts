@@ -16,7 +16,6 @@ import { completeDocument, operationIdOf, ResponseCheck } from './http/endpoint.
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
-import { StrictValidationPipe } from './http/validation.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -66,7 +65,6 @@ export async function createApp(
   app.use(strictQuery);
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalFilters(new ProblemFilter(logger.child({ component: 'errors' })));
-  app.useGlobalPipes(new StrictValidationPipe());
   if (config.checkResponses) app.useGlobalInterceptors(new ResponseCheck(app.get(Reflector)));
 
   const document = completeDocument(SwaggerModule.createDocument(

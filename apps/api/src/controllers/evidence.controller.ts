@@ -79,7 +79,7 @@ export class EvidenceController {
     description: 'multipart/form-data (metadata + file), or application/json (UploadSubmission) for a finished resumable upload',
   })
   @ApiResponse({ status: 200, description: 'A repeat: this clientSubmissionId with these bytes was received before', schema: openApiSchema(EvidenceWithReceipt, 'output') as never })
-  async submit(
+  async submitEvidence(
     @CurrentActor() actor: Actor,
     @Param('caseId', uuidParam('caseId')) caseId: string,
     @Req() req: Request,
@@ -117,14 +117,14 @@ export class EvidenceController {
     response: EvidencePage,
     problems: [404],
   })
-  list(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @ValidQuery() query: EvidenceListFilters) {
+  listCaseEvidence(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @ValidQuery() query: EvidenceListFilters) {
     return this.evidence.list(actor, caseId, query);
   }
 
   @Get('evidence/:id')
   @Permit('evidence.read')
   @Endpoint({ summary: 'One item (records evidence.viewed, part "record")', response: Evidence, problems: [404] })
-  get(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+  getEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.evidence.get(actor, id);
   }
 
@@ -138,7 +138,7 @@ export class EvidenceController {
     response: Evidence,
     problems: [404, 422],
   })
-  patch(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: EvidencePatch) {
+  annotateEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: EvidencePatch) {
     return this.evidence.patch(actor, id, body);
   }
 
@@ -149,21 +149,21 @@ export class EvidenceController {
     response: EvidenceTags,
     problems: [404, 503],
   })
-  metadata(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+  getEvidenceMetadata(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.tags.read(actor, id);
   }
 
   @Get('evidence/:id/custody')
   @Permit('evidence.custody')
   @Endpoint({ summary: "The item's custody events, a signed head covering them, and each inclusion proof", response: EvidenceCustody, problems: [404] })
-  custody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+  getEvidenceCustody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.evidence.custodyOf(actor, id);
   }
 
   @Post('evidence/:id/verify')
   @Permit('evidence.verify')
   @Endpoint({ summary: 'Re-hash the stored bytes and check every custody event (records evidence.verified)', response: VerificationResult, status: 200, problems: [404] })
-  verify(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
+  verifyEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.evidence.verify(actor, id);
   }
 
@@ -174,7 +174,7 @@ export class EvidenceController {
     produces: 'application/octet-stream',
     problems: [404, 416],
   })
-  content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  downloadEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (pickRange) => {
       const { row, range, stream } = await this.evidence.openOriginal(actor, id, pickRange);
       return {
@@ -192,14 +192,14 @@ export class EvidenceController {
   @Get('evidence/:id/thumbnail')
   @Permit('evidence.content')
   @Endpoint({ summary: 'The thumbnail: no embedded metadata, upright (records evidence.viewed, part "thumbnail")', produces: 'image/jpeg', problems: [404] })
-  thumbnail(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
+  getEvidenceThumbnail(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
     return this.derivative(actor, id, 'thumbnail', res);
   }
 
   @Get('evidence/:id/preview')
   @Permit('evidence.content')
   @Endpoint({ summary: 'The preview: no embedded metadata, upright (records evidence.viewed, part "preview")', produces: 'image/jpeg', problems: [404] })
-  preview(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
+  getEvidencePreview(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
     return this.derivative(actor, id, 'preview', res);
   }
 

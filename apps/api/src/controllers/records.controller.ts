@@ -175,14 +175,14 @@ export class VocabulariesController {
   @Get()
   @Permit('vocabularies.read')
   @Endpoint({ summary: 'Every controlled vocabulary with its terms (codes, en and uk labels, parent codes, deprecated flags)', response: z.array(Vocabulary) })
-  all(): Promise<Vocabulary[]> {
+  listVocabularies(): Promise<Vocabulary[]> {
     return this.vocabularies.all();
   }
 
   @Get(':name')
   @Permit('vocabularies.read')
   @Endpoint({ summary: 'One controlled vocabulary with its terms', response: Vocabulary, problems: [400, 404] })
-  get(@Param('name') name: string): Promise<Vocabulary> {
+  getVocabulary(@Param('name') name: string): Promise<Vocabulary> {
     if (!/^[a-z_]{1,60}$/.test(name)) throw badRequest('Unknown vocabulary name', [{ field: 'name', message: 'must be a vocabulary name such as weapon_type' }]);
     return this.vocabularies.terms(name);
   }

@@ -1,9 +1,10 @@
 import { Controller, Delete, Head, Options, Param, Patch, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { Permit } from '#custodia/auth';
 import { UploadsService, type ChunkCheck } from '#custodia/uploads';
+import { Endpoint } from '../http/endpoint.js';
 import { problem } from '../http/problem.filter.js';
 
 /** `Upload-Checksum: sha256 <base64>` (tus checksum extension); undefined when absent, null when malformed. */
@@ -39,37 +40,61 @@ export class UploadsController {
 
   @Options()
   @Permit('evidence.submit')
-  @ApiOperation({ summary: "tus: the server's version, extensions, Tus-Max-Size and Tus-Checksum-Algorithm" })
-  options(@Req() req: Request, @Res() res: Response): Promise<void> {
+  @Endpoint({
+    summary: "tus: the server's version, extensions, size limit and checksum algorithm",
+    status: 204,
+    headers: { 'Tus-Version': '1.0.0', 'Tus-Extension': 'creation,creation-with-upload,termination,expiration,checksum', 'Tus-Max-Size': 'CUSTODIA_MAX_UPLOAD_BYTES', 'Tus-Checksum-Algorithm': 'sha256' },
+  })
+  describeUploads(@Req() req: Request, @Res() res: Response): Promise<void> {
     res.setHeader('Tus-Checksum-Algorithm', 'sha256');
     return this.serve(req, res);
   }
 
   @Post()
   @Permit('evidence.submit')
-  @ApiOperation({ summary: 'tus creation: Upload-Length and Upload-Metadata (filename, filetype, sha256), optionally with the first bytes; 201 with Location' })
-  create(@Req() req: Request, @Res() res: Response): Promise<void> {
+  @Endpoint({
+    summary: 'tus creation: Upload-Length and Upload-Metadata (filename, filetype, sha256), optionally with the first bytes',
+    description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413), 0 bytes (422), unknown or malformed metadata (400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
+    status: 201,
+    headers: { Location: 'The upload: /api/v1/uploads/<32 hex>', 'Upload-Offset': 'Bytes taken with the creation (creation-with-upload)', 'Upload-Expires': 'When an unfinished upload is removed' },
+    problems: [400, 412, 413, 422, 429, 460],
+  })
+  createUpload(@Req() req: Request, @Res() res: Response): Promise<void> {
     return this.serve(req, res);
   }
 
   @Head(':uploadId')
   @Permit('evidence.submit')
-  @ApiOperation({ summary: "tus: the upload's Upload-Offset and Upload-Length (404 for anyone but its creator)" })
-  offset(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } })
+  @Endpoint({
+    summary: "tus: how far an upload got (404 for anyone but its creator, and once it became evidence)",
+    headers: { 'Upload-Offset': 'Bytes received', 'Upload-Length': 'Bytes declared at creation' },
+    problems: [404, 412],
+  })
+  getUploadOffset(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.serve(req, res);
   }
 
   @Patch(':uploadId')
   @Permit('evidence.submit')
-  @ApiOperation({ summary: 'tus: bytes at Upload-Offset (application/offset+octet-stream), with Upload-Checksum: sha256 <base64> where the client can' })
-  append(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } })
+  @ApiConsumes('application/offset+octet-stream')
+  @Endpoint({
+    summary: 'tus: bytes at Upload-Offset, with Upload-Checksum: sha256 <base64> where the client can',
+    description: 'A wrong offset is 409; a body that does not hash to its Upload-Checksum is 460 and none of it is kept.',
+    status: 204,
+    headers: { 'Upload-Offset': 'Bytes received now' },
+    problems: [400, 404, 409, 410, 412, 413, 415, 460],
+  })
+  appendUpload(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.serve(req, res);
   }
 
   @Delete(':uploadId')
   @Permit('evidence.submit')
-  @ApiOperation({ summary: 'tus termination: drops an unfinished upload and its bytes' })
-  terminate(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } })
+  @Endpoint({ summary: 'tus termination: drops an unfinished upload and its bytes', status: 204, problems: [404, 412] })
+  terminateUpload(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.serve(req, res);
   }
 

@@ -40,6 +40,8 @@ export interface EndpointSpec {
   status?: number;
   /** A non-JSON success body: its media type (a file, CSV, GeoJSON). */
   produces?: string;
+  /** Headers of the success answer worth documenting (name: what it says), for answers whose news is in headers (tus). */
+  headers?: Record<string, string>;
   /** The problem statuses this operation answers besides 400 (with a body or query), 413/415 (with a body) and 401/403 (from its access rule). */
   problems?: number[];
 }
@@ -119,7 +121,8 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
   } else if (spec.response) {
     decorators.push(ApiResponse({ status, description: 'OK', schema: openApiSchema(spec.response, 'output') as never }));
   } else {
-    decorators.push(ApiResponse({ status, description: status === 204 ? 'No content' : 'OK' }));
+    const headers = spec.headers && Object.fromEntries(Object.entries(spec.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+    decorators.push(ApiResponse({ status, description: status === 204 ? 'No content' : 'OK', ...(headers ? { headers } : {}) }));
   }
   // A JSON body can also be too large (413) or not JSON at all (415), before any schema reads it.
   const problems = new Set([...(spec.body || spec.query ? [400] : []), ...(spec.body ? [413, 415] : []), ...(spec.problems ?? [])]);
@@ -232,7 +235,9 @@ export function completeDocument(document: OpenAPIObject, options: { publicLog: 
       }
       // Path parameters named `id` or `…Id` are UUIDs (uuidParam): a malformed one is a 400 naming it.
       for (const parameter of (operation.parameters ?? []) as { in?: string; name?: string; schema?: Record<string, unknown> }[]) {
-        if (parameter.in === 'path' && /^id$|Id$/.test(parameter.name ?? '')) parameter.schema = { type: 'string', format: 'uuid' };
+        if (parameter.in === 'path' && /^id$|Id$/.test(parameter.name ?? '') && !(parameter.schema as { pattern?: string } | undefined)?.pattern) {
+          parameter.schema = { type: 'string', format: 'uuid' };
+        }
       }
       if (operation.parameters?.some((parameter) => (parameter as { in?: string }).in === 'path')) {
         operation.responses['400'] ??= { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
