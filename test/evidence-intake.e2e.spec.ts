@@ -650,6 +650,8 @@ describe('evidence intake (e2e)', () => {
   });
 
   it('refuses callers: 401 without a token, 403 for an auditor, 404 for a non-member or an unknown case; nothing stored', async () => {
+    // Made first: an account is a system event of the log.
+    const outsideDocumenter = await t.user('documenter', 'Not a member');
     const before = await quietState(t);
     expectProblem(await submit(t, null, caseId, randomBytes(1000)), 401);
     expectProblem(await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', 'Bearer not-a-token').send('x'), 401);
@@ -657,7 +659,6 @@ describe('evidence intake (e2e)', () => {
     const hidden = expectProblem(await submit(t, outsider, caseId, randomBytes(1000)), 404);
     const missing = expectProblem(await submit(t, outsider, randomUUID(), randomBytes(1000)), 404);
     expect(hidden.detail).toBe(missing.detail);
-    const outsideDocumenter = await t.user('documenter', 'Not a member');
     expectProblem(await submit(t, outsideDocumenter, caseId, randomBytes(1000)), 404);
     expect(expectProblem(await submit(t, investigator, 'not-a-uuid', randomBytes(1000)), 400).errors?.[0]?.field).toBe('caseId');
     await expectNothingStored(t, before);

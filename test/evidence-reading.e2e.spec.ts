@@ -499,12 +499,12 @@ describe('evidence role rules (e2e)', () => {
     await expectStatuses(investigator, itemB, OK, 'investigator');
   });
 
-  it('a member documenter: everything but PATCH on what they submitted', async () => {
-    await expectStatuses(docA, itemA, { ...OK, patch: 403 }, 'documenter, own item');
+  it('a member documenter: everything but PATCH and the full tag list (for investigators) on what they submitted', async () => {
+    await expectStatuses(docA, itemA, { ...OK, patch: 403, metadata: 403 }, 'documenter, own item');
   });
 
   it("a member documenter gets 404 for another documenter's item (PATCH 403) and lists only their own", async () => {
-    await expectStatuses(docA, itemB, { ...all(404), submit: 201, list: 200, patch: 403 }, "documenter, other's item");
+    await expectStatuses(docA, itemB, { ...all(404), submit: 201, list: 200, patch: 403, metadata: 403 }, "documenter, other's item");
     const listed = await t.http.get(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(docA));
     const ids: string[] = listed.body.items.map((i: { id: string }) => i.id);
     expect(ids).toContain(itemA);
@@ -527,7 +527,7 @@ describe('evidence role rules (e2e)', () => {
     // The policy refuses a role that never may do a route before any item is looked at
     // (@Permit): the 403 says nothing about the item or its case.
     await expectStatuses(outsideAuditor, itemA, { ...all(403), custody: 404, verify: 404 }, 'outside auditor');
-    await expectStatuses(outsideDocumenter, itemA, { ...all(404), patch: 403 }, 'outside documenter');
+    await expectStatuses(outsideDocumenter, itemA, { ...all(404), patch: 403, metadata: 403 }, 'outside documenter');
   });
 
   it('an item that does not exist answers like one the caller may not see', async () => {

@@ -310,7 +310,7 @@ describe('court packages (e2e)', () => {
       const cases: [unknown, number, string][] = [
         [{}, 400, 'purpose'],
         [{ purpose: 'press' }, 400, 'purpose'],
-        [{ purpose: 'court', evidenceIds: ['not-a-uuid'] }, 400, 'evidenceIds.0'],
+        [{ purpose: 'court', evidenceIds: ['not-a-uuid'] }, 400, 'evidenceIds[0]'],
         [{ purpose: 'court', evidenceIds: 'x' }, 400, 'evidenceIds'],
         [{ purpose: 'court', from: 'yesterday' }, 400, 'from'],
         [{ purpose: 'court', note: 'x'.repeat(2001) }, 400, 'note'],

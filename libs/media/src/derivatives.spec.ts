@@ -416,12 +416,13 @@ describe('createDerivatives: video poster frames', () => {
 
     it('stops a decode that outlives its time limit, even inside the decoder, and goes on', async () => {
       const started = performance.now();
-      const error = await createDerivatives(fixture('video-fade.mp4'), { ...LIMIT, decodeLimits: { timeLimitMs: 150, memoryLimitBytes: 1 << 30 } }).catch(
+      // 20 ms: less than the decoder needs for this clip even warm (a whole warm run takes about 90 ms).
+      const error = await createDerivatives(fixture('video-fade.mp4'), { ...LIMIT, decodeLimits: { timeLimitMs: 20, memoryLimitBytes: 1 << 30 } }).catch(
         (e: unknown) => e,
       );
       const elapsed = performance.now() - started;
       expect((error as UndecodableMediaError).reason).toBe('limit_exceeded');
-      expect((error as UndecodableMediaError).message).toMatch(/longer than 0.15 s/);
+      expect((error as UndecodableMediaError).message).toMatch(/longer than 0.02 s/);
       expect(elapsed).toBeLessThan(1500);
       await expect(createDerivatives(fixture('video-fade.mp4'), LIMIT)).resolves.toMatchObject({ width: 320, height: 240 });
     });

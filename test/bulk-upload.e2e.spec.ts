@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../apps/cli/src/cli.js';
+import { bulkUpload, checkReceipts, type Summary } from '../libs/bulk-upload/src/index.js';
+import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+
+const MiB = 1024 * 1024;
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** A loopback proxy that can go down (every connection cut, new ones refused) and come back on the same port. */
+async function flakyProxy(target: string): Promise<{ url: string; down(afterBytes: number): void; up(): void; close(): Promise<void> }> {
+  const { hostname, port } = new URL(target);
+  let budget = Infinity;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    if (budget <= 0) return void client.destroy();
+    const upstream = net.connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    client.on('data', (data: Buffer) => {
+      budget -= data.length;
+      if (budget <= 0) {
+        for (const socket of sockets) socket.destroy();
+        return;
+      }
+      upstream.write(data);
+    });
+    upstream.pipe(client);
+    const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    down: (afterBytes) => void (budget = afterBytes),
+    up: () => void (budget = Infinity),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('custodia upload: the bulk uploader (e2e)', () => {
+  let t: TestApp;
+  let url: string;
+  let investigator: TestUser;
+  let caseId: string;
+  let work: string;
+  const files = new Map<string, Buffer>();
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    url = await t.listen();
+    investigator = await t.user('investigator');
+    caseId = (await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title: 'A phone dump' })).body.id;
+    work = await mkdtemp(path.join(os.tmpdir(), 'custodia-bulk-'));
+    // A phone dump: a few hundred small files in folders, one larger video, a hidden file to skip.
+    for (let i = 0; i < 240; i++) {
+      const file = path.join(work, 'dump', `DCIM-${Math.floor(i / 80)}`, `IMG_${String(i).padStart(4, '0')}.jpg`);
+      files.set(file, randomBytes(1024 + (i % 7) * 1500));
+    }
+    files.set(path.join(work, 'dump', 'VID_0001.mp4'), randomBytes(12 * MiB));
+    for (const [file, bytes] of files) {
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, bytes);
+    }
+    await writeFile(path.join(work, 'dump', '.thumbnails'), 'not evidence');
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const itemsInCase = async () =>
+    t.db.superuserQuery<{ sha256: string; n: number }>(`SELECT sha256, count(*)::int AS n FROM evidence_items WHERE case_id = $1 GROUP BY sha256`, [caseId]);
+
+  it('sends a folder, survives the archive going away mid-run, and a second run sends only what is missing', async () => {
+    const proxy = await flakyProxy(url);
+    const out = path.join(work, 'out');
+    const options = { caseId, paths: [path.join(work, 'dump')], outDir: out, parallel: 4, chunkSizeBytes: 4 * MiB, retryDelays: [10, 10] };
+    try {
+      // The network dies for good after 6 MiB of the 13 MiB: the video is cut mid-way, what is left fails.
+      proxy.down(6 * MiB);
+      const first = await bulkUpload({ baseUrl: proxy.url, token: investigator.token }, options).catch((error: Error) => error);
+      // The run ends with a summary (it does not throw on failed files), unless the archive was unreachable from the start.
+      const firstSummary = first instanceof Error ? null : first;
+      const storedFirst = (await itemsInCase()).length;
+      expect(storedFirst).toBeGreaterThan(0);
+      expect(storedFirst).toBeLessThan(files.size);
+      if (firstSummary) expect(firstSummary.files.filter((f) => f.status === 'stored')).toHaveLength(storedFirst);
+
+      proxy.up();
+      const uploadsBefore = (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM uploads`))[0]!.n;
+      const second: Summary = await bulkUpload({ baseUrl: proxy.url, token: investigator.token }, options);
+      expect(second.files).toHaveLength(files.size);
+      expect(second.files.every((f) => f.status === 'stored' || f.status === 'already_stored')).toBe(true);
+      expect(second.files.filter((f) => f.status === 'already_stored')).toHaveLength(storedFirst);
+      // Every file once, none twice, none of the hidden ones.
+      const items = await itemsInCase();
+      expect(items).toHaveLength(files.size);
+      expect(items.every((item) => item.n === 1)).toBe(true);
+      expect(new Set(items.map((item) => item.sha256))).toEqual(new Set([...files.values()].map(sha256)));
+      // The second run created uploads only for what the first had not begun: the cut video resumed its upload.
+      const uploadsAfter = (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM uploads`))[0]!.n;
+      expect(uploadsAfter - uploadsBefore).toBeLessThan(files.size - storedFirst);
+
+      // A third run has nothing to send.
+      const third = await bulkUpload({ baseUrl: url, token: investigator.token }, options);
+      expect(third.files.every((f) => f.status === 'already_stored')).toBe(true);
+
+      // Receipts and summary: every receipt verifies offline against the keys kept in the summary.
+      const summaryFile = path.join(out, 'summary.json');
+      const checks = await checkReceipts(summaryFile);
+      expect(checks).toHaveLength(files.size);
+      expect(checks.every((check) => check.receiptValid && check.fileMatches === true)).toBe(true);
+      expect(await readFile(path.join(out, 'summary.txt'), 'utf8')).toMatch(new RegExp(`${files.size} already_stored`));
+      // A changed local file is caught by the offline check.
+      const [someFile] = files.keys();
+      await writeFile(someFile!, 'changed after sending');
+      const rechecked = await checkReceipts(summaryFile);
+      expect(rechecked.find((check) => check.file === someFile)).toMatchObject({ receiptValid: true, fileMatches: false });
+      await writeFile(someFile!, files.get(someFile!)!);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('runs as `custodia upload`, with the address and token from the environment, never from the command line', async () => {
+    const lines: string[] = [];
+    const io = (env: Record<string, string>) => ({
+      env,
+      cwd: work,
+      stdout: (text: string) => lines.push(text),
+      stderr: (text: string) => lines.push(text),
+      readStdin: async () => '',
+    });
+    const single = path.join(work, 'single');
+    await mkdir(single, { recursive: true });
+    const bytes = randomBytes(5000);
+    await writeFile(path.join(single, 'witness.m4a'), bytes);
+    expect(await runCli(['upload', single, '--case', caseId, '--token', investigator.token], io({ CUSTODIA_URL: url }))).toBe(2);
+    expect(lines.join('')).toMatch(/never given on the command line|Unknown option/);
+    expect(await runCli(['upload', single, '--case', caseId], io({ CUSTODIA_URL: url }))).toBe(2);
+    const tokenFile = path.join(work, 'token');
+    await writeFile(tokenFile, `${investigator.token}\n`, { mode: 0o600 });
+    lines.length = 0;
+    expect(await runCli(['upload', single, '--case', caseId, '--out', 'single-out'], io({ CUSTODIA_URL: url, CUSTODIA_TOKEN_FILE: tokenFile }))).toBe(0);
+    expect(lines.join('')).toContain(`Archive: ${url}`);
+    expect(lines.join('')).toContain('1 of 1 files are in the archive');
+    expect(lines.join('')).not.toContain(investigator.token);
+    const summary = JSON.parse(await readFile(path.join(work, 'single-out', 'summary.json'), 'utf8')) as Summary;
+    expect(summary.files[0]).toMatchObject({ status: 'stored', sha256: sha256(bytes) });
+    lines.length = 0;
+    expect(await runCli(['upload', '--check', 'single-out/summary.json'], io({}))).toBe(0);
+    expect(lines.join('')).toContain('1 of 1 receipts check out');
+  });
+});
