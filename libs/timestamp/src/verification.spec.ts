@@ -218,11 +218,15 @@ describe('verifyTimeStampToken against a local openssl authority', () => {
     // The signature value is the token's last field (openssl adds no unsigned attributes).
     const signature = Buffer.from(token);
     signature[signature.length - 1] ^= 0x01;
-    // TSTInfo genTime, seconds digit: still a valid time, still our imprint.
+    // TSTInfo genTime moved a second (or a minute) later: still a valid time, still our imprint,
+    // and never earlier, which would put it before the authority certificate made just now.
     const tstInfo = Buffer.from(token);
     const genTimeAt = tstInfo.indexOf(Buffer.concat([Buffer.from([0x18, genTime.length]), Buffer.from(genTime, 'latin1')]));
     expect(genTimeAt).toBeGreaterThan(0);
-    tstInfo[genTimeAt + 2 + 13] ^= 0x01;
+    // Seconds units, seconds tens, minutes units, minutes tens: the first that can grow stays a valid time.
+    const later = ([[13, 0x39], [12, 0x35], [11, 0x39], [10, 0x35]] as const).map(([digit, max]) => [genTimeAt + 2 + digit, max] as const).find(([at, max]) => tstInfo[at]! < max);
+    expect(later, `genTime ${genTime} has no digit that can grow`).toBeDefined();
+    tstInfo[later![0]]! += 1;
     // The signingTime signed attribute (OID, SET, UTCTime "YYMMDDHHMMSSZ"), seconds digit.
     const attributes = Buffer.from(token);
     const signingTimeAt = attributes.indexOf(Buffer.from('06092a864886f70d010905310f170d', 'hex'));
