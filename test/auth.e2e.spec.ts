@@ -307,6 +307,22 @@ describe('accounts and access (e2e)', () => {
     });
   });
 
+  it('records a token\'s use at most once a minute: an authenticated read writes nothing in between', async () => {
+    const user = await t.user('investigator', 'frequent reader');
+    const lastUsed = async () =>
+      (await t.db.superuserQuery<{ at: Date | null }>(`SELECT last_used_at AS at FROM access_tokens WHERE user_id = $1`, [user.id]))[0]!.at;
+    expect((await t.http.get('/api/v1/cases').auth(user.token, { type: 'bearer' })).status).toBe(200);
+    const first = await lastUsed();
+    expect(first).not.toBeNull();
+    for (let i = 0; i < 3; i++) expect((await t.http.get('/api/v1/cases').auth(user.token, { type: 'bearer' })).status).toBe(200);
+    expect(await lastUsed()).toEqual(first);
+    // A minute later, the next use is written.
+    await t.db.superuserQuery(`UPDATE access_tokens SET last_used_at = now() - interval '2 minutes' WHERE user_id = $1`, [user.id]);
+    const stale = await lastUsed();
+    expect((await t.http.get('/api/v1/cases').auth(user.token, { type: 'bearer' })).status).toBe(200);
+    expect((await lastUsed())!.getTime()).toBeGreaterThan(stale!.getTime());
+  });
+
   it('the log of a login holds neither the password nor the token', async () => {
     const before = t.logText().length;
     const user = await t.user('investigator', 'logcheck');

@@ -120,13 +120,18 @@ export class AuthService {
   /** Resolves a bearer token to its user; null when unknown, expired, revoked or disabled. */
   async authenticate(token: string): Promise<Actor | null> {
     if (!looksLikeBearerToken(token)) return null;
-    // TypeORM answers an UPDATE with [rows, affected count].
-    const [rows] = await this.db.query(
-      `UPDATE access_tokens t SET last_used_at = now()
-         FROM users u
-        WHERE t.token_hash = $1 AND u.id = t.user_id
-          AND t.revoked_at IS NULL AND t.expires_at > now() AND u.disabled_at IS NULL
-        RETURNING t.id AS token_id, u.id, u.email, u.display_name, u.role, u.must_change_password`,
+    // A token's use is written at most once a minute: a read that writes nothing commits
+    // nothing (no WAL flush), so reads do not queue behind the disk.
+    const rows = await this.db.query(
+      `WITH found AS (
+         SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.display_name, u.role, u.must_change_password
+           FROM access_tokens t JOIN users u ON u.id = t.user_id
+          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.disabled_at IS NULL
+       ), touched AS (
+         UPDATE access_tokens t SET last_used_at = now() FROM found f
+          WHERE t.id = f.token_id AND (f.last_used_at IS NULL OR f.last_used_at < now() - interval '1 minute')
+       )
+       SELECT * FROM found`,
       [hashBearerToken(token)],
     );
     const row = rows[0];

@@ -10,7 +10,7 @@ export type {
   IngestOptions,
   IngestResult,
 } from './blob-store.js';
-export { LocalBlobStore, type StoredBlob, type TemporaryFile } from './local-blob-store.js';
+export { FileSink, LocalBlobStore, type StoredBlob, type TemporaryFile } from './local-blob-store.js';
 export { checkStore, type StoreCheck } from './store-check.js';
 export { prepareDataDirectory } from './data-directory.js';
 export { assertSha256Hex, contentKey, isSha256Hex } from './content-address.js';

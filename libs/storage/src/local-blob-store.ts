@@ -428,14 +428,23 @@ class Sha256Meter extends Transform {
  * handle's own write stream pins the handle open until the stream closes it). Chunks queued
  * behind a write in flight go out together in one writev.
  */
-class FileSink extends Writable {
-  private position = 0;
-  private flushedTo = 0;
+/**
+ * Writes a stream to an open file from `position` on in large writes (the stream's chunks are
+ * gathered up to WRITE_BUFFER_BYTES), flushing to disk every FLUSH_EVERY_BYTES as it goes; ends
+ * with the last flush done. `position` is where the next byte goes (the file's end when done).
+ */
+export class FileSink extends Writable {
+  private flushedTo: number;
   private flushing: Promise<void> = Promise.resolve();
   private flushError: Error | undefined;
 
-  constructor(private readonly handle: FileHandle) {
-    super({ highWaterMark: WRITE_BUFFER_BYTES });
+  constructor(
+    private readonly handle: FileHandle,
+    public position = 0,
+    bufferBytes = WRITE_BUFFER_BYTES,
+  ) {
+    super({ highWaterMark: bufferBytes });
+    this.flushedTo = position;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
