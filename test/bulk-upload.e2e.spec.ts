@@ -1,49 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../apps/cli/src/cli.js';
 import { bulkUpload, checkReceipts, type Summary } from '../libs/bulk-upload/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { loopbackProxy } from './support/proxy.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-
-/** A loopback proxy that can go down (every connection cut, new ones refused) and come back on the same port. */
-async function flakyProxy(target: string): Promise<{ url: string; down(afterBytes: number): void; up(): void; close(): Promise<void> }> {
-  const { hostname, port } = new URL(target);
-  let budget = Infinity;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    if (budget <= 0) return void client.destroy();
-    const upstream = net.connect(Number(port), hostname);
-    sockets.add(client).add(upstream);
-    client.on('data', (data: Buffer) => {
-      budget -= data.length;
-      if (budget <= 0) {
-        for (const socket of sockets) socket.destroy();
-        return;
-      }
-      upstream.write(data);
-    });
-    upstream.pipe(client);
-    const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    down: (afterBytes) => void (budget = afterBytes),
-    up: () => void (budget = Infinity),
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 describe('custodia upload: the bulk uploader (e2e)', () => {
   let t: TestApp;
@@ -80,7 +46,7 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
     t.db.superuserQuery<{ sha256: string; n: number }>(`SELECT sha256, count(*)::int AS n FROM evidence_items WHERE case_id = $1 GROUP BY sha256`, [caseId]);
 
   it('sends a folder, survives the archive going away mid-run, and a second run sends only what is missing', async () => {
-    const proxy = await flakyProxy(url);
+    const proxy = await loopbackProxy(url);
     const out = path.join(work, 'out');
     const options = { caseId, paths: [path.join(work, 'dump')], outDir: out, parallel: 4, chunkSizeBytes: 4 * MiB, retryDelays: [10, 10] };
     try {

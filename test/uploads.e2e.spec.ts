@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
 import * as tus from 'tus-js-client';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReceipt } from '../libs/custody-core/src/index.js';
 import { UploadsService } from '../libs/uploads/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { loopbackProxy } from './support/proxy.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
@@ -33,44 +33,6 @@ function tusUpload(
     });
     upload.start();
   });
-}
-
-/**
- * A loopback TCP proxy to `target` that cuts every connection once `cutAfter` bytes have gone
- * from the client to the server on it, as a mobile network that drops every few minutes does.
- */
-async function cuttingProxy(target: string, cutAfter: number): Promise<{ url: string; cuts: () => number; close(): Promise<void> }> {
-  const { hostname, port } = new URL(target);
-  let cuts = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(port), hostname);
-    sockets.add(client).add(upstream);
-    let sent = 0;
-    client.on('data', (data: Buffer) => {
-      sent += data.length;
-      if (sent > cutAfter) {
-        cuts++;
-        client.destroy();
-        upstream.destroy();
-        return;
-      }
-      upstream.write(data);
-    });
-    upstream.pipe(client);
-    const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    cuts: () => cuts,
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
@@ -135,7 +97,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
   it('finishes a large upload through a connection cut every 20 MiB, resuming where the server says', async () => {
     const user = await t.user('documenter', 'on mobile data');
     const bytes = randomBytes(96 * MiB);
-    const proxy = await cuttingProxy(url, 20 * MiB);
+    const proxy = await loopbackProxy(url, { cutEvery: 20 * MiB });
     try {
       const location = await tusUpload(`${proxy.url}/api/v1/uploads`, user.token, bytes, {
         chunkSize: 8 * MiB,
