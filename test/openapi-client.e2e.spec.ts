@@ -108,6 +108,13 @@ describe('the OpenAPI document (/api/docs-json)', () => {
     );
   });
 
+  it('documents a submission as multipart (metadata + file) or as JSON naming a finished upload, each with its own schema', () => {
+    const content = (document.paths['/api/v1/cases/{caseId}/evidence']!['post'] as { requestBody: { content: Record<string, { schema: Schema }> } }).requestBody.content;
+    expect(Object.keys(content).sort()).toEqual(['application/json', 'multipart/form-data']);
+    expect(Object.keys((content['multipart/form-data']!.schema['properties'] as object) ?? {}).sort()).toEqual(['file', 'metadata']);
+    expect(resolve(document, content['application/json']!.schema)?.['properties']).toHaveProperty('uploadId');
+  });
+
   it('says the bearer tokens are opaque, not JWTs', () => {
     expect(document.components.securitySchemes).toEqual({
       bearer: { type: 'http', scheme: 'bearer', description: expect.stringMatching(/opaque token/) },

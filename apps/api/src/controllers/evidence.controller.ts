@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { CurrentActor, Permit, type Actor } from '#custodia/auth';
@@ -71,12 +71,7 @@ export class EvidenceController {
     response: EvidenceWithReceipt,
     status: 201,
     problems: [400, 404, 409, 413, 415, 422],
-  })
-  @ApiConsumes('multipart/form-data', 'application/json')
-  @ApiBody({
-    schema: { oneOf: [SUBMISSION_BODY, openApiSchema(UploadSubmission, 'input')] } as never,
-    required: true,
-    description: 'multipart/form-data (metadata + file), or application/json (UploadSubmission) for a finished resumable upload',
+    bodies: { 'multipart/form-data': SUBMISSION_BODY, 'application/json': openApiSchema(UploadSubmission, 'input') },
   })
   @ApiResponse({ status: 200, description: 'A repeat: this clientSubmissionId with these bytes was received before', schema: openApiSchema(EvidenceWithReceipt, 'output') as never })
   async submitEvidence(

@@ -9,7 +9,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiExtension, ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { map, type Observable } from 'rxjs';
@@ -40,6 +40,8 @@ export interface EndpointSpec {
   status?: number;
   /** A non-JSON success body: its media type (a file, CSV, GeoJSON). */
   produces?: string;
+  /** A body in several media types (a submission: multipart or JSON): its schema per media type. */
+  bodies?: Record<string, object>;
   /** Headers of the success answer worth documenting (name: what it says), for answers whose news is in headers (tus). */
   headers?: Record<string, string>;
   /** The problem statuses this operation answers besides 400 (with a body or query), 413/415 (with a body) and 401/403 (from its access rule). */
@@ -105,6 +107,8 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
   // Always set, so a POST answers what the document says (Nest's own default there is 201).
   decorators.push(HttpCode(status));
   if (spec.body) decorators.push(ApiBody({ schema: openApiSchema(spec.body, 'input') as never, required: true }));
+  // Written into requestBody by completeDocument (the decorators write one schema for every media type).
+  if (spec.bodies) decorators.push(ApiExtension('x-custodia-bodies', spec.bodies));
   if (spec.query) {
     const object = spec.query instanceof z.ZodPipe ? spec.query.in : spec.query;
     if (!(object instanceof z.ZodObject)) throw new Error(`${spec.summary}: a query schema is an object of parameters`);
@@ -206,7 +210,9 @@ type Operation = {
   parameters?: unknown[];
   security?: unknown[];
   responses?: Record<string, unknown>;
+  requestBody?: unknown;
   'x-custodia-access'?: 'public' | 'public-log';
+  'x-custodia-bodies'?: Record<string, object>;
 };
 
 /**
@@ -229,6 +235,11 @@ export function completeDocument(document: OpenAPIObject, options: { publicLog: 
   for (const path of Object.values(document.paths)) {
     for (const operation of Object.values(path) as Operation[]) {
       if (!operation?.responses) continue;
+      const bodies = operation['x-custodia-bodies'];
+      if (bodies) {
+        operation.requestBody = { required: true, content: Object.fromEntries(Object.entries(bodies).map(([type, schema]) => [type, { schema }])) };
+        delete operation['x-custodia-bodies'];
+      }
       if (operation.operationId) {
         if (ids.has(operation.operationId)) throw new Error(`Two operations are both named ${operation.operationId}`);
         ids.add(operation.operationId);
