@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   canonicalBytes,
   MemoryTree,
@@ -129,6 +129,21 @@ describe('the custody log in PostgreSQL', () => {
     ['UPDATE custody_signing_keys SET public_key_pem = $$x$$', 'UPDATE'],
   ])('the database itself refuses %s, even to a superuser', async (sql, op) => {
     await expect(db.superuserQuery(sql)).rejects.toThrow(new RegExp(`append-only: ${op}|kept forever`));
+  });
+
+  it('receipts asked for at once share a signing: every leaf covered, fewer heads than callers', async () => {
+    const countHeads = async () => Number((await db.superuserQuery<{ n: string }>(`SELECT count(*) AS n FROM custody_tree_heads`))[0]!.n);
+    await heads.publish();
+    const before = await countHeads();
+    const recorded = await Promise.all(Array.from({ length: 8 }, (_, n) => appendOne(7000 + n)));
+    const signings = vi.spyOn(heads, 'publish');
+    const covering = await Promise.all(recorded.map((r) => heads.covering(r.leafIndex)));
+    for (const [i, head] of covering.entries()) expect(head.treeSize).toBeGreaterThan(recorded[i]!.leafIndex);
+    // All eight were committed before the first signing began: one signing (one transaction,
+    // one key read) answers them all, where each used to open its own.
+    expect(signings).toHaveBeenCalledTimes(1);
+    signings.mockRestore();
+    expect(await countHeads()).toBe(before + 1);
   });
 
   it('inclusion and consistency proofs from the stored nodes verify against signed heads', async () => {

@@ -35,6 +35,8 @@ const HEAD_COLUMNS = 'tree_size, root_hash, signed_timestamp, key_id, signature,
 export class TreeHeads {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  /** The head this process is signing for receipts, if any (see covering). */
+  private signing: Promise<KeptTreeHead> | null = null;
 
   constructor(
     private readonly db: DataSource,
@@ -94,13 +96,28 @@ export class TreeHeads {
     });
   }
 
-  /** A signed head that includes leaf `leafIndex`: the newest one, or a new one now. */
+  /**
+   * A signed head that includes leaf `leafIndex`: the newest one, or a new one now. Receipts
+   * asked for at the same moment share one signing: a caller whose leaf is already committed
+   * waits for a head being signed in this process, and signs only if that one does not cover it.
+   */
   async covering(leafIndex: number): Promise<KeptTreeHead> {
     const newest = await this.latest();
     if (newest && newest.treeSize > leafIndex) return newest;
-    const head = await this.publish();
-    if (head.treeSize <= leafIndex) throw new Error(`leaf ${leafIndex} is not in the log`);
-    return head;
+    const inFlight = this.signing;
+    if (inFlight) {
+      const head = await inFlight.catch(() => null);
+      if (head && head.treeSize > leafIndex) return head;
+    }
+    const signing = this.publish();
+    this.signing = signing;
+    try {
+      const head = await signing;
+      if (head.treeSize <= leafIndex) throw new Error(`leaf ${leafIndex} is not in the log`);
+      return head;
+    } finally {
+      if (this.signing === signing) this.signing = null;
+    }
   }
 
   /** Starts the coalescing loop: at most one new head per interval, only when the log grew. */
