@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { DatabaseModule } from '#custodia/db';
 import { AuthModule } from '#custodia/auth';
 import { CasesModule } from '#custodia/cases';
 import { CustodyModule } from '#custodia/custody';
@@ -17,19 +18,6 @@ import { LogController } from './controllers/log.controller.js';
 import { RecordsController, VocabulariesController } from './controllers/records.controller.js';
 import { UploadsController } from './controllers/uploads.controller.js';
 import { UsersController } from './controllers/users.controller.js';
-
-/** Holds the process-wide database handle, opened and migrated before Nest starts. */
-@Module({})
-class DatabaseModule {
-  static forRoot(dataSource: DataSource): DynamicModule {
-    return {
-      module: DatabaseModule,
-      global: true,
-      providers: [{ provide: DataSource, useValue: dataSource }],
-      exports: [DataSource],
-    };
-  }
-}
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
 export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, VocabulariesController, ExportsController, UploadsController];

@@ -2,3 +2,4 @@ export * from './data-source.js';
 export * from './embedded-postgres.js';
 export * from './unique-violation.js';
 export * from './open-database.js';
+export * from './database.module.js';

@@ -1,2 +1,3 @@
 export * from './job-queue.js';
 export * from './jobs.module.js';
+export * from './job-handlers.js';

@@ -1,5 +1,6 @@
 import { Injectable, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { JobHandlers } from './job-handlers.js';
 import { JobQueue } from './job-queue.js';
 
 /** Stops the queue (gracefully, letting running jobs finish) when the application closes. */
@@ -13,8 +14,8 @@ class JobQueueLifecycle implements OnModuleDestroy {
 }
 
 /**
- * The one job queue of a process, shared by every module that enqueues or works jobs. Each
- * module starts it (idempotent) and registers its own workers at bootstrap.
+ * The one job queue of a process, shared by every module that enqueues or works jobs, and the
+ * handlers those modules register (JobHandlers), worked at bootstrap where this process works jobs.
  */
 @Module({
   providers: [
@@ -31,7 +32,8 @@ class JobQueueLifecycle implements OnModuleDestroy {
       },
     },
     JobQueueLifecycle,
+    JobHandlers,
   ],
-  exports: [JobQueue],
+  exports: [JobQueue, JobHandlers],
 })
 export class JobsModule {}
