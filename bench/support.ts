@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,25 +92,23 @@ interface ArchiveHandle {
 }
 
 /**
- * POSTs one file to the case as multipart/form-data with node:http and a body assembled once:
- * the client runs in the archive's process, on the same cores, so it does as little as it can
- * (fetch with FormData copies the file through web streams several times).
+ * POSTs one file to the case as multipart/form-data with node:http, the file streamed from
+ * disk: the client runs in the archive's process, on the same cores, so it does as little as it
+ * can (fetch with FormData copies the file through web streams several times).
  */
 export async function upload(app: ArchiveHandle, file: string, mediaType: string): Promise<string> {
   const boundary = `custodia-${randomUUID()}`;
-  const body = Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n` +
-        `${JSON.stringify({ sourceType: 'field_capture' })}\r\n--${boundary}\r\n` +
-        `Content-Disposition: form-data; name="file"; filename="${path.basename(file)}"\r\nContent-Type: ${mediaType}\r\n\r\n`,
-    ),
-    await readFile(file),
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n` +
+      `${JSON.stringify({ sourceType: 'field_capture' })}\r\n--${boundary}\r\n` +
+      `Content-Disposition: form-data; name="file"; filename="${path.basename(file)}"\r\nContent-Type: ${mediaType}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const size = (await stat(file)).size;
   return new Promise((resolve, reject) => {
     const req = http.request(`${app.url}/api/v1/cases/${app.caseId}/evidence`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${app.token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': body.length },
+      headers: { Authorization: `Bearer ${app.token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': head.length + size + tail.length },
     });
     req.on('error', reject);
     req.on('response', (res) => {
@@ -121,7 +120,12 @@ export async function upload(app: ArchiveHandle, file: string, mediaType: string
         else resolve((JSON.parse(text) as { id: string }).id);
       });
     });
-    req.end(body);
+    // The file streamed from disk in large reads: no copy of it in memory.
+    req.write(head);
+    const body = createReadStream(file, { highWaterMark: 1 << 20 });
+    body.on('error', (error) => req.destroy(error));
+    body.on('end', () => req.end(tail));
+    body.pipe(req, { end: false });
   });
 }
 
