@@ -1,5 +1,6 @@
-import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import path from 'node:path';
+import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CasesModule } from '#custodia/cases';
 import { UploadsModule } from '#custodia/uploads';
@@ -12,15 +13,24 @@ import { EvidenceRepository } from './evidence.repository.js';
 import { EvidenceTagsService } from './evidence-tags.service.js';
 import { BLOB_STORE, EvidenceService } from './evidence.service.js';
 import { EvidenceLinks } from './links.js';
+import { FixityJob, fixityRunId, fixitySliceMs } from './fixity.job.js';
+import { FixityRepository } from './fixity.repository.js';
 
-/** Starts the job queue and, where this process works it, the derivative worker. */
+/**
+ * Starts the job queue and, where this process works it, the derivative and fixity workers and
+ * the fixity schedule: one run enqueued per slice of time, under an id every process computes
+ * alike, so several instances enqueue one run between them.
+ */
 @Injectable()
-class EvidenceWorker implements OnApplicationBootstrap {
+class EvidenceWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('EvidenceWorker');
+  private fixityTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly queue: JobQueue,
     private readonly job: DerivativesJob,
+    private readonly fixity: FixityJob,
+    private readonly db: DataSource,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
   ) {}
@@ -32,6 +42,26 @@ class EvidenceWorker implements OnApplicationBootstrap {
     await this.queue.start();
     if (this.config.workQueue) {
       await this.queue.work('evidence.derivatives', ({ evidenceId }) => this.job.run(evidenceId), this.config.workerConcurrency);
+      await this.queue.work('evidence.fixity', async () => void (await this.fixity.run()), 1);
+      if (this.config.fixityEnabled) {
+        const sliceMs = fixitySliceMs(this.config.fixityIntervalSeconds);
+        await this.enqueueFixity(sliceMs);
+        this.fixityTimer = setInterval(() => void this.enqueueFixity(sliceMs), sliceMs).unref();
+      }
+    }
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.fixityTimer);
+  }
+
+  private async enqueueFixity(sliceMs: number): Promise<void> {
+    try {
+      await this.queue.enqueue(this.db.manager, 'evidence.fixity', {}, fixityRunId(Date.now(), sliceMs));
+      this.queue.wake('evidence.fixity');
+    } catch (error) {
+      // The next slice enqueues again; a database away for a moment must not stop the schedule.
+      this.logger.warn(`could not enqueue a fixity run: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 }
@@ -45,8 +75,10 @@ class EvidenceWorker implements OnApplicationBootstrap {
     EvidenceTagsService,
     EvidenceLinks,
     DerivativesJob,
+    FixityRepository,
+    FixityJob,
     EvidenceWorker,
   ],
-  exports: [EvidenceService, EvidenceTagsService, EvidenceLinks, BLOB_STORE],
+  exports: [EvidenceService, EvidenceTagsService, EvidenceLinks, FixityJob, BLOB_STORE],
 })
 export class EvidenceModule {}
