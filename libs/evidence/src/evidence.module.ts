@@ -43,16 +43,27 @@ class EvidenceWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.config.workQueue) {
       await this.queue.work('evidence.derivatives', ({ evidenceId }) => this.job.run(evidenceId), this.config.workerConcurrency);
       await this.queue.work('evidence.fixity', async () => void (await this.fixity.run()), 1);
-      if (this.config.fixityEnabled) {
-        const sliceMs = fixitySliceMs(this.config.fixityIntervalSeconds);
-        await this.enqueueFixity(sliceMs);
-        this.fixityTimer = setInterval(() => void this.enqueueFixity(sliceMs), sliceMs).unref();
-      }
+      if (this.config.fixityEnabled) this.scheduleFixity(fixitySliceMs(this.config.fixityIntervalSeconds));
     }
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.fixityTimer);
+    clearTimeout(this.fixityTimer);
+    this.fixityTimer = undefined;
+  }
+
+  /**
+   * Enqueues a run at each boundary of the wall clock's slices (not at boot, nor counted from
+   * it): restarts more frequent than a slice do not starve the schedule, and every instance
+   * enqueues at the same moment under the same id.
+   */
+  private scheduleFixity(sliceMs: number): void {
+    const wait = sliceMs - (Date.now() % sliceMs);
+    this.fixityTimer = setTimeout(() => {
+      void this.enqueueFixity(sliceMs).finally(() => {
+        if (this.fixityTimer) this.scheduleFixity(sliceMs);
+      });
+    }, wait).unref();
   }
 
   private async enqueueFixity(sliceMs: number): Promise<void> {
