@@ -11,6 +11,10 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('info');
     expect(config.masterKey).toBeNull();
     expect(config.treeHeadIntervalMs).toBe(1000);
+    expect(config.fixityEnabled).toBe(true);
+    expect(config.fixityIntervalSeconds).toBe(7 * 86400);
+    expect(config.fixityBytesPerSecond).toBe(32 * 1024 * 1024);
+    expect(config.fixityBatch).toBe(100);
   });
 
   it.each([
@@ -23,6 +27,10 @@ describe('loadConfig', () => {
     ['CUSTODIA_MASTER_KEY', 'c2hvcnQ='],
     ['CUSTODIA_TRUST_PROXY', 'maybe'],
     ['CUSTODIA_TSA_URL', 'ftp://tsa'],
+    ['CUSTODIA_FIXITY_ENABLED', 'sometimes'],
+    ['CUSTODIA_FIXITY_INTERVAL_S', '10'],
+    ['CUSTODIA_FIXITY_BYTES_PER_S', '0'],
+    ['CUSTODIA_FIXITY_BATCH', '0'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));

@@ -50,6 +50,14 @@ export interface CustodiaConfig {
   workQueue: boolean;
   /** Jobs this process works at once (each decodes one image). */
   workerConcurrency: number;
+  /** Stored blobs are re-hashed on a schedule (CUSTODIA_FIXITY_ENABLED), by processes that work the queue. */
+  fixityEnabled: boolean;
+  /** Each item's blobs are re-checked at least this often (CUSTODIA_FIXITY_INTERVAL_S). */
+  fixityIntervalSeconds: number;
+  /** Rate limit of the re-reading per process, so it never starves intake (CUSTODIA_FIXITY_BYTES_PER_S). */
+  fixityBytesPerSecond: number;
+  /** Items checked per batch: one transaction, one take of the log's lock per batch (CUSTODIA_FIXITY_BATCH). */
+  fixityBatch: number;
 }
 
 /** A configuration value that stops the process, naming the variable. */
@@ -186,5 +194,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
     // Twice the CPUs: a job also waits on fsync and the database, and would leave a core idle.
     workerConcurrency: integer(env, 'CUSTODIA_WORKER_CONCURRENCY', 2 * os.availableParallelism(), 1, 64),
+    fixityEnabled: boolean(env, 'CUSTODIA_FIXITY_ENABLED', true),
+    fixityIntervalSeconds: integer(env, 'CUSTODIA_FIXITY_INTERVAL_S', 7 * 86400, 60, 10 * 365 * 86400),
+    fixityBytesPerSecond: integer(env, 'CUSTODIA_FIXITY_BYTES_PER_S', 32 * 1024 * 1024, 64 * 1024, Number.MAX_SAFE_INTEGER),
+    fixityBatch: integer(env, 'CUSTODIA_FIXITY_BATCH', 100, 1, 10_000),
   };
 }

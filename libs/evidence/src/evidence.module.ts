@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import path from 'node:path';
+import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CasesModule } from '#custodia/cases';
 import { UploadsModule } from '#custodia/uploads';
 import { CustodyModule } from '#custodia/custody';
-import { JobHandlers, JobsModule } from '#custodia/jobs';
+import { JobHandlers, JobQueue, JobsModule } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
 import { LocalBlobStore, type BlobStore } from '#custodia/storage';
 import { DerivativesJob } from './derivatives.job.js';
@@ -12,15 +13,26 @@ import { EvidenceRepository } from './evidence.repository.js';
 import { EvidenceTagsService } from './evidence-tags.service.js';
 import { BLOB_STORE, EvidenceService } from './evidence.service.js';
 import { EvidenceLinks } from './links.js';
+import { FixityJob, fixityRunId, fixitySliceMs } from './fixity.job.js';
+import { FixityRepository } from './fixity.repository.js';
 
-/** Registers the derivative job's handler; at bootstrap, sets up sharp and sweeps what a crash left. */
+/**
+ * Registers the derivative and fixity jobs' handlers; at bootstrap, sets up sharp, sweeps what a
+ * crash left and, where this process works the queue, keeps the fixity schedule: one run enqueued
+ * per slice of time, under an id every process computes alike, so several instances enqueue one
+ * run between them.
+ */
 @Injectable()
-class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap {
+class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('EvidenceWorker');
+  private fixityTimer: NodeJS.Timeout | undefined;
 
   constructor(
+    private readonly queue: JobQueue,
     private readonly handlers: JobHandlers,
     private readonly job: DerivativesJob,
+    private readonly fixity: FixityJob,
+    private readonly db: DataSource,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
   ) {}
@@ -30,12 +42,43 @@ class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap {
       concurrency: this.config.workerConcurrency,
       owner: 'EvidenceModule',
     });
+    this.handlers.register('evidence.fixity', async () => void (await this.fixity.run()), { concurrency: 1, owner: 'EvidenceModule' });
   }
 
   async onApplicationBootstrap(): Promise<void> {
     configureSharp();
     const swept = await this.store.sweepTemporary();
     if (swept) this.logger.warn(`removed ${swept} unfinished uploads left by an earlier crash`);
+    if (this.config.workQueue && this.config.fixityEnabled) this.scheduleFixity(fixitySliceMs(this.config.fixityIntervalSeconds));
+  }
+
+  onModuleDestroy(): void {
+    clearTimeout(this.fixityTimer);
+    this.fixityTimer = undefined;
+  }
+
+  /**
+   * Enqueues a run at each boundary of the wall clock's slices (not at boot, nor counted from
+   * it): restarts more frequent than a slice do not starve the schedule, and every instance
+   * enqueues at the same moment under the same id.
+   */
+  private scheduleFixity(sliceMs: number): void {
+    const wait = sliceMs - (Date.now() % sliceMs);
+    this.fixityTimer = setTimeout(() => {
+      void this.enqueueFixity(sliceMs).finally(() => {
+        if (this.fixityTimer) this.scheduleFixity(sliceMs);
+      });
+    }, wait).unref();
+  }
+
+  private async enqueueFixity(sliceMs: number): Promise<void> {
+    try {
+      await this.queue.enqueue(this.db.manager, 'evidence.fixity', {}, fixityRunId(Date.now(), sliceMs));
+      this.queue.wake('evidence.fixity');
+    } catch (error) {
+      // The next slice enqueues again; a database away for a moment must not stop the schedule.
+      this.logger.warn(`could not enqueue a fixity run: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 }
 
@@ -48,8 +91,10 @@ class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap {
     EvidenceTagsService,
     EvidenceLinks,
     DerivativesJob,
+    FixityRepository,
+    FixityJob,
     EvidenceWorker,
   ],
-  exports: [EvidenceService, EvidenceTagsService, EvidenceLinks, BLOB_STORE],
+  exports: [EvidenceService, EvidenceTagsService, EvidenceLinks, FixityJob, BLOB_STORE],
 })
 export class EvidenceModule {}

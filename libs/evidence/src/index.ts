@@ -7,3 +7,6 @@ export * from './list-query.js';
 export * from './submission.js';
 export * from './views.js';
 export * from './links.js';
+export * from './byte-rate.js';
+export * from './fixity.job.js';
+export * from './fixity.repository.js';

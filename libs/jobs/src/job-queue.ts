@@ -5,14 +5,18 @@ import type { EntityManager } from 'typeorm';
 export interface JobTypes {
   'evidence.derivatives': { evidenceId: string };
   'exports.build': { exportId: string };
+  /** A run of fixity checks over every item due (the data is empty: the schedule is in evidence_items). */
+  'evidence.fixity': Record<string, never>;
 }
 export type JobName = keyof JobTypes;
-export const JOB_NAMES: readonly JobName[] = ['evidence.derivatives', 'exports.build'];
+export const JOB_NAMES: readonly JobName[] = ['evidence.derivatives', 'exports.build', 'evidence.fixity'];
 
 /** How long a job may run before pg-boss takes it for dead and retries it; a package of many gigabytes takes a while. */
 const EXPIRE_IN_SECONDS: Record<JobName, number> = {
   'evidence.derivatives': 15 * 60,
   'exports.build': 12 * 3600,
+  // A run stops taking batches after 45 minutes (fixity.job.ts); a batch recorded every 30 s.
+  'evidence.fixity': 3600,
 };
 
 export type JobHandler<N extends JobName> = (data: JobTypes[N], job: { id: string; retryCount: number }) => Promise<void>;

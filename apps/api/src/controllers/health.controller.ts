@@ -2,13 +2,28 @@ import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/co
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { Public } from '#custodia/auth';
-import { BLOB_STORE } from '#custodia/evidence';
-import { z } from '#custodia/schema';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { BLOB_STORE, FixityJob } from '#custodia/evidence';
+import { timestamp, z } from '#custodia/schema';
 import type { BlobStore } from '#custodia/storage';
 import { Endpoint } from '../http/endpoint.js';
 
 const Live = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Live' });
-const Ready = z.strictObject({ status: z.literal('ok'), database: z.literal('ok'), storage: z.literal('ok') }).meta({ id: 'Ready' });
+const Fixity = z
+  .strictObject({
+    status: z.enum(['ok', 'failed', 'disabled']).describe('failed while any item\'s last fixity check failed; disabled when this process schedules none'),
+    failures: z.int().min(0).describe('Items whose last fixity check found a blob altered or missing'),
+    lastCheckedAt: timestamp().nullable().describe('When the last fixity check of any item ended (null: none yet)'),
+  })
+  .meta({ id: 'FixityHealth' });
+const Ready = z
+  .strictObject({
+    status: z.enum(['ok', 'degraded']).describe('degraded (still 200) when a fixity check failed: the archive serves, an operator must look'),
+    database: z.literal('ok'),
+    storage: z.literal('ok'),
+    fixity: Fixity,
+  })
+  .meta({ id: 'Ready' });
 
 @ApiTags('health')
 @Controller('health')
@@ -17,6 +32,8 @@ export class HealthController {
   constructor(
     private readonly db: DataSource,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
+    private readonly fixity: FixityJob,
+    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
 
   @Get()
@@ -25,9 +42,18 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready when the database answers and the blob store takes writes. */
+  /**
+   * Ready when the database answers and the blob store takes writes. A failed fixity check does
+   * not make the process unready (a load balancer would then take every instance out for one bad
+   * blob): it answers 200 with `status: degraded` and the count, for monitoring to alert on.
+   */
   @Get('ready')
-  @Endpoint({ operationId: 'getReadiness', summary: 'Ready when the database answers and the blob store takes writes (else 503)', response: Ready, problems: [503] })
+  @Endpoint({
+    operationId: 'getReadiness',
+    summary: 'Ready when the database answers and the blob store takes writes (else 503); failed fixity checks show as degraded, still 200',
+    response: Ready,
+    problems: [503],
+  })
   async ready(): Promise<z.output<typeof Ready>> {
     const database = await this.db.query('SELECT 1').then(
       () => true,
@@ -42,6 +68,16 @@ export class HealthController {
         `Not ready: ${[!database && 'the database does not answer', !storage && 'the blob store does not take writes'].filter(Boolean).join(' and ')}`,
       );
     }
-    return { status: 'ok', database: 'ok', storage: 'ok' };
+    const fixity = await this.fixity.summary();
+    return {
+      status: fixity.failures ? 'degraded' : 'ok',
+      database: 'ok',
+      storage: 'ok',
+      fixity: {
+        status: fixity.failures ? 'failed' : this.config.fixityEnabled ? 'ok' : 'disabled',
+        failures: fixity.failures,
+        lastCheckedAt: fixity.lastCheckedAt?.toISOString() ?? null,
+      },
+    };
   }
 }
