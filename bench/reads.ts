@@ -1,0 +1,67 @@
+/**
+ * Read figures (issue 12): requests per second over HTTP with N concurrent clients (keep-alive)
+ * for the bare `/health` route, an authenticated read that is no custody event (`GET
+ * /cases/:id`), the case's evidence listing, and a read that is one (an item's record: `evidence.viewed`). Prints each rate and
+ * the ratios the issue names: authenticated reads against `/health` (target >= 0.5) and logged
+ * reads against unlogged ones (target >= 0.8). Usage: npm run bench:reads [-- --clients 32 --seconds 10]
+ */
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { benchApp, fmt, now } from './support.js';
+
+const { values } = parseArgs({ options: { clients: { type: 'string', default: '32' }, seconds: { type: 'string', default: '10' } } });
+const CLIENTS = Number(values.clients);
+const SECONDS = Number(values.seconds);
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+const get = (url: string, token?: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+  });
+
+/** Requests per second of `url` with CLIENTS clients for SECONDS seconds (after a short warm-up). */
+async function rate(url: string, token?: string): Promise<number> {
+  const run = async (seconds: number): Promise<number> => {
+    let done = 0;
+    const until = now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (now() < until) {
+          const status = await get(url, token);
+          if (status !== 200) throw new Error(`${url} answered ${status}`);
+          done++;
+        }
+      }),
+    );
+    return done / seconds;
+  };
+  await run(1);
+  return run(SECONDS);
+}
+
+const app = await benchApp('reads');
+try {
+  const form = new FormData();
+  form.set('metadata', JSON.stringify({ title: 'read bench' }));
+  form.set('file', new Blob([randomBytes(4096)], { type: 'application/octet-stream' }), 'item.bin');
+  const item = (await (await fetch(`${app.url}/api/v1/cases/${app.caseId}/evidence`, { method: 'POST', headers: { Authorization: `Bearer ${app.token}` }, body: form })).json()) as { id: string };
+  const health = await rate(`${app.url}/api/v1/health`);
+  const caseRead = await rate(`${app.url}/api/v1/cases/${app.caseId}`, app.token);
+  const listing = await rate(`${app.url}/api/v1/cases/${app.caseId}/evidence?limit=10`, app.token);
+  const record = await rate(`${app.url}/api/v1/evidence/${item.id}`, app.token);
+  console.log(`${CLIENTS} clients, ${SECONDS} s each; PostgreSQL ${app.server}`);
+  console.log(`GET /health: ${fmt(health, 0)} requests/s`);
+  console.log(`GET /cases/:id (authenticated, no custody event): ${fmt(caseRead, 0)} requests/s`);
+  console.log(`GET /cases/:id/evidence?limit=10 (authenticated, no custody event): ${fmt(listing, 0)} requests/s`);
+  console.log(`GET /evidence/:id (authenticated, records evidence.viewed): ${fmt(record, 0)} requests/s`);
+  console.log(`authenticated reads (GET /cases/:id) / health: ${fmt(caseRead / health, 3)} (target >= 0.5)`);
+  console.log(`logged reads (GET /evidence/:id) / unlogged reads (GET /cases/:id): ${fmt(record / caseRead, 3)} (target >= 0.8)`);
+} finally {
+  agent.destroy();
+  await app.close();
+}
