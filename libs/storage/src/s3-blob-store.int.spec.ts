@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startS3, type TestS3 } from '../../../test/support/s3.js';
 import { contentKey } from './content-address.js';
 import { BlobNotFoundError, BlobRangeError, BlobStoreUnavailableError, BlobTooLargeError, InvalidBlobHashError } from './errors.js';
-import { S3BlobStore } from './s3-blob-store.js';
+import { ByteWindow, S3BlobStore } from './s3-blob-store.js';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const base64Sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('base64');
@@ -305,5 +305,24 @@ describe('S3BlobStore against s3rver', () => {
 
   it('sweepTemporary sweeps the staging area (nothing to do when no process crashed)', async () => {
     expect(await store.sweepTemporary()).toBe(0);
+  });
+});
+
+describe('ByteWindow (a store that sends more than the range asked for)', () => {
+  const through = (chunks: Buffer[], skip: number, length: number) => {
+    const source = Readable.from(chunks);
+    return readAll(source.pipe(new ByteWindow(skip, length, source)));
+  };
+
+  it('passes exactly the bytes asked for, across chunk boundaries, and stops the source', async () => {
+    const bytes = randomBytes(40);
+    const chunks = [bytes.subarray(0, 7), bytes.subarray(7, 19), bytes.subarray(19)];
+    expect(await through(chunks, 5, 8)).toEqual(bytes.subarray(5, 13));
+    expect(await through(chunks, 0, 1)).toEqual(bytes.subarray(0, 1));
+    expect(await through(chunks, 19, 21)).toEqual(bytes.subarray(19));
+  });
+
+  it('fails a body that ends before the range does', async () => {
+    await expect(through([randomBytes(10)], 4, 10)).rejects.toBeInstanceOf(BlobStoreUnavailableError);
   });
 });

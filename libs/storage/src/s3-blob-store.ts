@@ -369,7 +369,7 @@ export class S3BlobStore implements BlobStore {
 }
 
 /** Passes `length` bytes after skipping `skip`, then ends and stops the source. */
-class ByteWindow extends Transform {
+export class ByteWindow extends Transform {
   constructor(
     private skip: number,
     private left: number,
@@ -382,6 +382,10 @@ class ByteWindow extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.left === 0) {
+      callback();
+      return;
+    }
     let part = chunk;
     if (this.skip > 0) {
       const skipped = Math.min(this.skip, part.length);
@@ -399,6 +403,11 @@ class ByteWindow extends Transform {
       this.source.destroy();
     }
     callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // A body that ended early is a broken read, not a shorter file.
+    callback(this.left > 0 ? new BlobStoreUnavailableError(`the store sent ${this.left} bytes fewer than the range asked for`) : null);
   }
 }
 
