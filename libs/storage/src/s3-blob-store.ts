@@ -200,7 +200,9 @@ export class S3BlobStore implements BlobStore {
    */
   async withLocalFile<T>(sha256: string, read: (path: string) => Promise<T>): Promise<T> {
     const body = await this.open(sha256);
-    const copy = await this.staging.ingest(body, { maxBytes: Number.MAX_SAFE_INTEGER });
+    const copy = await this.staging.ingest(body, { maxBytes: Number.MAX_SAFE_INTEGER }).catch((error: unknown) => {
+      throw this.unavailable(`reading ${contentKey(sha256)} broke off`, error);
+    });
     try {
       if (copy.sha256 !== sha256) {
         throw new Error(`the bytes stored under ${contentKey(sha256)} in ${this.where} are no longer those of sha256 ${sha256}`);
