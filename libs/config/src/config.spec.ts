@@ -54,3 +54,48 @@ describe('loadConfig', () => {
     expect(loadConfig({ CUSTODIA_MASTER_KEY: b64 }).masterKey).toEqual(Buffer.alloc(32, 7));
   });
 });
+
+describe('loadConfig: S3 storage', () => {
+  const s3 = { CUSTODIA_S3_ENDPOINT: 'http://127.0.0.1:9000', CUSTODIA_S3_BUCKET: 'evidence' };
+
+  it('keeps files on local disk when no endpoint is set', () => {
+    expect(loadConfig({}).s3).toBeNull();
+  });
+
+  it('reads the store with its defaults: us-east-1, path-style, the SDK credential chain', () => {
+    expect({ ...loadConfig(s3).s3 }).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      bucket: 'evidence',
+      region: 'us-east-1',
+      accessKeyId: null,
+      secretAccessKey: null,
+      forcePathStyle: true,
+    });
+    const set = loadConfig({ ...s3, CUSTODIA_S3_REGION: 'eu-central-1', CUSTODIA_S3_FORCE_PATH_STYLE: 'false', CUSTODIA_S3_ACCESS_KEY_ID: 'AKID', CUSTODIA_S3_SECRET_ACCESS_KEY: 's3cr3t/key+' }).s3!;
+    expect([set.region, set.forcePathStyle, set.accessKeyId, set.secretAccessKey]).toEqual(['eu-central-1', false, 'AKID', 's3cr3t/key+']);
+  });
+
+  it('never shows the secret when the configuration is logged or serialized', async () => {
+    const { inspect } = await import('node:util');
+    const config = loadConfig({ ...s3, CUSTODIA_S3_ACCESS_KEY_ID: 'AKID', CUSTODIA_S3_SECRET_ACCESS_KEY: 'the-secret-value' });
+    expect(JSON.stringify(config)).not.toContain('the-secret-value');
+    expect(inspect(config, { depth: 5 })).not.toContain('the-secret-value');
+    expect(JSON.stringify(config.s3)).toContain('[redacted]');
+  });
+
+  it.each([
+    [{ CUSTODIA_S3_BUCKET: 'evidence' }, 'CUSTODIA_S3_BUCKET'],
+    [{ CUSTODIA_S3_SECRET_ACCESS_KEY: 'x' }, 'CUSTODIA_S3_SECRET_ACCESS_KEY'],
+    [{ CUSTODIA_S3_ENDPOINT: 'ftp://store' }, 'CUSTODIA_S3_ENDPOINT'],
+    [{ CUSTODIA_S3_ENDPOINT: 'http://user:pass@store:9000', CUSTODIA_S3_BUCKET: 'evidence' }, 'CUSTODIA_S3_ENDPOINT'],
+    [{ CUSTODIA_S3_ENDPOINT: 'http://store:9000' }, 'CUSTODIA_S3_BUCKET'],
+    [{ ...s3, CUSTODIA_S3_BUCKET: 'Evidence_Bucket' }, 'CUSTODIA_S3_BUCKET'],
+    [{ ...s3, CUSTODIA_S3_REGION: 'EU Central' }, 'CUSTODIA_S3_REGION'],
+    [{ ...s3, CUSTODIA_S3_ACCESS_KEY_ID: 'AKID' }, 'CUSTODIA_S3_SECRET_ACCESS_KEY'],
+    [{ ...s3, CUSTODIA_S3_SECRET_ACCESS_KEY: 'x' }, 'CUSTODIA_S3_ACCESS_KEY_ID'],
+    [{ ...s3, CUSTODIA_S3_FORCE_PATH_STYLE: 'sometimes' }, 'CUSTODIA_S3_FORCE_PATH_STYLE'],
+  ])('rejects %o naming %s', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+});

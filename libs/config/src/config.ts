@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { inspect } from 'node:util';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -58,6 +59,20 @@ export interface CustodiaConfig {
   fixityBytesPerSecond: number;
   /** Items checked per batch: one transaction, one take of the log's lock per batch (CUSTODIA_FIXITY_BATCH). */
   fixityBatch: number;
+  /** Original files in an S3-compatible bucket (CUSTODIA_S3_*); null = on local disk under dataDir. */
+  s3: S3Settings | null;
+}
+
+/** Where and how to reach the S3-compatible store; the secret never shows in logs or JSON. */
+export interface S3Settings {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  /** Both null: the SDK's own credential chain (AWS_* variables, instance or pod roles). */
+  accessKeyId: string | null;
+  secretAccessKey: string | null;
+  /** `https://host/bucket/key` rather than `https://bucket.host/key`, as self-hosted stores want. */
+  forcePathStyle: boolean;
 }
 
 /** A configuration value that stops the process, naming the variable. */
@@ -143,6 +158,55 @@ function tsaCertFile(env: Env, cwd: string): string | null {
   return file;
 }
 
+// S3's bucket naming rules (3-63 characters, lowercase, digits, dots, hyphens, not IP-like).
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const S3_VARIABLES = ['CUSTODIA_S3_BUCKET', 'CUSTODIA_S3_REGION', 'CUSTODIA_S3_ACCESS_KEY_ID', 'CUSTODIA_S3_SECRET_ACCESS_KEY', 'CUSTODIA_S3_FORCE_PATH_STYLE'];
+
+function s3Settings(env: Env): S3Settings | null {
+  const endpoint = url(env, 'CUSTODIA_S3_ENDPOINT', ['http:', 'https:']);
+  if (endpoint === null) {
+    // A half-configured store would silently keep evidence on local disk instead.
+    const stray = S3_VARIABLES.find((name) => read(env, name) !== undefined);
+    if (stray) throw new ConfigError(stray, 'is set but CUSTODIA_S3_ENDPOINT is not');
+    return null;
+  }
+  const parsed = new URL(endpoint);
+  if (parsed.username || parsed.password) {
+    throw new ConfigError('CUSTODIA_S3_ENDPOINT', 'must not hold credentials: set CUSTODIA_S3_ACCESS_KEY_ID and CUSTODIA_S3_SECRET_ACCESS_KEY');
+  }
+  const bucket = read(env, 'CUSTODIA_S3_BUCKET');
+  if (bucket === undefined) throw new ConfigError('CUSTODIA_S3_BUCKET', 'must be set when CUSTODIA_S3_ENDPOINT is');
+  if (!BUCKET_NAME.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
+    throw new ConfigError('CUSTODIA_S3_BUCKET', `must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens), got "${bucket}"`);
+  }
+  const region = read(env, 'CUSTODIA_S3_REGION') ?? 'us-east-1';
+  if (!/^[a-z0-9-]{1,50}$/.test(region)) throw new ConfigError('CUSTODIA_S3_REGION', `must be a region name such as eu-central-1, got "${region}"`);
+  const accessKeyId = read(env, 'CUSTODIA_S3_ACCESS_KEY_ID') ?? null;
+  // Not trimmed: a secret is used exactly as given.
+  const secretAccessKey = env['CUSTODIA_S3_SECRET_ACCESS_KEY'] || null;
+  if ((accessKeyId === null) !== (secretAccessKey === null)) {
+    throw new ConfigError(accessKeyId === null ? 'CUSTODIA_S3_ACCESS_KEY_ID' : 'CUSTODIA_S3_SECRET_ACCESS_KEY', 'must be set together with the other S3 key variable');
+  }
+  const settings: S3Settings = {
+    endpoint,
+    bucket,
+    region,
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: boolean(env, 'CUSTODIA_S3_FORCE_PATH_STYLE', true),
+  };
+  // Whoever logs or serializes the configuration sees that a secret is set, never the secret.
+  const shown = (): Omit<S3Settings, 'secretAccessKey'> & { secretAccessKey: string | null } => ({
+    ...settings,
+    secretAccessKey: secretAccessKey === null ? null : '[redacted]',
+  });
+  Object.defineProperties(settings, {
+    toJSON: { value: shown, enumerable: false },
+    [inspect.custom]: { value: () => shown(), enumerable: false },
+  });
+  return settings;
+}
+
 /** Reads and validates the configuration; throws ConfigError naming the first wrong variable. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): CustodiaConfig {
   const adminEmail = read(env, 'CUSTODIA_ADMIN_EMAIL') ?? null;
@@ -198,5 +262,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     fixityIntervalSeconds: integer(env, 'CUSTODIA_FIXITY_INTERVAL_S', 7 * 86400, 60, 10 * 365 * 86400),
     fixityBytesPerSecond: integer(env, 'CUSTODIA_FIXITY_BYTES_PER_S', 32 * 1024 * 1024, 64 * 1024, Number.MAX_SAFE_INTEGER),
     fixityBatch: integer(env, 'CUSTODIA_FIXITY_BATCH', 100, 1, 10_000),
+    s3: s3Settings(env),
   };
 }

@@ -7,7 +7,7 @@ import { UploadsModule } from '#custodia/uploads';
 import { CustodyModule } from '#custodia/custody';
 import { JobHandlers, JobQueue, JobsModule } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
-import { LocalBlobStore, type BlobStore } from '#custodia/storage';
+import { LocalBlobStore, S3BlobStore, s3StagingDir, type BlobStore } from '#custodia/storage';
 import { DerivativesJob } from './derivatives.job.js';
 import { EvidenceRepository } from './evidence.repository.js';
 import { EvidenceTagsService } from './evidence-tags.service.js';
@@ -85,7 +85,13 @@ class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap, OnModuleDe
 @Module({
   imports: [CustodyModule, CasesModule, JobsModule, UploadsModule],
   providers: [
-    { provide: BLOB_STORE, inject: [CUSTODIA_CONFIG], useFactory: (config: CustodiaConfig) => new LocalBlobStore(path.join(config.dataDir, 'blobs')) },
+    {
+      provide: BLOB_STORE,
+      inject: [CUSTODIA_CONFIG],
+      // With CUSTODIA_S3_ENDPOINT, originals live in the bucket; uploads are still hashed on local disk first.
+      useFactory: (config: CustodiaConfig): BlobStore =>
+        config.s3 ? new S3BlobStore({ ...config.s3, stagingDir: s3StagingDir(config.dataDir) }) : new LocalBlobStore(path.join(config.dataDir, 'blobs')),
+    },
     EvidenceRepository,
     EvidenceService,
     EvidenceTagsService,

@@ -1,6 +1,6 @@
-// libs/storage: the blob store behind an interface, and its local-disk, content-addressed
-// implementation. Node built-ins only, no NestJS, no database: the API, the worker and the CLI
-// verifier share one way of keeping original files byte-exact.
+// libs/storage: the blob store behind an interface, and its content-addressed implementations on
+// local disk (Node built-ins only) and in an S3-compatible bucket (AWS SDK v3). No NestJS, no
+// database: the API, the worker and the CLI verifier share one way of keeping original files byte-exact.
 export type {
   BlobSource,
   BlobStat,
@@ -11,6 +11,7 @@ export type {
   IngestResult,
 } from './blob-store.js';
 export { FileSink, LocalBlobStore, type StoredBlob, type TemporaryFile } from './local-blob-store.js';
+export { S3BlobStore, s3StagingDir, type S3BlobStoreOptions } from './s3-blob-store.js';
 export { checkStore, type StoreCheck } from './store-check.js';
 export { prepareDataDirectory } from './data-directory.js';
 export { assertSha256Hex, contentKey, isSha256Hex } from './content-address.js';

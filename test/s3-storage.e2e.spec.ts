@@ -1,0 +1,147 @@
+// Evidence kept in an S3-compatible bucket (issue 12, item 5): the API started with CUSTODIA_S3_*
+// pointing at a real S3 server (s3rver, in this process), then intake over multipart and over a
+// finished resumable upload, downloads with Range, derivatives, verify (including a byte flipped
+// in the bucket) and readiness, with no original left on local disk.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tus from 'tus-js-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contentKey, S3BlobStore } from '../libs/storage/src/index.js';
+import { BLOB_STORE } from '../libs/evidence/src/index.js';
+import { UploadsService } from '../libs/uploads/src/index.js';
+import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { bearer, binary, createCase, fixture, sha256base64, sha256hex, submit, waitProcessed } from './support/evidence.js';
+import { startS3, type TestS3 } from './support/s3.js';
+
+const MiB = 1024 * 1024;
+
+async function filesUnder(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+describe('evidence in an S3-compatible bucket (e2e, s3rver)', () => {
+  let s3: TestS3;
+  let t: TestApp;
+  let documenter: TestUser;
+  let investigator: TestUser;
+  let caseId: string;
+
+  const getBytes = (user: TestUser, url: string, headers: Record<string, string> = {}) =>
+    t.http.get(`/api/v1${url}`).set('Authorization', bearer(user)).set(headers).buffer(true).parse(binary);
+  const verify = (user: TestUser, id: string) => t.http.post(`/api/v1/evidence/${id}/verify`).set('Authorization', bearer(user));
+
+  beforeAll(async () => {
+    s3 = await startS3();
+    t = await startTestApp({ ...s3.env, CUSTODIA_TREE_HEAD_INTERVAL_MS: '50' });
+    documenter = await t.user('documenter', 'Dana Documenter');
+    investigator = await t.user('investigator', 'Ines Investigator');
+    caseId = await createCase(t, investigator, 'Stored in S3', [documenter]);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await s3?.close();
+  });
+
+  it('the app picked the S3 store and is ready (the bucket takes a probe write)', async () => {
+    expect(t.app.get(BLOB_STORE)).toBeInstanceOf(S3BlobStore);
+    const ready = await t.http.get('/api/v1/health/ready');
+    expect(ready.status, JSON.stringify(ready.body)).toBe(200);
+    expect(ready.body).toMatchObject({ storage: 'ok' });
+    // The secret is in no log line.
+    expect(t.logText()).not.toContain(`"${s3.env['CUSTODIA_S3_SECRET_ACCESS_KEY']}"`);
+  });
+
+  it('a multipart submission lands in the bucket under its content key; content with Range, derivatives, verify', async () => {
+    const bytes = fixture('exif-ne-offset.jpg');
+    const sha = sha256hex(bytes);
+    const res = await submit(t, documenter, caseId, bytes, { metadata: { sha256: sha, title: 'street' }, filename: 'street.jpg', contentType: 'image/jpeg' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const id = res.body.id as string;
+
+    // In the bucket, byte-exact; nothing under the local blob folder (the staging area is
+    // checked once the derivative job, which reads a local copy, is done).
+    expect((await readFile(s3.objectFile(contentKey(sha)))).equals(bytes)).toBe(true);
+    expect(await filesUnder(path.join(t.config.dataDir, 'blobs'))).toEqual([]);
+
+    const whole = await getBytes(investigator, `/evidence/${id}/content`);
+    expect(whole.status).toBe(200);
+    expect((whole.body as Buffer).equals(bytes)).toBe(true);
+    expect(whole.headers['repr-digest']).toBe(`sha-256=:${sha256base64(bytes)}:`);
+    for (const [range, start, end] of [
+      ['bytes=0-0', 0, 1],
+      ['bytes=100-599', 100, 600],
+      ['bytes=-10', bytes.length - 10, bytes.length],
+    ] as const) {
+      const part = await getBytes(investigator, `/evidence/${id}/content`, { Range: range });
+      expect(part.status, range).toBe(206);
+      expect(part.headers['content-range']).toBe(`bytes ${start}-${end - 1}/${bytes.length}`);
+      expect((part.body as Buffer).equals(bytes.subarray(start, end)), range).toBe(true);
+    }
+    const outside = await getBytes(investigator, `/evidence/${id}/content`, { Range: `bytes=${bytes.length}-` });
+    expect(outside.status).toBe(416);
+
+    // The worker read the original from the bucket (a temporary local copy) and stored the derivatives there too.
+    const item = await waitProcessed(t, investigator, id);
+    expect(item.processing).toBe('done');
+    const thumbnail = await getBytes(investigator, `/evidence/${id}/thumbnail`);
+    expect(thumbnail.status).toBe(200);
+    const thumbnailKey = contentKey(createHash('sha256').update(thumbnail.body as Buffer).digest('hex'));
+    expect((await readFile(s3.objectFile(thumbnailKey))).equals(thumbnail.body as Buffer)).toBe(true);
+    // Nothing left staged: the upload went to the bucket, the job's local copy was removed.
+    expect(await filesUnder(path.join(t.config.dataDir, 's3-staging', 'tmp'))).toEqual([]);
+
+    const ok = await verify(investigator, id);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ intact: true, storedSha256: sha, computedSha256: sha });
+  });
+
+  it('verify reports a byte flipped in the bucket', async () => {
+    const bytes = randomBytes(5000);
+    const sha = sha256hex(bytes);
+    const res = await submit(t, investigator, caseId, bytes);
+    expect(res.status).toBe(201);
+    const object = s3.objectFile(contentKey(sha));
+    const stored = await readFile(object);
+    stored[2500] = stored[2500]! ^ 0x01;
+    await writeFile(object, stored);
+    const broken = await verify(investigator, res.body.id);
+    expect(broken.status).toBe(200);
+    expect(broken.body).toMatchObject({ intact: false, storedSha256: sha, computedSha256: sha256hex(stored) });
+  });
+
+  it('a finished resumable upload stays on local disk until it becomes evidence, then goes to the bucket', async () => {
+    const url = await t.listen();
+    const bytes = randomBytes(3 * MiB + 11);
+    const sha = sha256hex(bytes);
+    const location = await new Promise<string>((resolve, reject) => {
+      const upload: tus.Upload = new tus.Upload(bytes, {
+        endpoint: `${url}/api/v1/uploads`,
+        headers: { Authorization: bearer(documenter) },
+        chunkSize: MiB,
+        retryDelays: [],
+        metadata: { filename: 'long.bin', filetype: 'application/octet-stream', sha256: sha },
+        onError: reject,
+        onSuccess: () => resolve(upload.url!),
+      });
+      upload.start();
+    });
+    const uploadId = location.split('/').pop()!;
+    const uploadFile = path.join(t.app.get(UploadsService).directory, uploadId);
+    expect(existsSync(uploadFile)).toBe(true);
+    expect(existsSync(s3.objectFile(contentKey(sha)))).toBe(false);
+
+    const made = await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(documenter)).send({ uploadId, sha256: sha });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect((await readFile(s3.objectFile(contentKey(sha)))).equals(bytes)).toBe(true);
+    expect(existsSync(uploadFile)).toBe(false);
+    expect(await filesUnder(path.join(t.config.dataDir, 'blobs'))).toEqual([]);
+    const content = await getBytes(documenter, `/evidence/${made.body.id}/content`, { Range: `bytes=${2 * MiB}-${2 * MiB + 99}` });
+    expect(content.status).toBe(206);
+    expect((content.body as Buffer).equals(bytes.subarray(2 * MiB, 2 * MiB + 100))).toBe(true);
+    expect((await verify(investigator, made.body.id)).body).toMatchObject({ intact: true, computedSha256: sha });
+  });
+});
