@@ -1,8 +1,8 @@
-import { ConfigError, loadConfig, withEnvironmentFile, type CustodiaConfig } from '#custodia/config';
+import { loadConfigOrExit, type CustodiaConfig } from '#custodia/config';
 import { StartupError } from '#custodia/errors';
-import { createLogger } from '#custodia/logging';
+import { createLogger, stopOnSignals } from '#custodia/logging';
 import { prepareDataDirectory } from '#custodia/storage';
-import { startCustodia, type RunningCustodia } from './server.js';
+import { startCustodia } from './server.js';
 
 /**
  * What to tell the operator when the start fails for a reason outside the code (a folder, a
@@ -23,39 +23,9 @@ function startFailure(error: unknown, config: CustodiaConfig): string | undefine
   return undefined;
 }
 
-let config;
-try {
-  // The same settings the CLI reads: the environment over CUSTODIA_ENV_FILE or ./.env.
-  config = loadConfig(withEnvironmentFile(process.env, process.cwd()).env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
-
+const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
-
-// Taken before anything starts, so a signal during the start (or right after the banner) stops
-// the embedded PostgreSQL too instead of killing this process alone and leaving it running.
-const shell: { running?: RunningCustodia; stopRequested: boolean } = { stopRequested: false };
-const stop = (current: RunningCustodia): void => {
-  current
-    .stop()
-    .then(() => process.exit(0))
-    .catch((error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    });
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'shutting down');
-    shell.stopRequested = true;
-    if (shell.running) stop(shell.running);
-  });
-}
+const shutdown = stopOnSignals(logger, 'Custodia');
 
 const running = await prepareDataDirectory(config.dataDir)
   .then(() => startCustodia(config, logger))
@@ -66,10 +36,7 @@ const running = await prepareDataDirectory(config.dataDir)
     process.exit(1);
   });
 
-shell.running = running;
-if (shell.stopRequested) {
-  stop(running);
-} else {
+if (shutdown.running(running)) {
   process.stdout.write(
     [
       '',

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { ConfigError } from './config.js';
+import { ConfigError, loadConfig, type CustodiaConfig } from './config.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -34,4 +34,21 @@ export function withEnvironmentFile(env: Env, cwd: string): EnvironmentWithFile 
   const merged: Env = { ...parsed };
   for (const [name, value] of Object.entries(env)) if (value !== undefined) merged[name] = value;
   return { env: merged, file };
+}
+
+/**
+ * The configuration of a long-running process (the API, the worker): the environment over
+ * CUSTODIA_ENV_FILE or ./.env, as the CLI reads it. A wrong value stops the process with the
+ * variable's name and what is wrong, without a stack.
+ */
+export function loadConfigOrExit(env: Env = process.env, cwd = process.cwd()): CustodiaConfig {
+  try {
+    return loadConfig(withEnvironmentFile(env, cwd).env, cwd);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
 }
