@@ -36,7 +36,11 @@ export interface RunningWorker {
  * creates an archive: with no database there, it stops with a message.
  */
 export async function startWorker(config: CustodiaConfig, logger: Logger): Promise<RunningWorker> {
-  const { dataSource, close } = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], { shareRunning: true, create: false });
+  const { dataSource, close } = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], {
+    shareRunning: true,
+    create: false,
+    remedy: 'start the API first (`npm start`), which creates it',
+  });
   let context: INestApplicationContext | undefined;
   try {
     context = await NestFactory.createApplicationContext(WorkerModule.register({ ...config, workQueue: true }, dataSource), {

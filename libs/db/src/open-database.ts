@@ -21,14 +21,17 @@ export async function openDatabase(
   entities: EntityList,
   options: {
     shareRunning?: boolean;
-    /** False: refuse, rather than create, an archive that does not exist yet (the CLI without --init). */
+    /** False: refuse, rather than create, an archive that does not exist yet (the CLI without --init, the worker). */
     create?: boolean;
+    /** What the refusal tells the operator to do instead (default: the CLI's --init). */
+    remedy?: string;
   } = {},
 ): Promise<OpenDatabase> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   const create = options.create ?? true;
-  if (!url && !create && !(await hasEmbeddedCluster(config.dataDir))) throw noArchive(`CUSTODIA_DATA_DIR ${config.dataDir}`);
+  const remedy = options.remedy ?? 'pass --init to create a new, empty archive there';
+  if (!url && !create && !(await hasEmbeddedCluster(config.dataDir))) throw noArchive(`CUSTODIA_DATA_DIR ${config.dataDir}`, remedy);
   if (!url) {
     const pgLog = logger.child({ component: 'postgres' });
     embedded = await startEmbeddedPostgres({
@@ -52,7 +55,7 @@ export async function openDatabase(
     await dataSource.initialize();
     if (!create) {
       const [{ found }] = await dataSource.query(`SELECT to_regclass('public.migrations') IS NOT NULL AS found`);
-      if (!found) throw noArchive('DATABASE_URL');
+      if (!found) throw noArchive('DATABASE_URL', remedy);
     }
     const applied = await runMigrations(dataSource);
     if (applied.length) logger.info({ migrations: applied }, 'database migrated');
@@ -64,9 +67,9 @@ export async function openDatabase(
 }
 
 /** What the CLI says instead of silently opening a new, empty archive where none was. */
-function noArchive(where: string): StartupError {
+function noArchive(where: string, remedy: string): StartupError {
   return new StartupError(
-    `No archive at ${where}. Give the CLI the server's settings (the same DATABASE_URL and CUSTODIA_DATA_DIR, e.g. in .env ` +
-      `or CUSTODIA_ENV_FILE), or pass --init to create a new, empty archive there.`,
+    `No archive at ${where}. Give this process the server's settings (the same DATABASE_URL and CUSTODIA_DATA_DIR, e.g. in .env ` +
+      `or CUSTODIA_ENV_FILE), or ${remedy}.`,
   );
 }
