@@ -51,6 +51,13 @@ export interface CustodiaConfig {
   workQueue: boolean;
   /** Jobs this process works at once (each decodes one image). */
   workerConcurrency: number;
+  /**
+   * How long a job may run before it is taken for dead (its worker killed) and retried
+   * (CUSTODIA_JOB_EXPIRE_S); null = each job's own (15 min for derivatives, 12 h for packages).
+   */
+  jobExpireSeconds: number | null;
+  /** How often the queue looks for dead jobs to retry, and old ones to archive (CUSTODIA_JOB_MAINTENANCE_S). */
+  jobMaintenanceSeconds: number;
   /** Stored blobs are re-hashed on a schedule (CUSTODIA_FIXITY_ENABLED), by processes that work the queue. */
   fixityEnabled: boolean;
   /** Each item's blobs are re-checked at least this often (CUSTODIA_FIXITY_INTERVAL_S). */
@@ -258,6 +265,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
     // Twice the CPUs: a job also waits on fsync and the database, and would leave a core idle.
     workerConcurrency: integer(env, 'CUSTODIA_WORKER_CONCURRENCY', 2 * os.availableParallelism(), 1, 64),
+    jobExpireSeconds: env['CUSTODIA_JOB_EXPIRE_S'] === undefined ? null : integer(env, 'CUSTODIA_JOB_EXPIRE_S', 900, 1, 7 * 86400),
+    jobMaintenanceSeconds: integer(env, 'CUSTODIA_JOB_MAINTENANCE_S', 120, 1, 3600),
     fixityEnabled: boolean(env, 'CUSTODIA_FIXITY_ENABLED', true),
     fixityIntervalSeconds: integer(env, 'CUSTODIA_FIXITY_INTERVAL_S', 7 * 86400, 60, 10 * 365 * 86400),
     fixityBytesPerSecond: integer(env, 'CUSTODIA_FIXITY_BYTES_PER_S', 32 * 1024 * 1024, 64 * 1024, Number.MAX_SAFE_INTEGER),

@@ -25,6 +25,10 @@ export interface JobQueueOptions {
   connectionString: string;
   /** Poll interval of workers; pg-boss's minimum is 0.5 s. */
   pollingIntervalSeconds?: number;
+  /** Every job's time to run before it is taken for dead and retried; unset = each name's own. */
+  expireInSeconds?: number | null;
+  /** How often dead jobs are looked for (and old ones archived); pg-boss's default is 120 s. */
+  maintenanceIntervalSeconds?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -48,6 +52,7 @@ export class JobQueue {
       retryDelay: 5,
       retryBackoff: true,
       expireInMinutes: 15,
+      maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 120,
     });
     this.boss.on('error', (error) => options.onError?.(error));
   }
@@ -69,7 +74,7 @@ export class JobQueue {
   async enqueue<N extends JobName>(tx: EntityManager, name: N, data: JobTypes[N], id: string): Promise<void> {
     await this.boss.send(name, data, {
       id,
-      expireInSeconds: EXPIRE_IN_SECONDS[name],
+      expireInSeconds: this.options.expireInSeconds ?? EXPIRE_IN_SECONDS[name],
       db: { executeSql: async (text: string, values: unknown[]) => ({ rows: await tx.query(text, values) }) },
     });
   }

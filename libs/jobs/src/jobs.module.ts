@@ -1,5 +1,6 @@
 import { Injectable, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { JobHandlers } from './job-handlers.js';
 import { JobQueue } from './job-queue.js';
 
@@ -21,12 +22,14 @@ class JobQueueLifecycle implements OnModuleDestroy {
   providers: [
     {
       provide: JobQueue,
-      inject: [DataSource],
-      useFactory: (db: DataSource) => {
+      inject: [DataSource, CUSTODIA_CONFIG],
+      useFactory: (db: DataSource, config: CustodiaConfig) => {
         const logger = new Logger('JobQueue');
         return new JobQueue({
           connectionString: (db.options as { url: string }).url,
           pollingIntervalSeconds: 0.5,
+          expireInSeconds: config.jobExpireSeconds,
+          maintenanceIntervalSeconds: config.jobMaintenanceSeconds,
           onError: (error) => logger.error(`job queue: ${String(error)}`),
         });
       },

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorker, type RunningWorker } from '../apps/worker/src/worker.js';
+import { createLogger } from '../libs/logging/src/index.js';
+import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { submit } from './support/evidence.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** The worker app in a process of its own (its TypeScript run through test/support/ts-loader.mjs), once it says it works. */
+async function workerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', './test/support/ts-loader.mjs', 'apps/worker/src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the worker did not start: ${output}`)), 60_000);
+    const read = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('Custodia worker: working')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    child.once('exit', (code) => reject(new Error(`the worker exited (${code}): ${output}`)));
+  });
+  return child;
+}
+
+describe('a worker killed mid-job (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let caseId: string;
+  let child: ChildProcess | undefined;
+  let worker: RunningWorker | undefined;
+
+  beforeAll(async () => {
+    // Jobs are taken for dead after 3 s and looked for every second (15 min and 2 min by default).
+    t = await startTestApp({ CUSTODIA_WORK_QUEUE: 'false', CUSTODIA_JOB_EXPIRE_S: '3', CUSTODIA_JOB_MAINTENANCE_S: '1' });
+    investigator = await t.user('investigator');
+    caseId = (await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title: 'Killed worker' })).body.id;
+  });
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await worker?.stop();
+    await t?.close();
+  });
+
+  it('leaves its job to be retried by another worker once it expires, and the retry records each derivative once', async () => {
+    child = await workerProcess({
+      DATABASE_URL: t.db.url,
+      CUSTODIA_DATA_DIR: t.config.dataDir,
+      CUSTODIA_JOB_EXPIRE_S: '3',
+      CUSTODIA_JOB_MAINTENANCE_S: '1',
+      CUSTODIA_FIXITY_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+    });
+    // A 48 MP photo: its derivatives take long enough to kill the worker while it makes them.
+    const noise = Buffer.alloc(800 * 600 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const photo = await sharp(noise, { raw: { width: 800, height: 600, channels: 3 } }).resize(8000, 6000, { kernel: 'cubic' }).jpeg({ quality: 92 }).toBuffer();
+    const item = await submit(t, investigator, caseId, photo, { filename: 'large.jpg', contentType: 'image/jpeg' });
+    expect(item.status).toBe(201);
+    const state = async (): Promise<string | undefined> =>
+      (await t.db.superuserQuery<{ state: string }>(`SELECT state FROM pgboss.job WHERE id = $1`, [item.body.id]))[0]?.state;
+    const deadline = Date.now() + 30_000;
+    while ((await state()) !== 'active' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await state()).toBe('active');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child!.once('exit', resolve));
+    child = undefined;
+    const processing = async (): Promise<string> =>
+      (await t.db.superuserQuery<{ processing: string }>(`SELECT processing FROM evidence_items WHERE id = $1`, [item.body.id]))[0]!.processing;
+    expect(await processing()).toBe('pending');
+
+    // Another worker takes it up once it has expired (3 s), through the queue's retry.
+    worker = await startWorker(t.config, createLogger('silent'));
+    const until = Date.now() + 60_000;
+    while ((await processing()) !== 'done' && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await processing()).toBe('done');
+    const [job] = await t.db.superuserQuery<{ retry_count: number }>(`SELECT retry_count FROM pgboss.job WHERE id = $1`, [item.body.id]);
+    expect(job!.retry_count).toBeGreaterThanOrEqual(1);
+    const custody = await t.http.get(`/api/v1/evidence/${item.body.id}/custody`).auth(investigator.token, { type: 'bearer' });
+    const derived = custody.body.events.filter((e: { event: { action: string } }) => e.event.action === 'evidence.derivative_created');
+    expect(derived.map((e: { event: { details: { kind: string } } }) => e.event.details.kind).sort()).toEqual(['preview', 'thumbnail']);
+  });
+});
