@@ -1,43 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../apps/worker/src/worker.js';
 import { createLogger } from '../libs/logging/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { submit } from './support/evidence.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-/** The worker app in a process of its own (its TypeScript run through test/support/ts-loader.mjs), once it says it works. */
-async function workerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', './test/support/ts-loader.mjs', 'apps/worker/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the worker did not start: ${output}`)), 60_000);
-    const read = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('Custodia worker: working')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
-    child.once('exit', (code) => reject(new Error(`the worker exited (${code}): ${output}`)));
-  });
-  return child;
-}
+import { startWorkerProcess, type AppProcess } from './support/processes.js';
 
 describe('a worker killed mid-job (e2e)', () => {
   let t: TestApp;
   let investigator: TestUser;
   let caseId: string;
-  let child: ChildProcess | undefined;
+  let child: AppProcess | undefined;
   let worker: RunningWorker | undefined;
 
   beforeAll(async () => {
@@ -47,13 +20,13 @@ describe('a worker killed mid-job (e2e)', () => {
     caseId = (await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title: 'Killed worker' })).body.id;
   });
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    await child?.kill('SIGKILL');
     await worker?.stop();
     await t?.close();
   });
 
   it('leaves its job to be retried by another worker once it expires, and the retry records each derivative once', async () => {
-    child = await workerProcess({
+    child = await startWorkerProcess({
       DATABASE_URL: t.db.url,
       CUSTODIA_DATA_DIR: t.config.dataDir,
       CUSTODIA_JOB_EXPIRE_S: '3',
@@ -72,8 +45,7 @@ describe('a worker killed mid-job (e2e)', () => {
     const deadline = Date.now() + 30_000;
     while ((await state()) !== 'active' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await state()).toBe('active');
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await child.kill('SIGKILL');
     child = undefined;
     const processing = async (): Promise<string> =>
       (await t.db.superuserQuery<{ processing: string }>(`SELECT processing FROM evidence_items WHERE id = $1`, [item.body.id]))[0]!.processing;

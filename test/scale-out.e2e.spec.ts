@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../apps/cli/src/cli.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { startApiProcess, startWorkerProcess, type AppProcess } from './support/processes.js';
+import { startS3, type TestS3 } from './support/s3.js';
+
+const ADMIN = { email: 'scale.admin@custodia.test', password: 'scale admin password' };
+
+/**
+ * Issue 12's set-up in processes of their own: two API processes (they work no job) and a worker
+ * against one PostgreSQL and one S3 server (s3rver), sharing one data folder as compose does.
+ */
+describe('two API processes and a worker on one database and one S3 store (e2e)', () => {
+  let db: TestDatabase;
+  let s3: TestS3;
+  let dataDir: string;
+  const processes: AppProcess[] = [];
+  let apis: (AppProcess & { url: string })[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    s3 = await startS3();
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-scale-'));
+    const env = {
+      DATABASE_URL: db.url,
+      CUSTODIA_DATA_DIR: dataDir,
+      ...s3.env,
+      CUSTODIA_ADMIN_EMAIL: ADMIN.email,
+      CUSTODIA_ADMIN_PASSWORD: ADMIN.password,
+      CUSTODIA_WORK_QUEUE: 'false',
+      CUSTODIA_FIXITY_ENABLED: 'false',
+      CUSTODIA_JOB_EXPIRE_S: '3',
+      CUSTODIA_JOB_MAINTENANCE_S: '1',
+      LOG_LEVEL: 'warn',
+    };
+    // The first start makes the master key file in the data folder; the second reads it.
+    apis = [await startApiProcess(env)];
+    apis.push(await startApiProcess(env));
+    processes.push(...apis);
+  }, 240_000);
+  afterAll(async () => {
+    for (const process of processes) await process.kill('SIGKILL');
+    await s3?.close();
+    await db?.drop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const workerEnv = () => ({
+    DATABASE_URL: db.url,
+    CUSTODIA_DATA_DIR: dataDir,
+    ...s3.env,
+    CUSTODIA_FIXITY_ENABLED: 'false',
+    CUSTODIA_JOB_EXPIRE_S: '3',
+    CUSTODIA_JOB_MAINTENANCE_S: '1',
+    CUSTODIA_WORKER_CONCURRENCY: '2',
+    LOG_LEVEL: 'warn',
+  });
+
+  it('takes uploads on both APIs at once; the worker makes every derivative, also after being killed mid-job; nothing acknowledged is lost', async () => {
+    const login = await fetch(`${apis[0]!.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(ADMIN),
+    }).then((r) => r.json() as Promise<{ accessToken: string }>);
+    const auth = { Authorization: `Bearer ${login.accessToken}` };
+    const created = await fetch(`${apis[1]!.url}/api/v1/cases`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'Two APIs, one worker' }),
+    }).then((r) => r.json() as Promise<{ id: string }>);
+
+    let worker = await startWorkerProcess(workerEnv());
+    processes.push(worker);
+
+    // 24 photos, 12 to each API at the same time; large enough that the worker is busy a while.
+    const noise = Buffer.alloc(400 * 300 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const base = await sharp(noise, { raw: { width: 400, height: 300, channels: 3 } }).resize(4000, 3000).jpeg({ quality: 90 }).toBuffer();
+    const acknowledged = await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        const form = new FormData();
+        form.set('metadata', JSON.stringify({ title: `photo ${i}` }));
+        form.set('file', new Blob([base, randomBytes(16)], { type: 'image/jpeg' }), `photo-${i}.jpg`);
+        const res = await fetch(`${apis[i % 2]!.url}/api/v1/cases/${created.id}/evidence`, { method: 'POST', headers: auth, body: form });
+        expect(res.status).toBe(201);
+        return ((await res.json()) as { id: string; receipt: { leafIndex: number } }).id;
+      }),
+    );
+
+    // Killed while it works; a new worker takes over (the killed one's jobs once they expire).
+    const active = async () => Number((await db.superuserQuery<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'evidence.derivatives' AND state = 'active'`))[0]!.n);
+    const deadline = Date.now() + 30_000;
+    while ((await active()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await active()).toBeGreaterThan(0);
+    await worker.kill('SIGKILL');
+    worker = await startWorkerProcess(workerEnv());
+    processes.push(worker);
+
+    const pending = async () =>
+      Number((await db.superuserQuery<{ n: string }>(`SELECT count(*) AS n FROM evidence_items WHERE case_id = $1 AND processing <> 'done'`, [created.id]))[0]!.n);
+    const until = Date.now() + 120_000;
+    while ((await pending()) > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await pending()).toBe(0);
+    // At least one job the killed worker held was taken for dead and done again.
+    const retried = await db.superuserQuery<{ n: string }>(
+      `SELECT count(*) AS n FROM pgboss.job WHERE name = 'evidence.derivatives' AND retry_count > 0`,
+    );
+    expect(Number(retried[0]!.n)).toBeGreaterThan(0);
+
+    // Every acknowledged item is there, with exactly one thumbnail and one preview event each,
+    // and its original in the bucket (read back through the other API).
+    const items = await db.superuserQuery<{ id: string; n: string }>(
+      `SELECT e.id, (SELECT count(*) FROM custody_events c WHERE c.subject_id = e.id::text AND c.action = 'evidence.derivative_created') AS n
+         FROM evidence_items e WHERE e.case_id = $1`,
+      [created.id],
+    );
+    expect(items.map((i) => i.id).sort()).toEqual([...acknowledged].sort());
+    for (const item of items) expect(Number(item.n), item.id).toBe(2);
+    for (const [i, id] of acknowledged.entries()) {
+      const verified = await fetch(`${apis[(i + 1) % 2]!.url}/api/v1/evidence/${id}/verify`, { method: 'POST', headers: auth }).then((r) => r.json() as Promise<{ intact: boolean }>);
+      expect(verified.intact).toBe(true);
+    }
+
+    // The log replays whole: every event, head and stored node as recorded.
+    const lines: string[] = [];
+    const code = await runCli(['log', 'verify'], {
+      env: { DATABASE_URL: db.url, CUSTODIA_DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+      cwd: dataDir,
+      stdout: (text) => lines.push(text),
+      stderr: (text) => lines.push(text),
+      readStdin: async () => '',
+    });
+    expect(lines.join(''), lines.join('')).toContain('INTACT');
+    expect(code).toBe(0);
+  });
+});

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A Custodia app (API or worker) in a process of its own, its TypeScript run through ts-loader.mjs. */
+export interface AppProcess {
+  child: ChildProcess;
+  /** Everything it wrote so far. */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts `entry` (e.g. apps/worker/src/main.ts) with `env` over this process's environment and
+ * waits until its output matches `ready`; returns the match too (the API prints its address).
+ */
+export async function startProcess(entry: string, env: Record<string, string>, ready: RegExp): Promise<AppProcess & { ready: RegExpMatchArray }> {
+  const child = spawn(process.execPath, ['--import', './test/support/ts-loader.mjs', entry], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start: ${output}`)), 90_000);
+    const read = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const found = output.match(ready);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    child.once('exit', (code) => reject(new Error(`${entry} exited (${code}): ${output}`)));
+  });
+  return {
+    child,
+    ready: match,
+    output: () => output,
+    kill: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+/** The worker app in its own process, once it says it works. */
+export const startWorkerProcess = (env: Record<string, string>) => startProcess('apps/worker/src/main.ts', env, /Custodia worker: working/);
+
+/** The API in its own process (PORT 0 picks a port); `url` is where it listens. */
+export async function startApiProcess(env: Record<string, string>): Promise<AppProcess & { url: string }> {
+  const started = await startProcess('apps/api/src/main.ts', { PORT: '0', ...env }, /Custodia is listening on (http:\/\/\S+)\/api\/v1/);
+  return { ...started, url: started.ready[1]! };
+}
