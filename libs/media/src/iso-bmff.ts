@@ -4,40 +4,20 @@
 // reader (movie-metadata.ts) builds on it; nothing here throws on hostile bytes except
 // ReadBudgetExceeded, which that reader turns into a note.
 import type { FileHandle } from 'node:fs/promises';
+import { BoundedReader } from './bounded-reader.js';
 
 /** Boxes an ISO-BMFF/QuickTime file can start with; anything else is not one. */
 export const FIRST_BOXES = new Set(['ftyp', 'moov', 'mdat', 'wide', 'free', 'skip', 'pnot']);
 
 /** Most positioned reads one file may cost, and most bytes they may bring in. */
-const MAX_READS = 4096;
-const MAX_BYTES = 16 * 1024 * 1024;
+const LIMITS = { maxReads: 4096, maxBytes: 16 * 1024 * 1024 };
 
-export class ReadBudgetExceeded extends Error {
-  constructor() {
-    super(`more than ${MAX_READS} reads or ${MAX_BYTES} bytes`);
-  }
-}
+export { ReadBudgetExceeded } from './bounded-reader.js';
 
-/** Positioned reads of one open file, within a budget. */
-export class BoxReader {
-  private reads = 0;
-  private bytes = 0;
-
-  constructor(
-    private readonly handle: FileHandle,
-    readonly size: number,
-  ) {}
-
-  /** Up to `length` bytes at `offset` (fewer at the end of the file). */
-  async read(offset: number, length: number): Promise<Buffer> {
-    const wanted = Math.max(0, Math.min(length, this.size - offset));
-    if (wanted === 0 || offset < 0) return Buffer.alloc(0);
-    this.reads += 1;
-    this.bytes += wanted;
-    if (this.reads > MAX_READS || this.bytes > MAX_BYTES) throw new ReadBudgetExceeded();
-    const buffer = Buffer.alloc(wanted);
-    const { bytesRead } = await this.handle.read(buffer, 0, wanted, offset);
-    return buffer.subarray(0, bytesRead);
+/** Positioned reads of one open file, within the box layer's budget. */
+export class BoxReader extends BoundedReader {
+  constructor(handle: FileHandle, size: number) {
+    super(handle, size, LIMITS);
   }
 }
 

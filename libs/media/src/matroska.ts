@@ -4,6 +4,7 @@
 // through the SeekHead when Info/Tracks come later), so a long recording costs a few small reads.
 // Everything is bounded; a failure gives nulls and a note, never an exception.
 import { open, type FileHandle } from 'node:fs/promises';
+import { BoundedReader, ReadBudgetExceeded } from './bounded-reader.js';
 
 export interface MatroskaMetadata {
   /** DateUTC as an instant ("+00:00"), null when absent. */
@@ -37,8 +38,7 @@ const ID = {
   Cluster: 0x1f43b675,
 } as const;
 
-const MAX_READS = 512;
-const MAX_BYTES = 4 * 1024 * 1024;
+const LIMITS = { maxReads: 512, maxBytes: 4 * 1024 * 1024 };
 const MAX_SEGMENT_CHILDREN = 256;
 /** Largest Info/Tracks/SeekHead element read into memory (real ones are a few KiB). */
 const MAX_ELEMENT_BYTES = 1024 * 1024;
@@ -47,26 +47,6 @@ const MAX_TRACKS = 128;
 const MAX_DIMENSION = 2 ** 31 - 1;
 /** Matroska dates count nanoseconds from 2001-01-01T00:00:00 UTC. */
 const EPOCH_2001_MS = Date.UTC(2001, 0, 1);
-
-class Budget extends Error {}
-
-class Reader {
-  private reads = 0;
-  private bytes = 0;
-  constructor(
-    private readonly handle: FileHandle,
-    readonly size: number,
-  ) {}
-
-  async read(offset: number, length: number): Promise<Buffer> {
-    const wanted = Math.max(0, Math.min(length, this.size - offset));
-    if (wanted === 0 || offset < 0) return Buffer.alloc(0);
-    if (++this.reads > MAX_READS || (this.bytes += wanted) > MAX_BYTES) throw new Budget(`more than ${MAX_READS} reads or ${MAX_BYTES} bytes`);
-    const buffer = Buffer.alloc(wanted);
-    const { bytesRead } = await this.handle.read(buffer, 0, wanted, offset);
-    return buffer.subarray(0, bytesRead);
-  }
-}
 
 interface ElementHeader {
   id: number;
@@ -158,14 +138,14 @@ export async function readMatroskaMetadata(filePath: string): Promise<MatroskaMe
   try {
     handle = await open(filePath, 'r');
     const { size } = await handle.stat();
-    const reader = new Reader(handle, size);
+    const reader = new BoundedReader(handle, size, LIMITS);
     const head = await reader.read(0, 64);
     if (head.length < 4 || head.readUInt32BE(0) !== ID.EBML) return null;
     try {
       await readFile(reader, head, result, notes);
     } catch (error) {
       notes.add(
-        error instanceof Budget ? `reading stopped after ${error.message}` : `reading stopped: ${error instanceof Error ? error.message : String(error)}`,
+        error instanceof ReadBudgetExceeded ? `reading stopped after ${error.message}` : `reading stopped: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   } catch {
@@ -177,7 +157,7 @@ export async function readMatroskaMetadata(filePath: string): Promise<MatroskaMe
   return result;
 }
 
-async function readFile(reader: Reader, head: Buffer, result: MatroskaMetadata, notes: Set<string>): Promise<void> {
+async function readFile(reader: BoundedReader, head: Buffer, result: MatroskaMetadata, notes: Set<string>): Promise<void> {
   const ebml = decodeHeader(head, 0, 0, reader.size);
   if (!ebml || ebml.end - ebml.dataStart > 4096) {
     notes.add('the EBML header is unreadable');
@@ -243,7 +223,7 @@ async function readFile(reader: Reader, head: Buffer, result: MatroskaMetadata, 
   else notes.add('no Tracks element: no picture size');
 }
 
-async function readBody(reader: Reader, element: ElementHeader, notes: Set<string>, name: string): Promise<Buffer | null> {
+async function readBody(reader: BoundedReader, element: ElementHeader, notes: Set<string>, name: string): Promise<Buffer | null> {
   const length = element.end - element.dataStart;
   if (length > MAX_ELEMENT_BYTES) {
     notes.add(`${name} is ${length} bytes, over the ${MAX_ELEMENT_BYTES}-byte limit; not read`);

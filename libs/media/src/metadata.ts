@@ -22,7 +22,7 @@ import { readJpegSegments, type JpegBlocks } from './jpeg-segments.js';
 import { readCiff, readPentaxMakerNote, readPictureInfo, type MakerBlockReading } from './maker-blocks.js';
 import { readMatroskaMetadata } from './matroska.js';
 import { readMovieMetadata, type MovieMetadata } from './movie-metadata.js';
-import { readPdfMetadata } from './pdf-metadata.js';
+import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
 
 export type { ExtractedLocation } from './exif-values.js';
@@ -65,19 +65,7 @@ export interface ExtractedMetadata {
  * declared time and raise time_mismatch flags against it. It stays here, beside the other
  * document fields, with the same instant/offset convention as `capturedAt`.
  */
-export interface ExtractedDocument {
-  pages: number | null;
-  title: string | null;
-  author: string | null;
-  /** The application that made the document (Info /Creator, xmp:CreatorTool). */
-  creator: string | null;
-  /** The library that wrote the PDF (Info /Producer). */
-  producer: string | null;
-  createdAt: string | null;
-  createdAtOffset: string | null;
-  modifiedAt: string | null;
-  modifiedAtOffset: string | null;
-}
+export type ExtractedDocument = Omit<PdfMetadata, 'notes'>;
 
 type TagBlock = Record<string, unknown>;
 

@@ -7,6 +7,7 @@
 // Every limit is explicit; a failure gives nulls and a note, never an exception.
 import { open, type FileHandle } from 'node:fs/promises';
 import { constants as zlib, inflateSync } from 'node:zlib';
+import { BoundedReader, ReadBudgetExceeded } from './bounded-reader.js';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
 
 export interface PdfMetadata {
@@ -26,8 +27,7 @@ export interface PdfMetadata {
 }
 
 const LABEL = 'PDF';
-const MAX_READS = 2048;
-const MAX_READ_BYTES = 48 * 1024 * 1024;
+const LIMITS = { maxReads: 2048, maxBytes: 48 * 1024 * 1024 };
 const TAIL_BYTES = 64 * 1024;
 const MAX_XREF_SECTIONS = 64;
 /** Largest single object (dictionary) parsed, and largest stream read or inflated. */
@@ -235,26 +235,6 @@ const numberOf = (v: Value | undefined): number | null => (typeof v === 'number'
 // ---------------------------------------------------------------------------------------------
 // File access
 
-class Reader {
-  private reads = 0;
-  private bytes = 0;
-  constructor(
-    private readonly handle: FileHandle,
-    readonly size: number,
-  ) {}
-
-  async read(offset: number, length: number): Promise<Buffer> {
-    const wanted = Math.max(0, Math.min(length, this.size - offset));
-    if (wanted === 0 || offset < 0) return Buffer.alloc(0);
-    if (++this.reads > MAX_READS || (this.bytes += wanted) > MAX_READ_BYTES) {
-      throw new Budget(`more than ${MAX_READS} reads or ${MAX_READ_BYTES} bytes`);
-    }
-    const buffer = Buffer.alloc(wanted);
-    const { bytesRead } = await this.handle.read(buffer, 0, wanted, offset);
-    return buffer.subarray(0, bytesRead);
-  }
-}
-
 type Entry = { kind: 'free' } | { kind: 'offset'; offset: number; gen: number } | { kind: 'compressed'; stream: number; index: number };
 
 interface XrefSection {
@@ -279,7 +259,7 @@ class PdfFile {
   private resolves = 0;
   private headerOffset = 0;
 
-  constructor(private readonly reader: Reader) {}
+  constructor(private readonly reader: BoundedReader) {}
 
   note(text: string): void {
     const line = `${LABEL}: ${text}`;
@@ -723,7 +703,7 @@ function pngUnpredict(data: Buffer, columns: number, colors: number, bits: numbe
   return out;
 }
 
-function tableSection(reader: Reader, subsections: Array<{ first: number; count: number; at: number; entryLength: number }>): XrefSection {
+function tableSection(reader: BoundedReader, subsections: Array<{ first: number; count: number; at: number; entryLength: number }>): XrefSection {
   return {
     async lookup(num) {
       for (const sub of subsections) {
@@ -877,7 +857,7 @@ export async function readPdfMetadata(filePath: string): Promise<PdfMetadata | n
   try {
     handle = await open(filePath, 'r');
     const { size } = await handle.stat();
-    pdf = new PdfFile(new Reader(handle, size));
+    pdf = new PdfFile(new BoundedReader(handle, size, LIMITS));
     if (!(await pdf.isPdf())) {
       await handle.close().catch(() => undefined);
       return null;
@@ -890,7 +870,7 @@ export async function readPdfMetadata(filePath: string): Promise<PdfMetadata | n
     await readDocument(pdf, result);
   } catch (error) {
     pdf.note(
-      error instanceof Budget
+      error instanceof Budget || error instanceof ReadBudgetExceeded
         ? `reading stopped after ${error.message}`
         : `reading stopped: ${error instanceof Error ? error.message : String(error)}`,
     );
