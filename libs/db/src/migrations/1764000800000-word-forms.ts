@@ -14,6 +14,30 @@ interface Recompute {
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
+/** The text of each table's rows, by a folding function: the same fields before and after this migration. */
+function recomputations(fold: (...parts: (string | null | undefined)[]) => string): Recompute[] {
+  return [
+    {
+      table: 'incidents',
+      select: `SELECT id, record ->> 'title' AS title, record ->> 'description' AS description, record ->> 'placeName' AS place_name
+                 FROM incidents WHERE id > $1 ORDER BY id LIMIT ${BATCH}`,
+      text: (row) => fold(str(row['title']), str(row['description']), str(row['place_name'])),
+    },
+    {
+      table: 'evidence_items',
+      select: `SELECT id, title, description, tags, original_file_name
+                 FROM evidence_items WHERE id > $1 ORDER BY id LIMIT ${BATCH}`,
+      text: (row) =>
+        fold(
+          str(row['title']),
+          str(row['description']),
+          ...((row['tags'] as string[] | null) ?? []),
+          str(row['original_file_name'])?.replace(/[._-]+/g, ' '),
+        ),
+    },
+  ];
+}
+
 /**
  * Word forms in text search (issue 10, item 8): `search_text` of every incident and evidence
  * item is recomputed with the application's new folding, which stems Ukrainian and Russian
@@ -37,48 +61,14 @@ export class WordForms1764000800000 implements MigrationInterface {
   name = 'WordForms1764000800000';
 
   async up(db: QueryRunner): Promise<void> {
-    await recompute(db, {
-      table: 'incidents',
-      select: `SELECT id, record ->> 'title' AS title, record ->> 'description' AS description, record ->> 'placeName' AS place_name
-                 FROM incidents WHERE id > $1 ORDER BY id LIMIT ${BATCH}`,
-      text: (row) => searchText(str(row['title']), str(row['description']), str(row['place_name'])),
-    });
-    await recompute(db, {
-      table: 'evidence_items',
-      select: `SELECT id, title, description, tags, original_file_name
-                 FROM evidence_items WHERE id > $1 ORDER BY id LIMIT ${BATCH}`,
-      text: (row) =>
-        searchText(
-          str(row['title']),
-          str(row['description']),
-          ...((row['tags'] as string[] | null) ?? []),
-          str(row['original_file_name'])?.replace(/[._-]+/g, ' '),
-        ),
-    });
+    for (const step of recomputations(searchText)) await recompute(db, step);
   }
 
   /** Back to the folding before this migration (Unicode lower case only), frozen here. */
   async down(db: QueryRunner): Promise<void> {
     const lower = (...parts: (string | null | undefined)[]): string =>
       parts.filter((p): p is string => Boolean(p)).join(' ').normalize('NFC').toLowerCase();
-    await recompute(db, {
-      table: 'incidents',
-      select: `SELECT id, record ->> 'title' AS title, record ->> 'description' AS description, record ->> 'placeName' AS place_name
-                 FROM incidents WHERE id > $1 ORDER BY id LIMIT ${BATCH}`,
-      text: (row) => lower(str(row['title']), str(row['description']), str(row['place_name'])),
-    });
-    await recompute(db, {
-      table: 'evidence_items',
-      select: `SELECT id, title, description, tags, original_file_name
-                 FROM evidence_items WHERE id > $1 ORDER BY id LIMIT ${BATCH}`,
-      text: (row) =>
-        lower(
-          str(row['title']),
-          str(row['description']),
-          ...((row['tags'] as string[] | null) ?? []),
-          str(row['original_file_name'])?.replace(/[._-]+/g, ' '),
-        ),
-    });
+    for (const step of recomputations(lower)) await recompute(db, step);
   }
 }
 
