@@ -26,6 +26,14 @@ export interface CustodiaConfig {
   /** 32 bytes (base64 or hex) that encrypt the custody signing key and personal data; unset = a key file in dataDir. */
   masterKey: Buffer | null;
   treeHeadIntervalMs: number;
+  /** This process takes part in electing the custody log's sequencer (CUSTODIA_SEQUENCER). */
+  sequencer: boolean;
+  /** The sequencer looks at its queue at least this often (CUSTODIA_SEQUENCER_INTERVAL_MS). */
+  sequencerIntervalMs: number;
+  /** A process that does not lead tries to this often: how soon a dead sequencer is replaced (CUSTODIA_SEQUENCER_ELECTION_MS). */
+  sequencerElectionMs: number;
+  /** How long a submission's answer waits for its event to be integrated before it answers `receipt: null` (CUSTODIA_RECEIPT_WAIT_MS). */
+  receiptWaitMs: number;
   tsaUrl: string | null;
   /** PEM file of the certificates a time-stamp's chain must lead to (CUSTODIA_TSA_CERT); unset = chain not checked at stamping. */
   tsaCertFile: string | null;
@@ -249,6 +257,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustProxy: boolean(env, 'CUSTODIA_TRUST_PROXY', false),
     masterKey: masterKey(env),
     treeHeadIntervalMs: integer(env, 'CUSTODIA_TREE_HEAD_INTERVAL_MS', 1000, 10, 3_600_000),
+    sequencer: boolean(env, 'CUSTODIA_SEQUENCER', true),
+    sequencerIntervalMs: integer(env, 'CUSTODIA_SEQUENCER_INTERVAL_MS', 200, 1, 60_000),
+    sequencerElectionMs: integer(env, 'CUSTODIA_SEQUENCER_ELECTION_MS', 1000, 10, 600_000),
+    receiptWaitMs: integer(env, 'CUSTODIA_RECEIPT_WAIT_MS', 5000, 0, 600_000),
     tsaUrl: url(env, 'CUSTODIA_TSA_URL', ['http:', 'https:']),
     tsaCertFile: tsaCertFile(env, cwd),
     publicLog: boolean(env, 'CUSTODIA_PUBLIC_LOG', true),

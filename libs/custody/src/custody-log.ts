@@ -32,11 +32,21 @@ export interface CustodyEventInput {
   reason?: string | null;
 }
 
-/** An event as appended: the exact event, its leaf index and leaf hash (hex). */
+/** An event as integrated: the exact event, its leaf index and leaf hash (hex). */
 export interface RecordedEvent {
   event: CustodyEvent;
   leafIndex: number;
   leafHash: string;
+}
+
+/** An event as recorded by its transaction: queued, to be integrated by the sequencer. */
+export interface QueuedEvent {
+  queueId: number;
+}
+
+/** An event as integration made it, with the queue entry it came from. */
+export interface IntegratedEvent extends RecordedEvent {
+  queueId: number;
 }
 
 /**
@@ -115,38 +125,88 @@ async function nodesOfAppends(first: number, leaves: readonly Buffer[], known: M
   return nodes;
 }
 
+const toRecorded = (row: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }): RecordedEvent => ({
+  leafIndex: Number(row.leaf_index),
+  leafHash: toHex(row.leaf_hash),
+  event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent,
+});
+
 /** The number of events in the log (committed ones, as this connection sees them). */
 export async function logSize(db: DataSource | EntityManager): Promise<number> {
   const [row] = await db.query(`SELECT COALESCE(MAX(leaf_index) + 1, 0)::bigint AS size FROM custody_events`);
   return Number(row.size);
 }
 
-/** The custody log: appends inside the caller's transaction, and reads with O(log n) proofs. */
+/** What a queue entry holds: the event as the action made it, without its leaf index. */
+type QueueEntry = Omit<CustodyEvent, 'index'>;
+
+/** At most this many queued events are integrated per transaction (Trillian Tessera's batch). */
+export const MAX_BATCH = 256;
+
+/**
+ * The custody log: events recorded in the caller's transaction, integrated into the tree in
+ * batches by the sequencer (custody.md, "Rules"), and read with O(log n) proofs.
+ */
 export class CustodyLog {
   constructor(private readonly db: DataSource) {}
 
-  /**
-   * Appends an event in the caller's transaction, so it commits or rolls back with the change
-   * it records. Appends are serialised by a transaction-scoped advisory lock: the index is
-   * taken under it and freed only by commit or rollback, so committed indexes have no gaps.
-   */
-  async append(tx: EntityManager, input: CustodyEventInput): Promise<RecordedEvent> {
+  /** Records one event in the caller's transaction, as `appendAll` does. */
+  async append(tx: EntityManager, input: CustodyEventInput): Promise<QueuedEvent> {
     return (await this.appendAll(tx, [input]))[0]!;
   }
 
   /**
-   * Appends the events of one change, in this order and at consecutive indexes, in the caller's
-   * transaction, as `append` does each: under one take of the lock, with one read of the log's
-   * size, one read of the stored nodes they build on and one insert. The lock is held from here
-   * to the caller's commit, so call it last in the transaction, after the slow work.
+   * Records the events of one change, in this order, in the caller's transaction: they are
+   * queued with it and commit or roll back with it, and take no lock, so transactions do not
+   * wait for each other. The sequencer gives them their leaf indexes, in queue order, once they
+   * are committed (`integrate`). `at` is now: when the action happened.
    */
-  async appendAll(tx: EntityManager, inputs: readonly CustodyEventInput[]): Promise<RecordedEvent[]> {
+  async appendAll(tx: EntityManager, inputs: readonly CustodyEventInput[]): Promise<QueuedEvent[]> {
     if (!tx.queryRunner?.isTransactionActive) throw new Error('custody events are appended inside a transaction');
     if (inputs.length === 0) return [];
+    const at = formatTimestamp(new Date());
+    const entries = inputs.map((input) => {
+      const entry: QueueEntry = {
+        action: input.action,
+        at,
+        actor: { id: input.actor.id, role: input.actor.role },
+        caseId: input.caseId,
+        subject: { ...input.subject },
+        details: input.details ?? {},
+        ...(input.reason ? { reason: input.reason } : {}),
+      };
+      // Refused here, in the change's own transaction: a malformed event never reaches the queue.
+      const problem = custodyEventProblem({ index: 0, ...entry });
+      if (problem) throw new Error(`Refusing a malformed custody event: ${problem}`);
+      return JSON.stringify(entry);
+    });
+    const rows: { id: string }[] = await tx.query(
+      `INSERT INTO custody_queue (entry) SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS q(e, n) ORDER BY n RETURNING id`,
+      [entries],
+    );
+    return rows.map((row) => ({ queueId: Number(row.id) })).sort((a, b) => a.queueId - b.queueId);
+  }
+
+  /**
+   * Integrates up to `limit` committed queued events, oldest first, in one transaction: gives
+   * them the next leaf indexes, writes their exact bytes, leaf hashes and the perfect subtrees
+   * they complete, and removes them from the queue. The database keeps each event integrated
+   * once (a unique `queue_id`), and the transaction's advisory lock keeps indexes gap-free even
+   * if two processes integrate at once (the elected sequencer, and a head asked for on demand).
+   * Returns the events integrated, in log order; none when the queue was empty.
+   */
+  async integrate(limit = MAX_BATCH, db: DataSource | EntityManager = this.db): Promise<IntegratedEvent[]> {
+    return db.transaction((tx) => this.integrateIn(tx, limit));
+  }
+
+  private async integrateIn(tx: EntityManager, limit: number): Promise<IntegratedEvent[]> {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-    // A statement of its own, after the lock, so its snapshot sees every append committed before:
-    // the log's size and the perfect subtrees of its right frontier (one per bit set in the size),
-    // which are all the stored nodes the new leaves build on.
+    // Statements of their own, after the lock, so their snapshots see every integration
+    // committed before: the queue's oldest entries, the log's size and the perfect subtrees of
+    // its right frontier (one per bit set in the size), which are all the stored nodes the new
+    // leaves build on.
+    const queued: { id: string; entry: string }[] = await tx.query(`SELECT id, entry FROM custody_queue ORDER BY id LIMIT $1`, [limit]);
+    if (queued.length === 0) return [];
     const frontier: { size: string; level: number | null; idx: string | null; hash: Buffer | null }[] = await tx.query(
       `WITH log AS (SELECT COALESCE(MAX(leaf_index) + 1, 0)::bigint AS size FROM custody_events)
        SELECT log.size, n.level, n.idx, n.hash
@@ -161,52 +221,75 @@ export class CustodyLog {
     const first = Number(frontier[0]!.size);
     const known = new Map<string, Buffer>();
     for (const row of frontier) if (row.hash) known.set(nodeKey(row.level!, Number(row.idx)), row.hash);
-    const recorded: RecordedEvent[] = [];
+    const integrated: IntegratedEvent[] = [];
     const leaves: Buffer[] = [];
-    const rows: { bytes: Buffer; event: CustodyEvent }[] = [];
-    for (const [offset, input] of inputs.entries()) {
-      const event: CustodyEvent = {
-        index: first + offset,
-        action: input.action,
-        at: formatTimestamp(new Date()),
-        actor: { id: input.actor.id, role: input.actor.role },
-        caseId: input.caseId,
-        subject: { ...input.subject },
-        details: input.details ?? {},
-        ...(input.reason ? { reason: input.reason } : {}),
-      };
+    const bytesOf: Buffer[] = [];
+    for (const [offset, row] of queued.entries()) {
+      const entry = JSON.parse(row.entry) as QueueEntry;
+      const event: CustodyEvent = { index: first + offset, ...entry };
       const problem = custodyEventProblem(event);
-      if (problem) throw new Error(`Refusing a malformed custody event: ${problem}`);
+      // Only appendAll writes the queue, and it refuses malformed events: this is a tampered queue.
+      if (problem) throw new Error(`Queued custody event ${row.id} is malformed (${problem}); the log stops here until it is looked at`);
       const bytes = eventBytes(event);
       const leaf = leafHash(bytes);
-      rows.push({ bytes, event });
+      bytesOf.push(bytes);
       leaves.push(leaf);
-      recorded.push({ event, leafIndex: event.index, leafHash: toHex(leaf) });
+      integrated.push({ event, leafIndex: event.index, leafHash: toHex(leaf), queueId: Number(row.id) });
     }
     const nodes = await nodesOfAppends(first, leaves, known, nodeReader(tx));
     // Events and nodes in one statement: both inserts run, or the statement fails as a whole.
     await tx.query(
       `WITH events AS (
-         INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at)
-         SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
+         INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at, queue_id)
+         SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::timestamptz[], $13::bigint[])
        )
        INSERT INTO custody_nodes (level, idx, hash) SELECT * FROM unnest($10::smallint[], $11::bigint[], $12::bytea[])`,
       [
-        rows.map((r) => r.event.index),
-        rows.map((r) => r.bytes),
+        integrated.map((r) => r.leafIndex),
+        bytesOf,
         leaves,
-        rows.map((r) => r.event.action),
-        rows.map((r) => r.event.caseId),
-        rows.map((r) => r.event.subject.type),
-        rows.map((r) => r.event.subject.id),
-        rows.map((r) => actorIdColumn(r.event.actor.id)),
-        rows.map((r) => r.event.at),
+        integrated.map((r) => r.event.action),
+        integrated.map((r) => r.event.caseId),
+        integrated.map((r) => r.event.subject.type),
+        integrated.map((r) => r.event.subject.id),
+        integrated.map((r) => actorIdColumn(r.event.actor.id)),
+        integrated.map((r) => r.event.at),
         nodes.map((n) => n.level),
         nodes.map((n) => n.index),
         nodes.map((n) => n.hash),
+        integrated.map((r) => r.queueId),
       ],
     );
-    return recorded;
+    // A statement after the insert, so the queue's guard sees the events that name its rows.
+    await tx.query(`DELETE FROM custody_queue WHERE id = ANY ($1::bigint[])`, [integrated.map((r) => r.queueId)]);
+    return integrated;
+  }
+
+  /** Integrates every event committed to the queue before this call. */
+  async integrateAll(): Promise<number> {
+    const [{ last }] = await this.db.query(`SELECT MAX(id)::bigint AS last FROM custody_queue`);
+    if (last === null) return 0;
+    let count = 0;
+    for (;;) {
+      const batch = await this.integrate();
+      count += batch.length;
+      if (batch.length < MAX_BATCH || batch.at(-1)!.queueId >= Number(last)) return count;
+    }
+  }
+
+  /** How many committed events wait to be integrated. */
+  async queued(): Promise<number> {
+    const [row] = await this.db.query(`SELECT count(*)::int AS count FROM custody_queue`);
+    return row.count;
+  }
+
+  /** The integrated event recorded as queue entry `queueId`, or null while it waits. */
+  async integratedAs(queueId: number): Promise<RecordedEvent | null> {
+    const [row]: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
+      `SELECT leaf_index, leaf_hash, event_bytes FROM custody_events WHERE queue_id = $1`,
+      [queueId],
+    );
+    return row ? toRecorded(row) : null;
   }
 
   size(): Promise<number> {
@@ -256,11 +339,7 @@ export class CustodyLog {
         WHERE subject_type = $1 AND subject_id = $2 ORDER BY leaf_index`,
       [subjectType, subjectId],
     );
-    return rows.map((row) => ({
-      leafIndex: Number(row.leaf_index),
-      leafHash: toHex(row.leaf_hash),
-      event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent,
-    }));
+    return rows.map(toRecorded);
   }
 
   /**

@@ -14,7 +14,7 @@ import {
 import { createDataSource } from '#custodia/db';
 import { TimestampAuthority } from '#custodia/timestamp';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { CustodyLog, type CustodyEventInput } from './custody-log.js';
+import { CustodyLog, type CustodyEventInput, type QueuedEvent, type RecordedEvent } from './custody-log.js';
 import { replayLog } from './replay.js';
 import { SigningKeys } from './signing-keys.js';
 import { TreeHeads } from './tree-heads.js';
@@ -35,7 +35,13 @@ describe('the custody log in PostgreSQL', () => {
     subject: { type: 'evidence', id: randomUUID(), sha256: 'ab'.repeat(32) },
     details: { n, sizeBytes: 1000 + n, note: 'Харків' },
   });
-  const appendOne = (n: number) => ds.transaction((tx) => log.append(tx, input(n)));
+  /** The events of committed changes as the sequencer's integration made them. */
+  const integrated = async (queued: QueuedEvent[]): Promise<RecordedEvent[]> => {
+    await log.integrateAll();
+    return Promise.all(queued.map(async (q) => (await log.integratedAs(q.queueId))!));
+  };
+  const queueOne = (n: number) => ds.transaction((tx) => log.append(tx, input(n)));
+  const appendOne = async (n: number) => (await integrated([await queueOne(n)]))[0]!;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -55,7 +61,7 @@ describe('the custody log in PostgreSQL', () => {
   });
 
   it('50 concurrent appends get indexes 0..49 with no gap, and a head covers them all', async () => {
-    const recorded = await Promise.all(Array.from({ length: 50 }, (_, n) => appendOne(n)));
+    const recorded = await integrated(await Promise.all(Array.from({ length: 50 }, (_, n) => queueOne(n))));
     expect(recorded.map((r) => r.leafIndex).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     const head = await heads.publish();
     expect(head.treeSize).toBe(50);
@@ -75,22 +81,25 @@ describe('the custody log in PostgreSQL', () => {
         throw new Error('the business change failed');
       }),
     ).rejects.toThrow('the business change failed');
+    expect(await log.queued()).toBe(0);
+    expect(await log.integrateAll()).toBe(0);
     expect(await log.size()).toBe(before);
     expect((await appendOne(1000)).leafIndex).toBe(before);
   });
 
-  it('batches from concurrent writers get consecutive indexes with no gap, and the stored nodes match the tree of the bytes', async () => {
+  it('changes from concurrent writers keep their order with no gap, and the stored nodes match the tree of the bytes', async () => {
     const before = await log.size();
-    // Sizes 1 to 5 mixed, so batches start and end on either side of perfect-subtree boundaries.
+    // Sizes 1 to 5 mixed, so changes start and end on either side of perfect-subtree boundaries.
     const sizes = [3, 1, 4, 2, 5, 1, 2, 3, 4, 1, 5, 2, 3];
-    const batches = await Promise.all(
+    const queued = await Promise.all(
       sizes.map((size, b) => ds.transaction((tx) => log.appendAll(tx, Array.from({ length: size }, (_, n) => input(5000 + 10 * b + n))))),
     );
+    const batches = await Promise.all(queued.map((q) => integrated(q)));
     for (const [b, batch] of batches.entries()) {
       expect(batch).toHaveLength(sizes[b]!);
-      // In the order given, at consecutive indexes.
+      // In the order given.
       expect(batch.map((r) => r.event.details['n'])).toEqual(Array.from({ length: sizes[b]! }, (_, n) => 5000 + 10 * b + n));
-      expect(batch.map((r) => r.leafIndex)).toEqual(Array.from({ length: sizes[b]! }, (_, n) => batch[0]!.leafIndex + n));
+      expect(batch.map((r) => r.leafIndex)).toEqual([...batch.map((r) => r.leafIndex)].sort((x, y) => x - y));
     }
     const total = sizes.reduce((a, b) => a + b, 0);
     expect(batches.flat().map((r) => r.leafIndex).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => before + i));
@@ -127,15 +136,31 @@ describe('the custody log in PostgreSQL', () => {
     ['TRUNCATE custody_tree_heads CASCADE', 'TRUNCATE'],
     ['DELETE FROM custody_signing_keys', 'DELETE'],
     ['UPDATE custody_signing_keys SET public_key_pem = $$x$$', 'UPDATE'],
+    ['TRUNCATE custody_queue', 'TRUNCATE'],
   ])('the database itself refuses %s, even to a superuser', async (sql, op) => {
     await expect(db.superuserQuery(sql)).rejects.toThrow(new RegExp(`append-only: ${op}|kept forever`));
+  });
+
+  it('a queued event is never changed, and leaves the queue only by being integrated, even for a superuser', async () => {
+    const queued = await queueOne(8000);
+    await expect(db.superuserQuery(`UPDATE custody_queue SET entry = entry || ' ' WHERE id = $1`, [queued.queueId])).rejects.toThrow(/never changed/);
+    await expect(db.superuserQuery(`DELETE FROM custody_queue WHERE id = $1`, [queued.queueId])).rejects.toThrow(/only once integrated/);
+    const [event] = await integrated([queued]);
+    expect(event!.event.details['n']).toBe(8000);
+    expect(await log.queued()).toBe(0);
+    // And integrated once: the queue id is unique among events.
+    await expect(
+      db.superuserQuery(`INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, subject_type, subject_id, actor_id, at, queue_id)
+                           SELECT leaf_index + 100000, event_bytes, leaf_hash, action, subject_type, subject_id, actor_id, at, queue_id
+                             FROM custody_events WHERE queue_id = $1`, [queued.queueId]),
+    ).rejects.toThrow(/custody_events_queue_id_key/);
   });
 
   it('receipts asked for at once share a signing: every leaf covered, fewer heads than callers', async () => {
     const countHeads = async () => Number((await db.superuserQuery<{ n: string }>(`SELECT count(*) AS n FROM custody_tree_heads`))[0]!.n);
     await heads.publish();
     const before = await countHeads();
-    const recorded = await Promise.all(Array.from({ length: 8 }, (_, n) => appendOne(7000 + n)));
+    const recorded = await integrated(await Promise.all(Array.from({ length: 8 }, (_, n) => queueOne(7000 + n))));
     const signings = vi.spyOn(heads, 'publish');
     const covering = await Promise.all(recorded.map((r) => heads.covering(r.leafIndex)));
     for (const [i, head] of covering.entries()) expect(head.treeSize).toBeGreaterThan(recorded[i]!.leafIndex);

@@ -5,6 +5,7 @@ import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { loadMasterKey } from '#custodia/keyring';
 import { TimestampAuthority } from '#custodia/timestamp';
 import { CustodyLog } from './custody-log.js';
+import { Sequencer } from './sequencer.js';
 import { SigningKeys } from './signing-keys.js';
 import { TreeHeads } from './tree-heads.js';
 
@@ -16,16 +17,20 @@ export const MASTER_KEY = Symbol('MASTER_KEY');
 class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly heads: TreeHeads,
+    private readonly sequencer: Sequencer,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Integrates what an earlier run left queued, and signs.
     await this.heads.publish();
     this.heads.start(this.config.treeHeadIntervalMs);
+    if (this.config.sequencer) this.sequencer.start();
   }
 
-  onModuleDestroy(): Promise<void> {
-    return this.heads.stop();
+  async onModuleDestroy(): Promise<void> {
+    await this.sequencer.stop();
+    await this.heads.stop();
   }
 }
 
@@ -56,6 +61,18 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
     },
     { provide: CustodyLog, inject: [DataSource], useFactory: (db: DataSource) => new CustodyLog(db) },
     {
+      provide: Sequencer,
+      inject: [DataSource, CustodyLog, CUSTODIA_CONFIG],
+      useFactory: (db: DataSource, log: CustodyLog, config: CustodiaConfig) => {
+        const logger = new Logger('Sequencer');
+        return new Sequencer(db, log, {
+          intervalMs: config.sequencerIntervalMs,
+          electionMs: config.sequencerElectionMs,
+          onError: (error) => logger.error(`custody sequencer: ${String(error)}`),
+        });
+      },
+    },
+    {
       provide: TreeHeads,
       inject: [DataSource, SigningKeys, CUSTODIA_CONFIG],
       useFactory: (db: DataSource, keys: SigningKeys, config: CustodiaConfig) => {
@@ -68,6 +85,6 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
     },
     TreeHeadLoop,
   ],
-  exports: [CustodyLog, TreeHeads, SigningKeys, MASTER_KEY],
+  exports: [CustodyLog, Sequencer, TreeHeads, SigningKeys, MASTER_KEY],
 })
 export class CustodyModule {}

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { canonicalBytes, formatTimestamp, signTreeHead, toHex, treeRoot, type SignedTreeHead } from '#custodia/custody-core';
-import { logSize, nodeReader } from './custody-log.js';
+import { CustodyLog, logSize, nodeReader } from './custody-log.js';
 import type { SigningKeys } from './signing-keys.js';
 
 const HEAD_LOCK = 'custodia.custody.tree-head';
@@ -72,10 +72,13 @@ export class TreeHeads {
   }
 
   /**
-   * Signs a head for the log as it is now, unless the newest head already covers it. Instances
+   * Signs a head for the log as it is now, unless the newest head already covers it: first
+   * integrates every event committed before the call, so a head asked for (a court package's,
+   * a receipt's, the interval's) covers all that happened before it was asked for. Instances
    * take turns under an advisory lock, so two never sign the same size.
    */
   async publish(): Promise<KeptTreeHead> {
+    await new CustodyLog(this.db).integrateAll();
     const key = await this.keys.active();
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [HEAD_LOCK]);

@@ -246,7 +246,14 @@ export const Receipt = z
   })
   .meta({ id: 'Receipt' });
 
-export const EvidenceWithReceipt = Evidence.extend({ receipt: Receipt }).meta({ id: 'EvidenceWithReceipt' });
+export type Receipt = z.output<typeof Receipt>;
+
+export const EvidenceWithReceipt = Evidence.extend({
+  receipt: Receipt.nullable().describe(
+    'null when the event was not integrated within CUSTODIA_RECEIPT_WAIT_MS (custody.md): fetch it from receiptUrl',
+  ),
+  receiptUrl: z.string().describe('Where the receipt can be fetched again (GET /evidence/{id}/receipt)'),
+}).meta({ id: 'EvidenceWithReceipt' });
 export type EvidenceWithReceipt = z.output<typeof EvidenceWithReceipt>;
 
 /** `GET /evidence/:id/custody`. */

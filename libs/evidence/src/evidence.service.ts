@@ -5,7 +5,7 @@ import { assertMay, ownerFilter, type Actor, type Purpose } from '#custodia/auth
 import { CasesService } from '#custodia/cases';
 import { UploadsService } from '#custodia/uploads';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { CustodyLog, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type RecordedEvent } from '#custodia/custody';
+import { CustodyLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type QueuedEvent, type RecordedEvent } from '#custodia/custody';
 import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
 import { isUniqueViolation } from '#custodia/db';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
@@ -21,6 +21,7 @@ import type {
   EvidencePatch,
   EvidenceView,
   EvidenceWithReceipt,
+  Receipt,
   VerificationResult,
 } from './evidence.schema.js';
 import { captureInterval, contradictionFlags, declaredOffset, extractedInstant, typeMismatch, type EvidenceFlag } from './flags.js';
@@ -71,6 +72,7 @@ export class EvidenceService {
     private readonly items: EvidenceRepository,
     private readonly links: EvidenceLinks,
     private readonly custody: CustodyLog,
+    private readonly sequencer: Sequencer,
     private readonly heads: TreeHeads,
     private readonly keys: SigningKeys,
     private readonly queue: JobQueue,
@@ -132,7 +134,7 @@ export class EvidenceService {
       const fileName = cleanFileName(upload.fileName);
 
       let id: string;
-      let submitted: RecordedEvent;
+      let submitted: QueuedEvent;
       try {
         ({ id, submitted } = await this.db.transaction(async (tx) => {
           const original = await this.items.firstWithBytes(tx, caseId, sha256);
@@ -185,7 +187,7 @@ export class EvidenceService {
             upload.result.commit(),
             derivable ? this.queue.enqueue(tx, 'evidence.derivatives', { evidenceId: id }, id) : undefined,
           ]);
-          // Last before COMMIT, the change's events under one take of the log's lock, which COMMIT frees.
+          // The change's events, queued with it; the sequencer integrates them once committed.
           const [submittedEvent] = await this.custody.appendAll(tx, [
             {
               action: 'evidence.submitted',
@@ -222,7 +224,9 @@ export class EvidenceService {
         throw error;
       }
       if (derivable) this.queue.wake('evidence.derivatives');
-      return { created: true, evidence: await this.withReceipt(await this.viewOf(actor, id), submitted) };
+      // The receipt once the sequencer has integrated the event, waiting a bounded time (custody.md).
+      const recorded = await this.sequencer.waitFor(submitted.queueId, this.config.receiptWaitMs);
+      return { created: true, evidence: await this.withReceipt(await this.viewOf(actor, id), recorded) };
     } finally {
       await upload.result.discard();
     }
@@ -255,15 +259,39 @@ export class EvidenceService {
     if (first.sha256 !== sha256) {
       throw conflict('This clientSubmissionId was already used for other bytes; nothing was stored');
     }
-    const submitted = (await this.custody.eventsAbout('evidence', first.id)).find((e) => e.event.action === 'evidence.submitted')!;
-    return this.withReceipt(await this.viewOf(actor, first.id), submitted);
+    return this.withReceipt(await this.viewOf(actor, first.id), await this.submittedEvent(first.id));
   }
 
-  /** The receipt of api.md: the event, its leaf, a signed head that includes it, the proof. */
-  private async withReceipt(view: EvidenceView, recorded: RecordedEvent): Promise<EvidenceWithReceipt> {
+  /** The item's `evidence.submitted` event, or null while it waits to be integrated. */
+  private async submittedEvent(id: string): Promise<RecordedEvent | null> {
+    return (await this.custody.eventsAbout('evidence', id)).find((e) => e.event.action === 'evidence.submitted') ?? null;
+  }
+
+  /**
+   * The answer to a submission: the item, and the receipt of api.md (the event, its leaf, a
+   * signed head that includes it, the proof) once the event is integrated; until then
+   * `receipt: null`, and `receiptUrl` says where to fetch it.
+   */
+  private async withReceipt(view: EvidenceView, recorded: RecordedEvent | null): Promise<EvidenceWithReceipt> {
+    return { ...view, receipt: recorded && (await this.receipt(recorded)), receiptUrl: `${API_BASE}/evidence/${view.id}/receipt` };
+  }
+
+  private async receipt(recorded: RecordedEvent): Promise<Receipt> {
     const head = await this.heads.covering(recorded.leafIndex);
     const inclusionProof = await this.custody.inclusionProof(recorded.leafIndex, head.treeSize);
-    return { ...view, receipt: { event: recorded.event, leafHash: recorded.leafHash, leafIndex: recorded.leafIndex, treeHead: head, inclusionProof } };
+    return { event: recorded.event, leafHash: recorded.leafHash, leafIndex: recorded.leafIndex, treeHead: head, inclusionProof };
+  }
+
+  /**
+   * `GET /evidence/:id/receipt`: the submission's receipt, for whoever may read the item; null
+   * while its event still waits to be integrated (the sequencer is asked to hurry).
+   */
+  async receiptOf(actor: Actor, id: string): Promise<Receipt | null> {
+    await this.itemFor(actor, id, 'evidence.read');
+    const recorded = await this.submittedEvent(id);
+    if (recorded) return this.receipt(recorded);
+    await this.sequencer.nudge();
+    return null;
   }
 
   /**
@@ -401,6 +429,8 @@ export class EvidenceService {
   }
 
   private async custodyProofs(id: string): Promise<CustodyOfItem> {
+    // What happened to the item before this read is in the log, whatever the sequencer's pace.
+    await this.custody.integrateAll();
     const events = await this.custody.eventsAbout('evidence', id);
     const treeHead = await this.heads.covering(events[events.length - 1]!.leafIndex);
     const proofs: Record<string, string[]> = {};

@@ -15,6 +15,7 @@ import {
   EvidenceTags,
   EvidenceTagsService,
   EvidenceWithReceipt,
+  Receipt,
   SubmissionMetadata,
   UploadSubmission,
   VerificationResult,
@@ -50,6 +51,9 @@ const SUBMISSION_BODY = {
     },
   },
 };
+
+/** `GET /evidence/:id/receipt` while the event waits for the sequencer. */
+const ReceiptPending = z.strictObject({ status: z.literal('pending') }).meta({ id: 'ReceiptPending' });
 
 @ApiTags('evidence')
 @ApiBearerAuth()
@@ -153,6 +157,24 @@ export class EvidenceController {
   @Endpoint({ summary: "The item's custody events, a signed head covering them, and each inclusion proof", response: EvidenceCustody, problems: [404] })
   getEvidenceCustody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.evidence.custodyOf(actor, id);
+  }
+
+  @Get('evidence/:id/receipt')
+  @Permit('evidence.read')
+  @Endpoint({
+    summary: "The submission's receipt (custody.md): what a submission answered with, or would have once its event is integrated",
+    description:
+      '200 with the receipt once the evidence.submitted event is integrated into the log; 202 with `{ status: "pending" }` and Retry-After while it still waits for the sequencer (a submission answers receipt: null past CUSTODIA_RECEIPT_WAIT_MS).',
+    response: Receipt,
+    status: 200,
+    problems: [404],
+  })
+  @ApiResponse({ status: 202, description: 'Not integrated yet: ask again after Retry-After seconds', schema: openApiSchema(ReceiptPending, 'output') as never })
+  async getEvidenceReceipt(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res({ passthrough: true }) res: Response) {
+    const receipt = await this.evidence.receiptOf(actor, id);
+    if (receipt) return receipt;
+    res.status(202).setHeader('Retry-After', '1');
+    return { status: 'pending' as const };
   }
 
   @Post('evidence/:id/verify')
