@@ -1,16 +1,19 @@
 /**
- * Custody log figures (issue 3): appends per second through the service on real PostgreSQL
- * (one writer, eight concurrent), proof times at 10^6 events, and the full-log replay rate
+ * Custody log figures (issues 3 and 12): appends per second through the service on real
+ * PostgreSQL (1, 8 and 32 concurrent writers: each a business transaction that queues its event
+ * and commits, counted once the elected sequencer has integrated every one), the time from a
+ * commit to its integration (p50/p95), proof times at 10^6 events, and the full-log replay rate
  * against this machine's SHA-256 rate. Usage: npm run bench:custody [-- --events 1000000]
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { MemoryTree, eventBytes, formatTimestamp, leafHash, type CustodyEvent } from '#custodia/custody-core';
-import { CustodyLog, replayLog, SigningKeys, TreeHeads, type CustodyEventInput } from '#custodia/custody';
+import { CustodyLog, replayLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput } from '#custodia/custody';
+import { createDataSource } from '#custodia/db';
 import { benchDatabase, fmt, now, percentiles } from './support.js';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '1000000' }, appends: { type: 'string', default: '2000' } },
+  options: { events: { type: 'string', default: '1000000' }, appends: { type: 'string', default: '20000' } },
 });
 const EVENTS = Number(values.events);
 const APPENDS = Number(values.appends);
@@ -25,18 +28,43 @@ const sampleInput = (n: number): CustodyEventInput => ({
   details: { sizeBytes: 3_400_000 + n, mediaType: 'image/jpeg', clientSha256Matched: true },
 });
 
-async function appendRate(log: CustodyLog, ds: Awaited<ReturnType<typeof benchDatabase>>['ds'], writers: number): Promise<number> {
+type Ds = Awaited<ReturnType<typeof benchDatabase>>['ds'];
+
+/**
+ * `APPENDS` business transactions by `writers` concurrent writers, each queueing one event and
+ * committing, while the sequencer (on its own connections, as in the service) integrates them.
+ * The rate counts until the last one is integrated; latency is commit to integration.
+ */
+async function appendRate(writersDs: Ds, sequencerDs: Ds, writers: number, appends: number): Promise<{ rate: number; p50: number; p95: number }> {
+  const log = new CustodyLog(writersDs);
+  const sequencer = new Sequencer(sequencerDs, new CustodyLog(sequencerDs), { intervalMs: 200, electionMs: 50, onError: (e) => console.error(e) });
+  sequencer.start();
+  const committedAt = new Map<number, number>();
   let next = 0;
   const started = now();
+  // The database's clock stamps integration: wall-clock ms = now() + offset.
+  const offset = Date.now() - started;
   await Promise.all(
     Array.from({ length: writers }, async () => {
-      while (next < APPENDS) {
+      while (next < appends) {
         const n = next++;
-        await ds.transaction((tx) => log.append(tx, sampleInput(n)));
+        const queued = await writersDs.transaction((tx) => log.append(tx, sampleInput(n)));
+        committedAt.set(queued.queueId, now());
+        // Wake the sequencer as a submission waiting for its receipt does, without waiting.
+        if (n % 64 === 0) void sequencer.nudge();
       }
     }),
   );
-  return APPENDS / ((now() - started) / 1000);
+  while ((await log.queued()) > 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  const seconds = (now() - started) / 1000;
+  await sequencer.stop();
+  const rows: { queue_id: string; recorded: string }[] = await writersDs.query(
+    `SELECT queue_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded FROM custody_events WHERE queue_id = ANY ($1::bigint[])`,
+    [[...committedAt.keys()]],
+  );
+  const latency = rows.map((r) => Math.max(0, Number(r.recorded) - offset - committedAt.get(Number(r.queue_id))!));
+  const { p50, p95 } = percentiles(latency);
+  return { rate: appends / seconds, p50, p95 };
 }
 
 /** Loads `count` events with their perfect-subtree nodes in bulk (the service's own format). */
@@ -99,10 +127,18 @@ try {
   const heads = new TreeHeads(db.ds, new SigningKeys(db.ds, Buffer.alloc(32, 7)));
   console.log(`PostgreSQL ${db.server}; ${EVENTS.toLocaleString('en')} events for proofs; ${APPENDS} appends per run`);
 
-  const single = await appendRate(log, db.ds, 1);
-  const eight = await appendRate(log, db.ds, 8);
-  console.log(`appends/s through CustodyLog.append, 1 writer:  ${fmt(single, 0)}`);
-  console.log(`appends/s through CustodyLog.append, 8 writers: ${fmt(eight, 0)}`);
+  const url = (db.ds.options as { url: string }).url;
+  const writersDs = createDataSource(url, [], { poolSize: 40 });
+  const sequencerDs = createDataSource(url, [], { poolSize: 4 });
+  await Promise.all([writersDs.initialize(), sequencerDs.initialize()]);
+  for (const writers of [1, 8, 32]) {
+    const { rate, p50, p95 } = await appendRate(writersDs, sequencerDs, writers, writers === 1 ? Math.min(APPENDS, 3000) : APPENDS);
+    console.log(
+      `appends/s through the service (queue + commit + sequencer), ${String(writers).padStart(2)} writers: ${fmt(rate, 0)}` +
+        `; commit -> integration p50 ${fmt(p50, 1)} ms, p95 ${fmt(p95, 1)} ms${writers > 1 ? ' (target >= 5,000/s)' : ''}`,
+    );
+  }
+  await Promise.all([writersDs.destroy(), sequencerDs.destroy()]);
 
   const size = await log.size();
   const loadSeconds = await bulkLoad(db.ds, size, EVENTS - size);

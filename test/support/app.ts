@@ -42,7 +42,25 @@ export interface TestApp {
    */
   sibling(): Promise<{ app: NestExpressApplication; url: string; close(): Promise<void> }>;
   admin: TestUser;
+  /**
+   * Waits until the sequencer has integrated every custody event committed so far: what a test
+   * does before it reads the log itself (integration follows the commit by design, custody.md).
+   */
+  logged(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Waits until nothing is queued for the custody log's sequencer, at most 10 s. */
+export async function logSettled(db: Pick<DataSource, 'query'>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  // As a receipt's waiter does: the elected sequencer integrates at once.
+  await db.query(`SELECT pg_notify('custody_queue', '')`);
+  for (;;) {
+    const [{ queued }] = await db.query(`SELECT count(*)::int AS queued FROM custody_queue`);
+    if (queued === 0) return;
+    if (Date.now() > deadline) throw new Error(`${queued} custody events are still queued after 10 s: is a sequencer running?`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 let counter = 0;
@@ -90,6 +108,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     config,
     admin,
     logText: () => lines.join(''),
+    logged: () => logSettled(dataSource),
     async user(role, name) {
       // Display names may hold spaces; an email may not (strict input refuses it at login).
       const email = `${(name ?? role).replace(/\s+/g, '.')}-${++counter}-${Date.now()}@custodia.test`;

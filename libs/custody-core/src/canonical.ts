@@ -23,6 +23,17 @@ export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
+/**
+ * Whether `bytes` are the RFC 8785 form of `parsed`, the value JSON.parse made of them (a
+ * replay's check of every stored event). A parsed value is plain, finite and acyclic by
+ * construction, so the exactness walk of canonicalBytes is not needed; a lone surrogate from a
+ * `\\ud800` escape cannot round-trip into the same UTF-8 bytes, so it fails the comparison.
+ */
+export function isCanonicalEncoding(bytes: Buffer, parsed: unknown): boolean {
+  const text = canonicalize(parsed);
+  return text !== undefined && Buffer.byteLength(text) === bytes.length && bytes.equals(Buffer.from(text, 'utf8'));
+}
+
 function assertExactJson(value: unknown, path: string, ancestors: Set<object>): void {
   const fail = (why: string): never => {
     throw new Error(`canonicalBytes: ${why} at ${path}; pass plain JSON only`);

@@ -1,4 +1,4 @@
-export { canonicalBytes, type JsonValue } from './canonical.js';
+export { canonicalBytes, isCanonicalEncoding, type JsonValue } from './canonical.js';
 export { EMPTY_ROOT, EMPTY_ROOT_HEX, HASH_SIZE, fromHex, isHashHex, leafHash, nodeHash, parseHash, toHex } from './hash.js';
 export {
   MemoryTree,

@@ -257,6 +257,11 @@ class HashColumn {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined;
     return Buffer.from(this.bytes.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE));
   }
+
+  /** The hashes [from, from + count) end to end (a view: valid until the next push). */
+  span(from: number, count: number): Buffer {
+    return this.bytes.subarray(from * HASH_SIZE, Math.min(this.length, from + count) * HASH_SIZE);
+  }
 }
 
 /** The whole tree in memory (every perfect node by level), for replaying a log: O(log n) per append. */
@@ -287,6 +292,11 @@ export class MemoryTree implements PerfectNodeReader {
   /** Stored perfect node, if complete. */
   node(level: number, index: number): Buffer | undefined {
     return this.levels[level]?.get(index);
+  }
+
+  /** The perfect nodes [from, from + count) of a level, their hashes end to end (for bulk comparison). */
+  nodeSpan(level: number, from: number, count: number): Buffer {
+    return this.levels[level]?.span(from, count) ?? Buffer.alloc(0);
   }
 
   /** Tree hash of the first n leaves (default: all). */

@@ -239,6 +239,23 @@ describe('the custody log in PostgreSQL', () => {
     expect(report.nodesChecked).toBeGreaterThan(report.events);
   });
 
+  it('a stored interior hash altered or removed behind the trigger\'s back is found by the replay, at its place', async () => {
+    const behindTheTrigger = (sql: string) =>
+      db.superuserQuery(`
+        BEGIN;
+        ALTER TABLE custody_nodes DISABLE TRIGGER custody_nodes_append_only;
+        ${sql};
+        ALTER TABLE custody_nodes ENABLE TRIGGER custody_nodes_append_only;
+        COMMIT;`);
+    const [node] = await db.superuserQuery<{ hash: Buffer }>(`SELECT hash FROM custody_nodes WHERE level = 2 AND idx = 3`);
+    await behindTheTrigger(`UPDATE custody_nodes SET hash = '\\x${'00'.repeat(32)}' WHERE level = 2 AND idx = 3`);
+    expect((await replayLog(ds)).firstDivergence).toMatchObject({ node: '2/3', problem: expect.stringMatching(/differs/) });
+    await behindTheTrigger(`DELETE FROM custody_nodes WHERE level = 2 AND idx = 3`);
+    expect((await replayLog(ds)).firstDivergence).toMatchObject({ problem: expect.stringMatching(/1 stored interior hashes are missing/) });
+    await behindTheTrigger(`INSERT INTO custody_nodes (level, idx, hash) VALUES (2, 3, '\\x${node!.hash.toString('hex')}')`);
+    expect((await replayLog(ds)).firstDivergence).toBeNull();
+  });
+
   it('a row altered behind the trigger\'s back is found by the replay', async () => {
     const victim = 7;
     const [row] = await db.superuserQuery<{ event_bytes: Buffer }>(`SELECT event_bytes FROM custody_events WHERE leaf_index = $1`, [victim]);
