@@ -31,6 +31,7 @@ describe('account administration (e2e)', () => {
 
   /** The leaves of the custody log about one user, as `GET /log/entries` shows them to `reader`. */
   const entriesAbout = async (reader: { token: string }, userId: string): Promise<Entry[]> => {
+    await t.logged();
     const rows = await t.db.superuserQuery<{ leaf_index: string }>(
       `SELECT leaf_index FROM custody_events WHERE subject_type = 'user' AND subject_id = $1 ORDER BY leaf_index`,
       [userId],
@@ -307,6 +308,7 @@ describe('account administration (e2e)', () => {
       const keys = t.app.get(SigningKeys);
       const before = (await keys.active()).keyId;
       const after = await keys.rotate();
+      await t.logged();
       const [row] = await t.db.superuserQuery<{ leaf_index: string; actor_id: string | null; case_id: string | null }>(
         `SELECT leaf_index, actor_id, case_id FROM custody_events WHERE action = 'key.rotated'`,
       );
@@ -327,6 +329,7 @@ describe('account administration (e2e)', () => {
       await t.http.post('/api/v1/auth/password').set(as(target)).send({ currentPassword: target.password, newPassword: 'another long password' });
       const caseId = (await t.http.post('/api/v1/cases').set(as(investigator)).send({ title: 'Members see case events' })).body.id;
       await t.http.post(`/api/v1/cases/${caseId}/members`).set(as(investigator)).send({ userId: auditor.id });
+      await t.logged();
 
       const [{ size }] = await t.db.superuserQuery<{ size: number }>(`SELECT count(*)::int AS size FROM custody_events`);
       const all = (await t.http.get(`/api/v1/log/entries?start=0&end=${size - 1}`).set(as(t.admin))).body as Entry[];
@@ -433,6 +436,7 @@ describe('migration Accounts1764000700000 on an existing log', () => {
         log.append(tx, { action: 'case.member_added', actor: { id: userId, role: 'admin' }, caseId, subject: { type: 'case', id: caseId }, details: { n } }),
       );
     }
+    await log.integrateAll();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
@@ -457,6 +461,7 @@ describe('migration Accounts1764000700000 on an existing log', () => {
           details: { role: 'auditor' },
         }),
       );
+      await log.integrateAll();
       const [system] = (await client.query(`SELECT actor_id, case_id FROM custody_events WHERE leaf_index = 3`)).rows;
       expect(system).toEqual({ actor_id: null, case_id: null });
       const report = await replayLog(ds);

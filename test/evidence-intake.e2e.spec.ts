@@ -210,7 +210,7 @@ describe('evidence intake (e2e)', () => {
     // GET answers the same resource (without the receipt).
     const got = await t.http.get(`/api/v1/evidence/${body.id}`).set('Authorization', bearer(documenter));
     expect(got.status).toBe(200);
-    const { receipt: _receipt, perceptualHash: _p, derivatives: _d, processing: _s, processingError: _e, flags: _f, nearDuplicates: _n, ...stable } = body;
+    const { receipt: _receipt, receiptUrl: _url, perceptualHash: _p, derivatives: _d, processing: _s, processingError: _e, flags: _f, nearDuplicates: _n, ...stable } = body;
     expect(got.body).toMatchObject(stable);
 
     // And the log holds the submission and the extraction.

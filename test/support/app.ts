@@ -27,6 +27,7 @@ export interface TestUser {
 export interface TestApp {
   app: NestExpressApplication;
   http: ReturnType<typeof request>;
+  /** The app's database; a query of custody_events or custody_nodes first waits for the log to settle (see logged). */
   db: TestDatabase;
   dataSource: DataSource;
   config: CustodiaConfig;
@@ -100,10 +101,20 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   let listening: Promise<string> | undefined;
   const urlOf = (server: { address(): unknown }): string => `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
+  // A test that reads the log behind the API's back reads it settled: every event committed so
+  // far integrated by the app's own sequencer (integration follows the commit, custody.md).
+  const settledDb: TestDatabase = {
+    ...db,
+    async superuserQuery(sql, params) {
+      if (/custody_(events|nodes)/.test(sql)) await logSettled(dataSource);
+      return db.superuserQuery(sql, params);
+    },
+  };
+
   return {
     app,
     http,
-    db,
+    db: settledDb,
     dataSource,
     config,
     admin,

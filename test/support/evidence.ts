@@ -148,6 +148,8 @@ export async function quietState(t: TestApp, timeoutMs = 30_000): Promise<StoreS
 }
 
 export async function storeState(t: TestApp): Promise<StoreState> {
+  // The log as it stands once every committed event is integrated.
+  await t.logged();
   const [{ count }] = await t.db.superuserQuery<{ count: string }>(`SELECT count(*)::text AS count FROM evidence_items`);
   const [{ leaves }] = await t.db.superuserQuery<{ leaves: string }>(`SELECT count(*)::text AS leaves FROM custody_events`);
   const blobsDir = path.join(t.config.dataDir, 'blobs');

@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { AUTH_ENTITIES, CLI_ACTOR, MIN_PASSWORD_LENGTH, ROLES, UsersService, type Role } from '#custodia/auth';
 import { CASE_ENTITIES } from '#custodia/cases';
 import { ConfigError, loadConfig, withEnvironmentFile, type CustodiaConfig } from '#custodia/config';
-import { replayLog, SigningKeys } from '#custodia/custody';
+import { CustodyLog, replayLog, SigningKeys } from '#custodia/custody';
 import { loadMasterKey } from '#custodia/keyring';
 import { hasEmbeddedCluster, openDatabase } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
@@ -126,7 +126,11 @@ async function withDatabase<T>(io: CliIo, work: (db: DataSource, config: Custodi
   if (!config.databaseUrl) await prepareDataDirectory(config.dataDir);
   const db = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], { shareRunning: true, create: io.init ?? false });
   try {
-    return await work(db.dataSource, config);
+    const result = await work(db.dataSource, config);
+    // What the command recorded is in the log when it returns, whether or not an API runs:
+    // integration is safe beside a running sequencer (custody.md; libs/custody sequencer.ts).
+    await new CustodyLog(db.dataSource).integrateAll();
+    return result;
   } finally {
     await db.close();
   }

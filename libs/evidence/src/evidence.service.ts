@@ -223,10 +223,12 @@ export class EvidenceService {
         }
         throw error;
       }
+      // The item as it was acknowledged (its derivatives pending), with the receipt once the
+      // sequencer has integrated its event, waiting a bounded time (custody.md).
+      const view = await this.viewOf(actor, id);
       if (derivable) this.queue.wake('evidence.derivatives');
-      // The receipt once the sequencer has integrated the event, waiting a bounded time (custody.md).
       const recorded = await this.sequencer.waitFor(submitted.queueId, this.config.receiptWaitMs);
-      return { created: true, evidence: await this.withReceipt(await this.viewOf(actor, id), recorded) };
+      return { created: true, evidence: await this.withReceipt(view, recorded) };
     } finally {
       await upload.result.discard();
     }

@@ -44,13 +44,21 @@ describe('the records change recipe in PostgreSQL', () => {
     action: string;
     event: { reason: string | null; details: Record<string, unknown>; subject: { sha256: string } };
   }
-  const eventsAbout = async (id: string): Promise<EventRow[]> =>
-    (await db.superuserQuery<{ action: string; event: string }>(
+  // Integrated as the sequencer would: the log as it stands once every committed event is in.
+  const integrated = () => new CustodyLog(ds).integrateAll();
+  const eventsAbout = async (id: string): Promise<EventRow[]> => {
+    await integrated();
+    const rows = await db.superuserQuery<{ action: string; event: string }>(
       `SELECT action, convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE subject_id = $1 ORDER BY leaf_index`,
       [id],
-    )).map((row) => ({ action: row.action, event: JSON.parse(row.event) }));
+    );
+    return rows.map((row) => ({ action: row.action, event: JSON.parse(row.event) }));
+  };
   const damageRow = async (id: string) => (await db.superuserQuery<{ record: Record<string, unknown>; updated_at: Date }>(`SELECT record, updated_at FROM damage_records WHERE id = $1`, [id]))[0]!;
-  const eventCount = async () => (await db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM custody_events`))[0]!.n;
+  const eventCount = async () => {
+    await integrated();
+    return (await db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM custody_events`))[0]!.n;
+  };
   const createDamage = (body: unknown) => damage.record(actor, incidentId, parseWith(CreateDamageBody, body));
   const amendDamage = (id: string, body: unknown) => damage.amend(actor, id, parseWith(PatchDamageBody, body));
 

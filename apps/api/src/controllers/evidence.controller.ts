@@ -165,7 +165,8 @@ export class EvidenceController {
     summary: "The submission's receipt (custody.md): what a submission answered with, or would have once its event is integrated",
     description:
       '200 with the receipt once the evidence.submitted event is integrated into the log; 202 with `{ status: "pending" }` and Retry-After while it still waits for the sequencer (a submission answers receipt: null past CUSTODIA_RECEIPT_WAIT_MS).',
-    response: Receipt,
+    // One schema for both answers, so the answer check knows the 202's too.
+    response: z.union([Receipt, ReceiptPending]),
     status: 200,
     problems: [404],
   })
