@@ -94,7 +94,7 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
     } finally {
       await proxy.close();
     }
-  });
+  }, 180_000);
 
   it('runs as `custodia upload`, with the address and token from the environment, never from the command line', async () => {
     const lines: string[] = [];

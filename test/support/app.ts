@@ -52,12 +52,13 @@ export interface TestApp {
 }
 
 /** Waits until nothing is queued for the custody log's sequencer, at most 10 s. */
-export async function logSettled(db: Pick<DataSource, 'query'>): Promise<void> {
+export async function logSettled(query: (sql: string) => Promise<Record<string, unknown>[]>): Promise<void> {
   const deadline = Date.now() + 10_000;
   // As a receipt's waiter does: the elected sequencer integrates at once.
-  await db.query(`SELECT pg_notify('custody_queue', '')`);
+  await query(`SELECT pg_notify('custody_queue', '')`);
   for (;;) {
-    const [{ queued }] = await db.query(`SELECT count(*)::int AS queued FROM custody_queue`);
+    const [row] = await query(`SELECT count(*)::int AS queued FROM custody_queue`);
+    const queued = row!['queued'] as number;
     if (queued === 0) return;
     if (Date.now() > deadline) throw new Error(`${queued} custody events are still queued after 10 s: is a sequencer running?`);
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -106,7 +107,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const settledDb: TestDatabase = {
     ...db,
     async superuserQuery(sql, params) {
-      if (/custody_(events|nodes)/.test(sql)) await logSettled(dataSource);
+      if (/custody_(events|nodes)/.test(sql)) await logSettled((sql) => dataSource.query(sql));
       return db.superuserQuery(sql, params);
     },
   };
@@ -119,7 +120,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     config,
     admin,
     logText: () => lines.join(''),
-    logged: () => logSettled(dataSource),
+    logged: () => logSettled((sql) => dataSource.query(sql)),
     async user(role, name) {
       // Display names may hold spaces; an email may not (strict input refuses it at login).
       const email = `${(name ?? role).replace(/\s+/g, '.')}-${++counter}-${Date.now()}@custodia.test`;

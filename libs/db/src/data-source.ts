@@ -15,7 +15,8 @@ export function createDataSource(url: string, entities: EntityList, options: { p
     synchronize: false,
     logging: false,
     poolSize: options.poolSize ?? 10,
-    applicationName: 'custodia',
+    // Which process a session belongs to, in pg_stat_activity (the elected sequencer's, say).
+    applicationName: `custodia:${process.pid}`,
   });
 }
 
