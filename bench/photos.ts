@@ -4,8 +4,11 @@
  * the same files in the same run. The machine's speed drifts by tens of percent from minute to
  * minute (a shared virtual machine), so the run alternates the two in rounds, each end-to-end
  * round between two limit rounds, and gives each round's ratio against the mean of the limits
- * around it, then their median. Usage: npm run bench:photos [-- --photos 200 --rounds 3 --concurrency 4]
+ * around it, then their median. With `--workers N` the API works no job (CUSTODIA_WORK_QUEUE=false)
+ * and N worker processes (apps/worker, built) make the derivatives, as compose runs them.
+ * Usage: npm run bench:photos [-- --photos 200 --rounds 3 --concurrency 4 --workers 0]
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,8 +19,14 @@ import { configureSharp, createDerivatives, extractEmbeddedMetadata } from '#cus
 import { benchApp, fmt, now, pool, upload, waitUntilProcessed } from './support.js';
 
 const { values } = parseArgs({
-  options: { photos: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '4' } },
+  options: {
+    photos: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '4' },
+    workers: { type: 'string', default: '0' },
+  },
 });
+const WORKERS = Number(values.workers);
 const PHOTOS = Number(values.photos);
 const ROUNDS = Number(values.rounds);
 const CONCURRENCY = Number(values.concurrency);
@@ -47,7 +56,25 @@ async function makePhotos(dir: string, round: number): Promise<string[]> {
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-photos-'));
-const app = await benchApp('photos', { CUSTODIA_WORKER_CONCURRENCY: process.env['CUSTODIA_WORKER_CONCURRENCY'] ?? String(2 * os.availableParallelism()) });
+const concurrency = process.env['CUSTODIA_WORKER_CONCURRENCY'] ?? String(2 * os.availableParallelism());
+const app = await benchApp('photos', { CUSTODIA_WORKER_CONCURRENCY: concurrency, ...(WORKERS > 0 ? { CUSTODIA_WORK_QUEUE: 'false' } : {}) });
+/** Worker processes (the built apps/worker) on the API's database and data folder. */
+const workers: ChildProcess[] = await Promise.all(
+  Array.from({ length: WORKERS }, () => {
+    const child = spawn(process.execPath, ['dist/apps/worker/src/main.js'], {
+      env: { ...process.env, DATABASE_URL: app.databaseUrl, CUSTODIA_DATA_DIR: app.dataDir, CUSTODIA_WORKER_CONCURRENCY: concurrency, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    return new Promise<ChildProcess>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Custodia worker: working')) resolve(child);
+      });
+      child.on('exit', (code) => reject(new Error(`a worker exited (${code}): ${out}`)));
+    });
+  }),
+);
 try {
   configureSharp();
   /** The limit: what the archive must do per photo, without HTTP, database or queue; photos/s. */
@@ -72,7 +99,8 @@ try {
     return files.length / ((now() - started) / 1000);
   };
 
-  console.log(`${PHOTOS} photos of 4000x3000 (12 MP) JPEG a round, ${ROUNDS} rounds, ${CONCURRENCY} at a time; PostgreSQL ${app.server}`);
+  const where = WORKERS > 0 ? `derivatives by ${WORKERS} worker process(es)` : 'derivatives in the API process';
+  console.log(`${PHOTOS} photos of 4000x3000 (12 MP) JPEG a round, ${ROUNDS} rounds, ${CONCURRENCY} at a time, ${where}; PostgreSQL ${app.server}`);
   const ratios: number[] = [];
   let before = await limit(await makePhotos(dir, 0));
   for (let round = 1; round <= ROUNDS; round++) {
@@ -86,6 +114,7 @@ try {
   ratios.sort((x, y) => x - y);
   console.log(`ratio (median of rounds): ${fmt(ratios[Math.floor(ratios.length / 2)]!, 3)}`);
 } finally {
+  for (const worker of workers) worker.kill('SIGTERM');
   await app.close();
   await rm(dir, { recursive: true, force: true });
 }
