@@ -32,6 +32,9 @@ export class TusRefusal extends Error {
   }
 }
 
+/** A body longer than the upload has room for. */
+class TooLong extends Error {}
+
 /**
  * The tus file store with what evidence needs on top:
  * - the **checksum** extension (tus 1.0.0) with sha256: a request whose body does not hash to its
@@ -51,16 +54,37 @@ export class UploadStore extends FileStore {
   }
 
   override async write(readable: IncomingMessage | Readable, id: string, offset: number): Promise<number> {
-    const check = CURRENT_CHUNK.getStore() ?? null;
+    // Creation-with-upload: the tus server limits the body to the upload's length itself.
+    return (await this.receive(readable, id, offset, { check: CURRENT_CHUNK.getStore() ?? null, limit: Number.MAX_SAFE_INTEGER })).offset;
+  }
+
+  /**
+   * Appends one request's body to an upload from `offset` (the file's size, checked under the
+   * upload's lock by the caller): hashed as it passes (the running hash, and the chunk's own for
+   * `check`), written in large writes. A body longer than `limit` is refused (413) and one that
+   * does not hash to `check` too (460): the file goes back to `offset` either way. A body cut off
+   * (the client went away, or `stop` asked this request to let go of the upload) keeps the
+   * bytes that arrived, and the running hash stays right, unless it carried a checksum that can
+   * no longer be checked. Never destroys `source`, so an answer can still be sent on it.
+   */
+  async receive(
+    source: IncomingMessage | Readable,
+    id: string,
+    offset: number,
+    { check, limit, stop }: { check: ChunkCheck | null; limit: number; stop?: AbortSignal },
+  ): Promise<{ offset: number; interrupted: boolean }> {
     const known = this.running.get(id);
     const whole = known && known.offset === offset ? known.hash : offset === 0 ? createHash('sha256') : null;
     // Taken out while this write runs; put back only when the file and the hash agree after it.
     this.running.delete(id);
     // The running hash as it was before this chunk, to go back to if the chunk is refused.
-    const before = check && whole ? whole.copy() : null;
+    const before = whole?.copy() ?? null;
     const chunk = check ? createHash(check.algorithm) : null;
+    let received = 0;
     const hashing = new Transform({
       transform(data: Buffer, _encoding, done) {
+        received += data.length;
+        if (received > limit) return done(new TooLong());
         whole?.update(data);
         chunk?.update(data);
         done(null, data);
@@ -71,23 +95,52 @@ export class UploadStore extends FileStore {
     // every 64 MiB as the file grows.
     const handle = await open(this.pathOf(id), 'r+');
     const sink = new FileSink(handle, offset, WRITE_BUFFER_BYTES);
+    let interrupted = false;
+    // The body ends early: what arrived is written, and the rest is not waited for.
+    const cut = () => {
+      if (hashing.writableEnded || hashing.destroyed) return;
+      interrupted = true;
+      source.unpipe(hashing);
+      hashing.end();
+    };
+    const closed = () => {
+      if (!source.readableEnded) cut();
+    };
+    source.once('error', cut);
+    source.once('close', closed);
+    stop?.addEventListener('abort', cut);
+    let failure: unknown = null;
     try {
-      await pipeline(readable, hashing, sink);
-    } catch {
-      // The bytes that reached the file count (HEAD reads its size); the running hash may have
-      // seen bytes that did not, so it is dropped: the finished file is read back instead.
-      throw ERRORS.FILE_WRITE_ERROR;
+      const written = pipeline(hashing, sink);
+      if (source.destroyed) cut();
+      else source.pipe(hashing);
+      await written;
+    } catch (error) {
+      failure = error;
+      source.unpipe(hashing);
     } finally {
+      source.off('error', cut);
+      source.off('close', closed);
+      stop?.removeEventListener('abort', cut);
       await handle.close();
     }
-    const newOffset = sink.position;
-    if (check && !chunk!.digest().equals(check.digest)) {
+    if (failure instanceof TooLong) {
       await truncate(this.pathOf(id), offset);
       if (before) this.running.set(id, { offset, hash: before });
+      throw new TusRefusal(413, `The body is longer than the ${limit} bytes left of the upload; nothing of it was kept\n`);
+    }
+    // The bytes that reached the file count (HEAD reads its size); the running hash may have
+    // seen bytes that did not, so it is dropped: the finished file is read back instead.
+    if (failure) throw ERRORS.FILE_WRITE_ERROR;
+    const newOffset = sink.position;
+    if (check && (interrupted || !chunk!.digest().equals(check.digest))) {
+      await truncate(this.pathOf(id), offset);
+      if (before) this.running.set(id, { offset, hash: before });
+      if (interrupted) return { offset, interrupted };
       throw new TusRefusal(460, 'Checksum Mismatch: the request body does not hash to its Upload-Checksum; nothing of it was kept\n');
     }
     if (whole) this.running.set(id, { offset: newOffset, hash: whole });
-    return newOffset;
+    return { offset: newOffset, interrupted };
   }
 
   override async remove(id: string): Promise<void> {
