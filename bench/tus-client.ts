@@ -1,7 +1,7 @@
 /**
  * The tus side of bench/uploads.ts, in its own process as curl is on the multipart side:
  * node dist/bench/tus-client.js <endpoint> <token> <file> <chunkMiB> [stopAtBytes] [uploadUrl] [lean]
- * Prints { url, offset, seconds } as JSON; with stopAtBytes it stops (as a dropped connection
+ * Prints { url, offset, seconds, cpuSeconds } as JSON (cpuSeconds: the whole process's CPU time); with stopAtBytes it stops (as a dropped connection
  * would) once that many bytes are acknowledged; with uploadUrl it resumes that upload. With
  * `lean` it is not tus-js-client but the least a tus client can do (one creation, then PATCHes
  * of each chunk read into one reused buffer, over one keep-alive connection), to tell the
@@ -71,4 +71,5 @@ async function lean(): Promise<{ url: string; offset: number }> {
 
 const started = performance.now();
 const result = mode === 'lean' ? await lean() : await tusJsClient();
-console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000 }));
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));

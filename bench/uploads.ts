@@ -4,7 +4,7 @@
  * curl, and tus-js-client); the cost of a resume; the bulk uploader's files per minute on many
  * small files. Multipart, tus-js-client and a lean tus client take turns in rounds (each round in
  * another order); the ratios are per round, with their medians.
- * Usage: npm run bench:uploads [-- --mib 1024 --files 500 --rounds 3 --chunk-mib 8]
+ * Usage: npm run bench:uploads [-- --mib 1024 --files 500 --rounds 3 --chunk-mib 8 --ways multipart,tus,lean]
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,7 +17,7 @@ import { bulkUpload } from '#custodia/bulk-upload';
 import { benchApp, fmt, now } from './support.js';
 
 const { values } = parseArgs({
-  options: { mib: { type: 'string', default: '1024' }, files: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' }, 'chunk-mib': { type: 'string', default: '8' } },
+  options: { mib: { type: 'string', default: '1024' }, files: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' }, ways: { type: 'string', default: 'multipart,tus,lean' }, 'chunk-mib': { type: 'string', default: '8' } },
 });
 const TOTAL = Number(values.mib) * 1024 * 1024;
 const FILES = Number(values.files);
@@ -28,6 +28,7 @@ const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tus-clie
 const run = (command: string, args: string[]): Promise<string> =>
   new Promise((resolve, reject) => execFile(command, args, { maxBuffer: 1 << 20 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
 const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
   const sorted = [...xs].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
@@ -62,7 +63,14 @@ try {
   const endpoint = `${app.url}/api/v1/uploads`;
   const mib = TOTAL / 1024 / 1024;
 
-  /** Seconds to 201 of one way of sending a fresh file. */
+  /** The server's CPU seconds (this process: the API; PostgreSQL is apart) during `work`. */
+  const serverCpu = async <T>(work: () => Promise<T>): Promise<T & { serverCpu: number }> => {
+    const before = process.cpuUsage();
+    const result = await work();
+    const used = process.cpuUsage(before);
+    return { ...result, serverCpu: (used.user + used.system) / 1e6 };
+  };
+  /** Seconds to 201 of one way of sending a fresh file (and the client's CPU seconds, where known). */
   const ways = {
     multipart: async (file: string) => {
       const started = now();
@@ -70,20 +78,20 @@ try {
         '-F', 'metadata={"title":"multipart bench"};type=application/json', '-F', `file=@${file};type=application/octet-stream`,
         `${app.url}/api/v1/cases/${app.caseId}/evidence`]);
       if (status !== '201') throw new Error(`multipart answered ${status}`);
-      return { seconds: (now() - started) / 1000, finishing: 0 };
+      return { seconds: (now() - started) / 1000, finishing: 0, clientCpu: NaN };
     },
     tus: async (file: string, mode = '') => {
       const started = now();
-      const sent = JSON.parse(await run('node', [CLIENT, endpoint, app.token, file, CHUNK_MIB, '', '', mode])) as { url: string };
+      const sent = JSON.parse(await run('node', [CLIENT, endpoint, app.token, file, CHUNK_MIB, '', '', mode])) as { url: string; cpuSeconds: number };
       const sentAt = now();
       await finish(app, sent.url);
-      return { seconds: (now() - started) / 1000, finishing: (now() - sentAt) / 1000 };
+      return { seconds: (now() - started) / 1000, finishing: (now() - sentAt) / 1000, clientCpu: sent.cpuSeconds };
     },
     lean: (file: string) => ways.tus(file, 'lean'),
   };
   type Way = keyof typeof ways;
-  const order: Way[] = ['multipart', 'tus', 'lean'];
-  const results: Record<Way, { seconds: number; finishing: number }[]> = { multipart: [], tus: [], lean: [] };
+  const order = values.ways.split(',') as Way[];
+  const results: Record<Way, { seconds: number; finishing: number; clientCpu: number; serverCpu: number }[]> = { multipart: [], tus: [], lean: [] };
   console.log(`${fmt(mib, 0)} MiB per upload, tus chunks of ${CHUNK_MIB} MiB, ${ROUNDS} rounds, PostgreSQL ${app.server}`);
   for (let round = 0; round < ROUNDS; round++) {
     // Each round in another order, so a drift of the machine does not favour one way.
@@ -91,21 +99,23 @@ try {
     const line: string[] = [];
     for (const way of rotated) {
       const file = await makeFile(`${way}-${round}.bin`);
-      const result = await ways[way](file);
+      const result = await serverCpu(() => ways[way](file));
       await rm(file);
       results[way].push(result);
       line.push(`${way} ${fmt(mib / result.seconds, 1)} MiB/s`);
     }
-    const r = (way: Way) => results.multipart[round]!.seconds / results[way][round]!.seconds;
-    console.log(`round ${round + 1}: ${line.join(', ')}; tus / multipart ${fmt(r('tus'), 3)}, lean client / multipart ${fmt(r('lean'), 3)}`);
+    const r = (way: Way) => fmt((results.multipart[round]?.seconds ?? NaN) / (results[way][round]?.seconds ?? NaN), 3);
+    console.log(`round ${round + 1}: ${line.join(', ')}; tus / multipart ${r('tus')}, lean client / multipart ${r('lean')}`);
   }
   const rates = (way: Way) => results[way].map((x) => mib / x.seconds);
-  const ratios = (way: Way) => results.multipart.map((m, i) => m.seconds / results[way][i]!.seconds);
+  const ratios = (way: Way) => results.multipart.map((m, i) => m.seconds / (results[way][i]?.seconds ?? NaN));
   console.log(`multipart (curl) to 201: median ${fmt(median(rates('multipart')), 1)} MiB/s`);
   console.log(`tus (tus-js-client, ${CHUNK_MIB} MiB chunks) and POST { uploadId } to 201: median ${fmt(median(rates('tus')), 1)} MiB/s; making it evidence ${results.tus.map((x) => fmt(x.finishing, 2)).join(', ')} s`);
   console.log(`tus (lean client, ${CHUNK_MIB} MiB chunks) and POST { uploadId } to 201: median ${fmt(median(rates('lean')), 1)} MiB/s`);
   console.log(`ratio tus / multipart: ${ratios('tus').map((x) => fmt(x, 3)).join(', ')} (median ${fmt(median(ratios('tus')), 3)})`);
   console.log(`ratio lean tus client / multipart: ${ratios('lean').map((x) => fmt(x, 3)).join(', ')} (median ${fmt(median(ratios('lean')), 3)})`);
+  const cpu = (way: Way, side: 'serverCpu' | 'clientCpu') => fmt(median(results[way].map((x) => x[side])), 2);
+  console.log(`CPU seconds per ${fmt(mib, 0)} MiB (medians): server multipart ${cpu('multipart', 'serverCpu')}, server tus-js-client ${cpu('tus', 'serverCpu')}, server lean ${cpu('lean', 'serverCpu')}; client tus-js-client ${cpu('tus', 'clientCpu')}, client lean ${cpu('lean', 'clientCpu')}`);
   const tusS = median(results.tus.map((x) => x.seconds));
 
   // A resume: the first client stops half-way (as when the network drops), a second one asks
@@ -125,7 +135,7 @@ try {
   hash.digest();
   const rereadS = (now() - started) / 1000;
 
-  console.log(`interrupted half-way and resumed by a new client: ${fmt(resumedS)} s (+${fmt(resumedS - tusS)} s against the median of one client)`);
+  console.log(`interrupted half-way and resumed by a new client: ${fmt(resumedS)} s (${resumedS >= tusS ? '+' : ''}${fmt(resumedS - tusS)} s against the median of one client)`);
   console.log(`resumed on another instance or after a restart: + the file read again at the end, ${fmt(rereadS)} s for ${fmt(mib, 0)} MiB`);
 
   // The bulk uploader on many small files (phone photos, documents).

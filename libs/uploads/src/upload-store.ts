@@ -1,14 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, truncate } from 'node:fs/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { FileStore, type Configstore } from '@tus/file-store';
 import { ERRORS } from '@tus/server';
-import { FileSink } from '#custodia/storage';
+import { FileSink, FLUSH_EVERY_BYTES } from '#custodia/storage';
 
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
@@ -47,6 +47,8 @@ class TooLong extends Error {}
  */
 export class UploadStore extends FileStore {
   private readonly running = new Map<string, { offset: number; hash: Hash }>();
+  /** Each upload's last sink, whose flush may still run (its handle is closed after it). */
+  private readonly flushing = new Map<string, { sink: FileSink; closed: Promise<void> }>();
 
   constructor(options: { directory: string; configstore: Configstore; expirationPeriodInMilliseconds: number }) {
     super(options);
@@ -73,6 +75,7 @@ export class UploadStore extends FileStore {
     offset: number,
     { check, limit, stop }: { check: ChunkCheck | null; limit: number; stop?: AbortSignal },
   ): Promise<{ offset: number; interrupted: boolean }> {
+    await this.settle(id);
     const known = this.running.get(id);
     const whole = known && known.offset === offset ? known.hash : offset === 0 ? createHash('sha256') : null;
     // Taken out while this write runs; put back only when the file and the hash agree after it.
@@ -92,9 +95,10 @@ export class UploadStore extends FileStore {
     });
     // Our own write instead of the file store's (16 KiB writes): writes of up to 1 MiB, so they
     // overlap the receiving of a chunk (whose tail is awaited before the answer), flushed to disk
-    // every 64 MiB as the file grows.
+    // every 64 MiB of the file across requests, in the background (see settle), so making it
+    // evidence finds little left to fsync, as a multipart upload does.
     const handle = await open(this.pathOf(id), 'r+');
-    const sink = new FileSink(handle, offset, WRITE_BUFFER_BYTES);
+    const sink = new FileSink(handle, offset, WRITE_BUFFER_BYTES, { flushedTo: offset - (offset % FLUSH_EVERY_BYTES), background: true });
     let interrupted = false;
     // The body ends early: what arrived is written, and the rest is not waited for.
     const cut = () => {
@@ -122,7 +126,11 @@ export class UploadStore extends FileStore {
       source.off('error', cut);
       source.off('close', closed);
       stop?.removeEventListener('abort', cut);
-      await handle.close();
+      const released = sink.flushed().then(
+        () => handle.close(),
+        () => handle.close(),
+      );
+      this.flushing.set(id, { sink, closed: released });
     }
     if (failure instanceof TooLong) {
       await truncate(this.pathOf(id), offset);
@@ -143,13 +151,35 @@ export class UploadStore extends FileStore {
     return { offset: newOffset, interrupted };
   }
 
-  override async remove(id: string): Promise<void> {
+  /**
+   * Waits for an upload's last flush to disk, started by an earlier request; when it failed,
+   * the file goes back to what surely reached the disk (the client resends from there) and
+   * this fails.
+   */
+  private async settle(id: string): Promise<void> {
+    const pending = this.flushing.get(id);
+    if (!pending) return;
+    this.flushing.delete(id);
+    const failed = await pending.sink.flushed().then(
+      () => false,
+      () => true,
+    );
+    await pending.closed;
+    if (!failed) return;
     this.running.delete(id);
+    const size = await stat(this.pathOf(id)).then((file) => file.size, () => 0);
+    if (size > pending.sink.durableTo) await truncate(this.pathOf(id), pending.sink.durableTo);
+    throw ERRORS.FILE_WRITE_ERROR;
+  }
+
+  override async remove(id: string): Promise<void> {
+    this.forget(id);
     await super.remove(id);
   }
 
   /** The SHA-256 of a finished upload of `size` bytes: from the running hash, or read from its file. */
   async sha256Of(id: string, size: number): Promise<string> {
+    await this.settle(id);
     const known = this.running.get(id);
     this.running.delete(id);
     if (known && known.offset === size) return known.hash.digest('hex');
@@ -161,6 +191,7 @@ export class UploadStore extends FileStore {
   /** Forgets the running hash of an upload another process may continue (nothing else to drop). */
   forget(id: string): void {
     this.running.delete(id);
+    this.flushing.delete(id);
   }
 
   /** The file that holds an upload's bytes (ids are 32 hex digits, checked before they get here). */
