@@ -492,7 +492,7 @@ describe('LocalBlobStore.check', () => {
 });
 
 describe('FileSink across several writers of one file (a resumable upload)', () => {
-  it('flushes every 64 MiB of the file across sinks, each told where the file's flushes stand', async () => {
+  it('flushes every 64 MiB of the file across sinks, each told where the flushes of the file stand', async () => {
     const path = join(root, 'upload');
     await writeFile(path, '');
     const block = randomBytes(8 * MiB);

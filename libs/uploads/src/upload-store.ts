@@ -61,8 +61,8 @@ export class UploadStore extends FileStore {
   }
 
   /**
-   * Appends one request's body to an upload from `offset` (the file's size, checked under the
-   * upload's lock by the caller): hashed as it passes (the running hash, and the chunk's own for
+   * Appends one request's body to an upload from `offset`, which must be the file's size (409;
+   * the caller holds the upload's lock), refusing at once a declared `length` over `limit`: hashed as it passes (the running hash, and the chunk's own for
    * `check`), written in large writes. A body longer than `limit` is refused (413) and one that
    * does not hash to `check` too (460): the file goes back to `offset` either way. A body cut off
    * (the client went away, or `stop` asked this request to let go of the upload) keeps the
@@ -73,9 +73,19 @@ export class UploadStore extends FileStore {
     source: IncomingMessage | Readable,
     id: string,
     offset: number,
-    { check, limit, stop }: { check: ChunkCheck | null; limit: number; stop?: AbortSignal },
+    { check, limit, length = null, stop }: { check: ChunkCheck | null; limit: number; length?: number | null; stop?: AbortSignal },
   ): Promise<{ offset: number; interrupted: boolean }> {
     await this.settle(id);
+    const handle = await open(this.pathOf(id), 'r+').catch(() => null);
+    if (!handle) throw new TusRefusal(410, 'The upload expired and was removed\n');
+    try {
+      const received = (await handle.stat()).size;
+      if (received !== offset) throw new TusRefusal(409, `Upload-Offset is ${offset}, but ${received} bytes have been received: send from there (HEAD tells)\n`);
+      if (length !== null && length > limit) throw new TusRefusal(413, `The body (${length} bytes) is longer than the ${limit} bytes left of the upload\n`);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
     const known = this.running.get(id);
     const whole = known && known.offset === offset ? known.hash : offset === 0 ? createHash('sha256') : null;
     // Taken out while this write runs; put back only when the file and the hash agree after it.
@@ -97,7 +107,6 @@ export class UploadStore extends FileStore {
     // overlap the receiving of a chunk (whose tail is awaited before the answer), flushed to disk
     // every 64 MiB of the file across requests, in the background (see settle), so making it
     // evidence finds little left to fsync, as a multipart upload does.
-    const handle = await open(this.pathOf(id), 'r+');
     const sink = new FileSink(handle, offset, WRITE_BUFFER_BYTES, { flushedTo: offset - (offset % FLUSH_EVERY_BYTES), background: true });
     let interrupted = false;
     // The body ends early: what arrived is written, and the rest is not waited for.

@@ -167,14 +167,14 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     if (typeof offsetHeader !== 'string' || !OFFSET.test(offsetHeader)) throw new TusRefusal(400, 'Upload-Offset must be the number of bytes received so far\n');
     if (headers['upload-length'] !== undefined) throw new TusRefusal(400, 'Upload-Length is given at creation, not with the bytes\n');
     const offset = Number(offsetHeader);
+    const length = headers['content-length'] === undefined ? null : Number(headers['content-length']);
+    // Whose upload it is comes first: nobody else may take its lock (and so cut its transfer).
     const rows: { owner_id: string; size_bytes: string; expires_at: Date; expired: boolean }[] = UPLOAD_ID.test(id)
       ? await this.db.query(`SELECT owner_id, size_bytes, expires_at, expires_at < now() AS expired FROM uploads WHERE id = $1 AND evidence_id IS NULL`, [id])
       : [];
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw new TusRefusal(404, 'No such upload\n');
     if (row.expired) throw new TusRefusal(410, 'The upload expired and is being removed\n');
-    const size = Number(row.size_bytes);
-    const length = headers['content-length'] === undefined ? null : Number(headers['content-length']);
 
     // Another request asking for this upload (HEAD or PATCH of a client that came back) gets
     // it after LOCK_DRAIN_MS: this one then keeps what it received and answers.
@@ -190,21 +190,17 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
         draining ??= setTimeout(() => letGo.abort(), LOCK_DRAIN_MS);
       });
       try {
-        const received = await stat(this.store.pathOf(id)).then(
-          (file) => file.size,
-          () => null,
-        );
-        if (received === null) throw new TusRefusal(410, 'The upload expired and was removed\n');
-        if (received !== offset) throw new TusRefusal(409, `Upload-Offset is ${offset}, but ${received} bytes have been received: send from there (HEAD tells)\n`);
-        if (length !== null && offset + length > size) throw new TusRefusal(413, `The body (${length} bytes) is longer than the ${size - offset} bytes left of the upload\n`);
-        appended = await this.store.receive(body, id, offset, { check, limit: size - offset, stop: letGo.signal });
+        appended = await this.store.receive(body, id, offset, { check, limit: Number(row.size_bytes) - offset, length, stop: letGo.signal });
       } finally {
-        await lock.unlock();
+        // The answer does not wait for the release: another request for this upload waits for
+        // it here (the in-process lock goes last), and another instance retries within 50 ms.
+        lock.unlock().catch((error: Error) => this.logger.warn(`releasing the lock of an upload failed: ${error.message}`));
       }
     } finally {
       clearTimeout(draining);
       body.off('close', leave);
     }
+    const size = Number(row.size_bytes);
     if (appended.offset === size) {
       await this.finish(id, size);
       return { ...appended, expires: null };
