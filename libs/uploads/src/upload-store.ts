@@ -62,9 +62,10 @@ export class UploadStore extends FileStore {
 
   /**
    * Appends one request's body to an upload from `offset`, which must be the file's size (409;
-   * the caller holds the upload's lock), refusing at once a declared `length` over `limit`: hashed as it passes (the running hash, and the chunk's own for
-   * `check`), written in large writes. A body longer than `limit` is refused (413) and one that
-   * does not hash to `check` too (460): the file goes back to `offset` either way. A body cut off
+   * the caller holds the upload's lock): hashed as it passes (the running hash, and the chunk's
+   * own for `check`), written in large writes. A declared `length` over `limit` is refused at
+   * once (413); a body that turns out longer than `limit` (413) or does not hash to `check`
+   * (460) is refused after, and the file goes back to `offset`. A body cut off
    * (the client went away, or `stop` asked this request to let go of the upload) keeps the
    * bytes that arrived, and the running hash stays right, unless it carried a checksum that can
    * no longer be checked. Never destroys `source`, so an answer can still be sent on it.
@@ -135,8 +136,12 @@ export class UploadStore extends FileStore {
       source.off('error', cut);
       source.off('close', closed);
       stop?.removeEventListener('abort', cut);
+      // Kept until the flush ends well (a failed one waits for settle to be reported).
       const released = sink.flushed().then(
-        () => handle.close(),
+        async () => {
+          await handle.close();
+          if (this.flushing.get(id)?.sink === sink) this.flushing.delete(id);
+        },
         () => handle.close(),
       );
       this.flushing.set(id, { sink, closed: released });

@@ -155,7 +155,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
    * `Content-Type: application/offset+octet-stream` (415), `Upload-Offset` equal to the bytes
    * received (409), no more than the upload's length (413), an `Upload-Checksum` that matches
    * (460, nothing kept), not expired (410); one request per upload at a time across instances.
-   * Refusals are TusRefusal. `headers` are the request's, lower-case.
+   * Refusals are TusRefusal.
    */
   async append(actor: Actor, id: string, body: IncomingMessage, check: ChunkCheck | null): Promise<Appended> {
     const headers = body.headers;
