@@ -81,7 +81,7 @@ const FOLD: [string, string][] = [
   ...[...'ГҐДЖИЙЛПФЦЧЪЫЬЭЮЯ'].map((upper): [string, string] => [upper.toLowerCase(), upper]),
 ];
 const DROPPED = ' \t\n\r\u00a0.,-\u2013\u2014\u2010_/\\:;()[]{}#№"\'`«»*+·~';
-const FOLD_FROM = FOLD.flatMap(([to, from]) => [...from]).join('') + DROPPED;
+const FOLD_FROM = FOLD.flatMap(([, from]) => [...from]).join('') + DROPPED;
 const FOLD_TO = FOLD.flatMap(([to, from]) => [...from].map(() => to)).join('');
 
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
