@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { seededRandom, simulateEstimator } from '#custodia/records';
+import { remnantConditions, seededRandom, simulateEstimator } from '#custodia/records';
 import { benchApp, fmt, now, percentiles } from './support.js';
 
 const { values } = parseArgs({
@@ -86,24 +86,36 @@ try {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const series = () => String(1 + Math.floor(random() * SERIES)).padStart(2, '0');
   const number = () => String(1 + Math.floor(random() * (REMNANTS / SERIES)));
-  const kinds: [string, () => string][] = [
+  // Each kind of query as its filters: asked through HTTP, and as the repository's SQL alone.
+  const kinds: [string, () => { q?: string; serialPrefix?: string }][] = [
     // Partial serials: the series and the first digits of the number, Cyrillic as painted.
-    ['q, partial serial (Ш136.SS.NN)', () => `${base}?q=${encodeURIComponent(`Ш136.${series()}.${number().slice(0, 2)}`)}`],
+    ['q, partial serial (Ш136.SS.NN)', () => ({ q: `Ш136.${series()}.${number().slice(0, 2)}` })],
     // Mixed script and mis-read: Latin W, letter O for zero, spaces for dots.
-    ['q, mis-read serial (W136 OS NNN)', () => `${base}?q=${encodeURIComponent(`W136 ${series().replace('0', 'O')} ${number().slice(0, 3)}`)}`],
-    ['q, part marking (Latin with Cyrillic look-alikes)', () => `${base}?q=${encodeURIComponent(pick(['МАDЕ IN', 'NEO-M8N', 'STM32', 'ADIS165', 'ЕС25', 'L550Е']))}`],
-    ['serialPrefix (Ш136-SS-N)', () => `${base}?serialPrefix=${encodeURIComponent(`Ш136-${series()}-${number().slice(0, 1)}`)}`],
+    ['q, mis-read serial (W136 OS NNN)', () => ({ q: `W136 ${series().replace('0', 'O')} ${number().slice(0, 3)}` })],
+    ['q, part marking (Latin with Cyrillic look-alikes)', () => ({ q: pick(['МАDЕ IN', 'NEO-M8N', 'STM32', 'ADIS165', 'ЕС25', 'L550Е']) })],
+    ['serialPrefix (Ш136-SS-N)', () => ({ serialPrefix: `Ш136-${series()}-${number().slice(0, 1)}` })],
   ];
+  const url = (filters: Record<string, string>): string => `${base}?${new URLSearchParams(filters).toString()}`;
+  /** The listing's own SQL (RemnantsRepository.list) without HTTP, authentication or JSON. */
+  const sqlMs = async (filters: { q?: string; serialPrefix?: string }): Promise<number> => {
+    const { where, params } = remnantConditions({ caseId: app.caseId, reportedBy: null, incidentId: null, weaponTypes: null, components: null, serialPrefix: null, q: null, cursor: null, ...filters });
+    const started = now();
+    await client.query(`SELECT r.id, r.record FROM remnants r WHERE ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT 51`, params);
+    return now() - started;
+  };
   const [plan] = (await client.query(`EXPLAIN (FORMAT JSON) SELECT id FROM remnants r WHERE r.case_id = $1 AND r.marking_skeleton LIKE '%' || marking_skeleton('Ш136.05.41') || '%'`, [app.caseId])).rows;
   const planText = JSON.stringify(plan);
   // Warm the plan cache and the buffers a little, as a running server would be.
-  for (const [, make] of kinds) await timed(app.url, app.token, Array.from({ length: 10 }, make));
-  const perRound = new Map<string, { p50: number; p95: number; max: number; items: number }[]>(kinds.map(([name]) => [name, []]));
+  for (const [, make] of kinds) await timed(app.url, app.token, Array.from({ length: 10 }, () => url(make())));
+  const perRound = new Map<string, { p50: number; p95: number; max: number; items: number; sqlP95: number }[]>(kinds.map(([name]) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    // Alternating: each round asks every kind in turn, so a noisy minute touches them all.
+    // Alternating: each round asks every kind in turn, through HTTP then as SQL alone, so a noisy minute touches them all.
     for (const [name, make] of kinds) {
-      const { ms, items } = await timed(app.url, app.token, Array.from({ length: QUERIES }, make));
-      perRound.get(name)!.push({ ...percentiles(ms), items: items / QUERIES });
+      const asked = Array.from({ length: QUERIES }, make);
+      const { ms, items } = await timed(app.url, app.token, asked.map(url));
+      const sql: number[] = [];
+      for (const filters of asked) sql.push(await sqlMs(filters));
+      perRound.get(name)!.push({ ...percentiles(ms), items: items / QUERIES, sqlP95: percentiles(sql).p95 });
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -114,7 +126,8 @@ try {
   for (const [name, rounds] of perRound) {
     console.log(
       `${name}: p95 per round ${rounds.map((r) => fmt(r.p95)).join(' / ')} ms (median ${fmt(median(rounds.map((r) => r.p95)))}), ` +
-        `p50 median ${fmt(median(rounds.map((r) => r.p50)))} ms, max ${fmt(Math.max(...rounds.map((r) => r.max)))} ms, mean items ${fmt(rounds[0]!.items, 1)}`,
+        `p50 median ${fmt(median(rounds.map((r) => r.p50)))} ms, max ${fmt(Math.max(...rounds.map((r) => r.max)))} ms, mean items ${fmt(rounds[0]!.items, 1)}; ` +
+        `the SQL alone p95 median ${fmt(median(rounds.map((r) => r.sqlP95)))} ms`,
     );
   }
 
