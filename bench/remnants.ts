@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { remnantConditions, seededRandom, simulateEstimator } from '#custodia/records';
+import { remnantListing, seededRandom, simulateEstimator } from '#custodia/records';
 import { benchApp, fmt, now, percentiles } from './support.js';
 
 const { values } = parseArgs({
@@ -98,9 +98,9 @@ try {
   const url = (filters: Record<string, string>): string => `${base}?${new URLSearchParams(filters).toString()}`;
   /** The listing's own SQL (RemnantsRepository.list) without HTTP, authentication or JSON. */
   const sqlMs = async (filters: { q?: string; serialPrefix?: string }): Promise<number> => {
-    const { where, params } = remnantConditions({ caseId: app.caseId, reportedBy: null, incidentId: null, weaponTypes: null, components: null, serialPrefix: null, q: null, cursor: null, ...filters });
+    const { sql, params } = remnantListing({ caseId: app.caseId, reportedBy: null, incidentId: null, weaponTypes: null, components: null, serialPrefix: null, q: null, cursor: null, ...filters }, 50);
     const started = now();
-    await client.query(`SELECT r.id, r.record FROM remnants r WHERE ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT 51`, params);
+    await client.query(sql, params);
     return now() - started;
   };
   const [plan] = (await client.query(`EXPLAIN (FORMAT JSON) SELECT id FROM remnants r WHERE r.case_id = $1 AND r.marking_skeleton LIKE '%' || marking_skeleton('Ш136.05.41') || '%'`, [app.caseId])).rows;

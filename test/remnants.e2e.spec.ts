@@ -239,17 +239,28 @@ describe('munition remnants (e2e)', () => {
       expectProblem(await as(investigator).get(`/cases/${caseId}/remnants?colour=red`), 400);
     });
 
-    it('pages by cursor without losing or repeating a remnant', async () => {
-      const all = await search('limit=200');
-      const paged: string[] = [];
-      let cursor: string | null = null;
-      do {
-        const res = await as(investigator).get(`/cases/${caseId}/remnants?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
-        paged.push(...ids(res));
-        cursor = res.body.nextCursor;
-      } while (cursor);
-      expect(paged.sort()).toEqual(all);
-      expect(new Set(paged).size).toBe(paged.length);
+    it('pages by cursor without losing or repeating a remnant: latest first, or in serial order with a serial prefix', async () => {
+      for (const filter of ['', `serialPrefix=${encodeURIComponent('ш136')}&`]) {
+        const all = await search(`${filter}limit=200`);
+        const paged: string[] = [];
+        const serials: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const res = await as(investigator).get(`/cases/${caseId}/remnants?${filter}limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+          expect(res.status).toBe(200);
+          paged.push(...ids(res));
+          serials.push(...res.body.items.map((item: { serialNumber: string }) => item.serialNumber));
+          cursor = res.body.nextCursor;
+        } while (cursor);
+        expect(paged.length).toBeGreaterThanOrEqual(2);
+        expect([...paged].sort()).toEqual(all);
+        expect(new Set(paged).size).toBe(paged.length);
+        if (filter) expect(serials).toEqual(['Ш136.02.346', 'W136.O2.512']);
+      }
+      // A cursor of one kind of search is refused by the other.
+      const first = await as(investigator).get(`/cases/${caseId}/remnants?limit=1`);
+      expectProblem(await as(investigator).get(`/cases/${caseId}/remnants?serialPrefix=W136&cursor=${first.body.nextCursor}`), 400);
+      expectProblem(await as(investigator).get(`/cases/${caseId}/remnants?cursor=bm90LWEtY3Vyc29y`), 400);
     });
 
     it('folds in the database one way for stored markings and queries', async () => {

@@ -146,7 +146,8 @@ export class Remnants1764001300000 implements MigrationInterface {
     await db.query(`CREATE INDEX remnants_case_idx ON remnants (case_id, created_at DESC, id DESC)`);
     await db.query(`CREATE INDEX remnants_incident_idx ON remnants (incident_id, created_at, id)`);
     await db.query(`CREATE INDEX remnants_markings_idx ON remnants USING gin (marking_skeleton gin_trgm_ops)`);
-    await db.query(`CREATE INDEX remnants_serial_prefix_idx ON remnants (case_id, serial_skeleton text_pattern_ops)`);
+    // Byte order: a LIKE prefix is a range of it, and a serial-prefix search pages along it.
+    await db.query(`CREATE INDEX remnants_serial_prefix_idx ON remnants (case_id, (serial_skeleton COLLATE "C"), id)`);
     await db.query(`CREATE INDEX remnants_serials_idx ON remnants (case_id, serial_scheme, serial_series, serial_number) WHERE serial_scheme IS NOT NULL`);
     await db.query(`
       CREATE FUNCTION remnants_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$

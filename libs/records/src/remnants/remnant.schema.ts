@@ -226,7 +226,7 @@ export const RemnantQuery = z
   .strictObject({
     weaponType: filter('A weapon_type code; its narrower types match too'),
     component: filter('A munition_component code; its narrower components match too (navigation finds navigation.gnss_receiver)'),
-    serialPrefix: filter('The start of the serial number; look-alike Latin and Cyrillic letters, case and separators do not matter'),
+    serialPrefix: filter('The start of the serial number; look-alike Latin and Cyrillic letters, case and separators do not matter. The page is then in serial order'),
     q: filter('Text anywhere in a marking or the serial number, as read or mis-read (Ш136 finds Ш136.02.345, so does W136 or ш 136)'),
     incidentId: uuid().optional().describe('Only the remnants of this incident'),
     limit: z.string({ message: 'must be given once' }).regex(/^\d{1,3}$/, 'must be a whole number from 1 to 200').optional().describe('1 to 200 (default 50)'),
@@ -235,12 +235,16 @@ export const RemnantQuery = z
   .transform((raw, context) => {
     const limit = raw.limit === undefined ? 50 : Number(raw.limit);
     if (!(limit >= 1 && limit <= 200)) context.addIssue({ code: 'custom', path: ['limit'], message: 'must be a whole number from 1 to 200' });
-    let cursor: { us: string; id: string } | null = null;
+    let cursor: { us: string; id: string } | { serial: string; id: string } | null = null;
     if (raw.cursor !== undefined) {
       try {
-        const [us, id] = JSON.parse(Buffer.from(raw.cursor, 'base64url').toString('utf8')) as unknown[];
-        if (typeof us !== 'string' || !/^\d{1,20}$/.test(us) || typeof id !== 'string' || !uuid().safeParse(id).success) throw new Error('not a cursor');
-        cursor = { us, id };
+        const read = JSON.parse(Buffer.from(raw.cursor, 'base64url').toString('utf8')) as unknown[];
+        const id = read[read.length - 1];
+        if (!Array.isArray(read) || typeof id !== 'string' || !uuid().safeParse(id).success) throw new Error('not a cursor');
+        if (read.length === 3 && read[0] === 'serial' && typeof read[1] === 'string') cursor = { serial: read[1], id };
+        else if (read.length === 2 && typeof read[0] === 'string' && /^\d{1,20}$/.test(read[0])) cursor = { us: read[0], id };
+        else throw new Error('not a cursor');
+        if (('serial' in cursor) !== Boolean(raw.serialPrefix?.trim())) throw new Error('a cursor of another search');
       } catch {
         context.addIssue({ code: 'custom', path: ['cursor'], message: 'is not a cursor this API gave out' });
       }

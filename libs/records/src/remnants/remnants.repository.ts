@@ -16,7 +16,12 @@ export interface StoredRemnant {
   updatedAt: Date;
   /** created_at in microseconds since the epoch (the listing's cursor). */
   createdUs: string;
+  /** The serial's skeleton (a serial-prefix listing's cursor). */
+  serialSkeleton: string | null;
 }
+
+/** Where a page ended: at a time (latest first), or at a serial (a serial-prefix search, in serial order). */
+export type RemnantCursor = Cursor | { serial: string; id: string };
 
 /** A hand-over of a remnant, as stored. */
 export interface StoredTransfer {
@@ -40,7 +45,7 @@ export interface RemnantFilters {
   components: string[] | null;
   serialPrefix: string | null;
   q: string | null;
-  cursor: Cursor | null;
+  cursor: RemnantCursor | null;
 }
 
 /** A serial number seen under a known scheme, with when it was seen. */
@@ -56,14 +61,25 @@ export interface SerialSighting {
 
 const SELECT = `SELECT r.id, r.incident_id AS "incidentId", r.case_id AS "caseId", r.record, r.created_by AS "createdBy",
                        r.created_at AS "createdAt", r.updated_at AS "updatedAt",
-                       (extract(epoch FROM r.created_at) * 1000000)::bigint::text AS "createdUs"
+                       (extract(epoch FROM r.created_at) * 1000000)::bigint::text AS "createdUs", r.serial_skeleton AS "serialSkeleton"
                   FROM remnants r`;
 
 /** A LIKE pattern's literal part: its wildcards and escape character taken literally. */
 const likeLiteral = (sqlText: string): string => `replace(replace(replace(${sqlText}, '\\', '\\\\'), '%', '\\%'), '_', '\\_')`;
 
-/** The SQL conditions of a listing (exported for the bench, which asks the same query). */
-export function remnantConditions(filters: RemnantFilters): { where: string; params: unknown[] } {
+/**
+ * The SQL of a listing's page (exported for the bench, which asks the same query). A serial-prefix
+ * search is in serial order, along its index: in time order the planner would walk the case's
+ * newest rows first, and serials read together cluster in time, so a prefix of older serials
+ * made it read most of the case before finding a page.
+ */
+export function remnantListing(filters: RemnantFilters, limit: number): { sql: string; params: unknown[] } {
+  const { where, params } = remnantConditions(filters);
+  const order = filters.serialPrefix ? `r.serial_skeleton COLLATE "C", r.id` : `r.created_at DESC, r.id DESC`;
+  return { sql: `${SELECT} WHERE ${where} ORDER BY ${order} LIMIT ${Number(limit) + 1}`, params };
+}
+
+function remnantConditions(filters: RemnantFilters): { where: string; params: unknown[] } {
   const { params, p } = sqlParams();
   const where = [`r.case_id = ${p(filters.caseId)}`];
   if (filters.reportedBy) where.push(`r.created_by = ${p(filters.reportedBy)}`);
@@ -71,9 +87,10 @@ export function remnantConditions(filters: RemnantFilters): { where: string; par
   if (filters.weaponTypes) where.push(`r.weapon_type = ANY (${p(filters.weaponTypes)}::text[])`);
   if (filters.components) where.push(`r.component = ANY (${p(filters.components)}::text[])`);
   // Both sides through the database's one skeleton function (migration 1764001300000).
-  if (filters.serialPrefix) where.push(`r.serial_skeleton LIKE ${likeLiteral(`marking_skeleton(${p(filters.serialPrefix)})`)} || '%'`);
+  if (filters.serialPrefix) where.push(`r.serial_skeleton COLLATE "C" LIKE ${likeLiteral(`marking_skeleton(${p(filters.serialPrefix)})`)} || '%'`);
   if (filters.q) where.push(`r.marking_skeleton LIKE '%' || ${likeLiteral(`marking_skeleton(${p(filters.q)})`)} || '%'`);
-  if (filters.cursor) where.push(cursorCondition('r.created_at', 'r.id', filters.cursor, p));
+  if (filters.cursor && 'serial' in filters.cursor) where.push(`(r.serial_skeleton COLLATE "C", r.id) > (${p(filters.cursor.serial)} COLLATE "C", ${p(filters.cursor.id)}::uuid)`);
+  else if (filters.cursor) where.push(cursorCondition('r.created_at', 'r.id', filters.cursor, p));
   return { where: where.join(' AND '), params };
 }
 
@@ -100,10 +117,10 @@ export class RemnantsRepository {
     return db.query(`${SELECT} WHERE r.case_id = $1 ORDER BY r.created_at, r.id`, [caseId]);
   }
 
-  /** A page of a listing, latest first; one row more than `limit` tells there is a next page. */
+  /** A page of a listing (latest first, or in serial order); one row more than `limit` tells there is a next page. */
   list(filters: RemnantFilters, limit: number): Promise<StoredRemnant[]> {
-    const { where, params } = remnantConditions(filters);
-    return this.db.query(`${SELECT} WHERE ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT ${Number(limit) + 1}`, params);
+    const { sql, params } = remnantListing(filters, limit);
+    return this.db.query(sql, params);
   }
 
   async insert(tx: EntityManager, remnant: { id: string; incidentId: string; caseId: string; createdBy: string; record: RemnantRecord }): Promise<void> {

@@ -212,7 +212,7 @@ export class RemnantsService {
     return { items: await this.viewsOf(await this.remnants.ofIncidents([incidentId], ownerFilter(actor, 'remnant.read'))) };
   }
 
-  /** A case's remnants by weapon type, component, serial prefix and marking text, latest first. */
+  /** A case's remnants by weapon type, component, serial prefix and marking text, latest first (by serial with a serial prefix). */
   async search(actor: Actor, caseId: string, query: RemnantQuery): Promise<RemnantPage> {
     await this.cases.assertMay(actor, caseId, 'remnant.read');
     const rows = await this.remnants.list(
@@ -230,7 +230,10 @@ export class RemnantsService {
     );
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > query.limit && last ? encodeCursor(last.createdUs, last.id) : null;
+    let nextCursor: string | null = null;
+    if (rows.length > query.limit && last) {
+      nextCursor = query.serialPrefix ? Buffer.from(JSON.stringify(['serial', last.serialSkeleton, last.id])).toString('base64url') : encodeCursor(last.createdUs, last.id);
+    }
     return { items: await this.viewsOf(page), nextCursor };
   }
 
