@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { remnantListing, seededRandom, simulateEstimator } from '#custodia/records';
+import { remnantPage, seededRandom, simulateEstimator } from '#custodia/records';
 import { benchApp, fmt, now, percentiles } from './support.js';
 
 const { values } = parseArgs({
@@ -96,11 +96,11 @@ try {
     ['serialPrefix (Ш136-SS-N)', () => ({ serialPrefix: `Ш136-${series()}-${number().slice(0, 1)}` })],
   ];
   const url = (filters: Record<string, string>): string => `${base}?${new URLSearchParams(filters).toString()}`;
+  const rows = { query: async (sql: string, params?: unknown[]) => (await client.query(sql, params)).rows };
   /** The listing's own SQL (RemnantsRepository.list) without HTTP, authentication or JSON. */
   const sqlMs = async (filters: { q?: string; serialPrefix?: string }): Promise<number> => {
-    const { sql, params } = remnantListing({ caseId: app.caseId, reportedBy: null, incidentId: null, weaponTypes: null, components: null, serialPrefix: null, q: null, cursor: null, ...filters }, 50);
     const started = now();
-    await client.query(sql, params);
+    await remnantPage(rows, { caseId: app.caseId, reportedBy: null, incidentId: null, weaponTypes: null, components: null, serialPrefix: null, q: null, cursor: null, ...filters }, 50);
     return now() - started;
   };
   const [plan] = (await client.query(`EXPLAIN (FORMAT JSON) SELECT id FROM remnants r WHERE r.case_id = $1 AND r.marking_skeleton LIKE '%' || marking_skeleton('Ш136.05.41') || '%'`, [app.caseId])).rows;

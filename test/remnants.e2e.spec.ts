@@ -34,7 +34,12 @@ describe('munition remnants (e2e)', () => {
     post: (p: string, body: unknown) => t.http.post(`/api/v1${p}`).auth(user.token, { type: 'bearer' }).send(body as object),
     patch: (p: string, body: unknown) => t.http.patch(`/api/v1${p}`).auth(user.token, { type: 'bearer' }).send(body as object),
   });
-  const count = async (table: string) => (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+  const count = async (table: string, where = 'true') => (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`))[0]!.n;
+  /** A remnant record as the application stores one with nothing entered. */
+  const EMPTY_RECORD = {
+    weaponType: null, component: null, description: null, markings: [], serialNumber: null, serialParts: null, manufacturer: null, countryOfOrigin: null,
+    attribution: null, condition: null, measurements: null, recoveredAt: null, recoveredBy: null, location: null, sources: [], status: 'reported',
+  };
   const eventsAbout = async (id: string) =>
     (await t.db.superuserQuery<{ event_bytes: Buffer }>(`SELECT event_bytes FROM custody_events WHERE subject_id = $1 ORDER BY leaf_index`, [id])).map(
       (row) => JSON.parse(row.event_bytes.toString('utf8')) as { action: string; actor: { id: string }; subject: { sha256?: string }; details: Record<string, unknown>; reason?: string },
@@ -263,6 +268,27 @@ describe('munition remnants (e2e)', () => {
       expectProblem(await as(investigator).get(`/cases/${caseId}/remnants?cursor=bm90LWEtY3Vyc29y`), 400);
     });
 
+    it('answers a fragment matching more than 5000 remnants, and a rare one among them, latest first', async () => {
+      const elsewhere = (await as(investigator).post(`/cases/${otherCaseId}/incidents`, { title: 'Many', type: 'air_drone_strike', startAt: '2026-11-01T00:00:00Z' })).body.id;
+      await t.db.superuserQuery(
+        `INSERT INTO remnants (incident_id, case_id, record, created_by)
+         SELECT $1, $2, $4::jsonb || jsonb_build_object('markings', jsonb_build_array(jsonb_build_object('text', 'FALLBACK-' || lpad(n::text, 5, '0'), 'location', NULL, 'method', NULL))), $3
+           FROM generate_series(1, 5100) AS n`,
+        [elsewhere, otherCaseId, investigator.id, JSON.stringify(EMPTY_RECORD)],
+      );
+      const latest = (await t.db.superuserQuery<{ id: string }>(`SELECT id FROM remnants WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 3`, [otherCaseId])).map((r) => r.id);
+      const page = await as(investigator).get(`/cases/${otherCaseId}/remnants?q=fa11back&limit=3`);
+      expect(page.body.items.map((i: { id: string }) => i.id)).toEqual(latest);
+      const next = await as(investigator).get(`/cases/${otherCaseId}/remnants?q=fa11back&limit=3&cursor=${page.body.nextCursor}`);
+      expect(next.body.items).toHaveLength(3);
+      expect(next.body.items.map((i: { id: string }) => i.id)).not.toContain(latest[2]);
+      const rare = await as(investigator).get(`/cases/${otherCaseId}/remnants?q=${encodeURIComponent('FALLBACK-00042')}`);
+      expect(rare.body.items.map((i: { markings: { text: string }[] }) => i.markings[0]!.text)).toEqual(['FALLBACK-00042']);
+      const some = await as(investigator).get(`/cases/${otherCaseId}/remnants?q=${encodeURIComponent('FALLBACK-001')}&limit=200`);
+      expect(some.body.items).toHaveLength(100);
+      expect(some.body.items[0].markings[0].text).toBe('FALLBACK-00199');
+    });
+
     it('folds in the database one way for stored markings and queries', async () => {
       const [row] = await t.db.superuserQuery<Record<string, string>>(
         `SELECT marking_skeleton('Ш136.О2.345') AS a, marking_skeleton('w136 02-345') AS b, marking_skeleton('ＡБВ') AS c, marking_skeleton('Жук') AS d`,
@@ -410,7 +436,7 @@ describe('munition remnants (e2e)', () => {
       expect(res.headers['content-disposition']).toBe(`attachment; filename="remnants-${caseId}.csv"`);
       const [header, ...rows] = parse(res.text) as string[][];
       const at = (row: string[], name: string) => row[header!.indexOf(name)];
-      expect(rows).toHaveLength(await count('remnants'));
+      expect(rows).toHaveLength(await count('remnants', `case_id = '${caseId}'`));
       const row = rows.find((r) => r[0] === airframeId)!;
       expect([at(row, 'incidentCode'), at(row, 'serialNumber'), at(row, 'serialScheme'), at(row, 'serialSeries'), at(row, 'serialSequence')]).toEqual([
         'INC-0001',
@@ -434,7 +460,7 @@ describe('munition remnants (e2e)', () => {
       const features = JSON.parse(res.text).features as { id: string; geometry: { coordinates: number[] } | null; properties: Record<string, unknown> }[];
       const layer = (name: string) => features.filter((f) => f.properties['layer'] === name).map((f) => f.id);
       expect(layer('incidents').sort()).toEqual([incidentId, documenterIncidentId].sort());
-      expect(layer('remnants')).toHaveLength(await count('remnants'));
+      expect(layer('remnants')).toHaveLength(await count('remnants', `case_id = '${caseId}'`));
       const ours = features.find((f) => f.id === airframeId)!;
       expect(ours.geometry!.coordinates).toEqual([36.3458, 50.0268]);
       expect(ours.properties).toMatchObject({ positionFrom: 'recovery', incidentCode: 'INC-0001', serialScheme: 'geran2_airframe', currentHolder: 'Kharkiv Research Institute of Forensic Examination' });

@@ -12,7 +12,7 @@ export * from './record-fields.js';
 export * from './records.module.js';
 export * from './remnants/production-estimate.js';
 export * from './remnants/remnant.schema.js';
-export { remnantListing, type RemnantFilters } from './remnants/remnants.repository.js';
+export { remnantPage, type RemnantFilters } from './remnants/remnants.repository.js';
 export * from './remnants/remnants.service.js';
 export * from './remnants/serial-schemes.js';
 export * from './vocabularies/vocabularies.repository.js';

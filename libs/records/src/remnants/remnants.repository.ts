@@ -59,24 +59,46 @@ export interface SerialSighting {
   seenAt: Date;
 }
 
-const SELECT = `SELECT r.id, r.incident_id AS "incidentId", r.case_id AS "caseId", r.record, r.created_by AS "createdBy",
-                       r.created_at AS "createdAt", r.updated_at AS "updatedAt",
-                       (extract(epoch FROM r.created_at) * 1000000)::bigint::text AS "createdUs", r.serial_skeleton AS "serialSkeleton"
-                  FROM remnants r`;
+const COLUMNS = `r.id, r.incident_id AS "incidentId", r.case_id AS "caseId", r.record, r.created_by AS "createdBy",
+                 r.created_at AS "createdAt", r.updated_at AS "updatedAt",
+                 (extract(epoch FROM r.created_at) * 1000000)::bigint::text AS "createdUs", r.serial_skeleton AS "serialSkeleton"`;
+const SELECT = `SELECT ${COLUMNS} FROM remnants r`;
 
 /** A LIKE pattern's literal part: its wildcards and escape character taken literally. */
 const likeLiteral = (sqlText: string): string => `replace(replace(replace(${sqlText}, '\\', '\\\\'), '%', '\\%'), '_', '\\_')`;
 
+/** Anything that runs SQL and answers rows (a DataSource, an EntityManager, a wrapped pg client). */
+export interface RowSource {
+  query(sql: string, params?: unknown[]): Promise<any[]>;
+}
+
+/** How many text matches are sorted by time at most, before the case's time order is walked instead. */
+const TEXT_MATCHES_SORTED = 5000;
+
 /**
- * The SQL of a listing's page (exported for the bench, which asks the same query). A serial-prefix
- * search is in serial order, along its index: in time order the planner would walk the case's
- * newest rows first, and serials read together cluster in time, so a prefix of older serials
- * made it read most of the case before finding a page.
+ * A listing's page, one row more than `limit` when there is a next page (exported for the bench,
+ * which asks the same queries). Matches cluster in time (serials read together were made
+ * together), which the planner cannot know: walking the case's newest rows first to find a page
+ * of rare, older matches reads most of the case. So:
+ * - a serial-prefix search is in serial order, along its own index;
+ * - a text search first takes its matches through the trigram index, up to
+ *   TEXT_MATCHES_SORTED, and sorts those by time; only a query matching more than that (a
+ *   common fragment, whose matches are everywhere) walks the time order.
  */
-export function remnantListing(filters: RemnantFilters, limit: number): { sql: string; params: unknown[] } {
+export async function remnantPage(db: RowSource, filters: RemnantFilters, limit: number): Promise<StoredRemnant[]> {
   const { where, params } = remnantConditions(filters);
-  const order = filters.serialPrefix ? `r.serial_skeleton COLLATE "C", r.id` : `r.created_at DESC, r.id DESC`;
-  return { sql: `${SELECT} WHERE ${where} ORDER BY ${order} LIMIT ${Number(limit) + 1}`, params };
+  const take = Number(limit) + 1;
+  if (filters.serialPrefix) return db.query(`${SELECT} WHERE ${where} ORDER BY r.serial_skeleton COLLATE "C", r.id LIMIT ${take}`, params);
+  const byTime = `${SELECT} WHERE ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT ${take}`;
+  if (!filters.q) return db.query(byTime, params);
+  const rows: (StoredRemnant & { matches: string })[] = await db.query(
+    `WITH hits AS MATERIALIZED (SELECT r.id FROM remnants r WHERE ${where} LIMIT ${TEXT_MATCHES_SORTED + 1})
+     SELECT ${COLUMNS}, (SELECT count(*) FROM hits) AS matches FROM remnants r
+      WHERE r.id IN (SELECT id FROM hits) ORDER BY r.created_at DESC, r.id DESC LIMIT ${take}`,
+    params,
+  );
+  if (rows.length > 0 && Number(rows[0]!.matches) > TEXT_MATCHES_SORTED) return db.query(byTime, params);
+  return rows.map(({ matches: _m, ...row }) => row);
 }
 
 function remnantConditions(filters: RemnantFilters): { where: string; params: unknown[] } {
@@ -119,8 +141,7 @@ export class RemnantsRepository {
 
   /** A page of a listing (latest first, or in serial order); one row more than `limit` tells there is a next page. */
   list(filters: RemnantFilters, limit: number): Promise<StoredRemnant[]> {
-    const { sql, params } = remnantListing(filters, limit);
-    return this.db.query(sql, params);
+    return remnantPage(this.db, filters, limit);
   }
 
   async insert(tx: EntityManager, remnant: { id: string; incidentId: string; caseId: string; createdBy: string; record: RemnantRecord }): Promise<void> {
