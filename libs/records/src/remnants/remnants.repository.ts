@@ -69,11 +69,11 @@ const likeLiteral = (sqlText: string): string => `replace(replace(replace(${sqlT
 
 /** Anything that runs SQL and answers rows (a DataSource, an EntityManager, a wrapped pg client). */
 export interface RowSource {
-  query(sql: string, params?: unknown[]): Promise<any[]>;
+  query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
 /** How many text matches are sorted by time at most, before the case's time order is walked instead. */
-const TEXT_MATCHES_SORTED = 5000;
+const TEXT_MATCHES_SORTED = 2000;
 
 /**
  * A listing's page, one row more than `limit` when there is a next page (exported for the bench,
@@ -83,21 +83,24 @@ const TEXT_MATCHES_SORTED = 5000;
  * - a serial-prefix search is in serial order, along its own index;
  * - a text search first takes its matches through the trigram index, up to
  *   TEXT_MATCHES_SORTED, and sorts those by time; only a query matching more than that (a
- *   common fragment, whose matches are everywhere) walks the time order.
+ *   common fragment, whose matches are everywhere, so a walk finds a page soon) walks the time order.
  */
 export async function remnantPage(db: RowSource, filters: RemnantFilters, limit: number): Promise<StoredRemnant[]> {
   const { where, params } = remnantConditions(filters);
   const take = Number(limit) + 1;
-  if (filters.serialPrefix) return db.query(`${SELECT} WHERE ${where} ORDER BY r.serial_skeleton COLLATE "C", r.id LIMIT ${take}`, params);
+  const rowsOf = (sql: string) => db.query(sql, params) as Promise<StoredRemnant[]>;
+  if (filters.serialPrefix) return rowsOf(`${SELECT} WHERE ${where} ORDER BY r.serial_skeleton COLLATE "C", r.id LIMIT ${take}`);
   const byTime = `${SELECT} WHERE ${where} ORDER BY r.created_at DESC, r.id DESC LIMIT ${take}`;
-  if (!filters.q) return db.query(byTime, params);
-  const rows: (StoredRemnant & { matches: string })[] = await db.query(
-    `WITH hits AS MATERIALIZED (SELECT r.id FROM remnants r WHERE ${where} LIMIT ${TEXT_MATCHES_SORTED + 1})
-     SELECT ${COLUMNS}, (SELECT count(*) FROM hits) AS matches FROM remnants r
-      WHERE r.id IN (SELECT id FROM hits) ORDER BY r.created_at DESC, r.id DESC LIMIT ${take}`,
+  if (!filters.q) return rowsOf(byTime);
+  const rows = (await db.query(
+    `WITH hits AS MATERIALIZED (SELECT r.id, r.created_at FROM remnants r WHERE ${where} LIMIT ${TEXT_MATCHES_SORTED + 1}),
+          page AS (SELECT id FROM hits ORDER BY created_at DESC, id DESC LIMIT ${take})
+     SELECT ${COLUMNS}, (SELECT count(*) FROM hits) AS matches
+       FROM page JOIN remnants r ON r.id = page.id
+      ORDER BY r.created_at DESC, r.id DESC`,
     params,
-  );
-  if (rows.length > 0 && Number(rows[0]!.matches) > TEXT_MATCHES_SORTED) return db.query(byTime, params);
+  )) as (StoredRemnant & { matches: string })[];
+  if (rows.length > 0 && Number(rows[0]!.matches) > TEXT_MATCHES_SORTED) return rowsOf(byTime);
   return rows.map(({ matches: _m, ...row }) => row);
 }
 
