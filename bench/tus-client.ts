@@ -1,32 +1,75 @@
 /**
  * The tus side of bench/uploads.ts, in its own process as curl is on the multipart side:
- * node dist/bench/tus-client.js <endpoint> <token> <file> <chunkMiB> [stopAtBytes] [uploadUrl]
- * Prints { url, offset, seconds } as JSON; with stopAtBytes it stops (as a dropped connection
- * would) once that many bytes are acknowledged; with uploadUrl it resumes that upload.
+ * node dist/bench/tus-client.js <endpoint> <token> <file> <chunkMiB> [stopAtBytes] [uploadUrl] [lean]
+ * Prints { url, offset, seconds, cpuSeconds } as JSON (cpuSeconds: the whole process's CPU time); with stopAtBytes it stops (as a dropped connection
+ * would) once that many bytes are acknowledged; with uploadUrl it resumes that upload. With
+ * `lean` it is not tus-js-client but the least a tus client can do (one creation, then PATCHes
+ * of each chunk read into one reused buffer, over one keep-alive connection), to tell the
+ * client's own cost from the server's.
  */
 import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import http from 'node:http';
 import * as tus from 'tus-js-client';
 
-const [endpoint, token, file, chunkMiB, stopAt, resumeUrl] = process.argv.slice(2) as [string, string, string, string, string?, string?];
+const [endpoint, token, file, chunkMiB, stopAt, resumeUrl, mode] = process.argv.slice(2) as [string, string, string, string, string?, string?, string?];
 const size = statSync(file).size;
-const started = performance.now();
-const result = await new Promise<{ url: string; offset: number }>((resolve, reject) => {
-  const upload: tus.Upload = new tus.Upload(createReadStream(file), {
-    endpoint,
-    uploadUrl: resumeUrl || null,
-    uploadSize: size,
-    chunkSize: Number(chunkMiB) * 1024 * 1024,
-    headers: { Authorization: `Bearer ${token}` },
-    metadata: { filename: 'bench.bin', filetype: 'application/octet-stream' },
-    retryDelays: [],
-    onChunkComplete: (_chunk, accepted) => {
-      if (stopAt && accepted >= Number(stopAt)) {
-        void upload.abort().then(() => resolve({ url: upload.url!, offset: accepted }));
-      }
-    },
-    onError: reject,
-    onSuccess: () => resolve({ url: upload.url!, offset: size }),
+const chunkSize = Number(chunkMiB) * 1024 * 1024;
+
+function tusJsClient(): Promise<{ url: string; offset: number }> {
+  return new Promise((resolve, reject) => {
+    const upload: tus.Upload = new tus.Upload(createReadStream(file), {
+      endpoint,
+      uploadUrl: resumeUrl || null,
+      uploadSize: size,
+      chunkSize,
+      headers: { Authorization: `Bearer ${token}` },
+      metadata: { filename: 'bench.bin', filetype: 'application/octet-stream' },
+      retryDelays: [],
+      onChunkComplete: (_chunk, accepted) => {
+        if (stopAt && accepted >= Number(stopAt)) {
+          void upload.abort().then(() => resolve({ url: upload.url!, offset: accepted }));
+        }
+      },
+      onError: reject,
+      onSuccess: () => resolve({ url: upload.url!, offset: size }),
+    });
+    upload.start();
   });
-  upload.start();
-});
-console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000 }));
+}
+
+async function lean(): Promise<{ url: string; offset: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const send = (method: string, url: string, headers: Record<string, string | number>, body?: Buffer) =>
+    new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(url, { method, agent, headers: { Authorization: `Bearer ${token}`, 'Tus-Resumable': '1.0.0', ...headers } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const created = await send('POST', endpoint, { 'Upload-Length': size, 'Upload-Metadata': `filename ${Buffer.from('bench.bin').toString('base64')}` });
+  if (created.statusCode !== 201) throw new Error(`creation answered ${created.statusCode}`);
+  const url = new URL(created.headers.location!, endpoint).href;
+  const handle = await open(file, 'r');
+  const buffer = Buffer.allocUnsafe(chunkSize);
+  let offset = 0;
+  try {
+    while (offset < size) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkSize, size - offset), offset);
+      const res = await send('PATCH', url, { 'Upload-Offset': offset, 'Content-Type': 'application/offset+octet-stream', 'Content-Length': bytesRead }, buffer.subarray(0, bytesRead));
+      if (res.statusCode !== 204) throw new Error(`PATCH answered ${res.statusCode}`);
+      offset = Number(res.headers['upload-offset']);
+    }
+  } finally {
+    await handle.close();
+    agent.destroy();
+  }
+  return { url, offset };
+}
+
+const started = performance.now();
+const result = mode === 'lean' ? await lean() : await tusJsClient();
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));

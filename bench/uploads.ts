@@ -2,25 +2,37 @@
  * Resumable upload figures (issue 11): a 1 GiB file over tus (8 MiB chunks) and made evidence,
  * against the same bytes through multipart in the same run (both clients in their own process:
  * curl, and tus-js-client); the cost of a resume; the bulk uploader's files per minute on many
- * small files. Usage: npm run bench:uploads [-- --mib 1024 --files 500]
+ * small files. Multipart, tus-js-client and a lean tus client take turns in rounds (each round in
+ * another order); the ratios are per round, with their medians.
+ * Usage: npm run bench:uploads [-- --mib 1024 --files 500 --rounds 3 --chunk-mib 8 --ways multipart,tus,lean]
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bulkUpload } from '#custodia/bulk-upload';
 import { benchApp, fmt, now } from './support.js';
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' }, files: { type: 'string', default: '500' } } });
+const { values } = parseArgs({
+  options: { mib: { type: 'string', default: '1024' }, files: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' }, ways: { type: 'string', default: 'multipart,tus,lean' }, 'chunk-mib': { type: 'string', default: '8' } },
+});
 const TOTAL = Number(values.mib) * 1024 * 1024;
 const FILES = Number(values.files);
+const ROUNDS = Number(values.rounds);
+const CHUNK_MIB = values['chunk-mib'];
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tus-client.js');
 
 const run = (command: string, args: string[]): Promise<string> =>
   new Promise((resolve, reject) => execFile(command, args, { maxBuffer: 1 << 20 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
 
 async function finish(app: { url: string; token: string; caseId: string }, uploadUrl: string): Promise<void> {
   const res = await fetch(`${app.url}/api/v1/cases/${app.caseId}/evidence`, {
@@ -34,8 +46,8 @@ async function finish(app: { url: string; token: string; caseId: string }, uploa
 const app = await benchApp('uploads', { CUSTODIA_MAX_UPLOAD_BYTES: String(TOTAL + 1) });
 try {
   const scratch = await mkdtemp(path.join(app.dataDir, 'bench-'));
-  // Distinct bytes per run (else the second item is a duplicate of the first): an 8 MiB random
-  // block repeated, with a different first block per file.
+  // Distinct bytes per file (else an item is a duplicate of an earlier one): an 8 MiB random
+  // block repeated, with a different first byte per block and per file.
   const makeFile = async (name: string): Promise<string> => {
     const file = path.join(scratch, name);
     const handle = await open(file, 'w');
@@ -49,28 +61,69 @@ try {
     return file;
   };
   const endpoint = `${app.url}/api/v1/uploads`;
+  const mib = TOTAL / 1024 / 1024;
 
-  const multipartFile = await makeFile('multipart.bin');
-  let started = now();
-  const status = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${app.token}`,
-    '-F', 'metadata={"title":"multipart bench"};type=application/json', '-F', `file=@${multipartFile};type=application/octet-stream`,
-    `${app.url}/api/v1/cases/${app.caseId}/evidence`]);
-  if (status !== '201') throw new Error(`multipart answered ${status}`);
-  const multipartS = (now() - started) / 1000;
-
-  const tusFile = await makeFile('tus.bin');
-  started = now();
-  const sent = JSON.parse(await run('node', [CLIENT, endpoint, app.token, tusFile, '8'])) as { url: string; seconds: number };
-  const sentS = (now() - started) / 1000;
-  await finish(app, sent.url);
-  const tusS = (now() - started) / 1000;
+  /** The server's CPU seconds (this process: the API; PostgreSQL is apart) during `work`. */
+  const serverCpu = async <T>(work: () => Promise<T>): Promise<T & { serverCpu: number }> => {
+    const before = process.cpuUsage();
+    const result = await work();
+    const used = process.cpuUsage(before);
+    return { ...result, serverCpu: (used.user + used.system) / 1e6 };
+  };
+  /** Seconds to 201 of one way of sending a fresh file (and the client's CPU seconds, where known). */
+  const ways = {
+    multipart: async (file: string) => {
+      const started = now();
+      const status = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${app.token}`,
+        '-F', 'metadata={"title":"multipart bench"};type=application/json', '-F', `file=@${file};type=application/octet-stream`,
+        `${app.url}/api/v1/cases/${app.caseId}/evidence`]);
+      if (status !== '201') throw new Error(`multipart answered ${status}`);
+      return { seconds: (now() - started) / 1000, finishing: 0, clientCpu: NaN };
+    },
+    tus: async (file: string, mode = '') => {
+      const started = now();
+      const sent = JSON.parse(await run('node', [CLIENT, endpoint, app.token, file, CHUNK_MIB, '', '', mode])) as { url: string; cpuSeconds: number };
+      const sentAt = now();
+      await finish(app, sent.url);
+      return { seconds: (now() - started) / 1000, finishing: (now() - sentAt) / 1000, clientCpu: sent.cpuSeconds };
+    },
+    lean: (file: string) => ways.tus(file, 'lean'),
+  };
+  type Way = keyof typeof ways;
+  const order = values.ways.split(',') as Way[];
+  const results: Record<Way, { seconds: number; finishing: number; clientCpu: number; serverCpu: number }[]> = { multipart: [], tus: [], lean: [] };
+  console.log(`${fmt(mib, 0)} MiB per upload, tus chunks of ${CHUNK_MIB} MiB, ${ROUNDS} rounds, PostgreSQL ${app.server}`);
+  for (let round = 0; round < ROUNDS; round++) {
+    // Each round in another order, so a drift of the machine does not favour one way.
+    const rotated = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
+    const line: string[] = [];
+    for (const way of rotated) {
+      const file = await makeFile(`${way}-${round}.bin`);
+      const result = await serverCpu(() => ways[way](file));
+      await rm(file);
+      results[way].push(result);
+      line.push(`${way} ${fmt(mib / result.seconds, 1)} MiB/s`);
+    }
+    const r = (way: Way) => fmt((results.multipart[round]?.seconds ?? NaN) / (results[way][round]?.seconds ?? NaN), 3);
+    console.log(`round ${round + 1}: ${line.join(', ')}; tus / multipart ${r('tus')}, lean client / multipart ${r('lean')}`);
+  }
+  const rates = (way: Way) => results[way].map((x) => mib / x.seconds);
+  const ratios = (way: Way) => results.multipart.map((m, i) => m.seconds / (results[way][i]?.seconds ?? NaN));
+  console.log(`multipart (curl) to 201: median ${fmt(median(rates('multipart')), 1)} MiB/s`);
+  console.log(`tus (tus-js-client, ${CHUNK_MIB} MiB chunks) and POST { uploadId } to 201: median ${fmt(median(rates('tus')), 1)} MiB/s; making it evidence ${results.tus.map((x) => fmt(x.finishing, 2)).join(', ')} s`);
+  console.log(`tus (lean client, ${CHUNK_MIB} MiB chunks) and POST { uploadId } to 201: median ${fmt(median(rates('lean')), 1)} MiB/s`);
+  console.log(`ratio tus / multipart: ${ratios('tus').map((x) => fmt(x, 3)).join(', ')} (median ${fmt(median(ratios('tus')), 3)})`);
+  console.log(`ratio lean tus client / multipart: ${ratios('lean').map((x) => fmt(x, 3)).join(', ')} (median ${fmt(median(ratios('lean')), 3)})`);
+  const cpu = (way: Way, side: 'serverCpu' | 'clientCpu') => fmt(median(results[way].map((x) => x[side])), 2);
+  console.log(`CPU seconds per ${fmt(mib, 0)} MiB (medians): server multipart ${cpu('multipart', 'serverCpu')}, server tus-js-client ${cpu('tus', 'serverCpu')}, server lean ${cpu('lean', 'serverCpu')}; client tus-js-client ${cpu('tus', 'clientCpu')}, client lean ${cpu('lean', 'clientCpu')}`);
+  const tusS = median(results.tus.map((x) => x.seconds));
 
   // A resume: the first client stops half-way (as when the network drops), a second one asks
   // where the upload stands (HEAD) and sends the rest.
   const resumedFile = await makeFile('resumed.bin');
-  started = now();
-  const half = JSON.parse(await run('node', [CLIENT, endpoint, app.token, resumedFile, '8', String(TOTAL / 2)])) as { url: string; offset: number };
-  const rest = JSON.parse(await run('node', [CLIENT, endpoint, app.token, resumedFile, '8', '', half.url])) as { url: string };
+  let started = now();
+  const half = JSON.parse(await run('node', [CLIENT, endpoint, app.token, resumedFile, CHUNK_MIB, String(TOTAL / 2)])) as { url: string; offset: number };
+  const rest = JSON.parse(await run('node', [CLIENT, endpoint, app.token, resumedFile, CHUNK_MIB, '', half.url])) as { url: string };
   await finish(app, rest.url);
   const resumedS = (now() - started) / 1000;
 
@@ -82,13 +135,7 @@ try {
   hash.digest();
   const rereadS = (now() - started) / 1000;
 
-  const mib = TOTAL / 1024 / 1024;
-  console.log(`${fmt(mib, 0)} MiB, PostgreSQL ${app.server}`);
-  console.log(`multipart (curl) to 201: ${fmt(multipartS)} s, ${fmt(mib / multipartS, 1)} MiB/s`);
-  console.log(`tus (tus-js-client, 8 MiB chunks) and POST { uploadId } to 201: ${fmt(tusS)} s, ${fmt(mib / tusS, 1)} MiB/s`);
-  console.log(`  of which: the client process ${fmt(sentS, 2)} s (its own timer: ${fmt(sent.seconds, 2)} s), making it evidence ${fmt(tusS - sentS, 2)} s`);
-  console.log(`ratio tus / multipart: ${fmt(multipartS / tusS, 3)}`);
-  console.log(`interrupted half-way and resumed by a new client: ${fmt(resumedS)} s (+${fmt(resumedS - tusS)} s against one client)`);
+  console.log(`interrupted half-way and resumed by a new client: ${fmt(resumedS)} s (${resumedS >= tusS ? '+' : ''}${fmt(resumedS - tusS)} s against the median of one client)`);
   console.log(`resumed on another instance or after a restart: + the file read again at the end, ${fmt(rereadS)} s for ${fmt(mib, 0)} MiB`);
 
   // The bulk uploader on many small files (phone photos, documents).

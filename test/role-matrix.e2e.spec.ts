@@ -31,6 +31,10 @@ const BODIES: Record<string, () => object> = {
   amendCasualty: () => ({ harmStatus: 'killed', reason: 'role matrix' }),
   recordDamage: () => ({ damageLevel: 'minor' }),
   amendDamage: () => ({ damageLevel: 'severe', reason: 'role matrix' }),
+  recordRemnant: () => ({ component: 'airframe', markings: [{ text: 'Ш136.02.1' }] }),
+  amendRemnant: () => ({ condition: 'damaged', reason: 'role matrix' }),
+  // Each later than the last, so every caller allowed to hand it over may.
+  transferRemnant: () => ({ holder: 'Matrix laboratory', place: 'Store 1', from: new Date().toISOString() }),
   // A finished upload that does not exist: past the access check, refused as not found.
   submitEvidence: () => ({ uploadId: '0'.repeat(32) }),
   annotateEvidence: () => ({ title: 'Annotated by the role matrix' }),
@@ -51,6 +55,7 @@ const fixtures = {
   incidentId: '',
   casualtyId: '',
   damageId: '',
+  remnantId: '',
   exportId: '',
   spareUserId: '',
   spareTokenId: '',
@@ -75,6 +80,7 @@ function fill(path: string): string {
                 incidents: fixtures.incidentId,
                 casualties: fixtures.casualtyId,
                 damage: fixtures.damageId,
+                remnants: fixtures.remnantId,
                 exports: fixtures.exportId,
                 users: fixtures.spareUserId,
                 tokens: fixtures.spareTokenId,
@@ -132,6 +138,9 @@ describe('role x route matrix, from the OpenAPI document', () => {
     const damage = await t.http.post(`/api/v1/incidents/${fixtures.incidentId}/damage`).set(as(members.investigator)).send({ damageLevel: 'severe' });
     expect(damage.status).toBe(201);
     fixtures.damageId = damage.body.id;
+    const remnant = await t.http.post(`/api/v1/incidents/${fixtures.incidentId}/remnants`).set(as(members.investigator)).send({ component: 'airframe' });
+    expect(remnant.status).toBe(201);
+    fixtures.remnantId = remnant.body.id;
     const exported = await t.http.post(`/api/v1/cases/${fixtures.caseId}/exports`).set(as(members.investigator)).send({ purpose: 'court' });
     expect(exported.status).toBe(202);
     fixtures.exportId = exported.body.id;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import request from 'supertest';
 import * as tus from 'tus-js-client';
@@ -219,6 +220,186 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect((await head(documenter.token, id)).headers['upload-offset']).toBe('1000');
     const rest = bytes.subarray(1000);
     expect((await patch(documenter.token, id, 1000, rest).set('Upload-Checksum', `sha256 ${createHash('sha256').update(rest).digest('base64')}`)).status).toBe(204);
+    expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
+  });
+
+  /**
+   * A PATCH by hand (node:http): `head` bytes of `body` are sent, then the request waits for
+   * `then()` to decide: 'finish' sends the rest, 'cut' breaks the connection, 'hold' leaves it
+   * open and silent. `chunked` sends no Content-Length.
+   */
+  const rawPatch = (
+    token: string,
+    id: string,
+    offset: number,
+    body: Buffer,
+    options: { sendFirst?: number; chunked?: boolean; then?: () => Promise<'finish' | 'cut' | 'hold'> } = {},
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string } | 'cut'> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(`${url}/api/v1/uploads/${id}`, {
+        method: 'PATCH',
+        agent: false,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Tus-Resumable': '1.0.0',
+          'Upload-Offset': String(offset),
+          'Content-Type': 'application/offset+octet-stream',
+          ...(options.chunked ? {} : { 'Content-Length': String(body.length) }),
+        },
+      });
+      let cut = false;
+      req.on('error', (error) => (cut ? resolve('cut') : reject(error)));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      const first = options.sendFirst ?? body.length;
+      req.write(body.subarray(0, first));
+      if (!options.then) return void req.end(body.subarray(first));
+      options.then().then((next) => {
+        if (next === 'finish') req.end(body.subarray(first));
+        if (next === 'cut') {
+          cut = true;
+          req.destroy();
+          resolve('cut');
+        }
+      }, reject);
+    });
+  const fileSize = async (id: string) => (await stat(path.join(t.app.get(UploadsService).directory, id))).size;
+  /** Resolves once the upload's file holds `bytes`. */
+  const fileReaches = async (id: string, bytes: number) => {
+    for (let i = 0; i < 500 && (await fileSize(id)) < bytes; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await fileSize(id)).toBe(bytes);
+  };
+
+  it('PATCH: refuses a wrong content type (415), a missing Tus-Resumable (412) or offset (400), and a chunk beyond the length (413), keeping nothing', async () => {
+    const user = await t.user('documenter', 'patcher');
+    const bytes = randomBytes(64 * 1024);
+    const created = await create(user.token, bytes.length);
+    const id = idOf(created.headers['location']!);
+    const send = (type: string) =>
+      t.http.patch(`/api/v1/uploads/${id}`).auth(user.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').set('Upload-Offset', '0').set('Content-Type', type).send(bytes);
+    expectProblem(await send('application/octet-stream'), 415);
+    expectProblem(await send('text/plain'), 415);
+    const noVersion = await t.http.patch(`/api/v1/uploads/${id}`).auth(user.token, { type: 'bearer' }).set('Upload-Offset', '0').set('Content-Type', 'application/offset+octet-stream').send(bytes);
+    expectProblem(noVersion, 412);
+    expect(noVersion.headers['tus-version']).toBe('1.0.0');
+    expectProblem(await t.http.patch(`/api/v1/uploads/${id}`).auth(user.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').set('Content-Type', 'application/offset+octet-stream').send(bytes), 400);
+    expectProblem(await patch(user.token, id, 0, bytes).set('Upload-Offset', '-1'), 400);
+    expectProblem(await patch(user.token, id, 0, bytes).set('Upload-Length', String(bytes.length)), 400);
+    // Beyond the declared length: by Content-Length (refused before a byte is read)...
+    const longer = Buffer.concat([bytes, Buffer.from('one too many')]);
+    const tooLong = await patch(user.token, id, 0, longer);
+    expectProblem(tooLong, 413);
+    expect(tooLong.headers['tus-resumable']).toBe('1.0.0');
+    expect(await fileSize(id)).toBe(0);
+    // ...and by a chunked body that turns out longer: cut back to where it started.
+    const half = bytes.length / 2;
+    expect((await patch(user.token, id, 0, bytes.subarray(0, half))).status).toBe(204);
+    const chunked = await rawPatch(user.token, id, half, longer.subarray(half), { chunked: true });
+    expect(chunked).not.toBe('cut');
+    const answer = chunked as Exclude<typeof chunked, 'cut'>;
+    expect(answer.status).toBe(413);
+    expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(await fileSize(id)).toBe(half);
+    expect((await head(user.token, id)).headers['upload-offset']).toBe(String(half));
+    // The rest, chunked and of the right length, finishes the upload with the right hash.
+    const rest = await rawPatch(user.token, id, half, bytes.subarray(half), { chunked: true });
+    expect(rest).toMatchObject({ status: 204, headers: { 'upload-offset': String(bytes.length), 'tus-resumable': '1.0.0' } });
+    expect((rest as { headers: http.IncomingHttpHeaders }).headers['upload-expires']).toBeUndefined();
+    expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
+    // A finished upload takes no more bytes.
+    expectProblem(await patch(user.token, id, bytes.length, Buffer.from('x')), 413);
+  });
+
+  it('PATCH: answers with the new offset and the expiry, and refuses an expired upload (410)', async () => {
+    const user = await t.user('documenter', 'expiry');
+    const created = await create(user.token, 100);
+    const id = idOf(created.headers['location']!);
+    const first = await patch(user.token, id, 0, randomBytes(40));
+    expect(first.status).toBe(204);
+    expect(first.headers['upload-offset']).toBe('40');
+    const expires = new Date(first.headers['upload-expires']!);
+    expect(expires.getTime()).toBeGreaterThan(Date.now());
+    expect(new Date(String((await uploadsRow(id))!['expires_at'])).toUTCString()).toBe(first.headers['upload-expires']);
+    // A PATCH of 0 bytes is a valid no-op.
+    expect((await patch(user.token, id, 40, Buffer.alloc(0))).headers['upload-offset']).toBe('40');
+    await t.db.superuserQuery(`UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+    expectProblem(await patch(user.token, id, 40, randomBytes(10)), 410);
+    expect(await fileSize(id)).toBe(40);
+  });
+
+  it('PATCH: keeps the bytes of a body cut off mid-way, and the finished hash is still right', async () => {
+    const user = await t.user('documenter', 'cut off');
+    const bytes = randomBytes(6 * MiB + 5);
+    const created = await create(user.token, bytes.length, `sha256 ${b64(sha256(bytes))}`);
+    const id = idOf(created.headers['location']!);
+    const sent = 3 * MiB + 1;
+    const cut = await rawPatch(user.token, id, 0, bytes.subarray(0, 5 * MiB), {
+      sendFirst: sent,
+      then: async () => (await fileReaches(id, sent), 'cut'),
+    });
+    expect(cut).toBe('cut');
+    // The server notices, writes what it has and lets go of the upload.
+    let offset = '';
+    for (let i = 0; i < 200 && offset !== String(sent); i++) {
+      offset = (await head(user.token, id)).headers['upload-offset'] ?? '';
+      if (offset !== String(sent)) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(offset).toBe(String(sent));
+    expect((await patch(user.token, id, sent, bytes.subarray(sent))).status).toBe(204);
+    expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
+  });
+
+  it('PATCH: a cut-off body that carried an Upload-Checksum keeps nothing (it cannot be checked)', async () => {
+    const user = await t.user('documenter', 'cut off with checksum');
+    const bytes = randomBytes(2 * MiB);
+    const created = await create(user.token, bytes.length);
+    const id = idOf(created.headers['location']!);
+    const req = http.request(`${url}/api/v1/uploads/${id}`, {
+      method: 'PATCH',
+      agent: false,
+      headers: {
+        Authorization: `Bearer ${user.token}`,
+        'Tus-Resumable': '1.0.0',
+        'Upload-Offset': '0',
+        'Content-Type': 'application/offset+octet-stream',
+        'Content-Length': String(bytes.length),
+        'Upload-Checksum': `sha256 ${createHash('sha256').update(bytes).digest('base64')}`,
+      },
+    });
+    req.on('error', () => undefined);
+    req.write(bytes.subarray(0, MiB));
+    await fileReaches(id, MiB);
+    req.destroy();
+    let offset = '';
+    for (let i = 0; i < 200 && offset !== '0'; i++) {
+      offset = (await head(user.token, id)).headers['upload-offset'] ?? '';
+      if (offset !== '0') await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(offset).toBe('0');
+    expect(await fileSize(id)).toBe(0);
+  });
+
+  it('PATCH: a request that stalls holding an upload lets go of it when the client comes back, keeping what it received', async () => {
+    const user = await t.user('documenter', 'stalled');
+    const bytes = randomBytes(2 * MiB);
+    const created = await create(user.token, bytes.length);
+    const id = idOf(created.headers['location']!);
+    let release: (next: 'hold') => void = () => undefined;
+    const stalled = rawPatch(user.token, id, 0, bytes, { sendFirst: MiB, then: () => new Promise((r) => (release = r)) });
+    await fileReaches(id, MiB);
+    // The client, having lost its connection, asks where the upload stands: it is told once the
+    // stalled request let go (after a drain of 3 s), and that request answers with what it kept.
+    const started = Date.now();
+    const state = await head(user.token, id);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    expect(state.headers['upload-offset']).toBe(String(MiB));
+    const answer = await stalled;
+    release('hold');
+    expect(answer).toMatchObject({ status: 204, headers: { 'upload-offset': String(MiB), connection: 'close' } });
+    expect((await patch(user.token, id, MiB, bytes.subarray(MiB))).status).toBe(204);
     expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
   });
 

@@ -16,11 +16,12 @@ import { ExportsController } from './controllers/exports.controller.js';
 import { HealthController } from './controllers/health.controller.js';
 import { LogController } from './controllers/log.controller.js';
 import { RecordsController, VocabulariesController } from './controllers/records.controller.js';
+import { RemnantsController } from './controllers/remnants.controller.js';
 import { UploadsController } from './controllers/uploads.controller.js';
 import { UsersController } from './controllers/users.controller.js';
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
-export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, VocabulariesController, ExportsController, UploadsController];
+export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, RemnantsController, VocabulariesController, ExportsController, UploadsController];
 
 @Module({})
 export class AppModule {

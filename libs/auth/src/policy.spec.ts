@@ -25,8 +25,15 @@ describe('the access policy (api.md, "Users, roles, cases")', () => {
 
   it('lets auditors read the log, custody and verification of their cases, never content', () => {
     expect(PURPOSES.filter((purpose) => scopeOf('auditor', purpose) !== 'none').sort()).toEqual(
-      ['case.members.read', 'case.read', 'evidence.custody', 'evidence.verify', 'export.read', 'log.events', 'self', 'vocabularies.read'].sort(),
+      ['case.members.read', 'case.read', 'evidence.custody', 'evidence.verify', 'export.read', 'log.events', 'remnant.custody', 'self', 'vocabularies.read'].sort(),
     );
+    expect(scopeOf('auditor', 'remnant.read')).toBe('none');
+  });
+
+  it('lets documenters report a remnant they found and read their own; investigators all; auditors only its chain of custody', () => {
+    expect([scopeOf('documenter', 'remnant.report'), scopeOf('documenter', 'remnant.read'), scopeOf('documenter', 'remnant.write'), scopeOf('documenter', 'remnant.custody')]).toEqual(['member', 'own', 'none', 'none']);
+    for (const purpose of ['remnant.report', 'remnant.read', 'remnant.write', 'remnant.custody'] as const) expect(scopeOf('investigator', purpose)).toBe('member');
+    expect(rolesFor('remnant.custody')).toEqual(['admin', 'investigator', 'auditor']);
   });
 
   it('lets every signed-in role read the vocabularies', () => {

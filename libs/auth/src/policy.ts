@@ -35,6 +35,10 @@ export const PURPOSES = [
   'casualty.write',
   'damage.read',
   'damage.write',
+  'remnant.report',
+  'remnant.read',
+  'remnant.write',
+  'remnant.custody',
   'records.export',
   'export.create',
   'export.read',
@@ -70,6 +74,10 @@ const ADMIN: Record<Purpose, Scope> = {
   'casualty.write': 'any',
   'damage.read': 'any',
   'damage.write': 'any',
+  'remnant.report': 'any',
+  'remnant.read': 'any',
+  'remnant.write': 'any',
+  'remnant.custody': 'any',
   'records.export': 'any',
   'export.create': 'any',
   'export.read': 'any',
@@ -104,6 +112,11 @@ const INVESTIGATOR: Record<Purpose, Scope> = {
   'casualty.write': 'member',
   'damage.read': 'member',
   'damage.write': 'member',
+  'remnant.report': 'member',
+  'remnant.read': 'member',
+  'remnant.write': 'member',
+  // The physical object's chain of custody: who held it, where, from when.
+  'remnant.custody': 'member',
   'records.export': 'member',
   'export.create': 'member',
   'export.read': 'member',
@@ -130,6 +143,9 @@ const DOCUMENTER: Record<Purpose, Scope> = {
   'evidence.verify': 'own',
   'incident.report': 'member',
   'incident.read': 'own',
+  // A fragment they found, on an incident they reported: it starts as reported.
+  'remnant.report': 'member',
+  'remnant.read': 'own',
   'log.events': 'own',
   'vocabularies.read': 'any',
   self: 'any',
@@ -142,6 +158,8 @@ const AUDITOR: Record<Purpose, Scope> = {
   'case.members.read': 'member',
   'evidence.custody': 'member',
   'evidence.verify': 'member',
+  // Where a remnant was held, by whom and from when; not the remnant's record.
+  'remnant.custody': 'member',
   // That exports exist and when, never their content.
   'export.read': 'member',
   'log.events': 'member',
@@ -189,6 +207,7 @@ const REFUSALS: Partial<Record<Purpose, string>> = {
   'evidence.content': 'Auditors see the custody log and verification results of evidence, never its content',
   'casualty.names': "Victims' names are shown to investigators of the case only",
   'export.names': "Victims' names are exported for investigators of the case only",
+  'remnant.read': 'Auditors see the physical chain of custody of remnants (GET /remnants/:id/transfers), not their records',
 };
 
 /**

@@ -35,6 +35,9 @@ export const CUSTODY_ACTIONS = [
   'evidence.unlinked',
   'evidence.fixity_checked',
   'evidence.fixity_failed',
+  'remnant.recorded',
+  'remnant.updated',
+  'remnant.transferred',
 ] as const;
 
 /** One of the custody actions. */

@@ -159,6 +159,7 @@ export class PackageBuilder {
       incidents: records.incidents.length,
       casualties: records.casualties.length,
       damage: records.damage.length,
+      remnants: records.remnants.length,
       events: eventCount,
     });
 
@@ -180,6 +181,8 @@ export class PackageBuilder {
         jsonArray(records.casualties.map(({ fullName: _n, nameVariants: _v, ...rest }) => redact(rest))),
       );
       await writer.addPayload('damage.json', jsonArray(records.damage.map(redact)));
+      // Munition remnants, each with the hand-overs of the object itself (physicalCustody).
+      await writer.addPayload('remnants.json', jsonArray(records.remnants.map(redact)));
       if (court && row.include_names) {
         await writer.addPayload(
           'records/names.json',
@@ -194,6 +197,7 @@ export class PackageBuilder {
           incident: selection.incidentIds,
           casualty: records.casualties.map((c) => c.id),
           damage: records.damage.map((d) => d.id),
+          remnant: records.remnants.map((r) => r.id),
         },
         head.treeSize,
       );

@@ -54,7 +54,8 @@ Signing key id: ${f.keyId}
 WHAT THIS IS
 This folder is a BagIt 1.0 bag (RFC 8493). data/ holds ${what}, what the archive knows
 about each item (data/evidence/<id>/record.json), the incident, casualty and damage records,
-and the chain of custody: every custody event about the selection (data/custody/events.jsonl),
+the munition remnants with the hand-overs of each object (data/remnants.json), and the chain
+of custody: every custody event about the selection (data/custody/events.jsonl),
 a proof that each event is in the archive's append-only log (data/custody/proofs.json), and the
 signed summary of that log the proofs lead to (data/custody/tree-head.json). report.html and
 report.pdf say the same for people. You need none of the archive's software to check it.
@@ -102,8 +103,8 @@ ${'='.repeat(60)}
 
 ЩО ЦЕ
 Ця тека - пакет BagIt 1.0 (RFC 8493). У data/ - ${whatUk}, усе, що архів знає про кожен
-доказ (data/evidence/<id>/record.json), записи про інциденти, жертв і руйнування, а також
-ланцюг зберігання: кожна подія щодо вибраних доказів (data/custody/events.jsonl), доказ того,
+доказ (data/evidence/<id>/record.json), записи про інциденти, жертв і руйнування, залишки
+боєприпасів із передаваннями кожного предмета (data/remnants.json), а також ланцюг зберігання: кожна подія щодо вибраних доказів (data/custody/events.jsonl), доказ того,
 що кожна подія є в журналі архіву, до якого можна лише дописувати (data/custody/proofs.json),
 і підписаний підсумок журналу (data/custody/tree-head.json). report.html і report.pdf
 викладають те саме для людей. Для перевірки програмне забезпечення архіву не потрібне.

@@ -47,7 +47,7 @@ export async function assertSelectionExists(tx: EntityManager, caseId: string, s
 
 /**
  * The evidence and incidents a selection names now. Selected incidents bring the evidence they
- * cite (their links, items linked to them, and the sources of their casualty and damage records).
+ * cite (their links, items linked to them, and the sources of their casualty, damage and remnant records).
  */
 export async function resolveSelection(tx: EntityManager, caseId: string, selection: ExportSelection): Promise<ResolvedSelection> {
   const whole = isWholeCase(selection);
@@ -70,7 +70,9 @@ export async function resolveSelection(tx: EntityManager, caseId: string, select
        UNION SELECT (s ->> 'evidenceId')::uuid FROM casualties c, jsonb_array_elements(c.record -> 'sources') s
         WHERE c.case_id = $1 AND c.incident_id = ANY ($4::uuid[])
        UNION SELECT (s ->> 'evidenceId')::uuid FROM damage_records d, jsonb_array_elements(d.record -> 'sources') s
-        WHERE d.case_id = $1 AND d.incident_id = ANY ($4::uuid[]))
+        WHERE d.case_id = $1 AND d.incident_id = ANY ($4::uuid[])
+       UNION SELECT (s ->> 'evidenceId')::uuid FROM remnants r, jsonb_array_elements(r.record -> 'sources') s
+        WHERE r.case_id = $1 AND r.incident_id = ANY ($4::uuid[]))
      SELECT e.id FROM evidence_items e
       WHERE e.case_id = $1
         AND ($2 OR e.id = ANY ($3::uuid[]) OR e.incident_id = ANY ($4::uuid[]) OR e.id IN (SELECT id FROM cited)

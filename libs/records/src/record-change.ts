@@ -42,7 +42,7 @@ export interface Opened<Current> {
  * recipe (`RecordChanges.apply`) is the same for incidents, casualty and damage records.
  */
 export interface RecordChange<Current, Next> {
-  subject: 'incident' | 'casualty' | 'damage';
+  subject: 'incident' | 'casualty' | 'damage' | 'remnant';
   action: CustodyAction;
   /** The record as a 422 names it: "The incident". */
   what: string;

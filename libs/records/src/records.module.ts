@@ -10,9 +10,11 @@ import { RecordExports } from './exports/record-exports.service.js';
 import { IncidentsRepository } from './incidents/incidents.repository.js';
 import { IncidentsService } from './incidents/incidents.service.js';
 import { RecordChanges } from './record-change.js';
+import { RemnantsRepository } from './remnants/remnants.repository.js';
+import { RemnantsService } from './remnants/remnants.service.js';
 import { Vocabularies } from './vocabularies/vocabularies.repository.js';
 
-/** Incidents, casualty and damage records, their vocabularies and exports. Evidence links live in EvidenceModule. */
+/** Incidents, casualty and damage records, munition remnants, their vocabularies and exports. Evidence links live in EvidenceModule. */
 @Module({
   imports: [CustodyModule, CasesModule, EvidenceModule],
   providers: [
@@ -24,8 +26,10 @@ import { Vocabularies } from './vocabularies/vocabularies.repository.js';
     IncidentsService,
     CasualtiesService,
     DamageService,
+    RemnantsRepository,
+    RemnantsService,
     RecordExports,
   ],
-  exports: [IncidentsService, CasualtiesService, DamageService, RecordExports, Vocabularies],
+  exports: [IncidentsService, CasualtiesService, DamageService, RemnantsService, RecordExports, Vocabularies],
 })
 export class RecordsModule {}

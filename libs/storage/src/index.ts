@@ -10,7 +10,7 @@ export type {
   IngestOptions,
   IngestResult,
 } from './blob-store.js';
-export { FileSink, LocalBlobStore, type StoredBlob, type TemporaryFile } from './local-blob-store.js';
+export { FileSink, FLUSH_EVERY_BYTES, LocalBlobStore, type StoredBlob, type TemporaryFile } from './local-blob-store.js';
 export { S3BlobStore, s3StagingDir, type S3BlobStoreOptions } from './s3-blob-store.js';
 export { checkStore, type StoreCheck } from './store-check.js';
 export { prepareDataDirectory } from './data-directory.js';

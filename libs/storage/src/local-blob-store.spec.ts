@@ -3,9 +3,10 @@ import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, utimes, write
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalBlobStore } from './local-blob-store.js';
+import { FileSink, FLUSH_EVERY_BYTES, LocalBlobStore } from './local-blob-store.js';
 import {
   BlobNotFoundError,
   BlobRangeError,
@@ -487,5 +488,37 @@ describe('LocalBlobStore.check', () => {
     const source = new PassThrough();
     await expect(broken.ingest(source, { maxBytes: MiB })).rejects.toMatchObject({ code: expect.any(String) });
     expect(source.destroyed).toBe(true);
+  });
+});
+
+describe('FileSink across several writers of one file (a resumable upload)', () => {
+  it('flushes every 64 MiB of the file across sinks, each told where the flushes of the file stand', async () => {
+    const path = join(root, 'upload');
+    await writeFile(path, '');
+    const block = randomBytes(8 * MiB);
+    let position = 0;
+    const durable: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const handle = await open(path, 'r+');
+      const sink = new FileSink(handle, position, MiB, { flushedTo: position - (position % FLUSH_EVERY_BYTES), background: true });
+      await pipeline(Readable.from([block]), sink);
+      position = sink.position;
+      await sink.flushed();
+      durable.push(sink.durableTo);
+      await handle.close();
+    }
+    // Eight sinks of 8 MiB each stay below the first 64 MiB; the ninth crosses it and flushes.
+    expect(durable).toEqual([0, 0, 0, 0, 0, 0, 0, 64 * MiB, 64 * MiB]);
+    expect((await stat(path)).size).toBe(72 * MiB);
+  });
+
+  it('a sink that starts where nothing was flushed yet flushes once it has 64 MiB of its own (as before)', async () => {
+    const path = join(root, 'file');
+    await writeFile(path, '');
+    const handle = await open(path, 'r+');
+    const sink = new FileSink(handle, 0, MiB);
+    await pipeline(Readable.from([randomBytes(40 * MiB), randomBytes(40 * MiB)]), sink);
+    expect(sink.durableTo).toBe(80 * MiB);
+    await handle.close();
   });
 });

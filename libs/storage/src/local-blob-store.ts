@@ -13,7 +13,7 @@ const CHUNK_BYTES = 1024 * 1024;
 // Bytes an upload may hold in memory while the disk catches up, so network and disk overlap.
 const WRITE_BUFFER_BYTES = 8 * CHUNK_BYTES;
 // Bytes written between early flushes of a large upload (see FileSink).
-const FLUSH_EVERY_BYTES = 64 * CHUNK_BYTES;
+export const FLUSH_EVERY_BYTES = 64 * CHUNK_BYTES;
 const DIRECTORY_MODE = 0o750;
 const TEMPORARY_FILE_MODE = 0o600;
 const STORED_BLOB_MODE = 0o444;
@@ -432,19 +432,29 @@ class Sha256Meter extends Transform {
  * Writes a stream to an open file from `position` on in large writes (the stream's chunks are
  * gathered up to WRITE_BUFFER_BYTES), flushing to disk every FLUSH_EVERY_BYTES as it goes; ends
  * with the last flush done. `position` is where the next byte goes (the file's end when done).
+ * A file written by several sinks in turn (a resumable upload's requests) passes `flushedTo`,
+ * where its last flush ended, so it is flushed every FLUSH_EVERY_BYTES across them, and
+ * `background` so a sink ends without waiting for its last flush: its owner keeps the handle
+ * open until `flushed()` settles, and learns there whether the bytes reached the disk.
  */
 export class FileSink extends Writable {
   private flushedTo: number;
   private flushing: Promise<void> = Promise.resolve();
   private flushError: Error | undefined;
+  private readonly background: boolean;
+  /** Bytes before this position are on disk: the last flush that succeeded covered them. */
+  durableTo: number;
 
   constructor(
     private readonly handle: FileHandle,
     public position = 0,
     bufferBytes = WRITE_BUFFER_BYTES,
+    options: { flushedTo?: number; background?: boolean } = {},
   ) {
     super({ highWaterMark: bufferBytes });
-    this.flushedTo = position;
+    this.flushedTo = options.flushedTo ?? position;
+    this.durableTo = this.flushedTo;
+    this.background = options.background ?? false;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -468,15 +478,28 @@ export class FileSink extends Writable {
     // and a large file's write-back overlaps the hashing instead of following it.
     if (this.position - this.flushedTo >= FLUSH_EVERY_BYTES) {
       await this.flushing;
-      this.flushedTo = this.position;
-      this.flushing = this.handle.datasync().catch((error: Error) => {
-        this.flushError ??= error;
-      });
+      const to = this.position;
+      this.flushedTo = to;
+      this.flushing = this.handle.datasync().then(
+        () => {
+          this.durableTo = to;
+        },
+        (error: Error) => {
+          this.flushError ??= error;
+        },
+      );
     }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    if (this.background) return callback(this.flushError ?? null);
     this.flushing.then(() => callback(this.flushError ?? null));
+  }
+
+  /** Settles once the flush in flight is done; rejects when a flush failed. */
+  async flushed(): Promise<void> {
+    await this.flushing;
+    if (this.flushError) throw this.flushError;
   }
 }
 

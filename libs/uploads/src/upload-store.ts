@@ -1,14 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, truncate } from 'node:fs/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { FileStore, type Configstore } from '@tus/file-store';
 import { ERRORS } from '@tus/server';
-import { FileSink } from '#custodia/storage';
+import { FileSink, FLUSH_EVERY_BYTES } from '#custodia/storage';
 
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
@@ -32,6 +32,9 @@ export class TusRefusal extends Error {
   }
 }
 
+/** A body longer than the upload has room for. */
+class TooLong extends Error {}
+
 /**
  * The tus file store with what evidence needs on top:
  * - the **checksum** extension (tus 1.0.0) with sha256: a request whose body does not hash to its
@@ -44,6 +47,8 @@ export class TusRefusal extends Error {
  */
 export class UploadStore extends FileStore {
   private readonly running = new Map<string, { offset: number; hash: Hash }>();
+  /** Each upload's last sink, whose flush may still run (its handle is closed after it). */
+  private readonly flushing = new Map<string, { sink: FileSink; closed: Promise<void> }>();
 
   constructor(options: { directory: string; configstore: Configstore; expirationPeriodInMilliseconds: number }) {
     super(options);
@@ -51,16 +56,49 @@ export class UploadStore extends FileStore {
   }
 
   override async write(readable: IncomingMessage | Readable, id: string, offset: number): Promise<number> {
-    const check = CURRENT_CHUNK.getStore() ?? null;
+    // Creation-with-upload: the tus server limits the body to the upload's length itself.
+    return (await this.receive(readable, id, offset, { check: CURRENT_CHUNK.getStore() ?? null, limit: Number.MAX_SAFE_INTEGER })).offset;
+  }
+
+  /**
+   * Appends one request's body to an upload from `offset`, which must be the file's size (409;
+   * the caller holds the upload's lock): hashed as it passes (the running hash, and the chunk's
+   * own for `check`), written in large writes. A declared `length` over `limit` is refused at
+   * once (413); a body that turns out longer than `limit` (413) or does not hash to `check`
+   * (460) is refused after, and the file goes back to `offset`. A body cut off
+   * (the client went away, or `stop` asked this request to let go of the upload) keeps the
+   * bytes that arrived, and the running hash stays right, unless it carried a checksum that can
+   * no longer be checked. Never destroys `source`, so an answer can still be sent on it.
+   */
+  async receive(
+    source: IncomingMessage | Readable,
+    id: string,
+    offset: number,
+    { check, limit, length = null, stop }: { check: ChunkCheck | null; limit: number; length?: number | null; stop?: AbortSignal },
+  ): Promise<{ offset: number; interrupted: boolean }> {
+    await this.settle(id);
+    const handle = await open(this.pathOf(id), 'r+').catch(() => null);
+    if (!handle) throw new TusRefusal(410, 'The upload expired and was removed\n');
+    try {
+      const received = (await handle.stat()).size;
+      if (received !== offset) throw new TusRefusal(409, `Upload-Offset is ${offset}, but ${received} bytes have been received: send from there (HEAD tells)\n`);
+      if (length !== null && length > limit) throw new TusRefusal(413, `The body (${length} bytes) is longer than the ${limit} bytes left of the upload\n`);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
     const known = this.running.get(id);
     const whole = known && known.offset === offset ? known.hash : offset === 0 ? createHash('sha256') : null;
     // Taken out while this write runs; put back only when the file and the hash agree after it.
     this.running.delete(id);
     // The running hash as it was before this chunk, to go back to if the chunk is refused.
-    const before = check && whole ? whole.copy() : null;
+    const before = whole?.copy() ?? null;
     const chunk = check ? createHash(check.algorithm) : null;
+    let received = 0;
     const hashing = new Transform({
       transform(data: Buffer, _encoding, done) {
+        received += data.length;
+        if (received > limit) return done(new TooLong());
         whole?.update(data);
         chunk?.update(data);
         done(null, data);
@@ -68,35 +106,94 @@ export class UploadStore extends FileStore {
     });
     // Our own write instead of the file store's (16 KiB writes): writes of up to 1 MiB, so they
     // overlap the receiving of a chunk (whose tail is awaited before the answer), flushed to disk
-    // every 64 MiB as the file grows.
-    const handle = await open(this.pathOf(id), 'r+');
-    const sink = new FileSink(handle, offset, WRITE_BUFFER_BYTES);
+    // every 64 MiB of the file across requests, in the background (see settle), so making it
+    // evidence finds little left to fsync, as a multipart upload does.
+    const sink = new FileSink(handle, offset, WRITE_BUFFER_BYTES, { flushedTo: offset - (offset % FLUSH_EVERY_BYTES), background: true });
+    let interrupted = false;
+    // The body ends early: what arrived is written, and the rest is not waited for.
+    const cut = () => {
+      if (hashing.writableEnded || hashing.destroyed) return;
+      interrupted = true;
+      source.unpipe(hashing);
+      hashing.end();
+    };
+    const closed = () => {
+      if (!source.readableEnded) cut();
+    };
+    source.once('error', cut);
+    source.once('close', closed);
+    stop?.addEventListener('abort', cut);
+    let failure: unknown = null;
     try {
-      await pipeline(readable, hashing, sink);
-    } catch {
-      // The bytes that reached the file count (HEAD reads its size); the running hash may have
-      // seen bytes that did not, so it is dropped: the finished file is read back instead.
-      throw ERRORS.FILE_WRITE_ERROR;
+      const written = pipeline(hashing, sink);
+      if (source.destroyed) cut();
+      else source.pipe(hashing);
+      await written;
+    } catch (error) {
+      failure = error;
+      source.unpipe(hashing);
     } finally {
-      await handle.close();
+      source.off('error', cut);
+      source.off('close', closed);
+      stop?.removeEventListener('abort', cut);
+      // Kept until the flush ends well (a failed one waits for settle to be reported).
+      const released = sink.flushed().then(
+        async () => {
+          await handle.close();
+          if (this.flushing.get(id)?.sink === sink) this.flushing.delete(id);
+        },
+        () => handle.close(),
+      );
+      this.flushing.set(id, { sink, closed: released });
     }
-    const newOffset = sink.position;
-    if (check && !chunk!.digest().equals(check.digest)) {
+    if (failure instanceof TooLong) {
       await truncate(this.pathOf(id), offset);
       if (before) this.running.set(id, { offset, hash: before });
+      throw new TusRefusal(413, `The body is longer than the ${limit} bytes left of the upload; nothing of it was kept\n`);
+    }
+    // The bytes that reached the file count (HEAD reads its size); the running hash may have
+    // seen bytes that did not, so it is dropped: the finished file is read back instead.
+    if (failure) throw ERRORS.FILE_WRITE_ERROR;
+    const newOffset = sink.position;
+    if (check && (interrupted || !chunk!.digest().equals(check.digest))) {
+      await truncate(this.pathOf(id), offset);
+      if (before) this.running.set(id, { offset, hash: before });
+      if (interrupted) return { offset, interrupted };
       throw new TusRefusal(460, 'Checksum Mismatch: the request body does not hash to its Upload-Checksum; nothing of it was kept\n');
     }
     if (whole) this.running.set(id, { offset: newOffset, hash: whole });
-    return newOffset;
+    return { offset: newOffset, interrupted };
+  }
+
+  /**
+   * Waits for an upload's last flush to disk, started by an earlier request; when it failed,
+   * the file goes back to what surely reached the disk (the client resends from there) and
+   * this fails.
+   */
+  private async settle(id: string): Promise<void> {
+    const pending = this.flushing.get(id);
+    if (!pending) return;
+    this.flushing.delete(id);
+    const failed = await pending.sink.flushed().then(
+      () => false,
+      () => true,
+    );
+    await pending.closed;
+    if (!failed) return;
+    this.running.delete(id);
+    const size = await stat(this.pathOf(id)).then((file) => file.size, () => 0);
+    if (size > pending.sink.durableTo) await truncate(this.pathOf(id), pending.sink.durableTo);
+    throw ERRORS.FILE_WRITE_ERROR;
   }
 
   override async remove(id: string): Promise<void> {
-    this.running.delete(id);
+    this.forget(id);
     await super.remove(id);
   }
 
   /** The SHA-256 of a finished upload of `size` bytes: from the running hash, or read from its file. */
   async sha256Of(id: string, size: number): Promise<string> {
+    await this.settle(id);
     const known = this.running.get(id);
     this.running.delete(id);
     if (known && known.offset === size) return known.hash.digest('hex');
@@ -108,6 +205,7 @@ export class UploadStore extends FileStore {
   /** Forgets the running hash of an upload another process may continue (nothing else to drop). */
   forget(id: string): void {
     this.running.delete(id);
+    this.flushing.delete(id);
   }
 
   /** The file that holds an upload's bytes (ids are 32 hex digits, checked before they get here). */

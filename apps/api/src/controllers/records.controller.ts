@@ -13,6 +13,7 @@ import {
   Damage,
   DamageList,
   DamageService,
+  GEOJSON_LAYERS,
   Incident,
   IncidentPage,
   IncidentQuery,
@@ -25,24 +26,26 @@ import {
   Vocabulary,
   type CasualtyView,
   type DamageView,
+  type GeoJsonLayer,
   type IncidentPage as IncidentPageView,
   type IncidentView,
 } from '#custodia/records';
 import { z } from '#custodia/schema';
+import { textDownload } from '../http/download.js';
 import { Endpoint, ValidBody, ValidQuery } from '../http/endpoint.js';
 import { uuidParam } from '../http/params.js';
+
+const GeoJsonQuery = z.strictObject({
+  layers: z
+    .string({ message: 'must be given once' })
+    .refine((value) => value.split(',').every((layer) => (GEOJSON_LAYERS as readonly string[]).includes(layer)), `must be layers among ${GEOJSON_LAYERS.join(', ')}, separated by commas`)
+    .optional()
+    .describe('Which layers, comma-separated (default incidents,remnants); each feature names its layer in properties.layer'),
+});
 
 const CasualtiesCsvQuery = z.strictObject({
   includeNames: z.enum(['true', 'false']).optional().describe("Add fullName and nameVariants (investigators of the case only); the download is logged"),
 });
-
-/** Sends an export as a download that no shared cache keeps. */
-function download(res: Response, contentType: string, fileName: string, body: string): void {
-  res.setHeader('Content-Type', contentType);
-  res.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);
-  res.setHeader('Cache-Control', 'private, no-store');
-  res.send(body);
-}
 
 @ApiTags('records')
 @ApiBearerAuth()
@@ -85,10 +88,21 @@ export class RecordsController {
 
   @Get('cases/:caseId/incidents.geojson')
   @Permit('records.export')
-  @Endpoint({ summary: "The case's incidents as an RFC 7946 FeatureCollection (one Point per incident, flat properties)", produces: 'application/geo+json', problems: [404] })
-  async incidentsGeoJson(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @Res() res: Response): Promise<void> {
-    const collection = await this.exports.incidentsGeoJson(actor, caseId);
-    download(res, 'application/geo+json; charset=utf-8', `incidents-${caseId}.geojson`, JSON.stringify(collection));
+  @Endpoint({
+    summary: "The case's incidents as an RFC 7946 FeatureCollection (one Point per incident, flat properties), and its munition remnants as a layer of their own",
+    query: GeoJsonQuery,
+    produces: 'application/geo+json',
+    problems: [404],
+  })
+  async incidentsGeoJson(
+    @CurrentActor() actor: Actor,
+    @Param('caseId', uuidParam('caseId')) caseId: string,
+    @ValidQuery() query: z.output<typeof GeoJsonQuery>,
+    @Res() res: Response,
+  ): Promise<void> {
+    const layers = (query.layers?.split(',') as GeoJsonLayer[] | undefined) ?? [...GEOJSON_LAYERS];
+    const collection = await this.exports.incidentsGeoJson(actor, caseId, layers);
+    textDownload(res, 'application/geo+json; charset=utf-8', `incidents-${caseId}.geojson`, JSON.stringify(collection));
   }
 
   @Get('cases/:caseId/casualties.csv')
@@ -101,7 +115,7 @@ export class RecordsController {
     @Res() res: Response,
   ): Promise<void> {
     const csv = await this.exports.casualtiesCsv(actor, caseId, query.includeNames === 'true');
-    download(res, 'text/csv; charset=utf-8; header=present', `casualties-${caseId}.csv`, csv);
+    textDownload(res, 'text/csv; charset=utf-8; header=present', `casualties-${caseId}.csv`, csv);
   }
 
   @Get('incidents/:id')

@@ -2,8 +2,8 @@ import { Controller, Delete, Head, Options, Param, Patch, Post, Req, Res } from 
 import { ApiBearerAuth, ApiConsumes, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
-import { Permit } from '#custodia/auth';
-import { UploadsService, type ChunkCheck } from '#custodia/uploads';
+import { CurrentActor, Permit, type Actor } from '#custodia/auth';
+import { TusRefusal, UploadsService, type Appended, type ChunkCheck } from '#custodia/uploads';
 import { Endpoint } from '../http/endpoint.js';
 import { problem } from '../http/problem.filter.js';
 
@@ -14,6 +14,14 @@ function chunkCheck(header: string | undefined): ChunkCheck | undefined | null {
   if (!match || match[1] !== 'sha256') return null;
   const digest = Buffer.from(match[2]!, 'base64');
   return digest.length === 32 ? { algorithm: 'sha256', digest } : null;
+}
+
+const CHECKSUM_FORMAT = 'Upload-Checksum must be "sha256 <base64 of 32 bytes>": sha256 is the only algorithm this server checks';
+
+/** A tus refusal as this API's problem+json. */
+function refuse(res: Response, status: number, detail: string): void {
+  res.status(status).type('application/problem+json');
+  res.send(JSON.stringify(problem(status, detail)));
 }
 
 /** A tus answer as sent, except that a refusal's text becomes this API's problem+json. */
@@ -28,9 +36,10 @@ async function asProblem(response: Response | globalThis.Response): Promise<glob
 }
 
 /**
- * tus 1.0.0 at /api/v1/uploads (api.md, "Resumable uploads"): the tus server answers; this
- * shell lets in signed-in callers who may submit evidence (the access guard ran), passes the
- * chunk's checksum to the store, and writes refusals as problem+json, as every error here is.
+ * tus 1.0.0 at /api/v1/uploads (api.md, "Resumable uploads"): the tus server answers, except
+ * PATCH, which UploadsService.append serves from the Node request itself (the bytes' hot path);
+ * this shell lets in signed-in callers who may submit evidence (the access guard ran), passes
+ * the chunk's checksum to the store, and writes refusals as problem+json, as every error here is.
  */
 @ApiTags('uploads')
 @ApiBearerAuth()
@@ -86,8 +95,24 @@ export class UploadsController {
     headers: { 'Upload-Offset': 'Bytes received now' },
     problems: [400, 404, 409, 410, 412, 413, 415, 460],
   })
-  appendUpload(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.serve(req, res);
+  async appendUpload(@Param('uploadId') id: string, @CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response): Promise<void> {
+    res.setHeader('Tus-Resumable', '1.0.0');
+    const check = chunkCheck(req.header('upload-checksum'));
+    if (check === null) return refuse(res, 400, CHECKSUM_FORMAT);
+    let appended: Appended;
+    try {
+      appended = await this.uploads.append(actor, id, req, check ?? null);
+    } catch (error) {
+      if (!(error instanceof TusRefusal)) throw error;
+      // A body read in part is not read to its end: the connection closes after the answer.
+      if (req.readableDidRead && !req.readableEnded) res.setHeader('Connection', 'close');
+      if (error.status_code === 412) res.setHeader('Tus-Version', '1.0.0');
+      return refuse(res, error.status_code, error.body.trim());
+    }
+    res.setHeader('Upload-Offset', String(appended.offset));
+    if (appended.expires) res.setHeader('Upload-Expires', appended.expires.toUTCString());
+    if (appended.interrupted) res.setHeader('Connection', 'close');
+    res.status(204).end();
   }
 
   @Delete(':uploadId')
@@ -102,9 +127,7 @@ export class UploadsController {
     const check = chunkCheck(req.header('upload-checksum'));
     if (check === null) {
       res.setHeader('Tus-Resumable', '1.0.0');
-      res.status(400).type('application/problem+json');
-      res.send(JSON.stringify(problem(400, 'Upload-Checksum must be "sha256 <base64 of 32 bytes>": sha256 is the only algorithm this server checks')));
-      return;
+      return refuse(res, 400, CHECKSUM_FORMAT);
     }
     const response = await this.uploads.handle(new NodeRequest({ req, res }), check ?? null);
     await sendNodeResponse(res, await asProblem(response));

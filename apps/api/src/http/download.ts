@@ -12,6 +12,14 @@ class RangeNotSatisfiable extends Error {
   }
 }
 
+/** Sends a generated export (CSV, GeoJSON) as a download that no shared cache keeps. */
+export function textDownload(res: Response, contentType: string, fileName: string, body: string): void {
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);
+  res.setHeader('Cache-Control', 'private, no-store');
+  res.send(body);
+}
+
 /** RFC 6266 attachment with an ASCII fallback and the UTF-8 name. */
 export function attachment(name: string | null, fallback: string): string {
   const base = (name ?? '').split(/[/\\]/).pop() || fallback;

@@ -75,7 +75,7 @@ export interface ReportHeader {
   createdBy: { id: string; displayName: string };
   organization: string;
   selection: string;
-  counts: { evidence: number; incidents: number; casualties: number; damage: number; events: number };
+  counts: { evidence: number; incidents: number; casualties: number; damage: number; remnants: number; events: number };
   treeHead: { treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
   /** The head's RFC 3161 time-stamp, null when none was made. */
   timestamp: { genTime: string; authority: string | null; serialNumber: string; policy: string } | null;

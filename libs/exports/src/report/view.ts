@@ -122,6 +122,7 @@ export function headerSections(h: ReportHeader, opts: ViewOptions): Section[] {
         count(LABELS.countIncidents, h.counts.incidents),
         count(LABELS.countCasualties, h.counts.casualties),
         count(LABELS.countDamage, h.counts.damage),
+        count(LABELS.countRemnants, h.counts.remnants),
         count(LABELS.countEvents, h.counts.events),
       ],
     },

@@ -12,13 +12,23 @@ import { damageView } from '../damage/damage.service.js';
 import type { IncidentView } from '../incidents/incident.schema.js';
 import { IncidentsRepository } from '../incidents/incidents.repository.js';
 import { IncidentsService } from '../incidents/incidents.service.js';
+import type { RemnantView } from '../remnants/remnant.schema.js';
+import { RemnantsRepository } from '../remnants/remnants.repository.js';
+import { RemnantsService } from '../remnants/remnants.service.js';
 import { toCsv } from './csv.js';
-import { incidentsFeatureCollection, type FeatureCollection } from './geojson.js';
+import { incidentsFeatureCollection, type FeatureCollection, type GeoJsonLayer } from './geojson.js';
 
 const CSV_HEADER = [
   'id', 'incidentId', 'incidentCode', 'countingUnit', 'groupSizeMin', 'groupSizeMax', 'harmStatus', 'sex', 'age', 'ageMin',
   'ageMax', 'ageGroup', 'civilianStatus', 'specialCategories', 'dateOfHarm', 'dateOfDeath', 'causeOfDeath',
   'identificationStatus', 'status', 'sourceCount', 'unsourced', 'consentToPublishName',
+];
+
+const REMNANTS_CSV_HEADER = [
+  'id', 'incidentId', 'incidentCode', 'weaponType', 'component', 'serialNumber', 'serialScheme', 'serialPrefix', 'serialSeries',
+  'serialSequence', 'markings', 'markingMethods', 'manufacturer', 'manufacturerBasis', 'manufacturerConfidence', 'countryOfOrigin',
+  'countryBasis', 'countryConfidence', 'producer', 'attributionBasis', 'attributionConfidence', 'condition', 'recoveredAt',
+  'recoveredBy', 'lat', 'lon', 'status', 'sourceCount', 'unsourced', 'currentHolder', 'currentPlace', 'heldSince', 'transfers',
 ];
 
 /** A case's records in the formats other tools read: GeoJSON, CSV, and a court package's records. */
@@ -33,12 +43,36 @@ export class RecordExports {
     private readonly casualties: CasualtiesRepository,
     private readonly casualtyViews: CasualtiesService,
     private readonly damage: DamageRepository,
+    private readonly remnants: RemnantsRepository,
+    private readonly remnantViews: RemnantsService,
   ) {}
 
-  /** RFC 7946 FeatureCollection of a case's incidents, for QGIS and web maps. */
-  async incidentsGeoJson(actor: Actor, caseId: string): Promise<FeatureCollection> {
+  /** RFC 7946 FeatureCollection of a case's incidents and, as their own layer, its munition remnants, for QGIS and web maps. */
+  async incidentsGeoJson(actor: Actor, caseId: string, layers: readonly GeoJsonLayer[] = ['incidents', 'remnants']): Promise<FeatureCollection> {
     await this.cases.assertMay(actor, caseId, 'records.export');
-    return incidentsFeatureCollection(await this.incidentViews.viewsOf(await this.incidents.ofCase(caseId)));
+    const incidents = await this.incidentViews.viewsOf(await this.incidents.ofCase(caseId));
+    const remnants = layers.includes('remnants') ? await this.remnantViews.viewsOf(await this.remnants.ofCase(caseId)) : [];
+    return incidentsFeatureCollection(layers.includes('incidents') ? incidents : [], remnants, incidents);
+  }
+
+  /** RFC 4180 CSV of a case's munition remnants, one row each, with who holds the object now. */
+  async remnantsCsv(actor: Actor, caseId: string): Promise<string> {
+    await this.cases.assertMay(actor, caseId, 'records.export');
+    const codes = new Map((await this.incidents.ofCase(caseId)).map((i) => [i.id, i.code]));
+    const views: RemnantView[] = await this.remnantViews.viewsOf(await this.remnants.ofCase(caseId));
+    const lines = views.map((v) => {
+      const now = v.physicalCustody[v.physicalCustody.length - 1];
+      return [
+        v.id, v.incidentId, codes.get(v.incidentId) ?? null, v.weaponType, v.component, v.serialNumber, v.serialParts?.scheme ?? null,
+        v.serialParts?.prefix ?? null, v.serialParts?.series ?? null, v.serialParts?.number ?? null, v.markings.map((m) => m.text).join(';'),
+        v.markings.map((m) => m.method ?? '').join(';'), v.manufacturer?.name ?? null, v.manufacturer?.basis ?? null,
+        v.manufacturer?.confidence ?? null, v.countryOfOrigin?.country ?? null, v.countryOfOrigin?.basis ?? null,
+        v.countryOfOrigin?.confidence ?? null, v.attribution?.producer ?? null, v.attribution?.basis ?? null,
+        v.attribution?.confidence ?? null, v.condition, v.recoveredAt, v.recoveredBy, v.location?.lat ?? null, v.location?.lon ?? null,
+        v.status, v.sources.length, v.unsourced, now?.holder ?? null, now?.place ?? null, now?.from ?? null, v.physicalCustody.length,
+      ];
+    });
+    return toCsv(REMNANTS_CSV_HEADER, lines);
   }
 
   /**
@@ -75,19 +109,20 @@ export class RecordExports {
 
   /**
    * The records of a court package: the incidents, their casualty records (names only when
-   * `withNames`) and damage records. No access check: the export checked access to the case.
+   * `withNames`), damage records and munition remnants (with the object's chain of custody). No access check: the export checked access to the case.
    */
   async packageRecords(
     caseId: string,
     incidentIds: readonly string[],
     withNames: boolean,
-  ): Promise<{ incidents: IncidentView[]; casualties: CasualtyView[]; damage: DamageView[] }> {
+  ): Promise<{ incidents: IncidentView[]; casualties: CasualtyView[]; damage: DamageView[]; remnants: RemnantView[] }> {
     const rows = await this.incidents.ofCase(caseId, incidentIds);
     const ids = rows.map((row) => row.id);
     return {
       incidents: await this.incidentViews.viewsOf(rows),
       casualties: (await this.casualties.ofIncidents(ids)).map((row) => this.casualtyViews.viewOf(row, withNames)),
       damage: (await this.damage.ofIncidents(ids)).map(damageView),
+      remnants: await this.remnantViews.viewsOf(await this.remnants.ofIncidents(ids)),
     };
   }
 }
