@@ -270,6 +270,14 @@ describe('the custody log in PostgreSQL', () => {
     const report = await replayLog(ds);
     expect(report.firstDivergence).toMatchObject({ leafIndex: victim });
     expect(report.firstDivergence!.problem).toMatch(/leaf hash/);
+    // Bytes that are not even UTF-8 are named at their leaf too (the page is read again as bytes).
+    await db.superuserQuery(`
+      BEGIN;
+      ALTER TABLE custody_events DISABLE TRIGGER custody_events_append_only;
+      UPDATE custody_events SET event_bytes = '\\xff7b7d' WHERE leaf_index = 2;
+      ALTER TABLE custody_events ENABLE TRIGGER custody_events_append_only;
+      COMMIT;`);
+    expect((await replayLog(ds)).firstDivergence).toMatchObject({ leafIndex: 2, problem: expect.stringMatching(/leaf hash/) });
   });
 });
 
