@@ -10,6 +10,7 @@ import { WordForms1764000800000 } from './1764000800000-word-forms.js';
 import { EvidenceLinks1764000900000 } from './1764000900000-evidence-links.js';
 import { Uploads1764001000000 } from './1764001000000-uploads.js';
 import { Fixity1764001100000 } from './1764001100000-fixity.js';
+import { InterfaceLanguage1764001400000 } from './1764001400000-interface-language.js';
 
 /** Every migration, in order. Released migrations are never edited: add a new one. */
-export const MIGRATIONS = [Foundation1764000000000, CustodyLog1764000100000, Evidence1764000200000, Records1764000300000, EvidenceSearch1764000400000, Exports1764000500000, EvidenceTimePlace1764000600000, Accounts1764000700000, WordForms1764000800000, EvidenceLinks1764000900000, Uploads1764001000000, Fixity1764001100000];
+export const MIGRATIONS = [Foundation1764000000000, CustodyLog1764000100000, Evidence1764000200000, Records1764000300000, EvidenceSearch1764000400000, Exports1764000500000, EvidenceTimePlace1764000600000, Accounts1764000700000, WordForms1764000800000, EvidenceLinks1764000900000, Uploads1764001000000, Fixity1764001100000, InterfaceLanguage1764001400000];
