@@ -73,6 +73,30 @@ export interface CountryLookup {
   countriesAt(lon: number, lat: number): CountryFeature[];
   /** The country containing the position, if any. */
   countryAt(lon: number, lat: number): CountryFeature | undefined;
+  /**
+   * The country containing the position or, failing that, the one whose boundary is nearest
+   * within maxKm: a photo taken on a beach can fall just outside a coast generalised at 1:50m.
+   */
+  countryNear(lon: number, lat: number, maxKm: number): CountryFeature | undefined;
+}
+
+const KM_PER_DEGREE = 111.2;
+
+/** Distance in km from a position to a geometry's rings, on a plane tangent at the position. */
+function kmToRings(geometry: Polygon | MultiPolygon, lon: number, lat: number): number {
+  const kx = KM_PER_DEGREE * Math.cos((lat * Math.PI) / 180);
+  let best = Infinity;
+  for (const ring of (geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates).flat()) {
+    for (let i = 1; i < ring.length; i++) {
+      const ax = (ring[i - 1][0] - lon) * kx;
+      const ay = (ring[i - 1][1] - lat) * KM_PER_DEGREE;
+      const dx = (ring[i][0] - lon) * kx - ax;
+      const dy = (ring[i][1] - lat) * KM_PER_DEGREE - ay;
+      const t = dx === 0 && dy === 0 ? 0 : Math.max(0, Math.min(1, -(ax * dx + ay * dy) / (dx * dx + dy * dy)));
+      best = Math.min(best, Math.hypot(ax + t * dx, ay + t * dy));
+    }
+  }
+  return best;
 }
 
 /** A point-in-country lookup over the features (bounding boxes first, then the rings). */
@@ -83,5 +107,18 @@ export function countryLookup(countries: CountryFeature[]): CountryLookup {
       .filter(({ box }) => lon >= box[0] && lon <= box[2] && lat >= box[1] && lat <= box[3])
       .filter(({ country }) => containsPoint(country.geometry, lon, lat))
       .map(({ country }) => country);
-  return { countriesAt, countryAt: (lon, lat) => countriesAt(lon, lat)[0] };
+  const countryNear = (lon: number, lat: number, maxKm: number): CountryFeature | undefined => {
+    const inside = countriesAt(lon, lat)[0];
+    if (inside) return inside;
+    const dLat = maxKm / KM_PER_DEGREE;
+    const dLon = dLat / Math.max(Math.cos((Math.min(Math.abs(lat) + dLat, 89.9) * Math.PI) / 180), 1e-6);
+    let nearest: { country: CountryFeature; km: number } | undefined;
+    for (const { country, box } of boxed) {
+      if (lon < box[0] - dLon || lon > box[2] + dLon || lat < box[1] - dLat || lat > box[3] + dLat) continue;
+      const km = kmToRings(country.geometry, lon, lat);
+      if (km <= maxKm && (!nearest || km < nearest.km)) nearest = { country, km };
+    }
+    return nearest?.country;
+  };
+  return { countriesAt, countryAt: (lon, lat) => countriesAt(lon, lat)[0], countryNear };
 }
