@@ -13,6 +13,10 @@ export default defineConfig({
   root: here,
   base: '/',
   plugins: [react()],
+  resolve: {
+    // The pure libs the console shares with the server, from their sources.
+    alias: [{ find: /^#custodia\/(basemap)$/, replacement: fileURLToPath(new URL('../../libs/$1/src/index.ts', import.meta.url)) }],
+  },
   build: {
     outDir: fileURLToPath(new URL('../../dist/apps/web', import.meta.url)),
     emptyOutDir: true,

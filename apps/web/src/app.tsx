@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Component, useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { call, get, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
 import { I18nContext, makeI18n, useI18n } from './i18n.js';
 import { match, navigate, usePath } from './router.js';
@@ -158,7 +158,7 @@ function Shell({ onLanguage }: { onLanguage(lang: Language): void }) {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        {screen}
+        <ScreenBoundary key={path}>{screen}</ScreenBoundary>
       </main>
     </>
   );
@@ -176,4 +176,21 @@ function route(path: string, role: Me['role']) {
   if ((params = match('/cases/:caseId/incidents/new', path))) return <IncidentScreen caseId={params.caseId!} />;
   if ((params = match('/incidents/:id', path))) return <IncidentScreen id={params.id!} />;
   return <CasesScreen />;
+}
+
+/** A screen that throws shows what went wrong instead of an empty page; another address starts afresh. */
+class ScreenBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  override state = { error: null as Error | null };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  override render() {
+    return this.state.error ? (
+      <p className="error" role="alert">
+        {this.state.error.message}
+      </p>
+    ) : (
+      this.props.children
+    );
+  }
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { get, type CaseView } from '../api.js';
 import { useI18n, type MessageKey } from '../i18n.js';
 import { useSession } from '../session.js';
@@ -6,9 +6,11 @@ import { ErrorNote, Link } from '../ui.js';
 import { EvidenceGrid } from './grid.js';
 import { ExportsPanel } from './exports.js';
 import { IncidentsPanel } from './incidents.js';
-import { MapPanel } from './map.js';
 import { MembersPanel } from './members.js';
-import { UploadPanel } from './upload.js';
+
+// Leaflet and the tus client load with the screens that use them, not with the first page.
+const MapPanel = lazy(() => import('./map.js').then((m) => ({ default: m.MapPanel })));
+const UploadPanel = lazy(() => import('./upload.js').then((m) => ({ default: m.UploadPanel })));
 
 const TABS: Record<string, { label: MessageKey; roles: string[] }> = {
   evidence: { label: 'case.evidence', roles: ['admin', 'investigator', 'documenter'] },
@@ -46,9 +48,10 @@ export function CaseScreen({ caseId, tab }: { caseId: string; tab: string }) {
         ))}
       </nav>
       {current === 'evidence' && <EvidenceGrid caseId={caseId} />}
-      {current === 'upload' && <UploadPanel caseId={caseId} />}
+      <Suspense fallback={<p>{t('common.loading')}</p>}>
+        {current === 'upload' && <UploadPanel caseId={caseId} />}
+        </Suspense>
       {current === 'incidents' && <IncidentsPanel caseId={caseId} />}
-      {current === 'map' && <MapPanel caseId={caseId} />}
       {current === 'members' && <MembersPanel caseId={caseId} />}
       {current === 'exports' && <ExportsPanel caseId={caseId} />}
     </section>

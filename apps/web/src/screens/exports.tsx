@@ -14,7 +14,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   const [purpose, setPurpose] = useState<'court' | 'partner'>('court');
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const load = useCallback(() => get<ExportJob[]>(`/cases/${caseId}/exports`).then(setJobs, setError), [caseId]);
+  const load = useCallback(() => get<{ items: ExportJob[] }>(`/cases/${caseId}/exports`).then((r) => setJobs(r.items), setError), [caseId]);
   useEffect(() => void load(), [load]);
   useEffect(() => {
     if (me.role === 'auditor') return;

@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, call, get, type Evidence, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Select, VocabularyPicker } from '../ui.js';
-import { PlacePicker } from './map.js';
+
+const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
 
 interface Casualty {
   id: string;
@@ -68,8 +69,8 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
     setSaved(false);
     const body: Record<string, unknown> = {
       title: form.title,
-      type: form.type,
-      startAt: form.startAt ? new Date(form.startAt).toISOString() : '',
+      ...(form.type ? { type: form.type } : {}),
+      ...(form.startAt ? { startAt: new Date(form.startAt).toISOString() } : {}),
       location: form.lat || form.lon ? { lat: numberOrText(form.lat), lon: numberOrText(form.lon) } : null,
       placeName: form.placeName || null,
       weapons: form.weaponType ? [{ weaponType: form.weaponType }] : [],
@@ -102,7 +103,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         <Field label={t('incident.startAt')} type="datetime-local" required value={form.startAt} onChange={set('startAt')} error={fieldError('startAt')} />
         <Field label={t('incident.lat')} inputMode="decimal" value={form.lat} onChange={set('lat')} error={fieldError('location.lat') ?? fieldError('location')} />
         <Field label={t('incident.lon')} inputMode="decimal" value={form.lon} onChange={set('lon')} error={fieldError('location.lon')} />
-        <PlacePicker lat={form.lat} lon={form.lon} onPick={(lat, lon) => setForm({ ...form, lat: lat.toFixed(6), lon: lon.toFixed(6) })} />
+        <Suspense fallback={null}>
+          <PlacePicker lat={form.lat} lon={form.lon} onPick={(lat, lon) => setForm((f) => ({ ...f, lat: lat.toFixed(6), lon: lon.toFixed(6) }))} />
+        </Suspense>
         <Field label={t('incident.placeName')} value={form.placeName} onChange={set('placeName')} error={fieldError('placeName')} />
         <VocabularyPicker label={t('incident.weapon')} vocabulary="weapon_type" terms={terms('weapon_type')} value={form.weaponType} onChange={(weaponType) => setForm({ ...form, weaponType })} error={fieldError('weapons[0].weaponType') ?? fieldError('weapons.0.weaponType')} />
         {me.role !== 'documenter' && (
@@ -144,8 +147,9 @@ function Casualties({ incidentId }: { incidentId: string }) {
     setError(null);
     setSaved(false);
     try {
+      // An empty picker is left out, so the API answers "is required" for that field.
       await call('POST', `/incidents/${incidentId}/casualties`, {
-        harmStatus: form.harmStatus,
+        ...(form.harmStatus ? { harmStatus: form.harmStatus } : {}),
         ...(form.sex ? { sex: form.sex } : {}),
         ...(form.age ? { age: numberOrText(form.age) } : {}),
         ...(form.ageGroup ? { ageGroup: form.ageGroup } : {}),

@@ -18,7 +18,7 @@ function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: 
       const config = await get<{ mapTileUrl: string | null }>('/config').catch(() => ({ mapTileUrl: null }));
       if (config.mapTileUrl) L.tileLayer(config.mapTileUrl, { maxZoom: 19 }).addTo(map);
       const basemap = await loadBasemap();
-      if (basemap) L.geoJSON(basemap, { style: { color: '#1f4e79', weight: 1, fillColor: '#e8eef5', fillOpacity: config.mapTileUrl ? 0 : 1 }, interactive: false }).addTo(map);
+      L.geoJSON(basemap, { style: { color: '#1f4e79', weight: 1, fillColor: '#e8eef5', fillOpacity: config.mapTileUrl ? 0 : 1 }, interactive: false }).addTo(map);
       cleanup = onReady(map);
     })();
     return () => {
