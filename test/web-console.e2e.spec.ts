@@ -96,8 +96,7 @@ describe('in Chromium', () => {
     await checkScreen(page, 'cases');
     await page.getByRole('button', { name: 'English' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Cases');
-    const me = await t.http.get('/api/v1/auth/me').set('Authorization', bearer(investigator));
-    expect(me.body.language).toBe('en');
+    await expect.poll(async () => (await t.http.get('/api/v1/auth/me').set('Authorization', bearer(investigator))).body.language).toBe('en');
     // Another device (a fresh profile in Ukrainian) gets the user's choice after signing in.
     const other = await startBrowser({ locale: 'uk-UA' });
     try {
@@ -215,7 +214,7 @@ describe('in Chromium', () => {
     await page.getByRole('link', { name: /Shahed strike on a block of flats/ }).waitFor();
     await checkScreen(page, 'incidents');
     await page.goto(`${base}/cases/${caseId}/map`);
-    await page.locator('.leaflet-container path').first().waitFor();
+    await page.locator('.leaflet-container path.leaflet-interactive').first().waitFor();
     await checkScreen(page, 'map');
     await page.close();
   });

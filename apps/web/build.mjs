@@ -38,8 +38,11 @@ const current = existsSync(stampFile) && existsSync(path.join(outDir, 'index.htm
 if (!force && current === stamp) {
   process.stdout.write('web console: up to date\n');
 } else {
+  // Always the production bundle, whatever NODE_ENV the caller runs under (the tests set "test",
+  // which would otherwise ship React's development build).
+  process.env.NODE_ENV = 'production';
   const { build } = await import('vite');
-  await build({ configFile: path.join(web, 'vite.config.ts'), logLevel: 'warn' });
+  await build({ configFile: path.join(web, 'vite.config.ts'), mode: 'production', logLevel: 'warn' });
   writeFileSync(stampFile, stamp + '\n');
   process.stdout.write('web console: built into dist/apps/web\n');
 }

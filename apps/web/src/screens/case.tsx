@@ -50,7 +50,8 @@ export function CaseScreen({ caseId, tab }: { caseId: string; tab: string }) {
       {current === 'evidence' && <EvidenceGrid caseId={caseId} />}
       <Suspense fallback={<p>{t('common.loading')}</p>}>
         {current === 'upload' && <UploadPanel caseId={caseId} />}
-        </Suspense>
+        {current === 'map' && <MapPanel caseId={caseId} />}
+      </Suspense>
       {current === 'incidents' && <IncidentsPanel caseId={caseId} />}
       {current === 'members' && <MembersPanel caseId={caseId} />}
       {current === 'exports' && <ExportsPanel caseId={caseId} />}
