@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The web console (issue 13) in a real Chromium against the real API and PostgreSQL: the built
 // bundle served by the API, every screen driven as a user would, receipts checked in the browser.
 import { createHash } from 'node:crypto';

@@ -161,7 +161,7 @@ export function VerdictLine({ result, receipt }: { result: Check | null; receipt
   const { t } = useI18n();
   if (!result) return null;
   return (
-    <p role="status" className={result.valid ? 'verdict ok' : 'verdict failed'} data-verdict={result.valid ? 'verified' : 'failed'}>
+    <p role="status" className={result.valid ? 'verdict ok' : 'verdict failed'} data-verdict={result.valid ? 'verified' : 'failed'} data-ms={result.ms}>
       {result.valid
         ? receipt
           ? t('verify.receiptOk', { i: result.leafIndex ?? '', k: result.keyId?.slice(0, 16) ?? '' })
