@@ -29,7 +29,7 @@ describe('accounts and access (e2e)', () => {
       const again = await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password });
       expect(again.body.user.language).toBe('en');
       const refused = expectProblem(await t.http.patch('/api/v1/auth/me').set(bearerOf(user.token)).send({ language: 'ru' }), 400);
-      expect(refused.errors.map((e: { field: string }) => e.field)).toEqual(['language']);
+      expect(refused.errors!.map((e: { field: string }) => e.field)).toEqual(['language']);
       expectProblem(await t.http.patch('/api/v1/auth/me').set(bearerOf(user.token)).send({ language: 'uk', role: 'admin' }), 400);
       expect((await t.http.get('/api/v1/auth/me').set(bearerOf(user.token))).body).toMatchObject({ language: 'en', role: 'documenter' });
     });

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEve
 import { get, type Evidence, type Flag, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { ErrorNote, FlagBadges, Link, Select, Field } from '../ui.js';
-import { thumbnailUrl } from './thumbs.js';
+import { requestThumbnail } from './thumbs.js';
 
 const FLAGS: Flag[] = ['exact_duplicate', 'near_duplicate', 'location_mismatch', 'time_mismatch', 'no_embedded_metadata', 'type_mismatch'];
 const STATUSES = ['received', 'under_review', 'verified', 'disputed'] as const;
@@ -173,13 +173,7 @@ function VirtualGrid({ items, onNearEnd }: { items: Evidence[]; onNearEnd(): voi
 function Cell({ item, style }: { item: Evidence; style: { top: number; left: number } }) {
   const { t, instant } = useI18n();
   const [src, setSrc] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    if (item.derivatives?.thumbnail) void thumbnailUrl(item.id).then((url) => live && setSrc(url));
-    return () => {
-      live = false;
-    };
-  }, [item.id, item.derivatives?.thumbnail]);
+  useEffect(() => (item.derivatives?.thumbnail ? requestThumbnail(item.id, setSrc) : undefined), [item.id, item.derivatives?.thumbnail]);
   const name = item.title ?? item.originalFileName ?? item.sha256.slice(0, 12);
   return (
     <li className="cell" style={style} data-evidence-id={item.id}>
