@@ -8,7 +8,7 @@ const FLAGS: Flag[] = ['exact_duplicate', 'near_duplicate', 'location_mismatch',
 const STATUSES = ['received', 'under_review', 'verified', 'disputed'] as const;
 const TYPES = ['image/*', 'video/*', 'audio/*', 'application/pdf'] as const;
 const CELL_W = 176;
-const CELL_H = 208;
+const CELL_H = 236;
 const PAGE = 200;
 
 interface Filters {
