@@ -15,7 +15,10 @@ export default defineConfig({
   plugins: [react()],
   resolve: {
     // The pure libs the console shares with the server, from their sources.
-    alias: [{ find: /^#custodia\/(basemap)$/, replacement: fileURLToPath(new URL('../../libs/$1/src/index.ts', import.meta.url)) }],
+    alias: [
+      { find: /^#custodia\/(basemap)$/, replacement: fileURLToPath(new URL('../../libs/$1/src/index.ts', import.meta.url)) },
+      { find: /^#basemap-assets\//, replacement: fileURLToPath(new URL('../../libs/basemap/assets/', import.meta.url)) },
+    ],
   },
   build: {
     outDir: fileURLToPath(new URL('../../dist/apps/web', import.meta.url)),

@@ -1,7 +1,8 @@
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import { countryFeatures, type CountryProperties } from '#custodia/basemap';
-// A file of the bundle (hashed name under /assets), fetched from our own origin when a map opens.
-import countriesUrl from '../../../libs/basemap/assets/countries-50m.json?url';
+// A file of the bundle (hashed name under /assets), fetched from our own origin when a map opens;
+// `#basemap-assets` is libs/basemap/assets (vite.config.ts).
+import countriesUrl from '#basemap-assets/countries-50m.json?url';
 
 /**
  * The offline country boundaries the maps draw (libs/basemap: Crimea and Sevastopol in Ukraine,
