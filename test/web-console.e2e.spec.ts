@@ -270,6 +270,17 @@ describe('in Chromium', () => {
     await page.locator('[role=status]').filter({ hasText: 'Taras Documenter' }).waitFor();
     const afterRevoke = await t.http.get('/api/v1/auth/me').set('Authorization', bearer(documenter));
     expect(afterRevoke.status).toBe(401);
+    await page.getByRole('button', { name: 'Tokens: Taras Documenter' }).click();
+    await page.locator('caption').filter({ hasText: 'Taras Documenter' }).waitFor();
+    expect(await page.locator('table').last().locator('tbody tr').count()).toBeGreaterThan(0);
+    // A role changes with the reason the administrator gives (recorded in the custody log).
+    const spare = await t.user('auditor', 'Spare Auditor');
+    await page.reload();
+    await page.getByLabel('Reason for account changes (recorded in the custody log)').fill('moved to the investigations team');
+    await page.getByLabel('Role: Spare Auditor').selectOption('investigator');
+    await page.locator('[role=status]').filter({ hasText: 'Spare Auditor' }).waitFor();
+    const users = await t.http.get('/api/v1/users').set('Authorization', bearer(t.admin));
+    expect(users.body.find((u: { id: string }) => u.id === spare.id).role).toBe('investigator');
     await checkScreen(page, 'users');
     await page.close();
 

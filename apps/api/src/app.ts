@@ -16,7 +16,7 @@ import { completeDocument, operationIdOf, ResponseCheck } from './http/endpoint.
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
-import { defaultWebRoot, webConsole } from './http/web-console.js';
+import { defaultWebRoot, isApiPath, webConsole } from './http/web-console.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -65,7 +65,7 @@ export async function createApp(
   const consoleHandlers = webConsole(options.webRoot ?? defaultWebRoot(), config.mapTileUrl);
   const defaultHeaders = helmet();
   app.use((req: Request, res: Response, next: () => void) =>
-    consoleHandlers.length > 0 && (req.method === 'GET' || req.method === 'HEAD') && !req.path.startsWith('/api/') ? next() : defaultHeaders(req, res, next));
+    consoleHandlers.length > 0 && (req.method === 'GET' || req.method === 'HEAD') && !isApiPath(req.path) ? next() : defaultHeaders(req, res, next));
   for (const handler of consoleHandlers) app.use(handler);
   app.use(jsonBodies(config.maxJsonBodyBytes, readsOwnBody));
   app.use(bodyErrors);

@@ -40,7 +40,7 @@ export function consoleCsp(mapTileUrl: string | null): Record<string, string[]> 
   };
 }
 
-const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/');
+export const isApiPath = (p: string): boolean => p === '/api' || p.startsWith('/api/');
 
 /** The console's own addresses (apps/web/src/app.tsx routes); any other path stays a 404 problem. */
 const CONSOLE_PATH = /^\/(?:|login|account|admin|log|cases(?:\/[^/.]+)*|evidence\/[^/.]+|incidents\/[^/.]+)\/?$/;

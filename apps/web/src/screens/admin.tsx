@@ -3,6 +3,16 @@ import { ApiError, call, get, type Role } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { ErrorNote, Field, Select } from '../ui.js';
 
+interface TokenRow {
+  id: string;
+  kind: 'session' | 'api';
+  name: string | null;
+  createdAt: string;
+  expiresAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
 interface UserRow {
   id: string;
   email: string;
@@ -21,6 +31,8 @@ export function AdminScreen() {
   const [form, setForm] = useState({ email: '', displayName: '', password: '', role: 'documenter' as Role });
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState('');
+  const [reason, setReason] = useState('');
+  const [tokens, setTokens] = useState<{ user: UserRow; items: TokenRow[] } | null>(null);
   const load = useCallback(() => get<UserRow[]>('/users').then(setUsers, setError), []);
   useEffect(() => void load(), [load]);
   const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
@@ -42,6 +54,27 @@ export function AdminScreen() {
     try {
       await call('DELETE', `/users/${user.id}/tokens`);
       setNotice(t('admin.revoked', { u: user.displayName }));
+      if (tokens?.user.id === user.id) await showTokens(user);
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  async function changeRole(user: UserRow, role: Role) {
+    setError(null);
+    try {
+      await call('PATCH', `/users/${user.id}`, { role, reason });
+      setNotice(t('admin.roleChanged', { u: user.displayName, r: t(`role.${role}`) }));
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  async function showTokens(user: UserRow) {
+    setError(null);
+    try {
+      setTokens({ user, items: await get<TokenRow[]>(`/users/${user.id}/tokens`) });
     } catch (e) {
       setError(e);
     }
@@ -52,6 +85,9 @@ export function AdminScreen() {
       <h1 id="admin-title">{t('admin.title')}</h1>
       {notice && <p role="status">{notice}</p>}
       <ErrorNote error={error} />
+      <div className="narrow">
+        <Field label={t('admin.reason')} value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError('reason')} />
+      </div>
       <table>
         <thead>
           <tr>
@@ -70,9 +106,20 @@ export function AdminScreen() {
                 {u.disabledAt && ` (${t('admin.disabled')})`}
               </td>
               <td>{u.email}</td>
-              <td>{t(`role.${u.role}`)}</td>
+              <td>
+                <select aria-label={`${t('admin.role')}: ${u.displayName}`} value={u.role} onChange={(e) => changeRole(u, e.target.value as Role)}>
+                  {ROLES.map((r) => (
+                    <option key={r} value={r}>
+                      {t(`role.${r}`)}
+                    </option>
+                  ))}
+                </select>
+              </td>
               <td>{instant(u.createdAt)}</td>
               <td>
+                <button type="button" onClick={() => showTokens(u)} aria-label={`${t('admin.tokens')}: ${u.displayName}`}>
+                  {t('admin.tokens')}
+                </button>{' '}
                 <button type="button" className="danger" onClick={() => revoke(u)} aria-label={`${t('admin.revoke')}: ${u.displayName}`}>
                   {t('admin.revoke')}
                 </button>
@@ -81,6 +128,33 @@ export function AdminScreen() {
           ))}
         </tbody>
       </table>
+      {tokens && (
+        <table>
+          <caption>
+            {t('admin.tokens')}: {tokens.user.displayName}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('admin.tokenKind')}</th>
+              <th scope="col">{t('cases.created')}</th>
+              <th scope="col">{t('admin.lastUsed')}</th>
+              <th scope="col">{t('admin.expires')}</th>
+              <th scope="col">{t('admin.revokedAt')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.items.map((tok) => (
+              <tr key={tok.id}>
+                <td>{tok.kind === 'api' ? `${t('admin.deviceToken')}${tok.name ? `: ${tok.name}` : ''}` : t('admin.session')}</td>
+                <td>{instant(tok.createdAt)}</td>
+                <td>{instant(tok.lastUsedAt)}</td>
+                <td>{instant(tok.expiresAt)}</td>
+                <td>{instant(tok.revokedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <form onSubmit={create} className="record-form">
         <h2>{t('admin.new')}</h2>
         <Field label={t('admin.displayName')} required value={form.displayName} onChange={(e) => setForm({ ...form, displayName: e.target.value })} error={fieldError('displayName')} />
