@@ -270,7 +270,7 @@ describe('in Chromium', () => {
     await page.locator('[role=status]').filter({ hasText: 'Taras Documenter' }).waitFor();
     const afterRevoke = await t.http.get('/api/v1/auth/me').set('Authorization', bearer(documenter));
     expect(afterRevoke.status).toBe(401);
-    await page.getByRole('button', { name: 'Tokens: Taras Documenter' }).click();
+    await page.getByRole('button', { name: 'Tokens: Taras Documenter', exact: true }).click();
     await page.locator('caption').filter({ hasText: 'Taras Documenter' }).waitFor();
     expect(await page.locator('table').last().locator('tbody tr').count()).toBeGreaterThan(0);
     // A role changes with the reason the administrator gives (recorded in the custody log).
