@@ -228,7 +228,7 @@ describe('account administration (e2e)', () => {
       }
       const me = await t.http.get('/api/v1/auth/me').set(as(token));
       expect(me.status).toBe(200);
-      expect(me.body).toEqual({ id: target.id, email: target.email, displayName: expect.any(String), role: 'investigator', mustChangePassword: true });
+      expect(me.body).toEqual({ id: target.id, email: target.email, displayName: expect.any(String), role: 'investigator', mustChangePassword: true, language: null });
 
       const changed = await t.http
         .post('/api/v1/auth/password')

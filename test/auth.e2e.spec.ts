@@ -15,10 +15,23 @@ describe('accounts and access (e2e)', () => {
       expect(res.status).toBe(200);
       expect(res.body.accessToken).toMatch(/^cst_/);
       expect(new Date(res.body.expiresAt).getTime()).toBeGreaterThan(Date.now());
-      expect(res.body.user).toEqual({ id: t.admin.id, email: ADMIN.email, displayName: 'Administrator', role: 'admin', mustChangePassword: false });
+      expect(res.body.user).toEqual({ id: t.admin.id, email: ADMIN.email, displayName: 'Administrator', role: 'admin', mustChangePassword: false, language: null });
       const me = await t.http.get('/api/v1/auth/me').auth(res.body.accessToken, { type: 'bearer' });
       expect(me.status).toBe(200);
       expect(me.body).toEqual(res.body.user);
+    });
+
+    it("remembers the caller's console language (PATCH /auth/me) for their next sign-in, and refuses other languages", async () => {
+      const user = await t.user('documenter');
+      const bearerOf = (token: string) => ({ Authorization: `Bearer ${token}` });
+      expect((await t.http.patch('/api/v1/auth/me').set(bearerOf(user.token)).send({ language: 'en' })).status).toBe(204);
+      expect((await t.http.get('/api/v1/auth/me').set(bearerOf(user.token))).body.language).toBe('en');
+      const again = await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password });
+      expect(again.body.user.language).toBe('en');
+      const refused = expectProblem(await t.http.patch('/api/v1/auth/me').set(bearerOf(user.token)).send({ language: 'ru' }), 400);
+      expect(refused.errors!.map((e: { field: string }) => e.field)).toEqual(['language']);
+      expectProblem(await t.http.patch('/api/v1/auth/me').set(bearerOf(user.token)).send({ language: 'uk', role: 'admin' }), 400);
+      expect((await t.http.get('/api/v1/auth/me').set(bearerOf(user.token))).body).toMatchObject({ language: 'en', role: 'documenter' });
     });
 
     it('answers 401 for a wrong password and for an unknown user alike', async () => {

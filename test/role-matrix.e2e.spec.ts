@@ -18,6 +18,7 @@ type Caller = { label: string; role: Role | null; member: boolean; user: TestUse
 /** Minimal valid bodies; an operation not listed gets `{}` (then 400/422 for who may call it). */
 const BODIES: Record<string, () => object> = {
   login: () => fixtures.credentials,
+  updateMe: () => ({ language: 'en' }),
   createApiToken: () => ({ name: 'matrix phone' }),
   createUser: () => ({ email: `matrix-${randomBytes(6).toString('hex')}@custodia.test`, password: 'a matrix password', displayName: 'Matrix', role: 'auditor' }),
   updateUser: () => ({ displayName: 'Spare user', reason: 'role matrix' }),

@@ -11,6 +11,7 @@ import { UploadsModule } from '#custodia/uploads';
 import { ConfigModule, type CustodiaConfig } from '#custodia/config';
 import { AuthController } from './controllers/auth.controller.js';
 import { CasesController } from './controllers/cases.controller.js';
+import { ConsoleController } from './controllers/console.controller.js';
 import { EvidenceController } from './controllers/evidence.controller.js';
 import { ExportsController } from './controllers/exports.controller.js';
 import { HealthController } from './controllers/health.controller.js';
@@ -21,7 +22,7 @@ import { UploadsController } from './controllers/uploads.controller.js';
 import { UsersController } from './controllers/users.controller.js';
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
-export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, RemnantsController, VocabulariesController, ExportsController, UploadsController];
+export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, RemnantsController, VocabulariesController, ExportsController, UploadsController, ConsoleController];
 
 @Module({})
 export class AppModule {

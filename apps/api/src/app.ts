@@ -16,6 +16,7 @@ import { completeDocument, operationIdOf, ResponseCheck } from './http/endpoint.
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
+import { defaultWebRoot, isApiPath, webConsole } from './http/web-console.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -31,6 +32,7 @@ export async function createApp(
   config: CustodiaConfig,
   dataSource: DataSource,
   logger: Logger,
+  options: { webRoot?: string } = {},
 ): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, dataSource), {
     bodyParser: false,
@@ -59,7 +61,12 @@ export async function createApp(
     }),
   );
   app.use('/api/docs', helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } } }));
-  app.use(helmet());
+  // The console sets its own policy (http/web-console.ts); the API keeps helmet's defaults.
+  const consoleHandlers = webConsole(options.webRoot ?? defaultWebRoot(), config.mapTileUrl);
+  const defaultHeaders = helmet();
+  app.use((req: Request, res: Response, next: () => void) =>
+    consoleHandlers.length > 0 && (req.method === 'GET' || req.method === 'HEAD') && !isApiPath(req.path) ? next() : defaultHeaders(req, res, next));
+  for (const handler of consoleHandlers) app.use(handler);
   app.use(jsonBodies(config.maxJsonBodyBytes, readsOwnBody));
   app.use(bodyErrors);
   app.use(strictQuery);

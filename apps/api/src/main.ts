@@ -41,6 +41,7 @@ if (shutdown.running(running)) {
     [
       '',
       `Custodia is listening on ${running.url}/api/v1`,
+      `  Web console: ${running.url}/`,
       `  API documentation: ${running.url}/api/docs`,
       running.initialAdmin
         ? `  First administrator: ${running.initialAdmin.email}, password ${

@@ -1,5 +1,5 @@
 import { dateTime, email, line, timestamp, uuid, VISIBLE_EMAIL, z } from '#custodia/schema';
-import { ROLES } from './roles.js';
+import { INTERFACE_LANGUAGES, ROLES } from './roles.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './secrets.js';
 
 /**
@@ -39,8 +39,16 @@ export const Me = z
     mustChangePassword: z
       .boolean()
       .describe('An administrator set the password with mustChange: every route but POST /auth/password, GET /auth/me and POST /auth/logout answers 403 until it is changed'),
+    language: z.enum(INTERFACE_LANGUAGES).nullable().describe("The web console's language the user chose; null until they choose one"),
   })
   .meta({ id: 'Me' });
+
+/** The caller's own preferences (`PATCH /auth/me`). */
+export const MePreferencesBody = z
+  .strictObject({
+    language: z.enum(INTERFACE_LANGUAGES).describe('Language of the web console, remembered for this user'),
+  })
+  .meta({ id: 'MePreferencesBody' });
 
 export const LoginResult = z
   .strictObject({

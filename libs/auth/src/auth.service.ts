@@ -6,7 +6,7 @@ import { DomainError, notFound, unprocessable } from '#custodia/errors';
 import { AccessTokenEntity, UserEntity } from './entities.js';
 import { LoginThrottle } from './login-throttle.js';
 import { may } from './policy.js';
-import type { Actor } from './roles.js';
+import type { Actor, InterfaceLanguage } from './roles.js';
 import {
   dummyPasswordHash,
   hashBearerToken,
@@ -74,7 +74,7 @@ export class AuthService {
     return {
       accessToken: token,
       expiresAt: expiresAt.toISOString(),
-      user: { id, email: user.email, displayName, role, mustChangePassword },
+      user: { id, email: user.email, displayName, role, mustChangePassword, language: user.language ?? null },
     };
   }
 
@@ -124,7 +124,7 @@ export class AuthService {
     // nothing (no WAL flush), so reads do not queue behind the disk.
     const rows = await this.db.query(
       `WITH found AS (
-         SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.display_name, u.role, u.must_change_password
+         SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.display_name, u.role, u.must_change_password, u.language
            FROM access_tokens t JOIN users u ON u.id = t.user_id
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.disabled_at IS NULL
        ), touched AS (
@@ -143,7 +143,13 @@ export class AuthService {
       role: row.role,
       tokenId: row.token_id,
       mustChangePassword: row.must_change_password,
+      language: row.language,
     };
+  }
+
+  /** The caller's own console language, remembered for their next sign-in on any device. */
+  async setLanguage(actor: Actor, language: InterfaceLanguage): Promise<void> {
+    await this.db.query(`UPDATE users SET language = $2 WHERE id = $1`, [actor.id, language]);
   }
 
   /** A long-lived token for a capture device, acting as its owner; returned once, stored hashed. */

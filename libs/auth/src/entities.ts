@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { Role } from './roles.js';
+import type { InterfaceLanguage, Role } from './roles.js';
 
 @Entity('users')
 export class UserEntity {
@@ -11,6 +11,7 @@ export class UserEntity {
   @Column({ type: 'timestamptz', name: 'created_at', insert: false }) createdAt!: Date;
   @Column('timestamptz', { name: 'disabled_at', nullable: true }) disabledAt!: Date | null;
   @Column('boolean', { name: 'must_change_password', default: false }) mustChangePassword!: boolean;
+  @Column('text', { nullable: true }) language!: InterfaceLanguage | null;
 }
 
 @Entity('access_tokens')

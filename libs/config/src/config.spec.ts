@@ -27,6 +27,8 @@ describe('loadConfig', () => {
     ['CUSTODIA_MASTER_KEY', 'c2hvcnQ='],
     ['CUSTODIA_TRUST_PROXY', 'maybe'],
     ['CUSTODIA_TSA_URL', 'ftp://tsa'],
+    ['CUSTODIA_MAP_TILE_URL', 'https://tiles.example.org/map.png'],
+    ['CUSTODIA_MAP_TILE_URL', 'file:///tiles/{z}/{x}/{y}.png'],
     ['CUSTODIA_FIXITY_ENABLED', 'sometimes'],
     ['CUSTODIA_FIXITY_INTERVAL_S', '10'],
     ['CUSTODIA_FIXITY_BYTES_PER_S', '0'],
@@ -34,6 +36,11 @@ describe('loadConfig', () => {
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it("takes an operator's tile server as a {z}/{x}/{y} template, and none by default", () => {
+    expect(loadConfig({}).mapTileUrl).toBeNull();
+    expect(loadConfig({ CUSTODIA_MAP_TILE_URL: 'https://tiles.example.org/{z}/{x}/{y}.png' }).mapTileUrl).toBe('https://tiles.example.org/{z}/{x}/{y}.png');
   });
 
   it('requires the admin email with a password, and a long password', () => {

@@ -51,6 +51,8 @@ export interface CustodiaConfig {
   checkResponses: boolean;
   /** Who keeps this archive, as court packages name it (BagIt Source-Organization). */
   organization: string;
+  /** An operator's map tile server for the web console (CUSTODIA_MAP_TILE_URL, `{z}/{x}/{y}` template); null = the bundled boundaries only. */
+  mapTileUrl: string | null;
   locationToleranceM: number;
   timeToleranceS: number;
   nearDuplicateDistance: number;
@@ -141,6 +143,15 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+/** A tile URL template: http(s) with {z}, {x} and {y}; the console's CSP then allows its origin for images. */
+function tileUrl(env: Env, name: string): string | null {
+  const raw = url(env, name, ['http:', 'https:']);
+  if (raw !== null && !['{z}', '{x}', '{y}'].every((part) => raw.includes(part))) {
+    throw new ConfigError(name, 'must be a tile URL template with {z}, {x} and {y}, e.g. https://tiles.example.org/{z}/{x}/{y}.png');
   }
   return raw;
 }
@@ -270,6 +281,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     uploadMaxOpenBytes: integer(env, 'CUSTODIA_UPLOAD_MAX_OPEN_BYTES', 4 * integer(env, 'CUSTODIA_MAX_UPLOAD_BYTES', 5 * GIB, 1, Number.MAX_SAFE_INTEGER), 1, Number.MAX_SAFE_INTEGER),
     httpIdleTimeoutMs: integer(env, 'CUSTODIA_HTTP_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
     organization: singleLine(env, 'CUSTODIA_ORGANIZATION', 'Custodia archive', 200),
+    mapTileUrl: tileUrl(env, 'CUSTODIA_MAP_TILE_URL'),
     locationToleranceM: integer(env, 'CUSTODIA_LOCATION_TOLERANCE_M', 1000, 0, 20_000_000),
     timeToleranceS: integer(env, 'CUSTODIA_TIME_TOLERANCE_S', 3600, 0, 10 * 365 * 86400),
     nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 64),

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import {
@@ -11,6 +11,7 @@ import {
   LoginBody,
   LoginResult,
   Me,
+  MePreferencesBody,
   OpenWhilePasswordChangeDue,
   Permit,
   Public,
@@ -53,7 +54,16 @@ export class AuthController {
   @Endpoint({ operationId: 'getMe', summary: 'The signed-in caller', response: Me })
   me(@CurrentActor() actor: Actor): z.output<typeof Me> {
     const { id, email, displayName, role } = actor;
-    return { id, email, displayName, role, mustChangePassword: actor.mustChangePassword ?? false };
+    return { id, email, displayName, role, mustChangePassword: actor.mustChangePassword ?? false, language: actor.language ?? null };
+  }
+
+  /** The caller's own preferences; today the web console's language, so it follows them across devices. */
+  @Patch('me')
+  @Permit('self')
+  @OpenWhilePasswordChangeDue()
+  @Endpoint({ operationId: 'updateMe', summary: "Set the caller's own preferences (the console's language)", body: MePreferencesBody, status: 204 })
+  async updateMe(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof MePreferencesBody>): Promise<void> {
+    await this.auth.setLanguage(actor, body.language);
   }
 
   /**

@@ -1,0 +1,231 @@
+/**
+ * The console's only way to the archive: the public HTTP API under /api/v1, with the bearer
+ * token of the signed-in user (kept in sessionStorage: gone when the tab closes). Errors are the
+ * API's problem+json, kept whole so a form can show each field's message beside the field.
+ */
+
+export const API = '/api/v1';
+const TOKEN_KEY = 'custodia.token';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string | undefined,
+    readonly errors: FieldError[],
+  ) {
+    super(detail ?? title);
+  }
+
+  /** The message for one field (`location.lat`, `casualties[0].harmStatus`...), if any. */
+  forField(field: string): string | undefined {
+    return this.errors.find((e) => e.field === field || e.field === `body.${field}`)?.message;
+  }
+}
+
+export const token = {
+  get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
+  set: (value: string | null) => (value ? sessionStorage.setItem(TOKEN_KEY, value) : sessionStorage.removeItem(TOKEN_KEY)),
+};
+
+let onUnauthorized: () => void = () => undefined;
+/** What to do when the token stops working (expired, revoked): back to the sign-in screen. */
+export function whenUnauthorized(callback: () => void): void {
+  onUnauthorized = callback;
+}
+
+export function authHeaders(): Record<string, string> {
+  const value = token.get();
+  return value ? { Authorization: `Bearer ${value}` } : {};
+}
+
+async function problemOf(res: Response): Promise<ApiError> {
+  let body: { title?: string; detail?: string; errors?: FieldError[] } = {};
+  try {
+    body = await res.json();
+  } catch {
+    // Not problem+json (a proxy's page): the status says enough.
+  }
+  return new ApiError(res.status, body.title ?? res.statusText, body.detail, body.errors ?? []);
+}
+
+/** Sends a request; JSON in and out, problem+json thrown as ApiError. */
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(API + path, {
+    method,
+    headers: { ...authHeaders(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401 && path !== '/auth/login') onUnauthorized();
+  if (!res.ok) throw await problemOf(res);
+  if (res.status === 204 || res.status === 202 && res.headers.get('content-length') === '0') return undefined as T;
+  return (await res.json()) as T;
+}
+
+export const get = <T>(path: string) => call<T>('GET', path);
+
+/** Bytes of an authenticated route (thumbnails, packages), as a blob. */
+export async function fetchBlob(path: string): Promise<Blob> {
+  const res = await fetch(API + path, { headers: authHeaders() });
+  if (res.status === 401) onUnauthorized();
+  if (!res.ok) throw await problemOf(res);
+  return res.blob();
+}
+
+/** Saves a blob under a file name through a temporary link (no popup, no other host). */
+export function saveBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export type Role = 'admin' | 'investigator' | 'documenter' | 'auditor';
+export type Language = 'uk' | 'en';
+
+export interface Me {
+  id: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  mustChangePassword: boolean;
+  language: Language | null;
+}
+
+export interface CaseView {
+  id: string;
+  title: string;
+  description: string | null;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface Member {
+  userId: string;
+  email?: string;
+  displayName: string;
+  role: Role;
+  addedAt: string;
+}
+
+export interface TreeHead {
+  treeSize: number;
+  rootHash: string;
+  timestamp: string;
+  keyId: string;
+  signature: string;
+}
+
+export interface CustodyEvent {
+  index: number;
+  action: string;
+  at: string;
+  actor: { id: string; role: string };
+  caseId: string | null;
+  subject: { type: string; id: string; sha256?: string };
+  details?: Record<string, unknown>;
+  reason?: string;
+}
+
+export interface Receipt {
+  event: CustodyEvent;
+  leafHash: string;
+  leafIndex: number;
+  treeHead: TreeHead;
+  inclusionProof: string[];
+}
+
+export type Flag = 'exact_duplicate' | 'near_duplicate' | 'location_mismatch' | 'time_mismatch' | 'no_embedded_metadata' | 'type_mismatch';
+
+export interface GeoPoint {
+  lat: number;
+  lon: number;
+  accuracyM?: number | null;
+  altitudeM?: number | null;
+}
+
+export interface Evidence {
+  id: string;
+  caseId: string;
+  sha256: string;
+  sizeBytes: number;
+  mediaType: string;
+  declaredMediaType: string | null;
+  originalFileName: string | null;
+  submittedBy: { id: string; displayName: string };
+  receivedAt: string;
+  sourceType: string | null;
+  title: string | null;
+  description: string | null;
+  tags: string[];
+  incidentId: string | null;
+  status: string;
+  declared: { capturedAt: string | null; capturedAtOffset?: string | null; location: GeoPoint | null };
+  extracted: {
+    capturedAt: string | null;
+    capturedAtOffset: string | null;
+    location: GeoPoint | null;
+    device: { make: string | null; model: string | null; software: string | null } | null;
+    width: number | null;
+    height: number | null;
+    durationS: number | null;
+  } | null;
+  flags: Flag[];
+  nearDuplicates: { id: string; distance: number }[];
+  duplicateOf: string | null;
+  derivatives: { thumbnail: string | null; preview: string | null } | null;
+  receipt?: Receipt | null;
+  timeApproximate?: boolean;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface VocabularyTerm {
+  code: string;
+  parentCode: string | null;
+  labels: Record<string, string>;
+  deprecated: boolean;
+}
+
+export interface Vocabulary {
+  vocabulary: string;
+  terms: VocabularyTerm[];
+}
+
+export interface ExportJob {
+  id: string;
+  caseId: string;
+  purpose: string;
+  status: 'pending' | 'running' | 'ready' | 'failed';
+  progress: { items: number; itemsDone: number; bytes: number; bytesDone: number };
+  sha256: string | null;
+  sizeBytes: number | null;
+  createdAt: string;
+  error?: string | null;
+}
+
+export interface Incident {
+  id: string;
+  caseId: string;
+  code: string | null;
+  title: string;
+  type: string;
+  startAt: string;
+  location: { lat: number; lon: number } | null;
+  placeName: string | null;
+  verificationStatus: string;
+  evidence: { evidenceId: string; role: string }[];
+  unsourced?: boolean;
+}

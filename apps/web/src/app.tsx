@@ -1,0 +1,196 @@
+import { Component, useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { call, get, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
+import { I18nContext, makeI18n, useI18n } from './i18n.js';
+import { match, navigate, usePath } from './router.js';
+import { SessionContext, useSession, type Session } from './session.js';
+import { Link } from './ui.js';
+import { AccountScreen } from './screens/account.js';
+import { AdminScreen } from './screens/admin.js';
+import { CaseScreen } from './screens/case.js';
+import { CasesScreen } from './screens/cases.js';
+import { EvidenceScreen } from './screens/evidence.js';
+import { IncidentScreen } from './screens/incident.js';
+import { LoginScreen } from './screens/login.js';
+import { LogScreen } from './screens/log.js';
+
+const LANGUAGE_KEY = 'custodia.language';
+
+/** Before anyone signs in: the language last used in this browser, else the browser's own. */
+function browserLanguage(): Language {
+  const stored = localStorage.getItem(LANGUAGE_KEY);
+  if (stored === 'uk' || stored === 'en') return stored;
+  return navigator.language.toLowerCase().startsWith('en') ? 'en' : 'uk';
+}
+
+export function App() {
+  const [me, setMe] = useState<Me | null>(null);
+  const [vocabularies, setVocabularies] = useState<Vocabulary[]>([]);
+  const [lang, setLang] = useState<Language>(browserLanguage);
+  const [ready, setReady] = useState(false);
+
+  const signOut = useCallback(() => {
+    if (token.get()) void call('POST', '/auth/logout').catch(() => undefined);
+    token.set(null);
+    setMe(null);
+    navigate('/login');
+  }, []);
+
+  const load = useCallback(async () => {
+    if (!token.get()) return setReady(true);
+    try {
+      const who = await get<Me>('/auth/me');
+      setMe(who);
+      if (who.language) setLang(who.language);
+      if (!who.mustChangePassword) setVocabularies(await get<Vocabulary[]>('/vocabularies'));
+    } catch {
+      token.set(null);
+      setMe(null);
+    }
+    setReady(true);
+  }, []);
+
+  useEffect(() => {
+    whenUnauthorized(() => {
+      token.set(null);
+      setMe(null);
+    });
+    void load();
+  }, [load]);
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    localStorage.setItem(LANGUAGE_KEY, lang);
+  }, [lang]);
+
+  const chooseLanguage = useCallback(
+    async (next: Language) => {
+      setLang(next);
+      // Remembered per user, so it follows them to another device.
+      if (me) {
+        await call('PATCH', '/auth/me', { language: next });
+        setMe({ ...me, language: next });
+      }
+    },
+    [me],
+  );
+
+  const i18n = useMemo(() => makeI18n(lang, vocabularies), [lang, vocabularies]);
+  const session = useMemo<Session | null>(
+    () =>
+      me && {
+        me,
+        vocabularies,
+        terms: (name) => vocabularies.find((v) => v.vocabulary === name)?.terms ?? [],
+        signOut,
+        refreshMe: load,
+      },
+    [me, vocabularies, signOut, load],
+  );
+
+  if (!ready) return null;
+  return (
+    <I18nContext.Provider value={i18n}>
+      {session ? (
+        <SessionContext.Provider value={session}>
+          <Shell onLanguage={chooseLanguage} />
+        </SessionContext.Provider>
+      ) : (
+        <LoginScreen onLanguage={chooseLanguage} onSignedIn={load} />
+      )}
+    </I18nContext.Provider>
+  );
+}
+
+export function LanguageSwitch({ onLanguage }: { onLanguage(lang: Language): void }) {
+  const { t, lang } = useI18n();
+  return (
+    <div className="language" role="group" aria-label={t('lang.label')}>
+      {(['uk', 'en'] as const).map((code) => (
+        <button key={code} type="button" lang={code} aria-pressed={lang === code} onClick={() => onLanguage(code)}>
+          {t(`lang.${code}`)}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function Shell({ onLanguage }: { onLanguage(lang: Language): void }) {
+  const { t } = useI18n();
+  const { me, signOut } = useSession();
+  const path = usePath();
+  useEffect(() => {
+    if (path === '/login') navigate('/');
+  }, [path]);
+  const screen = me.mustChangePassword ? <AccountScreen /> : route(path, me.role);
+  return (
+    <>
+      <a className="skip" href="#main">
+        {t('app.name')}
+      </a>
+      <header className="top">
+        <Link href="/" className="brand">
+          {t('app.name')} <span>{t('app.tagline')}</span>
+        </Link>
+        <nav aria-label={t('nav.main')}>
+          <Link href="/" aria-current={path === '/' || path.startsWith('/cases') ? 'page' : undefined}>
+            {t('nav.cases')}
+          </Link>
+          {(me.role === 'auditor' || me.role === 'admin') && (
+            <Link href="/log" aria-current={path === '/log' ? 'page' : undefined}>
+              {t('nav.log')}
+            </Link>
+          )}
+          {me.role === 'admin' && (
+            <Link href="/admin" aria-current={path === '/admin' ? 'page' : undefined}>
+              {t('nav.admin')}
+            </Link>
+          )}
+          <Link href="/account" aria-current={path === '/account' ? 'page' : undefined}>
+            {t('nav.account')}
+          </Link>
+        </nav>
+        <LanguageSwitch onLanguage={onLanguage} />
+        <span className="who">
+          {me.displayName} · {t(`role.${me.role}`)}
+        </span>
+        <button type="button" onClick={signOut}>
+          {t('nav.signOut')}
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <ScreenBoundary key={path}>{screen}</ScreenBoundary>
+      </main>
+    </>
+  );
+}
+
+function route(path: string, role: Me['role']) {
+  let params: Record<string, string> | null;
+  if (path === '/' || path === '/login' || path === '/cases') return <CasesScreen />;
+  if (path === '/account') return <AccountScreen />;
+  if (path === '/admin' && role === 'admin') return <AdminScreen />;
+  if (path === '/log') return <LogScreen />;
+  if ((params = match('/cases/:id', path))) return <CaseScreen caseId={params.id!} tab="evidence" />;
+  if ((params = match('/cases/:id/:tab', path))) return <CaseScreen caseId={params.id!} tab={params.tab!} />;
+  if ((params = match('/evidence/:id', path))) return <EvidenceScreen id={params.id!} />;
+  if ((params = match('/cases/:caseId/incidents/new', path))) return <IncidentScreen caseId={params.caseId!} />;
+  if ((params = match('/incidents/:id', path))) return <IncidentScreen id={params.id!} />;
+  return <CasesScreen />;
+}
+
+/** A screen that throws shows what went wrong instead of an empty page; another address starts afresh. */
+class ScreenBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
+  override state = { error: null as Error | null };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  override render() {
+    return this.state.error ? (
+      <p className="error" role="alert">
+        {this.state.error.message}
+      </p>
+    ) : (
+      this.props.children
+    );
+  }
+}

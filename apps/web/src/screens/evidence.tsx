@@ -1,0 +1,278 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { call, fetchBlob, get, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
+import { useI18n } from '../i18n.js';
+import { useSession } from '../session.js';
+import { ErrorNote, Field, FlagBadges, Link, Select } from '../ui.js';
+import { verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
+import { thumbnailUrl } from './thumbs.js';
+
+const place = (p: GeoPoint | null | undefined) => (p ? `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}` : '—');
+
+export function EvidenceScreen({ id }: { id: string }) {
+  const { t, instant, bytes } = useI18n();
+  const { me } = useSession();
+  const [item, setItem] = useState<Evidence | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(() => get<Evidence>(`/evidence/${id}`).then(setItem, setError), [id]);
+  useEffect(() => void load(), [load]);
+  if (!item) return error ? <ErrorNote error={error} /> : <p>{t('common.loading')}</p>;
+
+  const declaredDevice = '—';
+  const embeddedDevice = item.extracted?.device ? [item.extracted.device.make, item.extracted.device.model].filter(Boolean).join(' ') || '—' : '—';
+  const rows = [
+    { field: t('item.capturedAt'), declared: instant(item.declared.capturedAt), embedded: instant(item.extracted?.capturedAt), mismatch: item.flags.includes('time_mismatch') },
+    { field: t('item.location'), declared: place(item.declared.location), embedded: place(item.extracted?.location), mismatch: item.flags.includes('location_mismatch') },
+    { field: t('item.mediaType'), declared: item.declaredMediaType ?? '—', embedded: item.mediaType, mismatch: item.flags.includes('type_mismatch') },
+    { field: t('item.device'), declared: declaredDevice, embedded: embeddedDevice, mismatch: false },
+  ];
+
+  return (
+    <section aria-labelledby="item-title">
+      <p>
+        <Link href={`/cases/${item.caseId}`}>← {t('case.evidence')}</Link>
+      </p>
+      <h1 id="item-title">{item.title ?? item.originalFileName ?? t('item.title')}</h1>
+      <FlagBadges flags={item.flags} />
+      <div className="item-layout">
+        <Preview item={item} />
+        <dl className="facts">
+          <dt>{t('item.file')}</dt>
+          <dd>{item.originalFileName ?? '—'}</dd>
+          <dt>{t('item.sha256')}</dt>
+          <dd className="hash">{item.sha256}</dd>
+          <dt>{t('item.size')}</dt>
+          <dd>{bytes(item.sizeBytes)}</dd>
+          <dt>{t('item.received')}</dt>
+          <dd>{instant(item.receivedAt)}</dd>
+          <dt>{t('item.submittedBy')}</dt>
+          <dd>{item.submittedBy.displayName}</dd>
+          <dt>{t('item.status')}</dt>
+          <dd>{t(`status.${item.status as 'received'}`)}</dd>
+          <dt>{t('item.tags')}</dt>
+          <dd>{item.tags.length ? <ul className="tags">{item.tags.map((tag) => <li key={tag}>{tag}</li>)}</ul> : t('item.noTags')}</dd>
+        </dl>
+      </div>
+      <VerifyPanel item={item} />
+      <h2>{t('item.declaredVsEmbedded')}</h2>
+      <table className="compare">
+        <thead>
+          <tr>
+            <th scope="col">{t('item.field')}</th>
+            <th scope="col">{t('item.declared')}</th>
+            <th scope="col">{t('item.embedded')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.field} className={r.mismatch ? 'mismatch' : undefined}>
+              <th scope="row">
+                {r.field}
+                {r.mismatch && <strong className="mismatch-mark"> ⚠ {t('item.mismatch')}</strong>}
+              </th>
+              <td>{r.declared}</td>
+              <td>{r.embedded}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>{t('item.nearDuplicates')}</h2>
+      {item.nearDuplicates.length === 0 ? (
+        <p>{t('item.noNearDuplicates')}</p>
+      ) : (
+        <ul>
+          {item.nearDuplicates.map((d) => (
+            <li key={d.id}>
+              <Link href={`/evidence/${d.id}`}>{d.id.slice(0, 8)}</Link> ({t('item.distance', { d: d.distance })})
+            </li>
+          ))}
+        </ul>
+      )}
+      {(me.role === 'admin' || me.role === 'investigator') && <IncidentLink item={item} onSaved={load} />}
+      <CustodyHistory id={item.id} />
+    </section>
+  );
+}
+
+function Preview({ item }: { item: Evidence }) {
+  const { t } = useI18n();
+  const [src, setSrc] = useState<string | null>(null);
+  const isVideo = item.mediaType.startsWith('video/');
+  useEffect(() => {
+    let live = true;
+    let url: string | null = null;
+    if (isVideo) {
+      // The ranged content route, through the service worker that adds the token (sw.ts).
+      void videoUrl(item.id).then((u) => live && setSrc(u));
+    } else if (item.derivatives?.preview) {
+      void fetchBlob(`/evidence/${item.id}/preview`).then(
+        (blob) => {
+          url = URL.createObjectURL(blob);
+          if (live) setSrc(url);
+        },
+        () => thumbnailUrl(item.id).then((u) => live && setSrc(u)),
+      );
+    }
+    return () => {
+      live = false;
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [item.id, isVideo, item.derivatives?.preview]);
+  return (
+    <figure className="preview">
+      {src ? isVideo ? <video src={src} controls preload="metadata" aria-label={t('item.preview')} /> : <img src={src} alt={t('item.preview')} /> : <p>{t('item.noPreview')}</p>}
+    </figure>
+  );
+}
+
+async function videoUrl(id: string): Promise<string> {
+  const { streamUrl } = await import('../media-stream.js');
+  return streamUrl(`/evidence/${id}/content`);
+}
+
+function VerifyPanel({ item }: { item: Evidence }) {
+  const { t } = useI18n();
+  const [result, setResult] = useState<Check | null>(null);
+  const [running, setRunning] = useState(false);
+  const [receiptResult, setReceiptResult] = useState<Check | null>(null);
+  async function run() {
+    setRunning(true);
+    setResult(null);
+    try {
+      setResult(await verifyItemCustody(item.id, item.sha256));
+    } catch (e) {
+      setResult({ valid: false, reason: (e as Error).message, ms: 0 });
+    } finally {
+      setRunning(false);
+    }
+  }
+  return (
+    <div className="verify">
+      <button type="button" className="primary" onClick={run} disabled={running}>
+        {running ? t('verify.running') : t('verify.button')}
+      </button>
+      <VerdictLine result={result} />
+      <ReceiptCheck onResult={setReceiptResult} />
+      <VerdictLine result={receiptResult} receipt />
+    </div>
+  );
+}
+
+export function VerdictLine({ result, receipt }: { result: Check | null; receipt?: boolean }) {
+  const { t } = useI18n();
+  if (!result) return null;
+  return (
+    <p role="status" className={result.valid ? 'verdict ok' : 'verdict failed'} data-verdict={result.valid ? 'verified' : 'failed'} data-ms={result.ms}>
+      {result.valid
+        ? receipt
+          ? t('verify.receiptOk', { i: result.leafIndex ?? '', k: result.keyId?.slice(0, 16) ?? '' })
+          : t('verify.ok', { n: result.events ?? 0, ms: result.ms })
+        : t('verify.failed', { r: result.reason ?? '' })}
+    </p>
+  );
+}
+
+/** Checks a receipt file the submitter kept (or was handed), in this browser. */
+export function ReceiptCheck({ onResult }: { onResult(result: Check | null): void }) {
+  const { t } = useI18n();
+  return (
+    <Field
+      label={t('verify.receiptFile')}
+      type="file"
+      accept="application/json,.json"
+      onChange={async (e) => {
+        const file = e.target.files?.[0];
+        if (!file) return;
+        onResult(null);
+        try {
+          onResult(await verifyKeptReceipt(JSON.parse(await file.text()) as Receipt));
+        } catch (error) {
+          onResult({ valid: false, reason: (error as Error).message, ms: 0 });
+        }
+      }}
+    />
+  );
+}
+
+function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
+  const { t } = useI18n();
+  const [incidents, setIncidents] = useState<Incident[]>([]);
+  const [incidentId, setIncidentId] = useState(item.incidentId ?? '');
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    get<Page<Incident>>(`/cases/${item.caseId}/incidents?limit=200`).then((p) => setIncidents(p.items), setError);
+  }, [item.caseId]);
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    try {
+      await call('PATCH', `/evidence/${item.id}`, { incidentId: incidentId || null, ...(reason ? { reason } : {}) });
+      onSaved();
+    } catch (e) {
+      setError(e);
+    }
+  }
+  return (
+    <form onSubmit={save} className="narrow">
+      <h2>{t('item.incident')}</h2>
+      <Select label={t('item.linkIncident')} value={incidentId} onChange={(e) => setIncidentId(e.target.value)}>
+        <option value="">{t('item.unlinked')}</option>
+        {incidents.map((i) => (
+          <option key={i.id} value={i.id}>
+            {i.code ? `${i.code} · ` : ''}
+            {i.title}
+          </option>
+        ))}
+      </Select>
+      <Field label={t('item.reason')} value={reason} onChange={(e) => setReason(e.target.value)} />
+      <ErrorNote error={error} />
+      <button type="submit" className="primary">
+        {t('common.save')}
+      </button>
+    </form>
+  );
+}
+
+function CustodyHistory({ id }: { id: string }) {
+  const { t, instant } = useI18n();
+  const [custody, setCustody] = useState<EvidenceCustody | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    get<EvidenceCustody>(`/evidence/${id}/custody`).then(setCustody, setError);
+  }, [id]);
+  return (
+    <>
+      <h2>{t('item.custody')}</h2>
+      <ErrorNote error={error} />
+      {custody && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('item.leaf')}</th>
+              <th scope="col">{t('item.action')}</th>
+              <th scope="col">{t('item.when')}</th>
+              <th scope="col">{t('item.who')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {custody.events.map(({ event, leafIndex }) => (
+              <tr key={leafIndex}>
+                <td>{leafIndex}</td>
+                <td>
+                  <code>{event.action}</code>
+                  {event.reason ? ` — ${event.reason}` : ''}
+                </td>
+                <td>{instant(event.at)}</td>
+                <td>{t(`role.${event.actor.role as 'admin'}`) === `role.${event.actor.role}` ? event.actor.role : t(`role.${event.actor.role as 'admin'}`)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+export function downloadReceipt(receipt: Receipt, name: string): void {
+  saveBlob(new Blob([JSON.stringify(receipt, null, 2)], { type: 'application/json' }), `${name}.receipt.json`);
+}

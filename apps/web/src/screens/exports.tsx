@@ -1,0 +1,124 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { call, fetchBlob, get, saveBlob, type Evidence, type ExportJob, type Page } from '../api.js';
+import { useI18n } from '../i18n.js';
+import { useSession } from '../session.js';
+import { ErrorNote, Field, Select } from '../ui.js';
+
+/** Court and partner packages: create with a selection, follow the progress, download when ready. */
+export function ExportsPanel({ caseId }: { caseId: string }) {
+  const { t, instant, bytes, number } = useI18n();
+  const { me } = useSession();
+  const [jobs, setJobs] = useState<ExportJob[]>([]);
+  const [items, setItems] = useState<Evidence[]>([]);
+  const [selected, setSelected] = useState<string[]>([]);
+  const [purpose, setPurpose] = useState<'court' | 'partner'>('court');
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(() => get<{ items: ExportJob[] }>(`/cases/${caseId}/exports`).then((r) => setJobs(r.items), setError), [caseId]);
+  useEffect(() => void load(), [load]);
+  useEffect(() => {
+    if (me.role === 'auditor') return;
+    get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`).then((p) => setItems(p.items), setError);
+  }, [caseId, me.role]);
+  // Follow unfinished packages until they are ready or failed.
+  useEffect(() => {
+    if (!jobs.some((j) => j.status === 'pending' || j.status === 'running')) return;
+    const timer = setTimeout(() => void load(), 1000);
+    return () => clearTimeout(timer);
+  }, [jobs, load]);
+
+  async function create(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    try {
+      await call('POST', `/cases/${caseId}/exports`, { purpose, ...(selected.length ? { evidenceIds: selected } : {}), ...(note ? { note } : {}) });
+      setSelected([]);
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  async function download(job: ExportJob) {
+    try {
+      saveBlob(await fetchBlob(`/exports/${job.id}/content`), `custodia-${job.purpose}-${job.id.slice(0, 8)}.zip`);
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <div>
+      <h2>{t('exports.title')}</h2>
+      <ErrorNote error={error} />
+      {jobs.length === 0 ? (
+        <p>{t('exports.empty')}</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('item.when')}</th>
+              <th scope="col">{t('exports.purpose')}</th>
+              <th scope="col">{t('exports.status')}</th>
+              <th scope="col">{t('item.size')}</th>
+              <th scope="col">SHA-256</th>
+              <th scope="col">
+                <span className="visually-hidden">{t('common.download')}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.map((job) => (
+              <tr key={job.id} data-export-status={job.status}>
+                <td>{instant(job.createdAt)}</td>
+                <td>{t(job.purpose === 'partner' ? 'exports.partner' : 'exports.court')}</td>
+                <td>
+                  {t(`export.${job.status}`)}
+                  {(job.status === 'running' || job.status === 'pending') && (
+                    <progress max={Math.max(1, job.progress.items)} value={job.progress.itemsDone} aria-label={t('exports.progress', { done: number(job.progress.itemsDone), all: number(job.progress.items) })} />
+                  )}
+                  {job.error && <span className="error"> {job.error}</span>}
+                </td>
+                <td>{job.sizeBytes !== null ? bytes(job.sizeBytes) : '—'}</td>
+                <td className="hash">{job.sha256?.slice(0, 16) ?? '—'}</td>
+                <td>
+                  {job.status === 'ready' && me.role !== 'auditor' && (
+                    <button type="button" onClick={() => download(job)}>
+                      {t('common.download')}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {(me.role === 'admin' || me.role === 'investigator') && (
+        <form onSubmit={create} className="record-form">
+          <h3>{t('exports.new')}</h3>
+          <Select label={t('exports.purpose')} value={purpose} onChange={(e) => setPurpose(e.target.value as 'court')}>
+            <option value="court">{t('exports.court')}</option>
+            <option value="partner">{t('exports.partner')}</option>
+          </Select>
+          <fieldset>
+            <legend>{t('exports.selection')}</legend>
+            <ul className="selection">
+              {items.map((item) => (
+                <li key={item.id}>
+                  <label>
+                    <input type="checkbox" checked={selected.includes(item.id)} onChange={(e) => setSelected(e.target.checked ? [...selected, item.id] : selected.filter((s) => s !== item.id))} />{' '}
+                    {item.title ?? item.originalFileName ?? item.id.slice(0, 8)}
+                  </label>
+                </li>
+              ))}
+            </ul>
+          </fieldset>
+          <Field label={t('exports.note')} value={note} onChange={(e) => setNote(e.target.value)} />
+          <button type="submit" className="primary">
+            {t('exports.new')}
+          </button>
+        </form>
+      )}
+    </div>
+  );
+}

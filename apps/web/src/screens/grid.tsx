@@ -1,0 +1,189 @@
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
+import { get, type Evidence, type Flag, type Page } from '../api.js';
+import { useI18n } from '../i18n.js';
+import { ErrorNote, FlagBadges, Link, Select, Field } from '../ui.js';
+import { requestThumbnail } from './thumbs.js';
+
+const FLAGS: Flag[] = ['exact_duplicate', 'near_duplicate', 'location_mismatch', 'time_mismatch', 'no_embedded_metadata', 'type_mismatch'];
+const STATUSES = ['received', 'under_review', 'verified', 'disputed'] as const;
+const TYPES = ['image/*', 'video/*', 'audio/*', 'application/pdf'] as const;
+const CELL_W = 176;
+const CELL_H = 236;
+const PAGE = 200;
+
+interface Filters {
+  q: string;
+  from: string;
+  to: string;
+  near: string;
+  radiusM: string;
+  flag: string;
+  mediaType: string;
+  status: string;
+  tag: string;
+}
+const NO_FILTERS: Filters = { q: '', from: '', to: '', near: '', radiusM: '', flag: '', mediaType: '', status: '', tag: '' };
+
+function queryOf(filters: Filters, cursor: string | null): string {
+  const q = new URLSearchParams({ limit: String(PAGE) });
+  for (const [key, value] of Object.entries(filters)) {
+    if (!value) continue;
+    // datetime-local gives the user's wall-clock time; the API wants an instant.
+    q.set(key, key === 'from' || key === 'to' ? new Date(value).toISOString() : key === 'near' ? value.replace(/\s+/g, '') : value);
+  }
+  if (filters.near && !filters.radiusM) q.set('radiusM', '1000');
+  if (cursor) q.set('cursor', cursor);
+  return q.toString();
+}
+
+/**
+ * The case's evidence as a grid of thumbnails that stays smooth with tens of thousands of items:
+ * pages of 200 are fetched as the user scrolls towards the end, and only the rows in view (and
+ * two either side) are in the DOM, whatever the number of items loaded.
+ */
+export function EvidenceGrid({ caseId }: { caseId: string }) {
+  const { t, number } = useI18n();
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [items, setItems] = useState<Evidence[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const generation = useRef(0);
+
+  const loadPage = useCallback(
+    async (from: string | null, reset: boolean) => {
+      const mine = ++generation.current;
+      setLoading(true);
+      try {
+        const page = await get<Page<Evidence>>(`/cases/${caseId}/evidence?${queryOf(filters, from)}`);
+        if (mine !== generation.current) return;
+        setItems((old) => (reset ? page.items : [...old, ...page.items]));
+        setCursor(page.nextCursor);
+        setError(null);
+      } catch (e) {
+        if (mine === generation.current) setError(e);
+      } finally {
+        if (mine === generation.current) setLoading(false);
+      }
+    },
+    [caseId, filters],
+  );
+
+  useEffect(() => {
+    setItems([]);
+    setCursor(null);
+    void loadPage(null, true);
+  }, [loadPage]);
+
+  const apply = (event: FormEvent) => {
+    event.preventDefault();
+    setFilters(draft);
+  };
+  const set = (key: keyof Filters) => (e: { target: { value: string } }) => setDraft({ ...draft, [key]: e.target.value });
+
+  return (
+    <div className="evidence">
+      <form className="filters" onSubmit={apply} aria-label={t('filter.title')}>
+        <Field label={t('filter.q')} type="search" value={draft.q} onChange={set('q')} />
+        <Field label={t('filter.from')} type="datetime-local" value={draft.from} onChange={set('from')} />
+        <Field label={t('filter.to')} type="datetime-local" value={draft.to} onChange={set('to')} />
+        <Field label={t('filter.near')} placeholder="50.0, 36.2" pattern="-?\d+(\.\d+)?,\s*-?\d+(\.\d+)?" value={draft.near} onChange={set('near')} />
+        <Field label={t('filter.radius')} type="number" min={1} value={draft.radiusM} onChange={set('radiusM')} />
+        <Select label={t('filter.flag')} value={draft.flag} onChange={set('flag')}>
+          <option value="">{t('filter.any')}</option>
+          {FLAGS.map((f) => (
+            <option key={f} value={f}>
+              {t(`flag.${f}`)}
+            </option>
+          ))}
+        </Select>
+        <Select label={t('filter.type')} value={draft.mediaType} onChange={set('mediaType')}>
+          <option value="">{t('filter.any')}</option>
+          {TYPES.map((ty) => (
+            <option key={ty} value={ty}>
+              {t(`type.${ty.replace('/*', '') as 'image'}`)}
+            </option>
+          ))}
+        </Select>
+        <Select label={t('filter.status')} value={draft.status} onChange={set('status')}>
+          <option value="">{t('filter.any')}</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {t(`status.${s}`)}
+            </option>
+          ))}
+        </Select>
+        <Field label={t('filter.tag')} value={draft.tag} onChange={set('tag')} />
+        <button type="submit" className="primary">
+          {t('filter.apply')}
+        </button>
+      </form>
+      <ErrorNote error={error} />
+      <p role="status" className="count">
+        {t('grid.count', { n: number(items.length) })}
+        {cursor ? ` · ${t('grid.more')}` : ''}
+      </p>
+      {items.length === 0 && !loading ? <p>{t('grid.empty')}</p> : <VirtualGrid items={items} onNearEnd={() => cursor && !loading && void loadPage(cursor, false)} />}
+    </div>
+  );
+}
+
+function VirtualGrid({ items, onNearEnd }: { items: Evidence[]; onNearEnd(): void }) {
+  const { t } = useI18n();
+  const box = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 600, width: 900 });
+  useLayoutEffect(() => {
+    const el = box.current!;
+    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight, width: el.clientWidth });
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    el.addEventListener('scroll', measure, { passive: true });
+    return () => {
+      observer.disconnect();
+      el.removeEventListener('scroll', measure);
+    };
+  }, []);
+  const columns = Math.max(1, Math.floor(view.width / CELL_W));
+  const rows = Math.ceil(items.length / columns);
+  const first = Math.max(0, Math.floor(view.top / CELL_H) - 2);
+  const last = Math.min(rows, Math.ceil((view.top + view.height) / CELL_H) + 2);
+  useEffect(() => {
+    if (last >= rows - 3) onNearEnd();
+  }, [last, rows, onNearEnd]);
+  const cells = [];
+  for (let row = first; row < last; row++) {
+    for (let col = 0; col < columns; col++) {
+      const index = row * columns + col;
+      const item = items[index];
+      if (!item) break;
+      cells.push(<Cell key={item.id} item={item} style={{ top: row * CELL_H, left: col * CELL_W }} />);
+    }
+  }
+  return (
+    <div className="grid-scroll" ref={box} tabIndex={0} role="region" aria-label={t("case.evidence")} data-total={items.length}>
+      <ul className="grid" style={{ height: rows * CELL_H }}>
+        {cells}
+      </ul>
+    </div>
+  );
+}
+
+function Cell({ item, style }: { item: Evidence; style: { top: number; left: number } }) {
+  const { t, instant } = useI18n();
+  const [src, setSrc] = useState<string | null>(null);
+  useEffect(() => (item.derivatives?.thumbnail ? requestThumbnail(item.id, setSrc) : undefined), [item.id, item.derivatives?.thumbnail]);
+  const name = item.title ?? item.originalFileName ?? item.sha256.slice(0, 12);
+  return (
+    <li className="cell" style={style} data-evidence-id={item.id}>
+      <Link href={`/evidence/${item.id}`}>
+        {src ? <img src={src} alt={name} width={160} height={120} /> : <span className="thumb-placeholder">{item.mediaType}</span>}
+        <span className="cell-name">{name}</span>
+      </Link>
+      <small>{instant(item.declared.capturedAt ?? item.extracted?.capturedAt ?? item.receivedAt).split(' · ')[0]}</small>
+      <span className="status">{t(`status.${item.status as 'received'}`)}</span>
+      <FlagBadges flags={item.flags} />
+    </li>
+  );
+}

@@ -1,0 +1,270 @@
+import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { ApiError, call, get, type Evidence, type Incident, type Page } from '../api.js';
+import { useI18n } from '../i18n.js';
+import { navigate } from '../router.js';
+import { useSession } from '../session.js';
+import { ErrorNote, Field, Link, Select, VocabularyPicker } from '../ui.js';
+
+const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
+
+interface Casualty {
+  id: string;
+  harmStatus: string;
+  sex: string | null;
+  age: number | null;
+  ageGroup: string | null;
+  civilianStatus: string | null;
+  status: string;
+}
+
+const LINK_ROLES = ['depicts_aftermath', 'depicts_munition', 'depicts_casualty', 'witness_account', 'official_record', 'other'] as const;
+
+/** datetime-local value of an instant, in the user's zone. */
+function localInput(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** The number the user typed, or the text itself so the API names the field when it is no number. */
+const numberOrText = (value: string): number | string => (value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
+
+/** Create (caseId) or edit (id) an incident; once it exists, its casualties and evidence links. */
+export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string }) {
+  const { t, instant, term } = useI18n();
+  const { terms, me } = useSession();
+  const [incident, setIncident] = useState<Incident | null>(null);
+  const [form, setForm] = useState({ title: '', type: '', startAt: '', lat: '', lon: '', placeName: '', weaponType: '', verificationStatus: '', reason: '' });
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+
+  const load = useCallback(async () => {
+    if (!id) return;
+    try {
+      const found = await get<Incident & { weapons: { weaponType: string }[] }>(`/incidents/${id}`);
+      setIncident(found);
+      setForm({
+        title: found.title,
+        type: found.type,
+        startAt: localInput(found.startAt),
+        lat: found.location ? String(found.location.lat) : '',
+        lon: found.location ? String(found.location.lon) : '',
+        placeName: found.placeName ?? '',
+        weaponType: found.weapons[0]?.weaponType ?? '',
+        verificationStatus: found.verificationStatus,
+        reason: '',
+      });
+    } catch (e) {
+      setError(e);
+    }
+  }, [id]);
+  useEffect(() => void load(), [load]);
+
+  const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
+  const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
+
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    setSaved(false);
+    const body: Record<string, unknown> = {
+      title: form.title,
+      ...(form.type ? { type: form.type } : {}),
+      ...(form.startAt ? { startAt: new Date(form.startAt).toISOString() } : {}),
+      location: form.lat || form.lon ? { lat: numberOrText(form.lat), lon: numberOrText(form.lon) } : null,
+      placeName: form.placeName || null,
+      weapons: form.weaponType ? [{ weaponType: form.weaponType }] : [],
+      ...(form.verificationStatus && me.role !== 'documenter' ? { verificationStatus: form.verificationStatus } : {}),
+    };
+    try {
+      if (incident) {
+        const updated = await call<Incident>('PATCH', `/incidents/${incident.id}`, { ...body, reason: form.reason });
+        setIncident(updated);
+        setSaved(true);
+      } else {
+        const created = await call<Incident>('POST', `/cases/${caseId}/incidents`, body);
+        navigate(`/incidents/${created.id}`);
+      }
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  const theCase = incident?.caseId ?? caseId!;
+  return (
+    <section aria-labelledby="incident-title">
+      <p>
+        <Link href={`/cases/${theCase}/incidents`}>← {t('incidents.title')}</Link>
+      </p>
+      <h1 id="incident-title">{incident ? `${incident.code ?? ''} ${incident.title}` : t('incidents.new')}</h1>
+      <form onSubmit={save} className="record-form" noValidate>
+        <Field label={t('incident.title')} required value={form.title} onChange={set('title')} error={fieldError('title')} />
+        <VocabularyPicker label={t('incident.type')} vocabulary="incident_type" terms={terms('incident_type')} value={form.type} onChange={(type) => setForm({ ...form, type })} error={fieldError('type')} required />
+        <Field label={t('incident.startAt')} type="datetime-local" required value={form.startAt} onChange={set('startAt')} error={fieldError('startAt')} />
+        <Field label={t('incident.lat')} inputMode="decimal" value={form.lat} onChange={set('lat')} error={fieldError('location.lat') ?? fieldError('location')} />
+        <Field label={t('incident.lon')} inputMode="decimal" value={form.lon} onChange={set('lon')} error={fieldError('location.lon')} />
+        <Suspense fallback={null}>
+          <PlacePicker lat={form.lat} lon={form.lon} onPick={(lat, lon) => setForm((f) => ({ ...f, lat: lat.toFixed(6), lon: lon.toFixed(6) }))} />
+        </Suspense>
+        <Field label={t('incident.placeName')} value={form.placeName} onChange={set('placeName')} error={fieldError('placeName')} />
+        <VocabularyPicker label={t('incident.weapon')} vocabulary="weapon_type" terms={terms('weapon_type')} value={form.weaponType} onChange={(weaponType) => setForm({ ...form, weaponType })} error={fieldError('weapons[0].weaponType') ?? fieldError('weapons.0.weaponType')} />
+        {me.role !== 'documenter' && (
+          <VocabularyPicker label={t('incident.verificationStatus')} vocabulary="verification_status" terms={terms('verification_status')} value={form.verificationStatus} onChange={(verificationStatus) => setForm({ ...form, verificationStatus })} error={fieldError('verificationStatus')} />
+        )}
+        {incident && <Field label={t('incident.reason')} value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
+        <ErrorNote error={error} />
+        {saved && <p role="status">{t('incident.saved')}</p>}
+        <button type="submit" className="primary">
+          {incident ? t('common.save') : t('common.create')}
+        </button>
+      </form>
+      {incident && (
+        <>
+          <p>
+            {t('incident.startAt')}: {instant(incident.startAt)} · {term('incident_type', incident.type)}
+          </p>
+          {me.role !== 'documenter' && <Casualties incidentId={incident.id} />}
+          <EvidenceLinks incident={incident} onChange={setIncident} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function Casualties({ incidentId }: { incidentId: string }) {
+  const { t, term } = useI18n();
+  const { terms } = useSession();
+  const [items, setItems] = useState<Casualty[]>([]);
+  const [form, setForm] = useState({ harmStatus: '', sex: '', age: '', ageGroup: '', civilianStatus: '' });
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const load = useCallback(() => get<{ items: Casualty[] }>(`/incidents/${incidentId}/casualties`).then((r) => setItems(r.items), setError), [incidentId]);
+  useEffect(() => void load(), [load]);
+  const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
+
+  async function add(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      // An empty picker is left out, so the API answers "is required" for that field.
+      await call('POST', `/incidents/${incidentId}/casualties`, {
+        ...(form.harmStatus ? { harmStatus: form.harmStatus } : {}),
+        ...(form.sex ? { sex: form.sex } : {}),
+        ...(form.age ? { age: numberOrText(form.age) } : {}),
+        ...(form.ageGroup ? { ageGroup: form.ageGroup } : {}),
+        ...(form.civilianStatus ? { civilianStatus: form.civilianStatus } : {}),
+      });
+      setSaved(true);
+      setForm({ harmStatus: '', sex: '', age: '', ageGroup: '', civilianStatus: '' });
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  }
+  const pick = (key: keyof typeof form) => (code: string) => setForm({ ...form, [key]: code });
+
+  return (
+    <div>
+      <h2>{t('incident.casualties')}</h2>
+      {items.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t('casualty.harmStatus')}</th>
+              <th scope="col">{t('casualty.sex')}</th>
+              <th scope="col">{t('casualty.age')}</th>
+              <th scope="col">{t('casualty.civilianStatus')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((c) => (
+              <tr key={c.id}>
+                <td>{term('harm_status', c.harmStatus)}</td>
+                <td>{term('sex', c.sex)}</td>
+                <td>{c.age ?? term('age_group', c.ageGroup)}</td>
+                <td>{term('civilian_status', c.civilianStatus)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form onSubmit={add} className="record-form" noValidate aria-label={t('incident.addCasualty')}>
+        <h3>{t('incident.addCasualty')}</h3>
+        <VocabularyPicker label={t('casualty.harmStatus')} vocabulary="harm_status" terms={terms('harm_status')} value={form.harmStatus} onChange={pick('harmStatus')} error={fieldError('harmStatus')} required />
+        <VocabularyPicker label={t('casualty.sex')} vocabulary="sex" terms={terms('sex')} value={form.sex} onChange={pick('sex')} error={fieldError('sex')} />
+        <Field label={t('casualty.age')} inputMode="numeric" value={form.age} onChange={(e) => setForm({ ...form, age: e.target.value })} error={fieldError('age')} />
+        <VocabularyPicker label={t('casualty.ageGroup')} vocabulary="age_group" terms={terms('age_group')} value={form.ageGroup} onChange={pick('ageGroup')} error={fieldError('ageGroup')} />
+        <VocabularyPicker label={t('casualty.civilianStatus')} vocabulary="civilian_status" terms={terms('civilian_status')} value={form.civilianStatus} onChange={pick('civilianStatus')} error={fieldError('civilianStatus')} />
+        <ErrorNote error={error} />
+        {saved && <p role="status">{t('casualty.saved')}</p>}
+        <button type="submit" className="primary">
+          {t('common.add')}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+function EvidenceLinks({ incident, onChange }: { incident: Incident; onChange(incident: Incident): void }) {
+  const { t } = useI18n();
+  const [items, setItems] = useState<Evidence[]>([]);
+  const [evidenceId, setEvidenceId] = useState('');
+  const [role, setRole] = useState<string>('depicts_aftermath');
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    get<Page<Evidence>>(`/cases/${incident.caseId}/evidence?limit=200`).then((p) => setItems(p.items), setError);
+  }, [incident.caseId]);
+  const name = (eid: string) => {
+    const item = items.find((i) => i.id === eid);
+    return item ? item.title ?? item.originalFileName ?? eid.slice(0, 8) : eid.slice(0, 8);
+  };
+
+  async function link(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    try {
+      const evidence = [...incident.evidence.filter((l) => l.evidenceId !== evidenceId), { evidenceId, role }];
+      onChange(await call<Incident>('PATCH', `/incidents/${incident.id}`, { evidence, reason }));
+      setEvidenceId('');
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <div>
+      <h2>{t('incident.evidence')}</h2>
+      <ul className="links">
+        {incident.evidence.map((l) => (
+          <li key={l.evidenceId}>
+            <Link href={`/evidence/${l.evidenceId}`}>{name(l.evidenceId)}</Link> · {l.role}
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={link} className="record-form">
+        <Select label={t('incident.linkEvidence')} required value={evidenceId} onChange={(e) => setEvidenceId(e.target.value)}>
+          <option value="">{t('form.choose')}</option>
+          {items.map((i) => (
+            <option key={i.id} value={i.id}>
+              {i.title ?? i.originalFileName ?? i.id.slice(0, 8)}
+            </option>
+          ))}
+        </Select>
+        <Select label={t('incident.role')} value={role} onChange={(e) => setRole(e.target.value)}>
+          {LINK_ROLES.map((r) => (
+            <option key={r} value={r}>
+              {r.replace(/_/g, ' ')}
+            </option>
+          ))}
+        </Select>
+        <Field label={t('incident.reason')} required value={reason} onChange={(e) => setReason(e.target.value)} error={error instanceof ApiError ? error.forField('reason') : undefined} />
+        <ErrorNote error={error} />
+        <button type="submit" className="primary">
+          {t('incident.linkEvidence')}
+        </button>
+      </form>
+    </div>
+  );
+}

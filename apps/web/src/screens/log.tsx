@@ -1,0 +1,108 @@
+import { useEffect, useState } from 'react';
+import { get, type CustodyEvent, type TreeHead } from '../api.js';
+import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
+import { useI18n } from '../i18n.js';
+import { ErrorNote } from '../ui.js';
+import { checkLogGrewFrom, type Check } from '../verify-log.js';
+import { VerdictLine } from './evidence.js';
+
+/** For auditors: the latest head and the kept ones, the entries they may see, each head checkable here. */
+export function LogScreen() {
+  const { t, instant, number } = useI18n();
+  const [head, setHead] = useState<TreeHead | null>(null);
+  const [heads, setHeads] = useState<TreeHead[]>([]);
+  const [entries, setEntries] = useState<{ leafIndex: number; leafHash: string; event?: CustodyEvent }[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [checks, setChecks] = useState<Record<number, Check>>({});
+
+  useEffect(() => {
+    void (async () => {
+      try {
+        const latest = await get<TreeHead>('/log/tree-head');
+        setHead(latest);
+        setHeads(await get<TreeHead[]>(`/log/tree-heads?from=${Math.max(0, latest.treeSize - 50)}&limit=50`));
+        const start = Math.max(0, latest.treeSize - 50);
+        setEntries((await get<{ leafIndex: number; leafHash: string; event?: CustodyEvent }[]>(`/log/entries?start=${start}&end=${latest.treeSize}`)).reverse());
+      } catch (e) {
+        setError(e);
+      }
+    })();
+  }, []);
+
+  async function check(h: TreeHead) {
+    const started = performance.now();
+    const keys = await get<PublishedKey[]>('/log/keys');
+    let verdict = await verifyTreeHead(h, keys);
+    if (verdict.valid) verdict = await checkLogGrewFrom(h, keys);
+    setChecks((all) => ({ ...all, [h.treeSize]: { ...verdict, events: h.treeSize, ms: Math.round(performance.now() - started) } }));
+  }
+
+  return (
+    <section aria-labelledby="log-title">
+      <h1 id="log-title">{t('log.title')}</h1>
+      <ErrorNote error={error} />
+      {head && (
+        <dl className="facts">
+          <dt>{t('log.size')}</dt>
+          <dd>{number(head.treeSize)}</dd>
+          <dt>{t('log.root')}</dt>
+          <dd className="hash">{head.rootHash}</dd>
+          <dt>{t('item.when')}</dt>
+          <dd>{instant(head.timestamp)}</dd>
+          <dt>{t('log.key')}</dt>
+          <dd className="hash">{head.keyId}</dd>
+        </dl>
+      )}
+      <h2>{t('log.heads')}</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t('log.size')}</th>
+            <th scope="col">{t('item.when')}</th>
+            <th scope="col">{t('log.root')}</th>
+            <th scope="col">
+              <span className="visually-hidden">{t('log.checkHead')}</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {heads
+            .slice()
+            .reverse()
+            .map((h) => (
+              <tr key={`${h.treeSize}-${h.timestamp}`}>
+                <td>{number(h.treeSize)}</td>
+                <td>{instant(h.timestamp)}</td>
+                <td className="hash">{h.rootHash.slice(0, 16)}…</td>
+                <td>
+                  <button type="button" onClick={() => check(h)} aria-label={`${t('log.checkHead')} ${h.treeSize}`}>
+                    {t('log.checkHead')}
+                  </button>
+                  <VerdictLine result={checks[h.treeSize] ?? null} />
+                </td>
+              </tr>
+            ))}
+        </tbody>
+      </table>
+      <h2>{t('log.entries')}</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{t('item.leaf')}</th>
+            <th scope="col">{t('item.action')}</th>
+            <th scope="col">{t('item.when')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={e.leafIndex}>
+              <td>{e.leafIndex}</td>
+              <td>{e.event ? <code>{e.event.action}</code> : <span className="hash">{e.leafHash.slice(0, 16)}…</span>}</td>
+              <td>{e.event ? instant(e.event.at) : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -1,0 +1,91 @@
+import L from 'leaflet';
+import 'leaflet/dist/leaflet.css';
+import { useEffect, useRef, useState } from 'react';
+import { get, type Evidence, type Incident, type Page } from '../api.js';
+import { loadBasemap } from '../basemap.js';
+import { useI18n } from '../i18n.js';
+import { navigate } from '../router.js';
+import { ErrorNote } from '../ui.js';
+
+const UKRAINE: L.LatLngExpression = [48.6, 31.2];
+
+/** A Leaflet map over the bundled boundaries (no tile server unless the operator configures one). */
+function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: L.Map) => void | (() => void)) {
+  useEffect(() => {
+    const map = L.map(box.current!, { center: UKRAINE, zoom: 5, attributionControl: false, keyboard: true });
+    let cleanup: void | (() => void);
+    void (async () => {
+      const config = await get<{ mapTileUrl: string | null }>('/config').catch(() => ({ mapTileUrl: null }));
+      if (config.mapTileUrl) L.tileLayer(config.mapTileUrl, { maxZoom: 19 }).addTo(map);
+      const basemap = await loadBasemap();
+      L.geoJSON(basemap, { style: { color: '#1f4e79', weight: 1, fillColor: '#e8eef5', fillOpacity: config.mapTileUrl ? 0 : 1 }, interactive: false }).addTo(map);
+      cleanup = onReady(map);
+    })();
+    return () => {
+      if (cleanup) cleanup();
+      map.remove();
+    };
+  }, []);
+}
+
+export function MapPanel({ caseId }: { caseId: string }) {
+  const { t } = useI18n();
+  const box = useRef<HTMLDivElement>(null);
+  const [error, setError] = useState<unknown>(null);
+  useLeaflet(box, (map) => {
+    void Promise.all([get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`), get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`)]).then(([evidence, incidents]) => {
+      const points: L.LatLng[] = [];
+      for (const item of evidence.items) {
+        const at = item.declared.location ?? item.extracted?.location;
+        if (!at) continue;
+        const p = L.latLng(at.lat, at.lon);
+        points.push(p);
+        L.circleMarker(p, { radius: 6, color: '#7a3b00', fillColor: '#f0a050', fillOpacity: 0.9 })
+          .bindTooltip(`${t('map.evidence')}: ${item.title ?? item.originalFileName ?? item.id.slice(0, 8)}`)
+          .on('click', () => navigate(`/evidence/${item.id}`))
+          .addTo(map);
+      }
+      for (const incident of incidents.items) {
+        if (!incident.location) continue;
+        const p = L.latLng(incident.location.lat, incident.location.lon);
+        points.push(p);
+        L.circleMarker(p, { radius: 9, color: '#8b0000', fillColor: '#d03030', fillOpacity: 0.8 })
+          .bindTooltip(`${t('map.incident')}: ${incident.title}`)
+          .on('click', () => navigate(`/incidents/${incident.id}`))
+          .addTo(map);
+      }
+      if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
+    }, setError);
+  });
+  return (
+    <div>
+      <h2>{t('map.title')}</h2>
+      <ErrorNote error={error} />
+      <div ref={box} className="map" role="region" aria-label={t('map.title')} />
+      <p className="hint">{t('map.basemap')}</p>
+    </div>
+  );
+}
+
+/** Places an incident: a click on the map sets the latitude and longitude fields. */
+export function PlacePicker({ lat, lon, onPick }: { lat: string; lon: string; onPick(lat: number, lon: number): void }) {
+  const { t } = useI18n();
+  const box = useRef<HTMLDivElement>(null);
+  const marker = useRef<L.CircleMarker | null>(null);
+  const mapRef = useRef<L.Map | null>(null);
+  const pick = useRef(onPick);
+  pick.current = onPick;
+  useLeaflet(box, (map) => {
+    mapRef.current = map;
+    map.on('click', (e: L.LeafletMouseEvent) => pick.current(e.latlng.lat, e.latlng.lng));
+  });
+  useEffect(() => {
+    const map = mapRef.current;
+    const la = Number(lat);
+    const lo = Number(lon);
+    if (!map || lat === '' || lon === '' || !Number.isFinite(la) || !Number.isFinite(lo) || Math.abs(la) > 90 || Math.abs(lo) > 180) return;
+    if (!marker.current) marker.current = L.circleMarker([la, lo], { radius: 8, color: '#8b0000' }).addTo(map);
+    else marker.current.setLatLng([la, lo]);
+  }, [lat, lon]);
+  return <div ref={box} className="map small" role="region" aria-label={t('incident.pickOnMap')} title={t('incident.pickOnMap')} />;
+}

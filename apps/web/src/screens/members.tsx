@@ -1,0 +1,63 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { ApiError, call, get, type Member } from '../api.js';
+import { useI18n } from '../i18n.js';
+import { useSession } from '../session.js';
+import { ErrorNote, Field } from '../ui.js';
+
+export function MembersPanel({ caseId }: { caseId: string }) {
+  const { t, instant } = useI18n();
+  const { me } = useSession();
+  const [members, setMembers] = useState<Member[]>([]);
+  const [email, setEmail] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(() => get<Member[]>(`/cases/${caseId}/members`).then(setMembers, setError), [caseId]);
+  useEffect(() => void load(), [load]);
+
+  async function add(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    try {
+      await call('POST', `/cases/${caseId}/members`, { email });
+      setEmail('');
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <div>
+      <table>
+        <caption>{t('case.members')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('members.name')}</th>
+            {members.some((m) => m.email) && <th scope="col">{t('members.email')}</th>}
+            <th scope="col">{t('members.role')}</th>
+            <th scope="col">{t('members.added')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {members.map((m) => (
+            <tr key={m.userId}>
+              <td>{m.displayName}</td>
+              {members.some((x) => x.email) && <td>{m.email}</td>}
+              <td>{t(`role.${m.role}`)}</td>
+              <td>{instant(m.addedAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {(me.role === 'admin' || me.role === 'investigator') && (
+        <form onSubmit={add} className="narrow">
+          <h2>{t('members.add')}</h2>
+          <Field label={t('members.email')} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={error instanceof ApiError ? error.forField('email') : undefined} />
+          <button type="submit" className="primary">
+            {t('common.add')}
+          </button>
+        </form>
+      )}
+      <ErrorNote error={error} />
+    </div>
+  );
+}

@@ -1,0 +1,161 @@
+import { useState, type DragEvent } from 'react';
+import { Upload } from 'tus-js-client';
+import { API, call, authHeaders, type Evidence, type Receipt } from '../api.js';
+import { toHex } from '../custody-verify.js';
+import { useI18n } from '../i18n.js';
+import { ErrorNote, Field, Link, Select } from '../ui.js';
+import { verifyKeptReceipt, type Check } from '../verify-log.js';
+import { downloadReceipt, VerdictLine } from './evidence.js';
+
+interface Job {
+  key: string;
+  file: File;
+  phase: 'hashing' | 'sending' | 'done' | 'failed';
+  sha256?: string;
+  sent: number;
+  evidence?: Evidence;
+  error?: unknown;
+  check?: Check | null;
+}
+
+const SOURCE_TYPES = ['field_capture', 'witness_submission', 'open_source', 'official_record', 'other'] as const;
+
+/** SHA-256 of a file in the browser, before a byte is sent: the archive refuses bytes that differ. */
+async function hashFile(file: File): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer())));
+}
+
+/**
+ * Drag and drop (or choose) files: each is hashed here, sent with tus (resumable: a broken
+ * connection resumes from the server's offset; tus-js-client keeps the upload's address in
+ * localStorage so a reloaded page resumes too), then made evidence with the hash and what the
+ * user declares; the receipt is shown, checked in the browser and downloadable.
+ */
+export function UploadPanel({ caseId }: { caseId: string }) {
+  const { t, bytes } = useI18n();
+  const [jobs, setJobs] = useState<Job[]>([]);
+  const [over, setOver] = useState(false);
+  const [capturedAt, setCapturedAt] = useState('');
+  const [lat, setLat] = useState('');
+  const [lon, setLon] = useState('');
+  const [sourceType, setSourceType] = useState('field_capture');
+
+  const update = (key: string, change: Partial<Job>) => setJobs((all) => all.map((j) => (j.key === key ? { ...j, ...change } : j)));
+
+  async function send(file: File) {
+    const key = `${file.name}-${file.size}-${file.lastModified}-${Math.random()}`;
+    setJobs((all) => [...all, { key, file, phase: 'hashing', sent: 0 }]);
+    try {
+      const sha256 = await hashFile(file);
+      update(key, { sha256, phase: 'sending' });
+      const uploadUrl = await new Promise<string>((resolve, reject) => {
+        const upload = new Upload(file, {
+          endpoint: `${API}/uploads`,
+          headers: authHeaders(),
+          chunkSize: 8 * 1024 * 1024,
+          retryDelays: [0, 1000, 3000, 5000, 10000],
+          metadata: { filename: file.name, filetype: file.type || 'application/octet-stream', sha256 },
+          removeFingerprintOnSuccess: true,
+          onProgress: (sent) => update(key, { sent }),
+          onError: reject,
+          onSuccess: () => resolve(upload.url!),
+        });
+        void upload.findPreviousUploads().then((previous) => {
+          if (previous[0]) upload.resumeFromPreviousUpload(previous[0]);
+          upload.start();
+        });
+      });
+      const uploadId = uploadUrl.split('/').pop()!;
+      const location = lat && lon ? { lat: Number(lat), lon: Number(lon) } : undefined;
+      const evidence = await call<Evidence>('POST', `/cases/${caseId}/evidence`, {
+        uploadId,
+        sha256,
+        sourceType,
+        ...(capturedAt ? { capturedAt: new Date(capturedAt).toISOString() } : {}),
+        ...(location ? { location } : {}),
+      });
+      update(key, { evidence, phase: 'done', sent: file.size });
+      if (evidence.receipt) update(key, { check: await verifyKeptReceipt(evidence.receipt) });
+    } catch (error) {
+      update(key, { phase: 'failed', error });
+    }
+  }
+
+  const take = (files: FileList | null) => {
+    for (const file of Array.from(files ?? [])) void send(file);
+  };
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    setOver(false);
+    take(event.dataTransfer.files);
+  };
+
+  return (
+    <div>
+      <h2>{t('upload.title')}</h2>
+      <div className="narrow">
+        <Field label={t('upload.capturedAt')} type="datetime-local" value={capturedAt} onChange={(e) => setCapturedAt(e.target.value)} />
+        <Field label={t('upload.lat')} type="number" step="any" min={-90} max={90} value={lat} onChange={(e) => setLat(e.target.value)} />
+        <Field label={t('upload.lon')} type="number" step="any" min={-180} max={180} value={lon} onChange={(e) => setLon(e.target.value)} />
+        <Select label={t('upload.sourceType')} value={sourceType} onChange={(e) => setSourceType(e.target.value)}>
+          {SOURCE_TYPES.map((s) => (
+            <option key={s} value={s}>
+              {s.replace('_', ' ')}
+            </option>
+          ))}
+        </Select>
+      </div>
+      <div
+        className={`dropzone${over ? ' over' : ''}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={onDrop}
+      >
+        <p>{t('upload.drop')}</p>
+        <label className="button">
+          {t('upload.choose')}
+          <input className="visually-hidden" type="file" multiple onChange={(e) => take(e.target.files)} data-testid="upload-input" />
+        </label>
+      </div>
+      <ul className="uploads">
+        {jobs.map((job) => (
+          <li key={job.key} data-phase={job.phase}>
+            <strong>{job.file.name}</strong> · {bytes(job.file.size)}
+            {job.phase === 'hashing' && <p>{t('upload.hashing')}</p>}
+            {job.sha256 && <p className="hash">SHA-256 {job.sha256}</p>}
+            {(job.phase === 'sending' || job.phase === 'done') && (
+              <p>
+                <label>
+                  {job.phase === 'done' ? t('upload.done') : t('upload.sending')}{' '}
+                  <progress max={job.file.size} value={job.sent}>
+                    {Math.round((job.sent / Math.max(1, job.file.size)) * 100)}%
+                  </progress>
+                </label>
+              </p>
+            )}
+            {job.evidence && (
+              <div className="receipt">
+                <Link href={`/evidence/${job.evidence.id}`}>{job.evidence.originalFileName ?? job.evidence.id}</Link>
+                {job.evidence.receipt && (
+                  <>
+                    <p>
+                      {t('upload.receipt')}: #{job.evidence.receipt.leafIndex} · {job.evidence.receipt.treeHead.rootHash.slice(0, 16)}…
+                    </p>
+                    <button type="button" onClick={() => downloadReceipt(job.evidence!.receipt as Receipt, job.file.name)}>
+                      {t('upload.downloadReceipt')}
+                    </button>
+                    <VerdictLine result={job.check ?? null} receipt />
+                  </>
+                )}
+              </div>
+            )}
+            {job.phase === 'failed' && <ErrorNote error={job.error} />}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,61 @@
+import { get, type CustodyEvent, type Receipt, type TreeHead } from './api.js';
+import { fromHex, verifyConsistency, verifyEventInHead, verifyReceipt, verifyTreeHead, type PublishedKey, type Verdict } from './custody-verify.js';
+
+/**
+ * What the Verify buttons run: every fact is fetched from the archive's public log routes and
+ * checked here with custody-verify.ts; the archive's own verdict is never consulted.
+ */
+
+export interface EvidenceCustody {
+  events: { event: CustodyEvent; leafIndex: number; leafHash: string }[];
+  treeHead: TreeHead;
+  proofs: Record<string, string[]>;
+}
+
+export interface Check extends Verdict {
+  events?: number;
+  ms: number;
+  leafIndex?: number;
+  keyId?: string;
+}
+
+/** The later head extends the earlier one: both signed, and the consistency proof between them holds. */
+export async function checkLogGrewFrom(head: TreeHead, keys: PublishedKey[]): Promise<Verdict> {
+  const latest = await get<TreeHead>('/log/tree-head');
+  const signed = await verifyTreeHead(latest, keys);
+  if (!signed.valid) return { valid: false, reason: `latest tree head: ${signed.reason}` };
+  if (latest.treeSize < head.treeSize) return { valid: false, reason: `the latest head (${latest.treeSize}) is smaller than ${head.treeSize}` };
+  if (latest.treeSize === head.treeSize) {
+    return latest.rootHash === head.rootHash ? { valid: true } : { valid: false, reason: 'two heads of the same size with different roots' };
+  }
+  const { proof } = await get<{ proof: string[] }>(`/log/proofs/consistency?first=${head.treeSize}&second=${latest.treeSize}`);
+  const ok = await verifyConsistency(head.treeSize, latest.treeSize, proof.map(fromHex), fromHex(head.rootHash), fromHex(latest.rootHash));
+  return ok ? { valid: true } : { valid: false, reason: `the log at ${latest.treeSize} does not extend the head at ${head.treeSize} (consistency proof fails)` };
+}
+
+/** An item's custody: the head's signature, every event's inclusion, its hash, and the log's growth since. */
+export async function verifyItemCustody(evidenceId: string, sha256: string): Promise<Check> {
+  const started = performance.now();
+  const [custody, keys] = await Promise.all([get<EvidenceCustody>(`/evidence/${evidenceId}/custody`), get<PublishedKey[]>('/log/keys')]);
+  const done = (verdict: Verdict): Check => ({ ...verdict, events: custody.events.length, ms: Math.round(performance.now() - started) });
+  const head = await verifyTreeHead(custody.treeHead, keys);
+  if (!head.valid) return done({ valid: false, reason: `tree head: ${head.reason}` });
+  for (const { event, leafIndex, leafHash } of custody.events) {
+    const verdict = await verifyEventInHead(event, leafIndex, custody.proofs[String(leafIndex)] ?? [], custody.treeHead, leafHash);
+    if (!verdict.valid) return done({ valid: false, reason: `event ${leafIndex}: ${verdict.reason}` });
+    if (event.subject.type === 'evidence' && event.subject.id === evidenceId && event.subject.sha256 !== undefined && event.subject.sha256 !== sha256) {
+      return done({ valid: false, reason: `event ${leafIndex} names SHA-256 ${event.subject.sha256}, not the item's ${sha256}` });
+    }
+  }
+  return done(await checkLogGrewFrom(custody.treeHead, keys));
+}
+
+/** A receipt the submitter kept: valid under its own head, and that head is still part of today's log. */
+export async function verifyKeptReceipt(receipt: Receipt): Promise<Check> {
+  const started = performance.now();
+  const keys = await get<PublishedKey[]>('/log/keys');
+  const done = (verdict: Verdict): Check => ({ ...verdict, events: 1, ms: Math.round(performance.now() - started), leafIndex: receipt.leafIndex, keyId: receipt.treeHead?.keyId });
+  const own = await verifyReceipt(receipt, keys);
+  if (!own.valid) return done(own);
+  return done(await checkLogGrewFrom(receipt.treeHead, keys));
+}

@@ -1,0 +1,96 @@
+/// <reference lib="dom" />
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+/**
+ * A real Chromium for the console's tests, driven by playwright-core. Which one: CUSTODIA_CHROMIUM
+ * when set; else the build that the npm package @sparticuz/chromium ships inside itself (no
+ * download at install: `npm install` brings it, unpacked to the temporary folder on first use);
+ * else Debian's /usr/bin/chromium. None found fails the test with one line saying how to get one.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export async function chromiumExecutable(): Promise<string> {
+  const configured = process.env['CUSTODIA_CHROMIUM'];
+  if (configured) {
+    if (!existsSync(configured)) throw new Error(`CUSTODIA_CHROMIUM=${configured} does not exist: point it at a Chromium binary, or unset it to use @sparticuz/chromium`);
+    return configured;
+  }
+  try {
+    const sparticuz = (await import('@sparticuz/chromium')).default;
+    return await sparticuz.executablePath();
+  } catch {
+    // Not installed or not unpackable here: try the system's.
+  }
+  for (const candidate of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (existsSync(candidate)) return candidate;
+  throw new Error('No Chromium for the browser tests: run `npm install` (it brings @sparticuz/chromium), or `apt-get install -y chromium`, or set CUSTODIA_CHROMIUM to a Chromium binary');
+}
+
+/** The console's bundle, built unless it is up to date (apps/web/build.mjs compares a stamp). */
+export async function buildWebConsole(): Promise<void> {
+  await promisify(execFile)(process.execPath, [path.join(ROOT, 'apps/web/build.mjs')], { cwd: ROOT, timeout: 300_000 });
+}
+
+export interface TestBrowser {
+  context: BrowserContext;
+  page(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** A fresh Chromium profile; network to other hosts is off in this workplace, and nothing asks for it. */
+export async function startBrowser(options: { locale?: string } = {}): Promise<TestBrowser> {
+  const executablePath = await chromiumExecutable();
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'custodia-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    locale: options.locale ?? 'uk-UA',
+    timezoneId: 'Europe/Kyiv',
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    args: [
+      ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-dev-shm-usage',
+    ],
+  });
+  return {
+    context,
+    page: () => context.newPage(),
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core injected into the page (a test-only script, so the console's CSP is bypassed for it only), run on the whole document. */
+export async function axeViolations(page: Page): Promise<{ id: string; impact: string | null; help: string; nodes: string[] }[]> {
+  const source = await readFile(AXE_SOURCE, 'utf8');
+  await page.evaluate(source);
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    return axe.run(document, { resultTypes: ['violations'] });
+  });
+  return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+}
+
+/** Only what blocks people: serious and critical violations. */
+export async function seriousViolations(page: Page) {
+  return (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}

@@ -1,0 +1,304 @@
+/// <reference lib="dom" />
+// The web console (issue 13) in a real Chromium against the real API and PostgreSQL: the built
+// bundle served by the API, every screen driven as a user would, receipts checked in the browser.
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { buildWebConsole, seriousViolations, startBrowser, type TestBrowser } from './support/browser.js';
+import { bearer, createCase, fixture, sleep, submit, waitProcessed } from './support/evidence.js';
+
+let t: TestApp;
+let browser: TestBrowser;
+let base: string;
+let investigator: TestUser;
+let documenter: TestUser;
+let caseId: string;
+const state: { evidenceId?: string; incidentId?: string; receiptPath?: string } = {};
+/** Every screen visited, with the serious or critical axe-core violations found there. */
+const accessibility: { screen: string; violations: unknown[] }[] = [];
+const cspViolations: string[] = [];
+
+async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.locator('input[type=email]').fill(user.email);
+  await page.locator('input[type=password]').fill(user.password);
+  await page.locator('form button[type=submit]').click();
+  await page.locator('header.top').waitFor();
+}
+
+async function checkScreen(page: Page, screen: string): Promise<void> {
+  accessibility.push({ screen, violations: await seriousViolations(page) });
+}
+
+function watchPage(page: Page): Page {
+  page.on('console', (message) => {
+    if (/Content[- ]Security[- ]Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
+  return page;
+}
+
+beforeAll(async () => {
+  await buildWebConsole();
+  t = await startTestApp();
+  base = await t.listen();
+  investigator = await t.user('investigator', 'Olena Investigator');
+  documenter = await t.user('documenter', 'Taras Documenter');
+  caseId = await createCase(t, investigator, 'Kharkiv, Saltivka: night strikes', [documenter]);
+  browser = await startBrowser();
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+describe('the console is served by the API', () => {
+  it('answers / and its own addresses with the page under a strict CSP, keeps the API and unknown paths as they were', async () => {
+    for (const address of ['/', '/cases', `/cases/${caseId}/upload`, '/evidence/0b6f2f3e-0000-4000-8000-000000000000']) {
+      const res = await t.http.get(address);
+      expect(res.status, address).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      const csp = res.headers['content-security-policy'];
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("object-src 'none'");
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
+      expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    }
+    const asset = (await t.http.get('/')).text.match(/src="(\/assets\/[^"]+\.js)"/)![1]!;
+    const script = await t.http.get(asset);
+    expect(script.status).toBe(200);
+    expect(script.headers['cache-control']).toContain('immutable');
+    expect((await t.http.get('/etc/passwd')).headers['content-type']).toMatch(/problem\+json/);
+    expect((await t.http.get('/assets/missing-bundle.js')).status).toBe(404);
+    const api = await t.http.get('/api/v1/health');
+    expect(api.body).toEqual({ status: 'ok' });
+    expect(api.headers['content-security-policy']).toContain("default-src 'self'");
+  });
+});
+
+describe('in Chromium', () => {
+  it('signs in, switches the language, and remembers it for the user on another device', async () => {
+    const page = watchPage(await browser.page());
+    await page.goto(`${base}/`);
+    await expect.poll(() => page.locator('h2').first().textContent()).toBe('Вхід');
+    await checkScreen(page, 'sign in');
+    await page.locator('input[type=email]').fill(investigator.email);
+    await page.locator('input[type=password]').fill('not the password at all');
+    await page.locator('form button[type=submit]').click();
+    await expect.poll(() => page.locator('.error').textContent()).toBe('Неправильна пошта або пароль.');
+
+    await signIn(page, investigator);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Справи');
+    await checkScreen(page, 'cases');
+    await page.getByRole('button', { name: 'English' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Cases');
+    await expect.poll(async () => (await t.http.get('/api/v1/auth/me').set('Authorization', bearer(investigator))).body.language).toBe('en');
+    // Another device (a fresh profile in Ukrainian) gets the user's choice after signing in.
+    const other = await startBrowser({ locale: 'uk-UA' });
+    try {
+      const second = await other.page();
+      await second.goto(`${base}/`);
+      await expect.poll(() => second.locator('h2').first().textContent()).toBe('Вхід');
+      await signIn(second, investigator);
+      await expect.poll(() => second.locator('h1').textContent()).toBe('Cases');
+      expect(await second.locator('html').getAttribute('lang')).toBe('en');
+    } finally {
+      await other.close();
+    }
+    await page.close();
+  });
+
+  it('uploads a photo hashed in the browser, verifies its receipt there, shows its thumbnail; a tampered receipt fails', async () => {
+    const page = watchPage(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/cases/${caseId}/upload`);
+    await page.locator('.dropzone').waitFor();
+    await checkScreen(page, 'upload');
+    const photo = fixture('exif-ne-offset.jpg');
+    await page.locator('[data-testid=upload-input]').setInputFiles({ name: 'saltivka.jpg', mimeType: 'image/jpeg', buffer: photo });
+    const verdict = page.locator('.uploads [data-verdict]');
+    await verdict.waitFor({ timeout: 60_000 });
+    expect(await verdict.getAttribute('data-verdict'), (await verdict.textContent()) ?? '').toBe('verified');
+    expect(await page.locator('.uploads .hash').textContent()).toContain(createHash('sha256').update(photo).digest('hex'));
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download receipt' }).click()]);
+    state.receiptPath = path.join(os.tmpdir(), `custodia-receipt-${Date.now()}.json`);
+    await download.saveAs(state.receiptPath);
+    const receipt = JSON.parse(await readFile(state.receiptPath, 'utf8'));
+    expect(receipt.event.action).toBe('evidence.submitted');
+    state.evidenceId = receipt.event.subject.id;
+    await waitProcessed(t, investigator, state.evidenceId!);
+
+    // The grid: the photo's thumbnail, fetched with the token and shown from memory.
+    await page.goto(`${base}/cases/${caseId}`);
+    const thumbnail = page.locator(`[data-evidence-id="${state.evidenceId}"] img`);
+    await thumbnail.waitFor();
+    await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    await checkScreen(page, 'evidence grid');
+
+    // The item: Verify checks every custody event and the log's growth in the browser.
+    await page.goto(`${base}/evidence/${state.evidenceId}`);
+    await page.getByRole('button', { name: 'Verify in this browser' }).click();
+    const itemVerdict = page.locator('.verify [data-verdict]').first();
+    await itemVerdict.waitFor();
+    expect(await itemVerdict.getAttribute('data-verdict'), (await itemVerdict.textContent()) ?? '').toBe('verified');
+    await checkScreen(page, 'evidence item');
+
+    // The same receipt with one detail changed: the browser's check fails and says why.
+    const tampered = structuredClone(receipt);
+    tampered.event.details.sizeBytes += 1;
+    const tamperedPath = state.receiptPath.replace('.json', '-tampered.json');
+    await writeFile(tamperedPath, JSON.stringify(tampered));
+    await page.locator('.verify input[type=file]').setInputFiles(tamperedPath);
+    const failed = page.locator('.verify [data-verdict=failed]');
+    await failed.waitFor();
+    expect(await failed.textContent()).toContain('leaf hash does not match the event');
+    await page.locator('.verify input[type=file]').setInputFiles(state.receiptPath);
+    await page.locator('.verify [data-verdict=verified]').nth(1).waitFor();
+    await page.close();
+  });
+
+  it('creates an incident with a casualty, showing the API\'s field errors beside the fields, and links the evidence', async () => {
+    const page = watchPage(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/cases/${caseId}/incidents/new`);
+    await page.getByLabel('Title').fill('Shahed strike on a block of flats');
+    await page.getByLabel('Type', { exact: true }).selectOption('air_drone_strike');
+    await page.getByLabel('Started at').fill('2026-11-20T01:10');
+    await page.getByLabel('Latitude').fill('95');
+    await page.getByLabel('Longitude').fill('36.35');
+    await page.getByLabel('Weapon type').selectOption('uav.owa.shahed_136');
+    await checkScreen(page, 'new incident');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const latitude = page.getByLabel('Latitude');
+    await expect.poll(() => latitude.getAttribute('aria-invalid')).toBe('true');
+    const message = await page.locator('#' + (await latitude.getAttribute('aria-describedby'))).textContent();
+    expect(message).toBeTruthy();
+    expect(await page.getByLabel('Longitude').getAttribute('aria-invalid')).toBeNull();
+    await checkScreen(page, 'incident with field errors');
+
+    await latitude.fill('50.0');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(/\/incidents\/[0-9a-f-]{36}$/);
+    state.incidentId = page.url().split('/').pop()!;
+
+    // A casualty without the required harm: the API names the field, the form shows it there.
+    const casualtyForm = page.getByRole('form', { name: 'Record a casualty' });
+    await casualtyForm.getByLabel('Age', { exact: true }).fill('abc');
+    await casualtyForm.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(() => casualtyForm.getByLabel('Harm').getAttribute('aria-invalid')).toBe('true');
+    expect(await casualtyForm.getByLabel('Age', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await casualtyForm.getByLabel('Harm').selectOption('killed');
+    await casualtyForm.getByLabel('Age', { exact: true }).fill('34');
+    await casualtyForm.getByLabel('Sex').selectOption('female');
+    await casualtyForm.getByRole('button', { name: 'Add' }).click();
+    await page.getByText('Casualty recorded.').waitFor();
+    const casualties = await t.http.get(`/api/v1/incidents/${state.incidentId}/casualties`).set('Authorization', bearer(investigator));
+    expect(casualties.body.items).toHaveLength(1);
+    expect(casualties.body.items[0]).toMatchObject({ harmStatus: 'killed', age: 34, sex: 'female' });
+
+    await page.getByLabel('Link evidence').selectOption(state.evidenceId!);
+    await page.getByLabel('Role').selectOption('depicts_aftermath');
+    await page.getByLabel('Reason for the change').last().fill('the photo shows the building the morning after');
+    await page.getByRole('button', { name: 'Link evidence' }).click();
+    await page.locator(`.links a[href="/evidence/${state.evidenceId}"]`).waitFor();
+    await checkScreen(page, 'incident');
+    const item = await t.http.get(`/api/v1/evidence/${state.evidenceId}`).set('Authorization', bearer(investigator));
+    expect(item.body.incidentId).toBe(state.incidentId);
+
+    await page.goto(`${base}/cases/${caseId}/incidents`);
+    await page.getByRole('link', { name: /Shahed strike on a block of flats/ }).waitFor();
+    await checkScreen(page, 'incidents');
+    await page.goto(`${base}/cases/${caseId}/map`);
+    await page.locator('.leaflet-container path.leaflet-interactive').first().waitFor();
+    await checkScreen(page, 'map');
+    await page.close();
+  });
+
+  it('creates a court package of a selection, follows its progress and downloads it', async () => {
+    const page = watchPage(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/cases/${caseId}/exports`);
+    await page.getByLabel(/saltivka\.jpg/).check();
+    await page.getByLabel('Note').fill('for the prosecutor');
+    await page.getByRole('button', { name: 'Create a package' }).click();
+    const ready = page.locator('tr[data-export-status=ready]');
+    await ready.waitFor({ timeout: 120_000 });
+    await checkScreen(page, 'exports');
+    const [download] = await Promise.all([page.waitForEvent('download'), ready.getByRole('button', { name: 'Download' }).click()]);
+    const file = path.join(os.tmpdir(), `custodia-package-${Date.now()}.zip`);
+    await download.saveAs(file);
+    const bytes = await readFile(file);
+    const jobs = await t.http.get(`/api/v1/cases/${caseId}/exports`).set('Authorization', bearer(investigator));
+    expect(jobs.body.items).toHaveLength(1);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(jobs.body.items[0].sha256);
+    expect(bytes.subarray(0, 2).toString()).toBe('PK');
+    await page.goto(`${base}/cases/${caseId}/members`);
+    await page.locator('table').first().waitFor();
+    await checkScreen(page, 'members');
+    await page.goto(`${base}/account`);
+    await page.locator('form').waitFor();
+    await checkScreen(page, 'account');
+    await page.close();
+  });
+
+  it('shows a documenter only their own submissions', async () => {
+    const own = await submit(t, documenter, caseId, fixture('exif-nw-no-offset.jpg'), { metadata: { title: 'my own photo' }, filename: 'mine.jpg', contentType: 'image/jpeg' });
+    expect(own.status).toBe(201);
+    const page = watchPage(await browser.page());
+    await signIn(page, documenter);
+    await page.goto(`${base}/cases/${caseId}`);
+    await page.locator(`[data-evidence-id="${own.body.id}"]`).waitFor();
+    await sleep(500);
+    const shown = await page.locator('[data-evidence-id]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-evidence-id')));
+    expect(shown).toEqual([own.body.id]);
+    expect(await page.locator('.tabs a').allTextContents()).not.toContain('Exports');
+    await checkScreen(page, 'documenter evidence');
+    await page.close();
+  });
+
+  it('gives administrators users and one-click token revocation, and auditors the log with heads checked in the browser', async () => {
+    const page = watchPage(await browser.page());
+    await signIn(page, t.admin);
+    await page.goto(`${base}/admin`);
+    await page.getByRole('button', { name: 'Revoke all tokens: Taras Documenter' }).click();
+    await page.locator('[role=status]').filter({ hasText: 'Taras Documenter' }).waitFor();
+    const afterRevoke = await t.http.get('/api/v1/auth/me').set('Authorization', bearer(documenter));
+    expect(afterRevoke.status).toBe(401);
+    await page.getByRole('button', { name: 'Tokens: Taras Documenter', exact: true }).click();
+    await page.locator('caption').filter({ hasText: 'Taras Documenter' }).waitFor();
+    expect(await page.locator('table').last().locator('tbody tr').count()).toBeGreaterThan(0);
+    // A role changes with the reason the administrator gives (recorded in the custody log).
+    const spare = await t.user('auditor', 'Spare Auditor');
+    await page.reload();
+    await page.getByLabel('Reason for account changes (recorded in the custody log)').fill('moved to the investigations team');
+    await page.getByLabel('Role: Spare Auditor').selectOption('investigator');
+    await page.locator('[role=status]').filter({ hasText: 'Spare Auditor' }).waitFor();
+    const users = await t.http.get('/api/v1/users').set('Authorization', bearer(t.admin));
+    expect(users.body.find((u: { id: string }) => u.id === spare.id).role).toBe('investigator');
+    await checkScreen(page, 'users');
+    await page.close();
+
+    const auditor = await t.user('auditor', 'Iryna Auditor');
+    const auditorPage = watchPage(await browser.page());
+    await signIn(auditorPage, auditor);
+    await auditorPage.goto(`${base}/log`);
+    await auditorPage.locator('tbody tr button').first().click();
+    const verdict = auditorPage.locator('[data-verdict]').first();
+    await verdict.waitFor();
+    expect(await verdict.getAttribute('data-verdict'), (await verdict.textContent()) ?? '').toBe('verified');
+    await checkScreen(auditorPage, 'custody log');
+    await auditorPage.close();
+  });
+
+  it('has no serious or critical axe-core violation on any screen, and no CSP violation', () => {
+    expect(accessibility.map((a) => a.screen)).toEqual(expect.arrayContaining(['sign in', 'cases', 'upload', 'evidence grid', 'evidence item', 'new incident', 'incident', 'incidents', 'map', 'exports', 'members', 'account', 'documenter evidence', 'users', 'custody log']));
+    expect(accessibility.filter((a) => a.violations.length > 0)).toEqual([]);
+    expect(cspViolations).toEqual([]);
+  });
+});

@@ -1,0 +1,28 @@
+import { it } from 'vitest';
+import { startTestApp } from './support/app.js';
+import { buildWebConsole, startBrowser } from './support/browser.js';
+import { createCase } from './support/evidence.js';
+it('debug', async () => {
+  await buildWebConsole();
+  const t = await startTestApp();
+  const base = await t.listen();
+  const inv = await t.user('investigator');
+  const c = await createCase(t, inv, 'x');
+  const b = await startBrowser({ locale: 'en-GB' });
+  const page = await b.page();
+  page.on('console', (m) => console.log('CONSOLE', m.text()));
+  page.on('pageerror', (e) => console.log('PAGEERROR', e.message));
+  page.on('response', (r) => !r.ok() && console.log('RESP', r.status(), r.url()));
+  await page.goto(`${base}/`);
+  await page.locator('input[type=email]').fill(inv.email);
+  await page.locator('input[type=password]').fill(inv.password);
+  await page.locator('form button[type=submit]').click();
+  await page.locator('header.top').waitFor();
+  await page.goto(`${base}/cases/${c}/map`);
+  await new Promise((r) => setTimeout(r, 4000));
+  console.log('PATHS', await page.locator('.leaflet-container path').count());
+  await page.screenshot({ path: '/tmp/map.png' });
+  console.log('HTML', (await page.locator('main').innerHTML()).slice(0, 1500));
+  await b.close();
+  await t.close();
+});
