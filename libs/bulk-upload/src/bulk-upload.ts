@@ -231,7 +231,14 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
       await save();
     }
     if (answer.status !== 201 && answer.status !== 200) throw new Error(await failure(answer));
-    const evidence = (await answer.json()) as { id: string; receipt: Receipt | null };
+    const evidence = (await answer.json()) as { id: string; receipt: Receipt | null; receiptUrl?: string };
+    // The archive answered before its log integrated the submission: the receipt is fetched
+    // from receiptUrl (202 while pending), for up to a minute.
+    for (let tries = 0; !evidence.receipt && evidence.receiptUrl && tries < 60; tries++) {
+      const late = await fetchImpl(new URL(evidence.receiptUrl, `${base}/`).toString(), { headers: auth });
+      if (late.status === 200) evidence.receipt = (await late.json()) as Receipt;
+      else await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     let receiptName = `${path.basename(file)}.receipt.json`;
     for (let n = 2; receiptNames.has(receiptName); n++) receiptName = `${path.basename(file)}.${n}.receipt.json`;
     receiptNames.add(receiptName);
