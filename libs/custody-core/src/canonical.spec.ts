@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalBytes } from './canonical.js';
+import { isCanonicalEncoding, canonicalBytes } from './canonical.js';
 import { fromHex, isHashHex, parseHash, toHex } from './hash.js';
 
 const text = (value: unknown) => canonicalBytes(value).toString('utf8');
@@ -121,5 +121,30 @@ describe('hex helpers', () => {
     expect(() => fromHex('abc')).toThrow();
     expect(fromHex('')).toEqual(Buffer.alloc(0));
     expect(isHashHex(42)).toBe(false);
+  });
+});
+
+describe('isCanonicalEncoding (the replay check of stored events)', () => {
+  const check = (text: string) => isCanonicalEncoding(text, JSON.parse(text));
+  it.each([
+    ['sorted keys, nested', '{"a":1,"b":{"c":[1,"x",{"d":null}],"e":true}}'],
+    ['integer-like keys in UTF-16 order (JavaScript iterates them numerically)', '{"10":1,"9":2,"a":3}'],
+    ['non-ASCII text as is', '{"note":"Харків"}'],
+    ['a backslash before text that looks like an escape', String.raw`{"a":"\\ud800"}`],
+    ['numbers as ECMAScript writes them', '{"k":-5,"m":0.1,"n":1e+21}'],
+  ])('accepts %s', (_, text) => expect(check(text)).toBe(true));
+  it.each([
+    ['unsorted keys', '{"b":1,"a":2}'],
+    ['integer-like keys in numeric order', '{"9":2,"10":1}'],
+    ['whitespace', '{"a": 1}'],
+    ['a number not in shortest form', '{"a":1.0}'],
+    ['an escaped character RFC 8785 writes as is', '{"a":"\\u0041"}'],
+    ['a lone surrogate escape', '{"a":"\\ud800"}'],
+    ['a surrogate pair escaped (RFC 8785 writes the character)', '{"a":"\\ud83d\\ude00"}'],
+    ['a duplicate key', '{"a":1,"a":1}'],
+  ])('refuses %s', (_, text) => expect(check(text)).toBe(false));
+  it('agrees with canonicalBytes on what it accepts', () => {
+    const value = { z: [3, { y: 'é', x: -0.5 }], a: { '2': 'b', '10': 'c' } };
+    expect(check(canonicalBytes(value).toString('utf8'))).toBe(true);
   });
 });

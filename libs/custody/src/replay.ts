@@ -129,7 +129,8 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
       } catch {
         return diverge('the event bytes are not JSON');
       }
-      if (!isCanonicalEncoding(bytes, event)) return diverge('the event bytes are not in RFC 8785 canonical form');
+      if (row.raw && !Buffer.from(row.event_text, 'utf8').equals(row.raw)) return diverge('the event bytes are not UTF-8');
+      if (!isCanonicalEncoding(row.event_text, event)) return diverge('the event bytes are not in RFC 8785 canonical form');
       if (event.index !== leafIndex) return diverge(`the event says index ${event.index}`);
       const columnsMatch =
         event.action === row.action &&
