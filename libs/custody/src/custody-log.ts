@@ -148,7 +148,41 @@ export const MAX_BATCH = 256;
  * batches by the sequencer (custody.md, "Rules"), and read with O(log n) proofs.
  */
 export class CustodyLog {
+  /** Events waiting for the next group commit (see `record`). */
+  private waiting: { input: CustodyEventInput; done: (error?: unknown) => void }[] = [];
+  private flushing = false;
+
   constructor(private readonly db: DataSource) {}
+
+  /**
+   * Records an event that changes nothing else (a read: `evidence.viewed`, a download) in a
+   * transaction of its own, shared with the events that arrive while the previous one commits:
+   * group commit, so a crowd of readers pays one WAL flush per group, not one each. Resolves once
+   * the event is committed (queued for the sequencer), so a read is logged before it is answered.
+   */
+  record(input: CustodyEventInput): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ input, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const group = this.waiting.splice(0, MAX_BATCH);
+        try {
+          await this.db.transaction((tx) => this.appendAll(tx, group.map((g) => g.input)));
+          for (const g of group) g.done();
+        } catch (error) {
+          for (const g of group) g.done(error ?? new Error('custody group commit failed'));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
 
   /** Records one event in the caller's transaction, as `appendAll` does. */
   async append(tx: EntityManager, input: CustodyEventInput): Promise<QueuedEvent> {

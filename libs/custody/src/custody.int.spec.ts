@@ -73,6 +73,23 @@ describe('the custody log in PostgreSQL', () => {
     expect(verifyTreeHead(head, await keys.published()).valid).toBe(true);
   });
 
+  it('events recorded on their own (reads) share group commits, each committed before it resolves', async () => {
+    await log.integrateAll();
+    const records = Array.from({ length: 40 }, (_, n) => log.record(input(9000 + n)));
+    await Promise.all(records);
+    // Resolved means committed: every one is queued, in fewer transactions than events.
+    const [{ events, transactions }] = await db.superuserQuery<{ events: number; transactions: number }>(
+      `SELECT count(*)::int AS events, count(DISTINCT xmin::text)::int AS transactions FROM custody_queue`,
+    );
+    expect(events).toBe(40);
+    expect(transactions).toBeLessThan(40);
+    expect(await log.integrateAll()).toBe(40);
+    // A malformed event fails its own group, and the log goes on.
+    await expect(log.record({ ...input(9100), action: 'evidence.invented' as never })).rejects.toThrow(/malformed/);
+    await log.record(input(9101));
+    expect(await log.integrateAll()).toBe(1);
+  });
+
   it('a rolled-back append leaves no gap and no trace', async () => {
     const before = await log.size();
     await expect(

@@ -309,10 +309,9 @@ export class EvidenceService {
     return row;
   }
 
-  /** Records that `actor` read a part of the item: one append, in a transaction of its own. */
+  /** Records that `actor` read a part of the item, committed before the read is answered (group commit with other reads). */
   async recordRead(actor: Actor, row: Pick<EvidenceRow, 'id' | 'case_id' | 'sha256'>, action: 'evidence.viewed' | 'evidence.downloaded', details: CustodyEventInput['details']): Promise<void> {
-    const event: CustodyEventInput = { action, actor, caseId: row.case_id, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details };
-    await this.db.transaction((tx) => this.custody.appendAll(tx, [event]));
+    await this.custody.record({ action, actor, caseId: row.case_id, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details });
   }
 
   private async view(actor: Actor, row: EvidenceRow): Promise<EvidenceView> {
