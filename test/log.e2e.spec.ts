@@ -45,6 +45,8 @@ describe('the custody log API (e2e)', () => {
       await t.http.post(`/api/v1/cases/${caseA}/members`).auth(investigatorA.token, { type: 'bearer' }).send({ userId: member.id });
     }
     await t.http.delete(`/api/v1/cases/${caseA}/members/${documenterA.id}`).auth(investigatorA.token, { type: 'bearer' });
+    // The entries below are read by index: every event above integrated first.
+    await t.logged();
   });
   afterAll(async () => t?.close());
 
