@@ -57,6 +57,31 @@ describe.each(Object.keys(RESOLUTIONS))('the %s basemap', (resolution) => {
     expect(where(lon, lat)).toEqual(['Russia']);
   });
 
+  it('answers as a plain test of every country does, over the globe and finely around Ukraine', () => {
+    const grid = (west: number, east: number, dLon: number, south: number, north: number, dLat: number) =>
+      Array.from({ length: Math.ceil((east - west) / dLon) }, (_, i) =>
+        Array.from({ length: Math.ceil((north - south) / dLat) }, (_, j) => [west + i * dLon, south + j * dLat]),
+      ).flat();
+    const boxes = new Map(
+      countries.map((c) => {
+        const all = polygonsOf(c.geometry).flat(2);
+        const [lons, lats] = [all.map((p) => p[0]), all.map((p) => p[1])];
+        return [c, [Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)]];
+      }),
+    );
+    const near = (c: CountryFeature, lon: number, lat: number) => {
+      const [w, s, e, n] = boxes.get(c)!;
+      return lon >= w && lon <= e && lat >= s && lat <= n;
+    };
+    let onLand = 0;
+    for (const [lon, lat] of [...grid(-179.7, 180, 4.9, -89.3, 84, 2.9), ...grid(20.05, 42, 0.3, 43.05, 53, 0.3)]) {
+      const plain = countries.filter((c) => near(c, lon, lat) && containsPoint(c.geometry, lon, lat));
+      expect(where(lon, lat), `${lon}, ${lat}`).toEqual(plain.map((c) => c.properties.name_en));
+      if (plain.length > 0) onLand++;
+    }
+    expect(onLand).toBeGreaterThan(2_500);
+  });
+
   it('has no country at sea (Black Sea, Sea of Azov)', () => {
     expect(where(34, 43.5)).toEqual([]);
     expect(where(36.5, 46.2)).toEqual([]);

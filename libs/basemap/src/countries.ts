@@ -33,6 +33,9 @@ export function countryName(country: CountryFeature, language: BasemapLanguage):
   return language === 'uk' ? country.properties.name_uk : country.properties.name_en;
 }
 
+const polygonsOf = (geometry: Polygon | MultiPolygon): Position[][][] =>
+  geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
+
 /** Even-odd test over a polygon's rings (outer ring and holes): inside the outer ring, in no hole. */
 function inPolygon(rings: Position[][], lon: number, lat: number): boolean {
   let inside = false;
@@ -48,17 +51,15 @@ function inPolygon(rings: Position[][], lon: number, lat: number): boolean {
 
 /** Whether a (longitude, latitude) position lies inside a polygon or multipolygon. */
 export function containsPoint(geometry: Polygon | MultiPolygon, lon: number, lat: number): boolean {
-  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
-  return polygons.some((rings) => inPolygon(rings, lon, lat));
+  return polygonsOf(geometry).some((rings) => inPolygon(rings, lon, lat));
 }
 
 type Box = [west: number, south: number, east: number, north: number];
 
 function boxOf(geometry: Polygon | MultiPolygon): Box {
   const box: Box = [Infinity, Infinity, -Infinity, -Infinity];
-  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
-  for (const rings of polygons) {
-    for (const [lon, lat] of rings[0] ?? []) {
+  for (const ring of polygonsOf(geometry).flat()) {
+    for (const [lon, lat] of ring) {
       box[0] = Math.min(box[0], lon);
       box[1] = Math.min(box[1], lat);
       box[2] = Math.max(box[2], lon);
@@ -66,6 +67,41 @@ function boxOf(geometry: Polygon | MultiPolygon): Box {
     }
   }
   return box;
+}
+
+/** Degrees of latitude per band of the edge index. */
+const BAND = 0.25;
+
+/**
+ * A country's edges by band of latitude (x1, y1, x2, y2 flat), each in every band it spans: a ray
+ * along a parallel meets only the edges of its band. Russia's bounding box is the whole width of
+ * the globe, and testing its 2,000-vertex mainland ring on every lookup cost 0.2 ms a position.
+ */
+function edgeBands(geometry: Polygon | MultiPolygon): Map<number, number[]> {
+  const bands = new Map<number, number[]>();
+  for (const ring of polygonsOf(geometry).flat()) {
+    for (let i = 1; i < ring.length; i++) {
+      const [x1, y1] = ring[i - 1];
+      const [x2, y2] = ring[i];
+      for (let b = Math.floor(Math.min(y1, y2) / BAND); b <= Math.floor(Math.max(y1, y2) / BAND); b++) {
+        const edges = bands.get(b) ?? [];
+        if (edges.length === 0) bands.set(b, edges);
+        edges.push(x1, y1, x2, y2);
+      }
+    }
+  }
+  return bands;
+}
+
+/** Even-odd over the edges of the position's band: the same answer as containsPoint. */
+function inBands(bands: Map<number, number[]>, lon: number, lat: number): boolean {
+  const edges = bands.get(Math.floor(lat / BAND));
+  let inside = false;
+  for (let k = 0; edges && k < edges.length; k += 4) {
+    const [x1, y1, x2, y2] = [edges[k], edges[k + 1], edges[k + 2], edges[k + 3]];
+    if (y1 > lat !== y2 > lat && lon < ((x2 - x1) * (lat - y1)) / (y2 - y1) + x1) inside = !inside;
+  }
+  return inside;
 }
 
 export interface CountryLookup {
@@ -86,7 +122,7 @@ const KM_PER_DEGREE = 111.2;
 function kmToRings(geometry: Polygon | MultiPolygon, lon: number, lat: number): number {
   const kx = KM_PER_DEGREE * Math.cos((lat * Math.PI) / 180);
   let best = Infinity;
-  for (const ring of (geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates).flat()) {
+  for (const ring of polygonsOf(geometry).flat()) {
     for (let i = 1; i < ring.length; i++) {
       const ax = (ring[i - 1][0] - lon) * kx;
       const ay = (ring[i - 1][1] - lat) * KM_PER_DEGREE;
@@ -101,11 +137,11 @@ function kmToRings(geometry: Polygon | MultiPolygon, lon: number, lat: number): 
 
 /** A point-in-country lookup over the features (bounding boxes first, then the rings). */
 export function countryLookup(countries: CountryFeature[]): CountryLookup {
-  const boxed = countries.map((country) => ({ country, box: boxOf(country.geometry) }));
+  const boxed = countries.map((country) => ({ country, box: boxOf(country.geometry), bands: edgeBands(country.geometry) }));
   const countriesAt = (lon: number, lat: number): CountryFeature[] =>
     boxed
       .filter(({ box }) => lon >= box[0] && lon <= box[2] && lat >= box[1] && lat <= box[3])
-      .filter(({ country }) => containsPoint(country.geometry, lon, lat))
+      .filter(({ bands }) => inBands(bands, lon, lat))
       .map(({ country }) => country);
   const countryNear = (lon: number, lat: number, maxKm: number): CountryFeature | undefined => {
     const inside = countriesAt(lon, lat)[0];
