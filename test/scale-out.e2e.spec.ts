@@ -79,6 +79,19 @@ describe('two API processes and a worker on one database and one S3 store (e2e)'
     let worker = await startWorkerProcess(workerEnv());
     processes.push(worker);
 
+    // Killed while it works (watched for from the first upload on: a fast worker may finish a
+    // job before the last upload is answered); a new worker takes over (the killed one's jobs
+    // once they expire).
+    const active = async () => Number((await db.superuserQuery<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'evidence.derivatives' AND state = 'active'`))[0]!.n);
+    const killer = (async () => {
+      const deadline = Date.now() + 60_000;
+      while ((await active()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await active()).toBeGreaterThan(0);
+      await worker.kill('SIGKILL');
+      worker = await startWorkerProcess(workerEnv());
+      processes.push(worker);
+    })();
+
     // 24 photos, 12 to each API at the same time; large enough that the worker is busy a while.
     const noise = Buffer.alloc(400 * 300 * 3);
     for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
@@ -93,15 +106,7 @@ describe('two API processes and a worker on one database and one S3 store (e2e)'
         return ((await res.json()) as { id: string; receipt: { leafIndex: number } }).id;
       }),
     );
-
-    // Killed while it works; a new worker takes over (the killed one's jobs once they expire).
-    const active = async () => Number((await db.superuserQuery<{ n: string }>(`SELECT count(*) AS n FROM pgboss.job WHERE name = 'evidence.derivatives' AND state = 'active'`))[0]!.n);
-    const deadline = Date.now() + 30_000;
-    while ((await active()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await active()).toBeGreaterThan(0);
-    await worker.kill('SIGKILL');
-    worker = await startWorkerProcess(workerEnv());
-    processes.push(worker);
+    await killer;
 
     const pending = async () =>
       Number((await db.superuserQuery<{ n: string }>(`SELECT count(*) AS n FROM evidence_items WHERE case_id = $1 AND processing <> 'done'`, [created.id]))[0]!.n);

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,11 +24,23 @@ export async function chromiumExecutable(): Promise<string> {
     if (!existsSync(configured)) throw new Error(`CUSTODIA_CHROMIUM=${configured} does not exist: point it at a Chromium binary, or unset it to use @sparticuz/chromium`);
     return configured;
   }
+  // @sparticuz/chromium unpacks into the temporary folder under fixed names (/tmp/chromium and its
+  // libraries): in a folder of this user's own, so another user's copy (not ours to run, or to
+  // trust) is never picked up. Its libraries' path is taken when the module loads.
+  const own = path.join(os.tmpdir(), `custodia-chromium-${process.getuid?.() ?? 'user'}`);
+  const saved = process.env['TMPDIR'];
   try {
+    await mkdir(own, { recursive: true, mode: 0o700 });
+    const folder = await lstat(own);
+    if (!folder.isDirectory() || (process.getuid && folder.uid !== process.getuid())) throw new Error(`${own} is not this user's folder`);
+    process.env['TMPDIR'] = own;
     const sparticuz = (await import('@sparticuz/chromium')).default;
     return await sparticuz.executablePath();
   } catch {
     // Not installed or not unpackable here: try the system's.
+  } finally {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
   }
   for (const candidate of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) if (existsSync(candidate)) return candidate;
   throw new Error('No Chromium for the browser tests: run `npm install` (it brings @sparticuz/chromium), or `apt-get install -y chromium`, or set CUSTODIA_CHROMIUM to a Chromium binary');
