@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { searchText } from '#custodia/search';
-import { benchApp, fmt, now, percentiles } from './support.js';
+import { benchApp, fmt, now, percentiles, timedQueries } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -91,16 +91,7 @@ async function load(client: pg.Client, caseId: string, userId: string): Promise<
 }
 
 async function timed(url: string, token: string, queries: string[]): Promise<{ p50: number; p95: number; max: number; meanItems: number }> {
-  const ms: number[] = [];
-  let items = 0;
-  for (const query of queries) {
-    const started = now();
-    const res = await fetch(`${url}${query}`, { headers: { Authorization: `Bearer ${token}` } });
-    const body = (await res.json()) as { items: unknown[] };
-    if (res.status !== 200) throw new Error(`${query}: ${res.status} ${JSON.stringify(body)}`);
-    ms.push(now() - started);
-    items += body.items.length;
-  }
+  const { ms, items } = await timedQueries(url, token, queries);
   return { ...percentiles(ms), meanItems: items / queries.length };
 }
 

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { remnantPage, seededRandom, simulateEstimator } from '#custodia/records';
-import { benchApp, fmt, now, percentiles } from './support.js';
+import { benchApp, fmt, now, percentiles, timedQueries } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,20 +55,6 @@ async function load(client: pg.Client, caseId: string, incidentId: string, userI
   return (now() - started) / 1000;
 }
 
-async function timed(url: string, token: string, queries: string[]): Promise<{ ms: number[]; items: number }> {
-  const ms: number[] = [];
-  let items = 0;
-  for (const query of queries) {
-    const started = now();
-    const res = await fetch(`${url}${query}`, { headers: { Authorization: `Bearer ${token}` } });
-    const body = (await res.json()) as { items: unknown[] };
-    if (res.status !== 200) throw new Error(`${query}: ${res.status} ${JSON.stringify(body)}`);
-    ms.push(now() - started);
-    items += body.items.length;
-  }
-  return { ms, items };
-}
-
 const app = await benchApp('remnants');
 const client = new pg.Client({ connectionString: app.databaseUrl });
 await client.connect();
@@ -106,13 +92,13 @@ try {
   const [plan] = (await client.query(`EXPLAIN (FORMAT JSON) SELECT id FROM remnants r WHERE r.case_id = $1 AND r.marking_skeleton LIKE '%' || marking_skeleton('Ш136.05.41') || '%'`, [app.caseId])).rows;
   const planText = JSON.stringify(plan);
   // Warm the plan cache and the buffers a little, as a running server would be.
-  for (const [, make] of kinds) await timed(app.url, app.token, Array.from({ length: 10 }, () => url(make())));
+  for (const [, make] of kinds) await timedQueries(app.url, app.token, Array.from({ length: 10 }, () => url(make())));
   const perRound = new Map<string, { p50: number; p95: number; max: number; items: number; sqlP95: number }[]>(kinds.map(([name]) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     // Alternating: each round asks every kind in turn, through HTTP then as SQL alone, so a noisy minute touches them all.
     for (const [name, make] of kinds) {
       const asked = Array.from({ length: QUERIES }, make);
-      const { ms, items } = await timed(app.url, app.token, asked.map(url));
+      const { ms, items } = await timedQueries(app.url, app.token, asked.map(url));
       const sql: number[] = [];
       for (const filters of asked) sql.push(await sqlMs(filters));
       perRound.get(name)!.push({ ...percentiles(ms), items: items / QUERIES, sqlP95: percentiles(sql).p95 });

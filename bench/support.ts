@@ -31,6 +31,21 @@ export async function benchDatabase(label: string): Promise<{ ds: DataSource; se
   };
 }
 
+/** GETs each query (a path with its query string) in turn, as `token`: each one's milliseconds, and the items the pages held. */
+export async function timedQueries(url: string, token: string, queries: string[]): Promise<{ ms: number[]; items: number }> {
+  const ms: number[] = [];
+  let items = 0;
+  for (const query of queries) {
+    const started = now();
+    const res = await fetch(`${url}${query}`, { headers: { Authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { items: unknown[] };
+    if (res.status !== 200) throw new Error(`${query}: ${res.status} ${JSON.stringify(body)}`);
+    ms.push(now() - started);
+    items += body.items.length;
+  }
+  return { ms, items };
+}
+
 /** p50/p95/max of a list of milliseconds. */
 export function percentiles(ms: number[]): { p50: number; p95: number; max: number } {
   const sorted = [...ms].sort((a, b) => a - b);

@@ -366,12 +366,12 @@ export class CustodyLog {
     return rows.map((row) => ({ leafIndex: Number(row.leaf_index), leafHash: toHex(row.leaf_hash) }));
   }
 
-  /** Every event about one subject, in log order. */
-  async eventsAbout(subjectType: string, subjectId: string): Promise<RecordedEvent[]> {
+  /** Every event about one subject (of one action, if given), in log order. */
+  async eventsAbout(subjectType: string, subjectId: string, action?: CustodyAction): Promise<RecordedEvent[]> {
     const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
       `SELECT leaf_index, leaf_hash, event_bytes FROM custody_events
-        WHERE subject_type = $1 AND subject_id = $2 ORDER BY leaf_index`,
-      [subjectType, subjectId],
+        WHERE subject_type = $1 AND subject_id = $2 AND ($3::text IS NULL OR action = $3) ORDER BY leaf_index`,
+      [subjectType, subjectId, action ?? null],
     );
     return rows.map(toRecorded);
   }

@@ -35,6 +35,8 @@ const HEAD_COLUMNS = 'tree_size, root_hash, signed_timestamp, key_id, signature,
 export class TreeHeads {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  /** What publish integrates before it signs. */
+  private readonly log: CustodyLog;
   /** The head this process is signing for receipts, if any (see covering). */
   private signing: Promise<KeptTreeHead> | null = null;
 
@@ -44,7 +46,9 @@ export class TreeHeads {
     private readonly onError: (error: unknown) => void = () => undefined,
     /** An RFC 3161 authority that time-stamps each signed head (CUSTODIA_TSA_URL). */
     private readonly tsa?: { stamp(data: Buffer): Promise<Buffer> },
-  ) {}
+  ) {
+    this.log = new CustodyLog(db);
+  }
 
   async latest(): Promise<KeptTreeHead | null> {
     const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads ORDER BY tree_size DESC LIMIT 1`);
@@ -78,7 +82,7 @@ export class TreeHeads {
    * take turns under an advisory lock, so two never sign the same size.
    */
   async publish(): Promise<KeptTreeHead> {
-    await new CustodyLog(this.db).integrateAll();
+    await this.log.integrateAll();
     const key = await this.keys.active();
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [HEAD_LOCK]);
