@@ -256,6 +256,23 @@ describe('the custody log in PostgreSQL', () => {
     expect(report.nodesChecked).toBeGreaterThan(report.events);
   });
 
+  it('replays one moment of a live log: events integrated and heads signed while it runs are left for the next replay', async () => {
+    const before = await log.size();
+    let grown = 0;
+    const report = await replayLog(ds, async () => {
+      // The archive goes on while the replay checks its last page.
+      if (grown++ > 0) return;
+      await appendOne(1);
+      await appendOne(2);
+      await heads.publish();
+    });
+    expect(grown).toBe(1);
+    expect(await log.size()).toBe(before + 2);
+    expect(report.firstDivergence).toBeNull();
+    expect(report.events).toBe(before);
+    expect((await replayLog(ds)).events).toBe(before + 2);
+  });
+
   it('a stored interior hash altered or removed behind the trigger\'s back is found by the replay, at its place', async () => {
     const behindTheTrigger = (sql: string) =>
       db.superuserQuery(`

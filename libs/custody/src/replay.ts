@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import {
   MemoryTree,
   isCanonicalEncoding,
@@ -46,8 +46,32 @@ interface EventRow {
  * canonical form, index and columns of each event, every kept head's root and signature, then
  * every stored interior node. Stops at the first divergence.
  */
-export async function replayLog(db: DataSource, onProgress?: (events: number) => void): Promise<ReplayReport> {
+export async function replayLog(db: DataSource, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
+  // One snapshot for the whole replay: a live archive goes on integrating events and signing
+  // heads while this runs, and events, heads and nodes read at different moments would disagree
+  // (a head signed after the last page was read would claim leaves the replay never saw).
+  const runner = db.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    return await replaySnapshot(runner, onProgress);
+  } finally {
+    await runner.query('ROLLBACK').catch(() => undefined);
+    await runner.release();
+  }
+}
+
+async function replaySnapshot(runner: QueryRunner, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
+  // The queries of one connection, one after another: a page read that fails (bytes that are not
+  // UTF-8) is undone to its savepoint before anything else is asked.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const done = queue.then(work);
+    queue = done.catch(() => undefined);
+    return done;
+  };
+  const db = { query: (sql: string, parameters?: unknown[]) => serially(() => runner.query(sql, parameters)) };
   const tree = new MemoryTree();
   const keys: PublishedKey[] = (await db.query(`SELECT key_id, public_key_pem FROM custody_signing_keys`)).map(
     (row: { key_id: string; public_key_pem: string }) => ({ keyId: row.key_id, publicKeyPem: row.public_key_pem }),
@@ -98,14 +122,20 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
   const columns = `leaf_hash, action, case_id, subject_type, subject_id, actor_id, (extract(epoch FROM at) * 1000)::float8 AS at_ms`;
   const page = async (cursor: number): Promise<EventRow[]> => {
     const range = `FROM custody_events WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT ${BATCH}`;
-    try {
-      return await db.query(`SELECT leaf_index, convert_from(event_bytes, 'UTF8') AS event_text, ${columns} ${range}`, [cursor]);
-    } catch {
-      // Bytes that are not UTF-8 somewhere in this page: read it as bytes, and let the checks
-      // below name the leaf (its hash, or its canonical form, cannot match).
-      const rows: (Omit<EventRow, 'event_text'> & { event_bytes: Buffer })[] = await db.query(`SELECT leaf_index, event_bytes, ${columns} ${range}`, [cursor]);
-      return rows.map(({ event_bytes, ...row }) => ({ ...row, event_text: event_bytes.toString('utf8'), raw: event_bytes }));
-    }
+    return serially(async () => {
+      await runner.query('SAVEPOINT page');
+      try {
+        const rows: EventRow[] = await runner.query(`SELECT leaf_index, convert_from(event_bytes, 'UTF8') AS event_text, ${columns} ${range}`, [cursor]);
+        await runner.query('RELEASE SAVEPOINT page');
+        return rows;
+      } catch {
+        // Bytes that are not UTF-8 somewhere in this page: read it as bytes, and let the checks
+        // below name the leaf (its hash, or its canonical form, cannot match).
+        await runner.query('ROLLBACK TO SAVEPOINT page');
+        const rows: (Omit<EventRow, 'event_text'> & { event_bytes: Buffer })[] = await runner.query(`SELECT leaf_index, event_bytes, ${columns} ${range}`, [cursor]);
+        return rows.map(({ event_bytes, ...row }) => ({ ...row, event_text: event_bytes.toString('utf8'), raw: event_bytes }));
+      }
+    });
   };
   // The next page is read while this one is checked: the database and the hashing overlap.
   for (let next = page(0); ; ) {
@@ -145,7 +175,7 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
       report.events++;
       if (!(await checkHeads())) return finish();
     }
-    onProgress?.(report.events);
+    await onProgress?.(report.events);
   }
   const [unreached] = await db.query(`SELECT min(tree_size) AS size FROM custody_tree_heads WHERE tree_size > $1`, [tree.size]);
   if (unreached?.size !== null && unreached?.size !== undefined) {
