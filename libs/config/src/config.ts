@@ -74,7 +74,7 @@ export interface CustodiaConfig {
   fixityIntervalSeconds: number;
   /** Rate limit of the re-reading per process, so it never starves intake (CUSTODIA_FIXITY_BYTES_PER_S). */
   fixityBytesPerSecond: number;
-  /** Items checked per batch: one transaction, one take of the log's lock per batch (CUSTODIA_FIXITY_BATCH). */
+  /** Items checked per batch: one transaction and one queued batch of events (CUSTODIA_FIXITY_BATCH). */
   fixityBatch: number;
   /** Original files in an S3-compatible bucket (CUSTODIA_S3_*); null = on local disk under dataDir. */
   s3: S3Settings | null;

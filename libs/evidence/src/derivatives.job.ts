@@ -57,7 +57,7 @@ export class DerivativesJob {
         nearDuplicate: near.length > 0,
       });
       await this.items.flagNearDuplicates(tx, near);
-      // Last before COMMIT, both events under one take of the log's lock, which COMMIT frees.
+      // Queued last, in this transaction: the sequencer integrates them once it commits.
       await this.custody.appendAll(
         tx,
         stored.map((derivative) => ({

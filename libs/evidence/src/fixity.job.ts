@@ -177,7 +177,7 @@ export class FixityJob {
         tx,
         checked.map((c) => ({ id: c.item.id, checkedAt: c.checkedAt, failed: c.problems.length > 0 })),
       );
-      // Last before COMMIT: one take of the log's lock for the whole batch.
+      // The batch's events queued in its transaction; the sequencer integrates them together.
       await this.custody.appendAll(tx, checked.map((c) => this.event(c)));
     });
     for (const c of checked) {
