@@ -1,4 +1,4 @@
-import { useState, type DragEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { Upload } from 'tus-js-client';
 import { API, call, authHeaders, receiptPath, type Evidence, type Receipt } from '../api.js';
 import { hashFile } from '../hash-file.js';
@@ -42,6 +42,14 @@ export function UploadPanel({ caseId }: { caseId: string }) {
   const [lon, setLon] = useState('');
   const [sourceType, setSourceType] = useState('field_capture');
 
+  // Late receipts are asked for while this screen is open; leaving it stops asking (the item page fetches them).
+  const leaving = useRef(new AbortController());
+  useEffect(() => {
+    const controller = new AbortController();
+    leaving.current = controller;
+    return () => controller.abort();
+  }, []);
+
   const update = (key: string, change: Partial<Job>) => setJobs((all) => all.map((j) => (j.key === key ? { ...j, ...change } : j)));
 
   async function send(file: File) {
@@ -80,7 +88,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
       let receipt = evidence.receipt ?? null;
       if (!receipt) {
         update(key, { receiptWait: 'waiting' });
-        receipt = await waitForReceipt(evidence.receiptUrl ?? receiptPath(evidence.id));
+        receipt = await waitForReceipt(evidence.receiptUrl ?? receiptPath(evidence.id), undefined, leaving.current.signal);
         if (!receipt) return update(key, { receiptWait: 'late' });
       }
       update(key, { receipt, receiptWait: undefined });
