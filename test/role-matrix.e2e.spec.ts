@@ -20,6 +20,7 @@ const BODIES: Record<string, () => object> = {
   login: () => fixtures.credentials,
   updateMe: () => ({ language: 'en' }),
   createApiToken: () => ({ name: 'matrix phone' }),
+  issueUserToken: () => ({ name: 'matrix phone' }),
   createUser: () => ({ email: `matrix-${randomBytes(6).toString('hex')}@custodia.test`, password: 'a matrix password', displayName: 'Matrix', role: 'auditor' }),
   updateUser: () => ({ displayName: 'Spare user', reason: 'role matrix' }),
   setUserPassword: () => ({ password: 'another matrix password' }),

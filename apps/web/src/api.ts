@@ -184,6 +184,8 @@ export interface Evidence {
   duplicateOf: string | null;
   derivatives: { thumbnail: string | null; preview: string | null } | null;
   receipt?: Receipt | null;
+  /** With a submission's answer: where its receipt is (GET), when `receipt` is null because the log has not caught up yet. */
+  receiptUrl?: string;
   timeApproximate?: boolean;
 }
 
@@ -228,4 +230,23 @@ export interface Incident {
   verificationStatus: string;
   evidence: { evidenceId: string; role: string }[];
   unsourced?: boolean;
+}
+
+/** A submission's receipt, or how long to wait before asking again (202 pending, Retry-After). */
+export type ReceiptAnswer = { receipt: Receipt } | { retryAfterS: number };
+
+/** The receipt route of an item, which a submission also names as its receiptUrl. */
+export const receiptPath = (evidenceId: string) => `${API}/evidence/${evidenceId}/receipt`;
+
+/** GET a receiptUrl (`/api/v1/evidence/:id/receipt`, this origin only): the receipt once its event is in the log. */
+export async function fetchReceipt(url: string): Promise<ReceiptAnswer> {
+  if (!url.startsWith(`${API}/`)) throw new Error(`not an address of this archive: ${url}`);
+  const res = await fetch(url, { headers: authHeaders() });
+  if (res.status === 401) onUnauthorized();
+  if (!res.ok) throw await problemOf(res);
+  if (res.status === 202) {
+    const seconds = Number(res.headers.get('Retry-After'));
+    return { retryAfterS: Number.isFinite(seconds) && seconds > 0 ? seconds : 1 };
+  }
+  return { receipt: (await res.json()) as Receipt };
 }

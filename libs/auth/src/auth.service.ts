@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog } from '#custodia/custody';
-import { DomainError, notFound, unprocessable } from '#custodia/errors';
+import { conflict, DomainError, notFound, unprocessable } from '#custodia/errors';
 import { AccessTokenEntity, UserEntity } from './entities.js';
 import { LoginThrottle } from './login-throttle.js';
 import { may } from './policy.js';
@@ -154,15 +154,46 @@ export class AuthService {
 
   /** A long-lived token for a capture device, acting as its owner; returned once, stored hashed. */
   async createApiToken(actor: Actor, name: string, expiresAt?: Date): Promise<ApiTokenView & { token: string }> {
-    const expiry = expiresAt ?? new Date(Date.now() + this.config.apiTokenDefaultTtlDays * 86_400_000);
-    if (expiry.getTime() <= Date.now()) {
-      throw unprocessable('The expiry lies in the past', [{ field: 'expiresAt', message: 'must be in the future' }]);
-    }
+    const expiry = this.apiTokenExpiry(expiresAt);
     const { token, tokenHash } = newBearerToken();
     const repo = this.db.getRepository(AccessTokenEntity);
     const inserted = await repo.insert({ userId: actor.id, kind: 'api', name, tokenHash, expiresAt: expiry });
     const saved = await repo.findOneByOrFail({ id: inserted.identifiers[0]!['id'] });
     return { ...toTokenView(saved), token };
+  }
+
+  /**
+   * An administrator issues a device token for another user (a phone handed out set up), acting
+   * as that user: recorded as `tokens.created`, an account change, since whoever holds it acts in
+   * the user's name. A disabled account gets none (409).
+   */
+  async issueApiToken(actor: Actor, userId: string, name: string, expiresAt?: Date): Promise<ApiTokenView & { token: string }> {
+    const expiry = this.apiTokenExpiry(expiresAt);
+    const { token, tokenHash } = newBearerToken();
+    return this.db.transaction(async (tx) => {
+      const [user]: { disabled_at: Date | null }[] = await tx.query(`SELECT disabled_at FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+      if (!user) throw notFound('The user');
+      if (user.disabled_at) throw conflict('The account is disabled: enable it before issuing a token');
+      const repo = tx.getRepository(AccessTokenEntity);
+      const inserted = await repo.insert({ userId, kind: 'api', name, tokenHash, expiresAt: expiry });
+      const saved = await repo.findOneByOrFail({ id: inserted.identifiers[0]!['id'] });
+      await this.custody.append(tx, {
+        action: 'tokens.created',
+        actor: { id: actor.id, role: actor.role },
+        caseId: null,
+        subject: { type: 'user', id: userId },
+        details: { kind: 'api', tokenId: saved.id, expiresAt: saved.expiresAt.toISOString() },
+      });
+      return { ...toTokenView(saved), token };
+    });
+  }
+
+  private apiTokenExpiry(expiresAt?: Date): Date {
+    const expiry = expiresAt ?? new Date(Date.now() + this.config.apiTokenDefaultTtlDays * 86_400_000);
+    if (expiry.getTime() <= Date.now()) {
+      throw unprocessable('The expiry lies in the past', [{ field: 'expiresAt', message: 'must be in the future' }]);
+    }
+    return expiry;
   }
 
   async listApiTokens(actor: Actor): Promise<ApiTokenView[]> {

@@ -31,13 +31,13 @@ const systemEvent = (overrides: Partial<CustodyEvent> = {}): CustodyEvent => ({
 
 describe('the custody vocabulary', () => {
   it('holds every action custody.md lists, then those added since, and nothing twice', () => {
-    // Added since custody.md was written: munition remnants (issue 14).
-    expect([...CUSTODY_ACTIONS]).toEqual([...CUSTODY_MD_ACTIONS.split(' '), 'remnant.recorded', 'remnant.updated', 'remnant.transferred']);
+    // Added since custody.md was written: munition remnants (issue 14), device tokens an administrator issues (issue 13).
+    expect([...CUSTODY_ACTIONS]).toEqual([...CUSTODY_MD_ACTIONS.split(' '), 'remnant.recorded', 'remnant.updated', 'remnant.transferred', 'tokens.created']);
   });
 
   it('names the system events: account administration and key rotation', () => {
     expect([...SYSTEM_ACTIONS].sort()).toEqual(
-      ['key.rotated', 'tokens.revoked', 'user.created', 'user.disabled', 'user.password_set', 'user.updated'].sort(),
+      ['key.rotated', 'tokens.created', 'tokens.revoked', 'user.created', 'user.disabled', 'user.password_set', 'user.updated'].sort(),
     );
     expect(isSystemAction('key.rotated')).toBe(true);
     expect(isSystemAction('case.created')).toBe(false);

@@ -38,6 +38,7 @@ export const CUSTODY_ACTIONS = [
   'remnant.recorded',
   'remnant.updated',
   'remnant.transferred',
+  'tokens.created',
 ] as const;
 
 /** One of the custody actions. */
@@ -53,6 +54,7 @@ export const SYSTEM_ACTIONS: readonly CustodyAction[] = [
   'user.disabled',
   'user.password_set',
   'tokens.revoked',
+  'tokens.created',
   'key.rotated',
 ];
 

@@ -1,6 +1,9 @@
 import { Controller, Delete, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
+  AuthService,
+  CreateApiTokenBody,
+  CreatedApiToken,
   CreateUserBody,
   CurrentActor,
   Permit,
@@ -22,7 +25,10 @@ import { uuidParam } from '../http/params.js';
 @ApiTags('users')
 @Controller('users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly auth: AuthService,
+  ) {}
 
   @Post()
   @Permit('users.manage')
@@ -76,6 +82,21 @@ export class UsersController {
   })
   tokens(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string): Promise<z.output<typeof UserToken>[]> {
     return this.users.tokens(actor, id);
+  }
+
+  @Post(':id/tokens')
+  @Permit('users.manage')
+  @Endpoint({
+    operationId: 'issueUserToken',
+    summary: 'Issue a device token for a user, acting as them (shown once; recorded as tokens.created)',
+    description: 'What POST /auth/tokens does for the caller, done by an administrator for another account (a phone handed out set up). 409 for a disabled account.',
+    body: CreateApiTokenBody,
+    response: CreatedApiToken,
+    status: 201,
+    problems: [404, 409, 422],
+  })
+  issueToken(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidBody() body: z.output<typeof CreateApiTokenBody>): Promise<z.output<typeof CreatedApiToken>> {
+    return this.auth.issueApiToken(actor, id, body.name, body.expiresAt === undefined ? undefined : new Date(body.expiresAt));
   }
 
   @Delete(':id/tokens')

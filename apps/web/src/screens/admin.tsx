@@ -24,7 +24,17 @@ interface UserRow {
 
 const ROLES: Role[] = ['admin', 'investigator', 'documenter', 'auditor'];
 
-/** Accounts: create, and revoke every session and device token of a user in one click (a seized phone). */
+interface IssuedToken {
+  id: string;
+  name: string;
+  token: string;
+  expiresAt: string;
+}
+
+/**
+ * Accounts: create, change role, disable or enable, set a password; a user's sessions and device
+ * tokens, issue one (shown once) and revoke them one by one, or all at once in one click (a seized phone).
+ */
 export function AdminScreen() {
   const { t, instant } = useI18n();
   const [users, setUsers] = useState<UserRow[]>([]);
@@ -60,12 +70,35 @@ export function AdminScreen() {
     }
   }
 
+  async function setDisabled(user: UserRow, disabled: boolean) {
+    setError(null);
+    try {
+      await call('PATCH', `/users/${user.id}`, { disabled, reason });
+      setNotice(t(disabled ? 'admin.disabledNotice' : 'admin.enabledNotice', { u: user.displayName }));
+      await load();
+      if (tokens?.user.id === user.id) await showTokens(user);
+    } catch (e) {
+      setError(e);
+    }
+  }
+
   async function changeRole(user: UserRow, role: Role) {
     setError(null);
     try {
       await call('PATCH', `/users/${user.id}`, { role, reason });
       setNotice(t('admin.roleChanged', { u: user.displayName, r: t(`role.${role}`) }));
       await load();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  async function revokeOne(user: UserRow, tok: TokenRow) {
+    setError(null);
+    try {
+      await call('DELETE', `/auth/tokens/${tok.id}`);
+      setNotice(t('admin.revokedOne', { n: tok.name ?? tok.id, u: user.displayName }));
+      await showTokens(user);
     } catch (e) {
       setError(e);
     }
@@ -120,6 +153,9 @@ export function AdminScreen() {
                 <button type="button" onClick={() => showTokens(u)} aria-label={`${t('admin.tokens')}: ${u.displayName}`}>
                   {t('admin.tokens')}
                 </button>{' '}
+                <button type="button" onClick={() => setDisabled(u, !u.disabledAt)} aria-label={`${t(u.disabledAt ? 'admin.enable' : 'admin.disable')}: ${u.displayName}`}>
+                  {t(u.disabledAt ? 'admin.enable' : 'admin.disable')}
+                </button>{' '}
                 <button type="button" className="danger" onClick={() => revoke(u)} aria-label={`${t('admin.revoke')}: ${u.displayName}`}>
                   {t('admin.revoke')}
                 </button>
@@ -128,6 +164,7 @@ export function AdminScreen() {
           ))}
         </tbody>
       </table>
+      {tokens && <AccountPanel key={tokens.user.id} user={tokens.user} onChanged={() => showTokens(tokens.user)} />}
       {tokens && (
         <table>
           <caption>
@@ -140,6 +177,9 @@ export function AdminScreen() {
               <th scope="col">{t('admin.lastUsed')}</th>
               <th scope="col">{t('admin.expires')}</th>
               <th scope="col">{t('admin.revokedAt')}</th>
+              <th scope="col">
+                <span className="visually-hidden">{t('admin.actions')}</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -150,6 +190,13 @@ export function AdminScreen() {
                 <td>{instant(tok.lastUsedAt)}</td>
                 <td>{instant(tok.expiresAt)}</td>
                 <td>{instant(tok.revokedAt)}</td>
+                <td>
+                  {tok.kind === 'api' && !tok.revokedAt && (
+                    <button type="button" className="danger" onClick={() => revokeOne(tokens.user, tok)} aria-label={`${t('admin.revokeOne')}: ${tok.name ?? tok.id}`}>
+                      {t('admin.revokeOne')}
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -172,5 +219,98 @@ export function AdminScreen() {
         </button>
       </form>
     </section>
+  );
+}
+
+/** One account's password and device tokens: each form shows the API's messages beside its fields. */
+function AccountPanel({ user, onChanged }: { user: UserRow; onChanged(): void }) {
+  const { t, instant } = useI18n();
+  const [password, setPassword] = useState('');
+  const [mustChange, setMustChange] = useState(true);
+  const [passwordError, setPasswordError] = useState<unknown>(null);
+  const [passwordDone, setPasswordDone] = useState(false);
+  const [tokenName, setTokenName] = useState('');
+  const [tokenExpiry, setTokenExpiry] = useState('');
+  const [tokenError, setTokenError] = useState<unknown>(null);
+  const [issued, setIssued] = useState<IssuedToken | null>(null);
+  const [copied, setCopied] = useState(false);
+  const passwordField = (name: string) => (passwordError instanceof ApiError ? passwordError.forField(name) : undefined);
+  const tokenField = (name: string) => (tokenError instanceof ApiError ? tokenError.forField(name) : undefined);
+
+  async function savePassword(event: FormEvent) {
+    event.preventDefault();
+    setPasswordError(null);
+    setPasswordDone(false);
+    try {
+      await call('POST', `/users/${user.id}/password`, { password, mustChange });
+      setPassword('');
+      setPasswordDone(true);
+      onChanged();
+    } catch (e) {
+      setPasswordError(e);
+    }
+  }
+
+  async function issue(event: FormEvent) {
+    event.preventDefault();
+    setTokenError(null);
+    setIssued(null);
+    setCopied(false);
+    try {
+      const body = { name: tokenName, ...(tokenExpiry ? { expiresAt: new Date(tokenExpiry).toISOString() } : {}) };
+      setIssued(await call<IssuedToken>('POST', `/users/${user.id}/tokens`, body));
+      setTokenName('');
+      setTokenExpiry('');
+      onChanged();
+    } catch (e) {
+      setTokenError(e);
+    }
+  }
+
+  async function copy() {
+    if (!issued) return;
+    await navigator.clipboard.writeText(issued.token);
+    setCopied(true);
+  }
+
+  return (
+    <div className="account-panel">
+      <form onSubmit={savePassword} className="record-form" aria-label={`${t('admin.setPassword')}: ${user.displayName}`}>
+        <h2>
+          {t('admin.setPassword')}: {user.displayName}
+        </h2>
+        <Field label={t('admin.newPassword')} type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} error={passwordField('password')} />
+        <div className="field">
+          <label>
+            <input type="checkbox" checked={mustChange} onChange={(e) => setMustChange(e.target.checked)} /> {t('admin.mustChange')}
+          </label>
+        </div>
+        {passwordDone && <p role="status">{t('admin.passwordSet', { u: user.displayName })}</p>}
+        <ErrorNote error={passwordError} />
+        <button type="submit" className="primary">
+          {t('admin.setPassword')}
+        </button>
+      </form>
+      <form onSubmit={issue} className="record-form" aria-label={`${t('admin.issueToken')}: ${user.displayName}`}>
+        <h2>
+          {t('admin.issueToken')}: {user.displayName}
+        </h2>
+        <Field label={t('admin.tokenName')} required value={tokenName} onChange={(e) => setTokenName(e.target.value)} error={tokenField('name')} />
+        <Field label={t('admin.tokenExpiry')} type="datetime-local" value={tokenExpiry} onChange={(e) => setTokenExpiry(e.target.value)} error={tokenField('expiresAt')} />
+        <ErrorNote error={tokenError} />
+        <button type="submit" className="primary">
+          {t('admin.issueToken')}
+        </button>
+        {issued && (
+          <div className="issued-token" role="status">
+            <p>{t('admin.tokenOnce', { n: issued.name, e: instant(issued.expiresAt) })}</p>
+            <Field label={t('admin.tokenValue')} readOnly value={issued.token} onFocus={(e) => e.target.select()} data-testid="issued-token" />
+            <button type="button" onClick={copy}>
+              {copied ? t('admin.copied') : t('admin.copy')}
+            </button>
+          </div>
+        )}
+      </form>
+    </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { call, fetchBlob, get, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
+import { call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, FlagBadges, Link, Select } from '../ui.js';
@@ -153,6 +153,43 @@ function VerifyPanel({ item }: { item: Evidence }) {
       <VerdictLine result={result} />
       <ReceiptCheck onResult={setReceiptResult} />
       <VerdictLine result={receiptResult} receipt />
+      <SubmissionReceipt item={item} />
+    </div>
+  );
+}
+
+/** The submission's receipt fetched from the archive (a late one the upload screen stopped waiting for), checked here, downloadable. */
+function SubmissionReceipt({ item }: { item: Evidence }) {
+  const { t } = useI18n();
+  const [receipt, setReceipt] = useState<Receipt | null>(null);
+  const [check, setCheck] = useState<Check | null>(null);
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function fetchIt() {
+    setError(null);
+    setPending(false);
+    try {
+      const answer = await fetchReceipt(receiptPath(item.id));
+      if (!('receipt' in answer)) return setPending(true);
+      setReceipt(answer.receipt);
+      setCheck(await verifyKeptReceipt(answer.receipt));
+    } catch (e) {
+      setError(e);
+    }
+  }
+  return (
+    <div className="submission-receipt">
+      <button type="button" onClick={fetchIt}>
+        {t('item.fetchReceipt')}
+      </button>
+      {pending && <p role="status">{t('item.receiptPending')}</p>}
+      <ErrorNote error={error} />
+      {receipt && (
+        <button type="button" onClick={() => downloadReceipt(receipt, item.originalFileName ?? item.id)}>
+          {t('upload.downloadReceipt')}
+        </button>
+      )}
+      <VerdictLine result={check} receipt />
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { get, type Evidence, type Flag, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { ErrorNote, FlagBadges, Link, Select, Field } from '../ui.js';
@@ -129,10 +129,17 @@ export function EvidenceGrid({ caseId }: { caseId: string }) {
   );
 }
 
+/**
+ * Keyboard: the grid is one tab stop (roving tabindex: only the active cell's link is tabbable);
+ * arrows move between cells by row and column, Page Up/Down by a screen, Home/End to the first
+ * and last loaded item, scrolling the virtual list so the cell is rendered; Enter opens the item.
+ */
 function VirtualGrid({ items, onNearEnd }: { items: Evidence[]; onNearEnd(): void }) {
   const { t } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 600, width: 900 });
+  const [active, setActive] = useState(0);
+  const focusWanted = useRef(false);
   useLayoutEffect(() => {
     const el = box.current!;
     const measure = () => setView({ top: el.scrollTop, height: el.clientHeight, width: el.clientWidth });
@@ -152,17 +159,68 @@ function VirtualGrid({ items, onNearEnd }: { items: Evidence[]; onNearEnd(): voi
   useEffect(() => {
     if (last >= rows - 3) onNearEnd();
   }, [last, rows, onNearEnd]);
+  // The cell Tab lands on: the active one while it is rendered, else the first rendered one.
+  const current = Math.min(active, Math.max(0, items.length - 1));
+  const tabbable = current >= first * columns && current < last * columns ? current : first * columns;
+  useEffect(() => {
+    if (!focusWanted.current) return;
+    focusWanted.current = false;
+    box.current?.querySelector<HTMLElement>(`[data-index="${current}"] a`)?.focus({ preventScroll: true });
+  }, [current, first, last]);
+
+  function moveTo(index: number) {
+    const target = Math.max(0, Math.min(items.length - 1, index));
+    if (target === current) return;
+    const el = box.current!;
+    const top = Math.floor(target / columns) * CELL_H;
+    let scrollTop = el.scrollTop;
+    if (top < scrollTop) scrollTop = top;
+    else if (top + CELL_H > scrollTop + el.clientHeight) scrollTop = top + CELL_H - el.clientHeight;
+    if (scrollTop !== el.scrollTop) {
+      el.scrollTop = scrollTop;
+      // Render the target's rows now, without waiting for the scroll event.
+      setView({ top: scrollTop, height: el.clientHeight, width: el.clientWidth });
+    }
+    focusWanted.current = true;
+    setActive(target);
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
+    if (!(event.target instanceof HTMLElement) || !event.target.closest('[data-index]')) return;
+    const page = Math.max(1, Math.floor(view.height / CELL_H)) * columns;
+    const moves: Record<string, number> = {
+      ArrowRight: current + 1,
+      ArrowLeft: current - 1,
+      ArrowDown: current + columns,
+      ArrowUp: current - columns,
+      PageDown: current + page,
+      PageUp: current - page,
+      Home: 0,
+      End: items.length - 1,
+    };
+    const target = moves[event.key];
+    if (target === undefined || event.altKey || event.metaKey) return;
+    event.preventDefault();
+    // Down from the last row's shorter end: the last item, not nothing.
+    if (event.key === 'ArrowDown' && target >= items.length && Math.floor(current / columns) < rows - 1) return moveTo(items.length - 1);
+    if (target < 0 || target >= items.length) return;
+    moveTo(target);
+  }
+
   const cells = [];
   for (let row = first; row < last; row++) {
     for (let col = 0; col < columns; col++) {
       const index = row * columns + col;
       const item = items[index];
       if (!item) break;
-      cells.push(<Cell key={item.id} item={item} style={{ top: row * CELL_H, left: col * CELL_W }} />);
+      cells.push(<Cell key={item.id} item={item} index={index} tabbable={index === tabbable} onFocus={() => setActive(index)} style={{ top: row * CELL_H, left: col * CELL_W }} />);
     }
   }
   return (
-    <div className="grid-scroll" ref={box} tabIndex={0} role="region" aria-label={t("case.evidence")} data-total={items.length}>
+    <div className="grid-scroll" ref={box} role="region" aria-label={t('case.evidence')} aria-describedby="grid-keys" data-total={items.length} data-columns={columns} onKeyDown={onKeyDown}>
+      <p id="grid-keys" className="visually-hidden">
+        {t('grid.keys')}
+      </p>
       <ul className="grid" style={{ height: rows * CELL_H }}>
         {cells}
       </ul>
@@ -170,14 +228,14 @@ function VirtualGrid({ items, onNearEnd }: { items: Evidence[]; onNearEnd(): voi
   );
 }
 
-function Cell({ item, style }: { item: Evidence; style: { top: number; left: number } }) {
+function Cell({ item, index, tabbable, onFocus, style }: { item: Evidence; index: number; tabbable: boolean; onFocus(): void; style: { top: number; left: number } }) {
   const { t, instant } = useI18n();
   const [src, setSrc] = useState<string | null>(null);
   useEffect(() => (item.derivatives?.thumbnail ? requestThumbnail(item.id, setSrc) : undefined), [item.id, item.derivatives?.thumbnail]);
   const name = item.title ?? item.originalFileName ?? item.sha256.slice(0, 12);
   return (
-    <li className="cell" style={style} data-evidence-id={item.id}>
-      <Link href={`/evidence/${item.id}`}>
+    <li className="cell" style={style} data-evidence-id={item.id} data-index={index}>
+      <Link href={`/evidence/${item.id}`} tabIndex={tabbable ? 0 : -1} onFocus={onFocus}>
         {src ? <img src={src} alt={name} width={160} height={120} /> : <span className="thumb-placeholder">{item.mediaType}</span>}
         <span className="cell-name">{name}</span>
       </Link>

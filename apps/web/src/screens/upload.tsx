@@ -1,8 +1,9 @@
-import { useState, type DragEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { Upload } from 'tus-js-client';
-import { API, call, authHeaders, type Evidence, type Receipt } from '../api.js';
-import { toHex } from '../custody-verify.js';
+import { API, call, authHeaders, receiptPath, type Evidence, type Receipt } from '../api.js';
+import { hashFile } from '../hash-file.js';
 import { useI18n } from '../i18n.js';
+import { waitForReceipt } from '../receipt-wait.js';
 import { ErrorNote, Field, Link, Select } from '../ui.js';
 import { verifyKeptReceipt, type Check } from '../verify-log.js';
 import { downloadReceipt, VerdictLine } from './evidence.js';
@@ -12,24 +13,25 @@ interface Job {
   file: File;
   phase: 'hashing' | 'sending' | 'done' | 'failed';
   sha256?: string;
+  hashed: number;
   sent: number;
   evidence?: Evidence;
+  /** The receipt: the submission's answer, or fetched later from its receiptUrl. */
+  receipt?: Receipt;
+  /** A late receipt: asked for until it comes ('waiting'), or not come in time ('late'). */
+  receiptWait?: 'waiting' | 'late';
   error?: unknown;
   check?: Check | null;
 }
 
 const SOURCE_TYPES = ['field_capture', 'witness_submission', 'open_source', 'official_record', 'other'] as const;
 
-/** SHA-256 of a file in the browser, before a byte is sent: the archive refuses bytes that differ. */
-async function hashFile(file: File): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer())));
-}
-
 /**
- * Drag and drop (or choose) files: each is hashed here, sent with tus (resumable: a broken
+ * Drag and drop (or choose) files: each is hashed here (slice by slice, in a worker), sent with tus (resumable: a broken
  * connection resumes from the server's offset; tus-js-client keeps the upload's address in
  * localStorage so a reloaded page resumes too), then made evidence with the hash and what the
- * user declares; the receipt is shown, checked in the browser and downloadable.
+ * user declares; the receipt is shown, checked in the browser and downloadable. When the log has
+ * not caught up within the submission's wait, the receipt is asked for again until it comes.
  */
 export function UploadPanel({ caseId }: { caseId: string }) {
   const { t, bytes } = useI18n();
@@ -40,13 +42,21 @@ export function UploadPanel({ caseId }: { caseId: string }) {
   const [lon, setLon] = useState('');
   const [sourceType, setSourceType] = useState('field_capture');
 
+  // Late receipts are asked for while this screen is open; leaving it stops asking (the item page fetches them).
+  const leaving = useRef(new AbortController());
+  useEffect(() => {
+    const controller = new AbortController();
+    leaving.current = controller;
+    return () => controller.abort();
+  }, []);
+
   const update = (key: string, change: Partial<Job>) => setJobs((all) => all.map((j) => (j.key === key ? { ...j, ...change } : j)));
 
   async function send(file: File) {
     const key = `${file.name}-${file.size}-${file.lastModified}-${Math.random()}`;
-    setJobs((all) => [...all, { key, file, phase: 'hashing', sent: 0 }]);
+    setJobs((all) => [...all, { key, file, phase: 'hashing', hashed: 0, sent: 0 }]);
     try {
-      const sha256 = await hashFile(file);
+      const sha256 = await hashFile(file, (hashed) => update(key, { hashed }));
       update(key, { sha256, phase: 'sending' });
       const uploadUrl = await new Promise<string>((resolve, reject) => {
         const upload = new Upload(file, {
@@ -75,7 +85,14 @@ export function UploadPanel({ caseId }: { caseId: string }) {
         ...(location ? { location } : {}),
       });
       update(key, { evidence, phase: 'done', sent: file.size });
-      if (evidence.receipt) update(key, { check: await verifyKeptReceipt(evidence.receipt) });
+      let receipt = evidence.receipt ?? null;
+      if (!receipt) {
+        update(key, { receiptWait: 'waiting' });
+        receipt = await waitForReceipt(evidence.receiptUrl ?? receiptPath(evidence.id), undefined, leaving.current.signal);
+        if (!receipt) return update(key, { receiptWait: 'late' });
+      }
+      update(key, { receipt, receiptWait: undefined });
+      update(key, { check: await verifyKeptReceipt(receipt) });
     } catch (error) {
       update(key, { phase: 'failed', error });
     }
@@ -124,7 +141,16 @@ export function UploadPanel({ caseId }: { caseId: string }) {
         {jobs.map((job) => (
           <li key={job.key} data-phase={job.phase}>
             <strong>{job.file.name}</strong> · {bytes(job.file.size)}
-            {job.phase === 'hashing' && <p>{t('upload.hashing')}</p>}
+            {job.phase === 'hashing' && (
+              <p>
+                <label>
+                  {t('upload.hashing')}{' '}
+                  <progress max={job.file.size} value={job.hashed} data-testid="hash-progress">
+                    {Math.round((job.hashed / Math.max(1, job.file.size)) * 100)}%
+                  </progress>
+                </label>
+              </p>
+            )}
             {job.sha256 && <p className="hash">SHA-256 {job.sha256}</p>}
             {(job.phase === 'sending' || job.phase === 'done') && (
               <p>
@@ -139,12 +165,22 @@ export function UploadPanel({ caseId }: { caseId: string }) {
             {job.evidence && (
               <div className="receipt">
                 <Link href={`/evidence/${job.evidence.id}`}>{job.evidence.originalFileName ?? job.evidence.id}</Link>
-                {job.evidence.receipt && (
+                {job.receiptWait === 'waiting' && (
+                  <p role="status" data-receipt="waiting">
+                    {t('upload.receiptWaiting')}
+                  </p>
+                )}
+                {job.receiptWait === 'late' && (
+                  <p role="status" data-receipt="late">
+                    {t('upload.receiptLate')} <Link href={`/evidence/${job.evidence.id}`}>{t('upload.receiptLater')}</Link>
+                  </p>
+                )}
+                {job.receipt && (
                   <>
                     <p>
-                      {t('upload.receipt')}: #{job.evidence.receipt.leafIndex} · {job.evidence.receipt.treeHead.rootHash.slice(0, 16)}…
+                      {t('upload.receipt')}: #{job.receipt.leafIndex} · {job.receipt.treeHead.rootHash.slice(0, 16)}…
                     </p>
-                    <button type="button" onClick={() => downloadReceipt(job.evidence!.receipt as Receipt, job.file.name)}>
+                    <button type="button" onClick={() => downloadReceipt(job.receipt!, job.file.name)}>
                       {t('upload.downloadReceipt')}
                     </button>
                     <VerdictLine result={job.check ?? null} receipt />

@@ -166,6 +166,7 @@ export const ACTION_LABELS: Readonly<Record<string, Bilingual>> = {
   'user.disabled': bi('Користувача вимкнено', 'User disabled'),
   'user.password_set': bi('Пароль встановлено', 'Password set'),
   'tokens.revoked': bi('Токени відкликано', 'Tokens revoked'),
+  'tokens.created': bi('Адміністратор видав токен пристрою', 'Device token issued by an administrator'),
 };
 
 /** Evidence flags (api.md, the evidence resource). */

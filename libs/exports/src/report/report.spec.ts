@@ -86,7 +86,7 @@ function assertBalanced(text: string): void {
 describe('labels', () => {
   it('name every custody action of the closed vocabulary in both languages', () => {
     const actions =
-      'evidence.submitted evidence.metadata_extracted evidence.derivative_created evidence.viewed evidence.downloaded evidence.annotated evidence.linked evidence.status_changed evidence.verified evidence.exported evidence.redacted case.created case.member_added case.member_removed incident.created incident.updated casualty.recorded casualty.updated damage.recorded damage.updated export.created export.downloaded key.rotated user.created user.updated user.disabled user.password_set tokens.revoked evidence.unlinked evidence.fixity_checked evidence.fixity_failed remnant.recorded remnant.updated remnant.transferred'.split(
+      'evidence.submitted evidence.metadata_extracted evidence.derivative_created evidence.viewed evidence.downloaded evidence.annotated evidence.linked evidence.status_changed evidence.verified evidence.exported evidence.redacted case.created case.member_added case.member_removed incident.created incident.updated casualty.recorded casualty.updated damage.recorded damage.updated export.created export.downloaded key.rotated user.created user.updated user.disabled user.password_set tokens.revoked evidence.unlinked evidence.fixity_checked evidence.fixity_failed remnant.recorded remnant.updated remnant.transferred tokens.created'.split(
         ' ',
       );
     for (const action of actions) {
