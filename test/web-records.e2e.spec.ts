@@ -68,7 +68,7 @@ beforeAll(async () => {
   documenter = await t.user('documenter', 'Taras Documenter');
   auditor = await t.user('auditor', 'Iryna Auditor');
   caseId = await createCase(t, investigator, 'Kharkiv: Shahed wreckage', [documenter, auditor]);
-  // The investigator works in English; the documenter keeps the browser's Ukrainian until they switch.
+  // The investigator works in English (remembered for the user, and by this browser profile).
   expect((await api(investigator).patch('/auth/me', { language: 'en' })).status).toBe(204);
   const strike = { type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00', location: { lat: 50.0268, lon: 36.3458 }, weapons: [{ weaponType: 'uav.owa.shahed_136' }] };
   incidentId = (await api(investigator).post(`/cases/${caseId}/incidents`, { ...strike, title: 'Strike on Saltivka, block 12' })).body.id;
@@ -82,6 +82,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await t?.close();
+});
+
+describe('the console\'s new addresses', () => {
+  it('are served as the console page (a reload or a shared link works), other paths stay 404', async () => {
+    for (const address of [`/remnants/${incidentId}`, `/remnants/${incidentId}/edit`, `/incidents/${incidentId}/remnants/new`, `/cases/${caseId}/remnants`, `/cases/${caseId}/serials`]) {
+      const res = await t.http.get(address);
+      expect(res.status, address).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+    }
+    for (const address of [`/remnants/${incidentId}/other`, `/incidents/${incidentId}/remnants`]) expect((await t.http.get(address)).status, address).toBe(404);
+  });
 });
 
 describe('damage records on the incident page', () => {
@@ -142,8 +153,10 @@ describe('munition remnants', () => {
   it('lets a documenter report a remnant on their incident (it starts as reported), in Ukrainian, then in English', async () => {
     const page = await newPage(documenter);
     await page.goto(`${base}/incidents/${documenterIncidentId}`);
-    // Ukrainian first (the browser's language), then the switch.
+    // This browser last showed English (the investigator's choice): Ukrainian, then back to English.
+    await page.getByRole('button', { name: 'Українська' }).click();
     await page.getByRole('link', { name: 'Повідомити про уламок' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Уламки боєприпасів' }).count()).toBe(1);
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('link', { name: 'Report a remnant' }).click();
     await page.waitForURL(/\/remnants\/new$/);
