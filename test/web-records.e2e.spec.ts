@@ -247,7 +247,14 @@ describe('munition remnants', () => {
     expect(await custodyRows.first().textContent()).toContain('SES pyrotechnic team, Kharkiv');
     expect(await custodyRows.first().textContent()).toContain('Evidence store 3, Kharkiv');
     expect(await custodyRows.first().textContent()).toContain('holds it now');
-    await expect.poll(() => page.locator('table.events').textContent()).toContain('remnant.transferred');
+    // The hand-over's custody event joins the log once it is sequenced: shown on a later visit.
+    await expect
+      .poll(async () => {
+        await page.reload();
+        await page.locator('table.events').waitFor();
+        return page.locator('table.events').textContent();
+      })
+      .toContain('remnant.transferred');
     const custody = await api(investigator).get(`/remnants/${state.remnantId}/transfers`);
     expect(custody.body.physicalCustody).toMatchObject([{ holder: 'SES pyrotechnic team, Kharkiv', place: 'Evidence store 3, Kharkiv', from: '2026-11-20T06:00:00.000Z', to: null, note: 'seal 004512' }]);
     await checkScreen(page, 'remnant');

@@ -503,6 +503,8 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
   };
 
   const back = record ? `/remnants/${record.id}` : `/incidents/${incidentId}`;
+  // An amendment starts from the stored record: no form until it is here.
+  if (id && !record) return error ? <ErrorNote error={error} /> : <p>{t('common.loading')}</p>;
   return (
     <section aria-labelledby="remnant-form-title">
       <p>
