@@ -580,7 +580,8 @@ export function SerialsPanel({ caseId }: { caseId: string }) {
         aria-label={t('serials.title')}
         onSubmit={(e) => {
           e.preventDefault();
-          setApplied({ weaponType, confidence });
+          // A decimal comma (0,95 in Ukrainian) is the API's decimal point.
+          setApplied({ weaponType, confidence: confidence.replace(',', '.') });
         }}
       >
         <VocabularyPicker label={t('remnant.weaponType')} vocabulary="weapon_type" terms={terms('weapon_type')} value={weaponType} onChange={setWeaponType} error={fieldError('weaponType')} />
