@@ -136,6 +136,8 @@ describe('damage records on the incident page', () => {
     // An edit without a reason: the API asks for one, beside the reason field.
     await page.getByRole('button', { name: 'Edit: Apartment block, Heroiv Pratsi 12' }).click();
     const edit = page.getByRole('form', { name: /Edit damage record/ });
+    // The keyboard lands on the form that opened.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toMatch(/^Edit damage record/);
     await edit.getByLabel('Damage level').selectOption('destroyed');
     await edit.getByRole('button', { name: 'Save' }).click();
     expect(await messageBeside(page, edit.getByLabel('Reason for the change'))).toBeTruthy();
@@ -353,6 +355,7 @@ describe('exports by selection', () => {
     const jobs = (await api(investigator).get(`/cases/${caseId}/exports`)).body.items;
     expect(jobs).toHaveLength(1);
     expect(jobs[0].selection).toEqual({ incidentIds: [incidentId] });
+    expect(await ready.textContent()).toContain('Incidents: 1');
     expect(jobs[0].includeNames).toBe(false);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(jobs[0].sha256);
     // The bag holds the incident's damage record and the photo it cites, not the documenter's incident.
@@ -386,6 +389,7 @@ describe('exports by selection', () => {
     expect(latest.selection).toEqual({ from: '2026-11-19T22:00:00.000Z', to: '2026-11-20T22:00:00.000Z' });
     expect(latest.includeNames).toBe(true);
     await page.locator('tr[data-export-status=ready]').nth(1).waitFor({ timeout: 120_000 });
+    await expect.poll(() => page.locator('tbody tr').allTextContents()).toContainEqual(expect.stringContaining('with victims’ names'));
     await page.close();
   });
 });

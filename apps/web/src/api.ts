@@ -214,6 +214,8 @@ export interface ExportJob {
   sizeBytes: number | null;
   createdAt: string;
   error?: string | null;
+  selection?: { evidenceIds?: string[]; incidentIds?: string[]; from?: string; to?: string };
+  includeNames?: boolean;
 }
 
 export interface Incident {

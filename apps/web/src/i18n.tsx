@@ -317,6 +317,11 @@ const en = {
   'exports.from': 'From (captured or started)',
   'exports.to': 'To',
   'exports.includeNames': 'Include victims’ names (court packages, investigators only)',
+  'exports.selectionColumn': 'Selection',
+  'exports.whole': 'Whole case',
+  'exports.nItems': 'Items: {n}',
+  'exports.nIncidents': 'Incidents: {n}',
+  'exports.withNames': 'with victims’ names',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -631,6 +636,11 @@ const uk: Record<MessageKey, string> = {
   'exports.from': 'Від (час зйомки чи початку)',
   'exports.to': 'До',
   'exports.includeNames': 'Включити імена постраждалих (лише пакети для суду, лише слідчі)',
+  'exports.selectionColumn': 'Вибірка',
+  'exports.whole': 'Уся справа',
+  'exports.nItems': 'Доказів: {n}',
+  'exports.nIncidents': 'Подій: {n}',
+  'exports.withNames': 'з іменами постраждалих',
 };
 
 export const MESSAGES: Record<Language, Record<MessageKey, string>> = { en, uk };

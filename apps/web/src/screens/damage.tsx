@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { call, get, type Damage, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
@@ -172,6 +172,11 @@ function DamageForm({ record, incidentId, evidence, onSaved, onCancel }: {
   const set = (key: keyof DamageForm) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const pick = (key: keyof DamageForm) => (code: string) => setForm({ ...form, [key]: code });
   const title = record ? t('damage.edit', { name: record.objectName ?? '' }) : t('damage.add');
+  const heading = useRef<HTMLHeadingElement>(null);
+  // An edit form opens above the list's end: keyboard and screen reader users are taken to it.
+  useEffect(() => {
+    if (record) heading.current?.focus();
+  }, [record]);
 
   async function save(event: FormEvent) {
     event.preventDefault();
@@ -191,7 +196,9 @@ function DamageForm({ record, incidentId, evidence, onSaved, onCancel }: {
 
   return (
     <form onSubmit={save} className="record-form" noValidate aria-label={title}>
-      <h3>{title}</h3>
+      <h3 ref={heading} tabIndex={-1}>
+        {title}
+      </h3>
       <Field label={t('damage.objectName')} value={form.objectName} onChange={set('objectName')} error={fieldError('objectName')} />
       <Field label={t('damage.address')} value={form.address} onChange={set('address')} error={fieldError('address')} />
       <Field label={t('incident.lat')} inputMode="decimal" value={form.lat} onChange={set('lat')} error={fieldError('location.lat') ?? fieldError('location')} />

@@ -34,6 +34,16 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
     return () => clearTimeout(timer);
   }, [jobs, load]);
 
+  /** What a package holds, in words: its items, incidents and time range, or the whole case. */
+  const selectionSummary = ({ selection: s, includeNames: names }: ExportJob) => {
+    const parts = [
+      s?.evidenceIds?.length ? t('exports.nItems', { n: number(s.evidenceIds.length) }) : '',
+      s?.incidentIds?.length ? t('exports.nIncidents', { n: number(s.incidentIds.length) }) : '',
+      s?.from || s?.to ? `${s.from ? instant(s.from) : '…'} – ${s.to ? instant(s.to) : '…'}` : '',
+    ].filter(Boolean);
+    return [parts.length ? parts.join('; ') : t('exports.whole'), names ? t('exports.withNames') : ''].filter(Boolean).join(' · ');
+  };
+
   async function create(event: FormEvent) {
     event.preventDefault();
     setError(null);
@@ -78,6 +88,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
             <tr>
               <th scope="col">{t('item.when')}</th>
               <th scope="col">{t('exports.purpose')}</th>
+              <th scope="col">{t('exports.selectionColumn')}</th>
               <th scope="col">{t('exports.status')}</th>
               <th scope="col">{t('item.size')}</th>
               <th scope="col">SHA-256</th>
@@ -91,6 +102,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
               <tr key={job.id} data-export-status={job.status}>
                 <td>{instant(job.createdAt)}</td>
                 <td>{t(job.purpose === 'partner' ? 'exports.partner' : 'exports.court')}</td>
+                <td>{selectionSummary(job)}</td>
                 <td>
                   {t(`export.${job.status}`)}
                   {(job.status === 'running' || job.status === 'pending') && (
