@@ -280,7 +280,8 @@ describe('munition remnants', () => {
       ['Ш136.02.112', '2026-10-02T10:00:00+03:00'],
       ['W136-02-401', '2026-11-03T10:00:00+02:00'],
     ] as const) {
-      const res = await api(investigator).post(`/incidents/${incidentId}/remnants`, { weaponType: 'uav.owa.shahed_136', component: 'airframe', serialNumber: serial, recoveredAt });
+      const measurements = { description: 'tail section as found', values: { lengthMm: 1250 } };
+      const res = await api(investigator).post(`/incidents/${incidentId}/remnants`, { weaponType: 'uav.owa.shahed_136', component: 'airframe', serialNumber: serial, recoveredAt, measurements });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
     }
     const analysis = (await api(investigator).get(`/cases/${caseId}/remnants/serials`)).body;
@@ -306,6 +307,10 @@ describe('munition remnants', () => {
     const at80 = (await api(investigator).get(`/cases/${caseId}/remnants/serials?confidence=0.8`)).body.series[0].estimate;
     await expect.poll(() => estimate.textContent()).toContain(`interval ${en(at80.lower)}–${en(at80.upper)} at 80% confidence`);
     await checkScreen(page, 'serials');
+    // Each serial leads to its remnant.
+    await page.getByRole('link', { name: 'Ш136.02.112' }).click();
+    await page.waitForURL(/\/remnants\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.locator('.facts').textContent()).toContain('tail section as found; lengthMm: 1,250');
     await page.close();
   });
 

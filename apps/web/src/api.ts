@@ -294,6 +294,7 @@ export interface Remnant {
   countryOfOrigin: ({ country: string } & Finding) | null;
   attribution: ({ producer: string } & Finding) | null;
   condition: string | null;
+  measurements: { description: string | null; values: Record<string, number> } | null;
   recoveredAt: string | null;
   recoveredBy: string | null;
   location: GeoPoint | null;

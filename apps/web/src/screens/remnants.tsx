@@ -223,6 +223,14 @@ export function RemnantScreen({ id }: { id: string }) {
             <dd>{remnant.countryOfOrigin ? <>{remnant.countryOfOrigin.country}<FindingFacts finding={remnant.countryOfOrigin} /></> : '—'}</dd>
             <dt>{t('remnant.attribution')}</dt>
             <dd>{remnant.attribution ? <>{remnant.attribution.producer}<FindingFacts finding={remnant.attribution} /></> : '—'}</dd>
+            {remnant.measurements && (
+              <>
+                <dt>{t('remnant.measurements')}</dt>
+                <dd>
+                  {[remnant.measurements.description, ...Object.entries(remnant.measurements.values).map(([name, value]) => `${name}: ${number(value)}`)].filter(Boolean).join('; ')}
+                </dd>
+              </>
+            )}
             <dt>{t('remnant.recoveredAt')}</dt>
             <dd>{instant(remnant.recoveredAt)}</dd>
             <dt>{t('remnant.recoveredBy')}</dt>
