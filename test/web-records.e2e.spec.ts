@@ -232,6 +232,13 @@ describe('munition remnants', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.locator('tr[data-remnant-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-remnant-id')))).toEqual([state.documenterRemnantId]);
     await checkScreen(page, 'remnants');
+    // The case's remnants as CSV, fetched with the token and saved by the browser.
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csvPath = path.join(os.tmpdir(), `custodia-remnants-${Date.now()}.csv`);
+    await csv.saveAs(csvPath);
+    const csvText = await readFile(csvPath, 'utf8');
+    expect(csvText).toContain('Ш136.02.345');
+    expect(csvText).toContain('NEO-M8N-0-10');
 
     // The remnant page: a hand-over recorded, then listed in its chain of custody.
     await page.goto(`${base}/remnants/${state.remnantId}`);
