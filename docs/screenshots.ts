@@ -85,15 +85,46 @@ const incident = await api<{ id: string }>('POST', `/cases/${app.caseId}/inciden
   evidence: ids.slice(0, 3).map((evidenceId) => ({ evidenceId, role: 'depicts_aftermath' })),
 });
 await api('POST', `/incidents/${incident.id}/casualties`, { harmStatus: 'injured', sex: 'female', age: 67, civilianStatus: 'civilian' });
+await api('POST', `/incidents/${incident.id}/damage`, {
+  objectName: 'Житловий будинок, вул. Гвардійців-Широнінців 12',
+  objectCategory: 'residential.apartment',
+  ihlProtection: ['civilian_object'],
+  damageLevel: 'severe',
+  assessmentMethod: 'field_visit',
+  sources: [{ evidenceId: ids[0]!, reliability: 'reliable' }],
+});
+// A Geran-2 tail with its stencilled serial, handed to the police laboratory; two more serials of its series.
+const remnant = await api<{ id: string }>('POST', `/incidents/${incident.id}/remnants`, {
+  weaponType: 'uav.owa.shahed_136',
+  component: 'airframe',
+  description: 'Хвостова частина з трафаретним маркуванням',
+  markings: [
+    { text: 'Ш136.02.345', location: 'хвостова балка, ліворуч', method: 'painted' },
+    { text: 'ОТК 7', location: 'корінь крила', method: 'stamped' },
+  ],
+  serialNumber: 'Ш136.02.345',
+  attribution: { producer: 'ОЕЗ «Алабуга», Єлабуга', basis: 'marking', confidence: 'medium' },
+  condition: 'fragment',
+  recoveredAt: '2026-11-20T06:30:00+02:00',
+  recoveredBy: 'Піротехнічна група ДСНС, Харків',
+  sources: [{ evidenceId: ids[3]!, reliability: 'reliable' }],
+  status: 'examined',
+});
+await api('POST', `/remnants/${remnant.id}/transfers`, { holder: 'Піротехнічна група ДСНС, Харків', place: 'Сховище речових доказів №3', from: '2026-11-20T08:00:00+02:00', note: 'пломба 004512' });
+await api('POST', `/remnants/${remnant.id}/transfers`, { holder: 'НДЕКЦ МВС, Харків', place: 'Лабораторія вибухотехніки', from: '2026-11-22T10:00:00+02:00', note: 'акт приймання-передачі 17/2026' });
+for (const [serialNumber, recoveredAt] of [
+  ['Ш136.02.112', '2026-10-02T10:00:00+03:00'],
+  ['Ш136.02.401', '2026-11-03T10:00:00+02:00'],
+]) await api('POST', `/incidents/${incident.id}/remnants`, { weaponType: 'uav.owa.shahed_136', component: 'airframe', serialNumber, recoveredAt });
 await api('POST', `/cases/${app.caseId}/exports`, { purpose: 'court', note: 'для прокуратури' });
 await new Promise((r) => setTimeout(r, 4000));
 
 const browser = await startBrowser({ locale: 'uk-UA' });
 try {
   const page = await browser.page();
-  const shot = async (name: string) => {
+  const shot = async (name: string, fullPage = false) => {
     await page.waitForTimeout(600);
-    await page.screenshot({ path: path.join(OUT, `${name}.png`) });
+    await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage });
     process.stdout.write(`docs/screenshots/${name}.png\n`);
   };
   await page.goto(`${app.url}/`);
@@ -117,6 +148,12 @@ try {
   await page.locator('form.record-form button[type=submit]').first().click();
   await page.locator('.field-error').first().waitFor();
   await shot('incident-field-errors');
+  await page.goto(`${app.url}/remnants/${remnant.id}`);
+  await page.locator('table.transfers tbody tr').nth(1).waitFor();
+  await shot('remnant', true);
+  await page.goto(`${app.url}/cases/${app.caseId}/serials`);
+  await page.locator('.series .estimate').first().waitFor();
+  await shot('remnant-serials');
   await page.goto(`${app.url}/cases/${app.caseId}/map`);
   await page.locator('.leaflet-interactive').first().waitFor();
   await shot('map');

@@ -216,6 +216,8 @@ export interface ExportJob {
   sizeBytes: number | null;
   createdAt: string;
   error?: string | null;
+  selection?: { evidenceIds?: string[]; incidentIds?: string[]; from?: string; to?: string };
+  includeNames?: boolean;
 }
 
 export interface Incident {
@@ -249,4 +251,111 @@ export async function fetchReceipt(url: string): Promise<ReceiptAnswer> {
     return { retryAfterS: Number.isFinite(seconds) && seconds > 0 ? seconds : 1 };
   }
   return { receipt: (await res.json()) as Receipt };
+}
+
+export interface SourceLink {
+  evidenceId: string;
+  reliability: string | null;
+}
+
+export interface Damage {
+  id: string;
+  incidentId: string;
+  caseId: string;
+  objectName: string | null;
+  address: string | null;
+  location: GeoPoint | null;
+  objectCategory: string | null;
+  ihlProtection: string[];
+  damageLevel: string | null;
+  assessmentMethod: string | null;
+  assessedAt: string | null;
+  imageryDate: string | null;
+  fieldValidated: boolean;
+  functionality: string | null;
+  serviceImpact: { description: string | null; counts: Record<string, number> } | null;
+  occupancyAtTime: string | null;
+  militaryUseIndicators: string | null;
+  status: string;
+  sources: SourceLink[];
+  unsourced: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A finding about a remnant's component, with what it rests on and how sure it is. */
+export interface Finding {
+  basis: string | null;
+  basisNote: string | null;
+  confidence: string | null;
+}
+
+export interface CustodyPeriod {
+  transferId: string;
+  holder: string;
+  place: string;
+  from: string;
+  to: string | null;
+  note: string | null;
+  recordedBy: string;
+  recordedAt: string;
+}
+
+export interface Remnant {
+  id: string;
+  incidentId: string;
+  caseId: string;
+  weaponType: string | null;
+  component: string | null;
+  description: string | null;
+  markings: { text: string; location: string | null; method: string | null }[];
+  serialNumber: string | null;
+  serialParts: { scheme: string; prefix: string; series: string; number: number } | null;
+  manufacturer: ({ name: string } & Finding) | null;
+  countryOfOrigin: ({ country: string } & Finding) | null;
+  attribution: ({ producer: string } & Finding) | null;
+  condition: string | null;
+  measurements: { description: string | null; values: Record<string, number> } | null;
+  recoveredAt: string | null;
+  recoveredBy: string | null;
+  location: GeoPoint | null;
+  sources: SourceLink[];
+  status: string;
+  unsourced: boolean;
+  physicalCustody: CustodyPeriod[];
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RemnantCustody {
+  remnantId: string;
+  caseId: string;
+  physicalCustody: CustodyPeriod[];
+  events: { leafIndex: number; leafHash: string; action: string; at: string; transferId: string | null }[];
+}
+
+export interface ProductionEstimate {
+  k: number;
+  m: number;
+  estimate: number;
+  lower: number;
+  upper: number;
+  confidence: number;
+}
+
+export interface SerialAnalysis {
+  method: string;
+  confidence: number;
+  series: {
+    weaponType: string;
+    scheme: string;
+    schemeLabel: string;
+    schemeBasis: string;
+    prefix: string;
+    series: string;
+    serials: { number: number; serialNumber: string; remnantId: string; incidentId: string; seenAt: string }[];
+    estimate: ProductionEstimate;
+    months: { month: string; seen: number; estimate: ProductionEstimate }[];
+  }[];
 }

@@ -12,6 +12,7 @@ import { EvidenceScreen } from './screens/evidence.js';
 import { IncidentScreen } from './screens/incident.js';
 import { LoginScreen } from './screens/login.js';
 import { LogScreen } from './screens/log.js';
+import { RemnantFormScreen, RemnantScreen } from './screens/remnants.js';
 
 const LANGUAGE_KEY = 'custodia.language';
 
@@ -175,6 +176,9 @@ function route(path: string, role: Me['role']) {
   if ((params = match('/evidence/:id', path))) return <EvidenceScreen id={params.id!} />;
   if ((params = match('/cases/:caseId/incidents/new', path))) return <IncidentScreen caseId={params.caseId!} />;
   if ((params = match('/incidents/:id', path))) return <IncidentScreen id={params.id!} />;
+  if ((params = match('/incidents/:id/remnants/new', path))) return <RemnantFormScreen incidentId={params.id!} />;
+  if ((params = match('/remnants/:id', path))) return <RemnantScreen id={params.id!} />;
+  if ((params = match('/remnants/:id/edit', path))) return <RemnantFormScreen id={params.id!} />;
   return <CasesScreen />;
 }
 

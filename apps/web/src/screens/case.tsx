@@ -7,6 +7,7 @@ import { EvidenceGrid } from './grid.js';
 import { ExportsPanel } from './exports.js';
 import { IncidentsPanel } from './incidents.js';
 import { MembersPanel } from './members.js';
+import { RemnantsPanel, SerialsPanel } from './remnants.js';
 
 // Leaflet and the tus client load with the screens that use them, not with the first page.
 const MapPanel = lazy(() => import('./map.js').then((m) => ({ default: m.MapPanel })));
@@ -16,6 +17,8 @@ const TABS: Record<string, { label: MessageKey; roles: string[] }> = {
   evidence: { label: 'case.evidence', roles: ['admin', 'investigator', 'documenter'] },
   upload: { label: 'case.upload', roles: ['admin', 'investigator', 'documenter'] },
   incidents: { label: 'case.incidents', roles: ['admin', 'investigator', 'documenter'] },
+  remnants: { label: 'case.remnants', roles: ['admin', 'investigator', 'documenter'] },
+  serials: { label: 'case.serials', roles: ['admin', 'investigator', 'documenter'] },
   map: { label: 'case.map', roles: ['admin', 'investigator', 'documenter'] },
   members: { label: 'case.members', roles: ['admin', 'investigator', 'documenter', 'auditor'] },
   exports: { label: 'case.exports', roles: ['admin', 'investigator', 'auditor'] },
@@ -53,6 +56,8 @@ export function CaseScreen({ caseId, tab }: { caseId: string; tab: string }) {
         {current === 'map' && <MapPanel caseId={caseId} />}
       </Suspense>
       {current === 'incidents' && <IncidentsPanel caseId={caseId} />}
+      {current === 'remnants' && <RemnantsPanel caseId={caseId} />}
+      {current === 'serials' && <SerialsPanel caseId={caseId} />}
       {current === 'members' && <MembersPanel caseId={caseId} />}
       {current === 'exports' && <ExportsPanel caseId={caseId} />}
     </section>

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { call, fetchBlob, get, saveBlob, type Evidence, type ExportJob, type Page } from '../api.js';
+import { call, fetchBlob, get, saveBlob, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Select } from '../ui.js';
+import { fieldErrorOf, instantOf } from './record-form.js';
 
 /** Court and partner packages: create with a selection, follow the progress, download when ready. */
 export function ExportsPanel({ caseId }: { caseId: string }) {
@@ -11,14 +12,20 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   const [jobs, setJobs] = useState<ExportJob[]>([]);
   const [items, setItems] = useState<Evidence[]>([]);
   const [selected, setSelected] = useState<string[]>([]);
+  const [incidents, setIncidents] = useState<Incident[]>([]);
+  const [selectedIncidents, setSelectedIncidents] = useState<string[]>([]);
+  const [range, setRange] = useState({ from: '', to: '' });
+  const [includeNames, setIncludeNames] = useState(false);
   const [purpose, setPurpose] = useState<'court' | 'partner'>('court');
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>(null);
+  const fieldError = fieldErrorOf(error);
   const load = useCallback(() => get<{ items: ExportJob[] }>(`/cases/${caseId}/exports`).then((r) => setJobs(r.items), setError), [caseId]);
   useEffect(() => void load(), [load]);
   useEffect(() => {
     if (me.role === 'auditor') return;
     get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`).then((p) => setItems(p.items), setError);
+    get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`).then((p) => setIncidents(p.items), setError);
   }, [caseId, me.role]);
   // Follow unfinished packages until they are ready or failed.
   useEffect(() => {
@@ -27,12 +34,34 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
     return () => clearTimeout(timer);
   }, [jobs, load]);
 
+  /** What a package holds, in words: its items, incidents and time range, or the whole case. */
+  const selectionSummary = ({ selection: s, includeNames: names }: ExportJob) => {
+    const parts = [
+      s?.evidenceIds?.length ? t('exports.nItems', { n: number(s.evidenceIds.length) }) : '',
+      s?.incidentIds?.length ? t('exports.nIncidents', { n: number(s.incidentIds.length) }) : '',
+      s?.from || s?.to ? `${s.from ? instant(s.from) : '…'} – ${s.to ? instant(s.to) : '…'}` : '',
+    ].filter(Boolean);
+    return [parts.length ? parts.join('; ') : t('exports.whole'), names ? t('exports.withNames') : ''].filter(Boolean).join(' · ');
+  };
+
   async function create(event: FormEvent) {
     event.preventDefault();
     setError(null);
     try {
-      await call('POST', `/cases/${caseId}/exports`, { purpose, ...(selected.length ? { evidenceIds: selected } : {}), ...(note ? { note } : {}) });
+      // Each criterion adds to the package (the API takes their union); none is the whole case.
+      await call('POST', `/cases/${caseId}/exports`, {
+        purpose,
+        ...(selected.length ? { evidenceIds: selected } : {}),
+        ...(selectedIncidents.length ? { incidentIds: selectedIncidents } : {}),
+        ...(range.from ? { from: instantOf(range.from) } : {}),
+        ...(range.to ? { to: instantOf(range.to) } : {}),
+        ...(includeNames && purpose === 'court' ? { includeNames: true } : {}),
+        ...(note ? { note } : {}),
+      });
       setSelected([]);
+      setSelectedIncidents([]);
+      setRange({ from: '', to: '' });
+      setIncludeNames(false);
       await load();
     } catch (e) {
       setError(e);
@@ -59,6 +88,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
             <tr>
               <th scope="col">{t('item.when')}</th>
               <th scope="col">{t('exports.purpose')}</th>
+              <th scope="col">{t('exports.selectionColumn')}</th>
               <th scope="col">{t('exports.status')}</th>
               <th scope="col">{t('item.size')}</th>
               <th scope="col">SHA-256</th>
@@ -72,6 +102,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
               <tr key={job.id} data-export-status={job.status}>
                 <td>{instant(job.createdAt)}</td>
                 <td>{t(job.purpose === 'partner' ? 'exports.partner' : 'exports.court')}</td>
+                <td>{selectionSummary(job)}</td>
                 <td>
                   {t(`export.${job.status}`)}
                   {(job.status === 'running' || job.status === 'pending') && (
@@ -113,6 +144,35 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
               ))}
             </ul>
           </fieldset>
+          {incidents.length > 0 && (
+            <fieldset>
+              <legend>{t('exports.incidents')}</legend>
+              <ul className="selection">
+                {incidents.map((incident) => (
+                  <li key={incident.id}>
+                    <label>
+                      <input
+                        type="checkbox"
+                        checked={selectedIncidents.includes(incident.id)}
+                        onChange={(e) => setSelectedIncidents(e.target.checked ? [...selectedIncidents, incident.id] : selectedIncidents.filter((s) => s !== incident.id))}
+                      />{' '}
+                      {incident.code ? `${incident.code} · ` : ''}
+                      {incident.title}
+                    </label>
+                  </li>
+                ))}
+              </ul>
+            </fieldset>
+          )}
+          <Field label={t('exports.from')} type="datetime-local" value={range.from} onChange={(e) => setRange({ ...range, from: e.target.value })} error={fieldError('from')} />
+          <Field label={t('exports.to')} type="datetime-local" value={range.to} onChange={(e) => setRange({ ...range, to: e.target.value })} error={fieldError('to')} />
+          {me.role === 'investigator' && purpose === 'court' && (
+            <div className="field">
+              <label>
+                <input type="checkbox" checked={includeNames} onChange={(e) => setIncludeNames(e.target.checked)} /> {t('exports.includeNames')}
+              </label>
+            </div>
+          )}
           <Field label={t('exports.note')} value={note} onChange={(e) => setNote(e.target.value)} />
           <button type="submit" className="primary">
             {t('exports.new')}

@@ -4,6 +4,9 @@ import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Select, VocabularyPicker } from '../ui.js';
+import { DamageRecords } from './damage.js';
+import { localInput, numberOrText } from './record-form.js';
+import { IncidentRemnants } from './remnants.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
 
@@ -18,16 +21,6 @@ interface Casualty {
 }
 
 const LINK_ROLES = ['depicts_aftermath', 'depicts_munition', 'depicts_casualty', 'witness_account', 'official_record', 'other'] as const;
-
-/** datetime-local value of an instant, in the user's zone. */
-function localInput(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
-}
-
-/** The number the user typed, or the text itself so the API names the field when it is no number. */
-const numberOrText = (value: string): number | string => (value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
 
 /** Create (caseId) or edit (id) an incident; once it exists, its casualties and evidence links. */
 export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string }) {
@@ -124,6 +117,8 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
             {t('incident.startAt')}: {instant(incident.startAt)} · {term('incident_type', incident.type)}
           </p>
           {me.role !== 'documenter' && <Casualties incidentId={incident.id} />}
+          {me.role !== 'documenter' && <DamageRecords incidentId={incident.id} caseId={incident.caseId} />}
+          <IncidentRemnants incidentId={incident.id} />
           <EvidenceLinks incident={incident} onChange={setIncident} />
         </>
       )}

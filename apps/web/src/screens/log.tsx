@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { get, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote } from '../ui.js';
+import { ErrorNote, Link } from '../ui.js';
 import { checkLogGrewFrom, type Check } from '../verify-log.js';
 import { VerdictLine } from './evidence.js';
 
@@ -97,7 +97,16 @@ export function LogScreen() {
           {entries.map((e) => (
             <tr key={e.leafIndex}>
               <td>{e.leafIndex}</td>
-              <td>{e.event ? <code>{e.event.action}</code> : <span className="hash">{e.leafHash.slice(0, 16)}…</span>}</td>
+              <td>
+                {e.event ? <code>{e.event.action}</code> : <span className="hash">{e.leafHash.slice(0, 16)}…</span>}
+                {/* A remnant's physical chain of custody is open to auditors too. */}
+                {e.event?.subject.type === 'remnant' && (
+                  <>
+                    {' '}
+                    <Link href={`/remnants/${e.event.subject.id}`}>{t('remnant.custody')}</Link>
+                  </>
+                )}
+              </td>
               <td>{e.event ? instant(e.event.at) : '—'}</td>
             </tr>
           ))}

@@ -1,0 +1,429 @@
+/// <reference lib="dom" />
+// The console's record screens (issue 13 on top of issue 14) in a real Chromium against the real
+// API and PostgreSQL: damage records with the API's field errors, munition remnants reported,
+// searched, handed over and counted, exports by incident, and each role seeing what the API allows.
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { buildWebConsole, seriousViolations, startBrowser, type TestBrowser } from './support/browser.js';
+import { bearer, createCase, fixture, sleep, submit } from './support/evidence.js';
+import { unpack } from './support/exports.js';
+
+let t: TestApp;
+let browser: TestBrowser;
+let base: string;
+let investigator: TestUser;
+let documenter: TestUser;
+let auditor: TestUser;
+let caseId: string;
+let incidentId: string;
+let documenterIncidentId: string;
+let photoId: string;
+const state: { remnantId?: string; documenterRemnantId?: string } = {};
+const accessibility: { screen: string; violations: unknown[] }[] = [];
+const cspViolations: string[] = [];
+
+const api = (user: TestUser) => ({
+  get: (p: string) => t.http.get(`/api/v1${p}`).set('Authorization', bearer(user)),
+  post: (p: string, body: object) => t.http.post(`/api/v1${p}`).set('Authorization', bearer(user)).send(body),
+  patch: (p: string, body: object) => t.http.patch(`/api/v1${p}`).set('Authorization', bearer(user)).send(body),
+});
+
+async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.locator('input[type=email]').fill(user.email);
+  await page.locator('input[type=password]').fill(user.password);
+  await page.locator('form button[type=submit]').click();
+  await page.locator('header.top').waitFor();
+}
+
+async function checkScreen(page: Page, screen: string): Promise<void> {
+  accessibility.push({ screen, violations: await seriousViolations(page) });
+}
+
+async function newPage(user: TestUser): Promise<Page> {
+  const page = await browser.page();
+  page.on('console', (message) => {
+    if (/Content[- ]Security[- ]Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
+  await signIn(page, user);
+  return page;
+}
+
+/** The message shown beside a field (its aria-describedby), once the field is marked invalid. */
+async function messageBeside(page: Page, field: ReturnType<Page['getByLabel']>): Promise<string | null> {
+  await expect.poll(() => field.getAttribute('aria-invalid')).toBe('true');
+  return page.locator('#' + (await field.getAttribute('aria-describedby'))).textContent();
+}
+
+beforeAll(async () => {
+  await buildWebConsole();
+  t = await startTestApp();
+  base = await t.listen();
+  investigator = await t.user('investigator', 'Olena Investigator');
+  documenter = await t.user('documenter', 'Taras Documenter');
+  auditor = await t.user('auditor', 'Iryna Auditor');
+  caseId = await createCase(t, investigator, 'Kharkiv: Shahed wreckage', [documenter, auditor]);
+  // The investigator works in English (remembered for the user, and by this browser profile).
+  expect((await api(investigator).patch('/auth/me', { language: 'en' })).status).toBe(204);
+  const strike = { type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00', location: { lat: 50.0268, lon: 36.3458 }, weapons: [{ weaponType: 'uav.owa.shahed_136' }] };
+  incidentId = (await api(investigator).post(`/cases/${caseId}/incidents`, { ...strike, title: 'Strike on Saltivka, block 12' })).body.id;
+  documenterIncidentId = (await api(documenter).post(`/cases/${caseId}/incidents`, { ...strike, title: 'Reported from the field' })).body.id;
+  const photo = await submit(t, investigator, caseId, fixture('exif-ne-offset.jpg'), { metadata: { title: 'tail boom with markings' }, filename: 'tail.jpg', contentType: 'image/jpeg' });
+  expect(photo.status).toBe(201);
+  photoId = photo.body.id;
+  browser = await startBrowser();
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+describe('the console\'s new addresses', () => {
+  it('are served as the console page (a reload or a shared link works), other paths stay 404', async () => {
+    for (const address of [`/remnants/${incidentId}`, `/remnants/${incidentId}/edit`, `/incidents/${incidentId}/remnants/new`, `/cases/${caseId}/remnants`, `/cases/${caseId}/serials`]) {
+      const res = await t.http.get(address);
+      expect(res.status, address).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+    }
+    for (const address of [`/remnants/${incidentId}/other`, `/incidents/${incidentId}/remnants`]) expect((await t.http.get(address)).status, address).toBe(404);
+  });
+});
+
+describe('damage records on the incident page', () => {
+  it('records damage with the API\'s field error shown beside the field, then fixed, and edits it with a reason', async () => {
+    const page = await newPage(investigator);
+    await page.goto(`${base}/incidents/${incidentId}`);
+    const form = page.getByRole('form', { name: 'Record damage' });
+    await form.getByLabel('Object', { exact: true }).fill('Apartment block, Heroiv Pratsi 12');
+    await form.getByLabel('Object category').selectOption('residential.apartment');
+    await form.getByLabel('Civilian object').check();
+    await form.getByLabel('Damage level').selectOption('severe');
+    await form.getByLabel('Latitude').fill('95');
+    await form.getByLabel('Longitude').fill('36.35');
+    await form.getByLabel('Cite evidence').selectOption(photoId);
+    await form.getByLabel('Reliability of the source').selectOption('reliable');
+    await form.getByRole('button', { name: 'Add' }).click();
+    const latitude = form.getByLabel('Latitude');
+    expect(await messageBeside(page, latitude)).toBeTruthy();
+    expect(await form.getByLabel('Longitude').getAttribute('aria-invalid')).toBeNull();
+    expect((await api(investigator).get(`/incidents/${incidentId}/damage`)).body.items).toHaveLength(0);
+    await checkScreen(page, 'damage with field errors');
+
+    await latitude.fill('50.0268');
+    await form.getByRole('button', { name: 'Add' }).click();
+    await form.getByText('Damage record saved.').waitFor();
+    const row = page.locator('.damage tr[data-damage-id]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('Apartment block, Heroiv Pratsi 12');
+    expect(await row.textContent()).toContain('Severe');
+    const [stored] = (await api(investigator).get(`/incidents/${incidentId}/damage`)).body.items;
+    expect(stored).toMatchObject({
+      objectName: 'Apartment block, Heroiv Pratsi 12',
+      objectCategory: 'residential.apartment',
+      ihlProtection: ['civilian_object'],
+      damageLevel: 'severe',
+      location: { lat: 50.0268, lon: 36.35 },
+      sources: [{ evidenceId: photoId, reliability: 'reliable' }],
+      status: 'reported',
+    });
+
+    // An edit without a reason: the API asks for one, beside the reason field.
+    await page.getByRole('button', { name: 'Edit: Apartment block, Heroiv Pratsi 12' }).click();
+    const edit = page.getByRole('form', { name: /Edit damage record/ });
+    // The keyboard lands on the form that opened.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toMatch(/^Edit damage record/);
+    await edit.getByLabel('Damage level').selectOption('destroyed');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    expect(await messageBeside(page, edit.getByLabel('Reason for the change'))).toBeTruthy();
+    await edit.getByLabel('Reason for the change').fill('satellite imagery of 21 November shows the collapse');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await api(investigator).get(`/incidents/${incidentId}/damage`)).body.items[0].damageLevel).toBe('destroyed');
+    await expect.poll(() => row.textContent()).toContain('Destroyed');
+    expect((await api(investigator).get(`/incidents/${incidentId}/damage`)).body.items[0].sources).toEqual([{ evidenceId: photoId, reliability: 'reliable' }]);
+    await checkScreen(page, 'incident with damage');
+    await page.close();
+  });
+});
+
+describe('munition remnants', () => {
+  it('lets a documenter report a remnant on their incident (it starts as reported), in Ukrainian, then in English', async () => {
+    const page = await newPage(documenter);
+    await page.goto(`${base}/incidents/${documenterIncidentId}`);
+    // This browser last showed English (the investigator's choice): Ukrainian, then back to English.
+    await page.getByRole('button', { name: 'Українська' }).click();
+    await page.getByRole('link', { name: 'Повідомити про уламок' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Уламки боєприпасів' }).count()).toBe(1);
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('link', { name: 'Report a remnant' }).click();
+    await page.waitForURL(/\/remnants\/new$/);
+    await page.getByLabel('Component', { exact: true }).selectOption('navigation.gnss_receiver');
+    await page.getByLabel('Text as written 1').fill('NEO-M8N-0-10');
+    await page.getByLabel('How it is marked 1').selectOption('printed_circuit');
+    expect(await page.getByLabel('Status', { exact: true }).count()).toBe(0);
+    await checkScreen(page, 'report a remnant (documenter)');
+    await page.getByRole('button', { name: 'Report', exact: true }).click();
+    await page.waitForURL(/\/remnants\/[0-9a-f-]{36}$/);
+    state.documenterRemnantId = page.url().split('/').pop()!;
+    await page.locator('.markings').getByText('NEO-M8N-0-10').waitFor();
+    expect(await page.locator('.facts').textContent()).toContain('Reported');
+    // Documenters neither amend nor see the object's custody (the API refuses both).
+    expect(await page.getByRole('link', { name: 'Amend the record' }).count()).toBe(0);
+    expect(await page.getByRole('heading', { name: 'Physical chain of custody' }).count()).toBe(0);
+    await checkScreen(page, 'remnant (documenter)');
+    const stored = await api(investigator).get(`/remnants/${state.documenterRemnantId}`);
+    expect(stored.body).toMatchObject({ incidentId: documenterIncidentId, component: 'navigation.gnss_receiver', status: 'reported', createdBy: documenter.id });
+    await page.close();
+  });
+
+  it('reports a remnant with field errors fixed, finds it by a partial marking, records a hand-over and shows it in its custody', async () => {
+    const page = await newPage(investigator);
+    await page.goto(`${base}/incidents/${incidentId}`);
+    await page.getByRole('link', { name: 'Report a remnant' }).click();
+    await page.waitForURL(/\/remnants\/new$/);
+    await page.getByLabel('Weapon type', { exact: true }).selectOption('uav.owa.shahed_136');
+    await page.getByLabel('Component', { exact: true }).selectOption('airframe');
+    await page.getByLabel('Text as written 1').fill('Ш136.02.345');
+    await page.getByLabel('Where on the part 1').fill('tail boom, left side');
+    await page.getByLabel('How it is marked 1').selectOption('painted');
+    await page.getByRole('button', { name: 'Add a marking' }).click();
+    // A second marking with a place but no text: the API names markings[1].text.
+    await page.getByLabel('Where on the part 2').fill('inside the wing root');
+    await page.getByLabel('Serial number', { exact: true }).fill('Ш136.02.345');
+    await page.getByRole('group', { name: 'Attribution (who built the weapon)' }).getByLabel('Producer or production site').fill('Alabuga SEZ, Yelabuga');
+    await page.getByRole('group', { name: 'Attribution (who built the weapon)' }).getByLabel('Basis', { exact: true }).selectOption('marking');
+    await page.getByRole('group', { name: 'Country of origin of the component' }).getByLabel('Country (ISO code, e.g. CN)').fill('Russia');
+    await page.getByLabel('Recovered at').fill('2026-11-20T06:30');
+    await page.getByLabel('Cite evidence').selectOption(photoId);
+    await page.getByRole('button', { name: 'Report', exact: true }).click();
+    expect(await messageBeside(page, page.getByLabel('Text as written 2'))).toBeTruthy();
+    expect(await messageBeside(page, page.getByRole('group', { name: 'Country of origin of the component' }).getByLabel('Country (ISO code, e.g. CN)'))).toMatch(/ISO 3166/);
+    await checkScreen(page, 'remnant form with field errors');
+    await page.getByLabel('Text as written 2').fill('ОТК 7');
+    await page.getByLabel('How it is marked 2').selectOption('stamped');
+    await page.getByRole('group', { name: 'Country of origin of the component' }).getByLabel('Country (ISO code, e.g. CN)').fill('RU');
+    await page.getByRole('button', { name: 'Report', exact: true }).click();
+    await page.waitForURL(/\/remnants\/[0-9a-f-]{36}$/);
+    state.remnantId = page.url().split('/').pop()!;
+    await page.locator('[data-serial-parts]').filter({ hasText: 'geran2_airframe' }).waitFor();
+    expect(await page.locator('[data-serial-parts]').textContent()).toBe('scheme geran2_airframe: prefix Ш136, series 02, number 345');
+    expect(await page.locator('.markings tbody tr').allTextContents()).toEqual([expect.stringContaining('Ш136.02.345'), expect.stringContaining('ОТК 7')]);
+    expect(await page.locator('.facts').textContent()).toContain('Alabuga SEZ, Yelabuga');
+    await page.locator(`a[href="/evidence/${photoId}"]`).filter({ hasText: 'tail boom with markings' }).waitFor();
+
+    // The case's remnants, searched by part of a marking as a reader might mis-type it (W for Ш).
+    await page.goto(`${base}/cases/${caseId}/remnants`);
+    await page.locator('tr[data-remnant-id]').first().waitFor();
+    expect(await page.locator('tr[data-remnant-id]').count()).toBe(2);
+    await page.getByLabel('Marking text').fill('W136.02');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('tr[data-remnant-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-remnant-id')))).toEqual([state.remnantId]);
+    await page.getByLabel('Marking text').fill('');
+    await page.getByLabel('Serial number starts with').fill('ш 136');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('tr[data-remnant-id]').count()).toBe(1);
+    await page.getByLabel('Serial number starts with').fill('');
+    await page.getByLabel('Component', { exact: true }).selectOption('navigation');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('tr[data-remnant-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-remnant-id')))).toEqual([state.documenterRemnantId]);
+    await checkScreen(page, 'remnants');
+    // The case's remnants as CSV, fetched with the token and saved by the browser.
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csvPath = path.join(os.tmpdir(), `custodia-remnants-${Date.now()}.csv`);
+    await csv.saveAs(csvPath);
+    const csvText = await readFile(csvPath, 'utf8');
+    expect(csvText).toContain('Ш136.02.345');
+    expect(csvText).toContain('NEO-M8N-0-10');
+
+    // The remnant page: a hand-over recorded, then listed in its chain of custody.
+    await page.goto(`${base}/remnants/${state.remnantId}`);
+    const handOver = page.getByRole('form', { name: 'Record a hand-over' });
+    await handOver.getByLabel('Holder').fill('SES pyrotechnic team, Kharkiv');
+    await handOver.getByRole('button', { name: 'Record the hand-over' }).click();
+    expect(await messageBeside(page, handOver.getByLabel('Kept at'))).toBeTruthy();
+    await handOver.getByLabel('Kept at').fill('Evidence store 3, Kharkiv');
+    await handOver.getByLabel('From', { exact: true }).fill('2026-11-20T08:00');
+    await handOver.getByLabel('Note (seals, packaging, documents)').fill('seal 004512');
+    await handOver.getByRole('button', { name: 'Record the hand-over' }).click();
+    await handOver.getByText('Hand-over recorded.').waitFor();
+    const custodyRows = page.locator('table.transfers tbody tr');
+    await expect.poll(() => custodyRows.count()).toBe(1);
+    expect(await custodyRows.first().textContent()).toContain('SES pyrotechnic team, Kharkiv');
+    expect(await custodyRows.first().textContent()).toContain('Evidence store 3, Kharkiv');
+    expect(await custodyRows.first().textContent()).toContain('holds it now');
+    // The hand-over's custody event joins the log once it is sequenced: shown on a later visit.
+    await expect
+      .poll(async () => {
+        await page.reload();
+        await page.locator('table.events').waitFor();
+        return page.locator('table.events').textContent();
+      })
+      .toContain('remnant.transferred');
+    const custody = await api(investigator).get(`/remnants/${state.remnantId}/transfers`);
+    expect(custody.body.physicalCustody).toMatchObject([{ holder: 'SES pyrotechnic team, Kharkiv', place: 'Evidence store 3, Kharkiv', from: '2026-11-20T06:00:00.000Z', to: null, note: 'seal 004512' }]);
+    await checkScreen(page, 'remnant');
+
+    // Amending takes a reason.
+    await page.getByRole('link', { name: 'Amend the record' }).click();
+    await page.waitForURL(/\/edit$/);
+    await page.getByLabel('Status', { exact: true }).selectOption('examined');
+    await page.getByRole('button', { name: 'Save' }).click();
+    expect(await messageBeside(page, page.getByLabel('Reason for the change'))).toBeTruthy();
+    await page.getByLabel('Reason for the change').fill('examined at the laboratory');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(new RegExp(`/remnants/${state.remnantId}$`));
+    await expect.poll(() => page.locator('.facts').textContent()).toContain('Examined');
+    expect((await api(investigator).get(`/remnants/${state.remnantId}`)).body.markings).toHaveLength(2);
+    await page.close();
+  });
+
+  it('shows the serials seen per weapon type and scheme with the production estimate, its interval and the method', async () => {
+    for (const [serial, recoveredAt] of [
+      ['Ш136.02.112', '2026-10-02T10:00:00+03:00'],
+      ['W136-02-401', '2026-11-03T10:00:00+02:00'],
+    ] as const) {
+      const measurements = { description: 'tail section as found', values: { lengthMm: 1250 } };
+      const res = await api(investigator).post(`/incidents/${incidentId}/remnants`, { weaponType: 'uav.owa.shahed_136', component: 'airframe', serialNumber: serial, recoveredAt, measurements });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    const analysis = (await api(investigator).get(`/cases/${caseId}/remnants/serials`)).body;
+    expect(analysis.series).toHaveLength(1);
+    const expected = analysis.series[0].estimate;
+    expect(expected).toMatchObject({ k: 3, m: 401 });
+
+    const page = await newPage(investigator);
+    await page.goto(`${base}/cases/${caseId}/serials`);
+    const estimate = page.locator('.series[data-scheme=geran2_airframe] .estimate');
+    await estimate.waitFor();
+    expect(Number(await estimate.getAttribute('data-estimate'))).toBe(expected.estimate);
+    const text = (await estimate.textContent())!;
+    const en = (n: number) => n.toLocaleString('en-GB');
+    expect(text).toContain(`Estimated production in this series: ${en(Math.round(expected.estimate))}`);
+    expect(text).toContain(`interval ${en(expected.lower)}–${en(expected.upper)} at 95% confidence`);
+    expect(text).toContain('from 3 distinct numbers seen, the highest 401');
+    expect(await page.locator('.method').textContent()).toBe(analysis.method);
+    expect(await page.locator('.series tbody tr').first().textContent()).toContain('112');
+    // Another confidence: the interval the API computes for it.
+    await page.getByLabel('Confidence of the interval (0.5 to 0.999)').fill('0.8');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const at80 = (await api(investigator).get(`/cases/${caseId}/remnants/serials?confidence=0.8`)).body.series[0].estimate;
+    await expect.poll(() => estimate.textContent()).toContain(`interval ${en(at80.lower)}–${en(at80.upper)} at 80% confidence`);
+    await checkScreen(page, 'serials');
+    // Each serial leads to its remnant.
+    await page.getByRole('link', { name: 'Ш136.02.112' }).click();
+    await page.waitForURL(/\/remnants\/[0-9a-f-]{36}$/);
+    await expect.poll(() => page.locator('.facts').textContent()).toContain('tail section as found; lengthMm: 1,250');
+    await page.close();
+  });
+
+  it('shows a documenter only their own remnant, and an auditor only the object\'s chain of custody', async () => {
+    const page = await newPage(documenter);
+    await page.goto(`${base}/cases/${caseId}/remnants`);
+    await page.locator('tr[data-remnant-id]').first().waitFor();
+    await sleep(300);
+    expect(await page.locator('tr[data-remnant-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-remnant-id')))).toEqual([state.documenterRemnantId]);
+    expect(await page.locator('.tabs a').allTextContents()).not.toContain('Exports');
+    await checkScreen(page, 'remnants (documenter)');
+    // Someone else's remnant: the API says not found, and the page says so.
+    await page.goto(`${base}/remnants/${state.remnantId}`);
+    await page.locator('[role=alert]').waitFor();
+    expect(await page.locator('.facts').count()).toBe(0);
+    await page.close();
+
+    const auditorPage = await newPage(auditor);
+    await auditorPage.goto(`${base}/log`);
+    await auditorPage.locator(`a[href="/remnants/${state.remnantId}"]`).first().click();
+    await auditorPage.locator('table.transfers tbody tr').first().waitFor();
+    expect(await auditorPage.locator('table.transfers').textContent()).toContain('SES pyrotechnic team, Kharkiv');
+    expect(await auditorPage.locator('.facts').count()).toBe(0);
+    expect(await auditorPage.locator('table.markings').count()).toBe(0);
+    expect(await auditorPage.locator('[role=alert]').count()).toBe(0);
+    expect(await auditorPage.getByRole('form').count()).toBe(0);
+    await checkScreen(auditorPage, 'remnant custody (auditor)');
+    await auditorPage.close();
+  });
+});
+
+describe('exports by selection', () => {
+  it('creates a package of one incident (its records and the evidence they cite) and downloads it', async () => {
+    const page = await newPage(investigator);
+    await page.goto(`${base}/cases/${caseId}/exports`);
+    await page.getByLabel(/Strike on Saltivka, block 12/).check();
+    await page.getByLabel('Note').fill('the Saltivka strike for the prosecutor');
+    await checkScreen(page, 'exports with selections');
+    await page.getByRole('button', { name: 'Create a package' }).click();
+    const ready = page.locator('tr[data-export-status=ready]');
+    await ready.waitFor({ timeout: 120_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), ready.getByRole('button', { name: 'Download' }).click()]);
+    const dir = path.join(os.tmpdir(), `custodia-records-package-${Date.now()}`);
+    const file = `${dir}.zip`;
+    await download.saveAs(file);
+    const bytes = await readFile(file);
+    const jobs = (await api(investigator).get(`/cases/${caseId}/exports`)).body.items;
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].selection).toEqual({ incidentIds: [incidentId] });
+    expect(await ready.textContent()).toContain('Incidents: 1');
+    expect(jobs[0].includeNames).toBe(false);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(jobs[0].sha256);
+    // The bag holds the incident's damage record and the photo it cites, not the documenter's incident.
+    const bag = await unpack(file, dir);
+    const files = (await readdir(bag, { recursive: true })).map(String);
+    const damageFile = files.find((f) => f.endsWith('damage.json'));
+    expect(damageFile, files.join('\n')).toBeTruthy();
+    const damage = JSON.stringify(JSON.parse(await readFile(path.join(bag, damageFile!), 'utf8')));
+    expect(damage).toContain('Apartment block, Heroiv Pratsi 12');
+    const incidents = await readFile(path.join(bag, files.find((f) => f.endsWith('incidents.json'))!), 'utf8');
+    expect(incidents).toContain(incidentId);
+    expect(incidents).not.toContain(documenterIncidentId);
+    expect(files.some((f) => f.includes(photoId) || f.endsWith('tail.jpg'))).toBe(true);
+    await page.close();
+  });
+
+  it('creates a package by date range, sending the range the user chose', async () => {
+    const page = await newPage(investigator);
+    await page.goto(`${base}/cases/${caseId}/exports`);
+    await page.getByLabel('From (captured or started)').fill('2026-11-20T00:00');
+    await page.getByLabel('To', { exact: true }).fill('2026-11-19T00:00');
+    await page.getByRole('button', { name: 'Create a package' }).click();
+    // to before from: the API names "to", the form shows it there.
+    expect(await messageBeside(page, page.getByLabel('To', { exact: true }))).toBeTruthy();
+    await page.getByLabel('To', { exact: true }).fill('2026-11-21T00:00');
+    await page.getByLabel(/Include victims/).check();
+    await page.getByRole('button', { name: 'Create a package' }).click();
+    await expect.poll(async () => (await api(investigator).get(`/cases/${caseId}/exports`)).body.items.length).toBe(2);
+    const latest = (await api(investigator).get(`/cases/${caseId}/exports`)).body.items.find((j: { selection: { from?: string } }) => j.selection.from);
+    // Kyiv is UTC+2 in November.
+    expect(latest.selection).toEqual({ from: '2026-11-19T22:00:00.000Z', to: '2026-11-20T22:00:00.000Z' });
+    expect(latest.includeNames).toBe(true);
+    await page.locator('tr[data-export-status=ready]').nth(1).waitFor({ timeout: 120_000 });
+    await expect.poll(() => page.locator('tbody tr').allTextContents()).toContainEqual(expect.stringContaining('with victims’ names'));
+    await page.close();
+  });
+});
+
+describe('accessibility and CSP', () => {
+  it('has no serious or critical axe-core violation on the new screens, and no CSP violation', () => {
+    expect(accessibility.map((a) => a.screen)).toEqual(
+      expect.arrayContaining([
+        'damage with field errors',
+        'incident with damage',
+        'report a remnant (documenter)',
+        'remnant (documenter)',
+        'remnant form with field errors',
+        'remnants',
+        'remnant',
+        'serials',
+        'remnants (documenter)',
+        'remnant custody (auditor)',
+        'exports with selections',
+      ]),
+    );
+    expect(accessibility.filter((a) => a.violations.length > 0)).toEqual([]);
+    expect(cspViolations).toEqual([]);
+  });
+});
