@@ -74,6 +74,12 @@ export class CasesService {
     assertMay(actor, purpose);
   }
 
+  /** `assertMay` where the caller's membership of the case is already known (read with the thing). */
+  assertMayAsMember(actor: Actor, isMember: boolean, purpose: Purpose, what = 'The case'): void {
+    if (scopeOf(actor.role, 'case.read') !== 'any' && !isMember) throw notFound(what);
+    assertMay(actor, purpose);
+  }
+
   private async isVisibleTo(actor: Actor, caseId: string, tx: EntityManager): Promise<boolean> {
     // Plain statements: every read of a case's things asks this, and the ORM's query builder cost more than the query.
     const [row]: { visible: boolean }[] =
