@@ -39,7 +39,9 @@ interface EventRow {
 export interface ReplayOptions {
   /**
    * Worker threads that check the pages' events while this thread reads the next pages and keeps
-   * the tree; 0 checks them here. Default: one per CPU but one, at least one, at most four.
+   * the tree; 0 checks them here. Default: one per CPU, two to four (the main thread waits on
+   * the database part of the time: on two cores two workers replayed 0.42 to 0.48 of the SHA-256
+   * rate, one 0.35 to 0.36).
    */
   threads?: number;
 }
@@ -60,7 +62,7 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
   await runner.connect();
   try {
     await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const checkers = new PageCheckers(options.threads ?? Math.min(4, Math.max(1, availableParallelism() - 1)));
+    const checkers = new PageCheckers(options.threads ?? Math.min(4, Math.max(2, availableParallelism())));
     try {
       return await replaySnapshot(runner, checkers, onProgress);
     } finally {
