@@ -82,14 +82,15 @@ describe('the log replay on worker threads', () => {
       headsChecked: 3,
       firstDivergence: { leafIndex: PAGE + 4000, problem: 'the indexed columns disagree with the event bytes' },
     });
-    // The event bytes of the last leaf of the first page: the stored leaf hash no longer matches.
-    const [row] = await db.superuserQuery<{ event_bytes: Buffer }>(`SELECT event_bytes FROM custody_events WHERE leaf_index = ${PAGE - 1}`);
+    // The event bytes of the first leaf of the second page: the stored leaf hash no longer
+    // matches, and the heads of the first page (appended whole) were checked before it.
+    const [row] = await db.superuserQuery<{ event_bytes: Buffer }>(`SELECT event_bytes FROM custody_events WHERE leaf_index = ${PAGE}`);
     const forged = Buffer.from(row!.event_bytes.toString('utf8').replace('"record"', '"thumbnail"'));
-    await behindTheTrigger('custody_events', `UPDATE custody_events SET event_bytes = '\\x${forged.toString('hex')}' WHERE leaf_index = ${PAGE - 1}`);
+    await behindTheTrigger('custody_events', `UPDATE custody_events SET event_bytes = '\\x${forged.toString('hex')}' WHERE leaf_index = ${PAGE}`);
     expect(await replays()).toMatchObject({
-      events: PAGE - 1,
-      headsChecked: 1,
-      firstDivergence: { leafIndex: PAGE - 1, problem: 'the stored leaf hash is not the hash of the stored event bytes' },
+      events: PAGE,
+      headsChecked: 2,
+      firstDivergence: { leafIndex: PAGE, problem: 'the stored leaf hash is not the hash of the stored event bytes' },
     });
     // A kept head inside the first page whose root is wrong is found before either leaf.
     await behindTheTrigger('custody_tree_heads', `UPDATE custody_tree_heads SET root_hash = '\\x${'11'.repeat(32)}' WHERE tree_size = 5000`);

@@ -138,11 +138,14 @@ async function replaySnapshot(runner: QueryRunner, checkers: PageCheckers, onPro
       report.headsChecked++;
       const root = toHex(tree.root(head.treeSize));
       if (root !== head.rootHash) {
+        // The events that lead up to the head (a whole page may have been appended past it).
+        report.events = head.treeSize;
         report.firstDivergence = { treeSize: head.treeSize, problem: `the kept head's root ${head.rootHash} is not the replayed root ${root}` };
         return false;
       }
       const verdict = verifyTreeHead(head, keys);
       if (!verdict.valid) {
+        report.events = head.treeSize;
         report.firstDivergence = { treeSize: head.treeSize, problem: `the head's signature does not verify: ${verdict.reason}` };
         return false;
       }
