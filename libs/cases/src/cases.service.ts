@@ -47,9 +47,15 @@ export class CasesService {
 
   /** The case, if the caller may know it exists: a non-member gets "not found", never the case. */
   async getFor(actor: Actor, caseId: string, tx: EntityManager = this.db.manager): Promise<CaseView> {
-    const found = await tx.getRepository(CaseEntity).findOneBy({ id: caseId });
-    // An administrator sees every case that exists: the row just read answers that.
-    if (!found || (scopeOf(actor.role, 'case.read') !== 'any' && !(await this.isVisibleTo(actor, caseId, tx)))) throw notFound('The case');
+    // One statement, the case and the caller's membership (an authenticated read's only query
+    // beside the token's): an administrator sees every case that exists.
+    const [found]: (Omit<CaseEntity, 'createdAt'> & { createdAt: Date; member: boolean })[] = await tx.query(
+      `SELECT c.id, c.title, c.description, c.created_at AS "createdAt", c.created_by AS "createdBy",
+              EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = c.id AND m.user_id = $2) AS member
+         FROM cases c WHERE c.id = $1`,
+      [caseId, actor.id],
+    );
+    if (!found || (scopeOf(actor.role, 'case.read') !== 'any' && !found.member)) throw notFound('The case');
     return toCaseView(found);
   }
 
@@ -68,9 +74,19 @@ export class CasesService {
     assertMay(actor, purpose);
   }
 
+  /** `assertMay` where the caller's membership of the case is already known (read with the thing). */
+  assertMayAsMember(actor: Actor, isMember: boolean, purpose: Purpose, what = 'The case'): void {
+    if (scopeOf(actor.role, 'case.read') !== 'any' && !isMember) throw notFound(what);
+    assertMay(actor, purpose);
+  }
+
   private async isVisibleTo(actor: Actor, caseId: string, tx: EntityManager): Promise<boolean> {
-    if (scopeOf(actor.role, 'case.read') === 'any') return tx.getRepository(CaseEntity).existsBy({ id: caseId });
-    return tx.getRepository(CaseMemberEntity).existsBy({ caseId, userId: actor.id });
+    // Plain statements: every read of a case's things asks this, and the ORM's query builder cost more than the query.
+    const [row]: { visible: boolean }[] =
+      scopeOf(actor.role, 'case.read') === 'any'
+        ? await tx.query(`SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1) AS visible`, [caseId])
+        : await tx.query(`SELECT EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2) AS visible`, [caseId, actor.id]);
+    return row!.visible;
   }
 
   /** The members; their emails only where the policy shows them (administrators, investigators). */

@@ -1,4 +1,5 @@
 import canonicalizeModule from 'canonicalize';
+import { canonicalChecker } from './replay-page.js';
 
 type Serialize = (input: unknown) => string | undefined;
 // The package is CommonJS with typings that claim an ES default export: Node hands ESM the function
@@ -25,34 +26,9 @@ export function canonicalBytes(value: unknown): Buffer {
 
 /**
  * Whether `text` (an event's stored bytes, decoded) is the RFC 8785 form of `parsed`, the value
- * JSON.parse made of it: a replay's check of every stored event. RFC 8785 serialises as
- * ECMAScript's JSON.stringify does, with every object's keys in UTF-16 order; so where the parsed
- * objects' keys are in that order, JSON.stringify is the canonical form, and only otherwise (keys
- * like "10" and "9", which JavaScript orders as integers) is the full serialiser needed. A parsed
- * value is plain, finite and acyclic, so the exactness walk of canonicalBytes is not needed.
+ * JSON.parse made of it: a replay's check of every stored event (see `canonicalChecker`).
  */
-export function isCanonicalEncoding(text: string, parsed: unknown): boolean {
-  // RFC 8785 writes a surrogate pair as its character and refuses a lone surrogate (I-JSON), so
-  // an escaped surrogate is never canonical; JSON.stringify would write a lone one escaped.
-  if (text.includes('\\u') && SURROGATE_ESCAPE.test(text)) return false;
-  if (keysInOrder(parsed) && JSON.stringify(parsed) === text) return true;
-  return canonicalize(parsed) === text;
-}
-
-// An escape is a backslash preceded by an even number of backslashes (\\\\ud800 is text, not an escape).
-const SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]/;
-
-function keysInOrder(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return true;
-  if (Array.isArray(value)) return value.every(keysInOrder);
-  let previous: string | undefined;
-  for (const key in value) {
-    if (previous !== undefined && !(previous < key)) return false;
-    previous = key;
-    if (!keysInOrder((value as Record<string, unknown>)[key])) return false;
-  }
-  return true;
-}
+export const isCanonicalEncoding: (text: string, parsed: unknown) => boolean = canonicalChecker(canonicalize);
 
 function assertExactJson(value: unknown, path: string, ancestors: Set<object>): void {
   const fail = (why: string): never => {

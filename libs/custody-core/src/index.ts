@@ -1,4 +1,5 @@
 export { canonicalBytes, isCanonicalEncoding, type JsonValue } from './canonical.js';
+export { canonicalChecker, checkReplayPage, type ReplayPage, type ReplayPageVerdict, type ReplayTools } from './replay-page.js';
 export { EMPTY_ROOT, EMPTY_ROOT_HEX, HASH_SIZE, fromHex, isHashHex, leafHash, nodeHash, parseHash, toHex } from './hash.js';
 export {
   MemoryTree,

@@ -253,6 +253,18 @@ class HashColumn {
     this.length++;
   }
 
+  /** Appends hashes given end to end. */
+  pushAll(hashes: Uint8Array): void {
+    const needed = this.length * HASH_SIZE + hashes.byteLength;
+    if (needed > this.bytes.length) {
+      const grown = Buffer.alloc(Math.max(needed, this.bytes.length * 2));
+      this.bytes.copy(grown);
+      this.bytes = grown;
+    }
+    this.bytes.set(hashes, this.length * HASH_SIZE);
+    this.length += hashes.byteLength / HASH_SIZE;
+  }
+
   get(index: number): Buffer | undefined {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined;
     return Buffer.from(this.bytes.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE));
@@ -287,6 +299,29 @@ export class MemoryTree implements PerfectNodeReader {
       this.levels[node.level].push(node.hash);
     }
     return index;
+  }
+
+  /**
+   * Appends a perfect subtree of 2^k leaves at a size that is a multiple of 2^k, given all its
+   * levels already hashed: `levels[0]` the leaf hashes, `levels[j]` its nodes at height j (end to
+   * end, 2^(k-j) each), `levels[k]` its root. Then completes the nodes above it, as appending its
+   * leaves one by one would.
+   */
+  appendPerfectSubtree(levels: readonly Uint8Array[]): void {
+    const k = levels.length - 1;
+    const leaves = levels[0]!.byteLength / HASH_SIZE;
+    if (leaves !== 2 ** k || this.size % leaves !== 0) throw new Error(`a perfect subtree of ${leaves} leaves cannot be appended at size ${this.size}`);
+    levels.forEach((hashes, level) => {
+      if (hashes.byteLength !== HASH_SIZE * 2 ** (k - level)) throw new Error(`level ${level} of a perfect subtree holds ${hashes.byteLength} bytes`);
+      if (!this.levels[level]) this.levels[level] = new HashColumn();
+      this.levels[level].pushAll(hashes);
+    });
+    let hash: Buffer = Buffer.from(levels[k]!);
+    for (let level = k, index = this.levels[k]!.length - 1; index % 2 === 1; level++, index = (index - 1) / 2) {
+      hash = nodeHash(this.node(level, index - 1)!, hash);
+      if (!this.levels[level + 1]) this.levels[level + 1] = new HashColumn();
+      this.levels[level + 1]!.push(hash);
+    }
   }
 
   /** Stored perfect node, if complete. */

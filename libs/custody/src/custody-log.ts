@@ -144,13 +144,45 @@ type QueueEntry = Omit<CustodyEvent, 'index'>;
 export const MAX_BATCH = 256;
 
 /**
+ * Group commits of `record` under way at once: the next group starts while one waits for its WAL
+ * flush, and PostgreSQL flushes the WAL of commits arriving together once.
+ */
+const GROUPS_IN_FLIGHT = 2;
+
+/** Queues events' entries, in their order, in one statement. */
+const INSERT_QUEUED = `INSERT INTO custody_queue (entry) SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS q(e, n) ORDER BY n RETURNING id`;
+
+/**
+ * The queue entries of events happening now, as JSON text; a malformed event is refused here, in
+ * the change's own transaction, so it never reaches the queue.
+ */
+function entriesOf(inputs: readonly CustodyEventInput[]): string[] {
+  const at = formatTimestamp(new Date());
+  return inputs.map((input) => {
+    const entry: QueueEntry = {
+      action: input.action,
+      at,
+      actor: { id: input.actor.id, role: input.actor.role },
+      caseId: input.caseId,
+      subject: { ...input.subject },
+      details: input.details ?? {},
+      ...(input.reason ? { reason: input.reason } : {}),
+    };
+    const problem = custodyEventProblem({ index: 0, ...entry });
+    if (problem) throw new Error(`Refusing a malformed custody event: ${problem}`);
+    return JSON.stringify(entry);
+  });
+}
+
+/**
  * The custody log: events recorded in the caller's transaction, integrated into the tree in
  * batches by the sequencer (custody.md, "Rules"), and read with O(log n) proofs.
  */
 export class CustodyLog {
-  /** Events waiting for the next group commit (see `record`). */
-  private waiting: { input: CustodyEventInput; done: (error?: unknown) => void }[] = [];
-  private flushing = false;
+  /** Events waiting for the next group commit (see `record`), as queue entries. */
+  private waiting: { entry: string; done: (error?: unknown) => void }[] = [];
+  /** Group commits under way. */
+  private flushing = 0;
 
   constructor(private readonly db: DataSource) {}
 
@@ -162,25 +194,28 @@ export class CustodyLog {
    */
   record(input: CustodyEventInput): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ input, done: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (!this.flushing) void this.flush();
+      const [entry] = entriesOf([input]);
+      this.waiting.push({ entry: entry!, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (this.flushing < GROUPS_IN_FLIGHT) void this.flush();
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
+    this.flushing++;
     try {
       while (this.waiting.length > 0) {
         const group = this.waiting.splice(0, MAX_BATCH);
         try {
-          await this.db.transaction((tx) => this.appendAll(tx, group.map((g) => g.input)));
+          // One statement outside any transaction is its own transaction: one round trip (no
+          // BEGIN and COMMIT of their own), and it has committed (WAL flushed) when it returns.
+          await this.db.query(INSERT_QUEUED, [group.map((g) => g.entry)]);
           for (const g of group) g.done();
         } catch (error) {
           for (const g of group) g.done(error ?? new Error('custody group commit failed'));
         }
       }
     } finally {
-      this.flushing = false;
+      this.flushing--;
     }
   }
 
@@ -198,26 +233,7 @@ export class CustodyLog {
   async appendAll(tx: EntityManager, inputs: readonly CustodyEventInput[]): Promise<QueuedEvent[]> {
     if (!tx.queryRunner?.isTransactionActive) throw new Error('custody events are appended inside a transaction');
     if (inputs.length === 0) return [];
-    const at = formatTimestamp(new Date());
-    const entries = inputs.map((input) => {
-      const entry: QueueEntry = {
-        action: input.action,
-        at,
-        actor: { id: input.actor.id, role: input.actor.role },
-        caseId: input.caseId,
-        subject: { ...input.subject },
-        details: input.details ?? {},
-        ...(input.reason ? { reason: input.reason } : {}),
-      };
-      // Refused here, in the change's own transaction: a malformed event never reaches the queue.
-      const problem = custodyEventProblem({ index: 0, ...entry });
-      if (problem) throw new Error(`Refusing a malformed custody event: ${problem}`);
-      return JSON.stringify(entry);
-    });
-    const rows: { id: string }[] = await tx.query(
-      `INSERT INTO custody_queue (entry) SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS q(e, n) ORDER BY n RETURNING id`,
-      [entries],
-    );
+    const rows: { id: string }[] = await tx.query(INSERT_QUEUED, [entriesOf(inputs)]);
     return rows.map((row) => ({ queueId: Number(row.id) })).sort((a, b) => a.queueId - b.queueId);
   }
 

@@ -88,6 +88,15 @@ describe('the custody log in PostgreSQL', () => {
     await expect(log.record({ ...input(9100), action: 'evidence.invented' as never })).rejects.toThrow(/malformed/);
     await log.record(input(9101));
     expect(await log.integrateAll()).toBe(1);
+    // Recorded among others waiting for the same group, a malformed event is refused alone.
+    const mixed = await Promise.allSettled([
+      log.record(input(9200)),
+      log.record(input(9201)),
+      log.record({ ...input(9202), action: 'evidence.invented' as never }),
+      log.record(input(9203)),
+    ]);
+    expect(mixed.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(await log.integrateAll()).toBe(3);
   });
 
   it('a rolled-back append leaves no gap and no trace', async () => {

@@ -1,15 +1,7 @@
+import { availableParallelism } from 'node:os';
 import type { DataSource, QueryRunner } from 'typeorm';
-import {
-  MemoryTree,
-  isCanonicalEncoding,
-  leafHash,
-  toHex,
-  verifyTreeHead,
-  type CustodyEvent,
-  type PublishedKey,
-  type SignedTreeHead,
-} from '#custodia/custody-core';
-import { actorIdColumn } from './custody-log.js';
+import { MemoryTree, toHex, verifyTreeHead, type PublishedKey, type ReplayPage, type ReplayPageVerdict, type SignedTreeHead } from '#custodia/custody-core';
+import { PageCheckers } from './replay-workers.js';
 
 /** What replaying the whole log found. */
 export interface ReplayReport {
@@ -21,7 +13,8 @@ export interface ReplayReport {
   seconds: number;
 }
 
-const BATCH = 10_000;
+/** Events per page: a power of two, so that each full page is a perfect subtree its worker hashes whole. */
+const BATCH = 8192;
 /** Stored nodes compared per query: one level's run of hashes, end to end. */
 const NODE_SPAN = 65_536;
 
@@ -29,7 +22,8 @@ interface EventRow {
   leaf_index: string;
   /** The stored bytes as text (UTF-8 checked by the server): no hex round trip for 300-byte events. */
   event_text: string;
-  leaf_hash: Buffer;
+  /** Lowercase hex. */
+  leaf_hash: string;
   action: string;
   case_id: string | null;
   subject_type: string;
@@ -41,12 +35,26 @@ interface EventRow {
   raw?: Buffer;
 }
 
+/** How a replay runs. */
+export interface ReplayOptions {
+  /**
+   * Worker threads that check the pages' events while this thread reads the next pages and keeps
+   * the tree; 0 checks them here. Default: one per CPU, two to four (the main thread waits on
+   * the database part of the time: on two cores two workers replayed 0.42 to 0.48 of the SHA-256
+   * rate, one 0.35 to 0.36).
+   */
+  threads?: number;
+}
+
+/** Pages checked or being checked at once, beyond one per thread. */
+const PAGES_AHEAD = 2;
+
 /**
  * Rebuilds the tree from every stored event's bytes and checks, in log order: leaf hashes,
  * canonical form, index and columns of each event, every kept head's root and signature, then
  * every stored interior node. Stops at the first divergence.
  */
-export async function replayLog(db: DataSource, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
+export async function replayLog(db: DataSource, onProgress?: (events: number) => void | Promise<void>, options: ReplayOptions = {}): Promise<ReplayReport> {
   // One snapshot for the whole replay: a live archive goes on integrating events and signing
   // heads while this runs, and events, heads and nodes read at different moments would disagree
   // (a head signed after the last page was read would claim leaves the replay never saw).
@@ -54,14 +62,37 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
   await runner.connect();
   try {
     await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    return await replaySnapshot(runner, onProgress);
+    const checkers = new PageCheckers(options.threads ?? Math.min(4, Math.max(2, availableParallelism())));
+    try {
+      return await replaySnapshot(runner, checkers, onProgress);
+    } finally {
+      await checkers.close();
+    }
   } finally {
     await runner.query('ROLLBACK').catch(() => undefined);
     await runner.release();
   }
 }
 
-async function replaySnapshot(runner: QueryRunner, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
+/** A page's rows, column by column. */
+function asPage(rows: EventRow[], expected: number): ReplayPage {
+  const raws = rows.some((row) => row.raw) ? rows.map((row) => row.raw ?? null) : null;
+  return {
+    expected,
+    leafIndexes: rows.map((row) => Number(row.leaf_index)),
+    texts: rows.map((row) => row.event_text),
+    raws,
+    leafHashes: rows.map((row) => row.leaf_hash),
+    actions: rows.map((row) => row.action),
+    caseIds: rows.map((row) => row.case_id),
+    subjectTypes: rows.map((row) => row.subject_type),
+    subjectIds: rows.map((row) => row.subject_id),
+    actorIds: rows.map((row) => row.actor_id),
+    atMs: rows.map((row) => row.at_ms),
+  };
+}
+
+async function replaySnapshot(runner: QueryRunner, checkers: PageCheckers, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
   // The queries of one connection, one after another: a page read that fails (bytes that are not
   // UTF-8) is undone to its savepoint before anything else is asked.
@@ -107,11 +138,14 @@ async function replaySnapshot(runner: QueryRunner, onProgress?: (events: number)
       report.headsChecked++;
       const root = toHex(tree.root(head.treeSize));
       if (root !== head.rootHash) {
+        // The events that lead up to the head (a whole page may have been appended past it).
+        report.events = head.treeSize;
         report.firstDivergence = { treeSize: head.treeSize, problem: `the kept head's root ${head.rootHash} is not the replayed root ${root}` };
         return false;
       }
       const verdict = verifyTreeHead(head, keys);
       if (!verdict.valid) {
+        report.events = head.treeSize;
         report.firstDivergence = { treeSize: head.treeSize, problem: `the head's signature does not verify: ${verdict.reason}` };
         return false;
       }
@@ -119,7 +153,7 @@ async function replaySnapshot(runner: QueryRunner, onProgress?: (events: number)
   };
 
   if (!(await checkHeads())) return finish();
-  const columns = `leaf_hash, action, case_id, subject_type, subject_id, actor_id, (extract(epoch FROM at) * 1000)::float8 AS at_ms`;
+  const columns = `encode(leaf_hash, 'hex') AS leaf_hash, action, case_id, subject_type, subject_id, actor_id, (extract(epoch FROM at) * 1000)::float8 AS at_ms`;
   const page = async (cursor: number): Promise<EventRow[]> => {
     const range = `FROM custody_events WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT ${BATCH}`;
     return serially(async () => {
@@ -137,43 +171,43 @@ async function replaySnapshot(runner: QueryRunner, onProgress?: (events: number)
       }
     });
   };
-  // The next page is read while this one is checked: the database and the hashing overlap.
-  for (let next = page(0); ; ) {
-    const rows = await next;
-    if (rows.length === 0) break;
-    if (rows.length === BATCH) next = page(Number(rows[rows.length - 1]!.leaf_index) + 1);
-    else next = Promise.resolve([]);
-    for (const row of rows) {
-      const leafIndex = Number(row.leaf_index);
-      const diverge = (problem: string): ReplayReport => {
-        report.firstDivergence = { leafIndex, problem };
-        return finish();
-      };
-      if (leafIndex !== tree.size) return diverge(`expected leaf ${tree.size} next, found ${leafIndex} (a gap)`);
-      const bytes = row.raw ?? Buffer.from(row.event_text, 'utf8');
-      const recomputed = leafHash(bytes);
-      if (!recomputed.equals(row.leaf_hash)) return diverge('the stored leaf hash is not the hash of the stored event bytes');
-      let event: CustodyEvent;
-      try {
-        event = JSON.parse(row.event_text);
-      } catch {
-        return diverge('the event bytes are not JSON');
+  // Pages are read one after another on this thread while earlier ones are checked by the
+  // workers; their verdicts are taken in log order, each leaf appended and the heads of each tree
+  // size checked as it is reached, so the first divergence is the same as checking one by one.
+  const depth = (checkers.threads || 1) + PAGES_AHEAD;
+  const checking: Promise<ReplayPageVerdict>[] = [];
+  let expected = 0;
+  let reading: Promise<EventRow[]> | null = page(0);
+  for (;;) {
+    while (reading && checking.length < depth) {
+      const rows: EventRow[] = await reading;
+      if (rows.length === 0) {
+        reading = null;
+        break;
       }
-      if (row.raw && !Buffer.from(row.event_text, 'utf8').equals(row.raw)) return diverge('the event bytes are not UTF-8');
-      if (!isCanonicalEncoding(row.event_text, event)) return diverge('the event bytes are not in RFC 8785 canonical form');
-      if (event.index !== leafIndex) return diverge(`the event says index ${event.index}`);
-      const columnsMatch =
-        event.action === row.action &&
-        event.caseId === row.case_id &&
-        event.subject?.type === row.subject_type &&
-        event.subject?.id === row.subject_id &&
-        typeof event.actor?.id === 'string' &&
-        actorIdColumn(event.actor.id) === row.actor_id &&
-        Date.parse(event.at) === row.at_ms;
-      if (!columnsMatch) return diverge('the indexed columns disagree with the event bytes');
-      tree.appendLeafHash(recomputed);
+      reading = rows.length === BATCH ? page(Number(rows[rows.length - 1]!.leaf_index) + 1) : null;
+      checking.push(checkers.check(asPage(rows, expected)));
+      expected += rows.length;
+    }
+    const next = checking.shift();
+    if (!next) break;
+    const { hashes, divergence, levels } = await next;
+    if (levels) {
+      // A whole perfect subtree; the heads it reaches are checked in order, as one by one.
+      tree.appendPerfectSubtree([hashes, ...levels]);
+      report.events += hashes.length / 32;
+      if (!(await checkHeads())) return finish();
+      await onProgress?.(report.events);
+      continue;
+    }
+    for (let at = 0; at < hashes.length; at += 32) {
+      tree.appendLeafHash(hashes.subarray(at, at + 32));
       report.events++;
       if (!(await checkHeads())) return finish();
+    }
+    if (divergence) {
+      report.firstDivergence = divergence;
+      return finish();
     }
     await onProgress?.(report.events);
   }

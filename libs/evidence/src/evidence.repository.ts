@@ -77,6 +77,23 @@ export class EvidenceRepository {
     return (row as EvidenceRow | undefined) ?? null;
   }
 
+  /**
+   * The item and whether `viewerId` is a member of its case, in one statement (every read of an
+   * item asks both; `lock` locks the item's row for the caller's transaction).
+   */
+  async findWithMembership(id: string, viewerId: string, tx: Db = this.db, lock = false): Promise<{ row: EvidenceRow; viewerIsMember: boolean } | null> {
+    const [found] = await tx.query(
+      `${EVIDENCE_SELECT.replace(
+        'SELECT e.*,',
+        'SELECT e.*, EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $2) AS viewer_is_member,',
+      )} WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`,
+      [id, viewerId],
+    );
+    if (!found) return null;
+    const { viewer_is_member: viewerIsMember, ...row } = found as EvidenceRow & { viewer_is_member: boolean };
+    return { row: row as EvidenceRow, viewerIsMember };
+  }
+
   /** Items of one case by id (any order; ids of other cases are left out). */
   async inCase(caseId: string, ids: readonly string[]): Promise<EvidenceRow[]> {
     return this.db.query(`${EVIDENCE_SELECT} WHERE e.case_id = $1 AND e.id = ANY ($2::uuid[])`, [caseId, ids]);
