@@ -314,6 +314,12 @@ describe('munition remnants', () => {
     const at80 = (await api(investigator).get(`/cases/${caseId}/remnants/serials?confidence=0.8`)).body.series[0].estimate;
     await expect.poll(() => estimate.textContent()).toContain(`interval ${en(at80.lower)}–${en(at80.upper)} at 80% confidence`);
     await checkScreen(page, 'serials');
+    // The method and the scheme, which the API writes in English, read in Ukrainian there.
+    await page.getByRole('button', { name: 'Українська' }).click();
+    await expect.poll(() => page.locator('.method').textContent()).toContain('Задача про німецькі танки');
+    expect(await page.locator('.series[data-scheme=geran2_airframe] h3').textContent()).toContain('Серійний номер планера Shahed-136 / Герань-2');
+    await page.getByRole('button', { name: 'English' }).click();
+    await expect.poll(() => page.locator('.method').textContent()).toBe(analysis.method);
     // Each serial leads to its remnant.
     await page.getByRole('link', { name: 'Ш136.02.112' }).click();
     await page.waitForURL(/\/remnants\/[0-9a-f-]{36}$/);

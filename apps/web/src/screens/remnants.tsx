@@ -563,10 +563,38 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
   );
 }
 
+/**
+ * Ukrainian for the texts the API writes in English beside its estimates (libs/records'
+ * ESTIMATE_METHOD and SERIAL_SCHEMES); a scheme not listed here keeps the API's English.
+ */
+const UK_ESTIMATE_TEXTS = {
+  method:
+    'Задача про німецькі танки. Точкова оцінка: незміщена оцінка з найменшою дисперсією N = m + m/k − 1, де m — найбільший ' +
+    'побачений порядковий номер, а k — кількість різних побачених номерів (той самий номер, побачений двічі, рахується один раз). ' +
+    'Інтервал: [m, m / α^(1/k)] з однобічною довірчою ймовірністю 1 − α, з розподілу найбільшого побаченого номера ' +
+    '(P(max ≤ m | N) ≤ (m/N)^k); верхню межу округлено вниз до цілого, і вона консервативна, коли номери трапляються без повторів. ' +
+    'Припущення: у межах серії номери йдуть від 1 без пропусків, і кожен виготовлений виріб мав таку саму ймовірність бути ' +
+    'знайденим, як будь-який інший. По місяцях: та сама оцінка за всіма номерами, побаченими до кінця місяця (за часом ' +
+    'знаходження, інакше за початком інциденту), — нижня межа випуску на ту дату.',
+  schemes: {
+    geran2_airframe: {
+      label: 'Серійний номер планера Shahed-136 / Герань-2 (Ш136.<серія>.<номер>)',
+      basis:
+        'Фотографії планерів Герань-2 з відкритих джерел (трафарет Ш136.NN.NNN). Припущення: середня група — виробнича серія, ' +
+        'остання — порядковий номер планера в ній, від 1.',
+    },
+    geran1_airframe: {
+      label: 'Серійний номер планера Shahed-131 / Герань-1 (Ш131.<серія>.<номер>)',
+      basis: 'За аналогією зі схемою Герань-2 (припущення, опублікованих прикладів менше): Ш131.NN.NNN, спершу серія, потім порядковий номер.',
+    },
+  } as Record<string, { label: string; basis: string } | undefined>,
+};
+
 /** Serials seen over time per weapon type and scheme, with the production estimate, its interval and the method. */
 export function SerialsPanel({ caseId }: { caseId: string }) {
-  const { t, term, number, instant } = useI18n();
+  const { t, term, number, instant, lang } = useI18n();
   const { terms } = useSession();
+  const uk = lang === 'uk' ? UK_ESTIMATE_TEXTS : null;
   const [weaponType, setWeaponType] = useState('');
   const [confidence, setConfidence] = useState('0.95');
   const [applied, setApplied] = useState({ weaponType, confidence });
@@ -605,7 +633,7 @@ export function SerialsPanel({ caseId }: { caseId: string }) {
           {analysis.series.map((s) => (
             <article key={`${s.scheme}-${s.prefix}-${s.series}`} className="series" data-scheme={s.scheme} aria-labelledby={`series-${s.scheme}-${s.series}`}>
               <h3 id={`series-${s.scheme}-${s.series}`}>
-                {term('weapon_type', s.weaponType)} · {s.schemeLabel} · {t('serials.series', { prefix: s.prefix, series: s.series })}
+                {term('weapon_type', s.weaponType)} · {uk?.schemes[s.scheme]?.label ?? s.schemeLabel} · {t('serials.series', { prefix: s.prefix, series: s.series })}
               </h3>
               <p className="estimate" data-estimate={s.estimate.estimate}>
                 {t('serials.estimate', {
@@ -617,7 +645,7 @@ export function SerialsPanel({ caseId }: { caseId: string }) {
                   m: number(s.estimate.m),
                 })}
               </p>
-              <p className="hint">{s.schemeBasis}</p>
+              <p className="hint">{uk?.schemes[s.scheme]?.basis ?? s.schemeBasis}</p>
               <table>
                 <caption>{t('serials.seen')}</caption>
                 <thead>
@@ -667,7 +695,7 @@ export function SerialsPanel({ caseId }: { caseId: string }) {
             </article>
           ))}
           <h3>{t('serials.method')}</h3>
-          <p className="method">{analysis.method}</p>
+          <p className="method">{uk?.method ?? analysis.method}</p>
         </>
       )}
     </div>
