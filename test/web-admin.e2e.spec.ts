@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReceipt, type PublishedKey } from '../libs/custody-core/src/index.js';
 import { CustodyLog } from '../libs/custody/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
-import { buildWebConsole, seriousViolations, startBrowser, type TestBrowser } from './support/browser.js';
+import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
 import { bearer, createCase, fixture, submit } from './support/evidence.js';
 
 let t: TestApp;
@@ -18,27 +18,14 @@ let browser: TestBrowser;
 let base: string;
 let investigator: TestUser;
 let caseId: string;
-const accessibility: { screen: string; violations: unknown[] }[] = [];
-const cspViolations: string[] = [];
+const checks = new ConsoleChecks();
+const { accessibility, cspViolations } = checks;
 
-async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.locator('input[type=email]').fill(user.email);
-  await page.locator('input[type=password]').fill(user.password);
-  await page.locator('form button[type=submit]').click();
-  await page.locator('header.top').waitFor();
-}
+const signIn = (page: Page, user: { email: string; password: string }) => checks.signIn(page, base, user);
 
-async function checkScreen(page: Page, screen: string): Promise<void> {
-  accessibility.push({ screen, violations: await seriousViolations(page) });
-}
+const checkScreen = (page: Page, screen: string) => checks.checkScreen(page, screen);
 
-function watchPage(page: Page): Page {
-  page.on('console', (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) cspViolations.push(message.text());
-  });
-  return page;
-}
+const watchPage = (page: Page) => checks.watch(page);
 
 /** The log catches up: what the sequencer would do, done by the test when it chooses. */
 const integrate = () => new CustodyLog(t.dataSource).integrateAll();

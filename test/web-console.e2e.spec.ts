@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
-import { buildWebConsole, seriousViolations, startBrowser, type TestBrowser } from './support/browser.js';
+import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
 import { bearer, createCase, fixture, sleep, submit, waitProcessed } from './support/evidence.js';
 
 let t: TestApp;
@@ -19,27 +19,14 @@ let documenter: TestUser;
 let caseId: string;
 const state: { evidenceId?: string; incidentId?: string; receiptPath?: string } = {};
 /** Every screen visited, with the serious or critical axe-core violations found there. */
-const accessibility: { screen: string; violations: unknown[] }[] = [];
-const cspViolations: string[] = [];
+const checks = new ConsoleChecks();
+const { accessibility, cspViolations } = checks;
 
-async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.locator('input[type=email]').fill(user.email);
-  await page.locator('input[type=password]').fill(user.password);
-  await page.locator('form button[type=submit]').click();
-  await page.locator('header.top').waitFor();
-}
+const signIn = (page: Page, user: { email: string; password: string }) => checks.signIn(page, base, user);
 
-async function checkScreen(page: Page, screen: string): Promise<void> {
-  accessibility.push({ screen, violations: await seriousViolations(page) });
-}
+const checkScreen = (page: Page, screen: string) => checks.checkScreen(page, screen);
 
-function watchPage(page: Page): Page {
-  page.on('console', (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) cspViolations.push(message.text());
-  });
-  return page;
-}
+const watchPage = (page: Page) => checks.watch(page);
 
 beforeAll(async () => {
   await buildWebConsole();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
-import { buildWebConsole, seriousViolations, startBrowser, type TestBrowser } from './support/browser.js';
+import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
 import { bearer, createCase, fixture, sleep, submit } from './support/evidence.js';
 import { unpack } from './support/exports.js';
 
@@ -24,8 +24,8 @@ let incidentId: string;
 let documenterIncidentId: string;
 let photoId: string;
 const state: { remnantId?: string; documenterRemnantId?: string } = {};
-const accessibility: { screen: string; violations: unknown[] }[] = [];
-const cspViolations: string[] = [];
+const checks = new ConsoleChecks();
+const { accessibility, cspViolations } = checks;
 
 const api = (user: TestUser) => ({
   get: (p: string) => t.http.get(`/api/v1${p}`).set('Authorization', bearer(user)),
@@ -33,23 +33,13 @@ const api = (user: TestUser) => ({
   patch: (p: string, body: object) => t.http.patch(`/api/v1${p}`).set('Authorization', bearer(user)).send(body),
 });
 
-async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.locator('input[type=email]').fill(user.email);
-  await page.locator('input[type=password]').fill(user.password);
-  await page.locator('form button[type=submit]').click();
-  await page.locator('header.top').waitFor();
-}
+const signIn = (page: Page, user: { email: string; password: string }) => checks.signIn(page, base, user);
 
-async function checkScreen(page: Page, screen: string): Promise<void> {
-  accessibility.push({ screen, violations: await seriousViolations(page) });
-}
+const checkScreen = (page: Page, screen: string) => checks.checkScreen(page, screen);
 
 async function newPage(user: TestUser): Promise<Page> {
   const page = await browser.page();
-  page.on('console', (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) cspViolations.push(message.text());
-  });
+  checks.watch(page);
   await signIn(page, user);
   return page;
 }

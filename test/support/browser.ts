@@ -106,3 +106,33 @@ export async function axeViolations(page: Page): Promise<{ id: string; impact: s
 export async function seriousViolations(page: Page) {
   return (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
+
+/**
+ * What every console spec keeps of the screens it visits: the serious axe-core violations per
+ * screen and any Content-Security-Policy violation the browser reported; and how it signs in.
+ */
+export class ConsoleChecks {
+  readonly accessibility: { screen: string; violations: unknown[] }[] = [];
+  readonly cspViolations: string[] = [];
+
+  /** Reports the page's CSP violations here from now on. */
+  watch(page: Page): Page {
+    page.on('console', (message) => {
+      if (/Content[- ]Security[- ]Policy/i.test(message.text())) this.cspViolations.push(message.text());
+    });
+    return page;
+  }
+
+  async checkScreen(page: Page, screen: string): Promise<void> {
+    this.accessibility.push({ screen, violations: await seriousViolations(page) });
+  }
+
+  /** Signs in through the console's own form at `base`. */
+  async signIn(page: Page, base: string, user: { email: string; password: string }): Promise<void> {
+    await page.goto(`${base}/`);
+    await page.locator('input[type=email]').fill(user.email);
+    await page.locator('input[type=password]').fill(user.password);
+    await page.locator('form button[type=submit]').click();
+    await page.locator('header.top').waitFor();
+  }
+}
