@@ -1,18 +1,20 @@
-import { Component, useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { Component, lazy, Suspense, useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { call, get, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
 import { I18nContext, makeI18n, useI18n } from './i18n.js';
 import { match, navigate, usePath } from './router.js';
 import { SessionContext, useSession, type Session } from './session.js';
 import { Link } from './ui.js';
 import { AccountScreen } from './screens/account.js';
-import { AdminScreen } from './screens/admin.js';
 import { CaseScreen } from './screens/case.js';
 import { CasesScreen } from './screens/cases.js';
 import { EvidenceScreen } from './screens/evidence.js';
 import { IncidentScreen } from './screens/incident.js';
 import { LoginScreen } from './screens/login.js';
 import { LogScreen } from './screens/log.js';
-import { RemnantFormScreen, RemnantScreen } from './screens/remnants.js';
+// Screens most people open rarely load with their first use (their own script).
+const AdminScreen = lazy(() => import('./screens/admin.js').then((m) => ({ default: m.AdminScreen })));
+const RemnantScreen = lazy(() => import('./screens/remnants.js').then((m) => ({ default: m.RemnantScreen })));
+const RemnantFormScreen = lazy(() => import('./screens/remnants.js').then((m) => ({ default: m.RemnantFormScreen })));
 
 const LANGUAGE_KEY = 'custodia.language';
 
@@ -159,7 +161,9 @@ function Shell({ onLanguage }: { onLanguage(lang: Language): void }) {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <ScreenBoundary key={path}>{screen}</ScreenBoundary>
+        <ScreenBoundary key={path}>
+          <Suspense fallback={<p>{t('common.loading')}</p>}>{screen}</Suspense>
+        </ScreenBoundary>
       </main>
     </>
   );

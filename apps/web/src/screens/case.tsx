@@ -7,11 +7,12 @@ import { EvidenceGrid } from './grid.js';
 import { ExportsPanel } from './exports.js';
 import { IncidentsPanel } from './incidents.js';
 import { MembersPanel } from './members.js';
-import { RemnantsPanel, SerialsPanel } from './remnants.js';
 
 // Leaflet and the tus client load with the screens that use them, not with the first page.
 const MapPanel = lazy(() => import('./map.js').then((m) => ({ default: m.MapPanel })));
 const UploadPanel = lazy(() => import('./upload.js').then((m) => ({ default: m.UploadPanel })));
+const RemnantsPanel = lazy(() => import('./remnants.js').then((m) => ({ default: m.RemnantsPanel })));
+const SerialsPanel = lazy(() => import('./remnants.js').then((m) => ({ default: m.SerialsPanel })));
 
 const TABS: Record<string, { label: MessageKey; roles: string[] }> = {
   evidence: { label: 'case.evidence', roles: ['admin', 'investigator', 'documenter'] },
@@ -54,10 +55,10 @@ export function CaseScreen({ caseId, tab }: { caseId: string; tab: string }) {
       <Suspense fallback={<p>{t('common.loading')}</p>}>
         {current === 'upload' && <UploadPanel caseId={caseId} />}
         {current === 'map' && <MapPanel caseId={caseId} />}
+        {current === 'remnants' && <RemnantsPanel caseId={caseId} />}
+        {current === 'serials' && <SerialsPanel caseId={caseId} />}
       </Suspense>
       {current === 'incidents' && <IncidentsPanel caseId={caseId} />}
-      {current === 'remnants' && <RemnantsPanel caseId={caseId} />}
-      {current === 'serials' && <SerialsPanel caseId={caseId} />}
       {current === 'members' && <MembersPanel caseId={caseId} />}
       {current === 'exports' && <ExportsPanel caseId={caseId} />}
     </section>

@@ -4,11 +4,11 @@ import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Select, VocabularyPicker } from '../ui.js';
-import { DamageRecords } from './damage.js';
 import { localInput, numberOrText } from './record-form.js';
-import { IncidentRemnants } from './remnants.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
+const DamageRecords = lazy(() => import('./damage.js').then((m) => ({ default: m.DamageRecords })));
+const IncidentRemnants = lazy(() => import('./remnants.js').then((m) => ({ default: m.IncidentRemnants })));
 
 interface Casualty {
   id: string;
@@ -117,8 +117,10 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
             {t('incident.startAt')}: {instant(incident.startAt)} · {term('incident_type', incident.type)}
           </p>
           {me.role !== 'documenter' && <Casualties incidentId={incident.id} />}
-          {me.role !== 'documenter' && <DamageRecords incidentId={incident.id} caseId={incident.caseId} />}
-          <IncidentRemnants incidentId={incident.id} />
+          <Suspense fallback={<p>{t('common.loading')}</p>}>
+            {me.role !== 'documenter' && <DamageRecords incidentId={incident.id} caseId={incident.caseId} />}
+            <IncidentRemnants incidentId={incident.id} />
+          </Suspense>
           <EvidenceLinks incident={incident} onChange={setIncident} />
         </>
       )}
