@@ -46,6 +46,9 @@ export interface ReplayOptions {
   threads?: number;
 }
 
+/** Kept heads read at a time. */
+const HEADS_PAGE = 1000;
+
 /** Pages checked or being checked at once, beyond one per thread. */
 const PAGES_AHEAD = 2;
 
@@ -112,12 +115,15 @@ async function replaySnapshot(runner: QueryRunner, checkers: PageCheckers, onPro
 
   let heads: SignedTreeHead[] = [];
   let headCursor = -1;
+  /** The snapshot holds no head past those read (no query per event once they are all checked). */
+  let headsExhausted = false;
   const nextHeads = async (): Promise<void> => {
     const rows = await db.query(
       `SELECT tree_size, root_hash, signed_timestamp, key_id, signature FROM custody_tree_heads
-        WHERE tree_size > $1 ORDER BY tree_size LIMIT 1000`,
+        WHERE tree_size > $1 ORDER BY tree_size LIMIT ${HEADS_PAGE}`,
       [headCursor],
     );
+    headsExhausted = rows.length < HEADS_PAGE;
     heads = rows.map((row: { tree_size: string; root_hash: Buffer; signed_timestamp: string; key_id: string; signature: string }) => ({
       treeSize: Number(row.tree_size),
       rootHash: toHex(row.root_hash),
@@ -129,8 +135,7 @@ async function replaySnapshot(runner: QueryRunner, checkers: PageCheckers, onPro
   /** Checks every kept head of the current tree size; false at a divergence. */
   const checkHeads = async (): Promise<boolean> => {
     for (;;) {
-      if (heads.length === 0) await nextHeads();
-      else if (heads[0]!.treeSize > tree.size) return true;
+      if (heads.length === 0 && !headsExhausted) await nextHeads();
       const head = heads[0];
       if (!head || head.treeSize > tree.size) return true;
       heads.shift();
