@@ -55,7 +55,7 @@ export class CasesService {
          FROM cases c WHERE c.id = $1`,
       [caseId, actor.id],
     );
-    if (!found || (scopeOf(actor.role, 'case.read') !== 'any' && !found.member)) throw notFound('The case');
+    if (!found || !mayKnowCase(actor, found.member)) throw notFound('The case');
     return toCaseView(found);
   }
 
@@ -76,7 +76,7 @@ export class CasesService {
 
   /** `assertMay` where the caller's membership of the case is already known (read with the thing). */
   assertMayAsMember(actor: Actor, isMember: boolean, purpose: Purpose, what = 'The case'): void {
-    if (scopeOf(actor.role, 'case.read') !== 'any' && !isMember) throw notFound(what);
+    if (!mayKnowCase(actor, isMember)) throw notFound(what);
     assertMay(actor, purpose);
   }
 
@@ -162,4 +162,9 @@ export class CasesService {
       });
     });
   }
+}
+
+/** An administrator knows every case that exists; anyone else only the cases they are a member of. */
+function mayKnowCase(actor: Actor, isMember: boolean): boolean {
+  return scopeOf(actor.role, 'case.read') === 'any' || isMember;
 }

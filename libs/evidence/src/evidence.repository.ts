@@ -6,12 +6,14 @@ import { listQuerySql } from './list-query.js';
 import type { EvidenceRow } from './views.js';
 
 /** The item with its submitter's name and the submitter of the item it duplicates. */
-const EVIDENCE_SELECT = `
-  SELECT e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name,
+/** The items' columns as EvidenceRow has them, with `extra` columns (each followed by a comma) before them. */
+const evidenceSelect = (extra = '') => `
+  SELECT ${extra} e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name,
          (extract(epoch FROM e.received_at) * 1000000)::bigint::text AS received_us,
          d.submitted_by AS duplicate_submitter
     FROM evidence_items e JOIN users u ON u.id = e.submitted_by
     LEFT JOIN evidence_items d ON d.id = e.duplicate_of`;
+const EVIDENCE_SELECT = evidenceSelect();
 
 /** What intake writes of a new item; the link to an incident is made after, through EvidenceLinks. */
 export interface NewEvidenceItem {
@@ -83,10 +85,8 @@ export class EvidenceRepository {
    */
   async findWithMembership(id: string, viewerId: string, tx: Db = this.db, lock = false): Promise<{ row: EvidenceRow; viewerIsMember: boolean } | null> {
     const [found] = await tx.query(
-      `${EVIDENCE_SELECT.replace(
-        'SELECT e.*,',
-        'SELECT e.*, EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $2) AS viewer_is_member,',
-      )} WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`,
+      `${evidenceSelect('EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $2) AS viewer_is_member,')}
+        WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`,
       [id, viewerId],
     );
     if (!found) return null;
