@@ -197,6 +197,39 @@ describe('MemoryTree', () => {
     }
   });
 
+  it('appends a perfect subtree whole exactly as its leaves one by one (nodes, roots)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 12 }), (heights) => {
+        const oneByOne = new MemoryTree();
+        const whole = new MemoryTree();
+        let n = 0;
+        const leaf = () => leafHash(Buffer.from(`leaf ${n++}`));
+        for (const k of heights) {
+          // Single leaves until the size is a multiple of 2^k, then a subtree of 2^k leaves.
+          while (whole.size % 2 ** k !== 0) {
+            const hash = leaf();
+            oneByOne.appendLeafHash(hash);
+            whole.appendLeafHash(hash);
+          }
+          const subtree = new MemoryTree();
+          for (let i = 0; i < 2 ** k; i++) subtree.appendLeafHash(leaf());
+          for (let i = 0; i < 2 ** k; i++) oneByOne.appendLeafHash(subtree.node(0, i)!);
+          const levels = Array.from({ length: k + 1 }, (_, level) => Buffer.concat(Array.from({ length: 2 ** (k - level) }, (_, i) => subtree.node(level, i)!)));
+          whole.appendPerfectSubtree(levels);
+          expect(whole.size).toBe(oneByOne.size);
+          for (let size = 1; size <= whole.size; size++) expect(toHex(whole.root(size))).toBe(toHex(oneByOne.root(size)));
+          for (let level = 0; 2 ** level <= whole.size; level++) {
+            for (let i = 0; i < whole.size / 2 ** level - 1; i++) expect(whole.node(level, i)?.toString('hex')).toBe(oneByOne.node(level, i)?.toString('hex'));
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+    const tree = new MemoryTree();
+    tree.appendLeafHash(leafHash(Buffer.from('x')));
+    expect(() => tree.appendPerfectSubtree([Buffer.alloc(64), Buffer.alloc(32)])).toThrow(/cannot be appended at size 1/);
+  });
+
   it('serves the stored-node reader interface with one read of O(log n) nodes', async () => {
     const reads: number[] = [];
     const counting: PerfectNodeReader = {
