@@ -42,7 +42,13 @@ type Ds = Awaited<ReturnType<typeof benchDatabase>>['ds'];
  * committing, while the sequencer (on its own connections, as in the service) integrates them.
  * The rate counts until the last one is integrated; latency is commit to integration.
  */
-async function appendRate(writersDs: Ds, sequencerDs: Ds, writers: number, appends: number): Promise<{ rate: number; p50: number; p95: number }> {
+async function appendRate(
+  writersDs: Ds,
+  sequencerDs: Ds,
+  writers: number,
+  appends: number,
+  way: 'transaction' | 'record' = 'transaction',
+): Promise<{ rate: number; p50: number; p95: number }> {
   const log = new CustodyLog(writersDs);
   const sequencer = new Sequencer(sequencerDs, new CustodyLog(sequencerDs), { intervalMs: 200, electionMs: 50, onError: (e) => console.error(e) });
   sequencer.start();
@@ -55,6 +61,11 @@ async function appendRate(writersDs: Ds, sequencerDs: Ds, writers: number, appen
     Array.from({ length: writers }, async () => {
       while (next < appends) {
         const n = next++;
+        if (way === 'record') {
+          // An event that changes nothing else (a read, a download): its own group commit.
+          await log.record(sampleInput(n));
+          continue;
+        }
         const queued = await writersDs.transaction((tx) => log.append(tx, sampleInput(n)));
         committedAt.set(queued.queueId, now());
         // Wake the sequencer as a submission waiting for its receipt does, without waiting.
@@ -65,6 +76,7 @@ async function appendRate(writersDs: Ds, sequencerDs: Ds, writers: number, appen
   while ((await log.queued()) > 0) await new Promise((resolve) => setTimeout(resolve, 2));
   const seconds = (now() - started) / 1000;
   await sequencer.stop();
+  if (way === 'record') return { rate: appends / seconds, p50: NaN, p95: NaN };
   const rows: { queue_id: string; recorded: string }[] = await writersDs.query(
     `SELECT queue_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded FROM custody_events WHERE queue_id = ANY ($1::bigint[])`,
     [[...committedAt.keys()]],
@@ -167,65 +179,73 @@ try {
         `${writers > 1 ? ' (target >= 5,000/s)' : ''}; bare committed transactions/s ${fmt(before, 0)} / ${fmt(after, 0)}; ratio ${fmt(rate / limit, 3)}` +
         `; commit -> integration p50 ${fmt(p50, 1)} ms, p95 ${fmt(p95, 1)} ms`,
     );
+    if (writers === 1) continue;
+    const recorded = await appendRate(writersDs, sequencerDs, writers, count, 'record');
+    console.log(
+      `appends/s of events recorded on their own (CustodyLog.record: reads, downloads; group commit + sequencer), ${String(writers).padStart(2)} writers: ` +
+        `${fmt(recorded.rate, 0)} (target >= 5,000/s); ratio to bare committed transactions/s ${fmt(recorded.rate / limit, 3)}`,
+    );
   }
   await Promise.all([writersDs.destroy(), sequencerDs.destroy()]);
 
-  const size = await log.size();
-  const loadSeconds = await bulkLoad(db.ds, size, EVENTS - size);
-  await db.ds.query('ANALYZE');
-  const head = await heads.publish();
-  console.log(`bulk load to ${head.treeSize.toLocaleString('en')} events: ${fmt(loadSeconds, 1)} s`);
+  if (PARTS.has('proofs') || PARTS.has('replay')) {
+    const size = await log.size();
+    const loadSeconds = await bulkLoad(db.ds, size, EVENTS - size);
+    await db.ds.query('ANALYZE');
+    const head = await heads.publish();
+    console.log(`bulk load to ${head.treeSize.toLocaleString('en')} events: ${fmt(loadSeconds, 1)} s`);
 
-  const inclusion: number[] = [];
-  const consistency: number[] = [];
-  for (let i = 0; i < (PARTS.has('proofs') ? 500 : 0); i++) {
-    const leaf = Math.floor(Math.random() * head.treeSize);
-    let t0 = now();
-    await log.inclusionProof(leaf, head.treeSize);
-    inclusion.push(now() - t0);
-    const first = 1 + Math.floor(Math.random() * (head.treeSize - 1));
-    t0 = now();
-    await log.consistencyProof(first, head.treeSize);
-    consistency.push(now() - t0);
-  }
-  if (PARTS.has('proofs')) {
-    const inc = percentiles(inclusion);
-    const con = percentiles(consistency);
-    console.log(`inclusion proof at ${head.treeSize} events:   p50 ${fmt(inc.p50)} ms, p95 ${fmt(inc.p95)} ms, max ${fmt(inc.max)} ms (target < 5 ms)`);
-    console.log(`consistency proof at ${head.treeSize} events: p50 ${fmt(con.p50)} ms, p95 ${fmt(con.p95)} ms, max ${fmt(con.max)} ms (target < 5 ms)`);
-  }
+    const inclusion: number[] = [];
+    const consistency: number[] = [];
+    for (let i = 0; i < (PARTS.has('proofs') ? 500 : 0); i++) {
+      const leaf = Math.floor(Math.random() * head.treeSize);
+      let t0 = now();
+      await log.inclusionProof(leaf, head.treeSize);
+      inclusion.push(now() - t0);
+      const first = 1 + Math.floor(Math.random() * (head.treeSize - 1));
+      t0 = now();
+      await log.consistencyProof(first, head.treeSize);
+      consistency.push(now() - t0);
+    }
+    if (PARTS.has('proofs')) {
+      const inc = percentiles(inclusion);
+      const con = percentiles(consistency);
+      console.log(`inclusion proof at ${head.treeSize} events:   p50 ${fmt(inc.p50)} ms, p95 ${fmt(inc.p95)} ms, max ${fmt(inc.max)} ms (target < 5 ms)`);
+      console.log(`consistency proof at ${head.treeSize} events: p50 ${fmt(con.p50)} ms, p95 ${fmt(con.p95)} ms, max ${fmt(con.max)} ms (target < 5 ms)`);
+    }
 
-  const sample = (await db.ds.query(`SELECT event_bytes FROM custody_events ORDER BY leaf_index LIMIT 1000`)).map(
-    (r: { event_bytes: Buffer }) => r.event_bytes,
-  );
-  let replayRate = 0;
-  for (const threads of values.threads.split(',')) {
-    const shaBefore = sha256EventRate(sample);
-    const t0 = now();
-    const report = await replayLog(db.ds, undefined, threads === 'default' ? {} : { threads: Number(threads) });
-    const replaySeconds = (now() - t0) / 1000;
-    if (report.firstDivergence) throw new Error(`replay diverged: ${JSON.stringify(report.firstDivergence)}`);
-    const shaRate = (shaBefore + sha256EventRate(sample)) / 2;
-    replayRate = report.events / replaySeconds;
-    console.log(
-      `replay (custodia log verify, ${threads} worker threads): ${fmt(replayRate, 0)} events/s over ${report.events} events, ${report.headsChecked} heads, ${report.nodesChecked} nodes`,
+    const sample = (await db.ds.query(`SELECT event_bytes FROM custody_events ORDER BY leaf_index LIMIT 1000`)).map(
+      (r: { event_bytes: Buffer }) => r.event_bytes,
     );
-    console.log(`SHA-256 alone on the same events (leaf + one node hash each, before and after): ${fmt(shaRate, 0)} events/s`);
-    console.log(`replay / SHA-256 limit: ${fmt(replayRate / shaRate, 3)}`);
+    let replayRate = 0;
+    for (const threads of PARTS.has('replay') ? values.threads.split(',') : []) {
+      const shaBefore = sha256EventRate(sample);
+      const t0 = now();
+      const report = await replayLog(db.ds, undefined, threads === 'default' ? {} : { threads: Number(threads) });
+      const replaySeconds = (now() - t0) / 1000;
+      if (report.firstDivergence) throw new Error(`replay diverged: ${JSON.stringify(report.firstDivergence)}`);
+      const shaRate = (shaBefore + sha256EventRate(sample)) / 2;
+      replayRate = report.events / replaySeconds;
+      console.log(
+        `replay (custodia log verify, ${threads} worker threads): ${fmt(replayRate, 0)} events/s over ${report.events} events, ${report.headsChecked} heads, ${report.nodesChecked} nodes`,
+      );
+      console.log(`SHA-256 alone on the same events (leaf + one node hash each, before and after): ${fmt(shaRate, 0)} events/s`);
+      console.log(`replay / SHA-256 limit: ${fmt(replayRate / shaRate, 3)}`);
+    }
+    // The other limit of a replay: reading the events out of PostgreSQL at all (the replay's own
+    // query, pages of 10,000, nothing checked).
+    const t1 = now();
+    for (let cursor = 0; ; cursor += 10_000) {
+      const rows = await db.ds.query(
+        `SELECT leaf_index, convert_from(event_bytes, 'UTF8') AS event_text, encode(leaf_hash, 'hex') AS leaf_hash, action, case_id, subject_type, subject_id, actor_id,
+                (extract(epoch FROM at) * 1000)::float8 AS at_ms FROM custody_events WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT 10000`,
+        [cursor],
+      );
+      if (rows.length < 10_000) break;
+    }
+    const readRate = (await log.size()) / ((now() - t1) / 1000);
+    console.log(`reading the events alone from PostgreSQL (the replay's query, no checks): ${fmt(readRate, 0)} events/s; last replay / read limit: ${fmt(replayRate / readRate, 3)}`);
   }
-  // The other limit of a replay: reading the events out of PostgreSQL at all (the replay's own
-  // query, pages of 10,000, nothing checked).
-  const t1 = now();
-  for (let cursor = 0; ; cursor += 10_000) {
-    const rows = await db.ds.query(
-      `SELECT leaf_index, convert_from(event_bytes, 'UTF8') AS event_text, encode(leaf_hash, 'hex') AS leaf_hash, action, case_id, subject_type, subject_id, actor_id,
-              (extract(epoch FROM at) * 1000)::float8 AS at_ms FROM custody_events WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT 10000`,
-      [cursor],
-    );
-    if (rows.length < 10_000) break;
-  }
-  const readRate = (await log.size()) / ((now() - t1) / 1000);
-  console.log(`reading the events alone from PostgreSQL (the replay's query, no checks): ${fmt(readRate, 0)} events/s; last replay / read limit: ${fmt(replayRate / readRate, 3)}`);
 } finally {
   await db.close();
 }

@@ -3,14 +3,22 @@
  * for the bare `/health` route, an authenticated read that is no custody event (`GET
  * /cases/:id`), the case's evidence listing, and a read that is one (an item's record: `evidence.viewed`). Prints each rate and
  * the ratios the issue names: authenticated reads against `/health` (target >= 0.5) and logged
- * reads against unlogged ones (target >= 0.8). Usage: npm run bench:reads [-- --clients 32 --seconds 10]
+ * reads against unlogged ones (target >= 0.8). Usage: npm run bench:reads [-- --clients 32 --seconds 10 --routes health,case,listing,record]
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { benchApp, fmt, now } from './support.js';
 
-const { values } = parseArgs({ options: { clients: { type: 'string', default: '32' }, seconds: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '10' },
+    /** Which reads to time (comma-separated), e.g. `case` alone under a profiler. */
+    routes: { type: 'string', default: 'health,case,listing,record' },
+  },
+});
+const ROUTES = new Set(values.routes.split(','));
 const CLIENTS = Number(values.clients);
 const SECONDS = Number(values.seconds);
 
@@ -25,7 +33,8 @@ const get = (url: string, token?: string): Promise<number> =>
   });
 
 /** Requests per second of `url` with CLIENTS clients for SECONDS seconds (after a short warm-up). */
-async function rate(url: string, token?: string): Promise<number> {
+async function rate(route: string, url: string, token?: string): Promise<number> {
+  if (!ROUTES.has(route)) return NaN;
   const run = async (seconds: number): Promise<number> => {
     let done = 0;
     const until = now() + seconds * 1000;
@@ -50,10 +59,10 @@ try {
   form.set('metadata', JSON.stringify({ title: 'read bench' }));
   form.set('file', new Blob([randomBytes(4096)], { type: 'application/octet-stream' }), 'item.bin');
   const item = (await (await fetch(`${app.url}/api/v1/cases/${app.caseId}/evidence`, { method: 'POST', headers: { Authorization: `Bearer ${app.token}` }, body: form })).json()) as { id: string };
-  const health = await rate(`${app.url}/api/v1/health`);
-  const caseRead = await rate(`${app.url}/api/v1/cases/${app.caseId}`, app.token);
-  const listing = await rate(`${app.url}/api/v1/cases/${app.caseId}/evidence?limit=10`, app.token);
-  const record = await rate(`${app.url}/api/v1/evidence/${item.id}`, app.token);
+  const health = await rate('health', `${app.url}/api/v1/health`);
+  const caseRead = await rate('case', `${app.url}/api/v1/cases/${app.caseId}`, app.token);
+  const listing = await rate('listing', `${app.url}/api/v1/cases/${app.caseId}/evidence?limit=10`, app.token);
+  const record = await rate('record', `${app.url}/api/v1/evidence/${item.id}`, app.token);
   console.log(`${CLIENTS} clients, ${SECONDS} s each; PostgreSQL ${app.server}`);
   console.log(`GET /health: ${fmt(health, 0)} requests/s`);
   console.log(`GET /cases/:id (authenticated, no custody event): ${fmt(caseRead, 0)} requests/s`);

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,7 +8,7 @@ import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { createApp } from '../../apps/api/src/app.js';
 import { ENTITIES } from '../../apps/api/src/entities.js';
-import { UsersService, type Role } from '../../libs/auth/src/index.js';
+import { TokenCache, UsersService, type Role } from '../../libs/auth/src/index.js';
 import { loadConfig, type CustodiaConfig } from '../../libs/config/src/index.js';
 import { createDataSource } from '../../libs/db/src/index.js';
 import { createLogger } from '../../libs/logging/src/index.js';
@@ -106,9 +107,13 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   // far integrated by the app's own sequencer (integration follows the commit, custody.md).
   const settledDb: TestDatabase = {
     ...db,
-    async superuserQuery(sql, params) {
+    async superuserQuery<T extends pg.QueryResultRow>(sql: string, params?: unknown[]) {
       if (/custody_(events|nodes)/.test(sql)) await logSettled((sql) => dataSource.query(sql));
-      return db.superuserQuery(sql, params);
+      const rows = await db.superuserQuery<T>(sql, params);
+      // A change to accounts or tokens behind the API's back reaches its token cache by
+      // notification: the next request sees it once it has arrived.
+      if (/\b(users|access_tokens)\b/.test(sql)) await app.get(TokenCache).sync();
+      return rows;
     },
   };
 

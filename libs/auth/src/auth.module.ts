@@ -3,12 +3,13 @@ import { APP_GUARD } from '@nestjs/core';
 import { CustodyModule } from '#custodia/custody';
 import { AccessGuard } from './access.js';
 import { AuthService } from './auth.service.js';
+import { TokenCache } from './token-cache.js';
 import { UsersService } from './users.service.js';
 
 /** Accounts, tokens and the global access guard; account changes are custody events. */
 @Module({
   imports: [CustodyModule],
-  providers: [AuthService, UsersService, { provide: APP_GUARD, useClass: AccessGuard }],
-  exports: [AuthService, UsersService],
+  providers: [AuthService, UsersService, TokenCache, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [AuthService, UsersService, TokenCache],
 })
 export class AuthModule {}

@@ -5,6 +5,7 @@ import { CustodyLog } from '#custodia/custody';
 import { conflict, DomainError, notFound, unprocessable } from '#custodia/errors';
 import { AccessTokenEntity, UserEntity } from './entities.js';
 import { LoginThrottle } from './login-throttle.js';
+import { TokenCache } from './token-cache.js';
 import { may } from './policy.js';
 import type { Actor, InterfaceLanguage } from './roles.js';
 import {
@@ -39,6 +40,7 @@ export class AuthService {
     private readonly db: DataSource,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
     private readonly custody: CustodyLog,
+    private readonly tokens: TokenCache,
   ) {
     this.throttle = new LoginThrottle(db, {
       freeFailures: config.loginMaxFailures,
@@ -103,7 +105,7 @@ export class AuthService {
       throw unprocessable('The new password is the current one', [{ field: 'newPassword', message: 'must differ from the current password' }]);
     }
     const passwordHash = await hashPassword(newPassword);
-    await this.db.transaction(async (tx) => {
+    await this.changingAccounts(this.db.transaction(async (tx) => {
       await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [actor.id]);
       await tx.query(`UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1`, [actor.id, passwordHash]);
       const ended = await revokeTokens(tx, actor.id, ['session'], actor.tokenId);
@@ -114,17 +116,21 @@ export class AuthService {
         subject: { type: 'user', id: actor.id },
         details: { by: 'self', mustChange: false, sessionsEnded: ended.session },
       });
-    });
+    }));
   }
 
   /** Resolves a bearer token to its user; null when unknown, expired, revoked or disabled. */
   async authenticate(token: string): Promise<Actor | null> {
     if (!looksLikeBearerToken(token)) return null;
-    // A token's use is written at most once a minute: a read that writes nothing commits
-    // nothing (no WAL flush), so reads do not queue behind the disk.
+    const tokenHash = hashBearerToken(token);
+    const cached = this.tokens.get(tokenHash);
+    if (cached) return cached;
+    const mark = this.tokens.mark();
+    // A token's use is written at most once a minute (the cache asks again within one): a read
+    // that writes nothing commits nothing (no WAL flush), so reads do not queue behind the disk.
     const rows = await this.db.query(
       `WITH found AS (
-         SELECT t.id AS token_id, t.last_used_at, u.id, u.email, u.display_name, u.role, u.must_change_password, u.language
+         SELECT t.id AS token_id, t.last_used_at, t.expires_at, u.id, u.email, u.display_name, u.role, u.must_change_password, u.language
            FROM access_tokens t JOIN users u ON u.id = t.user_id
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.disabled_at IS NULL
        ), touched AS (
@@ -132,11 +138,11 @@ export class AuthService {
           WHERE t.id = f.token_id AND (f.last_used_at IS NULL OR f.last_used_at < now() - interval '1 minute')
        )
        SELECT * FROM found`,
-      [hashBearerToken(token)],
+      [tokenHash],
     );
     const row = rows[0];
     if (!row) return null;
-    return {
+    const actor: Actor = {
       id: row.id,
       email: row.email,
       displayName: row.display_name,
@@ -145,11 +151,13 @@ export class AuthService {
       mustChangePassword: row.must_change_password,
       language: row.language,
     };
+    this.tokens.put(tokenHash, actor, row.expires_at, mark);
+    return actor;
   }
 
   /** The caller's own console language, remembered for their next sign-in on any device. */
   async setLanguage(actor: Actor, language: InterfaceLanguage): Promise<void> {
-    await this.db.query(`UPDATE users SET language = $2 WHERE id = $1`, [actor.id, language]);
+    await this.changingAccounts(this.db.query(`UPDATE users SET language = $2 WHERE id = $1`, [actor.id, language]));
   }
 
   /** A long-lived token for a capture device, acting as its owner; returned once, stored hashed. */
@@ -208,7 +216,7 @@ export class AuthService {
    * `tokens.revoked`, an account change.
    */
   async revokeApiToken(actor: Actor, tokenId: string): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await this.changingAccounts(this.db.transaction(async (tx) => {
       const [token]: { user_id: string; revoked_at: Date | null }[] = await tx.query(
         `SELECT user_id, revoked_at FROM access_tokens WHERE id = $1 AND kind = 'api' FOR UPDATE`,
         [tokenId],
@@ -223,12 +231,21 @@ export class AuthService {
         subject: { type: 'user', id: token.user_id },
         details: { sessions: 0, deviceTokens: 1, kinds: ['api'], tokenId },
       });
-    });
+    }));
   }
 
   /** Ends the session whose token made this call. */
   async logout(actor: Actor): Promise<void> {
-    await this.db.query(`UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [actor.tokenId]);
+    await this.changingAccounts(this.db.query(`UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [actor.tokenId]));
+  }
+
+  /** Awaits a change to accounts or tokens, then empties this process's token cache. */
+  private async changingAccounts<T>(change: Promise<T>): Promise<T> {
+    try {
+      return await change;
+    } finally {
+      this.tokens.forget();
+    }
   }
 }
 

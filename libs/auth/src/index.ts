@@ -8,3 +8,4 @@ export * from './secrets.js';
 export * from './users.service.js';
 export * from './policy.js';
 export * from './auth.schema.js';
+export * from './token-cache.js';

@@ -9,6 +9,7 @@ import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './secret
 import { may, rolesFor } from './policy.js';
 import { ROLES, type Actor, type Role } from './roles.js';
 import type { RevokedTokens } from './auth.schema.js';
+import { TokenCache } from './token-cache.js';
 
 export interface NewUser {
   email: string;
@@ -123,7 +124,17 @@ export class UsersService {
   constructor(
     private readonly db: DataSource,
     private readonly custody: CustodyLog = new CustodyLog(db),
+    private readonly tokenCache?: TokenCache,
   ) {}
+
+  /** Awaits a change to accounts or tokens, then empties this process's token cache. */
+  private async changingAccounts<T>(change: Promise<T>): Promise<T> {
+    try {
+      return await change;
+    } finally {
+      this.tokenCache?.forget();
+    }
+  }
 
   /**
    * Creates an account, recorded as the system event `user.created`; the email is unique
@@ -174,7 +185,7 @@ export class UsersService {
     if (displayName === undefined && change.role === undefined && change.disabled === undefined) {
       throw unprocessable('Nothing to change', [{ field: 'body', message: 'name at least one of displayName, role, disabled' }]);
     }
-    return this.db.transaction(async (tx) => {
+    return this.changingAccounts(this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
       const [user]: { display_name: string; role: Role; disabled_at: Date | null }[] = await tx.query(
         `SELECT display_name, role, disabled_at FROM users WHERE id = $1 FOR UPDATE`,
@@ -241,7 +252,7 @@ export class UsersService {
         }
       }
       return toUserView(await tx.getRepository(UserEntity).findOneByOrFail({ id }));
-    });
+    }));
   }
 
   /**
@@ -252,7 +263,7 @@ export class UsersService {
   async setPassword(actor: Actor, id: string, password: string, mustChange = false): Promise<void> {
     assertPasswordLength('password', password);
     const passwordHash = await hashPassword(password);
-    await this.db.transaction(async (tx) => {
+    await this.changingAccounts(this.db.transaction(async (tx) => {
       const [user] = await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [id]);
       if (!user) throw notFound('The user');
       await tx.query(`UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1`, [id, passwordHash, mustChange]);
@@ -264,7 +275,7 @@ export class UsersService {
         subject: { type: 'user', id },
         details: { by: 'admin', mustChange, sessionsEnded: ended.session },
       });
-    });
+    }));
   }
 
   /** The user's sessions and device tokens, newest first: for an administrator or the user (others: 404). */
@@ -288,7 +299,7 @@ export class UsersService {
    * was seized). Records `tokens.revoked` with how many of each kind, and the reason if given.
    */
   async revokeAllTokens(actor: Actor, id: string, reason?: string): Promise<RevokedTokens> {
-    return this.db.transaction(async (tx) => {
+    return this.changingAccounts(this.db.transaction(async (tx) => {
       const [user] = await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [id]);
       if (!user) throw notFound('The user');
       const ended = await revokeTokens(tx, id, ['session', 'api']);
@@ -302,7 +313,7 @@ export class UsersService {
         reason: reason?.trim() || null,
       });
       return { sessions: ended.session, deviceTokens: ended.api };
-    });
+    }));
   }
 
   /**

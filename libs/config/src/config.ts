@@ -19,6 +19,8 @@ export interface CustodiaConfig {
   maxJsonBodyBytes: number;
   logLevel: LogLevel;
   sessionTtlSeconds: number;
+  /** How long a resolved bearer token is kept in memory (CUSTODIA_TOKEN_CACHE_S; 0 = looked up every request). */
+  tokenCacheSeconds: number;
   apiTokenDefaultTtlDays: number;
   loginMaxFailures: number;
   loginWindowSeconds: number;
@@ -262,6 +264,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxJsonBodyBytes: integer(env, 'CUSTODIA_MAX_JSON_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel: logLevel as LogLevel,
     sessionTtlSeconds: integer(env, 'CUSTODIA_SESSION_TTL_S', 8 * 3600, 60, 30 * 24 * 3600),
+    tokenCacheSeconds: integer(env, 'CUSTODIA_TOKEN_CACHE_S', 30, 0, 300),
     apiTokenDefaultTtlDays: integer(env, 'CUSTODIA_API_TOKEN_TTL_DAYS', 365, 1, 3650),
     loginMaxFailures: integer(env, 'CUSTODIA_LOGIN_MAX_FAILURES', 5, 1, 1000),
     loginWindowSeconds: integer(env, 'CUSTODIA_LOGIN_WINDOW_S', 900, 1, 86400),
