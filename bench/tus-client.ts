@@ -5,7 +5,8 @@
  * would) once that many bytes are acknowledged; with uploadUrl it resumes that upload. With
  * `lean` it is not tus-js-client but the least a tus client can do (one creation, then PATCHes
  * of each chunk read into one reused buffer, over one keep-alive connection), to tell the
- * client's own cost from the server's.
+ * client's own cost from the server's; with TUS_TIMES=1 in its environment it prints each chunk's
+ * read and PATCH times (ms) on stderr.
  */
 import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -57,10 +58,13 @@ async function lean(): Promise<{ url: string; offset: number }> {
   let offset = 0;
   try {
     while (offset < size) {
+      const t0 = performance.now();
       const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkSize, size - offset), offset);
+      const t1 = performance.now();
       const res = await send('PATCH', url, { 'Upload-Offset': offset, 'Content-Type': 'application/offset+octet-stream', 'Content-Length': bytesRead }, buffer.subarray(0, bytesRead));
       if (res.statusCode !== 204) throw new Error(`PATCH answered ${res.statusCode}`);
       offset = Number(res.headers['upload-offset']);
+      if (process.env['TUS_TIMES']) process.stderr.write(`read ${(t1 - t0).toFixed(1)} patch ${(performance.now() - t1).toFixed(1)}\n`);
     }
   } finally {
     await handle.close();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -510,6 +510,47 @@ describe('FileSink across several writers of one file (a resumable upload)', () 
     // Eight sinks of 8 MiB each stay below the first 64 MiB; the ninth crosses it and flushes.
     expect(durable).toEqual([0, 0, 0, 0, 0, 0, 0, 64 * MiB, 64 * MiB]);
     expect((await stat(path)).size).toBe(72 * MiB);
+  });
+
+  it('a sink that continues an earlier one writes while that flush runs, and inherits what it reached or its failure', async () => {
+    /** A real handle whose datasync waits for `release` and then succeeds or fails. */
+    const withHeldSync = (handle: FileHandle, outcome: 'ok' | 'fail') => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const proxy = new Proxy(handle, {
+        get(target, key) {
+          if (key === 'datasync') return () => held.then(() => (outcome === 'ok' ? target.datasync() : Promise.reject(new Error('EIO: the disk failed'))));
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      return { proxy, release };
+    };
+    for (const outcome of ['ok', 'fail'] as const) {
+      const path = join(root, `continued-${outcome}`);
+      await writeFile(path, '');
+      const first = await open(path, 'r+');
+      const held = withHeldSync(first, outcome);
+      const earlier = new FileSink(held.proxy, 0, MiB, { background: true });
+      await pipeline(Readable.from([randomBytes(64 * MiB)]), earlier); // crosses 64 MiB: its flush starts, held
+      const second = await open(path, 'r+');
+      const later = new FileSink(second, earlier.position, MiB, { flushedTo: 64 * MiB, background: true, continues: earlier });
+      await pipeline(Readable.from([randomBytes(8 * MiB)]), later); // ends although the earlier flush is held
+      expect(later.position).toBe(72 * MiB);
+      expect(later.durableTo).toBe(0);
+      held.release();
+      if (outcome === 'ok') {
+        await later.flushed();
+        expect(later.durableTo).toBe(64 * MiB);
+        expect(later.flushFailed).toBe(false);
+      } else {
+        await expect(later.flushed()).rejects.toThrow(/EIO/);
+        expect(later.flushFailed).toBe(true);
+        expect(later.durableTo).toBe(0);
+      }
+      await first.close();
+      await second.close();
+    }
   });
 
   it('a sink that starts where nothing was flushed yet flushes once it has 64 MiB of its own (as before)', async () => {

@@ -435,7 +435,8 @@ class Sha256Meter extends Transform {
  * A file written by several sinks in turn (a resumable upload's requests) passes `flushedTo`,
  * where its last flush ended, so it is flushed every FLUSH_EVERY_BYTES across them, and
  * `background` so a sink ends without waiting for its last flush: its owner keeps the handle
- * open until `flushed()` settles, and learns there whether the bytes reached the disk.
+ * open until `flushed()` settles, and learns there whether the bytes reached the disk; the next
+ * sink of the file passes `continues` (the earlier sink), so that flush overlaps its writing.
  */
 export class FileSink extends Writable {
   private flushedTo: number;
@@ -449,12 +450,27 @@ export class FileSink extends Writable {
     private readonly handle: FileHandle,
     public position = 0,
     bufferBytes = WRITE_BUFFER_BYTES,
-    options: { flushedTo?: number; background?: boolean } = {},
+    options: { flushedTo?: number; background?: boolean; continues?: FileSink } = {},
   ) {
     super({ highWaterMark: bufferBytes });
     this.flushedTo = options.flushedTo ?? position;
     this.durableTo = this.flushedTo;
     this.background = options.background ?? false;
+    const earlier = options.continues;
+    if (earlier) {
+      // The earlier sink's flush may still run: this one waits for it only before a flush of
+      // its own, and inherits its outcome (what reached the disk, or the failure).
+      this.durableTo = earlier.durableTo;
+      this.flushing = earlier.flushing.then(() => {
+        if (earlier.flushError) this.flushError ??= earlier.flushError;
+        else this.durableTo = Math.max(this.durableTo, earlier.durableTo);
+      });
+    }
+  }
+
+  /** A flush of this file (this sink's, or one it continues) failed: bytes after `durableTo` may not be on disk. */
+  get flushFailed(): boolean {
+    return this.flushError !== undefined;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

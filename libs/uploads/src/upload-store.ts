@@ -76,7 +76,6 @@ export class UploadStore extends FileStore {
     offset: number,
     { check, limit, length = null, stop }: { check: ChunkCheck | null; limit: number; length?: number | null; stop?: AbortSignal },
   ): Promise<{ offset: number; interrupted: boolean }> {
-    await this.settle(id);
     const handle = await open(this.pathOf(id), 'r+').catch(() => null);
     if (!handle) throw new TusRefusal(410, 'The upload expired and was removed\n');
     try {
@@ -87,6 +86,11 @@ export class UploadStore extends FileStore {
       await handle.close();
       throw error;
     }
+    // The flush an earlier request started goes on while this one receives (waiting for it here
+    // left the connection idle for a whole fsync every 64 MiB): this request's sink continues it,
+    // waits for it only before its own flush, and fails if it failed.
+    const earlier = this.flushing.get(id);
+    this.flushing.delete(id);
     const known = this.running.get(id);
     const whole = known && known.offset === offset ? known.hash : offset === 0 ? createHash('sha256') : null;
     // Taken out while this write runs; put back only when the file and the hash agree after it.
@@ -108,7 +112,11 @@ export class UploadStore extends FileStore {
     // overlap the receiving of a chunk (whose tail is awaited before the answer), flushed to disk
     // every 64 MiB of the file across requests, in the background (see settle), so making it
     // evidence finds little left to fsync, as a multipart upload does.
-    const sink = new FileSink(handle, offset, WRITE_BUFFER_BYTES, { flushedTo: offset - (offset % FLUSH_EVERY_BYTES), background: true });
+    const sink = new FileSink(handle, offset, WRITE_BUFFER_BYTES, {
+      flushedTo: offset - (offset % FLUSH_EVERY_BYTES),
+      background: true,
+      continues: earlier?.sink,
+    });
     let interrupted = false;
     // The body ends early: what arrived is written, and the rest is not waited for.
     const cut = () => {
@@ -145,6 +153,11 @@ export class UploadStore extends FileStore {
         () => handle.close(),
       );
       this.flushing.set(id, { sink, closed: released });
+    }
+    if (sink.flushFailed) {
+      // A flush of this file failed: it goes back to what surely reached the disk, and the
+      // client resends from there (HEAD tells).
+      await this.settle(id);
     }
     if (failure instanceof TooLong) {
       await truncate(this.pathOf(id), offset);
