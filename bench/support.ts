@@ -60,7 +60,17 @@ export const fmt = (n: number, digits = 2): string => n.toFixed(digits);
 export async function benchApp(
   label: string,
   env: Record<string, string> = {},
-): Promise<{ url: string; token: string; caseId: string; dataDir: string; server: string; databaseUrl: string; close(): Promise<void> }> {
+): Promise<{
+  url: string;
+  token: string;
+  caseId: string;
+  dataDir: string;
+  server: string;
+  databaseUrl: string;
+  /** The Nest application, for a bench that compares a route with and without a part of its work. */
+  nest: Awaited<ReturnType<typeof import('../apps/api/src/app.js').createApp>>;
+  close(): Promise<void>;
+}> {
   // The API is loaded only by the benchmarks that run it (NestJS is not needed for the others).
   const { createApp } = await import('../apps/api/src/app.js');
   const { ENTITIES } = await import('../apps/api/src/entities.js');
@@ -90,6 +100,7 @@ export async function benchApp(
     dataDir,
     server: db.server,
     databaseUrl: (db.ds.options as { url: string }).url,
+    nest: app,
     async close() {
       await app.close();
       await ds.destroy();
