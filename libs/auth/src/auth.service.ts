@@ -105,7 +105,7 @@ export class AuthService {
       throw unprocessable('The new password is the current one', [{ field: 'newPassword', message: 'must differ from the current password' }]);
     }
     const passwordHash = await hashPassword(newPassword);
-    await this.changingAccounts(this.db.transaction(async (tx) => {
+    await this.tokens.changing(this.db.transaction(async (tx) => {
       await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [actor.id]);
       await tx.query(`UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1`, [actor.id, passwordHash]);
       const ended = await revokeTokens(tx, actor.id, ['session'], actor.tokenId);
@@ -157,7 +157,7 @@ export class AuthService {
 
   /** The caller's own console language, remembered for their next sign-in on any device. */
   async setLanguage(actor: Actor, language: InterfaceLanguage): Promise<void> {
-    await this.changingAccounts(this.db.query(`UPDATE users SET language = $2 WHERE id = $1`, [actor.id, language]));
+    await this.tokens.changing(this.db.query(`UPDATE users SET language = $2 WHERE id = $1`, [actor.id, language]));
   }
 
   /** A long-lived token for a capture device, acting as its owner; returned once, stored hashed. */
@@ -216,7 +216,7 @@ export class AuthService {
    * `tokens.revoked`, an account change.
    */
   async revokeApiToken(actor: Actor, tokenId: string): Promise<void> {
-    await this.changingAccounts(this.db.transaction(async (tx) => {
+    await this.tokens.changing(this.db.transaction(async (tx) => {
       const [token]: { user_id: string; revoked_at: Date | null }[] = await tx.query(
         `SELECT user_id, revoked_at FROM access_tokens WHERE id = $1 AND kind = 'api' FOR UPDATE`,
         [tokenId],
@@ -236,16 +236,7 @@ export class AuthService {
 
   /** Ends the session whose token made this call. */
   async logout(actor: Actor): Promise<void> {
-    await this.changingAccounts(this.db.query(`UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [actor.tokenId]));
-  }
-
-  /** Awaits a change to accounts or tokens, then empties this process's token cache. */
-  private async changingAccounts<T>(change: Promise<T>): Promise<T> {
-    try {
-      return await change;
-    } finally {
-      this.tokens.forget();
-    }
+    await this.tokens.changing(this.db.query(`UPDATE access_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [actor.tokenId]));
   }
 }
 

@@ -107,6 +107,15 @@ export class TokenCache implements OnApplicationBootstrap, OnModuleDestroy {
     this.entries.clear();
   }
 
+  /** Awaits a change to accounts or tokens (committed or failed), then empties the cache. */
+  async changing<T>(change: Promise<T>): Promise<T> {
+    try {
+      return await change;
+    } finally {
+      this.forget();
+    }
+  }
+
   /**
    * Resolves once every change committed before this call has been announced here (a
    * notification of its own, sent after them, has arrived: PostgreSQL delivers notifications in

@@ -128,12 +128,8 @@ export class UsersService {
   ) {}
 
   /** Awaits a change to accounts or tokens, then empties this process's token cache. */
-  private async changingAccounts<T>(change: Promise<T>): Promise<T> {
-    try {
-      return await change;
-    } finally {
-      this.tokenCache?.forget();
-    }
+  private changingAccounts<T>(change: Promise<T>): Promise<T> {
+    return this.tokenCache ? this.tokenCache.changing(change) : change;
   }
 
   /**
