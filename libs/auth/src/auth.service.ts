@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { preparedQuery } from '#custodia/db';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog } from '#custodia/custody';
 import { conflict, DomainError, notFound, unprocessable } from '#custodia/errors';
@@ -28,6 +29,19 @@ export interface ApiTokenView {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+}
+
+/** What `authenticate` reads of a live token and its user. */
+interface AuthenticatedRow {
+  token_id: string;
+  last_used_at: Date | null;
+  expires_at: Date;
+  id: string;
+  email: string;
+  display_name: string;
+  role: Actor['role'];
+  must_change_password: boolean;
+  language: InterfaceLanguage | null;
 }
 
 const invalidCredentials = (): DomainError => new DomainError('unauthorized', 'The email or password is wrong');
@@ -128,7 +142,9 @@ export class AuthService {
     const mark = this.tokens.mark();
     // A token's use is written at most once a minute (the cache asks again within one): a read
     // that writes nothing commits nothing (no WAL flush), so reads do not queue behind the disk.
-    const rows = await this.db.query(
+    const rows = await preparedQuery<AuthenticatedRow>(
+      this.db,
+      'custodia_authenticate',
       `WITH found AS (
          SELECT t.id AS token_id, t.last_used_at, t.expires_at, u.id, u.email, u.display_name, u.role, u.must_change_password, u.language
            FROM access_tokens t JOIN users u ON u.id = t.user_id

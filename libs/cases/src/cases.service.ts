@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { preparedQuery } from '#custodia/db';
 import { DataSource, type EntityManager } from 'typeorm';
 import { assertMay, may, scopeOf, type Actor, type Purpose } from '#custodia/auth';
 import { CustodyLog } from '#custodia/custody';
@@ -49,7 +50,9 @@ export class CasesService {
   async getFor(actor: Actor, caseId: string, tx: EntityManager = this.db.manager): Promise<CaseView> {
     // One statement, the case and the caller's membership (an authenticated read's only query
     // beside the token's): an administrator sees every case that exists.
-    const [found]: (Omit<CaseEntity, 'createdAt'> & { createdAt: Date; member: boolean })[] = await tx.query(
+    const [found] = await preparedQuery<Omit<CaseEntity, 'createdAt'> & { createdAt: Date; member: boolean }>(
+      tx,
+      'custodia_case_with_membership',
       `SELECT c.id, c.title, c.description, c.created_at AS "createdAt", c.created_by AS "createdBy",
               EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = c.id AND m.user_id = $2) AS member
          FROM cases c WHERE c.id = $1`,

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '#custodia/db';
 import {
   consistencyProof,
   custodyEventProblem,
@@ -208,7 +209,7 @@ export class CustodyLog {
         try {
           // One statement outside any transaction is its own transaction: one round trip (no
           // BEGIN and COMMIT of their own), and it has committed (WAL flushed) when it returns.
-          await this.db.query(INSERT_QUEUED, [group.map((g) => g.entry)]);
+          await preparedQuery(this.db, 'custodia_queue_events', INSERT_QUEUED, [group.map((g) => g.entry)]);
           for (const g of group) g.done();
         } catch (error) {
           for (const g of group) g.done(error ?? new Error('custody group commit failed'));

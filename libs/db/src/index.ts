@@ -3,3 +3,4 @@ export * from './embedded-postgres.js';
 export * from './unique-violation.js';
 export * from './open-database.js';
 export * from './database.module.js';
+export * from './prepared.js';

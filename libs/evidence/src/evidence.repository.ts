@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { preparedQuery } from '#custodia/db';
 import type { EvidenceListFilters, EvidenceStatus, SourceType } from './evidence.schema.js';
 import type { EvidenceFlag } from './flags.js';
 import { listQuerySql } from './list-query.js';
@@ -14,6 +15,9 @@ const evidenceSelect = (extra = '') => `
     FROM evidence_items e JOIN users u ON u.id = e.submitted_by
     LEFT JOIN evidence_items d ON d.id = e.duplicate_of`;
 const EVIDENCE_SELECT = evidenceSelect();
+/** An item and whether `$2` is a member of its case: the first statement of every read of an item. */
+const ITEM_WITH_MEMBERSHIP = `${evidenceSelect('EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $2) AS viewer_is_member,')}
+  WHERE e.id = $1`;
 
 /** What intake writes of a new item; the link to an incident is made after, through EvidenceLinks. */
 export interface NewEvidenceItem {
@@ -84,11 +88,9 @@ export class EvidenceRepository {
    * item asks both; `lock` locks the item's row for the caller's transaction).
    */
   async findWithMembership(id: string, viewerId: string, tx: Db = this.db, lock = false): Promise<{ row: EvidenceRow; viewerIsMember: boolean } | null> {
-    const [found] = await tx.query(
-      `${evidenceSelect('EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $2) AS viewer_is_member,')}
-        WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`,
-      [id, viewerId],
-    );
+    const [found] = lock
+      ? await tx.query(`${ITEM_WITH_MEMBERSHIP} FOR UPDATE OF e`, [id, viewerId])
+      : await preparedQuery(tx, 'custodia_item_with_membership', ITEM_WITH_MEMBERSHIP, [id, viewerId]);
     if (!found) return null;
     const { viewer_is_member: viewerIsMember, ...row } = found as EvidenceRow & { viewer_is_member: boolean };
     return { row: row as EvidenceRow, viewerIsMember };

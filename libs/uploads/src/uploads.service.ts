@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { EVENTS, Server, type KvStore, type Upload } from '@tus/server';
 import { DataSource, type EntityManager } from 'typeorm';
+import { preparedQuery } from '#custodia/db';
 import type { Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
@@ -170,7 +171,12 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const length = headers['content-length'] === undefined ? null : Number(headers['content-length']);
     // Whose upload it is comes first: nobody else may take its lock (and so cut its transfer).
     const rows: { owner_id: string; size_bytes: string; expires_at: Date; expired: boolean }[] = UPLOAD_ID.test(id)
-      ? await this.db.query(`SELECT owner_id, size_bytes, expires_at, expires_at < now() AS expired FROM uploads WHERE id = $1 AND evidence_id IS NULL`, [id])
+      ? await preparedQuery<{ owner_id: string; size_bytes: string; expires_at: Date; expired: boolean }>(
+          this.db,
+          'custodia_open_upload',
+          `SELECT owner_id, size_bytes, expires_at, expires_at < now() AS expired FROM uploads WHERE id = $1 AND evidence_id IS NULL`,
+          [id],
+        )
       : [];
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw new TusRefusal(404, 'No such upload\n');
