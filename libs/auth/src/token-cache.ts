@@ -164,11 +164,7 @@ export class TokenCache implements OnApplicationBootstrap, OnModuleDestroy {
       client.on('error', this.onConnectionLost);
       client.on('end', this.onConnectionLost);
       await runner.query(`LISTEN ${AUTH_CHANGED}`);
-      if (this.stopped) {
-        this.runner = runner;
-        await this.unsubscribe();
-        return;
-      }
+      if (this.stopped) return await this.close(runner);
       // Whatever changed while nobody listened is unknown: start empty.
       this.forget();
       this.runner = runner;
@@ -206,7 +202,10 @@ export class TokenCache implements OnApplicationBootstrap, OnModuleDestroy {
     const runner = this.runner;
     this.runner = null;
     this.forget();
-    if (!runner) return;
+    if (runner) await this.close(runner);
+  }
+
+  private async close(runner: PgQueryRunner): Promise<void> {
     this.detach(runner);
     try {
       await runner.query(`UNLISTEN ${AUTH_CHANGED}`);

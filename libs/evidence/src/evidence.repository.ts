@@ -6,8 +6,10 @@ import type { EvidenceFlag } from './flags.js';
 import { listQuerySql } from './list-query.js';
 import type { EvidenceRow } from './views.js';
 
-/** The item with its submitter's name and the submitter of the item it duplicates. */
-/** The items' columns as EvidenceRow has them, with `extra` columns (each followed by a comma) before them. */
+/**
+ * The items' columns as EvidenceRow has them (with the submitter's name and the submitter of the
+ * item it duplicates), with `extra` columns (each followed by a comma) before them.
+ */
 const evidenceSelect = (extra = '') => `
   SELECT ${extra} e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name,
          (extract(epoch FROM e.received_at) * 1000000)::bigint::text AS received_us,
