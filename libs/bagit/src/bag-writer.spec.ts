@@ -40,7 +40,7 @@ describe('BagWriter', () => {
   it('streams a bag that unzip, sha256sum and sha512sum accept, with Payload-Oxum and tag manifests', async () => {
     const big = randomBytes(3 * 1024 * 1024 + 17);
     const seen: number[] = [];
-    const writer = new BagWriter('custodia-0a1b2c3d-20261201T120000Z', { date: new Date('2026-12-01T12:00:00Z'), onPayloadBytes: (n) => seen.push(n) });
+    const writer = await BagWriter.open('custodia-0a1b2c3d-20261201T120000Z', { date: new Date('2026-12-01T12:00:00Z'), onPayloadBytes: (n) => seen.push(n) });
     const zipPath = path.join(dir, 'bag.zip');
     const written = pipeline(writer.output, createWriteStream(zipPath));
     const original = await writer.addPayload('evidence/1/original/100% damage — Харків.jpg', Readable.from([big.subarray(0, 1000), big.subarray(1000)]), { store: true });
@@ -82,7 +82,7 @@ describe('BagWriter', () => {
   });
 
   it('refuses a path outside the bag, a tag file under data/ and the same path twice', async () => {
-    const writer = new BagWriter('bag', { date: new Date() });
+    const writer = await BagWriter.open('bag', { date: new Date() });
     writer.output.resume();
     await expect(writer.addPayload('../x', 'a')).rejects.toThrow(/path/);
     await expect(writer.addTag('data/x', 'a')).rejects.toThrow(/data\//);
@@ -92,7 +92,7 @@ describe('BagWriter', () => {
   });
 
   it('fails, and ends its output with the error, when a source breaks', async () => {
-    const writer = new BagWriter('bag', { date: new Date() });
+    const writer = await BagWriter.open('bag', { date: new Date() });
     const consumed = pipeline(writer.output, createWriteStream(path.join(dir, 'broken.zip')));
     const broken = new Readable({
       read() {

@@ -1,4 +1,4 @@
-import { ZipArchive } from 'archiver';
+import type { ZipArchive } from 'archiver';
 import { createHash, type Hash } from 'node:crypto';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { DigestThread, type BagDigests } from './digest-thread.js';
@@ -74,14 +74,21 @@ export class BagWriter {
   private tail: Promise<unknown> = Promise.resolve();
   private thread: DigestThread | null = null;
 
-  constructor(
+  /** A writer for the bag `bagName`; archiver is loaded on the first bag, not at every start of the API. */
+  static async open(bagName: string, options: { date: Date; onPayloadBytes?: (n: number) => void }): Promise<BagWriter> {
+    if (pathProblem(bagName) || bagName.includes('/')) throw new Error(`BagWriter: ${JSON.stringify(bagName)} is not a folder name`);
+    const { ZipArchive } = await import('archiver');
+    return new BagWriter(bagName, options, new ZipArchive({ zlib: { level: 6 }, highWaterMark: 1024 * 1024 }));
+  }
+
+  private constructor(
     /** The bag's folder name inside the ZIP. */
     readonly bagName: string,
     private readonly options: { date: Date; onPayloadBytes?: (n: number) => void },
+    archive: ZipArchive,
   ) {
-    if (pathProblem(bagName) || bagName.includes('/')) throw new Error(`BagWriter: ${JSON.stringify(bagName)} is not a folder name`);
-    this.archive = new ZipArchive({ zlib: { level: 6 }, highWaterMark: 1024 * 1024 });
-    this.output = this.archive;
+    this.archive = archive;
+    this.output = archive;
     this.archive.on('error', (error: Error) => {
       this.failure ??= error;
     });

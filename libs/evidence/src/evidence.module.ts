@@ -7,7 +7,7 @@ import { UploadsModule } from '#custodia/uploads';
 import { CustodyModule } from '#custodia/custody';
 import { JobHandlers, JobQueue, JobsModule } from '#custodia/jobs';
 import { configureSharp } from '#custodia/media';
-import { LocalBlobStore, S3BlobStore, s3StagingDir, type BlobStore } from '#custodia/storage';
+import { LocalBlobStore, openS3BlobStore, s3StagingDir, type BlobStore } from '#custodia/storage';
 import { DerivativesJob } from './derivatives.job.js';
 import { EvidenceRepository } from './evidence.repository.js';
 import { EvidenceTagsService } from './evidence-tags.service.js';
@@ -89,8 +89,8 @@ class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap, OnModuleDe
       provide: BLOB_STORE,
       inject: [CUSTODIA_CONFIG],
       // With CUSTODIA_S3_ENDPOINT, originals live in the bucket; uploads are still hashed on local disk first.
-      useFactory: (config: CustodiaConfig): BlobStore =>
-        config.s3 ? new S3BlobStore({ ...config.s3, stagingDir: s3StagingDir(config.dataDir) }) : new LocalBlobStore(path.join(config.dataDir, 'blobs')),
+      useFactory: async (config: CustodiaConfig): Promise<BlobStore> =>
+        config.s3 ? openS3BlobStore({ ...config.s3, stagingDir: s3StagingDir(config.dataDir) }) : new LocalBlobStore(path.join(config.dataDir, 'blobs')),
     },
     EvidenceRepository,
     EvidenceService,

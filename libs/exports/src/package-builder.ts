@@ -143,7 +143,7 @@ export class PackageBuilder {
         .catch((error: unknown) => this.logger.warn(`export ${row.id}: progress not saved: ${String(error)}`));
     };
 
-    const writer = new BagWriter(bagName, { date: bagTime, onPayloadBytes: (n) => (bytesDone += n) });
+    const writer = await BagWriter.open(bagName, { date: bagTime, onPayloadBytes: (n) => (bytesDone += n) });
     const ingest = this.packages.ingest(writer.output, { maxBytes: Number.MAX_SAFE_INTEGER });
     // A failing store (disk full) must stop the packing, which would otherwise wait on it forever.
     const storeFailed = ingest.then(

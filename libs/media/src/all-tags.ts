@@ -1,6 +1,6 @@
 // Every tag a file carries, as ExifTool reads it: the reference investigators and court experts
 // use, for `GET /evidence/:id/metadata`. exifr stays the fast reader of what intake needs.
-import { ExifTool } from 'exiftool-vendored';
+import type { ExifTool } from 'exiftool-vendored';
 
 /** A tag's value as ExifTool reports it (numbers with -n, text otherwise), shortened when huge. */
 export type TagValue = string | number | boolean | null | TagValue[] | { [key: string]: TagValue };
@@ -32,17 +32,23 @@ function bounded(value: unknown, depth = 0): TagValue {
 
 /** Reads every tag of files with one long-running ExifTool process; `end()` stops it. */
 export class AllTagsReader {
-  private readonly exiftool: ExifTool;
+  private started: Promise<ExifTool> | undefined;
 
-  constructor(options: { timeoutMs?: number } = {}) {
-    // One process, a bounded time per file: a hostile file cannot hold the reader.
-    this.exiftool = new ExifTool({ maxProcs: 1, taskTimeoutMillis: options.timeoutMs ?? 30_000, maxTasksPerProcess: 500 });
+  constructor(private readonly options: { timeoutMs?: number } = {}) {}
+
+  /** The wrapper is loaded on first use, not at every start of the API. */
+  private exiftool(): Promise<ExifTool> {
+    this.started ??= import('exiftool-vendored').then(
+      // One process, a bounded time per file: a hostile file cannot hold the reader.
+      ({ ExifTool }) => new ExifTool({ maxProcs: 1, taskTimeoutMillis: this.options.timeoutMs ?? 30_000, maxTasksPerProcess: 500 }),
+    );
+    return this.started;
   }
 
   /** Every tag of the file at `path`, grouped; binary values appear as ExifTool's "(Binary data N bytes)". */
   async read(path: string): Promise<TagGroups> {
     // -G1: family-1 groups; -a: duplicates too (a maker note may repeat a tag); -n: values as stored.
-    const raw = (await this.exiftool.readRaw(path, { readArgs: ['-G1', '-a', '-n'], useMWG: false })) as Record<string, unknown>;
+    const raw = (await (await this.exiftool()).readRaw(path, { readArgs: ['-G1', '-a', '-n'], useMWG: false })) as Record<string, unknown>;
     const groups: TagGroups = {};
     let count = 0;
     for (const [key, value] of Object.entries(raw)) {
@@ -57,11 +63,11 @@ export class AllTagsReader {
   }
 
   /** The ExifTool version answering, e.g. "13.59". */
-  version(): Promise<string> {
-    return this.exiftool.version();
+  async version(): Promise<string> {
+    return (await this.exiftool()).version();
   }
 
-  end(): Promise<void> {
-    return this.exiftool.end();
+  async end(): Promise<void> {
+    await (await this.started)?.end();
   }
 }

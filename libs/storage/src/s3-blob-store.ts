@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -411,11 +410,6 @@ export class ByteWindow extends Transform {
     // A body that ended early is a broken read, not a shorter file.
     callback(this.left > 0 ? new BlobStoreUnavailableError(`the store sent ${this.left} bytes fewer than the range asked for`) : null);
   }
-}
-
-/** The staging root for an S3 store kept under a data folder. */
-export function s3StagingDir(dataDir: string): string {
-  return path.join(dataDir, 's3-staging');
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -5,7 +5,7 @@
  * dates come from the bagging time, never from the clock.
  */
 import { createRequire } from 'node:module';
-import PDFDocument from 'pdfkit';
+import type PDFKitDocument from 'pdfkit';
 import { type Bilingual, LABELS, proofExplanation } from './labels.js';
 import { truncateText, visibleText } from './format.js';
 import type { ReportHeader, ReportItem, ReportModel } from './model.js';
@@ -458,7 +458,7 @@ function escapeXmpInfo(doc: Doc): void {
   };
 }
 
-function createDocument(header: ReportHeader): Doc {
+function createDocument(PDFDocument: typeof PDFKitDocument, header: ReportHeader): Doc {
   const created = new Date(header.baggingTime);
   if (Number.isNaN(created.getTime())) {
     throw new Error(`Report header baggingTime "${header.baggingTime}" is not an RFC 3339 time; the PDF's dates come from it.`);
@@ -493,11 +493,13 @@ function createDocument(header: ReportHeader): Doc {
  * every byte (pdfkit's 'end'), and rejects on an error of the model, pdfkit or `out` (then `out`
  * is left unended for the caller to discard).
  */
-export function renderReportPdf(model: ReportModel, out: NodeJS.WritableStream): Promise<void> {
+export async function renderReportPdf(model: ReportModel, out: NodeJS.WritableStream): Promise<void> {
+  // Loaded on the first report, not at every start of the API (pdfkit and its fonts' code take ~0.2 s).
+  const { default: PDFDocument } = await import('pdfkit');
   return new Promise<void>((resolve, reject) => {
     let doc: Doc;
     try {
-      doc = createDocument(model.header);
+      doc = createDocument(PDFDocument, model.header);
     } catch (err) {
       reject(err);
       return;

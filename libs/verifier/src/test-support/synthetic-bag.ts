@@ -319,7 +319,7 @@ const isMedia = (name: string): boolean => /^data\/evidence\/[^/]+\/(original\/|
 export async function writeBagZip(parent: string, data: Files = payload(), options: BagOptions = {}): Promise<string> {
   const name = bagName(options);
   const file = path.join(parent, `${name}.zip`);
-  const writer = new BagWriter(name, { date: BAGGING_TIME });
+  const writer = await BagWriter.open(name, { date: BAGGING_TIME });
   const written = pipeline(writer.output, createWriteStream(file));
   try {
     for (const [entry, content] of data) {
