@@ -6,9 +6,11 @@
  * against this machine's SHA-256 rate. Usage: npm run bench:custody [-- --events 1000000]
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MemoryTree, eventBytes, formatTimestamp, leafHash, type CustodyEvent } from '#custodia/custody-core';
-import { CustodyLog, replayLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput } from '#custodia/custody';
+import { CustodyLog, readReplayPage, replayLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput } from '#custodia/custody';
 import { createDataSource } from '#custodia/db';
 import { benchDatabase, fmt, now, percentiles } from './support.js';
 
@@ -142,6 +144,17 @@ async function bulkLoad(ds: Awaited<ReturnType<typeof benchDatabase>>['ds'], fro
   return (now() - started) / 1000;
 }
 
+/** The machine's CPU time so far, busy and in all (Linux's /proc/stat; null elsewhere). */
+function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = ticks.reduce((a, b) => a + b, 0);
+    return { busy: total - ticks[3]! - ticks[4]!, total };
+  } catch {
+    return null;
+  }
+}
+
 /** SHA-256 over the log's own work: one leaf hash of each event's bytes plus one interior hash. */
 function sha256EventRate(sampleBytes: Buffer[]): number {
   const started = now();
@@ -220,9 +233,13 @@ try {
     let replayRate = 0;
     for (const threads of PARTS.has('replay') ? values.threads.split(',') : []) {
       const shaBefore = sha256EventRate(sample);
+      const cpuBefore = machineCpu();
+      const ownBefore = process.cpuUsage();
       const t0 = now();
       const report = await replayLog(db.ds, undefined, threads === 'default' ? {} : { threads: Number(threads) });
       const replaySeconds = (now() - t0) / 1000;
+      const cpuAfter = machineCpu();
+      const own = process.cpuUsage(ownBefore);
       if (report.firstDivergence) throw new Error(`replay diverged: ${JSON.stringify(report.firstDivergence)}`);
       const shaRate = (shaBefore + sha256EventRate(sample)) / 2;
       replayRate = report.events / replaySeconds;
@@ -231,17 +248,29 @@ try {
       );
       console.log(`SHA-256 alone on the same events (leaf + one node hash each, before and after): ${fmt(shaRate, 0)} events/s`);
       console.log(`replay / SHA-256 limit: ${fmt(replayRate / shaRate, 3)}`);
+      if (cpuBefore && cpuAfter) {
+        const busy = (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total);
+        const ownSeconds = (own.user + own.system) / 1e6;
+        console.log(
+          `CPUs busy during the replay: ${fmt(100 * busy, 0)} % of ${availableParallelism()} (all processes); ` +
+            `this process (main thread and workers) ${fmt((1e6 * ownSeconds) / report.events, 1)} µs of CPU per event, the rest ${fmt((1e6 * (busy * availableParallelism() * replaySeconds - ownSeconds)) / report.events, 1)} µs`,
+        );
+      }
     }
     // The other limit of a replay: reading the events out of PostgreSQL at all (the replay's own
-    // query, pages of 10,000, nothing checked).
+    // pages, binary COPY of 8,192 events, nothing checked).
+    const runner = db.ds.createQueryRunner();
+    const client = await runner.connect();
     const t1 = now();
-    for (let cursor = 0; ; cursor += 10_000) {
-      const rows = await db.ds.query(
-        `SELECT leaf_index, convert_from(event_bytes, 'UTF8') AS event_text, encode(leaf_hash, 'hex') AS leaf_hash, action, case_id, subject_type, subject_id, actor_id,
-                (extract(epoch FROM at) * 1000)::float8 AS at_ms FROM custody_events WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT 10000`,
-        [cursor],
-      );
-      if (rows.length < 10_000) break;
+    try {
+      for (let cursor = 0, read = 0; ; ) {
+        const page = await readReplayPage(client, cursor, read);
+        if (page.count === 0) break;
+        read += page.count;
+        cursor = page.lastLeafIndex! + 1;
+      }
+    } finally {
+      await runner.release();
     }
     const readRate = (await log.size()) / ((now() - t1) / 1000);
     console.log(`reading the events alone from PostgreSQL (the replay's query, no checks): ${fmt(readRate, 0)} events/s; last replay / read limit: ${fmt(replayRate / readRate, 3)}`);

@@ -1,5 +1,13 @@
 export { canonicalBytes, isCanonicalEncoding, type JsonValue } from './canonical.js';
-export { canonicalChecker, checkReplayPage, type ReplayPage, type ReplayPageVerdict, type ReplayTools } from './replay-page.js';
+export {
+  canonicalChecker,
+  checkReplayPage,
+  REPLAY_PAGE_COLUMNS,
+  scanReplayCopy,
+  type ReplayPage,
+  type ReplayPageVerdict,
+  type ReplayTools,
+} from './replay-page.js';
 export { EMPTY_ROOT, EMPTY_ROOT_HEX, HASH_SIZE, fromHex, isHashHex, leafHash, nodeHash, parseHash, toHex } from './hash.js';
 export {
   MemoryTree,

@@ -1,12 +1,13 @@
+import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isCanonicalEncoding } from './canonical.js';
 import { SYSTEM_ACTOR, eventBytes, type CustodyEvent } from './event.js';
 import { leafHash } from './hash.js';
-import { checkReplayPage, type ReplayPage } from './replay-page.js';
+import { checkReplayPage, scanReplayCopy, type ReplayPage } from './replay-page.js';
 import { MemoryTree } from './tree.js';
 
-const tools = { hash, Buffer, isCanonical: isCanonicalEncoding, systemActorId: SYSTEM_ACTOR.id };
+const tools = { hash, Buffer, isUtf8, isCanonical: isCanonicalEncoding, systemActorId: SYSTEM_ACTOR.id };
 const caseId = '0b7e4c1a-3a4e-4b8e-9a51-2f0d7d1e6c11';
 
 function event(index: number): CustodyEvent {
@@ -21,21 +22,67 @@ function event(index: number): CustodyEvent {
   } as CustodyEvent;
 }
 
-function pageOf(first: number, count: number): ReplayPage {
-  const events = Array.from({ length: count }, (_, i) => event(first + i));
-  return {
-    expected: first,
-    leafIndexes: events.map((e) => e.index),
-    texts: events.map((e) => eventBytes(e).toString('utf8')),
-    raws: null,
-    leafHashes: events.map((e) => leafHash(eventBytes(e)).toString('hex')),
-    actions: events.map((e) => e.action),
-    caseIds: events.map((e) => e.caseId),
-    subjectTypes: events.map((e) => e.subject.type),
-    subjectIds: events.map((e) => e.subject.id),
-    actorIds: events.map((e) => (e.actor.id === SYSTEM_ACTOR.id ? null : e.actor.id)),
-    atMs: events.map((e) => Date.parse(e.at)),
+/** One stored event as the replay's COPY sends it. */
+interface Row {
+  leafIndex: number;
+  bytes: Buffer;
+  leafHash: Buffer;
+  action: string;
+  caseId: string | null;
+  subjectType: string;
+  subjectId: string;
+  actorId: string | null;
+  atMs: number;
+}
+
+function rowsOf(first: number, count: number): Row[] {
+  return Array.from({ length: count }, (_, i) => {
+    const e = event(first + i);
+    const bytes = eventBytes(e);
+    return {
+      leafIndex: e.index,
+      bytes,
+      leafHash: leafHash(bytes),
+      action: e.action,
+      caseId: e.caseId,
+      subjectType: e.subject.type,
+      subjectId: e.subject.id,
+      actorId: e.actor.id === SYSTEM_ACTOR.id ? null : e.actor.id,
+      atMs: Date.parse(e.at),
+    };
+  });
+}
+
+/** PostgreSQL's binary COPY output of the rows (signature, flags, no header extension, tuples, trailer), as the server writes it. */
+function copyOf(rows: Row[]): Buffer {
+  const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+  const field = (value: Buffer | null) => {
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(value ? value.length : -1);
+    return value ? [length, value] : [length];
   };
+  const int8 = (n: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(n));
+    return b;
+  };
+  const timestamptz = (ms: number) => int8((ms - 946_684_800_000) * 1000);
+  const text = (s: string | null) => (s === null ? null : Buffer.from(s, 'utf8'));
+  const parts: Buffer[] = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)];
+  for (const r of rows) {
+    parts.push(int16(9));
+    for (const value of [int8(r.leafIndex), r.bytes, r.leafHash, text(r.action), text(r.caseId), text(r.subjectType), text(r.subjectId), text(r.actorId), timestamptz(r.atMs)]) {
+      parts.push(...field(value));
+    }
+  }
+  parts.push(int16(-1));
+  return Buffer.concat(parts);
+}
+
+function pageOf(rows: Row[], expected = rows[0]?.leafIndex ?? 0): ReplayPage {
+  const bytes = new Uint8Array(copyOf(rows));
+  const { start, count } = scanReplayCopy(bytes);
+  return { expected, bytes, start, count };
 }
 
 describe('a replay page', () => {
@@ -44,10 +91,10 @@ describe('a replay page', () => {
     const paged = new MemoryTree();
     // Perfect subtrees (2^k events at a multiple of 2^k) and pages that are not (5 events; 2 at 29).
     for (const [first, count] of [[0, 8], [8, 8], [16, 4], [20, 4], [24, 5], [29, 2], [31, 1], [32, 16]] as const) {
-      const page = pageOf(first, count);
-      const verdict = checkReplayPage(page, tools);
+      const rows = rowsOf(first, count);
+      const verdict = checkReplayPage(pageOf(rows), tools);
       expect(verdict.divergence).toBeNull();
-      page.texts.forEach((text) => one.append(Buffer.from(text)));
+      rows.forEach((row) => one.append(row.bytes));
       const perfect = (count & (count - 1)) === 0 && first % count === 0;
       expect(verdict.levels !== undefined).toBe(perfect);
       if (verdict.levels) paged.appendPerfectSubtree([verdict.hashes, ...verdict.levels]);
@@ -64,20 +111,39 @@ describe('a replay page', () => {
   it('refuses a perfect subtree at a size it does not fit', () => {
     const tree = new MemoryTree();
     tree.appendLeafHash(Buffer.alloc(32, 1));
-    const verdict = checkReplayPage(pageOf(0, 2), tools);
+    const verdict = checkReplayPage(pageOf(rowsOf(0, 2)), tools);
     expect(() => tree.appendPerfectSubtree([verdict.hashes, ...verdict.levels!])).toThrow(/cannot be appended at size 1/);
   });
 
   it('stops at its first divergent event, with the hashes of those before it', () => {
-    const page = pageOf(8, 8);
-    page.subjectIds[5] = 'another';
-    page.leafHashes[6] = '00'.repeat(32);
-    const verdict = checkReplayPage(page, tools);
+    const rows = rowsOf(8, 8);
+    rows[5]!.subjectId = 'another';
+    rows[6]!.leafHash = Buffer.alloc(32);
+    const verdict = checkReplayPage(pageOf(rows), tools);
     expect(verdict).toMatchObject({ divergence: { leafIndex: 13, problem: 'the indexed columns disagree with the event bytes' } });
     expect(verdict.levels).toBeUndefined();
-    expect(Buffer.from(verdict.hashes).equals(Buffer.concat(pageOf(8, 5).leafHashes.map((h) => Buffer.from(h, 'hex'))))).toBe(true);
-    const gap = pageOf(8, 4);
-    gap.expected = 7;
-    expect(checkReplayPage(gap, tools).divergence).toEqual({ leafIndex: 8, problem: 'expected leaf 7 next, found 8 (a gap)' });
+    expect(Buffer.from(verdict.hashes).equals(Buffer.concat(rowsOf(8, 5).map((row) => row.leafHash)))).toBe(true);
+    expect(checkReplayPage(pageOf(rowsOf(8, 4), 7), tools).divergence).toEqual({ leafIndex: 8, problem: 'expected leaf 7 next, found 8 (a gap)' });
+  });
+
+  it('names what is wrong with stored bytes whose leaf hash matches them', () => {
+    const stored = (bytes: Buffer): Row => ({ ...rowsOf(8, 1)[0]!, bytes, leafHash: leafHash(bytes) });
+    const text = eventBytes(event(8)).toString('utf8');
+    const cases: [Buffer, string][] = [
+      [Buffer.from(text.replace('"record"', '"rec\xffrd"'), 'latin1'), 'the event bytes are not UTF-8'],
+      [Buffer.from(text.slice(0, 40)), 'the event bytes are not JSON'],
+      [Buffer.from(JSON.stringify(JSON.parse(text), null, 1)), 'the event bytes are not in RFC 8785 canonical form'],
+      [eventBytes({ ...event(8), index: 9 }), 'the event says index 9'],
+    ];
+    for (const [bytes, problem] of cases) {
+      expect(checkReplayPage(pageOf([...rowsOf(0, 8), stored(bytes)]), tools)).toMatchObject({ divergence: { leafIndex: 8, problem } });
+    }
+  });
+
+  it('reads only a whole binary COPY output', () => {
+    const bytes = new Uint8Array(copyOf(rowsOf(0, 3)));
+    expect(scanReplayCopy(bytes)).toEqual({ start: 19, count: 3, lastLeafIndex: 2 });
+    expect(() => scanReplayCopy(bytes.subarray(1))).toThrow(/not a binary COPY/);
+    expect(() => scanReplayCopy(new Uint8Array([...bytes, 0]))).toThrow(/after the end/);
   });
 });

@@ -5,24 +5,52 @@
 // dist/ or under the test runner), so they must stay self-contained: no imports and no reference
 // to anything outside their bodies; what they need comes in as parameters.
 
-/** One page of stored events, column by column (cheap to pass to a worker). */
+/**
+ * The columns of a replay page, in this order: what PostgreSQL's binary COPY of the stored events
+ * sends for each event (`COPY (SELECT <these> ...) TO STDOUT (FORMAT binary)`). Binary, so the
+ * stored bytes and leaf hash arrive as they are (no text conversion on either side) and a page
+ * passes to a worker as one transferred buffer, not thousands of strings.
+ */
+export const REPLAY_PAGE_COLUMNS =
+  'leaf_index, event_bytes, leaf_hash, action, case_id::text, subject_type, subject_id, actor_id::text, at';
+
+/** One page of stored events: tuples of a binary COPY of `REPLAY_PAGE_COLUMNS`, in log order. */
 export interface ReplayPage {
   /** The leaf index the page must start at: the size of the tree replayed before it. */
   expected: number;
-  leafIndexes: number[];
-  /** The stored bytes as text. */
-  texts: string[];
-  /** The stored bytes themselves where they are not UTF-8 (null elsewhere); null when every event is. */
-  raws: (Uint8Array | null)[] | null;
-  /** The stored leaf hashes, lowercase hex. */
-  leafHashes: string[];
-  actions: string[];
-  caseIds: (string | null)[];
-  subjectTypes: string[];
-  subjectIds: string[];
-  actorIds: (string | null)[];
-  /** `at` in epoch milliseconds. */
-  atMs: number[];
+  /** The COPY output, in a buffer of its own (it may be transferred to a worker). */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Where the first tuple starts in `bytes`. */
+  start: number;
+  /** Tuples in the page. */
+  count: number;
+}
+
+/** PostgreSQL's binary COPY signature, the first 11 bytes of its output. */
+const COPY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
+
+/**
+ * Finds the tuples of a binary COPY output (a replay page as PostgreSQL sent it): where they
+ * start, how many there are and the last one's leaf index (its first column), without decoding
+ * anything else. Throws on output that is not a whole binary COPY.
+ */
+export function scanReplayCopy(bytes: Uint8Array): { start: number; count: number; lastLeafIndex: number | null } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 19 || COPY_SIGNATURE.some((byte, i) => bytes[i] !== byte)) throw new Error('replay page: not a binary COPY output');
+  const start = 19 + view.getUint32(15);
+  let at = start;
+  let count = 0;
+  let lastLeafIndex: number | null = null;
+  for (;;) {
+    const fields = view.getInt16(at);
+    if (fields === -1) break;
+    lastLeafIndex = Number(view.getBigInt64(at + 6));
+    at += 2;
+    for (let field = 0; field < fields; field++) at += 4 + Math.max(0, view.getInt32(at));
+    count++;
+  }
+  if (at + 2 !== bytes.length) throw new Error('replay page: bytes after the end of the COPY output');
+  return { start, count, lastLeafIndex };
 }
 
 /** What checking a page found. */
@@ -42,6 +70,7 @@ export interface ReplayPageVerdict {
 export interface ReplayTools {
   hash: (algorithm: 'sha256', data: Uint8Array, encoding: 'buffer') => Buffer;
   Buffer: typeof Buffer;
+  isUtf8: (input: Uint8Array) => boolean;
   isCanonical: (text: string, parsed: unknown) => boolean;
   /** The system actor's id, stored as a null `actor_id` column. */
   systemActorId: string;
@@ -54,27 +83,35 @@ export interface ReplayTools {
  * first divergence; returns the leaf hashes of the events before it.
  */
 export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPageVerdict {
-  const { hash, Buffer: Bytes, isCanonical, systemActorId } = tools;
-  const count = page.texts.length;
+  const { hash, Buffer: Bytes, isUtf8, isCanonical, systemActorId } = tools;
+  const { count } = page;
+  const bytes = Bytes.from(page.bytes.buffer, page.bytes.byteOffset, page.bytes.byteLength);
   const hashes = new Uint8Array(32 * count);
   let scratch = Bytes.allocUnsafe(4096);
+  let at = page.start;
+  // A binary COPY tuple: a 16-bit field count, then each field as a 32-bit length (-1: NULL) and its bytes.
+  const starts = new Array<number>(9);
+  const ends = new Array<number>(9);
+  const text = (field: number): string | null => (starts[field]! < 0 ? null : bytes.toString('utf8', starts[field], ends[field]));
   for (let i = 0; i < count; i++) {
-    const leafIndex = page.leafIndexes[i]!;
-    const text = page.texts[i]!;
-    const raw = page.raws ? page.raws[i] : null;
+    if (bytes.readInt16BE(at) !== 9) throw new Error(`replay page: tuple ${i} does not have the 9 replay columns`);
+    at += 2;
+    for (let field = 0; field < 9; field++) {
+      const length = bytes.readInt32BE(at);
+      at += 4;
+      starts[field] = length < 0 ? -1 : at;
+      ends[field] = length < 0 ? -1 : (at += length);
+    }
+    const leafIndex = Number(bytes.readBigInt64BE(starts[0]));
     const diverge = (problem: string): ReplayPageVerdict => ({ hashes: hashes.slice(0, 32 * i), divergence: { leafIndex, problem } });
     if (leafIndex !== page.expected + i) return diverge(`expected leaf ${page.expected + i} next, found ${leafIndex} (a gap)`);
-    // SHA-256(0x00 || bytes), the text encoded straight after the prefix in a scratch buffer.
-    const room = 1 + (raw ? raw.byteLength : 3 * text.length);
-    if (room > scratch.length) scratch = Bytes.allocUnsafe(Math.max(room, 2 * scratch.length));
+    // SHA-256(0x00 || bytes), the stored bytes copied after the prefix in a scratch buffer.
+    const [from, to] = [starts[1]!, ends[1]!];
+    if (to - from + 1 > scratch.length) scratch = Bytes.allocUnsafe(Math.max(to - from + 1, 2 * scratch.length));
     scratch[0] = 0;
-    let length: number;
-    if (raw) {
-      scratch.set(raw, 1);
-      length = 1 + raw.byteLength;
-    } else length = 1 + scratch.write(text, 1, 'utf8');
-    const leaf = hash('sha256', scratch.subarray(0, length), 'buffer');
-    if (leaf.toString('hex') !== page.leafHashes[i]) return diverge('the stored leaf hash is not the hash of the stored event bytes');
+    bytes.copy(scratch, 1, from, to);
+    const leaf = hash('sha256', scratch.subarray(0, to - from + 1), 'buffer');
+    if (leaf.compare(bytes, starts[2], ends[2]) !== 0) return diverge('the stored leaf hash is not the hash of the stored event bytes');
     let event: {
       index?: unknown;
       action?: unknown;
@@ -83,23 +120,25 @@ export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPag
       subject?: { type?: unknown; id?: unknown };
       actor?: { id?: unknown };
     };
+    const json = bytes.toString('utf8', from, to);
     try {
-      event = JSON.parse(text);
+      event = JSON.parse(json);
     } catch {
       return diverge('the event bytes are not JSON');
     }
-    if (raw && !Bytes.from(text, 'utf8').equals(raw)) return diverge('the event bytes are not UTF-8');
-    if (!isCanonical(text, event)) return diverge('the event bytes are not in RFC 8785 canonical form');
+    if (!isUtf8(bytes.subarray(from, to))) return diverge('the event bytes are not UTF-8');
+    if (!isCanonical(json, event)) return diverge('the event bytes are not in RFC 8785 canonical form');
     if (event.index !== leafIndex) return diverge(`the event says index ${String(event.index)}`);
     const actorId = event.actor?.id;
     const columnsMatch =
-      event.action === page.actions[i] &&
-      event.caseId === page.caseIds[i] &&
-      event.subject?.type === page.subjectTypes[i] &&
-      event.subject?.id === page.subjectIds[i] &&
+      event.action === text(3) &&
+      event.caseId === text(4) &&
+      event.subject?.type === text(5) &&
+      event.subject?.id === text(6) &&
       typeof actorId === 'string' &&
-      (actorId === systemActorId ? null : actorId) === page.actorIds[i] &&
-      Date.parse(event.at as string) === page.atMs[i];
+      (actorId === systemActorId ? null : actorId) === text(7) &&
+      // A binary timestamptz: microseconds since 2000-01-01T00:00:00Z.
+      Date.parse(event.at as string) === Number(bytes.readBigInt64BE(starts[8])) / 1000 + 946_684_800_000;
     if (!columnsMatch) return diverge('the indexed columns disagree with the event bytes');
     hashes.set(leaf, 32 * i);
   }

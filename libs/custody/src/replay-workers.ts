@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -16,10 +17,11 @@ import {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { hash } = require('node:crypto');
+const { isUtf8 } = require('node:buffer');
 const loaded = require(workerData.canonicalizePath);
 const canonicalize = typeof loaded === 'function' ? loaded : loaded.default;
 const checkReplayPage = (${checkReplayPage.toString()});
-const tools = { hash, Buffer, isCanonical: (${canonicalChecker.toString()})(canonicalize), systemActorId: workerData.systemActorId };
+const tools = { hash, Buffer, isUtf8, isCanonical: (${canonicalChecker.toString()})(canonicalize), systemActorId: workerData.systemActorId };
 parentPort.on('message', ({ id, page }) => {
   let verdict;
   try {
@@ -59,11 +61,11 @@ export class PageCheckers {
     return this.workers.length;
   }
 
-  /** The page's verdict; pages are spread over the workers in turn. */
+  /** The page's verdict; pages are spread over the workers in turn, each page's bytes moved to its worker (gone from `page` here). */
   check(page: ReplayPage): Promise<ReplayPageVerdict> {
     if (this.workers.length === 0) {
       try {
-        return Promise.resolve(checkReplayPage(page, { hash, Buffer, isCanonical: isCanonicalEncoding, systemActorId: SYSTEM_ACTOR.id }));
+        return Promise.resolve(checkReplayPage(page, { hash, Buffer, isUtf8, isCanonical: isCanonicalEncoding, systemActorId: SYSTEM_ACTOR.id }));
       } catch (error) {
         return Promise.reject(error as Error);
       }
@@ -74,7 +76,8 @@ export class PageCheckers {
     // A page whose verdict is never asked for (the replay stopped at an earlier divergence) must
     // not be an unhandled rejection when the workers are stopped.
     verdict.catch(() => undefined);
-    this.workers[id % this.workers.length]!.postMessage({ id, page });
+    // The page's bytes move to the worker (no copy); this thread is done with them.
+    this.workers[id % this.workers.length]!.postMessage({ id, page }, [page.bytes.buffer]);
     return verdict;
   }
 

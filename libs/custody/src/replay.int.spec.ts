@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource } from '#custodia/db';
+import { leafHash } from '#custodia/custody-core';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { CustodyLog, type CustodyEventInput } from './custody-log.js';
 import { replayLog, type ReplayReport } from './replay.js';
@@ -95,5 +96,17 @@ describe('the log replay on worker threads', () => {
     // A kept head inside the first page whose root is wrong is found before either leaf.
     await behindTheTrigger('custody_tree_heads', `UPDATE custody_tree_heads SET root_hash = '\\x${'11'.repeat(32)}' WHERE tree_size = 5000`);
     expect(await replays()).toMatchObject({ events: 5000, headsChecked: 1, firstDivergence: { treeSize: 5000, problem: expect.stringMatching(/is not the replayed root/) } });
+  });
+
+  it('reads stored bytes as they are: bytes that are not UTF-8, under a leaf hash that matches them, are named', async () => {
+    const [row] = await db.superuserQuery<{ event_bytes: Buffer }>(`SELECT event_bytes FROM custody_events WHERE leaf_index = 100`);
+    // One byte of a string's text made 0xff, which UTF-8 never holds.
+    const forged = Buffer.from(row!.event_bytes);
+    forged[forged.indexOf('"record"') + 4] = 0xff;
+    await behindTheTrigger(
+      'custody_events',
+      `UPDATE custody_events SET event_bytes = '\\x${forged.toString('hex')}', leaf_hash = '\\x${leafHash(forged).toString('hex')}' WHERE leaf_index = 100`,
+    );
+    expect(await replays()).toMatchObject({ events: 100, headsChecked: 0, firstDivergence: { leafIndex: 100, problem: 'the event bytes are not UTF-8' } });
   });
 });

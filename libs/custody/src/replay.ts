@@ -1,6 +1,18 @@
 import { availableParallelism } from 'node:os';
+import type { PoolClient } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { MemoryTree, toHex, verifyTreeHead, type PublishedKey, type ReplayPage, type ReplayPageVerdict, type SignedTreeHead } from '#custodia/custody-core';
+import {
+  MemoryTree,
+  REPLAY_PAGE_COLUMNS,
+  scanReplayCopy,
+  toHex,
+  verifyTreeHead,
+  type PublishedKey,
+  type ReplayPage,
+  type ReplayPageVerdict,
+  type SignedTreeHead,
+} from '#custodia/custody-core';
 import { PageCheckers } from './replay-workers.js';
 
 /** What replaying the whole log found. */
@@ -17,23 +29,6 @@ export interface ReplayReport {
 const BATCH = 8192;
 /** Stored nodes compared per query: one level's run of hashes, end to end. */
 const NODE_SPAN = 65_536;
-
-interface EventRow {
-  leaf_index: string;
-  /** The stored bytes as text (UTF-8 checked by the server): no hex round trip for 300-byte events. */
-  event_text: string;
-  /** Lowercase hex. */
-  leaf_hash: string;
-  action: string;
-  case_id: string | null;
-  subject_type: string;
-  subject_id: string;
-  actor_id: string | null;
-  /** `at` in epoch milliseconds. */
-  at_ms: number;
-  /** The stored bytes themselves, where they are not UTF-8. */
-  raw?: Buffer;
-}
 
 /** How a replay runs. */
 export interface ReplayOptions {
@@ -62,12 +57,12 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
   // heads while this runs, and events, heads and nodes read at different moments would disagree
   // (a head signed after the last page was read would claim leaves the replay never saw).
   const runner = db.createQueryRunner();
-  await runner.connect();
+  const client = (await runner.connect()) as PoolClient;
   try {
     await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const checkers = new PageCheckers(options.threads ?? Math.min(4, Math.max(2, availableParallelism())));
     try {
-      return await replaySnapshot(runner, checkers, onProgress);
+      return await replaySnapshot(runner, client, checkers, onProgress);
     } finally {
       await checkers.close();
     }
@@ -77,25 +72,30 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
   }
 }
 
-/** A page's rows, column by column. */
-function asPage(rows: EventRow[], expected: number): ReplayPage {
-  const raws = rows.some((row) => row.raw) ? rows.map((row) => row.raw ?? null) : null;
-  return {
-    expected,
-    leafIndexes: rows.map((row) => Number(row.leaf_index)),
-    texts: rows.map((row) => row.event_text),
-    raws,
-    leafHashes: rows.map((row) => row.leaf_hash),
-    actions: rows.map((row) => row.action),
-    caseIds: rows.map((row) => row.case_id),
-    subjectTypes: rows.map((row) => row.subject_type),
-    subjectIds: rows.map((row) => row.subject_id),
-    actorIds: rows.map((row) => row.actor_id),
-    atMs: rows.map((row) => row.at_ms),
-  };
+/**
+ * The stored events from leaf `cursor` on, at most `BATCH` of them, as one binary COPY (see
+ * custody-core's `REPLAY_PAGE_COLUMNS`) on the connection of `client`.
+ */
+export async function readReplayPage(client: PoolClient, cursor: number, expected: number): Promise<ReplayPage & { lastLeafIndex: number | null }> {
+  if (!Number.isSafeInteger(cursor) || cursor < 0) throw new Error(`readReplayPage: ${cursor} is not a leaf index`);
+  const stream = client.query(copyTo(`COPY (SELECT ${REPLAY_PAGE_COLUMNS} FROM custody_events WHERE leaf_index >= ${cursor} ORDER BY leaf_index LIMIT ${BATCH}) TO STDOUT (FORMAT binary)`));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  // A buffer of its own (never a slice of Node's shared pool): it is transferred to a worker whole.
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return { expected, bytes, ...scanReplayCopy(bytes) };
 }
 
-async function replaySnapshot(runner: QueryRunner, checkers: PageCheckers, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
+async function replaySnapshot(runner: QueryRunner, client: PoolClient, checkers: PageCheckers, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
   // The queries of one connection, one after another: a page read that fails (bytes that are not
   // UTF-8) is undone to its savepoint before anything else is asked.
@@ -158,41 +158,23 @@ async function replaySnapshot(runner: QueryRunner, checkers: PageCheckers, onPro
   };
 
   if (!(await checkHeads())) return finish();
-  const columns = `encode(leaf_hash, 'hex') AS leaf_hash, action, case_id, subject_type, subject_id, actor_id, (extract(epoch FROM at) * 1000)::float8 AS at_ms`;
-  const page = async (cursor: number): Promise<EventRow[]> => {
-    const range = `FROM custody_events WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT ${BATCH}`;
-    return serially(async () => {
-      await runner.query('SAVEPOINT page');
-      try {
-        const rows: EventRow[] = await runner.query(`SELECT leaf_index, convert_from(event_bytes, 'UTF8') AS event_text, ${columns} ${range}`, [cursor]);
-        await runner.query('RELEASE SAVEPOINT page');
-        return rows;
-      } catch {
-        // Bytes that are not UTF-8 somewhere in this page: read it as bytes, and let the checks
-        // below name the leaf (its hash, or its canonical form, cannot match).
-        await runner.query('ROLLBACK TO SAVEPOINT page');
-        const rows: (Omit<EventRow, 'event_text'> & { event_bytes: Buffer })[] = await runner.query(`SELECT leaf_index, event_bytes, ${columns} ${range}`, [cursor]);
-        return rows.map(({ event_bytes, ...row }) => ({ ...row, event_text: event_bytes.toString('utf8'), raw: event_bytes }));
-      }
-    });
-  };
+  type Page = Awaited<ReturnType<typeof readReplayPage>>;
+  const page = (cursor: number, expected: number): Promise<Page> => serially(() => readReplayPage(client, cursor, expected));
   // Pages are read one after another on this thread while earlier ones are checked by the
   // workers; their verdicts are taken in log order, each leaf appended and the heads of each tree
   // size checked as it is reached, so the first divergence is the same as checking one by one.
   const depth = (checkers.threads || 1) + PAGES_AHEAD;
   const checking: Promise<ReplayPageVerdict>[] = [];
-  let expected = 0;
-  let reading: Promise<EventRow[]> | null = page(0);
+  let reading: Promise<Page> | null = page(0, 0);
   for (;;) {
     while (reading && checking.length < depth) {
-      const rows: EventRow[] = await reading;
-      if (rows.length === 0) {
+      const read: Page = await reading;
+      if (read.count === 0) {
         reading = null;
         break;
       }
-      reading = rows.length === BATCH ? page(Number(rows[rows.length - 1]!.leaf_index) + 1) : null;
-      checking.push(checkers.check(asPage(rows, expected)));
-      expected += rows.length;
+      reading = read.count === BATCH ? page(read.lastLeafIndex! + 1, read.expected + read.count) : null;
+      checking.push(checkers.check(read));
     }
     const next = checking.shift();
     if (!next) break;
