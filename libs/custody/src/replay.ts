@@ -97,8 +97,8 @@ export async function readReplayPage(client: PoolClient, cursor: number, expecte
 
 async function replaySnapshot(runner: QueryRunner, client: PoolClient, checkers: PageCheckers, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
-  // The queries of one connection, one after another: a page read that fails (bytes that are not
-  // UTF-8) is undone to its savepoint before anything else is asked.
+  // The queries of one connection, one after another: a page's COPY holds the connection until
+  // its last byte, and the heads' reads wait for it.
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(work: () => Promise<T>): Promise<T> => {
     const done = queue.then(work);
