@@ -90,9 +90,13 @@ export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPag
   let scratch = Bytes.allocUnsafe(4096);
   let at = page.start;
   // A binary COPY tuple: a 16-bit field count, then each field as a 32-bit length (-1: NULL) and its bytes.
-  const starts = new Array<number>(9);
-  const ends = new Array<number>(9);
+  const starts = new Int32Array(9);
+  const ends = new Int32Array(9);
   const text = (field: number): string | null => (starts[field]! < 0 ? null : bytes.toString('utf8', starts[field], ends[field]));
+  // A 64-bit integer field (int8, timestamptz) as a number: exact below 2^53, which leaf indexes and
+  // microsecond timestamps until the year 2285 are.
+  const int64 = (field: number): number => bytes.readInt32BE(starts[field]!) * 4_294_967_296 + bytes.readUInt32BE(starts[field]! + 4);
+  const diverge = (i: number, leafIndex: number, problem: string): ReplayPageVerdict => ({ hashes: hashes.slice(0, 32 * i), divergence: { leafIndex, problem } });
   for (let i = 0; i < count; i++) {
     if (bytes.readInt16BE(at) !== 9) throw new Error(`replay page: tuple ${i} does not have the 9 replay columns`);
     at += 2;
@@ -102,16 +106,16 @@ export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPag
       starts[field] = length < 0 ? -1 : at;
       ends[field] = length < 0 ? -1 : (at += length);
     }
-    const leafIndex = Number(bytes.readBigInt64BE(starts[0]));
-    const diverge = (problem: string): ReplayPageVerdict => ({ hashes: hashes.slice(0, 32 * i), divergence: { leafIndex, problem } });
-    if (leafIndex !== page.expected + i) return diverge(`expected leaf ${page.expected + i} next, found ${leafIndex} (a gap)`);
+    const leafIndex = int64(0);
+    if (leafIndex !== page.expected + i) return diverge(i, leafIndex, `expected leaf ${page.expected + i} next, found ${leafIndex} (a gap)`);
     // SHA-256(0x00 || bytes), the stored bytes copied after the prefix in a scratch buffer.
-    const [from, to] = [starts[1]!, ends[1]!];
+    const from = starts[1]!;
+    const to = ends[1]!;
     if (to - from + 1 > scratch.length) scratch = Bytes.allocUnsafe(Math.max(to - from + 1, 2 * scratch.length));
     scratch[0] = 0;
     bytes.copy(scratch, 1, from, to);
     const leaf = hash('sha256', scratch.subarray(0, to - from + 1), 'buffer');
-    if (leaf.compare(bytes, starts[2], ends[2]) !== 0) return diverge('the stored leaf hash is not the hash of the stored event bytes');
+    if (leaf.compare(bytes, starts[2], ends[2]) !== 0) return diverge(i, leafIndex, 'the stored leaf hash is not the hash of the stored event bytes');
     let event: {
       index?: unknown;
       action?: unknown;
@@ -124,11 +128,11 @@ export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPag
     try {
       event = JSON.parse(json);
     } catch {
-      return diverge('the event bytes are not JSON');
+      return diverge(i, leafIndex, 'the event bytes are not JSON');
     }
-    if (!isUtf8(bytes.subarray(from, to))) return diverge('the event bytes are not UTF-8');
-    if (!isCanonical(json, event)) return diverge('the event bytes are not in RFC 8785 canonical form');
-    if (event.index !== leafIndex) return diverge(`the event says index ${String(event.index)}`);
+    if (!isUtf8(bytes.subarray(from, to))) return diverge(i, leafIndex, 'the event bytes are not UTF-8');
+    if (!isCanonical(json, event)) return diverge(i, leafIndex, 'the event bytes are not in RFC 8785 canonical form');
+    if (event.index !== leafIndex) return diverge(i, leafIndex, `the event says index ${String(event.index)}`);
     const actorId = event.actor?.id;
     const columnsMatch =
       event.action === text(3) &&
@@ -138,8 +142,8 @@ export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPag
       typeof actorId === 'string' &&
       (actorId === systemActorId ? null : actorId) === text(7) &&
       // A binary timestamptz: microseconds since 2000-01-01T00:00:00Z.
-      Date.parse(event.at as string) === Number(bytes.readBigInt64BE(starts[8])) / 1000 + 946_684_800_000;
-    if (!columnsMatch) return diverge('the indexed columns disagree with the event bytes');
+      Date.parse(event.at as string) === int64(8) / 1000 + 946_684_800_000;
+    if (!columnsMatch) return diverge(i, leafIndex, 'the indexed columns disagree with the event bytes');
     hashes.set(leaf, 32 * i);
   }
   if (count === 0 || (count & (count - 1)) !== 0 || page.expected % count !== 0) return { hashes, divergence: null };
