@@ -193,7 +193,12 @@ try {
         `; commit -> integration p50 ${fmt(p50, 1)} ms, p95 ${fmt(p95, 1)} ms`,
     );
     if (writers === 1) continue;
+    const cpuBefore = machineCpu();
     const recorded = await appendRate(writersDs, sequencerDs, writers, count, 'record');
+    const cpuAfter = machineCpu();
+    if (cpuBefore && cpuAfter) {
+      console.log(`  (CPUs busy while events were recorded on their own: ${fmt((100 * (cpuAfter.busy - cpuBefore.busy)) / (cpuAfter.total - cpuBefore.total), 0)} % of ${availableParallelism()})`);
+    }
     console.log(
       `appends/s of events recorded on their own (CustodyLog.record: reads, downloads; group commit + sequencer), ${String(writers).padStart(2)} writers: ` +
         `${fmt(recorded.rate, 0)} (target >= 5,000/s); ratio to bare committed transactions/s ${fmt(recorded.rate / limit, 3)}`,
