@@ -144,15 +144,25 @@ async function bulkLoad(ds: Awaited<ReturnType<typeof benchDatabase>>['ds'], fro
   return (now() - started) / 1000;
 }
 
-/** The machine's CPU time so far, busy and in all (Linux's /proc/stat; null elsewhere). */
-function machineCpu(): { busy: number; total: number } | null {
-  try {
-    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = ticks.reduce((a, b) => a + b, 0);
-    return { busy: total - ticks[3]! - ticks[4]!, total };
-  } catch {
-    return null;
-  }
+/**
+ * Starts measuring how busy the machine's CPUs are (Linux's /proc/stat): the returned function
+ * gives the busy share of all CPU time since, across all processes; null where /proc is missing.
+ */
+function cpuMeter(): () => number | null {
+  const read = (): { busy: number; total: number } | null => {
+    try {
+      const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      const total = ticks.reduce((a, b) => a + b, 0);
+      return { busy: total - ticks[3]! - ticks[4]!, total };
+    } catch {
+      return null;
+    }
+  };
+  const before = read();
+  return () => {
+    const after = read();
+    return before && after ? (after.busy - before.busy) / (after.total - before.total) : null;
+  };
 }
 
 /** SHA-256 over the log's own work: one leaf hash of each event's bytes plus one interior hash. */
@@ -193,12 +203,10 @@ try {
         `; commit -> integration p50 ${fmt(p50, 1)} ms, p95 ${fmt(p95, 1)} ms`,
     );
     if (writers === 1) continue;
-    const cpuBefore = machineCpu();
+    const busyShare = cpuMeter();
     const recorded = await appendRate(writersDs, sequencerDs, writers, count, 'record');
-    const cpuAfter = machineCpu();
-    if (cpuBefore && cpuAfter) {
-      console.log(`  (CPUs busy while events were recorded on their own: ${fmt((100 * (cpuAfter.busy - cpuBefore.busy)) / (cpuAfter.total - cpuBefore.total), 0)} % of ${availableParallelism()})`);
-    }
+    const busy = busyShare();
+    if (busy !== null) console.log(`  (CPUs busy while events were recorded on their own: ${fmt(100 * busy, 0)} % of ${availableParallelism()})`);
     console.log(
       `appends/s of events recorded on their own (CustodyLog.record: reads, downloads; group commit + sequencer), ${String(writers).padStart(2)} writers: ` +
         `${fmt(recorded.rate, 0)} (target >= 5,000/s); ratio to bare committed transactions/s ${fmt(recorded.rate / limit, 3)}`,
@@ -238,12 +246,12 @@ try {
     let replayRate = 0;
     for (const threads of PARTS.has('replay') ? values.threads.split(',') : []) {
       const shaBefore = sha256EventRate(sample);
-      const cpuBefore = machineCpu();
+      const busyShare = cpuMeter();
       const ownBefore = process.cpuUsage();
       const t0 = now();
       const report = await replayLog(db.ds, undefined, threads === 'default' ? {} : { threads: Number(threads) });
       const replaySeconds = (now() - t0) / 1000;
-      const cpuAfter = machineCpu();
+      const busy = busyShare();
       const own = process.cpuUsage(ownBefore);
       if (report.firstDivergence) throw new Error(`replay diverged: ${JSON.stringify(report.firstDivergence)}`);
       const shaRate = (shaBefore + sha256EventRate(sample)) / 2;
@@ -253,8 +261,7 @@ try {
       );
       console.log(`SHA-256 alone on the same events (leaf + one node hash each, before and after): ${fmt(shaRate, 0)} events/s`);
       console.log(`replay / SHA-256 limit: ${fmt(replayRate / shaRate, 3)}`);
-      if (cpuBefore && cpuAfter) {
-        const busy = (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total);
+      if (busy !== null) {
         const ownSeconds = (own.user + own.system) / 1e6;
         console.log(
           `CPUs busy during the replay: ${fmt(100 * busy, 0)} % of ${availableParallelism()} (all processes); ` +

@@ -68,6 +68,8 @@ export class AllTagsReader {
   }
 
   async end(): Promise<void> {
-    await (await this.started)?.end();
+    // Nothing to stop when the reader never started (or its wrapper failed to load).
+    const exiftool = await this.started?.catch(() => undefined);
+    await exiftool?.end();
   }
 }
