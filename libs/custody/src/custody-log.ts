@@ -153,6 +153,9 @@ const GROUPS_IN_FLIGHT = 2;
 /** Queues events' entries, in their order, in one statement. */
 const INSERT_QUEUED = `INSERT INTO custody_queue (entry) SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS q(e, n) ORDER BY n RETURNING id`;
 
+/** Queues one event's entry. */
+const INSERT_QUEUED_ONE = `INSERT INTO custody_queue (entry) VALUES ($1) RETURNING id`;
+
 /**
  * The queue entries of events happening now, as JSON text; a malformed event is refused here, in
  * the change's own transaction, so it never reaches the queue.
@@ -234,7 +237,13 @@ export class CustodyLog {
   async appendAll(tx: EntityManager, inputs: readonly CustodyEventInput[]): Promise<QueuedEvent[]> {
     if (!tx.queryRunner?.isTransactionActive) throw new Error('custody events are appended inside a transaction');
     if (inputs.length === 0) return [];
-    const rows: { id: string }[] = await tx.query(INSERT_QUEUED, [entriesOf(inputs)]);
+    const entries = entriesOf(inputs);
+    // Named statements: parsed and planned once per connection (they were most of PostgreSQL's
+    // work per event); one event, the common case, without the array.
+    const rows =
+      entries.length === 1
+        ? await preparedQuery<{ id: string }>(tx, 'custodia_queue_event', INSERT_QUEUED_ONE, entries)
+        : await preparedQuery<{ id: string }>(tx, 'custodia_queue_events', INSERT_QUEUED, [entries]);
     return rows.map((row) => ({ queueId: Number(row.id) })).sort((a, b) => a.queueId - b.queueId);
   }
 
@@ -251,7 +260,7 @@ export class CustodyLog {
   }
 
   private async integrateIn(tx: EntityManager, limit: number): Promise<IntegratedEvent[]> {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+    await preparedQuery(tx, 'custodia_append_lock', 'SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
     // Statements of their own, after the lock, so their snapshots see every integration
     // committed before: the queue's oldest entries, the log's size and the perfect subtrees of
     // its right frontier (one per bit set in the size), which are all the stored nodes the new
@@ -289,7 +298,9 @@ export class CustodyLog {
     }
     const nodes = await nodesOfAppends(first, leaves, known, nodeReader(tx));
     // Events and nodes in one statement: both inserts run, or the statement fails as a whole.
-    await tx.query(
+    await preparedQuery(
+      tx,
+      'custodia_integrate',
       `WITH events AS (
          INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, case_id, subject_type, subject_id, actor_id, at, queue_id)
          SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::timestamptz[], $13::bigint[])

@@ -47,4 +47,20 @@ describe('preparedQuery (real PostgreSQL)', () => {
     });
     expect(await preparedQuery<{ label: string }>(ds, 'things_by_id', SQL, [1])).toMatchObject([{ label: 'one' }]);
   });
+
+  it("in a transaction, prepares it on the transaction's connection; a table changed under it fails that transaction once, and the next prepares it anew", async () => {
+    const INSERT = `INSERT INTO prepared_things (id, label) VALUES ($1, $2) RETURNING *`;
+    const insert = (id: number) =>
+      ds.transaction((tx) => preparedQuery<{ id: number; label: string }>(tx, 'things_insert', INSERT, [id, `thing ${id}`]));
+    expect(await insert(10)).toMatchObject([{ id: 10, label: 'thing 10' }]);
+    expect(await prepared()).toContain('things_insert');
+    expect(await insert(11)).toMatchObject([{ id: 11, label: 'thing 11' }]);
+    await ds.query(`ALTER TABLE prepared_things ADD COLUMN later text DEFAULT 'later'`);
+    // Nothing can be sent in the failed transaction, not even DEALLOCATE: it rolls back ...
+    await expect(insert(12)).rejects.toThrow(/cached plan must not change result type/);
+    // ... and the next transaction runs the statement under its next name, with the new column.
+    expect(await insert(12)).toEqual([{ id: 12, label: 'thing 12', added: 'new', later: 'later' }]);
+    expect((await prepared()).filter((name) => name.startsWith('things_insert'))).toEqual(['things_insert', 'things_insert/1']);
+    expect(await ds.query(`SELECT id FROM prepared_things WHERE id >= 10 ORDER BY id`)).toEqual([{ id: 10 }, { id: 11 }, { id: 12 }]);
+  });
 });
