@@ -101,6 +101,11 @@ describe(`the embedded PostgreSQL started from a 0700 folder as ${isRoot() ? 'ro
     }
     server = await startEmbeddedPostgres({ dataDir, port, binariesPackage });
     expect(server.initialised).toBe(true);
+    // Its own connections go through the cluster's socket (in the 0700 cluster folder); TCP on
+    // 127.0.0.1 answers too.
+    expect(new URL(server.url).searchParams.get('host')).toBe(server.clusterDir);
+    expect(await query(server.url, 'SELECT inet_server_addr() AS addr')).toEqual([{ addr: null }]);
+    expect(await query(server.url.split('?')[0]!, 'SELECT host(inet_server_addr()) AS addr')).toEqual([{ addr: '127.0.0.1' }]);
     await query(server.url, `CREATE TABLE kept (note text); INSERT INTO kept VALUES ('survives a restart')`);
     const firstPid = await postmasterPid(server);
 

