@@ -3,7 +3,8 @@
  * PostgreSQL (1, 8 and 32 concurrent writers: each a business transaction that queues its event
  * and commits, counted once the elected sequencer has integrated every one), the time from a
  * commit to its integration (p50/p95), proof times at 10^6 events, and the full-log replay rate
- * against this machine's SHA-256 rate. Usage: npm run bench:custody [-- --events 1000000]
+ * against this machine's SHA-256 rate.
+ * Usage: npm run bench:custody [-- --events 1000000 --parts appends,proofs,replay --writers 1,8,32 --threads 2,3]
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ const { values } = parseArgs({
     events: { type: 'string', default: '1000000' },
     appends: { type: 'string', default: '20000' },
     parts: { type: 'string', default: 'appends,proofs,replay' },
+    /** Concurrent writers, a run each (comma-separated). */
+    writers: { type: 'string', default: '1,8,32' },
     /** Replay worker threads, a run each (comma-separated; "default" is the replay's own choice). */
     threads: { type: 'string', default: 'default' },
   },
@@ -190,17 +193,20 @@ try {
   const writersDs = createDataSource(url, [], { poolSize: 40 });
   const sequencerDs = createDataSource(url, [], { poolSize: 4 });
   await Promise.all([writersDs.initialize(), sequencerDs.initialize()]);
-  for (const writers of PARTS.has('appends') ? [1, 8, 32] : []) {
+  for (const writers of PARTS.has('appends') ? values.writers.split(',').map(Number) : []) {
     const count = writers === 1 ? Math.min(APPENDS, 3000) : APPENDS;
     // The limit before and after, as the machine drifts.
     const before = await commitRate(writersDs, writers, count);
+    const transactionsBusy = cpuMeter();
     const { rate, p50, p95 } = await appendRate(writersDs, sequencerDs, writers, count);
+    const busyInTransactions = transactionsBusy();
     const after = await commitRate(writersDs, writers, count);
     const limit = (before + after) / 2;
     console.log(
       `appends/s through the service (queue + commit + sequencer), ${String(writers).padStart(2)} writers: ${fmt(rate, 0)}` +
         `${writers > 1 ? ' (target >= 5,000/s)' : ''}; bare committed transactions/s ${fmt(before, 0)} / ${fmt(after, 0)}; ratio ${fmt(rate / limit, 3)}` +
-        `; commit -> integration p50 ${fmt(p50, 1)} ms, p95 ${fmt(p95, 1)} ms`,
+        `; commit -> integration p50 ${fmt(p50, 1)} ms, p95 ${fmt(p95, 1)} ms` +
+        (busyInTransactions === null ? '' : `; CPUs busy ${fmt(100 * busyInTransactions, 0)} % of ${availableParallelism()}`),
     );
     if (writers === 1) continue;
     const busyShare = cpuMeter();
