@@ -345,6 +345,15 @@ export class CustodyLog {
     return row.count;
   }
 
+  /** Those of the queue entries `queueIds` that are integrated, as events. */
+  async integratedAsMany(queueIds: readonly number[]): Promise<IntegratedEvent[]> {
+    const rows: { queue_id: string; leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
+      `SELECT queue_id, leaf_index, leaf_hash, event_bytes FROM custody_events WHERE queue_id = ANY ($1::bigint[])`,
+      [queueIds],
+    );
+    return rows.map((row) => ({ ...toRecorded(row), queueId: Number(row.queue_id) }));
+  }
+
   /** The integrated event recorded as queue entry `queueId`, or null while it waits. */
   async integratedAs(queueId: number): Promise<RecordedEvent | null> {
     const [row]: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(

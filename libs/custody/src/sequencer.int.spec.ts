@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryTree } from '#custodia/custody-core';
 import { createDataSource } from '#custodia/db';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { CustodyLog, type CustodyEventInput, type QueuedEvent } from './custody-log.js';
+import { CustodyLog, MAX_BATCH, type CustodyEventInput, type QueuedEvent } from './custody-log.js';
 import { replayLog } from './replay.js';
 import { Sequencer } from './sequencer.js';
 
@@ -121,6 +121,35 @@ describe('the custody sequencer', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect(await log.queued()).toBe(1);
     await log.integrateAll();
+  });
+
+  it("answers a leader's waiter whose event a head on demand integrated (elsewhere), not when its wait runs out", { timeout: 30_000 }, async () => {
+    // The leader looks at the queue only when woken (an interval far longer than this test).
+    const leader = new Sequencer(await source(), new CustodyLog(sources[0]!), { intervalMs: 600_000, electionMs: 20, onError: (e) => console.error(e) });
+    leader.start();
+    const elsewhere = (await source()).createQueryRunner();
+    try {
+      await expect.poll(() => leader.isLeader, { timeout: 5000 }).toBe(true);
+      const [queued] = (await change(sources[0]!, `elsewhere-${randomUUID()}`, 1, true))!;
+      // A head on demand (TreeHeads.publish, here or in another process) integrates it first, and
+      // has not committed when the waiter looks: the waiter finds it queued and wakes the leader,
+      // whose batch waits for the append lock, then finds the queue empty.
+      await elsewhere.connect();
+      await elsewhere.startTransaction();
+      expect(await new CustodyLog(sources[0]!).integrate(MAX_BATCH, elsewhere.manager)).toHaveLength(1);
+      const waiting = leader.waitFor(queued!.queueId, 600_000);
+      await expect
+        .poll(async () => (await db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`))[0]!.n)
+        .toBe(1);
+      await elsewhere.commitTransaction();
+      // Before the fix it waited its whole bound (here ten minutes; 5 s for receipts by default).
+      const recorded = await waiting;
+      expect(recorded?.event.details).toMatchObject({ n: 0 });
+      expect(await log.integratedAs(queued!.queueId)).toEqual(recorded);
+    } finally {
+      await elsewhere.release();
+      await leader.stop();
+    }
   });
 
   it('exactly once under concurrent writers, rollbacks, competing sequencers and heads on demand (property)', async () => {

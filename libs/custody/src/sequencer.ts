@@ -39,8 +39,13 @@ export class Sequencer {
   private loop: Promise<void> = Promise.resolve();
   private woken = false;
   private wakeUp: (() => void) | null = null;
-  /** Local receipt waiters, by queue id: resolved by the batch that integrates their event. */
-  private readonly waiters = new Map<number, (event: RecordedEvent) => void>();
+  /**
+   * Local receipt waiters, by queue id: resolved by the batch that integrates their event, or,
+   * when something else integrated it, by the first batch begun after they were set (see run).
+   */
+  private readonly waiters = new Map<number, { resolve: (event: RecordedEvent) => void; since: number }>();
+  /** Batches this process has begun as leader. */
+  private batches = 0;
 
   constructor(
     private readonly db: DataSource,
@@ -72,7 +77,7 @@ export class Sequencer {
    */
   async waitFor(queueId: number, timeoutMs: number): Promise<RecordedEvent | null> {
     if (this.leading) {
-      const integrated = new Promise<RecordedEvent>((resolve) => this.waiters.set(queueId, resolve));
+      const integrated = new Promise<RecordedEvent>((resolve) => this.waiters.set(queueId, { resolve, since: this.batches }));
       // It may have been integrated before the waiter was set.
       const already = await this.log.integratedAs(queueId);
       if (already) {
@@ -110,10 +115,13 @@ export class Sequencer {
           await this.sleep(this.options.electionMs);
           continue;
         }
+        const begun = ++this.batches;
         const batch = await this.log.integrate(MAX_BATCH, this.runner!.manager);
         this.settle(batch);
         // A full batch means more are waiting: go on at once.
-        if (batch.length < MAX_BATCH) await this.sleep(this.options.intervalMs);
+        if (batch.length === MAX_BATCH) continue;
+        await this.settleIntegratedElsewhere(begun);
+        await this.sleep(this.options.intervalMs);
       } catch (error) {
         if (!this.stopped) this.options.onError(error);
         await this.resign();
@@ -164,12 +172,24 @@ export class Sequencer {
 
   private settle(batch: readonly IntegratedEvent[]): void {
     for (const { queueId, ...event } of batch) {
-      const resolve = this.waiters.get(queueId);
-      if (resolve) {
+      const waiter = this.waiters.get(queueId);
+      if (waiter) {
         this.waiters.delete(queueId);
-        resolve(event);
+        waiter.resolve(event);
       }
     }
+  }
+
+  /**
+   * A head asked for (a receipt's, a court package's, the interval's), in this process or
+   * another, integrates what is queued without the sequencer: its events never come in a batch
+   * of ours. A waiter set before batch `begun` began (after its event committed) whose event that
+   * batch, which emptied the queue, did not bring, was integrated so: it is looked up and
+   * answered now, not when its wait runs out.
+   */
+  private async settleIntegratedElsewhere(begun: number): Promise<void> {
+    const stale = [...this.waiters].filter(([, waiter]) => waiter.since < begun).map(([queueId]) => queueId);
+    if (stale.length > 0) this.settle(await this.log.integratedAsMany(stale));
   }
 
   private wake(): void {
