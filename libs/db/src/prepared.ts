@@ -3,8 +3,6 @@ import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 /** What node-postgres's client offers a named statement. */
 interface PgClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
-  query(text: string): Promise<unknown>;
-  connection?: { parsedStatements?: Record<string, string> };
 }
 
 /** PostgreSQL's answer when a table changed under a prepared statement (a migration ran meanwhile). */
@@ -26,16 +24,16 @@ const currentName = (name: string): string => {
  * Runs a hot statement as a named prepared statement: PostgreSQL parses and plans it once per
  * connection instead of on every call (the planning of an item's read, joins over a table with
  * many indexes, took longer than running it: 0.9 ms against 0.5 ms; parsing and planning were most
- * of PostgreSQL's work per queued custody event). `name` must be unique to `text`. In a
- * transaction (`db` an EntityManager holding one) it runs on the transaction's connection. When a
+ * of PostgreSQL's work per queued custody event). `name` must be unique to `text`. With an
+ * EntityManager that holds a connection (a transaction's) it runs on that connection. When a
  * migration changed a table under the statement (`0A000`, "cached plan must not change result
  * type"), the statement is prepared anew under its next generation's name: at once outside a
  * transaction; inside one the error is thrown (the transaction is lost), and the next one uses it.
  */
 export async function preparedQuery<T>(db: DataSource | EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
   const manager = 'manager' in db ? db.manager : db;
-  const transaction = manager.queryRunner;
-  const runner: QueryRunner = transaction ?? manager.connection.createQueryRunner();
+  const held = manager.queryRunner;
+  const runner: QueryRunner = held ?? manager.connection.createQueryRunner();
   try {
     const client = (await runner.connect()) as PgClient;
     const used = currentName(name);
@@ -46,10 +44,10 @@ export async function preparedQuery<T>(db: DataSource | EntityManager, name: str
       if (!isStalePlan(error)) throw error;
       // Once for all connections, however many meet it at once.
       if (currentName(name) === used) generations.set(name, (generations.get(name) ?? 0) + 1);
-      if (transaction) throw error;
+      if (runner.isTransactionActive) throw error;
       return await run();
     }
   } finally {
-    if (!transaction) await runner.release();
+    if (!held) await runner.release();
   }
 }
