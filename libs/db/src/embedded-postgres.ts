@@ -308,11 +308,11 @@ async function initialise(binaries: PostgresBinaries, cluster: Cluster, password
  * reaches it anyway), so no other local user can connect. A socket spares each query the loopback
  * TCP stack (about an eighth more committed transactions per second here, and less CPU per query
  * on both sides). None where the socket's path would be too long (sun_path: 108 bytes on Linux,
- * 104 on macOS), where the folder's name would need quoting in `unix_socket_directories`, or on
- * Windows: then TCP alone, as before.
+ * 104 on macOS), where the folder's name would need quoting in `unix_socket_directories` or is
+ * relative (a client would take it for a host name), or on Windows: then TCP alone, as before.
  */
 export function socketDirOf(cluster: { dir: string }, port: number): string | null {
-  if (process.platform === 'win32' || !/^[\w/.+-]+$/.test(cluster.dir)) return null;
+  if (process.platform === 'win32' || !path.isAbsolute(cluster.dir) || !/^[\w/.+-]+$/.test(cluster.dir)) return null;
   return Buffer.byteLength(path.join(cluster.dir, `.s.PGSQL.${port}`)) <= 103 ? cluster.dir : null;
 }
 

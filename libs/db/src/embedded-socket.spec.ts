@@ -7,7 +7,7 @@ describe('the embedded PostgreSQL socket folder', () => {
     expect(socketDirOf({ dir: '/home/ngo-admin/custodia.data/postgres' }, 5432)).toBe('/home/ngo-admin/custodia.data/postgres');
   });
 
-  it('is none (TCP only) for a path too long for a Unix socket (sun_path) or one that would need quoting', () => {
+  it('is none (TCP only) for a path too long for a Unix socket (sun_path) or one that would need quoting or is relative', () => {
     const deep = `/srv/${'a'.repeat(80)}/postgres`;
     expect(`${deep}/.s.PGSQL.54329`.length).toBeGreaterThan(103);
     expect(socketDirOf({ dir: deep }, 54329)).toBeNull();
@@ -16,7 +16,7 @@ describe('the embedded PostgreSQL socket folder', () => {
     expect(`${fits}/.s.PGSQL.5432`.length).toBe(103);
     expect(socketDirOf({ dir: fits }, 5432)).toBe(fits);
     expect(socketDirOf({ dir: `${fits}c` }, 5432)).toBeNull();
-    for (const dir of ['/data/my archive/postgres', '/data/a,b/postgres', "/data/o'neil/postgres", '/data/архів/postgres']) {
+    for (const dir of ['data/postgres', './data/postgres', '/data/my archive/postgres', '/data/a,b/postgres', "/data/o'neil/postgres", '/data/архів/postgres']) {
       expect(socketDirOf({ dir }, 5432)).toBeNull();
     }
   });
