@@ -153,7 +153,7 @@ const GROUPS_IN_FLIGHT = 2;
 /** Queues events' entries, in their order, in one statement. */
 const INSERT_QUEUED = `INSERT INTO custody_queue (entry) SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS q(e, n) ORDER BY n RETURNING id`;
 
-/** Queues one event's entry. */
+/** Queues one event's entry: the common case, without the array (measured slightly faster). */
 const INSERT_QUEUED_ONE = `INSERT INTO custody_queue (entry) VALUES ($1) RETURNING id`;
 
 /**
@@ -238,8 +238,8 @@ export class CustodyLog {
     if (!tx.queryRunner?.isTransactionActive) throw new Error('custody events are appended inside a transaction');
     if (inputs.length === 0) return [];
     const entries = entriesOf(inputs);
-    // Named statements: parsed and planned once per connection (they were most of PostgreSQL's
-    // work per event); one event, the common case, without the array.
+    // Named statements: parsed and planned once per connection (that was most of PostgreSQL's
+    // work per event).
     const rows =
       entries.length === 1
         ? await preparedQuery<{ id: string }>(tx, 'custodia_queue_event', INSERT_QUEUED_ONE, entries)
@@ -356,11 +356,10 @@ export class CustodyLog {
 
   /** The integrated event recorded as queue entry `queueId`, or null while it waits. */
   async integratedAs(queueId: number): Promise<RecordedEvent | null> {
-    const [row]: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
-      `SELECT leaf_index, leaf_hash, event_bytes FROM custody_events WHERE queue_id = $1`,
-      [queueId],
-    );
-    return row ? toRecorded(row) : null;
+    const [found] = await this.integratedAsMany([queueId]);
+    if (!found) return null;
+    const { event, leafIndex, leafHash } = found;
+    return { event, leafIndex, leafHash };
   }
 
   size(): Promise<number> {

@@ -125,7 +125,8 @@ describe('the custody sequencer', () => {
 
   it("answers a leader's waiter whose event a head on demand integrated (elsewhere), not when its wait runs out", { timeout: 30_000 }, async () => {
     // The leader looks at the queue only when woken (an interval far longer than this test).
-    const leader = new Sequencer(await source(), new CustodyLog(sources[0]!), { intervalMs: 600_000, electionMs: 20, onError: (e) => console.error(e) });
+    const errors: unknown[] = [];
+    const leader = new Sequencer(await source(), new CustodyLog(sources[0]!), { intervalMs: 600_000, electionMs: 20, onError: (e) => errors.push(e) });
     leader.start();
     const elsewhere = (await source()).createQueryRunner();
     try {
@@ -150,6 +151,7 @@ describe('the custody sequencer', () => {
       await elsewhere.release();
       await leader.stop();
     }
+    expect(errors).toEqual([]);
   });
 
   it('exactly once under concurrent writers, rollbacks, competing sequencers and heads on demand (property)', async () => {

@@ -387,12 +387,12 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
 
   const pidFile = path.join(cluster.dir, 'postmaster.pid');
   if (await exists(pidFile)) {
-    if (options.shareRunning) {
-      // A server started by an earlier version listens on TCP only.
-      const running = (await answers(url)) ? url : url !== tcpUrl && (await answers(tcpUrl)) ? tcpUrl : null;
-      if (running) return { url: running, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
+    // Where a running server answers: a server started by an earlier version listens on TCP only.
+    const running = (await answers(url)) ? url : url !== tcpUrl && (await answers(tcpUrl)) ? tcpUrl : null;
+    if (running && options.shareRunning) {
+      return { url: running, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
     }
-    if ((await answers(url)) || (url !== tcpUrl && (await answers(tcpUrl)))) {
+    if (running) {
       const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
       if (Number.isSafeInteger(pid) && pid > 1 && (await ownerGone(options.dataDir))) {
         await stopLeftServer(pid, cluster.dir, log);

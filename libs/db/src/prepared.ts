@@ -36,16 +36,16 @@ export async function preparedQuery<T>(db: DataSource | EntityManager, name: str
   const runner: QueryRunner = held ?? manager.connection.createQueryRunner();
   try {
     const client = (await runner.connect()) as PgClient;
+    const run = async (statement: string) => (await client.query({ name: statement, text, values })).rows as T[];
     const used = currentName(name);
-    const run = async () => (await client.query({ name: currentName(name), text, values })).rows as T[];
     try {
-      return await run();
+      return await run(used);
     } catch (error) {
       if (!isStalePlan(error)) throw error;
       // Once for all connections, however many meet it at once.
       if (currentName(name) === used) generations.set(name, (generations.get(name) ?? 0) + 1);
       if (runner.isTransactionActive) throw error;
-      return await run();
+      return await run(currentName(name));
     }
   } finally {
     if (!held) await runner.release();
