@@ -3,13 +3,16 @@
  * for the bare `/health` route, an authenticated read that is no custody event (`GET
  * /cases/:id`), the case's evidence listing, and a read that is one (an item's record: `evidence.viewed`). Prints each rate and
  * the ratios the issue names: authenticated reads against `/health` (target >= 0.5) and logged
- * reads against unlogged ones (target >= 0.8). Usage: npm run bench:reads [-- --clients 32 --seconds 10 --routes health,case,listing,record]
+ * reads against unlogged ones (target >= 0.8). The clients run in their own process
+ * (bench/read-load.ts), so that only the archive's work is on its main thread. Usage: npm run bench:reads [-- --clients 32 --seconds 10 --routes health,case,listing,record]
  */
-import http from 'node:http';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CustodyLog } from '#custodia/custody';
-import { benchApp, fmt, now } from './support.js';
+import { benchApp, fmt } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,35 +26,18 @@ const ROUTES = new Set(values.routes.split(','));
 const CLIENTS = Number(values.clients);
 const SECONDS = Number(values.seconds);
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
-const get = (url: string, token?: string): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-  });
-
-/** Requests per second of `url` with CLIENTS clients for SECONDS seconds (after a short warm-up). */
+/** Requests per second of `url` with CLIENTS clients for SECONDS seconds (after a 1 s warm-up), the clients in their own process. */
 async function rate(route: string, url: string, token?: string): Promise<number> {
   if (!ROUTES.has(route)) return NaN;
-  const run = async (seconds: number): Promise<number> => {
-    let done = 0;
-    const until = now() + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (now() < until) {
-          const status = await get(url, token);
-          if (status !== 200) throw new Error(`${url} answered ${status}`);
-          done++;
-        }
-      }),
-    );
-    return done / seconds;
-  };
-  await run(1);
-  return run(SECONDS);
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./read-load.js', import.meta.url)), url, String(CLIENTS), String(SECONDS)], {
+    env: { ...process.env, READ_LOAD_TOKEN: token ?? '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the clients of ${url} exited with ${code}`);
+  return (JSON.parse(out) as { perSecond: number }).perSecond;
 }
 
 const app = await benchApp('reads');
@@ -81,6 +67,5 @@ try {
   console.log(`logged reads (GET /evidence/:id) / unlogged reads (GET /cases/:id): ${fmt(record / caseRead, 3)} (target >= 0.8)`);
   console.log(`logged reads (GET /evidence/:id) / the same read with its event left out: ${fmt(record / unloggedItem, 3)}`);
 } finally {
-  agent.destroy();
   await app.close();
 }
