@@ -7,11 +7,29 @@ import { listQuerySql } from './list-query.js';
 import type { EvidenceRow } from './views.js';
 
 /**
+ * The items' columns EvidenceRow has, named one by one: `e.*` also brought the search columns (the
+ * tsvector as text), the fixity times and the generated position, each parsed on every read of an
+ * item and thrown away.
+ */
+const ITEM_COLUMNS = [
+  'id', 'case_id', 'sha256', 'size_bytes', 'media_type', 'declared_media_type', 'original_file_name', 'submitted_by',
+  'client_sha256_matched', 'received_at', 'source_type', 'source_url', 'language', 'title', 'description', 'tags',
+  'incident_id', 'incident_link_role', 'status', 'declared_captured_at', 'declared_captured_offset', 'declared_lat',
+  'declared_lon', 'declared_accuracy_m', 'extracted', 'captured_from', 'captured_to', 'flags', 'duplicate_of',
+  'processing', 'processing_error', 'thumbnail_sha256', 'preview_sha256',
+] as const satisfies readonly (keyof EvidenceRow)[];
+/** Fails to compile when EvidenceRow gains a field that neither ITEM_COLUMNS nor the computed columns below fill. */
+const everyFieldSelected: Exclude<keyof EvidenceRow, (typeof ITEM_COLUMNS)[number] | 'perceptual_hash' | 'submitter_name' | 'received_us' | 'duplicate_submitter'> extends never
+  ? true
+  : never = true;
+void everyFieldSelected;
+
+/**
  * The items' columns as EvidenceRow has them (with the submitter's name and the submitter of the
  * item it duplicates), with `extra` columns (each followed by a comma) before them.
  */
 const evidenceSelect = (extra = '') => `
-  SELECT ${extra} e.*, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name,
+  SELECT ${extra} ${ITEM_COLUMNS.map((column) => `e.${column}`).join(', ')}, e.perceptual_hash::text AS perceptual_hash, u.display_name AS submitter_name,
          (extract(epoch FROM e.received_at) * 1000000)::bigint::text AS received_us,
          d.submitted_by AS duplicate_submitter
     FROM evidence_items e JOIN users u ON u.id = e.submitted_by
