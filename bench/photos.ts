@@ -5,10 +5,11 @@
  * minute (a shared virtual machine), so the run alternates the two in rounds, each end-to-end
  * round between two limit rounds, and gives each round's ratio against the mean of the limits
  * around it, then their median. With `--workers N` the API works no job (CUSTODIA_WORK_QUEUE=false)
- * and N worker processes (apps/worker, built) make the derivatives, as compose runs them.
+ * and N worker processes (apps/worker, built) make the derivatives, as compose runs them. The
+ * uploads come from a process of their own (bench/upload-process.ts), as a camera would.
  * Usage: npm run bench:photos [-- --photos 200 --rounds 3 --concurrency 4 --workers 0]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { configureSharp, createDerivatives, extractEmbeddedMetadata } from '#custodia/media';
-import { benchApp, fmt, now, percentiles, pool, upload, waitUntilProcessed } from './support.js';
+import { uploaderProcess } from './http-upload.js';
+import { benchApp, fmt, now, percentiles, pool, startWorkers, waitUntilProcessed } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,23 +60,9 @@ async function makePhotos(dir: string, round: number): Promise<string[]> {
 const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-photos-'));
 const concurrency = process.env['CUSTODIA_WORKER_CONCURRENCY'] ?? String(2 * os.availableParallelism());
 const app = await benchApp('photos', { CUSTODIA_WORKER_CONCURRENCY: concurrency, ...(WORKERS > 0 ? { CUSTODIA_WORK_QUEUE: 'false' } : {}) });
-/** Worker processes (the built apps/worker) on the API's database and data folder. */
-const workers: ChildProcess[] = await Promise.all(
-  Array.from({ length: WORKERS }, () => {
-    const child = spawn(process.execPath, ['dist/apps/worker/src/main.js'], {
-      env: { ...process.env, DATABASE_URL: app.databaseUrl, CUSTODIA_DATA_DIR: app.dataDir, CUSTODIA_WORKER_CONCURRENCY: concurrency, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    return new Promise<ChildProcess>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('Custodia worker: working')) resolve(child);
-      });
-      child.on('exit', (code) => reject(new Error(`a worker exited (${code}): ${out}`)));
-    });
-  }),
-);
+const workers = await startWorkers(app, WORKERS, { CUSTODIA_WORKER_CONCURRENCY: concurrency });
+/** The camera side, in a process of its own (its file reads and socket writes are not the archive's work). */
+const uploader = await uploaderProcess(app);
 try {
   configureSharp();
   /** The limit: what the archive must do per photo, without HTTP, database or queue; photos/s. */
@@ -92,12 +80,7 @@ try {
   const endToEnd = async (files: string[]): Promise<number> => {
     const started = now();
     /** Each upload's time to its 201 (the receipt waited for), ms. */
-    const answered: number[] = [];
-    await pool(files, CONCURRENCY, async (file) => {
-      const sent = now();
-      await upload(app, file, 'image/jpeg');
-      answered.push(now() - sent);
-    });
+    const answered = await uploader.run(files, 'image/jpeg', CONCURRENCY);
     const { p50, p95 } = percentiles(answered);
     console.log(`  uploads answered within ${fmt((now() - started) / 1000, 2)} s; each to its 201 p50 ${fmt(p50, 0)} ms, p95 ${fmt(p95, 0)} ms`);
     uploaded += files.length;
@@ -125,6 +108,7 @@ try {
   console.log(`ratio (median of rounds): ${fmt(ratios[Math.floor(ratios.length / 2)]!, 3)}`);
 } finally {
   for (const worker of workers) worker.kill('SIGTERM');
+  uploader.close();
   await app.close();
   await rm(dir, { recursive: true, force: true });
 }

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CustodyLog } from '#custodia/custody';
-import { benchApp, fmt } from './support.js';
+import { benchApp, fmt, startWorkers } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +20,12 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     /** Which reads to time (comma-separated), e.g. `case` alone under a profiler. */
     routes: { type: 'string', default: 'health,case,listing,record' },
+    /**
+     * Where the custody log's sequencer runs: `api` (the default, one process as `npm start`
+     * runs it) or `worker` (the API with CUSTODIA_SEQUENCER=false and a worker process that
+     * integrates, as docker/ runs them).
+     */
+    sequencer: { type: 'string', default: 'api' },
   },
 });
 const ROUTES = new Set(values.routes.split(','));
@@ -40,7 +46,10 @@ async function rate(route: string, url: string, token?: string): Promise<number>
   return (JSON.parse(out) as { perSecond: number }).perSecond;
 }
 
-const app = await benchApp('reads');
+if (!['api', 'worker'].includes(values.sequencer)) throw new Error('--sequencer is api or worker');
+const inWorker = values.sequencer === 'worker';
+const app = await benchApp('reads', inWorker ? { CUSTODIA_SEQUENCER: 'false', CUSTODIA_WORK_QUEUE: 'false' } : {});
+const workers = await startWorkers(app, inWorker ? 1 : 0);
 try {
   const form = new FormData();
   form.set('metadata', JSON.stringify({ title: 'read bench' }));
@@ -57,7 +66,7 @@ try {
   log.record = () => Promise.resolve();
   const unloggedItem = await rate('record', `${app.url}/api/v1/evidence/${item.id}`, app.token);
   log.record = recordEvent;
-  console.log(`${CLIENTS} clients, ${SECONDS} s each; PostgreSQL ${app.server}`);
+  console.log(`${CLIENTS} clients, ${SECONDS} s each; PostgreSQL ${app.server}; the sequencer in ${inWorker ? 'a worker process' : 'the API process'}`);
   console.log(`GET /health: ${fmt(health, 0)} requests/s`);
   console.log(`GET /cases/:id (authenticated, no custody event): ${fmt(caseRead, 0)} requests/s`);
   console.log(`GET /cases/:id/evidence?limit=10 (authenticated, no custody event): ${fmt(listing, 0)} requests/s`);
@@ -67,5 +76,6 @@ try {
   console.log(`logged reads (GET /evidence/:id) / unlogged reads (GET /cases/:id): ${fmt(record / caseRead, 3)} (target >= 0.8)`);
   console.log(`logged reads (GET /evidence/:id) / the same read with its event left out: ${fmt(record / unloggedItem, 3)}`);
 } finally {
+  for (const worker of workers) worker.kill('SIGTERM');
   await app.close();
 }

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import http from 'node:http';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UsersService } from '#custodia/auth';
@@ -110,60 +108,28 @@ export async function benchApp(
   };
 }
 
-/** What the evidence benchmarks need of a running archive. */
-interface ArchiveHandle {
-  url: string;
-  token: string;
-  caseId: string;
-}
-
-/**
- * POSTs one file to the case as multipart/form-data with node:http, the file streamed from
- * disk: the client runs in the archive's process, on the same cores, so it does as little as it
- * can (fetch with FormData copies the file through web streams several times).
- */
-export async function upload(app: ArchiveHandle, file: string, mediaType: string): Promise<string> {
-  const boundary = `custodia-${randomUUID()}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n` +
-      `${JSON.stringify({ sourceType: 'field_capture' })}\r\n--${boundary}\r\n` +
-      `Content-Disposition: form-data; name="file"; filename="${path.basename(file)}"\r\nContent-Type: ${mediaType}\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const size = (await stat(file)).size;
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${app.url}/api/v1/cases/${app.caseId}/evidence`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${app.token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': head.length + size + tail.length },
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 201) reject(new Error(`upload answered ${res.statusCode}: ${text}`));
-        else resolve((JSON.parse(text) as { id: string }).id);
+/** `count` worker processes (the built apps/worker) on the archive's database and data folder, as compose runs them; each has said it works. */
+export function startWorkers(app: { databaseUrl: string; dataDir: string }, count: number, env: Record<string, string> = {}): Promise<ChildProcess[]> {
+  return Promise.all(
+    Array.from({ length: count }, () => {
+      const child = spawn(process.execPath, ['dist/apps/worker/src/main.js'], {
+        env: { ...process.env, DATABASE_URL: app.databaseUrl, CUSTODIA_DATA_DIR: app.dataDir, LOG_LEVEL: 'info', ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
-    });
-    // The file streamed from disk in large reads: no copy of it in memory.
-    req.write(head);
-    const body = createReadStream(file, { highWaterMark: 1 << 20 });
-    body.on('error', (error) => req.destroy(error));
-    body.on('end', () => req.end(tail));
-    body.pipe(req, { end: false });
-  });
-}
-
-/** Runs `work` over `items`, `size` at a time. */
-export async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (next < items.length) await work(items[next++]!);
+      return new Promise<ChildProcess>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('Custodia worker: working')) resolve(child);
+        });
+        child.on('exit', (code) => reject(new Error(`a worker exited (${code}): ${out}`)));
+      });
     }),
   );
 }
+
+import type { ArchiveHandle } from './http-upload.js';
+export { pool, upload, type ArchiveHandle } from './http-upload.js';
 
 /**
  * Waits until the case's `count` items are all `processing: done`, reading the case's listing a

@@ -1,0 +1,18 @@
+/**
+ * The uploader process of bench/http-upload.ts (`uploaderProcess`): for each message
+ * { app, files, mediaType, concurrency } it uploads the files and answers { answered } (each
+ * upload's milliseconds to its 201) or { error }.
+ */
+import { pool, upload, type ArchiveHandle } from './http-upload.js';
+
+process.on('message', (message: { app: ArchiveHandle; files: string[]; mediaType: string; concurrency: number }) => {
+  const answered: number[] = [];
+  pool(message.files, message.concurrency, async (file) => {
+    const sent = performance.now();
+    await upload(message.app, file, message.mediaType);
+    answered.push(performance.now() - sent);
+  }).then(
+    () => process.send!({ answered }),
+    (error: unknown) => process.send!({ error: String(error) }),
+  );
+});
