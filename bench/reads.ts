@@ -4,7 +4,7 @@
  * /cases/:id`), the case's evidence listing, and a read that is one (an item's record: `evidence.viewed`). Prints each rate and
  * the ratios the issue names: authenticated reads against `/health` (target >= 0.5) and logged
  * reads against unlogged ones (target >= 0.8). The clients run in their own process
- * (bench/read-load.ts), so that only the archive's work is on its main thread. Usage: npm run bench:reads [-- --clients 32 --seconds 10 --routes health,case,listing,record]
+ * (bench/read-load.ts), so that only the archive's work is on its main thread. Usage: npm run bench:reads [-- --clients 32 --seconds 10 --routes health,case,listing,record,unlogged]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '32' },
     seconds: { type: 'string', default: '10' },
     /** Which reads to time (comma-separated), e.g. `case` alone under a profiler. */
-    routes: { type: 'string', default: 'health,case,listing,record' },
+    routes: { type: 'string', default: 'health,case,listing,record,unlogged' },
     /**
      * Where the custody log's sequencer runs: `api` (the default, one process as `npm start`
      * runs it) or `worker` (the API with CUSTODIA_SEQUENCER=false and a worker process that
@@ -64,7 +64,7 @@ try {
   const log = app.nest.get(CustodyLog);
   const recordEvent = log.record.bind(log);
   log.record = () => Promise.resolve();
-  const unloggedItem = await rate('record', `${app.url}/api/v1/evidence/${item.id}`, app.token);
+  const unloggedItem = await rate('unlogged', `${app.url}/api/v1/evidence/${item.id}`, app.token);
   log.record = recordEvent;
   console.log(`${CLIENTS} clients, ${SECONDS} s each; PostgreSQL ${app.server}; the sequencer in ${inWorker ? 'a worker process' : 'the API process'}`);
   console.log(`GET /health: ${fmt(health, 0)} requests/s`);

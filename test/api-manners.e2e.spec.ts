@@ -106,6 +106,37 @@ describe('the API\'s manners (e2e)', () => {
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('logs one line per request with its id, method, path without the query, status, time and user, and no header', async () => {
+    const before = t.logText().length;
+    const res = await t.http.get('/api/v1/cases?q=Kharkiv%2050.0,36.2').auth(t.admin.token, { type: 'bearer' });
+    expect(res.status).toBe(200);
+    const id = res.headers['x-request-id'];
+    // The line is written when the answer's connection side closes: wait for it.
+    let line: Record<string, unknown> | undefined;
+    for (let tries = 0; !line && tries < 50; tries++) {
+      line = t
+        .logText()
+        .slice(before)
+        .split('\n')
+        .filter(Boolean)
+        .map((text) => JSON.parse(text) as Record<string, unknown>)
+        .find((entry) => (entry.req as { id?: string } | undefined)?.id === id);
+      if (!line) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(line).toMatchObject({
+      component: 'http',
+      msg: 'request completed',
+      req: { id, method: 'GET', path: '/api/v1/cases' },
+      res: { statusCode: 200 },
+      userId: t.admin.id,
+    });
+    expect(typeof line!.responseTime).toBe('number');
+    const text = JSON.stringify(line);
+    expect(text).not.toContain('Kharkiv');
+    expect(text).not.toContain(t.admin.token);
+    expect(text.toLowerCase()).not.toContain('authorization');
+  });
+
   it('serves the OpenAPI document generated from the code, with the contract\'s paths', async () => {
     const res = await t.http.get('/api/docs-json');
     expect(res.status).toBe(200);
