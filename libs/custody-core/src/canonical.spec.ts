@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isCanonicalEncoding, canonicalBytes } from './canonical.js';
+import { canonicalBytes, canonicalBytesOfParsed, isCanonicalEncoding, type JsonValue } from './canonical.js';
 import { fromHex, isHashHex, parseHash, toHex } from './hash.js';
 
 const text = (value: unknown) => canonicalBytes(value).toString('utf8');
@@ -147,4 +148,40 @@ describe('isCanonicalEncoding (the replay check of stored events)', () => {
     const value = { z: [3, { y: 'é', x: -0.5 }], a: { '2': 'b', '10': 'c' } };
     expect(check(canonicalBytes(value).toString('utf8'))).toBe(true);
   });
+});
+
+describe('canonicalBytesOfParsed (events integrated from their queue entries)', () => {
+  const same = (value: JsonValue) => {
+    const expected = (() => {
+      try {
+        return canonicalBytes(value).toString('utf8');
+      } catch {
+        return 'refused';
+      }
+    })();
+    const actual = (() => {
+      try {
+        return canonicalBytesOfParsed(value).toString('utf8');
+      } catch {
+        return 'refused';
+      }
+    })();
+    expect(actual).toBe(expected);
+  };
+
+  it('gives canonicalBytes\' bytes for any JSON value, with any strings and keys (lone surrogates refused by both)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: 'binary' }), (value) => same(value as JsonValue)),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each([
+    ['keys out of order, nested', { b: 1, a: { d: [{ f: 1, e: 2 }], c: null } }],
+    ['integer-like keys, which JavaScript enumerates first', { b: 1, '10': 2, '9': 3, a: { '2': 0, '1': 1 } }],
+    ['a "__proto__" key as JSON.parse makes it', JSON.parse('{"b":1,"__proto__":{"x":1},"a":2}') as JsonValue],
+    ['a lone surrogate', { a: 'x\ud800' }],
+    ['a surrogate pair and text that looks like an escape', { a: '😀', b: '\\ud800' }],
+    ['an event as integration builds it: its index first', { index: 7, action: 'evidence.viewed', actor: { role: 'admin', id: 'u' }, at: 't', details: {} }],
+  ])('%s', (_, value) => same(value as JsonValue));
 });

@@ -1,5 +1,5 @@
 import canonicalizeModule from 'canonicalize';
-import { canonicalChecker } from './replay-page.js';
+import { canonicalJson } from './replay-page.js';
 
 type Serialize = (input: unknown) => string | undefined;
 // The package is CommonJS with typings that claim an ES default export: Node hands ESM the function
@@ -24,11 +24,24 @@ export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
+const parsedJson = canonicalJson(canonicalize);
+
 /**
  * Whether `text` (an event's stored bytes, decoded) is the RFC 8785 form of `parsed`, the value
- * JSON.parse made of it: a replay's check of every stored event (see `canonicalChecker`).
+ * JSON.parse made of it: a replay's check of every stored event (see `canonicalJson`).
  */
-export const isCanonicalEncoding: (text: string, parsed: unknown) => boolean = canonicalChecker(canonicalize);
+export const isCanonicalEncoding: (text: string, parsed: unknown) => boolean = parsedJson.isCanonical;
+
+/**
+ * RFC 8785 (JCS) UTF-8 bytes of a value JSON.parse made, with members added that are JSON values
+ * (an event from its queue entry and its index): the same bytes as `canonicalBytes`, without its
+ * walk of the value, mostly by JSON.stringify (see `canonicalJson`). Throws on a lone surrogate.
+ */
+export function canonicalBytesOfParsed(value: JsonValue): Buffer {
+  const text = parsedJson.text(value);
+  if (text === null) throw new Error('canonicalBytes: string with a lone UTF-16 surrogate; pass plain JSON only');
+  return Buffer.from(text, 'utf8');
+}
 
 function assertExactJson(value: unknown, path: string, ancestors: Set<object>): void {
   const fail = (why: string): never => {

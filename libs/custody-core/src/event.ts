@@ -1,4 +1,4 @@
-import { canonicalBytes, type JsonValue } from './canonical.js';
+import { canonicalBytes, canonicalBytesOfParsed, type JsonValue } from './canonical.js';
 import { isHashHex, leafHash } from './hash.js';
 import { isTimestamp } from './timestamp.js';
 
@@ -121,6 +121,11 @@ export function custodyEventProblem(value: unknown): string | undefined {
 /** The event's leaf data: its RFC 8785 bytes. */
 export function eventBytes(event: CustodyEvent): Buffer {
   return canonicalBytes(event);
+}
+
+/** The same bytes for an event made of JSON.parse's output (a queue entry and its index), faster. */
+export function parsedEventBytes(event: CustodyEvent): Buffer {
+  return canonicalBytesOfParsed(event as unknown as JsonValue);
 }
 
 /** The event's leaf hash, SHA-256(0x00 || RFC 8785 bytes). */

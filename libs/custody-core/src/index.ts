@@ -1,6 +1,7 @@
-export { canonicalBytes, isCanonicalEncoding, type JsonValue } from './canonical.js';
+export { canonicalBytes, canonicalBytesOfParsed, isCanonicalEncoding, type JsonValue } from './canonical.js';
 export {
-  canonicalChecker,
+  canonicalJson,
+  type CanonicalJson,
   checkReplayPage,
   REPLAY_PAGE_COLUMNS,
   scanReplayCopy,
@@ -51,6 +52,7 @@ export {
   SYSTEM_ACTOR,
   custodyEventProblem,
   eventBytes,
+  parsedEventBytes,
   eventLeafHash,
   isCustodyAction,
   isSystemAction,

@@ -164,15 +164,25 @@ export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPag
   return { hashes, divergence: null, levels };
 }
 
+/** RFC 8785 for values JSON.parse made (see `canonicalJson`). */
+export interface CanonicalJson {
+  /** The RFC 8785 form of a parsed value; null when it holds a lone surrogate, which RFC 8785 refuses. */
+  text(value: unknown): string | null;
+  /** Whether `text` (an event's stored bytes, decoded) is the RFC 8785 form of `parsed`, the value JSON.parse made of it. */
+  isCanonical(text: string, parsed: unknown): boolean;
+}
+
 /**
- * Whether `text` (an event's stored bytes, decoded) is the RFC 8785 form of `parsed`, the value
- * JSON.parse made of it, given an RFC 8785 serialiser. RFC 8785 serialises as ECMAScript's
- * JSON.stringify does, with every object's keys in UTF-16 order; so where the parsed objects'
- * keys are in that order, JSON.stringify is the canonical form, and only otherwise (keys like
- * "10" and "9", which JavaScript orders as integers) is the full serialiser needed. A parsed
- * value is plain, finite and acyclic, so no exactness walk is needed.
+ * RFC 8785 for values JSON.parse made (plain, finite, acyclic; members added to them must be JSON
+ * values too), given an RFC 8785 serialiser. RFC 8785 serialises as ECMAScript's JSON.stringify
+ * does, with every object's keys in UTF-16 order; so where the objects' keys are in that order (or
+ * a copy can put them so) JSON.stringify is the canonical form, and only otherwise (keys like "10"
+ * and "9", which JavaScript always orders as integers) is the full serialiser needed. No
+ * exactness walk: such a value is exact JSON except for lone surrogates, which JSON.stringify
+ * writes escaped and are looked for in its output. Used by the replay (`isCanonical`) and by
+ * integration, whose events come from queue entries (`text`).
  */
-export function canonicalChecker(canonicalize: (value: unknown) => string | undefined): (text: string, parsed: unknown) => boolean {
+export function canonicalJson(canonicalize: (value: unknown) => string | undefined): CanonicalJson {
   // An escape is a backslash preceded by an even number of backslashes (\\\\ud800 is text, not an escape).
   const surrogateEscape = /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]/;
   const keysInOrder = (value: unknown): boolean => {
@@ -186,11 +196,25 @@ export function canonicalChecker(canonicalize: (value: unknown) => string | unde
     }
     return true;
   };
-  return (text, parsed) => {
-    // RFC 8785 writes a surrogate pair as its character and refuses a lone surrogate (I-JSON), so
-    // an escaped surrogate is never canonical; JSON.stringify would write a lone one escaped.
-    if (text.includes('\\u') && surrogateEscape.test(text)) return false;
-    if (keysInOrder(parsed) && JSON.stringify(parsed) === text) return true;
-    return canonicalize(parsed) === text;
+  // Objects without a prototype, so a "__proto__" key stays a key.
+  const sortedCopy = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) return value.map(sortedCopy);
+    const copy: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(value).sort()) copy[key] = sortedCopy((value as Record<string, unknown>)[key]);
+    return copy;
   };
+  const text = (value: unknown): string | null => {
+    let out: string | undefined;
+    if (keysInOrder(value)) out = JSON.stringify(value);
+    else {
+      const sorted = sortedCopy(value);
+      out = keysInOrder(sorted) ? JSON.stringify(sorted) : canonicalize(value);
+    }
+    // RFC 8785 writes a surrogate pair as its character and refuses a lone surrogate (I-JSON);
+    // JSON.stringify writes a lone one escaped.
+    return out === undefined || (out.includes('\\u') && surrogateEscape.test(out)) ? null : out;
+  };
+  // Stored text with an escaped surrogate pair is not canonical either: text() writes the character.
+  return { text, isCanonical: (stored, parsed) => text(parsed) === stored };
 }

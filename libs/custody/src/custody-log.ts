@@ -3,7 +3,7 @@ import { preparedQuery } from '#custodia/db';
 import {
   consistencyProof,
   custodyEventProblem,
-  eventBytes,
+  parsedEventBytes,
   formatTimestamp,
   inclusionProof,
   leafHash,
@@ -290,7 +290,7 @@ export class CustodyLog {
       const problem = custodyEventProblem(event);
       // Only appendAll writes the queue, and it refuses malformed events: this is a tampered queue.
       if (problem) throw new Error(`Queued custody event ${row.id} is malformed (${problem}); the log stops here until it is looked at`);
-      const bytes = eventBytes(event);
+      const bytes = parsedEventBytes(event);
       const leaf = leafHash(bytes);
       bytesOf.push(bytes);
       leaves.push(leaf);

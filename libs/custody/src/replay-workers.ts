@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import {
   SYSTEM_ACTOR,
-  canonicalChecker,
+  canonicalJson,
   checkReplayPage,
   isCanonicalEncoding,
   type ReplayPage,
@@ -21,7 +21,7 @@ const { isUtf8 } = require('node:buffer');
 const loaded = require(workerData.canonicalizePath);
 const canonicalize = typeof loaded === 'function' ? loaded : loaded.default;
 const checkReplayPage = (${checkReplayPage.toString()});
-const tools = { hash, Buffer, isUtf8, isCanonical: (${canonicalChecker.toString()})(canonicalize), systemActorId: workerData.systemActorId };
+const tools = { hash, Buffer, isUtf8, isCanonical: (${canonicalJson.toString()})(canonicalize).isCanonical, systemActorId: workerData.systemActorId };
 parentPort.on('message', ({ id, page }) => {
   let verdict;
   try {
