@@ -43,6 +43,16 @@ export function canonicalBytesOfParsed(value: JsonValue): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
+/** Why `value` is not plain JSON that `canonicalBytes` serialises exactly (its message), or undefined. */
+export function exactJsonProblem(value: unknown): string | undefined {
+  try {
+    assertExactJson(value, '$', new Set());
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
+}
+
 function assertExactJson(value: unknown, path: string, ancestors: Set<object>): void {
   const fail = (why: string): never => {
     throw new Error(`canonicalBytes: ${why} at ${path}; pass plain JSON only`);

@@ -51,6 +51,7 @@ export {
   SYSTEM_ACTIONS,
   SYSTEM_ACTOR,
   custodyEventProblem,
+  custodyEventShapeProblem,
   eventBytes,
   parsedEventBytes,
   eventLeafHash,

@@ -3,6 +3,7 @@ import { preparedQuery } from '#custodia/db';
 import {
   consistencyProof,
   custodyEventProblem,
+  custodyEventShapeProblem,
   parsedEventBytes,
   formatTimestamp,
   inclusionProof,
@@ -287,10 +288,18 @@ export class CustodyLog {
     for (const [offset, row] of queued.entries()) {
       const entry = JSON.parse(row.entry) as QueueEntry;
       const event: CustodyEvent = { index: first + offset, ...entry };
-      const problem = custodyEventProblem(event);
       // Only appendAll writes the queue, and it refuses malformed events: this is a tampered queue.
-      if (problem) throw new Error(`Queued custody event ${row.id} is malformed (${problem}); the log stops here until it is looked at`);
-      const bytes = parsedEventBytes(event);
+      const malformed = (problem: string) =>
+        new Error(`Queued custody event ${row.id} is malformed (${problem}); the log stops here until it is looked at`);
+      // Parsed JSON is exact but for a lone surrogate, which parsedEventBytes refuses.
+      const problem = custodyEventShapeProblem(event);
+      if (problem) throw malformed(problem);
+      let bytes: Buffer;
+      try {
+        bytes = parsedEventBytes(event);
+      } catch (error) {
+        throw malformed((error as Error).message);
+      }
       const leaf = leafHash(bytes);
       bytesOf.push(bytes);
       leaves.push(leaf);

@@ -167,6 +167,26 @@ describe('the custody log in PostgreSQL', () => {
     await expect(db.superuserQuery(sql)).rejects.toThrow(new RegExp(`append-only: ${op}|kept forever`));
   });
 
+  it.each([
+    ['an action outside the vocabulary', (entry: Record<string, unknown>) => JSON.stringify({ ...entry, action: 'evidence.invented' }), /malformed \(action evidence\.invented/],
+    ['a field no event has', (entry: Record<string, unknown>) => JSON.stringify({ ...entry, extra: 1 }), /malformed \(unknown field extra/],
+    ['a lone surrogate, which no RFC 8785 bytes can hold', (entry: Record<string, unknown>) => JSON.stringify(entry).replace('"Харків"', '"\\ud800"'), /malformed \(.*lone UTF-16 surrogate/],
+  ])('integration refuses a queue entry written behind the log (%s) and integrates nothing', async (_, tamper, message) => {
+    const good = { action: 'evidence.submitted', at: '2026-12-03T00:00:00.000Z', actor, caseId, subject: { type: 'evidence', id: randomUUID() }, details: { note: 'Харків' } };
+    expect(JSON.parse(tamper(good))).not.toEqual(good);
+    const runner = ds.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      const before = await runner.query(`SELECT count(*)::int AS n FROM custody_events`);
+      await runner.query(`INSERT INTO custody_queue (entry) VALUES ($1)`, [tamper(good)]);
+      await expect(log.integrate(256, runner.manager)).rejects.toThrow(message);
+      expect(await runner.query(`SELECT count(*)::int AS n FROM custody_events`)).toEqual(before);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  });
+
   it('a queued event is never changed, and leaves the queue only by being integrated, even for a superuser', async () => {
     const queued = await queueOne(8000);
     await expect(db.superuserQuery(`UPDATE custody_queue SET entry = entry || ' ' WHERE id = $1`, [queued.queueId])).rejects.toThrow(/never changed/);
