@@ -68,13 +68,13 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
   );
 }
 
-
 /** A forked uploader: `run` uploads files `concurrency` at a time and gives each upload's milliseconds to its 201. */
 export interface UploaderProcess {
   run(files: string[], mediaType: string, concurrency: number): Promise<number[]>;
   close(): void;
 }
 
+/** Starts the uploader process (bench/upload-process.ts) for `app`; close it when done. */
 export async function uploaderProcess(app: ArchiveHandle): Promise<UploaderProcess> {
   const child = fork(fileURLToPath(new URL('./upload-process.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await once(child, 'spawn');

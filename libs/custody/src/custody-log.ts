@@ -4,13 +4,13 @@ import {
   consistencyProof,
   custodyEventProblem,
   custodyEventShapeProblem,
-  parsedEventBytes,
   formatTimestamp,
   inclusionProof,
   leafHash,
   nodeKey,
   nodesCompletedByAppend,
   nodesForAppend,
+  parsedEventBytes,
   proofToHex,
   SYSTEM_ACTOR,
   toHex,
@@ -288,20 +288,20 @@ export class CustodyLog {
     const integrated: IntegratedEvent[] = [];
     const leaves: Buffer[] = [];
     const bytesOf: Buffer[] = [];
+    // Only appendAll writes the queue, and it refuses malformed events: this is a tampered queue.
+    const malformed = (id: string, problem: string) =>
+      new Error(`Queued custody event ${id} is malformed (${problem}); the log stops here until it is looked at`);
     for (const [offset, row] of queued.entries()) {
       const entry = JSON.parse(row.entry) as QueueEntry;
       const event: CustodyEvent = { index: first + offset, ...entry };
-      // Only appendAll writes the queue, and it refuses malformed events: this is a tampered queue.
-      const malformed = (problem: string) =>
-        new Error(`Queued custody event ${row.id} is malformed (${problem}); the log stops here until it is looked at`);
       // Parsed JSON is exact but for a lone surrogate, which parsedEventBytes refuses.
       const problem = custodyEventShapeProblem(event);
-      if (problem) throw malformed(problem);
+      if (problem) throw malformed(row.id, problem);
       let bytes: Buffer;
       try {
         bytes = parsedEventBytes(event);
       } catch (error) {
-        throw malformed((error as Error).message);
+        throw malformed(row.id, (error as Error).message);
       }
       const leaf = leafHash(bytes);
       bytesOf.push(bytes);
