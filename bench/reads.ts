@@ -23,7 +23,7 @@ const { values } = parseArgs({
     /**
      * Where the custody log's sequencer runs: `api` (the default, one process as `npm start`
      * runs it) or `worker` (the API with CUSTODIA_SEQUENCER=false and a worker process that
-     * integrates, as docker/ runs them).
+     * integrates; in docker/ every process stands for election and one of them leads).
      */
     sequencer: { type: 'string', default: 'api' },
   },
