@@ -1,4 +1,4 @@
-import { closeSync, copyFileSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readdirSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, type ExtractedMetadata } from './metadata.js';
@@ -141,6 +141,29 @@ describe('extractEmbeddedMetadata', () => {
 
   it('refuses paths exifr would treat as a URL', async () => {
     await expect(extractEmbeddedMetadata('https://example.org/a.jpg')).rejects.toThrow(TypeError);
+  });
+
+  describe('open files', () => {
+    const scratch = scratchDir();
+    afterAll(() => scratch.cleanup());
+
+    it('closes every file it opens, also those exifr cannot read (exifr issue #111)', async () => {
+      const truncated = scratch.write('truncated.jpg', readFileSync(fixture('exif-ne-offset.jpg')).subarray(0, 300));
+      const files = [
+        scratch.write('random.bin', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24))),
+        scratch.write('one-byte.bin', Buffer.from([0xff])),
+        truncated,
+        fixture('document.pdf'),
+        fixture('android.mp4'),
+        fixture('exif-ne-offset.jpg'),
+      ];
+      // Linux lists a process's open descriptors here; CI and the servers run Linux.
+      const openDescriptors = () => readdirSync('/proc/self/fd').length;
+      await Promise.all(files.map((file) => extractEmbeddedMetadata(file)));
+      const before = openDescriptors();
+      for (let round = 0; round < 10; round++) await Promise.all(files.map((file) => extractEmbeddedMetadata(file)));
+      expect(openDescriptors()).toBe(before);
+    });
   });
 
   describe('large files', () => {

@@ -355,9 +355,15 @@ export function hasNoEmbeddedMetadata(meta: ExtractedMetadata | null | undefined
 }
 
 async function readFileTags(filePath: string): Promise<FileTags> {
+  // Given a path, exifr reads the file in chunks (first 512 B, then 64 KiB as needed), never whole.
+  // Its parse(path) leaves the file open when the bytes are not a format it reads or their
+  // structure is broken (exifr issue #111): the descriptor waited for garbage collection, which
+  // Node says will become an error, and a run of such files could exhaust the process's
+  // descriptors. Its class API lets the file be closed here whatever happens.
+  const reader = new exifr.Exifr(EXIFR_OPTIONS);
   try {
-    // Given a path, exifr reads the file in chunks (first 512 B, then 64 KiB as needed), never whole.
-    const output: unknown = await exifr.parse(filePath, EXIFR_OPTIONS);
+    await reader.read(filePath);
+    const output: unknown = await reader.parse();
     if (!isRecord(output)) return NO_FILE_TAGS;
     const ihdr = isRecord(output.ihdr) ? output.ihdr : null;
     // PNG tEXt chunks land in exifr's ihdr block under their keyword.
@@ -366,6 +372,8 @@ async function readFileTags(filePath: string): Promise<FileTags> {
   } catch {
     // Unknown formats (videos, PDFs, random bytes) and broken structures: nothing from exifr.
     return NO_FILE_TAGS;
+  } finally {
+    await (reader as { file?: { close?: () => Promise<void> | void } }).file?.close?.()?.catch(() => undefined);
   }
 }
 
