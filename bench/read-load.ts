@@ -3,8 +3,7 @@
  * archive's main thread (a load generator beside the server, as autocannon or wrk would be):
  * node dist/bench/read-load.js <url> <clients> <seconds>, the bearer token (if any) in
  * READ_LOAD_TOKEN. GETs `url` with that many keep-alive clients for a 1 s warm-up and then
- * `seconds`, every answer must be 200; prints { perSecond, cpuSeconds } as JSON (cpuSeconds: this
- * process's CPU time during the timed part).
+ * `seconds`, every answer must be 200; prints { perSecond } as JSON.
  */
 import http from 'node:http';
 
@@ -38,8 +37,6 @@ async function run(forSeconds: number): Promise<number> {
 }
 
 await run(1);
-const cpu = process.cpuUsage();
 const perSecond = await run(Number(seconds));
-const used = process.cpuUsage(cpu);
 agent.destroy();
-process.stdout.write(`${JSON.stringify({ perSecond, cpuSeconds: (used.user + used.system) / 1e6 })}\n`);
+process.stdout.write(`${JSON.stringify({ perSecond })}\n`);

@@ -7,6 +7,7 @@ import { loadConfig } from '#custodia/config';
 import { createDataSource, runMigrations } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 import type { DataSource } from 'typeorm';
+import type { ArchiveHandle } from './http-upload.js';
 import { onServer, throwawayServer, withDatabase } from '../test/support/postgres-server.js';
 
 /** A throw-away migrated database: on DATABASE_URL's server when set, else an embedded one. */
@@ -128,7 +129,6 @@ export function startWorkers(app: { databaseUrl: string; dataDir: string }, coun
   );
 }
 
-import type { ArchiveHandle } from './http-upload.js';
 export { pool, upload, type ArchiveHandle } from './http-upload.js';
 
 /**

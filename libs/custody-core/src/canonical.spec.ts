@@ -151,22 +151,16 @@ describe('isCanonicalEncoding (the replay check of stored events)', () => {
 });
 
 describe('canonicalBytesOfParsed (events integrated from their queue entries)', () => {
-  const same = (value: JsonValue) => {
-    const expected = (() => {
-      try {
-        return canonicalBytes(value).toString('utf8');
-      } catch {
-        return 'refused';
-      }
-    })();
-    const actual = (() => {
-      try {
-        return canonicalBytesOfParsed(value).toString('utf8');
-      } catch {
-        return 'refused';
-      }
-    })();
-    expect(actual).toBe(expected);
+  /** The text a serialiser gives, or 'refused'. */
+  const outcome = (serialise: (value: JsonValue) => Buffer, value: JsonValue): string => {
+    try {
+      return serialise(value).toString('utf8');
+    } catch {
+      return 'refused';
+    }
+  };
+  const same = (value: JsonValue): void => {
+    expect(outcome(canonicalBytesOfParsed, value)).toBe(outcome(canonicalBytes, value));
   };
 
   it('gives canonicalBytes\' bytes for any JSON value, with any strings and keys (lone surrogates refused by both)', () => {

@@ -14,7 +14,7 @@ import {
 import { createDataSource } from '#custodia/db';
 import { TimestampAuthority } from '#custodia/timestamp';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { CustodyLog, type CustodyEventInput, type QueuedEvent, type RecordedEvent } from './custody-log.js';
+import { CustodyLog, MAX_BATCH, type CustodyEventInput, type QueuedEvent, type RecordedEvent } from './custody-log.js';
 import { replayLog } from './replay.js';
 import { SigningKeys } from './signing-keys.js';
 import { TreeHeads } from './tree-heads.js';
@@ -179,7 +179,7 @@ describe('the custody log in PostgreSQL', () => {
     try {
       const before = await runner.query(`SELECT count(*)::int AS n FROM custody_events`);
       await runner.query(`INSERT INTO custody_queue (entry) VALUES ($1)`, [tamper(good)]);
-      await expect(log.integrate(256, runner.manager)).rejects.toThrow(message);
+      await expect(log.integrate(MAX_BATCH, runner.manager)).rejects.toThrow(message);
       expect(await runner.query(`SELECT count(*)::int AS n FROM custody_events`)).toEqual(before);
     } finally {
       await runner.rollbackTransaction();
