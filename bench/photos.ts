@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { configureSharp, createDerivatives, extractEmbeddedMetadata } from '#custodia/media';
 import { uploaderProcess } from './http-upload.js';
-import { benchApp, fmt, now, percentiles, pool, startWorkers, waitUntilProcessed } from './support.js';
+import { benchApp, fmt, median, now, percentiles, pool, startWorkers, waitUntilProcessed } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -104,8 +104,7 @@ try {
     console.log(`round ${round}: limit ${fmt(before)} then ${fmt(after)} photos/s, end to end ${fmt(e2e)} photos/s, ratio ${fmt(ratio, 3)}`);
     before = after;
   }
-  ratios.sort((x, y) => x - y);
-  console.log(`ratio (median of rounds): ${fmt(ratios[Math.floor(ratios.length / 2)]!, 3)}`);
+  console.log(`ratio (median of rounds): ${fmt(median(ratios), 3)}`);
 } finally {
   for (const worker of workers) worker.kill('SIGTERM');
   uploader.close();

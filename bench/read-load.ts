@@ -3,7 +3,8 @@
  * archive's main thread (a load generator beside the server, as autocannon or wrk would be):
  * node dist/bench/read-load.js <url> <clients> <seconds>, the bearer token (if any) in
  * READ_LOAD_TOKEN. GETs `url` with that many keep-alive clients for a 1 s warm-up and then
- * `seconds`, every answer must be 200; prints { perSecond } as JSON.
+ * `seconds`, every answer must be 200; prints { perSecond, requests } as JSON (requests: all of them,
+ * the warm-up's included).
  */
 import http from 'node:http';
 
@@ -21,6 +22,8 @@ const get = (): Promise<number> =>
     req.on('error', reject);
   });
 
+let requests = 0;
+
 async function run(forSeconds: number): Promise<number> {
   let done = 0;
   const until = performance.now() + forSeconds * 1000;
@@ -30,6 +33,7 @@ async function run(forSeconds: number): Promise<number> {
         const status = await get();
         if (status !== 200) throw new Error(`${url} answered ${status}`);
         done++;
+        requests++;
       }
     }),
   );
@@ -39,4 +43,4 @@ async function run(forSeconds: number): Promise<number> {
 await run(1);
 const perSecond = await run(Number(seconds));
 agent.destroy();
-process.stdout.write(`${JSON.stringify({ perSecond })}\n`);
+process.stdout.write(`${JSON.stringify({ perSecond, requests })}\n`);

@@ -4,7 +4,9 @@
  * /cases/:id`), the case's evidence listing, and a read that is one (an item's record: `evidence.viewed`). Prints each rate and
  * the ratios the issue names: authenticated reads against `/health` (target >= 0.5) and logged
  * reads against unlogged ones (target >= 0.8). The clients run in their own process
- * (bench/read-load.ts), so that only the archive's work is on its main thread. Usage: npm run bench:reads [-- --clients 32 --seconds 10 --routes health,case,listing,record,unlogged]
+ * (bench/read-load.ts), so that only the archive's work is on its main thread. Rounds alternate the routes' order and the ratios are medians of the rounds' own ratios, since the
+ * machine drifts within minutes. Usage: npm run bench:reads [-- --clients 32 --seconds 10 --rounds 3
+ * --routes health,case,listing,record,unlogged]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,12 +14,14 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CustodyLog } from '#custodia/custody';
-import { benchApp, fmt, startWorkers } from './support.js';
+import { benchApp, fmt, median, startWorkers } from './support.js';
 
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '32' },
     seconds: { type: 'string', default: '10' },
+    /** Rounds of every route, each round in another order; the figures are the medians of rounds (the machine drifts). */
+    rounds: { type: 'string', default: '3' },
     /** Which reads to time (comma-separated), e.g. `case` alone under a profiler. */
     routes: { type: 'string', default: 'health,case,listing,record,unlogged' },
     /**
@@ -28,13 +32,19 @@ const { values } = parseArgs({
     sequencer: { type: 'string', default: 'api' },
   },
 });
+type Route = 'health' | 'case' | 'listing' | 'record' | 'unlogged';
 const ROUTES = new Set(values.routes.split(','));
+const ROUNDS = Number(values.rounds);
 const CLIENTS = Number(values.clients);
 const SECONDS = Number(values.seconds);
 
-/** Requests per second of `url` with CLIENTS clients for SECONDS seconds (after a 1 s warm-up), the clients in their own process. */
-async function rate(route: string, url: string, token?: string): Promise<number> {
-  if (!ROUTES.has(route)) return NaN;
+/**
+ * Requests per second of `url` with CLIENTS clients for SECONDS seconds (after a 1 s warm-up), the
+ * clients in their own process; and the CPU time this process (the archive) spent per request,
+ * which drifts less with the machine than the rate does.
+ */
+async function rate(url: string, token?: string): Promise<{ perSecond: number; cpuUs: number }> {
+  const cpu = process.cpuUsage();
   const child = spawn(process.execPath, [fileURLToPath(new URL('./read-load.js', import.meta.url)), url, String(CLIENTS), String(SECONDS)], {
     env: { ...process.env, READ_LOAD_TOKEN: token ?? '' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -43,7 +53,9 @@ async function rate(route: string, url: string, token?: string): Promise<number>
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`the clients of ${url} exited with ${code}`);
-  return (JSON.parse(out) as { perSecond: number }).perSecond;
+  const used = process.cpuUsage(cpu);
+  const { perSecond, requests } = JSON.parse(out) as { perSecond: number; requests: number };
+  return { perSecond, cpuUs: (used.user + used.system) / requests };
 }
 
 if (!['api', 'worker'].includes(values.sequencer)) throw new Error('--sequencer is api or worker');
@@ -55,26 +67,53 @@ try {
   form.set('metadata', JSON.stringify({ title: 'read bench' }));
   form.set('file', new Blob([randomBytes(4096)], { type: 'application/octet-stream' }), 'item.bin');
   const item = (await (await fetch(`${app.url}/api/v1/cases/${app.caseId}/evidence`, { method: 'POST', headers: { Authorization: `Bearer ${app.token}` }, body: form })).json()) as { id: string };
-  const health = await rate('health', `${app.url}/api/v1/health`);
-  const caseRead = await rate('case', `${app.url}/api/v1/cases/${app.caseId}`, app.token);
-  const listing = await rate('listing', `${app.url}/api/v1/cases/${app.caseId}/evidence?limit=10`, app.token);
-  const record = await rate('record', `${app.url}/api/v1/evidence/${item.id}`, app.token);
-  // The same route with its event left out (this bench only: the log's group commit answered at
-  // once, nothing recorded), to tell the cost of logging a read from the cost of the read.
   const log = app.nest.get(CustodyLog);
   const recordEvent = log.record.bind(log);
-  log.record = () => Promise.resolve();
-  const unloggedItem = await rate('unlogged', `${app.url}/api/v1/evidence/${item.id}`, app.token);
-  log.record = recordEvent;
-  console.log(`${CLIENTS} clients, ${SECONDS} s each; PostgreSQL ${app.server}; the sequencer in ${inWorker ? 'a worker process' : 'the API process'}`);
-  console.log(`GET /health: ${fmt(health, 0)} requests/s`);
-  console.log(`GET /cases/:id (authenticated, no custody event): ${fmt(caseRead, 0)} requests/s`);
-  console.log(`GET /cases/:id/evidence?limit=10 (authenticated, no custody event): ${fmt(listing, 0)} requests/s`);
-  console.log(`GET /evidence/:id (authenticated, records evidence.viewed): ${fmt(record, 0)} requests/s`);
-  console.log(`authenticated reads (GET /cases/:id) / health: ${fmt(caseRead / health, 3)} (target >= 0.5)`);
-  console.log(`GET /evidence/:id with its event left out (bench only): ${fmt(unloggedItem, 0)} requests/s`);
-  console.log(`logged reads (GET /evidence/:id) / unlogged reads (GET /cases/:id): ${fmt(record / caseRead, 3)} (target >= 0.8)`);
-  console.log(`logged reads (GET /evidence/:id) / the same read with its event left out: ${fmt(record / unloggedItem, 3)}`);
+  const routes = ([
+    { name: 'health', label: 'GET /health', url: `${app.url}/api/v1/health` },
+    { name: 'case', label: 'GET /cases/:id (authenticated, no custody event)', url: `${app.url}/api/v1/cases/${app.caseId}`, token: app.token },
+    { name: 'listing', label: 'GET /cases/:id/evidence?limit=10 (authenticated, no custody event)', url: `${app.url}/api/v1/cases/${app.caseId}/evidence?limit=10`, token: app.token },
+    { name: 'record', label: 'GET /evidence/:id (authenticated, records evidence.viewed)', url: `${app.url}/api/v1/evidence/${item.id}`, token: app.token },
+    { name: 'unlogged', label: 'GET /evidence/:id with its event left out (bench only)', url: `${app.url}/api/v1/evidence/${item.id}`, token: app.token },
+  ] satisfies { name: Route; label: string; url: string; token?: string }[]).filter((route) => ROUTES.has(route.name));
+  const ratios = ([
+    { label: 'authenticated reads (GET /cases/:id) / health', of: 'case', to: 'health', target: '>= 0.5' },
+    { label: 'logged reads (GET /evidence/:id) / unlogged reads (GET /cases/:id)', of: 'record', to: 'case', target: '>= 0.8' },
+    { label: 'logged reads (GET /evidence/:id) / the same read with its event left out', of: 'record', to: 'unlogged' },
+  ] as { label: string; of: Route; to: Route; target?: string }[]).filter((ratio) => ROUTES.has(ratio.of) && ROUTES.has(ratio.to));
+  console.log(`${CLIENTS} clients, ${SECONDS} s per route and round, ${ROUNDS} rounds (each in another order); PostgreSQL ${app.server}; the sequencer in ${inWorker ? 'a worker process' : 'the API process'}`);
+  const perRound: Record<string, number>[] = [];
+  const cpuPerRound: Record<string, number>[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const rates: Record<string, number> = {};
+    const cpu: Record<string, number> = {};
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[(i + round) % routes.length]!;
+      // The same route with its event left out (this bench only: the log's group commit answers at
+      // once, nothing recorded), to tell the cost of logging a read from the cost of the read.
+      if (route.name === 'unlogged') log.record = () => Promise.resolve();
+      try {
+        const measured = await rate(route.url, route.token);
+        rates[route.name] = measured.perSecond;
+        cpu[route.name] = measured.cpuUs;
+      } finally {
+        log.record = recordEvent;
+      }
+    }
+    perRound.push(rates);
+    cpuPerRound.push(cpu);
+    const line = [...routes.map((r) => `${r.name} ${fmt(rates[r.name]!, 0)}/s (${fmt(cpu[r.name]!, 0)} us CPU)`), ...ratios.map((r) => `${r.of}/${r.to} ${fmt(rates[r.of]! / rates[r.to]!, 3)}`)];
+    console.log(`round ${round + 1}: ${line.join(', ')}`);
+  }
+  for (const route of routes) {
+    const perSecond = median(perRound.map((r) => r[route.name]!));
+    const cpuUs = median(cpuPerRound.map((r) => r[route.name]!));
+    console.log(`${route.label}: ${fmt(perSecond, 0)} requests/s, the archive's CPU ${fmt(cpuUs, 0)} us per request (medians of rounds)`);
+  }
+  for (const ratio of ratios) {
+    const each = perRound.map((r) => r[ratio.of]! / r[ratio.to]!);
+    console.log(`${ratio.label}: ${fmt(median(each), 3)} (median of rounds ${each.map((x) => fmt(x, 3)).join(', ')})${ratio.target ? ` (target ${ratio.target})` : ''}`);
+  }
 } finally {
   for (const worker of workers) worker.kill('SIGTERM');
   await app.close();

@@ -54,6 +54,13 @@ export function percentiles(ms: number[]): { p50: number; p95: number; max: numb
 
 export const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 export const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+/** The median (of an even count, the mean of the middle two); NaN of none. */
+export const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
 
 /** The whole API on a throw-away database and data folder, with an admin token and a case. */
 export async function benchApp(

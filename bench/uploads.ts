@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bulkUpload } from '#custodia/bulk-upload';
-import { benchApp, fmt, now } from './support.js';
+import { benchApp, fmt, median, now } from './support.js';
 
 const { values } = parseArgs({
   options: { mib: { type: 'string', default: '1024' }, files: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' }, ways: { type: 'string', default: 'multipart,tus,lean' }, 'chunk-mib': { type: 'string', default: '8' } },
@@ -27,12 +27,6 @@ const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tus-clie
 
 const run = (command: string, args: string[]): Promise<string> =>
   new Promise((resolve, reject) => execFile(command, args, { maxBuffer: 1 << 20 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
-const median = (xs: number[]): number => {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 async function finish(app: { url: string; token: string; caseId: string }, uploadUrl: string): Promise<void> {
   const res = await fetch(`${app.url}/api/v1/cases/${app.caseId}/evidence`, {

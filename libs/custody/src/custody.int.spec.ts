@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   canonicalBytes,
@@ -200,6 +200,33 @@ describe('the custody log in PostgreSQL', () => {
                            SELECT leaf_index + 100000, event_bytes, leaf_hash, action, subject_type, subject_id, actor_id, at, queue_id
                              FROM custody_events WHERE queue_id = $1`, [queued.queueId]),
     ).rejects.toThrow(/custody_events_queue_id_key/);
+  });
+
+  it('the queue guard judges a DELETE as a whole: when one entry no event names is among them, none leaves', async () => {
+    const [a, b] = [await queueOne(8100), await queueOne(8101)];
+    const stillQueued = async (tx: EntityManager) =>
+      (await tx.query(`SELECT count(*)::int AS n FROM custody_queue WHERE id = ANY ($1::bigint[])`, [[a.queueId, b.queueId]]))[0].n;
+    const runner = ds.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      // An event naming a's entry, as integration writes one (rolled back below); b's is named by none.
+      await runner.query(
+        `INSERT INTO custody_events (leaf_index, event_bytes, leaf_hash, action, subject_type, subject_id, actor_id, at, queue_id)
+         VALUES (900000, '\\x00', decode(repeat('00', 32), 'hex'), 'evidence.viewed', 'evidence', 'x', $1, now(), $2)`,
+        [actor.id, a.queueId],
+      );
+      await runner.query(`SAVEPOINT together`);
+      await expect(runner.query(`DELETE FROM custody_queue WHERE id = ANY ($1::bigint[])`, [[a.queueId, b.queueId]])).rejects.toThrow(/only once integrated/);
+      await runner.query(`ROLLBACK TO SAVEPOINT together`);
+      expect(await stillQueued(runner.manager)).toBe(2);
+      await runner.query(`DELETE FROM custody_queue WHERE id = $1`, [a.queueId]);
+      expect(await stillQueued(runner.manager)).toBe(1);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+    const events = await integrated([a, b]);
+    expect(events.map((e) => e.event.details['n'])).toEqual([8100, 8101]);
   });
 
   it('receipts asked for at once share a signing: every leaf covered, fewer heads than callers', async () => {
