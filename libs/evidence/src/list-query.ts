@@ -17,7 +17,8 @@ const POSITIONS: Record<Exclude<LocationSource, 'any'>, PointColumns> = {
 
 /**
  * SQL conditions of the listing (`e` is evidence_items); `onlySubmitter` limits it to one
- * submitter's items (the policy's `own` scope).
+ * submitter's items (the policy's `own` scope). `searched`: whether any search condition is in
+ * it (place, time, flag, type, status, tag, incident, words), as opposed to paging through a case.
  *
  * Places: `locationSource` picks the declared position, the embedded one, or either (`any`).
  *
@@ -28,10 +29,15 @@ const POSITIONS: Record<Exclude<LocationSource, 'any'>, PointColumns> = {
  * no item drops out of a time search, and no interval is longer than 26 hours, which lets the
  * (case_id, search_from) index find every overlap in one range scan.
  */
-export function listQuerySql(query: EvidenceListFilters, caseId: string, onlySubmitter: string | null): { where: string; params: unknown[] } {
+export function listQuerySql(
+  query: EvidenceListFilters,
+  caseId: string,
+  onlySubmitter: string | null,
+): { where: string; params: unknown[]; searched: boolean } {
   const { params, p } = sqlParams([caseId]);
   const where = ['e.case_id = $1'];
   if (onlySubmitter) where.push(`e.submitted_by = ${p(onlySubmitter)}`);
+  const browsing = where.length;
   const positions = query.locationSource === 'any' ? [POSITIONS.declared, POSITIONS.embedded] : [POSITIONS[query.locationSource]];
   where.push(...anyPlaceCondition(positions, query.bbox, query.near, p));
   where.push(...overlapConditions('e.search_from', 'e.search_to', query, ZONELESS_WINDOW_MS, p));
@@ -46,6 +52,7 @@ export function listQuerySql(query: EvidenceListFilters, caseId: string, onlySub
   if (query.tag) where.push(`${p(query.tag)} = ANY (e.tags)`);
   if (query.incidentId) where.push(`e.incident_id = ${p(query.incidentId)}::uuid`);
   if (query.q) where.push(`e.search @@ plainto_tsquery('simple', ${p(searchText(query.q))})`);
+  const searched = where.length > browsing;
   if (query.cursor) where.push(cursorCondition('e.received_at', 'e.id', query.cursor, p));
-  return { where: where.join(' AND '), params };
+  return { where: where.join(' AND '), params, searched };
 }
