@@ -84,11 +84,17 @@ export class CasesService {
   }
 
   private async isVisibleTo(actor: Actor, caseId: string, tx: EntityManager): Promise<boolean> {
-    // Plain statements: every read of a case's things asks this, and the ORM's query builder cost more than the query.
-    const [row]: { visible: boolean }[] =
+    // Prepared statements: every read of a case's things asks this (a key lookup, one plan), and
+    // the ORM's query builder cost more than the query.
+    const [row] =
       scopeOf(actor.role, 'case.read') === 'any'
-        ? await tx.query(`SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1) AS visible`, [caseId])
-        : await tx.query(`SELECT EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2) AS visible`, [caseId, actor.id]);
+        ? await preparedQuery<{ visible: boolean }>(tx, 'custodia_case_exists', `SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1) AS visible`, [caseId])
+        : await preparedQuery<{ visible: boolean }>(
+            tx,
+            'custodia_case_member',
+            `SELECT EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2) AS visible`,
+            [caseId, actor.id],
+          );
     return row!.visible;
   }
 
