@@ -4,9 +4,10 @@
  * /cases/:id`), the case's evidence listing, and a read that is one (an item's record: `evidence.viewed`). Prints each rate and
  * the ratios the issue names: authenticated reads against `/health` (target >= 0.5) and logged
  * reads against unlogged ones (target >= 0.8). The clients run in their own process
- * (bench/read-load.ts), so that only the archive's work is on its main thread. Rounds alternate the routes' order and the ratios are medians of the rounds' own ratios, since the
- * machine drifts within minutes. Usage: npm run bench:reads [-- --clients 32 --seconds 10 --rounds 3
- * --routes health,case,listing,record,unlogged]
+ * (bench/read-load.ts), so that only the archive's work is on its main thread. Rounds alternate
+ * the routes' order and the ratios are medians of the rounds' own ratios, since the machine drifts
+ * within minutes; beside each rate, the archive's CPU per request (its process, all threads).
+ * Usage: npm run bench:reads [-- --clients 32 --seconds 10 --rounds 3 --routes health,case,listing,record,unlogged]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

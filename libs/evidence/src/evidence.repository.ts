@@ -52,6 +52,7 @@ function rowOf({ item }: { item: Record<string, unknown> }): EvidenceRow {
   for (const column of TIME_COLUMNS) if (item[column] !== null) item[column] = new Date(item[column] as number);
   return item as unknown as EvidenceRow;
 }
+
 const EVIDENCE_SELECT = evidenceSelect();
 /** An item and whether `$2` is a member of its case: the first statement of every read of an item. */
 const ITEM_WITH_MEMBERSHIP = `${evidenceSelect('EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $2) AS viewer_is_member,')}
@@ -154,7 +155,7 @@ export class EvidenceRepository {
     const rows =
       searched || !PREPARED_PAGE_SIZES.has(filters.limit)
         ? await this.db.query(sql, params)
-      : await preparedQuery(this.db, `custodia_browse_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`, sql, params);
+        : await preparedQuery(this.db, `custodia_browse_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`, sql, params);
     return rows.map(rowOf);
   }
 
