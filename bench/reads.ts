@@ -41,8 +41,8 @@ const SECONDS = Number(values.seconds);
 
 /**
  * Requests per second of `url` with CLIENTS clients for SECONDS seconds (after a 1 s warm-up), the
- * clients in their own process; and the CPU time this process (the archive) spent per request,
- * which drifts less with the machine than the rate does.
+ * clients in their own process; and the CPU time this process (the archive, all its threads)
+ * spent per request.
  */
 async function rate(url: string, token?: string): Promise<{ perSecond: number; cpuUs: number }> {
   const cpu = process.cpuUsage();
@@ -77,11 +77,12 @@ try {
     { name: 'record', label: 'GET /evidence/:id (authenticated, records evidence.viewed)', url: `${app.url}/api/v1/evidence/${item.id}`, token: app.token },
     { name: 'unlogged', label: 'GET /evidence/:id with its event left out (bench only)', url: `${app.url}/api/v1/evidence/${item.id}`, token: app.token },
   ] satisfies { name: Route; label: string; url: string; token?: string }[]).filter((route) => ROUTES.has(route.name));
-  const ratios = ([
+  const ratios: { label: string; of: Route; to: Route; target?: string }[] = [
     { label: 'authenticated reads (GET /cases/:id) / health', of: 'case', to: 'health', target: '>= 0.5' },
     { label: 'logged reads (GET /evidence/:id) / unlogged reads (GET /cases/:id)', of: 'record', to: 'case', target: '>= 0.8' },
     { label: 'logged reads (GET /evidence/:id) / the same read with its event left out', of: 'record', to: 'unlogged' },
-  ] as { label: string; of: Route; to: Route; target?: string }[]).filter((ratio) => ROUTES.has(ratio.of) && ROUTES.has(ratio.to));
+  ];
+  const timed = ratios.filter((ratio) => ROUTES.has(ratio.of) && ROUTES.has(ratio.to));
   console.log(`${CLIENTS} clients, ${SECONDS} s per route and round, ${ROUNDS} rounds (each in another order); PostgreSQL ${app.server}; the sequencer in ${inWorker ? 'a worker process' : 'the API process'}`);
   const perRound: Record<string, number>[] = [];
   const cpuPerRound: Record<string, number>[] = [];
@@ -103,7 +104,7 @@ try {
     }
     perRound.push(rates);
     cpuPerRound.push(cpu);
-    const line = [...routes.map((r) => `${r.name} ${fmt(rates[r.name]!, 0)}/s (${fmt(cpu[r.name]!, 0)} us CPU)`), ...ratios.map((r) => `${r.of}/${r.to} ${fmt(rates[r.of]! / rates[r.to]!, 3)}`)];
+    const line = [...routes.map((r) => `${r.name} ${fmt(rates[r.name]!, 0)}/s (${fmt(cpu[r.name]!, 0)} us CPU)`), ...timed.map((r) => `${r.of}/${r.to} ${fmt(rates[r.of]! / rates[r.to]!, 3)}`)];
     console.log(`round ${round + 1}: ${line.join(', ')}`);
   }
   for (const route of routes) {
@@ -111,7 +112,7 @@ try {
     const cpuUs = median(cpuPerRound.map((r) => r[route.name]!));
     console.log(`${route.label}: ${fmt(perSecond, 0)} requests/s, the archive's CPU ${fmt(cpuUs, 0)} us per request (medians of rounds)`);
   }
-  for (const ratio of ratios) {
+  for (const ratio of timed) {
     const each = perRound.map((r) => r[ratio.of]! / r[ratio.to]!);
     console.log(`${ratio.label}: ${fmt(median(each), 3)} (median of rounds ${each.map((x) => fmt(x, 3)).join(', ')})${ratio.target ? ` (target ${ratio.target})` : ''}`);
   }

@@ -130,11 +130,11 @@ export class EvidenceRepository {
    * item asks both; `lock` locks the item's row for the caller's transaction).
    */
   async findWithMembership(id: string, viewerId: string, tx: Db = this.db, lock = false): Promise<{ row: EvidenceRow; viewerIsMember: boolean } | null> {
-    const [found] = lock
+    const [found]: { item: Record<string, unknown>; viewer_is_member: boolean }[] = lock
       ? await tx.query(`${ITEM_WITH_MEMBERSHIP} FOR UPDATE OF e`, [id, viewerId])
       : await preparedQuery(tx, 'custodia_item_with_membership', ITEM_WITH_MEMBERSHIP, [id, viewerId]);
     if (!found) return null;
-    return { row: rowOf(found as { item: Record<string, unknown> }), viewerIsMember: (found as { viewer_is_member: boolean }).viewer_is_member };
+    return { row: rowOf(found), viewerIsMember: found.viewer_is_member };
   }
 
   /** Items of one case by id (any order; ids of other cases are left out). */
