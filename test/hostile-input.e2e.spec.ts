@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POLICY, type Purpose, type Role } from '../libs/auth/src/index.js';
+import { SYSTEM_ACTOR } from '../libs/custody-core/src/index.js';
+import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { quietState } from './support/evidence.js';
+import { operationsOf, resolve, servedDocument, type DocumentedOperation, type OpenApiDocument, type Schema } from './support/openapi.js';
+import { BODIES, buildWorld, fillPath, QUERIES, type World } from './support/world.js';
+
+/**
+ * Hostile input on every operation of the OpenAPI document, by a caller the policy lets through
+ * (so the input reaches the handler, not only the guard): each path parameter, each documented
+ * query parameter and each top-level field of each JSON body in turn replaced by values a
+ * careless or malicious client sends. Every answer must be below 500, every refusal a problem
+ * (api.md, "Errors") that stored nothing, and the server must go on serving. Written from the
+ * document, so a new operation or field is covered without being listed here.
+ */
+
+/** Path segments, as sent (already percent-encoded where needed). */
+const SEGMENTS = [
+  '..%2F..%2Fetc%2Fpasswd',
+  '%00',
+  '%ZZ', // a malformed percent-escape
+  '%ED%A0%80', // a UTF-16 surrogate in UTF-8
+  "'%20OR%201%3D1--",
+  '9'.repeat(40),
+  'x'.repeat(3000),
+  '00000000-0000-0000-0000-000000000000',
+];
+
+/** Query values, as sent. */
+const QUERY_VALUES = ['', '-1', '1e309', 'x'.repeat(5000), '%00', '%ZZ', '%ED%A0%80', '2026-13-45T99:99:99Z'];
+
+/** JSON values for a body's field, as JSON text (some are not what JSON.stringify would write). */
+const FIELD_VALUES = [
+  'null',
+  'true',
+  '1e400', // Infinity once parsed
+  '""',
+  JSON.stringify('x'.repeat(20_000)),
+  '"\\u0000"',
+  '"\\ud800"', // a lone surrogate
+  '[null]',
+  '{"__proto__":{"admin":true}}',
+  `${'['.repeat(2000)}${']'.repeat(2000)}`,
+];
+
+/** Whole bodies, as sent. */
+const BODY_TEXTS = ['[]', '"text"', 'null', '{"__proto__":{"admin":true}}', `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`, '\ufeff{}'];
+
+/** Tables whose rows a refusal must leave as they were (heads, nodes and login failures change on their own). */
+const COUNTED = [
+  'access_tokens',
+  'case_members',
+  'cases',
+  'casualties',
+  'damage_records',
+  'evidence_items',
+  'exports',
+  'incidents',
+  'remnant_transfers',
+  'remnants',
+  'uploads',
+  'users',
+  'vocabulary_terms',
+];
+
+/** The roles tried, in order, for the caller of an operation: the first the policy lets through. */
+const PREFERRED: Role[] = ['investigator', 'admin', 'documenter', 'auditor'];
+
+interface Attempt {
+  what: string;
+  method: string;
+  url: string;
+  body?: string;
+  user: TestUser | null;
+}
+
+describe('hostile input on every operation, from the OpenAPI document (e2e)', () => {
+  let t: TestApp;
+  let document: OpenApiDocument;
+  let world: World;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    document = await servedDocument(t);
+    world = await buildWorld(t);
+    // Derivative jobs write custody events of their own: done before anything is counted.
+    await quietState(t);
+  });
+  afterAll(async () => t?.close());
+
+  /**
+   * Every row of the counted tables and every custody event an attempt may have caused, queued or
+   * integrated: not the archive's own (derivatives) nor those of export packages that earlier
+   * attempts asked for, which the worker records when a package is done.
+   */
+  const stored = async (): Promise<string> => {
+    const later = `('export.created', 'evidence.exported')`;
+    const counts = [
+      ...COUNTED.map((table) => `(SELECT count(*) FROM ${table})`),
+      `(SELECT count(*) FROM custody_queue WHERE entry::jsonb -> 'actor' ->> 'id' <> '${SYSTEM_ACTOR.id}' AND entry::jsonb ->> 'action' NOT IN ${later})
+       + (SELECT count(*) FROM custody_events WHERE actor_id IS NOT NULL AND action NOT IN ${later})`,
+    ];
+    const [row] = await t.db.superuserQuery<{ counts: string }>(`SELECT concat_ws(',', ${counts.join(', ')}) AS counts`);
+    return row!.counts;
+  };
+
+  const callerOf = (operation: DocumentedOperation['operation']): TestUser | null => {
+    const purpose = operation['x-custodia-purpose'] as Purpose | undefined;
+    if (!purpose) return world.members.investigator;
+    const role = PREFERRED.find((r) => POLICY[r][purpose] !== 'none');
+    return role ? world.members[role] : null;
+  };
+
+  /** The attempts on one operation: each hostile value in each place, one place at a time. */
+  const attemptsOn = ({ key, method, path, operation }: DocumentedOperation): Attempt[] => {
+    const id = operation.operationId!;
+    const user = callerOf(operation);
+    const url = fillPath(world.fixtures, path);
+    const query = QUERIES[id] ? `?${QUERIES[id]}` : '';
+    const attempts: Attempt[] = [];
+    const base = BODIES[id]?.(world.fixtures) ?? {};
+    const json = operation.requestBody?.content['application/json'] !== undefined;
+    const validBody = json ? JSON.stringify(base) : undefined;
+    // Each path parameter: the filled path with one of its id segments replaced.
+    const filled = url.split('/');
+    path.split('/').forEach((segment, at) => {
+      if (!segment.startsWith('{')) return;
+      for (const value of SEGMENTS) {
+        const hostile = [...filled];
+        hostile[at] = value;
+        attempts.push({ what: `${key} with ${segment} = ${value.slice(0, 40)}`, method, url: hostile.join('/') + query, body: validBody, user });
+      }
+    });
+    // Each documented query parameter.
+    for (const parameter of operation.parameters ?? []) {
+      if (parameter.in !== 'query') continue;
+      for (const value of QUERY_VALUES) {
+        const params = new URLSearchParams(QUERIES[id] ?? '');
+        params.delete(parameter.name);
+        const rest = params.toString();
+        const sent = `${encodeURIComponent(parameter.name)}=${value}`;
+        attempts.push({ what: `${key} with ?${parameter.name}=${value.slice(0, 40)}`, method, url: `${url}?${rest ? `${rest}&` : ''}${sent}`, body: validBody, user });
+      }
+      // Repeated: an array where one value is expected.
+      attempts.push({ what: `${key} with ?${parameter.name} twice`, method, url: `${url}?${QUERIES[id] ? `${QUERIES[id]}&` : ''}${parameter.name}=1&${parameter.name}=2`, body: validBody, user });
+    }
+    // Each top-level field of a JSON body, and whole bodies of the wrong shape.
+    if (json) {
+      const schema = resolve(document, operation.requestBody!.content['application/json']!.schema) as Schema & { properties?: Record<string, Schema> };
+      const fields = new Set([...Object.keys(schema?.properties ?? {}), ...Object.keys(base)]);
+      for (const field of fields) {
+        for (const value of FIELD_VALUES) {
+          const rest = Object.entries(base).filter(([name]) => name !== field);
+          const text = `{${[...rest.map(([name, v]) => `${JSON.stringify(name)}:${JSON.stringify(v)}`), `${JSON.stringify(field)}:${value}`].join(',')}}`;
+          attempts.push({ what: `${key} with ${field} = ${value.slice(0, 40)}`, method, url: url + query, body: text, user });
+        }
+      }
+      for (const text of BODY_TEXTS) attempts.push({ what: `${key} with the body ${text.slice(0, 40)}`, method, url: url + query, body: text, user });
+    }
+    return attempts;
+  };
+
+  it('answers every attempt below 500, each refusal a problem that stored nothing, and goes on serving', async () => {
+    const wrong: string[] = [];
+    let refused = 0;
+    let sent = 0;
+    for (const operation of operationsOf(document)) {
+      // Logging out ends the caller's own session: the role matrix calls it; here it would
+      // take the caller's token away from the operations after it.
+      if (operation.operation.operationId === 'logout') continue;
+      // What is stored before each attempt: after a refusal it must be what it was before it.
+      let before = await stored();
+      for (const attempt of attemptsOn(operation)) {
+        let req = t.http[attempt.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete' | 'head' | 'options'](attempt.url).set('Tus-Resumable', '1.0.0');
+        if (attempt.user) req = req.auth(attempt.user.token, { type: 'bearer' });
+        if (attempt.body !== undefined) req = req.set('Content-Type', 'application/json');
+        const res = await (attempt.body !== undefined ? req.send(attempt.body) : req);
+        sent++;
+        const where = `${attempt.what}: ${res.status} ${JSON.stringify(res.body ?? res.text).slice(0, 200)}`;
+        if (res.status >= 500) wrong.push(where);
+        if (res.status < 400 || res.status >= 500) {
+          before = await stored();
+          continue;
+        }
+        refused++;
+        // A HEAD answer has no body to hold a problem.
+        if (attempt.method !== 'HEAD') {
+          if (!String(res.headers['content-type']).startsWith('application/problem+json')) wrong.push(`${where} (not a problem)`);
+          else if (res.body.status !== res.status || typeof res.body.detail !== 'string' || !res.body.detail) wrong.push(`${where} (a problem without its status or detail)`);
+        }
+        const after = await stored();
+        if (after !== before) wrong.push(`${where} (refused, yet stored: ${before} -> ${after})`);
+        before = after;
+      }
+    }
+    expect(wrong).toEqual([]);
+    // The sweep reached the handlers: most attempts are refusals, and there were many.
+    expect(sent).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(sent / 2);
+    expect((await t.http.get('/api/v1/health')).status).toBe(200);
+    expect((await t.http.get(`/api/v1/cases/${world.fixtures.caseId}`).auth(world.members.investigator.token, { type: 'bearer' })).status).toBe(200);
+  }, 900_000);
+});
