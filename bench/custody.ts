@@ -7,13 +7,12 @@
  * Usage: npm run bench:custody [-- --events 1000000 --parts appends,proofs,replay --writers 1,8,32 --threads 2,3]
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MemoryTree, eventBytes, formatTimestamp, leafHash, type CustodyEvent } from '#custodia/custody-core';
 import { CustodyLog, readReplayPage, replayLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput } from '#custodia/custody';
 import { createDataSource } from '#custodia/db';
-import { benchDatabase, fmt, now, percentiles } from './support.js';
+import { benchDatabase, cpuMeter, fmt, now, percentiles } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -147,26 +146,6 @@ async function bulkLoad(ds: Awaited<ReturnType<typeof benchDatabase>>['ds'], fro
   return (now() - started) / 1000;
 }
 
-/**
- * Starts measuring how busy the machine's CPUs are (Linux's /proc/stat): the returned function
- * gives the busy share of all CPU time since, across all processes; null where /proc is missing.
- */
-function cpuMeter(): () => number | null {
-  const read = (): { busy: number; total: number } | null => {
-    try {
-      const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-      const total = ticks.reduce((a, b) => a + b, 0);
-      return { busy: total - ticks[3]! - ticks[4]!, total };
-    } catch {
-      return null;
-    }
-  };
-  const before = read();
-  return () => {
-    const after = read();
-    return before && after ? (after.busy - before.busy) / (after.total - before.total) : null;
-  };
-}
 
 /** SHA-256 over the log's own work: one leaf hash of each event's bytes plus one interior hash. */
 function sha256EventRate(sampleBytes: Buffer[]): number {

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { configureSharp, createDerivatives, extractEmbeddedMetadata } from '#custodia/media';
 import { uploaderProcess } from './http-upload.js';
-import { benchApp, fmt, median, now, percentiles, pool, startWorkers, waitUntilProcessed } from './support.js';
+import { benchApp, cpuMeter, fmt, median, now, percentiles, pool, startWorkers, waitUntilProcessed } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,19 +65,25 @@ const workers = await startWorkers(app, WORKERS, { CUSTODIA_WORKER_CONCURRENCY: 
 const uploader = await uploaderProcess(app);
 try {
   configureSharp();
+  /** A busy share of all CPUs (all processes), as a percentage. */
+  const percent = (share: number | null): string => (share === null ? 'unknown' : `${fmt(100 * share, 0)} % of ${os.availableParallelism()}`);
   /** The limit: what the archive must do per photo, without HTTP, database or queue; photos/s. */
   const limit = async (files: string[]): Promise<number> => {
+    const busy = cpuMeter();
     const started = now();
     await pool(files, CONCURRENCY, async (file) => {
       createHash('sha256').update(await readFile(file)).digest();
       await extractEmbeddedMetadata(file);
       await createDerivatives(file, { maxInputPixels: 100_000_000 });
     });
-    return files.length / ((now() - started) / 1000);
+    const rate = files.length / ((now() - started) / 1000);
+    console.log(`  limit ${fmt(rate)} photos/s, CPUs busy ${percent(busy())}`);
+    return rate;
   };
   /** Upload to `processing: done` through the API; photos/s. */
   let uploaded = 0;
   const endToEnd = async (files: string[]): Promise<number> => {
+    const busy = cpuMeter();
     const started = now();
     /** Each upload's time to its 201 (the receipt waited for), ms. */
     const answered = await uploader.run(files, 'image/jpeg', CONCURRENCY);
@@ -85,7 +91,9 @@ try {
     console.log(`  uploads answered within ${fmt((now() - started) / 1000, 2)} s; each to its 201 p50 ${fmt(p50, 0)} ms, p95 ${fmt(p95, 0)} ms`);
     uploaded += files.length;
     await waitUntilProcessed(app, uploaded);
-    return files.length / ((now() - started) / 1000);
+    const rate = files.length / ((now() - started) / 1000);
+    console.log(`  end to end ${fmt(rate)} photos/s, CPUs busy ${percent(busy())}`);
+    return rate;
   };
 
   const where = WORKERS > 0 ? `derivatives by ${WORKERS} worker process(es)` : 'derivatives in the API process';

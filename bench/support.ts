@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -159,4 +160,25 @@ export async function waitUntilProcessed(app: ArchiveHandle, count: number): Pro
     if (states.every((state) => state === 'done')) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * Starts measuring how busy the machine's CPUs are (Linux's /proc/stat): the returned function
+ * gives the busy share of all CPU time since, across all processes; null where /proc is missing.
+ */
+export function cpuMeter(): () => number | null {
+  const read = (): { busy: number; total: number } | null => {
+    try {
+      const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      const total = ticks.reduce((a, b) => a + b, 0);
+      return { busy: total - ticks[3]! - ticks[4]!, total };
+    } catch {
+      return null;
+    }
+  };
+  const before = read();
+  return () => {
+    const after = read();
+    return before && after ? (after.busy - before.busy) / (after.total - before.total) : null;
+  };
 }
