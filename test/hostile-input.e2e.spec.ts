@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POLICY, type Purpose, type Role } from '../libs/auth/src/index.js';
 import { SYSTEM_ACTOR } from '../libs/custody-core/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
-import { quietState } from './support/evidence.js';
+import { multipart, quietState, submissionParts } from './support/evidence.js';
 import { operationsOf, resolve, servedDocument, type DocumentedOperation, type OpenApiDocument, type Schema } from './support/openapi.js';
 import { BODIES, buildWorld, fillPath, QUERIES, type World } from './support/world.js';
 
@@ -71,7 +72,8 @@ interface Attempt {
   what: string;
   method: string;
   url: string;
-  body?: string;
+  /** A JSON body, or a multipart one with its content type. */
+  body?: string | { body: Buffer; contentType: string };
   user: TestUser | null;
 }
 
@@ -112,6 +114,12 @@ describe('hostile input on every operation, from the OpenAPI document (e2e)', ()
     return role ? world.members[role] : null;
   };
 
+  /** The top-level fields of a body's schema, through `$ref`s and `allOf`. */
+  const fieldsOf = (schema: Schema | undefined): string[] => {
+    const resolved = resolve(document, schema) as { properties?: Record<string, Schema>; allOf?: Schema[] } | undefined;
+    return [...Object.keys(resolved?.properties ?? {}), ...(resolved?.allOf ?? []).flatMap(fieldsOf)];
+  };
+
   /** The attempts on one operation: each hostile value in each place, one place at a time. */
   const attemptsOn = ({ key, method, path, operation }: DocumentedOperation): Attempt[] => {
     const id = operation.operationId!;
@@ -147,8 +155,7 @@ describe('hostile input on every operation, from the OpenAPI document (e2e)', ()
     }
     // Each top-level field of a JSON body, and whole bodies of the wrong shape.
     if (json) {
-      const schema = resolve(document, operation.requestBody!.content['application/json']!.schema) as Schema & { properties?: Record<string, Schema> };
-      const fields = new Set([...Object.keys(schema?.properties ?? {}), ...Object.keys(base)]);
+      const fields = new Set([...fieldsOf(operation.requestBody!.content['application/json']!.schema), ...Object.keys(base)]);
       for (const field of fields) {
         for (const value of FIELD_VALUES) {
           const rest = Object.entries(base).filter(([name]) => name !== field);
@@ -158,6 +165,20 @@ describe('hostile input on every operation, from the OpenAPI document (e2e)', ()
       }
       for (const text of BODY_TEXTS) attempts.push({ what: `${key} with the body ${text.slice(0, 40)}`, method, url: url + query, body: text, user });
     }
+    // A multipart submission: each field of its metadata part, with a real file beside it.
+    const form = operation.requestBody?.content['multipart/form-data'];
+    if (form) {
+      const parts = resolve(document, form.schema) as { properties?: Record<string, Schema> } | undefined;
+      for (const field of fieldsOf(parts?.properties?.['metadata'])) {
+        for (const value of FIELD_VALUES) {
+          const body = multipart(submissionParts(randomBytes(64), { metadata: `{${JSON.stringify(field)}:${value}}` }));
+          attempts.push({ what: `${key} (multipart) with metadata.${field} = ${value.slice(0, 40)}`, method, url: url + query, body, user });
+        }
+      }
+      for (const text of BODY_TEXTS) {
+        attempts.push({ what: `${key} (multipart) with the metadata ${text.slice(0, 40)}`, method, url: url + query, body: multipart(submissionParts(randomBytes(64), { metadata: text })), user });
+      }
+    }
     return attempts;
   };
 
@@ -165,6 +186,7 @@ describe('hostile input on every operation, from the OpenAPI document (e2e)', ()
     const wrong: string[] = [];
     let refused = 0;
     let sent = 0;
+    let forms = 0;
     for (const operation of operationsOf(document)) {
       // Logging out ends the caller's own session: the role matrix calls it; here it would
       // take the caller's token away from the operations after it.
@@ -174,9 +196,11 @@ describe('hostile input on every operation, from the OpenAPI document (e2e)', ()
       for (const attempt of attemptsOn(operation)) {
         let req = t.http[attempt.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete' | 'head' | 'options'](attempt.url).set('Tus-Resumable', '1.0.0');
         if (attempt.user) req = req.auth(attempt.user.token, { type: 'bearer' });
-        if (attempt.body !== undefined) req = req.set('Content-Type', 'application/json');
-        const res = await (attempt.body !== undefined ? req.send(attempt.body) : req);
+        const { body } = attempt;
+        if (body !== undefined) req = req.set('Content-Type', typeof body === 'string' ? 'application/json' : body.contentType);
+        const res = await (body === undefined ? req : req.send(typeof body === 'string' ? body : body.body));
         sent++;
+        if (body !== undefined && typeof body !== 'string') forms++;
         const where = `${attempt.what}: ${res.status} ${JSON.stringify(res.body ?? res.text).slice(0, 200)}`;
         if (res.status >= 500) wrong.push(where);
         if (res.status < 400 || res.status >= 500) {
@@ -197,6 +221,7 @@ describe('hostile input on every operation, from the OpenAPI document (e2e)', ()
     expect(wrong).toEqual([]);
     // The sweep reached the handlers: most attempts are refusals, and there were many.
     expect(sent).toBeGreaterThan(1000);
+    expect(forms).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(sent / 2);
     expect((await t.http.get('/api/v1/health')).status).toBe(200);
     expect((await t.http.get(`/api/v1/cases/${world.fixtures.caseId}`).auth(world.members.investigator.token, { type: 'bearer' })).status).toBe(200);
