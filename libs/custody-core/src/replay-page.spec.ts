@@ -126,6 +126,47 @@ describe('a replay page', () => {
     expect(checkReplayPage(pageOf(rowsOf(8, 4), 7), tools).divergence).toEqual({ leafIndex: 8, problem: 'expected leaf 7 next, found 8 (a gap)' });
   });
 
+  it('compares every indexed column with the event exactly: ASCII, other scripts, NULL both ways', () => {
+    const disagree = { divergence: { leafIndex: 8, problem: 'the indexed columns disagree with the event bytes' } };
+    const withEvent = (change: (e: CustodyEvent) => CustodyEvent, columns: Partial<Row> = {}): ReplayPage => {
+      const e = change(event(8));
+      const bytes = eventBytes(e);
+      const row: Row = {
+        ...rowsOf(8, 1)[0]!,
+        bytes,
+        leafHash: leafHash(bytes),
+        caseId: e.caseId,
+        subjectId: e.subject.id,
+        actorId: e.actor.id === SYSTEM_ACTOR.id ? null : e.actor.id,
+        ...columns,
+      };
+      return pageOf([row]);
+    };
+    const named = (id: string) => (e: CustodyEvent) => ({ ...e, subject: { ...e.subject, id } });
+    // Agreeing columns pass, whatever the script or the length of UTF-8 against UTF-16.
+    for (const id of ['item-8', 'фото-8', '写真', '📷-8', '']) expect(checkReplayPage(withEvent(named(id)), tools).divergence).toBeNull();
+    expect(checkReplayPage(withEvent((e) => ({ ...e, caseId: null })), tools).divergence).toBeNull();
+    // Each column that differs, by one character, in another script, in length, or NULL against a value.
+    const differing: [(e: CustodyEvent) => CustodyEvent, Partial<Row>][] = [
+      [named('item-8'), { subjectId: 'item-9' }],
+      [named('item-8'), { subjectId: 'item-8 ' }],
+      [named('фото-8'), { subjectId: 'фото-9' }],
+      [named('фото'), { subjectId: 'фотоo' }],
+      [named('é'), { subjectId: '\u00e9'.normalize('NFD') }],
+      // Mojibake: as many UTF-16 units as the column has bytes, each unit equal to a byte.
+      [named('\u00c3\u00a9'), { subjectId: 'é' }],
+      [(e) => e, { action: 'evidence.viewed ' }],
+      [(e) => e, { action: 'Evidence.viewed' }],
+      [(e) => e, { subjectType: 'incident' }],
+      [(e) => e, { caseId: null }],
+      [(e) => ({ ...e, caseId: null }), { caseId: caseId }],
+      [(e) => e, { caseId: caseId.toUpperCase() }],
+      [(e) => e, { actorId: null }],
+      [(e) => ({ ...e, actor: SYSTEM_ACTOR }), { actorId: SYSTEM_ACTOR.id }],
+    ];
+    for (const [change, columns] of differing) expect(checkReplayPage(withEvent(change, columns), tools), JSON.stringify(columns)).toMatchObject(disagree);
+  });
+
   it('names what is wrong with stored bytes whose leaf hash matches them', () => {
     const stored = (bytes: Buffer): Row => ({ ...rowsOf(8, 1)[0]!, bytes, leafHash: leafHash(bytes) });
     const text = eventBytes(event(8)).toString('utf8');

@@ -92,7 +92,19 @@ export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPag
   // A binary COPY tuple: a 16-bit field count, then each field as a 32-bit length (-1: NULL) and its bytes.
   const starts = new Int32Array(9);
   const ends = new Int32Array(9);
-  const text = (field: number): string | null => (starts[field]! < 0 ? null : bytes.toString('utf8', starts[field], ends[field]));
+  // Whether a text field holds `value` (NULL: null), without decoding it when both are ASCII.
+  const holds = (field: number, value: unknown): boolean => {
+    const start = starts[field]!;
+    if (start < 0) return value === null;
+    if (typeof value !== 'string') return false;
+    const end = ends[field]!;
+    if (end - start === value.length) {
+      let i = 0;
+      while (i < value.length && value.charCodeAt(i) < 0x80 && value.charCodeAt(i) === bytes[start + i]) i++;
+      if (i === value.length) return true;
+    }
+    return bytes.toString('utf8', start, end) === value;
+  };
   // A 64-bit integer field (int8, timestamptz) as a number: exact below 2^53, which leaf indexes and
   // microsecond timestamps until the year 2285 are.
   const int64 = (field: number): number => bytes.readInt32BE(starts[field]!) * 4_294_967_296 + bytes.readUInt32BE(starts[field]! + 4);
@@ -135,12 +147,12 @@ export function checkReplayPage(page: ReplayPage, tools: ReplayTools): ReplayPag
     if (event.index !== leafIndex) return diverge(i, leafIndex, `the event says index ${String(event.index)}`);
     const actorId = event.actor?.id;
     const columnsMatch =
-      event.action === text(3) &&
-      event.caseId === text(4) &&
-      event.subject?.type === text(5) &&
-      event.subject?.id === text(6) &&
+      holds(3, event.action) &&
+      holds(4, event.caseId) &&
+      holds(5, event.subject?.type) &&
+      holds(6, event.subject?.id) &&
       typeof actorId === 'string' &&
-      (actorId === systemActorId ? null : actorId) === text(7) &&
+      holds(7, actorId === systemActorId ? null : actorId) &&
       // A binary timestamptz: microseconds since 2000-01-01T00:00:00Z.
       Date.parse(event.at as string) === int64(8) / 1000 + 946_684_800_000;
     if (!columnsMatch) return diverge(i, leafIndex, 'the indexed columns disagree with the event bytes');
