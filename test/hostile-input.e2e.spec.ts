@@ -182,6 +182,27 @@ describe('hostile input on every operation, from the OpenAPI document (e2e)', ()
     return attempts;
   };
 
+  it('serves nothing from outside the console for hostile paths, and answers them below 500', async () => {
+    const paths = [
+      '/%ZZ',
+      '/%00',
+      '/..%2F..%2Fpackage.json',
+      '/assets/..%2F..%2F..%2Fpackage.json',
+      '/assets/%2e%2e/%2e%2e/%2e%2e/package.json',
+      '/cases/%ED%A0%80',
+      '/.env',
+      '/index.html%00.js',
+      `/${'a/'.repeat(2000)}`,
+      '/api/v1/%ZZ',
+      '/api/v1/cases/%2e%2e%2fusers',
+    ];
+    for (const path of paths) {
+      const res = await t.http.get(path);
+      expect(res.status, path).toBeLessThan(500);
+      expect(res.text ?? '', path).not.toContain('"name": "custodia"');
+    }
+  });
+
   it('answers every attempt below 500, each refusal a problem that stored nothing, and goes on serving', async () => {
     const wrong: string[] = [];
     let refused = 0;
