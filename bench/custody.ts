@@ -146,7 +146,6 @@ async function bulkLoad(ds: Awaited<ReturnType<typeof benchDatabase>>['ds'], fro
   return (now() - started) / 1000;
 }
 
-
 /** SHA-256 over the log's own work: one leaf hash of each event's bytes plus one interior hash. */
 function sha256EventRate(sampleBytes: Buffer[]): number {
   const started = now();
