@@ -95,6 +95,34 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(state.headers['upload-offset']).toBe(String(bytes.length));
   });
 
+  it('takes X-HTTP-Method-Override as the method, as tus 1.0.0 requires (clients behind proxies that drop PATCH and DELETE)', async () => {
+    // tus-js-client's own switch: every PATCH sent as POST with the header.
+    const bytes = randomBytes(2 * MiB + 7);
+    const location = await tusUpload(`${url}/api/v1/uploads`, documenter.token, bytes, { overridePatchMethod: true });
+    const id = idOf(location);
+    expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
+    const as = (method: string, upload: string) =>
+      t.http.post(`/api/v1/uploads/${upload}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').set('X-HTTP-Method-Override', method);
+    const offset = await as('HEAD', id);
+    expect(offset.status).toBe(200);
+    expect(offset.headers['upload-offset']).toBe(String(bytes.length));
+    // The same rules as the real methods: someone else's upload is not there, whatever the method says.
+    const foreign = await t.http
+      .post(`/api/v1/uploads/${id}`)
+      .auth(other.token, { type: 'bearer' })
+      .set('Tus-Resumable', '1.0.0')
+      .set('X-HTTP-Method-Override', 'DELETE');
+    expectProblem(foreign, 404);
+    expect(await uploadsRow(id)).toBeDefined();
+    // Only tus's own methods; anything else is a 400 problem that changes nothing.
+    for (const method of ['GET', 'PUT', 'TRACE', 'patch; DELETE', '']) {
+      expect(expectProblem(await as(method, id), 400).detail, method).toMatch(/X-HTTP-Method-Override/);
+    }
+    const removed = await as('DELETE', id);
+    expect(removed.status).toBe(204);
+    expect(await uploadsRow(id)).toBeUndefined();
+  });
+
   it('finishes a large upload through a connection cut every 20 MiB, resuming where the server says', async () => {
     const user = await t.user('documenter', 'on mobile data');
     const bytes = randomBytes(96 * MiB);

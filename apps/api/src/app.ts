@@ -13,6 +13,7 @@ import { AppModule } from './app.module.js';
 import { completeDocument, operationIdOf, ResponseCheck } from './http/endpoint.js';
 import { accessLog } from './http/access-log.js';
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
+import { tusMethodOverride } from './http/tus-method-override.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
 import { defaultWebRoot, isApiPath, webConsole } from './http/web-console.js';
@@ -51,6 +52,7 @@ export async function createApp(
   app.use((req: Request, res: Response, next: () => void) =>
     consoleHandlers.length > 0 && (req.method === 'GET' || req.method === 'HEAD') && !isApiPath(req.path) ? next() : defaultHeaders(req, res, next));
   for (const handler of consoleHandlers) app.use(handler);
+  app.use(tusMethodOverride(API_PREFIX));
   app.use(jsonBodies(config.maxJsonBodyBytes, readsOwnBody));
   app.use(bodyErrors);
   app.use(strictQuery);
