@@ -227,6 +227,13 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expectProblem(await create(documenter.token, 10, `surprise ${b64('x')}`), 400);
     expectProblem(await create(documenter.token, 10, `filename ${b64('a\u0000b')}`), 400);
     expectProblem(await t.http.post('/api/v1/uploads').auth(documenter.token, { type: 'bearer' }).set('Upload-Length', '10'), 412);
+    // Extensions this server does not offer (Tus-Extension does not name them): a length given
+    // later (creation-defer-length), parts to be concatenated (concatenation, which tus-js-client's
+    // parallelUploads sends).
+    const bare = () => t.http.post('/api/v1/uploads').auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
+    expectProblem(await bare().set('Upload-Defer-Length', '1'), 400);
+    expectProblem(await create(documenter.token, 10).set('Upload-Concat', 'partial'), 400);
+    expectProblem(await bare().set('Upload-Concat', 'final;/api/v1/uploads/0123456789abcdef0123456789abcdef'), 400);
     expect(await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM uploads`)).toEqual(before);
   });
 

@@ -18,6 +18,16 @@ function chunkCheck(header: string | undefined): ChunkCheck | undefined | null {
 
 const CHECKSUM_FORMAT = 'Upload-Checksum must be "sha256 <base64 of 32 bytes>": sha256 is the only algorithm this server checks';
 
+/**
+ * Creation headers of tus extensions this server does not offer (Tus-Extension does not name
+ * them), with what to do instead: a 400 problem, as any request this server cannot take (the tus
+ * server's own answer is a 501).
+ */
+const UNOFFERED: readonly [header: string, detail: string][] = [
+  ['upload-defer-length', 'Upload-Defer-Length: give Upload-Length when creating the upload; the creation-defer-length extension is not offered'],
+  ['upload-concat', 'Upload-Concat: send the file as one upload; the concatenation extension is not offered (in tus-js-client, parallelUploads: 1)'],
+];
+
 /** A tus refusal as this API's problem+json. */
 function refuse(res: Response, status: number, detail: string): void {
   res.status(status).type('application/problem+json');
@@ -63,12 +73,17 @@ export class UploadsController {
   @Permit('evidence.submit')
   @Endpoint({
     summary: 'tus creation: Upload-Length and Upload-Metadata (filename, filetype, sha256), optionally with the first bytes',
-    description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413), 0 bytes (422), unknown or malformed metadata (400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
+    description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413), 0 bytes (422), unknown or malformed metadata (400), Upload-Defer-Length or Upload-Concat (extensions not offered: 400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
     status: 201,
     headers: { Location: 'The upload: /api/v1/uploads/<32 hex>', 'Upload-Offset': 'Bytes taken with the creation (creation-with-upload)', 'Upload-Expires': 'When an unfinished upload is removed' },
     problems: [400, 412, 413, 422, 429, 460],
   })
-  createUpload(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async createUpload(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const unoffered = UNOFFERED.find(([header]) => req.headers[header] !== undefined);
+    if (unoffered) {
+      res.setHeader('Tus-Resumable', '1.0.0');
+      return refuse(res, 400, unoffered[1]);
+    }
     return this.serve(req, res);
   }
 
