@@ -438,6 +438,42 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
   });
 
+  it('PATCH: a request stalled on one instance lets go when the client comes back through another', async () => {
+    const user = await t.user('documenter', 'stalled elsewhere');
+    const bytes = randomBytes(2 * MiB);
+    const created = await create(user.token, bytes.length);
+    const id = idOf(created.headers['location']!);
+    let release: (next: 'hold') => void = () => undefined;
+    const stalled = rawPatch(user.token, id, 0, bytes, { sendFirst: MiB, then: () => new Promise((r) => (release = r)) });
+    await fileReaches(id, MiB);
+    // Behind a load balancer the client's next request lands on another instance, which cannot
+    // reach the stalled request in this process but for the database: it asks there, and is told
+    // after the same drain, not after its lock's 30 s timeout (then a 500).
+    const sibling = await t.sibling();
+    try {
+      const started = Date.now();
+      const state = await request(sibling.url).head(`/api/v1/uploads/${id}`).auth(user.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
+      expect(state.status).toBe(200);
+      expect(state.headers['upload-offset']).toBe(String(MiB));
+      expect(Date.now() - started).toBeLessThan(15_000);
+      const answer = await stalled;
+      release('hold');
+      expect(answer).toMatchObject({ status: 204, headers: { 'upload-offset': String(MiB) } });
+      const rest = await request(sibling.url)
+        .patch(`/api/v1/uploads/${id}`)
+        .auth(user.token, { type: 'bearer' })
+        .set('Tus-Resumable', '1.0.0')
+        .set('Upload-Offset', String(MiB))
+        .set('Content-Type', 'application/offset+octet-stream')
+        .send(bytes.subarray(MiB));
+      expect(rest.status).toBe(204);
+      expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
+    } finally {
+      release('hold');
+      await sibling.close();
+    }
+  });
+
   it('limits how many uploads and bytes one user holds open', async () => {
     const user = await t.user('documenter', 'limited');
     for (let i = 0; i < 3; i++) expect((await create(user.token, 10)).status).toBe(201);

@@ -1,22 +1,36 @@
 import { ERRORS, MemoryLocker, type Lock, type Locker, type RequestRelease } from '@tus/server';
 import pg from 'pg';
+import { TusRefusal } from './upload-store.js';
 
 const POLL_MS = 50;
+
+/** How often a request waiting for an upload's lock asks its holder, in another process, to let go. */
+const ASK_EVERY_MS = 1000;
+
+/** LISTEN/NOTIFY channel by which a waiting request asks the process holding an upload's lock to let go; the payload is the upload's id. */
+const RELEASE_CHANNEL = 'custodia_upload_release';
 
 /**
  * tus locks that hold across API instances: an upload is written by one request at a time
  * whichever instance serves it. Within this process the tus MemoryLocker orders requests (and
  * asks a stale holder to let go, as tus wants); across processes a PostgreSQL session advisory
- * lock on the upload's id does. The advisory locks live on a small pool of their own: a lock is
- * held while the store reads the upload's record through the main pool, so sharing one pool
- * could leave every connection holding a lock and none to read with.
+ * lock on the upload's id does, and a request that finds it taken asks the holder's process to
+ * let go (NOTIFY): a client that lost its connection and comes back through another instance
+ * behind a load balancer is answered after the holder's drain, as on the same instance, not after
+ * the lock's timeout. The advisory locks live on a small pool of their own: a lock is held while
+ * the store reads the upload's record through the main pool, so sharing one pool could leave
+ * every connection holding a lock and none to read with.
  */
 export class PostgresLocker implements Locker {
   private readonly local: MemoryLocker;
   readonly pool: pg.Pool;
+  /** Uploads whose database lock this process holds, with how to ask their request to let go. */
+  private readonly held = new Map<string, RequestRelease>();
+  /** The connection that hears release requests; started with the first lock, again after it breaks. */
+  private listener: Promise<pg.Client | null> | null = null;
 
   constructor(
-    connectionString: string,
+    private readonly connectionString: string,
     private readonly timeoutMs = 30_000,
     size = 20,
   ) {
@@ -27,11 +41,50 @@ export class PostgresLocker implements Locker {
   }
 
   newLock(id: string): Lock {
-    return new PostgresLock(id, this.local.newLock(id), this.pool, this.timeoutMs);
+    void this.listen();
+    return new PostgresLock(id, this.local.newLock(id), this, this.timeoutMs);
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  /** This process now holds the upload's database lock; `release` asks its request to let go. */
+  holding(id: string, release: RequestRelease): void {
+    this.held.set(id, release);
+  }
+
+  released(id: string): void {
+    this.held.delete(id);
+  }
+
+  async close(): Promise<void> {
+    const listener = await this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+
+  /**
+   * Hears the other processes' requests to let go of an upload. Without it (the connection
+   * broke, or cannot be made) locks still hold; a waiting request then waits for the holder to
+   * finish or time out, as it did before.
+   */
+  private listen(): Promise<pg.Client | null> {
+    this.listener ??= (async () => {
+      const client = new pg.Client({ connectionString: this.connectionString, application_name: 'custodia-upload-release' });
+      client.on('notification', (message) => {
+        const release = message.payload ? this.held.get(message.payload) : undefined;
+        if (release) void Promise.resolve(release()).catch(() => undefined);
+      });
+      client.on('error', () => {
+        this.listener = null;
+        client.end().catch(() => undefined);
+      });
+      await client.connect();
+      await client.query(`LISTEN ${RELEASE_CHANNEL}`);
+      return client;
+    })().catch(() => {
+      this.listener = null;
+      return null;
+    });
+    return this.listener;
   }
 }
 
@@ -41,21 +94,27 @@ class PostgresLock implements Lock {
   constructor(
     private readonly id: string,
     private readonly local: Lock,
-    private readonly pool: pg.Pool,
+    private readonly locker: PostgresLocker,
     private readonly timeoutMs: number,
   ) {}
 
   async lock(signal: AbortSignal, cancelReq: RequestRelease): Promise<void> {
     await this.local.lock(signal, cancelReq);
     try {
-      const client = await this.pool.connect();
+      const client = await this.locker.pool.connect();
       const deadline = Date.now() + this.timeoutMs;
+      let askAt = 0;
       try {
         for (;;) {
           const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [`tus:${this.id}`]);
           if (rows[0]!.locked) break;
           if (signal.aborted) throw ERRORS.ABORTED;
-          if (Date.now() > deadline) throw ERRORS.ERR_LOCK_TIMEOUT;
+          if (Date.now() > deadline) throw new TusRefusal(423, 'Another request is writing this upload; ask again shortly (HEAD tells where it stands)\n');
+          if (Date.now() >= askAt) {
+            // Again now and then: the holder may have begun to listen only after the first ask.
+            await client.query(`SELECT pg_notify($1, $2)`, [RELEASE_CHANNEL, this.id]);
+            askAt = Date.now() + ASK_EVERY_MS;
+          }
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       } catch (error) {
@@ -63,6 +122,7 @@ class PostgresLock implements Lock {
         throw error;
       }
       this.client = client;
+      this.locker.holding(this.id, cancelReq);
     } catch (error) {
       await this.local.unlock();
       throw error;
@@ -74,6 +134,7 @@ class PostgresLock implements Lock {
     this.client = null;
     try {
       if (client) {
+        this.locker.released(this.id);
         await client.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`tus:${this.id}`]).then(
           () => client.release(),
           // A connection that failed to unlock is closed, which frees its lock.
