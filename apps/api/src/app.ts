@@ -13,9 +13,9 @@ import { AppModule } from './app.module.js';
 import { completeDocument, operationIdOf, ResponseCheck } from './http/endpoint.js';
 import { accessLog } from './http/access-log.js';
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
-import { tusMethodOverride } from './http/tus-method-override.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
+import { tusMethodOverride } from './http/tus-method-override.js';
 import { defaultWebRoot, isApiPath, webConsole } from './http/web-console.js';
 
 export const API_PREFIX = 'api/v1';
