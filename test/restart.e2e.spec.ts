@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCustodia } from '../apps/api/src/server.js';
@@ -96,6 +99,46 @@ describe('a bare start with no admin variables', () => {
     } finally {
       await running.stop();
       if (running.embedded) await rm(running.embedded.clusterDir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Ctrl-C in the terminal that runs `npm start`', () => {
+  it('shuts down in order: SIGINT reaches the whole process group, yet nothing fails and PostgreSQL stops after the app', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-ctrl-c-'));
+    const pgPort = await freePort();
+    // Its own process group, as a shell gives a foreground job; the terminal's Ctrl-C signals the group.
+    const child = spawn(process.execPath, ['--import', './test/support/ts-loader.mjs', 'apps/api/src/main.ts'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, CUSTODIA_DATA_DIR: dir, CUSTODIA_EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info', CUSTODIA_ADMIN_EMAIL: 'ctrl.c@custodia.test', CUSTODIA_ADMIN_PASSWORD: 'ctrl c admin password' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(child, 'exit');
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!/Custodia is listening on (http:\/\/\S+)\/api\/v1/.test(output)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the API did not start: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const url = /Custodia is listening on (http:\/\/\S+)\/api\/v1/.exec(output)![1]!;
+      expect((await request(url).post('/api/v1/auth/login').send({ email: 'ctrl.c@custodia.test', password: 'ctrl c admin password' })).status).toBe(200);
+      process.kill(-child.pid!, 'SIGINT');
+      const [code] = await exited;
+      expect(code).toBe(0);
+      // No error on the way out: PostgreSQL was not cut away under the app's connections.
+      const errors = output.split('\n').filter((line) => /"level":(50|60)/.test(line));
+      expect(errors).toEqual([]);
+      expect(await portAnswers(pgPort)).toBe(false);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      const { readFile } = await import('node:fs/promises');
+      const cluster = (await readFile(path.join(dir, 'postgres.location'), 'utf8').catch(() => '')).trim();
+      if (cluster && cluster !== path.join(dir, 'postgres')) await rm(cluster, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -244,11 +244,19 @@ function postgresEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Runs a PostgreSQL program in a process group of its own: Ctrl-C in the terminal of `npm start`
+ * signals the whole foreground group, and a postmaster in it would shut down at once, cutting
+ * the connections of requests and jobs the archive is still finishing. Out of the group, only
+ * this process hears it, and stops the server itself once its own work is done (stopServer; if
+ * this process is killed outright, the next start stops the server it left).
+ */
 function spawnAs(file: string, args: string[], runAs: RunAs | null, cwd: string): ChildProcess {
   return spawn(file, args, {
     cwd,
     env: postgresEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: process.platform !== 'win32',
     ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
   });
 }
