@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,10 +108,15 @@ describe('Ctrl-C in the terminal that runs `npm start`', () => {
   it('shuts down in order: SIGINT reaches the whole process group, yet nothing fails and PostgreSQL stops after the app', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-ctrl-c-'));
     const pgPort = await freePort();
+    // The embedded PostgreSQL, whatever server the suite runs on (DATABASE_URL, or a .env beside
+    // the checkout, would point the API there): an empty settings file of its own.
+    const { DATABASE_URL: _elsewhere, ...inherited } = process.env;
+    const settings = path.join(dir, 'none.env');
+    await writeFile(settings, '');
     // Its own process group, as a shell gives a foreground job; the terminal's Ctrl-C signals the group.
     const child = spawn(process.execPath, ['--import', './test/support/ts-loader.mjs', 'apps/api/src/main.ts'], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, CUSTODIA_DATA_DIR: dir, CUSTODIA_EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info', CUSTODIA_ADMIN_EMAIL: 'ctrl.c@custodia.test', CUSTODIA_ADMIN_PASSWORD: 'ctrl c admin password' },
+      env: { ...inherited, CUSTODIA_ENV_FILE: settings, CUSTODIA_DATA_DIR: dir, CUSTODIA_EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info', CUSTODIA_ADMIN_EMAIL: 'ctrl.c@custodia.test', CUSTODIA_ADMIN_PASSWORD: 'ctrl c admin password' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

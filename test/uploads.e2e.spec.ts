@@ -417,14 +417,20 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(await fileSize(id)).toBe(0);
   });
 
-  it('PATCH: a request that stalls holding an upload lets go of it when the client comes back, keeping what it received', async () => {
-    const user = await t.user('documenter', 'stalled');
+  /** A 2 MiB upload whose PATCH sent its first MiB and stalls (the client's connection lost, not closed). */
+  const stallHalfWay = async (name: string) => {
+    const user = await t.user('documenter', name);
     const bytes = randomBytes(2 * MiB);
     const created = await create(user.token, bytes.length);
     const id = idOf(created.headers['location']!);
-    let release: (next: 'hold') => void = () => undefined;
-    const stalled = rawPatch(user.token, id, 0, bytes, { sendFirst: MiB, then: () => new Promise((r) => (release = r)) });
+    let hold: (next: 'hold') => void = () => undefined;
+    const stalled = rawPatch(user.token, id, 0, bytes, { sendFirst: MiB, then: () => new Promise((r) => (hold = r)) });
     await fileReaches(id, MiB);
+    return { user, bytes, id, stalled, release: () => hold('hold') };
+  };
+
+  it('PATCH: a request that stalls holding an upload lets go of it when the client comes back, keeping what it received', async () => {
+    const { user, bytes, id, stalled, release } = await stallHalfWay('stalled');
     // The client, having lost its connection, asks where the upload stands: it is told once the
     // stalled request let go (after a drain of 3 s), and that request answers with what it kept.
     const started = Date.now();
@@ -432,20 +438,14 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
     expect(state.headers['upload-offset']).toBe(String(MiB));
     const answer = await stalled;
-    release('hold');
+    release();
     expect(answer).toMatchObject({ status: 204, headers: { 'upload-offset': String(MiB), connection: 'close' } });
     expect((await patch(user.token, id, MiB, bytes.subarray(MiB))).status).toBe(204);
     expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
   });
 
   it('PATCH: a request stalled on one instance lets go when the client comes back through another', async () => {
-    const user = await t.user('documenter', 'stalled elsewhere');
-    const bytes = randomBytes(2 * MiB);
-    const created = await create(user.token, bytes.length);
-    const id = idOf(created.headers['location']!);
-    let release: (next: 'hold') => void = () => undefined;
-    const stalled = rawPatch(user.token, id, 0, bytes, { sendFirst: MiB, then: () => new Promise((r) => (release = r)) });
-    await fileReaches(id, MiB);
+    const { user, bytes, id, stalled, release } = await stallHalfWay('stalled elsewhere');
     // Behind a load balancer the client's next request lands on another instance, which cannot
     // reach the stalled request in this process but for the database: it asks there, and is told
     // after the same drain, not after its lock's 30 s timeout (then a 500).
@@ -457,7 +457,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       expect(state.headers['upload-offset']).toBe(String(MiB));
       expect(Date.now() - started).toBeLessThan(15_000);
       const answer = await stalled;
-      release('hold');
+      release();
       expect(answer).toMatchObject({ status: 204, headers: { 'upload-offset': String(MiB) } });
       const rest = await request(sibling.url)
         .patch(`/api/v1/uploads/${id}`)
@@ -469,7 +469,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       expect(rest.status).toBe(204);
       expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
     } finally {
-      release('hold');
+      release();
       await sibling.close();
     }
   });
