@@ -62,8 +62,9 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
   const idOf = (location: string): string => location.split('/').pop()!;
   const create = (token: string, length: number, metadata = `filename ${b64('a.jpg')}`) =>
     t.http.post('/api/v1/uploads').auth(token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').set('Upload-Length', String(length)).set('Upload-Metadata', metadata);
-  const patch = (token: string, id: string, offset: number, body: Buffer) =>
-    t.http
+  /** A PATCH of `body` at `offset`, to this instance or to `via` (another one). */
+  const patch = (token: string, id: string, offset: number, body: Buffer, via: { patch(url: string): request.Test } = t.http) =>
+    via
       .patch(`/api/v1/uploads/${id}`)
       .auth(token, { type: 'bearer' })
       .set('Tus-Resumable', '1.0.0')
@@ -459,14 +460,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       const answer = await stalled;
       release();
       expect(answer).toMatchObject({ status: 204, headers: { 'upload-offset': String(MiB) } });
-      const rest = await request(sibling.url)
-        .patch(`/api/v1/uploads/${id}`)
-        .auth(user.token, { type: 'bearer' })
-        .set('Tus-Resumable', '1.0.0')
-        .set('Upload-Offset', String(MiB))
-        .set('Content-Type', 'application/offset+octet-stream')
-        .send(bytes.subarray(MiB));
-      expect(rest.status).toBe(204);
+      expect((await patch(user.token, id, MiB, bytes.subarray(MiB), request(sibling.url))).status).toBe(204);
       expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
     } finally {
       release();
@@ -512,14 +506,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       const other = request(sibling.url);
       const state = await other.head(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
       expect(state.headers['upload-offset']).toBe(String(MiB));
-      const rest = await other
-        .patch(`/api/v1/uploads/${id}`)
-        .auth(documenter.token, { type: 'bearer' })
-        .set('Tus-Resumable', '1.0.0')
-        .set('Upload-Offset', String(MiB))
-        .set('Content-Type', 'application/offset+octet-stream')
-        .send(bytes.subarray(MiB));
-      expect(rest.status).toBe(204);
+      expect((await patch(documenter.token, id, MiB, bytes.subarray(MiB), other)).status).toBe(204);
       expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
       // tus-js-client finishing a file through the second instance after the first started it.
       const more = randomBytes(3 * MiB);
