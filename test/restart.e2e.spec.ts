@@ -1,16 +1,15 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCustodia } from '../apps/api/src/server.js';
 import { loadConfig } from '../libs/config/src/index.js';
 import { createLogger } from '../libs/logging/src/index.js';
 import { freePort } from './support/postgres-server.js';
+import { startApiProcess } from './support/processes.js';
 
 const portAnswers = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -110,38 +109,26 @@ describe('Ctrl-C in the terminal that runs `npm start`', () => {
     const pgPort = await freePort();
     // The embedded PostgreSQL, whatever server the suite runs on (DATABASE_URL, or a .env beside
     // the checkout, would point the API there): an empty settings file of its own.
-    const { DATABASE_URL: _elsewhere, ...inherited } = process.env;
     const settings = path.join(dir, 'none.env');
     await writeFile(settings, '');
-    // Its own process group, as a shell gives a foreground job; the terminal's Ctrl-C signals the group.
-    const child = spawn(process.execPath, ['--import', './test/support/ts-loader.mjs', 'apps/api/src/main.ts'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...inherited, CUSTODIA_ENV_FILE: settings, CUSTODIA_DATA_DIR: dir, CUSTODIA_EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info', CUSTODIA_ADMIN_EMAIL: 'ctrl.c@custodia.test', CUSTODIA_ADMIN_PASSWORD: 'ctrl c admin password' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = once(child, 'exit');
+    let api: Awaited<ReturnType<typeof startApiProcess>> | undefined;
     try {
-      const deadline = Date.now() + 90_000;
-      while (!/Custodia is listening on (http:\/\/\S+)\/api\/v1/.test(output)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the API did not start: ${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const url = /Custodia is listening on (http:\/\/\S+)\/api\/v1/.exec(output)![1]!;
-      expect((await request(url).post('/api/v1/auth/login').send({ email: 'ctrl.c@custodia.test', password: 'ctrl c admin password' })).status).toBe(200);
-      process.kill(-child.pid!, 'SIGINT');
+      // Its own process group, as a shell gives a foreground job; the terminal's Ctrl-C signals the group.
+      api = await startApiProcess(
+        { CUSTODIA_ENV_FILE: settings, CUSTODIA_DATA_DIR: dir, CUSTODIA_EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', CUSTODIA_ADMIN_EMAIL: 'ctrl.c@custodia.test', CUSTODIA_ADMIN_PASSWORD: 'ctrl c admin password' },
+        { detached: true, unset: ['DATABASE_URL'] },
+      );
+      expect((await request(api.url).post('/api/v1/auth/login').send({ email: 'ctrl.c@custodia.test', password: 'ctrl c admin password' })).status).toBe(200);
+      const exited = once(api.child, 'exit');
+      process.kill(-api.child.pid!, 'SIGINT');
       const [code] = await exited;
       expect(code).toBe(0);
       // No error on the way out: PostgreSQL was not cut away under the app's connections.
-      const errors = output.split('\n').filter((line) => /"level":(50|60)/.test(line));
+      const errors = api.output().split('\n').filter((line) => /"level":(50|60)/.test(line));
       expect(errors).toEqual([]);
       expect(await portAnswers(pgPort)).toBe(false);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-      const { readFile } = await import('node:fs/promises');
+      if (api && api.child.exitCode === null && api.child.signalCode === null) process.kill(-api.child.pid!, 'SIGKILL');
       const cluster = (await readFile(path.join(dir, 'postgres.location'), 'utf8').catch(() => '')).trim();
       if (cluster && cluster !== path.join(dir, 'postgres')) await rm(cluster, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });

@@ -15,11 +15,20 @@ export interface AppProcess {
  * Starts `entry` (e.g. apps/worker/src/main.ts) with `env` over this process's environment and
  * waits until its output matches `ready`; returns the match too (the API prints its address).
  */
-export async function startProcess(entry: string, env: Record<string, string>, ready: RegExp): Promise<AppProcess & { ready: RegExpMatchArray }> {
+export async function startProcess(
+  entry: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  /** `detached`: a process group of its own, as a shell's foreground job; `unset`: variables of this process not passed on. */
+  options: { detached?: boolean; unset?: string[] } = {},
+): Promise<AppProcess & { ready: RegExpMatchArray }> {
+  const inherited = { ...process.env };
+  for (const name of options.unset ?? []) delete inherited[name];
   const child = spawn(process.execPath, ['--import', './test/support/ts-loader.mjs', entry], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let output = '';
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
@@ -53,7 +62,7 @@ export async function startProcess(entry: string, env: Record<string, string>, r
 export const startWorkerProcess = (env: Record<string, string>) => startProcess('apps/worker/src/main.ts', env, /Custodia worker: working/);
 
 /** The API in its own process (PORT 0 picks a port); `url` is where it listens. */
-export async function startApiProcess(env: Record<string, string>): Promise<AppProcess & { url: string }> {
-  const started = await startProcess('apps/api/src/main.ts', { PORT: '0', ...env }, /Custodia is listening on (http:\/\/\S+)\/api\/v1/);
+export async function startApiProcess(env: Record<string, string>, options: Parameters<typeof startProcess>[3] = {}): Promise<AppProcess & { url: string }> {
+  const started = await startProcess('apps/api/src/main.ts', { PORT: '0', ...env }, /Custodia is listening on (http:\/\/\S+)\/api\/v1/, options);
   return { ...started, url: started.ready[1]! };
 }
