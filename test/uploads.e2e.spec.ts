@@ -96,6 +96,16 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(state.headers['upload-offset']).toBe(String(bytes.length));
   });
 
+  it("reads filename, filetype and sha256 of the metadata and ignores other clients' keys (Uppy's name, type, relativePath)", async () => {
+    const bytes = randomBytes(64 * 1024 + 5);
+    // What @uppy/tus sends for a file picked in a browser: its meta fields, then filetype and filename.
+    const metadata = { relativePath: 'null', name: 'звіт.jpg', type: 'image/jpeg', filetype: 'image/jpeg', filename: 'звіт.jpg', sha256: sha256(bytes) };
+    const location = await tusUpload(`${url}/api/v1/uploads`, documenter.token, bytes, { metadata });
+    const row = await uploadsRow(idOf(location));
+    expect(row).toMatchObject({ file_name: 'звіт.jpg', media_type: 'image/jpeg', declared_sha256: sha256(bytes), computed_sha256: sha256(bytes) });
+    await t.http.delete(`/api/v1/uploads/${idOf(location)}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').expect(204);
+  });
+
   it('takes X-HTTP-Method-Override as the method, as tus 1.0.0 requires (clients behind proxies that drop PATCH and DELETE)', async () => {
     // tus-js-client's own switch: every PATCH sent as POST with the header.
     const bytes = randomBytes(2 * MiB + 7);
@@ -225,8 +235,14 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(expectProblem(await create(documenter.token, 256 * MiB + 1), 413).detail).toBeTruthy();
     expectProblem(await create(documenter.token, 0), 422);
     expectProblem(await create(documenter.token, 10, `sha256 ${b64('not hex')}`), 400);
-    expectProblem(await create(documenter.token, 10, `surprise ${b64('x')}`), 400);
+    // A digest other than the one checked is refused, so that nobody takes it as checked.
+    for (const key of ['md5', 'SHA256', 'sha-256', 'sha1', 'checksum']) {
+      expect(expectProblem(await create(documenter.token, 10, `${key} ${b64('0'.repeat(32))}`), 400).detail).toMatch(new RegExp(`^Upload-Metadata: ${key}: the only digest checked is sha256`));
+    }
     expectProblem(await create(documenter.token, 10, `filename ${b64('a\u0000b')}`), 400);
+    // Bytes that are not UTF-8 (@tus/server alone would keep U+FFFD in their place).
+    const latin1 = Buffer.from('zvit-\xe9.jpg', 'latin1').toString('base64');
+    expect(expectProblem(await create(documenter.token, 10, `filename ${latin1}`), 400).detail).toMatch(/filename is not valid UTF-8/);
     expectProblem(await t.http.post('/api/v1/uploads').auth(documenter.token, { type: 'bearer' }).set('Upload-Length', '10'), 412);
     // Extensions this server does not offer (Tus-Extension does not name them): a length given
     // later (creation-defer-length), parts to be concatenated (concatenation, which tus-js-client's

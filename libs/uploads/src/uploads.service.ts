@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -20,6 +21,13 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 // A media type as RFC 6838 names them, without parameters.
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * The `Upload-Metadata` keys the archive reads. Any other is ignored, as tus servers do: clients
+ * send their own (Uppy sends `name`, `type` and `relativePath` beside `filename` and `filetype`).
+ */
+const READ_KEYS = ['filename', 'filetype', 'sha256'];
+/** Keys declaring a digest other than the one checked: refused, so that nobody takes it as checked. */
+const OTHER_DIGEST = /^(md5|sha-?\d+|sha3\S*|blake\S*|crc\S*|xxh\S*|checksum|hash|digest)$/i;
 const OFFSET = /^(0|[1-9][0-9]{0,15})$/;
 // How long a request holding an upload gets to let go of it when another asks for it (a client
 // that resumes after its connection broke, while this end has not noticed yet), as @tus/server.
@@ -128,7 +136,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
       namingFunction: () => randomBytes(16).toString('hex'),
       onIncomingRequest: (req, id) => this.assertOwnUpload(req, id),
       onUploadCreate: async (req, upload) => {
-        await this.register(actorOf(req), upload);
+        await this.register(actorOf(req), upload, req.headers.get('upload-metadata'));
         return {};
       },
       onUploadFinish: async (_req, upload) => {
@@ -224,10 +232,17 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /** Checks the metadata and the creator's limits, and records the upload as theirs. */
-  private async register(actor: Actor, upload: Upload): Promise<void> {
+  private async register(actor: Actor, upload: Upload, header: string | null): Promise<void> {
     const metadata = upload.metadata ?? {};
     const problems: string[] = [];
-    for (const key of Object.keys(metadata)) if (!['filename', 'filetype', 'sha256'].includes(key)) problems.push(`${key} is not a known metadata key`);
+    for (const key of Object.keys(metadata)) {
+      if (!READ_KEYS.includes(key) && OTHER_DIGEST.test(key)) problems.push(`${key}: the only digest checked is sha256 (64 lowercase hex digits); declare that one, or none`);
+    }
+    // @tus/server decodes values leniently (U+FFFD for bytes that are not UTF-8): the header's own bytes are checked.
+    for (const pair of header?.split(',') ?? []) {
+      const [key, value] = pair.split(' ');
+      if (READ_KEYS.includes(key!) && value && !isUtf8(Buffer.from(value, 'base64'))) problems.push(`${key} is not valid UTF-8`);
+    }
     const fileName = metadata['filename'] ?? null;
     const mediaType = metadata['filetype'] ?? null;
     const sha256 = metadata['sha256'] ?? null;

@@ -73,7 +73,7 @@ export class UploadsController {
   @Permit('evidence.submit')
   @Endpoint({
     summary: 'tus creation: Upload-Length and Upload-Metadata (filename, filetype, sha256), optionally with the first bytes',
-    description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413), 0 bytes (422), unknown or malformed metadata (400), Upload-Defer-Length or Upload-Concat (extensions not offered: 400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
+    description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413), 0 bytes (422), malformed metadata or a digest other than sha256 (md5, SHA256, checksum...: 400; other keys, such as name, type and relativePath from Uppy, are ignored), Upload-Defer-Length or Upload-Concat (extensions not offered: 400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
     status: 201,
     headers: { Location: 'The upload: /api/v1/uploads/<32 hex>', 'Upload-Offset': 'Bytes taken with the creation (creation-with-upload)', 'Upload-Expires': 'When an unfinished upload is removed' },
     problems: [400, 412, 413, 422, 429, 460],
