@@ -471,6 +471,19 @@ describe('evidence intake (e2e)', () => {
       await expectNothingStored(t, before);
     });
 
+    it('a file part without a filename (read as a field) is named, before or after the metadata', async () => {
+      const before = await quietState(t);
+      const metadata = { name: 'metadata', value: JSON.stringify({ title: 'no file name' }) };
+      const file = { name: 'file', value: randomBytes(5000), contentType: 'image/jpeg' };
+      const last = multipart([metadata, file]);
+      expect(expectProblem(await post(last.contentType, last.body), 400).detail).toMatch(/the file as a part named "file" with a filename/);
+      const first = multipart([file, metadata]);
+      const problem = expectProblem(await post(first.contentType, first.body), 400);
+      expect(problem.detail).toMatch(/^The part "file" has no filename/);
+      expect(problem.errors).toEqual([{ field: 'file', message: 'needs a filename parameter' }]);
+      await expectNothingStored(t, before);
+    });
+
     it('a metadata part that is not JSON names metadata', async () => {
       const before = await quietState(t);
       const res = await submit(t, documenter, caseId, randomBytes(5000), { metadata: '{"title": "unterminated' });

@@ -63,7 +63,13 @@ export async function readEvidenceUpload(
 
   const finished = new Promise<void>((resolve) => {
     settle = resolve;
+    /** busboy takes a part without a filename (and not application/octet-stream) for a field. */
+    const noFileName = () =>
+      badRequest('The part "file" has no filename: send it as Content-Disposition: form-data; name="file"; filename="..."', [
+        { field: 'file', message: 'needs a filename parameter' },
+      ]);
     parser.on('field', (name, value, info) => {
+      if (name === 'file') return fail(noFileName());
       if (name !== 'metadata') return fail(badRequest(`Unknown part "${name}"`, [{ field: name, message: 'is not a part of a submission' }]));
       if (info.valueTruncated) return fail(new DomainError('payload_too_large', `The metadata part is over ${MAX_METADATA_BYTES} bytes`));
       metadataRaw = value;
@@ -82,7 +88,14 @@ export async function readEvidenceUpload(
       });
     });
     parser.on('filesLimit', () => fail(badRequest('Send exactly one file part', [{ field: 'file', message: 'only one file per submission' }])));
-    parser.on('fieldsLimit', () => fail(badRequest('Send exactly one metadata part', [{ field: 'metadata', message: 'only one metadata part' }])));
+    // Fields beyond the first: a second metadata part, or the file part without a filename after it.
+    parser.on('fieldsLimit', () =>
+      fail(
+        badRequest('Send exactly one metadata part, and the file as a part named "file" with a filename (a part without one counts as another field)', [
+          { field: 'metadata', message: 'only one metadata part' },
+        ]),
+      ),
+    );
     // busboy reports reaching (not passing) the parts limit: 3 means a third part arrived.
     parser.on('partsLimit', () => fail(badRequest('Too many parts: send "metadata" and "file" only')));
     parser.on('error', () => {
