@@ -95,6 +95,21 @@ describe('reading evidence (e2e)', () => {
     }
   });
 
+  it('If-Range: the range for this version (its ETag), the whole body for any other, a weak tag or a date', async () => {
+    const etag = (await getBytes(investigator, `/evidence/${itemId}/content`)).headers['etag']!;
+    const same = await getBytes(investigator, `/evidence/${itemId}/content`, { Range: 'bytes=0-9', 'If-Range': etag });
+    expect(same.status).toBe(206);
+    expect((same.body as Buffer).equals(bytes.subarray(0, 10))).toBe(true);
+    for (const other of [`"sha256-${'0'.repeat(64)}"`, `W/${etag}`, 'Wed, 21 Oct 2015 07:28:00 GMT']) {
+      const res = await getBytes(investigator, `/evidence/${itemId}/content`, { Range: 'bytes=0-9', 'If-Range': other });
+      expect(res.status, other).toBe(200);
+      expect(res.headers['content-range']).toBeUndefined();
+      expect((res.body as Buffer).equals(bytes)).toBe(true);
+    }
+    // What was sent is what the log says: the whole file, no range.
+    expect((await actionsOf(itemId, 'evidence.downloaded')).at(-1)!.details).not.toHaveProperty('range');
+  });
+
   it('each download is recorded as evidence.downloaded, with the actor and the range', async () => {
     const before = (await actionsOf(itemId, 'evidence.downloaded')).length;
     expect((await getBytes(documenter, `/evidence/${itemId}/content`)).status).toBe(200);

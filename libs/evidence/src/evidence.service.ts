@@ -483,15 +483,15 @@ export class EvidenceService {
 
   /**
    * Opens the original for download (recorded as `evidence.downloaded`). `pickRange` chooses
-   * the bytes from the file's size (null: all of it); what it throws comes back to the caller.
+   * the bytes from the file's size and hash (null: all of it); what it throws comes back to the caller.
    */
   async openOriginal(
     actor: Actor,
     id: string,
-    pickRange: (sizeBytes: number) => ByteRange | null,
+    pickRange: (sizeBytes: number, sha256: string) => ByteRange | null,
   ): Promise<{ row: EvidenceRow; range: ByteRange | null; stream: Readable }> {
     const row = await this.itemFor(actor, id, 'evidence.content');
-    const range = pickRange(Number(row.size_bytes));
+    const range = pickRange(Number(row.size_bytes), row.sha256);
     await this.recordRead(actor, row, 'evidence.downloaded', range ? { range: `bytes=${range.start}-${range.end}` } : {});
     return { row, range, stream: await this.store.open(row.sha256, range ?? undefined) };
   }

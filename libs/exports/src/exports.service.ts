@@ -88,12 +88,12 @@ export class ExportsService {
 
   /**
    * Opens a ready package for download (recorded as `export.downloaded`); `pickRange` chooses the
-   * bytes from the package's size (null: all of it); what it throws comes back to the caller.
+   * bytes from the package's size and hash (null: all of it); what it throws comes back to the caller.
    */
   async openPackage(
     actor: Actor,
     id: string,
-    pickRange: (sizeBytes: number) => ByteRange | null,
+    pickRange: (sizeBytes: number, sha256: string) => ByteRange | null,
   ): Promise<{ view: ExportView; range: ByteRange | null; stream: Readable }> {
     const row = await this.row(id);
     await this.assertMayInCase(actor, row.case_id, 'export.download', 'The export');
@@ -101,7 +101,7 @@ export class ExportsService {
     if (row.status !== 'ready' || !row.sha256) {
       throw conflict(row.status === 'failed' ? 'This export failed; request a new one' : `This export is not ready yet (${row.status})`);
     }
-    const range = pickRange(Number(row.size_bytes));
+    const range = pickRange(Number(row.size_bytes), row.sha256);
     await this.db.transaction((tx) =>
       this.custody.append(tx, {
         action: 'export.downloaded',

@@ -25,6 +25,7 @@ import {
 import { parseWith, z } from '#custodia/schema';
 import type { BlobStore } from '#custodia/storage';
 import { sendBlob } from '../http/download.js';
+import { entityTag } from '../http/range.js';
 import { Endpoint, openApiSchema, ValidBody, ValidQuery } from '../http/endpoint.js';
 import { readEvidenceUpload } from '../http/multipart.js';
 import { uuidParam } from '../http/params.js';
@@ -188,7 +189,7 @@ export class EvidenceController {
   @Get('evidence/:id/content')
   @Permit('evidence.content')
   @Endpoint({
-    summary: 'The original bytes, unchanged, as an attachment; Range requests work (records evidence.downloaded)',
+    summary: 'The original bytes, unchanged, as an attachment; Range requests (one range; If-Range with the ETag) work (records evidence.downloaded)',
     produces: 'application/octet-stream',
     problems: [404, 416],
   })
@@ -225,7 +226,7 @@ export class EvidenceController {
     const { sha256, stream } = await this.evidence.openDerivative(actor, id, kind);
     res.setHeader('Content-Type', 'image/jpeg');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('ETag', `"sha256-${sha256}"`);
+    res.setHeader('ETag', entityTag(sha256));
     res.setHeader('Cache-Control', 'private, max-age=86400, immutable');
     await pipeline(stream, res).catch(() => res.destroy());
   }

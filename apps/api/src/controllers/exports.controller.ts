@@ -46,7 +46,7 @@ export class ExportsController {
   @Permit('export.download')
   @Endpoint({
     operationId: 'downloadExport',
-    summary: 'The package (a BagIt bag in a ZIP), with ETag and Repr-Digest (RFC 9530); Range requests work',
+    summary: 'The package (a BagIt bag in a ZIP), with ETag and Repr-Digest (RFC 9530); Range requests (one range; If-Range with the ETag) work',
     produces: 'application/zip',
     problems: [404, 409, 416],
   })

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ByteRange } from '#custodia/storage';
 import { problem, sendProblem } from './problem.filter.js';
-import { parseRange } from './range.js';
+import { entityTag, ifRangeHolds, parseRange } from './range.js';
 
 /** A Range header that no byte of the file satisfies (answered 416). */
 class RangeNotSatisfiable extends Error {
@@ -41,18 +41,20 @@ export interface OpenedBlob {
 }
 
 /**
- * Sends a stored, content-addressed blob as an attachment: single Range (206/416), `ETag` and
+ * Sends a stored, content-addressed blob as an attachment: single Range (206/416) and If-Range, `ETag` and
  * RFC 9530 `Repr-Digest` of the whole representation. `open` receives the chosen range maker,
  * so authorisation and the custody event happen before any byte is read.
  */
 export async function sendBlob(
   req: Request,
   res: Response,
-  open: (pickRange: (sizeBytes: number) => ByteRange | null) => Promise<OpenedBlob>,
+  open: (pickRange: (sizeBytes: number, sha256: string) => ByteRange | null) => Promise<OpenedBlob>,
 ): Promise<void> {
   let opened: OpenedBlob;
   try {
-    opened = await open((sizeBytes) => {
+    opened = await open((sizeBytes, sha256) => {
+      // A client whose copy may differ (If-Range naming another version) gets the whole body.
+      if (!ifRangeHolds(req.get('if-range'), entityTag(sha256))) return null;
       const wanted = parseRange(req.headers.range, sizeBytes);
       if (wanted === 'unsatisfiable') throw new RangeNotSatisfiable(sizeBytes);
       return wanted;
@@ -68,7 +70,7 @@ export async function sendBlob(
   res.setHeader('Content-Disposition', attachment(opened.fileName, opened.fallbackName));
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Accept-Ranges', 'bytes');
-  res.setHeader('ETag', `"sha256-${sha256}"`);
+  res.setHeader('ETag', entityTag(sha256));
   res.setHeader('Repr-Digest', `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
   res.setHeader('Cache-Control', 'private, no-store');
   res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : sizeBytes));

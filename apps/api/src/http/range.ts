@@ -19,3 +19,16 @@ export function parseRange(header: string | undefined, size: number): { start: n
   if (size === 0) return 'unsatisfiable';
   return { start, end };
 }
+
+/** A content-addressed blob's entity tag: strong, since the bytes of a hash never change. */
+export const entityTag = (sha256: string): string => `"sha256-${sha256}"`;
+
+/**
+ * Whether a Range may be honoured under `If-Range` (RFC 9110 §13.1.5): when there is none, or
+ * when it names this representation's entity tag, compared strongly. A date (no `Last-Modified`
+ * is sent, so none can match), a weak tag or another tag means the client's partial copy may be
+ * of other bytes: the whole body is sent (200), never a range to splice onto it.
+ */
+export function ifRangeHolds(header: string | undefined, etag: string): boolean {
+  return header === undefined || header.trim() === etag;
+}
