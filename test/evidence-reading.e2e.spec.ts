@@ -110,6 +110,14 @@ describe('reading evidence (e2e)', () => {
     expect((await actionsOf(itemId, 'evidence.downloaded')).at(-1)!.details).not.toHaveProperty('range');
   });
 
+  it('HEAD answers the headers of a download without its bytes, and the log says so (method HEAD, no range)', async () => {
+    const res = await t.http.head(`/api/v1/evidence/${itemId}/content`).set('Authorization', bearer(investigator)).set('Range', 'bytes=0-9');
+    expect(res.status).toBe(206);
+    expect(res.headers).toMatchObject({ 'content-length': '10', 'content-range': 'bytes 0-9/1000', 'repr-digest': `sha-256=:${sha256base64(bytes)}:` });
+    expect(res.headers['etag']).toBe(`"sha256-${sha256hex(bytes)}"`);
+    expect((await actionsOf(itemId, 'evidence.downloaded')).at(-1)!.details).toEqual({ range: 'bytes=0-9', method: 'HEAD' });
+  });
+
   it('each download is recorded as evidence.downloaded, with the actor and the range', async () => {
     const before = (await actionsOf(itemId, 'evidence.downloaded')).length;
     expect((await getBytes(documenter, `/evidence/${itemId}/content`)).status).toBe(200);

@@ -12,7 +12,7 @@ import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
-import { BlobNotFoundError, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
+import { BlobNotFoundError, readDetails, type BlobRead, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
 import type {
   EvidenceCustody,
@@ -482,18 +482,19 @@ export class EvidenceService {
   }
 
   /**
-   * Opens the original for download (recorded as `evidence.downloaded`). `pickRange` chooses
+   * Opens the original for download (recorded as `evidence.downloaded`). `read` chooses
    * the bytes from the file's size and hash (null: all of it); what it throws comes back to the caller.
+   * A HEAD is recorded with `method: HEAD` and opens nothing.
    */
   async openOriginal(
     actor: Actor,
     id: string,
-    pickRange: (sizeBytes: number, sha256: string) => ByteRange | null,
-  ): Promise<{ row: EvidenceRow; range: ByteRange | null; stream: Readable }> {
+    read: BlobRead,
+  ): Promise<{ row: EvidenceRow; range: ByteRange | null; stream: Readable | null }> {
     const row = await this.itemFor(actor, id, 'evidence.content');
-    const range = pickRange(Number(row.size_bytes), row.sha256);
-    await this.recordRead(actor, row, 'evidence.downloaded', range ? { range: `bytes=${range.start}-${range.end}` } : {});
-    return { row, range, stream: await this.store.open(row.sha256, range ?? undefined) };
+    const range = read.pickRange(Number(row.size_bytes), row.sha256);
+    await this.recordRead(actor, row, 'evidence.downloaded', readDetails(read, range));
+    return { row, range, stream: read.headersOnly ? null : await this.store.open(row.sha256, range ?? undefined) };
   }
 
   /** Opens a derivative (no embedded metadata by construction); the read is an `evidence.viewed` event naming the part. */

@@ -6,7 +6,7 @@ import { CasesService } from '#custodia/cases';
 import { CustodyLog } from '#custodia/custody';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
-import type { BlobStore, ByteRange } from '#custodia/storage';
+import { readDetails, type BlobRead, type BlobStore, type ByteRange } from '#custodia/storage';
 import { EXPORT_STORE, toExportView, type ExportPurpose, type ExportRow, type ExportView } from './export-row.js';
 import { assertSelectionExists, type ExportSelection } from './selection.js';
 
@@ -87,30 +87,30 @@ export class ExportsService {
   }
 
   /**
-   * Opens a ready package for download (recorded as `export.downloaded`); `pickRange` chooses the
-   * bytes from the package's size and hash (null: all of it); what it throws comes back to the caller.
+   * Opens a ready package for download (recorded as `export.downloaded`); `read` chooses the
+   * bytes from the package's size and hash (null: all of it; a HEAD opens nothing); what it throws comes back to the caller.
    */
   async openPackage(
     actor: Actor,
     id: string,
-    pickRange: (sizeBytes: number, sha256: string) => ByteRange | null,
-  ): Promise<{ view: ExportView; range: ByteRange | null; stream: Readable }> {
+    read: BlobRead,
+  ): Promise<{ view: ExportView; range: ByteRange | null; stream: Readable | null }> {
     const row = await this.row(id);
     await this.assertMayInCase(actor, row.case_id, 'export.download', 'The export');
     if (row.include_names) assertMay(actor, 'export.names');
     if (row.status !== 'ready' || !row.sha256) {
       throw conflict(row.status === 'failed' ? 'This export failed; request a new one' : `This export is not ready yet (${row.status})`);
     }
-    const range = pickRange(Number(row.size_bytes), row.sha256);
+    const range = read.pickRange(Number(row.size_bytes), row.sha256);
     await this.db.transaction((tx) =>
       this.custody.append(tx, {
         action: 'export.downloaded',
         actor,
         caseId: row.case_id,
         subject: { type: 'export', id, sha256: row.sha256! },
-        details: { purpose: row.purpose, includeNames: row.include_names, ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}) },
+        details: { purpose: row.purpose, includeNames: row.include_names, ...readDetails(read, range) },
       }),
     );
-    return { view: toExportView(row, API_BASE), range, stream: await this.packages.open(row.sha256, range ?? undefined) };
+    return { view: toExportView(row, API_BASE), range, stream: read.headersOnly ? null : await this.packages.open(row.sha256, range ?? undefined) };
   }
 }

@@ -16,6 +16,20 @@ export interface ByteRange {
   end: number;
 }
 
+/**
+ * What an HTTP read of a stored blob asks for: the range to send, chosen from the blob's size and
+ * hash (If-Range compares the hash), and whether only the headers go out (HEAD: no byte is read).
+ */
+export interface BlobRead {
+  pickRange(sizeBytes: number, sha256: string): ByteRange | null;
+  headersOnly: boolean;
+}
+
+/** The details a read's custody event names: the range sent, or that no byte was (HEAD). */
+export function readDetails(read: BlobRead, range: ByteRange | null): { range?: string; method?: 'HEAD' } {
+  return { ...(range ? { range: `bytes=${range.start}-${range.end}` } : {}), ...(read.headersOnly ? { method: 'HEAD' as const } : {}) };
+}
+
 export interface CommittedBlob {
   /** Store-relative key (`sha256/ab/cd/<hex>`), the same whatever the backend; never a filesystem path. */
   key: string;

@@ -2,6 +2,7 @@
 // local disk (Node built-ins only) and in an S3-compatible bucket (AWS SDK v3). No NestJS, no
 // database: the API, the worker and the CLI verifier share one way of keeping original files byte-exact.
 export type {
+  BlobRead,
   BlobSource,
   BlobStat,
   BlobStore,
@@ -10,6 +11,7 @@ export type {
   IngestOptions,
   IngestResult,
 } from './blob-store.js';
+export { readDetails } from './blob-store.js';
 export { FileSink, FLUSH_EVERY_BYTES, LocalBlobStore, type StoredBlob, type TemporaryFile } from './local-blob-store.js';
 export { openS3BlobStore, s3StagingDir, type S3BlobStore, type S3BlobStoreOptions } from './s3-store-loader.js';
 export { checkStore, type StoreCheck } from './store-check.js';

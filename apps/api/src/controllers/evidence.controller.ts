@@ -194,8 +194,8 @@ export class EvidenceController {
     problems: [404, 416],
   })
   downloadEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return sendBlob(req, res, async (pickRange) => {
-      const { row, range, stream } = await this.evidence.openOriginal(actor, id, pickRange);
+    return sendBlob(req, res, async (read) => {
+      const { row, range, stream } = await this.evidence.openOriginal(actor, id, read);
       return {
         sha256: row.sha256,
         sizeBytes: Number(row.size_bytes),

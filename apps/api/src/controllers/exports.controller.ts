@@ -51,8 +51,8 @@ export class ExportsController {
     problems: [404, 409, 416],
   })
   content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return sendBlob(req, res, async (pickRange) => {
-      const { view, range, stream } = await this.exports.openPackage(actor, id, pickRange);
+    return sendBlob(req, res, async (read) => {
+      const { view, range, stream } = await this.exports.openPackage(actor, id, read);
       return { sha256: view.sha256!, sizeBytes: view.sizeBytes!, mediaType: 'application/zip', fileName: view.fileName, fallbackName: `export-${id}.zip`, range, stream };
     });
   }

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ByteRange } from '#custodia/storage';
+import type { BlobRead, ByteRange } from '#custodia/storage';
 import { problem, sendProblem } from './problem.filter.js';
 import { entityTag, ifRangeHolds, parseRange } from './range.js';
 
@@ -37,27 +37,32 @@ export interface OpenedBlob {
   fileName: string | null;
   fallbackName: string;
   range: ByteRange | null;
-  stream: Readable;
+  /** Null for a HEAD. */
+  stream: Readable | null;
 }
 
 /**
  * Sends a stored, content-addressed blob as an attachment: single Range (206/416) and If-Range, `ETag` and
- * RFC 9530 `Repr-Digest` of the whole representation. `open` receives the chosen range maker,
- * so authorisation and the custody event happen before any byte is read.
+ * RFC 9530 `Repr-Digest` of the whole representation. `open` receives what the request asks for
+ * (the range maker, and whether it is a HEAD, which opens no stream), so authorisation and the
+ * custody event happen before any byte is read.
  */
 export async function sendBlob(
   req: Request,
   res: Response,
-  open: (pickRange: (sizeBytes: number, sha256: string) => ByteRange | null) => Promise<OpenedBlob>,
+  open: (read: BlobRead) => Promise<OpenedBlob>,
 ): Promise<void> {
   let opened: OpenedBlob;
   try {
-    opened = await open((sizeBytes, sha256) => {
-      // A client whose copy may differ (If-Range naming another version) gets the whole body.
-      if (!ifRangeHolds(req.get('if-range'), entityTag(sha256))) return null;
-      const wanted = parseRange(req.headers.range, sizeBytes);
-      if (wanted === 'unsatisfiable') throw new RangeNotSatisfiable(sizeBytes);
-      return wanted;
+    opened = await open({
+      pickRange: (sizeBytes, sha256) => {
+        // A client whose copy may differ (If-Range naming another version) gets the whole body.
+        if (!ifRangeHolds(req.get('if-range'), entityTag(sha256))) return null;
+        const wanted = parseRange(req.headers.range, sizeBytes);
+        if (wanted === 'unsatisfiable') throw new RangeNotSatisfiable(sizeBytes);
+        return wanted;
+      },
+      headersOnly: req.method === 'HEAD',
     });
   } catch (error) {
     if (!(error instanceof RangeNotSatisfiable)) throw error;
@@ -75,5 +80,9 @@ export async function sendBlob(
   res.setHeader('Cache-Control', 'private, no-store');
   res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : sizeBytes));
   if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${sizeBytes}`);
+  if (!stream) {
+    res.end();
+    return;
+  }
   await pipeline(stream, res).catch(() => res.destroy());
 }
