@@ -69,6 +69,16 @@ describe('the API\'s manners (e2e)', () => {
     expect(checked).toBeGreaterThan(20);
   });
 
+  it('reads the Authorization header as RFC 9110 writes it: the scheme in any case, one or more spaces', async () => {
+    const token = t.admin.token;
+    for (const header of [`Bearer ${token}`, `bearer ${token}`, `BEARER  ${token}`, `Bearer ${token} `]) {
+      expect((await t.http.get('/api/v1/cases').set('Authorization', header)).status, header).toBe(200);
+    }
+    for (const header of ['Bearer', 'Bearer ', `Basic ${token}`, `Bearer ${token} extra`, `Bearer\t${token}`, token]) {
+      expectProblem(await t.http.get('/api/v1/cases').set('Authorization', header), 401);
+    }
+  });
+
   it('unknown routes are 404 problems', async () => {
     expectProblem(await t.http.get('/api/v1/nothing-here'), 404);
     expectProblem(await t.http.get('/etc/passwd'), 404);

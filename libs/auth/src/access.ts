@@ -92,7 +92,7 @@ export class AccessGuard implements CanActivate {
     const roles = rule.kind === 'roles' ? rule.roles : ROLES;
     const request = context.switchToHttp().getRequest<RequestWithActor>();
     const header = request.headers['authorization'];
-    const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
+    const match = typeof header === 'string' ? /^Bearer +([^\s]+)$/i.exec(header.trim()) : null;
     if (!match) throw new UnauthorizedException('Send a bearer token in the Authorization header');
     const actor = await this.auth.authenticate(match[1]!);
     if (!actor) throw new UnauthorizedException('The token is unknown, expired or revoked');
