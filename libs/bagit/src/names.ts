@@ -10,7 +10,9 @@ export const MAX_NAME_BYTES = 150;
 // "gpj.exe"); zero-width characters and the byte-order mark.
  
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
-const RESERVED_CHARACTERS = /[/\\:*?"<>|]/g;
+// `%` too: a manifest would have to write it `%25` (RFC 8493 §2.1.3), which bagit-python and
+// `sha256sum -c` do not decode, so the bag would fail their checks.
+const RESERVED_CHARACTERS = /[/\\:*?"<>|%]/g;
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\.|$)/i;
 
 function cutToBytes(text: string, maxBytes: number): string {

@@ -66,8 +66,6 @@ HOW TO CHECK IT WITH STANDARD TOOLS (run each command inside this folder)
    sha512sum -c manifest-sha512.txt
    sha256sum -c tagmanifest-sha256.txt    README.txt, the reports, the script, the manifests
    (macOS: shasum -a 256 -c ...; Windows PowerShell: Get-FileHash -Algorithm SHA256 <file>.)
-   BagIt writes a "%" in a file name as "%25" in the manifests; for such a line run
-   sed 's/%25/%/g' manifest-sha256.txt | sha256sum -c
    Payload-Oxum in bag-info.txt is "<bytes>.<files>" of data/: find data -type f | wc -l
 2. The tree head was signed by the archive (OpenSSL 3.0 or newer):
    openssl pkeyutl -verify -pubin -inkey ${key} -rawin \\
@@ -114,8 +112,6 @@ ${'='.repeat(60)}
    sha256sum -c manifest-sha256.txt       кожен рядок має закінчуватися OK
    sha512sum -c manifest-sha512.txt
    sha256sum -c tagmanifest-sha256.txt
-   BagIt записує "%" в назві файлу як "%25"; для таких рядків:
-   sed 's/%25/%/g' manifest-sha256.txt | sha256sum -c
 2. Голову дерева підписав архів (OpenSSL 3.0 або новіший):
    openssl pkeyutl -verify -pubin -inkey ${key} -rawin \\
         -in data/custody/tree-head.tbs -sigfile data/custody/tree-head.sig
