@@ -73,13 +73,13 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       .send(body);
   const head = (token: string, id: string) => t.http.head(`/api/v1/uploads/${id}`).auth(token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
 
-  it('advertises tus 1.0.0 with its extensions, the size limit and sha256 checksums', async () => {
+  it('advertises tus 1.0.0 with its extensions, the size limit and its checksums (sha1, which tus requires, sha256, sha512)', async () => {
     const res = await t.http.options('/api/v1/uploads').auth(documenter.token, { type: 'bearer' });
     expect(res.status).toBe(204);
     expect(res.headers['tus-version']).toBe('1.0.0');
     expect(res.headers['tus-extension']!.split(',').sort()).toEqual(['checksum', 'creation', 'creation-with-upload', 'expiration', 'termination']);
     expect(res.headers['tus-max-size']).toBe(String(256 * MiB));
-    expect(res.headers['tus-checksum-algorithm']).toBe('sha256');
+    expect(res.headers['tus-checksum-algorithm']).toBe('sha1,sha256,sha512');
     // No cross-origin access.
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -263,10 +263,16 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     const wrongDigest = createHash('sha256').update('something else').digest('base64');
     expectProblem(await patch(documenter.token, id, 0, first).set('Upload-Checksum', `sha256 ${wrongDigest}`), 460);
     expect((await head(documenter.token, id)).headers['upload-offset']).toBe('0');
-    expectProblem(await patch(documenter.token, id, 0, first).set('Upload-Checksum', `md5 ${createHash('md5').update(first).digest('base64')}`), 400);
-    const ok = await patch(documenter.token, id, 0, first).set('Upload-Checksum', `sha256 ${createHash('sha256').update(first).digest('base64')}`);
+    for (const checksum of [`md5 ${createHash('md5').update(first).digest('base64')}`, `sha1 ${wrongDigest}`, 'sha256 !!!!', `__proto__ ${wrongDigest}`]) {
+      expectProblem(await patch(documenter.token, id, 0, first).set('Upload-Checksum', checksum), 400);
+    }
+    expectProblem(await patch(documenter.token, id, 0, first).set('Upload-Checksum', `sha1 ${createHash('sha1').update('other').digest('base64')}`), 460);
+    // sha1, as tus 1.0.0 requires of a server offering the checksum extension, then sha512.
+    const ok = await patch(documenter.token, id, 0, first.subarray(0, 600)).set('Upload-Checksum', `sha1 ${createHash('sha1').update(first.subarray(0, 600)).digest('base64')}`);
     expect(ok.status).toBe(204);
-    expect(ok.headers['upload-offset']).toBe('1000');
+    expect(ok.headers['upload-offset']).toBe('600');
+    const more = first.subarray(600);
+    expect((await patch(documenter.token, id, 600, more).set('Upload-Checksum', `sha512 ${createHash('sha512').update(more).digest('base64')}`)).headers['upload-offset']).toBe('1000');
     // A refused chunk after good ones also leaves the offset where it was, and the end hash right.
     expectProblem(await patch(documenter.token, id, 1000, bytes.subarray(1000)).set('Upload-Checksum', `sha256 ${wrongDigest}`), 460);
     expect((await head(documenter.token, id)).headers['upload-offset']).toBe('1000');

@@ -12,9 +12,16 @@ import { FileSink, FLUSH_EVERY_BYTES } from '#custodia/storage';
 
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
+/**
+ * The `Upload-Checksum` algorithms checked, with their digests' lengths: sha1 because tus 1.0.0
+ * requires every server offering the checksum extension to take it, sha256 and sha512 beside it.
+ * They guard a chunk in transit only; the evidence's own hash is always SHA-256 of the whole file.
+ */
+export const CHUNK_CHECKSUMS = { sha1: 20, sha256: 32, sha512: 64 } as const;
+
 /** What one tus request asks of the store's write: the `Upload-Checksum` of its body, if any. */
 export interface ChunkCheck {
-  algorithm: 'sha256';
+  algorithm: keyof typeof CHUNK_CHECKSUMS;
   /** The digest the client computed over this request's body. */
   digest: Buffer;
 }

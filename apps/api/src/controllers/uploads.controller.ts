@@ -3,20 +3,22 @@ import { ApiBearerAuth, ApiConsumes, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { CurrentActor, Permit, type Actor } from '#custodia/auth';
-import { TusRefusal, UploadsService, type Appended, type ChunkCheck } from '#custodia/uploads';
+import { CHUNK_CHECKSUMS, TusRefusal, UploadsService, type Appended, type ChunkCheck } from '#custodia/uploads';
 import { Endpoint } from '../http/endpoint.js';
 import { problem } from '../http/problem.filter.js';
 
-/** `Upload-Checksum: sha256 <base64>` (tus checksum extension); undefined when absent, null when malformed. */
+/** `Upload-Checksum: <algorithm> <base64>` (tus checksum extension); undefined when absent, null when malformed or not checked here. */
 function chunkCheck(header: string | undefined): ChunkCheck | undefined | null {
   if (header === undefined) return undefined;
   const match = /^(\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(header.trim());
-  if (!match || match[1] !== 'sha256') return null;
+  if (!match || !Object.hasOwn(CHUNK_CHECKSUMS, match[1]!)) return null;
+  const algorithm = match[1] as ChunkCheck['algorithm'];
   const digest = Buffer.from(match[2]!, 'base64');
-  return digest.length === 32 ? { algorithm: 'sha256', digest } : null;
+  return digest.length === CHUNK_CHECKSUMS[algorithm] ? { algorithm, digest } : null;
 }
 
-const CHECKSUM_FORMAT = 'Upload-Checksum must be "sha256 <base64 of 32 bytes>": sha256 is the only algorithm this server checks';
+const ALGORITHMS = Object.keys(CHUNK_CHECKSUMS).join(',');
+const CHECKSUM_FORMAT = `Upload-Checksum must be "<algorithm> <base64 of its digest>", the algorithm one of ${ALGORITHMS}`;
 
 /**
  * Creation headers of tus extensions this server does not offer (Tus-Extension does not name
@@ -62,10 +64,10 @@ export class UploadsController {
   @Endpoint({
     summary: "tus: the server's version, extensions, size limit and checksum algorithm",
     status: 204,
-    headers: { 'Tus-Version': '1.0.0', 'Tus-Extension': 'creation,creation-with-upload,termination,expiration,checksum', 'Tus-Max-Size': 'CUSTODIA_MAX_UPLOAD_BYTES', 'Tus-Checksum-Algorithm': 'sha256' },
+    headers: { 'Tus-Version': '1.0.0', 'Tus-Extension': 'creation,creation-with-upload,termination,expiration,checksum', 'Tus-Max-Size': 'CUSTODIA_MAX_UPLOAD_BYTES', 'Tus-Checksum-Algorithm': 'sha1,sha256,sha512' },
   })
   describeUploads(@Req() req: Request, @Res() res: Response): Promise<void> {
-    res.setHeader('Tus-Checksum-Algorithm', 'sha256');
+    res.setHeader('Tus-Checksum-Algorithm', ALGORITHMS);
     return this.serve(req, res);
   }
 
@@ -104,7 +106,7 @@ export class UploadsController {
   @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } })
   @ApiConsumes('application/offset+octet-stream')
   @Endpoint({
-    summary: 'tus: bytes at Upload-Offset, with Upload-Checksum: sha256 <base64> where the client can',
+    summary: 'tus: bytes at Upload-Offset, with Upload-Checksum: sha256 (or sha1, sha512) <base64> where the client can',
     description: 'A wrong offset is 409; a body that does not hash to its Upload-Checksum is 460 and none of it is kept.',
     status: 204,
     headers: { 'Upload-Offset': 'Bytes received now' },
