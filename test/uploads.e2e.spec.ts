@@ -214,6 +214,31 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(await t.db.superuserQuery(`SELECT 1 FROM evidence_items WHERE sha256 = $1`, [sha256(bytes)])).toEqual([]);
   });
 
+  it('puts Tus-Resumable on every answer but OPTIONS, once, and answers a version it does not speak with 412 and Tus-Version', async () => {
+    const created = await create(documenter.token, 10);
+    const id = idOf(created.headers['location']!);
+    const answers = [
+      created,
+      await head(documenter.token, id),
+      await patch(documenter.token, id, 0, Buffer.from('01234')),
+      await patch(documenter.token, id, 3, Buffer.from('x')),
+      await t.http.post('/api/v1/uploads').set('Tus-Resumable', '1.0.0').set('Upload-Length', '10'),
+      await head(other.token, id),
+      await t.http.delete(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0'),
+    ];
+    expect(answers.map((res) => res.status)).toEqual([201, 200, 204, 409, 401, 404, 204]);
+    for (const res of answers) expect(res.headers['tus-resumable']).toBe('1.0.0');
+    for (const old of [
+      t.http.post('/api/v1/uploads').auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '0.2.2').set('Upload-Length', '10'),
+      t.http.head(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '0.2.2'),
+      patch(documenter.token, id, 5, Buffer.from('x')).set('Tus-Resumable', '2.0.0'),
+    ]) {
+      const res = await old;
+      expect(res.status).toBe(412);
+      expect(res.headers['tus-version']).toBe('1.0.0');
+    }
+  });
+
   it('keeps uploads to their creator: anyone else gets 404 and changes nothing', async () => {
     const created = await create(documenter.token, 10);
     expect(created.status).toBe(201);

@@ -15,7 +15,7 @@ import { accessLog } from './http/access-log.js';
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
-import { tusMethodOverride } from './http/tus-method-override.js';
+import { tusProtocol } from './http/tus-protocol.js';
 import { defaultWebRoot, isApiPath, webConsole } from './http/web-console.js';
 
 export const API_PREFIX = 'api/v1';
@@ -52,7 +52,7 @@ export async function createApp(
   app.use((req: Request, res: Response, next: () => void) =>
     consoleHandlers.length > 0 && (req.method === 'GET' || req.method === 'HEAD') && !isApiPath(req.path) ? next() : defaultHeaders(req, res, next));
   for (const handler of consoleHandlers) app.use(handler);
-  app.use(tusMethodOverride(API_PREFIX));
+  app.use(tusProtocol(API_PREFIX));
   app.use(jsonBodies(config.maxJsonBodyBytes, readsOwnBody));
   app.use(bodyErrors);
   app.use(strictQuery);
