@@ -169,7 +169,8 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   async append(actor: Actor, id: string, body: IncomingMessage, check: ChunkCheck | null): Promise<Appended> {
     const headers = body.headers;
     if (headers['tus-resumable'] !== '1.0.0') throw new TusRefusal(412, 'Tus-Resumable: 1.0.0 is required (the only version this server speaks)\n');
-    if (headers['content-type'] !== 'application/offset+octet-stream') {
+    // Media types compare without case and parameters (RFC 9110 §8.3.1).
+    if (headers['content-type']?.split(';')[0]!.trim().toLowerCase() !== 'application/offset+octet-stream') {
       throw new TusRefusal(415, 'Content-Type must be application/offset+octet-stream\n');
     }
     const offsetHeader = headers['upload-offset'];
