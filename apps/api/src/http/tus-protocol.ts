@@ -33,7 +33,7 @@ export function tusProtocol(prefix: string) {
     const version = req.headers['tus-resumable'];
     if (version !== undefined && version !== TUS_VERSION) {
       res.setHeader('Tus-Version', TUS_VERSION);
-      return sendProblem(res, problem(412, `Tus-Resumable ${String(version)} is not spoken here: this server speaks tus ${TUS_VERSION}`));
+      return sendProblem(res, problem(412, `Tus-Resumable names a version this server does not speak: it speaks tus ${TUS_VERSION} (Tus-Version)`));
     }
     next();
   };
