@@ -130,6 +130,14 @@ describe('evidence derivatives (e2e)', () => {
       expect(isWhite(px.at(5, 5)), `${kind} top-left ${px.at(5, 5)}`).toBe(true);
       expect(isWhite(px.at(px.width - 5, px.height - 5)), `${kind} bottom-right`).toBe(true);
       await expectNoEmbeddedMetadata(image, `turned ${kind}`);
+      // HEAD: the GET's headers and length, no body, and the log says no image was sent.
+      const head = await t.http.head(item.derivatives[kind]).set('Authorization', bearer(investigator));
+      expect(head.status).toBe(200);
+      expect(head.headers['content-length']).toBe(String(image.length));
+      expect(head.headers['etag']).toBe(`"sha256-${sha256hex(image)}"`);
+      const custody = await t.http.get(`/api/v1/evidence/${item.id}/custody`).set('Authorization', bearer(investigator));
+      const viewed = custody.body.events.map((e: { event: CustodyEvent }) => e.event).filter((e: CustodyEvent) => e.action === 'evidence.viewed');
+      expect(viewed.at(-1).details).toEqual({ part: kind, method: 'HEAD' });
     }
   });
 

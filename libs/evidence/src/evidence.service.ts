@@ -497,15 +497,25 @@ export class EvidenceService {
     return { row, range, stream: read.headersOnly ? null : await this.store.open(row.sha256, range ?? undefined) };
   }
 
-  /** Opens a derivative (no embedded metadata by construction); the read is an `evidence.viewed` event naming the part. */
-  async openDerivative(actor: Actor, id: string, kind: 'thumbnail' | 'preview'): Promise<{ sha256: string; stream: Readable }> {
+  /**
+   * Opens a derivative (no embedded metadata by construction); the read is an `evidence.viewed`
+   * event naming the part. For a HEAD (`headersOnly`) nothing is opened: its size is read, and
+   * the event says `method: HEAD`.
+   */
+  async openDerivative(
+    actor: Actor,
+    id: string,
+    kind: 'thumbnail' | 'preview',
+    headersOnly = false,
+  ): Promise<{ sha256: string; sizeBytes: number | null; stream: Readable | null }> {
     const row = await this.itemFor(actor, id, 'evidence.content');
     const sha256 = kind === 'thumbnail' ? row.thumbnail_sha256 : row.preview_sha256;
     if (!sha256) {
       throw notFound(row.processing === 'pending' ? `The ${kind} (still being made)` : `The ${kind}`);
     }
-    await this.recordRead(actor, row, 'evidence.viewed', { part: kind });
-    return { sha256, stream: await this.store.open(sha256) };
+    await this.recordRead(actor, row, 'evidence.viewed', { part: kind, ...(headersOnly ? { method: 'HEAD' } : {}) });
+    if (headersOnly) return { sha256, sizeBytes: (await this.store.stat(sha256))?.sizeBytes ?? null, stream: null };
+    return { sha256, sizeBytes: null, stream: await this.store.open(sha256) };
   }
 }
 

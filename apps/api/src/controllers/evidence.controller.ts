@@ -211,23 +211,29 @@ export class EvidenceController {
   @Get('evidence/:id/thumbnail')
   @Permit('evidence.content')
   @Endpoint({ summary: 'The thumbnail: no embedded metadata, upright (records evidence.viewed, part "thumbnail")', produces: 'image/jpeg', problems: [404] })
-  getEvidenceThumbnail(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
-    return this.derivative(actor, id, 'thumbnail', res);
+  getEvidenceThumbnail(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.derivative(actor, id, 'thumbnail', req, res);
   }
 
   @Get('evidence/:id/preview')
   @Permit('evidence.content')
   @Endpoint({ summary: 'The preview: no embedded metadata, upright (records evidence.viewed, part "preview")', produces: 'image/jpeg', problems: [404] })
-  getEvidencePreview(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Res() res: Response): Promise<void> {
-    return this.derivative(actor, id, 'preview', res);
+  getEvidencePreview(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.derivative(actor, id, 'preview', req, res);
   }
 
-  private async derivative(actor: Actor, id: string, kind: 'thumbnail' | 'preview', res: Response): Promise<void> {
-    const { sha256, stream } = await this.evidence.openDerivative(actor, id, kind);
+  /** A derivative, or for a HEAD its headers alone (no byte read, the event says method HEAD). */
+  private async derivative(actor: Actor, id: string, kind: 'thumbnail' | 'preview', req: Request, res: Response): Promise<void> {
+    const { sha256, sizeBytes, stream } = await this.evidence.openDerivative(actor, id, kind, req.method === 'HEAD');
     res.setHeader('Content-Type', 'image/jpeg');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('ETag', entityTag(sha256));
     res.setHeader('Cache-Control', 'private, max-age=86400, immutable');
+    if (!stream) {
+      if (sizeBytes !== null) res.setHeader('Content-Length', String(sizeBytes));
+      res.end();
+      return;
+    }
     await pipeline(stream, res).catch(() => res.destroy());
   }
 }
