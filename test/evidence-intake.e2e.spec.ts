@@ -636,6 +636,16 @@ describe('evidence intake (e2e)', () => {
     expect((await t.http.get('/api/v1/health')).status).toBe(200);
   });
 
+  it('a voice note (Ogg Opus, as WhatsApp sends it) and an MP3 recording: their duration, and no_embedded_metadata', async () => {
+    for (const [name, type, duration] of [['voice.opus', 'audio/ogg', 3.25], ['voice.mp3', 'audio/mpeg', 3.384]] as const) {
+      const res = await submit(t, documenter, caseId, fixture(name), { filename: name, contentType: type });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body.extracted, name).toMatchObject({ durationS: duration, capturedAt: null, location: null, device: null });
+      expect(res.body.flags, name).toContain('no_embedded_metadata');
+      expect(res.body.flags, name).not.toContain('type_mismatch');
+    }
+  });
+
   it('a file whose extension lies: mediaType sniffed from the bytes, the declared type kept beside it', async () => {
     const file = fixture('png-named.jpg');
     const res = await submit(t, documenter, caseId, file, { filename: 'png-named.jpg', contentType: 'image/jpeg' });

@@ -17,6 +17,7 @@ import {
   orientationFrom,
   type ExtractedLocation,
 } from './exif-values.js';
+import { readAudioMetadata } from './audio-metadata.js';
 import { readIptc, type IptcReading } from './iptc.js';
 import { readJpegSegments, type JpegBlocks } from './jpeg-segments.js';
 import { readCiff, readPentaxMakerNote, readPictureInfo, type MakerBlockReading } from './maker-blocks.js';
@@ -293,7 +294,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'audio' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -327,6 +328,13 @@ function containerOf(head: Buffer): Container {
   if (start.startsWith('\xff\xd8\xff')) return 'jpeg';
   if (start === '\x89PNG\r\n\x1a\n') return 'png';
   if (start.startsWith('II*\x00') || start.startsWith('MM\x00*')) return 'tiff';
+  // Ogg, an ID3v2 tag (MP3), RIFF WAVE, FLAC, AMR, or an MPEG audio frame header: 11 sync bits,
+  // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.
+  if (/^(OggS|ID3|fLaC|#!AMR)/.test(start) || (start.startsWith('RIFF') && bytes.toString('latin1', 8, 12) === 'WAVE')) return 'audio';
+  if (bytes.length >= 3 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0) {
+    const [version, layer, bitrate, rate] = [(bytes[1]! >> 3) & 3, (bytes[1]! >> 1) & 3, bytes[2]! >> 4, (bytes[2]! >> 2) & 3];
+    if (version !== 1 && layer !== 0 && bitrate !== 0 && bitrate !== 15 && rate !== 3) return 'audio';
+  }
   // PDF readers accept the header anywhere in the first KiB; an image quoting it does not count.
   const pdfAt = bytes.indexOf('%PDF-');
   if (pdfAt === 0 || (pdfAt > 0 && !/^(\xff\xd8\xff|\x89PNG|GIF8|II\*\x00|MM\x00\*|RIFF|BM)/.test(bytes.toString('latin1', 0, 4)))) return 'pdf';
@@ -336,6 +344,7 @@ function containerOf(head: Buffer): Container {
 async function readAudioVideo(filePath: string, container: Container): Promise<Partial<MovieMetadata> | null> {
   if (container === 'iso-bmff') return readMovieMetadata(filePath).catch(failedReader('QuickTime/MP4'));
   if (container === 'matroska') return readMatroskaMetadata(filePath).catch(failedReader('Matroska'));
+  if (container === 'audio') return readAudioMetadata(filePath);
   return null;
 }
 
