@@ -1,8 +1,9 @@
 // Voice notes and recordings (issue 9, "Video and audio", extended): Ogg Opus and Vorbis (what
-// WhatsApp and Telegram send), MP3 (call recorders), WAV, FLAC, AMR. music-metadata reads their
-// containers' headers: the duration comes from Ogg's last granule position, FLAC's STREAMINFO,
-// WAV's data size, an MP3's Xing/VBRI header; audio is never decoded and never scanned, so the
-// read is bounded on any file (300 MB of random bytes behind an MPEG frame header: 50 ms).
+// WhatsApp and Telegram send), MP3 (call recorders), WAV and FLAC; not AMR, which music-metadata
+// does not read. It reads the containers' headers: the duration comes from Ogg's last granule
+// position, FLAC's STREAMINFO, WAV's data size, an MP3's Xing/VBRI header; audio is never decoded
+// and never scanned, so the read is bounded on any file (300 MB of random bytes behind an MPEG
+// frame header: 50 ms).
 import type { MovieMetadata } from './movie-metadata.js';
 
 const LABEL = 'audio';
