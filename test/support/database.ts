@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { onServer, withDatabase } from './postgres-server.js';
+import { onDatabase, onServer, withDatabase } from './postgres-server.js';
 
 export interface TestDatabase {
   url: string;
@@ -20,15 +20,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url,
     name,
-    async superuserQuery(sql, params) {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query(sql, params)).rows;
-      } finally {
-        await client.end();
-      }
-    },
+    superuserQuery: (sql, params) => onDatabase(url, [sql, params]),
     async drop() {
       await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
     },

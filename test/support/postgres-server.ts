@@ -25,8 +25,13 @@ export function withDatabase(url: string, database: string): string {
 }
 
 /** Runs statements on the server's `postgres` database (CREATE/DROP DATABASE and the like). */
-export async function onServer<T extends pg.QueryResultRow>(serverUrl: string, ...statements: [string, unknown[]?][]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
+export function onServer<T extends pg.QueryResultRow>(serverUrl: string, ...statements: [string, unknown[]?][]): Promise<T[]> {
+  return onDatabase<T>(withDatabase(serverUrl, 'postgres'), ...statements);
+}
+
+/** Runs statements, one after another on one connection, in the database `url` names; the last one's rows. */
+export async function onDatabase<T extends pg.QueryResultRow>(url: string, ...statements: [string, unknown[]?][]): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     let rows: T[] = [];

@@ -1,14 +1,13 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifyPassword } from '#custodia/auth';
 import { CustodyLog, SigningKeys, TreeHeads } from '#custodia/custody';
 import { createDataSource } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { onServer, withDatabase } from '../../../test/support/postgres-server.js';
+import { onDatabase, onServer, withDatabase } from '../../../test/support/postgres-server.js';
 import { runCli } from './cli.js';
 
 describe('custodia CLI', () => {
@@ -189,10 +188,7 @@ describe('the CLI never guesses which archive', () => {
       expect(refused.code).toBe(1);
       expect(refused.err).toMatch(/No archive at DATABASE_URL/);
       // In that database itself (onServer talks to the server's `postgres` database).
-      const inEmpty = new pg.Client({ connectionString: withDatabase(serverUrl, empty) });
-      await inEmpty.connect();
-      const { rows } = await inEmpty.query<{ found: boolean }>(`SELECT to_regclass('public.migrations') IS NOT NULL AS found`).finally(() => inEmpty.end());
-      expect(rows).toEqual([{ found: false }]);
+      expect(await onDatabase(withDatabase(serverUrl, empty), [`SELECT to_regclass('public.migrations') IS NOT NULL AS found`])).toEqual([{ found: false }]);
       const created = await run(['--init', 'log', 'verify'], env);
       expect(created.code, created.err).toBe(0);
       expect(created.out).toMatch(/Replayed 0 events/);

@@ -18,6 +18,12 @@ export interface EvidenceUpload {
 const tooLarge = (limit: number): DomainError =>
   new DomainError('payload_too_large', `The file is larger than this archive accepts (${limit} bytes); the upload was stopped`);
 
+/** The refusal of a `file` part without a filename, which busboy takes for a field (unless it is application/octet-stream). */
+const noFileName = () =>
+  badRequest('The part "file" has no filename: send it as Content-Disposition: form-data; name="file"; filename="..."', [
+    { field: 'file', message: 'needs a filename parameter' },
+  ]);
+
 /**
  * Reads a `multipart/form-data` submission: one `metadata` part (JSON text) and one `file` part
  * streamed straight into the blob store's temporary area. Any other part, a second file, a
@@ -63,11 +69,6 @@ export async function readEvidenceUpload(
 
   const finished = new Promise<void>((resolve) => {
     settle = resolve;
-    /** busboy takes a part without a filename (and not application/octet-stream) for a field. */
-    const noFileName = () =>
-      badRequest('The part "file" has no filename: send it as Content-Disposition: form-data; name="file"; filename="..."', [
-        { field: 'file', message: 'needs a filename parameter' },
-      ]);
     parser.on('field', (name, value, info) => {
       if (name === 'file') return fail(noFileName());
       if (name !== 'metadata') return fail(badRequest(`Unknown part "${name}"`, [{ field: name, message: 'is not a part of a submission' }]));
