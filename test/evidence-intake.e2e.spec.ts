@@ -60,6 +60,7 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'exif.webp': { mediaType: 'image/webp' },
   'exif.tif': { mediaType: 'image/tiff' },
   'exif.heic': { mediaType: 'image/heic' },
+  'grid.heic': { mediaType: 'image/heic' },
   'truncated.jpg': { mediaType: 'image/jpeg' },
   'orientation-6.jpg': { mediaType: 'image/jpeg', noMetadata: true },
   'scene-a.jpg': { mediaType: 'image/jpeg', noMetadata: true },

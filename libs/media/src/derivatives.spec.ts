@@ -74,7 +74,7 @@ describe('createDerivatives', () => {
   });
 
   describe('no metadata in derived images', () => {
-    for (const name of ['metadata-rich.jpg', 'orientation-6.jpg', 'exif.png', 'xmp-itxt.png', 'exif.webp', 'exif.tif', 'exif.heic', 'hevc-irot.heic', 'avif-irot.avif']) {
+    for (const name of ['metadata-rich.jpg', 'orientation-6.jpg', 'exif.png', 'xmp-itxt.png', 'exif.webp', 'exif.tif', 'exif.heic', 'grid.heic', 'hevc-irot.heic', 'avif-irot.avif']) {
       it(`strips everything from derivatives of ${name}`, async () => {
         const source = await sharp(fixture(name)).metadata();
         expect(Boolean(source.exif || source.xmp || source.icc || source.iptc || source.orientation)).toBe(true);
@@ -303,6 +303,19 @@ describe('createDerivatives: HEIF and AVIF', () => {
   it('decodes the iPhone-like exif.heic that used to fail', async () => {
     const result = await createDerivatives(fixture('exif.heic'), LIMIT);
     await expectUprightCard(result, [64, 48], 'exif.heic');
+  });
+
+  it('decodes a HEIC laid out as iPhones write theirs: a grid of HEVC tiles cropped to its output size', async () => {
+    // grid.heic: 3 x 2 tiles of 64 x 64 holding scene-a.jpg, cropped to 160 x 120 (generate-grid-heic.mjs).
+    const grid = await createDerivatives(fixture('grid.heic'), LIMIT);
+    expect([grid.width, grid.height]).toEqual([160, 120]);
+    const jpeg = await createDerivatives(fixture('scene-a.jpg'), LIMIT);
+    expect(hammingDistance(grid.perceptualHash, jpeg.perceptualHash)).toBeLessThanOrEqual(6);
+    // The preview is the picture itself, not one tile or the tiles' uncropped mosaic.
+    const [a, b] = await Promise.all([grid.preview, jpeg.preview].map((p) => sharp(p).resize(32, 24, { fit: 'fill' }).raw().toBuffer()));
+    let difference = 0;
+    for (let i = 0; i < a.length; i++) difference += Math.abs(a[i] - b[i]);
+    expect(difference / a.length).toBeLessThan(8);
   });
 
   it('decodes AVIF with sharp, turned by irot once (EXIF orientation 6 beside it)', async () => {

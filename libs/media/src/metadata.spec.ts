@@ -208,6 +208,7 @@ describe('extractEmbeddedMetadata', () => {
       'exif.webp',
       'exif.tif',
       'exif.heic',
+      'grid.heic',
       'movie-header.mp4',
       'apple.mov',
       'clip.webm',
