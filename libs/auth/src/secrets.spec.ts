@@ -1,5 +1,6 @@
+import { hash, type Algorithm } from '@node-rs/argon2';
 import { describe, expect, it } from 'vitest';
-import { hashBearerToken, hashPassword, looksLikeBearerToken, newBearerToken, verifyPassword } from './secrets.js';
+import { hashBearerToken, hashPassword, looksLikeBearerToken, newBearerToken, preparePassword, verifyPassword } from './secrets.js';
 
 describe('passwords', () => {
   it('are stored as argon2id and verify only with the right password', async () => {
@@ -8,6 +9,23 @@ describe('passwords', () => {
     expect(stored).not.toContain('correct horse');
     expect(await verifyPassword(stored, 'correct horse battery staple')).toBe(true);
     expect(await verifyPassword(stored, 'correct horse battery stapl')).toBe(false);
+  });
+
+  it('compares passwords as RFC 8265 prepares them: NFC, and any space as U+0020', async () => {
+    const composed = 'пароль їжак\u00a02024'; // ї as one code point, a no-break space
+    const decomposed = 'пароль і\u0308жак 2024'; // і + combining diaeresis, a plain space
+    expect(decomposed).not.toBe(composed);
+    expect(preparePassword(decomposed)).toBe(preparePassword(composed));
+    const stored = await hashPassword(composed);
+    expect(await verifyPassword(stored, decomposed)).toBe(true);
+    expect(await verifyPassword(stored, 'пароль iжак 2024')).toBe(false); // Latin i, no diaeresis
+  });
+
+  it('still accepts a password exactly as typed against a hash made before passwords were prepared', async () => {
+    const typed = 'і\u0308 decomposed long password';
+    const legacy = await hash(typed, { algorithm: 2 as Algorithm, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    expect(await verifyPassword(legacy, typed)).toBe(true);
+    expect(await verifyPassword(legacy, 'і\u0308 decomposed long passwor')).toBe(false);
   });
 
   it('does not throw on a malformed stored hash', async () => {

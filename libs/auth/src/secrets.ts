@@ -8,15 +8,28 @@ const ARGON2_OPTIONS = { algorithm: 2 as Algorithm, memoryCost: 19_456, timeCost
 export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 
-/** An argon2id PHC string for the password. */
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_OPTIONS);
+/**
+ * A password as RFC 8265's OpaqueString profile compares it: every other space (U+00A0, U+3000...)
+ * as U+0020, then Unicode NFC, so "ї" typed as one character on one keyboard and as "і" plus a
+ * combining diaeresis on another (or pasted from a macOS file name) is the same password.
+ */
+export function preparePassword(password: string): string {
+  return password.replace(/\p{Zs}/gu, ' ').normalize('NFC');
 }
 
-/** True when the password matches the PHC string; false (never throws) on a malformed hash. */
+/** An argon2id PHC string for the password (prepared as RFC 8265 says). */
+export function hashPassword(password: string): Promise<string> {
+  return hash(preparePassword(password), ARGON2_OPTIONS);
+}
+
+/**
+ * True when the password matches the PHC string; false (never throws) on a malformed hash. A
+ * hash stored before passwords were prepared still matches the password exactly as then typed.
+ */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  const prepared = preparePassword(password);
   try {
-    return await verify(passwordHash, password);
+    return (await verify(passwordHash, prepared)) || (prepared !== password && (await verify(passwordHash, password)));
   } catch {
     return false;
   }
