@@ -66,8 +66,12 @@ describe('evidence and the contract of issue 10 (e2e)', () => {
       expect((await as(investigator).get(`/evidence/${photoId}`)).status).toBe(200);
       expect((await as(investigator).getBytes(`/evidence/${photoId}/thumbnail`)).status).toBe(200);
       expect((await as(investigator).getBytes(`/evidence/${photoId}/preview`)).status).toBe(200);
+      // A HEAD of the record sends its headers only, and the log says so.
+      const head = await t.http.head(`/api/v1/evidence/${photoId}`).set('Authorization', bearer(investigator));
+      expect(head.status).toBe(200);
+      expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
       const after = await viewed();
-      expect(after.slice(before).map((e) => e.details)).toEqual([{ part: 'record' }, { part: 'thumbnail' }, { part: 'preview' }]);
+      expect(after.slice(before).map((e) => e.details)).toEqual([{ part: 'record' }, { part: 'thumbnail' }, { part: 'preview' }, { part: 'record', method: 'HEAD' }]);
       for (const event of after.slice(before)) {
         expect(event).toMatchObject({ actor: { id: investigator.id, role: 'investigator' }, caseId, subject: { type: 'evidence', id: photoId } });
       }

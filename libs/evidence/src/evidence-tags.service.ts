@@ -20,7 +20,7 @@ export class EvidenceTagsService implements OnModuleDestroy {
     @Inject(BLOB_STORE) private readonly store: BlobStore,
   ) {}
 
-  async read(actor: Actor, id: string): Promise<EvidenceTags> {
+  async read(actor: Actor, id: string, headersOnly = false): Promise<EvidenceTags> {
     // The policy first: non-members and items outside an `own` scope are "not found".
     const item = await this.evidence.itemFor(actor, id, 'evidence.metadata');
     this.reader ??= new AllTagsReader();
@@ -36,7 +36,7 @@ export class EvidenceTagsService implements OnModuleDestroy {
       }
       throw error;
     }
-    await this.evidence.recordRead(actor, item, 'evidence.viewed', { part: 'metadata' });
+    await this.evidence.recordRead(actor, item, 'evidence.viewed', { part: 'metadata', ...(headersOnly ? { method: 'HEAD' } : {}) });
     return { evidenceId: id, sha256: item.sha256, reader: `ExifTool ${version}`, groups };
   }
 

@@ -344,11 +344,15 @@ export class EvidenceService {
     return out;
   }
 
-  /** The resource; the read is an `evidence.viewed` event (`details.part: "record"`). */
-  async get(actor: Actor, id: string): Promise<EvidenceView> {
+  /**
+   * The resource; the read is an `evidence.viewed` event (`details.part: "record"`, and
+   * `details.method: "HEAD"` when only the headers are sent).
+   */
+  async get(actor: Actor, id: string, headersOnly = false): Promise<EvidenceView> {
     const row = await this.itemFor(actor, id, 'evidence.read');
     // The view's near duplicates are read while the event commits; nothing is answered before it has.
-    const [, view] = await Promise.all([this.recordRead(actor, row, 'evidence.viewed', { part: 'record' }), this.view(actor, row)]);
+    const details = { part: 'record', ...(headersOnly ? { method: 'HEAD' } : {}) };
+    const [, view] = await Promise.all([this.recordRead(actor, row, 'evidence.viewed', details), this.view(actor, row)]);
     return view;
   }
 

@@ -124,8 +124,8 @@ export class EvidenceController {
   @Get('evidence/:id')
   @Permit('evidence.read')
   @Endpoint({ summary: 'One item (records evidence.viewed, part "record")', response: Evidence, problems: [404] })
-  getEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
-    return this.evidence.get(actor, id);
+  getEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request) {
+    return this.evidence.get(actor, id, req.method === 'HEAD');
   }
 
   @Patch('evidence/:id')
@@ -149,8 +149,8 @@ export class EvidenceController {
     response: EvidenceTags,
     problems: [404, 503],
   })
-  getEvidenceMetadata(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
-    return this.tags.read(actor, id);
+  getEvidenceMetadata(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request) {
+    return this.tags.read(actor, id, req.method === 'HEAD');
   }
 
   @Get('evidence/:id/custody')
