@@ -75,6 +75,33 @@ describe('the log replay on worker threads', () => {
     expect(report.nodesChecked).toBeGreaterThan(EVENTS);
   });
 
+  it('compares the stored nodes beside the replay, and names the first divergent one by level, then by index', async () => {
+    const [{ n: stored }] = await db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM custody_nodes`);
+    // Runs of 512 are compared while pages are still replayed; runs of 65,536 only at the end.
+    const nodeReport = async (nodeRun: number) => (await replayLog(ds, undefined, { nodeRun, threads: 2 })).firstDivergence;
+    for (const nodeRun of [512, 65_536]) {
+      expect(await replayLog(ds, undefined, { nodeRun, threads: 2 })).toMatchObject({ events: EVENTS, nodesChecked: stored, firstDivergence: null });
+    }
+    // A level-3 node early in the tree, and a leaf-level node late: the leaf level comes first.
+    const original = await db.superuserQuery<{ level: number; idx: string; hash: Buffer }>(
+      `SELECT level, idx::text, hash FROM custody_nodes WHERE (level, idx) IN ((3, 5), (0, ${2 * PAGE + 100}))`,
+    );
+    expect(original).toHaveLength(2);
+    await behindTheTrigger('custody_nodes', `UPDATE custody_nodes SET hash = '\\x${'00'.repeat(32)}' WHERE (level, idx) IN ((3, 5), (0, ${2 * PAGE + 100}))`);
+    const leafLevel = { node: `0/${2 * PAGE + 100}`, problem: 'a stored interior hash differs from the replayed tree' };
+    for (const nodeRun of [512, 65_536]) expect(await nodeReport(nodeRun)).toEqual(leafLevel);
+    // With the leaf-level node put back, the level-3 one; then a level-1 node missing, before it.
+    await behindTheTrigger('custody_nodes', `UPDATE custody_nodes SET hash = '\\x${original.find((o) => o.level === 0)!.hash.toString('hex')}' WHERE level = 0 AND idx = ${2 * PAGE + 100}`);
+    for (const nodeRun of [512, 65_536]) expect(await nodeReport(nodeRun)).toEqual({ node: '3/5', problem: 'a stored interior hash differs from the replayed tree' });
+    const [gone] = await db.superuserQuery<{ hash: Buffer }>(`SELECT hash FROM custody_nodes WHERE level = 1 AND idx = 7000`);
+    await behindTheTrigger('custody_nodes', `DELETE FROM custody_nodes WHERE level = 1 AND idx = 7000`);
+    expect(await nodeReport(512)).toEqual({ node: '1/6656..7167', problem: '1 stored interior hashes are missing' });
+    expect(await nodeReport(65_536)).toEqual({ node: `1/0..${Math.floor(EVENTS / 2) - 1}`, problem: '1 stored interior hashes are missing' });
+    await behindTheTrigger('custody_nodes', `INSERT INTO custody_nodes (level, idx, hash) VALUES (1, 7000, '\\x${gone!.hash.toString('hex')}')`);
+    await behindTheTrigger('custody_nodes', `UPDATE custody_nodes SET hash = '\\x${original.find((o) => o.level === 3)!.hash.toString('hex')}' WHERE level = 3 AND idx = 5`);
+    expect(await replays()).toMatchObject({ events: EVENTS, nodesChecked: stored, firstDivergence: null });
+  });
+
   it('names the same first divergent leaf in a full page, and a kept head before it comes first', async () => {
     // An indexed column rewritten in the second page.
     await behindTheTrigger('custody_events', `UPDATE custody_events SET action = 'evidence.downloaded' WHERE leaf_index = ${PAGE + 4000}`);

@@ -39,6 +39,8 @@ export interface ReplayOptions {
    * rate, one 0.35 to 0.36).
    */
   threads?: number;
+  /** Stored nodes compared per query (default NODE_SPAN); tests make it small to compare runs while the replay goes on. */
+  nodeRun?: number;
 }
 
 /** Kept heads read at a time. */
@@ -50,7 +52,9 @@ const PAGES_AHEAD = 2;
 /**
  * Rebuilds the tree from every stored event's bytes and checks, in log order: leaf hashes,
  * canonical form, index and columns of each event, every kept head's root and signature, then
- * every stored interior node. Stops at the first divergence.
+ * every stored interior node. Stops at the first divergence. The stored nodes are compared while
+ * the events are replayed, on a second connection in the same snapshot (so the pool must have
+ * two free), and reported as if compared after them.
  */
 export async function replayLog(db: DataSource, onProgress?: (events: number) => void | Promise<void>, options: ReplayOptions = {}): Promise<ReplayReport> {
   // One snapshot for the whole replay: a live archive goes on integrating events and signing
@@ -58,17 +62,28 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
   // (a head signed after the last page was read would claim leaves the replay never saw).
   const runner = db.createQueryRunner();
   const client = (await runner.connect()) as PoolClient;
+  // The stored nodes are compared on a connection of their own, in the same snapshot, while the
+  // events are replayed (one after the other, they took a quarter of the replay's time).
+  const nodeRunner = db.createQueryRunner();
   try {
+    await nodeRunner.connect();
     await runner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const [{ snapshot }] = (await runner.query('SELECT pg_export_snapshot() AS snapshot')) as { snapshot: string }[];
+    await nodeRunner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await nodeRunner.query(`SET TRANSACTION SNAPSHOT '${snapshot!.replace(/'/g, "''")}'`);
+    // A run of 65,536 hashes is sorted in memory, not in a temporary file.
+    await nodeRunner.query(`SET LOCAL work_mem = '64MB'`);
     const checkers = new PageCheckers(options.threads ?? Math.min(4, Math.max(2, availableParallelism())));
     try {
-      return await replaySnapshot(runner, client, checkers, onProgress);
+      return await replaySnapshot(runner, client, nodeRunner, options.nodeRun ?? NODE_SPAN, checkers, onProgress);
     } finally {
       await checkers.close();
     }
   } finally {
-    await runner.query('ROLLBACK').catch(() => undefined);
-    await runner.release();
+    for (const r of [nodeRunner, runner]) {
+      await r.query('ROLLBACK').catch(() => undefined);
+      await r.release();
+    }
   }
 }
 
@@ -95,7 +110,14 @@ export async function readReplayPage(client: PoolClient, cursor: number, expecte
   return { expected, bytes, ...scanReplayCopy(bytes) };
 }
 
-async function replaySnapshot(runner: QueryRunner, client: PoolClient, checkers: PageCheckers, onProgress?: (events: number) => void | Promise<void>): Promise<ReplayReport> {
+async function replaySnapshot(
+  runner: QueryRunner,
+  client: PoolClient,
+  nodeRunner: QueryRunner,
+  nodeRun: number,
+  checkers: PageCheckers,
+  onProgress?: (events: number) => void | Promise<void>,
+): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
   // The queries of one connection, one after another: a page's COPY holds the connection until
   // its last byte, and the heads' reads wait for it.
@@ -158,75 +180,153 @@ async function replaySnapshot(runner: QueryRunner, client: PoolClient, checkers:
   };
 
   if (!(await checkHeads())) return finish();
-  type Page = Awaited<ReturnType<typeof readReplayPage>>;
-  const page = (cursor: number, expected: number): Promise<Page> => serially(() => readReplayPage(client, cursor, expected));
-  // Pages are read one after another on this thread while earlier ones are checked by the
-  // workers; their verdicts are taken in log order, each leaf appended and the heads of each tree
-  // size checked as it is reached, so the first divergence is the same as checking one by one.
-  const depth = (checkers.threads || 1) + PAGES_AHEAD;
-  const checking: Promise<ReplayPageVerdict>[] = [];
-  let reading: Promise<Page> | null = page(0, 0);
-  for (;;) {
-    while (reading && checking.length < depth) {
-      const read: Page = await reading;
-      if (read.count === 0) {
-        reading = null;
-        break;
+  // Stored nodes are compared as the tree grows, and stopped (their query awaited) however this ends.
+  const nodes = new StoredNodeCheck(nodeRunner, tree, nodeRun);
+  try {
+    type Page = Awaited<ReturnType<typeof readReplayPage>>;
+    const page = (cursor: number, expected: number): Promise<Page> => serially(() => readReplayPage(client, cursor, expected));
+    // Pages are read one after another on this thread while earlier ones are checked by the
+    // workers; their verdicts are taken in log order, each leaf appended and the heads of each tree
+    // size checked as it is reached, so the first divergence is the same as checking one by one.
+    const depth = (checkers.threads || 1) + PAGES_AHEAD;
+    const checking: Promise<ReplayPageVerdict>[] = [];
+    let reading: Promise<Page> | null = page(0, 0);
+    for (;;) {
+      while (reading && checking.length < depth) {
+        const read: Page = await reading;
+        if (read.count === 0) {
+          reading = null;
+          break;
+        }
+        reading = read.count === BATCH ? page(read.lastLeafIndex! + 1, read.expected + read.count) : null;
+        checking.push(checkers.check(read));
       }
-      reading = read.count === BATCH ? page(read.lastLeafIndex! + 1, read.expected + read.count) : null;
-      checking.push(checkers.check(read));
-    }
-    const next = checking.shift();
-    if (!next) break;
-    const { hashes, divergence, levels } = await next;
-    if (levels) {
-      // A whole perfect subtree; the heads it reaches are checked in order, as one by one.
-      tree.appendPerfectSubtree([hashes, ...levels]);
-      report.events += hashes.length / 32;
-      if (!(await checkHeads())) return finish();
+      const next = checking.shift();
+      if (!next) break;
+      const { hashes, divergence, levels } = await next;
+      if (levels) {
+        // A whole perfect subtree; the heads it reaches are checked in order, as one by one.
+        tree.appendPerfectSubtree([hashes, ...levels]);
+        nodes.advance();
+        report.events += hashes.length / 32;
+        if (!(await checkHeads())) return finish();
+        await onProgress?.(report.events);
+        continue;
+      }
+      for (let at = 0; at < hashes.length; at += 32) {
+        tree.appendLeafHash(hashes.subarray(at, at + 32));
+        report.events++;
+        if (!(await checkHeads())) return finish();
+      }
+      nodes.advance();
+      if (divergence) {
+        report.firstDivergence = divergence;
+        return finish();
+      }
       await onProgress?.(report.events);
-      continue;
     }
-    for (let at = 0; at < hashes.length; at += 32) {
-      tree.appendLeafHash(hashes.subarray(at, at + 32));
-      report.events++;
-      if (!(await checkHeads())) return finish();
-    }
-    if (divergence) {
-      report.firstDivergence = divergence;
+    const [unreached] = await db.query(`SELECT min(tree_size) AS size FROM custody_tree_heads WHERE tree_size > $1`, [tree.size]);
+    if (unreached?.size !== null && unreached?.size !== undefined) {
+      report.firstDivergence = { treeSize: Number(unreached.size), problem: `a head claims ${unreached.size} leaves; the log holds ${tree.size}` };
       return finish();
     }
-    await onProgress?.(report.events);
-  }
-  const [unreached] = await db.query(`SELECT min(tree_size) AS size FROM custody_tree_heads WHERE tree_size > $1`, [tree.size]);
-  if (unreached?.size !== null && unreached?.size !== undefined) {
-    report.firstDivergence = { treeSize: Number(unreached.size), problem: `a head claims ${unreached.size} leaves; the log holds ${tree.size}` };
+    // Every stored node of the replayed tree: the runs not compared yet, and the first divergence.
+    const stored = await nodes.finish();
+    report.nodesChecked = stored.checked;
+    report.firstDivergence = stored.divergence;
     return finish();
+  } finally {
+    await nodes.stop();
   }
-  // Every stored perfect subtree of the replayed tree, compared a level's run at a time. Nodes
-  // past it (events integrated while this ran) are left for the next replay.
-  for (let level = 0; 2 ** level <= tree.size; level++) {
-    const width = Math.floor(tree.size / 2 ** level);
-    for (let from = 0; from < width; from += NODE_SPAN) {
-      const count = Math.min(NODE_SPAN, width - from);
-      const [run]: { n: number; hashes: Buffer | null }[] = await db.query(
-        `SELECT count(*)::int AS n, string_agg(hash, ''::bytea ORDER BY idx) AS hashes
-           FROM custody_nodes WHERE level = $1 AND idx >= $2 AND idx < $3`,
-        [level, from, from + count],
-      );
-      const expected = tree.nodeSpan(level, from, count);
-      if (run!.n !== count) {
-        report.firstDivergence = { node: `${level}/${from}..${from + count - 1}`, problem: `${count - run!.n} stored interior hashes are missing` };
-        return finish();
+}
+
+/**
+ * Compares the stored nodes (custody_nodes) with the replayed tree as it grows, a level's run of
+ * hashes (NODE_SPAN) at a time once the tree covers the whole run, on a connection of its own, one
+ * query at a time. What it reports is what comparing level by level after the replay would:
+ * after a divergence at some level it only goes on with the levels below, so the divergence it
+ * keeps is the first by level, then by index. Nodes past the snapshot's tree (events integrated
+ * while this ran) are left for the next replay.
+ */
+class StoredNodeCheck {
+  /** Per level, the index of the next node to compare. */
+  private readonly next: number[] = [];
+  private checked = 0;
+  private divergence: { node: string; problem: string } | null = null;
+  /** Levels from here up are not compared (a divergence was found at this level). */
+  private levelLimit = Number.POSITIVE_INFINITY;
+  private running: Promise<void> = Promise.resolve();
+  private queued = false;
+  private failure: unknown;
+  private stopped = false;
+
+  constructor(
+    private readonly runner: QueryRunner,
+    private readonly tree: MemoryTree,
+    /** Nodes compared per query. */
+    private readonly run: number,
+  ) {}
+
+  /** Compares, in the background, the runs the tree now covers whole. */
+  advance(): void {
+    if (this.queued || this.stopped) return;
+    this.queued = true;
+    this.running = this.running
+      .then(() => {
+        this.queued = false;
+        return this.compare(false);
+      })
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
+  }
+
+  /** Once the tree is complete: compares what is left and answers with the count and the first divergence. */
+  async finish(): Promise<{ checked: number; divergence: { node: string; problem: string } | null }> {
+    await this.running;
+    if (this.failure === undefined) await this.compare(true);
+    if (this.failure !== undefined) throw this.failure;
+    return { checked: this.checked, divergence: this.divergence };
+  }
+
+  /** Stops comparing (the replay ended early); settles once no query runs. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  private async compare(final: boolean): Promise<void> {
+    const size = this.tree.size;
+    for (let level = 0; level < this.levelLimit && 2 ** level <= size && !this.stopped; level++) {
+      const width = Math.floor(size / 2 ** level);
+      let from = this.next[level] ?? 0;
+      while (from < width && (final || from + this.run <= width) && !this.stopped) {
+        const count = Math.min(this.run, width - from);
+        const [run]: { n: number; hashes: Buffer | null }[] = await this.runner.query(
+          `SELECT count(*)::int AS n, string_agg(hash, ''::bytea ORDER BY idx) AS hashes
+             FROM custody_nodes WHERE level = $1 AND idx >= $2 AND idx < $3`,
+          [level, from, from + count],
+        );
+        const expected = this.tree.nodeSpan(level, from, count);
+        if (run!.n !== count) {
+          this.diverged(level, { node: `${level}/${from}..${from + count - 1}`, problem: `${count - run!.n} stored interior hashes are missing` });
+          break;
+        }
+        if (!run!.hashes!.equals(expected)) {
+          let i = 0;
+          while (run!.hashes!.subarray(i * 32, i * 32 + 32).equals(expected.subarray(i * 32, i * 32 + 32))) i++;
+          this.diverged(level, { node: `${level}/${from + i}`, problem: 'a stored interior hash differs from the replayed tree' });
+          break;
+        }
+        this.checked += count;
+        from += count;
       }
-      if (!run!.hashes!.equals(expected)) {
-        let i = 0;
-        while (run!.hashes!.subarray(i * 32, i * 32 + 32).equals(expected.subarray(i * 32, i * 32 + 32))) i++;
-        report.firstDivergence = { node: `${level}/${from + i}`, problem: 'a stored interior hash differs from the replayed tree' };
-        return finish();
-      }
-      report.nodesChecked += count;
+      this.next[level] = from;
     }
   }
-  return finish();
+
+  private diverged(level: number, divergence: { node: string; problem: string }): void {
+    this.divergence = divergence;
+    this.levelLimit = level;
+  }
 }
