@@ -71,8 +71,13 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
     const [{ snapshot }] = (await runner.query('SELECT pg_export_snapshot() AS snapshot')) as { snapshot: string }[];
     await nodeRunner.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await nodeRunner.query(`SET TRANSACTION SNAPSHOT '${snapshot!.replace(/'/g, "''")}'`);
-    // A run of 65,536 hashes is sorted in memory, not in a temporary file.
-    await nodeRunner.query(`SET LOCAL work_mem = '64MB'`);
+    // Each run is read in index order and aggregated as it comes (PostgreSQL 16 and later skip
+    // the sort of an ordered aggregate whose input is in order); left to itself the planner takes
+    // a bitmap scan and a sort, twice the time (EXPLAIN ANALYZE, 65,536 nodes: 22 against 37 to 48
+    // ms). Where a sort remains (PostgreSQL 15), it is done in memory, not in a temporary file.
+    for (const setting of ['enable_bitmapscan = off', 'enable_sort = off', 'max_parallel_workers_per_gather = 0', `work_mem = '64MB'`]) {
+      await nodeRunner.query(`SET LOCAL ${setting}`);
+    }
     const checkers = new PageCheckers(options.threads ?? Math.min(4, Math.max(2, availableParallelism())));
     try {
       return await replaySnapshot(runner, client, nodeRunner, options.nodeRun ?? NODE_SPAN, checkers, onProgress);
