@@ -68,9 +68,12 @@ export async function pool<T>(items: T[], size: number, work: (item: T) => Promi
   );
 }
 
-/** A forked uploader: `run` uploads files `concurrency` at a time and gives each upload's milliseconds to its 201. */
+/**
+ * A forked uploader: `run` uploads files `concurrency` at a time and gives each upload's
+ * milliseconds to its 201, and the CPU seconds the uploader (the camera's side) spent on them.
+ */
 export interface UploaderProcess {
-  run(files: string[], mediaType: string, concurrency: number): Promise<number[]>;
+  run(files: string[], mediaType: string, concurrency: number): Promise<{ answered: number[]; cpuSeconds: number }>;
   close(): void;
 }
 
@@ -82,10 +85,10 @@ export async function uploaderProcess(app: ArchiveHandle): Promise<UploaderProce
     async run(files, mediaType, concurrency) {
       child.send({ app: { url: app.url, token: app.token, caseId: app.caseId }, files, mediaType, concurrency });
       const [answer] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => Promise.reject(new Error(`the uploader exited with ${code}`)))])) as [
-        { answered?: number[]; error?: string },
+        { answered?: number[]; cpuSeconds?: number; error?: string },
       ];
       if (answer.error !== undefined) throw new Error(`the uploader failed: ${answer.error}`);
-      return answer.answered!;
+      return { answered: answer.answered!, cpuSeconds: answer.cpuSeconds! };
     },
     close: () => child.kill(),
   };

@@ -67,6 +67,9 @@ try {
   configureSharp();
   /** A busy share of all CPUs (all processes), as a percentage. */
   const percent = (share: number | null): string => (share === null ? 'unknown' : `${fmt(100 * share, 0)} % of ${os.availableParallelism()}`);
+  /** CPU time of all processes per photo, ms, from the busy share over `seconds`. */
+  const perPhoto = (share: number | null, seconds: number, photos: number): string =>
+    share === null ? '' : ` (${fmt((1000 * share * os.availableParallelism() * seconds) / photos, 0)} ms of CPU per photo)`;
   /** The limit: what the archive must do per photo, without HTTP, database or queue; photos/s. */
   const limit = async (files: string[]): Promise<number> => {
     const busy = cpuMeter();
@@ -76,8 +79,10 @@ try {
       await extractEmbeddedMetadata(file);
       await createDerivatives(file, { maxInputPixels: 100_000_000 });
     });
-    const rate = files.length / ((now() - started) / 1000);
-    console.log(`  limit ${fmt(rate)} photos/s, CPUs busy ${percent(busy())}`);
+    const seconds = (now() - started) / 1000;
+    const rate = files.length / seconds;
+    const share = busy();
+    console.log(`  limit ${fmt(rate)} photos/s, CPUs busy ${percent(share)}${perPhoto(share, seconds, files.length)}`);
     return rate;
   };
   /** Upload to `processing: done` through the API; photos/s. */
@@ -86,13 +91,18 @@ try {
     const busy = cpuMeter();
     const started = now();
     /** Each upload's time to its 201 (the receipt waited for), ms. */
-    const answered = await uploader.run(files, 'image/jpeg', CONCURRENCY);
+    const { answered, cpuSeconds } = await uploader.run(files, 'image/jpeg', CONCURRENCY);
     const { p50, p95 } = percentiles(answered);
-    console.log(`  uploads answered within ${fmt((now() - started) / 1000, 2)} s; each to its 201 p50 ${fmt(p50, 0)} ms, p95 ${fmt(p95, 0)} ms`);
+    console.log(
+      `  uploads answered within ${fmt((now() - started) / 1000, 2)} s; each to its 201 p50 ${fmt(p50, 0)} ms, p95 ${fmt(p95, 0)} ms; ` +
+        `the uploader (the camera's side, on the same CPUs) ${fmt((1000 * cpuSeconds) / files.length, 1)} ms of CPU per photo`,
+    );
     uploaded += files.length;
     await waitUntilProcessed(app, uploaded);
-    const rate = files.length / ((now() - started) / 1000);
-    console.log(`  end to end ${fmt(rate)} photos/s, CPUs busy ${percent(busy())}`);
+    const seconds = (now() - started) / 1000;
+    const rate = files.length / seconds;
+    const share = busy();
+    console.log(`  end to end ${fmt(rate)} photos/s, CPUs busy ${percent(share)}${perPhoto(share, seconds, files.length)}`);
     return rate;
   };
 
