@@ -36,7 +36,7 @@ export class EvidenceTagsService implements OnModuleDestroy {
       }
       throw error;
     }
-    await this.evidence.recordRead(actor, item, 'evidence.viewed', { part: 'metadata', ...(headersOnly ? { method: 'HEAD' } : {}) });
+    await this.evidence.recordView(actor, item, 'metadata', headersOnly);
     return { evidenceId: id, sha256: item.sha256, reader: `ExifTool ${version}`, groups };
   }
 

@@ -312,6 +312,11 @@ export class EvidenceService {
     return row;
   }
 
+  /** Records `evidence.viewed` of a part of the item; `headersOnly` (a HEAD) adds `method: "HEAD"`: nothing was sent. */
+  recordView(actor: Actor, row: Pick<EvidenceRow, 'id' | 'case_id' | 'sha256'>, part: string, headersOnly: boolean): Promise<void> {
+    return this.recordRead(actor, row, 'evidence.viewed', { part, ...(headersOnly ? { method: 'HEAD' } : {}) });
+  }
+
   /** Records that `actor` read a part of the item, committed before the read is answered (group commit with other reads). */
   async recordRead(actor: Actor, row: Pick<EvidenceRow, 'id' | 'case_id' | 'sha256'>, action: 'evidence.viewed' | 'evidence.downloaded', details: CustodyEventInput['details']): Promise<void> {
     await this.custody.record({ action, actor, caseId: row.case_id, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details });
@@ -351,8 +356,7 @@ export class EvidenceService {
   async get(actor: Actor, id: string, headersOnly = false): Promise<EvidenceView> {
     const row = await this.itemFor(actor, id, 'evidence.read');
     // The view's near duplicates are read while the event commits; nothing is answered before it has.
-    const details = { part: 'record', ...(headersOnly ? { method: 'HEAD' } : {}) };
-    const [, view] = await Promise.all([this.recordRead(actor, row, 'evidence.viewed', details), this.view(actor, row)]);
+    const [, view] = await Promise.all([this.recordView(actor, row, 'record', headersOnly), this.view(actor, row)]);
     return view;
   }
 
@@ -517,7 +521,7 @@ export class EvidenceService {
     if (!sha256) {
       throw notFound(row.processing === 'pending' ? `The ${kind} (still being made)` : `The ${kind}`);
     }
-    await this.recordRead(actor, row, 'evidence.viewed', { part: kind, ...(headersOnly ? { method: 'HEAD' } : {}) });
+    await this.recordView(actor, row, kind, headersOnly);
     if (headersOnly) return { sha256, sizeBytes: (await this.store.stat(sha256))?.sizeBytes ?? null, stream: null };
     return { sha256, sizeBytes: null, stream: await this.store.open(sha256) };
   }
