@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
 import { CustodyLog } from '#custodia/custody';
 import { benchApp, fmt, median, startWorkers } from './support.js';
 
@@ -24,7 +25,7 @@ const { values } = parseArgs({
     /** Rounds of every route, each round in another order; the figures are the medians of rounds (the machine drifts). */
     rounds: { type: 'string', default: '3' },
     /** Which reads to time (comma-separated), e.g. `case` alone under a profiler. */
-    routes: { type: 'string', default: 'health,case,listing,record,unlogged' },
+    routes: { type: 'string', default: 'health,case,listing,record,unlogged,photos,photo' },
     /**
      * Where the custody log's sequencer runs: `api` (the default, one process as `npm start`
      * runs it) or `worker` (the API with CUSTODIA_SEQUENCER=false and a worker process that
@@ -33,7 +34,7 @@ const { values } = parseArgs({
     sequencer: { type: 'string', default: 'api' },
   },
 });
-type Route = 'health' | 'case' | 'listing' | 'record' | 'unlogged';
+type Route = 'health' | 'case' | 'listing' | 'record' | 'unlogged' | 'photos' | 'photo';
 const ROUTES = new Set(values.routes.split(','));
 const ROUNDS = Number(values.rounds);
 const CLIENTS = Number(values.clients);
@@ -59,6 +60,32 @@ async function rate(url: string, token?: string): Promise<{ perSecond: number; c
   return { perSecond, cpuUs: (used.user + used.system) / requests };
 }
 
+/** Photos in the case of the `photos` and `photo` reads. */
+const PHOTOS = 200;
+
+/**
+ * A case of PHOTOS items as photos are after their derivative job: each with a perceptual hash,
+ * one in ten a near duplicate of the one before it (a few bits apart), so that every read of one
+ * also looks for its near duplicates among the case's items. The items are random bytes whose
+ * hashes are set as the job sets them (decoding 200 photos would only slow the setup).
+ */
+async function photoCase(app: Awaited<ReturnType<typeof benchApp>>): Promise<{ caseId: string; itemId: string }> {
+  const headers = { Authorization: `Bearer ${app.token}` };
+  const created = (await (await fetch(`${app.url}/api/v1/cases`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'photos' }) })).json()) as { id: string };
+  const ids: string[] = [];
+  for (let i = 0; i < PHOTOS; i++) {
+    const form = new FormData();
+    form.set('metadata', JSON.stringify({ title: `photo ${i}` }));
+    form.set('file', new Blob([randomBytes(2048)], { type: 'application/octet-stream' }), `photo-${i}.bin`);
+    ids.push(((await (await fetch(`${app.url}/api/v1/cases/${created.id}/evidence`, { method: 'POST', headers, body: form })).json()) as { id: string }).id);
+  }
+  let hash = 0n;
+  const hashes = ids.map((_, i) => (hash = i % 10 === 9 ? hash ^ 0b101n : BigInt.asIntN(64, BigInt(`0x${randomBytes(8).toString('hex')}`))).toString());
+  await app.nest.get(DataSource).query(`UPDATE evidence_items e SET perceptual_hash = h.hash FROM unnest($1::uuid[], $2::bigint[]) AS h(id, hash) WHERE e.id = h.id`, [ids, hashes]);
+  // The last one (the listing's first), a near duplicate of the one before it.
+  return { caseId: created.id, itemId: ids[ids.length - 1]! };
+}
+
 if (!['api', 'worker'].includes(values.sequencer)) throw new Error('--sequencer is api or worker');
 const inWorker = values.sequencer === 'worker';
 const app = await benchApp('reads', inWorker ? { CUSTODIA_SEQUENCER: 'false', CUSTODIA_WORK_QUEUE: 'false' } : {});
@@ -68,6 +95,7 @@ try {
   form.set('metadata', JSON.stringify({ title: 'read bench' }));
   form.set('file', new Blob([randomBytes(4096)], { type: 'application/octet-stream' }), 'item.bin');
   const item = (await (await fetch(`${app.url}/api/v1/cases/${app.caseId}/evidence`, { method: 'POST', headers: { Authorization: `Bearer ${app.token}` }, body: form })).json()) as { id: string };
+  const photos = await photoCase(app);
   const log = app.nest.get(CustodyLog);
   const recordEvent = log.record.bind(log);
   const routes = ([
@@ -76,11 +104,15 @@ try {
     { name: 'listing', label: 'GET /cases/:id/evidence?limit=10 (authenticated, no custody event)', url: `${app.url}/api/v1/cases/${app.caseId}/evidence?limit=10`, token: app.token },
     { name: 'record', label: 'GET /evidence/:id (authenticated, records evidence.viewed)', url: `${app.url}/api/v1/evidence/${item.id}`, token: app.token },
     { name: 'unlogged', label: 'GET /evidence/:id with its event left out (bench only)', url: `${app.url}/api/v1/evidence/${item.id}`, token: app.token },
+    { name: 'photos', label: `GET /cases/:id/evidence?limit=10 of a case of ${PHOTOS} photos (perceptual hashes, near duplicates)`, url: `${app.url}/api/v1/cases/${photos.caseId}/evidence?limit=10`, token: app.token },
+    { name: 'photo', label: 'GET /evidence/:id of one of those photos (records evidence.viewed)', url: `${app.url}/api/v1/evidence/${photos.itemId}`, token: app.token },
   ] satisfies { name: Route; label: string; url: string; token?: string }[]).filter((route) => ROUTES.has(route.name));
   const ratios: { label: string; of: Route; to: Route; target?: string }[] = [
     { label: 'authenticated reads (GET /cases/:id) / health', of: 'case', to: 'health', target: '>= 0.5' },
     { label: 'logged reads (GET /evidence/:id) / unlogged reads (GET /cases/:id)', of: 'record', to: 'case', target: '>= 0.8' },
     { label: 'logged reads (GET /evidence/:id) / the same read with its event left out', of: 'record', to: 'unlogged' },
+    { label: 'a logged read of a photo / the item read above', of: 'photo', to: 'record' },
+    { label: 'a page of 10 photos / a page of one item', of: 'photos', to: 'listing' },
   ];
   const timed = ratios.filter((ratio) => ROUTES.has(ratio.of) && ROUTES.has(ratio.to));
   console.log(`${CLIENTS} clients, ${SECONDS} s per route and round, ${ROUNDS} rounds (each in another order); PostgreSQL ${app.server}; the sequencer in ${inWorker ? 'a worker process' : 'the API process'}`);

@@ -214,6 +214,29 @@ describe('evidence derivatives (e2e)', () => {
     const bNow = (await t.http.get(`/api/v1/evidence/${b.body.id}`).set('Authorization', bearer(investigator))).body;
     expect(bNow.flags).not.toContain('near_duplicate');
     expect(bNow.nearDuplicates).toEqual([]);
+
+    // A documenter of the case (who reads only their own items) sends another copy, re-encoded by sharp.
+    const documenter = await t.user('documenter');
+    expect((await t.http.post(`/api/v1/cases/${nearCase}/members`).set('Authorization', bearer(investigator)).send({ userId: documenter.id })).status).toBe(201);
+    const theirs = await submit(t, documenter, nearCase, await sharp(fixture('scene-a.jpg')).jpeg({ quality: 40 }).toBuffer(), { filename: 'repost.jpg' });
+    expect(theirs.status, JSON.stringify(theirs.body)).toBe(201);
+    const theirsDone = await waitProcessed(t, documenter, theirs.body.id);
+    expect(theirsDone.flags).toContain('near_duplicate');
+    // They see the flag, never the investigator's items it points to.
+    expect(theirsDone.nearDuplicates).toEqual([]);
+    // The investigator sees both copies of scene-a, nearest first, in the item and in the listing alike.
+    const aLast = (await t.http.get(`/api/v1/evidence/${a.body.id}`).set('Authorization', bearer(investigator))).body;
+    expect(new Set(aLast.nearDuplicates.map((n: { id: string }) => n.id))).toEqual(new Set([copy.body.id, theirs.body.id]));
+    const distances = aLast.nearDuplicates.map((n: { distance: number }) => n.distance);
+    expect(distances).toEqual([...distances].sort((x, y) => x - y));
+    const listing = await t.http.get(`/api/v1/cases/${nearCase}/evidence`).set('Authorization', bearer(investigator));
+    expect(listing.status).toBe(200);
+    const listed = new Map(listing.body.items.map((item: { id: string; nearDuplicates: unknown }) => [item.id, item.nearDuplicates]));
+    expect(listed.get(a.body.id)).toEqual(aLast.nearDuplicates);
+    expect(listed.get(b.body.id)).toEqual([]);
+    expect((listed.get(theirs.body.id) as { id: string }[]).map((n) => n.id)).toEqual(expect.arrayContaining([a.body.id, copy.body.id]));
+    const theirListing = await t.http.get(`/api/v1/cases/${nearCase}/evidence`).set('Authorization', bearer(documenter));
+    expect(theirListing.body.items.map((item: { id: string; nearDuplicates: unknown }) => [item.id, item.nearDuplicates])).toEqual([[theirs.body.id, []]]);
   });
 
   it('files the worker cannot decode fail their job cleanly; the item and its bytes stay', async () => {

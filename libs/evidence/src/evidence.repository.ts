@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { preparedQuery } from '#custodia/db';
 import type { EvidenceListFilters, EvidenceStatus, SourceType } from './evidence.schema.js';
 import type { EvidenceFlag } from './flags.js';
 import { listQuerySql } from './list-query.js';
-import type { EvidenceRow } from './views.js';
+import type { EvidenceRow, EvidenceViewRow } from './views.js';
 
 /**
  * The items' columns EvidenceRow has, named one by one: `e.*` also brought the search columns (the
@@ -37,25 +38,43 @@ const jsonValue = (column: (typeof ITEM_COLUMNS)[number]): string =>
  * duplicates) in one JSON column, `item`, with `extra` columns (each followed by a comma) before
  * it. PostgreSQL builds the row's JSON and the API parses one value: node-postgres made a parser
  * per column and an object of 37 fields for every statement (addFields, 20 to 25 us of the API's
- * main thread per item read, profiled), and parsed each column apart.
+ * main thread per item read, profiled), and parsed each column apart. With `near`, the SQL of
+ * `near_duplicates` (see nearDuplicatesSql) joins it.
  */
-const evidenceSelect = (extra = '') => `
+const evidenceSelect = (extra = '', near = '') => `
   SELECT ${extra} json_build_object(${ITEM_COLUMNS.map((column) => `'${column}', ${jsonValue(column)}`).join(', ')},
          'perceptual_hash', e.perceptual_hash::text, 'submitter_name', u.display_name,
          'received_us', (extract(epoch FROM e.received_at) * 1000000)::bigint::text,
-         'duplicate_submitter', d.submitted_by) AS item
+         'duplicate_submitter', d.submitted_by${near ? `, 'near_duplicates', ${near}` : ''}) AS item
     FROM evidence_items e JOIN users u ON u.id = e.submitted_by
     LEFT JOIN evidence_items d ON d.id = e.duplicate_of`;
 
+/**
+ * The other items of the item's case whose perceptual hash is within `maxDistance` bits of its
+ * own, nearest first (then first received), as a JSON array of { id, distance, submitted_by }
+ * (empty when the item has no hash), computed in the item's own statement: a view of an item
+ * needs them, and a query of their own per item made a page of ten photos eleven statements
+ * (350 pages/s against 1,950 for a page of one item without a hash, bench:reads).
+ */
+const nearDuplicatesSql = (maxDistance: number): string => {
+  if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > 64) throw new RangeError(`near-duplicate distance ${maxDistance} is not 0 to 64 bits`);
+  return `(SELECT coalesce(json_agg(json_build_object('id', n.id, 'distance', n.distance, 'submitted_by', n.submitted_by) ORDER BY n.distance, n.received_at), '[]'::json)
+       FROM (SELECT o.id, o.submitted_by, o.received_at, bit_count((o.perceptual_hash # e.perceptual_hash)::bit(64))::int AS distance
+               FROM evidence_items o
+              WHERE o.case_id = e.case_id AND o.id <> e.id AND o.perceptual_hash IS NOT NULL AND e.perceptual_hash IS NOT NULL) n
+      WHERE n.distance <= ${maxDistance})`;
+};
+
 /** An item's row from its JSON column: the times become Dates again. */
-function rowOf({ item }: { item: Record<string, unknown> }): EvidenceRow {
+function rowOf<R extends EvidenceRow = EvidenceRow>({ item }: { item: Record<string, unknown> }): R {
   for (const column of TIME_COLUMNS) if (item[column] !== null) item[column] = new Date(item[column] as number);
-  return item as unknown as EvidenceRow;
+  return item as unknown as R;
 }
 
-const EVIDENCE_SELECT = evidenceSelect();
-/** An item and whether `$2` is a member of its case: the first statement of every read of an item. */
-const ITEM_WITH_MEMBERSHIP = `${evidenceSelect('EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $2) AS viewer_is_member,')}
+/** Whether `$2` is a member of the item's case, beside the item. */
+const VIEWER_IS_MEMBER = 'EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = e.case_id AND m.user_id = $2) AS viewer_is_member,';
+/** An item and whether `$2` is a member of its case: the first statement of every read of an item's bytes or parts. */
+const ITEM_WITH_MEMBERSHIP = `${evidenceSelect(VIEWER_IS_MEMBER)}
   WHERE e.id = $1`;
 
 /** What intake writes of a new item; the link to an incident is made after, through EvidenceLinks. */
@@ -117,12 +136,39 @@ const PREPARED_PAGE_SIZES: ReadonlySet<number> = new Set([10, 20, 25, 50, 100, 2
 /** The SQL of evidence items: rows typed in and out, each query written once. */
 @Injectable()
 export class EvidenceRepository {
-  constructor(private readonly db: DataSource) {}
+  /** The items with their near duplicates, as their views need them. */
+  private readonly viewSelect: string;
+  /** An item with its near duplicates and whether `$2` is a member of its case: a read of the item's record. */
+  private readonly viewWithMembership: string;
+  /** The prepared statement's name, which its text (the configured distance) is part of. */
+  private readonly viewWithMembershipName: string;
 
-  /** One item, locked for the caller's transaction when `lock`. */
-  async find(id: string, tx: Db = this.db, lock = false): Promise<EvidenceRow | null> {
-    const [found] = await tx.query(`${EVIDENCE_SELECT} WHERE e.id = $1 ${lock ? 'FOR UPDATE OF e' : ''}`, [id]);
-    return found ? rowOf(found) : null;
+  constructor(
+    private readonly db: DataSource,
+    @Inject(CUSTODIA_CONFIG) config: Pick<CustodiaConfig, 'nearDuplicateDistance'>,
+  ) {
+    const near = nearDuplicatesSql(config.nearDuplicateDistance);
+    this.viewSelect = evidenceSelect('', near);
+    this.viewWithMembership = `${evidenceSelect(VIEWER_IS_MEMBER, near)}
+  WHERE e.id = $1`;
+    this.viewWithMembershipName = `custodia_item_view_${config.nearDuplicateDistance}`;
+  }
+
+  /** One item with its near duplicates. */
+  async find(id: string): Promise<EvidenceViewRow | null> {
+    const [found] = await this.db.query(`${this.viewSelect} WHERE e.id = $1`, [id]);
+    return found ? rowOf<EvidenceViewRow>(found) : null;
+  }
+
+  /** One item with its near duplicates and whether `viewerId` is a member of its case, in one statement. */
+  async findViewWithMembership(id: string, viewerId: string): Promise<{ row: EvidenceViewRow; viewerIsMember: boolean } | null> {
+    const [found]: { item: Record<string, unknown>; viewer_is_member: boolean }[] = await preparedQuery(
+      this.db,
+      this.viewWithMembershipName,
+      this.viewWithMembership,
+      [id, viewerId],
+    );
+    return found ? { row: rowOf<EvidenceViewRow>(found), viewerIsMember: found.viewer_is_member } : null;
   }
 
   /**
@@ -137,15 +183,18 @@ export class EvidenceRepository {
     return { row: rowOf(found), viewerIsMember: found.viewer_is_member };
   }
 
-  /** Items of one case by id (any order; ids of other cases are left out). */
-  async inCase(caseId: string, ids: readonly string[]): Promise<EvidenceRow[]> {
-    return (await this.db.query(`${EVIDENCE_SELECT} WHERE e.case_id = $1 AND e.id = ANY ($2::uuid[])`, [caseId, ids])).map(rowOf);
+  /** Items of one case by id, with their near duplicates (any order; ids of other cases are left out). */
+  async inCase(caseId: string, ids: readonly string[]): Promise<EvidenceViewRow[]> {
+    return (await this.db.query(`${this.viewSelect} WHERE e.case_id = $1 AND e.id = ANY ($2::uuid[])`, [caseId, ids])).map((row: { item: Record<string, unknown> }) => rowOf<EvidenceViewRow>(row));
   }
 
-  /** A page of a case listing, newest received first; one row more than `limit` says there is a next page. */
-  async list(filters: EvidenceListFilters, caseId: string, onlySubmitter: string | null): Promise<EvidenceRow[]> {
+  /**
+   * A page of a case listing with the items' near duplicates, newest received first; one row more
+   * than `limit` says there is a next page.
+   */
+  async list(filters: EvidenceListFilters, caseId: string, onlySubmitter: string | null): Promise<EvidenceViewRow[]> {
     const { where, params, searched } = listQuerySql(filters, caseId, onlySubmitter);
-    const sql = `${EVIDENCE_SELECT} WHERE ${where} ORDER BY e.received_at DESC, e.id DESC LIMIT ${filters.limit + 1}`;
+    const sql = `${this.viewSelect} WHERE ${where} ORDER BY e.received_at DESC, e.id DESC LIMIT ${filters.limit + 1}`;
     // Paging through a case (the console's most frequent read) has a few forms whose one right
     // plan is the (case_id, received_at, id) index: they are prepared, named by their text, since
     // planning took PostgreSQL 0.3 to 0.6 ms, more than running them (bench:reads' listing 850 ->
@@ -156,7 +205,7 @@ export class EvidenceRepository {
       searched || !PREPARED_PAGE_SIZES.has(filters.limit)
         ? await this.db.query(sql, params)
         : await preparedQuery(this.db, `custodia_browse_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`, sql, params);
-    return rows.map(rowOf);
+    return rows.map((row: { item: Record<string, unknown> }) => rowOf<EvidenceViewRow>(row));
   }
 
   /** The first item received of the case with these bytes, if any. */
@@ -224,24 +273,6 @@ export class EvidenceRepository {
       `UPDATE evidence_items SET ${entries.map((key, i) => `${ANNOTATION_COLUMNS[key]} = $${i + 2}`).join(', ')} WHERE id = $1`,
       [id, ...entries.map((key) => changes[key])],
     );
-  }
-
-  /**
-   * Items of the case other than `row` whose perceptual hash is within `maxDistance` bits of
-   * its own, nearest first; only `onlySubmitter`'s when given.
-   */
-  async nearDuplicates(row: EvidenceRow, maxDistance: number, onlySubmitter: string | null): Promise<{ id: string; distance: number }[]> {
-    if (row.perceptual_hash === null) return [];
-    const rows: { id: string; distance: number }[] = await this.db.query(
-      `SELECT id, bit_count((perceptual_hash # $1::bigint)::bit(64))::int AS distance
-         FROM evidence_items
-        WHERE case_id = $2 AND id <> $3 AND perceptual_hash IS NOT NULL
-          AND bit_count((perceptual_hash # $1::bigint)::bit(64)) <= $4
-          AND ($5::uuid IS NULL OR submitted_by = $5)
-        ORDER BY distance, received_at`,
-      [row.perceptual_hash, row.case_id, row.id, maxDistance, onlySubmitter],
-    );
-    return rows.map((r) => ({ id: r.id, distance: r.distance }));
   }
 
   /** What the derivative job needs of an item. */

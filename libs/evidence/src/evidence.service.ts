@@ -304,7 +304,11 @@ export class EvidenceService {
    */
   async itemFor(actor: Actor, id: string, purpose: Purpose, tx: EntityManager = this.db.manager, lock = false): Promise<EvidenceRow> {
     // The item and the caller's membership of its case in one statement: every read of an item starts here.
-    const found = await this.items.findWithMembership(id, actor.id, tx, lock);
+    return this.mayUse(actor, await this.items.findWithMembership(id, actor.id, tx, lock), purpose);
+  }
+
+  /** The item (found with the caller's membership of its case) if the caller may do `purpose` with it; see itemFor. */
+  private mayUse<R extends EvidenceRow>(actor: Actor, found: { row: R; viewerIsMember: boolean } | null, purpose: Purpose): R {
     if (!found) throw notFound(THE_ITEM);
     const { row, viewerIsMember } = found;
     this.cases.assertMayAsMember(actor, viewerIsMember, purpose, THE_ITEM);
@@ -322,16 +326,11 @@ export class EvidenceService {
     await this.custody.record({ action, actor, caseId: row.case_id, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details });
   }
 
-  private async view(actor: Actor, row: EvidenceRow): Promise<EvidenceView> {
-    const near = await this.items.nearDuplicates(row, this.config.nearDuplicateDistance, ownerFilter(actor, 'evidence.read'));
-    return toEvidenceView(row, near, API_BASE, actor);
-  }
-
   /** The resource as it is now, for an item the caller has just written. */
   private async viewOf(actor: Actor, id: string): Promise<EvidenceView> {
     const row = await this.items.find(id);
     if (!row) throw notFound(THE_ITEM);
-    return this.view(actor, row);
+    return toEvidenceView(row, API_BASE, actor);
   }
 
   /**
@@ -344,7 +343,7 @@ export class EvidenceService {
     const out: { row: EvidenceRow; view: EvidenceView }[] = [];
     for (const id of ids) {
       const row = byId.get(id);
-      if (row) out.push({ row, view: await this.view(viewer, row) });
+      if (row) out.push({ row, view: toEvidenceView(row, API_BASE, viewer) });
     }
     return out;
   }
@@ -354,10 +353,10 @@ export class EvidenceService {
    * `details.method: "HEAD"` when only the headers are sent).
    */
   async get(actor: Actor, id: string, headersOnly = false): Promise<EvidenceView> {
-    const row = await this.itemFor(actor, id, 'evidence.read');
-    // The view's near duplicates are read while the event commits; nothing is answered before it has.
-    const [, view] = await Promise.all([this.recordView(actor, row, 'record', headersOnly), this.view(actor, row)]);
-    return view;
+    // The item with its near duplicates and the caller's membership of its case, in one statement.
+    const row = this.mayUse(actor, await this.items.findViewWithMembership(id, actor.id), 'evidence.read');
+    await this.recordView(actor, row, 'record', headersOnly);
+    return toEvidenceView(row, API_BASE, actor);
   }
 
   /**
@@ -371,7 +370,7 @@ export class EvidenceService {
     const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.received_us, last.id) : null;
-    const items = await Promise.all(page.map(async (row) => ({ ...(await this.view(actor, row)), timeApproximate: isTimeApproximate(row) })));
+    const items = page.map((row) => ({ ...toEvidenceView(row, API_BASE, actor), timeApproximate: isTimeApproximate(row) }));
     return { items, nextCursor };
   }
 

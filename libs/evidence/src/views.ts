@@ -49,6 +49,18 @@ export interface EvidenceRow {
   preview_sha256: string | null;
 }
 
+/** Another item of the case whose perceptual hash is within the configured distance of this one's. */
+export interface NearDuplicateRow {
+  id: string;
+  distance: number;
+  submitted_by: string;
+}
+
+/** A row as a view of the item needs it: with its near duplicates, nearest first, whoever submitted them. */
+export interface EvidenceViewRow extends EvidenceRow {
+  near_duplicates: NearDuplicateRow[];
+}
+
 /** True when the item's searched capture time is a window rather than an instant. */
 export const isTimeApproximate = (row: Pick<EvidenceRow, 'captured_from' | 'captured_to'>): boolean =>
   row.captured_from !== null && row.captured_to !== null && row.captured_from.getTime() !== row.captured_to.getTime();
@@ -59,11 +71,15 @@ export const perceptualHashFromHex = (hex: string): string => BigInt.asIntN(64, 
 
 /**
  * The resource as `viewer` may see it: a viewer who reads only their own items (the policy's
- * `own` scope) is not shown the id of someone else's identical submission (the flag still is).
+ * `own` scope) is not shown the id of someone else's identical submission (the flag still is),
+ * nor someone else's near duplicates.
  */
-export function toEvidenceView(row: EvidenceRow, nearDuplicates: { id: string; distance: number }[], apiBase: string, viewer: Actor): EvidenceView {
+export function toEvidenceView(row: EvidenceViewRow, apiBase: string, viewer: Actor): EvidenceView {
   const onlyOwn = ownerFilter(viewer, 'evidence.read');
   const duplicateOf = onlyOwn !== null && row.duplicate_submitter !== onlyOwn ? null : row.duplicate_of;
+  const nearDuplicates = row.near_duplicates
+    .filter((near) => onlyOwn === null || near.submitted_by === onlyOwn)
+    .map((near) => ({ id: near.id, distance: near.distance }));
   return {
     id: row.id,
     caseId: row.case_id,
