@@ -7,7 +7,7 @@
  * (bench/read-load.ts), so that only the archive's work is on its main thread. Rounds alternate
  * the routes' order and the ratios are medians of the rounds' own ratios, since the machine drifts
  * within minutes; beside each rate, the archive's CPU per request (its process, all threads).
- * Usage: npm run bench:reads [-- --clients 32 --seconds 10 --rounds 3 --routes health,case,listing,record,unlogged]
+ * Usage: npm run bench:reads [-- --clients 32 --seconds 10 --rounds 3 --routes health,case,listing,record,unlogged,photos,photo --photos 200]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,8 @@ const { values } = parseArgs({
      * integrates; in docker/ every process stands for election and one of them leads).
      */
     sequencer: { type: 'string', default: 'api' },
+    /** Photos in the case of the `photos` and `photo` reads (each of their reads compares its hash with all of them). */
+    photos: { type: 'string', default: '200' },
   },
 });
 type Route = 'health' | 'case' | 'listing' | 'record' | 'unlogged' | 'photos' | 'photo';
@@ -60,8 +62,7 @@ async function rate(url: string, token?: string): Promise<{ perSecond: number; c
   return { perSecond, cpuUs: (used.user + used.system) / requests };
 }
 
-/** Photos in the case of the `photos` and `photo` reads. */
-const PHOTOS = 200;
+const PHOTOS = Number(values.photos);
 
 /**
  * A case of PHOTOS items as photos are after their derivative job: each with a perceptual hash,
@@ -73,16 +74,24 @@ async function photoCase(app: Awaited<ReturnType<typeof benchApp>>): Promise<{ c
   const headers = { Authorization: `Bearer ${app.token}` };
   const created = (await (await fetch(`${app.url}/api/v1/cases`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'photos' }) })).json()) as { id: string };
   const ids: string[] = [];
-  for (let i = 0; i < PHOTOS; i++) {
+  // Eight uploads at a time.
+  let next = 0;
+  const send = async (i: number): Promise<string> => {
     const form = new FormData();
     form.set('metadata', JSON.stringify({ title: `photo ${i}` }));
     form.set('file', new Blob([randomBytes(2048)], { type: 'application/octet-stream' }), `photo-${i}.bin`);
-    ids.push(((await (await fetch(`${app.url}/api/v1/cases/${created.id}/evidence`, { method: 'POST', headers, body: form })).json()) as { id: string }).id);
-  }
+    return ((await (await fetch(`${app.url}/api/v1/cases/${created.id}/evidence`, { method: 'POST', headers, body: form })).json()) as { id: string }).id;
+  };
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < PHOTOS) {
+      const i = next++;
+      ids[i] = await send(i);
+    }
+  }));
   let hash = 0n;
   const hashes = ids.map((_, i) => (hash = i % 10 === 9 ? hash ^ 0b101n : BigInt.asIntN(64, BigInt(`0x${randomBytes(8).toString('hex')}`))).toString());
   await app.nest.get(DataSource).query(`UPDATE evidence_items e SET perceptual_hash = h.hash FROM unnest($1::uuid[], $2::bigint[]) AS h(id, hash) WHERE e.id = h.id`, [ids, hashes]);
-  // The last one (the listing's first), a near duplicate of the one before it.
+  // The last one: a near duplicate of the one before it.
   return { caseId: created.id, itemId: ids[ids.length - 1]! };
 }
 
