@@ -239,6 +239,28 @@ describe('evidence derivatives (e2e)', () => {
     expect(theirListing.body.items.map((item: { id: string; nearDuplicates: unknown }) => [item.id, item.nearDuplicates])).toEqual([[theirs.body.id, []]]);
   });
 
+  it('near duplicates processed at the same moment flag each other: two copies of a photo sent together, in each of six cases', async () => {
+    // Each pair's jobs run side by side; a job that looked for neighbours before the other had
+    // committed its hash would leave both unflagged.
+    const photo = await sharp(fixture('scene-a.jpg')).resize(64, 48).jpeg({ quality: 80 }).toBuffer();
+    const copy = await sharp(fixture('scene-a.jpg')).resize(64, 48).jpeg({ quality: 60 }).toBuffer();
+    const pairs = await Promise.all(
+      Array.from({ length: 6 }, async (_, n) => {
+        const pairCase = await createCase(t, investigator, `Sent together ${n}`);
+        return Promise.all([submit(t, investigator, pairCase, photo, { filename: 'a.jpg' }), submit(t, investigator, pairCase, copy, { filename: 'b.jpg' })]);
+      }),
+    );
+    for (const [n, [a, b]] of pairs.entries()) {
+      expect([a.status, b.status], `pair ${n}`).toEqual([201, 201]);
+      expect((await waitProcessed(t, investigator, a.body.id)).processing, `pair ${n}`).toBe('done');
+      const bDone = await waitProcessed(t, investigator, b.body.id);
+      expect(bDone.processing, `pair ${n}`).toBe('done');
+      const aDone = (await t.http.get(`/api/v1/evidence/${a.body.id}`).set('Authorization', bearer(investigator))).body;
+      expect(aDone.nearDuplicates.map((near: { id: string }) => near.id), `pair ${n}`).toEqual([b.body.id]);
+      expect([aDone.flags.includes('near_duplicate'), bDone.flags.includes('near_duplicate')], `pair ${n}: flags`).toEqual([true, true]);
+    }
+  });
+
   it('files the worker cannot decode fail their job cleanly; the item and its bytes stay', async () => {
     const expectations: Array<[string, RegExp]> = [
       ['truncated.jpg', /corrupt/],

@@ -47,6 +47,7 @@ export class DerivativesJob {
       }),
     );
     await this.db.transaction(async (tx) => {
+      await this.items.lockNearDuplicateSearch(tx, item.case_id);
       if ((await this.items.lockProcessing(tx, evidenceId)) !== 'pending') return;
       const phash = perceptualHashFromHex(made.perceptualHash);
       const near = await this.items.withSimilarImage(tx, item.case_id, evidenceId, phash, this.config.nearDuplicateDistance);

@@ -292,6 +292,17 @@ export class EvidenceRepository {
     await this.db.query(`UPDATE evidence_items SET processing = 'failed', processing_error = $2 WHERE id = $1 AND processing = 'pending'`, [id, error]);
   }
 
+  /**
+   * Serialises, per case, the transactions that store a perceptual hash and look for its
+   * neighbours, until the caller's commits: two near-identical photos processed side by side
+   * otherwise each looked before the other's hash was committed, and neither was flagged.
+   * Taken first in the transaction, so the search's snapshot (a statement after it) sees the
+   * hashes committed by the transaction before.
+   */
+  async lockNearDuplicateSearch(tx: EntityManager, caseId: string): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('custodia.near-duplicates'), hashtext($1))`, [caseId]);
+  }
+
   /** Other items of the case whose perceptual hash (signed 64-bit) is within `maxDistance` bits. */
   async withSimilarImage(tx: EntityManager, caseId: string, id: string, perceptualHash: string, maxDistance: number): Promise<string[]> {
     const rows: { id: string }[] = await tx.query(
