@@ -410,6 +410,25 @@ describe('evidence intake (e2e)', () => {
     expect(elsewhere.body.duplicateOf).toBeNull();
   });
 
+  it('the same bytes sent twice at the same moment: one is the first, the other its exact_duplicate (in each of six cases)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, async (_, n) => {
+        const pairCase = await createCase(t, investigator, `Same bytes together ${n}`, [documenter]);
+        const file = randomBytes(8_000);
+        return Promise.all([submit(t, documenter, pairCase, file), submit(t, investigator, pairCase, file)]);
+      }),
+    );
+    for (const [n, pair] of results.entries()) {
+      expect(pair.map((res) => res.status), `pair ${n}`).toEqual([201, 201]);
+      // As the investigator sees them (a documenter is not shown the id of someone else's item).
+      const [a, b] = await Promise.all(pair.map(async (res) => (await t.http.get(`/api/v1/evidence/${res.body.id}`).set('Authorization', bearer(investigator))).body));
+      expect([a, b].filter((item) => item.flags.includes('exact_duplicate')).length, `pair ${n}: exactly one is the duplicate`).toBe(1);
+      const [original, copy] = a.flags.includes('exact_duplicate') ? [b, a] : [a, b];
+      expect(copy.duplicateOf, `pair ${n}`).toBe(original.id);
+      expect(original.duplicateOf, `pair ${n}`).toBeNull();
+    }
+  });
+
   it('a client that goes away mid-file leaves no record and no temporary file', async () => {
     const before = await quietState(t);
     const file = randomBytes(4 * 1024 * 1024);

@@ -208,6 +208,16 @@ export class EvidenceRepository {
     return rows.map((row: { item: Record<string, unknown> }) => rowOf<EvidenceViewRow>(row));
   }
 
+  /**
+   * Serialises, until the caller's transaction commits, the submissions of the same bytes to one
+   * case: two sent at the same moment otherwise each looked for the other before it was
+   * committed, and neither was flagged exact_duplicate. Taken before `firstWithBytes`, whose
+   * snapshot (a statement after it) then sees the item the transaction before committed.
+   */
+  async lockSameBytes(tx: EntityManager, caseId: string, sha256: string): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('custodia.same-bytes'), hashtext($1 || $2))`, [caseId, sha256]);
+  }
+
   /** The first item received of the case with these bytes, if any. */
   async firstWithBytes(tx: EntityManager, caseId: string, sha256: string): Promise<{ id: string } | null> {
     const [row] = await tx.query(`SELECT id FROM evidence_items WHERE case_id = $1 AND sha256 = $2 ORDER BY received_at, id LIMIT 1`, [caseId, sha256]);

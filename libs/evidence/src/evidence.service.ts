@@ -137,6 +137,7 @@ export class EvidenceService {
       let submitted: QueuedEvent;
       try {
         ({ id, submitted } = await this.db.transaction(async (tx) => {
+          await this.items.lockSameBytes(tx, caseId, sha256);
           const original = await this.items.firstWithBytes(tx, caseId, sha256);
           const itemFlags = original ? ['exact_duplicate' as const, ...flags] : flags;
           const id = await this.items.insert(tx, {
