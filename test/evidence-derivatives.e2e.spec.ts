@@ -261,6 +261,36 @@ describe('evidence derivatives (e2e)', () => {
     }
   });
 
+  it('flat pictures (a black pocket shot, a blank grey page) get no perceptual hash, so they are nobody\'s near duplicates', async () => {
+    // Every black picture hashed to 0: two unrelated pocket shots were "near duplicates" (distance 0).
+    const flatCase = await createCase(t, investigator, 'Flat pictures');
+    const files = [
+      await sharp({ create: { width: 640, height: 480, channels: 3, background: '#000000' } }).jpeg({ quality: 90 }).toBuffer(),
+      await sharp({ create: { width: 800, height: 600, channels: 3, background: '#000000' } }).jpeg({ quality: 70 }).toBuffer(),
+      await sharp({ create: { width: 300, height: 400, channels: 3, background: '#808080' } }).png().toBuffer(),
+    ];
+    const ids: string[] = [];
+    for (const [n, file] of files.entries()) {
+      const res = await submit(t, investigator, flatCase, file, { filename: `flat-${n}` });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      ids.push(res.body.id);
+    }
+    const scene = await submit(t, investigator, flatCase, fixture('scene-a.jpg'));
+    for (const id of ids) {
+      const item = await waitProcessed(t, investigator, id);
+      expect(item.processing).toBe('done');
+      expect(item.perceptualHash).toBeNull();
+      expect(item.flags).not.toContain('near_duplicate');
+      expect(item.nearDuplicates).toEqual([]);
+      expect((await download(investigator, item.derivatives.thumbnail)).length).toBeGreaterThan(0);
+      const custody = await t.http.get(`/api/v1/evidence/${id}/custody`).set('Authorization', bearer(investigator));
+      const derived = custody.body.events.map((e: { event: CustodyEvent }) => e.event).filter((e: CustodyEvent) => e.action === 'evidence.derivative_created');
+      expect(derived.map((e: CustodyEvent) => e.details['kind']).sort()).toEqual(['preview', 'thumbnail']);
+      for (const event of derived) expect(event.details).not.toHaveProperty('perceptualHash');
+    }
+    expect((await waitProcessed(t, investigator, scene.body.id)).perceptualHash).toMatch(/^[0-9a-f]{16}$/);
+  });
+
   it('files the worker cannot decode fail their job cleanly; the item and its bytes stay', async () => {
     const expectations: Array<[string, RegExp]> = [
       ['truncated.jpg', /corrupt/],

@@ -46,11 +46,12 @@ export class DerivativesJob {
         return { kind, sha256: result.sha256, sizeBytes: result.sizeBytes };
       }),
     );
+    // A flat picture has no hash (createDerivatives), so no neighbours to look for.
+    const phash = made.perceptualHash === null ? null : perceptualHashFromHex(made.perceptualHash);
     await this.db.transaction(async (tx) => {
-      await this.items.lockNearDuplicateSearch(tx, item.case_id);
+      if (phash !== null) await this.items.lockNearDuplicateSearch(tx, item.case_id);
       if ((await this.items.lockProcessing(tx, evidenceId)) !== 'pending') return;
-      const phash = perceptualHashFromHex(made.perceptualHash);
-      const near = await this.items.withSimilarImage(tx, item.case_id, evidenceId, phash, this.config.nearDuplicateDistance);
+      const near = phash === null ? [] : await this.items.withSimilarImage(tx, item.case_id, evidenceId, phash, this.config.nearDuplicateDistance);
       await this.items.saveDerivatives(tx, evidenceId, {
         thumbnail: stored[0]!.sha256,
         preview: stored[1]!.sha256,
@@ -72,7 +73,7 @@ export class DerivativesJob {
             sha256: derivative.sha256,
             sizeBytes: derivative.sizeBytes,
             mediaType: 'image/jpeg',
-            ...(derivative.kind === 'thumbnail' ? { perceptualHash: made.perceptualHash } : {}),
+            ...(derivative.kind === 'thumbnail' && made.perceptualHash !== null ? { perceptualHash: made.perceptualHash } : {}),
             onBehalfOf: item.submitted_by,
           },
         })),

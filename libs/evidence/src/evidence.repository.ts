@@ -324,8 +324,8 @@ export class EvidenceRepository {
     return rows.map((row) => row.id);
   }
 
-  /** Writes the derivatives of an item: done, the blobs' hashes, its perceptual hash, near_duplicate when it has neighbours. */
-  async saveDerivatives(tx: EntityManager, id: string, made: { thumbnail: string; preview: string; perceptualHash: string; nearDuplicate: boolean }): Promise<void> {
+  /** Writes the derivatives of an item: done, the blobs' hashes, its perceptual hash (null: none), near_duplicate when it has neighbours. */
+  async saveDerivatives(tx: EntityManager, id: string, made: { thumbnail: string; preview: string; perceptualHash: string | null; nearDuplicate: boolean }): Promise<void> {
     await tx.query(
       `UPDATE evidence_items SET processing = 'done', thumbnail_sha256 = $2, preview_sha256 = $3, perceptual_hash = $4,
          flags = CASE WHEN $5 AND NOT ('near_duplicate' = ANY (flags)) THEN array_append(flags, 'near_duplicate') ELSE flags END

@@ -193,7 +193,7 @@ export const Evidence = z
     flags: z.array(z.enum(EVIDENCE_FLAGS)),
     duplicateOf: uuid().nullable(),
     nearDuplicates: z.array(z.strictObject({ id: uuid(), distance: z.number().int() })),
-    perceptualHash: z.string().nullable().describe('64-bit perceptual hash, 16 hex digits'),
+    perceptualHash: z.string().nullable().describe('64-bit perceptual hash (DCT pHash of the picture or poster frame), 16 hex digits; null for items that are not pictures or videos, before processing, and for a flat picture (no detail to hash: a black frame, a blank page), which would otherwise be a near duplicate of every other'),
     processing: z.enum(['pending', 'done', 'failed']),
     processingError: z.string().nullable(),
     derivatives: z.strictObject({ thumbnail: z.string().nullable(), preview: z.string().nullable() }),

@@ -28,8 +28,8 @@ const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'vide
 export interface MediaDerivatives {
   thumbnail: Buffer;
   preview: Buffer;
-  /** 64-bit DCT pHash as 16 hex digits; compare with hammingDistance. */
-  perceptualHash: string;
+  /** 64-bit DCT pHash as 16 hex digits, compare with hammingDistance; null for a picture with no detail to hash (a flat frame). */
+  perceptualHash: string | null;
   /** Dimensions of the original once upright (after EXIF orientation, HEIF irot/imir or a video's display matrix). */
   width: number;
   height: number;
