@@ -401,6 +401,84 @@ describe('the last-administrator rule under concurrency (e2e)', () => {
   });
 });
 
+describe('account changes that commit while a session or a token is being made (e2e)', () => {
+  let t: TestApp;
+  let other: TestUser;
+  const as = (user: { token: string }) => ({ Authorization: `Bearer ${user.token}` });
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    other = await t.user('investigator');
+  });
+  afterAll(async () => t?.close());
+
+  /**
+   * Holds the user's row as every account change does (FOR UPDATE, first), starts `request`,
+   * waits until the request is blocked behind that lock (at most 5 s: a request that does not
+   * wait goes on at once), then makes `change` in the same transaction and commits: the change
+   * commits after the request's own checks have passed.
+   */
+  async function whileAccountChanges<T>(userId: string, request: () => PromiseLike<T>, change: (tx: pg.Client) => Promise<unknown>): Promise<T> {
+    const tx = new pg.Client({ connectionString: t.db.url });
+    await tx.connect();
+    try {
+      await tx.query('BEGIN');
+      await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+      const answer = Promise.resolve(request());
+      for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 10))) {
+        const waiting = await tx.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+        if (waiting.rowCount) break;
+      }
+      await change(tx);
+      await tx.query('COMMIT');
+      return await answer;
+    } finally {
+      await tx.end();
+    }
+  }
+  const tokensOf = async (userId: string, kind: 'session' | 'api') =>
+    (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM access_tokens WHERE user_id = $1 AND kind = $2 AND revoked_at IS NULL`, [userId, kind]))[0]!.n;
+
+  it('a login whose password was checked before a reset or a disable committed opens no session', async () => {
+    const changes = [
+      (tx: pg.Client, id: string) => tx.query(`UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE id = $2) WHERE id = $1`, [id, other.id]),
+      (tx: pg.Client, id: string) => tx.query(`UPDATE users SET disabled_at = now() WHERE id = $1`, [id]),
+    ];
+    for (const change of changes) {
+      const user = await t.user('documenter');
+      const sessions = await tokensOf(user.id, 'session');
+      const res = await whileAccountChanges(user.id, () => t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password }), (tx) => change(tx, user.id));
+      expectProblem(res, 401);
+      expect(await tokensOf(user.id, 'session')).toBe(sessions);
+    }
+  });
+
+  it('a device token asked for with a token revoked meanwhile ("sign out everywhere", a seized phone) is not made', async () => {
+    const user = await t.user('documenter');
+    const res = await whileAccountChanges(user.id, () => t.http.post('/api/v1/auth/tokens').set(as(user)).send({ name: 'Pixel 7' }), (tx) =>
+      tx.query(`UPDATE access_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [user.id]),
+    );
+    expectProblem(res, 401);
+    expect(await t.db.superuserQuery(`SELECT 1 FROM access_tokens WHERE user_id = $1 AND kind = 'api'`, [user.id])).toEqual([]);
+  });
+
+  it("changing one's own password does not undo an administrator's reset that committed while it was checked (409)", async () => {
+    const user = await t.user('documenter');
+    const res = await whileAccountChanges(
+      user.id,
+      () => t.http.post('/api/v1/auth/password').set(as(user)).send({ currentPassword: user.password, newPassword: 'a brand new passphrase' }),
+      (tx) => tx.query(`UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE id = $2), must_change_password = true WHERE id = $1`, [user.id, other.id]),
+    );
+    expectProblem(res, 409);
+    const [row] = await t.db.superuserQuery<{ reset: boolean; must: boolean }>(
+      `SELECT u.password_hash = o.password_hash AS reset, u.must_change_password AS must FROM users u, users o WHERE u.id = $1 AND o.id = $2`,
+      [user.id, other.id],
+    );
+    expect(row).toEqual({ reset: true, must: true });
+    expectProblem(await t.http.post('/api/v1/auth/login').send({ email: user.email, password: 'a brand new passphrase' }), 401);
+  });
+});
+
 describe('migration Accounts1764000700000 on an existing log', () => {
   const serverUrl = inject('pgServerUrl');
   const name = `custodia_t_${process.ppid}_${randomBytes(4).toString('hex')}`;

@@ -85,7 +85,19 @@ export class AuthService {
     await this.throttle.succeeded(emailKey, clientIp);
     const { token, tokenHash } = newBearerToken();
     const expiresAt = new Date(Date.now() + this.config.sessionTtlSeconds * 1000);
-    await this.db.getRepository(AccessTokenEntity).insert({ userId: user.id, kind: 'session', tokenHash, expiresAt });
+    const opened = await this.db.transaction(async (tx) => {
+      // The password was checked against a row read before argon2 ran: a reset, a disable or a
+      // "sign out everywhere" that committed meanwhile (each locks the row first) must not be
+      // followed by a session the old password opened.
+      const [still]: { same: boolean }[] = await tx.query(
+        `SELECT password_hash = $2 AS same FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`,
+        [user.id, user.passwordHash],
+      );
+      if (!still?.same) return false;
+      await tx.getRepository(AccessTokenEntity).insert({ userId: user.id, kind: 'session', tokenHash, expiresAt });
+      return true;
+    });
+    if (!opened) throw invalidCredentials();
     const { id, displayName, role, mustChangePassword } = toUserView(user);
     return {
       accessToken: token,
@@ -120,8 +132,13 @@ export class AuthService {
     }
     const passwordHash = await hashPassword(newPassword);
     await this.tokens.changing(this.db.transaction(async (tx) => {
-      await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [actor.id]);
-      await tx.query(`UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1`, [actor.id, passwordHash]);
+      // Only over the password just checked: an administrator's reset (or another change) that
+      // committed while argon2 ran is not silently undone.
+      const [changed]: [unknown[], number] = await tx.query(
+        `UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1 AND password_hash = $3 RETURNING 1`,
+        [actor.id, passwordHash, user.passwordHash],
+      );
+      if (changed.length === 0) throw conflict('The password was changed meanwhile: sign in with the new one and try again');
       const ended = await revokeTokens(tx, actor.id, ['session'], actor.tokenId);
       await this.custody.append(tx, {
         action: 'user.password_set',
@@ -180,10 +197,18 @@ export class AuthService {
   async createApiToken(actor: Actor, name: string, expiresAt?: Date): Promise<ApiTokenView & { token: string }> {
     const expiry = this.apiTokenExpiry(expiresAt);
     const { token, tokenHash } = newBearerToken();
-    const repo = this.db.getRepository(AccessTokenEntity);
-    const inserted = await repo.insert({ userId: actor.id, kind: 'api', name, tokenHash, expiresAt: expiry });
-    const saved = await repo.findOneByOrFail({ id: inserted.identifiers[0]!['id'] });
-    return { ...toTokenView(saved), token };
+    return this.db.transaction(async (tx) => {
+      // The calling token was checked before (or taken from the cache): a revocation or a
+      // disable that committed since must not leave behind a device token made by it. The user's
+      // row first, then the token's, in the order every revocation locks them.
+      const [enabled] = await tx.query(`SELECT 1 FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [actor.id]);
+      const [live] = await tx.query(`SELECT 1 FROM access_tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() FOR SHARE`, [actor.tokenId]);
+      if (!enabled || !live) throw new DomainError('unauthorized', 'The token of this call was revoked or the account disabled');
+      const repo = tx.getRepository(AccessTokenEntity);
+      const inserted = await repo.insert({ userId: actor.id, kind: 'api', name, tokenHash, expiresAt: expiry });
+      const saved = await repo.findOneByOrFail({ id: inserted.identifiers[0]!['id'] });
+      return { ...toTokenView(saved), token };
+    });
   }
 
   /**

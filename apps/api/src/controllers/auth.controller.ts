@@ -69,7 +69,8 @@ export class AuthController {
   /**
    * The caller changes their own password: a wrong current password answers 422 naming
    * `currentPassword` (and counts as a failed login from this address); the caller's other
-   * sessions end, this one stays; device tokens stay.
+   * sessions end, this one stays; device tokens stay. 409 when the password was changed (by an
+   * administrator's reset, say) while this one was being checked.
    */
   @Post('password')
   @Permit('self')
@@ -79,7 +80,7 @@ export class AuthController {
     summary: "Change the caller's password; their other sessions end",
     body: ChangePasswordBody,
     status: 204,
-    problems: [422, 429],
+    problems: [409, 422, 429],
   })
   changePassword(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof ChangePasswordBody>, @Req() req: Request): Promise<void> {
     return this.auth.changeOwnPassword(actor, body.currentPassword, body.newPassword, req.ip ?? 'unknown');
