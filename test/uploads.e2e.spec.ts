@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import pg from 'pg';
 import request from 'supertest';
 import * as tus from 'tus-js-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyReceipt } from '../libs/custody-core/src/index.js';
 import { UploadsService } from '../libs/uploads/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -539,6 +540,37 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(await uploadsRow(id)).toBeUndefined();
     expect(await readdir(directory)).not.toContain(id);
     expect((await head(documenter.token, id)).status).toBe(404);
+  });
+
+  it('an upload finished after the sweep listed it as expired keeps its bytes', async () => {
+    // The PATCH that receives the last byte lets go of the upload's lock before it records the
+    // upload finished (and its new expiry). A sweep that listed it as expired and took the lock
+    // in between removed the file first, then found the record no longer expired: the client
+    // had its 204, the record said finished, the bytes were gone.
+    const documenter = await t.user('documenter', 'finishing late');
+    const bytes = randomBytes(100);
+    const id = idOf((await create(documenter.token, 100)).headers['location']!);
+    await patch(documenter.token, id, 0, bytes).expect(204);
+    await t.db.superuserQuery(`UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+    const service = t.app.get(UploadsService);
+    const asked = vi.spyOn(service['locker'], 'newLock');
+    const holder = new pg.Client({ connectionString: t.db.url });
+    await holder.connect();
+    try {
+      await holder.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`tus:${id}`]);
+      const sweep = service.sweepExpired();
+      while (!asked.mock.calls.some(([lockId]) => lockId === id)) await new Promise((resolve) => setTimeout(resolve, 5));
+      // What the PATCH's finish records, while the sweep waits for the lock.
+      await t.db.superuserQuery(`UPDATE uploads SET expires_at = now() + interval '1 day' WHERE id = $1`, [id]);
+      await holder.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`tus:${id}`]);
+      await sweep;
+    } finally {
+      asked.mockRestore();
+      await holder.end();
+    }
+    expect(await uploadsRow(id)).toBeDefined();
+    expect((await stat(path.join(service.directory, id))).size).toBe(100);
+    expect((await head(documenter.token, id)).headers['upload-offset']).toBe('100');
   });
 
   it('resumes an upload on another API instance sharing the database and data folder, and after a restart', async () => {

@@ -277,10 +277,12 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   /** The last byte arrived: its SHA-256 (ours, never the client's), and a new expiry for claiming it. */
   private async finish(id: string, size: number): Promise<void> {
     const sha256 = await this.store.sha256Of(id, size);
-    await this.db.query(
-      `UPDATE uploads SET finished_at = now(), computed_sha256 = $2, expires_at = now() + make_interval(secs => $3) WHERE id = $1`,
+    const [recorded]: [unknown[], number] = await this.db.query(
+      `UPDATE uploads SET finished_at = now(), computed_sha256 = $2, expires_at = now() + make_interval(secs => $3) WHERE id = $1 RETURNING 1`,
       [id, sha256, this.config.uploadTtlSeconds],
     );
+    // Swept at its expiry between the last byte and this record: never answer it complete.
+    if (recorded.length === 0) throw new TusRefusal(410, 'The upload expired and was removed as its last byte arrived\n');
   }
 
   /**
@@ -353,8 +355,15 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
         continue; // in use right now: the next sweep takes it
       }
       try {
+        // The record first, the file only if it went: a PATCH that received the last byte just
+        // before (it lets go of the lock before recording it) moves the expiry on, so the upload
+        // it finished stays whole. A crash in between leaves a file no record names (below).
+        const [deleted]: [unknown[], number] = await this.db.query(
+          `DELETE FROM uploads WHERE id = $1 AND evidence_id IS NULL AND expires_at < now() RETURNING id`,
+          [id],
+        );
+        if (deleted.length === 0) continue;
         await rm(this.store.pathOf(id), { force: true });
-        await this.db.query(`DELETE FROM uploads WHERE id = $1 AND evidence_id IS NULL AND expires_at < now()`, [id]);
         this.store.forget(id);
         removed++;
       } finally {
