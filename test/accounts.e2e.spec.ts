@@ -462,6 +462,26 @@ describe('account changes that commit while a session or a token is being made (
     expect(await t.db.superuserQuery(`SELECT 1 FROM access_tokens WHERE user_id = $1 AND kind = 'api'`, [user.id])).toEqual([]);
   });
 
+  it("a device token an administrator issues for someone, asked for with the administrator's token revoked or role taken meanwhile, is not made", async () => {
+    const changes = [
+      (tx: pg.Client, id: string) => tx.query(`UPDATE access_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [id]),
+      (tx: pg.Client, id: string) => tx.query(`UPDATE users SET role = 'investigator' WHERE id = $1`, [id]),
+    ];
+    for (const change of changes) {
+      const admin = await t.user('admin');
+      const res = await whileAccountChanges(admin.id, () => t.http.post(`/api/v1/users/${other.id}/tokens`).set(as(admin)).send({ name: 'handed out' }), (tx) => change(tx, admin.id));
+      expectProblem(res, 401);
+      expect(await tokensOf(other.id, 'api')).toBe(0);
+    }
+    // Two administrators issuing tokens for each other at once both get theirs.
+    const [a, b] = [await t.user('admin'), await t.user('admin')];
+    const both = await Promise.all([
+      t.http.post(`/api/v1/users/${b.id}/tokens`).set(as(a)).send({ name: 'for b' }),
+      t.http.post(`/api/v1/users/${a.id}/tokens`).set(as(b)).send({ name: 'for a' }),
+    ]);
+    expect(both.map((r) => r.status)).toEqual([201, 201]);
+  });
+
   it("changing one's own password does not undo an administrator's reset that committed while it was checked (409)", async () => {
     const user = await t.user('documenter');
     const res = await whileAccountChanges(

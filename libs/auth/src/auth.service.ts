@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '#custodia/db';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog } from '#custodia/custody';
@@ -45,6 +45,18 @@ interface AuthenticatedRow {
 }
 
 const invalidCredentials = (): DomainError => new DomainError('unauthorized', 'The email or password is wrong');
+const callerRevoked = (): DomainError => new DomainError('unauthorized', 'The token of this call was revoked or its account disabled or changed');
+
+/**
+ * Whether the calling token is still live, read under a lock of its row: it was checked before
+ * the request ran (or taken from the cache), and a token made in its name must not outlive a
+ * revocation that committed since. Take the user's row first, in the order every revocation
+ * locks them (user, then tokens).
+ */
+async function callerTokenLive(tx: EntityManager, actor: Actor): Promise<boolean> {
+  const [live] = await tx.query(`SELECT 1 FROM access_tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() FOR SHARE`, [actor.tokenId]);
+  return live !== undefined;
+}
 
 @Injectable()
 export class AuthService {
@@ -198,12 +210,8 @@ export class AuthService {
     const expiry = this.apiTokenExpiry(expiresAt);
     const { token, tokenHash } = newBearerToken();
     return this.db.transaction(async (tx) => {
-      // The calling token was checked before (or taken from the cache): a revocation or a
-      // disable that committed since must not leave behind a device token made by it. The user's
-      // row first, then the token's, in the order every revocation locks them.
       const [enabled] = await tx.query(`SELECT 1 FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [actor.id]);
-      const [live] = await tx.query(`SELECT 1 FROM access_tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() FOR SHARE`, [actor.tokenId]);
-      if (!enabled || !live) throw new DomainError('unauthorized', 'The token of this call was revoked or the account disabled');
+      if (!enabled || !(await callerTokenLive(tx, actor))) throw callerRevoked();
       const repo = tx.getRepository(AccessTokenEntity);
       const inserted = await repo.insert({ userId: actor.id, kind: 'api', name, tokenHash, expiresAt: expiry });
       const saved = await repo.findOneByOrFail({ id: inserted.identifiers[0]!['id'] });
@@ -220,7 +228,15 @@ export class AuthService {
     const expiry = this.apiTokenExpiry(expiresAt);
     const { token, tokenHash } = newBearerToken();
     return this.db.transaction(async (tx) => {
-      const [user]: { disabled_at: Date | null }[] = await tx.query(`SELECT disabled_at FROM users WHERE id = $1 FOR UPDATE`, [userId]);
+      // Both accounts' rows, in one order (two administrators may issue tokens for each other at
+      // once), then the administrator's own token, still live and still an administrator's.
+      const rows: { id: string; role: Actor['role']; disabled_at: Date | null }[] = await tx.query(
+        `SELECT id, role, disabled_at FROM users WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [[...new Set([actor.id, userId])]],
+      );
+      const caller = rows.find((row) => row.id === actor.id);
+      if (!caller || caller.disabled_at || !may(caller.role, 'users.manage') || !(await callerTokenLive(tx, actor))) throw callerRevoked();
+      const user = rows.find((row) => row.id === userId);
       if (!user) throw notFound('The user');
       if (user.disabled_at) throw conflict('The account is disabled: enable it before issuing a token');
       const repo = tx.getRepository(AccessTokenEntity);
