@@ -345,8 +345,17 @@ describe('court packages (e2e)', () => {
   describe('a partner working copy', () => {
     let bag: string;
     let zip: string;
+    let authoredId: string;
 
     beforeAll(async () => {
+      // A building's footprint (GeoJSON [lon, lat]) and a PDF that names its author.
+      const damage = await as(investigator).post(`/incidents/${incidentId}/damage`, {
+        objectName: 'Житловий будинок', objectCategory: 'residential.apartment', damageLevel: 'severe', location: { lat: 50.02684, lon: 36.34581 },
+        footprint: { type: 'Polygon', coordinates: [[[36.3459, 50.0269], [36.3462, 50.0269], [36.3462, 50.0271], [36.3459, 50.0269]]] },
+      });
+      expect(damage.status, JSON.stringify(damage.body)).toBe(201);
+      authoredId = (await submit(t, investigator, caseId, fixture('document.pdf'), { filename: 'statement.pdf', contentType: 'application/pdf' })).body.id;
+      expect((await waitProcessed(t, investigator, authoredId)).extracted.document.author).toBe('Оксана Коваленко');
       const partner = await makeExport(t, investigator, caseId, { purpose: 'partner' });
       const got = await download(t, investigator, partner.id);
       dirs.push(got.dir);
@@ -363,7 +372,7 @@ describe('court packages (e2e)', () => {
       expect(files.filter((f) => f.startsWith(pdfId))).toEqual([`${pdfId}/record.json`]);
     });
 
-    it('rounds every position to 0.01 degree and names no submitter', async () => {
+    it('rounds every position (footprints too) to 0.01 degree and names no submitter or document author', async () => {
       const record = JSON.parse(await readFile(path.join(bag, `data/evidence/${photoId}/record.json`), 'utf8'));
       expect(record.declared.location).toMatchObject({ lat: 50.03, lon: 36.35 });
       if (record.extracted?.location) {
@@ -372,7 +381,14 @@ describe('court packages (e2e)', () => {
       expect(record.submittedBy).toEqual({ id: documenter.id });
       const incidents = JSON.parse(await readFile(path.join(bag, 'data/incidents.json'), 'utf8'));
       expect(incidents[0].location).toMatchObject({ lat: 50.03, lon: 36.35 });
-      expect(await readFile(path.join(bag, 'report.html'), 'utf8')).not.toContain('dasha');
+      const [damage] = JSON.parse(await readFile(path.join(bag, 'data/damage.json'), 'utf8'));
+      expect(damage.location).toMatchObject({ lat: 50.03, lon: 36.35 });
+      expect(damage.footprint.coordinates.flat(2)).toEqual([36.35, 50.03, 36.35, 50.03, 36.35, 50.03, 36.35, 50.03]);
+      const authored = JSON.parse(await readFile(path.join(bag, `data/evidence/${authoredId}/record.json`), 'utf8'));
+      expect(authored.extracted.document).toMatchObject({ title: expect.any(String), author: null });
+      const report = await readFile(path.join(bag, 'report.html'), 'utf8');
+      expect(report).not.toContain('dasha');
+      expect(report).not.toContain('Коваленко');
       expect(await readFile(path.join(bag, 'bag-info.txt'), 'utf8')).toContain('Custodia-Purpose: partner\n');
     });
 

@@ -2,22 +2,47 @@
 const PARTNER_PRECISION = 100;
 const POSITION_KEYS = new Set(['lat', 'lon', 'latitude', 'longitude']);
 
+const roundDegrees = (degrees: number): number => Math.round(degrees * PARTNER_PRECISION) / PARTNER_PRECISION;
+
+/** The numbers of a GeoJSON `coordinates` array (a damage footprint's rings of [lon, lat]), rounded. */
+function roundCoordinates(value: unknown): unknown {
+  if (typeof value === 'number') return roundDegrees(value);
+  return Array.isArray(value) ? value.map(roundCoordinates) : value;
+}
+
 /**
- * A copy of `value` with every latitude and longitude rounded to 0.01 degree, wherever it sits:
- * partner copies must not place a documenter or a witness more precisely than that.
+ * A copy of `value` with every latitude and longitude rounded to 0.01 degree, wherever it sits
+ * (under a position key, or in a GeoJSON `coordinates` array): partner copies must not place a
+ * documenter, a witness or a building more precisely than that.
  */
 export function roundPositions<T>(value: T): T {
   if (Array.isArray(value)) return value.map(roundPositions) as T;
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key] = POSITION_KEYS.has(key) && typeof inner === 'number' ? Math.round(inner * PARTNER_PRECISION) / PARTNER_PRECISION : roundPositions(inner);
+    out[key] =
+      POSITION_KEYS.has(key) && typeof inner === 'number' ? roundDegrees(inner)
+      : key === 'coordinates' && Array.isArray(inner) ? roundCoordinates(inner)
+      : roundPositions(inner);
   }
   return out as T;
 }
 
-/** The evidence resource as a partner gets it: positions rounded, the submitter named by id only. */
-export function partnerEvidenceView<V extends { submittedBy: { id: string; displayName?: string | null } }>(view: V): V {
+interface PartnerShown {
+  submittedBy: { id: string; displayName?: string | null };
+  extracted?: { document?: { author?: string | null } | null } | null;
+}
+
+/**
+ * The evidence resource as a partner gets it: positions rounded, no names (the submitter by id
+ * only, and no author a document names, who may be the documenter or a witness).
+ */
+export function partnerEvidenceView<V extends PartnerShown>(view: V): V {
   const rounded = roundPositions(view);
-  return { ...rounded, submittedBy: { id: view.submittedBy.id } };
+  const document = rounded.extracted?.document;
+  return {
+    ...rounded,
+    submittedBy: { id: view.submittedBy.id },
+    ...(document ? { extracted: { ...rounded.extracted, document: { ...document, author: null } } } : {}),
+  };
 }

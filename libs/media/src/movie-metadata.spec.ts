@@ -182,9 +182,15 @@ describe('readMovieMetadata on built movies', () => {
     });
     const zero = await read(Buffer.concat([ftyp(), box('moov', mvhd(), box('udta', qtString('\xa9xyz', '+00.0000+000.0000/')))]));
     expect(zero).toMatchObject({ location: null, notes: [] });
-    const bad = await read(Buffer.concat([ftyp(), box('moov', mvhd(), box('udta', qtString('\xa9xyz', 'somewhere')))]));
+    // A position written another way is not read, and its note does not repeat it (notes travel where positions may not).
+    const bad = await read(Buffer.concat([ftyp(), box('moov', mvhd(), box('udta', qtString('\xa9xyz', '50.4501N 30.5234E')))]));
     expect(bad?.location).toBeNull();
-    expect(bad?.notes.join()).toMatch(/'©xyz' \("somewhere"\) is not an ISO 6709 position/);
+    expect(bad?.notes.join()).toMatch(/'©xyz' \(17 characters\) is not an ISO 6709 position/);
+    expect(bad?.notes.join()).not.toMatch(/50\.45|30\.52/);
+    const impossible = await read(Buffer.concat([ftyp('3gp6'), box('moov', mvhd(), box('udta', loci(95.25, 30.5, 0)))]));
+    expect(impossible?.location).toBeNull();
+    expect(impossible?.notes.join()).toMatch(/'loci' gives an impossible position/);
+    expect(impossible?.notes.join()).not.toMatch(/95\.25|30\.5/);
   });
 
   it('takes size and rotation from the first video track, falling back to stsd', async () => {

@@ -514,7 +514,8 @@ function parseLoci(payload: Buffer, found: Found): ExtractedLocation | null | 'z
   const lat = round6(payload.readInt32BE(at + 4) / 65536);
   const altitudeM = Math.round((payload.readInt32BE(at + 8) / 65536) * 100) / 100;
   if (Math.abs(lat) > 90 || Math.abs(lon) > 180) {
-    found.note(`'loci' gives an impossible position (${lat}, ${lon})`);
+    // Never the values: a note is shown wherever `extracted` is (partner copies too), a position only where positions may be.
+    found.note(`'loci' gives an impossible position (beyond 90 degrees of latitude or 180 of longitude)`);
     return null;
   }
   if (lat === 0 && lon === 0) return 'zero';
@@ -585,7 +586,8 @@ function decide(found: Found): MovieMetadata {
   for (const [name, text] of positions) {
     if (text === null) continue;
     const parsed = parseIso6709(text);
-    if (parsed === null) found.note(`'${name}' ("${printable(text)}") is not an ISO 6709 position`);
+    // Not the text itself: it may be a position written some other way (GET /metadata has it, where positions may be seen).
+    if (parsed === null) found.note(`'${name}' (${text.length} characters) is not an ISO 6709 position`);
     if (parsed && parsed !== 'zero') {
       location = parsed;
       break;
