@@ -159,6 +159,29 @@ describe('reading evidence (e2e)', () => {
     expect(bad.valid).toBe(false);
   });
 
+  it("the custody route shows a documenter what they and the archive did to their item, not others' reads, changes or reasons", async () => {
+    const own = await submit(t, documenter, caseId, randomBytes(256), { filename: 'mine.bin' });
+    expect(own.status).toBe(201);
+    // An investigator reads it and changes its status, with a reason the documenter is not to see.
+    expect((await get(investigator, `/evidence/${own.body.id}`)).status).toBe(200);
+    const changed = await t.http.patch(`/api/v1/evidence/${own.body.id}`).set('Authorization', bearer(investigator)).send({ status: 'disputed', reason: 'source X contradicts it' });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect((await get(documenter, `/evidence/${own.body.id}`)).status).toBe(200);
+    const all = await custodyOf(investigator, own.body.id);
+    expect(all.events.map((e) => e.event.actor.id)).toContain(investigator.id);
+    const theirs = await custodyOf(documenter, own.body.id);
+    for (const e of theirs.events) expect([documenter.id, 'system'], e.event.action).toContain(e.event.actor.id);
+    expect(theirs.events.map((e) => e.event.action)).toEqual(expect.arrayContaining(['evidence.submitted', 'evidence.viewed']));
+    expect(JSON.stringify(theirs)).not.toContain('source X');
+    expect(Object.keys(theirs.proofs).sort()).toEqual(theirs.events.map((e) => String(e.leafIndex)).sort());
+    const report = verifyEventsAgainstHead(
+      theirs.events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash, proof: theirs.proofs[String(e.leafIndex)]! })),
+      theirs.treeHead,
+      keys,
+    );
+    expect(report.valid, report.firstFailure).toBe(true);
+  });
+
   it('verify: intact, then intact false after one byte of the stored blob is flipped on disk', async () => {
     const file = randomBytes(5000);
     const sha = sha256hex(file);

@@ -434,11 +434,22 @@ export class EvidenceService {
     );
   }
 
-  /** Every custody event of the item, a signed head covering them all, and each inclusion proof. */
+  /**
+   * Every custody event of the item, a signed head covering them all, and each inclusion proof. A
+   * caller who sees only their own items (a documenter) gets what they and the archive did to it,
+   * as `/log/entries` shows them their own actions: not who else read, annotated, linked or
+   * exported it, nor why.
+   */
   async custodyOf(actor: Actor, id: string): Promise<EvidenceCustody> {
     await this.itemFor(actor, id, 'evidence.custody');
     const { events, treeHead, proofs } = await this.custodyProofs(id);
-    return { events: events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash })), treeHead, proofs };
+    const own = ownerFilter(actor, 'evidence.custody');
+    const shown = own === null ? events : events.filter((e) => e.event.actor.id === own || e.event.actor.id === SYSTEM_ACTOR.id);
+    return {
+      events: shown.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash })),
+      treeHead,
+      proofs: Object.fromEntries(shown.map((e) => [String(e.leafIndex), proofs[String(e.leafIndex)]!])),
+    };
   }
 
   private async custodyProofs(id: string): Promise<CustodyOfItem> {

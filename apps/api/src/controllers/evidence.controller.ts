@@ -155,7 +155,12 @@ export class EvidenceController {
 
   @Get('evidence/:id/custody')
   @Permit('evidence.custody')
-  @Endpoint({ summary: "The item's custody events, a signed head covering them, and each inclusion proof", response: EvidenceCustody, problems: [404] })
+  @Endpoint({
+    summary: "The item's custody events, a signed head covering them, and each inclusion proof",
+    description: 'A documenter (who reads only their own items) gets their own actions and the archive\'s (system) events about the item, as GET /log/entries shows them their own actions.',
+    response: EvidenceCustody,
+    problems: [404],
+  })
   getEvidenceCustody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.evidence.custodyOf(actor, id);
   }
