@@ -129,6 +129,24 @@ describe('records: roles per route, evidence links, vocabularies (e2e)', () => {
     });
   });
 
+  it("a documenter's own incident shows them their own items and the figures as entered, not others' items or what casualty records hold", async () => {
+    const own = (await submit(t, documenter, caseId, randomBytes(64), {})).body.id as string;
+    const reported = await as(documenter).post(`/cases/${caseId}/incidents`, strike({ killed: 1, evidence: [{ evidenceId: own, role: 'depicts_aftermath' }] }));
+    expect(reported.status, JSON.stringify(reported.body)).toBe(201);
+    const id = reported.body.id as string;
+    // An investigator links their own item to it and records two casualties.
+    expect((await as(investigator).patch(`/evidence/${witness}`, { incidentId: id, incidentRole: 'witness_account' })).status).toBe(200);
+    for (const harmStatus of ['killed', 'killed']) expect((await as(investigator).post(`/incidents/${id}/casualties`, { harmStatus })).status).toBe(201);
+    const full = (await as(investigator).get(`/incidents/${id}`)).body;
+    expect(full).toMatchObject({ killed: { min: 2, max: 2 }, figuresSource: 'casualty_records' });
+    expect(full.evidenceIds).toEqual(expect.arrayContaining([own, witness]));
+    for (const seen of [(await as(documenter).get(`/incidents/${id}`)).body, (await as(documenter).get(`/cases/${caseId}/incidents`)).body.items.find((i: { id: string }) => i.id === id)]) {
+      expect(seen).toMatchObject({ killed: full.entered.killed, figuresSource: 'entered', evidenceIds: [own], evidence: [{ evidenceId: own, role: 'depicts_aftermath' }] });
+      expect(seen.killed).not.toEqual(full.killed);
+      expect(JSON.stringify(seen)).not.toContain(witness);
+    }
+  });
+
   describe('roles per route', () => {
     beforeAll(async () => {
       casualtyId = (await as(investigator).post(`/incidents/${incidentId}/casualties`, { harmStatus: 'injured' })).body.id;

@@ -90,14 +90,14 @@ export class EvidenceLinks {
     return events;
   }
 
-  /** The links of each incident, in the order items were received. */
-  async ofIncidents(db: DataSource | EntityManager, incidentIds: readonly string[]): Promise<Map<string, EvidenceLink[]>> {
+  /** The links of each incident, in the order items were received; with `submittedBy`, only to that user's items. */
+  async ofIncidents(db: DataSource | EntityManager, incidentIds: readonly string[], submittedBy: string | null = null): Promise<Map<string, EvidenceLink[]>> {
     const links = new Map<string, EvidenceLink[]>(incidentIds.map((id) => [id, []]));
     if (incidentIds.length === 0) return links;
     const rows: { id: string; incident_id: string; incident_link_role: EvidenceLinkRole }[] = await db.query(
       `SELECT id, incident_id, incident_link_role FROM evidence_items
-        WHERE incident_id = ANY ($1::uuid[]) ORDER BY received_at, id`,
-      [incidentIds],
+        WHERE incident_id = ANY ($1::uuid[]) AND ($2::uuid IS NULL OR submitted_by = $2) ORDER BY received_at, id`,
+      [incidentIds, submittedBy],
     );
     for (const row of rows) links.get(row.incident_id)?.push({ evidenceId: row.id, role: row.incident_link_role });
     return links;

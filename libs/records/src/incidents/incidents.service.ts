@@ -145,7 +145,7 @@ export class IncidentsService {
     if (!row) throw notFound('The incident');
     await this.cases.assertMay(actor, row.caseId, 'incident.read', undefined, 'The incident');
     assertMay(actor, 'incident.read', { ownerId: row.createdBy, what: 'The incident' });
-    const [view] = await this.viewsOf([row]);
+    const [view] = await this.viewsOf([row], actor);
     return view!;
   }
 
@@ -161,13 +161,22 @@ export class IncidentsService {
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > query.limit && last ? encodeCursor(last.startUs, last.id) : null;
-    return { items: await this.viewsOf(page), nextCursor };
+    return { items: await this.viewsOf(page, actor), nextCursor };
   }
 
-  /** Incidents as the API shows them: figures from their casualty records, links from the items. */
-  async viewsOf(rows: readonly StoredIncident[]): Promise<IncidentView[]> {
+  /**
+   * Incidents as the API shows them: figures from their casualty records, links from the items.
+   * For a `viewer` who reads only their own items (a documenter, on an incident they reported):
+   * links to their own items only, and the figures as entered, since figures derived from
+   * casualty records they may not read would tell them what those records hold.
+   */
+  async viewsOf(rows: readonly StoredIncident[], viewer?: Actor): Promise<IncidentView[]> {
     const ids = rows.map((row) => row.id);
-    const [figures, links] = await Promise.all([this.casualties.figuresOf(ids), this.links.ofIncidents(this.db, ids)]);
+    const derived = viewer === undefined || may(viewer.role, 'casualty.read');
+    const [figures, links] = await Promise.all([
+      derived ? this.casualties.figuresOf(ids) : new Map<string, DerivedFigures>(),
+      this.links.ofIncidents(this.db, ids, viewer ? ownerFilter(viewer, 'evidence.read') : null),
+    ]);
     return rows.map((row) => incidentView(row, figures.get(row.id), links.get(row.id) ?? []));
   }
 }
