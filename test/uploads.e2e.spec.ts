@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
@@ -189,6 +189,11 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     await expect(stat(uploadFile)).rejects.toThrow(/ENOENT/);
     expect((await head(user.token, id)).status).toBe(404);
     expect((await uploadsRow(id))!['evidence_id']).toBe(made.body.id);
+    // A process that died between the commit and the removal leaves the file: the sweep removes it, the blob stays.
+    await writeFile(uploadFile, bytes);
+    expect(await t.app.get(UploadsService).sweepExpired()).toBeGreaterThanOrEqual(1);
+    await expect(stat(uploadFile)).rejects.toThrow(/ENOENT/);
+    expect((await stat(stored)).size).toBe(bytes.length);
     // Once only.
     expectProblem(await submit(user, { uploadId: id }), 409);
     const content = await t.http.get(`/api/v1/evidence/${made.body.id}/content`).auth(user.token, { type: 'bearer' }).buffer(true).parse((res, done) => {
@@ -540,6 +545,55 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(await uploadsRow(id)).toBeUndefined();
     expect(await readdir(directory)).not.toContain(id);
     expect((await head(documenter.token, id)).status).toBe(404);
+  });
+
+  it('the last bytes of an upload and its name reach the disk before it is recorded finished', async () => {
+    // Bytes are flushed every 64 MiB only; the record of a finished upload names their hash.
+    const user = await t.user('documenter', 'durable finish');
+    const service = t.app.get(UploadsService);
+    const synced: { path: string; recorded: boolean }[] = [];
+    let uploadId = '';
+    const store = service['store'] as unknown as { syncToDisk(path: string): Promise<void> };
+    const syncToDisk = store.syncToDisk.bind(store);
+    const sync = vi.spyOn(store, 'syncToDisk').mockImplementation(async (file: string) => {
+      const [row] = await t.db.superuserQuery<{ finished: boolean }>(`SELECT finished_at IS NOT NULL AS finished FROM uploads WHERE id = $1`, [uploadId]);
+      synced.push({ path: file, recorded: row?.finished ?? false });
+      await syncToDisk(file);
+    });
+    try {
+      const bytes = randomBytes(MiB + 11);
+      const created = await create(user.token, bytes.length);
+      uploadId = idOf(created.headers['location']!);
+      await patch(user.token, uploadId, 0, bytes.subarray(0, MiB)).expect(204);
+      expect(synced).toEqual([]);
+      await patch(user.token, uploadId, MiB, bytes.subarray(MiB)).expect(204);
+    } finally {
+      sync.mockRestore();
+    }
+    expect(synced).toEqual([
+      { path: path.join(service.directory, uploadId), recorded: false },
+      { path: service.directory, recorded: false },
+    ]);
+    expect((await uploadsRow(uploadId))!['finished_at']).not.toBeNull();
+  });
+
+  it('an upload whose every byte arrived but whose finish was never recorded (its process died) still becomes evidence', async () => {
+    // tus-js-client sees the whole length in HEAD and sends no more: intake must not answer 409
+    // "send the rest" for ever.
+    const user = await t.user('documenter', 'unrecorded finish');
+    const caseId = await caseOf(user);
+    const bytes = randomBytes(MiB + 3);
+    const id = idOf(await tusUpload(`${url}/api/v1/uploads`, user.token, bytes));
+    await t.db.superuserQuery(`UPDATE uploads SET finished_at = NULL, computed_sha256 = NULL WHERE id = $1`, [id]);
+    expect((await head(user.token, id)).headers['upload-offset']).toBe(String(bytes.length));
+    const made = await t.http.post(`/api/v1/cases/${caseId}/evidence`).auth(user.token, { type: 'bearer' }).send({ uploadId: id, sha256: sha256(bytes) });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ sha256: sha256(bytes), sizeBytes: bytes.length });
+    // An upload still short of its length is refused as before, naming what arrived.
+    const short = idOf((await create(user.token, 100)).headers['location']!);
+    await patch(user.token, short, 0, randomBytes(40)).expect(204);
+    const refused = expectProblem(await t.http.post(`/api/v1/cases/${caseId}/evidence`).auth(user.token, { type: 'bearer' }).send({ uploadId: short }), 409);
+    expect(refused.detail).toMatch(/40 of 100 bytes/);
   });
 
   it('an upload finished after the sweep listed it as expired keeps its bytes', async () => {

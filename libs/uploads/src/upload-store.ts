@@ -211,15 +211,32 @@ export class UploadStore extends FileStore {
     await super.remove(id);
   }
 
-  /** The SHA-256 of a finished upload of `size` bytes: from the running hash, or read from its file. */
-  async sha256Of(id: string, size: number): Promise<string> {
+  /**
+   * A finished upload of `size` bytes made durable, and its SHA-256 (from the running hash, or
+   * read from its file). The bytes are flushed every 64 MiB only, and the caller then records the
+   * upload finished under this hash: the file's last bytes and its name reach the disk first, so
+   * a crash after that record cannot find the file shorter, or other bytes under the hash.
+   */
+  async finishedSha256(id: string, size: number): Promise<string> {
     await this.settle(id);
+    await this.syncToDisk(this.pathOf(id));
+    await this.syncToDisk(this.directory);
     const known = this.running.get(id);
     this.running.delete(id);
     if (known && known.offset === size) return known.hash.digest('hex');
     const hash = createHash('sha256');
     for await (const data of createReadStream(this.pathOf(id), { highWaterMark: 1 << 20 })) hash.update(data as Buffer);
     return hash.digest('hex');
+  }
+
+  /** fsync of a file or a directory (its entries). */
+  protected async syncToDisk(path: string): Promise<void> {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Forgets the running hash of an upload another process may continue (nothing else to drop). */

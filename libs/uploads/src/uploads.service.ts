@@ -276,13 +276,32 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
 
   /** The last byte arrived: its SHA-256 (ours, never the client's), and a new expiry for claiming it. */
   private async finish(id: string, size: number): Promise<void> {
-    const sha256 = await this.store.sha256Of(id, size);
+    const sha256 = await this.store.finishedSha256(id, size);
     const [recorded]: [unknown[], number] = await this.db.query(
       `UPDATE uploads SET finished_at = now(), computed_sha256 = $2, expires_at = now() + make_interval(secs => $3) WHERE id = $1 RETURNING 1`,
       [id, sha256, this.config.uploadTtlSeconds],
     );
     // Swept at its expiry between the last byte and this record: never answer it complete.
     if (recorded.length === 0) throw new TusRefusal(410, 'The upload expired and was removed as its last byte arrived\n');
+  }
+
+  /** Records as finished an upload whose every byte arrived, under its lock (409 while a request writes it). */
+  private async finishLeftOver(id: string, size: number): Promise<void> {
+    const lock = this.locker.newLock(id);
+    try {
+      await lock.lock(AbortSignal.timeout(LOCK_DRAIN_MS + 2000), () => undefined);
+    } catch {
+      throw conflict('The upload is being written to right now; try again when its last request has ended');
+    }
+    try {
+      const [still] = await this.db.query(`SELECT 1 FROM uploads WHERE id = $1 AND finished_at IS NULL AND evidence_id IS NULL`, [id]);
+      if (still) await this.finish(id, size);
+    } catch (error) {
+      if (error instanceof TusRefusal) throw conflict(error.body.trim());
+      throw error;
+    } finally {
+      await lock.unlock();
+    }
   }
 
   /**
@@ -298,7 +317,12 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     if (row.evidence_id) throw conflict(`This upload already became evidence item ${row.evidence_id}`);
     if (!row.finished_at || !row.computed_sha256) {
       const offset = await stat(this.store.pathOf(row.id)).then((s) => s.size, () => 0);
-      throw conflict(`The upload is not finished: ${offset} of ${row.size_bytes} bytes arrived; send the rest first`);
+      if (offset !== Number(row.size_bytes)) throw conflict(`The upload is not finished: ${offset} of ${row.size_bytes} bytes arrived; send the rest first`);
+      // Every byte is there, but the request that brought the last one did not record it (its
+      // process died, or the database failed it): the client saw the whole length in HEAD and
+      // sends no more, so it is recorded now.
+      await this.finishLeftOver(row.id, offset);
+      return this.finished(actor, uploadId);
     }
     if (row.declared_sha256 && row.declared_sha256 !== row.computed_sha256) {
       throw unprocessable('The bytes received differ from what the device hashed; nothing was stored', [
@@ -341,8 +365,9 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Removes uploads past their expiry and files no record names (a crash between a file's
-   * creation and its record), safely beside other instances doing the same. Returns how many.
+   * Removes uploads past their expiry, files no record names (a crash between a file's creation
+   * and its record) and files of uploads that became evidence (a crash before their removal),
+   * safely beside other instances doing the same. Returns how many.
    */
   async sweepExpired(): Promise<number> {
     const expired: { id: string }[] = await this.db.query(`SELECT id FROM uploads WHERE evidence_id IS NULL AND expires_at < now() ORDER BY expires_at LIMIT 1000`);
@@ -373,11 +398,13 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const names = await readdir(this.directory).catch(() => [] as string[]);
     const cutoff = Date.now() - this.config.uploadTtlSeconds * 1000;
     for (const name of names.filter((n) => UPLOAD_ID.test(n))) {
-      const [known] = await this.db.query(`SELECT 1 FROM uploads WHERE id = $1`, [name]);
-      if (known) continue;
+      const [known]: { became_evidence: boolean }[] = await this.db.query(`SELECT evidence_id IS NOT NULL AS became_evidence FROM uploads WHERE id = $1`, [name]);
+      if (known && !known.became_evidence) continue;
       const file = path.join(this.directory, name);
       const modified = (await stat(file).catch(() => null))?.mtimeMs;
-      if (modified !== undefined && modified < cutoff) {
+      // An upload that became evidence has its bytes in the blob store since that commit: its
+      // file is left only when the process died before removing it (a second copy, with S3).
+      if (known || (modified !== undefined && modified < cutoff)) {
         await rm(file, { force: true });
         removed++;
       }
