@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +29,32 @@ describe('keyring', () => {
       expect((await readFile(masterKeyFile(dir), 'utf8')).trim()).toBe(first.key.toString('hex'));
       const configured = await loadMasterKey(Buffer.alloc(32, 9), dir);
       expect(configured).toEqual({ key: Buffer.alloc(32, 9), source: 'env' });
+      expect(await readdir(dir)).toEqual(['master.key']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('processes starting together on a new data folder all get the one key, generated once', async () => {
+    // An API and a worker on a fresh folder: a file written in place was read half written, or its
+    // creation (flag wx) failed the second process with EEXIST.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'keyring-'));
+    try {
+      const loaded = await Promise.all(Array.from({ length: 16 }, () => loadMasterKey(null, path.join(dir, 'data'))));
+      expect(loaded.filter((l) => l.source === 'generated')).toHaveLength(1);
+      for (const l of loaded) expect(l.key.equals(loaded[0]!.key)).toBe(true);
+      expect(await readdir(path.join(dir, 'data'))).toEqual(['master.key']);
+      expect((await stat(masterKeyFile(path.join(dir, 'data')))).mode & 0o777).toBe(0o600);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a key file that does not hold a key', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'keyring-'));
+    try {
+      await writeFile(masterKeyFile(dir), 'not a key\n');
+      await expect(loadMasterKey(null, dir)).rejects.toThrow(/64 hex characters/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

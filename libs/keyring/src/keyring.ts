@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 const VERSION = 1;
@@ -16,17 +16,53 @@ export const masterKeyFile = (dataDir: string): string => path.join(dataDir, 'ma
 export async function loadMasterKey(configured: Buffer | null, dataDir: string): Promise<{ key: Buffer; source: 'env' | 'file' | 'generated' }> {
   if (configured) return { key: configured, source: 'env' };
   const file = masterKeyFile(dataDir);
-  try {
-    const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
-    if (key.length !== 32) throw new Error(`${file} does not hold 64 hex characters`);
-    return { key, source: 'file' };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  const existing = await readKeyFile(file);
+  if (existing) return { key: existing, source: 'file' };
+  // Written whole and synced under a name of its own, then linked into place, which fails if
+  // another process (an API and a worker starting on a new data folder) got there first: the
+  // key file is never seen half written, never replaced, and survives a power cut once a
+  // signing key sealed with it may be committed.
   await mkdir(dataDir, { recursive: true });
   const key = randomBytes(32);
-  await writeFile(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  const staged = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(staged, 'wx', 0o600);
+  try {
+    await handle.writeFile(key.toString('hex') + '\n');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(staged, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const theirs = await readKeyFile(file);
+    if (!theirs) throw new Error(`${file} appeared while this process was generating it, and cannot be read`);
+    return { key: theirs, source: 'file' };
+  } finally {
+    await unlink(staged);
+  }
+  const directory = await open(dataDir, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
   return { key, source: 'generated' };
+}
+
+/** The key in `file`, or null when there is no such file. */
+async function readKeyFile(file: string): Promise<Buffer | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const key = Buffer.from(text.trim(), 'hex');
+  if (key.length !== 32) throw new Error(`${file} does not hold 64 hex characters`);
+  return key;
 }
 
 /**
