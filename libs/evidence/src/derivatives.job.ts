@@ -42,7 +42,12 @@ export class DerivativesJob {
     const stored = await Promise.all(
       ([['thumbnail', made.thumbnail], ['preview', made.preview]] as const).map(async ([kind, bytes]) => {
         const result = await this.store.ingest(Readable.from([bytes]), { maxBytes: bytes.length });
-        await result.commit();
+        try {
+          await result.commit();
+        } finally {
+          // After a failed commit (an S3 store out of reach), the staged copy goes; a no-op after one that worked.
+          await result.discard();
+        }
         return { kind, sha256: result.sha256, sizeBytes: result.sizeBytes };
       }),
     );
