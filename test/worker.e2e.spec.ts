@@ -52,4 +52,25 @@ describe('apps/worker: the job queue worked by its own process (e2e)', () => {
     // The API stays up without it.
     expect((await t.http.get('/api/v1/health')).status).toBe(200);
   });
+
+  it('an item whose job was given up (its retries spent while the store was away) is processed when a worker next starts', async () => {
+    expect(worker).toBeUndefined();
+    const item = await submit(t, investigator, caseId, fixture('orientation-8.jpg'));
+    expect(item.status).toBe(201);
+    expect(await processing(item.body.id)).toBe('pending');
+    // What pg-boss leaves once the last retry failed: the job failed, the item pending for ever.
+    const failed = await t.db.superuserQuery(
+      `UPDATE pgboss.job SET state = 'failed', completed_on = now() WHERE name = 'evidence.derivatives' AND data->>'evidenceId' = $1 AND state = 'created' RETURNING id`,
+      [item.body.id],
+    );
+    expect(failed).toHaveLength(1);
+    const restarted = await startWorker(t.config, createLogger('silent'));
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((await processing(item.body.id)) !== 'done' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await processing(item.body.id)).toBe('done');
+    } finally {
+      await restarted.stop();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog } from '#custodia/custody';
 import { SYSTEM_ACTOR } from '#custodia/custody-core';
+import { deterministicJobId, JobQueue } from '#custodia/jobs';
 import { createDerivatives, UndecodableMediaError } from '#custodia/media';
 import type { BlobStore } from '#custodia/storage';
 import { EvidenceRepository } from './evidence.repository.js';
@@ -23,7 +24,23 @@ export class DerivativesJob {
     private readonly custody: CustodyLog,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
+    private readonly queue: JobQueue,
   ) {}
+
+  /**
+   * Enqueues again the items whose job was given up or lost (see pendingWithoutJob), under an id
+   * that is the same in every instance within one `sliceMs`, so instances repairing at once
+   * enqueue each item once. Returns how many.
+   */
+  async requeueStalled(sliceMs: number, now = Date.now()): Promise<number> {
+    await this.queue.start();
+    const ids = await this.items.pendingWithoutJob(1000);
+    for (const evidenceId of ids) {
+      await this.queue.enqueue(this.db.manager, 'evidence.derivatives', { evidenceId }, deterministicJobId(`custodia evidence.derivatives ${evidenceId} ${Math.floor(now / sliceMs)}`));
+    }
+    if (ids.length) this.queue.wake('evidence.derivatives');
+    return ids.length;
+  }
 
   async run(evidenceId: string): Promise<void> {
     const item = await this.items.forDerivatives(evidenceId);

@@ -18,14 +18,19 @@ import { FixityRepository } from './fixity.repository.js';
 
 /**
  * Registers the derivative and fixity jobs' handlers; at bootstrap, sets up sharp, sweeps what a
- * crash left and, where this process works the queue, keeps the fixity schedule: one run enqueued
+ * crash left and, where this process works the queue, keeps the fixity schedule (one run enqueued
  * per slice of time, under an id every process computes alike, so several instances enqueue one
- * run between them.
+ * run between them) and, at start and every STALLED_CHECK_MS, enqueues again the derivatives of
+ * items whose job was given up or lost.
  */
+/** How often items whose derivatives job was given up (retries spent during an outage) are enqueued again. */
+const STALLED_CHECK_MS = 10 * 60_000;
+
 @Injectable()
 class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('EvidenceWorker');
   private fixityTimer: NodeJS.Timeout | undefined;
+  private stalledTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly queue: JobQueue,
@@ -50,11 +55,26 @@ class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap, OnModuleDe
     const swept = await this.store.sweepTemporary();
     if (swept) this.logger.warn(`removed ${swept} unfinished uploads left by an earlier crash`);
     if (this.config.workQueue && this.config.fixityEnabled) this.scheduleFixity(fixitySliceMs(this.config.fixityIntervalSeconds));
+    if (this.config.workQueue) {
+      await this.requeueStalled();
+      this.stalledTimer = setInterval(() => void this.requeueStalled(), STALLED_CHECK_MS).unref();
+    }
   }
 
   onModuleDestroy(): void {
     clearTimeout(this.fixityTimer);
     this.fixityTimer = undefined;
+    clearInterval(this.stalledTimer);
+  }
+
+  private async requeueStalled(): Promise<void> {
+    try {
+      const requeued = await this.job.requeueStalled(STALLED_CHECK_MS);
+      if (requeued) this.logger.warn(`enqueued again the derivatives of ${requeued} items whose job was given up or lost`);
+    } catch (error) {
+      // The next check tries again; a database away for a moment must not stop the process.
+      this.logger.warn(`could not look for items whose derivatives were given up: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /**

@@ -297,6 +297,23 @@ export class EvidenceRepository {
     return row?.processing ?? null;
   }
 
+  /**
+   * Items still waiting for their derivatives that no job will make: their job was given up
+   * (retries spent while the store or the database was away) or lost. Intake enqueues the job in
+   * the item's own transaction, so a pending item without a live job has none coming.
+   */
+  async pendingWithoutJob(limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT e.id FROM evidence_items e
+        WHERE e.processing = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM pgboss.job j
+                           WHERE j.name = 'evidence.derivatives' AND j.state < 'completed' AND j.data->>'evidenceId' = e.id::text)
+        ORDER BY e.received_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** Marks a pending item's derivatives as impossible (a file no decoder reads), with why. */
   async derivativesFailed(id: string, error: string): Promise<void> {
     await this.db.query(`UPDATE evidence_items SET processing = 'failed', processing_error = $2 WHERE id = $1 AND processing = 'pending'`, [id, error]);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, type CustodyEventInput } from '#custodia/custody';
+import { deterministicJobId } from '#custodia/jobs';
 import { SYSTEM_ACTOR } from '#custodia/custody-core';
 import { BlobNotFoundError, type BlobStore } from '#custodia/storage';
 import { ByteRateLimiter } from './byte-rate.js';
@@ -47,11 +48,10 @@ export interface FixityRunResult {
 /**
  * The job id of the run for the slice of time containing `now`: the same in every process, so
  * instances that each enqueue a run per slice enqueue one between them (pg-boss ignores a second
- * send with the same id). A SHA-256 of the slice laid out as a UUID (version nibble 8, custom).
+ * send with the same id).
  */
 export function fixityRunId(now: number, sliceMs: number): string {
-  const hex = createHash('sha256').update(`custodia evidence.fixity ${Math.floor(now / sliceMs)} ${sliceMs}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return deterministicJobId(`custodia evidence.fixity ${Math.floor(now / sliceMs)} ${sliceMs}`);
 }
 
 /** How often a run is enqueued: often enough that a run cut short by its budget resumes soon, at most hourly. */

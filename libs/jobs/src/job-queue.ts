@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { EntityManager } from 'typeorm';
 
@@ -18,6 +19,17 @@ const EXPIRE_IN_SECONDS: Record<JobName, number> = {
   // A run stops taking batches after 45 minutes (fixity.job.ts); a batch recorded every 30 s.
   'evidence.fixity': 3600,
 };
+
+/**
+ * A job id (a UUID, as pg-boss wants) that is the same for the same `text` in every process: a
+ * job several instances would enqueue at once (a scheduled run, a repair) is enqueued once, as
+ * pg-boss ignores a second send with the same id. A SHA-256 of the text laid out as a UUID
+ * (version nibble 8, custom).
+ */
+export function deterministicJobId(text: string): string {
+  const hex = createHash('sha256').update(text).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 export type JobHandler<N extends JobName> = (data: JobTypes[N], job: { id: string; retryCount: number }) => Promise<void>;
 
