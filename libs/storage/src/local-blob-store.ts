@@ -388,12 +388,17 @@ export class LocalBlobStore implements BlobStore {
 
   /** fsync of a directory: the names in it are durable once it returns. */
   protected async syncDirectory(path: string): Promise<void> {
-    const handle = await open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await syncToDisk(path);
+  }
+}
+
+/** fsync of a file (its bytes) or a directory (the names in it). */
+export async function syncToDisk(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

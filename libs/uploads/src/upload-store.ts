@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { FileStore, type Configstore } from '@tus/file-store';
 import { ERRORS } from '@tus/server';
-import { FileSink, FLUSH_EVERY_BYTES } from '#custodia/storage';
+import { FileSink, FLUSH_EVERY_BYTES, syncToDisk } from '#custodia/storage';
 
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
@@ -229,14 +229,9 @@ export class UploadStore extends FileStore {
     return hash.digest('hex');
   }
 
-  /** fsync of a file or a directory (its entries). */
+  /** fsync of a file or a directory (its entries); a method of its own so a test can watch it. */
   protected async syncToDisk(path: string): Promise<void> {
-    const handle = await open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await syncToDisk(path);
   }
 
   /** Forgets the running hash of an upload another process may continue (nothing else to drop). */
