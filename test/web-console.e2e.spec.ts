@@ -249,6 +249,42 @@ describe('in Chromium', () => {
     await page.close();
   });
 
+  it('shows titles on the map as the text they are, never as markup', async () => {
+    const mapCase = await createCase(t, investigator, 'Map: titles as text');
+    const evidenceTitle = '<img id="injected-evidence" src="/x" onerror="window.injected = 1"><b>bold</b>';
+    const incidentTitle = '<b id="injected-incident">strike</b><meta http-equiv="refresh" content="0;url=/x">';
+    const item = await submit(t, investigator, mapCase, fixture('exif-nw-no-offset.jpg'), {
+      metadata: { title: evidenceTitle, location: { lat: 49.99, lon: 36.23 } },
+      filename: 'map.jpg',
+      contentType: 'image/jpeg',
+    });
+    expect(item.status).toBe(201);
+    const incident = await t.http
+      .post(`/api/v1/cases/${mapCase}/incidents`)
+      .set('Authorization', bearer(investigator))
+      .send({ title: incidentTitle, type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00', location: { lat: 50.02, lon: 36.27 } });
+    expect(incident.status).toBe(201);
+    const page = watchPage(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/cases/${mapCase}/map`);
+    const markers = page.locator('.leaflet-container path.leaflet-interactive');
+    await expect.poll(() => markers.count()).toBe(2);
+    const tooltips: string[] = [];
+    for (const i of [0, 1]) {
+      await markers.nth(i).hover();
+      const tooltip = page.locator('.leaflet-tooltip');
+      await tooltip.waitFor();
+      tooltips.push((await tooltip.textContent()) ?? '');
+      await page.mouse.move(0, 0);
+      await tooltip.waitFor({ state: 'detached' });
+    }
+    expect(tooltips).toEqual(expect.arrayContaining([expect.stringContaining(evidenceTitle), expect.stringContaining(incidentTitle)]));
+    expect(await page.locator('#injected-evidence, #injected-incident, .leaflet-tooltip meta').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { injected?: number }).injected)).toBeUndefined();
+    expect(page.url()).toBe(`${base}/cases/${mapCase}/map`);
+    await page.close();
+  });
+
   it('gives administrators users and one-click token revocation, and auditors the log with heads checked in the browser', async () => {
     const page = watchPage(await browser.page());
     await signIn(page, t.admin);

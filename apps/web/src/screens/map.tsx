@@ -9,6 +9,17 @@ import { ErrorNote } from '../ui.js';
 
 const UKRAINE: L.LatLngExpression = [48.6, 31.2];
 
+/**
+ * A tooltip's content as text. Leaflet puts a string tooltip into the page as HTML, and titles and
+ * file names are whatever a submitter typed: `<meta http-equiv=refresh>` or `<video src=...>` in a
+ * title would otherwise run in every investigator's console that opens the map.
+ */
+function textTooltip(text: string): HTMLElement {
+  const span = document.createElement('span');
+  span.textContent = text;
+  return span;
+}
+
 /** A Leaflet map over the bundled boundaries (no tile server unless the operator configures one). */
 function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: L.Map) => void | (() => void)) {
   useEffect(() => {
@@ -41,7 +52,7 @@ export function MapPanel({ caseId }: { caseId: string }) {
         const p = L.latLng(at.lat, at.lon);
         points.push(p);
         L.circleMarker(p, { radius: 6, color: '#7a3b00', fillColor: '#f0a050', fillOpacity: 0.9 })
-          .bindTooltip(`${t('map.evidence')}: ${item.title ?? item.originalFileName ?? item.id.slice(0, 8)}`)
+          .bindTooltip(textTooltip(`${t('map.evidence')}: ${item.title ?? item.originalFileName ?? item.id.slice(0, 8)}`))
           .on('click', () => navigate(`/evidence/${item.id}`))
           .addTo(map);
       }
@@ -50,7 +61,7 @@ export function MapPanel({ caseId }: { caseId: string }) {
         const p = L.latLng(incident.location.lat, incident.location.lon);
         points.push(p);
         L.circleMarker(p, { radius: 9, color: '#8b0000', fillColor: '#d03030', fillOpacity: 0.8 })
-          .bindTooltip(`${t('map.incident')}: ${incident.title}`)
+          .bindTooltip(textTooltip(`${t('map.incident')}: ${incident.title}`))
           .on('click', () => navigate(`/incidents/${incident.id}`))
           .addTo(map);
       }
