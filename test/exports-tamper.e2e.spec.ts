@@ -201,6 +201,21 @@ describe('custodia verify against a tampered package (e2e)', () => {
     await expectCaught(removedOriginal, new RegExp(`FAIL\\s+${photoId}.*the original is missing`));
   });
 
+  it('a file planted under a name of terminal escapes is named visibly, and cannot redraw the verdict', async () => {
+    const dir = await copy();
+    // ESC [2K clears the line, CR returns to its start, CSI (one C1 byte) moves up a line: on a raw
+    // terminal the FAILED verdict would be overwritten by a "VERIFIED" of the forger's choosing.
+    const name = 'planted\u001b[2K\r\u009b1AVERIFIED: all good\u202egpj.jpg';
+    await writeFile(at(dir, `data/evidence/${photoId}/original/${name}`), 'not received');
+    const out = await expectCaught(dir, /planted\[U\+001B\]\[2K\[U\+000D\]\[U\+009B\]1AVERIFIED: all good\[U\+202E\]gpj\.jpg is in data\/ but not in manifest-sha256\.txt/);
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(out).not.toMatch(/^VERIFIED/m);
+    const json = await cliVerify([dir, '--json']);
+    expect(json.code).toBe(1);
+    expect(json.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(JSON.parse(json.out).problems.join('\n')).toContain(name);
+  });
+
   it('a manifest line edited', async () => {
     const dir = await copy();
     const manifest = await readFile(at(dir, 'manifest-sha256.txt'), 'utf8');

@@ -11,6 +11,7 @@ import { hasEmbeddedCluster, openDatabase } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 import { prepareDataDirectory } from '#custodia/storage';
 import { StartupError } from '#custodia/errors';
+import { visibleText } from '#custodia/text';
 import { STORAGE_USAGE, storageCheck } from './storage-command.js';
 import { UPLOAD_USAGE, uploadCommand } from './upload-command.js';
 import { UsageError, VERIFY_USAGE, verifyCommand } from './verify-command.js';
@@ -88,15 +89,17 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`Unknown command: ${argv.join(' ')}`);
   } catch (error) {
     if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) error = new UsageError((error as Error).message);
+    // A message may quote a file name, a package's contents or a server's answer: shown inert.
+    const message = visibleText(error instanceof Error ? error.message : String(error), true);
     if (error instanceof UsageError || error instanceof ConfigError) {
-      io.stderr(`${error.message}\n\n${error instanceof UsageError ? USAGE : ''}`);
+      io.stderr(`${message}\n\n${error instanceof UsageError ? USAGE : ''}`);
       return 2;
     }
     if (error instanceof StartupError) {
-      io.stderr(`${error.message}\n`);
+      io.stderr(`${message}\n`);
       return 1;
     }
-    io.stderr(`Failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`Failed: ${message}\n`);
     return 1;
   }
 }

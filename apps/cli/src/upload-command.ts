@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bulkUpload, checkReceipts, type ProgressEvent } from '#custodia/bulk-upload';
 import { withEnvironmentFile } from '#custodia/config';
+import { visibleText } from '#custodia/text';
 import { UsageError } from './verify-command.js';
 
 export const UPLOAD_USAGE = `  upload <files or folders...> --case CASE_ID [--out DIR] [--parallel N] [--source-type TYPE] [--tag TAG ...]
@@ -40,7 +41,10 @@ function progressPrinter(io: UploadIo): (event: ProgressEvent) => void {
     return `[${'#'.repeat(filled)}${'.'.repeat(24 - filled)}] ${(share * 100).toFixed(0).padStart(3)}%`;
   };
   return (event) => {
-    const name = path.basename(event.file);
+    // File names are whatever the phone or the messenger wrote, and errors are the server's words:
+    // shown inert, so no escape in them moves the cursor or redraws these lines.
+    const name = visibleText(path.basename(event.file));
+    const file = visibleText(event.file);
     if (event.kind === 'hashing' || event.kind === 'sending') {
       live.set(event.file, `${event.kind === 'hashing' ? 'hash' : 'send'} ${bar(event.bytes, event.total)} ${name}`);
       redraw();
@@ -49,8 +53,8 @@ function progressPrinter(io: UploadIo): (event: ProgressEvent) => void {
     live.delete(event.file);
     if (io.progress && drawn) io.stderr(`\x1b[${drawn}A\x1b[J`);
     drawn = 0;
-    if (event.kind === 'done') io.stderr(`${event.reused ? 'already stored' : 'stored'}  ${event.evidenceId}  ${event.file}\n`);
-    else if (event.kind === 'failed') io.stderr(`FAILED  ${event.file}: ${event.error}\n`);
+    if (event.kind === 'done') io.stderr(`${event.reused ? 'already stored' : 'stored'}  ${visibleText(event.evidenceId)}  ${file}\n`);
+    else if (event.kind === 'failed') io.stderr(`FAILED  ${file}: ${visibleText(event.error)}\n`);
     redraw();
   };
 }
@@ -75,7 +79,7 @@ export async function uploadCommand(args: string[], io: UploadIo): Promise<numbe
     for (const check of checks) {
       const ok = check.receiptValid && check.fileMatches !== false;
       if (!ok) bad++;
-      io.stdout(`${ok ? 'OK    ' : 'FAILED'}  ${check.file}${check.fileMatches === null ? ' (file not here; receipt only)' : ''}${check.reason ? `: ${check.reason}` : ''}\n`);
+      io.stdout(`${ok ? 'OK    ' : 'FAILED'}  ${visibleText(check.file)}${check.fileMatches === null ? ' (file not here; receipt only)' : ''}${check.reason ? `: ${visibleText(check.reason)}` : ''}\n`);
     }
     io.stdout(`${checks.length - bad} of ${checks.length} receipts check out.\n`);
     return bad ? 1 : 0;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { terminalJson, visibleText } from '#custodia/text';
 import { loadLaterHead, verifyPackage, type PackageVerdict } from '#custodia/verifier';
 
 /** What the verify command needs of its surroundings (a part of CliIo). */
@@ -32,7 +33,13 @@ function bar(done: number, total: number): string {
   return `\r  hashing [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}%  ${(done / MIB).toFixed(0)} of ${(total / MIB).toFixed(0)} MiB`;
 }
 
-function printVerdict(v: PackageVerdict, out: (text: string) => void): void {
+/**
+ * The verdict as lines a person reads. Names, ids and problems come from the package, which may be
+ * hostile: every line is shown with its hidden characters made visible, so no terminal escape or
+ * bidirectional override in a file name can redraw the screen or forge a "VERIFIED".
+ */
+function printVerdict(v: PackageVerdict, print: (text: string) => void): void {
+  const out = (line: string): void => print(`${visibleText(line.replace(/\n$/, ''))}\n`);
   out(`Package ${v.bag}${v.purpose ? ` (${v.purpose === 'partner' ? 'partner working copy' : 'court package'})` : ''}\n`);
   for (const check of v.checks) {
     out(`  ${check.name.padEnd(12)} ${(check.status === 'ok' ? 'OK' : check.status === 'failed' ? 'FAIL' : 'SKIP').padEnd(5)} ${check.detail}\n`);
@@ -102,7 +109,7 @@ export async function verifyCommand(args: string[], io: VerifyIo): Promise<numbe
       : {}),
   });
   if (io.progress && lastDraw) io.stderr('\n');
-  if (values.json) io.stdout(`${JSON.stringify(verdict, null, 2)}\n`);
+  if (values.json) io.stdout(`${terminalJson(verdict, 2)}\n`);
   else printVerdict(verdict, io.stdout);
   return verdict.ok ? 0 : 1;
 }

@@ -4,6 +4,7 @@ import { lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/pro
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
+import { visibleText } from '#custodia/text';
 
 /**
  * The bulk uploader behind `custodia upload`: for the investigator with a phone dump of
@@ -283,9 +284,9 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
   return summary;
 }
 
-/** The summary as a table a person reads. */
+/** The summary as a table a person reads (names and errors with their hidden characters shown, as `custodia upload` prints them). */
 export function summaryTable(summary: Summary): string {
-  const rows = summary.files.map((f) => [f.status, f.evidenceId ?? '', f.leafIndex?.toString() ?? '', f.sha256.slice(0, 16), f.file + (f.error ? `  (${f.error})` : '')]);
+  const rows = summary.files.map((f) => [f.status, visibleText(f.evidenceId ?? ''), f.leafIndex?.toString() ?? '', f.sha256.slice(0, 16), visibleText(f.file + (f.error ? `  (${f.error})` : ''))]);
   const header = ['status', 'evidence id', 'leaf', 'sha256 (start)', 'file'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');

@@ -61,8 +61,18 @@ TAG_FILES = ('bagit.txt', 'bag-info.txt', 'manifest-sha256.txt', 'manifest-sha51
              'README.txt', 'report.html', 'report.pdf', 'verify_proofs.py')
 
 
+# Characters that are invisible or change how the text around them is shown: C0 and C1 controls
+# (a terminal's escapes start with ESC or CSI), DEL, bidirectional marks and overrides, zero-width
+# and other invisible characters. A file name in the package is the submitter's: printed raw, it could
+# redraw the screen over a FAILED line.
+HIDDEN = re.compile('[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u180e\u200b\u200e\u200f'
+                    '\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]')
+
+
 def say(text):
-    """Prints a line even where the console cannot show every character of a file name."""
+    """Prints a line with hidden characters shown as [U+XXXX], even where the console cannot show
+    every character of a file name."""
+    text = HIDDEN.sub(lambda m: '[U+%04X]' % ord(m.group()), text.replace('\t', ' '))
     encoding = sys.stdout.encoding or 'utf-8'
     sys.stdout.write(text.encode(encoding, 'backslashreplace').decode(encoding) + '\n')
 

@@ -260,6 +260,15 @@ describe.concurrent('verify_proofs.py on a tampered package', () => {
     expectFailure(await verify(bag), `${name}: is not listed in manifest-sha256.txt`, `${name}: is not listed in manifest-sha512.txt`, /Payload-Oxum is \d+\.\d+, but data\/ holds/);
   });
 
+  it('names a file planted under a name of terminal escapes visibly, so it cannot redraw the verdict', async () => {
+    const bag = await writeBag();
+    const planted = 'x\u001b[2K\r\u009b1AALL CHECKS PASSED\u202egpj.jpg';
+    await writeFile(path.join(bag, 'data/evidence', ITEMS[0]!.id, 'original', planted), randomBytes(10));
+    const run = await verify(bag);
+    expectFailure(run, `data/evidence/${ITEMS[0]!.id}/original/x[U+001B][2K[U+000D][U+009B]1AALL CHECKS PASSED[U+202E]gpj.jpg: is not listed in manifest-sha256.txt`);
+    expect(run.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+  });
+
   it('catches a file removed from data/', async () => {
     const bag = await writeBag();
     const name = `data/evidence/${ITEMS[2]!.id}/original/${ITEMS[2]!.fileName}`;

@@ -4,7 +4,7 @@
  * written chunk by chunk so a package of 100,000 items never becomes one string.
  */
 import { type Bilingual, LABELS, proofExplanation } from './labels.js';
-import { visibleText } from './format.js';
+import { visibleText } from '#custodia/text';
 import type { ReportHeader, ReportItem, ReportModel } from './model.js';
 import { type EventView, type Line, type Section, type Span, eventView, headerSections, itemHeading, itemSections } from './view.js';
 

@@ -7,7 +7,8 @@
 import { createRequire } from 'node:module';
 import type PDFKitDocument from 'pdfkit';
 import { type Bilingual, LABELS, proofExplanation } from './labels.js';
-import { truncateText, visibleText } from './format.js';
+import { visibleText } from '#custodia/text';
+import { truncateText } from './format.js';
 import type { ReportHeader, ReportItem, ReportModel } from './model.js';
 import { type EventView, type Line, type Row, type Section, type Span, eventView, headerSections, itemHeading, itemSections } from './view.js';
 

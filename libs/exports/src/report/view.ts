@@ -15,7 +15,8 @@ import {
   STATUS_LABELS,
   labelFor,
 } from './labels.js';
-import { formatBytes, formatDuration, formatInstant, formatPosition, groupDigits, truncateText, visibleText } from './format.js';
+import { visibleText } from '#custodia/text';
+import { formatBytes, formatDuration, formatInstant, formatPosition, groupDigits, truncateText } from './format.js';
 import type { ReportEvent, ReportHeader, ReportItem } from './model.js';
 
 export type Tone = 'ok' | 'warn' | 'muted';

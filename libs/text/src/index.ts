@@ -1,0 +1,1 @@
+export { HIDDEN_CHARACTERS, terminalJson, visibleText } from './visible.js';
