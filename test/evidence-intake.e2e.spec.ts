@@ -638,6 +638,17 @@ describe('evidence intake (e2e)', () => {
     expect(decodeURIComponent(star![1]!)).toBe(name);
   });
 
+  it('a filename with a bidirectional override is kept as sent, and downloads under a name without it', async () => {
+    const name = 'invoice\u202egpj.exe';
+    const res = await submit(t, documenter, caseId, randomBytes(300), { filename: name, contentType: 'application/octet-stream' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const download = await t.http.get(`/api/v1/evidence/${res.body.id}/content`).set('Authorization', bearer(documenter)).buffer(true).parse(binary);
+    const star = /filename\*=UTF-8''([^;\s]+)/i.exec(download.headers['content-disposition'] ?? '');
+    expect(star, download.headers['content-disposition']).not.toBeNull();
+    expect(decodeURIComponent(star![1]!)).toBe('invoicegpj.exe');
+    expect((await t.http.get(`/api/v1/evidence/${res.body.id}`).set('Authorization', bearer(documenter))).body.originalFileName).toBe(name);
+  });
+
   it('a decompression-bomb PNG is stored (201), its derivative job fails cleanly, and the item and its bytes stay', async () => {
     const file = fixture('bomb.png');
     const res = await submit(t, documenter, caseId, file, { metadata: { sha256: sha256hex(file) }, filename: 'bomb.png', contentType: 'image/png' });

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { sanitiseFileName } from '#custodia/bagit';
 import type { BlobRead, ByteRange } from '#custodia/storage';
 import { problem, sendProblem } from './problem.filter.js';
 import { entityTag, ifRangeHolds, parseRange } from './range.js';
@@ -20,9 +21,13 @@ export function textDownload(res: Response, contentType: string, fileName: strin
   res.send(body);
 }
 
-/** RFC 6266 attachment with an ASCII fallback and the UTF-8 name. */
+/**
+ * RFC 6266 attachment with an ASCII fallback and the UTF-8 name. The name is the submitter's, so it
+ * is cleaned as a package's file names are (no path, no controls, no bidirectional override that
+ * shows "invoice\u202Egpj.exe" as "invoiceexe.jpg" in the browser's download bar).
+ */
 export function attachment(name: string | null, fallback: string): string {
-  const base = (name ?? '').split(/[/\\]/).pop() || fallback;
+  const base = sanitiseFileName((name ?? '').split(/[/\\]/).pop(), fallback);
   const ascii = base.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
   // RFC 8187 attr-char: encodeURIComponent leaves ' ( ) * unescaped, which it must not.
   const encoded = encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
