@@ -10,6 +10,7 @@ import { CustodyLog, replayLog, SigningKeys } from '../libs/custody/src/index.js
 import { MIGRATIONS } from '../libs/db/src/migrations/index.js';
 import { Accounts1764000700000 } from '../libs/db/src/migrations/1764000700000-accounts.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { whileChangeCommits } from './support/database.js';
 import { onServer, withDatabase } from './support/postgres-server.js';
 
 type Entry = { leafIndex: number; leafHash: string; event: CustodyEvent | null };
@@ -412,30 +413,9 @@ describe('account changes that commit while a session or a token is being made (
   });
   afterAll(async () => t?.close());
 
-  /**
-   * Holds the user's row as every account change does (FOR UPDATE, first), starts `request`,
-   * waits until the request is blocked behind that lock (at most 5 s: a request that does not
-   * wait goes on at once), then makes `change` in the same transaction and commits: the change
-   * commits after the request's own checks have passed.
-   */
-  async function whileAccountChanges<T>(userId: string, request: () => PromiseLike<T>, change: (tx: pg.Client) => Promise<unknown>): Promise<T> {
-    const tx = new pg.Client({ connectionString: t.db.url });
-    await tx.connect();
-    try {
-      await tx.query('BEGIN');
-      await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
-      const answer = Promise.resolve(request());
-      for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 10))) {
-        const waiting = await tx.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
-        if (waiting.rowCount) break;
-      }
-      await change(tx);
-      await tx.query('COMMIT');
-      return await answer;
-    } finally {
-      await tx.end();
-    }
-  }
+  /** Holds the user's row as every account change does (FOR UPDATE, first) while `request` runs, then commits `change`. */
+  const whileAccountChanges = <T>(userId: string, request: () => PromiseLike<T>, change: (tx: pg.Client) => Promise<unknown>): Promise<T> =>
+    whileChangeCommits(t.db.url, { sql: 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', params: [userId] }, request, change);
   const tokensOf = async (userId: string, kind: 'session' | 'api') =>
     (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM access_tokens WHERE user_id = $1 AND kind = $2 AND revoked_at IS NULL`, [userId, kind]))[0]!.n;
 
@@ -480,6 +460,20 @@ describe('account changes that commit while a session or a token is being made (
       t.http.post(`/api/v1/users/${a.id}/tokens`).set(as(b)).send({ name: 'for a' }),
     ]);
     expect(both.map((r) => r.status)).toEqual([201, 201]);
+  });
+
+  it('a member added while their account is disabled is not added (422)', async () => {
+    const investigator = await t.user('investigator');
+    const user = await t.user('documenter');
+    const created = await t.http.post('/api/v1/cases').set(as(investigator)).send({ title: 'members and disables' });
+    expect(created.status).toBe(201);
+    const res = await whileAccountChanges(
+      user.id,
+      () => t.http.post(`/api/v1/cases/${created.body.id}/members`).set(as(investigator)).send({ userId: user.id }),
+      (tx) => tx.query(`UPDATE users SET disabled_at = now() WHERE id = $1`, [user.id]),
+    );
+    expectProblem(res, 422);
+    expect(await t.db.superuserQuery(`SELECT 1 FROM case_members WHERE user_id = $1`, [user.id])).toEqual([]);
   });
 
   it("changing one's own password does not undo an administrator's reset that committed while it was checked (409)", async () => {

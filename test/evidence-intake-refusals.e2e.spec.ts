@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { whileChangeCommits } from './support/database.js';
 import { bearer, createCase, expectNothingStored, fixture, multipart, quietState, sha256hex, submit } from './support/evidence.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -121,6 +122,44 @@ describe('intake refusals and flags (e2e)', () => {
       expect(right.status).toBe(201);
       expect(right.body.flags).toContain('exact_duplicate');
       expect(right.body.flags).not.toContain('type_mismatch');
+    });
+  });
+
+  describe('access that ends while a submission is being received', () => {
+    /** A documenter of the case, and the state of the store once their account exists. */
+    async function newMember() {
+      const member = await t.user('documenter');
+      const added = await t.http.post(`/api/v1/cases/${caseId}/members`).set('Authorization', bearer(investigator)).send({ userId: member.id });
+      expect(added.status).toBe(201);
+      return { member, before: await quietState(t) };
+    }
+
+    it('a documenter removed from the case meanwhile: 404, nothing stored', async () => {
+      const { member, before } = await newMember();
+      const res = await whileChangeCommits(
+        t.db.url,
+        { sql: 'SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2 FOR UPDATE', params: [caseId, member.id] },
+        () => submit(t, member, caseId, randomBytes(4096), { filename: 'sent-while-removed.bin' }),
+        (tx) => tx.query('DELETE FROM case_members WHERE case_id = $1 AND user_id = $2', [caseId, member.id]),
+      );
+      expectProblem(res, 404);
+      await expectNothingStored(t, before);
+    });
+
+    it.each([
+      ['their tokens revoked (a seized phone)', 'UPDATE access_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL'],
+      ['their account disabled', 'UPDATE users SET disabled_at = now() WHERE id = $1'],
+      ['their role changed to one that may not submit', "UPDATE users SET role = 'auditor' WHERE id = $1"],
+    ])('a documenter with %s meanwhile: 401, nothing stored', async (_label, sql) => {
+      const { member, before } = await newMember();
+      const res = await whileChangeCommits(
+        t.db.url,
+        { sql: 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', params: [member.id] },
+        () => submit(t, member, caseId, randomBytes(4096), { filename: 'sent-while-revoked.bin' }),
+        (tx) => tx.query(sql, [member.id]),
+      );
+      expectProblem(res, 401);
+      await expectNothingStored(t, before);
     });
   });
 });

@@ -26,3 +26,33 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Makes `change` commit while `request` runs, after the request's own checks at its start have
+ * passed: takes `lock` (a row lock as the product's change takes it first) in a transaction of its
+ * own, starts `request`, waits until the request is blocked behind a lock (at most 5 s: a request
+ * that does not wait goes on at once), then makes `change` in that transaction and commits.
+ */
+export async function whileChangeCommits<T>(
+  url: string,
+  lock: { sql: string; params: unknown[] },
+  request: () => PromiseLike<T>,
+  change: (tx: pg.Client) => Promise<unknown>,
+): Promise<T> {
+  const tx = new pg.Client({ connectionString: url });
+  await tx.connect();
+  try {
+    await tx.query('BEGIN');
+    await tx.query(lock.sql, lock.params);
+    const answer = Promise.resolve(request());
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 10))) {
+      const waiting = await tx.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+      if (waiting.rowCount) break;
+    }
+    await change(tx);
+    await tx.query('COMMIT');
+    return await answer;
+  } finally {
+    await tx.end();
+  }
+}

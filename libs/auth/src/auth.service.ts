@@ -58,6 +58,18 @@ async function callerTokenLive(tx: EntityManager, actor: Actor): Promise<boolean
   return live !== undefined;
 }
 
+/**
+ * Inside a write's transaction: the caller is still who the request was let in as (account
+ * enabled, same role, token live), the user's and the token's rows held until it commits. A
+ * revocation, a disable or a change of role (each locks the user's row first) that commits
+ * meanwhile waits for the write; one that committed first refuses it (401). For writes that
+ * outlast the check at their start: a submission of gigabytes streams for minutes.
+ */
+export async function holdCaller(tx: EntityManager, actor: Actor): Promise<void> {
+  const [user]: { role: string }[] = await tx.query(`SELECT role FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [actor.id]);
+  if (user?.role !== actor.role || !(await callerTokenLive(tx, actor))) throw callerRevoked();
+}
+
 @Injectable()
 export class AuthService {
   private readonly throttle: LoginThrottle;
@@ -210,8 +222,7 @@ export class AuthService {
     const expiry = this.apiTokenExpiry(expiresAt);
     const { token, tokenHash } = newBearerToken();
     return this.db.transaction(async (tx) => {
-      const [enabled] = await tx.query(`SELECT 1 FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [actor.id]);
-      if (!enabled || !(await callerTokenLive(tx, actor))) throw callerRevoked();
+      await holdCaller(tx, actor);
       const repo = tx.getRepository(AccessTokenEntity);
       const inserted = await repo.insert({ userId: actor.id, kind: 'api', name, tokenHash, expiresAt: expiry });
       const saved = await repo.findOneByOrFail({ id: inserted.identifiers[0]!['id'] });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { preparedQuery } from '#custodia/db';
 import { DataSource, type EntityManager } from 'typeorm';
-import { assertMay, may, scopeOf, type Actor, type Purpose } from '#custodia/auth';
+import { assertMay, holdCaller, may, scopeOf, type Actor, type Purpose } from '#custodia/auth';
 import { CustodyLog } from '#custodia/custody';
 import { conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
 import type { CaseMemberView, CaseView } from './cases.schema.js';
@@ -77,6 +77,22 @@ export class CasesService {
     assertMay(actor, purpose);
   }
 
+  /**
+   * `assertMay` inside a write's transaction, for a write that began long before it commits (a
+   * submission streams for minutes): the caller's account, role and token (`holdCaller`) and
+   * membership of the case are read again and held until the write commits, so a removal from the
+   * case, a revocation or a disable that commits meanwhile waits for it, and one that committed
+   * first refuses it: nothing is accepted from someone no longer allowed when it is accepted.
+   */
+  async holdAccess(tx: EntityManager, actor: Actor, caseId: string, purpose: Purpose): Promise<void> {
+    await holdCaller(tx, actor);
+    if (scopeOf(actor.role, 'case.read') !== 'any') {
+      const [member] = await preparedQuery(tx, 'custodia_case_member_held', `SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2 FOR SHARE`, [caseId, actor.id]);
+      if (!member) throw notFound('The case');
+    }
+    assertMay(actor, purpose);
+  }
+
   /** `assertMay` where the caller's membership of the case is already known (read with the thing). */
   assertMayAsMember(actor: Actor, isMember: boolean, purpose: Purpose, what = 'The case'): void {
     if (!mayKnowCase(actor, isMember)) throw notFound(what);
@@ -132,10 +148,11 @@ export class CasesService {
     const field = named.userId !== undefined ? 'userId' : 'email';
     const userId = await this.db.transaction(async (tx) => {
       await this.assertMayManageMembers(actor, caseId, tx);
+      // Held until the member is added: a disable or a change of role committing meanwhile waits.
       const [user]: { id: string; role: string }[] =
         field === 'userId'
-          ? await tx.query(`SELECT id, role FROM users WHERE id = $1 AND disabled_at IS NULL`, [named.userId])
-          : await tx.query(`SELECT id, role FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL`, [named.email?.trim() ?? '']);
+          ? await tx.query(`SELECT id, role FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [named.userId])
+          : await tx.query(`SELECT id, role FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL FOR SHARE`, [named.email?.trim() ?? '']);
       if (!user) throw unprocessable('No such user', [{ field, message: `no active user has this ${field === 'userId' ? 'id' : 'email'}` }]);
       const result = await tx.query(
         `INSERT INTO case_members (case_id, user_id, added_by) VALUES ($1, $2, $3)

@@ -137,6 +137,8 @@ export class EvidenceService {
       let submitted: QueuedEvent;
       try {
         ({ id, submitted } = await this.db.transaction(async (tx) => {
+          // The caller was let in when the bytes began to arrive, maybe minutes ago.
+          await this.cases.holdAccess(tx, actor, caseId, 'evidence.submit');
           await this.items.lockSameBytes(tx, caseId, sha256);
           const original = await this.items.firstWithBytes(tx, caseId, sha256);
           const itemFlags = original ? ['exact_duplicate' as const, ...flags] : flags;
