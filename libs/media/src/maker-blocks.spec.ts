@@ -98,6 +98,12 @@ describe('readPictureInfo (APP12)', () => {
     expect(readPictureInfo(Buffer.from('[picture info]\r\nShutter=10\r\n')).dateTimeOriginal).toBeNull();
   });
 
+  it('reads TimeDate after a line of tens of KiB without scanning that line (its expression is quadratic)', () => {
+    const hostile = Buffer.from(`[picture info]\r\nShutter=${'b'.repeat(60_000)}\r\nTimeDate=966131147\r\n`);
+    expect(readPictureInfo(hostile)).toEqual({ dateTimeOriginal: '2000:08:13 01:45:47', make: null, model: null, notes: [] });
+    expect(readPictureInfo(Buffer.from(`TimeDate=${'1'.repeat(60_000)}`)).notes).toEqual(['APP12 Picture Info: a line of over 1024 characters; not read']);
+  }, 1500);
+
   it('says so when TimeDate is no time', () => {
     for (const value of ['0', 'yesterday', '99999999999999999999']) {
       expect(readPictureInfo(Buffer.from(`[picture info]\r\nTimeDate=${value}\r\n`)).notes).toEqual([

@@ -107,18 +107,28 @@ export function readCiff(block: Uint8Array): MakerBlockReading {
   return out;
 }
 
+const MAX_PICTURE_INFO_LINE = 1024;
+
 /** Reads an APP12 "Picture Info" text block (APP12.pm ProcessAPP12). */
 export function readPictureInfo(block: Uint8Array): MakerBlockReading {
   const out = reading();
   const text = Buffer.from(block.buffer, block.byteOffset, Math.min(block.byteLength, 64 * 1024)).toString('latin1');
-  // "tag=value" pairs separated by CR/LF, NUL or spaces, as ExifTool's regular expression reads them.
+  // "tag=value" pairs separated by CR/LF, NUL or spaces, as ExifTool's regular expression reads them,
+  // one line at a time: the expression's cost grows with the square of what it is given, and real
+  // lines ("TimeDate=966131147") are short.
   const pairs = /([\w#-]+)=([\x20-\x7e]+?)(?=\s*(?:[\n\r\0]|[\w#-]+=|\[|$))/g;
-  for (const [, key, value] of text.matchAll(pairs)) {
-    if (key !== 'TimeDate') continue;
-    const trimmed = value.trim();
-    out.dateTimeOriginal = /^\d+$/.test(trimmed) ? unixToExifDateTime(Number(trimmed)) : parseExifDateTime(trimmed) ? trimmed : null;
-    if (out.dateTimeOriginal === null) out.notes.push(`APP12 Picture Info: TimeDate "${trimmed.slice(0, 40)}" is not a date and time`);
-    break;
+  for (const line of text.split(/[\n\r\0]/)) {
+    if (line.length > MAX_PICTURE_INFO_LINE) {
+      if (line.includes('TimeDate=')) out.notes.push(`APP12 Picture Info: a line of over ${MAX_PICTURE_INFO_LINE} characters; not read`);
+      continue;
+    }
+    for (const [, key, value] of line.matchAll(pairs)) {
+      if (key !== 'TimeDate') continue;
+      const trimmed = value.trim();
+      out.dateTimeOriginal = /^\d+$/.test(trimmed) ? unixToExifDateTime(Number(trimmed)) : parseExifDateTime(trimmed) ? trimmed : null;
+      if (out.dateTimeOriginal === null) out.notes.push(`APP12 Picture Info: TimeDate "${trimmed.slice(0, 40)}" is not a date and time`);
+      return out;
+    }
   }
   return out;
 }

@@ -120,8 +120,10 @@ const EXIFR_OPTIONS = {
 
 const XMP_OPTIONS = { translateValues: false, reviveValues: false };
 
-// XMP is regex-parsed by exifr; cap what we feed it. Real packets are a few KiB.
-const MAX_XMP_CHARS = 1_000_000;
+// XMP is regex-parsed by exifr, in time that grows with the square of a hostile packet's length
+// (1 MB of nested elements: about 30 s of the event loop); cap what we feed it, whatever the packet
+// came from. Camera and phone packets are a few KiB; JPEG's APP1 holds at most 64 KiB.
+const MAX_XMP_CHARS = 128 * 1024;
 const MAX_DIMENSION = 2 ** 31 - 1;
 
 const NS_EXIF = 'http://ns.adobe.com/exif/1.0/';
@@ -178,7 +180,7 @@ export async function extractEmbeddedMetadata(filePath: string): Promise<Extract
   if (!tiff && jpeg?.exifLittleEndian != null) notes.push('EXIF (JPEG APP1): the EXIF block holds no readable IFD');
   const xmpText = fileTags.xmpText ?? png?.xmp ?? (header?.xmp ? header.xmp.toString('utf8') : null);
   const xmp = xmpText ? await parseXmp(xmpText) : null;
-  if (xmpText && !xmp) notes.push('XMP: the packet could not be parsed (or is over 1 MB)');
+  if (xmpText && !xmp) notes.push(`XMP: the packet could not be parsed (or is over ${MAX_XMP_CHARS / 1024} KiB)`);
   else if (!xmpText && jpeg?.hasXmp) notes.push('XMP (JPEG APP1): the packet could not be read');
 
   const iptc = readIptcBlock(jpeg, png, header, container);
@@ -417,6 +419,7 @@ interface ParsedXmp {
 }
 
 async function parseXmp(text: string): Promise<ParsedXmp | null> {
+  if (text.length > MAX_XMP_CHARS) return null;
   try {
     const parsed: unknown = await exifr.sidecar(Buffer.from(text, 'utf8'), XMP_OPTIONS, 'xmp');
     if (!isRecord(parsed)) return null;

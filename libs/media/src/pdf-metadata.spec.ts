@@ -203,6 +203,22 @@ describe('readPdfMetadata on built documents', () => {
     expect(corrupt?.notes.join()).toMatch(/does not inflate/);
   });
 
+  it('reads at most 64 MiB of inflated streams from one file: a hundred small cross-reference streams of 16 MiB each are not all kept', async () => {
+    // No startxref, so the objects are found by scanning; each stream is deflated twice.
+    const data = deflateSync(deflateSync(Buffer.alloc(16 * 1024 * 1024)));
+    const parts: Buffer[] = [Buffer.from('%PDF-1.7\n')];
+    for (let num = 1; num <= 100; num++) {
+      parts.push(Buffer.from(`${num} 0 obj\n<< /Type /XRef /W [1 1 1] /Size 1 /Filter [/FlateDecode /FlateDecode] /Length ${data.length} >>\nstream\n`), data, Buffer.from('\nendstream\nendobj\n'));
+    }
+    const file = Buffer.concat(parts);
+    expect(file.length).toBeLessThan(100_000);
+    const before = process.memoryUsage().arrayBuffers;
+    const found = await read(file);
+    expect(found?.notes.join('\n')).toMatch(/more than 64 cross-reference streams found by scanning; older ones not read/);
+    expect(found?.notes.join('\n')).toMatch(/inflates past what is left of the 67108864 bytes the file's streams may inflate to together; not read/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(256 * 1024 * 1024);
+  }, 30_000);
+
   it('deep nesting, absurd page counts, a self-referencing /Length', async () => {
     const deep = `<< /Title (x) /Junk ${'['.repeat(10_000)}${']'.repeat(10_000)} >>`;
     const nested = await read(buildPdf([...pages(1), [4, deep]], '/Root 1 0 R /Info 4 0 R'));

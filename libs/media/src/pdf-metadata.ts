@@ -34,6 +34,8 @@ const MAX_XREF_SECTIONS = 64;
 const MAX_OBJECT_BYTES = 1024 * 1024;
 const MAX_STREAM_BYTES = 8 * 1024 * 1024;
 const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
+/** All the streams of one file together: a few small streams inflating to 16 MiB each add up. */
+const MAX_INFLATED_TOTAL = 64 * 1024 * 1024;
 const MAX_OBJECT_STREAMS = 8;
 const MAX_RESOLVES = 512;
 const MAX_DEPTH = 32;
@@ -258,6 +260,7 @@ class PdfFile {
   private objectStreams = new Map<number, { data: Buffer; offsets: Map<number, number> }>();
   private resolves = 0;
   private headerOffset = 0;
+  private inflated = 0;
 
   constructor(private readonly reader: BoundedReader) {}
 
@@ -445,8 +448,10 @@ class PdfFile {
         break;
       }
     }
-    // Cross-reference streams hold the trailer keys, and the only map to compressed objects.
-    for (const at of xrefStreams.reverse()) {
+    // Cross-reference streams hold the trailer keys, and the only map to compressed objects: the
+    // last ones found, as many as a chain of sections may hold.
+    if (xrefStreams.length > MAX_XREF_SECTIONS) this.note(`more than ${MAX_XREF_SECTIONS} cross-reference streams found by scanning; older ones not read`);
+    for (const at of xrefStreams.reverse().slice(0, MAX_XREF_SECTIONS)) {
       const section = await this.readXrefStream(at);
       if (!result && section?.trailer.has('Root')) result = section.trailer;
     }
@@ -625,11 +630,17 @@ class PdfFile {
         this.note(`${what} is encoded with ${filter ?? 'an unnamed filter'}, which is not supported; not read`);
         return null;
       }
+      const room = Math.min(MAX_INFLATED_BYTES, MAX_INFLATED_TOTAL - this.inflated);
+      if (room <= 0) {
+        this.note(`the file's streams inflate to ${MAX_INFLATED_TOTAL} bytes together; ${what} and later streams not read`);
+        return null;
+      }
       try {
-        data = inflateSync(data, { maxOutputLength: MAX_INFLATED_BYTES, finishFlush: zlib.Z_SYNC_FLUSH /* tolerate a missing end */ });
+        data = inflateSync(data, { maxOutputLength: room, finishFlush: zlib.Z_SYNC_FLUSH /* tolerate a missing end */ });
+        this.inflated += data.length;
       } catch (error) {
         const tooBig = error instanceof RangeError || (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-        this.note(tooBig ? `${what} inflates past ${MAX_INFLATED_BYTES} bytes; not read` : `${what} does not inflate (corrupt data)`);
+        this.note(tooBig ? `${what} inflates past ${room < MAX_INFLATED_BYTES ? `what is left of the ${MAX_INFLATED_TOTAL} bytes the file's streams may inflate to together` : `${room} bytes`}; not read` : `${what} does not inflate (corrupt data)`);
         return null;
       }
       const param = params[i];
@@ -781,6 +792,8 @@ export function pdfText(bytes: Buffer): string {
  * wall-clock time without one. Null when it is not a date.
  */
 export function parsePdfDate(text: string): CaptureTime | null {
+  // The longest date is 24 characters; the expression's cost grows with the square of its input.
+  if (text.trim().length > 64) return null;
   const match = /^(?:D:)?\s*(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?\s*(?:([Zz+-])\s*(?:(\d{2})'?\s*(?:(\d{2})'?)?)?)?\s*$/.exec(text.trim());
   if (!match) return null;
   const [, y, mo, d, h = '00', mi = '00', s = '00', sign, oh, om] = match;

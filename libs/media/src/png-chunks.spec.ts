@@ -214,6 +214,18 @@ describe('readPngMetadata', () => {
       expect(found.notes.join('\n')).toMatch(/inflates past 4194304 bytes; not read/);
     });
 
+    it('a raw profile of megabytes of blanks is refused at once (its header is read from its first KiB only)', async () => {
+      const found = await read(withChunks('head', zTXt('Raw profile type exif', Buffer.alloc(3 * 1024 * 1024, 0x20))));
+      expect(found.exif).toBeNull();
+      expect(found.notes.join('\n')).toMatch(/\("Raw profile type exif"\) is not a readable hex profile; not read/);
+    }, 5000);
+
+    it('an XMP packet of megabytes of nested elements is not given to the XMP parser, and says so', async () => {
+      const packet = Buffer.from(`<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description>${'<a:b>'.repeat(400_000)}`, 'utf8');
+      const meta = await extractEmbeddedMetadata(write(withChunks('head', iTXt('XML:com.adobe.xmp', packet, true))));
+      expect(meta?.notes).toContain('XMP: the packet could not be parsed (or is over 128 KiB)');
+    }, 5000);
+
     it('raw profiles with a wrong length or hex that is not hex', async () => {
       const found = await read(
         withChunks('head', tEXt('Raw profile type exif', '\nexif\n     999\n4d4d002a\n'), tEXt('Raw profile type iptc', '\niptc\n       4\nzzzzzzzz\n')),
