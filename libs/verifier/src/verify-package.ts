@@ -455,7 +455,11 @@ class PackageCheck {
     const folders = new Map<string, string[]>();
     for (const f of this.source.files) {
       const match = /^data\/evidence\/([^/]+)\/(.+)$/.exec(f.path);
-      if (match) folders.set(match[1]!, [...(folders.get(match[1]!) ?? []), match[2]!]);
+      if (match) {
+        const names = folders.get(match[1]!);
+        if (names) names.push(match[2]!);
+        else folders.set(match[1]!, [match[2]!]);
+      }
     }
     const partner = this.verdict.purpose === 'partner';
     for (const [id, names] of folders) {

@@ -60,8 +60,14 @@ export function monthlyEstimates(sightings: readonly { number: number; month: st
     const earlier = firstSeen.get(number);
     if (earlier === undefined || month < earlier) firstSeen.set(number, month);
   }
-  const months = [...new Set(firstSeen.values())].sort();
-  const byMonth = months.map((month) => [...firstSeen].filter(([, first]) => first === month).map(([n]) => n));
+  const firstByMonth = new Map<string, number[]>();
+  for (const [n, month] of firstSeen) {
+    const numbers = firstByMonth.get(month);
+    if (numbers) numbers.push(n);
+    else firstByMonth.set(month, [n]);
+  }
+  const months = [...firstByMonth.keys()].sort();
+  const byMonth = months.map((month) => firstByMonth.get(month)!);
   const cumulative: number[] = [];
   return months.map((month, i) => {
     cumulative.push(...byMonth[i]!);

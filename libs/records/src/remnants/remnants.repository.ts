@@ -169,7 +169,11 @@ export class RemnantsRepository {
       [remnantIds],
     );
     const byRemnant = new Map<string, StoredTransfer[]>();
-    for (const row of rows) byRemnant.set(row.remnantId, [...(byRemnant.get(row.remnantId) ?? []), row]);
+    for (const row of rows) {
+      const chain = byRemnant.get(row.remnantId);
+      if (chain) chain.push(row);
+      else byRemnant.set(row.remnantId, [row]);
+    }
     return byRemnant;
   }
 

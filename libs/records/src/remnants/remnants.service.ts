@@ -258,7 +258,12 @@ export class RemnantsService {
     const schemes = SERIAL_SCHEMES.filter((s) => (query.scheme === null || s.id === query.scheme) && (weaponTypes === null || weaponTypes.includes(s.weaponType))).map((s) => s.id);
     const sightings = await this.remnants.serialSightings(caseId, { schemes, reportedBy: ownerFilter(actor, 'remnant.read') });
     const groups = new Map<string, typeof sightings>();
-    for (const s of sightings) groups.set(`${s.scheme}\u0000${s.series}`, [...(groups.get(`${s.scheme}\u0000${s.series}`) ?? []), s]);
+    for (const s of sightings) {
+      const key = `${s.scheme}\u0000${s.series}`;
+      const group = groups.get(key);
+      if (group) group.push(s);
+      else groups.set(key, [s]);
+    }
     const series = [...groups.values()].map((seen) => {
       const scheme = serialScheme(seen[0]!.scheme)!;
       return {

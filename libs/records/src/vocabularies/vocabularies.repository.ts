@@ -36,7 +36,11 @@ export class Vocabularies {
       [name],
     );
     const byName = new Map<string, VocabularyTerm[]>();
-    for (const row of rows) byName.set(row.vocabulary, [...(byName.get(row.vocabulary) ?? []), termOf(row)]);
+    for (const row of rows) {
+      const terms = byName.get(row.vocabulary);
+      if (terms) terms.push(termOf(row));
+      else byName.set(row.vocabulary, [termOf(row)]);
+    }
     return [...byName].map(([vocabulary, terms]) => ({ vocabulary, version: Math.max(...terms.map((t) => t.version)), terms }));
   }
 
