@@ -45,7 +45,12 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
   let auditor: TestUser;
 
   beforeAll(async () => {
-    t = await startTestApp({ CUSTODIA_MAX_UPLOAD_BYTES: String(256 * MiB), CUSTODIA_UPLOAD_MAX_OPEN: '3', CUSTODIA_UPLOAD_MAX_OPEN_BYTES: String(300 * MiB) });
+    t = await startTestApp({
+      CUSTODIA_MAX_UPLOAD_BYTES: String(256 * MiB),
+      CUSTODIA_UPLOAD_MAX_OPEN: '3',
+      CUSTODIA_UPLOAD_MAX_OPEN_BYTES: String(300 * MiB),
+      CUSTODIA_UPLOAD_MAX_WRITING: '2',
+    });
     url = await t.listen();
     documenter = await t.user('documenter');
     other = await t.user('documenter', 'someone else');
@@ -483,6 +488,27 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     await fileReaches(id, MiB);
     return { user, bytes, id, stalled, release: () => hold('hold') };
   };
+
+  it('PATCH: one account has at most CUSTODIA_UPLOAD_MAX_WRITING requests receiving bytes at once (423 beyond), and others are served meanwhile', async () => {
+    const user = await t.user('documenter', 'many at once');
+    const bytes = randomBytes(2 * MiB);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(idOf((await create(user.token, bytes.length)).headers['location']!));
+    const holds: ((next: 'finish') => void)[] = [];
+    const slow = ids.slice(0, 2).map((id) => rawPatch(user.token, id, 0, bytes, { sendFirst: MiB, then: () => new Promise((r) => holds.push(r)) }));
+    await fileReaches(ids[0]!, MiB);
+    await fileReaches(ids[1]!, MiB);
+    const third = await patch(user.token, ids[2]!, 0, bytes);
+    expect(third.status).toBe(423);
+    expect(third.text).toMatch(/CUSTODIA_UPLOAD_MAX_WRITING/);
+    const someoneElse = await t.user('documenter', 'served meanwhile');
+    const theirs = idOf((await create(someoneElse.token, bytes.length)).headers['location']!);
+    expect((await patch(someoneElse.token, theirs, 0, bytes)).status).toBe(204);
+    for (const hold of holds) hold('finish');
+    expect((await Promise.all(slow)).map((answer) => (answer === 'cut' ? answer : answer.status))).toEqual([204, 204]);
+    expect((await patch(user.token, ids[2]!, 0, bytes)).status).toBe(204);
+    expect(await fileSize(ids[2]!)).toBe(bytes.length);
+  });
 
   it('PATCH: a request that stalls holding an upload lets go of it when the client comes back, keeping what it received', async () => {
     const { user, bytes, id, stalled, release } = await stallHalfWay('stalled');

@@ -35,7 +35,8 @@ export class PostgresLocker implements Locker {
     size = 20,
   ) {
     this.local = new MemoryLocker({ acquireLockTimeout: timeoutMs });
-    this.pool = new pg.Pool({ connectionString, max: size, application_name: 'custodia-upload-locks' });
+    // A request that finds every lock connection taken waits at most `timeoutMs` for one (503).
+    this.pool = new pg.Pool({ connectionString, max: size, connectionTimeoutMillis: timeoutMs, application_name: 'custodia-upload-locks' });
     // An idle lock connection that breaks is simply replaced; it holds nothing.
     this.pool.on('error', () => undefined);
   }
@@ -101,7 +102,11 @@ class PostgresLock implements Lock {
   async lock(signal: AbortSignal, cancelReq: RequestRelease): Promise<void> {
     await this.local.lock(signal, cancelReq);
     try {
-      const client = await this.locker.pool.connect();
+      const client = await this.locker.pool.connect().catch((error: Error) => {
+        throw /timeout/i.test(error.message)
+          ? new TusRefusal(503, 'The server is busy receiving other uploads; ask again shortly (HEAD tells where this one stands)\n')
+          : error;
+      });
       const deadline = Date.now() + this.timeoutMs;
       let askAt = 0;
       try {

@@ -111,6 +111,8 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   readonly directory: string;
   readonly store: UploadStore;
   private readonly locker: PostgresLocker;
+  /** Per user, the PATCH requests of theirs receiving bytes in this process. */
+  private readonly writing = new Map<string, number>();
   private readonly tus: Server;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -190,6 +192,22 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw new TusRefusal(404, 'No such upload\n');
     if (row.expired) throw new TusRefusal(410, 'The upload expired and is being removed\n');
+    // Each writing request holds a connection of the lock pool for as long as its bytes arrive.
+    const writing = this.writing.get(actor.id) ?? 0;
+    if (writing >= this.config.uploadMaxWriting) {
+      throw new TusRefusal(423, `You are sending ${writing} uploads at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`);
+    }
+    this.writing.set(actor.id, writing + 1);
+    try {
+      return await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);
+    } finally {
+      const left = (this.writing.get(actor.id) ?? 1) - 1;
+      if (left > 0) this.writing.set(actor.id, left);
+      else this.writing.delete(actor.id);
+    }
+  }
+
+  private async receive(id: string, offset: number, length: number | null, body: IncomingMessage, check: ChunkCheck | null, size: number, expiresAt: Date): Promise<Appended> {
 
     // Another request asking for this upload (HEAD or PATCH of a client that came back) gets
     // it after LOCK_DRAIN_MS: this one then keeps what it received and answers.
@@ -205,7 +223,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
         draining ??= setTimeout(() => letGo.abort(), LOCK_DRAIN_MS);
       });
       try {
-        appended = await this.store.receive(body, id, offset, { check, limit: Number(row.size_bytes) - offset, length, stop: letGo.signal });
+        appended = await this.store.receive(body, id, offset, { check, limit: size - offset, length, stop: letGo.signal });
       } finally {
         // The answer does not wait for the release: another request for this upload waits for
         // it here (the in-process lock goes last), and another instance retries within 50 ms.
@@ -215,12 +233,11 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
       clearTimeout(draining);
       body.off('close', leave);
     }
-    const size = Number(row.size_bytes);
     if (appended.offset === size) {
       await this.finish(id, size);
       return { ...appended, expires: null };
     }
-    return { ...appended, expires: row.expires_at };
+    return { ...appended, expires: expiresAt };
   }
 
   /** Refuses (404) a request about an upload that does not exist, is someone else's, or became evidence. */
