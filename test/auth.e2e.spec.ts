@@ -128,6 +128,15 @@ describe('accounts and access (e2e)', () => {
       expectProblem(await loginFrom(stranger, owner.email, 'yet another guess'), 429);
     });
 
+    it('counts the address the proxy saw, not one the client wrote into X-Forwarded-For itself', async () => {
+      const owner = await t.user('documenter');
+      // The proxy appends the address it saw to whatever the client sent: a guesser who makes up a
+      // new first entry each time is still the same last one.
+      for (let i = 0; i < 3; i++) expectProblem(await loginFrom(`10.66.${i}.1, 203.0.113.44`, owner.email, `wrong ${i}`), 401);
+      expectProblem(await loginFrom('10.66.99.1, 203.0.113.44', owner.email, 'wrong again'), 429);
+      expect((await loginFrom('198.51.100.44', owner.email, owner.password)).status).toBe(200);
+    });
+
     it('the wait is capped at CUSTODIA_LOGIN_WINDOW_S (15 minutes by default)', async () => {
       const owner = await t.user('documenter');
       const address = '203.0.113.8';

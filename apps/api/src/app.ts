@@ -42,6 +42,7 @@ export async function createApp(
     abortOnError: false,
   });
   hardenHttpServer(app.getHttpServer(), config.httpIdleTimeoutMs);
+  // A number of hops: Express then takes the client's address that far from the right of X-Forwarded-For.
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   app.use(accessLog(logger));

@@ -17,6 +17,10 @@ describe('loadConfig', () => {
     expect(config.fixityBatch).toBe(100);
   });
 
+  it('reads CUSTODIA_TRUST_PROXY as the number of proxies in front (true is one, never "every entry")', () => {
+    expect([undefined, 'false', 'true', 'yes', '2'].map((value) => loadConfig(value === undefined ? {} : { CUSTODIA_TRUST_PROXY: value }).trustProxy)).toEqual([0, 0, 1, 1, 2]);
+  });
+
   it.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
@@ -26,6 +30,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['CUSTODIA_MASTER_KEY', 'c2hvcnQ='],
     ['CUSTODIA_TRUST_PROXY', 'maybe'],
+    ['CUSTODIA_TRUST_PROXY', '11'],
+    ['CUSTODIA_UPLOAD_MAX_WRITING', '0'],
     ['CUSTODIA_TSA_URL', 'ftp://tsa'],
     ['CUSTODIA_MAP_TILE_URL', 'https://tiles.example.org/map.png'],
     ['CUSTODIA_MAP_TILE_URL', 'file:///tiles/{z}/{x}/{y}.png'],

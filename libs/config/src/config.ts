@@ -24,7 +24,8 @@ export interface CustodiaConfig {
   apiTokenDefaultTtlDays: number;
   loginMaxFailures: number;
   loginWindowSeconds: number;
-  trustProxy: boolean;
+  /** Reverse proxies in front whose X-Forwarded-For entries are trusted, nearest first (CUSTODIA_TRUST_PROXY: false = 0, true = 1, or a number). */
+  trustProxy: number;
   /** 32 bytes (base64 or hex) that encrypt the custody signing key and personal data; unset = a key file in dataDir. */
   masterKey: Buffer | null;
   treeHeadIntervalMs: number;
@@ -138,6 +139,17 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (/^(1|true|yes)$/i.test(raw)) return true;
   if (/^(0|false|no)$/i.test(raw)) return false;
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+/**
+ * How many reverse proxies stand in front: the client's address is the entry of X-Forwarded-For that
+ * many hops from the right. Never "trust every entry": the left-most is whatever the client wrote,
+ * and the login throttle keyed on it would count nothing.
+ */
+function proxyHops(env: Env, name: string): number {
+  const raw = read(env, name);
+  if (raw !== undefined && /^\d+$/.test(raw)) return integer(env, name, 0, 0, 10);
+  return boolean(env, name, false) ? 1 : 0;
 }
 
 function url(env: Env, name: string, protocols: string[]): string | null {
@@ -274,7 +286,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     apiTokenDefaultTtlDays: integer(env, 'CUSTODIA_API_TOKEN_TTL_DAYS', 365, 1, 3650),
     loginMaxFailures: integer(env, 'CUSTODIA_LOGIN_MAX_FAILURES', 5, 1, 1000),
     loginWindowSeconds: integer(env, 'CUSTODIA_LOGIN_WINDOW_S', 900, 1, 86400),
-    trustProxy: boolean(env, 'CUSTODIA_TRUST_PROXY', false),
+    trustProxy: proxyHops(env, 'CUSTODIA_TRUST_PROXY'),
     masterKey: masterKey(env),
     treeHeadIntervalMs: integer(env, 'CUSTODIA_TREE_HEAD_INTERVAL_MS', 1000, 10, 3_600_000),
     sequencer: boolean(env, 'CUSTODIA_SEQUENCER', true),
