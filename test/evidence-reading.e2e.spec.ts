@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   eventLeafHash,
   parseHash,
@@ -14,6 +14,7 @@ import {
   type CustodyEvent,
   type PublishedKey,
 } from '../libs/custody-core/src/index.js';
+import { EvidenceService } from '../libs/evidence/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, binary, createCase, fixture, sha256base64, sha256hex, submit, waitProcessed } from './support/evidence.js';
 
@@ -210,6 +211,42 @@ describe('reading evidence (e2e)', () => {
     const verified = await actionsOf(id, 'evidence.verified');
     expect(verified.map((e) => e.details['intact'])).toEqual([true, false]);
     expect(verified[1]!.details['computedSha256']).toBe(sha256hex(stored));
+  });
+
+  it('verify: checks of the same bytes at once share one reading, and one user runs at most two at a time (429)', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push((await submit(t, investigator, caseId, randomBytes(3000))).body.id);
+    const service = t.app.get(EvidenceService);
+    const store = service['store'];
+    const rehash = store.rehash.bind(store);
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const reads = vi.spyOn(store, 'rehash').mockImplementation(async (sha256: string) => {
+      await gate;
+      return rehash(sha256);
+    });
+    const verify = (user: TestUser, id: string) => t.http.post(`/api/v1/evidence/${id}/verify`).set('Authorization', bearer(user)).then((res) => res);
+    try {
+      const same = [verify(investigator, ids[0]!), verify(investigator, ids[0]!)];
+      await expect.poll(() => service['verifying'].get(investigator.id)).toBe(2);
+      const third = await verify(investigator, ids[1]!);
+      expectProblem(third, 429);
+      expect(third.headers['retry-after']).toBeDefined();
+      // Someone else's check is not held up by it.
+      const admins = verify(t.admin, ids[1]!);
+      await expect.poll(() => reads.mock.calls.length).toBe(2);
+      open();
+      const answers = await Promise.all([...same, admins]);
+      expect(answers.map((res) => [res.status, res.body.intact])).toEqual([
+        [200, true],
+        [200, true],
+        [200, true],
+      ]);
+      expect(reads.mock.calls.map(([sha256]) => sha256)).toEqual([answers[0]!.body.storedSha256, answers[2]!.body.storedSha256]);
+    } finally {
+      open();
+      reads.mockRestore();
+    }
   });
 
   it('verify: a blob gone from disk is reported (intact false, computedSha256 null), not a server error', async () => {

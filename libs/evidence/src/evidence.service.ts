@@ -8,7 +8,7 @@ import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type QueuedEvent, type RecordedEvent } from '#custodia/custody';
 import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
 import { isUniqueViolation } from '#custodia/db';
-import { conflict, notFound, unprocessable } from '#custodia/errors';
+import { conflict, DomainError, notFound, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
@@ -32,6 +32,8 @@ import { isTimeApproximate, toEvidenceView, type EvidenceRow } from './views.js'
 export const BLOB_STORE = Symbol('BLOB_STORE');
 const API_BASE = '/api/v1';
 const THE_ITEM = 'The evidence item';
+/** Verifications (each a whole re-read of the file) one user may have running at once in a process. */
+const MAX_VERIFYING_PER_USER = 2;
 
 /** The file part of a submission, already streamed into durable temporary storage. */
 export interface UploadedFile {
@@ -67,6 +69,11 @@ export function cleanFileName(name: string | null | undefined): string | null {
  */
 @Injectable()
 export class EvidenceService {
+  /** Per user, their verifications running in this process. */
+  private readonly verifying = new Map<string, number>();
+  /** Re-hashes under way, by the blob's SHA-256. */
+  private readonly rehashing = new Map<string, Promise<string | null>>();
+
   constructor(
     private readonly db: DataSource,
     private readonly items: EvidenceRepository,
@@ -436,6 +443,21 @@ export class EvidenceService {
     );
   }
 
+  /** The stored bytes' SHA-256 (null when the blob is gone), one reading for callers asking at once. */
+  private rehashOnce(sha256: string): Promise<string | null> {
+    let reading = this.rehashing.get(sha256);
+    if (!reading) {
+      reading = this.store.rehash(sha256).catch((error: unknown) => {
+        if (error instanceof BlobNotFoundError) return null;
+        throw error;
+      });
+      const settled = reading.finally(() => this.rehashing.delete(sha256));
+      settled.catch(() => undefined);
+      this.rehashing.set(sha256, reading);
+    }
+    return reading;
+  }
+
   /**
    * Every custody event of the item, a signed head covering them all, and each inclusion proof. A
    * caller who sees only their own items (a documenter) gets what they and the archive did to it,
@@ -464,14 +486,26 @@ export class EvidenceService {
     return { events, treeHead, proofs };
   }
 
-  /** Re-hashes the stored bytes and checks every event of the item against the current head. */
+  /**
+   * Re-hashes the stored bytes and checks every event of the item against the current head. A
+   * re-hash reads the whole file (gigabytes for a video) outside fixity's rate limit, so checks of
+   * the same bytes running at once share one reading, and one user runs at most
+   * MAX_VERIFYING_PER_USER at a time in this process (429 beyond).
+   */
   async verify(actor: Actor, id: string): Promise<VerificationResult> {
     const row = await this.itemFor(actor, id, 'evidence.verify');
-    let computedSha256: string | null = null;
+    const running = this.verifying.get(actor.id) ?? 0;
+    if (running >= MAX_VERIFYING_PER_USER) {
+      throw new DomainError('too_many_requests', `${running} verifications of yours are running, the most at a time: ask again when they end`, [], 5);
+    }
+    this.verifying.set(actor.id, running + 1);
+    let computedSha256: string | null;
     try {
-      computedSha256 = await this.store.rehash(row.sha256);
-    } catch (error) {
-      if (!(error instanceof BlobNotFoundError)) throw error;
+      computedSha256 = await this.rehashOnce(row.sha256);
+    } finally {
+      const left = (this.verifying.get(actor.id) ?? 1) - 1;
+      if (left > 0) this.verifying.set(actor.id, left);
+      else this.verifying.delete(actor.id);
     }
     const { events, treeHead, proofs } = await this.custodyProofs(id);
     const report = verifyEventsAgainstHead(

@@ -186,7 +186,13 @@ export class EvidenceController {
 
   @Post('evidence/:id/verify')
   @Permit('evidence.verify')
-  @Endpoint({ summary: 'Re-hash the stored bytes and check every custody event (records evidence.verified)', response: VerificationResult, status: 200, problems: [404] })
+  @Endpoint({
+    summary: 'Re-hash the stored bytes and check every custody event (records evidence.verified)',
+    description: 'Checks of the same bytes running at once share one reading; one user runs at most 2 at a time (429 with Retry-After beyond).',
+    response: VerificationResult,
+    status: 200,
+    problems: [404, 429],
+  })
   verifyEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
     return this.evidence.verify(actor, id);
   }

@@ -107,10 +107,11 @@ export class UploadsController {
   @ApiConsumes('application/offset+octet-stream')
   @Endpoint({
     summary: 'tus: bytes at Upload-Offset, with Upload-Checksum: sha256 (or sha1, sha512) <base64> where the client can',
-    description: 'A wrong offset is 409; a body that does not hash to its Upload-Checksum is 460 and none of it is kept.',
+    description:
+      'A wrong offset is 409; a body that does not hash to its Upload-Checksum is 460 and none of it is kept. More than CUSTODIA_UPLOAD_MAX_WRITING of one user\'s PATCH requests at once on an instance: 423 (tus clients retry it); the upload-lock pool busy for 30 s: 503.',
     status: 204,
     headers: { 'Upload-Offset': 'Bytes received now' },
-    problems: [400, 404, 409, 410, 412, 413, 415, 460],
+    problems: [400, 404, 409, 410, 412, 413, 415, 423, 460, 503],
   })
   async appendUpload(@Param('uploadId') id: string, @CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response): Promise<void> {
     res.setHeader('Tus-Resumable', '1.0.0');
