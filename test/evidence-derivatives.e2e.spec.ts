@@ -2,6 +2,7 @@
 // are upright, bounded in size and carry no embedded metadata at all (read back with exifr and
 // sharp); each is recorded as evidence.derivative_created; near duplicates are marked; files the
 // worker cannot decode fail their job and the evidence stays.
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,6 +238,19 @@ describe('evidence derivatives (e2e)', () => {
     expect((listed.get(theirs.body.id) as { id: string }[]).map((n) => n.id)).toEqual(expect.arrayContaining([a.body.id, copy.body.id]));
     const theirListing = await t.http.get(`/api/v1/cases/${nearCase}/evidence`).set('Authorization', bearer(documenter));
     expect(theirListing.body.items.map((item: { id: string; nearDuplicates: unknown }) => [item.id, item.nearDuplicates])).toEqual([[theirs.body.id, []]]);
+  });
+
+  it('an item lists its 50 nearest near duplicates, nearest then first received, not all of them', async () => {
+    const crowded = await createCase(t, investigator, 'The same photo, sixty times');
+    const ids: string[] = [];
+    for (let i = 0; i < 61; i++) ids.push((await submit(t, investigator, crowded, randomBytes(100), { filename: `copy-${i}.bin` })).body.id);
+    // Hashes as the derivative job sets them: the first item 0, every other one bit away (distance
+    // 1), but the last ten at distance 0.
+    await t.db.superuserQuery(`UPDATE evidence_items SET perceptual_hash = CASE WHEN id = ANY ($2::uuid[]) THEN 0 ELSE 1 END WHERE case_id = $1`, [crowded, [ids[0]!, ...ids.slice(51)]]);
+    const item = (await t.http.get(`/api/v1/evidence/${ids[0]}`).set('Authorization', bearer(investigator))).body;
+    expect(item.nearDuplicates).toHaveLength(50);
+    expect(item.nearDuplicates.map((n: { id: string }) => n.id)).toEqual([...ids.slice(51), ...ids.slice(1, 41)]);
+    expect(item.nearDuplicates.map((n: { distance: number }) => n.distance)).toEqual([...Array(10).fill(0), ...Array(40).fill(1)]);
   });
 
   it('near duplicates processed at the same moment flag each other: two copies of a photo sent together, in each of six cases', async () => {

@@ -192,7 +192,9 @@ export const Evidence = z
     extracted: ExtractedMetadata.nullable(),
     flags: z.array(z.enum(EVIDENCE_FLAGS)),
     duplicateOf: uuid().nullable(),
-    nearDuplicates: z.array(z.strictObject({ id: uuid(), distance: z.number().int() })),
+    nearDuplicates: z
+      .array(z.strictObject({ id: uuid(), distance: z.number().int() }))
+      .describe('Items of the case whose perceptual hash is within CUSTODIA_NEAR_DUPLICATE_DISTANCE bits: the 50 nearest, then first received (of those, the ones the caller may read)'),
     perceptualHash: z.string().nullable().describe('64-bit perceptual hash (DCT pHash of the picture or poster frame), 16 hex digits; null for items that are not pictures or videos, before processing, and for a flat picture (no detail to hash: a black frame, a blank page), which would otherwise be a near duplicate of every other'),
     processing: z.enum(['pending', 'done', 'failed']),
     processingError: z.string().nullable(),
