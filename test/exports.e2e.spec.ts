@@ -332,6 +332,24 @@ describe('court packages (e2e)', () => {
       expect(after).toBe(before);
     });
 
+    it('queues at most three exports per person (429 beyond), and others export meanwhile', async () => {
+      const busy = await t.user('investigator', 'many packages');
+      await as(investigator).post(`/cases/${caseId}/members`, { userId: busy.id });
+      // Three packages of theirs waiting (rows as create makes them, their jobs not yet taken).
+      await t.db.superuserQuery(
+        `INSERT INTO exports (case_id, purpose, include_names, selection, created_by) SELECT $1, 'court', false, '{}', $2 FROM generate_series(1, 3)`,
+        [caseId, busy.id],
+      );
+      const before = await t.db.superuserQuery(`SELECT count(*)::int AS n FROM exports`);
+      const refused = await as(busy).post(`/cases/${caseId}/exports`, { purpose: 'court', evidenceIds: [otherId] });
+      expectProblem(refused, 429);
+      expect(refused.headers['retry-after']).toBe('60');
+      expect(await t.db.superuserQuery(`SELECT count(*)::int AS n FROM exports`)).toEqual(before);
+      const theirs = await as(colleague).post(`/cases/${caseId}/exports`, { purpose: 'court', evidenceIds: [otherId] });
+      expect(theirs.status).toBe(202);
+      expect((await waitExport(t, colleague, theirs.body.id)).status).toBe('ready');
+    });
+
     it('answers 409 for a package that is not ready, and never deletes or rewrites an export row', async () => {
       const pending = await as(investigator).post(`/cases/${caseId}/exports`, { purpose: 'court', evidenceIds: [otherId] });
       const early = await as(investigator).get(`/exports/${pending.body.id}/content`);

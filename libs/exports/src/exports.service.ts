@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { assertMay, type Actor, type Purpose } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
 import { CustodyLog } from '#custodia/custody';
-import { conflict, notFound, unprocessable } from '#custodia/errors';
+import { conflict, DomainError, notFound, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { readDetails, type BlobRead, type BlobStore, type ByteRange } from '#custodia/storage';
 import { EXPORT_STORE, toExportView, type ExportPurpose, type ExportRow, type ExportView } from './export-row.js';
@@ -26,6 +26,9 @@ export interface ExportRequest extends ExportSelection {
  * auditors see that they exist but never their content, documenters neither, and a package
  * with victims' names is for investigators only.
  */
+/** Exports one person may have waiting or being built at once (429 beyond). */
+const MAX_WAITING_EXPORTS = 3;
+
 @Injectable()
 export class ExportsService {
   constructor(
@@ -56,6 +59,13 @@ export class ExportsService {
       ...(request.to !== undefined ? { to: new Date(request.to).toISOString() } : {}),
     };
     const id = await this.db.transaction(async (tx) => {
+      // Each package is a full copy of its selection, built one at a time: one person's queue of
+      // them must not hold everyone else's for days, nor fill the disk.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`exports:${actor.id}`]);
+      const [{ waiting }] = await tx.query(`SELECT count(*)::int AS waiting FROM exports WHERE created_by = $1 AND status IN ('pending', 'running')`, [actor.id]);
+      if (waiting >= MAX_WAITING_EXPORTS) {
+        throw new DomainError('too_many_requests', `${waiting} exports of yours are waiting or being built, the most at a time: ask again when one is ready`, [], 60);
+      }
       await assertSelectionExists(tx, caseId, selection);
       const [row] = await tx.query(
         `INSERT INTO exports (case_id, purpose, include_names, selection, note, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,

@@ -18,10 +18,11 @@ export class ExportsController {
   @Endpoint({
     operationId: 'createExport',
     summary: 'Request a court or partner package; it is built in the background (follow GET /exports/{id})',
+    description: 'One person may have three packages waiting or being built at once (429 with Retry-After beyond).',
     body: CreateExportBody,
     response: Export,
     status: 202,
-    problems: [404, 422],
+    problems: [404, 422, 429],
   })
   create(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @ValidBody() body: z.output<typeof CreateExportBody>): Promise<ExportView> {
     return this.exports.create(actor, caseId, body);
