@@ -1,6 +1,8 @@
 import { Reflector } from '@nestjs/core';
 import { CONTROLLERS } from '../apps/api/src/app.module.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BLOB_STORE } from '../libs/evidence/src/index.js';
+import type { BlobStore } from '../libs/storage/src/index.js';
 import { accessRuleOf } from '../libs/auth/src/index.js';
 import { expectProblem, startTestApp, type TestApp } from './support/app.js';
 
@@ -16,6 +18,27 @@ describe('the API\'s manners (e2e)', () => {
     const ready = await t.http.get('/api/v1/health/ready');
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('ok');
+  });
+
+  it('GET /health/ready tries the blob store at most once every 2 s however often it is asked, and answers 503 once the store stops taking writes', async () => {
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 2100));
+    const check = vi.spyOn(t.app.get<BlobStore>(BLOB_STORE), 'check');
+    try {
+      await pause();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => t.http.get('/api/v1/health/ready')));
+      expect(answers.map((res) => res.status)).toEqual(Array(20).fill(200));
+      expect(check).toHaveBeenCalledTimes(1);
+      check.mockRejectedValue(new Error('EROFS: read-only file system'));
+      await pause();
+      const down = expectProblem(await t.http.get('/api/v1/health/ready'), 503);
+      expect(down.detail).toMatch(/the blob store does not take writes/);
+      expect(down.detail).not.toMatch(/EROFS/);
+      check.mockRestore();
+      await pause();
+      expect((await t.http.get('/api/v1/health/ready')).status).toBe(200);
+    } finally {
+      check.mockRestore();
+    }
   });
 
   it('every route of every controller declares who may call it', () => {
