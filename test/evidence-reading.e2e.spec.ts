@@ -228,7 +228,7 @@ describe('reading evidence (e2e)', () => {
     const verify = (user: TestUser, id: string) => t.http.post(`/api/v1/evidence/${id}/verify`).set('Authorization', bearer(user)).then((res) => res);
     try {
       const same = [verify(investigator, ids[0]!), verify(investigator, ids[0]!)];
-      await expect.poll(() => service['verifying'].get(investigator.id)).toBe(2);
+      await expect.poll(() => service['verifying'].of(investigator.id)).toBe(2);
       const third = await verify(investigator, ids[1]!);
       expectProblem(third, 429);
       expect(third.headers['retry-after']).toBeDefined();

@@ -510,6 +510,44 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(await fileSize(ids[2]!)).toBe(bytes.length);
   });
 
+  it('multipart submissions count with tus PATCH requests against CUSTODIA_UPLOAD_MAX_WRITING (429 and 423 beyond)', async () => {
+    const user = await t.user('documenter', 'multipart at once');
+    const caseId = await caseOf(user);
+    const boundary = 'b0undary';
+    const slowSubmission = (bytes: Buffer) => {
+      const head = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      );
+      const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+      const req = http.request(`${url}/api/v1/cases/${caseId}/evidence`, {
+        method: 'POST',
+        agent: false,
+        headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(head.length + bytes.length + tail.length) },
+      });
+      const answer = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+      });
+      req.write(Buffer.concat([head, bytes.subarray(0, 1000)]));
+      return { answer, finish: () => req.end(Buffer.concat([bytes.subarray(1000), tail])) };
+    };
+    const writing = t.app.get(UploadsService).writing;
+    const slow = [slowSubmission(randomBytes(4000)), slowSubmission(randomBytes(4000))];
+    await expect.poll(() => writing.of(user.id)).toBe(2);
+    const third = await t.http.post(`/api/v1/cases/${caseId}/evidence`).auth(user.token, { type: 'bearer' }).attach('file', randomBytes(100), 'third.bin');
+    expectProblem(third, 429);
+    expect(third.headers['retry-after']).toBe('5');
+    const upload = idOf((await create(user.token, 100)).headers['location']!);
+    expect((await patch(user.token, upload, 0, randomBytes(100))).status).toBe(423);
+    for (const submission of slow) submission.finish();
+    expect(await Promise.all(slow.map((submission) => submission.answer))).toEqual([201, 201]);
+    expect(writing.of(user.id)).toBe(0);
+    expect((await patch(user.token, upload, 0, randomBytes(100))).status).toBe(204);
+  });
+
   it('PATCH: a request that stalls holding an upload lets go of it when the client comes back, keeping what it received', async () => {
     const { user, bytes, id, stalled, release } = await stallHalfWay('stalled');
     // The client, having lost its connection, asks where the upload stands: it is told once the

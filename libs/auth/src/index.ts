@@ -9,3 +9,4 @@ export * from './users.service.js';
 export * from './policy.js';
 export * from './auth.schema.js';
 export * from './token-cache.js';
+export * from './per-user-limit.js';

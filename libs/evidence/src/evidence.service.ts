@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
-import { assertMay, ownerFilter, type Actor, type Purpose } from '#custodia/auth';
+import { assertMay, ownerFilter, PerUserLimit, type Actor, type Purpose } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
 import { UploadsService } from '#custodia/uploads';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
@@ -70,7 +70,7 @@ export function cleanFileName(name: string | null | undefined): string | null {
 @Injectable()
 export class EvidenceService {
   /** Per user, their verifications running in this process. */
-  private readonly verifying = new Map<string, number>();
+  private readonly verifying = new PerUserLimit(MAX_VERIFYING_PER_USER);
   /** Re-hashes under way, by the blob's SHA-256. */
   private readonly rehashing = new Map<string, Promise<string | null>>();
 
@@ -494,18 +494,15 @@ export class EvidenceService {
    */
   async verify(actor: Actor, id: string): Promise<VerificationResult> {
     const row = await this.itemFor(actor, id, 'evidence.verify');
-    const running = this.verifying.get(actor.id) ?? 0;
-    if (running >= MAX_VERIFYING_PER_USER) {
-      throw new DomainError('too_many_requests', `${running} verifications of yours are running, the most at a time: ask again when they end`, [], 5);
+    const release = this.verifying.take(actor.id);
+    if (!release) {
+      throw new DomainError('too_many_requests', `${this.verifying.of(actor.id)} verifications of yours are running, the most at a time: ask again when they end`, [], 5);
     }
-    this.verifying.set(actor.id, running + 1);
     let computedSha256: string | null;
     try {
       computedSha256 = await this.rehashOnce(row.sha256);
     } finally {
-      const left = (this.verifying.get(actor.id) ?? 1) - 1;
-      if (left > 0) this.verifying.set(actor.id, left);
-      else this.verifying.delete(actor.id);
+      release();
     }
     const { events, treeHead, proofs } = await this.custodyProofs(id);
     const report = verifyEventsAgainstHead(

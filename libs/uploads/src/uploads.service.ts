@@ -7,7 +7,7 @@ import path from 'node:path';
 import { EVENTS, Server, type KvStore, type Upload } from '@tus/server';
 import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '#custodia/db';
-import type { Actor } from '#custodia/auth';
+import { PerUserLimit, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { PostgresLocker } from './pg-locker.js';
@@ -111,8 +111,11 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   readonly directory: string;
   readonly store: UploadStore;
   private readonly locker: PostgresLocker;
-  /** Per user, the PATCH requests of theirs receiving bytes in this process. */
-  private readonly writing = new Map<string, number>();
+  /**
+   * Per user, their requests receiving bytes in this process: tus PATCH requests (each holds a
+   * connection of the lock pool) and multipart submissions (the evidence route takes it too).
+   */
+  readonly writing: PerUserLimit;
   private readonly tus: Server;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -121,6 +124,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {
     this.directory = path.join(config.dataDir, 'uploads');
+    this.writing = new PerUserLimit(config.uploadMaxWriting);
     this.store = new UploadStore({
       directory: this.directory,
       configstore: new UploadRecords(db),
@@ -192,18 +196,14 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw new TusRefusal(404, 'No such upload\n');
     if (row.expired) throw new TusRefusal(410, 'The upload expired and is being removed\n');
-    // Each writing request holds a connection of the lock pool for as long as its bytes arrive.
-    const writing = this.writing.get(actor.id) ?? 0;
-    if (writing >= this.config.uploadMaxWriting) {
-      throw new TusRefusal(423, `You are sending ${writing} uploads at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`);
+    const release = this.writing.take(actor.id);
+    if (!release) {
+      throw new TusRefusal(423, `You are sending ${this.writing.of(actor.id)} files at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`);
     }
-    this.writing.set(actor.id, writing + 1);
     try {
       return await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);
     } finally {
-      const left = (this.writing.get(actor.id) ?? 1) - 1;
-      if (left > 0) this.writing.set(actor.id, left);
-      else this.writing.delete(actor.id);
+      release();
     }
   }
 

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { DomainError } from '#custodia/errors';
 import {
   BLOB_STORE,
   Evidence,
@@ -24,6 +25,7 @@ import {
 } from '#custodia/evidence';
 import { parseWith, z } from '#custodia/schema';
 import type { BlobStore } from '#custodia/storage';
+import { UploadsService } from '#custodia/uploads';
 import { sendBlob } from '../http/download.js';
 import { entityTag } from '../http/range.js';
 import { Endpoint, openApiSchema, ValidBody, ValidQuery } from '../http/endpoint.js';
@@ -65,6 +67,7 @@ export class EvidenceController {
     private readonly tags: EvidenceTagsService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
+    private readonly uploads: UploadsService,
   ) {}
 
   @Post('cases/:caseId/evidence')
@@ -75,7 +78,7 @@ export class EvidenceController {
       'multipart/form-data with a part `metadata` (JSON, see SubmissionMetadata) and a part `file` (streamed; at most CUSTODIA_MAX_UPLOAD_BYTES); or application/json `{ uploadId, ...metadata }` (UploadSubmission) for an upload finished through /uploads (tus): 409 while unfinished or once it already became evidence, 422 when its bytes differ from the sha256 given at its creation or in the body. 201 for a new item; 200 when the same clientSubmissionId with the same bytes was already received (the first submission).',
     response: EvidenceWithReceipt,
     status: 201,
-    problems: [400, 404, 409, 413, 415, 422],
+    problems: [400, 404, 409, 413, 415, 422, 429],
     bodies: { 'multipart/form-data': SUBMISSION_BODY, 'application/json': openApiSchema(UploadSubmission, 'input') },
   })
   @ApiResponse({ status: 200, description: 'A repeat: this clientSubmissionId with these bytes was received before', schema: openApiSchema(EvidenceWithReceipt, 'output') as never })
@@ -92,7 +95,17 @@ export class EvidenceController {
       res.status(created ? 201 : 200);
       return evidence;
     }
+    // Counted with the user's tus PATCH requests: each fills temporary disk for as long as it runs.
+    const release = this.uploads.writing.take(actor.id);
     try {
+      if (!release) {
+        throw new DomainError(
+          'too_many_requests',
+          `You are sending ${this.uploads.writing.of(actor.id)} files at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends`,
+          [],
+          5,
+        );
+      }
       await this.evidence.assertMaySubmit(actor, caseId);
       const upload = await readEvidenceUpload(req, this.config.maxUploadBytes, (file, signal) =>
         this.store.ingest(file, { maxBytes: this.config.maxUploadBytes, signal }),
@@ -104,6 +117,8 @@ export class EvidenceController {
       // Whatever of the body is still unread is not read: the connection closes after the answer.
       if (!req.complete) res.setHeader('Connection', 'close');
       throw error;
+    } finally {
+      release?.();
     }
   }
 
