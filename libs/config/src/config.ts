@@ -51,7 +51,8 @@ export interface CustodiaConfig {
   /**
    * PATCH requests one user may have writing at once on one API instance (CUSTODIA_UPLOAD_MAX_WRITING):
    * each holds one of the upload-lock pool's 20 connections while its bytes arrive, so without a
-   * cap one account sending a byte a minute to 20 uploads would stall everyone's uploads.
+   * cap one account sending a byte a minute to 20 uploads would stall everyone's uploads. The
+   * default is the 6 connections a browser opens to one server, so the console never meets it.
    */
   uploadMaxWriting: number;
   /** Bytes of open resumable uploads one user may hold (CUSTODIA_UPLOAD_MAX_OPEN_BYTES; default 4 x CUSTODIA_MAX_UPLOAD_BYTES). */
@@ -299,7 +300,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     checkResponses: boolean(env, 'CUSTODIA_CHECK_RESPONSES', false),
     uploadTtlSeconds: integer(env, 'CUSTODIA_UPLOAD_TTL_S', 24 * 3600, 60, 30 * 24 * 3600),
     uploadMaxOpen: integer(env, 'CUSTODIA_UPLOAD_MAX_OPEN', 100, 1, 100_000),
-    uploadMaxWriting: integer(env, 'CUSTODIA_UPLOAD_MAX_WRITING', 4, 1, 16),
+    uploadMaxWriting: integer(env, 'CUSTODIA_UPLOAD_MAX_WRITING', 6, 1, 16),
     uploadMaxOpenBytes: integer(env, 'CUSTODIA_UPLOAD_MAX_OPEN_BYTES', 4 * integer(env, 'CUSTODIA_MAX_UPLOAD_BYTES', 5 * GIB, 1, Number.MAX_SAFE_INTEGER), 1, Number.MAX_SAFE_INTEGER),
     httpIdleTimeoutMs: integer(env, 'CUSTODIA_HTTP_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
     organization: singleLine(env, 'CUSTODIA_ORGANIZATION', 'Custodia archive', 200),

@@ -6,10 +6,12 @@ import {
   custodyEventShapeProblem,
   formatTimestamp,
   inclusionProof,
+  inclusionProofFromNodes,
   leafHash,
   nodeKey,
   nodesCompletedByAppend,
   nodesForAppend,
+  nodesForInclusionProof,
   parsedEventBytes,
   proofToHex,
   SYSTEM_ACTOR,
@@ -459,6 +461,17 @@ export class CustodyLog {
   /** RFC 9162 inclusion proof of a leaf in the tree of `treeSize` leaves (hex). */
   async inclusionProof(leafIndex: number, treeSize: number): Promise<string[]> {
     return proofToHex(await inclusionProof(leafIndex, treeSize, nodeReader(this.db)));
+  }
+
+  /**
+   * Inclusion proofs of many leaves in the tree of `treeSize` leaves (hex), by leaf index: their
+   * stored nodes read in one statement, not one per leaf (an item's custody, a package's proofs).
+   */
+  async inclusionProofs(leafIndexes: readonly number[], treeSize: number): Promise<Map<number, string[]>> {
+    const wanted = new Map<string, NodeKey>();
+    for (const m of leafIndexes) for (const key of nodesForInclusionProof(m, treeSize)) wanted.set(nodeKey(key.level, key.index), key);
+    const nodes = wanted.size ? await nodeReader(this.db).getNodes([...wanted.values()]) : new Map<string, Buffer>();
+    return new Map(leafIndexes.map((m) => [m, proofToHex(inclusionProofFromNodes(m, treeSize, nodes))]));
   }
 
   /** RFC 9162 consistency proof between two tree sizes (hex). */

@@ -255,6 +255,12 @@ describe('the custody log in PostgreSQL', () => {
       expect(verifyInclusion(leafIndex, big.treeSize, leaf, proof.map(parseHash), parseHash(big.rootHash))).toBe(true);
       expect(verifyInclusion(leafIndex, big.treeSize, leaf, proof.map(parseHash), parseHash(small.rootHash))).toBe(false);
     }
+    // Many at once, from one read of the stored nodes: the same proofs as one by one.
+    const some = [0, 1, 2, small.treeSize - 1, small.treeSize, big.treeSize - 2, big.treeSize - 1];
+    const together = await log.inclusionProofs(some, big.treeSize);
+    expect([...together.keys()]).toEqual(some);
+    for (const leafIndex of some) expect(together.get(leafIndex)).toEqual(await log.inclusionProof(leafIndex, big.treeSize));
+    expect(await log.inclusionProofs([], big.treeSize)).toEqual(new Map());
     const consistency = await log.consistencyProof(small.treeSize, big.treeSize);
     expect(
       verifyConsistency(small.treeSize, big.treeSize, consistency.map(parseHash), parseHash(small.rootHash), parseHash(big.rootHash)),

@@ -32,6 +32,8 @@ import { isTimeApproximate, toEvidenceView, type EvidenceRow } from './views.js'
 export const BLOB_STORE = Symbol('BLOB_STORE');
 const API_BASE = '/api/v1';
 const THE_ITEM = 'The evidence item';
+/** Multipart submissions one user may have streaming at once into a process (429 beyond). */
+const MAX_SUBMITTING_PER_USER = 16;
 /** Verifications (each a whole re-read of the file) one user may have running at once in a process. */
 const MAX_VERIFYING_PER_USER = 2;
 
@@ -69,6 +71,11 @@ export function cleanFileName(name: string | null | undefined): string | null {
  */
 @Injectable()
 export class EvidenceService {
+  /**
+   * Per user, their multipart submissions streaming in this process (the route takes it): each
+   * fills temporary disk, up to CUSTODIA_MAX_UPLOAD_BYTES, for as long as it runs.
+   */
+  readonly submitting = new PerUserLimit(MAX_SUBMITTING_PER_USER);
   /** Per user, their verifications running in this process. */
   private readonly verifying = new PerUserLimit(MAX_VERIFYING_PER_USER);
   /** Re-hashes under way, by the blob's SHA-256. */
@@ -481,8 +488,11 @@ export class EvidenceService {
     await this.custody.integrateAll();
     const events = await this.custody.eventsAbout('evidence', id);
     const treeHead = await this.heads.covering(events[events.length - 1]!.leafIndex);
-    const proofs: Record<string, string[]> = {};
-    for (const e of events) proofs[String(e.leafIndex)] = await this.custody.inclusionProof(e.leafIndex, treeHead.treeSize);
+    const byLeaf = await this.custody.inclusionProofs(
+      events.map((e) => e.leafIndex),
+      treeHead.treeSize,
+    );
+    const proofs: Record<string, string[]> = Object.fromEntries([...byLeaf].map(([leafIndex, proof]) => [String(leafIndex), proof]));
     return { events, treeHead, proofs };
   }
 

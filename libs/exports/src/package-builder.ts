@@ -373,8 +373,10 @@ export class PackageBuilder {
   private async *proofs(leafIndexes: number[], head: SignedTreeHead): AsyncGenerator<{ leafIndex: number; leafHash: string; inclusionProof: string[] }> {
     const root = parseHash(head.rootHash);
     for (let i = 0; i < leafIndexes.length; i += EVENT_PAGE) {
-      for (const e of await this.custody.eventsAt(leafIndexes.slice(i, i + EVENT_PAGE))) {
-        const inclusionProof = await this.custody.inclusionProof(e.leafIndex, head.treeSize);
+      const page = leafIndexes.slice(i, i + EVENT_PAGE);
+      const proofs = await this.custody.inclusionProofs(page, head.treeSize);
+      for (const e of await this.custody.eventsAt(page)) {
+        const inclusionProof = proofs.get(e.leafIndex)!;
         if (!verifyInclusion(e.leafIndex, head.treeSize, parseHash(e.leafHash), inclusionProof.map(parseHash), root)) {
           throw new PackageIntegrityError(`The log's proof for leaf ${e.leafIndex} does not lead to the signed head at size ${head.treeSize}; run \`custodia log verify\``);
         }

@@ -111,10 +111,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   readonly directory: string;
   readonly store: UploadStore;
   private readonly locker: PostgresLocker;
-  /**
-   * Per user, their requests receiving bytes in this process: tus PATCH requests (each holds a
-   * connection of the lock pool) and multipart submissions (the evidence route takes it too).
-   */
+  /** Per user, their tus PATCH requests receiving bytes in this process (each holds a connection of the lock pool). */
   readonly writing: PerUserLimit;
   private readonly tus: Server;
   private sweeper: NodeJS.Timeout | undefined;
@@ -198,7 +195,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     if (row.expired) throw new TusRefusal(410, 'The upload expired and is being removed\n');
     const release = this.writing.take(actor.id);
     if (!release) {
-      throw new TusRefusal(423, `You are sending ${this.writing.of(actor.id)} files at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`);
+      throw new TusRefusal(423, `You are sending ${this.writing.of(actor.id)} uploads at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`);
     }
     try {
       return await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);

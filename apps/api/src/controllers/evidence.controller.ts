@@ -25,7 +25,6 @@ import {
 } from '#custodia/evidence';
 import { parseWith, z } from '#custodia/schema';
 import type { BlobStore } from '#custodia/storage';
-import { UploadsService } from '#custodia/uploads';
 import { sendBlob } from '../http/download.js';
 import { entityTag } from '../http/range.js';
 import { Endpoint, openApiSchema, ValidBody, ValidQuery } from '../http/endpoint.js';
@@ -67,7 +66,6 @@ export class EvidenceController {
     private readonly tags: EvidenceTagsService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
-    private readonly uploads: UploadsService,
   ) {}
 
   @Post('cases/:caseId/evidence')
@@ -75,7 +73,7 @@ export class EvidenceController {
   @Endpoint({
     summary: 'Submit an item: the original and what the submitter declares; answers with its receipt',
     description:
-      'multipart/form-data with a part `metadata` (JSON, see SubmissionMetadata) and a part `file` (streamed; at most CUSTODIA_MAX_UPLOAD_BYTES); or application/json `{ uploadId, ...metadata }` (UploadSubmission) for an upload finished through /uploads (tus): 409 while unfinished or once it already became evidence, 422 when its bytes differ from the sha256 given at its creation or in the body. 201 for a new item; 200 when the same clientSubmissionId with the same bytes was already received (the first submission).',
+      'multipart/form-data with a part `metadata` (JSON, see SubmissionMetadata) and a part `file` (streamed; at most CUSTODIA_MAX_UPLOAD_BYTES); or application/json `{ uploadId, ...metadata }` (UploadSubmission) for an upload finished through /uploads (tus): 409 while unfinished or once it already became evidence, 422 when its bytes differ from the sha256 given at its creation or in the body. 201 for a new item; 200 when the same clientSubmissionId with the same bytes was already received (the first submission). One user streams at most 16 multipart submissions at once into an instance (429 with Retry-After beyond).',
     response: EvidenceWithReceipt,
     status: 201,
     problems: [400, 404, 409, 413, 415, 422, 429],
@@ -95,13 +93,13 @@ export class EvidenceController {
       res.status(created ? 201 : 200);
       return evidence;
     }
-    // Counted with the user's tus PATCH requests: each fills temporary disk for as long as it runs.
-    const release = this.uploads.writing.take(actor.id);
+    // Each fills temporary disk for as long as it runs.
+    const release = this.evidence.submitting.take(actor.id);
     try {
       if (!release) {
         throw new DomainError(
           'too_many_requests',
-          `You are sending ${this.uploads.writing.of(actor.id)} files at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends`,
+          `You are sending ${this.evidence.submitting.of(actor.id)} files at once, the most one account may send here at a time: send this one when one of them ends`,
           [],
           5,
         );
