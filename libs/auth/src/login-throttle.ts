@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { DomainError } from '#custodia/errors';
+import { tooManyRequests, type DomainError } from '#custodia/errors';
 
 /** How failed logins slow later attempts (README, CUSTODIA_LOGIN_*). */
 export interface LoginThrottleRule {
@@ -24,7 +24,7 @@ export function loginDelaySeconds(failures: number, rule: Pick<LoginThrottleRule
 }
 
 const tooMany = (retryAfterSeconds: number): DomainError =>
-  new DomainError('too_many_requests', 'Too many failed logins from this address; wait before trying again', [], retryAfterSeconds);
+  tooManyRequests('Too many failed logins from this address; wait before trying again', retryAfterSeconds);
 
 /**
  * Progressive slowdown of password guessing, shared by every API instance through the

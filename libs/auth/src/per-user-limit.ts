@@ -13,10 +13,10 @@ export class PerUserLimit {
     return this.running.get(userId) ?? 0;
   }
 
-  /** Counts one more for the user and returns its release, or null when they are at the limit. */
-  take(userId: string): (() => void) | null {
+  /** Counts one more for the user and returns its release; throws `refusal()` when they are at the limit. */
+  take(userId: string, refusal: () => Error): () => void {
     const count = this.of(userId);
-    if (count >= this.max) return null;
+    if (count >= this.max) throw refusal();
     this.running.set(userId, count + 1);
     let released = false;
     return () => {

@@ -39,3 +39,5 @@ export const unprocessable = (message: string, fields: FieldProblem[] = []): Dom
   new DomainError('unprocessable', message, fields);
 export const badRequest = (message: string, fields: FieldProblem[] = []): DomainError =>
   new DomainError('bad_request', message, fields);
+export const tooManyRequests = (message: string, retryAfterSeconds: number): DomainError =>
+  new DomainError('too_many_requests', message, [], retryAfterSeconds);

@@ -8,7 +8,7 @@ import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type QueuedEvent, type RecordedEvent } from '#custodia/custody';
 import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
 import { isUniqueViolation } from '#custodia/db';
-import { conflict, DomainError, notFound, unprocessable } from '#custodia/errors';
+import { conflict, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
@@ -504,10 +504,9 @@ export class EvidenceService {
    */
   async verify(actor: Actor, id: string): Promise<VerificationResult> {
     const row = await this.itemFor(actor, id, 'evidence.verify');
-    const release = this.verifying.take(actor.id);
-    if (!release) {
-      throw new DomainError('too_many_requests', `${this.verifying.of(actor.id)} verifications of yours are running, the most at a time: ask again when they end`, [], 5);
-    }
+    const release = this.verifying.take(actor.id, () =>
+      tooManyRequests(`${this.verifying.max} verifications of yours are running, the most at a time: ask again when they end`, 5),
+    );
     let computedSha256: string | null;
     try {
       computedSha256 = await this.rehashOnce(row.sha256);

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { assertMay, type Actor, type Purpose } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
 import { CustodyLog } from '#custodia/custody';
-import { conflict, DomainError, notFound, unprocessable } from '#custodia/errors';
+import { conflict, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { readDetails, type BlobRead, type BlobStore, type ByteRange } from '#custodia/storage';
 import { EXPORT_STORE, toExportView, type ExportPurpose, type ExportRow, type ExportView } from './export-row.js';
@@ -19,6 +19,9 @@ export interface ExportRequest extends ExportSelection {
   note?: string;
 }
 
+/** Exports one person may have waiting or being built at once (429 beyond). */
+const MAX_WAITING_EXPORTS = 3;
+
 /**
  * Court packages: requested here, built by the `exports.build` job (PackageBuilder), downloaded
  * here. Who may do what is the policy's (`export.create`, `export.read`, `export.download`,
@@ -26,9 +29,6 @@ export interface ExportRequest extends ExportSelection {
  * auditors see that they exist but never their content, documenters neither, and a package
  * with victims' names is for investigators only.
  */
-/** Exports one person may have waiting or being built at once (429 beyond). */
-const MAX_WAITING_EXPORTS = 3;
-
 @Injectable()
 export class ExportsService {
   constructor(
@@ -64,7 +64,7 @@ export class ExportsService {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`exports:${actor.id}`]);
       const [{ waiting }] = await tx.query(`SELECT count(*)::int AS waiting FROM exports WHERE created_by = $1 AND status IN ('pending', 'running')`, [actor.id]);
       if (waiting >= MAX_WAITING_EXPORTS) {
-        throw new DomainError('too_many_requests', `${waiting} exports of yours are waiting or being built, the most at a time: ask again when one is ready`, [], 60);
+        throw tooManyRequests(`${waiting} exports of yours are waiting or being built, the most at a time: ask again when one is ready`, 60);
       }
       await assertSelectionExists(tx, caseId, selection);
       const [row] = await tx.query(

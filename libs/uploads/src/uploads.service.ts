@@ -193,10 +193,10 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw new TusRefusal(404, 'No such upload\n');
     if (row.expired) throw new TusRefusal(410, 'The upload expired and is being removed\n');
-    const release = this.writing.take(actor.id);
-    if (!release) {
-      throw new TusRefusal(423, `You are sending ${this.writing.of(actor.id)} uploads at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`);
-    }
+    const release = this.writing.take(
+      actor.id,
+      () => new TusRefusal(423, `You are sending ${this.writing.max} uploads at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`),
+    );
     try {
       return await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);
     } finally {
@@ -205,7 +205,6 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async receive(id: string, offset: number, length: number | null, body: IncomingMessage, check: ChunkCheck | null, size: number, expiresAt: Date): Promise<Appended> {
-
     // Another request asking for this upload (HEAD or PATCH of a client that came back) gets
     // it after LOCK_DRAIN_MS: this one then keeps what it received and answers.
     const letGo = new AbortController();

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { DomainError } from '#custodia/errors';
+import { tooManyRequests } from '#custodia/errors';
 import {
   BLOB_STORE,
   Evidence,
@@ -93,17 +93,12 @@ export class EvidenceController {
       res.status(created ? 201 : 200);
       return evidence;
     }
-    // Each fills temporary disk for as long as it runs.
-    const release = this.evidence.submitting.take(actor.id);
+    let release: (() => void) | undefined;
     try {
-      if (!release) {
-        throw new DomainError(
-          'too_many_requests',
-          `You are sending ${this.evidence.submitting.of(actor.id)} files at once, the most one account may send here at a time: send this one when one of them ends`,
-          [],
-          5,
-        );
-      }
+      // Each fills temporary disk for as long as it runs.
+      release = this.evidence.submitting.take(actor.id, () =>
+        tooManyRequests(`You are sending ${this.evidence.submitting.max} files at once, the most one account may send here at a time: send this one when one of them ends`, 5),
+      );
       await this.evidence.assertMaySubmit(actor, caseId);
       const upload = await readEvidenceUpload(req, this.config.maxUploadBytes, (file, signal) =>
         this.store.ingest(file, { maxBytes: this.config.maxUploadBytes, signal }),
