@@ -22,6 +22,7 @@ interface CustodyAnswer {
   events: { event: CustodyEvent; leafIndex: number; leafHash: string }[];
   treeHead: { treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
   proofs: Record<string, string[]>;
+  nextCursor: string | null;
 }
 
 describe('reading evidence (e2e)', () => {
@@ -181,6 +182,67 @@ describe('reading evidence (e2e)', () => {
       keys,
     );
     expect(report.valid, report.firstFailure).toBe(true);
+  });
+
+  it("the custody route pages an item's events (a documenter's pages hold only theirs), and verify checks past one page", async () => {
+    const res = await submit(t, documenter, caseId, randomBytes(300), { filename: 'read-often.bin' });
+    expect(res.status).toBe(201);
+    const id = res.body.id;
+    // Reads by two people, interleaved: every read is an event. Enough to fill more than one
+    // page of verify's (1000).
+    for (let round = 0; round < 51; round++) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => get(i % 4 === 0 ? documenter : investigator, `/evidence/${id}`).expect(200)),
+      );
+    }
+    const pages = async (user: TestUser, limit: number) => {
+      const seen: CustodyAnswer[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await get(user, `/evidence/${id}/custody?limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`);
+        expect(page.status, JSON.stringify(page.body)).toBe(200);
+        seen.push(page.body);
+        cursor = page.body.nextCursor;
+      } while (cursor !== null);
+      return seen;
+    };
+    const whole = await pages(investigator, 1000);
+    const all = whole.flatMap((p) => p.events);
+    expect(whole.length).toBe(2);
+    expect(all.length).toBeGreaterThan(1000);
+    expect(all.filter((e) => e.event.action === 'evidence.viewed').length).toBeGreaterThanOrEqual(1020);
+    const small = await pages(investigator, 97);
+    expect(small.length).toBe(Math.ceil(all.length / 97));
+    expect(small.flatMap((p) => p.events)).toEqual(all);
+    for (const page of small) {
+      const report = verifyEventsAgainstHead(
+        page.events.map((e) => ({ ...e, proof: page.proofs[String(e.leafIndex)]! })),
+        page.treeHead,
+        keys,
+      );
+      expect(report.valid, report.firstFailure).toBe(true);
+      expect(Object.keys(page.proofs).length).toBe(page.events.length);
+    }
+    // A documenter's pages are full pages of their own and the archive's events.
+    const theirs = await pages(documenter, 50);
+    const mine = theirs.flatMap((p) => p.events);
+    for (const page of theirs.slice(0, -1)) expect(page.events.length).toBe(50);
+    for (const e of mine) expect([documenter.id, 'system']).toContain(e.event.actor.id);
+    expect(mine).toEqual(all.filter((e) => [documenter.id, 'system'].includes(e.event.actor.id)));
+
+    const checked = await t.http.post(`/api/v1/evidence/${id}/verify`).set('Authorization', bearer(investigator));
+    expect(checked.status).toBe(200);
+    expect(checked.body.custody).toMatchObject({ events: all.length, allIncluded: true });
+    expect(checked.body.intact).toBe(true);
+
+    for (const query of ['limit=0', 'limit=1001', 'limit=ten', 'cursor=-1', 'cursor=abc', 'limit=5&limit=6', 'after=3']) {
+      expectProblem(await get(investigator, `/evidence/${id}/custody?${query}`), 400);
+    }
+    // A cursor past the item's last event: an empty last page, with a head.
+    const past = await get(investigator, `/evidence/${id}/custody?cursor=999999999`);
+    expect(past.status).toBe(200);
+    expect(past.body).toMatchObject({ events: [], proofs: {}, nextCursor: null });
+    expect(verifyTreeHead(past.body.treeHead, keys)).toEqual({ valid: true });
   });
 
   it('verify: intact, then intact false after one byte of the stored blob is flipped on disk', async () => {

@@ -10,6 +10,13 @@ export interface EvidenceCustody {
   events: { event: CustodyEvent; leafIndex: number; leafHash: string }[];
   treeHead: TreeHead;
   proofs: Record<string, string[]>;
+  /** Where the next page starts; null on the last (an item's reads are events, so they are paged). */
+  nextCursor: string | null;
+}
+
+/** One page of an item's custody (from the start when `cursor` is null). */
+export function custodyPage(evidenceId: string, cursor: string | null): Promise<EvidenceCustody> {
+  return get<EvidenceCustody>(`/evidence/${evidenceId}/custody${cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`}`);
 }
 
 export interface Check extends Verdict {
@@ -33,20 +40,28 @@ export async function checkLogGrewFrom(head: TreeHead, keys: PublishedKey[]): Pr
   return ok ? { valid: true } : { valid: false, reason: `the log at ${latest.treeSize} does not extend the head at ${head.treeSize} (consistency proof fails)` };
 }
 
-/** An item's custody: the head's signature, every event's inclusion, its hash, and the log's growth since. */
+/** An item's custody, page by page: each head's signature, every event's inclusion, its hash, and the log's growth since. */
 export async function verifyItemCustody(evidenceId: string, sha256: string): Promise<Check> {
   const started = performance.now();
-  const [custody, keys] = await Promise.all([get<EvidenceCustody>(`/evidence/${evidenceId}/custody`), get<PublishedKey[]>('/log/keys')]);
-  const done = (verdict: Verdict): Check => ({ ...verdict, events: custody.events.length, ms: Math.round(performance.now() - started) });
-  const head = await verifyTreeHead(custody.treeHead, keys);
-  if (!head.valid) return done({ valid: false, reason: `tree head: ${head.reason}` });
-  for (const { event, leafIndex, leafHash } of custody.events) {
-    const verdict = await verifyEventInHead(event, leafIndex, custody.proofs[String(leafIndex)] ?? [], custody.treeHead, leafHash);
-    if (!verdict.valid) return done({ valid: false, reason: `event ${leafIndex}: ${verdict.reason}` });
-    if (event.subject.type === 'evidence' && event.subject.id === evidenceId && event.subject.sha256 !== undefined && event.subject.sha256 !== sha256) {
-      return done({ valid: false, reason: `event ${leafIndex} names SHA-256 ${event.subject.sha256}, not the item's ${sha256}` });
+  const keys = await get<PublishedKey[]>('/log/keys');
+  let events = 0;
+  const done = (verdict: Verdict): Check => ({ ...verdict, events, ms: Math.round(performance.now() - started) });
+  let cursor: string | null = null;
+  let custody: EvidenceCustody;
+  do {
+    custody = await custodyPage(evidenceId, cursor);
+    const head = await verifyTreeHead(custody.treeHead, keys);
+    if (!head.valid) return done({ valid: false, reason: `tree head: ${head.reason}` });
+    for (const { event, leafIndex, leafHash } of custody.events) {
+      const verdict = await verifyEventInHead(event, leafIndex, custody.proofs[String(leafIndex)] ?? [], custody.treeHead, leafHash);
+      if (!verdict.valid) return done({ valid: false, reason: `event ${leafIndex}: ${verdict.reason}` });
+      if (event.subject.type === 'evidence' && event.subject.id === evidenceId && event.subject.sha256 !== undefined && event.subject.sha256 !== sha256) {
+        return done({ valid: false, reason: `event ${leafIndex} names SHA-256 ${event.subject.sha256}, not the item's ${sha256}` });
+      }
+      events += 1;
     }
-  }
+    cursor = custody.nextCursor;
+  } while (cursor !== null);
   return done(await checkLogGrewFrom(custody.treeHead, keys));
 }
 

@@ -427,6 +427,26 @@ export class CustodyLog {
   }
 
   /**
+   * One page of the events about a subject, in log order: those after leaf `after` (null: from
+   * the first), at most `limit`; with `ownerOf` set, only those this user or the archive (the
+   * system actor) did.
+   */
+  async eventsAboutPage(
+    subjectType: string,
+    subjectId: string,
+    page: { after: number | null; limit: number; ownerOf: string | null },
+  ): Promise<RecordedEvent[]> {
+    const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
+      `SELECT leaf_index, leaf_hash, event_bytes FROM custody_events
+        WHERE subject_type = $1 AND subject_id = $2 AND leaf_index > $3
+          AND ($4::uuid IS NULL OR actor_id = $4 OR actor_id IS NULL)
+        ORDER BY leaf_index LIMIT $5`,
+      [subjectType, subjectId, page.after ?? -1, page.ownerOf, page.limit],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
    * Leaf indexes, in log order, of every event of a case below `treeSize` about the given
    * subjects (type -> ids) or about the case itself: what a court package of them must carry.
    */

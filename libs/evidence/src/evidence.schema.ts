@@ -259,11 +259,33 @@ export const EvidenceWithReceipt = Evidence.extend({
 export type EvidenceWithReceipt = z.output<typeof EvidenceWithReceipt>;
 
 /** `GET /evidence/:id/custody`. */
+/** The most events one page of an item's custody holds (and the default). */
+export const CUSTODY_PAGE = 1000;
+
+/** `GET /evidence/:id/custody?limit=&cursor=`: every read of an item is an event, so they are paged. */
+export const EvidenceCustodyQuery = z.strictObject({
+  limit: z
+    .string({ message: 'must be given once' })
+    .regex(/^\d{1,4}$/, `must be a whole number from 1 to ${CUSTODY_PAGE}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= CUSTODY_PAGE, `must be a whole number from 1 to ${CUSTODY_PAGE}`)
+    .optional()
+    .describe(`1 to ${CUSTODY_PAGE} events (default ${CUSTODY_PAGE})`),
+  cursor: z
+    .string({ message: 'must be given once' })
+    .regex(/^\d{1,15}$/, "must be a previous page's nextCursor")
+    .transform(Number)
+    .optional()
+    .describe("The previous page's nextCursor"),
+});
+export type EvidenceCustodyQuery = z.output<typeof EvidenceCustodyQuery>;
+
 export const EvidenceCustody = z
   .strictObject({
     events: z.array(z.strictObject({ event: CustodyEventShape, leafIndex: z.number().int(), leafHash: hex() })),
     treeHead: KeptTreeHeadShape,
     proofs: z.record(z.string(), z.array(hex())).describe('Inclusion proof of each event, by leaf index, in treeHead'),
+    nextCursor: z.string().nullable().describe('Where the next page starts (the cursor parameter); null on the last page'),
   })
   .meta({ id: 'EvidenceCustody' });
 export type EvidenceCustody = z.output<typeof EvidenceCustody>;

@@ -14,15 +14,17 @@ import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type Ex
 import { encodeCursor, searchText } from '#custodia/search';
 import { BlobNotFoundError, readDetails, type BlobRead, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
-import type {
-  EvidenceCustody,
-  EvidenceListFilters,
-  EvidenceListItem,
-  EvidencePatch,
-  EvidenceView,
-  EvidenceWithReceipt,
-  Receipt,
-  VerificationResult,
+import {
+  CUSTODY_PAGE,
+  type EvidenceCustody,
+  type EvidenceCustodyQuery,
+  type EvidenceListFilters,
+  type EvidenceListItem,
+  type EvidencePatch,
+  type EvidenceView,
+  type EvidenceWithReceipt,
+  type Receipt,
+  type VerificationResult,
 } from './evidence.schema.js';
 import { captureInterval, contradictionFlags, declaredOffset, extractedInstant, typeMismatch, type EvidenceFlag } from './flags.js';
 import { EvidenceLinks } from './links.js';
@@ -46,10 +48,11 @@ export interface UploadedFile {
   claim?: (tx: EntityManager, evidenceId: string) => Promise<void>;
 }
 
-interface CustodyOfItem {
+interface CustodyPage {
   events: RecordedEvent[];
   treeHead: KeptTreeHead;
   proofs: Record<string, string[]>;
+  nextCursor: string | null;
 }
 
 /** What part of an item a read showed (`evidence.viewed`'s `details.part`). */
@@ -466,34 +469,40 @@ export class EvidenceService {
   }
 
   /**
-   * Every custody event of the item, a signed head covering them all, and each inclusion proof. A
-   * caller who sees only their own items (a documenter) gets what they and the archive did to it,
-   * as `/log/entries` shows them their own actions: not who else read, annotated, linked or
+   * One page of the item's custody events (every read of an item is one, so an item read for
+   * years holds thousands), a signed head covering them, and each inclusion proof. A caller who
+   * sees only their own items (a documenter) gets what they and the archive did to it, as
+   * `/log/entries` shows them their own actions: not who else read, annotated, linked or
    * exported it, nor why.
    */
-  async custodyOf(actor: Actor, id: string): Promise<EvidenceCustody> {
+  async custodyOf(actor: Actor, id: string, query: EvidenceCustodyQuery = {}): Promise<EvidenceCustody> {
     await this.itemFor(actor, id, 'evidence.custody');
-    const { events, treeHead, proofs } = await this.custodyProofs(id);
-    const own = ownerFilter(actor, 'evidence.custody');
-    const shown = own === null ? events : events.filter((e) => e.event.actor.id === own || e.event.actor.id === SYSTEM_ACTOR.id);
-    return {
-      events: shown.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash })),
-      treeHead,
-      proofs: Object.fromEntries(shown.map((e) => [String(e.leafIndex), proofs[String(e.leafIndex)]!])),
-    };
+    const { events, ...page } = await this.custodyPage(id, {
+      after: query.cursor ?? null,
+      limit: query.limit ?? CUSTODY_PAGE,
+      ownerOf: ownerFilter(actor, 'evidence.custody'),
+    });
+    return { events: events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash })), ...page };
   }
 
-  private async custodyProofs(id: string): Promise<CustodyOfItem> {
+  private async custodyPage(id: string, page: { after: number | null; limit: number; ownerOf: string | null }): Promise<CustodyPage> {
     // What happened to the item before this read is in the log, whatever the sequencer's pace.
-    await this.custody.integrateAll();
-    const events = await this.custody.eventsAbout('evidence', id);
-    const treeHead = await this.heads.covering(events[events.length - 1]!.leafIndex);
-    const byLeaf = await this.custody.inclusionProofs(
+    if (page.after === null) await this.custody.integrateAll();
+    const found = await this.custody.eventsAboutPage('evidence', id, { ...page, limit: page.limit + 1 });
+    const events = found.slice(0, page.limit);
+    const last = events.at(-1)?.leafIndex;
+    // A cursor past the item's last event (a made-up one, past the log too) gives an empty page, still with a head.
+    const treeHead = await this.heads.covering(last ?? 0);
+    const proofs = await this.custody.inclusionProofs(
       events.map((e) => e.leafIndex),
       treeHead.treeSize,
     );
-    const proofs: Record<string, string[]> = Object.fromEntries([...byLeaf].map(([leafIndex, proof]) => [String(leafIndex), proof]));
-    return { events, treeHead, proofs };
+    return {
+      events,
+      treeHead,
+      proofs: Object.fromEntries([...proofs].map(([leafIndex, proof]) => [String(leafIndex), proof])),
+      nextCursor: found.length > page.limit ? String(last) : null,
+    };
   }
 
   /**
@@ -513,20 +522,31 @@ export class EvidenceService {
     } finally {
       release();
     }
-    const { events, treeHead, proofs } = await this.custodyProofs(id);
-    const report = verifyEventsAgainstHead(
-      events.map((e) => ({ event: e.event, leafIndex: e.leafIndex, leafHash: e.leafHash, proof: proofs[String(e.leafIndex)]! })),
-      treeHead,
-      await this.keys.published(),
-    );
-    const submittedIntact = events.some((e) => e.event.action === 'evidence.submitted' && e.event.subject.sha256 === row.sha256);
+    // Page by page, so an item with years of reads is checked in bounded memory.
+    const keys = await this.keys.published();
+    const custody = { events: 0, allIncluded: true, treeSize: 0 };
+    let submittedIntact = false;
+    let after: number | null = null;
+    do {
+      const page = await this.custodyPage(id, { after, limit: CUSTODY_PAGE, ownerOf: null });
+      const report = verifyEventsAgainstHead(
+        page.events.map((e) => ({ ...e, proof: page.proofs[String(e.leafIndex)]! })),
+        page.treeHead,
+        keys,
+      );
+      custody.events += page.events.length;
+      custody.allIncluded &&= report.valid;
+      custody.treeSize = page.treeHead.treeSize;
+      submittedIntact ||= page.events.some((e) => e.event.action === 'evidence.submitted' && e.event.subject.sha256 === row.sha256);
+      after = page.nextCursor === null ? null : Number(page.nextCursor);
+    } while (after !== null);
     const intact = computedSha256 === row.sha256 && submittedIntact;
     const result: VerificationResult = {
       intact,
       storedSha256: row.sha256,
       computedSha256,
       checkedAt: new Date().toISOString(),
-      custody: { events: events.length, allIncluded: report.valid, treeSize: treeHead.treeSize },
+      custody,
     };
     await this.db.transaction((tx) =>
       this.custody.appendAll(tx, [
@@ -535,7 +555,7 @@ export class EvidenceService {
           actor,
           caseId: row.case_id,
           subject: { type: 'evidence', id, sha256: row.sha256 },
-          details: { intact, computedSha256, eventsChecked: events.length, allIncluded: report.valid, treeSize: treeHead.treeSize },
+          details: { intact, computedSha256, eventsChecked: custody.events, allIncluded: custody.allIncluded, treeSize: custody.treeSize },
         },
       ]),
     );

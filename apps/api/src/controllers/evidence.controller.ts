@@ -9,6 +9,7 @@ import {
   BLOB_STORE,
   Evidence,
   EvidenceCustody,
+  EvidenceCustodyQuery,
   EvidenceListQuery,
   EvidencePage,
   EvidencePatchBody,
@@ -165,12 +166,14 @@ export class EvidenceController {
   @Permit('evidence.custody')
   @Endpoint({
     summary: "The item's custody events, a signed head covering them, and each inclusion proof",
-    description: 'A documenter (who reads only their own items) gets their own actions and the archive\'s (system) events about the item, as GET /log/entries shows them their own actions.',
+    description:
+      'Pages of at most 1000 events in log order (every read of an item is one): follow nextCursor until it is null. A documenter (who reads only their own items) gets their own actions and the archive\'s (system) events about the item, as GET /log/entries shows them their own actions.',
+    query: EvidenceCustodyQuery,
     response: EvidenceCustody,
     problems: [404],
   })
-  getEvidenceCustody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string) {
-    return this.evidence.custodyOf(actor, id);
+  getEvidenceCustody(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @ValidQuery() query: EvidenceCustodyQuery) {
+    return this.evidence.custodyOf(actor, id, query);
   }
 
   @Get('evidence/:id/receipt')

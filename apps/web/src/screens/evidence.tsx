@@ -3,7 +3,7 @@ import { call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidenc
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, FlagBadges, Link, Select } from '../ui.js';
-import { verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
+import { custodyPage, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
 const place = (p: GeoPoint | null | undefined) => (p ? `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}` : '—');
@@ -274,8 +274,14 @@ function CustodyHistory({ id }: { id: string }) {
   const { t, instant } = useI18n();
   const [custody, setCustody] = useState<EvidenceCustody | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const more = (from: EvidenceCustody | null) =>
+    custodyPage(id, from?.nextCursor ?? null).then(
+      (page) => setCustody(from ? { ...page, events: [...from.events, ...page.events] } : page),
+      setError,
+    );
   useEffect(() => {
-    get<EvidenceCustody>(`/evidence/${id}/custody`).then(setCustody, setError);
+    setCustody(null);
+    void more(null);
   }, [id]);
   return (
     <>
@@ -305,6 +311,11 @@ function CustodyHistory({ id }: { id: string }) {
             ))}
           </tbody>
         </table>
+      )}
+      {custody?.nextCursor && (
+        <button type="button" onClick={() => void more(custody)}>
+          {t('item.moreCustody')}
+        </button>
       )}
     </>
   );
