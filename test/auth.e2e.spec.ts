@@ -269,6 +269,60 @@ describe('accounts and access (e2e)', () => {
       expect(events[0]!.event).not.toContain(created.body.token);
     });
 
+    it('an account holds at most 100 live device tokens (409, also when many are asked for at once), and the listings stay bounded', async () => {
+      const user = await t.user('documenter');
+      const as = { Authorization: `Bearer ${user.token}` };
+      // Years of use, made directly: 98 live device tokens, 150 revoked, 30 expired, 300 ended sessions.
+      const seed = (count: number, kind: string, ended: string, createdDaysAgo: number) =>
+        t.db.superuserQuery(
+          `INSERT INTO access_tokens (user_id, kind, name, token_hash, created_at, expires_at, revoked_at)
+           SELECT $1, $2, 'seed ' || n, decode(md5(random()::text) || md5(random()::text), 'hex'),
+                  now() - make_interval(days => $4) - make_interval(secs => n),
+                  CASE WHEN $3 = 'expired' THEN now() - interval '1 day' ELSE now() + interval '300 days' END,
+                  CASE WHEN $3 = 'revoked' THEN now() - interval '2 days' END
+             FROM generate_series(1, $5) AS n`,
+          [user.id, kind, ended, createdDaysAgo, count],
+        );
+      await seed(98, 'api', 'live', 10);
+      await seed(150, 'api', 'revoked', 400);
+      await seed(30, 'api', 'expired', 20);
+      await seed(300, 'session', 'expired', 30);
+      // Twenty asked for at once: exactly the two places left are taken.
+      const asked = await Promise.all(Array.from({ length: 20 }, (_, i) => t.http.post('/api/v1/auth/tokens').set(as).send({ name: `phone ${i}` })));
+      expect(asked.filter((r) => r.status === 201)).toHaveLength(2);
+      expect(asked.filter((r) => r.status === 409)).toHaveLength(18);
+      const refused = asked.find((r) => r.status === 409)!;
+      expect(expectProblem(refused, 409).detail).toMatch(/100 live device tokens/);
+      // Nor may an administrator issue one in the user's name.
+      expectProblem(await t.http.post(`/api/v1/users/${user.id}/tokens`).auth(t.admin.token, { type: 'bearer' }).send({ name: 'handed out' }), 409);
+      const count = async () =>
+        (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM access_tokens WHERE user_id = $1 AND kind = 'api' AND revoked_at IS NULL`, [user.id]))[0]!.n;
+      expect(await count()).toBe(130); // 100 live, 30 expired
+
+      // Every live device token is listed, newest first, then the newest 100 that ended.
+      const list = await t.http.get('/api/v1/auth/tokens').set(as);
+      expect(list.status).toBe(200);
+      expect(list.body).toHaveLength(200);
+      const live = list.body.slice(0, 100);
+      expect(live.every((tok: { revokedAt: string | null; expiresAt: string }) => tok.revokedAt === null && Date.parse(tok.expiresAt) > Date.now())).toBe(true);
+      expect(live.slice(0, 2).map((tok: { name: string }) => tok.name).sort()).toEqual(asked.filter((r) => r.status === 201).map((r) => r.body.name).sort());
+      const ended = list.body.slice(100);
+      // The 30 expired (created 20 days ago) come before the revoked ones (400 days ago).
+      expect(ended.slice(0, 30).every((tok: { revokedAt: string | null }) => tok.revokedAt === null)).toBe(true);
+      expect(ended.slice(30).every((tok: { revokedAt: string | null }) => tok.revokedAt !== null)).toBe(true);
+      const created = list.body.map((tok: { createdAt: string }) => Date.parse(tok.createdAt));
+      expect(created.slice(0, 100)).toEqual([...created.slice(0, 100)].sort((a, b) => b - a));
+      expect(created.slice(100)).toEqual([...created.slice(100)].sort((a, b) => b - a));
+      const everything = await t.http.get(`/api/v1/users/${user.id}/tokens`).set(as);
+      expect(everything.status).toBe(200);
+      expect(everything.body).toHaveLength(101 + 100); // 100 device tokens and this session live; 100 ended
+
+      // Revoking one makes room for one.
+      expect((await t.http.delete(`/api/v1/auth/tokens/${live[50].id}`).set(as)).status).toBe(204);
+      expect((await t.http.post('/api/v1/auth/tokens').set(as).send({ name: 'new phone' })).status).toBe(201);
+      expectProblem(await t.http.post('/api/v1/auth/tokens').set(as).send({ name: 'one more' }), 409);
+    });
+
     it('an expired token is refused', async () => {
       const user = await t.user('investigator');
       const created = await t.http

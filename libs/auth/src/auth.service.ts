@@ -19,7 +19,7 @@ import {
   verifyPassword,
 } from './secrets.js';
 import type { LoginResult } from './auth.schema.js';
-import { assertPasswordLength, revokeTokens, toUserView } from './users.service.js';
+import { assertPasswordLength, assertRoomForDeviceToken, listedTokens, revokeTokens, toUserView } from './users.service.js';
 
 
 export interface ApiTokenView {
@@ -222,7 +222,10 @@ export class AuthService {
     const expiry = this.apiTokenExpiry(expiresAt);
     const { token, tokenHash } = newBearerToken();
     return this.db.transaction(async (tx) => {
+      // The row first, for update: the count of live tokens holds until this one is in.
+      await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [actor.id]);
       await holdCaller(tx, actor);
+      await assertRoomForDeviceToken(tx, actor.id);
       const repo = tx.getRepository(AccessTokenEntity);
       const inserted = await repo.insert({ userId: actor.id, kind: 'api', name, tokenHash, expiresAt: expiry });
       const saved = await repo.findOneByOrFail({ id: inserted.identifiers[0]!['id'] });
@@ -250,6 +253,7 @@ export class AuthService {
       const user = rows.find((row) => row.id === userId);
       if (!user) throw notFound('The user');
       if (user.disabled_at) throw conflict('The account is disabled: enable it before issuing a token');
+      await assertRoomForDeviceToken(tx, userId);
       const repo = tx.getRepository(AccessTokenEntity);
       const inserted = await repo.insert({ userId, kind: 'api', name, tokenHash, expiresAt: expiry });
       const saved = await repo.findOneByOrFail({ id: inserted.identifiers[0]!['id'] });
@@ -273,10 +277,7 @@ export class AuthService {
   }
 
   async listApiTokens(actor: Actor): Promise<ApiTokenView[]> {
-    const tokens = await this.db
-      .getRepository(AccessTokenEntity)
-      .find({ where: { userId: actor.id, kind: 'api' }, order: { createdAt: 'DESC' } });
-    return tokens.map(toTokenView);
+    return (await listedTokens(this.db, actor.id, 'api')).map(toTokenView);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, LessThanOrEqual, MoreThan, Not, type EntityManager } from 'typeorm';
 import { CustodyLog, type CustodyEventInput } from '#custodia/custody';
 import { SYSTEM_ACTOR } from '#custodia/custody-core';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
@@ -78,6 +78,49 @@ export function assertPasswordLength(field: string, password: string): void {
     throw unprocessable('The password is too short or too long', [
       { field, message: `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long` },
     ]);
+  }
+}
+
+/** The most live device tokens one user holds at once (a phone, a laptop, a partner tool each). */
+export const MAX_LIVE_DEVICE_TOKENS = 100;
+/** How many live and how many ended (revoked or expired) tokens a listing shows at most. */
+export const LISTED_TOKENS = { live: 200, ended: 100 } as const;
+
+/**
+ * A user's tokens (device tokens only, or sessions too) as the listings show them: the live ones,
+ * newest first, then the newest that ended. Years of sign-ins leave thousands of ended sessions;
+ * the list stays bounded, and every live device token is in it (there are at most
+ * MAX_LIVE_DEVICE_TOKENS).
+ */
+export async function listedTokens(db: DataSource, userId: string, kind?: 'api'): Promise<AccessTokenEntity[]> {
+  const repo = db.getRepository(AccessTokenEntity);
+  const now = new Date();
+  const mine = { userId, ...(kind ? { kind } : {}) };
+  const [live, ended] = await Promise.all([
+    repo.find({ where: { ...mine, revokedAt: IsNull(), expiresAt: MoreThan(now) }, order: { createdAt: 'DESC' }, take: LISTED_TOKENS.live }),
+    repo.find({
+      where: [
+        { ...mine, revokedAt: Not(IsNull()) },
+        { ...mine, expiresAt: LessThanOrEqual(now) },
+      ],
+      order: { createdAt: 'DESC' },
+      take: LISTED_TOKENS.ended,
+    }),
+  ]);
+  return [...live, ...ended];
+}
+
+/**
+ * Refuses a new device token for a user who holds MAX_LIVE_DEVICE_TOKENS live ones (409). The
+ * caller holds the user's row FOR UPDATE, so two requests at once cannot both take the last place.
+ */
+export async function assertRoomForDeviceToken(tx: EntityManager, userId: string): Promise<void> {
+  const [{ live }]: { live: number }[] = await tx.query(
+    `SELECT count(*)::int AS live FROM access_tokens WHERE user_id = $1 AND kind = 'api' AND revoked_at IS NULL AND expires_at > now()`,
+    [userId],
+  );
+  if (live >= MAX_LIVE_DEVICE_TOKENS) {
+    throw conflict(`The account holds ${live} live device tokens, the most at once: revoke one no longer in use (DELETE /auth/tokens/:id) first`);
   }
 }
 
@@ -274,11 +317,11 @@ export class UsersService {
     }));
   }
 
-  /** The user's sessions and device tokens, newest first: for an administrator or the user (others: 404). */
+  /** The user's sessions and device tokens as listedTokens gives them: for an administrator or the user (others: 404). */
   async tokens(actor: Actor, id: string): Promise<TokenView[]> {
     if (!may(actor.role, 'users.manage') && actor.id !== id) throw notFound('The user');
     if (!(await this.db.getRepository(UserEntity).existsBy({ id }))) throw notFound('The user');
-    const tokens = await this.db.getRepository(AccessTokenEntity).find({ where: { userId: id }, order: { createdAt: 'DESC' } });
+    const tokens = await listedTokens(this.db, id);
     return tokens.map((token) => ({
       id: token.id,
       kind: token.kind,

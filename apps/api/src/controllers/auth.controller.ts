@@ -92,9 +92,10 @@ export class AuthController {
     operationId: 'createApiToken',
     summary: 'A long-lived token for a capture device, acting as its owner (shown once)',
     body: CreateApiTokenBody,
+    description: 'An account holds at most 100 live device tokens (409 beyond: revoke one first).',
     response: CreatedApiToken,
     status: 201,
-    problems: [422],
+    problems: [409, 422],
   })
   createToken(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof CreateApiTokenBody>): Promise<z.output<typeof CreatedApiToken>> {
     return this.auth.createApiToken(actor, body.name, body.expiresAt === undefined ? undefined : new Date(body.expiresAt));
@@ -102,7 +103,7 @@ export class AuthController {
 
   @Get('tokens')
   @Permit('self')
-  @Endpoint({ operationId: 'listApiTokens', summary: "The caller's device tokens, newest first", response: z.array(ApiToken) })
+  @Endpoint({ operationId: 'listApiTokens', summary: "The caller's device tokens: the live ones, newest first, then the 100 that ended last (revoked or expired)", response: z.array(ApiToken) })
   listTokens(@CurrentActor() actor: Actor): Promise<z.output<typeof ApiToken>[]> {
     return this.auth.listApiTokens(actor);
   }

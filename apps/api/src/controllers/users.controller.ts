@@ -76,7 +76,7 @@ export class UsersController {
   @Permit('self')
   @Endpoint({
     operationId: 'listUserTokens',
-    summary: "A user's sessions and device tokens, newest first: for an administrator or the user (others: 404)",
+    summary: "A user's sessions and device tokens: the live ones (at most 200), newest first, then the 100 that ended last; for an administrator or the user (others: 404)",
     response: z.array(UserToken),
     problems: [404],
   })
@@ -89,7 +89,7 @@ export class UsersController {
   @Endpoint({
     operationId: 'issueUserToken',
     summary: 'Issue a device token for a user, acting as them (shown once; recorded as tokens.created)',
-    description: 'What POST /auth/tokens does for the caller, done by an administrator for another account (a phone handed out set up). 409 for a disabled account.',
+    description: 'What POST /auth/tokens does for the caller, done by an administrator for another account (a phone handed out set up). 409 for a disabled account or one holding 100 live device tokens.',
     body: CreateApiTokenBody,
     response: CreatedApiToken,
     status: 201,
