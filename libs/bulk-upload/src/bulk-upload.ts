@@ -4,6 +4,7 @@ import { lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/pro
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
+import { syncToDisk } from '#custodia/storage';
 import { visibleText } from '#custodia/text';
 
 /**
@@ -122,7 +123,11 @@ async function sha256OfFile(file: string, onBytes: (bytes: number) => void): Pro
   return hash.digest('hex');
 }
 
-/** Writes a file whole or not at all: a crash mid-write leaves the previous version. */
+/**
+ * Writes a file whole or not at all, durably: a crash mid-write leaves the previous version, and
+ * once this returns the new one survives a power cut (its folder is synced after the rename, so
+ * a state file never goes back to naming as unsent what the archive already holds).
+ */
 async function writeAtomically(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
   const handle = await open(temporary, 'w', 0o600);
@@ -133,6 +138,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
     await handle.close();
   }
   await rename(temporary, file);
+  await syncToDisk(path.dirname(file));
 }
 
 async function readState(file: string, caseId: string, archive: string): Promise<StateFile> {

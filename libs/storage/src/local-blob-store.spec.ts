@@ -272,14 +272,14 @@ describe('LocalBlobStore.ingest failures leave nothing behind', () => {
 });
 
 describe('LocalBlobStore.commit: which directories are synced before it returns', () => {
-  /** A store that records each directory it fsyncs (as a root-relative path, '' for the root). */
+  /** A store that records each directory it fsyncs (as a root-relative path, '' for the root, '..' for its parent). */
   class RecordingStore extends LocalBlobStore {
     synced: string[] = [];
     constructor(private readonly at: string) {
       super(at);
     }
     protected override async syncDirectory(path: string): Promise<void> {
-      this.synced.push(path.slice(this.at.length + 1));
+      this.synced.push(path === dirname(this.at) ? '..' : path.slice(this.at.length + 1));
       await super.syncDirectory(path);
     }
   }
@@ -302,8 +302,8 @@ describe('LocalBlobStore.commit: which directories are synced before it returns'
     const first = bytesHashingTo('abcd');
     const sameLeaf = bytesHashingTo('abcd', [first]);
     const sameUpper = bytesHashingTo('abef');
-    // A fresh tree: every name from the root down is new.
-    expect(await store(recording, first)).toEqual(['', 'sha256', 'sha256/ab', 'sha256/ab/cd']);
+    // A fresh tree: every name from the root's own down is new.
+    expect(await store(recording, first)).toEqual(['', '..', 'sha256', 'sha256/ab', 'sha256/ab/cd']);
     // Another blob in the same folder: only that folder gets a new name.
     expect(await store(recording, sameLeaf)).toEqual(['sha256/ab/cd']);
     // The same bytes again: nothing new, but the folder is synced before acknowledging again.
@@ -311,7 +311,7 @@ describe('LocalBlobStore.commit: which directories are synced before it returns'
     // A new folder under a known one: that folder, and its parent for its name.
     expect(await store(recording, sameUpper)).toEqual(['sha256/ab', 'sha256/ab/ef']);
     // Another store (as another process would) trusts no fsync it did not make itself.
-    expect(await store(new RecordingStore(root), sameLeaf)).toEqual(['', 'sha256', 'sha256/ab', 'sha256/ab/cd']);
+    expect(await store(new RecordingStore(root), sameLeaf)).toEqual(['', '..', 'sha256', 'sha256/ab', 'sha256/ab/cd']);
     // Folders removed behind its back and made again are synced again.
     await rm(join(root, 'sha256'), { recursive: true, force: true });
     expect(await store(recording, first)).toEqual(['', 'sha256', 'sha256/ab', 'sha256/ab/cd']);

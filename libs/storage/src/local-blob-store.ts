@@ -367,14 +367,15 @@ export class LocalBlobStore implements BlobStore {
       created = false;
     }
     // The blob's folder, even when the blob already existed: its creator may not have synced yet,
-    // and our caller is about to acknowledge. Then the parent of each folder up to the root,
+    // and our caller is about to acknowledge. Then the parent of each folder up to the root's,
     // which makes that folder's own name durable, unless this process already did so: folders
     // are never removed, so a name once synced stays. Names another process made are synced
     // again here, as that process may not have got to it yet. All at once: order does not matter,
     // only that every one has finished before we return.
     const syncs: Promise<void>[] = [this.syncDirectory(directory)];
     const named: string[] = [];
-    for (let dir = directory; dir !== this.root && dirname(dir) !== dir && !this.durableFolders.has(dir); dir = dirname(dir)) {
+    // The root's own name too: the first blob stored made it, in the data folder.
+    for (let dir = directory; dir !== dirname(this.root) && dirname(dir) !== dir && !this.durableFolders.has(dir); dir = dirname(dir)) {
       syncs.push(this.syncDirectory(dirname(dir)));
       named.push(dir);
     }
