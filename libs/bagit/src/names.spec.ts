@@ -14,6 +14,10 @@ describe('sanitiseFileName', () => {
     ['photo\u202egpj.exe', 'photogpj.exe'],
     ['a\u0000b\u001fc\u007fd\u0085e.txt', 'abcde.txt'],
     ['zero\u200bwidth\ufeff.jpg', 'zerowidth.jpg'],
+    // Arabic letter mark, line separator, interlinear annotation: hidden too; tab and line feed go.
+    ['a\u061cb\u2028c\ufff9d\te\nf.jpg', 'abcdef.jpg'],
+    // Joiners stay: Persian words and emoji need them.
+    ['\u0645\u06cc\u200c\u0631\u0648\u062f \ud83d\udc69\u200d\ud83d\udcbb.jpg', '\u0645\u06cc\u200c\u0631\u0648\u062f \ud83d\udc69\u200d\ud83d\udcbb.jpg'],
     ['CON', '_CON'],
     ['nul.txt', '_nul.txt'],
     ['lpt9.tar.gz', '_lpt9.tar.gz'],

@@ -1,3 +1,5 @@
+import { HIDDEN_CHARACTERS } from '#custodia/text';
+
 /**
  * File names inside a bag. A name comes from whoever submitted the file, so it is hostile until
  * cleaned: no path, nothing invisible, nothing a court's Windows machine refuses to unpack.
@@ -6,10 +8,9 @@
 /** Longest name kept, in UTF-8 bytes: well under the 255 most filesystems allow, leaving room for the path. */
 export const MAX_NAME_BYTES = 150;
 
-// C0 and C1 controls, DEL; bidirectional embeddings, overrides and isolates (an "exe.jpg" shown as
-// "gpj.exe"); zero-width characters and the byte-order mark.
- 
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+// Whatever hides itself or turns the text around it (libs/text: an "exe.jpg" shown as "gpj.exe"),
+// and tab and line feed, which that list leaves to its callers.
+const INVISIBLE = new RegExp(`${HIDDEN_CHARACTERS.source}|[\t\n]`, 'g');
 // `%` too: a manifest would have to write it `%25` (RFC 8493 §2.1.3), which bagit-python and
 // `sha256sum -c` do not decode, so the bag would fail their checks.
 const RESERVED_CHARACTERS = /[/\\:*?"<>|%]/g;
