@@ -2,7 +2,7 @@
 // pointing at a real S3 server (s3rver, in this process), then intake over multipart and over a
 // finished resumable upload, downloads with Range, derivatives, verify (including a byte flipped
 // in the bucket) and readiness, with no original left on local disk.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +12,8 @@ import { contentKey } from '../libs/storage/src/index.js';
 import { S3BlobStore } from '../libs/storage/src/s3-blob-store.js';
 import { BLOB_STORE } from '../libs/evidence/src/index.js';
 import { UploadsService } from '../libs/uploads/src/index.js';
-import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { loopbackProxy, type LoopbackProxy } from './support/proxy.js';
 import { bearer, binary, createCase, fixture, sha256base64, sha256hex, submit, waitProcessed } from './support/evidence.js';
 import { startS3, type TestS3 } from './support/s3.js';
 
@@ -100,6 +101,14 @@ describe('evidence in an S3-compatible bucket (e2e, s3rver)', () => {
     expect(ok.body).toMatchObject({ intact: true, storedSha256: sha, computedSha256: sha });
   });
 
+  it('a submission naming an incident the case does not hold is refused before its bytes go to the bucket', async () => {
+    const bytes = randomBytes(3000);
+    const res = await submit(t, documenter, caseId, bytes, { metadata: { incidentId: randomUUID() } });
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'metadata.incidentId' })]);
+    expect(existsSync(s3.objectFile(contentKey(sha256hex(bytes))))).toBe(false);
+  });
+
   it('verify reports a byte flipped in the bucket', async () => {
     const bytes = randomBytes(5000);
     const sha = sha256hex(bytes);
@@ -144,5 +153,56 @@ describe('evidence in an S3-compatible bucket (e2e, s3rver)', () => {
     expect(content.status).toBe(206);
     expect((content.body as Buffer).equals(bytes.subarray(2 * MiB, 2 * MiB + 100))).toBe(true);
     expect((await verify(investigator, made.body.id)).body).toMatchObject({ intact: true, computedSha256: sha });
+  });
+});
+
+describe('a submission to a bucket that is slow to take it (e2e, s3rver behind a held proxy)', () => {
+  let s3: TestS3;
+  let proxy: LoopbackProxy;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    s3 = await startS3();
+    proxy = await loopbackProxy(s3.endpoint);
+    t = await startTestApp({ ...s3.env, CUSTODIA_S3_ENDPOINT: proxy.url });
+  });
+  afterAll(async () => {
+    proxy?.release();
+    await t?.close();
+    await proxy?.close();
+    await s3?.close();
+  });
+
+  it('sends the bytes before its transaction: no connection or account row waits on the transfer; refused after it, nothing names the object', async () => {
+    const documenter = await t.user('documenter', 'Dana Documenter');
+    const investigator = await t.user('investigator', 'Ines Investigator');
+    const caseId = await createCase(t, investigator, 'Slow bucket', [documenter]);
+    const bytes = randomBytes(2 * MiB);
+    const sha = sha256hex(bytes);
+
+    proxy.hold();
+    const before = proxy.received();
+    const submission = Promise.resolve(submit(t, documenter, caseId, bytes, { metadata: { sha256: sha }, filename: 'slow.bin' }));
+    // The push's first bytes (its headers: the SDK then waits for 100 Continue) reach the proxy.
+    for (const deadline = Date.now() + 10_000; proxy.received() === before; await new Promise((resolve) => setTimeout(resolve, 20))) {
+      if (Date.now() > deadline) throw new Error('the push to the bucket never began');
+    }
+    // While the bucket holds the transfer, no transaction of the archive's is open...
+    const open = await t.db.superuserQuery<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+    );
+    expect(open[0]!.n).toBe(0);
+    // ...and an administrator signing the documenter out everywhere (a seized phone) is done at
+    // once, not once the file has travelled.
+    const revoked = await t.http.delete(`/api/v1/users/${documenter.id}/tokens`).set('Authorization', bearer(t.admin)).timeout(5000);
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
+    proxy.release();
+
+    // The submission then finds its token revoked: no item, no event; the object it sent is in
+    // the bucket, named by no item (what a crash between the push and the commit leaves too).
+    const res = await submission;
+    expectProblem(res, 401);
+    expect(await t.db.superuserQuery(`SELECT 1 FROM evidence_items WHERE sha256 = $1`, [sha])).toEqual([]);
+    expect((await readFile(s3.objectFile(contentKey(sha)))).equals(bytes)).toBe(true);
   });
 });

@@ -12,6 +12,11 @@ export interface LoopbackProxy {
   cuts(): number;
   down(afterBytes: number): void;
   up(): void;
+  /** Holds what clients send from now on (kept, in order, not forwarded) until `release()`. */
+  hold(): void;
+  release(): void;
+  /** Bytes clients have sent through the proxy so far. */
+  received(): number;
   close(): Promise<void>;
 }
 
@@ -19,6 +24,8 @@ export async function loopbackProxy(target: string, options: { cutEvery?: number
   const { hostname, port } = new URL(target);
   let cuts = 0;
   let budget = Infinity;
+  let received = 0;
+  let held: (() => void)[] | null = null;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     if (budget <= 0) return void client.destroy();
@@ -30,6 +37,8 @@ export async function loopbackProxy(target: string, options: { cutEvery?: number
       for (const socket of all ? sockets : [client, upstream]) socket.destroy();
     };
     client.on('data', (data: Buffer) => {
+      received += data.length;
+      if (held) return void held.push(() => upstream.write(data));
       sent += data.length;
       budget -= data.length;
       if (budget <= 0) return cut(true);
@@ -47,6 +56,13 @@ export async function loopbackProxy(target: string, options: { cutEvery?: number
     cuts: () => cuts,
     down: (afterBytes) => void (budget = afterBytes),
     up: () => void (budget = Infinity),
+    hold: () => void (held ??= []),
+    release: () => {
+      const waiting = held ?? [];
+      held = null;
+      for (const write of waiting) write();
+    },
+    received: () => received,
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));

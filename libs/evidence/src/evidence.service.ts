@@ -111,7 +111,8 @@ export class EvidenceService {
    * incident, its custody events and its derivative job in one transaction, linking the bytes
    * into the store once the row and the link are accepted and before the custody events and the
    * commit. Nothing is kept on any failure before the link; only a failure or a crash between
-   * the link and the commit can leave a blob that no item names.
+   * the link and the commit can leave a blob that no item names. A remote store (a bucket) gets
+   * the bytes before the transaction instead (see there).
    */
   async submit(actor: Actor, caseId: string, metadataJson: unknown, upload: UploadedFile): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
     try {
@@ -149,6 +150,17 @@ export class EvidenceService {
       // What a time search matches (see captureInterval); without it, the receipt time.
       const captured = captureInterval(metadata.capturedAt, extracted);
       const fileName = cleanFileName(upload.fileName);
+      if (upload.result.remote) {
+        // A bucket takes as long as the file to receive it: sent before the transaction, so no
+        // pooled connection and no account row (held FOR SHARE below) waits on the transfer. What
+        // can be checked is checked first; a refusal inside the transaction (the caller's access
+        // revoked meanwhile, a COMMIT that fails) leaves an object no item names, as a crash
+        // between the link and the commit does on local disk.
+        if (metadata.incidentId !== undefined) {
+          await this.links.assertIncidentsOfCase(this.db.manager, caseId, [metadata.incidentId], () => 'metadata.incidentId');
+        }
+        await upload.result.commit();
+      }
 
       let id: string;
       let submitted: QueuedEvent;
@@ -202,7 +214,8 @@ export class EvidenceService {
           // Once the row is accepted (an idempotency conflict is refused by the INSERT, before a
           // blob exists), the bytes are linked into the store, durably, before the custody lock is
           // taken and before COMMIT: the row never names bytes that are not there. A failure of
-          // the appends or of COMMIT leaves a blob no item names, as a crash there would.
+          // the appends or of COMMIT leaves a blob no item names, as a crash there would. (A
+          // bucket's blob is there already: commit is then a no-op.)
           await Promise.all([
             upload.result.commit(),
             derivable ? this.queue.enqueue(tx, 'evidence.derivatives', { evidenceId: id }, id) : undefined,

@@ -44,6 +44,11 @@ export interface CommittedBlob {
 export interface IngestResult {
   readonly sha256: string;
   readonly sizeBytes: number;
+  /**
+   * Whether commit sends the bytes to another server (a bucket), taking as long as the file
+   * does to travel: a caller commits such a blob before its database transaction, not inside it.
+   */
+  readonly remote: boolean;
   /** Makes the blob part of the store, durably; idempotent, and never overwrites a stored blob. */
   commit(): Promise<CommittedBlob>;
   /** Drops the uncommitted bytes; a no-op after a successful commit, so it can sit in a `finally`. */

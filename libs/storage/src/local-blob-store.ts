@@ -551,6 +551,7 @@ function pendingBlob(
   return {
     sha256,
     sizeBytes,
+    remote: false,
     commit() {
       if (!committing) {
         if (discarded) {

@@ -327,6 +327,7 @@ export class S3BlobStore implements BlobStore {
     return {
       sha256,
       sizeBytes,
+      remote: true,
       commit() {
         if (discarded) return Promise.reject(new Error(`the upload of ${sha256} was discarded; ingest it again to store it`));
         if (!committing) {
