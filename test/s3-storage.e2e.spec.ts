@@ -8,6 +8,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../apps/cli/src/cli.js';
+import { createLogger } from '../libs/logging/src/index.js';
 import { contentKey } from '../libs/storage/src/index.js';
 import { S3BlobStore } from '../libs/storage/src/s3-blob-store.js';
 import { BLOB_STORE } from '../libs/evidence/src/index.js';
@@ -204,5 +206,20 @@ describe('a submission to a bucket that is slow to take it (e2e, s3rver behind a
     expectProblem(res, 401);
     expect(await t.db.superuserQuery(`SELECT 1 FROM evidence_items WHERE sha256 = $1`, [sha])).toEqual([]);
     expect((await readFile(s3.objectFile(contentKey(sha)))).equals(bytes)).toBe(true);
+
+    // `custodia storage check` lists it from the bucket, and only it: the readiness probe's
+    // object and the evidence of the other test are not blobs no item names.
+    let out = '';
+    const code = await runCli(['storage', 'check'], {
+      env: { ...s3.env, DATABASE_URL: t.db.url, CUSTODIA_DATA_DIR: t.config.dataDir, CUSTODIA_MASTER_KEY: 'cd'.repeat(32) },
+      stdout: (text) => (out += text),
+      stderr: () => undefined,
+      readStdin: async () => '',
+      logger: createLogger('silent'),
+    });
+    expect(out).toContain(`Store s3://${s3.bucket} at ${s3.endpoint}: 1 blobs, 2.0 MiB`);
+    expect(out).toContain(`UNREFERENCED ${contentKey(sha)} (2.0 MiB)`);
+    expect(out).toMatch(/FOUND: 1 unreferenced blobs, kept/);
+    expect(code).toBe(1);
   });
 });

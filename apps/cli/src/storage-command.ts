@@ -1,13 +1,14 @@
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
-import { checkStore, LocalBlobStore, type StoreCheck } from '#custodia/storage';
+import { checkStore, LocalBlobStore, openS3BlobStore, s3StagingDir, type CheckableStore, type StoreCheck } from '#custodia/storage';
 
 export const STORAGE_USAGE = `  storage check [--remove-temporary]
       Lists blobs that no evidence item, derivative or export refers to (never deletes them: a
       crash between storing a file and committing its record leaves evidence there), and
       temporary upload files no running process will finish (a crash leaves those); removes the
-      temporary files only with --remove-temporary. Exit code 0 when clean, 1 when it found any.`;
+      temporary files only with --remove-temporary. With CUSTODIA_S3_ENDPOINT set, evidence blobs
+      are listed from the bucket (s3:ListBucket). Exit code 0 when clean, 1 when it found any.`;
 
 /**
  * Every SHA-256 the archive's records name, distinct and ascending, from a cursor in one
@@ -45,15 +46,30 @@ async function* referencedHashes(db: DataSource): AsyncGenerator<string> {
 const size = (bytes: number): string =>
   bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 
-/** `custodia storage check`: both stores of the data folder (evidence blobs and export packages). */
+/**
+ * The archive's two stores: evidence blobs (in the bucket when CUSTODIA_S3_ENDPOINT is set,
+ * with their staging area on local disk) and export packages (always local).
+ */
+async function storesOf(config: CustodiaConfig): Promise<{ name: string; store: CheckableStore; close?: () => void }[]> {
+  const packages = { name: path.join(config.dataDir, 'exports'), store: new LocalBlobStore(path.join(config.dataDir, 'exports')) };
+  if (!config.s3) return [{ name: path.join(config.dataDir, 'blobs'), store: new LocalBlobStore(path.join(config.dataDir, 'blobs')) }, packages];
+  const bucket = await openS3BlobStore({ ...config.s3, stagingDir: s3StagingDir(config.dataDir) });
+  return [{ name: `s3://${config.s3.bucket} at ${config.s3.endpoint}`, store: bucket, close: () => bucket.close() }, packages];
+}
+
+/** `custodia storage check`: both stores of the archive (evidence blobs and export packages). */
 export async function storageCheck(db: DataSource, config: CustodiaConfig, removeTemporary: boolean, out: (text: string) => void): Promise<number> {
   let unreferenced = 0;
   let leftover = 0;
   let removed = 0;
-  for (const name of ['blobs', 'exports']) {
-    const root = path.join(config.dataDir, name);
-    const report: StoreCheck = await checkStore(new LocalBlobStore(root), referencedHashes(db), { removeTemporary });
-    out(`Store ${root}: ${report.blobs} blobs, ${size(report.blobBytes)}\n`);
+  for (const { name, store, close } of await storesOf(config)) {
+    let report: StoreCheck;
+    try {
+      report = await checkStore(store, referencedHashes(db), { removeTemporary });
+    } finally {
+      close?.();
+    }
+    out(`Store ${name}: ${report.blobs} blobs, ${size(report.blobBytes)}\n`);
     for (const blob of report.unreferenced) {
       out(`  UNREFERENCED sha256/${blob.sha256.slice(0, 2)}/${blob.sha256.slice(2, 4)}/${blob.sha256} (${size(blob.sizeBytes)})\n`);
     }

@@ -7,6 +7,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
   type GetObjectCommandOutput,
@@ -15,7 +16,10 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobSource, BlobStat, BlobStore, ByteRange, CommittedBlob, IngestOptions, IngestResult } from './blob-store.js';
 import { assertSha256Hex, contentKey } from './content-address.js';
 import { BlobNotFoundError, BlobRangeError, BlobStoreUnavailableError } from './errors.js';
-import { LocalBlobStore } from './local-blob-store.js';
+import { LocalBlobStore, type StoredBlob, type TemporaryFile } from './local-blob-store.js';
+
+/** A blob's key, `sha256/ab/cd/<abcd...>`, with the hash. */
+const BLOB_KEY = /^sha256\/([0-9a-f]{2})\/([0-9a-f]{2})\/(\1\2[0-9a-f]{60})$/;
 
 const MIB = 1024 * 1024;
 // Files above this go up in parts: a failed part is retried alone, and parts go up side by side.
@@ -245,6 +249,25 @@ export class S3BlobStore implements BlobStore {
   /** Removes staged uploads a crashed process left (the bucket itself holds no temporary objects of ours). */
   sweepTemporary(): Promise<number> {
     return this.staging.sweepTemporary();
+  }
+
+  /** The staging area's temporary files (see LocalBlobStore.temporaryFiles). */
+  temporaryFiles(): Promise<TemporaryFile[]> {
+    return this.staging.temporaryFiles();
+  }
+
+  /**
+   * Every blob in the bucket, in ascending order of its SHA-256 (S3 lists keys in byte order, and
+   * every key has the same shape); other keys (the readiness probe's) are skipped. Needs
+   * s3:ListBucket, which reads need anyway.
+   */
+  async *blobs(): AsyncGenerator<StoredBlob> {
+    for await (const page of paginateListObjectsV2({ client: this.client, pageSize: 1000 }, { Bucket: this.bucket, Prefix: 'sha256/' })) {
+      for (const object of page.Contents ?? []) {
+        const sha256 = BLOB_KEY.exec(object.Key ?? '')?.[3];
+        if (sha256) yield { sha256, sizeBytes: object.Size ?? 0 };
+      }
+    }
   }
 
   /** Stops the client's connections. */

@@ -1,4 +1,11 @@
-import type { LocalBlobStore, StoredBlob, TemporaryFile } from './local-blob-store.js';
+import type { StoredBlob, TemporaryFile } from './local-blob-store.js';
+
+/** What a check reads of a store: its blobs in SHA-256 order, its temporary files, and their sweep. */
+export interface CheckableStore {
+  blobs(): AsyncIterable<StoredBlob>;
+  temporaryFiles(): Promise<TemporaryFile[]>;
+  sweepTemporary(): Promise<number>;
+}
 
 /** What `custodia storage check` found in one store. */
 export interface StoreCheck {
@@ -21,7 +28,7 @@ export interface StoreCheck {
  * temporary files, and only when asked.
  */
 export async function checkStore(
-  store: LocalBlobStore,
+  store: CheckableStore,
   referenced: AsyncIterable<string>,
   options: { removeTemporary?: boolean } = {},
 ): Promise<StoreCheck> {
