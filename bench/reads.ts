@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { CustodyLog } from '#custodia/custody';
+import { remakeNearDuplicatePairs } from '#custodia/evidence';
 import { benchApp, fmt, median, startWorkers } from './support.js';
 
 const { values } = parseArgs({
@@ -91,6 +92,7 @@ async function photoCase(app: Awaited<ReturnType<typeof benchApp>>): Promise<{ c
   let hash = 0n;
   const hashes = ids.map((_, i) => (hash = i % 10 === 9 ? hash ^ 0b101n : BigInt.asIntN(64, BigInt(`0x${randomBytes(8).toString('hex')}`))).toString());
   await app.nest.get(DataSource).query(`UPDATE evidence_items e SET perceptual_hash = h.hash FROM unnest($1::uuid[], $2::bigint[]) AS h(id, hash) WHERE e.id = h.id`, [ids, hashes]);
+  await remakeNearDuplicatePairs(app.nest.get(DataSource), created.id);
   // The last one: a near duplicate of the one before it.
   return { caseId: created.id, itemId: ids[ids.length - 1]! };
 }

@@ -307,7 +307,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mapTileUrl: tileUrl(env, 'CUSTODIA_MAP_TILE_URL'),
     locationToleranceM: integer(env, 'CUSTODIA_LOCATION_TOLERANCE_M', 1000, 0, 20_000_000),
     timeToleranceS: integer(env, 'CUSTODIA_TIME_TOLERANCE_S', 3600, 0, 10 * 365 * 86400),
-    nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 64),
+    // At most 16 (the pairs the derivative job keeps, EvidenceRepository's MAX_NEAR_DUPLICATE_DISTANCE).
+    nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 16),
     maxImagePixels: integer(env, 'CUSTODIA_MAX_IMAGE_PIXELS', 100_000_000, 1, 2_000_000_000),
     workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
     // Twice the CPUs: a job also waits on fsync and the database, and would leave a core idle.

@@ -73,7 +73,7 @@ export class DerivativesJob {
     await this.db.transaction(async (tx) => {
       if (phash !== null) await this.items.lockNearDuplicateSearch(tx, item.case_id);
       if ((await this.items.lockProcessing(tx, evidenceId)) !== 'pending') return;
-      const near = phash === null ? [] : await this.items.withSimilarImage(tx, item.case_id, evidenceId, phash, this.config.nearDuplicateDistance);
+      const near = phash === null ? [] : await this.items.keepNearDuplicatePairs(tx, item.case_id, evidenceId, phash, this.config.nearDuplicateDistance);
       await this.items.saveDerivatives(tx, evidenceId, {
         thumbnail: stored[0]!.sha256,
         preview: stored[1]!.sha256,

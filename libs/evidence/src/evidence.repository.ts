@@ -56,22 +56,44 @@ const evidenceSelect = (extra = '', near = '') => `
 export const MAX_NEAR_DUPLICATES = 50;
 
 /**
- * The other items of the item's case whose perceptual hash is within `maxDistance` bits of its
- * own, the MAX_NEAR_DUPLICATES nearest (then first received), as a JSON array of { id, distance, submitted_by }
- * (empty when the item has no hash), computed in the item's own statement: a view of an item
- * needs them, and a query of their own per item made a page of ten photos eleven statements
- * (350 pages/s against 1,950 for a page of one item without a hash, bench:reads).
+ * The most bits two perceptual hashes may differ by and still be kept as a pair (and the most
+ * CUSTODIA_NEAR_DUPLICATE_DISTANCE may be): unrelated photos differ by 32 on average.
+ */
+export const MAX_NEAR_DUPLICATE_DISTANCE = 16;
+
+/**
+ * The item's kept pairs (evidence_near_duplicates, made by the derivative job) within
+ * `maxDistance` bits, the MAX_NEAR_DUPLICATES nearest (then first received), as a JSON array of
+ * { id, distance, submitted_by }, computed in the item's own statement: an index lookup per item,
+ * where comparing with every photo of the case made a view linear in the case's size.
  */
 const nearDuplicatesSql = (maxDistance: number): string => {
-  if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > 64) throw new RangeError(`near-duplicate distance ${maxDistance} is not 0 to 64 bits`);
+  if (!Number.isInteger(maxDistance) || maxDistance < 0 || maxDistance > MAX_NEAR_DUPLICATE_DISTANCE) {
+    throw new RangeError(`near-duplicate distance ${maxDistance} is not 0 to ${MAX_NEAR_DUPLICATE_DISTANCE} bits`);
+  }
   return `(SELECT coalesce(json_agg(json_build_object('id', n.id, 'distance', n.distance, 'submitted_by', n.submitted_by) ORDER BY n.distance, n.received_at), '[]'::json)
-       FROM (SELECT o.id, o.submitted_by, o.received_at, bit_count((o.perceptual_hash # e.perceptual_hash)::bit(64))::int AS distance
-               FROM evidence_items o
-              WHERE o.case_id = e.case_id AND o.id <> e.id AND o.perceptual_hash IS NOT NULL AND e.perceptual_hash IS NOT NULL
-                AND bit_count((o.perceptual_hash # e.perceptual_hash)::bit(64)) <= ${maxDistance}
-              ORDER BY 4, o.received_at
+       FROM (SELECT o.id, o.submitted_by, o.received_at, p.distance
+               FROM evidence_near_duplicates p JOIN evidence_items o ON o.id = p.other_id
+              WHERE p.evidence_id = e.id AND p.distance <= ${maxDistance}
+              ORDER BY p.distance, o.received_at
               LIMIT ${MAX_NEAR_DUPLICATES}) n)`;
 };
+
+/**
+ * Makes the kept pairs of a case's photos again from their hashes, quadratic in the case's
+ * photos: for hashes set outside the derivative job (a repair, tests, benches).
+ */
+export async function remakeNearDuplicatePairs(db: DataSource | EntityManager, caseId: string): Promise<void> {
+  await db.query(`DELETE FROM evidence_near_duplicates p USING evidence_items e WHERE e.id = p.evidence_id AND e.case_id = $1`, [caseId]);
+  await db.query(
+    `INSERT INTO evidence_near_duplicates (evidence_id, other_id, distance)
+     SELECT a.id, b.id, bit_count((a.perceptual_hash # b.perceptual_hash)::bit(64))
+       FROM evidence_items a JOIN evidence_items b ON b.case_id = a.case_id AND b.id <> a.id
+      WHERE a.case_id = $1 AND a.perceptual_hash IS NOT NULL AND b.perceptual_hash IS NOT NULL
+        AND bit_count((a.perceptual_hash # b.perceptual_hash)::bit(64)) <= ${MAX_NEAR_DUPLICATE_DISTANCE}`,
+    [caseId],
+  );
+}
 
 /** An item's row from its JSON column: the times become Dates again. */
 function rowOf<R extends EvidenceRow = EvidenceRow>({ item }: { item: Record<string, unknown> }): R {
@@ -338,15 +360,27 @@ export class EvidenceRepository {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('custodia.near-duplicates'), hashtext($1))`, [caseId]);
   }
 
-  /** Other items of the case whose perceptual hash (signed 64-bit) is within `maxDistance` bits. */
-  async withSimilarImage(tx: EntityManager, caseId: string, id: string, perceptualHash: string, maxDistance: number): Promise<string[]> {
-    const rows: { id: string }[] = await tx.query(
-      `SELECT id FROM evidence_items
-        WHERE case_id = $1 AND id <> $2 AND perceptual_hash IS NOT NULL
-          AND bit_count((perceptual_hash # $3::bigint)::bit(64)) <= $4`,
-      [caseId, id, perceptualHash, maxDistance],
+  /**
+   * Keeps the item's pairs: every other photo of the case whose perceptual hash (signed 64-bit)
+   * is within MAX_NEAR_DUPLICATE_DISTANCE bits, both ways (pairs it had are replaced, should its
+   * hash be made again); returns those within `maxDistance`, the item's near duplicates now.
+   */
+  async keepNearDuplicatePairs(tx: EntityManager, caseId: string, id: string, perceptualHash: string, maxDistance: number): Promise<string[]> {
+    await tx.query(`DELETE FROM evidence_near_duplicates WHERE evidence_id = $1 OR other_id = $1`, [id]);
+    const rows: { id: string; distance: number }[] = await tx.query(
+      `WITH near AS (
+         SELECT id AS other_id, bit_count((perceptual_hash # $3::bigint)::bit(64))::int AS distance
+           FROM evidence_items
+          WHERE case_id = $1 AND id <> $2 AND perceptual_hash IS NOT NULL
+            AND bit_count((perceptual_hash # $3::bigint)::bit(64)) <= ${MAX_NEAR_DUPLICATE_DISTANCE}
+       ), kept AS (
+         INSERT INTO evidence_near_duplicates (evidence_id, other_id, distance)
+         SELECT $2, other_id, distance FROM near UNION ALL SELECT other_id, $2, distance FROM near
+       )
+       SELECT other_id AS id, distance FROM near`,
+      [caseId, id, perceptualHash],
     );
-    return rows.map((row) => row.id);
+    return rows.filter((row) => row.distance <= maxDistance).map((row) => row.id);
   }
 
   /** Writes the derivatives of an item: done, the blobs' hashes, its perceptual hash (null: none), near_duplicate when it has neighbours. */

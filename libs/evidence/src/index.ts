@@ -10,3 +10,4 @@ export * from './links.js';
 export * from './byte-rate.js';
 export * from './fixity.job.js';
 export * from './fixity.repository.js';
+export { MAX_NEAR_DUPLICATE_DISTANCE, remakeNearDuplicatePairs } from './evidence.repository.js';
