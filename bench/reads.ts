@@ -33,7 +33,7 @@ const { values } = parseArgs({
      * integrates; in docker/ every process stands for election and one of them leads).
      */
     sequencer: { type: 'string', default: 'api' },
-    /** Photos in the case of the `photos` and `photo` reads (each of their reads compares its hash with all of them). */
+    /** Photos in the case of the `photos` and `photo` reads (each of their reads looks up its kept near-duplicate pairs). */
     photos: { type: 'string', default: '200' },
   },
 });
