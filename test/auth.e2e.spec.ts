@@ -299,23 +299,43 @@ describe('accounts and access (e2e)', () => {
         (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM access_tokens WHERE user_id = $1 AND kind = 'api' AND revoked_at IS NULL`, [user.id]))[0]!.n;
       expect(await count()).toBe(130); // 100 live, 30 expired
 
-      // Every live device token is listed, newest first, then the newest 100 that ended.
+      // Every live device token is listed, newest first, then the 100 that ended last.
       const list = await t.http.get('/api/v1/auth/tokens').set(as);
       expect(list.status).toBe(200);
       expect(list.body).toHaveLength(200);
       const live = list.body.slice(0, 100);
       expect(live.every((tok: { revokedAt: string | null; expiresAt: string }) => tok.revokedAt === null && Date.parse(tok.expiresAt) > Date.now())).toBe(true);
       expect(live.slice(0, 2).map((tok: { name: string }) => tok.name).sort()).toEqual(asked.filter((r) => r.status === 201).map((r) => r.body.name).sort());
+      const created = live.map((tok: { createdAt: string }) => Date.parse(tok.createdAt));
+      expect(created).toEqual([...created].sort((a: number, b: number) => b - a));
+      const endOf = (tok: { revokedAt: string | null; expiresAt: string }) => Math.min(Date.parse(tok.revokedAt ?? tok.expiresAt), Date.parse(tok.expiresAt));
       const ended = list.body.slice(100);
-      // The 30 expired (created 20 days ago) come before the revoked ones (400 days ago).
+      const ends = ended.map(endOf);
+      expect(ends).toEqual([...ends].sort((a: number, b: number) => b - a));
+      // The 30 that expired yesterday come before the 150 revoked two days ago.
       expect(ended.slice(0, 30).every((tok: { revokedAt: string | null }) => tok.revokedAt === null)).toBe(true);
       expect(ended.slice(30).every((tok: { revokedAt: string | null }) => tok.revokedAt !== null)).toBe(true);
-      const created = list.body.map((tok: { createdAt: string }) => Date.parse(tok.createdAt));
-      expect(created.slice(0, 100)).toEqual([...created.slice(0, 100)].sort((a, b) => b - a));
-      expect(created.slice(100)).toEqual([...created.slice(100)].sort((a, b) => b - a));
+
+      // An old device token revoked now ended last: it leads the ended ones, though made 400 days ago.
+      const [oldest] = await t.db.superuserQuery<{ id: string }>(
+        `SELECT id FROM access_tokens WHERE user_id = $1 AND kind = 'api' AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at LIMIT 1`,
+        [user.id],
+      );
+      await t.db.superuserQuery(`UPDATE access_tokens SET created_at = now() - interval '400 days' WHERE id = $1`, [oldest!.id]);
+      expect((await t.http.delete(`/api/v1/auth/tokens/${oldest!.id}`).set(as)).status).toBe(204);
+      expect((await t.http.get('/api/v1/auth/tokens').set(as)).body[99].id).toBe(oldest!.id);
+      expect((await t.http.post('/api/v1/auth/tokens').set(as).send({ name: 'replacement' })).status).toBe(201);
+
+      // Many live sessions (scripted sign-ins) push no live device token out of the user's list.
+      await seed(150, 'session', 'live', 0);
       const everything = await t.http.get(`/api/v1/users/${user.id}/tokens`).set(as);
       expect(everything.status).toBe(200);
-      expect(everything.body).toHaveLength(101 + 100); // 100 device tokens and this session live; 100 ended
+      const kinds = everything.body.map((tok: { kind: string; revokedAt: string | null; expiresAt: string }) =>
+        tok.revokedAt === null && Date.parse(tok.expiresAt) > Date.now() ? tok.kind : 'ended',
+      );
+      expect(kinds.filter((k: string) => k === 'api')).toHaveLength(100);
+      expect(kinds.filter((k: string) => k === 'session')).toHaveLength(100);
+      expect(kinds.filter((k: string) => k === 'ended')).toHaveLength(100);
 
       // Revoking one makes room for one.
       expect((await t.http.delete(`/api/v1/auth/tokens/${live[50].id}`).set(as)).status).toBe(204);

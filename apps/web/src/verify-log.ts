@@ -40,19 +40,27 @@ export async function checkLogGrewFrom(head: TreeHead, keys: PublishedKey[]): Pr
   return ok ? { valid: true } : { valid: false, reason: `the log at ${latest.treeSize} does not extend the head at ${head.treeSize} (consistency proof fails)` };
 }
 
-/** An item's custody, page by page: each head's signature, every event's inclusion, its hash, and the log's growth since. */
+/**
+ * An item's custody, page by page: each page's head signature, every event's inclusion, its hash,
+ * and that the log grew from each head the pages came with to the latest one (the pages of one
+ * answer may come under different heads; each must be part of today's log, or a forked view of
+ * an earlier page would go unnoticed).
+ */
 export async function verifyItemCustody(evidenceId: string, sha256: string): Promise<Check> {
   const started = performance.now();
   const keys = await get<PublishedKey[]>('/log/keys');
   let events = 0;
   const done = (verdict: Verdict): Check => ({ ...verdict, events, ms: Math.round(performance.now() - started) });
+  const heads = new Map<number, TreeHead>();
   let cursor: string | null = null;
-  let custody: EvidenceCustody;
   do {
-    custody = await custodyPage(evidenceId, cursor);
+    const custody: EvidenceCustody = await custodyPage(evidenceId, cursor);
     const head = await verifyTreeHead(custody.treeHead, keys);
     if (!head.valid) return done({ valid: false, reason: `tree head: ${head.reason}` });
+    heads.set(custody.treeHead.treeSize, custody.treeHead);
     for (const { event, leafIndex, leafHash } of custody.events) {
+      // Pages go forward: an event at or before the cursor asked with would be seen twice.
+      if (cursor !== null && !(leafIndex > Number(cursor))) return done({ valid: false, reason: `event ${leafIndex} comes again after ${cursor}` });
       const verdict = await verifyEventInHead(event, leafIndex, custody.proofs[String(leafIndex)] ?? [], custody.treeHead, leafHash);
       if (!verdict.valid) return done({ valid: false, reason: `event ${leafIndex}: ${verdict.reason}` });
       if (event.subject.type === 'evidence' && event.subject.id === evidenceId && event.subject.sha256 !== undefined && event.subject.sha256 !== sha256) {
@@ -60,9 +68,17 @@ export async function verifyItemCustody(evidenceId: string, sha256: string): Pro
       }
       events += 1;
     }
+    const last = custody.events.at(-1)?.leafIndex;
+    if (custody.nextCursor !== null && (last === undefined || !(Number(custody.nextCursor) >= last))) {
+      return done({ valid: false, reason: `the archive's next page (${custody.nextCursor}) does not follow its last event (${last ?? 'none'})` });
+    }
     cursor = custody.nextCursor;
   } while (cursor !== null);
-  return done(await checkLogGrewFrom(custody.treeHead, keys));
+  for (const head of heads.values()) {
+    const grew = await checkLogGrewFrom(head, keys);
+    if (!grew.valid) return done(grew);
+  }
+  return done({ valid: true });
 }
 
 /** A receipt the submitter kept: valid under its own head, and that head is still part of today's log. */

@@ -19,7 +19,7 @@ import {
   verifyPassword,
 } from './secrets.js';
 import type { LoginResult } from './auth.schema.js';
-import { assertPasswordLength, assertRoomForDeviceToken, listedTokens, revokeTokens, toUserView } from './users.service.js';
+import { assertPasswordLength, assertRoomForDeviceToken, listedTokens, revokeTokens, toUserView, type ListedToken } from './users.service.js';
 
 
 export interface ApiTokenView {
@@ -309,7 +309,7 @@ export class AuthService {
   }
 }
 
-function toTokenView(token: AccessTokenEntity): ApiTokenView {
+function toTokenView(token: ListedToken): ApiTokenView {
   return {
     id: token.id,
     name: token.name ?? '',

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, IsNull, LessThanOrEqual, MoreThan, Not, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { CustodyLog, type CustodyEventInput } from '#custodia/custody';
 import { SYSTEM_ACTOR } from '#custodia/custody-core';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
@@ -83,31 +83,33 @@ export function assertPasswordLength(field: string, password: string): void {
 
 /** The most live device tokens one user holds at once (a phone, a laptop, a partner tool each). */
 export const MAX_LIVE_DEVICE_TOKENS = 100;
-/** How many live and how many ended (revoked or expired) tokens a listing shows at most. */
-export const LISTED_TOKENS = { live: 200, ended: 100 } as const;
+
+/** How many live sessions and how many ended (revoked or expired) tokens a listing shows at most. */
+export const LISTED_TOKENS = { liveSessions: 100, ended: 100 } as const;
+
+/** A token as the listings read it: never the secret or its hash. */
+export type ListedToken = Pick<AccessTokenEntity, 'id' | 'kind' | 'name' | 'createdAt' | 'expiresAt' | 'revokedAt' | 'lastUsedAt'>;
 
 /**
- * A user's tokens (device tokens only, or sessions too) as the listings show them: the live ones,
- * newest first, then the newest that ended. Years of sign-ins leave thousands of ended sessions;
- * the list stays bounded, and every live device token is in it (there are at most
- * MAX_LIVE_DEVICE_TOKENS).
+ * A user's tokens (device tokens only, or sessions too) as the listings show them, bounded
+ * whatever years of sign-ins left: every live device token (at most MAX_LIVE_DEVICE_TOKENS),
+ * the newest live sessions, each group newest first, then the tokens that ended last (revoked or
+ * expired, latest end first).
  */
-export async function listedTokens(db: DataSource, userId: string, kind?: 'api'): Promise<AccessTokenEntity[]> {
-  const repo = db.getRepository(AccessTokenEntity);
-  const now = new Date();
-  const mine = { userId, ...(kind ? { kind } : {}) };
-  const [live, ended] = await Promise.all([
-    repo.find({ where: { ...mine, revokedAt: IsNull(), expiresAt: MoreThan(now) }, order: { createdAt: 'DESC' }, take: LISTED_TOKENS.live }),
-    repo.find({
-      where: [
-        { ...mine, revokedAt: Not(IsNull()) },
-        { ...mine, expiresAt: LessThanOrEqual(now) },
-      ],
-      order: { createdAt: 'DESC' },
-      take: LISTED_TOKENS.ended,
-    }),
-  ]);
-  return [...live, ...ended];
+export async function listedTokens(db: DataSource, userId: string, kind?: 'api'): Promise<ListedToken[]> {
+  const columns = `id, kind, name, created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"`;
+  const live = `revoked_at IS NULL AND expires_at > now()`;
+  return db.query(
+    `(SELECT ${columns}, 0 AS part, created_at AS at FROM access_tokens WHERE user_id = $1 AND kind = 'api' AND ${live})
+     UNION ALL
+     (SELECT ${columns}, 1, created_at FROM access_tokens WHERE user_id = $1 AND kind = 'session' AND $2::text IS NULL AND ${live}
+       ORDER BY created_at DESC LIMIT ${LISTED_TOKENS.liveSessions})
+     UNION ALL
+     (SELECT ${columns}, 2, LEAST(revoked_at, expires_at) FROM access_tokens WHERE user_id = $1 AND ($2::text IS NULL OR kind = $2) AND NOT (${live})
+       ORDER BY LEAST(revoked_at, expires_at) DESC LIMIT ${LISTED_TOKENS.ended})
+     ORDER BY part, at DESC`,
+    [userId, kind ?? null],
+  );
 }
 
 /**

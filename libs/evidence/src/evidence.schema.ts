@@ -258,7 +258,6 @@ export const EvidenceWithReceipt = Evidence.extend({
 }).meta({ id: 'EvidenceWithReceipt' });
 export type EvidenceWithReceipt = z.output<typeof EvidenceWithReceipt>;
 
-/** `GET /evidence/:id/custody`. */
 /** The most events one page of an item's custody holds (and the default). */
 export const CUSTODY_PAGE = 1000;
 
@@ -280,6 +279,7 @@ export const EvidenceCustodyQuery = z.strictObject({
 });
 export type EvidenceCustodyQuery = z.output<typeof EvidenceCustodyQuery>;
 
+/** `GET /evidence/:id/custody`: one page. */
 export const EvidenceCustody = z
   .strictObject({
     events: z.array(z.strictObject({ event: CustodyEventShape, leafIndex: z.number().int(), leafHash: hex() })),

@@ -292,7 +292,7 @@ export class EvidenceService {
     const first = await this.items.bySubmission(actor.id, clientSubmissionId);
     if (!first) return null;
     if (first.sha256 !== sha256) {
-      throw conflict('This clientSubmissionId was already used for other bytes; nothing was stored');
+      throw conflict('This clientSubmissionId was already used for other bytes; this submission was not recorded');
     }
     return this.withReceipt(await this.viewOf(actor, first.id), await this.submittedEvent(first.id));
   }

@@ -36,7 +36,12 @@ export async function checkStore(
   const references = referenced[Symbol.asyncIterator]();
   try {
     let next = await references.next();
+    let previous = '';
     for await (const blob of store.blobs()) {
+      // Both sides are walked once in step: a store listing out of order (some S3-compatible
+      // stores may) would make referenced blobs look unreferenced.
+      if (blob.sha256 <= previous) throw new Error(`the store listed ${blob.sha256} after ${previous}: it does not list in order, so it cannot be checked this way`);
+      previous = blob.sha256;
       report.blobs += 1;
       report.blobBytes += blob.sizeBytes;
       while (!next.done && next.value < blob.sha256) next = await references.next();

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
@@ -274,14 +274,24 @@ function CustodyHistory({ id }: { id: string }) {
   const { t, instant } = useI18n();
   const [custody, setCustody] = useState<EvidenceCustody | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const more = (from: EvidenceCustody | null) =>
-    custodyPage(id, from?.nextCursor ?? null).then(
-      (page) => setCustody(from ? { ...page, events: [...from.events, ...page.events] } : page),
-      setError,
-    );
+  const [loading, setLoading] = useState(false);
+  // The item shown now: a page that arrives after another item was opened is dropped.
+  const shown = useRef(id);
+  shown.current = id;
+  const more = (from: EvidenceCustody | null) => {
+    const asked = id;
+    setLoading(true);
+    custodyPage(asked, from?.nextCursor ?? null)
+      .then(
+        (page) => shown.current === asked && setCustody(from ? { ...page, events: [...from.events, ...page.events] } : page),
+        (e: unknown) => shown.current === asked && setError(e),
+      )
+      .finally(() => shown.current === asked && setLoading(false));
+  };
   useEffect(() => {
     setCustody(null);
-    void more(null);
+    setError(null);
+    more(null);
   }, [id]);
   return (
     <>
@@ -313,7 +323,7 @@ function CustodyHistory({ id }: { id: string }) {
         </table>
       )}
       {custody?.nextCursor && (
-        <button type="button" onClick={() => void more(custody)}>
+        <button type="button" disabled={loading} onClick={() => more(custody)}>
           {t('item.moreCustody')}
         </button>
       )}
