@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BLOB_STORE } from '../libs/evidence/src/index.js';
+import type { BlobStore } from '../libs/storage/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, createCase, fixture, submit } from './support/evidence.js';
 
@@ -49,6 +51,26 @@ describe('GET /evidence/:id/metadata: every tag, as ExifTool reads it (e2e)', ()
     expect(res.text).not.toContain('blobs/sha256');
     const [event] = await views(photoId, '%"part":"metadata"%');
     expect(event).toMatchObject({ actor: { id: investigator.id }, details: { part: 'metadata' } });
+  });
+
+  it('reads the file once for many asks, from any item with those bytes, and logs every read', async () => {
+    const bytes = fixture('metadata-rich.jpg');
+    const [one, other] = [
+      (await submit(t, investigator, caseId, Buffer.concat([bytes, Buffer.from('one')]), { filename: 'one.jpg' })).body.id,
+      (await submit(t, investigator, caseId, Buffer.concat([bytes, Buffer.from('one')]), { filename: 'again.jpg' })).body.id,
+    ];
+    const opened = vi.spyOn(t.app.get<BlobStore>(BLOB_STORE), 'withLocalFile');
+    try {
+      const answers = await Promise.all([get(investigator, one), get(investigator, one), get(investigator, other)]);
+      expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(answers[2]!.body.groups).toEqual(answers[0]!.body.groups);
+      expect((await get(investigator, one)).status).toBe(200);
+      expect(opened).toHaveBeenCalledTimes(1);
+    } finally {
+      opened.mockRestore();
+    }
+    expect(await views(one, '%"part":"metadata"%')).toHaveLength(3);
+    expect(await views(other, '%"part":"metadata"%')).toHaveLength(1);
   });
 
   it('logs a HEAD as a read of the headers only', async () => {
