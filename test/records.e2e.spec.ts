@@ -351,4 +351,49 @@ describe('incidents, casualties and damage records (e2e)', () => {
     const after = await t.db.superuserQuery(`SELECT count(*)::int AS n FROM custody_events WHERE action = 'export.downloaded'`);
     expect(after[0]!['n']).toBe(before[0]!['n'] + 1);
   });
+
+  it('streams a large case in pages: 1,001 casualties of two incidents and 501 incidents, every row once, in order', async () => {
+    const big = (await as(investigator).post('/cases', { title: 'A long war' })).body.id as string;
+    const incidents: string[] = [];
+    for (let start = 0; start < 501; start += 25) {
+      const made = await Promise.all(
+        Array.from({ length: Math.min(25, 501 - start) }, (_, i) =>
+          as(investigator).post(`/cases/${big}/incidents`, strike({ title: `strike ${start + i}`, startAt: new Date(Date.UTC(2025, 0, 1) + (start + i) * 3_600_000).toISOString(), endAt: undefined })),
+        ),
+      );
+      for (const res of made) {
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        incidents.push(res.body.id);
+      }
+    }
+    // The earlier incident's records come first in the CSV (by incident start), each incident's as recorded.
+    const [early, late] = [incidents[0]!, incidents[1]!];
+    for (let start = 0; start < 1001; start += 25) {
+      const made = await Promise.all(
+        Array.from({ length: Math.min(25, 1001 - start) }, (_, i) =>
+          as(investigator).post(`/incidents/${(start + i) % 2 === 0 ? late : early}/casualties`, { harmStatus: 'injured', causeOfDeath: null, age: (start + i) % 100 }),
+        ),
+      );
+      for (const res of made) expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    const csv = await as(investigator).get(`/cases/${big}/casualties.csv`);
+    expect(csv.status).toBe(200);
+    const rows = parse(csv.text) as string[][];
+    expect(rows).toHaveLength(1002);
+    const ids = rows.slice(1).map((row) => row[0]);
+    expect(new Set(ids).size).toBe(1001);
+    const incidentOf = rows.slice(1).map((row) => row[1]);
+    expect(incidentOf.lastIndexOf(early)).toBeLessThan(incidentOf.indexOf(late));
+    const stored = await t.db.superuserQuery<{ id: string }>(
+      `SELECT c.id FROM casualties c JOIN incidents i ON i.id = c.incident_id WHERE c.case_id = $1 ORDER BY i.start_at, i.id, c.created_at, c.id`,
+      [big],
+    );
+    expect(ids).toEqual(stored.map((row) => row.id));
+
+    const geo = await as(investigator).get(`/cases/${big}/incidents.geojson`);
+    expect(geo.status).toBe(200);
+    const collection = JSON.parse(geo.text);
+    expect(collection.type).toBe('FeatureCollection');
+    expect(collection.features.map((f: { id: string }) => f.id)).toEqual(incidents);
+  });
 });

@@ -101,8 +101,7 @@ export class RecordsController {
     @Res() res: Response,
   ): Promise<void> {
     const layers = (query.layers?.split(',') as GeoJsonLayer[] | undefined) ?? [...GEOJSON_LAYERS];
-    const collection = await this.exports.incidentsGeoJson(actor, caseId, layers);
-    textDownload(res, 'application/geo+json; charset=utf-8', `incidents-${caseId}.geojson`, JSON.stringify(collection));
+    await textDownload(res, 'application/geo+json; charset=utf-8', `incidents-${caseId}.geojson`, await this.exports.incidentsGeoJson(actor, caseId, layers));
   }
 
   @Get('cases/:caseId/casualties.csv')
@@ -115,7 +114,7 @@ export class RecordsController {
     @Res() res: Response,
   ): Promise<void> {
     const csv = await this.exports.casualtiesCsv(actor, caseId, query.includeNames === 'true');
-    textDownload(res, 'text/csv; charset=utf-8; header=present', `casualties-${caseId}.csv`, csv);
+    await textDownload(res, 'text/csv; charset=utf-8; header=present', `casualties-${caseId}.csv`, csv);
   }
 
   @Get('incidents/:id')

@@ -120,6 +120,6 @@ export class RemnantsController {
   @Permit('records.export')
   @Endpoint({ summary: "The case's munition remnants as RFC 4180 CSV, with who holds each object now", produces: 'text/csv', problems: [404] })
   async remnantsCsv(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @Res() res: Response): Promise<void> {
-    textDownload(res, 'text/csv; charset=utf-8; header=present', `remnants-${caseId}.csv`, await this.exports.remnantsCsv(actor, caseId));
+    await textDownload(res, 'text/csv; charset=utf-8; header=present', `remnants-${caseId}.csv`, await this.exports.remnantsCsv(actor, caseId));
   }
 }

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sanitiseFileName } from '#custodia/bagit';
 import type { BlobRead, ByteRange } from '#custodia/storage';
@@ -13,12 +13,16 @@ class RangeNotSatisfiable extends Error {
   }
 }
 
-/** Sends a generated export (CSV, GeoJSON) as a download that no shared cache keeps. */
-export function textDownload(res: Response, contentType: string, fileName: string, body: string): void {
+/**
+ * Sends a generated export (CSV, GeoJSON) as a download that no shared cache keeps, streamed as
+ * it is made. A failure once it has begun cuts the connection: the client sees a broken transfer,
+ * never a short file that looks whole.
+ */
+export async function textDownload(res: Response, contentType: string, fileName: string, body: AsyncIterable<string>): Promise<void> {
   res.setHeader('Content-Type', contentType);
   res.setHeader('Content-Disposition', `attachment; filename="${fileName}"`);
   res.setHeader('Cache-Control', 'private, no-store');
-  res.send(body);
+  await pipeline(Readable.from(body), res).catch(() => res.destroy());
 }
 
 /**

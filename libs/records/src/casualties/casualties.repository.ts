@@ -52,13 +52,22 @@ export class CasualtiesRepository {
     return db.query(`${SELECT} WHERE c.incident_id = ANY ($1::uuid[]) ORDER BY c.created_at, c.id`, [incidentIds]);
   }
 
-  /** A case's casualty records with their incident's code, in incident order (the CSV). */
-  ofCase(caseId: string): Promise<(StoredCasualty & { incidentCode: string })[]> {
+  /** The ids of a case's casualty records in the CSV's order: by incident (earliest start first), then as recorded. */
+  async idsOfCase(caseId: string): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT c.id FROM casualties c JOIN incidents i ON i.id = c.incident_id WHERE c.case_id = $1 ORDER BY i.start_at, i.id, c.created_at, c.id`,
+      [caseId],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** These casualty records (ids of idsOfCase) with their incident's code, in the order of `ids`. */
+  withIncidentCodes(ids: readonly string[]): Promise<(StoredCasualty & { incidentCode: string })[]> {
     return this.db.query(
       `SELECT ${COLUMNS}, i.code AS "incidentCode"
-         FROM casualties c JOIN incidents i ON i.id = c.incident_id
-        WHERE c.case_id = $1 ORDER BY i.start_at, i.id, c.created_at, c.id`,
-      [caseId],
+         FROM unnest($1::uuid[]) WITH ORDINALITY AS k(id, n) JOIN casualties c ON c.id = k.id JOIN incidents i ON i.id = c.incident_id
+        ORDER BY k.n`,
+      [ids],
     );
   }
 

@@ -19,24 +19,42 @@ export type GeoJsonLayer = (typeof GEOJSON_LAYERS)[number];
 
 const point = (location: { lat: number; lon: number } | null) => (location ? { type: 'Point' as const, coordinates: [location.lon, location.lat] as [number, number] } : null);
 
+/** Where a remnant without a position of its own is put: at its incident. */
+type IncidentPlace = Pick<IncidentView, 'code' | 'location'>;
+
 /**
  * One Point ([lon, lat], RFC 7946) per incident and, as a layer of their own (`layer:
  * "remnants"`, for a QGIS filter or rule), per munition remnant: where it was recovered, else
  * at its incident (`positionFrom` says which). Properties are flat (no arrays or objects).
+ *
+ * Written as text a page at a time, for a download that never holds the whole collection: every
+ * incident page is read (each remnant needs its incident's place), its features written only
+ * when `withIncidents`.
  */
-export function incidentsFeatureCollection(
-  incidents: readonly IncidentView[],
-  remnants: readonly RemnantView[] = [],
-  remnantIncidents: readonly IncidentView[] = incidents,
-): FeatureCollection {
-  const incidentById = new Map(remnantIncidents.map((i) => [i.id, i]));
-  return {
-    type: 'FeatureCollection',
-    features: [...incidents.map(incidentFeature), ...remnants.map((r) => remnantFeature(r, incidentById.get(r.incidentId)))],
+export async function* featureCollectionText(
+  incidentPages: AsyncIterable<readonly IncidentView[]>,
+  remnantPages: AsyncIterable<readonly RemnantView[]>,
+  withIncidents: boolean,
+): AsyncGenerator<string> {
+  const places = new Map<string, IncidentPlace>();
+  let written = false;
+  const features = (list: readonly FeatureCollection['features'][number][]): string => {
+    const text = (written ? ',' : '') + list.map((feature) => JSON.stringify(feature)).join(',');
+    written = true;
+    return text;
   };
+  yield '{"type":"FeatureCollection","features":[';
+  for await (const page of incidentPages) {
+    for (const incident of page) places.set(incident.id, { code: incident.code, location: incident.location });
+    if (withIncidents && page.length > 0) yield features(page.map(incidentFeature));
+  }
+  for await (const page of remnantPages) {
+    if (page.length > 0) yield features(page.map((remnant) => remnantFeature(remnant, places.get(remnant.incidentId))));
+  }
+  yield ']}';
 }
 
-function remnantFeature(v: RemnantView, incident: IncidentView | undefined): FeatureCollection['features'][number] {
+function remnantFeature(v: RemnantView, incident: IncidentPlace | undefined): FeatureCollection['features'][number] {
   const holder = v.physicalCustody[v.physicalCustody.length - 1] ?? null;
   return {
     type: 'Feature',

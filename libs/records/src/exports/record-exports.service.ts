@@ -5,6 +5,7 @@ import { CasesService } from '#custodia/cases';
 import { CustodyLog } from '#custodia/custody';
 import { CasualtiesRepository } from '../casualties/casualties.repository.js';
 import type { CasualtyView } from '../casualties/casualty.schema.js';
+import type { StoredCasualty } from '../casualties/casualties.repository.js';
 import { CasualtiesService } from '../casualties/casualties.service.js';
 import type { DamageView } from '../damage/damage.schema.js';
 import { DamageRepository } from '../damage/damage.repository.js';
@@ -15,8 +16,8 @@ import { IncidentsService } from '../incidents/incidents.service.js';
 import type { RemnantView } from '../remnants/remnant.schema.js';
 import { RemnantsRepository } from '../remnants/remnants.repository.js';
 import { RemnantsService } from '../remnants/remnants.service.js';
-import { toCsv } from './csv.js';
-import { incidentsFeatureCollection, type FeatureCollection, type GeoJsonLayer } from './geojson.js';
+import { csvText } from './csv.js';
+import { featureCollectionText, type GeoJsonLayer } from './geojson.js';
 
 const CSV_HEADER = [
   'id', 'incidentId', 'incidentCode', 'countingUnit', 'groupSizeMin', 'groupSizeMax', 'harmStatus', 'sex', 'age', 'ageMin',
@@ -30,6 +31,14 @@ const REMNANTS_CSV_HEADER = [
   'countryBasis', 'countryConfidence', 'producer', 'attributionBasis', 'attributionConfidence', 'condition', 'recoveredAt',
   'recoveredBy', 'lat', 'lon', 'status', 'sourceCount', 'unsourced', 'currentHolder', 'currentPlace', 'heldSince', 'transfers',
 ];
+
+/** Records read for a download at a time: a few hundred, whatever the case holds. */
+const EXPORT_PAGE = 500;
+
+/** Each page of `ids` (EXPORT_PAGE at a time) loaded, in order. */
+async function* inPages<T>(ids: readonly string[], load: (page: readonly string[]) => Promise<T[]>): AsyncGenerator<T[]> {
+  for (let start = 0; start < ids.length; start += EXPORT_PAGE) yield await load(ids.slice(start, start + EXPORT_PAGE));
+}
 
 /** A case's records in the formats other tools read: GeoJSON, CSV, and a court package's records. */
 @Injectable()
@@ -47,20 +56,26 @@ export class RecordExports {
     private readonly remnantViews: RemnantsService,
   ) {}
 
-  /** RFC 7946 FeatureCollection of a case's incidents and, as their own layer, its munition remnants, for QGIS and web maps. */
-  async incidentsGeoJson(actor: Actor, caseId: string, layers: readonly GeoJsonLayer[] = ['incidents', 'remnants']): Promise<FeatureCollection> {
+  /**
+   * RFC 7946 FeatureCollection of a case's incidents and, as their own layer, its munition
+   * remnants, for QGIS and web maps: text made a page at a time (the access check is done first).
+   */
+  async incidentsGeoJson(actor: Actor, caseId: string, layers: readonly GeoJsonLayer[] = ['incidents', 'remnants']): Promise<AsyncIterable<string>> {
     await this.cases.assertMay(actor, caseId, 'records.export');
-    const incidents = await this.incidentViews.viewsOf(await this.incidents.ofCase(caseId));
-    const remnants = layers.includes('remnants') ? await this.remnantViews.viewsOf(await this.remnants.ofCase(caseId)) : [];
-    return incidentsFeatureCollection(layers.includes('incidents') ? incidents : [], remnants, incidents);
+    const remnantIds = layers.includes('remnants') ? await this.remnants.idsOfCase(caseId) : [];
+    const incidentIds = layers.includes('incidents') || remnantIds.length > 0 ? await this.incidents.idsOfCase(caseId) : [];
+    return featureCollectionText(
+      inPages(incidentIds, async (ids) => this.incidentViews.viewsOf(await this.incidents.ofCase(caseId, ids))),
+      inPages(remnantIds, async (ids) => this.remnantViews.viewsOf(await this.remnants.byIds(ids))),
+      layers.includes('incidents'),
+    );
   }
 
-  /** RFC 4180 CSV of a case's munition remnants, one row each, with who holds the object now. */
-  async remnantsCsv(actor: Actor, caseId: string): Promise<string> {
+  /** RFC 4180 CSV of a case's munition remnants, one row each, with who holds the object now: text made a page at a time. */
+  async remnantsCsv(actor: Actor, caseId: string): Promise<AsyncIterable<string>> {
     await this.cases.assertMay(actor, caseId, 'records.export');
-    const codes = new Map((await this.incidents.ofCase(caseId)).map((i) => [i.id, i.code]));
-    const views: RemnantView[] = await this.remnantViews.viewsOf(await this.remnants.ofCase(caseId));
-    const lines = views.map((v) => {
+    const codes = await this.incidents.codesOfCase(caseId);
+    const rows = (v: RemnantView) => {
       const now = v.physicalCustody[v.physicalCustody.length - 1];
       return [
         v.id, v.incidentId, codes.get(v.incidentId) ?? null, v.weaponType, v.component, v.serialNumber, v.serialParts?.scheme ?? null,
@@ -71,19 +86,21 @@ export class RecordExports {
         v.attribution?.confidence ?? null, v.condition, v.recoveredAt, v.recoveredBy, v.location?.lat ?? null, v.location?.lon ?? null,
         v.status, v.sources.length, v.unsourced, now?.holder ?? null, now?.place ?? null, now?.from ?? null, v.physicalCustody.length,
       ];
-    });
-    return toCsv(REMNANTS_CSV_HEADER, lines);
+    };
+    const ids = await this.remnants.idsOfCase(caseId);
+    return csvText(REMNANTS_CSV_HEADER, inPages(ids, async (page) => (await this.remnantViews.viewsOf(await this.remnants.byIds(page))).map(rows)));
   }
 
   /**
-   * RFC 4180 CSV of a case's casualty records. Names only for who may see them and asks for
-   * them; that download is recorded in the custody log (the names themselves never are).
+   * RFC 4180 CSV of a case's casualty records, text made a page at a time. Names only for who
+   * may see them and asks for them; that download is recorded in the custody log before it
+   * begins (the names themselves never are).
    */
-  async casualtiesCsv(actor: Actor, caseId: string, includeNames: boolean): Promise<string> {
+  async casualtiesCsv(actor: Actor, caseId: string, includeNames: boolean): Promise<AsyncIterable<string>> {
     await this.cases.assertMay(actor, caseId, 'records.export');
     if (includeNames) assertMay(actor, 'casualty.names');
-    const rows = await this.casualties.ofCase(caseId);
-    const lines = rows.map((row) => {
+    const ids = await this.casualties.idsOfCase(caseId);
+    const line = (row: StoredCasualty & { incidentCode: string }) => {
       const v = this.casualtyViews.viewOf(row, includeNames);
       return [
         v.id, v.incidentId, row.incidentCode, v.countingUnit, v.groupSize?.min ?? null, v.groupSize?.max ?? null,
@@ -92,7 +109,7 @@ export class RecordExports {
         v.sources.length, v.unsourced, v.consentToPublishName,
         ...(includeNames ? [v.fullName ?? null, (v.nameVariants ?? []).join(';')] : []),
       ];
-    });
+    };
     if (includeNames) {
       await this.db.transaction((tx) =>
         this.custody.append(tx, {
@@ -100,11 +117,12 @@ export class RecordExports {
           actor,
           caseId,
           subject: { type: 'case', id: caseId },
-          details: { export: 'casualties.csv', includeNames: true, rows: rows.length },
+          details: { export: 'casualties.csv', includeNames: true, rows: ids.length },
         }),
       );
     }
-    return toCsv([...CSV_HEADER, ...(includeNames ? ['fullName', 'nameVariants'] : [])], lines);
+    const header = [...CSV_HEADER, ...(includeNames ? ['fullName', 'nameVariants'] : [])];
+    return csvText(header, inPages(ids, async (page) => (await this.casualties.withIncidentCodes(page)).map(line)));
   }
 
   /**

@@ -93,6 +93,18 @@ export class IncidentsRepository {
     return db.query(`${SELECT} WHERE i.case_id = $1 AND ($2::uuid[] IS NULL OR i.id = ANY ($2::uuid[])) ORDER BY i.start_at, i.id`, [caseId, ids]);
   }
 
+  /** The ids of a case's incidents, earliest start first (the order of ofCase). */
+  async idsOfCase(caseId: string): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM incidents WHERE case_id = $1 ORDER BY start_at, id`, [caseId]);
+    return rows.map((row) => row.id);
+  }
+
+  /** The code of each of a case's incidents, by id. */
+  async codesOfCase(caseId: string): Promise<Map<string, string>> {
+    const rows: { id: string; code: string }[] = await this.db.query(`SELECT id, code FROM incidents WHERE case_id = $1`, [caseId]);
+    return new Map(rows.map((row) => [row.id, row.code]));
+  }
+
   /** Which of `ids` are incidents of the case. */
   async idsInCase(tx: EntityManager, caseId: string, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();

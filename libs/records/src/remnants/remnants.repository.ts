@@ -137,9 +137,15 @@ export class RemnantsRepository {
     ]);
   }
 
-  /** A case's remnants in the order they were recorded. */
-  ofCase(caseId: string, db: Db = this.db): Promise<StoredRemnant[]> {
-    return db.query(`${SELECT} WHERE r.case_id = $1 ORDER BY r.created_at, r.id`, [caseId]);
+  /** The ids of a case's remnants in the order they were recorded. */
+  async idsOfCase(caseId: string): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM remnants WHERE case_id = $1 ORDER BY created_at, id`, [caseId]);
+    return rows.map((row) => row.id);
+  }
+
+  /** These remnants, in the order of `ids`. */
+  byIds(ids: readonly string[]): Promise<StoredRemnant[]> {
+    return this.db.query(`SELECT ${COLUMNS} FROM unnest($1::uuid[]) WITH ORDINALITY AS k(id, n) JOIN remnants r ON r.id = k.id ORDER BY k.n`, [ids]);
   }
 
   /** A page of a listing (latest first, or in serial order); one row more than `limit` tells there is a next page. */
