@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { inject } from 'vitest';
 import { onDatabase, onServer, withDatabase } from './postgres-server.js';
 
@@ -54,5 +55,16 @@ export async function whileChangeCommits<T>(
     return await answer;
   } finally {
     await tx.end();
+  }
+}
+
+/** Runs `use` with a DataSource on `url` that knows `migrations` (to run or undo them), then closes it. */
+export async function withMigrations<T>(url: string, migrations: DataSourceOptions['migrations'], use: (db: DataSource) => Promise<T>): Promise<T> {
+  const db = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each', logging: false, poolSize: 1 });
+  await db.initialize();
+  try {
+    return await use(db);
+  } finally {
+    await db.destroy();
   }
 }

@@ -2,22 +2,14 @@
 // and type_mismatch get the values the application gives new items.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { withMigrations } from '../../../test/support/database.js';
 import { onServer, withDatabase } from '../../../test/support/postgres-server.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { EvidenceTimePlace1764000600000 } from './migrations/1764000600000-evidence-time-place.js';
 
-const migrate = async (url: string, migrations: typeof MIGRATIONS): Promise<void> => {
-  const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each', logging: false, poolSize: 1 });
-  await dataSource.initialize();
-  try {
-    await dataSource.runMigrations({ transaction: 'each' });
-  } finally {
-    await dataSource.destroy();
-  }
-};
+const migrate = (url: string, migrations: typeof MIGRATIONS): Promise<void> => withMigrations(url, migrations, (db) => db.runMigrations({ transaction: 'each' }).then(() => undefined));
 
 describe('migration EvidenceTimePlace1764000600000 on existing items', () => {
   const serverUrl = inject('pgServerUrl');

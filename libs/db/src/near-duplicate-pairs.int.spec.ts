@@ -2,22 +2,12 @@
 // the hashes already stored, both ways, within 16 bits and within a case only; then down and up.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { withMigrations } from '../../../test/support/database.js';
 import { onServer, withDatabase } from '../../../test/support/postgres-server.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { NearDuplicatePairs1764001700000 } from './migrations/1764001700000-near-duplicate-pairs.js';
-
-const withMigrations = async <T>(url: string, migrations: typeof MIGRATIONS, use: (db: DataSource) => Promise<T>): Promise<T> => {
-  const db = new DataSource({ type: 'postgres', url, migrations, migrationsTransactionMode: 'each', logging: false, poolSize: 1 });
-  await db.initialize();
-  try {
-    return await use(db);
-  } finally {
-    await db.destroy();
-  }
-};
 
 describe('migration NearDuplicatePairs1764001700000 on photos already processed', () => {
   const serverUrl = inject('pgServerUrl');
