@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { inject } from 'vitest';
+import { MIGRATIONS } from '../../libs/db/src/migrations/index.js';
 import { onDatabase, onServer, withDatabase } from './postgres-server.js';
 
 export interface TestDatabase {
@@ -67,4 +68,26 @@ export async function withMigrations<T>(url: string, migrations: DataSourceOptio
   } finally {
     await db.destroy();
   }
+}
+
+/**
+ * A database of its own migrated up to, not including, `migration` (to test that migration on
+ * rows written before it), with a client connected to it; `drop` ends both.
+ */
+export async function databaseBefore(migration: (typeof MIGRATIONS)[number]): Promise<{ url: string; client: pg.Client; drop(): Promise<void> }> {
+  const serverUrl = inject('pgServerUrl');
+  const name = `custodia_t_${process.ppid}_${randomBytes(4).toString('hex')}`;
+  const url = withDatabase(serverUrl, name);
+  await onServer(serverUrl, [`CREATE DATABASE ${name}`]);
+  await withMigrations(url, MIGRATIONS.filter((m) => m !== migration), (db) => db.runMigrations({ transaction: 'each' }));
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    url,
+    client,
+    async drop() {
+      await client.end();
+      await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    },
+  };
 }

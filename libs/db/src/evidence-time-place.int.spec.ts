@@ -3,26 +3,18 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { withMigrations } from '../../../test/support/database.js';
-import { onServer, withDatabase } from '../../../test/support/postgres-server.js';
+import { databaseBefore, withMigrations } from '../../../test/support/database.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { EvidenceTimePlace1764000600000 } from './migrations/1764000600000-evidence-time-place.js';
 
-const migrate = (url: string, migrations: typeof MIGRATIONS): Promise<void> => withMigrations(url, migrations, (db) => db.runMigrations({ transaction: 'each' }).then(() => undefined));
-
 describe('migration EvidenceTimePlace1764000600000 on existing items', () => {
-  const serverUrl = inject('pgServerUrl');
-  const name = `custodia_t_${process.ppid}_${randomBytes(4).toString('hex')}`;
-  const url = withDatabase(serverUrl, name);
+  let db: Awaited<ReturnType<typeof databaseBefore>>;
   let client: pg.Client;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    await onServer(serverUrl, [`CREATE DATABASE ${name}`]);
-    await migrate(url, MIGRATIONS.filter((m) => m !== EvidenceTimePlace1764000600000));
-    client = new pg.Client({ connectionString: url });
-    await client.connect();
+    db = await databaseBefore(EvidenceTimePlace1764000600000);
+    client = db.client;
     const [user] = (await client.query(`INSERT INTO users (email, display_name, role, password_hash) VALUES ('m@x.test', 'm', 'investigator', 'x') RETURNING id`)).rows;
     const [kase] = (await client.query(`INSERT INTO cases (title, created_by) VALUES ('before', $1) RETURNING id`, [user.id])).rows;
     // Rows as the application wrote them before the migration (captured_at: the file's instant, else the declared one).
@@ -52,11 +44,10 @@ describe('migration EvidenceTimePlace1764000600000 on existing items', () => {
       ).rows;
       ids[label] = inserted.id;
     }
-    await migrate(url, MIGRATIONS);
+    await withMigrations(db.url, MIGRATIONS, (migrating) => migrating.runMigrations({ transaction: 'each' }));
   });
   afterAll(async () => {
-    await client?.end();
-    await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    await db?.drop();
   });
 
   const row = async (label: string) =>

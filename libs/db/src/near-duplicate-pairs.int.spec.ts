@@ -3,24 +3,18 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { withMigrations } from '../../../test/support/database.js';
-import { onServer, withDatabase } from '../../../test/support/postgres-server.js';
+import { databaseBefore, withMigrations } from '../../../test/support/database.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { NearDuplicatePairs1764001700000 } from './migrations/1764001700000-near-duplicate-pairs.js';
 
 describe('migration NearDuplicatePairs1764001700000 on photos already processed', () => {
-  const serverUrl = inject('pgServerUrl');
-  const name = `custodia_t_${process.ppid}_${randomBytes(4).toString('hex')}`;
-  const url = withDatabase(serverUrl, name);
+  let db: Awaited<ReturnType<typeof databaseBefore>>;
   let client: pg.Client;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    await onServer(serverUrl, [`CREATE DATABASE ${name}`]);
-    await withMigrations(url, MIGRATIONS.filter((m) => m !== NearDuplicatePairs1764001700000), (db) => db.runMigrations({ transaction: 'each' }));
-    client = new pg.Client({ connectionString: url });
-    await client.connect();
+    db = await databaseBefore(NearDuplicatePairs1764001700000);
+    client = db.client;
     const [user] = (await client.query(`INSERT INTO users (email, display_name, role, password_hash) VALUES ('m@x.test', 'm', 'investigator', 'x') RETURNING id`)).rows;
     const cases = (await client.query(`INSERT INTO cases (title, created_by) VALUES ('one', $1), ('two', $1) RETURNING id`, [user.id])).rows;
     // Hashes as the derivative job stored them (signed 64-bit).
@@ -42,11 +36,10 @@ describe('migration NearDuplicatePairs1764001700000 on photos already processed'
       ).rows;
       ids[label] = row.id;
     }
-    await withMigrations(url, MIGRATIONS, (db) => db.runMigrations({ transaction: 'each' }));
+    await withMigrations(db.url, MIGRATIONS, (migrating) => migrating.runMigrations({ transaction: 'each' }));
   });
   afterAll(async () => {
-    await client?.end();
-    await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    await db?.drop();
   });
 
   const pairs = async (): Promise<string[]> => {
@@ -63,10 +56,10 @@ describe('migration NearDuplicatePairs1764001700000 on photos already processed'
 
   it('goes down and up again to the same pairs', async () => {
     const before = await pairs();
-    await withMigrations(url, MIGRATIONS, async (db) => {
-      await db.undoLastMigration({ transaction: 'each' });
-      expect((await db.query(`SELECT to_regclass('evidence_near_duplicates') AS t`))[0].t).toBeNull();
-      await db.runMigrations({ transaction: 'each' });
+    await withMigrations(db.url, MIGRATIONS, async (migrating) => {
+      await migrating.undoLastMigration({ transaction: 'each' });
+      expect((await migrating.query(`SELECT to_regclass('evidence_near_duplicates') AS t`))[0].t).toBeNull();
+      await migrating.runMigrations({ transaction: 'each' });
     });
     expect(await pairs()).toEqual(before);
   });
