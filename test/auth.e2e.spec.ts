@@ -362,6 +362,33 @@ describe('accounts and access (e2e)', () => {
       expect(expectProblem(junk, 400).errors?.[0]?.field).toBe('expiresAt');
     });
 
+    it('a sign-in beyond 100 live sessions ends the oldest; up to it, signing in ends none', async () => {
+      const user = await t.user('investigator');
+      const signIn = async () => {
+        const res = await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body.accessToken as string;
+      };
+      const first = await signIn();
+      // 98 more, made after it (scripted sign-ins): with t.user's own session, 100 live.
+      await t.db.superuserQuery(
+        `INSERT INTO access_tokens (user_id, kind, token_hash, created_at, expires_at)
+         SELECT $1, 'session', decode(md5(random()::text) || md5(random()::text), 'hex'), now() + make_interval(secs => n), now() + interval '8 hours'
+           FROM generate_series(1, 98) AS n`,
+        [user.id],
+      );
+      const live = async () =>
+        (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM access_tokens WHERE user_id = $1 AND kind = 'session' AND revoked_at IS NULL`, [user.id]))[0]!.n;
+      expect(await live()).toBe(100);
+      expect((await t.http.get('/api/v1/auth/me').auth(first, { type: 'bearer' })).status).toBe(200);
+      // The 101st: the oldest live session (t.user's own) ends, the one made next does not.
+      const newest = await signIn();
+      expect(await live()).toBe(100);
+      expectProblem(await t.http.get('/api/v1/auth/me').auth(user.token, { type: 'bearer' }), 401);
+      expect((await t.http.get('/api/v1/auth/me').auth(first, { type: 'bearer' })).status).toBe(200);
+      expect((await t.http.get('/api/v1/auth/me').auth(newest, { type: 'bearer' })).status).toBe(200);
+    });
+
     it('logout revokes the session token', async () => {
       const user = await t.user('auditor');
       expect((await t.http.post('/api/v1/auth/logout').auth(user.token, { type: 'bearer' })).status).toBe(204);

@@ -70,6 +70,26 @@ export async function holdCaller(tx: EntityManager, actor: Actor): Promise<void>
   if (user?.role !== actor.role || !(await callerTokenLive(tx, actor))) throw callerRevoked();
 }
 
+/** The most live sessions one account holds; a sign-in beyond it ends the oldest. */
+export const MAX_LIVE_SESSIONS = 100;
+
+/**
+ * Ends the account's oldest live sessions beyond MAX_LIVE_SESSIONS (the caller holds the row);
+ * returns how many. Nothing is written when there are none, so a sign-in does not make every
+ * process forget its cached tokens.
+ */
+async function endOldestSessions(tx: EntityManager, userId: string): Promise<number> {
+  const live = `user_id = $1 AND kind = 'session' AND revoked_at IS NULL AND expires_at > now()`;
+  const [{ n }]: { n: number }[] = await tx.query(`SELECT count(*)::int AS n FROM access_tokens WHERE ${live}`, [userId]);
+  if (n <= MAX_LIVE_SESSIONS) return 0;
+  await tx.query(
+    `UPDATE access_tokens SET revoked_at = now()
+      WHERE id IN (SELECT id FROM access_tokens WHERE ${live} ORDER BY created_at DESC, id DESC OFFSET ${MAX_LIVE_SESSIONS})`,
+    [userId],
+  );
+  return n - MAX_LIVE_SESSIONS;
+}
+
 @Injectable()
 export class AuthService {
   private readonly throttle: LoginThrottle;
@@ -119,9 +139,11 @@ export class AuthService {
       );
       if (!still?.same) return false;
       await tx.getRepository(AccessTokenEntity).insert({ userId: user.id, kind: 'session', tokenHash, expiresAt });
-      return true;
+      return endOldestSessions(tx, user.id);
     });
-    if (!opened) throw invalidCredentials();
+    if (opened === false) throw invalidCredentials();
+    // Sessions ended above: this process's cache forgets them now (others hear it from the database).
+    if (opened > 0) this.tokens.forget();
     const { id, displayName, role, mustChangePassword } = toUserView(user);
     return {
       accessToken: token,
