@@ -19,7 +19,7 @@ import {
   verifyPassword,
 } from './secrets.js';
 import type { LoginResult } from './auth.schema.js';
-import { assertPasswordLength, assertRoomForDeviceToken, listedTokens, revokeTokens, toUserView, type ListedToken } from './users.service.js';
+import { assertPasswordLength, assertRoomForDeviceToken, endOldestSessions, listedTokens, revokeTokens, toUserView, type ListedToken } from './users.service.js';
 
 
 export interface ApiTokenView {
@@ -68,26 +68,6 @@ async function callerTokenLive(tx: EntityManager, actor: Actor): Promise<boolean
 export async function holdCaller(tx: EntityManager, actor: Actor): Promise<void> {
   const [user]: { role: string }[] = await tx.query(`SELECT role FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [actor.id]);
   if (user?.role !== actor.role || !(await callerTokenLive(tx, actor))) throw callerRevoked();
-}
-
-/** The most live sessions one account holds; a sign-in beyond it ends the oldest. */
-export const MAX_LIVE_SESSIONS = 100;
-
-/**
- * Ends the account's oldest live sessions beyond MAX_LIVE_SESSIONS (the caller holds the row);
- * returns how many. Nothing is written when there are none, so a sign-in does not make every
- * process forget its cached tokens.
- */
-async function endOldestSessions(tx: EntityManager, userId: string): Promise<number> {
-  const live = `user_id = $1 AND kind = 'session' AND revoked_at IS NULL AND expires_at > now()`;
-  const [{ n }]: { n: number }[] = await tx.query(`SELECT count(*)::int AS n FROM access_tokens WHERE ${live}`, [userId]);
-  if (n <= MAX_LIVE_SESSIONS) return 0;
-  await tx.query(
-    `UPDATE access_tokens SET revoked_at = now()
-      WHERE id IN (SELECT id FROM access_tokens WHERE ${live} ORDER BY created_at DESC, id DESC OFFSET ${MAX_LIVE_SESSIONS})`,
-    [userId],
-  );
-  return n - MAX_LIVE_SESSIONS;
 }
 
 @Injectable()

@@ -83,6 +83,17 @@ export function assertPasswordLength(field: string, password: string): void {
 
 /** The most live device tokens one user holds at once (a phone, a laptop, a partner tool each). */
 export const MAX_LIVE_DEVICE_TOKENS = 100;
+/** The most live sessions one account holds; a sign-in beyond it ends the oldest. */
+export const MAX_LIVE_SESSIONS = 100;
+
+/** An access token is live: neither revoked nor expired (SQL, on access_tokens). */
+const LIVE = `revoked_at IS NULL AND expires_at > now()`;
+
+/** How many live tokens of a kind the user holds. */
+async function liveTokens(tx: EntityManager, userId: string, kind: 'session' | 'api'): Promise<number> {
+  const [{ n }]: { n: number }[] = await tx.query(`SELECT count(*)::int AS n FROM access_tokens WHERE user_id = $1 AND kind = $2 AND ${LIVE}`, [userId, kind]);
+  return n;
+}
 
 /** How many live sessions and how many ended (revoked or expired) tokens a listing shows at most. */
 export const LISTED_TOKENS = { liveSessions: 100, ended: 100 } as const;
@@ -98,14 +109,13 @@ export type ListedToken = Pick<AccessTokenEntity, 'id' | 'kind' | 'name' | 'crea
  */
 export async function listedTokens(db: DataSource, userId: string, kind?: 'api'): Promise<ListedToken[]> {
   const columns = `id, kind, name, created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"`;
-  const live = `revoked_at IS NULL AND expires_at > now()`;
   return db.query(
-    `(SELECT ${columns}, 0 AS part, created_at AS at FROM access_tokens WHERE user_id = $1 AND kind = 'api' AND ${live})
+    `(SELECT ${columns}, 0 AS part, created_at AS at FROM access_tokens WHERE user_id = $1 AND kind = 'api' AND ${LIVE})
      UNION ALL
-     (SELECT ${columns}, 1, created_at FROM access_tokens WHERE user_id = $1 AND kind = 'session' AND $2::text IS NULL AND ${live}
+     (SELECT ${columns}, 1, created_at FROM access_tokens WHERE user_id = $1 AND kind = 'session' AND $2::text IS NULL AND ${LIVE}
        ORDER BY created_at DESC LIMIT ${LISTED_TOKENS.liveSessions})
      UNION ALL
-     (SELECT ${columns}, 2, LEAST(revoked_at, expires_at) FROM access_tokens WHERE user_id = $1 AND ($2::text IS NULL OR kind = $2) AND NOT (${live})
+     (SELECT ${columns}, 2, LEAST(revoked_at, expires_at) FROM access_tokens WHERE user_id = $1 AND ($2::text IS NULL OR kind = $2) AND NOT (${LIVE})
        ORDER BY LEAST(revoked_at, expires_at) DESC LIMIT ${LISTED_TOKENS.ended})
      ORDER BY part, at DESC`,
     [userId, kind ?? null],
@@ -117,13 +127,27 @@ export async function listedTokens(db: DataSource, userId: string, kind?: 'api')
  * caller holds the user's row FOR UPDATE, so two requests at once cannot both take the last place.
  */
 export async function assertRoomForDeviceToken(tx: EntityManager, userId: string): Promise<void> {
-  const [{ live }]: { live: number }[] = await tx.query(
-    `SELECT count(*)::int AS live FROM access_tokens WHERE user_id = $1 AND kind = 'api' AND revoked_at IS NULL AND expires_at > now()`,
-    [userId],
-  );
+  const live = await liveTokens(tx, userId, 'api');
   if (live >= MAX_LIVE_DEVICE_TOKENS) {
     throw conflict(`The account holds ${live} live device tokens, the most at once: revoke one no longer in use (DELETE /auth/tokens/:id) first`);
   }
+}
+
+/**
+ * Ends the account's oldest live sessions beyond MAX_LIVE_SESSIONS (the caller holds the row);
+ * returns how many. Nothing is written when there are none, so a sign-in does not make every
+ * process forget its cached tokens.
+ */
+export async function endOldestSessions(tx: EntityManager, userId: string): Promise<number> {
+  const live = await liveTokens(tx, userId, 'session');
+  if (live <= MAX_LIVE_SESSIONS) return 0;
+  await tx.query(
+    `UPDATE access_tokens SET revoked_at = now()
+      WHERE id IN (SELECT id FROM access_tokens WHERE user_id = $1 AND kind = 'session' AND ${LIVE}
+                    ORDER BY created_at DESC, id DESC OFFSET ${MAX_LIVE_SESSIONS})`,
+    [userId],
+  );
+  return live - MAX_LIVE_SESSIONS;
 }
 
 /**
@@ -139,7 +163,7 @@ export async function revokeTokens(
   // TypeORM answers an UPDATE with [rows, affected count].
   const [rows]: [{ kind: 'session' | 'api' }[], number] = await tx.query(
     `UPDATE access_tokens SET revoked_at = now()
-      WHERE user_id = $1 AND kind = ANY ($2::text[]) AND revoked_at IS NULL AND expires_at > now()
+      WHERE user_id = $1 AND kind = ANY ($2::text[]) AND ${LIVE}
         AND id IS DISTINCT FROM $3::uuid
       RETURNING kind`,
     [userId, kinds, exceptTokenId ?? null],
