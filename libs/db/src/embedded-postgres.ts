@@ -359,18 +359,28 @@ async function startServer(binaries: PostgresBinaries, cluster: Cluster, port: n
 async function stopServer(child: ChildProcess, binaries: PostgresBinaries, cluster: Cluster): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  if (process.platform === 'win32') {
-    spawn(binaries.pgCtl, ['stop', '-D', cluster.dir, '-m', 'fast'], { stdio: 'ignore', env: postgresEnv() });
-  } else {
-    child.kill('SIGINT'); // fast shutdown: open transactions roll back, the cluster is left clean
-  }
+  const stopIn = (mode: 'smart' | 'fast') => {
+    if (process.platform === 'win32') spawn(binaries.pgCtl, ['stop', '-D', cluster.dir, '-m', mode], { stdio: 'ignore', env: postgresEnv() });
+    else child.kill(mode === 'smart' ? 'SIGTERM' : 'SIGINT');
+  };
+  // Smart shutdown first: the sessions the app has just closed end as their clients left them.
+  // node-postgres's pool.end() resolves before its sockets close, so a fast shutdown at once
+  // could still find them and "terminate" them, which the app logged as errors. Whatever is still
+  // connected after SMART_SHUTDOWN_MS (another process) gets the fast one: open transactions roll
+  // back, the cluster is left clean.
+  stopIn('smart');
+  const fast = setTimeout(() => stopIn('fast'), SMART_SHUTDOWN_MS);
   const immediate = setTimeout(() => child.kill('SIGQUIT'), 60_000);
   try {
     await exited;
   } finally {
+    clearTimeout(fast);
     clearTimeout(immediate);
   }
 }
+
+/** How long a stop waits for remaining sessions to end before it ends them. */
+const SMART_SHUTDOWN_MS = 3_000;
 
 /**
  * Starts (initialising on first use) the data folder's PostgreSQL cluster, listening on
