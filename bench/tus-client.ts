@@ -2,7 +2,9 @@
  * The tus side of bench/uploads.ts, in its own process as curl is on the multipart side:
  * node dist/bench/tus-client.js <endpoint> <token> <file> <chunkMiB> [stopAtBytes] [uploadUrl] [lean]
  * Prints { url, offset, seconds, cpuSeconds } as JSON (cpuSeconds: the whole process's CPU time); with stopAtBytes it stops (as a dropped connection
- * would) once that many bytes are acknowledged; with uploadUrl it resumes that upload. With
+ * would) once that many bytes are acknowledged; with uploadUrl it resumes that upload. By default
+ * tus-js-client reads and sends as `custodia upload` has it do (TUS_FILE_OPTIONS); with `stock`
+ * with tus-js-client's own Node file reader and HTTP stack. With
  * `lean` it is not tus-js-client but the least a tus client can do (one creation, then PATCHes
  * of each chunk read into one reused buffer, over one keep-alive connection), to tell the
  * client's own cost from the server's; with TUS_TIMES=1 in its environment it prints each chunk's
@@ -12,14 +14,16 @@ import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import * as tus from 'tus-js-client';
+import { fileOnDisk, TUS_FILE_OPTIONS } from '#custodia/bulk-upload';
 
 const [endpoint, token, file, chunkMiB, stopAt, resumeUrl, mode] = process.argv.slice(2) as [string, string, string, string, string?, string?, string?];
 const size = statSync(file).size;
 const chunkSize = Number(chunkMiB) * 1024 * 1024;
 
-function tusJsClient(): Promise<{ url: string; offset: number }> {
+function tusJsClient(stock: boolean): Promise<{ url: string; offset: number }> {
   return new Promise((resolve, reject) => {
-    const upload: tus.Upload = new tus.Upload(createReadStream(file), {
+    const upload: tus.Upload = new tus.Upload(stock ? createReadStream(file) : fileOnDisk(file), {
+      ...(stock ? {} : TUS_FILE_OPTIONS),
       endpoint,
       uploadUrl: resumeUrl || null,
       uploadSize: size,
@@ -74,6 +78,6 @@ async function lean(): Promise<{ url: string; offset: number }> {
 }
 
 const started = performance.now();
-const result = mode === 'lean' ? await lean() : await tusJsClient();
+const result = mode === 'lean' ? await lean() : await tusJsClient(mode === 'stock');
 const cpu = process.cpuUsage();
 console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));

@@ -2,9 +2,10 @@
  * Resumable upload figures (issue 11): a 1 GiB file over tus (8 MiB chunks) and made evidence,
  * against the same bytes through multipart in the same run (both clients in their own process:
  * curl, and tus-js-client); the cost of a resume; the bulk uploader's files per minute on many
- * small files. Multipart, tus-js-client and a lean tus client take turns in rounds (each round in
- * another order); the ratios are per round, with their medians.
- * Usage: npm run bench:uploads [-- --mib 1024 --files 500 --rounds 3 --chunk-mib 8 --ways multipart,tus,lean]
+ * small files. Multipart and tus-js-client as `custodia upload` runs it take turns in rounds (each
+ * round in another order), optionally with tus-js-client as it comes (`stock`: its own file reader
+ * and HTTP stack) and a lean tus client; the ratios are per round, with their medians.
+ * Usage: npm run bench:uploads [-- --mib 1024 --files 500 --rounds 3 --chunk-mib 8 --ways multipart,tus,stock,lean]
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,7 +18,7 @@ import { bulkUpload } from '#custodia/bulk-upload';
 import { benchApp, fmt, median, now } from './support.js';
 
 const { values } = parseArgs({
-  options: { mib: { type: 'string', default: '1024' }, files: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' }, ways: { type: 'string', default: 'multipart,tus,lean' }, 'chunk-mib': { type: 'string', default: '8' } },
+  options: { mib: { type: 'string', default: '1024' }, files: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' }, ways: { type: 'string', default: 'multipart,tus,stock' }, 'chunk-mib': { type: 'string', default: '8' } },
 });
 const TOTAL = Number(values.mib) * 1024 * 1024;
 const FILES = Number(values.files);
@@ -81,11 +82,12 @@ try {
       await finish(app, sent.url);
       return { seconds: (now() - started) / 1000, finishing: (now() - sentAt) / 1000, clientCpu: sent.cpuSeconds };
     },
+    stock: (file: string) => ways.tus(file, 'stock'),
     lean: (file: string) => ways.tus(file, 'lean'),
   };
   type Way = keyof typeof ways;
   const order = values.ways.split(',') as Way[];
-  const results: Record<Way, { seconds: number; finishing: number; clientCpu: number; serverCpu: number }[]> = { multipart: [], tus: [], lean: [] };
+  const results: Record<Way, { seconds: number; finishing: number; clientCpu: number; serverCpu: number }[]> = { multipart: [], tus: [], stock: [], lean: [] };
   console.log(`${fmt(mib, 0)} MiB per upload, tus chunks of ${CHUNK_MIB} MiB, ${ROUNDS} rounds, PostgreSQL ${app.server}`);
   for (let round = 0; round < ROUNDS; round++) {
     // Each round in another order, so a drift of the machine does not favour one way.
@@ -98,18 +100,24 @@ try {
       results[way].push(result);
       line.push(`${way} ${fmt(mib / result.seconds, 1)} MiB/s`);
     }
+    const others = rotated.filter((way) => way !== 'multipart' && results[way][round]);
     const r = (way: Way) => fmt((results.multipart[round]?.seconds ?? NaN) / (results[way][round]?.seconds ?? NaN), 3);
-    console.log(`round ${round + 1}: ${line.join(', ')}; tus / multipart ${r('tus')}, lean client / multipart ${r('lean')}`);
+    console.log(`round ${round + 1}: ${line.join(', ')}; ${others.map((way) => `${way} / multipart ${r(way)}`).join(', ')}`);
   }
   const rates = (way: Way) => results[way].map((x) => mib / x.seconds);
   const ratios = (way: Way) => results.multipart.map((m, i) => m.seconds / (results[way][i]?.seconds ?? NaN));
-  console.log(`multipart (curl) to 201: median ${fmt(median(rates('multipart')), 1)} MiB/s`);
-  console.log(`tus (tus-js-client, ${CHUNK_MIB} MiB chunks) and POST { uploadId } to 201: median ${fmt(median(rates('tus')), 1)} MiB/s; making it evidence ${results.tus.map((x) => fmt(x.finishing, 2)).join(', ')} s`);
-  console.log(`tus (lean client, ${CHUNK_MIB} MiB chunks) and POST { uploadId } to 201: median ${fmt(median(rates('lean')), 1)} MiB/s`);
-  console.log(`ratio tus / multipart: ${ratios('tus').map((x) => fmt(x, 3)).join(', ')} (median ${fmt(median(ratios('tus')), 3)})`);
-  console.log(`ratio lean tus client / multipart: ${ratios('lean').map((x) => fmt(x, 3)).join(', ')} (median ${fmt(median(ratios('lean')), 3)})`);
   const cpu = (way: Way, side: 'serverCpu' | 'clientCpu') => fmt(median(results[way].map((x) => x[side])), 2);
-  console.log(`CPU seconds per ${fmt(mib, 0)} MiB (medians): server multipart ${cpu('multipart', 'serverCpu')}, server tus-js-client ${cpu('tus', 'serverCpu')}, server lean ${cpu('lean', 'serverCpu')}; client tus-js-client ${cpu('tus', 'clientCpu')}, client lean ${cpu('lean', 'clientCpu')}`);
+  const label: Record<Way, string> = {
+    multipart: 'multipart (curl)',
+    tus: `tus (tus-js-client as custodia upload runs it, ${CHUNK_MIB} MiB chunks)`,
+    stock: `tus (tus-js-client's own reader and HTTP stack, ${CHUNK_MIB} MiB chunks)`,
+    lean: `tus (lean client, ${CHUNK_MIB} MiB chunks)`,
+  };
+  for (const way of order) {
+    const finishing = way === 'multipart' ? '' : ` and POST { uploadId }; making it evidence ${results[way].map((x) => fmt(x.finishing, 2)).join(', ')} s`;
+    console.log(`${label[way]}${finishing}: median ${fmt(median(rates(way)), 1)} MiB/s to 201; CPU s per ${fmt(mib, 0)} MiB (medians) server ${cpu(way, 'serverCpu')}, client ${way === 'multipart' ? 'n/a' : cpu(way, 'clientCpu')}`);
+    if (way !== 'multipart') console.log(`  ratio ${way} / multipart: ${ratios(way).map((x) => fmt(x, 3)).join(', ')} (median ${fmt(median(ratios(way)), 3)})`);
+  }
   const tusS = median(results.tus.map((x) => x.seconds));
 
   // A resume: the first client stops half-way (as when the network drops), a second one asks

@@ -6,6 +6,7 @@ import pg from 'pg';
 import request from 'supertest';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fileOnDisk, TUS_FILE_OPTIONS } from '../libs/bulk-upload/src/index.js';
 import { verifyReceipt } from '../libs/custody-core/src/index.js';
 import { EvidenceService } from '../libs/evidence/src/index.js';
 import { UploadsService } from '../libs/uploads/src/index.js';
@@ -16,21 +17,26 @@ const MiB = 1024 * 1024;
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-/** Uploads `bytes` with the real tus-js-client; resolves with the upload's URL. */
+/**
+ * Uploads `bytes` with the real tus-js-client; resolves with the upload's URL. With `fromFile`
+ * the bytes are that file's, read and sent as `custodia upload` has tus-js-client do.
+ */
 function tusUpload(
   endpoint: string,
   token: string,
   bytes: Buffer,
-  options: Partial<tus.UploadOptions> & { metadata?: Record<string, string> } = {},
+  options: Partial<tus.UploadOptions> & { metadata?: Record<string, string>; fromFile?: string } = {},
 ): Promise<string> {
+  const { fromFile, ...rest } = options;
   return new Promise((resolve, reject) => {
-    const upload: tus.Upload = new tus.Upload(bytes, {
+    const upload: tus.Upload = new tus.Upload(fromFile ? fileOnDisk(fromFile) : bytes, {
+      ...(fromFile ? TUS_FILE_OPTIONS : {}),
       endpoint,
       headers: { Authorization: `Bearer ${token}` },
       chunkSize: 1 * MiB,
       retryDelays: [],
       metadata: { filename: 'strike.jpg', filetype: 'image/jpeg', sha256: sha256(bytes) },
-      ...options,
+      ...rest,
       onError: reject,
       onSuccess: () => resolve(upload.url!),
     });
@@ -141,14 +147,17 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(await uploadsRow(id)).toBeUndefined();
   });
 
-  it('finishes a large upload through a connection cut every 20 MiB, resuming where the server says', async () => {
-    const user = await t.user('documenter', 'on mobile data');
+  it.each(['its own reader and HTTP stack', 'the reader and HTTP stack of custodia upload'])('finishes a large upload through a connection cut every 20 MiB, resuming where the server says (tus-js-client with %s)', async (client) => {
+    const user = await t.user('documenter', `on mobile data, ${client}`);
     const bytes = randomBytes(96 * MiB);
+    const fromFile = client.includes('custodia') ? path.join(t.config.dataDir, `to-send-${randomBytes(4).toString('hex')}.bin`) : undefined;
+    if (fromFile) await writeFile(fromFile, bytes);
     const proxy = await loopbackProxy(url, { cutEvery: 20 * MiB });
     try {
       const location = await tusUpload(`${proxy.url}/api/v1/uploads`, user.token, bytes, {
         chunkSize: 8 * MiB,
         retryDelays: Array.from({ length: 30 }, () => 50),
+        fromFile,
       });
       expect(proxy.cuts()).toBeGreaterThanOrEqual(4);
       const row = await uploadsRow(idOf(location));

@@ -6,6 +6,7 @@ import * as tus from 'tus-js-client';
 import { verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
 import { syncToDisk } from '#custodia/storage';
 import { visibleText } from '#custodia/text';
+import { fileOnDisk, TUS_FILE_OPTIONS } from './tus-node.js';
 
 /**
  * The bulk uploader behind `custodia upload`: for the investigator with a phone dump of
@@ -202,7 +203,8 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
     }
     const entry = known;
     const uploadUrl = await new Promise<string>((resolve, reject) => {
-      const upload = new tus.Upload(createReadStream(file), {
+      const upload = new tus.Upload(fileOnDisk(file), {
+        ...TUS_FILE_OPTIONS,
         endpoint: `${api}/uploads`,
         uploadUrl: entry.uploadUrl ?? null,
         uploadSize: entry.sizeBytes,

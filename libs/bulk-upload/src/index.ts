@@ -1,1 +1,2 @@
 export * from './bulk-upload.js';
+export { fileOnDisk, TUS_FILE_OPTIONS } from './tus-node.js';

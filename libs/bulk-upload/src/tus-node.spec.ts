@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import * as tus from 'tus-js-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileOnDisk, TUS_FILE_OPTIONS } from './tus-node.js';
+
+/** The least tus server: one upload, its PATCHes kept as they came. */
+async function tusServer() {
+  const patches: { offset: number; contentLength: number; body: Buffer }[] = [];
+  const sockets = new Set<Socket>();
+  let length = 0;
+  const server = http.createServer(async (req, res) => {
+    sockets.add(req.socket);
+    const parts: Buffer[] = [];
+    for await (const part of req) parts.push(part as Buffer);
+    const received = patches.reduce((sum, p) => sum + p.body.length, 0);
+    if (req.method === 'POST') {
+      length = Number(req.headers['upload-length']);
+      res.writeHead(201, { Location: '/files/1', 'Tus-Resumable': '1.0.0' }).end();
+    } else if (req.method === 'PATCH') {
+      const body = Buffer.concat(parts);
+      patches.push({ offset: Number(req.headers['upload-offset']), contentLength: Number(req.headers['content-length']), body });
+      res.writeHead(204, { 'Upload-Offset': String(received + body.length), 'Tus-Resumable': '1.0.0' }).end();
+    } else {
+      res.writeHead(405).end();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, patches, sockets, length: () => length, close: () => server.close() };
+}
+
+describe("tus-js-client with custodia upload's file reader and HTTP stack", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-tus-node-'));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('sends a file in whole chunks with their lengths, over one connection, reporting progress as it goes', async () => {
+    const server = await tusServer();
+    const bytes = randomBytes(5 * 1024 * 1024 + 3);
+    const file = path.join(dir, 'clip.mp4');
+    await writeFile(file, bytes);
+    const progress: number[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const upload = new tus.Upload(fileOnDisk(file), {
+          ...TUS_FILE_OPTIONS,
+          endpoint: `${server.url}/files`,
+          chunkSize: 2 * 1024 * 1024,
+          retryDelays: [],
+          onProgress: (sent) => progress.push(sent),
+          onError: reject,
+          onSuccess: () => resolve(),
+        });
+        upload.start();
+      });
+      expect(server.length()).toBe(bytes.length);
+      expect(server.patches.map((p) => [p.offset, p.contentLength, p.body.length])).toEqual([
+        [0, 2097152, 2097152],
+        [2097152, 2097152, 2097152],
+        [4194304, 1048579, 1048579],
+      ]);
+      expect(Buffer.concat(server.patches.map((p) => p.body)).equals(bytes)).toBe(true);
+      expect(server.sockets.size).toBe(1);
+      // Per MiB written, never backwards, up to the whole file.
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+      expect(progress.at(-1)).toBe(bytes.length);
+      expect(new Set(progress).size).toBeGreaterThanOrEqual(6);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('fails the upload, rather than sending a short chunk, when the file shrinks while it is sent', async () => {
+    const server = await tusServer();
+    const file = path.join(dir, 'shrinking.bin');
+    await writeFile(file, randomBytes(3 * 1024 * 1024));
+    try {
+      const failed = await new Promise<Error>((resolve) => {
+        const upload = new tus.Upload(fileOnDisk(file), {
+          ...TUS_FILE_OPTIONS,
+          endpoint: `${server.url}/files`,
+          chunkSize: 1024 * 1024,
+          retryDelays: [],
+          onChunkComplete: () => void writeFile(file, Buffer.alloc(10)),
+          onError: resolve,
+          onSuccess: () => resolve(new Error('finished')),
+        });
+        upload.start();
+      });
+      expect(failed.message).toMatch(/became shorter while it was being sent/);
+      expect(server.patches.every((p) => p.body.length === 1024 * 1024)).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+});
