@@ -150,6 +150,37 @@ describe('in Chromium', () => {
     await page.close();
   });
 
+  it('shows the custody of an item read past one page a page at a time, and verifies every page in the browser', async () => {
+    const id = state.evidenceId!;
+    // Every read of an item is a custody event: 1,001 more reads take it past one page (1,000).
+    for (let i = 0; i < 1001; i += 25) {
+      await Promise.all(Array.from({ length: Math.min(25, 1001 - i) }, () => t.http.get(`/api/v1/evidence/${id}`).set('Authorization', bearer(investigator)).expect(200)));
+    }
+    const page = watchPage(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/evidence/${id}`);
+    const rows = page.locator('table.custody tbody tr');
+    await expect.poll(() => rows.count()).toBe(1000);
+    const more = page.getByRole('button', { name: 'Show later events' });
+    await more.click();
+    await expect.poll(() => more.count()).toBe(0);
+    const shown = (await rows.locator('td:first-child').allTextContents()).map(Number);
+    // Exactly the log's events about the item, in order, up to the last one shown.
+    const all: number[] = [];
+    for (let cursor: number | null = null; ; ) {
+      const res = await t.http.get(`/api/v1/evidence/${id}/custody`).query(cursor === null ? {} : { cursor }).set('Authorization', bearer(investigator)).expect(200);
+      all.push(...res.body.events.map((e: { leafIndex: number }) => e.leafIndex));
+      if ((cursor = res.body.nextCursor) === null) break;
+    }
+    expect(shown.length).toBeGreaterThan(1000);
+    expect(shown).toEqual(all.filter((leaf) => leaf <= shown.at(-1)!));
+    await page.getByRole('button', { name: 'Verify in this browser' }).click();
+    const verdict = page.locator('.verify [data-verdict]').first();
+    await verdict.waitFor({ timeout: 60_000 });
+    expect(await verdict.getAttribute('data-verdict'), (await verdict.textContent()) ?? '').toBe('verified');
+    await page.close();
+  }, 180_000);
+
   it('creates an incident with a casualty, showing the API\'s field errors beside the fields, and links the evidence', async () => {
     const page = watchPage(await browser.page());
     await signIn(page, investigator);

@@ -298,7 +298,7 @@ function CustodyHistory({ id }: { id: string }) {
       <h2>{t('item.custody')}</h2>
       <ErrorNote error={error} />
       {custody && (
-        <table>
+        <table className="custody">
           <thead>
             <tr>
               <th scope="col">{t('item.leaf')}</th>
