@@ -19,7 +19,8 @@ export const VERIFY_USAGE = `  verify <package.zip | folder> [--trusted-key KEYI
       original against the SHA-256 its custody events record, every event against its leaf hash
       and inclusion proof, the tree head's signature (--trusted-key refuses any other key), the
       RFC 3161 time-stamp (chain to --tsa-cert when given), and with --against a consistency
-      proof from the package's head to a later one. One line per item, then a verdict.
+      proof from the package's head to a later one (which --trusted-key binds too). One line per
+      item, then a verdict.
       Exit code 0 when everything verifies, 1 when anything fails.`;
 
 const MIB = 1024 * 1024;

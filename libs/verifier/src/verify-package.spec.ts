@@ -631,6 +631,24 @@ describe.concurrent('verifyPackage against a later head', () => {
     expectOk(await verifyPackage(bag, { against: against({ head, consistencyProof: proofToHex(tree.consistencyProof(HEAD_SIZE)), keys }) }));
   });
 
+  it('refuses a later head signed by another key than the trusted one, and passes it under its own key', async () => {
+    const { tree } = grown();
+    const proof = proofToHex(tree.consistencyProof(HEAD_SIZE));
+    const otherKey = generateSigningKey();
+    const head = later({ treeSize: tree.size, rootHash: toHex(tree.root()), timestamp: '2026-12-01T00:00:00.000Z', keyId: otherKey.keyId }, otherKey);
+    const keys = [{ keyId: otherKey.keyId, algorithm: 'Ed25519', publicKeyPem: otherKey.publicKeyPem, activeFrom: '2026-12-01T00:00:00.000Z', activeTo: null }];
+    const bag = await folderBag();
+    // The package head is keyA's: trusting keyA passes it, and must refuse the later head signed by another key.
+    const verdict = await verifyPackage(bag, { trustedKeyId: keyA.keyId, against: against({ head, consistencyProof: proof, keys }) });
+    expectFailure(verdict, `the later head from https://archive.example.org is signed by key ${otherKey.keyId}, not the trusted key ${keyA.keyId}`);
+    expect(status(verdict, 'tree-head')).toBe('ok');
+    expect(status(verdict, 'consistency')).toBe('failed');
+    expect(verdict.problems).toHaveLength(1);
+    // The same later head under keyA passes with keyA trusted; the other key's head passes with no key trusted.
+    expectOk(await verifyPackage(bag, { trustedKeyId: keyA.keyId, against: against({ head: grown().head, consistencyProof: proof, keys: [] }) }));
+    expectOk(await verifyPackage(bag, { against: against({ head, consistencyProof: proof, keys }) }));
+  });
+
   it('fails a wrong consistency proof', async () => {
     const { tree, head } = grown();
     const proof = proofToHex(tree.consistencyProof(HEAD_SIZE));

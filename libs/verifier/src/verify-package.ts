@@ -31,7 +31,7 @@ export interface LaterHead {
 }
 
 export interface VerifyOptions {
-  /** Refuse a head signed by any other key. */
+  /** Refuse a head signed by any other key: the package's own and the later one (`against`). */
   trustedKeyId?: string;
   /** The time-stamping authority's root (or own) certificates, PEM: the token's chain must lead to one. */
   tsaCertificatesPem?: string[];
@@ -569,7 +569,9 @@ class PackageCheck {
     const problems: string[] = [];
     const signed = verifyTreeHead(later.head, [...this.keys, ...later.keys]);
     if (!signed.valid) problems.push(`the later head from ${later.source} does not verify: ${signed.reason}`);
-    else if (later.head.treeSize < head.treeSize) problems.push(`the later head (size ${later.head.treeSize}) is older than the package's (size ${head.treeSize})`);
+    else if (this.options.trustedKeyId !== undefined && later.head.keyId !== this.options.trustedKeyId) {
+      problems.push(`the later head from ${later.source} is signed by key ${later.head.keyId}, not the trusted key ${this.options.trustedKeyId}`);
+    } else if (later.head.treeSize < head.treeSize) problems.push(`the later head (size ${later.head.treeSize}) is older than the package's (size ${head.treeSize})`);
     else if (
       !Array.isArray(later.consistencyProof) ||
       !later.consistencyProof.every(isHashHex) ||
