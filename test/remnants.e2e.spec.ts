@@ -478,6 +478,10 @@ describe('munition remnants (e2e)', () => {
       const remnants = JSON.parse(await readFile(path.join(bag, 'data/remnants.json'), 'utf8')) as { id: string; incidentId: string; physicalCustody: unknown[] }[];
       expect(remnants.every((r) => r.incidentId === incidentId)).toBe(true);
       expect(remnants.find((r) => r.id === airframeId)!.physicalCustody).toHaveLength(2);
+      expect(remnants.find((r) => r.id === airframeId)!.physicalCustody).toEqual([
+        expect.objectContaining({ holder: 'SES pyrotechnic team, Kharkiv' }),
+        expect.objectContaining({ holder: 'Kharkiv Research Institute of Forensic Examination' }),
+      ]);
       expect(remnants.map((r) => r.id)).not.toContain(undefined);
       const events = (await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
       const about = events.filter((e) => e.subject.id === airframeId).map((e) => e.action);
@@ -486,6 +490,20 @@ describe('munition remnants (e2e)', () => {
       expect(manifest).toMatch(/ {2}data\/remnants\.json$/m);
       // The photo cited by the remnant comes along with it.
       expect(manifest).toContain(`data/evidence/${photo}/record.json`);
+    });
+
+    it('a partner working copy names no holder of a remnant: each hand-over keeps its place and dates, its holder is null', async () => {
+      const done = await makeExport(t, investigator, caseId, { purpose: 'partner', incidentIds: [incidentId] });
+      const { zip, dir } = await download(t, investigator, done.id);
+      const bag = await unpack(zip, path.join(dir, 'bag'));
+      const text = await readFile(path.join(bag, 'data/remnants.json'), 'utf8');
+      const remnants = JSON.parse(text) as { id: string; physicalCustody: Record<string, unknown>[] }[];
+      expect(remnants.find((r) => r.id === airframeId)!.physicalCustody).toEqual([
+        expect.objectContaining({ holder: null, place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', to: '2026-11-22T08:00:00.000Z', recordedBy: investigator.id }),
+        expect.objectContaining({ holder: null, from: '2026-11-22T08:00:00.000Z', to: null }),
+      ]);
+      expect(remnants.flatMap((r) => r.physicalCustody.map((p) => p['holder']))).toEqual(remnants.flatMap((r) => r.physicalCustody.map(() => null)));
+      expect(text).not.toContain('Kharkiv Research Institute');
     });
   });
 });

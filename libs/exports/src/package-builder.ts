@@ -15,7 +15,7 @@ import { readTimeStampToken } from '#custodia/timestamp';
 import { summariseEvent } from './event-summary.js';
 import { EXPORT_STORE, type ExportRow } from './export-row.js';
 import { readmeText } from './readme.js';
-import { partnerEvidenceView, roundPositions } from './redact.js';
+import { partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
 import { renderReportHtml, renderReportPdf, type ReportHeader, type ReportItem, type ReportModel } from './report/index.js';
 import { isWholeCase, resolveSelection, type ExportSelection } from './selection.js';
 
@@ -181,8 +181,9 @@ export class PackageBuilder {
         jsonArray(records.casualties.map(({ fullName: _n, nameVariants: _v, ...rest }) => redact(rest))),
       );
       await writer.addPayload('damage.json', jsonArray(records.damage.map(redact)));
-      // Munition remnants, each with the hand-overs of the object itself (physicalCustody).
-      await writer.addPayload('remnants.json', jsonArray(records.remnants.map(redact)));
+      // Munition remnants, each with the hand-overs of the object itself (physicalCustody); a
+      // partner copy names no holder.
+      await writer.addPayload('remnants.json', jsonArray(records.remnants.map((r) => (court ? r : partnerRemnantView(r)))));
       if (court && row.include_names) {
         await writer.addPayload(
           'records/names.json',

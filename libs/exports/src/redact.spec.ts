@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { partnerEvidenceView, roundPositions } from './redact.js';
+import { partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
 
 describe('roundPositions', () => {
   it('rounds positions under their keys and in GeoJSON coordinates, at any depth, and nothing else', () => {
@@ -33,5 +33,29 @@ describe('partnerEvidenceView', () => {
       extracted: { location: { lat: 50.12, lon: 30.57, altitudeM: 12 }, document: { pages: 2, title: 'Statement', author: null } },
     });
     expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, extracted: null })).toEqual({ submittedBy: { id: 'u2' }, extracted: null });
+  });
+});
+
+describe('partnerRemnantView', () => {
+  it('names no holder of the object: each hand-over keeps its place and dates, its holder is null; positions rounded', () => {
+    const remnant = {
+      id: 'r1',
+      location: { lat: 50.02684, lon: 36.34581 },
+      physicalCustody: [
+        { transferId: 't1', holder: 'Сержант Іван Петренко', place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', to: '2026-11-22T08:00:00.000Z', note: null, recordedBy: 'u1' },
+        { transferId: 't2', holder: 'Kharkiv Research Institute', place: 'Laboratory 2', from: '2026-11-22T08:00:00.000Z', to: null, note: 'seal 004512', recordedBy: 'u1' },
+      ],
+    };
+    expect(partnerRemnantView(remnant)).toEqual({
+      id: 'r1',
+      location: { lat: 50.03, lon: 36.35 },
+      physicalCustody: [
+        { transferId: 't1', holder: null, place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', to: '2026-11-22T08:00:00.000Z', note: null, recordedBy: 'u1' },
+        { transferId: 't2', holder: null, place: 'Laboratory 2', from: '2026-11-22T08:00:00.000Z', to: null, note: 'seal 004512', recordedBy: 'u1' },
+      ],
+    });
+    // The input is left as it was.
+    expect(remnant.physicalCustody[0]!.holder).toBe('Сержант Іван Петренко');
+    expect(partnerRemnantView({ physicalCustody: [] })).toEqual({ physicalCustody: [] });
   });
 });

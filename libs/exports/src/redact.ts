@@ -46,3 +46,19 @@ export function partnerEvidenceView<V extends PartnerShown>(view: V): V {
     ...(document ? { extracted: { ...rounded.extracted, document: { ...document, author: null } } } : {}),
   };
 }
+
+interface PartnerRemnant {
+  physicalCustody: readonly { holder: string | null }[];
+}
+type Period<R extends PartnerRemnant> = R['physicalCustody'][number];
+type WithoutHolders<R extends PartnerRemnant> = Omit<R, 'physicalCustody'> & { physicalCustody: (Omit<Period<R>, 'holder'> & { holder: null })[] };
+
+/**
+ * A munition remnant as a partner gets it: positions rounded, and each hand-over's `holder` null
+ * (it may be a named custodian); where the object was kept (`place`) and when stay.
+ */
+export function partnerRemnantView<R extends PartnerRemnant>(remnant: R): WithoutHolders<R> {
+  const rounded = roundPositions(remnant);
+  const periods: readonly Period<R>[] = rounded.physicalCustody;
+  return { ...rounded, physicalCustody: periods.map((period) => ({ ...period, holder: null })) };
+}
