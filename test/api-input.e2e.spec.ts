@@ -53,6 +53,33 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
     expect((await post('/cases', JSON.stringify({ title: 'ok', description: 'line one\n\tline two\r\n' }))).status).toBe(201);
   });
 
+  it('refuses a tab or line break inside a one-line field (title, name, displayName), naming it; free text keeps them', async () => {
+    const admin = (path: string, body: object) => t.http.post(`/api/v1${path}`).set('Authorization', bearer(t.admin)).send(body);
+    const target = await t.user('documenter');
+    const before = { cases: await count('cases'), users: await count('users') };
+    for (const [i, [send, field]] of ([
+      [() => post('/cases', JSON.stringify({ title: 'Kharkiv\nSaltivka' })), 'title'],
+      [() => post('/cases', JSON.stringify({ title: 'Kharkiv\tSaltivka', description: 'ok' })), 'title'],
+      [() => post('/cases', JSON.stringify({ title: 'Kharkiv\r\nSaltivka' })), 'title'],
+      [() => post('/auth/tokens', JSON.stringify({ name: 'Pixel 7\nKharkiv team' })), 'name'],
+      [() => post(`/cases/${caseId}/incidents`, JSON.stringify({ title: 'Strike\rSaltivka', type: 'air_drone_strike' })), 'title'],
+      [() => admin('/users', { email: `line-${Date.now()}@custodia.test`, password: 'a long password here', displayName: 'Olena\tK.', role: 'documenter' }), 'displayName'],
+      [() => t.http.patch(`/api/v1/users/${target.id}`).set('Authorization', bearer(t.admin)).send({ displayName: 'Olena\nK.', reason: 'typo' }), 'displayName'],
+    ] as const).entries()) {
+      const res = await send();
+      expect(expectProblem(res, 400).errors, `attempt ${i}`).toContainEqual({ field, message: 'must be a single line: no tab or line break' });
+    }
+    expect({ cases: await count('cases'), users: await count('users') }).toEqual(before);
+    // Around the value they are trimmed as spaces are; reasons and descriptions are free text.
+    const created = await post('/cases', JSON.stringify({ title: '\tKharkiv, Saltivka\r\n', description: 'one\n\ttwo' }));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ title: 'Kharkiv, Saltivka', description: 'one\n\ttwo' });
+    const incident = await post(`/cases/${caseId}/incidents`, JSON.stringify({ title: 'Strike', type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00', reason: 'first report:\n\tfrom the field' }));
+    expect(incident.status, JSON.stringify(incident.body)).toBe(201);
+    const renamed = await t.http.patch(`/api/v1/users/${target.id}`).set('Authorization', bearer(t.admin)).send({ displayName: 'Olena K.', reason: 'typo\nin the name' });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+  });
+
   it('refuses __proto__, constructor and prototype keys anywhere in a body', async () => {
     for (const key of ['__proto__', 'constructor', 'prototype']) {
       const res = await post('/cases', `{"title":"x","${key}":{"polluted":true}}`);

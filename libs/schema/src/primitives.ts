@@ -7,8 +7,17 @@ export const uuid = (): z.ZodString => z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4
 /** Free text of at most `max` characters; `required` ones must hold more than blanks. */
 export const text = (max: number): z.ZodString => z.string().max(max);
 
-/** A non-empty line of text (names, titles). */
-export const line = (max: number): z.ZodString => z.string().trim().min(1).max(max);
+/**
+ * A non-empty line of text (names, titles): trimmed, and one line: a tab or line break inside it
+ * is refused (400), as free text (`text`, `reason`) keeps them.
+ */
+export const line = (max: number): z.ZodString =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\t\n\r]*$/, 'must be a single line: no tab or line break');
 
 /** An RFC 3339 date-time with its offset (`Z` or `±hh:mm`): a time without one is refused. */
 export const dateTime = () => z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time with an offset (Z or ±hh:mm)' });
@@ -36,8 +45,8 @@ export const GeoPoint = z.strictObject({ lat: latitude(), lon: longitude() }).me
 /** A lowercase hex SHA-256. */
 export const sha256Hex = () => z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (SHA-256)');
 
-/** A `reason` a change of a record must give. */
-export const reason = () => line(2000).describe('Why the change was made; recorded in the custody event');
+/** A `reason` a change of a record must give: free text (tabs and line breaks kept), trimmed, not blank. */
+export const reason = () => z.string().trim().min(1).max(2000).describe('Why the change was made; recorded in the custody event');
 
 /** Letters an email address cannot show: format characters (zero-width and the like), separators and controls. */
 export const VISIBLE_EMAIL = /^[^\p{Cf}\p{Z}\p{Cc}\s]+$/u;

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { parseWith } from './parse.js';
+import { line, reason, text } from './primitives.js';
+
+const Body = z.strictObject({ title: line(50), description: text(200).optional(), reason: reason().optional() });
+const problemOf = (body: unknown): { kind: string; fields: { field: string; message: string }[] } | null => {
+  try {
+    parseWith(Body, body, 'The body');
+    return null;
+  } catch (error) {
+    const { kind, fields } = error as { kind: string; fields: { field: string; message: string }[] };
+    return { kind, fields };
+  }
+};
+
+describe('line', () => {
+  it.each(['a\tb', 'a\nb', 'a\rb', 'a\r\nb', ' first \n second '])('refuses a tab or line break inside the value (%j): 400 naming the field', (title) => {
+    expect(problemOf({ title })).toEqual({ kind: 'bad_request', fields: [{ field: 'title', message: 'must be a single line: no tab or line break' }] });
+  });
+
+  it('trims tabs and line breaks around the value, then keeps it', () => {
+    expect(parseWith(Body, { title: '\t Kharkiv, Saltivka \r\n' }).title).toBe('Kharkiv, Saltivka');
+    expect(problemOf({ title: ' \t\n ' })).toEqual({ kind: 'bad_request', fields: [{ field: 'title', message: 'must not be empty' }] });
+  });
+
+  it('leaves free text (text, reason) its tabs and line breaks', () => {
+    const parsed = parseWith(Body, { title: 'ok', description: 'one\n\ttwo\r\n', reason: ' seized phone:\n\tsee the report ' });
+    expect(parsed.description).toBe('one\n\ttwo\r\n');
+    expect(parsed.reason).toBe('seized phone:\n\tsee the report');
+  });
+});
