@@ -61,9 +61,19 @@ export type ViewedPart = 'record' | 'thumbnail' | 'preview' | 'metadata';
 /** Media that get a thumbnail, preview and perceptual hash (videos from their poster frame); other files are stored opaque. */
 const DERIVABLE = /^(image\/(jpeg|png|webp|tiff|gif|heic|heif|avif|jp2|jxl)|video\/(mp4|quicktime|3gpp|3gpp2|x-m4v|matroska|webm))$/;
 
-/** Control characters out, length bounded: the name is a label, never a path. */
+/** The most UTF-16 code units of an original file name kept. */
+const MAX_FILE_NAME_UNITS = 255;
+
+/**
+ * Control characters out, length bounded: the name is a label, never a path. The cut falls on a
+ * code point boundary (an emoji straddling unit 255 goes whole, never half a surrogate pair).
+ */
 export function cleanFileName(name: string | null | undefined): string | null {
-  const cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 255);
+  let cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
+  if (cleaned.length > MAX_FILE_NAME_UNITS) {
+    const high = cleaned.charCodeAt(MAX_FILE_NAME_UNITS - 1);
+    cleaned = cleaned.slice(0, high >= 0xd800 && high <= 0xdbff ? MAX_FILE_NAME_UNITS - 1 : MAX_FILE_NAME_UNITS);
+  }
   return cleaned === '' ? null : cleaned;
 }
 
