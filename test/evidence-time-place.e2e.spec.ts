@@ -208,11 +208,15 @@ describe('time and place search (e2e)', () => {
       [`${nearKharkiv}&locationSource=gps`, 'must be one of any, declared, embedded'],
       [`${nearKharkiv}&locationSource=ANY`, 'must be one of any, declared, embedded'],
       [`${nearKharkiv}&locationSource=declared&locationSource=embedded`, 'must be given once'],
-      ['locationSource=declared', 'needs near or bbox'],
     ])('%s → 400 naming locationSource', async (query, message) => {
       const res = await t.http.get(`/api/v1/cases/${caseId}/evidence?${query}`).set('Authorization', bearer(investigator));
       const problem = expectProblem(res, 400);
       expect(problem.errors).toContainEqual({ field: 'locationSource', message });
+    });
+
+    it.each(['any', 'declared', 'embedded'])('locationSource=%s without near or bbox is accepted and has no effect (any is the default)', async (source) => {
+      expect(await found(`locationSource=${source}`)).toEqual(await found(''));
+      expect(await found(`locationSource=${source}`)).toHaveLength(5);
     });
   });
 

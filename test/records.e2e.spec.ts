@@ -278,6 +278,9 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expectProblem(await as(investigator).get(`/cases/${caseId}/incidents?weaponType=laser`), 400);
     const bad = expectProblem(await as(investigator).get(`/cases/${caseId}/incidents?bbox=1,2,3&from=x`), 400);
     expect(bad.errors!.map((e) => e.field)).toEqual(['bbox', 'from']);
+    // Well-formed but wrong (out-of-range coordinates, from after to): 422 naming each.
+    const wrong = expectProblem(await as(investigator).get(`/cases/${caseId}/incidents?near=91,0&bbox=0,0,200,1&from=2026-11-20T00:00:00Z&to=2026-11-19T00:00:00Z`), 422);
+    expect(wrong.errors!.map((e) => e.field)).toEqual(['near', 'bbox', 'from']);
     const first = await as(investigator).get(`/cases/${caseId}/incidents?limit=1`);
     expect(first.body.items).toHaveLength(1);
     const second = await as(investigator).get(`/cases/${caseId}/incidents?limit=1&cursor=${first.body.nextCursor}`);

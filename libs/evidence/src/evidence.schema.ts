@@ -108,7 +108,7 @@ export const EvidenceListQuery = z
     ...LISTING_FIELDS,
     locationSource: choice(
       LOCATION_SOURCES,
-      'The position near/bbox look at: declared, embedded, or any (default: either matches); needs near or bbox',
+      'The position near/bbox look at: declared, embedded, or any (default: either matches); without near or bbox it has no effect',
     ).optional(),
     flag: choice(EVIDENCE_FLAGS, 'Items carrying this flag').optional(),
     mediaType: once('type/subtype or type/* (the sniffed type)')
@@ -118,20 +118,15 @@ export const EvidenceListQuery = z
     tag: once('Items carrying this tag (exactly)').trim().min(1).max(100).optional(),
     incidentId: uuid().optional().describe('Items linked to this incident'),
   })
-  .transform((raw, context) => {
-    if (raw.locationSource !== undefined && raw.near === undefined && raw.bbox === undefined) {
-      context.addIssue({ code: 'custom', message: 'needs near or bbox', path: ['locationSource'] });
-    }
-    return {
-      ...readListingFilters(raw, context),
-      locationSource: (raw.locationSource ?? 'any') as LocationSource,
-      flag: (raw.flag ?? null) as EvidenceFlag | null,
-      mediaType: raw.mediaType ?? null,
-      status: (raw.status ?? null) as EvidenceStatus | null,
-      tag: raw.tag ?? null,
-      incidentId: raw.incidentId ?? null,
-    };
-  });
+  .transform((raw, context) => ({
+    ...readListingFilters(raw, context),
+    locationSource: (raw.locationSource ?? 'any') as LocationSource,
+    flag: (raw.flag ?? null) as EvidenceFlag | null,
+    mediaType: raw.mediaType ?? null,
+    status: (raw.status ?? null) as EvidenceStatus | null,
+    tag: raw.tag ?? null,
+    incidentId: raw.incidentId ?? null,
+  }));
 export type EvidenceListFilters = z.output<typeof EvidenceListQuery>;
 
 const ExtractedLocation = z.strictObject({ lat: z.number(), lon: z.number(), altitudeM: z.number().nullable() });

@@ -142,13 +142,14 @@ describe('parseListQuery', () => {
     }
   };
 
-  it('locationSource: any by default, declared or embedded; anything else or without a place names it', () => {
+  it('locationSource: any by default, declared or embedded; anything else names it; alone it has no effect', () => {
     expect(parseListQuery({}).locationSource).toBe('any');
     expect(parseListQuery({ near: '50,36', locationSource: 'declared' }).locationSource).toBe('declared');
     expect(parseListQuery({ bbox: '36,49,37,51', locationSource: 'embedded' }).locationSource).toBe('embedded');
     expect(fields({ near: '50,36', locationSource: 'gps' })).toEqual(['locationSource']);
     expect(fields({ near: '50,36', locationSource: ['any', 'declared'] })).toEqual(['locationSource']);
-    expect(fields({ locationSource: 'any' })).toEqual(['locationSource']);
+    expect(fields({ locationSource: 'any' })).toEqual([]);
+    expect(parseListQuery({ locationSource: 'embedded' })).toMatchObject({ locationSource: 'embedded', near: null, bbox: null });
   });
 
   it('knows the type_mismatch flag', () => {

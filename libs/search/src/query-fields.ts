@@ -1,4 +1,4 @@
-import { z } from '#custodia/schema';
+import { wrong, z } from '#custodia/schema';
 import type { BBox, Cursor, Near } from './listing.js';
 
 /**
@@ -43,26 +43,32 @@ type RawListing = { [K in keyof typeof LISTING_FIELDS]?: string };
 
 /**
  * Reads the shared parameters of a parsed query, adding an issue per wrong one (for a
- * `superRefine`/`transform` context), so one 400 names every wrong parameter.
+ * `superRefine`/`transform` context), so one problem names every wrong parameter: 400 when any is
+ * malformed (not numbers, wrong number of parts), else 422 for well-formed but wrong values
+ * (coordinates out of range, minLat above maxLat, from after to), as for bodies (parseWith).
  */
 export function readListingFilters(raw: RawListing, context: z.core.$RefinementCtx): ListingFilters {
   const problem = (field: string, message: string): void => context.addIssue({ code: 'custom', message, path: [field] });
+  const unprocessable = (field: string, message: string): void => context.addIssue({ code: 'custom', ...wrong(message), path: [field] });
   let near: Near | null = null;
   if (raw.near === undefined) {
     if (raw.radiusM !== undefined) problem('radiusM', 'needs near');
   } else {
     const point = numbers(raw.near, 2);
     const radiusM = raw.radiusM === undefined ? 1000 : Number(raw.radiusM);
-    if (!point || Math.abs(point[0]!) > 90 || Math.abs(point[1]!) > 180) problem('near', 'must be lat,lon in range');
+    if (!point) problem('near', 'must be lat,lon (decimal degrees)');
+    else if (Math.abs(point[0]!) > 90 || Math.abs(point[1]!) > 180) unprocessable('near', 'must be in range: lat -90..90, lon -180..180');
     else if (!(radiusM > 0 && radiusM <= 20_000_000)) problem('radiusM', 'must be metres, 0 < r <= 20000000');
     else near = { lat: point[0]!, lon: point[1]!, radiusM };
   }
   let bbox: BBox | null = null;
   if (raw.bbox !== undefined) {
     const b = numbers(raw.bbox, 4);
-    if (!b || Math.abs(b[0]!) > 180 || Math.abs(b[2]!) > 180 || Math.abs(b[1]!) > 90 || Math.abs(b[3]!) > 90 || b[1]! > b[3]!) {
-      problem('bbox', 'must be minLon,minLat,maxLon,maxLat (minLon > maxLon crosses the antimeridian)');
-    } else bbox = { minLon: b[0]!, minLat: b[1]!, maxLon: b[2]!, maxLat: b[3]! };
+    if (!b) problem('bbox', 'must be minLon,minLat,maxLon,maxLat (minLon > maxLon crosses the antimeridian)');
+    else if (Math.abs(b[0]!) > 180 || Math.abs(b[2]!) > 180 || Math.abs(b[1]!) > 90 || Math.abs(b[3]!) > 90) {
+      unprocessable('bbox', 'must be in range: lon -180..180, lat -90..90');
+    } else if (b[1]! > b[3]!) unprocessable('bbox', 'minLat must not be greater than maxLat');
+    else bbox = { minLon: b[0]!, minLat: b[1]!, maxLon: b[2]!, maxLat: b[3]! };
   }
   const instant = (name: 'from' | 'to'): Date | null => {
     const value = raw[name];
@@ -75,7 +81,7 @@ export function readListingFilters(raw: RawListing, context: z.core.$RefinementC
   };
   const from = instant('from');
   const to = instant('to');
-  if (from && to && from > to) problem('from', 'must not be after to');
+  if (from && to && from > to) unprocessable('from', 'must not be after to');
   const limit = raw.limit === undefined ? 50 : Number(raw.limit);
   if (!(limit >= 1 && limit <= 200)) problem('limit', 'must be a whole number from 1 to 200');
   let cursor: Cursor | null = null;
