@@ -85,7 +85,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       },
     }),
   );
-  const dataSource = createDataSource(db.url, ENTITIES, { poolSize: 5 });
+  const dataSource = createDataSource(db.appUrl, ENTITIES, { poolSize: 5 });
   await dataSource.initialize();
   const app = await createApp(config, dataSource, logger);
   const users = app.get(UsersService);
@@ -139,7 +139,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       return listening;
     },
     async sibling() {
-      const source = createDataSource(db.url, ENTITIES, { poolSize: 5 });
+      const source = createDataSource(db.appUrl, ENTITIES, { poolSize: 5 });
       await source.initialize();
       const other = await createApp(config, source, logger);
       const server = await other.listen(0, '127.0.0.1');

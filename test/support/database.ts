@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { inject } from 'vitest';
+import { EMBEDDED_APPLICATION_ROLE } from '../../libs/db/src/application-role.js';
 import { MIGRATIONS } from '../../libs/db/src/migrations/index.js';
 import { onDatabase, onServer, withDatabase } from './postgres-server.js';
 
 export interface TestDatabase {
+  /** The database as its owner, a superuser. */
   url: string;
+  /** The database as the archive's application role (what apps in tests connect as). */
+  appUrl: string;
   name: string;
   /** Runs SQL as the server's superuser (for tests that go behind the application's back). */
   superuserQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -17,10 +21,14 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = inject('pgServerUrl');
   const name = `custodia_t_${process.ppid}_${randomBytes(4).toString('hex')}`;
-  await onServer(serverUrl, [`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`]);
+  // A copy keeps its tables' grants, not the database's: the queue's schema is the app's to create.
+  await onServer(serverUrl, [`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`], [`GRANT CREATE ON DATABASE ${name} TO ${EMBEDDED_APPLICATION_ROLE}`]);
   const url = withDatabase(serverUrl, name);
+  const appUrl = new URL(url);
+  appUrl.username = EMBEDDED_APPLICATION_ROLE;
   return {
     url,
+    appUrl: appUrl.toString(),
     name,
     superuserQuery: (sql, params) => onDatabase(url, [sql, params]),
     async drop() {

@@ -49,6 +49,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ CUSTODIA_MAP_TILE_URL: 'https://tiles.example.org/{z}/{x}/{y}.png' }).mapTileUrl).toBe('https://tiles.example.org/{z}/{x}/{y}.png');
   });
 
+  it('takes the schema owner as CUSTODIA_MIGRATION_DATABASE_URL only beside DATABASE_URL', () => {
+    expect(loadConfig({}).migrationDatabaseUrl).toBeNull();
+    const both = { DATABASE_URL: 'postgres://custodia_app:x@db/custodia', CUSTODIA_MIGRATION_DATABASE_URL: 'postgres://owner:y@db/custodia' };
+    expect(loadConfig(both).migrationDatabaseUrl).toBe('postgres://owner:y@db/custodia');
+    expect(() => loadConfig({ CUSTODIA_MIGRATION_DATABASE_URL: 'postgres://owner:y@db/custodia' })).toThrow(/CUSTODIA_MIGRATION_DATABASE_URL.*needs DATABASE_URL/);
+    expect(() => loadConfig({ ...both, CUSTODIA_MIGRATION_DATABASE_URL: 'mysql://owner@db/x' })).toThrow(ConfigError);
+  });
+
   it('requires the admin email with a password, and a long password', () => {
     expect(loadConfig({ CUSTODIA_ADMIN_EMAIL: 'a@b.org' }).adminPassword).toBeNull();
     expect(() => loadConfig({ CUSTODIA_ADMIN_EMAIL: 'not an email' })).toThrow(/CUSTODIA_ADMIN_EMAIL/);

@@ -12,6 +12,12 @@ export interface CustodiaConfig {
   dataDir: string;
   /** Unset: the API starts an embedded PostgreSQL under `dataDir`. */
   databaseUrl: string | null;
+  /**
+   * CUSTODIA_MIGRATION_DATABASE_URL: the schema owner's connection, which runs the migrations and
+   * grants DATABASE_URL's role what it needs at run time (only SELECT and INSERT on the custody
+   * log). Unset: DATABASE_URL's role does both, and can drop the log.
+   */
+  migrationDatabaseUrl: string | null;
   embeddedPostgresPort: number;
   adminEmail: string | null;
   adminPassword: string | null;
@@ -267,6 +273,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (adminPassword !== null && adminPassword.length < 12) {
     throw new ConfigError('CUSTODIA_ADMIN_PASSWORD', 'must be at least 12 characters long');
   }
+  if (read(env, 'CUSTODIA_MIGRATION_DATABASE_URL') && !read(env, 'DATABASE_URL')) {
+    throw new ConfigError('CUSTODIA_MIGRATION_DATABASE_URL', 'needs DATABASE_URL (the application role it grants rights to); the embedded PostgreSQL separates the two roles itself');
+  }
   const logLevel = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -276,6 +285,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host: read(env, 'HOST') ?? '127.0.0.1',
     dataDir: path.resolve(cwd, read(env, 'CUSTODIA_DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    migrationDatabaseUrl: url(env, 'CUSTODIA_MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
     embeddedPostgresPort: integer(env, 'CUSTODIA_EMBEDDED_PG_PORT', 54329, 1024, 65535),
     adminEmail,
     adminPassword,

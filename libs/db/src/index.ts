@@ -4,3 +4,4 @@ export * from './unique-violation.js';
 export * from './open-database.js';
 export * from './database.module.js';
 export * from './prepared.js';
+export * from './application-role.js';

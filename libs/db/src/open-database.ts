@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
+import { EMBEDDED_APPLICATION_ROLE, grantApplicationRights, logRewritableBy } from './application-role.js';
 import { createDataSource, runMigrations, type EntityList } from './data-source.js';
 import { StartupError } from '#custodia/errors';
 import { hasEmbeddedCluster, startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
@@ -46,24 +47,53 @@ export async function openDatabase(
     );
     url = embedded.url;
   }
-  const dataSource = createDataSource(url, entities);
+  // The schema's owner migrates; the application's sessions log in as a role that may only read
+  // and add to the custody log (the embedded server's own, or DATABASE_URL's when
+  // CUSTODIA_MIGRATION_DATABASE_URL is the owner's). With DATABASE_URL alone, one role does both.
+  const ownerUrl = embedded ? url : (config.migrationDatabaseUrl ?? url);
+  const appUrl = embedded ? asRole(url, EMBEDDED_APPLICATION_ROLE) : url;
+  const dataSource = createDataSource(appUrl, entities);
   const close = async (): Promise<void> => {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
   };
   try {
-    await dataSource.initialize();
-    if (!create) {
-      const [{ found }] = await dataSource.query(`SELECT to_regclass('public.migrations') IS NOT NULL AS found`);
-      if (!found) throw noArchive('DATABASE_URL', remedy);
+    const owner = ownerUrl === appUrl ? dataSource : createDataSource(ownerUrl, [], { poolSize: 2 });
+    await owner.initialize();
+    try {
+      if (!create) {
+        const [{ found }] = await owner.query(`SELECT to_regclass('public.migrations') IS NOT NULL AS found`);
+        if (!found) throw noArchive('DATABASE_URL', remedy);
+      }
+      const applied = await runMigrations(owner);
+      if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+      if (owner !== dataSource) {
+        const app = new URL(appUrl);
+        await grantApplicationRights(owner, decodeURIComponent(app.username), app.password ? decodeURIComponent(app.password) : null);
+      }
+    } finally {
+      if (owner !== dataSource) await owner.destroy();
     }
-    const applied = await runMigrations(dataSource);
-    if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+    if (!dataSource.isInitialized) await dataSource.initialize();
+    const exposed = await logRewritableBy(dataSource);
+    if (exposed) {
+      logger.warn(
+        `${exposed}: it could drop or rewrite the custody log, which must be append-only for the database too (custody.md). ` +
+          `Run the archive as a role without those rights and give the schema owner's connection as CUSTODIA_MIGRATION_DATABASE_URL (README, "Database roles").`,
+      );
+    }
   } catch (error) {
     await close().catch(() => undefined);
     throw error;
   }
   return { dataSource, embedded, close };
+}
+
+/** The same server and database as another role (whose password, for the embedded server, is the cluster's). */
+function asRole(url: string, role: string): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(role);
+  return parsed.toString();
 }
 
 /** What the CLI says instead of silently opening a new, empty archive where none was. */

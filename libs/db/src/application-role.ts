@@ -1,0 +1,84 @@
+import type { DataSource } from 'typeorm';
+
+/** The custody log's tables: append-only (custody.md), so the application reads and adds rows, nothing more. */
+export const LOG_TABLES = ['custody_events', 'custody_nodes', 'custody_tree_heads'] as const;
+
+/** The role the embedded PostgreSQL's application sessions log in as (migrations run as `postgres`). */
+export const EMBEDDED_APPLICATION_ROLE = 'custodia_app';
+
+const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+type Queryable = Pick<DataSource, 'query'>;
+
+/**
+ * Run by the role that owns the schema (the one that ran the migrations): gives `role` what the
+ * archive does at run time and no more. Rows of every table, but of the custody log only SELECT
+ * and INSERT; it owns none of the log's tables, so it cannot drop, truncate or alter them nor
+ * switch off their append-only triggers ("the application's role has no right to drop it",
+ * custody.md). The job queue's schema (pg-boss, which creates its own tables) is the role's.
+ * Creates the role when missing and sets `password` (DATABASE_URL's, or the embedded cluster's);
+ * idempotent, run at every start so tables a new migration made are covered.
+ */
+export function grantApplicationRights(owner: DataSource, role: string, password: string | null): Promise<void> {
+  // One at a time, under the migrations' lock: instances starting together would otherwise
+  // GRANT on the same rows at once ("tuple concurrently updated").
+  return owner.transaction(async (db) => {
+    await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['custodia.migrations']);
+    await grant(db, role, password);
+  });
+}
+
+async function grant(db: Queryable, role: string, password: string | null): Promise<void> {
+  const [{ exists }] = await db.query(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists`, [role]);
+  if (!exists) await db.query(`CREATE ROLE ${ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`);
+  if (password !== null) {
+    // A literal (ALTER ROLE takes no parameters), quoted as PostgreSQL quotes strings.
+    await db.query(`ALTER ROLE ${ident(role)} PASSWORD '${password.replace(/'/g, "''")}'`);
+  }
+  const [{ database }] = await db.query(`SELECT current_database() AS database`);
+  await db.query(`GRANT CONNECT, TEMPORARY, CREATE ON DATABASE ${ident(database)} TO ${ident(role)}`);
+  await db.query(`GRANT USAGE ON SCHEMA public TO ${ident(role)}`);
+  await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${ident(role)}`);
+  await db.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${ident(role)}`);
+  await db.query(`REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ${LOG_TABLES.join(', ')} FROM ${ident(role)}`);
+  // An archive that ran as the owner before (or a queue schema the owner made) hands the queue
+  // over: pg-boss adds a partition per queue, which takes ownership of its tables.
+  const [{ queue }] = await db.query(`SELECT to_regnamespace('pgboss') IS NOT NULL AS queue`);
+  // No queue schema yet: the role creates it at its first start.
+  if (!queue) return;
+  const queueObjects: { kind: string; name: string }[] = await db.query(
+    `SELECT 'SCHEMA' AS kind, quote_ident(n.nspname) AS name FROM pg_namespace n
+      WHERE n.nspname = 'pgboss' AND n.nspowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)
+     UNION ALL
+     SELECT 'TABLE', 'pgboss.' || quote_ident(c.relname) FROM pg_class c
+      WHERE c.relnamespace = 'pgboss'::regnamespace AND c.relkind IN ('r', 'p')
+        AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)
+     UNION ALL
+     SELECT 'FUNCTION', p.oid::regprocedure::text FROM pg_proc p
+      WHERE p.pronamespace = 'pgboss'::regnamespace AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+    [role],
+  );
+  for (const { kind, name } of queueObjects) await db.query(`ALTER ${kind} ${name} OWNER TO ${ident(role)}`);
+}
+
+/**
+ * Why the session's own role could drop or rewrite the custody log (null when it cannot): it is a
+ * superuser, owns a log table, or may UPDATE, DELETE or TRUNCATE one.
+ */
+export async function logRewritableBy(db: Queryable): Promise<string | null> {
+  const [row] = await db.query(
+    `SELECT current_user AS role, r.rolsuper AS superuser,
+            coalesce(array_agg(t.table_name::text) FILTER (WHERE pg_get_userbyid(c.relowner) = current_user), '{}') AS owned,
+            bool_or(has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE')) AS writable
+       FROM pg_roles r, unnest($1::text[]) AS t(table_name)
+       JOIN pg_class c ON c.oid = to_regclass(t.table_name)
+      WHERE r.rolname = current_user
+      GROUP BY current_user, r.rolsuper`,
+    [LOG_TABLES],
+  );
+  if (!row) return null;
+  if (row.superuser) return `the database role ${row.role} is a superuser`;
+  if (row.owned.length) return `the database role ${row.role} owns ${row.owned.join(', ')}`;
+  if (row.writable) return `the database role ${row.role} may update, delete or truncate the custody log's rows`;
+  return null;
+}
