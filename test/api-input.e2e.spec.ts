@@ -115,6 +115,20 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
     expect((await get('q=%D1%88%D0%B0%D1%85%D0%B5%D0%B4')).status).toBe(200);
   });
 
+  it('refuses query parameters an operation does not take, naming them, whether it declares a query or none', async () => {
+    const as = (path: string) => t.http.get(`/api/v1${path}`).set('Authorization', bearer(investigator));
+    for (const path of ['/cases?foo=1', `/cases/${caseId}?foo=1`, '/health?foo=1', '/log/keys?foo=1', `/cases/${caseId}/evidence?foo=1`]) {
+      const refused = expectProblem(await as(path), 400);
+      expect(refused.errors, path).toEqual([{ field: 'foo', message: expect.stringMatching(/^is not a known (field|parameter)$/) }]);
+    }
+    const created = await post('/cases?dryRun=true', JSON.stringify({ title: 'not made' }));
+    expect(expectProblem(created, 400).errors).toEqual([{ field: 'dryRun', message: 'is not a known parameter' }]);
+    expect((await t.db.superuserQuery(`SELECT 1 FROM cases WHERE title = 'not made'`)).length).toBe(0);
+    // Without parameters they answer as before.
+    expect((await as('/cases')).status).toBe(200);
+    expect((await as('/health')).status).toBe(200);
+  });
+
   it('refuses an email with an invisible character, at creation and at login', async () => {
     const res = await t.http
       .post('/api/v1/users')

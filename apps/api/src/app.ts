@@ -10,7 +10,7 @@ import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
 import { NestPinoLogger } from '#custodia/logging';
 import { AppModule } from './app.module.js';
-import { completeDocument, operationIdOf, ResponseCheck } from './http/endpoint.js';
+import { completeDocument, operationIdOf, ResponseCheck, UndeclaredQueryCheck } from './http/endpoint.js';
 import { accessLog } from './http/access-log.js';
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
 import { hardenHttpServer } from './http/http-server.js';
@@ -59,6 +59,7 @@ export async function createApp(
   app.use(strictQuery);
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalFilters(new ProblemFilter(logger.child({ component: 'errors' })));
+  app.useGlobalInterceptors(new UndeclaredQueryCheck(app.get(Reflector)));
   if (config.checkResponses) app.useGlobalInterceptors(new ResponseCheck(app.get(Reflector)));
 
   const document = completeDocument(SwaggerModule.createDocument(

@@ -124,7 +124,8 @@ export class EvidenceController {
       "An item matches from/to when its capture time overlaps [from, to]: the file's instant; a camera time with no zone is a 26-hour window (UTC+14 to UTC-12), matched by overlap and marked timeApproximate: true; else the declared instant; else the receipt time.",
     query: EvidenceListQuery,
     response: EvidencePage,
-    problems: [404],
+    // 422: a well-formed but wrong near, bbox or from/to.
+    problems: [404, 422],
   })
   listCaseEvidence(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @ValidQuery() query: EvidenceListFilters) {
     return this.evidence.list(actor, caseId, query);

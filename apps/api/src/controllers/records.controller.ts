@@ -77,7 +77,7 @@ export class RecordsController {
 
   @Get('cases/:caseId/incidents')
   @Permit('incident.read')
-  @Endpoint({ summary: "A case's incidents, latest first (a documenter's: those they reported)", query: IncidentQuery, response: IncidentPage, problems: [404] })
+  @Endpoint({ summary: "A case's incidents, latest first (a documenter's: those they reported)", query: IncidentQuery, response: IncidentPage, problems: [404, 422] })
   listIncidents(
     @CurrentActor() actor: Actor,
     @Param('caseId', uuidParam('caseId')) caseId: string,

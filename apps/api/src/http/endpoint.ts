@@ -13,6 +13,7 @@ import { ApiBody, ApiExtension, ApiOperation, ApiProduces, ApiQuery, ApiResponse
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { map, type Observable } from 'rxjs';
+import { DomainError } from '#custodia/errors';
 import { parseWith, z } from '#custodia/schema';
 
 /**
@@ -129,7 +130,8 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
     decorators.push(ApiResponse({ status, description: status === 204 ? 'No content' : 'OK', ...(headers ? { headers } : {}) }));
   }
   // A JSON body can also be too large (413) or not JSON at all (415), before any schema reads it.
-  const problems = new Set([...(spec.body || spec.query ? [400] : []), ...(spec.body ? [413, 415] : []), ...(spec.problems ?? [])]);
+  // 400: every operation refuses query parameters it does not declare.
+  const problems = new Set([400, ...(spec.body ? [413, 415] : []), ...(spec.problems ?? [])]);
   for (const problem of [...problems].sort()) {
     decorators.push(ApiResponse({ status: problem, description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } }));
   }
@@ -154,6 +156,24 @@ export const ValidQuery = createParamDecorator((_: unknown, context: ExecutionCo
   if (!schema) throw new Error('@ValidQuery() on a route whose @Endpoint declares no query');
   return parseWith(schema, context.switchToHttp().getRequest<Request>().query, 'The query');
 });
+
+/**
+ * A route whose `@Endpoint` declares no query takes none: any parameter is a 400 naming it, as a
+ * declared query's unknown parameters are (api.md: unknown parameters are refused, not ignored).
+ */
+@Injectable()
+export class UndeclaredQueryCheck implements NestInterceptor {
+  constructor(private readonly reflector: Reflector) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const spec = this.reflector.get<EndpointSpec | undefined>(ENDPOINT, context.getHandler());
+    const names = spec && !spec.query ? Object.keys(context.switchToHttp().getRequest<Request>().query ?? {}) : [];
+    if (names.length) {
+      throw new DomainError('bad_request', 'This operation takes no query parameters', names.map((field) => ({ field, message: 'is not a known parameter' })));
+    }
+    return next.handle();
+  }
+}
 
 /**
  * Checks each JSON answer against its declared schema (on in the tests, through
