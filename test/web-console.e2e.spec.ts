@@ -168,8 +168,8 @@ describe('in Chromium', () => {
     // Exactly the log's events about the item, in order, up to the last one shown.
     const all: number[] = [];
     for (let cursor: number | null = null; ; ) {
-      const res = await t.http.get(`/api/v1/evidence/${id}/custody`).query(cursor === null ? {} : { cursor }).set('Authorization', bearer(investigator)).expect(200);
-      all.push(...res.body.events.map((e: { leafIndex: number }) => e.leafIndex));
+      const res: { body: { events: { leafIndex: number }[]; nextCursor: number | null } } = await t.http.get(`/api/v1/evidence/${id}/custody`).query(cursor === null ? {} : { cursor }).set('Authorization', bearer(investigator)).expect(200);
+      all.push(...res.body.events.map((e) => e.leafIndex));
       if ((cursor = res.body.nextCursor) === null) break;
     }
     expect(shown.length).toBeGreaterThan(1000);
