@@ -140,8 +140,9 @@ describe('the API\'s manners (e2e)', () => {
   });
 
   it('logs one line per request with its id, method, path without the query, status, time and user, and no header', async () => {
+    const created = await t.http.post('/api/v1/cases').auth(t.admin.token, { type: 'bearer' }).send({ title: 'request log' }).expect(201);
     const before = t.logText().length;
-    const res = await t.http.get('/api/v1/cases?q=Kharkiv%2050.0,36.2').auth(t.admin.token, { type: 'bearer' });
+    const res = await t.http.get(`/api/v1/cases/${created.body.id}/evidence?q=Kharkiv%2050.0,36.2`).auth(t.admin.token, { type: 'bearer' });
     expect(res.status).toBe(200);
     const id = res.headers['x-request-id'];
     // The line is written when the answer's connection side closes: wait for it.
@@ -159,7 +160,7 @@ describe('the API\'s manners (e2e)', () => {
     expect(line).toMatchObject({
       component: 'http',
       msg: 'request completed',
-      req: { id, method: 'GET', path: '/api/v1/cases' },
+      req: { id, method: 'GET', path: `/api/v1/cases/${created.body.id}/evidence` },
       res: { statusCode: 200 },
       userId: t.admin.id,
     });
