@@ -606,7 +606,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect((await create(other.token, 10)).status).toBe(201);
   });
 
-  it('removes expired uploads and their bytes, and answers for them no more', async () => {
+  it('removes expired uploads and their bytes, and answers for them no more; a finished one does not expire', async () => {
     const documenter = await t.user('documenter', 'expiring');
     const created = await create(documenter.token, 100);
     const id = idOf(created.headers['location']!);
@@ -618,6 +618,17 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(await uploadsRow(id)).toBeUndefined();
     expect(await readdir(directory)).not.toContain(id);
     expect((await head(documenter.token, id)).status).toBe(404);
+
+    // A finished upload no longer expires (api.md: "unless finished"): days later it is still whole.
+    const bytes = randomBytes(64);
+    const finished = idOf((await create(documenter.token, bytes.length)).headers['location']!);
+    await patch(documenter.token, finished, 0, bytes).expect(204);
+    const [kept] = await t.db.superuserQuery<{ forever: boolean }>(`SELECT expires_at = 'infinity' AS forever FROM uploads WHERE id = $1`, [finished]);
+    expect(kept).toEqual({ forever: true });
+    await t.app.get(UploadsService).sweepExpired();
+    expect((await stat(path.join(directory, finished))).size).toBe(bytes.length);
+    expect((await head(documenter.token, finished)).headers['upload-offset']).toBe(String(bytes.length));
+    await t.http.delete(`/api/v1/uploads/${finished}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').expect(204);
   });
 
   it('the last bytes of an upload and its name reach the disk before it is recorded finished', async () => {
@@ -688,7 +699,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       const sweep = service.sweepExpired();
       while (!asked.mock.calls.some(([lockId]) => lockId === id)) await new Promise((resolve) => setTimeout(resolve, 5));
       // What the PATCH's finish records, while the sweep waits for the lock.
-      await t.db.superuserQuery(`UPDATE uploads SET expires_at = now() + interval '1 day' WHERE id = $1`, [id]);
+      await t.db.superuserQuery(`UPDATE uploads SET expires_at = 'infinity' WHERE id = $1`, [id]);
       await holder.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`tus:${id}`]);
       await sweep;
     } finally {

@@ -102,8 +102,8 @@ function actorOf(req: { runtime?: { node?: { req?: unknown } } }): Actor {
  * Resumable uploads: tus 1.0.0 (creation, creation-with-upload, termination, expiration,
  * checksum with sha256) over files beside the blob store, their records in PostgreSQL, locks
  * across instances. An upload belongs to its creator (anyone else gets 404), counts against the
- * creator's limits until it becomes evidence, and expires when left unfinished (or finished and
- * unclaimed) for CUSTODIA_UPLOAD_TTL_S.
+ * creator's limits until it becomes evidence, and expires when left unfinished for
+ * CUSTODIA_UPLOAD_TTL_S (a finished one is kept until it becomes evidence or is terminated).
  */
 @Injectable()
 export class UploadsService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -274,10 +274,10 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
         [actor.id],
       );
       if (open.count >= this.config.uploadMaxOpen) {
-        throw new TusRefusal(429, `You hold ${open.count} unfinished uploads, the most allowed (CUSTODIA_UPLOAD_MAX_OPEN): finish or cancel some first\n`);
+        throw new TusRefusal(429, `You hold ${open.count} uploads not yet made evidence, the most allowed (CUSTODIA_UPLOAD_MAX_OPEN): make evidence of or cancel some first\n`);
       }
       if (Number(open.bytes) + size > this.config.uploadMaxOpenBytes) {
-        throw new TusRefusal(429, `Your open uploads would hold more than ${this.config.uploadMaxOpenBytes} bytes (CUSTODIA_UPLOAD_MAX_OPEN_BYTES): finish or cancel some first\n`);
+        throw new TusRefusal(429, `Your uploads not yet made evidence would hold more than ${this.config.uploadMaxOpenBytes} bytes (CUSTODIA_UPLOAD_MAX_OPEN_BYTES): make evidence of or cancel some first\n`);
       }
       await tx.query(
         `INSERT INTO uploads (id, owner_id, size_bytes, file_name, media_type, declared_sha256, expires_at)
@@ -287,12 +287,17 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     });
   }
 
-  /** The last byte arrived: its SHA-256 (ours, never the client's), and a new expiry for claiming it. */
+  /**
+   * The last byte arrived: its SHA-256 (ours, never the client's), and it no longer expires
+   * (api.md: uploads expire unless finished). A documenter whose phone died between the last byte
+   * and the submission still has it days later; it counts against their limits until it becomes
+   * evidence or they terminate it.
+   */
   private async finish(id: string, size: number): Promise<void> {
     const sha256 = await this.store.finishedSha256(id, size);
     const [recorded]: [unknown[], number] = await this.db.query(
-      `UPDATE uploads SET finished_at = now(), computed_sha256 = $2, expires_at = now() + make_interval(secs => $3) WHERE id = $1 RETURNING 1`,
-      [id, sha256, this.config.uploadTtlSeconds],
+      `UPDATE uploads SET finished_at = now(), computed_sha256 = $2, expires_at = 'infinity' WHERE id = $1 RETURNING 1`,
+      [id, sha256],
     );
     // Swept at its expiry between the last byte and this record: never answer it complete.
     if (recorded.length === 0) throw new TusRefusal(410, 'The upload expired and was removed as its last byte arrived\n');
