@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { StartupError } from '#custodia/errors';
 
 /** The custody log's tables: append-only (custody.md), so the application reads and adds rows, nothing more. */
 export const LOG_TABLES = ['custody_events', 'custody_nodes', 'custody_tree_heads'] as const;
@@ -58,7 +59,15 @@ async function grant(db: Queryable, role: string, password: string | null): Prom
       WHERE p.pronamespace = 'pgboss'::regnamespace AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)`,
     [role],
   );
-  for (const { kind, name } of queueObjects) await db.query(`ALTER ${kind} ${name} OWNER TO ${ident(role)}`);
+  for (const { kind, name } of queueObjects) {
+    await db.query(`ALTER ${kind} ${name} OWNER TO ${ident(role)}`).catch((error: Error) => {
+      // A non-superuser owner may only give away what it could take back (PostgreSQL's rule).
+      throw new StartupError(
+        `The job queue's schema pgboss must belong to ${role}, and the migrations' role cannot hand ${name} over (${error.message}): ` +
+          `run GRANT ${ident(role)} TO CURRENT_USER as that role's administrator once, or start once with a superuser as CUSTODIA_MIGRATION_DATABASE_URL.`,
+      );
+    });
+  }
 }
 
 /**
