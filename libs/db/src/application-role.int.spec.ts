@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '#custodia/config';
 import { createLogger } from '#custodia/logging';
 import { freePort, onServer, withDatabase } from '../../../test/support/postgres-server.js';
-import { LOG_TABLES } from './application-role.js';
+import { LOG_TABLES, scramVerifier } from './application-role.js';
 import { openDatabase, type OpenDatabase } from './open-database.js';
 
 const logged = () => {
@@ -71,6 +71,21 @@ describe("the archive's database role (custody.md: the application's role has no
     const results = await tryOnLog(db);
     expect(refusals(results), JSON.stringify(results, null, 2)).toBe(true);
     expect(warnings()).toBe('');
+  });
+
+  it("makes the SCRAM-SHA-256 verifier PostgreSQL itself makes of a password (so the role's password is never sent)", async () => {
+    const server = inject('pgServerUrl');
+    const role = `custodia_t_scram_${randomBytes(4).toString('hex')}`;
+    const password = "пароль з апострофом ' і пробілом";
+    cleanup.push(() => onServer(server, [`DROP ROLE IF EXISTS ${role}`]));
+    const [stored] = await onServer<{ rolpassword: string }>(
+      server,
+      [`SET password_encryption = 'scram-sha-256'`],
+      [`CREATE ROLE ${role} PASSWORD '${password.replace(/'/g, "''")}'`],
+      [`SELECT rolpassword FROM pg_authid WHERE rolname = '${role}'`],
+    );
+    const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(stored!.rolpassword)!;
+    expect(scramVerifier(password, Buffer.from(salt!, 'base64'), Number(iterations))).toBe(stored!.rolpassword);
   });
 
   it('with DATABASE_URL alone, a role that can drop the log is named in a warning at start', async () => {

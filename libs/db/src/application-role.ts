@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { StartupError } from '#custodia/errors';
 
@@ -17,7 +18,7 @@ type Queryable = Pick<DataSource, 'query'>;
  * and INSERT; it owns none of the log's tables, so it cannot drop, truncate or alter them nor
  * switch off their append-only triggers ("the application's role has no right to drop it",
  * custody.md). The job queue's schema (pg-boss, which creates its own tables) is the role's.
- * Creates the role when missing and sets `password` (DATABASE_URL's, or the embedded cluster's);
+ * Creates the role when missing, with `password` (DATABASE_URL's, or the embedded cluster's);
  * idempotent, run at every start so tables a new migration made are covered.
  */
 export function grantApplicationRights(owner: DataSource, role: string, password: string | null): Promise<void> {
@@ -31,10 +32,11 @@ export function grantApplicationRights(owner: DataSource, role: string, password
 
 async function grant(db: Queryable, role: string, password: string | null): Promise<void> {
   const [{ exists }] = await db.query(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists`, [role]);
-  if (!exists) await db.query(`CREATE ROLE ${ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`);
-  if (password !== null) {
-    // A literal (ALTER ROLE takes no parameters), quoted as PostgreSQL quotes strings.
-    await db.query(`ALTER ROLE ${ident(role)} PASSWORD '${password.replace(/'/g, "''")}'`);
+  if (!exists) {
+    // CREATE ROLE takes no parameters: the password goes as its SCRAM verifier, so the password
+    // itself is neither sent nor in any log of the server's (were the statement to fail).
+    const secret = password === null ? '' : ` PASSWORD '${scramVerifier(password)}'`;
+    await db.query(`CREATE ROLE ${ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE${secret}`);
   }
   const [{ database }] = await db.query(`SELECT current_database() AS database`);
   await db.query(`GRANT CONNECT, TEMPORARY, CREATE ON DATABASE ${ident(database)} TO ${ident(role)}`);
@@ -90,4 +92,13 @@ export async function logRewritableBy(db: Queryable): Promise<string | null> {
   if (row.owned.length) return `the database role ${row.role} owns ${row.owned.join(', ')}`;
   if (row.writable) return `the database role ${row.role} may update, delete or truncate the custody log's rows`;
   return null;
+}
+
+/** A SCRAM-SHA-256 verifier of `password` as PostgreSQL stores it (RFC 5802, RFC 7677; 4096 rounds, PostgreSQL's default). */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
+  // SASLprep's mapping, as far as it matters for passwords: compatibility normalisation.
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const storedKey = createHash('sha256').update(createHmac('sha256', salted).update('Client Key').digest()).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
