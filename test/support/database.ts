@@ -3,6 +3,7 @@ import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { inject } from 'vitest';
 import { EMBEDDED_APPLICATION_ROLE } from '../../libs/db/src/application-role.js';
+import { asRole } from '../../libs/db/src/open-database.js';
 import { MIGRATIONS } from '../../libs/db/src/migrations/index.js';
 import { onDatabase, onServer, withDatabase } from './postgres-server.js';
 
@@ -24,11 +25,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   // A copy keeps its tables' grants, not the database's: the queue's schema is the app's to create.
   await onServer(serverUrl, [`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`], [`GRANT CREATE ON DATABASE ${name} TO ${EMBEDDED_APPLICATION_ROLE}`]);
   const url = withDatabase(serverUrl, name);
-  const appUrl = new URL(url);
-  appUrl.username = EMBEDDED_APPLICATION_ROLE;
   return {
     url,
-    appUrl: appUrl.toString(),
+    appUrl: asRole(url, EMBEDDED_APPLICATION_ROLE),
     name,
     superuserQuery: (sql, params) => onDatabase(url, [sql, params]),
     async drop() {

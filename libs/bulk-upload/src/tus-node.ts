@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type * as tus from 'tus-js-client';
 
 /**
@@ -36,8 +36,7 @@ const PIECE = 1024 * 1024;
 const fileReader: tus.FileReader = {
   async openFile(input: { path: string }) {
     const file = input.path;
-    const handle = await open(file, 'r');
-    const size = (await handle.stat().finally(() => handle.close())).size;
+    const { size } = await stat(file);
     let buffer: Buffer | undefined;
     return {
       size,

@@ -90,7 +90,7 @@ export async function openDatabase(
 }
 
 /** The same server and database as another role (whose password, for the embedded server, is the cluster's). */
-function asRole(url: string, role: string): string {
+export function asRole(url: string, role: string): string {
   const parsed = new URL(url);
   parsed.username = encodeURIComponent(role);
   return parsed.toString();
