@@ -433,9 +433,6 @@ export class EvidenceService {
       if (differs(patch.tags, row.tags)) changes.tags = patch.tags;
       const changed = (['title', 'description', 'tags'] as const).filter((field) => changes[field] !== undefined);
       const statusChanged = patch.status !== undefined && patch.status !== row.status;
-      if (statusChanged && !reason) {
-        throw unprocessable('A status change needs a reason', [{ field: 'reason', message: 'say why the status changes' }]);
-      }
       if (statusChanged) changes.status = patch.status;
       if (changed.length) {
         changes.searchText = evidenceSearchText(
