@@ -82,9 +82,9 @@ describe('the OpenAPI document (/api/docs-json)', () => {
       const takesInput = operation.requestBody !== undefined || (operation.parameters ?? []).length > 0;
       if (takesInput) expect(refusals, key).toContain('400');
       for (const parameter of operation.parameters ?? []) {
-        // Identifiers are UUIDs, but for an upload's (tus: 32 hex digits), which says its pattern.
+        // Identifiers are UUIDs; an upload's says its pattern (a UUID, or 32 hex digits for uploads made before they were UUIDs).
         if (parameter.in === 'path' && parameter.name !== 'name') {
-          expect(parameter.schema, `${key} {${parameter.name}}`).toEqual(parameter.name === 'uploadId' ? { type: 'string', pattern: '^[0-9a-f]{32}$' } : { type: 'string', format: 'uuid' });
+          expect(parameter.schema, `${key} {${parameter.name}}`).toEqual(parameter.name === 'uploadId' ? { type: 'string', pattern: '^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$' } : { type: 'string', format: 'uuid' });
         }
       }
       if (operation.requestBody?.content['application/json']) expect(refusals, key).toEqual(expect.arrayContaining(['413', '415']));

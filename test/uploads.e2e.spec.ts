@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -100,7 +100,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
   it('takes a file in chunks from tus-js-client and hashes it itself', async () => {
     const bytes = randomBytes(3 * MiB + 123);
     const location = await tusUpload(`${url}/api/v1/uploads`, documenter.token, bytes);
-    expect(location).toMatch(/\/api\/v1\/uploads\/[0-9a-f]{32}$/);
+    expect(location).toMatch(/\/api\/v1\/uploads\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const row = await uploadsRow(idOf(location));
     expect(row).toMatchObject({ owner_id: documenter.id, size_bytes: String(bytes.length), file_name: 'strike.jpg', media_type: 'image/jpeg' });
     expect(row!['computed_sha256']).toBe(sha256(bytes));
@@ -194,6 +194,8 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(expectProblem(await submit(user, { uploadId: id, surprise: 1 }), 400).errors).toEqual([{ field: 'surprise', message: 'is not a known field' }]);
     expectProblem(await submit(user, { uploadId: 'nope' }), 400);
     expectProblem(await submit(user, { uploadId: '0'.repeat(32) }), 404);
+    expectProblem(await submit(user, { uploadId: randomUUID() }), 404);
+    expectProblem(await submit(user, { uploadId: randomUUID().toUpperCase() }), 400);
     expect(await counts()).toEqual(before);
     const made = await submit(user, { uploadId: id, sha256: sha256(bytes), capturedAt: '2026-11-20T01:10:00+02:00', tags: ['tus'] });
     expect(made.status).toBe(201);

@@ -1,6 +1,6 @@
 import { CUSTODY_ACTIONS } from '#custodia/custody-core';
 import { LISTING_FIELDS, readListingFilters } from '#custodia/search';
-import { dateTime, latitude, longitude, sha256Hex, text, timestamp, uuid, wrong, z } from '#custodia/schema';
+import { dateTime, latitude, longitude, sha256Hex, text, timestamp, UPLOAD_ID_PATTERN, uuid, wrong, z } from '#custodia/schema';
 import { EVIDENCE_FLAGS, type EvidenceFlag } from './flags.js';
 import { EVIDENCE_LINK_ROLES } from './links.js';
 
@@ -77,7 +77,7 @@ export type SubmissionMetadata = z.output<typeof SubmissionMetadata>;
 export const UploadSubmission = SubmissionMetadata.safeExtend({
   uploadId: z
     .string()
-    .regex(/^[0-9a-f]{32}$/, 'must be the id of an upload (the last part of its tus Location)')
+    .regex(new RegExp(UPLOAD_ID_PATTERN), 'must be the id of an upload (the last part of its tus Location)')
     .describe('A finished upload of the caller (POST /uploads); it becomes this item and is gone from /uploads'),
 }).meta({ id: 'UploadSubmission', description: 'POST /cases/:caseId/evidence as application/json: a finished tus upload and its metadata' });
 
@@ -90,7 +90,7 @@ export const EvidencePatchBody = z
     incidentId: uuid().nullable().optional().describe('An incident of the same case (422 otherwise); null unlinks'),
     incidentRole: incidentRole().optional(),
     status: z.enum(EVIDENCE_STATUSES).optional(),
-    reason: z.string().trim().min(1).max(2000).optional().describe('Why; required when the status changes'),
+    reason: z.string().trim().min(1).max(2000).optional().describe('Why: kept with every event this change records (optional, as api.md has it)'),
   })
   .meta({ id: 'EvidencePatch' });
 export type EvidencePatch = z.output<typeof EvidencePatchBody>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { parseWith } from './parse.js';
-import { line, reason, text } from './primitives.js';
+import { line, reason, text, UPLOAD_ID_PATTERN } from './primitives.js';
 
 const Body = z.strictObject({ title: line(50), description: text(200).optional(), reason: reason().optional() });
 const problemOf = (body: unknown): { kind: string; fields: { field: string; message: string }[] } | null => {
@@ -28,5 +28,16 @@ describe('line', () => {
     const parsed = parseWith(Body, { title: 'ok', description: 'one\n\ttwo\r\n', reason: ' seized phone:\n\tsee the report ' });
     expect(parsed.description).toBe('one\n\ttwo\r\n');
     expect(parsed.reason).toBe('seized phone:\n\tsee the report');
+  });
+});
+
+describe('UPLOAD_ID_PATTERN', () => {
+  const id = new RegExp(UPLOAD_ID_PATTERN);
+  it('takes a lowercase UUID and the 32 hex digits of uploads made before uploads were UUIDs', () => {
+    expect(id.test('0b6c1f0e-3f7a-4c1e-9a43-2f1d7e8b9c10')).toBe(true);
+    expect(id.test('0b6c1f0e3f7a4c1e9a432f1d7e8b9c10')).toBe(true);
+  });
+  it.each(['0B6C1F0E-3F7A-4C1E-9A43-2F1D7E8B9C10', '0b6c1f0e3f7a4c1e9a432f1d7e8b9c1', '0b6c1f0e-3f7a-4c1e-9a43-2f1d7e8b9c10/..', '../uploads', ''])('refuses %j', (value) => {
+    expect(id.test(value)).toBe(false);
   });
 });

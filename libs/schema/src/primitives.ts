@@ -4,6 +4,13 @@ import { wrong } from './parse.js';
 /** A UUID in any of its RFC 9562 versions (identifiers here are v4, imported ones may not be). */
 export const uuid = (): z.ZodString => z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID').meta({ format: 'uuid' });
 
+/**
+ * A resumable upload's id, the last part of its tus Location: a lowercase UUID, as the archive
+ * names uploads (api.md: identifiers are UUIDs); 32 hex digits for uploads made before it did,
+ * which still finish.
+ */
+export const UPLOAD_ID_PATTERN = '^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$';
+
 /** Free text of at most `max` characters; `required` ones must hold more than blanks. */
 export const text = (max: number): z.ZodString => z.string().max(max);
 

@@ -240,7 +240,7 @@ export class UploadStore extends FileStore {
     this.flushing.delete(id);
   }
 
-  /** The file that holds an upload's bytes (ids are 32 hex digits, checked before they get here). */
+  /** The file that holds an upload's bytes (ids are UPLOAD_ID_PATTERN's, checked before they get here). */
   pathOf(id: string): string {
     return join(this.directory, id);
   }

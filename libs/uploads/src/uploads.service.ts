@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { isUtf8 } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
@@ -10,13 +10,14 @@ import { preparedQuery } from '#custodia/db';
 import { PerUserLimit, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
+import { UPLOAD_ID_PATTERN } from '#custodia/schema';
 import { PostgresLocker } from './pg-locker.js';
 import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck } from './upload-store.js';
 
 /** Where the API mounts tus (the global prefix included). */
 export const UPLOADS_PATH = '/api/v1/uploads';
 
-const UPLOAD_ID = /^[0-9a-f]{32}$/;
+const UPLOAD_ID = new RegExp(UPLOAD_ID_PATTERN);
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 // A media type as RFC 6838 names them, without parameters.
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
@@ -136,7 +137,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
       // No cross-origin access: the console is served from the API's own origin.
       allowedOrigins: [],
       maxSize: config.maxUploadBytes,
-      namingFunction: () => randomBytes(16).toString('hex'),
+      namingFunction: () => randomUUID(),
       onIncomingRequest: (req, id) => this.assertOwnUpload(req, id),
       onUploadCreate: async (req, upload) => {
         await this.register(actorOf(req), upload, req.headers.get('upload-metadata'));

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { CHUNK_CHECKSUMS, TusRefusal, UploadsService, type Appended, type ChunkCheck } from '#custodia/uploads';
+import { UPLOAD_ID_PATTERN } from '#custodia/schema';
 import { Endpoint } from '../http/endpoint.js';
 import { problem } from '../http/problem.filter.js';
 
@@ -77,7 +78,7 @@ export class UploadsController {
     summary: 'tus creation: Upload-Length and Upload-Metadata (filename, filetype, sha256), optionally with the first bytes',
     description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413), 0 bytes (422), malformed metadata or a digest other than sha256 (md5, SHA256, checksum...: 400; other keys, such as name, type and relativePath from Uppy, are ignored), Upload-Defer-Length or Upload-Concat (extensions not offered: 400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
     status: 201,
-    headers: { Location: 'The upload: /api/v1/uploads/<32 hex>', 'Upload-Offset': 'Bytes taken with the creation (creation-with-upload)', 'Upload-Expires': 'When an unfinished upload is removed' },
+    headers: { Location: 'The upload: /api/v1/uploads/<uuid>', 'Upload-Offset': 'Bytes taken with the creation (creation-with-upload)', 'Upload-Expires': 'When an unfinished upload is removed' },
     problems: [400, 412, 413, 422, 429, 460],
   })
   async createUpload(@Req() req: Request, @Res() res: Response): Promise<void> {
@@ -91,7 +92,7 @@ export class UploadsController {
 
   @Head(':uploadId')
   @Permit('evidence.submit')
-  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } })
+  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: UPLOAD_ID_PATTERN } })
   @Endpoint({
     summary: "tus: how far an upload got (404 for anyone but its creator, and once it became evidence)",
     headers: { 'Upload-Offset': 'Bytes received', 'Upload-Length': 'Bytes declared at creation' },
@@ -103,7 +104,7 @@ export class UploadsController {
 
   @Patch(':uploadId')
   @Permit('evidence.submit')
-  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } })
+  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: UPLOAD_ID_PATTERN } })
   @ApiConsumes('application/offset+octet-stream')
   @Endpoint({
     summary: 'tus: bytes at Upload-Offset, with Upload-Checksum: sha256 (or sha1, sha512) <base64> where the client can',
@@ -135,7 +136,7 @@ export class UploadsController {
 
   @Delete(':uploadId')
   @Permit('evidence.submit')
-  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } })
+  @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: UPLOAD_ID_PATTERN } })
   @Endpoint({ summary: 'tus termination: drops an unfinished upload and its bytes', status: 204, problems: [404, 412] })
   terminateUpload(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.serve(req, res);
