@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { transform } from '@swc/core';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -15,9 +14,24 @@ export async function resolve(specifier, context, next) {
   return next(specifier, context);
 }
 
+/** 'swc' (decorators and their metadata), or 'typescript' (ts-thread-loader.mjs: no native code). */
+let compiler = 'swc';
+export function initialize(data) {
+  if (data?.compiler) compiler = data.compiler;
+}
+
 export async function load(url, context, next) {
   if (!url.endsWith('.ts')) return next(url, context);
   const source = await readFile(fileURLToPath(url), 'utf8');
+  if (compiler === 'typescript') {
+    const { default: ts } = await import('typescript');
+    const { outputText } = ts.transpileModule(source, {
+      fileName: fileURLToPath(url),
+      compilerOptions: { target: ts.ScriptTarget.ES2023, module: ts.ModuleKind.ESNext, inlineSourceMap: true, useDefineForClassFields: false },
+    });
+    return { format: 'module', source: outputText, shortCircuit: true };
+  }
+  const { transform } = await import('@swc/core');
   const { code } = await transform(source, {
     filename: fileURLToPath(url),
     sourceMaps: 'inline',

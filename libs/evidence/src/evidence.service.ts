@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
 import { assertMay, ownerFilter, PerUserLimit, type Actor, type Purpose } from '#custodia/auth';
@@ -10,7 +10,7 @@ import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custo
 import { isUniqueViolation } from '#custodia/db';
 import { conflict, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
-import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
+import { hasNoEmbeddedMetadata, MetadataThreads, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
 import { BlobNotFoundError, readDetails, type BlobRead, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
@@ -83,7 +83,7 @@ export function cleanFileName(name: string | null | undefined): string | null {
  * `own` scope (documenters) is limited to.
  */
 @Injectable()
-export class EvidenceService {
+export class EvidenceService implements OnApplicationShutdown {
   /**
    * Per user, their multipart submissions streaming in this process (the route takes it): each
    * fills temporary disk, up to CUSTODIA_MAX_UPLOAD_BYTES, for as long as it runs.
@@ -93,6 +93,8 @@ export class EvidenceService {
   private readonly verifying = new PerUserLimit(MAX_VERIFYING_PER_USER);
   /** Re-hashes under way, by the blob's SHA-256. */
   private readonly rehashing = new Map<string, Promise<string | null>>();
+  /** The intake's metadata readers, in threads with a time limit (libs/media, metadata-threads.ts). */
+  private readonly metadataReaders = new MetadataThreads();
 
   constructor(
     private readonly db: DataSource,
@@ -108,6 +110,10 @@ export class EvidenceService {
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
+
+  onApplicationShutdown(): Promise<void> {
+    return this.metadataReaders.close();
+  }
 
   /** Refuses before a byte is read: the case must be the caller's, and the role one that submits. */
   async assertMaySubmit(actor: Actor, caseId: string): Promise<void> {
@@ -143,7 +149,7 @@ export class EvidenceService {
         if (repeat) return { created: false, evidence: repeat };
       }
       const [mediaType, extracted] = await upload.result.withLocalFile(
-        async (file) => [await sniffMediaType(file), await extractEmbeddedMetadata(file)] as const,
+        async (file) => Promise.all([sniffMediaType(file), this.metadataReaders.read(file)]),
       );
 
       const declared = { capturedAt: metadata.capturedAt, location: metadata.location };

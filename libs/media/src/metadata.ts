@@ -8,7 +8,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type * as Exifr from 'exifr';
-import sharp from 'sharp';
 import {
   captureTimeFromTags,
   cleanText,
@@ -18,6 +17,7 @@ import {
   type ExtractedLocation,
 } from './exif-values.js';
 import { readAudioMetadata } from './audio-metadata.js';
+import type { ImageHeader } from './image-header.js';
 import { readIptc, type IptcReading } from './iptc.js';
 import { readJpegSegments, type JpegBlocks } from './jpeg-segments.js';
 import { readCiff, readPentaxMakerNote, readPictureInfo, type MakerBlockReading } from './maker-blocks.js';
@@ -84,13 +84,12 @@ interface FileTags {
   makerNote: Uint8Array | null;
 }
 
-interface ImageHeader {
-  width?: number;
-  height?: number;
-  exif?: Buffer;
-  xmp?: Buffer;
-  iptc?: Buffer;
-}
+/** Reads an image's header through libvips (image-header.ts); a metadata thread asks its parent instead. */
+export type HeaderReader = (filePath: string) => Promise<ImageHeader | null>;
+
+// Loaded when first needed, so that a metadata thread, which is given a reader, never loads sharp:
+// a native addon in a thread that may be terminated mid-read is what crashes processes.
+const readImageHeaderHere: HeaderReader = async (filePath) => (await import('./image-header.js')).readImageHeader(filePath);
 
 // Raw values only: exifr's revivers turn EXIF dates into JS Dates in the *host's* time zone
 // and its translated GPSAltitudeRef is prose. Segments stay separate (mergeOutput: false)
@@ -132,7 +131,7 @@ const NS_XMP = 'http://ns.adobe.com/xap/1.0/';
 const NS_PHOTOSHOP = 'http://ns.adobe.com/photoshop/1.0/';
 
 /** Reads capture time, position, device, orientation, dimensions and duration embedded in a file; null if it holds none. */
-export async function extractEmbeddedMetadata(filePath: string): Promise<ExtractedMetadata | null> {
+export async function extractEmbeddedMetadata(filePath: string, readImageHeader: HeaderReader = readImageHeaderHere): Promise<ExtractedMetadata | null> {
   // exifr reads a string containing "://" as a URL to fetch and a very long one as base64.
   if (filePath.includes('://') || filePath.length > 4096) {
     throw new TypeError(`extractEmbeddedMetadata needs a plain file-system path, got ${JSON.stringify(filePath.slice(0, 80))}`);
@@ -402,16 +401,6 @@ async function readTiffBuffer(exifBlob: Buffer): Promise<{ tiff: TiffBlocks | nu
 function makerNoteOf(output: Record<string, unknown>): Uint8Array | null {
   const value = output.makerNote;
   return value instanceof Uint8Array ? value : null;
-}
-
-async function readImageHeader(filePath: string): Promise<ImageHeader | null> {
-  try {
-    // Header only, no pixel decode, so the pixel limit is not needed (and would hide a bomb's size).
-    const meta = await sharp(filePath, { limitInputPixels: false }).metadata();
-    return { width: meta.width, height: meta.height, exif: meta.exif, xmp: meta.xmp, iptc: meta.iptc };
-  } catch {
-    return null;
-  }
 }
 
 interface ParsedXmp {

@@ -1,0 +1,38 @@
+// The body of one metadata thread (metadata-threads.ts starts it): reads the embedded metadata of
+// one file per message, one at a time, and posts the reading back. A file that stalls the reader
+// stalls only this thread, which its parent terminates when the time is up. Image headers that
+// need libvips are asked of the parent: no native code is loaded here.
+import { parentPort } from 'node:worker_threads';
+import type { ImageHeader } from './image-header.js';
+import { extractEmbeddedMetadata } from './metadata.js';
+import type { HeaderAnswer, ThreadAnswer, ThreadTask } from './metadata-threads.js';
+
+const port = parentPort!;
+const headers = new Map<number, (header: ImageHeader | null) => void>();
+let nextHeader = 0;
+
+const askParentForHeader = (filePath: string): Promise<ImageHeader | null> =>
+  new Promise((resolve) => {
+    const header = nextHeader++;
+    headers.set(header, resolve);
+    port.postMessage({ header, filePath });
+  });
+
+port.on('message', (message: ThreadTask | HeaderAnswer) => {
+  if ('header' in message) {
+    headers.get(message.header)?.(message.value && revive(message.value));
+    headers.delete(message.header);
+    return;
+  }
+  void extractEmbeddedMetadata(message.filePath, askParentForHeader).then(
+    (value) => port.postMessage({ id: message.id, ok: true, value } satisfies ThreadAnswer),
+    (error: Error) => port.postMessage({ id: message.id, ok: false, name: error.name, message: error.message } satisfies ThreadAnswer),
+  );
+});
+port.postMessage('ready');
+
+/** Buffers arrive as plain byte arrays; the readers use Buffer's methods. */
+function revive(header: ImageHeader): ImageHeader {
+  const buffer = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined);
+  return { width: header.width, height: header.height, exif: buffer(header.exif), xmp: buffer(header.xmp), iptc: buffer(header.iptc) };
+}

@@ -1,0 +1,58 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { extractEmbeddedMetadata } from './metadata.js';
+import { MetadataThreads } from './metadata-threads.js';
+import { fixture } from './test-support/fixtures.js';
+
+const MISBEHAVING = new URL('./test-support/misbehaving-thread.ts', import.meta.url);
+const pools: MetadataThreads[] = [];
+const pool = (options: ConstructorParameters<typeof MetadataThreads>[0] = {}) => {
+  const made = new MetadataThreads(options);
+  pools.push(made);
+  return made;
+};
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
+
+describe('MetadataThreads', () => {
+  it('reads in a thread what extractEmbeddedMetadata reads on the spot, files at once', async () => {
+    const threads = pool({ size: 2 });
+    const names = ['exif-ne-offset.jpg', 'exif.png', 'apple.mov', 'document.pdf', 'exif.heic'];
+    const inThreads = await Promise.all(names.map((name) => threads.read(fixture(name))));
+    for (const [i, name] of names.entries()) expect(inThreads[i], name).toEqual(await extractEmbeddedMetadata(fixture(name)));
+    expect(inThreads[0]!.location).not.toBeNull();
+  });
+
+  it("passes the reader's own errors on (a missing file is the caller's bug)", async () => {
+    await expect(pool({ size: 1 }).read(fixture('no-such-file.jpg'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('stops a file that stalls its reader at the time limit, keeps the event loop free meanwhile, and goes on with a fresh thread', async () => {
+    const threads = pool({ size: 1, timeLimitMs: 1500, module: MISBEHAVING });
+    const started = performance.now();
+    const stalled = threads.read('/evidence/stall.jpg');
+    const after = threads.read('/evidence/plain.jpg');
+    // The loop stays free: a short timer fires on time while the thread spins.
+    const tick = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(performance.now() - tick).toBeLessThan(500);
+    const reading = await stalled;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(reading).toMatchObject({ capturedAt: null, location: null, device: null });
+    expect(reading!.notes).toEqual(['Embedded metadata: reading took longer than 1.5 s and was stopped; nothing was read from the file']);
+    // The file queued behind it is read by the next thread.
+    expect(await after).toBeNull();
+  });
+
+  it('stops a reader that grows its heap past the cap, and one that exits, answering both as stopped', async () => {
+    const threads = pool({ size: 1, heapMb: 64, timeLimitMs: 60_000, module: MISBEHAVING });
+    expect((await threads.read('/evidence/hog.jpg'))!.notes).toEqual(['Embedded metadata: the reader ran out of memory (64 MiB); nothing was read from the file']);
+    expect((await threads.read('/evidence/exit.jpg'))!.notes).toEqual(['Embedded metadata: the reader exited; nothing was read from the file']);
+    expect(await threads.read('/evidence/plain.jpg')).toBeNull();
+  });
+
+  it('refuses reads when no thread can start, instead of leaving them waiting', async () => {
+    const threads = pool({ size: 1, module: new URL('./test-support/no-such-thread.ts', import.meta.url) });
+    await expect(threads.read('/evidence/plain.jpg')).rejects.toThrow(/could not start/);
+  });
+});

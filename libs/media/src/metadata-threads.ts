@@ -1,0 +1,191 @@
+// Embedded metadata is read at intake, on files anyone with a submitting role sends. The readers
+// (exifr and our own walkers of JPEG, PNG, ISO BMFF, Matroska and PDF structures) are JavaScript:
+// on the API's event loop, a file that drives one of them into a slow path no audit found stalls
+// every request of the instance. Here they run in worker threads, one file at a time each, with
+// a time limit (the thread is terminated, even inside a loop) and a heap cap; a stopped reading
+// is a reading with nothing in it and a note saying why, and the next file gets a fresh thread.
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { readImageHeader, type ImageHeader } from './image-header.js';
+import type { ExtractedMetadata } from './metadata.js';
+
+/** What the parent asks of a thread. */
+export interface ThreadTask {
+  id: number;
+  filePath: string;
+}
+
+/** A thread's answer: the reading, or the error the reader threw (a missing file, a bad path). */
+export type ThreadAnswer = { id: number; ok: true; value: ExtractedMetadata | null } | { id: number; ok: false; name: string; message: string };
+
+/** A thread asks for an image header (libvips runs in the parent, see metadata-thread.ts), and gets it. */
+export interface HeaderQuestion {
+  header: number;
+  filePath: string;
+}
+export interface HeaderAnswer {
+  header: number;
+  value: ImageHeader | null;
+}
+
+export interface MetadataThreadOptions {
+  /** Threads at most (default: one per CPU). */
+  size?: number;
+  /** Time one file may take, from the moment a thread starts on it (default 30 s). */
+  timeLimitMs?: number;
+  /** Heap cap of each thread, MiB (default 512). */
+  heapMb?: number;
+  /** The thread's module (tests give one that stalls); default metadata-thread. */
+  module?: URL;
+}
+
+/** 30 s, as ExifTool gets per file: a 12 MP photo reads in milliseconds, a long video's index in well under a second. */
+export const METADATA_TIME_LIMIT_MS = 30_000;
+
+// Run from the TypeScript sources (Vitest, or test/support's loader for child processes), a
+// thread needs a loader to read them (test/support/ts-thread-loader.mjs, which loads no native
+// code); the built archive runs the compiled module.
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const THREAD_MODULE = new URL(FROM_SOURCES ? './metadata-thread.ts' : './metadata-thread.js', import.meta.url);
+const EXEC_ARGV = FROM_SOURCES ? ['--import', fileURLToPath(new URL('../../../test/support/ts-thread-loader.mjs', import.meta.url))] : [];
+
+interface Pending {
+  task: ThreadTask;
+  resolve: (value: ExtractedMetadata | null) => void;
+  reject: (error: Error) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  ready: boolean;
+  /** The file it reads now, and the timer that stops it. */
+  current: { pending: Pending; timer: NodeJS.Timeout } | null;
+}
+
+/** A pool of metadata threads; `read` is `extractEmbeddedMetadata` off the event loop, bounded. */
+export class MetadataThreads {
+  private readonly size: number;
+  private readonly timeLimitMs: number;
+  private readonly heapMb: number;
+  private readonly module: URL;
+  private readonly threads = new Set<Thread>();
+  private readonly queue: Pending[] = [];
+  private nextId = 0;
+
+  constructor(options: MetadataThreadOptions = {}) {
+    this.size = options.size ?? Math.max(1, os.availableParallelism());
+    this.timeLimitMs = options.timeLimitMs ?? METADATA_TIME_LIMIT_MS;
+    this.heapMb = options.heapMb ?? 512;
+    this.module = options.module ?? THREAD_MODULE;
+  }
+
+  /** The file's embedded metadata, as extractEmbeddedMetadata reads it, or a note that reading was stopped. */
+  read(filePath: string): Promise<ExtractedMetadata | null> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ task: { id: this.nextId++, filePath }, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Ends every thread; files waiting or being read are answered as stopped. A later read starts new ones. */
+  async close(): Promise<void> {
+    const threads = [...this.threads];
+    for (const thread of threads) this.retire(thread, 'the archive is shutting down');
+    for (const pending of this.queue.splice(0)) pending.resolve(stopped('the archive is shutting down'));
+    await Promise.all(threads.map((thread) => thread.worker.terminate()));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const idle = [...this.threads].find((thread) => thread.ready && thread.current === null);
+      if (idle) {
+        this.start(idle, this.queue.shift()!);
+        continue;
+      }
+      // Threads still starting take the queue when ready.
+      const starting = [...this.threads].filter((thread) => !thread.ready).length;
+      if (this.threads.size >= this.size || starting >= this.queue.length) return;
+      this.spawn();
+    }
+  }
+
+  private spawn(): void {
+    const worker = new Worker(this.module, {
+      execArgv: EXEC_ARGV,
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
+      stdout: true,
+      stderr: true,
+    });
+    // An idle thread does not keep a process (the CLI, a test) alive; nor does its chatter pile up.
+    worker.unref();
+    worker.stdout.resume();
+    worker.stderr.resume();
+    const thread: Thread = { worker, ready: false, current: null };
+    this.threads.add(thread);
+    worker.on('message', (message: 'ready' | ThreadAnswer | HeaderQuestion) => {
+      if (message === 'ready') {
+        thread.ready = true;
+        this.pump();
+        return;
+      }
+      if ('header' in message) {
+        void readImageHeader(message.filePath).then((value) => {
+          if (this.threads.has(thread)) worker.postMessage({ header: message.header, value } satisfies HeaderAnswer);
+        });
+        return;
+      }
+      const current = thread.current;
+      if (!current || current.pending.task.id !== message.id) return;
+      clearTimeout(current.timer);
+      thread.current = null;
+      if (message.ok) current.pending.resolve(message.value);
+      else current.pending.reject(Object.assign(new Error(message.message), { name: message.name }));
+      this.pump();
+    });
+    worker.on('error', (error: Error & { code?: string }) => {
+      this.retire(thread, error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `the reader ran out of memory (${this.heapMb} MiB)` : `the reader failed (${error.message})`);
+    });
+    worker.on('exit', () => this.retire(thread, 'the reader exited'));
+  }
+
+  private start(thread: Thread, pending: Pending): void {
+    const timer = setTimeout(() => {
+      this.retire(thread, `reading took longer than ${this.timeLimitMs / 1000} s and was stopped`);
+      void thread.worker.terminate();
+    }, this.timeLimitMs);
+    thread.current = { pending, timer };
+    thread.worker.postMessage(pending.task);
+  }
+
+  /** Takes a thread out of the pool; the file it was reading is answered as stopped, for this reason. */
+  private retire(thread: Thread, reason: string): void {
+    if (!this.threads.delete(thread)) return;
+    const current = thread.current;
+    thread.current = null;
+    if (current) {
+      clearTimeout(current.timer);
+      current.pending.resolve(stopped(reason));
+    }
+    // A thread that died while starting (a broken install) must not leave files waiting forever.
+    if (!thread.ready && this.threads.size === 0) {
+      for (const pending of this.queue.splice(0)) pending.reject(new Error(`The metadata reader could not start: ${reason}`));
+    }
+    this.pump();
+  }
+}
+
+/** A reading that was stopped: nothing taken from the file, and why. */
+function stopped(reason: string): ExtractedMetadata {
+  return {
+    capturedAt: null,
+    capturedAtOffset: null,
+    location: null,
+    device: null,
+    orientation: null,
+    width: null,
+    height: null,
+    durationS: null,
+    notes: [`Embedded metadata: ${reason}; nothing was read from the file`],
+  };
+}
