@@ -7,8 +7,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalBlobStore } from './local-blob-store.js';
 
 const MiB = 1024 * 1024;
-const CHUNKS = 200;
-const RSS_GROWTH_LIMIT = 64 * MiB;
+const CHUNKS = 400;
+// A store that held the stream would grow by its 400 MiB. What a streaming one leaves is garbage
+// the collector has not taken yet: under 64 MiB on Node 20, 81 to 93 MiB on Node 24 whether the
+// stream is 200 or 800 MiB (flat: slack, not a leak).
+const RSS_GROWTH_LIMIT = 128 * MiB;
 
 let root: string;
 beforeAll(async () => {
@@ -18,7 +21,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-it(`ingests a ${CHUNKS} MiB stream with resident memory growing by less than 64 MiB`, async () => {
+it(`ingests a ${CHUNKS} MiB stream with resident memory growing by less than ${RSS_GROWTH_LIMIT / MiB} MiB`, async () => {
   const expected = createHash('sha256');
   let peakRss = 0;
   async function* upload(): AsyncGenerator<Uint8Array> {
