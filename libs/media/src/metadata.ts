@@ -88,7 +88,7 @@ interface FileTags {
 export type HeaderReader = (filePath: string) => Promise<ImageHeader | null>;
 
 // Loaded when first needed, so that a metadata thread, which is given a reader, never loads sharp:
-// a native addon in a thread that may be terminated mid-read is what crashes processes.
+// a terminated thread holding a native addon can take its process down (seen with SWC's).
 const readImageHeaderHere: HeaderReader = async (filePath) => (await import('./image-header.js')).readImageHeader(filePath);
 
 // Raw values only: exifr's revivers turn EXIF dates into JS Dates in the *host's* time zone
