@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
 import { assertMay, ownerFilter, PerUserLimit, type Actor, type Purpose } from '#custodia/auth';
@@ -93,8 +93,11 @@ export class EvidenceService implements OnApplicationShutdown {
   private readonly verifying = new PerUserLimit(MAX_VERIFYING_PER_USER);
   /** Re-hashes under way, by the blob's SHA-256. */
   private readonly rehashing = new Map<string, Promise<string | null>>();
+  private readonly logger = new Logger('Evidence');
   /** The intake's metadata readers, in threads with a time limit (libs/media, metadata-threads.ts). */
-  private readonly metadataReaders = new MetadataThreads();
+  private readonly metadataReaders = new MetadataThreads({
+    onStopped: (reason) => this.logger.warn(`Reading a submitted file's embedded metadata was stopped: ${reason}; the item is kept with nothing read from it`),
+  });
 
   constructor(
     private readonly db: DataSource,

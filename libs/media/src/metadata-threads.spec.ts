@@ -28,7 +28,8 @@ describe('MetadataThreads', () => {
   });
 
   it('stops a file that stalls its reader at the time limit, keeps the event loop free meanwhile, and goes on with a fresh thread', async () => {
-    const threads = pool({ size: 1, timeLimitMs: 1500, module: MISBEHAVING });
+    const stops: string[] = [];
+    const threads = pool({ size: 1, timeLimitMs: 1500, module: MISBEHAVING, onStopped: (reason) => stops.push(reason) });
     const started = performance.now();
     const stalled = threads.read('/evidence/stall.jpg');
     const after = threads.read('/evidence/plain.jpg');
@@ -40,6 +41,7 @@ describe('MetadataThreads', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(1400);
     expect(reading).toMatchObject({ capturedAt: null, location: null, device: null });
     expect(reading!.notes).toEqual(['Embedded metadata: reading took longer than 1.5 s and was stopped; nothing was read from the file']);
+    expect(stops).toEqual(['reading took longer than 1.5 s and was stopped']);
     // The file queued behind it is read by the next thread.
     expect(await after).toBeNull();
   });

@@ -38,6 +38,8 @@ export interface MetadataThreadOptions {
   heapMb?: number;
   /** The thread's module (tests give one that stalls); default metadata-thread. */
   module?: URL;
+  /** Told each time a reading is stopped, and why (the archive logs it: a file built to stall readers?). */
+  onStopped?: (reason: string) => void;
 }
 
 /** 30 s, as ExifTool gets per file: a 12 MP photo reads in milliseconds, a long video's index in well under a second. */
@@ -69,6 +71,7 @@ export class MetadataThreads {
   private readonly timeLimitMs: number;
   private readonly heapMb: number;
   private readonly module: URL;
+  private readonly onStopped: (reason: string) => void;
   private readonly threads = new Set<Thread>();
   private readonly queue: Pending[] = [];
   private nextId = 0;
@@ -78,6 +81,7 @@ export class MetadataThreads {
     this.timeLimitMs = options.timeLimitMs ?? METADATA_TIME_LIMIT_MS;
     this.heapMb = options.heapMb ?? 512;
     this.module = options.module ?? THREAD_MODULE;
+    this.onStopped = options.onStopped ?? (() => undefined);
   }
 
   /** The file's embedded metadata, as extractEmbeddedMetadata reads it, or a note that reading was stopped. */
@@ -166,6 +170,7 @@ export class MetadataThreads {
     if (current) {
       clearTimeout(current.timer);
       current.pending.resolve(stopped(reason));
+      this.onStopped(reason);
     }
     // A thread that died while starting (a broken install) must not leave files waiting forever.
     if (!thread.ready && this.threads.size === 0) {
