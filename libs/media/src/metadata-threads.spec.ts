@@ -53,6 +53,20 @@ describe('MetadataThreads', () => {
     expect(await threads.read('/evidence/plain.jpg')).toBeNull();
   });
 
+  it('answers the file being read and those waiting as stopped when closed, and starts no thread for them', async () => {
+    const threads = pool({ size: 1, timeLimitMs: 60_000, module: MISBEHAVING });
+    const reading = threads.read('/evidence/stall-1.jpg');
+    const waiting = threads.read('/evidence/stall-2.jpg');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await threads.close();
+    const note = ['Embedded metadata: the archive is shutting down; nothing was read from the file'];
+    expect((await reading)!.notes).toEqual(note);
+    expect((await waiting)!.notes).toEqual(note);
+    expect((threads as unknown as { threads: Set<unknown> }).threads.size).toBe(0);
+    // Usable again afterwards.
+    expect(await threads.read('/evidence/plain.jpg')).toBeNull();
+  });
+
   it('refuses reads when no thread can start, instead of leaving them waiting', async () => {
     const threads = pool({ size: 1, module: new URL('./test-support/no-such-thread.ts', import.meta.url) });
     await expect(threads.read('/evidence/plain.jpg')).rejects.toThrow(/could not start/);

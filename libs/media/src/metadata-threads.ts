@@ -94,9 +94,11 @@ export class MetadataThreads {
 
   /** Ends every thread; files waiting or being read are answered as stopped. A later read starts new ones. */
   async close(): Promise<void> {
+    // The queue first: retiring a thread would otherwise start another for what waits.
+    const waiting = this.queue.splice(0);
     const threads = [...this.threads];
     for (const thread of threads) this.retire(thread, 'the archive is shutting down');
-    for (const pending of this.queue.splice(0)) pending.resolve(stopped('the archive is shutting down'));
+    for (const pending of waiting) pending.resolve(stopped('the archive is shutting down'));
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
