@@ -1,12 +1,14 @@
 import { parse } from 'csv-parse/sync';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustodyLog } from '../libs/custody/src/index.js';
 import { germanTankEstimate } from '../libs/records/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { submit } from './support/evidence.js';
-import { download, makeExport, unpack } from './support/exports.js';
+import { cliVerify, download, makeExport, unpack } from './support/exports.js';
 
 /**
  * Munition remnants (issue 14) over HTTP: records with every vocabulary-bound field checked,
@@ -318,13 +320,20 @@ describe('munition remnants (e2e)', () => {
         expect.objectContaining({ holder: 'Kharkiv Research Institute of Forensic Examination', from: '2026-11-22T08:00:00.000Z', to: null, recordedBy: investigator.id }),
       ]);
       const transfers = (await eventsAbout(airframeId)).filter((e) => e.action === 'remnant.transferred');
-      expect(transfers).toEqual([
-        expect.objectContaining({ details: expect.objectContaining({ holder: 'SES pyrotechnic team, Kharkiv', place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', previousHolder: null }) }),
-        expect.objectContaining({
-          reason: 'sent for examination',
-          details: expect.objectContaining({ holder: 'Kharkiv Research Institute of Forensic Examination', previousHolder: 'SES pyrotechnic team, Kharkiv', transferId: second.body.physicalCustody[1].transferId }),
-        }),
+      // The events name no holder (they travel into partner copies); each binds its hand-over
+      // by the SHA-256 of the period's fields in RFC 8785 form (string values, sorted keys).
+      const periods = second.body.physicalCustody as { transferId: string; holder: string; place: string; from: string; note: string | null; recordedBy: string }[];
+      const bound = (p: (typeof periods)[number]) => {
+        const doc: Record<string, string | null> = { id: p.transferId, remnantId: airframeId, holder: p.holder, place: p.place, from: p.from, note: p.note, recordedBy: p.recordedBy };
+        const sorted = Object.fromEntries(Object.keys(doc).sort().map((key) => [key, doc[key]]));
+        return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+      };
+      expect(transfers.map((e) => e.details)).toEqual([
+        { incidentId, transferId: periods[0]!.transferId, place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', transferSha256: bound(periods[0]!) },
+        { incidentId, transferId: periods[1]!.transferId, place: 'Laboratory store, room 12', from: '2026-11-22T08:00:00.000Z', transferSha256: bound(periods[1]!) },
       ]);
+      expect(transfers[1]!.reason).toBe('sent for examination');
+      expect(JSON.stringify(transfers)).not.toContain('SES pyrotechnic team');
       expect((await as(investigator).get(`/remnants/${airframeId}`)).body.physicalCustody).toHaveLength(2);
     });
 
@@ -492,18 +501,56 @@ describe('munition remnants (e2e)', () => {
       expect(manifest).toContain(`data/evidence/${photo}/record.json`);
     });
 
-    it('a partner working copy names no holder of a remnant: each hand-over keeps its place and dates, its holder is null', async () => {
-      const done = await makeExport(t, investigator, caseId, { purpose: 'partner', incidentIds: [incidentId] });
-      const { zip, dir } = await download(t, investigator, done.id);
-      const bag = await unpack(zip, path.join(dir, 'bag'));
-      const text = await readFile(path.join(bag, 'data/remnants.json'), 'utf8');
-      const remnants = JSON.parse(text) as { id: string; physicalCustody: Record<string, unknown>[] }[];
+    it('a partner working copy names no one: hand-overs keep place and dates, holders and notes null, events naming a holder left out', async () => {
+      // A hand-over recorded before its events stopped naming the holder: the log's signed
+      // bytes cannot be redacted, so a partner copy leaves the event out (a court package keeps it).
+      await t.app.get(DataSource).transaction((tx) =>
+        t.app.get(CustodyLog).appendAll(tx, [
+          {
+            action: 'remnant.transferred',
+            actor: { id: investigator.id, role: 'investigator' },
+            caseId,
+            subject: { type: 'remnant', id: airframeId },
+            details: { incidentId, transferId: randomUUID(), holder: 'Сержант Іван Петренко', place: 'SES depot, Kharkiv', from: '2026-11-19T05:00:00.000Z', previousHolder: null },
+          },
+        ]),
+      );
+      const legacy = async (purpose: 'court' | 'partner') => {
+        const done = await makeExport(t, investigator, caseId, { purpose, incidentIds: [incidentId] });
+        const { zip, dir } = await download(t, investigator, done.id);
+        const bag = await unpack(zip, path.join(dir, `bag-${purpose}`));
+        const events = await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8');
+        return { zip, bag, events, readme: await readFile(path.join(bag, 'README.txt'), 'utf8'), report: await readFile(path.join(bag, 'report.html'), 'utf8') };
+      };
+      const court = await legacy('court');
+      expect(court.events).toContain('Сержант Іван Петренко');
+      expect(court.readme).not.toContain('left out');
+
+      const partner = await legacy('partner');
+      const text = await readFile(path.join(partner.bag, 'data/remnants.json'), 'utf8');
+      const remnants = JSON.parse(text) as { id: string; recoveredBy: unknown; physicalCustody: Record<string, unknown>[] }[];
       expect(remnants.find((r) => r.id === airframeId)!.physicalCustody).toEqual([
-        expect.objectContaining({ holder: null, place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', to: '2026-11-22T08:00:00.000Z', recordedBy: investigator.id }),
-        expect.objectContaining({ holder: null, from: '2026-11-22T08:00:00.000Z', to: null }),
+        expect.objectContaining({ holder: null, note: null, place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', to: '2026-11-22T08:00:00.000Z', recordedBy: investigator.id }),
+        expect.objectContaining({ holder: null, note: null, from: '2026-11-22T08:00:00.000Z', to: null }),
       ]);
-      expect(remnants.flatMap((r) => r.physicalCustody.map((p) => p['holder']))).toEqual(remnants.flatMap((r) => r.physicalCustody.map(() => null)));
-      expect(text).not.toContain('Kharkiv Research Institute');
+      expect(remnants.flatMap((r) => r.physicalCustody.map((p) => [p['holder'], p['note']]))).toEqual(remnants.flatMap((r) => r.physicalCustody.map(() => [null, null])));
+      expect(remnants.map((r) => r.recoveredBy)).toEqual(remnants.map(() => null));
+      for (const name of ['Kharkiv Research Institute', 'SES pyrotechnic team', 'Сержант Іван Петренко', 'seal 004512']) {
+        expect(text).not.toContain(name);
+        expect(partner.events).not.toContain(name);
+        expect(partner.report).not.toContain(name);
+      }
+      // The hand-overs recorded now travel with the others; only the old one is left out, and said to be.
+      const actions = (jsonl: string) => jsonl.trim().split('\n').map((line) => JSON.parse(line) as { action: string; subject: { id: string } });
+      const transfers = (jsonl: string) => actions(jsonl).filter((e) => e.subject.id === airframeId && e.action === 'remnant.transferred').length;
+      expect([transfers(court.events), transfers(partner.events)]).toEqual([3, 2]);
+      const courtLines = court.events.trim().split('\n');
+      const partnerLines = new Set(partner.events.trim().split('\n'));
+      expect(courtLines.filter((line) => !partnerLines.has(line))).toEqual(courtLines.filter((line) => line.includes('Сержант Іван Петренко')));
+      expect(partner.readme).toContain('1 custody event(s) left out: their signed bytes name the holder of a munition');
+      expect(partner.report).toContain('Custody events left out (they name a holder)');
+      const verdict = await cliVerify([partner.zip]);
+      expect(verdict.code, verdict.out).toBe(0);
     });
   });
 });

@@ -57,6 +57,12 @@ export interface IntegratedEvent extends RecordedEvent {
  * Who reads the log and how far they see, for the disclosure rule of `entries`: the scopes of
  * the access policy's `log.events` (case events) and `log.system` (system events) for them.
  */
+/** Events a package leaves out: those of `action` whose `details` hold any of `detailKeys`. */
+export interface EventsWithheld {
+  action: string;
+  detailKeys: readonly string[];
+}
+
 export interface LogReader {
   id: string;
   /** any: every case's events; member: those of their cases; own: what they did; none: nothing. */
@@ -448,20 +454,29 @@ export class CustodyLog {
 
   /**
    * Leaf indexes, in log order, of every event of a case below `treeSize` about the given
-   * subjects (type -> ids) or about the case itself: what a court package of them must carry.
+   * subjects (type -> ids) or about the case itself: what a package of them must carry. Events
+   * `withhold` describes (an action whose details hold any of the keys) are counted apart,
+   * not listed: the package leaves them out.
    */
-  async leafIndexesAbout(caseId: string, subjects: Record<string, readonly string[]>, treeSize: number): Promise<number[]> {
+  async leafIndexesAbout(
+    caseId: string,
+    subjects: Record<string, readonly string[]>,
+    treeSize: number,
+    withhold: EventsWithheld | null = null,
+  ): Promise<{ leafIndexes: number[]; withheld: number }> {
     const types = Object.entries(subjects).flatMap(([type, ids]) => ids.map(() => type));
     const ids = Object.values(subjects).flat();
-    const rows: { leaf_index: string }[] = await this.db.query(
-      `SELECT e.leaf_index FROM custody_events e
+    const rows: { leaf_index: string; withheld: boolean }[] = await this.db.query(
+      `SELECT e.leaf_index,
+              CASE WHEN e.action = $5 THEN (convert_from(e.event_bytes, 'UTF8')::jsonb -> 'details') ?| $6::text[] ELSE false END AS withheld
+         FROM custody_events e
         WHERE e.case_id = $1 AND e.leaf_index < $2
           AND ((e.subject_type = 'case' AND e.subject_id = $1::text)
                OR (e.subject_type, e.subject_id) IN (SELECT * FROM unnest($3::text[], $4::text[])))
         ORDER BY e.leaf_index`,
-      [caseId, treeSize, types, ids],
+      [caseId, treeSize, types, ids, withhold?.action ?? null, withhold?.detailKeys ?? []],
     );
-    return rows.map((r) => Number(r.leaf_index));
+    return { leafIndexes: rows.filter((r) => r.withheld !== true).map((r) => Number(r.leaf_index)), withheld: rows.filter((r) => r.withheld === true).length };
   }
 
   /** The events at these leaf indexes, in log order, with their exact stored RFC 8785 bytes. */

@@ -15,7 +15,7 @@ import { readTimeStampToken } from '#custodia/timestamp';
 import { summariseEvent } from './event-summary.js';
 import { EXPORT_STORE, type ExportRow } from './export-row.js';
 import { readmeText } from './readme.js';
-import { partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
+import { EVENTS_NAMING_HOLDERS, partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
 import { renderReportHtml, renderReportPdf, type ReportHeader, type ReportItem, type ReportModel } from './report/index.js';
 import { isWholeCase, resolveSelection, type ExportSelection } from './selection.js';
 
@@ -154,6 +154,7 @@ export class PackageBuilder {
     );
     const packed = new Map<string, PackedItem>();
     let eventCount = 0;
+    let eventsWithheld = 0;
     const counts = () => ({
       evidence: selection.evidenceIds.length,
       incidents: records.incidents.length,
@@ -161,6 +162,7 @@ export class PackageBuilder {
       damage: records.damage.length,
       remnants: records.remnants.length,
       events: eventCount,
+      eventsWithheld,
     });
 
     const pack = async (): Promise<void> => {
@@ -191,7 +193,8 @@ export class PackageBuilder {
         );
       }
       // 3. Custody: events, proofs, the head they lead to, the keys, the time-stamp.
-      const leafIndexes = await this.custody.leafIndexesAbout(
+      // A partner copy leaves out the hand-overs whose signed events name their holder.
+      const { leafIndexes, withheld } = await this.custody.leafIndexesAbout(
         row.case_id,
         {
           evidence: selection.evidenceIds,
@@ -201,8 +204,10 @@ export class PackageBuilder {
           remnant: records.remnants.map((r) => r.id),
         },
         head.treeSize,
+        court ? null : EVENTS_NAMING_HOLDERS,
       );
       eventCount = leafIndexes.length;
+      eventsWithheld = withheld;
       await writer.addPayload('custody/events.jsonl', this.eventLines(leafIndexes));
       await writer.addPayload('custody/proofs.json', jsonArray(this.proofs(leafIndexes, head)));
       await this.packHead(writer, head, publishedKeys);
@@ -223,6 +228,7 @@ export class PackageBuilder {
           hasTimestamp: token !== null,
           evidenceCount: selection.evidenceIds.length,
           eventCount,
+          eventsWithheld,
         }),
       );
       const header: ReportHeader = {

@@ -12,6 +12,8 @@ export interface ReadmeFacts {
   hasTimestamp: boolean;
   evidenceCount: number;
   eventCount: number;
+  /** Events left out of a partner copy because their signed bytes name a holder. */
+  eventsWithheld: number;
 }
 
 /**
@@ -32,6 +34,10 @@ export function readmeText(f: ReadmeFacts): string {
    виводить "Verification: OK". Прочитати позначку (час, служба, серійний номер):
    openssl ts -reply -token_in -in data/custody/tree-head.tsr -text`
     : '   У цьому пакеті немає позначки часу: службу позначок часу не налаштовано, або вона не\n   відповіла, коли підписувалася голова дерева.';
+  const withheld =
+    f.eventsWithheld > 0
+      ? `\n${f.eventsWithheld} custody event(s) left out: their signed bytes name the holder of a munition\nremnant (${f.eventsWithheld} подій не включено: їхні підписані байти називають утримувача)`
+      : '';
   const what =
     f.purpose === 'court'
       ? 'the original files exactly as they were received'
@@ -45,7 +51,7 @@ ${'='.repeat(60)}
 Package ${f.bagName}
 Export ${f.exportId} of case ${f.caseId}
 Made ${f.baggingTime} by ${f.organization}
-${f.evidenceCount} evidence item(s), ${f.eventCount} custody event(s)
+${f.evidenceCount} evidence item(s), ${f.eventCount} custody event(s)${withheld}
 Tree head: size ${f.treeSize}, root ${f.rootHash}
 Signing key id: ${f.keyId}
 

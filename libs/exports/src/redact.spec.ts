@@ -37,25 +37,28 @@ describe('partnerEvidenceView', () => {
 });
 
 describe('partnerRemnantView', () => {
-  it('names no holder of the object: each hand-over keeps its place and dates, its holder is null; positions rounded', () => {
+  it('names no one: who recovered the object, each hand-over\'s holder and note null; place and dates kept; positions rounded', () => {
     const remnant = {
       id: 'r1',
+      recoveredBy: 'ДСНС, піротехнічна група Петренка',
       location: { lat: 50.02684, lon: 36.34581 },
       physicalCustody: [
         { transferId: 't1', holder: 'Сержант Іван Петренко', place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', to: '2026-11-22T08:00:00.000Z', note: null, recordedBy: 'u1' },
-        { transferId: 't2', holder: 'Kharkiv Research Institute', place: 'Laboratory 2', from: '2026-11-22T08:00:00.000Z', to: null, note: 'seal 004512', recordedBy: 'u1' },
+        { transferId: 't2', holder: 'Kharkiv Research Institute', place: 'Laboratory 2', from: '2026-11-22T08:00:00.000Z', to: null, note: 'received from Sgt. Petrenko, seal 004512', recordedBy: 'u1' },
       ],
     };
     expect(partnerRemnantView(remnant)).toEqual({
       id: 'r1',
+      recoveredBy: null,
       location: { lat: 50.03, lon: 36.35 },
       physicalCustody: [
         { transferId: 't1', holder: null, place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', to: '2026-11-22T08:00:00.000Z', note: null, recordedBy: 'u1' },
-        { transferId: 't2', holder: null, place: 'Laboratory 2', from: '2026-11-22T08:00:00.000Z', to: null, note: 'seal 004512', recordedBy: 'u1' },
+        { transferId: 't2', holder: null, place: 'Laboratory 2', from: '2026-11-22T08:00:00.000Z', to: null, note: null, recordedBy: 'u1' },
       ],
     });
     // The input is left as it was.
     expect(remnant.physicalCustody[0]!.holder).toBe('Сержант Іван Петренко');
-    expect(partnerRemnantView({ physicalCustody: [] })).toEqual({ physicalCustody: [] });
+    expect(remnant.recoveredBy).toBe('ДСНС, піротехнічна група Петренка');
+    expect(partnerRemnantView({ recoveredBy: null, physicalCustody: [] })).toEqual({ recoveredBy: null, physicalCustody: [] });
   });
 });

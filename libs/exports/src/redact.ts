@@ -1,3 +1,5 @@
+import type { EventsWithheld } from '#custodia/custody';
+
 /** Degrees kept in a partner's working copy: 0.01° is about 1.1 km, a district, not a doorstep. */
 const PARTNER_PRECISION = 100;
 const POSITION_KEYS = new Set(['lat', 'lon', 'latitude', 'longitude']);
@@ -48,17 +50,29 @@ export function partnerEvidenceView<V extends PartnerShown>(view: V): V {
 }
 
 interface PartnerRemnant {
-  physicalCustody: readonly { holder: string | null }[];
+  recoveredBy: string | null;
+  physicalCustody: readonly { holder: string | null; note: string | null }[];
 }
 type Period<R extends PartnerRemnant> = R['physicalCustody'][number];
-type WithoutHolders<R extends PartnerRemnant> = Omit<R, 'physicalCustody'> & { physicalCustody: (Omit<Period<R>, 'holder'> & { holder: null })[] };
+type Unnamed<R extends PartnerRemnant> = Omit<R, 'physicalCustody' | 'recoveredBy'> & {
+  recoveredBy: null;
+  physicalCustody: (Omit<Period<R>, 'holder' | 'note'> & { holder: null; note: null })[];
+};
 
 /**
- * A munition remnant as a partner gets it: positions rounded, and each hand-over's `holder` null
- * (it may be a named custodian); where the object was kept (`place`) and when stay.
+ * A munition remnant as a partner gets it: positions rounded; who recovered it and each
+ * hand-over's `holder` and free-text `note` null (they may name a custodian, a unit or a
+ * witness); where the object was kept (`place`) and when stay.
  */
-export function partnerRemnantView<R extends PartnerRemnant>(remnant: R): WithoutHolders<R> {
+export function partnerRemnantView<R extends PartnerRemnant>(remnant: R): Unnamed<R> {
   const rounded = roundPositions(remnant);
   const periods: readonly Period<R>[] = rounded.physicalCustody;
-  return { ...rounded, physicalCustody: periods.map((period) => ({ ...period, holder: null })) };
+  return { ...rounded, recoveredBy: null, physicalCustody: periods.map((period) => ({ ...period, holder: null, note: null })) };
 }
+
+/**
+ * Custody events a partner copy leaves out: hand-overs recorded before their events stopped
+ * naming the holder (the log's signed bytes cannot be redacted). A hand-over's event now holds
+ * the hash of its row instead, and those events travel as any other.
+ */
+export const EVENTS_NAMING_HOLDERS: EventsWithheld = { action: 'remnant.transferred', detailKeys: ['holder', 'previousHolder'] };

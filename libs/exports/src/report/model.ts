@@ -75,7 +75,16 @@ export interface ReportHeader {
   createdBy: { id: string; displayName: string };
   organization: string;
   selection: string;
-  counts: { evidence: number; incidents: number; casualties: number; damage: number; remnants: number; events: number };
+  counts: {
+    evidence: number;
+    incidents: number;
+    casualties: number;
+    damage: number;
+    remnants: number;
+    events: number;
+    /** Events a partner copy leaves out because their signed bytes name a holder. */
+    eventsWithheld: number;
+  };
   treeHead: { treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
   /** The head's RFC 3161 time-stamp, null when none was made. */
   timestamp: { genTime: string; authority: string | null; serialNumber: string; policy: string } | null;

@@ -164,6 +164,13 @@ describe('report.html', () => {
     expect(text).toContain('Не створено');
   });
 
+  it('counts the events a partner copy leaves out, and says nothing of them when none were', async () => {
+    const { text } = await html(model(header({ timestamp: false, purpose: 'partner', eventsWithheld: 2 }), threeItems));
+    expect(text).toContain('Custody events left out (they name a holder)');
+    expect(text).toMatch(/left out \(they name a holder\)<\/span>\s*(<[^>]+>\s*)*: 2</);
+    expect((await html(courtModel())).text).not.toContain('left out');
+  });
+
   it('streams: many chunks of bounded size, never the whole document at once', async () => {
     const { text, chunks } = await html(generatedModel(400, 5));
     expect(chunks.length).toBeGreaterThan(20);

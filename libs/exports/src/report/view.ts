@@ -125,6 +125,7 @@ export function headerSections(h: ReportHeader, opts: ViewOptions): Section[] {
         count(LABELS.countDamage, h.counts.damage),
         count(LABELS.countRemnants, h.counts.remnants),
         count(LABELS.countEvents, h.counts.events),
+        ...(h.counts.eventsWithheld > 0 ? [count(LABELS.countEventsWithheld, h.counts.eventsWithheld)] : []),
       ],
     },
     { label: LABELS.organization, lines: textLines(h.organization, opts) },

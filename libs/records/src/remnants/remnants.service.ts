@@ -156,13 +156,13 @@ export class RemnantsService {
           actor,
           caseId: row.caseId,
           subject: { type: 'remnant', id, sha256: recordHash(row.record) },
+          // The holder is named in the hand-over's row, not in the event: events travel into
+          // partner copies, which name no one. The row's hash binds the name all the same.
           details: {
             incidentId: row.incidentId,
             transferId: transfer.id,
-            holder: transfer.holder,
             place: transfer.place,
             from: transfer.fromAt.toISOString(),
-            previousHolder: last?.holder ?? null,
             transferSha256: recordHash(transferDocument(transfer)),
           },
           reason: body.reason ?? null,
@@ -289,6 +289,10 @@ export class RemnantsService {
 }
 
 /** What a transfer's hash in its custody event is computed over. */
+/**
+ * The hand-over as `transferSha256` hashes it (RFC 8785, SHA-256): a `physicalCustody` period's
+ * `transferId`, `holder`, `place`, `from`, `note` and `recordedBy`, with the remnant's id.
+ */
 function transferDocument(t: StoredTransfer): Record<string, string | null> {
   return { id: t.id, remnantId: t.remnantId, holder: t.holder, place: t.place, from: t.fromAt.toISOString(), note: t.note, recordedBy: t.recordedBy };
 }
