@@ -3,6 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import exifr from 'exifr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TreeHeads, type KeptTreeHead } from '../libs/custody/src/index.js';
 import { PYTHON } from './support/python.js';
 import { startLocalTsa, type LocalTsa } from './support/tsa/local-tsa.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -415,6 +416,53 @@ describe('court packages (e2e)', () => {
       expect(verdict.code, verdict.out).toBe(0);
       expect(verdict.out).toMatch(/partner working copy/);
       expect((await run(PYTHON, [path.join(bag, 'verify_proofs.py')])).stdout).toContain('ALL CHECKS PASSED');
+    });
+  });
+
+  describe('a head signed while the time-stamping authority was down', () => {
+    it('is time-stamped when a court package is built on it: the package carries a token over that same head, whose row stays as signed', async () => {
+      await t.logged();
+      const heads = t.app.get(TreeHeads);
+      const asked = tsa.received.length;
+      tsa.intercept = (_query, res) => {
+        res.writeHead(503, { 'Content-Type': 'text/plain' }).end('down for maintenance');
+        return true;
+      };
+      let unstamped: KeptTreeHead;
+      try {
+        const changed = await t.http.patch(`/api/v1/evidence/${otherId}`).set('Authorization', bearer(investigator)).send({ title: 'Signed while the authority was down' });
+        expect(changed.status).toBe(200);
+        unstamped = await heads.publish();
+        expect(unstamped.timestampToken).toBeNull();
+        // The background loop asks again for the newest head once, and fails too; it waits a
+        // minute before the next try, so what follows is the package's own doing.
+        for (const deadline = Date.now() + 10_000; tsa.received.length < asked + 2; ) {
+          if (Date.now() > deadline) throw new Error(`the authority was asked ${tsa.received.length - asked} time(s)`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect((await heads.latest())!.timestampToken).toBeNull();
+      } finally {
+        tsa.intercept = undefined;
+      }
+      const done = await makeExport(t, investigator, caseId, { purpose: 'court', evidenceIds: [otherId] });
+      const { zip, dir } = await download(t, investigator, done.id);
+      const bag = await unpack(zip, path.join(dir, 'late-bag'));
+      const head = JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8'));
+      expect(head).toEqual({ treeSize: unstamped.treeSize, rootHash: unstamped.rootHash, timestamp: unstamped.timestamp, keyId: unstamped.keyId, signature: unstamped.signature });
+      const stamp = await run('openssl', ['ts', '-verify', '-token_in', '-in', 'data/custody/tree-head.tsr', '-data', 'data/custody/tree-head.json', '-CAfile', tsa.caPem, '-untrusted', tsa.tsaPem], { cwd: bag });
+      expect(stamp.stdout).toContain('Verification: OK');
+      const verdict = await cliVerify([zip, '--tsa-cert', tsa.caPem]);
+      expect(verdict.code, verdict.out).toBe(0);
+      expect(verdict.out).toMatch(/time-stamp\s+OK .*chain to the given certificate checked/);
+      // The log's public face shows the token with the head; the head's own row is as it was signed.
+      const listed = await t.http.get(`/api/v1/log/tree-heads?from=${unstamped.treeSize}&limit=1`).set('Authorization', bearer(investigator));
+      expect(listed.body[0]).toEqual({ ...head, timestampToken: expect.any(String) });
+      const [row] = await t.db.superuserQuery<{ own: Buffer | null; late: Buffer }>(
+        `SELECT h.tsa_token AS own, l.tsa_token AS late FROM custody_tree_heads h JOIN custody_head_timestamps l USING (tree_size) WHERE tree_size = $1`,
+        [unstamped.treeSize],
+      );
+      expect(row!.own).toBeNull();
+      expect(row!.late.toString('base64')).toBe(listed.body[0].timestampToken);
     });
   });
 });

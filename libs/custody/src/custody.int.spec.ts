@@ -378,7 +378,7 @@ describe('the custody log in PostgreSQL', () => {
 });
 
 describe('tree heads time-stamped by an RFC 3161 authority', () => {
-  it('stores a token over the signed head that openssl verifies, and keeps heads when the authority is down', async () => {
+  it('stores a token over the signed head that openssl verifies, keeps heads when the authority is down, and stamps them late once it answers', async () => {
     const { startLocalTsa, openssl } = await import('../../../test/support/tsa/local-tsa.js');
     const db = await createTestDatabase();
     const ds = createDataSource(db.url, [], { poolSize: 4 });
@@ -407,6 +407,62 @@ describe('tree heads time-stamped by an RFC 3161 authority', () => {
       expect(unstamped.treeSize).toBe(2);
       expect(await down.timestampToken(2)).toBeNull();
       expect(errors).toHaveLength(1);
+      // Still down: nothing kept, the failure reported again.
+      expect(await down.stampLate(unstamped)).toEqual(unstamped);
+      expect(errors).toHaveLength(2);
+
+      // The authority answers again: the head is stamped late, beside its row, which stays as signed.
+      const asked = tsa.received.length;
+      const late = await heads.stampLate(unstamped);
+      expect(tsa.received).toHaveLength(asked + 1);
+      expect(late).toEqual({ ...unstamped, timestampToken: expect.any(String) });
+      const { timestampToken: lateToken, ...signedLate } = late;
+      const lateFile = await tsa.writeTemp('late.tst', Buffer.from(lateToken!, 'base64'));
+      const lateData = await tsa.writeTemp('late.json', canonicalBytes(signedLate));
+      expect((await openssl(['ts', '-verify', '-data', lateData, '-in', lateFile, '-token_in', '-CAfile', tsa.caPem, '-untrusted', tsa.tsaPem])).stdout.toString()).toContain('Verification: OK');
+      expect((await heads.timestampToken(2))!.toString('base64')).toBe(lateToken);
+      expect(await heads.latest()).toEqual(late);
+      expect(await heads.list(0, 10)).toEqual([head, late]);
+      const [row] = await ds.query(`SELECT tsa_token FROM custody_tree_heads WHERE tree_size = 2`);
+      expect(row.tsa_token).toBeNull();
+      // Once stamped, never again: no second request, the first token kept.
+      expect(await heads.stampLate(late)).toEqual(late);
+      expect(await heads.stampLate(unstamped)).toEqual(late);
+      expect(tsa.received).toHaveLength(asked + 2);
+      // A quiet archive: the background loop offers its unstamped newest head again, at most once a minute.
+      await ds.transaction((tx) => log.append(tx, { action: 'case.created', actor: { id: caseId, role: 'admin' }, caseId, subject: { type: 'case', id: caseId } }));
+      expect((await down.publish()).timestampToken).toBeNull();
+      const failures = errors.length;
+      down.start(20);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await down.stop();
+      expect(errors).toHaveLength(failures + 1);
+      heads.start(20);
+      try {
+        for (const deadline = Date.now() + 5_000; (await heads.latest())!.timestampToken === null; ) {
+          if (Date.now() > deadline) throw new Error('the loop did not stamp the newest head');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        await heads.stop();
+      }
+      expect((await heads.latest())!.treeSize).toBe(3);
+
+      // The database keeps late tokens as it keeps the log: one per unstamped head, never changed.
+      const superuser = createDataSource(db.url, [], { poolSize: 1 });
+      await superuser.initialize();
+      try {
+        for (const sql of [
+          `UPDATE custody_head_timestamps SET tsa_token = '\\x00'`,
+          `DELETE FROM custody_head_timestamps`,
+          `TRUNCATE custody_head_timestamps`,
+          `INSERT INTO custody_head_timestamps (tree_size, tsa_token) VALUES (1, '\\x00')`,
+        ]) {
+          await expect(superuser.query(sql), sql).rejects.toThrow(/append-only|time-stamped when it was signed/);
+        }
+      } finally {
+        await superuser.destroy();
+      }
     } finally {
       await tsa.close();
       await ds.destroy();

@@ -19,7 +19,7 @@ export const SignedTreeHead = z
     timestampToken: z
       .string()
       .nullable()
-      .describe('Base64 DER RFC 3161 token over the RFC 8785 bytes of the five fields above, when CUSTODIA_TSA_URL is set'),
+      .describe('Base64 DER RFC 3161 token over the RFC 8785 bytes of the five fields above, when CUSTODIA_TSA_URL is set; a head signed while the authority did not answer gets one later (its genTime then after the head\'s timestamp), null until then'),
   })
   .meta({ id: 'SignedTreeHead' });
 

@@ -26,7 +26,12 @@ const toHead = (row: HeadRow): KeptTreeHead => ({
   timestampToken: row.tsa_token?.toString('base64') ?? null,
 });
 
-const HEAD_COLUMNS = 'tree_size, root_hash, signed_timestamp, key_id, signature, tsa_token';
+/** Heads with their token: the one given at signing, or one given later (custody_head_timestamps). */
+const HEADS = 'custody_tree_heads h LEFT JOIN custody_head_timestamps late USING (tree_size)';
+const HEAD_COLUMNS = 'tree_size, h.root_hash, h.signed_timestamp, h.key_id, h.signature, COALESCE(h.tsa_token, late.tsa_token) AS tsa_token';
+
+/** How often an unstamped newest head is offered to the authority again, at most. */
+const LATE_STAMP_EVERY_MS = 60_000;
 
 /**
  * Signed tree heads: issued after appends (at most one per interval from the background loop,
@@ -51,14 +56,14 @@ export class TreeHeads {
   }
 
   async latest(): Promise<KeptTreeHead | null> {
-    const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads ORDER BY tree_size DESC LIMIT 1`);
+    const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM ${HEADS} ORDER BY tree_size DESC LIMIT 1`);
     return row ? toHead(row) : null;
   }
 
   /** Kept heads from `fromSize` on, oldest first. */
   async list(fromSize: number, limit: number): Promise<KeptTreeHead[]> {
     const rows = await this.db.query(
-      `SELECT ${HEAD_COLUMNS} FROM custody_tree_heads WHERE tree_size >= $1 ORDER BY tree_size LIMIT $2`,
+      `SELECT ${HEAD_COLUMNS} FROM ${HEADS} WHERE tree_size >= $1 ORDER BY tree_size LIMIT $2`,
       [fromSize, limit],
     );
     return rows.map(toHead);
@@ -66,12 +71,12 @@ export class TreeHeads {
 
   /** The RFC 3161 token (DER) kept with the head of this size, if it was time-stamped. */
   async timestampToken(treeSize: number): Promise<Buffer | null> {
-    const [row] = await this.db.query(`SELECT tsa_token FROM custody_tree_heads WHERE tree_size = $1`, [treeSize]);
+    const [row] = await this.db.query(`SELECT COALESCE(h.tsa_token, late.tsa_token) AS tsa_token FROM ${HEADS} WHERE tree_size = $1`, [treeSize]);
     return row?.tsa_token ?? null;
   }
 
   async atSize(treeSize: number): Promise<KeptTreeHead | null> {
-    const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads WHERE tree_size = $1`, [treeSize]);
+    const [row] = await this.db.query(`SELECT ${HEAD_COLUMNS} FROM ${HEADS} WHERE tree_size = $1`, [treeSize]);
     return row ? toHead(row) : null;
   }
 
@@ -87,7 +92,7 @@ export class TreeHeads {
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [HEAD_LOCK]);
       const size = await logSize(tx);
-      const [newest] = await tx.query(`SELECT ${HEAD_COLUMNS} FROM custody_tree_heads ORDER BY tree_size DESC LIMIT 1`);
+      const [newest] = await tx.query(`SELECT ${HEAD_COLUMNS} FROM ${HEADS} ORDER BY tree_size DESC LIMIT 1`);
       if (newest && Number(newest.tree_size) >= size) return toHead(newest);
       const root = await treeRoot(size, nodeReader(tx));
       const head = signTreeHead({ treeSize: size, rootHash: toHex(root), timestamp: formatTimestamp(new Date()), keyId: key.keyId }, key.privateKey);
@@ -101,6 +106,21 @@ export class TreeHeads {
       );
       return { ...head, timestampToken: tsaToken?.toString('base64') ?? null };
     });
+  }
+
+  /**
+   * The head time-stamped now if it was signed without a token (the authority did not answer
+   * then): the token goes beside the head, whose row stays as signed. As it was when no
+   * authority is configured or it still does not answer (the failure reported).
+   */
+  async stampLate(head: KeptTreeHead): Promise<KeptTreeHead> {
+    if (!this.tsa || head.timestampToken !== null) return head;
+    const { timestampToken: _none, ...signed } = head;
+    const token = await this.tsa.stamp(canonicalBytes(signed)).catch((error: unknown) => (this.onError(error), null));
+    if (!token) return head;
+    // Another instance may have stamped it meanwhile: the first token kept is the head's.
+    await this.db.query(`INSERT INTO custody_head_timestamps (tree_size, tsa_token) VALUES ($1, $2) ON CONFLICT (tree_size) DO NOTHING`, [head.treeSize, token]);
+    return (await this.atSize(head.treeSize)) ?? head;
   }
 
   /**
@@ -127,11 +147,22 @@ export class TreeHeads {
     }
   }
 
-  /** Starts the coalescing loop: at most one new head per interval, only when the log grew. */
+  /**
+   * Starts the coalescing loop: at most one new head per interval, only when the log grew; and,
+   * at most once a minute, the newest head time-stamped if it was signed while the authority
+   * was unreachable (an archive gone quiet would otherwise keep an unstamped newest head).
+   */
   start(intervalMs: number): void {
     if (this.timer) return;
+    let lateTried = 0;
     this.timer = setInterval(() => {
-      this.running = this.publish().catch(this.onError);
+      this.running = this.publish()
+        .then((head) => {
+          if (head.timestampToken !== null || Date.now() - lateTried < LATE_STAMP_EVERY_MS) return;
+          lateTried = Date.now();
+          return this.stampLate(head);
+        })
+        .catch(this.onError);
     }, intervalMs);
     this.timer.unref();
   }

@@ -119,7 +119,8 @@ export class PackageBuilder {
     const selection = await resolveSelection(this.db.manager, row.case_id, row.selection);
     const records = await this.records.packageRecords(row.case_id, selection.incidentIds, court && row.include_names);
     // One head for every proof: the log as it is now (signed and, where configured, time-stamped).
-    const head = await this.heads.publish();
+    // A head signed while the time-stamping authority was unreachable is stamped now, if it answers.
+    const head = await this.heads.stampLate(await this.heads.publish());
     const publishedKeys = await this.keys.published();
     const totalBytes = await this.packedBytes(row.case_id, selection.evidenceIds, court);
     const bagName = `custodia-${row.case_id.slice(0, 8)}-${compactTime(bagTime)}`;
