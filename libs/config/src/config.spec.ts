@@ -15,6 +15,17 @@ describe('loadConfig', () => {
     expect(config.fixityIntervalSeconds).toBe(7 * 86400);
     expect(config.fixityBytesPerSecond).toBe(32 * 1024 * 1024);
     expect(config.fixityBatch).toBe(100);
+    expect(config.metadataTimeLimitMs).toBe(30_000);
+    expect(config.metadataHeapMb).toBe(512);
+  });
+
+  it("bounds intake's metadata threads as the operator sets them, within sane limits", () => {
+    const config = loadConfig({ CUSTODIA_METADATA_TIME_LIMIT_MS: '120000', CUSTODIA_METADATA_HEAP_MB: '2048' });
+    expect([config.metadataTimeLimitMs, config.metadataHeapMb]).toEqual([120_000, 2048]);
+    // Below a second a thread's own start would stop ordinary readings; below 64 MiB exifr cannot load.
+    expect(() => loadConfig({ CUSTODIA_METADATA_TIME_LIMIT_MS: '50' })).toThrow(ConfigError);
+    expect(() => loadConfig({ CUSTODIA_METADATA_HEAP_MB: '16' })).toThrow(ConfigError);
+    expect(() => loadConfig({ CUSTODIA_METADATA_HEAP_MB: 'lots' })).toThrow(/CUSTODIA_METADATA_HEAP_MB/);
   });
 
   it('reads CUSTODIA_TRUST_PROXY as the number of proxies in front (true is one, never "every entry")', () => {

@@ -73,6 +73,10 @@ export interface CustodiaConfig {
   timeToleranceS: number;
   nearDuplicateDistance: number;
   maxImagePixels: number;
+  /** How long intake's reading of one file's embedded metadata may take before its thread is stopped, ms. */
+  metadataTimeLimitMs: number;
+  /** Heap cap of each metadata reading thread, MiB. */
+  metadataHeapMb: number;
   /** Whether this process works the background job queue (derivatives); the API does by default. */
   workQueue: boolean;
   /** Jobs this process works at once (each decodes one image). */
@@ -320,6 +324,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // At most 16 (the pairs the derivative job keeps, EvidenceRepository's MAX_NEAR_DUPLICATE_DISTANCE).
     nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 16),
     maxImagePixels: integer(env, 'CUSTODIA_MAX_IMAGE_PIXELS', 100_000_000, 1, 2_000_000_000),
+    metadataTimeLimitMs: integer(env, 'CUSTODIA_METADATA_TIME_LIMIT_MS', 30_000, 1_000, 600_000),
+    metadataHeapMb: integer(env, 'CUSTODIA_METADATA_HEAP_MB', 512, 64, 16_384),
     workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
     // Twice the CPUs: a job also waits on fsync and the database, and would leave a core idle.
     workerConcurrency: integer(env, 'CUSTODIA_WORKER_CONCURRENCY', 2 * os.availableParallelism(), 1, 64),

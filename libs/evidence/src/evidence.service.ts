@@ -95,9 +95,7 @@ export class EvidenceService implements OnApplicationShutdown {
   private readonly rehashing = new Map<string, Promise<string | null>>();
   private readonly logger = new Logger('Evidence');
   /** The intake's metadata readers, in threads with a time limit (libs/media, metadata-threads.ts). */
-  private readonly metadataReaders = new MetadataThreads({
-    onStopped: (reason) => this.logger.warn(`Reading a submitted file's embedded metadata was stopped: ${reason}; the item is kept with nothing read from it`),
-  });
+  private readonly metadataReaders: MetadataThreads;
 
   constructor(
     private readonly db: DataSource,
@@ -112,7 +110,13 @@ export class EvidenceService implements OnApplicationShutdown {
     private readonly uploads: UploadsService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
-  ) {}
+  ) {
+    this.metadataReaders = new MetadataThreads({
+      timeLimitMs: config.metadataTimeLimitMs,
+      heapMb: config.metadataHeapMb,
+      onStopped: (reason) => this.logger.warn(`Reading a submitted file's embedded metadata was stopped: ${reason}; the item is kept with nothing read from it`),
+    });
+  }
 
   onApplicationShutdown(): Promise<void> {
     return this.metadataReaders.close();
