@@ -8,7 +8,8 @@ import { CustodyLog } from '../libs/custody/src/index.js';
 import { germanTankEstimate } from '../libs/records/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { submit } from './support/evidence.js';
-import { cliVerify, download, makeExport, unpack } from './support/exports.js';
+import { cliVerify, download, makeExport, run, unpack } from './support/exports.js';
+import { PYTHON } from './support/python.js';
 
 /**
  * Munition remnants (issue 14) over HTTP: records with every vocabulary-bound field checked,
@@ -551,6 +552,7 @@ describe('munition remnants (e2e)', () => {
       expect(partner.report).toContain('Custody events left out (they name a holder)');
       const verdict = await cliVerify([partner.zip]);
       expect(verdict.code, verdict.out).toBe(0);
+      expect((await run(PYTHON, [path.join(partner.bag, 'verify_proofs.py'), partner.bag])).stdout).toContain('ALL CHECKS PASSED');
     });
   });
 });
