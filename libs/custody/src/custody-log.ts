@@ -53,16 +53,16 @@ export interface IntegratedEvent extends RecordedEvent {
   queueId: number;
 }
 
-/**
- * Who reads the log and how far they see, for the disclosure rule of `entries`: the scopes of
- * the access policy's `log.events` (case events) and `log.system` (system events) for them.
- */
 /** Events a package leaves out: those of `action` whose `details` hold any of `detailKeys`. */
 export interface EventsWithheld {
   action: string;
   detailKeys: readonly string[];
 }
 
+/**
+ * Who reads the log and how far they see, for the disclosure rule of `entries`: the scopes of
+ * the access policy's `log.events` (case events) and `log.system` (system events) for them.
+ */
 export interface LogReader {
   id: string;
   /** any: every case's events; member: those of their cases; own: what they did; none: nothing. */
