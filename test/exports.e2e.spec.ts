@@ -3,7 +3,8 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import exifr from 'exifr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TreeHeads, type KeptTreeHead } from '../libs/custody/src/index.js';
+import { DataSource } from 'typeorm';
+import { CustodyLog, TreeHeads, type KeptTreeHead } from '../libs/custody/src/index.js';
 import { PYTHON } from './support/python.js';
 import { startLocalTsa, type LocalTsa } from './support/tsa/local-tsa.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -416,6 +417,39 @@ describe('court packages (e2e)', () => {
       expect(verdict.code, verdict.out).toBe(0);
       expect(verdict.out).toMatch(/partner working copy/);
       expect((await run(PYTHON, [path.join(bag, 'verify_proofs.py')])).stdout).toContain('ALL CHECKS PASSED');
+    });
+  });
+
+  describe('an item read many times', () => {
+    it('lists every one of its events in the report, read a page at a time', async () => {
+      // More than a page (1,000) of reads of one item, then its package: every event below the
+      // head is listed once, in log order, across the page boundary.
+      const reads = Array.from({ length: 1_005 }, () => ({
+        action: 'evidence.viewed' as const,
+        actor: { id: investigator.id, role: 'investigator' },
+        caseId,
+        subject: { type: 'evidence', id: pdfId, sha256: sha256hex(pdf) },
+        details: { part: 'record' },
+      }));
+      await t.app.get(DataSource).transaction((tx) => t.app.get(CustodyLog).appendAll(tx, reads));
+      await t.logged();
+      const done = await makeExport(t, investigator, caseId, { purpose: 'court', evidenceIds: [pdfId] });
+      const { zip, dir } = await download(t, investigator, done.id);
+      const bag = await unpack(zip, path.join(dir, 'many-bag'));
+      const head = JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8'));
+      const about = (await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { index: number; subject: { id: string } })
+        .filter((e) => e.subject.id === pdfId)
+        .map((e) => e.index);
+      expect(about.length).toBeGreaterThan(1_005);
+      expect(about.every((index) => index < head.treeSize)).toBe(true);
+      const report = await readFile(path.join(bag, 'report.html'), 'utf8');
+      const section = report.slice(report.indexOf(`id="item-${pdfId}"`));
+      expect(section).toContain(`(${about.length})</h3>`);
+      const listed = [...section.matchAll(/<tbody><tr><td class="mono">(\d+)<\/td>/g)].map((m) => Number(m[1]));
+      expect(listed).toEqual(about);
     });
   });
 

@@ -432,6 +432,15 @@ export class CustodyLog {
     return rows.map(toRecorded);
   }
 
+  /** How many events about a subject lie below `treeSize` (a package's head). */
+  async countAbout(subjectType: string, subjectId: string, treeSize: number): Promise<number> {
+    const [row] = await this.db.query(
+      `SELECT count(*)::int AS n FROM custody_events WHERE subject_type = $1 AND subject_id = $2 AND leaf_index < $3`,
+      [subjectType, subjectId, treeSize],
+    );
+    return row.n as number;
+  }
+
   /**
    * One page of the events about a subject, in log order: those after leaf `after` (null: from
    * the first), at most `limit`; with `ownerOf` set, only those this user or the archive (the

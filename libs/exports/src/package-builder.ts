@@ -16,7 +16,7 @@ import { summariseEvent } from './event-summary.js';
 import { EXPORT_STORE, type ExportRow } from './export-row.js';
 import { readmeText } from './readme.js';
 import { EVENTS_NAMING_HOLDERS, partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
-import { renderReportHtml, renderReportPdf, type ReportHeader, type ReportItem, type ReportModel } from './report/index.js';
+import { renderReportHtml, renderReportPdf, type ReportEvent, type ReportHeader, type ReportItem, type ReportModel } from './report/index.js';
 import { isWholeCase, resolveSelection, type ExportSelection } from './selection.js';
 
 const VERIFY_PROOFS_PY = new URL('../assets/verify_proofs.py', import.meta.url);
@@ -417,15 +417,19 @@ export class PackageBuilder {
     );
     for (let i = 0; i < ids.length; i += BATCH) {
       for (const { row: item, view } of await this.evidence.packageViews(viewer, caseId, ids.slice(i, i + BATCH))) {
-        const events = (await this.custody.eventsAbout('evidence', item.id)).filter((e) => e.leafIndex < head.treeSize);
         const file = packed.get(item.id) ?? { path: null, kind: null, sha256: null, sha512: null };
         const shown = court ? view : partnerEvidenceView(view);
         // The file is tied to the log: an original through the submission event, a preview through its derivative event.
-        const bound = file.kind === null || events.some((e) =>
-          file.kind === 'original'
-            ? e.event.action === 'evidence.submitted' && e.event.subject.sha256 === file.sha256
-            : e.event.action === 'evidence.derivative_created' && e.event.details['kind'] === 'preview' && e.event.details['sha256'] === file.sha256,
-        );
+        const binding = file.kind === 'original' ? 'evidence.submitted' : 'evidence.derivative_created';
+        const bound =
+          file.kind === null ||
+          (await this.custody.eventsAbout('evidence', item.id, binding)).some(
+            (e) =>
+              e.leafIndex < head.treeSize &&
+              (file.kind === 'original'
+                ? e.event.subject.sha256 === file.sha256
+                : e.event.details['kind'] === 'preview' && e.event.details['sha256'] === file.sha256),
+          );
         yield {
           evidenceId: item.id,
           title: view.title,
@@ -446,21 +450,36 @@ export class PackageBuilder {
           extracted: shown.extracted,
           flags: view.flags,
           incidentId: view.incidentId,
-          events: events.map((e) => ({
-            leafIndex: e.leafIndex,
-            leafHash: e.leafHash,
-            at: e.event.at,
-            action: e.event.action,
-            actor: { id: e.event.actor.id, role: e.event.actor.role, displayName: names.get(e.event.actor.id) ?? null },
-            reason: e.event.reason ?? null,
-            summary: summariseEvent(e.event),
-            // Every proof in proofs.json was checked against the head while packing; a failure stopped the package.
-            included: true,
-          })),
+          // Read page by page as the report is written: an item read every day for years has
+          // many thousands of events, and the report is written twice (HTML, PDF).
+          events: { count: await this.custody.countAbout('evidence', item.id, head.treeSize), read: () => this.reportEvents(item.id, head.treeSize, names) },
           proofStatus: bound ? 'verified' : 'failed',
           ...(bound ? {} : { proofProblem: `no custody event records the packed ${file.kind}'s SHA-256` }),
         };
       }
+    }
+  }
+
+  /** An item's events below the head, in log order, a page at a time, as the report shows them. */
+  private async *reportEvents(evidenceId: string, treeSize: number, names: ReadonlyMap<string, string>): AsyncGenerator<ReportEvent> {
+    for (let after: number | null = null; ; ) {
+      const page = await this.custody.eventsAboutPage('evidence', evidenceId, { after, limit: EVENT_PAGE, ownerOf: null });
+      for (const e of page) {
+        if (e.leafIndex >= treeSize) return;
+        yield {
+          leafIndex: e.leafIndex,
+          leafHash: e.leafHash,
+          at: e.event.at,
+          action: e.event.action,
+          actor: { id: e.event.actor.id, role: e.event.actor.role, displayName: names.get(e.event.actor.id) ?? null },
+          reason: e.event.reason ?? null,
+          summary: summariseEvent(e.event),
+          // Every proof in proofs.json was checked against the head while packing; a failure stopped the package.
+          included: true,
+        };
+      }
+      if (page.length < EVENT_PAGE) return;
+      after = page[page.length - 1]!.leafIndex;
     }
   }
 }

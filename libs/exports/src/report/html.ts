@@ -140,13 +140,13 @@ async function writeItem(item: ReportItem, index: number, header: ReportHeader, 
       `<p class="title">${item.title !== null ? `<bdi>${safe(item.title)}</bdi>` : `<span class="muted">${bi(LABELS.untitled)}</span>`}</p>\n` +
       `<p>${bi(LABELS.evidenceId)}: <span class="mono">${safe(item.evidenceId)}</span></p>\n` +
       sectionsHtml(itemSections(item, header, VIEW)) +
-      `<h3>${bi(LABELS.events)} (${item.events.length})</h3>\n`,
+      `<h3>${bi(LABELS.events)} (${item.events.count})</h3>\n`,
   );
-  if (item.events.length === 0) {
+  if (item.events.count === 0) {
     out.push(`<p class="muted">${bi(LABELS.eventsNone)}</p>\n`);
   } else {
     out.push(eventsTableStart(header));
-    for (const event of item.events) {
+    for await (const event of item.events.read()) {
       out.push(eventHtml(eventView(event, header, VIEW)));
       await out.flushIfFull();
     }

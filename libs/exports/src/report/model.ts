@@ -20,6 +20,16 @@ export interface ReportEvent {
   included: boolean;
 }
 
+/**
+ * An item's custody events: how many, and the events themselves in log order, read while the
+ * report is written (an item read every day for years has many thousands); each rendering
+ * reads them again.
+ */
+export interface ReportEvents {
+  count: number;
+  read(): AsyncIterable<ReportEvent> | Iterable<ReportEvent>;
+}
+
 /** One evidence item: one page of the report. */
 export interface ReportItem {
   evidenceId: string;
@@ -55,7 +65,7 @@ export interface ReportItem {
   } | null;
   flags: string[];
   incidentId: string | null;
-  events: ReportEvent[];
+  events: ReportEvents;
   /** Every event's inclusion proof checked (and the file's hash matched its event). */
   proofStatus: 'verified' | 'failed';
   /** Why proofStatus is failed. */

@@ -389,16 +389,16 @@ class ReportPdf {
     doc.y = Math.max(doc.y, idY + 10) + 4;
     this.drawSections(itemSections(item, this.header, VIEW));
 
-    const eventsTitle = { uk: `${LABELS.events.uk} (${item.events.length})`, en: `${LABELS.events.en} (${item.events.length})` };
+    const eventsTitle = { uk: `${LABELS.events.uk} (${item.events.count})`, en: `${LABELS.events.en} (${item.events.count})` };
     this.drawSectionTitle(eventsTitle, 60);
-    if (!item.events.length) {
+    if (item.events.count === 0) {
       this.font('sans', SIZE.body, COLOR.muted).text(biText(LABELS.eventsNone), MARGIN.left, doc.y, { width: CONTENT_W });
       return;
     }
     this.drawTableHead();
     this.continuation.table = true;
     let n = 0;
-    for (const event of item.events) {
+    for await (const event of item.events.read()) {
       this.drawEvent(eventView(event, this.header, VIEW));
       if (++n % 64 === 0) await breathe();
     }

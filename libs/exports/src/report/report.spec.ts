@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ACTION_LABELS, labelFor, renderReportHtml, renderReportPdf, type ReportModel } from './index.js';
+import { ACTION_LABELS, labelFor, renderReportHtml, renderReportPdf, type ReportEvent, type ReportModel } from './index.js';
 import { formatBytes, formatInstant } from './format.js';
 import {
   HOSTILE,
@@ -9,6 +9,7 @@ import {
   generatedModel,
   header,
   hostileItem,
+  listed,
   manyEvents,
   model,
   ordinaryItem,
@@ -18,7 +19,7 @@ import {
 /** The three items of the brief, each small enough for one page. */
 const threeItems = () => {
   const first = ordinaryItem();
-  first.events = first.events.slice(0, 4);
+  first.events = listed([...(first.events.read() as Iterable<ReportEvent>)].slice(0, 4));
   return [first, hostileItem(), partnerItem()];
 };
 const courtModel = () => model(header({ timestamp: true }), threeItems);
@@ -232,8 +233,9 @@ describe('report.pdf', () => {
 
   it('continues an item over as many pages as its events need', async () => {
     const item = ordinaryItem();
-    item.events = manyEvents('long', 400);
-    item.events[7].reason = 'дуже довга причина '.repeat(400);
+    const long = manyEvents('long', 400);
+    long[7]!.reason = 'дуже довга причина '.repeat(400);
+    item.events = listed(long);
     const bytes = await pdf(model(header({ timestamp: true, evidence: 1 }), () => [item]));
     const pages = pageCount(bytes);
     expect(pages).toBeGreaterThan(1 + 15);

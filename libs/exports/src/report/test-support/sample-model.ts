@@ -1,6 +1,6 @@
 /** Report models for tests and for looking at a sample: ordinary, hostile and partner items. */
 import { createHash } from 'node:crypto';
-import type { ReportEvent, ReportHeader, ReportItem, ReportModel } from '../model.js';
+import type { ReportEvent, ReportEvents, ReportHeader, ReportItem, ReportModel } from '../model.js';
 
 const hex = (seed: string, bytes = 32) => {
   let out = '';
@@ -74,6 +74,11 @@ function event(seed: string, leafIndex: number, action: string, extra: Partial<R
   };
 }
 
+/** Events already in memory, as a report item carries them. */
+export function listed(events: readonly ReportEvent[]): ReportEvents {
+  return { count: events.length, read: () => events };
+}
+
 export function manyEvents(seed: string, count: number): ReportEvent[] {
   const actions = ['evidence.viewed', 'evidence.downloaded', 'evidence.annotated', 'evidence.fixity_checked'];
   return Array.from({ length: count }, (_, i) =>
@@ -115,7 +120,7 @@ export function ordinaryItem(id = IDS.item1, seed = 'one'): ReportItem {
     },
     flags: ['location_mismatch', 'near_duplicate'],
     incidentId: uuid('incident-1'),
-    events: [
+    events: listed([
       event(seed, 41, 'evidence.submitted', { summary: 'image/jpeg, 4 823 117 bytes, device hash matched' }),
       event(seed, 42, 'evidence.metadata_extracted', { actor: { id: 'system', role: 'system', displayName: null } }),
       event(seed, 43, 'evidence.derivative_created', { actor: { id: 'system', role: 'system', displayName: null }, summary: 'preview 1600 px' }),
@@ -126,7 +131,7 @@ export function ordinaryItem(id = IDS.item1, seed = 'one'): ReportItem {
         reason: 'Геолокацію підтверджено за супутниковими знімками',
       }),
       event(seed, 120, 'evidence.exported', { actor: { id: IDS.investigator, role: 'investigator', displayName: 'Олена Коваленко' } }),
-    ],
+    ]),
     proofStatus: 'verified',
   };
 }
@@ -160,7 +165,7 @@ export function hostileItem(): ReportItem {
     },
     flags: ['exact_duplicate', `<b>${HOSTILE.url}</b>`, '__proto__'],
     incidentId: null,
-    events: [
+    events: listed([
       event('two', 60, 'evidence.submitted', { reason: `${HOSTILE.script}\n${HOSTILE.amp}`, summary: HOSTILE.img }),
       event('two', 61, 'constructor', {
         actor: { id: `${HOSTILE.img}`, role: '__proto__', displayName: `${HOSTILE.bidi} ${HOSTILE.nul}` },
@@ -168,7 +173,7 @@ export function hostileItem(): ReportItem {
         included: false,
       }),
       event('two', 62, `<img src=${HOSTILE.url}>`, { at: `not a time ${HOSTILE.script}` }),
-    ],
+    ]),
     proofStatus: 'failed',
     proofProblem: `leaf 61 not included ${HOSTILE.script}`,
   };
@@ -195,7 +200,7 @@ export function partnerItem(): ReportItem {
     extracted: null,
     flags: ['no_embedded_metadata'],
     incidentId: uuid('incident-1'),
-    events: [event('three', 70, 'evidence.submitted'), event('three', 71, 'evidence.viewed')],
+    events: listed([event('three', 70, 'evidence.submitted'), event('three', 71, 'evidence.viewed')]),
     proofStatus: 'verified',
   };
 }
@@ -219,7 +224,7 @@ export function generatedModel(count: number, events = 5): ReportModel {
       (async function* () {
         for (let i = 0; i < count; i++) {
           const item = ordinaryItem(uuid(`gen-${i}`), `gen-${i}`);
-          item.events = manyEvents(`gen-${i}`, events);
+          item.events = listed(manyEvents(`gen-${i}`, events));
           yield item;
         }
       })(),
