@@ -401,12 +401,15 @@ class ReportPdf {
     for await (const event of item.events.read()) {
       this.drawEvent(eventView(event, this.header, VIEW));
       if (++n % 64 === 0) await breathe();
+      // An item read every day for years is thousands of rows of unique hashes and times.
+      if (n % FORGET_LAYOUTS_EVERY_EVENTS === 0) forgetLayouts(doc);
     }
   }
 }
 
-/** Items after which shaped words are forgotten (see forgetLayouts). */
+/** Items, and events within an item, after which shaped words are forgotten (see forgetLayouts). */
 const FORGET_LAYOUTS_EVERY = 16;
+const FORGET_LAYOUTS_EVERY_EVENTS = 1024;
 
 /**
  * pdfkit keeps every word it has shaped, per font, for the whole document: with a hash or a time
