@@ -28,7 +28,8 @@ const toHead = (row: HeadRow): KeptTreeHead => ({
 
 /** Heads with their token: the one given at signing, or one given later (custody_head_timestamps). */
 const HEADS = 'custody_tree_heads h LEFT JOIN custody_head_timestamps late USING (tree_size)';
-const HEAD_COLUMNS = 'tree_size, h.root_hash, h.signed_timestamp, h.key_id, h.signature, COALESCE(h.tsa_token, late.tsa_token) AS tsa_token';
+const TOKEN = 'COALESCE(h.tsa_token, late.tsa_token) AS tsa_token';
+const HEAD_COLUMNS = `tree_size, h.root_hash, h.signed_timestamp, h.key_id, h.signature, ${TOKEN}`;
 
 /** How often an unstamped newest head is offered to the authority again, at most. */
 const LATE_STAMP_EVERY_MS = 60_000;
@@ -71,7 +72,7 @@ export class TreeHeads {
 
   /** The RFC 3161 token (DER) kept with the head of this size, if it was time-stamped. */
   async timestampToken(treeSize: number): Promise<Buffer | null> {
-    const [row] = await this.db.query(`SELECT COALESCE(h.tsa_token, late.tsa_token) AS tsa_token FROM ${HEADS} WHERE tree_size = $1`, [treeSize]);
+    const [row] = await this.db.query(`SELECT ${TOKEN} FROM ${HEADS} WHERE tree_size = $1`, [treeSize]);
     return row?.tsa_token ?? null;
   }
 
