@@ -47,7 +47,9 @@ export class DerivativesJob {
     if (!item || item.processing !== 'pending') return;
     let made;
     try {
-      made = await this.store.withLocalFile(item.sha256, (file) => createDerivatives(file, { maxInputPixels: this.config.maxImagePixels }));
+      made = await this.store.withLocalFile(item.sha256, (file) =>
+        createDerivatives(file, { maxInputPixels: this.config.maxImagePixels, mediaType: item.media_type }),
+      );
     } catch (error) {
       if (!(error instanceof UndecodableMediaError)) throw error;
       await this.items.derivativesFailed(evidenceId, `${error.reason}: ${error.message}`.slice(0, 500));

@@ -316,8 +316,8 @@ export class EvidenceRepository {
   }
 
   /** What the derivative job needs of an item. */
-  async forDerivatives(id: string): Promise<{ id: string; case_id: string; sha256: string; submitted_by: string; processing: string } | null> {
-    const [row] = await this.db.query(`SELECT id, case_id, sha256, submitted_by, processing FROM evidence_items WHERE id = $1`, [id]);
+  async forDerivatives(id: string): Promise<{ id: string; case_id: string; sha256: string; media_type: string; submitted_by: string; processing: string } | null> {
+    const [row] = await this.db.query(`SELECT id, case_id, sha256, media_type, submitted_by, processing FROM evidence_items WHERE id = $1`, [id]);
     return row ?? null;
   }
 

@@ -10,7 +10,7 @@ import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custo
 import { isUniqueViolation } from '#custodia/db';
 import { conflict, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
-import { hasNoEmbeddedMetadata, MetadataThreads, sniffMediaType, type ExtractedMetadata } from '#custodia/media';
+import { hasNoEmbeddedMetadata, MetadataThreads, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
 import { BlobNotFoundError, readDetails, type BlobRead, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
@@ -94,7 +94,7 @@ export class EvidenceService implements OnApplicationShutdown {
   /** Re-hashes under way, by the blob's SHA-256. */
   private readonly rehashing = new Map<string, Promise<string | null>>();
   private readonly logger = new Logger('Evidence');
-  /** The intake's metadata readers, in threads with a time limit (libs/media, metadata-threads.ts). */
+  /** The intake's readers of a file's type and metadata, in threads with a time limit (libs/media, metadata-threads.ts). */
   private readonly metadataReaders: MetadataThreads;
 
   constructor(
@@ -114,7 +114,7 @@ export class EvidenceService implements OnApplicationShutdown {
     this.metadataReaders = new MetadataThreads({
       timeLimitMs: config.metadataTimeLimitMs,
       heapMb: config.metadataHeapMb,
-      onStopped: (reason) => this.logger.warn(`Reading a submitted file's embedded metadata was stopped: ${reason}; the item is kept with nothing read from it`),
+      onStopped: (reason) => this.logger.warn(`Reading a submitted file's type and embedded metadata was stopped: ${reason}; the item is kept with nothing read from it`),
     });
   }
 
@@ -155,9 +155,7 @@ export class EvidenceService implements OnApplicationShutdown {
         const repeat = await this.repeatedSubmission(actor, metadata.clientSubmissionId, sha256);
         if (repeat) return { created: false, evidence: repeat };
       }
-      const [mediaType, extracted] = await upload.result.withLocalFile(
-        async (file) => Promise.all([sniffMediaType(file), this.metadataReaders.read(file)]),
-      );
+      const { mediaType, metadata: extracted } = await upload.result.withLocalFile((file) => this.metadataReaders.read(file));
 
       const declared = { capturedAt: metadata.capturedAt, location: metadata.location };
       const flags: EvidenceFlag[] = contradictionFlags(declared, extracted, {

@@ -402,6 +402,12 @@ describe('createDerivatives: video poster frames', () => {
     expect(result.perceptualHash).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('goes by the media type intake sniffed when given (no second sniff on this event loop)', async () => {
+    expect((await createDerivatives(fixture('video-a.mp4'), { ...LIMIT, mediaType: 'video/mp4' })).width).toBe(320);
+    const error = await createDerivatives(fixture('video-a.mp4'), { ...LIMIT, mediaType: 'application/octet-stream' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UndecodableMediaError);
+  });
+
   it('turns a video upright by its display matrix (a phone held upright)', async () => {
     const result = await createDerivatives(fixture('video-rotated.mp4'), LIMIT);
     expect([result.width, result.height]).toEqual([320, 240]);

@@ -19,6 +19,11 @@ export interface DerivativeOptions {
   maxInputPixels: number;
   /** Time and memory of a sandboxed decode (HEVC HEIF, video frames); DEFAULT_DECODE_LIMITS if absent. */
   decodeLimits?: DecodeLimits;
+  /**
+   * The file's media type as intake sniffed it (in a thread with a time limit); sniffed here, on
+   * this event loop, only when absent (tools and tests).
+   */
+  mediaType?: string;
 }
 
 /** Containers whose first video stream gives the poster frame (as sniffed by file-type). */
@@ -70,9 +75,8 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     // Header only; with limitInputPixels set this already refuses a bomb by its declared size.
     header = await image.metadata();
   } catch (error) {
-    // Not an image libvips reads: a video gets its poster frame. Sniffed only here, so photos
-    // pay nothing for it.
-    if (VIDEO_TYPES.has(await sniffMediaType(filePath))) {
+    // Not an image libvips reads: a video gets its poster frame.
+    if (VIDEO_TYPES.has(opts.mediaType ?? (await sniffMediaType(filePath)))) {
       return fanOut(await decodeInSandbox('video', filePath, opts.maxInputPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
     }
     throw undecodable(error);

@@ -1,11 +1,12 @@
-// The body of one metadata thread (metadata-threads.ts starts it): reads the embedded metadata of
-// one file per message, one at a time, and posts the reading back. A file that stalls the reader
+// The body of one metadata thread (metadata-threads.ts starts it): sniffs the media type and reads
+// the embedded metadata of one file per message, one at a time, and posts both back. A file that stalls the reader
 // stalls only this thread, which its parent terminates when the time is up. Image headers that
 // need libvips are asked of the parent: no native code is loaded here.
 import { parentPort } from 'node:worker_threads';
 import type { ImageHeader } from './image-header.js';
 import { extractEmbeddedMetadata } from './metadata.js';
 import type { HeaderAnswer, ThreadAnswer, ThreadTask } from './metadata-threads.js';
+import { sniffMediaType } from './sniff.js';
 
 const port = parentPort!;
 const headers = new Map<number, (header: ImageHeader | null) => void>();
@@ -24,9 +25,15 @@ port.on('message', (message: ThreadTask | HeaderAnswer) => {
     headers.delete(message.header);
     return;
   }
-  void extractEmbeddedMetadata(message.filePath, askParentForHeader).then(
-    (value) => port.postMessage({ id: message.id, ok: true, value } satisfies ThreadAnswer),
-    (error: Error) => port.postMessage({ id: message.id, ok: false, name: error.name, message: error.message } satisfies ThreadAnswer),
+  const { id, filePath } = message;
+  // The type first, on its own: if the metadata readers are then stopped, the type is kept.
+  const read = async () => {
+    port.postMessage({ id, mediaType: await sniffMediaType(filePath) } satisfies ThreadAnswer);
+    return extractEmbeddedMetadata(filePath, askParentForHeader);
+  };
+  void read().then(
+    (value) => port.postMessage({ id, ok: true, value } satisfies ThreadAnswer),
+    (error: Error) => port.postMessage({ id, ok: false, name: error.name, message: error.message } satisfies ThreadAnswer),
   );
 });
 port.postMessage('ready');

@@ -1,14 +1,17 @@
-// Embedded metadata is read at intake, on files anyone with a submitting role sends. The readers
-// (exifr and our own walkers of JPEG, PNG, ISO BMFF, Matroska and PDF structures) are JavaScript:
-// on the API's event loop, a file that drives one of them into a slow path no audit found stalls
-// every request of the instance. Here they run in worker threads, one file at a time each, with
-// a time limit (the thread is terminated, even inside a loop) and a heap cap; a stopped reading
-// is a reading with nothing in it and a note saying why, and the next file gets a fresh thread.
+// A file's type and embedded metadata are read at intake, on files anyone with a submitting role
+// sends. The readers (file-type's sniffer, exifr and our own walkers of JPEG, PNG, ISO BMFF,
+// Matroska and PDF structures) are JavaScript: on the API's event loop, a file that drives one of
+// them into a slow path no audit found stalls every request of the instance (file-type itself
+// once looped forever on a malformed Matroska file, CVE-2022-36313). Here they run in worker
+// threads, one file at a time each, with a time limit (the thread is terminated, even inside a
+// loop) and a heap cap; a stopped reading is a reading with nothing in it and a note saying why,
+// and the next file gets a fresh thread.
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readImageHeader, type ImageHeader } from './image-header.js';
 import type { ExtractedMetadata } from './metadata.js';
+import { UNKNOWN_MEDIA_TYPE } from './sniff.js';
 
 /** What the parent asks of a thread. */
 export interface ThreadTask {
@@ -16,8 +19,20 @@ export interface ThreadTask {
   filePath: string;
 }
 
-/** A thread's answer: the reading, or the error the reader threw (a missing file, a bad path). */
-export type ThreadAnswer = { id: number; ok: true; value: ExtractedMetadata | null } | { id: number; ok: false; name: string; message: string };
+/**
+ * A thread's answers: first the sniffed media type (kept if the metadata reading is then stopped),
+ * then the reading, or the error a reader threw (a missing file, a bad path).
+ */
+export type ThreadAnswer =
+  | { id: number; mediaType: string }
+  | { id: number; ok: true; value: ExtractedMetadata | null }
+  | { id: number; ok: false; name: string; message: string };
+
+/** What a thread read of one file: its media type from its bytes (sniffMediaType) and its embedded metadata. */
+export interface FileReading {
+  mediaType: string;
+  metadata: ExtractedMetadata | null;
+}
 
 /** A thread asks for an image header (libvips runs in the parent, see metadata-thread.ts), and gets it. */
 export interface HeaderQuestion {
@@ -54,18 +69,18 @@ const EXEC_ARGV = FROM_SOURCES ? ['--import', fileURLToPath(new URL('../../../te
 
 interface Pending {
   task: ThreadTask;
-  resolve: (value: ExtractedMetadata | null) => void;
+  resolve: (value: FileReading) => void;
   reject: (error: Error) => void;
 }
 
 interface Thread {
   worker: Worker;
   ready: boolean;
-  /** The file it reads now, and the timer that stops it. */
-  current: { pending: Pending; timer: NodeJS.Timeout } | null;
+  /** The file it reads now, its media type once sniffed, and the timer that stops it. */
+  current: { pending: Pending; timer: NodeJS.Timeout; mediaType: string | null } | null;
 }
 
-/** A pool of metadata threads; `read` is `extractEmbeddedMetadata` off the event loop, bounded. */
+/** A pool of metadata threads; `read` is `sniffMediaType` and `extractEmbeddedMetadata` off the event loop, bounded. */
 export class MetadataThreads {
   private readonly size: number;
   private readonly timeLimitMs: number;
@@ -84,8 +99,12 @@ export class MetadataThreads {
     this.onStopped = options.onStopped ?? (() => undefined);
   }
 
-  /** The file's embedded metadata, as extractEmbeddedMetadata reads it, or a note that reading was stopped. */
-  read(filePath: string): Promise<ExtractedMetadata | null> {
+  /**
+   * The file's media type, as sniffMediaType reads it, and its embedded metadata, as
+   * extractEmbeddedMetadata reads it; or, when stopped, a note saying why and the type if it was
+   * sniffed by then (application/octet-stream otherwise, with a note of its own).
+   */
+  read(filePath: string): Promise<FileReading> {
     return new Promise((resolve, reject) => {
       this.queue.push({ task: { id: this.nextId++, filePath }, resolve, reject });
       this.pump();
@@ -98,7 +117,7 @@ export class MetadataThreads {
     const waiting = this.queue.splice(0);
     const threads = [...this.threads];
     for (const thread of threads) this.retire(thread, 'the archive is shutting down');
-    for (const pending of waiting) pending.resolve(stopped('the archive is shutting down'));
+    for (const pending of waiting) pending.resolve(stopped('the archive is shutting down', null));
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
@@ -143,9 +162,13 @@ export class MetadataThreads {
       }
       const current = thread.current;
       if (!current || current.pending.task.id !== message.id) return;
+      if ('mediaType' in message) {
+        current.mediaType = message.mediaType;
+        return;
+      }
       clearTimeout(current.timer);
       thread.current = null;
-      if (message.ok) current.pending.resolve(message.value);
+      if (message.ok) current.pending.resolve({ mediaType: current.mediaType ?? UNKNOWN_MEDIA_TYPE, metadata: message.value });
       else current.pending.reject(Object.assign(new Error(message.message), { name: message.name }));
       this.pump();
     });
@@ -160,7 +183,7 @@ export class MetadataThreads {
       this.retire(thread, `reading took longer than ${this.timeLimitMs / 1000} s and was stopped`);
       void thread.worker.terminate();
     }, this.timeLimitMs);
-    thread.current = { pending, timer };
+    thread.current = { pending, timer, mediaType: null };
     thread.worker.postMessage(pending.task);
   }
 
@@ -171,7 +194,7 @@ export class MetadataThreads {
     thread.current = null;
     if (current) {
       clearTimeout(current.timer);
-      current.pending.resolve(stopped(reason));
+      current.pending.resolve(stopped(reason, current.mediaType));
       this.onStopped(reason);
     }
     // A thread that died while starting (a broken install) must not leave files waiting forever.
@@ -182,17 +205,23 @@ export class MetadataThreads {
   }
 }
 
-/** A reading that was stopped: nothing taken from the file, and why. */
-function stopped(reason: string): ExtractedMetadata {
+/** A reading that was stopped: nothing taken from the file, and why; the type if it was sniffed before. */
+function stopped(reason: string, mediaType: string | null): FileReading {
   return {
-    capturedAt: null,
-    capturedAtOffset: null,
-    location: null,
-    device: null,
-    orientation: null,
-    width: null,
-    height: null,
-    durationS: null,
-    notes: [`Embedded metadata: ${reason}; nothing was read from the file`],
+    mediaType: mediaType ?? UNKNOWN_MEDIA_TYPE,
+    metadata: {
+      capturedAt: null,
+      capturedAtOffset: null,
+      location: null,
+      device: null,
+      orientation: null,
+      width: null,
+      height: null,
+      durationS: null,
+      notes: [
+        ...(mediaType === null ? [`Media type: ${reason} before the type was known; recorded as ${UNKNOWN_MEDIA_TYPE}`] : []),
+        `Embedded metadata: ${reason}; nothing was read from the file`,
+      ],
+    },
   };
 }

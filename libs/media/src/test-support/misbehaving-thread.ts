@@ -1,11 +1,14 @@
-// A metadata thread for metadata-threads.spec.ts that misbehaves on purpose: it loops forever on a
-// file whose path holds "stall", grows its heap without end on one holding "hog", exits on "exit",
-// and answers every other file at once with no reading. It speaks the real thread's protocol.
+// A metadata thread for metadata-threads.spec.ts that misbehaves on purpose: it loops forever
+// before sniffing a file whose path holds "sniff-stall", and after sniffing (image/jpeg) on one
+// holding "stall", grows its heap without end on one holding "hog", exits on "exit", and answers
+// every other file at once as image/jpeg with no reading. It speaks the real thread's protocol.
 import { parentPort } from 'node:worker_threads';
 import type { ThreadAnswer, ThreadTask } from '../metadata-threads.js';
 
 const port = parentPort!;
 port.on('message', (task: ThreadTask) => {
+  if (task.filePath.includes('sniff-stall')) for (;;);
+  port.postMessage({ id: task.id, mediaType: 'image/jpeg' } satisfies ThreadAnswer);
   if (task.filePath.includes('stall')) for (;;);
   if (task.filePath.includes('hog')) {
     const kept: number[][] = [];
