@@ -6,6 +6,7 @@ import { verifyPassword } from '#custodia/auth';
 import { CustodyLog, SigningKeys, TreeHeads } from '#custodia/custody';
 import { createDataSource } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
+import { TimestampAuthority } from '#custodia/timestamp';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { onDatabase, onServer, withDatabase } from '../../../test/support/postgres-server.js';
 import { runCli } from './cli.js';
@@ -140,6 +141,78 @@ describe('custodia log verify and key rotate', () => {
     expect(rows[0]!['active_to']).not.toBeNull();
     expect(rows[1]!['active_to']).toBeNull();
     expect(first.out).toContain(String(rows[1]!['key_id']));
+  });
+});
+
+describe('custodia log verify --tsa-cert', () => {
+  it("verifies every head's RFC 3161 token (given at signing or later) and its chain, and reports a token moved to another head", async () => {
+    const { startLocalTsa } = await import('../../../test/support/tsa/local-tsa.js');
+    const db = await createTestDatabase();
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-cli-tsa-'));
+    const [tsa, otherTsa] = await Promise.all([startLocalTsa(), startLocalTsa()]);
+    const run = async (argv: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runCli(argv, {
+        env: { DATABASE_URL: db.url, CUSTODIA_DATA_DIR: dataDir, CUSTODIA_MASTER_KEY: 'cd'.repeat(32) },
+        stdout: (text) => (out += text),
+        stderr: (text) => (err += text),
+        readStdin: async () => '',
+        logger: createLogger('silent'),
+      });
+      return { code, out, err };
+    };
+    try {
+      const ds = createDataSource(db.url, []);
+      await ds.initialize();
+      const log = new CustodyLog(ds);
+      const keys = new SigningKeys(ds, Buffer.from('cd'.repeat(32), 'hex'));
+      const stamped = new TreeHeads(ds, keys, () => undefined, new TimestampAuthority(tsa.url));
+      const down = new TreeHeads(ds, keys, () => undefined, new TimestampAuthority('http://127.0.0.1:9/tsr', { timeoutMs: 500 }));
+      const caseId = '7d8e2f8c-43a7-4bb1-9d34-3f2cf0e3c002';
+      const append = (n: number) =>
+        ds.transaction((tx) => log.append(tx, { action: 'case.member_added', actor: { id: caseId, role: 'admin' }, caseId, subject: { type: 'case', id: caseId }, details: { n } }));
+      await append(0);
+      await stamped.publish();
+      await append(1);
+      await down.publish();
+      await append(2);
+      await stamped.stampLate(await down.publish());
+      await append(3);
+      await down.publish();
+      await ds.destroy();
+
+      const unchecked = await run(['log', 'verify']);
+      expect(unchecked.code, unchecked.err).toBe(0);
+      expect(unchecked.out).toContain('2 heads carry an RFC 3161 time-stamp token; not checked (give --tsa-cert');
+      const checked = await run(['log', 'verify', '--tsa-cert', tsa.caPem]);
+      expect(checked.code, checked.err).toBe(0);
+      expect(checked.out).toContain('Verified 2 of 2 RFC 3161 time-stamp tokens');
+      expect(checked.out).toContain('INTACT');
+
+      const otherRoot = await run(['log', 'verify', '--tsa-cert', otherTsa.caPem]);
+      expect(otherRoot.code).toBe(1);
+      expect(otherRoot.out).toMatch(/DIVERGED at the head of size 1: the head's RFC 3161 time-stamp token does not verify: .*does not lead to any of the trusted certificates/);
+      expect(otherRoot.out).not.toContain('Verified');
+      const notPem = await run(['log', 'verify', '--tsa-cert', path.join(tsa.dir, 'serial')]);
+      expect(notPem.code).toBe(2);
+      expect(notPem.err).toMatch(/--tsa-cert .*serial: trusted certificate 1 cannot be read: it holds no "BEGIN CERTIFICATE" block/);
+
+      // The late token moved onto the first head: a genuine token, over another head's bytes.
+      await db.superuserQuery(`
+        BEGIN;
+        ALTER TABLE custody_tree_heads DISABLE TRIGGER custody_tree_heads_append_only;
+        UPDATE custody_tree_heads SET tsa_token = (SELECT tsa_token FROM custody_head_timestamps WHERE tree_size = 3) WHERE tree_size = 1;
+        ALTER TABLE custody_tree_heads ENABLE TRIGGER custody_tree_heads_append_only;
+        COMMIT;`);
+      const moved = await run(['log', 'verify', '--tsa-cert', tsa.caPem]);
+      expect(moved.code).toBe(1);
+      expect(moved.out).toMatch(/DIVERGED at the head of size 1: the head's RFC 3161 time-stamp token does not verify: the token time-stamps other data/);
+      // Without the authority's certificate, tokens are not read: the log itself is intact.
+      expect((await run(['log', 'verify'])).code).toBe(0);
+    } finally {
+      await Promise.all([tsa.close(), otherTsa.close(), db.drop(), rm(dataDir, { recursive: true, force: true })]);
+    }
   });
 });
 

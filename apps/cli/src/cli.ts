@@ -14,7 +14,7 @@ import { StartupError } from '#custodia/errors';
 import { visibleText } from '#custodia/text';
 import { STORAGE_USAGE, storageCheck } from './storage-command.js';
 import { UPLOAD_USAGE, uploadCommand } from './upload-command.js';
-import { UsageError, VERIFY_USAGE, verifyCommand } from './verify-command.js';
+import { readTsaCertificates, UsageError, VERIFY_USAGE, verifyCommand } from './verify-command.js';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -38,10 +38,12 @@ const USAGE = `custodia <command>
       else from CUSTODIA_NEW_USER_PASSWORD (never from the command line, where ps shows it).
       ROLE is one of ${ROLES.join(', ')}.
 
-  log verify
+  log verify [--tsa-cert FILE.pem]...
       Replays the whole custody log from the database: recomputes every leaf hash, every kept
       tree head's root and signature and every stored interior hash, and reports the first
-      divergence. Exit code 0 when the log is intact, 1 when it is not.
+      divergence. With --tsa-cert (the time-stamping authority's root or own certificate), also
+      verifies every head's RFC 3161 time-stamp token and its chain to one of them. Exit code 0
+      when the log is intact, 1 when it is not.
 
   key rotate
       Retires the custody log's signing key and creates a new one; the old public key stays
@@ -68,7 +70,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   const [group, command, ...rest] = argv;
   try {
     if (group === 'user' && command === 'create') return await userCreate(rest, io);
-    if (group === 'log' && command === 'verify' && rest.length === 0) return await logVerify(io);
+    if (group === 'log' && command === 'verify') return await logVerify(rest, io);
     if (group === 'key' && command === 'rotate' && rest.length === 0) return await keyRotate(io);
     if (group === 'storage' && command === 'check') return await storageCheckCommand(rest, io);
     if (group === 'upload') {
@@ -162,12 +164,22 @@ async function userCreate(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-async function logVerify(io: CliIo): Promise<number> {
-  const report = await withDatabase(io, (db) => replayLog(db));
+async function logVerify(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'tsa-cert': { type: 'string', multiple: true } }, strict: true });
+  const tsaCertificatesPem = await readTsaCertificates(values['tsa-cert'] ?? []);
+  const report = await withDatabase(io, (db) => replayLog(db, undefined, tsaCertificatesPem.length ? { tsaCertificatesPem } : {}));
   const rate = report.seconds > 0 ? Math.round(report.events / report.seconds) : report.events;
+  const { kept, checked } = report.timestamps;
   io.stdout(
     `Replayed ${report.events} events (${rate}/s), checked ${report.headsChecked} signed tree heads ` +
-      `and ${report.nodesChecked} stored interior hashes in ${report.seconds.toFixed(2)} s.\n`,
+      `and ${report.nodesChecked} stored interior hashes in ${report.seconds.toFixed(2)} s.\n` +
+      (report.firstDivergence
+        ? ''
+        : tsaCertificatesPem.length
+          ? `Verified ${checked} of ${kept} RFC 3161 time-stamp tokens kept with the heads, each chained to a --tsa-cert certificate.\n`
+          : kept > 0
+            ? `${kept} heads carry an RFC 3161 time-stamp token; not checked (give --tsa-cert with the authority's certificate to check them).\n`
+            : ''),
   );
   const divergence = report.firstDivergence;
   if (!divergence) {

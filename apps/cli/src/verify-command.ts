@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { terminalJson, visibleText } from '#custodia/text';
+import { readCertificatesPem } from '#custodia/timestamp';
 import { loadLaterHead, verifyPackage, type PackageVerdict } from '#custodia/verifier';
 
 /** What the verify command needs of its surroundings (a part of CliIo). */
@@ -68,6 +69,26 @@ function printVerdict(v: PackageVerdict, print: (text: string) => void): void {
   }
 }
 
+/** The PEM of each `--tsa-cert` file, each checked to hold X.509 certificates; a UsageError naming the file otherwise. */
+export async function readTsaCertificates(files: readonly string[]): Promise<string[]> {
+  const pems: string[] = [];
+  for (const file of files) {
+    let pem: string;
+    try {
+      pem = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--tsa-cert ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    try {
+      readCertificatesPem([pem]);
+    } catch (error) {
+      throw new UsageError(`--tsa-cert ${file}: ${(error as Error).message}`);
+    }
+    pems.push(pem);
+  }
+  return pems;
+}
+
 /** `custodia verify`; returns the exit code. */
 export async function verifyCommand(args: string[], io: VerifyIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -84,14 +105,7 @@ export async function verifyCommand(args: string[], io: VerifyIo): Promise<numbe
   if (positionals.length !== 1) throw new UsageError('verify takes exactly one package (a .zip file or a folder)');
   const trustedKey = values['trusted-key'];
   if (trustedKey !== undefined && !/^[0-9a-f]{64}$/.test(trustedKey)) throw new UsageError('--trusted-key must be a key id: 64 lowercase hex digits');
-  const tsaCertificatesPem: string[] = [];
-  for (const file of values['tsa-cert'] ?? []) {
-    try {
-      tsaCertificatesPem.push(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw new UsageError(`--tsa-cert ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  }
+  const tsaCertificatesPem = await readTsaCertificates(values['tsa-cert'] ?? []);
   const against = values.against;
   let lastDraw = 0;
   const verdict = await verifyPackage(positionals[0]!, {

@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { DataSource, QueryRunner } from 'typeorm';
 import {
+  canonicalBytes,
   MemoryTree,
   REPLAY_PAGE_COLUMNS,
   scanReplayCopy,
@@ -13,12 +14,16 @@ import {
   type ReplayPageVerdict,
   type SignedTreeHead,
 } from '#custodia/custody-core';
+import { verifyTimeStampToken } from '#custodia/timestamp';
 import { PageCheckers } from './replay-workers.js';
+import { HEADS, TOKEN } from './tree-heads.js';
 
 /** What replaying the whole log found. */
 export interface ReplayReport {
   events: number;
   headsChecked: number;
+  /** Heads kept with an RFC 3161 token (given at signing or later), and how many of those tokens were verified. */
+  timestamps: { kept: number; checked: number };
   nodesChecked: number;
   /** The first place where the stored log disagrees with its own replay; null when none. */
   firstDivergence: { leafIndex?: number; treeSize?: number; node?: string; problem: string } | null;
@@ -41,6 +46,13 @@ export interface ReplayOptions {
   threads?: number;
   /** Stored nodes compared per query (default NODE_SPAN); tests make it small to compare runs while the replay goes on. */
   nodeRun?: number;
+  /**
+   * The time-stamping authority's certificates (PEM, its root or its own): when given, every
+   * kept head's RFC 3161 token is verified (over the head's RFC 8785 bytes, the authority's
+   * signature, its certificate and the chain to one of these); a token that fails is a
+   * divergence. Without them tokens are counted, not checked.
+   */
+  tsaCertificatesPem?: string[];
 }
 
 /** Kept heads read at a time. */
@@ -80,7 +92,7 @@ export async function replayLog(db: DataSource, onProgress?: (events: number) =>
     }
     const checkers = new PageCheckers(options.threads ?? Math.min(4, Math.max(2, availableParallelism())));
     try {
-      return await replaySnapshot(runner, client, nodeRunner, options.nodeRun ?? NODE_SPAN, checkers, onProgress);
+      return await replaySnapshot(runner, client, nodeRunner, options.nodeRun ?? NODE_SPAN, checkers, options.tsaCertificatesPem ?? null, onProgress);
     } finally {
       await checkers.close();
     }
@@ -121,6 +133,7 @@ async function replaySnapshot(
   nodeRunner: QueryRunner,
   nodeRun: number,
   checkers: PageCheckers,
+  tsaCertificatesPem: string[] | null,
   onProgress?: (events: number) => void | Promise<void>,
 ): Promise<ReplayReport> {
   const started = process.hrtime.bigint();
@@ -137,26 +150,27 @@ async function replaySnapshot(
   const keys: PublishedKey[] = (await db.query(`SELECT key_id, public_key_pem FROM custody_signing_keys`)).map(
     (row: { key_id: string; public_key_pem: string }) => ({ keyId: row.key_id, publicKeyPem: row.public_key_pem }),
   );
-  const report: ReplayReport = { events: 0, headsChecked: 0, nodesChecked: 0, firstDivergence: null, seconds: 0 };
+  const report: ReplayReport = { events: 0, headsChecked: 0, timestamps: { kept: 0, checked: 0 }, nodesChecked: 0, firstDivergence: null, seconds: 0 };
   const finish = (): ReplayReport => ({ ...report, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
 
-  let heads: SignedTreeHead[] = [];
+  let heads: (SignedTreeHead & { token: Buffer | null })[] = [];
   let headCursor = -1;
   /** The snapshot holds no head past those read (no query per event once they are all checked). */
   let headsExhausted = false;
   const nextHeads = async (): Promise<void> => {
     const rows = await db.query(
-      `SELECT tree_size, root_hash, signed_timestamp, key_id, signature FROM custody_tree_heads
+      `SELECT tree_size, h.root_hash, h.signed_timestamp, h.key_id, h.signature, ${TOKEN} FROM ${HEADS}
         WHERE tree_size > $1 ORDER BY tree_size LIMIT ${HEADS_PAGE}`,
       [headCursor],
     );
     headsExhausted = rows.length < HEADS_PAGE;
-    heads = rows.map((row: { tree_size: string; root_hash: Buffer; signed_timestamp: string; key_id: string; signature: string }) => ({
+    heads = rows.map((row: { tree_size: string; root_hash: Buffer; signed_timestamp: string; key_id: string; signature: string; tsa_token: Buffer | null }) => ({
       treeSize: Number(row.tree_size),
       rootHash: toHex(row.root_hash),
       timestamp: row.signed_timestamp,
       keyId: row.key_id,
       signature: row.signature,
+      token: row.tsa_token,
     }));
   };
   /** Checks every kept head of the current tree size; false at a divergence. */
@@ -175,12 +189,24 @@ async function replaySnapshot(
         report.firstDivergence = { treeSize: head.treeSize, problem: `the kept head's root ${head.rootHash} is not the replayed root ${root}` };
         return false;
       }
-      const verdict = verifyTreeHead(head, keys);
+      const { token, ...signed } = head;
+      const verdict = verifyTreeHead(signed, keys);
       if (!verdict.valid) {
         report.events = head.treeSize;
         report.firstDivergence = { treeSize: head.treeSize, problem: `the head's signature does not verify: ${verdict.reason}` };
         return false;
       }
+      if (token === null) continue;
+      report.timestamps.kept++;
+      if (tsaCertificatesPem === null) continue;
+      // The authority stamped the signed head's RFC 8785 bytes (TreeHeads.publish and stampLate).
+      const stamp = await verifyTimeStampToken(token, { data: canonicalBytes(signed), trustedCertificatesPem: tsaCertificatesPem });
+      if (!stamp.valid) {
+        report.events = head.treeSize;
+        report.firstDivergence = { treeSize: head.treeSize, problem: `the head's RFC 3161 time-stamp token does not verify: ${stamp.reason}` };
+        return false;
+      }
+      report.timestamps.checked++;
     }
   };
 

@@ -1,6 +1,7 @@
 export { MAX_RESPONSE_BYTES, SHA256_OID, TimestampError } from './errors.js';
 export { buildTimeStampRequest, parseTimeStampResponse, type TimeStampResponse } from './protocol.js';
 export {
+  readCertificatesPem,
   readTimeStampToken,
   verifyTimeStampToken,
   type TimeStampTokenInfo,
