@@ -5,11 +5,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifyPassword } from '#custodia/auth';
 import { CustodyLog, SigningKeys, TreeHeads } from '#custodia/custody';
 import { createDataSource } from '#custodia/db';
-import { createLogger } from '#custodia/logging';
 import { TimestampAuthority } from '#custodia/timestamp';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { onDatabase, onServer, withDatabase } from '../../../test/support/postgres-server.js';
-import { runCli } from './cli.js';
+import { archiveSettings, runCliWith } from './test-support/run-cli.js';
 
 describe('custodia CLI', () => {
   let db: TestDatabase;
@@ -18,18 +17,7 @@ describe('custodia CLI', () => {
   });
   afterAll(async () => db?.drop());
 
-  const run = async (argv: string[], env: Record<string, string> = {}, stdin = '') => {
-    let out = '';
-    let err = '';
-    const code = await runCli(argv, {
-      env: { DATABASE_URL: db.url, ...env },
-      stdout: (text) => (out += text),
-      stderr: (text) => (err += text),
-      readStdin: async () => stdin,
-      logger: createLogger('silent'),
-    });
-    return { code, out, err };
-  };
+  const run = (argv: string[], env: Record<string, string> = {}, stdin = '') => runCliWith({ DATABASE_URL: db.url, ...env }, argv, { stdin });
 
   it('creates a user with the password from stdin, stored with argon2id', async () => {
     const res = await run(['user', 'create', '--email', 'cli@custodia.test', '--role', 'investigator', '--password-stdin'], {}, 'a password from stdin\n');
@@ -88,18 +76,7 @@ describe('custodia log verify and key rotate', () => {
   });
   afterAll(async () => db?.drop());
 
-  const run = async (argv: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await runCli(argv, {
-      env: { DATABASE_URL: db.url, CUSTODIA_DATA_DIR: dataDir, CUSTODIA_MASTER_KEY: 'cd'.repeat(32) },
-      stdout: (text) => (out += text),
-      stderr: (text) => (err += text),
-      readStdin: async () => '',
-      logger: createLogger('silent'),
-    });
-    return { code, out, err };
-  };
+  const run = (argv: string[]) => runCliWith(archiveSettings(db.url, dataDir), argv);
 
   it('reports an intact log, then the first divergence after a row is altered behind the trigger', async () => {
     const ds = createDataSource(db.url, []);
@@ -150,18 +127,7 @@ describe('custodia log verify --tsa-cert', () => {
     const db = await createTestDatabase();
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-cli-tsa-'));
     const [tsa, otherTsa] = await Promise.all([startLocalTsa(), startLocalTsa()]);
-    const run = async (argv: string[]) => {
-      let out = '';
-      let err = '';
-      const code = await runCli(argv, {
-        env: { DATABASE_URL: db.url, CUSTODIA_DATA_DIR: dataDir, CUSTODIA_MASTER_KEY: 'cd'.repeat(32) },
-        stdout: (text) => (out += text),
-        stderr: (text) => (err += text),
-        readStdin: async () => '',
-        logger: createLogger('silent'),
-      });
-      return { code, out, err };
-    };
+    const run = (argv: string[]) => runCliWith(archiveSettings(db.url, dataDir), argv);
     try {
       const ds = createDataSource(db.url, []);
       await ds.initialize();
@@ -228,19 +194,7 @@ describe('the CLI never guesses which archive', () => {
     await rm(cwd, { recursive: true, force: true });
   });
 
-  const run = async (argv: string[], env: Record<string, string>) => {
-    let out = '';
-    let err = '';
-    const code = await runCli(argv, {
-      env,
-      cwd,
-      stdout: (text) => (out += text),
-      stderr: (text) => (err += text),
-      readStdin: async () => 'a long enough password\n',
-      logger: createLogger('silent'),
-    });
-    return { code, out, err };
-  };
+  const run = (argv: string[], env: Record<string, string>) => runCliWith(env, argv, { cwd, stdin: 'a long enough password\n' });
 
   it('refuses a data folder that holds no archive, and creates none there', async () => {
     const missing = path.join(cwd, 'not-the-servers-data');

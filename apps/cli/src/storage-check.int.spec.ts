@@ -4,10 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '#custodia/logging';
 import { LocalBlobStore, type IngestResult } from '#custodia/storage';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { runCli } from './cli.js';
+import { archiveSettings, runCliWith } from './test-support/run-cli.js';
 
 describe('custodia storage check', () => {
   let db: TestDatabase;
@@ -17,18 +16,7 @@ describe('custodia storage check', () => {
   const hashes: Record<string, string> = {};
   const crashedFolder = '0123456789abcdef-4242-777-0badc0de';
 
-  const run = async (argv: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await runCli(argv, {
-      env: { DATABASE_URL: db.url, CUSTODIA_DATA_DIR: dataDir, CUSTODIA_MASTER_KEY: 'cd'.repeat(32) },
-      stdout: (text) => (out += text),
-      stderr: (text) => (err += text),
-      readStdin: async () => '',
-      logger: createLogger('silent'),
-    });
-    return { code, out, err };
-  };
+  const run = (argv: string[]) => runCliWith(archiveSettings(db.url, dataDir), argv);
 
   const put = async (store: LocalBlobStore, text: string) => {
     const ingested = await store.ingest(Readable.from([Buffer.from(text)]), { maxBytes: 1000 });
