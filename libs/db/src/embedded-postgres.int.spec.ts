@@ -176,12 +176,20 @@ describe(`the embedded PostgreSQL started from a 0700 folder as ${isRoot() ? 'ro
 
   it('says what to do when the server already runs, shares it with the CLI, and names a taken port', async () => {
     const port = await freePort();
-    // Started with another port, the running server's lock file stops the second one.
-    const elsewhere = startEmbeddedPostgres({ dataDir, port, binariesPackage });
-    await expect(elsewhere).rejects.toBeInstanceOf(StartupError);
-    await expect(elsewhere).rejects.toThrow(/did not start: .*postmaster/);
     const running = server!;
     const url = new URL(running.url);
+    // Started with another port: the running server's own port (from its postmaster.pid) is named.
+    const elsewhere = startEmbeddedPostgres({ dataDir, port, binariesPackage });
+    await expect(elsewhere).rejects.toBeInstanceOf(StartupError);
+    await expect(elsewhere).rejects.toThrow(
+      `Another process already runs the embedded PostgreSQL of ${dataDir}, on port ${url.port} (postmaster pid ${await postmasterPid(running)}), not on ${port}: ` +
+        `stop that Custodia process first, or give this one its settings (CUSTODIA_EMBEDDED_PG_PORT=${url.port}).`,
+    );
+    // The CLI, given another port, uses the running server where it is.
+    const sharedElsewhere = await startEmbeddedPostgres({ dataDir, port, binariesPackage, shareRunning: true });
+    expect(new URL(sharedElsewhere.url).port).toBe(url.port);
+    expect(await query(sharedElsewhere.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    await sharedElsewhere.stop();
     const again = startEmbeddedPostgres({ dataDir, port: Number(url.port), binariesPackage });
     await expect(again).rejects.toBeInstanceOf(StartupError);
     await expect(again).rejects.toThrow(/already runs the embedded PostgreSQL .*kill -INT \d+/);

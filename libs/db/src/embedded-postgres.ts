@@ -396,22 +396,40 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   // Never opened to others: the postgres user is kept out of it, see CLUSTER_LOCATION_FILE.
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const password = await clusterPassword(options.dataDir);
-  const tcpUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${databaseName}`;
   const cluster = await locateCluster(options.dataDir);
   // Over the cluster's socket where it has one (the `host` parameter, as libpq and node-postgres
   // read it; the port names the socket), else TCP.
-  const socketDir = socketDirOf(cluster, options.port);
-  const url = socketDir ? `${tcpUrl}?host=${encodeURIComponent(socketDir)}` : tcpUrl;
+  const urlsAt = (port: number) => {
+    const tcp = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${databaseName}`;
+    const socketDir = socketDirOf(cluster, port);
+    return { tcp, url: socketDir ? `${tcp}?host=${encodeURIComponent(socketDir)}` : tcp };
+  };
+  const { url } = urlsAt(options.port);
 
   const pidFile = path.join(cluster.dir, 'postmaster.pid');
   if (await exists(pidFile)) {
+    // postmaster.pid: the server's pid on its first line, its port on the fourth.
+    const [pidLine = '', , , portLine = ''] = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n');
+    const pid = Number(pidLine);
     // Where a running server answers: a server started by an earlier version listens on TCP only.
-    const running = (await answers(url)) ? url : url !== tcpUrl && (await answers(tcpUrl)) ? tcpUrl : null;
-    if (running && options.shareRunning) {
-      return { url: running, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
+    const answering = async (port: number) => {
+      const at = urlsAt(port);
+      return (await answers(at.url)) ? at.url : at.url !== at.tcp && (await answers(at.tcp)) ? at.tcp : null;
+    };
+    const running = await answering(options.port);
+    const ownPort = Number(portLine);
+    // Started by a process given another CUSTODIA_EMBEDDED_PG_PORT: the same archive, elsewhere.
+    const elsewhere = !running && Number.isSafeInteger(ownPort) && ownPort > 0 && ownPort < 65536 && ownPort !== options.port ? await answering(ownPort) : null;
+    if ((running ?? elsewhere) && options.shareRunning) {
+      return { url: (running ?? elsewhere)!, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
+    }
+    if (elsewhere) {
+      throw new StartupError(
+        `Another process already runs the embedded PostgreSQL of ${options.dataDir}, on port ${ownPort} (postmaster pid ${pid || '?'}), not on ${options.port}: ` +
+          `stop that Custodia process first, or give this one its settings (CUSTODIA_EMBEDDED_PG_PORT=${ownPort}).`,
+      );
     }
     if (running) {
-      const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
       if (Number.isSafeInteger(pid) && pid > 1 && (await ownerGone(options.dataDir))) {
         await stopLeftServer(pid, cluster.dir, log);
       } else {
