@@ -16,7 +16,7 @@ import {
 } from '#custodia/custody-core';
 import { verifyTimeStampToken } from '#custodia/timestamp';
 import { PageCheckers } from './replay-workers.js';
-import { HEADS, TOKEN } from './tree-heads.js';
+import { HEAD_COLUMNS, HEADS } from './tree-heads.js';
 
 /** What replaying the whole log found. */
 export interface ReplayReport {
@@ -159,7 +159,7 @@ async function replaySnapshot(
   let headsExhausted = false;
   const nextHeads = async (): Promise<void> => {
     const rows = await db.query(
-      `SELECT tree_size, h.root_hash, h.signed_timestamp, h.key_id, h.signature, ${TOKEN} FROM ${HEADS}
+      `SELECT ${HEAD_COLUMNS} FROM ${HEADS}
         WHERE tree_size > $1 ORDER BY tree_size LIMIT ${HEADS_PAGE}`,
       [headCursor],
     );

@@ -28,8 +28,8 @@ const toHead = (row: HeadRow): KeptTreeHead => ({
 
 /** Heads with their token: the one given at signing, or one given later (custody_head_timestamps). */
 export const HEADS = 'custody_tree_heads h LEFT JOIN custody_head_timestamps late USING (tree_size)';
-export const TOKEN = 'COALESCE(h.tsa_token, late.tsa_token) AS tsa_token';
-const HEAD_COLUMNS = `tree_size, h.root_hash, h.signed_timestamp, h.key_id, h.signature, ${TOKEN}`;
+const TOKEN = 'COALESCE(h.tsa_token, late.tsa_token) AS tsa_token';
+export const HEAD_COLUMNS = `tree_size, h.root_hash, h.signed_timestamp, h.key_id, h.signature, ${TOKEN}`;
 
 /** How often an unstamped newest head is offered to the authority again, at most. */
 const LATE_STAMP_EVERY_MS = 60_000;

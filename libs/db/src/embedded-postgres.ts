@@ -420,8 +420,9 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
     const ownPort = Number(portLine);
     // Started by a process given another CUSTODIA_EMBEDDED_PG_PORT: the same archive, elsewhere.
     const elsewhere = !running && Number.isSafeInteger(ownPort) && ownPort > 0 && ownPort < 65536 && ownPort !== options.port ? await answering(ownPort) : null;
-    if ((running ?? elsewhere) && options.shareRunning) {
-      return { url: (running ?? elsewhere)!, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
+    const found = running ?? elsewhere;
+    if (found && options.shareRunning) {
+      return { url: found, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
     }
     if (elsewhere) {
       throw new StartupError(
