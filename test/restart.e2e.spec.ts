@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startCustodia } from '../apps/api/src/server.js';
 import { loadConfig } from '../libs/config/src/index.js';
 import { createLogger } from '../libs/logging/src/index.js';
+import { runCliWith } from '../apps/cli/src/test-support/run-cli.js';
 import { freePort } from './support/postgres-server.js';
 import { startApiProcess } from './support/processes.js';
 
@@ -69,6 +70,16 @@ describe('the archive on the embedded PostgreSQL (e2e)', () => {
       expect(doc.status).toBe(200);
       // The session token issued before the restart still works: tokens live in the database.
       expect((await http2.get('/api/v1/auth/me').auth(login1.body.accessToken, { type: 'bearer' })).status).toBe(200);
+
+      // The CLI given another port than the API's (the README's `npm run cli` without the API's
+      // CUSTODIA_EMBEDDED_PG_PORT) says where it found the running server, and uses it.
+      const otherPort = await freePort();
+      const cli = await runCliWith({ CUSTODIA_DATA_DIR: dataDir, CUSTODIA_EMBEDDED_PG_PORT: String(otherPort) }, ['log', 'verify'], { cwd: dataDir });
+      expect(cli.code, cli.err).toBe(0);
+      expect(cli.err).toContain(
+        `The archive's embedded PostgreSQL already runs on port ${pgPort} (started by another Custodia process), not ${otherPort}: using it there.`,
+      );
+      expect(cli.out).toContain('INTACT');
     } finally {
       await second.stop();
     }

@@ -138,6 +138,9 @@ describe('custodia log verify --tsa-cert', () => {
       const caseId = '7d8e2f8c-43a7-4bb1-9d34-3f2cf0e3c002';
       const append = (n: number) =>
         ds.transaction((tx) => log.append(tx, { action: 'case.member_added', actor: { id: caseId, role: 'admin' }, caseId, subject: { type: 'case', id: caseId }, details: { n } }));
+      const noneYet = await run(['log', 'verify', '--tsa-cert', tsa.caPem]);
+      expect(noneYet.code, noneYet.err).toBe(0);
+      expect(noneYet.out).toContain('No head carries an RFC 3161 time-stamp token: --tsa-cert had nothing to check.');
       await append(0);
       await stamped.publish();
       await append(1);

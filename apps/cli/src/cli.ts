@@ -130,6 +130,9 @@ async function withDatabase<T>(io: CliIo, work: (db: DataSource, config: Custodi
   }
   if (!config.databaseUrl) await prepareDataDirectory(config.dataDir);
   const db = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], { shareRunning: true, create: io.init ?? false });
+  if (db.embedded && db.embedded.port !== config.embeddedPostgresPort) {
+    io.stderr(`The archive's embedded PostgreSQL already runs on port ${db.embedded.port} (started by another Custodia process), not ${config.embeddedPostgresPort}: using it there.\n`);
+  }
   try {
     const result = await work(db.dataSource, config);
     // What the command recorded is in the log when it returns, whether or not an API runs:
@@ -164,22 +167,22 @@ async function userCreate(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** What `log verify` says of the heads' RFC 3161 tokens: checked against --tsa-cert, or only counted. */
+function timestampsLine({ kept, checked }: { kept: number; checked: number }, checking: boolean): string {
+  if (!checking) return kept > 0 ? `${kept} heads carry an RFC 3161 time-stamp token; not checked (give --tsa-cert with the authority's certificate to check them).\n` : '';
+  if (kept === 0) return 'No head carries an RFC 3161 time-stamp token: --tsa-cert had nothing to check.\n';
+  return `Verified ${checked} of ${kept} RFC 3161 time-stamp tokens kept with the heads, each chained to a --tsa-cert certificate.\n`;
+}
+
 async function logVerify(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { 'tsa-cert': { type: 'string', multiple: true } }, strict: true });
   const tsaCertificatesPem = await readTsaCertificates(values['tsa-cert'] ?? []);
   const report = await withDatabase(io, (db) => replayLog(db, undefined, tsaCertificatesPem.length ? { tsaCertificatesPem } : {}));
   const rate = report.seconds > 0 ? Math.round(report.events / report.seconds) : report.events;
-  const { kept, checked } = report.timestamps;
   io.stdout(
     `Replayed ${report.events} events (${rate}/s), checked ${report.headsChecked} signed tree heads ` +
       `and ${report.nodesChecked} stored interior hashes in ${report.seconds.toFixed(2)} s.\n` +
-      (report.firstDivergence
-        ? ''
-        : tsaCertificatesPem.length
-          ? `Verified ${checked} of ${kept} RFC 3161 time-stamp tokens kept with the heads, each chained to a --tsa-cert certificate.\n`
-          : kept > 0
-            ? `${kept} heads carry an RFC 3161 time-stamp token; not checked (give --tsa-cert with the authority's certificate to check them).\n`
-            : ''),
+      (report.firstDivergence ? '' : timestampsLine(report.timestamps, tsaCertificatesPem.length > 0)),
   );
   const divergence = report.firstDivergence;
   if (!divergence) {

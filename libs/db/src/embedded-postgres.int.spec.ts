@@ -188,6 +188,7 @@ describe(`the embedded PostgreSQL started from a 0700 folder as ${isRoot() ? 'ro
     // The CLI, given another port, uses the running server where it is.
     const sharedElsewhere = await startEmbeddedPostgres({ dataDir, port, binariesPackage, shareRunning: true });
     expect(new URL(sharedElsewhere.url).port).toBe(url.port);
+    expect(sharedElsewhere.port).toBe(Number(url.port));
     expect(await query(sharedElsewhere.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
     await sharedElsewhere.stop();
     const again = startEmbeddedPostgres({ dataDir, port: Number(url.port), binariesPackage });
@@ -195,6 +196,7 @@ describe(`the embedded PostgreSQL started from a 0700 folder as ${isRoot() ? 'ro
     await expect(again).rejects.toThrow(/already runs the embedded PostgreSQL .*kill -INT \d+/);
     const shared = await startEmbeddedPostgres({ dataDir, port: Number(url.port), binariesPackage, shareRunning: true });
     expect(shared.url).toBe(running.url);
+    expect([shared.port, running.port]).toEqual([Number(url.port), Number(url.port)]);
     await shared.stop(); // leaves the owner's server running
     expect(await query(running.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
 

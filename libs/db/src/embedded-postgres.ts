@@ -22,6 +22,8 @@ import {
 export interface EmbeddedDatabase {
   /** Connection URL of the `custodia` database. */
   url: string;
+  /** The port it answers on: the one asked for, or, when shared, the one its owner gave it (postmaster.pid). */
+  port: number;
   /** Milliseconds from the call to a server accepting connections (initdb included on first start). */
   startupMs: number;
   initialised: boolean;
@@ -422,7 +424,8 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
     const elsewhere = !running && Number.isSafeInteger(ownPort) && ownPort > 0 && ownPort < 65536 && ownPort !== options.port ? await answering(ownPort) : null;
     const found = running ?? elsewhere;
     if (found && options.shareRunning) {
-      return { url: found, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
+      const port = running ? options.port : ownPort;
+      return { url: found, port, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
     }
     if (elsewhere) {
       throw new StartupError(
@@ -474,5 +477,5 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
     await stop();
     throw error;
   }
-  return { url, startupMs: Date.now() - started, initialised, clusterDir: cluster.dir, stop };
+  return { url, port: options.port, startupMs: Date.now() - started, initialised, clusterDir: cluster.dir, stop };
 }

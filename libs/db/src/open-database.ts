@@ -42,7 +42,7 @@ export async function openDatabase(
       onLog: (message) => pgLog.debug(message.trim()),
     });
     logger.info(
-      { startupMs: embedded.startupMs, initialised: embedded.initialised, port: config.embeddedPostgresPort },
+      { startupMs: embedded.startupMs, initialised: embedded.initialised, port: embedded.port },
       'embedded PostgreSQL started',
     );
     url = embedded.url;
