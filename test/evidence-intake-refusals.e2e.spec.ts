@@ -59,6 +59,33 @@ describe('intake refusals and flags (e2e)', () => {
     });
   });
 
+  describe('a body that ends before its closing boundary', () => {
+    // Seen against a running archive: a file part whose body ended cleanly (Content-Length met)
+    // without the closing boundary made busboy fail the file's stream before intake read it, an
+    // 'error' nobody listened to, and the whole process died.
+    const complete = (file: Buffer) =>
+      multipart([
+        { name: 'metadata', value: JSON.stringify({ title: 'cut' }) },
+        { name: 'file', value: file, filename: 'cut.jpg', contentType: 'image/jpeg' },
+      ]);
+    it.each([
+      ['a small file, no closing boundary', (body: Buffer, boundaryLength: number) => body.subarray(0, body.length - boundaryLength - 2)],
+      ['a small file, half the closing boundary', (body: Buffer, boundaryLength: number) => body.subarray(0, body.length - Math.ceil(boundaryLength / 2))],
+      ['a small file, its last bytes missing', (body: Buffer, boundaryLength: number) => body.subarray(0, body.length - boundaryLength - 6)],
+      ['a 3 MB file cut in the middle', (body: Buffer) => body.subarray(0, Math.floor(body.length / 2)), 3_000_000],
+      ['the metadata part only, cut', (body: Buffer) => body.subarray(0, body.indexOf('"cut"') + 3)],
+      ['a file part of another name, cut', (body: Buffer, boundaryLength: number) => Buffer.from(body.subarray(0, body.length - boundaryLength - 2).toString('latin1').replace('name="file"', 'name="photo"'), 'latin1')],
+    ])('%s: 400, nothing stored, the archive keeps serving', async (_label, cut, size = 40) => {
+      const before = await quietState(t);
+      const { body, contentType } = complete(randomBytes(size));
+      const boundaryLength = `--${contentType.split('boundary=')[1]}--\r\n`.length;
+      const res = await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(documenter)).set('Content-Type', contentType).send(cut(body, boundaryLength));
+      expect(expectProblem(res, 400).detail).toMatch(/malformed or ended early|no file part|Unknown file part/);
+      await expectNothingStored(t, before, 5_000);
+      expect((await t.http.get('/api/v1/health')).status).toBe(200);
+    });
+  });
+
   describe('type_mismatch', () => {
     let flagCase: string;
     const ids: Record<string, string> = {};

@@ -227,6 +227,16 @@ describe('LocalBlobStore.ingest failures leave nothing behind', () => {
     expect(await temporaryFiles()).toEqual([]);
   });
 
+  it('fails with the error of a stream source that fails before its temporary file is open, and nothing else hears it', async () => {
+    // As busboy fails a file part's stream when the body ends inside it: at once, in the same
+    // turn as it hands the stream over. Unheard, that 'error' would end the process.
+    const source = new PassThrough();
+    const failure = store.ingest(source, { maxBytes: 100 * MiB });
+    source.destroy(new Error('Unexpected end of form'));
+    await expect(failure).rejects.toThrow('Unexpected end of form');
+    expect(await temporaryFiles()).toEqual([]);
+  });
+
   it('fails with the abort reason when the signal fires mid-upload', async () => {
     const controller = new AbortController();
     const reason = new Error('the client went away');

@@ -79,6 +79,10 @@ export class LocalBlobStore implements BlobStore {
       abandon(source);
       throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
     }
+    // A stream that fails while its temporary file is being opened keeps its error for the
+    // pipeline below (which reads it from the destroyed stream); until then it is heard here, as
+    // an unheard 'error' would end the process.
+    holdEarlyErrors(source);
     const temporaryPath = join(this.temporaryDir, this.ownFolder, `${randomUUID()}${TEMPORARY_SUFFIX}`);
     let handle: FileHandle;
     try {
@@ -577,6 +581,11 @@ function pendingBlob(
 
 // Stops a stream source we will not read; no error argument, because a source without an
 // 'error' listener would crash the process on one.
+function holdEarlyErrors(source: BlobSource): void {
+  const on = (source as { once?: unknown }).once;
+  if (typeof on === 'function') on.call(source, 'error', () => undefined);
+}
+
 function abandon(source: BlobSource): void {
   const destroy = (source as { destroy?: unknown }).destroy;
   if (typeof destroy === 'function') destroy.call(source);

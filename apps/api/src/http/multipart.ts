@@ -76,6 +76,10 @@ export async function readEvidenceUpload(
       metadataRaw = value;
     });
     parser.on('file', (name, stream, info) => {
+      // A body that ends inside this part fails the stream at once, maybe before the store has
+      // begun to read it (its temporary file is still being opened): heard here, or the unheard
+      // 'error' would take the whole process down.
+      stream.on('error', () => fail(badRequest('The multipart body is malformed or ended early')));
       if (name !== 'file') {
         stream.resume();
         return fail(badRequest(`Unknown file part "${name}"`, [{ field: name, message: 'the file part is named "file"' }]));
