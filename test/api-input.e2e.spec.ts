@@ -97,6 +97,22 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
     expect((await t.http.get('/api/v1/health')).status).toBe(200);
   });
 
+  it('refuses a body that gives a field twice (I-JSON), naming it, and stores nothing', async () => {
+    const before = await count('cases');
+    const top = await post('/cases', '{"title":"Kharkiv","description":"x","title":"Odesa"}');
+    expect(expectProblem(top, 400)).toMatchObject({
+      detail: 'The body gives the field "title" more than once',
+      errors: [{ field: 'title', message: 'is given more than once' }],
+    });
+    const escaped = await post('/cases', '{"title":"Kharkiv","\\u0074itle":"Odesa"}');
+    expect(expectProblem(escaped, 400).errors).toEqual([{ field: 'title', message: 'is given more than once' }]);
+    const nested = await post(`/cases/${caseId}/incidents`, '{"title":"Strike","type":"air_drone_strike","location":{"lat":49.99,"lon":36.23,"lat":46.48}}');
+    expect(expectProblem(nested, 400).errors).toEqual([{ field: 'location.lat', message: 'is given more than once' }]);
+    expect(await count('cases')).toBe(before);
+    // The same name in two objects, or as a value, is no repeat.
+    expect((await post('/cases', '{"title":"title","description":"{\\"title\\":1,\\"title\\":2}"}')).status).toBe(201);
+  });
+
   it('refuses a body that is not valid UTF-8 rather than repairing it', async () => {
     // Raw HTTP: a client library would re-encode the bytes.
     const body = Buffer.concat([Buffer.from('{"title":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);

@@ -59,6 +59,18 @@ describe('intake refusals and flags (e2e)', () => {
     });
   });
 
+  it('a metadata part that gives a field twice (two device hashes): 400 naming it, nothing stored', async () => {
+    const before = await quietState(t);
+    const file = randomBytes(100);
+    const metadata = `{"sha256":"${sha256hex(randomBytes(8))}","title":"twice","sha256":"${sha256hex(file)}"}`;
+    const res = await submit(t, documenter, caseId, file, { metadata });
+    expect(expectProblem(res, 400)).toMatchObject({
+      detail: 'The metadata part gives the field "sha256" more than once',
+      errors: [{ field: 'metadata.sha256', message: 'is given more than once' }],
+    });
+    await expectNothingStored(t, before, 5_000);
+  });
+
   describe('a body that ends before its closing boundary', () => {
     // Seen against a running archive: a file part whose body ended cleanly (Content-Length met)
     // without the closing boundary made busboy fail the file's stream before intake read it, an

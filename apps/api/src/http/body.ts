@@ -1,19 +1,25 @@
 import { isUtf8 } from 'node:buffer';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { problem, sendProblem } from './problem.filter.js';
-import { inputProblems, jsonDepthExceeds, MAX_DEPTH } from './strict-input.js';
+import { inputProblems, jsonShapeProblem } from './strict-input.js';
+import type { FieldProblem } from '#custodia/errors';
 
 /** A body refused before parsing; body-parser hands it back wrapped, with our detail kept. */
 class RefusedBody extends Error {
-  constructor(readonly custodiaDetail: string) {
+  constructor(
+    readonly custodiaDetail: string,
+    readonly custodiaErrors?: FieldProblem[],
+  ) {
     super(custodiaDetail);
   }
 }
 
-/** Raw checks before JSON.parse: UTF-8 as sent (never silently repaired) and bounded nesting. */
+/** Raw checks before JSON.parse: UTF-8 as sent (never silently repaired), bounded nesting, no name given twice. */
 function verifyRaw(_req: unknown, _res: unknown, raw: Buffer): void {
   if (!isUtf8(raw)) throw new RefusedBody('The body is not valid UTF-8');
-  if (jsonDepthExceeds(raw)) throw new RefusedBody(`The body nests deeper than ${MAX_DEPTH} levels`);
+  const shape = jsonShapeProblem(raw);
+  if (shape?.field === null) throw new RefusedBody(`The body ${shape.message}`);
+  if (shape) throw new RefusedBody(`The body gives the field "${shape.field}" more than once`, [{ field: shape.field, message: shape.message }]);
 }
 
 /**
@@ -64,8 +70,8 @@ export function strictQuery(req: Request, res: Response, next: NextFunction): vo
 
 /** Turns body-parser failures into problems instead of Express's HTML error page. */
 export function bodyErrors(error: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const refused = (error as { custodiaDetail?: string })?.custodiaDetail;
-  if (refused) return sendProblem(res, problem(400, refused));
+  const refused = error as { custodiaDetail?: string; custodiaErrors?: FieldProblem[] } | undefined;
+  if (refused?.custodiaDetail) return sendProblem(res, problem(400, refused.custodiaDetail, refused.custodiaErrors));
   const type = (error as { type?: string })?.type;
   if (type === 'entity.too.large') return sendProblem(res, problem(413, 'The body is larger than this server accepts'));
   if (type === 'entity.parse.failed') return sendProblem(res, problem(400, 'The body is not valid JSON'));

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import type { Readable } from 'node:stream';
 import { badRequest, DomainError } from '#custodia/errors';
 import { BlobTooLargeError, type IngestResult } from '#custodia/storage';
-import { inputProblems, jsonDepthExceeds, MAX_DEPTH } from './strict-input.js';
+import { inputProblems, jsonShapeProblem } from './strict-input.js';
 
 const MAX_METADATA_BYTES = 64 * 1024;
 
@@ -136,8 +136,10 @@ export async function readEvidenceUpload(
  */
 function readMetadataPart(raw: string | null): unknown {
   if (raw === null || raw.trim() === '') return undefined;
-  if (jsonDepthExceeds(Buffer.from(raw, 'utf8'))) {
-    throw badRequest(`The metadata part nests deeper than ${MAX_DEPTH} levels`, [{ field: 'metadata', message: `nests deeper than ${MAX_DEPTH} levels` }]);
+  const shape = jsonShapeProblem(Buffer.from(raw, 'utf8'));
+  if (shape?.field === null) throw badRequest(`The metadata part ${shape.message}`, [{ field: 'metadata', message: shape.message }]);
+  if (shape) {
+    throw badRequest(`The metadata part gives the field "${shape.field}" more than once`, [{ field: `metadata.${shape.field}`, message: shape.message }]);
   }
   let json: unknown;
   try {

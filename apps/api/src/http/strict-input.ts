@@ -19,24 +19,74 @@ export function textProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** What is wrong with a JSON text's shape, found before it is parsed. */
+export interface JsonShapeProblem {
+  /** The field it concerns (`location.lat`, `tags[2]`), or null for the whole text. */
+  field: string | null;
+  message: string;
+}
+
+interface Container {
+  object: boolean;
+  path: string;
+  /** Objects: the names given so far; the last one names the member being read. */
+  names: Set<string>;
+  name: string | null;
+  /** Arrays: the index of the element being read. */
+  index: number;
+  /** Objects: whether the next string is a member's name. */
+  expectName: boolean;
+}
+
 /**
- * How deeply the JSON text nests, read without parsing it, so a body nested 50,000 deep is
- * refused before a recursive parser or validator ever sees it. Stops counting past `limit`.
+ * Reads a JSON text's shape without parsing it: nesting deeper than `limit` (so a body nested
+ * 50,000 deep is refused before a recursive parser or validator sees it), and a name given twice
+ * in one object, which RFC 8259 leaves to each parser (the last wins in JavaScript, the first in
+ * others) and I-JSON (RFC 7493) forbids: a request whose meaning depends on the reader is refused.
+ * A text that is not JSON at all is left to the parser to refuse.
  */
-export function jsonDepthExceeds(raw: Buffer, limit = MAX_DEPTH): boolean {
-  let depth = 0;
-  let inString = false;
+export function jsonShapeProblem(raw: Buffer, limit = MAX_DEPTH): JsonShapeProblem | null {
+  const open: Container[] = [];
+  let stringStart = -1;
+  const childPath = (parent: Container | undefined): string =>
+    !parent ? '' : parent.object ? (parent.path ? `${parent.path}.${parent.name}` : (parent.name ?? '')) : `${parent.path}[${parent.index}]`;
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i];
-    if (inString) {
+    if (stringStart >= 0) {
       if (c === 0x5c) i++; // a backslash escapes the next byte
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
+      else if (c === 0x22) {
+        const top = open.at(-1);
+        if (top?.object && top.expectName) {
+          // Escapes decoded (`"\u0061"` is `"a"`); a name without one is its bytes.
+          const escaped = raw.subarray(stringStart, i).includes(0x5c);
+          let name: string;
+          try {
+            name = escaped ? (JSON.parse(raw.subarray(stringStart, i + 1).toString('utf8')) as string) : raw.toString('utf8', stringStart + 1, i);
+          } catch {
+            return null; // not JSON: the parser says so
+          }
+          if (top.names.has(name)) {
+            const field = top.path ? `${top.path}.${name}` : name;
+            return { field, message: 'is given more than once' };
+          }
+          top.names.add(name);
+          top.name = name;
+          top.expectName = false;
+        }
+        stringStart = -1;
+      }
+    } else if (c === 0x22) stringStart = i;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
+      if (open.length >= limit) return { field: null, message: `nests deeper than ${limit} levels` };
+      open.push({ object: c === 0x7b, path: childPath(open.at(-1)), names: new Set(), name: null, index: 0, expectName: c === 0x7b });
+    } else if (c === 0x7d || c === 0x5d) open.pop();
+    else if (c === 0x2c) {
+      const top = open.at(-1);
+      if (top?.object) top.expectName = true;
+      else if (top) top.index++;
+    }
   }
-  return false;
+  return null;
 }
 
 /**
