@@ -78,8 +78,9 @@ export async function readEvidenceUpload(
     parser.on('file', (name, stream, info) => {
       // A body that ends inside this part fails the stream at once, maybe before the store has
       // begun to read it (its temporary file is still being opened): heard here, or the unheard
-      // 'error' would take the whole process down.
-      stream.on('error', () => fail(badRequest('The multipart body is malformed or ended early')));
+      // 'error' would take the whole process down. The parser reports the same failure (its own
+      // 'error'), and the store its own (a limit reached destroys the stream too).
+      stream.on('error', () => undefined);
       if (name !== 'file') {
         stream.resume();
         return fail(badRequest(`Unknown file part "${name}"`, [{ field: name, message: 'the file part is named "file"' }]));
