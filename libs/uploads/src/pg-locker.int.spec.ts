@@ -37,6 +37,30 @@ describe('PostgresLocker across processes (real PostgreSQL)', () => {
     await waiter.unlock();
   });
 
+  it('survives its lock connection breaking while a lock is held: the holder is asked to let go, and the next lock works', async () => {
+    const locker = new PostgresLocker(db.url, 5_000, 1);
+    try {
+      const id = 'c'.repeat(32);
+      const lock = locker.newLock(id);
+      let asked = 0;
+      await lock.lock(never, () => void asked++);
+      // PostgreSQL restarted, a failover, an operator's pg_terminate_backend: the session goes.
+      const [{ ended }] = await db.superuserQuery<{ ended: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS ended FROM pg_stat_activity
+          WHERE application_name = 'custodia-upload-locks' AND query LIKE '%pg_try_advisory_lock%' AND datname = current_database()`,
+      );
+      expect(ended).toBe(1);
+      await expect.poll(() => asked, { timeout: 5_000 }).toBe(1);
+      await lock.unlock();
+      // The pool (of one) gave up the broken connection: the next lock gets a working one.
+      const again = locker.newLock(id);
+      await again.lock(never, () => undefined);
+      await again.unlock();
+    } finally {
+      await locker.close();
+    }
+  });
+
   it('answers 423 when the holder does not let go within the timeout, and leaves the lock with it', async () => {
     const id = 'b'.repeat(32);
     // A holder no release request reaches (another program's session).

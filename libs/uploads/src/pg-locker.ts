@@ -91,6 +91,8 @@ export class PostgresLocker implements Locker {
 
 class PostgresLock implements Lock {
   private client: pg.PoolClient | null = null;
+  /** Heard on the checked-out connection (the pool hears only idle ones): see `lock`. */
+  private onLost: ((error: Error) => void) | null = null;
 
   constructor(
     private readonly id: string,
@@ -107,6 +109,16 @@ class PostgresLock implements Lock {
           ? new TusRefusal(503, 'The server is busy receiving other uploads; ask again shortly (HEAD tells where this one stands)\n')
           : error;
       });
+      // A connection that breaks while checked out (PostgreSQL restarted, the backend terminated,
+      // the network cut) emits 'error' here, with nobody else listening: unheard, it would end the
+      // process. Its session's lock is gone with it, so a request holding the lock is asked to
+      // let go at once, as another instance's request would ask (the received bytes stay).
+      let lost: Error | undefined;
+      const onLost = (error: Error) => {
+        lost ??= error;
+        if (this.client === client) void Promise.resolve(cancelReq()).catch(() => undefined);
+      };
+      client.on('error', onLost);
       const deadline = Date.now() + this.timeoutMs;
       let askAt = 0;
       try {
@@ -123,10 +135,12 @@ class PostgresLock implements Lock {
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       } catch (error) {
-        client.release();
+        client.release(lost);
+        client.off('error', onLost);
         throw error;
       }
       this.client = client;
+      this.onLost = onLost;
       this.locker.holding(this.id, cancelReq);
     } catch (error) {
       await this.local.unlock();
@@ -136,7 +150,9 @@ class PostgresLock implements Lock {
 
   async unlock(): Promise<void> {
     const client = this.client;
+    const onLost = this.onLost;
     this.client = null;
+    this.onLost = null;
     try {
       if (client) {
         this.locker.released(this.id);
@@ -145,6 +161,8 @@ class PostgresLock implements Lock {
           // A connection that failed to unlock is closed, which frees its lock.
           (error: Error) => client.release(error),
         );
+        // Back in the pool (which hears it now) or closed: no longer this lock's to hear.
+        if (onLost) client.off('error', onLost);
       }
     } finally {
       await this.local.unlock();
