@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -219,6 +219,23 @@ describe('S3BlobStore against s3rver', () => {
     expect(await store.stat(sha256(bytes))).toEqual({ sizeBytes: bytes.length });
 
     await expect(store.adopt(source, sha256(bytes), bytes.length + 1)).rejects.toThrow(/not the 123457 expected/);
+  });
+
+  it('a finished file that is gone or cannot be read at commit fails the commit, not the process, and stores nothing', async () => {
+    // Gone: the upload's owner deleted it while it was being made evidence.
+    const bytes = randomBytes(1_000);
+    const gone = path.join(work, 'deleted-upload.bin');
+    await writeFile(gone, bytes);
+    const adopted = await store.adopt(gone, sha256(bytes), bytes.length);
+    await rm(gone);
+    await expect(adopted.commit()).rejects.toThrow(/ENOENT/);
+    expect(await store.stat(sha256(bytes))).toBeNull();
+    // Opens but cannot be read (as a disk error would): a folder.
+    const unreadable = path.join(work, 'a-folder');
+    await mkdir(unreadable);
+    const folder = await store.adopt(unreadable, 'a'.repeat(64), (await stat(unreadable)).size);
+    await expect(folder.commit()).rejects.toThrow(/EISDIR/);
+    expect(await store.stat('a'.repeat(64))).toBeNull();
   });
 
   it('discard leaves nothing: no staged file, no object, and a commit after it is refused', async () => {

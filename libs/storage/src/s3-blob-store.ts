@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -303,18 +303,36 @@ export class S3BlobStore implements BlobStore {
   private async write(file: string, key: string, sha256: string, sizeBytes: number): Promise<void> {
     const condition = this.conditionalWrites ? { IfNoneMatch: '*' } : {};
     if (sizeBytes <= this.multipartAboveBytes) {
-      // The whole file's SHA-256, computed as it arrived: the store refuses bytes that differ (400 BadDigest).
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: createReadStream(file),
-          ContentLength: sizeBytes,
-          ContentType: 'application/octet-stream',
-          ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
-          ...condition,
-        }),
-      );
+      // Opened first, so a file that is gone (a finished upload its owner deleted meanwhile)
+      // fails here; a read that fails later stops the request. The SDK only pipes the body and
+      // hears none of its errors: unheard, one would end the process.
+      const handle = await open(file, 'r');
+      const body = handle.createReadStream();
+      const stop = new AbortController();
+      let readFailure: Error | undefined;
+      body.on('error', (error) => {
+        readFailure ??= error;
+        stop.abort(error);
+      });
+      try {
+        // The whole file's SHA-256, computed as it arrived: the store refuses bytes that differ (400 BadDigest).
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            ContentLength: sizeBytes,
+            ContentType: 'application/octet-stream',
+            ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+            ...condition,
+          }),
+          { abortSignal: stop.signal },
+        );
+      } catch (error) {
+        throw readFailure ?? error;
+      } finally {
+        body.destroy();
+      }
       return;
     }
     // S3 keeps no whole-object SHA-256 of a multipart upload, only one per part: the SDK sends
