@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import type { Actor, Role } from '#custodia/auth';
 import { BagWriter, sanitiseFileName } from '#custodia/bagit';
@@ -16,7 +15,7 @@ import { summariseEvent } from './event-summary.js';
 import { EXPORT_STORE, type ExportRow } from './export-row.js';
 import { readmeText } from './readme.js';
 import { EVENTS_NAMING_HOLDERS, partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
-import { renderReportHtml, renderReportPdf, type ReportEvent, type ReportHeader, type ReportItem, type ReportModel } from './report/index.js';
+import { addReportTags, type ReportEvent, type ReportHeader, type ReportItem, type ReportModel } from './report/index.js';
 import { isWholeCase, resolveSelection, type ExportSelection } from './selection.js';
 
 const VERIFY_PROOFS_PY = new URL('../assets/verify_proofs.py', import.meta.url);
@@ -248,19 +247,7 @@ export class PackageBuilder {
         timestamp: token ? timestampSummary(token) : null,
       };
       const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, court) };
-      const html = new PassThrough();
-      const htmlDone = renderReportHtml(model, async (chunk) => {
-        if (!html.write(chunk)) await once(html, 'drain');
-      }).then(
-        () => html.end(),
-        (error: Error) => html.destroy(error),
-      );
-      await writer.addTag('report.html', html);
-      await htmlDone;
-      const pdf = new PassThrough();
-      const pdfDone = renderReportPdf(model, pdf);
-      await writer.addTag('report.pdf', pdf);
-      await pdfDone;
+      await addReportTags(writer, model);
       await writer.addTag('verify_proofs.py', await readFile(VERIFY_PROOFS_PY));
       // 5. bag-info.txt, the manifests and the tag manifests, then the ZIP's directory.
       await writer.finish([
