@@ -115,7 +115,9 @@ class PostgresLock implements Lock {
       // let go at once, as another instance's request would ask (the received bytes stay).
       let lost: Error | undefined;
       const onLost = (error: Error) => {
-        lost ??= error;
+        // Heard once: a terminated session reports its FATAL message, then the closed socket.
+        if (lost) return;
+        lost = error;
         if (this.client === client) void Promise.resolve(cancelReq()).catch(() => undefined);
       };
       client.on('error', onLost);
