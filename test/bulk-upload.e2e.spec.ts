@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import http from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,6 +97,42 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
       await proxy.close();
     }
   }, 180_000);
+
+  it('a state file that cannot be written once the upload exists fails that file, not the run: the next files are tried and the summary written', async () => {
+    // An HTTP hop in front of the archive that takes the state file's folder away (a removed USB
+    // stick, a full disk) just as the archive answers the first upload's creation.
+    const stateDir = path.join(work, 'lost-state');
+    const out = path.join(work, 'lost-state-out');
+    await mkdir(stateDir, { recursive: true });
+    const target = new URL(url);
+    let created = 0;
+    const hop = http.createServer((req, res) => {
+      const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+        if (req.method === 'POST' && req.url === '/api/v1/uploads' && ++created === 1) rmSync(stateDir, { recursive: true, force: true });
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => hop.listen(0, '127.0.0.1', resolve));
+    const single = path.join(work, 'lost-state-files');
+    await mkdir(single, { recursive: true });
+    await writeFile(path.join(single, 'a.jpg'), randomBytes(3000));
+    await writeFile(path.join(single, 'b.jpg'), randomBytes(3000));
+    try {
+      const summary = await bulkUpload(
+        { baseUrl: `http://127.0.0.1:${(hop.address() as { port: number }).port}`, token: investigator.token },
+        { caseId, paths: [single], outDir: out, stateFile: path.join(stateDir, 'state.json'), parallel: 1, retryDelays: [] },
+      );
+      const [a, b] = summary.files;
+      expect(a).toMatchObject({ status: 'failed', error: expect.stringContaining('could not be written') });
+      // The next file's first save fails too (the folder is still gone): it fails as well, heard.
+      expect(b!.status).toBe('failed');
+      expect(await readFile(path.join(out, 'summary.txt'), 'utf8')).toMatch(/failed/);
+    } finally {
+      await new Promise((resolve) => hop.close(resolve));
+    }
+  });
 
   it('runs as `custodia upload`, with the address and token from the environment, never from the command line', async () => {
     const lines: string[] = [];

@@ -174,9 +174,11 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
   await mkdir(receiptsDir, { recursive: true });
   const stateFile = path.resolve(options.stateFile ?? path.join(outDir, 'state.json'));
   const state = await readState(stateFile, options.caseId, base);
-  // One writer at a time, so concurrent files do not interleave their saves.
+  // One writer at a time, so concurrent files do not interleave their saves; a save that failed
+  // (disk full, the folder gone) fails its own caller only, and the next one tries again.
   let saving = Promise.resolve();
-  const save = (): Promise<void> => (saving = saving.then(() => writeAtomically(stateFile, JSON.stringify(state, null, 2))));
+  const save = (): Promise<void> =>
+    (saving = saving.catch(() => undefined).then(() => writeAtomically(stateFile, JSON.stringify(state, null, 2))));
 
   // Fail early and clearly on a wrong address, token or case.
   const caseAnswer = await fetchImpl(`${api}/cases/${options.caseId}`, { headers: auth });
@@ -212,9 +214,14 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
         retryDelays: options.retryDelays ?? DEFAULT_RETRIES,
         headers: auth,
         metadata: { filename: path.basename(file), filetype: MEDIA_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', sha256: entry.sha256 },
-        onUploadUrlAvailable: async () => {
+        // tus-js-client drops what this returns: a save that fails here (the state file cannot be
+        // written) fails this file, heard, instead of going unheard and ending the process.
+        onUploadUrlAvailable: () => {
           entry.uploadUrl = upload.url!;
-          await save();
+          save().catch((error: Error) => {
+            void upload.abort();
+            reject(new Error(`the state file ${stateFile} could not be written: ${error.message}`));
+          });
         },
         onProgress: (bytes, total) => options.onProgress?.({ kind: 'sending', file, bytes, total }),
         onError: reject,
@@ -276,7 +283,8 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 3) }, worker));
-  await saving;
+  // The last save's failure was its file's; the summary is written whatever became of it.
+  await saving.catch(() => undefined);
 
   const keysAnswer = await fetchImpl(`${api}/log/keys`, { headers: auth });
   const keys = keysAnswer.ok ? ((await keysAnswer.json()) as PublishedKey[]) : [];
