@@ -54,8 +54,11 @@ class TooLong extends Error {}
  */
 export class UploadStore extends FileStore {
   private readonly running = new Map<string, { offset: number; hash: Hash }>();
-  /** Each upload's last sink, whose flush may still run (its handle is closed after it). */
-  private readonly flushing = new Map<string, { sink: FileSink; closed: Promise<void> }>();
+  /**
+   * Each upload's last sink, whose flush may still run (its handle is closed after it); `closed`
+   * tells whether the close went well (close(2) may report a write that failed late, as on NFS).
+   */
+  private readonly flushing = new Map<string, { sink: FileSink; closed: Promise<boolean> }>();
 
   constructor(options: { directory: string; configstore: Configstore; expirationPeriodInMilliseconds: number }) {
     super(options);
@@ -151,7 +154,8 @@ export class UploadStore extends FileStore {
       source.off('error', cut);
       source.off('close', closed);
       stop?.removeEventListener('abort', cut);
-      // Kept until the flush ends well (a failed one waits for settle to be reported).
+      // Kept until the flush and the close end well (a failure waits for settle to report it);
+      // never rejects: nothing may wait on it (the answer has gone), so a rejection would go unheard.
       const released = sink.flushed().then(
         async () => {
           await handle.close();
@@ -159,7 +163,7 @@ export class UploadStore extends FileStore {
         },
         () => handle.close(),
       );
-      this.flushing.set(id, { sink, closed: released });
+      this.flushing.set(id, { sink, closed: released.then(() => true, () => false) });
     }
     if (sink.flushFailed) {
       // A flush of this file failed: it goes back to what surely reached the disk, and the
@@ -186,20 +190,19 @@ export class UploadStore extends FileStore {
   }
 
   /**
-   * Waits for an upload's last flush to disk, started by an earlier request; when it failed,
-   * the file goes back to what surely reached the disk (the client resends from there) and
-   * this fails.
+   * Waits for an upload's last flush to disk, started by an earlier request, and the close of its
+   * file; when either failed, the file goes back to what surely reached the disk (the client
+   * resends from there) and this fails.
    */
   private async settle(id: string): Promise<void> {
     const pending = this.flushing.get(id);
     if (!pending) return;
     this.flushing.delete(id);
-    const failed = await pending.sink.flushed().then(
-      () => false,
+    const flushed = await pending.sink.flushed().then(
       () => true,
+      () => false,
     );
-    await pending.closed;
-    if (!failed) return;
+    if ((await pending.closed) && flushed) return;
     this.running.delete(id);
     const size = await stat(this.pathOf(id)).then((file) => file.size, () => 0);
     if (size > pending.sink.durableTo) await truncate(this.pathOf(id), pending.sink.durableTo);
