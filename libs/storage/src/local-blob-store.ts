@@ -579,13 +579,15 @@ function pendingBlob(
   };
 }
 
-// Stops a stream source we will not read; no error argument, because a source without an
-// 'error' listener would crash the process on one.
+// Hears a stream source's first error until the pipeline that reads it listens itself (the
+// pipeline still sees the error: it reads it from the destroyed stream).
 function holdEarlyErrors(source: BlobSource): void {
-  const on = (source as { once?: unknown }).once;
-  if (typeof on === 'function') on.call(source, 'error', () => undefined);
+  const once = (source as { once?: unknown }).once;
+  if (typeof once === 'function') once.call(source, 'error', () => undefined);
 }
 
+// Stops a stream source we will not read; no error argument, because a source without an
+// 'error' listener would crash the process on one.
 function abandon(source: BlobSource): void {
   const destroy = (source as { destroy?: unknown }).destroy;
   if (typeof destroy === 'function') destroy.call(source);

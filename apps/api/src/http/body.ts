@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { FieldProblem } from '#custodia/errors';
 import { problem, sendProblem } from './problem.filter.js';
 import { inputProblems, jsonShapeProblem } from './strict-input.js';
-import type { FieldProblem } from '#custodia/errors';
 
 /** A body refused before parsing; body-parser hands it back wrapped, with our detail kept. */
 class RefusedBody extends Error {
