@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
@@ -219,6 +219,51 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       res.on('end', () => done(null, Buffer.concat(chunks)));
     });
     expect(sha256(content.body as Buffer)).toBe(sha256(bytes));
+  });
+
+  it("a termination racing the upload's intake: the intake answers 409 if it came first, else the item is made whole and the termination answers 404", async () => {
+    const user = await t.user('documenter', 'changed mind');
+    const caseId = await caseOf(user);
+    const service = t.app.get(UploadsService);
+    const terminate = (id: string) => t.http.delete(`/api/v1/uploads/${id}`).auth(user.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
+    const submit = (id: string) => t.http.post(`/api/v1/cases/${caseId}/evidence`).auth(user.token, { type: 'bearer' }).send({ uploadId: id });
+    const stored = (digest: string) => path.join(t.config.dataDir, 'blobs', 'sha256', digest.slice(0, 2), digest.slice(2, 4), digest);
+    const itemsOf = async (digest: string) => t.db.superuserQuery(`SELECT 1 FROM evidence_items WHERE sha256 = $1`, [digest]);
+
+    // The DELETE lands after intake found the upload finished, before it took the file in.
+    const early = randomBytes(100_000);
+    const earlyId = idOf(await tusUpload(`${url}/api/v1/uploads`, user.token, early));
+    const finished = service.finished.bind(service);
+    vi.spyOn(service, 'finished').mockImplementationOnce(async (...args) => {
+      const claimed = await finished(...args);
+      await terminate(earlyId).expect(204);
+      return claimed;
+    });
+    expect(expectProblem(await submit(earlyId), 409).detail).toMatch(/terminated/);
+    expect(await itemsOf(sha256(early))).toEqual([]);
+    await expect(stat(stored(sha256(early)))).rejects.toThrow(/ENOENT/);
+    expect(await uploadsRow(earlyId)).toBeUndefined();
+
+    // The DELETE lands while the item's transaction holds the upload: it waits, and finds it evidence.
+    const late = randomBytes(100_000);
+    const lateId = idOf(await tusUpload(`${url}/api/v1/uploads`, user.token, late));
+    const markUsed = service.markUsed.bind(service);
+    let termination: Promise<request.Response> | undefined;
+    vi.spyOn(service, 'markUsed').mockImplementationOnce(async (...args) => {
+      await markUsed(...args);
+      termination = terminate(lateId).then((res) => res);
+      // Until the DELETE waits for the row this transaction holds (the file left as it was).
+      await vi.waitFor(async () => {
+        const waiting = await t.db.superuserQuery(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM uploads%'`);
+        expect(waiting).toHaveLength(1);
+      }, { timeout: 5000, interval: 20 });
+    });
+    const made = await submit(lateId);
+    expect(made.status).toBe(201);
+    expectProblem(await termination!, 404);
+    expect(sha256(await readFile(stored(sha256(late))))).toBe(sha256(late));
+    expect((await uploadsRow(lateId))!['evidence_id']).toBe(made.body.id);
+    expect((await t.http.get('/api/v1/health').expect(200)).status).toBe(200);
   });
 
   it('refuses to make evidence of an unfinished upload, or of one whose bytes differ from the hash given at its creation', async () => {

@@ -3,12 +3,12 @@ import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
 import { assertMay, ownerFilter, PerUserLimit, type Actor, type Purpose } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
-import { UploadsService } from '#custodia/uploads';
+import { terminated, UploadsService } from '#custodia/uploads';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type QueuedEvent, type RecordedEvent } from '#custodia/custody';
 import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
 import { isUniqueViolation } from '#custodia/db';
-import { conflict, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
+import { conflict, DomainError, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { hasNoEmbeddedMetadata, MetadataThreads, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
@@ -297,13 +297,21 @@ export class EvidenceService implements OnApplicationShutdown {
   async submitUpload(actor: Actor, caseId: string, uploadId: string, metadata: unknown): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
     await this.assertMaySubmit(actor, caseId);
     const upload = await this.uploads.finished(actor, uploadId);
-    const result = await this.store.adopt(upload.path, upload.sha256, upload.sizeBytes);
-    const outcome = await this.submit(actor, caseId, metadata, {
-      result,
-      fileName: upload.fileName,
-      declaredMediaType: upload.mediaType,
-      claim: (tx, evidenceId) => this.uploads.markUsed(tx, actor, uploadId, evidenceId),
-    });
+    let outcome: Awaited<ReturnType<EvidenceService['submitUpload']>>;
+    try {
+      const result = await this.store.adopt(upload.path, upload.sha256, upload.sizeBytes);
+      outcome = await this.submit(actor, caseId, metadata, {
+        result,
+        fileName: upload.fileName,
+        declaredMediaType: upload.mediaType,
+        claim: (tx, evidenceId) => this.uploads.markUsed(tx, actor, uploadId, evidenceId),
+      });
+    } catch (error) {
+      // Its creator terminated it meanwhile: its file went with it, wherever intake had got to.
+      // Until the item's transaction holds the upload's row (markUsed), nothing stops that.
+      if (!(error instanceof DomainError) && (await this.uploads.gone(uploadId))) throw terminated();
+      throw error;
+    }
     if (outcome.created) await this.uploads.removeBytes(uploadId);
     else await this.uploads.discard(uploadId);
     return outcome;

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat, truncate } from 'node:fs/promises';
+import { open, rm, stat, truncate } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -209,9 +209,17 @@ export class UploadStore extends FileStore {
     throw ERRORS.FILE_WRITE_ERROR;
   }
 
+  /**
+   * Terminates an upload: its record first (404 when there is none), its file only then. An
+   * upload being made evidence keeps both: its record is held by that item's transaction until
+   * it commits, and the file is the item's blob by then. (tus' own order, the file first, let a
+   * termination take the file from under an item being made of it.) A crash between the two
+   * leaves a file no record names, which the sweep removes.
+   */
   override async remove(id: string): Promise<void> {
     this.forget(id);
-    await super.remove(id);
+    await this.configstore.delete(id);
+    await rm(this.pathOf(id), { force: true });
   }
 
   /**

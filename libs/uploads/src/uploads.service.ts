@@ -83,14 +83,23 @@ class UploadRecords implements KvStore<Upload> {
     await this.db.query(`UPDATE uploads SET info = $2 WHERE id = $1`, [id, JSON.stringify(value)]);
   }
 
+  /**
+   * Removes an upload's record; 404 when there is none to remove. An upload being made evidence
+   * has its row locked by that item's transaction (`markUsed`): this waits for it, and finds the
+   * upload evidence then, not an upload any more.
+   */
   async delete(id: string): Promise<void> {
-    await this.db.query(`DELETE FROM uploads WHERE id = $1 AND evidence_id IS NULL`, [id]);
+    const [deleted]: [unknown[], number] = await this.db.query(`DELETE FROM uploads WHERE id = $1 AND evidence_id IS NULL RETURNING id`, [id]);
+    if (deleted.length === 0) throw new TusRefusal(404, 'No such upload\n');
   }
 
   async list(): Promise<string[]> {
     return (await this.db.query(`SELECT id FROM uploads WHERE evidence_id IS NULL`)).map((row: { id: string }) => row.id);
   }
 }
+
+/** The answer to making evidence of an upload its creator terminated (tus DELETE) meanwhile. */
+export const terminated = () => conflict('The upload was terminated (DELETE) before it became evidence; nothing was stored');
 
 /** The signed-in caller, set on the Node request by the API's access guard. */
 function actorOf(req: { runtime?: { node?: { req?: unknown } } }): Actor {
@@ -369,7 +378,15 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
         WHERE id = $1 AND owner_id = $2 AND evidence_id IS NULL AND finished_at IS NOT NULL`,
       [uploadId, actor.id, evidenceId],
     );
-    if (count !== 1) throw conflict('This upload already became evidence');
+    if (count === 1) return;
+    const [row] = await tx.query(`SELECT 1 FROM uploads WHERE id = $1`, [uploadId]);
+    throw row ? conflict('This upload already became evidence') : terminated();
+  }
+
+  /** Whether the upload no longer exists (terminated); one that became evidence still does. */
+  async gone(uploadId: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(`SELECT 1 FROM uploads WHERE id = $1`, [uploadId]);
+    return rows.length === 0;
   }
 
   /** Removes an upload's file once its bytes are a blob of their own (or were refused for good). */
