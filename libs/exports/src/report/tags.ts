@@ -24,11 +24,18 @@ export async function addReportTags(writer: BagWriter, model: ReportModel): Prom
 /**
  * One tag file written by `render` as the bag takes it; `render` ends `out` when done. Its
  * failure destroys `out` (so the tag fails with it) and is heard at once: left for later, a
- * rejection while the tag is being added would go unheard and end the process.
+ * rejection while the tag is being added would go unheard and end the process. The bag's failure
+ * destroys `out` too, so a rendering waiting for room in it stops.
  */
 async function addRenderedTag(writer: BagWriter, path: string, render: (out: Writable) => Promise<void>): Promise<void> {
   const out = new PassThrough();
   const rendered = render(out).catch((error: Error) => void out.destroy(error));
-  await writer.addTag(path, out);
-  await rendered;
+  try {
+    await writer.addTag(path, out);
+  } catch (error) {
+    out.destroy(error as Error);
+    throw error;
+  } finally {
+    await rendered;
+  }
 }
