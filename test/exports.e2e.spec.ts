@@ -376,6 +376,12 @@ describe('court packages (e2e)', () => {
       expect(damage.status, JSON.stringify(damage.body)).toBe(201);
       authoredId = (await submit(t, investigator, caseId, fixture('document.pdf'), { filename: 'statement.pdf', contentType: 'application/pdf' })).body.id;
       expect((await waitProcessed(t, investigator, authoredId)).extracted.document.author).toBe('Оксана Коваленко');
+      // A change whose reason names a witness: its event's signed bytes hold the name.
+      const retitled = await t.http.patch(`/api/v1/evidence/${photoId}`).set('Authorization', bearer(investigator)).send({
+        title: 'Уламки на подвір’ї',
+        reason: 'Назву уточнено зі слів свідка Марії Шевчук',
+      });
+      expect(retitled.status, JSON.stringify(retitled.body)).toBe(200);
       const partner = await makeExport(t, investigator, caseId, { purpose: 'partner' });
       const got = await download(t, investigator, partner.id);
       dirs.push(got.dir);
@@ -410,6 +416,30 @@ describe('court packages (e2e)', () => {
       expect(report).not.toContain('dasha');
       expect(report).not.toContain('Коваленко');
       expect(await readFile(path.join(bag, 'bag-info.txt'), 'utf8')).toContain('Custodia-Purpose: partner\n');
+    });
+
+    it('leaves out the events that carry a free-text reason (it may name anyone), from events.jsonl and the report, and says how many', async () => {
+      const partnerEvents = await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8');
+      const { treeSize } = JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8')) as { treeSize: number };
+      for (const file of ['data/custody/events.jsonl', 'report.html', 'data/evidence/' + photoId + '/record.json']) {
+        expect(await readFile(path.join(bag, file), 'utf8')).not.toContain('Шевчук');
+      }
+      // A court package of the same case keeps them: exactly the events with a reason are the difference.
+      const court = await makeExport(t, investigator, caseId, { purpose: 'court' });
+      const got = await download(t, investigator, court.id);
+      dirs.push(got.dir);
+      const courtBag = await unpack(got.zip, path.join(got.dir, 'court'));
+      const courtLines = (await readFile(path.join(courtBag, 'data/custody/events.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .filter((line) => (JSON.parse(line) as { index: number }).index < treeSize);
+      const partnerLines = new Set(partnerEvents.trim().split('\n'));
+      const withReason = courtLines.filter((line) => 'reason' in JSON.parse(line));
+      expect(withReason.some((line) => line.includes('Шевчук'))).toBe(true);
+      expect(courtLines.filter((line) => !partnerLines.has(line))).toEqual(withReason);
+      expect(await readFile(path.join(bag, 'README.txt'), 'utf8')).toContain(`${withReason.length} custody event(s) left out`);
+      expect(await readFile(path.join(bag, 'report.html'), 'utf8')).toContain('Custody events left out (they name a holder or carry a free-text reason)');
+      expect(await readFile(path.join(courtBag, 'report.html'), 'utf8')).toContain('Шевчук');
     });
 
     it('carries the same proofs, and verifies with our verifier and with the bag\'s own script', async () => {

@@ -53,10 +53,14 @@ export interface IntegratedEvent extends RecordedEvent {
   queueId: number;
 }
 
-/** Events a package leaves out: those of `action` whose `details` hold any of `detailKeys`. */
+/**
+ * Events a package leaves out: those of `action` whose `details` hold any of `detailKeys`, and
+ * with `withReason` every event that carries the free text its actor gave (`reason`).
+ */
 export interface EventsWithheld {
   action: string;
   detailKeys: readonly string[];
+  withReason: boolean;
 }
 
 /**
@@ -432,11 +436,13 @@ export class CustodyLog {
     return rows.map(toRecorded);
   }
 
-  /** How many events about a subject lie below `treeSize` (a package's head). */
-  async countAbout(subjectType: string, subjectId: string, treeSize: number): Promise<number> {
+  /** How many events about a subject lie below `treeSize` (a package's head); with `withoutReason`, of those that carry no `reason`. */
+  async countAbout(subjectType: string, subjectId: string, treeSize: number, withoutReason = false): Promise<number> {
     const [row] = await this.db.query(
-      `SELECT count(*)::int AS n FROM custody_events WHERE subject_type = $1 AND subject_id = $2 AND leaf_index < $3`,
-      [subjectType, subjectId, treeSize],
+      `SELECT count(*)::int AS n FROM custody_events
+        WHERE subject_type = $1 AND subject_id = $2 AND leaf_index < $3
+          AND NOT ($4 AND convert_from(event_bytes, 'UTF8')::jsonb ? 'reason')`,
+      [subjectType, subjectId, treeSize, withoutReason],
     );
     return row.n as number;
   }
@@ -464,7 +470,7 @@ export class CustodyLog {
   /**
    * Leaf indexes, in log order, of every event of a case below `treeSize` about the given
    * subjects (type -> ids) or about the case itself: what a package of them must carry. Events
-   * `withhold` describes (an action whose details hold any of the keys) are counted apart,
+   * `withhold` describes (an action whose details hold any of the keys; any event with a reason) are counted apart,
    * not listed: the package leaves them out.
    */
   async leafIndexesAbout(
@@ -477,13 +483,15 @@ export class CustodyLog {
     const ids = Object.values(subjects).flat();
     const rows: { leaf_index: string; withheld: boolean }[] = await this.db.query(
       `SELECT e.leaf_index,
-              CASE WHEN e.action = $5 THEN (convert_from(e.event_bytes, 'UTF8')::jsonb -> 'details') ?| $6::text[] ELSE false END AS withheld
+              CASE WHEN $5::text IS NULL THEN false
+                   ELSE (e.action = $5 AND (convert_from(e.event_bytes, 'UTF8')::jsonb -> 'details') ?| $6::text[])
+                        OR ($7 AND convert_from(e.event_bytes, 'UTF8')::jsonb ? 'reason') END AS withheld
          FROM custody_events e
         WHERE e.case_id = $1 AND e.leaf_index < $2
           AND ((e.subject_type = 'case' AND e.subject_id = $1::text)
                OR (e.subject_type, e.subject_id) IN (SELECT * FROM unnest($3::text[], $4::text[])))
         ORDER BY e.leaf_index`,
-      [caseId, treeSize, types, ids, withhold?.action ?? null, withhold?.detailKeys ?? []],
+      [caseId, treeSize, types, ids, withhold?.action ?? null, withhold?.detailKeys ?? [], withhold?.withReason ?? false],
     );
     return { leafIndexes: rows.filter((r) => r.withheld !== true).map((r) => Number(r.leaf_index)), withheld: rows.filter((r) => r.withheld === true).length };
   }

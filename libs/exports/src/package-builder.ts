@@ -14,7 +14,7 @@ import { readTimeStampToken } from '#custodia/timestamp';
 import { summariseEvent } from './event-summary.js';
 import { EXPORT_STORE, type ExportRow } from './export-row.js';
 import { readmeText } from './readme.js';
-import { EVENTS_NAMING_HOLDERS, partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
+import { EVENTS_PARTNERS_DO_NOT_GET, partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
 import { addReportTags, type ReportEvent, type ReportHeader, type ReportItem, type ReportModel } from './report/index.js';
 import { isWholeCase, resolveSelection, type ExportSelection } from './selection.js';
 
@@ -193,7 +193,7 @@ export class PackageBuilder {
         );
       }
       // 3. Custody: events, proofs, the head they lead to, the keys, the time-stamp.
-      // A partner copy leaves out the hand-overs whose signed events name their holder.
+      // A partner copy leaves out the events whose signed bytes may name someone (see redact.ts).
       const { leafIndexes, withheld } = await this.custody.leafIndexesAbout(
         row.case_id,
         {
@@ -204,7 +204,7 @@ export class PackageBuilder {
           remnant: records.remnants.map((r) => r.id),
         },
         head.treeSize,
-        court ? null : EVENTS_NAMING_HOLDERS,
+        court ? null : EVENTS_PARTNERS_DO_NOT_GET,
       );
       eventCount = leafIndexes.length;
       eventsWithheld = withheld;
@@ -439,7 +439,11 @@ export class PackageBuilder {
           incidentId: view.incidentId,
           // Read page by page as the report is written: an item read every day for years has
           // many thousands of events, and the report is written twice (HTML, PDF).
-          events: { count: await this.custody.countAbout('evidence', item.id, head.treeSize), read: () => this.reportEvents(item.id, head.treeSize, names) },
+          // A partner copy's report leaves out the events its events.jsonl leaves out for their reason.
+          events: {
+            count: await this.custody.countAbout('evidence', item.id, head.treeSize, !court),
+            read: () => this.reportEvents(item.id, head.treeSize, names, court),
+          },
           proofStatus: bound ? 'verified' : 'failed',
           ...(bound ? {} : { proofProblem: `no custody event records the packed ${file.kind}'s SHA-256` }),
         };
@@ -447,12 +451,16 @@ export class PackageBuilder {
     }
   }
 
-  /** An item's events below the head, in log order, a page at a time, as the report shows them. */
-  private async *reportEvents(evidenceId: string, treeSize: number, names: ReadonlyMap<string, string>): AsyncGenerator<ReportEvent> {
+  /**
+   * An item's events below the head, in log order, a page at a time, as the report shows them;
+   * for a partner copy, without those that carry a reason (EVENTS_PARTNERS_DO_NOT_GET).
+   */
+  private async *reportEvents(evidenceId: string, treeSize: number, names: ReadonlyMap<string, string>, court: boolean): AsyncGenerator<ReportEvent> {
     for (let after: number | null = null; ; ) {
       const page = await this.custody.eventsAboutPage('evidence', evidenceId, { after, limit: EVENT_PAGE, ownerOf: null });
       for (const e of page) {
         if (e.leafIndex >= treeSize) return;
+        if (!court && e.event.reason !== undefined) continue;
         yield {
           leafIndex: e.leafIndex,
           leafHash: e.leafHash,

@@ -36,7 +36,7 @@ export function readmeText(f: ReadmeFacts): string {
     : '   У цьому пакеті немає позначки часу: службу позначок часу не налаштовано, або вона не\n   відповіла, коли підписувалася голова дерева.';
   const withheld =
     f.eventsWithheld > 0
-      ? `\n${f.eventsWithheld} custody event(s) left out: their signed bytes name the holder of a munition\nremnant (${f.eventsWithheld} подій не включено: їхні підписані байти називають утримувача)`
+      ? `\n${f.eventsWithheld} custody event(s) left out: their signed bytes name the holder of a munition\nremnant or carry an actor's free-text reason, which may name someone (${f.eventsWithheld} подій не\nвключено: їхні підписані байти називають утримувача або містять пояснення довільним текстом)`
       : '';
   const what =
     f.purpose === 'court'

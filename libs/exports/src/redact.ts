@@ -71,8 +71,9 @@ export function partnerRemnantView<R extends PartnerRemnant>(remnant: R): Unname
 }
 
 /**
- * Custody events a partner copy leaves out: hand-overs recorded before their events stopped
- * naming the holder (the log's signed bytes cannot be redacted). A hand-over's event now holds
- * the hash of its row instead, and those events travel as any other.
+ * Custody events a partner copy leaves out, as the log's signed bytes cannot be redacted:
+ * hand-overs recorded before their events stopped naming the holder (a hand-over's event now
+ * holds the hash of its row instead, and those events travel as any other), and events carrying
+ * the free text an actor gave as their `reason`, which may name anyone (a witness, a source).
  */
-export const EVENTS_NAMING_HOLDERS: EventsWithheld = { action: 'remnant.transferred', detailKeys: ['holder', 'previousHolder'] };
+export const EVENTS_PARTNERS_DO_NOT_GET: EventsWithheld = { action: 'remnant.transferred', detailKeys: ['holder', 'previousHolder'], withReason: true };

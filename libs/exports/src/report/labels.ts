@@ -29,7 +29,7 @@ export const LABELS = {
   countDamage: bi('Записів про пошкодження', 'Damage records'),
   countRemnants: bi('Залишків боєприпасів', 'Munition remnants'),
   countEvents: bi('Подій ланцюга зберігання', 'Custody events'),
-  countEventsWithheld: bi('Подій не включено (називають утримувача)', 'Custody events left out (they name a holder)'),
+  countEventsWithheld: bi('Подій не включено (називають утримувача або містять пояснення)', 'Custody events left out (they name a holder or carry a free-text reason)'),
   organization: bi('Організація', 'Organisation'),
   createdBy: bi('Створив(ла)', 'Made by'),
   baggingTime: bi('Час пакування', 'Bagging time'),

@@ -167,8 +167,8 @@ describe('report.html', () => {
 
   it('counts the events a partner copy leaves out, and says nothing of them when none were', async () => {
     const { text } = await html(model(header({ timestamp: false, purpose: 'partner', eventsWithheld: 2 }), threeItems));
-    expect(text).toContain('Custody events left out (they name a holder)');
-    expect(text).toMatch(/left out \(they name a holder\)<\/span>\s*(<[^>]+>\s*)*: 2</);
+    expect(text).toContain('Custody events left out (they name a holder or carry a free-text reason)');
+    expect(text).toMatch(/left out \(they name a holder or carry a free-text reason\)<\/span>\s*(<[^>]+>\s*)*: 2</);
     expect((await html(courtModel())).text).not.toContain('left out');
   });
 
