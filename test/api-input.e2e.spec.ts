@@ -1,7 +1,8 @@
 import net from 'node:net';
+import type request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
-import { bearer, createCase, listen } from './support/evidence.js';
+import { bearer, createCase, listen, submit } from './support/evidence.js';
 
 /** Sends raw bytes on a fresh connection and returns all the server wrote before closing. */
 function rawExchange(port: number, request: Buffer | string, waitMs = 5000): Promise<string> {
@@ -111,6 +112,28 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
     expect(await count('cases')).toBe(before);
     // The same name in two objects, or as a value, is no repeat.
     expect((await post('/cases', '{"title":"title","description":"{\\"title\\":1,\\"title\\":2}"}')).status).toBe(201);
+  });
+
+  it('refuses instants outside the years 0001 to 9999 (UTC) as 422, naming the field, and stores nothing', async () => {
+    // PostgreSQL has no year 0: these reached it and failed there (500), or failed an export's job.
+    const incident = await post(`/cases/${caseId}/incidents`, JSON.stringify({ title: 'Strike', type: 'air_drone_strike', startAt: '2026-11-20T01:10:00+02:00' }));
+    expect(incident.status).toBe(201);
+    const before = { incidents: await count('incidents'), evidence: await count('evidence_items'), exports: await count('exports'), damage: await count('damage_records') };
+    const wrongAt = (res: request.Response, field: string) =>
+      expect(expectProblem(res, 422).errors).toEqual([{ field, message: 'must lie in the years 0001 to 9999 (UTC)' }]);
+    for (const startAt of ['0000-01-01T00:00:00Z', '0001-01-01T00:30:00+01:00', '0001-01-01T04:59:59.999+05:00']) {
+      wrongAt(await post(`/cases/${caseId}/incidents`, JSON.stringify({ title: 'Strike', type: 'air_drone_strike', startAt })), 'startAt');
+    }
+    wrongAt(await submit(t, investigator, caseId, Buffer.from('year zero'), { metadata: { capturedAt: '0000-06-01T12:00:00Z' } }), 'metadata.capturedAt');
+    wrongAt(await post(`/cases/${caseId}/exports`, JSON.stringify({ purpose: 'court', from: '0000-01-01T00:00:00Z' })), 'from');
+    wrongAt(await post(`/incidents/${incident.body.id}/damage`, JSON.stringify({ damageLevel: 'severe', assessedAt: '0000-01-01T00:00:00Z' })), 'assessedAt');
+    const dateOnly = await post(`/incidents/${incident.body.id}/damage`, JSON.stringify({ damageLevel: 'severe', imageryDate: '0000-01-01' }));
+    expect(expectProblem(dateOnly, 422).errors).toEqual([{ field: 'imageryDate', message: 'must lie in the years 0001 to 9999' }]);
+    const instant = await post(`/incidents/${incident.body.id}/damage`, JSON.stringify({ damageLevel: 'severe', imageryDate: '0000-01-01T00:00:00Z' }));
+    expect(expectProblem(instant, 422).errors).toEqual([{ field: 'imageryDate', message: 'must lie in the years 0001 to 9999 (UTC)' }]);
+    expect({ incidents: await count('incidents'), evidence: await count('evidence_items'), exports: await count('exports'), damage: await count('damage_records') }).toEqual(before);
+    // The first instant of year 1 and the last of 9999 are instants like any other.
+    expect((await post(`/cases/${caseId}/exports`, JSON.stringify({ purpose: 'court', from: '0001-01-01T00:00:00Z', to: '9999-12-31T23:59:59Z' }))).status).toBe(202);
   });
 
   it('refuses a body that is not valid UTF-8 rather than repairing it', async () => {

@@ -1,4 +1,4 @@
-import { dateTime, line, uuid, wrong, z } from '#custodia/schema';
+import { dateTime, inCalendarYears, line, uuid, wrong, z } from '#custodia/schema';
 import { code } from './vocabularies/vocabulary-codes.js';
 
 /**
@@ -67,12 +67,20 @@ export const dateOrInstant = () =>
     .transform((value, context) => {
       if (DATE_ONLY.test(value)) {
         const day = new Date(`${value}T00:00:00Z`);
-        if (!Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === value) return value;
+        if (!Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === value) {
+          if (inCalendarYears(day.getTime())) return value;
+          context.addIssue({ code: 'custom', ...wrong('must lie in the years 0001 to 9999') });
+          return z.NEVER;
+        }
         context.addIssue({ code: 'custom', message: 'is not a calendar date' });
         return z.NEVER;
       }
-      if (!dateTime().safeParse(value).success) {
-        context.addIssue({ code: 'custom', message: 'must be a date (YYYY-MM-DD) or an RFC 3339 date-time with an offset' });
+      const parsed = dateTime().safeParse(value);
+      if (!parsed.success) {
+        // An instant outside the years 0001 to 9999 is well-formed but wrong: its issue says so.
+        const [issue] = parsed.error.issues;
+        if (issue?.code === 'custom') context.addIssue({ ...issue, code: 'custom', path: [] });
+        else context.addIssue({ code: 'custom', message: 'must be a date (YYYY-MM-DD) or an RFC 3339 date-time with an offset' });
         return z.NEVER;
       }
       const at = new Date(value);

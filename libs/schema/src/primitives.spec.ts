@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { parseWith } from './parse.js';
-import { line, reason, text, UPLOAD_ID_PATTERN } from './primitives.js';
+import { dateTime, line, reason, text, UPLOAD_ID_PATTERN } from './primitives.js';
 
 const Body = z.strictObject({ title: line(50), description: text(200).optional(), reason: reason().optional() });
 const problemOf = (body: unknown): { kind: string; fields: { field: string; message: string }[] } | null => {
@@ -39,5 +39,20 @@ describe('UPLOAD_ID_PATTERN', () => {
   });
   it.each(['0B6C1F0E-3F7A-4C1E-9A43-2F1D7E8B9C10', '0b6c1f0e3f7a4c1e9a432f1d7e8b9c1', '0b6c1f0e-3f7a-4c1e-9a43-2f1d7e8b9c10/..', '../uploads', ''])('refuses %j', (value) => {
     expect(id.test(value)).toBe(false);
+  });
+});
+
+describe('dateTime', () => {
+  const At = z.strictObject({ at: dateTime() });
+  it.each(['0000-01-01T00:00:00Z', '0001-01-01T00:30:00+01:00', '0001-01-01T04:59:59.999+05:00'])('holds %s, an instant before the year 0001 in UTC, wrong (422)', (at) => {
+    expect(() => parseWith(At, { at })).toThrow(expect.objectContaining({ kind: 'unprocessable', fields: [{ field: 'at', message: 'must lie in the years 0001 to 9999 (UTC)' }] }));
+  });
+
+  it.each(['0001-01-01T00:00:00Z', '0001-01-01T00:30:00-01:00', '9999-12-31T23:59:59.999Z', '2026-11-20T01:10:00+02:00'])('takes %s', (at) => {
+    expect(parseWith(At, { at }).at).toBe(at);
+  });
+
+  it('refuses a time without its offset as malformed (400)', () => {
+    expect(() => parseWith(At, { at: '2026-11-20T01:10:00' })).toThrow(expect.objectContaining({ kind: 'bad_request' }));
   });
 });

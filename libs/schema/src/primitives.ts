@@ -26,8 +26,21 @@ export const line = (max: number): z.ZodString =>
     .max(max)
     .regex(/^[^\t\n\r]*$/, 'must be a single line: no tab or line break');
 
-/** An RFC 3339 date-time with its offset (`Z` or `±hh:mm`): a time without one is refused. */
-export const dateTime = () => z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time with an offset (Z or ±hh:mm)' });
+const YEAR_1 = Date.parse('0001-01-01T00:00:00Z');
+const END_OF_9999 = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * Whether an instant (ms since the epoch) lies in the years 0001 to 9999, UTC: what RFC 3339
+ * writes and PostgreSQL stores (it has no year 0: "0000-01-01T00:00:00Z", or
+ * "0001-01-01T00:30:00+01:00", which is that instant, fail there).
+ */
+export const inCalendarYears = (ms: number): boolean => ms >= YEAR_1 && ms <= END_OF_9999;
+
+/** An RFC 3339 date-time with its offset (`Z` or `±hh:mm`): a time without one is refused; one outside the years 0001 to 9999 (UTC) is wrong (422). */
+export const dateTime = () =>
+  z.iso
+    .datetime({ offset: true, message: 'must be an RFC 3339 date-time with an offset (Z or ±hh:mm)' })
+    .refine((value) => inCalendarYears(Date.parse(value)), wrong('must lie in the years 0001 to 9999 (UTC)'));
 
 /** A calendar date, `YYYY-MM-DD`. */
 export const date = () => z.iso.date({ message: 'must be a date (YYYY-MM-DD)' });
