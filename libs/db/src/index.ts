@@ -5,3 +5,4 @@ export * from './open-database.js';
 export * from './database.module.js';
 export * from './prepared.js';
 export * from './application-role.js';
+export * from './transient-conflict.js';

@@ -207,7 +207,7 @@ export class EvidenceRepository {
    */
   async findWithMembership(id: string, viewerId: string, tx: Db = this.db, lock = false): Promise<{ row: EvidenceRow; viewerIsMember: boolean } | null> {
     const [found]: { item: Record<string, unknown>; viewer_is_member: boolean }[] = lock
-      ? await tx.query(`${ITEM_WITH_MEMBERSHIP} FOR UPDATE OF e`, [id, viewerId])
+      ? await tx.query(`${ITEM_WITH_MEMBERSHIP} FOR NO KEY UPDATE OF e`, [id, viewerId])
       : await preparedQuery(tx, 'custodia_item_with_membership', ITEM_WITH_MEMBERSHIP, [id, viewerId]);
     if (!found) return null;
     return { row: rowOf(found), viewerIsMember: found.viewer_is_member };
@@ -323,7 +323,7 @@ export class EvidenceRepository {
 
   /** The item's processing state, locked for the caller's transaction. */
   async lockProcessing(tx: EntityManager, id: string): Promise<string | null> {
-    const [row] = await tx.query(`SELECT processing FROM evidence_items WHERE id = $1 FOR UPDATE`, [id]);
+    const [row] = await tx.query(`SELECT processing FROM evidence_items WHERE id = $1 FOR NO KEY UPDATE`, [id]);
     return row?.processing ?? null;
   }
 

@@ -7,7 +7,7 @@ import { terminated, UploadsService } from '#custodia/uploads';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type QueuedEvent, type RecordedEvent } from '#custodia/custody';
 import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
-import { isUniqueViolation } from '#custodia/db';
+import { isUniqueViolation, retryTransientConflicts } from '#custodia/db';
 import { conflict, DomainError, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
 import { hasNoEmbeddedMetadata, MetadataThreads, type ExtractedMetadata } from '#custodia/media';
@@ -441,7 +441,8 @@ export class EvidenceService implements OnApplicationShutdown {
    * Each change is a custody event, all of them appended together last in the transaction.
    */
   async patch(actor: Actor, id: string, patch: EvidencePatch): Promise<EvidenceView> {
-    await this.db.transaction(async (tx) => {
+    // Run again when PostgreSQL ends it for a deadlock with a change of the item's incident.
+    await retryTransientConflicts(() => this.db.transaction(async (tx) => {
       const row = await this.itemFor(actor, id, 'evidence.annotate', tx, true);
       const subject = { type: 'evidence', id, sha256: row.sha256 };
       const reason = patch.reason?.trim() || null;
@@ -470,7 +471,7 @@ export class EvidenceService implements OnApplicationShutdown {
       }
       events.push(...linkEvents.map((event) => ({ ...event, reason })));
       await this.custody.appendAll(tx, events);
-    });
+    }));
     return this.viewOf(actor, id);
   }
 

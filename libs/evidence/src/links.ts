@@ -70,7 +70,7 @@ export class EvidenceLinks {
     const rows: { id: string; sha256: string; incident_id: string | null; incident_link_role: EvidenceLinkRole | null; case_id: string }[] = await tx.query(
       `SELECT id, sha256, incident_id, incident_link_role, case_id FROM evidence_items
         WHERE (id = ANY ($1::uuid[]) AND case_id = $3) OR incident_id = $2
-        ORDER BY id FOR UPDATE`,
+        ORDER BY id FOR NO KEY UPDATE`,
       [[...wanted.keys()], incident.id, incident.caseId],
     );
     const found = new Map(rows.map((row) => [row.id, row]));

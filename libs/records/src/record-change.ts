@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
+import { retryTransientConflicts } from '#custodia/db';
 import type { Actor } from '#custodia/auth';
 import { CustodyLog, type CustodyEventInput } from '#custodia/custody';
 import { canonicalBytes, type CustodyAction, type JsonValue } from '#custodia/custody-core';
@@ -86,7 +87,9 @@ export class RecordChanges {
   /** Applies the change; the record's id. */
   async apply<Current, Next>(actor: Actor, change: RecordChange<Current, Next>): Promise<string> {
     try {
-      return await this.db.transaction(async (tx) => {
+      // Run again when PostgreSQL ends it for a deadlock (an item's derivatives job, or a link made
+      // from the item's side, locking the same rows in another order).
+      return await retryTransientConflicts(() => this.db.transaction(async (tx) => {
         const opened = await change.open(tx);
         const next = await change.next(tx, opened);
         const problems = [...(await this.vocabularies.problems(tx, change.codes(next))), ...((await change.check?.(tx, next, opened)) ?? [])];
@@ -112,7 +115,7 @@ export class RecordChanges {
         events.push(...((await change.alongside?.(tx, next, opened)) ?? []));
         await this.custody.appendAll(tx, events);
         return opened.id;
-      });
+      }));
     } catch (error) {
       throw change.conflict?.(error) ?? error;
     }

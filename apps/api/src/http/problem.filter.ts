@@ -1,6 +1,7 @@
 import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { isTransientConflict } from '#custodia/db';
 import { DomainError, type FieldProblem, type ProblemKind } from '#custodia/errors';
 import { safeError } from '#custodia/logging';
 
@@ -89,6 +90,13 @@ export class ProblemFilter implements ExceptionFilter {
       const headers: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {};
       if (status >= 500) this.logger.error({ err: safeError(error), path: req.path }, 'request failed');
       sendProblem(res, problem(status, detail, fields), headers);
+      return;
+    }
+    if (isTransientConflict(error)) {
+      // PostgreSQL ended the request's transaction for a deadlock or a serialization failure
+      // (and the retries the change allows met it again): nothing of it was stored.
+      this.logger.warn({ err: safeError(error), method: req.method, path: req.path }, 'transaction ended by a concurrent one');
+      sendProblem(res, problem(503, 'The request met another change of the same records at the same moment and was not completed; send it again'), { 'Retry-After': '1' });
       return;
     }
     this.logger.error({ err: safeError(error), method: req.method, path: req.path }, 'unexpected error');

@@ -43,7 +43,7 @@ export class CasualtiesRepository {
   constructor(private readonly db: DataSource) {}
 
   async find(id: string, options: { tx?: EntityManager; lock?: boolean } = {}): Promise<StoredCasualty | null> {
-    const [row] = await (options.tx ?? this.db).query(`${SELECT} WHERE c.id = $1 ${options.lock ? 'FOR UPDATE' : ''}`, [id]);
+    const [row] = await (options.tx ?? this.db).query(`${SELECT} WHERE c.id = $1 ${options.lock ? 'FOR NO KEY UPDATE' : ''}`, [id]);
     return (row as StoredCasualty | undefined) ?? null;
   }
 

@@ -32,7 +32,7 @@ export class DamageRepository {
   constructor(private readonly db: DataSource) {}
 
   async find(id: string, options: { tx?: EntityManager; lock?: boolean } = {}): Promise<StoredDamage | null> {
-    const [row] = await (options.tx ?? this.db).query(`${SELECT} WHERE d.id = $1 ${options.lock ? 'FOR UPDATE' : ''}`, [id]);
+    const [row] = await (options.tx ?? this.db).query(`${SELECT} WHERE d.id = $1 ${options.lock ? 'FOR NO KEY UPDATE' : ''}`, [id]);
     return (row as StoredDamage | undefined) ?? null;
   }
 

@@ -78,7 +78,7 @@ export class IncidentsRepository {
   constructor(private readonly db: DataSource) {}
 
   async find(id: string, options: { tx?: EntityManager; lock?: boolean } = {}): Promise<StoredIncident | null> {
-    const [row] = await (options.tx ?? this.db).query(`${SELECT} WHERE i.id = $1 ${options.lock ? 'FOR UPDATE' : ''}`, [id]);
+    const [row] = await (options.tx ?? this.db).query(`${SELECT} WHERE i.id = $1 ${options.lock ? 'FOR NO KEY UPDATE' : ''}`, [id]);
     return (row as StoredIncident | undefined) ?? null;
   }
 

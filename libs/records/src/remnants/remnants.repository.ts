@@ -125,7 +125,7 @@ export class RemnantsRepository {
   constructor(private readonly db: DataSource) {}
 
   async find(id: string, options: { tx?: EntityManager; lock?: boolean } = {}): Promise<StoredRemnant | null> {
-    const [row] = await (options.tx ?? this.db).query(`${SELECT} WHERE r.id = $1 ${options.lock ? 'FOR UPDATE' : ''}`, [id]);
+    const [row] = await (options.tx ?? this.db).query(`${SELECT} WHERE r.id = $1 ${options.lock ? 'FOR NO KEY UPDATE' : ''}`, [id]);
     return (row as StoredRemnant | undefined) ?? null;
   }
 
