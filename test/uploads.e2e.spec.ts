@@ -266,6 +266,22 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect((await t.http.get('/api/v1/health').expect(200)).status).toBe(200);
   });
 
+  it('a termination that takes the lock as the last PATCH lets go of it: the PATCH answers 404, not 500, and nothing is left', async () => {
+    const user = await t.user('documenter', 'late terminator');
+    const service = t.app.get(UploadsService);
+    const bytes = randomBytes(50_000);
+    const id = idOf((await create(user.token, bytes.length)).headers['location']!);
+    const finish = (service as unknown as { finish: (id: string, size: number) => Promise<void> }).finish.bind(service);
+    vi.spyOn(service as unknown as { finish: typeof finish }, 'finish').mockImplementationOnce(async (...args) => {
+      await t.http.delete(`/api/v1/uploads/${id}`).auth(user.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').expect(204);
+      return finish(...args);
+    });
+    expect(expectProblem(await patch(user.token, id, 0, bytes), 404).detail).toMatch(/terminated/);
+    expect(await uploadsRow(id)).toBeUndefined();
+    await expect(stat(path.join(service.directory, id))).rejects.toThrow(/ENOENT/);
+    expect((await head(user.token, id)).status).toBe(404);
+  });
+
   it('refuses to make evidence of an unfinished upload, or of one whose bytes differ from the hash given at its creation', async () => {
     const user = await t.user('documenter', 'impatient');
     const caseId = await caseOf(user);

@@ -304,7 +304,11 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
    * evidence or they terminate it.
    */
   private async finish(id: string, size: number): Promise<void> {
-    const sha256 = await this.store.finishedSha256(id, size);
+    const sha256 = await this.store.finishedSha256(id, size).catch((error: unknown) => {
+      // Terminated (DELETE) by a request that took the lock as this one let go of it.
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') throw new TusRefusal(404, 'No such upload: it was terminated as its last bytes arrived\n');
+      throw error;
+    });
     const [recorded]: [unknown[], number] = await this.db.query(
       `UPDATE uploads SET finished_at = now(), computed_sha256 = $2, expires_at = 'infinity' WHERE id = $1 RETURNING 1`,
       [id, sha256],
