@@ -392,10 +392,40 @@ describe('the last-administrator rule under concurrency (e2e)', () => {
       ]);
       const statuses = results.map((r) => r.status).sort();
       expect(statuses[0]).toBe(200);
-      // The loser is refused: 409 (the rule) or 403 (it is no longer an administrator).
-      expect([403, 409]).toContain(statuses[1]);
+      // The loser is refused: 409 (the rule), 401 (no longer the administrator it was let in as,
+      // seen under the lock) or 403 (no longer an administrator when it arrived).
+      expect([401, 403, 409]).toContain(statuses[1]);
       const rows = await t.db.superuserQuery(`SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL`);
       expect(rows[0]!['n']).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('administrators acting on each other at once (e2e)', () => {
+  it('of two who disable, reset or revoke each other at the same moment, only the first acts: the second is refused (401)', async () => {
+    const t = await startTestApp();
+    try {
+      const as = (user: { token: string }) => ({ Authorization: `Bearer ${user.token}` });
+      const outcomes: string[] = [];
+      const actions = [
+        (by: TestUser, on: TestUser) => t.http.patch(`/api/v1/users/${on.id}`).set(as(by)).send({ disabled: true, reason: 'race' }),
+        (by: TestUser, on: TestUser) => t.http.post(`/api/v1/users/${on.id}/password`).set(as(by)).send({ password: 'a new long password 7' }),
+        (by: TestUser, on: TestUser) => t.http.delete(`/api/v1/users/${on.id}/tokens?reason=race`).set(as(by)),
+      ];
+      for (let round = 0; round < 6; round++) {
+        const a = await t.user('admin');
+        const b = await t.user('admin');
+        const act = actions[round % actions.length]!;
+        const [ab, ba] = await Promise.all([act(a, b), act(b, a)]);
+        const statuses = [ab.status, ba.status].sort();
+        outcomes.push(statuses.join('/'));
+        // Whichever went first: it acted (2xx), and the other's token was ended by it (401).
+        expect(statuses[0]).toBeLessThan(300);
+        expect(statuses[1]).toBe(401);
+      }
+      expect(outcomes).toHaveLength(6);
     } finally {
       await t.close();
     }

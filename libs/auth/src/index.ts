@@ -10,3 +10,4 @@ export * from './policy.js';
 export * from './auth.schema.js';
 export * from './token-cache.js';
 export * from './per-user-limit.js';
+export * from './caller.js';

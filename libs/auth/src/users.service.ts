@@ -10,6 +10,7 @@ import { may, rolesFor } from './policy.js';
 import { ROLES, type Actor, type Role } from './roles.js';
 import type { RevokedTokens } from './auth.schema.js';
 import { TokenCache } from './token-cache.js';
+import { holdCaller } from './caller.js';
 
 export interface NewUser {
   email: string;
@@ -188,6 +189,16 @@ const requireReason = (reason: string | undefined): string => {
  * custody log (`caseId: null`, subject `{ type: "user", id }`), committed with the change;
  * details name what changed, never emails, names or secrets.
  */
+/**
+ * Changes of other people's accounts wait for each other (ADMINS_LOCK), then check that their
+ * caller is still the administrator the request was let in as (holdCaller): two administrators
+ * who disable, reset or revoke each other at once cannot both succeed.
+ */
+async function holdAdministrator(tx: EntityManager, actor: Actor): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
+  await holdCaller(tx, actor);
+}
+
 @Injectable()
 export class UsersService {
   constructor(
@@ -251,7 +262,7 @@ export class UsersService {
       throw unprocessable('Nothing to change', [{ field: 'body', message: 'name at least one of displayName, role, disabled' }]);
     }
     return this.changingAccounts(this.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
+      await holdAdministrator(tx, actor);
       const [user]: { display_name: string; role: Role; disabled_at: Date | null }[] = await tx.query(
         `SELECT display_name, role, disabled_at FROM users WHERE id = $1 FOR UPDATE`,
         [id],
@@ -329,6 +340,7 @@ export class UsersService {
     assertPasswordLength('password', password);
     const passwordHash = await hashPassword(password);
     await this.changingAccounts(this.db.transaction(async (tx) => {
+      await holdAdministrator(tx, actor);
       const [user] = await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [id]);
       if (!user) throw notFound('The user');
       await tx.query(`UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1`, [id, passwordHash, mustChange]);
@@ -365,6 +377,7 @@ export class UsersService {
    */
   async revokeAllTokens(actor: Actor, id: string, reason?: string): Promise<RevokedTokens> {
     return this.changingAccounts(this.db.transaction(async (tx) => {
+      await holdAdministrator(tx, actor);
       const [user] = await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [id]);
       if (!user) throw notFound('The user');
       const ended = await revokeTokens(tx, id, ['session', 'api']);
