@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CasesService } from '../libs/cases/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 
 describe('cases and membership (e2e)', () => {
@@ -95,6 +96,22 @@ describe('cases and membership (e2e)', () => {
     expect((await t.http.delete(`/api/v1/cases/${caseId}/members/${documenter.id}`).auth(investigator.token, { type: 'bearer' })).status).toBe(204);
     expectProblem(await t.http.get(`/api/v1/cases/${caseId}`).auth(documenter.token, { type: 'bearer' }), 404);
     expectProblem(await t.http.delete(`/api/v1/cases/${caseId}/members/${documenter.id}`).auth(investigator.token, { type: 'bearer' }), 404);
+  });
+
+  it('a member removed just after being added: the 201 still answers with the member as added', async () => {
+    const user = await t.user('documenter', 'coming and going');
+    const created = await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title: 'membership race' });
+    // The removal commits right after the addition does, before anything reads the members again.
+    const cases = t.app.get(CasesService);
+    const members = cases.members.bind(cases);
+    const spy = vi.spyOn(cases, 'members').mockImplementationOnce(async (...args) => {
+      await t.db.superuserQuery(`DELETE FROM case_members WHERE case_id = $1 AND user_id = $2`, [created.body.id, user.id]);
+      return members(...args);
+    });
+    const add = await t.http.post(`/api/v1/cases/${created.body.id}/members`).auth(investigator.token, { type: 'bearer' }).send({ userId: user.id });
+    spy.mockRestore();
+    expect(add.status).toBe(201);
+    expect(add.body).toMatchObject({ userId: user.id, role: 'documenter', addedBy: investigator.id, addedAt: expect.any(String) });
   });
 
   it('an admin manages members of any case', async () => {

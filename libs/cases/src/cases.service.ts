@@ -7,6 +7,25 @@ import { conflict, forbidden, notFound, unprocessable } from '#custodia/errors';
 import type { CaseMemberView, CaseView } from './cases.schema.js';
 import { CaseEntity, CaseMemberEntity } from './entities.js';
 
+interface MemberRow {
+  user_id: string;
+  email: string;
+  display_name: string;
+  role: string;
+  added_at: Date;
+  added_by: string;
+}
+
+/** A member as the API shows them; the email only to those who may see it. */
+const memberView = (r: MemberRow, emails: boolean): CaseMemberView => ({
+  userId: r.user_id,
+  ...(emails ? { email: r.email } : {}),
+  displayName: r.display_name,
+  role: r.role as CaseMemberView['role'],
+  addedAt: r.added_at.toISOString(),
+  addedBy: r.added_by,
+});
+
 const toCaseView = (c: CaseEntity): CaseView => ({
   id: c.id,
   title: c.title,
@@ -124,14 +143,7 @@ export class CasesService {
         WHERE m.case_id = $1 ORDER BY m.added_at`,
       [caseId],
     );
-    return rows.map((r: Record<string, unknown>) => ({
-      userId: r['user_id'],
-      ...(emails ? { email: r['email'] } : {}),
-      displayName: r['display_name'],
-      role: r['role'],
-      addedAt: (r['added_at'] as Date).toISOString(),
-      addedBy: r['added_by'],
-    }));
+    return rows.map((row: MemberRow) => memberView(row, emails));
   }
 
   private async assertMayManageMembers(actor: Actor, caseId: string, tx: EntityManager): Promise<void> {
@@ -146,20 +158,21 @@ export class CasesService {
   async addMember(actor: Actor, caseId: string, who: string | { userId?: string; email?: string }): Promise<CaseMemberView> {
     const named = typeof who === 'string' ? { userId: who } : who;
     const field = named.userId !== undefined ? 'userId' : 'email';
-    const userId = await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       await this.assertMayManageMembers(actor, caseId, tx);
       // Held until the member is added: a disable or a change of role committing meanwhile waits.
-      const [user]: { id: string; role: string }[] =
+      const USER = `SELECT id, role, email, display_name FROM users`;
+      const [user]: { id: string; role: string; email: string; display_name: string }[] =
         field === 'userId'
-          ? await tx.query(`SELECT id, role FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [named.userId])
-          : await tx.query(`SELECT id, role FROM users WHERE lower(email) = lower($1) AND disabled_at IS NULL FOR SHARE`, [named.email?.trim() ?? '']);
+          ? await tx.query(`${USER} WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [named.userId])
+          : await tx.query(`${USER} WHERE lower(email) = lower($1) AND disabled_at IS NULL FOR SHARE`, [named.email?.trim() ?? '']);
       if (!user) throw unprocessable('No such user', [{ field, message: `no active user has this ${field === 'userId' ? 'id' : 'email'}` }]);
-      const result = await tx.query(
+      const [added]: { added_at: Date }[] = await tx.query(
         `INSERT INTO case_members (case_id, user_id, added_by) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING RETURNING user_id`,
+         ON CONFLICT DO NOTHING RETURNING added_at`,
         [caseId, user.id, actor.id],
       );
-      if (result.length === 0) throw conflict('The user is already a member of this case');
+      if (!added) throw conflict('The user is already a member of this case');
       await this.custody.append(tx, {
         action: 'case.member_added',
         actor,
@@ -167,10 +180,10 @@ export class CasesService {
         subject: { type: 'case', id: caseId },
         details: { userId: user.id, role: user.role },
       });
-      return user.id;
+      // The member as added, not as read after the commit: a removal committing meanwhile
+      // would leave nothing to answer with.
+      return memberView({ user_id: user.id, email: user.email, display_name: user.display_name, role: user.role, added_at: added.added_at, added_by: actor.id }, may(actor.role, 'case.members.emails'));
     });
-    const member = (await this.members(actor, caseId)).find((m) => m.userId === userId);
-    return member!;
   }
 
   async removeMember(actor: Actor, caseId: string, userId: string): Promise<void> {
