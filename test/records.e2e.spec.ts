@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canonicalBytes } from '../libs/custody-core/src/index.js';
 import { parse } from 'csv-parse/sync';
 import { recordHash } from '../libs/records/src/index.js';
+import { IncidentsRepository } from '../libs/records/src/incidents/incidents.repository.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { submit } from './support/evidence.js';
 
@@ -310,6 +311,28 @@ describe('incidents, casualties and damage records (e2e)', () => {
     } while (cursor);
     expect(paged).toEqual(all);
     expect(new Set(paged).size).toBe(paged.length);
+  });
+
+  it('an incident given the code the archive is choosing for another at that moment: the chosen one is made, the given one refused naming its code', async () => {
+    const created = await as(investigator).post('/cases', { title: 'codes at once' });
+    const codesCase = created.body.id as string;
+    const incidents = t.app.get(IncidentsRepository);
+    const nextCode = incidents.nextCode.bind(incidents);
+    let given: Promise<{ status: number; body: { detail?: string; code?: string } }> | undefined;
+    const spy = vi.spyOn(incidents, 'nextCode').mockImplementationOnce(async (tx, caseId) => {
+      const code = await nextCode(tx, caseId);
+      // Another request gives that very code now, while this one has chosen it.
+      given = as(investigator).post(`/cases/${codesCase}/incidents`, strike({ code })).then((res) => res);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return code;
+    });
+    const chosen = await as(investigator).post(`/cases/${codesCase}/incidents`, strike());
+    spy.mockRestore();
+    expect(chosen.status, JSON.stringify(chosen.body)).toBe(201);
+    expect(chosen.body.code).toBe('INC-0001');
+    const other = await given!;
+    expect(other.status).toBe(409);
+    expect(other.body.detail).toBe('The case already has an incident with the code INC-0001');
   });
 
   it('exports incidents as an RFC 7946 FeatureCollection with [lon, lat] points', async () => {

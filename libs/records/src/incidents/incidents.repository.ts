@@ -112,9 +112,17 @@ export class IncidentsRepository {
     return new Set(rows.map((row) => row.id));
   }
 
-  /** INC-0001, INC-0002, ... per case, under a per-case lock so two creations do not collide. */
-  async nextCode(tx: EntityManager, caseId: string): Promise<string> {
+  /**
+   * Held until COMMIT by every write that gives an incident of the case a code, chosen or given:
+   * a code chosen (nextCode) is then never one a concurrent write is giving.
+   */
+  async holdCodes(tx: EntityManager, caseId: string): Promise<void> {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('incident-code:' || $1))`, [caseId]);
+  }
+
+  /** INC-0001, INC-0002, ... per case, under the case's code lock so two creations do not collide. */
+  async nextCode(tx: EntityManager, caseId: string): Promise<string> {
+    await this.holdCodes(tx, caseId);
     const [row] = await tx.query(`SELECT count(*)::int AS n FROM incidents WHERE case_id = $1`, [caseId]);
     for (let n = row.n + 1; ; n++) {
       const code = `INC-${String(n).padStart(4, '0')}`;

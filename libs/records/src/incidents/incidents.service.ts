@@ -63,7 +63,10 @@ export class IncidentsService {
         }
         return { id: randomUUID(), caseId, current: null };
       },
-      next: async (tx) => ({ ...body.record, code: body.record.code ?? (await this.incidents.nextCode(tx, caseId)) }),
+      next: async (tx) => {
+        if (body.record.code) await this.incidents.holdCodes(tx, caseId);
+        return { ...body.record, code: body.record.code ?? (await this.incidents.nextCode(tx, caseId)) };
+      },
       write: (tx, next, opened) => this.incidents.insert(tx, { id: opened.id, caseId, createdBy: actor.id, record: next }),
       conflict: codeTaken(body.record.code),
     });
@@ -84,11 +87,13 @@ export class IncidentsService {
         await this.cases.assertMay(actor, row.caseId, 'incident.write', tx, 'The incident');
         return { id, caseId: row.caseId, current: { ...row.record, code: row.code } };
       },
-      next: (_tx, opened) => {
+      next: async (tx, opened) => {
         // Older versions stored their links in the record; they are the items' now.
         const { evidence: _links, ...stored } = opened.current as StoredIncident['record'];
         const record = parseWith(IncidentRecordSchema, { ...stored, ...changes }, 'The incident');
-        return { ...record, code: record.code ?? opened.current!.code };
+        const code = record.code ?? opened.current!.code;
+        if (code !== opened.current!.code) await this.incidents.holdCodes(tx, opened.caseId);
+        return { ...record, code };
       },
       write: (tx, next) => this.incidents.update(tx, id, next),
       conflict: codeTaken(fields.code),
