@@ -188,6 +188,38 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
     expect((await t.http.get('/api/v1/health')).status).toBe(200);
   });
 
+  it("answers the HTTP server's own refusals as problem+json: an Expect it cannot meet, HTTP/1.1 without Host", async () => {
+    const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    const expectation = await rawExchange(port, 'GET /api/v1/health HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n');
+    expect(expectation).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n/);
+    expect(expectation).toContain('Content-Type: application/problem+json');
+    expect(bodyOf(expectation)).toMatchObject({ status: 417, title: 'Expectation Failed', detail: 'The only expectation this server meets is Expect: 100-continue' });
+    const hostless = await rawExchange(port, 'GET /api/v1/health HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(hostless).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(bodyOf(hostless)).toMatchObject({ status: 400, detail: 'An HTTP/1.1 request must carry a Host header' });
+    // HTTP/1.0 needs no Host, and 100-continue is met.
+    expect(await rawExchange(port, 'GET /api/v1/health HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+    const continued = await rawExchange(
+      port,
+      `POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 17\r\nAuthorization: ${bearer(investigator)}\r\n\r\n{"title":"100-c"}`,
+    );
+    expect(continued).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201 /);
+  });
+
+  it('refuses a JSON body in another charset than UTF-8 (415), which its raw checks could not read', async () => {
+    const before = await count('cases');
+    const utf16 = await t.http
+      .post('/api/v1/cases')
+      .set('Authorization', bearer(investigator))
+      .set('Content-Type', 'application/json; charset=utf-16le')
+      .send(Buffer.from('{"title":"a","title":"b"}', 'utf16le'));
+    expect(expectProblem(utf16, 415).detail).toBe('Send the body as UTF-8 JSON: charset=utf-16le is not taken');
+    expect(await count('cases')).toBe(before);
+    for (const type of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json']) {
+      expect((await post('/cases', '{"title":"charset"}').set('Content-Type', type)).status, type).toBe(201);
+    }
+  });
+
   it('closes a connection that stalls in its headers or its body', async () => {
     const started = Date.now();
     await rawExchange(port, 'GET /api/v1/health HTTP/1.1\r\nHost: x\r\n', 10_000);

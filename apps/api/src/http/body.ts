@@ -22,6 +22,8 @@ function verifyRaw(_req: unknown, _res: unknown, raw: Buffer): void {
   if (shape) throw new RefusedBody(`The body gives the field "${shape.field}" more than once`, [{ field: shape.field, message: shape.message }]);
 }
 
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+
 /**
  * JSON bodies only, strictly parsed and bounded in size. Routes that take other bodies
  * (multipart uploads, tus) are named by `acceptsOtherBodies` and parse their own.
@@ -33,6 +35,13 @@ export function jsonBodies(limitBytes: number, acceptsOtherBodies: (req: Request
     if (!hasBody || acceptsOtherBodies(req)) return next();
     if (!req.is('application/json') && !req.is('application/*+json')) {
       sendProblem(res, problem(415, 'Send the body as application/json'));
+      return;
+    }
+    // JSON is UTF-8 (RFC 8259, 8.1); body-parser would also decode UTF-16 and UTF-32, whose
+    // bytes the raw checks below cannot read.
+    const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      sendProblem(res, problem(415, `Send the body as UTF-8 JSON: charset=${charset.slice(0, 40)} is not taken`));
       return;
     }
     parse(req, res, (error?: unknown) => {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { problem, type Problem } from './problem.filter.js';
 
@@ -13,9 +13,17 @@ function rawProblem(body: Problem): string {
   );
 }
 
+/** A refusal written before the application sees the request; the connection closes after it. */
+function refuse(res: ServerResponse, body: Problem): void {
+  const text = JSON.stringify(body);
+  res.writeHead(body.status, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  res.end(text);
+}
+
 /**
- * What Node's HTTP parser refuses before the application sees a request (bad header bytes,
- * headers too large, a request that times out) is answered as problem+json too, and a
+ * What Node's HTTP server refuses before the application sees a request (bad header bytes,
+ * headers too large, a request that times out, an `Expect` other than 100-continue, HTTP/1.1
+ * without `Host`) is answered as problem+json too, and a
  * connection that stalls (no byte for `idleTimeoutMs`, headers or body) is closed: a slow
  * upload that keeps sending is never cut, a dead one does not hold a socket for ever.
  */
@@ -36,5 +44,17 @@ export function hardenHttpServer(server: Server, idleTimeoutMs: number): void {
           ? problem(408, 'The request took too long to arrive')
           : problem(400, 'The request is not valid HTTP');
     socket.end(rawProblem(answer));
+  });
+  // Node answers these itself with an empty body unless told otherwise.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
+    refuse(res, problem(417, 'The only expectation this server meets is Expect: 100-continue')),
+  );
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // RFC 9112, 3.2: a server answers 400 to an HTTP/1.1 request without Host.
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) return refuse(res, problem(400, 'An HTTP/1.1 request must carry a Host header'));
+    for (const handle of handlers) handle.call(server, req, res);
   });
 }
