@@ -175,7 +175,7 @@ export async function revokeTokens(
 /** The first account of an archive administers it: it creates everyone else. */
 const FIRST_USER_ROLE: Role = 'admin';
 
-// Serialises changes that could leave the archive without an active administrator.
+// Serialises changes of accounts by administrators (one could leave the archive without an active one).
 const ADMINS_LOCK = 'custodia.administrators';
 
 const requireReason = (reason: string | undefined): string => {
@@ -184,11 +184,6 @@ const requireReason = (reason: string | undefined): string => {
   return text;
 };
 
-/**
- * Accounts. Every change an administrator (or the user) makes is a system event of the
- * custody log (`caseId: null`, subject `{ type: "user", id }`), committed with the change;
- * details name what changed, never emails, names or secrets.
- */
 /**
  * Changes of other people's accounts wait for each other (ADMINS_LOCK), then check that their
  * caller is still the administrator the request was let in as (holdCaller): two administrators
@@ -199,6 +194,11 @@ async function holdAdministrator(tx: EntityManager, actor: Actor): Promise<void>
   await holdCaller(tx, actor);
 }
 
+/**
+ * Accounts. Every change an administrator (or the user) makes is a system event of the
+ * custody log (`caseId: null`, subject `{ type: "user", id }`), committed with the change;
+ * details name what changed, never emails, names or secrets.
+ */
 @Injectable()
 export class UsersService {
   constructor(
