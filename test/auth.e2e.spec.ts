@@ -159,6 +159,42 @@ describe('accounts and access (e2e)', () => {
       expectProblem(await loginFrom(address, owner.email, owner.password), 429);
     });
 
+    it('parallel logins with the right password all get in; parallel guesses get no more tries than sequential ones', async () => {
+      const owner = await t.user('investigator', 'many tabs');
+      const address = '203.0.113.60';
+      // Ten at once, more than the three free failures: each waits for the ones ahead of it to settle.
+      const rightOnes = await Promise.all(Array.from({ length: 10 }, () => loginFrom(address, owner.email, owner.password)));
+      expect(rightOnes.map((res) => res.status)).toEqual(rightOnes.map(() => 200));
+      // Ten wrong guesses at once: three are checked (401), the rest refused before any check.
+      const guesses = await Promise.all(Array.from({ length: 10 }, (_, i) => loginFrom(address, owner.email, `parallel guess ${i}`)));
+      const statuses = guesses.map((res) => res.status).sort();
+      expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+      expectProblem(await loginFrom(address, owner.email, owner.password), 429);
+    });
+
+    it('an attempt whose process died before it settled counts as a failure a minute later', async () => {
+      const owner = await t.user('investigator', 'crashed attempts');
+      const address = '203.0.113.61';
+      // Ten guesses left pending 61 s ago: as failures, they make the pair wait 2^7 s from then.
+      await t.db.superuserQuery(
+        `INSERT INTO login_failures (email_key, client_ip, at, settled) SELECT $1, $2, clock_timestamp() - interval '61 seconds', false FROM generate_series(1, 10)`,
+        [owner.email.toLowerCase(), address],
+      );
+      const slowed = await loginFrom(address, owner.email, owner.password);
+      expectProblem(slowed, 429);
+      expect(Number(slowed.headers['retry-after'])).toBe(128 - 61);
+      // Pending for less than that, they are waited for (ten seconds at most), then refused.
+      const other = await t.user('investigator', 'slow attempts');
+      await t.db.superuserQuery(
+        `INSERT INTO login_failures (email_key, client_ip, at, settled) SELECT $1, $2, clock_timestamp(), false FROM generate_series(1, 3)`,
+        [other.email.toLowerCase(), '203.0.113.62'],
+      );
+      const started = Date.now();
+      const waited = await loginFrom('203.0.113.62', other.email, other.password);
+      expectProblem(waited, 429);
+      expect(Date.now() - started).toBeGreaterThan(9_000);
+    }, 30_000);
+
     it('one address spraying a password over many accounts is capped (4x the per-account number)', async () => {
       const sprayer = '192.0.2.66';
       for (let i = 0; i < 12; i++) expectProblem(await loginFrom(sprayer, `sprayed-${i}@custodia.test`, 'Summer2026!!'), 401);

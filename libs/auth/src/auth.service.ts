@@ -71,7 +71,7 @@ export class AuthService {
    */
   async login(email: string, password: string, clientIp: string): Promise<LoginResult> {
     const emailKey = email.trim().toLowerCase();
-    await this.throttle.admit(emailKey, clientIp);
+    const attempt = await this.throttle.admit(emailKey, clientIp);
     const user = await this.db
       .getRepository(UserEntity)
       .createQueryBuilder('u')
@@ -80,9 +80,13 @@ export class AuthService {
       .getOne();
     const candidate = password.length <= MAX_PASSWORD_LENGTH ? password : '';
     const matches = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), candidate);
-    // The failure admit() marked stays unless the password was right.
-    if (!user || !matches || user.disabledAt) throw invalidCredentials();
-    await this.throttle.succeeded(emailKey, clientIp);
+    // The attempt admit() marked settles as a failure unless the password was right (a process
+    // that dies first leaves it pending, which counts as a failure a minute later).
+    if (!user || !matches || user.disabledAt) {
+      await this.throttle.failed(attempt);
+      throw invalidCredentials();
+    }
+    await this.throttle.succeeded(emailKey, clientIp, attempt);
     const { token, tokenHash } = newBearerToken();
     const expiresAt = new Date(Date.now() + this.config.sessionTtlSeconds * 1000);
     const opened = await this.db.transaction(async (tx) => {
@@ -116,19 +120,20 @@ export class AuthService {
   async changeOwnPassword(actor: Actor, currentPassword: string, newPassword: string, clientIp: string): Promise<void> {
     assertPasswordLength('newPassword', newPassword);
     const emailKey = actor.email.trim().toLowerCase();
-    await this.throttle.admit(emailKey, clientIp);
+    const attempt = await this.throttle.admit(emailKey, clientIp);
     const user = await this.db
       .getRepository(UserEntity)
       .createQueryBuilder('u')
       .addSelect('u.passwordHash')
       .where('u.id = :id', { id: actor.id })
       .getOne();
-    if (!user) throw new DomainError('unauthorized', 'The account no longer exists');
     const candidate = currentPassword.length <= MAX_PASSWORD_LENGTH ? currentPassword : '';
-    if (!(await verifyPassword(user.passwordHash, candidate))) {
+    if (!user || !(await verifyPassword(user.passwordHash, candidate))) {
+      await this.throttle.failed(attempt);
+      if (!user) throw new DomainError('unauthorized', 'The account no longer exists');
       throw unprocessable('The current password is wrong', [{ field: 'currentPassword', message: 'is not your current password' }]);
     }
-    await this.throttle.succeeded(emailKey, clientIp);
+    await this.throttle.succeeded(emailKey, clientIp, attempt);
     if (newPassword === currentPassword) {
       throw unprocessable('The new password is the current one', [{ field: 'newPassword', message: 'must differ from the current password' }]);
     }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { tooManyRequests, type DomainError } from '#custodia/errors';
 
@@ -26,13 +27,27 @@ export function loginDelaySeconds(failures: number, rule: Pick<LoginThrottleRule
 const tooMany = (retryAfterSeconds: number): DomainError =>
   tooManyRequests('Too many failed logins from this address; wait before trying again', retryAfterSeconds);
 
+/** How long an attempt may stay pending (its password being checked) before it counts as a failure: its process died. */
+export const PENDING_ATTEMPT_SECONDS = 60;
+
+/** How long an attempt waits for the pending attempts ahead of it to settle before it is refused. */
+const SETTLE_WAIT_MS = 10_000;
+const SETTLE_POLL_MS = 50;
+
+/** An admitted attempt: `failed` or `succeeded` settles it. */
+export interface LoginAttempt {
+  id: string;
+}
+
 /**
  * Progressive slowdown of password guessing, shared by every API instance through the
  * database. It is keyed by (account, address), so a stranger guessing from one address slows
  * only themselves and never locks the owner out from another; and by address alone, so one
- * address cannot spray a password over many accounts. An attempt is counted as a failure
- * before the password is checked (so parallel guesses cannot slip past the count) and that
- * mark is cleared, with the pair's other failures, when the password turns out right.
+ * address cannot spray a password over many accounts. An attempt is marked before the password
+ * is checked (pending), and settles as a failure (`failed`) or is forgotten with the pair's
+ * failures (`succeeded`). An attempt that would be refused were the pending ones ahead of it
+ * failures waits for them to settle: parallel guesses gain nothing over sequential ones, and
+ * parallel right passwords (a console in several tabs, an app retrying) all get in.
  */
 export class LoginThrottle {
   constructor(
@@ -40,40 +55,78 @@ export class LoginThrottle {
     private readonly rule: LoginThrottleRule,
   ) {}
 
-  /** Admits one attempt for the account from the address (marking it failed until `succeeded`), or throws 429. */
-  async admit(emailKey: string, clientIp: string): Promise<void> {
-    const memory = Math.max(LOGIN_FAILURE_MEMORY_SECONDS, this.rule.maxDelaySeconds);
-    await this.db.transaction(async (tx) => {
-      // Attempts from one address are admitted one at a time (a short lock: no password is checked under it).
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('custodia.login-throttle'), hashtext($1))`, [clientIp]);
-      const [row]: {
-        pair_failures: number;
-        since_pair_failure: number | null;
-        address_failures: number;
-        address_wait: number | null;
-      }[] = await tx.query(
-        `SELECT count(*) FILTER (WHERE email_key = $1)::int AS pair_failures,
-                extract(epoch FROM now() - max(at) FILTER (WHERE email_key = $1))::float8 AS since_pair_failure,
-                count(*) FILTER (WHERE at > now() - make_interval(secs => $3))::int AS address_failures,
-                extract(epoch FROM min(at) FILTER (WHERE at > now() - make_interval(secs => $3))
-                                   + make_interval(secs => $3) - now())::float8 AS address_wait
-           FROM login_failures
-          WHERE client_ip = $2 AND at > now() - make_interval(secs => $4)`,
-        [emailKey, clientIp, this.rule.maxDelaySeconds, memory],
-      );
-      const pairWait = loginDelaySeconds(row!.pair_failures, this.rule) - (row!.since_pair_failure ?? Infinity);
-      const addressWait = row!.address_failures >= this.rule.addressFailures ? (row!.address_wait ?? 1) : 0;
-      const wait = Math.max(pairWait, addressWait);
-      if (wait > 0) throw tooMany(Math.max(1, Math.ceil(wait)));
-      await tx.query(`INSERT INTO login_failures (email_key, client_ip) VALUES ($1, $2)`, [emailKey, clientIp]);
-    });
+  /** Admits one attempt for the account from the address (pending until settled), or throws 429. */
+  async admit(emailKey: string, clientIp: string): Promise<LoginAttempt> {
+    for (const deadline = Date.now() + SETTLE_WAIT_MS; ; ) {
+      const decision = await this.decide(emailKey, clientIp);
+      if (typeof decision === 'object') return decision;
+      if (decision > 0) throw tooMany(decision);
+      if (Date.now() >= deadline) throw tooMany(1);
+      await sleep(SETTLE_POLL_MS);
+    }
+  }
+
+  /** The password was wrong: the attempt is a failure. */
+  async failed(attempt: LoginAttempt): Promise<void> {
+    await this.db.query(`UPDATE login_failures SET settled = true WHERE id = $1`, [attempt.id]);
   }
 
   /** The password was right: that pair's failures are forgotten (other addresses keep theirs). */
-  async succeeded(emailKey: string, clientIp: string): Promise<void> {
-    await this.db.query(`DELETE FROM login_failures WHERE email_key = $1 AND client_ip = $2`, [emailKey, clientIp]);
+  async succeeded(emailKey: string, clientIp: string, attempt: LoginAttempt): Promise<void> {
+    await this.db.query(`DELETE FROM login_failures WHERE id = $3 OR (email_key = $1 AND client_ip = $2 AND settled)`, [emailKey, clientIp, attempt.id]);
     await this.db.query(`DELETE FROM login_failures WHERE at < now() - make_interval(secs => $1)`, [
       Math.max(LOGIN_FAILURE_MEMORY_SECONDS, this.rule.maxDelaySeconds),
     ]);
+  }
+
+  /**
+   * Admits the attempt (its mark), or says how long it must wait (seconds, a 429), or 0: it
+   * would have to wait were the pending attempts ahead of it failures, so it asks again shortly.
+   */
+  private async decide(emailKey: string, clientIp: string): Promise<LoginAttempt | number> {
+    const memory = Math.max(LOGIN_FAILURE_MEMORY_SECONDS, this.rule.maxDelaySeconds);
+    return this.db.transaction(async (tx) => {
+      // Attempts from one address are admitted one at a time (a short lock: no password is checked under it).
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('custodia.login-throttle'), hashtext($1))`, [clientIp]);
+      // clock_timestamp(), not now(): the transaction may have waited for the lock.
+      const [row]: {
+        pair_failures: number;
+        pair_pending: number;
+        since_pair_failure: number | null;
+        address_failures: number;
+        address_pending: number;
+        address_wait: number | null;
+      }[] = await tx.query(
+        `WITH marks AS (
+           SELECT email_key, at, settled OR at < clock_timestamp() - make_interval(secs => $5) AS failure
+             FROM login_failures
+            WHERE client_ip = $2 AND at > clock_timestamp() - make_interval(secs => $4)
+         )
+         SELECT count(*) FILTER (WHERE email_key = $1 AND failure)::int AS pair_failures,
+                count(*) FILTER (WHERE email_key = $1 AND NOT failure)::int AS pair_pending,
+                extract(epoch FROM clock_timestamp() - max(at) FILTER (WHERE email_key = $1 AND failure))::float8 AS since_pair_failure,
+                count(*) FILTER (WHERE failure AND at > clock_timestamp() - make_interval(secs => $3))::int AS address_failures,
+                count(*) FILTER (WHERE NOT failure)::int AS address_pending,
+                extract(epoch FROM min(at) FILTER (WHERE failure AND at > clock_timestamp() - make_interval(secs => $3))
+                                   + make_interval(secs => $3) - clock_timestamp())::float8 AS address_wait
+           FROM marks`,
+        [emailKey, clientIp, this.rule.maxDelaySeconds, memory, PENDING_ATTEMPT_SECONDS],
+      );
+      const r = row!;
+      const wait = (pairFailures: number, addressFailures: number): number =>
+        Math.max(
+          loginDelaySeconds(pairFailures, this.rule) - (r.since_pair_failure ?? 0),
+          addressFailures >= this.rule.addressFailures ? (r.address_wait ?? this.rule.maxDelaySeconds) : 0,
+        );
+      const now = wait(r.pair_failures, r.address_failures);
+      if (now > 0) return Math.max(1, Math.ceil(now));
+      // Were the pending ones failures, would this one wait? Then it waits for them to settle.
+      if (wait(r.pair_failures + r.pair_pending, r.address_failures + r.address_pending) > 0) return 0;
+      const [mark]: { id: string }[] = await tx.query(`INSERT INTO login_failures (email_key, client_ip, at, settled) VALUES ($1, $2, clock_timestamp(), false) RETURNING id`, [
+        emailKey,
+        clientIp,
+      ]);
+      return { id: mark!.id };
+    });
   }
 }
