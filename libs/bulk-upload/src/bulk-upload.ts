@@ -43,6 +43,8 @@ export interface BulkUploadOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** For tests: stop starting new files after this many have finished in this run. */
   stopAfter?: number;
+  /** How long to wait for a receipt the archive's log has not integrated yet (default 60 s); a later run fetches it otherwise. */
+  receiptWaitSeconds?: number;
   fetchImpl?: typeof fetch;
 }
 
@@ -99,9 +101,16 @@ const MEDIA_TYPES: Record<string, string> = {
   '.pdf': 'application/pdf', '.txt': 'text/plain', '.json': 'application/json',
 };
 
-/** The regular files under `paths`, in a stable order; hidden names and symbolic links are skipped. */
+/**
+ * The regular files under `paths`, in a stable order; hidden names and symbolic links inside
+ * folders are skipped. A path given that is a symbolic link is refused, saying so, rather than
+ * skipped in silence.
+ */
 export async function listFiles(paths: string[]): Promise<string[]> {
   const found: string[] = [];
+  for (const entry of paths) {
+    if ((await lstat(entry)).isSymbolicLink()) throw new Error(`${visibleText(entry)} is a symbolic link: give the file or folder it points to`);
+  }
   const visit = async (entry: string): Promise<void> => {
     const info = await lstat(entry);
     if (info.isSymbolicLink()) return;
@@ -152,9 +161,62 @@ async function readState(file: string, caseId: string, archive: string): Promise
   return { version: 1, caseId, archive, files: {} };
 }
 
+/** Answers of the archive are small (a receipt, the keys, a problem): more than this is not one. */
+const ANSWER_LIMIT_BYTES = 1024 * 1024;
+
+/** How long one request to the archive may take, its answer included, before it is given up. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** An answer's body as text, refused (and the transfer stopped) once it grows past ANSWER_LIMIT_BYTES. */
+async function bodyText(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  for (let size = 0; ; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > ANSWER_LIMIT_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`the archive's answer is larger than ${ANSWER_LIMIT_BYTES} bytes, more than any answer it gives`);
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+async function bodyJson<T>(res: Response): Promise<T> {
+  const text = await bodyText(res);
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`the archive's answer (${res.status}) is not JSON`);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Why `receipt` does not prove that the archive logged the submission of these bytes as item
+ * `evidenceId` under one of `keys` (the archive's published keys), or null when it does.
+ */
+function receiptProblem(receipt: unknown, evidenceId: string, sha256: string, keys: readonly PublishedKey[]): string | null {
+  if (typeof receipt !== 'object' || receipt === null) return 'the archive gave no receipt';
+  const r = receipt as Receipt;
+  const verdict = verifyReceipt(r, keys);
+  if (!verdict.valid) return `the receipt does not verify: ${verdict.reason}`;
+  const { action, subject } = r.event;
+  if (action !== 'evidence.submitted' || subject.type !== 'evidence' || subject.id !== evidenceId) return `the receipt is of another event (${action} about ${subject.type} ${subject.id})`;
+  if (subject.sha256 !== sha256) return `the receipt names other bytes (${subject.sha256}) than the file's (${sha256})`;
+  return null;
+}
+
+/** A tus request the archive sent to another host: not followed, and not retried. */
+class ForeignAddress extends Error {}
+
 /** A problem+json answer's detail, or the status. */
 async function failure(res: Response): Promise<string> {
-  const text = await res.text();
+  const text = await bodyText(res).catch((error: Error) => error.message);
   try {
     const body = JSON.parse(text) as { detail?: string; errors?: { field: string; message: string }[] };
     return `${res.status}: ${body.detail ?? text}${body.errors?.length ? ` (${body.errors.map((e) => `${e.field} ${e.message}`).join('; ')})` : ''}`;
@@ -165,8 +227,11 @@ async function failure(res: Response): Promise<string> {
 
 /** Sends every file not yet stored; returns the summary (also written to outDir). */
 export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptions): Promise<Summary> {
-  const fetchImpl = options.fetchImpl ?? fetch;
+  const fetchWith = options.fetchImpl ?? fetch;
+  // Every request is bounded in time (a server that never answers) and sends the token only to the archive's own address.
+  const fetchImpl = (url: string, init: RequestInit = {}) => fetchWith(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const base = access.baseUrl.replace(/\/+$/, '');
+  const origin = new URL(base).origin;
   const api = `${base}/api/v1`;
   const auth = { Authorization: `Bearer ${access.token}` };
   const outDir = path.resolve(options.outDir);
@@ -183,11 +248,50 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
   // Fail early and clearly on a wrong address, token or case.
   const caseAnswer = await fetchImpl(`${api}/cases/${options.caseId}`, { headers: auth });
   if (!caseAnswer.ok) throw new Error(`The archive at ${base} refused case ${options.caseId}: ${await failure(caseAnswer)}`);
+  await caseAnswer.body?.cancel();
+  // The keys each receipt is checked against as it arrives (again once, should the log's key change during the run).
+  const publishedKeys = async (): Promise<PublishedKey[]> => {
+    const answer = await fetchImpl(`${api}/log/keys`, { headers: auth });
+    if (!answer.ok) throw new Error(`The archive at ${base} did not give its log's keys: ${await failure(answer)}`);
+    return bodyJson<PublishedKey[]>(answer);
+  };
+  let keys = await publishedKeys();
+  let keysRenewed = false;
+  /** The item's receipt, checked: from the submission's answer, else from the archive (202 while pending, for up to a minute). */
+  const confirmedReceipt = async (evidenceId: string, sha256: string, given: unknown): Promise<Receipt> => {
+    let receipt = given;
+    for (let tries = 0; !receipt && tries < (options.receiptWaitSeconds ?? 60); tries++) {
+      const late = await fetchImpl(`${api}/evidence/${evidenceId}/receipt`, { headers: auth });
+      if (late.status === 200) receipt = await bodyJson<Receipt>(late);
+      else {
+        await late.body?.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+    let problem = receiptProblem(receipt, evidenceId, sha256, keys);
+    if (problem?.includes('tree head') && !keysRenewed) {
+      keysRenewed = true;
+      keys = await publishedKeys();
+      problem = receiptProblem(receipt, evidenceId, sha256, keys);
+    }
+    if (problem) throw new Error(`the archive holds it as item ${evidenceId} but ${problem}; a later run fetches the receipt again`);
+    return receipt as Receipt;
+  };
 
   const files = await listFiles(options.paths);
   const outcomes = new Map<string, FileOutcome>();
   const receiptNames = new Set(Object.values(state.files).flatMap((f) => (f.receiptFile ? [f.receiptFile] : [])));
   let finishedThisRun = 0;
+
+  /** Writes a checked receipt beside the summary and notes it in the state. */
+  const keepReceipt = async (file: string, entry: FileState, evidenceId: string, receipt: Receipt): Promise<void> => {
+    let receiptName = `${path.basename(file)}.receipt.json`;
+    for (let n = 2; receiptNames.has(receiptName); n++) receiptName = `${path.basename(file)}.${n}.receipt.json`;
+    receiptNames.add(receiptName);
+    await writeAtomically(path.join(receiptsDir, receiptName), JSON.stringify({ file, evidenceId, receipt }, null, 2));
+    Object.assign(entry, { receiptFile: `receipts/${receiptName}`, leafIndex: receipt.leafIndex });
+    await save();
+  };
 
   const sendOne = async (file: string): Promise<void> => {
     const info = await stat(file);
@@ -197,6 +301,13 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
       known = { sizeBytes: info.size, mtimeMs: info.mtimeMs, sha256 };
       state.files[file] = known;
       await save();
+    }
+    if (known.evidenceId && !known.receiptFile) {
+      // Stored by an earlier run that got no valid receipt for it: that receipt, now.
+      await keepReceipt(file, known, known.evidenceId, await confirmedReceipt(known.evidenceId, known.sha256, null));
+      outcomes.set(file, { file, sizeBytes: known.sizeBytes, sha256: known.sha256, status: 'already_stored', evidenceId: known.evidenceId, leafIndex: known.leafIndex, receiptFile: known.receiptFile });
+      options.onProgress?.({ kind: 'done', file, evidenceId: known.evidenceId, reused: true });
+      return;
     }
     if (known.evidenceId) {
       outcomes.set(file, { file, sizeBytes: known.sizeBytes, sha256: known.sha256, status: 'already_stored', evidenceId: known.evidenceId, leafIndex: known.leafIndex, receiptFile: known.receiptFile });
@@ -223,6 +334,16 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
             reject(new Error(`the state file ${stateFile} could not be written: ${error.message}`));
           });
         },
+        onBeforeRequest: (req) => {
+          const target = new URL(req.getURL());
+          if (target.origin !== origin) throw new ForeignAddress(`the archive sent an upload address on another host (${visibleText(target.origin)}): not followed`);
+        },
+        onShouldRetry: (error) => {
+          if (error.causingError instanceof ForeignAddress) return false;
+          // tus-js-client's own rule: not a 4xx, except 409 and 423.
+          const status = error.originalResponse?.getStatus() ?? 0;
+          return status < 400 || status >= 500 || status === 409 || status === 423;
+        },
         onProgress: (bytes, total) => options.onProgress?.({ kind: 'sending', file, bytes, total }),
         onError: reject,
         onSuccess: () => resolve(upload.url!),
@@ -247,21 +368,14 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
       await save();
     }
     if (answer.status !== 201 && answer.status !== 200) throw new Error(await failure(answer));
-    const evidence = (await answer.json()) as { id: string; receipt: Receipt | null; receiptUrl?: string };
-    // The archive answered before its log integrated the submission: the receipt is fetched
-    // from receiptUrl (202 while pending), for up to a minute.
-    for (let tries = 0; !evidence.receipt && evidence.receiptUrl && tries < 60; tries++) {
-      const late = await fetchImpl(new URL(evidence.receiptUrl, `${base}/`).toString(), { headers: auth });
-      if (late.status === 200) evidence.receipt = (await late.json()) as Receipt;
-      else await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    let receiptName = `${path.basename(file)}.receipt.json`;
-    for (let n = 2; receiptNames.has(receiptName); n++) receiptName = `${path.basename(file)}.${n}.receipt.json`;
-    receiptNames.add(receiptName);
-    await writeAtomically(path.join(receiptsDir, receiptName), JSON.stringify({ file, evidenceId: evidence.id, receipt: evidence.receipt }, null, 2));
-    Object.assign(entry, { evidenceId: evidence.id, receiptFile: `receipts/${receiptName}`, leafIndex: evidence.receipt?.leafIndex });
+    const evidence = await bodyJson<{ id?: unknown; receipt?: unknown }>(answer);
+    if (typeof evidence.id !== 'string' || !UUID.test(evidence.id)) throw new Error(`the archive answered ${answer.status} without an evidence id`);
+    // Stored: a later run does not send it again, whatever becomes of its receipt here.
+    Object.assign(entry, { evidenceId: evidence.id });
     delete entry.uploadUrl;
     await save();
+    // The archive may answer before its log integrated the submission: the receipt then comes later.
+    await keepReceipt(file, entry, evidence.id, await confirmedReceipt(evidence.id, entry.sha256, evidence.receipt));
     outcomes.set(file, { file, sizeBytes: entry.sizeBytes, sha256: entry.sha256, status: answer.status === 201 ? 'stored' : 'already_stored', evidenceId: evidence.id, leafIndex: entry.leafIndex, receiptFile: entry.receiptFile });
     options.onProgress?.({ kind: 'done', file, evidenceId: evidence.id, reused: answer.status === 200 });
   };
@@ -286,8 +400,7 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
   // The last save's failure was its file's; the summary is written whatever became of it.
   await saving.catch(() => undefined);
 
-  const keysAnswer = await fetchImpl(`${api}/log/keys`, { headers: auth });
-  const keys = keysAnswer.ok ? ((await keysAnswer.json()) as PublishedKey[]) : [];
+  keys = await publishedKeys().catch(() => keys);
   const summary: Summary = {
     archive: base,
     caseId: options.caseId,
@@ -336,9 +449,12 @@ export async function checkReceipts(summaryFile: string, keys?: PublishedKey[]):
   for (const outcome of summary.files) {
     if (!outcome.receiptFile) continue;
     const receiptFile = path.join(path.dirname(summaryFile), outcome.receiptFile);
-    const { receipt } = JSON.parse(await readFile(receiptFile, 'utf8')) as { receipt: Receipt | null };
-    if (!receipt) {
-      checks.push({ file: outcome.file, receiptFile, receiptValid: false, fileMatches: null, reason: 'the archive gave no receipt (fetch it later from the evidence item)' });
+    const receipt = await readFile(receiptFile, 'utf8')
+      .then((text) => (JSON.parse(text) as { receipt?: Receipt | null }).receipt ?? null)
+      .catch(() => null);
+    const shaped = receipt !== null && typeof receipt === 'object' && typeof receipt.event?.subject === 'object' && receipt.event.subject !== null;
+    if (!shaped) {
+      checks.push({ file: outcome.file, receiptFile, receiptValid: false, fileMatches: null, reason: 'the receipt file holds no receipt (a later run fetches it from the archive)' });
       continue;
     }
     const verdict = verifyReceipt(receipt, trusted);

@@ -33,6 +33,12 @@ class Chunk {
 /** Progress is reported per piece written, so a slow network still shows it moving. */
 const PIECE = 1024 * 1024;
 
+/** A tus answer's body is a few words at most; more than this is not one. */
+const ANSWER_LIMIT_BYTES = 64 * 1024;
+
+/** A request with no byte sent or received for this long is given up (tus-js-client then retries). */
+const IDLE_TIMEOUT_MS = 60_000;
+
 const fileReader: tus.FileReader = {
   async openFile(input: { path: string }) {
     const file = input.path;
@@ -43,6 +49,8 @@ const fileReader: tus.FileReader = {
       // The file is opened per chunk, so a source tus-js-client closed (abort, then start again)
       // still reads.
       async slice(start: number, end: number) {
+        // The offset comes from the server: a negative or impossible one is refused, not read from.
+        if (!Number.isSafeInteger(start) || start < 0 || start > size) throw new Error(`the archive asked for bytes from offset ${start} of a file of ${size}`);
         end = Math.min(end, size);
         const length = Math.max(0, end - start);
         if (!buffer || buffer.length < length) buffer = Buffer.allocUnsafe(length);
@@ -125,9 +133,15 @@ class Request implements tus.HttpRequest {
       const req = (target.protocol === 'https:' ? https : http).request(target, { method: this.method, headers });
       this.request = req;
       req.on('error', reject);
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`the archive sent nothing for ${IDLE_TIMEOUT_MS / 1000} s`)));
       req.on('response', (res) => {
         const parts: Buffer[] = [];
-        res.on('data', (part: Buffer) => parts.push(part));
+        let size = 0;
+        res.on('data', (part: Buffer) => {
+          size += part.length;
+          if (size > ANSWER_LIMIT_BYTES) req.destroy(new Error(`the archive's answer to a tus request is larger than ${ANSWER_LIMIT_BYTES} bytes`));
+          else parts.push(part);
+        });
         res.on('error', reject);
         res.on('end', () => resolve(new Response(res, Buffer.concat(parts).toString('utf8'))));
       });
