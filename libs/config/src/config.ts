@@ -88,6 +88,8 @@ export interface CustodiaConfig {
   jobExpireSeconds: number | null;
   /** How often the queue looks for dead jobs to retry, and old ones to archive (CUSTODIA_JOB_MAINTENANCE_S). */
   jobMaintenanceSeconds: number;
+  /** How often a process working the queue looks for jobs whose process died, active at least this long (CUSTODIA_JOB_ORPHAN_S). */
+  jobOrphanSeconds: number;
   /** Stored blobs are re-hashed on a schedule (CUSTODIA_FIXITY_ENABLED), by processes that work the queue. */
   fixityEnabled: boolean;
   /** Each item's blobs are re-checked at least this often (CUSTODIA_FIXITY_INTERVAL_S). */
@@ -331,6 +333,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerConcurrency: integer(env, 'CUSTODIA_WORKER_CONCURRENCY', 2 * os.availableParallelism(), 1, 64),
     jobExpireSeconds: env['CUSTODIA_JOB_EXPIRE_S'] === undefined ? null : integer(env, 'CUSTODIA_JOB_EXPIRE_S', 900, 1, 7 * 86400),
     jobMaintenanceSeconds: integer(env, 'CUSTODIA_JOB_MAINTENANCE_S', 120, 1, 3600),
+    jobOrphanSeconds: integer(env, 'CUSTODIA_JOB_ORPHAN_S', 30, 1, 3600),
     fixityEnabled: boolean(env, 'CUSTODIA_FIXITY_ENABLED', true),
     fixityIntervalSeconds: integer(env, 'CUSTODIA_FIXITY_INTERVAL_S', 7 * 86400, 60, 10 * 365 * 86400),
     fixityBytesPerSecond: integer(env, 'CUSTODIA_FIXITY_BYTES_PER_S', 32 * 1024 * 1024, 64 * 1024, Number.MAX_SAFE_INTEGER),

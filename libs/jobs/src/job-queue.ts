@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import PgBoss from 'pg-boss';
+import pg from 'pg';
 import type { EntityManager } from 'typeorm';
 
 /** Every background job: its name and the data it carries. */
@@ -41,18 +42,72 @@ export interface JobQueueOptions {
   expireInSeconds?: number | null;
   /** How often dead jobs are looked for (and old ones archived); pg-boss's default is 120 s. */
   maintenanceIntervalSeconds?: number;
+  /** How often this process looks for jobs whose process died (no lease), and how old they must be; default 30 s. */
+  orphanCheckSeconds?: number;
   onError?: (error: unknown) => void;
+}
+
+/** The advisory lock a job's lease is, held by the process running it on its lease connection. */
+const leaseKey = (jobId: string): string => `custodia.job:${jobId}`;
+
+/**
+ * Leases of the jobs this process runs: a session advisory lock per job on one connection of its
+ * own, held while the job's handler runs. The lock goes with the session, so a job that is
+ * active while nobody holds its lease lost its process (killed, crashed, its machine gone).
+ */
+class JobLeases {
+  private client: Promise<pg.Client> | null = null;
+
+  constructor(private readonly connectionString: string) {}
+
+  private connection(): Promise<pg.Client> {
+    this.client ??= (async () => {
+      const client = new pg.Client({ connectionString: this.connectionString, application_name: 'custodia-job-leases' });
+      // A lost connection loses its leases: the next job opens another one.
+      client.on('error', () => {
+        this.client = null;
+        client.end().catch(() => undefined);
+      });
+      await client.connect();
+      return client;
+    })().catch((error: unknown) => {
+      this.client = null;
+      throw error;
+    });
+    return this.client;
+  }
+
+  /** Runs `work` holding the job's lease; without a lease (no connection) the job is not run, and pg-boss retries it. */
+  async holding<T>(jobId: string, work: () => Promise<T>): Promise<T> {
+    const client = await this.connection();
+    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [leaseKey(jobId)]);
+    try {
+      return await work();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [leaseKey(jobId)]).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = await this.client?.catch(() => null);
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
 }
 
 /**
  * A PostgreSQL-backed job queue (pg-boss). Jobs are enqueued in the same transaction as the row
  * they concern, with the row's id as the job id, so a rolled-back change leaves no job and a
- * retried enqueue is a no-op. Any API or worker process may work the queue.
+ * retried enqueue is a no-op. Any API or worker process may work the queue. A job whose process
+ * died is handed back to the queue within a minute (`reclaimOrphans`), not after its expiry
+ * (hours for a package): every process working the queue looks for them.
  */
 export class JobQueue {
   private readonly boss: PgBoss;
   private starting: Promise<void> | undefined;
   private readonly workers = new Map<JobName, string[]>();
+  private readonly leases: JobLeases;
+  private orphanTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: JobQueueOptions) {
     this.boss = new PgBoss({
@@ -67,6 +122,7 @@ export class JobQueue {
       maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 120,
     });
     this.boss.on('error', (error) => options.onError?.(error));
+    this.leases = new JobLeases(options.connectionString);
   }
 
   /** Creates pg-boss's schema and the queues (idempotent; safe with several instances and several callers). */
@@ -103,13 +159,63 @@ export class JobQueue {
         name,
         { batchSize: 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 2, includeMetadata: true },
         async (jobs) => {
-          for (const job of jobs) await handler(job.data, { id: job.id, retryCount: job.retryCount });
+          for (const job of jobs) await this.leases.holding(job.id, () => handler(job.data, { id: job.id, retryCount: job.retryCount }));
           // pg-boss waits out the polling interval even after a job; a busy queue goes on at once.
           if (jobs.length) this.boss.notifyWorker(id);
         },
       );
       ids.push(id);
     }
+    if (!this.orphanTimer) {
+      const every = (this.options.orphanCheckSeconds ?? 30) * 1000;
+      const check = () => void this.reclaimOrphans().catch((error: unknown) => this.options.onError?.(error));
+      this.orphanTimer = setInterval(check, every);
+      this.orphanTimer.unref();
+      setTimeout(check, Math.min(every, 5000)).unref();
+    }
+  }
+
+  /**
+   * Hands back to the queue (as a failure, so pg-boss retries it after its delay) every job that
+   * has been active for a while with nobody holding its lease: its process died. Several
+   * processes may look at once; each job is handed back once (the check and the failure run
+   * under one lock, and only while the job is still the run that was found). Returns how many.
+   */
+  async reclaimOrphans(): Promise<number> {
+    const olderThan = this.options.orphanCheckSeconds ?? 30;
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'custodia-job-reaper' });
+    client.on('error', () => undefined);
+    await client.connect();
+    let reclaimed = 0;
+    try {
+      // started_on as text: its microseconds identify the run (a Date would keep milliseconds only).
+      const { rows } = await client.query<{ id: string; name: string; started_on: string }>(
+        `SELECT id, name, started_on::text FROM pgboss.job
+          WHERE state = 'active' AND name = ANY ($1::text[]) AND started_on < now() - make_interval(secs => $2)`,
+        [JOB_NAMES, olderThan],
+      );
+      for (const job of rows) {
+        await client.query('BEGIN');
+        try {
+          await client.query(`SELECT pg_advisory_xact_lock(hashtext('custodia.job-reaper'))`);
+          const { rows: free } = await client.query<{ free: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS free', [leaseKey(job.id)]);
+          const { rows: same } = await client.query(`SELECT 1 FROM pgboss.job WHERE id = $1 AND name = $2 AND state = 'active' AND started_on::text = $3`, [job.id, job.name, job.started_on]);
+          if (free[0]!.free && same.length === 1) {
+            await this.boss.fail(job.name, job.id, { message: 'its process ended while it ran (no lease): handed back to the queue' }, {
+              db: { executeSql: async (text: string, values: unknown[]) => client.query(text, values as unknown[]) },
+            });
+            reclaimed++;
+          }
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    return reclaimed;
   }
 
   /** Tells this process's idle workers of `name` to fetch now (after a commit that enqueued). */
@@ -118,9 +224,12 @@ export class JobQueue {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.orphanTimer);
+    this.orphanTimer = undefined;
     if (!this.starting) return;
     await this.starting.catch(() => undefined);
     this.starting = undefined;
     await this.boss.stop({ graceful: true, wait: true, timeout: 20_000 });
+    await this.leases.close();
   }
 }

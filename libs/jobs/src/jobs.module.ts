@@ -30,6 +30,7 @@ class JobQueueLifecycle implements OnModuleDestroy {
           pollingIntervalSeconds: 0.5,
           expireInSeconds: config.jobExpireSeconds,
           maintenanceIntervalSeconds: config.jobMaintenanceSeconds,
+          orphanCheckSeconds: config.jobOrphanSeconds,
           onError: (error) => logger.error(`job queue: ${String(error)}`),
         });
       },
