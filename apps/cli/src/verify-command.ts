@@ -40,7 +40,7 @@ function bar(done: number, total: number): string {
  * hostile: every line is shown with its hidden characters made visible, so no terminal escape or
  * bidirectional override in a file name can redraw the screen or forge a "VERIFIED".
  */
-function printVerdict(v: PackageVerdict, print: (text: string) => void): void {
+function printVerdict(v: PackageVerdict, print: (text: string) => void, keyPinned: boolean): void {
   const out = (line: string): void => print(`${visibleText(line.replace(/\n$/, ''))}\n`);
   out(`Package ${v.bag}${v.purpose ? ` (${v.purpose === 'partner' ? 'partner working copy' : 'court package'})` : ''}\n`);
   for (const check of v.checks) {
@@ -63,6 +63,8 @@ function printVerdict(v: PackageVerdict, print: (text: string) => void): void {
       `VERIFIED: ${v.items.length} item(s), ${v.stats.events} custody event(s), ${v.stats.files} files (${(v.stats.bytes / MIB).toFixed(1)} MiB) in ${v.stats.seconds.toFixed(1)} s; ` +
         `tree head size ${v.treeHead?.treeSize} signed by key ${v.treeHead?.keyId}\n`,
     );
+    // The package's own keys.json can hold any key: whoever made the package could have signed it.
+    if (!keyPinned) out(`The signing key is the package's own: give the archive's published key id with --trusted-key to check it was the archive that signed.\n`);
   } else {
     const first = v.problems[0] ?? v.items.find((i) => !i.ok)?.problem;
     out(`FAILED: ${v.problems.length} problem(s), ${failedItems} item(s) failed; first: ${first}\n`);
@@ -125,7 +127,7 @@ export async function verifyCommand(args: string[], io: VerifyIo): Promise<numbe
   });
   if (io.progress && lastDraw) io.stderr('\n');
   if (values.json) io.stdout(`${terminalJson(verdict, 2)}\n`);
-  else printVerdict(verdict, io.stdout);
+  else printVerdict(verdict, io.stdout, trustedKey !== undefined);
   return verdict.ok ? 0 : 1;
 }
 

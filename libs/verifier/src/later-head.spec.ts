@@ -77,6 +77,30 @@ describe('loadLaterHead from an archive', () => {
     const { fetchImpl } = fakeFetch({ 'https://a.org/api/v1/log/tree-head': {} }, 503);
     await expect(loadLaterHead('https://a.org', packageHead, fetchImpl)).rejects.toThrow('https://a.org/api/v1/log/tree-head answered HTTP 503');
   });
+
+  it('follows no redirect: the archive checked is the one named', async () => {
+    const asked: string[] = [];
+    const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
+      asked.push(String(input));
+      expect(init?.redirect).toBe('manual');
+      return new Response(null, { status: 302, headers: { Location: 'https://elsewhere.example/api/v1/log/tree-head' } });
+    }) as typeof fetch;
+    await expect(loadLaterHead('https://a.org', packageHead, fetchImpl)).rejects.toThrow('https://a.org/api/v1/log/tree-head answered HTTP 302, a redirect (not followed)');
+    expect(asked).toEqual(['https://a.org/api/v1/log/tree-head']);
+  });
+
+  it('stops reading an answer past 4 MiB as it arrives', async () => {
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 65_536;
+        controller.enqueue(new Uint8Array(65_536).fill(0x20));
+      },
+    });
+    const fetchImpl = (async () => new Response(endless, { status: 200 })) as unknown as typeof fetch;
+    await expect(loadLaterHead('https://a.org', packageHead, fetchImpl)).rejects.toThrow('sent more than 4194304 bytes');
+    expect(sent).toBeLessThan(8 * 1024 * 1024);
+  });
 });
 
 describe('loadLaterHead from a file', () => {

@@ -6,11 +6,19 @@ const TIMEOUT_MS = 20_000;
 const MAX_BYTES = 4 * 1024 * 1024;
 
 async function getJson(url: URL, fetchImpl: typeof fetch): Promise<unknown> {
-  const response = await fetchImpl(url, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  // A redirect is not followed: what is checked is the archive named, and each message names it.
+  const response = await fetchImpl(url, { headers: { Accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
+  if (response.status >= 300 && response.status < 400) throw new Error(`${url.href} answered HTTP ${response.status}, a redirect (not followed): give the address it names, if you trust it`);
   if (!response.ok) throw new Error(`${url.href} answered HTTP ${response.status}`);
-  const text = await response.text();
-  if (text.length > MAX_BYTES) throw new Error(`${url.href} sent more than ${MAX_BYTES} bytes`);
-  return JSON.parse(text);
+  // Read no further than the cap: an endless answer is refused as it arrives, not after.
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of response.body ?? []) {
+    size += (part as Uint8Array).byteLength;
+    if (size > MAX_BYTES) throw new Error(`${url.href} sent more than ${MAX_BYTES} bytes`);
+    parts.push(part as Uint8Array);
+  }
+  return JSON.parse(Buffer.concat(parts).toString('utf8'));
 }
 
 /** The archive's API base from what a person types: `https://archive.example.org` or `.../api/v1`. */

@@ -348,6 +348,45 @@ describe.concurrent('verifyPackage on a tampered package', () => {
     expect(status(verdict, 'tree-head')).toBe('ok');
   });
 
+  it('catches event lines ended with CRLF, or a CR added to one, manifests recomputed (as verify_proofs.py does)', async () => {
+    const crlf = withCustody(custody());
+    crlf.set('data/custody/events.jsonl', Buffer.from(crlf.get('data/custody/events.jsonl')!.toString().replace(/\n/g, '\r\n')));
+    expectFailure(await verifyPackage(await folderBag(crlf)), /^events\.jsonl line 1 \(leaf \d+\): /);
+    const c = custody();
+    c.lines[2] = Buffer.concat([c.lines[2]!, Buffer.from('\r')]);
+    expectFailure(await verifyPackage(await folderBag(withCustody(c))), /^events\.jsonl line 3 \(leaf \d+\): /);
+  });
+
+  it('catches a blank line among the events, manifests recomputed', async () => {
+    const files = withCustody(custody());
+    const lines = files.get('data/custody/events.jsonl')!.toString().split('\n');
+    lines.splice(2, 0, '');
+    files.set('data/custody/events.jsonl', Buffer.from(lines.join('\n')));
+    expectFailure(await verifyPackage(await folderBag(files)), 'events.jsonl line 3 is empty: the file holds one event per line, nothing else');
+  });
+
+  it('refuses an event line longer than any event, without reading it whole', async () => {
+    const files = withCustody(custody());
+    files.set('data/custody/events.jsonl', Buffer.concat([files.get('data/custody/events.jsonl')!, Buffer.alloc(17 * 1024 * 1024, 0x61)]));
+    const verdict = await verifyPackage(await folderBag(files));
+    expectFailure(verdict, `events.jsonl line ${custody().lines.length + 1} is longer than 16777216 bytes: no event is; the rest was not read`);
+  });
+
+  it('refuses a proofs.json (as any JSON file of the package) of more values than such a file holds (a few MB of [0,0,...] JSON.parse cannot hold at 256 MiB)', async () => {
+    const files = withCustody(custody());
+    files.set('data/custody/proofs.json', Buffer.from(`[${'0,'.repeat(2_000_000)}0]`));
+    expectFailure(await verifyPackage(await folderBag(files)), /^proofs\.json holds more values than any such file does for its size \(2000000 in 4000003 bytes\)$/);
+  });
+
+  it('keeps a tree-head.json that is no head out of the verdict, so --json can print it', async () => {
+    const files = withCustody(custody());
+    files.set('data/custody/tree-head.json', Buffer.from(`{"treeSize":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`));
+    const verdict = await verifyPackage(await folderBag(files));
+    expect(verdict.ok).toBe(false);
+    expect(verdict.treeHead).toBeNull();
+    expect(() => JSON.stringify(verdict)).not.toThrow();
+  });
+
   it('catches two hashes swapped within an inclusion proof', async () => {
     const c = custody();
     const proof = c.proofs[2]!.inclusionProof;

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { BAG_ALGORITHMS, DigestThread, parseBagInfo, parseManifest, parseOxum, type BagAlgorithm } from '#custodia/bagit';
 import {
@@ -105,7 +104,48 @@ async function readAll(stream: Readable, limit = MAX_TEXT_BYTES): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
+/** An event line is a few KiB; longer is not one (and is not read into memory whole). */
+const MAX_EVENT_LINE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The lines of a stream, split at LF only: a CR stays in its line (so the check of the line's
+ * bytes sees it, as verify_proofs.py does); a line longer than `max` bytes ends the reading
+ * with `tooLong`. A last line without its LF is a line.
+ */
+async function* linesOf(stream: Readable, max: number): AsyncGenerator<Buffer | 'tooLong'> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, start)) {
+      size += at - start;
+      if (size > max) break;
+      pending.push(chunk.subarray(start, at));
+      yield Buffer.concat(pending);
+      pending = [];
+      size = 0;
+      start = at + 1;
+    }
+    if (size <= max) {
+      size += chunk.length - start;
+      if (chunk.length > start) pending.push(chunk.subarray(start));
+    }
+    if (size > max) {
+      stream.destroy();
+      yield 'tooLong';
+      return;
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending);
+}
+
+/** More values than one per this many bytes is no file of a package (a bomb of `[0,0,0,...]` that JSON.parse cannot hold). */
+const MIN_BYTES_PER_VALUE = 8;
+
 function parseJson(bytes: Buffer, what: string): { value?: unknown; problem?: string } {
+  let separators = 0;
+  for (let i = bytes.indexOf(0x2c); i !== -1; i = bytes.indexOf(0x2c, i + 1)) separators++;
+  if (separators > bytes.length / MIN_BYTES_PER_VALUE) return { problem: `${what} holds more values than any such file does for its size (${separators} in ${bytes.length} bytes)` };
   try {
     return { value: JSON.parse(bytes.toString('utf8')) };
   } catch (error) {
@@ -365,7 +405,8 @@ class PackageCheck {
     }
     const valid = problems.length === 0 && head !== null;
     this.check('tree-head', problems, head ? `size ${head.treeSize}, root ${shortHash(head.rootHash)}, signed by key ${shortHash(head.keyId)} at ${head.timestamp}` : '');
-    this.verdict.treeHead = head;
+    // Kept in the verdict (and its --json) only when it is one: a hostile tree-head.json may be anything.
+    this.verdict.treeHead = valid ? head : null;
     return valid ? head : null;
   }
 
@@ -394,14 +435,19 @@ class PackageCheck {
     const seen = new Set<number>();
     let count = 0;
     if (this.files.has('data/custody/events.jsonl')) {
-      const lines = createInterface({ input: await this.source.open('data/custody/events.jsonl'), crlfDelay: Infinity });
       let lineNo = 0;
       let previous = -1;
-      for await (const line of lines) {
+      for await (const bytes of linesOf(await this.source.open('data/custody/events.jsonl'), MAX_EVENT_LINE_BYTES)) {
         lineNo++;
-        if (line === '') continue;
+        if (bytes === 'tooLong') {
+          problems.push(`events.jsonl line ${lineNo} is longer than ${MAX_EVENT_LINE_BYTES} bytes: no event is; the rest was not read`);
+          break;
+        }
+        if (bytes.length === 0) {
+          problems.push(`events.jsonl line ${lineNo} is empty: the file holds one event per line, nothing else`);
+          continue;
+        }
         count++;
-        const bytes = Buffer.from(line, 'utf8');
         const { value, problem } = parseJson(bytes, `events.jsonl line ${lineNo}`);
         const event = (problem ? null : value) as CustodyEvent | null;
         const index = event && Number.isSafeInteger(event.index) ? event.index : NaN;
