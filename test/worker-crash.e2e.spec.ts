@@ -1,10 +1,19 @@
 import sharp from 'sharp';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../apps/worker/src/worker.js';
+import { JobQueue } from '../libs/jobs/src/index.js';
 import { createLogger } from '../libs/logging/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { submit } from './support/evidence.js';
 import { startWorkerProcess, type AppProcess } from './support/processes.js';
+
+/** A 48 MP photo: its derivatives take long enough to kill the worker while it makes them. */
+async function largePhoto(): Promise<Buffer> {
+  const noise = Buffer.alloc(800 * 600 * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  return sharp(noise, { raw: { width: 800, height: 600, channels: 3 } }).resize(8000, 6000, { kernel: 'cubic' }).jpeg({ quality: 92 }).toBuffer();
+}
 
 describe('a worker killed mid-job (e2e)', () => {
   let t: TestApp;
@@ -34,10 +43,7 @@ describe('a worker killed mid-job (e2e)', () => {
       CUSTODIA_FIXITY_ENABLED: 'false',
       LOG_LEVEL: 'warn',
     });
-    // A 48 MP photo: its derivatives take long enough to kill the worker while it makes them.
-    const noise = Buffer.alloc(800 * 600 * 3);
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-    const photo = await sharp(noise, { raw: { width: 800, height: 600, channels: 3 } }).resize(8000, 6000, { kernel: 'cubic' }).jpeg({ quality: 92 }).toBuffer();
+    const photo = await largePhoto();
     const item = await submit(t, investigator, caseId, photo, { filename: 'large.jpg', contentType: 'image/jpeg' });
     expect(item.status).toBe(201);
     const state = async (): Promise<string | undefined> =>
@@ -83,9 +89,7 @@ describe('a worker killed mid-job, its job far from expiring (e2e)', () => {
     const investigator = await t.user('investigator');
     const caseId = (await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title: 'Killed worker, long expiry' })).body.id;
     child = await startWorkerProcess({ DATABASE_URL: t.db.url, CUSTODIA_DATA_DIR: t.config.dataDir, CUSTODIA_JOB_ORPHAN_S: '2', CUSTODIA_FIXITY_ENABLED: 'false', LOG_LEVEL: 'warn' });
-    const noise = Buffer.alloc(800 * 600 * 3);
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-    const photo = await sharp(noise, { raw: { width: 800, height: 600, channels: 3 } }).resize(8000, 6000, { kernel: 'cubic' }).jpeg({ quality: 92 }).toBuffer();
+    const photo = await largePhoto();
     const item = await submit(t, investigator, caseId, photo, { filename: 'large.jpg', contentType: 'image/jpeg' });
     expect(item.status).toBe(201);
     const job = async () => (await t.db.superuserQuery<{ state: string; retry_count: number }>(`SELECT state, retry_count FROM pgboss.job WHERE id = $1`, [item.body.id]))[0];
@@ -109,7 +113,6 @@ describe('a worker killed mid-job, its job far from expiring (e2e)', () => {
   });
 
   it('leaves a job alone while its process holds the lease', async () => {
-    const { JobQueue } = await import('../libs/jobs/src/index.js');
     const queue = new JobQueue({ connectionString: t.db.url, orphanCheckSeconds: 1 });
     await queue.start();
     let release!: () => void;
@@ -119,7 +122,7 @@ describe('a worker killed mid-job, its job far from expiring (e2e)', () => {
       runs++;
       await running;
     });
-    await t.app.get((await import('typeorm')).DataSource).transaction((tx) => queue.enqueue(tx, 'evidence.fixity', {}, '6f0a4b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b'));
+    await t.app.get(DataSource).transaction((tx) => queue.enqueue(tx, 'evidence.fixity', {}, '6f0a4b1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b'));
     queue.wake('evidence.fixity');
     while (runs === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     await new Promise((resolve) => setTimeout(resolve, 1500));
