@@ -113,15 +113,17 @@ export class LoginThrottle {
         [emailKey, clientIp, this.rule.maxDelaySeconds, memory, PENDING_ATTEMPT_SECONDS],
       );
       const r = row!;
-      const wait = (pairFailures: number, addressFailures: number): number =>
+      const wait = (pairFailures: number, sincePairFailure: number, addressFailures: number): number =>
         Math.max(
-          loginDelaySeconds(pairFailures, this.rule) - (r.since_pair_failure ?? 0),
+          loginDelaySeconds(pairFailures, this.rule) - sincePairFailure,
           addressFailures >= this.rule.addressFailures ? (r.address_wait ?? this.rule.maxDelaySeconds) : 0,
         );
-      const now = wait(r.pair_failures, r.address_failures);
+      const now = wait(r.pair_failures, r.since_pair_failure ?? 0, r.address_failures);
       if (now > 0) return Math.max(1, Math.ceil(now));
-      // Were the pending ones failures, would this one wait? Then it waits for them to settle.
-      if (wait(r.pair_failures + r.pair_pending, r.address_failures + r.address_pending) > 0) return 0;
+      // Were the pending ones failures (the last of them failing now), would this one wait? Then
+      // it waits for them to settle.
+      const ifPendingFailed = wait(r.pair_failures + r.pair_pending, r.pair_pending > 0 ? 0 : (r.since_pair_failure ?? 0), r.address_failures + r.address_pending);
+      if (ifPendingFailed > 0) return 0;
       const [mark]: { id: string }[] = await tx.query(`INSERT INTO login_failures (email_key, client_ip, at, settled) VALUES ($1, $2, clock_timestamp(), false) RETURNING id`, [
         emailKey,
         clientIp,
