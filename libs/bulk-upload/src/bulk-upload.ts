@@ -257,25 +257,33 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
   };
   let keys = await publishedKeys();
   let keysRenewed = false;
-  /** The item's receipt, checked: from the submission's answer, else from the archive (202 while pending, for up to a minute). */
+  /**
+   * The item's receipt, checked: from the submission's answer, else from the archive (202 while
+   * pending, for up to a minute). Whatever stops it (no receipt, one that does not verify, the
+   * connection lost) fails the file as stored without a receipt, which a later run fetches.
+   */
   const confirmedReceipt = async (evidenceId: string, sha256: string, given: unknown): Promise<Receipt> => {
-    let receipt = given;
-    for (let tries = 0; !receipt && tries < (options.receiptWaitSeconds ?? 60); tries++) {
-      const late = await fetchImpl(`${api}/evidence/${evidenceId}/receipt`, { headers: auth });
-      if (late.status === 200) receipt = await bodyJson<Receipt>(late);
-      else {
-        await late.body?.cancel();
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      let receipt = given;
+      for (let tries = 0; !receipt && tries < (options.receiptWaitSeconds ?? 60); tries++) {
+        const late = await fetchImpl(`${api}/evidence/${evidenceId}/receipt`, { headers: auth });
+        if (late.status === 200) receipt = await bodyJson<Receipt>(late);
+        else {
+          await late.body?.cancel();
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
       }
+      let problem = receiptProblem(receipt, evidenceId, sha256, keys);
+      if (problem?.includes('tree head') && !keysRenewed) {
+        keysRenewed = true;
+        keys = await publishedKeys();
+        problem = receiptProblem(receipt, evidenceId, sha256, keys);
+      }
+      if (problem) throw new Error(problem);
+      return receipt as Receipt;
+    } catch (error) {
+      throw new Error(`the archive holds it as item ${evidenceId} but ${(error as Error).message}; a later run fetches the receipt again`);
     }
-    let problem = receiptProblem(receipt, evidenceId, sha256, keys);
-    if (problem?.includes('tree head') && !keysRenewed) {
-      keysRenewed = true;
-      keys = await publishedKeys();
-      problem = receiptProblem(receipt, evidenceId, sha256, keys);
-    }
-    if (problem) throw new Error(`the archive holds it as item ${evidenceId} but ${problem}; a later run fetches the receipt again`);
-    return receipt as Receipt;
   };
 
   const files = await listFiles(options.paths);
