@@ -183,17 +183,19 @@ export class JobQueue {
    */
   async reclaimOrphans(): Promise<number> {
     const olderThan = this.options.orphanCheckSeconds ?? 30;
+    // The candidates through pg-boss's own pool; a connection of its own only when there are some.
+    // started_on as text: its microseconds identify the run (a Date would keep milliseconds only).
+    const { rows } = (await this.boss.getDb().executeSql(
+      `SELECT id, name, started_on::text FROM pgboss.job
+        WHERE state = 'active' AND name = ANY ($1::text[]) AND started_on < now() - make_interval(secs => $2)`,
+      [JOB_NAMES, olderThan],
+    )) as { rows: { id: string; name: string; started_on: string }[] };
+    if (rows.length === 0) return 0;
     const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'custodia-job-reaper' });
     client.on('error', () => undefined);
     await client.connect();
     let reclaimed = 0;
     try {
-      // started_on as text: its microseconds identify the run (a Date would keep milliseconds only).
-      const { rows } = await client.query<{ id: string; name: string; started_on: string }>(
-        `SELECT id, name, started_on::text FROM pgboss.job
-          WHERE state = 'active' AND name = ANY ($1::text[]) AND started_on < now() - make_interval(secs => $2)`,
-        [JOB_NAMES, olderThan],
-      );
       for (const job of rows) {
         await client.query('BEGIN');
         try {

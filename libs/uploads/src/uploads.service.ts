@@ -383,13 +383,12 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
       [uploadId, actor.id, evidenceId],
     );
     if (count === 1) return;
-    const [row] = await tx.query(`SELECT 1 FROM uploads WHERE id = $1`, [uploadId]);
-    throw row ? conflict('This upload already became evidence') : terminated();
+    throw (await this.gone(uploadId, tx)) ? terminated() : conflict('This upload already became evidence');
   }
 
   /** Whether the upload no longer exists (terminated); one that became evidence still does. */
-  async gone(uploadId: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(`SELECT 1 FROM uploads WHERE id = $1`, [uploadId]);
+  async gone(uploadId: string, db: DataSource | EntityManager = this.db): Promise<boolean> {
+    const rows: unknown[] = await db.query(`SELECT 1 FROM uploads WHERE id = $1`, [uploadId]);
     return rows.length === 0;
   }
 
