@@ -101,4 +101,35 @@ describe("tus-js-client with custodia upload's file reader and HTTP stack", () =
       server.close();
     }
   });
+
+  it("reads the next chunk while one is sent, without touching the bytes of the chunk being sent, and reads afresh at an offset it did not expect", async () => {
+    const bytes = randomBytes(5 * 1024 + 7);
+    const file = path.join(dir, 'ahead.bin');
+    await writeFile(file, bytes);
+    const source = await TUS_FILE_OPTIONS.fileReader.openFile(fileOnDisk(file), 2048);
+    const slice = async (start: number, end: number) => {
+      const { value, done } = await source.slice(start, end);
+      // What the reader read ahead meanwhile is in place before the chunk is looked at.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return { bytes: Buffer.from((value as unknown as { bytes: Buffer }).bytes), view: (value as unknown as { bytes: Buffer }).bytes, done };
+    };
+    const first = await slice(0, 2048);
+    expect(first.view.equals(bytes.subarray(0, 2048))).toBe(true);
+    const second = await slice(2048, 4096);
+    expect(second.view.equals(bytes.subarray(2048, 4096))).toBe(true);
+    // The server had less than sent (a resume): read from there, not the chunk read ahead.
+    const again = await slice(1000, 3048);
+    expect(again.view.equals(bytes.subarray(1000, 3048))).toBe(true);
+    const next = await slice(3048, 5096);
+    expect(next.view.equals(bytes.subarray(3048, 5096))).toBe(true);
+    const last = await slice(5096, 7144);
+    expect(last.view.equals(bytes.subarray(5096))).toBe(true);
+    expect([first.done, second.done, again.done, next.done, last.done]).toEqual([false, false, false, false, true]);
+    // A file cut short after a chunk was read ahead: that chunk is as it was read (the archive
+    // checks the whole file's hash), and the next one, read from the disk, fails.
+    await slice(0, 2048);
+    await writeFile(file, bytes.subarray(0, 4000));
+    expect((await slice(2048, 4096)).bytes.equals(bytes.subarray(2048, 4096))).toBe(true);
+    await expect(source.slice(4096, 6144)).rejects.toThrow(/became shorter while it was being sent/);
+  });
 });

@@ -39,31 +39,62 @@ const ANSWER_LIMIT_BYTES = 64 * 1024;
 /** A request with no byte sent or received for this long is given up (tus-js-client then retries). */
 const IDLE_TIMEOUT_MS = 60_000;
 
+/** `length` bytes of `file` from `start` into the front of `into`. */
+async function readPart(file: string, into: Buffer, start: number, length: number): Promise<Buffer> {
+  const bytes = into.subarray(0, length);
+  // Opened per read, so a source tus-js-client closed (abort, then start again) still reads.
+  const handle = await open(file, 'r');
+  try {
+    for (let read = 0; read < length; ) {
+      const { bytesRead } = await handle.read(bytes, read, length - read, start + read);
+      if (bytesRead === 0) throw new Error(`${file} became shorter while it was being sent`);
+      read += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return bytes;
+}
+
 const fileReader: tus.FileReader = {
   async openFile(input: { path: string }) {
     const file = input.path;
     const { size } = await stat(file);
-    let buffer: Buffer | undefined;
+    // Two buffers in turn: one chunk is sent from one while the next is read into the other, so
+    // the disk (a slow USB stick, a phone's card) is read while the network is busy, not between
+    // chunks. tus-js-client asks for the next slice only once the last request was answered,
+    // so the buffer a chunk went out from is free again by then.
+    let sending: Buffer | undefined;
+    let spare: Buffer | undefined;
+    let ahead: { start: number; length: number; bytes: Promise<Buffer> } | null = null;
+    const room = (buffer: Buffer | undefined, length: number) => (buffer && buffer.length >= length ? buffer : Buffer.allocUnsafe(length));
     return {
       size,
-      // The file is opened per chunk, so a source tus-js-client closed (abort, then start again)
-      // still reads.
       async slice(start: number, end: number) {
         // The offset comes from the server: a negative or impossible one is refused, not read from.
         if (!Number.isSafeInteger(start) || start < 0 || start > size) throw new Error(`the archive asked for bytes from offset ${start} of a file of ${size}`);
         end = Math.min(end, size);
         const length = Math.max(0, end - start);
-        if (!buffer || buffer.length < length) buffer = Buffer.allocUnsafe(length);
-        const bytes = buffer.subarray(0, length);
-        const chunk = await open(file, 'r');
-        try {
-          for (let read = 0; read < bytes.length; ) {
-            const { bytesRead } = await chunk.read(bytes, read, bytes.length - read, start + read);
-            if (bytesRead === 0) throw new Error(`${file} became shorter while it was being sent`);
-            read += bytesRead;
-          }
-        } finally {
-          await chunk.close();
+        let bytes: Buffer;
+        const read = ahead;
+        ahead = null;
+        if (read && read.start === start && read.length === length) {
+          bytes = await read.bytes;
+          [sending, spare] = [spare, sending];
+        } else {
+          // Another offset (the server had less, or a retry): the read ahead is not used, and
+          // its buffer is written only once that read is over.
+          await read?.bytes.catch(() => undefined);
+          sending = room(sending, length);
+          bytes = await readPart(file, sending, start, length);
+        }
+        if (end < size) {
+          const next = Math.min(length, size - end);
+          spare = room(spare, next);
+          const reading = readPart(file, spare, end, next);
+          // A failure is met when that slice is asked for (or never, if it is not).
+          reading.catch(() => undefined);
+          ahead = { start: end, length: next, bytes: reading };
         }
         return { value: new Chunk(bytes), done: end >= size };
       },
