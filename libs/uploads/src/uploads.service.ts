@@ -12,7 +12,7 @@ import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { UPLOAD_ID_PATTERN } from '#custodia/schema';
 import { PostgresLocker } from './pg-locker.js';
-import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck } from './upload-store.js';
+import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck, type Received } from './upload-store.js';
 
 /** Where the API mounts tus (the global prefix included). */
 export const UPLOADS_PATH = '/api/v1/uploads';
@@ -41,6 +41,8 @@ export interface Appended {
   expires: Date | null;
   /** The body ended early (the client went away, or another request took the upload over). */
   interrupted: boolean;
+  /** Settles once the bytes answered for are in the file and the upload's lock is let go. */
+  written: Promise<void>;
 }
 
 /** A finished upload handed to evidence intake (see claim). */
@@ -123,6 +125,8 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   private readonly locker: PostgresLocker;
   /** Per user, their tus PATCH requests receiving bytes in this process (each holds a connection of the lock pool). */
   readonly writing: PerUserLimit;
+  /** Per upload, the last request's lock until its bytes are in the file (see UploadStore.receive's `early`). */
+  private readonly lastWrites = new Map<string, Promise<void>>();
   private readonly tus: Server;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -203,14 +207,21 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw new TusRefusal(404, 'No such upload\n');
     if (row.expired) throw new TusRefusal(410, 'The upload expired and is being removed\n');
+    // The last request's bytes may still be on their way to the file, with its lock held: this
+    // one waits for that here rather than in the lock's queue (which polls).
+    await this.lastWrites.get(id);
     const release = this.writing.take(
       actor.id,
       () => new TusRefusal(423, `You are sending ${this.writing.max} uploads at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`),
     );
+    let written = Promise.resolve();
     try {
-      return await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);
+      const appended = await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);
+      written = appended.written;
+      return appended;
     } finally {
-      release();
+      // The account's share of requests is taken until the bytes are written (they are in memory until then).
+      void written.then(release);
     }
   }
 
@@ -223,18 +234,29 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const leave = () => gone.abort();
     body.once('close', leave);
     const lock = this.locker.newLock(id);
-    let appended: { offset: number; interrupted: boolean };
+    let appended: Received;
     try {
       await lock.lock(gone.signal, () => {
         draining ??= setTimeout(() => letGo.abort(), LOCK_DRAIN_MS);
       });
+      let written = Promise.resolve();
       try {
-        appended = await this.store.receive(body, id, offset, { check, limit: size - offset, length, stop: letGo.signal });
+        appended = await this.store.receive(body, id, offset, { check, limit: size - offset, length, stop: letGo.signal, early: true });
+        written = appended.written;
       } finally {
-        // The answer does not wait for the release: another request for this upload waits for
-        // it here (the in-process lock goes last), and another instance retries within 50 ms.
-        lock.unlock().catch((error: Error) => this.logger.warn(`releasing the lock of an upload failed: ${error.message}`));
+        // The answer does not wait for the release, nor for the last writes of an early answer:
+        // the next request for this upload waits for both (lastWrites, then the in-process lock),
+        // and another instance retries within 50 ms.
+        const released = written
+          .then(() => lock.unlock())
+          .catch((error: Error) => this.logger.warn(`releasing the lock of an upload failed: ${error.message}`))
+          .finally(() => {
+            if (this.lastWrites.get(id) === released) this.lastWrites.delete(id);
+          });
+        this.lastWrites.set(id, released);
+        written = released;
       }
+      appended = { ...appended, written };
     } finally {
       clearTimeout(draining);
       body.off('close', leave);
@@ -464,6 +486,8 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
+    // Bytes already answered for reach the file, and their locks are let go, before the pool ends.
+    await Promise.all(this.lastWrites.values());
     await this.locker.close();
   }
 }
