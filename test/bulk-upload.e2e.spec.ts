@@ -171,4 +171,49 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
     expect(await runCli(['upload', '--check', 'single-out/summary.json'], io({}))).toBe(0);
     expect(lines.join('')).toContain('1 of 1 receipts check out');
   });
+
+  it('with --trusted-key, holds receipts to the key the operator gave: the archive\'s own key passes; another id sends nothing and fails the check', async () => {
+    const lines: string[] = [];
+    const io = (env: Record<string, string>) => ({ env, cwd: work, stdout: (text: string) => lines.push(text), stderr: (text: string) => lines.push(text), readStdin: async () => '' });
+    const env = { CUSTODIA_URL: url, CUSTODIA_TOKEN: investigator.token };
+    const [{ keyId }] = (await t.http.get('/api/v1/log/keys').auth(investigator.token, { type: 'bearer' })).body as { keyId: string }[];
+    const other = createHash('sha256').update('a key nobody published').digest('hex');
+    const folder = path.join(work, 'pinned');
+    await mkdir(folder, { recursive: true });
+    const bytes = randomBytes(4000);
+    await writeFile(path.join(folder, 'statement.pdf'), bytes);
+    const held = async () => (await itemsInCase()).some((item) => item.sha256 === sha256(bytes));
+    const uploads = async () => (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM uploads`))[0]!.n;
+
+    expect(await runCli(['upload', folder, '--case', caseId, '--trusted-key', 'ABC'], io(env))).toBe(2);
+    expect(lines.join('')).toContain('--trusted-key must be a key id');
+
+    // A key id the archive does not publish: nothing is sent.
+    lines.length = 0;
+    const uploadsBefore = await uploads();
+    expect(await runCli(['upload', folder, '--case', caseId, '--out', 'pinned-wrong', '--trusted-key', other], io(env))).not.toBe(0);
+    expect(lines.join('')).toContain(`publishes no log key with the trusted id (${other})`);
+    expect(await held()).toBe(false);
+    expect(await uploads()).toBe(uploadsBefore);
+
+    // The archive's own key: stored, and the summary keeps the pin, which a later check holds to.
+    lines.length = 0;
+    expect(await runCli(['upload', folder, '--case', caseId, '--out', 'pinned', '--trusted-key', keyId], io(env))).toBe(0);
+    expect(await held()).toBe(true);
+    expect(lines.join('')).not.toContain('give the key id its operator gives you');
+    const summary = JSON.parse(await readFile(path.join(work, 'pinned', 'summary.json'), 'utf8')) as Summary;
+    expect(summary).toMatchObject({ trustedKeyIds: [keyId], keys: [{ keyId }] });
+    expect(await readFile(path.join(work, 'pinned', 'summary.txt'), 'utf8')).toContain(`receipts signed with the trusted log key ${keyId}`);
+    lines.length = 0;
+    expect(await runCli(['upload', '--check', 'pinned/summary.json'], io({}))).toBe(0);
+    expect(lines.join('')).toContain('1 of 1 receipts check out');
+    lines.length = 0;
+    expect(await runCli(['upload', '--check', 'pinned/summary.json', '--trusted-key', other], io({}))).not.toBe(0);
+    expect(lines.join('')).toMatch(/the summary .*pinned.summary\.json holds no log key with the trusted id/);
+
+    // Without a pin, the run says whose keys its receipts were checked against.
+    lines.length = 0;
+    expect(await runCli(['upload', folder, '--case', caseId, '--out', 'unpinned'], io(env))).toBe(0);
+    expect(lines.join('')).toContain(`checked against the log keys this archive publishes (${keyId})`);
+  });
 });

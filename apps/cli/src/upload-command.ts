@@ -5,16 +5,21 @@ import { withEnvironmentFile } from '#custodia/config';
 import { visibleText } from '#custodia/text';
 import { UsageError } from './verify-command.js';
 
-export const UPLOAD_USAGE = `  upload <files or folders...> --case CASE_ID [--out DIR] [--parallel N] [--source-type TYPE] [--tag TAG ...]
+export const UPLOAD_USAGE = `  upload <files or folders...> --case CASE_ID [--out DIR] [--parallel N] [--source-type TYPE] [--tag TAG ...] [--trusted-key KEYID ...]
       Sends files to a case as evidence over resumable uploads: hashes each file first, sends it
       with tus (a broken connection resumes; a second run sends only what is missing), and writes
       each receipt to DIR/receipts with DIR/summary.json and DIR/summary.txt (DIR: ./custodia-upload-CASE_ID).
       The archive's address and token come from CUSTODIA_URL and CUSTODIA_TOKEN (or CUSTODIA_TOKEN_FILE),
-      in the environment or the configuration file; never from the command line.
+      in the environment or the configuration file; never from the command line. Each receipt is
+      checked as it arrives; --trusted-key (the log key id the archive's operator gave you) refuses
+      receipts signed with any other key, and a run against an archive that does not publish it.
 
-  upload --check DIR/summary.json
+  upload --check DIR/summary.json [--trusted-key KEYID ...]
       Re-checks a run's receipts offline: each receipt's signature and inclusion proof against the
-      log keys saved in the summary, and each local file against the hash its receipt names.`;
+      log keys saved in the summary (only the trusted ones, if the run or this check names them),
+      and each local file against the hash its receipt names.`;
+
+const KEY_ID = /^[0-9a-f]{64}$/;
 
 interface UploadIo {
   env: Record<string, string | undefined>;
@@ -70,11 +75,14 @@ export async function uploadCommand(args: string[], io: UploadIo): Promise<numbe
       'source-type': { type: 'string' },
       tag: { type: 'string', multiple: true },
       check: { type: 'string' },
+      'trusted-key': { type: 'string', multiple: true },
     },
     strict: true,
   });
+  const trustedKeyIds = values['trusted-key'];
+  if (trustedKeyIds?.some((id) => !KEY_ID.test(id))) throw new UsageError('--trusted-key must be a key id: 64 lowercase hex digits');
   if (values.check !== undefined) {
-    const checks = await checkReceipts(path.resolve(io.cwd, values.check));
+    const checks = await checkReceipts(path.resolve(io.cwd, values.check), undefined, trustedKeyIds);
     let bad = 0;
     for (const check of checks) {
       const ok = check.receiptValid && check.fileMatches !== false;
@@ -108,8 +116,13 @@ export async function uploadCommand(args: string[], io: UploadIo): Promise<numbe
       parallel,
       metadata: { ...(values['source-type'] ? { sourceType: values['source-type'] } : {}), ...(values.tag?.length ? { tags: values.tag } : {}) },
       onProgress: progressPrinter(io),
+      ...(trustedKeyIds ? { trustedKeyIds } : {}),
     },
   );
+  if (!trustedKeyIds) {
+    const ids = summary.keys.map((key) => visibleText(String(key.keyId))).join(', ');
+    io.stdout(`Receipts were checked against the log keys this archive publishes (${ids}): give the key id its operator gives you with --trusted-key to check it was that archive that signed.\n`);
+  }
   const failed = summary.files.filter((f) => f.status === 'failed' || f.status === 'not_sent').length;
   io.stdout(`${summary.files.length - failed} of ${summary.files.length} files are in the archive; receipts and the summary are in ${outDir}\n`);
   if (failed) io.stdout(`${failed} not sent: run the same command again to send them.\n`);

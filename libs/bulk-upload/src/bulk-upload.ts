@@ -45,6 +45,12 @@ export interface BulkUploadOptions {
   stopAfter?: number;
   /** How long to wait for a receipt the archive's log has not integrated yet (default 60 s); a later run fetches it otherwise. */
   receiptWaitSeconds?: number;
+  /**
+   * The log keys (ids: SHA-256 of the key) receipts must be signed with, as learnt from the
+   * archive's operator out of band. Without them, receipts are checked against the keys the
+   * same archive publishes, which an archive that is not the one meant (or not honest) controls.
+   */
+  trustedKeyIds?: readonly string[];
   fetchImpl?: typeof fetch;
 }
 
@@ -69,8 +75,10 @@ export interface Summary {
   archive: string;
   caseId: string;
   finishedAt: string;
-  /** The log's published keys when the run ended: what the receipts are checked against offline. */
+  /** The log's published keys when the run ended (only the trusted ones, if given): what the receipts are checked against offline. */
   keys: PublishedKey[];
+  /** The key ids the run was given to trust (`--trusted-key`); a later check holds the receipts to them too. */
+  trustedKeyIds?: string[];
   files: FileOutcome[];
 }
 
@@ -253,7 +261,7 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
   const publishedKeys = async (): Promise<PublishedKey[]> => {
     const answer = await fetchImpl(`${api}/log/keys`, { headers: auth });
     if (!answer.ok) throw new Error(`The archive at ${base} did not give its log's keys: ${await failure(answer)}`);
-    return bodyJson<PublishedKey[]>(answer);
+    return pinnedKeys(await bodyJson<PublishedKey[]>(answer), options.trustedKeyIds, `the archive at ${base} publishes`);
   };
   let keys = await publishedKeys();
   let keysRenewed = false;
@@ -414,6 +422,7 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
     caseId: options.caseId,
     finishedAt: new Date().toISOString(),
     keys,
+    ...(options.trustedKeyIds?.length ? { trustedKeyIds: [...options.trustedKeyIds] } : {}),
     files: files.map((file) => outcomes.get(file) ?? { file, sizeBytes: state.files[file]?.sizeBytes ?? 0, sha256: state.files[file]?.sha256 ?? '', status: 'not_sent' }),
   };
   await writeAtomically(path.join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
@@ -432,7 +441,10 @@ export function summaryTable(summary: Summary): string {
   )
     .map(([status, n]) => `${n} ${status}`)
     .join(', ');
-  return `Custodia upload to ${summary.archive}, case ${summary.caseId}, ${summary.finishedAt}\n${counts}\n\n${[line(header), ...rows.map(line)].join('\n')}\n`;
+  const signers = summary.trustedKeyIds?.length
+    ? `receipts signed with the trusted log key ${summary.trustedKeyIds.join(', ')}`
+    : `receipts checked against the log keys the archive published (${summary.keys.map((k) => visibleText(String(k.keyId))).join(', ')}); none was given to trust (--trusted-key)`;
+  return `Custodia upload to ${summary.archive}, case ${summary.caseId}, ${summary.finishedAt}\n${counts}; ${signers}\n\n${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** One receipt's offline check. */
@@ -447,12 +459,28 @@ export interface ReceiptCheck {
 }
 
 /**
+ * The keys among `keys` whose ids are trusted (all of them when no id is): a key's id is the
+ * SHA-256 of the key itself, which the receipt check holds it to, so a key published under a
+ * trusted id but not that key does not pass. None of them there: an error, `holder` (the archive
+ * that publishes them, the summary that holds them) saying whose.
+ */
+function pinnedKeys(keys: unknown, trustedKeyIds: readonly string[] | undefined, holder: string): PublishedKey[] {
+  const list = Array.isArray(keys) ? (keys as PublishedKey[]) : [];
+  if (!trustedKeyIds?.length) return list;
+  const pinned = list.filter((key) => typeof key === 'object' && key !== null && trustedKeyIds.includes(key.keyId));
+  if (pinned.length === 0) {
+    throw new Error(`${holder} no log key with the trusted id (${trustedKeyIds.join(', ')}): it is not the archive meant, or its key changed; ask its operator`);
+  }
+  return pinned;
+}
+
+/**
  * Re-checks a run's receipts without the archive: each receipt against the keys the summary
  * holds (or `keys`), and each local file against the hash its receipt names.
  */
-export async function checkReceipts(summaryFile: string, keys?: PublishedKey[]): Promise<ReceiptCheck[]> {
+export async function checkReceipts(summaryFile: string, keys?: PublishedKey[], trustedKeyIds?: readonly string[]): Promise<ReceiptCheck[]> {
   const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as Summary;
-  const trusted = keys ?? summary.keys;
+  const trusted = pinnedKeys(keys ?? summary.keys, trustedKeyIds ?? summary.trustedKeyIds, `the summary ${summaryFile} holds`);
   const checks: ReceiptCheck[] = [];
   for (const outcome of summary.files) {
     if (!outcome.receiptFile) continue;
