@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileOnDisk, TUS_FILE_OPTIONS } from './tus-node.js';
+import { fileOnDisk, TUS_FILE_OPTIONS, tusFileOptions } from './tus-node.js';
 
 /** The least tus server: one upload, its PATCHes kept as they came. */
 async function tusServer() {
@@ -131,5 +131,51 @@ describe("tus-js-client with custodia upload's file reader and HTTP stack", () =
     await writeFile(file, bytes.subarray(0, 4000));
     expect((await slice(2048, 4096)).bytes.equals(bytes.subarray(2048, 4096))).toBe(true);
     await expect(source.slice(4096, 6144)).rejects.toThrow(/became shorter while it was being sent/);
+  });
+
+  it('gives up a PATCH the archive takes and never answers, after the idle time, and the retry sends the chunk again', async () => {
+    // An archive that reads the first PATCH whole and then says nothing; it answers the rest.
+    let received = Buffer.alloc(0);
+    let patches = 0;
+    const server = http.createServer(async (req, res) => {
+      const parts: Buffer[] = [];
+      for await (const part of req) parts.push(part as Buffer);
+      if (req.method === 'POST') return void res.writeHead(201, { Location: '/files/1', 'Tus-Resumable': '1.0.0' }).end();
+      if (req.method === 'HEAD') return void res.writeHead(200, { 'Upload-Offset': String(received.length), 'Upload-Length': '3000', 'Tus-Resumable': '1.0.0' }).end();
+      if (++patches === 1) return;
+      received = Buffer.concat([received, ...parts]);
+      res.writeHead(204, { 'Upload-Offset': String(received.length), 'Tus-Resumable': '1.0.0' }).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const bytes = randomBytes(3000);
+    const file = path.join(dir, 'unanswered.bin');
+    await writeFile(file, bytes);
+    const errors: string[] = [];
+    try {
+      const started = Date.now();
+      await new Promise<void>((resolve, reject) => {
+        const upload = new tus.Upload(fileOnDisk(file), {
+          ...tusFileOptions(300),
+          endpoint: `${url}/files`,
+          retryDelays: [10],
+          onShouldRetry: (error) => {
+            errors.push(String(error.causingError?.message ?? error.message));
+            return true;
+          },
+          onError: reject,
+          onSuccess: () => resolve(),
+        });
+        upload.start();
+      });
+      expect(errors).toEqual([expect.stringContaining('the archive sent nothing for 0.3 s')]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(patches).toBe(2);
+      expect(received.equals(bytes)).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

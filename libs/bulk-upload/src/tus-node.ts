@@ -131,6 +131,7 @@ class Request implements tus.HttpRequest {
   constructor(
     private readonly method: string,
     private readonly url: string,
+    private readonly idleTimeoutMs: number,
   ) {}
 
   getMethod(): string {
@@ -164,7 +165,7 @@ class Request implements tus.HttpRequest {
       const req = (target.protocol === 'https:' ? https : http).request(target, { method: this.method, headers });
       this.request = req;
       req.on('error', reject);
-      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`the archive sent nothing for ${IDLE_TIMEOUT_MS / 1000} s`)));
+      req.setTimeout(this.idleTimeoutMs, () => req.destroy(new Error(`the archive sent nothing for ${this.idleTimeoutMs / 1000} s`)));
       req.on('response', (res) => {
         const parts: Buffer[] = [];
         let size = 0;
@@ -199,10 +200,13 @@ class Request implements tus.HttpRequest {
   }
 }
 
-const httpStack: tus.HttpStack = {
-  createRequest: (method, url) => new Request(method, url),
-  getName: () => 'custodia-node',
-};
+/** Spread into tus-js-client's options with an input from `fileOnDisk`; `idleTimeoutMs` is for tests. */
+export function tusFileOptions(idleTimeoutMs = IDLE_TIMEOUT_MS) {
+  const httpStack: tus.HttpStack = {
+    createRequest: (method, url) => new Request(method, url, idleTimeoutMs),
+    getName: () => 'custodia-node',
+  };
+  return { fileReader, httpStack } satisfies tus.UploadOptions;
+}
 
-/** Spread into tus-js-client's options with an input from `fileOnDisk`. */
-export const TUS_FILE_OPTIONS = { fileReader, httpStack } satisfies tus.UploadOptions;
+export const TUS_FILE_OPTIONS = tusFileOptions();
