@@ -57,6 +57,8 @@ const leaseKey = (jobId: string): string => `custodia.job:${jobId}`;
  */
 class JobLeases {
   private client: Promise<pg.Client> | null = null;
+  /** The lease connection's last statement: one at a time, as node-postgres wants of a client (pg 9 refuses overlapping queries). */
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly connectionString: string) {}
 
@@ -80,12 +82,19 @@ class JobLeases {
   /** Runs `work` holding the job's lease; without a lease (no connection) the job is not run, and pg-boss retries it. */
   async holding<T>(jobId: string, work: () => Promise<T>): Promise<T> {
     const client = await this.connection();
-    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [leaseKey(jobId)]);
+    await this.query(client, 'SELECT pg_advisory_lock(hashtextextended($1, 0))', [leaseKey(jobId)]);
     try {
       return await work();
     } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [leaseKey(jobId)]).catch(() => undefined);
+      await this.query(client, 'SELECT pg_advisory_unlock(hashtextextended($1, 0))', [leaseKey(jobId)]).catch(() => undefined);
     }
+  }
+
+  /** A statement on the lease connection once the one before it is answered (jobs start and end at once). */
+  private query(client: pg.Client, sql: string, params: unknown[]): Promise<unknown> {
+    const answered = this.last.then(() => client.query(sql, params));
+    this.last = answered.catch(() => undefined);
+    return answered;
   }
 
   async close(): Promise<void> {

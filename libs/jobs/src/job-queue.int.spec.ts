@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+import { JobQueue } from './job-queue.js';
+
+describe('the job queue in PostgreSQL', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let queue: JobQueue;
+  const warnings: string[] = [];
+  const heard = (warning: Error) => warnings.push(warning.message);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: db.appUrl, max: 2 });
+    queue = new JobQueue({ connectionString: db.appUrl, pollingIntervalSeconds: 0.5 });
+    await queue.start();
+    process.on('warning', heard);
+  });
+  afterAll(async () => {
+    process.off('warning', heard);
+    await queue?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('runs jobs side by side, each holding its lease, with one statement at a time on the lease connection', async () => {
+    let running = 0;
+    let most = 0;
+    const done = new Set<string>();
+    const leasesHeld: boolean[] = [];
+    const all = new Promise<void>((resolve) => {
+      void queue.work(
+        'evidence.derivatives',
+        async ({ evidenceId }) => {
+          running++;
+          most = Math.max(most, running);
+          // The lease is the job's: another session cannot take it while the handler runs.
+          const { rows } = await pool.query<{ free: boolean }>(
+            `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS free`,
+            [`custodia.job:${evidenceId}`],
+          );
+          leasesHeld.push(!rows[0]!.free);
+          await new Promise((wait) => setTimeout(wait, 150));
+          running--;
+          done.add(evidenceId);
+          if (done.size === 8) resolve();
+        },
+        4,
+      );
+    });
+    const ids = Array.from({ length: 8 }, () => randomUUID());
+    const tx = { query: (text: string, values: unknown[]) => pool.query(text, values).then((result) => result.rows) } as unknown as EntityManager;
+    for (const id of ids) await queue.enqueue(tx, 'evidence.derivatives', { evidenceId: id }, id);
+    queue.wake('evidence.derivatives');
+    await all;
+    expect(done).toEqual(new Set(ids));
+    expect(most).toBeGreaterThan(1);
+    expect(leasesHeld).toEqual(Array(8).fill(true));
+    // node-postgres warns (and pg 9 refuses) when a client is given a query while one runs.
+    expect(warnings.filter((message) => /already executing a query/.test(message))).toEqual([]);
+  });
+});
