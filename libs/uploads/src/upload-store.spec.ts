@@ -109,8 +109,8 @@ describe('UploadStore.receive: an early answer (early: true)', () => {
     closes.failWrites = true;
     const lost = await store.receive(Readable.from([bytes.subarray(1000, 2000)]), ID, 1000, { check: null, limit: 2000, early: true });
     expect(lost.offset).toBe(2000);
-    // Nothing goes unheard (vitest fails the run on an unhandled rejection).
-    await lost.written;
+    // Heard by the caller, which logs it (vitest fails the run on an unhandled rejection).
+    expect(await lost.written).toMatchObject({ code: 'ENOSPC' });
     closes.failWrites = false;
     expect((await stat(file())).size).toBe(1000);
     await expect(store.receive(Readable.from([bytes.subarray(2000)]), ID, 2000, { check: null, limit: 1000, early: true })).rejects.toMatchObject({ status_code: 409 });

@@ -43,8 +43,8 @@ export interface Received {
   offset: number;
   /** The body ended early (the client went away, or `stop` asked this request to let go). */
   interrupted: boolean;
-  /** Settles once the body's bytes are in the file (or failed to get there): see `early`. */
-  written: Promise<void>;
+  /** Settles once the body's bytes are in the file, with what stopped them if they are not (see `early`). */
+  written: Promise<unknown>;
 }
 
 /** A body longer than the upload has room for. */
@@ -141,7 +141,7 @@ export class UploadStore extends FileStore {
     // Our own write instead of the file store's (16 KiB writes): the blob store's sink, as for a
     // multipart upload. Its writes overlap the receiving, and its 8 MiB of room take a whole
     // chunk while a write is on its way to the disk, so the socket is not paused (with 1 MiB,
-    // tus ran at 0.70 of multipart in the same rounds, 0.81 with 8; bench/README.md). Flushed to
+    // tus ran at 0.70 of multipart over six rounds, 0.81 with 8; bench/README.md). Flushed to
     // disk every 64 MiB of the file across requests, in the background (see settle), so making
     // it evidence finds little left to fsync, as a multipart upload does.
     const sink = new FileSink(handle, offset, undefined, {
@@ -168,8 +168,8 @@ export class UploadStore extends FileStore {
       hashing.once('finish', () => resolve(true));
       hashing.once('close', () => resolve(false));
     });
+    let failure: unknown = null;
     const outcome = (async (): Promise<{ offset: number; interrupted: boolean }> => {
-      let failure: unknown = null;
       try {
         const written = pipeline(hashing, sink);
         if (source.destroyed) cut();
@@ -225,10 +225,10 @@ export class UploadStore extends FileStore {
       // resends from there.
       const first = await Promise.race([outcome.then(() => false, () => false), hashed]);
       if (first && !interrupted && received < limit && (!check || matches())) {
-        return { offset: offset + received, interrupted: false, written: outcome.then(() => undefined, () => undefined) };
+        return { offset: offset + received, interrupted: false, written: outcome.then(() => null, (error: unknown) => failure ?? error) };
       }
     }
-    return { ...(await outcome), written: Promise.resolve() };
+    return { ...(await outcome), written: Promise.resolve(null) };
   }
 
   /**

@@ -214,7 +214,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
       actor.id,
       () => new TusRefusal(423, `You are sending ${this.writing.max} uploads at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`),
     );
-    let written = Promise.resolve();
+    let written: Promise<unknown> = Promise.resolve();
     try {
       const appended = await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);
       written = appended.written;
@@ -234,29 +234,32 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const leave = () => gone.abort();
     body.once('close', leave);
     const lock = this.locker.newLock(id);
-    let appended: Received;
+    let appended: Omit<Appended, 'expires'>;
     try {
       await lock.lock(gone.signal, () => {
         draining ??= setTimeout(() => letGo.abort(), LOCK_DRAIN_MS);
       });
-      let written = Promise.resolve();
+      let received: Received | undefined;
+      let settled: Promise<void> = Promise.resolve();
       try {
-        appended = await this.store.receive(body, id, offset, { check, limit: size - offset, length, stop: letGo.signal, early: true });
-        written = appended.written;
+        received = await this.store.receive(body, id, offset, { check, limit: size - offset, length, stop: letGo.signal, early: true });
       } finally {
         // The answer does not wait for the release, nor for the last writes of an early answer:
         // the next request for this upload waits for both (lastWrites, then the in-process lock),
         // and another instance retries within 50 ms.
-        const released = written
-          .then(() => lock.unlock())
+        const released = (received?.written ?? Promise.resolve(null))
+          .then((failure) => {
+            if (failure) this.logger.warn(`writing an upload's bytes failed after its PATCH was answered; its client resends them (HEAD tells from where): ${(failure as Error).message ?? failure}`);
+            return lock.unlock();
+          })
           .catch((error: Error) => this.logger.warn(`releasing the lock of an upload failed: ${error.message}`))
           .finally(() => {
             if (this.lastWrites.get(id) === released) this.lastWrites.delete(id);
           });
         this.lastWrites.set(id, released);
-        written = released;
+        settled = released;
       }
-      appended = { ...appended, written };
+      appended = { offset: received.offset, interrupted: received.interrupted, written: settled };
     } finally {
       clearTimeout(draining);
       body.off('close', leave);
