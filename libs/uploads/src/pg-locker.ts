@@ -11,6 +11,14 @@ const ASK_EVERY_MS = 1000;
 const RELEASE_CHANNEL = 'custodia_upload_release';
 
 /**
+ * How long a released upload's database lock stays with this process for the upload's next
+ * request. A client sends its next chunk as soon as one is answered, and taking the lock again
+ * cost two round trips per chunk (its release, then its retaking: 1.5 of the 28 ms an 8 MiB chunk
+ * took here, 2026-12-05). Another instance's request that wants it asks (NOTIFY) and gets it at once.
+ */
+const KEEP_MS = 500;
+
+/**
  * tus locks that hold across API instances: an upload is written by one request at a time
  * whichever instance serves it. Within this process the tus MemoryLocker orders requests (and
  * asks a stale holder to let go, as tus wants); across processes a PostgreSQL session advisory
@@ -26,13 +34,22 @@ export class PostgresLocker implements Locker {
   readonly pool: pg.Pool;
   /** Uploads whose database lock this process holds, with how to ask their request to let go. */
   private readonly held = new Map<string, RequestRelease>();
+  /** Held uploads another process asked for: their lock goes to it when released, not kept. */
+  private readonly asked = new Set<string>();
+  /** Released uploads whose database lock this process keeps a while (`keepMs`), by upload id. */
+  private readonly kept = new Map<string, { client: pg.PoolClient; timer: NodeJS.Timeout; onLost: () => void }>();
+  /** Kept locks being given up (their unlock under way), so a request for one waits for it. */
+  private readonly givingUp = new Map<string, Promise<void>>();
+  /** Closing: nothing more is kept. */
+  private closing = false;
   /** The connection that hears release requests; started with the first lock, again after it breaks. */
   private listener: Promise<pg.Client | null> | null = null;
 
   constructor(
     private readonly connectionString: string,
     private readonly timeoutMs = 30_000,
-    size = 20,
+    private readonly size = 20,
+    private readonly keepMs = KEEP_MS,
   ) {
     this.local = new MemoryLocker({ acquireLockTimeout: timeoutMs });
     // A request that finds every lock connection taken waits at most `timeoutMs` for one (503).
@@ -48,6 +65,7 @@ export class PostgresLocker implements Locker {
 
   /** This process now holds the upload's database lock; `release` asks its request to let go. */
   holding(id: string, release: RequestRelease): void {
+    this.asked.delete(id);
     this.held.set(id, release);
   }
 
@@ -55,7 +73,63 @@ export class PostgresLocker implements Locker {
     this.held.delete(id);
   }
 
+  /**
+   * Keeps a released upload's lock, with the connection holding it, for the upload's next request
+   * here; false when it is not kept: another process asked for it, this locker is closing, or
+   * half the pool is kept already (the rest serves other uploads).
+   */
+  keep(id: string, client: pg.PoolClient): boolean {
+    if (this.asked.delete(id) || this.closing || this.kept.size >= Math.floor(this.size / 2)) return false;
+    // The connection breaking frees the lock with it: nothing left to keep.
+    const onLost = () => {
+      if (this.kept.get(id)?.client !== client) return;
+      clearTimeout(this.kept.get(id)!.timer);
+      this.kept.delete(id);
+      client.off('error', onLost);
+      client.release(true);
+    };
+    client.on('error', onLost);
+    const timer = setTimeout(() => void this.giveUp(id), this.keepMs);
+    timer.unref();
+    this.kept.set(id, { client, timer, onLost });
+    return true;
+  }
+
+  /** The kept lock of an upload, now its new request's (no round trip); null when none is kept. */
+  async take(id: string): Promise<pg.PoolClient | null> {
+    await this.givingUp.get(id);
+    const kept = this.kept.get(id);
+    if (!kept) return null;
+    this.kept.delete(id);
+    clearTimeout(kept.timer);
+    kept.client.off('error', kept.onLost);
+    return kept.client;
+  }
+
+  /** Releases a kept lock: asked for by another process, timed out, or to make room in the pool. */
+  private giveUp(id: string): Promise<void> {
+    const kept = this.kept.get(id);
+    if (!kept) return this.givingUp.get(id) ?? Promise.resolve();
+    this.kept.delete(id);
+    clearTimeout(kept.timer);
+    kept.client.off('error', kept.onLost);
+    const done = unlockAndRelease(kept.client, id).finally(() => {
+      if (this.givingUp.get(id) === done) this.givingUp.delete(id);
+    });
+    this.givingUp.set(id, done);
+    return done;
+  }
+
+  /** Every connection of the pool is out and some keep locks: one of them goes back. */
+  async makeRoom(): Promise<void> {
+    if (this.pool.totalCount - this.pool.idleCount < this.size) return;
+    const [oldest] = this.kept.keys();
+    if (oldest !== undefined) await this.giveUp(oldest);
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.kept.keys()].map((id) => this.giveUp(id)));
     const listener = await this.listener;
     this.listener = null;
     await listener?.end().catch(() => undefined);
@@ -71,8 +145,12 @@ export class PostgresLocker implements Locker {
     this.listener ??= (async () => {
       const client = new pg.Client({ connectionString: this.connectionString, application_name: 'custodia-upload-release' });
       client.on('notification', (message) => {
-        const release = message.payload ? this.held.get(message.payload) : undefined;
-        if (release) void Promise.resolve(release()).catch(() => undefined);
+        if (!message.payload) return;
+        const release = this.held.get(message.payload);
+        if (release) {
+          this.asked.add(message.payload);
+          void Promise.resolve(release()).catch(() => undefined);
+        } else void this.giveUp(message.payload);
       });
       client.on('error', () => {
         this.listener = null;
@@ -92,7 +170,9 @@ export class PostgresLocker implements Locker {
 class PostgresLock implements Lock {
   private client: pg.PoolClient | null = null;
   /** Heard on the checked-out connection (the pool hears only idle ones): see `lock`. */
-  private onLost: ((error: Error) => void) | null = null;
+  private onLost: (() => void) | null = null;
+  /** The connection holding the lock broke while this request held it. */
+  private lost = false;
 
   constructor(
     private readonly id: string,
@@ -104,23 +184,21 @@ class PostgresLock implements Lock {
   async lock(signal: AbortSignal, cancelReq: RequestRelease): Promise<void> {
     await this.local.lock(signal, cancelReq);
     try {
+      const kept = await this.locker.take(this.id);
+      if (kept) {
+        this.hold(kept, cancelReq);
+        return;
+      }
+      await this.locker.makeRoom();
       const client = await this.locker.pool.connect().catch((error: Error) => {
         throw /timeout/i.test(error.message)
           ? new TusRefusal(503, 'The server is busy receiving other uploads; ask again shortly (HEAD tells where this one stands)\n')
           : error;
       });
-      // A connection that breaks while checked out (PostgreSQL restarted, the backend terminated,
-      // the network cut) emits 'error' here, with nobody else listening: unheard, it would end the
-      // process. Its session's lock is gone with it, so a request holding the lock is asked to
-      // let go at once, as another instance's request would ask (the received bytes stay).
+      // Heard while the lock is tried for: a connection that breaks then is released as broken.
       let lost: Error | undefined;
-      const onLost = (error: Error) => {
-        // Heard once: a terminated session reports its FATAL message, then the closed socket.
-        if (lost) return;
-        lost = error;
-        if (this.client === client) void Promise.resolve(cancelReq()).catch(() => undefined);
-      };
-      client.on('error', onLost);
+      const onLostEarly = (error: Error) => void (lost ??= error);
+      client.on('error', onLostEarly);
       const deadline = Date.now() + this.timeoutMs;
       let askAt = 0;
       try {
@@ -137,17 +215,44 @@ class PostgresLock implements Lock {
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       } catch (error) {
+        client.off('error', onLostEarly);
         client.release(lost);
-        client.off('error', onLost);
         throw error;
       }
-      this.client = client;
-      this.onLost = onLost;
-      this.locker.holding(this.id, cancelReq);
+      client.off('error', onLostEarly);
+      if (lost) {
+        // Broken after the lock was granted: the lock went with the session.
+        client.release(lost);
+        throw lost;
+      }
+      this.hold(client, cancelReq);
     } catch (error) {
       await this.local.unlock();
       throw error;
     }
+  }
+
+  /**
+   * This request holds the upload's lock on `client`. A connection that breaks while checked out
+   * (PostgreSQL restarted, the backend terminated, the network cut) emits 'error' here, with
+   * nobody else listening: unheard, it would end the process. Its session's lock is gone with it,
+   * so the request is asked to let go at once, as another instance's request would ask (the
+   * received bytes stay).
+   */
+  private hold(client: pg.PoolClient, cancelReq: RequestRelease): void {
+    let lost = false;
+    const onLost = () => {
+      // Heard once: a terminated session reports its FATAL message, then the closed socket.
+      if (lost) return;
+      lost = true;
+      this.lost = true;
+      if (this.client === client) void Promise.resolve(cancelReq()).catch(() => undefined);
+    };
+    client.on('error', onLost);
+    this.client = client;
+    this.onLost = onLost;
+    this.lost = false;
+    this.locker.holding(this.id, cancelReq);
   }
 
   async unlock(): Promise<void> {
@@ -158,16 +263,21 @@ class PostgresLock implements Lock {
     try {
       if (client) {
         this.locker.released(this.id);
-        await client.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`tus:${this.id}`]).then(
-          () => client.release(),
-          // A connection that failed to unlock is closed, which frees its lock.
-          (error: Error) => client.release(error),
-        );
-        // Back in the pool (which hears it now) or closed: no longer this lock's to hear.
         if (onLost) client.off('error', onLost);
+        // Kept for the upload's next request (unless its connection broke), or released now.
+        if (this.lost) client.release(true);
+        else if (!this.locker.keep(this.id, client)) await unlockAndRelease(client, this.id);
       }
     } finally {
       await this.local.unlock();
     }
   }
+}
+
+/** Gives an upload's lock up and returns its connection to the pool; one that fails to unlock is closed, which frees its lock. */
+async function unlockAndRelease(client: pg.PoolClient, id: string): Promise<void> {
+  await client.query(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [`tus:${id}`]).then(
+    () => client.release(),
+    (error: Error) => client.release(error),
+  );
 }
