@@ -8,7 +8,8 @@
  * `lean` it is not tus-js-client but the least a tus client can do (one creation, then PATCHes
  * of each chunk read into one reused buffer, over one keep-alive connection), to tell the
  * client's own cost from the server's; with TUS_TIMES=1 in its environment it prints each chunk's
- * read and PATCH times (ms) on stderr.
+ * read and PATCH times (ms) on stderr. With `turns=<origin>` it is the lean client sending every
+ * other PATCH to that origin (another API instance), as a load balancer's round robin would.
  */
 import { createReadStream, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -43,7 +44,7 @@ function tusJsClient(stock: boolean): Promise<{ url: string; offset: number }> {
   });
 }
 
-async function lean(): Promise<{ url: string; offset: number }> {
+async function lean(other?: string): Promise<{ url: string; offset: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const send = (method: string, url: string, headers: Record<string, string | number>, body?: Buffer) =>
     new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -60,12 +61,14 @@ async function lean(): Promise<{ url: string; offset: number }> {
   const handle = await open(file, 'r');
   const buffer = Buffer.allocUnsafe(chunkSize);
   let offset = 0;
+  let turn = 0;
   try {
     while (offset < size) {
+      const target = other && turn++ % 2 === 1 ? new URL(new URL(url).pathname, other).href : url;
       const t0 = performance.now();
       const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkSize, size - offset), offset);
       const t1 = performance.now();
-      const res = await send('PATCH', url, { 'Upload-Offset': offset, 'Content-Type': 'application/offset+octet-stream', 'Content-Length': bytesRead }, buffer.subarray(0, bytesRead));
+      const res = await send('PATCH', target, { 'Upload-Offset': offset, 'Content-Type': 'application/offset+octet-stream', 'Content-Length': bytesRead }, buffer.subarray(0, bytesRead));
       if (res.statusCode !== 204) throw new Error(`PATCH answered ${res.statusCode}`);
       offset = Number(res.headers['upload-offset']);
       if (process.env['TUS_TIMES']) process.stderr.write(`read ${(t1 - t0).toFixed(1)} patch ${(performance.now() - t1).toFixed(1)}\n`);
@@ -78,6 +81,7 @@ async function lean(): Promise<{ url: string; offset: number }> {
 }
 
 const started = performance.now();
-const result = mode === 'lean' ? await lean() : await tusJsClient(mode === 'stock');
+const result =
+  mode === 'lean' ? await lean() : mode?.startsWith('turns=') ? await lean(mode.slice('turns='.length)) : await tusJsClient(mode === 'stock');
 const cpu = process.cpuUsage();
 console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));

@@ -6,9 +6,11 @@
  * round in another order), optionally with tus-js-client as it comes (`stock`: its own file reader
  * and HTTP stack) and a lean tus client; the ratios are per round, with their medians. An upload
  * before the rounds, not counted, takes the disk's burst (see the warm-up below).
- * Usage: npm run bench:uploads [-- --mib 1024 --files 500 --rounds 3 --chunk-mib 8 --ways multipart,tus,stock,lean]
+ * `turns` is the lean client with its chunks sent to two API instances in turn (a second API
+ * process on the same database and data folder), as a load balancer's round robin sends them.
+ * Usage: npm run bench:uploads [-- --mib 1024 --files 500 --rounds 3 --chunk-mib 8 --ways multipart,tus,stock,lean,turns]
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -40,6 +42,22 @@ async function finish(app: { url: string; token: string; caseId: string }, uploa
 }
 
 const app = await benchApp('uploads', { CUSTODIA_MAX_UPLOAD_BYTES: String(TOTAL + 1) });
+/** The second API instance of `turns`: the built API in a process of its own, started when first needed. */
+let second: Promise<{ url: string; child: ChildProcess }> | undefined;
+const secondInstance = () =>
+  (second ??= new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
+      env: { ...process.env, DATABASE_URL: app.databaseUrl, CUSTODIA_DATA_DIR: app.dataDir, PORT: '0', CUSTODIA_WORK_QUEUE: 'false', CUSTODIA_SEQUENCER: 'false', CUSTODIA_MAX_UPLOAD_BYTES: String(TOTAL + 1), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = out.match(/Custodia is listening on (http:\/\/\S+)\/api\/v1/);
+      if (found) resolve({ url: found[1]!, child });
+    });
+    child.once('exit', (code) => reject(new Error(`the second API instance exited (${code}): ${out}`)));
+  }));
 try {
   const scratch = await mkdtemp(path.join(app.dataDir, 'bench-'));
   // Distinct bytes per file (else an item is a duplicate of an earlier one): an 8 MiB random
@@ -85,10 +103,11 @@ try {
     },
     stock: (file: string) => ways.tus(file, 'stock'),
     lean: (file: string) => ways.tus(file, 'lean'),
+    turns: async (file: string) => ways.tus(file, `turns=${(await secondInstance()).url}`),
   };
   type Way = keyof typeof ways;
   const order = values.ways.split(',') as Way[];
-  const results: Record<Way, { seconds: number; finishing: number; clientCpu: number; serverCpu: number }[]> = { multipart: [], tus: [], stock: [], lean: [] };
+  const results: Record<Way, { seconds: number; finishing: number; clientCpu: number; serverCpu: number }[]> = { multipart: [], tus: [], stock: [], lean: [], turns: [] };
   console.log(`${fmt(mib, 0)} MiB per upload, tus chunks of ${CHUNK_MIB} MiB, ${ROUNDS} rounds, PostgreSQL ${app.server}`);
   // The machine's disk takes the first gigabyte or two written after a quiet spell at about
   // twice its sustained rate, which only the first upload of a run would get (in the first round,
@@ -120,6 +139,7 @@ try {
     tus: `tus (tus-js-client as custodia upload runs it, ${CHUNK_MIB} MiB chunks)`,
     stock: `tus (tus-js-client's own reader and HTTP stack, ${CHUNK_MIB} MiB chunks)`,
     lean: `tus (lean client, ${CHUNK_MIB} MiB chunks)`,
+    turns: `tus (lean client, ${CHUNK_MIB} MiB chunks to two API instances in turn; server CPU: the first's only)`,
   };
   for (const way of order) {
     const finishing = way === 'multipart' ? '' : ` and POST { uploadId }; making it evidence ${results[way].map((x) => fmt(x.finishing, 2)).join(', ')} s`;
@@ -158,5 +178,6 @@ try {
   const stored = summary.files.filter((f) => f.status === 'stored').length;
   console.log(`custodia upload, ${FILES} files of 20-100 KB, 4 at a time: ${stored} stored in ${fmt(bulkS, 1)} s, ${fmt((stored / bulkS) * 60, 0)} files/min`);
 } finally {
+  if (second) (await second).child.kill('SIGTERM');
   await app.close();
 }

@@ -2,6 +2,11 @@ import { ERRORS, MemoryLocker, type Lock, type Locker, type RequestRelease } fro
 import pg from 'pg';
 import { TusRefusal } from './upload-store.js';
 
+/**
+ * The longest wait between two tries for an upload's lock held elsewhere. The first tries come
+ * sooner (1, 2, 4 ... ms): a holder asked to let go, or one whose last writes end, usually has
+ * within a few milliseconds, as when a load balancer sends an upload's chunks to instances in turn.
+ */
 const POLL_MS = 50;
 
 /** How often a request waiting for an upload's lock asks its holder, in another process, to let go. */
@@ -201,6 +206,7 @@ class PostgresLock implements Lock {
       client.on('error', onLostEarly);
       const deadline = Date.now() + this.timeoutMs;
       let askAt = 0;
+      let tries = 0;
       try {
         for (;;) {
           const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [`tus:${this.id}`]);
@@ -212,7 +218,7 @@ class PostgresLock implements Lock {
             await client.query(`SELECT pg_notify($1, $2)`, [RELEASE_CHANNEL, this.id]);
             askAt = Date.now() + ASK_EVERY_MS;
           }
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+          await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, 2 ** tries++)));
         }
       } catch (error) {
         client.off('error', onLostEarly);
