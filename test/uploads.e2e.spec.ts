@@ -635,6 +635,30 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
   });
 
+  it("PATCH: a request whose lock's database session breaks stops at once, with what it received (another instance may take the upload)", async () => {
+    const { user, bytes, id, stalled, release } = await stallHalfWay('lock lost');
+    try {
+      // PostgreSQL restarted, a failover, an operator's pg_terminate_backend: the lock goes with
+      // the session, and another instance may write the upload from then on.
+      const [{ ended }] = await t.db.superuserQuery<{ ended: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS ended FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
+        [`tus:${id}`],
+      );
+      expect(ended).toBe(1);
+      const started = Date.now();
+      const answer = await stalled;
+      // At once, not after the 3 s a request is given to let go when another asks.
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(answer).toMatchObject({ status: 204, headers: { 'upload-offset': String(MiB) } });
+      expect(await fileSize(id)).toBe(MiB);
+      expect((await patch(user.token, id, MiB, bytes.subarray(MiB))).status).toBe(204);
+      expect((await uploadsRow(id))!['computed_sha256']).toBe(sha256(bytes));
+    } finally {
+      release();
+    }
+  });
+
   it('PATCH: a request stalled on one instance lets go when the client comes back through another', async () => {
     const { user, bytes, id, stalled, release } = await stallHalfWay('stalled elsewhere');
     // Behind a load balancer the client's next request lands on another instance, which cannot

@@ -54,6 +54,8 @@ describe('PostgresLocker across processes (real PostgreSQL)', () => {
       );
       expect(ended).toBe(1);
       await expect.poll(() => asked, { timeout: 5_000 }).toBe(1);
+      // The request holding it is told its lock is gone (it stops at once: another instance may write now).
+      expect(lock.lost.aborted).toBe(true);
       // Once, though the session reports its end twice (its FATAL message, then the closed socket).
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(asked).toBe(1);
@@ -175,6 +177,37 @@ describe('PostgresLocker across processes (real PostgreSQL)', () => {
       await Promise.all([lockB.unlock(), lockC.unlock()]);
     } finally {
       await locker.close();
+    }
+  });
+
+  it('a process taking the lock back to back (a client sending chunk after chunk) lets another process that asks have it', async () => {
+    const busy = new PostgresLocker(db.url, 10_000, 4);
+    const other = new PostgresLocker(db.url, 10_000, 4);
+    const id = '4'.repeat(32);
+    let stop = false;
+    try {
+      const chunks = (async () => {
+        const end = Date.now() + 8_000;
+        while (!stop && Date.now() < end) {
+          const lock = busy.newLock(id);
+          await lock.lock(never, () => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await lock.unlock();
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = Date.now();
+      const lock = other.newLock(id);
+      await lock.lock(never, () => undefined);
+      const waited = Date.now() - started;
+      await lock.unlock();
+      stop = true;
+      await chunks;
+      // Before, the busy process took it again each time, and the other waited until it stopped.
+      expect(waited).toBeLessThan(4_000);
+    } finally {
+      stop = true;
+      await Promise.all([busy.close(), other.close()]);
     }
   });
 });

@@ -24,6 +24,14 @@ const RELEASE_CHANNEL = 'custodia_upload_release';
 const KEEP_MS = 500;
 
 /**
+ * How long this process leaves an upload's lock alone after letting go of it because another
+ * process asked: long enough for that process's next try (at most POLL_MS apart). Without it, a
+ * client sending chunks back to back here took the lock again each time, and a HEAD or DELETE
+ * through another instance waited until the upload ended (26 s), or for 30 s and 423.
+ */
+const YIELD_MS = 2 * POLL_MS;
+
+/**
  * tus locks that hold across API instances: an upload is written by one request at a time
  * whichever instance serves it. Within this process the tus MemoryLocker orders requests (and
  * asks a stale holder to let go, as tus wants); across processes a PostgreSQL session advisory
@@ -41,6 +49,8 @@ export class PostgresLocker implements Locker {
   private readonly held = new Map<string, RequestRelease>();
   /** Held uploads another process asked for: their lock goes to it when released, not kept. */
   private readonly asked = new Set<string>();
+  /** Uploads this process let go of because another process asked, and when. */
+  private readonly yielded = new Map<string, number>();
   /** Released uploads whose database lock this process keeps a while (`keepMs`), by upload id. */
   private readonly kept = new Map<string, { client: pg.PoolClient; timer: NodeJS.Timeout; onLost: () => void }>();
   /** Kept locks being given up (their unlock under way), so a request for one waits for it. */
@@ -63,7 +73,7 @@ export class PostgresLocker implements Locker {
     this.pool.on('error', () => undefined);
   }
 
-  newLock(id: string): Lock {
+  newLock(id: string): UploadLock {
     void this.listen();
     return new PostgresLock(id, this.local.newLock(id), this, this.timeoutMs);
   }
@@ -84,7 +94,11 @@ export class PostgresLocker implements Locker {
    * half the pool is kept already (the rest serves other uploads).
    */
   keep(id: string, client: pg.PoolClient): boolean {
-    if (this.asked.delete(id) || this.closing || this.kept.size >= Math.floor(this.size / 2)) return false;
+    if (this.asked.delete(id)) {
+      this.yieldTo(id);
+      return false;
+    }
+    if (this.closing || this.kept.size >= Math.floor(this.size / 2)) return false;
     // The connection breaking frees the lock with it: nothing left to keep.
     const onLost = () => {
       if (this.kept.get(id)?.client !== client) return;
@@ -125,6 +139,22 @@ export class PostgresLocker implements Locker {
     return done;
   }
 
+  /** This process lets go of the upload's lock now because another asked: it leaves it alone a while (YIELD_MS). */
+  private yieldTo(id: string): void {
+    const now = Date.now();
+    for (const [other, since] of this.yielded) if (since < now - YIELD_MS) this.yielded.delete(other);
+    this.yielded.set(id, now);
+  }
+
+  /** Waits, when this process let go of the upload's lock because another asked, until that one had time to take it (YIELD_MS). */
+  async yielding(id: string): Promise<void> {
+    const since = this.yielded.get(id);
+    if (since === undefined) return;
+    this.yielded.delete(id);
+    const left = since + YIELD_MS - Date.now();
+    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+  }
+
   /** Every connection of the pool is out and some keep locks: one of them goes back. */
   async makeRoom(): Promise<void> {
     if (this.pool.totalCount - this.pool.idleCount < this.size) return;
@@ -153,9 +183,13 @@ export class PostgresLocker implements Locker {
         if (!message.payload) return;
         const release = this.held.get(message.payload);
         if (release) {
+          // Let go of when its request ends (see keep).
           this.asked.add(message.payload);
           void Promise.resolve(release()).catch(() => undefined);
-        } else void this.giveUp(message.payload);
+        } else {
+          this.yieldTo(message.payload);
+          void this.giveUp(message.payload);
+        }
       });
       client.on('error', () => {
         this.listener = null;
@@ -172,12 +206,19 @@ export class PostgresLocker implements Locker {
   }
 }
 
-class PostgresLock implements Lock {
+/** An upload's lock; `lost` aborts when the database session holding it breaks while it is held (another instance may take the upload then). */
+export interface UploadLock extends Lock {
+  readonly lost: AbortSignal;
+}
+
+class PostgresLock implements UploadLock {
+  private readonly losing = new AbortController();
+  readonly lost = this.losing.signal;
   private client: pg.PoolClient | null = null;
   /** Heard on the checked-out connection (the pool hears only idle ones): see `lock`. */
   private onLost: (() => void) | null = null;
   /** The connection holding the lock broke while this request held it. */
-  private lost = false;
+  private broken = false;
 
   constructor(
     private readonly id: string,
@@ -194,6 +235,7 @@ class PostgresLock implements Lock {
         this.hold(kept, cancelReq);
         return;
       }
+      await this.locker.yielding(this.id);
       await this.locker.makeRoom();
       const client = await this.locker.pool.connect().catch((error: Error) => {
         throw /timeout/i.test(error.message)
@@ -251,13 +293,15 @@ class PostgresLock implements Lock {
       // Heard once: a terminated session reports its FATAL message, then the closed socket.
       if (lost) return;
       lost = true;
-      this.lost = true;
-      if (this.client === client) void Promise.resolve(cancelReq()).catch(() => undefined);
+      this.broken = true;
+      if (this.client !== client) return;
+      this.losing.abort();
+      void Promise.resolve(cancelReq()).catch(() => undefined);
     };
     client.on('error', onLost);
     this.client = client;
     this.onLost = onLost;
-    this.lost = false;
+    this.broken = false;
     this.locker.holding(this.id, cancelReq);
   }
 
@@ -271,7 +315,7 @@ class PostgresLock implements Lock {
         this.locker.released(this.id);
         if (onLost) client.off('error', onLost);
         // Kept for the upload's next request (unless its connection broke), or released now.
-        if (this.lost) client.release(true);
+        if (this.broken) client.release(true);
         else if (!this.locker.keep(this.id, client)) await unlockAndRelease(client, this.id);
       }
     } finally {

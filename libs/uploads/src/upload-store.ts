@@ -37,16 +37,6 @@ export class TusRefusal extends Error {
   }
 }
 
-/** What one request's body did to an upload. */
-export interface Received {
-  /** Where the upload now ends. */
-  offset: number;
-  /** The body ended early (the client went away, or `stop` asked this request to let go). */
-  interrupted: boolean;
-  /** Settles once the body's bytes are in the file, with what stopped them if they are not (see `early`). */
-  written: Promise<unknown>;
-}
-
 /** A body longer than the upload has room for. */
 class TooLong extends Error {}
 
@@ -87,25 +77,15 @@ export class UploadStore extends FileStore {
    * (the client went away, or `stop` asked this request to let go of the upload) keeps the
    * bytes that arrived, and the running hash stays right, unless it carried a checksum that can
    * no longer be checked. Never destroys `source`, so an answer can still be sent on it.
-   * With `early`, a body that is whole, as its checksum says and not the upload's last is
-   * answered once hashed, before its last writes are done: the caller keeps the upload's lock
-   * until `written` settles (a tus request waited for them, 8 ms of an 8 MiB chunk's 17 here,
-   * while nothing was received).
    */
   async receive(
     source: IncomingMessage | Readable,
     id: string,
     offset: number,
-    {
-      check,
-      limit,
-      length = null,
-      stop,
-      early = false,
-    }: { check: ChunkCheck | null; limit: number; length?: number | null; stop?: AbortSignal; early?: boolean },
-  ): Promise<Received> {
+    { check, limit, length = null, stop }: { check: ChunkCheck | null; limit: number; length?: number | null; stop?: AbortSignal },
+  ): Promise<{ offset: number; interrupted: boolean }> {
     const handle = await open(this.pathOf(id), 'r+').catch(() => null);
-    if (!handle) throw new TusRefusal(410, 'The upload expired and was removed\n');
+    if (!handle) throw new TusRefusal(410, 'The upload was removed (its client ended it, or it expired)\n');
     try {
       const received = (await handle.stat()).size;
       if (received !== offset) throw new TusRefusal(409, `Upload-Offset is ${offset}, but ${received} bytes have been received: send from there (HEAD tells)\n`);
@@ -126,8 +106,6 @@ export class UploadStore extends FileStore {
     // The running hash as it was before this chunk, to go back to if the chunk is refused.
     const before = whole?.copy() ?? null;
     const chunk = check ? createHash(check.algorithm) : null;
-    let chunkMatches: boolean | undefined;
-    const matches = () => (chunkMatches ??= chunk!.digest().equals(check!.digest));
     let received = 0;
     const hashing = new Transform({
       transform(data: Buffer, _encoding, done) {
@@ -141,7 +119,7 @@ export class UploadStore extends FileStore {
     // Our own write instead of the file store's (16 KiB writes): the blob store's sink, as for a
     // multipart upload. Its writes overlap the receiving, and its 8 MiB of room take a whole
     // chunk while a write is on its way to the disk, so the socket is not paused (with 1 MiB,
-    // tus ran at 0.70 of multipart over six rounds, 0.81 with 8; bench/README.md). Flushed to
+    // tus ran at 0.70 of multipart in the same rounds, 0.81 with 8; bench/README.md). Flushed to
     // disk every 64 MiB of the file across requests, in the background (see settle), so making
     // it evidence finds little left to fsync, as a multipart upload does.
     const sink = new FileSink(handle, offset, undefined, {
@@ -163,72 +141,52 @@ export class UploadStore extends FileStore {
     source.once('error', cut);
     source.once('close', closed);
     stop?.addEventListener('abort', cut);
-    // Every byte hashed (the body ended): the moment an early answer may go.
-    const hashed = new Promise<boolean>((resolve) => {
-      hashing.once('finish', () => resolve(true));
-      hashing.once('close', () => resolve(false));
-    });
     let failure: unknown = null;
-    const outcome = (async (): Promise<{ offset: number; interrupted: boolean }> => {
-      try {
-        const written = pipeline(hashing, sink);
-        if (source.destroyed) cut();
-        else source.pipe(hashing);
-        await written;
-      } catch (error) {
-        failure = error;
-        source.unpipe(hashing);
-      } finally {
-        source.off('error', cut);
-        source.off('close', closed);
-        stop?.removeEventListener('abort', cut);
-        // Kept until the flush and the close end well (a failure waits for settle to report it);
-        // never rejects: nothing may wait on it (the answer has gone), so a rejection would go unheard.
-        const released = sink.flushed().then(
-          async () => {
-            await handle.close();
-            if (this.flushing.get(id)?.sink === sink) this.flushing.delete(id);
-          },
-          () => handle.close(),
-        );
-        this.flushing.set(id, { sink, closed: released.then(() => true, () => false) });
-      }
-      if (sink.flushFailed) {
-        // A flush of this file failed: it goes back to what surely reached the disk, and the
-        // client resends from there (HEAD tells).
-        await this.settle(id);
-      }
-      if (failure instanceof TooLong) {
-        await truncate(this.pathOf(id), offset);
-        if (before) this.running.set(id, { offset, hash: before });
-        throw new TusRefusal(413, `The body is longer than the ${limit} bytes left of the upload; nothing of it was kept\n`);
-      }
-      // The bytes that reached the file count (HEAD reads its size); the running hash may have
-      // seen bytes that did not, so it is dropped: the finished file is read back instead.
-      if (failure) throw ERRORS.FILE_WRITE_ERROR;
-      const newOffset = sink.position;
-      if (check && (interrupted || !matches())) {
-        await truncate(this.pathOf(id), offset);
-        if (before) this.running.set(id, { offset, hash: before });
-        if (interrupted) return { offset, interrupted };
-        throw new TusRefusal(460, 'Checksum Mismatch: the request body does not hash to its Upload-Checksum; nothing of it was kept\n');
-      }
-      if (whole) this.running.set(id, { offset: newOffset, hash: whole });
-      return { offset: newOffset, interrupted };
-    })();
-    if (early) {
-      // The whole body came and hashed as declared, and it is not the upload's last: the answer
-      // goes now, while its last writes still reach the file (the file's size, which HEAD and
-      // the next request read, follows by then: the caller holds the upload's lock until
-      // `written` settles). A write that fails after the answer leaves the file shorter than
-      // the offset answered; the next request is then told the real offset (409) and the client
-      // resends from there.
-      const first = await Promise.race([outcome.then(() => false, () => false), hashed]);
-      if (first && !interrupted && received < limit && (!check || matches())) {
-        return { offset: offset + received, interrupted: false, written: outcome.then(() => null, (error: unknown) => failure ?? error) };
-      }
+    try {
+      const written = pipeline(hashing, sink);
+      if (source.destroyed || stop?.aborted) cut();
+      else source.pipe(hashing);
+      await written;
+    } catch (error) {
+      failure = error;
+      source.unpipe(hashing);
+    } finally {
+      source.off('error', cut);
+      source.off('close', closed);
+      stop?.removeEventListener('abort', cut);
+      // Kept until the flush and the close end well (a failure waits for settle to report it);
+      // never rejects: nothing may wait on it (the answer has gone), so a rejection would go unheard.
+      const released = sink.flushed().then(
+        async () => {
+          await handle.close();
+          if (this.flushing.get(id)?.sink === sink) this.flushing.delete(id);
+        },
+        () => handle.close(),
+      );
+      this.flushing.set(id, { sink, closed: released.then(() => true, () => false) });
     }
-    return { ...(await outcome), written: Promise.resolve(null) };
+    if (sink.flushFailed) {
+      // A flush of this file failed: it goes back to what surely reached the disk, and the
+      // client resends from there (HEAD tells).
+      await this.settle(id);
+    }
+    if (failure instanceof TooLong) {
+      await truncate(this.pathOf(id), offset);
+      if (before) this.running.set(id, { offset, hash: before });
+      throw new TusRefusal(413, `The body is longer than the ${limit} bytes left of the upload; nothing of it was kept\n`);
+    }
+    // The bytes that reached the file count (HEAD reads its size); the running hash may have
+    // seen bytes that did not, so it is dropped: the finished file is read back instead.
+    if (failure) throw ERRORS.FILE_WRITE_ERROR;
+    const newOffset = sink.position;
+    if (check && (interrupted || !chunk!.digest().equals(check.digest))) {
+      await truncate(this.pathOf(id), offset);
+      if (before) this.running.set(id, { offset, hash: before });
+      if (interrupted) return { offset, interrupted };
+      throw new TusRefusal(460, 'Checksum Mismatch: the request body does not hash to its Upload-Checksum; nothing of it was kept\n');
+    }
+    if (whole) this.running.set(id, { offset: newOffset, hash: whole });
+    return { offset: newOffset, interrupted };
   }
 
   /**

@@ -12,7 +12,7 @@ import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { UPLOAD_ID_PATTERN } from '#custodia/schema';
 import { PostgresLocker } from './pg-locker.js';
-import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck, type Received } from './upload-store.js';
+import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck } from './upload-store.js';
 
 /** Where the API mounts tus (the global prefix included). */
 export const UPLOADS_PATH = '/api/v1/uploads';
@@ -41,8 +41,6 @@ export interface Appended {
   expires: Date | null;
   /** The body ended early (the client went away, or another request took the upload over). */
   interrupted: boolean;
-  /** Settles once the bytes answered for are in the file and the upload's lock is let go. */
-  written: Promise<void>;
 }
 
 /** A finished upload handed to evidence intake (see claim). */
@@ -125,8 +123,6 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   private readonly locker: PostgresLocker;
   /** Per user, their tus PATCH requests receiving bytes in this process (each holds a connection of the lock pool). */
   readonly writing: PerUserLimit;
-  /** Per upload, the last request's lock until its bytes are in the file (see UploadStore.receive's `early`). */
-  private readonly lastWrites = new Map<string, Promise<void>>();
   private readonly tus: Server;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -207,21 +203,14 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw new TusRefusal(404, 'No such upload\n');
     if (row.expired) throw new TusRefusal(410, 'The upload expired and is being removed\n');
-    // The last request's bytes may still be on their way to the file, with its lock held: this
-    // one waits for that here rather than in the lock's queue (which polls).
-    await this.lastWrites.get(id);
     const release = this.writing.take(
       actor.id,
       () => new TusRefusal(423, `You are sending ${this.writing.max} uploads at once, the most one account may send here at a time (CUSTODIA_UPLOAD_MAX_WRITING): send this one when one of them ends\n`),
     );
-    let written: Promise<unknown> = Promise.resolve();
     try {
-      const appended = await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);
-      written = appended.written;
-      return appended;
+      return await this.receive(id, offset, length, body, check, Number(row.size_bytes), row.expires_at);
     } finally {
-      // The account's share of requests is taken until the bytes are written (they are in memory until then).
-      void written.then(release);
+      release();
     }
   }
 
@@ -234,32 +223,22 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const leave = () => gone.abort();
     body.once('close', leave);
     const lock = this.locker.newLock(id);
-    let appended: Omit<Appended, 'expires'>;
+    let appended: { offset: number; interrupted: boolean };
     try {
       await lock.lock(gone.signal, () => {
         draining ??= setTimeout(() => letGo.abort(), LOCK_DRAIN_MS);
       });
-      let received: Received | undefined;
-      let settled: Promise<void> = Promise.resolve();
       try {
-        received = await this.store.receive(body, id, offset, { check, limit: size - offset, length, stop: letGo.signal, early: true });
+        // The lock's database session broke (PostgreSQL restarted, the session terminated):
+        // another instance may take the upload at once, so this request stops receiving now and
+        // answers with what reached the file, rather than after the drain.
+        const stop = AbortSignal.any([letGo.signal, lock.lost]);
+        appended = await this.store.receive(body, id, offset, { check, limit: size - offset, length, stop });
       } finally {
-        // The answer does not wait for the release, nor for the last writes of an early answer:
-        // the next request for this upload waits for both (lastWrites, then the in-process lock),
-        // and another instance retries within 50 ms.
-        const released = (received?.written ?? Promise.resolve(null))
-          .then((failure) => {
-            if (failure) this.logger.warn(`writing an upload's bytes failed after its PATCH was answered; its client resends them (HEAD tells from where): ${(failure as Error).message ?? failure}`);
-            return lock.unlock();
-          })
-          .catch((error: Error) => this.logger.warn(`releasing the lock of an upload failed: ${error.message}`))
-          .finally(() => {
-            if (this.lastWrites.get(id) === released) this.lastWrites.delete(id);
-          });
-        this.lastWrites.set(id, released);
-        settled = released;
+        // The answer does not wait for the release: another request for this upload waits for
+        // it here (the in-process lock goes last), and another instance tries again within ms.
+        lock.unlock().catch((error: Error) => this.logger.warn(`releasing the lock of an upload failed: ${error.message}`));
       }
-      appended = { offset: received.offset, interrupted: received.interrupted, written: settled };
     } finally {
       clearTimeout(draining);
       body.off('close', leave);
@@ -489,8 +468,6 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
-    // Bytes already answered for reach the file, and their locks are let go, before the pool ends.
-    await Promise.all(this.lastWrites.values());
     await this.locker.close();
   }
 }
