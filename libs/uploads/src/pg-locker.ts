@@ -15,6 +15,9 @@ const ASK_EVERY_MS = 1000;
 /** LISTEN/NOTIFY channel by which a waiting request asks the process holding an upload's lock to let go; the payload is the upload's id. */
 const RELEASE_CHANNEL = 'custodia_upload_release';
 
+/** LISTEN/NOTIFY channel by which a request that had to ask for an upload's lock says it has it now (the payload is the upload's id): the process that let go may go on. */
+const TAKEN_CHANNEL = 'custodia_upload_taken';
+
 /**
  * How long a released upload's database lock stays with this process for the upload's next
  * request. A client sends its next chunk as soon as one is answered, and taking the lock again
@@ -24,10 +27,11 @@ const RELEASE_CHANNEL = 'custodia_upload_release';
 const KEEP_MS = 500;
 
 /**
- * How long this process leaves an upload's lock alone after letting go of it because another
- * process asked: long enough for that process's next try (at most POLL_MS apart). Without it, a
- * client sending chunks back to back here took the lock again each time, and a HEAD or DELETE
- * through another instance waited until the upload ended (26 s), or for 30 s and 423.
+ * How long at most this process leaves an upload's lock alone after letting go of it because
+ * another process asked, unless that one says it has it (TAKEN_CHANNEL) sooner: long enough for
+ * its next try (at most POLL_MS apart). Without it, a client sending chunks back to back here took
+ * the lock again each time, and a HEAD or DELETE through another instance waited until the upload
+ * ended (26 s), or for 30 s and 423.
  */
 const YIELD_MS = 2 * POLL_MS;
 
@@ -49,8 +53,8 @@ export class PostgresLocker implements Locker {
   private readonly held = new Map<string, RequestRelease>();
   /** Held uploads another process asked for: their lock goes to it when released, not kept. */
   private readonly asked = new Set<string>();
-  /** Uploads this process let go of because another process asked, and when. */
-  private readonly yielded = new Map<string, number>();
+  /** Uploads this process let go of because another process asked: since when, and the requests here waiting for that one to take it. */
+  private readonly yielded = new Map<string, { since: number; waiting: (() => void)[] }>();
   /** Released uploads whose database lock this process keeps a while (`keepMs`), by upload id. */
   private readonly kept = new Map<string, { client: pg.PoolClient; timer: NodeJS.Timeout; onLost: () => void }>();
   /** Kept locks being given up (their unlock under way), so a request for one waits for it. */
@@ -142,17 +146,37 @@ export class PostgresLocker implements Locker {
   /** This process lets go of the upload's lock now because another asked: it leaves it alone a while (YIELD_MS). */
   private yieldTo(id: string): void {
     const now = Date.now();
-    for (const [other, since] of this.yielded) if (since < now - YIELD_MS) this.yielded.delete(other);
-    this.yielded.set(id, now);
+    for (const [other, { since }] of this.yielded) if (since < now - YIELD_MS) this.yielded.delete(other);
+    this.yielded.set(id, { since: now, waiting: [] });
+  }
+
+  /** The process that asked for the upload's lock has it: the requests here waiting for that go on (and ask for it in turn). */
+  private taken(id: string): void {
+    const yielded = this.yielded.get(id);
+    this.yielded.delete(id);
+    for (const go of yielded?.waiting ?? []) go();
   }
 
   /** Waits, when this process let go of the upload's lock because another asked, until that one had time to take it (YIELD_MS). */
   async yielding(id: string): Promise<void> {
-    const since = this.yielded.get(id);
-    if (since === undefined) return;
-    this.yielded.delete(id);
-    const left = since + YIELD_MS - Date.now();
-    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+    const yielded = this.yielded.get(id);
+    if (!yielded) return;
+    const left = yielded.since + YIELD_MS - Date.now();
+    if (left > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        yielded.waiting.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    if (this.yielded.get(id) === yielded) this.yielded.delete(id);
+  }
+
+  /** Tells the process that let go of the upload's lock because this one asked that this one has it now. */
+  async tookAsked(client: pg.PoolClient, id: string): Promise<void> {
+    await client.query(`SELECT pg_notify($1, $2)`, [TAKEN_CHANNEL, id]);
   }
 
   /** Every connection of the pool is out and some keep locks: one of them goes back. */
@@ -181,6 +205,7 @@ export class PostgresLocker implements Locker {
       const client = new pg.Client({ connectionString: this.connectionString, application_name: 'custodia-upload-release' });
       client.on('notification', (message) => {
         if (!message.payload) return;
+        if (message.channel === TAKEN_CHANNEL) return this.taken(message.payload);
         const release = this.held.get(message.payload);
         if (release) {
           // Let go of when its request ends (see keep).
@@ -196,7 +221,7 @@ export class PostgresLocker implements Locker {
         client.end().catch(() => undefined);
       });
       await client.connect();
-      await client.query(`LISTEN ${RELEASE_CHANNEL}`);
+      await client.query(`LISTEN ${RELEASE_CHANNEL}; LISTEN ${TAKEN_CHANNEL}`);
       return client;
     })().catch(() => {
       this.listener = null;
@@ -252,7 +277,11 @@ class PostgresLock implements UploadLock {
       try {
         for (;;) {
           const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [`tus:${this.id}`]);
-          if (rows[0]!.locked) break;
+          if (rows[0]!.locked) {
+            // Best effort: without it, the process that let go waits YIELD_MS before it asks back.
+            if (askAt > 0) await this.locker.tookAsked(client, this.id).catch(() => undefined);
+            break;
+          }
           if (signal.aborted) throw ERRORS.ABORTED;
           if (Date.now() > deadline) throw new TusRefusal(423, 'Another request is writing this upload; ask again shortly (HEAD tells where it stands)\n');
           if (Date.now() >= askAt) {
