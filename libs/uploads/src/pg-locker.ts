@@ -4,8 +4,9 @@ import { TusRefusal } from './upload-store.js';
 
 /**
  * The longest wait between two tries for an upload's lock held elsewhere. The first tries come
- * sooner (1, 2, 4 ... ms): a holder asked to let go, or one whose last writes end, usually has
- * within a few milliseconds, as when a load balancer sends an upload's chunks to instances in turn.
+ * sooner (1, 2, 4 ... ms): a holder asked to let go usually has within a few milliseconds, as when
+ * a load balancer sends an upload's chunks to the instances in turn (each keeps the lock after a
+ * chunk, see KEEP_MS, and the next chunk's instance asks for it).
  */
 const POLL_MS = 50;
 
