@@ -158,7 +158,7 @@ export class PostgresLocker implements Locker {
     for (const go of yielded?.waiting ?? []) go();
   }
 
-  /** Waits, when this process let go of the upload's lock because another asked, until that one had time to take it (YIELD_MS). */
+  /** Waits, when this process let go of the upload's lock because another asked, until that one says it took it, or YIELD_MS at most. */
   async yielding(id: string): Promise<void> {
     const yielded = this.yielded.get(id);
     if (!yielded) return;
@@ -197,9 +197,10 @@ export class PostgresLocker implements Locker {
   }
 
   /**
-   * Hears the other processes' requests to let go of an upload. Without it (the connection
-   * broke, or cannot be made) locks still hold; a waiting request then waits for the holder to
-   * finish or time out, as it did before.
+   * Hears the other processes' requests to let go of an upload, and that they took one this
+   * process let go of. Without it (the connection broke, or cannot be made) locks still hold; a
+   * waiting request then waits for the holder to finish or time out, and a process that let go
+   * waits YIELD_MS before it takes the lock again.
    */
   private listen(): Promise<pg.Client | null> {
     this.listener ??= (async () => {
