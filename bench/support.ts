@@ -117,24 +117,34 @@ export async function benchApp(
   };
 }
 
-/** `count` worker processes (the built apps/worker) on the archive's database and data folder, as compose runs them; each has said it works. */
+/**
+ * A built app (`entry`, e.g. dist/apps/worker/src/main.js) in a process of its own on the
+ * archive's database and data folder, as compose runs it, once its output matches `ready`.
+ */
+export function startBuilt(
+  app: { databaseUrl: string; dataDir: string },
+  entry: string,
+  ready: RegExp,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; ready: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [entry], {
+    env: { ...process.env, DATABASE_URL: app.databaseUrl, CUSTODIA_DATA_DIR: app.dataDir, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = out.match(ready);
+      if (found) resolve({ child, ready: found });
+    });
+    child.on('exit', (code) => reject(new Error(`${entry} exited (${code}): ${out}`)));
+  });
+}
+
+/** `count` worker processes (the built apps/worker); each has said it works. */
 export function startWorkers(app: { databaseUrl: string; dataDir: string }, count: number, env: Record<string, string> = {}): Promise<ChildProcess[]> {
-  return Promise.all(
-    Array.from({ length: count }, () => {
-      const child = spawn(process.execPath, ['dist/apps/worker/src/main.js'], {
-        env: { ...process.env, DATABASE_URL: app.databaseUrl, CUSTODIA_DATA_DIR: app.dataDir, LOG_LEVEL: 'info', ...env },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      return new Promise<ChildProcess>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          if (out.includes('Custodia worker: working')) resolve(child);
-        });
-        child.on('exit', (code) => reject(new Error(`a worker exited (${code}): ${out}`)));
-      });
-    }),
-  );
+  return Promise.all(Array.from({ length: count }, async () => (await startBuilt(app, 'dist/apps/worker/src/main.js', /Custodia worker: working/, env)).child));
 }
 
 export { pool, upload, type ArchiveHandle } from './http-upload.js';

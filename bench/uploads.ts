@@ -10,7 +10,7 @@
  * process on the same database and data folder), as a load balancer's round robin sends them.
  * Usage: npm run bench:uploads [-- --mib 1024 --files 500 --rounds 3 --chunk-mib 8 --ways multipart,tus,stock,lean,turns]
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bulkUpload } from '#custodia/bulk-upload';
-import { benchApp, fmt, median, now } from './support.js';
+import { benchApp, fmt, median, now, startBuilt } from './support.js';
 
 const { values } = parseArgs({
   options: { mib: { type: 'string', default: '1024' }, files: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' }, ways: { type: 'string', default: 'multipart,tus,stock' }, 'chunk-mib': { type: 'string', default: '8' } },
@@ -43,21 +43,13 @@ async function finish(app: { url: string; token: string; caseId: string }, uploa
 
 const app = await benchApp('uploads', { CUSTODIA_MAX_UPLOAD_BYTES: String(TOTAL + 1) });
 /** The second API instance of `turns`: the built API in a process of its own, started when first needed. */
-let second: Promise<{ url: string; child: ChildProcess }> | undefined;
-const secondInstance = () =>
-  (second ??= new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
-      env: { ...process.env, DATABASE_URL: app.databaseUrl, CUSTODIA_DATA_DIR: app.dataDir, PORT: '0', CUSTODIA_WORK_QUEUE: 'false', CUSTODIA_SEQUENCER: 'false', CUSTODIA_MAX_UPLOAD_BYTES: String(TOTAL + 1), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const found = out.match(/Custodia is listening on (http:\/\/\S+)\/api\/v1/);
-      if (found) resolve({ url: found[1]!, child });
-    });
-    child.once('exit', (code) => reject(new Error(`the second API instance exited (${code}): ${out}`)));
-  }));
+let second: ReturnType<typeof startBuilt> | undefined;
+const secondInstance = async () => {
+  second ??= startBuilt(app, 'dist/apps/api/src/main.js', /Custodia is listening on (http:\/\/\S+)\/api\/v1/, {
+    PORT: '0', CUSTODIA_WORK_QUEUE: 'false', CUSTODIA_SEQUENCER: 'false', CUSTODIA_MAX_UPLOAD_BYTES: String(TOTAL + 1),
+  });
+  return { url: (await second).ready[1]! };
+};
 try {
   const scratch = await mkdtemp(path.join(app.dataDir, 'bench-'));
   // Distinct bytes per file (else an item is a duplicate of an earlier one): an 8 MiB random

@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
-import pg from 'pg';
+import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDataSource } from '#custodia/db';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { JobQueue } from './job-queue.js';
 
 describe('the job queue in PostgreSQL', () => {
   let db: TestDatabase;
-  let pool: pg.Pool;
+  let ds: DataSource;
   let queue: JobQueue;
   const warnings: string[] = [];
   const heard = (warning: Error) => warnings.push(warning.message);
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.appUrl, max: 2 });
+    ds = await createDataSource(db.appUrl, [], { poolSize: 2 }).initialize();
     queue = new JobQueue({ connectionString: db.appUrl, pollingIntervalSeconds: 0.5 });
     await queue.start();
     process.on('warning', heard);
@@ -22,7 +22,7 @@ describe('the job queue in PostgreSQL', () => {
   afterAll(async () => {
     process.off('warning', heard);
     await queue?.stop();
-    await pool?.end();
+    await ds?.destroy();
     await db?.drop();
   });
 
@@ -38,7 +38,7 @@ describe('the job queue in PostgreSQL', () => {
           running++;
           most = Math.max(most, running);
           // The lease is the job's: another session cannot take it while the handler runs.
-          const { rows } = await pool.query<{ free: boolean }>(
+          const rows: { free: boolean }[] = await ds.query(
             `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS free`,
             [`custodia.job:${evidenceId}`],
           );
@@ -52,8 +52,7 @@ describe('the job queue in PostgreSQL', () => {
       );
     });
     const ids = Array.from({ length: 8 }, () => randomUUID());
-    const tx = { query: (text: string, values: unknown[]) => pool.query(text, values).then((result) => result.rows) } as unknown as EntityManager;
-    for (const id of ids) await queue.enqueue(tx, 'evidence.derivatives', { evidenceId: id }, id);
+    for (const id of ids) await ds.transaction((tx) => queue.enqueue(tx, 'evidence.derivatives', { evidenceId: id }, id));
     queue.wake('evidence.derivatives');
     await all;
     expect(done).toEqual(new Set(ids));

@@ -106,11 +106,7 @@ export class PostgresLocker implements Locker {
     if (this.closing || this.kept.size >= Math.floor(this.size / 2)) return false;
     // The connection breaking frees the lock with it: nothing left to keep.
     const onLost = () => {
-      if (this.kept.get(id)?.client !== client) return;
-      clearTimeout(this.kept.get(id)!.timer);
-      this.kept.delete(id);
-      client.off('error', onLost);
-      client.release(true);
+      if (this.kept.get(id)?.client === client) this.unkeep(id)!.release(true);
     };
     client.on('error', onLost);
     const timer = setTimeout(() => void this.giveUp(id), this.keepMs);
@@ -122,6 +118,11 @@ export class PostgresLocker implements Locker {
   /** The kept lock of an upload, now its new request's (no round trip); null when none is kept. */
   async take(id: string): Promise<pg.PoolClient | null> {
     await this.givingUp.get(id);
+    return this.unkeep(id);
+  }
+
+  /** Takes the upload's kept lock out of `kept` (its timer and listener too): its connection, or null when none is kept. */
+  private unkeep(id: string): pg.PoolClient | null {
     const kept = this.kept.get(id);
     if (!kept) return null;
     this.kept.delete(id);
@@ -132,12 +133,9 @@ export class PostgresLocker implements Locker {
 
   /** Releases a kept lock: asked for by another process, timed out, or to make room in the pool. */
   private giveUp(id: string): Promise<void> {
-    const kept = this.kept.get(id);
-    if (!kept) return this.givingUp.get(id) ?? Promise.resolve();
-    this.kept.delete(id);
-    clearTimeout(kept.timer);
-    kept.client.off('error', kept.onLost);
-    const done = unlockAndRelease(kept.client, id).finally(() => {
+    const client = this.unkeep(id);
+    if (!client) return this.givingUp.get(id) ?? Promise.resolve();
+    const done = unlockAndRelease(client, id).finally(() => {
       if (this.givingUp.get(id) === done) this.givingUp.delete(id);
     });
     this.givingUp.set(id, done);
@@ -244,8 +242,6 @@ class PostgresLock implements UploadLock {
   private client: pg.PoolClient | null = null;
   /** Heard on the checked-out connection (the pool hears only idle ones): see `lock`. */
   private onLost: (() => void) | null = null;
-  /** The connection holding the lock broke while this request held it. */
-  private broken = false;
 
   constructor(
     private readonly id: string,
@@ -319,20 +315,16 @@ class PostgresLock implements UploadLock {
    * received bytes stay).
    */
   private hold(client: pg.PoolClient, cancelReq: RequestRelease): void {
-    let lost = false;
+    // Heard from the lock's taking to its release (unlock stops listening), once: a terminated
+    // session reports its FATAL message, then the closed socket.
     const onLost = () => {
-      // Heard once: a terminated session reports its FATAL message, then the closed socket.
-      if (lost) return;
-      lost = true;
-      this.broken = true;
-      if (this.client !== client) return;
+      if (this.lost.aborted) return;
       this.losing.abort();
       void Promise.resolve(cancelReq()).catch(() => undefined);
     };
     client.on('error', onLost);
     this.client = client;
     this.onLost = onLost;
-    this.broken = false;
     this.locker.holding(this.id, cancelReq);
   }
 
@@ -346,7 +338,7 @@ class PostgresLock implements UploadLock {
         this.locker.released(this.id);
         if (onLost) client.off('error', onLost);
         // Kept for the upload's next request (unless its connection broke), or released now.
-        if (this.broken) client.release(true);
+        if (this.lost.aborted) client.release(true);
         else if (!this.locker.keep(this.id, client)) await unlockAndRelease(client, this.id);
       }
     } finally {

@@ -34,7 +34,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 const ID = 'a'.repeat(32);
 const noConfig = { get: async () => undefined, set: async () => undefined, delete: async () => undefined, list: async () => [] };
 
-describe('UploadStore.receive: the file close after the answer', () => {
+describe('UploadStore.receive: the answer and the file', () => {
   let dir: string;
   afterEach(async () => {
     Object.assign(closes, { fail: false, writeDelayMs: 0 });
