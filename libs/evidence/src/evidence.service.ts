@@ -253,7 +253,9 @@ export class EvidenceService implements OnApplicationShutdown {
                 mediaType,
                 declaredMediaType: upload.declaredMediaType,
                 clientSha256Matched,
-                ...(original ? { duplicateOf: original.id } : {}),
+                // No `duplicateOf`: the submitter reads this event (their receipt, the log's entries)
+                // and may not be allowed to know someone else's item. The next event's flags say
+                // `exact_duplicate`, and the subject's sha256 finds the other item for who may see it.
               },
             },
             {

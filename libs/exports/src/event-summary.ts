@@ -10,6 +10,7 @@ export function summariseEvent(event: CustodyEvent): string | null {
   const d = (event.details ?? {}) as Details;
   switch (event.action as string) {
     case 'evidence.submitted': {
+      // Events written before 2026-12-05 name the earlier item with the same bytes (`duplicateOf`).
       const device = d['clientSha256Matched'] === true ? 'device SHA-256 matched' : d['clientSha256Matched'] === false ? 'device SHA-256 DIFFERED' : 'no device SHA-256';
       return `${d['sizeBytes']} bytes, ${d['mediaType']}, ${device}${d['duplicateOf'] ? `, duplicate of ${d['duplicateOf']}` : ''}`;
     }
