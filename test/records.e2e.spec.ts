@@ -237,12 +237,25 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expectProblem(await as(documenter).get(`/incidents/${incidentId}/casualties`), 403);
     const seen = await as(investigator).get(`/incidents/${incidentId}/casualties`);
     expect(seen.body.items[0]).toMatchObject({ fullName: NAME });
+    // Nor do they write names: writing the right name again (a guess) and another are refused
+    // alike, and nothing changes or is recorded.
+    const before = await events(individual.body.id);
+    for (const body of [{ fullName: NAME }, { fullName: 'Інше Ім’я' }, { fullName: null }, { nameVariants: [] }]) {
+      const refused = expectProblem(await as(t.admin).patch(`/casualties/${individual.body.id}`, { ...body, reason: 'guess' }), 403);
+      expect(refused.detail).toMatch(/names/);
+    }
+    expectProblem(await as(t.admin).post(`/incidents/${incidentId}/casualties`, { harmStatus: 'killed', fullName: 'Someone' }), 403);
+    expect((await as(t.admin).patch(`/casualties/${individual.body.id}`, { causeOfDeath: 'blast injuries', reason: 'without names' })).status).toBe(200);
+    const listed = (await as(investigator).get(`/incidents/${incidentId}/casualties`)).body.items.find((c: { id: string }) => c.id === individual.body.id);
+    expect(listed).toMatchObject({ fullName: NAME, nameVariants: [VARIANT], causeOfDeath: 'blast injuries' });
+    expect((await events(individual.body.id)).length).toBe(before.length + 1);
+    expect((await as(t.admin).get(`/incidents/${incidentId}/casualties`)).body.items).toHaveLength(2);
 
     const patched = await as(investigator).patch(`/casualties/${individual.body.id}`, { status: 'confirmed', fullName: 'Олена Петрівна Ковальчук', reason: 'ID document seen' });
     expect(patched.status).toBe(200);
     const casualtyLog = await events(individual.body.id);
-    expect(casualtyLog.map((e) => e.action)).toEqual(['casualty.recorded', 'casualty.updated']);
-    const updated = JSON.parse(casualtyLog[1]!.event);
+    expect(casualtyLog.map((e) => e.action)).toEqual(['casualty.recorded', 'casualty.updated', 'casualty.updated']);
+    const updated = JSON.parse(casualtyLog[2]!.event);
     expect(updated).toMatchObject({ reason: 'ID document seen', details: { fields: ['status'], namesChanged: true } });
     expect(casualtyLog.map((e) => e.event).join()).not.toContain('Ковальчук');
   });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { may, type Actor } from '#custodia/auth';
+import { assertMay, may, type Actor } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
 import { MASTER_KEY } from '#custodia/custody';
 import { notFound } from '#custodia/errors';
@@ -53,6 +53,7 @@ export class CasualtiesService {
         const incident = await this.incidents.find(incidentId, { tx });
         if (!incident) throw notFound('The incident');
         await this.cases.assertMay(actor, incident.caseId, 'casualty.write', tx, 'The incident');
+        if (body.names.fullName !== null || body.names.nameVariants.length > 0) assertMay(actor, 'casualty.names');
         return { id: randomUUID(), caseId: incident.caseId, current: null };
       },
       next: (_tx, opened) => ({ incidentId, record: body.record, names: body.names, sealed: this.sealNames(opened.id, body.names) }),
@@ -74,6 +75,10 @@ export class CasualtiesService {
         const row = await this.casualties.find(id, { tx, lock: true });
         if (!row) throw notFound('The casualty record');
         await this.cases.assertMay(actor, row.caseId, 'casualty.write', tx, 'The casualty record');
+        // Who may not read names may not write them either: a write of the name already there
+        // changed nothing and recorded nothing, so it confirmed a guess; another replaced a name
+        // its writer never saw.
+        if ('fullName' in changes || 'nameVariants' in changes) assertMay(actor, 'casualty.names');
         const current = { incidentId: row.incidentId, record: row.record, sealed: row.namesSealed, names: this.openNames(id, row.namesSealed) };
         return { id, caseId: row.caseId, current };
       },
