@@ -224,9 +224,15 @@ describe('evidence derivatives (e2e)', () => {
     const theirs = await submit(t, documenter, nearCase, await sharp(fixture('scene-a.jpg')).jpeg({ quality: 40 }).toBuffer(), { filename: 'repost.jpg' });
     expect(theirs.status, JSON.stringify(theirs.body)).toBe(201);
     const theirsDone = await waitProcessed(t, documenter, theirs.body.id);
-    expect(theirsDone.flags).toContain('near_duplicate');
-    // They see the flag, never the investigator's items it points to.
+    // They see neither the investigator's items it is near nor that there are any: not the flag,
+    // and a search by the flag does not find it (the investigator sees both).
     expect(theirsDone.nearDuplicates).toEqual([]);
+    expect(theirsDone.flags).not.toContain('near_duplicate');
+    const flagged = async (who: TestUser) =>
+      (await t.http.get(`/api/v1/cases/${nearCase}/evidence?flag=near_duplicate`).set('Authorization', bearer(who))).body.items.map((item: { id: string }) => item.id);
+    expect(await flagged(documenter)).toEqual([]);
+    expect(await flagged(investigator)).toContain(theirs.body.id);
+    expect((await t.http.get(`/api/v1/evidence/${theirs.body.id}`).set('Authorization', bearer(investigator))).body.flags).toContain('near_duplicate');
     // The investigator sees both copies of scene-a, nearest first, in the item and in the listing alike.
     const aLast = (await t.http.get(`/api/v1/evidence/${a.body.id}`).set('Authorization', bearer(investigator))).body;
     expect(new Set(aLast.nearDuplicates.map((n: { id: string }) => n.id))).toEqual(new Set([copy.body.id, theirs.body.id]));
@@ -240,6 +246,12 @@ describe('evidence derivatives (e2e)', () => {
     expect((listed.get(theirs.body.id) as { id: string }[]).map((n) => n.id)).toEqual(expect.arrayContaining([a.body.id, copy.body.id]));
     const theirListing = await t.http.get(`/api/v1/cases/${nearCase}/evidence`).set('Authorization', bearer(documenter));
     expect(theirListing.body.items.map((item: { id: string; nearDuplicates: unknown }) => [item.id, item.nearDuplicates])).toEqual([[theirs.body.id, []]]);
+    // A near copy of their own is theirs to see: the flag, the pair, and the search.
+    const again = await submit(t, documenter, nearCase, await sharp(fixture('scene-a.jpg')).jpeg({ quality: 60 }).toBuffer(), { filename: 'repost-2.jpg' });
+    const againDone = await waitProcessed(t, documenter, again.body.id);
+    expect(againDone.flags).toContain('near_duplicate');
+    expect(againDone.nearDuplicates.map((n: { id: string }) => n.id)).toEqual([theirs.body.id]);
+    expect(new Set(await flagged(documenter))).toEqual(new Set([theirs.body.id, again.body.id]));
   });
 
   it('an item lists its 50 nearest near duplicates, nearest then first received, not all of them', async () => {

@@ -412,14 +412,16 @@ describe('evidence intake (e2e)', () => {
     expect(elsewhere.status).toBe(201);
     expect(elsewhere.body.flags).not.toContain('exact_duplicate');
     expect(elsewhere.body.duplicateOf).toBeNull();
-    // A documenter sending bytes someone else sent learns that they are a copy, not which item they
-    // copy: neither the resource nor the receipt's signed event nor their view of the log names it.
+    // A documenter sending bytes someone else sent does not learn that someone did: neither the
+    // resource (flag, duplicateOf), nor a search by the flag, nor the receipt's signed event, nor
+    // their view of the log says so.
     const others = randomBytes(8_000);
     const investigators = await submit(t, investigator, caseId, others);
     const theirs = await submit(t, documenter, caseId, others);
     expect(theirs.status, JSON.stringify(theirs.body)).toBe(201);
-    expect(theirs.body.flags).toContain('exact_duplicate');
+    expect(theirs.body.flags).not.toContain('exact_duplicate');
     expect(theirs.body.duplicateOf).toBeNull();
+    expect((await t.http.get(`/api/v1/cases/${caseId}/evidence?flag=exact_duplicate`).set('Authorization', bearer(documenter))).body.items).toEqual([]);
     const leak = (value: unknown) => JSON.stringify(value).includes(investigators.body.id);
     expect(theirs.body.receipt.event.details).not.toHaveProperty('duplicateOf');
     expect(leak(theirs.body), 'the answer names another item').toBe(false);
@@ -427,9 +429,14 @@ describe('evidence intake (e2e)', () => {
     expect(entries.status).toBe(200);
     expect(entries.body.map((entry: { event?: { action: string } }) => entry.event?.action)).toEqual(['evidence.submitted']);
     expect(leak(entries.body), 'the log entries name another item').toBe(false);
+    const custody = await t.http.get(`/api/v1/evidence/${theirs.body.id}/custody`).set('Authorization', bearer(documenter));
+    expect(custody.status).toBe(200);
+    expect(JSON.stringify(custody.body)).not.toContain('exact_duplicate');
+    expect(leak(custody.body), 'the item custody names another item').toBe(false);
     // Who may read both still sees which item it copies.
     const asInvestigator = await t.http.get(`/api/v1/evidence/${theirs.body.id}`).set('Authorization', bearer(investigator));
     expect(asInvestigator.body.duplicateOf).toBe(investigators.body.id);
+    expect(asInvestigator.body.flags).toContain('exact_duplicate');
   });
 
   it('the same bytes sent twice at the same moment: one is the first, the other its exact_duplicate (in each of six cases)', async () => {

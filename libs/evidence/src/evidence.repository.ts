@@ -173,10 +173,14 @@ export class EvidenceRepository {
   /** The prepared statement's name, which its text (the configured distance) is part of. */
   private readonly viewWithMembershipName: string;
 
+  /** The most bits apart two items' perceptual hashes are for `near_duplicate`. */
+  private readonly nearDuplicateDistance: number;
+
   constructor(
     private readonly db: DataSource,
     @Inject(CUSTODIA_CONFIG) config: Pick<CustodiaConfig, 'nearDuplicateDistance'>,
   ) {
+    this.nearDuplicateDistance = config.nearDuplicateDistance;
     const near = nearDuplicatesSql(config.nearDuplicateDistance);
     this.viewSelect = evidenceSelect('', near);
     this.viewWithMembership = `${evidenceSelect(VIEWER_IS_MEMBER, near)}
@@ -223,7 +227,7 @@ export class EvidenceRepository {
    * than `limit` says there is a next page.
    */
   async list(filters: EvidenceListFilters, caseId: string, onlySubmitter: string | null): Promise<EvidenceViewRow[]> {
-    const { where, params, searched } = listQuerySql(filters, caseId, onlySubmitter);
+    const { where, params, searched } = listQuerySql(filters, caseId, onlySubmitter, this.nearDuplicateDistance);
     const sql = `${this.viewSelect} WHERE ${where} ORDER BY e.received_at DESC, e.id DESC LIMIT ${filters.limit + 1}`;
     // Paging through a case (the console's most frequent read) has a few forms whose one right
     // plan is the (case_id, received_at, id) index: they are prepared, named by their text, since

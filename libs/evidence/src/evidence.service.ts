@@ -254,8 +254,8 @@ export class EvidenceService implements OnApplicationShutdown {
                 declaredMediaType: upload.declaredMediaType,
                 clientSha256Matched,
                 // No `duplicateOf`: the submitter reads this event (their receipt, the log's entries)
-                // and may not be allowed to know someone else's item. The next event's flags say
-                // `exact_duplicate`, and the subject's sha256 finds the other item for who may see it.
+                // and may not be allowed to know someone else's item. The item's flags say
+                // `exact_duplicate` to who may, and the subject's sha256 finds the other item.
               },
             },
             {
@@ -264,8 +264,9 @@ export class EvidenceService implements OnApplicationShutdown {
               actor: SYSTEM_ACTOR,
               caseId,
               subject,
-              // The embedded position stays behind access control, out of the log.
-              details: { ...metadataSummary(extracted, itemFlags), onBehalfOf: actor.id },
+              // The embedded position stays behind access control, out of the log; so does
+              // `exact_duplicate` (the submitter reads this event: see evidence.submitted).
+              details: { ...metadataSummary(extracted, flags), onBehalfOf: actor.id },
             },
             ...linked,
           ]);

@@ -4,7 +4,7 @@ import { EvidenceListQuery } from './evidence.schema.js';
 import { listQuerySql } from './list-query.js';
 
 const CASE = '7d4f1c52-8a3e-4b6f-9c1d-2e5a7b9c0d13';
-const sql = (query: Record<string, string>, onlySubmitter: string | null = null) => listQuerySql(EvidenceListQuery.parse(query), CASE, onlySubmitter);
+const sql = (query: Record<string, string>, onlySubmitter: string | null = null) => listQuerySql(EvidenceListQuery.parse(query), CASE, onlySubmitter, 10);
 
 describe('the listing SQL', () => {
   // Browsing is prepared (one generic plan); a search must be planned for its values.

@@ -33,6 +33,7 @@ export function listQuerySql(
   query: EvidenceListFilters,
   caseId: string,
   onlySubmitter: string | null,
+  nearDuplicateDistance: number,
 ): { where: string; params: unknown[]; searched: boolean } {
   const { params, p } = sqlParams([caseId]);
   const where = ['e.case_id = $1'];
@@ -42,6 +43,17 @@ export function listQuerySql(
   where.push(...anyPlaceCondition(positions, query.bbox, query.near, p));
   where.push(...overlapConditions('e.search_from', 'e.search_to', query, ZONELESS_WINDOW_MS, p));
   if (query.flag) where.push(`${p(query.flag)} = ANY (e.flags)`);
+  // The duplicate flags as toEvidenceView shows them to who reads only their own items: only
+  // when the other item is theirs too.
+  if (onlySubmitter && query.flag === 'exact_duplicate') {
+    where.push(`EXISTS (SELECT 1 FROM evidence_items d WHERE d.id = e.duplicate_of AND d.submitted_by = ${p(onlySubmitter)})`);
+  }
+  if (onlySubmitter && query.flag === 'near_duplicate') {
+    where.push(
+      `EXISTS (SELECT 1 FROM evidence_near_duplicates n JOIN evidence_items o ON o.id = n.other_id
+                WHERE n.evidence_id = e.id AND n.distance <= ${p(nearDuplicateDistance)} AND o.submitted_by = ${p(onlySubmitter)})`,
+    );
+  }
   if (query.mediaType) {
     // Media types are case-insensitive (RFC 9110 §8.3.1).
     const type = query.mediaType.toLowerCase();

@@ -71,8 +71,9 @@ export const perceptualHashFromHex = (hex: string): string => BigInt.asIntN(64, 
 
 /**
  * The resource as `viewer` may see it: a viewer who reads only their own items (the policy's
- * `own` scope) is not shown the id of someone else's identical submission (the flag still is),
- * nor someone else's near duplicates.
+ * `own` scope) is not shown someone else's identical submission or near duplicates, nor told
+ * that they exist: `exact_duplicate` and `near_duplicate` are theirs only when the other item
+ * is (else a documenter could learn whether anyone in the case holds a picture by sending one).
  */
 export function toEvidenceView(row: EvidenceViewRow, apiBase: string, viewer: Actor): EvidenceView {
   const onlyOwn = ownerFilter(viewer, 'evidence.read');
@@ -80,6 +81,10 @@ export function toEvidenceView(row: EvidenceViewRow, apiBase: string, viewer: Ac
   const nearDuplicates = row.near_duplicates
     .filter((near) => onlyOwn === null || near.submitted_by === onlyOwn)
     .map((near) => ({ id: near.id, distance: near.distance }));
+  const flags =
+    onlyOwn === null
+      ? row.flags
+      : row.flags.filter((flag) => (flag === 'exact_duplicate' ? duplicateOf !== null : flag === 'near_duplicate' ? nearDuplicates.length > 0 : true));
   return {
     id: row.id,
     caseId: row.case_id,
@@ -108,7 +113,7 @@ export function toEvidenceView(row: EvidenceViewRow, apiBase: string, viewer: Ac
           : { lat: row.declared_lat, lon: row.declared_lon, accuracyM: row.declared_accuracy_m },
     },
     extracted: row.extracted,
-    flags: row.flags,
+    flags,
     duplicateOf,
     nearDuplicates,
     perceptualHash: row.perceptual_hash === null ? null : perceptualHashToHex(row.perceptual_hash),
