@@ -2,7 +2,7 @@
 // (including a byte flipped on disk), the custody route checked with the pure verifier, PATCH,
 // the case listing's filters and pagination.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -118,6 +118,35 @@ describe('reading evidence (e2e)', () => {
     expect(res.headers).toMatchObject({ 'content-length': '10', 'content-range': 'bytes 0-9/1000', 'repr-digest': `sha-256=:${sha256base64(bytes)}:` });
     expect(res.headers['etag']).toBe(`"sha256-${sha256hex(bytes)}"`);
     expect((await actionsOf(itemId, 'evidence.downloaded')).at(-1)!.details).toEqual({ range: 'bytes=0-9', method: 'HEAD' });
+  });
+
+  it('a read the store cannot serve (its bytes gone) fails and is not recorded as a download or a view', async () => {
+    const photo = await submit(t, investigator, caseId, fixture('scene-a.jpg'), { filename: 'gone.jpg' });
+    expect(photo.status, JSON.stringify(photo.body)).toBe(201);
+    const done = await waitProcessed(t, investigator, photo.body.id);
+    expect(done.derivatives.thumbnail).not.toBeNull();
+    const blobOf = (hex: string) => path.join(t.config.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex.slice(2, 4), hex);
+    const [thumbnailSha] = await t.db.superuserQuery<{ thumbnail_sha256: string }>('SELECT thumbnail_sha256 FROM evidence_items WHERE id = $1', [photo.body.id]);
+    const aside = [blobOf(photo.body.sha256), blobOf(thumbnailSha!.thumbnail_sha256)];
+    const reads = async () => (await custodyOf(investigator, photo.body.id)).events.filter((e) => ['evidence.downloaded', 'evidence.viewed'].includes(e.event.action)).length;
+    await t.logged();
+    const before = await reads();
+    for (const file of aside) await rename(file, `${file}.aside`);
+    try {
+      for (const part of ['content', 'thumbnail']) {
+        const res = await get(investigator, `/evidence/${photo.body.id}/${part}`);
+        expect(res.status, part).toBeGreaterThanOrEqual(500);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      }
+    } finally {
+      for (const file of aside) await rename(`${file}.aside`, file);
+    }
+    await t.logged();
+    expect(await reads()).toBe(before);
+    // Served again once the bytes are back, and recorded.
+    expect((await getBytes(investigator, `/evidence/${photo.body.id}/content`)).status).toBe(200);
+    await t.logged();
+    expect(await reads()).toBe(before + 1);
   });
 
   it('each download is recorded as evidence.downloaded, with the actor and the range', async () => {

@@ -608,7 +608,9 @@ export class EvidenceService implements OnApplicationShutdown {
   /**
    * Opens the original for download (recorded as `evidence.downloaded`). `read` chooses
    * the bytes from the file's size and hash (null: all of it); what it throws comes back to the caller.
-   * A HEAD is recorded with `method: HEAD` and opens nothing.
+   * A HEAD is recorded with `method: HEAD` and opens nothing. The bytes are opened before the
+   * read is recorded: a store that cannot give them (a blob gone, a store unreachable) fails the
+   * request and leaves no `evidence.downloaded` for a copy that was never sent.
    */
   async openOriginal(
     actor: Actor,
@@ -617,8 +619,9 @@ export class EvidenceService implements OnApplicationShutdown {
   ): Promise<{ row: EvidenceRow; range: ByteRange | null; stream: Readable | null }> {
     const row = await this.itemFor(actor, id, 'evidence.content');
     const range = read.pickRange(Number(row.size_bytes), row.sha256);
-    await this.recordRead(actor, row, 'evidence.downloaded', readDetails(read, range));
-    return { row, range, stream: read.headersOnly ? null : await this.store.open(row.sha256, range ?? undefined) };
+    const stream = read.headersOnly ? null : await this.store.open(row.sha256, range ?? undefined);
+    await closedIfFails(stream, this.recordRead(actor, row, 'evidence.downloaded', readDetails(read, range)));
+    return { row, range, stream };
   }
 
   /**
@@ -637,9 +640,25 @@ export class EvidenceService implements OnApplicationShutdown {
     if (!sha256) {
       throw notFound(row.processing === 'pending' ? `The ${kind} (still being made)` : `The ${kind}`);
     }
-    await this.recordView(actor, row, kind, headersOnly);
-    if (headersOnly) return { sha256, sizeBytes: (await this.store.stat(sha256))?.sizeBytes ?? null, stream: null };
-    return { sha256, sizeBytes: null, stream: await this.store.open(sha256) };
+    if (headersOnly) {
+      const sizeBytes = (await this.store.stat(sha256))?.sizeBytes ?? null;
+      await this.recordView(actor, row, kind, headersOnly);
+      return { sha256, sizeBytes, stream: null };
+    }
+    // Opened before the view is recorded, as the original is (see openOriginal).
+    const stream = await this.store.open(sha256);
+    await closedIfFails(stream, this.recordView(actor, row, kind, headersOnly));
+    return { sha256, sizeBytes: null, stream };
+  }
+}
+
+/** Waits for `recorded`; when it fails, `stream` (opened for the read it records) is closed first. */
+async function closedIfFails(stream: Readable | null, recorded: Promise<unknown>): Promise<void> {
+  try {
+    await recorded;
+  } catch (error) {
+    stream?.destroy();
+    throw error;
   }
 }
 
