@@ -8,7 +8,12 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../apps/api/src/app.js';
+import { ENTITIES } from '../apps/api/src/entities.js';
 import { runCli } from '../apps/cli/src/cli.js';
+import { loadConfig } from '../libs/config/src/index.js';
+import { createDataSource } from '../libs/db/src/index.js';
+import { StartupError } from '../libs/errors/src/index.js';
 import { createLogger } from '../libs/logging/src/index.js';
 import { contentKey } from '../libs/storage/src/index.js';
 import { S3BlobStore } from '../libs/storage/src/s3-blob-store.js';
@@ -156,6 +161,30 @@ describe('evidence in an S3-compatible bucket (e2e, s3rver)', () => {
     expect((content.body as Buffer).equals(bytes.subarray(2 * MiB, 2 * MiB + 100))).toBe(true);
     expect((await verify(investigator, made.body.id)).body).toMatchObject({ intact: true, computedSha256: sha });
   });
+  it('the same archive started without its S3 settings stops with a sentence, and storage check says what the store lacks', async () => {
+    const config = loadConfig({ CUSTODIA_DATA_DIR: t.config.dataDir, DATABASE_URL: t.db.url, CUSTODIA_FIXITY_ENABLED: 'false' });
+    const source = createDataSource(t.db.appUrl, ENTITIES, { poolSize: 2 });
+    await source.initialize();
+    try {
+      const started = createApp(config, source, createLogger('silent'));
+      await expect(started).rejects.toBeInstanceOf(StartupError);
+      await expect(started).rejects.toThrow(`the folder ${t.config.dataDir}/blobs holds none of the archive's`);
+    } finally {
+      await source.destroy();
+    }
+    let out = '';
+    const code = await runCli(['storage', 'check'], {
+      env: { DATABASE_URL: t.db.url, CUSTODIA_DATA_DIR: t.config.dataDir, CUSTODIA_MASTER_KEY: 'cd'.repeat(32) },
+      stdout: (text) => (out += text),
+      stderr: () => undefined,
+      readStdin: async () => '',
+      logger: createLogger('silent'),
+    });
+    expect(code).toBe(1);
+    expect(out).toMatch(/FOUND: \d+ blobs the records name are MISSING from the store/);
+    // With its settings, it starts (the app of this file is one).
+    expect((await t.http.get('/api/v1/health/ready')).status).toBe(200);
+  });
 });
 
 describe('a submission to a bucket that is slow to take it (e2e, s3rver behind a held proxy)', () => {
@@ -222,4 +251,5 @@ describe('a submission to a bucket that is slow to take it (e2e, s3rver behind a
     expect(out).toMatch(/FOUND: 1 unreferenced blobs, kept/);
     expect(code).toBe(1);
   });
+
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -107,8 +107,33 @@ describe('custodia storage check', () => {
       );
     }
     const res = await run(['storage', 'check']);
-    expect(res.out).toContain('CLEAN: every blob is referenced and no temporary file is left over.');
+    expect(res.out).toContain('CLEAN: every blob the records name is there, every blob is referenced and no temporary file is left over.');
     expect(res.code).toBe(0);
+  });
+
+  it('names the blobs the records name and the store lacks: one lost, or all (another store than the evidence is in)', async () => {
+    const thumbnail = hashes['thumbnail']!;
+    const file = path.join(dataDir, 'blobs', 'sha256', thumbnail.slice(0, 2), thumbnail.slice(2, 4), thumbnail);
+    await rename(file, `${file}.aside`);
+    try {
+      const lost = await run(['storage', 'check']);
+      expect(lost.code).toBe(1);
+      expect(lost.out).toContain(`MISSING sha256/${thumbnail.slice(0, 2)}/${thumbnail.slice(2, 4)}/${thumbnail}`);
+      expect(lost.out).toMatch(/FOUND: 1 blobs the records name are MISSING from the store/);
+    } finally {
+      await rename(`${file}.aside`, file);
+    }
+    // The archive started with another data folder: every item's blob and the package are missing there.
+    const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'custodia-storage-elsewhere-'));
+    try {
+      const res = await runCliWith(archiveSettings(db.url, elsewhere), ['storage', 'check']);
+      expect(res.code).toBe(1);
+      const [{ count }] = await db.superuserQuery<{ count: number }>(`SELECT count(*)::int AS count FROM evidence_items`) as [{ count: number }];
+      for (const hash of [hashes['original']!, thumbnail, hashes['package']!]) expect(res.out).toContain(`MISSING sha256/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}`);
+      expect(res.out).toContain(`FOUND: ${count + 1 + 1} blobs the records name are MISSING from the store`);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('refuses an unknown option with the usage', async () => {

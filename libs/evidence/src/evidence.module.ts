@@ -15,6 +15,7 @@ import { BLOB_STORE, EvidenceService } from './evidence.service.js';
 import { EvidenceLinks } from './links.js';
 import { FixityJob, fixityRunId, fixitySliceMs } from './fixity.job.js';
 import { FixityRepository } from './fixity.repository.js';
+import { assertStoreHoldsArchive, evidenceStoreName } from './store-holds-archive.js';
 
 /**
  * Registers the derivative and fixity jobs' handlers; at bootstrap, sets up sharp, sweeps what a
@@ -107,10 +108,14 @@ class EvidenceWorker implements OnModuleInit, OnApplicationBootstrap, OnModuleDe
   providers: [
     {
       provide: BLOB_STORE,
-      inject: [CUSTODIA_CONFIG],
-      // With CUSTODIA_S3_ENDPOINT, originals live in the bucket; uploads are still hashed on local disk first.
-      useFactory: async (config: CustodiaConfig): Promise<BlobStore> =>
-        config.s3 ? openS3BlobStore({ ...config.s3, stagingDir: s3StagingDir(config.dataDir) }) : new LocalBlobStore(path.join(config.dataDir, 'blobs')),
+      inject: [CUSTODIA_CONFIG, DataSource],
+      // With CUSTODIA_S3_ENDPOINT, originals live in the bucket; uploads are still hashed on local
+      // disk first. A store that holds none of the archive's evidence stops the start.
+      useFactory: async (config: CustodiaConfig, db: DataSource): Promise<BlobStore> => {
+        const store = config.s3 ? await openS3BlobStore({ ...config.s3, stagingDir: s3StagingDir(config.dataDir) }) : new LocalBlobStore(path.join(config.dataDir, 'blobs'));
+        await assertStoreHoldsArchive(store, db, evidenceStoreName(config));
+        return store;
+      },
     },
     EvidenceRepository,
     EvidenceService,

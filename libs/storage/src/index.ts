@@ -14,7 +14,7 @@ export type {
 export { readDetails } from './blob-store.js';
 export { FileSink, FLUSH_EVERY_BYTES, LocalBlobStore, syncToDisk, type StoredBlob, type TemporaryFile } from './local-blob-store.js';
 export { openS3BlobStore, s3StagingDir, type S3BlobStore, type S3BlobStoreOptions } from './s3-store-loader.js';
-export { checkStore, type CheckableStore, type StoreCheck } from './store-check.js';
+export { checkStore, type CheckableStore, type Reference, type StoreCheck } from './store-check.js';
 export { prepareDataDirectory } from './data-directory.js';
 export { assertSha256Hex, contentKey, isSha256Hex } from './content-address.js';
 export {
