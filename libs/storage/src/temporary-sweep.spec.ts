@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalBlobStore } from './local-blob-store.js';
-import { checkStore } from './store-check.js';
+import { checkStore, type Reference } from './store-check.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 let compiled: string;
@@ -182,10 +182,10 @@ describe('checkStore', () => {
     const longAgo = new Date(Date.now() - 300_000);
     await utimes(crashed, longAgo, longAgo);
 
-    async function* references(): AsyncGenerator<string> {
-      yield '0'.repeat(64); // a record whose blob is missing is not this check's business
-      yield keptHash;
-      yield 'f'.repeat(64);
+    async function* references(): AsyncGenerator<Reference> {
+      yield { sha256: '0'.repeat(64), required: false }; // a hash the records name whose file is kept elsewhere (an upload's declared hash)
+      yield { sha256: keptHash, required: true };
+      yield { sha256: 'f'.repeat(64), required: false };
     }
     const report = await checkStore(store, references());
     expect(report.blobs).toBe(2);
