@@ -318,6 +318,11 @@ describe('evidence derivatives (e2e)', () => {
       for (const event of derived) expect(event.details).not.toHaveProperty('perceptualHash');
     }
     expect((await waitProcessed(t, investigator, scene.body.id)).perceptualHash).toMatch(/^[0-9a-f]{16}$/);
+    // A photo that has one keeps it in its record, not in the log (read by who may not see the item).
+    const sceneCustody = await t.http.get(`/api/v1/evidence/${scene.body.id}/custody`).set('Authorization', bearer(investigator));
+    const sceneDerived = sceneCustody.body.events.map((e: { event: CustodyEvent }) => e.event).filter((e: CustodyEvent) => e.action === 'evidence.derivative_created');
+    expect(sceneDerived).toHaveLength(2);
+    for (const event of sceneDerived) expect(event.details).not.toHaveProperty('perceptualHash');
   });
 
   it('files the worker cannot decode fail their job cleanly; the item and its bytes stay', async () => {

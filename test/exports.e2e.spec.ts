@@ -13,6 +13,9 @@ import { cliVerify, coreutilsCheck, download, filesIn, makeExport, run, unpack, 
 
 const NAME = 'Олена Ковальчук';
 const TRICKY_NAME = '100% Салтівка: вибух\u202egpj.jpg';
+/** A damaged building's street address and an incident's place name: either places it more precisely than 0.01°. */
+const ADDRESS = 'вул. Академіка Павлова, 140';
+const PLACE_NAME = 'Харків, просп. Тракторобудівників, 59';
 
 describe('court packages (e2e)', () => {
   let t: TestApp;
@@ -375,7 +378,7 @@ describe('court packages (e2e)', () => {
     beforeAll(async () => {
       // A building's footprint (GeoJSON [lon, lat]) and a PDF that names its author.
       const damage = await as(investigator).post(`/incidents/${incidentId}/damage`, {
-        objectName: 'Житловий будинок', objectCategory: 'residential.apartment', damageLevel: 'severe', location: { lat: 50.02684, lon: 36.34581 },
+        objectName: 'Житловий будинок', address: ADDRESS, objectCategory: 'residential.apartment', damageLevel: 'severe', location: { lat: 50.02684, lon: 36.34581 },
         footprint: { type: 'Polygon', coordinates: [[[36.3459, 50.0269], [36.3462, 50.0269], [36.3462, 50.0271], [36.3459, 50.0269]]] },
       });
       expect(damage.status, JSON.stringify(damage.body)).toBe(201);
@@ -387,6 +390,23 @@ describe('court packages (e2e)', () => {
         reason: 'Назву уточнено зі слів свідка Марії Шевчук',
       });
       expect(retitled.status, JSON.stringify(retitled.body)).toBe(200);
+      const placed = await t.http.patch(`/api/v1/incidents/${incidentId}`).set('Authorization', bearer(investigator)).send({
+        placeName: PLACE_NAME,
+        admin1: 'Харківська',
+        reason: 'Place from the field visit',
+      });
+      expect(placed.status, JSON.stringify(placed.body)).toBe(200);
+      // An intake's metadata event as written before 2026-12-05, naming the capture time and the
+      // device (later ones hold the SHA-256 of the record's `extracted` instead).
+      await t.app.get(DataSource).transaction((tx) =>
+        t.app.get(CustodyLog).append(tx, {
+          action: 'evidence.metadata_extracted',
+          actor: { id: 'system', role: 'system' },
+          caseId,
+          subject: { type: 'evidence', id: photoId, sha256: sha256hex(photo) },
+          details: { found: true, capturedAt: '2008-05-30T12:56:01.250Z', capturedAtOffset: '+03:00', hasLocation: true, device: { make: 'DJI', model: 'FC3411', software: null }, flags: [], onBehalfOf: documenter.id },
+        }),
+      );
       const partner = await makeExport(t, investigator, caseId, { purpose: 'partner' });
       const got = await download(t, investigator, partner.id);
       dirs.push(got.dir);
@@ -423,6 +443,36 @@ describe('court packages (e2e)', () => {
       expect(await readFile(path.join(bag, 'bag-info.txt'), 'utf8')).toContain('Custodia-Purpose: partner\n');
     });
 
+    it('holds no file name the submitter chose, no device, no street address or place name: not in the records, the events, the report or the tag files', async () => {
+      const photoRecord = JSON.parse(await readFile(path.join(bag, `data/evidence/${photoId}/record.json`), 'utf8'));
+      expect(photoRecord).toMatchObject({ originalFileName: null, extracted: { device: null } });
+      const authored = JSON.parse(await readFile(path.join(bag, `data/evidence/${authoredId}/record.json`), 'utf8'));
+      expect(authored).toMatchObject({ originalFileName: null, extracted: { document: { creator: null, producer: null } } });
+      const [damage] = JSON.parse(await readFile(path.join(bag, 'data/damage.json'), 'utf8'));
+      expect(damage).toMatchObject({ objectName: 'Житловий будинок', address: null });
+      const [incident] = JSON.parse(await readFile(path.join(bag, 'data/incidents.json'), 'utf8'));
+      expect(incident).toMatchObject({ placeName: null, admin1: 'Харківська' });
+      // What was submitted and entered, as the archive holds it (a court package carries it all, see below).
+      const held = (await as(investigator).get(`/evidence/${photoId}`)).body;
+      expect(held.extracted.device).toMatchObject({ make: 'DJI', model: 'FC3411' });
+      const leaks = [
+        TRICKY_NAME.normalize('NFC'), 'вибух', 'witness statement.pdf', 'statement.pdf', 'other.bin',
+        held.extracted.device.model, 'LibreOffice', ADDRESS, PLACE_NAME, 'Тракторобудівників',
+      ];
+      const files = (await filesIn(bag)).filter((f) => !/\.(jpg|pdf|tsr|sig)$/.test(f));
+      expect(files).toEqual(expect.arrayContaining([`data/evidence/${photoId}/record.json`, 'data/damage.json', 'data/incidents.json', 'data/custody/events.jsonl', 'report.html', 'README.txt', 'bag-info.txt']));
+      for (const file of files) {
+        const text = await readFile(path.join(bag, file), 'utf8');
+        for (const leak of leaks) expect(text.includes(leak), `${file} holds "${leak}"`).toBe(false);
+      }
+      // The report's item counts the events its package carries.
+      const report = await readFile(path.join(bag, 'report.html'), 'utf8');
+      const section = report.slice(report.indexOf(`id="item-${photoId}"`));
+      const shown = Number(/\/ Custody events<\/span> \((\d+)\)<\/h3>/.exec(section)?.[1]);
+      const carried = (await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8')).trim().split('\n').filter((line) => JSON.parse(line).subject.id === photoId);
+      expect(shown).toBe(carried.length);
+    });
+
     it('leaves out the events that carry a free-text reason (it may name anyone), from events.jsonl and the report, and says how many', async () => {
       const partnerEvents = await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8');
       const { treeSize } = JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8')) as { treeSize: number };
@@ -441,10 +491,29 @@ describe('court packages (e2e)', () => {
       const partnerLines = new Set(partnerEvents.trim().split('\n'));
       const withReason = courtLines.filter((line) => 'reason' in JSON.parse(line));
       expect(withReason.some((line) => line.includes('Шевчук'))).toBe(true);
-      expect(courtLines.filter((line) => !partnerLines.has(line))).toEqual(withReason);
-      expect(await readFile(path.join(bag, 'README.txt'), 'utf8')).toContain(`${withReason.length} custody event(s) left out`);
-      expect(await readFile(path.join(bag, 'report.html'), 'utf8')).toContain('Custody events left out (they name a holder or carry a free-text reason)');
+      // And the events whose details name the device a file came from (the drone's model): the
+      // one in the old form only; the intake's own event holds the hash of `extracted`, and stays.
+      const metadataEvents = courtLines.filter((line) => JSON.parse(line).action === 'evidence.metadata_extracted');
+      const withDevice = metadataEvents.filter((line) => JSON.parse(line).details.device != null);
+      expect(withDevice).toHaveLength(1);
+      expect(withDevice[0]).toContain('FC3411');
+      const hashed = metadataEvents.filter((line) => JSON.parse(line).details.extractedSha256 !== undefined);
+      expect(hashed.length).toBeGreaterThan(0);
+      expect(hashed.every((line) => partnerLines.has(line))).toBe(true);
+      const withheld = courtLines.filter((line) => withReason.includes(line) || withDevice.includes(line));
+      expect(courtLines.filter((line) => !partnerLines.has(line))).toEqual(withheld);
+      expect(await readFile(path.join(bag, 'README.txt'), 'utf8')).toContain(`${withheld.length} custody event(s) left out`);
+      const report = await readFile(path.join(bag, 'report.html'), 'utf8');
+      expect(report).toMatch(new RegExp(`left out \\(they name a holder or carry a free-text reason\\)</span>\\s*(<[^>]+>\\s*)*: ${withReason.length}<`));
+      expect(report).toMatch(new RegExp(`left out \\(they name the device a file came from\\)</span>\\s*(<[^>]+>\\s*)*: ${withDevice.length}<`));
       expect(await readFile(path.join(courtBag, 'report.html'), 'utf8')).toContain('Шевчук');
+      // A court package keeps what the partner's leaves out: the file names, the device, the address and place.
+      const courtPhoto = JSON.parse(await readFile(path.join(courtBag, `data/evidence/${photoId}/record.json`), 'utf8'));
+      expect(courtPhoto).toMatchObject({ originalFileName: TRICKY_NAME.normalize('NFC'), extracted: { device: { make: 'DJI', model: 'FC3411' } } });
+      expect(JSON.parse(await readFile(path.join(courtBag, 'data/damage.json'), 'utf8'))[0].address).toBe(ADDRESS);
+      expect(JSON.parse(await readFile(path.join(courtBag, 'data/incidents.json'), 'utf8'))[0].placeName).toBe(PLACE_NAME);
+      const courtReport = await readFile(path.join(courtBag, 'report.html'), 'utf8');
+      for (const value of ['witness statement.pdf', 'DJI FC3411']) expect(courtReport).toContain(value);
     });
 
     it('carries the same proofs, and verifies with our verifier and with the bag\'s own script', async () => {

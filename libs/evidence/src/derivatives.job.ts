@@ -97,7 +97,8 @@ export class DerivativesJob {
             sha256: derivative.sha256,
             sizeBytes: derivative.sizeBytes,
             mediaType: 'image/jpeg',
-            ...(derivative.kind === 'thumbnail' && made.perceptualHash !== null ? { perceptualHash: made.perceptualHash } : {}),
+            // No perceptual hash (events before 2026-12-05 have one): who reads the log but not the
+            // item (an auditor, a partner copy) could match it against pictures found elsewhere.
             onBehalfOf: item.submitted_by,
           },
         })),

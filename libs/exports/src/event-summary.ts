@@ -14,8 +14,11 @@ export function summariseEvent(event: CustodyEvent): string | null {
       const device = d['clientSha256Matched'] === true ? 'device SHA-256 matched' : d['clientSha256Matched'] === false ? 'device SHA-256 DIFFERED' : 'no device SHA-256';
       return `${d['sizeBytes']} bytes, ${d['mediaType']}, ${device}${d['duplicateOf'] ? `, duplicate of ${d['duplicateOf']}` : ''}`;
     }
-    case 'evidence.metadata_extracted':
-      return d['found'] ? `capture ${d['capturedAt'] ?? 'unknown'}${d['hasLocation'] ? ', position embedded' : ''}; flags: ${list(d['flags']) || 'none'}` : 'no embedded metadata';
+    case 'evidence.metadata_extracted': {
+      // Events before 2026-12-05 name the capture time (and the device); later ones the hash of the record's `extracted`.
+      const read = 'extractedSha256' in d ? `embedded metadata ${short(d['extractedSha256'])}` : `capture ${d['capturedAt'] ?? 'unknown'}`;
+      return d['found'] ? `${read}${d['hasLocation'] ? ', position embedded' : ''}; flags: ${list(d['flags']) || 'none'}` : 'no embedded metadata';
+    }
     case 'evidence.derivative_created':
       return `${d['kind']} ${short(d['sha256'])} (${d['sizeBytes']} bytes)`;
     case 'evidence.downloaded':

@@ -14,7 +14,15 @@ import { readTimeStampToken } from '#custodia/timestamp';
 import { summariseEvent } from './event-summary.js';
 import { EXPORT_STORE, type ExportRow } from './export-row.js';
 import { readmeText } from './readme.js';
-import { EVENTS_PARTNERS_DO_NOT_GET, partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
+import {
+  EVENTS_PARTNERS_DO_NOT_GET,
+  namesDevice,
+  partnerDamageView,
+  partnerEvidenceView,
+  partnerIncidentView,
+  partnerRemnantView,
+  roundPositions,
+} from './redact.js';
 import { addReportTags, type ReportEvent, type ReportHeader, type ReportItem, type ReportModel } from './report/index.js';
 import { isWholeCase, resolveSelection, type ExportSelection } from './selection.js';
 
@@ -153,8 +161,11 @@ export class PackageBuilder {
       },
     );
     const packed = new Map<string, PackedItem>();
+    // A partner copy's events naming an item's device (namesDevice), by item: left out of events.jsonl and the report.
+    const deviceEvents = new Map<string, number[]>();
     let eventCount = 0;
     let eventsWithheld = 0;
+    let eventsNamingDevice = 0;
     const counts = () => ({
       evidence: selection.evidenceIds.length,
       incidents: records.incidents.length,
@@ -163,6 +174,7 @@ export class PackageBuilder {
       remnants: records.remnants.length,
       events: eventCount,
       eventsWithheld,
+      eventsNamingDevice,
     });
 
     const pack = async (): Promise<void> => {
@@ -170,19 +182,23 @@ export class PackageBuilder {
       for (let i = 0; i < selection.evidenceIds.length; i += BATCH) {
         for (const { row: item, view } of await this.evidence.packageViews(viewer, row.case_id, selection.evidenceIds.slice(i, i + BATCH))) {
           packed.set(item.id, await this.packItem(writer, item, view, court));
+          if (!court) {
+            const leaves = await this.deviceEvents(item.id, head.treeSize);
+            if (leaves.length) deviceEvents.set(item.id, leaves);
+          }
           await writer.addPayload(`evidence/${item.id}/record.json`, prettyJson(court ? view : partnerEvidenceView(view)));
           itemsDone++;
           await progress();
         }
       }
-      // 2. Records.
+      // 2. Records. A partner copy has no street address or place name finer than its rounded positions.
       const redact = <T>(value: T): T => (court ? value : roundPositions(value));
-      await writer.addPayload('incidents.json', jsonArray(records.incidents.map(redact)));
+      await writer.addPayload('incidents.json', jsonArray(records.incidents.map((i) => (court ? i : partnerIncidentView(i)))));
       await writer.addPayload(
         'casualties.json',
         jsonArray(records.casualties.map(({ fullName: _n, nameVariants: _v, ...rest }) => redact(rest))),
       );
-      await writer.addPayload('damage.json', jsonArray(records.damage.map(redact)));
+      await writer.addPayload('damage.json', jsonArray(records.damage.map((d) => (court ? d : partnerDamageView(d)))));
       // Munition remnants, each with the hand-overs of the object itself (physicalCustody); a
       // partner copy names no holder.
       await writer.addPayload('remnants.json', jsonArray(records.remnants.map((r) => (court ? r : partnerRemnantView(r)))));
@@ -206,10 +222,13 @@ export class PackageBuilder {
         head.treeSize,
         court ? null : EVENTS_PARTNERS_DO_NOT_GET,
       );
-      eventCount = leafIndexes.length;
+      const naming = new Set([...deviceEvents.values()].flat());
+      const carried = naming.size ? leafIndexes.filter((leaf) => !naming.has(leaf)) : leafIndexes;
+      eventCount = carried.length;
       eventsWithheld = withheld;
-      await writer.addPayload('custody/events.jsonl', this.eventLines(leafIndexes));
-      await writer.addPayload('custody/proofs.json', jsonArray(this.proofs(leafIndexes, head)));
+      eventsNamingDevice = leafIndexes.length - carried.length;
+      await writer.addPayload('custody/events.jsonl', this.eventLines(carried));
+      await writer.addPayload('custody/proofs.json', jsonArray(this.proofs(carried, head)));
       await this.packHead(writer, head, publishedKeys);
       // 4. Tag files: the reader's guide, the report, the script.
       const token = head.timestampToken ? Buffer.from(head.timestampToken, 'base64') : null;
@@ -229,6 +248,7 @@ export class PackageBuilder {
           evidenceCount: selection.evidenceIds.length,
           eventCount,
           eventsWithheld,
+          eventsNamingDevice,
         }),
       );
       const header: ReportHeader = {
@@ -246,7 +266,7 @@ export class PackageBuilder {
         treeHead: { treeSize: head.treeSize, rootHash: head.rootHash, timestamp: head.timestamp, keyId: head.keyId, signature: head.signature },
         timestamp: token ? timestampSummary(token) : null,
       };
-      const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, court) };
+      const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, court, deviceEvents) };
       await addReportTags(writer, model);
       await writer.addTag('verify_proofs.py', await readFile(VERIFY_PROOFS_PY));
       // 5. bag-info.txt, the manifests and the tag manifests, then the ZIP's directory.
@@ -351,6 +371,16 @@ export class PackageBuilder {
     return { path: file.path, kind: court ? 'original' : 'preview', sha256: file.sha256, sha512: file.sha512 };
   }
 
+  /**
+   * The leaf indexes of an item's events below the head that name its device (namesDevice), which
+   * a partner copy leaves out; those with a reason are left out by the log's rule already.
+   */
+  private async deviceEvents(evidenceId: string, treeSize: number): Promise<number[]> {
+    return (await this.custody.eventsAbout('evidence', evidenceId, 'evidence.metadata_extracted'))
+      .filter((e) => e.leafIndex < treeSize && e.event.reason === undefined && namesDevice(e.event))
+      .map((e) => e.leafIndex);
+  }
+
   /** events.jsonl: each event's exact stored RFC 8785 bytes and a line feed, in log order. */
   private eventLines(leafIndexes: number[]): Readable {
     const custody = this.custody;
@@ -398,6 +428,7 @@ export class PackageBuilder {
     packed: Map<string, PackedItem>,
     head: SignedTreeHead,
     court: boolean,
+    deviceEvents: ReadonlyMap<string, readonly number[]>,
   ): AsyncGenerator<ReportItem> {
     const names = new Map<string, string>(
       court ? (await this.db.query(`SELECT id, display_name FROM users`)).map((u: { id: string; display_name: string }) => [u.id, u.display_name]) : [],
@@ -406,6 +437,7 @@ export class PackageBuilder {
       for (const { row: item, view } of await this.evidence.packageViews(viewer, caseId, ids.slice(i, i + BATCH))) {
         const file = packed.get(item.id) ?? { path: null, kind: null, sha256: null, sha512: null };
         const shown = court ? view : partnerEvidenceView(view);
+        const leftOut = new Set(deviceEvents.get(item.id));
         // The file is tied to the log: an original through the submission event, a preview through its derivative event.
         const binding = file.kind === 'original' ? 'evidence.submitted' : 'evidence.derivative_created';
         const bound =
@@ -422,7 +454,7 @@ export class PackageBuilder {
           title: view.title,
           packedPath: file.path,
           packedKind: file.kind,
-          originalFileName: view.originalFileName,
+          originalFileName: shown.originalFileName,
           mediaType: view.mediaType,
           sizeBytes: view.sizeBytes,
           sha256: view.sha256,
@@ -439,10 +471,10 @@ export class PackageBuilder {
           incidentId: view.incidentId,
           // Read page by page as the report is written: an item read every day for years has
           // many thousands of events, and the report is written twice (HTML, PDF).
-          // A partner copy's report leaves out the events its events.jsonl leaves out for their reason.
+          // A partner copy's report leaves out the events its events.jsonl leaves out (a reason, a device).
           events: {
-            count: await this.custody.countAbout('evidence', item.id, head.treeSize, !court),
-            read: () => this.reportEvents(item.id, head.treeSize, names, court),
+            count: (await this.custody.countAbout('evidence', item.id, head.treeSize, !court)) - leftOut.size,
+            read: () => this.reportEvents(item.id, head.treeSize, names, court, leftOut),
           },
           proofStatus: bound ? 'verified' : 'failed',
           ...(bound ? {} : { proofProblem: `no custody event records the packed ${file.kind}'s SHA-256` }),
@@ -453,14 +485,21 @@ export class PackageBuilder {
 
   /**
    * An item's events below the head, in log order, a page at a time, as the report shows them;
-   * for a partner copy, without those that carry a reason (EVENTS_PARTNERS_DO_NOT_GET).
+   * for a partner copy, without those that carry a reason (EVENTS_PARTNERS_DO_NOT_GET) and those
+   * `leftOut` (naming the device).
    */
-  private async *reportEvents(evidenceId: string, treeSize: number, names: ReadonlyMap<string, string>, court: boolean): AsyncGenerator<ReportEvent> {
+  private async *reportEvents(
+    evidenceId: string,
+    treeSize: number,
+    names: ReadonlyMap<string, string>,
+    court: boolean,
+    leftOut: ReadonlySet<number>,
+  ): AsyncGenerator<ReportEvent> {
     for (let after: number | null = null; ; ) {
       const page = await this.custody.eventsAboutPage('evidence', evidenceId, { after, limit: EVENT_PAGE, ownerOf: null });
       for (const e of page) {
         if (e.leafIndex >= treeSize) return;
-        if (!court && e.event.reason !== undefined) continue;
+        if (!court && (e.event.reason !== undefined || leftOut.has(e.leafIndex))) continue;
         yield {
           leafIndex: e.leafIndex,
           leafHash: e.leafHash,

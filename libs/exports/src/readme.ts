@@ -12,8 +12,10 @@ export interface ReadmeFacts {
   hasTimestamp: boolean;
   evidenceCount: number;
   eventCount: number;
-  /** Events left out of a partner copy because their signed bytes name a holder. */
+  /** Events left out of a partner copy because their signed bytes name a holder or carry a reason. */
   eventsWithheld: number;
+  /** Events left out of a partner copy because their signed details name the device a file came from. */
+  eventsNamingDevice: number;
 }
 
 /**
@@ -34,18 +36,19 @@ export function readmeText(f: ReadmeFacts): string {
    виводить "Verification: OK". Прочитати позначку (час, служба, серійний номер):
    openssl ts -reply -token_in -in data/custody/tree-head.tsr -text`
     : '   У цьому пакеті немає позначки часу: службу позначок часу не налаштовано, або вона не\n   відповіла, коли підписувалася голова дерева.';
+  const left = f.eventsWithheld + f.eventsNamingDevice;
   const withheld =
-    f.eventsWithheld > 0
-      ? `\n${f.eventsWithheld} custody event(s) left out: their signed bytes name the holder of a munition\nremnant or carry an actor's free-text reason, which may name someone (${f.eventsWithheld} подій не\nвключено: їхні підписані байти називають утримувача або містять пояснення довільним текстом)`
+    left > 0
+      ? `\n${left} custody event(s) left out: their signed bytes name the holder of a munition\nremnant or the device a file came from, or carry an actor's free-text reason, which may name\nsomeone (${left} подій не включено: їхні підписані байти називають утримувача або пристрій,\nяким зроблено файл, або містять пояснення довільним текстом)`
       : '';
   const what =
     f.purpose === 'court'
       ? 'the original files exactly as they were received'
-      : 'WORKING COPIES: previews with no embedded metadata instead of the originals, positions\nrounded to 0.01 degree, no names';
+      : 'WORKING COPIES: previews with no embedded metadata instead of the originals, positions\nrounded to 0.01 degree, no names, original file names, devices or street\naddresses';
   const whatUk =
     f.purpose === 'court'
       ? 'оригінальні файли точно такими, якими їх отримано'
-      : 'РОБОЧІ КОПІЇ: замість оригіналів попередні перегляди без вбудованих метаданих, координати\nокруглено до 0,01 градуса, без імен';
+      : 'РОБОЧІ КОПІЇ: замість оригіналів попередні перегляди без вбудованих метаданих, координати\nокруглено до 0,01 градуса, без імен, назв файлів, пристроїв і адрес';
   return `CUSTODIA ${f.purpose === 'court' ? 'COURT PACKAGE' : 'PARTNER WORKING COPY'}
 ${'='.repeat(60)}
 Package ${f.bagName}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { partnerEvidenceView, partnerRemnantView, roundPositions } from './redact.js';
+import type { CustodyEvent } from '#custodia/custody-core';
+import { namesDevice, partnerDamageView, partnerEvidenceView, partnerIncidentView, partnerRemnantView, roundPositions } from './redact.js';
 
 describe('roundPositions', () => {
   it('rounds positions under their keys and in GeoJSON coordinates, at any depth, and nothing else', () => {
@@ -24,15 +25,113 @@ describe('partnerEvidenceView', () => {
   it('names nobody: the submitter by id only, no document author; positions rounded', () => {
     const view = {
       submittedBy: { id: 'u1', displayName: 'Dasha' },
+      originalFileName: 'IMG_0001.jpg',
       declared: { location: { lat: 50.02684, lon: 36.34581 } },
       extracted: { location: { lat: 50.1234, lon: 30.5678, altitudeM: 12 }, document: { pages: 2, title: 'Statement', author: 'Оксана Коваленко' } },
     };
     expect(partnerEvidenceView(view)).toEqual({
       submittedBy: { id: 'u1' },
+      originalFileName: null,
       declared: { location: { lat: 50.03, lon: 36.35 } },
-      extracted: { location: { lat: 50.12, lon: 30.57, altitudeM: 12 }, document: { pages: 2, title: 'Statement', author: null } },
+      extracted: { location: { lat: 50.12, lon: 30.57, altitudeM: 12 }, device: null, document: { pages: 2, title: 'Statement', author: null, creator: null, producer: null } },
     });
-    expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, extracted: null })).toEqual({ submittedBy: { id: 'u2' }, extracted: null });
+    expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: null, extracted: null })).toEqual({ submittedBy: { id: 'u2' }, originalFileName: null, extracted: null });
+  });
+
+  it('keeps nothing that names the file or the device: no original file name, no device, no creator tool or producer', () => {
+    const view = {
+      id: 'e1',
+      originalFileName: 'D1-IMG_0001-kharkiv-home.jpg',
+      submittedBy: { id: 'u1', displayName: 'Dasha' },
+      title: 'Уламки на подвір’ї',
+      extracted: {
+        capturedAt: '2026-11-20T01:50:00.000Z',
+        location: { lat: 50.1234, lon: 30.5678, altitudeM: 12 },
+        device: { make: 'DJI', model: 'FC3411', software: '10.01.13.08' },
+        width: 4000,
+        document: { pages: 2, title: 'Statement', author: 'Оксана Коваленко', creator: 'HP Scan (Kharkiv office)', producer: 'HP LaserJet MFP M428 PDF', createdAt: null },
+      },
+    };
+    const shown = partnerEvidenceView(view);
+    expect(shown).toEqual({
+      id: 'e1',
+      originalFileName: null,
+      submittedBy: { id: 'u1' },
+      title: 'Уламки на подвір’ї',
+      extracted: {
+        capturedAt: '2026-11-20T01:50:00.000Z',
+        location: { lat: 50.12, lon: 30.57, altitudeM: 12 },
+        device: null,
+        width: 4000,
+        document: { pages: 2, title: 'Statement', author: null, creator: null, producer: null, createdAt: null },
+      },
+    });
+    // A file with no device and no document block gets none.
+    expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: 'IMG_1.jpg', extracted: { device: null, width: 1 } })).toEqual({
+      submittedBy: { id: 'u2' },
+      originalFileName: null,
+      extracted: { device: null, width: 1 },
+    });
+    // The input is left as it was.
+    expect(view.originalFileName).toBe('D1-IMG_0001-kharkiv-home.jpg');
+    expect(view.extracted.device.model).toBe('FC3411');
+    expect(view.extracted.document.creator).toBe('HP Scan (Kharkiv office)');
+  });
+});
+
+describe('partnerDamageView', () => {
+  it('drops the street address (it would place the object more precisely than 0.01°); the rest kept, positions rounded', () => {
+    const damage = {
+      id: 'd1',
+      objectName: 'Житловий будинок',
+      address: 'вул. Академіка Павлова, 140, Харків',
+      location: { lat: 50.02684, lon: 36.34581 },
+      footprint: { type: 'Polygon', coordinates: [[[36.3459, 50.0269], [36.3462, 50.0269], [36.3459, 50.0269]]] },
+      damageLevel: 'severe',
+    };
+    expect(partnerDamageView(damage)).toEqual({
+      id: 'd1',
+      objectName: 'Житловий будинок',
+      address: null,
+      location: { lat: 50.03, lon: 36.35 },
+      footprint: { type: 'Polygon', coordinates: [[[36.35, 50.03], [36.35, 50.03], [36.35, 50.03]]] },
+      damageLevel: 'severe',
+    });
+    expect(damage.address).toBe('вул. Академіка Павлова, 140, Харків');
+  });
+});
+
+describe('partnerIncidentView', () => {
+  it('drops the free-text place name (it may be a street and number); oblast, raion and hromada kept, positions rounded', () => {
+    const incident = {
+      id: 'i1',
+      title: 'Удар по Салтівці',
+      location: { lat: 50.02684, lon: 36.34581 },
+      placeName: 'Харків, вул. Гвардійців-Широнінців, 12',
+      admin1: 'Харківська',
+      admin2: 'Харківський',
+      admin3: 'Харківська',
+    };
+    expect(partnerIncidentView(incident)).toEqual({
+      id: 'i1',
+      title: 'Удар по Салтівці',
+      location: { lat: 50.03, lon: 36.35 },
+      placeName: null,
+      admin1: 'Харківська',
+      admin2: 'Харківський',
+      admin3: 'Харківська',
+    });
+    expect(incident.placeName).toBe('Харків, вул. Гвардійців-Широнінців, 12');
+  });
+});
+
+describe('namesDevice', () => {
+  const event = (action: string, details: Record<string, unknown>) => ({ action, details }) as unknown as CustodyEvent;
+  it('finds the metadata events that name the device a file came from, and no other', () => {
+    expect(namesDevice(event('evidence.metadata_extracted', { found: true, device: { make: 'DJI', model: 'FC3411', software: null }, flags: [] }))).toBe(true);
+    expect(namesDevice(event('evidence.metadata_extracted', { found: true, device: null, flags: [] }))).toBe(false);
+    expect(namesDevice(event('evidence.metadata_extracted', { found: false, flags: ['no_embedded_metadata'] }))).toBe(false);
+    expect(namesDevice(event('evidence.submitted', { sizeBytes: 1, mediaType: 'image/jpeg' }))).toBe(false);
   });
 });
 

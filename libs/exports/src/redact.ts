@@ -1,4 +1,5 @@
 import type { EventsWithheld } from '#custodia/custody';
+import type { CustodyEvent } from '#custodia/custody-core';
 
 /** Degrees kept in a partner's working copy: 0.01° is about 1.1 km, a district, not a doorstep. */
 const PARTNER_PRECISION = 100;
@@ -32,21 +33,50 @@ export function roundPositions<T>(value: T): T {
 
 interface PartnerShown {
   submittedBy: { id: string; displayName?: string | null };
-  extracted?: { document?: { author?: string | null } | null } | null;
+  originalFileName: string | null;
+  extracted?: {
+    device?: { make: string | null; model: string | null; software: string | null } | null;
+    document?: { author?: string | null; creator?: string | null; producer?: string | null } | null;
+  } | null;
 }
 
 /**
  * The evidence resource as a partner gets it: positions rounded, no names (the submitter by id
- * only, and no author a document names, who may be the documenter or a witness).
+ * only, and no author a document names, who may be the documenter or a witness), and nothing
+ * that tells whose file it was: no original file name (a documenter's own naming, such as
+ * "D1-IMG_0001-kharkiv-home.jpg", can name a place or a person; the packed preview has a name
+ * of its own), no device (make, model and software single out a documenter's phone or drone),
+ * and no program a document names as its creator or producer (an office's scanner or copy of
+ * a word processor, the device of a document).
  */
 export function partnerEvidenceView<V extends PartnerShown>(view: V): V {
   const rounded = roundPositions(view);
-  const document = rounded.extracted?.document;
+  const extracted = rounded.extracted;
+  const document = extracted?.document;
   return {
     ...rounded,
     submittedBy: { id: view.submittedBy.id },
-    ...(document ? { extracted: { ...rounded.extracted, document: { ...document, author: null } } } : {}),
+    originalFileName: null,
+    ...(extracted ? { extracted: { ...extracted, device: null, ...(document ? { document: { ...document, author: null, creator: null, producer: null } } : {}) } } : {}),
   };
+}
+
+/**
+ * A damage record as a partner gets it: positions rounded and no street `address`, which would
+ * place the object (and whoever lives there) to the doorstep the rounding takes away. What the
+ * object is (`objectName`, its category) stays: it is the finding.
+ */
+export function partnerDamageView<D extends { address: string | null }>(damage: D): D {
+  return { ...roundPositions(damage), address: null };
+}
+
+/**
+ * An incident as a partner gets it: positions rounded and no free-text `placeName`, which may be
+ * a street and number as precise as an address; the oblast, raion and hromada (`admin1..3`) say
+ * where it happened to the district, as the rounded position does.
+ */
+export function partnerIncidentView<I extends { placeName: string | null }>(incident: I): I {
+  return { ...roundPositions(incident), placeName: null };
 }
 
 interface PartnerRemnant {
@@ -77,3 +107,13 @@ export function partnerRemnantView<R extends PartnerRemnant>(remnant: R): Unname
  * the free text an actor gave as their `reason`, which may name anyone (a witness, a source).
  */
 export const EVENTS_PARTNERS_DO_NOT_GET: EventsWithheld = { action: 'remnant.transferred', detailKeys: ['holder', 'previousHolder'], withReason: true };
+
+/**
+ * An event a partner copy also leaves out, for the same reason: the archive's reading of a
+ * file's metadata names in its signed details the device the file came from (make, model,
+ * software), which the copy's records withhold. The log's query knows one rule of the kind
+ * (EVENTS_PARTNERS_DO_NOT_GET), so the package builder applies this one itself.
+ */
+export function namesDevice(event: Pick<CustodyEvent, 'action' | 'details'>): boolean {
+  return event.action === 'evidence.metadata_extracted' && event.details['device'] != null;
+}

@@ -37,6 +37,7 @@ export interface ReportItem {
   /** Path of the packed file inside the bag (`data/evidence/<id>/original/<name>` or `.../preview.jpg`), null when none was packed. */
   packedPath: string | null;
   packedKind: 'original' | 'preview' | null;
+  /** The name the file arrived with; null in partner packages (it may name a place or a person). */
   originalFileName: string | null;
   mediaType: string;
   sizeBytes: number;
@@ -58,6 +59,7 @@ export interface ReportItem {
     capturedAt: string | null;
     capturedAtOffset: string | null;
     location: { lat: number; lon: number; altitudeM?: number | null } | null;
+    /** Null in partner packages (it singles out the documenter's phone or drone). */
     device: { make: string | null; model: string | null; software: string | null } | null;
     width?: number | null;
     height?: number | null;
@@ -92,8 +94,10 @@ export interface ReportHeader {
     damage: number;
     remnants: number;
     events: number;
-    /** Events a partner copy leaves out because their signed bytes name a holder. */
+    /** Events a partner copy leaves out because their signed bytes name a holder or carry a reason. */
     eventsWithheld: number;
+    /** Events a partner copy leaves out because their signed details name the device a file came from. */
+    eventsNamingDevice: number;
   };
   treeHead: { treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
   /** The head's RFC 3161 time-stamp, null when none was made. */

@@ -165,11 +165,30 @@ describe('report.html', () => {
     expect(text).toContain('Не створено');
   });
 
+  it('shows a partner no file name and no device, even where the model carries them', async () => {
+    const items = () => {
+      const item = ordinaryItem();
+      item.packedPath = `data/evidence/${item.evidenceId}/preview.jpg`;
+      item.packedKind = 'preview';
+      return [item];
+    };
+    const { text } = await html(model(header({ timestamp: false, purpose: 'partner', evidence: 1 }), items));
+    for (const value of ['IMG_2041', 'Samsung', 'SM-A546B', 'A546BXXU5CXK1']) expect(text).not.toContain(value);
+    expect(text).toContain('withheld from a working copy');
+    // A court package shows them as received.
+    const court = (await html(model(header({ timestamp: false, evidence: 1 }), items))).text;
+    for (const value of ['IMG_2041.jpg', 'Samsung SM-A546B', 'A546BXXU5CXK1']) expect(court).toContain(value);
+    expect(court).not.toContain('withheld from a working copy');
+  });
+
   it('counts the events a partner copy leaves out, and says nothing of them when none were', async () => {
     const { text } = await html(model(header({ timestamp: false, purpose: 'partner', eventsWithheld: 2 }), threeItems));
     expect(text).toContain('Custody events left out (they name a holder or carry a free-text reason)');
     expect(text).toMatch(/left out \(they name a holder or carry a free-text reason\)<\/span>\s*(<[^>]+>\s*)*: 2</);
     expect((await html(courtModel())).text).not.toContain('left out');
+    const naming = (await html(model(header({ timestamp: false, purpose: 'partner', eventsNamingDevice: 3 }), threeItems))).text;
+    expect(naming).toMatch(/left out \(they name the device a file came from\)<\/span>\s*(<[^>]+>\s*)*: 3</);
+    expect(naming).not.toContain('free-text reason');
   });
 
   it('streams: many chunks of bounded size, never the whole document at once', async () => {

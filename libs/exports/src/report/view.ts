@@ -126,6 +126,7 @@ export function headerSections(h: ReportHeader, opts: ViewOptions): Section[] {
         count(LABELS.countRemnants, h.counts.remnants),
         count(LABELS.countEvents, h.counts.events),
         ...(h.counts.eventsWithheld > 0 ? [count(LABELS.countEventsWithheld, h.counts.eventsWithheld)] : []),
+        ...(h.counts.eventsNamingDevice > 0 ? [count(LABELS.countEventsNamingDevice, h.counts.eventsNamingDevice)] : []),
       ],
     },
     { label: LABELS.organization, lines: textLines(h.organization, opts) },
@@ -185,7 +186,15 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
     { label: LABELS.sourceType, lines: [codeLine(SOURCE_TYPE_LABELS, item.sourceType, opts)] },
     { label: LABELS.status, lines: [codeLine(STATUS_LABELS, item.status, opts)] },
     { label: LABELS.incident, lines: [item.incidentId ? hashLine(item.incidentId, opts) : noneLine()] },
-    { label: LABELS.originalFileName, lines: [item.originalFileName !== null ? [sp(untrusted(item.originalFileName, opts), { untrusted: true })] : noneLine()] },
+    {
+      label: LABELS.originalFileName,
+      // A partner is told the name was withheld, not that there was none (the packed preview's path is below).
+      lines: [
+        partner ? biSpans(LABELS.withheldFromCopy, { tone: 'muted' })
+        : item.originalFileName !== null ? [sp(untrusted(item.originalFileName, opts), { untrusted: true })]
+        : noneLine(),
+      ],
+    },
     { label: LABELS.mediaType, lines: [[sp(untrusted(item.mediaType, opts), { mono: true, untrusted: true })]] },
     { label: LABELS.size, lines: [[sp(formatBytes(item.sizeBytes))]] },
     { label: LABELS.sha256Original, lines: [hashLine(item.sha256, opts)] },
@@ -245,7 +254,8 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
         ],
       });
     }
-    if (x.device) {
+    // A partner copy names no device, whatever the model holds: it singles out the documenter's phone or drone.
+    if (x.device && !partner) {
       const makeModel = [x.device.make, x.device.model].filter((v): v is string => !!v).join(' ');
       const lines: Line[] = [];
       if (makeModel) lines.push([sp(untrusted(makeModel, opts), { untrusted: true })]);

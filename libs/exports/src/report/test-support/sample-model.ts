@@ -33,7 +33,14 @@ export const IDS = {
   investigator: uuid('user-investigator'),
 };
 
-export function header(options: { timestamp: boolean; purpose?: 'court' | 'partner'; hostile?: boolean; evidence?: number; eventsWithheld?: number }): ReportHeader {
+export function header(options: {
+  timestamp: boolean;
+  purpose?: 'court' | 'partner';
+  hostile?: boolean;
+  evidence?: number;
+  eventsWithheld?: number;
+  eventsNamingDevice?: number;
+}): ReportHeader {
   const hostile = options.hostile ?? false;
   return {
     exportId: IDS.export,
@@ -46,7 +53,7 @@ export function header(options: { timestamp: boolean; purpose?: 'court' | 'partn
     createdBy: { id: IDS.investigator, displayName: hostile ? `Олена ${HOSTILE.img}` : 'Олена Коваленко' },
     organization: hostile ? `Truth & Justice ${HOSTILE.script}` : 'Харківська правозахисна група',
     selection: hostile ? `evidenceIds: 3 ${HOSTILE.amp}` : '3 докази, 1 інцидент / 3 evidence items, 1 incident',
-    counts: { evidence: options.evidence ?? 3, incidents: 1, casualties: 2, damage: 1, remnants: 1, events: 18, eventsWithheld: options.eventsWithheld ?? 0 },
+    counts: { evidence: options.evidence ?? 3, incidents: 1, casualties: 2, damage: 1, remnants: 1, events: 18, eventsWithheld: options.eventsWithheld ?? 0, eventsNamingDevice: options.eventsNamingDevice ?? 0 },
     treeHead: {
       treeSize: 123456,
       rootHash: hex('root'),
