@@ -351,6 +351,13 @@ describe('evidence intake (e2e)', () => {
     await expectNothingStored(t, before);
     expect(existsSync(path.join(t.config.dataDir, 'blobs', 'sha256', sha256hex(other).slice(0, 2), sha256hex(other).slice(2, 4), sha256hex(other)))).toBe(false);
 
+    // The same key and bytes sent to another case: not a repeat of the first, and nothing stored.
+    const secondCase = await createCase(t, investigator, 'Another case for a key', [documenter]);
+    const beforeElsewhere = await quietState(t);
+    const elsewhere = await submit(t, documenter, secondCase, file, { metadata: { clientSubmissionId: key, sha256: sha256hex(file) } });
+    expect(expectProblem(elsewhere, 409).detail).toMatch(/another case/);
+    await expectNothingStored(t, beforeElsewhere);
+
     // The key is the submitter's own: another user may use the same one.
     const byOther = await submit(t, investigator, caseId, other, { metadata: { clientSubmissionId: key } });
     expect(byOther.status, JSON.stringify(byOther.body)).toBe(201);

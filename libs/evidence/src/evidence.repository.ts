@@ -259,8 +259,8 @@ export class EvidenceRepository {
   }
 
   /** The item a submitter sent under an idempotency key. */
-  async bySubmission(submittedBy: string, clientSubmissionId: string): Promise<{ id: string; sha256: string } | null> {
-    const [row] = await this.db.query(`SELECT id, sha256 FROM evidence_items WHERE submitted_by = $1 AND client_submission_id = $2`, [
+  async bySubmission(submittedBy: string, clientSubmissionId: string): Promise<{ id: string; sha256: string; case_id: string } | null> {
+    const [row] = await this.db.query(`SELECT id, sha256, case_id FROM evidence_items WHERE submitted_by = $1 AND client_submission_id = $2`, [
       submittedBy,
       clientSubmissionId,
     ]);

@@ -153,7 +153,7 @@ export class EvidenceService implements OnApplicationShutdown {
         ]);
       }
       if (metadata.clientSubmissionId) {
-        const repeat = await this.repeatedSubmission(actor, metadata.clientSubmissionId, sha256);
+        const repeat = await this.repeatedSubmission(actor, caseId, metadata.clientSubmissionId, sha256);
         if (repeat) return { created: false, evidence: repeat };
       }
       const { mediaType, metadata: extracted } = await upload.result.withLocalFile((file) => this.metadataReaders.read(file));
@@ -276,7 +276,7 @@ export class EvidenceService implements OnApplicationShutdown {
       } catch (error) {
         if (metadata.clientSubmissionId && isUniqueViolation(error, 'evidence_items_client_submission_key')) {
           // The same key arrived twice at once: the other request won; answer as a repeat.
-          const repeat = await this.repeatedSubmission(actor, metadata.clientSubmissionId, sha256);
+          const repeat = await this.repeatedSubmission(actor, caseId, metadata.clientSubmissionId, sha256);
           if (repeat) return { created: false, evidence: repeat };
         }
         throw error;
@@ -321,11 +321,16 @@ export class EvidenceService implements OnApplicationShutdown {
     return outcome;
   }
 
-  private async repeatedSubmission(actor: Actor, clientSubmissionId: string, sha256: string): Promise<EvidenceWithReceipt | null> {
+  private async repeatedSubmission(actor: Actor, caseId: string, clientSubmissionId: string, sha256: string): Promise<EvidenceWithReceipt | null> {
     const first = await this.items.bySubmission(actor.id, clientSubmissionId);
     if (!first) return null;
     if (first.sha256 !== sha256) {
       throw conflict('This clientSubmissionId was already used for other bytes; this submission was not recorded');
+    }
+    // The same bytes sent to another case are not a repeat: answering with the first case's item
+    // would let the app believe they are now in this case.
+    if (first.case_id !== caseId) {
+      throw conflict('This clientSubmissionId was already used for a submission to another case; give this one a key of its own. Nothing was recorded');
     }
     return this.withReceipt(await this.viewOf(actor, first.id), await this.submittedEvent(first.id));
   }
