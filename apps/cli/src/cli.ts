@@ -12,6 +12,8 @@ import { createLogger } from '#custodia/logging';
 import { prepareDataDirectory } from '#custodia/storage';
 import { StartupError } from '#custodia/errors';
 import { visibleText } from '#custodia/text';
+import { UnreachableError } from './failures.js';
+import { CLOSED_PIPE_EXIT, OutputClosed } from './output.js';
 import { STORAGE_USAGE, storageCheck } from './storage-command.js';
 import { UPLOAD_USAGE, uploadCommand } from './upload-command.js';
 import { readTsaCertificates, UsageError, VERIFY_USAGE, verifyCommand } from './verify-command.js';
@@ -90,6 +92,8 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     throw new UsageError(`Unknown command: ${argv.join(' ')}`);
   } catch (error) {
+    // Whoever read standard output went away: nothing more to say, and no one to say it to.
+    if (error instanceof OutputClosed) return CLOSED_PIPE_EXIT;
     if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) error = new UsageError((error as Error).message);
     // A message may quote a file name, a package's contents or a server's answer: shown inert.
     const message = visibleText(error instanceof Error ? error.message : String(error), true);
@@ -99,6 +103,10 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (error instanceof StartupError) {
       io.stderr(`${message}\n`);
+      return 1;
+    }
+    if (error instanceof UnreachableError) {
+      io.stderr(`${message[0]!.toUpperCase()}${message.slice(1)}\n`);
       return 1;
     }
     io.stderr(`Failed: ${message}\n`);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { runCli } from './cli.js';
+import { CLOSED_PIPE_EXIT, closablePipe } from './output.js';
 
 const readStdin = async (): Promise<string> => {
   const chunks: Buffer[] = [];
@@ -7,10 +8,14 @@ const readStdin = async (): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8');
 };
 
-process.exitCode = await runCli(process.argv.slice(2), {
+const stdout = closablePipe(process.stdout, true);
+const stderr = closablePipe(process.stderr, false);
+const code = await runCli(process.argv.slice(2), {
   env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  stdout: stdout.write,
+  stderr: stderr.write,
   readStdin,
   stderrIsTty: process.stderr.isTTY,
 });
+// A write that found its reader gone, on either stream, ends the process as SIGPIPE would, whatever the command returned.
+process.exitCode = stdout.closed() || stderr.closed() ? CLOSED_PIPE_EXIT : code;

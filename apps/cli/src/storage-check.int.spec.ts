@@ -6,7 +6,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBlobStore, type IngestResult } from '#custodia/storage';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { archiveSettings, runCliWith } from './test-support/run-cli.js';
+import { archiveSettings, runCliWith, runWithClosedPipe } from './test-support/run-cli.js';
 
 describe('custodia storage check', () => {
   let db: TestDatabase;
@@ -80,6 +80,11 @@ describe('custodia storage check', () => {
     expect(res.out).toContain('1 temporary files are being written by running processes.');
     expect(res.out).toMatch(/FOUND: 1 unreferenced blobs, kept .*; 1 leftover temporary files \(remove them with --remove-temporary\)\./);
     expect(await readdir(path.join(dataDir, 'blobs', 'tmp', crashedFolder))).toHaveLength(1);
+  });
+
+  it('ends quietly, with the exit code of a closed pipe, when its reader goes away (storage check | head -2)', async () => {
+    const res = await runWithClosedPipe(['storage', 'check'], 'stdout', archiveSettings(db.url, dataDir));
+    expect(res).toEqual({ code: 141, signal: null, err: expect.stringMatching(/^Archive: postgres:\/\/[^\n]*\n$/) });
   });
 
   it('removes only the leftover temporary files with --remove-temporary; the unreferenced blob and the live upload stay', async () => {

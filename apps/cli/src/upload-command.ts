@@ -1,8 +1,10 @@
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bulkUpload, checkReceipts, type ProgressEvent } from '#custodia/bulk-upload';
-import { withEnvironmentFile } from '#custodia/config';
+import { ConfigError, setting, withEnvironmentFile } from '#custodia/config';
 import { visibleText } from '#custodia/text';
+import { fileProblem, reportingFetch, uploadFailure } from './failures.js';
 import { UsageError } from './verify-command.js';
 
 export const UPLOAD_USAGE = `  upload <files or folders...> --case CASE_ID [--out DIR] [--parallel N] [--source-type TYPE] [--tag TAG ...] [--trusted-key KEYID ...]
@@ -29,6 +31,9 @@ interface UploadIo {
   progress: boolean;
   readFile: (file: string) => Promise<string>;
 }
+
+/** Where the archive's address comes from, named when it cannot be reached. */
+const ADDRESS = 'CUSTODIA_URL';
 
 /** Draws one line per file in flight on a terminal, or prints a line when each file ends. */
 function progressPrinter(io: UploadIo): (event: ProgressEvent) => void {
@@ -59,9 +64,21 @@ function progressPrinter(io: UploadIo): (event: ProgressEvent) => void {
     if (io.progress && drawn) io.stderr(`\x1b[${drawn}A\x1b[J`);
     drawn = 0;
     if (event.kind === 'done') io.stderr(`${event.reused ? 'already stored' : 'stored'}  ${visibleText(event.evidenceId)}  ${file}\n`);
-    else if (event.kind === 'failed') io.stderr(`FAILED  ${file}: ${visibleText(event.error)}\n`);
+    else if (event.kind === 'failed') io.stderr(`FAILED  ${file}: ${visibleText(uploadFailure(event.error, ADDRESS))}\n`);
     redraw();
   };
+}
+
+/** The token in CUSTODIA_TOKEN_FILE; a file that cannot be read, or holds none, is said with the variable that names it. */
+async function readTokenFile(file: string, io: UploadIo): Promise<string> {
+  let token: string;
+  try {
+    token = (await io.readFile(file)).trim();
+  } catch (error) {
+    throw new ConfigError('CUSTODIA_TOKEN_FILE', `names ${file}, which cannot be read (${fileProblem(error)})`);
+  }
+  if (!token) throw new ConfigError('CUSTODIA_TOKEN_FILE', `names ${file}, which is empty`);
+  return token;
 }
 
 export async function uploadCommand(args: string[], io: UploadIo): Promise<number> {
@@ -98,11 +115,21 @@ export async function uploadCommand(args: string[], io: UploadIo): Promise<numbe
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 16) throw new UsageError('--parallel must be a whole number from 1 to 16');
   if (args.some((arg) => /^--token(=|$)/.test(arg))) throw new UsageError('The token is never given on the command line: set CUSTODIA_TOKEN or CUSTODIA_TOKEN_FILE');
 
+  // A mistyped name is said as typed, before anything is sent, rather than as a raw ENOENT from deep in the walk.
+  for (const given of positionals) {
+    try {
+      await lstat(path.resolve(io.cwd, given));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(code === 'ENOENT' || code === 'ENOTDIR' ? `${given}: no such file or folder` : `${given} cannot be read (${fileProblem(error)})`);
+    }
+  }
+
   const { env, file } = withEnvironmentFile(io.env, io.cwd);
-  const baseUrl = env['CUSTODIA_URL'];
+  const baseUrl = setting(env, 'CUSTODIA_URL');
   if (!baseUrl || !/^https?:\/\//.test(baseUrl)) throw new UsageError('Set CUSTODIA_URL to the archive\'s address (https://...), in the environment or the configuration file');
-  const tokenFile = env['CUSTODIA_TOKEN_FILE'];
-  const token = (tokenFile ? (await io.readFile(path.resolve(io.cwd, tokenFile))).trim() : env['CUSTODIA_TOKEN'])?.trim();
+  const tokenFile = setting(env, 'CUSTODIA_TOKEN_FILE');
+  const token = tokenFile ? await readTokenFile(path.resolve(io.cwd, tokenFile), io) : setting(env, 'CUSTODIA_TOKEN');
   if (!token) throw new UsageError('Set CUSTODIA_TOKEN (a device token from POST /auth/tokens) or CUSTODIA_TOKEN_FILE');
   io.stderr(`Archive: ${baseUrl} (settings from ${file ?? 'the environment'}), case ${values.case}\n`);
 
@@ -117,6 +144,7 @@ export async function uploadCommand(args: string[], io: UploadIo): Promise<numbe
       metadata: { ...(values['source-type'] ? { sourceType: values['source-type'] } : {}), ...(values.tag?.length ? { tags: values.tag } : {}) },
       onProgress: progressPrinter(io),
       ...(trustedKeyIds ? { trustedKeyIds } : {}),
+      fetchImpl: reportingFetch(fetch, ADDRESS),
     },
   );
   if (!trustedKeyIds) {

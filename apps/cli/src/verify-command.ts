@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { terminalJson, visibleText } from '#custodia/text';
 import { readCertificatesPem } from '#custodia/timestamp';
 import { loadLaterHead, verifyPackage, type PackageVerdict } from '#custodia/verifier';
+import { fileProblem, reportingFetch } from './failures.js';
 
 /** What the verify command needs of its surroundings (a part of CliIo). */
 export interface VerifyIo {
@@ -79,7 +80,7 @@ export async function readTsaCertificates(files: readonly string[]): Promise<str
     try {
       pem = await readFile(file, 'utf8');
     } catch (error) {
-      throw new UsageError(`--tsa-cert ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new UsageError(`--tsa-cert ${file} cannot be read (${fileProblem(error)})`);
     }
     try {
       readCertificatesPem([pem]);
@@ -113,7 +114,7 @@ export async function verifyCommand(args: string[], io: VerifyIo): Promise<numbe
   const verdict = await verifyPackage(positionals[0]!, {
     ...(trustedKey ? { trustedKeyId: trustedKey } : {}),
     ...(tsaCertificatesPem.length ? { tsaCertificatesPem } : {}),
-    ...(against ? { against: (head) => loadLaterHead(against, head, io.fetch) } : {}),
+    ...(against ? { against: (head) => loadLaterHead(against, head, reportingFetch(io.fetch ?? fetch, 'the --against address')) } : {}),
     ...(io.progress
       ? {
           onProgress: (done: number, total: number) => {

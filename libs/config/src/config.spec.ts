@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, setting } from './config.js';
+
+/** Every variable config.ts reads, from its source: a variable added later is covered without a list to keep. */
+const VARIABLES = [...new Set(readFileSync(new URL('./config.ts', import.meta.url), 'utf8').match(/'(?:CUSTODIA_[A-Z0-9_]+|DATABASE_URL|PORT|HOST|LOG_LEVEL)'/g)!.map((quoted) => quoted.slice(1, -1)))];
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -17,6 +21,33 @@ describe('loadConfig', () => {
     expect(config.fixityBatch).toBe(100);
     expect(config.metadataTimeLimitMs).toBe(30_000);
     expect(config.metadataHeapMb).toBe(512);
+  });
+
+  it('takes a variable set but empty or blank (a bare NAME= line in an env file) as unset, for every variable', () => {
+    expect(VARIABLES.length).toBeGreaterThan(50);
+    expect(VARIABLES).toContain('CUSTODIA_JOB_EXPIRE_S');
+    for (const blank of ['', '  ']) {
+      const env = Object.fromEntries(VARIABLES.map((name) => [name, blank]));
+      expect({ ...loadConfig(env, '/srv/custodia') }).toEqual({ ...loadConfig({}, '/srv/custodia') });
+    }
+    // Not 900 s for every job: each job's own expiry, as when the variable is not there.
+    expect(loadConfig({ CUSTODIA_JOB_EXPIRE_S: '' }).jobExpireSeconds).toBeNull();
+    expect(loadConfig({ CUSTODIA_JOB_EXPIRE_S: '600' }).jobExpireSeconds).toBe(600);
+  });
+
+  it('refuses a blank where another variable needs a value, naming it', () => {
+    expect(() => loadConfig({ CUSTODIA_S3_ENDPOINT: 'http://127.0.0.1:9000', CUSTODIA_S3_BUCKET: '' })).toThrow(/CUSTODIA_S3_BUCKET must be set when CUSTODIA_S3_ENDPOINT is/);
+    expect(() => loadConfig({ CUSTODIA_S3_ENDPOINT: 'http://127.0.0.1:9000', CUSTODIA_S3_BUCKET: 'evidence', CUSTODIA_S3_ACCESS_KEY_ID: 'AKID', CUSTODIA_S3_SECRET_ACCESS_KEY: ' ' })).toThrow(
+      /CUSTODIA_S3_SECRET_ACCESS_KEY must be set together/,
+    );
+    expect(() => loadConfig({ CUSTODIA_ADMIN_EMAIL: ' ', CUSTODIA_ADMIN_PASSWORD: 'long enough password' })).toThrow(/CUSTODIA_ADMIN_EMAIL must be set/);
+  });
+
+  it('keeps a secret exactly as given, spaces and all, when it is not blank', () => {
+    const config = loadConfig({ CUSTODIA_ADMIN_EMAIL: 'a@b.org', CUSTODIA_ADMIN_PASSWORD: ' long enough password ' });
+    expect(config.adminPassword).toBe(' long enough password ');
+    expect(setting({ NAME: ' x ' }, 'NAME')).toBe('x');
+    expect([setting({ NAME: '' }, 'NAME'), setting({ NAME: ' \t' }, 'NAME'), setting({}, 'NAME')]).toEqual([undefined, undefined, undefined]);
   });
 
   it("bounds intake's metadata threads as the operator sets them, within sane limits", () => {

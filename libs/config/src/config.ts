@@ -130,13 +130,23 @@ type Env = Record<string, string | undefined>;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const GIB = 1024 ** 3;
 
-function read(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
+/**
+ * A variable's value, trimmed; undefined when it is unset, empty or blank. A bare `NAME=` line
+ * in an env file, or compose's `NAME: ${NAME}` of an unset NAME, means "not set" (the default),
+ * never a value: no variable gives an empty string a meaning.
+ */
+export function setting(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+/** A secret is used exactly as given, not trimmed; a blank one counts as unset too. */
+function secret(env: Env, name: string): string | null {
+  return setting(env, name) === undefined ? null : env[name]!;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
+  const raw = setting(env, name);
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
   const value = Number(raw);
@@ -147,7 +157,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = read(env, name);
+  const raw = setting(env, name);
   if (raw === undefined) return fallback;
   if (/^(1|true|yes)$/i.test(raw)) return true;
   if (/^(0|false|no)$/i.test(raw)) return false;
@@ -160,13 +170,13 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
  * and the login throttle keyed on it would count nothing.
  */
 function proxyHops(env: Env, name: string): number {
-  const raw = read(env, name);
+  const raw = setting(env, name);
   if (raw !== undefined && /^\d+$/.test(raw)) return integer(env, name, 0, 0, 10);
   return boolean(env, name, false) ? 1 : 0;
 }
 
 function url(env: Env, name: string, protocols: string[]): string | null {
-  const raw = read(env, name);
+  const raw = setting(env, name);
   if (raw === undefined) return null;
   let parsed: URL;
   try {
@@ -190,7 +200,7 @@ function tileUrl(env: Env, name: string): string | null {
 }
 
 function masterKey(env: Env): Buffer | null {
-  const raw = read(env, 'CUSTODIA_MASTER_KEY');
+  const raw = setting(env, 'CUSTODIA_MASTER_KEY');
   if (raw === undefined) return null;
   const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
   if (key.length !== 32) {
@@ -200,7 +210,7 @@ function masterKey(env: Env): Buffer | null {
 }
 
 function singleLine(env: Env, name: string, fallback: string, maxLength: number): string {
-  const raw = read(env, name);
+  const raw = setting(env, name);
   if (raw === undefined) return fallback;
    
   if (/[\u0000-\u001f\u007f]/.test(raw)) throw new ConfigError(name, 'must be one line of text without control characters');
@@ -209,9 +219,9 @@ function singleLine(env: Env, name: string, fallback: string, maxLength: number)
 }
 
 function tsaCertFile(env: Env, cwd: string): string | null {
-  const raw = read(env, 'CUSTODIA_TSA_CERT');
+  const raw = setting(env, 'CUSTODIA_TSA_CERT');
   if (raw === undefined) return null;
-  if (read(env, 'CUSTODIA_TSA_URL') === undefined) throw new ConfigError('CUSTODIA_TSA_CERT', 'is set but CUSTODIA_TSA_URL is not');
+  if (setting(env, 'CUSTODIA_TSA_URL') === undefined) throw new ConfigError('CUSTODIA_TSA_CERT', 'is set but CUSTODIA_TSA_URL is not');
   const file = path.resolve(cwd, raw);
   if (!existsSync(file)) throw new ConfigError('CUSTODIA_TSA_CERT', `names ${file}, which does not exist`);
   return file;
@@ -225,7 +235,7 @@ function s3Settings(env: Env): S3Settings | null {
   const endpoint = url(env, 'CUSTODIA_S3_ENDPOINT', ['http:', 'https:']);
   if (endpoint === null) {
     // A half-configured store would silently keep evidence on local disk instead.
-    const stray = S3_VARIABLES.find((name) => read(env, name) !== undefined);
+    const stray = S3_VARIABLES.find((name) => setting(env, name) !== undefined);
     if (stray) throw new ConfigError(stray, 'is set but CUSTODIA_S3_ENDPOINT is not');
     return null;
   }
@@ -233,16 +243,15 @@ function s3Settings(env: Env): S3Settings | null {
   if (parsed.username || parsed.password) {
     throw new ConfigError('CUSTODIA_S3_ENDPOINT', 'must not hold credentials: set CUSTODIA_S3_ACCESS_KEY_ID and CUSTODIA_S3_SECRET_ACCESS_KEY');
   }
-  const bucket = read(env, 'CUSTODIA_S3_BUCKET');
+  const bucket = setting(env, 'CUSTODIA_S3_BUCKET');
   if (bucket === undefined) throw new ConfigError('CUSTODIA_S3_BUCKET', 'must be set when CUSTODIA_S3_ENDPOINT is');
   if (!BUCKET_NAME.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
     throw new ConfigError('CUSTODIA_S3_BUCKET', `must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens), got "${bucket}"`);
   }
-  const region = read(env, 'CUSTODIA_S3_REGION') ?? 'us-east-1';
+  const region = setting(env, 'CUSTODIA_S3_REGION') ?? 'us-east-1';
   if (!/^[a-z0-9-]{1,50}$/.test(region)) throw new ConfigError('CUSTODIA_S3_REGION', `must be a region name such as eu-central-1, got "${region}"`);
-  const accessKeyId = read(env, 'CUSTODIA_S3_ACCESS_KEY_ID') ?? null;
-  // Not trimmed: a secret is used exactly as given.
-  const secretAccessKey = env['CUSTODIA_S3_SECRET_ACCESS_KEY'] || null;
+  const accessKeyId = setting(env, 'CUSTODIA_S3_ACCESS_KEY_ID') ?? null;
+  const secretAccessKey = secret(env, 'CUSTODIA_S3_SECRET_ACCESS_KEY');
   if ((accessKeyId === null) !== (secretAccessKey === null)) {
     throw new ConfigError(accessKeyId === null ? 'CUSTODIA_S3_ACCESS_KEY_ID' : 'CUSTODIA_S3_SECRET_ACCESS_KEY', 'must be set together with the other S3 key variable');
   }
@@ -268,8 +277,8 @@ function s3Settings(env: Env): S3Settings | null {
 
 /** Reads and validates the configuration; throws ConfigError naming the first wrong variable. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): CustodiaConfig {
-  const adminEmail = read(env, 'CUSTODIA_ADMIN_EMAIL') ?? null;
-  const adminPassword = env['CUSTODIA_ADMIN_PASSWORD'] || null;
+  const adminEmail = setting(env, 'CUSTODIA_ADMIN_EMAIL') ?? null;
+  const adminPassword = secret(env, 'CUSTODIA_ADMIN_PASSWORD');
   if (adminEmail !== null && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
     throw new ConfigError('CUSTODIA_ADMIN_EMAIL', 'is not an email address');
   }
@@ -279,17 +288,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (adminPassword !== null && adminPassword.length < 12) {
     throw new ConfigError('CUSTODIA_ADMIN_PASSWORD', 'must be at least 12 characters long');
   }
-  if (read(env, 'CUSTODIA_MIGRATION_DATABASE_URL') && !read(env, 'DATABASE_URL')) {
+  if (setting(env, 'CUSTODIA_MIGRATION_DATABASE_URL') && !setting(env, 'DATABASE_URL')) {
     throw new ConfigError('CUSTODIA_MIGRATION_DATABASE_URL', 'needs DATABASE_URL (the application role it grants rights to); the embedded PostgreSQL separates the two roles itself');
   }
-  const logLevel = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  const logLevel = (setting(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
-    host: read(env, 'HOST') ?? '127.0.0.1',
-    dataDir: path.resolve(cwd, read(env, 'CUSTODIA_DATA_DIR') ?? './data'),
+    host: setting(env, 'HOST') ?? '127.0.0.1',
+    dataDir: path.resolve(cwd, setting(env, 'CUSTODIA_DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     migrationDatabaseUrl: url(env, 'CUSTODIA_MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
     embeddedPostgresPort: integer(env, 'CUSTODIA_EMBEDDED_PG_PORT', 54329, 1024, 65535),
@@ -331,7 +340,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
     // Twice the CPUs: a job also waits on fsync and the database, and would leave a core idle.
     workerConcurrency: integer(env, 'CUSTODIA_WORKER_CONCURRENCY', 2 * os.availableParallelism(), 1, 64),
-    jobExpireSeconds: env['CUSTODIA_JOB_EXPIRE_S'] === undefined ? null : integer(env, 'CUSTODIA_JOB_EXPIRE_S', 900, 1, 7 * 86400),
+    jobExpireSeconds: setting(env, 'CUSTODIA_JOB_EXPIRE_S') === undefined ? null : integer(env, 'CUSTODIA_JOB_EXPIRE_S', 900, 1, 7 * 86400),
     jobMaintenanceSeconds: integer(env, 'CUSTODIA_JOB_MAINTENANCE_S', 120, 1, 3600),
     jobOrphanSeconds: integer(env, 'CUSTODIA_JOB_ORPHAN_S', 30, 1, 3600),
     fixityEnabled: boolean(env, 'CUSTODIA_FIXITY_ENABLED', true),

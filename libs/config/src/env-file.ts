@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
-import { ConfigError, loadConfig, type CustodiaConfig } from './config.js';
+import { ConfigError, loadConfig, setting, type CustodiaConfig } from './config.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -16,10 +16,12 @@ export interface EnvironmentWithFile {
  * The server and the CLI read the same configuration: the process environment, over the
  * variables of `CUSTODIA_ENV_FILE` (a path; an error when missing) or else of `.env` in the
  * working folder when there is one. A variable set in the environment wins over the file, as
- * with Node's --env-file, so an operator can override one setting for one command.
+ * with Node's --env-file, so an operator can override one setting for one command; one set but
+ * empty does not, as it counts as unset everywhere (compose's `NAME: ${NAME}` of an unset NAME
+ * must not hide the file's DATABASE_URL and point the process at another archive).
  */
 export function withEnvironmentFile(env: Env, cwd: string): EnvironmentWithFile {
-  const named = env['CUSTODIA_ENV_FILE']?.trim();
+  const named = setting(env, 'CUSTODIA_ENV_FILE');
   const file = named ? path.resolve(cwd, named) : path.join(cwd, '.env');
   if (!existsSync(file)) {
     if (named) throw new ConfigError('CUSTODIA_ENV_FILE', `names ${file}, which does not exist`);
@@ -32,7 +34,9 @@ export function withEnvironmentFile(env: Env, cwd: string): EnvironmentWithFile 
     throw new ConfigError(named ? 'CUSTODIA_ENV_FILE' : '.env', `(${file}) cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const merged: Env = { ...parsed };
-  for (const [name, value] of Object.entries(env)) if (value !== undefined) merged[name] = value;
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && (setting(env, name) !== undefined || merged[name] === undefined)) merged[name] = value;
+  }
   return { env: merged, file };
 }
 
