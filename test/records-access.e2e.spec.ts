@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvidenceLinks } from '../libs/evidence/src/index.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -127,6 +127,21 @@ describe('records: roles per route, evidence links, vocabularies (e2e)', () => {
       expect(reported.status).toBe(201);
       expect((await as(documenter).get(`/evidence/${own}`)).body.incidentId).toBe(reported.body.id);
     });
+  });
+
+  it('a documenter relates their incident only to incidents they reported: any other is refused as an unknown id is', async () => {
+    const others = await as(investigator).post(`/cases/${caseId}/incidents`, strike({ title: 'An investigator’s incident' }));
+    expect(others.status).toBe(201);
+    const refusals = [];
+    for (const incidentId of [others.body.id, randomUUID()]) {
+      const res = await as(documenter).post(`/cases/${caseId}/incidents`, strike({ relatedIncidents: [{ incidentId, relation: 'follows' }] }));
+      refusals.push({ status: res.status, errors: expectProblem(res, 422).errors?.map((e) => ({ field: e.field, message: e.message })) });
+    }
+    expect(refusals[0]).toEqual(refusals[1]);
+    const first = await as(documenter).post(`/cases/${caseId}/incidents`, strike({ title: 'First strike' }));
+    const second = await as(documenter).post(`/cases/${caseId}/incidents`, strike({ title: 'Second strike', relatedIncidents: [{ incidentId: first.body.id, relation: 'follows' }] }));
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    expect(second.body.relatedIncidents).toEqual([{ incidentId: first.body.id, relation: 'follows' }]);
   });
 
   it("a documenter's own incident shows them their own items and the figures as entered, not others' items or what casualty records hold", async () => {

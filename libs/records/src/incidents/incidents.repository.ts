@@ -106,9 +106,13 @@ export class IncidentsRepository {
   }
 
   /** Which of `ids` are incidents of the case. */
-  async idsInCase(tx: EntityManager, caseId: string, ids: readonly string[]): Promise<Set<string>> {
+  /** Which of `ids` are incidents of the case (and reported by `createdBy`, when given). */
+  async idsInCase(tx: EntityManager, caseId: string, ids: readonly string[], createdBy: string | null = null): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows: { id: string }[] = await tx.query(`SELECT id FROM incidents WHERE case_id = $1 AND id = ANY ($2::uuid[])`, [caseId, ids]);
+    const rows: { id: string }[] = await tx.query(
+      `SELECT id FROM incidents WHERE case_id = $1 AND id = ANY ($2::uuid[]) AND ($3::uuid IS NULL OR created_by = $3)`,
+      [caseId, ids, createdBy],
+    );
     return new Set(rows.map((row) => row.id));
   }
 

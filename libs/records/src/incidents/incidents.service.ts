@@ -128,7 +128,10 @@ export class IncidentsService {
     evidence: readonly EvidenceLink[] | null,
   ): Promise<FieldProblem[]> {
     const related = next.relatedIncidents.map((r) => r.incidentId);
-    const found = await this.incidents.idsInCase(tx, opened.caseId, related);
+    // Who reads only the incidents they reported (a documenter, who reports and never amends)
+    // relates theirs only to those: a relation to any other was a yes/no test of whether an id
+    // is an incident of the case.
+    const found = await this.incidents.idsInCase(tx, opened.caseId, related, ownerFilter(actor, 'incident.read'));
     const problems: FieldProblem[] = related.flatMap((relatedId, i) => {
       const field = `relatedIncidents[${i}].incidentId`;
       if (relatedId === opened.id) return [{ field, message: 'an incident is not related to itself' }];
