@@ -263,6 +263,11 @@ describe('reading evidence (e2e)', () => {
     expect(checked.status).toBe(200);
     expect(checked.body.custody).toMatchObject({ events: all.length, allIncluded: true });
     expect(checked.body.intact).toBe(true);
+    // A documenter's verification checks the events they may read, and counts only those: the
+    // count of all would tell them how often others read it.
+    const theirCheck = await t.http.post(`/api/v1/evidence/${id}/verify`).set('Authorization', bearer(documenter));
+    expect(theirCheck.status).toBe(200);
+    expect(theirCheck.body).toMatchObject({ intact: true, custody: { events: mine.length, allIncluded: true } });
 
     for (const query of ['limit=0', 'limit=1001', 'limit=ten', 'cursor=-1', 'cursor=abc', 'limit=5&limit=6', 'after=3']) {
       expectProblem(await get(investigator, `/evidence/${id}/custody?${query}`), 400);

@@ -571,13 +571,16 @@ export class EvidenceService implements OnApplicationShutdown {
     } finally {
       release();
     }
-    // Page by page, so an item with years of reads is checked in bounded memory.
+    // Page by page, so an item with years of reads is checked in bounded memory. The events
+    // checked are those the caller may read of the item's custody: a documenter's own (their
+    // count of all would say how often others read, exported or linked it).
     const keys = await this.keys.published();
     const custody = { events: 0, allIncluded: true, treeSize: 0 };
+    const ownerOf = ownerFilter(actor, 'evidence.custody');
     let submittedIntact = false;
     let after: number | null = null;
     do {
-      const page = await this.custodyPage(id, { after, limit: CUSTODY_PAGE, ownerOf: null });
+      const page = await this.custodyPage(id, { after, limit: CUSTODY_PAGE, ownerOf });
       const report = verifyEventsAgainstHead(
         page.events.map((e) => ({ ...e, proof: page.proofs[String(e.leafIndex)]! })),
         page.treeHead,
