@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvidenceLinks } from '../libs/evidence/src/index.js';
+import { LINKED_BY_FROM_THE_LOG } from '../libs/db/src/migrations/1764002100000-incident-linked-by.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { submit } from './support/evidence.js';
 
@@ -127,6 +128,27 @@ describe('records: roles per route, evidence links, vocabularies (e2e)', () => {
       expect(reported.status).toBe(201);
       expect((await as(documenter).get(`/evidence/${own}`)).body.incidentId).toBe(reported.body.id);
     });
+  });
+
+  it("a documenter's item linked by an investigator to an incident they did not report shows no link to them", async () => {
+    const own = (await submit(t, documenter, caseId, randomBytes(64), {})).body.id as string;
+    const theirs = await as(investigator).post(`/cases/${caseId}/incidents`, strike({ title: 'Investigators’ incident', evidence: [{ evidenceId: own, role: 'depicts_casualty' }] }));
+    expect(theirs.status, JSON.stringify(theirs.body)).toBe(201);
+    expect((await as(investigator).get(`/evidence/${own}`)).body).toMatchObject({ incidentId: theirs.body.id, incidentRole: 'depicts_casualty' });
+    for (const seen of [(await as(documenter).get(`/evidence/${own}`)).body, (await as(documenter).get(`/cases/${caseId}/evidence`)).body.items.find((i: { id: string }) => i.id === own)]) {
+      expect(seen).toMatchObject({ id: own, incidentId: null, incidentRole: null });
+      expect(JSON.stringify(seen)).not.toContain(theirs.body.id);
+    }
+    // An archive upgraded to the column learns who linked from the log (the migration's backfill).
+    await t.db.superuserQuery(`UPDATE evidence_items SET incident_linked_by = NULL WHERE id = $1`, [own]);
+    await t.db.superuserQuery(LINKED_BY_FROM_THE_LOG);
+    const [linked] = await t.db.superuserQuery<{ incident_linked_by: string }>(`SELECT incident_linked_by FROM evidence_items WHERE id = $1`, [own]);
+    expect(linked!.incident_linked_by).toBe(investigator.id);
+    // Linked to an incident they reported, it shows.
+    const another = (await submit(t, documenter, caseId, randomBytes(64), {})).body.id as string;
+    const reported = await as(documenter).post(`/cases/${caseId}/incidents`, strike({ evidence: [{ evidenceId: another, role: 'depicts_aftermath' }] }));
+    expect(reported.status, JSON.stringify(reported.body)).toBe(201);
+    expect((await as(documenter).get(`/evidence/${another}`)).body).toMatchObject({ incidentId: reported.body.id, incidentRole: 'depicts_aftermath' });
   });
 
   it('a documenter relates their incident only to incidents they reported: any other is refused as an unknown id is', async () => {

@@ -16,12 +16,12 @@ import type { EvidenceRow, EvidenceViewRow } from './views.js';
 const ITEM_COLUMNS = [
   'id', 'case_id', 'sha256', 'size_bytes', 'media_type', 'declared_media_type', 'original_file_name', 'submitted_by',
   'client_sha256_matched', 'received_at', 'source_type', 'source_url', 'language', 'title', 'description', 'tags',
-  'incident_id', 'incident_link_role', 'status', 'declared_captured_at', 'declared_captured_offset', 'declared_lat',
+  'incident_id', 'incident_link_role', 'incident_linked_by', 'status', 'declared_captured_at', 'declared_captured_offset', 'declared_lat',
   'declared_lon', 'declared_accuracy_m', 'extracted', 'captured_from', 'captured_to', 'flags', 'duplicate_of',
   'processing', 'processing_error', 'thumbnail_sha256', 'preview_sha256',
 ] as const satisfies readonly (keyof EvidenceRow)[];
 /** Fails to compile when EvidenceRow gains a field that neither ITEM_COLUMNS nor the computed columns below fill. */
-const everyFieldSelected: Exclude<keyof EvidenceRow, (typeof ITEM_COLUMNS)[number] | 'perceptual_hash' | 'submitter_name' | 'received_us' | 'duplicate_submitter'> extends never
+const everyFieldSelected: Exclude<keyof EvidenceRow, (typeof ITEM_COLUMNS)[number] | 'perceptual_hash' | 'submitter_name' | 'received_us' | 'duplicate_submitter' | 'incident_reporter'> extends never
   ? true
   : never = true;
 void everyFieldSelected;
@@ -34,8 +34,8 @@ const jsonValue = (column: (typeof ITEM_COLUMNS)[number]): string =>
   TIME_COLUMNS.has(column) ? `floor(extract(epoch FROM e.${column}) * 1000)` : column === 'size_bytes' ? `e.size_bytes::text` : `e.${column}`;
 
 /**
- * The items as EvidenceRow has them (with the submitter's name and the submitter of the item it
- * duplicates) in one JSON column, `item`, with `extra` columns (each followed by a comma) before
+ * The items as EvidenceRow has them (with the submitter's name, the submitter of the item it
+ * duplicates and the reporter of the incident it is linked to) in one JSON column, `item`, with `extra` columns (each followed by a comma) before
  * it. PostgreSQL builds the row's JSON and the API parses one value: node-postgres made a parser
  * per column and an object of 37 fields for every statement (addFields, 20 to 25 us of the API's
  * main thread per item read, profiled), and parsed each column apart. With `near`, the SQL of
@@ -45,9 +45,10 @@ const evidenceSelect = (extra = '', near = '') => `
   SELECT ${extra} json_build_object(${ITEM_COLUMNS.map((column) => `'${column}', ${jsonValue(column)}`).join(', ')},
          'perceptual_hash', e.perceptual_hash::text, 'submitter_name', u.display_name,
          'received_us', (extract(epoch FROM e.received_at) * 1000000)::bigint::text,
-         'duplicate_submitter', d.submitted_by${near ? `, 'near_duplicates', ${near}` : ''}) AS item
+         'duplicate_submitter', d.submitted_by, 'incident_reporter', i.created_by${near ? `, 'near_duplicates', ${near}` : ''}) AS item
     FROM evidence_items e JOIN users u ON u.id = e.submitted_by
-    LEFT JOIN evidence_items d ON d.id = e.duplicate_of`;
+    LEFT JOIN evidence_items d ON d.id = e.duplicate_of
+    LEFT JOIN incidents i ON i.id = e.incident_id`;
 
 /**
  * Near duplicates listed with an item, at most: the same photo sent a thousand times would

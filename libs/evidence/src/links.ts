@@ -49,7 +49,12 @@ export class EvidenceLinks {
   ): Promise<CustodyEventInput[]> {
     if (incidentId !== null) await this.assertIncidentsOfCase(tx, item.caseId, [incidentId], () => field);
     if (item.incidentId === incidentId && (incidentId === null || (item.role ?? 'other') === role)) return [];
-    await tx.query(`UPDATE evidence_items SET incident_id = $2, incident_link_role = $3 WHERE id = $1`, [item.id, incidentId, incidentId ? role : null]);
+    await tx.query(`UPDATE evidence_items SET incident_id = $2, incident_link_role = $3, incident_linked_by = $4 WHERE id = $1`, [
+      item.id,
+      incidentId,
+      incidentId ? role : null,
+      incidentId ? actor.id : null,
+    ]);
     return linkEvents(actor, item.caseId, { id: item.id, sha256: item.sha256, incidentId: item.incidentId, role: item.role ?? null }, incidentId, role, 'evidence');
   }
 
@@ -84,7 +89,12 @@ export class EvidenceLinks {
       const role = wanted.get(row.id);
       const target = role === undefined ? null : incident.id;
       if (item.incidentId === target && (target === null || item.role === role)) continue;
-      await tx.query(`UPDATE evidence_items SET incident_id = $2, incident_link_role = $3 WHERE id = $1`, [row.id, target, target ? role : null]);
+      await tx.query(`UPDATE evidence_items SET incident_id = $2, incident_link_role = $3, incident_linked_by = $4 WHERE id = $1`, [
+        row.id,
+        target,
+        target ? role : null,
+        target ? actor.id : null,
+      ]);
       events.push(...linkEvents(actor, incident.caseId, item, target, role ?? 'other', 'incident'));
     }
     return events;

@@ -21,6 +21,10 @@ export interface EvidenceRow {
   /** received_at in microseconds since the epoch: the listing cursor needs PostgreSQL's full precision. */
   received_us: string;
   duplicate_submitter: string | null;
+  /** Who reported the incident the item is linked to (null without a link). */
+  incident_reporter: string | null;
+  /** Who made that link (null without one, or for a link older than the column). */
+  incident_linked_by: string | null;
   source_type: SourceType;
   source_url: string | null;
   language: string | null;
@@ -81,6 +85,11 @@ export function toEvidenceView(row: EvidenceViewRow, apiBase: string, viewer: Ac
   const nearDuplicates = row.near_duplicates
     .filter((near) => onlyOwn === null || near.submitted_by === onlyOwn)
     .map((near) => ({ id: near.id, distance: near.distance }));
+  // The incident it is linked to, only where the viewer may read that incident or made the link
+  // (at intake, say, to an incident whose id they were given): an investigator's link tells a
+  // documenter of an incident they cannot see, and how they judged the item (its role, such as
+  // depicts_casualty).
+  const incidentShown = onlyOwn === null || row.incident_reporter === onlyOwn || row.incident_linked_by === onlyOwn;
   const flags =
     onlyOwn === null
       ? row.flags
@@ -101,8 +110,8 @@ export function toEvidenceView(row: EvidenceViewRow, apiBase: string, viewer: Ac
     title: row.title,
     description: row.description,
     tags: row.tags,
-    incidentId: row.incident_id,
-    incidentRole: row.incident_id === null ? null : (row.incident_link_role ?? 'other'),
+    incidentId: incidentShown ? row.incident_id : null,
+    incidentRole: row.incident_id === null || !incidentShown ? null : (row.incident_link_role ?? 'other'),
     status: row.status,
     declared: {
       capturedAt: row.declared_captured_at?.toISOString() ?? null,
