@@ -16,6 +16,8 @@ import { loopbackProxy } from './support/proxy.js';
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
+/** The reason phrase of an answer's status line, as the client read it. */
+const reasonOf = (res: request.Response): string | undefined => (res as unknown as { res: http.IncomingMessage }).res.statusMessage;
 
 /**
  * Uploads `bytes` with the real tus-js-client; resolves with the upload's URL. With `fromFile`
@@ -95,6 +97,113 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(res.headers['tus-checksum-algorithm']).toBe('sha1,sha256,sha512');
     // No cross-origin access.
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers OPTIONS (tus discovery) to anyone, with no token, as tus clients ask it; every other tus request still needs one', async () => {
+    const discovered = [
+      await t.http.options('/api/v1/uploads').set('Tus-Resumable', '1.0.0'),
+      await t.http.options('/api/v1/uploads'),
+      // Auditors never upload; the server's capabilities are no secret to them either.
+      await t.http.options('/api/v1/uploads').auth(auditor.token, { type: 'bearer' }),
+      // A token that is no longer valid does not stand in the way of discovery.
+      await t.http.options('/api/v1/uploads').auth('not-a-token', { type: 'bearer' }),
+    ];
+    for (const res of discovered) {
+      expect(res.status).toBe(204);
+      expect(reasonOf(res)).toBe('No Content');
+      expect(res.headers['tus-version']).toBe('1.0.0');
+      expect(res.headers['tus-extension']!.split(',').sort()).toEqual(['checksum', 'creation', 'creation-with-upload', 'expiration', 'termination']);
+      expect(res.headers['tus-max-size']).toBe(String(256 * MiB));
+      expect(res.headers['tus-checksum-algorithm']).toBe('sha1,sha256,sha512');
+    }
+    // A browser's CORS preflight from another origin is answered too, but allowed nothing: the
+    // app configures no cross-origin access, so no Access-Control-Allow-Origin (nor credentials).
+    const preflight = await t.http
+      .options('/api/v1/uploads')
+      .set('Origin', 'https://elsewhere.example')
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'authorization,tus-resumable,upload-length');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    expect(preflight.headers['access-control-allow-credentials']).toBeUndefined();
+    // No upload is named or touched: POST, HEAD, PATCH and DELETE still answer 401 without a token,
+    // also when an OPTIONS request names them in X-HTTP-Method-Override.
+    const id = idOf((await create(documenter.token, 10)).headers['location']!);
+    const anonymous = [
+      await t.http.post('/api/v1/uploads').set('Tus-Resumable', '1.0.0').set('Upload-Length', '10'),
+      await t.http.head(`/api/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0'),
+      await t.http.patch(`/api/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0').set('Upload-Offset', '0').set('Content-Type', 'application/offset+octet-stream').send(Buffer.from('0123456789')),
+      await t.http.delete(`/api/v1/uploads/${id}`).set('Tus-Resumable', '1.0.0'),
+      await t.http.options('/api/v1/uploads').set('X-HTTP-Method-Override', 'POST').set('Tus-Resumable', '1.0.0').set('Upload-Length', '10'),
+      await t.http.options(`/api/v1/uploads/${id}`).set('X-HTTP-Method-Override', 'DELETE').set('Tus-Resumable', '1.0.0'),
+    ];
+    expect(anonymous.map((res) => res.status)).toEqual([401, 401, 401, 401, 401, 401]);
+    // The server answers OPTIONS on the collection only: on an upload, 404 to anyone.
+    expectProblem(await t.http.options(`/api/v1/uploads/${id}`), 404);
+    expectProblem(await t.http.options(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }), 404);
+    expect((await head(documenter.token, id)).headers['upload-offset']).toBe('0');
+    await t.http.delete(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').expect(204);
+  });
+
+  it('answers with the reason phrases of its statuses (201 Created, 200 OK, 204 No Content, 404 Not Found), not empty ones', async () => {
+    const created = await create(documenter.token, 10);
+    expect([created.status, reasonOf(created)]).toEqual([201, 'Created']);
+    const id = idOf(created.headers['location']!);
+    const probed = await head(documenter.token, id);
+    expect([probed.status, reasonOf(probed)]).toEqual([200, 'OK']);
+    const sent = await patch(documenter.token, id, 0, Buffer.from('01234'));
+    expect([sent.status, reasonOf(sent)]).toEqual([204, 'No Content']);
+    const discovered = await t.http.options('/api/v1/uploads').auth(documenter.token, { type: 'bearer' });
+    expect([discovered.status, reasonOf(discovered)]).toEqual([204, 'No Content']);
+    const missing = await head(other.token, id);
+    expect([missing.status, reasonOf(missing)]).toEqual([404, 'Not Found']);
+    const terminated = await t.http.delete(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
+    expect([terminated.status, reasonOf(terminated)]).toEqual([204, 'No Content']);
+    const gone = await t.http.delete(`/api/v1/uploads/${id}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0');
+    expectProblem(gone, 404);
+    expect([reasonOf(gone), JSON.parse(gone.text).title]).toEqual(['Not Found', 'Not Found']);
+  });
+
+  it('refuses an upload over the size limit at creation (413) with Tus-Max-Size and the limit in its detail', async () => {
+    const user = await t.user('documenter', 'over the limit');
+    const refused = await create(user.token, 256 * MiB + 1);
+    const problem = expectProblem(refused, 413);
+    expect(refused.headers['tus-max-size']).toBe(String(256 * MiB));
+    expect(refused.headers['tus-resumable']).toBe('1.0.0');
+    expect(problem.detail).toContain(String(256 * MiB));
+    expect(problem.detail).toContain(String(256 * MiB + 1));
+    expect(JSON.parse(refused.text)).toMatchObject({ type: 'https://custodia.invalid/problems/content-too-large', title: 'Content Too Large' });
+    expect(reasonOf(refused)).toBe('Payload Too Large');
+    // The limit itself is taken.
+    const atLimit = await create(user.token, 256 * MiB);
+    expect(atLimit.status).toBe(201);
+    expect(atLimit.headers['tus-max-size']).toBeUndefined();
+    await t.http.delete(atLimit.headers['location']!).auth(user.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').expect(204);
+  });
+
+  it('names each tus refusal: a checksum mismatch (460) as tus does, "Checksum Mismatch", and the others by their statuses, never a generic "Error"', async () => {
+    const user = await t.user('documenter', 'refusals named');
+    const bytes = randomBytes(100);
+    const wrong = `sha256 ${createHash('sha256').update('something else').digest('base64')}`;
+    const id = idOf((await create(user.token, bytes.length)).headers['location']!);
+    const named = (res: request.Response, status: number) => {
+      expectProblem(res, status);
+      const body = JSON.parse(res.text) as { type: string; title: string };
+      return { type: body.type.replace('https://custodia.invalid/problems/', ''), title: body.title, reason: reasonOf(res) };
+    };
+    const mismatch = { type: 'checksum-mismatch', title: 'Checksum Mismatch', reason: 'Checksum Mismatch' };
+    // A PATCH, and the first bytes sent with the creation (creation-with-upload).
+    expect(named(await patch(user.token, id, 0, bytes).set('Upload-Checksum', wrong), 460)).toEqual(mismatch);
+    const withUpload = await create(user.token, bytes.length).set('Content-Type', 'application/offset+octet-stream').set('Upload-Checksum', wrong).send(bytes);
+    expect(named(withUpload, 460)).toEqual(mismatch);
+    expect(named(await patch(user.token, id, 5, bytes.subarray(5)), 409)).toEqual({ type: 'conflict', title: 'Conflict', reason: 'Conflict' });
+    expect(named(await patch(user.token, id, 0, bytes).set('Content-Type', 'text/plain'), 415)).toEqual({ type: 'unsupported-media-type', title: 'Unsupported Media Type', reason: 'Unsupported Media Type' });
+    expect(named(await patch(user.token, id, 0, Buffer.concat([bytes, Buffer.from('x')])), 413)).toMatchObject({ type: 'content-too-large', title: 'Content Too Large' });
+    const precondition = { type: 'precondition-failed', title: 'Precondition Failed', reason: 'Precondition Failed' };
+    expect(named(await patch(user.token, id, 0, bytes).unset('Tus-Resumable'), 412)).toEqual(precondition);
+    expect(named(await create(user.token, 10).unset('Tus-Resumable'), 412)).toEqual(precondition);
+    await t.db.superuserQuery(`UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+    expect(named(await patch(user.token, id, 0, bytes), 410)).toEqual({ type: 'gone', title: 'Gone', reason: 'Gone' });
   });
 
   it('takes a file in chunks from tus-js-client and hashes it itself', async () => {
@@ -574,6 +683,7 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     const third = await patch(user.token, ids[2]!, 0, bytes);
     expect(third.status).toBe(423);
     expect(third.text).toMatch(/CUSTODIA_UPLOAD_MAX_WRITING/);
+    expect(JSON.parse(third.text)).toMatchObject({ type: 'https://custodia.invalid/problems/locked', title: 'Locked' });
     const someoneElse = await t.user('documenter', 'served meanwhile');
     const theirs = idOf((await create(someoneElse.token, bytes.length)).headers['location']!);
     expect((await patch(someoneElse.token, theirs, 0, bytes)).status).toBe(204);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import { EVENTS, Server, type KvStore, type Upload } from '@tus/server';
+import { ERRORS, EVENTS, Server, type KvStore, type Upload } from '@tus/server';
 import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '#custodia/db';
 import { PerUserLimit, type Actor } from '#custodia/auth';
@@ -156,7 +156,14 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
         await this.finish(upload.id, upload.size!);
         return {};
       },
-      onResponseError: (_req, error) => {
+      onResponseError: (req, error) => {
+        // Upload-Length over the limit at creation: the limit in the answer (handle adds Tus-Max-Size).
+        if (error === ERRORS.ERR_MAX_SIZE_EXCEEDED) {
+          return {
+            status_code: 413,
+            body: `Upload-Length is ${req.headers.get('upload-length')} bytes, over the largest upload this archive takes: ${config.maxUploadBytes} bytes (Tus-Max-Size)\n`,
+          };
+        }
         if ('status_code' in error && typeof error.status_code === 'number') return { status_code: error.status_code, body: error.body };
         this.logger.error(`upload failed: ${error instanceof Error ? error.message : String(error)}`);
         return { status_code: 500, body: 'The upload failed on the server; try again\n' };
@@ -165,9 +172,17 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     this.tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => this.store.forget(id));
   }
 
-  /** Serves one tus request; `checksum` is its parsed `Upload-Checksum`, checked by the store. */
-  handle(request: Request, checksum: ChunkCheck | null): Promise<Response> {
-    return CURRENT_CHUNK.run(checksum, () => this.tus.handleWeb(request));
+  /**
+   * Serves one tus request; `checksum` is its parsed `Upload-Checksum`, checked by the store. A
+   * creation refused for its Upload-Length (413) names the limit in Tus-Max-Size, as OPTIONS
+   * does: the tus server sends it with neither.
+   */
+  async handle(request: Request, checksum: ChunkCheck | null): Promise<Response> {
+    const response = await CURRENT_CHUNK.run(checksum, () => this.tus.handleWeb(request));
+    if (response.status === 413 && request.method === 'POST' && Number(request.headers.get('upload-length')) > this.config.maxUploadBytes) {
+      response.headers.set('Tus-Max-Size', String(this.config.maxUploadBytes));
+    }
+    return response;
   }
 
   /**

@@ -1,8 +1,9 @@
+import { STATUS_CODES } from 'node:http';
 import { Controller, Delete, Head, Options, Param, Patch, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
-import { CurrentActor, Permit, type Actor } from '#custodia/auth';
+import { CurrentActor, Permit, Public, type Actor } from '#custodia/auth';
 import { CHUNK_CHECKSUMS, TusRefusal, UploadsService, type Appended, type ChunkCheck } from '#custodia/uploads';
 import { UPLOAD_ID_PATTERN } from '#custodia/schema';
 import { Endpoint } from '../http/endpoint.js';
@@ -31,28 +32,38 @@ const UNOFFERED: readonly [header: string, detail: string][] = [
   ['upload-concat', 'Upload-Concat: send the file as one upload; the concatenation extension is not offered (in tus-js-client, parallelUploads: 1)'],
 ];
 
+/** The reason phrase of a tus answer's status line: 460 is tus' own (the checksum extension's "460 Checksum Mismatch"). */
+const reasonOf = (status: number): string => (status === 460 ? 'Checksum Mismatch' : (STATUS_CODES[status] ?? ''));
+
 /** A tus refusal as this API's problem+json. */
 function refuse(res: Response, status: number, detail: string): void {
   res.status(status).type('application/problem+json');
+  res.statusMessage = reasonOf(status);
   res.send(JSON.stringify(problem(status, detail)));
 }
 
-/** A tus answer as sent, except that a refusal's text becomes this API's problem+json. */
-async function asProblem(response: Response | globalThis.Response): Promise<globalThis.Response> {
+/**
+ * A tus answer as sent, with the reason phrase of its status (the tus server gives none, and
+ * srvx writes the status line with an empty one), except that a refusal's text becomes this
+ * API's problem+json.
+ */
+async function asAnswer(response: Response | globalThis.Response): Promise<globalThis.Response> {
   const answer = response as globalThis.Response;
-  if (answer.status < 400) return answer;
+  const statusText = answer.statusText || reasonOf(answer.status);
+  if (answer.status < 400) return new globalThis.Response(answer.body, { status: answer.status, statusText, headers: answer.headers });
   const detail = (await answer.text()).trim() || 'The upload request was refused';
   const headers = new Headers(answer.headers);
   headers.delete('Content-Length');
   headers.set('Content-Type', 'application/problem+json');
-  return new globalThis.Response(JSON.stringify(problem(answer.status, detail)), { status: answer.status, headers });
+  return new globalThis.Response(JSON.stringify(problem(answer.status, detail)), { status: answer.status, statusText, headers });
 }
 
 /**
  * tus 1.0.0 at /api/v1/uploads (api.md, "Resumable uploads"): the tus server answers, except
  * PATCH, which UploadsService.append serves from the Node request itself (the bytes' hot path);
- * this shell lets in signed-in callers who may submit evidence (the access guard ran), passes
- * the chunk's checksum to the store, and writes refusals as problem+json, as every error here is.
+ * this shell lets in signed-in callers who may submit evidence (the access guard ran), and
+ * anyone to OPTIONS (tus discovery), passes the chunk's checksum to the store, and writes
+ * refusals as problem+json, as every error here is.
  */
 @ApiTags('uploads')
 @ApiBearerAuth()
@@ -60,10 +71,15 @@ async function asProblem(response: Response | globalThis.Response): Promise<glob
 export class UploadsController {
   constructor(private readonly uploads: UploadsService) {}
 
+  /**
+   * Public: tus clients discover the server with OPTIONS (tus 1.0.0, "OPTIONS"), before and
+   * without their credentials; the answer names the server's capabilities, no upload.
+   */
   @Options()
-  @Permit('evidence.submit')
+  @Public()
   @Endpoint({
     summary: "tus: the server's version, extensions, size limit and checksum algorithm",
+    description: 'Open to anyone, without a token: it names what the server takes, nothing of any upload.',
     status: 204,
     headers: { 'Tus-Version': '1.0.0', 'Tus-Extension': 'creation,creation-with-upload,termination,expiration,checksum', 'Tus-Max-Size': 'CUSTODIA_MAX_UPLOAD_BYTES', 'Tus-Checksum-Algorithm': 'sha1,sha256,sha512' },
   })
@@ -76,7 +92,7 @@ export class UploadsController {
   @Permit('evidence.submit')
   @Endpoint({
     summary: 'tus creation: Upload-Length and Upload-Metadata (filename, filetype, sha256), optionally with the first bytes',
-    description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413), 0 bytes (422), malformed metadata or a digest other than sha256 (md5, SHA256, checksum...: 400; other keys, such as name, type and relativePath from Uppy, are ignored), Upload-Defer-Length or Upload-Concat (extensions not offered: 400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
+    description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413, naming the limit in Tus-Max-Size and its detail), 0 bytes (422), malformed metadata or a digest other than sha256 (md5, SHA256, checksum...: 400; other keys, such as name, type and relativePath from Uppy, are ignored), Upload-Defer-Length or Upload-Concat (extensions not offered: 400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
     status: 201,
     headers: { Location: 'The upload: /api/v1/uploads/<uuid>', 'Upload-Offset': 'Bytes taken with the creation (creation-with-upload)', 'Upload-Expires': 'When an unfinished upload is removed' },
     problems: [400, 412, 413, 422, 429, 460],
@@ -149,6 +165,6 @@ export class UploadsController {
       return refuse(res, 400, CHECKSUM_FORMAT);
     }
     const response = await this.uploads.handle(new NodeRequest({ req, res }), check ?? null);
-    await sendNodeResponse(res, await asProblem(response));
+    await sendNodeResponse(res, await asAnswer(response));
   }
 }

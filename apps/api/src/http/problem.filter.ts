@@ -35,13 +35,18 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   409: 'Conflict',
+  410: 'Gone',
+  412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
   417: 'Expectation Failed',
   422: 'Unprocessable Content',
+  423: 'Locked',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
+  // tus' own status (the checksum extension), which HTTP does not name.
+  460: 'Checksum Mismatch',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
