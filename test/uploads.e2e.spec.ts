@@ -196,6 +196,9 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(named(await patch(user.token, id, 0, bytes).set('Upload-Checksum', wrong), 460)).toEqual(mismatch);
     const withUpload = await create(user.token, bytes.length).set('Content-Type', 'application/offset+octet-stream').set('Upload-Checksum', wrong).send(bytes);
     expect(named(withUpload, 460)).toEqual(mismatch);
+    // That creation's upload, which its client cannot reach (no Location), is not kept.
+    expect(withUpload.headers['location']).toBeUndefined();
+    expect((await t.db.superuserQuery<{ id: string }>(`SELECT id FROM uploads WHERE owner_id = $1`, [user.id])).map((row) => row.id)).toEqual([id]);
     expect(named(await patch(user.token, id, 5, bytes.subarray(5)), 409)).toEqual({ type: 'conflict', title: 'Conflict', reason: 'Conflict' });
     expect(named(await patch(user.token, id, 0, bytes).set('Content-Type', 'text/plain'), 415)).toEqual({ type: 'unsupported-media-type', title: 'Unsupported Media Type', reason: 'Unsupported Media Type' });
     expect(named(await patch(user.token, id, 0, Buffer.concat([bytes, Buffer.from('x')])), 413)).toMatchObject({ type: 'content-too-large', title: 'Content Too Large' });
