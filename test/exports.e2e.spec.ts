@@ -397,7 +397,7 @@ describe('court packages (e2e)', () => {
       });
       expect(placed.status, JSON.stringify(placed.body)).toBe(200);
       // An intake's metadata event as written before 2026-12-05, naming the capture time and the
-      // device (later ones hold the SHA-256 of the record's `extracted` instead).
+      // device (later ones name neither).
       await t.app.get(DataSource).transaction((tx) =>
         t.app.get(CustodyLog).append(tx, {
           action: 'evidence.metadata_extracted',
@@ -492,20 +492,23 @@ describe('court packages (e2e)', () => {
       const withReason = courtLines.filter((line) => 'reason' in JSON.parse(line));
       expect(withReason.some((line) => line.includes('Шевчук'))).toBe(true);
       // And the events whose details name the device a file came from (the drone's model): the
-      // one in the old form only; the intake's own event holds the hash of `extracted`, and stays.
+      // one in the old form only; the intake's own event names neither capture time nor device, and stays.
       const metadataEvents = courtLines.filter((line) => JSON.parse(line).action === 'evidence.metadata_extracted');
       const withDevice = metadataEvents.filter((line) => JSON.parse(line).details.device != null);
       expect(withDevice).toHaveLength(1);
       expect(withDevice[0]).toContain('FC3411');
-      const hashed = metadataEvents.filter((line) => JSON.parse(line).details.extractedSha256 !== undefined);
-      expect(hashed.length).toBeGreaterThan(0);
-      expect(hashed.every((line) => partnerLines.has(line))).toBe(true);
-      const withheld = courtLines.filter((line) => withReason.includes(line) || withDevice.includes(line));
+      const current = metadataEvents.filter((line) => !('capturedAt' in JSON.parse(line).details));
+      expect(current.length).toBeGreaterThan(0);
+      expect(current.every((line) => partnerLines.has(line))).toBe(true);
+      // And the events about incidents, damage records and remnants, whose record hashes give back what the copy rounds.
+      const aboutRecords = courtLines.filter((line) => ['incident', 'damage', 'remnant'].includes(JSON.parse(line).subject.type) && !withReason.includes(line));
+      expect(aboutRecords.length).toBeGreaterThan(0);
+      const withheld = courtLines.filter((line) => withReason.includes(line) || withDevice.includes(line) || aboutRecords.includes(line));
       expect(courtLines.filter((line) => !partnerLines.has(line))).toEqual(withheld);
       expect(await readFile(path.join(bag, 'README.txt'), 'utf8')).toContain(`${withheld.length} custody event(s) left out`);
       const report = await readFile(path.join(bag, 'report.html'), 'utf8');
       expect(report).toMatch(new RegExp(`left out \\(they name a holder or carry a free-text reason\\)</span>\\s*(<[^>]+>\\s*)*: ${withReason.length}<`));
-      expect(report).toMatch(new RegExp(`left out \\(they name the device a file came from\\)</span>\\s*(<[^>]+>\\s*)*: ${withDevice.length}<`));
+      expect(report).toMatch(new RegExp(`left out \\(they name the device a file came from, or hold the hash of a whole incident, damage or remnant record\\)</span>\\s*(<[^>]+>\\s*)*: ${withDevice.length + aboutRecords.length}<`));
       expect(await readFile(path.join(courtBag, 'report.html'), 'utf8')).toContain('Шевчук');
       // A court package keeps what the partner's leaves out: the file names, the device, the address and place.
       const courtPhoto = JSON.parse(await readFile(path.join(courtBag, `data/evidence/${photoId}/record.json`), 'utf8'));

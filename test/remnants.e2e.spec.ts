@@ -541,18 +541,22 @@ describe('munition remnants (e2e)', () => {
         expect(partner.events).not.toContain(name);
         expect(partner.report).not.toContain(name);
       }
-      // The hand-overs recorded now travel with the others; only the old one is left out, and
-      // the events carrying a free-text reason (the second hand-over's "sent for examination"), and said to be.
+      // No hand-over travels: the old one names its holder, the others hold the hash of their row
+      // (holder and note included), as every event about a remnant, an incident or a damage record
+      // holds the hash of the whole record; nor do the events carrying a free-text reason. All
+      // are said to be left out.
       const actions = (jsonl: string) => jsonl.trim().split('\n').map((line) => JSON.parse(line) as { action: string; subject: { id: string } });
       const transfers = (jsonl: string) => actions(jsonl).filter((e) => e.subject.id === airframeId && e.action === 'remnant.transferred').length;
-      expect([transfers(court.events), transfers(partner.events)]).toEqual([3, 1]);
+      expect([transfers(court.events), transfers(partner.events)]).toEqual([3, 0]);
       const courtLines = court.events.trim().split('\n');
       const partnerLines = new Set(partner.events.trim().split('\n'));
-      const left = courtLines.filter((line) => line.includes('Сержант Іван Петренко') || 'reason' in JSON.parse(line));
+      const aboutRecords = (line: string) => ['remnant', 'incident', 'damage'].includes((JSON.parse(line) as { subject: { type: string } }).subject.type);
+      const left = courtLines.filter((line) => line.includes('Сержант Іван Петренко') || 'reason' in JSON.parse(line) || aboutRecords(line));
       expect(left.length).toBeGreaterThan(1);
       expect(courtLines.filter((line) => !partnerLines.has(line))).toEqual(left);
       expect(partner.readme).toContain(`${left.length} custody event(s) left out: their signed bytes name the holder of a munition`);
       expect(partner.report).toContain('Custody events left out (they name a holder or carry a free-text reason)');
+      expect(partner.report).toContain('Custody events left out (they name the device a file came from, or hold the hash of a whole incident, damage or remnant record)');
       const verdict = await cliVerify([partner.zip]);
       expect(verdict.code, verdict.out).toBe(0);
       expect((await run(PYTHON, [path.join(partner.bag, 'verify_proofs.py'), partner.bag])).stdout).toContain('ALL CHECKS PASSED');

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
 import { assertMay, ownerFilter, PerUserLimit, type Actor, type Purpose } from '#custodia/auth';
@@ -7,7 +6,7 @@ import { CasesService } from '#custodia/cases';
 import { terminated, UploadsService } from '#custodia/uploads';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type QueuedEvent, type RecordedEvent } from '#custodia/custody';
-import { canonicalBytes, SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
+import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
 import { isUniqueViolation, retryTransientConflicts } from '#custodia/db';
 import { conflict, DomainError, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
@@ -679,17 +678,17 @@ function evidenceSearchText(title: string | null | undefined, description: strin
 
 /**
  * What the log says of the embedded metadata: whether there was any, whether it held a position,
- * the flags, and the SHA-256 of the item's `extracted` as stored (RFC 8785 bytes), which binds the
- * record to what was read at intake without putting it in the log. The values themselves (capture
- * time, device, position) stay in the record, behind access control: auditors and partner copies
- * read the log, and a phone's make and model single out a documenter. (Events before 2026-12-05
- * hold the capture time and device.)
+ * and the flags. The values themselves (capture time, device, position) stay in the record,
+ * behind access control: auditors and partner copies read the log, and a phone's make and model
+ * single out a documenter. Not even their hash: a working copy shows the rest of the record and
+ * the position to 0.01 degree, so a hash of the whole gives the device and the exact position back
+ * to whoever tries the likely values (an outside audit did, in two minutes). Events before
+ * 2026-12-05 hold the capture time and device.
  */
 function metadataSummary(extracted: ExtractedMetadata | null, flags: EvidenceFlag[]): CustodyEvent['details'] {
   return {
     found: extracted !== null,
     hasLocation: Boolean(extracted?.location),
-    extractedSha256: extracted === null ? null : createHash('sha256').update(canonicalBytes(JSON.parse(JSON.stringify(extracted)))).digest('hex'),
     flags,
   };
 }

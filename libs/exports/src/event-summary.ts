@@ -15,8 +15,8 @@ export function summariseEvent(event: CustodyEvent): string | null {
       return `${d['sizeBytes']} bytes, ${d['mediaType']}, ${device}${d['duplicateOf'] ? `, duplicate of ${d['duplicateOf']}` : ''}`;
     }
     case 'evidence.metadata_extracted': {
-      // Events before 2026-12-05 name the capture time (and the device); later ones the hash of the record's `extracted`.
-      const read = 'extractedSha256' in d ? `embedded metadata ${short(d['extractedSha256'])}` : `capture ${d['capturedAt'] ?? 'unknown'}`;
+      // Events before 2026-12-05 name the capture time (and the device); later ones neither.
+      const read = 'capturedAt' in d ? `capture ${d['capturedAt'] ?? 'unknown'}` : 'embedded metadata read';
       return d['found'] ? `${read}${d['hasLocation'] ? ', position embedded' : ''}; flags: ${list(d['flags']) || 'none'}` : 'no embedded metadata';
     }
     case 'evidence.derivative_created':

@@ -165,7 +165,7 @@ export class PackageBuilder {
     const deviceEvents = new Map<string, number[]>();
     let eventCount = 0;
     let eventsWithheld = 0;
-    let eventsNamingDevice = 0;
+    let eventsNamingWithheld = 0;
     const counts = () => ({
       evidence: selection.evidenceIds.length,
       incidents: records.incidents.length,
@@ -174,7 +174,7 @@ export class PackageBuilder {
       remnants: records.remnants.length,
       events: eventCount,
       eventsWithheld,
-      eventsNamingDevice,
+      eventsNamingWithheld,
     });
 
     const pack = async (): Promise<void> => {
@@ -210,23 +210,28 @@ export class PackageBuilder {
       }
       // 3. Custody: events, proofs, the head they lead to, the keys, the time-stamp.
       // A partner copy leaves out the events whose signed bytes may name someone (see redact.ts).
-      const { leafIndexes, withheld } = await this.custody.leafIndexesAbout(
-        row.case_id,
-        {
-          evidence: selection.evidenceIds,
-          incident: selection.incidentIds,
-          casualty: records.casualties.map((c) => c.id),
-          damage: records.damage.map((d) => d.id),
-          remnant: records.remnants.map((r) => r.id),
-        },
-        head.treeSize,
-        court ? null : EVENTS_PARTNERS_DO_NOT_GET,
-      );
-      const naming = new Set([...deviceEvents.values()].flat());
-      const carried = naming.size ? leafIndexes.filter((leaf) => !naming.has(leaf)) : leafIndexes;
+      const subjects = {
+        evidence: selection.evidenceIds,
+        incident: selection.incidentIds,
+        casualty: records.casualties.map((c) => c.id),
+        damage: records.damage.map((d) => d.id),
+        remnant: records.remnants.map((r) => r.id),
+      };
+      const { leafIndexes, withheld } = await this.custody.leafIndexesAbout(row.case_id, subjects, head.treeSize, court ? null : EVENTS_PARTNERS_DO_NOT_GET);
+      // A partner copy also leaves out the events that name the device (the old form), and those
+      // about incidents, damage records and remnants: each holds the SHA-256 of the whole record,
+      // which gives back its exact position, address or holder to whoever tries the likely values
+      // completing the copy's rounded record (an outside audit did, in seconds). It keeps the
+      // events about its items, casualty records (their names only as a hash of ciphertext) and
+      // the case.
+      const leftOut = new Set([...deviceEvents.values()].flat());
+      const kept = court
+        ? leafIndexes
+        : (await this.custody.leafIndexesAbout(row.case_id, { evidence: subjects.evidence, casualty: subjects.casualty }, head.treeSize, EVENTS_PARTNERS_DO_NOT_GET)).leafIndexes;
+      const carried = kept.filter((leaf) => !leftOut.has(leaf));
       eventCount = carried.length;
       eventsWithheld = withheld;
-      eventsNamingDevice = leafIndexes.length - carried.length;
+      eventsNamingWithheld = leafIndexes.length - carried.length;
       await writer.addPayload('custody/events.jsonl', this.eventLines(carried));
       await writer.addPayload('custody/proofs.json', jsonArray(this.proofs(carried, head)));
       await this.packHead(writer, head, publishedKeys);
@@ -248,7 +253,7 @@ export class PackageBuilder {
           evidenceCount: selection.evidenceIds.length,
           eventCount,
           eventsWithheld,
-          eventsNamingDevice,
+          eventsNamingWithheld,
         }),
       );
       const header: ReportHeader = {

@@ -14,8 +14,8 @@ export interface ReadmeFacts {
   eventCount: number;
   /** Events left out of a partner copy because their signed bytes name a holder or carry a reason. */
   eventsWithheld: number;
-  /** Events left out of a partner copy because their signed details name the device a file came from. */
-  eventsNamingDevice: number;
+  /** Events left out of a partner copy because their signed bytes name or hash what it withholds (a device; a whole incident, damage or remnant record). */
+  eventsNamingWithheld: number;
 }
 
 /**
@@ -36,10 +36,10 @@ export function readmeText(f: ReadmeFacts): string {
    виводить "Verification: OK". Прочитати позначку (час, служба, серійний номер):
    openssl ts -reply -token_in -in data/custody/tree-head.tsr -text`
     : '   У цьому пакеті немає позначки часу: службу позначок часу не налаштовано, або вона не\n   відповіла, коли підписувалася голова дерева.';
-  const left = f.eventsWithheld + f.eventsNamingDevice;
+  const left = f.eventsWithheld + f.eventsNamingWithheld;
   const withheld =
     left > 0
-      ? `\n${left} custody event(s) left out: their signed bytes name the holder of a munition\nremnant or the device a file came from, or carry an actor's free-text reason, which may name\nsomeone (${left} подій не включено: їхні підписані байти називають утримувача або пристрій,\nяким зроблено файл, або містять пояснення довільним текстом)`
+      ? `\n${left} custody event(s) left out: their signed bytes name the holder of a munition\nremnant or the device a file came from, hold the hash of a whole incident, damage or remnant\nrecord (exact positions and addresses included), or carry an actor's free-text reason, which\nmay name someone (${left} подій не включено: їхні підписані байти називають утримувача або\nпристрій, яким зроблено файл, містять геш усього запису про інцидент, пошкодження чи\nуламок або пояснення довільним текстом)`
       : '';
   const what =
     f.purpose === 'court'

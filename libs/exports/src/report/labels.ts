@@ -30,7 +30,10 @@ export const LABELS = {
   countRemnants: bi('Залишків боєприпасів', 'Munition remnants'),
   countEvents: bi('Подій ланцюга зберігання', 'Custody events'),
   countEventsWithheld: bi('Подій не включено (називають утримувача або містять пояснення)', 'Custody events left out (they name a holder or carry a free-text reason)'),
-  countEventsNamingDevice: bi('Подій не включено (називають пристрій, яким зроблено файл)', 'Custody events left out (they name the device a file came from)'),
+  countEventsNamingWithheld: bi(
+    'Подій не включено (називають пристрій, яким зроблено файл, або містять геш усього запису про інцидент, пошкодження чи уламок)',
+    'Custody events left out (they name the device a file came from, or hold the hash of a whole incident, damage or remnant record)',
+  ),
   organization: bi('Організація', 'Organisation'),
   createdBy: bi('Створив(ла)', 'Made by'),
   baggingTime: bi('Час пакування', 'Bagging time'),

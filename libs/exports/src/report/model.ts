@@ -96,8 +96,8 @@ export interface ReportHeader {
     events: number;
     /** Events a partner copy leaves out because their signed bytes name a holder or carry a reason. */
     eventsWithheld: number;
-    /** Events a partner copy leaves out because their signed details name the device a file came from. */
-    eventsNamingDevice: number;
+    /** Events a partner copy leaves out because their signed bytes name or hash what it withholds (a device; a whole incident, damage or remnant record). */
+    eventsNamingWithheld: number;
   };
   treeHead: { treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
   /** The head's RFC 3161 time-stamp, null when none was made. */

@@ -126,7 +126,7 @@ export function headerSections(h: ReportHeader, opts: ViewOptions): Section[] {
         count(LABELS.countRemnants, h.counts.remnants),
         count(LABELS.countEvents, h.counts.events),
         ...(h.counts.eventsWithheld > 0 ? [count(LABELS.countEventsWithheld, h.counts.eventsWithheld)] : []),
-        ...(h.counts.eventsNamingDevice > 0 ? [count(LABELS.countEventsNamingDevice, h.counts.eventsNamingDevice)] : []),
+        ...(h.counts.eventsNamingWithheld > 0 ? [count(LABELS.countEventsNamingWithheld, h.counts.eventsNamingWithheld)] : []),
       ],
     },
     { label: LABELS.organization, lines: textLines(h.organization, opts) },

@@ -39,7 +39,7 @@ export function header(options: {
   hostile?: boolean;
   evidence?: number;
   eventsWithheld?: number;
-  eventsNamingDevice?: number;
+  eventsNamingWithheld?: number;
 }): ReportHeader {
   const hostile = options.hostile ?? false;
   return {
@@ -53,7 +53,7 @@ export function header(options: {
     createdBy: { id: IDS.investigator, displayName: hostile ? `Олена ${HOSTILE.img}` : 'Олена Коваленко' },
     organization: hostile ? `Truth & Justice ${HOSTILE.script}` : 'Харківська правозахисна група',
     selection: hostile ? `evidenceIds: 3 ${HOSTILE.amp}` : '3 докази, 1 інцидент / 3 evidence items, 1 incident',
-    counts: { evidence: options.evidence ?? 3, incidents: 1, casualties: 2, damage: 1, remnants: 1, events: 18, eventsWithheld: options.eventsWithheld ?? 0, eventsNamingDevice: options.eventsNamingDevice ?? 0 },
+    counts: { evidence: options.evidence ?? 3, incidents: 1, casualties: 2, damage: 1, remnants: 1, events: 18, eventsWithheld: options.eventsWithheld ?? 0, eventsNamingWithheld: options.eventsNamingWithheld ?? 0 },
     treeHead: {
       treeSize: 123456,
       rootHash: hex('root'),
