@@ -139,6 +139,10 @@ describe('records: roles per route, evidence links, vocabularies (e2e)', () => {
       expect(seen).toMatchObject({ id: own, incidentId: null, incidentRole: null });
       expect(JSON.stringify(seen)).not.toContain(theirs.body.id);
     }
+    // Nor does a search by that incident find it (an investigator's does).
+    const byIncident = async (user: TestUser) => (await as(user).get(`/cases/${caseId}/evidence?incidentId=${theirs.body.id}`)).body.items.map((i: { id: string }) => i.id);
+    expect(await byIncident(documenter)).toEqual([]);
+    expect(await byIncident(investigator)).toEqual([own]);
     // An archive upgraded to the column learns who linked from the log (the migration's backfill).
     await t.db.superuserQuery(`UPDATE evidence_items SET incident_linked_by = NULL WHERE id = $1`, [own]);
     await t.db.superuserQuery(LINKED_BY_FROM_THE_LOG);
@@ -149,6 +153,7 @@ describe('records: roles per route, evidence links, vocabularies (e2e)', () => {
     const reported = await as(documenter).post(`/cases/${caseId}/incidents`, strike({ evidence: [{ evidenceId: another, role: 'depicts_aftermath' }] }));
     expect(reported.status, JSON.stringify(reported.body)).toBe(201);
     expect((await as(documenter).get(`/evidence/${another}`)).body).toMatchObject({ incidentId: reported.body.id, incidentRole: 'depicts_aftermath' });
+    expect((await as(documenter).get(`/cases/${caseId}/evidence?incidentId=${reported.body.id}`)).body.items.map((i: { id: string }) => i.id)).toEqual([another]);
   });
 
   it('a documenter relates their incident only to incidents they reported: any other is refused as an unknown id is', async () => {
@@ -164,6 +169,13 @@ describe('records: roles per route, evidence links, vocabularies (e2e)', () => {
     const second = await as(documenter).post(`/cases/${caseId}/incidents`, strike({ title: 'Second strike', relatedIncidents: [{ incidentId: first.body.id, relation: 'follows' }] }));
     expect(second.status, JSON.stringify(second.body)).toBe(201);
     expect(second.body.relatedIncidents).toEqual([{ incidentId: first.body.id, relation: 'follows' }]);
+    // A relation an investigator adds to an incident they cannot read is not shown to them.
+    const related = [{ incidentId: first.body.id, relation: 'follows' }, { incidentId: others.body.id, relation: 'part_of' }];
+    expect((await as(investigator).patch(`/incidents/${second.body.id}`, { relatedIncidents: related, reason: 'same night' })).body.relatedIncidents).toEqual(related);
+    for (const seen of [(await as(documenter).get(`/incidents/${second.body.id}`)).body, (await as(documenter).get(`/cases/${caseId}/incidents`)).body.items.find((i: { id: string }) => i.id === second.body.id)]) {
+      expect(seen.relatedIncidents).toEqual([{ incidentId: first.body.id, relation: 'follows' }]);
+      expect(JSON.stringify(seen)).not.toContain(others.body.id);
+    }
   });
 
   it("a documenter's own incident shows them their own items and the figures as entered, not others' items or what casualty records hold", async () => {

@@ -63,6 +63,12 @@ export function listQuerySql(
   if (query.status) where.push(`e.status = ${p(query.status)}`);
   if (query.tag) where.push(`${p(query.tag)} = ANY (e.tags)`);
   if (query.incidentId) where.push(`e.incident_id = ${p(query.incidentId)}::uuid`);
+  // The link as toEvidenceView shows it to who reads only their own items: one they made, or to
+  // an incident they reported (else the filter would find the links the item hides).
+  if (query.incidentId && onlySubmitter) {
+    const self = p(onlySubmitter);
+    where.push(`(e.incident_linked_by = ${self} OR EXISTS (SELECT 1 FROM incidents i WHERE i.id = e.incident_id AND i.created_by = ${self}))`);
+  }
   if (query.q) where.push(`e.search @@ plainto_tsquery('simple', ${p(searchText(query.q))})`);
   const searched = where.length > browsing;
   if (query.cursor) where.push(cursorCondition('e.received_at', 'e.id', query.cursor, p));

@@ -7,7 +7,7 @@ const CASUALTY_FIELDS = {
   countingUnit: z.enum(['individual', 'group']).nullish().describe('individual (the default), or group with groupSize'),
   groupSize: countRange().nullish(),
   harmStatus: code('harm_status'),
-  fullName: freeText(300).describe('Sealed at rest; written and shown by investigators of the case only (403 to others, also for null)'),
+  fullName: freeText(300).describe('Sealed at rest; written and shown by investigators of the case only (403 to others: when a record is made with a name, and on any change of it, null included)'),
   nameVariants: z.array(requiredLine(300)).max(20).nullish().describe('Sealed at rest with fullName; investigators of the case only, as fullName'),
   sex: code('sex').nullish(),
   age: count(130).nullish(),

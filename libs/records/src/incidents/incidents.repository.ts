@@ -106,6 +106,13 @@ export class IncidentsRepository {
   }
 
   /** Which of `ids` are incidents of the case. */
+  /** Which of `ids` are incidents `createdBy` reported. */
+  async idsReportedBy(db: DataSource | EntityManager, createdBy: string, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: { id: string }[] = await db.query(`SELECT id FROM incidents WHERE created_by = $1 AND id = ANY ($2::uuid[])`, [createdBy, ids]);
+    return new Set(rows.map((row) => row.id));
+  }
+
   /** Which of `ids` are incidents of the case (and reported by `createdBy`, when given). */
   async idsInCase(tx: EntityManager, caseId: string, ids: readonly string[], createdBy: string | null = null): Promise<Set<string>> {
     if (ids.length === 0) return new Set();

@@ -175,17 +175,23 @@ export class IncidentsService {
   /**
    * Incidents as the API shows them: figures from their casualty records, links from the items.
    * For a `viewer` who reads only their own items (a documenter, on an incident they reported):
-   * links to their own items only, and the figures as entered, since figures derived from
-   * casualty records they may not read would tell them what those records hold.
+   * links to their own items only, the figures as entered, since figures derived from
+   * casualty records they may not read would tell them what those records hold, and relations
+   * to incidents they reported only (an investigator's relation names one they cannot read).
    */
   async viewsOf(rows: readonly StoredIncident[], viewer?: Actor): Promise<IncidentView[]> {
     const ids = rows.map((row) => row.id);
     const derived = viewer === undefined || may(viewer.role, 'casualty.read');
-    const [figures, links] = await Promise.all([
+    const reporter = viewer ? ownerFilter(viewer, 'incident.read') : null;
+    const [figures, links, readable] = await Promise.all([
       derived ? this.casualties.figuresOf(ids) : new Map<string, DerivedFigures>(),
       this.links.ofIncidents(this.db, ids, viewer ? ownerFilter(viewer, 'evidence.read') : null),
+      reporter === null ? null : this.incidents.idsReportedBy(this.db, reporter, rows.flatMap((row) => row.record.relatedIncidents.map((r) => r.incidentId))),
     ]);
-    return rows.map((row) => incidentView(row, figures.get(row.id), links.get(row.id) ?? []));
+    return rows.map((row) => {
+      const view = incidentView(row, figures.get(row.id), links.get(row.id) ?? []);
+      return readable === null ? view : { ...view, relatedIncidents: view.relatedIncidents.filter((r) => readable.has(r.incidentId)) };
+    });
   }
 }
 
