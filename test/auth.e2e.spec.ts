@@ -299,7 +299,7 @@ describe('accounts and access (e2e)', () => {
         expect.objectContaining({
           actor: { id: documenter.id, role: 'documenter' },
           caseId: null,
-          details: { sessions: 0, deviceTokens: 1, kinds: ['api'], tokenId: created.body.id },
+          details: { sessions: 0, deviceTokens: 1, kinds: ['api'], tokenId: created.body.id, nonce: expect.any(String) },
         }),
       ]);
       expect(events[0]!.event).not.toContain(created.body.token);

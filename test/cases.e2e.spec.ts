@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CasesService } from '../libs/cases/src/index.js';
-import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 
 describe('cases and membership (e2e)', () => {
   let t: TestApp;
@@ -145,7 +145,7 @@ describe('cases and membership (e2e)', () => {
       `SELECT convert_from(event_bytes, 'UTF8') AS event FROM custody_events WHERE case_id = $1 AND action = 'case.member_added' ORDER BY leaf_index DESC LIMIT 1`,
       [caseId],
     );
-    expect(JSON.parse(rows[0]!.event).details).toEqual({ userId: byEmail.id, role: 'documenter' });
+    expect(detailsOf(JSON.parse(rows[0]!.event))).toEqual({ userId: byEmail.id, role: 'documenter' });
 
     for (const body of [{}, { userId: byEmail.id, email: byEmail.email }]) {
       const res = await t.http.post(`/api/v1/cases/${caseId}/members`).auth(investigator.token, { type: 'bearer' }).send(body);

@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayLog } from '../libs/custody/src/index.js';
 import type { CustodyEvent } from '../libs/custody-core/src/index.js';
-import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, binary, createCase, expectNothingStored, fixture, quietState, storeState, submit, waitProcessed } from './support/evidence.js';
 
 describe('evidence and the contract of issue 10 (e2e)', () => {
@@ -71,7 +71,7 @@ describe('evidence and the contract of issue 10 (e2e)', () => {
       expect(head.status).toBe(200);
       expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
       const after = await viewed();
-      expect(after.slice(before).map((e) => e.details)).toEqual([{ part: 'record' }, { part: 'thumbnail' }, { part: 'preview' }, { part: 'record', method: 'HEAD' }]);
+      expect(after.slice(before).map(detailsOf)).toEqual([{ part: 'record' }, { part: 'thumbnail' }, { part: 'preview' }, { part: 'record', method: 'HEAD' }]);
       for (const event of after.slice(before)) {
         expect(event).toMatchObject({ actor: { id: investigator.id, role: 'investigator' }, caseId, subject: { type: 'evidence', id: photoId } });
       }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Exifr from 'exifr';
 import { verifyEventsAgainstHead, type CustodyEvent, type PublishedKey } from '../libs/custody-core/src/index.js';
 import { remakeNearDuplicatePairs } from '../libs/evidence/src/evidence.repository.js';
-import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, binary, createCase, fixture, pixels, sha256hex, submit, waitProcessed } from './support/evidence.js';
 
 const exifr = createRequire(import.meta.url)('exifr') as typeof Exifr;
@@ -140,7 +140,7 @@ describe('evidence derivatives (e2e)', () => {
       expect(head.headers['etag']).toBe(`"sha256-${sha256hex(image)}"`);
       const custody = await t.http.get(`/api/v1/evidence/${item.id}/custody`).set('Authorization', bearer(investigator));
       const viewed = custody.body.events.map((e: { event: CustodyEvent }) => e.event).filter((e: CustodyEvent) => e.action === 'evidence.viewed');
-      expect(viewed.at(-1).details).toEqual({ part: kind, method: 'HEAD' });
+      expect(detailsOf(viewed.at(-1))).toEqual({ part: kind, method: 'HEAD' });
     }
   });
 

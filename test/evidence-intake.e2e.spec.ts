@@ -10,7 +10,7 @@ import path from 'node:path';
 import { EXPECTED_METADATA } from './fixtures/media/expected-metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReceipt, type PublishedKey, type Receipt } from '../libs/custody-core/src/index.js';
-import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import {
   bearer,
   binary,
@@ -230,7 +230,7 @@ describe('evidence intake (e2e)', () => {
     // Nor the capture time or the device (an auditor reads the log, never content), nor a hash of
     // them (guessable from a working copy's rounded record).
     const read = custody.body.events[1].event.details;
-    expect(Object.keys(read).sort()).toEqual(['flags', 'found', 'hasLocation', 'onBehalfOf']);
+    expect(Object.keys(detailsOf({ details: read })).sort()).toEqual(['flags', 'found', 'hasLocation', 'onBehalfOf']);
     expect(read).toMatchObject({ found: true, hasLocation: true });
     expect(JSON.stringify(custody.body.events)).not.toContain(got.body.extracted.device.model);
   });

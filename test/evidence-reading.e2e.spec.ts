@@ -15,7 +15,7 @@ import {
   type PublishedKey,
 } from '../libs/custody-core/src/index.js';
 import { EvidenceService } from '../libs/evidence/src/index.js';
-import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, binary, createCase, fixture, sha256base64, sha256hex, submit, waitProcessed } from './support/evidence.js';
 
 interface CustodyAnswer {
@@ -117,7 +117,7 @@ describe('reading evidence (e2e)', () => {
     expect(res.status).toBe(206);
     expect(res.headers).toMatchObject({ 'content-length': '10', 'content-range': 'bytes 0-9/1000', 'repr-digest': `sha-256=:${sha256base64(bytes)}:` });
     expect(res.headers['etag']).toBe(`"sha256-${sha256hex(bytes)}"`);
-    expect((await actionsOf(itemId, 'evidence.downloaded')).at(-1)!.details).toEqual({ range: 'bytes=0-9', method: 'HEAD' });
+    expect(detailsOf((await actionsOf(itemId, 'evidence.downloaded')).at(-1)!)).toEqual({ range: 'bytes=0-9', method: 'HEAD' });
   });
 
   it('a read the store cannot serve (its bytes gone) fails and is not recorded as a download or a view', async () => {

@@ -8,7 +8,7 @@ import {
   type CustodyEvent,
   type SignedTreeHead,
 } from '../libs/custody-core/src/index.js';
-import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 
 describe('the custody log API (e2e)', () => {
   let t: TestApp;
@@ -72,7 +72,7 @@ describe('the custody log API (e2e)', () => {
       ['case.member_removed', caseA],
     ]);
     expect(events[0]!.actor).toEqual({ id: investigatorA.id, role: 'investigator' });
-    expect(events[4]!.details).toEqual({ userId: documenterA.id });
+    expect(detailsOf(events[4]!)).toEqual({ userId: documenterA.id });
     expect(JSON.stringify(events)).not.toContain(investigatorA.email);
     // Each leaf hash is the RFC 9162 hash of the event's RFC 8785 bytes.
     for (const entry of res.body) expect(eventLeafHash(entry.event).toString('hex')).toBe(entry.leafHash);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvidenceLinks } from '../libs/evidence/src/index.js';
 import { LINKED_BY_FROM_THE_LOG } from '../libs/db/src/migrations/1764002100000-incident-linked-by.js';
-import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { submit } from './support/evidence.js';
 
 /**
@@ -66,7 +66,7 @@ describe('records: roles per route, evidence links, vocabularies (e2e)', () => {
       expect(res.body).toMatchObject({ evidence: [{ evidenceId: photo, role: 'depicts_aftermath' }], evidenceIds: [photo], unsourced: false });
       expect((await as(investigator).get(`/evidence/${photo}`)).body.incidentId).toBe(incidentId);
       const linked = (await custodyEvents(investigator, photo)).filter((e) => e.action === 'evidence.linked');
-      expect(linked).toEqual([expect.objectContaining({ details: { incidentId, role: 'depicts_aftermath', from: 'incident' } })]);
+      expect(linked.map(detailsOf)).toEqual([{ incidentId, role: 'depicts_aftermath', from: 'incident' }]);
       // The incident's event and the link's follow each other: one append, one transaction.
       const [created, link] = await t.db.superuserQuery<{ leaf_index: string }>(
         `SELECT leaf_index FROM custody_events WHERE (subject_id = $1 AND action = 'incident.created') OR (subject_id = $2 AND action = 'evidence.linked') ORDER BY leaf_index`,

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CustodyLog } from '../libs/custody/src/index.js';
 import { germanTankEstimate } from '../libs/records/src/index.js';
-import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { submit } from './support/evidence.js';
 import { cliVerify, download, makeExport, run, unpack } from './support/exports.js';
 import { PYTHON } from './support/python.js';
@@ -329,7 +329,7 @@ describe('munition remnants (e2e)', () => {
         const sorted = Object.fromEntries(Object.keys(doc).sort().map((key) => [key, doc[key]]));
         return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
       };
-      expect(transfers.map((e) => e.details)).toEqual([
+      expect(transfers.map(detailsOf)).toEqual([
         { incidentId, transferId: periods[0]!.transferId, place: 'SES depot, Kharkiv', from: '2026-11-20T05:00:00.000Z', transferSha256: bound(periods[0]!) },
         { incidentId, transferId: periods[1]!.transferId, place: 'Laboratory store, room 12', from: '2026-11-22T08:00:00.000Z', transferSha256: bound(periods[1]!) },
       ]);

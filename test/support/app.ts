@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
+import { expect } from 'vitest';
 import type { DataSource } from 'typeorm';
 import { createApp } from '../../apps/api/src/app.js';
 import { ENTITIES } from '../../apps/api/src/entities.js';
@@ -162,6 +163,16 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 }
 
 /** Checks an error answer is an RFC 9457 problem with the status, and returns its body. */
+/**
+ * An event's details without the nonce every event carries (custody-log `entriesOf`), which is
+ * checked to be there: 128 random bits, base64url.
+ */
+export function detailsOf(event: { details: Record<string, unknown> }): Record<string, unknown> {
+  const { nonce, ...details } = event.details;
+  expect(nonce, 'the event has its nonce').toMatch(/^[A-Za-z0-9_-]{22}$/);
+  return details;
+}
+
 export function expectProblem(res: request.Response, status: number): { detail: string; errors?: { field: string; message: string }[] } {
   if (res.status !== status) {
     throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body ?? res.text)}`);

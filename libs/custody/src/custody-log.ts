@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '#custodia/db';
 import {
@@ -185,7 +186,11 @@ function entriesOf(inputs: readonly CustodyEventInput[]): string[] {
       actor: { id: input.actor.id, role: input.actor.role },
       caseId: input.caseId,
       subject: { ...input.subject },
-      details: input.details ?? {},
+      // 128 random bits in every event: leaf hashes are public, and an event's other fields are
+      // few enough to guess (the action, a member as actor, the millisecond between two heads,
+      // an item one submitted), so without them a documenter rebuilt the hidden events about
+      // their own items, who read them and when (an outside audit did) from /log/leaves.
+      details: { ...input.details, nonce: randomBytes(16).toString('base64url') },
       ...(input.reason ? { reason: input.reason } : {}),
     };
     const problem = custodyEventProblem({ index: 0, ...entry });
