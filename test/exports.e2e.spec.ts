@@ -396,17 +396,19 @@ describe('court packages (e2e)', () => {
         reason: 'Place from the field visit',
       });
       expect(placed.status, JSON.stringify(placed.body)).toBe(200);
-      // An intake's metadata event as written before 2026-12-05, naming the capture time and the
-      // device (later ones name neither).
-      await t.app.get(DataSource).transaction((tx) =>
-        t.app.get(CustodyLog).append(tx, {
-          action: 'evidence.metadata_extracted',
-          actor: { id: 'system', role: 'system' },
-          caseId,
-          subject: { type: 'evidence', id: photoId, sha256: sha256hex(photo) },
-          details: { found: true, capturedAt: '2008-05-30T12:56:01.250Z', capturedAtOffset: '+03:00', hasLocation: true, device: { make: 'DJI', model: 'FC3411', software: null }, flags: [], onBehalfOf: documenter.id },
-        }),
-      );
+      // Intake's metadata events as written before 2026-12-05, naming the capture time and the
+      // device, or no device (later ones name neither).
+      for (const device of [{ make: 'DJI', model: 'FC3411', software: null }, null]) {
+        await t.app.get(DataSource).transaction((tx) =>
+          t.app.get(CustodyLog).append(tx, {
+            action: 'evidence.metadata_extracted',
+            actor: { id: 'system', role: 'system' },
+            caseId,
+            subject: { type: 'evidence', id: photoId, sha256: sha256hex(photo) },
+            details: { found: true, capturedAt: '2008-05-30T12:56:01.250Z', capturedAtOffset: '+03:00', hasLocation: true, device, flags: [], onBehalfOf: documenter.id },
+          }),
+        );
+      }
       const partner = await makeExport(t, investigator, caseId, { purpose: 'partner' });
       const got = await download(t, investigator, partner.id);
       dirs.push(got.dir);
@@ -497,9 +499,11 @@ describe('court packages (e2e)', () => {
       const withDevice = metadataEvents.filter((line) => JSON.parse(line).details.device != null);
       expect(withDevice).toHaveLength(1);
       expect(withDevice[0]).toContain('FC3411');
-      const current = metadataEvents.filter((line) => !('capturedAt' in JSON.parse(line).details));
-      expect(current.length).toBeGreaterThan(0);
-      expect(current.every((line) => partnerLines.has(line))).toBe(true);
+      // The intake's own events, and an old one naming no device, stay.
+      const kept = metadataEvents.filter((line) => !withDevice.includes(line));
+      expect(kept.filter((line) => 'capturedAt' in JSON.parse(line).details)).toHaveLength(1);
+      expect(kept.length).toBeGreaterThan(1);
+      expect(kept.every((line) => partnerLines.has(line))).toBe(true);
       // And the events about incidents, damage records and remnants, whose record hashes give back what the copy rounds.
       const aboutRecords = courtLines.filter((line) => ['incident', 'damage', 'remnant'].includes(JSON.parse(line).subject.type) && !withReason.includes(line));
       expect(aboutRecords.length).toBeGreaterThan(0);
@@ -507,8 +511,8 @@ describe('court packages (e2e)', () => {
       expect(courtLines.filter((line) => !partnerLines.has(line))).toEqual(withheld);
       expect(await readFile(path.join(bag, 'README.txt'), 'utf8')).toContain(`${withheld.length} custody event(s) left out`);
       const report = await readFile(path.join(bag, 'report.html'), 'utf8');
-      expect(report).toMatch(new RegExp(`left out \\(they name a holder or carry a free-text reason\\)</span>\\s*(<[^>]+>\\s*)*: ${withReason.length}<`));
-      expect(report).toMatch(new RegExp(`left out \\(they name the device a file came from, or hold the hash of a whole incident, damage or remnant record\\)</span>\\s*(<[^>]+>\\s*)*: ${withDevice.length + aboutRecords.length}<`));
+      expect(report).toMatch(new RegExp(`left out \\(they name a holder or the device a file came from, or carry a free-text reason\\)</span>\\s*(<[^>]+>\\s*)*: ${withReason.length + withDevice.length}<`));
+      expect(report).toMatch(new RegExp(`left out \\(they hold the hash of a whole incident, damage or remnant record\\)</span>\\s*(<[^>]+>\\s*)*: ${aboutRecords.length}<`));
       expect(await readFile(path.join(courtBag, 'report.html'), 'utf8')).toContain('Шевчук');
       // A court package keeps what the partner's leaves out: the file names, the device, the address and place.
       const courtPhoto = JSON.parse(await readFile(path.join(courtBag, `data/evidence/${photoId}/record.json`), 'utf8'));

@@ -555,8 +555,8 @@ describe('munition remnants (e2e)', () => {
       expect(left.length).toBeGreaterThan(1);
       expect(courtLines.filter((line) => !partnerLines.has(line))).toEqual(left);
       expect(partner.readme).toContain(`${left.length} custody event(s) left out: their signed bytes name the holder of a munition`);
-      expect(partner.report).toContain('Custody events left out (they name a holder or carry a free-text reason)');
-      expect(partner.report).toContain('Custody events left out (they name the device a file came from, or hold the hash of a whole incident, damage or remnant record)');
+      expect(partner.report).toContain('Custody events left out (they name a holder or the device a file came from, or carry a free-text reason)');
+      expect(partner.report).toContain('Custody events left out (they hold the hash of a whole incident, damage or remnant record)');
       const verdict = await cliVerify([partner.zip]);
       expect(verdict.code, verdict.out).toBe(0);
       expect((await run(PYTHON, [path.join(partner.bag, 'verify_proofs.py'), partner.bag])).stdout).toContain('ALL CHECKS PASSED');

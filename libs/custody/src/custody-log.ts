@@ -55,13 +55,33 @@ export interface IntegratedEvent extends RecordedEvent {
 }
 
 /**
- * Events a package leaves out: those of `action` whose `details` hold any of `detailKeys`, and
- * with `withReason` every event that carries the free text its actor gave (`reason`).
+ * Events a package leaves out: those of an `action` whose `details` give any of its `detailKeys`
+ * a value (not null), and with `withReason` every event that carries the free text its actor
+ * gave (`reason`).
  */
 export interface EventsWithheld {
-  action: string;
-  detailKeys: readonly string[];
+  naming: readonly { action: string; detailKeys: readonly string[] }[];
   withReason: boolean;
+}
+
+/**
+ * SQL true for an event (a row `e` of custody_events) that `withhold` describes, reading three
+ * parameters from `$n`: withReason, then the rules' (action, detail key) pairs as two arrays.
+ * Only the events that may match have their bytes parsed.
+ */
+function withheldSql(n: number): string {
+  const event = `convert_from(e.event_bytes, 'UTF8')::jsonb`;
+  return `CASE WHEN $${n}::boolean AND ${event} ? 'reason' THEN true
+               WHEN e.action = ANY ($${n + 1}::text[]) THEN EXISTS (
+                 SELECT 1 FROM unnest($${n + 1}::text[], $${n + 2}::text[]) AS w(action, key)
+                  WHERE w.action = e.action AND coalesce(${event} -> 'details' -> w.key, 'null'::jsonb) <> 'null'::jsonb)
+               ELSE false END`;
+}
+
+/** withheldSql's three parameters. */
+function withheldParams(withhold: EventsWithheld | null): [boolean, string[], string[]] {
+  const pairs = (withhold?.naming ?? []).flatMap((rule) => rule.detailKeys.map((key) => [rule.action, key] as const));
+  return [withhold?.withReason ?? false, pairs.map(([action]) => action), pairs.map(([, key]) => key)];
 }
 
 /**
@@ -441,13 +461,12 @@ export class CustodyLog {
     return rows.map(toRecorded);
   }
 
-  /** How many events about a subject lie below `treeSize` (a package's head); with `withoutReason`, of those that carry no `reason`. */
-  async countAbout(subjectType: string, subjectId: string, treeSize: number, withoutReason = false): Promise<number> {
+  /** How many events about a subject lie below `treeSize` (a package's head), but those `withhold` describes. */
+  async countAbout(subjectType: string, subjectId: string, treeSize: number, withhold: EventsWithheld | null = null): Promise<number> {
     const [row] = await this.db.query(
-      `SELECT count(*)::int AS n FROM custody_events
-        WHERE subject_type = $1 AND subject_id = $2 AND leaf_index < $3
-          AND NOT ($4 AND convert_from(event_bytes, 'UTF8')::jsonb ? 'reason')`,
-      [subjectType, subjectId, treeSize, withoutReason],
+      `SELECT count(*)::int AS n FROM custody_events e
+        WHERE e.subject_type = $1 AND e.subject_id = $2 AND e.leaf_index < $3 AND NOT ${withheldSql(4)}`,
+      [subjectType, subjectId, treeSize, ...withheldParams(withhold)],
     );
     return row.n as number;
   }
@@ -455,19 +474,19 @@ export class CustodyLog {
   /**
    * One page of the events about a subject, in log order: those after leaf `after` (null: from
    * the first), at most `limit`; with `ownerOf` set, only those this user or the archive (the
-   * system actor) did.
+   * system actor) did; never those `withhold` describes.
    */
   async eventsAboutPage(
     subjectType: string,
     subjectId: string,
-    page: { after: number | null; limit: number; ownerOf: string | null },
+    page: { after: number | null; limit: number; ownerOf: string | null; withhold?: EventsWithheld | null },
   ): Promise<RecordedEvent[]> {
     const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
-      `SELECT leaf_index, leaf_hash, event_bytes FROM custody_events
-        WHERE subject_type = $1 AND subject_id = $2 AND leaf_index > $3
-          AND ($4::uuid IS NULL OR actor_id = $4 OR actor_id IS NULL)
-        ORDER BY leaf_index LIMIT $5`,
-      [subjectType, subjectId, page.after ?? -1, page.ownerOf, page.limit],
+      `SELECT e.leaf_index, e.leaf_hash, e.event_bytes FROM custody_events e
+        WHERE e.subject_type = $1 AND e.subject_id = $2 AND e.leaf_index > $3
+          AND ($4::uuid IS NULL OR e.actor_id = $4 OR e.actor_id IS NULL) AND NOT ${withheldSql(6)}
+        ORDER BY e.leaf_index LIMIT $5`,
+      [subjectType, subjectId, page.after ?? -1, page.ownerOf, page.limit, ...withheldParams(page.withhold ?? null)],
     );
     return rows.map(toRecorded);
   }
@@ -475,8 +494,7 @@ export class CustodyLog {
   /**
    * Leaf indexes, in log order, of every event of a case below `treeSize` about the given
    * subjects (type -> ids) or about the case itself: what a package of them must carry. Events
-   * `withhold` describes (an action whose details hold any of the keys; any event with a reason) are counted apart,
-   * not listed: the package leaves them out.
+   * `withhold` describes are counted apart, not listed: the package leaves them out.
    */
   async leafIndexesAbout(
     caseId: string,
@@ -487,16 +505,13 @@ export class CustodyLog {
     const types = Object.entries(subjects).flatMap(([type, ids]) => ids.map(() => type));
     const ids = Object.values(subjects).flat();
     const rows: { leaf_index: string; withheld: boolean }[] = await this.db.query(
-      `SELECT e.leaf_index,
-              CASE WHEN $5::text IS NULL THEN false
-                   ELSE (e.action = $5 AND (convert_from(e.event_bytes, 'UTF8')::jsonb -> 'details') ?| $6::text[])
-                        OR ($7 AND convert_from(e.event_bytes, 'UTF8')::jsonb ? 'reason') END AS withheld
+      `SELECT e.leaf_index, ${withheldSql(5)} AS withheld
          FROM custody_events e
         WHERE e.case_id = $1 AND e.leaf_index < $2
           AND ((e.subject_type = 'case' AND e.subject_id = $1::text)
                OR (e.subject_type, e.subject_id) IN (SELECT * FROM unnest($3::text[], $4::text[])))
         ORDER BY e.leaf_index`,
-      [caseId, treeSize, types, ids, withhold?.action ?? null, withhold?.detailKeys ?? [], withhold?.withReason ?? false],
+      [caseId, treeSize, types, ids, ...withheldParams(withhold)],
     );
     return { leafIndexes: rows.filter((r) => r.withheld !== true).map((r) => Number(r.leaf_index)), withheld: rows.filter((r) => r.withheld === true).length };
   }

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import type { Actor, Role } from '#custodia/auth';
 import { BagWriter, sanitiseFileName } from '#custodia/bagit';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { CustodyLog, SigningKeys, TreeHeads, type KeptTreeHead, type LogKeyView } from '#custodia/custody';
+import { CustodyLog, SigningKeys, TreeHeads, type EventsWithheld, type KeptTreeHead, type LogKeyView } from '#custodia/custody';
 import { canonicalBytes, parseHash, treeHeadBytes, verifyInclusion, type SignedTreeHead } from '#custodia/custody-core';
 import { BLOB_STORE, EvidenceService, type EvidenceRow, type EvidenceView } from '#custodia/evidence';
 import { RecordsService } from '#custodia/records';
@@ -16,7 +16,6 @@ import { EXPORT_STORE, type ExportRow } from './export-row.js';
 import { readmeText } from './readme.js';
 import {
   EVENTS_PARTNERS_DO_NOT_GET,
-  namesDevice,
   partnerDamageView,
   partnerEvidenceView,
   partnerIncidentView,
@@ -161,8 +160,6 @@ export class PackageBuilder {
       },
     );
     const packed = new Map<string, PackedItem>();
-    // A partner copy's events naming an item's device (namesDevice), by item: left out of events.jsonl and the report.
-    const deviceEvents = new Map<string, number[]>();
     let eventCount = 0;
     let eventsWithheld = 0;
     let eventsNamingWithheld = 0;
@@ -182,10 +179,6 @@ export class PackageBuilder {
       for (let i = 0; i < selection.evidenceIds.length; i += BATCH) {
         for (const { row: item, view } of await this.evidence.packageViews(viewer, row.case_id, selection.evidenceIds.slice(i, i + BATCH))) {
           packed.set(item.id, await this.packItem(writer, item, view, court));
-          if (!court) {
-            const leaves = await this.deviceEvents(item.id, head.treeSize);
-            if (leaves.length) deviceEvents.set(item.id, leaves);
-          }
           await writer.addPayload(`evidence/${item.id}/record.json`, prettyJson(court ? view : partnerEvidenceView(view)));
           itemsDone++;
           await progress();
@@ -217,18 +210,16 @@ export class PackageBuilder {
         damage: records.damage.map((d) => d.id),
         remnant: records.remnants.map((r) => r.id),
       };
-      const { leafIndexes, withheld } = await this.custody.leafIndexesAbout(row.case_id, subjects, head.treeSize, court ? null : EVENTS_PARTNERS_DO_NOT_GET);
-      // A partner copy also leaves out the events that name the device (the old form), and those
-      // about incidents, damage records and remnants: each holds the SHA-256 of the whole record,
-      // which gives back its exact position, address or holder to whoever tries the likely values
-      // completing the copy's rounded record (an outside audit did, in seconds). It keeps the
-      // events about its items, casualty records (their names only as a hash of ciphertext) and
-      // the case.
-      const leftOut = new Set([...deviceEvents.values()].flat());
-      const kept = court
+      const withhold = court ? null : EVENTS_PARTNERS_DO_NOT_GET;
+      const { leafIndexes, withheld } = await this.custody.leafIndexesAbout(row.case_id, subjects, head.treeSize, withhold);
+      // A partner copy also leaves out the events about incidents, damage records and remnants:
+      // each holds the SHA-256 of the whole record, which gives back its exact position, address
+      // or holder to whoever tries the likely values completing the copy's rounded record (an
+      // outside audit did, in seconds). It keeps the events about its items, casualty records
+      // (their names only as a hash of ciphertext) and the case.
+      const carried = court
         ? leafIndexes
-        : (await this.custody.leafIndexesAbout(row.case_id, { evidence: subjects.evidence, casualty: subjects.casualty }, head.treeSize, EVENTS_PARTNERS_DO_NOT_GET)).leafIndexes;
-      const carried = kept.filter((leaf) => !leftOut.has(leaf));
+        : (await this.custody.leafIndexesAbout(row.case_id, { evidence: subjects.evidence, casualty: subjects.casualty }, head.treeSize, withhold)).leafIndexes;
       eventCount = carried.length;
       eventsWithheld = withheld;
       eventsNamingWithheld = leafIndexes.length - carried.length;
@@ -271,7 +262,7 @@ export class PackageBuilder {
         treeHead: { treeSize: head.treeSize, rootHash: head.rootHash, timestamp: head.timestamp, keyId: head.keyId, signature: head.signature },
         timestamp: token ? timestampSummary(token) : null,
       };
-      const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, court, deviceEvents) };
+      const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, court) };
       await addReportTags(writer, model);
       await writer.addTag('verify_proofs.py', await readFile(VERIFY_PROOFS_PY));
       // 5. bag-info.txt, the manifests and the tag manifests, then the ZIP's directory.
@@ -376,16 +367,6 @@ export class PackageBuilder {
     return { path: file.path, kind: court ? 'original' : 'preview', sha256: file.sha256, sha512: file.sha512 };
   }
 
-  /**
-   * The leaf indexes of an item's events below the head that name its device (namesDevice), which
-   * a partner copy leaves out; those with a reason are left out by the log's rule already.
-   */
-  private async deviceEvents(evidenceId: string, treeSize: number): Promise<number[]> {
-    return (await this.custody.eventsAbout('evidence', evidenceId, 'evidence.metadata_extracted'))
-      .filter((e) => e.leafIndex < treeSize && e.event.reason === undefined && namesDevice(e.event))
-      .map((e) => e.leafIndex);
-  }
-
   /** events.jsonl: each event's exact stored RFC 8785 bytes and a line feed, in log order. */
   private eventLines(leafIndexes: number[]): Readable {
     const custody = this.custody;
@@ -433,8 +414,8 @@ export class PackageBuilder {
     packed: Map<string, PackedItem>,
     head: SignedTreeHead,
     court: boolean,
-    deviceEvents: ReadonlyMap<string, readonly number[]>,
   ): AsyncGenerator<ReportItem> {
+    const withhold = court ? null : EVENTS_PARTNERS_DO_NOT_GET;
     const names = new Map<string, string>(
       court ? (await this.db.query(`SELECT id, display_name FROM users`)).map((u: { id: string; display_name: string }) => [u.id, u.display_name]) : [],
     );
@@ -442,7 +423,6 @@ export class PackageBuilder {
       for (const { row: item, view } of await this.evidence.packageViews(viewer, caseId, ids.slice(i, i + BATCH))) {
         const file = packed.get(item.id) ?? { path: null, kind: null, sha256: null, sha512: null };
         const shown = court ? view : partnerEvidenceView(view);
-        const leftOut = new Set(deviceEvents.get(item.id));
         // The file is tied to the log: an original through the submission event, a preview through its derivative event.
         const binding = file.kind === 'original' ? 'evidence.submitted' : 'evidence.derivative_created';
         const bound =
@@ -476,10 +456,10 @@ export class PackageBuilder {
           incidentId: view.incidentId,
           // Read page by page as the report is written: an item read every day for years has
           // many thousands of events, and the report is written twice (HTML, PDF).
-          // A partner copy's report leaves out the events its events.jsonl leaves out (a reason, a device).
+          // A partner copy's report leaves out the events its events.jsonl leaves out.
           events: {
-            count: (await this.custody.countAbout('evidence', item.id, head.treeSize, !court)) - leftOut.size,
-            read: () => this.reportEvents(item.id, head.treeSize, names, court, leftOut),
+            count: await this.custody.countAbout('evidence', item.id, head.treeSize, withhold),
+            read: () => this.reportEvents(item.id, head.treeSize, names, withhold),
           },
           proofStatus: bound ? 'verified' : 'failed',
           ...(bound ? {} : { proofProblem: `no custody event records the packed ${file.kind}'s SHA-256` }),
@@ -490,21 +470,13 @@ export class PackageBuilder {
 
   /**
    * An item's events below the head, in log order, a page at a time, as the report shows them;
-   * for a partner copy, without those that carry a reason (EVENTS_PARTNERS_DO_NOT_GET) and those
-   * `leftOut` (naming the device).
+   * for a partner copy, without those it leaves out (`withhold`).
    */
-  private async *reportEvents(
-    evidenceId: string,
-    treeSize: number,
-    names: ReadonlyMap<string, string>,
-    court: boolean,
-    leftOut: ReadonlySet<number>,
-  ): AsyncGenerator<ReportEvent> {
+  private async *reportEvents(evidenceId: string, treeSize: number, names: ReadonlyMap<string, string>, withhold: EventsWithheld | null): AsyncGenerator<ReportEvent> {
     for (let after: number | null = null; ; ) {
-      const page = await this.custody.eventsAboutPage('evidence', evidenceId, { after, limit: EVENT_PAGE, ownerOf: null });
+      const page = await this.custody.eventsAboutPage('evidence', evidenceId, { after, limit: EVENT_PAGE, ownerOf: null, withhold });
       for (const e of page) {
         if (e.leafIndex >= treeSize) return;
-        if (!court && (e.event.reason !== undefined || leftOut.has(e.leafIndex))) continue;
         yield {
           leafIndex: e.leafIndex,
           leafHash: e.leafHash,

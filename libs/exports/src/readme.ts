@@ -12,9 +12,9 @@ export interface ReadmeFacts {
   hasTimestamp: boolean;
   evidenceCount: number;
   eventCount: number;
-  /** Events left out of a partner copy because their signed bytes name a holder or carry a reason. */
+  /** Events left out of a partner copy because their signed bytes name a holder or a device, or carry a reason. */
   eventsWithheld: number;
-  /** Events left out of a partner copy because their signed bytes name or hash what it withholds (a device; a whole incident, damage or remnant record). */
+  /** Events left out of a partner copy because their signed bytes hold the hash of a whole incident, damage or remnant record. */
   eventsNamingWithheld: number;
 }
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustodyEvent } from '#custodia/custody-core';
-import { namesDevice, partnerDamageView, partnerEvidenceView, partnerIncidentView, partnerRemnantView, roundPositions } from './redact.js';
+import { partnerDamageView, partnerEvidenceView, partnerIncidentView, partnerRemnantView, roundPositions } from './redact.js';
 
 describe('roundPositions', () => {
   it('rounds positions under their keys and in GeoJSON coordinates, at any depth, and nothing else', () => {
@@ -122,16 +121,6 @@ describe('partnerIncidentView', () => {
       admin3: 'Харківська',
     });
     expect(incident.placeName).toBe('Харків, вул. Гвардійців-Широнінців, 12');
-  });
-});
-
-describe('namesDevice', () => {
-  const event = (action: string, details: Record<string, unknown>) => ({ action, details }) as unknown as CustodyEvent;
-  it('finds the metadata events that name the device a file came from, and no other', () => {
-    expect(namesDevice(event('evidence.metadata_extracted', { found: true, device: { make: 'DJI', model: 'FC3411', software: null }, flags: [] }))).toBe(true);
-    expect(namesDevice(event('evidence.metadata_extracted', { found: true, device: null, flags: [] }))).toBe(false);
-    expect(namesDevice(event('evidence.metadata_extracted', { found: false, flags: ['no_embedded_metadata'] }))).toBe(false);
-    expect(namesDevice(event('evidence.submitted', { sizeBytes: 1, mediaType: 'image/jpeg' }))).toBe(false);
   });
 });
 

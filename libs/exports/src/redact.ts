@@ -1,5 +1,4 @@
 import type { EventsWithheld } from '#custodia/custody';
-import type { CustodyEvent } from '#custodia/custody-core';
 
 /** Degrees kept in a partner's working copy: 0.01° is about 1.1 km, a district, not a doorstep. */
 const PARTNER_PRECISION = 100;
@@ -103,17 +102,15 @@ export function partnerRemnantView<R extends PartnerRemnant>(remnant: R): Unname
 /**
  * Custody events a partner copy leaves out, as the log's signed bytes cannot be redacted:
  * hand-overs recorded before their events stopped naming the holder (a hand-over's event now
- * holds the hash of its row instead, and those events travel as any other), and events carrying
- * the free text an actor gave as their `reason`, which may name anyone (a witness, a source).
+ * holds the hash of its row instead, and those events travel as any other); the archive's
+ * readings of a file's metadata recorded before they stopped naming the device it came from
+ * (make, model, software), which the copy's records withhold; and events carrying the free text
+ * an actor gave as their `reason`, which may name anyone (a witness, a source).
  */
-export const EVENTS_PARTNERS_DO_NOT_GET: EventsWithheld = { action: 'remnant.transferred', detailKeys: ['holder', 'previousHolder'], withReason: true };
-
-/**
- * An event a partner copy also leaves out, for the same reason: the archive's reading of a
- * file's metadata names in its signed details the device the file came from (make, model,
- * software), which the copy's records withhold. The log's query knows one rule of the kind
- * (EVENTS_PARTNERS_DO_NOT_GET), so the package builder applies this one itself.
- */
-export function namesDevice(event: Pick<CustodyEvent, 'action' | 'details'>): boolean {
-  return event.action === 'evidence.metadata_extracted' && event.details['device'] != null;
-}
+export const EVENTS_PARTNERS_DO_NOT_GET: EventsWithheld = {
+  naming: [
+    { action: 'remnant.transferred', detailKeys: ['holder', 'previousHolder'] },
+    { action: 'evidence.metadata_extracted', detailKeys: ['device'] },
+  ],
+  withReason: true,
+};

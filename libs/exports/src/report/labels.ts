@@ -29,10 +29,13 @@ export const LABELS = {
   countDamage: bi('Записів про пошкодження', 'Damage records'),
   countRemnants: bi('Залишків боєприпасів', 'Munition remnants'),
   countEvents: bi('Подій ланцюга зберігання', 'Custody events'),
-  countEventsWithheld: bi('Подій не включено (називають утримувача або містять пояснення)', 'Custody events left out (they name a holder or carry a free-text reason)'),
+  countEventsWithheld: bi(
+    'Подій не включено (називають утримувача або пристрій, яким зроблено файл, або містять пояснення)',
+    'Custody events left out (they name a holder or the device a file came from, or carry a free-text reason)',
+  ),
   countEventsNamingWithheld: bi(
-    'Подій не включено (називають пристрій, яким зроблено файл, або містять геш усього запису про інцидент, пошкодження чи уламок)',
-    'Custody events left out (they name the device a file came from, or hold the hash of a whole incident, damage or remnant record)',
+    'Подій не включено (містять геш усього запису про інцидент, пошкодження чи уламок)',
+    'Custody events left out (they hold the hash of a whole incident, damage or remnant record)',
   ),
   organization: bi('Організація', 'Organisation'),
   createdBy: bi('Створив(ла)', 'Made by'),

@@ -94,9 +94,9 @@ export interface ReportHeader {
     damage: number;
     remnants: number;
     events: number;
-    /** Events a partner copy leaves out because their signed bytes name a holder or carry a reason. */
+    /** Events a partner copy leaves out because their signed bytes name a holder or a device, or carry a reason. */
     eventsWithheld: number;
-    /** Events a partner copy leaves out because their signed bytes name or hash what it withholds (a device; a whole incident, damage or remnant record). */
+    /** Events a partner copy leaves out because their signed bytes hold the hash of a whole incident, damage or remnant record. */
     eventsNamingWithheld: number;
   };
   treeHead: { treeSize: number; rootHash: string; timestamp: string; keyId: string; signature: string };
