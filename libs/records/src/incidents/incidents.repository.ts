@@ -105,20 +105,12 @@ export class IncidentsRepository {
     return new Map(rows.map((row) => [row.id, row.code]));
   }
 
-  /** Which of `ids` are incidents of the case. */
-  /** Which of `ids` are incidents `createdBy` reported. */
-  async idsReportedBy(db: DataSource | EntityManager, createdBy: string, ids: readonly string[]): Promise<Set<string>> {
+  /** Which of `ids` are incidents of the case (of any case: null) and reported by `createdBy` (by anyone: null). */
+  async idsAmong(db: DataSource | EntityManager, ids: readonly string[], where: { caseId: string | null; createdBy: string | null }): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows: { id: string }[] = await db.query(`SELECT id FROM incidents WHERE created_by = $1 AND id = ANY ($2::uuid[])`, [createdBy, ids]);
-    return new Set(rows.map((row) => row.id));
-  }
-
-  /** Which of `ids` are incidents of the case (and reported by `createdBy`, when given). */
-  async idsInCase(tx: EntityManager, caseId: string, ids: readonly string[], createdBy: string | null = null): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const rows: { id: string }[] = await tx.query(
-      `SELECT id FROM incidents WHERE case_id = $1 AND id = ANY ($2::uuid[]) AND ($3::uuid IS NULL OR created_by = $3)`,
-      [caseId, ids, createdBy],
+    const rows: { id: string }[] = await db.query(
+      `SELECT id FROM incidents WHERE id = ANY ($1::uuid[]) AND ($2::uuid IS NULL OR case_id = $2) AND ($3::uuid IS NULL OR created_by = $3)`,
+      [ids, where.caseId, where.createdBy],
     );
     return new Set(rows.map((row) => row.id));
   }

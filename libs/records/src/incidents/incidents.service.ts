@@ -131,7 +131,7 @@ export class IncidentsService {
     // Who reads only the incidents they reported (a documenter, who reports and never amends)
     // relates theirs only to those: a relation to any other was a yes/no test of whether an id
     // is an incident of the case.
-    const found = await this.incidents.idsInCase(tx, opened.caseId, related, ownerFilter(actor, 'incident.read'));
+    const found = await this.incidents.idsAmong(tx, related, { caseId: opened.caseId, createdBy: ownerFilter(actor, 'incident.read') });
     const problems: FieldProblem[] = related.flatMap((relatedId, i) => {
       const field = `relatedIncidents[${i}].incidentId`;
       if (relatedId === opened.id) return [{ field, message: 'an incident is not related to itself' }];
@@ -186,7 +186,7 @@ export class IncidentsService {
     const [figures, links, readable] = await Promise.all([
       derived ? this.casualties.figuresOf(ids) : new Map<string, DerivedFigures>(),
       this.links.ofIncidents(this.db, ids, viewer ? ownerFilter(viewer, 'evidence.read') : null),
-      reporter === null ? null : this.incidents.idsReportedBy(this.db, reporter, rows.flatMap((row) => row.record.relatedIncidents.map((r) => r.incidentId))),
+      reporter === null ? null : this.incidents.idsAmong(this.db, rows.flatMap((row) => row.record.relatedIncidents.map((r) => r.incidentId)), { caseId: null, createdBy: reporter }),
     ]);
     return rows.map((row) => {
       const view = incidentView(row, figures.get(row.id), links.get(row.id) ?? []);
