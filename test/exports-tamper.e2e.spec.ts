@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatManifest, formatOxum } from '../libs/bagit/src/index.js';
 import { canonicalBytes, generateSigningKey, MemoryTree, proofToHex, signTreeHead, toHex, type SignedTreeHead } from '../libs/custody-core/src/index.js';
+import { CUSTODIA_CONFIG } from '../libs/config/src/index.js';
 import { startLocalTsa, type LocalTsa } from './support/tsa/local-tsa.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, createCase, fixture, listen, submit, waitProcessed } from './support/evidence.js';
@@ -282,5 +283,26 @@ describe('custodia verify against a tampered package (e2e)', () => {
     );
     expect(lines.length).toBeGreaterThan(0);
     await expectCaught(zip, /consistency\s+FAIL\s+the log at size \d+ \(.*fork-head\.json\) does not extend the package's head at size \d+: the log was rewritten or forked/, ['--against', file]);
+  });
+
+  it('--against an archive that keeps its log for signed-in readers: the token goes to the archive CUSTODIA_URL names, to no other address', async () => {
+    const config = t.app.get<{ publicLog: boolean }>(CUSTODIA_CONFIG);
+    const url = `http://127.0.0.1:${await listen(t)}`;
+    config.publicLog = false;
+    try {
+      const anonymous = await cliVerify([zip, '--against', url]);
+      expect(anonymous.code).toBe(1);
+      expect(anonymous.out).toContain(`no later head to compare with: ${url} shows its log only to signed-in readers (HTTP 401): set CUSTODIA_URL to that archive`);
+      // The same server under another name is another address: the token is not sent there.
+      const elsewhere = await cliVerify([zip, '--against', url.replace('127.0.0.1', 'localhost')], { CUSTODIA_URL: url, CUSTODIA_TOKEN: investigator.token });
+      expect([elsewhere.code, elsewhere.out]).toEqual([1, expect.stringContaining('shows its log only to signed-in readers (HTTP 401)')]);
+      const refused = await cliVerify([zip, '--against', url], { CUSTODIA_URL: `${url}/`, CUSTODIA_TOKEN: 'not a token' });
+      expect([refused.code, refused.out]).toEqual([1, expect.stringContaining(`${url} refused the token in the environment (HTTP 401)`)]);
+      const signedIn = await cliVerify([zip, '--against', `${url}/api/v1`], { CUSTODIA_URL: url, CUSTODIA_TOKEN: investigator.token });
+      expect(signedIn.code, signedIn.out).toBe(0);
+      expect(signedIn.out).toMatch(/consistency\s+OK\s+the log at size \d+ \(http:\/\/127\.0\.0\.1:\d+\) extends this package's head/);
+    } finally {
+      config.publicLog = true;
+    }
   });
 });

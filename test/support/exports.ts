@@ -60,11 +60,11 @@ export async function coreutilsCheck(bag: string, manifest: string): Promise<str
 }
 
 /** `custodia verify` as the CLI runs it, with its output and exit code. */
-export async function cliVerify(args: string[]): Promise<{ code: number; out: string; err: string }> {
+export async function cliVerify(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const code = await runCli(['verify', ...args], {
-    env: {},
+    env,
     stdout: (text) => (out += text),
     stderr: (text) => (err += text),
     readStdin: async () => '',

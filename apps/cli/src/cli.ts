@@ -75,17 +75,16 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (group === 'log' && command === 'verify') return await logVerify(rest, io);
     if (group === 'key' && command === 'rotate' && rest.length === 0) return await keyRotate(io);
     if (group === 'storage' && command === 'check') return await storageCheckCommand(rest, io);
-    if (group === 'upload') {
-      return await uploadCommand(argv.slice(1), {
-        env: io.env,
-        cwd: io.cwd ?? process.cwd(),
-        stdout: io.stdout,
-        stderr: io.stderr,
-        progress: io.stderrIsTty ?? false,
-        readFile: (file) => readFile(file, 'utf8'),
-      });
-    }
-    if (group === 'verify') return await verifyCommand(argv.slice(1), { stdout: io.stdout, stderr: io.stderr, progress: io.stderrIsTty ?? false });
+    const commandIo = {
+      env: io.env,
+      cwd: io.cwd ?? process.cwd(),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      progress: io.stderrIsTty ?? false,
+      readFile: (file: string) => readFile(file, 'utf8'),
+    };
+    if (group === 'upload') return await uploadCommand(argv.slice(1), commandIo);
+    if (group === 'verify') return await verifyCommand(argv.slice(1), commandIo);
     if (group === undefined || group === 'help' || group === '--help') {
       io.stdout(USAGE);
       return 0;

@@ -2,8 +2,8 @@ import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bulkUpload, checkReceipts, type ProgressEvent } from '#custodia/bulk-upload';
-import { ConfigError, setting, withEnvironmentFile } from '#custodia/config';
 import { visibleText } from '#custodia/text';
+import { archiveAccess, type AccessIo } from './archive-access.js';
 import { fileProblem, reportingFetch, uploadFailure } from './failures.js';
 import { UsageError } from './verify-command.js';
 
@@ -23,13 +23,10 @@ export const UPLOAD_USAGE = `  upload <files or folders...> --case CASE_ID [--ou
 
 const KEY_ID = /^[0-9a-f]{64}$/;
 
-interface UploadIo {
-  env: Record<string, string | undefined>;
-  cwd: string;
+interface UploadIo extends AccessIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   progress: boolean;
-  readFile: (file: string) => Promise<string>;
 }
 
 /** Where the archive's address comes from, named when it cannot be reached. */
@@ -67,18 +64,6 @@ function progressPrinter(io: UploadIo): (event: ProgressEvent) => void {
     else if (event.kind === 'failed') io.stderr(`FAILED  ${file}: ${visibleText(uploadFailure(event.error, ADDRESS))}\n`);
     redraw();
   };
-}
-
-/** The token in CUSTODIA_TOKEN_FILE; a file that cannot be read, or holds none, is said with the variable that names it. */
-async function readTokenFile(file: string, io: UploadIo): Promise<string> {
-  let token: string;
-  try {
-    token = (await io.readFile(file)).trim();
-  } catch (error) {
-    throw new ConfigError('CUSTODIA_TOKEN_FILE', `names ${file}, which cannot be read (${fileProblem(error)})`);
-  }
-  if (!token) throw new ConfigError('CUSTODIA_TOKEN_FILE', `names ${file}, which is empty`);
-  return token;
 }
 
 export async function uploadCommand(args: string[], io: UploadIo): Promise<number> {
@@ -125,11 +110,8 @@ export async function uploadCommand(args: string[], io: UploadIo): Promise<numbe
     }
   }
 
-  const { env, file } = withEnvironmentFile(io.env, io.cwd);
-  const baseUrl = setting(env, 'CUSTODIA_URL');
+  const { baseUrl, token, file } = await archiveAccess(io);
   if (!baseUrl || !/^https?:\/\//.test(baseUrl)) throw new UsageError('Set CUSTODIA_URL to the archive\'s address (https://...), in the environment or the configuration file');
-  const tokenFile = setting(env, 'CUSTODIA_TOKEN_FILE');
-  const token = tokenFile ? await readTokenFile(path.resolve(io.cwd, tokenFile), io) : setting(env, 'CUSTODIA_TOKEN');
   if (!token) throw new UsageError('Set CUSTODIA_TOKEN (a device token from POST /auth/tokens) or CUSTODIA_TOKEN_FILE');
   io.stderr(`Archive: ${baseUrl} (settings from ${file ?? 'the environment'}), case ${values.case}\n`);
 

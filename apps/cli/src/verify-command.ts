@@ -3,10 +3,11 @@ import { parseArgs } from 'node:util';
 import { terminalJson, visibleText } from '#custodia/text';
 import { readCertificatesPem } from '#custodia/timestamp';
 import { loadLaterHead, verifyPackage, type PackageVerdict } from '#custodia/verifier';
+import { archiveAccess, fetchFor, type AccessIo } from './archive-access.js';
 import { fileProblem, reportingFetch } from './failures.js';
 
-/** What the verify command needs of its surroundings (a part of CliIo). */
-export interface VerifyIo {
+/** What the verify command needs of its surroundings (a part of CliIo): the archive's settings only for --against. */
+export interface VerifyIo extends AccessIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   /** Draw a progress bar on stderr (a terminal that is watched). */
@@ -21,8 +22,10 @@ export const VERIFY_USAGE = `  verify <package.zip | folder> [--trusted-key KEYI
       original against the SHA-256 its custody events record, every event against its leaf hash
       and inclusion proof, the tree head's signature (--trusted-key refuses any other key), the
       RFC 3161 time-stamp (chain to --tsa-cert when given), and with --against a consistency
-      proof from the package's head to a later one (which --trusted-key binds too). One line per
-      item, then a verdict.
+      proof from the package's head to a later one (which --trusted-key binds too). Where the
+      --against archive is the one CUSTODIA_URL names, the token of CUSTODIA_TOKEN (or
+      CUSTODIA_TOKEN_FILE) is sent to it, for a log closed to anonymous readers; to no other
+      address. One line per item, then a verdict.
       Exit code 0 when everything verifies, 1 when anything fails.`;
 
 const MIB = 1024 * 1024;
@@ -110,11 +113,12 @@ export async function verifyCommand(args: string[], io: VerifyIo): Promise<numbe
   if (trustedKey !== undefined && !/^[0-9a-f]{64}$/.test(trustedKey)) throw new UsageError('--trusted-key must be a key id: 64 lowercase hex digits');
   const tsaCertificatesPem = await readTsaCertificates(values['tsa-cert'] ?? []);
   const against = values.against;
+  const fetchAgainst = against && /^https?:\/\//i.test(against) ? fetchFor(against, await archiveAccess(io), reportingFetch(io.fetch ?? fetch, 'the --against address')) : undefined;
   let lastDraw = 0;
   const verdict = await verifyPackage(positionals[0]!, {
     ...(trustedKey ? { trustedKeyId: trustedKey } : {}),
     ...(tsaCertificatesPem.length ? { tsaCertificatesPem } : {}),
-    ...(against ? { against: (head) => loadLaterHead(against, head, reportingFetch(io.fetch ?? fetch, 'the --against address')) } : {}),
+    ...(against ? { against: (head) => loadLaterHead(against, head, fetchAgainst) } : {}),
     ...(io.progress
       ? {
           onProgress: (done: number, total: number) => {
