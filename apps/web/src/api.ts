@@ -18,6 +18,8 @@ export class ApiError extends Error {
     readonly title: string,
     readonly detail: string | undefined,
     readonly errors: FieldError[],
+    /** Seconds to wait before trying again (Retry-After), where the archive said. */
+    readonly retryAfter: number | null = null,
   ) {
     super(detail ?? title);
   }
@@ -32,6 +34,19 @@ export const token = {
   get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
   set: (value: string | null) => (value ? sessionStorage.setItem(TOKEN_KEY, value) : sessionStorage.removeItem(TOKEN_KEY)),
 };
+
+/** A request that got no answer (no network, the archive down): nothing was done, it may be tried again. */
+export class OfflineError extends Error {}
+
+/** fetch, with a request that got no answer thrown as OfflineError. */
+export async function send(input: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(input, init);
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw error;
+    throw new OfflineError((error as Error).message);
+  }
+}
 
 let onUnauthorized: () => void = () => undefined;
 /** What to do when the token stops working (expired, revoked): back to the sign-in screen. */
@@ -51,12 +66,13 @@ async function problemOf(res: Response): Promise<ApiError> {
   } catch {
     // Not problem+json (a proxy's page): the status says enough.
   }
-  return new ApiError(res.status, body.title ?? res.statusText, body.detail, body.errors ?? []);
+  const retryAfter = Number(res.headers.get('retry-after'));
+  return new ApiError(res.status, body.title ?? res.statusText, body.detail, body.errors ?? [], Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
 }
 
 /** Sends a request; JSON in and out, problem+json thrown as ApiError. */
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(API + path, {
+  const res = await send(API + path, {
     method,
     headers: { ...authHeaders(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -71,7 +87,7 @@ export const get = <T>(path: string) => call<T>('GET', path);
 
 /** Bytes of an authenticated route (thumbnails, packages), as a blob. */
 export async function fetchBlob(path: string): Promise<Blob> {
-  const res = await fetch(API + path, { headers: authHeaders() });
+  const res = await send(API + path, { headers: authHeaders() });
   if (res.status === 401) onUnauthorized();
   if (!res.ok) throw await problemOf(res);
   return res.blob();
@@ -243,7 +259,7 @@ export const receiptPath = (evidenceId: string) => `${API}/evidence/${evidenceId
 /** GET a receiptUrl (`/api/v1/evidence/:id/receipt`, this origin only): the receipt once its event is in the log. */
 export async function fetchReceipt(url: string): Promise<ReceiptAnswer> {
   if (!url.startsWith(`${API}/`)) throw new Error(`not an address of this archive: ${url}`);
-  const res = await fetch(url, { headers: authHeaders() });
+  const res = await send(url, { headers: authHeaders() });
   if (res.status === 401) onUnauthorized();
   if (!res.ok) throw await problemOf(res);
   if (res.status === 202) {

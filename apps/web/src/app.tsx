@@ -1,5 +1,5 @@
 import { Component, lazy, Suspense, useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { call, get, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
+import { ApiError, call, get, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
 import { I18nContext, makeI18n, useI18n } from './i18n.js';
 import { match, navigate, usePath } from './router.js';
 import { SessionContext, useSession, type Session } from './session.js';
@@ -9,7 +9,7 @@ import { CaseScreen } from './screens/case.js';
 import { CasesScreen } from './screens/cases.js';
 import { EvidenceScreen } from './screens/evidence.js';
 import { IncidentScreen } from './screens/incident.js';
-import { LoginScreen } from './screens/login.js';
+import { LoginForm, LoginScreen } from './screens/login.js';
 import { LogScreen } from './screens/log.js';
 // Screens most people open rarely load with their first use (their own script).
 const AdminScreen = lazy(() => import('./screens/admin.js').then((m) => ({ default: m.AdminScreen })));
@@ -25,11 +25,19 @@ function browserLanguage(): Language {
   return navigator.language.toLowerCase().startsWith('en') ? 'en' : 'uk';
 }
 
+/** How often the console asks again while the archive cannot be reached at start (ms). */
+const RETRY_MS = 10_000;
+
 export function App() {
   const [me, setMe] = useState<Me | null>(null);
   const [vocabularies, setVocabularies] = useState<Vocabulary[]>([]);
   const [lang, setLang] = useState<Language>(browserLanguage);
   const [ready, setReady] = useState(false);
+  // The token stopped working while the console was open (revoked, expired): the screens stay as
+  // they are, behind a sign-in, so nothing typed is lost.
+  const [ended, setEnded] = useState(false);
+  // The archive could not be reached when the console started: the token is kept, and asked about again.
+  const [offline, setOffline] = useState(false);
 
   const signOut = useCallback(() => {
     if (token.get()) void call('POST', '/auth/logout').catch(() => undefined);
@@ -42,12 +50,23 @@ export function App() {
     if (!token.get()) return setReady(true);
     try {
       const who = await get<Me>('/auth/me');
-      setMe(who);
+      setMe((before) => {
+        // Someone else signed in over an ended session: their console starts afresh.
+        if (before && before.id !== who.id) navigate('/');
+        return who;
+      });
+      setEnded(false);
+      setOffline(false);
       if (who.language) setLang(who.language);
       if (!who.mustChangePassword) setVocabularies(await get<Vocabulary[]>('/vocabularies'));
-    } catch {
-      token.set(null);
-      setMe(null);
+    } catch (error) {
+      // Only the archive saying no ends a session; no answer (no network, the archive restarting) does not.
+      if (error instanceof ApiError && error.status === 401) {
+        token.set(null);
+        setMe(null);
+      } else {
+        setOffline(true);
+      }
     }
     setReady(true);
   }, []);
@@ -55,10 +74,16 @@ export function App() {
   useEffect(() => {
     whenUnauthorized(() => {
       token.set(null);
-      setMe(null);
+      setEnded(true);
     });
     void load();
   }, [load]);
+
+  useEffect(() => {
+    if (!offline || me) return;
+    const timer = setInterval(() => void load(), RETRY_MS);
+    return () => clearInterval(timer);
+  }, [offline, me, load]);
 
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -95,12 +120,47 @@ export function App() {
     <I18nContext.Provider value={i18n}>
       {session ? (
         <SessionContext.Provider value={session}>
-          <Shell onLanguage={chooseLanguage} />
+          <div className="shell" inert={ended}>
+            <Shell key={session.me.id} onLanguage={chooseLanguage} />
+          </div>
+          {ended && <SessionEnded onSignedIn={load} />}
         </SessionContext.Provider>
+      ) : offline ? (
+        <Offline onRetry={load} />
       ) : (
         <LoginScreen onLanguage={chooseLanguage} onSignedIn={load} />
       )}
     </I18nContext.Provider>
+  );
+}
+
+/** Sign in again over the screens as they were; another person signing in gets a fresh console. */
+function SessionEnded({ onSignedIn }: { onSignedIn(): Promise<void> }) {
+  const { t } = useI18n();
+  return (
+    <div className="overlay">
+      <div role="alertdialog" aria-modal="true" aria-labelledby="login-title" aria-describedby="session-ended" className="login-box">
+        <p id="session-ended" className="error">
+          {t('session.ended')}
+        </p>
+        <LoginForm onSignedIn={onSignedIn} />
+      </div>
+    </div>
+  );
+}
+
+function Offline({ onRetry }: { onRetry(): Promise<void> }) {
+  const { t } = useI18n();
+  return (
+    <main id="main" className="login">
+      <div className="login-box" role="alert">
+        <h1>{t('offline.title')}</h1>
+        <p>{t('offline.text')}</p>
+        <button type="button" className="primary" onClick={() => void onRetry()}>
+          {t('offline.retry')}
+        </button>
+      </div>
+    </main>
   );
 }
 

@@ -36,6 +36,21 @@ const en = {
   'common.loading': 'Loading…',
   'common.none': '—',
   'common.error': 'Something went wrong: {m}',
+  'error.offline': 'No connection to the archive. Check the network and try again.',
+  'error.forbidden': 'Your role does not allow this.',
+  'error.notFound': 'Not found, or not open to you.',
+  'error.server': 'The archive could not do this (a server error). Try again later; if it keeps happening, tell the operator.',
+  'error.tooMany': 'Too many requests: wait {s} s and try again.',
+  'error.tooManyLater': 'Too many requests: wait a little and try again.',
+  'error.tooLarge': 'Larger than this archive accepts.',
+  'error.refused': 'The archive refused this: {m}',
+  'session.ended': 'Your session has ended (you were signed out elsewhere, or it expired). Sign in again to go on: what you typed here is kept.',
+  'offline.title': 'No connection to the archive',
+  'offline.text': 'You are still signed in. Check the network; the console tries again by itself.',
+  'offline.retry': 'Try again',
+  'verify.unchecked': 'Could not check. {r} This says nothing about the evidence.',
+  'verify.notReceipt': 'This file is not a receipt (not JSON).',
+  'upload.latLon': 'Give both latitude and longitude, or neither.',
   'common.download': 'Download',
   'common.add': 'Add',
   'common.back': 'Back',
@@ -65,7 +80,7 @@ const en = {
   'role.investigator': 'Investigator',
   'role.documenter': 'Documenter',
   'role.auditor': 'Auditor',
-  'grid.count': '{n} items shown',
+  'grid.count': '{n} item shown|{n} items shown',
   'grid.more': 'more to load',
   'grid.empty': 'No evidence matches.',
   'filter.title': 'Filters',
@@ -146,6 +161,17 @@ const en = {
   'upload.lat': 'Latitude',
   'upload.lon': 'Longitude',
   'upload.sourceType': 'Source',
+  'source.field_capture': 'Field capture',
+  'source.witness_submission': 'Sent by a witness',
+  'source.open_source': 'Open source',
+  'source.official_record': 'Official record',
+  'source.other': 'Other',
+  'linkRole.depicts_aftermath': 'Shows the aftermath',
+  'linkRole.depicts_munition': 'Shows the munition',
+  'linkRole.depicts_casualty': 'Shows a casualty',
+  'linkRole.witness_account': 'A witness’s account',
+  'linkRole.official_record': 'Official record',
+  'linkRole.other': 'Other',
   'incidents.title': 'Incidents',
   'incidents.new': 'New incident',
   'incidents.empty': 'No incidents yet.',
@@ -276,7 +302,7 @@ const en = {
   'remnants.serialPrefix': 'Serial number starts with',
   'remnants.q': 'Marking text',
   'remnants.empty': 'No remnants found.',
-  'remnants.found': '{n} remnants shown',
+  'remnants.found': '{n} remnant shown|{n} remnants shown',
   'remnants.more': 'Show more',
   'remnants.csv': 'Download CSV',
   'remnant.title': 'Munition remnant',
@@ -381,6 +407,21 @@ const uk: Record<MessageKey, string> = {
   'common.loading': 'Завантаження…',
   'common.none': '—',
   'common.error': 'Сталася помилка: {m}',
+  'error.offline': 'Немає з’єднання з архівом. Перевірте мережу і спробуйте ще раз.',
+  'error.forbidden': 'Ваша роль цього не дозволяє.',
+  'error.notFound': 'Не знайдено, або у вас немає доступу.',
+  'error.server': 'Архів не зміг це виконати (помилка сервера). Спробуйте пізніше; якщо повторюється, повідомте адміністратора.',
+  'error.tooMany': 'Забагато запитів: зачекайте {s} с і спробуйте знову.',
+  'error.tooManyLater': 'Забагато запитів: зачекайте трохи і спробуйте знову.',
+  'error.tooLarge': 'Більше, ніж приймає цей архів.',
+  'error.refused': 'Архів відхилив запит: {m}',
+  'session.ended': 'Ваш сеанс завершено (вихід на іншому пристрої або сплив час). Увійдіть знову, щоб продовжити: введене тут збережено.',
+  'offline.title': 'Немає з’єднання з архівом',
+  'offline.text': 'Ви досі в системі. Перевірте мережу; консоль спробує знову сама.',
+  'offline.retry': 'Спробувати знову',
+  'verify.unchecked': 'Не вдалося перевірити. {r} Це нічого не каже про доказ.',
+  'verify.notReceipt': 'Цей файл не є квитанцією (не JSON).',
+  'upload.latLon': 'Вкажіть і широту, і довготу, або жодної.',
   'common.download': 'Завантажити',
   'common.add': 'Додати',
   'common.back': 'Назад',
@@ -491,6 +532,17 @@ const uk: Record<MessageKey, string> = {
   'upload.lat': 'Широта',
   'upload.lon': 'Довгота',
   'upload.sourceType': 'Джерело',
+  'source.field_capture': 'Зйомка на місці',
+  'source.witness_submission': 'Надіслано свідком',
+  'source.open_source': 'Відкриті джерела',
+  'source.official_record': 'Офіційний документ',
+  'source.other': 'Інше',
+  'linkRole.depicts_aftermath': 'Показує наслідки',
+  'linkRole.depicts_munition': 'Показує боєприпас',
+  'linkRole.depicts_casualty': 'Показує постраждалого',
+  'linkRole.witness_account': 'Свідчення очевидця',
+  'linkRole.official_record': 'Офіційний документ',
+  'linkRole.other': 'Інше',
   'incidents.title': 'Події',
   'incidents.new': 'Нова подія',
   'incidents.empty': 'Подій ще немає.',
@@ -715,7 +767,18 @@ export function makeI18n(lang: Language, vocabularies: Vocabulary[]): I18n {
   const numbers = new Intl.NumberFormat(lang === 'uk' ? 'uk-UA' : 'en-GB');
   const labels = new Map<string, string>();
   for (const v of vocabularies) for (const term of v.terms) labels.set(`${v.vocabulary}:${term.code}`, term.labels[lang] ?? term.labels.en ?? term.code);
-  const t: I18n['t'] = (key, values) => (messages[key] ?? key).replace(/\{(\w+)\}/g, (_, name: string) => String(values?.[name] ?? ''));
+  // A message with forms for counts ("{n} item shown|{n} items shown"; Ukrainian one|few|many|other)
+  // takes the form Intl.PluralRules gives `n`.
+  const plurals = new Intl.PluralRules(lang === 'uk' ? 'uk-UA' : 'en-GB');
+  const forms: readonly Intl.LDMLPluralRule[] = lang === 'uk' ? ['one', 'few', 'many', 'other'] : ['one', 'other'];
+  const t: I18n['t'] = (key, values) => {
+    let message: string = messages[key] ?? key;
+    if (message.includes('|')) {
+      const choices = message.split('|');
+      message = choices[Math.min(forms.indexOf(plurals.select(Number(values?.['n'] ?? 0))), choices.length - 1)] ?? choices[choices.length - 1]!;
+    }
+    return message.replace(/\{(\w+)\}/g, (_, name: string) => String(values?.[name] ?? ''));
+  };
   return {
     lang,
     t,

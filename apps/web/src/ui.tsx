@@ -1,6 +1,6 @@
-import { useId, type AnchorHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
-import { ApiError, type Flag, type VocabularyTerm } from './api.js';
-import { useI18n } from './i18n.js';
+import { useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
+import { ApiError, OfflineError, type Flag, type VocabularyTerm } from './api.js';
+import { useI18n, type I18n } from './i18n.js';
 import { navigate } from './router.js';
 
 /** An in-app link: a real <a href> (keyboard, middle click) that navigates without reloading. */
@@ -93,13 +93,53 @@ export function FlagBadges({ flags }: { flags: Flag[] }) {
   );
 }
 
+/**
+ * A failure as a sentence in the console's language a person can act on: no connection, a role
+ * that may not, not found, too many, too large, the server's fault; what the archive refused and
+ * why in its own words (its problem's detail) otherwise, or "fix the marked fields".
+ */
+export function errorText(error: unknown, t: I18n['t']): string {
+  if (error instanceof OfflineError) return t('error.offline');
+  if (!(error instanceof ApiError)) return t('common.error', { m: (error as Error).message });
+  if (error.errors.length) return t('form.fix');
+  if (error.status === 403) return t('error.forbidden');
+  if (error.status === 404) return t('error.notFound');
+  if (error.status === 413) return t('error.tooLarge');
+  if (error.status === 429) return error.retryAfter ? t('error.tooMany', { s: error.retryAfter }) : t('error.tooManyLater');
+  if (error.status >= 500) return t('error.server');
+  return t('error.refused', { m: error.message });
+}
+
 export function ErrorNote({ error }: { error: unknown }) {
   const { t } = useI18n();
   if (!error) return null;
-  const message = error instanceof ApiError ? (error.errors.length ? t('form.fix') : error.message) : (error as Error).message;
   return (
     <p className="error" role="alert">
-      {t('common.error', { m: message })}
+      {errorText(error, t)}
     </p>
   );
+}
+
+/**
+ * A form's submission, once at a time: a second click or Enter while the first is on its way does
+ * nothing, as a case, an incident or a package made twice stays in the archive (and its log) for
+ * good. `busy` disables the button meanwhile.
+ */
+export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEvent): void; busy: boolean } {
+  // A ref, not only state: two clicks may arrive before React renders the first one's state.
+  const running = useRef(false);
+  const [busy, setBusy] = useState(false);
+  return {
+    busy,
+    onSubmit(event) {
+      event.preventDefault();
+      if (running.current) return;
+      running.current = true;
+      setBusy(true);
+      void action().finally(() => {
+        running.current = false;
+        setBusy(false);
+      });
+    },
+  };
 }

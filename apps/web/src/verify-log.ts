@@ -24,7 +24,12 @@ export interface Check extends Verdict {
   ms: number;
   leafIndex?: number;
   keyId?: string;
+  /** Why the check could not be made (no connection, the archive's error): it says nothing of the evidence. */
+  unchecked?: string;
 }
+
+/** A check that could not be made, apart from one that failed. */
+export const uncheckable = (reason: string): Check => ({ valid: false, unchecked: reason, ms: 0 });
 
 /** The later head extends the earlier one: both signed, and the consistency proof between them holds. */
 export async function checkLogGrewFrom(head: TreeHead, keys: PublishedKey[]): Promise<Verdict> {

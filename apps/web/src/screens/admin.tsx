@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, call, get, type Role } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, Field, Select } from '../ui.js';
+import { ErrorNote, Field, Select, useSubmit } from '../ui.js';
 
 interface TokenRow {
   id: string;
@@ -47,8 +47,7 @@ export function AdminScreen() {
   useEffect(() => void load(), [load]);
   const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
 
-  async function create(event: FormEvent) {
-    event.preventDefault();
+  const create = useSubmit(async () => {
     setError(null);
     try {
       await call('POST', '/users', { ...form, mustChange: true });
@@ -57,7 +56,7 @@ export function AdminScreen() {
     } catch (e) {
       setError(e);
     }
-  }
+  });
 
   async function revoke(user: UserRow) {
     setError(null);
@@ -202,7 +201,7 @@ export function AdminScreen() {
           </tbody>
         </table>
       )}
-      <form onSubmit={create} className="record-form">
+      <form onSubmit={create.onSubmit} className="record-form">
         <h2>{t('admin.new')}</h2>
         <Field label={t('admin.displayName')} required value={form.displayName} onChange={(e) => setForm({ ...form, displayName: e.target.value })} error={fieldError('displayName')} />
         <Field label={t('admin.email')} type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} error={fieldError('email')} />
@@ -269,8 +268,13 @@ function AccountPanel({ user, onChanged }: { user: UserRow; onChanged(): void })
 
   async function copy() {
     if (!issued) return;
-    await navigator.clipboard.writeText(issued.token);
-    setCopied(true);
+    // No clipboard outside a secure origin (plain http on a LAN address): the token stays shown to copy by hand.
+    try {
+      await navigator.clipboard.writeText(issued.token);
+      setCopied(true);
+    } catch (e) {
+      setTokenError(e);
+    }
   }
 
   return (

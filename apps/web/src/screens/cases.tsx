@@ -1,9 +1,9 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { call, get, type CaseView } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link } from '../ui.js';
+import { ErrorNote, Field, Link, useSubmit } from '../ui.js';
 
 export function CasesScreen() {
   const { t, instant } = useI18n();
@@ -17,8 +17,7 @@ export function CasesScreen() {
     get<CaseView[]>('/cases').then(setCases, setError);
   }, []);
 
-  async function create(event: FormEvent) {
-    event.preventDefault();
+  const create = useSubmit(async () => {
     setError(null);
     try {
       const created = await call<CaseView>('POST', '/cases', { title, ...(description ? { description } : {}) });
@@ -26,7 +25,7 @@ export function CasesScreen() {
     } catch (e) {
       setError(e);
     }
-  }
+  });
 
   return (
     <section aria-labelledby="cases-title">
@@ -50,11 +49,11 @@ export function CasesScreen() {
         </ul>
       )}
       {(me.role === 'admin' || me.role === 'investigator') && (
-        <form onSubmit={create} className="narrow">
+        <form onSubmit={create.onSubmit} className="narrow">
           <h2>{t('cases.new')}</h2>
           <Field label={t('cases.caseTitle')} required maxLength={500} value={title} onChange={(e) => setTitle(e.target.value)} />
           <Field label={t('cases.description')} value={description} onChange={(e) => setDescription(e.target.value)} />
-          <button type="submit" className="primary">
+          <button type="submit" className="primary" disabled={create.busy}>
             {t('common.create')}
           </button>
         </form>

@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { call, get, type Damage, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, VocabularyPicker } from '../ui.js';
+import { ErrorNote, Field, Link, useSubmit, VocabularyPicker } from '../ui.js';
 import { evidenceName, fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
 
 const EMPTY = {
@@ -178,8 +178,7 @@ function DamageForm({ record, incidentId, evidence, onSaved, onCancel }: {
     if (record) heading.current?.focus();
   }, [record]);
 
-  async function save(event: FormEvent) {
-    event.preventDefault();
+  const save = useSubmit(async () => {
     setError(null);
     setSaved(false);
     try {
@@ -192,10 +191,10 @@ function DamageForm({ record, incidentId, evidence, onSaved, onCancel }: {
     } catch (e) {
       setError(e);
     }
-  }
+  });
 
   return (
-    <form onSubmit={save} className="record-form" noValidate aria-label={title}>
+    <form onSubmit={save.onSubmit} className="record-form" noValidate aria-label={title}>
       <h3 ref={heading} tabIndex={-1}>
         {title}
       </h3>

@@ -2,8 +2,8 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, FlagBadges, Link, Select } from '../ui.js';
-import { custodyPage, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
+import { ErrorNote, errorText, Field, FlagBadges, Link, Select } from '../ui.js';
+import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
 const place = (p: GeoPoint | null | undefined) => (p ? `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}` : '—');
@@ -140,7 +140,7 @@ function VerifyPanel({ item }: { item: Evidence }) {
     try {
       setResult(await verifyItemCustody(item.id, item.sha256));
     } catch (e) {
-      setResult({ valid: false, reason: (e as Error).message, ms: 0 });
+      setResult(uncheckable(errorText(e, t)));
     } finally {
       setRunning(false);
     }
@@ -197,6 +197,13 @@ function SubmissionReceipt({ item }: { item: Evidence }) {
 export function VerdictLine({ result, receipt }: { result: Check | null; receipt?: boolean }) {
   const { t } = useI18n();
   if (!result) return null;
+  if (result.unchecked !== undefined) {
+    return (
+      <p role="status" className="verdict unchecked" data-verdict="unchecked">
+        {t('verify.unchecked', { r: result.unchecked })}
+      </p>
+    );
+  }
   return (
     <p role="status" className={result.valid ? 'verdict ok' : 'verdict failed'} data-verdict={result.valid ? 'verified' : 'failed'} data-ms={result.ms}>
       {result.valid
@@ -220,10 +227,16 @@ export function ReceiptCheck({ onResult }: { onResult(result: Check | null): voi
         const file = e.target.files?.[0];
         if (!file) return;
         onResult(null);
+        let receipt: Receipt;
         try {
-          onResult(await verifyKeptReceipt(JSON.parse(await file.text()) as Receipt));
+          receipt = JSON.parse(await file.text()) as Receipt;
+        } catch {
+          return onResult(uncheckable(t('verify.notReceipt')));
+        }
+        try {
+          onResult(await verifyKeptReceipt(receipt));
         } catch (error) {
-          onResult({ valid: false, reason: (error as Error).message, ms: 0 });
+          onResult(uncheckable(errorText(error, t)));
         }
       }}
     />

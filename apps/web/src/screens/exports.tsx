@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { call, fetchBlob, get, saveBlob, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Select } from '../ui.js';
+import { ErrorNote, Field, Select, useSubmit } from '../ui.js';
 import { fieldErrorOf, instantOf } from './record-form.js';
 
 /** Court and partner packages: create with a selection, follow the progress, download when ready. */
@@ -44,8 +44,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
     return [parts.length ? parts.join('; ') : t('exports.whole'), names ? t('exports.withNames') : ''].filter(Boolean).join(' · ');
   };
 
-  async function create(event: FormEvent) {
-    event.preventDefault();
+  const create = useSubmit(async () => {
     setError(null);
     try {
       // Each criterion adds to the package (the API takes their union); none is the whole case.
@@ -66,7 +65,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
     } catch (e) {
       setError(e);
     }
-  }
+  });
 
   async function download(job: ExportJob) {
     try {
@@ -125,7 +124,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
         </table>
       )}
       {(me.role === 'admin' || me.role === 'investigator') && (
-        <form onSubmit={create} className="record-form">
+        <form onSubmit={create.onSubmit} className="record-form">
           <h3>{t('exports.new')}</h3>
           <Select label={t('exports.purpose')} value={purpose} onChange={(e) => setPurpose(e.target.value as 'court')}>
             <option value="court">{t('exports.court')}</option>
@@ -174,7 +173,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
             </div>
           )}
           <Field label={t('exports.note')} value={note} onChange={(e) => setNote(e.target.value)} />
-          <button type="submit" className="primary">
+          <button type="submit" className="primary" disabled={create.busy}>
             {t('exports.new')}
           </button>
         </form>

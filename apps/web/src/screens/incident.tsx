@@ -3,7 +3,7 @@ import { ApiError, call, get, type Evidence, type Incident, type Page } from '..
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, Select, VocabularyPicker } from '../ui.js';
+import { ErrorNote, Field, Link, Select, useSubmit, VocabularyPicker } from '../ui.js';
 import { localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
@@ -56,8 +56,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
 
-  async function save(event: FormEvent) {
-    event.preventDefault();
+  const save = useSubmit(async () => {
     setError(null);
     setSaved(false);
     const body: Record<string, unknown> = {
@@ -81,8 +80,22 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
     } catch (e) {
       setError(e);
     }
-  }
+  });
 
+  // An incident that could not be read (not there, or not open to this user) is no form to fill.
+  if (id && !incident) {
+    return (
+      <section aria-labelledby="incident-title">
+        <p>
+          <Link href="/">← {t('cases.title')}</Link>
+        </p>
+        <h1 id="incident-title">{t('incidents.title')}</h1>
+        {error ? <ErrorNote error={error} /> : <p>{t('common.loading')}</p>}
+      </section>
+    );
+  }
+  // A documenter reports an incident; the investigators amend it and link evidence to it.
+  const editable = !incident || me.role !== 'documenter';
   const theCase = incident?.caseId ?? caseId!;
   return (
     <section aria-labelledby="incident-title">
@@ -90,7 +103,8 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         <Link href={`/cases/${theCase}/incidents`}>← {t('incidents.title')}</Link>
       </p>
       <h1 id="incident-title">{incident ? `${incident.code ?? ''} ${incident.title}` : t('incidents.new')}</h1>
-      <form onSubmit={save} className="record-form" noValidate>
+      <form onSubmit={save.onSubmit} className="record-form" noValidate>
+        <fieldset disabled={!editable} className="plain">
         <Field label={t('incident.title')} required value={form.title} onChange={set('title')} error={fieldError('title')} />
         <VocabularyPicker label={t('incident.type')} vocabulary="incident_type" terms={terms('incident_type')} value={form.type} onChange={(type) => setForm({ ...form, type })} error={fieldError('type')} required />
         <Field label={t('incident.startAt')} type="datetime-local" required value={form.startAt} onChange={set('startAt')} error={fieldError('startAt')} />
@@ -104,12 +118,15 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         {me.role !== 'documenter' && (
           <VocabularyPicker label={t('incident.verificationStatus')} vocabulary="verification_status" terms={terms('verification_status')} value={form.verificationStatus} onChange={(verificationStatus) => setForm({ ...form, verificationStatus })} error={fieldError('verificationStatus')} />
         )}
-        {incident && <Field label={t('incident.reason')} value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
+        {incident && editable && <Field label={t('incident.reason')} value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
+        </fieldset>
         <ErrorNote error={error} />
         {saved && <p role="status">{t('incident.saved')}</p>}
-        <button type="submit" className="primary">
-          {incident ? t('common.save') : t('common.create')}
-        </button>
+        {editable && (
+          <button type="submit" className="primary" disabled={save.busy}>
+            {incident ? t('common.save') : t('common.create')}
+          </button>
+        )}
       </form>
       {incident && (
         <>
@@ -121,7 +138,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
             {me.role !== 'documenter' && <DamageRecords incidentId={incident.id} caseId={incident.caseId} />}
             <IncidentRemnants incidentId={incident.id} />
           </Suspense>
-          <EvidenceLinks incident={incident} onChange={setIncident} />
+          <EvidenceLinks incident={incident} onChange={setIncident} editable={editable} />
         </>
       )}
     </section>
@@ -139,8 +156,7 @@ function Casualties({ incidentId }: { incidentId: string }) {
   useEffect(() => void load(), [load]);
   const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
 
-  async function add(event: FormEvent) {
-    event.preventDefault();
+  const add = useSubmit(async () => {
     setError(null);
     setSaved(false);
     try {
@@ -158,7 +174,7 @@ function Casualties({ incidentId }: { incidentId: string }) {
     } catch (e) {
       setError(e);
     }
-  }
+  });
   const pick = (key: keyof typeof form) => (code: string) => setForm({ ...form, [key]: code });
 
   return (
@@ -186,7 +202,7 @@ function Casualties({ incidentId }: { incidentId: string }) {
           </tbody>
         </table>
       )}
-      <form onSubmit={add} className="record-form" noValidate aria-label={t('incident.addCasualty')}>
+      <form onSubmit={add.onSubmit} className="record-form" noValidate aria-label={t('incident.addCasualty')}>
         <h3>{t('incident.addCasualty')}</h3>
         <VocabularyPicker label={t('casualty.harmStatus')} vocabulary="harm_status" terms={terms('harm_status')} value={form.harmStatus} onChange={pick('harmStatus')} error={fieldError('harmStatus')} required />
         <VocabularyPicker label={t('casualty.sex')} vocabulary="sex" terms={terms('sex')} value={form.sex} onChange={pick('sex')} error={fieldError('sex')} />
@@ -203,7 +219,7 @@ function Casualties({ incidentId }: { incidentId: string }) {
   );
 }
 
-function EvidenceLinks({ incident, onChange }: { incident: Incident; onChange(incident: Incident): void }) {
+function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; onChange(incident: Incident): void; editable: boolean }) {
   const { t } = useI18n();
   const [items, setItems] = useState<Evidence[]>([]);
   const [evidenceId, setEvidenceId] = useState('');
@@ -236,10 +252,11 @@ function EvidenceLinks({ incident, onChange }: { incident: Incident; onChange(in
       <ul className="links">
         {incident.evidence.map((l) => (
           <li key={l.evidenceId}>
-            <Link href={`/evidence/${l.evidenceId}`}>{name(l.evidenceId)}</Link> · {l.role}
+            <Link href={`/evidence/${l.evidenceId}`}>{name(l.evidenceId)}</Link> · {t(`linkRole.${l.role}` as `linkRole.${(typeof LINK_ROLES)[number]}`)}
           </li>
         ))}
       </ul>
+      {editable && (
       <form onSubmit={link} className="record-form">
         <Select label={t('incident.linkEvidence')} required value={evidenceId} onChange={(e) => setEvidenceId(e.target.value)}>
           <option value="">{t('form.choose')}</option>
@@ -252,7 +269,7 @@ function EvidenceLinks({ incident, onChange }: { incident: Incident; onChange(in
         <Select label={t('incident.role')} value={role} onChange={(e) => setRole(e.target.value)}>
           {LINK_ROLES.map((r) => (
             <option key={r} value={r}>
-              {r.replace(/_/g, ' ')}
+              {t(`linkRole.${r}`)}
             </option>
           ))}
         </Select>
@@ -262,6 +279,7 @@ function EvidenceLinks({ incident, onChange }: { incident: Incident; onChange(in
           {t('incident.linkEvidence')}
         </button>
       </form>
+      )}
     </div>
   );
 }

@@ -2,8 +2,8 @@ import { useEffect, useState } from 'react';
 import { get, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, Link } from '../ui.js';
-import { checkLogGrewFrom, type Check } from '../verify-log.js';
+import { ErrorNote, errorText, Link } from '../ui.js';
+import { checkLogGrewFrom, uncheckable, type Check } from '../verify-log.js';
 import { VerdictLine } from './evidence.js';
 
 /** For auditors: the latest head and the kept ones, the entries they may see, each head checkable here. */
@@ -31,10 +31,16 @@ export function LogScreen() {
 
   async function check(h: TreeHead) {
     const started = performance.now();
-    const keys = await get<PublishedKey[]>('/log/keys');
-    let verdict = await verifyTreeHead(h, keys);
-    if (verdict.valid) verdict = await checkLogGrewFrom(h, keys);
-    setChecks((all) => ({ ...all, [h.treeSize]: { ...verdict, events: h.treeSize, ms: Math.round(performance.now() - started) } }));
+    let result: Check;
+    try {
+      const keys = await get<PublishedKey[]>('/log/keys');
+      let verdict = await verifyTreeHead(h, keys);
+      if (verdict.valid) verdict = await checkLogGrewFrom(h, keys);
+      result = { ...verdict, events: h.treeSize, ms: Math.round(performance.now() - started) };
+    } catch (e) {
+      result = uncheckable(errorText(e, t));
+    }
+    setChecks((all) => ({ ...all, [h.treeSize]: result }));
   }
 
   return (

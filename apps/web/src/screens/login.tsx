@@ -2,9 +2,25 @@ import { useState, type FormEvent } from 'react';
 import { ApiError, call, token, type Language, type Me } from '../api.js';
 import { LanguageSwitch } from '../app.js';
 import { useI18n } from '../i18n.js';
-import { Field } from '../ui.js';
+import { errorText, Field } from '../ui.js';
 
 export function LoginScreen({ onSignedIn, onLanguage }: { onSignedIn(): Promise<void>; onLanguage(lang: Language): void }) {
+  const { t } = useI18n();
+  return (
+    <main id="main" className="login">
+      <div className="login-box">
+        <h1>
+          {t('app.name')} <span>{t('app.tagline')}</span>
+        </h1>
+        <LanguageSwitch onLanguage={onLanguage} />
+        <LoginForm onSignedIn={onSignedIn} />
+      </div>
+    </main>
+  );
+}
+
+/** Email and password, the archive's answer said in the console's language. */
+export function LoginForm({ onSignedIn }: { onSignedIn(): Promise<void> }) {
   const { t } = useI18n();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -20,35 +36,27 @@ export function LoginScreen({ onSignedIn, onLanguage }: { onSignedIn(): Promise<
       token.set(result.accessToken);
       await onSignedIn();
     } catch (error) {
-      if (error instanceof ApiError && error.status === 429) setFailure(t('login.slow', { s: error.detail?.match(/\d+/)?.[0] ?? '' }));
+      if (error instanceof ApiError && error.status === 429) setFailure(error.retryAfter ? t('login.slow', { s: error.retryAfter }) : t('error.tooManyLater'));
       else if (error instanceof ApiError && error.status === 401) setFailure(t('login.failed'));
-      else setFailure(t('common.error', { m: (error as Error).message }));
+      else setFailure(errorText(error, t));
     } finally {
       setBusy(false);
     }
   }
 
   return (
-    <main id="main" className="login">
-      <div className="login-box">
-        <h1>
-          {t('app.name')} <span>{t('app.tagline')}</span>
-        </h1>
-        <LanguageSwitch onLanguage={onLanguage} />
-        <form onSubmit={submit} aria-labelledby="login-title">
-          <h2 id="login-title">{t('login.title')}</h2>
-          <Field label={t('login.email')} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-          <Field label={t('login.password')} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-          {failure && (
-            <p className="error" role="alert">
-              {failure}
-            </p>
-          )}
-          <button type="submit" className="primary" disabled={busy}>
-            {t('login.submit')}
-          </button>
-        </form>
-      </div>
-    </main>
+    <form onSubmit={submit} aria-labelledby="login-title">
+      <h2 id="login-title">{t('login.title')}</h2>
+      <Field label={t('login.email')} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+      <Field label={t('login.password')} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+      {failure && (
+        <p className="error" role="alert">
+          {failure}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={busy}>
+        {t('login.submit')}
+      </button>
+    </form>
   );
 }

@@ -25,14 +25,19 @@ function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: 
   useEffect(() => {
     const map = L.map(box.current!, { center: UKRAINE, zoom: 5, attributionControl: false, keyboard: true });
     let cleanup: void | (() => void);
+    // Left before the basemap came: nothing is added to a map already removed.
+    let gone = false;
     void (async () => {
       const config = await get<{ mapTileUrl: string | null }>('/config').catch(() => ({ mapTileUrl: null }));
+      if (gone) return;
       if (config.mapTileUrl) L.tileLayer(config.mapTileUrl, { maxZoom: 19 }).addTo(map);
       const basemap = await loadBasemap();
+      if (gone) return;
       L.geoJSON(basemap, { style: { color: '#1f4e79', weight: 1, fillColor: '#e8eef5', fillOpacity: config.mapTileUrl ? 0 : 1 }, interactive: false }).addTo(map);
       cleanup = onReady(map);
     })();
     return () => {
+      gone = true;
       if (cleanup) cleanup();
       map.remove();
     };

@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { ApiError, call, get, type Member } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field } from '../ui.js';
+import { ErrorNote, Field, useSubmit } from '../ui.js';
 
 export function MembersPanel({ caseId }: { caseId: string }) {
   const { t, instant } = useI18n();
@@ -13,8 +13,7 @@ export function MembersPanel({ caseId }: { caseId: string }) {
   const load = useCallback(() => get<Member[]>(`/cases/${caseId}/members`).then(setMembers, setError), [caseId]);
   useEffect(() => void load(), [load]);
 
-  async function add(event: FormEvent) {
-    event.preventDefault();
+  const add = useSubmit(async () => {
     setError(null);
     try {
       await call('POST', `/cases/${caseId}/members`, { email });
@@ -23,7 +22,7 @@ export function MembersPanel({ caseId }: { caseId: string }) {
     } catch (e) {
       setError(e);
     }
-  }
+  });
 
   return (
     <div>
@@ -49,7 +48,7 @@ export function MembersPanel({ caseId }: { caseId: string }) {
         </tbody>
       </table>
       {(me.role === 'admin' || me.role === 'investigator') && (
-        <form onSubmit={add} className="narrow">
+        <form onSubmit={add.onSubmit} className="narrow">
           <h2>{t('members.add')}</h2>
           <Field label={t('members.email')} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={error instanceof ApiError ? error.forField('email') : undefined} />
           <button type="submit" className="primary">

@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { call, fetchBlob, get, saveBlob, type Finding, type Remnant, type RemnantCustody, type SerialAnalysis, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, VocabularyPicker } from '../ui.js';
+import { ErrorNote, Field, Link, useSubmit, VocabularyPicker } from '../ui.js';
 import { evidenceName, fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence } from './record-form.js';
 
 /**
@@ -293,8 +293,7 @@ function PhysicalCustody({ remnantId }: { remnantId: string }) {
   const fieldError = fieldErrorOf(error);
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
 
-  async function transfer(event: FormEvent) {
-    event.preventDefault();
+  const transfer = useSubmit(async () => {
     setError(null);
     setSaved(false);
     try {
@@ -313,7 +312,7 @@ function PhysicalCustody({ remnantId }: { remnantId: string }) {
     } catch (e) {
       setError(e);
     }
-  }
+  });
 
   return (
     <div className="custody">
@@ -368,7 +367,7 @@ function PhysicalCustody({ remnantId }: { remnantId: string }) {
       )}
       <ErrorNote error={error} />
       {canWrite(me.role) && (
-        <form onSubmit={transfer} className="record-form" noValidate aria-label={t('transfer.title')}>
+        <form onSubmit={transfer.onSubmit} className="record-form" noValidate aria-label={t('transfer.title')}>
           <h3>{t('transfer.title')}</h3>
           <Field label={t('transfer.holder')} required value={form.holder} onChange={set('holder')} error={fieldError('holder')} />
           <Field label={t('transfer.place')} required value={form.place} onChange={set('place')} error={fieldError('place')} />
@@ -462,8 +461,7 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
   const pick = (key: keyof typeof form) => (code: string) => setForm({ ...form, [key]: code });
   const setMarking = (i: number, key: keyof MarkingRow, value: string) => setMarkings(markings.map((m, j) => (i === j ? { ...m, [key]: value } : m)));
 
-  async function save(event: FormEvent) {
-    event.preventDefault();
+  const save = useSubmit(async () => {
     setError(null);
     // Rows left wholly empty are no marking; a row with only a place or a method is sent, so the API says its text is missing.
     const given = markings.filter((m) => m.text.trim() || m.location.trim() || m.method);
@@ -494,7 +492,7 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
     } catch (e) {
       setError(e);
     }
-  }
+  });
 
   const findingFields = (key: keyof typeof findings, valueField: string, label: string) => {
     const f = findings[key];
@@ -520,7 +518,7 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
       </p>
       <h1 id="remnant-form-title">{record ? t('remnant.amend') : t('remnant.report')}</h1>
       {me.role === 'documenter' && <p className="hint">{t('remnant.reportedHint')}</p>}
-      <form onSubmit={save} className="record-form" noValidate>
+      <form onSubmit={save.onSubmit} className="record-form" noValidate>
         <VocabularyPicker label={t('remnant.weaponType')} vocabulary="weapon_type" terms={terms('weapon_type')} value={form.weaponType} onChange={pick('weaponType')} error={fieldError('weaponType')} />
         <VocabularyPicker label={t('remnant.component')} vocabulary="munition_component" terms={terms('munition_component')} value={form.component} onChange={pick('component')} error={fieldError('component')} />
         <Field label={t('remnant.description')} value={form.description} onChange={set('description')} error={fieldError('description')} />

@@ -1,6 +1,6 @@
-import { useEffect, useRef, useState, type DragEvent } from 'react';
-import { Upload } from 'tus-js-client';
-import { API, call, authHeaders, receiptPath, type Evidence, type Receipt } from '../api.js';
+import { useState, useSyncExternalStore, type DragEvent } from 'react';
+import { DetailedError, Upload } from 'tus-js-client';
+import { API, ApiError, call, authHeaders, OfflineError, receiptPath, type Evidence, type Receipt } from '../api.js';
 import { hashFile } from '../hash-file.js';
 import { useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
@@ -27,6 +27,47 @@ interface Job {
 const SOURCE_TYPES = ['field_capture', 'witness_submission', 'open_source', 'official_record', 'other'] as const;
 
 /**
+ * The uploads of this page's life, by case, outside the screen: leaving the Upload tab or the
+ * case does not drop an upload, its receipt or its failure; the list is there on coming back.
+ */
+const uploads = new Map<string, Job[]>();
+const listeners = new Set<() => void>();
+const NONE: Job[] = [];
+
+const inFlight = () => [...uploads.values()].some((jobs) => jobs.some((job) => job.phase === 'hashing' || job.phase === 'sending'));
+
+/** While a file is hashed or sent, closing or reloading the page asks first (the browser's own question). */
+function guardUnload(event: BeforeUnloadEvent): void {
+  event.preventDefault();
+  event.returnValue = '';
+}
+
+function changeJobs(caseId: string, change: (jobs: Job[]) => Job[]): void {
+  uploads.set(caseId, change(uploads.get(caseId) ?? NONE));
+  if (inFlight()) window.addEventListener('beforeunload', guardUnload);
+  else window.removeEventListener('beforeunload', guardUnload);
+  for (const listener of listeners) listener();
+}
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** A tus failure as the rest of the console's: the archive's problem, or no answer. */
+function tusFailure(error: Error | DetailedError): Error {
+  const response = error instanceof DetailedError ? error.originalResponse : null;
+  if (!response) return error instanceof DetailedError ? new OfflineError(error.message) : error;
+  let problem: { title?: string; detail?: string; errors?: { field: string; message: string }[] } = {};
+  try {
+    problem = JSON.parse(response.getBody()) as typeof problem;
+  } catch {
+    // Not problem+json (a proxy's page): the status says enough.
+  }
+  return new ApiError(response.getStatus(), problem.title ?? `HTTP ${response.getStatus()}`, problem.detail, problem.errors ?? []);
+}
+
+/**
  * Drag and drop (or choose) files: each is hashed here (slice by slice, in a worker), sent with tus (resumable: a broken
  * connection resumes from the server's offset; tus-js-client keeps the upload's address in
  * localStorage so a reloaded page resumes too), then made evidence with the hash and what the
@@ -35,26 +76,19 @@ const SOURCE_TYPES = ['field_capture', 'witness_submission', 'open_source', 'off
  */
 export function UploadPanel({ caseId }: { caseId: string }) {
   const { t, bytes } = useI18n();
-  const [jobs, setJobs] = useState<Job[]>([]);
+  const jobs = useSyncExternalStore(subscribe, () => uploads.get(caseId) ?? NONE);
   const [over, setOver] = useState(false);
   const [capturedAt, setCapturedAt] = useState('');
   const [lat, setLat] = useState('');
   const [lon, setLon] = useState('');
+  const [halfPlace, setHalfPlace] = useState(false);
   const [sourceType, setSourceType] = useState('field_capture');
 
-  // Late receipts are asked for while this screen is open; leaving it stops asking (the item page fetches them).
-  const leaving = useRef(new AbortController());
-  useEffect(() => {
-    const controller = new AbortController();
-    leaving.current = controller;
-    return () => controller.abort();
-  }, []);
-
-  const update = (key: string, change: Partial<Job>) => setJobs((all) => all.map((j) => (j.key === key ? { ...j, ...change } : j)));
+  const update = (key: string, change: Partial<Job>) => changeJobs(caseId, (all) => all.map((j) => (j.key === key ? { ...j, ...change } : j)));
 
   async function send(file: File) {
     const key = `${file.name}-${file.size}-${file.lastModified}-${Math.random()}`;
-    setJobs((all) => [...all, { key, file, phase: 'hashing', hashed: 0, sent: 0 }]);
+    changeJobs(caseId, (all) => [...all, { key, file, phase: 'hashing', hashed: 0, sent: 0 }]);
     try {
       const sha256 = await hashFile(file, (hashed) => update(key, { hashed }));
       update(key, { sha256, phase: 'sending' });
@@ -67,7 +101,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
           metadata: { filename: file.name, filetype: file.type || 'application/octet-stream', sha256 },
           removeFingerprintOnSuccess: true,
           onProgress: (sent) => update(key, { sent }),
-          onError: reject,
+          onError: (error) => reject(tusFailure(error)),
           onSuccess: () => resolve(upload.url!),
         });
         void upload.findPreviousUploads().then((previous) => {
@@ -88,7 +122,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
       let receipt = evidence.receipt ?? null;
       if (!receipt) {
         update(key, { receiptWait: 'waiting' });
-        receipt = await waitForReceipt(evidence.receiptUrl ?? receiptPath(evidence.id), undefined, leaving.current.signal);
+        receipt = await waitForReceipt(evidence.receiptUrl ?? receiptPath(evidence.id));
         if (!receipt) return update(key, { receiptWait: 'late' });
       }
       update(key, { receipt, receiptWait: undefined });
@@ -99,6 +133,10 @@ export function UploadPanel({ caseId }: { caseId: string }) {
   }
 
   const take = (files: FileList | null) => {
+    // A position is both coordinates or none: half of one is not sent as nothing.
+    const half = (lat === '') !== (lon === '');
+    setHalfPlace(half);
+    if (half) return;
     for (const file of Array.from(files ?? [])) void send(file);
   };
   const onDrop = (event: DragEvent) => {
@@ -117,10 +155,15 @@ export function UploadPanel({ caseId }: { caseId: string }) {
         <Select label={t('upload.sourceType')} value={sourceType} onChange={(e) => setSourceType(e.target.value)}>
           {SOURCE_TYPES.map((s) => (
             <option key={s} value={s}>
-              {s.replace('_', ' ')}
+              {t(`source.${s}`)}
             </option>
           ))}
         </Select>
+        {halfPlace && (
+          <p className="error" role="alert">
+            {t('upload.latLon')}
+          </p>
+        )}
       </div>
       <div
         className={`dropzone${over ? ' over' : ''}`}
@@ -134,7 +177,11 @@ export function UploadPanel({ caseId }: { caseId: string }) {
         <p>{t('upload.drop')}</p>
         <label className="button">
           {t('upload.choose')}
-          <input className="visually-hidden" type="file" multiple onChange={(e) => take(e.target.files)} data-testid="upload-input" />
+          <input className="visually-hidden" type="file" multiple onChange={(e) => take(e.target.files)}
+            // Emptied as the picker opens, so the same file may be chosen again (after a refusal).
+            onClick={(e) => (e.currentTarget.value = '')}
+            data-testid="upload-input"
+          />
         </label>
       </div>
       <ul className="uploads">

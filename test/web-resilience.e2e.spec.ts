@@ -1,0 +1,203 @@
+/// <reference lib="dom" />
+// The console when things go wrong, in a real Chromium against the real API and PostgreSQL: a
+// session ended while typing, no network at a reload or during a check, a double click, a
+// refused file, a screen the user may not open (from an outside audit of the console).
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
+import { bearer, createCase, fixture, submit, waitProcessed } from './support/evidence.js';
+
+let t: TestApp;
+let browser: TestBrowser;
+let base: string;
+let investigator: TestUser;
+let documenter: TestUser;
+/** A documenter whose sessions the first test revokes. */
+let seized: TestUser;
+let caseId: string;
+const checks = new ConsoleChecks();
+
+const signIn = (page: Page, user: { email: string; password: string }) => checks.signIn(page, base, user);
+const api = (user: TestUser) => ({
+  get: (path: string) => t.http.get(`/api/v1${path}`).set('Authorization', bearer(user)),
+  post: (path: string, body: object) => t.http.post(`/api/v1${path}`).set('Authorization', bearer(user)).send(body),
+});
+const strike = { title: 'Удар по Салтівці', type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00' };
+
+beforeAll(async () => {
+  await buildWebConsole();
+  t = await startTestApp();
+  base = await t.listen();
+  investigator = await t.user('investigator', 'Olena Investigator');
+  documenter = await t.user('documenter', 'Taras Documenter');
+  seized = await t.user('documenter', 'Ihor Documenter');
+  caseId = await createCase(t, investigator, 'Kharkiv: resilience', [documenter, seized]);
+  browser = await startBrowser();
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+describe('the console in Chromium, when things go wrong', () => {
+  it('a session ended while typing asks to sign in again over the screen, and what was typed is kept; another person gets a fresh console', async () => {
+    const page = checks.watch(await browser.page());
+    await signIn(page, seized);
+    await page.goto(`${base}/cases/${caseId}/incidents/new`);
+    const title = page.getByLabel('Назва', { exact: true });
+    await title.fill('Влучання у під’їзд, вул. Гвардійців-Широнінців');
+    // Meanwhile an administrator revokes every session of the documenter (a phone seized).
+    const revoked = await t.http.delete(`/api/v1/users/${seized.id}/tokens?reason=${encodeURIComponent('phone seized')}`).set('Authorization', bearer(t.admin));
+    expect(revoked.status).toBe(200);
+    await page.getByRole('button', { name: 'Створити' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('Ваш сеанс завершено');
+    await checks.checkScreen(page, 'session ended');
+    // The screen behind stays as it was, and cannot be used until the user signs in.
+    expect(await page.locator('.shell').getAttribute('inert')).not.toBeNull();
+    expect(await title.inputValue()).toBe('Влучання у під’їзд, вул. Гвардійців-Широнінців');
+    await dialog.locator('input[type=email]').fill(seized.email);
+    await dialog.locator('input[type=password]').fill(seized.password);
+    await dialog.locator('button[type=submit]').click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await title.inputValue()).toBe('Влучання у під’їзд, вул. Гвардійців-Широнінців');
+
+    // Someone else signing in over an ended session does not see the documenter's screen.
+    await t.http.delete(`/api/v1/users/${seized.id}/tokens?reason=${encodeURIComponent('again')}`).set('Authorization', bearer(t.admin));
+    await page.getByRole('button', { name: 'Створити' }).click();
+    await dialog.waitFor();
+    await dialog.locator('input[type=email]').fill(investigator.email);
+    await dialog.locator('input[type=password]').fill(investigator.password);
+    await dialog.locator('button[type=submit]').click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.locator('.who').textContent()).toContain('Olena Investigator');
+    expect(await page.locator('h1').textContent()).toBe('Справи');
+    expect(await page.getByText('Влучання у під’їзд').count()).toBe(0);
+    // Nothing was recorded by the refused click.
+    expect((await api(investigator).get(`/cases/${caseId}/incidents`)).body.items).toEqual([]);
+    await page.close();
+  });
+
+  it('a reload without network keeps the session and asks again; it goes on once the archive answers', async () => {
+    const page = checks.watch(await browser.page());
+    await signIn(page, investigator);
+    await page.route('**/api/v1/**', (route) => route.abort('internetdisconnected'));
+    await page.reload();
+    await page.getByRole('heading', { name: 'Немає з’єднання з архівом' }).waitFor();
+    expect(await page.locator('input[type=password]').count()).toBe(0);
+    await checks.checkScreen(page, 'no connection');
+    await page.unroute('**/api/v1/**');
+    await page.getByRole('button', { name: 'Спробувати знову' }).click();
+    await page.locator('header.top').waitFor();
+    expect(await page.locator('h1').textContent()).toBe('Справи');
+    await page.close();
+  });
+
+  it('a check the network stops says it could not check, never that verification failed', async () => {
+    const photo = (await submit(t, investigator, caseId, fixture('metadata-rich.jpg'), { filename: 'strike.jpg', contentType: 'image/jpeg' })).body.id as string;
+    await waitProcessed(t, investigator, photo);
+    const page = checks.watch(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/evidence/${photo}`);
+    const verify = page.getByRole('button', { name: 'Перевірити в цьому браузері' });
+    await verify.waitFor();
+    await page.route('**/api/v1/log/**', (route) => route.abort('internetdisconnected'));
+    await verify.click();
+    const verdict = page.locator('.verify [data-verdict]').first();
+    await verdict.waitFor();
+    expect(await verdict.getAttribute('data-verdict')).toBe('unchecked');
+    expect(await verdict.textContent()).toBe('Не вдалося перевірити. Немає з’єднання з архівом. Перевірте мережу і спробуйте ще раз. Це нічого не каже про доказ.');
+    await page.unroute('**/api/v1/log/**');
+    await verify.click();
+    await expect.poll(() => verdict.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('verified');
+    await page.close();
+  });
+
+  it('says in Ukrainian what a documenter may not open, shows no form for it, and their own incident read-only', async () => {
+    const theirs = (await api(investigator).post(`/cases/${caseId}/incidents`, { ...strike, title: 'Звіт слідчого' })).body.id as string;
+    const own = (await api(documenter).post(`/cases/${caseId}/incidents`, { ...strike, title: 'Мій звіт' })).body.id as string;
+    const item = (await submit(t, investigator, caseId, Buffer.from('statement of a witness'), { filename: 'statement.txt' })).body.id as string;
+    const page = checks.watch(await browser.page());
+    await signIn(page, documenter);
+    await page.goto(`${base}/evidence/${item}`);
+    await expect.poll(() => page.locator('.error').first().textContent()).toBe('Не знайдено, або у вас немає доступу.');
+    await page.goto(`${base}/incidents/${theirs}`);
+    await expect.poll(() => page.locator('.error').first().textContent()).toBe('Не знайдено, або у вас немає доступу.');
+    expect(await page.locator('form').count()).toBe(0);
+    expect(await page.locator('a[href*="undefined"]').count()).toBe(0);
+    await page.goto(`${base}/incidents/${own}`);
+    const title = page.getByLabel('Назва', { exact: true });
+    await expect.poll(() => title.inputValue()).toBe('Мій звіт');
+    expect(await title.isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Зберегти' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Пов’язати доказ' }).count()).toBe(0);
+    await checks.checkScreen(page, 'a documenter\'s own incident, read-only');
+    await page.close();
+  });
+
+  it('a double click makes one case, not two', async () => {
+    const page = checks.watch(await browser.page());
+    await signIn(page, investigator);
+    const before = (await api(investigator).get('/cases')).body.length as number;
+    await page.getByLabel('Назва', { exact: true }).fill('Одна справа');
+    await page.getByRole('button', { name: 'Створити' }).dblclick();
+    await page.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
+    const after = (await api(investigator).get('/cases')).body as { title: string }[];
+    expect(after.length).toBe(before + 1);
+    expect(after.filter((c) => c.title === 'Одна справа')).toHaveLength(1);
+    await page.close();
+  });
+
+  it('uploads: half a position is refused before sending, an empty file says why in a sentence, the list outlives a change of tab', async () => {
+    const page = checks.watch(await browser.page());
+    await signIn(page, documenter);
+    await page.goto(`${base}/cases/${caseId}/upload`);
+    await page.getByLabel('Широта').fill('50.01');
+    const input = page.locator('[data-testid=upload-input]');
+    await input.setInputFiles({ name: 'half-place.jpg', mimeType: 'image/jpeg', buffer: fixture('metadata-rich.jpg') });
+    await expect.poll(() => page.locator('.narrow .error').textContent()).toBe('Вкажіть і широту, і довготу, або жодної.');
+    expect(await page.locator('.uploads li').count()).toBe(0);
+    await page.getByLabel('Широта').fill('');
+
+    await input.setInputFiles({ name: 'empty.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(0) });
+    const refused = page.locator('.uploads li[data-phase=failed] .error');
+    await refused.waitFor({ timeout: 30_000 });
+    const message = (await refused.textContent()) ?? '';
+    expect(message).toMatch(/^Архів відхилив запит: .*empty/);
+    expect(message).not.toMatch(/tus:|\{"type"|response code/);
+
+    await input.setInputFiles({ name: 'entrance.jpg', mimeType: 'image/jpeg', buffer: fixture('metadata-rich.jpg') });
+    await page.locator('.uploads li[data-phase=done]').waitFor({ timeout: 60_000 });
+    const tabs = page.locator('nav.tabs');
+    await tabs.getByRole('link', { name: 'Докази' }).click();
+    await page.waitForURL(/\/cases\/[0-9a-f-]{36}(\/evidence)?$/);
+    await tabs.getByRole('link', { name: 'Завантаження' }).click();
+    await expect.poll(() => page.locator('.uploads li').count()).toBe(2);
+    expect(await page.locator('.uploads li[data-phase=done] strong').textContent()).toBe('entrance.jpg');
+    await page.close();
+  });
+
+  it('says how many seconds to wait after too many wrong passwords', async () => {
+    const page = checks.watch(await browser.page());
+    await page.goto(`${base}/`);
+    const failure = page.locator('form .error');
+    for (let i = 0; i < 8; i++) {
+      await page.locator('input[type=email]').fill(investigator.email);
+      await page.locator('input[type=password]').fill(`wrong password number ${i}`);
+      await page.locator('form button[type=submit]').click();
+      await expect.poll(async () => (await failure.count()) > 0 && !(await page.locator('form button[type=submit]').isDisabled())).toBe(true);
+      if (/Забагато/.test((await failure.textContent()) ?? '')) break;
+    }
+    expect(await failure.textContent()).toMatch(/^Забагато спроб: зачекайте \d+ с і спробуйте знову\.$/);
+    await page.close();
+  });
+
+  it('has no serious or critical axe-core violation on the screens checked, and no CSP violation', () => {
+    expect(checks.accessibility.length).toBeGreaterThan(0);
+    expect(checks.accessibility.filter((s) => s.violations.length > 0)).toEqual([]);
+    expect(checks.cspViolations).toEqual([]);
+  });
+});
