@@ -300,7 +300,17 @@ describe('in Chromium', () => {
     const spare = await t.user('auditor', 'Spare Auditor');
     await page.reload();
     await page.getByLabel('Reason for account changes (recorded in the custody log)').fill('moved to the investigations team');
+    // The change is asked about first: dismissed, nothing changes; accepted, it is made.
+    page.once('dialog', (dialog) => void dialog.dismiss());
     await page.getByLabel('Role: Spare Auditor').selectOption('investigator');
+    expect((await t.http.get('/api/v1/users').set('Authorization', bearer(t.admin))).body.find((u: { id: string }) => u.id === spare.id).role).toBe('auditor');
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
+    });
+    await page.getByLabel('Role: Spare Auditor').selectOption('investigator');
+    expect(asked).toEqual(['Change the role of Spare Auditor to Investigator? What they may see and do changes at once.']);
     await page.locator('[role=status]').filter({ hasText: 'Spare Auditor' }).waitFor();
     const users = await t.http.get('/api/v1/users').set('Authorization', bearer(t.admin));
     expect(users.body.find((u: { id: string }) => u.id === spare.id).role).toBe('investigator');

@@ -47,7 +47,9 @@ async function newPage(user: TestUser): Promise<Page> {
 /** The message shown beside a field (its aria-describedby), once the field is marked invalid. */
 async function messageBeside(page: Page, field: ReturnType<Page['getByLabel']>): Promise<string | null> {
   await expect.poll(() => field.getAttribute('aria-invalid')).toBe('true');
-  return page.locator('#' + (await field.getAttribute('aria-describedby'))).textContent();
+  // A date and time field is also described by the zone it is read in: the error's is the one ending -error.
+  const error = (await field.getAttribute('aria-describedby'))!.split(' ').find((id) => id.endsWith('-error'));
+  return page.locator(`#${error}`).textContent();
 }
 
 beforeAll(async () => {
@@ -390,6 +392,7 @@ describe('exports by selection', () => {
     expect(await messageBeside(page, page.getByLabel('To', { exact: true }))).toBeTruthy();
     await page.getByLabel('To', { exact: true }).fill('2026-11-21T00:00');
     await page.getByLabel(/Include victims/).check();
+    page.once('dialog', (dialog) => void dialog.accept()); // a package with names is asked about first
     await page.getByRole('button', { name: 'Create a package' }).click();
     await expect.poll(async () => (await api(investigator).get(`/cases/${caseId}/exports`)).body.items.length).toBe(2);
     const latest = (await api(investigator).get(`/cases/${caseId}/exports`)).body.items.find((j: { selection: { from?: string } }) => j.selection.from);

@@ -2,6 +2,7 @@
 // The console when things go wrong, in a real Chromium against the real API and PostgreSQL: a
 // session ended while typing, no network at a reload or during a check, a double click, a
 // refused file, a screen the user may not open (from an outside audit of the console).
+import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -96,7 +97,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.close();
   });
 
-  it('a check the network stops says it could not check, never that verification failed', async () => {
+  it('a check the network stops says it could not check, never that verification failed; the custody in words; the original downloads', async () => {
     const photo = (await submit(t, investigator, caseId, fixture('metadata-rich.jpg'), { filename: 'strike.jpg', contentType: 'image/jpeg' })).body.id as string;
     await waitProcessed(t, investigator, photo);
     const page = checks.watch(await browser.page());
@@ -113,6 +114,19 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.unroute('**/api/v1/log/**');
     await verify.click();
     await expect.poll(() => verdict.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('verified');
+    // The item's custody in words, the action's code beside them; what the archive did is said as such.
+    const rows = page.locator('table.custody tbody tr');
+    expect(await rows.first().textContent()).toContain('Доказ отримано evidence.submitted');
+    expect(await rows.filter({ hasText: 'evidence.metadata_extracted' }).first().textContent()).toContain('Прочитано вбудовані метадані');
+    expect(await rows.filter({ hasText: 'evidence.metadata_extracted' }).first().locator('td').last().textContent()).toBe('Архів');
+    // The original, byte for byte under its name, and the download recorded.
+    const saving = page.waitForEvent('download');
+    await page.getByRole('button', { name: /^Завантажити оригінал/ }).click();
+    const download = await saving;
+    expect(download.suggestedFilename()).toBe('strike.jpg');
+    expect(await readFile((await download.path())!)).toEqual(fixture('metadata-rich.jpg'));
+    const custody = (await api(investigator).get(`/evidence/${photo}/custody`)).body.events as { event: { action: string } }[];
+    expect(custody.filter((e) => e.event.action === 'evidence.downloaded')).toHaveLength(1);
     await page.close();
   });
 
@@ -138,13 +152,16 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.close();
   });
 
-  it('a double click makes one case, not two', async () => {
+  it('a double click makes one case, not two; the new screen is named in the title and has the focus', async () => {
     const page = checks.watch(await browser.page());
     await signIn(page, investigator);
     const before = (await api(investigator).get('/cases')).body.length as number;
     await page.getByLabel('Назва', { exact: true }).fill('Одна справа');
     await page.getByRole('button', { name: 'Створити' }).dblclick();
     await page.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
+    // The new screen: the window's title names it, and the keyboard starts at its content.
+    await expect.poll(() => page.title()).toBe('Одна справа · Custodia');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
     const after = (await api(investigator).get('/cases')).body as { title: string }[];
     expect(after.length).toBe(before + 1);
     expect(after.filter((c) => c.title === 'Одна справа')).toHaveLength(1);
@@ -169,14 +186,45 @@ describe('the console in Chromium, when things go wrong', () => {
     expect(message).toMatch(/^Архів відхилив запит: .*empty/);
     expect(message).not.toMatch(/tus:|\{"type"|response code/);
 
+    // What a documenter declares goes with the file: title, tags, their incident, the time with this device's offset.
+    await page.getByLabel('Назва (кожного надісланого файлу)').fill('Під’їзд після удару');
+    await page.getByLabel('Мітки (через кому)').fill('вхід, уламки');
+    await page.getByLabel('Подія').selectOption({ label: 'INC-0002 Мій звіт' });
+    const when = page.getByLabel('Час зйомки (ваш час)');
+    await when.fill('2026-11-20T01:40');
+    expect(await page.locator(`#${await when.getAttribute('aria-describedby')}`).textContent()).toBe('За часом цього пристрою: Europe/Kyiv, UTC+02:00');
+    const answer = page.waitForResponse((res) => res.url().endsWith(`/cases/${caseId}/evidence`) && res.request().method() === 'POST');
     await input.setInputFiles({ name: 'entrance.jpg', mimeType: 'image/jpeg', buffer: fixture('metadata-rich.jpg') });
     await page.locator('.uploads li[data-phase=done]').waitFor({ timeout: 60_000 });
+    const item = (await (await answer).json()) as { id: string };
+    const stored = (await api(documenter).get(`/evidence/${item.id}`)).body;
+    expect(stored).toMatchObject({ title: 'Під’їзд після удару', tags: ['вхід', 'уламки'], declared: { capturedAt: '2026-11-19T23:40:00.000Z', capturedAtOffset: '+02:00' } });
+    expect(stored.incidentId).toBeTruthy();
     const tabs = page.locator('nav.tabs');
     await tabs.getByRole('link', { name: 'Докази' }).click();
     await page.waitForURL(/\/cases\/[0-9a-f-]{36}(\/evidence)?$/);
     await tabs.getByRole('link', { name: 'Завантаження' }).click();
     await expect.poll(() => page.locator('.uploads li').count()).toBe(2);
     expect(await page.locator('.uploads li[data-phase=done] strong').textContent()).toBe('entrance.jpg');
+    await page.close();
+  });
+
+  it('asks before a court package with victims\' names, and makes none when the investigator says no', async () => {
+    const page = checks.watch(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/cases/${caseId}/exports`);
+    await page.getByLabel('Включити імена постраждалих (лише пакети для суду, лише слідчі)').check();
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.getByRole('button', { name: 'Створити пакет' }).click();
+    await expect.poll(() => asked).toEqual(['Цей пакет для суду міститиме імена постраждалих, і журнал зберігання це зафіксує. Створити?']);
+    expect((await api(investigator).get(`/cases/${caseId}/exports`)).body.items).toEqual([]);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Створити пакет' }).click();
+    await expect.poll(async () => (await api(investigator).get(`/cases/${caseId}/exports`)).body.items.map((e: { includeNames: boolean }) => e.includeNames)).toEqual([true]);
     await page.close();
   });
 

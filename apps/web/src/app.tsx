@@ -1,4 +1,4 @@
-import { Component, lazy, Suspense, useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { Component, lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, call, get, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
 import { I18nContext, makeI18n, useI18n } from './i18n.js';
 import { match, navigate, usePath } from './router.js';
@@ -185,10 +185,30 @@ function Shell({ onLanguage }: { onLanguage(lang: Language): void }) {
     if (path === '/login') navigate('/');
   }, [path]);
   const screen = me.mustChangePassword ? <AccountScreen /> : route(path, me.role);
+  const main = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  useEffect(() => {
+    // Another screen: the keyboard and a screen reader start at its content, as after a page load.
+    if (!first.current) main.current?.focus({ preventScroll: true });
+    first.current = false;
+  }, [path]);
+  useEffect(() => {
+    // The window's title names the screen (its heading, which some screens fill in once loaded).
+    const box = main.current;
+    if (!box) return;
+    const name = () => {
+      const heading = box.querySelector('h1')?.textContent?.trim();
+      document.title = heading ? `${heading} · ${t('app.name')}` : t('app.name');
+    };
+    name();
+    const watching = new MutationObserver(name);
+    watching.observe(box, { childList: true, subtree: true, characterData: true });
+    return () => watching.disconnect();
+  }, [t]);
   return (
     <>
       <a className="skip" href="#main">
-        {t('app.name')}
+        {t('app.skip')}
       </a>
       <header className="top">
         <Link href="/" className="brand">
@@ -220,7 +240,7 @@ function Shell({ onLanguage }: { onLanguage(lang: Language): void }) {
           {t('nav.signOut')}
         </button>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         <ScreenBoundary key={path}>
           <Suspense fallback={<p>{t('common.loading')}</p>}>{screen}</Suspense>
         </ScreenBoundary>

@@ -1,6 +1,6 @@
 import { useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
 import { ApiError, OfflineError, type Flag, type VocabularyTerm } from './api.js';
-import { useI18n, type I18n } from './i18n.js';
+import { useI18n, type I18n, type MessageKey } from './i18n.js';
 import { navigate } from './router.js';
 
 /** An in-app link: a real <a href> (keyboard, middle click) that navigates without reloading. */
@@ -21,12 +21,31 @@ export function Link({ href, children, ...rest }: AnchorHTMLAttributes<HTMLAncho
 }
 
 /** A labelled input with the API's message for its field shown beside it (aria-describedby). */
+/** This device's offset from UTC at a time, "+02:00". */
+export function utcOffset(at: Date): string {
+  const minutes = -at.getTimezoneOffset();
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/** This device's zone as a person reads it: "Europe/Kyiv, UTC+02:00" (browsers still say Kiev, the old spelling). */
+export const deviceZone = (at = new Date()): string => `${Intl.DateTimeFormat().resolvedOptions().timeZone.replace(/^Europe\/Kiev$/, 'Europe/Kyiv')}, UTC${utcOffset(at)}`;
+
+/** A labelled input; a date and time field says in which zone it is read (this device's, while times are shown in Kyiv's). */
 export function Field({ label, error, ...input }: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string }) {
+  const { t } = useI18n();
   const id = useId();
+  const zoned = input.type === 'datetime-local';
+  const described = [zoned ? `${id}-zone` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
   return (
     <div className={`field${error ? ' has-error' : ''}`}>
       <label htmlFor={id}>{label}</label>
-      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} {...input} />
+      {zoned && (
+        <span className="hint" id={`${id}-zone`}>
+          {t('field.deviceTime', { z: deviceZone() })}
+        </span>
+      )}
+      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={described || undefined} {...input} />
       {error && (
         <span className="field-error" id={`${id}-error`} role="alert">
           {error}
@@ -110,12 +129,20 @@ export function errorText(error: unknown, t: I18n['t']): string {
   return t('error.refused', { m: error.message });
 }
 
-export function ErrorNote({ error }: { error: unknown }) {
+/** A failure as errorText says it; with `fields`, each field's message too (where no field shows it). */
+export function ErrorNote({ error, fields }: { error: unknown; fields?: boolean }) {
   const { t } = useI18n();
   if (!error) return null;
+  const listed = fields && error instanceof ApiError ? error.errors : [];
   return (
     <p className="error" role="alert">
       {errorText(error, t)}
+      {listed.map((e) => (
+        <span key={e.field} className="field-problem">
+          {' '}
+          {e.field.replace(/^body\./, '')}: {e.message}
+        </span>
+      ))}
     </p>
   );
 }
@@ -142,4 +169,29 @@ export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEv
       });
     },
   };
+}
+
+/** A known message, or `fallback` (a code the console has no words for yet). */
+function known(t: I18n['t'], key: string, fallback: string): string | null {
+  const text = t(key as MessageKey);
+  return text === key ? (fallback === '' ? null : fallback) : text;
+}
+
+/** A custody event's action in words, its code (what the log and the packages hold) beside it. */
+export function ActionName({ action }: { action: string }) {
+  const { t } = useI18n();
+  const label = known(t, `action.${action}`, '');
+  return label === null ? (
+    <code>{action}</code>
+  ) : (
+    <>
+      {label} <code className="action-code">{action}</code>
+    </>
+  );
+}
+
+/** Who acted, by their role's name (the archive itself for system events). */
+export function RoleName({ role }: { role: string }) {
+  const { t } = useI18n();
+  return <>{known(t, `role.${role}`, role)}</>;
 }

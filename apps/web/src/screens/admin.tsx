@@ -82,6 +82,8 @@ export function AdminScreen() {
   }
 
   async function changeRole(user: UserRow, role: Role) {
+    // A select changes on one arrow key: a role is changed only when the administrator says so.
+    if (!window.confirm(t('confirm.role', { n: user.displayName, r: t(`role.${role}`) }))) return;
     setError(null);
     try {
       await call('PATCH', `/users/${user.id}`, { role, reason });

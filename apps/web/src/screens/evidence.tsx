@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, errorText, Field, FlagBadges, Link, Select } from '../ui.js';
+import { ActionName, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -87,6 +87,7 @@ export function EvidenceScreen({ id }: { id: string }) {
           ))}
         </ul>
       )}
+      <DownloadOriginal item={item} />
       {(me.role === 'admin' || me.role === 'investigator') && <IncidentLink item={item} onSaved={load} />}
       <CustodyHistory id={item.id} />
     </section>
@@ -121,6 +122,35 @@ function Preview({ item }: { item: Evidence }) {
     <figure className="preview">
       {src ? isVideo ? <video src={src} controls preload="metadata" aria-label={t('item.preview')} /> : <img src={src} alt={t('item.preview')} /> : <p>{t('item.noPreview')}</p>}
     </figure>
+  );
+}
+
+/** The original's bytes as received, under the name it came with (an evidence.downloaded event). */
+function DownloadOriginal({ item }: { item: Evidence }) {
+  const { t, bytes } = useI18n();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function download() {
+    setBusy(true);
+    setError(null);
+    try {
+      saveBlob(await fetchBlob(`/evidence/${item.id}/content`), item.originalFileName ?? item.id);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <div className="download-original">
+      <button type="button" onClick={download} disabled={busy} aria-describedby="download-recorded">
+        {t('item.downloadOriginal', { s: bytes(item.sizeBytes) })}
+      </button>{' '}
+      <span className="hint" id="download-recorded">
+        {t('item.downloadRecorded')}
+      </span>
+      <ErrorNote error={error} />
+    </div>
   );
 }
 
@@ -325,11 +355,13 @@ function CustodyHistory({ id }: { id: string }) {
               <tr key={leafIndex}>
                 <td>{leafIndex}</td>
                 <td>
-                  <code>{event.action}</code>
+                  <ActionName action={event.action} />
                   {event.reason ? ` — ${event.reason}` : ''}
                 </td>
                 <td>{instant(event.at)}</td>
-                <td>{t(`role.${event.actor.role as 'admin'}`) === `role.${event.actor.role}` ? event.actor.role : t(`role.${event.actor.role as 'admin'}`)}</td>
+                <td>
+                  <RoleName role={event.actor.role} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -45,6 +45,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   };
 
   const create = useSubmit(async () => {
+    if (includeNames && purpose === 'court' && !window.confirm(t('confirm.names'))) return;
     setError(null);
     try {
       // Each criterion adds to the package (the API takes their union); none is the whole case.

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { get, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, errorText, Link } from '../ui.js';
+import { ActionName, ErrorNote, errorText, Link } from '../ui.js';
 import { checkLogGrewFrom, uncheckable, type Check } from '../verify-log.js';
 import { VerdictLine } from './evidence.js';
 
@@ -104,7 +104,7 @@ export function LogScreen() {
             <tr key={e.leafIndex}>
               <td>{e.leafIndex}</td>
               <td>
-                {e.event ? <code>{e.event.action}</code> : <span className="hash">{e.leafHash.slice(0, 16)}…</span>}
+                {e.event ? <ActionName action={e.event.action} /> : <span className="hash">{e.leafHash.slice(0, 16)}…</span>}
                 {/* A remnant's physical chain of custody is open to auditors too. */}
                 {e.event?.subject.type === 'remnant' && (
                   <>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { ApiError, get, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { Select, VocabularyPicker } from '../ui.js';
+import { Select, utcOffset, VocabularyPicker } from '../ui.js';
 
 /** Helpers shared by the record forms (incident, damage, remnant). */
 
@@ -12,6 +12,12 @@ export function localInput(iso: string | null | undefined): string {
   const d = new Date(iso);
   return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
+
+/**
+ * A datetime-local value (this device's wall clock) as RFC 3339 with this device's offset at that
+ * time, "2026-11-20T01:40:00+02:00": the instant, and the offset the person meant, kept as declared.
+ */
+export const withOffset = (value: string): string => `${value.length === 16 ? `${value}:00` : value}${utcOffset(new Date(value))}`;
 
 /** An instant from a datetime-local value (the user's zone), or null when empty. */
 export const instantOf = (value: string): string | null => (value ? new Date(value).toISOString() : null);

@@ -3,7 +3,7 @@ import { call, fetchBlob, get, saveBlob, type Finding, type Remnant, type Remnan
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, useSubmit, VocabularyPicker } from '../ui.js';
+import { ActionName, ErrorNote, Field, Link, useSubmit, VocabularyPicker } from '../ui.js';
 import { evidenceName, fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence } from './record-form.js';
 
 /**
@@ -357,7 +357,7 @@ function PhysicalCustody({ remnantId }: { remnantId: string }) {
               <tr key={e.leafIndex}>
                 <td>{e.leafIndex}</td>
                 <td>
-                  <code>{e.action}</code>
+                  <ActionName action={e.action} />
                 </td>
                 <td>{instant(e.at)}</td>
               </tr>

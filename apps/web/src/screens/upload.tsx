@@ -1,12 +1,13 @@
-import { useState, useSyncExternalStore, type DragEvent } from 'react';
+import { useEffect, useState, useSyncExternalStore, type DragEvent } from 'react';
 import { DetailedError, Upload } from 'tus-js-client';
-import { API, ApiError, call, authHeaders, OfflineError, receiptPath, type Evidence, type Receipt } from '../api.js';
+import { API, ApiError, call, authHeaders, get, OfflineError, receiptPath, type Evidence, type Incident, type Page, type Receipt } from '../api.js';
 import { hashFile } from '../hash-file.js';
 import { useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
 import { ErrorNote, Field, Link, Select } from '../ui.js';
 import { verifyKeptReceipt, type Check } from '../verify-log.js';
 import { downloadReceipt, VerdictLine } from './evidence.js';
+import { withOffset } from './record-form.js';
 
 interface Job {
   key: string;
@@ -81,8 +82,33 @@ export function UploadPanel({ caseId }: { caseId: string }) {
   const [capturedAt, setCapturedAt] = useState('');
   const [lat, setLat] = useState('');
   const [lon, setLon] = useState('');
+  const [accuracyM, setAccuracyM] = useState<number | null>(null);
   const [halfPlace, setHalfPlace] = useState(false);
+  const [positionError, setPositionError] = useState<string | null>(null);
   const [sourceType, setSourceType] = useState('field_capture');
+  const [title, setTitle] = useState('');
+  const [description, setDescription] = useState('');
+  const [tags, setTags] = useState('');
+  const [sourceUrl, setSourceUrl] = useState('');
+  const [incidentId, setIncidentId] = useState('');
+  const [incidents, setIncidents] = useState<Incident[]>([]);
+  useEffect(() => {
+    // The incidents this user may link to (a documenter: those they reported).
+    get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`).then((page) => setIncidents(page.items), () => setIncidents([]));
+  }, [caseId]);
+
+  function myPosition() {
+    setPositionError(null);
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        setLat(position.coords.latitude.toFixed(6));
+        setLon(position.coords.longitude.toFixed(6));
+        setAccuracyM(Math.round(position.coords.accuracy));
+      },
+      (error) => setPositionError(t('upload.positionFailed', { m: error.message })),
+      { enableHighAccuracy: true, timeout: 30_000 },
+    );
+  }
 
   const update = (key: string, change: Partial<Job>) => changeJobs(caseId, (all) => all.map((j) => (j.key === key ? { ...j, ...change } : j)));
 
@@ -110,13 +136,20 @@ export function UploadPanel({ caseId }: { caseId: string }) {
         });
       });
       const uploadId = uploadUrl.split('/').pop()!;
-      const location = lat && lon ? { lat: Number(lat), lon: Number(lon) } : undefined;
+      const location = lat && lon ? { lat: Number(lat), lon: Number(lon), ...(accuracyM !== null ? { accuracyM } : {}) } : undefined;
+      const tagList = tags.split(',').map((tag) => tag.trim()).filter(Boolean);
       const evidence = await call<Evidence>('POST', `/cases/${caseId}/evidence`, {
         uploadId,
         sha256,
         sourceType,
-        ...(capturedAt ? { capturedAt: new Date(capturedAt).toISOString() } : {}),
+        // The time as this device's clock showed it, with its offset: the API keeps both.
+        ...(capturedAt ? { capturedAt: withOffset(capturedAt) } : {}),
         ...(location ? { location } : {}),
+        ...(title.trim() ? { title: title.trim() } : {}),
+        ...(description.trim() ? { description: description.trim() } : {}),
+        ...(tagList.length ? { tags: tagList } : {}),
+        ...(sourceUrl.trim() ? { sourceUrl: sourceUrl.trim() } : {}),
+        ...(incidentId ? { incidentId } : {}),
       });
       update(key, { evidence, phase: 'done', sent: file.size });
       let receipt = evidence.receipt ?? null;
@@ -150,8 +183,53 @@ export function UploadPanel({ caseId }: { caseId: string }) {
       <h2>{t('upload.title')}</h2>
       <div className="narrow">
         <Field label={t('upload.capturedAt')} type="datetime-local" value={capturedAt} onChange={(e) => setCapturedAt(e.target.value)} />
-        <Field label={t('upload.lat')} type="number" step="any" min={-90} max={90} value={lat} onChange={(e) => setLat(e.target.value)} />
-        <Field label={t('upload.lon')} type="number" step="any" min={-180} max={180} value={lon} onChange={(e) => setLon(e.target.value)} />
+        <Field label={t('upload.itemTitle')} maxLength={500} value={title} onChange={(e) => setTitle(e.target.value)} />
+        <Field label={t('upload.description')} value={description} onChange={(e) => setDescription(e.target.value)} />
+        <Field label={t('upload.tags')} value={tags} onChange={(e) => setTags(e.target.value)} />
+        <Select label={t('upload.incident')} value={incidentId} onChange={(e) => setIncidentId(e.target.value)}>
+          <option value="">{t('upload.noIncident')}</option>
+          {incidents.map((incident) => (
+            <option key={incident.id} value={incident.id}>
+              {incident.code ?? ''} {incident.title}
+            </option>
+          ))}
+        </Select>
+        <Field
+          label={t('upload.lat')}
+          type="number"
+          step="any"
+          min={-90}
+          max={90}
+          value={lat}
+          onChange={(e) => {
+            setLat(e.target.value);
+            setAccuracyM(null);
+          }}
+        />
+        <Field
+          label={t('upload.lon')}
+          type="number"
+          step="any"
+          min={-180}
+          max={180}
+          value={lon}
+          onChange={(e) => {
+            setLon(e.target.value);
+            setAccuracyM(null);
+          }}
+        />
+        {'geolocation' in navigator && window.isSecureContext && (
+          <p>
+            <button type="button" onClick={myPosition}>
+              {t('upload.myPosition')}
+            </button>
+          </p>
+        )}
+        {positionError && (
+          <p className="error" role="alert">
+            {positionError}
+          </p>
+        )}
         <Select label={t('upload.sourceType')} value={sourceType} onChange={(e) => setSourceType(e.target.value)}>
           {SOURCE_TYPES.map((s) => (
             <option key={s} value={s}>
@@ -159,6 +237,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
             </option>
           ))}
         </Select>
+        {sourceType === 'open_source' && <Field label={t('upload.sourceUrl')} type="url" value={sourceUrl} onChange={(e) => setSourceUrl(e.target.value)} />}
         {halfPlace && (
           <p className="error" role="alert">
             {t('upload.latLon')}
@@ -235,7 +314,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
                 )}
               </div>
             )}
-            {job.phase === 'failed' && <ErrorNote error={job.error} />}
+            {job.phase === 'failed' && <ErrorNote error={job.error} fields />}
           </li>
         ))}
       </ul>
