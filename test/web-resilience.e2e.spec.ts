@@ -188,7 +188,7 @@ describe('the console in Chromium, when things go wrong', () => {
 
     // What a documenter declares goes with the file: title, tags, their incident, the time with this device's offset.
     await page.getByLabel('Назва (кожного надісланого файлу)').fill('Під’їзд після удару');
-    await page.getByLabel('Мітки (через кому)').fill('вхід, уламки');
+    await page.getByLabel('Теги (через кому)').fill('вхід, уламки');
     await page.getByLabel('Подія').selectOption({ label: 'INC-0002 Мій звіт' });
     const when = page.getByLabel('Час зйомки (ваш час)');
     await when.fill('2026-11-20T01:40');
@@ -226,6 +226,50 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.getByRole('button', { name: 'Створити пакет' }).click();
     await expect.poll(async () => (await api(investigator).get(`/cases/${caseId}/exports`)).body.items.map((e: { includeNames: boolean }) => e.includeNames)).toEqual([true]);
     await page.close();
+  });
+
+  it('lets an investigator set an item\'s title, tags and status, and remove a member; the log reads back page by page', async () => {
+    const item = (await submit(t, investigator, caseId, Buffer.from('a witness statement, typed'), { filename: 'statement.txt' })).body.id as string;
+    const spare = await t.user('documenter', 'Spare Documenter');
+    expect((await api(investigator).post(`/cases/${caseId}/members`, { userId: spare.id })).status).toBe(201);
+    const page = checks.watch(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/evidence/${item}`);
+    const form = page.locator('form').filter({ has: page.getByRole('heading', { name: 'Назва, опис, теги і статус' }) });
+    await form.getByLabel('Назва', { exact: true }).fill('Свідчення мешканки');
+    await form.getByLabel('Теги (через кому)').fill('свідок, під’їзд 3');
+    await form.getByLabel('Статус').selectOption({ label: 'На перевірці' });
+    await form.getByLabel('Причина').fill('first reading');
+    await form.getByRole('button', { name: 'Зберегти' }).click();
+    await form.getByText('Збережено і записано в журнал зберігання.').waitFor();
+    expect((await api(investigator).get(`/evidence/${item}`)).body).toMatchObject({ title: 'Свідчення мешканки', tags: ['свідок', 'під’їзд 3'], status: 'under_review' });
+    await checks.checkScreen(page, 'an item, annotated');
+
+    await page.goto(`${base}/cases/${caseId}/members`);
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
+    });
+    await page.getByRole('button', { name: 'Вилучити: Spare Documenter' }).click();
+    await expect.poll(async () => (await api(investigator).get(`/cases/${caseId}/members`)).body.some((m: { userId: string }) => m.userId === spare.id)).toBe(false);
+    expect(asked).toEqual(['Вилучити Spare Documenter зі справи? Доступ до неї зникне одразу; надіслане цією особою залишиться.']);
+    await checks.checkScreen(page, 'members');
+    await page.close();
+
+    // More than two pages of log: every read of an item is an event.
+    for (let i = 0; i < 60; i++) expect((await api(investigator).get(`/evidence/${item}`)).status).toBe(200);
+    await expect.poll(async () => (await t.http.get('/api/v1/log/tree-head')).body.treeSize, { timeout: 30_000 }).toBeGreaterThan(100);
+    const admin = checks.watch(await browser.page());
+    await signIn(admin, t.admin);
+    await admin.goto(`${base}/log`);
+    const rows = admin.locator('table').last().locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(50);
+    const oldest = Number(await rows.last().locator('td').first().textContent());
+    await admin.getByRole('button', { name: 'Показати 50 попередніх записів' }).click();
+    await expect.poll(() => rows.count()).toBe(50 + Math.min(50, oldest));
+    expect(Number(await rows.nth(50).locator('td').first().textContent())).toBe(oldest - 1);
+    await admin.close();
   });
 
   it('says how many seconds to wait after too many wrong passwords', async () => {

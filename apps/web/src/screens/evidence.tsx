@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
+import { ApiError, call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ActionName, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select } from '../ui.js';
+import { ActionName, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select, useSubmit } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -88,7 +88,12 @@ export function EvidenceScreen({ id }: { id: string }) {
         </ul>
       )}
       <DownloadOriginal item={item} />
-      {(me.role === 'admin' || me.role === 'investigator') && <IncidentLink item={item} onSaved={load} />}
+      {(me.role === 'admin' || me.role === 'investigator') && (
+        <>
+          <Annotate key={item.id} item={item} onSaved={setItem} />
+          <IncidentLink item={item} onSaved={load} />
+        </>
+      )}
       <CustodyHistory id={item.id} />
     </section>
   );
@@ -122,6 +127,55 @@ function Preview({ item }: { item: Evidence }) {
     <figure className="preview">
       {src ? isVideo ? <video src={src} controls preload="metadata" aria-label={t('item.preview')} /> : <img src={src} alt={t('item.preview')} /> : <p>{t('item.noPreview')}</p>}
     </figure>
+  );
+}
+
+/** What an investigator says of an item (never what was received): each change an event, with the reason. */
+function Annotate({ item, onSaved }: { item: Evidence; onSaved(item: Evidence): void }) {
+  const { t } = useI18n();
+  const [form, setForm] = useState({ title: item.title ?? '', description: item.description ?? '', tags: item.tags.join(', '), status: item.status, reason: '' });
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
+  const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
+  const save = useSubmit(async () => {
+    setError(null);
+    setSaved(false);
+    try {
+      const updated = await call<Evidence>('PATCH', `/evidence/${item.id}`, {
+        title: form.title.trim() || null,
+        description: form.description.trim() || null,
+        tags: form.tags.split(',').map((tag) => tag.trim()).filter(Boolean),
+        status: form.status,
+        ...(form.reason.trim() ? { reason: form.reason.trim() } : {}),
+      });
+      onSaved(updated);
+      setForm((f) => ({ ...f, reason: '' }));
+      setSaved(true);
+    } catch (e) {
+      setError(e);
+    }
+  });
+  return (
+    <form onSubmit={save.onSubmit} className="narrow" noValidate>
+      <h2>{t('item.annotate')}</h2>
+      <Field label={t('item.titleField')} maxLength={500} value={form.title} onChange={set('title')} error={fieldError('title')} />
+      <Field label={t('item.description')} value={form.description} onChange={set('description')} error={fieldError('description')} />
+      <Field label={t('item.tagsList')} value={form.tags} onChange={set('tags')} error={fieldError('tags')} />
+      <Select label={t('item.status')} value={form.status} onChange={set('status')} error={fieldError('status')}>
+        {(['received', 'under_review', 'verified', 'disputed'] as const).map((status) => (
+          <option key={status} value={status}>
+            {t(`status.${status}`)}
+          </option>
+        ))}
+      </Select>
+      <Field label={t('item.reason')} value={form.reason} onChange={set('reason')} error={fieldError('reason')} />
+      <ErrorNote error={error} />
+      {saved && <p role="status">{t('item.saved')}</p>}
+      <button type="submit" className="primary" disabled={save.busy}>
+        {t('common.save')}
+      </button>
+    </form>
   );
 }
 

@@ -7,6 +7,9 @@ import { checkLogGrewFrom, uncheckable, type Check } from '../verify-log.js';
 import { VerdictLine } from './evidence.js';
 
 /** For auditors: the latest head and the kept ones, the entries they may see, each head checkable here. */
+/** Entries shown at once, and read back a page at a time. */
+const PAGE = 50;
+
 export function LogScreen() {
   const { t, instant, number } = useI18n();
   const [head, setHead] = useState<TreeHead | null>(null);
@@ -14,6 +17,23 @@ export function LogScreen() {
   const [entries, setEntries] = useState<{ leafIndex: number; leafHash: string; event?: CustodyEvent }[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [checks, setChecks] = useState<Record<number, Check>>({});
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
+  // start..end, both included (as the API reads them).
+  const entriesIn = (start: number, end: number) => get<{ leafIndex: number; leafHash: string; event?: CustodyEvent }[]>(`/log/entries?start=${start}&end=${end}`);
+
+  /** The page of entries before the oldest shown: the log is read back to its first leaf. */
+  async function earlier() {
+    const oldest = entries[entries.length - 1]?.leafIndex ?? 0;
+    setLoadingEarlier(true);
+    try {
+      const page = await entriesIn(Math.max(0, oldest - PAGE), oldest - 1);
+      setEntries((shown) => [...shown, ...page.reverse()]);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoadingEarlier(false);
+    }
+  }
 
   useEffect(() => {
     void (async () => {
@@ -21,8 +41,7 @@ export function LogScreen() {
         const latest = await get<TreeHead>('/log/tree-head');
         setHead(latest);
         setHeads(await get<TreeHead[]>(`/log/tree-heads?from=${Math.max(0, latest.treeSize - 50)}&limit=50`));
-        const start = Math.max(0, latest.treeSize - 50);
-        setEntries((await get<{ leafIndex: number; leafHash: string; event?: CustodyEvent }[]>(`/log/entries?start=${start}&end=${latest.treeSize}`)).reverse());
+        if (latest.treeSize > 0) setEntries((await entriesIn(Math.max(0, latest.treeSize - PAGE), latest.treeSize - 1)).reverse());
       } catch (e) {
         setError(e);
       }
@@ -96,6 +115,7 @@ export function LogScreen() {
           <tr>
             <th scope="col">{t('item.leaf')}</th>
             <th scope="col">{t('item.action')}</th>
+            <th scope="col">{t('log.subject')}</th>
             <th scope="col">{t('item.when')}</th>
           </tr>
         </thead>
@@ -113,11 +133,17 @@ export function LogScreen() {
                   </>
                 )}
               </td>
+              <td className="hash">{e.event ? `${e.event.subject.type} ${e.event.subject.id.slice(0, 8)}` : '—'}</td>
               <td>{e.event ? instant(e.event.at) : '—'}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      {(entries[entries.length - 1]?.leafIndex ?? 0) > 0 && (
+        <button type="button" onClick={earlier} disabled={loadingEarlier}>
+          {t('log.earlier')}
+        </button>
+      )}
     </section>
   );
 }

@@ -24,6 +24,18 @@ export function MembersPanel({ caseId }: { caseId: string }) {
     }
   });
 
+  const manages = me.role === 'admin' || me.role === 'investigator';
+  async function remove(member: Member) {
+    if (!window.confirm(t('confirm.removeMember', { n: member.displayName }))) return;
+    setError(null);
+    try {
+      await call('DELETE', `/cases/${caseId}/members/${member.userId}`);
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
   return (
     <div>
       <table>
@@ -34,6 +46,11 @@ export function MembersPanel({ caseId }: { caseId: string }) {
             {members.some((m) => m.email) && <th scope="col">{t('members.email')}</th>}
             <th scope="col">{t('members.role')}</th>
             <th scope="col">{t('members.added')}</th>
+            {manages && (
+              <th scope="col">
+                <span className="visually-hidden">{t('members.remove')}</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -43,11 +60,20 @@ export function MembersPanel({ caseId }: { caseId: string }) {
               {members.some((x) => x.email) && <td>{m.email}</td>}
               <td>{t(`role.${m.role}`)}</td>
               <td>{instant(m.addedAt)}</td>
+              {manages && (
+                <td>
+                  {m.userId !== me.id && (
+                    <button type="button" className="danger" onClick={() => remove(m)} aria-label={`${t('members.remove')}: ${m.displayName}`}>
+                      {t('members.remove')}
+                    </button>
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
       </table>
-      {(me.role === 'admin' || me.role === 'investigator') && (
+      {manages && (
         <form onSubmit={add.onSubmit} className="narrow">
           <h2>{t('members.add')}</h2>
           <Field label={t('members.email')} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={error instanceof ApiError ? error.forField('email') : undefined} />
