@@ -197,6 +197,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await input.setInputFiles({ name: 'entrance.jpg', mimeType: 'image/jpeg', buffer: fixture('metadata-rich.jpg') });
     await page.locator('.uploads li[data-phase=done]').waitFor({ timeout: 60_000 });
     const item = (await (await answer).json()) as { id: string };
+    expect(await page.locator('.uploads li[data-phase=done] [data-testid=sent]').textContent()).toMatch(/^100% · ([\d,]+) КБ \/ \1 КБ$/);
     const stored = (await api(documenter).get(`/evidence/${item.id}`)).body;
     expect(stored).toMatchObject({ title: 'Під’їзд після удару', tags: ['вхід', 'уламки'], declared: { capturedAt: '2026-11-19T23:40:00.000Z', capturedAtOffset: '+02:00' } });
     expect(stored.incidentId).toBeTruthy();
@@ -228,7 +229,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.close();
   });
 
-  it('lets an investigator set an item\'s title, tags and status, and remove a member; the log reads back page by page', async () => {
+  it('lets an investigator set an item\'s title, tags and status, write a victim\'s name (an admin never sees it), remove a member; the log reads back page by page', async () => {
     const item = (await submit(t, investigator, caseId, Buffer.from('a witness statement, typed'), { filename: 'statement.txt' })).body.id as string;
     const spare = await t.user('documenter', 'Spare Documenter');
     expect((await api(investigator).post(`/cases/${caseId}/members`, { userId: spare.id })).status).toBe(201);
@@ -257,11 +258,33 @@ describe('the console in Chromium, when things go wrong', () => {
     await checks.checkScreen(page, 'members');
     await page.close();
 
+    // A victim's name: written and read by investigators only, never shown to an administrator.
+    const incident = (await api(investigator).post(`/cases/${caseId}/incidents`, { ...strike, title: 'Удар по будинку' })).body.id as string;
+    const investigatorPage = checks.watch(await browser.page());
+    await signIn(investigatorPage, investigator);
+    await investigatorPage.goto(`${base}/incidents/${incident}`);
+    const casualtyForm = investigatorPage.getByRole('form', { name: 'Записати постраждалого' });
+    await casualtyForm.getByLabel('Повне ім’я (лише слідчі; зберігається зашифрованим)').fill('Олена Шевчук');
+    await casualtyForm.getByLabel('Шкода').selectOption('killed');
+    await casualtyForm.getByRole('button', { name: 'Додати' }).click();
+    await casualtyForm.getByText('Постраждалого записано.').waitFor();
+    await expect.poll(() => investigatorPage.locator('table').first().textContent()).toContain('Олена Шевчук');
+    expect((await api(investigator).get(`/incidents/${incident}/casualties`)).body.items[0].fullName).toBe('Олена Шевчук');
+    await investigatorPage.close();
+
     // More than two pages of log: every read of an item is an event.
     for (let i = 0; i < 60; i++) expect((await api(investigator).get(`/evidence/${item}`)).status).toBe(200);
     await expect.poll(async () => (await t.http.get('/api/v1/log/tree-head')).body.treeSize, { timeout: 30_000 }).toBeGreaterThan(100);
     const admin = checks.watch(await browser.page());
     await signIn(admin, t.admin);
+    const answers: string[] = [];
+    admin.on('response', (res) => void (res.url().includes('/casualties') ? res.text().then((text) => answers.push(text)) : undefined));
+    await admin.goto(`${base}/incidents/${incident}`);
+    await admin.getByRole('form', { name: 'Записати постраждалого' }).waitFor();
+    await expect.poll(() => answers.length).toBeGreaterThan(0);
+    expect(await admin.getByText('Олена Шевчук').count()).toBe(0);
+    expect(await admin.getByLabel(/Повне ім’я/).count()).toBe(0);
+    expect(answers.join('')).not.toContain('Шевчук');
     await admin.goto(`${base}/log`);
     const rows = admin.locator('table').last().locator('tbody tr');
     await expect.poll(() => rows.count()).toBe(50);

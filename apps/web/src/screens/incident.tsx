@@ -12,6 +12,8 @@ const IncidentRemnants = lazy(() => import('./remnants.js').then((m) => ({ defau
 
 interface Casualty {
   id: string;
+  /** Only where the viewer may see names (investigators of the case). */
+  fullName?: string | null;
   harmStatus: string;
   sex: string | null;
   age: number | null;
@@ -147,9 +149,11 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
 
 function Casualties({ incidentId }: { incidentId: string }) {
   const { t, term } = useI18n();
-  const { terms } = useSession();
+  const { terms, me } = useSession();
+  // Investigators are the one role that writes and reads victims' names (api.md).
+  const names = me.role === 'investigator';
   const [items, setItems] = useState<Casualty[]>([]);
-  const [form, setForm] = useState({ harmStatus: '', sex: '', age: '', ageGroup: '', civilianStatus: '' });
+  const [form, setForm] = useState({ harmStatus: '', sex: '', age: '', ageGroup: '', civilianStatus: '', fullName: '' });
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const load = useCallback(() => get<{ items: Casualty[] }>(`/incidents/${incidentId}/casualties`).then((r) => setItems(r.items), setError), [incidentId]);
@@ -167,9 +171,10 @@ function Casualties({ incidentId }: { incidentId: string }) {
         ...(form.age ? { age: numberOrText(form.age) } : {}),
         ...(form.ageGroup ? { ageGroup: form.ageGroup } : {}),
         ...(form.civilianStatus ? { civilianStatus: form.civilianStatus } : {}),
+        ...(names && form.fullName.trim() ? { fullName: form.fullName.trim() } : {}),
       });
       setSaved(true);
-      setForm({ harmStatus: '', sex: '', age: '', ageGroup: '', civilianStatus: '' });
+      setForm({ harmStatus: '', sex: '', age: '', ageGroup: '', civilianStatus: '', fullName: '' });
       await load();
     } catch (e) {
       setError(e);
@@ -184,6 +189,7 @@ function Casualties({ incidentId }: { incidentId: string }) {
         <table>
           <thead>
             <tr>
+              {names && <th scope="col">{t('casualty.name')}</th>}
               <th scope="col">{t('casualty.harmStatus')}</th>
               <th scope="col">{t('casualty.sex')}</th>
               <th scope="col">{t('casualty.age')}</th>
@@ -193,6 +199,7 @@ function Casualties({ incidentId }: { incidentId: string }) {
           <tbody>
             {items.map((c) => (
               <tr key={c.id}>
+                {names && <td>{c.fullName ?? '—'}</td>}
                 <td>{term('harm_status', c.harmStatus)}</td>
                 <td>{term('sex', c.sex)}</td>
                 <td>{c.age ?? term('age_group', c.ageGroup)}</td>
@@ -204,6 +211,7 @@ function Casualties({ incidentId }: { incidentId: string }) {
       )}
       <form onSubmit={add.onSubmit} className="record-form" noValidate aria-label={t('incident.addCasualty')}>
         <h3>{t('incident.addCasualty')}</h3>
+        {names && <Field label={t('casualty.fullName')} autoComplete="off" maxLength={300} value={form.fullName} onChange={(e) => setForm({ ...form, fullName: e.target.value })} error={fieldError('fullName')} />}
         <VocabularyPicker label={t('casualty.harmStatus')} vocabulary="harm_status" terms={terms('harm_status')} value={form.harmStatus} onChange={pick('harmStatus')} error={fieldError('harmStatus')} required />
         <VocabularyPicker label={t('casualty.sex')} vocabulary="sex" terms={terms('sex')} value={form.sex} onChange={pick('sex')} error={fieldError('sex')} />
         <Field label={t('casualty.age')} inputMode="numeric" value={form.age} onChange={(e) => setForm({ ...form, age: e.target.value })} error={fieldError('age')} />

@@ -274,7 +274,8 @@ export function UploadPanel({ caseId }: { caseId: string }) {
                   <progress max={job.file.size} value={job.hashed} data-testid="hash-progress">
                     {Math.round((job.hashed / Math.max(1, job.file.size)) * 100)}%
                   </progress>
-                </label>
+                </label>{' '}
+                <span className="hint">{Math.round((job.hashed / Math.max(1, job.file.size)) * 100)}%</span>
               </p>
             )}
             {job.sha256 && <p className="hash">SHA-256 {job.sha256}</p>}
@@ -285,7 +286,10 @@ export function UploadPanel({ caseId }: { caseId: string }) {
                   <progress max={job.file.size} value={job.sent}>
                     {Math.round((job.sent / Math.max(1, job.file.size)) * 100)}%
                   </progress>
-                </label>
+                </label>{' '}
+                <span className="hint" data-testid="sent">
+                  {Math.round((job.sent / Math.max(1, job.file.size)) * 100)}% · {bytes(job.sent)} / {bytes(job.file.size)}
+                </span>
               </p>
             )}
             {job.evidence && (
