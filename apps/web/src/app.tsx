@@ -143,7 +143,7 @@ function SessionEnded({ onSignedIn }: { onSignedIn(): Promise<void> }) {
         <p id="session-ended" className="error">
           {t('session.ended')}
         </p>
-        <LoginForm onSignedIn={onSignedIn} />
+        <LoginForm onSignedIn={onSignedIn} autoFocus />
       </div>
     </div>
   );

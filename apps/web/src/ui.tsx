@@ -20,7 +20,6 @@ export function Link({ href, children, ...rest }: AnchorHTMLAttributes<HTMLAncho
   );
 }
 
-/** A labelled input with the API's message for its field shown beside it (aria-describedby). */
 /** This device's offset from UTC at a time, "+02:00". */
 export function utcOffset(at: Date): string {
   const minutes = -at.getTimezoneOffset();
@@ -31,7 +30,10 @@ export function utcOffset(at: Date): string {
 /** This device's zone as a person reads it: "Europe/Kyiv, UTC+02:00" (browsers still say Kiev, the old spelling). */
 export const deviceZone = (at = new Date()): string => `${Intl.DateTimeFormat().resolvedOptions().timeZone.replace(/^Europe\/Kiev$/, 'Europe/Kyiv')}, UTC${utcOffset(at)}`;
 
-/** A labelled input; a date and time field says in which zone it is read (this device's, while times are shown in Kyiv's). */
+/**
+ * A labelled input with the API's message for its field shown beside it (aria-describedby); a
+ * date and time field says in which zone it is read (this device's; the console shows Kyiv's).
+ */
 export function Field({ label, error, ...input }: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string }) {
   const { t } = useI18n();
   const id = useId();
@@ -171,16 +173,16 @@ export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEv
   };
 }
 
-/** A known message, or `fallback` (a code the console has no words for yet). */
-function known(t: I18n['t'], key: string, fallback: string): string | null {
+/** The message under a key made from a code, or null where the console has no words for the code yet. */
+function known(t: I18n['t'], key: string): string | null {
   const text = t(key as MessageKey);
-  return text === key ? (fallback === '' ? null : fallback) : text;
+  return text === key ? null : text;
 }
 
 /** A custody event's action in words, its code (what the log and the packages hold) beside it. */
 export function ActionName({ action }: { action: string }) {
   const { t } = useI18n();
-  const label = known(t, `action.${action}`, '');
+  const label = known(t, `action.${action}`);
   return label === null ? (
     <code>{action}</code>
   ) : (
@@ -193,5 +195,5 @@ export function ActionName({ action }: { action: string }) {
 /** Who acted, by their role's name (the archive itself for system events). */
 export function RoleName({ role }: { role: string }) {
   const { t } = useI18n();
-  return <>{known(t, `role.${role}`, role)}</>;
+  return <>{known(t, `role.${role}`) ?? role}</>;
 }

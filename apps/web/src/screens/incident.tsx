@@ -107,20 +107,20 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
       <h1 id="incident-title">{incident ? `${incident.code ?? ''} ${incident.title}` : t('incidents.new')}</h1>
       <form onSubmit={save.onSubmit} className="record-form" noValidate>
         <fieldset disabled={!editable} className="plain">
-        <Field label={t('incident.title')} required value={form.title} onChange={set('title')} error={fieldError('title')} />
-        <VocabularyPicker label={t('incident.type')} vocabulary="incident_type" terms={terms('incident_type')} value={form.type} onChange={(type) => setForm({ ...form, type })} error={fieldError('type')} required />
-        <Field label={t('incident.startAt')} type="datetime-local" required value={form.startAt} onChange={set('startAt')} error={fieldError('startAt')} />
-        <Field label={t('incident.lat')} inputMode="decimal" value={form.lat} onChange={set('lat')} error={fieldError('location.lat') ?? fieldError('location')} />
-        <Field label={t('incident.lon')} inputMode="decimal" value={form.lon} onChange={set('lon')} error={fieldError('location.lon')} />
-        <Suspense fallback={null}>
-          <PlacePicker lat={form.lat} lon={form.lon} onPick={(lat, lon) => setForm((f) => ({ ...f, lat: lat.toFixed(6), lon: lon.toFixed(6) }))} />
-        </Suspense>
-        <Field label={t('incident.placeName')} value={form.placeName} onChange={set('placeName')} error={fieldError('placeName')} />
-        <VocabularyPicker label={t('incident.weapon')} vocabulary="weapon_type" terms={terms('weapon_type')} value={form.weaponType} onChange={(weaponType) => setForm({ ...form, weaponType })} error={fieldError('weapons[0].weaponType') ?? fieldError('weapons.0.weaponType')} />
-        {me.role !== 'documenter' && (
-          <VocabularyPicker label={t('incident.verificationStatus')} vocabulary="verification_status" terms={terms('verification_status')} value={form.verificationStatus} onChange={(verificationStatus) => setForm({ ...form, verificationStatus })} error={fieldError('verificationStatus')} />
-        )}
-        {incident && editable && <Field label={t('incident.reason')} value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
+          <Field label={t('incident.title')} required value={form.title} onChange={set('title')} error={fieldError('title')} />
+          <VocabularyPicker label={t('incident.type')} vocabulary="incident_type" terms={terms('incident_type')} value={form.type} onChange={(type) => setForm({ ...form, type })} error={fieldError('type')} required />
+          <Field label={t('incident.startAt')} type="datetime-local" required value={form.startAt} onChange={set('startAt')} error={fieldError('startAt')} />
+          <Field label={t('incident.lat')} inputMode="decimal" value={form.lat} onChange={set('lat')} error={fieldError('location.lat') ?? fieldError('location')} />
+          <Field label={t('incident.lon')} inputMode="decimal" value={form.lon} onChange={set('lon')} error={fieldError('location.lon')} />
+          <Suspense fallback={null}>
+            <PlacePicker lat={form.lat} lon={form.lon} onPick={(lat, lon) => setForm((f) => ({ ...f, lat: lat.toFixed(6), lon: lon.toFixed(6) }))} />
+          </Suspense>
+          <Field label={t('incident.placeName')} value={form.placeName} onChange={set('placeName')} error={fieldError('placeName')} />
+          <VocabularyPicker label={t('incident.weapon')} vocabulary="weapon_type" terms={terms('weapon_type')} value={form.weaponType} onChange={(weaponType) => setForm({ ...form, weaponType })} error={fieldError('weapons[0].weaponType') ?? fieldError('weapons.0.weaponType')} />
+          {me.role !== 'documenter' && (
+            <VocabularyPicker label={t('incident.verificationStatus')} vocabulary="verification_status" terms={terms('verification_status')} value={form.verificationStatus} onChange={(verificationStatus) => setForm({ ...form, verificationStatus })} error={fieldError('verificationStatus')} />
+          )}
+          {incident && editable && <Field label={t('incident.reason')} value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
         </fieldset>
         <ErrorNote error={error} />
         {saved && <p role="status">{t('incident.saved')}</p>}
@@ -265,28 +265,28 @@ function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; o
         ))}
       </ul>
       {editable && (
-      <form onSubmit={link} className="record-form">
-        <Select label={t('incident.linkEvidence')} required value={evidenceId} onChange={(e) => setEvidenceId(e.target.value)}>
-          <option value="">{t('form.choose')}</option>
-          {items.map((i) => (
-            <option key={i.id} value={i.id}>
-              {i.title ?? i.originalFileName ?? i.id.slice(0, 8)}
-            </option>
-          ))}
-        </Select>
-        <Select label={t('incident.role')} value={role} onChange={(e) => setRole(e.target.value)}>
-          {LINK_ROLES.map((r) => (
-            <option key={r} value={r}>
-              {t(`linkRole.${r}`)}
-            </option>
-          ))}
-        </Select>
-        <Field label={t('incident.reason')} required value={reason} onChange={(e) => setReason(e.target.value)} error={error instanceof ApiError ? error.forField('reason') : undefined} />
-        <ErrorNote error={error} />
-        <button type="submit" className="primary">
-          {t('incident.linkEvidence')}
-        </button>
-      </form>
+        <form onSubmit={link} className="record-form">
+          <Select label={t('incident.linkEvidence')} required value={evidenceId} onChange={(e) => setEvidenceId(e.target.value)}>
+            <option value="">{t('form.choose')}</option>
+            {items.map((i) => (
+              <option key={i.id} value={i.id}>
+                {i.title ?? i.originalFileName ?? i.id.slice(0, 8)}
+              </option>
+            ))}
+          </Select>
+          <Select label={t('incident.role')} value={role} onChange={(e) => setRole(e.target.value)}>
+            {LINK_ROLES.map((r) => (
+              <option key={r} value={r}>
+                {t(`linkRole.${r}`)}
+              </option>
+            ))}
+          </Select>
+          <Field label={t('incident.reason')} required value={reason} onChange={(e) => setReason(e.target.value)} error={error instanceof ApiError ? error.forField('reason') : undefined} />
+          <ErrorNote error={error} />
+          <button type="submit" className="primary">
+            {t('incident.linkEvidence')}
+          </button>
+        </form>
       )}
     </div>
   );

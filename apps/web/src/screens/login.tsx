@@ -20,7 +20,7 @@ export function LoginScreen({ onSignedIn, onLanguage }: { onSignedIn(): Promise<
 }
 
 /** Email and password, the archive's answer said in the console's language. */
-export function LoginForm({ onSignedIn }: { onSignedIn(): Promise<void> }) {
+export function LoginForm({ onSignedIn, autoFocus }: { onSignedIn(): Promise<void>; autoFocus?: boolean }) {
   const { t } = useI18n();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -47,7 +47,7 @@ export function LoginForm({ onSignedIn }: { onSignedIn(): Promise<void> }) {
   return (
     <form onSubmit={submit} aria-labelledby="login-title">
       <h2 id="login-title">{t('login.title')}</h2>
-      <Field label={t('login.email')} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+      <Field label={t('login.email')} type="email" autoComplete="username" autoFocus={autoFocus} required value={email} onChange={(e) => setEmail(e.target.value)} />
       <Field label={t('login.password')} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
       {failure && (
         <p className="error" role="alert">

@@ -97,6 +97,12 @@ export function UploadPanel({ caseId }: { caseId: string }) {
     get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`).then((page) => setIncidents(page.items), () => setIncidents([]));
   }, [caseId]);
 
+  // A coordinate typed by hand: the device's accuracy no longer applies.
+  const typed = (set: (value: string) => void) => (e: { target: { value: string } }) => {
+    set(e.target.value);
+    setAccuracyM(null);
+  };
+
   function myPosition() {
     setPositionError(null);
     navigator.geolocation.getCurrentPosition(
@@ -194,30 +200,8 @@ export function UploadPanel({ caseId }: { caseId: string }) {
             </option>
           ))}
         </Select>
-        <Field
-          label={t('upload.lat')}
-          type="number"
-          step="any"
-          min={-90}
-          max={90}
-          value={lat}
-          onChange={(e) => {
-            setLat(e.target.value);
-            setAccuracyM(null);
-          }}
-        />
-        <Field
-          label={t('upload.lon')}
-          type="number"
-          step="any"
-          min={-180}
-          max={180}
-          value={lon}
-          onChange={(e) => {
-            setLon(e.target.value);
-            setAccuracyM(null);
-          }}
-        />
+        <Field label={t('upload.lat')} type="number" step="any" min={-90} max={90} value={lat} onChange={typed(setLat)} />
+        <Field label={t('upload.lon')} type="number" step="any" min={-180} max={180} value={lon} onChange={typed(setLon)} />
         {'geolocation' in navigator && window.isSecureContext && (
           <p>
             <button type="button" onClick={myPosition}>
