@@ -204,6 +204,9 @@ describe('the console in Chromium, when things go wrong', () => {
     const tabs = page.locator('nav.tabs');
     await tabs.getByRole('link', { name: 'Докази' }).click();
     await page.waitForURL(/\/cases\/[0-9a-f-]{36}(\/evidence)?$/);
+    // The grid says which time each cell shows: here the one declared.
+    const cell = page.locator('.cell').filter({ hasText: 'Під’їзд після удару' });
+    await expect.poll(async () => (await cell.count()) > 0 && (await cell.locator('small').textContent())).toBe('Заявлено: 20 лист. 2026 р., 01:40:00 (Київ)');
     await tabs.getByRole('link', { name: 'Завантаження' }).click();
     await expect.poll(() => page.locator('.uploads li').count()).toBe(2);
     expect(await page.locator('.uploads li[data-phase=done] strong').textContent()).toBe('entrance.jpg');

@@ -233,13 +233,21 @@ function Cell({ item, index, tabbable, onFocus, style }: { item: Evidence; index
   const [src, setSrc] = useState<string | null>(null);
   useEffect(() => (item.derivatives?.thumbnail ? requestThumbnail(item.id, setSrc) : undefined), [item.id, item.derivatives?.thumbnail]);
   const name = item.title ?? item.originalFileName ?? item.sha256.slice(0, 12);
+  // Which time the cell shows: the one declared, else the file's own, else when it arrived.
+  const [whose, when] = item.declared.capturedAt
+    ? (['grid.declared', item.declared.capturedAt] as const)
+    : item.extracted?.capturedAt
+      ? (['grid.embedded', item.extracted.capturedAt] as const)
+      : (['grid.received', item.receivedAt] as const);
   return (
     <li className="cell" style={style} data-evidence-id={item.id} data-index={index}>
       <Link href={`/evidence/${item.id}`} tabIndex={tabbable ? 0 : -1} onFocus={onFocus}>
         {src ? <img src={src} alt={name} width={160} height={120} /> : <span className="thumb-placeholder">{item.mediaType}</span>}
         <span className="cell-name">{name}</span>
       </Link>
-      <small>{instant(item.declared.capturedAt ?? item.extracted?.capturedAt ?? item.receivedAt).split(' · ')[0]}</small>
+      <small>
+        {t(whose)}: {instant(when).split(' · ')[0]}
+      </small>
       <span className="status">{t(`status.${item.status as 'received'}`)}</span>
       <FlagBadges flags={item.flags} />
     </li>
