@@ -242,16 +242,21 @@ function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; o
     return item ? item.title ?? item.originalFileName ?? eid.slice(0, 8) : eid.slice(0, 8);
   };
 
-  async function link(event: FormEvent) {
-    event.preventDefault();
+  /** The incident's links set anew, with the reason given (each change a custody event). */
+  async function setLinks(evidence: { evidenceId: string; role: string }[]): Promise<boolean> {
     setError(null);
     try {
-      const evidence = [...incident.evidence.filter((l) => l.evidenceId !== evidenceId), { evidenceId, role }];
       onChange(await call<Incident>('PATCH', `/incidents/${incident.id}`, { evidence, reason }));
-      setEvidenceId('');
+      return true;
     } catch (e) {
       setError(e);
+      return false;
     }
+  }
+
+  async function link(event: FormEvent) {
+    event.preventDefault();
+    if (await setLinks([...incident.evidence.filter((l) => l.evidenceId !== evidenceId), { evidenceId, role }])) setEvidenceId('');
   }
 
   return (
@@ -261,6 +266,14 @@ function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; o
         {incident.evidence.map((l) => (
           <li key={l.evidenceId}>
             <Link href={`/evidence/${l.evidenceId}`}>{name(l.evidenceId)}</Link> · {t(`linkRole.${l.role}` as `linkRole.${(typeof LINK_ROLES)[number]}`)}
+            {editable && (
+              <>
+                {' '}
+                <button type="button" onClick={() => void setLinks(incident.evidence.filter((other) => other.evidenceId !== l.evidenceId))} aria-label={`${t('incident.unlink')}: ${name(l.evidenceId)}`}>
+                  {t('incident.unlink')}
+                </button>
+              </>
+            )}
           </li>
         ))}
       </ul>
