@@ -183,11 +183,11 @@ describe('report.html', () => {
 
   it('counts the events a partner copy leaves out, and says nothing of them when none were', async () => {
     const { text } = await html(model(header({ timestamp: false, purpose: 'partner', eventsWithheld: 2 }), threeItems));
-    expect(text).toContain('Custody events left out (they name a holder or carry a free-text reason)');
-    expect(text).toMatch(/left out \(they name a holder or carry a free-text reason\)<\/span>\s*(<[^>]+>\s*)*: 2</);
+    expect(text).toContain('Custody events left out (they name a holder or the device a file came from, or carry a free-text reason)');
+    expect(text).toMatch(/left out \(they name a holder or the device a file came from, or carry a free-text reason\)<\/span>\s*(<[^>]+>\s*)*: 2</);
     expect((await html(courtModel())).text).not.toContain('left out');
     const naming = (await html(model(header({ timestamp: false, purpose: 'partner', eventsNamingWithheld: 3 }), threeItems))).text;
-    expect(naming).toMatch(/left out \(they name the device a file came from, or hold the hash of a whole incident, damage or remnant record\)<\/span>\s*(<[^>]+>\s*)*: 3</);
+    expect(naming).toMatch(/left out \(they hold the hash of a whole incident, damage or remnant record\)<\/span>\s*(<[^>]+>\s*)*: 3</);
     expect(naming).not.toContain('free-text reason');
   });
 
