@@ -303,6 +303,31 @@ describe('the console in Chromium, when things go wrong', () => {
     await admin.close();
   });
 
+  it('gives an auditor an item\'s custody and Verify from the log, never its content', async () => {
+    const auditor = await t.user('auditor', 'Iryna Auditor');
+    expect((await api(investigator).post(`/cases/${caseId}/members`, { userId: auditor.id })).status).toBe(201);
+    const item = (await submit(t, investigator, caseId, fixture('metadata-rich.jpg'), { filename: 'audited.jpg', contentType: 'image/jpeg' })).body as { id: string; sha256: string };
+    await expect.poll(async () => (await t.http.get('/api/v1/log/tree-head')).body.treeSize, { timeout: 30_000 }).toBeGreaterThan(0);
+    const page = checks.watch(await browser.page());
+    await signIn(page, auditor);
+    await page.goto(`${base}/log`);
+    const link = page.locator(`a[href="/evidence/${item.id}/custody"]`).first();
+    await expect.poll(() => link.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await link.click();
+    await page.getByRole('heading', { name: `Ланцюг зберігання доказу ${item.id.slice(0, 8)}` }).waitFor();
+    expect(await page.locator('.hash').first().textContent()).toBe(`SHA-256 ${item.sha256}`);
+    await page.getByRole('button', { name: 'Перевірити в цьому браузері' }).click();
+    const verdict = page.locator('.verify [data-verdict]');
+    await expect.poll(() => verdict.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('verified');
+    expect(await page.locator('table.custody tbody tr').first().textContent()).toContain('evidence.submitted');
+    await checks.checkScreen(page, 'an item\'s custody, for an auditor');
+    // The address works on its own (a reload, a link sent to a colleague); the item itself stays closed to them.
+    await page.reload();
+    await page.getByRole('heading', { name: `Ланцюг зберігання доказу ${item.id.slice(0, 8)}` }).waitFor();
+    expect((await api(auditor).get(`/evidence/${item.id}`)).status).toBe(403);
+    await page.close();
+  });
+
   it('says how many seconds to wait after too many wrong passwords', async () => {
     const page = checks.watch(await browser.page());
     await page.goto(`${base}/`);

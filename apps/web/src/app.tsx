@@ -7,7 +7,7 @@ import { Link } from './ui.js';
 import { AccountScreen } from './screens/account.js';
 import { CaseScreen } from './screens/case.js';
 import { CasesScreen } from './screens/cases.js';
-import { EvidenceScreen } from './screens/evidence.js';
+import { EvidenceScreen, ItemCustodyScreen } from './screens/evidence.js';
 import { IncidentScreen } from './screens/incident.js';
 import { LoginForm, LoginScreen } from './screens/login.js';
 import { LogScreen } from './screens/log.js';
@@ -258,6 +258,7 @@ function route(path: string, role: Me['role']) {
   if ((params = match('/cases/:id', path))) return <CaseScreen caseId={params.id!} tab="evidence" />;
   if ((params = match('/cases/:id/:tab', path))) return <CaseScreen caseId={params.id!} tab={params.tab!} />;
   if ((params = match('/evidence/:id', path))) return <EvidenceScreen id={params.id!} />;
+  if ((params = match('/evidence/:id/custody', path))) return <ItemCustodyScreen id={params.id!} />;
   if ((params = match('/cases/:caseId/incidents/new', path))) return <IncidentScreen caseId={params.caseId!} />;
   if ((params = match('/incidents/:id', path))) return <IncidentScreen id={params.id!} />;
   if ((params = match('/incidents/:id/remnants/new', path))) return <RemnantFormScreen incidentId={params.id!} />;

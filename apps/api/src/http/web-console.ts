@@ -43,7 +43,7 @@ export function consoleCsp(mapTileUrl: string | null): Record<string, string[]> 
 export const isApiPath = (p: string): boolean => p === '/api' || p.startsWith('/api/');
 
 /** The console's own addresses (apps/web/src/app.tsx routes); any other path stays a 404 problem. */
-const CONSOLE_PATH = /^\/(?:|login|account|admin|log|cases(?:\/[^/.]+)*|evidence\/[^/.]+|incidents\/[^/.]+(?:\/remnants\/new)?|remnants\/[^/.]+(?:\/edit)?)\/?$/;
+const CONSOLE_PATH = /^\/(?:|login|account|admin|log|cases(?:\/[^/.]+)*|evidence\/[^/.]+(?:\/custody)?|incidents\/[^/.]+(?:\/remnants\/new)?|remnants\/[^/.]+(?:\/edit)?)\/?$/;
 
 /**
  * The console's handlers, or none when it was not built (an API-only deployment): then `/` stays

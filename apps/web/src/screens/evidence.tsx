@@ -213,6 +213,55 @@ async function videoUrl(id: string): Promise<string> {
   return streamUrl(`/evidence/${id}/content`);
 }
 
+/**
+ * An item's custody alone, for who reads the log but never content (auditors): its events, and
+ * Verify in the browser against the SHA-256 its submission event names.
+ */
+export function ItemCustodyScreen({ id }: { id: string }) {
+  const { t } = useI18n();
+  const [sha256, setSha256] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<Check | null>(null);
+  const [running, setRunning] = useState(false);
+  useEffect(() => {
+    custodyPage(id, null).then((page) => setSha256(page.events.find((e) => e.event.subject.id === id && e.event.subject.sha256)?.event.subject.sha256 ?? ''), setError);
+  }, [id]);
+  async function run() {
+    if (!sha256) return;
+    setRunning(true);
+    setResult(null);
+    try {
+      setResult(await verifyItemCustody(id, sha256));
+    } catch (e) {
+      setResult(uncheckable(errorText(e, t)));
+    } finally {
+      setRunning(false);
+    }
+  }
+  return (
+    <section aria-labelledby="custody-title">
+      <p>
+        <Link href="/log">← {t('nav.log')}</Link>
+      </p>
+      <h1 id="custody-title">{t('custody.itemTitle', { id: id.slice(0, 8) })}</h1>
+      <ErrorNote error={error} />
+      {sha256 === '' && <p>{t('custody.none')}</p>}
+      {sha256 && (
+        <>
+          <p className="hash">SHA-256 {sha256}</p>
+          <div className="verify">
+            <button type="button" className="primary" onClick={run} disabled={running}>
+              {running ? t('verify.running') : t('verify.button')}
+            </button>
+            <VerdictLine result={result} />
+          </div>
+          <CustodyHistory id={id} />
+        </>
+      )}
+    </section>
+  );
+}
+
 function VerifyPanel({ item }: { item: Evidence }) {
   const { t } = useI18n();
   const [result, setResult] = useState<Check | null>(null);
@@ -367,7 +416,7 @@ function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
   );
 }
 
-function CustodyHistory({ id }: { id: string }) {
+export function CustodyHistory({ id }: { id: string }) {
   const { t, instant } = useI18n();
   const [custody, setCustody] = useState<EvidenceCustody | null>(null);
   const [error, setError] = useState<unknown>(null);

@@ -126,6 +126,13 @@ export function LogScreen() {
               <td>
                 {e.event ? <ActionName action={e.event.action} /> : <span className="hash">{e.leafHash.slice(0, 16)}…</span>}
                 {/* A remnant's physical chain of custody is open to auditors too. */}
+                {/* An item's custody, and Verify, for auditors too (never its content). */}
+                {e.event?.subject.type === 'evidence' && (
+                  <>
+                    {' '}
+                    <Link href={`/evidence/${e.event.subject.id}/custody`}>{t('custody.link')}</Link>
+                  </>
+                )}
                 {e.event?.subject.type === 'remnant' && (
                   <>
                     {' '}
