@@ -38,10 +38,13 @@ export function App() {
   const [ended, setEnded] = useState(false);
   // The archive could not be reached when the console started: the token is kept, and asked about again.
   const [offline, setOffline] = useState(false);
+  // Who the console was last signed in as (the shell keeps their screens while a session ends).
+  const signedIn = useRef<string | null>(null);
 
   const signOut = useCallback(() => {
     if (token.get()) void call('POST', '/auth/logout').catch(() => undefined);
     token.set(null);
+    signedIn.current = null;
     setMe(null);
     navigate('/login');
   }, []);
@@ -50,11 +53,10 @@ export function App() {
     if (!token.get()) return setReady(true);
     try {
       const who = await get<Me>('/auth/me');
-      setMe((before) => {
-        // Someone else signed in over an ended session: their console starts afresh.
-        if (before && before.id !== who.id) navigate('/');
-        return who;
-      });
+      // Someone else signed in over an ended session: their console starts afresh.
+      if (signedIn.current !== null && signedIn.current !== who.id) navigate('/');
+      signedIn.current = who.id;
+      setMe(who);
       setEnded(false);
       setOffline(false);
       if (who.language) setLang(who.language);
@@ -63,6 +65,7 @@ export function App() {
       // Only the archive saying no ends a session; no answer (no network, the archive restarting) does not.
       if (error instanceof ApiError && error.status === 401) {
         token.set(null);
+        signedIn.current = null;
         setMe(null);
       } else {
         setOffline(true);

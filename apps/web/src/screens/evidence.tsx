@@ -221,23 +221,9 @@ export function ItemCustodyScreen({ id }: { id: string }) {
   const { t } = useI18n();
   const [sha256, setSha256] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [result, setResult] = useState<Check | null>(null);
-  const [running, setRunning] = useState(false);
   useEffect(() => {
     custodyPage(id, null).then((page) => setSha256(page.events.find((e) => e.event.subject.id === id && e.event.subject.sha256)?.event.subject.sha256 ?? ''), setError);
   }, [id]);
-  async function run() {
-    if (!sha256) return;
-    setRunning(true);
-    setResult(null);
-    try {
-      setResult(await verifyItemCustody(id, sha256));
-    } catch (e) {
-      setResult(uncheckable(errorText(e, t)));
-    } finally {
-      setRunning(false);
-    }
-  }
   return (
     <section aria-labelledby="custody-title">
       <p>
@@ -250,10 +236,7 @@ export function ItemCustodyScreen({ id }: { id: string }) {
         <>
           <p className="hash">SHA-256 {sha256}</p>
           <div className="verify">
-            <button type="button" className="primary" onClick={run} disabled={running}>
-              {running ? t('verify.running') : t('verify.button')}
-            </button>
-            <VerdictLine result={result} />
+            <VerifyCustody id={id} sha256={sha256} />
           </div>
           <CustodyHistory id={id} />
         </>
@@ -262,16 +245,16 @@ export function ItemCustodyScreen({ id }: { id: string }) {
   );
 }
 
-function VerifyPanel({ item }: { item: Evidence }) {
+/** Verify: an item's custody checked in this browser against the SHA-256 given, and the verdict. */
+function VerifyCustody({ id, sha256 }: { id: string; sha256: string }) {
   const { t } = useI18n();
   const [result, setResult] = useState<Check | null>(null);
   const [running, setRunning] = useState(false);
-  const [receiptResult, setReceiptResult] = useState<Check | null>(null);
   async function run() {
     setRunning(true);
     setResult(null);
     try {
-      setResult(await verifyItemCustody(item.id, item.sha256));
+      setResult(await verifyItemCustody(id, sha256));
     } catch (e) {
       setResult(uncheckable(errorText(e, t)));
     } finally {
@@ -279,11 +262,20 @@ function VerifyPanel({ item }: { item: Evidence }) {
     }
   }
   return (
-    <div className="verify">
+    <>
       <button type="button" className="primary" onClick={run} disabled={running}>
         {running ? t('verify.running') : t('verify.button')}
       </button>
       <VerdictLine result={result} />
+    </>
+  );
+}
+
+function VerifyPanel({ item }: { item: Evidence }) {
+  const [receiptResult, setReceiptResult] = useState<Check | null>(null);
+  return (
+    <div className="verify">
+      <VerifyCustody id={item.id} sha256={item.sha256} />
       <ReceiptCheck onResult={setReceiptResult} />
       <VerdictLine result={receiptResult} receipt />
       <SubmissionReceipt item={item} />
