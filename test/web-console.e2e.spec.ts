@@ -218,6 +218,9 @@ describe('in Chromium', () => {
     await ready.waitFor({ timeout: 120_000 });
     await checkScreen(page, 'exports');
     const [download] = await Promise.all([page.waitForEvent('download'), ready.getByRole('button', { name: 'Download' }).click()]);
+    // Saved by following a one-time link (streamed to disk), not copied into the page's memory first.
+    expect(download.url()).toMatch(/\/api\/v1\/exports\/[0-9a-f-]{36}\/content\?link=cdl_/);
+    expect(download.suggestedFilename()).toMatch(/\.zip$/);
     const file = path.join(os.tmpdir(), `custodia-package-${Date.now()}.zip`);
     await download.saveAs(file);
     const bytes = await readFile(file);

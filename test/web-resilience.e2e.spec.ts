@@ -123,6 +123,8 @@ describe('the console in Chromium, when things go wrong', () => {
     const saving = page.waitForEvent('download');
     await page.getByRole('button', { name: /^Завантажити оригінал/ }).click();
     const download = await saving;
+    // Saved by following a one-time link (streamed to disk), not copied into the page's memory first.
+    expect(download.url()).toMatch(new RegExp(`^${base}/api/v1/evidence/${photo}/content\\?link=cdl_[A-Za-z0-9_-]{43}$`));
     expect(download.suggestedFilename()).toBe('strike.jpg');
     expect(await readFile((await download.path())!)).toEqual(fixture('metadata-rich.jpg'));
     const custody = (await api(investigator).get(`/evidence/${photo}/custody`)).body.events as { event: { action: string } }[];

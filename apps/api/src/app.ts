@@ -12,13 +12,12 @@ import { NestPinoLogger } from '#custodia/logging';
 import { AppModule } from './app.module.js';
 import { completeDocument, operationIdOf, ResponseCheck, UndeclaredQueryCheck } from './http/endpoint.js';
 import { accessLog } from './http/access-log.js';
+import { API_PREFIX } from './http/api-prefix.js';
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
 import { hardenHttpServer } from './http/http-server.js';
 import { problem, ProblemFilter, sendProblem } from './http/problem.filter.js';
 import { tusProtocol } from './http/tus-protocol.js';
 import { defaultWebRoot, isApiPath, webConsole } from './http/web-console.js';
-
-export const API_PREFIX = 'api/v1';
 
 /**
  * Requests that read their own (non-JSON) bodies: tus chunks, and submissions sent as

@@ -93,6 +93,21 @@ export async function fetchBlob(path: string): Promise<Blob> {
   return res.blob();
 }
 
+/**
+ * Saves an original or a package straight to disk, under the name the archive gives it: the
+ * browser follows a one-time link (POST /auth/download-links), so a package of gigabytes never
+ * sits in the page's memory. The download is recorded as the signed-in user's, as with the token.
+ */
+export async function saveDownload(path: string): Promise<void> {
+  const { url } = await call<{ url: string }>('POST', '/auth/download-links', { path });
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = '';
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
 /** Saves a blob under a file name through a temporary link (no popup, no other host). */
 export function saveBlob(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);

@@ -1,5 +1,6 @@
 import {
   applyDecorators,
+  BadRequestException,
   createParamDecorator,
   ForbiddenException,
   Inject,
@@ -10,14 +11,16 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiExtension } from '@nestjs/swagger';
+import { ApiExtension, ApiQuery } from '@nestjs/swagger';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { AuthService } from './auth.service.js';
+import { DownloadLinks } from './download-links.js';
 import { rolesFor, type Purpose } from './policy.js';
 import { ROLES, type Actor, type Role } from './roles.js';
 
 const ACCESS_RULE = 'custodia:access';
 const OPEN_WHILE_PASSWORD_CHANGE_DUE = 'custodia:open-while-password-change-due';
+const BY_DOWNLOAD_LINK = 'custodia:by-download-link';
 
 type AccessRule = { kind: 'public' } | { kind: 'public-log' } | { kind: 'roles'; roles: readonly Role[] };
 
@@ -52,11 +55,33 @@ export const Permit = (purpose: Purpose): MethodDecorator =>
  */
 export const OpenWhilePasswordChangeDue = (): MethodDecorator => SetMetadata(OPEN_WHILE_PASSWORD_CHANGE_DUE, true);
 
+/**
+ * A file download a browser may also follow as a one-time link (`?link=`, from
+ * `POST /download-links`) in place of the Authorization header: the link acts as the caller who
+ * asked for it, and this route's own rule and scope apply as for them.
+ */
+export const ByDownloadLink = (): MethodDecorator =>
+  applyDecorators(
+    SetMetadata(BY_DOWNLOAD_LINK, true),
+    ApiQuery({
+      name: 'link',
+      required: false,
+      schema: { type: 'string', pattern: '^cdl_[A-Za-z0-9_-]{43}$' },
+      description: 'A one-time download link from POST /download-links, for a browser that cannot send the Authorization header (used up when followed; lasts a minute)',
+    }),
+  );
+
+/** Whether the route takes a one-time download link (`link`, its only query parameter). */
+export const takesDownloadLink = (reflector: Reflector, handler: object): boolean => reflector.get<boolean | undefined>(BY_DOWNLOAD_LINK, handler as never) === true;
+
 /** The message of the 403 a user with a password to change gets everywhere else. */
 export const PASSWORD_CHANGE_DUE = 'Change your password first (POST /auth/password)';
 
 interface RequestWithActor {
   headers: Record<string, string | string[] | undefined>;
+  query?: Record<string, unknown>;
+  originalUrl?: string;
+  url?: string;
   actor?: Actor;
 }
 
@@ -82,6 +107,7 @@ export class AccessGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
+    private readonly links: DownloadLinks,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
 
@@ -92,10 +118,18 @@ export class AccessGuard implements CanActivate {
     const roles = rule.kind === 'roles' ? rule.roles : ROLES;
     const request = context.switchToHttp().getRequest<RequestWithActor>();
     const header = request.headers['authorization'];
-    const match = typeof header === 'string' ? /^Bearer +([^\s]+)$/i.exec(header.trim()) : null;
-    if (!match) throw new UnauthorizedException('Send a bearer token in the Authorization header');
-    const actor = await this.auth.authenticate(match[1]!);
-    if (!actor) throw new UnauthorizedException('The token is unknown, expired or revoked');
+    const link = header === undefined && takesDownloadLink(this.reflector, context.getHandler()) ? request.query?.['link'] : undefined;
+    let actor: Actor | null;
+    if (link !== undefined) {
+      if (typeof link !== 'string') throw new BadRequestException('Give one download link');
+      actor = await this.links.redeem(link, (request.originalUrl ?? request.url ?? '').split('?')[0]!);
+      if (!actor) throw new UnauthorizedException('The download link is unknown, used, expired or made for another file; ask for a new one');
+    } else {
+      const match = typeof header === 'string' ? /^Bearer +([^\s]+)$/i.exec(header.trim()) : null;
+      if (!match) throw new UnauthorizedException('Send a bearer token in the Authorization header');
+      actor = await this.auth.authenticate(match[1]!);
+      if (!actor) throw new UnauthorizedException('The token is unknown, expired or revoked');
+    }
     request.actor = actor;
     if (actor.mustChangePassword && !this.reflector.get<boolean | undefined>(OPEN_WHILE_PASSWORD_CHANGE_DUE, context.getHandler())) {
       throw new ForbiddenException(PASSWORD_CHANGE_DUE);

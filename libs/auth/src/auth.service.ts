@@ -8,7 +8,7 @@ import { AccessTokenEntity, UserEntity } from './entities.js';
 import { LoginThrottle } from './login-throttle.js';
 import { TokenCache } from './token-cache.js';
 import { may } from './policy.js';
-import { callerRevoked, callerTokenLive, holdCaller } from './caller.js';
+import { actorOf, callerRevoked, callerTokenLive, holdCaller, type CallerRow } from './caller.js';
 import type { Actor, InterfaceLanguage } from './roles.js';
 import {
   dummyPasswordHash,
@@ -33,16 +33,9 @@ export interface ApiTokenView {
 }
 
 /** What `authenticate` reads of a live token and its user. */
-interface AuthenticatedRow {
-  token_id: string;
+interface AuthenticatedRow extends CallerRow {
   last_used_at: Date | null;
   expires_at: Date;
-  id: string;
-  email: string;
-  display_name: string;
-  role: Actor['role'];
-  must_change_password: boolean;
-  language: InterfaceLanguage | null;
 }
 
 const invalidCredentials = (): DomainError => new DomainError('unauthorized', 'The email or password is wrong');
@@ -182,15 +175,7 @@ export class AuthService {
     );
     const row = rows[0];
     if (!row) return null;
-    const actor: Actor = {
-      id: row.id,
-      email: row.email,
-      displayName: row.display_name,
-      role: row.role,
-      tokenId: row.token_id,
-      mustChangePassword: row.must_change_password,
-      language: row.language,
-    };
+    const actor = actorOf(row);
     this.tokens.put(tokenHash, actor, row.expires_at, mark);
     return actor;
   }

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '#custodia/errors';
-import type { Actor } from './roles.js';
+import type { Actor, InterfaceLanguage } from './roles.js';
 
 export const callerRevoked = (): DomainError => new DomainError('unauthorized', 'The token of this call was revoked or its account disabled or changed');
 
@@ -25,4 +25,27 @@ export async function callerTokenLive(tx: EntityManager, actor: Actor): Promise<
 export async function holdCaller(tx: EntityManager, actor: Actor): Promise<void> {
   const [user]: { role: string }[] = await tx.query(`SELECT role FROM users WHERE id = $1 AND disabled_at IS NULL FOR SHARE`, [actor.id]);
   if (user?.role !== actor.role || !(await callerTokenLive(tx, actor))) throw callerRevoked();
+}
+
+/** A token's and its user's row, as `authenticate` and a download link read them. */
+export interface CallerRow {
+  token_id: string;
+  id: string;
+  email: string;
+  display_name: string;
+  role: Actor['role'];
+  must_change_password: boolean;
+  language: InterfaceLanguage | null;
+}
+
+export function actorOf(row: CallerRow): Actor {
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.display_name,
+    role: row.role,
+    tokenId: row.token_id,
+    mustChangePassword: row.must_change_password,
+    language: row.language,
+  };
 }

@@ -11,3 +11,4 @@ export * from './auth.schema.js';
 export * from './token-cache.js';
 export * from './per-user-limit.js';
 export * from './caller.js';
+export * from './download-links.js';

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param, Patch, Post, Req, Res } from '@nestjs/c
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
-import { CurrentActor, Permit, type Actor } from '#custodia/auth';
+import { ByDownloadLink, CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { tooManyRequests } from '#custodia/errors';
 import {
@@ -211,6 +211,7 @@ export class EvidenceController {
 
   @Get('evidence/:id/content')
   @Permit('evidence.content')
+  @ByDownloadLink()
   @Endpoint({
     summary: 'The original bytes, unchanged, as an attachment; Range requests (one range; If-Range with the ETag) work (records evidence.downloaded)',
     produces: 'application/octet-stream',

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CurrentActor, Permit, type Actor } from '#custodia/auth';
+import { ByDownloadLink, CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { CreateExportBody, Export, ExportList, ExportsService, type ExportView } from '#custodia/exports';
 import { z } from '#custodia/schema';
 import { sendBlob } from '../http/download.js';
@@ -45,6 +45,7 @@ export class ExportsController {
   /** The ZIP (a BagIt bag), streamed; Range requests work; each request is an `export.downloaded` event. */
   @Get('exports/:id/content')
   @Permit('export.download')
+  @ByDownloadLink()
   @Endpoint({
     operationId: 'downloadExport',
     summary: 'The package (a BagIt bag in a ZIP), with ETag and Repr-Digest (RFC 9530); Range requests (one range; If-Range with the ETag) work',

@@ -13,6 +13,7 @@ import { ApiBody, ApiExtension, ApiOperation, ApiProduces, ApiQuery, ApiResponse
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { map, type Observable } from 'rxjs';
+import { takesDownloadLink } from '#custodia/auth';
 import { DomainError } from '#custodia/errors';
 import { parseWith, z } from '#custodia/schema';
 
@@ -158,7 +159,8 @@ export const ValidQuery = createParamDecorator((_: unknown, context: ExecutionCo
 });
 
 /**
- * A route whose `@Endpoint` declares no query takes none: any parameter is a 400 naming it, as a
+ * A route whose `@Endpoint` declares no query takes none (but `link` where `@ByDownloadLink`):
+ * any parameter is a 400 naming it, as a
  * declared query's unknown parameters are (api.md: unknown parameters are refused, not ignored).
  */
 @Injectable()
@@ -167,7 +169,9 @@ export class UndeclaredQueryCheck implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const spec = this.reflector.get<EndpointSpec | undefined>(ENDPOINT, context.getHandler());
-    const names = spec && !spec.query ? Object.keys(context.switchToHttp().getRequest<Request>().query ?? {}) : [];
+    const given = spec && !spec.query ? Object.keys(context.switchToHttp().getRequest<Request>().query ?? {}) : [];
+    // A download a browser follows as a one-time link takes that one parameter (AccessGuard reads it).
+    const names = takesDownloadLink(this.reflector, context.getHandler()) ? given.filter((name) => name !== 'link') : given;
     if (names.length) {
       throw new DomainError('bad_request', 'This operation takes no query parameters', names.map((field) => ({ field, message: 'is not a known parameter' })));
     }

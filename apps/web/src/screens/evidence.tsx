@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
+import { ApiError, call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, saveDownload, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ActionName, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select, useSubmit } from '../ui.js';
@@ -188,7 +188,7 @@ function DownloadOriginal({ item }: { item: Evidence }) {
     setBusy(true);
     setError(null);
     try {
-      saveBlob(await fetchBlob(`/evidence/${item.id}/content`), item.originalFileName ?? item.id);
+      await saveDownload(`/evidence/${item.id}/content`);
     } catch (e) {
       setError(e);
     } finally {

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { call, fetchBlob, get, saveBlob, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
+import { call, get, saveDownload, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Select, useSubmit } from '../ui.js';
@@ -70,7 +70,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
 
   async function download(job: ExportJob) {
     try {
-      saveBlob(await fetchBlob(`/exports/${job.id}/content`), `custodia-${job.purpose}-${job.id.slice(0, 8)}.zip`);
+      await saveDownload(`/exports/${job.id}/content`);
     } catch (e) {
       setError(e);
     }

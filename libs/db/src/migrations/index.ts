@@ -20,6 +20,7 @@ import { UploadUuids1764001800000 } from './1764001800000-upload-uuids.js';
 import { LateTimestamps1764001900000 } from './1764001900000-late-timestamps.js';
 import { LoginAttempts1764002000000 } from './1764002000000-login-attempts.js';
 import { IncidentLinkedBy1764002100000 } from './1764002100000-incident-linked-by.js';
+import { DownloadLinks1764002200000 } from './1764002200000-download-links.js';
 
 /** Every migration, in order. Released migrations are never edited: add a new one. */
-export const MIGRATIONS = [Foundation1764000000000, CustodyLog1764000100000, Evidence1764000200000, Records1764000300000, EvidenceSearch1764000400000, Exports1764000500000, EvidenceTimePlace1764000600000, Accounts1764000700000, WordForms1764000800000, EvidenceLinks1764000900000, Uploads1764001000000, Fixity1764001100000, CustodyQueue1764001200000, Remnants1764001300000, InterfaceLanguage1764001400000, AuthChanges1764001500000, NearDuplicateIndex1764001600000, NearDuplicatePairs1764001700000, UploadUuids1764001800000, LateTimestamps1764001900000, LoginAttempts1764002000000, IncidentLinkedBy1764002100000];
+export const MIGRATIONS = [Foundation1764000000000, CustodyLog1764000100000, Evidence1764000200000, Records1764000300000, EvidenceSearch1764000400000, Exports1764000500000, EvidenceTimePlace1764000600000, Accounts1764000700000, WordForms1764000800000, EvidenceLinks1764000900000, Uploads1764001000000, Fixity1764001100000, CustodyQueue1764001200000, Remnants1764001300000, InterfaceLanguage1764001400000, AuthChanges1764001500000, NearDuplicateIndex1764001600000, NearDuplicatePairs1764001700000, UploadUuids1764001800000, LateTimestamps1764001900000, LoginAttempts1764002000000, IncidentLinkedBy1764002100000, DownloadLinks1764002200000];
