@@ -50,6 +50,9 @@ describe('evidence derivatives (e2e)', () => {
     expect(res.status, url).toBe(200);
     expect(res.headers['content-type']).toBe('image/jpeg');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
+    // Kept by no browser: a view from its cache would go unrecorded, and a picture of the wounded
+    // would stay on a shared computer after sign-out.
+    expect(res.headers['cache-control']).toBe('private, no-store');
     return res.body as Buffer;
   };
 

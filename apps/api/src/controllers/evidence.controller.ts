@@ -252,7 +252,9 @@ export class EvidenceController {
     res.setHeader('Content-Type', 'image/jpeg');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('ETag', entityTag(sha256));
-    res.setHeader('Cache-Control', 'private, max-age=86400, immutable');
+    // Like the original: a view a browser served from its cache would not be recorded, and a
+    // thumbnail of the wounded would outlive the session on a shared computer.
+    res.setHeader('Cache-Control', 'private, no-store');
     if (!stream) {
       if (sizeBytes !== null) res.setHeader('Content-Length', String(sizeBytes));
       res.end();
