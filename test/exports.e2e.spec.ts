@@ -475,6 +475,29 @@ describe('court packages (e2e)', () => {
       expect(shown).toBe(carried.length);
     });
 
+    it('names as an item\'s copies only items the copy holds; a court package names them all', async () => {
+      // The same photo again: an exact duplicate, and a near duplicate at distance 0, of photoId.
+      const again = await submit(t, investigator, caseId, photo, { filename: 'again.jpg', contentType: 'image/jpeg' });
+      expect(again.status, JSON.stringify(again.body)).toBe(201);
+      const item = await waitProcessed(t, investigator, again.body.id);
+      expect(item.duplicateOf).toBe(photoId);
+      expect(item.nearDuplicates.map((near: { id: string }) => near.id)).toContain(photoId);
+      const recordIn = async (purpose: string) => {
+        const made = await makeExport(t, investigator, caseId, { purpose, evidenceIds: [again.body.id] });
+        const got = await download(t, investigator, made.id);
+        dirs.push(got.dir);
+        const out = await unpack(got.zip, path.join(got.dir, 'out'));
+        return JSON.parse(await readFile(path.join(out, `data/evidence/${again.body.id}/record.json`), 'utf8'));
+      };
+      const partnerRecord = await recordIn('partner');
+      expect(partnerRecord).toMatchObject({ duplicateOf: null, nearDuplicates: [] });
+      // The flags still say the archive holds copies.
+      expect(partnerRecord.flags).toEqual(expect.arrayContaining(['exact_duplicate', 'near_duplicate']));
+      const courtRecord = await recordIn('court');
+      expect(courtRecord.duplicateOf).toBe(photoId);
+      expect(courtRecord.nearDuplicates.map((near: { id: string }) => near.id)).toContain(photoId);
+    });
+
     it('leaves out the events that carry a free-text reason (it may name anyone), from events.jsonl and the report, and says how many', async () => {
       const partnerEvents = await readFile(path.join(bag, 'data/custody/events.jsonl'), 'utf8');
       const { treeSize } = JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8')) as { treeSize: number };

@@ -174,12 +174,14 @@ export class PackageBuilder {
       eventsNamingWithheld,
     });
 
+    // What a partner copy's records may name as an item's copies (redact.ts).
+    const inCopy: ReadonlySet<string> = new Set(selection.evidenceIds);
     const pack = async (): Promise<void> => {
       // 1. Evidence: each file checked against the hash the log holds for it as it streams.
       for (let i = 0; i < selection.evidenceIds.length; i += BATCH) {
         for (const { row: item, view } of await this.evidence.packageViews(viewer, row.case_id, selection.evidenceIds.slice(i, i + BATCH))) {
           packed.set(item.id, await this.packItem(writer, item, view, court));
-          await writer.addPayload(`evidence/${item.id}/record.json`, prettyJson(court ? view : partnerEvidenceView(view)));
+          await writer.addPayload(`evidence/${item.id}/record.json`, prettyJson(court ? view : partnerEvidenceView(view, inCopy)));
           itemsDone++;
           await progress();
         }
@@ -262,7 +264,7 @@ export class PackageBuilder {
         treeHead: { treeSize: head.treeSize, rootHash: head.rootHash, timestamp: head.timestamp, keyId: head.keyId, signature: head.signature },
         timestamp: token ? timestampSummary(token) : null,
       };
-      const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, court) };
+      const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, court, inCopy) };
       await addReportTags(writer, model);
       await writer.addTag('verify_proofs.py', await readFile(VERIFY_PROOFS_PY));
       // 5. bag-info.txt, the manifests and the tag manifests, then the ZIP's directory.
@@ -414,6 +416,7 @@ export class PackageBuilder {
     packed: Map<string, PackedItem>,
     head: SignedTreeHead,
     court: boolean,
+    inCopy: ReadonlySet<string>,
   ): AsyncGenerator<ReportItem> {
     const withhold = court ? null : EVENTS_PARTNERS_DO_NOT_GET;
     const names = new Map<string, string>(
@@ -422,7 +425,7 @@ export class PackageBuilder {
     for (let i = 0; i < ids.length; i += BATCH) {
       for (const { row: item, view } of await this.evidence.packageViews(viewer, caseId, ids.slice(i, i + BATCH))) {
         const file = packed.get(item.id) ?? { path: null, kind: null, sha256: null, sha512: null };
-        const shown = court ? view : partnerEvidenceView(view);
+        const shown = court ? view : partnerEvidenceView(view, inCopy);
         // The file is tied to the log: an original through the submission event, a preview through its derivative event.
         const binding = file.kind === 'original' ? 'evidence.submitted' : 'evidence.derivative_created';
         const bound =

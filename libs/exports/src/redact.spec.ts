@@ -21,6 +21,25 @@ describe('roundPositions', () => {
 });
 
 describe('partnerEvidenceView', () => {
+  it('names as copies of an item only the items in the same copy', () => {
+    const view = {
+      submittedBy: { id: 'u1' },
+      originalFileName: null,
+      flags: ['exact_duplicate', 'near_duplicate'],
+      duplicateOf: 'e-outside',
+      nearDuplicates: [
+        { id: 'e-inside', distance: 2 },
+        { id: 'e-outside', distance: 3 },
+      ],
+    };
+    expect(partnerEvidenceView(view, new Set(['e-inside']))).toMatchObject({
+      flags: ['exact_duplicate', 'near_duplicate'],
+      duplicateOf: null,
+      nearDuplicates: [{ id: 'e-inside', distance: 2 }],
+    });
+    expect(partnerEvidenceView(view, new Set(['e-inside', 'e-outside']))).toMatchObject({ duplicateOf: 'e-outside', nearDuplicates: view.nearDuplicates });
+  });
+
   it('names nobody: the submitter by id only, no document author; positions rounded', () => {
     const view = {
       submittedBy: { id: 'u1', displayName: 'Dasha' },
@@ -28,13 +47,13 @@ describe('partnerEvidenceView', () => {
       declared: { location: { lat: 50.02684, lon: 36.34581 } },
       extracted: { location: { lat: 50.1234, lon: 30.5678, altitudeM: 12 }, document: { pages: 2, title: 'Statement', author: 'Оксана Коваленко' } },
     };
-    expect(partnerEvidenceView(view)).toEqual({
+    expect(partnerEvidenceView(view, new Set())).toEqual({
       submittedBy: { id: 'u1' },
       originalFileName: null,
       declared: { location: { lat: 50.03, lon: 36.35 } },
       extracted: { location: { lat: 50.12, lon: 30.57, altitudeM: 12 }, device: null, document: { pages: 2, title: 'Statement', author: null, creator: null, producer: null } },
     });
-    expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: null, extracted: null })).toEqual({ submittedBy: { id: 'u2' }, originalFileName: null, extracted: null });
+    expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: null, extracted: null }, new Set())).toEqual({ submittedBy: { id: 'u2' }, originalFileName: null, extracted: null });
   });
 
   it('keeps nothing that names the file or the device: no original file name, no device, no creator tool or producer', () => {
@@ -51,7 +70,7 @@ describe('partnerEvidenceView', () => {
         document: { pages: 2, title: 'Statement', author: 'Оксана Коваленко', creator: 'HP Scan (Kharkiv office)', producer: 'HP LaserJet MFP M428 PDF', createdAt: null },
       },
     };
-    const shown = partnerEvidenceView(view);
+    const shown = partnerEvidenceView(view, new Set());
     expect(shown).toEqual({
       id: 'e1',
       originalFileName: null,
@@ -66,7 +85,7 @@ describe('partnerEvidenceView', () => {
       },
     });
     // A file with no device and no document block gets none.
-    expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: 'IMG_1.jpg', extracted: { device: null, width: 1 } })).toEqual({
+    expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: 'IMG_1.jpg', extracted: { device: null, width: 1 } }, new Set())).toEqual({
       submittedBy: { id: 'u2' },
       originalFileName: null,
       extracted: { device: null, width: 1 },

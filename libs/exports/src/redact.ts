@@ -33,6 +33,8 @@ export function roundPositions<T>(value: T): T {
 interface PartnerShown {
   submittedBy: { id: string; displayName?: string | null };
   originalFileName: string | null;
+  duplicateOf?: string | null;
+  nearDuplicates?: readonly { id: string }[];
   extracted?: {
     device?: { make: string | null; model: string | null; software: string | null } | null;
     document?: { author?: string | null; creator?: string | null; producer?: string | null } | null;
@@ -46,9 +48,11 @@ interface PartnerShown {
  * "D1-IMG_0001-kharkiv-home.jpg", can name a place or a person; the packed preview has a name
  * of its own), no device (make, model and software single out a documenter's phone or drone),
  * and no program a document names as its creator or producer (an office's scanner or copy of
- * a word processor, the device of a document).
+ * a word processor, the device of a document). The items it names as its copies
+ * (`duplicateOf`, `nearDuplicates`) are only those in the same copy (`inCopy`): the ids of others
+ * would tell a partner of material the archive did not share (its flags still say it has copies).
  */
-export function partnerEvidenceView<V extends PartnerShown>(view: V): V {
+export function partnerEvidenceView<V extends PartnerShown>(view: V, inCopy: ReadonlySet<string>): V {
   const rounded = roundPositions(view);
   const extracted = rounded.extracted;
   const document = extracted?.document;
@@ -56,6 +60,8 @@ export function partnerEvidenceView<V extends PartnerShown>(view: V): V {
     ...rounded,
     submittedBy: { id: view.submittedBy.id },
     originalFileName: null,
+    ...(view.duplicateOf !== undefined ? { duplicateOf: view.duplicateOf !== null && inCopy.has(view.duplicateOf) ? view.duplicateOf : null } : {}),
+    ...(view.nearDuplicates ? { nearDuplicates: view.nearDuplicates.filter((near) => inCopy.has(near.id)) } : {}),
     ...(extracted ? { extracted: { ...extracted, device: null, ...(document ? { document: { ...document, author: null, creator: null, producer: null } } : {}) } } : {}),
   };
 }
