@@ -184,6 +184,15 @@ export interface GeoPoint {
   altitudeM?: number | null;
 }
 
+/** How an item is named where it is listed: its title, else the file name it came with, else the start of its id. */
+export const itemName = (item: Pick<Evidence, 'id' | 'title' | 'originalFileName'>): string => item.title ?? item.originalFileName ?? item.id.slice(0, 8);
+
+/** The name of the item `id` among `items` (the start of its id when it is not among them). */
+export const evidenceName = (items: readonly Evidence[], id: string): string => {
+  const item = items.find((i) => i.id === id);
+  return item ? itemName(item) : id.slice(0, 8);
+};
+
 export interface Evidence {
   id: string;
   caseId: string;

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { call, get, type Damage, type SourceLink } from '../api.js';
+import { call, evidenceName, get, type Damage, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, useSubmit, VocabularyPicker } from '../ui.js';
-import { evidenceName, fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
+import { fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
 
 const EMPTY = {
   objectName: '',

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { call, get, saveDownload, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
+import { call, get, itemName, saveDownload, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Select, useSubmit } from '../ui.js';
@@ -138,7 +138,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
                 <li key={item.id}>
                   <label>
                     <input type="checkbox" checked={selected.includes(item.id)} onChange={(e) => setSelected(e.target.checked ? [...selected, item.id] : selected.filter((s) => s !== item.id))} />{' '}
-                    {item.title ?? item.originalFileName ?? item.id.slice(0, 8)}
+                    {itemName(item)}
                   </label>
                 </li>
               ))}

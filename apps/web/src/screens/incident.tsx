@@ -1,5 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
-import { ApiError, call, get, type Evidence, type Incident, type Page } from '../api.js';
+import { ApiError, call, evidenceName, get, itemName, type Evidence, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
@@ -237,10 +237,7 @@ function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; o
   useEffect(() => {
     get<Page<Evidence>>(`/cases/${incident.caseId}/evidence?limit=200`).then((p) => setItems(p.items), setError);
   }, [incident.caseId]);
-  const name = (eid: string) => {
-    const item = items.find((i) => i.id === eid);
-    return item ? item.title ?? item.originalFileName ?? eid.slice(0, 8) : eid.slice(0, 8);
-  };
+  const name = (eid: string) => evidenceName(items, eid);
 
   /** The incident's links set anew, with the reason given (each change a custody event). */
   async function setLinks(evidence: { evidenceId: string; role: string }[]): Promise<boolean> {
@@ -283,7 +280,7 @@ function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; o
             <option value="">{t('form.choose')}</option>
             {items.map((i) => (
               <option key={i.id} value={i.id}>
-                {i.title ?? i.originalFileName ?? i.id.slice(0, 8)}
+                {itemName(i)}
               </option>
             ))}
           </Select>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { ApiError, get, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
+import { ApiError, get, itemName, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { Select, utcOffset, VocabularyPicker } from '../ui.js';
@@ -77,10 +77,6 @@ export function useCaseEvidence(caseId: string | undefined): Evidence[] {
   return items;
 }
 
-export const evidenceName = (items: Evidence[], id: string): string => {
-  const item = items.find((i) => i.id === id);
-  return item ? item.title ?? item.originalFileName ?? id.slice(0, 8) : id.slice(0, 8);
-};
 
 /** One cited source: an evidence item of the case and how reliable it is (source_reliability). */
 export function SourcePicker({ items, value, onChange, errorOf }: { items: Evidence[]; value: SourceLink; onChange(source: SourceLink): void; errorOf(field: string): string | undefined }) {
@@ -92,7 +88,7 @@ export function SourcePicker({ items, value, onChange, errorOf }: { items: Evide
         <option value="">{t('records.noSource')}</option>
         {items.map((i) => (
           <option key={i.id} value={i.id}>
-            {i.title ?? i.originalFileName ?? i.id.slice(0, 8)}
+            {itemName(i)}
           </option>
         ))}
       </Select>

@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
-import { call, fetchBlob, get, saveBlob, type Finding, type Remnant, type RemnantCustody, type SerialAnalysis, type SourceLink } from '../api.js';
+import { call, evidenceName, fetchBlob, get, saveBlob, type Finding, type Remnant, type RemnantCustody, type SerialAnalysis, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ActionName, ErrorNote, Field, Link, useSubmit, VocabularyPicker } from '../ui.js';
-import { evidenceName, fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence } from './record-form.js';
+import { fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence } from './record-form.js';
 
 /**
  * Munition remnants (issue 14): a case's remnants searched by weapon type, component, serial
