@@ -204,6 +204,15 @@ describe('in Chromium', () => {
     await page.goto(`${base}/cases/${caseId}/map`);
     await page.locator('.leaflet-container path.leaflet-interactive').first().waitFor();
     await checkScreen(page, 'map');
+    // The markers are links in the tab order, named as their tooltips; Enter follows one.
+    const incidentMarker = page.getByRole('link', { name: 'Incident: Shahed strike on a block of flats' });
+    expect(await incidentMarker.getAttribute('tabindex')).toBe('0');
+    await page.locator('.leaflet-container').focus();
+    for (let i = 0; i < 10 && !(await incidentMarker.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+    expect(await incidentMarker.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.locator('.leaflet-tooltip', { hasText: 'Shahed strike on a block of flats' }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/incidents/${state.incidentId}`);
     await page.close();
   });
 

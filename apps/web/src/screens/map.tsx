@@ -1,7 +1,7 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { useEffect, useRef, useState } from 'react';
-import { get, type Evidence, type Incident, type Page } from '../api.js';
+import { get, itemName, type Evidence, type Incident, type Page } from '../api.js';
 import { loadBasemap } from '../basemap.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
@@ -18,6 +18,25 @@ function textTooltip(text: string): HTMLElement {
   const span = document.createElement('span');
   span.textContent = text;
   return span;
+}
+
+/**
+ * A marker that leads to a page, for the mouse and the keyboard alike: a link in the tab order
+ * (Leaflet's vector markers are not), named by its tooltip's text, which also shows on focus;
+ * Enter follows it.
+ */
+function place(map: L.Map, marker: L.CircleMarker, label: string, href: string): void {
+  marker.bindTooltip(textTooltip(label)).on('click', () => navigate(href)).addTo(map);
+  const element = marker.getElement();
+  if (!element) return;
+  element.setAttribute('tabindex', '0');
+  element.setAttribute('role', 'link');
+  element.setAttribute('aria-label', label);
+  element.addEventListener('focus', () => marker.openTooltip());
+  element.addEventListener('blur', () => marker.closeTooltip());
+  element.addEventListener('keydown', (event) => {
+    if ((event as KeyboardEvent).key === 'Enter') navigate(href);
+  });
 }
 
 /** A Leaflet map over the bundled boundaries (no tile server unless the operator configures one). */
@@ -56,19 +75,13 @@ export function MapPanel({ caseId }: { caseId: string }) {
         if (!at) continue;
         const p = L.latLng(at.lat, at.lon);
         points.push(p);
-        L.circleMarker(p, { radius: 6, color: '#7a3b00', fillColor: '#f0a050', fillOpacity: 0.9 })
-          .bindTooltip(textTooltip(`${t('map.evidence')}: ${item.title ?? item.originalFileName ?? item.id.slice(0, 8)}`))
-          .on('click', () => navigate(`/evidence/${item.id}`))
-          .addTo(map);
+        place(map, L.circleMarker(p, { radius: 6, color: '#7a3b00', fillColor: '#f0a050', fillOpacity: 0.9 }), `${t('map.evidence')}: ${itemName(item)}`, `/evidence/${item.id}`);
       }
       for (const incident of incidents.items) {
         if (!incident.location) continue;
         const p = L.latLng(incident.location.lat, incident.location.lon);
         points.push(p);
-        L.circleMarker(p, { radius: 9, color: '#8b0000', fillColor: '#d03030', fillOpacity: 0.8 })
-          .bindTooltip(textTooltip(`${t('map.incident')}: ${incident.title}`))
-          .on('click', () => navigate(`/incidents/${incident.id}`))
-          .addTo(map);
+        place(map, L.circleMarker(p, { radius: 9, color: '#8b0000', fillColor: '#d03030', fillOpacity: 0.8 }), `${t('map.incident')}: ${incident.title}`, `/incidents/${incident.id}`);
       }
       if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
     }, setError);
