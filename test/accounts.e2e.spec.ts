@@ -155,8 +155,11 @@ describe('account administration (e2e)', () => {
 
     it('refuses to leave the archive without an active administrator (409)', async () => {
       // t.admin is the only administrator.
-      expect(expectProblem(await patch(t.admin, t.admin.id, { disabled: true, reason: 'bye' }), 409).detail).toMatch(/last active administrator/);
-      expectProblem(await patch(t.admin, t.admin.id, { role: 'investigator', reason: 'step down' }), 409);
+      expect(expectProblem(await patch(t.admin, t.admin.id, { role: 'investigator', reason: 'step down' }), 409).detail).toMatch(/last active administrator/);
+      // No administrator disables their own account (it would end this very session), last or not.
+      const self = expectProblem(await patch(t.admin, t.admin.id, { disabled: true, reason: 'bye' }), 422);
+      expect(self.detail).toMatch(/own account/);
+      expect(self.errors?.map((e) => e.field)).toEqual(['disabled']);
       expect(await status(t.admin.token)).toBe(200);
 
       const second = await t.user('admin', 'second-admin');
@@ -165,8 +168,9 @@ describe('account administration (e2e)', () => {
       // ...and the one left may not, nor be disabled by anyone.
       expectProblem(await patch(t.admin, t.admin.id, { role: 'auditor', reason: 'step down' }), 409);
       const third = await t.user('admin', 'third-admin');
-      await patch(t.admin, third.id, { disabled: true, reason: 'test' });
-      expectProblem(await patch(t.admin, t.admin.id, { disabled: true, reason: 'bye' }), 409);
+      expectProblem(await patch(third, third.id, { disabled: true, reason: 'bye' }), 422);
+      expect((await patch(t.admin, third.id, { disabled: true, reason: 'test' })).status).toBe(200);
+      expectProblem(await patch(t.admin, t.admin.id, { disabled: true, reason: 'bye' }), 422);
       // A disabled administrator does not count.
       const rows = await t.db.superuserQuery(`SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL`);
       expect(rows[0]!['n']).toBe(1);

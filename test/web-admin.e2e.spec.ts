@@ -231,12 +231,29 @@ describe('account administration', () => {
     await signIn(page, t.admin);
     await page.goto(`${base}/admin`);
 
+    // Ending someone's access is asked about first; answered no, nothing happens.
+    const asked: string[] = [];
+    const answer = (yes: boolean) =>
+      page.once('dialog', (dialog) => {
+        asked.push(dialog.message());
+        void (yes ? dialog.accept() : dialog.dismiss());
+      });
+    // No administrator is offered to disable their own account.
+    await page.getByRole('button', { name: 'Disable: Petro Field' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Disable: Administrator' }).count()).toBe(0);
     // Disabling needs a reason: the API's message is shown beside the reason field.
+    answer(true);
     await page.getByRole('button', { name: 'Disable: Petro Field' }).click();
     const reason = page.getByLabel('Reason for account changes (recorded in the custody log)');
     await expect.poll(() => reason.getAttribute('aria-invalid')).toBe('true');
     expect(await whoIs(field.token)).toBe(field.id);
     await reason.fill('phone lost at a checkpoint');
+    answer(false);
+    await page.getByRole('button', { name: 'Disable: Petro Field' }).click();
+    await expect.poll(() => asked.length).toBe(2);
+    expect(asked[1]).toBe('Disable the account of Petro Field? Every session and device token ends at once, and they cannot sign in until an administrator enables it.');
+    expect(await whoIs(field.token)).toBe(field.id);
+    answer(true);
     await page.getByRole('button', { name: 'Disable: Petro Field' }).click();
     await page.locator('[role=status]').filter({ hasText: 'Petro Field is disabled' }).waitFor();
     expect(await whoIs(field.token)).toBe(401);
@@ -290,7 +307,13 @@ describe('account administration', () => {
     expect(await whoIs(other.body.token)).toBe(field.id);
     // The list drops it once the console has re-read it (the API refused the token already, above).
     await expect.poll(() => page.getByRole('button', { name: 'Revoke: Pixel 7, Izium team' }).count()).toBe(0);
-    // ...and all at once.
+    // ...and all at once, asked first.
+    answer(false);
+    await page.getByRole('button', { name: 'Revoke all tokens: Petro Field' }).click();
+    await expect.poll(() => asked.length).toBe(4);
+    expect(asked[3]).toMatch(/^Revoke every session and device token of Petro Field\?/);
+    expect(await whoIs(other.body.token)).toBe(field.id);
+    answer(true);
     await page.getByRole('button', { name: 'Revoke all tokens: Petro Field' }).click();
     await page.locator('[role=status]').filter({ hasText: 'Every session and device token of Petro Field is revoked' }).waitFor();
     expect(await whoIs(other.body.token)).toBe(401);

@@ -251,7 +251,7 @@ export class UsersService {
   /**
    * An administrator changes a user's display name, role or disabled state, saying why.
    * Disabling ends every session and device token of the user at once. A change that would
-   * leave no active administrator is refused (409). Records `user.updated` (what changed; the
+   * leave no active administrator is refused (409), as is disabling one's own account (422). Records `user.updated` (what changed; the
    * old and new role) and/or `user.disabled` (how many tokens ended), with the reason.
    */
   async update(actor: Actor, id: string, change: UserChange): Promise<UserView> {
@@ -260,6 +260,10 @@ export class UsersService {
     if (displayName === '') throw unprocessable('The display name is empty', [{ field: 'displayName', message: 'must not be blank' }]);
     if (displayName === undefined && change.role === undefined && change.disabled === undefined) {
       throw unprocessable('Nothing to change', [{ field: 'body', message: 'name at least one of displayName, role, disabled' }]);
+    }
+    // Disabling oneself ends the session of this very call and leaves no one at the desk.
+    if (actor.id === id && change.disabled === true) {
+      throw unprocessable('An administrator cannot disable their own account; another administrator can', [{ field: 'disabled', message: 'must not be true for your own account' }]);
     }
     return this.changingAccounts(this.db.transaction(async (tx) => {
       await holdAdministrator(tx, actor);

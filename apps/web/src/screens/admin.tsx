@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, call, get, type Role } from '../api.js';
 import { useI18n } from '../i18n.js';
+import { useSession } from '../session.js';
 import { ErrorNote, Field, Select, useSubmit } from '../ui.js';
 
 interface TokenRow {
@@ -33,10 +34,13 @@ interface IssuedToken {
 
 /**
  * Accounts: create, change role, disable or enable, set a password; a user's sessions and device
- * tokens, issue one (shown once) and revoke them one by one, or all at once in one click (a seized phone).
+ * tokens, issue one (shown once) and revoke them one by one, or all at once (a seized phone). Ending
+ * access (revoking all, disabling) is asked about first: a documenter in the field cannot sign in
+ * again before someone at the desk helps. No one disables their own account here (the API refuses).
  */
 export function AdminScreen() {
   const { t, instant } = useI18n();
+  const { me } = useSession();
   const [users, setUsers] = useState<UserRow[]>([]);
   const [form, setForm] = useState({ email: '', displayName: '', password: '', role: 'documenter' as Role });
   const [error, setError] = useState<unknown>(null);
@@ -59,6 +63,7 @@ export function AdminScreen() {
   });
 
   async function revoke(user: UserRow) {
+    if (!window.confirm(t('confirm.revokeAll', { n: user.displayName }))) return;
     setError(null);
     try {
       await call('DELETE', `/users/${user.id}/tokens`);
@@ -70,6 +75,7 @@ export function AdminScreen() {
   }
 
   async function setDisabled(user: UserRow, disabled: boolean) {
+    if (disabled && !window.confirm(t('confirm.disable', { n: user.displayName }))) return;
     setError(null);
     try {
       await call('PATCH', `/users/${user.id}`, { disabled, reason });
@@ -154,9 +160,13 @@ export function AdminScreen() {
                 <button type="button" onClick={() => showTokens(u)} aria-label={`${t('admin.tokens')}: ${u.displayName}`}>
                   {t('admin.tokens')}
                 </button>{' '}
-                <button type="button" onClick={() => setDisabled(u, !u.disabledAt)} aria-label={`${t(u.disabledAt ? 'admin.enable' : 'admin.disable')}: ${u.displayName}`}>
-                  {t(u.disabledAt ? 'admin.enable' : 'admin.disable')}
-                </button>{' '}
+                {u.id !== me.id && (
+                  <>
+                    <button type="button" onClick={() => setDisabled(u, !u.disabledAt)} aria-label={`${t(u.disabledAt ? 'admin.enable' : 'admin.disable')}: ${u.displayName}`}>
+                      {t(u.disabledAt ? 'admin.enable' : 'admin.disable')}
+                    </button>{' '}
+                  </>
+                )}
                 <button type="button" className="danger" onClick={() => revoke(u)} aria-label={`${t('admin.revoke')}: ${u.displayName}`}>
                   {t('admin.revoke')}
                 </button>
