@@ -102,7 +102,13 @@ describe('damage records on the incident page', () => {
     await form.getByLabel('Reliability of the source').selectOption('reliable');
     await form.getByRole('button', { name: 'Add' }).click();
     const latitude = form.getByLabel('Latitude');
-    expect(await messageBeside(page, latitude)).toBeTruthy();
+    expect(await messageBeside(page, latitude)).toBe('must be between -90 and 90');
+    // In Ukrainian the API's message is said in Ukrainian (the console's catalogue of them).
+    const errorId = (await latitude.getAttribute('aria-describedby'))!.split(' ').find((id) => id.endsWith('-error'))!;
+    await page.getByRole('button', { name: 'Українська' }).click();
+    await expect.poll(() => page.locator(`[id="${errorId}"]`).textContent()).toBe('має бути від -90 до 90');
+    await page.getByRole('button', { name: 'English' }).click();
+    await expect.poll(() => page.locator(`[id="${errorId}"]`).textContent()).toBe('must be between -90 and 90');
     expect(await form.getByLabel('Longitude').getAttribute('aria-invalid')).toBeNull();
     expect((await api(investigator).get(`/incidents/${incidentId}/damage`)).body.items).toHaveLength(0);
     await checkScreen(page, 'damage with field errors');

@@ -1,5 +1,6 @@
 import { useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
 import { ApiError, OfflineError, type Flag, type VocabularyTerm } from './api.js';
+import { fieldMessage } from './field-messages.js';
 import { useI18n, type I18n, type MessageKey } from './i18n.js';
 import { navigate } from './router.js';
 
@@ -30,6 +31,16 @@ export function utcOffset(at: Date): string {
 /** This device's zone as a person reads it: "Europe/Kyiv, UTC+02:00" (browsers still say Kiev, the old spelling). */
 export const deviceZone = (at = new Date()): string => `${Intl.DateTimeFormat().resolvedOptions().timeZone.replace(/^Europe\/Kiev$/, 'Europe/Kyiv')}, UTC${utcOffset(at)}`;
 
+/** The API's message for a field, in the console's language (field-messages.ts), read out as it appears. */
+export function FieldError({ id, message }: { id?: string; message: string }) {
+  const { lang } = useI18n();
+  return (
+    <span className="field-error" id={id} role="alert">
+      {fieldMessage(message, lang)}
+    </span>
+  );
+}
+
 /**
  * A labelled input with the API's message for its field shown beside it (aria-describedby); a
  * date and time field says in which zone it is read (this device's; the console shows Kyiv's).
@@ -48,11 +59,7 @@ export function Field({ label, error, ...input }: InputHTMLAttributes<HTMLInputE
         </span>
       )}
       <input id={id} aria-invalid={error ? true : undefined} aria-describedby={described || undefined} {...input} />
-      {error && (
-        <span className="field-error" id={`${id}-error`} role="alert">
-          {error}
-        </span>
-      )}
+      {error && <FieldError id={`${id}-error`} message={error} />}
     </div>
   );
 }
@@ -65,11 +72,7 @@ export function Select({ label, error, children, ...select }: SelectHTMLAttribut
       <select id={id} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} {...select}>
         {children}
       </select>
-      {error && (
-        <span className="field-error" id={`${id}-error`} role="alert">
-          {error}
-        </span>
-      )}
+      {error && <FieldError id={`${id}-error`} message={error} />}
     </div>
   );
 }
@@ -133,7 +136,7 @@ export function errorText(error: unknown, t: I18n['t']): string {
 
 /** A failure as errorText says it; with `fields`, each field's message too (where no field shows it). */
 export function ErrorNote({ error, fields }: { error: unknown; fields?: boolean }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   if (!error) return null;
   const listed = fields && error instanceof ApiError ? error.errors : [];
   return (
@@ -142,7 +145,7 @@ export function ErrorNote({ error, fields }: { error: unknown; fields?: boolean 
       {listed.map((e) => (
         <span key={e.field} className="field-problem">
           {' '}
-          {e.field.replace(/^body\./, '')}: {e.message}
+          {e.field.replace(/^body\./, '')}: {fieldMessage(e.message, lang)}
         </span>
       ))}
     </p>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { ApiError, get, itemName, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { Select, utcOffset, VocabularyPicker } from '../ui.js';
+import { FieldError, Select, utcOffset, VocabularyPicker } from '../ui.js';
 
 /** Helpers shared by the record forms (incident, damage, remnant). */
 
@@ -55,11 +55,7 @@ export function VocabularyChecks({ legend, vocabulary, terms, value, onChange, e
             {term.labels[lang] ?? term.labels.en}
           </label>
         ))}
-      {error && (
-        <span className="field-error" role="alert">
-          {error}
-        </span>
-      )}
+      {error && <FieldError message={error} />}
     </fieldset>
   );
 }
