@@ -297,10 +297,11 @@ describe('in Chromium', () => {
     await page.close();
   });
 
-  it('gives administrators users and one-click token revocation, and auditors the log with heads checked in the browser', async () => {
+  it('gives administrators users and token revocation (asked first), and auditors the log with heads checked in the browser', async () => {
     const page = watchPage(await browser.page());
     await signIn(page, t.admin);
     await page.goto(`${base}/admin`);
+    page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Revoke all tokens: Taras Documenter' }).click();
     await page.locator('[role=status]').filter({ hasText: 'Taras Documenter' }).waitFor();
     const afterRevoke = await t.http.get('/api/v1/auth/me').set('Authorization', bearer(documenter));
