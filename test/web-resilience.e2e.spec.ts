@@ -117,6 +117,8 @@ describe('the console in Chromium, when things go wrong', () => {
     // The item's custody in words, the action's code beside them; what the archive did is said as such.
     const rows = page.locator('table.custody tbody tr');
     expect(await rows.first().textContent()).toContain('Доказ отримано evidence.submitted');
+    // Who: the person by name where the case's members are known, and their role.
+    await expect.poll(() => rows.first().locator('td').last().textContent()).toBe('Olena Investigator · Слідчий');
     expect(await rows.filter({ hasText: 'evidence.metadata_extracted' }).first().textContent()).toContain('Прочитано вбудовані метадані');
     expect(await rows.filter({ hasText: 'evidence.metadata_extracted' }).first().locator('td').last().textContent()).toBe('Архів');
     // The original, byte for byte under its name, and the download recorded.
@@ -322,6 +324,7 @@ describe('the console in Chromium, when things go wrong', () => {
     const verdict = page.locator('.verify [data-verdict]');
     await expect.poll(() => verdict.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('verified');
     expect(await page.locator('table.custody tbody tr').first().textContent()).toContain('evidence.submitted');
+    await expect.poll(() => page.locator('table.custody tbody tr').first().locator('td').last().textContent()).toBe('Olena Investigator · Слідчий');
     await checks.checkScreen(page, 'an item\'s custody, for an auditor');
     // The address works on its own (a reload, a link sent to a colleague); the item itself stays closed to them.
     await page.reload();

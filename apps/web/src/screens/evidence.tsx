@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, saveDownload, type Evidence, type GeoPoint, type Incident, type Page, type Receipt } from '../api.js';
+import { ApiError, call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, saveDownload, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ActionName, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select, useSubmit } from '../ui.js';
@@ -408,6 +408,23 @@ function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
   );
 }
 
+/**
+ * The display names of a case's members (and the caller's own), to say who did what in a custody
+ * history rather than only in which role; empty where the caller may not list the members.
+ */
+function useNamesInCase(caseId: string | null | undefined): ReadonlyMap<string, string> {
+  const { me } = useSession();
+  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
+  useEffect(() => {
+    if (!caseId) return;
+    get<Member[]>(`/cases/${caseId}/members`).then(
+      (members) => setNames(new Map(members.map((m) => [m.userId, m.displayName]))),
+      () => setNames(new Map()),
+    );
+  }, [caseId]);
+  return names.has(me.id) ? names : new Map([...names, [me.id, me.displayName]]);
+}
+
 export function CustodyHistory({ id }: { id: string }) {
   const { t, instant } = useI18n();
   const [custody, setCustody] = useState<EvidenceCustody | null>(null);
@@ -431,6 +448,7 @@ export function CustodyHistory({ id }: { id: string }) {
     setError(null);
     more(null);
   }, [id]);
+  const names = useNamesInCase(custody?.events.find((e) => e.event.caseId)?.event.caseId);
   return (
     <>
       <h2>{t('item.custody')}</h2>
@@ -455,6 +473,7 @@ export function CustodyHistory({ id }: { id: string }) {
                 </td>
                 <td>{instant(event.at)}</td>
                 <td>
+                  {names.has(event.actor.id) && `${names.get(event.actor.id)} · `}
                   <RoleName role={event.actor.role} />
                 </td>
               </tr>
