@@ -103,16 +103,25 @@ export function VocabularyPicker({ label, vocabulary, terms, value, onChange, er
   );
 }
 
-export function FlagBadges({ flags }: { flags: Flag[] }) {
+/** An item's flags as badges; with `max` (a grid cell's room), the first ones and "+N" naming the rest. */
+export function FlagBadges({ flags, max = Infinity }: { flags: Flag[]; max?: number }) {
   const { t } = useI18n();
   if (flags.length === 0) return null;
+  const shown = flags.length > max ? flags.slice(0, max - 1) : flags;
+  const rest = flags.slice(shown.length).map((flag) => t(`flag.${flag}`)).join(', ');
   return (
     <ul className="badges">
-      {flags.map((flag) => (
+      {shown.map((flag) => (
         <li key={flag} className={`badge badge-${flag}`}>
           {t(`flag.${flag}`)}
         </li>
       ))}
+      {rest && (
+        <li className="badge badge-more" title={rest}>
+          +{flags.length - shown.length}
+          <span className="visually-hidden">: {rest}</span>
+        </li>
+      )}
     </ul>
   );
 }

@@ -249,7 +249,8 @@ function Cell({ item, index, tabbable, onFocus, style }: { item: Evidence; index
         {t(whose)}: {instant(when).split(' · ')[0]}
       </small>
       <span className="status">{t(`status.${item.status as 'received'}`)}</span>
-      <FlagBadges flags={item.flags} />
+      {/* Two badges fit a cell's last line; a third would be cut off. */}
+      <FlagBadges flags={item.flags} max={2} />
     </li>
   );
 }
