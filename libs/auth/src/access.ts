@@ -57,7 +57,7 @@ export const OpenWhilePasswordChangeDue = (): MethodDecorator => SetMetadata(OPE
 
 /**
  * A file download a browser may also follow as a one-time link (`?link=`, from
- * `POST /download-links`) in place of the Authorization header: the link acts as the caller who
+ * `POST /auth/download-links`) in place of the Authorization header: the link acts as the caller who
  * asked for it, and this route's own rule and scope apply as for them.
  */
 export const ByDownloadLink = (): MethodDecorator =>
@@ -67,7 +67,7 @@ export const ByDownloadLink = (): MethodDecorator =>
       name: 'link',
       required: false,
       schema: { type: 'string', pattern: '^cdl_[A-Za-z0-9_-]{43}$' },
-      description: 'A one-time download link from POST /download-links, for a browser that cannot send the Authorization header (used up when followed; lasts a minute)',
+      description: 'A one-time download link from POST /auth/download-links, for a browser that cannot send the Authorization header (used up when followed; lasts a minute)',
     }),
   );
 

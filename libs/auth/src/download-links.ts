@@ -38,8 +38,8 @@ export class DownloadLinks {
   /** A new link to `path` (the route's whole path, `/api/v1/...`) for the caller's token. */
   async create(actor: Actor, path: string): Promise<{ link: string; expiresAt: Date }> {
     const link = LINK_PREFIX + randomBytes(32).toString('base64url');
-    const expiresAt = new Date(Date.now() + DOWNLOAD_LINK_SECONDS * 1000);
-    await this.db.transaction(async (tx) => {
+    // The database's clock, which redeem() compares with (several instances' clocks may differ).
+    return this.db.transaction(async (tx) => {
       // Followed or not, a link is gone a minute later: expired ones are removed as new ones come.
       await tx.query(`DELETE FROM download_links WHERE expires_at < now()`);
       // The calling token's row, held so that two requests at once cannot both pass the count.
@@ -49,9 +49,12 @@ export class DownloadLinks {
       if (waiting >= DOWNLOAD_LINKS_PER_TOKEN) {
         throw tooManyRequests(`At most ${DOWNLOAD_LINKS_PER_TOKEN} download links may wait at once; they last ${DOWNLOAD_LINK_SECONDS} s`, DOWNLOAD_LINK_SECONDS);
       }
-      await tx.query(`INSERT INTO download_links (link_hash, access_token_id, path, expires_at) VALUES ($1, $2, $3, $4)`, [hashLink(link), actor.tokenId, path, expiresAt]);
+      const [{ expires_at }] = (await tx.query(
+        `INSERT INTO download_links (link_hash, access_token_id, path, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING expires_at`,
+        [hashLink(link), actor.tokenId, path, DOWNLOAD_LINK_SECONDS],
+      )) as [{ expires_at: Date }];
+      return { link, expiresAt: expires_at };
     });
-    return { link, expiresAt };
   }
 
   /**
