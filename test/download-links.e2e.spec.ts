@@ -119,15 +119,34 @@ describe('one-time download links (e2e)', () => {
     expectProblem(await follow(fromDevice), 401);
   });
 
-  it("a link gives no one more than their own token would: the download route's role and scope apply", async () => {
-    // A documenter reads only what they submitted; an auditor never reads content.
-    expectProblem(await follow(await linkTo(documenter, `/evidence/${itemId}/content`)), 404);
-    expectProblem(await follow(await linkTo(auditor, `/evidence/${itemId}/content`)), 403);
+  it("gives no link for a file the caller may not download, and a link gives no one more than their own token would", async () => {
+    const before = await waiting();
+    // Refused as the download itself would be, before any link: a documenter reads only what
+    // they submitted (404), an auditor never reads content (403), nobody reads what is not there.
+    expectProblem(await askLink(documenter, { path: `/evidence/${itemId}/content` }), 404);
+    expectProblem(await askLink(auditor, { path: `/evidence/${itemId}/content` }), 403);
+    expectProblem(await askLink(investigator, { path: `/evidence/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/content` }), 404);
+    expectProblem(await askLink(investigator, { path: `/exports/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/content` }), 404);
+    expect(await waiting()).toBe(before);
     const mine = randomBytes(50);
     const own = await submit(t, documenter, caseId, mine, { filename: 'mine.bin' });
     const res = await follow(await linkTo(documenter, `/evidence/${own.body.id}/content`));
     expect(res.status).toBe(200);
     expect(sha256hex(res.body)).toBe(sha256hex(mine));
+    // Checked again when followed: a member removed from the case meanwhile gets nothing.
+    const colleague = await t.user('investigator', 'Leaving Colleague');
+    expect((await t.http.post(`/api/v1/cases/${caseId}/members`).set('Authorization', bearer(investigator)).send({ userId: colleague.id })).status).toBe(201);
+    const url = await linkTo(colleague, `/evidence/${itemId}/content`);
+    expect((await t.http.delete(`/api/v1/cases/${caseId}/members/${colleague.id}`).set('Authorization', bearer(investigator))).status).toBe(204);
+    expectProblem(await follow(url), 404);
+  });
+
+  it('opens a GET only: a HEAD before it (a download manager, a scanner) gets 401 and leaves the link for the GET', async () => {
+    const url = await linkTo(investigator, `/evidence/${itemId}/content`);
+    expect((await t.http.head(url)).status).toBe(401);
+    const res = await follow(url);
+    expect(res.status).toBe(200);
+    expect(sha256hex(res.body)).toBe(sha256hex(bytes));
   });
 
   it('refuses what is not a download, and leaves nothing behind', async () => {

@@ -12,6 +12,7 @@ import { ConfigModule, type CustodiaConfig } from '#custodia/config';
 import { AuthController } from './controllers/auth.controller.js';
 import { CasesController } from './controllers/cases.controller.js';
 import { ConsoleController } from './controllers/console.controller.js';
+import { DownloadLinksController } from './controllers/download-links.controller.js';
 import { EvidenceController } from './controllers/evidence.controller.js';
 import { ExportsController } from './controllers/exports.controller.js';
 import { HealthController } from './controllers/health.controller.js';
@@ -22,7 +23,7 @@ import { UploadsController } from './controllers/uploads.controller.js';
 import { UsersController } from './controllers/users.controller.js';
 
 /** Every HTTP controller; tests walk this list to prove each route declares its access rule. */
-export const CONTROLLERS = [HealthController, AuthController, UsersController, CasesController, LogController, EvidenceController, RecordsController, RemnantsController, VocabulariesController, ExportsController, UploadsController, ConsoleController];
+export const CONTROLLERS = [HealthController, AuthController, DownloadLinksController, UsersController, CasesController, LogController, EvidenceController, RecordsController, RemnantsController, VocabulariesController, ExportsController, UploadsController, ConsoleController];
 
 @Module({})
 export class AppModule {

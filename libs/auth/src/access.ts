@@ -78,6 +78,7 @@ export const takesDownloadLink = (reflector: Reflector, handler: object): boolea
 export const PASSWORD_CHANGE_DUE = 'Change your password first (POST /auth/password)';
 
 interface RequestWithActor {
+  method?: string;
   headers: Record<string, string | string[] | undefined>;
   query?: Record<string, unknown>;
   originalUrl?: string;
@@ -118,7 +119,8 @@ export class AccessGuard implements CanActivate {
     const roles = rule.kind === 'roles' ? rule.roles : ROLES;
     const request = context.switchToHttp().getRequest<RequestWithActor>();
     const header = request.headers['authorization'];
-    const link = header === undefined && takesDownloadLink(this.reflector, context.getHandler()) ? request.query?.['link'] : undefined;
+    // A link opens a GET only: a HEAD first (a download manager's, a scanner's) would use it up.
+    const link = header === undefined && request.method === 'GET' && takesDownloadLink(this.reflector, context.getHandler()) ? request.query?.['link'] : undefined;
     let actor: Actor | null;
     if (link !== undefined) {
       if (typeof link !== 'string') throw new BadRequestException('Give one download link');

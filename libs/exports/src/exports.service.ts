@@ -97,6 +97,20 @@ export class ExportsService {
   }
 
   /**
+   * The export, if the caller may download it now (a member with `export.download`, names only
+   * for those who may read them, and ready): 404, 403 or 409 otherwise. Nothing is recorded.
+   */
+  async downloadable(actor: Actor, id: string): Promise<ExportRow & { sha256: string }> {
+    const row = await this.row(id);
+    await this.assertMayInCase(actor, row.case_id, 'export.download', 'The export');
+    if (row.include_names) assertMay(actor, 'export.names');
+    if (row.status !== 'ready' || !row.sha256) {
+      throw conflict(row.status === 'failed' ? 'This export failed; request a new one' : `This export is not ready yet (${row.status})`);
+    }
+    return { ...row, sha256: row.sha256 };
+  }
+
+  /**
    * Opens a ready package for download (recorded as `export.downloaded`); `read` chooses the
    * bytes from the package's size and hash (null: all of it; a HEAD opens nothing); what it throws comes back to the caller.
    */
@@ -105,19 +119,14 @@ export class ExportsService {
     id: string,
     read: BlobRead,
   ): Promise<{ view: ExportView; range: ByteRange | null; stream: Readable | null }> {
-    const row = await this.row(id);
-    await this.assertMayInCase(actor, row.case_id, 'export.download', 'The export');
-    if (row.include_names) assertMay(actor, 'export.names');
-    if (row.status !== 'ready' || !row.sha256) {
-      throw conflict(row.status === 'failed' ? 'This export failed; request a new one' : `This export is not ready yet (${row.status})`);
-    }
+    const row = await this.downloadable(actor, id);
     const range = read.pickRange(Number(row.size_bytes), row.sha256);
     await this.db.transaction((tx) =>
       this.custody.append(tx, {
         action: 'export.downloaded',
         actor,
         caseId: row.case_id,
-        subject: { type: 'export', id, sha256: row.sha256! },
+        subject: { type: 'export', id, sha256: row.sha256 },
         details: { purpose: row.purpose, includeNames: row.include_names, ...readDetails(read, range) },
       }),
     );

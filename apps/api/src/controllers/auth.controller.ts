@@ -6,11 +6,8 @@ import {
   AuthService,
   ChangePasswordBody,
   CreateApiTokenBody,
-  CreateDownloadLinkBody,
   CreatedApiToken,
   CurrentActor,
-  DownloadLink,
-  DownloadLinks,
   LoginBody,
   LoginResult,
   Me,
@@ -23,15 +20,11 @@ import {
 import { z } from '#custodia/schema';
 import { Endpoint, ValidBody } from '../http/endpoint.js';
 import { uuidParam } from '../http/params.js';
-import { API_PREFIX } from '../http/api-prefix.js';
 
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
-  constructor(
-    private readonly auth: AuthService,
-    private readonly links: DownloadLinks,
-  ) {}
+  constructor(private readonly auth: AuthService) {}
 
   @Post('login')
   @Public()
@@ -45,28 +38,6 @@ export class AuthController {
   })
   login(@ValidBody() body: z.output<typeof LoginBody>, @Req() req: Request): Promise<LoginResult> {
     return this.auth.login(body.email, body.password, req.ip ?? 'unknown');
-  }
-
-  /**
-   * A browser saves a large file straight to disk by following a link, which cannot carry the
-   * Authorization header: this gives a one-time link to one download route, acting as the caller.
-   */
-  @Post('download-links')
-  @Permit('self')
-  @Endpoint({
-    operationId: 'createDownloadLink',
-    summary: 'A one-time link to an original or a package, for a browser to follow (lasts a minute, used up when followed)',
-    description:
-      'The link acts as the caller, through the token of this call (revoking it ends the link); the download route applies its own access rule and records its custody event as for a request with the token. Only the link\'s SHA-256 is stored. At most 16 links per token wait at once (429).',
-    body: CreateDownloadLinkBody,
-    response: DownloadLink,
-    status: 201,
-    problems: [429],
-  })
-  async createDownloadLink(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof CreateDownloadLinkBody>): Promise<z.output<typeof DownloadLink>> {
-    const path = `/${API_PREFIX}${body.path}`;
-    const { link, expiresAt } = await this.links.create(actor, path);
-    return { url: `${path}?link=${link}`, expiresAt: expiresAt.toISOString() };
   }
 
   @Post('logout')
