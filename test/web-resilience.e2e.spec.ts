@@ -121,16 +121,24 @@ describe('the console in Chromium, when things go wrong', () => {
     await expect.poll(() => rows.first().locator('td').last().textContent()).toBe('Olena Investigator · Слідчий');
     expect(await rows.filter({ hasText: 'evidence.metadata_extracted' }).first().textContent()).toContain('Прочитано вбудовані метадані');
     expect(await rows.filter({ hasText: 'evidence.metadata_extracted' }).first().locator('td').last().textContent()).toBe('Архів');
-    // The original, byte for byte under its name, and the download recorded.
+    // The original, byte for byte under its name, and the download recorded: once, for a double click.
     const saving = page.waitForEvent('download');
-    await page.getByRole('button', { name: /^Завантажити оригінал/ }).click();
+    await page.getByRole('button', { name: /^Завантажити оригінал/ }).dblclick();
     const download = await saving;
+    await page.getByRole('status').filter({ hasText: 'Завантаження почалося' }).waitFor();
     // Saved by following a one-time link (streamed to disk), not copied into the page's memory first.
     expect(download.url()).toMatch(new RegExp(`^${base}/api/v1/evidence/${photo}/content\\?link=cdl_[A-Za-z0-9_-]{43}$`));
     expect(download.suggestedFilename()).toBe('strike.jpg');
     expect(await readFile((await download.path())!)).toEqual(fixture('metadata-rich.jpg'));
     const custody = (await api(investigator).get(`/evidence/${photo}/custody`)).body.events as { event: { action: string } }[];
     expect(custody.filter((e) => e.event.action === 'evidence.downloaded')).toHaveLength(1);
+    // A download the archive refuses (here its link, as for an item no longer open to the user) is said, not silent.
+    await page.route('**/api/v1/auth/download-links', (route) =>
+      route.fulfill({ status: 404, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'The evidence item was not found' }) }),
+    );
+    await expect.poll(() => page.getByRole('button', { name: /^Завантажити оригінал/ }).isEnabled(), { timeout: 5000 }).toBe(true);
+    await page.getByRole('button', { name: /^Завантажити оригінал/ }).click();
+    await page.locator('.download-original [role=alert]').filter({ hasText: 'Не знайдено, або у вас немає доступу.' }).waitFor();
     await page.close();
   });
 

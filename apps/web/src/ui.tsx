@@ -1,5 +1,5 @@
 import { useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
-import { ApiError, OfflineError, type Flag, type VocabularyTerm } from './api.js';
+import { ApiError, OfflineError, saveDownload, type Flag, type VocabularyTerm } from './api.js';
 import { fieldMessage } from './field-messages.js';
 import { useI18n, type I18n, type MessageKey } from './i18n.js';
 import { navigate } from './router.js';
@@ -183,6 +183,50 @@ export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEv
       });
     },
   };
+}
+
+/**
+ * A download started from a button (saveDownload): one at a time, and the button stays off for
+ * two seconds after the browser took it over, so a double click saves one file and makes one
+ * custody event, not two. `started` says the browser has it (its downloads show how it goes).
+ */
+export function useDownload(): { start(path: string): void; busy: boolean; started: boolean; error: unknown } {
+  const running = useRef(false);
+  const [busy, setBusy] = useState(false);
+  const [started, setStarted] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  return {
+    busy,
+    started,
+    error,
+    start(path) {
+      if (running.current) return;
+      running.current = true;
+      setBusy(true);
+      setStarted(false);
+      setError(null);
+      saveDownload(path).then(
+        () => setStarted(true),
+        (e: unknown) => setError(e),
+      ).finally(() =>
+        setTimeout(() => {
+          running.current = false;
+          setBusy(false);
+        }, 2000),
+      );
+    },
+  };
+}
+
+/** What became of a download: refused (why), or started (the browser's downloads show the rest). */
+export function DownloadState({ download }: { download: ReturnType<typeof useDownload> }) {
+  const { t } = useI18n();
+  if (download.error) return <ErrorNote error={download.error} />;
+  return download.started ? (
+    <p className="notice" role="status">
+      {t('download.started')}
+    </p>
+  ) : null;
 }
 
 /** The message under a key made from a code, or null where the console has no words for the code yet. */

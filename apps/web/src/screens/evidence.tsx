@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, saveDownload, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
+import { ApiError, call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ActionName, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select, useSubmit } from '../ui.js';
+import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select, useDownload, useSubmit } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -182,28 +182,16 @@ function Annotate({ item, onSaved }: { item: Evidence; onSaved(item: Evidence): 
 /** The original's bytes as received, under the name it came with (an evidence.downloaded event). */
 function DownloadOriginal({ item }: { item: Evidence }) {
   const { t, bytes } = useI18n();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  async function download() {
-    setBusy(true);
-    setError(null);
-    try {
-      await saveDownload(`/evidence/${item.id}/content`);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const download = useDownload();
   return (
     <div className="download-original">
-      <button type="button" onClick={download} disabled={busy} aria-describedby="download-recorded">
+      <button type="button" onClick={() => download.start(`/evidence/${item.id}/content`)} disabled={download.busy} aria-describedby="download-recorded">
         {t('item.downloadOriginal', { s: bytes(item.sizeBytes) })}
       </button>{' '}
       <span className="hint" id="download-recorded">
         {t('item.downloadRecorded')}
       </span>
-      <ErrorNote error={error} />
+      <DownloadState download={download} />
     </div>
   );
 }

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
-import { call, get, itemName, saveDownload, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
+import { call, get, itemName, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Select, useSubmit } from '../ui.js';
+import { DownloadState, ErrorNote, Field, Select, useDownload, useSubmit } from '../ui.js';
 import { fieldErrorOf, instantOf } from './record-form.js';
 
 /** Court and partner packages: create with a selection, follow the progress, download when ready. */
@@ -68,18 +68,13 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
     }
   });
 
-  async function download(job: ExportJob) {
-    try {
-      await saveDownload(`/exports/${job.id}/content`);
-    } catch (e) {
-      setError(e);
-    }
-  }
+  const download = useDownload();
 
   return (
     <div>
       <h2>{t('exports.title')}</h2>
       <ErrorNote error={error} />
+      <DownloadState download={download} />
       {jobs.length === 0 ? (
         <p>{t('exports.empty')}</p>
       ) : (
@@ -114,7 +109,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
                 <td className="hash">{job.sha256?.slice(0, 16) ?? '—'}</td>
                 <td>
                   {job.status === 'ready' && me.role !== 'auditor' && (
-                    <button type="button" onClick={() => download(job)}>
+                    <button type="button" onClick={() => download.start(`/exports/${job.id}/content`)} disabled={download.busy}>
                       {t('common.download')}
                     </button>
                   )}
