@@ -170,7 +170,7 @@ describe('one-time download links (e2e)', () => {
     expect(await waiting()).toBe(before);
   });
 
-  it('takes a link only as ?link= on a download route: not as a bearer token, not twice, not beside other parameters', async () => {
+  it('takes a link only as ?link= on a download route: not as a bearer token, not twice, not beside other parameters (which leave it unused)', async () => {
     const url = await linkTo(investigator, `/evidence/${itemId}/content`);
     const link = new URL(url, 'http://x').searchParams.get('link')!;
     expectProblem(await t.http.get(`/api/v1/evidence/${itemId}/content`).set('Authorization', `Bearer ${link}`), 401);
@@ -181,19 +181,24 @@ describe('one-time download links (e2e)', () => {
     expect(expectProblem(await follow(`${url}&link=${link}`), 400).detail).toMatch(/one download link/);
     expectProblem(await follow(`/api/v1/evidence/${itemId}/content?link=cdl_${'A'.repeat(43)}`), 401);
     expectProblem(await follow(`/api/v1/evidence/${itemId}/content?link=nonsense`), 401);
-    // Until here the link still works; a request with another parameter is refused and uses it up.
+    // A request with another parameter is refused before the link is used: it still works.
     expect(expectProblem(await follow(`${url}&x=1`), 400).errors?.map((e) => e.field)).toEqual(['x']);
+    expect((await follow(url)).status).toBe(200);
     expectProblem(await follow(url), 401);
   });
 
-  it('lets one token keep at most 16 links waiting (429 with Retry-After), and removes expired ones', async () => {
+  it('lets one user keep at most 16 links waiting over all their tokens (429 with Retry-After), and removes expired ones', async () => {
     const device = await t.http.post('/api/v1/auth/tokens').set('Authorization', bearer(investigator)).send({ name: 'many links' });
+    await t.db.superuserQuery(`DELETE FROM download_links`);
     for (let i = 0; i < 16; i++) await linkTo(device.body.token, `/evidence/${itemId}/content`);
     const refused = await askLink(device.body.token, { path: `/evidence/${itemId}/content` });
     expectProblem(refused, 429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-    // Another token of the same user is not held back by this one's links.
-    await linkTo(investigator, `/evidence/${itemId}/content`);
+    // Another token of the same user does not get 16 more; another user is not held back.
+    expectProblem(await askLink(investigator, { path: `/evidence/${itemId}/content` }), 429);
+    const colleague = await t.user('investigator', 'Another Investigator');
+    expect((await t.http.post(`/api/v1/cases/${caseId}/members`).set('Authorization', bearer(investigator)).send({ userId: colleague.id })).status).toBe(201);
+    await linkTo(colleague, `/evidence/${itemId}/content`);
     await t.db.superuserQuery(`UPDATE download_links SET expires_at = now() - interval '1 second'`);
     await linkTo(device.body.token, `/evidence/${itemId}/content`);
     expect(await waiting()).toBe(1);

@@ -2,13 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { tooManyRequests } from '#custodia/errors';
-import { actorOf, callerRevoked, type CallerRow } from './caller.js';
+import { actorOf, callerRevoked, callerTokenLive, type CallerRow } from './caller.js';
 import type { Actor } from './roles.js';
 
 /** How long a download link may wait before it is followed. */
 export const DOWNLOAD_LINK_SECONDS = 60;
-/** Links one token may have waiting at once. */
-export const DOWNLOAD_LINKS_PER_TOKEN = 16;
+/** Links one user may have waiting at once, over all their tokens. */
+export const DOWNLOAD_LINKS_PER_USER = 16;
 
 const LINK_PREFIX = 'cdl_';
 
@@ -42,12 +42,16 @@ export class DownloadLinks {
     return this.db.transaction(async (tx) => {
       // Followed or not, a link is gone a minute later: expired ones are removed as new ones come.
       await tx.query(`DELETE FROM download_links WHERE expires_at < now()`);
-      // The calling token's row, held so that two requests at once cannot both pass the count.
-      const [live] = await tx.query(`SELECT 1 FROM access_tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() FOR UPDATE`, [actor.tokenId]);
-      if (!live) throw callerRevoked();
-      const [{ waiting }] = (await tx.query(`SELECT count(*)::int AS waiting FROM download_links WHERE access_token_id = $1`, [actor.tokenId])) as [{ waiting: number }];
-      if (waiting >= DOWNLOAD_LINKS_PER_TOKEN) {
-        throw tooManyRequests(`At most ${DOWNLOAD_LINKS_PER_TOKEN} download links may wait at once; they last ${DOWNLOAD_LINK_SECONDS} s`, DOWNLOAD_LINK_SECONDS);
+      // The user's row (held, so that two requests at once cannot both pass the count), then the
+      // calling token's, in the order account changes lock them.
+      const [user] = await tx.query(`SELECT 1 FROM users WHERE id = $1 AND disabled_at IS NULL FOR UPDATE`, [actor.id]);
+      if (!user || !(await callerTokenLive(tx, actor))) throw callerRevoked();
+      const [{ waiting }] = (await tx.query(
+        `SELECT count(*)::int AS waiting FROM download_links l JOIN access_tokens t ON t.id = l.access_token_id WHERE t.user_id = $1`,
+        [actor.id],
+      )) as [{ waiting: number }];
+      if (waiting >= DOWNLOAD_LINKS_PER_USER) {
+        throw tooManyRequests(`At most ${DOWNLOAD_LINKS_PER_USER} download links may wait at once; they last ${DOWNLOAD_LINK_SECONDS} s`, DOWNLOAD_LINK_SECONDS);
       }
       const [{ expires_at }] = (await tx.query(
         `INSERT INTO download_links (link_hash, access_token_id, path, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING expires_at`,

@@ -26,7 +26,7 @@ export class DownloadLinksController {
     operationId: 'createDownloadLink',
     summary: 'A one-time link to an original or a package, for a browser to follow (GET only; lasts a minute, used up when followed)',
     description:
-      'The caller must be able to download the file now: 404, 403 or 409 (a package not ready) otherwise, as the download itself would answer, so a console can say so before the browser starts. The link acts as the caller, through the token of this call (revoking it ends the link); the download route applies its own access rule again and records its custody event as for a request with the token. Only the link\'s SHA-256 is stored. At most 16 links per token wait at once (429).',
+      'The caller must be able to download the file now: 404, 403 or 409 (a package not ready) otherwise, as the download itself would answer, so a console can say so before the browser starts. The link acts as the caller, through the token of this call (revoking it ends the link); the download route applies its own access rule again and records its custody event as for a request with the token. Only the link\'s SHA-256 is stored. At most 16 links per user wait at once (429).',
     body: CreateDownloadLinkBody,
     response: DownloadLink,
     status: 201,
