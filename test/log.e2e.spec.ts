@@ -123,6 +123,35 @@ describe('the custody log API (e2e)', () => {
     expect(heads.map((h: SignedTreeHead) => h.treeSize)).toEqual(expect.arrayContaining([early.treeSize, late.treeSize]));
   });
 
+  it("gives one case's entries newest first, paged, to those who may read its log; another case's are 404", async () => {
+    await t.logged();
+    const all: { leafIndex: number; event: CustodyEvent }[] = (await get(t.admin, range(0, 30))).body.filter((e: { event: CustodyEvent | null }) => e.event?.caseId === caseA);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const newestFirst = all.map((e) => e.leafIndex).reverse();
+    for (const reader of [auditorA, investigatorA, t.admin]) {
+      const res = await get(reader, `/cases/${caseA}`);
+      expect(res.status).toBe(200);
+      expect(res.body.items.map((e: { leafIndex: number }) => e.leafIndex)).toEqual(newestFirst);
+      expect(res.body.items.every((e: { event: CustodyEvent }) => e.event.caseId === caseA)).toBe(true);
+      expect(res.body.nextBefore).toBeNull();
+    }
+    // Two at a time, then the rest from where the first page ended.
+    const first = (await get(auditorA, `/cases/${caseA}?limit=2`)).body;
+    expect(first.items.map((e: { leafIndex: number }) => e.leafIndex)).toEqual(newestFirst.slice(0, 2));
+    expect(first.nextBefore).toBe(newestFirst[1]);
+    const rest = (await get(auditorA, `/cases/${caseA}?before=${first.nextBefore}&limit=1000`)).body;
+    expect(rest.items.map((e: { leafIndex: number }) => e.leafIndex)).toEqual(newestFirst.slice(2));
+    // Not a member of case B (nor of A any more, for the documenter who left it).
+    expectProblem(await get(auditorA, `/cases/${caseB}`), 404);
+    expectProblem(await get(investigatorB, `/cases/${caseA}`), 404);
+    expectProblem(await get(documenterA, `/cases/${caseA}`), 404);
+    // Refusals name the parameter.
+    expect(expectProblem(await get(auditorA, `/cases/${caseA}?limit=0`), 400).errors?.map((e) => e.field)).toEqual(['limit']);
+    expect(expectProblem(await get(auditorA, `/cases/${caseA}?before=x`), 400).errors?.map((e) => e.field)).toEqual(['before']);
+    expect(expectProblem(await get(auditorA, `/cases/${caseA}?caseId=${caseB}`), 400).errors?.map((e) => e.field)).toEqual(['caseId']);
+    expectProblem(await get(auditorA, '/cases/not-a-uuid'), 400);
+  });
+
   it('answers bad queries with problems naming the field', async () => {
     const cases: [string, number, string][] = [
       ['/entries?start=3&end=1', 422, 'end'],

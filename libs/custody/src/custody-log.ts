@@ -442,6 +442,22 @@ export class CustodyLog {
     }));
   }
 
+  /**
+   * One case's entries the reader may see, newest first: those below leaf `before` (null: from
+   * the latest), at most `limit`; a reader who sees only what they did (`own`) gets only theirs.
+   * Whether the reader may read the case at all is the caller's to check.
+   */
+  async caseEntries(reader: LogReader, caseId: string, before: number | null, limit: number): Promise<LogEntry[]> {
+    if (reader.events === 'none') return [];
+    const rows: { leaf_index: string; leaf_hash: Buffer; event_bytes: Buffer }[] = await this.db.query(
+      `SELECT leaf_index, leaf_hash, event_bytes FROM custody_events
+        WHERE case_id = $1 AND ($2::bigint IS NULL OR leaf_index < $2) AND ($3 <> 'own' OR actor_id = $4)
+        ORDER BY leaf_index DESC LIMIT $5`,
+      [caseId, before, reader.events, reader.id, limit],
+    );
+    return rows.map((row) => ({ leafIndex: Number(row.leaf_index), leafHash: toHex(row.leaf_hash), event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent }));
+  }
+
   /** Leaf hashes [start, end] (inclusive): all a monitor needs to rebuild the tree. */
   async leaves(start: number, end: number): Promise<{ leafIndex: number; leafHash: string }[]> {
     const rows: { leaf_index: string; leaf_hash: Buffer }[] = await this.db.query(

@@ -97,6 +97,21 @@ export const TreeHeadsQuery = z.strictObject({
     .optional(),
 });
 
+/** A case's entries, newest first: those below `before`, `limit` at a time. */
+export const CaseLogQuery = z.strictObject({
+  before: whole('Entries below this leaf index (default: from the latest)').optional(),
+  limit: whole(`1 to ${MAX_PAGE} (default 50)`)
+    .refine((n) => n >= 1 && n <= MAX_PAGE, `must be from 1 to ${MAX_PAGE}`)
+    .optional(),
+});
+
+export const CaseLogPage = z
+  .strictObject({
+    items: z.array(LogEntrySchema),
+    nextBefore: index().nullable().describe('`before` for the next, older page; null on the last'),
+  })
+  .meta({ id: 'CaseLogPage' });
+
 /** `start` and `end` inclusive, at most MAX_PAGE leaves; an end before the start is wrong (422). */
 export const LeavesQuery = z
   .strictObject({

@@ -1,7 +1,10 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { CurrentActor, Permit, PublicLog, scopeOf, type Actor } from '#custodia/auth';
+import { CasesService } from '#custodia/cases';
 import {
+  CaseLogPage,
+  CaseLogQuery,
   ConsistencyProof,
   ConsistencyQuery,
   CustodyLog,
@@ -22,6 +25,7 @@ import {
 import { unprocessable } from '#custodia/errors';
 import { z } from '#custodia/schema';
 import { Endpoint, ValidQuery } from '../http/endpoint.js';
+import { uuidParam } from '../http/params.js';
 
 /**
  * The custody log for auditors and outside monitors: heads, keys, leaf hashes and proofs are
@@ -34,6 +38,7 @@ export class LogController {
     private readonly log: CustodyLog,
     private readonly heads: TreeHeads,
     private readonly keys: SigningKeys,
+    private readonly cases: CasesService,
   ) {}
 
   private async signedSize(): Promise<number> {
@@ -86,6 +91,31 @@ export class LogController {
   entries(@CurrentActor() actor: Actor, @ValidQuery() query: z.output<typeof LeavesQuery>): Promise<LogEntry[]> {
     const reader = { id: actor.id, events: scopeOf(actor.role, 'log.events'), system: scopeOf(actor.role, 'log.system') };
     return this.log.entries(reader, query.start, query.end);
+  }
+
+  /**
+   * For an auditor following one case among many: its events newest first, without paging the
+   * whole log's leaves (each entry's leaf index and hash, to check against heads as the log's).
+   */
+  @Get('cases/:caseId')
+  @Permit('log.events')
+  @Endpoint({
+    operationId: 'listCaseLogEntries',
+    summary: "A case's log entries the caller may see, newest first (a documenter: what they did)",
+    query: CaseLogQuery,
+    response: CaseLogPage,
+    problems: [404],
+  })
+  async caseEntries(
+    @CurrentActor() actor: Actor,
+    @Param('caseId', uuidParam('caseId')) caseId: string,
+    @ValidQuery() query: z.output<typeof CaseLogQuery>,
+  ): Promise<z.output<typeof CaseLogPage>> {
+    await this.cases.assertMay(actor, caseId, 'log.events');
+    const limit = query.limit ?? 50;
+    const reader = { id: actor.id, events: scopeOf(actor.role, 'log.events'), system: scopeOf(actor.role, 'log.system') };
+    const items = await this.log.caseEntries(reader, caseId, query.before ?? null, limit);
+    return { items, nextBefore: items.length === limit ? items[items.length - 1]!.leafIndex : null };
   }
 
   @Get('proofs/inclusion')
