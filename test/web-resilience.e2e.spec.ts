@@ -322,7 +322,16 @@ describe('the console in Chromium, when things go wrong', () => {
     await expect.poll(async () => (await t.http.get('/api/v1/log/tree-head')).body.treeSize, { timeout: 30_000 }).toBeGreaterThan(0);
     const page = checks.watch(await browser.page());
     await signIn(page, auditor);
+    // The item's own work done and in the log, so the case's entries stand still while compared.
+    await waitProcessed(t, investigator, item.id);
+    await t.logged();
     await page.goto(`${base}/log`);
+    // One case's entries alone, newest first, as the API gives them.
+    await page.getByLabel('Справа').selectOption(caseId);
+    const caseLog = (await api(auditor).get(`/log/cases/${caseId}?limit=50`)).body.items as { leafIndex: number }[];
+    expect(caseLog.length).toBeGreaterThan(0);
+    const leafColumn = page.locator('table').last().locator('tbody tr td:first-child');
+    await expect.poll(() => leafColumn.allTextContents()).toEqual(caseLog.map((e) => String(e.leafIndex)));
     const link = page.locator(`a[href="/evidence/${item.id}/custody"]`).first();
     await expect.poll(() => link.count(), { timeout: 30_000 }).toBeGreaterThan(0);
     await link.click();

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
-import { get, type CustodyEvent, type TreeHead } from '../api.js';
+import { get, type CaseView, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
 import { useI18n } from '../i18n.js';
-import { ActionName, ErrorNote, errorText, Link } from '../ui.js';
+import { ActionName, ErrorNote, errorText, Link, Select } from '../ui.js';
 import { checkLogGrewFrom, uncheckable, type Check } from '../verify-log.js';
 import { VerdictLine } from './evidence.js';
 
@@ -10,28 +10,51 @@ import { VerdictLine } from './evidence.js';
 /** Entries shown at once, and read back a page at a time. */
 const PAGE = 50;
 
+type Entry = { leafIndex: number; leafHash: string; event?: CustodyEvent | null };
+
 export function LogScreen() {
   const { t, instant, number } = useI18n();
   const [head, setHead] = useState<TreeHead | null>(null);
   const [heads, setHeads] = useState<TreeHead[]>([]);
-  const [entries, setEntries] = useState<{ leafIndex: number; leafHash: string; event?: CustodyEvent }[]>([]);
+  const [entries, setEntries] = useState<Entry[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [checks, setChecks] = useState<Record<number, Check>>({});
   const [loadingEarlier, setLoadingEarlier] = useState(false);
+  // The case whose entries alone are shown ('' for the whole log), and where its next page starts.
+  const [cases, setCases] = useState<CaseView[]>([]);
+  const [caseId, setCaseId] = useState('');
+  const [nextBefore, setNextBefore] = useState<number | null>(null);
   // start..end, both included (as the API reads them).
-  const entriesIn = (start: number, end: number) => get<{ leafIndex: number; leafHash: string; event?: CustodyEvent }[]>(`/log/entries?start=${start}&end=${end}`);
+  const entriesIn = (start: number, end: number) => get<Entry[]>(`/log/entries?start=${start}&end=${end}`);
+  const caseEntries = async (id: string, before: number | null) => {
+    const page = await get<{ items: Entry[]; nextBefore: number | null }>(`/log/cases/${id}?limit=${PAGE}${before === null ? '' : `&before=${before}`}`);
+    setNextBefore(page.nextBefore);
+    return page.items;
+  };
 
-  /** The page of entries before the oldest shown: the log is read back to its first leaf. */
+  /** The page of entries before the oldest shown: the log (or the case's entries) read back to the first. */
   async function earlier() {
     const oldest = entries[entries.length - 1]?.leafIndex ?? 0;
     setLoadingEarlier(true);
     try {
-      const page = await entriesIn(Math.max(0, oldest - PAGE), oldest - 1);
-      setEntries((shown) => [...shown, ...page.reverse()]);
+      const page = caseId ? await caseEntries(caseId, nextBefore) : (await entriesIn(Math.max(0, oldest - PAGE), oldest - 1)).reverse();
+      setEntries((shown) => [...shown, ...page]);
     } catch (e) {
       setError(e);
     } finally {
       setLoadingEarlier(false);
+    }
+  }
+
+  /** The whole log's latest entries, or one case's. */
+  async function show(id: string) {
+    setCaseId(id);
+    setError(null);
+    try {
+      if (id) setEntries(await caseEntries(id, null));
+      else setEntries(head && head.treeSize > 0 ? (await entriesIn(Math.max(0, head.treeSize - PAGE), head.treeSize - 1)).reverse() : []);
+    } catch (e) {
+      setError(e);
     }
   }
 
@@ -42,6 +65,7 @@ export function LogScreen() {
         setHead(latest);
         setHeads(await get<TreeHead[]>(`/log/tree-heads?from=${Math.max(0, latest.treeSize - 50)}&limit=50`));
         if (latest.treeSize > 0) setEntries((await entriesIn(Math.max(0, latest.treeSize - PAGE), latest.treeSize - 1)).reverse());
+        setCases(await get<CaseView[]>('/cases'));
       } catch (e) {
         setError(e);
       }
@@ -110,6 +134,18 @@ export function LogScreen() {
         </tbody>
       </table>
       <h2>{t('log.entries')}</h2>
+      {cases.length > 0 && (
+        <div className="narrow">
+          <Select label={t('log.case')} value={caseId} onChange={(e) => void show(e.target.value)}>
+            <option value="">{t('log.allCases')}</option>
+            {cases.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.title}
+              </option>
+            ))}
+          </Select>
+        </div>
+      )}
       <table>
         <thead>
           <tr>
@@ -146,7 +182,7 @@ export function LogScreen() {
           ))}
         </tbody>
       </table>
-      {(entries[entries.length - 1]?.leafIndex ?? 0) > 0 && (
+      {(caseId ? nextBefore !== null : (entries[entries.length - 1]?.leafIndex ?? 0) > 0) && (
         <button type="button" onClick={earlier} disabled={loadingEarlier}>
           {t('log.earlier')}
         </button>
