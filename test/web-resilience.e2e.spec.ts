@@ -350,6 +350,19 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.close();
   });
 
+  it("names an item's near duplicates, not by the start of their ids", async () => {
+    const bytes = fixture('exif-sw-offset.jpg');
+    const first = (await submit(t, investigator, caseId, bytes, { filename: 'first night.jpg', contentType: 'image/jpeg', metadata: { title: 'Tail boom, first night' } })).body.id as string;
+    const again = (await submit(t, investigator, caseId, bytes, { filename: 'again.jpg', contentType: 'image/jpeg' })).body.id as string;
+    await waitProcessed(t, investigator, first);
+    expect((await waitProcessed(t, investigator, again)).nearDuplicates.map((d: { id: string }) => d.id)).toContain(first);
+    const page = checks.watch(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/evidence/${again}`);
+    await page.locator(`a[href="/evidence/${first}"]`, { hasText: 'Tail boom, first night' }).waitFor();
+    await page.close();
+  });
+
   it('says how many seconds to wait after too many wrong passwords', async () => {
     const page = checks.watch(await browser.page());
     await page.goto(`${base}/`);

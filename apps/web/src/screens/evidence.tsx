@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, call, fetchBlob, fetchReceipt, get, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
+import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select, useDownload, useSubmit } from '../ui.js';
@@ -75,18 +75,7 @@ export function EvidenceScreen({ id }: { id: string }) {
           ))}
         </tbody>
       </table>
-      <h2>{t('item.nearDuplicates')}</h2>
-      {item.nearDuplicates.length === 0 ? (
-        <p>{t('item.noNearDuplicates')}</p>
-      ) : (
-        <ul>
-          {item.nearDuplicates.map((d) => (
-            <li key={d.id}>
-              <Link href={`/evidence/${d.id}`}>{d.id.slice(0, 8)}</Link> ({t('item.distance', { d: d.distance })})
-            </li>
-          ))}
-        </ul>
-      )}
+      <NearDuplicates item={item} />
       <DownloadOriginal item={item} />
       {(me.role === 'admin' || me.role === 'investigator') && (
         <>
@@ -176,6 +165,39 @@ function Annotate({ item, onSaved }: { item: Evidence; onSaved(item: Evidence): 
         {t('common.save')}
       </button>
     </form>
+  );
+}
+
+/**
+ * The item's near duplicates by name, from the case's listing of flagged items (a listing is not
+ * a read of each item, so naming them records nothing); one not among the 200 listed shows the
+ * start of its id.
+ */
+function NearDuplicates({ item }: { item: Evidence }) {
+  const { t } = useI18n();
+  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
+  useEffect(() => {
+    if (item.nearDuplicates.length === 0) return;
+    get<Page<Evidence>>(`/cases/${item.caseId}/evidence?flag=near_duplicate&limit=200`).then(
+      (page) => setNames(new Map(page.items.map((other) => [other.id, itemName(other)]))),
+      () => setNames(new Map()),
+    );
+  }, [item.id, item.caseId, item.nearDuplicates.length]);
+  return (
+    <>
+      <h2>{t('item.nearDuplicates')}</h2>
+      {item.nearDuplicates.length === 0 ? (
+        <p>{t('item.noNearDuplicates')}</p>
+      ) : (
+        <ul>
+          {item.nearDuplicates.map((d) => (
+            <li key={d.id}>
+              <Link href={`/evidence/${d.id}`}>{names.get(d.id) ?? d.id.slice(0, 8)}</Link> ({t('item.distance', { d: d.distance })})
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
   );
 }
 
