@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { get, type CaseView, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
 import { useI18n } from '../i18n.js';
@@ -24,21 +24,22 @@ export function LogScreen() {
   const [cases, setCases] = useState<CaseView[]>([]);
   const [caseId, setCaseId] = useState('');
   const [nextBefore, setNextBefore] = useState<number | null>(null);
+  const chosen = useRef('');
   // start..end, both included (as the API reads them).
   const entriesIn = (start: number, end: number) => get<Entry[]>(`/log/entries?start=${start}&end=${end}`);
-  const caseEntries = async (id: string, before: number | null) => {
-    const page = await get<{ items: Entry[]; nextBefore: number | null }>(`/log/cases/${id}?limit=${PAGE}${before === null ? '' : `&before=${before}`}`);
-    setNextBefore(page.nextBefore);
-    return page.items;
-  };
+  const caseEntries = (id: string, before: number | null) =>
+    get<{ items: Entry[]; nextBefore: number | null }>(`/log/cases/${id}?limit=${PAGE}${before === null ? '' : `&before=${before}`}`);
 
   /** The page of entries before the oldest shown: the log (or the case's entries) read back to the first. */
   async function earlier() {
     const oldest = entries[entries.length - 1]?.leafIndex ?? 0;
     setLoadingEarlier(true);
     try {
-      const page = caseId ? await caseEntries(caseId, nextBefore) : (await entriesIn(Math.max(0, oldest - PAGE), oldest - 1)).reverse();
-      setEntries((shown) => [...shown, ...page]);
+      const asked = chosen.current;
+      const page = asked ? await caseEntries(asked, nextBefore) : { items: (await entriesIn(Math.max(0, oldest - PAGE), oldest - 1)).reverse(), nextBefore: null };
+      if (chosen.current !== asked) return;
+      setNextBefore(page.nextBefore);
+      setEntries((shown) => [...shown, ...page.items]);
     } catch (e) {
       setError(e);
     } finally {
@@ -49,10 +50,16 @@ export function LogScreen() {
   /** The whole log's latest entries, or one case's. */
   async function show(id: string) {
     setCaseId(id);
+    chosen.current = id;
     setError(null);
     try {
-      if (id) setEntries(await caseEntries(id, null));
-      else setEntries(head && head.treeSize > 0 ? (await entriesIn(Math.max(0, head.treeSize - PAGE), head.treeSize - 1)).reverse() : []);
+      const page = id
+        ? await caseEntries(id, null)
+        : { items: head && head.treeSize > 0 ? (await entriesIn(Math.max(0, head.treeSize - PAGE), head.treeSize - 1)).reverse() : [], nextBefore: null };
+      // An answer for a choice made before the last one is dropped.
+      if (chosen.current !== id) return;
+      setNextBefore(page.nextBefore);
+      setEntries(page.items);
     } catch (e) {
       setError(e);
     }
