@@ -13,7 +13,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ApiExtension, ApiQuery } from '@nestjs/swagger';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { DomainError } from '#custodia/errors';
+import { unknownParameters } from '#custodia/errors';
 import { AuthService } from './auth.service.js';
 import { DownloadLinks } from './download-links.js';
 import { rolesFor, type Purpose } from './policy.js';
@@ -127,7 +127,7 @@ export class AccessGuard implements CanActivate {
       if (typeof link !== 'string') throw new BadRequestException('Give one download link');
       // Refused before the link is used up, as the route's check of parameters would refuse it after.
       const others = Object.keys(request.query ?? {}).filter((name) => name !== 'link');
-      if (others.length) throw new DomainError('bad_request', 'A download link comes alone: this operation takes no other query parameter', others.map((field) => ({ field, message: 'is not a known parameter' })));
+      if (others.length) throw unknownParameters('A download link comes alone: this operation takes no other query parameter', others);
       actor = await this.links.redeem(link, (request.originalUrl ?? request.url ?? '').split('?')[0]!);
       if (!actor) throw new UnauthorizedException('The download link is unknown, used, expired or made for another file; ask for a new one');
     } else {

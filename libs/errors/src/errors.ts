@@ -41,3 +41,7 @@ export const badRequest = (message: string, fields: FieldProblem[] = []): Domain
   new DomainError('bad_request', message, fields);
 export const tooManyRequests = (message: string, retryAfterSeconds: number): DomainError =>
   new DomainError('too_many_requests', message, [], retryAfterSeconds);
+
+/** A 400 naming each query parameter the operation does not take (api.md: refused, not ignored). */
+export const unknownParameters = (message: string, names: readonly string[]): DomainError =>
+  badRequest(message, names.map((field) => ({ field, message: 'is not a known parameter' })));

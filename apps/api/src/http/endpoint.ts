@@ -14,7 +14,7 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { map, type Observable } from 'rxjs';
 import { takesDownloadLink } from '#custodia/auth';
-import { DomainError } from '#custodia/errors';
+import { unknownParameters } from '#custodia/errors';
 import { parseWith, z } from '#custodia/schema';
 
 /**
@@ -173,7 +173,7 @@ export class UndeclaredQueryCheck implements NestInterceptor {
     // A download a browser follows as a one-time link takes that one parameter (AccessGuard reads it).
     const names = takesDownloadLink(this.reflector, context.getHandler()) ? given.filter((name) => name !== 'link') : given;
     if (names.length) {
-      throw new DomainError('bad_request', 'This operation takes no query parameters', names.map((field) => ({ field, message: 'is not a known parameter' })));
+      throw unknownParameters('This operation takes no query parameters', names);
     }
     return next.handle();
   }
