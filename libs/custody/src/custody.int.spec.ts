@@ -244,6 +244,24 @@ describe('the custody log in PostgreSQL', () => {
     expect(await countHeads()).toBe(before + 1);
   });
 
+  it('a receipt whose read of the newest head answered after a signing ended takes that signing, not a new one', async () => {
+    const [first] = await integrated([await queueOne(7100)]);
+    const stale = await heads.latest();
+    // Every read of the newest head answers as it was before: as a read issued before the
+    // signing below committed, whose answer arrives after it ended.
+    const reads = vi.spyOn(heads, 'latest').mockResolvedValue(stale);
+    const signings = vi.spyOn(heads, 'publish');
+    try {
+      const head = await heads.covering(first!.leafIndex);
+      expect(head.treeSize).toBeGreaterThan(first!.leafIndex);
+      expect(await heads.covering(first!.leafIndex)).toEqual(head);
+      expect(signings).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+      signings.mockRestore();
+    }
+  });
+
   it('inclusion and consistency proofs from the stored nodes verify against signed heads', async () => {
     const small = await heads.publish();
     for (let n = 0; n < 20; n++) await appendOne(2000 + n);

@@ -45,6 +45,8 @@ export class TreeHeads {
   private readonly log: CustodyLog;
   /** The head this process is signing for receipts, if any (see covering). */
   private signing: Promise<KeptTreeHead> | null = null;
+  /** The newest head this process signed or found for a receipt (see covering). */
+  private lastCovering: KeptTreeHead | null = null;
 
   constructor(
     private readonly db: DataSource,
@@ -137,11 +139,16 @@ export class TreeHeads {
       const head = await inFlight.catch(() => null);
       if (head && head.treeSize > leafIndex) return head;
     }
+    // A signing may have ended between the read above and now (the read, on another
+    // connection, answered late): the head it kept covers this leaf too.
+    const known = this.lastCovering;
+    if (known && known.treeSize > leafIndex) return known;
     const signing = this.publish();
     this.signing = signing;
     try {
       const head = await signing;
       if (head.treeSize <= leafIndex) throw new Error(`leaf ${leafIndex} is not in the log`);
+      if (!this.lastCovering || head.treeSize > this.lastCovering.treeSize) this.lastCovering = head;
       return head;
     } finally {
       if (this.signing === signing) this.signing = null;
