@@ -334,9 +334,16 @@ describe('the console in Chromium, when things go wrong', () => {
     await expect.poll(() => leafColumn.allTextContents()).toEqual(caseLog.map((e) => String(e.leafIndex)));
     const link = page.locator(`a[href="/evidence/${item.id}/custody"]`).first();
     await expect.poll(() => link.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    // The screen reads the item's first custody page once: for the hash and for the history.
+    const custodyReads: string[] = [];
+    const onRequest = (request: { url(): string }) => void (request.url().includes(`/evidence/${item.id}/custody`) && custodyReads.push(request.url()));
+    page.on('request', onRequest);
     await link.click();
     await page.getByRole('heading', { name: `Ланцюг зберігання доказу ${item.id.slice(0, 8)}` }).waitFor();
     expect(await page.locator('.hash').first().textContent()).toBe(`SHA-256 ${item.sha256}`);
+    await page.locator('table.custody tbody tr').first().waitFor();
+    page.off('request', onRequest);
+    expect(custodyReads).toHaveLength(1);
     await page.getByRole('button', { name: 'Перевірити в цьому браузері' }).click();
     const verdict = page.locator('.verify [data-verdict]');
     await expect.poll(() => verdict.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('verified');

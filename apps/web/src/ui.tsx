@@ -166,21 +166,35 @@ export function ErrorNote({ error, fields }: { error: unknown; fields?: boolean 
  * nothing, as a case, an incident or a package made twice stays in the archive (and its log) for
  * good. `busy` disables the button meanwhile.
  */
-export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEvent): void; busy: boolean } {
-  // A ref, not only state: two clicks may arrive before React renders the first one's state.
+/**
+ * One run at a time: a ref, not only state, as two clicks may arrive before React renders the
+ * first one's state. `holdMs` keeps it busy that long after the action ended.
+ */
+function useOnce(): { busy: boolean; run(action: () => Promise<void>, holdMs?: number): void } {
   const running = useRef(false);
   const [busy, setBusy] = useState(false);
   return {
     busy,
-    onSubmit(event) {
-      event.preventDefault();
+    run(action, holdMs = 0) {
       if (running.current) return;
       running.current = true;
       setBusy(true);
-      void action().finally(() => {
+      const done = () => {
         running.current = false;
         setBusy(false);
-      });
+      };
+      void action().finally(() => (holdMs > 0 ? setTimeout(done, holdMs) : done()));
+    },
+  };
+}
+
+export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEvent): void; busy: boolean } {
+  const once = useOnce();
+  return {
+    busy: once.busy,
+    onSubmit(event) {
+      event.preventDefault();
+      once.run(action);
     },
   };
 }
@@ -191,29 +205,24 @@ export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEv
  * custody event, not two. `started` says the browser has it (its downloads show how it goes).
  */
 export function useDownload(): { start(path: string): void; busy: boolean; started: boolean; error: unknown } {
-  const running = useRef(false);
-  const [busy, setBusy] = useState(false);
+  const once = useOnce();
   const [started, setStarted] = useState(false);
   const [error, setError] = useState<unknown>(null);
   return {
-    busy,
+    busy: once.busy,
     started,
     error,
     start(path) {
-      if (running.current) return;
-      running.current = true;
-      setBusy(true);
-      setStarted(false);
-      setError(null);
-      saveDownload(path).then(
-        () => setStarted(true),
-        (e: unknown) => setError(e),
-      ).finally(() =>
-        setTimeout(() => {
-          running.current = false;
-          setBusy(false);
-        }, 2000),
-      );
+      once.run(async () => {
+        setStarted(false);
+        setError(null);
+        try {
+          await saveDownload(path);
+          setStarted(true);
+        } catch (e) {
+          setError(e);
+        }
+      }, 2000);
     },
   };
 }

@@ -229,11 +229,15 @@ async function videoUrl(id: string): Promise<string> {
  */
 export function ItemCustodyScreen({ id }: { id: string }) {
   const { t } = useI18n();
-  const [sha256, setSha256] = useState<string | null>(null);
+  // The first page of the item's custody: it names the SHA-256 to verify against, and the
+  // history below starts from it.
+  const [first, setFirst] = useState<EvidenceCustody | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    custodyPage(id, null).then((page) => setSha256(page.events.find((e) => e.event.subject.id === id && e.event.subject.sha256)?.event.subject.sha256 ?? ''), setError);
+    setFirst(null);
+    custodyPage(id, null).then(setFirst, setError);
   }, [id]);
+  const sha256 = first && (first.events.find((e) => e.event.subject.id === id && e.event.subject.sha256)?.event.subject.sha256 ?? '');
   return (
     <section aria-labelledby="custody-title">
       <p>
@@ -248,7 +252,7 @@ export function ItemCustodyScreen({ id }: { id: string }) {
           <div className="verify">
             <VerifyCustody id={id} sha256={sha256} />
           </div>
-          <CustodyHistory id={id} />
+          <CustodyHistory id={id} first={first} />
         </>
       )}
     </section>
@@ -435,7 +439,7 @@ function useNamesInCase(caseId: string | null | undefined): ReadonlyMap<string, 
   return names.has(me.id) ? names : new Map([...names, [me.id, me.displayName]]);
 }
 
-export function CustodyHistory({ id }: { id: string }) {
+export function CustodyHistory({ id, first }: { id: string; /** Its first page, when already read. */ first?: EvidenceCustody | null }) {
   const { t, instant } = useI18n();
   const [custody, setCustody] = useState<EvidenceCustody | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -454,10 +458,10 @@ export function CustodyHistory({ id }: { id: string }) {
       .finally(() => shown.current === asked && setLoading(false));
   };
   useEffect(() => {
-    setCustody(null);
+    setCustody(first ?? null);
     setError(null);
-    more(null);
-  }, [id]);
+    if (!first) more(null);
+  }, [id, first]);
   const names = useNamesInCase(custody?.events.find((e) => e.event.caseId)?.event.caseId);
   return (
     <>
