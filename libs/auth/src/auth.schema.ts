@@ -88,15 +88,23 @@ export const CreatedApiToken = ApiToken.extend({
   token: z.string().describe('Shown once; only its hash is stored'),
 }).meta({ id: 'CreatedApiToken' });
 
-/** The download routes a browser may follow as a one-time link (`@ByDownloadLink`), under /api/v1. */
-export const LINKED_DOWNLOADS = [/^\/evidence\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/content$/, /^\/exports\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/content$/];
+const LINKED_DOWNLOAD = /^\/(evidence|exports)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/content$/;
+
+/**
+ * The download a browser may follow as a one-time link (the routes marked `@ByDownloadLink`),
+ * from its path under /api/v1: an original or a package; null for any other path.
+ */
+export function linkedDownload(path: string): { kind: 'evidence' | 'exports'; id: string } | null {
+  const match = LINKED_DOWNLOAD.exec(path);
+  return match ? { kind: match[1] as 'evidence' | 'exports', id: match[2]! } : null;
+}
 
 export const CreateDownloadLinkBody = z
   .strictObject({
     path: z
       .string()
       .max(100)
-      .refine((path) => LINKED_DOWNLOADS.some((route) => route.test(path)), 'must be an original (/evidence/{id}/content) or a package (/exports/{id}/content), ids in lowercase')
+      .refine((path) => linkedDownload(path) !== null, 'must be an original (/evidence/{id}/content) or a package (/exports/{id}/content), ids in lowercase')
       .describe('The download, as its path under /api/v1')
       .meta({ example: '/exports/0b6c3f9e-4c1e-4f7a-9d55-3c2f0c7e9a10/content' }),
   })

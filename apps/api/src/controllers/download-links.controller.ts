@@ -1,6 +1,6 @@
 import { Controller, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { CreateDownloadLinkBody, CurrentActor, DownloadLink, DownloadLinks, Permit, type Actor } from '#custodia/auth';
+import { CreateDownloadLinkBody, CurrentActor, DownloadLink, DownloadLinks, linkedDownload, Permit, type Actor } from '#custodia/auth';
 import { EvidenceService } from '#custodia/evidence';
 import { ExportsService } from '#custodia/exports';
 import { z } from '#custodia/schema';
@@ -33,10 +33,10 @@ export class DownloadLinksController {
     problems: [403, 404, 409, 429],
   })
   async createDownloadLink(@CurrentActor() actor: Actor, @ValidBody() body: z.output<typeof CreateDownloadLinkBody>): Promise<z.output<typeof DownloadLink>> {
-    const [, kind, id] = /^\/(evidence|exports)\/([^/]+)\/content$/.exec(body.path)!;
+    const { kind, id } = linkedDownload(body.path)!;
     // The checks of the download itself, nothing recorded: the download records its own event.
-    if (kind === 'evidence') await this.evidence.itemFor(actor, id!, 'evidence.content');
-    else await this.exports.downloadable(actor, id!);
+    if (kind === 'evidence') await this.evidence.itemFor(actor, id, 'evidence.content');
+    else await this.exports.downloadable(actor, id);
     const path = `/${API_PREFIX}${body.path}`;
     const { link, expiresAt } = await this.links.create(actor, path);
     return { url: `${path}?link=${link}`, expiresAt: expiresAt.toISOString() };
