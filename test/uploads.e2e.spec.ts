@@ -333,6 +333,32 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(sha256(content.body as Buffer)).toBe(sha256(bytes));
   });
 
+  it('answers a finish sent again with its clientSubmissionId as a repeat (200, the first item), as multipart does; without it or with another key 409', async () => {
+    const user = await t.user('documenter', 'finish-again');
+    const [caseId, otherCase] = [await caseOf(user), await caseOf(user)];
+    const bytes = randomBytes(64 * 1024 + 3);
+    const id = idOf(await tusUpload(`${url}/api/v1/uploads`, user.token, bytes));
+    const submit = (to: string, body: Record<string, unknown>) => t.http.post(`/api/v1/cases/${to}/evidence`).auth(user.token, { type: 'bearer' }).send(body);
+    const body = { uploadId: id, clientSubmissionId: 'phone-7-finish', sha256: sha256(bytes), title: 'after the strike' };
+    const made = await submit(caseId, body);
+    expect(made.status).toBe(201);
+    const counts = async () =>
+      (await t.db.superuserQuery<{ items: number; events: number }>(`SELECT (SELECT count(*)::int FROM evidence_items) AS items, (SELECT count(*)::int FROM custody_queue) + (SELECT count(*)::int FROM custody_events) AS events`))[0];
+    const before = await counts();
+    // The app did not get the 201 (the network dropped) and sends the same finish again.
+    const again = await submit(caseId, body);
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(made.body.id);
+    expect(again.body.receipt.event).toEqual(made.body.receipt.event);
+    // Not a repeat: no key, another key, the key with the other case, another hash in the body.
+    expect(expectProblem(await submit(caseId, { uploadId: id }), 409).detail).toContain(made.body.id);
+    expectProblem(await submit(caseId, { ...body, clientSubmissionId: 'phone-7-other' }), 409);
+    expectProblem(await submit(otherCase, body), 409);
+    expectProblem(await submit(caseId, { ...body, sha256: sha256(Buffer.from('other bytes')) }), 422);
+    expect(expectProblem(await submit(caseId, { ...body, surprise: 1 }), 400).errors).toEqual([{ field: 'surprise', message: 'is not a known field' }]);
+    expect(await counts()).toEqual(before);
+  });
+
   it("a termination racing the upload's intake: the intake answers 409 if it came first, else the item is made whole and the termination answers 404", async () => {
     const user = await t.user('documenter', 'changed mind');
     const caseId = await caseOf(user);

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
 import { assertMay, ownerFilter, PerUserLimit, type Actor, type Purpose } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
-import { terminated, UploadsService } from '#custodia/uploads';
+import { terminated, UploadsService, type UsedUpload } from '#custodia/uploads';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, Sequencer, SigningKeys, TreeHeads, type CustodyEventInput, type KeptTreeHead, type QueuedEvent, type RecordedEvent } from '#custodia/custody';
 import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custodia/custody-core';
@@ -300,6 +300,7 @@ export class EvidenceService implements OnApplicationShutdown {
   async submitUpload(actor: Actor, caseId: string, uploadId: string, metadata: unknown): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
     await this.assertMaySubmit(actor, caseId);
     const upload = await this.uploads.finished(actor, uploadId);
+    if ('evidenceId' in upload) return { created: false, evidence: await this.repeatedUpload(actor, caseId, metadata, upload) };
     let outcome: Awaited<ReturnType<EvidenceService['submitUpload']>>;
     try {
       const result = await this.store.adopt(upload.path, upload.sha256, upload.sizeBytes);
@@ -318,6 +319,23 @@ export class EvidenceService implements OnApplicationShutdown {
     if (outcome.created) await this.uploads.removeBytes(uploadId);
     else await this.uploads.discard(uploadId);
     return outcome;
+  }
+
+  /**
+   * A finish sent again for an upload that already became evidence (its answer was lost on the
+   * way): with the first submission's clientSubmissionId it is a repeat, answered with the first
+   * item as a multipart repeat is; otherwise 409, naming that item.
+   */
+  private async repeatedUpload(actor: Actor, caseId: string, metadataJson: unknown, upload: UsedUpload): Promise<EvidenceWithReceipt> {
+    const metadata = readSubmissionMetadata(metadataJson);
+    if (metadata.sha256 !== undefined && metadata.sha256 !== upload.sha256) {
+      throw unprocessable('The bytes received differ from what the device hashed; nothing was stored', [
+        { field: 'metadata.sha256', message: `the upload's bytes hash to ${upload.sha256}` },
+      ]);
+    }
+    const repeat = metadata.clientSubmissionId ? await this.repeatedSubmission(actor, caseId, metadata.clientSubmissionId, upload.sha256) : null;
+    if (!repeat) throw conflict(`This upload already became evidence item ${upload.evidenceId}`);
+    return repeat;
   }
 
   private async repeatedSubmission(actor: Actor, caseId: string, clientSubmissionId: string, sha256: string): Promise<EvidenceWithReceipt | null> {

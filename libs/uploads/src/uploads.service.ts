@@ -57,6 +57,13 @@ export interface ClaimedUpload {
   mediaType: string | null;
 }
 
+/** An upload that already became evidence: its item, and the SHA-256 of its bytes. */
+export interface UsedUpload {
+  id: string;
+  evidenceId: string;
+  sha256: string;
+}
+
 interface UploadRow {
   id: string;
   owner_id: string;
@@ -357,15 +364,15 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * A finished upload of `actor`, for evidence intake: 404 when it is not theirs or does not
-   * exist, 409 when unfinished or already evidence, 422 when its bytes differ from the hash the
-   * device declared at its creation. Intake then ties it to the new item with `markUsed`, in the
-   * item's own transaction.
+   * exist, 409 when unfinished, 422 when its bytes differ from the hash the device declared at
+   * its creation; the item it became, if it already did (intake decides whether that answers a
+   * repeat). Intake then ties it to the new item with `markUsed`, in the item's own transaction.
    */
-  async finished(actor: Actor, uploadId: string): Promise<ClaimedUpload> {
+  async finished(actor: Actor, uploadId: string): Promise<ClaimedUpload | UsedUpload> {
     const rows: UploadRow[] = UPLOAD_ID.test(uploadId) ? await this.db.query(`SELECT * FROM uploads WHERE id = $1`, [uploadId]) : [];
     const row = rows[0];
     if (!row || row.owner_id !== actor.id) throw notFound('The upload');
-    if (row.evidence_id) throw conflict(`This upload already became evidence item ${row.evidence_id}`);
+    if (row.evidence_id) return { id: row.id, evidenceId: row.evidence_id, sha256: row.computed_sha256! };
     if (!row.finished_at || !row.computed_sha256) {
       const offset = await stat(this.store.pathOf(row.id)).then((s) => s.size, () => 0);
       if (offset !== Number(row.size_bytes)) throw conflict(`The upload is not finished: ${offset} of ${row.size_bytes} bytes arrived; send the rest first`);

@@ -74,7 +74,7 @@ export class EvidenceController {
   @Endpoint({
     summary: 'Submit an item: the original and what the submitter declares; answers with its receipt',
     description:
-      'multipart/form-data with a part `metadata` (JSON, see SubmissionMetadata) and a part `file` (streamed; at most CUSTODIA_MAX_UPLOAD_BYTES); or application/json `{ uploadId, ...metadata }` (UploadSubmission) for an upload finished through /uploads (tus): 409 while unfinished or once it already became evidence, 422 when its bytes differ from the sha256 given at its creation or in the body. 201 for a new item; 200 when the same clientSubmissionId with the same bytes was already received (the first submission). One user streams at most 16 multipart submissions at once into an instance (429 with Retry-After beyond).',
+      'multipart/form-data with a part `metadata` (JSON, see SubmissionMetadata) and a part `file` (streamed; at most CUSTODIA_MAX_UPLOAD_BYTES); or application/json `{ uploadId, ...metadata }` (UploadSubmission) for an upload finished through /uploads (tus): 409 while unfinished or once it already became evidence (the same finish sent again with its clientSubmissionId is a repeat: 200, the first item), 422 when its bytes differ from the sha256 given at its creation or in the body. 201 for a new item; 200 when the same clientSubmissionId with the same bytes was already received (the first submission). One user streams at most 16 multipart submissions at once into an instance (429 with Retry-After beyond).',
     response: EvidenceWithReceipt,
     status: 201,
     problems: [400, 404, 409, 413, 415, 422, 429],
