@@ -60,7 +60,7 @@ describe('time and place search (e2e)', () => {
       caseId = await createCase(t, investigator, 'Time', [documenter]);
       const uploads: Array<[string, Buffer, Record<string, unknown>]> = [
         ['zoneless', fixture('exif-nw-no-offset.jpg'), {}],
-        // The same zone-less photo, declared days later: the file's word (its window) is searched.
+        // The same zone-less photo, declared days later: found by its window and by its declared time.
         ['zonelessDeclaredLater', fixture('exif-nw-no-offset.jpg'), { capturedAt: '2008-06-10T12:00:00Z' }],
         ['exact', fixture('exif-ne-offset.jpg'), {}], // 2008-05-30T12:56:01.250Z (offset +03:00)
         ['declaredOnly', randomBytes(300), { capturedAt: '2008-05-29T12:00:00+03:00' }], // 09:00:00.000Z
@@ -89,8 +89,13 @@ describe('time and place search (e2e)', () => {
       ['from=2008-05-30T12:50:00Z&to=2008-05-30T12:56:01.249Z', ['zoneless', 'zonelessDeclaredLater']],
       ['from=2008-05-29T09:00:00.000Z&to=2008-05-29T09:00:00.000Z', ['declaredOnly']],
       ['from=2008-05-29T09:00:00.001Z&to=2008-05-29T12:00:00Z', []],
-      // A declaration contradicting the file's time is not what is searched.
-      ['from=2008-06-10T11:00:00Z&to=2008-06-10T13:00:00Z', []],
+      // A declaration contradicting the file's time finds the item too (the camera's clock may be
+      // the one that is wrong), to the millisecond.
+      ['from=2008-06-10T11:00:00Z&to=2008-06-10T13:00:00Z', ['zonelessDeclaredLater']],
+      ['from=2008-06-10T12:00:00Z', ['zonelessDeclaredLater', 'untimed']],
+      ['to=2008-06-10T12:00:00Z&from=2008-06-10T11:00:00Z', ['zonelessDeclaredLater']],
+      ['from=2008-06-10T12:00:00.001Z&to=2008-06-11T00:00:00Z', []],
+      ['from=2008-06-09T00:00:00Z&to=2008-06-10T11:59:59.999Z', []],
       // The 2005 search of the issue finds nothing here, and nothing later drops out of a wide one.
       ['from=2005-01-01T00:00:00Z&to=2005-12-31T23:59:59Z', []],
       ['from=1800-01-01T00:00:00Z&to=2100-01-01T00:00:00Z', ['zoneless', 'zonelessDeclaredLater', 'exact', 'declaredOnly', 'untimed']],
@@ -137,6 +142,8 @@ describe('time and place search (e2e)', () => {
       expect(await select(WINDOW_END, '2008-06-01T00:00:00Z')).toEqual(named('zoneless', 'zonelessDeclaredLater'));
       expect(await select('2008-05-31T03:56:01.001Z', '2008-06-01T00:00:00Z')).toEqual([]);
       expect(await select('2008-05-30T12:56:01.251Z', '2008-05-30T12:59:00Z')).toEqual(named('zoneless', 'zonelessDeclaredLater'));
+      expect(await select('2008-06-10T11:00:00Z', '2008-06-10T13:00:00Z')).toEqual(named('zonelessDeclaredLater'));
+      expect(await select('2008-06-10T12:00:00.001Z', '2008-06-11T00:00:00Z')).toEqual([]);
       const at = Date.parse(untimedReceivedAt);
       expect(await select(new Date(at).toISOString(), new Date(at + 1).toISOString())).toEqual(named('untimed'));
     });

@@ -23,11 +23,13 @@ const POSITIONS: Record<Exclude<LocationSource, 'any'>, PointColumns> = {
  * Places: `locationSource` picks the declared position, the embedded one, or either (`any`).
  *
  * Time: an item matches `from`/`to` when its searched interval [search_from, search_to]
- * overlaps [from, to], ends included. That interval is (see `captureInterval`) the file's
- * instant when it gives an offset; else the 26-hour window of its zone-less camera time
- * (`timeApproximate` in the answer); else the declared instant; else the receipt time. So
- * no item drops out of a time search, and no interval is longer than 26 hours, which lets the
- * (case_id, search_from) index find every overlap in one range scan.
+ * overlaps [from, to], ends included, or when its declared capture time lies in [from, to]. That
+ * interval is (see `captureInterval`) the file's instant when it gives an offset; else the
+ * 26-hour window of its zone-less camera time (`timeApproximate` in the answer); else the
+ * declared instant; else the receipt time. So no item drops out of a time search, also not one
+ * whose camera clock was wrong (its declared time still finds it, as either position finds it
+ * for a place), and no interval is longer than 26 hours, which lets the (case_id, search_from)
+ * index find every overlap in one range scan, beside (case_id, declared_captured_at).
  */
 export function listQuerySql(
   query: EvidenceListFilters,
@@ -41,7 +43,8 @@ export function listQuerySql(
   const browsing = where.length;
   const positions = query.locationSource === 'any' ? [POSITIONS.declared, POSITIONS.embedded] : [POSITIONS[query.locationSource]];
   where.push(...anyPlaceCondition(positions, query.bbox, query.near, p));
-  where.push(...overlapConditions('e.search_from', 'e.search_to', query, ZONELESS_WINDOW_MS, p));
+  const overlap = overlapConditions('e.search_from', 'e.search_to', query, ZONELESS_WINDOW_MS, p);
+  if (overlap.length > 0) where.push(`((${overlap.join(' AND ')}) OR (${declaredTimeConditions(query, p).join(' AND ')}))`);
   if (query.flag) where.push(`${p(query.flag)} = ANY (e.flags)`);
   // The duplicate flags as toEvidenceView shows them to who reads only their own items: only
   // when the other item is theirs too.
@@ -73,4 +76,13 @@ export function listQuerySql(
   const searched = where.length > browsing;
   if (query.cursor) where.push(cursorCondition('e.received_at', 'e.id', query.cursor, p));
   return { where: where.join(' AND '), params, searched };
+}
+
+/** The declared capture time in [from, to] (at least one of them given). */
+function declaredTimeConditions(range: { from: Date | null; to: Date | null }, p: (value: unknown) => string): string[] {
+  return [
+    'e.declared_captured_at IS NOT NULL',
+    ...(range.from ? [`e.declared_captured_at >= ${p(range.from)}`] : []),
+    ...(range.to ? [`e.declared_captured_at <= ${p(range.to)}`] : []),
+  ];
 }

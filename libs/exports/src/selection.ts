@@ -77,7 +77,10 @@ export async function resolveSelection(tx: EntityManager, caseId: string, select
       WHERE e.case_id = $1
         AND ($2 OR e.id = ANY ($3::uuid[]) OR e.incident_id = ANY ($4::uuid[]) OR e.id IN (SELECT id FROM cited)
              OR ($5 AND ($6::timestamptz IS NULL OR e.search_to >= $6)
-                    AND ($7::timestamptz IS NULL OR e.search_from <= $7)))
+                    AND ($7::timestamptz IS NULL OR e.search_from <= $7))
+             OR ($5 AND e.declared_captured_at IS NOT NULL
+                    AND ($6::timestamptz IS NULL OR e.declared_captured_at >= $6)
+                    AND ($7::timestamptz IS NULL OR e.declared_captured_at <= $7)))
       ORDER BY e.received_at, e.id`,
     [caseId, whole, selection.evidenceIds ?? [], incidentIds, timed, from, to],
   );

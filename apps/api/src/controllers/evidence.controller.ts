@@ -121,7 +121,7 @@ export class EvidenceController {
   @Endpoint({
     summary: "A case's evidence, newest received first (a documenter's own items only)",
     description:
-      "An item matches from/to when its capture time overlaps [from, to]: the file's instant; a camera time with no zone is a 26-hour window (UTC+14 to UTC-12), matched by overlap and marked timeApproximate: true; else the declared instant; else the receipt time.",
+      "An item matches from/to when its capture time overlaps [from, to]: the file's instant; a camera time with no zone is a 26-hour window (UTC+14 to UTC-12), matched by overlap and marked timeApproximate: true; else the declared instant; else the receipt time. An item whose declared capture time lies in [from, to] matches too, whatever its file says (a camera clock may be wrong).",
     query: EvidenceListQuery,
     response: EvidencePage,
     // 422: a well-formed but wrong near, bbox or from/to.
