@@ -1,4 +1,4 @@
-import { dateTime, email, line, timestamp, uuid, VISIBLE_EMAIL, z } from '#custodia/schema';
+import { dateTime, email, line, requiredInDocument, timestamp, uuid, VISIBLE_EMAIL, z } from '#custodia/schema';
 import { INTERFACE_LANGUAGES, ROLES } from './roles.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './secrets.js';
 
@@ -147,7 +147,7 @@ export const UpdateUserBody = z
     role: role().optional(),
     disabled: z.boolean().optional().describe('true ends every session and device token of the user at once'),
     // Optional in shape so that a missing reason is named with the others (422, not 400).
-    reason: why('Required (422 without): why the account changes; recorded with the custody event').optional(),
+    reason: requiredInDocument(why('Required (422 without): why the account changes; recorded with the custody event').optional()),
   })
   .meta({ id: 'UpdateUserBody' });
 

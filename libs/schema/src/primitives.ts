@@ -68,6 +68,16 @@ export const sha256Hex = () => z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lo
 /** A `reason` a change of a record must give: free text (tabs and line breaks kept), trimmed, not blank. */
 export const reason = () => z.string().trim().min(1).max(2000).describe('Why the change was made; recorded in the custody event');
 
+/** The mark `requiredInDocument` leaves on a field's JSON schema (the OpenAPI writer reads it). */
+export const REQUIRED_IN_DOCUMENT = 'x-custodia-required';
+
+/**
+ * A field the OpenAPI document lists as required though its schema takes it as optional: its
+ * absence is refused by the body's own check, named with the body's other problems (422), not
+ * by the shape (400). Clients generated from the document then always send it.
+ */
+export const requiredInDocument = <T extends z.ZodType>(schema: T): T => schema.meta({ [REQUIRED_IN_DOCUMENT]: true });
+
 /** Letters an email address cannot show: format characters (zero-width and the like), separators and controls. */
 export const VISIBLE_EMAIL = /^[^\p{Cf}\p{Z}\p{Cc}\s]+$/u;
 

@@ -15,7 +15,7 @@ import type { Request } from 'express';
 import { map, type Observable } from 'rxjs';
 import { takesDownloadLink } from '#custodia/auth';
 import { unknownParameters } from '#custodia/errors';
-import { parseWith, z } from '#custodia/schema';
+import { parseWith, REQUIRED_IN_DOCUMENT, z } from '#custodia/schema';
 
 /**
  * One schema per body: each route declares its request body, query and answer once, as zod
@@ -80,8 +80,9 @@ export function openApiSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSc
 }
 
 /**
- * Points zod's `#/definitions/` references at the document's components, and drops the long
- * regular expressions zod writes beside `format: date-time` (the format says it).
+ * Points zod's `#/definitions/` references at the document's components, drops the long
+ * regular expressions zod writes beside `format: date-time` (the format says it), and lists
+ * the fields marked `requiredInDocument` among their object's required ones.
  */
 function tidySchema(schema: JsonSchema): JsonSchema {
   const walk = (value: unknown): unknown => {
@@ -96,6 +97,12 @@ function tidySchema(schema: JsonSchema): JsonSchema {
       }
       if (key === 'pattern' && (node['format'] === 'date-time' || node['format'] === 'date')) continue;
       out[key] = walk(inner);
+    }
+    const properties = out['properties'] as Record<string, JsonSchema> | undefined;
+    for (const [name, property] of Object.entries(properties ?? {})) {
+      if (!property[REQUIRED_IN_DOCUMENT]) continue;
+      delete property[REQUIRED_IN_DOCUMENT];
+      out['required'] = [...((out['required'] as string[] | undefined) ?? []), name];
     }
     return out;
   };

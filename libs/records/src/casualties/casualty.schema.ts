@@ -1,4 +1,4 @@
-import { reason, timestamp, uuid, wrong, z } from '#custodia/schema';
+import { reason, requiredInDocument, timestamp, uuid, wrong, z } from '#custodia/schema';
 import { count, countRange, CountRangeView, dateOrInstant, freeText, requiredLine, SourceLinkView, sources, type CountRange, type SourceLink } from '../record-fields.js';
 import { code } from '../vocabularies/vocabulary-codes.js';
 
@@ -106,7 +106,7 @@ export const CreateCasualtyBody = z
 export type CreateCasualtyBody = z.output<typeof CreateCasualtyBody>;
 
 export const PatchCasualtyBody = z
-  .strictObject({ ...CasualtyFields.partial().shape, reason: reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)') })
+  .strictObject({ ...CasualtyFields.partial().shape, reason: requiredInDocument(reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)')) })
   .superRefine((body, context) => {
     if (!body.reason) context.addIssue({ code: 'custom', path: ['reason'], ...wrong('say why the record changes') });
   })

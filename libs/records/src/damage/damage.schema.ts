@@ -1,4 +1,4 @@
-import { GeoPoint, reason, timestamp, uuid, wrong, z } from '#custodia/schema';
+import { GeoPoint, reason, requiredInDocument, timestamp, uuid, wrong, z } from '#custodia/schema';
 import { count, dateOrInstant, freeText, instant, SourceLinkView, sources, type SourceLink } from '../record-fields.js';
 import { code } from '../vocabularies/vocabulary-codes.js';
 
@@ -107,7 +107,7 @@ export const CreateDamageBody = z
 export type CreateDamageBody = z.output<typeof CreateDamageBody>;
 
 export const PatchDamageBody = z
-  .strictObject({ ...DamageFields.partial().shape, reason: reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)') })
+  .strictObject({ ...DamageFields.partial().shape, reason: requiredInDocument(reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)')) })
   .superRefine((body, context) => {
     if (!body.reason) context.addIssue({ code: 'custom', path: ['reason'], ...wrong('say why the record changes') });
   })

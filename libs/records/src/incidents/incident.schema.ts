@@ -1,5 +1,5 @@
 import { EvidenceLink } from '#custodia/evidence';
-import { GeoPoint, reason, timestamp, uuid, wrong, z } from '#custodia/schema';
+import { GeoPoint, reason, requiredInDocument, timestamp, uuid, wrong, z } from '#custodia/schema';
 import { codeFilter, LISTING_FIELDS, readListingFilters } from '#custodia/search';
 import { count, countRange, CountRangeView, freeText, instant, reference, requiredLine, type CountRange } from '../record-fields.js';
 import { code } from '../vocabularies/vocabulary-codes.js';
@@ -152,7 +152,7 @@ export type CreateIncidentBody = z.output<typeof CreateIncidentBody>;
 
 /** Fields present replace (null clears); `evidence`, when present, becomes the incident's links. */
 export const PatchIncidentBody = z
-  .strictObject({ ...IncidentFields.partial().shape, evidence: evidenceLinks().optional(), reason: reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)') })
+  .strictObject({ ...IncidentFields.partial().shape, evidence: evidenceLinks().optional(), reason: requiredInDocument(reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)')) })
   .superRefine((body, context) => {
     if (!body.reason) context.addIssue({ code: 'custom', path: ['reason'], ...wrong('say why the record changes') });
   })

@@ -1,4 +1,4 @@
-import { GeoPoint, reason, timestamp, uuid, wrong, z } from '#custodia/schema';
+import { GeoPoint, reason, requiredInDocument, timestamp, uuid, wrong, z } from '#custodia/schema';
 import { freeText, instant, requiredLine, SourceLinkView, sources, type SourceLink } from '../record-fields.js';
 import { code } from '../vocabularies/vocabulary-codes.js';
 import { parseSerial, type SerialParts } from './serial-schemes.js';
@@ -135,7 +135,7 @@ export const CreateRemnantBody = z
 export type CreateRemnantBody = z.output<typeof CreateRemnantBody>;
 
 export const PatchRemnantBody = z
-  .strictObject({ ...RemnantFields.partial().shape, reason: reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)') })
+  .strictObject({ ...RemnantFields.partial().shape, reason: requiredInDocument(reason().optional().describe('Required: why the record changes, recorded in its custody event (missing: 422)')) })
   .superRefine((body, context) => {
     if (!body.reason) context.addIssue({ code: 'custom', path: ['reason'], ...wrong('say why the record changes') });
   })
