@@ -63,6 +63,7 @@ describe('the OpenAPI document (/api/docs-json)', () => {
         }
         for (const [type, { schema }] of media) {
           if (type === 'application/json') expect(resolve(document, schema)?.['type'] ?? resolve(document, schema)?.['anyOf'], key).toBeDefined();
+          else if (type === 'application/geo+json') expect(schema, key).toMatchObject({ type: 'object', properties: { type: { enum: ['FeatureCollection'] } } });
           else expect(schema, key).toEqual({ type: 'string', format: 'binary' });
         }
       }
@@ -121,6 +122,16 @@ describe('the OpenAPI document (/api/docs-json)', () => {
     }
     // The mark that says so is read, never left in the document.
     expect(JSON.stringify(document)).not.toContain('x-custodia-required');
+  });
+
+  it('documents the partial answers of the two downloads (206, Content-Range) and an original as its own media type', () => {
+    const operations = new Map(operationsOf(document).map(({ key, operation }) => [key, operation]));
+    for (const [key, type] of [['GET /api/v1/evidence/{id}/content', '*/*'], ['GET /api/v1/exports/{id}/content', 'application/zip']] as const) {
+      const responses = operations.get(key)!.responses as Record<string, { content?: object; headers?: Record<string, unknown> }>;
+      expect(Object.keys(responses['200']!.content!), key).toEqual([type]);
+      expect(responses['206']?.content, key).toEqual(responses['200']!.content);
+      expect(Object.keys(responses['206']?.headers ?? {}), key).toEqual(['Content-Range']);
+    }
   });
 
   it('says the bearer tokens are opaque, not JWTs', () => {

@@ -214,7 +214,9 @@ export class EvidenceController {
   @ByDownloadLink()
   @Endpoint({
     summary: 'The original bytes, unchanged, as an attachment; Range requests (one range; If-Range with the ETag) work (records evidence.downloaded)',
-    produces: 'application/octet-stream',
+    description: "Served as the item's mediaType (sniffed from its bytes), with Repr-Digest (RFC 9530), ETag and Content-Disposition.",
+    produces: '*/*',
+    ranged: true,
     problems: [404, 416],
   })
   downloadEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {

@@ -50,6 +50,7 @@ export class ExportsController {
     operationId: 'downloadExport',
     summary: 'The package (a BagIt bag in a ZIP), with ETag and Repr-Digest (RFC 9530); Range requests (one range; If-Range with the ETag) work',
     produces: 'application/zip',
+    ranged: true,
     problems: [404, 409, 416],
   })
   content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {

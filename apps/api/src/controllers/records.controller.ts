@@ -92,6 +92,11 @@ export class RecordsController {
     summary: "The case's incidents as an RFC 7946 FeatureCollection (one Point per incident, flat properties), and its munition remnants as a layer of their own",
     query: GeoJsonQuery,
     produces: 'application/geo+json',
+    producesSchema: {
+      type: 'object',
+      required: ['type', 'features'],
+      properties: { type: { type: 'string', enum: ['FeatureCollection'] }, features: { type: 'array', items: { type: 'object' } } },
+    },
     problems: [404],
   })
   async incidentsGeoJson(

@@ -40,8 +40,12 @@ export interface EndpointSpec {
   response?: z.ZodType;
   /** The success status (default 200, for POST too; 201 for creations, 202 for accepted work, 204 for none). */
   status?: number;
-  /** A non-JSON success body: its media type (a file, CSV, GeoJSON). */
+  /** A non-JSON success body: its media type (a file, CSV, GeoJSON; `*\/*` for a file's own type). */
   produces?: string;
+  /** The schema of a `produces` body that is JSON of another media type (GeoJSON); else binary. */
+  producesSchema?: object;
+  /** A download that answers Range requests: 206 with the same media type, one range. */
+  ranged?: boolean;
   /** A body in several media types (a submission: multipart or JSON): its schema per media type. */
   bodies?: Record<string, object>;
   /** Headers of the success answer worth documenting (name: what it says), for answers whose news is in headers (tus). */
@@ -129,8 +133,13 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
     }
   }
   if (spec.produces) {
+    const content = { [spec.produces]: { schema: spec.producesSchema ?? { type: 'string', format: 'binary' } } };
     decorators.push(ApiProduces(spec.produces));
-    decorators.push(ApiResponse({ status, description: 'OK', content: { [spec.produces]: { schema: { type: 'string', format: 'binary' } } } }));
+    decorators.push(ApiResponse({ status, description: 'OK', content }));
+    if (spec.ranged) {
+      const headers = { 'Content-Range': { description: 'The range sent, as bytes first-last/size', schema: { type: 'string' } } };
+      decorators.push(ApiResponse({ status: 206, description: 'The range asked for (Range, with If-Range)', content, headers }));
+    }
   } else if (spec.response) {
     decorators.push(ApiResponse({ status, description: 'OK', schema: openApiSchema(spec.response, 'output') as never }));
   } else {
