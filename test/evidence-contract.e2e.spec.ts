@@ -213,7 +213,7 @@ describe('evidence and the contract of issue 10 (e2e)', () => {
       ['a constructor key', '{"location":{"lat":1,"lon":2,"constructor":{}}}', 'metadata.location.constructor'],
       ['NUL in text', JSON.stringify({ title: 'a\u0000b' }), 'metadata.title'],
       ['a control character in a tag', JSON.stringify({ tags: ['ok', 'bell\u0007'] }), 'metadata.tags[1]'],
-      ['nesting deeper than 32', `{"title":${'['.repeat(40)}${']'.repeat(40)}}`, 'metadata'],
+      ['nesting deeper than 32', `{"title":${'['.repeat(40)}${']'.repeat(40)}}`, `metadata.title${'[0]'.repeat(31)}`],
       ['not JSON', '{title: x}', 'metadata'],
       ['not an object', '[1,2]', 'metadata'],
     ])('%s → 400 naming the field, nothing stored', async (_, metadata, field) => {

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { FieldProblem } from '#custodia/errors';
 import { problem, sendProblem } from './problem.filter.js';
-import { inputProblems, jsonShapeProblem } from './strict-input.js';
+import { inputProblems, jsonShapeProblem, shapeDetail } from './strict-input.js';
 
 /** A body refused before parsing; body-parser hands it back wrapped, with our detail kept. */
 class RefusedBody extends Error {
@@ -18,8 +18,7 @@ class RefusedBody extends Error {
 function verifyRaw(_req: unknown, _res: unknown, raw: Buffer): void {
   if (!isUtf8(raw)) throw new RefusedBody('The body is not valid UTF-8');
   const shape = jsonShapeProblem(raw);
-  if (shape?.field === null) throw new RefusedBody(`The body ${shape.message}`);
-  if (shape) throw new RefusedBody(`The body gives the field "${shape.field}" more than once`, [{ field: shape.field, message: shape.message }]);
+  if (shape) throw new RefusedBody(shapeDetail('The body', shape), [{ field: shape.field, message: shape.message }]);
 }
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;

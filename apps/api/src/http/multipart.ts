@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import type { Readable } from 'node:stream';
 import { badRequest, DomainError } from '#custodia/errors';
 import { BlobTooLargeError, type IngestResult } from '#custodia/storage';
-import { inputProblems, jsonShapeProblem } from './strict-input.js';
+import { inputProblems, jsonShapeProblem, shapeDetail } from './strict-input.js';
 
 const MAX_METADATA_BYTES = 64 * 1024;
 
@@ -138,10 +138,7 @@ export async function readEvidenceUpload(
 function readMetadataPart(raw: string | null): unknown {
   if (raw === null || raw.trim() === '') return undefined;
   const shape = jsonShapeProblem(Buffer.from(raw, 'utf8'));
-  if (shape?.field === null) throw badRequest(`The metadata part ${shape.message}`, [{ field: 'metadata', message: shape.message }]);
-  if (shape) {
-    throw badRequest(`The metadata part gives the field "${shape.field}" more than once`, [{ field: `metadata.${shape.field}`, message: shape.message }]);
-  }
+  if (shape) throw badRequest(shapeDetail('The metadata part', shape), [{ field: `metadata.${shape.field}`, message: shape.message }]);
   let json: unknown;
   try {
     json = JSON.parse(raw);

@@ -21,8 +21,9 @@ export function textProblem(value: string): string | undefined {
 
 /** What is wrong with a JSON text's shape, found before it is parsed. */
 export interface JsonShapeProblem {
-  /** The field it concerns (`location.lat`, `tags[2]`), or null for the whole text. */
-  field: string | null;
+  kind: 'duplicate' | 'depth';
+  /** The field it concerns (`location.lat`, `tags[2]`; for nesting, the value nested too deep). */
+  field: string;
   message: string;
 }
 
@@ -36,6 +37,11 @@ interface Container {
   index: number;
   /** Objects: whether the next string is a member's name. */
   expectName: boolean;
+}
+
+/** A problem's detail: `The body gives the field "title" more than once`, `The body nests deeper than 32 levels at "a[0]"`. */
+export function shapeDetail(what: string, problem: JsonShapeProblem): string {
+  return problem.kind === 'duplicate' ? `${what} gives the field "${problem.field}" more than once` : `${what} ${problem.message} at "${problem.field}"`;
 }
 
 /**
@@ -67,7 +73,7 @@ export function jsonShapeProblem(raw: Buffer, limit = MAX_DEPTH): JsonShapeProbl
           }
           if (top.names.has(name)) {
             const field = top.path ? `${top.path}.${name}` : name;
-            return { field, message: 'is given more than once' };
+            return { kind: 'duplicate', field, message: 'is given more than once' };
           }
           top.names.add(name);
           top.name = name;
@@ -77,7 +83,7 @@ export function jsonShapeProblem(raw: Buffer, limit = MAX_DEPTH): JsonShapeProbl
       }
     } else if (c === 0x22) stringStart = i;
     else if (c === 0x7b || c === 0x5b) {
-      if (open.length >= limit) return { field: null, message: `nests deeper than ${limit} levels` };
+      if (open.length >= limit) return { kind: 'depth', field: childPath(open.at(-1)), message: `nests deeper than ${limit} levels` };
       open.push({ object: c === 0x7b, path: childPath(open.at(-1)), names: new Set(), name: null, index: 0, expectName: c === 0x7b });
     } else if (c === 0x7d || c === 0x5d) open.pop();
     else if (c === 0x2c) {
