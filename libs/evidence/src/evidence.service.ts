@@ -146,11 +146,7 @@ export class EvidenceService implements OnApplicationShutdown {
           { field: 'file', message: 'must not be empty' },
         ]);
       }
-      if (metadata.sha256 !== undefined && metadata.sha256 !== sha256) {
-        throw unprocessable('The bytes received differ from what the device hashed; nothing was stored', [
-          { field: 'metadata.sha256', message: `the received bytes hash to ${sha256}` },
-        ]);
-      }
+      assertDeviceHash(metadata, sha256);
       if (metadata.clientSubmissionId) {
         const repeat = await this.repeatedSubmission(actor, caseId, metadata.clientSubmissionId, sha256);
         if (repeat) return { created: false, evidence: repeat };
@@ -328,11 +324,7 @@ export class EvidenceService implements OnApplicationShutdown {
    */
   private async repeatedUpload(actor: Actor, caseId: string, metadataJson: unknown, upload: UsedUpload): Promise<EvidenceWithReceipt> {
     const metadata = readSubmissionMetadata(metadataJson);
-    if (metadata.sha256 !== undefined && metadata.sha256 !== upload.sha256) {
-      throw unprocessable('The bytes received differ from what the device hashed; nothing was stored', [
-        { field: 'metadata.sha256', message: `the upload's bytes hash to ${upload.sha256}` },
-      ]);
-    }
+    assertDeviceHash(metadata, upload.sha256);
     const repeat = metadata.clientSubmissionId ? await this.repeatedSubmission(actor, caseId, metadata.clientSubmissionId, upload.sha256) : null;
     if (!repeat) throw conflict(`This upload already became evidence item ${upload.evidenceId}`);
     return repeat;
@@ -709,4 +701,13 @@ function metadataSummary(extracted: ExtractedMetadata | null, flags: EvidenceFla
     hasLocation: Boolean(extracted?.location),
     flags,
   };
+}
+
+/** The device's hash, when the submission gives one, must be the bytes' (422 otherwise: nothing is stored). */
+function assertDeviceHash(metadata: { sha256?: string }, sha256: string): void {
+  if (metadata.sha256 !== undefined && metadata.sha256 !== sha256) {
+    throw unprocessable('The bytes received differ from what the device hashed; nothing was stored', [
+      { field: 'metadata.sha256', message: `the received bytes hash to ${sha256}` },
+    ]);
+  }
 }
