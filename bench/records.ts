@@ -64,13 +64,16 @@ async function load(client: pg.Client, caseId: string, userId: string): Promise<
   started = now();
   for (let from = 0; from < EVIDENCE; from += BATCH) {
     const count = Math.min(BATCH, EVIDENCE - from);
-    // 70 % declare a position, 60 % embed one (a tenth of those stale, about 5 degrees away);
-    // 60 % of the capture times are instants, 30 % zone-less windows, 10 % unknown.
+    // 70 % declare a position and a capture time (within minutes of the file's; one in twenty
+    // of those days away: a camera clock left wrong), 60 % embed a position (a tenth of those
+    // stale, about 5 degrees away); 60 % of the file's capture times are instants, 30 % zone-less
+    // windows, 10 % unknown.
     await client.query(
       `INSERT INTO evidence_items (case_id, sha256, size_bytes, media_type, submitted_by, declared_lat, declared_lon,
-         extracted_lat, extracted_lon, captured_at, captured_from, captured_to, title, processing)
+         declared_captured_at, extracted_lat, extracted_lon, captured_at, captured_from, captured_to, title, processing)
        SELECT $1, md5(n::text || 'a') || md5(n::text || 'b'), 1000, 'image/jpeg', $2,
               CASE WHEN d < 0.7 THEN lat END, CASE WHEN d < 0.7 THEN lon END,
+              CASE WHEN d < 0.035 THEN at + interval '9 days' WHEN d < 0.7 THEN at + random() * interval '10 minutes' END,
               CASE WHEN g < 0.6 THEN lat + CASE WHEN g < 0.06 THEN 5 ELSE 0.0003 END END,
               CASE WHEN g < 0.6 THEN lon + CASE WHEN g < 0.06 THEN 5 ELSE 0.0003 END END,
               CASE WHEN k < 0.6 THEN at END,
