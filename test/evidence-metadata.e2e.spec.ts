@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { crc32, deflateSync } from 'node:zlib';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BLOB_STORE } from '../libs/evidence/src/index.js';
 import type { BlobStore } from '../libs/storage/src/index.js';
@@ -85,6 +87,37 @@ describe('GET /evidence/:id/metadata: every tag, as ExifTool reads it (e2e)', ()
     expect((await get(investigator, pdf)).body.groups.File).toMatchObject({ FileType: 'PDF', MIMEType: 'application/pdf' });
     const opaque = (await submit(t, investigator, caseId, randomBytes(4096))).body.id;
     expect((await get(investigator, opaque)).status).toBe(200);
+  });
+
+  it('answers a file whose tags would be hundreds of MB with 422 at once, keeps that answer, and keeps serving the others', async () => {
+    // A 1x1 PNG with a zTXt comment of 100 MB of one letter: 100 KB compressed.
+    const chunk = (type: string, data: Buffer) => {
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(body));
+      return Buffer.concat([length, body, crc]);
+    };
+    const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).png().toBuffer();
+    const text = deflateSync(Buffer.alloc(100 * 1024 * 1024, 'A'), { level: 9 });
+    const bomb = Buffer.concat([png.subarray(0, -12), chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), text])), png.subarray(-12)]);
+    const submitted = await submit(t, documenter, caseId, bomb, { filename: 'bomb.png' });
+    const [bombId, bombSha256] = [submitted.body.id as string, submitted.body.sha256 as string];
+    const opened = vi.spyOn(t.app.get<BlobStore>(BLOB_STORE), 'withLocalFile');
+    const rssBefore = process.memoryUsage().rss;
+    try {
+      const [refused, other] = await Promise.all([get(investigator, bombId), get(investigator, photoId)]);
+      expect(other.status).toBe(200);
+      expect(expectProblem(refused, 422).detail).toMatch(/passes 16 MiB/);
+      // Not read again: the same bytes would say as much again.
+      expectProblem(await get(investigator, bombId), 422);
+      expect(opened.mock.calls.filter(([sha256]) => sha256 === bombSha256)).toHaveLength(1);
+    } finally {
+      opened.mockRestore();
+    }
+    // Its text never came into the archive's process whole.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('is for investigators and admins of the case only (api.md)', async () => {

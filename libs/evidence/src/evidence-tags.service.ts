@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Actor } from '#custodia/auth';
-import { DomainError } from '#custodia/errors';
-import { AllTagsReader, type TagGroups } from '#custodia/media';
+import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
+import { DomainError, unprocessable } from '#custodia/errors';
+import { AllTagsReader, TagsTimeout, TagsTooLarge, type TagGroups } from '#custodia/media';
 import type { BlobStore } from '#custodia/storage';
 import type { EvidenceTags } from './evidence.schema.js';
 import { BLOB_STORE, EvidenceService } from './evidence.service.js';
@@ -32,6 +33,7 @@ export class EvidenceTagsService implements OnModuleDestroy {
   constructor(
     private readonly evidence: EvidenceService,
     @Inject(BLOB_STORE) private readonly store: BlobStore,
+    @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
 
   async read(actor: Actor, id: string, headersOnly = false): Promise<EvidenceTags> {
@@ -49,8 +51,9 @@ export class EvidenceTagsService implements OnModuleDestroy {
       this.readings.delete(sha256);
     } else {
       reading = this.readTags(sha256);
-      // A failed reading is not kept: the next ask tries again.
-      reading.catch(() => this.readings.delete(sha256));
+      // A failed reading is not kept, the next ask tries again; but one that ran out of time is:
+      // the same bytes would again, holding a reader for as long.
+      reading.catch((error: unknown) => error instanceof DomainError && error.kind === 'unprocessable' ? undefined : this.readings.delete(sha256));
       if (this.readings.size >= TAGS_KEPT) this.readings.delete(this.readings.keys().next().value!);
     }
     this.readings.set(sha256, reading);
@@ -58,12 +61,23 @@ export class EvidenceTagsService implements OnModuleDestroy {
   }
 
   private async readTags(sha256: string): Promise<Reading> {
-    this.reader ??= new AllTagsReader();
+    this.reader ??= new AllTagsReader({ timeoutMs: this.config.metadataTimeLimitMs });
     const reader = this.reader;
     try {
       const version = await reader.version();
       return { version, groups: await this.store.withLocalFile(sha256, (path) => reader.read(path)) };
     } catch (error) {
+      // Both hold for these bytes whenever they are read: tagsOf keeps the refusal.
+      if (error instanceof TagsTimeout) {
+        throw unprocessable(
+          `ExifTool did not finish reading this file within ${error.timeoutMs / 1000} s (CUSTODIA_METADATA_TIME_LIMIT_MS), as with a block that inflates to hundreds of megabytes; the item's own reading (extracted, with its notes) stands`,
+        );
+      }
+      if (error instanceof TagsTooLarge) {
+        throw unprocessable(
+          `ExifTool's reading of this file passes ${error.limitBytes / 1024 / 1024} MiB (a text block that inflates to hundreds of megabytes, or the like); it is not sent. The item's own reading (extracted, with its notes) stands`,
+        );
+      }
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' || /perl/i.test(String(error))) {
         throw new DomainError('unavailable', 'ExifTool cannot run on this server: it needs Perl 5 (Debian: apt-get install perl)');
       }

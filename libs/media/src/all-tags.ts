@@ -1,6 +1,6 @@
 // Every tag a file carries, as ExifTool reads it: the reference investigators and court experts
 // use, for `GET /evidence/:id/metadata`. exifr stays the fast reader of what intake needs.
-import type { ExifTool } from 'exiftool-vendored';
+import { execFile, type ChildProcess } from 'node:child_process';
 
 /** A tag's value as ExifTool reports it (numbers with -n, text otherwise), shortened when huge. */
 export type TagValue = string | number | boolean | null | TagValue[] | { [key: string]: TagValue };
@@ -30,25 +30,54 @@ function bounded(value: unknown, depth = 0): TagValue {
   return String(value);
 }
 
-/** Reads every tag of files with one long-running ExifTool process; `end()` stops it. */
+/** ExifTool did not finish reading a file within the time limit (its process was killed). */
+export class TagsTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`ExifTool did not finish reading the file within ${timeoutMs} ms`);
+    this.name = 'TagsTimeout';
+  }
+}
+
+/** ExifTool's answer for a file passed the output cap (its process was killed). */
+export class TagsTooLarge extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`ExifTool's reading of the file passed ${limitBytes} bytes`);
+    this.name = 'TagsTooLarge';
+  }
+}
+
+/** What one reading may print: a camera's maker notes are tens of KB; a text block of GBs is not read. */
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** Readings at once: on a 2-core server, one hostile file leaves room for the others. */
+const AT_ONCE = 2;
+
+/**
+ * Reads every tag of files with ExifTool, one process per file: its answer is capped in size and
+ * time (a compressed text block a few hundred KB long inflates to hundreds of MB, which a
+ * long-lived ExifTool would print in full into our process), and at most AT_ONCE run at once.
+ * Perl and the ExifTool script shipped in the `exiftool-vendored.pl` package; nothing passes
+ * through a shell, and the path is our own stored file's.
+ */
 export class AllTagsReader {
-  private started: Promise<ExifTool> | undefined;
+  private script: Promise<string> | undefined;
+  private versionRead: Promise<string> | undefined;
+  private readonly timeoutMs: number;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly children = new Set<ChildProcess>();
 
-  constructor(private readonly options: { timeoutMs?: number } = {}) {}
-
-  /** The wrapper is loaded on first use, not at every start of the API. */
-  private exiftool(): Promise<ExifTool> {
-    this.started ??= import('exiftool-vendored').then(
-      // One process, a bounded time per file: a hostile file cannot hold the reader.
-      ({ ExifTool }) => new ExifTool({ maxProcs: 1, taskTimeoutMillis: this.options.timeoutMs ?? 30_000, maxTasksPerProcess: 500 }),
-    );
-    return this.started;
+  constructor(options: { timeoutMs?: number } = {}) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** Every tag of the file at `path`, grouped; binary values appear as ExifTool's "(Binary data N bytes)". */
+  /**
+   * Every tag of the file at `path`, grouped; binary values appear as ExifTool's "(Binary data N
+   * bytes)". Rejects with TagsTimeout or TagsTooLarge when ExifTool takes too long or says too much.
+   */
   async read(path: string): Promise<TagGroups> {
     // -G1: family-1 groups; -a: duplicates too (a maker note may repeat a tag); -n: values as stored.
-    const raw = (await (await this.exiftool()).readRaw(path, { readArgs: ['-G1', '-a', '-n'], useMWG: false })) as Record<string, unknown>;
+    const output = await this.exiftool(['-charset', 'filename=utf8', '-json', '-G1', '-a', '-n', path]);
+    const raw = (JSON.parse(output) as Record<string, unknown>[])[0] ?? {};
     const groups: TagGroups = {};
     let count = 0;
     for (const [key, value] of Object.entries(raw)) {
@@ -63,13 +92,53 @@ export class AllTagsReader {
   }
 
   /** The ExifTool version answering, e.g. "13.59". */
-  async version(): Promise<string> {
-    return (await this.exiftool()).version();
+  version(): Promise<string> {
+    this.versionRead ??= this.exiftool(['-ver']).then((out) => out.trim());
+    // A failure (no Perl) is not kept: the next ask tries again.
+    this.versionRead.catch(() => (this.versionRead = undefined));
+    return this.versionRead;
   }
 
+  /** Stops the readings under way. */
   async end(): Promise<void> {
-    // Nothing to stop when the reader never started (or its wrapper failed to load).
-    const exiftool = await this.started?.catch(() => undefined);
-    await exiftool?.end();
+    for (const child of this.children) child.kill('SIGKILL');
+  }
+
+  private async exiftool(args: string[]): Promise<string> {
+    // The wrapper package says where its vendored script is; loaded on first use, not at start.
+    this.script ??= import('exiftool-vendored').then(({ exiftoolPath }) => exiftoolPath());
+    const script = await this.script;
+    await this.turn();
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const child = execFile(
+          'perl',
+          [script, ...args],
+          { encoding: 'utf8', maxBuffer: MAX_OUTPUT_BYTES, timeout: this.timeoutMs, killSignal: 'SIGKILL', windowsHide: true },
+          (error, stdout) => {
+            this.children.delete(child);
+            if (!error) return resolve(stdout);
+            const failure = error as NodeJS.ErrnoException & { killed?: boolean };
+            if (failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(new TagsTooLarge(MAX_OUTPUT_BYTES));
+            if (failure.killed) return reject(new TagsTimeout(this.timeoutMs));
+            // ExifTool exits 1 for a file it cannot make sense of, and still prints what it found.
+            if (typeof failure.code === 'number' && stdout.trimStart().startsWith('[')) return resolve(stdout);
+            reject(error);
+          },
+        );
+        this.children.add(child);
+      });
+    } finally {
+      // The place goes to the next waiting reading, if any, else it is free.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  /** Waits for one of the AT_ONCE places. */
+  private async turn(): Promise<void> {
+    if (this.running < AT_ONCE) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 }

@@ -12,4 +12,4 @@ export type { DecodeLimits } from './sandbox.js';
 export { hammingDistance } from './perceptual-hash.js';
 export { UndecodableMediaError } from './errors.js';
 export type { UndecodableReason } from './errors.js';
-export { AllTagsReader, type TagGroups, type TagValue } from './all-tags.js';
+export { AllTagsReader, TagsTimeout, TagsTooLarge, type TagGroups, type TagValue } from './all-tags.js';
