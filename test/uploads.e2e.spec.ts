@@ -199,6 +199,16 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     // That creation's upload, which its client cannot reach (no Location), is not kept.
     expect(withUpload.headers['location']).toBeUndefined();
     expect((await t.db.superuserQuery<{ id: string }>(`SELECT id FROM uploads WHERE owner_id = $1`, [user.id])).map((row) => row.id)).toEqual([id]);
+    // Nor one whose first bytes are more than its Upload-Length: neither its record nor its file
+    // (else each such refusal held one of its owner's places among open uploads for a day).
+    const filesBefore = (await readdir(t.app.get(UploadsService).directory)).sort();
+    for (let i = 0; i < 3; i++) {
+      const longer = await create(user.token, 5).set('Content-Type', 'application/offset+octet-stream').send(randomBytes(10));
+      expectProblem(longer, 413);
+      expect(longer.headers['location']).toBeUndefined();
+    }
+    expect((await t.db.superuserQuery<{ id: string }>(`SELECT id FROM uploads WHERE owner_id = $1`, [user.id])).map((row) => row.id)).toEqual([id]);
+    expect((await readdir(t.app.get(UploadsService).directory)).sort()).toEqual(filesBefore);
     expect(named(await patch(user.token, id, 5, bytes.subarray(5)), 409)).toEqual({ type: 'conflict', title: 'Conflict', reason: 'Conflict' });
     expect(named(await patch(user.token, id, 0, bytes).set('Content-Type', 'text/plain'), 415)).toEqual({ type: 'unsupported-media-type', title: 'Unsupported Media Type', reason: 'Unsupported Media Type' });
     expect(named(await patch(user.token, id, 0, Buffer.concat([bytes, Buffer.from('x')])), 413)).toMatchObject({ type: 'content-too-large', title: 'Content Too Large' });

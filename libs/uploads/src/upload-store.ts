@@ -64,16 +64,9 @@ export class UploadStore extends FileStore {
   }
 
   override async write(readable: IncomingMessage | Readable, id: string, offset: number): Promise<number> {
-    // Creation-with-upload: the tus server limits the body to the upload's length itself.
-    try {
-      return (await this.receive(readable, id, offset, { check: CURRENT_CHUNK.getStore() ?? null, limit: Number.MAX_SAFE_INTEGER })).offset;
-    } catch (error) {
-      // The creation is answered with this refusal, without the upload's address: its client can
-      // neither resume nor end it, so it goes now rather than hold a place among its owner's
-      // open uploads for a day.
-      if (error instanceof TusRefusal && error.status_code === 460) await this.remove(id);
-      throw error;
-    }
+    // Creation-with-upload: the tus server limits the body to the upload's length itself. A
+    // refused creation's upload is removed by UploadsService.handle.
+    return (await this.receive(readable, id, offset, { check: CURRENT_CHUNK.getStore() ?? null, limit: Number.MAX_SAFE_INTEGER })).offset;
   }
 
   /**

@@ -132,6 +132,8 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
   readonly writing: PerUserLimit;
   private readonly tus: Server;
   private sweeper: NodeJS.Timeout | undefined;
+  /** The upload a creation request made, until its answer is known (see handle). */
+  private readonly createdBy = new WeakMap<Request, string>();
 
   constructor(
     private readonly db: DataSource,
@@ -177,6 +179,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
       },
     });
     this.tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => this.store.forget(id));
+    this.tus.on(EVENTS.POST_CREATE, (req, upload) => this.createdBy.set(req, upload.id));
   }
 
   /**
@@ -186,6 +189,14 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
    */
   async handle(request: Request, checksum: ChunkCheck | null): Promise<Response> {
     const response = await CURRENT_CHUNK.run(checksum, () => this.tus.handleWeb(request));
+    const created = this.createdBy.get(request);
+    if (created && !response.ok) {
+      // A creation refused after its upload was made (its first bytes more than its Upload-Length
+      // or not matching their checksum, a failed write) is answered without the upload's address:
+      // its client can neither resume nor end it, so it goes now rather than hold a place among
+      // its owner's open uploads for a day. (A body merely cut off is no refusal: kept, answered 201.)
+      await this.store.remove(created).catch((error: unknown) => this.logger.warn(`a refused creation's upload stays until its expiry: ${String(error)}`));
+    }
     if (response.status === 413 && request.method === 'POST' && Number(request.headers.get('upload-length')) > this.config.maxUploadBytes) {
       response.headers.set('Tus-Max-Size', String(this.config.maxUploadBytes));
     }
