@@ -260,6 +260,20 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
       .set('X-HTTP-Method-Override', 'DELETE');
     expectProblem(foreign, 404);
     expect(await uploadsRow(id)).toBeDefined();
+    // A HEAD that came as a POST is refused with the whole problem the length announces: its
+    // client reads a POST's answer (a body cut short left it waiting for the connection's end).
+    for (const token of [null, 'cst_not-a-token']) {
+      const refused = await fetch(`${url}/api/v1/uploads/${id}`, {
+        method: 'POST',
+        headers: { 'Tus-Resumable': '1.0.0', 'X-HTTP-Method-Override': 'HEAD', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        signal: AbortSignal.timeout(3000),
+      });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const text = await refused.text();
+      expect(Buffer.byteLength(text)).toBe(Number(refused.headers.get('content-length')));
+      expect(JSON.parse(text)).toMatchObject({ status: 401 });
+    }
     // Only tus's own methods; anything else is a 400 problem that changes nothing.
     for (const method of ['GET', 'PUT', 'TRACE', 'patch; DELETE', '']) {
       expect(expectProblem(await as(method, id), 400).detail, method).toMatch(/X-HTTP-Method-Override/);

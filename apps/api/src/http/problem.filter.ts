@@ -59,13 +59,25 @@ export function problem(status: number, detail: string, errors?: FieldProblem[])
 }
 
 /** Writes a problem+json answer, unless the response is already under way. */
+/** `res.locals` key of a request's method as sent, when X-HTTP-Method-Override named another (tus-protocol). */
+export const WIRE_METHOD = 'custodiaWireMethod';
+
 export function sendProblem(res: Response, body: Problem, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
+  res.status(body.status).type('application/problem+json');
+  const json = JSON.stringify(body);
+  // A HEAD named by X-HTTP-Method-Override came as a POST, whose client reads the body the
+  // length announces: Express sends a HEAD's answer without one.
+  if (res.req.method === 'HEAD' && res.locals[WIRE_METHOD] === 'POST') {
+    res.setHeader('Content-Length', Buffer.byteLength(json));
+    res.end(json);
+    return;
+  }
+  res.send(json);
 }
 
 /**

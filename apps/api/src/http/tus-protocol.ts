@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { problem, sendProblem } from './problem.filter.js';
+import { problem, sendProblem, WIRE_METHOD } from './problem.filter.js';
 
 /** The methods of tus 1.0.0 that a request may name in X-HTTP-Method-Override. */
 const TUS_METHODS = new Set(['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -26,6 +26,8 @@ export function tusProtocol(prefix: string) {
       if (!TUS_METHODS.has(method)) {
         return sendProblem(res, problem(400, `X-HTTP-Method-Override must name one of tus's methods (${[...TUS_METHODS].join(', ')})`));
       }
+      // The method as it came on the wire: a HEAD named here arrived as a POST (see sendProblem).
+      res.locals[WIRE_METHOD] = req.method;
       req.method = method;
     }
     if (req.method === 'OPTIONS') return next();
