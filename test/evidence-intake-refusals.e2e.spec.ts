@@ -71,6 +71,41 @@ describe('intake refusals and flags (e2e)', () => {
     await expectNothingStored(t, before, 5_000);
   });
 
+  describe('text that is not UTF-8', () => {
+    // Clients that send latin1 or cp1251 bytes: the parser turned them into U+FFFD and the
+    // item was stored with a title or file name of replacement marks.
+    const latin1Title = Buffer.concat([Buffer.from('{"title":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    it.each([
+      ['a metadata part with a latin1 byte', [{ name: 'metadata', value: latin1Title }, { name: 'file', value: randomBytes(50), filename: 'a.jpg', contentType: 'image/jpeg' }], 'metadata'],
+      ['a metadata part with a literal U+FFFD', [{ name: 'metadata', value: '{"title":"\uFFFD"}' }, { name: 'file', value: randomBytes(50), filename: 'a.jpg', contentType: 'image/jpeg' }], 'metadata'],
+      [
+        'a file name with bytes that are not UTF-8',
+        [{ name: 'metadata', value: '{}' }, { name: 'file', value: randomBytes(50), filename: 'NOT-UTF-8.jpg', contentType: 'image/jpeg' }],
+        'file',
+      ],
+    ] as const)('%s: 400 naming it, nothing stored', async (_label, parts, field) => {
+      const before = await quietState(t);
+      const built = multipart(parts.map((part) => ({ ...part })));
+      const contentType = built.contentType;
+      // The file name's bytes as a latin1 client sends them (0xFF 0xFE), not UTF-8.
+      const at = built.body.indexOf('NOT-UTF-8');
+      const body = at < 0 ? built.body : Buffer.concat([built.body.subarray(0, at), Buffer.from([0xff, 0xfe]), built.body.subarray(at + 'NOT-UTF-8'.length)]);
+      const res = await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(documenter)).set('Content-Type', contentType).send(body);
+      expect(expectProblem(res, 400).errors).toEqual([{ field, message: 'must be UTF-8' }]);
+      await expectNothingStored(t, before, 5_000);
+    });
+
+    it('takes the escape \\ufffd in the metadata JSON, and UTF-8 names as they are', async () => {
+      const { body, contentType } = multipart([
+        { name: 'metadata', value: '{"title":"\\ufffd"}' },
+        { name: 'file', value: randomBytes(50), filename: 'Салтівка.jpg', contentType: 'image/jpeg' },
+      ]);
+      const res = await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(documenter)).set('Content-Type', contentType).send(body);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect([res.body.title, res.body.originalFileName]).toEqual(['\uFFFD', 'Салтівка.jpg']);
+    });
+  });
+
   describe('a body that ends before its closing boundary', () => {
     // Seen against a running archive: a file part whose body ended cleanly (Content-Length met)
     // without the closing boundary made busboy fail the file's stream before intake read it, an

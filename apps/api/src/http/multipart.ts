@@ -18,6 +18,15 @@ export interface EvidenceUpload {
 const tooLarge = (limit: number): DomainError =>
   new DomainError('payload_too_large', `The file is larger than this archive accepts (${limit} bytes); the upload was stopped`);
 
+/**
+ * U+FFFD, which the multipart parser puts where a part's bytes are not UTF-8: text that holds it
+ * is refused as not UTF-8, as a JSON body's bytes are (a JSON text may still write it as the
+ * escape \ufffd). The parser does not hand over the bytes themselves.
+ */
+const REPLACEMENT = '\uFFFD';
+const notUtf8 = (field: string, what: string): DomainError =>
+  badRequest(`${what} is not valid UTF-8 (or holds U+FFFD, the mark of text that was not); nothing was stored`, [{ field, message: 'must be UTF-8' }]);
+
 /** The refusal of a `file` part without a filename, which busboy takes for a field (unless it is application/octet-stream). */
 const noFileName = () =>
   badRequest('The part "file" has no filename: send it as Content-Disposition: form-data; name="file"; filename="..."', [
@@ -73,6 +82,7 @@ export async function readEvidenceUpload(
       if (name === 'file') return fail(noFileName());
       if (name !== 'metadata') return fail(badRequest(`Unknown part "${name}"`, [{ field: name, message: 'is not a part of a submission' }]));
       if (info.valueTruncated) return fail(new DomainError('payload_too_large', `The metadata part is over ${MAX_METADATA_BYTES} bytes`));
+      if (value.includes(REPLACEMENT)) return fail(notUtf8('metadata', 'The metadata part'));
       metadataRaw = value;
     });
     parser.on('file', (name, stream, info) => {
@@ -84,6 +94,10 @@ export async function readEvidenceUpload(
       if (name !== 'file') {
         stream.resume();
         return fail(badRequest(`Unknown file part "${name}"`, [{ field: name, message: 'the file part is named "file"' }]));
+      }
+      if (info.filename?.includes(REPLACEMENT)) {
+        stream.resume();
+        return fail(notUtf8('file', 'The file part\'s filename'));
       }
       fileName = info.filename ?? null;
       declaredMediaType = info.mimeType || null;
