@@ -83,6 +83,22 @@ describe('the archive on the embedded PostgreSQL (e2e)', () => {
     } finally {
       await second.stop();
     }
+
+    // The master key lost (a data folder restored without it): the start stops in a sentence and
+    // puts no new key in its place, which would open none of the archive's sealed secrets.
+    const keyFile = path.join(dataDir, 'master.key');
+    const key = await readFile(keyFile, 'utf8');
+    await rm(keyFile);
+    await expect(startCustodia(config, logger)).rejects.toMatchObject({ name: 'StartupError', message: expect.stringMatching(/master\.key is missing .* restore master\.key from your backup/) });
+    await expect(readFile(keyFile)).rejects.toThrow(/ENOENT/);
+    // Another key in its place: the same, in a sentence.
+    await writeFile(keyFile, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    await expect(startCustodia(config, logger)).rejects.toMatchObject({ name: 'StartupError', message: expect.stringMatching(/cannot be opened with this master key/) });
+    // The right one back: the archive starts as before.
+    await writeFile(keyFile, key, { mode: 0o600 });
+    const third = await startCustodia(config, logger);
+    await third.stop();
+    expect(await portAnswers(pgPort)).toBe(false);
   });
 });
 

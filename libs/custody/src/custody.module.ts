@@ -2,11 +2,12 @@ import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type O
 import { readFileSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
-import { loadMasterKey } from '#custodia/keyring';
+import { StartupError } from '#custodia/errors';
+import { loadMasterKey, masterKeyFile } from '#custodia/keyring';
 import { TimestampAuthority } from '#custodia/timestamp';
 import { CustodyLog } from './custody-log.js';
 import { Sequencer } from './sequencer.js';
-import { SigningKeys } from './signing-keys.js';
+import { MasterKeyMismatch, SigningKeys } from './signing-keys.js';
 import { TreeHeads } from './tree-heads.js';
 
 /** The 32-byte master key (CUSTODIA_MASTER_KEY or the data folder's key file), read once. */
@@ -39,9 +40,16 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
   providers: [
     {
       provide: MASTER_KEY,
-      inject: [CUSTODIA_CONFIG],
-      useFactory: async (config: CustodiaConfig) => {
-        const { key, source } = await loadMasterKey(config.masterKey, config.dataDir);
+      inject: [CUSTODIA_CONFIG, DataSource],
+      useFactory: async (config: CustodiaConfig, db: DataSource) => {
+        const { key, source } = await loadMasterKey(config.masterKey, config.dataDir, async () => {
+          const [sealed] = await db.query(`SELECT count(*)::int AS keys FROM custody_signing_keys`);
+          return sealed.keys === 0
+            ? null
+            : `${masterKeyFile(config.dataDir)} is missing and CUSTODIA_MASTER_KEY is unset, but this archive's database holds secrets ` +
+                "sealed with a master key (the custody log's signing key, victims' names): restore master.key from your backup, or set " +
+                'CUSTODIA_MASTER_KEY to the key they were sealed with. A new key would open none of them, so none was made and nothing was written.';
+        });
         if (source === 'generated') {
           new Logger('Custody').warn(
             `Generated a master key in ${config.dataDir}/master.key: back it up, or set CUSTODIA_MASTER_KEY`,
@@ -55,7 +63,10 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
       inject: [DataSource, MASTER_KEY],
       useFactory: async (db: DataSource, key: Buffer) => {
         const keys = new SigningKeys(db, key);
-        await keys.active(); // fails the start now, not at the first head, if the key cannot be opened
+        // Fails the start now, not at the first head, if the key cannot be opened: in a sentence.
+        await keys.active().catch((error: unknown) => {
+          throw error instanceof MasterKeyMismatch ? new StartupError(error.message) : error;
+        });
         return keys;
       },
     },

@@ -4,6 +4,11 @@ import { generateSigningKey, keyIdOf, SYSTEM_ACTOR, type PublishedKey } from '#c
 import { seal, unseal } from '#custodia/keyring';
 import { CustodyLog } from './custody-log.js';
 
+/** The master key given is not the one the stored signing key was sealed with. */
+export class MasterKeyMismatch extends Error {
+  override readonly name = 'MasterKeyMismatch';
+}
+
 /** A published key as `GET /log/keys` shows it. */
 export interface LogKeyView extends PublishedKey {
   algorithm: 'Ed25519';
@@ -95,7 +100,7 @@ export class SigningKeys {
     try {
       privateKey = createPrivateKey({ key: unseal(this.masterKey, sealed, sealContext(keyId)), format: 'der', type: 'pkcs8' });
     } catch {
-      throw new Error(
+      throw new MasterKeyMismatch(
         `The custody signing key ${keyId.slice(0, 12)}… cannot be opened with this master key: ` +
           'set CUSTODIA_MASTER_KEY (or restore CUSTODIA_DATA_DIR/master.key) to the key it was sealed with',
       );

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { StartupError } from '#custodia/errors';
 
 const VERSION = 1;
 const IV_BYTES = 12;
@@ -12,12 +13,21 @@ export const masterKeyFile = (dataDir: string): string => path.join(dataDir, 'ma
 /**
  * The 32-byte master key: the configured one, or the key file in the data folder, generated
  * (mode 0600) on first use. Losing it makes sealed secrets unreadable: operators back it up.
+ * `refuseNew`, asked before a key is generated, may name why none may be (secrets sealed with a
+ * key that is missing): the start then stops with that reason and writes nothing, rather than
+ * put a key in place that opens nothing.
  */
-export async function loadMasterKey(configured: Buffer | null, dataDir: string): Promise<{ key: Buffer; source: 'env' | 'file' | 'generated' }> {
+export async function loadMasterKey(
+  configured: Buffer | null,
+  dataDir: string,
+  refuseNew: () => Promise<string | null> = async () => null,
+): Promise<{ key: Buffer; source: 'env' | 'file' | 'generated' }> {
   if (configured) return { key: configured, source: 'env' };
   const file = masterKeyFile(dataDir);
   const existing = await readKeyFile(file);
   if (existing) return { key: existing, source: 'file' };
+  const refused = await refuseNew();
+  if (refused) throw new StartupError(refused);
   // Written whole and synced under a name of its own, then linked into place, which fails if
   // another process (an API and a worker starting on a new data folder) got there first: the
   // key file is never seen half written, never replaced, and survives a power cut once a
