@@ -1,4 +1,5 @@
 import { loadConfigOrExit, type CustodiaConfig } from '#custodia/config';
+import { databaseStartFailure } from '#custodia/db';
 import { StartupError } from '#custodia/errors';
 import { createLogger, stopOnSignals } from '#custodia/logging';
 import { prepareDataDirectory } from '#custodia/storage';
@@ -20,7 +21,7 @@ function startFailure(error: unknown, config: CustodiaConfig): string | undefine
     return `${file} cannot be ${syscall === 'open' || syscall === 'scandir' ? 'opened' : 'changed'} by this user (${code}): every file in CUSTODIA_DATA_DIR (${config.dataDir}) must belong to the user that runs Custodia.`;
   }
   if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk of ${file ?? config.dataDir} is full (${code}): free some space.`;
-  return undefined;
+  return databaseStartFailure(error);
 }
 
 const config = loadConfigOrExit();

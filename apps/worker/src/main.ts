@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfigOrExit } from '#custodia/config';
+import { databaseStartFailure } from '#custodia/db';
 import { StartupError } from '#custodia/errors';
 import { createLogger, stopOnSignals } from '#custodia/logging';
 import { startWorker } from './worker.js';
@@ -9,7 +10,8 @@ const logger = createLogger(config.logLevel);
 const shutdown = stopOnSignals(logger, 'the worker (running jobs finish first)');
 
 const running = await startWorker(config, logger).catch((error: unknown) => {
-  if (error instanceof StartupError) process.stderr.write(`The Custodia worker could not start: ${error.message}\n`);
+  const failure = error instanceof StartupError ? error.message : databaseStartFailure(error);
+  if (failure) process.stderr.write(`The Custodia worker could not start: ${failure}\n`);
   else logger.fatal({ err: error }, 'the Custodia worker could not start');
   process.exit(1);
 });

@@ -6,3 +6,4 @@ export * from './database.module.js';
 export * from './prepared.js';
 export * from './application-role.js';
 export * from './transient-conflict.js';
+export * from './start-failure.js';
