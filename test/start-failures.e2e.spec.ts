@@ -1,8 +1,9 @@
 // A database that cannot be used at start is said in one line, what to correct, never a stack
 // (README: "one line saying what to do"): the API and the worker, as processes of their own.
+import { randomBytes } from 'node:crypto';
 import { inject, describe, expect, it } from 'vitest';
-import { databaseStartFailure } from '../libs/db/src/index.js';
-import { freePort, withDatabase } from './support/postgres-server.js';
+import { createDataSource, databaseStartFailure, runMigrations } from '../libs/db/src/index.js';
+import { freePort, onServer, withDatabase } from './support/postgres-server.js';
 import { startProcess } from './support/processes.js';
 
 const ONE_LINE = /could not start: (.*)\n/;
@@ -22,6 +23,26 @@ describe('a database that cannot be used at start (e2e)', () => {
     await worker.kill();
     expect(worker.ready[1]).toMatch(/database "custodia_no_such_database" does not exist \(PostgreSQL\): create it \(createdb\), or correct the database name in DATABASE_URL\.$/);
     expect(worker.output()).not.toMatch(/\n\s+at /);
+  });
+
+  it('the worker on a new database waits for an API to create the archive, then works', async () => {
+    // A compose file starts the APIs and the worker together: the worker used to stop at once.
+    const serverUrl = inject('pgServerUrl');
+    const name = `custodia_t_wait_${randomBytes(4).toString('hex')}`;
+    await onServer(serverUrl, [`CREATE DATABASE ${name}`]);
+    const url = withDatabase(serverUrl, name);
+    try {
+      const started = startProcess('apps/worker/src/main.ts', { DATABASE_URL: url, LOG_LEVEL: 'info' }, /working the job queue/);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // As an API migrates: under the migrations' lock, which the worker then waits for.
+      const api = await createDataSource(url, [], { poolSize: 2 }).initialize();
+      await runMigrations(api).finally(() => api.destroy());
+      const worker = await started;
+      expect(worker.output()).toMatch(/no archive at DATABASE_URL yet: waiting up to 60 s for an API to create it/);
+      await worker.kill('SIGINT');
+    } finally {
+      await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    }
   });
 
   it('words what it knows and leaves the rest to the full log', () => {

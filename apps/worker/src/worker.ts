@@ -33,13 +33,15 @@ export interface RunningWorker {
 /**
  * Starts the worker on the archive's database: DATABASE_URL's server, or the embedded PostgreSQL
  * the API started in CUSTODIA_DATA_DIR (started here if the API is not running). It never
- * creates an archive: with no database there, it stops with a message.
+ * creates an archive: with none there (after a minute's wait on DATABASE_URL, for APIs starting
+ * beside it), it stops with a message.
  */
 export async function startWorker(config: CustodiaConfig, logger: Logger): Promise<RunningWorker> {
   const { dataSource, close } = await openDatabase(config, logger, [...AUTH_ENTITIES, ...CASE_ENTITIES], {
     shareRunning: true,
     create: false,
     remedy: 'start the API first (`npm start`), which creates it',
+    waitForArchiveMs: 60_000,
   });
   let context: INestApplicationContext | undefined;
   try {

@@ -26,6 +26,12 @@ export async function openDatabase(
     create?: boolean;
     /** What the refusal tells the operator to do instead (default: the CLI's --init). */
     remedy?: string;
+    /**
+     * With `create: false` on DATABASE_URL, how long to wait for another process to create the
+     * archive before refusing: a worker started beside the APIs on a new database (a compose file
+     * starts them together) waits for their migrations rather than stop.
+     */
+    waitForArchiveMs?: number;
   } = {},
 ): Promise<OpenDatabase> {
   let embedded: EmbeddedDatabase | null = null;
@@ -62,8 +68,14 @@ export async function openDatabase(
     await owner.initialize();
     try {
       if (!create) {
-        const [{ found }] = await owner.query(`SELECT to_regclass('public.migrations') IS NOT NULL AS found`);
-        if (!found) throw noArchive('DATABASE_URL', remedy);
+        const deadline = Date.now() + (options.waitForArchiveMs ?? 0);
+        for (let waited = false; ; waited = true) {
+          const [{ found }] = await owner.query(`SELECT to_regclass('public.migrations') IS NOT NULL AS found`);
+          if (found) break;
+          if (Date.now() >= deadline) throw noArchive('DATABASE_URL', remedy);
+          if (!waited) logger.info(`no archive at DATABASE_URL yet: waiting up to ${Math.round((options.waitForArchiveMs ?? 0) / 1000)} s for an API to create it`);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
       }
       const applied = await runMigrations(owner);
       if (applied.length) logger.info({ migrations: applied }, 'database migrated');

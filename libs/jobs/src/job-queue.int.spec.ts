@@ -61,4 +61,19 @@ describe('the job queue in PostgreSQL', () => {
     // node-postgres warns (and pg 9 refuses) when a client is given a query while one runs.
     expect(warnings.filter((message) => /already executing a query/.test(message))).toEqual([]);
   });
+
+  it('starts on a new database in several processes at once: each creates or finds every queue', async () => {
+    // Two APIs and a worker started together (a compose file does): creating the same queues at
+    // once made PostgreSQL answer one of them with a deadlock, and that process died.
+    for (let round = 0; round < 3; round++) {
+      const fresh = await createTestDatabase();
+      const queues = Array.from({ length: 3 }, () => new JobQueue({ connectionString: fresh.appUrl }));
+      try {
+        await Promise.all(queues.map((q) => q.start()));
+      } finally {
+        await Promise.all(queues.map((q) => q.stop()));
+        await fresh.drop();
+      }
+    }
+  });
 });

@@ -138,13 +138,28 @@ export class JobQueue {
   start(): Promise<void> {
     this.starting ??= (async () => {
       await this.boss.start();
-      for (const name of JOB_NAMES) {
-        if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name).catch(async (error) => {
-          if (!(await this.boss.getQueue(name))) throw error;
-        });
-      }
+      for (const name of JOB_NAMES) await this.createQueue(name);
     })();
     return this.starting;
+  }
+
+  /**
+   * Creates a queue unless another process did: processes starting together on a new database
+   * (two APIs and a worker) create the same queues at once, which PostgreSQL may answer with a
+   * deadlock for one of them; that one tries again, a few times, after a short wait.
+   */
+  private async createQueue(name: JobName): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (await this.boss.getQueue(name)) return;
+      try {
+        await this.boss.createQueue(name);
+        return;
+      } catch (error) {
+        if (await this.boss.getQueue(name)) return;
+        if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400));
+      }
+    }
   }
 
   /** Enqueues inside `tx`; `id` must be a UUID (the concerned row's id makes it deterministic). */
