@@ -227,6 +227,31 @@ describe(`the embedded PostgreSQL started from a 0700 folder as ${isRoot() ? 'ro
     await left.stop(); // already gone: a no-op
   });
 
+  it("a copy of the data folder never writes into the original's database", async () => {
+    // A restore test or a staging copy: `cp -a data copy` with the archive stopped.
+    await server!.stop();
+    const copy = path.join(box, 'copy');
+    await cp(dataDir, copy, { recursive: true, verbatimSymlinks: true });
+    try {
+      if (isRoot()) {
+        // Root's cluster is outside the folder: the copy names the original's, and is refused.
+        await expect(startEmbeddedPostgres({ dataDir: copy, port: await freePort(), binariesPackage })).rejects.toThrow(
+          /names the embedded database .* which belongs to the data folder .*: this folder is a copy of that one/,
+        );
+      } else {
+        // An ordinary user's cluster is inside the folder: the copy has its own.
+        const copied = await startEmbeddedPostgres({ dataDir: copy, port: await freePort(), binariesPackage });
+        expect(copied.clusterDir).toBe(path.join(copy, 'postgres'));
+        await copied.stop();
+      }
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+    // The original starts as before, its data there.
+    server = await startEmbeddedPostgres({ dataDir, port: await freePort(), binariesPackage });
+    expect(await query(server.url, 'SELECT note FROM kept')).toEqual([{ note: 'survives a restart' }]);
+  });
+
   it('never replaces a recorded cluster that went missing with an empty one', async () => {
     const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'custodia-moved-'));
     await writeFile(path.join(elsewhere, CLUSTER_LOCATION_FILE), path.join(elsewhere, 'gone') + '\n', { mode: 0o600 });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { access, chown, mkdir, readFile, readdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, chown, mkdir, readFile, readdir, realpath, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StartupError } from '#custodia/errors';
 import {
@@ -184,6 +184,7 @@ async function locateCluster(dataDir: string): Promise<Cluster> {
           `machine, or it was deleted). Restore it there, or remove ${record} to start with an empty database.`,
       );
     }
+    await claimCluster(dir, dataDir);
     return { dir, runAs: await runAsOwner(dir, info.uid, info.gid, dataDir) };
   }
   const insideInfo = await stat(inside).catch(() => null);
@@ -210,7 +211,37 @@ async function locateCluster(dataDir: string): Promise<Cluster> {
   }
   // An earlier version, failing to start as root, left this folder behind (empty, owned by postgres).
   if (insideInfo) await rmdir(inside).catch(() => undefined);
+  // Claimed once initdb made it (initdb wants an empty folder).
   return { dir: fresh, runAs: user };
+}
+
+/**
+ * Root's clusters live outside the data folder, so a copy of the folder (a restore test, a
+ * staging copy) names the original's cluster and would write into that archive's database, its
+ * items' files landing in the copy. Each such cluster records the data folder it belongs to
+ * (`custodia-data-folder` in it, PostgreSQL's user's, so it goes and is backed up with the cluster): a
+ * folder naming a cluster that another existing folder still names and owns is refused; a folder
+ * that was moved (its old path gone, or no longer naming the cluster) takes the cluster over.
+ */
+async function claimCluster(clusterDir: string, dataDir: string): Promise<void> {
+  if (path.dirname(clusterDir) !== path.join(SYSTEM_DIR, 'clusters')) return;
+  const ownerFile = path.join(clusterDir, 'custodia-data-folder');
+  const here = await realpath(dataDir);
+  const owner = (await readFile(ownerFile, 'utf8').catch(() => null))?.trim();
+  if (owner === here) return;
+  if (owner) {
+    const named = (await readFile(path.join(owner, CLUSTER_LOCATION_FILE), 'utf8').catch(() => null))?.trim();
+    if (named === clusterDir) {
+      throw new StartupError(
+        `${dataDir} names the embedded database ${clusterDir}, which belongs to the data folder ${owner}: this folder is a copy of that one ` +
+          `and would write into its database. Give the copy a database of its own: with the original stopped, copy the cluster too ` +
+          `(cp -a ${clusterDir} ${path.join(SYSTEM_DIR, 'clusters')}/<new name>) and write the new path into ${path.join(dataDir, CLUSTER_LOCATION_FILE)} (README, "Backups and restore").`,
+      );
+    }
+  }
+  await writeFile(ownerFile, here + '\n', { mode: 0o600 });
+  const cluster = await stat(clusterDir);
+  await chown(ownerFile, cluster.uid, cluster.gid);
 }
 
 /** Whom an existing cluster runs as: its owner (root runs it as that user; anyone else must be that user). */
@@ -448,7 +479,10 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
   let binaries = await packagedBinaries(options.binariesPackage);
   if (cluster.runAs) binaries = await binariesFor(cluster.runAs, binaries);
   const initialised = !(await exists(path.join(cluster.dir, 'PG_VERSION')));
-  if (initialised) await initialise(binaries, cluster, password, log);
+  if (initialised) {
+    await initialise(binaries, cluster, password, log);
+    await claimCluster(cluster.dir, options.dataDir);
+  }
   const server = await startServer(binaries, cluster, options.port, log);
   const ownerFile = path.join(options.dataDir, OWNER_FILE);
   await writeFile(ownerFile, `${process.pid} ${(await startTimeOf(process.pid)) ?? 0}\n`, { mode: 0o600 });
