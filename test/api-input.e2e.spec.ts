@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type request from 'supertest';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, createCase, listen, submit } from './support/evidence.js';
@@ -89,6 +90,22 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
       expectProblem(nested, 400);
     }
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('refuses a body that is not what its Content-Encoding says in words of its own, and takes one that is', async () => {
+    const before = await count('cases');
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const refused = await post('/cases', JSON.stringify({ title: 'not compressed' })).set('Content-Encoding', encoding);
+      expect(expectProblem(refused, 400).detail).toBe(`The body is not valid ${encoding} data, as its Content-Encoding says it is`);
+    }
+    expect(await count('cases')).toBe(before);
+    const taken = await fetch(`http://127.0.0.1:${port}/api/v1/cases`, {
+      method: 'POST',
+      headers: { Authorization: bearer(investigator), 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: gzipSync(JSON.stringify({ title: 'compressed' })),
+    });
+    expect(taken.status, await taken.clone().text()).toBe(201);
+    expect(((await taken.json()) as { title: string }).title).toBe('compressed');
   });
 
   it('refuses JSON nested deeper than 32 levels before parsing it, and keeps serving', async () => {

@@ -77,7 +77,7 @@ export function strictQuery(req: Request, res: Response, next: NextFunction): vo
 }
 
 /** Turns body-parser failures into problems instead of Express's HTML error page. */
-export function bodyErrors(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+export function bodyErrors(error: unknown, req: Request, res: Response, next: NextFunction): void {
   const refused = error as { custodiaDetail?: string; custodiaErrors?: FieldProblem[] } | undefined;
   if (refused?.custodiaDetail) return sendProblem(res, problem(400, refused.custodiaDetail, refused.custodiaErrors));
   const type = (error as { type?: string })?.type;
@@ -88,6 +88,12 @@ export function bodyErrors(error: unknown, _req: Request, res: Response, next: N
   }
   if (type === 'request.aborted' || type === 'request.size.invalid') {
     return sendProblem(res, problem(400, 'The body ended before its declared length'));
+  }
+  // The decompressor's own words ("incorrect header check") say nothing to the client.
+  const encoding = req.headers['content-encoding'];
+  const code = (error as { code?: unknown })?.code;
+  if (encoding && typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ERR__') || code.startsWith('ERR_BROTLI'))) {
+    return sendProblem(res, problem(400, `The body is not valid ${String(encoding).slice(0, 40)} data, as its Content-Encoding says it is`));
   }
   next(error);
 }
