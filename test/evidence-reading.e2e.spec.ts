@@ -362,8 +362,9 @@ describe('reading evidence (e2e)', () => {
       const res = await t.http
         .patch(`/api/v1/evidence/${itemId}`)
         .set('Authorization', bearer(investigator))
-        .send({ title: 'Shelling of the bus depot', tags: ['shelling', 'transport'] });
+        .send({ title: 'Shelling of the bus depot', tags: ['shelling', 'transport', 'shelling'] });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
+      // A tag given twice is kept once.
       expect(res.body).toMatchObject({ title: 'Shelling of the bus depot', tags: ['shelling', 'transport'] });
       for (const key of ['sha256', 'sizeBytes', 'receivedAt', 'extracted', 'mediaType', 'originalFileName', 'submittedBy', 'declared']) {
         expect(res.body[key], key).toEqual(before[key]);

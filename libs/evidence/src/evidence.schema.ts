@@ -20,7 +20,12 @@ export const LOCATION_SOURCES = ['any', 'declared', 'embedded'] as const;
 export type LocationSource = (typeof LOCATION_SOURCES)[number];
 
 const tag = () => z.string().trim().min(1).max(100);
-const tags = () => z.array(tag()).max(50);
+/** A set of tags: one given twice (a capture app's double tap) is kept once, in the order first given. */
+const tags = () =>
+  z
+    .array(tag())
+    .max(50)
+    .transform((list) => [...new Set(list)]);
 const incidentRole = () => z.enum(EVIDENCE_LINK_ROLES).describe("What the item shows of its incident (default: other)");
 
 /** A declared capture time: RFC 3339 with its zone, not more than a day ahead of the archive's clock. */
