@@ -231,7 +231,7 @@ describe('munition remnants (e2e)', () => {
       // Cyrillic text typed in Latin look-alikes: ОТК as OTK.
       expect(await search('q=OTK')).toEqual([airframeId]);
       // Not everything matches: another model, a number not on any part, a wildcard taken literally.
-      for (const q of ['Ш131', '136.03', '%', '13%2', 'ш136.02.999']) expect(await search(`q=${encodeURIComponent(q)}`), q).toEqual([]);
+      for (const q of ['Ш131', '136.03', '13%2', 'ш136.02.999']) expect(await search(`q=${encodeURIComponent(q)}`), q).toEqual([]);
     });
 
     it('filters by serial prefix, weapon type and component (with their narrower codes), together', async () => {
@@ -269,6 +269,11 @@ describe('munition remnants (e2e)', () => {
       const first = await as(investigator).get(`/cases/${caseId}/remnants?limit=1`);
       expectProblem(await as(investigator).get(`/cases/${caseId}/remnants?serialPrefix=W136&cursor=${first.body.nextCursor}`), 400);
       expectProblem(await as(investigator).get(`/cases/${caseId}/remnants?cursor=bm90LWEtY3Vyc29y`), 400);
+      // Punctuation alone is not searched: refused, where it matched every remnant.
+      for (const [key, value] of [['serialPrefix', "'"], ['serialPrefix', '('], ['q', '\\'], ['q', ' - . '], ['q', '%']]) {
+        const refused = expectProblem(await as(investigator).get(`/cases/${caseId}/remnants?${key}=${encodeURIComponent(value!)}`), 400);
+        expect(refused.errors).toEqual([{ field: key, message: 'must hold a letter or a digit (separators and punctuation are not searched)' }]);
+      }
     });
 
     it('answers a fragment matching more than 2000 remnants, and rarer ones among them, latest first', async () => {

@@ -250,6 +250,14 @@ export const RemnantQuery = z
       }
     }
     const blank = (value: string | undefined) => value?.trim() || null;
+    // Separators and punctuation are not searched (the skeleton drops them): a search of only
+    // those would match every remnant, where the searcher meant some.
+    for (const key of ['serialPrefix', 'q'] as const) {
+      const value = blank(raw[key]);
+      if (value !== null && !/[\p{L}\p{N}]/u.test(value)) {
+        context.addIssue({ code: 'custom', path: [key], message: 'must hold a letter or a digit (separators and punctuation are not searched)' });
+      }
+    }
     return {
       weaponType: blank(raw.weaponType),
       component: blank(raw.component),
