@@ -26,6 +26,8 @@ const UK_EXACT: Record<string, string> = {
   'each ring must end where it starts (RFC 7946 §3.1.6)': 'кожне кільце має закінчуватися там, де починається (RFC 7946 §3.1.6)',
   'is before the remnant was recovered': 'раніше, ніж уламок було знайдено',
   'is given more than once': 'подано більше одного разу',
+  'must be UTF-8': 'має бути в кодуванні UTF-8',
+  'must hold a letter or a digit (separators and punctuation are not searched)': 'має містити літеру або цифру (роздільники й розділові знаки не шукаються)',
   'is not a calendar date': 'такої дати в календарі немає',
   'is not a usable name': 'таку назву не можна використати',
   'is not an evidence item of this case': 'це не доказ цієї справи',
