@@ -58,10 +58,10 @@ export function problem(status: number, detail: string, errors?: FieldProblem[])
   return { type: `https://custodia.invalid/problems/${slug}`, title, status, detail, ...(errors?.length ? { errors } : {}) };
 }
 
-/** Writes a problem+json answer, unless the response is already under way. */
 /** `res.locals` key of a request's method as sent, when X-HTTP-Method-Override named another (tus-protocol). */
 export const WIRE_METHOD = 'custodiaWireMethod';
 
+/** Writes a problem+json answer, unless the response is already under way. */
 export function sendProblem(res: Response, body: Problem, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
