@@ -162,11 +162,6 @@ export function ErrorNote({ error, fields }: { error: unknown; fields?: boolean 
 }
 
 /**
- * A form's submission, once at a time: a second click or Enter while the first is on its way does
- * nothing, as a case, an incident or a package made twice stays in the archive (and its log) for
- * good. `busy` disables the button meanwhile.
- */
-/**
  * One run at a time: a ref, not only state, as two clicks may arrive before React renders the
  * first one's state. `holdMs` keeps it busy that long after the action ended.
  */
@@ -188,6 +183,11 @@ function useOnce(): { busy: boolean; run(action: () => Promise<void>, holdMs?: n
   };
 }
 
+/**
+ * A form's submission, once at a time: a second click or Enter while the first is on its way does
+ * nothing, as a case, an incident or a package made twice stays in the archive (and its log) for
+ * good. `busy` disables the button meanwhile.
+ */
 export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEvent): void; busy: boolean } {
   const once = useOnce();
   return {

@@ -20,6 +20,7 @@ import {
   TreeHeads,
   type KeptTreeHead,
   type LogEntry,
+  type LogReader,
   type LogKeyView,
 } from '#custodia/custody';
 import { unprocessable } from '#custodia/errors';
@@ -89,8 +90,7 @@ export class LogController {
     problems: [422],
   })
   entries(@CurrentActor() actor: Actor, @ValidQuery() query: z.output<typeof LeavesQuery>): Promise<LogEntry[]> {
-    const reader = { id: actor.id, events: scopeOf(actor.role, 'log.events'), system: scopeOf(actor.role, 'log.system') };
-    return this.log.entries(reader, query.start, query.end);
+    return this.log.entries(readerOf(actor), query.start, query.end);
   }
 
   /**
@@ -113,8 +113,7 @@ export class LogController {
   ): Promise<z.output<typeof CaseLogPage>> {
     await this.cases.assertMay(actor, caseId, 'log.events');
     const limit = query.limit ?? 50;
-    const reader = { id: actor.id, events: scopeOf(actor.role, 'log.events'), system: scopeOf(actor.role, 'log.system') };
-    const items = await this.log.caseEntries(reader, caseId, query.before ?? null, limit);
+    const items = await this.log.caseEntries(readerOf(actor), caseId, query.before ?? null, limit);
     return { items, nextBefore: items.length === limit ? items[items.length - 1]!.leafIndex : null };
   }
 
@@ -156,4 +155,9 @@ export class LogController {
     if (query.first > query.second) throw unprocessable('first is larger than second', [{ field: 'first', message: 'must be <= second' }]);
     return { first: query.first, second: query.second, proof: await this.log.consistencyProof(query.first, query.second) };
   }
+}
+
+/** What of the log's events `actor` may read: their role's scopes for events and system events. */
+function readerOf(actor: Actor): LogReader {
+  return { id: actor.id, events: scopeOf(actor.role, 'log.events'), system: scopeOf(actor.role, 'log.system') };
 }

@@ -26,7 +26,9 @@ export function LogScreen() {
   const [nextBefore, setNextBefore] = useState<number | null>(null);
   const chosen = useRef('');
   // start..end, both included (as the API reads them).
-  const entriesIn = (start: number, end: number) => get<Entry[]>(`/log/entries?start=${start}&end=${end}`);
+  /** The whole log's page below leaf `before`, newest first. */
+  const logPageBelow = async (before: number): Promise<Entry[]> =>
+    before <= 0 ? [] : (await get<Entry[]>(`/log/entries?start=${Math.max(0, before - PAGE)}&end=${before - 1}`)).reverse();
   const caseEntries = (id: string, before: number | null) =>
     get<{ items: Entry[]; nextBefore: number | null }>(`/log/cases/${id}?limit=${PAGE}${before === null ? '' : `&before=${before}`}`);
 
@@ -36,7 +38,7 @@ export function LogScreen() {
     setLoadingEarlier(true);
     try {
       const asked = chosen.current;
-      const page = asked ? await caseEntries(asked, nextBefore) : { items: (await entriesIn(Math.max(0, oldest - PAGE), oldest - 1)).reverse(), nextBefore: null };
+      const page = asked ? await caseEntries(asked, nextBefore) : { items: await logPageBelow(oldest), nextBefore: null };
       if (chosen.current !== asked) return;
       setNextBefore(page.nextBefore);
       setEntries((shown) => [...shown, ...page.items]);
@@ -55,7 +57,7 @@ export function LogScreen() {
     try {
       const page = id
         ? await caseEntries(id, null)
-        : { items: head && head.treeSize > 0 ? (await entriesIn(Math.max(0, head.treeSize - PAGE), head.treeSize - 1)).reverse() : [], nextBefore: null };
+        : { items: await logPageBelow(head?.treeSize ?? 0), nextBefore: null };
       // An answer for a choice made before the last one is dropped.
       if (chosen.current !== id) return;
       setNextBefore(page.nextBefore);
@@ -71,7 +73,7 @@ export function LogScreen() {
         const latest = await get<TreeHead>('/log/tree-head');
         setHead(latest);
         setHeads(await get<TreeHead[]>(`/log/tree-heads?from=${Math.max(0, latest.treeSize - 50)}&limit=50`));
-        if (latest.treeSize > 0) setEntries((await entriesIn(Math.max(0, latest.treeSize - PAGE), latest.treeSize - 1)).reverse());
+        setEntries(await logPageBelow(latest.treeSize));
         setCases(await get<CaseView[]>('/cases'));
       } catch (e) {
         setError(e);
