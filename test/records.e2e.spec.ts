@@ -290,6 +290,13 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expect(await ids('near=50.03,36.35&radiusM=1000')).toEqual([incidentId]);
     expect(await ids('bbox=36.2,49.9,36.5,50.1&grade=confirmed&verificationStatus=verified&type=air_drone_strike')).toEqual([incidentId]);
     expectProblem(await as(investigator).get(`/cases/${caseId}/incidents?weaponType=laser`), 400);
+    // A mistyped code is refused naming each field, rather than finding nothing as if that were the answer.
+    const typo = expectProblem(await as(investigator).get(`/cases/${caseId}/incidents?type=air_drone_strik&grade=confirmed&verificationStatus=verifed&weaponType=laser`), 400);
+    expect(typo.errors).toEqual([
+      { field: 'type', message: 'air_drone_strik is not a code of the incident_type vocabulary' },
+      { field: 'verificationStatus', message: 'verifed is not a code of the verification_status vocabulary' },
+      { field: 'weaponType', message: 'laser is not a code of the weapon_type vocabulary' },
+    ]);
     const bad = expectProblem(await as(investigator).get(`/cases/${caseId}/incidents?bbox=1,2,3&from=x`), 400);
     expect(bad.errors!.map((e) => e.field)).toEqual(['bbox', 'from']);
     // Well-formed but wrong (out-of-range coordinates, from after to): 422 naming each.

@@ -12,7 +12,7 @@ import { CasualtiesRepository, type DerivedFigures } from '../casualties/casualt
 import { RecordChanges, type Opened, type RecordChange, type RecordState } from '../record-change.js';
 import { notSubmittedBy } from '../record-sources.js';
 import { Vocabularies } from '../vocabularies/vocabularies.repository.js';
-import { codesIn } from '../vocabularies/vocabulary-codes.js';
+import { codesIn, type VocabularyReference } from '../vocabularies/vocabulary-codes.js';
 import {
   IncidentFields,
   IncidentRecordSchema,
@@ -160,11 +160,18 @@ export class IncidentsService {
   /** A case's incidents, filtered and paginated by cursor (latest start first). */
   async list(actor: Actor, caseId: string, query: IncidentQuery): Promise<IncidentPage> {
     await this.cases.assertMay(actor, caseId, 'incident.read');
+    const codes = [
+      { field: 'type', vocabulary: 'incident_type', code: query.type },
+      { field: 'grade', vocabulary: 'grade', code: query.grade },
+      { field: 'verificationStatus', vocabulary: 'verification_status', code: query.verificationStatus },
+    ].filter((ref): ref is VocabularyReference => ref.code !== null);
+    const unknown = await this.vocabularies.unknown(codes);
     let weaponTypes: string[] | null = null;
     if (query.weaponType) {
       weaponTypes = await this.vocabularies.withDescendants('weapon_type', query.weaponType);
-      if (!weaponTypes) throw badRequest('Unknown weapon type', [{ field: 'weaponType', message: 'is not a code of the weapon_type vocabulary' }]);
+      if (!weaponTypes) unknown.push({ field: 'weaponType', message: `${query.weaponType} is not a code of the weapon_type vocabulary` });
     }
+    if (unknown.length) throw badRequest(unknown.length === 1 ? 'Unknown code' : 'Unknown codes', unknown);
     const rows = await this.incidents.list({ ...query, caseId, weaponTypes, reportedBy: ownerFilter(actor, 'incident.read') }, query.limit);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];

@@ -56,19 +56,34 @@ export class Vocabularies {
 
   /** Every unknown or deprecated code, naming the field and the vocabulary (a 422 for the caller). */
   async problems(tx: EntityManager, references: readonly VocabularyReference[]): Promise<FieldProblem[]> {
-    if (references.length === 0) return [];
-    const rows: { vocabulary: string; code: string; deprecated: boolean }[] = await tx.query(
+    const known = await this.deprecation(tx, references);
+    return references.flatMap((ref) => {
+      const deprecated = known.get(`${ref.vocabulary}\u0000${ref.code}`);
+      if (deprecated === undefined) return [unknownCode(ref)];
+      if (deprecated) return [{ field: ref.field, message: `${ref.code} is deprecated in the ${ref.vocabulary} vocabulary` }];
+      return [];
+    });
+  }
+
+  /**
+   * Every code a search asks for that no vocabulary term has (a 400 for the caller: a mistyped
+   * filter would otherwise find nothing and look like an answer). Deprecated codes are known:
+   * older records carry them.
+   */
+  async unknown(references: readonly VocabularyReference[]): Promise<FieldProblem[]> {
+    const known = await this.deprecation(this.db, references);
+    return references.filter((ref) => !known.has(`${ref.vocabulary}\u0000${ref.code}`)).map(unknownCode);
+  }
+
+  /** Whether each known code is deprecated, keyed by vocabulary and code; unknown codes are absent. */
+  private async deprecation(db: DataSource | EntityManager, references: readonly VocabularyReference[]): Promise<Map<string, boolean>> {
+    if (references.length === 0) return new Map();
+    const rows: { vocabulary: string; code: string; deprecated: boolean }[] = await db.query(
       `SELECT t.vocabulary, t.code, t.deprecated FROM vocabulary_terms t
          JOIN unnest($1::text[], $2::text[]) AS r(vocabulary, code) ON r.vocabulary = t.vocabulary AND r.code = t.code`,
       [references.map((r) => r.vocabulary), references.map((r) => r.code)],
     );
-    const known = new Map(rows.map((r) => [`${r.vocabulary}\u0000${r.code}`, r.deprecated]));
-    return references.flatMap((ref) => {
-      const deprecated = known.get(`${ref.vocabulary}\u0000${ref.code}`);
-      if (deprecated === undefined) return [{ field: ref.field, message: `${ref.code} is not a code of the ${ref.vocabulary} vocabulary` }];
-      if (deprecated) return [{ field: ref.field, message: `${ref.code} is deprecated in the ${ref.vocabulary} vocabulary` }];
-      return [];
-    });
+    return new Map(rows.map((r) => [`${r.vocabulary}\u0000${r.code}`, r.deprecated]));
   }
 
   /** The code and every code below it (a weapon type and its kinds), or null when unknown. */
@@ -83,3 +98,5 @@ export class Vocabularies {
     return rows.length ? rows.map((r) => r.code) : null;
   }
 }
+
+const unknownCode = (ref: VocabularyReference): FieldProblem => ({ field: ref.field, message: `${ref.code} is not a code of the ${ref.vocabulary} vocabulary` });
