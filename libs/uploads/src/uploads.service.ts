@@ -18,7 +18,8 @@ import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck } from './uploa
 export const UPLOADS_PATH = '/api/v1/uploads';
 
 const UPLOAD_ID = new RegExp(UPLOAD_ID_PATTERN);
-const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A device's SHA-256 in either case (Swift's and Java's formatters differ); kept in lowercase, as multipart does. */
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 // A media type as RFC 6838 names them, without parameters.
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -297,7 +298,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     const metadata = upload.metadata ?? {};
     const problems: string[] = [];
     for (const key of Object.keys(metadata)) {
-      if (!READ_KEYS.includes(key) && OTHER_DIGEST.test(key)) problems.push(`${key}: the only digest checked is sha256 (64 lowercase hex digits); declare that one, or none`);
+      if (!READ_KEYS.includes(key) && OTHER_DIGEST.test(key)) problems.push(`${key}: the only digest checked is sha256 (64 hex digits); declare that one, or none`);
     }
     // @tus/server decodes values leniently (U+FFFD for bytes that are not UTF-8): the header's own bytes are checked.
     for (const pair of header?.split(',') ?? []) {
@@ -306,10 +307,10 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     }
     const fileName = metadata['filename'] ?? null;
     const mediaType = metadata['filetype'] ?? null;
-    const sha256 = metadata['sha256'] ?? null;
+    const sha256 = metadata['sha256']?.toLowerCase() ?? null;
     if (fileName !== null && (fileName.length > 255 || CONTROL.test(fileName) || !fileName.trim())) problems.push('filename must be 1 to 255 characters without control characters');
     if (mediaType !== null && !MEDIA_TYPE.test(mediaType)) problems.push('filetype must be a media type such as image/jpeg');
-    if (sha256 !== null && !SHA256_HEX.test(sha256)) problems.push('sha256 must be 64 lowercase hex digits');
+    if (sha256 !== null && !SHA256_HEX.test(sha256)) problems.push('sha256 must be 64 hex digits');
     if (problems.length) throw new TusRefusal(400, `Upload-Metadata: ${problems.join('; ')}\n`);
     if (upload.size === 0) throw new TusRefusal(422, 'The file is empty (0 bytes): there is nothing to keep\n');
     const size = upload.size!;
