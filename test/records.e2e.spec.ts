@@ -302,6 +302,12 @@ describe('incidents, casualties and damage records (e2e)', () => {
     // Well-formed but wrong (out-of-range coordinates, from after to): 422 naming each.
     const wrong = expectProblem(await as(investigator).get(`/cases/${caseId}/incidents?near=91,0&bbox=0,0,200,1&from=2026-11-20T00:00:00Z&to=2026-11-19T00:00:00Z`), 422);
     expect(wrong.errors!.map((e) => e.field)).toEqual(['near', 'bbox', 'from']);
+    // Years the database and the export formats cannot hold, as in bodies.
+    const years = expectProblem(await as(investigator).get(`/cases/${caseId}/incidents?from=0000-06-01T00:00:00Z&to=9999-12-31T23:00:00-05:00`), 422);
+    expect(years.errors).toEqual([
+      { field: 'from', message: 'must lie in the years 0001 to 9999 (UTC)' },
+      { field: 'to', message: 'must lie in the years 0001 to 9999 (UTC)' },
+    ]);
     const first = await as(investigator).get(`/cases/${caseId}/incidents?limit=1`);
     expect(first.body.items).toHaveLength(1);
     const second = await as(investigator).get(`/cases/${caseId}/incidents?limit=1&cursor=${first.body.nextCursor}`);

@@ -1,4 +1,4 @@
-import { wrong, z } from '#custodia/schema';
+import { inCalendarYears, wrong, z } from '#custodia/schema';
 import type { BBox, Cursor, Near } from './listing.js';
 
 /**
@@ -77,7 +77,11 @@ export function readListingFilters(raw: RawListing, context: z.core.$RefinementC
       problem(name, 'must be an RFC 3339 date-time with an offset (Z or ±hh:mm)');
       return null;
     }
-    return new Date(value);
+    const at = new Date(value);
+    // As for bodies: PostgreSQL and the export formats hold the years 0001 to 9999.
+    if (inCalendarYears(at.getTime())) return at;
+    unprocessable(name, 'must lie in the years 0001 to 9999 (UTC)');
+    return null;
   };
   const from = instant('from');
   const to = instant('to');
