@@ -4,13 +4,37 @@
 // libs/evidence/src/flags.ts `typeMismatch`), and the flag filter finds it.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { whileChangeCommits } from './support/database.js';
-import { bearer, createCase, expectNothingStored, fixture, multipart, quietState, sha256hex, submit } from './support/evidence.js';
+import { bearer, createCase, expectNothingStored, fixture, listen, multipart, quietState, sha256hex, submissionParts, submit } from './support/evidence.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * Sends a request's head with `Expect: 100-continue` and its body only once the server answers
+ * 100 Continue, as curl and HTTP libraries do for large bodies; returns all the server wrote.
+ */
+function continueExchange(port: number, head: string, body: Buffer): Promise<{ answer: string; bodySent: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    let bodySent = false;
+    socket.setTimeout(10_000, () => socket.destroy());
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+      if (!bodySent && answer.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+        bodySent = true;
+        socket.write(body);
+      }
+    });
+    socket.on('close', () => resolve({ answer, bodySent }));
+    socket.on('error', reject);
+    socket.write(head);
+  });
+}
 
 describe('intake refusals and flags (e2e)', () => {
   let t: TestApp;
@@ -196,6 +220,30 @@ describe('intake refusals and flags (e2e)', () => {
       expect(right.status).toBe(201);
       expect(right.body.flags).toContain('exact_duplicate');
       expect(right.body.flags).not.toContain('type_mismatch');
+    });
+  });
+
+  describe('a client that waits for 100 Continue (Expect: 100-continue)', () => {
+    it('gets a refusal before it sends its bytes (401, 413 on the declared length, 404 for a chunk of no upload of theirs), nothing stored; 100 only when the body is read', async () => {
+      const port = await listen(t);
+      const before = await quietState(t);
+      const { body, contentType } = multipart(submissionParts(randomBytes(2 * 1024 * 1024), { filename: 'night.bin' }));
+      const head = (authorization: string, length: number = body.length) =>
+        `POST /api/v1/cases/${caseId}/evidence HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n` +
+        `Content-Type: ${contentType}\r\nContent-Length: ${length}\r\nAuthorization: ${authorization}\r\n\r\n`;
+      const chunk =
+        `PATCH /api/v1/uploads/${'a'.repeat(32)} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n` +
+        `Content-Type: application/offset+octet-stream\r\nContent-Length: ${body.length}\r\nAuthorization: ${bearer(documenter)}\r\n\r\n`;
+      for (const [request, status] of [[head('Bearer not-a-token'), 401], [head(bearer(documenter), 10 ** 12), 413], [chunk, 404]] as const) {
+        const refused = await continueExchange(port, request, body);
+        expect(refused.bodySent).toBe(false);
+        expect(refused.answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+        expect(refused.answer).toContain('Content-Type: application/problem+json');
+      }
+      await expectNothingStored(t, before);
+      const taken = await continueExchange(port, head(bearer(documenter)), body);
+      expect(taken.bodySent).toBe(true);
+      expect(taken.answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201 /);
     });
   });
 

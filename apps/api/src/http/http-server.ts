@@ -23,7 +23,7 @@ function refuse(res: ServerResponse, body: Problem): void {
 /**
  * What Node's HTTP server refuses before the application sees a request (bad header bytes,
  * headers too large, a request that times out, an `Expect` other than 100-continue, HTTP/1.1
- * without `Host`) is answered as problem+json too, and a
+ * without `Host`) is answered as problem+json too, 100 Continue waits for the application, and a
  * connection that stalls (no byte for `idleTimeoutMs`, headers or body) is closed: a slow
  * upload that keeps sending is never cut, a dead one does not hold a socket for ever.
  */
@@ -44,6 +44,20 @@ export function hardenHttpServer(server: Server, idleTimeoutMs: number): void {
           ? problem(408, 'The request took too long to arrive')
           : problem(400, 'The request is not valid HTTP');
     socket.end(rawProblem(answer));
+  });
+  // RFC 9110, 10.1.1: a client that sends Expect: 100-continue waits for 100 before its body. Node
+  // answers 100 at once; here it goes out when the application starts reading the body, so a
+  // refusal made before (401, 403, 404, 413 on Content-Length) reaches a phone before it has
+  // sent megabytes it pays for, and the connection closes after it (Node's rule when 100 was not sent).
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const read = req._read;
+    req._read = function continueFirst(size: number) {
+      req._read = read;
+      // Node also reads (drains) an unread body after the answer: no 100 then.
+      if (!res.headersSent) res.writeContinue();
+      return read.call(this, size);
+    };
+    server.emit('request', req, res);
   });
   // Node answers these itself with an empty body unless told otherwise.
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
