@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { createDataSource, EMBEDDED_APPLICATION_ROLE, grantApplicationRights, runMigrations } from '../../libs/db/src/index.js';
+import { asRole, createDataSource, EMBEDDED_APPLICATION_ROLE, grantApplicationRights, runMigrations } from '../../libs/db/src/index.js';
 import { onServer, throwawayServer, withDatabase } from './postgres-server.js';
 
 declare module 'vitest' {
@@ -25,8 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await runMigrations(dataSource);
   // The apps of the suite's files run as the archive's application role, as `npm start` does:
   // rows, but only SELECT and INSERT on the custody log (the copies keep the table grants).
-  const password = new URL(server.url).password;
-  await grantApplicationRights(dataSource, EMBEDDED_APPLICATION_ROLE, password ? decodeURIComponent(password) : null);
+  await grantApplicationRights(dataSource, asRole(withDatabase(server.url, template), EMBEDDED_APPLICATION_ROLE));
   await dataSource.destroy();
 
   project.provide('pgServerUrl', server.url);

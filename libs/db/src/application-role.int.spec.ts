@@ -7,8 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { loadConfig } from '#custodia/config';
 import { createLogger } from '#custodia/logging';
-import { freePort, onServer, withDatabase } from '../../../test/support/postgres-server.js';
+import { freePort, onDatabase, onServer, withDatabase } from '../../../test/support/postgres-server.js';
 import { LOG_TABLES, scramVerifier } from './application-role.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { openDatabase, type OpenDatabase } from './open-database.js';
 
 const logged = () => {
@@ -125,5 +126,36 @@ describe("the archive's database role (custody.md: the application's role has no
     const again = await openDatabase(config, logger, []);
     cleanup.push(() => again.close());
     expect(refusals(await tryOnLog(again))).toBe(true);
+  });
+
+  it("sets the application role's password to DATABASE_URL's when the role refuses it (a rotation), once, and says so", async () => {
+    // A server of its own that checks passwords (CI's PostgreSQL 15 trusts every login on loopback).
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-rotate-'));
+    const server = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
+    cleanup.push(async () => {
+      await server.stop();
+      await rm(server.clusterDir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    });
+    const name = 'custodia_rotate';
+    const role = 'custodia_rotated';
+    await onServer(server.url, [`CREATE DATABASE ${name}`], [`CREATE ROLE ${role} LOGIN PASSWORD 'old-secret'`], [`GRANT CREATE ON DATABASE ${name} TO ${role}`]);
+    const app = new URL(withDatabase(server.url, name));
+    app.username = role;
+    app.password = 'new secret, rotated';
+    const config = loadConfig({ CUSTODIA_DATA_DIR: dir, DATABASE_URL: app.toString(), CUSTODIA_MIGRATION_DATABASE_URL: withDatabase(server.url, name) });
+    const first = logged();
+    const db = await openDatabase(config, first.logger, []);
+    expect(await db.dataSource.query(`SELECT current_user AS role`)).toEqual([{ role }]);
+    await db.close();
+    expect(first.warnings()).toContain(`the role ${role} refused DATABASE_URL's password: set it to that one`);
+    expect(first.warnings()).not.toContain('new secret');
+    const old = new URL(app);
+    old.password = 'old-secret';
+    await expect(onDatabase(old.toString(), ['SELECT 1'])).rejects.toMatchObject({ code: '28P01' });
+    // The next start finds it taken and changes nothing.
+    const second = logged();
+    await (await openDatabase(config, second.logger, [])).close();
+    expect(second.warnings()).toBe('');
   });
 });

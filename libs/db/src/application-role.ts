@@ -1,4 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { StartupError } from '#custodia/errors';
 
@@ -13,24 +14,51 @@ const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 type Queryable = Pick<DataSource, 'query'>;
 
 /**
- * Run by the role that owns the schema (the one that ran the migrations): gives `role` what the
- * archive does at run time and no more. Rows of every table, but of the custody log only SELECT
- * and INSERT; it owns none of the log's tables, so it cannot drop, truncate or alter them nor
- * switch off their append-only triggers ("the application's role has no right to drop it",
- * custody.md). The job queue's schema (pg-boss, which creates its own tables) is the role's.
- * Creates the role when missing, with `password` (DATABASE_URL's, or the embedded cluster's);
- * idempotent, run at every start so tables a new migration made are covered.
+ * Run by the role that owns the schema (the one that ran the migrations): gives the role of
+ * `appUrl` what the archive does at run time and no more. Rows of every table, but of the custody
+ * log only SELECT and INSERT; it owns none of the log's tables, so it cannot drop, truncate or
+ * alter them nor switch off their append-only triggers ("the application's role has no right to
+ * drop it", custody.md). The job queue's schema (pg-boss, which creates its own tables) is the
+ * role's. Creates the role when missing, with `appUrl`'s password (DATABASE_URL's, or the
+ * embedded cluster's); when the role exists but refuses that password (an operator rotated it in
+ * the configuration), sets it, and answers true. Idempotent, run at every start so tables a new
+ * migration made are covered.
  */
-export function grantApplicationRights(owner: DataSource, role: string, password: string | null): Promise<void> {
+export function grantApplicationRights(owner: DataSource, appUrl: string): Promise<{ passwordSet: boolean }> {
+  const url = new URL(appUrl);
+  const role = decodeURIComponent(url.username);
+  const password = url.password ? decodeURIComponent(url.password) : null;
   // One at a time, under the migrations' lock: instances starting together would otherwise
-  // GRANT on the same rows at once ("tuple concurrently updated").
+  // GRANT on the same rows at once ("tuple concurrently updated"), or set the password twice.
   return owner.transaction(async (db) => {
     await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['custodia.migrations']);
-    await grant(db, role, password);
+    const created = await grant(db, role, password);
+    if (created || password === null || !(await refusesPassword(appUrl))) return { passwordSet: false };
+    await db.query(`ALTER ROLE ${ident(role)} PASSWORD '${scramVerifier(password)}'`).catch((error: Error) => {
+      throw new StartupError(
+        `The role ${role} does not take DATABASE_URL's password, and the migrations' role cannot set it (${error.message}): ` +
+          `give DATABASE_URL the role's password, or set it as the role's administrator (ALTER ROLE ${ident(role)} PASSWORD '...').`,
+      );
+    });
+    return { passwordSet: true };
   });
 }
 
-async function grant(db: Queryable, role: string, password: string | null): Promise<void> {
+/** Whether the server refuses `url`'s password (28P01); any other failure is left to the archive's own connection to report. */
+async function refusesPassword(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+    return false;
+  } catch (error) {
+    return (error as { code?: string }).code === '28P01';
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Grants the rights; true when it created the role. */
+async function grant(db: Queryable, role: string, password: string | null): Promise<boolean> {
   const [{ exists }] = await db.query(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists`, [role]);
   if (!exists) {
     // CREATE ROLE takes no parameters: the password goes as its SCRAM verifier, so the password
@@ -48,7 +76,7 @@ async function grant(db: Queryable, role: string, password: string | null): Prom
   // over: pg-boss adds a partition per queue, which takes ownership of its tables.
   const [{ queue }] = await db.query(`SELECT to_regnamespace('pgboss') IS NOT NULL AS queue`);
   // No queue schema yet: the role creates it at its first start.
-  if (!queue) return;
+  if (!queue) return !exists;
   const queueObjects: { kind: string; name: string }[] = await db.query(
     `SELECT 'SCHEMA' AS kind, quote_ident(n.nspname) AS name FROM pg_namespace n
       WHERE n.nspname = 'pgboss' AND n.nspowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)
@@ -70,6 +98,7 @@ async function grant(db: Queryable, role: string, password: string | null): Prom
       );
     });
   }
+  return !exists;
 }
 
 /**

@@ -80,8 +80,10 @@ export async function openDatabase(
       const applied = await runMigrations(owner);
       if (applied.length) logger.info({ migrations: applied }, 'database migrated');
       if (owner !== dataSource) {
-        const app = new URL(appUrl);
-        await grantApplicationRights(owner, decodeURIComponent(app.username), app.password ? decodeURIComponent(app.password) : null);
+        const { passwordSet } = await grantApplicationRights(owner, appUrl);
+        if (passwordSet) {
+          logger.warn(`the role ${decodeURIComponent(new URL(appUrl).username)} refused DATABASE_URL's password: set it to that one (a rotated password); other processes still using the old one fail to connect until restarted with the new`);
+        }
       }
     } finally {
       if (owner !== dataSource) await owner.destroy();
