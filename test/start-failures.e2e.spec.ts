@@ -1,6 +1,10 @@
 // A database that cannot be used at start is said in one line, what to correct, never a stack
 // (README: "one line saying what to do"): the API and the worker, as processes of their own.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { inject, describe, expect, it } from 'vitest';
 import { createDataSource, databaseStartFailure, runMigrations } from '../libs/db/src/index.js';
 import { freePort, onServer, withDatabase } from './support/postgres-server.js';
@@ -15,6 +19,22 @@ describe('a database that cannot be used at start (e2e)', () => {
     await app.kill();
     expect(app.ready[1]).toBe(`the database server at 127.0.0.1:${port} refuses connections (ECONNREFUSED): start PostgreSQL, or correct DATABASE_URL.`);
     expect(app.output()).not.toMatch(/\n\s+at /);
+  });
+
+  it('the API: a taken port, said before PostgreSQL starts', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'custodia-port-'));
+    try {
+      const app = await startProcess('apps/api/src/main.ts', { CUSTODIA_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info' }, ONE_LINE);
+      await app.kill();
+      expect(app.ready[1]).toBe(`port 127.0.0.1:${port} is taken: set PORT to a free port (0 picks one), or stop what uses it.`);
+      expect(app.output()).not.toMatch(/embedded PostgreSQL started|\n\s+at /);
+    } finally {
+      taken.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('the worker: a database that does not exist', async () => {
@@ -32,13 +52,11 @@ describe('a database that cannot be used at start (e2e)', () => {
     await onServer(serverUrl, [`CREATE DATABASE ${name}`]);
     const url = withDatabase(serverUrl, name);
     try {
-      const started = startProcess('apps/worker/src/main.ts', { DATABASE_URL: url, LOG_LEVEL: 'info' }, /working the job queue/);
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const worker = await startProcess('apps/worker/src/main.ts', { DATABASE_URL: url, LOG_LEVEL: 'info' }, /no archive at DATABASE_URL yet: waiting up to 60 s for an API to create it/);
       // As an API migrates: under the migrations' lock, which the worker then waits for.
       const api = await createDataSource(url, [], { poolSize: 2 }).initialize();
       await runMigrations(api).finally(() => api.destroy());
-      const worker = await started;
-      expect(worker.output()).toMatch(/no archive at DATABASE_URL yet: waiting up to 60 s for an API to create it/);
+      await worker.until(/working the job queue/);
       await worker.kill('SIGINT');
     } finally {
       await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);

@@ -8,6 +8,8 @@ export interface AppProcess {
   child: ChildProcess;
   /** Everything it wrote so far. */
   output(): string;
+  /** Waits until its output (all of it, from the start) matches `pattern`. */
+  until(pattern: RegExp): Promise<RegExpMatchArray>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -31,24 +33,36 @@ export async function startProcess(
     detached: options.detached ?? false,
   });
   let output = '';
-  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} did not start: ${output}`)), 90_000);
-    const read = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const found = output.match(ready);
-      if (found) {
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const until = (pattern: RegExp): Promise<RegExpMatchArray> =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`${entry} did not print ${pattern}: ${output}`)), 90_000);
+      const check = (): void => {
+        const found = output.match(pattern);
+        if (found) done(null, found);
+      };
+      const exited = (code: number | null): void => done(new Error(`${entry} exited (${code}): ${output}`));
+      const done = (error: Error | null, found?: RegExpMatchArray): void => {
         clearTimeout(timer);
-        resolve(found);
-      }
-    };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
-    child.once('exit', (code) => reject(new Error(`${entry} exited (${code}): ${output}`)));
-  });
+        child.stdout!.off('data', check);
+        child.stderr!.off('data', check);
+        child.off('exit', exited);
+        if (error) reject(error);
+        else resolve(found!);
+      };
+      // After the listeners above have added the chunk to the output.
+      child.stdout!.on('data', check);
+      child.stderr!.on('data', check);
+      child.once('exit', exited);
+      check();
+    });
+  const match = await until(ready);
   return {
     child,
     ready: match,
     output: () => output,
+    until,
     kill: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

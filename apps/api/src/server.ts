@@ -1,6 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -50,8 +51,22 @@ async function createFirstAdmin(config: CustodiaConfig, users: UsersService, log
   return { email, passwordFile };
 }
 
+/**
+ * Fails at once when the HTTP port cannot be had (taken, privileged, no such address), with the
+ * error `listen` itself would give, rather than after PostgreSQL started and the migrations ran.
+ */
+function probePort(port: number, host: string): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 /** Starts the whole archive as `npm start` does. */
 export async function startCustodia(config: CustodiaConfig, logger: Logger): Promise<RunningCustodia> {
+  await probePort(config.port, config.host);
   const { dataSource, embedded, close } = await openDatabase(config, logger, ENTITIES);
   let app: NestExpressApplication | undefined;
   let initialAdmin: InitialAdmin | null = null;
