@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -250,6 +250,23 @@ describe(`the embedded PostgreSQL started from a 0700 folder as ${isRoot() ? 'ro
     // The original starts as before, its data there.
     server = await startEmbeddedPostgres({ dataDir, port: await freePort(), binariesPackage });
     expect(await query(server.url, 'SELECT note FROM kept')).toEqual([{ note: 'survives a restart' }]);
+  });
+
+  it('names, at every start as root, the databases of data folders that were deleted', async () => {
+    const deleted = await mkdtemp(path.join(os.tmpdir(), 'custodia-deleted-'));
+    const other = await startEmbeddedPostgres({ dataDir: deleted, port: await freePort(), binariesPackage });
+    await other.stop();
+    expect(other.abandoned).not.toContainEqual(expect.objectContaining({ dir: server!.clusterDir }));
+    await rm(deleted, { recursive: true, force: true });
+    await server!.stop();
+    server = await startEmbeddedPostgres({ dataDir, port: await freePort(), binariesPackage });
+    try {
+      if (isRoot()) expect(server.abandoned).toContainEqual({ dir: other.clusterDir, dataFolder: await realpath(os.tmpdir()).then((tmp) => path.join(tmp, path.basename(deleted))) });
+      // An ordinary user's database is inside its data folder, and went with it.
+      else expect(server.abandoned).toEqual([]);
+    } finally {
+      await rm(other.clusterDir, { recursive: true, force: true });
+    }
   });
 
   it('never replaces a recorded cluster that went missing with an empty one', async () => {

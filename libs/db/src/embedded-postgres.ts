@@ -29,7 +29,15 @@ export interface EmbeddedDatabase {
   initialised: boolean;
   /** The cluster's folder: `<dataDir>/postgres`, or as root the one `<dataDir>/postgres.location` names. */
   clusterDir: string;
+  /** As root: other clusters under SYSTEM_DIR/clusters whose data folder is gone (see abandonedClusters). */
+  abandoned: AbandonedCluster[];
   stop(): Promise<void>;
+}
+
+/** A cluster of root's whose data folder was deleted or moved away from it: it still holds that archive's records. */
+export interface AbandonedCluster {
+  dir: string;
+  dataFolder: string;
 }
 
 export interface EmbeddedDatabaseOptions {
@@ -244,6 +252,29 @@ async function claimCluster(clusterDir: string, dataDir: string): Promise<void> 
   await chown(ownerFile, cluster.uid, cluster.gid);
 }
 
+/**
+ * Root's clusters (other than `current`) whose recorded data folder no longer names them: the
+ * folder was deleted (an operator removing an archive by its folder) or now uses another cluster.
+ * Their records (names of the dead and injured, documenters' accounts) stay on disk until someone
+ * removes them, so every start as root says which. A cluster still being made (no owner file yet)
+ * is not one.
+ */
+async function abandonedClusters(current: string): Promise<AbandonedCluster[]> {
+  if (!isRoot()) return [];
+  const clusters = path.join(SYSTEM_DIR, 'clusters');
+  const names = await readdir(clusters).catch(() => [] as string[]);
+  const found: AbandonedCluster[] = [];
+  for (const name of names.sort()) {
+    const dir = path.join(clusters, name);
+    if (dir === current) continue;
+    const dataFolder = (await readFile(path.join(dir, 'custodia-data-folder'), 'utf8').catch(() => null))?.trim();
+    if (!dataFolder) continue;
+    const named = (await readFile(path.join(dataFolder, CLUSTER_LOCATION_FILE), 'utf8').catch(() => null))?.trim();
+    if (named !== dir) found.push({ dir, dataFolder });
+  }
+  return found;
+}
+
 /** Whom an existing cluster runs as: its owner (root runs it as that user; anyone else must be that user). */
 async function runAsOwner(dir: string, uid: number, gid: number, dataDir: string): Promise<RunAs | null> {
   if (!isRoot()) {
@@ -456,7 +487,7 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
     const found = running ?? elsewhere;
     if (found && options.shareRunning) {
       const port = running ? options.port : ownPort;
-      return { url: found, port, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, stop: async () => undefined };
+      return { url: found, port, startupMs: Date.now() - started, initialised: false, clusterDir: cluster.dir, abandoned: [], stop: async () => undefined };
     }
     if (elsewhere) {
       throw new StartupError(
@@ -511,5 +542,5 @@ export async function startEmbeddedPostgres(options: EmbeddedDatabaseOptions): P
     await stop();
     throw error;
   }
-  return { url, port: options.port, startupMs: Date.now() - started, initialised, clusterDir: cluster.dir, stop };
+  return { url, port: options.port, startupMs: Date.now() - started, initialised, clusterDir: cluster.dir, abandoned: await abandonedClusters(cluster.dir), stop };
 }

@@ -51,6 +51,12 @@ export async function openDatabase(
       { startupMs: embedded.startupMs, initialised: embedded.initialised, port: embedded.port },
       'embedded PostgreSQL started',
     );
+    for (const { dir, dataFolder } of embedded.abandoned) {
+      logger.warn(
+        `the embedded database ${dir} belonged to the data folder ${dataFolder}, which is gone or uses another database now: it still holds ` +
+          `that archive's records. Restore the folder, or remove it (rm -rf ${dir}) once that archive is no longer needed (README, "Backups and restore").`,
+      );
+    }
     url = embedded.url;
   }
   // The schema's owner migrates; the application's sessions log in as a role that may only read
