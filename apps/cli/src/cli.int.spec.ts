@@ -227,6 +227,37 @@ describe('the CLI never guesses which archive', () => {
     }
   });
 
+  it('db migrate: the owner migrates and grants, so instances run with the application role alone', async () => {
+    const serverUrl = inject('pgServerUrl');
+    const name = `custodia_t_migrate_${process.pid}_${Date.now()}`;
+    const role = `custodia_t_app_${process.pid}`;
+    await onServer(serverUrl, [`CREATE DATABASE ${name}`], [`DROP ROLE IF EXISTS ${role}`], [`CREATE ROLE ${role} LOGIN PASSWORD 'app-secret'`], [`GRANT CREATE ON DATABASE ${name} TO ${role}`]);
+    try {
+      const app = new URL(withDatabase(serverUrl, name));
+      app.username = role;
+      app.password = 'app-secret';
+      const alone = { DATABASE_URL: app.toString(), CUSTODIA_DATA_DIR: cwd, CUSTODIA_MASTER_KEY: 'ab'.repeat(32) };
+      const env = { ...alone, CUSTODIA_MIGRATION_DATABASE_URL: withDatabase(serverUrl, name) };
+      // The application role alone cannot make the schema, and is told what to run.
+      const unmigrated = await run(['--init', 'log', 'verify'], alone);
+      expect(unmigrated.code).toBe(1);
+      expect(unmigrated.err).toMatch(/permission denied .*`custodia db migrate` run first/);
+      for (let run_ = 0; run_ < 2; run_++) {
+        const migrated = await run(['db', 'migrate'], env);
+        expect(migrated.code, migrated.err).toBe(0);
+        expect(migrated.out).toMatch(new RegExp(`^The schema is up to date \\(\\d+ migrations applied\\); ${role} has the application's rights\\.\\n$`));
+      }
+      const [{ owner }] = await onDatabase<{ owner: string }>(withDatabase(serverUrl, name), [`SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'custody_events'`]);
+      expect(owner).not.toBe(role);
+      // An instance given DATABASE_URL alone works, and cannot drop the log.
+      const verified = await run(['log', 'verify'], alone);
+      expect(verified.code, verified.err).toBe(0);
+      await expect(onDatabase(app.toString(), ['DROP TABLE custody_events'])).rejects.toThrow(/must be owner/);
+    } finally {
+      await onServer(serverUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], [`DROP ROLE IF EXISTS ${role}`]);
+    }
+  });
+
   it("reads the server's settings from .env (or CUSTODIA_ENV_FILE), the environment winning", async () => {
     await writeFile(path.join(cwd, '.env'), `DATABASE_URL=${db.url}\nCUSTODIA_DATA_DIR=${cwd}\nCUSTODIA_MASTER_KEY=${'ef'.repeat(32)}\n`);
     const fromFile = await run(['log', 'verify'], {});

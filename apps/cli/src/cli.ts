@@ -7,7 +7,7 @@ import { CASE_ENTITIES } from '#custodia/cases';
 import { ConfigError, loadConfig, withEnvironmentFile, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, replayLog, SigningKeys } from '#custodia/custody';
 import { loadMasterKey } from '#custodia/keyring';
-import { hasEmbeddedCluster, openDatabase } from '#custodia/db';
+import { databaseStartFailure, hasEmbeddedCluster, openDatabase } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
 import { prepareDataDirectory } from '#custodia/storage';
 import { StartupError } from '#custodia/errors';
@@ -51,6 +51,12 @@ const USAGE = `custodia <command>
       Retires the custody log's signing key and creates a new one; the old public key stays
       published so heads it signed still verify.
 
+  db migrate
+      Creates or updates the archive's schema as CUSTODIA_MIGRATION_DATABASE_URL's role (the
+      owner; else DATABASE_URL's) and grants DATABASE_URL's role the application's rights, then
+      exits. Run it before instances started with DATABASE_URL alone, so that no API or worker
+      holds the owner's password (docker/docker-compose.yml's migrate service does).
+
 ${STORAGE_USAGE}
 
 ${VERIFY_USAGE}
@@ -74,6 +80,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     if (group === 'user' && command === 'create') return await userCreate(rest, io);
     if (group === 'log' && command === 'verify') return await logVerify(rest, io);
     if (group === 'key' && command === 'rotate' && rest.length === 0) return await keyRotate(io);
+    if (group === 'db' && command === 'migrate' && rest.length === 0) return await dbMigrate(io);
     if (group === 'storage' && command === 'check') return await storageCheckCommand(rest, io);
     const commandIo = {
       env: io.env,
@@ -108,7 +115,9 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       io.stderr(`${message[0]!.toUpperCase()}${message.slice(1)}\n`);
       return 1;
     }
-    io.stderr(`Failed: ${message}\n`);
+    // A database that cannot be reached or used, worded as the API's start words it.
+    const database = databaseStartFailure(error);
+    io.stderr(`Failed: ${database ? visibleText(database, true) : message}\n`);
     return 1;
   }
 }
@@ -216,6 +225,17 @@ async function keyRotate(io: CliIo): Promise<number> {
     return keys.rotate();
   });
   io.stdout(`The custody log now signs with key ${keyId}; the previous key stays published.\n`);
+  return 0;
+}
+
+/** Opening the database migrates it and grants the application's role its rights (openDatabase): nothing more to do. */
+async function dbMigrate(io: CliIo): Promise<number> {
+  const migrated = await withDatabase({ ...io, init: true }, async (db) => {
+    const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM migrations`);
+    const [{ role }] = await db.query(`SELECT current_user AS role`);
+    return { count, role };
+  });
+  io.stdout(`The schema is up to date (${migrated.count} migrations applied); ${migrated.role} has the application's rights.\n`);
   return 0;
 }
 

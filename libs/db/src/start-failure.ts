@@ -26,7 +26,8 @@ export function databaseStartFailure(error: unknown): string | undefined {
     case '42501':
       return (
         `${message} (PostgreSQL): the role Custodia connected as lacks a right it needs. Migrations run as the schema's owner ` +
-        '(CUSTODIA_MIGRATION_DATABASE_URL, or DATABASE_URL alone), who needs CREATEROLE to create the application role unless you create it; see the README, "Database roles".'
+        '(CUSTODIA_MIGRATION_DATABASE_URL, or DATABASE_URL alone), who needs CREATEROLE to create the application role unless you create it; ' +
+        'instances given DATABASE_URL alone need `custodia db migrate` run first with both. See the README, "Database roles".'
       );
   }
   return undefined;
