@@ -31,6 +31,10 @@ describe('the job queue in PostgreSQL', () => {
     let most = 0;
     const done = new Set<string>();
     const leasesHeld: boolean[] = [];
+    // Queued before the worker starts, so its first fetch finds them all (enqueued one by one
+    // while it polled, a slow machine could hand them over one at a time).
+    const ids = Array.from({ length: 8 }, () => randomUUID());
+    for (const id of ids) await ds.transaction((tx) => queue.enqueue(tx, 'evidence.derivatives', { evidenceId: id }, id));
     const all = new Promise<void>((resolve) => {
       void queue.work(
         'evidence.derivatives',
@@ -51,8 +55,6 @@ describe('the job queue in PostgreSQL', () => {
         4,
       );
     });
-    const ids = Array.from({ length: 8 }, () => randomUUID());
-    for (const id of ids) await ds.transaction((tx) => queue.enqueue(tx, 'evidence.derivatives', { evidenceId: id }, id));
     queue.wake('evidence.derivatives');
     await all;
     expect(done).toEqual(new Set(ids));
