@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatManifest, formatOxum } from '../libs/bagit/src/index.js';
 import { canonicalBytes, generateSigningKey, MemoryTree, proofToHex, signTreeHead, toHex, type SignedTreeHead } from '../libs/custody-core/src/index.js';
 import { CUSTODIA_CONFIG } from '../libs/config/src/index.js';
+import { PYTHON } from './support/python.js';
 import { startLocalTsa, type LocalTsa } from './support/tsa/local-tsa.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, createCase, fixture, listen, submit, waitProcessed } from './support/evidence.js';
@@ -118,6 +119,14 @@ describe('custodia verify against a tampered package (e2e)', () => {
     await writeFile(at(dir, `data/evidence/${photoId}/record.json`), JSON.stringify(record));
     await rebag(dir);
     await expectCaught(dir, new RegExp(`FAIL\\s+${photoId}\\s+strike\\.jpg\\s+original: no proven evidence\\.submitted event records its SHA-256`));
+    // The standard-tools route of README.txt: the manifests pass (they were recomputed); the bag's own script does not.
+    await run('sha256sum', ['-c', '--strict', '--quiet', 'manifest-sha256.txt'], { cwd: dir });
+    const script = await run(PYTHON, [path.join(dir, 'verify_proofs.py'), dir]).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(script.code, script.stdout).toBe(1);
+    expect(script.stdout).toMatch(new RegExp(`^FAILED +items: 1 problem\\(s\\)\\n +- ${photoId}/original/strike\\.jpg: no proven evidence\\.submitted event records its SHA-256`, 'm'));
   });
 
   it('an event line edited (and re-bagged)', async () => {

@@ -26,6 +26,10 @@ What it checks, in this order (one line of output per area, then one line per pr
      hash SHA-256(0x00 || line) equals the entry's leafHash; the event's index equals leafIndex;
      leaf indexes strictly increase; and the RFC 9162 (section 2.1.3.2) inclusion proof leads from
      the leaf to the signed root at the head's treeSize.
+  7. Items, data/evidence/<id>/: each holds one original whose SHA-256 is subject.sha256 of a proven
+     evidence.submitted event of that item (a partner copy: a preview whose SHA-256 is that of a
+     proven evidence.derivative_created event of kind "preview"). This is the check that ties the
+     files to the log: manifests alone can be recomputed by whoever changed a file.
 
 What it does not check:
   - The RFC 3161 time-stamp token data/custody/tree-head.tsr: README.txt shows the openssl command.
@@ -33,8 +37,6 @@ What it does not check:
     every event about an item: a package with some events (and their proofs) left out still passes.
   - That the key belongs to the archive: obtain its keyId independently and pass --trusted-key.
   - That this head is consistent with later heads of the log (`custodia verify --against` does).
-  - The link between an original and its events: compare the original's SHA-256 in
-    manifest-sha256.txt with subject.sha256 of its evidence.submitted event (report.html shows both).
   - Itself: a changed script is caught by the tag manifests only if the script is honest; read it.
 
 Output: one line per area, at most 50 problems listed per area (all are counted), then the verdict.
@@ -499,7 +501,8 @@ def proof_entry_problem(entry):
 NOT_JSON = object()  # stands for a line that did not parse (already reported)
 
 
-def check_events(problem, bag, head):
+def check_events(problem, bag, head, proven):
+    """Checks every event line and its proof; appends each event whose proof leads to the signed root to `proven`."""
     _, proofs, error = load_json(bag, 'data/custody/proofs.json')
     if error or not isinstance(proofs, list):
         problem(error or 'proofs.json: is not a JSON array')
@@ -551,9 +554,55 @@ def check_events(problem, bag, head):
                     problem('%s: leaf %d has no inclusion proof of that length in a tree of %d' % (where, index, head['treeSize']))
                 elif computed != root:
                     problem('%s: the inclusion proof of leaf %d does not lead to the signed root' % (where, index))
+                elif isinstance(event, dict):
+                    proven.append(event)
     if len(proofs) > count:
         problem('proofs.json: has %d entries for %d event lines' % (len(proofs), count))
     return '%d events, each canonical, with its leaf hash and inclusion proof leading to the signed root' % count
+
+
+def bag_purpose(bag):
+    """bag-info.txt's Custodia-Purpose: "court" (originals) or "partner" (previews); court when unreadable."""
+    try:
+        with open(os.path.join(bag, 'bag-info.txt'), encoding='utf-8') as f:
+            for line in f:
+                if line.startswith('Custodia-Purpose:'):
+                    return line.split(':', 1)[1].strip()
+    except (OSError, ValueError):
+        pass
+    return 'court'
+
+
+def check_items(problem, bag, proven):
+    """Each item's file is the one the log recorded: an original's SHA-256 is subject.sha256 of a
+    proven evidence.submitted event of that item; a partner copy's preview is the sha256 of a proven
+    evidence.derivative_created event (kind "preview"). Without this, a replaced original with
+    recomputed manifests passes every other check."""
+    partner = bag_purpose(bag) == 'partner'
+    root = os.path.join(bag, 'data', 'evidence')
+    ids = sorted(os.listdir(root)) if os.path.isdir(root) else []
+    for item in ids:
+        folder = os.path.join(root, item)
+        if partner:
+            files = ['preview.jpg'] if os.path.isfile(os.path.join(folder, 'preview.jpg')) else []
+        else:
+            originals = os.path.join(folder, 'original')
+            files = ['original/' + name for name in sorted(os.listdir(originals))] if os.path.isdir(originals) else []
+            if len(files) != 1:
+                problem('%s: %s' % (item, 'more than one original' if files else 'the original is missing'))
+                continue
+        for name in files:
+            digest = file_digests(os.path.join(folder, *name.split('/')), ['sha256'])['sha256']
+            events = [e for e in proven if isinstance(e.get('subject'), dict) and e['subject'].get('type') == 'evidence' and e['subject'].get('id') == item]
+            if partner:
+                bound = any(e.get('action') == 'evidence.derivative_created' and isinstance(e.get('details'), dict)
+                            and e['details'].get('kind') == 'preview' and e['details'].get('sha256') == digest for e in events)
+            else:
+                bound = any(e.get('action') == 'evidence.submitted' and e['subject'].get('sha256') == digest for e in events)
+            if not bound:
+                problem('%s/%s: no proven %s event records its SHA-256 %s (the file is not the one the archive logged)'
+                        % (item, name, 'evidence.derivative_created' if partner else 'evidence.submitted', digest))
+    return '%d item(s), each %s the one its proven custody events record' % (len(ids), 'preview' if partner else 'original')
 
 
 # ---- Running the checks ----------------------------------------------------------------------
@@ -610,7 +659,9 @@ def main():
     failures += run_area('tag manifests', check_manifests, bag, TAG_MANIFESTS, False)
     failures += run_area('tree head', check_tree_head, bag, raw, head, error, trusted_key)
     failures += run_area('bag-info.txt', check_bag_info, bag, head)
-    failures += run_area('custody events', check_events, bag, head)
+    proven = []
+    failures += run_area('custody events', check_events, bag, head, proven)
+    failures += run_area('items', check_items, bag, proven)
     say('ALL CHECKS PASSED' if failures == 0 else 'FAILED: %d problem(s)' % failures)
     return 0 if failures == 0 else 1
 

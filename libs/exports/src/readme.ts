@@ -87,9 +87,12 @@ HOW TO CHECK IT WITH STANDARD TOOLS (run each command inside this folder)
    gave you before): a package signed by a key you did not get from the archive proves nothing.
 3. The tree head existed no later than an independent authority says (RFC 3161):
 ${tsa}
-4. Every custody event is in the log under that head, and no event was altered:
+4. Every custody event is in the log under that head, no event was altered, and each item's
+   file is the one the log recorded when it arrived:
    python3 verify_proofs.py
-   (Python 3.6 or newer, standard library only; it also repeats checks 1 and 2.)
+   (Python 3.6 or newer, standard library only; it also repeats checks 1 and 2.) This step is
+   the one that ties the files to the signed log: whoever changed a file can also recompute
+   the manifests of step 1.
 5. All of the above at once, with the archive's own verifier:
    custodia verify <this package .zip or folder> [--trusted-key ${f.keyId}]
         [--tsa-cert <authority root .pem>] [--against <archive URL or later head.json>]
@@ -99,6 +102,13 @@ ${tsa}
 WHAT THE PROOFS SHOW, AND WHAT THEY DO NOT
 - A checked inclusion proof shows the event is in the log the signed head summarises; the
   event's subject.sha256 ties it to the file's SHA-256.
+- The manifests are signed by nobody: they show a file was not damaged since packing, not who
+  packed it. What the signed log covers is the events and, through them, each item's file. The
+  records (record.json, incidents.json, ...), report.html/pdf and verify_proofs.py are the
+  archive's rendering at packing time. The log records the SHA-256 of the whole package .zip
+  in its export.created event (logged just after packing, so not inside it): compare the
+  sha256sum of the .zip you received with that event, which the archive's log shows to an
+  auditor (GET /api/v1/log/cases/<case id>), to know every byte here is what it packed.
 - The proofs show that the events here are in the log; they cannot show that no other event
   about these items exists. A later consistency check (step 5, --against) shows the log was
   never rewritten or forked.
@@ -129,8 +139,11 @@ ${'='.repeat(60)}
    Порівняйте його з ідентифікатором, який архів публікує окремо (GET /api/v1/log/keys).
 3. Голова дерева існувала не пізніше часу, засвідченого незалежною службою (RFC 3161):
 ${tsaUk}
-4. Кожна подія є в журналі під цією головою, і жодну не змінено:
+4. Кожна подія є в журналі під цією головою, жодну не змінено, і файл кожного доказу - той,
+   що журнал записав при надходженні:
    python3 verify_proofs.py
+   Саме цей крок пов'язує файли з підписаним журналом: хто змінив файл, може перерахувати й
+   маніфести з кроку 1.
 5. Усе разом - перевіркою архіву:
    custodia verify <цей пакет .zip або тека> [--trusted-key ${f.keyId}]
         [--tsa-cert <корінь служби .pem>] [--against <адреса архіву або пізніша head.json>]
@@ -138,6 +151,13 @@ ${tsaUk}
 ЩО ДОВОДЯТЬ ДОКАЗИ ВКЛЮЧЕННЯ І ЧОГО НЕ ДОВОДЯТЬ
 - Перевірений доказ включення показує, що подія є в журналі, підсумованому підписаною головою;
   subject.sha256 події пов'язує її з SHA-256 файлу.
+- Маніфести ніхто не підписує: вони показують, що файл не пошкоджено після пакування, але не те,
+  хто пакував. Підписаний журнал охоплює події, а через них - файл кожного доказу. Записи
+  (record.json, incidents.json, ...), report.html/pdf і verify_proofs.py - це відображення архіву
+  на час пакування. Журнал записує SHA-256 усього .zip пакета в події export.created (її
+  записано одразу після пакування, тож не всередині): порівняйте sha256sum отриманого .zip із
+  цією подією, яку журнал архіву показує аудитору (GET /api/v1/log/cases/<id справи>), щоб знати,
+  що кожен байт тут - саме те, що архів запакував.
 - Докази показують, що ці події є в журналі; вони не можуть показати, що інших подій щодо цих
   доказів немає. Пізніша перевірка узгодженості (крок 5, --against) показує, що журнал ніколи
   не переписували.

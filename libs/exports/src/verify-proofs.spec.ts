@@ -89,12 +89,18 @@ describe('verify_proofs.py on a good package', () => {
     const bag = await writeBag();
     const run = await verify(bag);
     expectSuccess(run);
-    for (const area of ['bag declaration', 'payload manifests', 'tag manifests', 'tree head', 'bag-info.txt', 'custody events']) {
+    for (const area of ['bag declaration', 'payload manifests', 'tag manifests', 'tree head', 'bag-info.txt', 'custody events', 'items']) {
       expect(run.stdout).toMatch(new RegExp(`^ok +${area.replace('.', '\\.')}: `, 'm'));
     }
     expect(run.stdout).toContain(`custody events: ${custody().lines.length} events`);
     expect(run.stdout).toContain(`signature valid, key ${keyA.keyId}`);
     expect(await readFile(path.join(bag, 'manifest-sha256.txt'), 'utf8')).toContain('звіт 100%25 ОСББ.pdf\n');
+  });
+
+  it("passes a partner copy, whose previews are bound by their evidence.derivative_created events", async () => {
+    const run = await verify(await writeBag(payload(custody(), 'partner'), { purpose: 'partner' }));
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/^ok +items: \d+ item\(s\), each preview the one its proven custody events record$/m);
   });
 
   it('checks the folder it sits in when given no folder, as it ships at the top of the bag', async () => {
@@ -124,6 +130,38 @@ describe.concurrent('verify_proofs.py on a tampered package', () => {
     const run = await verify(bag);
     expectFailure(run, `${name}: its SHA256 differs from manifest-sha256.txt`, `${name}: its SHA512 differs from manifest-sha512.txt`);
     expect(run.stdout).toMatch(/^ok +custody events/m);
+  });
+
+  it('catches an original replaced with every manifest recomputed: no proven evidence.submitted event records its hash', async () => {
+    // What a forger does: change the file, then the manifests, Payload-Oxum and tag manifests
+    // (writeBag computes them for the data given). Only the signed log can tell.
+    const files = payload();
+    const name = `data/evidence/${ITEMS[1]!.id}/original/${ITEMS[1]!.fileName}`;
+    const forged = Buffer.concat([files.get(name)!, Buffer.from('appended')]);
+    files.set(name, forged);
+    const run = await verify(await writeBag(files));
+    expectFailure(run, `${ITEMS[1]!.id}/original/${ITEMS[1]!.fileName}: no proven evidence.submitted event records its SHA-256 ${sha256(forged)}`);
+    expect(run.stdout).toMatch(/^ok +payload manifests/m);
+    expect(run.stdout).toMatch(/^ok +custody events/m);
+  });
+
+  it("catches a partner copy's preview replaced with every manifest recomputed", async () => {
+    const files = payload(custody(), 'partner');
+    const name = [...files.keys()].find((n) => n.endsWith('/preview.jpg'))!;
+    files.set(name, Buffer.from('another picture'));
+    expectFailure(await verify(await writeBag(files, { purpose: 'partner' })), /preview\.jpg: no proven evidence\.derivative_created event records its SHA-256/);
+  });
+
+  it('catches an item folder with its original gone, or with two', async () => {
+    const files = payload();
+    const name = `data/evidence/${ITEMS[1]!.id}/original/${ITEMS[1]!.fileName}`;
+    files.set(`data/evidence/${ITEMS[1]!.id}/original/second.bin`, Buffer.from('x'));
+    const doubled = await writeBag(files);
+    files.delete(name);
+    files.delete(`data/evidence/${ITEMS[1]!.id}/original/second.bin`);
+    const gone = await writeBag(files);
+    expectFailure(await verify(doubled), `${ITEMS[1]!.id}: more than one original`);
+    expectFailure(await verify(gone), `${ITEMS[1]!.id}: the original is missing`);
   });
 
   const editLine = (line: Buffer) => Buffer.from(line.toString().replace('"role":"documenter"', '"role":"investigator"'));
