@@ -15,12 +15,13 @@ export interface VerifyIo extends AccessIo {
   fetch?: typeof fetch;
 }
 
-export const VERIFY_USAGE = `  verify <package.zip | folder> [--trusted-key KEYID] [--tsa-cert FILE.pem]...
+export const VERIFY_USAGE = `  verify <package.zip | folder> [--trusted-key KEYID]... [--tsa-cert FILE.pem]...
          [--against ARCHIVE-URL | HEAD.json] [--json]
       Checks a court package offline, with no database, configuration or network (except
       --against with a URL): the BagIt bag (manifests, Payload-Oxum, tag manifests), every
       original against the SHA-256 its custody events record, every event against its leaf hash
-      and inclusion proof, the tree head's signature (--trusted-key refuses any other key), the
+      and inclusion proof, the tree head's signature (--trusted-key refuses any other key; give
+      it once per key the archive signed with, the old and the new after a rotation), the
       RFC 3161 time-stamp (chain to --tsa-cert when given), and with --against a consistency
       proof from the package's head to a later one (which --trusted-key binds too). Where the
       --against archive is the one CUSTODIA_URL names, the token of CUSTODIA_TOKEN (or
@@ -102,21 +103,21 @@ export async function verifyCommand(args: string[], io: VerifyIo): Promise<numbe
     allowPositionals: true,
     strict: true,
     options: {
-      'trusted-key': { type: 'string' },
+      'trusted-key': { type: 'string', multiple: true },
       'tsa-cert': { type: 'string', multiple: true },
       against: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1) throw new UsageError('verify takes exactly one package (a .zip file or a folder)');
-  const trustedKey = values['trusted-key'];
-  if (trustedKey !== undefined && !/^[0-9a-f]{64}$/.test(trustedKey)) throw new UsageError('--trusted-key must be a key id: 64 lowercase hex digits');
+  const trustedKeys = values['trusted-key'] ?? [];
+  if (!trustedKeys.every((key) => /^[0-9a-f]{64}$/.test(key))) throw new UsageError('--trusted-key must be a key id: 64 lowercase hex digits');
   const tsaCertificatesPem = await readTsaCertificates(values['tsa-cert'] ?? []);
   const against = values.against;
   const fetchAgainst = against && /^https?:\/\//i.test(against) ? fetchFor(against, await archiveAccess(io), reportingFetch(io.fetch ?? fetch, 'the --against address')) : undefined;
   let lastDraw = 0;
   const verdict = await verifyPackage(positionals[0]!, {
-    ...(trustedKey ? { trustedKeyId: trustedKey } : {}),
+    ...(trustedKeys.length ? { trustedKeyIds: trustedKeys } : {}),
     ...(tsaCertificatesPem.length ? { tsaCertificatesPem } : {}),
     ...(against ? { against: (head) => loadLaterHead(against, head, fetchAgainst) } : {}),
     ...(io.progress
@@ -132,7 +133,7 @@ export async function verifyCommand(args: string[], io: VerifyIo): Promise<numbe
   });
   if (io.progress && lastDraw) io.stderr('\n');
   if (values.json) io.stdout(`${terminalJson(verdict, 2)}\n`);
-  else printVerdict(verdict, io.stdout, trustedKey !== undefined);
+  else printVerdict(verdict, io.stdout, trustedKeys.length > 0);
   return verdict.ok ? 0 : 1;
 }
 

@@ -128,7 +128,7 @@ describe('verifyPackage on a good package', () => {
     for (const [name, bytes] of Object.entries(headFiles(custody().head, keyB))) files.set(name, bytes);
     const bag = await folderBag(files);
     expectOk(await verifyPackage(bag));
-    expectOk(await verifyPackage(bag, { trustedKeyId: keyB.keyId }));
+    expectOk(await verifyPackage(bag, { trustedKeyIds: [keyB.keyId] }));
   });
 
   it('passes a package with an event and its proof left out: inclusion proofs prove presence, not completeness', async () => {
@@ -418,7 +418,7 @@ describe.concurrent('verifyPackage on a tampered package', () => {
   });
 
   it('refuses a head signed by another published key than the trusted one', async () => {
-    expectFailure(await verifyPackage(await folderBag(), { trustedKeyId: keyB.keyId }), `the tree head is signed by key ${keyA.keyId}, not the trusted key ${keyB.keyId}`);
+    expectFailure(await verifyPackage(await folderBag(), { trustedKeyIds: [keyB.keyId] }), `the tree head is signed by key ${keyA.keyId}, not the trusted key ${keyB.keyId}`);
   });
 
   it('refuses a head re-signed by a key that keys.json does not publish', async () => {
@@ -678,14 +678,20 @@ describe.concurrent('verifyPackage against a later head', () => {
     const keys = [{ keyId: otherKey.keyId, algorithm: 'Ed25519', publicKeyPem: otherKey.publicKeyPem, activeFrom: '2026-12-01T00:00:00.000Z', activeTo: null }];
     const bag = await folderBag();
     // The package head is keyA's: trusting keyA passes it, and must refuse the later head signed by another key.
-    const verdict = await verifyPackage(bag, { trustedKeyId: keyA.keyId, against: against({ head, consistencyProof: proof, keys }) });
+    const verdict = await verifyPackage(bag, { trustedKeyIds: [keyA.keyId], against: against({ head, consistencyProof: proof, keys }) });
     expectFailure(verdict, `the later head from https://archive.example.org is signed by key ${otherKey.keyId}, not the trusted key ${keyA.keyId}`);
     expect(status(verdict, 'tree-head')).toBe('ok');
     expect(status(verdict, 'consistency')).toBe('failed');
     expect(verdict.problems).toHaveLength(1);
     // The same later head under keyA passes with keyA trusted; the other key's head passes with no key trusted.
-    expectOk(await verifyPackage(bag, { trustedKeyId: keyA.keyId, against: against({ head: grown().head, consistencyProof: proof, keys: [] }) }));
+    expectOk(await verifyPackage(bag, { trustedKeyIds: [keyA.keyId], against: against({ head: grown().head, consistencyProof: proof, keys: [] }) }));
     expectOk(await verifyPackage(bag, { against: against({ head, consistencyProof: proof, keys }) }));
+    // After a rotation both keys are the archive's: trusting both passes the old package against the new head.
+    expectOk(await verifyPackage(bag, { trustedKeyIds: [keyA.keyId, otherKey.keyId], against: against({ head, consistencyProof: proof, keys }) }));
+    expectFailure(
+      await verifyPackage(bag, { trustedKeyIds: [keyB.keyId, otherKey.keyId], against: against({ head, consistencyProof: proof, keys }) }),
+      `the tree head is signed by key ${keyA.keyId}, not any of the trusted keys ${keyB.keyId}, ${otherKey.keyId}`,
+    );
   });
 
   it('fails a wrong consistency proof', async () => {

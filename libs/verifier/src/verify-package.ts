@@ -30,8 +30,11 @@ export interface LaterHead {
 }
 
 export interface VerifyOptions {
-  /** Refuse a head signed by any other key: the package's own and the later one (`against`). */
-  trustedKeyId?: string;
+  /**
+   * Refuse a head signed by any other key: the package's own and the later one (`against`). Each
+   * key the archive has signed with (after a rotation, the old and the new) may be trusted.
+   */
+  trustedKeyIds?: readonly string[];
   /** The time-stamping authority's root (or own) certificates, PEM: the token's chain must lead to one. */
   tsaCertificatesPem?: string[];
   /** Fetches or reads a later head (and the proof from the package's head to it): `--against`. */
@@ -386,8 +389,8 @@ class PackageCheck {
     if (head && bytes) {
       const verdict = verifyTreeHead(head, this.keys);
       if (!verdict.valid) problems.push(`the tree head does not verify: ${verdict.reason}`);
-      else if (this.options.trustedKeyId !== undefined && head.keyId !== this.options.trustedKeyId) {
-        problems.push(`the tree head is signed by key ${head.keyId}, not the trusted key ${this.options.trustedKeyId}`);
+      else if (!this.trusts(head.keyId)) {
+        problems.push(`the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}`);
       }
       if (verdict.valid && !canonicalBytes(head).equals(bytes)) problems.push('tree-head.json is not the RFC 8785 form of the signed head');
       const field = await this.bagInfo();
@@ -570,6 +573,17 @@ class PackageCheck {
     }
   }
 
+  /** Whether a head signed by `keyId` may be taken: any key when none is pinned, else a pinned one. */
+  private trusts(keyId: string): boolean {
+    const pinned = this.options.trustedKeyIds;
+    return !pinned?.length || pinned.includes(keyId);
+  }
+
+  private trustedKeys(): string {
+    const pinned = this.options.trustedKeyIds ?? [];
+    return pinned.length === 1 ? `the trusted key ${pinned[0]}` : `any of the trusted keys ${pinned.join(', ')}`;
+  }
+
   // --- The RFC 3161 time-stamp ---------------------------------------------------------------------
 
   private async checkTimestamp(head: SignedTreeHead | null): Promise<void> {
@@ -615,8 +629,8 @@ class PackageCheck {
     const problems: string[] = [];
     const signed = verifyTreeHead(later.head, [...this.keys, ...later.keys]);
     if (!signed.valid) problems.push(`the later head from ${later.source} does not verify: ${signed.reason}`);
-    else if (this.options.trustedKeyId !== undefined && later.head.keyId !== this.options.trustedKeyId) {
-      problems.push(`the later head from ${later.source} is signed by key ${later.head.keyId}, not the trusted key ${this.options.trustedKeyId}`);
+    else if (!this.trusts(later.head.keyId)) {
+      problems.push(`the later head from ${later.source} is signed by key ${later.head.keyId}, not ${this.trustedKeys()}`);
     } else if (later.head.treeSize < head.treeSize) problems.push(`the later head (size ${later.head.treeSize}) is older than the package's (size ${head.treeSize})`);
     else if (
       !Array.isArray(later.consistencyProof) ||
