@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check a Custodia court package offline, with nothing but Python 3.6+ and its standard library.
 
-Usage:  python3 verify_proofs.py [BAG FOLDER] [--trusted-key KEYID]
+Usage:  python3 verify_proofs.py [BAG FOLDER] [--trusted-key KEYID]...
 The bag folder defaults to the folder this script is in (it ships at the top of the bag).
 
 What it checks, in this order (one line of output per area, then one line per problem found):
@@ -17,8 +17,8 @@ What it checks, in this order (one line of output per area, then one line per pr
      signature (RFC 8032) over the RFC 8785 bytes of {keyId, rootHash, timestamp, treeSize}, made
      with the key of data/custody/keys.json named by the head's keyId; that keyId is the SHA-256 of
      the key's SubjectPublicKeyInfo; that tree-head.tbs and tree-head.sig (what README.txt's openssl
-     command checks) hold the same bytes and signature; with --trusted-key, that the head was
-     signed by that key.
+     command checks) hold the same bytes and signature; with --trusted-key (once per key the
+     archive published: after a rotation, the old and the new), that one of them signed it.
   5. bag-info.txt: Payload-Oxum ("bytes.files" of data/) and the Custodia-Tree-Size,
      Custodia-Root-Hash and Custodia-Key-Id fields agree with the bag and its tree head.
   6. The custody events, data/custody/events.jsonl (one event per line) with data/custody/proofs.json
@@ -438,15 +438,16 @@ def head_field_problems(head):
     return problems
 
 
-def check_tree_head(problem, bag, raw, head, error, trusted_key):
+def check_tree_head(problem, bag, raw, head, error, trusted_keys):
     if error:
         return problem(error)
     for message in head_field_problems(head):
         problem(message)
     if raw is not None and isinstance(head, dict) and raw != canonical_bytes(head):
         problem('tree-head.json: is not in RFC 8785 canonical form')
-    if trusted_key and isinstance(head, dict) and head.get('keyId') != trusted_key:
-        problem('tree-head.json: is signed by key %s, not by the trusted key %s' % (head.get('keyId'), trusted_key))
+    if trusted_keys and isinstance(head, dict) and head.get('keyId') not in trusted_keys:
+        problem('tree-head.json: is signed by key %s, not by %s' % (head.get('keyId'), (
+            'the trusted key %s' % trusted_keys[0]) if len(trusted_keys) == 1 else 'any of the trusted keys %s' % ', '.join(trusted_keys)))
     if head_field_problems(head):
         return None
     key_id = head['keyId']
@@ -641,13 +642,14 @@ def main():
     parser = argparse.ArgumentParser(description='Check a Custodia court package offline.')
     parser.add_argument('bag', nargs='?', default=os.path.dirname(os.path.abspath(__file__)),
                         help='the bag folder (default: the folder this script is in)')
-    parser.add_argument('--trusted-key', metavar='KEYID', help='refuse a tree head signed by any other key')
+    parser.add_argument('--trusted-key', metavar='KEYID', action='append',
+                        help='refuse a tree head signed by any other key (repeat it for each key the archive published)')
     parser.add_argument('--canonicalize-stdin', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.canonicalize_stdin:
         return canonicalize_stdin()
-    trusted_key = args.trusted_key.lower() if args.trusted_key else None
-    if args.trusted_key is not None and not is_hash_hex(trusted_key):
+    trusted_keys = [key.lower() for key in args.trusted_key or []]
+    if not all(is_hash_hex(key) for key in trusted_keys):
         parser.error('--trusted-key takes a keyId: 64 hex digits')
     if not os.path.isdir(args.bag):
         parser.error('%s is not a folder' % args.bag)
@@ -657,7 +659,7 @@ def main():
     failures = run_area('bag declaration', check_declaration, bag)
     failures += run_area('payload manifests', check_manifests, bag, PAYLOAD_MANIFESTS, True)
     failures += run_area('tag manifests', check_manifests, bag, TAG_MANIFESTS, False)
-    failures += run_area('tree head', check_tree_head, bag, raw, head, error, trusted_key)
+    failures += run_area('tree head', check_tree_head, bag, raw, head, error, trusted_keys)
     failures += run_area('bag-info.txt', check_bag_info, bag, head)
     proven = []
     failures += run_area('custody events', check_events, bag, head, proven)

@@ -260,6 +260,10 @@ describe.concurrent('verify_proofs.py on a tampered package', () => {
     const run = await verify(await writeBag(files), '--trusted-key', keyA.keyId);
     expectFailure(run, `tree-head.json: is signed by key ${keyB.keyId}, not by the trusted key ${keyA.keyId}`);
     expect(run.stdout).toMatch(/^FAILED +tree head: 1 problem\(s\)/m);
+    // After a rotation both keys are the archive's.
+    const bag = await writeBag(files);
+    expectSuccess(await verify(bag, '--trusted-key', keyA.keyId, '--trusted-key', keyB.keyId));
+    expectFailure(await verify(bag, '--trusted-key', keyA.keyId, '--trusted-key', sha256('another')), `not by any of the trusted keys ${keyA.keyId}, ${sha256('another')}`);
   });
 
   it('refuses a key published under another key\'s id', async () => {
