@@ -152,6 +152,60 @@ describe('custodia verify against a tampered package (e2e)', () => {
     await expectCaught(dir, new RegExp(`leaf ${leaf} has a proof in proofs\\.json but no line in events\\.jsonl \\(an event was dropped\\)`));
   });
 
+  /** The bag's own verify_proofs.py on `dir`: its exit code and output. */
+  const script = (dir: string) =>
+    run(PYTHON, [path.join(dir, 'verify_proofs.py'), dir]).then(
+      (done) => ({ code: 0, stdout: done.stdout }),
+      (error: { code: number; stdout: string }) => error,
+    );
+
+  it('a record edited, every manifest recomputed: the seal the log holds catches it', async () => {
+    // An outside audit changed an incident's figures this way and every verifier said VERIFIED.
+    const dir = await copy();
+    const file = `data/evidence/${photoId}/record.json`;
+    const genuine = await readFile(at(dir, file), 'utf8');
+    const forged = genuine.replace('"status": "verified"', '"status": "rejected"');
+    expect(forged).not.toBe(genuine);
+    await writeFile(at(dir, file), forged);
+    await rebag(dir);
+    await expectCaught(dir, new RegExp(`seal\\s+FAIL\\s+${file} is not what the log sealed`));
+    const checked = await script(dir);
+    expect(checked.code, checked.stdout).toBe(1);
+    expect(checked.stdout).toMatch(new RegExp(`^FAILED +seal: 1 problem\\(s\\)\\n +- ${file}: is not what the log sealed`, 'm'));
+    // The sealed manifest redone to match: it is then not the one the log sealed.
+    const sealed = await readFile(at(dir, 'data/custody/sealed-manifest-sha256.txt'), 'utf8');
+    const digest = createHash('sha256').update(forged).digest('hex');
+    const resealed = sealed.replace(new RegExp(`^[0-9a-f]{64}(  ${file})$`, 'm'), `${digest}$1`);
+    expect(resealed).not.toBe(sealed);
+    await writeFile(at(dir, 'data/custody/sealed-manifest-sha256.txt'), resealed);
+    await rebag(dir);
+    await expectCaught(dir, /seal\s+FAIL\s+data\/custody\/sealed-manifest-sha256\.txt is not the manifest the log sealed/);
+    expect((await script(dir)).stdout).toMatch(/- data\/custody\/sealed-manifest-sha256\.txt: is not the manifest the log sealed/);
+  });
+
+  it('an event line dropped with its proof, re-bagged: the proofs alone cannot tell, the seal does', async () => {
+    const dir = await copy();
+    const lines = await eventLines(dir);
+    const k = lines.findIndex((l) => l.includes('"evidence.status_changed"'));
+    lines.splice(k, 1);
+    await writeLines(dir, lines);
+    const proofs = JSON.parse(await readFile(at(dir, 'data/custody/proofs.json'), 'utf8'));
+    proofs.splice(k, 1);
+    await writeFile(at(dir, 'data/custody/proofs.json'), JSON.stringify(proofs));
+    await rebag(dir);
+    const out = await expectCaught(dir, /seal\s+FAIL\s+data\/custody\/events\.jsonl is not what the log sealed/);
+    expect(out).toMatch(/events\s+OK/);
+    expect((await script(dir)).stdout).toMatch(/^FAILED +seal: 1 problem\(s\)\n +- data\/custody\/events\.jsonl: is not what the log sealed/m);
+  });
+
+  it('a file added to data/ with every manifest recomputed is named as not sealed', async () => {
+    const dir = await copy();
+    await writeFile(at(dir, 'data/statement-of-a-witness.txt'), 'added later');
+    await rebag(dir);
+    await expectCaught(dir, /data\/statement-of-a-witness\.txt was not sealed: it was added after the package was made/);
+    expect((await script(dir)).stdout).toMatch(/- data\/statement-of-a-witness\.txt: was not sealed/);
+  });
+
   it('event lines reordered', async () => {
     const dir = await copy();
     const lines = await eventLines(dir);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import exifr from 'exifr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
-import { CustodyLog, TreeHeads, type KeptTreeHead } from '../libs/custody/src/index.js';
+import { CustodyLog, TreeHeads } from '../libs/custody/src/index.js';
 import { PYTHON } from './support/python.js';
 import { startLocalTsa, type LocalTsa } from './support/tsa/local-tsa.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -208,7 +208,11 @@ describe('court packages (e2e)', () => {
 
     it('records export.created with the package hash and counts, and evidence.exported for each item', async () => {
       const created = (await events(exported.id)).map((e) => JSON.parse(e.event));
-      expect(created[0]).toMatchObject({
+      // Sealed before the package's head, then created once stored (the seal's manifest is in the package).
+      expect(created.map((e) => e.action).slice(0, 2)).toEqual(['export.sealed', 'export.created']);
+      expect(created[0]).toMatchObject({ subject: { type: 'export', id: exported.id }, details: { manifest: 'data/custody/sealed-manifest-sha256.txt' } });
+      expect(created[0].subject.sha256).toBe(sha256hex(await readFile(path.join(bag, 'data/custody/sealed-manifest-sha256.txt'))));
+      expect(created[1]).toMatchObject({
         action: 'export.created',
         actor: { id: investigator.id, role: 'investigator' },
         caseId,
@@ -588,49 +592,40 @@ describe('court packages (e2e)', () => {
   });
 
   describe('a head signed while the time-stamping authority was down', () => {
-    it('is time-stamped when a court package is built on it: the package carries a token over that same head, whose row stays as signed', async () => {
+    it('made while the authority is down: its head is unstamped and says so; --tsa-cert then refuses it, and the head is stamped later beside its row', async () => {
       await t.logged();
       const heads = t.app.get(TreeHeads);
-      const asked = tsa.received.length;
       tsa.intercept = (_query, res) => {
         res.writeHead(503, { 'Content-Type': 'text/plain' }).end('down for maintenance');
         return true;
       };
-      let unstamped: KeptTreeHead;
+      let done: Record<string, any>;
       try {
-        const changed = await t.http.patch(`/api/v1/evidence/${otherId}`).set('Authorization', bearer(investigator)).send({ title: 'Signed while the authority was down' });
-        expect(changed.status).toBe(200);
-        unstamped = await heads.publish();
-        expect(unstamped.timestampToken).toBeNull();
-        // The background loop asks again for the newest head once, and fails too; it waits a
-        // minute before the next try, so what follows is the package's own doing.
-        for (const deadline = Date.now() + 10_000; tsa.received.length < asked + 2; ) {
-          if (Date.now() > deadline) throw new Error(`the authority was asked ${tsa.received.length - asked} time(s)`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        expect((await heads.latest())!.timestampToken).toBeNull();
+        done = await makeExport(t, investigator, caseId, { purpose: 'court', evidenceIds: [otherId] });
       } finally {
         tsa.intercept = undefined;
       }
-      const done = await makeExport(t, investigator, caseId, { purpose: 'court', evidenceIds: [otherId] });
       const { zip, dir } = await download(t, investigator, done.id);
       const bag = await unpack(zip, path.join(dir, 'late-bag'));
       const head = JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8'));
-      expect(head).toEqual({ treeSize: unstamped.treeSize, rootHash: unstamped.rootHash, timestamp: unstamped.timestamp, keyId: unstamped.keyId, signature: unstamped.signature });
-      const stamp = await run('openssl', ['ts', '-verify', '-token_in', '-in', 'data/custody/tree-head.tsr', '-data', 'data/custody/tree-head.json', '-CAfile', tsa.caPem, '-untrusted', tsa.tsaPem], { cwd: bag });
-      expect(stamp.stdout).toContain('Verification: OK');
-      const verdict = await cliVerify([zip, '--tsa-cert', tsa.caPem]);
-      expect(verdict.code, verdict.out).toBe(0);
-      expect(verdict.out).toMatch(/time-stamp\s+OK .*chain to the given certificate checked/);
-      // The log's public face shows the token with the head; the head's own row is as it was signed.
-      const listed = await t.http.get(`/api/v1/log/tree-heads?from=${unstamped.treeSize}&limit=1`).set('Authorization', bearer(investigator));
-      expect(listed.body[0]).toEqual({ ...head, timestampToken: expect.any(String) });
+      expect(await readFile(path.join(bag, 'bag-info.txt'), 'utf8')).toContain('Custodia-Timestamp-Token: no');
+      expect((await filesIn(bag)).includes('data/custody/tree-head.tsr')).toBe(false);
+      const plain = await cliVerify([zip]);
+      expect(plain.code, plain.out).toBe(0);
+      expect(plain.out).toMatch(/time-stamp\s+SKIP/);
+      const asked = await cliVerify([zip, '--tsa-cert', tsa.caPem]);
+      expect(asked.code).toBe(1);
+      expect(asked.out).toMatch(/time-stamp\s+FAIL\s+the package carries no RFC 3161 time-stamp, though --tsa-cert asks for one/);
+      // Once the authority answers, the head is stamped beside its row, which stays as signed.
+      const unstamped = (await heads.atSize(head.treeSize))!;
+      const late = await heads.stampLate(unstamped);
+      expect(late.timestampToken).toEqual(expect.any(String));
       const [row] = await t.db.superuserQuery<{ own: Buffer | null; late: Buffer }>(
         `SELECT h.tsa_token AS own, l.tsa_token AS late FROM custody_tree_heads h JOIN custody_head_timestamps l USING (tree_size) WHERE tree_size = $1`,
-        [unstamped.treeSize],
+        [head.treeSize],
       );
       expect(row!.own).toBeNull();
-      expect(row!.late.toString('base64')).toBe(listed.body[0].timestampToken);
+      expect(row!.late.toString('base64')).toBe(late.timestampToken);
     });
   });
 });

@@ -108,6 +108,16 @@ export class BagWriter {
     return this.add(path, source, options, this.tags);
   }
 
+  /**
+   * The payload manifest (`algorithm`) of the files added so far, once all of them are in the
+   * ZIP: what a package seals before its last files (those that depend on the seal) are added.
+   */
+  async payloadManifest(algorithm: BagAlgorithm): Promise<string> {
+    await this.tail;
+    this.throwIfFailed();
+    return formatManifest(this.payload.map((f) => ({ path: f.path, digest: f[algorithm] })));
+  }
+
   /** Payload files written so far, and their total size. */
   get payloadSummary(): { files: number; bytes: number } {
     return { files: this.payload.length, bytes: this.payload.reduce((sum, f) => sum + f.sizeBytes, 0) };

@@ -31,8 +31,9 @@ const systemEvent = (overrides: Partial<CustodyEvent> = {}): CustodyEvent => ({
 
 describe('the custody vocabulary', () => {
   it('holds every action custody.md lists, then those added since, and nothing twice', () => {
-    // Added since custody.md was written: munition remnants (issue 14), device tokens an administrator issues (issue 13).
-    expect([...CUSTODY_ACTIONS]).toEqual([...CUSTODY_MD_ACTIONS.split(' '), 'remnant.recorded', 'remnant.updated', 'remnant.transferred', 'tokens.created']);
+    // Added since custody.md was written: munition remnants (issue 14), device tokens an administrator issues (issue 13),
+    // a court package's seal (PACKAGE-FORMAT.md).
+    expect([...CUSTODY_ACTIONS]).toEqual([...CUSTODY_MD_ACTIONS.split(' '), 'remnant.recorded', 'remnant.updated', 'remnant.transferred', 'tokens.created', 'export.sealed']);
   });
 
   it('names the system events: account administration and key rotation', () => {

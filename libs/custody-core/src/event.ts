@@ -39,6 +39,7 @@ export const CUSTODY_ACTIONS = [
   'remnant.updated',
   'remnant.transferred',
   'tokens.created',
+  'export.sealed',
 ] as const;
 
 /** One of the custody actions. */

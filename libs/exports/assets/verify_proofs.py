@@ -26,7 +26,14 @@ What it checks, in this order (one line of output per area, then one line per pr
      hash SHA-256(0x00 || line) equals the entry's leafHash; the event's index equals leafIndex;
      leaf indexes strictly increase; and the RFC 9162 (section 2.1.3.2) inclusion proof leads from
      the leaf to the signed root at the head's treeSize.
-  7. Items, data/evidence/<id>/: each holds one original whose SHA-256 is subject.sha256 of a proven
+  7. The seal, data/custody/seal.json with data/custody/sealed-manifest-sha256.txt: the manifest
+     lists every payload file packed before the head was signed (originals, records, names,
+     events.jsonl) and each still hashes as listed; its SHA-256 is subject.sha256 of the
+     export.sealed event of this export (External-Identifier), whose inclusion proof leads to the
+     signed root; no other payload file was added. This ties the records and the list of events to
+     the log: a changed record or a dropped event line is caught, whatever manifests were redone.
+     (Packages made before 2026-12-06 have no seal: the area says SKIPPED.)
+  8. Items, data/evidence/<id>/: each holds one original whose SHA-256 is subject.sha256 of a proven
      evidence.submitted event of that item (a partner copy: a preview whose SHA-256 is that of a
      proven evidence.derivative_created event of kind "preview"). This is the check that ties the
      files to the log: manifests alone can be recomputed by whoever changed a file.
@@ -562,6 +569,80 @@ def check_events(problem, bag, head, proven):
     return '%d events, each canonical, with its leaf hash and inclusion proof leading to the signed root' % count
 
 
+SEAL = 'data/custody/seal.json'
+SEALED_MANIFEST = 'data/custody/sealed-manifest-sha256.txt'
+# Payload files written after the seal: those that depend on the head signed over it.
+AFTER_SEAL = re.compile(r'data/custody/(seal\.json|sealed-manifest-sha256\.txt|proofs\.json|tree-head\.(json|tbs|sig|tsr)|keys\.json|keys/[0-9a-f]{64}\.pem)')
+
+
+def bag_info_field(bag, label):
+    try:
+        with open(os.path.join(bag, 'bag-info.txt'), encoding='utf-8') as f:
+            for line in f:
+                if line.lower().startswith(label.lower() + ':'):
+                    return line.split(':', 1)[1].strip()
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def check_seal(problem, bag, head):
+    """The seal: data/custody/sealed-manifest-sha256.txt lists every payload file packed before the
+    package's head was signed (originals, records, names, events.jsonl); its SHA-256 is subject.sha256
+    of the export.sealed event in data/custody/seal.json, whose inclusion proof leads to the signed
+    root. So a record edited, or an event line dropped, with every manifest recomputed, is caught."""
+    have_seal = os.path.isfile(os.path.join(bag, *SEAL.split('/')))
+    have_manifest = os.path.isfile(os.path.join(bag, *SEALED_MANIFEST.split('/')))
+    if not have_seal and not have_manifest:
+        return ('SKIPPED: no seal (a package made before 2026-12-06); its records and list of events are tied to the log '
+                'only through the .zip\'s SHA-256 in its export.created event')
+    if not have_seal:
+        problem('%s: is missing, though the package has a sealed manifest' % SEAL)
+    if not have_manifest:
+        problem('%s: is missing, though the package has a seal' % SEALED_MANIFEST)
+        return None
+    leaf_index = None
+    if have_seal:
+        _, entry, error = load_json(bag, SEAL)
+        if error:
+            problem(error)
+        elif (not isinstance(entry, dict) or not is_integer(entry.get('leafIndex')) or not is_hash_hex(entry.get('leafHash'))
+              or not isinstance(entry.get('inclusionProof'), list) or not all(is_hash_hex(p) for p in entry['inclusionProof'])
+              or not isinstance(entry.get('event'), dict)):
+            problem('seal.json: is not { leafIndex, leafHash, inclusionProof, event }')
+        else:
+            leaf_index, event = entry['leafIndex'], entry['event']
+            line = canonical_bytes(event)
+            if leaf_hash(line).hex() != entry['leafHash']:
+                problem('seal.json: its event does not hash to its leafHash (the event was altered)')
+            elif not head_field_problems(head):
+                proof = [bytes.fromhex(p) for p in entry['inclusionProof']]
+                if root_from_inclusion_proof(leaf_index, head['treeSize'], leaf_hash(line), proof) != bytes.fromhex(head['rootHash']):
+                    problem('seal.json: the inclusion proof of leaf %d does not lead to the signed root' % leaf_index)
+            if event.get('index') != leaf_index:
+                problem('seal.json: the event index is not leafIndex %d' % leaf_index)
+            if event.get('action') != 'export.sealed':
+                problem('seal.json: holds a %s event, not export.sealed' % event.get('action'))
+            subject = event.get('subject') if isinstance(event.get('subject'), dict) else {}
+            export_id = bag_info_field(bag, 'External-Identifier')
+            if subject.get('type') != 'export' or subject.get('id') != export_id:
+                problem('seal.json: seals export %s, not this package (External-Identifier %s)' % (subject.get('id'), export_id))
+            digest = file_digests(os.path.join(bag, *SEALED_MANIFEST.split('/')), ['sha256'])['sha256']
+            if subject.get('sha256') != digest:
+                problem('%s: is not the manifest the log sealed (its SHA-256 differs from the export.sealed event)' % SEALED_MANIFEST)
+    sealed = read_manifest(bag, SEALED_MANIFEST, 'sha256', problem)
+    for path, expected in sorted(sealed.items()):
+        full = os.path.join(bag, *path.split('/'))
+        if not os.path.isfile(full):
+            problem('%s: was sealed but is missing (removed)' % path)
+        elif file_digests(full, ['sha256'])['sha256'] != expected:
+            problem('%s: is not what the log sealed (its SHA-256 differs)' % path)
+    for path in sorted(payload_files(bag)):
+        if path not in sealed and not AFTER_SEAL.fullmatch(path):
+            problem('%s: was not sealed: it was added after the package was made' % path)
+    return '%d payload files (originals, records, events) are those the log\'s export.sealed event (leaf %s) records' % (len(sealed), leaf_index)
+
+
 def bag_purpose(bag):
     """bag-info.txt's Custodia-Purpose: "court" (originals) or "partner" (previews); court when unreadable."""
     try:
@@ -622,6 +703,8 @@ def run_area(title, check, *args):
             say('        - ' + message)
         if len(problems) > SHOWN_PER_AREA:
             say('        ... and %d more' % (len(problems) - SHOWN_PER_AREA))
+    elif summary and summary.startswith('SKIPPED: '):
+        say('skipped %s: %s' % (title, summary[len('SKIPPED: '):]))
     else:
         say('ok      %s: %s' % (title, summary))
     return len(problems)
@@ -663,6 +746,7 @@ def main():
     failures += run_area('bag-info.txt', check_bag_info, bag, head)
     proven = []
     failures += run_area('custody events', check_events, bag, head, proven)
+    failures += run_area('seal', check_seal, bag, head)
     failures += run_area('items', check_items, bag, proven)
     say('ALL CHECKS PASSED' if failures == 0 else 'FAILED: %d problem(s)' % failures)
     return 0 if failures == 0 else 1

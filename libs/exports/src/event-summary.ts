@@ -41,6 +41,8 @@ export function summariseEvent(event: CustodyEvent): string | null {
       return `user ${d['userId']}${d['role'] ? ` (${d['role']})` : ''}`;
     case 'export.created':
       return `package ${short(d['sha256'])}, ${d['sizeBytes']} bytes`;
+    case 'export.sealed':
+      return `contents ${short(d['manifestSha256'])}, ${d['files']} files`;
     case 'export.downloaded':
       return d['range'] ? `range ${d['range']}` : d['export'] ? String(d['export']) : null;
     default:

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
@@ -26,6 +27,12 @@ import { addReportTags, type ReportEvent, type ReportHeader, type ReportItem, ty
 import { isWholeCase, resolveSelection, type ExportSelection } from './selection.js';
 
 const VERIFY_PROOFS_PY = new URL('../assets/verify_proofs.py', import.meta.url);
+/**
+ * The payload files packed before the seal (originals, records, events), as a SHA-256 manifest;
+ * its hash is `subject.sha256` of the export.sealed event, which custody/seal.json proves under
+ * the package's head (PACKAGE-FORMAT.md, "The seal").
+ */
+export const SEALED_MANIFEST = 'custody/sealed-manifest-sha256.txt';
 /** Items read from the database at a time: bounds memory whatever the size of the case. */
 const BATCH = 200;
 /** Events (and their proofs) read at a time. */
@@ -36,6 +43,14 @@ const VERSION = '0.1.0';
 /** Something in the archive is not what its records say: the package must not be made. */
 export class PackageIntegrityError extends Error {
   override name = 'PackageIntegrityError';
+}
+
+/** custody/seal.json: the export.sealed event and its inclusion proof under the package's head. */
+interface SealEntry {
+  leafIndex: number;
+  leafHash: string;
+  inclusionProof: string[];
+  event: unknown;
 }
 
 /** What the package holds of one item, kept between packing it and writing the report. */
@@ -124,10 +139,10 @@ export class PackageBuilder {
     const court = row.purpose === 'court';
     const selection = await resolveSelection(this.db.manager, row.case_id, row.selection);
     const records = await this.records.packageRecords(row.case_id, selection.incidentIds, court && row.include_names);
-    // One head for every proof: the log as it is now (signed and, where configured, time-stamped).
-    // A head signed while the time-stamping authority was unreachable is stamped now, if it answers.
-    const head = await this.heads.stampLate(await this.heads.publish());
-    const publishedKeys = await this.keys.published();
+    // The log as it is now: the package's events are those below this size. The head the package
+    // carries is signed after its seal (below), and covers these and the seal.
+    const listed = await this.heads.publish();
+    let head: KeptTreeHead = listed;
     const totalBytes = await this.packedBytes(row.case_id, selection.evidenceIds, court);
     const bagName = `custodia-${row.case_id.slice(0, 8)}-${compactTime(bagTime)}`;
     await this.db.query(`UPDATE exports SET items = $2, bytes = $3, bag_name = $4, tree_size = $5 WHERE id = $1`, [
@@ -135,7 +150,7 @@ export class PackageBuilder {
       selection.evidenceIds.length,
       totalBytes,
       bagName,
-      head.treeSize,
+      listed.treeSize,
     ]);
 
     let bytesDone = 0;
@@ -213,7 +228,7 @@ export class PackageBuilder {
         remnant: records.remnants.map((r) => r.id),
       };
       const withhold = court ? null : EVENTS_PARTNERS_DO_NOT_GET;
-      const { leafIndexes, withheld } = await this.custody.leafIndexesAbout(row.case_id, subjects, head.treeSize, withhold);
+      const { leafIndexes, withheld } = await this.custody.leafIndexesAbout(row.case_id, subjects, listed.treeSize, withhold);
       // A partner copy also leaves out the events about incidents, damage records and remnants:
       // each holds the SHA-256 of the whole record, which gives back its exact position, address
       // or holder to whoever tries the likely values completing the copy's rounded record (an
@@ -221,13 +236,24 @@ export class PackageBuilder {
       // (their names only as a hash of ciphertext) and the case.
       const carried = court
         ? leafIndexes
-        : (await this.custody.leafIndexesAbout(row.case_id, { evidence: subjects.evidence, casualty: subjects.casualty }, head.treeSize, withhold)).leafIndexes;
+        : (await this.custody.leafIndexesAbout(row.case_id, { evidence: subjects.evidence, casualty: subjects.casualty }, listed.treeSize, withhold)).leafIndexes;
       eventCount = carried.length;
       eventsWithheld = withheld;
       eventsNamingWithheld = leafIndexes.length - carried.length;
       await writer.addPayload('custody/events.jsonl', this.eventLines(carried));
+      // 4. The seal: every payload file so far (originals, records, names, events) in one
+      // manifest, whose hash the log records (export.sealed) before the head the package carries
+      // is signed. The manifests are signed by nobody; this ties the records and the list of
+      // events to the signed log, so a changed record or a dropped event is caught offline.
+      const sealedManifest = await writer.payloadManifest('sha256');
+      await writer.addPayload(SEALED_MANIFEST, sealedManifest);
+      const sealed = await this.seal(row, viewer, sealedManifest, eventCount);
+      // A head signed while the time-stamping authority was unreachable is stamped now, if it answers.
+      head = await this.heads.stampLate(sealed.head);
+      await this.db.query(`UPDATE exports SET tree_size = $2 WHERE id = $1`, [row.id, head.treeSize]);
+      await writer.addPayload('custody/seal.json', prettyJson(sealed.entry));
       await writer.addPayload('custody/proofs.json', jsonArray(this.proofs(carried, head)));
-      await this.packHead(writer, head, publishedKeys);
+      await this.packHead(writer, head, await this.keys.published());
       // 4. Tag files: the reader's guide, the report, the script.
       const token = head.timestampToken ? Buffer.from(head.timestampToken, 'base64') : null;
       await writer.addTag(
@@ -264,7 +290,7 @@ export class PackageBuilder {
         treeHead: { treeSize: head.treeSize, rootHash: head.rootHash, timestamp: head.timestamp, keyId: head.keyId, signature: head.signature },
         timestamp: token ? timestampSummary(token) : null,
       };
-      const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, court, inCopy) };
+      const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, listed.treeSize, court, inCopy) };
       await addReportTags(writer, model);
       await writer.addTag('verify_proofs.py', await readFile(VERIFY_PROOFS_PY));
       // 5. bag-info.txt, the manifests and the tag manifests, then the ZIP's directory.
@@ -382,6 +408,33 @@ export class PackageBuilder {
     );
   }
 
+  /**
+   * Records export.sealed with the sealed manifest's SHA-256, has a head signed over it, and
+   * answers that head with seal.json's content: the event and its inclusion proof under the head.
+   */
+  private async seal(row: ExportRow, viewer: Actor, manifest: string, events: number): Promise<{ head: KeptTreeHead; entry: SealEntry }> {
+    const manifestSha256 = createHash('sha256').update(manifest).digest('hex');
+    const [queued] = await this.db.transaction((tx) =>
+      this.custody.appendAll(tx, [
+        {
+          action: 'export.sealed',
+          actor: { id: viewer.id, role: viewer.role },
+          caseId: row.case_id,
+          subject: { type: 'export', id: row.id, sha256: manifestSha256 },
+          details: { manifest: `data/${SEALED_MANIFEST}`, manifestSha256, files: manifest.split('\n').length - 1, events },
+        },
+      ]),
+    );
+    const head = await this.heads.publish();
+    const recorded = await this.custody.integratedAs(queued!.queueId);
+    if (!recorded || recorded.leafIndex >= head.treeSize) throw new PackageIntegrityError(`The package's seal is not under the head signed after it (size ${head.treeSize})`);
+    const inclusionProof = (await this.custody.inclusionProofs([recorded.leafIndex], head.treeSize)).get(recorded.leafIndex)!;
+    if (!verifyInclusion(recorded.leafIndex, head.treeSize, parseHash(recorded.leafHash), inclusionProof.map(parseHash), parseHash(head.rootHash))) {
+      throw new PackageIntegrityError(`The log's proof for the seal (leaf ${recorded.leafIndex}) does not lead to the signed head; run \`custodia log verify\``);
+    }
+    return { head, entry: { leafIndex: recorded.leafIndex, leafHash: recorded.leafHash, inclusionProof, event: recorded.event } };
+  }
+
   /** proofs.json's elements, each proof checked against the head before it is written. */
   private async *proofs(leafIndexes: number[], head: SignedTreeHead): AsyncGenerator<{ leafIndex: number; leafHash: string; inclusionProof: string[] }> {
     const root = parseHash(head.rootHash);
@@ -415,6 +468,8 @@ export class PackageBuilder {
     ids: string[],
     packed: Map<string, PackedItem>,
     head: SignedTreeHead,
+    /** The log's size when the package's events were listed: the report shows the same events. */
+    eventsUpTo: number,
     court: boolean,
     inCopy: ReadonlySet<string>,
   ): AsyncGenerator<ReportItem> {
@@ -461,8 +516,8 @@ export class PackageBuilder {
           // many thousands of events, and the report is written twice (HTML, PDF).
           // A partner copy's report leaves out the events its events.jsonl leaves out.
           events: {
-            count: await this.custody.countAbout('evidence', item.id, head.treeSize, withhold),
-            read: () => this.reportEvents(item.id, head.treeSize, names, withhold),
+            count: await this.custody.countAbout('evidence', item.id, eventsUpTo, withhold),
+            read: () => this.reportEvents(item.id, eventsUpTo, names, withhold),
           },
           proofStatus: bound ? 'verified' : 'failed',
           ...(bound ? {} : { proofProblem: `no custody event records the packed ${file.kind}'s SHA-256` }),

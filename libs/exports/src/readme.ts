@@ -103,12 +103,15 @@ WHAT THE PROOFS SHOW, AND WHAT THEY DO NOT
 - A checked inclusion proof shows the event is in the log the signed head summarises; the
   event's subject.sha256 ties it to the file's SHA-256.
 - The manifests are signed by nobody: they show a file was not damaged since packing, not who
-  packed it. What the signed log covers is the events and, through them, each item's file. The
-  records (record.json, incidents.json, ...), report.html/pdf and verify_proofs.py are the
-  archive's rendering at packing time. The log records the SHA-256 of the whole package .zip
-  in its export.created event (logged just after packing, so not inside it): compare the
-  sha256sum of the .zip you received with that event, which the archive's log shows to an
-  auditor (GET /api/v1/log/cases/<case id>), to know every byte here is what it packed.
+  packed it. The signed log covers the events and, through them, each item's file, and the
+  seal: data/custody/sealed-manifest-sha256.txt lists every file packed before the head
+  (originals, records, names, events.jsonl), and its SHA-256 is in the log as the
+  export.sealed event of data/custody/seal.json (verify_proofs.py checks both; by hand:
+  sha256sum -c data/custody/sealed-manifest-sha256.txt, then sha256sum of that file against
+  the event's subject.sha256). report.html/pdf and verify_proofs.py are not sealed (they
+  name the head signed after the seal): they are the archive's rendering. The log also records
+  the SHA-256 of the whole .zip in its export.created event (just after packing), which the
+  archive's log shows to an auditor (GET /api/v1/log/cases/<case id>).
 - The proofs show that the events here are in the log; they cannot show that no other event
   about these items exists. A later consistency check (step 5, --against) shows the log was
   never rewritten or forked.
@@ -152,12 +155,12 @@ ${tsaUk}
 - Перевірений доказ включення показує, що подія є в журналі, підсумованому підписаною головою;
   subject.sha256 події пов'язує її з SHA-256 файлу.
 - Маніфести ніхто не підписує: вони показують, що файл не пошкоджено після пакування, але не те,
-  хто пакував. Підписаний журнал охоплює події, а через них - файл кожного доказу. Записи
-  (record.json, incidents.json, ...), report.html/pdf і verify_proofs.py - це відображення архіву
-  на час пакування. Журнал записує SHA-256 усього .zip пакета в події export.created (її
-  записано одразу після пакування, тож не всередині): порівняйте sha256sum отриманого .zip із
-  цією подією, яку журнал архіву показує аудитору (GET /api/v1/log/cases/<id справи>), щоб знати,
-  що кожен байт тут - саме те, що архів запакував.
+  хто пакував. Підписаний журнал охоплює події, а через них - файл кожного доказу, і печатку:
+  data/custody/sealed-manifest-sha256.txt перелічує всі файли, запаковані до голови дерева
+  (оригінали, записи, імена, events.jsonl), а її SHA-256 є в журналі як подія export.sealed у
+  data/custody/seal.json (verify_proofs.py перевіряє обидва). report.html/pdf і
+  verify_proofs.py не запечатані: це відображення архіву. Журнал також записує SHA-256 усього
+  .zip у події export.created (одразу після пакування), яку журнал архіву показує аудитору.
 - Докази показують, що ці події є в журналі; вони не можуть показати, що інших подій щодо цих
   доказів немає. Пізніша перевірка узгодженості (крок 5, --against) показує, що журнал ніколи
   не переписували.

@@ -47,7 +47,7 @@ export type CheckStatus = 'ok' | 'failed' | 'skipped';
 
 /** One area of the package checked as a whole. */
 export interface Check {
-  name: 'container' | 'bag' | 'manifests' | 'tree-head' | 'events' | 'time-stamp' | 'consistency';
+  name: 'container' | 'bag' | 'manifests' | 'tree-head' | 'events' | 'seal' | 'time-stamp' | 'consistency';
   status: CheckStatus;
   detail: string;
 }
@@ -156,6 +156,12 @@ function parseJson(bytes: Buffer, what: string): { value?: unknown; problem?: st
   }
 }
 
+/** The seal (PACKAGE-FORMAT.md): the export.sealed event with its proof, and the manifest it seals. */
+const SEAL = 'data/custody/seal.json';
+const SEALED_MANIFEST = 'data/custody/sealed-manifest-sha256.txt';
+/** Payload files written after the seal: those that depend on the head signed over it. */
+const AFTER_SEAL = /^data\/custody\/(seal\.json|sealed-manifest-sha256\.txt|proofs\.json|tree-head\.(json|tbs|sig|tsr)|keys\.json|keys\/[0-9a-f]{64}\.pem)$/;
+
 const shortHash = (hex: string | null | undefined): string => (hex ? `${hex.slice(0, 16)}…` : 'none');
 
 /**
@@ -253,6 +259,7 @@ class PackageCheck {
     await this.checkBag();
     const head = await this.checkHead();
     const events = await this.checkEvents(head);
+    await this.checkSeal(head);
     await this.checkItems(events);
     await this.checkTimestamp(head);
     await this.checkConsistency(head);
@@ -584,6 +591,74 @@ class PackageCheck {
     return pinned.length === 1 ? `the trusted key ${pinned[0]}` : `any of the trusted keys ${pinned.join(', ')}`;
   }
 
+  // --- The seal: the payload packed before the head, recorded in the log ------------------------
+
+  private async checkSeal(head: SignedTreeHead | null): Promise<void> {
+    const sealBytes = await this.text(SEAL);
+    const manifestBytes = await this.text(SEALED_MANIFEST);
+    if (!sealBytes && !manifestBytes) {
+      this.verdict.checks.push({
+        name: 'seal',
+        status: 'skipped',
+        detail: "no seal (a package made before 2026-12-06): its records and list of events are tied to the log only through the .zip's SHA-256 in its export.created event",
+      });
+      return;
+    }
+    const problems: string[] = [];
+    if (!sealBytes) problems.push(`${SEAL} is missing, though the package has a sealed manifest`);
+    if (!manifestBytes) problems.push(`${SEALED_MANIFEST} is missing, though the package has a seal`);
+    let leafIndex: number | null = null;
+    if (sealBytes) {
+      const { value, problem } = parseJson(sealBytes, 'seal.json');
+      const entry = value as { leafIndex?: unknown; leafHash?: unknown; inclusionProof?: unknown; event?: unknown } | null;
+      if (problem) problems.push(problem);
+      else if (
+        typeof entry !== 'object' || entry === null || !Number.isSafeInteger(entry.leafIndex) || !isHashHex(entry.leafHash) ||
+        !Array.isArray(entry.inclusionProof) || !entry.inclusionProof.every(isHashHex) || typeof entry.event !== 'object' || entry.event === null
+      ) {
+        problems.push('seal.json is not { leafIndex, leafHash, inclusionProof, event }');
+      } else {
+        leafIndex = entry.leafIndex as number;
+        const event = entry.event as CustodyEvent;
+        let bytes: Buffer | null = null;
+        try {
+          bytes = canonicalBytes(event);
+        } catch (error) {
+          problems.push(`seal.json: its event has no RFC 8785 form (${(error as Error).message})`);
+        }
+        if (bytes && toHex(leafHash(bytes)) !== entry.leafHash) problems.push('seal.json: its event does not hash to its leafHash (the event was altered)');
+        else if (bytes && head && !verifyInclusion(leafIndex, head.treeSize, leafHash(bytes), (entry.inclusionProof as string[]).map(parseHash), parseHash(head.rootHash))) {
+          problems.push(`seal.json: the inclusion proof of leaf ${leafIndex} does not lead to the signed head`);
+        }
+        if (event.index !== leafIndex) problems.push(`seal.json: the event's index is not its leafIndex ${leafIndex}`);
+        if (event.action !== 'export.sealed') problems.push(`seal.json holds a ${String(event.action)} event, not export.sealed`);
+        const exportId = (await this.bagInfo())('External-Identifier');
+        if (event.subject?.type !== 'export' || event.subject.id !== exportId) {
+          problems.push(`the seal is of export ${String(event.subject?.id)}, not of this package (External-Identifier ${String(exportId)})`);
+        }
+        const digest = this.digests.get(SEALED_MANIFEST)?.sha256;
+        if (digest && event.subject?.sha256 !== digest) problems.push(`${SEALED_MANIFEST} is not the manifest the log sealed (its SHA-256 differs from the export.sealed event's)`);
+      }
+    }
+    let sealedCount = 0;
+    if (manifestBytes) {
+      const { entries, problems: lineProblems } = parseManifest(manifestBytes.toString('utf8'), 'sha256');
+      for (const p of lineProblems) problems.push(`${SEALED_MANIFEST} line ${p.line} ${p.problem}`);
+      const sealed = new Set<string>();
+      for (const { path, digest } of entries) {
+        sealed.add(path);
+        const actual = this.digests.get(path);
+        if (!this.files.has(path)) problems.push(`${path} was sealed but is missing (removed)`);
+        else if (actual && actual.sha256 !== digest) problems.push(`${path} is not what the log sealed: its SHA-256 ${shortHash(actual.sha256)}, sealed ${shortHash(digest)}`);
+      }
+      sealedCount = sealed.size;
+      for (const f of this.source.files) {
+        if (f.path.startsWith('data/') && !sealed.has(f.path) && !AFTER_SEAL.test(f.path)) problems.push(`${f.path} was not sealed: it was added after the package was made`);
+      }
+    }
+    this.check('seal', problems, `${sealedCount} payload files (originals, records, events) are those the log's export.sealed event (leaf ${leafIndex}) records`);
+  }
+
   // --- The RFC 3161 time-stamp ---------------------------------------------------------------------
 
   private async checkTimestamp(head: SignedTreeHead | null): Promise<void> {
@@ -591,7 +666,11 @@ class PackageCheck {
     const declared = (await this.bagInfo())('Custodia-Timestamp-Token');
     if (!token) {
       if (declared === 'yes') this.check('time-stamp', ['bag-info.txt says the head was time-stamped, but tree-head.tsr is missing (removed?)'], '');
-      else this.verdict.checks.push({ name: 'time-stamp', status: 'skipped', detail: 'the package carries no RFC 3161 time-stamp' });
+      // Asked to check a time-stamp's chain: a package without one fails rather than pass unstamped
+      // (a token removed, with bag-info.txt edited to match, looks like an unreachable authority).
+      else if (this.options.tsaCertificatesPem?.length) {
+        this.check('time-stamp', ['the package carries no RFC 3161 time-stamp, though --tsa-cert asks for one (removed, or the authority did not answer when it was made)'], '');
+      } else this.verdict.checks.push({ name: 'time-stamp', status: 'skipped', detail: 'the package carries no RFC 3161 time-stamp' });
       return;
     }
     const data = await this.text('data/custody/tree-head.json');

@@ -168,6 +168,7 @@ export const ACTION_LABELS: Readonly<Record<string, Bilingual>> = {
   'remnant.updated': bi('Запис про залишок боєприпасу оновлено', 'Munition remnant updated'),
   'remnant.transferred': bi('Залишок боєприпасу передано', 'Munition remnant handed over'),
   'export.created': bi('Експорт створено', 'Export created'),
+  'export.sealed': bi('Вміст експорту запечатано', 'Export contents sealed'),
   'export.downloaded': bi('Експорт завантажено', 'Export downloaded'),
   'key.rotated': bi('Ключ замінено', 'Key rotated'),
   'user.created': bi('Користувача створено', 'User created'),
