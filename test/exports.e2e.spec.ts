@@ -334,6 +334,9 @@ describe('court packages (e2e)', () => {
         [{ purpose: 'court', evidenceIds: [foreign] }, 422, 'evidenceIds[0]'],
         [{ purpose: 'court', incidentIds: [photoId] }, 422, 'incidentIds[0]'],
         [{ purpose: 'court', from: '2026-11-21T00:00:00Z', to: '2026-11-20T00:00:00Z' }, 422, 'to'],
+        // An empty list selects nothing, not the whole case.
+        [{ purpose: 'court', evidenceIds: [] }, 422, 'evidenceIds'],
+        [{ purpose: 'court', incidentIds: [], evidenceIds: [photoId] }, 422, 'incidentIds'],
       ];
       for (const [body, status, field] of cases) {
         const problem = expectProblem(await as(investigator).post(`/cases/${caseId}/exports`, body), status);

@@ -35,6 +35,8 @@ const UK_EXACT: Record<string, string> = {
   'is not your current password': 'це не ваш поточний пароль',
   'is only for countingUnit group': 'лише для одиниці обліку «група»',
   'is required for a group ({ min, max })': 'обовʼязкове для групи ({ min, max })',
+  'is empty: name at least one, or leave it out (no selection exports the whole case)':
+    'порожній список: вкажіть хоча б один або не вказуйте зовсім (без вибору експортується вся справа)',
   'lies in the future': 'у майбутньому',
   'may hold letters, digits and . _ / - only': 'може містити лише літери, цифри та . _ / -',
   'min must not be greater than max': 'min не може бути більшим за max',

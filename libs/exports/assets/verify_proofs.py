@@ -385,8 +385,8 @@ def check_manifests(problem, bag, manifests, payload):
 
 def check_declaration(problem, bag):
     text = read_text(bag, 'bagit.txt', problem)
-    if text is not None and not re.fullmatch(r'BagIt-Version: \d+\.\d+\r?\nTag-File-Character-Encoding: UTF-8\r?\n?', text):
-        problem('bagit.txt: is not a BagIt declaration with UTF-8 tag files')
+    if text is not None and not re.fullmatch(r'BagIt-Version: 1\.0\r?\nTag-File-Character-Encoding: UTF-8\r?\n?', text):
+        problem('bagit.txt: is not a BagIt 1.0 declaration with UTF-8 tag files (exports.md fixes 1.0)')
     return 'bagit.txt declares a BagIt bag'
 
 

@@ -25,6 +25,10 @@ export const CreateExportBody = z
     if (body.from !== undefined && body.to !== undefined && Date.parse(body.from) > Date.parse(body.to)) {
       context.addIssue({ code: 'custom', path: ['to'], ...wrong('must not be before from') });
     }
+    // An empty list chooses nothing; taken as "not given" it exported the whole case (outside audit).
+    for (const field of ['evidenceIds', 'incidentIds'] as const) {
+      if (body[field]?.length === 0) context.addIssue({ code: 'custom', path: [field], ...wrong('is empty: name at least one, or leave it out (no selection exports the whole case)') });
+    }
   })
   .meta({ id: 'CreateExportBody' });
 export type CreateExportRequest = z.output<typeof CreateExportBody>;

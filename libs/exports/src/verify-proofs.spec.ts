@@ -318,6 +318,12 @@ describe.concurrent('verify_proofs.py on a tampered package', () => {
     expectFailure(await verify(bag), `${name}: is listed but missing`, /Payload-Oxum/);
   });
 
+  it('refuses a bag declared as another BagIt version than 1.0', async () => {
+    const bag = await writeBag();
+    await editFile(bag, 'bagit.txt', (bytes) => Buffer.from(bytes.toString().replace('1.0', '0.97')));
+    expectFailure(await verify(bag), 'bagit.txt: is not a BagIt 1.0 declaration');
+  });
+
   it('catches an edited manifest line', async () => {
     const bag = await writeBag();
     await editFile(bag, 'manifest-sha512.txt', (bytes) => Buffer.from(bytes.toString().replace(/^[0-9a-f]/, (d) => (d === '0' ? '1' : '0'))));

@@ -213,6 +213,12 @@ describe.concurrent('verifyPackage on a tampered package', () => {
     expect(verdict.ok).toBe(false);
   });
 
+  it('refuses a bag declared as another BagIt version than 1.0 (exports.md fixes it)', async () => {
+    const bag = await folderBag();
+    await editFile(bag, 'bagit.txt', (bytes) => Buffer.from(bytes.toString().replace('1.0', '0.97')));
+    expectFailure(await verifyPackage(bag), 'bagit.txt does not declare BagIt-Version 1.0 with UTF-8 tag files');
+  });
+
   it('catches a record.json describing another item', async () => {
     const files = payload();
     const name = `data/evidence/${ITEMS[1]!.id}/record.json`;

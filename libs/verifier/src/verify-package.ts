@@ -271,7 +271,7 @@ class PackageCheck {
     const problems: string[] = [];
     const bagit = await this.text('bagit.txt');
     if (!bagit) problems.push('bagit.txt is missing: this is not a BagIt bag');
-    else if (!/^BagIt-Version: (1\.0|0\.97)\r?\nTag-File-Character-Encoding: UTF-8\r?\n?$/.test(bagit.toString('utf8'))) {
+    else if (!/^BagIt-Version: 1\.0\r?\nTag-File-Character-Encoding: UTF-8\r?\n?$/.test(bagit.toString('utf8'))) {
       problems.push('bagit.txt does not declare BagIt-Version 1.0 with UTF-8 tag files');
     }
     if (!this.files.has('bag-info.txt')) problems.push('bag-info.txt is missing');
