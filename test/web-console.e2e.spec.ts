@@ -169,8 +169,22 @@ describe('in Chromium', () => {
     expect(await page.getByLabel('Longitude').getAttribute('aria-invalid')).toBeNull();
     await checkScreen(page, 'incident with field errors');
 
+    // Submitted from the keyboard: while the archive answers, focus stays on the button (a
+    // disabled button dropped it to the top of the page).
     await latitude.fill('50.0');
-    await page.getByRole('button', { name: 'Create' }).click();
+    const create = page.getByRole('button', { name: 'Create' });
+    await create.focus();
+    await page.route(
+      '**/api/v1/cases/*/incidents',
+      async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await route.continue();
+      },
+      { times: 1 },
+    );
+    await page.keyboard.press('Enter');
+    await expect.poll(() => create.getAttribute('aria-disabled')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Create');
     await page.waitForURL(/\/incidents\/[0-9a-f-]{36}$/);
     state.incidentId = page.url().split('/').pop()!;
 
@@ -294,6 +308,14 @@ describe('in Chromium', () => {
     expect(await page.locator('#injected-evidence, #injected-incident, .leaflet-tooltip meta').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { injected?: number }).injected)).toBeUndefined();
     expect(page.url()).toBe(`${base}/cases/${mapCase}/map`);
+    // The zoom buttons are named in the console's language, Leaflet's English replaced.
+    const zoomIn = page.locator('a.leaflet-control-zoom-in');
+    expect([await zoomIn.getAttribute('aria-label'), await zoomIn.getAttribute('title')]).toEqual(['Zoom in', 'Zoom in']);
+    await page.getByRole('button', { name: 'Українська' }).click();
+    await expect.poll(() => zoomIn.getAttribute('aria-label')).toBe('Наблизити');
+    expect(await page.locator('a.leaflet-control-zoom-out').getAttribute('title')).toBe('Віддалити');
+    expect(await page.locator('a.leaflet-control-zoom-in').count()).toBe(1);
+    await page.getByRole('button', { name: 'English' }).click();
     await page.close();
   });
 

@@ -16,4 +16,18 @@ describe('the console\'s messages', () => {
       MESSAGES.uk = original;
     }
   });
+
+  it("agree a package's progress with its count: з 1 (21) доказу, з 5 доказів; 1 item, 2 items", () => {
+    const uk = makeI18n('uk', []);
+    const progress = (done: number, all: number) => uk.t('exports.progress', { n: all, done, all });
+    expect([progress(1, 1), progress(3, 21), progress(2, 2), progress(4, 5), progress(0, 11)]).toEqual([
+      '1 з 1 доказу',
+      '3 з 21 доказу',
+      '2 з 2 доказів',
+      '4 з 5 доказів',
+      '0 з 11 доказів',
+    ]);
+    const en = makeI18n('en', []);
+    expect([en.t('exports.progress', { n: 1, done: 0, all: 1 }), en.t('exports.progress', { n: 3, done: 1, all: 3 })]).toEqual(['0 of 1 item', '1 of 3 items']);
+  });
 });

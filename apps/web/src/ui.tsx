@@ -186,7 +186,7 @@ function useOnce(): { busy: boolean; run(action: () => Promise<void>, holdMs?: n
 /**
  * A form's submission, once at a time: a second click or Enter while the first is on its way does
  * nothing, as a case, an incident or a package made twice stays in the archive (and its log) for
- * good. `busy` disables the button meanwhile.
+ * good. `busy` marks the button aria-disabled meanwhile (not disabled: that would drop its focus).
  */
 export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEvent): void; busy: boolean } {
   const once = useOnce();

@@ -53,7 +53,7 @@ export function CasesScreen() {
           <h2>{t('cases.new')}</h2>
           <Field label={t('cases.caseTitle')} required maxLength={500} value={title} onChange={(e) => setTitle(e.target.value)} />
           <Field label={t('cases.description')} value={description} onChange={(e) => setDescription(e.target.value)} />
-          <button type="submit" className="primary" disabled={create.busy}>
+          <button type="submit" className="primary" aria-disabled={create.busy}>
             {t('common.create')}
           </button>
         </form>

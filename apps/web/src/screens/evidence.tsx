@@ -161,7 +161,7 @@ function Annotate({ item, onSaved }: { item: Evidence; onSaved(item: Evidence): 
       <Field label={t('item.reason')} value={form.reason} onChange={set('reason')} error={fieldError('reason')} />
       <ErrorNote error={error} />
       {saved && <p role="status">{t('item.saved')}</p>}
-      <button type="submit" className="primary" disabled={save.busy}>
+      <button type="submit" className="primary" aria-disabled={save.busy}>
         {t('common.save')}
       </button>
     </form>
@@ -207,7 +207,7 @@ function DownloadOriginal({ item }: { item: Evidence }) {
   const download = useDownload();
   return (
     <div className="download-original">
-      <button type="button" onClick={() => download.start(`/evidence/${item.id}/content`)} disabled={download.busy} aria-describedby="download-recorded">
+      <button type="button" onClick={() => download.start(`/evidence/${item.id}/content`)} aria-disabled={download.busy} aria-describedby="download-recorded">
         {t('item.downloadOriginal', { s: bytes(item.sizeBytes) })}
       </button>{' '}
       <span className="hint" id="download-recorded">

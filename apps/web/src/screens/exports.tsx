@@ -101,7 +101,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
                 <td>
                   {t(`export.${job.status}`)}
                   {(job.status === 'running' || job.status === 'pending') && (
-                    <progress max={Math.max(1, job.progress.items)} value={job.progress.itemsDone} aria-label={t('exports.progress', { done: number(job.progress.itemsDone), all: number(job.progress.items) })} />
+                    <progress max={Math.max(1, job.progress.items)} value={job.progress.itemsDone} aria-label={t('exports.progress', { n: job.progress.items, done: number(job.progress.itemsDone), all: number(job.progress.items) })} />
                   )}
                   {job.error && <span className="error"> {job.error}</span>}
                 </td>
@@ -109,7 +109,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
                 <td className="hash">{job.sha256?.slice(0, 16) ?? '—'}</td>
                 <td>
                   {job.status === 'ready' && me.role !== 'auditor' && (
-                    <button type="button" onClick={() => download.start(`/exports/${job.id}/content`)} disabled={download.busy}>
+                    <button type="button" onClick={() => download.start(`/exports/${job.id}/content`)} aria-disabled={download.busy}>
                       {t('common.download')}
                     </button>
                   )}
@@ -169,7 +169,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
             </div>
           )}
           <Field label={t('exports.note')} value={note} onChange={(e) => setNote(e.target.value)} />
-          <button type="submit" className="primary" disabled={create.busy}>
+          <button type="submit" className="primary" aria-disabled={create.busy}>
             {t('exports.new')}
           </button>
         </form>

@@ -125,7 +125,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         <ErrorNote error={error} />
         {saved && <p role="status">{t('incident.saved')}</p>}
         {editable && (
-          <button type="submit" className="primary" disabled={save.busy}>
+          <button type="submit" className="primary" aria-disabled={save.busy}>
             {incident ? t('common.save') : t('common.create')}
           </button>
         )}

@@ -41,8 +41,11 @@ function place(map: L.Map, marker: L.CircleMarker, label: string, href: string):
 
 /** A Leaflet map over the bundled boundaries (no tile server unless the operator configures one). */
 function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: L.Map) => void | (() => void)) {
+  const { t } = useI18n();
+  const shown = useRef<L.Map | null>(null);
   useEffect(() => {
-    const map = L.map(box.current!, { center: UKRAINE, zoom: 5, attributionControl: false, keyboard: true });
+    const map = L.map(box.current!, { center: UKRAINE, zoom: 5, attributionControl: false, keyboard: true, zoomControl: false });
+    shown.current = map;
     let cleanup: void | (() => void);
     // Left before the basemap came: nothing is added to a map already removed.
     let gone = false;
@@ -59,8 +62,19 @@ function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: 
       gone = true;
       if (cleanup) cleanup();
       map.remove();
+      shown.current = null;
     };
   }, []);
+  // Leaflet names its zoom buttons in English (title and aria-label): named in the console's
+  // language instead, again when it changes.
+  useEffect(() => {
+    const map = shown.current;
+    if (!map) return;
+    const zoom = L.control.zoom({ zoomInTitle: t('map.zoomIn'), zoomOutTitle: t('map.zoomOut') }).addTo(map);
+    return () => {
+      zoom.remove();
+    };
+  }, [t]);
 }
 
 export function MapPanel({ caseId }: { caseId: string }) {
