@@ -2,7 +2,8 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { I18nContext, makeI18n } from './i18n.js';
-import { FlagBadges } from './ui.js';
+import { ApiError } from './api.js';
+import { ErrorNote, FlagBadges } from './ui.js';
 
 const render = (flags: Parameters<typeof FlagBadges>[0]['flags'], max?: number): string =>
   renderToStaticMarkup(createElement(I18nContext.Provider, { value: makeI18n('en', []) }, createElement(FlagBadges, { flags, max })));
@@ -18,5 +19,19 @@ describe('FlagBadges', () => {
     );
     expect(render(['exact_duplicate', 'time_mismatch'], 2)).not.toContain('badge-more');
     expect(render([], 2)).toBe('');
+  });
+});
+
+describe('ErrorNote', () => {
+  const note = (lang: 'en' | 'uk', error: unknown): string =>
+    renderToStaticMarkup(createElement(I18nContext.Provider, { value: makeI18n(lang, []) }, createElement(ErrorNote, { error })));
+
+  it("says a refusal the console knows in Ukrainian, and marks one it does not as English (WCAG 3.1.2)", () => {
+    const known = new ApiError(409, 'Conflict', 'A user with this email already exists', []);
+    expect(note('uk', known)).toBe('<p class="error" role="alert">Архів відхилив запит: Користувач із цією адресою вже є</p>');
+    expect(note('en', known)).toBe('<p class="error" role="alert">The archive refused this: A user with this email already exists</p>');
+    const unknown = new ApiError(409, 'Conflict', 'Something the console has no words for', []);
+    expect(note('uk', unknown)).toBe('<p class="error" role="alert">Архів відхилив запит: <span lang="en">Something the console has no words for</span></p>');
+    expect(note('en', unknown)).not.toContain('lang=');
   });
 });

@@ -1,6 +1,7 @@
 import { useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
-import { ApiError, OfflineError, saveDownload, type Flag, type VocabularyTerm } from './api.js';
+import { ApiError, OfflineError, saveDownload, type Flag, type Language, type VocabularyTerm } from './api.js';
 import { fieldMessage } from './field-messages.js';
+import { refusalMessage } from './refusal-messages.js';
 import { useI18n, type I18n, type MessageKey } from './i18n.js';
 import { navigate } from './router.js';
 
@@ -131,7 +132,12 @@ export function FlagBadges({ flags, max = Infinity }: { flags: Flag[]; max?: num
  * that may not, not found, too many, too large, the server's fault; what the archive refused and
  * why in its own words (its problem's detail) otherwise, or "fix the marked fields".
  */
-export function errorText(error: unknown, t: I18n['t']): string {
+/** Whether a failure is a refusal that names no field, shown with the archive's own words (its `detail`). */
+function plainRefusal(error: unknown): error is ApiError {
+  return error instanceof ApiError && !error.errors.length && ![403, 404, 413, 429].includes(error.status) && error.status < 500;
+}
+
+export function errorText(error: unknown, t: I18n['t'], lang?: Language): string {
   if (error instanceof OfflineError) return t('error.offline');
   if (!(error instanceof ApiError)) return t('common.error', { m: (error as Error).message });
   if (error.errors.length) return t('form.fix');
@@ -140,7 +146,7 @@ export function errorText(error: unknown, t: I18n['t']): string {
   if (error.status === 413) return t('error.tooLarge');
   if (error.status === 429) return error.retryAfter ? t('error.tooMany', { s: error.retryAfter }) : t('error.tooManyLater');
   if (error.status >= 500) return t('error.server');
-  return t('error.refused', { m: error.message });
+  return t('error.refused', { m: lang ? refusalMessage(error.message, lang).text : error.message });
 }
 
 /** A failure as errorText says it; with `fields`, each field's message too (where no field shows it). */
@@ -150,7 +156,15 @@ export function ErrorNote({ error, fields }: { error: unknown; fields?: boolean 
   const listed = fields && error instanceof ApiError ? error.errors : [];
   return (
     <p className="error" role="alert">
-      {errorText(error, t)}
+      {plainRefusal(error) && !refusalMessage(error.message, lang).translated ? (
+        // Not translated yet: the archive's English, marked so (WCAG 3.1.2).
+        <>
+          {t('error.refused', { m: '' })}
+          <span lang="en">{error.message}</span>
+        </>
+      ) : (
+        errorText(error, t, lang)
+      )}
       {listed.map((e) => (
         <span key={e.field} className="field-problem">
           {' '}
