@@ -164,6 +164,9 @@ describe('in Chromium', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     const latitude = page.getByLabel('Latitude');
     await expect.poll(() => latitude.getAttribute('aria-invalid')).toBe('true');
+    // Focus goes to the field refused, whose message is read with it; one alert (the form's), not one per field.
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent)).toContain('Latitude');
+    expect(await page.locator('form [role=alert]').count()).toBe(1);
     const message = await page.locator('#' + (await latitude.getAttribute('aria-describedby'))).textContent();
     expect(message).toBeTruthy();
     expect(await page.getByLabel('Longitude').getAttribute('aria-invalid')).toBeNull();

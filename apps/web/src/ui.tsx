@@ -36,7 +36,9 @@ export const deviceZone = (at = new Date()): string => `${Intl.DateTimeFormat().
 export function FieldError({ id, message }: { id?: string; message: string }) {
   const { lang } = useI18n();
   return (
-    <span className="field-error" id={id} role="alert">
+    // Not an alert of its own: a form refused with several fields would fire one each at once,
+    // none saying its field. The form's summary alerts, and focus goes to the first (useSubmit).
+    <span className="field-error" id={id}>
       {fieldMessage(message, lang)}
     </span>
   );
@@ -208,7 +210,13 @@ export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEv
     busy: once.busy,
     onSubmit(event) {
       event.preventDefault();
-      once.run(action);
+      const form = event.currentTarget as HTMLFormElement;
+      once.run(async () => {
+        await action();
+        // Refused naming fields: focus goes to the first one marked, once React has marked it
+        // (WCAG 3.3.1), where its message is read with it (aria-describedby).
+        requestAnimationFrame(() => form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+      });
     },
   };
 }
