@@ -198,6 +198,15 @@ describe('custodia verify against a tampered package (e2e)', () => {
     expect((await script(dir)).stdout).toMatch(/^FAILED +seal: 1 problem\(s\)\n +- data\/custody\/events\.jsonl: is not what the log sealed/m);
   });
 
+  it('the seal removed, re-bagged: a head signed after seals began needs one', async () => {
+    const dir = await copy();
+    await unlink(at(dir, 'data/custody/seal.json'));
+    await unlink(at(dir, 'data/custody/sealed-manifest-sha256.txt'));
+    await rebag(dir);
+    await expectCaught(dir, /seal\s+FAIL\s+the package has no seal, though its head was signed at .*: seal\.json and the sealed manifest were removed/);
+    expect((await script(dir)).stdout).toMatch(/^FAILED +seal: 1 problem\(s\)\n +- the package has no seal, though its head was signed at/m);
+  });
+
   it('a file added to data/ with every manifest recomputed is named as not sealed', async () => {
     const dir = await copy();
     await writeFile(at(dir, 'data/statement-of-a-witness.txt'), 'added later');

@@ -570,6 +570,7 @@ def check_events(problem, bag, head, proven):
 
 
 SEAL = 'data/custody/seal.json'
+SEALED_SINCE = '2026-12-06T05:00:00.000Z'  # packages whose head was signed from then on carry a seal
 SEALED_MANIFEST = 'data/custody/sealed-manifest-sha256.txt'
 # Payload files written after the seal: those that depend on the head signed over it.
 AFTER_SEAL = re.compile(r'data/custody/(seal\.json|sealed-manifest-sha256\.txt|proofs\.json|tree-head\.(json|tbs|sig|tsr)|keys\.json|keys/[0-9a-f]{64}\.pem)')
@@ -594,6 +595,11 @@ def check_seal(problem, bag, head):
     have_seal = os.path.isfile(os.path.join(bag, *SEAL.split('/')))
     have_manifest = os.path.isfile(os.path.join(bag, *SEALED_MANIFEST.split('/')))
     if not have_seal and not have_manifest:
+        # The head's time is signed: a package on a head from after seals began had one, removed since.
+        if not head_field_problems(head) and head['timestamp'] >= SEALED_SINCE:
+            problem('the package has no seal, though its head was signed at %s, after packages were sealed (%s): '
+                    'seal.json and the sealed manifest were removed' % (head['timestamp'], SEALED_SINCE))
+            return None
         return ('SKIPPED: no seal (a package made before 2026-12-06); its records and list of events are tied to the log '
                 'only through the .zip\'s SHA-256 in its export.created event')
     if not have_seal:

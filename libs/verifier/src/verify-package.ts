@@ -159,6 +159,8 @@ function parseJson(bytes: Buffer, what: string): { value?: unknown; problem?: st
 /** The seal (PACKAGE-FORMAT.md): the export.sealed event with its proof, and the manifest it seals. */
 const SEAL = 'data/custody/seal.json';
 const SEALED_MANIFEST = 'data/custody/sealed-manifest-sha256.txt';
+/** Packages whose head was signed from this instant on carry a seal (the version that began sealing). */
+const SEALED_SINCE = '2026-12-06T05:00:00.000Z';
 /** Payload files written after the seal: those that depend on the head signed over it. */
 const AFTER_SEAL = /^data\/custody\/(seal\.json|sealed-manifest-sha256\.txt|proofs\.json|tree-head\.(json|tbs|sig|tsr)|keys\.json|keys\/[0-9a-f]{64}\.pem)$/;
 
@@ -597,6 +599,11 @@ class PackageCheck {
     const sealBytes = await this.text(SEAL);
     const manifestBytes = await this.text(SEALED_MANIFEST);
     if (!sealBytes && !manifestBytes) {
+      // The head's time is signed: a package on a head from after seals began had one, removed since.
+      if (head && Date.parse(head.timestamp) >= Date.parse(SEALED_SINCE)) {
+        this.check('seal', [`the package has no seal, though its head was signed at ${head.timestamp}, after packages were sealed (${SEALED_SINCE}): seal.json and the sealed manifest were removed`], '');
+        return;
+      }
       this.verdict.checks.push({
         name: 'seal',
         status: 'skipped',
