@@ -577,6 +577,7 @@ AFTER_SEAL = re.compile(r'data/custody/(seal\.json|sealed-manifest-sha256\.txt|p
 
 
 def bag_info_field(bag, label):
+    """A bag-info.txt field's value (labels compared without case, RFC 8493), or None."""
     try:
         with open(os.path.join(bag, 'bag-info.txt'), encoding='utf-8') as f:
             for line in f:
@@ -649,24 +650,12 @@ def check_seal(problem, bag, head):
     return '%d payload files (originals, records, events) are those the log\'s export.sealed event (leaf %s) records' % (len(sealed), leaf_index)
 
 
-def bag_purpose(bag):
-    """bag-info.txt's Custodia-Purpose: "court" (originals) or "partner" (previews); court when unreadable."""
-    try:
-        with open(os.path.join(bag, 'bag-info.txt'), encoding='utf-8') as f:
-            for line in f:
-                if line.startswith('Custodia-Purpose:'):
-                    return line.split(':', 1)[1].strip()
-    except (OSError, ValueError):
-        pass
-    return 'court'
-
-
 def check_items(problem, bag, proven):
     """Each item's file is the one the log recorded: an original's SHA-256 is subject.sha256 of a
     proven evidence.submitted event of that item; a partner copy's preview is the sha256 of a proven
     evidence.derivative_created event (kind "preview"). Without this, a replaced original with
     recomputed manifests passes every other check."""
-    partner = bag_purpose(bag) == 'partner'
+    partner = bag_info_field(bag, 'Custodia-Purpose') == 'partner'  # court (originals) unless it says partner (previews)
     root = os.path.join(bag, 'data', 'evidence')
     ids = sorted(os.listdir(root)) if os.path.isdir(root) else []
     for item in ids:
