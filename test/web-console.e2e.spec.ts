@@ -165,7 +165,9 @@ describe('in Chromium', () => {
     const latitude = page.getByLabel('Latitude');
     await expect.poll(() => latitude.getAttribute('aria-invalid')).toBe('true');
     // Focus goes to the field refused, whose message is read with it; one alert (the form's), not one per field.
-    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent)).toContain('Latitude');
+    await expect
+      .poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent ?? ''), { timeout: 10_000 })
+      .toContain('Latitude');
     expect(await page.locator('form [role=alert]').count()).toBe(1);
     const message = await page.locator('#' + (await latitude.getAttribute('aria-describedby'))).textContent();
     expect(message).toBeTruthy();
@@ -180,13 +182,13 @@ describe('in Chromium', () => {
     await page.route(
       '**/api/v1/cases/*/incidents',
       async (route) => {
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await new Promise((resolve) => setTimeout(resolve, 2000));
         await route.continue();
       },
       { times: 1 },
     );
     await page.keyboard.press('Enter');
-    await expect.poll(() => create.getAttribute('aria-disabled')).toBe('true');
+    await expect.poll(() => create.getAttribute('aria-disabled'), { timeout: 10_000 }).toBe('true');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Create');
     await page.waitForURL(/\/incidents\/[0-9a-f-]{36}$/);
     state.incidentId = page.url().split('/').pop()!;
@@ -315,7 +317,7 @@ describe('in Chromium', () => {
     const zoomIn = page.locator('a.leaflet-control-zoom-in');
     expect([await zoomIn.getAttribute('aria-label'), await zoomIn.getAttribute('title')]).toEqual(['Zoom in', 'Zoom in']);
     await page.getByRole('button', { name: 'Українська' }).click();
-    await expect.poll(() => zoomIn.getAttribute('aria-label')).toBe('Наблизити');
+    await expect.poll(() => zoomIn.getAttribute('aria-label'), { timeout: 10_000 }).toBe('Наблизити');
     expect(await page.locator('a.leaflet-control-zoom-out').getAttribute('title')).toBe('Віддалити');
     expect(await page.locator('a.leaflet-control-zoom-in').count()).toBe(1);
     await page.getByRole('button', { name: 'English' }).click();

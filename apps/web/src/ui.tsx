@@ -199,6 +199,15 @@ function useOnce(): { busy: boolean; run(action: () => Promise<void>, holdMs?: n
   };
 }
 
+/** Focuses the form's first field marked invalid, looking for it over the next frames (React may commit after the first). */
+function focusFirstInvalid(form: HTMLFormElement, frames = 30): void {
+  requestAnimationFrame(() => {
+    const field = form.querySelector<HTMLElement>('[aria-invalid="true"]');
+    if (field) field.focus();
+    else if (frames > 1 && form.isConnected) focusFirstInvalid(form, frames - 1);
+  });
+}
+
 /**
  * A form's submission, once at a time: a second click or Enter while the first is on its way does
  * nothing, as a case, an incident or a package made twice stays in the archive (and its log) for
@@ -215,7 +224,7 @@ export function useSubmit(action: () => Promise<void>): { onSubmit(event: FormEv
         await action();
         // Refused naming fields: focus goes to the first one marked, once React has marked it
         // (WCAG 3.3.1), where its message is read with it (aria-describedby).
-        requestAnimationFrame(() => form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+        focusFirstInvalid(form);
       });
     },
   };
