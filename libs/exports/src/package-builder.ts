@@ -218,7 +218,7 @@ export class PackageBuilder {
           jsonArray(records.casualties.map((c) => ({ casualtyId: c.id, incidentId: c.incidentId, fullName: c.fullName ?? null, nameVariants: c.nameVariants ?? [] }))),
         );
       }
-      // 3. Custody: events, proofs, the head they lead to, the keys, the time-stamp.
+      // 3. Custody: events, then (after the seal) proofs, the head they lead to, the keys, the time-stamp.
       // A partner copy leaves out the events whose signed bytes may name someone (see redact.ts).
       const subjects = {
         evidence: selection.evidenceIds,
@@ -254,7 +254,7 @@ export class PackageBuilder {
       await writer.addPayload('custody/seal.json', prettyJson(sealed.entry));
       await writer.addPayload('custody/proofs.json', jsonArray(this.proofs(carried, head)));
       await this.packHead(writer, head, await this.keys.published());
-      // 4. Tag files: the reader's guide, the report, the script.
+      // 5. Tag files: the reader's guide, the report, the script.
       const token = head.timestampToken ? Buffer.from(head.timestampToken, 'base64') : null;
       await writer.addTag(
         'README.txt',
@@ -293,7 +293,7 @@ export class PackageBuilder {
       const model: ReportModel = { header, items: () => this.reportItems(viewer, row.case_id, selection.evidenceIds, packed, head, listed.treeSize, court, inCopy) };
       await addReportTags(writer, model);
       await writer.addTag('verify_proofs.py', await readFile(VERIFY_PROOFS_PY));
-      // 5. bag-info.txt, the manifests and the tag manifests, then the ZIP's directory.
+      // 6. bag-info.txt, the manifests and the tag manifests, then the ZIP's directory.
       await writer.finish([
         ['Source-Organization', this.config.organization],
         ['Bagging-Date', bagTime.toISOString().slice(0, 10)],
