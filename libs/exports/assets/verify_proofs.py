@@ -346,13 +346,20 @@ def payload_files(bag):
     return files
 
 
+DIGESTS = {}  # path -> {algorithm: hex}: a file is read once, whichever areas check it (originals run to gigabytes)
+
+
 def file_digests(path, algorithms):
-    hashers = dict((algorithm, hashlib.new(algorithm)) for algorithm in algorithms)
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(CHUNK), b''):
-            for hasher in hashers.values():
-                hasher.update(chunk)
-    return dict((algorithm, hasher.hexdigest()) for algorithm, hasher in hashers.items())
+    known = DIGESTS.setdefault(path, {})
+    missing = [algorithm for algorithm in algorithms if algorithm not in known]
+    if missing:
+        hashers = dict((algorithm, hashlib.new(algorithm)) for algorithm in missing)
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(CHUNK), b''):
+                for hasher in hashers.values():
+                    hasher.update(chunk)
+        known.update((algorithm, hasher.hexdigest()) for algorithm, hasher in hashers.items())
+    return dict((algorithm, known[algorithm]) for algorithm in algorithms)
 
 
 def check_manifests(problem, bag, manifests, payload):
