@@ -18,8 +18,8 @@ import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck } from './uploa
 export const UPLOADS_PATH = '/api/v1/uploads';
 
 const UPLOAD_ID = new RegExp(UPLOAD_ID_PATTERN);
-/** A device's SHA-256 in either case (Swift's and Java's formatters differ); kept in lowercase, as multipart does. */
-const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+/** A device's SHA-256, checked once lowercased: either case is taken (Swift's and Java's formatters differ), as multipart does. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 // A media type as RFC 6838 names them, without parameters.
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
