@@ -64,11 +64,12 @@ function printVerdict(v: PackageVerdict, print: (text: string) => void, keyPinne
   }
   const failedItems = v.items.filter((i) => !i.ok).length;
   if (v.ok) {
+    // The package's own keys.json can hold any key: whoever made the package could have signed it,
+    // so without a pinned key the verdict is that the package is intact, not who made it.
     out(
-      `VERIFIED: ${v.items.length} item(s), ${v.stats.events} custody event(s), ${v.stats.files} files (${(v.stats.bytes / MIB).toFixed(1)} MiB) in ${v.stats.seconds.toFixed(1)} s; ` +
+      `${keyPinned ? 'VERIFIED' : 'INTACT, SIGNER NOT CHECKED'}: ${v.items.length} item(s), ${v.stats.events} custody event(s), ${v.stats.files} files (${(v.stats.bytes / MIB).toFixed(1)} MiB) in ${v.stats.seconds.toFixed(1)} s; ` +
         `tree head size ${v.treeHead?.treeSize} signed by key ${v.treeHead?.keyId}\n`,
     );
-    // The package's own keys.json can hold any key: whoever made the package could have signed it.
     if (!keyPinned) out(`The signing key is the package's own: give the archive's published key id with --trusted-key to check it was the archive that signed.\n`);
   } else {
     const first = v.problems[0] ?? v.items.find((i) => !i.ok)?.problem;

@@ -3,6 +3,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   canonicalBytes,
+  followHandovers,
+  handoverProblem,
   MemoryTree,
   parseHash,
   verifyConsistency,
@@ -312,6 +314,50 @@ describe('the custody log in PostgreSQL', () => {
     expect(verifyTreeHead(newHead, published).valid).toBe(true);
     // A head claimed under the new key but signed by the old one fails.
     expect(verifyTreeHead({ ...oldHead, keyId: newKeyId }, published).valid).toBe(false);
+  });
+
+  it("a retired key signs its handover: the head ending with its rotation, which leads whoever trusts it to the next key", async () => {
+    // A rotation cut short after its commit (a crash before the handover): the next start signs it.
+    class CutShort extends SigningKeys {
+      override async handOver(): Promise<number> {
+        return 0;
+      }
+    }
+    const before = (await keys.active()).keyId;
+    const next = await new CutShort(ds, masterKey).rotate();
+    expect((await keys.handovers()).some((h) => h.head.keyId === before)).toBe(false);
+    expect(await keys.handOver()).toBe(1);
+    expect(await keys.handOver()).toBe(0);
+    const third = await keys.rotate();
+    await appendOne(4100);
+    const newest = await heads.publish();
+    expect(newest.keyId).toBe(third);
+
+    const handovers = await keys.handovers();
+    const published = await keys.published();
+    const last = handovers.at(-1)!;
+    expect(last).toMatchObject({ head: { keyId: next, treeSize: last.leafIndex + 1 }, event: { action: 'key.rotated', details: { previousKeyId: next, keyId: third } } });
+    expect(handovers.find((h) => h.head.keyId === before)!.event.details).toMatchObject({ previousKeyId: before, keyId: next });
+    for (const h of handovers) expect(handoverProblem(h, published)).toBeUndefined();
+    const carried = await Promise.all(handovers.map(async (h) => ({ ...h, consistencyProof: await log.consistencyProof(h.head.treeSize, newest.treeSize) })));
+    // From the first key ever to the newest, through every rotation this suite made.
+    const first = published[0]!.keyId;
+    const chain = followHandovers([first], carried, published, newest);
+    expect(chain.problems).toEqual([]);
+    expect(chain.trusted.has(third)).toBe(true);
+    expect(await keys.handovers(last.head.treeSize - 1)).toHaveLength(handovers.length - 1);
+
+    // Kept as the log is: never changed, never a second one for a key.
+    for (const sql of [
+      `UPDATE custody_key_handovers SET signature = 'x'`,
+      `DELETE FROM custody_key_handovers`,
+      `TRUNCATE custody_key_handovers`,
+    ]) {
+      await expect(ds.query(sql), sql).rejects.toThrow(/append-only/);
+    }
+    await expect(
+      ds.query(`INSERT INTO custody_key_handovers SELECT * FROM custody_key_handovers WHERE key_id = $1`, [before]),
+    ).rejects.toThrow(/duplicate key/);
   });
 
   it('a master key other than the one that sealed the signing key is refused with a clear message', async () => {

@@ -19,12 +19,16 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly heads: TreeHeads,
     private readonly sequencer: Sequencer,
+    private readonly keys: SigningKeys,
     @Inject(CUSTODIA_CONFIG) private readonly config: CustodiaConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    // Integrates what an earlier run left queued, and signs.
+    // Integrates what an earlier run left queued, and signs; then the handover of a rotation
+    // that a crash cut short (or that was made before retired keys signed one).
     await this.heads.publish();
+    const handedOver = await this.keys.handOver();
+    if (handedOver) new Logger('Custody').log(`Signed ${handedOver} retired key handover(s)`);
     this.heads.start(this.config.treeHeadIntervalMs);
     if (this.config.sequencer) this.sequencer.start();
   }

@@ -23,16 +23,6 @@ export const SignedTreeHead = z
   })
   .meta({ id: 'SignedTreeHead' });
 
-export const LogKey = z
-  .strictObject({
-    keyId: hex(),
-    algorithm: z.literal('Ed25519'),
-    publicKeyPem: z.string(),
-    activeFrom: timestamp(),
-    activeTo: timestamp().nullable(),
-  })
-  .meta({ id: 'LogKey' });
-
 export const LogLeaf = z
   .strictObject({
     leafIndex: index(),
@@ -55,6 +45,31 @@ export const CustodyEventSchema = z
     reason: z.string().optional(),
   })
   .meta({ id: 'CustodyEvent' });
+
+/** A retired key's handover (custody.md, "Key rotation"). */
+export const KeyHandoverSchema = z
+  .strictObject({
+    head: z
+      .strictObject({ treeSize: index(), rootHash: hex(), timestamp: timestamp(), keyId: hex(), signature: z.string() })
+      .describe('A signed tree head, signed by the retiring key, whose last leaf is the event'),
+    event: CustodyEventSchema.describe('The key.rotated event: details.previousKeyId is the head\'s key, details.keyId the next one'),
+    leafIndex: index().describe("The event's leaf: the head's treeSize - 1"),
+    inclusionProof: z.array(hex()).describe("RFC 9162 inclusion proof of the event's leaf in the head's tree"),
+  })
+  .meta({ id: 'KeyHandover' });
+
+export const LogKey = z
+  .strictObject({
+    keyId: hex(),
+    algorithm: z.literal('Ed25519'),
+    publicKeyPem: z.string(),
+    activeFrom: timestamp(),
+    activeTo: timestamp().nullable(),
+    handover: KeyHandoverSchema.nullable().describe(
+      'For a retired key, the head it signed last, over the rotation that names its successor: whoever trusts this key can follow it to the next one. null for the active key',
+    ),
+  })
+  .meta({ id: 'LogKey' });
 
 export const LogEntrySchema = z
   .strictObject({

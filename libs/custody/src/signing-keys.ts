@@ -1,8 +1,19 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { generateSigningKey, keyIdOf, SYSTEM_ACTOR, type PublishedKey } from '#custodia/custody-core';
+import {
+  formatTimestamp,
+  generateSigningKey,
+  keyIdOf,
+  signTreeHead,
+  SYSTEM_ACTOR,
+  toHex,
+  treeRoot,
+  type CustodyEvent,
+  type KeyHandover,
+  type PublishedKey,
+} from '#custodia/custody-core';
 import { seal, unseal } from '#custodia/keyring';
-import { CustodyLog } from './custody-log.js';
+import { CustodyLog, nodeReader } from './custody-log.js';
 
 /** The master key given is not the one the stored signing key was sealed with. */
 export class MasterKeyMismatch extends Error {
@@ -48,10 +59,10 @@ export class SigningKeys {
   /**
    * Retires the active key and starts signing with a new one; returns the new key id. The
    * rotation is a system event (`key.rotated`, no case) committed with it: by the system actor
-   * when the CLI does it, or by the person who asked.
+   * when the CLI does it, or by the person who asked. The retired key then signs its handover.
    */
   async rotate(actor: { id: string; role: string } = SYSTEM_ACTOR): Promise<string> {
-    return this.db.transaction(async (tx) => {
+    const keyId = await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KEY_LOCK]);
       // TypeORM answers an UPDATE with [rows, affected count].
       const [retired]: [{ key_id: string }[], number] = await tx.query(
@@ -67,6 +78,66 @@ export class SigningKeys {
       });
       return keyId;
     });
+    await this.handOver();
+    return keyId;
+  }
+
+  /**
+   * Has each retired key sign its handover (KeyHandover): the head that ends with the
+   * `key.rotated` event retiring it, so whoever trusts the old key can follow it to the new one.
+   * Run after each rotation, and at each start for a rotation a crash cut short or one made
+   * before handovers were signed. Answers how many it signed.
+   */
+  async handOver(): Promise<number> {
+    const pending: { key_id: string; private_key_sealed: Buffer }[] = await this.db.query(
+      `SELECT key_id, private_key_sealed FROM custody_signing_keys k
+        WHERE active_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM custody_key_handovers h WHERE h.key_id = k.key_id)`,
+    );
+    if (!pending.length) return 0;
+    const log = new CustodyLog(this.db);
+    await log.integrateAll();
+    const rotations = (
+      await this.db.query(`SELECT leaf_index, event_bytes FROM custody_events WHERE subject_type = 'key' AND action = 'key.rotated'`)
+    ).map((row: { leaf_index: string; event_bytes: Buffer }) => ({ leafIndex: Number(row.leaf_index), event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent }));
+    let signed = 0;
+    for (const key of pending) {
+      const rotation = rotations.find((r: { event: CustodyEvent }) => r.event.details['previousKeyId'] === key.key_id);
+      if (!rotation) continue;
+      const treeSize = rotation.leafIndex + 1;
+      const root = await treeRoot(treeSize, nodeReader(this.db));
+      const head = signTreeHead(
+        { treeSize, rootHash: toHex(root), timestamp: formatTimestamp(new Date()), keyId: key.key_id },
+        this.open(key.key_id, key.private_key_sealed),
+      );
+      // Two instances starting together may both sign: the first kept is the handover.
+      const inserted: unknown[] = await this.db.query(
+        `INSERT INTO custody_key_handovers (key_id, next_key_id, leaf_index, tree_size, root_hash, signed_timestamp, signature)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING key_id`,
+        [key.key_id, rotation.event.subject.id, rotation.leafIndex, treeSize, root, head.timestamp, head.signature],
+      );
+      signed += inserted.length;
+    }
+    return signed;
+  }
+
+  /** Every handover whose head is no larger than `treeSize`, oldest first, each with its event and inclusion proof. */
+  async handovers(treeSize = Number.MAX_SAFE_INTEGER): Promise<KeyHandover[]> {
+    const rows: { key_id: string; leaf_index: string; tree_size: string; root_hash: Buffer; signed_timestamp: string; signature: string; event_bytes: Buffer }[] =
+      await this.db.query(
+        `SELECT h.key_id, h.leaf_index, h.tree_size, h.root_hash, h.signed_timestamp, h.signature, e.event_bytes
+           FROM custody_key_handovers h JOIN custody_events e USING (leaf_index)
+          WHERE h.tree_size <= $1 ORDER BY h.leaf_index`,
+        [treeSize],
+      );
+    const log = new CustodyLog(this.db);
+    return Promise.all(
+      rows.map(async (row) => ({
+        head: { treeSize: Number(row.tree_size), rootHash: toHex(row.root_hash), timestamp: row.signed_timestamp, keyId: row.key_id, signature: row.signature },
+        event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent,
+        leafIndex: Number(row.leaf_index),
+        inclusionProof: await log.inclusionProof(Number(row.leaf_index), Number(row.tree_size)),
+      })),
+    );
   }
 
   /** Every key that ever signed, oldest first. */

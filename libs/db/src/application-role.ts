@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { StartupError } from '#custodia/errors';
 
 /** The custody log's tables: append-only (custody.md), so the application reads and adds rows, nothing more. */
-export const LOG_TABLES = ['custody_events', 'custody_nodes', 'custody_tree_heads', 'custody_head_timestamps'] as const;
+export const LOG_TABLES = ['custody_events', 'custody_nodes', 'custody_tree_heads', 'custody_head_timestamps', 'custody_key_handovers'] as const;
 
 /** The role the embedded PostgreSQL's application sessions log in as (migrations run as `postgres`). */
 export const EMBEDDED_APPLICATION_ROLE = 'custodia_app';

@@ -7,7 +7,7 @@ import type { Actor, Role } from '#custodia/auth';
 import { BagWriter, sanitiseFileName } from '#custodia/bagit';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { CustodyLog, SigningKeys, TreeHeads, type EventsWithheld, type KeptTreeHead, type LogKeyView } from '#custodia/custody';
-import { canonicalBytes, parseHash, treeHeadBytes, verifyInclusion, type SignedTreeHead } from '#custodia/custody-core';
+import { canonicalBytes, followHandovers, parseHash, treeHeadBytes, verifyInclusion, type CarriedHandover, type SignedTreeHead } from '#custodia/custody-core';
 import { BLOB_STORE, EvidenceService, type EvidenceRow, type EvidenceView } from '#custodia/evidence';
 import { RecordsService } from '#custodia/records';
 import type { BlobStore } from '#custodia/storage';
@@ -254,6 +254,7 @@ export class PackageBuilder {
       await writer.addPayload('custody/seal.json', prettyJson(sealed.entry));
       await writer.addPayload('custody/proofs.json', jsonArray(this.proofs(carried, head)));
       await this.packHead(writer, head, await this.keys.published());
+      await writer.addPayload('custody/handovers.json', prettyJson(await this.handovers(head)));
       // 5. Tag files: the reader's guide, the report, the script.
       const token = head.timestampToken ? Buffer.from(head.timestampToken, 'base64') : null;
       await writer.addTag(
@@ -449,6 +450,21 @@ export class PackageBuilder {
         yield { leafIndex: e.leafIndex, leafHash: e.leafHash, inclusionProof };
       }
     }
+  }
+
+  /**
+   * handovers.json: each retired key's handover under the head, with the proof that the head
+   * extends it, so a court that pinned an older key can follow the rotations to the head's.
+   */
+  private async handovers(head: SignedTreeHead): Promise<CarriedHandover[]> {
+    const carried: CarriedHandover[] = [];
+    for (const handover of await this.keys.handovers(head.treeSize)) {
+      const consistencyProof = handover.head.treeSize === head.treeSize ? [] : await this.custody.consistencyProof(handover.head.treeSize, head.treeSize);
+      carried.push({ ...handover, consistencyProof });
+    }
+    const { problems } = followHandovers([], carried, await this.keys.published(), head);
+    if (problems.length) throw new PackageIntegrityError(`A key handover does not lead to the signed head: ${problems[0]}; run \`custodia log verify\``);
+    return carried;
   }
 
   private async packHead(writer: BagWriter, head: KeptTreeHead, keys: LogKeyView[]): Promise<void> {

@@ -85,6 +85,9 @@ HOW TO CHECK IT WITH STANDARD TOOLS (run each command inside this folder)
    openssl pkey -pubin -in ${key} -outform DER | sha256sum
    Compare it with the key id the archive publishes elsewhere (GET /api/v1/log/keys, or what it
    gave you before): a package signed by a key you did not get from the archive proves nothing.
+   If you were given an older key: python3 verify_proofs.py --trusted-key <that key id>
+   follows data/custody/handovers.json, where each key the archive retired signed the log
+   up to the event naming the next key, to the key that signed this head.
 3. The tree head existed no later than an independent authority says (RFC 3161):
 ${tsa}
 4. Every custody event is in the log under that head, no event was altered, and each item's
@@ -140,6 +143,9 @@ ${'='.repeat(60)}
    виводить "Signature Verified Successfully". Ідентифікатор ключа - SHA-256 ключа:
    openssl pkey -pubin -in ${key} -outform DER | sha256sum
    Порівняйте його з ідентифікатором, який архів публікує окремо (GET /api/v1/log/keys).
+   Якщо вам дали старіший ключ: python3 verify_proofs.py --trusted-key <ідентифікатор ключа>
+   проходить data/custody/handovers.json, де кожен виведений з ужитку ключ підписав журнал
+   до події, що називає наступний ключ, - аж до ключа, яким підписано цю голову.
 3. Голова дерева існувала не пізніше часу, засвідченого незалежною службою (RFC 3161):
 ${tsaUk}
 4. Кожна подія є в журналі під цією головою, жодну не змінено, і файл кожного доказу - той,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PYTHON } from '../../../test/support/python.js';
-import { canonicalBytes, toHex } from '#custodia/custody-core';
+import { MemoryTree, canonicalBytes, proofToHex, toHex } from '#custodia/custody-core';
 import {
   HEAD_SIZE,
   ITEMS,
@@ -66,7 +66,7 @@ function expectFailure(run: Run, ...messages: (string | RegExp)[]): void {
 function expectSuccess(run: Run): void {
   expect(run.stderr).toBe('');
   expect(run.stdout).not.toContain('FAILED');
-  expect(run.stdout).toMatch(/\nALL CHECKS PASSED\n$/);
+  expect(run.stdout).toMatch(/\nALL CHECKS PASSED(, SIGNER NOT CHECKED: give --trusted-key with the key id the archive published)?\n$/);
   expect(run.code).toBe(0);
 }
 
@@ -114,8 +114,77 @@ describe('verify_proofs.py on a good package', () => {
     const files = payload();
     for (const [name, bytes] of Object.entries(headFiles(custody().head, keyB))) files.set(name, bytes);
     const bag = await writeBag(files);
-    expectSuccess(await verify(bag));
-    expectSuccess(await verify(bag, '--trusted-key', keyB.keyId));
+    // Without a key to trust the verdict does not say the archive signed: keys.json is the package's own.
+    const unpinned = await verify(bag);
+    expectSuccess(unpinned);
+    expect(unpinned.stdout).toMatch(/\nALL CHECKS PASSED, SIGNER NOT CHECKED: give --trusted-key/);
+    const pinned = await verify(bag, '--trusted-key', keyB.keyId);
+    expectSuccess(pinned);
+    expect(pinned.stdout).toMatch(/\nALL CHECKS PASSED\n$/);
+  });
+});
+
+describe.concurrent("verify_proofs.py and a key's handover", () => {
+  const withHandovers = (change?: (h: Record<string, any>) => void): Files => {
+    const files = payload();
+    if (change) files.set('data/custody/handovers.json', editJson(files, 'data/custody/handovers.json', (list) => change(list[0])));
+    return files;
+  };
+
+  it('follows handovers.json from a retired key to the key that signed the head', async () => {
+    const run = await verify(await writeBag(withHandovers()), '--trusted-key', keyB.keyId);
+    expectSuccess(run);
+    expect(run.stdout).toContain('reached from the trusted key through handovers.json');
+    const before = withHandovers();
+    before.delete('data/custody/handovers.json');
+    expectFailure(await verify(await writeBag(before), '--trusted-key', keyB.keyId), `is signed by key ${keyA.keyId}, not by the trusted key ${keyB.keyId}`);
+    expectFailure(await verify(await writeBag(withHandovers()), '--trusted-key', outsider.keyId), `not by the trusted key ${outsider.keyId} nor any key they handed over to`);
+  });
+
+  it.each<[string, (h: Record<string, any>) => void, string | RegExp]>([
+    ['the next key changed', (h) => (h.event.details.keyId = outsider.keyId), 'handovers.json entry 0: its inclusion proof does not lead from its event to its head'],
+    ['signed by the key it hands over to', (h) => (h.head.keyId = keyA.keyId), /handovers.json entry 0: its head: the Ed25519 signature does not verify/],
+    ['another action', (h) => (h.event.action = 'key.created'), 'its event is key.created, not key.rotated'],
+    ['not the last leaf', (h) => (h.head.treeSize += 1), /handovers.json entry 0: its head: the Ed25519 signature does not verify/],
+    ['another log', (h) => (h.consistencyProof = h.consistencyProof.slice(1)), /its consistency proof does not lead from its head \(size \d+\) to the package's head: not the same log/],
+    ['not a handover', (h) => delete h.event, 'handovers.json entry 0: is not { head, event'],
+  ])('fails a handover whose %s, a key pinned or not', async (_, change, message) => {
+    const bag = await writeBag(withHandovers(change));
+    const pinned = await verify(bag, '--trusted-key', keyB.keyId);
+    expectFailure(pinned, message, /nor any key they handed over to/);
+    expectFailure(await verify(bag), message);
+  });
+});
+
+describe("verify_proofs.py's RFC 9162 consistency check", () => {
+  it('holds for every proof of a real tree and for none changed by a bit', async () => {
+    const tree = new MemoryTree();
+    for (let i = 0; i < 70; i++) tree.append(Buffer.from(`leaf ${i}`));
+    const lines: string[] = [];
+    const expected: boolean[] = [];
+    const add = (m: number, n: number, proof: string[], root1: string, root2: string, holds: boolean) => {
+      lines.push(JSON.stringify([m, n, proof, root1, root2]));
+      expected.push(holds);
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }), fc.nat(), (a, b, pick) => {
+        const [m, n] = a <= b ? [a, b] : [b, a];
+        const proof = m === n ? [] : proofToHex(tree.consistencyProof(m, n));
+        const [r1, r2] = [toHex(tree.root(m)), toHex(tree.root(n))];
+        add(m, n, proof, r1, r2, true);
+        if (proof.length) {
+          const at = pick % proof.length;
+          const bent = proof.map((h, k) => (k === at ? `${h.slice(0, 63)}${h[63] === '0' ? '1' : '0'}` : h));
+          add(m, n, bent, r1, r2, false);
+          add(m, n, proof.slice(0, -1), r1, r2, false);
+        }
+        if (m < n) add(m, n, proof, r2, r1, false);
+      }),
+      { numRuns: 300 },
+    );
+    const run = await python([SCRIPT, '--consistency-stdin'], lines.map((l) => `${l}\n`).join(''));
+    expect(run.stderr).toBe('');
+    expect(run.stdout.split('\n').slice(0, -1).map((v) => v === 'true')).toEqual(expected);
   });
 });
 

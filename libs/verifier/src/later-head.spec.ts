@@ -58,14 +58,14 @@ describe('loadLaterHead from an archive', () => {
     });
     const later = await loadLaterHead('https://a.org/sub/?x=1', packageHead, fetchImpl);
     expect(asked).toEqual(['https://a.org/sub/api/v1/log/tree-head', 'https://a.org/sub/api/v1/log/keys', consistency]);
-    expect(later).toEqual({ head: laterHead, consistencyProof: proof, keys, source: 'https://a.org' });
+    expect(later).toEqual({ head: laterHead, consistencyProof: proof, keys, handovers: [], source: 'https://a.org' });
   });
 
   it('fetches no proof when the newest head has the package head’s size', async () => {
     const { fetchImpl, asked } = fakeFetch({ 'https://a.org/api/v1/log/tree-head': packageHead, 'https://a.org/api/v1/log/keys': keys });
     const later = await loadLaterHead('https://a.org/api/v1', packageHead, fetchImpl);
     expect(asked).toEqual(['https://a.org/api/v1/log/tree-head', 'https://a.org/api/v1/log/keys']);
-    expect(later).toEqual({ head: packageHead, consistencyProof: [], keys, source: 'https://a.org' });
+    expect(later).toEqual({ head: packageHead, consistencyProof: [], keys, handovers: [], source: 'https://a.org' });
   });
 
   it('takes keys that are not a list as none', async () => {
@@ -112,17 +112,17 @@ describe('loadLaterHead from a file', () => {
 
   it('reads { treeHead, consistencyProof, keys }', async () => {
     const at = await file('full.json', { treeHead: laterHead, consistencyProof: proof, keys });
-    expect(await loadLaterHead(at, packageHead)).toEqual({ head: laterHead, consistencyProof: proof, keys, source: at });
+    expect(await loadLaterHead(at, packageHead)).toEqual({ head: laterHead, consistencyProof: proof, keys, handovers: [], source: at });
   });
 
   it('reads { treeHead, consistency: { proof } } (the API answers side by side)', async () => {
     const at = await file('api.json', { treeHead: laterHead, consistency: { first: HEAD_SIZE, second: HEAD_SIZE + 1, proof } });
-    expect(await loadLaterHead(at, packageHead)).toEqual({ head: laterHead, consistencyProof: proof, keys: [], source: at });
+    expect(await loadLaterHead(at, packageHead)).toEqual({ head: laterHead, consistencyProof: proof, keys: [], handovers: [], source: at });
   });
 
   it('reads a bare signed head, with no proof and no keys', async () => {
     const at = await file('bare.json', packageHead);
-    expect(await loadLaterHead(at, packageHead)).toEqual({ head: packageHead, consistencyProof: [], keys: [], source: at });
+    expect(await loadLaterHead(at, packageHead)).toEqual({ head: packageHead, consistencyProof: [], keys: [], handovers: [], source: at });
   });
 
   it('fails on a file that does not exist or is not JSON', async () => {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { PublishedKey, SignedTreeHead } from '#custodia/custody-core';
+import type { KeyHandover, PublishedKey, SignedTreeHead } from '#custodia/custody-core';
 import type { LaterHead } from './verify-package.js';
 
 const TIMEOUT_MS = 20_000;
@@ -41,17 +41,25 @@ export async function loadLaterHead(against: string, packageHead: SignedTreeHead
     const base = apiBase(against);
     const at = (path: string) => new URL(`${base.pathname}${path}`, base);
     const head = (await getJson(at('/log/tree-head'), fetchImpl)) as SignedTreeHead;
-    const keys = (await getJson(at('/log/keys'), fetchImpl)) as PublishedKey[];
-    let proof: string[] = [];
-    if (head.treeSize > packageHead.treeSize) {
-      const answer = (await getJson(at(`/log/proofs/consistency?first=${packageHead.treeSize}&second=${head.treeSize}`), fetchImpl)) as { proof: string[] };
-      proof = answer.proof;
+    const answer = await getJson(at('/log/keys'), fetchImpl);
+    const keys = (Array.isArray(answer) ? answer : []) as (PublishedKey & { handover?: KeyHandover | null })[];
+    const consistency = async (first: number): Promise<string[]> =>
+      first >= head.treeSize ? [] : ((await getJson(at(`/log/proofs/consistency?first=${first}&second=${head.treeSize}`), fetchImpl)) as { proof: string[] }).proof;
+    const proof = await consistency(packageHead.treeSize);
+    // Handovers of keys rotated after the package's head: a pinned key leads through them to the later head's.
+    const handovers: unknown[] = [];
+    for (const key of keys) {
+      const handover = key.handover;
+      const size = handover?.head?.treeSize;
+      if (!Number.isSafeInteger(size) || size! <= packageHead.treeSize || size! > head.treeSize) continue;
+      handovers.push({ ...handover, consistencyProof: await consistency(size!) });
     }
-    return { head, consistencyProof: proof, keys: Array.isArray(keys) ? keys : [], source: base.origin };
+    return { head, consistencyProof: proof, keys, handovers, source: base.origin };
   }
   const parsed = JSON.parse(await readFile(against, 'utf8')) as Record<string, unknown>;
   const head = (parsed['treeHead'] ?? parsed) as SignedTreeHead;
   const proof = (parsed['consistencyProof'] ?? (parsed['consistency'] as { proof?: unknown } | undefined)?.proof ?? parsed['proof'] ?? []) as string[];
   const keys = (Array.isArray(parsed['keys']) ? parsed['keys'] : []) as PublishedKey[];
-  return { head, consistencyProof: proof, keys, source: against };
+  const handovers = Array.isArray(parsed['handovers']) ? (parsed['handovers'] as unknown[]) : [];
+  return { head, consistencyProof: proof, keys, handovers, source: against };
 }

@@ -36,6 +36,12 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 const folderBag = (data?: Files, options?: BagOptions): Promise<string> => writeBag(dir, data, options);
 const zipBag = (data?: Files, options?: BagOptions): Promise<string> => writeBagZip(dir, data, options);
 const partnerPayload = (): Files => payload(custody(), 'partner');
+/** A package made before retired keys signed handovers. */
+const withoutHandovers = (): Files => {
+  const files = payload();
+  files.delete('data/custody/handovers.json');
+  return files;
+};
 const short = (hex: string): string => `${hex.slice(0, 16)}…`;
 const original = (i: number): string => `data/evidence/${ITEMS[i]!.id}/original/${ITEMS[i]!.fileName}`;
 const status = (verdict: PackageVerdict, name: Check['name']) => verdict.checks.find((c) => c.name === name)?.status;
@@ -426,7 +432,39 @@ describe.concurrent('verifyPackage on a tampered package', () => {
   });
 
   it('refuses a head signed by another published key than the trusted one', async () => {
-    expectFailure(await verifyPackage(await folderBag(), { trustedKeyIds: [keyB.keyId] }), `the tree head is signed by key ${keyA.keyId}, not the trusted key ${keyB.keyId}`);
+    expectFailure(await verifyPackage(await folderBag(withoutHandovers()), { trustedKeyIds: [keyB.keyId] }), `the tree head is signed by key ${keyA.keyId}, not the trusted key ${keyB.keyId}`);
+    expectFailure(
+      await verifyPackage(await folderBag(), { trustedKeyIds: [outsider.keyId] }),
+      `the tree head is signed by key ${keyA.keyId}, not the trusted key ${outsider.keyId} nor any key they handed over to`,
+    );
+  });
+
+  it("follows a retired key's handover to the key that signed the head", async () => {
+    const verdict = await verifyPackage(await folderBag(), { trustedKeyIds: [keyB.keyId] });
+    expectOk(verdict);
+    expect(verdict.checks.find((c) => c.name === 'tree-head')!.detail).toMatch(/a key the trusted key handed over to \(1 handover followed\)$/);
+    // A handover that does not hold is the package's fault, whether or not a key is pinned.
+    const edit = (change: (h: Record<string, any>) => void): Files => {
+      const files = payload();
+      const list = JSON.parse(files.get('data/custody/handovers.json')!.toString());
+      change(list[0]);
+      files.set('data/custody/handovers.json', Buffer.from(JSON.stringify(list)));
+      return files;
+    };
+    const cases: [string, (h: Record<string, any>) => void, RegExp][] = [
+      ['the next key changed', (h) => (h.event.details.keyId = outsider.keyId), /handovers\.json: handover 0 its inclusion proof does not lead/],
+      ['signed by the key it hands over to', (h) => (h.head = signTreeHead({ ...h.head, keyId: keyA.keyId }, keyA.privateKey)), /handover 0 its event retires .*, not the key that signed its head/],
+      ['the signature changed', (h) => (h.head.treeSize += 1), /handover 0 its head does not verify/],
+      ['another log', (h) => (h.consistencyProof = h.consistencyProof.slice(1)), /handover 0 .* consistency proof fails/],
+    ];
+    for (const [what, change, message] of cases) {
+      const bag = await folderBag(edit(change));
+      const pinned = await verifyPackage(bag, { trustedKeyIds: [keyB.keyId] });
+      expect(failures(pinned), what).toContainEqual(expect.stringMatching(message));
+      expect(failures(pinned), what).toContainEqual(expect.stringMatching(/not the trusted key .* nor any key they handed over to/));
+      expect(failures(await verifyPackage(bag)), what).toContainEqual(expect.stringMatching(message));
+    }
+    expectFailure(await verifyPackage(await folderBag(edit((h) => Object.assign(h, { head: 'x' })))), /handovers\.json: handover 0 is not/);
   });
 
   it('refuses a head re-signed by a key that keys.json does not publish', async () => {
@@ -697,7 +735,7 @@ describe.concurrent('verifyPackage against a later head', () => {
     // After a rotation both keys are the archive's: trusting both passes the old package against the new head.
     expectOk(await verifyPackage(bag, { trustedKeyIds: [keyA.keyId, otherKey.keyId], against: against({ head, consistencyProof: proof, keys }) }));
     expectFailure(
-      await verifyPackage(bag, { trustedKeyIds: [keyB.keyId, otherKey.keyId], against: against({ head, consistencyProof: proof, keys }) }),
+      await verifyPackage(await folderBag(withoutHandovers()), { trustedKeyIds: [keyB.keyId, otherKey.keyId], against: against({ head, consistencyProof: proof, keys }) }),
       `the tree head is signed by key ${keyA.keyId}, not any of the trusted keys ${keyB.keyId}, ${otherKey.keyId}`,
     );
   });

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { BAG_ALGORITHMS, DigestThread, parseBagInfo, parseManifest, parseOxum, type BagAlgorithm } from '#custodia/bagit';
 import {
   canonicalBytes,
+  followHandovers,
   isHashHex,
   leafHash,
   parseHash,
@@ -25,6 +26,8 @@ export interface LaterHead {
   consistencyProof: string[];
   /** Keys that may have signed it, besides the package's own. */
   keys: PublishedKey[];
+  /** The archive's key handovers under it, each with its consistency proof to it: how a pinned key leads to a newer one. */
+  handovers?: unknown[];
   /** Where it came from, for the report. */
   source: string;
 }
@@ -159,10 +162,12 @@ function parseJson(bytes: Buffer, what: string): { value?: unknown; problem?: st
 /** The seal (PACKAGE-FORMAT.md): the export.sealed event with its proof, and the manifest it seals. */
 const SEAL = 'data/custody/seal.json';
 const SEALED_MANIFEST = 'data/custody/sealed-manifest-sha256.txt';
+/** Each retired key's handover under the head (custody.md, "Key rotation"). */
+const HANDOVERS = 'data/custody/handovers.json';
 /** Packages whose head was signed from this instant on carry a seal (the version that began sealing). */
 const SEALED_SINCE = '2026-12-06T05:00:00.000Z';
 /** Payload files written after the seal: those that depend on the head signed over it. */
-const AFTER_SEAL = /^data\/custody\/(seal\.json|sealed-manifest-sha256\.txt|proofs\.json|tree-head\.(json|tbs|sig|tsr)|keys\.json|keys\/[0-9a-f]{64}\.pem)$/;
+const AFTER_SEAL = /^data\/custody\/(seal\.json|sealed-manifest-sha256\.txt|proofs\.json|tree-head\.(json|tbs|sig|tsr)|keys\.json|handovers\.json|keys\/[0-9a-f]{64}\.pem)$/;
 
 const shortHash = (hex: string | null | undefined): string => (hex ? `${hex.slice(0, 16)}…` : 'none');
 
@@ -225,6 +230,7 @@ class PackageCheck {
   ) {
     this.files = new Map(source.files.map((f) => [f.path, f.sizeBytes]));
     verdict.bag = source.name;
+    this.trusted = options.trustedKeyIds?.length ? new Set(options.trustedKeyIds) : null;
   }
 
   private check(name: Check['name'], problems: string[], okDetail: string): void {
@@ -395,11 +401,15 @@ class PackageCheck {
       else if (!Array.isArray(value)) problems.push('keys.json is not a list of keys');
       else this.keys = value.filter((k): k is PublishedKey => typeof k === 'object' && k !== null && typeof k.keyId === 'string' && typeof k.publicKeyPem === 'string');
     }
+    let handedOver = '';
     if (head && bytes) {
       const verdict = verifyTreeHead(head, this.keys);
       if (!verdict.valid) problems.push(`the tree head does not verify: ${verdict.reason}`);
-      else if (!this.trusts(head.keyId)) {
-        problems.push(`the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}`);
+      else {
+        handedOver = await this.followHandovers(head, problems);
+        if (!this.trusts(head.keyId)) {
+          problems.push(`the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}${this.handoverCount ? ' nor any key they handed over to' : ''}`);
+        }
       }
       if (verdict.valid && !canonicalBytes(head).equals(bytes)) problems.push('tree-head.json is not the RFC 8785 form of the signed head');
       const field = await this.bagInfo();
@@ -416,7 +426,7 @@ class PackageCheck {
       if (pem && pem.toString('utf8').trim() !== key.publicKeyPem.trim()) problems.push(`keys/${key.keyId}.pem differs from keys.json`);
     }
     const valid = problems.length === 0 && head !== null;
-    this.check('tree-head', problems, head ? `size ${head.treeSize}, root ${shortHash(head.rootHash)}, signed by key ${shortHash(head.keyId)} at ${head.timestamp}` : '');
+    this.check('tree-head', problems, head ? `size ${head.treeSize}, root ${shortHash(head.rootHash)}, signed by key ${shortHash(head.keyId)} at ${head.timestamp}${handedOver}` : '');
     // Kept in the verdict (and its --json) only when it is one: a hostile tree-head.json may be anything.
     this.verdict.treeHead = valid ? head : null;
     return valid ? head : null;
@@ -582,10 +592,36 @@ class PackageCheck {
     }
   }
 
-  /** Whether a head signed by `keyId` may be taken: any key when none is pinned, else a pinned one. */
+  /** The pinned keys and those they handed over to (handovers.json); null when none is pinned. */
+  private trusted: Set<string> | null = null;
+  private handoverCount = 0;
+
+  /**
+   * Reads handovers.json (absent in packages made before keys signed handovers: none) and, when
+   * keys are pinned, trusts each key a trusted one handed over to. A handover that does not
+   * verify is a fault of the package whether or not keys are pinned. Answers the detail to show.
+   */
+  private async followHandovers(head: SignedTreeHead, problems: string[]): Promise<string> {
+    const pinned = this.options.trustedKeyIds ?? [];
+    const bytes = await this.text(HANDOVERS);
+    if (!bytes) return '';
+    const { value, problem } = parseJson(bytes, 'handovers.json');
+    if (problem || !Array.isArray(value)) {
+      problems.push(problem ?? 'handovers.json is not a list of key handovers');
+      return '';
+    }
+    this.handoverCount = value.length;
+    const chain = followHandovers(pinned, value, this.keys, head);
+    problems.push(...chain.problems.map((p) => `handovers.json: ${p}`));
+    if (!this.trusted) return '';
+    const reached = [...chain.trusted].filter((k) => !pinned.includes(k));
+    this.trusted = chain.trusted;
+    return reached.includes(head.keyId) ? `, a key the trusted key handed over to (${reached.length} handover${reached.length === 1 ? '' : 's'} followed)` : '';
+  }
+
+  /** Whether a head signed by `keyId` may be taken: any key when none is pinned, else a pinned one or one it handed over to. */
   private trusts(keyId: string): boolean {
-    const pinned = this.options.trustedKeyIds;
-    return !pinned?.length || pinned.includes(keyId);
+    return !this.trusted || this.trusted.has(keyId);
   }
 
   private trustedKeys(): string {
@@ -713,7 +749,14 @@ class PackageCheck {
       return;
     }
     const problems: string[] = [];
-    const signed = verifyTreeHead(later.head, [...this.keys, ...later.keys]);
+    const keys = [...this.keys, ...later.keys];
+    const signed = verifyTreeHead(later.head, keys);
+    if (signed.valid && this.trusted && later.handovers?.length) {
+      // Keys rotated since the package: the archive's handovers lead from a trusted key to the later head's.
+      const chain = followHandovers(this.trusted, later.handovers, keys, later.head);
+      problems.push(...chain.problems.map((p) => `the later head's ${p}`));
+      this.trusted = chain.trusted;
+    }
     if (!signed.valid) problems.push(`the later head from ${later.source} does not verify: ${signed.reason}`);
     else if (!this.trusts(later.head.keyId)) {
       problems.push(`the later head from ${later.source} is signed by key ${later.head.keyId}, not ${this.trustedKeys()}`);

@@ -23,6 +23,7 @@ import {
   type LogReader,
   type LogKeyView,
 } from '#custodia/custody';
+import type { KeyHandover } from '#custodia/custody-core';
 import { unprocessable } from '#custodia/errors';
 import { z } from '#custodia/schema';
 import { Endpoint, ValidQuery } from '../http/endpoint.js';
@@ -63,8 +64,9 @@ export class LogController {
   @Get('keys')
   @PublicLog()
   @Endpoint({ operationId: 'listLogKeys', summary: "The log's signing keys, past ones included", response: z.array(LogKey) })
-  logKeys(): Promise<LogKeyView[]> {
-    return this.keys.published();
+  async logKeys(): Promise<(LogKeyView & { handover: KeyHandover | null })[]> {
+    const [keys, handovers] = await Promise.all([this.keys.published(), this.keys.handovers()]);
+    return keys.map((key) => ({ ...key, handover: handovers.find((h) => h.head.keyId === key.keyId) ?? null }));
   }
 
   @Get('leaves')

@@ -113,7 +113,8 @@ export function logEvents(): Event[] {
       details: {},
     });
   });
-  events.push({ action: 'key.rotated', at: at(40), actor: SYSTEM, caseId: null, subject: { type: 'key', id: 'log' }, details: {} });
+  // keyB hands over to keyA: the package carries keyB's handover (handovers.json).
+  events.push({ action: 'key.rotated', at: at(40), actor: SYSTEM, caseId: null, subject: { type: 'key', id: keyA.keyId }, details: { previousKeyId: keyB.keyId, keyId: keyA.keyId } });
   events.push({ action: 'evidence.verified', at: at(41), actor: INVESTIGATOR, caseId: CASE_ID, subject: { type: 'evidence', id: ITEMS[0]!.id }, details: { matched: true } });
   // Appended after the head the package carries: not in the package.
   events.push({ action: 'export.created', at: at(42), actor: INVESTIGATOR, caseId: CASE_ID, subject: { type: 'export', id: 'e1' }, details: {} });
@@ -155,6 +156,19 @@ export function custody(leafData: (event: Event, bytes: Buffer) => Buffer = (_, 
   }));
   const head: TreeHead = { treeSize: HEAD_SIZE, rootHash: toHex(tree.root(HEAD_SIZE)), timestamp: '2026-11-24T10:00:00.000Z', keyId: keyA.keyId };
   return { lines, proofs, head, tree };
+}
+
+/** handovers.json's one entry: keyB's head ending with the rotation to keyA, proved consistent with `c`'s head. */
+export function handover(c: Custody = custody()): Record<string, unknown> {
+  const rotation = logEvents().find((e) => e.action === 'key.rotated')!;
+  const size = rotation.index + 1;
+  return {
+    head: signTreeHead({ treeSize: size, rootHash: toHex(c.tree.root(size)), timestamp: '2026-11-24T09:40:06.000Z', keyId: keyB.keyId }, keyB.privateKey),
+    event: rotation,
+    leafIndex: rotation.index,
+    inclusionProof: proofToHex(c.tree.inclusionProof(rotation.index, size)),
+    consistencyProof: proofToHex(c.tree.consistencyProof(size, c.head.treeSize)),
+  };
 }
 
 /** tree-head.json, .tbs and .sig of a head signed by `key`. */
@@ -212,6 +226,7 @@ export function payload(c: Custody = custody(), purpose: Purpose = 'court'): Fil
   ];
   files.set('data/custody/keys.json', json(keys));
   for (const key of keys) files.set(`data/custody/keys/${key.keyId}.pem`, Buffer.from(key.publicKeyPem));
+  files.set('data/custody/handovers.json', json([handover(c)]));
   return files;
 }
 
@@ -220,6 +235,7 @@ export function withCustody(c: Custody, files: Files = payload()): Files {
   const changed = new Map(files);
   changed.set('data/custody/events.jsonl', Buffer.concat(c.lines.flatMap((line) => [line, Buffer.from('\n')])));
   changed.set('data/custody/proofs.json', Buffer.from(`${JSON.stringify(c.proofs, null, 2)}\n`));
+  changed.set('data/custody/handovers.json', Buffer.from(`${JSON.stringify([handover(c)], null, 2)}\n`));
   return changed;
 }
 

@@ -1,0 +1,91 @@
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SigningKeys } from '../libs/custody/src/index.js';
+import { handoverProblem, type SignedTreeHead } from '../libs/custody-core/src/index.js';
+import { PYTHON } from './support/python.js';
+import { startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { createCase, fixture, listen, submit } from './support/evidence.js';
+import { cliVerify, download, makeExport, run, unpack } from './support/exports.js';
+
+/**
+ * A court that pinned the archive's key before two rotations: each retired key signs the head
+ * that ends with its own rotation, so both verifiers follow the chain to the key that signed a
+ * new package, and `--against` follows it to the archive's newest head.
+ */
+describe('court packages across key rotations (e2e)', () => {
+  let t: TestApp;
+  let investigator: TestUser;
+  let caseId: string;
+  let first: string;
+  let keys: string[];
+  const work: string[] = [];
+
+  const bagOf = async (exportId: string): Promise<{ zip: string; bag: string; head: SignedTreeHead }> => {
+    const got = await download(t, investigator, exportId);
+    work.push(got.dir);
+    const bag = await unpack(got.zip, path.join(got.dir, 'bag'));
+    return { zip: got.zip, bag, head: JSON.parse(await readFile(path.join(bag, 'data/custody/tree-head.json'), 'utf8')) };
+  };
+  const python = (bag: string, ...trusted: string[]) =>
+    run(PYTHON, [path.join(bag, 'verify_proofs.py'), bag, ...trusted.flatMap((k) => ['--trusted-key', k])]).then(
+      (r) => ({ code: 0, out: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    investigator = await t.user('investigator');
+    caseId = await createCase(t, investigator, 'rotations');
+    await submit(t, investigator, caseId, fixture('not-an-image.pdf'), { filename: 'before.pdf' });
+    const signing = t.app.get(SigningKeys);
+    keys = [(await signing.active()).keyId];
+    first = (await makeExport(t, investigator, caseId, { purpose: 'court' })).id;
+    keys.push(await signing.rotate(), await signing.rotate());
+    await submit(t, investigator, caseId, fixture('not-an-image.pdf'), { filename: 'after.pdf', contentType: 'application/pdf' });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    for (const dir of work) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the archive publishes each retired key with its handover, the active key without', async () => {
+    const answer = await t.http.get('/api/v1/log/keys').expect(200);
+    const published = answer.body as { keyId: string; publicKeyPem: string; handover: unknown }[];
+    expect(published.map((k) => k.keyId)).toEqual(keys);
+    expect(published.map((k) => k.handover === null)).toEqual([false, false, true]);
+    for (const key of published.slice(0, 2)) {
+      expect(handoverProblem(key.handover, published)).toBeUndefined();
+      expect(key.handover).toMatchObject({ head: { keyId: key.keyId }, event: { action: 'key.rotated', details: { previousKeyId: key.keyId } } });
+    }
+  });
+
+  it('a package signed after two rotations verifies for a court that pinned the first key, with both verifiers', async () => {
+    const { zip, bag, head } = await bagOf((await makeExport(t, investigator, caseId, { purpose: 'court' })).id);
+    expect(head.keyId).toBe(keys[2]);
+    const handovers = JSON.parse(await readFile(path.join(bag, 'data/custody/handovers.json'), 'utf8'));
+    expect(handovers.map((h: { head: SignedTreeHead }) => h.head.keyId)).toEqual(keys.slice(0, 2));
+
+    const cli = await cliVerify([zip, '--trusted-key', keys[0]!]);
+    expect(cli.out).toMatch(/VERIFIED/);
+    expect(cli.out).toMatch(/a key the trusted key handed over to \(2 handovers followed\)/);
+    expect(cli.code).toBe(0);
+    const script = await python(bag, keys[0]!);
+    expect(script.out).toContain('reached from the trusted key through handovers.json');
+    expect(script.code).toBe(0);
+    // A key the archive never had leads nowhere.
+    const stranger = 'ab'.repeat(32);
+    expect((await cliVerify([zip, '--trusted-key', stranger])).code).toBe(1);
+    expect((await python(bag, stranger)).code).toBe(1);
+  });
+
+  it('--against the live archive follows the rotations made after the package to its newest head', async () => {
+    const { zip, head } = await bagOf(first);
+    expect(head.keyId).toBe(keys[0]);
+    const port = await listen(t);
+    const pinned = await cliVerify([zip, '--trusted-key', keys[0]!, '--against', `http://127.0.0.1:${port}`]);
+    expect(pinned.out).toMatch(/consistency\s+OK\s+the log at size \d+ \(http:\/\/127\.0\.0\.1:\d+\) extends this package's head/);
+    expect(pinned.code).toBe(0);
+  });
+});
