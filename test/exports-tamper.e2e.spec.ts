@@ -336,6 +336,8 @@ describe('custodia verify against a tampered package (e2e)', () => {
     const live = await cliVerify([zip, '--against', `http://127.0.0.1:${port}`]);
     expect(live.code, live.out).toBe(0);
     expect(live.out).toMatch(/consistency\s+OK\s+the log at size \d+ \(http:\/\/127\.0\.0\.1:\d+\) extends this package's head/);
+    // Its events are for signed-in readers: without a token the archive's record of the package is not compared.
+    expect(live.out).toMatch(/recorded\s+SKIP\s+http:\/\/127\.0\.0\.1:\d+ shows its log only to signed-in readers \(HTTP 401\)/);
 
     // A log that kept the same first events but rewrote one, then grew: a fork, signed by a key the file vouches for.
     const lines = await eventLines(bag);
@@ -373,6 +375,15 @@ describe('custodia verify against a tampered package (e2e)', () => {
       const signedIn = await cliVerify([zip, '--against', `${url}/api/v1`], { CUSTODIA_URL: url, CUSTODIA_TOKEN: investigator.token });
       expect(signedIn.code, signedIn.out).toBe(0);
       expect(signedIn.out).toMatch(/consistency\s+OK\s+the log at size \d+ \(http:\/\/127\.0\.0\.1:\d+\) extends this package's head/);
+      // A reader of the case's log also has the archive's record of the package compared: the
+      // .zip's SHA-256 in export.created. The same bag zipped again is not the file the archive made.
+      expect(signedIn.out).toMatch(/recorded\s+OK\s+the archive's export\.created event \(leaf \d+\) records this head and this \.zip's SHA-256/);
+      const rezipped = path.join(work, 'rezipped.zip');
+      await run('zip', ['-q', '-r', '-X', rezipped, path.basename(bag)], { cwd: path.dirname(bag) });
+      const again = await cliVerify([rezipped, '--against', url], { CUSTODIA_URL: url, CUSTODIA_TOKEN: investigator.token });
+      expect(again.code, again.out).toBe(1);
+      expect(again.out).toMatch(/recorded\s+FAIL\s+the \.zip's SHA-256 .* is not the one the archive's export\.created event \(leaf \d+\) records .*: this is not the file the archive made/);
+      expect(again.out).toMatch(/seal\s+OK/);
     } finally {
       config.publicLog = true;
     }

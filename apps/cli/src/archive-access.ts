@@ -52,11 +52,11 @@ export function fetchFor(address: string, access: ArchiveAccess, fetchImpl: type
     const response = await fetchImpl(input, { ...init, headers });
     if (response.status === 401) {
       await response.body?.cancel();
-      throw new Error(
-        own
-          ? `${address} refused the token in ${access.file ?? 'the environment'} (HTTP 401): it was revoked, expired, or is for another archive`
-          : `${address} shows its log only to signed-in readers (HTTP 401): set CUSTODIA_URL to that archive and CUSTODIA_TOKEN or CUSTODIA_TOKEN_FILE, and the token is sent to it alone; or give --against a tree-head.json saved from it`,
-      );
+      const message = own
+        ? `${address} refused the token in ${access.file ?? 'the environment'} (HTTP 401): it was revoked, expired, or is for another archive`
+        : `${address} shows its log only to signed-in readers (HTTP 401): set CUSTODIA_URL to that archive and CUSTODIA_TOKEN or CUSTODIA_TOKEN_FILE, and the token is sent to it alone; or give --against a tree-head.json saved from it`;
+      // The status stays on the error: a lookup that may be refused (the log's events) says so instead of failing.
+      throw Object.assign(new Error(message), { status: 401 });
     }
     return response;
   }) as typeof fetch;

@@ -20,13 +20,14 @@ export const VERIFY_USAGE = `  verify <package.zip | folder> [--trusted-key KEYI
       Checks a court package offline, with no database, configuration or network (except
       --against with a URL): the BagIt bag (manifests, Payload-Oxum, tag manifests), every
       original against the SHA-256 its custody events record, every event against its leaf hash
-      and inclusion proof, the tree head's signature (--trusted-key refuses any other key; give
-      it once per key the archive signed with, the old and the new after a rotation), the
-      RFC 3161 time-stamp (chain to --tsa-cert when given), and with --against a consistency
-      proof from the package's head to a later one (which --trusted-key binds too). Where the
-      --against archive is the one CUSTODIA_URL names, the token of CUSTODIA_TOKEN (or
-      CUSTODIA_TOKEN_FILE) is sent to it, for a log closed to anonymous readers; to no other
-      address. One line per item, then a verdict.
+      and inclusion proof, the tree head's signature (--trusted-key refuses any key but those
+      given and those they handed over to at a rotation), the RFC 3161 time-stamp (chain to
+      --tsa-cert when given), and with --against a consistency proof from the package's head to
+      a later one (which --trusted-key binds too); against an archive whose log the token may
+      read, also the archive's export.created event of the package (it records the .zip's
+      SHA-256). Where the --against archive is the one CUSTODIA_URL names, the token of
+      CUSTODIA_TOKEN (or CUSTODIA_TOKEN_FILE) is sent to it; to no other address. One line per
+      item, then a verdict: VERIFIED, or INTACT, SIGNER NOT CHECKED without --trusted-key.
       Exit code 0 when everything verifies, 1 when anything fails.`;
 
 const MIB = 1024 * 1024;

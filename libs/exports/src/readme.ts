@@ -114,7 +114,8 @@ WHAT THE PROOFS SHOW, AND WHAT THEY DO NOT
   the event's subject.sha256). report.html/pdf and verify_proofs.py are not sealed (they
   name the head signed after the seal): they are the archive's rendering. The log also records
   the SHA-256 of the whole .zip in its export.created event (just after packing), which the
-  archive's log shows to an auditor (GET /api/v1/log/cases/<case id>).
+  archive's log shows to an auditor (GET /api/v1/log/cases/<case id>); custodia verify
+  --against <archive URL>, with an auditor's token, compares the .zip with it.
 - The proofs show that the events here are in the log; they cannot show that no other event
   about these items exists. A later consistency check (step 5, --against) shows the log was
   never rewritten or forked.
@@ -166,7 +167,8 @@ ${tsaUk}
   (оригінали, записи, імена, events.jsonl), а її SHA-256 є в журналі як подія export.sealed у
   data/custody/seal.json (verify_proofs.py перевіряє обидва). report.html/pdf і
   verify_proofs.py не запечатані: це відображення архіву. Журнал також записує SHA-256 усього
-  .zip у події export.created (одразу після пакування), яку журнал архіву показує аудитору.
+  .zip у події export.created (одразу після пакування), яку журнал архіву показує аудитору;
+  custodia verify --against <адреса архіву> з токеном аудитора порівнює з нею .zip.
 - Докази показують, що ці події є в журналі; вони не можуть показати, що інших подій щодо цих
   доказів немає. Пізніша перевірка узгодженості (крок 5, --against) показує, що журнал ніколи
   не переписували.

@@ -58,14 +58,14 @@ describe('loadLaterHead from an archive', () => {
     });
     const later = await loadLaterHead('https://a.org/sub/?x=1', packageHead, fetchImpl);
     expect(asked).toEqual(['https://a.org/sub/api/v1/log/tree-head', 'https://a.org/sub/api/v1/log/keys', consistency]);
-    expect(later).toEqual({ head: laterHead, consistencyProof: proof, keys, handovers: [], source: 'https://a.org' });
+    expect(later).toEqual({ head: laterHead, consistencyProof: proof, keys, handovers: [], source: 'https://a.org', exportEvent: expect.any(Function) });
   });
 
   it('fetches no proof when the newest head has the package head’s size', async () => {
     const { fetchImpl, asked } = fakeFetch({ 'https://a.org/api/v1/log/tree-head': packageHead, 'https://a.org/api/v1/log/keys': keys });
     const later = await loadLaterHead('https://a.org/api/v1', packageHead, fetchImpl);
     expect(asked).toEqual(['https://a.org/api/v1/log/tree-head', 'https://a.org/api/v1/log/keys']);
-    expect(later).toEqual({ head: packageHead, consistencyProof: [], keys, handovers: [], source: 'https://a.org' });
+    expect(later).toEqual({ head: packageHead, consistencyProof: [], keys, handovers: [], source: 'https://a.org', exportEvent: expect.any(Function) });
   });
 
   it('takes keys that are not a list as none', async () => {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, symlink, truncate, writeFile } fr
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryTree, canonicalBytes, generateSigningKey, proofToHex, signTreeHead, toHex, type SignedTreeHead, type TreeHead } from '#custodia/custody-core';
+import { MemoryTree, canonicalBytes, generateSigningKey, leafHash, proofToHex, signTreeHead, toHex, type SignedTreeHead, type TreeHead } from '#custodia/custody-core';
 import {
   BAG_NAME,
   CASE_ID,
@@ -15,6 +15,7 @@ import {
   headFiles,
   keyA,
   keyB,
+  logEvents,
   outsider,
   payload,
   sha256,
@@ -699,6 +700,66 @@ describe.concurrent('verifyPackage against a later head', () => {
       detail: `the log at size ${HEAD_SIZE + 1} (https://archive.example.org) extends this package's head`,
     });
     expect(seen).toEqual([JSON.parse(headFiles(custody().head, keyA)['data/custody/tree-head.json']!.toString())]);
+  });
+
+  describe("the archive's export.created event (a later head from an archive)", () => {
+    const EXPORT_ID = '2c8e4a6f-0b1d-4f3e-9a5c-7e9b1d3f5a72';
+    /** The log as it grew after the package: its first HEAD_SIZE leaves, then the package's export.created event. */
+    const archive = (fields: { zipSha256?: string; treeSize?: number; exportId?: string } = {}) => {
+      const tree = new MemoryTree();
+      for (const event of logEvents().slice(0, HEAD_SIZE)) tree.append(canonicalBytes(event));
+      const packageHead = custody().head;
+      const event = {
+        index: HEAD_SIZE,
+        action: 'export.created',
+        at: '2026-11-24T10:00:01.000Z',
+        actor: { id: 'b8e2d4f6-1a3c-4b5e-8d7f-9e0a2c4b6d21', role: 'investigator' },
+        caseId: CASE_ID,
+        subject: { type: 'export', id: fields.exportId ?? EXPORT_ID, sha256: fields.zipSha256 ?? sha256('a zip') },
+        details: { treeSize: fields.treeSize ?? packageHead.treeSize, rootHash: packageHead.rootHash },
+      };
+      tree.append(canonicalBytes(event));
+      const head = later({ treeSize: tree.size, rootHash: toHex(tree.root()), timestamp: '2026-11-25T10:00:00.000Z', keyId: keyA.keyId });
+      const found = { leafIndex: HEAD_SIZE, leafHash: toHex(leafHash(canonicalBytes(event))), event, inclusionProof: proofToHex(tree.inclusionProof(HEAD_SIZE)) };
+      return { head, consistencyProof: proofToHex(tree.consistencyProof(HEAD_SIZE)), keys: [], found };
+    };
+    const recorded = (verdict: PackageVerdict) => verdict.checks.find((c) => c.name === 'recorded');
+
+    it("passes a .zip whose SHA-256 and head the event records, and names what a folder leaves unchecked", async () => {
+      const zip = await zipBag();
+      const zipSha256 = sha256(await readFile(zip));
+      const { found, ...answer } = archive({ zipSha256 });
+      const asked: [string, number][] = [];
+      const exportEvent = async (id: string, from: number) => (asked.push([id, from]), { found });
+      const verdict = await verifyPackage(zip, { against: against({ ...answer, exportEvent }) });
+      expectOk(verdict);
+      expect(asked).toEqual([[EXPORT_ID, HEAD_SIZE]]);
+      expect(recorded(verdict)).toEqual({ name: 'recorded', status: 'ok', detail: `the archive's export.created event (leaf ${HEAD_SIZE}) records this head and this .zip's SHA-256` });
+      const folder = await verifyPackage(await folderBag(), { against: against({ ...answer, exportEvent }) });
+      expectOk(folder);
+      expect(recorded(folder)!.detail).toMatch(/records this head; the \.zip's SHA-256 was not compared \(a folder was given\)$/);
+    });
+
+    it('fails a .zip the archive did not make, an event of another head, one not proved, and none at all', async () => {
+      const zip = await zipBag();
+      const other = archive();
+      expectFailure(await verifyPackage(zip, { against: against({ ...other, exportEvent: async () => ({ found: other.found }) }) }), /the \.zip's SHA-256 .* is not the one the archive's export\.created event \(leaf \d+\) records .*: this is not the file the archive made/);
+      const older = archive({ treeSize: 3 });
+      expectFailure(await verifyPackage(await folderBag(), { against: against({ ...older, exportEvent: async () => ({ found: older.found }) }) }), `names the head at size 3, not this package's (size ${HEAD_SIZE})`);
+      const altered = archive();
+      const forged = { ...altered.found, leafHash: sha256('x') };
+      expectFailure(await verifyPackage(await folderBag(), { against: against({ ...altered, exportEvent: async () => ({ found: forged }) }) }), /export\.created event for export .* is not proved under its head/);
+      expectFailure(await verifyPackage(await folderBag(), { against: against({ ...altered, exportEvent: async () => ({ missing: true as const }) }) }), /holds no export\.created event for export .* between sizes/);
+    });
+
+    it('leaves the question open when the archive will not show its events, or the later head came from a file', async () => {
+      const answer = archive();
+      const closed = await verifyPackage(await folderBag(), { against: against({ ...answer, exportEvent: async () => ({ unavailable: 'not shown to this reader' }) }) });
+      expectOk(closed);
+      expect(recorded(closed)).toEqual({ name: 'recorded', status: 'skipped', detail: 'not shown to this reader' });
+      const fromFile = await verifyPackage(await folderBag(), { against: against({ head: answer.head, consistencyProof: answer.consistencyProof, keys: [] }) });
+      expect(recorded(fromFile)).toMatchObject({ status: 'skipped', detail: expect.stringMatching(/came from a file/) });
+    });
   });
 
   it('passes a later head of the same size with no proof', async () => {

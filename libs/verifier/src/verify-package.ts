@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BAG_ALGORITHMS, DigestThread, parseBagInfo, parseManifest, parseOxum, type BagAlgorithm } from '#custodia/bagit';
 import {
   canonicalBytes,
+  custodyEventShapeProblem,
+  eventLeafHash,
   followHandovers,
   isHashHex,
   leafHash,
@@ -28,9 +32,14 @@ export interface LaterHead {
   keys: PublishedKey[];
   /** The archive's key handovers under it, each with its consistency proof to it: how a pinned key leads to a newer one. */
   handovers?: unknown[];
+  /** Looks up the package's `export.created` event in the archive's log (from leaf `from` on), when the later head came from an archive. */
+  exportEvent?: (exportId: string, from: number) => Promise<ExportEventLookup>;
   /** Where it came from, for the report. */
   source: string;
 }
+
+/** What the archive's log says of the package: its export.created event (untrusted until checked), none, or nothing it would show. */
+export type ExportEventLookup = { found: { leafIndex: unknown; leafHash: unknown; event: unknown; inclusionProof: unknown } } | { missing: true } | { unavailable: string };
 
 export interface VerifyOptions {
   /**
@@ -50,7 +59,7 @@ export type CheckStatus = 'ok' | 'failed' | 'skipped';
 
 /** One area of the package checked as a whole. */
 export interface Check {
-  name: 'container' | 'bag' | 'manifests' | 'tree-head' | 'events' | 'seal' | 'time-stamp' | 'consistency';
+  name: 'container' | 'bag' | 'manifests' | 'tree-head' | 'events' | 'seal' | 'time-stamp' | 'consistency' | 'recorded';
   status: CheckStatus;
   detail: string;
 }
@@ -171,6 +180,12 @@ const AFTER_SEAL = /^data\/custody\/(seal\.json|sealed-manifest-sha256\.txt|proo
 
 const shortHash = (hex: string | null | undefined): string => (hex ? `${hex.slice(0, 16)}…` : 'none');
 
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /**
  * Checks a court package (PACKAGE-FORMAT.md) offline, trusting nothing in it but the keys it is
  * told to trust: the bag (manifests, Payload-Oxum, tag manifests), every file against both
@@ -202,7 +217,7 @@ export async function verifyPackage(location: string, options: VerifyOptions = {
     return verdict;
   }
   try {
-    await new PackageCheck(source, options, verdict).run();
+    await new PackageCheck(source, options, verdict, location).run();
   } catch (error) {
     // A bug or an I/O failure mid-way must not pass for a verdict: say what broke.
     const message = `the check stopped: ${(error as Error).message}`;
@@ -227,6 +242,8 @@ class PackageCheck {
     private readonly source: BagSource,
     private readonly options: VerifyOptions,
     private readonly verdict: PackageVerdict,
+    /** The .zip or folder given: a .zip's own SHA-256 is compared with the archive's export.created event. */
+    private readonly location: string,
   ) {
     this.files = new Map(source.files.map((f) => [f.path, f.sizeBytes]));
     verdict.bag = source.name;
@@ -769,5 +786,57 @@ class PackageCheck {
       problems.push(`the log at size ${later.head.treeSize} (${later.source}) does not extend the package's head at size ${head.treeSize}: the log was rewritten or forked`);
     }
     this.check('consistency', problems, `the log at size ${later.head.treeSize} (${later.source}) extends this package's head`);
+    if (problems.length === 0) await this.checkRecorded(head, later);
+  }
+
+  /**
+   * The archive's own record of the package: its export.created event, proved under the later
+   * head, names this package's head and (for a .zip) the .zip's SHA-256. This settles what the seal
+   * cannot: a package rebuilt on an older head from a public log, its seal left out.
+   */
+  private async checkRecorded(head: SignedTreeHead, later: LaterHead): Promise<void> {
+    const skip = (detail: string): void => void this.verdict.checks.push({ name: 'recorded', status: 'skipped', detail });
+    if (!later.exportEvent) return skip('the later head came from a file: the package\'s export.created event was not looked up (give the archive\'s URL)');
+    const exportId = (await this.bagInfo())('External-Identifier');
+    if (!exportId) return this.check('recorded', ['bag-info.txt names no External-Identifier: the archive\'s record of the package cannot be looked up'], '');
+    let lookup: ExportEventLookup;
+    try {
+      lookup = await later.exportEvent(exportId, head.treeSize);
+    } catch (error) {
+      return this.check('recorded', [`the archive's log could not be read for the package's export.created event: ${(error as Error).message}`], '');
+    }
+    if ('unavailable' in lookup) return skip(lookup.unavailable);
+    if ('missing' in lookup) {
+      return this.check(
+        'recorded',
+        [`the archive's log holds no export.created event for export ${exportId} between sizes ${head.treeSize} and ${later.head.treeSize}: the archive did not make this package from this head`],
+        '',
+      );
+    }
+    const { leafIndex, leafHash, event, inclusionProof } = lookup.found;
+    const problems: string[] = [];
+    const shape = custodyEventShapeProblem(event);
+    const proven =
+      !shape &&
+      Number.isSafeInteger(leafIndex) &&
+      leafHash === toHex(eventLeafHash(event as CustodyEvent)) &&
+      Array.isArray(inclusionProof) &&
+      inclusionProof.every(isHashHex) &&
+      verifyInclusion(leafIndex as number, later.head.treeSize, parseHash(leafHash), inclusionProof.map(parseHash), parseHash(later.head.rootHash));
+    if (!proven) problems.push(`the archive's export.created event for export ${exportId} is not proved under its head at size ${later.head.treeSize}${shape ? ` (${shape})` : ''}`);
+    const recorded = event as CustodyEvent;
+    if (proven && (recorded.details['treeSize'] !== head.treeSize || recorded.details['rootHash'] !== head.rootHash)) {
+      problems.push(`the archive's export.created event (leaf ${String(leafIndex)}) names the head at size ${String(recorded.details['treeSize'])}, not this package's (size ${head.treeSize})`);
+    }
+    const zip = (await stat(this.location)).isFile();
+    const zipSha256 = zip ? await fileSha256(this.location) : null;
+    if (proven && zipSha256 && recorded.subject.sha256 !== zipSha256) {
+      problems.push(`the .zip's SHA-256 ${shortHash(zipSha256)} is not the one the archive's export.created event (leaf ${String(leafIndex)}) records (${shortHash(recorded.subject.sha256)}): this is not the file the archive made`);
+    }
+    this.check(
+      'recorded',
+      problems,
+      `the archive's export.created event (leaf ${String(leafIndex)}) records this head${zipSha256 ? ' and this .zip\'s SHA-256' : '; the .zip\'s SHA-256 was not compared (a folder was given)'}`,
+    );
   }
 }
