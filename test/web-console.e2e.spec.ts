@@ -112,6 +112,9 @@ describe('in Chromium', () => {
     await verdict.waitFor({ timeout: 60_000 });
     expect(await verdict.getAttribute('data-verdict'), (await verdict.textContent()) ?? '').toBe('verified');
     expect(await page.locator('.uploads .hash').textContent()).toContain(createHash('sha256').update(photo).digest('hex'));
+    // Heard as well as seen: the live region says the receipt checked, naming the file.
+    await expect.poll(() => page.locator('[data-testid=announcer]').textContent(), { timeout: 10_000 }).toBe('The receipt for saltivka.jpg verified in this browser.');
+    expect(await page.getByRole('progressbar', { name: /Received saltivka\.jpg/ }).count()).toBe(1);
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download receipt' }).click()]);
     state.receiptPath = path.join(os.tmpdir(), `custodia-receipt-${Date.now()}.json`);
@@ -244,6 +247,8 @@ describe('in Chromium', () => {
     await page.getByRole('button', { name: 'Create a package' }).click();
     const ready = page.locator('tr[data-export-status=ready]');
     await ready.waitFor({ timeout: 120_000 });
+    // The package's state is heard as it changes: the live region says it is ready.
+    await expect.poll(() => page.locator('[data-testid=announcer]').textContent(), { timeout: 10_000 }).toMatch(/^Package “Court \(originals\)” of .+: Ready\.$/);
     await checkScreen(page, 'exports');
     const [download] = await Promise.all([page.waitForEvent('download'), ready.getByRole('button', { name: 'Download' }).click()]);
     // Saved by following a one-time link (streamed to disk), not copied into the page's memory first.

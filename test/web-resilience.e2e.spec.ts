@@ -195,8 +195,11 @@ describe('the console in Chromium, when things go wrong', () => {
     const refused = page.locator('.uploads li[data-phase=failed] .error');
     await refused.waitFor({ timeout: 30_000 });
     const message = (await refused.textContent()) ?? '';
-    expect(message).toMatch(/^Архів відхилив запит: Файл порожній \(0 байтів\)/);
+    // The alert names the file it is about; the live region says the same to a screen reader.
+    expect(message).toMatch(/^empty\.jpg: Архів відхилив запит: Файл порожній \(0 байтів\)/);
     expect(message).not.toMatch(/tus:|\{"type"|response code/);
+    const announcer = page.locator('[data-testid=announcer]');
+    await expect.poll(() => announcer.textContent(), { timeout: 10_000 }).toMatch(/^empty\.jpg не отримано\. Архів відхилив запит: Файл порожній/);
 
     // What a documenter declares goes with the file: title, tags, their incident, the time with this device's offset.
     await page.getByLabel('Назва (кожного надісланого файлу)').fill('Під’їзд після удару');
@@ -208,6 +211,7 @@ describe('the console in Chromium, when things go wrong', () => {
     const answer = page.waitForResponse((res) => res.url().endsWith(`/cases/${caseId}/evidence`) && res.request().method() === 'POST');
     await input.setInputFiles({ name: 'entrance.jpg', mimeType: 'image/jpeg', buffer: fixture('metadata-rich.jpg') });
     await page.locator('.uploads li[data-phase=done]').waitFor({ timeout: 60_000 });
+    await expect.poll(() => announcer.textContent(), { timeout: 30_000 }).toBe('Квитанцію для entrance.jpg перевірено в цьому браузері.');
     const item = (await (await answer).json()) as { id: string };
     expect(await page.locator('.uploads li[data-phase=done] [data-testid=sent]').textContent()).toMatch(/^100% · ([\d,]+) КБ \/ \1 КБ$/);
     const stored = (await api(documenter).get(`/evidence/${item.id}`)).body;

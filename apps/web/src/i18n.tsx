@@ -450,6 +450,15 @@ const en = {
   'exports.nItems': 'Items: {n}',
   'exports.nIncidents': 'Incidents: {n}',
   'exports.withNames': 'with victims’ names',
+  'exports.announce': 'Package “{p}” of {when}: {s}.',
+  'exports.announceFailed': 'Package “{p}” of {when}: failed. {m}',
+  'upload.announceHashing': 'Computing the SHA-256 of {f}.',
+  'upload.announceSending': 'Sending {f}.',
+  'upload.announceDone': '{f} received.',
+  'upload.announceLate': '{f} received; its receipt will be on the item page.',
+  'upload.announceVerified': 'The receipt for {f} verified in this browser.',
+  'upload.announceNotVerified': 'The receipt for {f} did NOT verify.',
+  'upload.announceFailed': '{f} was not received. {m}',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -898,6 +907,15 @@ const uk: Record<MessageKey, string> = {
   'exports.nItems': 'Доказів: {n}',
   'exports.nIncidents': 'Подій: {n}',
   'exports.withNames': 'з іменами постраждалих',
+  'exports.announce': 'Пакет «{p}» від {when}: {s}.',
+  'exports.announceFailed': 'Пакет «{p}» від {when}: помилка. {m}',
+  'upload.announceHashing': 'Обчислюється SHA-256 файлу {f}.',
+  'upload.announceSending': 'Надсилається {f}.',
+  'upload.announceDone': '{f} отримано.',
+  'upload.announceLate': '{f} отримано; квитанція буде на сторінці доказу.',
+  'upload.announceVerified': 'Квитанцію для {f} перевірено в цьому браузері.',
+  'upload.announceNotVerified': 'Квитанцію для {f} НЕ підтверджено.',
+  'upload.announceFailed': '{f} не отримано. {m}',
 };
 
 export const MESSAGES: Record<Language, Record<MessageKey, string>> = { en, uk };

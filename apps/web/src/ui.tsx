@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
+import { useEffect, useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
 import { ApiError, OfflineError, saveDownload, type Flag, type Language, type VocabularyTerm } from './api.js';
 import { fieldMessage } from './field-messages.js';
 import { refusalMessage } from './refusal-messages.js';
@@ -152,12 +152,13 @@ export function errorText(error: unknown, t: I18n['t'], lang?: Language): string
 }
 
 /** A failure as errorText says it; with `fields`, each field's message too (where no field shows it). */
-export function ErrorNote({ error, fields }: { error: unknown; fields?: boolean }) {
+export function ErrorNote({ error, fields, subject }: { error: unknown; fields?: boolean; /** What failed (a file's name), said first. */ subject?: string }) {
   const { t, lang } = useI18n();
   if (!error) return null;
   const listed = fields && error instanceof ApiError ? error.errors : [];
   return (
     <p className="error" role="alert">
+      {subject && <span className="error-subject">{subject}: </span>}
       {plainRefusal(error) && !refusalMessage(error.message, lang).translated ? (
         // Not translated yet: the archive's English, marked so (WCAG 3.1.2).
         <>
@@ -256,6 +257,51 @@ export function useDownload(): { start(path: string): void; busy: boolean; start
       }, 2000);
     },
   };
+}
+
+/**
+ * Says in a live region what changed among `items` (WCAG 4.1.3): a progress that only shows on
+ * screen (an upload received, a package ready) reaches a screen reader too. What the list holds
+ * once `loaded` is not news; from then on an item is told of when it appears and when its state
+ * changes.
+ */
+export function useChangeAnnouncement<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  stateOf: (item: T) => string,
+  say: (item: T) => string | null,
+  loaded = true,
+): string {
+  const seen = useRef<Map<string, string> | null>(null);
+  const [message, setMessage] = useState('');
+  useEffect(() => {
+    if (!loaded) return;
+    if (seen.current === null) {
+      seen.current = new Map(items.map((item) => [keyOf(item), stateOf(item)]));
+      return;
+    }
+    const said: string[] = [];
+    for (const item of items) {
+      const key = keyOf(item);
+      const state = stateOf(item);
+      if (seen.current.get(key) === state) continue;
+      seen.current.set(key, state);
+      const text = say(item);
+      if (text) said.push(text);
+    }
+    if (said.length) setMessage(said.join(' '));
+    // The callbacks are the caller's words for the same items: a change of items is what counts.
+  }, [items, loaded]);
+  return message;
+}
+
+/** A live region heard, not seen: where useChangeAnnouncement's words go. */
+export function Announcer({ message }: { message: string }) {
+  return (
+    <p className="visually-hidden" role="status" aria-live="polite" data-testid="announcer">
+      {message}
+    </p>
+  );
 }
 
 /** What became of a download: refused (why), or started (the browser's downloads show the rest). */

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { call, get, itemName, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { DownloadState, ErrorNote, Field, Select, useDownload, useSubmit } from '../ui.js';
+import { Announcer, DownloadState, ErrorNote, Field, Select, useChangeAnnouncement, useDownload, useSubmit } from '../ui.js';
 import { fieldErrorOf, instantOf } from './record-form.js';
 
 /** Court and partner packages: create with a selection, follow the progress, download when ready. */
@@ -10,6 +10,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   const { t, instant, bytes, number } = useI18n();
   const { me } = useSession();
   const [jobs, setJobs] = useState<ExportJob[]>([]);
+  const [loaded, setLoaded] = useState(false);
   const [items, setItems] = useState<Evidence[]>([]);
   const [selected, setSelected] = useState<string[]>([]);
   const [incidents, setIncidents] = useState<Incident[]>([]);
@@ -20,7 +21,14 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>(null);
   const fieldError = fieldErrorOf(error);
-  const load = useCallback(() => get<{ items: ExportJob[] }>(`/cases/${caseId}/exports`).then((r) => setJobs(r.items), setError), [caseId]);
+  const load = useCallback(
+    () =>
+      get<{ items: ExportJob[] }>(`/cases/${caseId}/exports`).then((r) => {
+        setJobs(r.items);
+        setLoaded(true);
+      }, setError),
+    [caseId],
+  );
   useEffect(() => void load(), [load]);
   useEffect(() => {
     if (me.role === 'auditor') return;
@@ -33,6 +41,21 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
     const timer = setTimeout(() => void load(), 1000);
     return () => clearTimeout(timer);
   }, [jobs, load]);
+
+  // A package's state as it changes (building, ready, failed), heard as well as seen.
+  const announcement = useChangeAnnouncement(
+    jobs,
+    (job) => job.id,
+    (job) => job.status,
+    (job) =>
+      t(job.status === 'failed' ? 'exports.announceFailed' : 'exports.announce', {
+        p: t(job.purpose === 'partner' ? 'exports.partner' : 'exports.court'),
+        when: instant(job.createdAt),
+        s: t(`export.${job.status}`),
+        m: job.error ?? '',
+      }),
+    loaded,
+  );
 
   /** What a package holds, in words: its items, incidents and time range, or the whole case. */
   const selectionSummary = ({ selection: s, includeNames: names }: ExportJob) => {
@@ -73,6 +96,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   return (
     <div>
       <h2>{t('exports.title')}</h2>
+      <Announcer message={announcement} />
       <ErrorNote error={error} />
       <DownloadState download={download} />
       {jobs.length === 0 ? (

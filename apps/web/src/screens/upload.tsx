@@ -4,7 +4,7 @@ import { API, ApiError, call, authHeaders, get, OfflineError, receiptPath, type 
 import { hashFile } from '../hash-file.js';
 import { useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
-import { ErrorNote, Field, Link, Select } from '../ui.js';
+import { Announcer, ErrorNote, errorText, Field, Link, Select, useChangeAnnouncement } from '../ui.js';
 import { verifyKeptReceipt, type Check } from '../verify-log.js';
 import { downloadReceipt, VerdictLine } from './evidence.js';
 import { withOffset } from './record-form.js';
@@ -76,8 +76,22 @@ function tusFailure(error: Error | DetailedError): Error {
  * not caught up within the submission's wait, the receipt is asked for again until it comes.
  */
 export function UploadPanel({ caseId }: { caseId: string }) {
-  const { t, bytes } = useI18n();
+  const { t, bytes, lang } = useI18n();
   const jobs = useSyncExternalStore(subscribe, () => uploads.get(caseId) ?? NONE);
+  // Each upload's steps, heard as they happen: started, sent, received, its receipt checked, or why it failed.
+  const announcement = useChangeAnnouncement(
+    jobs,
+    (job) => job.key,
+    (job) => [job.phase, job.receiptWait ?? '', job.check ? (job.check.unchecked ? 'unchecked' : job.check.valid) : ''].join('|'),
+    (job) => {
+      const f = job.file.name;
+      if (job.phase === 'failed') return t('upload.announceFailed', { f, m: errorText(job.error, t, lang) });
+      if (job.check) return job.check.unchecked ? null : t(job.check.valid ? 'upload.announceVerified' : 'upload.announceNotVerified', { f });
+      if (job.receiptWait === 'late') return t('upload.announceLate', { f });
+      if (job.phase === 'done') return t('upload.announceDone', { f });
+      return t(job.phase === 'hashing' ? 'upload.announceHashing' : 'upload.announceSending', { f });
+    },
+  );
   const [over, setOver] = useState(false);
   const [capturedAt, setCapturedAt] = useState('');
   const [lat, setLat] = useState('');
@@ -247,6 +261,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
           />
         </label>
       </div>
+      <Announcer message={announcement} />
       <ul className="uploads">
         {jobs.map((job) => (
           <li key={job.key} data-phase={job.phase}>
@@ -254,7 +269,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
             {job.phase === 'hashing' && (
               <p>
                 <label>
-                  {t('upload.hashing')}{' '}
+                  {t('upload.hashing')} <span className="visually-hidden">{job.file.name}</span>{' '}
                   <progress max={job.file.size} value={job.hashed} data-testid="hash-progress">
                     {Math.round((job.hashed / Math.max(1, job.file.size)) * 100)}%
                   </progress>
@@ -266,7 +281,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
             {(job.phase === 'sending' || job.phase === 'done') && (
               <p>
                 <label>
-                  {job.phase === 'done' ? t('upload.done') : t('upload.sending')}{' '}
+                  {job.phase === 'done' ? t('upload.done') : t('upload.sending')} <span className="visually-hidden">{job.file.name}</span>{' '}
                   <progress max={job.file.size} value={job.sent}>
                     {Math.round((job.sent / Math.max(1, job.file.size)) * 100)}%
                   </progress>
@@ -302,7 +317,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
                 )}
               </div>
             )}
-            {job.phase === 'failed' && <ErrorNote error={job.error} fields />}
+            {job.phase === 'failed' && <ErrorNote error={job.error} fields subject={job.file.name} />}
           </li>
         ))}
       </ul>
