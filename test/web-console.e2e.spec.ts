@@ -250,6 +250,15 @@ describe('in Chromium', () => {
     // The package's state is heard as it changes: the live region says it is ready.
     await expect.poll(() => page.locator('[data-testid=announcer]').textContent(), { timeout: 10_000 }).toMatch(/^Package “Court \(originals\)” of .+: Ready\.$/);
     await checkScreen(page, 'exports');
+    // What people wrote in Ukrainian is marked so in the English console (WCAG 3.1.2): a screen reader reads it in Ukrainian.
+    const named = await createCase(t, investigator, 'Салтівка, 24 листопада');
+    await page.goto(`${base}/cases/${named}`);
+    await expect.poll(() => page.locator('#case-title').getAttribute('lang'), { timeout: 10_000 }).toBe('uk');
+    await page.goto(`${base}/`);
+    await expect.poll(() => page.getByRole('link', { name: 'Салтівка, 24 листопада' }).locator('[lang=uk]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.getByRole('link', { name: 'Kharkiv, Saltivka: night strikes' }).locator('[lang]').count()).toBe(0);
+    await page.goto(`${base}/cases/${caseId}/exports`);
+    await ready.waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), ready.getByRole('button', { name: 'Download' }).click()]);
     // Saved by following a one-time link (streamed to disk), not copied into the page's memory first.
     expect(download.url()).toMatch(/\/api\/v1\/exports\/[0-9a-f-]{36}\/content\?link=cdl_/);

@@ -3,7 +3,7 @@ import { ApiError, call, get, token, whenUnauthorized, type Language, type Me, t
 import { I18nContext, makeI18n, useI18n } from './i18n.js';
 import { match, navigate, usePath } from './router.js';
 import { SessionContext, useSession, type Session } from './session.js';
-import { Link } from './ui.js';
+import { Link, Said } from './ui.js';
 import { AccountScreen } from './screens/account.js';
 import { CaseScreen } from './screens/case.js';
 import { CasesScreen } from './screens/cases.js';
@@ -237,7 +237,7 @@ function Shell({ onLanguage }: { onLanguage(lang: Language): void }) {
         </nav>
         <LanguageSwitch onLanguage={onLanguage} />
         <span className="who">
-          {me.displayName} · {t(`role.${me.role}`)}
+          <Said text={me.displayName} /> · {t(`role.${me.role}`)}
         </span>
         <button type="button" onClick={signOut}>
           {t('nav.signOut')}

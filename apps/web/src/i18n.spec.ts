@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeI18n, MESSAGES } from './i18n.js';
+import { contentLang, makeI18n, MESSAGES } from './i18n.js';
 
 describe('the console\'s messages', () => {
   it('take the form a count needs: 1 item, 2 items; in Ukrainian one, few, many, other', () => {
@@ -29,5 +29,15 @@ describe('the console\'s messages', () => {
     ]);
     const en = makeI18n('en', []);
     expect([en.t('exports.progress', { n: 1, done: 0, all: 1 }), en.t('exports.progress', { n: 3, done: 1, all: 3 })]).toEqual(['0 of 1 item', '1 of 3 items']);
+  });
+
+  it("mark what people wrote in the other language: Cyrillic in the English console, Latin-only text in the Ukrainian one", () => {
+    expect(contentLang('Обстріл Салтівки', 'en')).toBe('uk');
+    expect(contentLang('Saltivka: удар', 'en')).toBe('uk');
+    expect(contentLang('Saltivka strike', 'en')).toBeUndefined();
+    expect(contentLang('Saltivka strike', 'uk')).toBe('en');
+    expect(contentLang('Удар по Saltivka', 'uk')).toBeUndefined();
+    // Digits, codes and hashes carry no language.
+    for (const text of ['2026-11-24', '12345', '', null, undefined]) for (const ui of ['en', 'uk'] as const) expect(contentLang(text, ui), String(text)).toBeUndefined();
   });
 });

@@ -920,6 +920,21 @@ const uk: Record<MessageKey, string> = {
 
 export const MESSAGES: Record<Language, Record<MessageKey, string>> = { en, uk };
 
+const CYRILLIC = /\p{Script=Cyrillic}/u;
+const LATIN = /\p{Script=Latin}/u;
+
+/**
+ * The language of text people wrote (a title, a name), where it is not the console's, so a screen
+ * reader reads it with the right voice (WCAG 3.1.2): Cyrillic in the English console is taken as
+ * Ukrainian, Latin letters without Cyrillic in the Ukrainian one as English. Undefined otherwise.
+ */
+export function contentLang(text: string | null | undefined, ui: Language): Language | undefined {
+  if (!text) return undefined;
+  const cyrillic = CYRILLIC.test(text);
+  if (ui === 'en') return cyrillic ? 'uk' : undefined;
+  return !cyrillic && LATIN.test(text) ? 'en' : undefined;
+}
+
 export interface I18n {
   lang: Language;
   t(key: MessageKey, values?: Record<string, string | number>): string;

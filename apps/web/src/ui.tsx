@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState, type AnchorHTMLAttributes, type For
 import { ApiError, OfflineError, saveDownload, type Flag, type Language, type VocabularyTerm } from './api.js';
 import { fieldMessage } from './field-messages.js';
 import { refusalMessage } from './refusal-messages.js';
-import { useI18n, type I18n, type MessageKey } from './i18n.js';
+import { contentLang, useI18n, type I18n, type MessageKey } from './i18n.js';
 import { navigate } from './router.js';
 
 /** An in-app link: a real <a href> (keyboard, middle click) that navigates without reloading. */
@@ -302,6 +302,13 @@ export function Announcer({ message }: { message: string }) {
       {message}
     </p>
   );
+}
+
+/** Text people wrote (a title, a name), marked with its language where it is not the console's (contentLang). */
+export function Said({ text }: { text: string | null | undefined }) {
+  const { lang } = useI18n();
+  const other = contentLang(text, lang);
+  return other ? <span lang={other}>{text}</span> : <>{text}</>;
 }
 
 /** What became of a download: refused (why), or started (the browser's downloads show the rest). */

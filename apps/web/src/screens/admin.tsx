@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, call, get, type Role } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Select, useSubmit } from '../ui.js';
+import { ErrorNote, Field, Said, Select, useSubmit } from '../ui.js';
 
 interface TokenRow {
   id: string;
@@ -142,7 +142,7 @@ export function AdminScreen() {
           {users.map((u) => (
             <tr key={u.id}>
               <td>
-                {u.displayName}
+                <Said text={u.displayName} />
                 {u.disabledAt && ` (${t('admin.disabled')})`}
               </td>
               <td>{u.email}</td>

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { get, type CaseView } from '../api.js';
-import { useI18n, type MessageKey } from '../i18n.js';
+import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Link } from '../ui.js';
 import { EvidenceGrid } from './grid.js';
@@ -26,7 +26,7 @@ const TABS: Record<string, { label: MessageKey; roles: string[] }> = {
 };
 
 export function CaseScreen({ caseId, tab }: { caseId: string; tab: string }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const { me } = useSession();
   const [theCase, setCase] = useState<CaseView | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -41,7 +41,9 @@ export function CaseScreen({ caseId, tab }: { caseId: string; tab: string }) {
       <p>
         <Link href="/">← {t('cases.title')}</Link>
       </p>
-      <h1 id="case-title">{theCase?.title ?? t('common.loading')}</h1>
+      <h1 id="case-title" lang={contentLang(theCase?.title, lang)}>
+        {theCase?.title ?? t('common.loading')}
+      </h1>
       {me.role === 'documenter' && <p className="hint">{t('docs.only')}</p>}
       <ErrorNote error={error} />
       <nav className="tabs" aria-label={t('case.tabs')}>

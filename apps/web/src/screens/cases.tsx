@@ -3,7 +3,7 @@ import { call, get, type CaseView } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, useSubmit } from '../ui.js';
+import { ErrorNote, Field, Link, Said, useSubmit } from '../ui.js';
 
 export function CasesScreen() {
   const { t, instant } = useI18n();
@@ -39,8 +39,14 @@ export function CasesScreen() {
         <ul className="cards">
           {cases.map((c) => (
             <li key={c.id}>
-              <Link href={`/cases/${c.id}`}>{c.title}</Link>
-              {c.description && <p>{c.description}</p>}
+              <Link href={`/cases/${c.id}`}>
+                <Said text={c.title} />
+              </Link>
+              {c.description && (
+                <p>
+                  <Said text={c.description} />
+                </p>
+              )}
               <small>
                 {t('cases.created')}: {instant(c.createdAt)}
               </small>

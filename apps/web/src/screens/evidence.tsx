@@ -1,15 +1,15 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
-import { useI18n } from '../i18n.js';
+import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Select, useDownload, useSubmit } from '../ui.js';
+import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, Select, useDownload, useSubmit } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
 const place = (p: GeoPoint | null | undefined) => (p ? `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}` : '—');
 
 export function EvidenceScreen({ id }: { id: string }) {
-  const { t, instant, bytes } = useI18n();
+  const { t, instant, bytes, lang } = useI18n();
   const { me } = useSession();
   const [item, setItem] = useState<Evidence | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -31,7 +31,9 @@ export function EvidenceScreen({ id }: { id: string }) {
       <p>
         <Link href={`/cases/${item.caseId}`}>← {t('case.evidence')}</Link>
       </p>
-      <h1 id="item-title">{item.title ?? item.originalFileName ?? t('item.title')}</h1>
+      <h1 id="item-title" lang={contentLang(item.title ?? item.originalFileName, lang)}>
+        {item.title ?? item.originalFileName ?? t('item.title')}
+      </h1>
       <FlagBadges flags={item.flags} />
       <div className="item-layout">
         <Preview item={item} />
@@ -45,7 +47,9 @@ export function EvidenceScreen({ id }: { id: string }) {
           <dt>{t('item.received')}</dt>
           <dd>{instant(item.receivedAt)}</dd>
           <dt>{t('item.submittedBy')}</dt>
-          <dd>{item.submittedBy.displayName}</dd>
+          <dd>
+            <Said text={item.submittedBy.displayName} />
+          </dd>
           <dt>{t('item.status')}</dt>
           <dd>{t(`status.${item.status as 'received'}`)}</dd>
           <dt>{t('item.tags')}</dt>
@@ -383,7 +387,7 @@ export function ReceiptCheck({ onResult }: { onResult(result: Check | null): voi
 }
 
 function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const [incidents, setIncidents] = useState<Incident[]>([]);
   const [incidentId, setIncidentId] = useState(item.incidentId ?? '');
   const [reason, setReason] = useState('');
@@ -407,7 +411,7 @@ function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
       <Select label={t('item.linkIncident')} value={incidentId} onChange={(e) => setIncidentId(e.target.value)}>
         <option value="">{t('item.unlinked')}</option>
         {incidents.map((i) => (
-          <option key={i.id} value={i.id}>
+          <option key={i.id} value={i.id} lang={contentLang(i.title, lang)}>
             {i.code ? `${i.code} · ` : ''}
             {i.title}
           </option>

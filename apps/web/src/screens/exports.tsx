@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { call, get, itemName, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { Announcer, DownloadState, ErrorNote, Field, Select, useChangeAnnouncement, useDownload, useSubmit } from '../ui.js';
+import { Announcer, DownloadState, ErrorNote, Field, Said, Select, useChangeAnnouncement, useDownload, useSubmit } from '../ui.js';
 import { fieldErrorOf, instantOf } from './record-form.js';
 
 /** Court and partner packages: create with a selection, follow the progress, download when ready. */
@@ -157,7 +157,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
                 <li key={item.id}>
                   <label>
                     <input type="checkbox" checked={selected.includes(item.id)} onChange={(e) => setSelected(e.target.checked ? [...selected, item.id] : selected.filter((s) => s !== item.id))} />{' '}
-                    {itemName(item)}
+                    <Said text={itemName(item)} />
                   </label>
                 </li>
               ))}
@@ -176,7 +176,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
                         onChange={(e) => setSelectedIncidents(e.target.checked ? [...selectedIncidents, incident.id] : selectedIncidents.filter((s) => s !== incident.id))}
                       />{' '}
                       {incident.code ? `${incident.code} · ` : ''}
-                      {incident.title}
+                      <Said text={incident.title} />
                     </label>
                   </li>
                 ))}

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { get, type Evidence, type Flag, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, FlagBadges, Link, Select, Field } from '../ui.js';
+import { ErrorNote, FlagBadges, Link, Said, Select, Field } from '../ui.js';
 import { requestThumbnail } from './thumbs.js';
 
 const FLAGS: Flag[] = ['exact_duplicate', 'near_duplicate', 'location_mismatch', 'time_mismatch', 'no_embedded_metadata', 'type_mismatch'];
@@ -242,8 +242,11 @@ function Cell({ item, index, tabbable, onFocus, style }: { item: Evidence; index
   return (
     <li className="cell" style={style} data-evidence-id={item.id} data-index={index}>
       <Link href={`/evidence/${item.id}`} tabIndex={tabbable ? 0 : -1} onFocus={onFocus}>
-        {src ? <img src={src} alt={name} width={160} height={120} /> : <span className="thumb-placeholder">{item.mediaType}</span>}
-        <span className="cell-name">{name}</span>
+        {/* The name follows in the link: the thumbnail's alt would say it twice. */}
+        {src ? <img src={src} alt="" width={160} height={120} /> : <span className="thumb-placeholder">{item.mediaType}</span>}
+        <span className="cell-name">
+          <Said text={name} />
+        </span>
       </Link>
       <small>
         {t(whose)}: {instant(when).split(' · ')[0]}

@@ -1,9 +1,9 @@
 import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, call, evidenceName, get, itemName, type Evidence, type Incident, type Page } from '../api.js';
-import { useI18n } from '../i18n.js';
+import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, Select, useSubmit, VocabularyPicker } from '../ui.js';
+import { ErrorNote, Field, Link, Said, Select, useSubmit, VocabularyPicker } from '../ui.js';
 import { localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
@@ -26,7 +26,7 @@ const LINK_ROLES = ['depicts_aftermath', 'depicts_munition', 'depicts_casualty',
 
 /** Create (caseId) or edit (id) an incident; once it exists, its casualties and evidence links. */
 export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string }) {
-  const { t, instant, term } = useI18n();
+  const { t, instant, term, lang } = useI18n();
   const { terms, me } = useSession();
   const [incident, setIncident] = useState<Incident | null>(null);
   const [form, setForm] = useState({ title: '', type: '', startAt: '', lat: '', lon: '', placeName: '', weaponType: '', verificationStatus: '', reason: '' });
@@ -104,7 +104,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
       <p>
         <Link href={`/cases/${theCase}/incidents`}>← {t('incidents.title')}</Link>
       </p>
-      <h1 id="incident-title">{incident ? `${incident.code ?? ''} ${incident.title}` : t('incidents.new')}</h1>
+      <h1 id="incident-title" lang={contentLang(incident?.title, lang)}>
+        {incident ? `${incident.code ?? ''} ${incident.title}` : t('incidents.new')}
+      </h1>
       <form onSubmit={save.onSubmit} className="record-form" noValidate>
         <fieldset disabled={!editable} className="plain">
           <Field label={t('incident.title')} required value={form.title} onChange={set('title')} error={fieldError('title')} />
@@ -199,7 +201,11 @@ function Casualties({ incidentId }: { incidentId: string }) {
           <tbody>
             {items.map((c) => (
               <tr key={c.id}>
-                {names && <td>{c.fullName ?? '—'}</td>}
+                {names && (
+                  <td>
+                    <Said text={c.fullName ?? '—'} />
+                  </td>
+                )}
                 <td>{term('harm_status', c.harmStatus)}</td>
                 <td>{term('sex', c.sex)}</td>
                 <td>{c.age ?? term('age_group', c.ageGroup)}</td>

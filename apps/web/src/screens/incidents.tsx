@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { get, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, Link } from '../ui.js';
+import { ErrorNote, Link, Said } from '../ui.js';
 
 export function IncidentsPanel({ caseId }: { caseId: string }) {
   const { t, instant, term } = useI18n();
@@ -37,7 +37,7 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
                 <td>
                   <Link href={`/incidents/${i.id}`}>
                     {i.code ? `${i.code} · ` : ''}
-                    {i.title}
+                    <Said text={i.title} />
                   </Link>
                 </td>
                 <td>{term('incident_type', i.type)}</td>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { get, type CaseView, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
-import { useI18n } from '../i18n.js';
+import { contentLang, useI18n } from '../i18n.js';
 import { ActionName, ErrorNote, errorText, Link, Select } from '../ui.js';
 import { checkLogGrewFrom, uncheckable, type Check } from '../verify-log.js';
 import { VerdictLine } from './evidence.js';
@@ -13,7 +13,7 @@ const PAGE = 50;
 type Entry = { leafIndex: number; leafHash: string; event?: CustodyEvent | null };
 
 export function LogScreen() {
-  const { t, instant, number } = useI18n();
+  const { t, instant, number, lang } = useI18n();
   const [head, setHead] = useState<TreeHead | null>(null);
   const [heads, setHeads] = useState<TreeHead[]>([]);
   const [entries, setEntries] = useState<Entry[]>([]);
@@ -148,7 +148,7 @@ export function LogScreen() {
           <Select label={t('log.case')} value={caseId} onChange={(e) => void show(e.target.value)}>
             <option value="">{t('log.allCases')}</option>
             {cases.map((c) => (
-              <option key={c.id} value={c.id}>
+              <option key={c.id} value={c.id} lang={contentLang(c.title, lang)}>
                 {c.title}
               </option>
             ))}

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { ApiError, call, get, type Member } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, useSubmit } from '../ui.js';
+import { ErrorNote, Field, Said, useSubmit } from '../ui.js';
 
 export function MembersPanel({ caseId }: { caseId: string }) {
   const { t, instant } = useI18n();
@@ -56,7 +56,9 @@ export function MembersPanel({ caseId }: { caseId: string }) {
         <tbody>
           {members.map((m) => (
             <tr key={m.userId}>
-              <td>{m.displayName}</td>
+              <td>
+                <Said text={m.displayName} />
+              </td>
               {members.some((x) => x.email) && <td>{m.email}</td>}
               <td>{t(`role.${m.role}`)}</td>
               <td>{instant(m.addedAt)}</td>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { ApiError, get, itemName, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
-import { useI18n } from '../i18n.js';
+import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { FieldError, Select, utcOffset, VocabularyPicker } from '../ui.js';
 
@@ -76,14 +76,14 @@ export function useCaseEvidence(caseId: string | undefined): Evidence[] {
 
 /** One cited source: an evidence item of the case and how reliable it is (source_reliability). */
 export function SourcePicker({ items, value, onChange, errorOf }: { items: Evidence[]; value: SourceLink; onChange(source: SourceLink): void; errorOf(field: string): string | undefined }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const { terms } = useSession();
   return (
     <>
       <Select label={t('records.source')} value={value.evidenceId} onChange={(e) => onChange({ ...value, evidenceId: e.target.value })} error={errorOf('sources[0].evidenceId')}>
         <option value="">{t('records.noSource')}</option>
         {items.map((i) => (
-          <option key={i.id} value={i.id}>
+          <option key={i.id} value={i.id} lang={contentLang(itemName(i), lang)}>
             {itemName(i)}
           </option>
         ))}

@@ -2,7 +2,7 @@ import { useEffect, useState, useSyncExternalStore, type DragEvent } from 'react
 import { DetailedError, Upload } from 'tus-js-client';
 import { API, ApiError, call, authHeaders, get, OfflineError, receiptPath, type Evidence, type Incident, type Page, type Receipt } from '../api.js';
 import { hashFile } from '../hash-file.js';
-import { useI18n } from '../i18n.js';
+import { contentLang, useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
 import { Announcer, ErrorNote, errorText, Field, Link, Select, useChangeAnnouncement } from '../ui.js';
 import { verifyKeptReceipt, type Check } from '../verify-log.js';
@@ -209,7 +209,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
         <Select label={t('upload.incident')} value={incidentId} onChange={(e) => setIncidentId(e.target.value)}>
           <option value="">{t('upload.noIncident')}</option>
           {incidents.map((incident) => (
-            <option key={incident.id} value={incident.id}>
+            <option key={incident.id} value={incident.id} lang={contentLang(incident.title, lang)}>
               {incident.code ?? ''} {incident.title}
             </option>
           ))}
