@@ -226,6 +226,11 @@ describe('in Chromium', () => {
     await page.goto(`${base}/cases/${caseId}/map`);
     await page.locator('.leaflet-container path.leaflet-interactive').first().waitFor();
     await checkScreen(page, 'map');
+    // Every marker a target of at least 24 px (WCAG 2.5.8); a legend says which is which and how many have no place.
+    const sizes = await page.locator('.leaflet-container path.leaflet-interactive').evaluateAll((paths) => paths.map((p) => Math.min(p.getBoundingClientRect().width, p.getBoundingClientRect().height)));
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(24);
+    const legend = page.getByTestId('map-legend').locator('li');
+    expect(await legend.allTextContents()).toEqual(['Evidence (filled disc): 1 shown', 'Incidents (ring): 1 shown']);
     // The markers are links in the tab order, named as their tooltips; Enter follows one.
     const incidentMarker = page.getByRole('link', { name: 'Incident: Shahed strike on a block of flats' });
     expect(await incidentMarker.getAttribute('tabindex')).toBe('0');
@@ -309,11 +314,14 @@ describe('in Chromium', () => {
       .set('Authorization', bearer(investigator))
       .send({ title: incidentTitle, type: 'air_drone_strike', startAt: '2026-11-20T01:40:00+02:00', location: { lat: 50.02, lon: 36.27 } });
     expect(incident.status).toBe(201);
+    // An item with no position: not on the map, and the legend says so.
+    expect((await submit(t, investigator, mapCase, fixture('not-an-image.pdf'), { filename: 'statement.pdf' })).status).toBe(201);
     const page = watchPage(await browser.page());
     await signIn(page, investigator);
     await page.goto(`${base}/cases/${mapCase}/map`);
     const markers = page.locator('.leaflet-container path.leaflet-interactive');
     await expect.poll(() => markers.count()).toBe(2);
+    expect(await page.getByTestId('map-legend').locator('li').allTextContents()).toEqual(['Evidence (filled disc): 1 shown (1 more without a position)', 'Incidents (ring): 1 shown']);
     const tooltips: string[] = [];
     for (const i of [0, 1]) {
       await markers.nth(i).hover();

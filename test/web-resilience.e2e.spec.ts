@@ -376,6 +376,34 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.close();
   });
 
+  it("keeps a grid cell's flags on one line inside the cell, long Ukrainian labels shortened, whole to a screen reader", async () => {
+    const flagged = await createCase(t, investigator, 'Прапорці');
+    // A PDF sent as a JPEG: its type is contradicted and it carries no metadata; the same bytes again are an exact duplicate too.
+    const pdf = fixture('not-an-image.pdf');
+    const first = (await submit(t, investigator, flagged, pdf, { filename: 'scan.jpg', contentType: 'image/jpeg' })).body.id as string;
+    const second = (await submit(t, investigator, flagged, pdf, { filename: 'scan again.jpg', contentType: 'image/jpeg' })).body.id as string;
+    for (const id of [first, second]) await waitProcessed(t, investigator, id);
+    const page = checks.watch(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/cases/${flagged}`);
+    const cells = page.locator('.cell');
+    await expect.poll(() => cells.locator('.badge').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(4);
+    const layout = await cells.evaluateAll((all) =>
+      all.map((cell) => {
+        const box = cell.getBoundingClientRect();
+        const badges = [...cell.querySelectorAll('.badge')].map((b) => b.getBoundingClientRect());
+        return { bottom: box.bottom, right: box.right, badges: badges.map((b) => ({ top: b.top, bottom: b.bottom, right: b.right })) };
+      }),
+    );
+    for (const cell of layout) {
+      expect(new Set(cell.badges.map((b) => Math.round(b.top))).size, JSON.stringify(cell)).toBe(1);
+      for (const badge of cell.badges) expect(badge.bottom, JSON.stringify(cell)).toBeLessThanOrEqual(cell.bottom);
+    }
+    const labels = await page.locator(`.cell[data-evidence-id="${first}"] .badge`).allTextContents();
+    expect(labels.sort()).toEqual(['Без вбудованих метаданих', 'Розбіжність типу'].sort());
+    await page.close();
+  });
+
   it('says how many seconds to wait after too many wrong passwords', async () => {
     const page = checks.watch(await browser.page());
     await page.goto(`${base}/`);

@@ -343,6 +343,9 @@ const en = {
   'map.zoomIn': 'Zoom in',
   'map.zoomOut': 'Zoom out',
   'map.incident': 'Incident',
+  'map.legendEvidence': 'Evidence (filled disc): {n} shown',
+  'map.legendIncidents': 'Incidents (ring): {n} shown',
+  'map.unplaced': '({m} more without a position)',
   'docs.only': 'Documenters see their own submissions only.',
   'mine.title': 'My submissions',
   // Damage records, munition remnants, exports by selection.
@@ -800,6 +803,9 @@ const uk: Record<MessageKey, string> = {
   'map.zoomIn': 'Наблизити',
   'map.zoomOut': 'Віддалити',
   'map.incident': 'Подія',
+  'map.legendEvidence': 'Докази (суцільне коло): показано {n}',
+  'map.legendIncidents': 'Події (кільце): показано {n}',
+  'map.unplaced': '(ще {m} без місця)',
   'docs.only': 'Документатори бачать лише власні подання.',
   'mine.title': 'Мої подання',
   // Damage records, munition remnants, exports by selection.

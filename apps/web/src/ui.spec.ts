@@ -12,10 +12,10 @@ describe('FlagBadges', () => {
   it('shows every flag where there is room, and in a grid cell two badges, the second "+N" naming the rest', () => {
     const three = ['exact_duplicate', 'time_mismatch', 'type_mismatch'] as const;
     expect(render([...three])).toBe(
-      '<ul class="badges"><li class="badge badge-exact_duplicate">Exact duplicate</li><li class="badge badge-time_mismatch">Time mismatch</li><li class="badge badge-type_mismatch">Type mismatch</li></ul>',
+      '<ul class="badges"><li class="badge badge-exact_duplicate" title="Exact duplicate">Exact duplicate</li><li class="badge badge-time_mismatch" title="Time mismatch">Time mismatch</li><li class="badge badge-type_mismatch" title="Type mismatch">Type mismatch</li></ul>',
     );
     expect(render([...three], 2)).toBe(
-      '<ul class="badges"><li class="badge badge-exact_duplicate">Exact duplicate</li><li class="badge badge-more" title="Time mismatch, Type mismatch">+2<span class="visually-hidden">: Time mismatch, Type mismatch</span></li></ul>',
+      '<ul class="badges"><li class="badge badge-exact_duplicate" title="Exact duplicate">Exact duplicate</li><li class="badge badge-more" title="Time mismatch, Type mismatch">+2<span class="visually-hidden">: Time mismatch, Type mismatch</span></li></ul>',
     );
     expect(render(['exact_duplicate', 'time_mismatch'], 2)).not.toContain('badge-more');
     expect(render([], 2)).toBe('');

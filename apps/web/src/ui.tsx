@@ -115,7 +115,7 @@ export function FlagBadges({ flags, max = Infinity }: { flags: Flag[]; max?: num
   return (
     <ul className="badges">
       {shown.map((flag) => (
-        <li key={flag} className={`badge badge-${flag}`}>
+        <li key={flag} className={`badge badge-${flag}`} title={t(`flag.${flag}`)}>
           {t(`flag.${flag}`)}
         </li>
       ))}

@@ -252,7 +252,7 @@ function Cell({ item, index, tabbable, onFocus, style }: { item: Evidence; index
         {t(whose)}: {instant(when).split(' · ')[0]}
       </small>
       <span className="status">{t(`status.${item.status as 'received'}`)}</span>
-      {/* Two badges fit a cell's last line; a third would be cut off. */}
+      {/* One line of badges in a cell (a long label ends in an ellipsis, whole in its title and to a screen reader); a third is "+n". */}
       <FlagBadges flags={item.flags} max={2} />
     </li>
   );

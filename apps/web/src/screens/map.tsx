@@ -10,6 +10,13 @@ import { ErrorNote } from '../ui.js';
 const UKRAINE: L.LatLngExpression = [48.6, 31.2];
 
 /**
+ * Markers at least 24 px across (WCAG 2.5.8), told apart by more than colour (1.4.1): an item is a
+ * filled disc, an incident a larger ring with a thick edge; the legend under the map says which.
+ */
+const EVIDENCE_MARKER: L.CircleMarkerOptions = { radius: 12, weight: 2, color: '#7a3b00', fillColor: '#f0a050', fillOpacity: 0.9 };
+const INCIDENT_MARKER: L.CircleMarkerOptions = { radius: 16, weight: 5, color: '#8b0000', fillColor: '#d03030', fillOpacity: 0.35 };
+
+/**
  * A tooltip's content as text. Leaflet puts a string tooltip into the page as HTML, and titles and
  * file names are whatever a submitter typed: `<meta http-equiv=refresh>` or `<video src=...>` in a
  * title would otherwise run in every investigator's console that opens the map.
@@ -78,9 +85,10 @@ function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: 
 }
 
 export function MapPanel({ caseId }: { caseId: string }) {
-  const { t } = useI18n();
+  const { t, number } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<unknown>(null);
+  const [shown, setShown] = useState<{ evidence: number; of: number; incidents: number; ofIncidents: number } | null>(null);
   useLeaflet(box, (map) => {
     void Promise.all([get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`), get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`)]).then(([evidence, incidents]) => {
       const points: L.LatLng[] = [];
@@ -89,14 +97,16 @@ export function MapPanel({ caseId }: { caseId: string }) {
         if (!at) continue;
         const p = L.latLng(at.lat, at.lon);
         points.push(p);
-        place(map, L.circleMarker(p, { radius: 6, color: '#7a3b00', fillColor: '#f0a050', fillOpacity: 0.9 }), `${t('map.evidence')}: ${itemName(item)}`, `/evidence/${item.id}`);
+        place(map, L.circleMarker(p, EVIDENCE_MARKER), `${t('map.evidence')}: ${itemName(item)}`, `/evidence/${item.id}`);
       }
       for (const incident of incidents.items) {
         if (!incident.location) continue;
         const p = L.latLng(incident.location.lat, incident.location.lon);
         points.push(p);
-        place(map, L.circleMarker(p, { radius: 9, color: '#8b0000', fillColor: '#d03030', fillOpacity: 0.8 }), `${t('map.incident')}: ${incident.title}`, `/incidents/${incident.id}`);
+        place(map, L.circleMarker(p, INCIDENT_MARKER), `${t('map.incident')}: ${incident.title}`, `/incidents/${incident.id}`);
       }
+      const incidentsShown = incidents.items.filter((i) => i.location).length;
+      setShown({ evidence: points.length - incidentsShown, of: evidence.items.length, incidents: incidentsShown, ofIncidents: incidents.items.length });
       if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
     }, setError);
   });
@@ -105,6 +115,21 @@ export function MapPanel({ caseId }: { caseId: string }) {
       <h2>{t('map.title')}</h2>
       <ErrorNote error={error} />
       <div ref={box} className="map" role="region" aria-label={t('map.title')} />
+      {shown && (
+        // What the marks mean, and how many of the case's items and incidents have a place to be shown at.
+        <ul className="map-legend" data-testid="map-legend">
+          <li>
+            <span className="swatch swatch-evidence" aria-hidden="true" />
+            {t('map.legendEvidence', { n: number(shown.evidence) })}
+            {shown.of > shown.evidence && ` ${t('map.unplaced', { m: number(shown.of - shown.evidence) })}`}
+          </li>
+          <li>
+            <span className="swatch swatch-incident" aria-hidden="true" />
+            {t('map.legendIncidents', { n: number(shown.incidents) })}
+            {shown.ofIncidents > shown.incidents && ` ${t('map.unplaced', { m: number(shown.ofIncidents - shown.incidents) })}`}
+          </li>
+        </ul>
+      )}
       <p className="hint">{t('map.basemap')}</p>
     </div>
   );
