@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../apps/cli/src/cli.js';
 import { bulkUpload, checkReceipts, type Summary } from '../libs/bulk-upload/src/index.js';
+import { SigningKeys } from '../libs/custody/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { loopbackProxy } from './support/proxy.js';
 
@@ -215,5 +216,31 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
     lines.length = 0;
     expect(await runCli(['upload', folder, '--case', caseId, '--out', 'unpinned'], io(env))).toBe(0);
     expect(lines.join('')).toContain(`checked against the log keys this archive publishes (${keyId})`);
+  });
+
+  // Last in the file: it rotates the archive's key.
+  it("after a key rotation, a run pinned to the old key follows its handover: receipts signed by the new key pass, then offline too", async () => {
+    const lines: string[] = [];
+    const io = (env: Record<string, string>) => ({ env, cwd: work, stdout: (text: string) => lines.push(text), stderr: (text: string) => lines.push(text), readStdin: async () => '' });
+    const env = { CUSTODIA_URL: url, CUSTODIA_TOKEN: investigator.token };
+    const keys = t.app.get(SigningKeys);
+    const old = (await keys.active()).keyId;
+    const next = await keys.rotate();
+    const folder = path.join(work, 'rotated');
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, 'after rotation.pdf'), randomBytes(3000));
+    expect(await runCli(['upload', folder, '--case', caseId, '--out', 'rotated', '--trusted-key', old], io(env)), lines.join('')).toBe(0);
+    const summary = JSON.parse(await readFile(path.join(work, 'rotated', 'summary.json'), 'utf8')) as Summary;
+    expect(summary.keys.map((k) => k.keyId).sort()).toEqual([old, next].sort());
+    const receipt = JSON.parse(await readFile(path.join(work, 'rotated', summary.files[0]!.receiptFile!), 'utf8')).receipt;
+    expect(receipt.treeHead.keyId).toBe(next);
+    expect(await readFile(path.join(work, 'rotated', 'summary.txt'), 'utf8')).toContain(`receipts signed with the trusted log key ${old} or a key it handed over to at a rotation (${next})`);
+    lines.length = 0;
+    expect(await runCli(['upload', '--check', 'rotated/summary.json'], io({}))).toBe(0);
+    expect(lines.join('')).toContain('1 of 1 receipts check out');
+    // A handover that does not hold leads nowhere: the new key is not trusted on its word.
+    const forged = summary.keys.map((k) => (k.keyId === old ? { ...k, handover: { ...(k as { handover: Record<string, unknown> }).handover, inclusionProof: [] } } : k));
+    const checks = await checkReceipts(path.join(work, 'rotated', 'summary.json'), forged, [old]);
+    expect(checks).toEqual([expect.objectContaining({ receiptValid: false, reason: expect.stringMatching(/no published key has keyId/) })]);
   });
 });

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
-import { verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
+import { followHandovers, verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
 import { syncToDisk } from '#custodia/storage';
 import { visibleText } from '#custodia/text';
 import { fileOnDisk, TUS_FILE_OPTIONS } from './tus-node.js';
@@ -441,8 +441,9 @@ export function summaryTable(summary: Summary): string {
   )
     .map(([status, n]) => `${n} ${status}`)
     .join(', ');
+  const handedTo = summary.keys.map((k) => visibleText(String(k.keyId))).filter((id) => !summary.trustedKeyIds?.includes(id));
   const signers = summary.trustedKeyIds?.length
-    ? `receipts signed with the trusted log key ${summary.trustedKeyIds.join(', ')}`
+    ? `receipts signed with the trusted log key ${summary.trustedKeyIds.join(', ')}${handedTo.length ? ` or a key it handed over to at a rotation (${handedTo.join(', ')})` : ''}`
     : `receipts checked against the log keys the archive published (${summary.keys.map((k) => visibleText(String(k.keyId))).join(', ')}); none was given to trust (--trusted-key)`;
   return `Custodia upload to ${summary.archive}, case ${summary.caseId}, ${summary.finishedAt}\n${counts}; ${signers}\n\n${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
@@ -459,15 +460,18 @@ export interface ReceiptCheck {
 }
 
 /**
- * The keys among `keys` whose ids are trusted (all of them when no id is): a key's id is the
- * SHA-256 of the key itself, which the receipt check holds it to, so a key published under a
- * trusted id but not that key does not pass. None of them there: an error, `holder` (the archive
- * that publishes them, the summary that holds them) saying whose.
+ * The keys among `keys` whose ids are trusted (all of them when no id is), and those a trusted
+ * key handed over to at a rotation (each retired key's `handover`, as GET /log/keys gives it): a
+ * key's id is the SHA-256 of the key itself, which the receipt check holds it to, so a key
+ * published under a trusted id but not that key does not pass. None of them there: an error,
+ * `holder` (the archive that publishes them, the summary that holds them) saying whose.
  */
 function pinnedKeys(keys: unknown, trustedKeyIds: readonly string[] | undefined, holder: string): PublishedKey[] {
-  const list = Array.isArray(keys) ? (keys as PublishedKey[]) : [];
+  const list = (Array.isArray(keys) ? keys : []).filter((key): key is PublishedKey & { handover?: unknown } => typeof key === 'object' && key !== null);
   if (!trustedKeyIds?.length) return list;
-  const pinned = list.filter((key) => typeof key === 'object' && key !== null && trustedKeyIds.includes(key.keyId));
+  const handovers = list.flatMap((key) => (key.handover ? [key.handover] : []));
+  const { trusted } = followHandovers(trustedKeyIds, handovers, list);
+  const pinned = list.filter((key) => trusted.has(key.keyId));
   if (pinned.length === 0) {
     throw new Error(`${holder} no log key with the trusted id (${trustedKeyIds.join(', ')}): it is not the archive meant, or its key changed; ask its operator`);
   }
