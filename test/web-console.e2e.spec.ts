@@ -296,6 +296,10 @@ describe('in Chromium', () => {
     expect(shown).toEqual([own.body.id]);
     expect(await page.locator('.tabs a').allTextContents()).not.toContain('Exports');
     await checkScreen(page, 'documenter evidence');
+    // Someone else's item is not open to them: the screen still has its heading, then why.
+    await page.goto(`${base}/evidence/${state.evidenceId}`);
+    await page.getByRole('alert').filter({ hasText: 'Not found, or not open to you.' }).waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).allTextContents()).toEqual(['Evidence item']);
     await page.close();
   });
 

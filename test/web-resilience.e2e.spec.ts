@@ -87,7 +87,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await signIn(page, investigator);
     await page.route('**/api/v1/**', (route) => route.abort('internetdisconnected'));
     await page.reload();
-    await page.getByRole('heading', { name: 'Немає з’єднання з архівом' }).waitFor();
+    await page.getByRole('heading', { name: 'Немає зʼєднання з архівом' }).waitFor();
     expect(await page.locator('input[type=password]').count()).toBe(0);
     await checks.checkScreen(page, 'no connection');
     await page.unroute('**/api/v1/**');
@@ -110,7 +110,7 @@ describe('the console in Chromium, when things go wrong', () => {
     const verdict = page.locator('.verify [data-verdict]').first();
     await verdict.waitFor();
     expect(await verdict.getAttribute('data-verdict')).toBe('unchecked');
-    expect(await verdict.textContent()).toBe('Не вдалося перевірити. Немає з’єднання з архівом. Перевірте мережу і спробуйте ще раз. Це нічого не каже про доказ.');
+    expect(await verdict.textContent()).toBe('Не вдалося перевірити. Немає зʼєднання з архівом. Перевірте мережу і спробуйте ще раз. Це нічого не каже про доказ.');
     await page.unroute('**/api/v1/log/**');
     await verify.click();
     await expect.poll(() => verdict.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('verified');
@@ -283,7 +283,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await signIn(investigatorPage, investigator);
     await investigatorPage.goto(`${base}/incidents/${incident}`);
     const casualtyForm = investigatorPage.getByRole('form', { name: 'Записати постраждалого' });
-    await casualtyForm.getByLabel('Повне ім’я (лише слідчі; зберігається зашифрованим)').fill('Олена Шевчук');
+    await casualtyForm.getByLabel('Повне імʼя (лише слідчі; зберігається зашифрованим)').fill('Олена Шевчук');
     await casualtyForm.getByLabel('Шкода').selectOption('killed');
     await casualtyForm.getByRole('button', { name: 'Додати' }).click();
     await casualtyForm.getByText('Постраждалого записано.').waitFor();
@@ -292,7 +292,7 @@ describe('the console in Chromium, when things go wrong', () => {
     // A link undone on the incident's page, with its reason.
     const links = investigatorPage.locator('form').filter({ has: investigatorPage.getByRole('button', { name: 'Повʼязати доказ' }) });
     await links.getByLabel('Причина зміни').fill('linked to the wrong strike');
-    await investigatorPage.getByRole('button', { name: 'Від’єднати (з причиною нижче): Свідчення мешканки' }).click();
+    await investigatorPage.getByRole('button', { name: 'Відʼєднати (з причиною нижче): Свідчення мешканки' }).click();
     await expect.poll(async () => (await api(investigator).get(`/incidents/${incident}`)).body.evidence).toEqual([]);
     await investigatorPage.close();
 
@@ -309,7 +309,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await admin.getByRole('form', { name: 'Записати постраждалого' }).waitFor();
     await expect.poll(() => answers.length).toBeGreaterThan(0);
     expect(await admin.getByText('Олена Шевчук').count()).toBe(0);
-    expect(await admin.getByLabel(/Повне ім’я/).count()).toBe(0);
+    expect(await admin.getByLabel(/Повне імʼя/).count()).toBe(0);
     expect(answers.join('')).not.toContain('Шевчук');
     await admin.goto(`${base}/log`);
     const rows = admin.locator('table').last().locator('tbody tr');

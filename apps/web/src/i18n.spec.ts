@@ -40,4 +40,10 @@ describe('the console\'s messages', () => {
     // Digits, codes and hashes carry no language.
     for (const text of ['2026-11-24', '12345', '', null, undefined]) for (const ui of ['en', 'uk'] as const) expect(contentLang(text, ui), String(text)).toBeUndefined();
   });
+
+  it('write the Ukrainian apostrophe as one letter, ʼ (U+02BC), never the quotation mark ’ or \'', () => {
+    const split = Object.entries(MESSAGES.uk).filter(([, text]) => /\p{Script=Cyrillic}['’]\p{Script=Cyrillic}/u.test(text));
+    expect(split).toEqual([]);
+    expect(MESSAGES.uk['casualty.name']).toBe('Імʼя');
+  });
 });

@@ -304,6 +304,17 @@ export function Announcer({ message }: { message: string }) {
   );
 }
 
+/** A screen whose record is not here (yet, or not open to the reader): headed all the same, then loading or why not. */
+export function ScreenPending({ title, error }: { title: string; error: unknown }) {
+  const { t } = useI18n();
+  return (
+    <section>
+      <h1>{title}</h1>
+      {error ? <ErrorNote error={error} /> : <p>{t('common.loading')}</p>}
+    </section>
+  );
+}
+
 /** Text people wrote (a title, a name), marked with its language where it is not the console's (contentLang). */
 export function Said({ text }: { text: string | null | undefined }) {
   const { lang } = useI18n();

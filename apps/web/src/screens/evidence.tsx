@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, Select, useDownload, useSubmit } from '../ui.js';
+import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, useDownload, useSubmit } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -15,7 +15,7 @@ export function EvidenceScreen({ id }: { id: string }) {
   const [error, setError] = useState<unknown>(null);
   const load = useCallback(() => get<Evidence>(`/evidence/${id}`).then(setItem, setError), [id]);
   useEffect(() => void load(), [load]);
-  if (!item) return error ? <ErrorNote error={error} /> : <p>{t('common.loading')}</p>;
+  if (!item) return <ScreenPending title={t('item.title')} error={error} />;
 
   const declaredDevice = '—';
   const embeddedDevice = item.extracted?.device ? [item.extracted.device.make, item.extracted.device.model].filter(Boolean).join(' ') || '—' : '—';

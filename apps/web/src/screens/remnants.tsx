@@ -3,7 +3,7 @@ import { call, evidenceName, fetchBlob, get, saveBlob, type Finding, type Remnan
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ActionName, ErrorNote, Field, Link, useSubmit, VocabularyPicker } from '../ui.js';
+import { ActionName, ErrorNote, Field, Link, ScreenPending, useSubmit, VocabularyPicker } from '../ui.js';
 import { fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence } from './record-form.js';
 
 /**
@@ -510,7 +510,7 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
 
   const back = record ? `/remnants/${record.id}` : `/incidents/${incidentId}`;
   // An amendment starts from the stored record: no form until it is here.
-  if (id && !record) return error ? <ErrorNote error={error} /> : <p>{t('common.loading')}</p>;
+  if (id && !record) return <ScreenPending title={t('remnant.title')} error={error} />;
   return (
     <section aria-labelledby="remnant-form-title">
       <p>
