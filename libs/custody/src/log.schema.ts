@@ -46,7 +46,7 @@ export const CustodyEventSchema = z
   })
   .meta({ id: 'CustodyEvent' });
 
-/** A retired key's handover (custody.md, "Key rotation"). */
+/** A retired key's handover (PACKAGE-FORMAT.md, "Key rotation"): how whoever trusts it reaches the next key. */
 export const KeyHandoverSchema = z
   .strictObject({
     head: z

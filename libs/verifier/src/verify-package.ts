@@ -171,7 +171,7 @@ function parseJson(bytes: Buffer, what: string): { value?: unknown; problem?: st
 /** The seal (PACKAGE-FORMAT.md): the export.sealed event with its proof, and the manifest it seals. */
 const SEAL = 'data/custody/seal.json';
 const SEALED_MANIFEST = 'data/custody/sealed-manifest-sha256.txt';
-/** Each retired key's handover under the head (custody.md, "Key rotation"). */
+/** Each retired key's handover under the head (PACKAGE-FORMAT.md, "Key rotation"). */
 const HANDOVERS = 'data/custody/handovers.json';
 /** Packages whose head was signed from this instant on carry a seal (the version that began sealing). */
 const SEALED_SINCE = '2026-12-06T05:00:00.000Z';
