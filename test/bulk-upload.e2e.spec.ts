@@ -239,7 +239,7 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
     expect(await runCli(['upload', '--check', 'rotated/summary.json'], io({}))).toBe(0);
     expect(lines.join('')).toContain('1 of 1 receipts check out');
     // A handover that does not hold leads nowhere: the new key is not trusted on its word.
-    const forged = summary.keys.map((k) => (k.keyId === old ? { ...k, handover: { ...(k as { handover: Record<string, unknown> }).handover, inclusionProof: [] } } : k));
+    const forged = summary.keys.map((k) => (k.keyId === old ? { ...k, handover: { ...(k as unknown as { handover: Record<string, unknown> }).handover, inclusionProof: [] } } : k));
     const checks = await checkReceipts(path.join(work, 'rotated', 'summary.json'), forged, [old]);
     expect(checks).toEqual([expect.objectContaining({ receiptValid: false, reason: expect.stringMatching(/no published key has keyId/) })]);
   });
