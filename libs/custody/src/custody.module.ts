@@ -27,8 +27,13 @@ class TreeHeadLoop implements OnApplicationBootstrap, OnModuleDestroy {
     // Integrates what an earlier run left queued, and signs; then the handover of a rotation
     // that a crash cut short (or that was made before retired keys signed one).
     await this.heads.publish();
-    const handedOver = await this.keys.handOver();
-    if (handedOver) new Logger('Custody').log(`Signed ${handedOver} retired key handover(s)`);
+    // The handover is a path for verifiers, not the log itself: one that cannot be signed now is
+    // said and tried again at the next start, and the archive runs.
+    const logger = new Logger('Custody');
+    await this.keys.handOver().then(
+      (signed) => signed && logger.log(`Signed ${signed} retired key handover(s)`),
+      (error: unknown) => logger.warn(`A retired signing key's handover could not be signed (tried again at the next start): ${String(error)}`),
+    );
     this.heads.start(this.config.treeHeadIntervalMs);
     if (this.config.sequencer) this.sequencer.start();
   }
