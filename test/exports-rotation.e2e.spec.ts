@@ -1,7 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SigningKeys } from '../libs/custody/src/index.js';
+import { DataSource } from 'typeorm';
+import { MASTER_KEY, SigningKeys } from '../libs/custody/src/index.js';
 import { handoverProblem, type SignedTreeHead } from '../libs/custody-core/src/index.js';
 import { PYTHON } from './support/python.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -87,5 +88,28 @@ describe('court packages across key rotations (e2e)', () => {
     const pinned = await cliVerify([zip, '--trusted-key', keys[0]!, '--against', `http://127.0.0.1:${port}`]);
     expect(pinned.out).toMatch(/consistency\s+OK\s+the log at size \d+ \(http:\/\/127\.0\.0\.1:\d+\) extends this package's head/);
     expect(pinned.code).toBe(0);
+  });
+
+  // Last: it spoils a retired key.
+  it('a handover that cannot be signed at start is warned about, and the archive starts all the same', async () => {
+    // A rotation cut short before its handover, whose retired key then cannot be opened.
+    class CutShort extends SigningKeys {
+      override async handOver(): Promise<number> {
+        return 0;
+      }
+    }
+    const retired = (await t.app.get(SigningKeys).active()).keyId;
+    await new CutShort(t.app.get(DataSource), t.app.get<Buffer>(MASTER_KEY)).rotate();
+    // Its sealed key spoilt behind the table's guard (the archive itself can never change it).
+    await t.db.superuserQuery(`ALTER TABLE custody_signing_keys DISABLE TRIGGER USER`);
+    await t.db.superuserQuery(`UPDATE custody_signing_keys SET private_key_sealed = '\\x00' WHERE key_id = $1`, [retired]);
+    await t.db.superuserQuery(`ALTER TABLE custody_signing_keys ENABLE TRIGGER USER`);
+    const sibling = await t.sibling();
+    try {
+      expect((await fetch(`${sibling.url}/api/v1/health`)).status).toBe(200);
+      expect(t.logText()).toMatch(new RegExp(`A retired signing key's handover could not be signed \\(tried again at the next start\\): .*${retired.slice(0, 12)}`));
+    } finally {
+      await sibling.close();
+    }
   });
 });
