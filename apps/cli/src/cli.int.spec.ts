@@ -118,6 +118,10 @@ describe('custodia log verify and key rotate', () => {
     expect(rows[0]!['active_to']).not.toBeNull();
     expect(rows[1]!['active_to']).toBeNull();
     expect(first.out).toContain(String(rows[1]!['key_id']));
+    expect(first.out).toContain('signed its handover');
+    // The handover is kept: the retired key's head over the rotation.
+    const [handover] = await db.superuserQuery(`SELECT key_id, next_key_id FROM custody_key_handovers`);
+    expect(handover).toEqual({ key_id: rows[0]!['key_id'], next_key_id: rows[1]!['key_id'] });
   });
 });
 

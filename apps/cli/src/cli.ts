@@ -224,7 +224,10 @@ async function keyRotate(io: CliIo): Promise<number> {
     await keys.active();
     return keys.rotate();
   });
-  io.stdout(`The custody log now signs with key ${keyId}; the previous key stays published.\n`);
+  io.stdout(
+    `The custody log now signs with key ${keyId}; the previous key stays published and signed its handover ` +
+      '(the head ending with this rotation), which leads whoever trusts it to the new key.\n',
+  );
   return 0;
 }
 
