@@ -49,9 +49,7 @@ export const CustodyEventSchema = z
 /** A retired key's handover (PACKAGE-FORMAT.md, "Key rotation"): how whoever trusts it reaches the next key. */
 export const KeyHandoverSchema = z
   .strictObject({
-    head: z
-      .strictObject({ treeSize: index(), rootHash: hex(), timestamp: timestamp(), keyId: hex(), signature: z.string() })
-      .describe('A signed tree head, signed by the retiring key, whose last leaf is the event'),
+    head: SignedTreeHead.omit({ timestampToken: true }).describe('A signed tree head, signed by the retiring key, whose last leaf is the event'),
     event: CustodyEventSchema.describe('The key.rotated event: details.previousKeyId is the head\'s key, details.keyId the next one'),
     leafIndex: index().describe("The event's leaf: the head's treeSize - 1"),
     inclusionProof: z.array(hex()).describe("RFC 9162 inclusion proof of the event's leaf in the head's tree"),

@@ -36,11 +36,14 @@ const sealContext = (keyId: string): string => `custodia:custody-signing-key:${k
  */
 export class SigningKeys {
   private readonly unsealed = new Map<string, KeyObject>();
+  private readonly log: CustodyLog;
 
   constructor(
     private readonly db: DataSource,
     private readonly masterKey: Buffer,
-  ) {}
+  ) {
+    this.log = new CustodyLog(db);
+  }
 
   /** The key that signs new heads, created on first use. */
   async active(): Promise<{ keyId: string; privateKey: KeyObject }> {
@@ -69,7 +72,7 @@ export class SigningKeys {
         `UPDATE custody_signing_keys SET active_to = now() WHERE active_to IS NULL RETURNING key_id`,
       );
       const keyId = await this.insertNewKey(tx);
-      await new CustodyLog(this.db).append(tx, {
+      await this.log.append(tx, {
         action: 'key.rotated',
         actor,
         caseId: null,
@@ -94,8 +97,7 @@ export class SigningKeys {
         WHERE active_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM custody_key_handovers h WHERE h.key_id = k.key_id)`,
     );
     if (!pending.length) return 0;
-    const log = new CustodyLog(this.db);
-    await log.integrateAll();
+    await this.log.integrateAll();
     const rotations = (
       await this.db.query(`SELECT leaf_index, event_bytes FROM custody_events WHERE subject_type = 'key' AND action = 'key.rotated'`)
     ).map((row: { leaf_index: string; event_bytes: Buffer }) => ({ leafIndex: Number(row.leaf_index), event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent }));
@@ -129,13 +131,12 @@ export class SigningKeys {
           WHERE h.tree_size <= $1 ORDER BY h.leaf_index`,
         [treeSize],
       );
-    const log = new CustodyLog(this.db);
     return Promise.all(
       rows.map(async (row) => ({
         head: { treeSize: Number(row.tree_size), rootHash: toHex(row.root_hash), timestamp: row.signed_timestamp, keyId: row.key_id, signature: row.signature },
         event: JSON.parse(row.event_bytes.toString('utf8')) as CustodyEvent,
         leafIndex: Number(row.leaf_index),
-        inclusionProof: await log.inclusionProof(Number(row.leaf_index), Number(row.tree_size)),
+        inclusionProof: await this.log.inclusionProof(Number(row.leaf_index), Number(row.tree_size)),
       })),
     );
   }

@@ -506,9 +506,9 @@ def check_tree_head(problem, bag, raw, head, error, trusted_keys):
         return problem(why)
     trusted = follow_handovers(problem, bag, head, keys, trusted_keys)
     if trusted_keys and key_id not in trusted:
+        handovers = os.path.isfile(os.path.join(bag, *HANDOVERS.split('/')))
         return problem('tree-head.json: is signed by key %s, not by %s%s' % (
-            key_id, describe_keys(trusted_keys), ' nor any key they handed over to' if len(trusted) > len(trusted_keys) or
-            os.path.isfile(os.path.join(bag, *HANDOVERS.split('/'))) else ''))
+            key_id, describe_keys(trusted_keys), ' nor any key they handed over to' if handovers else ''))
     handed = ', reached from the trusted key through handovers.json' if trusted_keys and key_id not in trusted_keys else ''
     return 'tree size %d, root %s, signature valid, key %s%s' % (head['treeSize'], head['rootHash'], key_id, handed)
 

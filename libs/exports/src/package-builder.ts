@@ -253,8 +253,9 @@ export class PackageBuilder {
       await this.db.query(`UPDATE exports SET tree_size = $2 WHERE id = $1`, [row.id, head.treeSize]);
       await writer.addPayload('custody/seal.json', prettyJson(sealed.entry));
       await writer.addPayload('custody/proofs.json', jsonArray(this.proofs(carried, head)));
-      await this.packHead(writer, head, await this.keys.published());
-      await writer.addPayload('custody/handovers.json', prettyJson(await this.handovers(head)));
+      const keys = await this.keys.published();
+      await this.packHead(writer, head, keys);
+      await writer.addPayload('custody/handovers.json', prettyJson(await this.handovers(head, keys)));
       // 5. Tag files: the reader's guide, the report, the script.
       const token = head.timestampToken ? Buffer.from(head.timestampToken, 'base64') : null;
       await writer.addTag(
@@ -456,13 +457,12 @@ export class PackageBuilder {
    * handovers.json: each retired key's handover under the head, with the proof that the head
    * extends it, so a court that pinned an older key can follow the rotations to the head's.
    */
-  private async handovers(head: SignedTreeHead): Promise<CarriedHandover[]> {
+  private async handovers(head: SignedTreeHead, keys: LogKeyView[]): Promise<CarriedHandover[]> {
     const carried: CarriedHandover[] = [];
     for (const handover of await this.keys.handovers(head.treeSize)) {
-      const consistencyProof = handover.head.treeSize === head.treeSize ? [] : await this.custody.consistencyProof(handover.head.treeSize, head.treeSize);
-      carried.push({ ...handover, consistencyProof });
+      carried.push({ ...handover, consistencyProof: await this.custody.consistencyProof(handover.head.treeSize, head.treeSize) });
     }
-    const { problems } = followHandovers([], carried, await this.keys.published(), head);
+    const { problems } = followHandovers([], carried, keys, head);
     if (problems.length) throw new PackageIntegrityError(`A key handover does not lead to the signed head: ${problems[0]}; run \`custodia log verify\``);
     return carried;
   }

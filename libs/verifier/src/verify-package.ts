@@ -422,12 +422,7 @@ class PackageCheck {
     if (head && bytes) {
       const verdict = verifyTreeHead(head, this.keys);
       if (!verdict.valid) problems.push(`the tree head does not verify: ${verdict.reason}`);
-      else {
-        handedOver = await this.followHandovers(head, problems);
-        if (!this.trusts(head.keyId)) {
-          problems.push(`the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}${this.handoverCount ? ' nor any key they handed over to' : ''}`);
-        }
-      }
+      else handedOver = await this.checkSigner(head, problems);
       if (verdict.valid && !canonicalBytes(head).equals(bytes)) problems.push('tree-head.json is not the RFC 8785 form of the signed head');
       const field = await this.bagInfo();
       if (field('Custodia-Tree-Size') !== undefined && field('Custodia-Tree-Size') !== String(head.treeSize)) problems.push('bag-info.txt names another tree size than tree-head.json');
@@ -611,28 +606,31 @@ class PackageCheck {
 
   /** The pinned keys and those they handed over to (handovers.json); null when none is pinned. */
   private trusted: Set<string> | null = null;
-  private handoverCount = 0;
 
   /**
-   * Reads handovers.json (absent in packages made before keys signed handovers: none) and, when
-   * keys are pinned, trusts each key a trusted one handed over to. A handover that does not
-   * verify is a fault of the package whether or not keys are pinned. Answers the detail to show.
+   * The head's signer, its signature already checked: a pinned key, or one a pinned key handed
+   * over to. handovers.json (absent in packages made before keys signed handovers) is read
+   * whether or not keys are pinned: a handover that does not hold is a fault of the package.
+   * Adds what fails to `problems`; answers the detail to show.
    */
-  private async followHandovers(head: SignedTreeHead, problems: string[]): Promise<string> {
+  private async checkSigner(head: SignedTreeHead, problems: string[]): Promise<string> {
     const pinned = this.options.trustedKeyIds ?? [];
+    let handovers: unknown[] = [];
     const bytes = await this.text(HANDOVERS);
-    if (!bytes) return '';
-    const { value, problem } = parseJson(bytes, 'handovers.json');
-    if (problem || !Array.isArray(value)) {
-      problems.push(problem ?? 'handovers.json is not a list of key handovers');
-      return '';
+    if (bytes) {
+      const { value, problem } = parseJson(bytes, 'handovers.json');
+      if (problem || !Array.isArray(value)) problems.push(problem ?? 'handovers.json is not a list of key handovers');
+      else handovers = value;
     }
-    this.handoverCount = value.length;
-    const chain = followHandovers(pinned, value, this.keys, head);
+    const chain = followHandovers(pinned, handovers, this.keys, head);
     problems.push(...chain.problems.map((p) => `handovers.json: ${p}`));
     if (!this.trusted) return '';
-    const reached = [...chain.trusted].filter((k) => !pinned.includes(k));
     this.trusted = chain.trusted;
+    if (!this.trusted.has(head.keyId)) {
+      problems.push(`the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}${handovers.length ? ' nor any key they handed over to' : ''}`);
+      return '';
+    }
+    const reached = [...chain.trusted].filter((k) => !pinned.includes(k));
     return reached.includes(head.keyId) ? `, a key the trusted key handed over to (${reached.length} handover${reached.length === 1 ? '' : 's'} followed)` : '';
   }
 

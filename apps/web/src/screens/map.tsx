@@ -88,25 +88,29 @@ export function MapPanel({ caseId }: { caseId: string }) {
   const { t, number } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<unknown>(null);
-  const [shown, setShown] = useState<{ evidence: number; of: number; incidents: number; ofIncidents: number } | null>(null);
+  // How many of the case's items and incidents have a place on the map: [shown, of all].
+  const [shown, setShown] = useState<{ evidence: [number, number]; incidents: [number, number] } | null>(null);
   useLeaflet(box, (map) => {
     void Promise.all([get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`), get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`)]).then(([evidence, incidents]) => {
       const points: L.LatLng[] = [];
+      let placedEvidence = 0;
+      let placedIncidents = 0;
       for (const item of evidence.items) {
         const at = item.declared.location ?? item.extracted?.location;
         if (!at) continue;
         const p = L.latLng(at.lat, at.lon);
         points.push(p);
+        placedEvidence++;
         place(map, L.circleMarker(p, EVIDENCE_MARKER), `${t('map.evidence')}: ${itemName(item)}`, `/evidence/${item.id}`);
       }
       for (const incident of incidents.items) {
         if (!incident.location) continue;
         const p = L.latLng(incident.location.lat, incident.location.lon);
         points.push(p);
+        placedIncidents++;
         place(map, L.circleMarker(p, INCIDENT_MARKER), `${t('map.incident')}: ${incident.title}`, `/incidents/${incident.id}`);
       }
-      const incidentsShown = incidents.items.filter((i) => i.location).length;
-      setShown({ evidence: points.length - incidentsShown, of: evidence.items.length, incidents: incidentsShown, ofIncidents: incidents.items.length });
+      setShown({ evidence: [placedEvidence, evidence.items.length], incidents: [placedIncidents, incidents.items.length] });
       if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
     }, setError);
   });
@@ -118,16 +122,18 @@ export function MapPanel({ caseId }: { caseId: string }) {
       {shown && (
         // What the marks mean, and how many of the case's items and incidents have a place to be shown at.
         <ul className="map-legend" data-testid="map-legend">
-          <li>
-            <span className="swatch swatch-evidence" aria-hidden="true" />
-            {t('map.legendEvidence', { n: number(shown.evidence) })}
-            {shown.of > shown.evidence && ` ${t('map.unplaced', { m: number(shown.of - shown.evidence) })}`}
-          </li>
-          <li>
-            <span className="swatch swatch-incident" aria-hidden="true" />
-            {t('map.legendIncidents', { n: number(shown.incidents) })}
-            {shown.ofIncidents > shown.incidents && ` ${t('map.unplaced', { m: number(shown.ofIncidents - shown.incidents) })}`}
-          </li>
+          {(
+            [
+              ['evidence', 'map.legendEvidence', shown.evidence],
+              ['incident', 'map.legendIncidents', shown.incidents],
+            ] as const
+          ).map(([kind, key, [placed, all]]) => (
+            <li key={kind}>
+              <span className={`swatch swatch-${kind}`} aria-hidden="true" />
+              {t(key, { n: number(placed) })}
+              {all > placed && ` ${t('map.unplaced', { m: number(all - placed) })}`}
+            </li>
+          ))}
         </ul>
       )}
       <p className="hint">{t('map.basemap')}</p>
