@@ -242,5 +242,12 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
     const forged = summary.keys.map((k) => (k.keyId === old ? { ...k, handover: { ...(k as unknown as { handover: Record<string, unknown> }).handover, inclusionProof: [] } } : k));
     const checks = await checkReceipts(path.join(work, 'rotated', 'summary.json'), forged, [old]);
     expect(checks).toEqual([expect.objectContaining({ receiptValid: false, reason: expect.stringMatching(/no published key has keyId/) })]);
+
+    // Once the old key is marked compromised, a run pinned to it stops and says what to do.
+    await keys.markCompromised(old);
+    lines.length = 0;
+    expect(await runCli(['upload', folder, '--case', caseId, '--out', 'compromised', '--trusted-key', old], io(env))).not.toBe(0);
+    expect(lines.join('')).toContain(`key ${old} was marked compromised by the archive at`);
+    expect(lines.join('')).toContain("pin the archive's current key");
   });
 });

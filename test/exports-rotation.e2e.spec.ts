@@ -90,6 +90,34 @@ describe('court packages across key rotations (e2e)', () => {
     expect(pinned.code).toBe(0);
   });
 
+  it('a key marked compromised after the fact is followed no more: a court that pinned it is told to pin the current key', async () => {
+    const signing = t.app.get(SigningKeys);
+    expect(await signing.markCompromised(keys[0]!, undefined, 'found in a leaked backup')).toEqual({ activeKeyId: keys[2], marked: true });
+    const published = (await t.http.get('/api/v1/log/keys').expect(200)).body as { compromisedAt: string | null }[];
+    expect(published.map((k) => k.compromisedAt !== null)).toEqual([true, false, false]);
+
+    const { zip, bag } = await bagOf((await makeExport(t, investigator, caseId, { purpose: 'court' })).id);
+    const marked = await cliVerify([zip, '--trusted-key', keys[0]!]);
+    expect(marked.out).toContain(`key ${keys[0]} was marked compromised by the archive at`);
+    expect(marked.code).toBe(1);
+    expect((await cliVerify([zip, '--trusted-key', keys[1]!])).code).toBe(0);
+    const script = await python(bag, keys[0]!);
+    expect(script.out).toContain(`key ${keys[0]} was marked compromised by the archive at`);
+    expect(script.code).toBe(1);
+
+    // The first package, signed by that key before it was marked: the archive's newest head under
+    // its current key still vouches for it; the marked key alone no longer does.
+    const old = await bagOf(first);
+    const archive = `http://127.0.0.1:${await listen(t)}`;
+    const alone = await cliVerify([old.zip, '--trusted-key', keys[0]!, '--against', archive]);
+    expect(alone.out).toMatch(/consistency\s+FAIL/);
+    expect(alone.out).toContain('pin the archive\'s current key');
+    expect(alone.code).toBe(1);
+    const current = await cliVerify([old.zip, '--trusted-key', keys[0]!, '--trusted-key', keys[2]!, '--against', archive]);
+    expect(current.out).toMatch(/its head stands on this later head, not on that key's signature/);
+    expect(current.code).toBe(0);
+  });
+
   // Last: it spoils a retired key.
   it('a handover that cannot be signed at start is warned about, and the archive starts all the same', async () => {
     // A rotation cut short before its handover, whose retired key then cannot be opened.

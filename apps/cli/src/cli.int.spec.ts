@@ -123,6 +123,38 @@ describe('custodia log verify and key rotate', () => {
     const [handover] = await db.superuserQuery(`SELECT key_id, next_key_id FROM custody_key_handovers`);
     expect(handover).toEqual({ key_id: rows[0]!['key_id'], next_key_id: rows[1]!['key_id'] });
   });
+
+  it('rotates a leaked key as compromised, marks a retired one, and refuses what is not a key id', async () => {
+    const leaked = await run(['key', 'rotate', '--compromised', '--reason', 'laptop seized at a checkpoint']);
+    expect(leaked.code).toBe(0);
+    expect(leaked.out).toMatch(/previous key is marked compromised and signed no handover/);
+    const keys = async () => db.superuserQuery(`SELECT key_id, active_to, compromised_at FROM custody_signing_keys ORDER BY active_from`);
+    const [, second, third] = await keys();
+    expect(second!['compromised_at']).not.toBeNull();
+    expect(third!['compromised_at']).toBeNull();
+    expect(await db.superuserQuery(`SELECT 1 FROM custody_key_handovers WHERE key_id = $1`, [second!['key_id']])).toHaveLength(0);
+
+    // The first key handed over before it was found to have leaked: marked after the fact.
+    const [first] = await keys();
+    const marked = await run(['key', 'compromised', String(first!['key_id']), '--reason', 'found in an old backup']);
+    expect(marked.code).toBe(0);
+    expect(marked.out).toContain(`Key ${String(first!['key_id'])} is now marked compromised`);
+    expect(marked.out).toContain(`signs with key ${String(third!['key_id'])}`);
+    expect((await run(['key', 'compromised', String(first!['key_id'])])).out).toContain('was already marked compromised');
+    const events = await db.superuserQuery(
+      `SELECT convert_from(event_bytes, 'UTF8')::jsonb AS event FROM custody_events WHERE action = 'key.compromised' ORDER BY leaf_index`,
+    );
+    expect(events.map((row) => [row['event'].subject.id, row['event'].reason])).toEqual([
+      [second!['key_id'], 'laptop seized at a checkpoint'],
+      [first!['key_id'], 'found in an old backup'],
+    ]);
+
+    for (const argv of [['key', 'compromised'], ['key', 'compromised', 'abc'], ['key', 'compromised', 'f'.repeat(64)], ['key', 'rotate', '--compromise']]) {
+      const refused = await run(argv);
+      expect(refused.code, argv.join(' ')).toBe(2);
+      expect(refused.err, argv.join(' ')).not.toMatch(/\n\s+at /);
+    }
+  });
 });
 
 describe('custodia log verify --tsa-cert', () => {

@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { AUTH_ENTITIES, CLI_ACTOR, MIN_PASSWORD_LENGTH, ROLES, UsersService, type Role } from '#custodia/auth';
 import { CASE_ENTITIES } from '#custodia/cases';
 import { ConfigError, loadConfig, withEnvironmentFile, type CustodiaConfig } from '#custodia/config';
-import { CustodyLog, replayLog, SigningKeys } from '#custodia/custody';
+import { CustodyLog, replayLog, SigningKeys, UnknownSigningKey } from '#custodia/custody';
 import { loadMasterKey } from '#custodia/keyring';
 import { databaseStartFailure, hasEmbeddedCluster, openDatabase } from '#custodia/db';
 import { createLogger } from '#custodia/logging';
@@ -47,9 +47,16 @@ const USAGE = `custodia <command>
       verifies every head's RFC 3161 time-stamp token and its chain to one of them. Exit code 0
       when the log is intact, 1 when it is not.
 
-  key rotate
+  key rotate [--compromised] [--reason TEXT]
       Retires the custody log's signing key and creates a new one; the old public key stays
-      published so heads it signed still verify.
+      published so heads it signed still verify, and signs its handover to the new key. With
+      --compromised (the key leaked, or may have), it signs nothing more and is marked
+      compromised: verifiers trust nothing on its signature alone; tell those who pinned it the
+      new key out of band.
+
+  key compromised KEYID [--reason TEXT]
+      Marks a key compromised after the fact: the active key is rotated as with --compromised;
+      a retired key's handover is no longer followed by verifiers. The mark is never taken back.
 
   db migrate
       Creates or updates the archive's schema as CUSTODIA_MIGRATION_DATABASE_URL's role (the
@@ -79,7 +86,8 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   try {
     if (group === 'user' && command === 'create') return await userCreate(rest, io);
     if (group === 'log' && command === 'verify') return await logVerify(rest, io);
-    if (group === 'key' && command === 'rotate' && rest.length === 0) return await keyRotate(io);
+    if (group === 'key' && command === 'rotate') return await keyRotate(rest, io);
+    if (group === 'key' && command === 'compromised') return await keyCompromised(rest, io);
     if (group === 'db' && command === 'migrate' && rest.length === 0) return await dbMigrate(io);
     if (group === 'storage' && command === 'check') return await storageCheckCommand(rest, io);
     const commandIo = {
@@ -217,18 +225,49 @@ async function logVerify(args: string[], io: CliIo): Promise<number> {
   return 1;
 }
 
-async function keyRotate(io: CliIo): Promise<number> {
-  const keyId = await withDatabase(io, async (db, config) => {
+async function keyRotate(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { compromised: { type: 'boolean', default: false }, reason: { type: 'string' } }, strict: true });
+  const keyId = await withSigningKeys(io, (keys) => keys.rotate(undefined, { compromised: values.compromised, ...(values.reason ? { reason: values.reason } : {}) }));
+  io.stdout(
+    values.compromised
+      ? `The custody log now signs with key ${keyId}. The previous key is marked compromised and signed no handover: ` +
+          'whoever pinned it must be given the new key id out of band (GET /api/v1/log/keys shows it).\n'
+      : `The custody log now signs with key ${keyId}; the previous key stays published and signed its handover ` +
+          '(the head ending with this rotation), which leads whoever trusts it to the new key.\n',
+  );
+  return 0;
+}
+
+async function keyCompromised(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { reason: { type: 'string' } }, allowPositionals: true, strict: true });
+  const [keyId] = positionals;
+  if (positionals.length !== 1 || !/^[0-9a-f]{64}$/.test(keyId!)) throw new UsageError('key compromised takes one key id: 64 lowercase hex digits');
+  const result = await withSigningKeys(io, async (keys) => {
+    try {
+      return await keys.markCompromised(keyId!, undefined, values.reason);
+    } catch (error) {
+      if (error instanceof UnknownSigningKey) throw new UsageError(error.message);
+      throw error;
+    }
+  });
+  io.stdout(
+    `${result.marked ? `Key ${keyId} is now marked compromised` : `Key ${keyId} was already marked compromised`}: verifiers follow no handover it ` +
+      `signed and trust nothing on its signature alone. The custody log signs with key ${result.activeKeyId}; ` +
+      'whoever pinned the compromised key must be given that key id out of band.\n',
+  );
+  return 0;
+}
+
+async function withSigningKeys<T>(io: CliIo, work: (keys: SigningKeys) => Promise<T>): Promise<T> {
+  return withDatabase(io, async (db, config) => {
     const { key } = await loadMasterKey(config.masterKey, config.dataDir);
     const keys = new SigningKeys(db, key);
     await keys.active();
-    return keys.rotate();
+    const result = await work(keys);
+    // The events are in the log when the command ends, whether or not an API is running to integrate them.
+    await new CustodyLog(db).integrateAll();
+    return result;
   });
-  io.stdout(
-    `The custody log now signs with key ${keyId}; the previous key stays published and signed its handover ` +
-      '(the head ending with this rotation), which leads whoever trusts it to the new key.\n',
-  );
-  return 0;
 }
 
 /** Opening the database migrates it and grants the application's role its rights (openDatabase): nothing more to do. */

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
-import { followHandovers, verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
+import { compromisedKeyNote, followHandovers, verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
 import { syncToDisk } from '#custodia/storage';
 import { visibleText } from '#custodia/text';
 import { fileOnDisk, TUS_FILE_OPTIONS } from './tus-node.js';
@@ -470,8 +470,11 @@ function pinnedKeys(keys: unknown, trustedKeyIds: readonly string[] | undefined,
   const list = (Array.isArray(keys) ? keys : []).filter((key): key is PublishedKey & { handover?: unknown } => typeof key === 'object' && key !== null);
   if (!trustedKeyIds?.length) return list;
   const handovers = list.flatMap((key) => (key.handover ? [key.handover] : []));
-  const { trusted } = followHandovers(trustedKeyIds, handovers, list);
+  const { trusted, compromised } = followHandovers(trustedKeyIds, handovers, list);
   const pinned = list.filter((key) => trusted.has(key.keyId));
+  if (pinned.length === 0 && compromised.size > 0) {
+    throw new Error(`${holder} no log key to trust: ${[...compromised].map(([keyId, since]) => compromisedKeyNote(keyId, since)).join('; ')}`);
+  }
   if (pinned.length === 0) {
     throw new Error(`${holder} no log key with the trusted id (${trustedKeyIds.join(', ')}): it is not the archive meant, or its key changed; ask its operator`);
   }

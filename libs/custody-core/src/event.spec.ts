@@ -33,12 +33,12 @@ describe('the custody vocabulary', () => {
   it('holds every action custody.md lists, then those added since, and nothing twice', () => {
     // Added since custody.md was written: munition remnants (issue 14), device tokens an administrator issues (issue 13),
     // a court package's seal (PACKAGE-FORMAT.md).
-    expect([...CUSTODY_ACTIONS]).toEqual([...CUSTODY_MD_ACTIONS.split(' '), 'remnant.recorded', 'remnant.updated', 'remnant.transferred', 'tokens.created', 'export.sealed']);
+    expect([...CUSTODY_ACTIONS]).toEqual([...CUSTODY_MD_ACTIONS.split(' '), 'remnant.recorded', 'remnant.updated', 'remnant.transferred', 'tokens.created', 'export.sealed', 'key.compromised']);
   });
 
   it('names the system events: account administration and key rotation', () => {
     expect([...SYSTEM_ACTIONS].sort()).toEqual(
-      ['key.rotated', 'tokens.created', 'tokens.revoked', 'user.created', 'user.disabled', 'user.password_set', 'user.updated'].sort(),
+      ['key.compromised', 'key.rotated', 'tokens.created', 'tokens.revoked', 'user.created', 'user.disabled', 'user.password_set', 'user.updated'].sort(),
     );
     expect(isSystemAction('key.rotated')).toBe(true);
     expect(isSystemAction('case.created')).toBe(false);

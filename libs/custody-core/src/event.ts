@@ -40,6 +40,7 @@ export const CUSTODY_ACTIONS = [
   'remnant.transferred',
   'tokens.created',
   'export.sealed',
+  'key.compromised',
 ] as const;
 
 /** One of the custody actions. */
@@ -57,6 +58,7 @@ export const SYSTEM_ACTIONS: readonly CustodyAction[] = [
   'tokens.revoked',
   'tokens.created',
   'key.rotated',
+  'key.compromised',
 ];
 
 /** Whether an action is a system event, recorded with `caseId: null`. */

@@ -52,10 +52,27 @@ export function handoverProblem(value: unknown, keys: readonly PublishedKey[]): 
 
 /** What following handovers from the trusted keys gave. */
 export interface HandoverChain {
-  /** The keys trusted at the start and every key a trusted one handed over to. */
+  /** The keys trusted at the start and every key a trusted one handed over to, none of them compromised. */
   trusted: Set<string>;
   /** Handovers that do not verify, or do not lead to `head`. */
   problems: string[];
+  /** Keys that would have been trusted but are marked compromised, with when: left out of `trusted`. */
+  compromised: Map<string, string>;
+}
+
+/** The keys of `keys` marked compromised, with when (any entry's mark counts: keys may come from several sources). */
+export function compromisedKeys(keys: readonly PublishedKey[]): Map<string, string> {
+  const marked = new Map<string, string>();
+  for (const key of keys) if (typeof key.compromisedAt === 'string') marked.set(key.keyId, key.compromisedAt);
+  return marked;
+}
+
+/** Why a key marked compromised cannot be trusted, and what to do: for verdicts. */
+export function compromisedKeyNote(keyId: string, since: string): string {
+  return (
+    `key ${keyId} was marked compromised by the archive at ${since}: whoever holds it could have signed any head or handover, ` +
+    "so nothing it signed is trusted on its own; pin the archive's current key, learnt from its operator out of band"
+  );
 }
 
 /**
@@ -63,7 +80,8 @@ export interface HandoverChain {
  * consistent with `head` (so the same log), makes its next key trusted too. Handovers are taken in
  * log order, so a chain of rotations is followed whatever order they are given in. Without a
  * head (a receipt's signer is all that is asked) the handovers' own signatures and proofs are
- * checked, not that they are of one log.
+ * checked, not that they are of one log. A key `keys` marks compromised is not trusted, pinned
+ * or reached, and no handover it signed is followed: a leaked key could sign one to anyone.
  */
 export function followHandovers(
   trustedKeyIds: Iterable<string>,
@@ -88,8 +106,11 @@ export function followHandovers(
       problems.push(`handover ${k} (size ${carried.head.treeSize}) is not of the log the head (size ${head.treeSize}) is of: its consistency proof fails`);
     } else valid.push(carried);
   });
+  const marked = compromisedKeys(keys);
   for (const h of valid.sort((a, b) => a.leafIndex - b.leafIndex)) {
-    if (trusted.has(h.head.keyId)) trusted.add(h.event.details['keyId'] as string);
+    if (trusted.has(h.head.keyId) && !marked.has(h.head.keyId)) trusted.add(h.event.details['keyId'] as string);
   }
-  return { trusted, problems };
+  const compromised = new Map([...trusted].flatMap((keyId) => (marked.has(keyId) ? [[keyId, marked.get(keyId)!] as const] : [])));
+  for (const keyId of compromised.keys()) trusted.delete(keyId);
+  return { trusted, problems, compromised };
 }

@@ -175,7 +175,7 @@ describe('verifyEventsAgainstHead', () => {
 describe('custody events', () => {
   it('have a closed, dotted, duplicate-free vocabulary', () => {
     expect(new Set(CUSTODY_ACTIONS).size).toBe(CUSTODY_ACTIONS.length);
-    expect(CUSTODY_ACTIONS).toHaveLength(36);
+    expect(CUSTODY_ACTIONS).toHaveLength(37);
     for (const action of CUSTODY_ACTIONS) expect(action).toMatch(/^[a-z]+\.[a-z_]+$/);
     expect(isCustodyAction('evidence.submitted')).toBe(true);
     expect(isCustodyAction('evidence.deleted')).toBe(false);

@@ -21,6 +21,11 @@ export type SignedTreeHead = TreeHead & { signature: string };
 export interface PublishedKey {
   keyId: string;
   publicKeyPem: string;
+  /**
+   * When the archive marked the key compromised (it leaked, or may have): whoever holds it could
+   * sign any head or handover, so nothing it signed is trusted on its own (handover.ts).
+   */
+  compromisedAt?: string | null;
 }
 
 /** Outcome of a check, with the first reason it failed. */

@@ -360,6 +360,48 @@ describe('the custody log in PostgreSQL', () => {
     ).rejects.toThrow(/duplicate key/);
   });
 
+  it('a key marked compromised signs no handover, is never unmarked, and no handover it signed is followed', async () => {
+    const leaked = (await keys.active()).keyId;
+    const next = await keys.rotate(undefined, { compromised: true, reason: 'the server was seized' });
+    expect(await keys.handOver()).toBe(0);
+    expect((await keys.handovers()).some((h) => h.head.keyId === leaked)).toBe(false);
+    // A key rotated as usual, found to have leaked later: its handover was signed, and stays.
+    const after = await keys.rotate();
+    expect((await keys.handovers()).some((h) => h.head.keyId === next)).toBe(true);
+    expect(await keys.markCompromised(next, undefined, 'found on a paste site')).toEqual({ activeKeyId: after, marked: true });
+    expect(await keys.markCompromised(next)).toEqual({ activeKeyId: after, marked: false });
+    await expect(keys.markCompromised('0'.repeat(64))).rejects.toThrow(/no signing key/);
+
+    const published = await keys.published();
+    const mark = (keyId: string) => published.find((k) => k.keyId === keyId)!.compromisedAt;
+    expect(mark(leaked)).toEqual(expect.any(String));
+    expect(mark(next)).toEqual(expect.any(String));
+    expect(mark(after)).toBeNull();
+    await log.integrateAll();
+    const marks = (await log.eventsAbout('key', leaked)).concat(await log.eventsAbout('key', next)).filter((e) => e.event.action === 'key.compromised');
+    expect(marks.map((e) => [e.event.subject.id, e.event.details, e.event.reason, e.event.caseId])).toEqual([
+      [leaked, expect.objectContaining({ keyId: leaked, activeKeyId: next }), 'the server was seized', null],
+      [next, expect.objectContaining({ keyId: next, activeKeyId: after }), 'found on a paste site', null],
+    ]);
+
+    // Whoever pinned either marked key reaches no key: not the next key through a handover, not the key itself.
+    await appendOne(4200);
+    const newest = await heads.publish();
+    const carried = await Promise.all(
+      (await keys.handovers()).map(async (h) => ({ ...h, consistencyProof: await log.consistencyProof(h.head.treeSize, newest.treeSize) })),
+    );
+    const chain = followHandovers([next], carried, published, newest);
+    expect(chain.problems).toEqual([]);
+    expect([...chain.trusted]).toEqual([]);
+    expect([...chain.compromised.keys()]).toEqual([next]);
+    // Without the marks, the same handover would have led to the newest key.
+    expect(followHandovers([next], carried, published.map((k) => ({ ...k, compromisedAt: null })), newest).trusted.has(after)).toBe(true);
+
+    // The mark is kept as the keys are: never taken back, never on the active key.
+    await expect(ds.query(`UPDATE custody_signing_keys SET compromised_at = NULL WHERE key_id = $1`, [next])).rejects.toThrow(/kept forever/);
+    await expect(ds.query(`UPDATE custody_signing_keys SET compromised_at = now() WHERE active_to IS NULL`)).rejects.toThrow(/compromised_retired/);
+  });
+
   it('a master key other than the one that sealed the signing key is refused with a clear message', async () => {
     await expect(new SigningKeys(ds, Buffer.alloc(32, 1)).active()).rejects.toThrow(/CUSTODIA_MASTER_KEY/);
   });

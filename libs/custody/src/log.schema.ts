@@ -63,6 +63,11 @@ export const LogKey = z
     publicKeyPem: z.string(),
     activeFrom: timestamp(),
     activeTo: timestamp().nullable(),
+    compromisedAt: timestamp()
+      .nullable()
+      .describe(
+        'When the archive marked the key compromised (it leaked, or may have): nothing it signed is to be trusted on its own and its handover, if any, is not to be followed. null for a key not marked',
+      ),
     handover: KeyHandoverSchema.nullable().describe(
       'For a retired key, the head it signed last, over the rotation that names its successor: whoever trusts this key can follow it to the next one. null for the active key',
     ),

@@ -20,12 +20,20 @@ export class MasterKeyMismatch extends Error {
   override readonly name = 'MasterKeyMismatch';
 }
 
+/** No signing key has the id given. */
+export class UnknownSigningKey extends Error {
+  override readonly name = 'UnknownSigningKey';
+}
+
 /** A published key as `GET /log/keys` shows it. */
 export interface LogKeyView extends PublishedKey {
   algorithm: 'Ed25519';
   activeFrom: string;
   activeTo: string | null;
+  compromisedAt: string | null;
 }
+
+type Actor = { id: string; role: string };
 
 const KEY_LOCK = 'custodia.custody.signing-key';
 const sealContext = (keyId: string): string => `custodia:custody-signing-key:${keyId}`;
@@ -62,27 +70,69 @@ export class SigningKeys {
   /**
    * Retires the active key and starts signing with a new one; returns the new key id. The
    * rotation is a system event (`key.rotated`, no case) committed with it: by the system actor
-   * when the CLI does it, or by the person who asked. The retired key then signs its handover.
+   * when the CLI does it, or by the person who asked. The retired key then signs its handover,
+   * unless it is retired as compromised (`key.compromised` too, in the same transaction): a
+   * leaked key's signature proves nothing, so it signs nothing more.
    */
-  async rotate(actor: { id: string; role: string } = SYSTEM_ACTOR): Promise<string> {
+  async rotate(actor: Actor = SYSTEM_ACTOR, options: { compromised?: boolean; reason?: string } = {}): Promise<string> {
     const keyId = await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KEY_LOCK]);
       // TypeORM answers an UPDATE with [rows, affected count].
       const [retired]: [{ key_id: string }[], number] = await tx.query(
-        `UPDATE custody_signing_keys SET active_to = now() WHERE active_to IS NULL RETURNING key_id`,
+        `UPDATE custody_signing_keys SET active_to = now(), compromised_at = CASE WHEN $1 THEN now() END WHERE active_to IS NULL RETURNING key_id`,
+        [options.compromised === true],
       );
       const keyId = await this.insertNewKey(tx);
+      const previousKeyId = retired[0]?.key_id ?? null;
       await this.log.append(tx, {
         action: 'key.rotated',
         actor,
         caseId: null,
         subject: { type: 'key', id: keyId },
-        details: { previousKeyId: retired[0]?.key_id ?? null, keyId },
+        details: { previousKeyId, keyId },
+        ...(options.reason ? { reason: options.reason } : {}),
       });
+      if (options.compromised && previousKeyId) await this.logCompromise(tx, actor, previousKeyId, keyId, options.reason);
       return keyId;
     });
     await this.handOver();
     return keyId;
+  }
+
+  /**
+   * Marks a key compromised (it leaked, or may have): the active key is rotated as compromised; a
+   * retired one is marked, and its handover, if it signed one, is no longer followed by verifiers
+   * (they read the mark from `GET /log/keys` and packages' keys.json). The mark is never taken
+   * back (the database refuses). Answers the key that signs from now on and whether the mark is new.
+   */
+  async markCompromised(keyId: string, actor: Actor = SYSTEM_ACTOR, reason?: string): Promise<{ activeKeyId: string; marked: boolean }> {
+    const [key]: { active_to: Date | null; compromised_at: Date | null }[] = await this.db.query(
+      `SELECT active_to, compromised_at FROM custody_signing_keys WHERE key_id = $1`,
+      [keyId],
+    );
+    if (!key) throw new UnknownSigningKey(`The custody log has no signing key ${keyId}`);
+    if (!key.active_to) return { activeKeyId: await this.rotate(actor, { compromised: true, ...(reason ? { reason } : {}) }), marked: true };
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KEY_LOCK]);
+      const [active]: { key_id: string }[] = await tx.query(`SELECT key_id FROM custody_signing_keys WHERE active_to IS NULL`);
+      const [, marked]: [unknown[], number] = await tx.query(
+        `UPDATE custody_signing_keys SET compromised_at = now() WHERE key_id = $1 AND compromised_at IS NULL`,
+        [keyId],
+      );
+      if (marked) await this.logCompromise(tx, actor, keyId, active!.key_id, reason);
+      return { activeKeyId: active!.key_id, marked: marked > 0 };
+    });
+  }
+
+  private async logCompromise(tx: EntityManager, actor: Actor, keyId: string, activeKeyId: string, reason: string | undefined): Promise<void> {
+    await this.log.append(tx, {
+      action: 'key.compromised',
+      actor,
+      caseId: null,
+      subject: { type: 'key', id: keyId },
+      details: { keyId, activeKeyId },
+      ...(reason ? { reason } : {}),
+    });
   }
 
   /**
@@ -94,7 +144,7 @@ export class SigningKeys {
   async handOver(): Promise<number> {
     const pending: { key_id: string; private_key_sealed: Buffer }[] = await this.db.query(
       `SELECT key_id, private_key_sealed FROM custody_signing_keys k
-        WHERE active_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM custody_key_handovers h WHERE h.key_id = k.key_id)`,
+        WHERE active_to IS NOT NULL AND compromised_at IS NULL AND NOT EXISTS (SELECT 1 FROM custody_key_handovers h WHERE h.key_id = k.key_id)`,
     );
     if (!pending.length) return 0;
     await this.log.integrateAll();
@@ -144,14 +194,15 @@ export class SigningKeys {
   /** Every key that ever signed, oldest first. */
   async published(): Promise<LogKeyView[]> {
     const rows = await this.db.query(
-      `SELECT key_id, public_key_pem, active_from, active_to FROM custody_signing_keys ORDER BY active_from, key_id`,
+      `SELECT key_id, public_key_pem, active_from, active_to, compromised_at FROM custody_signing_keys ORDER BY active_from, key_id`,
     );
-    return rows.map((row: { key_id: string; public_key_pem: string; active_from: Date; active_to: Date | null }) => ({
+    return rows.map((row: { key_id: string; public_key_pem: string; active_from: Date; active_to: Date | null; compromised_at: Date | null }) => ({
       keyId: row.key_id,
       algorithm: 'Ed25519' as const,
       publicKeyPem: row.public_key_pem,
       activeFrom: row.active_from.toISOString(),
       activeTo: row.active_to?.toISOString() ?? null,
+      compromisedAt: row.compromised_at?.toISOString() ?? null,
     }));
   }
 

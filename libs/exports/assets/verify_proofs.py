@@ -505,10 +505,18 @@ def check_tree_head(problem, bag, raw, head, error, trusted_keys):
     if why:
         return problem(why)
     trusted = follow_handovers(problem, bag, head, keys, trusted_keys)
+    marked = compromised_keys(keys)
+    if key_id in marked:
+        # The archive signs with its active key: a package made after its key was marked is not signed by it.
+        return problem('tree-head.json: is signed by key %s, which keys.json marks compromised since %s: '
+                       'a head it signed proves nothing on its own' % (key_id, marked[key_id]))
     if trusted_keys and key_id not in trusted:
         handovers = os.path.isfile(os.path.join(bag, *HANDOVERS.split('/')))
-        return problem('tree-head.json: is signed by key %s, not by %s%s' % (
-            key_id, describe_keys(trusted_keys), ' nor any key they handed over to' if handovers else ''))
+        notes = ''.join('; key %s was marked compromised by the archive at %s: whoever holds it could have signed '
+                        'any head or handover, so nothing it signed is trusted on its own; pin the archive\'s current '
+                        'key, learnt from its operator out of band' % (k, marked[k]) for k in sorted(trusted_keys) if k in marked)
+        return problem('tree-head.json: is signed by key %s, not by %s%s%s' % (
+            key_id, describe_keys(trusted_keys), ' nor any key they handed over to' if handovers else '', notes))
     handed = ', reached from the trusted key through handovers.json' if trusted_keys and key_id not in trusted_keys else ''
     return 'tree size %d, root %s, signature valid, key %s%s' % (head['treeSize'], head['rootHash'], key_id, handed)
 
@@ -541,13 +549,15 @@ def follow_handovers(problem, bag, head, keys, trusted_keys):
     """Key rotation: handovers.json holds each retired key's handover under the package's head, the head
     that ends with the key.rotated event retiring the key, signed by that key, with the event's inclusion
     proof and the consistency proof from it to the package's head. Answers the trusted keys and every
-    key a trusted one handed over to. Each entry must verify, trusted keys or not."""
+    key a trusted one handed over to, less those keys.json marks compromised. Each entry must verify,
+    trusted keys or not."""
+    marked = compromised_keys(keys)
     if not os.path.isfile(os.path.join(bag, *HANDOVERS.split('/'))):
-        return set(trusted_keys)  # a package made before keys signed handovers
+        return set(trusted_keys) - set(marked)  # a package made before keys signed handovers
     _, handovers, error = load_json(bag, HANDOVERS)
     if error or not isinstance(handovers, list):
         problem(error or 'handovers.json: is not a JSON array')
-        return set(trusted_keys)
+        return set(trusted_keys) - set(marked)
     valid = []
     for k, entry in enumerate(handovers):
         why = handover_problem(entry, keys, head)
@@ -557,9 +567,19 @@ def follow_handovers(problem, bag, head, keys, trusted_keys):
             valid.append(entry)
     trusted = set(trusted_keys)
     for entry in sorted(valid, key=lambda e: e['leafIndex']):
-        if entry['head']['keyId'] in trusted:
+        # A leaked key could sign a handover to anyone: none signed by a key marked compromised is followed.
+        if entry['head']['keyId'] in trusted and entry['head']['keyId'] not in marked:
             trusted.add(entry['event']['details']['keyId'])
-    return trusted
+    return trusted - set(marked)
+
+
+def compromised_keys(keys):
+    """keys.json's keys the archive marked compromised (they leaked, or may have), with when: nothing they
+    signed is trusted on its own."""
+    if not isinstance(keys, list):
+        return {}
+    return dict((k['keyId'], k['compromisedAt']) for k in keys
+                if isinstance(k, dict) and isinstance(k.get('keyId'), str) and isinstance(k.get('compromisedAt'), str))
 
 
 def handover_problem(entry, keys, head):

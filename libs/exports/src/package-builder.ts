@@ -472,7 +472,7 @@ export class PackageBuilder {
     await writer.addPayload('custody/tree-head.json', canonicalBytes(signed));
     await writer.addPayload('custody/tree-head.tbs', treeHeadBytes(signed));
     await writer.addPayload('custody/tree-head.sig', Buffer.from(signed.signature, 'base64'));
-    await writer.addPayload('custody/keys.json', prettyJson(keys.map((k) => ({ keyId: k.keyId, algorithm: 'Ed25519', publicKeyPem: k.publicKeyPem, activeFrom: k.activeFrom, activeTo: k.activeTo }))));
+    await writer.addPayload('custody/keys.json', prettyJson(keys.map((k) => ({ keyId: k.keyId, algorithm: 'Ed25519', publicKeyPem: k.publicKeyPem, activeFrom: k.activeFrom, activeTo: k.activeTo, compromisedAt: k.compromisedAt }))));
     for (const key of keys) await writer.addPayload(`custody/keys/${key.keyId}.pem`, key.publicKeyPem);
     if (head.timestampToken) await writer.addPayload('custody/tree-head.tsr', Buffer.from(head.timestampToken, 'base64'));
   }

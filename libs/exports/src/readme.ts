@@ -87,7 +87,9 @@ HOW TO CHECK IT WITH STANDARD TOOLS (run each command inside this folder)
    gave you before): a package signed by a key you did not get from the archive proves nothing.
    If you were given an older key: python3 verify_proofs.py --trusted-key <that key id>
    follows data/custody/handovers.json, where each key the archive retired signed the log
-   up to the event naming the next key, to the key that signed this head.
+   up to the event naming the next key, to the key that signed this head. A key keys.json
+   marks "compromisedAt" may have leaked: nothing it signed counts on its own, and no
+   handover it signed is followed; ask the archive's operator for its current key.
 3. The tree head existed no later than an independent authority says (RFC 3161):
 ${tsa}
 4. Every custody event is in the log under that head, no event was altered, and each item's
@@ -146,7 +148,10 @@ ${'='.repeat(60)}
    Порівняйте його з ідентифікатором, який архів публікує окремо (GET /api/v1/log/keys).
    Якщо вам дали старіший ключ: python3 verify_proofs.py --trusted-key <ідентифікатор ключа>
    проходить data/custody/handovers.json, де кожен виведений з ужитку ключ підписав журнал
-   до події, що називає наступний ключ, - аж до ключа, яким підписано цю голову.
+   до події, що називає наступний ключ, - аж до ключа, яким підписано цю голову. Ключ,
+   позначений у keys.json полем "compromisedAt", міг потрапити до чужих рук: підписане ним
+   саме по собі нічого не доводить, а його передачу не враховано; запитайте в оператора
+   архіву його чинний ключ.
 3. Голова дерева існувала не пізніше часу, засвідченого незалежною службою (RFC 3161):
 ${tsaUk}
 4. Кожна подія є в журналі під цією головою, жодну не змінено, і файл кожного доказу - той,

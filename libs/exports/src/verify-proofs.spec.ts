@@ -141,6 +141,27 @@ describe.concurrent("verify_proofs.py and a key's handover", () => {
     expectFailure(await verify(await writeBag(withHandovers()), '--trusted-key', outsider.keyId), `not by the trusted key ${outsider.keyId} nor any key they handed over to`);
   });
 
+  it('follows no handover of a key keys.json marks compromised, and refuses a head signed by one', async () => {
+    const marking = (keyId: string): Files => {
+      const files = withHandovers();
+      files.set('data/custody/keys.json', editJson(files, 'data/custody/keys.json', (keys: Record<string, unknown>[]) => {
+        for (const key of keys) if (key['keyId'] === keyId) key['compromisedAt'] = '2026-11-24T09:50:00.000Z';
+      }));
+      return files;
+    };
+    const bag = await writeBag(marking(keyB.keyId));
+    expectFailure(
+      await verify(bag, '--trusted-key', keyB.keyId),
+      `not by the trusted key ${keyB.keyId} nor any key they handed over to; key ${keyB.keyId} was marked compromised by the archive at 2026-11-24T09:50:00.000Z`,
+    );
+    expectSuccess(await verify(bag, '--trusted-key', keyA.keyId));
+    expectSuccess(await verify(bag));
+    const signerMarked = await writeBag(marking(keyA.keyId));
+    for (const pin of [['--trusted-key', keyA.keyId], []]) {
+      expectFailure(await verify(signerMarked, ...pin), `is signed by key ${keyA.keyId}, which keys.json marks compromised since 2026-11-24T09:50:00.000Z`);
+    }
+  });
+
   it.each<[string, (h: Record<string, any>) => void, string | RegExp]>([
     ['the next key changed', (h) => (h.event.details.keyId = outsider.keyId), 'handovers.json entry 0: its inclusion proof does not lead from its event to its head'],
     ['signed by the key it hands over to', (h) => (h.head.keyId = keyA.keyId), /handovers.json entry 0: its head: the Ed25519 signature does not verify/],

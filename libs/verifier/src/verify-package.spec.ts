@@ -767,6 +767,57 @@ describe.concurrent('verifyPackage against a later head', () => {
     expectOk(await verifyPackage(await folderBag(), { against: against({ head, consistencyProof: [], keys: [] }) }));
   });
 
+  it('follows no handover of a key marked compromised, and refuses a head signed by one', async () => {
+    const marking = (...keyIds: string[]): Files => {
+      const files = payload();
+      const keys = JSON.parse(files.get('data/custody/keys.json')!.toString()) as Record<string, unknown>[];
+      for (const key of keys) if (keyIds.includes(key['keyId'] as string)) key['compromisedAt'] = '2026-11-24T09:50:00.000Z';
+      files.set('data/custody/keys.json', Buffer.from(JSON.stringify(keys)));
+      return files;
+    };
+    const bag = await folderBag(marking(keyB.keyId));
+    const pinned = await verifyPackage(bag, { trustedKeyIds: [keyB.keyId] });
+    expectFailure(pinned, `the tree head is signed by key ${keyA.keyId}, not the trusted key ${keyB.keyId} nor any key they handed over to; key ${keyB.keyId} was marked compromised by the archive at 2026-11-24T09:50:00.000Z`);
+    expect(failures(pinned)[0]).toMatch(/pin the archive's current key, learnt from its operator out of band$/);
+    // The handover itself holds (it is not the package's fault), and the head's own key is not marked.
+    expectOk(await verifyPackage(bag, { trustedKeyIds: [keyA.keyId] }));
+    expectOk(await verifyPackage(bag));
+    // The archive signs with its active key: a head signed by a key its keys.json marks is no package of its.
+    for (const trustedKeyIds of [[keyA.keyId], undefined]) {
+      expectFailure(
+        await verifyPackage(await folderBag(marking(keyA.keyId)), { ...(trustedKeyIds ? { trustedKeyIds } : {}) }),
+        `the tree head is signed by key ${keyA.keyId}, which keys.json marks compromised since 2026-11-24T09:50:00.000Z`,
+      );
+    }
+  });
+
+  it('takes an old package whose key was marked compromised since on a later head of a trusted key, and not on the marked key', async () => {
+    const { tree } = grown();
+    const proof = proofToHex(tree.consistencyProof(HEAD_SIZE));
+    const newKey = generateSigningKey();
+    const head = later({ treeSize: tree.size, rootHash: toHex(tree.root()), timestamp: '2026-12-01T00:00:00.000Z', keyId: newKey.keyId }, newKey);
+    const keys = [
+      { keyId: keyA.keyId, algorithm: 'Ed25519', publicKeyPem: keyA.publicKeyPem, activeFrom: '2026-11-01T00:00:00.000Z', activeTo: '2026-12-01T00:00:00.000Z', compromisedAt: '2026-12-01T00:00:00.000Z' },
+      { keyId: newKey.keyId, algorithm: 'Ed25519', publicKeyPem: newKey.publicKeyPem, activeFrom: '2026-12-01T00:00:00.000Z', activeTo: null, compromisedAt: null },
+    ];
+    const bag = await folderBag();
+    const both = await verifyPackage(bag, { trustedKeyIds: [keyA.keyId, newKey.keyId], against: against({ head, consistencyProof: proof, keys }) });
+    expectOk(both);
+    expect(both.checks.find((c) => c.name === 'consistency')!.detail).toMatch(
+      new RegExp(`the package's signer ${keyA.keyId} was marked compromised at 2026-12-01T00:00:00.000Z, after the package was made: its head stands on this later head`),
+    );
+    expectFailure(
+      await verifyPackage(bag, { trustedKeyIds: [keyA.keyId], against: against({ head, consistencyProof: proof, keys }) }),
+      `the later head from https://archive.example.org is signed by key ${newKey.keyId}, not the trusted key ${keyA.keyId}; key ${keyA.keyId} was marked compromised by the archive at 2026-12-01T00:00:00.000Z`,
+    );
+    // A later head signed by a key the archive itself marks is refused, trusted or not.
+    const marked = keys.map((k) => ({ ...k, compromisedAt: '2026-12-01T00:00:00.000Z' }));
+    expectFailure(
+      await verifyPackage(bag, { against: against({ head, consistencyProof: proof, keys: marked }) }),
+      `the later head from https://archive.example.org is signed by key ${newKey.keyId}, which the archive marks compromised since 2026-12-01T00:00:00.000Z`,
+    );
+  });
+
   it('passes a later head signed by a key published after the package, given with the later head', async () => {
     const { tree } = grown();
     const newKey = generateSigningKey();

@@ -7,6 +7,8 @@ import {
   canonicalBytes,
   custodyEventShapeProblem,
   eventLeafHash,
+  compromisedKeyNote,
+  compromisedKeys,
   followHandovers,
   isHashHex,
   leafHash,
@@ -173,6 +175,10 @@ const SEAL = 'data/custody/seal.json';
 const SEALED_MANIFEST = 'data/custody/sealed-manifest-sha256.txt';
 /** Each retired key's handover under the head (PACKAGE-FORMAT.md, "Key rotation"). */
 const HANDOVERS = 'data/custody/handovers.json';
+
+/** Why trusted keys marked compromised were left out, for a signer that is then not trusted. */
+const compromisedNotes = (compromised: ReadonlyMap<string, string>): string =>
+  [...compromised].map(([keyId, since]) => `; ${compromisedKeyNote(keyId, since)}`).join('');
 /** Packages whose head was signed from this instant on carry a seal (the version that began sealing). */
 const SEALED_SINCE = '2026-12-06T05:00:00.000Z';
 /** Payload files written after the seal: those that depend on the head signed over it. */
@@ -624,10 +630,18 @@ class PackageCheck {
     }
     const chain = followHandovers(pinned, handovers, this.keys, head);
     problems.push(...chain.problems.map((p) => `handovers.json: ${p}`));
+    // A package made after its key was marked cannot be signed by it: the archive signs with its active key.
+    const since = compromisedKeys(this.keys).get(head.keyId);
+    if (since) {
+      problems.push(`the tree head is signed by key ${head.keyId}, which keys.json marks compromised since ${since}: a head it signed proves nothing on its own`);
+      return '';
+    }
     if (!this.trusted) return '';
     this.trusted = chain.trusted;
     if (!this.trusted.has(head.keyId)) {
-      problems.push(`the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}${handovers.length ? ' nor any key they handed over to' : ''}`);
+      problems.push(
+        `the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}${handovers.length ? ' nor any key they handed over to' : ''}${compromisedNotes(chain.compromised)}`,
+      );
       return '';
     }
     const reached = [...chain.trusted].filter((k) => !pinned.includes(k));
@@ -765,16 +779,22 @@ class PackageCheck {
     }
     const problems: string[] = [];
     const keys = [...this.keys, ...later.keys];
+    // The archive's keys may mark a key compromised since the package was made.
+    const marked = compromisedKeys(keys);
     const signed = verifyTreeHead(later.head, keys);
-    if (signed.valid && this.trusted && later.handovers?.length) {
+    let refused = new Map<string, string>();
+    if (signed.valid && this.trusted) {
       // Keys rotated since the package: the archive's handovers lead from a trusted key to the later head's.
-      const chain = followHandovers(this.trusted, later.handovers, keys, later.head);
+      const chain = followHandovers(this.trusted, later.handovers ?? [], keys, later.head);
       problems.push(...chain.problems.map((p) => `the later head's ${p}`));
       this.trusted = chain.trusted;
+      refused = chain.compromised;
     }
     if (!signed.valid) problems.push(`the later head from ${later.source} does not verify: ${signed.reason}`);
-    else if (!this.trusts(later.head.keyId)) {
-      problems.push(`the later head from ${later.source} is signed by key ${later.head.keyId}, not ${this.trustedKeys()}`);
+    else if (marked.has(later.head.keyId)) {
+      problems.push(`the later head from ${later.source} is signed by key ${later.head.keyId}, which the archive marks compromised since ${marked.get(later.head.keyId)}`);
+    } else if (!this.trusts(later.head.keyId)) {
+      problems.push(`the later head from ${later.source} is signed by key ${later.head.keyId}, not ${this.trustedKeys()}${compromisedNotes(refused)}`);
     } else if (later.head.treeSize < head.treeSize) problems.push(`the later head (size ${later.head.treeSize}) is older than the package's (size ${head.treeSize})`);
     else if (
       !Array.isArray(later.consistencyProof) ||
@@ -783,7 +803,15 @@ class PackageCheck {
     ) {
       problems.push(`the log at size ${later.head.treeSize} (${later.source}) does not extend the package's head at size ${head.treeSize}: the log was rewritten or forked`);
     }
-    this.check('consistency', problems, `the log at size ${later.head.treeSize} (${later.source}) extends this package's head`);
+    const signerSince = marked.get(head.keyId);
+    this.check(
+      'consistency',
+      problems,
+      `the log at size ${later.head.treeSize} (${later.source}) extends this package's head` +
+        (signerSince
+          ? `; the package's signer ${head.keyId} was marked compromised at ${signerSince}, after the package was made: its head stands on this later head, not on that key's signature`
+          : ''),
+    );
     if (problems.length === 0) await this.checkRecorded(head, later);
   }
 

@@ -171,6 +171,7 @@ export const ACTION_LABELS: Readonly<Record<string, Bilingual>> = {
   'export.sealed': bi('Вміст експорту запечатано', 'Export contents sealed'),
   'export.downloaded': bi('Експорт завантажено', 'Export downloaded'),
   'key.rotated': bi('Ключ замінено', 'Key rotated'),
+  'key.compromised': bi('Ключ позначено скомпрометованим', 'Key marked compromised'),
   'user.created': bi('Користувача створено', 'User created'),
   'user.updated': bi('Користувача змінено', 'User updated'),
   'user.disabled': bi('Користувача вимкнено', 'User disabled'),
