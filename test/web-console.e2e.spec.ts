@@ -386,6 +386,8 @@ describe('in Chromium', () => {
     await page.close();
 
     const auditor = await t.user('auditor', 'Iryna Auditor');
+    // A member of the case: the log shows its events, each with a link to the item's custody.
+    await t.http.post(`/api/v1/cases/${caseId}/members`).set('Authorization', bearer(investigator)).send({ userId: auditor.id }).expect(201);
     const auditorPage = watchPage(await browser.page());
     await signIn(auditorPage, auditor);
     await auditorPage.goto(`${base}/log`);

@@ -102,9 +102,40 @@ export async function axeViolations(page: Page): Promise<{ id: string; impact: s
   return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
 }
 
-/** Only what blocks people: serious and critical violations. */
+/** Only what blocks people: serious and critical violations, and the console's own table rules. */
 export async function seriousViolations(page: Page) {
-  return (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const axe = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  return [...axe, ...(await tableViolations(page))];
+}
+
+/**
+ * What axe-core leaves to people (the accessibility audit's findings): a data table has a name
+ * (a caption, or aria-labelledby its heading), so a screen reader's table list tells them apart;
+ * and controls in its rows are told apart by name, not only by the row they sit in ("Check",
+ * "Check", "Check" says nothing when tabbed to).
+ */
+export async function tableViolations(page: Page): Promise<{ id: string; impact: string; help: string; nodes: string[] }[]> {
+  return page.evaluate(() => {
+    const text = (el: Element | null) => (el?.textContent ?? '').replace(/\s+/g, ' ').trim();
+    const nameOf = (el: Element): string => {
+      const labelledBy = el.getAttribute('aria-labelledby');
+      if (labelledBy) return labelledBy.split(/\s+/).map((id) => text(document.getElementById(id))).join(' ').trim();
+      return (el.getAttribute('aria-label') ?? (el instanceof HTMLInputElement ? el.labels?.[0]?.textContent ?? el.value : text(el))).trim();
+    };
+    const where = (table: Element, i: number) => `table ${i + 1}${table.className ? `.${table.className}` : ''}`;
+    const tables = [...document.querySelectorAll('main table, [role=main] table, table')].filter((t, i, all) => all.indexOf(t) === i);
+    const labelOf = (table: Element) => (table.hasAttribute('aria-labelledby') || table.hasAttribute('aria-label') ? nameOf(table) : '');
+    const unnamed = tables.flatMap((table, i) => (text(table.querySelector(':scope > caption')) || labelOf(table) ? [] : [where(table, i)]));
+    const repeated = tables.flatMap((table, i) => {
+      const names = [...table.querySelectorAll('tbody button, tbody a[href], tbody input:not([type=hidden]), tbody select')].map(nameOf);
+      const twice = [...new Set(names.filter((n, k) => names.indexOf(n) !== k))];
+      return twice.map((name) => `${where(table, i)}: "${name}"`);
+    });
+    return [
+      ...(unnamed.length ? [{ id: 'table-name', impact: 'serious', help: 'A data table has a caption or aria-labelledby its heading', nodes: unnamed }] : []),
+      ...(repeated.length ? [{ id: 'table-control-names', impact: 'serious', help: "Controls in a table's rows have names that tell them apart", nodes: repeated }] : []),
+    ];
+  });
 }
 
 /**

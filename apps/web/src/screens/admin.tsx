@@ -128,7 +128,7 @@ export function AdminScreen() {
       <div className="narrow">
         <Field label={t('admin.reason')} value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError('reason')} />
       </div>
-      <table>
+      <table aria-labelledby="admin-title">
         <thead>
           <tr>
             <th scope="col">{t('admin.displayName')}</th>

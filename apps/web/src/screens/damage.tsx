@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { call, evidenceName, get, type Damage, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
@@ -76,6 +76,7 @@ function bodyOf(form: DamageForm, counts: Record<string, number> | undefined): R
 
 /** An incident's damage records: the list, one form to record a new one, and an edit form per record. */
 export function DamageRecords({ incidentId, caseId }: { incidentId: string; caseId: string }) {
+  const titleId = useId();
   const { t, term, instant } = useI18n();
   const [items, setItems] = useState<Damage[]>([]);
   const [editing, setEditing] = useState<Damage | null>(null);
@@ -86,12 +87,12 @@ export function DamageRecords({ incidentId, caseId }: { incidentId: string; case
 
   return (
     <div className="damage">
-      <h2>{t('damage.title')}</h2>
+      <h2 id={titleId}>{t('damage.title')}</h2>
       <ErrorNote error={error} />
       {items.length === 0 ? (
         <p>{t('damage.empty')}</p>
       ) : (
-        <table>
+        <table aria-labelledby={titleId}>
           <thead>
             <tr>
               <th scope="col">{t('damage.objectName')}</th>

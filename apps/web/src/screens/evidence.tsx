@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
@@ -9,6 +9,7 @@ import { thumbnailUrl } from './thumbs.js';
 const place = (p: GeoPoint | null | undefined) => (p ? `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}` : '—');
 
 export function EvidenceScreen({ id }: { id: string }) {
+  const compareId = useId();
   const { t, instant, bytes, lang } = useI18n();
   const { me } = useSession();
   const [item, setItem] = useState<Evidence | null>(null);
@@ -57,8 +58,8 @@ export function EvidenceScreen({ id }: { id: string }) {
         </dl>
       </div>
       <VerifyPanel item={item} />
-      <h2>{t('item.declaredVsEmbedded')}</h2>
-      <table className="compare">
+      <h2 id={compareId}>{t('item.declaredVsEmbedded')}</h2>
+      <table className="compare" aria-labelledby={compareId}>
         <thead>
           <tr>
             <th scope="col">{t('item.field')}</th>
@@ -444,6 +445,7 @@ function useNamesInCase(caseId: string | null | undefined): ReadonlyMap<string, 
 }
 
 export function CustodyHistory({ id, first }: { id: string; /** Its first page, when already read. */ first?: EvidenceCustody | null }) {
+  const titleId = useId();
   const { t, instant } = useI18n();
   const [custody, setCustody] = useState<EvidenceCustody | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -469,10 +471,10 @@ export function CustodyHistory({ id, first }: { id: string; /** Its first page, 
   const names = useNamesInCase(custody?.events.find((e) => e.event.caseId)?.event.caseId);
   return (
     <>
-      <h2>{t('item.custody')}</h2>
+      <h2 id={titleId}>{t('item.custody')}</h2>
       <ErrorNote error={error} />
       {custody && (
-        <table className="custody">
+        <table className="custody" aria-labelledby={titleId}>
           <thead>
             <tr>
               <th scope="col">{t('item.leaf')}</th>

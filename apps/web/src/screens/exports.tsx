@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useId, useState } from 'react';
 import { call, get, itemName, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
@@ -7,6 +7,7 @@ import { fieldErrorOf, instantOf } from './record-form.js';
 
 /** Court and partner packages: create with a selection, follow the progress, download when ready. */
 export function ExportsPanel({ caseId }: { caseId: string }) {
+  const titleId = useId();
   const { t, instant, bytes, number } = useI18n();
   const { me } = useSession();
   const [jobs, setJobs] = useState<ExportJob[]>([]);
@@ -95,14 +96,14 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
 
   return (
     <div>
-      <h2>{t('exports.title')}</h2>
+      <h2 id={titleId}>{t('exports.title')}</h2>
       <Announcer message={announcement} />
       <ErrorNote error={error} />
       <DownloadState download={download} />
       {jobs.length === 0 ? (
         <p>{t('exports.empty')}</p>
       ) : (
-        <table>
+        <table aria-labelledby={titleId}>
           <thead>
             <tr>
               <th scope="col">{t('item.when')}</th>
@@ -133,7 +134,16 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
                 <td className="hash">{job.sha256?.slice(0, 16) ?? '—'}</td>
                 <td>
                   {job.status === 'ready' && me.role !== 'auditor' && (
-                    <button type="button" onClick={() => download.start(`/exports/${job.id}/content`)} aria-disabled={download.busy}>
+                    <button
+                      type="button"
+                      onClick={() => download.start(`/exports/${job.id}/content`)}
+                      aria-disabled={download.busy}
+                      aria-label={t('exports.downloadOf', {
+                        purpose: t(job.purpose === 'partner' ? 'exports.partner' : 'exports.court'),
+                        at: instant(job.createdAt),
+                        hash: job.sha256?.slice(0, 16) ?? '—',
+                      })}
+                    >
                       {t('common.download')}
                     </button>
                   )}

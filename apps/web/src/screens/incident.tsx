@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { ApiError, call, evidenceName, get, itemName, type Evidence, type Incident, type Page } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
@@ -150,6 +150,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
 }
 
 function Casualties({ incidentId }: { incidentId: string }) {
+  const titleId = useId();
   const { t, term } = useI18n();
   const { terms, me } = useSession();
   // Investigators are the one role that writes and reads victims' names (api.md).
@@ -186,9 +187,9 @@ function Casualties({ incidentId }: { incidentId: string }) {
 
   return (
     <div>
-      <h2>{t('incident.casualties')}</h2>
+      <h2 id={titleId}>{t('incident.casualties')}</h2>
       {items.length > 0 && (
-        <table>
+        <table aria-labelledby={titleId}>
           <thead>
             <tr>
               {names && <th scope="col">{t('casualty.name')}</th>}

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { get, type CaseView, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
 import { contentLang, useI18n } from '../i18n.js';
@@ -13,6 +13,8 @@ const PAGE = 50;
 type Entry = { leafIndex: number; leafHash: string; event?: CustodyEvent | null };
 
 export function LogScreen() {
+  const headsId = useId();
+  const entriesId = useId();
   const { t, instant, number, lang } = useI18n();
   const [head, setHead] = useState<TreeHead | null>(null);
   const [heads, setHeads] = useState<TreeHead[]>([]);
@@ -111,8 +113,8 @@ export function LogScreen() {
           <dd className="hash">{head.keyId}</dd>
         </dl>
       )}
-      <h2>{t('log.heads')}</h2>
-      <table>
+      <h2 id={headsId}>{t('log.heads')}</h2>
+      <table aria-labelledby={headsId}>
         <thead>
           <tr>
             <th scope="col">{t('log.size')}</th>
@@ -142,7 +144,7 @@ export function LogScreen() {
             ))}
         </tbody>
       </table>
-      <h2>{t('log.entries')}</h2>
+      <h2 id={entriesId}>{t('log.entries')}</h2>
       {cases.length > 0 && (
         <div className="narrow">
           <Select label={t('log.case')} value={caseId} onChange={(e) => void show(e.target.value)}>
@@ -155,7 +157,7 @@ export function LogScreen() {
           </Select>
         </div>
       )}
-      <table>
+      <table aria-labelledby={entriesId}>
         <thead>
           <tr>
             <th scope="col">{t('item.leaf')}</th>
@@ -175,13 +177,17 @@ export function LogScreen() {
                 {e.event?.subject.type === 'evidence' && (
                   <>
                     {' '}
-                    <Link href={`/evidence/${e.event.subject.id}/custody`}>{t('custody.link')}</Link>
+                    <Link href={`/evidence/${e.event.subject.id}/custody`} aria-label={t('log.linkOf', { what: t('custody.link'), subject: e.event.subject.id.slice(0, 8), n: e.leafIndex })}>
+                      {t('custody.link')}
+                    </Link>
                   </>
                 )}
                 {e.event?.subject.type === 'remnant' && (
                   <>
                     {' '}
-                    <Link href={`/remnants/${e.event.subject.id}`}>{t('remnant.custody')}</Link>
+                    <Link href={`/remnants/${e.event.subject.id}`} aria-label={t('log.linkOf', { what: t('remnant.custody'), subject: e.event.subject.id.slice(0, 8), n: e.leafIndex })}>
+                      {t('remnant.custody')}
+                    </Link>
                   </>
                 )}
               </td>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useId, useState } from 'react';
 import { call, evidenceName, fetchBlob, get, saveBlob, type Finding, type Remnant, type RemnantCustody, type SerialAnalysis, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
@@ -165,6 +165,7 @@ function FindingFacts({ finding }: { finding: Finding }) {
 
 /** One remnant: the record, then the object's own chain of custody with the hand-over form. */
 export function RemnantScreen({ id }: { id: string }) {
+  const markingsId = useId();
   const { t, term, instant, number } = useI18n();
   const { me } = useSession();
   const [remnant, setRemnant] = useState<Remnant | null>(null);
@@ -238,11 +239,11 @@ export function RemnantScreen({ id }: { id: string }) {
             <dt>{t('item.location')}</dt>
             <dd>{remnant.location ? `${remnant.location.lat}, ${remnant.location.lon}` : '—'}</dd>
           </dl>
-          <h2>{t('remnant.markings')}</h2>
+          <h2 id={markingsId}>{t('remnant.markings')}</h2>
           {remnant.markings.length === 0 ? (
             <p>{t('remnant.noMarkings')}</p>
           ) : (
-            <table className="markings">
+            <table className="markings" aria-labelledby={markingsId}>
               <thead>
                 <tr>
                   <th scope="col">{t('remnant.markingText')}</th>
@@ -282,6 +283,7 @@ export function RemnantScreen({ id }: { id: string }) {
 
 /** Who has held the object, where, from when; its custody events; the hand-over form. */
 function PhysicalCustody({ remnantId }: { remnantId: string }) {
+  const titleId = useId();
   const { t, instant } = useI18n();
   const { me } = useSession();
   const [custody, setCustody] = useState<RemnantCustody | null>(null);
@@ -316,10 +318,10 @@ function PhysicalCustody({ remnantId }: { remnantId: string }) {
 
   return (
     <div className="custody">
-      <h2>{t('remnant.custody')}</h2>
+      <h2 id={titleId}>{t('remnant.custody')}</h2>
       {custody && custody.physicalCustody.length === 0 && <p>{t('remnant.noTransfers')}</p>}
       {custody && custody.physicalCustody.length > 0 && (
-        <table className="transfers">
+        <table className="transfers" aria-labelledby={titleId}>
           <thead>
             <tr>
               <th scope="col">{t('transfer.holder')}</th>
