@@ -164,7 +164,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.close();
   });
 
-  it('a double click makes one case, not two; the new screen is named in the title and has the focus', async () => {
+  it('a double click makes one case, not two; the new screen is named in the title and has the focus, and Back returns it to the link followed', async () => {
     const page = checks.watch(await browser.page());
     await signIn(page, investigator);
     const before = (await api(investigator).get('/cases')).body.length as number;
@@ -177,6 +177,17 @@ describe('the console in Chromium, when things go wrong', () => {
     const after = (await api(investigator).get('/cases')).body as { title: string }[];
     expect(after.length).toBe(before + 1);
     expect(after.filter((c) => c.title === 'Одна справа')).toHaveLength(1);
+
+    // Back to the list: the focus returns to the link that was followed, not to the top.
+    const created = new URL(page.url()).pathname;
+    await page.goto(`${base}/`);
+    await page.locator(`main a[href="${created}"]`).click();
+    await page.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
+    await page.goBack();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('href')), { timeout: 10_000 }).toBe(created);
+    // Forward again: a screen opened anew starts at its content.
+    await page.goForward();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 10_000 }).toBe('main');
     await page.close();
   });
 

@@ -1,7 +1,7 @@
 import { Component, lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, call, get, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
 import { I18nContext, makeI18n, useI18n } from './i18n.js';
-import { match, navigate, usePath } from './router.js';
+import { followedFromHere, match, navigate, usePath } from './router.js';
 import { SessionContext, useSession, type Session } from './session.js';
 import { Link, Said } from './ui.js';
 import { AccountScreen } from './screens/account.js';
@@ -191,9 +191,33 @@ function Shell({ onLanguage }: { onLanguage(lang: Language): void }) {
   const main = useRef<HTMLElement>(null);
   const first = useRef(true);
   useEffect(() => {
+    const box = main.current;
+    if (first.current || !box) {
+      first.current = false;
+      return;
+    }
     // Another screen: the keyboard and a screen reader start at its content, as after a page load.
-    if (!first.current) main.current?.focus({ preventScroll: true });
-    first.current = false;
+    box.focus({ preventScroll: true });
+    // Back to a screen left by a link: that link has the focus again once the screen shows it
+    // (its list may still be loading), unless the person has moved on meanwhile.
+    const followed = followedFromHere();
+    if (!followed) return;
+    const settle = () => {
+      if (document.activeElement !== box) return stop();
+      const link = box.querySelector<HTMLElement>(`a[href="${CSS.escape(followed)}"]`);
+      if (!link) return;
+      link.focus();
+      stop();
+    };
+    const watching = new MutationObserver(settle);
+    const giveUp = setTimeout(() => stop(), 10_000);
+    function stop() {
+      watching.disconnect();
+      clearTimeout(giveUp);
+    }
+    watching.observe(box, { childList: true, subtree: true });
+    settle();
+    return stop;
   }, [path]);
   useEffect(() => {
     // The window's title names the screen (its heading, which some screens fill in once loaded).

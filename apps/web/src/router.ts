@@ -3,8 +3,16 @@ import { useEffect, useState } from 'react';
 /** The console's address bar: plain paths (the API serves index.html for any non-API path). */
 export function navigate(path: string): void {
   if (path === location.pathname + location.search) return;
+  // The screen left remembers where it was left for: Back gives that link the focus again (app.tsx).
+  history.replaceState({ ...(history.state as object | null), followed: path }, '');
   history.pushState(null, '', path);
   dispatchEvent(new PopStateEvent('popstate'));
+}
+
+/** On a screen come back to (Back), the address it was left for; null on one newly opened. */
+export function followedFromHere(): string | null {
+  const state = history.state as { followed?: unknown } | null;
+  return typeof state?.followed === 'string' ? state.followed : null;
 }
 
 export function usePath(): string {
