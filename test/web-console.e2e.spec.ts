@@ -352,6 +352,51 @@ describe('in Chromium', () => {
     await page.close();
   });
 
+  it('gathers items close together into one numbered disc: it zooms in where they part, and lists those that share a place', async () => {
+    const siteCase = await createCase(t, investigator, 'Map: one strike site');
+    const places = [
+      { lat: 50.0, lon: 36.23 },
+      { lat: 50.0, lon: 36.23 },
+      { lat: 50.0, lon: 36.23 },
+      { lat: 50.0006, lon: 36.2308 },
+      { lat: 49.6, lon: 35.9 },
+    ];
+    for (const [i, location] of places.entries()) {
+      const file = Buffer.concat([fixture('not-an-image.pdf'), Buffer.from(`\n% statement ${i}\n`)]);
+      const res = await submit(t, investigator, siteCase, file, { metadata: { title: `Site photo ${i}`, location }, filename: `site-${i}.pdf`, contentType: 'application/pdf' });
+      expect(res.status).toBe(201);
+    }
+    const page = watchPage(await browser.page());
+    await signIn(page, investigator);
+    // The labels below are English (alone, this test starts in the console's default Ukrainian).
+    const english = page.getByRole('button', { name: 'English' });
+    if (await english.count()) await english.click();
+    await page.getByRole('button', { name: 'Українська' }).waitFor();
+    await page.goto(`${base}/cases/${siteCase}/map`);
+    // The four near the site are one disc; the fifth, far off, its own marker.
+    const near = page.getByRole('button', { name: '4 items close together: zoom in' });
+    await near.waitFor({ timeout: 10_000 });
+    expect(await page.locator('.leaflet-container path.leaflet-interactive').count()).toBe(1);
+    expect(await page.getByTestId('map-legend').locator('li').last().textContent()).toMatch(/^2A number: that many items close together/);
+    const box = await near.boundingBox();
+    expect(Math.min(box!.width, box!.height)).toBeGreaterThanOrEqual(24);
+    await checkScreen(page, 'map with items close together');
+    // From the keyboard: Enter zooms in until the three at one place stay together, as a list.
+    await near.focus();
+    await page.keyboard.press('Enter');
+    const together = page.getByRole('button', { name: '3 items at this place: list them' });
+    await together.waitFor({ timeout: 10_000 });
+    await together.focus();
+    await page.keyboard.press('Enter');
+    const links = page.locator('.leaflet-popup .map-list a');
+    await expect.poll(() => links.allTextContents(), { timeout: 10_000 }).toEqual(['Evidence: Site photo 0', 'Evidence: Site photo 1', 'Evidence: Site photo 2']);
+    expect(await links.first().evaluate((el) => el === document.activeElement)).toBe(true);
+    const href = await links.first().getAttribute('href');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}${href}`);
+    await page.close();
+  });
+
   it('gives administrators users and token revocation (asked first), and auditors the log with heads checked in the browser', async () => {
     const page = watchPage(await browser.page());
     await signIn(page, t.admin);

@@ -349,6 +349,9 @@ const en = {
   'map.legendEvidence': 'Evidence (filled disc): {n} shown',
   'map.legendIncidents': 'Incidents (ring): {n} shown',
   'map.unplaced': '({m} more without a position)',
+  'map.clusterZoom': '{n} item close together: zoom in|{n} items close together: zoom in',
+  'map.clusterList': '{n} item at this place: list it|{n} items at this place: list them',
+  'map.legendClusters': 'A number: that many items close together; choose it to zoom in, or to list them where they share a place',
   'docs.only': 'Documenters see their own submissions only.',
   'mine.title': 'My submissions',
   // Damage records, munition remnants, exports by selection.
@@ -812,6 +815,9 @@ const uk: Record<MessageKey, string> = {
   'map.legendEvidence': 'Докази (суцільне коло): показано {n}',
   'map.legendIncidents': 'Події (кільце): показано {n}',
   'map.unplaced': '(ще {m} без місця)',
+  'map.clusterZoom': '{n} доказ поруч: наблизити|{n} докази поруч: наблизити|{n} доказів поруч: наблизити|{n} доказу поруч: наблизити',
+  'map.clusterList': '{n} доказ у цьому місці: показати список|{n} докази в цьому місці: показати список|{n} доказів у цьому місці: показати список|{n} доказу в цьому місці: показати список',
+  'map.legendClusters': 'Число: стільки доказів поруч; виберіть його, щоб наблизити або, де вони в одному місці, побачити їх списком',
   'docs.only': 'Документатори бачать лише власні подання.',
   'mine.title': 'Мої подання',
   // Damage records, munition remnants, exports by selection.

@@ -1,6 +1,7 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { useEffect, useRef, useState } from 'react';
+import Supercluster from 'supercluster';
 import { get, itemName, type Evidence, type Incident, type Page } from '../api.js';
 import { loadBasemap } from '../basemap.js';
 import { useI18n } from '../i18n.js';
@@ -32,7 +33,7 @@ function textTooltip(text: string): HTMLElement {
  * (Leaflet's vector markers are not), named by its tooltip's text, which also shows on focus;
  * Enter follows it.
  */
-function place(map: L.Map, marker: L.CircleMarker, label: string, href: string): void {
+function place(map: L.Map | L.LayerGroup, marker: L.CircleMarker, label: string, href: string): void {
   marker.bindTooltip(textTooltip(label)).on('click', () => navigate(href)).addTo(map);
   const element = marker.getElement();
   if (!element) return;
@@ -44,6 +45,91 @@ function place(map: L.Map, marker: L.CircleMarker, label: string, href: string):
   element.addEventListener('keydown', (event) => {
     if ((event as KeyboardEvent).key === 'Enter') navigate(href);
   });
+}
+
+/** An item with a place on the map. */
+interface Placed {
+  lat: number;
+  lon: number;
+  name: string;
+  href: string;
+}
+
+/** The zoom beyond which items still together share one place: listed, not zoomed into. */
+const CLUSTER_MAX_ZOOM = 17;
+
+/**
+ * The case's items, those closer than a marker's width drawn as one numbered disc (supercluster
+ * groups them per zoom; a strike site's dozens of photos would otherwise hide each other under
+ * the top one). The disc is a button in the tab order, named by its number and what it does:
+ * it zooms in to where they part, or, for items at one place, lists them as links. Drawn again
+ * on each move and in the console's language of the moment (`text`).
+ */
+function clusterLayer(map: L.Map, items: Placed[], box: HTMLElement, text: () => ReturnType<typeof useI18n>['t']): { draw(): void } {
+  const index = new Supercluster<Placed>({ radius: 24, extent: 256, maxZoom: CLUSTER_MAX_ZOOM }).load(
+    items.map((item) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [item.lon, item.lat] }, properties: item })),
+  );
+  const layer = L.layerGroup().addTo(map);
+  const clamp = (v: number, limit: number) => Math.max(-limit, Math.min(limit, v));
+  const draw = () => {
+    const t = text();
+    const labelOf = (item: Placed) => `${t('map.evidence')}: ${item.name}`;
+    layer.clearLayers();
+    const b = map.getBounds().pad(0.5);
+    const shown = index.getClusters([clamp(b.getWest(), 180), clamp(b.getSouth(), 85), clamp(b.getEast(), 180), clamp(b.getNorth(), 85)], Math.round(map.getZoom()));
+    for (const feature of shown) {
+      const [lon, lat] = feature.geometry.coordinates as [number, number];
+      if (!('cluster' in feature.properties)) {
+        const item = feature.properties as Placed;
+        place(layer, L.circleMarker([lat, lon], EVIDENCE_MARKER), labelOf(item), item.href);
+        continue;
+      }
+      const { cluster_id: id, point_count: n } = feature.properties;
+      const together = index.getClusterExpansionZoom(id) > CLUSTER_MAX_ZOOM;
+      const label = t(together ? 'map.clusterList' : 'map.clusterZoom', { n });
+      const size = n < 10 ? 30 : n < 100 ? 36 : 42;
+      const icon = L.divIcon({ className: 'map-cluster', html: String(n), iconSize: [size, size] });
+      const marker = L.marker([lat, lon], { icon, keyboard: false }).addTo(layer);
+      const element = marker.getElement()!;
+      element.setAttribute('tabindex', '0');
+      element.setAttribute('role', 'button');
+      element.setAttribute('aria-label', label);
+      element.setAttribute('data-cluster-size', String(n));
+      marker.bindTooltip(textTooltip(label));
+      element.addEventListener('focus', () => marker.openTooltip());
+      element.addEventListener('blur', () => marker.closeTooltip());
+      element.addEventListener('keydown', (event) => {
+        if (event.key !== 'Enter' && event.key !== ' ') return;
+        event.preventDefault();
+        marker.fire('click');
+      });
+      marker.on('click', () => {
+        if (!together) {
+          map.setView([lat, lon], index.getClusterExpansionZoom(id));
+          // The disc is gone once drawn again: the keyboard stays on the map.
+          box.focus({ preventScroll: true });
+          return;
+        }
+        const list = document.createElement('ul');
+        list.className = 'map-list';
+        const leaves = index.getLeaves(id, Infinity).sort((a, b) => a.properties.name.localeCompare(b.properties.name));
+        for (const leaf of leaves) {
+          const link = document.createElement('a');
+          link.href = leaf.properties.href;
+          link.textContent = labelOf(leaf.properties);
+          link.addEventListener('click', (event) => {
+            event.preventDefault();
+            navigate(leaf.properties.href);
+          });
+          list.appendChild(document.createElement('li')).appendChild(link);
+        }
+        L.popup({ maxWidth: 360 }).setLatLng([lat, lon]).setContent(list).openOn(map);
+        list.querySelector('a')?.focus();
+      });
+    }
+  };
+  map.on('moveend', draw);
+  return { draw };
 }
 
 /** A Leaflet map over the bundled boundaries (no tile server unless the operator configures one). */
@@ -90,19 +176,24 @@ export function MapPanel({ caseId }: { caseId: string }) {
   const [error, setError] = useState<unknown>(null);
   // How many of the case's items and incidents have a place on the map: [shown, of all].
   const [shown, setShown] = useState<{ evidence: [number, number]; incidents: [number, number] } | null>(null);
+  // The items' marks follow a change of language (drawn again); the incidents' keep the first.
+  const language = useRef(t);
+  language.current = t;
+  const redraw = useRef<(() => void) | null>(null);
+  useEffect(() => redraw.current?.(), [t]);
   useLeaflet(box, (map) => {
     void Promise.all([get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`), get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`)]).then(([evidence, incidents]) => {
       const points: L.LatLng[] = [];
-      let placedEvidence = 0;
+      const items: Placed[] = [];
       let placedIncidents = 0;
       for (const item of evidence.items) {
         const at = item.declared.location ?? item.extracted?.location;
         if (!at) continue;
-        const p = L.latLng(at.lat, at.lon);
-        points.push(p);
-        placedEvidence++;
-        place(map, L.circleMarker(p, EVIDENCE_MARKER), `${t('map.evidence')}: ${itemName(item)}`, `/evidence/${item.id}`);
+        points.push(L.latLng(at.lat, at.lon));
+        items.push({ lat: at.lat, lon: at.lon, name: itemName(item), href: `/evidence/${item.id}` });
       }
+      const clusters = clusterLayer(map, items, box.current!, () => language.current);
+      redraw.current = clusters.draw;
       for (const incident of incidents.items) {
         if (!incident.location) continue;
         const p = L.latLng(incident.location.lat, incident.location.lon);
@@ -110,8 +201,9 @@ export function MapPanel({ caseId }: { caseId: string }) {
         placedIncidents++;
         place(map, L.circleMarker(p, INCIDENT_MARKER), `${t('map.incident')}: ${incident.title}`, `/incidents/${incident.id}`);
       }
-      setShown({ evidence: [placedEvidence, evidence.items.length], incidents: [placedIncidents, incidents.items.length] });
+      setShown({ evidence: [items.length, evidence.items.length], incidents: [placedIncidents, incidents.items.length] });
       if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
+      clusters.draw();
     }, setError);
   });
   return (
@@ -134,6 +226,14 @@ export function MapPanel({ caseId }: { caseId: string }) {
               {all > placed && ` ${t('map.unplaced', { m: number(all - placed) })}`}
             </li>
           ))}
+          {shown.evidence[0] > 1 && (
+            <li>
+              <span className="swatch swatch-cluster" aria-hidden="true">
+                2
+              </span>
+              {t('map.legendClusters')}
+            </li>
+          )}
         </ul>
       )}
       <p className="hint">{t('map.basemap')}</p>
