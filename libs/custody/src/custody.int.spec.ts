@@ -400,6 +400,14 @@ describe('the custody log in PostgreSQL', () => {
     // The mark is kept as the keys are: never taken back, never on the active key.
     await expect(ds.query(`UPDATE custody_signing_keys SET compromised_at = NULL WHERE key_id = $1`, [next])).rejects.toThrow(/kept forever/);
     await expect(ds.query(`UPDATE custody_signing_keys SET compromised_at = now() WHERE active_to IS NULL`)).rejects.toThrow(/compromised_retired/);
+
+    // The active key marked: rotated as compromised, with no handover.
+    const { activeKeyId: last, marked } = await keys.markCompromised(after);
+    expect(marked).toBe(true);
+    expect(last).not.toBe(after);
+    expect((await keys.active()).keyId).toBe(last);
+    expect((await keys.published()).find((k) => k.keyId === after)!.compromisedAt).toEqual(expect.any(String));
+    expect((await keys.handovers()).some((h) => h.head.keyId === after)).toBe(false);
   });
 
   it('a master key other than the one that sealed the signing key is refused with a clear message', async () => {

@@ -77,23 +77,7 @@ export class SigningKeys {
   async rotate(actor: Actor = SYSTEM_ACTOR, options: { compromised?: boolean; reason?: string } = {}): Promise<string> {
     const keyId = await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KEY_LOCK]);
-      // TypeORM answers an UPDATE with [rows, affected count].
-      const [retired]: [{ key_id: string }[], number] = await tx.query(
-        `UPDATE custody_signing_keys SET active_to = now(), compromised_at = CASE WHEN $1 THEN now() END WHERE active_to IS NULL RETURNING key_id`,
-        [options.compromised === true],
-      );
-      const keyId = await this.insertNewKey(tx);
-      const previousKeyId = retired[0]?.key_id ?? null;
-      await this.log.append(tx, {
-        action: 'key.rotated',
-        actor,
-        caseId: null,
-        subject: { type: 'key', id: keyId },
-        details: { previousKeyId, keyId },
-        ...(options.reason ? { reason: options.reason } : {}),
-      });
-      if (options.compromised && previousKeyId) await this.logCompromise(tx, actor, previousKeyId, keyId, options.reason);
-      return keyId;
+      return this.rotateIn(tx, actor, options);
     });
     await this.handOver();
     return keyId;
@@ -106,22 +90,43 @@ export class SigningKeys {
    * back (the database refuses). Answers the key that signs from now on and whether the mark is new.
    */
   async markCompromised(keyId: string, actor: Actor = SYSTEM_ACTOR, reason?: string): Promise<{ activeKeyId: string; marked: boolean }> {
-    const [key]: { active_to: Date | null; compromised_at: Date | null }[] = await this.db.query(
-      `SELECT active_to, compromised_at FROM custody_signing_keys WHERE key_id = $1`,
-      [keyId],
-    );
-    if (!key) throw new UnknownSigningKey(`The custody log has no signing key ${keyId}`);
-    if (!key.active_to) return { activeKeyId: await this.rotate(actor, { compromised: true, ...(reason ? { reason } : {}) }), marked: true };
+    const options = { compromised: true, ...(reason ? { reason } : {}) };
     return this.db.transaction(async (tx) => {
+      // Under the rotation lock: the key read is the key marked, whoever rotates at the same time.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [KEY_LOCK]);
-      const [active]: { key_id: string }[] = await tx.query(`SELECT key_id FROM custody_signing_keys WHERE active_to IS NULL`);
-      const [, marked]: [unknown[], number] = await tx.query(
-        `UPDATE custody_signing_keys SET compromised_at = now() WHERE key_id = $1 AND compromised_at IS NULL`,
+      const [key]: { active_to: Date | null; compromised_at: Date | null }[] = await tx.query(
+        `SELECT active_to, compromised_at FROM custody_signing_keys WHERE key_id = $1`,
         [keyId],
       );
-      if (marked) await this.logCompromise(tx, actor, keyId, active!.key_id, reason);
-      return { activeKeyId: active!.key_id, marked: marked > 0 };
+      if (!key) throw new UnknownSigningKey(`The custody log has no signing key ${keyId}`);
+      if (!key.active_to) return { activeKeyId: await this.rotateIn(tx, actor, options), marked: true };
+      const [active]: { key_id: string }[] = await tx.query(`SELECT key_id FROM custody_signing_keys WHERE active_to IS NULL`);
+      if (key.compromised_at) return { activeKeyId: active!.key_id, marked: false };
+      await tx.query(`UPDATE custody_signing_keys SET compromised_at = now() WHERE key_id = $1`, [keyId]);
+      await this.logCompromise(tx, actor, keyId, active!.key_id, reason);
+      return { activeKeyId: active!.key_id, marked: true };
     });
+  }
+
+  /** Retires the active key (as compromised, if so) and creates the next, with their events, in `tx` under the rotation lock. */
+  private async rotateIn(tx: EntityManager, actor: Actor, options: { compromised?: boolean; reason?: string }): Promise<string> {
+    // TypeORM answers an UPDATE with [rows, affected count].
+    const [retired]: [{ key_id: string }[], number] = await tx.query(
+      `UPDATE custody_signing_keys SET active_to = now(), compromised_at = CASE WHEN $1 THEN now() END WHERE active_to IS NULL RETURNING key_id`,
+      [options.compromised === true],
+    );
+    const keyId = await this.insertNewKey(tx);
+    const previousKeyId = retired[0]?.key_id ?? null;
+    await this.log.append(tx, {
+      action: 'key.rotated',
+      actor,
+      caseId: null,
+      subject: { type: 'key', id: keyId },
+      details: { previousKeyId, keyId },
+      ...(options.reason ? { reason: options.reason } : {}),
+    });
+    if (options.compromised && previousKeyId) await this.logCompromise(tx, actor, previousKeyId, keyId, options.reason);
+    return keyId;
   }
 
   private async logCompromise(tx: EntityManager, actor: Actor, keyId: string, activeKeyId: string, reason: string | undefined): Promise<void> {
