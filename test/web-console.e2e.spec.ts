@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SigningKeys } from '../libs/custody/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
 import { bearer, createCase, fixture, sleep, submit, waitProcessed } from './support/evidence.js';
@@ -440,6 +441,16 @@ describe('in Chromium', () => {
     const verdict = auditorPage.locator('[data-verdict]').first();
     await verdict.waitFor();
     expect(await verdict.getAttribute('data-verdict'), (await verdict.textContent()) ?? '').toBe('verified');
+    // The keys to pin, the one that signs now last; one rotated because it leaked says so.
+    const keyRows = auditorPage.locator('table.keys tbody tr');
+    await expect.poll(() => keyRows.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key-state'))), { timeout: 10_000 }).toEqual(['active']);
+    const [leaked, signing] = [(await t.app.get(SigningKeys).active()).keyId, await t.app.get(SigningKeys).rotate(undefined, { compromised: true })];
+    await auditorPage.reload();
+    await expect.poll(() => keyRows.evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-key-state'), r.querySelector('td')?.textContent])), { timeout: 10_000 }).toEqual([
+      ['compromised', leaked],
+      ['active', signing],
+    ]);
+    expect(await keyRows.first().locator('td').last().textContent()).toMatch(/^Marked compromised at .*: nothing it signed counts on its own/);
     await checkScreen(auditorPage, 'custody log');
     await auditorPage.close();
   });

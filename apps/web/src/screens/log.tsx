@@ -12,9 +12,20 @@ const PAGE = 50;
 
 type Entry = { leafIndex: number; leafHash: string; event?: CustodyEvent | null };
 
+/** A signing key as GET /log/keys gives it (what the screen shows of it). */
+interface LogKey {
+  keyId: string;
+  activeFrom: string;
+  activeTo: string | null;
+  compromisedAt: string | null;
+  handover: { event: { details: Record<string, unknown> } } | null;
+}
+
 export function LogScreen() {
   const headsId = useId();
   const entriesId = useId();
+  const keysId = useId();
+  const [keys, setKeys] = useState<LogKey[]>([]);
   const { t, instant, number, lang } = useI18n();
   const [head, setHead] = useState<TreeHead | null>(null);
   const [heads, setHeads] = useState<TreeHead[]>([]);
@@ -76,6 +87,7 @@ export function LogScreen() {
         setHead(latest);
         setHeads(await get<TreeHead[]>(`/log/tree-heads?from=${Math.max(0, latest.treeSize - 50)}&limit=50`));
         setEntries(await logPageBelow(latest.treeSize));
+        setKeys(await get<LogKey[]>('/log/keys'));
         setCases(await get<CaseView[]>('/cases'));
       } catch (e) {
         setError(e);
@@ -112,6 +124,40 @@ export function LogScreen() {
           <dt>{t('log.key')}</dt>
           <dd className="hash">{head.keyId}</dd>
         </dl>
+      )}
+      {keys.length > 0 && (
+        <>
+          <h2 id={keysId}>{t('log.keys')}</h2>
+          <p className="hint">{t('log.keysHint')}</p>
+          <table aria-labelledby={keysId} className="keys">
+            <thead>
+              <tr>
+                <th scope="col">{t('log.key')}</th>
+                <th scope="col">{t('log.keyFrom')}</th>
+                <th scope="col">{t('log.keyTo')}</th>
+                <th scope="col">{t('log.keyState')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((k) => (
+                <tr key={k.keyId} data-key-state={k.compromisedAt ? 'compromised' : k.activeTo ? 'retired' : 'active'}>
+                  <td className="hash">{k.keyId}</td>
+                  <td>{instant(k.activeFrom)}</td>
+                  <td>{k.activeTo ? instant(k.activeTo) : '—'}</td>
+                  <td>
+                    {k.compromisedAt
+                      ? t('log.keyCompromised', { at: instant(k.compromisedAt) })
+                      : !k.activeTo
+                        ? t('log.keyActive')
+                        : k.handover
+                          ? t('log.keyHandedOver', { key: String(k.handover.event.details['keyId']).slice(0, 16) })
+                          : t('log.keyRetired')}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
       <h2 id={headsId}>{t('log.heads')}</h2>
       <table aria-labelledby={headsId}>
