@@ -347,6 +347,9 @@ describe('in Chromium', () => {
     expect([await zoomIn.getAttribute('aria-label'), await zoomIn.getAttribute('title')]).toEqual(['Zoom in', 'Zoom in']);
     await page.getByRole('button', { name: 'Українська' }).click();
     await expect.poll(() => zoomIn.getAttribute('aria-label'), { timeout: 10_000 }).toBe('Наблизити');
+    // The marks are named in it too, the titles still as text.
+    const named = () => page.locator('.leaflet-container [role=link]').evaluateAll((marks) => marks.map((m) => m.getAttribute('aria-label')).sort());
+    await expect.poll(named, { timeout: 10_000 }).toEqual([`Доказ: ${evidenceTitle}`, `Подія: ${incidentTitle}`]);
     expect(await page.locator('a.leaflet-control-zoom-out').getAttribute('title')).toBe('Віддалити');
     expect(await page.locator('a.leaflet-control-zoom-in').count()).toBe(1);
     await page.getByRole('button', { name: 'English' }).click();

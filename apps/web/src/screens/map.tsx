@@ -176,7 +176,7 @@ export function MapPanel({ caseId }: { caseId: string }) {
   const [error, setError] = useState<unknown>(null);
   // How many of the case's items and incidents have a place on the map: [shown, of all].
   const [shown, setShown] = useState<{ evidence: [number, number]; incidents: [number, number] } | null>(null);
-  // The items' marks follow a change of language (drawn again); the incidents' keep the first.
+  // The marks follow a change of language: drawn again in it.
   const language = useRef(t);
   language.current = t;
   const redraw = useRef<(() => void) | null>(null);
@@ -185,7 +185,6 @@ export function MapPanel({ caseId }: { caseId: string }) {
     void Promise.all([get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`), get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`)]).then(([evidence, incidents]) => {
       const points: L.LatLng[] = [];
       const items: Placed[] = [];
-      let placedIncidents = 0;
       for (const item of evidence.items) {
         const at = item.declared.location ?? item.extracted?.location;
         if (!at) continue;
@@ -193,17 +192,25 @@ export function MapPanel({ caseId }: { caseId: string }) {
         items.push({ lat: at.lat, lon: at.lon, name: itemName(item), href: `/evidence/${item.id}` });
       }
       const clusters = clusterLayer(map, items, box.current!, () => language.current);
-      redraw.current = clusters.draw;
-      for (const incident of incidents.items) {
-        if (!incident.location) continue;
-        const p = L.latLng(incident.location.lat, incident.location.lon);
-        points.push(p);
-        placedIncidents++;
-        place(map, L.circleMarker(p, INCIDENT_MARKER), `${t('map.incident')}: ${incident.title}`, `/incidents/${incident.id}`);
-      }
-      setShown({ evidence: [items.length, evidence.items.length], incidents: [placedIncidents, incidents.items.length] });
+      const placed = incidents.items.filter((incident) => incident.location);
+      for (const incident of placed) points.push(L.latLng(incident.location!.lat, incident.location!.lon));
+      const incidentMarks = L.layerGroup().addTo(map);
+      const drawIncidents = () => {
+        incidentMarks.clearLayers();
+        for (const incident of placed) {
+          const mark = L.circleMarker([incident.location!.lat, incident.location!.lon], INCIDENT_MARKER);
+          place(incidentMarks, mark, `${language.current('map.incident')}: ${incident.title}`, `/incidents/${incident.id}`);
+        }
+      };
+      // The items' marks are drawn again on every move: the incidents' rings stay on top of them.
+      map.on('moveend', () => incidentMarks.eachLayer((mark) => void (mark as L.CircleMarker).bringToFront()));
+      redraw.current = () => {
+        clusters.draw();
+        drawIncidents();
+      };
+      setShown({ evidence: [items.length, evidence.items.length], incidents: [placed.length, incidents.items.length] });
       if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
-      clusters.draw();
+      redraw.current();
     }, setError);
   });
   return (
