@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
-import { compromisedKeyNote, followHandovers, verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
+import { compromisedKeysNote, followHandovers, verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
 import { syncToDisk } from '#custodia/storage';
 import { visibleText } from '#custodia/text';
 import { fileOnDisk, TUS_FILE_OPTIONS } from './tus-node.js';
@@ -472,11 +472,12 @@ function pinnedKeys(keys: unknown, trustedKeyIds: readonly string[] | undefined,
   const handovers = list.flatMap((key) => (key.handover ? [key.handover] : []));
   const { trusted, compromised } = followHandovers(trustedKeyIds, handovers, list);
   const pinned = list.filter((key) => trusted.has(key.keyId));
-  if (pinned.length === 0 && compromised.size > 0) {
-    throw new Error(`${holder} no log key to trust: ${[...compromised].map(([keyId, since]) => compromisedKeyNote(keyId, since)).join('; ')}`);
-  }
   if (pinned.length === 0) {
-    throw new Error(`${holder} no log key with the trusted id (${trustedKeyIds.join(', ')}): it is not the archive meant, or its key changed; ask its operator`);
+    throw new Error(
+      compromised.size > 0
+        ? `${holder} no log key to trust: ${compromisedKeysNote(compromised)}`
+        : `${holder} no log key with the trusted id (${trustedKeyIds.join(', ')}): it is not the archive meant, or its key changed; ask its operator`,
+    );
   }
   return pinned;
 }

@@ -67,12 +67,15 @@ export function compromisedKeys(keys: readonly PublishedKey[]): Map<string, stri
   return marked;
 }
 
-/** Why a key marked compromised cannot be trusted, and what to do: for verdicts. */
-export function compromisedKeyNote(keyId: string, since: string): string {
-  return (
-    `key ${keyId} was marked compromised by the archive at ${since}: whoever holds it could have signed any head or handover, ` +
-    "so nothing it signed is trusted on its own; pin the archive's current key, learnt from its operator out of band"
-  );
+/** Why keys marked compromised (a HandoverChain's `compromised`) cannot be trusted, and what to do: for verdicts. */
+export function compromisedKeysNote(compromised: ReadonlyMap<string, string>): string {
+  return [...compromised]
+    .map(
+      ([keyId, since]) =>
+        `key ${keyId} was marked compromised by the archive at ${since}: whoever holds it could have signed any head or handover, ` +
+        "so nothing it signed is trusted on its own; pin the archive's current key, learnt from its operator out of band",
+    )
+    .join('; ');
 }
 
 /**

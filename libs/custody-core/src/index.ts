@@ -32,7 +32,7 @@ export {
   type PerfectNodeReader,
   type StoredNode,
 } from './tree.js';
-export { compromisedKeyNote, compromisedKeys, followHandovers, handoverProblem, type CarriedHandover, type HandoverChain, type KeyHandover } from './handover.js';
+export { compromisedKeys, compromisedKeysNote, followHandovers, handoverProblem, type CarriedHandover, type HandoverChain, type KeyHandover } from './handover.js';
 export { rootFromInclusionProof, verifyConsistency, verifyInclusion, type ConsistencyOptions } from './verify.js';
 export { formatTimestamp, isTimestamp } from './timestamp.js';
 export {

@@ -7,8 +7,8 @@ import {
   canonicalBytes,
   custodyEventShapeProblem,
   eventLeafHash,
-  compromisedKeyNote,
   compromisedKeys,
+  compromisedKeysNote,
   followHandovers,
   isHashHex,
   leafHash,
@@ -177,8 +177,7 @@ const SEALED_MANIFEST = 'data/custody/sealed-manifest-sha256.txt';
 const HANDOVERS = 'data/custody/handovers.json';
 
 /** Why trusted keys marked compromised were left out, for a signer that is then not trusted. */
-const compromisedNotes = (compromised: ReadonlyMap<string, string>): string =>
-  [...compromised].map(([keyId, since]) => `; ${compromisedKeyNote(keyId, since)}`).join('');
+const compromisedNotes = (compromised: ReadonlyMap<string, string>): string => (compromised.size ? `; ${compromisedKeysNote(compromised)}` : '');
 /** Packages whose head was signed from this instant on carry a seal (the version that began sealing). */
 const SEALED_SINCE = '2026-12-06T05:00:00.000Z';
 /** Payload files written after the seal: those that depend on the head signed over it. */
