@@ -119,6 +119,23 @@ describe('intake refusals and flags (e2e)', () => {
       await expectNothingStored(t, before, 5_000);
     });
 
+    // An outside audit: a metadata part declaring a charset the parser cannot decode came with no
+    // value, and reading it ended the API process.
+    it.each(['application/json; charset=x-unknown', 'application/json; charset=utf-16', 'text/plain; charset=UTF-32'])(
+      'a metadata part declared as %s: 415 naming it, nothing stored, the archive keeps serving',
+      async (contentType) => {
+        const before = await quietState(t);
+        const built = multipart([
+          { name: 'metadata', value: '{}', contentType },
+          { name: 'file', value: randomBytes(50), filename: 'a.jpg', contentType: 'image/jpeg' },
+        ]);
+        const res = await t.http.post(`/api/v1/cases/${caseId}/evidence`).set('Authorization', bearer(documenter)).set('Content-Type', built.contentType).send(built.body);
+        expect(expectProblem(res, 415).errors).toEqual([{ field: 'metadata', message: 'must be UTF-8' }]);
+        await expectNothingStored(t, before, 5_000);
+        expect((await t.http.get('/api/v1/health')).status).toBe(200);
+      },
+    );
+
     it('takes the escape \\ufffd in the metadata JSON, and UTF-8 names as they are', async () => {
       const { body, contentType } = multipart([
         { name: 'metadata', value: '{"title":"\\ufffd"}' },

@@ -82,6 +82,13 @@ export async function readEvidenceUpload(
       if (name === 'file') return fail(noFileName());
       if (name !== 'metadata') return fail(badRequest(`Unknown part "${name}"`, [{ field: name, message: 'is not a part of a submission' }]));
       if (info.valueTruncated) return fail(new DomainError('payload_too_large', `The metadata part is over ${MAX_METADATA_BYTES} bytes`));
+      // A part declaring a charset the parser cannot decode (charset=x-unknown, utf-16) comes
+      // without a value: refused as a JSON body in another charset is.
+      if (typeof value !== 'string') {
+        return fail(
+          new DomainError('unsupported_media_type', 'Send the metadata part as UTF-8 JSON: its declared charset is not taken', [{ field: 'metadata', message: 'must be UTF-8' }]),
+        );
+      }
       if (value.includes(REPLACEMENT)) return fail(notUtf8('metadata', 'The metadata part'));
       metadataRaw = value;
     });
