@@ -33,8 +33,30 @@ const SEGMENTS = [
   '%F0%9F%92%A5',
 ];
 
+/** A page cursor's shape (base64url JSON of an instant in microseconds and an id) around an instant PostgreSQL cannot hold. */
+const cursorAt = (us: string): string => Buffer.from(JSON.stringify([us, '00000000-0000-0000-0000-000000000000'])).toString('base64url');
+
 /** Query values, as sent. */
-const QUERY_VALUES = ['', '-1', 'NaN', '1e309', '9'.repeat(40), 'x'.repeat(5000), '%00', '%ZZ', '%ED%A0%80', "'--", '[]', '{}', '2026-13-45T99:99:99Z'];
+const QUERY_VALUES = [
+  '',
+  '-1',
+  'NaN',
+  '1e309',
+  '9'.repeat(40),
+  'x'.repeat(5000),
+  '%00',
+  '%ZZ',
+  '%ED%A0%80',
+  "'--",
+  '[]',
+  '{}',
+  '2026-13-45T99:99:99Z',
+  // An outside audit: cursors like these answered 500 (bigint, interval and timestamp out of range).
+  cursorAt('9223372036854775807'),
+  cursorAt('-9223372036854775808'),
+  cursorAt('9999999999999999999'),
+  cursorAt('999999999999999999'),
+];
 
 /** JSON values for a body's field, as JSON text (some are not what JSON.stringify would write). */
 const FIELD_VALUES = [

@@ -36,6 +36,16 @@ const END_OF_9999 = Date.parse('9999-12-31T23:59:59.999Z');
  */
 export const inCalendarYears = (ms: number): boolean => ms >= YEAR_1 && ms <= END_OF_9999;
 
+/**
+ * Whether a page cursor's instant (decimal microseconds since the epoch, as listings write them)
+ * lies in those years: a crafted one outside them made PostgreSQL's conversions fail (500).
+ */
+export const inCalendarMicros = (us: string): boolean => {
+  if (!/^-?\d{1,19}$/.test(us)) return false;
+  const value = BigInt(us);
+  return value >= BigInt(YEAR_1) * 1000n && value <= BigInt(END_OF_9999) * 1000n + 999n;
+};
+
 /** An RFC 3339 date-time with its offset (`Z` or `±hh:mm`): a time without one is refused; one outside the years 0001 to 9999 (UTC) is wrong (422). */
 export const dateTime = () =>
   z.iso

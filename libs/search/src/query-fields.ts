@@ -1,4 +1,4 @@
-import { inCalendarYears, wrong, z } from '#custodia/schema';
+import { inCalendarMicros, inCalendarYears, wrong, z } from '#custodia/schema';
 import type { BBox, Cursor, Near } from './listing.js';
 
 /**
@@ -92,7 +92,7 @@ export function readListingFilters(raw: RawListing, context: z.core.$RefinementC
   if (raw.cursor !== undefined) {
     try {
       const [us, id] = JSON.parse(Buffer.from(raw.cursor, 'base64url').toString('utf8'));
-      if (typeof us !== 'string' || !/^-?\d{1,19}$/.test(us) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw new Error();
+      if (typeof us !== 'string' || !inCalendarMicros(us) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw new Error();
       cursor = { us, id };
     } catch {
       problem('cursor', 'is not a cursor this API gave out');

@@ -1,4 +1,4 @@
-import { GeoPoint, reason, requiredInDocument, timestamp, uuid, wrong, z } from '#custodia/schema';
+import { GeoPoint, inCalendarMicros, reason, requiredInDocument, timestamp, uuid, wrong, z } from '#custodia/schema';
 import { freeText, instant, requiredLine, SourceLinkView, sources, type SourceLink } from '../record-fields.js';
 import { code } from '../vocabularies/vocabulary-codes.js';
 import { parseSerial, type SerialParts } from './serial-schemes.js';
@@ -242,7 +242,7 @@ export const RemnantQuery = z
         const id = read[read.length - 1];
         if (!Array.isArray(read) || typeof id !== 'string' || !uuid().safeParse(id).success) throw new Error('not a cursor');
         if (read.length === 3 && read[0] === 'serial' && typeof read[1] === 'string') cursor = { serial: read[1], id };
-        else if (read.length === 2 && typeof read[0] === 'string' && /^\d{1,20}$/.test(read[0])) cursor = { us: read[0], id };
+        else if (read.length === 2 && typeof read[0] === 'string' && inCalendarMicros(read[0])) cursor = { us: read[0], id };
         else throw new Error('not a cursor');
         if (('serial' in cursor) !== Boolean(raw.serialPrefix?.trim())) throw new Error('a cursor of another search');
       } catch {
