@@ -19,6 +19,8 @@ describe('court packages across key rotations (e2e)', () => {
   let investigator: TestUser;
   let caseId: string;
   let first: string;
+  /** A package signed by the third key, made before any key was marked. */
+  let afterRotations: string;
   let keys: string[];
   const work: string[] = [];
 
@@ -63,7 +65,8 @@ describe('court packages across key rotations (e2e)', () => {
   });
 
   it('a package signed after two rotations verifies for a court that pinned the first key, with both verifiers', async () => {
-    const { zip, bag, head } = await bagOf((await makeExport(t, investigator, caseId, { purpose: 'court' })).id);
+    afterRotations = (await makeExport(t, investigator, caseId, { purpose: 'court' })).id;
+    const { zip, bag, head } = await bagOf(afterRotations);
     expect(head.keyId).toBe(keys[2]);
     const handovers = JSON.parse(await readFile(path.join(bag, 'data/custody/handovers.json'), 'utf8'));
     expect(handovers.map((h: { head: SignedTreeHead }) => h.head.keyId)).toEqual(keys.slice(0, 2));
@@ -116,6 +119,19 @@ describe('court packages across key rotations (e2e)', () => {
     const current = await cliVerify([old.zip, '--trusted-key', keys[0]!, '--trusted-key', keys[2]!, '--against', archive]);
     expect(current.out).toMatch(/its head stands on this later head, not on that key's signature/);
     expect(current.code).toBe(0);
+    // An outside audit: a court given only the current key, as the CLI tells the operator to do,
+    // saw FAILED on this genuine package (the key is newer than the package).
+    const given = await cliVerify([old.zip, '--trusted-key', keys[2]!, '--against', archive]);
+    expect(given.out).toMatch(/its head stands on this later head, not on that key's signature/);
+    expect(given.code).toBe(0);
+    // ... and a package made before the mark, which reached its signer through the marked key's
+    // handover, passed --against the archive though the archive marks that key.
+    const before = await bagOf(afterRotations);
+    expect((await cliVerify([before.zip, '--trusted-key', keys[0]!])).code).toBe(0);
+    const stale = await cliVerify([before.zip, '--trusted-key', keys[0]!, '--against', archive]);
+    expect(stale.out).toContain(`key ${keys[0]} was marked compromised by the archive at`);
+    expect(stale.code).toBe(1);
+    expect((await cliVerify([before.zip, '--trusted-key', keys[1]!, '--against', archive])).code).toBe(0);
   });
 
   // Last: it spoils a retired key.

@@ -44,7 +44,7 @@ export function apiBase(address: string): URL {
 /**
  * `--against`: a later signed head and the consistency proof from the package's head to it,
  * from an archive's public log API (its newest head) or from a JSON file holding
- * `{ treeHead, consistencyProof, keys? }` (a bare signed head of the same size needs no proof).
+ * `{ treeHead, consistencyProof, keys?, handovers? }` as the README describes (a bare signed head of the same size needs no proof).
  */
 export async function loadLaterHead(against: string, packageHead: SignedTreeHead, fetchImpl: typeof fetch = fetch): Promise<LaterHead> {
   if (/^https?:\/\//i.test(against)) {

@@ -810,12 +810,39 @@ describe.concurrent('verifyPackage against a later head', () => {
       await verifyPackage(bag, { trustedKeyIds: [keyA.keyId], against: against({ head, consistencyProof: proof, keys }) }),
       `the later head from https://archive.example.org is signed by key ${newKey.keyId}, not the trusted key ${keyA.keyId}; key ${keyA.keyId} was marked compromised by the archive at 2026-12-01T00:00:00.000Z`,
     );
+    // An outside audit: a court given only the archive's current key (as the CLI tells the operator
+    // to do) saw FAILED on a genuine package; a key made after the package cannot be in it.
+    const current = await verifyPackage(bag, { trustedKeyIds: [newKey.keyId], against: against({ head, consistencyProof: proof, keys }) });
+    expectOk(current);
+    expect(current.checks.find((c) => c.name === 'tree-head')!.detail).toMatch(/; not by a trusted key: it must stand on the later head \(--against\)$/);
+    // Without a later head, or with one that does not extend the package's, it does not stand.
+    expectFailure(await verifyPackage(bag, { trustedKeyIds: [newKey.keyId] }), `the tree head is signed by key ${keyA.keyId}, not the trusted key ${newKey.keyId}`);
+    const forked = await verifyPackage(bag, { trustedKeyIds: [newKey.keyId], against: against({ head, consistencyProof: proof.map(() => sha256('x')), keys }) });
+    expectFailure(forked, /does not extend the package's head at size \d+: the log was rewritten or forked/);
+    expect(forked.problems).toContain(`the tree head is signed by key ${keyA.keyId}, not the trusted key ${newKey.keyId} nor any key they handed over to`);
     // A later head signed by a key the archive itself marks is refused, trusted or not.
     const marked = keys.map((k) => ({ ...k, compromisedAt: '2026-12-01T00:00:00.000Z' }));
     expectFailure(
       await verifyPackage(bag, { against: against({ head, consistencyProof: proof, keys: marked }) }),
       `the later head from https://archive.example.org is signed by key ${newKey.keyId}, which the archive marks compromised since 2026-12-01T00:00:00.000Z`,
     );
+  });
+
+  it('follows no handover in the package by a key the archive marked compromised after it', async () => {
+    // An outside audit: the package's handover from the pinned key B was followed though the
+    // archive's keys, fetched with --against, marked B compromised since.
+    const { tree, head } = grown();
+    const proof = proofToHex(tree.consistencyProof(HEAD_SIZE));
+    const keys = [{ keyId: keyB.keyId, algorithm: 'Ed25519', publicKeyPem: keyB.publicKeyPem, activeFrom: '2026-11-01T00:00:00.000Z', activeTo: '2026-11-20T00:00:00.000Z', compromisedAt: '2026-12-01T00:00:00.000Z' }];
+    const bag = await folderBag();
+    expectOk(await verifyPackage(bag, { trustedKeyIds: [keyB.keyId], against: against({ head, consistencyProof: proof, keys: [] }) }));
+    const verdict = await verifyPackage(bag, { trustedKeyIds: [keyB.keyId], against: against({ head, consistencyProof: proof, keys }) });
+    expectFailure(
+      verdict,
+      `the later head from https://archive.example.org is signed by key ${keyA.keyId}, not the trusted key ${keyB.keyId}; key ${keyB.keyId} was marked compromised by the archive at 2026-12-01T00:00:00.000Z`,
+    );
+    // The key the handover led to, pinned itself, is still trusted.
+    expectOk(await verifyPackage(bag, { trustedKeyIds: [keyA.keyId], against: against({ head, consistencyProof: proof, keys }) }));
   });
 
   it('passes a later head signed by a key published after the package, given with the later head', async () => {
@@ -846,8 +873,14 @@ describe.concurrent('verifyPackage against a later head', () => {
     expectOk(await verifyPackage(bag, { against: against({ head, consistencyProof: proof, keys }) }));
     // After a rotation both keys are the archive's: trusting both passes the old package against the new head.
     expectOk(await verifyPackage(bag, { trustedKeyIds: [keyA.keyId, otherKey.keyId], against: against({ head, consistencyProof: proof, keys }) }));
+    // A package whose signer no trusted key leads to stands on a later head a trusted key signed.
+    const standing = await verifyPackage(await folderBag(withoutHandovers()), { trustedKeyIds: [keyB.keyId, otherKey.keyId], against: against({ head, consistencyProof: proof, keys }) });
+    expectOk(standing);
+    expect(standing.checks.find((c) => c.name === 'consistency')!.detail).toMatch(
+      new RegExp(`; the package's signer ${keyA.keyId} is not a trusted key nor one a trusted key handed over to: its head stands on this later head, signed by a trusted key$`),
+    );
     expectFailure(
-      await verifyPackage(await folderBag(withoutHandovers()), { trustedKeyIds: [keyB.keyId, otherKey.keyId], against: against({ head, consistencyProof: proof, keys }) }),
+      await verifyPackage(await folderBag(withoutHandovers()), { trustedKeyIds: [keyB.keyId, otherKey.keyId] }),
       `the tree head is signed by key ${keyA.keyId}, not any of the trusted keys ${keyB.keyId}, ${otherKey.keyId}`,
     );
   });

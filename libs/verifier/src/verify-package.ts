@@ -611,6 +611,10 @@ class PackageCheck {
 
   /** The pinned keys and those they handed over to (handovers.json); null when none is pinned. */
   private trusted: Set<string> | null = null;
+  /** The package's handovers.json, as read. */
+  private handovers: unknown[] = [];
+  /** Why the package's signer is not trusted on its own, when a later head may yet vouch for its head (`--against`). */
+  private signerDoubt: string | null = null;
 
   /**
    * The head's signer, its signature already checked: a pinned key, or one a pinned key handed
@@ -627,6 +631,7 @@ class PackageCheck {
       if (problem || !Array.isArray(value)) problems.push(problem ?? 'handovers.json is not a list of key handovers');
       else handovers = value;
     }
+    this.handovers = handovers;
     const chain = followHandovers(pinned, handovers, this.keys, head);
     problems.push(...chain.problems.map((p) => `handovers.json: ${p}`));
     // A package made after its key was marked cannot be signed by it: the archive signs with its active key.
@@ -638,9 +643,14 @@ class PackageCheck {
     if (!this.trusted) return '';
     this.trusted = chain.trusted;
     if (!this.trusted.has(head.keyId)) {
-      problems.push(
-        `the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}${handovers.length ? ' nor any key they handed over to' : ''}${compromisedNotes(chain.compromised)}`,
-      );
+      const doubt = `the tree head is signed by key ${head.keyId}, not ${this.trustedKeys()}${handovers.length ? ' nor any key they handed over to' : ''}${compromisedNotes(chain.compromised)}`;
+      // A key made after the package (a court given the archive's current key) cannot be in it:
+      // the head may still stand on a later head that key signed (checkConsistency decides).
+      if (this.options.against) {
+        this.signerDoubt = doubt;
+        return `; not by a trusted key: it must stand on the later head (--against)`;
+      }
+      problems.push(doubt);
       return '';
     }
     const reached = [...chain.trusted].filter((k) => !pinned.includes(k));
@@ -773,7 +783,7 @@ class PackageCheck {
     try {
       later = await this.options.against(head);
     } catch (error) {
-      this.check('consistency', [`no later head to compare with: ${(error as Error).message}`], '');
+      this.check('consistency', [`no later head to compare with: ${(error as Error).message}`, ...(this.signerDoubt ? [this.signerDoubt] : [])], '');
       return;
     }
     const problems: string[] = [];
@@ -782,12 +792,18 @@ class PackageCheck {
     const marked = compromisedKeys(keys);
     const signed = verifyTreeHead(later.head, keys);
     let refused = new Map<string, string>();
+    /** Whether the package's own signer is still trusted once the archive's marks count. */
+    let signerTrusted = !this.options.trustedKeyIds?.length;
     if (signed.valid && this.trusted) {
+      // The trust is followed again from the pinned keys with the archive's marks: a handover in
+      // the package by a key marked since is not followed any more.
+      const inPackage = followHandovers(this.options.trustedKeyIds ?? [], this.handovers, keys, head);
+      signerTrusted = inPackage.trusted.has(head.keyId);
       // Keys rotated since the package: the archive's handovers lead from a trusted key to the later head's.
-      const chain = followHandovers(this.trusted, later.handovers ?? [], keys, later.head);
+      const chain = followHandovers(inPackage.trusted, later.handovers ?? [], keys, later.head);
       problems.push(...chain.problems.map((p) => `the later head's ${p}`));
       this.trusted = chain.trusted;
-      refused = chain.compromised;
+      refused = new Map([...inPackage.compromised, ...chain.compromised]);
     }
     if (!signed.valid) problems.push(`the later head from ${later.source} does not verify: ${signed.reason}`);
     else if (marked.has(later.head.keyId)) {
@@ -802,6 +818,8 @@ class PackageCheck {
     ) {
       problems.push(`the log at size ${later.head.treeSize} (${later.source}) does not extend the package's head at size ${head.treeSize}: the log was rewritten or forked`);
     }
+    // The package's head did not stand on its own signature: say why, beside what failed here.
+    if (problems.length && this.signerDoubt) problems.push(this.signerDoubt);
     const signerSince = marked.get(head.keyId);
     this.check(
       'consistency',
@@ -809,7 +827,9 @@ class PackageCheck {
       `the log at size ${later.head.treeSize} (${later.source}) extends this package's head` +
         (signerSince
           ? `; the package's signer ${head.keyId} was marked compromised at ${signerSince}, after the package was made: its head stands on this later head, not on that key's signature`
-          : ''),
+          : !signerTrusted
+            ? `; the package's signer ${head.keyId} is not a trusted key nor one a trusted key handed over to: its head stands on this later head, signed by a trusted key`
+            : ''),
     );
     if (problems.length === 0) await this.checkRecorded(head, later);
   }
