@@ -226,6 +226,26 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
     expect(continued).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201 /);
   });
 
+  it('refuses a JSON body longer than the limit on its declared length, at once, without asking for it', async () => {
+    // An outside audit: the 413 came only once the whole body had arrived (100 Continue invited
+    // it first), and a declared length of 10^14 bytes got no answer at all.
+    const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    for (const length of ['99999999999999', String(2 * 1024 * 1024)]) {
+      const started = Date.now();
+      const answer = await rawExchange(
+        port,
+        `POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+        3000,
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+      expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+      expect(bodyOf(answer)).toMatchObject({ status: 413, detail: expect.stringMatching(/^The body is larger than this server accepts \(\d+ bytes of JSON\)$/) });
+      // Closed by the server, not by the wait running out.
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+    expect((await t.http.get('/api/v1/health')).status).toBe(200);
+  });
+
   it('refuses a JSON body in another charset than UTF-8 (415), which its raw checks could not read', async () => {
     const before = await count('cases');
     const utf16 = await t.http

@@ -32,6 +32,14 @@ export function jsonBodies(limitBytes: number, acceptsOtherBodies: (req: Request
   return (req: Request, res: Response, next: NextFunction): void => {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (!hasBody || acceptsOtherBodies(req)) return next();
+    // Refused on its declared length, before a byte of it is read (body-parser reads a body to its
+    // end before saying it is too large) and before 100 Continue invites it; the connection closes
+    // after the answer, so nothing more of it is read.
+    if (Number(req.headers['content-length'] ?? 0) > limitBytes) {
+      res.setHeader('Connection', 'close');
+      sendProblem(res, problem(413, `The body is larger than this server accepts (${limitBytes} bytes of JSON)`));
+      return;
+    }
     if (!req.is('application/json') && !req.is('application/*+json')) {
       sendProblem(res, problem(415, 'Send the body as application/json'));
       return;
