@@ -226,6 +226,30 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
     expect(continued).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201 /);
   });
 
+  it('refuses a body with fields on an operation that takes none, and does nothing', async () => {
+    // An outside audit: POST /evidence/:id/verify took {"x":1} and recorded evidence.verified.
+    const leaving = await t.user('documenter', 'Leaving');
+    const logout = (body?: string) => {
+      const req = t.http.post('/api/v1/auth/logout').set('Authorization', bearer(leaving));
+      return body === undefined ? req : req.set('Content-Type', 'application/json').send(body);
+    };
+    const signedIn = async () => (await t.http.get('/api/v1/cases').set('Authorization', bearer(leaving))).status === 200;
+    expect(expectProblem(await logout('{"x":1,"y":2}'), 400)).toMatchObject({
+      detail: 'This operation takes no body',
+      errors: [
+        { field: 'x', message: 'is not a known field' },
+        { field: 'y', message: 'is not a known field' },
+      ],
+    });
+    expect(expectProblem(await logout('[1]'), 400).errors).toEqual([{ field: 'body', message: 'must be left out' }]);
+    const listed = await t.http.get('/api/v1/cases').set('Authorization', bearer(leaving)).set('Content-Type', 'application/json').send('{"x":1}');
+    expect(expectProblem(listed, 400).errors).toEqual([{ field: 'x', message: 'is not a known field' }]);
+    expect(await signedIn()).toBe(true);
+    // An empty object, as some clients send with every POST, is no body.
+    expect((await logout('{}')).status).toBeLessThan(300);
+    expect(await signedIn()).toBe(false);
+  });
+
   it('refuses a JSON body longer than the limit on its declared length, at once, without asking for it', async () => {
     // An outside audit: the 413 came only once the whole body had arrived (100 Continue invited
     // it first), and a declared length of 10^14 bytes got no answer at all.

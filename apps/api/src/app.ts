@@ -10,7 +10,7 @@ import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
 import { NestPinoLogger } from '#custodia/logging';
 import { AppModule } from './app.module.js';
-import { completeDocument, operationIdOf, ResponseCheck, UndeclaredQueryCheck } from './http/endpoint.js';
+import { completeDocument, operationIdOf, ResponseCheck, UndeclaredInputCheck } from './http/endpoint.js';
 import { accessLog } from './http/access-log.js';
 import { API_PREFIX } from './http/api-prefix.js';
 import { bodyErrors, jsonBodies, strictQuery } from './http/body.js';
@@ -58,7 +58,7 @@ export async function createApp(
   app.use(strictQuery);
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalFilters(new ProblemFilter(logger.child({ component: 'errors' })));
-  app.useGlobalInterceptors(new UndeclaredQueryCheck(app.get(Reflector)));
+  app.useGlobalInterceptors(new UndeclaredInputCheck(app.get(Reflector)));
   if (config.checkResponses) app.useGlobalInterceptors(new ResponseCheck(app.get(Reflector)));
 
   const document = completeDocument(SwaggerModule.createDocument(

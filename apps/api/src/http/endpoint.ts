@@ -14,7 +14,7 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { map, type Observable } from 'rxjs';
 import { takesDownloadLink } from '#custodia/auth';
-import { unknownParameters } from '#custodia/errors';
+import { badRequest, unknownParameters } from '#custodia/errors';
 import { parseWith, REQUIRED_IN_DOCUMENT, z } from '#custodia/schema';
 
 /**
@@ -178,18 +178,32 @@ export const ValidQuery = createParamDecorator((_: unknown, context: ExecutionCo
  * A route whose `@Endpoint` declares no query takes none (but `link` where `@ByDownloadLink`):
  * any parameter is a 400 naming it, as a
  * declared query's unknown parameters are (api.md: unknown parameters are refused, not ignored).
+ * Likewise a route that declares no body takes none: a JSON body with fields is a 400 naming
+ * them (an empty object, which some clients send with every POST, is taken as none).
  */
 @Injectable()
-export class UndeclaredQueryCheck implements NestInterceptor {
+export class UndeclaredInputCheck implements NestInterceptor {
   constructor(private readonly reflector: Reflector) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const spec = this.reflector.get<EndpointSpec | undefined>(ENDPOINT, context.getHandler());
-    const given = spec && !spec.query ? Object.keys(context.switchToHttp().getRequest<Request>().query ?? {}) : [];
+    const request = context.switchToHttp().getRequest<Request>();
+    const given = spec && !spec.query ? Object.keys(request.query ?? {}) : [];
     // A download a browser follows as a one-time link takes that one parameter (AccessGuard reads it).
     const names = takesDownloadLink(this.reflector, context.getHandler()) ? given.filter((name) => name !== 'link') : given;
     if (names.length) {
       throw unknownParameters('This operation takes no query parameters', names);
+    }
+    // Only a JSON body is parsed here (routes that read their own leave request.body unset).
+    const body: unknown = request.body;
+    if (spec && !spec.body && !spec.bodies && body !== undefined) {
+      const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? Object.keys(body) : ['body'];
+      if (fields.length) {
+        throw badRequest(
+          'This operation takes no body',
+          fields.map((field) => ({ field, message: field === 'body' ? 'must be left out' : 'is not a known field' })),
+        );
+      }
     }
     return next.handle();
   }
