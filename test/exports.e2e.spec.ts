@@ -177,6 +177,11 @@ describe('court packages (e2e)', () => {
       const stored = [...(await events(photoId)), ...(await events(incidentId)), ...(await events(caseId))].filter((e) => JSON.parse(e.event).index < head.treeSize);
       for (const e of stored) expect(lines).toContain(e.event);
       lines.forEach((line, k) => expect(proofs[k].leafHash).toBe(createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(line)])).digest('hex')));
+      // The seal records the log's size when the events were listed: they all lie below it.
+      const seal = JSON.parse(await readFile(path.join(bag, 'data/custody/seal.json'), 'utf8'));
+      const listed = seal.event.details.listedTreeSize;
+      expect(Number.isInteger(listed) && listed <= seal.leafIndex).toBe(true);
+      for (const line of lines) expect(JSON.parse(line).index).toBeLessThan(listed);
       // The standard tools of README.txt: OpenSSL for the signature and the time-stamp, Python for the proofs.
       const key = `data/custody/keys/${head.keyId}.pem`;
       const signature = await run('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', key, '-rawin', '-in', 'data/custody/tree-head.tbs', '-sigfile', 'data/custody/tree-head.sig'], { cwd: bag });

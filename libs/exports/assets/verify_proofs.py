@@ -501,6 +501,15 @@ def check_tree_head(problem, bag, raw, head, error, trusted_keys):
     _, keys, error = load_json(bag, 'data/custody/keys.json')
     if error:
         return problem(error)
+    # README.txt's openssl command reads keys/<key id>.pem: it must be the key keys.json holds.
+    for key in keys if isinstance(keys, list) else []:
+        key_id = key.get('keyId') if isinstance(key, dict) else None
+        path = os.path.join(bag, 'data', 'custody', 'keys', '%s.pem' % key_id) if is_hash_hex(key_id) else None
+        if path and os.path.isfile(path):
+            with open(path, 'rb') as f:
+                if f.read().decode('utf-8', 'replace').strip() != str(key.get('publicKeyPem', '')).strip():
+                    problem('keys/%s.pem: differs from keys.json' % key_id)
+    key_id = head['keyId']
     why = head_signature_problem(head, keys, 'tree-head.json', 'the tree head')
     if why:
         return problem(why)

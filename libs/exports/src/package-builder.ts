@@ -247,7 +247,7 @@ export class PackageBuilder {
       // events to the signed log, so a changed record or a dropped event is caught offline.
       const sealedManifest = await writer.payloadManifest('sha256');
       await writer.addPayload(SEALED_MANIFEST, sealedManifest);
-      const sealed = await this.seal(row, viewer, sealedManifest, eventCount);
+      const sealed = await this.seal(row, viewer, sealedManifest, eventCount, listed.treeSize);
       // A head signed while the time-stamping authority was unreachable is stamped now, if it answers.
       head = await this.heads.stampLate(sealed.head);
       await this.db.query(`UPDATE exports SET tree_size = $2 WHERE id = $1`, [row.id, head.treeSize]);
@@ -414,7 +414,7 @@ export class PackageBuilder {
    * Records export.sealed with the sealed manifest's SHA-256, has a head signed over it, and
    * answers that head with seal.json's content: the event and its inclusion proof under the head.
    */
-  private async seal(row: ExportRow, viewer: Actor, manifest: string, events: number): Promise<{ head: KeptTreeHead; entry: SealEntry }> {
+  private async seal(row: ExportRow, viewer: Actor, manifest: string, events: number, listedTreeSize: number): Promise<{ head: KeptTreeHead; entry: SealEntry }> {
     const manifestSha256 = createHash('sha256').update(manifest).digest('hex');
     const [queued] = await this.db.transaction((tx) =>
       this.custody.appendAll(tx, [
@@ -423,7 +423,8 @@ export class PackageBuilder {
           actor: { id: viewer.id, role: viewer.role },
           caseId: row.case_id,
           subject: { type: 'export', id: row.id, sha256: manifestSha256 },
-          details: { manifest: `data/${SEALED_MANIFEST}`, manifestSha256, files: manifest.split('\n').length - 1, events },
+          // listedTreeSize: the log's size when the package's events were listed (its events lie below it).
+          details: { manifest: `data/${SEALED_MANIFEST}`, manifestSha256, files: manifest.split('\n').length - 1, events, listedTreeSize },
         },
       ]),
     );

@@ -80,7 +80,8 @@ HOW TO CHECK IT WITH STANDARD TOOLS (run each command inside this folder)
    openssl pkeyutl -verify -pubin -inkey ${key} -rawin \\
         -in data/custody/tree-head.tbs -sigfile data/custody/tree-head.sig
    prints "Signature Verified Successfully". tree-head.tbs is exactly the signed text
-   (the head without its signature, RFC 8785); tree-head.sig is the signature of tree-head.json.
+   (the head without its signature, RFC 8785); tree-head.sig is the signature over it, the same
+   as the "signature" field of tree-head.json (base64).
    The key id is the SHA-256 of the key:
    openssl pkey -pubin -in ${key} -outform DER | sha256sum
    Compare it with the key id the archive publishes elsewhere (GET /api/v1/log/keys, or what it

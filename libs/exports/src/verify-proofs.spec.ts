@@ -373,6 +373,16 @@ describe.concurrent('verify_proofs.py on a tampered package', () => {
     expectFailure(run, 'tree-head.tbs: does not hold the signed bytes of tree-head.json', 'tree-head.sig: does not hold the signature of tree-head.json');
   });
 
+  it('catches keys/<key id>.pem files swapped (what the openssl command of README.txt reads)', async () => {
+    // An outside audit: the script passed, the CLI and the auditor's own verifier failed it.
+    const files = payload();
+    const [a, b] = [`data/custody/keys/${keyA.keyId}.pem`, `data/custody/keys/${keyB.keyId}.pem`];
+    const pemA = files.get(a)!;
+    files.set(a, files.get(b)!);
+    files.set(b, pemA);
+    expectFailure(await verify(await writeBag(files)), `keys/${keyA.keyId}.pem: differs from keys.json`, `keys/${keyB.keyId}.pem: differs from keys.json`);
+  });
+
   it('catches a non-canonical event line even when the log, proofs, head and manifests all agree with it', async () => {
     const target = logEvents().find((e) => e.action === 'evidence.submitted')!;
     // The leaf data itself carries an extra space: leaf hash, proofs and the signed root are computed over it.
