@@ -65,11 +65,13 @@ const DERIVABLE = /^(image\/(jpeg|png|webp|tiff|gif|heic|heif|avif|jp2|jxl)|vide
 const MAX_FILE_NAME_UNITS = 255;
 
 /**
- * Control characters out, length bounded: the name is a label, never a path. The cut falls on a
- * code point boundary (an emoji straddling unit 255 goes whole, never half a surrogate pair).
+ * Control characters out, length bounded: the name is a label, never a path. The bidirectional
+ * embeddings, overrides and isolates go too (`invoice\u202Egpj.exe` shows as "invoiceexe.jpg");
+ * the marks LRM and RLM, which Arabic and Hebrew names may need, stay. The cut falls on a code
+ * point boundary (an emoji straddling unit 255 goes whole, never half a surrogate pair).
  */
 export function cleanFileName(name: string | null | undefined): string | null {
-  let cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
+  let cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').trim();
   if (cleaned.length > MAX_FILE_NAME_UNITS) {
     const high = cleaned.charCodeAt(MAX_FILE_NAME_UNITS - 1);
     cleaned = cleaned.slice(0, high >= 0xd800 && high <= 0xdbff ? MAX_FILE_NAME_UNITS - 1 : MAX_FILE_NAME_UNITS);
