@@ -112,6 +112,30 @@ describe('reading evidence (e2e)', () => {
     expect((await actionsOf(itemId, 'evidence.downloaded')).at(-1)!.details).not.toHaveProperty('range');
   });
 
+  it('If-None-Match with its ETag answers 304, If-Match without it 412: no byte sent, no download recorded', async () => {
+    // An outside audit: both were ignored (200 with the whole body).
+    const etag = (await getBytes(investigator, `/evidence/${itemId}/content`)).headers['etag']!;
+    const downloads = async () => (await actionsOf(itemId, 'evidence.downloaded')).length;
+    const before = await downloads();
+    for (const header of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
+      const res = await getBytes(investigator, `/evidence/${itemId}/content`, { 'If-None-Match': header });
+      expect(res.status, header).toBe(304);
+      expect(res.headers['etag']).toBe(etag);
+      expect((res.body as Buffer).length).toBe(0);
+    }
+    for (const header of [`"sha256-${'0'.repeat(64)}"`, `W/${etag}`]) {
+      const res = await t.http.get(`/api/v1/evidence/${itemId}/content`).set('Authorization', bearer(investigator)).set('If-Match', header);
+      expect(expectProblem(res, 412).detail).toMatch(/^If-Match names no entity tag of this file/);
+    }
+    expect(await downloads()).toBe(before);
+    // The conditions that hold let the download go on, and it is recorded.
+    const matched = await getBytes(investigator, `/evidence/${itemId}/content`, { 'If-Match': etag, 'If-None-Match': `"sha256-${'0'.repeat(64)}"` });
+    expect(matched.status).toBe(200);
+    expect((matched.body as Buffer).equals(bytes)).toBe(true);
+    expect((await getBytes(investigator, `/evidence/${itemId}/content`, { 'If-Match': '*' })).status).toBe(200);
+    expect(await downloads()).toBe(before + 2);
+  });
+
   it('HEAD answers the headers of a download without its bytes, and the log says so (method HEAD, no range)', async () => {
     const res = await t.http.head(`/api/v1/evidence/${itemId}/content`).set('Authorization', bearer(investigator)).set('Range', 'bytes=0-9');
     expect(res.status).toBe(206);

@@ -213,11 +213,11 @@ export class EvidenceController {
   @Permit('evidence.content')
   @ByDownloadLink()
   @Endpoint({
-    summary: 'The original bytes, unchanged, as an attachment; Range requests (one range; If-Range with the ETag) work (records evidence.downloaded)',
+    summary: 'The original bytes, unchanged, as an attachment; Range requests (one range; If-Range with the ETag) work; If-None-Match with the ETag answers 304, If-Match without it 412, neither recorded (records evidence.downloaded)',
     description: "Served as the item's mediaType (sniffed from its bytes), with Repr-Digest (RFC 9530), ETag and Content-Disposition.",
     produces: '*/*',
     ranged: true,
-    problems: [404, 416],
+    problems: [404, 412, 416],
   })
   downloadEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (read) => {

@@ -48,10 +48,10 @@ export class ExportsController {
   @ByDownloadLink()
   @Endpoint({
     operationId: 'downloadExport',
-    summary: 'The package (a BagIt bag in a ZIP), with ETag and Repr-Digest (RFC 9530); Range requests (one range; If-Range with the ETag) work',
+    summary: 'The package (a BagIt bag in a ZIP), with ETag and Repr-Digest (RFC 9530); Range requests (one range; If-Range with the ETag) work; If-None-Match with the ETag answers 304, If-Match without it 412, neither recorded',
     produces: 'application/zip',
     ranged: true,
-    problems: [404, 409, 416],
+    problems: [404, 409, 412, 416],
   })
   content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (read) => {

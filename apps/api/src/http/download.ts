@@ -4,12 +4,22 @@ import { pipeline } from 'node:stream/promises';
 import { sanitiseFileName } from '#custodia/bagit';
 import type { BlobRead, ByteRange } from '#custodia/storage';
 import { problem, sendProblem } from './problem.filter.js';
-import { entityTag, ifRangeHolds, parseRange } from './range.js';
+import { entityTag, ifRangeHolds, parseRange, preconditionOutcome } from './range.js';
 
 /** A Range header that no byte of the file satisfies (answered 416). */
 class RangeNotSatisfiable extends Error {
   constructor(readonly sizeBytes: number) {
     super('range not satisfiable');
+  }
+}
+
+/** A precondition that decides the answer before a byte is read or a read recorded. */
+class PreconditionAnswer extends Error {
+  constructor(
+    readonly status: 412 | 304,
+    readonly etag: string,
+  ) {
+    super('precondition');
   }
 }
 
@@ -65,8 +75,12 @@ export async function sendBlob(
   try {
     opened = await open({
       pickRange: (sizeBytes, sha256) => {
+        const etag = entityTag(sha256);
+        // Decided before the read is recorded: a client that holds these bytes is sent none of them.
+        const decided = preconditionOutcome(req.get('if-match'), req.get('if-none-match'), etag);
+        if (decided) throw new PreconditionAnswer(decided, etag);
         // A client whose copy may differ (If-Range naming another version) gets the whole body.
-        if (!ifRangeHolds(req.get('if-range'), entityTag(sha256))) return null;
+        if (!ifRangeHolds(req.get('if-range'), etag)) return null;
         const wanted = parseRange(req.headers.range, sizeBytes);
         if (wanted === 'unsatisfiable') throw new RangeNotSatisfiable(sizeBytes);
         return wanted;
@@ -74,6 +88,16 @@ export async function sendBlob(
       headersOnly: req.method === 'HEAD',
     });
   } catch (error) {
+    if (error instanceof PreconditionAnswer) {
+      if (error.status === 412) {
+        sendProblem(res, problem(412, 'If-Match names no entity tag of this file: it is not the version the request is about'), { ETag: error.etag });
+      } else {
+        res.status(304).setHeader('ETag', error.etag);
+        res.setHeader('Cache-Control', 'private, no-store');
+        res.end();
+      }
+      return;
+    }
     if (!(error instanceof RangeNotSatisfiable)) throw error;
     sendProblem(res, problem(416, `The range is outside the ${error.sizeBytes} bytes of this file`), { 'Content-Range': `bytes */${error.sizeBytes}` });
     return;

@@ -32,3 +32,26 @@ export const entityTag = (sha256: string): string => `"sha256-${sha256}"`;
 export function ifRangeHolds(header: string | undefined, etag: string): boolean {
   return header === undefined || header.trim() === etag;
 }
+
+/** The entity tags of an If-Match or If-None-Match list, or '*' (RFC 9110 §8.8.3, §13.1.1). */
+function entityTags(header: string): string[] | '*' {
+  if (header.trim() === '*') return '*';
+  return header.match(/(W\/)?"[^"]*"/g) ?? [];
+}
+
+/**
+ * What the preconditions of a GET or HEAD of this representation decide, in RFC 9110 §13.2.2's
+ * order: `If-Match` without this tag (compared strongly) fails (412); `If-None-Match` naming it
+ * (compared weakly), or `*`, means the client holds these bytes (304). Null: go on.
+ */
+export function preconditionOutcome(ifMatch: string | undefined, ifNoneMatch: string | undefined, etag: string): 412 | 304 | null {
+  if (ifMatch !== undefined) {
+    const tags = entityTags(ifMatch);
+    if (tags !== '*' && !tags.includes(etag)) return 412;
+  }
+  if (ifNoneMatch !== undefined) {
+    const tags = entityTags(ifNoneMatch);
+    if (tags === '*' || tags.some((tag) => tag.replace(/^W\//, '') === etag)) return 304;
+  }
+  return null;
+}
