@@ -21,6 +21,8 @@ describe('loadConfig', () => {
     expect(config.fixityBatch).toBe(100);
     expect(config.metadataTimeLimitMs).toBe(30_000);
     expect(config.metadataHeapMb).toBe(512);
+    // An outside audit: a 200 MP phone photo (Galaxy S23 Ultra, 16320 x 12240) got no thumbnail.
+    expect(config.maxImagePixels).toBeGreaterThanOrEqual(16320 * 12240);
   });
 
   it('takes a variable set but empty or blank (a bare NAME= line in an env file) as unset, for every variable', () => {

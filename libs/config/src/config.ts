@@ -334,7 +334,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     timeToleranceS: integer(env, 'CUSTODIA_TIME_TOLERANCE_S', 3600, 0, 10 * 365 * 86400),
     // At most 16 (the pairs the derivative job keeps, EvidenceRepository's MAX_NEAR_DUPLICATE_DISTANCE).
     nearDuplicateDistance: integer(env, 'CUSTODIA_NEAR_DUPLICATE_DISTANCE', 10, 0, 16),
-    maxImagePixels: integer(env, 'CUSTODIA_MAX_IMAGE_PIXELS', 100_000_000, 1, 2_000_000_000),
+    // 16383 x 16383, sharp's own default: phones' 200 MP photos (16320 x 12240) are evidence too.
+    maxImagePixels: integer(env, 'CUSTODIA_MAX_IMAGE_PIXELS', 268_402_689, 1, 2_000_000_000),
     metadataTimeLimitMs: integer(env, 'CUSTODIA_METADATA_TIME_LIMIT_MS', 30_000, 1_000, 600_000),
     metadataHeapMb: integer(env, 'CUSTODIA_METADATA_HEAP_MB', 512, 64, 16_384),
     workQueue: boolean(env, 'CUSTODIA_WORK_QUEUE', true),
