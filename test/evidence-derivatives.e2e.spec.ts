@@ -392,6 +392,30 @@ describe('evidence derivatives (e2e)', () => {
     }
   });
 
+  it('Display P3 HEVC HEIC (profile in its colr, decoded in the sandbox): derivatives in sRGB, red and green pure, no profile', async () => {
+    const file = fixture('hevc-p3.heic');
+    const res = await submit(t, investigator, caseId, file, { filename: 'hevc-p3.heic' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.mediaType).toBe('image/heic');
+    const item = await waitProcessed(t, investigator, res.body.id);
+    expect(item.processing, item.processingError).toBe('done');
+    for (const kind of ['thumbnail', 'preview'] as const) {
+      const image = await download(investigator, item.derivatives[kind]);
+      const label = `hevc-p3.heic ${kind}`;
+      await expectNoEmbeddedMetadata(image, label);
+      const px = await pixels(image);
+      expect([px.width, px.height], label).toEqual([64, 48]);
+      // Read as sRGB, the stored P3 numbers would be about (234,51,35) and (117,251,76).
+      const checks: Array<[Rgb, Rgb, string]> = [
+        [px.at(8, 6), [255, 0, 0], 'red'],
+        [px.at(55, 6), [0, 255, 0], 'green'],
+      ];
+      for (const [actual, expected, name] of checks) {
+        for (let c = 0; c < 3; c++) expect(Math.abs(actual[c]! - expected[c]!), `${label} ${name} ${actual}`).toBeLessThanOrEqual(10);
+      }
+    }
+  });
+
   it('videos: the poster frame gives an upright thumbnail and preview without metadata; a re-encoded re-post is near_duplicate, another video is not', async () => {
     const videoCase = await createCase(t, investigator, 'Videos');
     const a = await submit(t, investigator, videoCase, fixture('video-a.mp4'), { filename: 'video-a.mp4' });

@@ -80,7 +80,7 @@ describe('createDerivatives', () => {
   });
 
   describe('no metadata in derived images', () => {
-    for (const name of ['metadata-rich.jpg', 'orientation-6.jpg', 'exif.png', 'xmp-itxt.png', 'exif.webp', 'exif.tif', 'exif.heic', 'grid.heic', 'hevc-irot.heic', 'avif-irot.avif']) {
+    for (const name of ['metadata-rich.jpg', 'orientation-6.jpg', 'exif.png', 'xmp-itxt.png', 'exif.webp', 'exif.tif', 'exif.heic', 'grid.heic', 'hevc-irot.heic', 'avif-irot.avif', 'hevc-p3.heic']) {
       it(`strips everything from derivatives of ${name}`, async () => {
         const source = await sharp(fixture(name)).metadata();
         expect(Boolean(source.exif || source.xmp || source.icc || source.iptc || source.orientation)).toBe(true);
@@ -342,6 +342,65 @@ describe('createDerivatives: HEIF and AVIF', () => {
     const result = await createDerivatives(fixture('avif-irot.avif'), LIMIT);
     expect([result.width, result.height]).toEqual([64, 48]);
     await expectUprightCard(result, [64, 48], 'avif-irot.avif');
+  });
+
+  it('converts a Display P3 HEVC HEIC (decoded without its profile) to sRGB: pure red and green stay pure, no profile attached', async () => {
+    // hevc-p3.heic: the card's sRGB red and green re-expressed in Display P3 (about 234,51,35 and
+    // 117,251,76 as stored), with the profile in the primary item's 'colr' as iPhones store it.
+    const stored = await sharp(fixture('hevc-p3.heic')).metadata();
+    expect(stored).toMatchObject({ format: 'heif', compression: 'hevc' });
+    expect(stored.icc?.length).toBeGreaterThan(0);
+    const result = await createDerivatives(fixture('hevc-p3.heic'), LIMIT);
+    expect([result.width, result.height]).toEqual([64, 48]);
+    for (const [kind, output] of [['thumbnail', result.thumbnail], ['preview', result.preview]] as const) {
+      const image = await pixelsOf(output);
+      const red = image.at(0.12, 0.12);
+      const green = image.at(0.88, 0.12);
+      const expected: Array<[Rgb, Rgb, string]> = [
+        [red, [255, 0, 0], 'red'],
+        [green, [0, 255, 0], 'green'],
+      ];
+      for (const [actual, colour, name] of expected) {
+        for (let c = 0; c < 3; c++) expect(Math.abs(actual[c] - colour[c]), `${kind} ${name} ${actual}`).toBeLessThanOrEqual(10);
+      }
+      expect(isWhite(image.at(0.5, 0.7))).toBe(true);
+      const meta = await sharp(output).metadata();
+      expect(meta.icc).toBeUndefined();
+      expect(meta.hasProfile).toBe(false);
+    }
+  });
+
+  it('still makes derivatives of a HEIC whose profile lcms cannot use, taking its pixels as sRGB (as before)', async () => {
+    const bytes = Buffer.from(readFileSync(fixture('hevc-p3.heic')));
+    const profile = bytes.indexOf('colrprof') + 8;
+    const length = bytes.readUInt32BE(profile - 12) - 12;
+    const variants: Record<string, (b: Buffer) => void> = {
+      garbage: (b) => {
+        for (let i = 0; i < length; i++) b[profile + i] = (i * 37 + 11) & 0xff;
+      },
+      'huge declared size': (b) => b.writeUInt32BE(0x7fffffff, profile),
+      'tag offsets past the end': (b) => {
+        for (let t = 0; t < 8; t++) b.writeUInt32BE(0xfffffff0, profile + 132 + t * 12 + 4);
+      },
+      'CMYK profile class': (b) => b.write('CMYK', profile + 16, 'latin1'),
+    };
+    for (const [name, damage] of Object.entries(variants)) {
+      const copy = Buffer.from(bytes);
+      damage(copy);
+      const result = await createDerivatives(scratch.write(`bad-profile-${name.replace(/ /g, '-')}.heic`, copy), LIMIT);
+      const red = (await pixelsOf(result.preview)).at(0.12, 0.12);
+      // The stored Display P3 numbers, shown as sRGB: what every HEIC got before profiles were read.
+      expect(red[0], `${name} ${red}`).toBeGreaterThan(200);
+      expect(red[1], `${name} ${red}`).toBeGreaterThan(30);
+      expect((await sharp(result.preview).metadata()).hasProfile).toBe(false);
+    }
+  });
+
+  it('shows a HEIC with EXIF Orientation 6 but no irot as stored, as HEIF viewers do', async () => {
+    // hevc-exif-o6.heic: orientation-6.jpg's turned pixels (48x64) by heif-enc, EXIF copied, no irot.
+    const result = await createDerivatives(fixture('hevc-exif-o6.heic'), LIMIT);
+    expect([result.width, result.height]).toEqual([48, 64]);
+    expect(await sharp(result.preview).metadata()).toMatchObject({ width: 48, height: 64 });
   });
 
   it('carries no EXIF, GPS or XMP of the HEIC into its derivatives', async () => {

@@ -1,9 +1,12 @@
 // Thumbnail, preview and perceptual hash from one decode of an image or of a video's poster
 // frame (style.md, habit 7). sharp decodes what its prebuilt libvips can; HEVC HEIF and video
 // frames are decoded by WebAssembly decoders in a time- and memory-limited sandbox (sandbox.ts)
-// and their raw pixels go through the same sharp fan-out.
+// and their raw pixels go through the same sharp fan-out (converted to sRGB from the HEIF's own
+// ICC profile first: the sandbox's decoder hands pixels over without it).
+import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
+import { MAX_ICC_BYTES, readHeifPrimaryItemOfFile } from './heif-items.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
 import { decodeInSandbox, DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedPixels } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
@@ -91,7 +94,12 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     if (declared > opts.maxInputPixels) {
       throw new UndecodableMediaError('too_many_pixels', `HEIF declares ${header.width}x${header.height}, more than ${opts.maxInputPixels} pixels`);
     }
-    return fanOut(await decodeInSandbox('heif', filePath, opts.maxInputPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
+    // An iPhone's HEIC is Display P3: its profile sits in the primary item's 'colr' property.
+    const [pixels, item] = await Promise.all([
+      decodeInSandbox('heif', filePath, opts.maxInputPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS),
+      readHeifPrimaryItemOfFile(filePath),
+    ]);
+    return fanOut(pixels, item?.icc ?? null);
   }
 
   let decoded: { data: Buffer; info: OutputInfo };
@@ -114,9 +122,16 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   return { ...(await derive(decoded)), width: upright.width, height: upright.height };
 }
 
-/** Pixels from the sandbox (upright already, no metadata attached) through the same fan-out. */
-async function fanOut(pixels: DecodedPixels): Promise<MediaDerivatives> {
+/**
+ * Pixels from the sandbox (upright already, no metadata attached) through the same fan-out.
+ * `icc`: the colour profile the pixels are in (a HEIF's 'colr'); without one they are sRGB.
+ */
+async function fanOut(pixels: DecodedPixels, icc: Buffer | null = null): Promise<MediaDerivatives> {
   let decoded: { data: Buffer; info: OutputInfo };
+  if (icc) {
+    const converted = await toSrgbFromProfile(pixels, icc);
+    if (converted) return { ...(await derive(converted)), width: pixels.declaredWidth, height: pixels.declaredHeight };
+  }
   try {
     // Already decoded within maxInputPixels by the sandbox: sharp's own default limit must not
     // refuse what the configured limit allows.
@@ -130,6 +145,48 @@ async function fanOut(pixels: DecodedPixels): Promise<MediaDerivatives> {
     throw undecodable(error);
   }
   return { ...(await derive(decoded)), width: pixels.declaredWidth, height: pixels.declaredHeight };
+}
+
+/**
+ * Raw pixels in the colour space of `icc`, as preview-sized sRGB: sharp takes no input profile
+ * for raw pixels, so they go (already shrunk, alpha on white) through an uncompressed PNG that
+ * carries the profile in an iCCP chunk, which sharp decodes and converts to sRGB. Null when the
+ * profile is unusable (too large, refused by lcms): the caller then treats the pixels as sRGB,
+ * as it always did.
+ */
+async function toSrgbFromProfile(pixels: DecodedPixels, icc: Buffer): Promise<{ data: Buffer; info: OutputInfo } | null> {
+  if (icc.length === 0 || icc.length > MAX_ICC_BYTES) return null;
+  let png: Buffer;
+  try {
+    png = await sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels }, limitInputPixels: false })
+      .flatten({ background: '#ffffff' })
+      .resize({ width: PREVIEW_SIZE, height: PREVIEW_SIZE, fit: 'inside', withoutEnlargement: true })
+      .png({ compressionLevel: 0, adaptiveFiltering: false })
+      .toBuffer();
+  } catch (error) {
+    throw undecodable(error);
+  }
+  try {
+    // A profile libpng or lcms cannot use either fails here (failOn 'warning') or is ignored by
+    // libvips: either way the pixels are taken as sRGB, as before.
+    return await sharp(withIccChunk(png, icc), { failOn: 'warning', limitInputPixels: false })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch {
+    return null;
+  }
+}
+
+/** A PNG with an iCCP chunk (profile name "icc", deflated profile) inserted right after IHDR. */
+function withIccChunk(png: Buffer, icc: Buffer): Buffer {
+  const afterIhdr = 8 + 8 + 13 + 4; // signature, then IHDR: length, type, 13 bytes, CRC
+  const typeAndData = Buffer.concat([Buffer.from('iCCP', 'latin1'), Buffer.from('icc\0\0', 'latin1'), deflateSync(icc)]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(typeAndData.length - 4);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(typeAndData));
+  return Buffer.concat([png.subarray(0, afterIhdr), length, typeAndData, crc, png.subarray(afterIhdr)]);
 }
 
 /** Preview, thumbnail and hash from the decoded, preview-sized pixels. */

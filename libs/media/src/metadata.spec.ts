@@ -115,6 +115,37 @@ describe('extractEmbeddedMetadata', () => {
     ]);
   });
 
+  describe('HEIF: the primary item\'s own properties', () => {
+    it('gives the size as stored (ispe), before irot, as ExifTool does; a grid keeps its output size', async () => {
+      const sizes = await Promise.all(
+        ['hevc-irot.heic', 'avif-irot.avif', 'grid.heic', 'hevc-imir.heic', 'hevc-p3.heic'].map(async (name) => {
+          const meta = await extractEmbeddedMetadata(fixture(name));
+          return [name, meta?.width, meta?.height, meta?.orientation];
+        }),
+      );
+      // libvips reports 64x48 for the turned card (after irot); ExifTool's ImageSize is 48 64.
+      expect(sizes).toEqual([
+        ['hevc-irot.heic', 48, 64, 6],
+        ['avif-irot.avif', 48, 64, 6],
+        ['grid.heic', 160, 120, 1],
+        ['hevc-imir.heic', 64, 48, 2],
+        ['hevc-p3.heic', 64, 48, null],
+      ]);
+    });
+
+    it("notes an EXIF orientation that contradicts the image's own rotation, and keeps the EXIF value", async () => {
+      const contradicted = await extractEmbeddedMetadata(fixture('hevc-exif-o6.heic'));
+      expect(contradicted?.orientation).toBe(6);
+      expect(contradicted?.notes).toEqual([
+        "HEIF: EXIF Orientation 6 differs from the image's own rotation (irot: none); HEIF viewers, and the previews, follow the image's",
+      ]);
+      // irot angle 3 (270 degrees anticlockwise) is what EXIF 6 says: no note.
+      for (const name of ['hevc-irot.heic', 'avif-irot.avif', 'grid.heic', 'exif.heic']) {
+        expect((await extractEmbeddedMetadata(fixture(name)))?.notes, name).toBeUndefined();
+      }
+    });
+  });
+
   it.each(['random.bin'])('returns null for %s, which holds nothing', async (name) => {
     expect(await extractEmbeddedMetadata(fixture(name))).toBeNull();
   });
@@ -209,6 +240,8 @@ describe('extractEmbeddedMetadata', () => {
       'exif.tif',
       'exif.heic',
       'grid.heic',
+      'hevc-irot.heic',
+      'hevc-p3.heic',
       'movie-header.mp4',
       'apple.mov',
       'clip.webm',

@@ -4,7 +4,8 @@
 // never an error. Still images: exifr reads EXIF and XMP (JPEG, TIFF, HEIC, WebP through libvips),
 // jpeg-segments.ts the APP13 IPTC, APP12 Picture Info and APP0 CIFF blocks exifr skips,
 // png-chunks.ts every PNG metadata chunk wherever it sits, iptc.ts and maker-blocks.ts their
-// contents. Which source wins for the capture time: CaptureTimeTags in exif-values.ts.
+// contents. Which source wins for the capture time: CaptureTimeTags in exif-values.ts. HEIF/AVIF:
+// heif-items.ts reads the primary item's stored size ('ispe') and rotation ('irot').
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type * as Exifr from 'exifr';
@@ -17,6 +18,7 @@ import {
   type ExtractedLocation,
 } from './exif-values.js';
 import { readAudioMetadata } from './audio-metadata.js';
+import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
 import type { ImageHeader } from './image-header.js';
 import { readIptc, type IptcReading } from './iptc.js';
 import { readJpegSegments, type JpegBlocks } from './jpeg-segments.js';
@@ -146,7 +148,15 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
   // header / IHDR, read by the walkers; for them libvips is asked only when that is missing or
   // exifr failed on a block the walker saw (libvips may still read it).
   const ownHeader = container === 'jpeg' || container === 'png';
-  let results: [FileTags, ImageHeader | null, Partial<MovieMetadata> | null, PdfReading | null, JpegBlocks | null, PngMetadata | null];
+  let results: [
+    FileTags,
+    ImageHeader | null,
+    Partial<MovieMetadata> | null,
+    PdfReading | null,
+    JpegBlocks | null,
+    PngMetadata | null,
+    HeifPrimaryItem | null,
+  ];
   try {
     results = await Promise.all([
       // PNG chunks are all read by png-chunks.ts (exifr's chunked reader misses what follows IDAT).
@@ -156,11 +166,15 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
       container === 'pdf' ? readPdfMetadata(filePath).catch(failedReader('PDF')) : null,
       container === 'jpeg' ? readJpegSegments(probe.handle, probe.size, probe.head).catch(failedJpeg) : null,
       container === 'png' ? readPngMetadata(probe.handle, probe.size).catch(failedPng) : null,
+      // A few small reads; used only when the movie reader finds an image rather than a movie.
+      container === 'iso-bmff' ? readHeifPrimaryItem(probe.handle, probe.size).catch(() => null) : null,
     ]);
   } finally {
     await probe.handle.close().catch(() => undefined);
   }
   const [fileTags, , av, pdf, jpeg, png] = results;
+  // readMovieMetadata gives null for a HEIF/AVIF image (a movie's own 'meta' is not one).
+  const heif = av === null ? results[6] : null;
   let header = results[1];
   const own = jpeg ?? png;
   if (ownHeader) {
@@ -220,13 +234,20 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
   const model = cleanText(ifd0.Model) ?? cleanText(xmpTiff.Model) ?? makerDevice?.model ?? null;
   const software = cleanText(ifd0.Software) ?? cleanText(xmpBasic.CreatorTool);
 
-  const dimensions = pickDimensions(header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
+  const dimensions = pickDimensions(heif, header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
+  const exifOrientation = orientationFrom(ifd0.Orientation);
+  if (heif && !heif.mirrored && exifOrientation !== null && exifOrientation !== orientationOfRotation(heif.rotation)) {
+    // The image's own transformation is what HEIF viewers (and libheif, for the previews) apply;
+    // the EXIF tag only describes, and here contradicts it. `orientation` stays the EXIF value.
+    const irot = heif.rotation === null ? 'none' : `${heif.rotation * 90} degrees anticlockwise`;
+    notes.push(`HEIF: EXIF Orientation ${exifOrientation} differs from the image's own rotation (irot: ${irot}); HEIF viewers, and the previews, follow the image's`);
+  }
   const result: ExtractedMetadata = {
     capturedAt: captured?.capturedAt ?? av?.capturedAt ?? null,
     capturedAtOffset: captured ? captured.capturedAtOffset : (av?.capturedAtOffset ?? null),
     location: locationFromExifGps(tiff?.gps) ?? locationFromXmpGps(xmpExif) ?? av?.location ?? null,
     device: make || model || software ? { make, model, software } : (av?.device ?? null),
-    orientation: orientationFrom(ifd0.Orientation) ?? orientationFrom(xmpTiff.Orientation) ?? av?.orientation ?? null,
+    orientation: exifOrientation ?? orientationFrom(xmpTiff.Orientation) ?? av?.orientation ?? null,
     width: dimensions?.width ?? null,
     height: dimensions?.height ?? null,
     durationS: av?.durationS ?? null,
@@ -447,13 +468,17 @@ function tiffBlocks(output: Record<string, unknown>): TiffBlocks | null {
 }
 
 function pickDimensions(
+  heif: HeifPrimaryItem | null,
   header: ImageHeader | null,
   ihdr: TagBlock | null,
   exif: TagBlock,
   ifd0: TagBlock,
 ): { width: number; height: number } | null {
   // The codec header is the truth; EXIF's PixelX/YDimension is a claim editors often leave stale.
+  // HEIF's 'ispe' comes first: libvips reports the size after 'irot' (a turned iPhone photo), the
+  // contract (and ExifTool) the size as stored.
   const candidates: Array<[unknown, unknown]> = [
+    [heif?.width, heif?.height],
     [header?.width, header?.height],
     [ihdr?.ImageWidth, ihdr?.ImageHeight],
     [exif.ExifImageWidth, exif.ExifImageHeight],
