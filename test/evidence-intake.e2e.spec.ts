@@ -61,6 +61,9 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'exif.tif': { mediaType: 'image/tiff' },
   'exif.heic': { mediaType: 'image/heic' },
   'grid.heic': { mediaType: 'image/heic' },
+  // Stored turned, with irot: extracted width/height are the stored 48x64 (ExifTool's), not libvips' 64x48.
+  'hevc-irot.heic': { mediaType: 'image/heic' },
+  'avif-irot.avif': { mediaType: 'image/avif' },
   'truncated.jpg': { mediaType: 'image/jpeg' },
   'orientation-6.jpg': { mediaType: 'image/jpeg', noMetadata: true },
   'scene-a.jpg': { mediaType: 'image/jpeg', noMetadata: true },
@@ -717,6 +720,18 @@ describe('evidence intake (e2e)', () => {
       expect(res.body.flags, name).toContain('no_embedded_metadata');
       expect(res.body.flags, name).not.toContain('type_mismatch');
     }
+  });
+
+  it('a video or picture in a format the archive does not decode says why it has no picture; audio does not', async () => {
+    // An outside audit: an AVI from a compact camera and an MPEG transport stream came back done,
+    // with no picture and no reason.
+    const avi = Buffer.concat([Buffer.from('RIFF'), Buffer.from([200, 0, 0, 0]), Buffer.from('AVI LIST'), randomBytes(192)]);
+    const res = await submit(t, documenter, caseId, avi, { filename: 'MVI_0001.AVI', contentType: 'video/avi' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ mediaType: 'video/vnd.avi', processing: 'done', derivatives: { thumbnail: null, preview: null } });
+    expect(res.body.processingError).toBe('no picture is made of video/vnd.avi: the archive does not decode this format; the original is kept as received');
+    const voice = await submit(t, documenter, caseId, fixture('voice.mp3'), { filename: 'voice.mp3', contentType: 'audio/mpeg' });
+    expect(voice.body).toMatchObject({ processing: 'done', processingError: null });
   });
 
   it('a file whose extension lies: mediaType sniffed from the bytes, the declared type kept beside it', async () => {

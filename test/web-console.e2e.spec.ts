@@ -288,7 +288,8 @@ describe('in Chromium', () => {
   });
 
   it('shows a documenter only their own submissions', async () => {
-    const own = await submit(t, documenter, caseId, fixture('exif-nw-no-offset.jpg'), { metadata: { title: 'my own photo' }, filename: 'mine.jpg', contentType: 'image/jpeg' });
+    // A name with a bidirectional override (an outside audit: kept as sent, it read "mineexe.jpg").
+    const own = await submit(t, documenter, caseId, fixture('exif-nw-no-offset.jpg'), { metadata: { title: 'my own photo' }, filename: 'mine\u202egpj.exe', contentType: 'image/jpeg' });
     expect(own.status).toBe(201);
     const page = watchPage(await browser.page());
     await signIn(page, documenter);
@@ -299,6 +300,9 @@ describe('in Chromium', () => {
     expect(shown).toEqual([own.body.id]);
     expect(await page.locator('.tabs a').allTextContents()).not.toContain('Exports');
     await checkScreen(page, 'documenter evidence');
+    await page.goto(`${base}/evidence/${own.body.id}`);
+    await page.getByRole('heading', { level: 1, name: 'my own photo' }).waitFor();
+    expect(await page.locator('dl.facts dd').first().textContent()).toBe('mine[U+202E]gpj.exe');
     // Someone else's item is not open to them: the screen still has its heading, then why.
     await page.goto(`${base}/evidence/${state.evidenceId}`);
     await page.getByRole('alert').filter({ hasText: 'Not found, or not open to you.' }).waitFor();

@@ -25,7 +25,7 @@ function filesUnder(dir) {
 /** Hash of every file the bundle is built from, with their names. */
 export function sourceStamp() {
   const hash = createHash('sha256');
-  const inputs = [...filesUnder(web), path.join(root, 'package-lock.json'), ...(existsSync(path.join(root, 'libs/basemap')) ? filesUnder(path.join(root, 'libs/basemap')) : [])];
+  const inputs = [...filesUnder(web), path.join(root, 'package-lock.json'), ...['libs/basemap', 'libs/text'].flatMap((lib) => (existsSync(path.join(root, lib)) ? filesUnder(path.join(root, lib)) : []))];
   for (const file of inputs) {
     hash.update(path.relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
   }

@@ -16,7 +16,7 @@ export default defineConfig({
   resolve: {
     // The pure libs the console shares with the server, from their sources.
     alias: [
-      { find: /^#custodia\/(basemap)$/, replacement: fileURLToPath(new URL('../../libs/$1/src/index.ts', import.meta.url)) },
+      { find: /^#custodia\/(basemap|text)$/, replacement: fileURLToPath(new URL('../../libs/$1/src/index.ts', import.meta.url)) },
       { find: /^#basemap-assets\//, replacement: fileURLToPath(new URL('../../libs/basemap/assets/', import.meta.url)) },
     ],
   },

@@ -4,6 +4,14 @@ import { fieldMessage } from './field-messages.js';
 import { refusalMessage } from './refusal-messages.js';
 import { contentLang, useI18n, type I18n, type MessageKey } from './i18n.js';
 import { navigate } from './router.js';
+import { visibleText } from '#custodia/text';
+
+/**
+ * A submitter's file name as shown: kept as sent by the archive, it may hold a bidirectional
+ * override that shows `invoice\u202Egpj.exe` as "invoiceexe.jpg"; such characters appear as
+ * `[U+202E]`, as in the reports.
+ */
+export const shownFileName = (name: string | null | undefined): string | null => (name ? visibleText(name) : null);
 
 /** An in-app link: a real <a href> (keyboard, middle click) that navigates without reloading. */
 export function Link({ href, children, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {

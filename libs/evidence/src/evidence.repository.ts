@@ -139,6 +139,8 @@ export interface NewEvidenceItem {
   flags: EvidenceFlag[];
   duplicateOf: string | null;
   processing: 'pending' | 'done';
+  /** Why an item done at once has no picture (a picture's format the archive does not decode); null otherwise. */
+  processingError: string | null;
   searchText: string;
 }
 
@@ -300,6 +302,7 @@ export class EvidenceRepository {
       ['flags', item.flags],
       ['duplicate_of', item.duplicateOf],
       ['processing', item.processing],
+      ['processing_error', item.processingError],
       ['search_text', item.searchText],
     ];
     const [row] = await tx.query(

@@ -61,17 +61,23 @@ export type ViewedPart = 'record' | 'thumbnail' | 'preview' | 'metadata';
 /** Media that get a thumbnail, preview and perceptual hash (videos from their poster frame); other files are stored opaque. */
 const DERIVABLE = /^(image\/(jpeg|png|webp|tiff|gif|heic|heif|avif|jp2|jxl)|video\/(mp4|quicktime|3gpp|3gpp2|x-m4v|matroska|webm))$/;
 
+/**
+ * Why an image or a video of a format the archive does not decode (an AVI, an MPEG transport
+ * stream, a camera's raw file) gets no thumbnail: said at once, rather than a silent `done`.
+ */
+function noPictureReason(mediaType: string): string | null {
+  return /^(image|video)\//.test(mediaType) ? `no picture is made of ${mediaType}: the archive does not decode this format; the original is kept as received` : null;
+}
+
 /** The most UTF-16 code units of an original file name kept. */
 const MAX_FILE_NAME_UNITS = 255;
 
 /**
- * Control characters out, length bounded: the name is a label, never a path. The bidirectional
- * embeddings, overrides and isolates go too (`invoice\u202Egpj.exe` shows as "invoiceexe.jpg");
- * the marks LRM and RLM, which Arabic and Hebrew names may need, stay. The cut falls on a code
- * point boundary (an emoji straddling unit 255 goes whole, never half a surrogate pair).
+ * Control characters out, length bounded: the name is a label, never a path. The cut falls on a
+ * code point boundary (an emoji straddling unit 255 goes whole, never half a surrogate pair).
  */
 export function cleanFileName(name: string | null | undefined): string | null {
-  let cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+  let cleaned = (name ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
   if (cleaned.length > MAX_FILE_NAME_UNITS) {
     const high = cleaned.charCodeAt(MAX_FILE_NAME_UNITS - 1);
     cleaned = cleaned.slice(0, high >= 0xd800 && high <= 0xdbff ? MAX_FILE_NAME_UNITS - 1 : MAX_FILE_NAME_UNITS);
@@ -220,6 +226,7 @@ export class EvidenceService implements OnApplicationShutdown {
             flags: itemFlags,
             duplicateOf: original?.id ?? null,
             processing: derivable ? 'pending' : 'done',
+            processingError: derivable ? null : noPictureReason(mediaType),
             searchText: evidenceSearchText(metadata.title, metadata.description, metadata.tags, fileName),
           });
           await upload.claim?.(tx, id);

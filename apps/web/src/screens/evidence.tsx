@@ -2,7 +2,7 @@ import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 
 import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, useDownload, useSubmit } from '../ui.js';
+import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shownFileName, useDownload, useSubmit } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -33,14 +33,14 @@ export function EvidenceScreen({ id }: { id: string }) {
         <Link href={`/cases/${item.caseId}`}>← {t('case.evidence')}</Link>
       </p>
       <h1 id="item-title" lang={contentLang(item.title ?? item.originalFileName, lang)}>
-        {item.title ?? item.originalFileName ?? t('item.title')}
+        {item.title ?? shownFileName(item.originalFileName) ?? t('item.title')}
       </h1>
       <FlagBadges flags={item.flags} />
       <div className="item-layout">
         <Preview item={item} />
         <dl className="facts">
           <dt>{t('item.file')}</dt>
-          <dd>{item.originalFileName ?? '—'}</dd>
+          <dd>{shownFileName(item.originalFileName) ?? '—'}</dd>
           <dt>{t('item.sha256')}</dt>
           <dd className="hash">{item.sha256}</dd>
           <dt>{t('item.size')}</dt>
