@@ -246,6 +246,8 @@ describe('extractEmbeddedMetadata', () => {
       'apple.mov',
       'clip.webm',
       'document.pdf',
+      'document-rc4-128.pdf',
+      'document-aes256-objstm.pdf',
       'exif-after-idat.png',
       'iptc-xmp-profiles.png',
       'iptc-offset.jpg',

@@ -107,6 +107,32 @@ describe('readPdfMetadata on the fixtures', () => {
     expect(await readPdfMetadata(fixture('document-objstm.pdf'))).toEqual(report);
   });
 
+  // An outside audit: PDFs protected only by an owner password (printing or copying restricted,
+  // opened by anyone) lost all their metadata; ExifTool reads them. Made from document.pdf by qpdf.
+  it.each(['document-rc4-40.pdf', 'document-rc4-128.pdf', 'document-aes128.pdf', 'document-aes256-r5.pdf', 'document-aes256-objstm.pdf'])(
+    '%s: encrypted with an empty user password, read as the clear document is',
+    async (name) => {
+      expect(await readPdfMetadata(fixture(name))).toEqual(report);
+    },
+  );
+
+  it('document-xmp-aes256.pdf: an encrypted XMP metadata stream is decrypted', async () => {
+    expect(await readPdfMetadata(fixture('document-xmp-aes256.pdf'))).toMatchObject({
+      pages: 1,
+      title: 'Звіт про обстріл Харкова',
+      author: 'Марія Шевченко',
+      createdAt: '2024-05-10T11:20:00.000Z',
+      createdAtOffset: '+03:00',
+      notes: [],
+    });
+  });
+
+  it('document-user-password.pdf: a document that needs a password keeps its metadata encrypted, and says so', async () => {
+    const meta = await readPdfMetadata(fixture('document-user-password.pdf'));
+    expect(meta).toMatchObject({ pages: 2, title: null, author: null, createdAt: null });
+    expect(meta?.notes).toContain('PDF: the document is encrypted and it needs a password to open: its text strings and compressed streams were not decrypted');
+  });
+
   it('not-an-image.pdf: one page and nothing else', async () => {
     expect(await readPdfMetadata(fixture('not-an-image.pdf'))).toEqual({ ...EMPTY, pages: 1 });
   });

@@ -7,6 +7,7 @@
 // Every limit is explicit; a failure gives nulls and a note, never an exception.
 import { open, type FileHandle } from 'node:fs/promises';
 import { constants as zlib, inflateSync } from 'node:zlib';
+import { standardDecryptor, type EncryptFields, type PdfDecryptor } from './pdf-crypt.js';
 import { BoundedReader, ReadBudgetExceeded } from './bounded-reader.js';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
 
@@ -261,8 +262,15 @@ class PdfFile {
   private resolves = 0;
   private headerOffset = 0;
   private inflated = 0;
+  /** Set once the /Encrypt dictionary opens with the empty user password (pdf-crypt.ts). */
+  decryptor: PdfDecryptor | null = null;
 
   constructor(private readonly reader: BoundedReader) {}
+
+  /** Whether object `num` sits in an object stream (its strings are not encrypted on their own: the stream is). */
+  async isCompressed(num: number): Promise<boolean> {
+    return (await this.entry(num))?.kind === 'compressed';
+  }
 
   note(text: string): void {
     const line = `${LABEL}: ${text}`;
@@ -555,7 +563,7 @@ class PdfFile {
         this.note(`object stream ${streamNum} (holding object ${num}) is unreadable`);
         return null;
       }
-      const data = await this.streamData(dict, parsed.streamStart, `object stream ${streamNum}`);
+      const data = await this.streamData(dict, parsed.streamStart, `object stream ${streamNum}`, new Ref(streamNum, 0));
       if (!data) return null;
       const n = Math.min(numberOf(dict.get('N')) ?? 0, 100_000);
       const first = numberOf(dict.get('First')) ?? 0;
@@ -596,8 +604,11 @@ class PdfFile {
     return value;
   }
 
-  /** A stream's decoded bytes (FlateDecode with PNG predictors, or none); null with a note otherwise. */
-  async streamData(dict: Dict, start: number, what: string): Promise<Buffer | null> {
+  /**
+   * A stream's decoded bytes (FlateDecode with PNG predictors, or none); null with a note
+   * otherwise. `owner`: the object holding an encrypted stream, whose number keys its decryption.
+   */
+  async streamData(dict: Dict, start: number, what: string, owner?: Ref): Promise<Buffer | null> {
     const declared = numberOf(await this.resolve(dict.get('Length')));
     let raw: Buffer | null = null;
     if (declared !== null && declared >= 0 && declared <= MAX_STREAM_BYTES) {
@@ -620,6 +631,14 @@ class PdfFile {
       if (window[stop - 1] === 0x0a) stop--;
       if (window[stop - 1] === 0x0d) stop--;
       raw = window.subarray(0, stop);
+    }
+    if (owner && this.decryptor) {
+      const clear = this.decryptor.stream(raw, owner.num, owner.gen);
+      if (!clear) {
+        this.note(`${what} does not decrypt`);
+        return null;
+      }
+      raw = clear;
     }
     const filters = toArray(await this.resolve(dict.get('Filter'))).map(nameOf);
     const params = toArray(await this.resolve(dict.get('DecodeParms')));
@@ -852,6 +871,41 @@ const NS_PDF = 'http://ns.adobe.com/pdf/1.3/';
 // Entry point
 
 /** Reads a PDF's page count, Info and XMP; null when the file is not a PDF. */
+/** The /Encrypt dictionary's fields pdf-crypt.ts needs (its strings are never encrypted). */
+async function encryptFields(pdf: PdfFile, trailer: Dict): Promise<EncryptFields> {
+  const dict = await pdf.resolve(trailer.get('Encrypt'));
+  const field = async (key: string) => pdf.resolve(get(dict, key));
+  const bytes = async (key: string) => {
+    const value = await field(key);
+    return Buffer.isBuffer(value) ? value : null;
+  };
+  const v = numberOf(await field('V')) ?? 0;
+  // V4 and V5 name crypt filters (/StmF, /StrF) defined in /CF, each with its method (/CFM).
+  const filters = await field('CF');
+  const methodOf = async (key: string): Promise<string> => {
+    const name = nameOf(await field(key)) ?? 'Identity';
+    if (name === 'Identity') return name;
+    return nameOf(await pdf.resolve(get(await pdf.resolve(get(filters, name)), 'CFM'))) ?? 'None';
+  };
+  const id = toArray(await pdf.resolve(trailer.get('ID')));
+  const id0 = await pdf.resolve(id[0]);
+  return {
+    filter: nameOf(await field('Filter')),
+    v,
+    r: numberOf(await field('R')) ?? 0,
+    lengthBits: numberOf(await field('Length')) ?? 40,
+    o: (await bytes('O')) ?? Buffer.alloc(0),
+    u: (await bytes('U')) ?? Buffer.alloc(0),
+    oe: await bytes('OE'),
+    ue: await bytes('UE'),
+    p: numberOf(await field('P')) ?? 0,
+    encryptMetadata: (await field('EncryptMetadata')) !== false,
+    streamMethod: v >= 4 ? await methodOf('StmF') : 'V2',
+    stringMethod: v >= 4 ? await methodOf('StrF') : 'V2',
+    id0: Buffer.isBuffer(id0) ? id0 : Buffer.alloc(0),
+  };
+}
+
 export async function readPdfMetadata(filePath: string): Promise<PdfMetadata | null> {
   let handle: FileHandle | undefined;
   const result: PdfMetadata = {
@@ -900,8 +954,15 @@ async function readDocument(pdf: PdfFile, result: PdfMetadata): Promise<void> {
     pdf.note('no trailer or document catalog: nothing read');
     return;
   }
-  const encrypted = trailer.has('Encrypt');
-  if (encrypted) pdf.note('the document is encrypted: its text strings and compressed streams were not decrypted');
+  let encrypted = trailer.has('Encrypt');
+  if (encrypted) {
+    const opened = standardDecryptor(await encryptFields(pdf, trailer));
+    if ('problem' in opened) pdf.note(`the document is encrypted and ${opened.problem}: its text strings and compressed streams were not decrypted`);
+    else {
+      pdf.decryptor = opened;
+      encrypted = false;
+    }
+  }
 
   const root = await pdf.resolve(trailer.get('Root'));
   if (!isDict(root)) pdf.note('the document catalog (/Root) is unreadable: no page count or XMP');
@@ -917,8 +978,15 @@ async function readDocument(pdf: PdfFile, result: PdfMetadata): Promise<void> {
   if (infoValue !== undefined && !isDict(info)) pdf.note('the Info dictionary is unreadable');
   const infoText = async (key: string): Promise<string | null> => {
     if (encrypted || !isDict(info)) return null;
-    const value = await pdf.resolve(info.get(key));
-    return Buffer.isBuffer(value) ? cleanText(pdfText(value)) : null;
+    // An encrypted string is keyed by the object holding it: the Info dictionary's, or its own.
+    const held = info.get(key);
+    const owner = held instanceof Ref ? held : infoValue instanceof Ref ? infoValue : null;
+    const value = await pdf.resolve(held);
+    if (!Buffer.isBuffer(value)) return null;
+    let bytes: Buffer | null = value;
+    if (pdf.decryptor && owner && !(await pdf.isCompressed(owner.num))) bytes = pdf.decryptor.string(value, owner.num, owner.gen);
+    if (!bytes) pdf.note(`Info /${key} does not decrypt`);
+    return bytes ? cleanText(pdfText(bytes)) : null;
   };
 
   let xmp: string | null = null;
@@ -927,7 +995,8 @@ async function readDocument(pdf: PdfFile, result: PdfMetadata): Promise<void> {
     const parsed = encrypted ? null : await pdf.object(metadataRef);
     if (encrypted) pdf.note('the XMP metadata stream is encrypted; not read');
     else if (parsed && isDict(parsed.value) && parsed.streamStart !== null) {
-      const data = await pdf.streamData(parsed.value, parsed.streamStart, 'the XMP metadata stream');
+      const clear = !pdf.decryptor || !pdf.decryptor.encryptsMetadata || (await pdf.isCompressed(metadataRef.num));
+      const data = await pdf.streamData(parsed.value, parsed.streamStart, 'the XMP metadata stream', clear ? undefined : metadataRef);
       if (data && data.length <= MAX_XMP_BYTES) xmp = data.toString('utf8');
       else if (data) pdf.note(`the XMP metadata stream is over ${MAX_XMP_BYTES} bytes; not read`);
     } else pdf.note('the XMP metadata stream is unreadable');
