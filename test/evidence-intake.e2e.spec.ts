@@ -68,6 +68,7 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'orientation-6.jpg': { mediaType: 'image/jpeg', noMetadata: true },
   'scene-a.jpg': { mediaType: 'image/jpeg', noMetadata: true },
   'movie-header.mp4': { mediaType: 'video/mp4' },
+  'camera-idit.avi': { mediaType: 'video/vnd.avi' },
   'not-an-image.pdf': { mediaType: 'application/pdf', noMetadata: true },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };

@@ -121,9 +121,13 @@ function fromExifTool(all: Tags): Fields {
   const video = tracks.find((g) => all.get(`${g}:HandlerType`)?.includes('vide') || t[`${g}:TrackType`] === 1);
   const still = str(t['File:MIMEType'])?.startsWith('image/') ?? false;
   const pdf = t['File:FileType'] === 'PDF';
+  // AVI: the IDIT chunk (RIFF:DateTimeOriginal), else the INFO list's ICRD (RIFF:DateCreated), zone-less.
+  const avi = t['File:FileType'] === 'AVI';
   const time = still
     ? stillTime(t)
-    : (exifToolDate(t['Keys:CreationDate']) ?? exifToolDate(t['QuickTime:CreateDate'], true) ?? exifToolDate(t['Matroska:DateTimeOriginal'], true));
+    : avi
+      ? (exifToolDate(t['RIFF:DateTimeOriginal']) ?? exifToolDate(t['RIFF:DateCreated']))
+      : (exifToolDate(t['Keys:CreationDate']) ?? exifToolDate(t['QuickTime:CreateDate'], true) ?? exifToolDate(t['Matroska:DateTimeOriginal'], true));
   // Keys, then udta '©xyz', then the 3GPP 'loci' ExifTool only shows through Composite tags.
   const position = still
     ? stillPosition(t)
@@ -137,7 +141,7 @@ function fromExifTool(all: Tags): Fields {
             altitudeM: num(t['Composite:GPSAltitude']) === null ? null : num(t['Composite:GPSAltitude'])! * (t['Composite:GPSAltitudeRef'] === 1 ? -1 : 1),
           }
         : null));
-  const imageSize = still ? str(t['Composite:ImageSize'])?.split(' ').map(Number) : undefined;
+  const imageSize = still || avi ? str(t['Composite:ImageSize'])?.split(' ').map(Number) : undefined;
   const matroskaDuration = all.get('Matroska:Duration')?.find((v) => typeof v === 'number');
   const rotation = num(t['Composite:Rotation']);
   return {
@@ -148,8 +152,12 @@ function fromExifTool(all: Tags): Fields {
     altitudeM: position?.altitudeM ?? null,
     make: str(t['Keys:Make']) ?? str(t['UserData:Make']) ?? str(t['Keys:AndroidManufacturer']) ?? (still ? (str(t['IFD0:Make']) ?? str(t['XMP-tiff:Make']) ?? str(t['CIFF:Make'])) : null),
     model: str(t['Keys:Model']) ?? str(t['UserData:Model']) ?? str(t['Keys:AndroidModel']) ?? (still ? (str(t['IFD0:Model']) ?? str(t['XMP-tiff:Model']) ?? str(t['CIFF:Model'])) : null),
-    software: str(t['Keys:Software']) ?? str(t['UserData:Software']) ?? str(t['Keys:AndroidVersion']) ?? (still ? (str(t['IFD0:Software']) ?? str(t['XMP-xmp:CreatorTool'])) : null),
-    durationS: num(t['QuickTime:Duration']) ?? num(matroskaDuration),
+    software:
+      str(t['Keys:Software']) ??
+      str(t['UserData:Software']) ??
+      str(t['Keys:AndroidVersion']) ??
+      (still ? (str(t['IFD0:Software']) ?? str(t['XMP-xmp:CreatorTool'])) : avi ? str(t['RIFF:Software']) : null),
+    durationS: num(t['QuickTime:Duration']) ?? num(matroskaDuration) ?? (avi ? num(t['Composite:Duration']) : null),
     width: imageSize ? (imageSize[0] ?? null) : video ? num(t[`${video}:ImageWidth`]) : null,
     height: imageSize ? (imageSize[1] ?? null) : video ? num(t[`${video}:ImageHeight`]) : null,
     orientation: still
@@ -207,7 +215,7 @@ describe('agreement with ExifTool (committed reference output)', () => {
       .filter(Boolean);
     expect(references.map((r) => r.replace(/\.exiftool\.json$/, '')).sort()).toEqual(expect.arrayContaining(listed.sort()));
     expect(new Set(listed.map((f) => f.split('.').pop()))).toEqual(
-      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'pdf', 'jpg', 'png', 'tif', 'webp', 'heic']),
+      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'pdf', 'jpg', 'png', 'tif', 'webp', 'heic']),
     );
   });
 

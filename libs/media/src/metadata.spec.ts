@@ -246,6 +246,7 @@ describe('extractEmbeddedMetadata', () => {
       'apple.mov',
       'clip.webm',
       'document.pdf',
+      'camera-idit.avi',
       'document-rc4-128.pdf',
       'document-aes256-objstm.pdf',
       'exif-after-idat.png',

@@ -21,6 +21,7 @@ import { readAudioMetadata } from './audio-metadata.js';
 import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
 import type { ImageHeader } from './image-header.js';
 import { readIptc, type IptcReading } from './iptc.js';
+import { readAviMetadata } from './riff-avi.js';
 import { readJpegSegments, type JpegBlocks } from './jpeg-segments.js';
 import { readCiff, readPentaxMakerNote, readPictureInfo, type MakerBlockReading } from './maker-blocks.js';
 import { readMatroskaMetadata } from './matroska.js';
@@ -316,7 +317,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'audio' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'avi' | 'audio' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -352,6 +353,7 @@ function containerOf(head: Buffer): Container {
   if (start.startsWith('II*\x00') || start.startsWith('MM\x00*')) return 'tiff';
   // Ogg, an ID3v2 tag (MP3), RIFF WAVE, FLAC, or an MPEG audio frame header: 11 sync bits,
   // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.
+  if (start.startsWith('RIFF') && bytes.toString('latin1', 8, 12) === 'AVI ') return 'avi';
   if (/^(OggS|ID3|fLaC)/.test(start) || (start.startsWith('RIFF') && bytes.toString('latin1', 8, 12) === 'WAVE')) return 'audio';
   if (bytes.length >= 3 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0) {
     const [version, layer, bitrate, rate] = [(bytes[1]! >> 3) & 3, (bytes[1]! >> 1) & 3, bytes[2]! >> 4, (bytes[2]! >> 2) & 3];
@@ -366,6 +368,7 @@ function containerOf(head: Buffer): Container {
 async function readAudioVideo(filePath: string, container: Container): Promise<Partial<MovieMetadata> | null> {
   if (container === 'iso-bmff') return readMovieMetadata(filePath).catch(failedReader('QuickTime/MP4'));
   if (container === 'matroska') return readMatroskaMetadata(filePath).catch(failedReader('Matroska'));
+  if (container === 'avi') return readAviMetadata(filePath).catch(failedReader('AVI'));
   if (container === 'audio') return readAudioMetadata(filePath);
   return null;
 }
