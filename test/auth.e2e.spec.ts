@@ -463,6 +463,12 @@ describe('accounts and access (e2e)', () => {
       expect(fields).toEqual(expect.arrayContaining(['email', 'password', 'displayName', 'role']));
       const count = await t.db.superuserQuery(`SELECT count(*)::int AS n FROM users WHERE email = 'not-an-email'`);
       expect(count[0]!['n']).toBe(0);
+      // Twelve code points that NFC makes six characters (an outside audit: accepted).
+      const combining = await t.http
+        .post('/api/v1/users')
+        .auth(t.admin.token, { type: 'bearer' })
+        .send({ email: 'combining@example.org', password: 'e\u0301'.repeat(6), displayName: 'C', role: 'auditor' });
+      expect(expectProblem(combining, 400).errors).toEqual([{ field: 'password', message: 'must be at least 12 characters' }]);
     });
 
     it.each(['investigator', 'documenter', 'auditor'] as const)('a %s gets 403 on /users', async (role) => {

@@ -1,6 +1,6 @@
 import { dateTime, email, line, requiredInDocument, timestamp, uuid, VISIBLE_EMAIL, z } from '#custodia/schema';
 import { INTERFACE_LANGUAGES, ROLES } from './roles.js';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './secrets.js';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordLength } from './secrets.js';
 
 /**
  * The bodies and answers of the authentication and account routes (api.md, "Authentication"
@@ -12,8 +12,9 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './secrets.js';
 const newPassword = () =>
   z
     .string()
-    .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
     .max(MAX_PASSWORD_LENGTH)
+    // Characters of the form it is compared in (RFC 8265: NFC), not UTF-16 units.
+    .refine((password) => passwordLength(password) >= MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
     .meta({ format: 'password' });
 
 const role = () => z.enum(ROLES);

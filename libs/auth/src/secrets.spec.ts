@@ -1,6 +1,6 @@
 import { hash, type Algorithm } from '@node-rs/argon2';
 import { describe, expect, it } from 'vitest';
-import { hashBearerToken, hashPassword, looksLikeBearerToken, newBearerToken, preparePassword, verifyPassword } from './secrets.js';
+import { hashBearerToken, hashPassword, looksLikeBearerToken, newBearerToken, passwordLength, preparePassword, verifyPassword } from './secrets.js';
 
 describe('passwords', () => {
   it('are stored as argon2id and verify only with the right password', async () => {
@@ -19,6 +19,14 @@ describe('passwords', () => {
     const stored = await hashPassword(composed);
     expect(await verifyPassword(stored, decomposed)).toBe(true);
     expect(await verifyPassword(stored, 'пароль iжак 2024')).toBe(false); // Latin i, no diaeresis
+  });
+
+  it('counts a password in the characters of its prepared form: a combining mark adds none, an emoji is one', () => {
+    // An outside audit: six accented e's typed as e + U+0301 passed the 12-character minimum.
+    expect(passwordLength('e\u0301'.repeat(6))).toBe(6);
+    expect(passwordLength('é'.repeat(6))).toBe(6);
+    expect(passwordLength('🔥'.repeat(6))).toBe(6);
+    expect(passwordLength('correct horse battery 9')).toBe(23);
   });
 
   it('still accepts a password exactly as typed against a hash made before passwords were prepared', async () => {

@@ -17,6 +17,14 @@ export function preparePassword(password: string): string {
   return password.replace(/\p{Zs}/gu, ' ').normalize('NFC');
 }
 
+/**
+ * A password's length as its rules count it: characters (code points) of its prepared form, so
+ * six accented letters typed as letter plus combining mark are six, not twelve, and an emoji one.
+ */
+export function passwordLength(password: string): number {
+  return [...preparePassword(password)].length;
+}
+
 /** An argon2id PHC string for the password (prepared as RFC 8265 says). */
 export function hashPassword(password: string): Promise<string> {
   return hash(preparePassword(password), ARGON2_OPTIONS);

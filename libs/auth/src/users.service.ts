@@ -5,7 +5,7 @@ import { SYSTEM_ACTOR } from '#custodia/custody-core';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
 import { isUniqueViolation } from '#custodia/db';
 import { AccessTokenEntity, UserEntity } from './entities.js';
-import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './secrets.js';
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordLength } from './secrets.js';
 import { may, rolesFor } from './policy.js';
 import { ROLES, type Actor, type Role } from './roles.js';
 import type { RevokedTokens } from './auth.schema.js';
@@ -75,7 +75,7 @@ export function toUserView(user: UserEntity): UserView {
 
 /** 422 naming the field unless the password has an acceptable length. */
 export function assertPasswordLength(field: string, password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+  if (passwordLength(password) < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     throw unprocessable('The password is too short or too long', [
       { field, message: `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long` },
     ]);
