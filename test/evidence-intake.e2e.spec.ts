@@ -541,13 +541,22 @@ describe('evidence intake (e2e)', () => {
       const before = await quietState(t);
       const metadata = { name: 'metadata', value: JSON.stringify({ title: 'no file name' }) };
       const file = { name: 'file', value: randomBytes(5000), contentType: 'image/jpeg' };
-      const last = multipart([metadata, file]);
-      expect(expectProblem(await post(last.contentType, last.body), 400).detail).toMatch(/the file as a part named "file" with a filename/);
-      const first = multipart([file, metadata]);
-      const problem = expectProblem(await post(first.contentType, first.body), 400);
-      expect(problem.detail).toMatch(/^The part "file" has no filename/);
-      expect(problem.errors).toEqual([{ field: 'file', message: 'needs a filename parameter' }]);
+      // An outside audit: after the metadata, it was refused as a second metadata part.
+      for (const parts of [[metadata, file], [file, metadata]]) {
+        const built = multipart(parts);
+        const problem = expectProblem(await post(built.contentType, built.body), 400);
+        expect(problem.detail).toMatch(/^The part "file" has no filename/);
+        expect(problem.errors).toEqual([{ field: 'file', message: 'needs a filename parameter' }]);
+      }
+      // Two metadata parts are still refused as that.
+      const twice = multipart([metadata, metadata, { name: 'file', value: randomBytes(50), filename: 'a.jpg', contentType: 'image/jpeg' }]);
+      expect(expectProblem(await post(twice.contentType, twice.body), 400).errors).toEqual([{ field: 'metadata', message: 'only one metadata part' }]);
       await expectNothingStored(t, before);
+      // Without a filename but as application/octet-stream, the part is the file.
+      const octets = multipart([metadata, { name: 'file', value: randomBytes(5000), contentType: 'application/octet-stream' }]);
+      const stored = await post(octets.contentType, octets.body);
+      expect(stored.status, JSON.stringify(stored.body)).toBe(201);
+      expect(stored.body.originalFileName).toBeNull();
     });
 
     it('a metadata part that is not JSON names metadata', async () => {

@@ -29,9 +29,10 @@ const notUtf8 = (field: string, what: string): DomainError =>
 
 /** The refusal of a `file` part without a filename, which busboy takes for a field (unless it is application/octet-stream). */
 const noFileName = () =>
-  badRequest('The part "file" has no filename: send it as Content-Disposition: form-data; name="file"; filename="..."', [
-    { field: 'file', message: 'needs a filename parameter' },
-  ]);
+  badRequest(
+    'The part "file" has no filename: send it as Content-Disposition: form-data; name="file"; filename="..." (or with Content-Type: application/octet-stream)',
+    [{ field: 'file', message: 'needs a filename parameter' }],
+  );
 
 /**
  * Reads a `multipart/form-data` submission: one `metadata` part (JSON text) and one `file` part
@@ -56,7 +57,9 @@ export async function readEvidenceUpload(
       headers: req.headers,
       // Browsers and phones send file names as raw UTF-8 (Ukrainian, Arabic...), not latin1.
       defParamCharset: 'utf8',
-      limits: { files: 1, fields: 1, parts: 3, fieldSize: MAX_METADATA_BYTES, fieldNameSize: 100, headerPairs: 50 },
+      // Two fields: the metadata, and a file part sent without a filename (which the parser takes
+      // for a field), so that it is refused as that rather than as a second metadata part.
+      limits: { files: 1, fields: 2, parts: 3, fieldSize: MAX_METADATA_BYTES, fieldNameSize: 100, headerPairs: 50 },
     });
   } catch {
     throw badRequest('The multipart body has no valid boundary');
@@ -81,6 +84,7 @@ export async function readEvidenceUpload(
     parser.on('field', (name, value, info) => {
       if (name === 'file') return fail(noFileName());
       if (name !== 'metadata') return fail(badRequest(`Unknown part "${name}"`, [{ field: name, message: 'is not a part of a submission' }]));
+      if (metadataRaw !== null) return fail(badRequest('Send exactly one metadata part', [{ field: 'metadata', message: 'only one metadata part' }]));
       if (info.valueTruncated) return fail(new DomainError('payload_too_large', `The metadata part is over ${MAX_METADATA_BYTES} bytes`));
       // A part declaring a charset the parser cannot decode (charset=x-unknown, utf-16) comes
       // without a value: refused as a JSON body in another charset is.
