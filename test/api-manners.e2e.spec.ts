@@ -137,6 +137,13 @@ describe('the API\'s manners (e2e)', () => {
     expect(res.headers['content-security-policy']).toBeDefined();
     expect(res.headers['x-powered-by']).toBeUndefined();
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // No cache keeps an answer (names, positions), and none is offered a validator to keep it by.
+    const user = await t.user('investigator');
+    for (const path of ['/api/v1/health', '/api/v1/cases', '/api/v1/auth/me']) {
+      const answer = await t.http.get(path).set('Authorization', `Bearer ${user.token}`);
+      expect(answer.headers['cache-control'], path).toBe('no-store');
+      expect(answer.headers['etag'], path).toBeUndefined();
+    }
   });
 
   it('logs one line per request with its id, method, path without the query, status, time and user, and no header', async () => {

@@ -134,6 +134,9 @@ describe('reading evidence (e2e)', () => {
     expect((matched.body as Buffer).equals(bytes)).toBe(true);
     expect((await getBytes(investigator, `/evidence/${itemId}/content`, { 'If-Match': '*' })).status).toBe(200);
     expect(await downloads()).toBe(before + 2);
+    // The document says so, for generated clients.
+    const document = (await t.http.get('/api/docs-json')).body as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    for (const path of ['/api/v1/evidence/{id}/content', '/api/v1/exports/{id}/content']) expect(Object.keys(document.paths[path]!['get']!.responses), path).toEqual(expect.arrayContaining(['304', '412']));
   });
 
   it('HEAD answers the headers of a download without its bytes, and the log says so (method HEAD, no range)', async () => {

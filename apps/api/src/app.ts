@@ -44,6 +44,14 @@ export async function createApp(
   // A number of hops: Express then takes the client's address that far from the right of X-Forwarded-For.
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // The API's answers hold victims' names, documenters' positions and custody records: no cache
+  // keeps them (a shared computer's browser cache would), so no validator is offered either
+  // (Express's automatic ETag made logged JSON reads answer 304). Downloads set their own.
+  app.disable('etag');
+  app.use((req: Request, res: Response, next: () => void) => {
+    if (isApiPath(req.path)) res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   app.use(accessLog(logger));
   app.use('/api/docs', helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } } }));
   // The console sets its own policy (http/web-console.ts); the API keeps helmet's defaults.
