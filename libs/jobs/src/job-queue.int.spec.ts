@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource } from '#custodia/db';
@@ -62,6 +63,47 @@ describe('the job queue in PostgreSQL', () => {
     expect(leasesHeld).toEqual(Array(8).fill(true));
     // node-postgres warns (and pg 9 refuses) when a client is given a query while one runs.
     expect(warnings.filter((message) => /already executing a query/.test(message))).toEqual([]);
+  });
+
+  it("keeps the process alive when a job's completion fails on a cut connection, and reports it", async () => {
+    // An outside crash audit: pg-boss completes a job without waiting for it, so the rejection
+    // from a connection terminated at that moment went unheard and Node ended the process. Here
+    // the completion is held on a lock of the job table, and its session is ended while it waits.
+    const reported: unknown[] = [];
+    const cut = new JobQueue({ connectionString: db.appUrl, pollingIntervalSeconds: 0.5, onError: (error) => reported.push(error) });
+    await cut.start();
+    const unheard: unknown[] = [];
+    const listener = (reason: unknown) => unheard.push(reason);
+    process.on('unhandledRejection', listener);
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      const id = randomUUID();
+      await ds.transaction((tx) => cut.enqueue(tx, 'exports.build', { exportId: id }, id));
+      const ran = new Promise<void>((resolve) => {
+        void cut.work('exports.build', async () => {
+          await locker.query('BEGIN');
+          await locker.query('LOCK TABLE pgboss.job IN ACCESS EXCLUSIVE MODE');
+          resolve();
+        });
+      });
+      cut.wake('exports.build');
+      await ran;
+      // The completion waits for the lock; its session is ended.
+      const waiting = async () =>
+        db.superuserQuery<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'custodia-jobs' AND wait_event_type = 'Lock'`,
+        );
+      await expect.poll(async () => (await waiting()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+      for (const { pid } of await waiting()) await db.superuserQuery('SELECT pg_terminate_backend($1)', [pid]);
+      await locker.query('ROLLBACK');
+      await expect.poll(() => reported.some((error) => /terminat/i.test(String((error as Error)?.message))), { timeout: 10_000 }).toBe(true);
+      expect(unheard).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listener);
+      await locker.end().catch(() => undefined);
+      await cut.stop().catch(() => undefined);
+    }
   });
 
   it('starts on a new database in several processes at once: each creates or finds every queue', async () => {

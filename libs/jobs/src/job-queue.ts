@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import pg from 'pg';
 import type { EntityManager } from 'typeorm';
@@ -104,6 +105,34 @@ class JobLeases {
   }
 }
 
+/** Where a completion pg-boss does not wait for failed is reported: the JobQueues started, by their onError. */
+const completionReporters = new Set<(error: unknown) => void>();
+
+/**
+ * pg-boss 10's worker completes or fails each job without waiting for it (manager.js, `onFetch`:
+ * `this.complete(...)`, `this.fail(...)`): when the database connection is cut at that moment,
+ * the rejection is heard by nobody and Node ends the process (an outside crash audit: both API
+ * instances, then a worker, exited on pg_terminate_backend). Each such promise gets a handler that
+ * reports the error; callers that wait for it still see it. The job stays active and is handed
+ * back by reclaimOrphans (or retried at its expiry), as when its process dies.
+ */
+function hearCompletions(): void {
+  const manager = (createRequire(import.meta.url)('pg-boss/src/manager.js') as { prototype: Record<string, unknown> }).prototype;
+  for (const method of ['complete', 'fail']) {
+    const original = manager[method] as ((...args: unknown[]) => Promise<unknown>) & { heard?: true };
+    if (original.heard) continue;
+    const heard = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      const settled = original.apply(this, args);
+      settled.catch((error: unknown) => {
+        for (const report of completionReporters) report(error);
+      });
+      return settled;
+    };
+    manager[method] = Object.assign(heard, { heard: true as const });
+  }
+}
+hearCompletions();
+
 /**
  * A PostgreSQL-backed job queue (pg-boss). Jobs are enqueued in the same transaction as the row
  * they concern, with the row's id as the job id, so a rolled-back change leaves no job and a
@@ -117,6 +146,7 @@ export class JobQueue {
   private readonly workers = new Map<JobName, string[]>();
   private readonly leases: JobLeases;
   private orphanTimer: NodeJS.Timeout | undefined;
+  private readonly reportCompletion: (error: unknown) => void;
 
   constructor(private readonly options: JobQueueOptions) {
     this.boss = new PgBoss({
@@ -131,12 +161,14 @@ export class JobQueue {
       maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 120,
     });
     this.boss.on('error', (error) => options.onError?.(error));
+    this.reportCompletion = (error) => options.onError?.(error);
     this.leases = new JobLeases(options.connectionString);
   }
 
   /** Creates pg-boss's schema and the queues (idempotent; safe with several instances and several callers). */
   start(): Promise<void> {
     this.starting ??= (async () => {
+      completionReporters.add(this.reportCompletion);
       await this.boss.start();
       for (const name of JOB_NAMES) await this.createQueue(name);
     })();
@@ -257,5 +289,6 @@ export class JobQueue {
     this.starting = undefined;
     await this.boss.stop({ graceful: true, wait: true, timeout: 20_000 });
     await this.leases.close();
+    completionReporters.delete(this.reportCompletion);
   }
 }
