@@ -962,6 +962,26 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect((await head(documenter.token, id)).headers['upload-offset']).toBe('100');
   });
 
+  it('removes at start the file of an upload that became evidence, left by a process killed before removing it', async () => {
+    // An outside crash audit: such files (a second copy, with S3) waited for the first periodic
+    // sweep, ten minutes after each start, and survived a dozen restarts.
+    const user = await t.user('documenter', 'killed mid-way');
+    const bytes = randomBytes(1000);
+    const id = idOf((await create(user.token, bytes.length)).headers['location']!);
+    await patch(user.token, id, 0, bytes).expect(204);
+    const made = await t.http.post(`/api/v1/cases/${await caseOf(user)}/evidence`).auth(user.token, { type: 'bearer' }).send({ uploadId: id });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const file = path.join(t.app.get(UploadsService).directory, id);
+    await writeFile(file, bytes);
+    const sibling = await t.sibling();
+    try {
+      await sibling.app.get(UploadsService).startSweep;
+      expect(await readdir(path.dirname(file))).not.toContain(id);
+    } finally {
+      await sibling.close();
+    }
+  });
+
   it('resumes an upload on another API instance sharing the database and data folder, and after a restart', async () => {
     const documenter = await t.user('documenter', 'travelling');
     const bytes = randomBytes(2 * MiB);
