@@ -208,8 +208,11 @@ describe('the API\'s manners (e2e)', () => {
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
     );
     const res = await t.http.get('/api/v1/cases').auth(t.admin.token, { type: 'bearer' });
-    // The pool notices dead connections and reconnects: either it answers or it fails cleanly.
-    if (res.status !== 200) expectProblem(res, 500);
+    // The pool notices dead connections and reconnects: either it answers or it says to send again.
+    if (res.status !== 200) {
+      expectProblem(res, 503);
+      expect(res.headers['retry-after']).toBe('1');
+    }
     expect((await t.http.get('/api/v1/health/ready')).status).toBe(200);
   });
 });

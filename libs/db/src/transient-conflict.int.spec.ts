@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource, EntityManager } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { createDataSource } from './data-source.js';
-import { isTransientConflict, retryTransientConflicts } from './transient-conflict.js';
+import { isLostConnection, isTransientConflict, retryTransientConflicts } from './transient-conflict.js';
 
 describe('retryTransientConflicts (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -44,6 +44,25 @@ describe('retryTransientConflicts (real PostgreSQL)', () => {
     const wrap = (work: () => Promise<void>) => (retry ? retryTransientConflicts(work) : work());
     return Promise.allSettled([wrap(run(1, 2, oneLocked)), wrap(run(2, 1, twoLocked))]);
   }
+
+  it('tells a connection ended under a statement (pg_terminate_backend) from a statement that failed', async () => {
+    // An outside crash audit: requests cut so answered 500, not 503 with Retry-After.
+    const running = ds.query(`SELECT pg_sleep(30)`);
+    const outcome = running.then(() => null, (error: unknown) => error);
+    await expect
+      .poll(async () => (await db.superuserQuery(`SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND pid <> pg_backend_pid()`)).length, {
+        timeout: 10_000,
+      })
+      .toBe(1);
+    const error = await outcome;
+    expect(isLostConnection(error)).toBe(true);
+    expect(isTransientConflict(error)).toBe(false);
+    const wrong = await ds.query(`SELECT 1/0`).then(() => null, (failure: unknown) => failure);
+    expect(isLostConnection(wrong)).toBe(false);
+    expect(isLostConnection(Object.assign(new Error('x'), { name: 'QueryRunnerProviderAlreadyReleasedError' }))).toBe(true);
+    // The pool goes on with a new connection.
+    expect(await ds.query(`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
+  });
 
   it('without it, PostgreSQL ends one of two crossing transactions with a deadlock', async () => {
     const results = await deadlock(false);

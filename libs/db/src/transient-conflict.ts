@@ -10,6 +10,19 @@ export function isTransientConflict(error: unknown): boolean {
 }
 
 /**
+ * Whether the statement failed because the database connection was lost while it ran: an
+ * operator's pg_terminate_backend (57P01), a restart or crash (57P02, 57P03), a connection
+ * exception (class 08), or the socket closed under node-postgres. The request may be sent again.
+ */
+export function isLostConnection(error: unknown): boolean {
+  const driverError = ((error as { driverError?: unknown })?.driverError ?? error) as { code?: unknown; message?: unknown } | null;
+  const code = typeof driverError?.code === 'string' ? driverError.code : '';
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE'].includes(code)) return true;
+  if ((error as Error | null)?.name === 'QueryRunnerProviderAlreadyReleasedError') return true;
+  return /^(Connection terminated|Client has encountered a connection error|Client was closed)/.test(String(driverError?.message ?? ''));
+}
+
+/**
  * Runs `work` (a whole transaction: it must hold nothing outside the database it would leave
  * behind) again when PostgreSQL ends it for a deadlock or a serialization failure, as its manual
  * advises, up to `attempts` times, after a short random pause so the two do not meet again.

@@ -1,7 +1,7 @@
 import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { isTransientConflict } from '#custodia/db';
+import { isLostConnection, isTransientConflict } from '#custodia/db';
 import { DomainError, type FieldProblem, type ProblemKind } from '#custodia/errors';
 import { safeError } from '#custodia/logging';
 
@@ -115,6 +115,17 @@ export class ProblemFilter implements ExceptionFilter {
       // (and the retries the change allows met it again): nothing of it was stored.
       this.logger.warn({ err: safeError(error), method: req.method, path: req.path }, 'transaction ended by a concurrent one');
       sendProblem(res, problem(503, 'The request met another change of the same records at the same moment and was not completed; send it again'), { 'Retry-After': '1' });
+      return;
+    }
+    if (isLostConnection(error)) {
+      // The outcome of a change cut at its COMMIT is unknown to us too: the client sends it again
+      // (a submission with its clientSubmissionId is not stored twice).
+      this.logger.warn({ err: safeError(error), method: req.method, path: req.path }, 'database connection lost during the request');
+      sendProblem(
+        res,
+        problem(503, 'The archive lost its database connection while the request ran; send it again (a submission repeated with its clientSubmissionId is not stored twice)'),
+        { 'Retry-After': '1' },
+      );
       return;
     }
     this.logger.error({ err: safeError(error), method: req.method, path: req.path }, 'unexpected error');
