@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entityTag, ifRangeHolds, parseRange } from './range.js';
+import { entityTag, ifRangeHolds, parseRange, preconditionOutcome } from './range.js';
 
 describe('byte ranges (RFC 9110 §14)', () => {
   it('gives the one range asked for, clipped to the file', () => {
@@ -28,5 +28,24 @@ describe('byte ranges (RFC 9110 §14)', () => {
     for (const header of [entityTag('cd'.repeat(32)), `W/${etag}`, 'Wed, 21 Oct 2015 07:28:00 GMT', `${etag}, "other"`, '*', '']) {
       expect(ifRangeHolds(header, etag), header).toBe(false);
     }
+  });
+});
+
+describe('preconditionOutcome', () => {
+  const etag = entityTag('ab'.repeat(32));
+  it('fails If-Match without this tag (strong comparison), lets * and the tag through', () => {
+    expect(preconditionOutcome('"other"', undefined, etag)).toBe(412);
+    expect(preconditionOutcome(`W/${etag}`, undefined, etag)).toBe(412);
+    expect(preconditionOutcome(`"other", ${etag}`, undefined, etag)).toBeNull();
+    expect(preconditionOutcome('*', undefined, etag)).toBeNull();
+  });
+
+  it('answers 304 to If-None-Match naming this tag (weak comparison) or *, after If-Match', () => {
+    expect(preconditionOutcome(undefined, etag, etag)).toBe(304);
+    expect(preconditionOutcome(undefined, `W/${etag}`, etag)).toBe(304);
+    expect(preconditionOutcome(undefined, '*', etag)).toBe(304);
+    expect(preconditionOutcome(undefined, '"other"', etag)).toBeNull();
+    expect(preconditionOutcome('"other"', etag, etag)).toBe(412);
+    expect(preconditionOutcome(undefined, undefined, etag)).toBeNull();
   });
 });
