@@ -99,6 +99,8 @@ describe('the job queue in PostgreSQL', () => {
       await locker.query('ROLLBACK');
       await expect.poll(() => reported.some((error) => /terminat/i.test(String((error as Error)?.message))), { timeout: 10_000 }).toBe(true);
       expect(unheard).toEqual([]);
+      // PgBoss publishes the manager's functions by name: they are still there, and still report to who waits.
+      await expect(cut['boss'].fail('exports.build', randomUUID())).resolves.toBeDefined();
     } finally {
       process.off('unhandledRejection', listener);
       await locker.end().catch(() => undefined);

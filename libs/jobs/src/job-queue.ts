@@ -128,6 +128,8 @@ function hearCompletions(): void {
       });
       return settled;
     };
+    // Under its own name: PgBoss publishes the manager's functions by their `name` (boss.fail...).
+    Object.defineProperty(heard, 'name', { value: method });
     manager[method] = Object.assign(heard, { heard: true as const });
   }
 }
