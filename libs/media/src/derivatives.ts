@@ -30,6 +30,9 @@ export interface DerivativeOptions {
 }
 
 /** Containers whose first video stream gives the poster frame (as sniffed by file-type). */
+/** Most pixels of a picture decoded whole in the WebAssembly sandbox (see createDerivatives). */
+const SANDBOX_MAX_PIXELS = 100_000_000;
+
 const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm']);
 
 /** Derived images (JPEG, sRGB, upright, no metadata of any kind) and the picture's fingerprint. */
@@ -73,6 +76,9 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   if (!sharpConfigured) configureSharp();
 
   const image = sharp(filePath, { failOn: 'error', limitInputPixels: opts.maxInputPixels });
+  // The sandbox's decoders (HEVC HEIF, video frames) hold a whole picture in WebAssembly memory
+  // (1 GiB at most), where libvips shrinks a JPEG on load: they take no more than 100 MP.
+  const sandboxPixels = Math.min(opts.maxInputPixels, SANDBOX_MAX_PIXELS);
   let header: Metadata;
   try {
     // Header only; with limitInputPixels set this already refuses a bomb by its declared size.
@@ -80,7 +86,7 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   } catch (error) {
     // Not an image libvips reads: a video gets its poster frame.
     if (VIDEO_TYPES.has(opts.mediaType ?? (await sniffMediaType(filePath)))) {
-      return fanOut(await decodeInSandbox('video', filePath, opts.maxInputPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
+      return fanOut(await decodeInSandbox('video', filePath, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
     }
     throw undecodable(error);
   }
@@ -91,12 +97,12 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   // those go to libheif's own decoders in the sandbox, after the same check of the declared size.
   if (header.format === 'heif' && header.compression !== 'av1') {
     const declared = (header.width ?? 0) * (header.height ?? 0);
-    if (declared > opts.maxInputPixels) {
-      throw new UndecodableMediaError('too_many_pixels', `HEIF declares ${header.width}x${header.height}, more than ${opts.maxInputPixels} pixels`);
+    if (declared > sandboxPixels) {
+      throw new UndecodableMediaError('too_many_pixels', `HEIF declares ${header.width}x${header.height}, more than ${sandboxPixels} pixels`);
     }
     // An iPhone's HEIC is Display P3: its profile sits in the primary item's 'colr' property.
     const [pixels, item] = await Promise.all([
-      decodeInSandbox('heif', filePath, opts.maxInputPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS),
+      decodeInSandbox('heif', filePath, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS),
       readHeifPrimaryItemOfFile(filePath),
     ]);
     return fanOut(pixels, item?.icc ?? null);
