@@ -92,10 +92,9 @@ function hardenedHash(salt: Buffer): Buffer {
     let sum = 0;
     for (let i = 0; i < 16; i++) sum += e[i]!;
     k = createHash(['sha256', 'sha384', 'sha512'][sum % 3]!).update(e).digest();
-    // Rounds 0 to 63, then on until the last byte of E is at most (rounds done) - 32.
+    // Rounds 0 to 63, then on until the last byte of E is at most (rounds done) - 32: at most
+    // 288 rounds whatever the bytes, since a byte is at most 255.
     if (round >= 63 && e[e.length - 1]! <= round + 1 - 32) break;
-    // Bounded whatever the bytes: the loop ends by construction well before this.
-    if (round > 1000) break;
   }
   return k.subarray(0, 32);
 }
