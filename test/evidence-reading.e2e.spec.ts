@@ -546,6 +546,21 @@ describe('reading evidence (e2e)', () => {
       expect(await list('bbox=44,33,45,34', documenter)).toEqual([ids['neCopy']]);
     });
 
+    it('a listing is a read of each item it shows: one evidence.viewed (part "listing") per item, by whom, HEAD included', async () => {
+      const listings = async (id: string) =>
+        (await actionsOf(id, 'evidence.viewed')).filter((e) => detailsOf(e).part === 'listing').map((e) => ({ actor: e.actor.id, ...detailsOf(e) }));
+      const shown = [ids['ne']!, ids['neCopy']!, ids['nw']!];
+      await t.logged();
+      const before = await Promise.all(shown.map(listings));
+      expect(await list('bbox=44,33,45,34', documenter)).toEqual([ids['neCopy']]);
+      const head = await t.http.head(`/api/v1/cases/${mapCase}/evidence?bbox=44,33,45,34`).set('Authorization', bearer(investigator));
+      expect(head.status).toBe(200);
+      await t.logged();
+      const added = (await Promise.all(shown.map(listings))).map((events, i) => events.slice(before[i]!.length));
+      const byInvestigator = { actor: investigator.id, part: 'listing', method: 'HEAD' };
+      expect(added).toEqual([[byInvestigator], [{ actor: documenter.id, part: 'listing' }, byInvestigator], []]);
+    });
+
     it('limit + cursor: every page in order, all items, no repeats', async () => {
       const all = await list('limit=200');
       for (const limit of [1, 2, 4]) {

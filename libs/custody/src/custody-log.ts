@@ -238,11 +238,17 @@ export class CustodyLog {
    * the event is committed (queued for the sequencer), so a read is logged before it is answered.
    */
   record(input: CustodyEventInput): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const [entry] = entriesOf([input]);
-      this.waiting.push({ entry: entry!, done: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (this.flushing < GROUPS_IN_FLIGHT) void this.flush();
-    });
+    return this.recordAll([input]);
+  }
+
+  /** Records several such events (a page of items listed) as `record` does; resolves once all are committed. */
+  async recordAll(inputs: readonly CustodyEventInput[]): Promise<void> {
+    if (inputs.length === 0) return;
+    const committed = entriesOf(inputs).map(
+      (entry) => new Promise<void>((resolve, reject) => this.waiting.push({ entry, done: (error) => (error === undefined ? resolve() : reject(error)) })),
+    );
+    if (this.flushing < GROUPS_IN_FLIGHT) void this.flush();
+    await Promise.all(committed);
   }
 
   private async flush(): Promise<void> {

@@ -99,6 +99,10 @@ describe('the custody log in PostgreSQL', () => {
     ]);
     expect(mixed.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(await log.integrateAll()).toBe(3);
+    // A page of items listed: more events than one group takes, all committed when it resolves.
+    await log.recordAll(Array.from({ length: 300 }, (_, n) => input(9300 + n)));
+    expect(await log.queued()).toBe(300);
+    expect(await log.integrateAll()).toBe(300);
   });
 
   it('a rolled-back append leaves no gap and no trace', async () => {

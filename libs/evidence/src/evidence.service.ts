@@ -56,7 +56,7 @@ interface CustodyPage {
 }
 
 /** What part of an item a read showed (`evidence.viewed`'s `details.part`). */
-export type ViewedPart = 'record' | 'thumbnail' | 'preview' | 'metadata';
+export type ViewedPart = 'record' | 'listing' | 'thumbnail' | 'preview' | 'metadata';
 
 /** Media that get a thumbnail, preview and perceptual hash (videos from their poster frame); other files are stored opaque. */
 const DERIVABLE = /^(image\/(jpeg|png|webp|tiff|gif|heic|heif|avif|jp2|jxl)|video\/(mp4|quicktime|3gpp|3gpp2|x-m4v|matroska|webm))$/;
@@ -451,14 +451,20 @@ export class EvidenceService implements OnApplicationShutdown {
   /**
    * A case's evidence, filtered and paginated by cursor (newest first), limited to the caller's
    * own items where that is their scope. Each item says whether its capture time is a zone-less
-   * window (`timeApproximate`), matched by overlap.
+   * window (`timeApproximate`), matched by overlap. A listing is a read of every item it shows
+   * (their positions, names, descriptions): each is an `evidence.viewed` event with
+   * `details.part: "listing"`, committed together before the page is answered.
    */
-  async list(actor: Actor, caseId: string, filters: EvidenceListFilters): Promise<{ items: EvidenceListItem[]; nextCursor: string | null }> {
+  async list(actor: Actor, caseId: string, filters: EvidenceListFilters, headersOnly = false): Promise<{ items: EvidenceListItem[]; nextCursor: string | null }> {
     await this.cases.assertMay(actor, caseId, 'evidence.read');
     const rows = await this.items.list(filters, caseId, ownerFilter(actor, 'evidence.read'));
     const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.received_us, last.id) : null;
+    const details = { part: 'listing', ...(headersOnly ? { method: 'HEAD' } : {}) };
+    await this.custody.recordAll(
+      page.map((row) => ({ action: 'evidence.viewed', actor, caseId, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details })),
+    );
     const items = page.map((row) => ({ ...toEvidenceView(row, API_BASE, actor), timeApproximate: isTimeApproximate(row) }));
     return { items, nextCursor };
   }

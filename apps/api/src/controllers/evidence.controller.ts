@@ -119,7 +119,7 @@ export class EvidenceController {
   @Get('cases/:caseId/evidence')
   @Permit('evidence.read')
   @Endpoint({
-    summary: "A case's evidence, newest received first (a documenter's own items only)",
+    summary: "A case's evidence, newest received first (a documenter's own items only; records evidence.viewed, part \"listing\", for each item listed)",
     description:
       "An item matches from/to when its capture time overlaps [from, to]: the file's instant; a camera time with no zone is a 26-hour window (UTC+14 to UTC-12), matched by overlap and marked timeApproximate: true; else the declared instant; else the receipt time. An item whose declared capture time lies in [from, to] matches too, whatever its file says (a camera clock may be wrong).",
     query: EvidenceListQuery,
@@ -127,8 +127,8 @@ export class EvidenceController {
     // 422: a well-formed but wrong near, bbox or from/to.
     problems: [404, 422],
   })
-  listCaseEvidence(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @ValidQuery() query: EvidenceListFilters) {
-    return this.evidence.list(actor, caseId, query);
+  listCaseEvidence(@CurrentActor() actor: Actor, @Param('caseId', uuidParam('caseId')) caseId: string, @ValidQuery() query: EvidenceListFilters, @Req() req: Request) {
+    return this.evidence.list(actor, caseId, query, req.method === 'HEAD');
   }
 
   @Get('evidence/:id')
