@@ -213,10 +213,18 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     expect(named(await patch(user.token, id, 0, bytes).set('Content-Type', 'text/plain'), 415)).toEqual({ type: 'unsupported-media-type', title: 'Unsupported Media Type', reason: 'Unsupported Media Type' });
     expect(named(await patch(user.token, id, 0, Buffer.concat([bytes, Buffer.from('x')])), 413)).toMatchObject({ type: 'content-too-large', title: 'Content Too Large' });
     const precondition = { type: 'precondition-failed', title: 'Precondition Failed', reason: 'Precondition Failed' };
-    expect(named(await patch(user.token, id, 0, bytes).unset('Tus-Resumable'), 412)).toEqual(precondition);
-    expect(named(await create(user.token, 10).unset('Tus-Resumable'), 412)).toEqual(precondition);
+    // Without Tus-Resumable, whatever the method: 412 naming the version spoken (tus 1.0.0, "Tus-Resumable").
+    for (const unversioned of [patch(user.token, id, 0, bytes), create(user.token, 10), head(user.token, id), t.http.delete(`/api/v1/uploads/${id}`).auth(user.token, { type: 'bearer' })]) {
+      const res = await unversioned.unset('Tus-Resumable');
+      if (res.request.method === 'HEAD') expect(res.status).toBe(412); // no body to name it
+      else expect(named(res, 412)).toEqual(precondition);
+      expect(res.headers['tus-version'], res.request.method).toBe('1.0.0');
+    }
+    expect((await head(user.token, id)).status).toBe(200);
+    // Past its expiry (the record's expires_at), the upload is gone for HEAD as for PATCH.
     await t.db.superuserQuery(`UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
     expect(named(await patch(user.token, id, 0, bytes), 410)).toEqual({ type: 'gone', title: 'Gone', reason: 'Gone' });
+    expect((await head(user.token, id)).status).toBe(410);
   });
 
   it('takes a file in chunks from tus-js-client and hashes it itself', async () => {
@@ -277,7 +285,9 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     }
     // Only tus's own methods; anything else is a 400 problem that changes nothing.
     for (const method of ['GET', 'PUT', 'TRACE', 'patch; DELETE', '']) {
-      expect(expectProblem(await as(method, id), 400).detail, method).toMatch(/X-HTTP-Method-Override/);
+      const refused = await as(method, id);
+      expect(expectProblem(refused, 400).detail, method).toMatch(/X-HTTP-Method-Override/);
+      expect(refused.headers['tus-resumable'], method).toBe('1.0.0');
     }
     const removed = await as('DELETE', id);
     expect(removed.status).toBe(204);
@@ -876,9 +886,13 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     await patch(documenter.token, finished, 0, bytes).expect(204);
     const [kept] = await t.db.superuserQuery<{ forever: boolean }>(`SELECT expires_at = 'infinity' AS forever FROM uploads WHERE id = $1`, [finished]);
     expect(kept).toEqual({ forever: true });
+    // Two days after its creation (the TTL is one): HEAD still finds it whole, not 410.
+    await t.db.superuserQuery(`UPDATE uploads SET info = jsonb_set(info, '{creation_date}', to_jsonb((now() - interval '2 days')::text)) WHERE id = $1`, [finished]);
     await t.app.get(UploadsService).sweepExpired();
     expect((await stat(path.join(directory, finished))).size).toBe(bytes.length);
-    expect((await head(documenter.token, finished)).headers['upload-offset']).toBe(String(bytes.length));
+    const late = await head(documenter.token, finished);
+    expect(late.status).toBe(200);
+    expect(late.headers['upload-offset']).toBe(String(bytes.length));
     await t.http.delete(`/api/v1/uploads/${finished}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').expect(204);
   });
 

@@ -80,11 +80,26 @@ interface UploadRow {
 
 /** The tus server's record of each upload, kept in the uploads table every instance shares. */
 class UploadRecords implements KvStore<Upload> {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly ttlMs: number,
+  ) {}
 
+  /**
+   * The upload's tus record. Its `creation_date` is set so that the tus server's own expiry check
+   * (HEAD answers 410 once creation_date + the TTL has passed) follows the record's `expires_at`:
+   * none for a finished upload, which never expires (kept until it becomes evidence or is
+   * terminated), so a phone that comes back days after its last byte resumes rather than sends
+   * the whole file again.
+   */
   async get(id: string): Promise<Upload | undefined> {
-    const [row] = await this.db.query(`SELECT info FROM uploads WHERE id = $1 AND evidence_id IS NULL`, [id]);
-    return row?.info ?? undefined;
+    const [row]: { info: Upload; expires_ms: number | null }[] = await this.db.query(
+      `SELECT info, CASE WHEN expires_at = 'infinity' THEN NULL ELSE extract(epoch FROM expires_at) * 1000 END AS expires_ms FROM uploads WHERE id = $1 AND evidence_id IS NULL`,
+      [id],
+    );
+    if (!row?.info) return undefined; // registered, its tus record not yet written
+    const { creation_date: _, ...info } = row.info;
+    return row.expires_ms === null ? (info as Upload) : ({ ...info, creation_date: new Date(Number(row.expires_ms) - this.ttlMs).toISOString() } as Upload);
   }
 
   async set(id: string, value: Upload): Promise<void> {
@@ -144,7 +159,7 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
     this.writing = new PerUserLimit(config.uploadMaxWriting);
     this.store = new UploadStore({
       directory: this.directory,
-      configstore: new UploadRecords(db),
+      configstore: new UploadRecords(db, config.uploadTtlSeconds * 1000),
       expirationPeriodInMilliseconds: config.uploadTtlSeconds * 1000,
     });
     this.locker = new PostgresLocker((db.options as { url: string }).url);

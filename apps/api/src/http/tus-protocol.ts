@@ -13,8 +13,9 @@ const TUS_VERSION = '1.0.0';
  *   the overridden request meets the same guards and handlers as the real method; a value that
  *   is not one of tus's methods is a 400 problem;
  * - Tus-Resumable "MUST be included in every ... response except for OPTIONS requests";
- * - a Tus-Resumable version the server does not speak is answered "412 Precondition Failed" with
- *   the Tus-Version it does (@tus/server answers 400).
+ * - a Tus-Resumable version the server does not speak, or none, is answered "412 Precondition
+ *   Failed" with the Tus-Version it does (@tus/server answers 400 to the one, 412 without
+ *   Tus-Version to the other).
  */
 export function tusProtocol(prefix: string) {
   const base = `/${prefix}/uploads`;
@@ -24,6 +25,7 @@ export function tusProtocol(prefix: string) {
     if (override !== undefined) {
       const method = typeof override === 'string' ? override.trim().toUpperCase() : '';
       if (!TUS_METHODS.has(method)) {
+        res.setHeader('Tus-Resumable', TUS_VERSION);
         return sendProblem(res, problem(400, `X-HTTP-Method-Override must name one of tus's methods (${[...TUS_METHODS].join(', ')})`));
       }
       // The method as it came on the wire: a HEAD named here arrived as a POST (see sendProblem).
@@ -33,9 +35,13 @@ export function tusProtocol(prefix: string) {
     if (req.method === 'OPTIONS') return next();
     res.setHeader('Tus-Resumable', TUS_VERSION);
     const version = req.headers['tus-resumable'];
-    if (version !== undefined && version !== TUS_VERSION) {
+    if (version !== TUS_VERSION) {
       res.setHeader('Tus-Version', TUS_VERSION);
-      return sendProblem(res, problem(412, `Tus-Resumable names a version this server does not speak: it speaks tus ${TUS_VERSION} (Tus-Version)`));
+      const detail =
+        version === undefined
+          ? `Tus-Resumable is required: this server speaks tus ${TUS_VERSION} (Tus-Version)`
+          : `Tus-Resumable names a version this server does not speak: it speaks tus ${TUS_VERSION} (Tus-Version)`;
+      return sendProblem(res, problem(412, detail));
     }
     next();
   };
