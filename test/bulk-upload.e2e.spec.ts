@@ -107,6 +107,73 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
     }
   }, 180_000);
 
+  it('the same files sent to a second case become items there too, and a refused submission leaves no upload open', async () => {
+    const folder = path.join(work, 'two-cases');
+    await mkdir(folder, { recursive: true });
+    const sent = [randomBytes(2000), randomBytes(3000)];
+    for (const [n, bytes] of sent.entries()) await writeFile(path.join(folder, `f${n}.jpg`), bytes);
+    const caseOf = async (title: string) => (await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title })).body.id as string;
+    const [first, second] = [await caseOf('First'), await caseOf('Second')];
+    const openUploads = async () => (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM uploads WHERE owner_id = $1 AND evidence_id IS NULL`, [investigator.id]))[0]!.n;
+    const open = await openUploads();
+    for (const target of [first, second]) {
+      const summary = await bulkUpload({ baseUrl: url, token: investigator.token }, { caseId: target, paths: [folder], outDir: path.join(work, `two-cases-${target}`), retryDelays: [] });
+      expect(summary.files.map((f) => f.status)).toEqual(['stored', 'stored']);
+      const held = await t.db.superuserQuery<{ sha256: string }>(`SELECT sha256 FROM evidence_items WHERE case_id = $1 ORDER BY sha256`, [target]);
+      expect(held.map((row) => row.sha256)).toEqual(sent.map(sha256).sort());
+    }
+    // A submission the archive refuses for good (here: the key the uploader gives this file was
+    // already used for other bytes): the file fails, and its finished upload is terminated rather
+    // than left counting against its owner's open uploads.
+    const third = await caseOf('Third');
+    const file = path.join(folder, 'f0.jpg');
+    const key = `custodia-upload:${third}:${sha256(sent[0]!)}:${sha256(Buffer.from(file)).slice(0, 16)}`;
+    const other = await t.http
+      .post(`/api/v1/cases/${third}/evidence`)
+      .auth(investigator.token, { type: 'bearer' })
+      .field('metadata', JSON.stringify({ clientSubmissionId: key }))
+      .attach('file', randomBytes(100), 'other.bin');
+    expect(other.status, JSON.stringify(other.body)).toBe(201);
+    const refused = await bulkUpload({ baseUrl: url, token: investigator.token }, { caseId: third, paths: [file], outDir: path.join(work, 'two-cases-refused'), retryDelays: [] });
+    expect(refused.files[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('409') });
+    expect(await openUploads()).toBe(open);
+  });
+
+  it('a run stopped by its signal (Ctrl-C) cuts its transfers, writes the summary, and the next run sends the rest', async () => {
+    const folder = path.join(work, 'stopped');
+    await mkdir(folder, { recursive: true });
+    const sent = Array.from({ length: 12 }, (_, n) => randomBytes(n === 5 ? 6 * MiB : 2000 + n));
+    for (const [n, bytes] of sent.entries()) await writeFile(path.join(folder, `f${String(n).padStart(2, '0')}.bin`), bytes);
+    const target = (await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title: 'Stopped' })).body.id as string;
+    const out = path.join(work, 'stopped-out');
+    // A write a killed run left half done: removed, as its process is gone (no process has this pid).
+    await mkdir(path.join(out, 'receipts'), { recursive: true });
+    const leftover = path.join(out, 'receipts', 'f00.bin.receipt.json.4194999.tmp');
+    await writeFile(leftover, '');
+    const stop = new AbortController();
+    const options = { caseId: target, paths: [folder], outDir: out, parallel: 2, chunkSizeBytes: MiB, retryDelays: [] };
+    const summary = await bulkUpload({ baseUrl: url, token: investigator.token }, {
+      ...options,
+      signal: stop.signal,
+      // Ctrl-C while the large file is on its way.
+      onProgress: (event) => event.kind === 'sending' && event.bytes >= 2 * MiB && stop.abort(),
+    });
+    await expect(readFile(leftover)).rejects.toThrow(/ENOENT/);
+    // Each file is stored, not sent, or (a submission answered just as the run stopped, its
+    // receipt not waited for) held by the archive without a receipt yet.
+    const stored = summary.files.map((f) => f.status === 'stored' || (f.status === 'failed' && /holds it as item/.test(f.error ?? '')));
+    expect(summary.files.every((f, n) => stored[n] || f.status === 'not_sent'), JSON.stringify(summary.files)).toBe(true);
+    expect(summary.files[5]!.status).toBe('not_sent');
+    expect(stored.filter((s) => !s).length).toBeGreaterThan(1);
+    expect(JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8')).files).toHaveLength(sent.length);
+    const heldAfterStop = (await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM evidence_items WHERE case_id = $1`, [target]))[0]!.n;
+    expect(heldAfterStop).toBe(stored.filter(Boolean).length);
+    const rest = await bulkUpload({ baseUrl: url, token: investigator.token }, options);
+    expect(rest.files.map((f) => f.status)).toEqual(stored.map((s) => (s ? 'already_stored' : 'stored')));
+    const held = await t.db.superuserQuery<{ sha256: string }>(`SELECT sha256 FROM evidence_items WHERE case_id = $1 ORDER BY sha256`, [target]);
+    expect(held.map((row) => row.sha256)).toEqual(sent.map(sha256).sort());
+  });
+
   it('a state file that cannot be written once the upload exists fails that file, not the run: the next files are tried and the summary written', async () => {
     // An HTTP hop in front of the archive that takes the state file's folder away (a removed USB
     // stick, a full disk) just as the archive answers the first upload's creation.

@@ -27,6 +27,8 @@ export interface CliIo {
   logger?: Logger;
   /** Standard error is a terminal: long commands draw progress there. */
   stderrIsTty?: boolean;
+  /** Aborted by the first Ctrl-C of a command that stops gracefully (`upload`: writes its summary). */
+  interrupt?: AbortSignal;
   /** Where `.env` is looked for; the process's working folder by default. */
   cwd?: string;
   /** Set by `--init`: create the archive when none exists (never implicitly). */
@@ -97,6 +99,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       stderr: io.stderr,
       progress: io.stderrIsTty ?? false,
       readFile: (file: string) => readFile(file, 'utf8'),
+      ...(io.interrupt ? { interrupt: io.interrupt } : {}),
     };
     if (group === 'upload') return await uploadCommand(argv.slice(1), commandIo);
     if (group === 'verify') return await verifyCommand(argv.slice(1), commandIo);

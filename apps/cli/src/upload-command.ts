@@ -27,7 +27,12 @@ interface UploadIo extends AccessIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   progress: boolean;
+  /** Ctrl-C: the run stops, writes its summary and ends with 130. */
+  interrupt?: AbortSignal;
 }
+
+/** The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+const INTERRUPTED_EXIT = 130;
 
 /** Where the archive's address comes from, named when it cannot be reached. */
 const ADDRESS = 'CUSTODIA_URL';
@@ -126,6 +131,7 @@ export async function uploadCommand(args: string[], io: UploadIo): Promise<numbe
       metadata: { ...(values['source-type'] ? { sourceType: values['source-type'] } : {}), ...(values.tag?.length ? { tags: values.tag } : {}) },
       onProgress: progressPrinter(io),
       ...(trustedKeyIds ? { trustedKeyIds } : {}),
+      ...(io.interrupt ? { signal: io.interrupt } : {}),
       fetchImpl: reportingFetch(fetch, ADDRESS),
     },
   );
@@ -136,5 +142,6 @@ export async function uploadCommand(args: string[], io: UploadIo): Promise<numbe
   const failed = summary.files.filter((f) => f.status === 'failed' || f.status === 'not_sent').length;
   io.stdout(`${summary.files.length - failed} of ${summary.files.length} files are in the archive; receipts and the summary are in ${outDir}\n`);
   if (failed) io.stdout(`${failed} not sent: run the same command again to send them.\n`);
+  if (io.interrupt?.aborted) return INTERRUPTED_EXIT;
   return failed ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { compromisedKeysNote, followHandovers, verifyReceipt, type PublishedKey, type Receipt } from '#custodia/custody-core';
@@ -43,6 +43,11 @@ export interface BulkUploadOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** For tests: stop starting new files after this many have finished in this run. */
   stopAfter?: number;
+  /**
+   * Stops the run (Ctrl-C): no new file is started, transfers under way are cut (resumed by the
+   * next run), submissions already sent are waited for, and the summary is written.
+   */
+  signal?: AbortSignal;
   /** How long to wait for a receipt the archive's log has not integrated yet (default 60 s); a later run fetches it otherwise. */
   receiptWaitSeconds?: number;
   /**
@@ -159,6 +164,27 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   await syncToDisk(path.dirname(file));
 }
 
+/**
+ * Removes the temporary files of earlier runs that died mid-write (`<name>.<pid>.tmp` of a
+ * process no longer running): what they held was never renamed into place.
+ */
+async function removeDeadRunsTemporaries(folder: string): Promise<void> {
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    const pid = /\.(\d+)\.tmp$/.exec(name)?.[1];
+    if (!pid || Number(pid) === process.pid || isRunning(Number(pid))) continue;
+    await rm(path.join(folder, name), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function readState(file: string, caseId: string, archive: string): Promise<StateFile> {
   try {
     const state = JSON.parse(await readFile(file, 'utf8')) as StateFile;
@@ -222,6 +248,9 @@ function receiptProblem(receipt: unknown, evidenceId: string, sha256: string, ke
 /** A tus request the archive sent to another host: not followed, and not retried. */
 class ForeignAddress extends Error {}
 
+/** A file's transfer cut by the run's signal: not sent, and the next run resumes it. */
+class Interrupted extends Error {}
+
 /** A problem+json answer's detail, or the status. */
 async function failure(res: Response): Promise<string> {
   const text = await bodyText(res).catch((error: Error) => error.message);
@@ -246,6 +275,7 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
   const receiptsDir = path.join(outDir, 'receipts');
   await mkdir(receiptsDir, { recursive: true });
   const stateFile = path.resolve(options.stateFile ?? path.join(outDir, 'state.json'));
+  for (const folder of new Set([outDir, receiptsDir, path.dirname(stateFile)])) await removeDeadRunsTemporaries(folder);
   const state = await readState(stateFile, options.caseId, base);
   // One writer at a time, so concurrent files do not interleave their saves; a save that failed
   // (disk full, the folder gone) fails its own caller only, and the next one tries again.
@@ -273,7 +303,7 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
   const confirmedReceipt = async (evidenceId: string, sha256: string, given: unknown): Promise<Receipt> => {
     try {
       let receipt = given;
-      for (let tries = 0; !receipt && tries < (options.receiptWaitSeconds ?? 60); tries++) {
+      for (let tries = 0; !receipt && tries < (options.receiptWaitSeconds ?? 60) && !options.signal?.aborted; tries++) {
         const late = await fetchImpl(`${api}/evidence/${evidenceId}/receipt`, { headers: auth });
         if (late.status === 200) receipt = await bodyJson<Receipt>(late);
         else {
@@ -361,9 +391,21 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
           return status < 400 || status >= 500 || status === 409 || status === 423;
         },
         onProgress: (bytes, total) => options.onProgress?.({ kind: 'sending', file, bytes, total }),
-        onError: reject,
-        onSuccess: () => resolve(upload.url!),
+        onError: (error) => {
+          options.signal?.removeEventListener('abort', cut);
+          reject(error);
+        },
+        onSuccess: () => {
+          options.signal?.removeEventListener('abort', cut);
+          resolve(upload.url!);
+        },
       });
+      function cut(): void {
+        void upload.abort();
+        reject(new Interrupted('interrupted'));
+      }
+      if (options.signal?.aborted) return cut();
+      options.signal?.addEventListener('abort', cut, { once: true });
       upload.start();
     });
     const uploadId = uploadUrl.split('/').pop()!;
@@ -373,13 +415,18 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
       body: JSON.stringify({
         uploadId,
         sha256: entry.sha256,
-        // The same file sent again (a rerun after a crash before the state was saved) is the same item.
-        clientSubmissionId: `custodia-upload:${entry.sha256}:${createHash('sha256').update(file).digest('hex').slice(0, 16)}`,
+        // The same file sent again to the same case (a rerun after a crash before the state was
+        // saved) is the same item; sent to another case, another submission (the key is unique per
+        // submitter, so without the case the archive would refuse it as a repeat elsewhere).
+        clientSubmissionId: `custodia-upload:${options.caseId}:${entry.sha256}:${createHash('sha256').update(file).digest('hex').slice(0, 16)}`,
         ...options.metadata,
       }),
     });
-    if (answer.status === 404 || answer.status === 410) {
-      // The upload expired or was removed: the next run starts it again.
+    if (answer.status === 404 || answer.status === 410 || answer.status === 409) {
+      // The upload expired or was removed: the next run starts it again. A conflict (the key
+      // already used for other bytes) is not undone by sending again: the finished upload, which
+      // would otherwise count against its owner's open uploads until removed, is terminated.
+      if (answer.status === 409) await terminate(uploadUrl);
       delete entry.uploadUrl;
       await save();
     }
@@ -396,15 +443,24 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
     options.onProgress?.({ kind: 'done', file, evidenceId: evidence.id, reused: answer.status === 200 });
   };
 
+  /** tus termination of a finished upload the archive will not take; a failure leaves it to its owner. */
+  const terminate = async (uploadUrl: string): Promise<void> => {
+    const target = new URL(uploadUrl, base);
+    if (target.origin !== origin) return;
+    const answer = await fetchImpl(target.href, { method: 'DELETE', headers: { ...auth, 'Tus-Resumable': '1.0.0' } }).catch(() => null);
+    await answer?.body?.cancel();
+  };
+
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < files.length) {
+    while (next < files.length && !options.signal?.aborted) {
       if (options.stopAfter !== undefined && finishedThisRun >= options.stopAfter) return;
       const file = files[next++]!;
       try {
         await sendOne(file);
         finishedThisRun++;
       } catch (error) {
+        if (error instanceof Interrupted) continue; // not sent: the summary says so
         const message = error instanceof Error ? error.message : String(error);
         const known = state.files[file];
         outcomes.set(file, { file, sizeBytes: known?.sizeBytes ?? 0, sha256: known?.sha256 ?? '', status: 'failed', error: message });
