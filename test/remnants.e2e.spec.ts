@@ -385,6 +385,25 @@ describe('munition remnants (e2e)', () => {
       expectProblem(await as(documenter).patch(`/remnants/${documenterRemnantId}`, { status: 'confirmed', reason: 'x' }), 403);
     });
 
+    it("a documenter's own remnant shows them neither where the object is kept nor others' items among its sources", async () => {
+      expect((await as(investigator).post(`/remnants/${documenterRemnantId}/transfers`, { holder: 'Police evidence room', place: 'Station 3, safe 2', from: '2026-11-23T00:00:00Z' })).status).toBe(201);
+      const cited = await as(investigator).patch(`/remnants/${documenterRemnantId}`, { sources: [{ evidenceId: documenterPhoto }, { evidenceId: photo }], reason: 'cites the lab photo' });
+      expect(cited.status, JSON.stringify(cited.body)).toBe(200);
+      const views = async (user: TestUser) => [
+        (await as(user).get(`/remnants/${documenterRemnantId}`)).body,
+        (await as(user).get(`/cases/${caseId}/remnants`)).body.items.find((r: { id: string }) => r.id === documenterRemnantId),
+        (await as(user).get(`/incidents/${documenterIncidentId}/remnants`)).body.items.find((r: { id: string }) => r.id === documenterRemnantId),
+      ];
+      for (const view of await views(documenter)) {
+        expect(view.physicalCustody).toBeNull();
+        expect(view.sources.map((s: { evidenceId: string }) => s.evidenceId)).toEqual([documenterPhoto]);
+      }
+      for (const view of await views(investigator)) {
+        expect(view.physicalCustody).toEqual([expect.objectContaining({ holder: 'Police evidence room', place: 'Station 3, safe 2' })]);
+        expect(view.sources.map((s: { evidenceId: string }) => s.evidenceId)).toEqual([documenterPhoto, photo]);
+      }
+    });
+
     it('a documenter sees their own remnants only; investigators all; auditors none; outsiders nothing', async () => {
       expect((await as(documenter).get(`/remnants/${documenterRemnantId}`)).status).toBe(200);
       expectProblem(await as(documenter).get(`/remnants/${airframeId}`), 404);

@@ -362,7 +362,8 @@ export interface Remnant {
   sources: SourceLink[];
   status: string;
   unsourced: boolean;
-  physicalCustody: CustodyPeriod[];
+  /** null for a caller who may not read the object's chain (a documenter). */
+  physicalCustody: CustodyPeriod[] | null;
   createdBy: string;
   createdAt: string;
   updatedAt: string;

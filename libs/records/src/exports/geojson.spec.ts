@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IncidentView } from '../incidents/incident.schema.js';
-import type { RemnantView } from '../remnants/remnant.schema.js';
+import type { FullRemnantView as RemnantView } from '../remnants/remnant.schema.js';
 import { featureCollectionText } from './geojson.js';
 
 async function* pagesOf<T>(...pages: T[][]): AsyncGenerator<T[]> {

@@ -1,5 +1,5 @@
 import type { IncidentView } from '../incidents/incident.schema.js';
-import type { RemnantView } from '../remnants/remnant.schema.js';
+import type { FullRemnantView as RemnantView } from '../remnants/remnant.schema.js';
 
 type Property = string | number | boolean | null;
 

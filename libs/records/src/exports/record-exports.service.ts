@@ -13,7 +13,7 @@ import { damageView } from '../damage/damage.service.js';
 import type { IncidentView } from '../incidents/incident.schema.js';
 import { IncidentsRepository } from '../incidents/incidents.repository.js';
 import { IncidentsService } from '../incidents/incidents.service.js';
-import type { RemnantView } from '../remnants/remnant.schema.js';
+import type { FullRemnantView as RemnantView } from '../remnants/remnant.schema.js';
 import { RemnantsRepository } from '../remnants/remnants.repository.js';
 import { RemnantsService } from '../remnants/remnants.service.js';
 import { csvText } from './csv.js';

@@ -196,13 +196,18 @@ export const Remnant = z
     sources: z.array(SourceLinkView),
     status: z.string(),
     unsourced: z.boolean().describe('No source is cited'),
-    physicalCustody: z.array(PhysicalCustody).describe('Where the object itself has been kept, oldest first'),
+    physicalCustody: z
+      .array(PhysicalCustody)
+      .nullable()
+      .describe('Where the object itself has been kept, oldest first; null for a caller who may not read that chain (a documenter)'),
     createdBy: uuid(),
     createdAt: timestamp(),
     updatedAt: timestamp(),
   })
   .meta({ id: 'MunitionRemnant' });
 export type RemnantView = z.output<typeof Remnant>;
+/** A remnant as those who may read its physical chain of custody see it (exports, investigators). */
+export type FullRemnantView = RemnantView & { physicalCustody: PhysicalCustodyView[] };
 
 export const RemnantList = z.strictObject({ items: z.array(Remnant) }).meta({ id: 'RemnantList' });
 export const RemnantPage = z.strictObject({ items: z.array(Remnant), nextCursor: z.string().nullable() }).meta({ id: 'RemnantPage' });

@@ -17,6 +17,7 @@ import {
   RemnantFields,
   RemnantRecordSchema,
   type CreateRemnantBody,
+  type FullRemnantView,
   type PatchRemnantBody,
   type PhysicalCustodyView,
   type RemnantCustody,
@@ -199,7 +200,7 @@ export class RemnantsService {
     if (!row) throw notFound('The remnant');
     await this.cases.assertMay(actor, row.caseId, 'remnant.read', undefined, 'The remnant');
     assertMay(actor, 'remnant.read', { ownerId: row.createdBy, what: 'The remnant' });
-    const [view] = await this.viewsOf([row]);
+    const [view] = await this.viewsOf([row], actor);
     return view!;
   }
 
@@ -209,7 +210,7 @@ export class RemnantsService {
     if (!incident) throw notFound('The incident');
     await this.cases.assertMay(actor, incident.caseId, 'remnant.read', undefined, 'The incident');
     assertMay(actor, 'incident.read', { ownerId: incident.createdBy, what: 'The incident' });
-    return { items: await this.viewsOf(await this.remnants.ofIncidents([incidentId], ownerFilter(actor, 'remnant.read'))) };
+    return { items: await this.viewsOf(await this.remnants.ofIncidents([incidentId], ownerFilter(actor, 'remnant.read')), actor) };
   }
 
   /** A case's remnants by weapon type, component, serial prefix and marking text, latest first (by serial with a serial prefix). */
@@ -234,7 +235,7 @@ export class RemnantsService {
     if (rows.length > query.limit && last) {
       nextCursor = query.serialPrefix ? Buffer.from(JSON.stringify(['serial', last.serialSkeleton, last.id])).toString('base64url') : encodeCursor(last.createdUs, last.id);
     }
-    return { items: await this.viewsOf(page), nextCursor };
+    return { items: await this.viewsOf(page, actor), nextCursor };
   }
 
   private async withDescendants(vocabulary: string, field: string, code: string | null): Promise<string[] | null> {
@@ -281,10 +282,25 @@ export class RemnantsService {
     return { method: ESTIMATE_METHOD, confidence: query.confidence, series };
   }
 
-  /** Remnants as the API shows them, with where each object has been kept. */
-  async viewsOf(rows: readonly StoredRemnant[]): Promise<RemnantView[]> {
-    const transfers = await this.remnants.transfersOf(rows.map((row) => row.id));
-    return rows.map((row) => remnantView(row, transfers.get(row.id) ?? []));
+  /**
+   * Remnants as the API shows them, with where each object has been kept. For a `viewer` who may
+   * not read that chain (a documenter: who holds the object, where, is for investigators and
+   * auditors; GET /remnants/:id/transfers refuses them too) `physicalCustody` is null, and one
+   * who reads only their own items sees only those among the sources, as on incidents.
+   */
+  async viewsOf(rows: readonly StoredRemnant[]): Promise<FullRemnantView[]>;
+  async viewsOf(rows: readonly StoredRemnant[], viewer: Actor): Promise<RemnantView[]>;
+  async viewsOf(rows: readonly StoredRemnant[], viewer?: Actor): Promise<RemnantView[]> {
+    const chainShown = viewer === undefined || may(viewer.role, 'remnant.custody');
+    const reader = viewer ? ownerFilter(viewer, 'evidence.read') : null;
+    const [transfers, othersItems] = await Promise.all([
+      chainShown ? this.remnants.transfersOf(rows.map((row) => row.id)) : null,
+      reader === null ? new Set<string>() : notSubmittedBy(this.db.manager, rows.flatMap((row) => row.record.sources.map((s) => s.evidenceId)), reader),
+    ]);
+    return rows.map((row) => {
+      const view = remnantView(row, transfers ? (transfers.get(row.id) ?? []) : null);
+      return othersItems.size === 0 ? view : { ...view, sources: view.sources.filter((s) => !othersItems.has(s.evidenceId)) };
+    });
   }
 }
 
@@ -311,14 +327,14 @@ export function physicalCustody(chain: readonly StoredTransfer[]): PhysicalCusto
   }));
 }
 
-function remnantView(row: StoredRemnant, chain: readonly StoredTransfer[]): RemnantView {
+function remnantView(row: StoredRemnant, chain: readonly StoredTransfer[] | null): RemnantView {
   return {
     id: row.id,
     incidentId: row.incidentId,
     caseId: row.caseId,
     ...row.record,
     unsourced: row.record.sources.length === 0,
-    physicalCustody: physicalCustody(chain),
+    physicalCustody: chain && physicalCustody(chain),
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
