@@ -87,6 +87,34 @@ describe('the console\'s new addresses', () => {
   });
 });
 
+describe('the incident form', () => {
+  it('changes only what was edited: weapons it does not show, and the basis of the one it shows, are kept', async () => {
+    const weapons = [
+      { weaponType: 'uav.owa.shahed_136', identificationBasis: 'remnants_examined', confidence: 'high' },
+      { weaponType: 'missile.cruise', identificationBasis: 'witness', confidence: 'low' },
+    ];
+    const created = await api(investigator).post(`/cases/${caseId}/incidents`, {
+      title: 'Double strike, Industrialnyi district',
+      type: 'air_drone_strike',
+      startAt: '2026-11-21T02:10:00+02:00',
+      description: 'Two hits ten minutes apart.',
+      weapons,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const page = await newPage(investigator);
+    await page.goto(`${base}/incidents/${created.body.id}`);
+    // The incident's own form is the page's first (the damage and link forms follow).
+    const form = page.locator('form').first();
+    await form.getByLabel('Place name').fill('Industrialnyi district, Kharkiv');
+    await form.getByLabel('Reason for the change').fill('place named by the SES');
+    await form.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Incident saved.' }).count()).toBe(1);
+    const after = (await api(investigator).get(`/incidents/${created.body.id}`)).body;
+    expect(after).toMatchObject({ placeName: 'Industrialnyi district, Kharkiv', description: 'Two hits ten minutes apart.', weapons });
+    await page.close();
+  });
+});
+
 describe('damage records on the incident page', () => {
   it('records damage with the API\'s field error shown beside the field, then fixed, and edits it with a reason', async () => {
     const page = await newPage(investigator);

@@ -270,6 +270,7 @@ export interface Incident {
   location: { lat: number; lon: number } | null;
   placeName: string | null;
   verificationStatus: string;
+  weapons: { weaponType: string; identificationBasis: string | null; confidence: string | null }[];
   evidence: { evidenceId: string; role: string }[];
   unsourced?: boolean;
 }

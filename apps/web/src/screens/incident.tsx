@@ -10,6 +10,19 @@ const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.Plac
 const DamageRecords = lazy(() => import('./damage.js').then((m) => ({ default: m.DamageRecords })));
 const IncidentRemnants = lazy(() => import('./remnants.js').then((m) => ({ default: m.IncidentRemnants })));
 
+type Weapon = Incident['weapons'][number];
+
+/**
+ * The incident's weapons with the first one (the form's only weapon field) set to `weaponType`:
+ * the others are kept, and so is the first one's identification basis and confidence while its
+ * type is unchanged; an empty type removes the first.
+ */
+export function weaponsWith(weapons: readonly Weapon[], weaponType: string): Weapon[] {
+  const [first, ...rest] = weapons;
+  if (!weaponType) return rest;
+  return [first?.weaponType === weaponType ? first : { weaponType, identificationBasis: null, confidence: null }, ...rest];
+}
+
 interface Casualty {
   id: string;
   /** Only where the viewer may see names (investigators of the case). */
@@ -30,15 +43,17 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const { terms, me } = useSession();
   const [incident, setIncident] = useState<Incident | null>(null);
   const [form, setForm] = useState({ title: '', type: '', startAt: '', lat: '', lon: '', placeName: '', weaponType: '', verificationStatus: '', reason: '' });
+  /** The form as the incident filled it: an edit sends only what differs from it. */
+  const [loaded, setLoaded] = useState<typeof form | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
 
   const load = useCallback(async () => {
     if (!id) return;
     try {
-      const found = await get<Incident & { weapons: { weaponType: string }[] }>(`/incidents/${id}`);
+      const found = await get<Incident>(`/incidents/${id}`);
       setIncident(found);
-      setForm({
+      const filled = {
         title: found.title,
         type: found.type,
         startAt: localInput(found.startAt),
@@ -48,7 +63,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         weaponType: found.weapons[0]?.weaponType ?? '',
         verificationStatus: found.verificationStatus,
         reason: '',
-      });
+      };
+      setForm(filled);
+      setLoaded(filled);
     } catch (e) {
       setError(e);
     }
@@ -61,19 +78,26 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const save = useSubmit(async () => {
     setError(null);
     setSaved(false);
-    const body: Record<string, unknown> = {
-      title: form.title,
-      ...(form.type ? { type: form.type } : {}),
-      ...(form.startAt ? { startAt: new Date(form.startAt).toISOString() } : {}),
-      location: form.lat || form.lon ? { lat: numberOrText(form.lat), lon: numberOrText(form.lon) } : null,
-      placeName: form.placeName || null,
-      weapons: form.weaponType ? [{ weaponType: form.weaponType }] : [],
-      ...(form.verificationStatus && me.role !== 'documenter' ? { verificationStatus: form.verificationStatus } : {}),
-    };
+    // Each field this form shows, by the form's fields it is made of: an edit sends only those
+    // changed, so what the form does not show (the basis of a weapon's identification, a second
+    // weapon, attributions, ...) is left as it is.
+    const fields: [string[], Record<string, unknown>][] = [
+      [['title'], { title: form.title }],
+      [['type'], form.type ? { type: form.type } : {}],
+      [['startAt'], form.startAt ? { startAt: new Date(form.startAt).toISOString() } : {}],
+      [['lat', 'lon'], { location: form.lat || form.lon ? { lat: numberOrText(form.lat), lon: numberOrText(form.lon) } : null }],
+      [['placeName'], { placeName: form.placeName || null }],
+      [['weaponType'], { weapons: weaponsWith(incident?.weapons ?? [], form.weaponType) }],
+      [['verificationStatus'], form.verificationStatus && me.role !== 'documenter' ? { verificationStatus: form.verificationStatus } : {}],
+    ];
+    const changed = ([keys]: [string[], unknown]) => !loaded || keys.some((key) => form[key as keyof typeof form] !== loaded[key as keyof typeof form]);
+    const body: Record<string, unknown> = Object.assign({}, ...fields.filter(changed).map(([, part]) => part));
     try {
       if (incident) {
         const updated = await call<Incident>('PATCH', `/incidents/${incident.id}`, { ...body, reason: form.reason });
         setIncident(updated);
+        setLoaded({ ...form, reason: '' });
+        setForm({ ...form, reason: '' });
         setSaved(true);
       } else {
         const created = await call<Incident>('POST', `/cases/${caseId}/incidents`, body);
