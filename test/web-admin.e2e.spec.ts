@@ -160,6 +160,37 @@ describe('uploads', () => {
     const reads = custody.body.events.filter((e: { event: { action: string } }) => e.event.action === 'evidence.downloaded');
     expect(reads.length).toBeGreaterThan(0);
     expect(reads.every((e: { event: { details: { range?: string } } }) => /^bytes=\d+-\d+$/.test(e.event.details.range ?? ''))).toBe(true);
+
+    // The token the worker adds is that tab's alone: another tab of the same browser, not signed
+    // in (a shared computer, the first tab closed without signing out), plays nothing, and nor
+    // does the first tab once signed out; neither read is recorded. (Another item than the one
+    // played: the browser keeps a played video's bytes for its tab without asking again.)
+    const unplayed = await submit(t, investigator, await createCase(t, investigator, 'Another video'), fixture('clip.webm'), { filename: 'again.webm', contentType: 'video/webm' });
+    expect(unplayed.status).toBe(201);
+    const downloads = async () => {
+      await integrate();
+      const events = (await t.http.get(`/api/v1/evidence/${unplayed.body.id}/custody`).set('Authorization', bearer(investigator))).body.events;
+      return events.filter((e: { event: { action: string } }) => e.event.action === 'evidence.downloaded').length;
+    };
+    const tryToPlay = (tab: Page) =>
+      tab.evaluate(
+        (src) =>
+          new Promise<string>((resolve) => {
+            const video = Object.assign(document.createElement('video'), { src, preload: 'auto', muted: true });
+            video.addEventListener('loadedmetadata', () => resolve('played'));
+            video.addEventListener('error', () => resolve('refused'));
+            document.body.append(video);
+          }),
+        `${base}/api/v1/evidence/${unplayed.body.id}/content`,
+      );
+    const other = watchPage(await browser.page());
+    await other.goto(`${base}/login`);
+    expect(await tryToPlay(other)).toBe('refused');
+    await other.close();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${base}/login`);
+    expect(await tryToPlay(page)).toBe('refused');
+    expect(await downloads()).toBe(0);
     await page.close();
   });
 });

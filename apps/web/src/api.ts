@@ -32,7 +32,13 @@ export class ApiError extends Error {
 
 export const token = {
   get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
-  set: (value: string | null) => (value ? sessionStorage.setItem(TOKEN_KEY, value) : sessionStorage.removeItem(TOKEN_KEY)),
+  set: (value: string | null) => {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+    // The service worker that adds this tab's token to its video requests (public/sw.js) holds
+    // the token it was given last: it follows a sign-out, an ended session, another sign-in.
+    if (typeof navigator !== 'undefined') navigator.serviceWorker?.controller?.postMessage({ token: value });
+  },
 };
 
 /** A request that got no answer (no network, the archive down): nothing was done, it may be tried again. */
