@@ -2,7 +2,7 @@
 // The console's record screens (issue 13 on top of issue 14) in a real Chromium against the real
 // API and PostgreSQL: damage records with the API's field errors, munition remnants reported,
 // searched, handed over and counted, exports by incident, and each role seeing what the API allows.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,6 +111,36 @@ describe('the incident form', () => {
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Incident saved.' }).count()).toBe(1);
     const after = (await api(investigator).get(`/incidents/${created.body.id}`)).body;
     expect(after).toMatchObject({ placeName: 'Industrialnyi district, Kharkiv', description: 'Two hits ten minutes apart.', weapons });
+    await page.close();
+  });
+});
+
+describe('text people typed, on the item page', () => {
+  it('shows characters that turn text around as what they are, keeps a description\'s lines, and wraps what does not break', async () => {
+    const description = 'Показання свідка:\n1. О 07:00 почули вибух.\n2. Дах горів.';
+    const item = await submit(t, documenter, caseId, randomBytes(300), {
+      metadata: { title: 'invoice\u202egpj.exe', description, tags: ['\u202eabc'], sourceType: 'open_source', sourceUrl: 'https://example.org/post/1' },
+      filename: 'note.bin',
+    });
+    expect(item.status, JSON.stringify(item.body)).toBe(201);
+    const longTitle = 'Ш'.repeat(400);
+    const page = await newPage(investigator);
+    await page.goto(`${base}/evidence/${item.body.id}`);
+    await expect.poll(() => page.locator('#item-title').textContent()).toBe('invoice[U+202E]gpj.exe');
+    const facts = page.locator('dl.facts');
+    await expect.poll(() => facts.getByText('[U+202E]abc').count()).toBe(1);
+    expect(await facts.locator('dd.said-text').innerText()).toBe(description);
+    expect(await facts.getByRole('link', { name: 'https://example.org/post/1' }).getAttribute('rel')).toContain('noopener');
+    // Edited in the form, the description keeps its lines; a title of one unbroken run wraps.
+    const form = page.locator('form').filter({ has: page.getByLabel('Description') });
+    expect(await form.getByLabel('Description').inputValue()).toBe(description);
+    await form.getByLabel('Description').fill(`${description}\n3. (ред.)`);
+    await form.getByLabel('Title', { exact: true }).fill(longTitle);
+    await form.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved, and recorded' }).count()).toBe(1);
+    expect((await api(investigator).get(`/evidence/${item.body.id}`)).body.description).toBe(`${description}\n3. (ред.)`);
+    await expect.poll(() => page.locator('#item-title').textContent()).toBe(longTitle);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await page.close();
   });
 });

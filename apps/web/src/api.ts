@@ -1,3 +1,4 @@
+import { visibleText } from '#custodia/text';
 /**
  * The console's only way to the archive: the public HTTP API under /api/v1, with the bearer
  * token of the signed-in user (kept in sessionStorage: gone when the tab closes). Errors are the
@@ -191,7 +192,8 @@ export interface GeoPoint {
 }
 
 /** How an item is named where it is listed: its title, else the file name it came with, else the start of its id. */
-export const itemName = (item: Pick<Evidence, 'id' | 'title' | 'originalFileName'>): string => item.title ?? item.originalFileName ?? item.id.slice(0, 8);
+/** An item's name as shown: its title, else its file name, else the start of its id (hidden characters made visible). */
+export const itemName = (item: Pick<Evidence, 'id' | 'title' | 'originalFileName'>): string => visibleText(item.title ?? item.originalFileName ?? item.id.slice(0, 8));
 
 /** The name of the item `id` among `items` (the start of its id when it is not among them). */
 export const evidenceName = (items: readonly Evidence[], id: string): string => {
@@ -210,6 +212,7 @@ export interface Evidence {
   submittedBy: { id: string; displayName: string };
   receivedAt: string;
   sourceType: string | null;
+  sourceUrl: string | null;
   title: string | null;
   description: string | null;
   tags: string[];

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
+import { useEffect, useId, useRef, useState, type AnchorHTMLAttributes, type FormEvent, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
 import { ApiError, OfflineError, saveDownload, type Flag, type Language, type VocabularyTerm } from './api.js';
 import { fieldMessage } from './field-messages.js';
 import { refusalMessage } from './refusal-messages.js';
@@ -11,7 +11,13 @@ import { visibleText } from '#custodia/text';
  * override that shows `invoice\u202Egpj.exe` as "invoiceexe.jpg"; such characters appear as
  * `[U+202E]`, as in the reports.
  */
-export const shownFileName = (name: string | null | undefined): string | null => (name ? visibleText(name) : null);
+/**
+ * Text someone typed (a title, a name, a tag, a file name) as the console shows it: characters
+ * that hide themselves or turn the text around (a right-to-left override making "invoice‮gpj.exe"
+ * read "invoiceexe.jpg", or a display name read as another person's) appear as [U+202E].
+ */
+export const shown = (text: string | null | undefined): string | null => (text ? visibleText(text) : null);
+export const shownFileName = shown;
 
 /** An in-app link: a real <a href> (keyboard, middle click) that navigates without reloading. */
 export function Link({ href, children, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
@@ -70,6 +76,18 @@ export function Field({ label, error, ...input }: InputHTMLAttributes<HTMLInputE
         </span>
       )}
       <input id={id} aria-invalid={error ? true : undefined} aria-describedby={described || undefined} {...input} />
+      {error && <FieldError id={`${id}-error`} message={error} />}
+    </div>
+  );
+}
+
+/** Field's multi-line kind: for text whose line breaks mean something (a description, a witness's account). */
+export function TextArea({ label, error, ...area }: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; error?: string }) {
+  const id = useId();
+  return (
+    <div className={`field${error ? ' has-error' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      <textarea id={id} rows={4} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} {...area} />
       {error && <FieldError id={`${id}-error`} message={error} />}
     </div>
   );
@@ -327,7 +345,7 @@ export function ScreenPending({ title, error }: { title: string; error: unknown 
 export function Said({ text }: { text: string | null | undefined }) {
   const { lang } = useI18n();
   const other = contentLang(text, lang);
-  return other ? <span lang={other}>{text}</span> : <>{text}</>;
+  return other ? <span lang={other}>{shown(text)}</span> : <>{shown(text)}</>;
 }
 
 /** What became of a download: refused (why), or started (the browser's downloads show the rest). */

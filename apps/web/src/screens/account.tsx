@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { ApiError, call } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field } from '../ui.js';
+import { ErrorNote, Field, shown } from '../ui.js';
 
 export function AccountScreen() {
   const { t } = useI18n();
@@ -32,7 +32,7 @@ export function AccountScreen() {
     <section aria-labelledby="account-title">
       <h1 id="account-title">{t('account.title')}</h1>
       <p>
-        {me.displayName} · {me.email} · {t(`role.${me.role}`)}
+        {shown(me.displayName)} · {me.email} · {t(`role.${me.role}`)}
       </p>
       {me.mustChangePassword && <p className="notice">{t('account.mustChange')}</p>}
       <form onSubmit={submit} className="narrow">

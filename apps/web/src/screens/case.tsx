@@ -2,7 +2,7 @@ import { lazy, Suspense, useEffect, useState } from 'react';
 import { get, type CaseView } from '../api.js';
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Link } from '../ui.js';
+import { ErrorNote, Link, shown } from '../ui.js';
 import { EvidenceGrid } from './grid.js';
 import { ExportsPanel } from './exports.js';
 import { IncidentsPanel } from './incidents.js';
@@ -42,7 +42,7 @@ export function CaseScreen({ caseId, tab }: { caseId: string; tab: string }) {
         <Link href="/">← {t('cases.title')}</Link>
       </p>
       <h1 id="case-title" lang={contentLang(theCase?.title, lang)}>
-        {theCase?.title ?? t('common.loading')}
+        {shown(theCase?.title) ?? t('common.loading')}
       </h1>
       {me.role === 'documenter' && <p className="hint">{t('docs.only')}</p>}
       <ErrorNote error={error} />

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
-import { contentLang, useI18n } from '../i18n.js';
+import { contentLang, useI18n, type MessageKey } from '../i18n.js';
+import { visibleText } from '#custodia/text';
 import { useSession } from '../session.js';
-import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shownFileName, useDownload, useSubmit } from '../ui.js';
+import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shown, shownFileName, TextArea, useDownload, useSubmit } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -33,7 +34,7 @@ export function EvidenceScreen({ id }: { id: string }) {
         <Link href={`/cases/${item.caseId}`}>← {t('case.evidence')}</Link>
       </p>
       <h1 id="item-title" lang={contentLang(item.title ?? item.originalFileName, lang)}>
-        {item.title ?? shownFileName(item.originalFileName) ?? t('item.title')}
+        {shown(item.title) ?? shownFileName(item.originalFileName) ?? t('item.title')}
       </h1>
       <FlagBadges flags={item.flags} />
       <div className="item-layout">
@@ -53,8 +54,34 @@ export function EvidenceScreen({ id }: { id: string }) {
           </dd>
           <dt>{t('item.status')}</dt>
           <dd>{t(`status.${item.status as 'received'}`)}</dd>
+          {item.description && (
+            <>
+              <dt>{t('item.description')}</dt>
+              <dd className="said-text">{visibleText(item.description, true)}</dd>
+            </>
+          )}
+          {item.sourceType && (
+            <>
+              <dt>{t('upload.sourceType')}</dt>
+              <dd>
+                {t(`source.${item.sourceType}` as MessageKey)}
+                {item.sourceUrl && (
+                  <>
+                    {' · '}
+                    {/^https?:\/\//i.test(item.sourceUrl) ? (
+                      <a href={item.sourceUrl} rel="noopener noreferrer nofollow" target="_blank">
+                        {shown(item.sourceUrl)}
+                      </a>
+                    ) : (
+                      shown(item.sourceUrl)
+                    )}
+                  </>
+                )}
+              </dd>
+            </>
+          )}
           <dt>{t('item.tags')}</dt>
-          <dd>{item.tags.length ? <ul className="tags">{item.tags.map((tag) => <li key={tag}>{tag}</li>)}</ul> : t('item.noTags')}</dd>
+          <dd>{item.tags.length ? <ul className="tags">{item.tags.map((tag) => <li key={tag}>{shown(tag)}</li>)}</ul> : t('item.noTags')}</dd>
         </dl>
       </div>
       <VerifyPanel item={item} />
@@ -154,7 +181,7 @@ function Annotate({ item, onSaved }: { item: Evidence; onSaved(item: Evidence): 
     <form onSubmit={save.onSubmit} className="narrow" noValidate>
       <h2>{t('item.annotate')}</h2>
       <Field label={t('item.titleField')} maxLength={500} value={form.title} onChange={set('title')} error={fieldError('title')} />
-      <Field label={t('item.description')} value={form.description} onChange={set('description')} error={fieldError('description')} />
+      <TextArea label={t('item.description')} value={form.description} onChange={set('description')} error={fieldError('description')} />
       <Field label={t('item.tagsList')} value={form.tags} onChange={set('tags')} error={fieldError('tags')} />
       <Select label={t('item.status')} value={form.status} onChange={set('status')} error={fieldError('status')}>
         {(['received', 'under_review', 'verified', 'disputed'] as const).map((status) => (
@@ -414,7 +441,7 @@ function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
         {incidents.map((i) => (
           <option key={i.id} value={i.id} lang={contentLang(i.title, lang)}>
             {i.code ? `${i.code} · ` : ''}
-            {i.title}
+            {shown(i.title)}
           </option>
         ))}
       </Select>
@@ -451,17 +478,17 @@ export function CustodyHistory({ id, first }: { id: string; /** Its first page, 
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
   // The item shown now: a page that arrives after another item was opened is dropped.
-  const shown = useRef(id);
-  shown.current = id;
+  const showing = useRef(id);
+  showing.current = id;
   const more = (from: EvidenceCustody | null) => {
     const asked = id;
     setLoading(true);
     custodyPage(asked, from?.nextCursor ?? null)
       .then(
-        (page) => shown.current === asked && setCustody(from ? { ...page, events: [...from.events, ...page.events] } : page),
-        (e: unknown) => shown.current === asked && setError(e),
+        (page) => showing.current === asked && setCustody(from ? { ...page, events: [...from.events, ...page.events] } : page),
+        (e: unknown) => showing.current === asked && setError(e),
       )
-      .finally(() => shown.current === asked && setLoading(false));
+      .finally(() => showing.current === asked && setLoading(false));
   };
   useEffect(() => {
     setCustody(first ?? null);
@@ -493,7 +520,7 @@ export function CustodyHistory({ id, first }: { id: string; /** Its first page, 
                 </td>
                 <td>{instant(event.at)}</td>
                 <td>
-                  {names.has(event.actor.id) && `${names.get(event.actor.id)} · `}
+                  {names.has(event.actor.id) && `${shown(names.get(event.actor.id))} · `}
                   <RoleName role={event.actor.role} />
                 </td>
               </tr>

@@ -3,7 +3,7 @@ import { ApiError, call, evidenceName, get, itemName, type Evidence, type Incide
 import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, Said, Select, useSubmit, VocabularyPicker } from '../ui.js';
+import { ErrorNote, Field, Link, Said, Select, shown, useSubmit, VocabularyPicker } from '../ui.js';
 import { localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
@@ -129,7 +129,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         <Link href={`/cases/${theCase}/incidents`}>← {t('incidents.title')}</Link>
       </p>
       <h1 id="incident-title" lang={contentLang(incident?.title, lang)}>
-        {incident ? `${incident.code ?? ''} ${incident.title}` : t('incidents.new')}
+        {incident ? `${incident.code ?? ''} ${shown(incident.title)}` : t('incidents.new')}
       </h1>
       <form onSubmit={save.onSubmit} className="record-form" noValidate>
         <fieldset disabled={!editable} className="plain">

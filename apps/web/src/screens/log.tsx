@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { get, type CaseView, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
 import { contentLang, useI18n } from '../i18n.js';
-import { ActionName, ErrorNote, errorText, Link, Select } from '../ui.js';
+import { ActionName, ErrorNote, errorText, Link, Select, shown } from '../ui.js';
 import { checkLogGrewFrom, uncheckable, type Check } from '../verify-log.js';
 import { VerdictLine } from './evidence.js';
 
@@ -197,7 +197,7 @@ export function LogScreen() {
             <option value="">{t('log.allCases')}</option>
             {cases.map((c) => (
               <option key={c.id} value={c.id} lang={contentLang(c.title, lang)}>
-                {c.title}
+                {shown(c.title)}
               </option>
             ))}
           </Select>

@@ -6,6 +6,7 @@ import { get, itemName, type Evidence, type Incident, type Page } from '../api.j
 import { loadBasemap } from '../basemap.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
+import { visibleText } from '#custodia/text';
 import { ErrorNote } from '../ui.js';
 
 const UKRAINE: L.LatLngExpression = [48.6, 31.2];
@@ -24,7 +25,7 @@ const INCIDENT_MARKER: L.CircleMarkerOptions = { radius: 16, weight: 5, color: '
  */
 function textTooltip(text: string): HTMLElement {
   const span = document.createElement('span');
-  span.textContent = text;
+  span.textContent = visibleText(text);
   return span;
 }
 

@@ -3,7 +3,7 @@ import { call, evidenceName, fetchBlob, get, saveBlob, type Finding, type Remnan
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ActionName, ErrorNote, Field, Link, ScreenPending, useSubmit, VocabularyPicker } from '../ui.js';
+import { ActionName, ErrorNote, Field, Link, ScreenPending, shown, useSubmit, VocabularyPicker } from '../ui.js';
 import { fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence } from './record-form.js';
 
 /**
@@ -254,7 +254,7 @@ export function RemnantScreen({ id }: { id: string }) {
               <tbody>
                 {remnant.markings.map((m, i) => (
                   <tr key={i}>
-                    <td className="hash">{m.text}</td>
+                    <td className="hash">{shown(m.text)}</td>
                     <td>{m.location ?? '—'}</td>
                     <td>{term('marking_method', m.method)}</td>
                   </tr>

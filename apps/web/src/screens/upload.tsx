@@ -4,7 +4,7 @@ import { API, ApiError, call, authHeaders, get, OfflineError, receiptPath, type 
 import { hashFile } from '../hash-file.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
-import { Announcer, ErrorNote, errorText, Field, Link, Select, useChangeAnnouncement } from '../ui.js';
+import { Announcer, ErrorNote, errorText, Field, Link, Select, shown, TextArea, useChangeAnnouncement } from '../ui.js';
 import { verifyKeptReceipt, type Check } from '../verify-log.js';
 import { downloadReceipt, VerdictLine } from './evidence.js';
 import { withOffset } from './record-form.js';
@@ -204,13 +204,13 @@ export function UploadPanel({ caseId }: { caseId: string }) {
       <div className="narrow">
         <Field label={t('upload.capturedAt')} type="datetime-local" value={capturedAt} onChange={(e) => setCapturedAt(e.target.value)} />
         <Field label={t('upload.itemTitle')} maxLength={500} value={title} onChange={(e) => setTitle(e.target.value)} />
-        <Field label={t('upload.description')} value={description} onChange={(e) => setDescription(e.target.value)} />
+        <TextArea label={t('upload.description')} value={description} onChange={(e) => setDescription(e.target.value)} />
         <Field label={t('upload.tags')} value={tags} onChange={(e) => setTags(e.target.value)} />
         <Select label={t('upload.incident')} value={incidentId} onChange={(e) => setIncidentId(e.target.value)}>
           <option value="">{t('upload.noIncident')}</option>
           {incidents.map((incident) => (
             <option key={incident.id} value={incident.id} lang={contentLang(incident.title, lang)}>
-              {incident.code ?? ''} {incident.title}
+              {incident.code ?? ''} {shown(incident.title)}
             </option>
           ))}
         </Select>
