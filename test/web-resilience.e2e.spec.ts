@@ -2,6 +2,7 @@
 // The console when things go wrong, in a real Chromium against the real API and PostgreSQL: a
 // session ended while typing, no network at a reload or during a check, a double click, a
 // refused file, a screen the user may not open (from an outside audit of the console).
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,6 +189,36 @@ describe('the console in Chromium, when things go wrong', () => {
     // Forward again: a screen opened anew starts at its content.
     await page.goForward();
     await expect.poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 10_000 }).toBe('main');
+    await page.close();
+  });
+
+  it('a session ended during an upload asks to sign in again, and the upload then goes on from where it was', async () => {
+    const page = checks.watch(await browser.page());
+    await signIn(page, seized);
+    await page.goto(`${base}/cases/${caseId}/upload`);
+    // An administrator revokes the documenter's sessions while the file's bytes are on their way.
+    let revoked = false;
+    await page.route('**/api/v1/uploads/*', async (route) => {
+      if (!revoked && route.request().method() === 'PATCH') {
+        revoked = true;
+        expect((await t.http.delete(`/api/v1/users/${seized.id}/tokens?reason=lost`).set('Authorization', bearer(t.admin))).status).toBe(200);
+      }
+      await route.continue();
+    });
+    const bytes = randomBytes(3 * 1024 * 1024);
+    await page.locator('[data-testid=upload-input]').setInputFiles({ name: 'long.bin', mimeType: 'application/octet-stream', buffer: bytes });
+    const dialog = page.getByRole('alertdialog');
+    await dialog.waitFor({ timeout: 30_000 });
+    expect(revoked).toBe(true);
+    await dialog.locator('input[type=email]').fill(seized.email);
+    await dialog.locator('input[type=password]').fill(seized.password);
+    await dialog.locator('button[type=submit]').click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('.uploads li[data-phase=done]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('.uploads li[data-phase=failed]').count()).toBe(0);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const items = (await api(investigator).get(`/cases/${caseId}/evidence?limit=200`)).body.items as { sha256: string; submittedBy: { id: string } }[];
+    expect(items.filter((item) => item.sha256 === sha256).map((item) => item.submittedBy.id)).toEqual([seized.id]);
     await page.close();
   });
 

@@ -31,11 +31,15 @@ export class ApiError extends Error {
   }
 }
 
+/** Work waiting for a token (an upload the archive refused when the session ended). */
+const waitingForToken: (() => void)[] = [];
+
 export const token = {
   get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
   set: (value: string | null) => {
     if (value) sessionStorage.setItem(TOKEN_KEY, value);
     else sessionStorage.removeItem(TOKEN_KEY);
+    if (value) for (const resume of waitingForToken.splice(0)) resume();
     // The service worker that adds this tab's token to its video requests (public/sw.js) holds
     // the token it was given last: it follows a sign-out, an ended session, another sign-in.
     if (typeof navigator !== 'undefined') navigator.serviceWorker?.controller?.postMessage({ token: value });
@@ -59,6 +63,16 @@ let onUnauthorized: () => void = () => undefined;
 /** What to do when the token stops working (expired, revoked): back to the sign-in screen. */
 export function whenUnauthorized(callback: () => void): void {
   onUnauthorized = callback;
+}
+
+/**
+ * The archive refused the token in the middle of work that can wait (an upload under way): the
+ * session ends as for any refusal (the sign-in), and this resolves once someone signs in again.
+ */
+export function sessionEndedDuring(): Promise<void> {
+  const signedIn = new Promise<void>((resolve) => waitingForToken.push(resolve));
+  onUnauthorized();
+  return signedIn;
 }
 
 export function authHeaders(): Record<string, string> {

@@ -1,6 +1,6 @@
 import { useEffect, useState, useSyncExternalStore, type DragEvent } from 'react';
 import { DetailedError, Upload } from 'tus-js-client';
-import { API, ApiError, call, authHeaders, get, OfflineError, receiptPath, type Evidence, type Incident, type Page, type Receipt } from '../api.js';
+import { API, ApiError, call, authHeaders, get, OfflineError, receiptPath, sessionEndedDuring, type Evidence, type Incident, type Page, type Receipt } from '../api.js';
 import { hashFile } from '../hash-file.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
@@ -141,13 +141,22 @@ export function UploadPanel({ caseId }: { caseId: string }) {
       const uploadUrl = await new Promise<string>((resolve, reject) => {
         const upload = new Upload(file, {
           endpoint: `${API}/uploads`,
-          headers: authHeaders(),
+          // The token as it is at each request: after a session ended mid-upload and its user
+          // signed in again, the upload goes on with the new one.
+          onBeforeRequest: (req) => {
+            for (const [name, value] of Object.entries(authHeaders())) req.setHeader(name, value);
+          },
           chunkSize: 8 * 1024 * 1024,
           retryDelays: [0, 1000, 3000, 5000, 10000],
           metadata: { filename: file.name, filetype: file.type || 'application/octet-stream', sha256 },
           removeFingerprintOnSuccess: true,
           onProgress: (sent) => update(key, { sent }),
-          onError: (error) => reject(tusFailure(error)),
+          onError: (error) => {
+            // The session ended under way (revoked, expired): the sign-in comes up, and once
+            // someone signs in the upload resumes from where the archive has it.
+            if (error instanceof DetailedError && error.originalResponse?.getStatus() === 401) return void sessionEndedDuring().then(() => upload.start());
+            reject(tusFailure(error));
+          },
           onSuccess: () => resolve(upload.url!),
         });
         void upload.findPreviousUploads().then((previous) => {
