@@ -192,6 +192,25 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.close();
   });
 
+  it('a screen opened after the session ended is shown once its user signs in again, not its refusal', async () => {
+    const page = checks.watch(await browser.page());
+    await signIn(page, seized);
+    await page.goto(`${base}/cases/${caseId}`);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Kharkiv: resilience');
+    expect((await t.http.delete(`/api/v1/users/${seized.id}/tokens?reason=again`).set('Authorization', bearer(t.admin))).status).toBe(200);
+    await page.locator('nav.tabs').getByRole('link', { name: 'Події' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.waitFor();
+    await dialog.locator('input[type=email]').fill(seized.email);
+    await dialog.locator('input[type=password]').fill(seized.password);
+    await dialog.locator('button[type=submit]').click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Kharkiv: resilience');
+    await expect.poll(() => page.locator('.error, [role=alert]').allTextContents()).toEqual([]);
+    expect(page.url()).toMatch(/\/incidents$/);
+    await page.close();
+  });
+
   it('a session ended during an upload asks to sign in again, and the upload then goes on from where it was', async () => {
     const page = checks.watch(await browser.page());
     await signIn(page, seized);

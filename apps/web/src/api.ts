@@ -91,14 +91,28 @@ async function problemOf(res: Response): Promise<ApiError> {
   return new ApiError(res.status, body.title ?? res.statusText, body.detail, body.errors ?? [], Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
 }
 
+/** A read was refused for want of a session (the screen showing it has nothing to show). */
+let readRefused = false;
+/** Whether a read was refused since this was last asked: a screen left showing that refusal is made again once signed in. */
+export function takeReadRefused(): boolean {
+  const refused = readRefused;
+  readRefused = false;
+  return refused;
+}
+
 /** Sends a request; JSON in and out, problem+json thrown as ApiError. */
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const credentials = authHeaders();
   const res = await send(API + path, {
     method,
-    headers: { ...authHeaders(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    headers: { ...credentials, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.status === 401 && path !== '/auth/login') onUnauthorized();
+  if (res.status === 401 && path !== '/auth/login') {
+    // A read that found the session ended (not one sent after, without a token, while it was).
+    if (method === 'GET' && credentials.Authorization) readRefused = true;
+    onUnauthorized();
+  }
   if (!res.ok) throw await problemOf(res);
   if (res.status === 204 || res.status === 202 && res.headers.get('content-length') === '0') return undefined as T;
   return (await res.json()) as T;

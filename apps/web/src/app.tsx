@@ -1,5 +1,5 @@
 import { Component, lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { ApiError, call, get, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
+import { ApiError, call, get, takeReadRefused, token, whenUnauthorized, type Language, type Me, type Vocabulary } from './api.js';
 import { I18nContext, makeI18n, useI18n } from './i18n.js';
 import { followedFromHere, match, navigate, usePath } from './router.js';
 import { SessionContext, useSession, type Session } from './session.js';
@@ -40,6 +40,8 @@ export function App() {
   const [offline, setOffline] = useState(false);
   // Who the console was last signed in as (the shell keeps their screens while a session ends).
   const signedIn = useRef<string | null>(null);
+  // How many times the screens were made again after a session resumed (the shell's key).
+  const [remade, setRemade] = useState(0);
 
   const signOut = useCallback(() => {
     if (token.get()) void call('POST', '/auth/logout').catch(() => undefined);
@@ -53,8 +55,12 @@ export function App() {
     if (!token.get()) return setReady(true);
     try {
       const who = await get<Me>('/auth/me');
-      // Someone else signed in over an ended session: their console starts afresh.
+      // Someone else signed in over an ended session: their console starts afresh. The same
+      // person again: the screens stay (what they typed is kept), made again only when a read
+      // was refused meanwhile (a screen opened while the session had ended shows that refusal).
+      const readRefused = takeReadRefused();
       if (signedIn.current !== null && signedIn.current !== who.id) navigate('/');
+      else if (signedIn.current !== null && readRefused) setRemade((n) => n + 1);
       signedIn.current = who.id;
       setMe(who);
       setEnded(false);
@@ -97,9 +103,12 @@ export function App() {
     async (next: Language) => {
       setLang(next);
       // Remembered per user, so it follows them to another device.
+      // (This browser keeps it anyway; a refusal is not the language's concern.)
       if (me) {
-        await call('PATCH', '/auth/me', { language: next });
-        setMe({ ...me, language: next });
+        await call('PATCH', '/auth/me', { language: next }).then(
+          () => setMe({ ...me, language: next }),
+          () => undefined,
+        );
       }
     },
     [me],
@@ -124,7 +133,7 @@ export function App() {
       {session ? (
         <SessionContext.Provider value={session}>
           <div className="shell" inert={ended}>
-            <Shell key={session.me.id} onLanguage={chooseLanguage} />
+            <Shell key={`${session.me.id}-${remade}`} onLanguage={chooseLanguage} />
           </div>
           {ended && <SessionEnded onSignedIn={load} />}
         </SessionContext.Provider>
