@@ -211,6 +211,22 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.close();
   });
 
+  it('a sign-out the archive does not hear is said on the sign-in screen; one it hears is not', async () => {
+    const page = checks.watch(await browser.page());
+    await signIn(page, documenter);
+    await page.route('**/api/v1/auth/logout', (route) => route.abort('internetdisconnected'));
+    await page.getByRole('button', { name: 'Вийти' }).click();
+    await page.waitForURL(`${base}/login`);
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Тут ви вийшли, але архів не вдалося досягти/);
+    await page.unroute('**/api/v1/auth/logout');
+    await signIn(page, documenter);
+    await page.getByRole('button', { name: 'Вийти' }).click();
+    await page.waitForURL(`${base}/login`);
+    await page.getByRole('button', { name: 'Увійти' }).waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.close();
+  });
+
   it('a session ended during an upload asks to sign in again, and the upload then goes on from where it was', async () => {
     const page = checks.watch(await browser.page());
     await signIn(page, seized);

@@ -28,6 +28,9 @@ function browserLanguage(): Language {
 /** How often the console asks again while the archive cannot be reached at start (ms). */
 const RETRY_MS = 10_000;
 
+/** The last sign-out's answer: whether the archive ended the session (the sign-in screen says when it did not). */
+export let lastSignOut: Promise<boolean> | null = null;
+
 export function App() {
   const [me, setMe] = useState<Me | null>(null);
   const [vocabularies, setVocabularies] = useState<Vocabulary[]>([]);
@@ -42,9 +45,24 @@ export function App() {
   const signedIn = useRef<string | null>(null);
   // How many times the screens were made again after a session resumed (the shell's key).
   const [remade, setRemade] = useState(0);
+  // Something was typed on the screen shown (since it was opened): it is never made again under the user.
+  const typed = useRef(false);
+  useEffect(() => {
+    // On the screens, not in the sign-in over them.
+    const onInput = (event: Event) => (typed.current ||= event.target instanceof Element && event.target.closest('.shell') !== null);
+    const onScreen = () => (typed.current = false);
+    addEventListener('input', onInput, true);
+    addEventListener('popstate', onScreen);
+    return () => {
+      removeEventListener('input', onInput, true);
+      removeEventListener('popstate', onScreen);
+    };
+  }, []);
 
   const signOut = useCallback(() => {
-    if (token.get()) void call('POST', '/auth/logout').catch(() => undefined);
+    // The archive ends the session; if it cannot be reached, the sign-in screen says so (the
+    // token, gone from this tab, stays valid there until it expires or an administrator ends it).
+    if (token.get()) lastSignOut = call('POST', '/auth/logout').then(() => true, (error: unknown) => error instanceof ApiError && error.status === 401);
     token.set(null);
     signedIn.current = null;
     setMe(null);
@@ -56,11 +74,12 @@ export function App() {
     try {
       const who = await get<Me>('/auth/me');
       // Someone else signed in over an ended session: their console starts afresh. The same
-      // person again: the screens stay (what they typed is kept), made again only when a read
-      // was refused meanwhile (a screen opened while the session had ended shows that refusal).
+      // person again: the screens stay (what they typed is kept); a screen nothing was typed on
+      // whose read was refused meanwhile (opened as the session ended: it shows that refusal)
+      // is made again.
       const readRefused = takeReadRefused();
       if (signedIn.current !== null && signedIn.current !== who.id) navigate('/');
-      else if (signedIn.current !== null && readRefused) setRemade((n) => n + 1);
+      else if (signedIn.current !== null && readRefused && !typed.current) setRemade((n) => n + 1);
       signedIn.current = who.id;
       setMe(who);
       setEnded(false);

@@ -1,11 +1,19 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, call, token, type Language, type Me } from '../api.js';
-import { LanguageSwitch } from '../app.js';
+import { lastSignOut, LanguageSwitch } from '../app.js';
 import { useI18n } from '../i18n.js';
 import { errorText, Field } from '../ui.js';
 
 export function LoginScreen({ onSignedIn, onLanguage }: { onSignedIn(): Promise<void>; onLanguage(lang: Language): void }) {
   const { t } = useI18n();
+  const [notEnded, setNotEnded] = useState(false);
+  useEffect(() => {
+    let shown = true;
+    void lastSignOut?.then((ended) => shown && setNotEnded(!ended));
+    return () => {
+      shown = false;
+    };
+  }, []);
   return (
     <main id="main" className="login">
       <div className="login-box">
@@ -13,6 +21,11 @@ export function LoginScreen({ onSignedIn, onLanguage }: { onSignedIn(): Promise<
           {t('app.name')} <span>{t('app.tagline')}</span>
         </h1>
         <LanguageSwitch onLanguage={onLanguage} />
+        {notEnded && (
+          <p className="error" role="alert">
+            {t('login.signOutUnheard')}
+          </p>
+        )}
         <LoginForm onSignedIn={onSignedIn} />
       </div>
     </main>
