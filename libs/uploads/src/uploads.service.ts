@@ -213,6 +213,8 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
       // its owner's open uploads for a day. (A body merely cut off is no refusal: kept, answered 201.)
       await this.store.remove(created).catch((error: unknown) => this.logger.warn(`a refused creation's upload stays until its expiry: ${String(error)}`));
     }
+    // tus 1.0.0: a 412 (no Tus-Resumable) names the version the server speaks.
+    if (response.status === 412) response.headers.set('Tus-Version', '1.0.0');
     if (response.status === 413 && request.method === 'POST' && Number(request.headers.get('upload-length')) > this.config.maxUploadBytes) {
       response.headers.set('Tus-Max-Size', String(this.config.maxUploadBytes));
     }

@@ -13,9 +13,10 @@ const TUS_VERSION = '1.0.0';
  *   the overridden request meets the same guards and handlers as the real method; a value that
  *   is not one of tus's methods is a 400 problem;
  * - Tus-Resumable "MUST be included in every ... response except for OPTIONS requests";
- * - a Tus-Resumable version the server does not speak, or none, is answered "412 Precondition
- *   Failed" with the Tus-Version it does (@tus/server answers 400 to the one, 412 without
- *   Tus-Version to the other).
+ * - a Tus-Resumable version the server does not speak is answered "412 Precondition Failed" with
+ *   the Tus-Version it does (@tus/server answers 400). A request without the header is refused
+ *   412 too, after the guards (a caller without a token learns 401 first), by the tus server or
+ *   UploadsService.append, with Tus-Version (UploadsService.handle adds it).
  */
 export function tusProtocol(prefix: string) {
   const base = `/${prefix}/uploads`;
@@ -35,13 +36,9 @@ export function tusProtocol(prefix: string) {
     if (req.method === 'OPTIONS') return next();
     res.setHeader('Tus-Resumable', TUS_VERSION);
     const version = req.headers['tus-resumable'];
-    if (version !== TUS_VERSION) {
+    if (version !== undefined && version !== TUS_VERSION) {
       res.setHeader('Tus-Version', TUS_VERSION);
-      const detail =
-        version === undefined
-          ? `Tus-Resumable is required: this server speaks tus ${TUS_VERSION} (Tus-Version)`
-          : `Tus-Resumable names a version this server does not speak: it speaks tus ${TUS_VERSION} (Tus-Version)`;
-      return sendProblem(res, problem(412, detail));
+      return sendProblem(res, problem(412, `Tus-Resumable names a version this server does not speak: it speaks tus ${TUS_VERSION} (Tus-Version)`));
     }
     next();
   };
