@@ -156,8 +156,9 @@ export class EvidenceController {
   @Permit('evidence.metadata')
   @Endpoint({
     summary: 'Every tag the original carries, grouped as ExifTool groups them (records evidence.viewed, part "metadata")',
+    description: "422: ExifTool's reading of this file passes the archive's bounds (its time, or 16 MiB of tags: a decompression bomb); the item itself is unaffected.",
     response: EvidenceTags,
-    problems: [404, 503],
+    problems: [404, 422, 503],
   })
   getEvidenceMetadata(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request) {
     return this.tags.read(actor, id, req.method === 'HEAD');
@@ -219,7 +220,11 @@ export class EvidenceController {
     ranged: true,
     problems: [404, 412, 416],
   })
-  @ApiResponse({ status: 304, description: 'Not Modified: If-None-Match names this ETag; no byte is sent and no download recorded' })
+  @ApiResponse({
+    status: 304,
+    description: 'Not Modified: If-None-Match names this ETag; no byte is sent and no download recorded',
+    headers: { ETag: { description: 'The bytes\' strong validator', schema: { type: 'string' } } },
+  })
   downloadEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (read) => {
       const { row, range, stream } = await this.evidence.openOriginal(actor, id, read);

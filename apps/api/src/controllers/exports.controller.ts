@@ -53,7 +53,11 @@ export class ExportsController {
     ranged: true,
     problems: [404, 409, 412, 416],
   })
-  @ApiResponse({ status: 304, description: 'Not Modified: If-None-Match names this ETag; no byte is sent and no download recorded' })
+  @ApiResponse({
+    status: 304,
+    description: 'Not Modified: If-None-Match names this ETag; no byte is sent and no download recorded',
+    headers: { ETag: { description: 'The bytes\' strong validator', schema: { type: 'string' } } },
+  })
   content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (read) => {
       const { view, range, stream } = await this.exports.openPackage(actor, id, read);

@@ -113,6 +113,38 @@ function tidySchema(schema: JsonSchema): JsonSchema {
   return walk(schema) as JsonSchema;
 }
 
+/**
+ * Makes every schema of the document mean the same to every OpenAPI 3.0 reader, in place:
+ * - `nullable` counts only beside a `type` (OpenAPI 3.0.3), so a nullable reference
+ *   (`{ nullable, allOf: [$ref] }`, zod's form) gets the type of the schema it names: strict
+ *   validators and client generators otherwise refuse the `null` the archive sends;
+ * - a `pattern` is an ECMA-262 expression without the `u` flag, where Unicode property escapes
+ *   (`\p{L}`) do not exist (and Python's `re` refuses them): such a pattern is left out, kept as
+ *   `x-custodia-unicode-pattern` (the server applies it with the flag) and said in the description.
+ */
+function portableSchemas(document: OpenAPIObject): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, JsonSchema>;
+  const typeOf = (ref: unknown): unknown => (typeof ref === 'string' ? schemas[ref.replace('#/components/schemas/', '')]?.['type'] : undefined);
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    const node = value as JsonSchema;
+    const allOf = node['allOf'] as JsonSchema[] | undefined;
+    if (node['nullable'] === true && node['type'] === undefined && allOf?.length === 1) {
+      const type = typeOf(allOf[0]!['$ref']);
+      if (type !== undefined) node['type'] = type;
+    }
+    if (typeof node['pattern'] === 'string' && node['pattern'].includes('\\p{')) {
+      node['x-custodia-unicode-pattern'] = node['pattern'];
+      node['description'] = [node['description'], `Matches ${node['pattern']} (Unicode property escapes: the u flag).`].filter(Boolean).join(' ');
+      delete node['pattern'];
+    }
+    Object.values(node).forEach(walk);
+  };
+  walk(document.paths);
+  walk(schemas);
+}
+
 /** Declares a route's shapes; see EndpointSpec. */
 export function Endpoint(spec: EndpointSpec): MethodDecorator {
   const status = spec.status ?? 200;
@@ -135,24 +167,46 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
   if (spec.produces) {
     const content = { [spec.produces]: { schema: spec.producesSchema ?? { type: 'string', format: 'binary' } } };
     decorators.push(ApiProduces(spec.produces));
-    decorators.push(ApiResponse({ status, description: 'OK', content }));
+    const headers = documentedHeaders({ ...(spec.ranged ? RANGED_HEADERS : {}), ...spec.headers });
+    decorators.push(ApiResponse({ status, description: 'OK', content, ...(headers ? { headers } : {}) }));
     if (spec.ranged) {
-      const headers = { 'Content-Range': { description: 'The range sent, as bytes first-last/size', schema: { type: 'string' } } };
-      decorators.push(ApiResponse({ status: 206, description: 'The range asked for (Range, with If-Range)', content, headers }));
+      decorators.push(
+        ApiResponse({
+          status: 206,
+          description: 'The range asked for (Range, with If-Range)',
+          content,
+          headers: documentedHeaders({ ...RANGED_HEADERS, 'Content-Range': 'The range sent, as bytes first-last/size' }),
+        }),
+      );
     }
   } else if (spec.response) {
     decorators.push(ApiResponse({ status, description: 'OK', schema: openApiSchema(spec.response, 'output') as never }));
   } else {
-    const headers = spec.headers && Object.fromEntries(Object.entries(spec.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+    const headers = documentedHeaders(spec.headers);
     decorators.push(ApiResponse({ status, description: status === 204 ? 'No content' : 'OK', ...(headers ? { headers } : {}) }));
   }
   // A JSON body can also be too large (413) or not JSON at all (415), before any schema reads it.
   // 400: every operation refuses query parameters it does not declare.
   const problems = new Set([400, ...(spec.body ? [413, 415] : []), ...(spec.problems ?? [])]);
   for (const problem of [...problems].sort()) {
-    decorators.push(ApiResponse({ status: problem, description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } }));
+    const headers = problem === 429 ? documentedHeaders({ 'Retry-After': 'Seconds to wait before asking again' }) : undefined;
+    decorators.push(ApiResponse({ status: problem, description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } }, ...(headers ? { headers } : {}) }));
   }
   return applyDecorators(...decorators);
+}
+
+/** What a download of stored bytes answers with, whole or in part (RFC 9110, RFC 9530). */
+const RANGED_HEADERS: Record<string, string> = {
+  ETag: 'The bytes\' strong validator ("sha256-<hex>"), for If-Range, If-None-Match and If-Match',
+  'Repr-Digest': 'sha-256=:<base64>: of the whole representation (RFC 9530)',
+  'Content-Disposition': 'attachment, with the file name',
+  'Accept-Ranges': 'bytes',
+};
+
+/** `{ name: description }` as OpenAPI response headers (strings), or undefined for none. */
+function documentedHeaders(headers: Record<string, string> | undefined): Record<string, { description: string; schema: { type: 'string' } }> | undefined {
+  if (!headers || Object.keys(headers).length === 0) return undefined;
+  return Object.fromEntries(Object.entries(headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
 }
 
 function specOf(context: ExecutionContext): EndpointSpec | undefined {
@@ -283,6 +337,7 @@ export function completeDocument(document: OpenAPIObject, options: { publicLog: 
     ...Object.fromEntries([...components].map(([id, { json }]) => [id, json])),
     Problem: PROBLEM_SCHEMA,
   } as never;
+  portableSchemas(document);
   // Tokens are opaque (not JWTs), whatever Nest's bearer default says.
   for (const scheme of Object.values(document.components.securitySchemes ?? {})) delete (scheme as { bearerFormat?: string }).bearerFormat;
   const ids = new Set<string>();
