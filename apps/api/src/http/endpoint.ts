@@ -189,7 +189,7 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
   // 400: every operation refuses query parameters it does not declare.
   const problems = new Set([400, ...(spec.body ? [413, 415] : []), ...(spec.problems ?? [])]);
   for (const problem of [...problems].sort()) {
-    const headers = problem === 429 ? documentedHeaders({ 'Retry-After': 'Seconds to wait before asking again' }) : undefined;
+    const headers = problem === 429 ? documentedHeaders({ 'Retry-After': 'Seconds to wait before asking again (absent where waiting does not help: a limit on what one holds, such as open uploads)' }) : undefined;
     decorators.push(ApiResponse({ status: problem, description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } }, ...(headers ? { headers } : {}) }));
   }
   return applyDecorators(...decorators);
