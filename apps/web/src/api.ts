@@ -1,9 +1,10 @@
-import { visibleText } from '#custodia/text';
 /**
  * The console's only way to the archive: the public HTTP API under /api/v1, with the bearer
  * token of the signed-in user (kept in sessionStorage: gone when the tab closes). Errors are the
  * API's problem+json, kept whole so a form can show each field's message beside the field.
  */
+
+import { visibleText } from '#custodia/text';
 
 export const API = '/api/v1';
 const TOKEN_KEY = 'custodia.token';
@@ -219,8 +220,7 @@ export interface GeoPoint {
   altitudeM?: number | null;
 }
 
-/** How an item is named where it is listed: its title, else the file name it came with, else the start of its id. */
-/** An item's name as shown: its title, else its file name, else the start of its id (hidden characters made visible). */
+/** How an item is named where it is listed: its title, else the file name it came with, else the start of its id (hidden characters made visible). */
 export const itemName = (item: Pick<Evidence, 'id' | 'title' | 'originalFileName'>): string => visibleText(item.title ?? item.originalFileName ?? item.id.slice(0, 8));
 
 /** The name of the item `id` among `items` (the start of its id when it is not among them). */
