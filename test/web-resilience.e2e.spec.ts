@@ -4,7 +4,7 @@
 // refused file, a screen the user may not open (from an outside audit of the console).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
@@ -21,6 +21,13 @@ let caseId: string;
 const checks = new ConsoleChecks();
 
 const signIn = (page: Page, user: { email: string; password: string }) => checks.signIn(page, base, user);
+/** Signs in through the sign-in that comes up over the screens when a session ends. */
+async function signInOver(dialog: Locator, user: { email: string; password: string }): Promise<void> {
+  await dialog.locator('input[type=email]').fill(user.email);
+  await dialog.locator('input[type=password]').fill(user.password);
+  await dialog.locator('button[type=submit]').click();
+  await dialog.waitFor({ state: 'detached' });
+}
 const api = (user: TestUser) => ({
   get: (path: string) => t.http.get(`/api/v1${path}`).set('Authorization', bearer(user)),
   post: (path: string, body: object) => t.http.post(`/api/v1${path}`).set('Authorization', bearer(user)).send(body),
@@ -61,20 +68,14 @@ describe('the console in Chromium, when things go wrong', () => {
     // The screen behind stays as it was, and cannot be used until the user signs in.
     expect(await page.locator('.shell').getAttribute('inert')).not.toBeNull();
     expect(await title.inputValue()).toBe('Влучання у під’їзд, вул. Гвардійців-Широнінців');
-    await dialog.locator('input[type=email]').fill(seized.email);
-    await dialog.locator('input[type=password]').fill(seized.password);
-    await dialog.locator('button[type=submit]').click();
-    await dialog.waitFor({ state: 'detached' });
+    await signInOver(dialog, seized);
     expect(await title.inputValue()).toBe('Влучання у під’їзд, вул. Гвардійців-Широнінців');
 
     // Someone else signing in over an ended session does not see the documenter's screen.
     await t.http.delete(`/api/v1/users/${seized.id}/tokens?reason=${encodeURIComponent('again')}`).set('Authorization', bearer(t.admin));
     await page.getByRole('button', { name: 'Створити' }).click();
     await dialog.waitFor();
-    await dialog.locator('input[type=email]').fill(investigator.email);
-    await dialog.locator('input[type=password]').fill(investigator.password);
-    await dialog.locator('button[type=submit]').click();
-    await dialog.waitFor({ state: 'detached' });
+    await signInOver(dialog, investigator);
     await expect.poll(() => page.locator('.who').textContent()).toContain('Olena Investigator');
     expect(await page.locator('h1').textContent()).toBe('Справи');
     expect(await page.locator('input').evaluateAll((inputs) => inputs.some((input) => (input as HTMLInputElement).value.includes('Влучання')))).toBe(false);
@@ -201,10 +202,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.locator('nav.tabs').getByRole('link', { name: 'Події' }).click();
     const dialog = page.getByRole('alertdialog');
     await dialog.waitFor();
-    await dialog.locator('input[type=email]').fill(seized.email);
-    await dialog.locator('input[type=password]').fill(seized.password);
-    await dialog.locator('button[type=submit]').click();
-    await dialog.waitFor({ state: 'detached' });
+    await signInOver(dialog, seized);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Kharkiv: resilience');
     await expect.poll(() => page.locator('.error, [role=alert]').allTextContents()).toEqual([]);
     expect(page.url()).toMatch(/\/incidents$/);
@@ -245,10 +243,7 @@ describe('the console in Chromium, when things go wrong', () => {
     const dialog = page.getByRole('alertdialog');
     await dialog.waitFor({ timeout: 30_000 });
     expect(revoked).toBe(true);
-    await dialog.locator('input[type=email]').fill(seized.email);
-    await dialog.locator('input[type=password]').fill(seized.password);
-    await dialog.locator('button[type=submit]').click();
-    await dialog.waitFor({ state: 'detached' });
+    await signInOver(dialog, seized);
     await page.locator('.uploads li[data-phase=done]').waitFor({ timeout: 60_000 });
     expect(await page.locator('.uploads li[data-phase=failed]').count()).toBe(0);
     const sha256 = createHash('sha256').update(bytes).digest('hex');

@@ -7,17 +7,12 @@ import { navigate } from './router.js';
 import { visibleText } from '#custodia/text';
 
 /**
- * A submitter's file name as shown: kept as sent by the archive, it may hold a bidirectional
- * override that shows `invoice\u202Egpj.exe` as "invoiceexe.jpg"; such characters appear as
- * `[U+202E]`, as in the reports.
- */
-/**
- * Text someone typed (a title, a name, a tag, a file name) as the console shows it: characters
- * that hide themselves or turn the text around (a right-to-left override making "invoice‮gpj.exe"
- * read "invoiceexe.jpg", or a display name read as another person's) appear as [U+202E].
+ * Text someone typed (a title, a name, a tag, a file name) as the console shows it, as in the
+ * reports: characters that hide themselves or turn the text around (a bidirectional override
+ * showing `invoice\u202Egpj.exe` as "invoiceexe.jpg", or a display name read as another
+ * person's) appear as `[U+202E]`.
  */
 export const shown = (text: string | null | undefined): string | null => (text ? visibleText(text) : null);
-export const shownFileName = shown;
 
 /** An in-app link: a real <a href> (keyboard, middle click) that navigates without reloading. */
 export function Link({ href, children, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
@@ -136,18 +131,18 @@ export function VocabularyPicker({ label, vocabulary, terms, value, onChange, er
 export function FlagBadges({ flags, max = Infinity }: { flags: Flag[]; max?: number }) {
   const { t } = useI18n();
   if (flags.length === 0) return null;
-  const shown = flags.length > max ? flags.slice(0, max - 1) : flags;
-  const rest = flags.slice(shown.length).map((flag) => t(`flag.${flag}`)).join(', ');
+  const listed = flags.length > max ? flags.slice(0, max - 1) : flags;
+  const rest = flags.slice(listed.length).map((flag) => t(`flag.${flag}`)).join(', ');
   return (
     <ul className="badges">
-      {shown.map((flag) => (
+      {listed.map((flag) => (
         <li key={flag} className={`badge badge-${flag}`} title={t(`flag.${flag}`)}>
           {t(`flag.${flag}`)}
         </li>
       ))}
       {rest && (
         <li className="badge badge-more" title={rest}>
-          +{flags.length - shown.length}
+          +{flags.length - listed.length}
           <span className="visually-hidden">: {rest}</span>
         </li>
       )}

@@ -69,6 +69,19 @@ function noPictureReason(mediaType: string): string | null {
   return /^(image|video)\//.test(mediaType) ? `no picture is made of ${mediaType}: the archive does not decode this format; the original is kept as received` : null;
 }
 
+/** What a read's custody event names of the item. */
+type ReadItem = Pick<EvidenceRow, 'id' | 'case_id' | 'sha256'>;
+
+/** The custody event of `actor` reading the item. */
+function readEvent(actor: Actor, row: ReadItem, action: 'evidence.viewed' | 'evidence.downloaded', details: CustodyEventInput['details']): CustodyEventInput {
+  return { action, actor, caseId: row.case_id, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details };
+}
+
+/** `evidence.viewed` of a part of the item; a HEAD (`headersOnly`) adds `method: "HEAD"`: nothing was sent. */
+function viewEvent(actor: Actor, row: ReadItem, part: ViewedPart, headersOnly: boolean): CustodyEventInput {
+  return readEvent(actor, row, 'evidence.viewed', { part, ...(headersOnly ? { method: 'HEAD' } : {}) });
+}
+
 /** The most UTF-16 code units of an original file name kept. */
 const MAX_FILE_NAME_UNITS = 255;
 
@@ -406,13 +419,13 @@ export class EvidenceService implements OnApplicationShutdown {
   }
 
   /** Records `evidence.viewed` of a part of the item; `headersOnly` (a HEAD) adds `method: "HEAD"`: nothing was sent. */
-  recordView(actor: Actor, row: Pick<EvidenceRow, 'id' | 'case_id' | 'sha256'>, part: string, headersOnly: boolean): Promise<void> {
-    return this.recordRead(actor, row, 'evidence.viewed', { part, ...(headersOnly ? { method: 'HEAD' } : {}) });
+  recordView(actor: Actor, row: ReadItem, part: ViewedPart, headersOnly: boolean): Promise<void> {
+    return this.custody.record(viewEvent(actor, row, part, headersOnly));
   }
 
   /** Records that `actor` read a part of the item, committed before the read is answered (group commit with other reads). */
-  async recordRead(actor: Actor, row: Pick<EvidenceRow, 'id' | 'case_id' | 'sha256'>, action: 'evidence.viewed' | 'evidence.downloaded', details: CustodyEventInput['details']): Promise<void> {
-    await this.custody.record({ action, actor, caseId: row.case_id, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details });
+  async recordRead(actor: Actor, row: ReadItem, action: 'evidence.viewed' | 'evidence.downloaded', details: CustodyEventInput['details']): Promise<void> {
+    await this.custody.record(readEvent(actor, row, action, details));
   }
 
   /** The resource as it is now, for an item the caller has just written. */
@@ -461,10 +474,7 @@ export class EvidenceService implements OnApplicationShutdown {
     const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > filters.limit && last ? encodeCursor(last.received_us, last.id) : null;
-    const details = { part: 'listing', ...(headersOnly ? { method: 'HEAD' } : {}) };
-    await this.custody.recordAll(
-      page.map((row) => ({ action: 'evidence.viewed', actor, caseId, subject: { type: 'evidence', id: row.id, sha256: row.sha256 }, details })),
-    );
+    await this.custody.recordAll(page.map((row) => viewEvent(actor, row, 'listing', headersOnly)));
     const items = page.map((row) => ({ ...toEvidenceView(row, API_BASE, actor), timeApproximate: isTimeApproximate(row) }));
     return { items, nextCursor };
   }

@@ -29,10 +29,10 @@ export interface DerivativeOptions {
   mediaType?: string;
 }
 
-/** Containers whose first video stream gives the poster frame (as sniffed by file-type). */
 /** Most pixels of a picture decoded whole in the WebAssembly sandbox (see createDerivatives). */
 const SANDBOX_MAX_PIXELS = 100_000_000;
 
+/** Containers whose first video stream gives the poster frame (as sniffed by file-type). */
 const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm']);
 
 /** Derived images (JPEG, sRGB, upright, no metadata of any kind) and the picture's fingerprint. */

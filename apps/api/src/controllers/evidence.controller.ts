@@ -220,11 +220,6 @@ export class EvidenceController {
     ranged: true,
     problems: [404, 412, 416],
   })
-  @ApiResponse({
-    status: 304,
-    description: 'Not Modified: If-None-Match names this ETag; no byte is sent and no download recorded',
-    headers: { ETag: { description: 'The bytes\' strong validator', schema: { type: 'string' } } },
-  })
   downloadEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (read) => {
       const { row, range, stream } = await this.evidence.openOriginal(actor, id, read);

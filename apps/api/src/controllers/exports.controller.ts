@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ByDownloadLink, CurrentActor, Permit, type Actor } from '#custodia/auth';
 import { CreateExportBody, Export, ExportList, ExportsService, type ExportView } from '#custodia/exports';
@@ -52,11 +52,6 @@ export class ExportsController {
     produces: 'application/zip',
     ranged: true,
     problems: [404, 409, 412, 416],
-  })
-  @ApiResponse({
-    status: 304,
-    description: 'Not Modified: If-None-Match names this ETag; no byte is sent and no download recorded',
-    headers: { ETag: { description: 'The bytes\' strong validator', schema: { type: 'string' } } },
   })
   content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (read) => {

@@ -44,7 +44,7 @@ export interface EndpointSpec {
   produces?: string;
   /** The schema of a `produces` body that is JSON of another media type (GeoJSON); else binary. */
   producesSchema?: object;
-  /** A download that answers Range requests: 206 with the same media type, one range. */
+  /** A download of stored bytes: 206 for one Range (same media type), 304 for If-None-Match with its ETag; ETag and Repr-Digest on each. */
   ranged?: boolean;
   /** A body in several media types (a submission: multipart or JSON): its schema per media type. */
   bodies?: Record<string, object>;
@@ -176,6 +176,11 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
           description: 'The range asked for (Range, with If-Range)',
           content,
           headers: documentedHeaders({ ...RANGED_HEADERS, 'Content-Range': 'The range sent, as bytes first-last/size' }),
+        }),
+        ApiResponse({
+          status: 304,
+          description: 'Not Modified: If-None-Match names this ETag; no byte is sent and no download recorded',
+          headers: documentedHeaders({ ETag: RANGED_HEADERS['ETag']! }),
         }),
       );
     }

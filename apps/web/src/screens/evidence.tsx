@@ -3,7 +3,7 @@ import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, sa
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
 import { useSession } from '../session.js';
-import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shown, shownFileName, TextArea, useDownload, useSubmit } from '../ui.js';
+import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shown, TextArea, useDownload, useSubmit } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -34,14 +34,14 @@ export function EvidenceScreen({ id }: { id: string }) {
         <Link href={`/cases/${item.caseId}`}>← {t('case.evidence')}</Link>
       </p>
       <h1 id="item-title" lang={contentLang(item.title ?? item.originalFileName, lang)}>
-        {shown(item.title) ?? shownFileName(item.originalFileName) ?? t('item.title')}
+        {shown(item.title) ?? shown(item.originalFileName) ?? t('item.title')}
       </h1>
       <FlagBadges flags={item.flags} />
       <div className="item-layout">
         <Preview item={item} />
         <dl className="facts">
           <dt>{t('item.file')}</dt>
-          <dd>{shownFileName(item.originalFileName) ?? '—'}</dd>
+          <dd>{shown(item.originalFileName) ?? '—'}</dd>
           <dt>{t('item.sha256')}</dt>
           <dd className="hash">{item.sha256}</dd>
           <dt>{t('item.size')}</dt>

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { get, type Evidence, type Flag, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, Field, FlagBadges, Link, Said, Select, shown, shownFileName } from '../ui.js';
+import { ErrorNote, Field, FlagBadges, Link, Said, Select, shown } from '../ui.js';
 import { requestThumbnail } from './thumbs.js';
 
 const FLAGS: Flag[] = ['exact_duplicate', 'near_duplicate', 'location_mismatch', 'time_mismatch', 'no_embedded_metadata', 'type_mismatch'];
@@ -232,7 +232,7 @@ function Cell({ item, index, tabbable, onFocus, style }: { item: Evidence; index
   const { t, instant } = useI18n();
   const [src, setSrc] = useState<string | null>(null);
   useEffect(() => (item.derivatives?.thumbnail ? requestThumbnail(item.id, setSrc) : undefined), [item.id, item.derivatives?.thumbnail]);
-  const name = shown(item.title) ?? shownFileName(item.originalFileName) ?? item.sha256.slice(0, 12);
+  const name = shown(item.title) ?? shown(item.originalFileName) ?? item.sha256.slice(0, 12);
   // Which time the cell shows: the one declared, else the file's own, else when it arrived.
   const [whose, when] = item.declared.capturedAt
     ? (['grid.declared', item.declared.capturedAt] as const)

@@ -17,7 +17,7 @@ type Weapon = Incident['weapons'][number];
  * the others are kept, and so is the first one's identification basis and confidence while its
  * type is unchanged; an empty type removes the first.
  */
-export function weaponsWith(weapons: readonly Weapon[], weaponType: string): Weapon[] {
+function weaponsWith(weapons: readonly Weapon[], weaponType: string): Weapon[] {
   const [first, ...rest] = weapons;
   if (!weaponType) return rest;
   return [first?.weaponType === weaponType ? first : { weaponType, identificationBasis: null, confidence: null }, ...rest];

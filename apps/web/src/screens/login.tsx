@@ -8,10 +8,10 @@ export function LoginScreen({ onSignedIn, onLanguage }: { onSignedIn(): Promise<
   const { t } = useI18n();
   const [notEnded, setNotEnded] = useState(false);
   useEffect(() => {
-    let shown = true;
-    void lastSignOut?.then((ended) => shown && setNotEnded(!ended));
+    let mounted = true;
+    void lastSignOut?.then((ended) => mounted && setNotEnded(!ended));
     return () => {
-      shown = false;
+      mounted = false;
     };
   }, []);
   return (
