@@ -17,6 +17,8 @@ self.addEventListener('message', (event) => {
   if (!client || !event.data) return;
   if (typeof event.data.token === 'string') tokens.set(client, event.data.token);
   else if (event.data.token === null) tokens.delete(client);
+  // Said back once kept, so the tab's video asks only after (a message and a fetch are not ordered).
+  if (event.ports[0]) event.ports[0].postMessage('kept');
   event.waitUntil(forgetClosedTabs());
 });
 

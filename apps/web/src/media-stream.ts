@@ -13,7 +13,15 @@ export async function streamUrl(path: string): Promise<string> {
       if (!navigator.serviceWorker.controller) {
         await new Promise<void>((resolve) => navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true }));
       }
-      navigator.serviceWorker.controller!.postMessage({ token: token.get() });
+      // The worker keeps this tab's token before the video asks for its bytes: a message and a
+      // fetch reach it in no set order, and a request it sees first goes without the token (401).
+      const kept = new MessageChannel();
+      const answered = new Promise<void>((resolve, reject) => {
+        kept.port1.onmessage = () => resolve();
+        setTimeout(() => reject(new Error('the service worker did not answer')), 5000);
+      });
+      navigator.serviceWorker.controller!.postMessage({ token: token.get() }, [kept.port2]);
+      await answered;
       return API + path;
     } catch {
       // Fall through to a copy in memory.
