@@ -6,7 +6,7 @@
 // decides when the log catches up (as receipts.e2e.spec.ts does).
 import { createHash, randomBytes } from 'node:crypto';
 import type { Page, Request, Response } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyReceipt, type PublishedKey } from '../libs/custody-core/src/index.js';
 import { CustodyLog } from '../libs/custody/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
@@ -48,6 +48,9 @@ beforeAll(async () => {
   caseId = await createCase(t, investigator, 'Izium: the big files');
   browser = await startBrowser({ locale: 'en-GB' });
 }, 300_000);
+
+// A failure in the browser says what the pages showed then (a screenshot is not in CI's output).
+beforeEach(({ onTestFailed }) => onTestFailed(async () => console.error(await checks.explain())));
 
 afterAll(async () => {
   await browser?.close();

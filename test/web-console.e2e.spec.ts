@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SigningKeys } from '../libs/custody/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
@@ -38,6 +38,9 @@ beforeAll(async () => {
   caseId = await createCase(t, investigator, 'Kharkiv, Saltivka: night strikes', [documenter]);
   browser = await startBrowser();
 }, 300_000);
+
+// A failure in the browser says what the pages showed then (a screenshot is not in CI's output).
+beforeEach(({ onTestFailed }) => onTestFailed(async () => console.error(await checks.explain())));
 
 afterAll(async () => {
   await browser?.close();

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
 import { bearer, createCase, fixture, submit, waitProcessed } from './support/evidence.js';
@@ -44,6 +44,9 @@ beforeAll(async () => {
   caseId = await createCase(t, investigator, 'Kharkiv: resilience', [documenter, seized]);
   browser = await startBrowser();
 }, 300_000);
+
+// A failure in the browser says what the pages showed then (a screenshot is not in CI's output).
+beforeEach(({ onTestFailed }) => onTestFailed(async () => console.error(await checks.explain())));
 
 afterAll(async () => {
   await browser?.close();

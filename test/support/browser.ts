@@ -81,7 +81,12 @@ export async function startBrowser(options: { locale?: string } = {}): Promise<T
   });
   return {
     context,
-    page: () => context.newPage(),
+    async page() {
+      // The active tab: a page left behind another is not drawn, and Playwright's checks wait on drawing.
+      const page = await context.newPage();
+      await page.bringToFront();
+      return page;
+    },
     async close() {
       await context.close();
       await rm(profile, { recursive: true, force: true });
@@ -146,12 +151,44 @@ export class ConsoleChecks {
   readonly accessibility: { screen: string; violations: unknown[] }[] = [];
   readonly cspViolations: string[] = [];
 
-  /** Reports the page's CSP violations here from now on. */
+  /** Pages being watched, with what each said (console, errors, failed requests), for a failure's report. */
+  private readonly pages = new Map<Page, string[]>();
+
+  /** Reports the page's CSP violations here from now on, and keeps what it says for `explain`. */
   watch(page: Page): Page {
+    const said: string[] = [];
+    const keep = (line: string) => said.push(line) > 50 && said.shift();
+    this.pages.set(page, said);
     page.on('console', (message) => {
       if (/Content[- ]Security[- ]Policy/i.test(message.text())) this.cspViolations.push(message.text());
+      keep(`console.${message.type()}: ${message.text()}`);
     });
+    page.on('pageerror', (error) => keep(`page error: ${error.message}`));
+    page.on('requestfailed', (request) => keep(`request failed: ${request.method()} ${new URL(request.url()).pathname} ${request.failure()?.errorText ?? ''}`));
+    page.on('close', () => this.pages.delete(page));
     return page;
+  }
+
+  /**
+   * What the pages still open show, for a failed test's output: where each is, whether it is
+   * drawn (Playwright's actions wait for animation frames), what it said, and its text.
+   */
+  async explain(): Promise<string> {
+    const reports = await Promise.all(
+      [...this.pages].map(async ([page, said]) => {
+        const answer = page
+          .evaluate(() =>
+            Promise.race([
+              new Promise<string>((resolve) => requestAnimationFrame(() => resolve('frames drawn'))),
+              new Promise<string>((resolve) => setTimeout(() => resolve('NO animation frame in 2 s'), 2000)),
+            ]).then((frames) => `${document.visibilityState}, ${frames}, focus on ${document.activeElement?.outerHTML.slice(0, 120) ?? 'nothing'}\n${document.body.innerText.slice(0, 1500)}`),
+          )
+          .catch((error: Error) => `not answering: ${error.message}`);
+        const state = await Promise.race([answer, new Promise<string>((resolve) => setTimeout(() => resolve('not answering in 5 s'), 5000))]);
+        return [`page ${page.url()}: ${state}`, ...said].join('\n');
+      }),
+    );
+    return reports.join('\n---\n');
   }
 
   async checkScreen(page: Page, screen: string): Promise<void> {
