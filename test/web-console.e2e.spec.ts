@@ -58,8 +58,16 @@ describe('the console is served by the API', () => {
       expect(csp).toContain("default-src 'self'");
       expect(csp).toContain("object-src 'none'");
       expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
+      const permissions = res.headers['permissions-policy'];
+      expect(permissions).toContain('camera=()');
+      expect(permissions).toContain('microphone=()');
+      expect(permissions).toContain('geolocation=(self)');
       expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     }
+    const icon = await t.http.get('/favicon.svg');
+    expect(icon.status).toBe(200);
+    expect(icon.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expect((await t.http.get('/')).text).toMatch(/<meta name="robots" content="noindex, nofollow"/);
     const asset = (await t.http.get('/')).text.match(/src="(\/assets\/[^"]+\.js)"/)![1]!;
     const script = await t.http.get(asset);
     expect(script.status).toBe(200);

@@ -154,13 +154,14 @@ export class ConsoleChecks {
   /** Pages being watched, with what each said (console, errors, failed requests), for a failure's report. */
   private readonly pages = new Map<Page, string[]>();
 
-  /** Reports the page's CSP violations here from now on, and keeps what it says for `explain`. */
+  /** Reports the page's CSP violations (and Permissions-Policy errors) here from now on, and keeps what it says for `explain`. */
   watch(page: Page): Page {
     const said: string[] = [];
     const keep = (line: string) => said.push(line) > 50 && said.shift();
     this.pages.set(page, said);
     page.on('console', (message) => {
-      if (/Content[- ]Security[- ]Policy/i.test(message.text())) this.cspViolations.push(message.text());
+      // A header the browser finds fault with (a feature Permissions-Policy names that it does not know) counts too.
+      if (/Content[- ]Security[- ]Policy|Permissions[- ]Policy/i.test(message.text())) this.cspViolations.push(message.text());
       keep(`console.${message.type()}: ${message.text()}`);
     });
     page.on('pageerror', (error) => keep(`page error: ${error.message}`));

@@ -40,6 +40,19 @@ export function consoleCsp(mapTileUrl: string | null): Record<string, string[]> 
   };
 }
 
+/**
+ * The browser features the console's pages may use: the device's position (a documenter adds it
+ * to an upload), full screen (a video) and writing to the clipboard (a token issued), from this
+ * origin only; none of the others, so a script that got in could not turn on a camera or a
+ * microphone, nor could a page that framed ours (frame-ancestors forbids that too).
+ */
+export const CONSOLE_PERMISSIONS = [
+  'geolocation=(self)',
+  'fullscreen=(self)',
+  'clipboard-write=(self)',
+  ...['camera', 'microphone', 'display-capture', 'payment', 'usb', 'serial', 'hid', 'midi', 'accelerometer', 'gyroscope', 'magnetometer', 'browsing-topics'].map((feature) => `${feature}=()`),
+].join(', ');
+
 export const isApiPath = (p: string): boolean => p === '/api' || p.startsWith('/api/');
 
 /** The console's own addresses (apps/web/src/app.tsx routes); any other path stays a 404 problem. */
@@ -69,6 +82,10 @@ export function webConsole(root: string, mapTileUrl: string | null): RequestHand
     (req.method === 'GET' || req.method === 'HEAD') && !isApiPath(req.path) ? handler(req, res, next) : next();
   return [
     onlyConsole(headers),
+    onlyConsole((_req, res, next) => {
+      res.setHeader('Permissions-Policy', CONSOLE_PERMISSIONS);
+      next();
+    }),
     onlyConsole(files),
     onlyConsole((req: Request, res: Response, next: NextFunction) => {
       // A missing asset is a 404, not the page (a stale tab asking for an old bundle), as is any unknown path.
