@@ -257,6 +257,46 @@ describe('the evidence grid by keyboard', () => {
   });
 });
 
+describe('the evidence grid\'s filters', () => {
+  it('are kept in its address: a reload, Back from an item and the address sent on show the same selection; a place searched is not kept', async () => {
+    const page = watchPage(await browser.page());
+    await signIn(page, investigator);
+    await page.goto(`${base}/cases/${caseId}`);
+    await page.locator('[data-index="0"]').waitFor();
+    const filters = page.getByRole('form', { name: 'Filters' });
+    const count = page.locator('.evidence .count');
+    const shownTitles = async () => {
+      await expect.poll(() => count.textContent()).toBe('1 item shown');
+      return page.locator('[data-index="0"] .cell-name').textContent();
+    };
+    await filters.getByLabel('Text', { exact: true }).fill('note 07');
+    await filters.getByLabel('Status').selectOption('received');
+    await filters.getByLabel('Near (lat, lon)').fill('50.0, 36.2');
+    await filters.getByLabel('Near (lat, lon)').fill('');
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    expect(await shownTitles()).toContain('note 07');
+    const address = new URL(page.url());
+    expect(Object.fromEntries(address.searchParams)).toEqual({ q: 'note 07', status: 'received' });
+
+    await page.reload();
+    expect(await shownTitles()).toContain('note 07');
+    expect(await filters.getByLabel('Text', { exact: true }).inputValue()).toBe('note 07');
+    expect(await filters.getByLabel('Status').inputValue()).toBe('received');
+
+    await page.locator('[data-index="0"] a').first().click();
+    await page.waitForURL(/\/evidence\//);
+    await page.goBack();
+    expect(await shownTitles()).toContain('note 07');
+
+    // A place searched near is used, and stays out of the address (the browser's history keeps it).
+    await filters.getByLabel('Near (lat, lon)').fill('50.0, 36.2');
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => count.textContent()).toBe('0 items shown');
+    expect(page.url()).not.toMatch(/near|50\.0|36\.2/);
+    await page.close();
+  });
+});
+
 describe('account administration', () => {
   it('disables and enables a user, sets a password, issues a device token shown once and revokes it; errors beside the fields', async () => {
     const field = await t.user('documenter', 'Petro Field');

@@ -24,6 +24,25 @@ interface Filters {
 }
 const NO_FILTERS: Filters = { q: '', from: '', to: '', near: '', radiusM: '', flag: '', mediaType: '', status: '', tag: '' };
 
+/**
+ * The filters kept in the screen's address, so a reload, a return from an item and a link sent
+ * to a colleague show the same selection. Not a place searched near: the address stays in the
+ * browser's history and in proxies' logs, and the place is often where a documenter stood.
+ */
+const IN_ADDRESS = ['q', 'from', 'to', 'flag', 'mediaType', 'status', 'tag'] as const satisfies readonly (keyof Filters)[];
+
+function filtersInAddress(): Filters {
+  const params = new URLSearchParams(location.search);
+  return { ...NO_FILTERS, ...Object.fromEntries(IN_ADDRESS.flatMap((key) => (params.get(key) ? [[key, params.get(key)!]] : []))) };
+}
+
+/** The address bar shows `filters` (replaced, not pushed: Back leaves the case as before). */
+function keepInAddress(filters: Filters): void {
+  const params = new URLSearchParams(IN_ADDRESS.flatMap((key) => (filters[key] ? [[key, filters[key]]] : [])));
+  const query = params.toString();
+  history.replaceState(history.state, '', location.pathname + (query ? `?${query}` : ''));
+}
+
 function queryOf(filters: Filters, cursor: string | null): string {
   const q = new URLSearchParams({ limit: String(PAGE) });
   for (const [key, value] of Object.entries(filters)) {
@@ -43,8 +62,8 @@ function queryOf(filters: Filters, cursor: string | null): string {
  */
 export function EvidenceGrid({ caseId }: { caseId: string }) {
   const { t, number } = useI18n();
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [draft, setDraft] = useState<Filters>(filtersInAddress);
+  const [filters, setFilters] = useState<Filters>(draft);
   const [items, setItems] = useState<Evidence[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -79,6 +98,7 @@ export function EvidenceGrid({ caseId }: { caseId: string }) {
   const apply = (event: FormEvent) => {
     event.preventDefault();
     setFilters(draft);
+    keepInAddress(draft);
   };
   const set = (key: keyof Filters) => (e: { target: { value: string } }) => setDraft({ ...draft, [key]: e.target.value });
 
