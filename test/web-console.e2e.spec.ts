@@ -172,6 +172,8 @@ describe('in Chromium', () => {
     await page.getByLabel('Title').fill('Shahed strike on a block of flats');
     await page.getByLabel('Type', { exact: true }).selectOption('air_drone_strike');
     await page.getByLabel('Started at').fill('2026-11-20T01:10');
+    await page.getByLabel('Ended at').fill('2026-11-20T01:40');
+    await page.getByLabel('What happened').fill('Two drones hit the 5th and 9th floors.\nFire on three floors.');
     await page.getByLabel('Latitude').fill('95');
     await page.getByLabel('Longitude').fill('36.35');
     await page.getByLabel('Weapon type').selectOption('uav.owa.shahed_136');
@@ -207,6 +209,10 @@ describe('in Chromium', () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Create');
     await page.waitForURL(/\/incidents\/[0-9a-f-]{36}$/);
     state.incidentId = page.url().split('/').pop()!;
+    const created = await t.http.get(`/api/v1/incidents/${state.incidentId}`).set('Authorization', bearer(investigator));
+    // Kyiv's wall-clock time (the browser's zone), as instants.
+    expect(created.body).toMatchObject({ startAt: '2026-11-19T23:10:00.000Z', endAt: '2026-11-19T23:40:00.000Z', description: 'Two drones hit the 5th and 9th floors.\nFire on three floors.' });
+    expect(await page.getByLabel('What happened').inputValue()).toBe('Two drones hit the 5th and 9th floors.\nFire on three floors.');
 
     // A casualty without the required harm: the API names the field, the form shows it there.
     const casualtyForm = page.getByRole('form', { name: 'Record a casualty' });
@@ -416,6 +422,24 @@ describe('in Chromium', () => {
     await page.close();
   });
 
+  it('puts every placed item of a case on the map, past the listing\'s first page of 200', async () => {
+    const bigCase = await createCase(t, investigator, 'Map: a night of many strikes');
+    for (let i = 0; i < 205; i++) {
+      const location = { lat: 49 + (i % 15) * 0.1, lon: 35 + Math.floor(i / 15) * 0.1 };
+      const res = await submit(t, investigator, bigCase, Buffer.from(`statement ${i}\n`), { metadata: { title: `Statement ${i}`, location }, filename: `statement-${i}.txt`, contentType: 'text/plain' });
+      expect(res.status).toBe(201);
+    }
+    const page = watchPage(await browser.page());
+    await signIn(page, investigator);
+    const english = page.getByRole('button', { name: 'English' });
+    if (await english.count()) await english.click();
+    await page.getByRole('button', { name: 'Українська' }).waitFor();
+    await page.goto(`${base}/cases/${bigCase}/map`);
+    const legend = page.getByTestId('map-legend').locator('li');
+    await expect.poll(() => legend.first().textContent(), { timeout: 20_000 }).toBe('Evidence (filled disc): 205 shown');
+    await page.close();
+  });
+
   it('gives administrators users and token revocation (asked first), and auditors the log with heads checked in the browser', async () => {
     const page = watchPage(await browser.page());
     await signIn(page, t.admin);
@@ -459,6 +483,10 @@ describe('in Chromium', () => {
     const verdict = auditorPage.locator('[data-verdict]').first();
     await verdict.waitFor();
     expect(await verdict.getAttribute('data-verdict'), (await verdict.textContent()) ?? '').toBe('verified');
+    // What each event is about, in the reader's words, with the start of its id (in this case's entries).
+    await auditorPage.getByLabel('Case', { exact: true }).selectOption(caseId);
+    await expect.poll(() => auditorPage.getByRole('cell', { name: `case ${caseId.slice(0, 8)}`, exact: true }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await auditorPage.getByRole('cell', { name: `evidence item ${state.evidenceId!.slice(0, 8)}`, exact: true }).count()).toBeGreaterThan(0);
     // The keys to pin, the one that signs now last; one rotated because it leaked says so.
     const keyRows = auditorPage.locator('table.keys tbody tr');
     await expect.poll(() => keyRows.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key-state'))), { timeout: 10_000 }).toEqual(['active']);

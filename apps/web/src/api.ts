@@ -271,6 +271,22 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * A listing's first `most` items, page after page of 200 (the API's largest), and whether it
+ * holds more: for a view that shows a whole case at once (the map), not only its first page.
+ */
+export async function firstItems<T>(path: string, most: number): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: String(Math.min(200, most - items.length)), ...(cursor ? { cursor } : {}) });
+    const page: Page<T> = await get<Page<T>>(`${path}${path.includes('?') ? '&' : '?'}${query}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== null && items.length < most);
+  return { items, more: cursor !== null };
+}
+
 export interface VocabularyTerm {
   code: string;
   parentCode: string | null;
@@ -302,8 +318,10 @@ export interface Incident {
   caseId: string;
   code: string | null;
   title: string;
+  description: string | null;
   type: string;
   startAt: string;
+  endAt: string | null;
   location: { lat: number; lon: number } | null;
   placeName: string | null;
   verificationStatus: string;

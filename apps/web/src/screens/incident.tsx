@@ -3,7 +3,7 @@ import { ApiError, call, evidenceName, get, itemName, type Evidence, type Incide
 import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, Said, Select, shown, useSubmit, VocabularyPicker } from '../ui.js';
+import { ErrorNote, Field, Link, Said, Select, shown, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
 import { localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
@@ -42,7 +42,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const { t, instant, term, lang } = useI18n();
   const { terms, me } = useSession();
   const [incident, setIncident] = useState<Incident | null>(null);
-  const [form, setForm] = useState({ title: '', type: '', startAt: '', lat: '', lon: '', placeName: '', weaponType: '', verificationStatus: '', reason: '' });
+  const [form, setForm] = useState({ title: '', description: '', type: '', startAt: '', endAt: '', lat: '', lon: '', placeName: '', weaponType: '', verificationStatus: '', reason: '' });
   /** The form as the incident filled it: an edit sends only what differs from it. */
   const [loaded, setLoaded] = useState<typeof form | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -55,8 +55,10 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
       setIncident(found);
       const filled = {
         title: found.title,
+        description: found.description ?? '',
         type: found.type,
         startAt: localInput(found.startAt),
+        endAt: found.endAt ? localInput(found.endAt) : '',
         lat: found.location ? String(found.location.lat) : '',
         lon: found.location ? String(found.location.lon) : '',
         placeName: found.placeName ?? '',
@@ -83,8 +85,10 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
     // weapon, attributions, ...) is left as it is.
     const fields: [string[], Record<string, unknown>][] = [
       [['title'], { title: form.title }],
+      [['description'], { description: form.description || null }],
       [['type'], form.type ? { type: form.type } : {}],
       [['startAt'], form.startAt ? { startAt: new Date(form.startAt).toISOString() } : {}],
+      [['endAt'], { endAt: form.endAt ? new Date(form.endAt).toISOString() : null }],
       [['lat', 'lon'], { location: form.lat || form.lon ? { lat: numberOrText(form.lat), lon: numberOrText(form.lon) } : null }],
       [['placeName'], { placeName: form.placeName || null }],
       [['weaponType'], { weapons: weaponsWith(incident?.weapons ?? [], form.weaponType) }],
@@ -134,8 +138,10 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
       <form onSubmit={save.onSubmit} className="record-form" noValidate>
         <fieldset disabled={!editable} className="plain">
           <Field label={t('incident.title')} required value={form.title} onChange={set('title')} error={fieldError('title')} />
+          <TextArea label={t('incident.description')} maxLength={20_000} value={form.description} onChange={set('description')} error={fieldError('description')} />
           <VocabularyPicker label={t('incident.type')} vocabulary="incident_type" terms={terms('incident_type')} value={form.type} onChange={(type) => setForm({ ...form, type })} error={fieldError('type')} required />
           <Field label={t('incident.startAt')} type="datetime-local" required value={form.startAt} onChange={set('startAt')} error={fieldError('startAt')} />
+          <Field label={t('incident.endAt')} type="datetime-local" value={form.endAt} onChange={set('endAt')} error={fieldError('endAt')} />
           <Field label={t('incident.lat')} inputMode="decimal" value={form.lat} onChange={set('lat')} error={fieldError('location.lat') ?? fieldError('location')} />
           <Field label={t('incident.lon')} inputMode="decimal" value={form.lon} onChange={set('lon')} error={fieldError('location.lon')} />
           <Suspense fallback={null}>

@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'react';
 import { get, type CaseView, type CustodyEvent, type TreeHead } from '../api.js';
 import { verifyTreeHead, type PublishedKey } from '../custody-verify.js';
-import { contentLang, useI18n } from '../i18n.js';
+import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { ActionName, ErrorNote, errorText, Link, Select, shown } from '../ui.js';
 import { checkLogGrewFrom, uncheckable, type Check } from '../verify-log.js';
 import { VerdictLine } from './evidence.js';
@@ -237,7 +237,7 @@ export function LogScreen() {
                   </>
                 )}
               </td>
-              <td className="hash">{e.event ? `${e.event.subject.type} ${e.event.subject.id.slice(0, 8)}` : '—'}</td>
+              <td>{e.event ? <SubjectName type={e.event.subject.type} id={e.event.subject.id} /> : '—'}</td>
               <td>{e.event ? instant(e.event.at) : '—'}</td>
             </tr>
           ))}
@@ -249,5 +249,17 @@ export function LogScreen() {
         </button>
       )}
     </section>
+  );
+}
+
+/** What an event is about, in the reader's language (a type this console does not know, as it is), and the start of its id. */
+function SubjectName({ type, id }: { type: string; id: string }) {
+  const { t } = useI18n();
+  const key = `subject.${type}` as MessageKey;
+  const name = t(key);
+  return (
+    <>
+      {name === key ? type : name} <span className="hash">{id.slice(0, 8)}</span>
+    </>
   );
 }

@@ -2,7 +2,7 @@ import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { useEffect, useRef, useState } from 'react';
 import Supercluster from 'supercluster';
-import { get, itemName, type Evidence, type Incident, type Page } from '../api.js';
+import { firstItems, get, itemName, type Evidence, type Incident } from '../api.js';
 import { loadBasemap } from '../basemap.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
@@ -171,19 +171,25 @@ function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: 
   }, [t]);
 }
 
+/**
+ * The most items (and incidents) one map reads: every one of them is a logged read (a listing is),
+ * and a browser draws this many marks in clusters without strain.
+ */
+const MAP_MOST = 2000;
+
 export function MapPanel({ caseId }: { caseId: string }) {
   const { t, number } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<unknown>(null);
-  // How many of the case's items and incidents have a place on the map: [shown, of all].
-  const [shown, setShown] = useState<{ evidence: [number, number]; incidents: [number, number] } | null>(null);
+  // How many of the case's items and incidents have a place on the map: [shown, of those read, whether the case holds more].
+  const [shown, setShown] = useState<{ evidence: [number, number, boolean]; incidents: [number, number, boolean] } | null>(null);
   // The marks follow a change of language: drawn again in it.
   const language = useRef(t);
   language.current = t;
   const redraw = useRef<(() => void) | null>(null);
   useEffect(() => redraw.current?.(), [t]);
   useLeaflet(box, (map) => {
-    void Promise.all([get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`), get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`)]).then(([evidence, incidents]) => {
+    void Promise.all([firstItems<Evidence>(`/cases/${caseId}/evidence`, MAP_MOST), firstItems<Incident>(`/cases/${caseId}/incidents`, MAP_MOST)]).then(([evidence, incidents]) => {
       const points: L.LatLng[] = [];
       const items: Placed[] = [];
       for (const item of evidence.items) {
@@ -209,7 +215,7 @@ export function MapPanel({ caseId }: { caseId: string }) {
         clusters.draw();
         drawIncidents();
       };
-      setShown({ evidence: [items.length, evidence.items.length], incidents: [placed.length, incidents.items.length] });
+      setShown({ evidence: [items.length, evidence.items.length, evidence.more], incidents: [placed.length, incidents.items.length, incidents.more] });
       if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
       redraw.current();
     }, setError);
@@ -227,11 +233,12 @@ export function MapPanel({ caseId }: { caseId: string }) {
               ['evidence', 'map.legendEvidence', shown.evidence],
               ['incident', 'map.legendIncidents', shown.incidents],
             ] as const
-          ).map(([kind, key, [placed, all]]) => (
+          ).map(([kind, key, [placed, all, more]]) => (
             <li key={kind}>
               <span className={`swatch swatch-${kind}`} aria-hidden="true" />
               {t(key, { n: number(placed) })}
               {all > placed && ` ${t('map.unplaced', { m: number(all - placed) })}`}
+              {more && ` ${t('map.more', { n: number(MAP_MOST) })}`}
             </li>
           ))}
           {shown.evidence[0] > 1 && (
