@@ -145,6 +145,12 @@ describe('in Chromium', () => {
 
     // The item: Verify checks every custody event and the log's growth in the browser.
     await page.goto(`${base}/evidence/${state.evidenceId}`);
+    // Every tag the file carries, read by ExifTool when asked, and that reading in the item's custody.
+    await page.getByRole('button', { name: 'Read every tag' }).click();
+    await page.locator('summary', { hasText: /^IFD0 \(\d+\)$/ }).click();
+    expect(await page.getByRole('row', { name: 'Make DJI' }).count()).toBe(1);
+    const custody = await t.http.get(`/api/v1/evidence/${state.evidenceId}/custody`).set('Authorization', bearer(investigator));
+    expect(custody.body.events.filter((e: { event: { action: string; details: { part?: string } } }) => e.event.action === 'evidence.viewed' && e.event.details.part === 'metadata')).toHaveLength(1);
     await page.getByRole('button', { name: 'Verify in this browser' }).click();
     const itemVerdict = page.locator('.verify [data-verdict]').first();
     await itemVerdict.waitFor();

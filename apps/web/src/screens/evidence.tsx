@@ -107,6 +107,7 @@ export function EvidenceScreen({ id }: { id: string }) {
           ))}
         </tbody>
       </table>
+      {(me.role === 'admin' || me.role === 'investigator') && <EmbeddedTags key={item.id} item={item} />}
       <NearDuplicates item={item} />
       <DownloadOriginal item={item} />
       {(me.role === 'admin' || me.role === 'investigator') && (
@@ -116,6 +117,70 @@ export function EvidenceScreen({ id }: { id: string }) {
         </>
       )}
       <CustodyHistory id={item.id} />
+    </section>
+  );
+}
+
+interface EvidenceTags {
+  sha256: string;
+  reader: string;
+  groups: Record<string, Record<string, unknown>>;
+}
+
+/** A tag's value as text: text as it is (its hidden characters shown), anything else as JSON. */
+const tagText = (value: unknown): string => shown(typeof value === 'string' ? value : JSON.stringify(value)) ?? '';
+
+/**
+ * Every tag the original carries, as ExifTool reads it, for an investigator checking a file's
+ * story: read only when asked, as each reading is an event in the item's custody.
+ */
+function EmbeddedTags({ item }: { item: Evidence }) {
+  const { t, number } = useI18n();
+  const headingId = useId();
+  const [tags, setTags] = useState<EvidenceTags | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const read = useSubmit(async () => {
+    setError(null);
+    try {
+      setTags(await get<EvidenceTags>(`/evidence/${item.id}/metadata`));
+    } catch (e) {
+      setError(e);
+    }
+  });
+  return (
+    <section aria-labelledby={headingId}>
+      <h2 id={headingId}>{t('item.allTags')}</h2>
+      {tags ? (
+        <>
+          <p className="hint">{t('item.allTagsRead', { reader: tags.reader, sha: tags.sha256.slice(0, 16) })}</p>
+          {Object.entries(tags.groups).map(([group, values]) => (
+            <details key={group}>
+              <summary>
+                {shown(group)} ({number(Object.keys(values).length)})
+              </summary>
+              <table className="compare tags-table">
+                <caption className="visually-hidden">{shown(group)}</caption>
+                <tbody>
+                  {Object.entries(values).map(([name, value]) => (
+                    <tr key={name}>
+                      <th scope="row">{shown(name)}</th>
+                      <td>{tagText(value)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          ))}
+        </>
+      ) : (
+        <form onSubmit={read.onSubmit} noValidate>
+          <p className="hint">{t('item.allTagsHint')}</p>
+          <ErrorNote error={error} />
+          <button type="submit" aria-disabled={read.busy}>
+            {t('item.readAllTags')}
+          </button>
+        </form>
+      )}
     </section>
   );
 }
