@@ -180,6 +180,8 @@ describe('in Chromium', () => {
     await page.getByLabel('Started at').fill('2026-11-20T01:10');
     await page.getByLabel('Ended at').fill('2026-11-20T01:40');
     await page.getByLabel('What happened').fill('Two drones hit the 5th and 9th floors.\nFire on three floors.');
+    await page.getByLabel('Oblast').fill('Харківська');
+    await page.getByLabel('Hromada').fill('Харківська міська');
     await page.getByLabel('Latitude').fill('95');
     await page.getByLabel('Longitude').fill('36.35');
     await page.getByLabel('Weapon type').selectOption('uav.owa.shahed_136');
@@ -217,7 +219,7 @@ describe('in Chromium', () => {
     state.incidentId = page.url().split('/').pop()!;
     const created = await t.http.get(`/api/v1/incidents/${state.incidentId}`).set('Authorization', bearer(investigator));
     // Kyiv's wall-clock time (the browser's zone), as instants.
-    expect(created.body).toMatchObject({ startAt: '2026-11-19T23:10:00.000Z', endAt: '2026-11-19T23:40:00.000Z', description: 'Two drones hit the 5th and 9th floors.\nFire on three floors.' });
+    expect(created.body).toMatchObject({ startAt: '2026-11-19T23:10:00.000Z', endAt: '2026-11-19T23:40:00.000Z', description: 'Two drones hit the 5th and 9th floors.\nFire on three floors.', admin1: 'Харківська', admin2: null, admin3: 'Харківська міська' });
     expect(await page.getByLabel('What happened').inputValue()).toBe('Two drones hit the 5th and 9th floors.\nFire on three floors.');
 
     // A casualty without the required harm: the API names the field, the form shows it there.

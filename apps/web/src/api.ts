@@ -324,6 +324,9 @@ export interface Incident {
   endAt: string | null;
   location: { lat: number; lon: number } | null;
   placeName: string | null;
+  admin1: string | null;
+  admin2: string | null;
+  admin3: string | null;
   verificationStatus: string;
   weapons: { weaponType: string; identificationBasis: string | null; confidence: string | null }[];
   evidence: { evidenceId: string; role: string }[];

@@ -42,7 +42,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const { t, instant, term, lang } = useI18n();
   const { terms, me } = useSession();
   const [incident, setIncident] = useState<Incident | null>(null);
-  const [form, setForm] = useState({ title: '', description: '', type: '', startAt: '', endAt: '', lat: '', lon: '', placeName: '', weaponType: '', verificationStatus: '', reason: '' });
+  const [form, setForm] = useState({ title: '', description: '', type: '', startAt: '', endAt: '', lat: '', lon: '', placeName: '', admin1: '', admin2: '', admin3: '', weaponType: '', verificationStatus: '', reason: '' });
   /** The form as the incident filled it: an edit sends only what differs from it. */
   const [loaded, setLoaded] = useState<typeof form | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -62,6 +62,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         lat: found.location ? String(found.location.lat) : '',
         lon: found.location ? String(found.location.lon) : '',
         placeName: found.placeName ?? '',
+        admin1: found.admin1 ?? '',
+        admin2: found.admin2 ?? '',
+        admin3: found.admin3 ?? '',
         weaponType: found.weapons[0]?.weaponType ?? '',
         verificationStatus: found.verificationStatus,
         reason: '',
@@ -91,6 +94,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
       [['endAt'], { endAt: form.endAt ? new Date(form.endAt).toISOString() : null }],
       [['lat', 'lon'], { location: form.lat || form.lon ? { lat: numberOrText(form.lat), lon: numberOrText(form.lon) } : null }],
       [['placeName'], { placeName: form.placeName || null }],
+      [['admin1'], { admin1: form.admin1 || null }],
+      [['admin2'], { admin2: form.admin2 || null }],
+      [['admin3'], { admin3: form.admin3 || null }],
       [['weaponType'], { weapons: weaponsWith(incident?.weapons ?? [], form.weaponType) }],
       [['verificationStatus'], form.verificationStatus && me.role !== 'documenter' ? { verificationStatus: form.verificationStatus } : {}],
     ];
@@ -148,6 +154,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
             <PlacePicker lat={form.lat} lon={form.lon} onPick={(lat, lon) => setForm((f) => ({ ...f, lat: lat.toFixed(6), lon: lon.toFixed(6) }))} />
           </Suspense>
           <Field label={t('incident.placeName')} value={form.placeName} onChange={set('placeName')} error={fieldError('placeName')} />
+          <Field label={t('incident.admin1')} maxLength={200} value={form.admin1} onChange={set('admin1')} error={fieldError('admin1')} />
+          <Field label={t('incident.admin2')} maxLength={200} value={form.admin2} onChange={set('admin2')} error={fieldError('admin2')} />
+          <Field label={t('incident.admin3')} maxLength={200} value={form.admin3} onChange={set('admin3')} error={fieldError('admin3')} />
           <VocabularyPicker label={t('incident.weapon')} vocabulary="weapon_type" terms={terms('weapon_type')} value={form.weaponType} onChange={(weaponType) => setForm({ ...form, weaponType })} error={fieldError('weapons[0].weaponType') ?? fieldError('weapons.0.weaponType')} />
           {me.role !== 'documenter' && (
             <VocabularyPicker label={t('incident.verificationStatus')} vocabulary="verification_status" terms={terms('verification_status')} value={form.verificationStatus} onChange={(verificationStatus) => setForm({ ...form, verificationStatus })} error={fieldError('verificationStatus')} />
