@@ -1,13 +1,13 @@
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import Supercluster from 'supercluster';
 import { firstItems, get, itemName, type Evidence, type Incident } from '../api.js';
 import { loadBasemap } from '../basemap.js';
 import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { visibleText } from '#custodia/text';
-import { ErrorNote } from '../ui.js';
+import { ErrorNote, Field } from '../ui.js';
 
 const UKRAINE: L.LatLngExpression = [48.6, 31.2];
 
@@ -66,7 +66,7 @@ const CLUSTER_MAX_ZOOM = 17;
  * it zooms in to where they part, or, for items at one place, lists them as links. Drawn again
  * on each move and in the console's language of the moment (`text`).
  */
-function clusterLayer(map: L.Map, items: Placed[], box: HTMLElement, text: () => ReturnType<typeof useI18n>['t']): { draw(): void } {
+function clusterLayer(map: L.Map, items: Placed[], box: HTMLElement, text: () => ReturnType<typeof useI18n>['t']): { draw(): void; remove(): void } {
   const index = new Supercluster<Placed>({ radius: 24, extent: 256, maxZoom: CLUSTER_MAX_ZOOM }).load(
     items.map((item) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [item.lon, item.lat] }, properties: item })),
   );
@@ -130,7 +130,13 @@ function clusterLayer(map: L.Map, items: Placed[], box: HTMLElement, text: () =>
     }
   };
   map.on('moveend', draw);
-  return { draw };
+  return {
+    draw,
+    remove() {
+      map.off('moveend', draw);
+      layer.remove();
+    },
+  };
 }
 
 /** A Leaflet map over the bundled boundaries (no tile server unless the operator configures one). */
@@ -180,7 +186,11 @@ const MAP_MOST = 2000;
 export function MapPanel({ caseId }: { caseId: string }) {
   const { t, number } = useI18n();
   const box = useRef<HTMLDivElement>(null);
+  const [map, setMap] = useState<L.Map | null>(null);
   const [error, setError] = useState<unknown>(null);
+  // The time shown: the items' capture time and the incidents' start, as the case's searches take them.
+  const [draft, setDraft] = useState({ from: '', to: '' });
+  const [range, setRange] = useState(draft);
   // How many of the case's items and incidents have a place on the map: [shown, of those read, whether the case holds more].
   const [shown, setShown] = useState<{ evidence: [number, number, boolean]; incidents: [number, number, boolean] } | null>(null);
   // The marks follow a change of language: drawn again in it.
@@ -188,8 +198,18 @@ export function MapPanel({ caseId }: { caseId: string }) {
   language.current = t;
   const redraw = useRef<(() => void) | null>(null);
   useEffect(() => redraw.current?.(), [t]);
-  useLeaflet(box, (map) => {
-    void Promise.all([firstItems<Evidence>(`/cases/${caseId}/evidence`, MAP_MOST), firstItems<Incident>(`/cases/${caseId}/incidents`, MAP_MOST)]).then(([evidence, incidents]) => {
+  useLeaflet(box, setMap);
+  useEffect(() => {
+    if (!map) return;
+    let gone = false;
+    let remove = () => undefined as void;
+    const when = new URLSearchParams();
+    // datetime-local gives the user's wall-clock time; the API wants an instant.
+    for (const key of ['from', 'to'] as const) if (range[key]) when.set(key, new Date(range[key]).toISOString());
+    const query = when.toString() ? `?${when}` : '';
+    setError(null);
+    void Promise.all([firstItems<Evidence>(`/cases/${caseId}/evidence${query}`, MAP_MOST), firstItems<Incident>(`/cases/${caseId}/incidents${query}`, MAP_MOST)]).then(([evidence, incidents]) => {
+      if (gone) return;
       const points: L.LatLng[] = [];
       const items: Placed[] = [];
       for (const item of evidence.items) {
@@ -210,19 +230,41 @@ export function MapPanel({ caseId }: { caseId: string }) {
         }
       };
       // The items' marks are drawn again on every move: the incidents' rings stay on top of them.
-      map.on('moveend', () => incidentMarks.eachLayer((mark) => void (mark as L.CircleMarker).bringToFront()));
+      const raise = () => incidentMarks.eachLayer((mark) => void (mark as L.CircleMarker).bringToFront());
+      map.on('moveend', raise);
       redraw.current = () => {
         clusters.draw();
         drawIncidents();
       };
+      remove = () => {
+        map.off('moveend', raise);
+        clusters.remove();
+        incidentMarks.remove();
+        redraw.current = null;
+      };
       setShown({ evidence: [items.length, evidence.items.length, evidence.more], incidents: [placed.length, incidents.items.length, incidents.more] });
       if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
       redraw.current();
-    }, setError);
-  });
+    }, (e: unknown) => !gone && setError(e));
+    return () => {
+      gone = true;
+      remove();
+    };
+  }, [map, caseId, range]);
+  const apply = (event: FormEvent) => {
+    event.preventDefault();
+    setRange(draft);
+  };
   return (
     <div>
       <h2>{t('map.title')}</h2>
+      <form className="filters" onSubmit={apply} aria-label={t('map.when')}>
+        <Field label={t('map.from')} type="datetime-local" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
+        <Field label={t('map.to')} type="datetime-local" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
+        <button type="submit" className="primary">
+          {t('filter.apply')}
+        </button>
+      </form>
       <ErrorNote error={error} />
       <div ref={box} className="map" role="region" aria-label={t('map.title')} />
       {shown && (
