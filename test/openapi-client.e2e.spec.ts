@@ -134,7 +134,26 @@ describe('the OpenAPI document (/api/docs-json)', () => {
       expect(Object.keys(responses['200']!.headers ?? {}).sort(), key).toEqual(['Accept-Ranges', 'Content-Disposition', 'ETag', 'Repr-Digest']);
       expect(Object.keys(responses['206']?.headers ?? {}).sort(), key).toEqual(['Accept-Ranges', 'Content-Disposition', 'Content-Range', 'ETag', 'Repr-Digest']);
       expect(Object.keys(responses['304']?.headers ?? {}), key).toEqual(['ETag']);
+      // What a client sends for a part, or to ask only if it changed: headers a generated client can form.
+      const headers = ((operations.get(key)!.parameters ?? []) as { in: string; name: string; required?: boolean }[]).filter((p) => p.in === 'header');
+      expect(headers.map((h) => [h.name, h.required]), key).toEqual([['Range', false], ['If-Range', false], ['If-None-Match', false], ['If-Match', false]]);
     }
+  });
+
+  it("declares tus's request headers, PATCH's byte body and the headers its answers carry", () => {
+    const operations = new Map(operationsOf(document).map(({ key, operation }) => [key, operation]));
+    const headersOf = (key: string) =>
+      Object.fromEntries(((operations.get(key)!.parameters ?? []) as { in: string; name: string; required?: boolean }[]).filter((p) => p.in === 'header').map((p) => [p.name, p.required]));
+    expect(headersOf('POST /api/v1/uploads')).toEqual({ 'Tus-Resumable': true, 'Upload-Length': true, 'Upload-Metadata': false, 'Content-Type': false, 'Upload-Checksum': false });
+    expect(headersOf('PATCH /api/v1/uploads/{uploadId}')).toEqual({ 'Tus-Resumable': true, 'Upload-Offset': true, 'Content-Type': true, 'Upload-Checksum': false });
+    expect(headersOf('HEAD /api/v1/uploads/{uploadId}')).toEqual({ 'Tus-Resumable': true });
+    expect(headersOf('DELETE /api/v1/uploads/{uploadId}')).toEqual({ 'Tus-Resumable': true });
+    const patch = operations.get('PATCH /api/v1/uploads/{uploadId}')!;
+    expect(patch.requestBody?.content).toEqual({ 'application/offset+octet-stream': { schema: { type: 'string', format: 'binary' } } });
+    const answered = (key: string, status: string) => Object.keys((operations.get(key)!.responses as Record<string, { headers?: object }>)[status]?.headers ?? {});
+    expect(answered('PATCH /api/v1/uploads/{uploadId}', '204')).toEqual(expect.arrayContaining(['Tus-Resumable', 'Upload-Offset', 'Upload-Expires']));
+    expect(answered('HEAD /api/v1/uploads/{uploadId}', '200')).toEqual(expect.arrayContaining(['Tus-Resumable', 'Upload-Offset', 'Upload-Length', 'Upload-Metadata']));
+    expect(answered('POST /api/v1/uploads', '201')).toEqual(expect.arrayContaining(['Tus-Resumable', 'Location', 'Upload-Offset']));
   });
 
   it('reads the same to every OpenAPI 3.0 tool: nullable only beside a type, patterns without Unicode escapes; 429 says Retry-After', () => {

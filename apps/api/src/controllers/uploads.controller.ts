@@ -65,6 +65,10 @@ async function asAnswer(response: Response | globalThis.Response): Promise<globa
  * anyone to OPTIONS (tus discovery), passes the chunk's checksum to the store, and writes
  * refusals as problem+json, as every error here is.
  */
+/** Every tus request but OPTIONS names the protocol's version; every tus answer names it back. */
+const TUS_RESUMABLE = { 'Tus-Resumable': { description: '1.0.0 (412 without it, naming Tus-Version)', required: true } };
+const TUS_ANSWER = { 'Tus-Resumable': '1.0.0' };
+
 @ApiTags('uploads')
 @ApiBearerAuth()
 @Controller('uploads')
@@ -94,7 +98,14 @@ export class UploadsController {
     summary: 'tus creation: Upload-Length and Upload-Metadata (filename, filetype, sha256), optionally with the first bytes',
     description: 'Refused: over CUSTODIA_MAX_UPLOAD_BYTES (413, naming the limit in Tus-Max-Size and its detail), 0 bytes (422), malformed metadata or a digest other than sha256 (md5, SHA256, checksum...: 400; other keys, such as name, type and relativePath from Uppy, are ignored), Upload-Defer-Length or Upload-Concat (extensions not offered: 400), over the per-user limits of open uploads and their bytes (429), no Tus-Resumable (412).',
     status: 201,
-    headers: { Location: 'The upload: /api/v1/uploads/<uuid>', 'Upload-Offset': 'Bytes taken with the creation (creation-with-upload)', 'Upload-Expires': 'When an unfinished upload is removed' },
+    headers: { ...TUS_ANSWER, Location: 'The upload: /api/v1/uploads/<uuid>', 'Upload-Offset': 'Bytes taken with the creation (creation-with-upload)', 'Upload-Expires': 'When an unfinished upload is removed' },
+    requestHeaders: {
+      ...TUS_RESUMABLE,
+      'Upload-Length': { description: 'The whole upload, in bytes', required: true },
+      'Upload-Metadata': { description: 'Comma-separated "key base64(value)" pairs: filename, filetype, sha256 (the device\'s hash, hex)' },
+      'Content-Type': { description: 'application/offset+octet-stream when the first bytes come with the creation (creation-with-upload)' },
+      'Upload-Checksum': { description: 'sha256 (or sha1, sha512) and the base64 digest of the bytes sent with the creation' },
+    },
     problems: [400, 412, 413, 422, 429, 460],
   })
   async createUpload(@Req() req: Request, @Res() res: Response): Promise<void> {
@@ -111,8 +122,9 @@ export class UploadsController {
   @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: UPLOAD_ID_PATTERN } })
   @Endpoint({
     summary: "tus: how far an upload got (404 for anyone but its creator, and once it became evidence)",
-    headers: { 'Upload-Offset': 'Bytes received', 'Upload-Length': 'Bytes declared at creation' },
-    problems: [404, 412],
+    headers: { ...TUS_ANSWER, 'Upload-Offset': 'Bytes received', 'Upload-Length': 'Bytes declared at creation', 'Upload-Metadata': 'The metadata given at creation', 'Upload-Expires': 'When it is removed, while unfinished', 'Cache-Control': 'no-store' },
+    requestHeaders: TUS_RESUMABLE,
+    problems: [404, 410, 412],
   })
   getUploadOffset(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.serve(req, res);
@@ -127,7 +139,14 @@ export class UploadsController {
     description:
       'A wrong offset is 409; a body that does not hash to its Upload-Checksum is 460 and none of it is kept. More than CUSTODIA_UPLOAD_MAX_WRITING of one user\'s PATCH requests at once on an instance: 423 (tus clients retry it); the upload-lock pool busy for 30 s: 503.',
     status: 204,
-    headers: { 'Upload-Offset': 'Bytes received now' },
+    headers: { ...TUS_ANSWER, 'Upload-Offset': 'Bytes received now', 'Upload-Expires': 'When it is removed, while unfinished' },
+    requestHeaders: {
+      ...TUS_RESUMABLE,
+      'Upload-Offset': { description: 'Where these bytes start: the offset HEAD gave (409 otherwise)', required: true },
+      'Content-Type': { description: 'application/offset+octet-stream (415 otherwise)', required: true },
+      'Upload-Checksum': { description: 'sha256 (or sha1, sha512) and the base64 digest of these bytes: 460 and nothing kept when they differ' },
+    },
+    bodies: { 'application/offset+octet-stream': { type: 'string', format: 'binary' } },
     problems: [400, 404, 409, 410, 412, 413, 415, 423, 460, 503],
   })
   async appendUpload(@Param('uploadId') id: string, @CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -153,7 +172,7 @@ export class UploadsController {
   @Delete(':uploadId')
   @Permit('evidence.submit')
   @ApiParam({ name: 'uploadId', schema: { type: 'string', pattern: UPLOAD_ID_PATTERN } })
-  @Endpoint({ summary: 'tus termination: drops an unfinished upload and its bytes', status: 204, problems: [404, 412] })
+  @Endpoint({ summary: 'tus termination: drops an unfinished upload and its bytes', status: 204, headers: TUS_ANSWER, requestHeaders: TUS_RESUMABLE, problems: [404, 412] })
   terminateUpload(@Param('uploadId') _id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.serve(req, res);
   }

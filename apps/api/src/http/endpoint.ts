@@ -9,7 +9,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiBody, ApiExtension, ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiExtension, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { map, type Observable } from 'rxjs';
@@ -50,6 +50,8 @@ export interface EndpointSpec {
   bodies?: Record<string, object>;
   /** Headers of the success answer worth documenting (name: what it says), for answers whose news is in headers (tus). */
   headers?: Record<string, string>;
+  /** Request headers the operation reads (name: what it says; `required` where it refuses a request without): tus's, a download's Range. */
+  requestHeaders?: Record<string, { description: string; required?: boolean }>;
   /** The problem statuses this operation answers besides 400 (with a body or query), 413/415 (with a body) and 401/403 (from its access rule). */
   problems?: number[];
 }
@@ -164,6 +166,9 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
       decorators.push(ApiQuery({ name, required: !field.safeParse(undefined).success, schema: schema as never, description: description as string | undefined }));
     }
   }
+  for (const [name, header] of Object.entries({ ...(spec.ranged ? RANGED_REQUEST_HEADERS : {}), ...spec.requestHeaders })) {
+    decorators.push(ApiHeader({ name, description: header.description, required: header.required ?? false, schema: { type: 'string' } }));
+  }
   if (spec.produces) {
     const content = { [spec.produces]: { schema: spec.producesSchema ?? { type: 'string', format: 'binary' } } };
     decorators.push(ApiProduces(spec.produces));
@@ -199,6 +204,14 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
   }
   return applyDecorators(...decorators);
 }
+
+/** What a download of stored bytes reads (RFC 9110): one range, and the conditions on its ETag. */
+const RANGED_REQUEST_HEADERS: NonNullable<EndpointSpec['requestHeaders']> = {
+  Range: { description: 'One range, bytes=first-last, first- or -suffix (several ranges: the whole file, 200)' },
+  'If-Range': { description: 'The ETag the range belongs to: another one gets the whole file (200)' },
+  'If-None-Match': { description: 'An ETag held: 304 when it is this one (no byte sent, no download recorded)' },
+  'If-Match': { description: 'An ETag: 412 when it is not this one (nothing sent or recorded)' },
+};
 
 /** What a download of stored bytes answers with, whole or in part (RFC 9110, RFC 9530). */
 const RANGED_HEADERS: Record<string, string> = {
