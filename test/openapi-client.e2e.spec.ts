@@ -70,7 +70,7 @@ describe('the OpenAPI document (/api/docs-json)', () => {
     }
   });
 
-  it('documents the refusals: 401 and 403 where a token is taken, 400 for bodies, queries and path parameters, 413 and 415 for JSON bodies', () => {
+  it('documents the refusals: 401 and 403 where a token is taken, 400 for bodies, queries and path parameters, 413 and 415 for JSON bodies, 431, 500 and 503 everywhere', () => {
     const problem = { content: { 'application/problem+json': { schema: { $ref: PROBLEM } } } };
     for (const { key, operation } of held()) {
       const refusals = Object.keys(operation.responses).filter((status) => /^[45]/.test(status));
@@ -89,7 +89,11 @@ describe('the OpenAPI document (/api/docs-json)', () => {
         }
       }
       if (operation.requestBody?.content['application/json']) expect(refusals, key).toEqual(expect.arrayContaining(['413', '415']));
+      // What any request may meet: headers too large, a fault of the archive's, a moment's conflict or a lost connection (with Retry-After).
+      expect(refusals, key).toEqual(expect.arrayContaining(['431', '500', '503']));
     }
+    const createCase = operationsOf(document).find(({ key }) => key === 'POST /api/v1/cases')!.operation;
+    expect(Object.keys((createCase.responses['503'] as { headers?: object }).headers ?? {})).toEqual(['Retry-After']);
   });
 
   it('names who may call each operation: a purpose of the policy, or public without any security', () => {

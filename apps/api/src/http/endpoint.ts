@@ -380,6 +380,16 @@ export function completeDocument(document: OpenAPIObject, options: { publicLog: 
       if (operation.parameters?.some((parameter) => (parameter as { in?: string }).in === 'path')) {
         operation.responses['400'] ??= { description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
       }
+      // What any request may meet, before or beside its route's own rules, each as problem+json:
+      // headers over the server's limit (431), a fault of the archive's (500), a transient
+      // conflict or the database connection lost while it ran (503, Retry-After).
+      operation.responses['431'] ??= { description: 'A problem (RFC 9457): the request headers are larger than the server accepts', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+      operation.responses['500'] ??= { description: 'A problem (RFC 9457): a fault of the archive, logged with the request id (X-Request-Id)', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+      operation.responses['503'] ??= {
+        description: 'A problem (RFC 9457): not done, send it again (another change of the same records at the same moment, or the database connection lost)',
+        content: { 'application/problem+json': { schema: PROBLEM_REF } },
+        headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'string' } } },
+      };
       const access = operation['x-custodia-access'];
       if (access === 'public' || (access === 'public-log' && options.publicLog)) {
         delete operation.security;
