@@ -29,6 +29,17 @@ const checkScreen = (page: Page, screen: string) => checks.checkScreen(page, scr
 
 const watchPage = (page: Page) => checks.watch(page);
 
+/** A page signed in as the investigator at `address`, in English (a test run alone starts in the console's default Ukrainian). */
+async function investigatorInEnglish(address: string): Promise<Page> {
+  const page = watchPage(await browser.page());
+  await signIn(page, investigator);
+  const english = page.getByRole('button', { name: 'English' });
+  if (await english.count()) await english.click();
+  await page.getByRole('button', { name: 'Українська' }).waitFor();
+  await page.goto(`${base}${address}`);
+  return page;
+}
+
 beforeAll(async () => {
   await buildWebConsole();
   t = await startTestApp();
@@ -118,6 +129,17 @@ describe('in Chromium', () => {
     await page.goto(`${base}/cases/${caseId}/upload`);
     await page.locator('.dropzone').waitFor();
     await checkScreen(page, 'upload');
+    // The device's position: refused, said in the console's words (the browser's are English); allowed, filled in.
+    await page.getByRole('button', { name: 'Use my position' }).click();
+    await page.getByText('The position could not be read: this browser was not allowed to give it').waitFor();
+    await browser.context.grantPermissions(['geolocation'], { origin: base });
+    await browser.context.setGeolocation({ latitude: 49.99358, longitude: 36.23062, accuracy: 12 });
+    await page.getByRole('button', { name: 'Use my position' }).click();
+    await expect.poll(() => page.getByLabel('Latitude').inputValue()).toBe('49.993580');
+    expect(await page.getByLabel('Longitude').inputValue()).toBe('36.230620');
+    await browser.context.clearPermissions();
+    await page.getByLabel('Latitude').fill('');
+    await page.getByLabel('Longitude').fill('');
     const photo = fixture('exif-ne-offset.jpg');
     await page.locator('[data-testid=upload-input]').setInputFiles({ name: 'saltivka.jpg', mimeType: 'image/jpeg', buffer: photo });
     const verdict = page.locator('.uploads [data-verdict]');
@@ -399,13 +421,7 @@ describe('in Chromium', () => {
       const res = await submit(t, investigator, siteCase, file, { metadata: { title: `Site photo ${i}`, location }, filename: `site-${i}.pdf`, contentType: 'application/pdf' });
       expect(res.status).toBe(201);
     }
-    const page = watchPage(await browser.page());
-    await signIn(page, investigator);
-    // The labels below are English (alone, this test starts in the console's default Ukrainian).
-    const english = page.getByRole('button', { name: 'English' });
-    if (await english.count()) await english.click();
-    await page.getByRole('button', { name: 'Українська' }).waitFor();
-    await page.goto(`${base}/cases/${siteCase}/map`);
+    const page = await investigatorInEnglish(`/cases/${siteCase}/map`);
     // The four near the site are one disc; the fifth, far off, its own marker.
     const near = page.getByRole('button', { name: '4 items close together: zoom in' });
     await near.waitFor({ timeout: 10_000 });
@@ -437,12 +453,7 @@ describe('in Chromium', () => {
       const res = await submit(t, investigator, bigCase, Buffer.from(`statement ${i}\n`), { metadata: { title: `Statement ${i}`, location }, filename: `statement-${i}.txt`, contentType: 'text/plain' });
       expect(res.status).toBe(201);
     }
-    const page = watchPage(await browser.page());
-    await signIn(page, investigator);
-    const english = page.getByRole('button', { name: 'English' });
-    if (await english.count()) await english.click();
-    await page.getByRole('button', { name: 'Українська' }).waitFor();
-    await page.goto(`${base}/cases/${bigCase}/map`);
+    const page = await investigatorInEnglish(`/cases/${bigCase}/map`);
     const legend = page.getByTestId('map-legend').locator('li');
     await expect.poll(() => legend.first().textContent(), { timeout: 20_000 }).toBe('Evidence (filled disc): 205 shown');
     // A time on the map: the items of another night are left out (these have only their receipt time).

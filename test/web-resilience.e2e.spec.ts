@@ -218,7 +218,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.route('**/api/v1/auth/logout', (route) => route.abort('internetdisconnected'));
     await page.getByRole('button', { name: 'Вийти' }).click();
     await page.waitForURL(`${base}/login`);
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Тут ви вийшли, але архів не вдалося досягти/);
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Ви вийшли на цьому пристрої, але не вдалося звʼязатися з архівом/);
     await page.unroute('**/api/v1/auth/logout');
     await signIn(page, documenter);
     await page.getByRole('button', { name: 'Вийти' }).click();
@@ -262,7 +262,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await page.getByLabel('Широта').fill('50.01');
     const input = page.locator('[data-testid=upload-input]');
     await input.setInputFiles({ name: 'half-place.jpg', mimeType: 'image/jpeg', buffer: fixture('metadata-rich.jpg') });
-    await expect.poll(() => page.locator('.narrow .error').textContent()).toBe('Вкажіть і широту, і довготу, або жодної.');
+    await expect.poll(() => page.locator('.narrow .error').textContent()).toBe('Вкажіть і широту, і довготу або не вказуйте жодної з них.');
     expect(await page.locator('.uploads li').count()).toBe(0);
     await page.getByLabel('Широта').fill('');
 
@@ -298,7 +298,7 @@ describe('the console in Chromium, when things go wrong', () => {
     // The grid says which time each cell shows: here the one declared.
     const cell = page.locator('.cell').filter({ hasText: 'Під’їзд після удару' });
     await expect.poll(async () => (await cell.count()) > 0 && (await cell.locator('small').textContent())).toBe('Заявлено: 20 лист. 2026 р., 01:40:00 (Київ)');
-    await tabs.getByRole('link', { name: 'Завантаження' }).click();
+    await tabs.getByRole('link', { name: 'Надсилання' }).click();
     await expect.poll(() => page.locator('.uploads li').count()).toBe(2);
     expect(await page.locator('.uploads li[data-phase=done] strong').textContent()).toBe('entrance.jpg');
     await page.close();
@@ -346,9 +346,9 @@ describe('the console in Chromium, when things go wrong', () => {
       asked.push(dialog.message());
       void dialog.accept();
     });
-    await page.getByRole('button', { name: 'Вилучити: Spare Documenter' }).click();
+    await page.getByRole('button', { name: 'Виключити: Spare Documenter' }).click();
     await expect.poll(async () => (await api(investigator).get(`/cases/${caseId}/members`)).body.some((m: { userId: string }) => m.userId === spare.id)).toBe(false);
-    expect(asked).toEqual(['Вилучити Spare Documenter зі справи? Доступ до неї зникне одразу; надіслане цією особою залишиться.']);
+    expect(asked).toEqual(['Виключити користувача Spare Documenter зі справи? Ця особа одразу втратить до неї доступ; надіслане нею залишиться.']);
     await checks.checkScreen(page, 'members');
     await page.close();
 
@@ -358,8 +358,8 @@ describe('the console in Chromium, when things go wrong', () => {
     await signIn(investigatorPage, investigator);
     await investigatorPage.goto(`${base}/incidents/${incident}`);
     const casualtyForm = investigatorPage.getByRole('form', { name: 'Записати постраждалого' });
-    await casualtyForm.getByLabel('Повне імʼя (лише слідчі; зберігається зашифрованим)').fill('Олена Шевчук');
-    await casualtyForm.getByLabel('Шкода').selectOption('killed');
+    await casualtyForm.getByLabel('Прізвище, імʼя, по батькові (лише для слідчих; зберігається зашифрованим)').fill('Олена Шевчук');
+    await casualtyForm.getByLabel('Наслідки для особи').selectOption('killed');
     await casualtyForm.getByRole('button', { name: 'Додати' }).click();
     await casualtyForm.getByText('Постраждалого записано.').waitFor();
     await expect.poll(() => investigatorPage.locator('table').first().textContent()).toContain('Олена Шевчук');
@@ -384,7 +384,7 @@ describe('the console in Chromium, when things go wrong', () => {
     await admin.getByRole('form', { name: 'Записати постраждалого' }).waitFor();
     await expect.poll(() => answers.length).toBeGreaterThan(0);
     expect(await admin.getByText('Олена Шевчук').count()).toBe(0);
-    expect(await admin.getByLabel(/Повне імʼя/).count()).toBe(0);
+    expect(await admin.getByLabel(/Прізвище, імʼя, по батькові/).count()).toBe(0);
     expect(answers.join('')).not.toContain('Шевчук');
     await admin.goto(`${base}/log`);
     const rows = admin.locator('table').last().locator('tbody tr');

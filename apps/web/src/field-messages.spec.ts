@@ -56,8 +56,8 @@ describe('field messages in the console', () => {
   });
 
   it('translates the messages with numbers and names in them, keeping those', () => {
-    expect(fieldMessage('must be at least 12 characters', 'uk')).toBe('щонайменше 12 символів');
-    expect(fieldMessage('must be at most 200 characters', 'uk')).toBe('не більше 200 символів');
+    expect(fieldMessage('must be at least 12 characters', 'uk')).toBe('кількість символів має бути не меншою за 12');
+    expect(fieldMessage('must be at most 200 characters', 'uk')).toBe('кількість символів має бути не більшою за 200');
     expect(fieldMessage('must be between -90 and 90', 'uk')).toBe('має бути від -90 до 90');
     expect(fieldMessage('must be one of "killed", "injured"', 'uk')).toBe('має бути одним із: "killed", "injured"');
     expect(fieldMessage('must not be before startAt', 'uk')).toBe('не може бути раніше за startAt');

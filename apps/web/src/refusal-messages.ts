@@ -20,18 +20,18 @@ export const REFUSALS_UK: Readonly<Record<string, string>> = {
   'No such user': 'Такого користувача немає',
   'The display name is empty': 'Імʼя для показу порожнє',
   'Say why the account changes': 'Вкажіть, чому змінюється обліковий запис',
-  'The expiry lies in the past': 'Термін дії вже минув',
+  'The expiry lies in the past': 'Дата закінчення дії вже минула',
   'The file is empty (0 bytes): there is nothing to keep; nothing was stored': 'Файл порожній (0 байтів): зберігати нічого; нічого не збережено',
   // The same refusal from a resumable upload's creation.
   'The file is empty (0 bytes): there is nothing to keep': 'Файл порожній (0 байтів): зберігати нічого',
-  'The bytes received differ from what the device hashed; nothing was stored': 'Отримані байти відрізняються від тих, що гешував пристрій; нічого не збережено',
-  'This export failed; request a new one': 'Цей експорт не вдався; замовте новий',
-  'The selection names what this case does not hold': 'Вибір називає те, чого в цій справі немає',
-  'A partner copy never carries names': 'Робоча копія для партнерів ніколи не містить імен',
+  'The bytes received differ from what the device hashed; nothing was stored': 'Отримані байти відрізняються від тих, для яких пристрій обчислив хеш; нічого не збережено',
+  'This export failed; request a new one': 'Цей пакет не вдалося створити; створіть новий',
+  'The selection names what this case does not hold': 'У вибірці є те, чого немає в цій справі',
+  'A partner copy never carries names': 'Пакет для партнерів ніколи не містить імен',
   'An incident you report starts as reported; an investigator of the case verifies it':
     'Подія, про яку ви повідомляєте, спершу має статус «повідомлено»; перевіряє її слідчий справи',
   'A remnant you report starts as reported; an investigator of the case examines it':
-    'Залишок, про який ви повідомляєте, спершу має статус «повідомлено»; оглядає його слідчий справи',
+    'Уламок, про який ви повідомляєте, спершу має статус «повідомлено»; оглядає його слідчий справи',
 };
 
 /** A refusal's detail in the console's language; `translated` false when it stays as the API wrote it. */

@@ -446,8 +446,25 @@ export function VerdictLine({ result, receipt }: { result: Check | null; receipt
         ? receipt
           ? t('verify.receiptOk', { i: result.leafIndex ?? '', k: result.keyId?.slice(0, 16) ?? '' })
           : t('verify.ok', { n: result.events ?? 0, ms: result.ms })
-        : t('verify.failed', { r: result.reason ?? '' })}
+        : <FailureReason reason={result.reason ?? ''} />}
     </p>
+  );
+}
+
+/**
+ * "Verification FAILED: <why>", the why as the check wrote it (in English, the words of the
+ * RFCs it follows), marked as English where the console speaks Ukrainian, so a screen reader
+ * reads it in English (WCAG 3.1.2).
+ */
+function FailureReason({ reason }: { reason: string }) {
+  const { t, lang } = useI18n();
+  const [before, after = ''] = t('verify.failed', { r: '\u0000' }).split('\u0000');
+  return (
+    <>
+      {before}
+      <span lang={lang === 'en' ? undefined : 'en'}>{reason}</span>
+      {after}
+    </>
   );
 }
 

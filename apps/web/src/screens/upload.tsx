@@ -125,7 +125,8 @@ export function UploadPanel({ caseId }: { caseId: string }) {
         setLon(position.coords.longitude.toFixed(6));
         setAccuracyM(Math.round(position.coords.accuracy));
       },
-      (error) => setPositionError(t('upload.positionFailed', { m: error.message })),
+      // The browser's own message is English whatever the console's language: its code says which it is.
+      (error) => setPositionError(t('upload.positionFailed', { m: t(error.code === error.PERMISSION_DENIED ? 'upload.positionDenied' : error.code === error.TIMEOUT ? 'upload.positionTimeout' : 'upload.positionUnavailable') })),
       { enableHighAccuracy: true, timeout: 30_000 },
     );
   }
