@@ -3,7 +3,7 @@ import { ApiError, call, get, takeReadRefused, token, whenUnauthorized, type Lan
 import { I18nContext, makeI18n, useI18n } from './i18n.js';
 import { followedFromHere, match, navigate, usePath } from './router.js';
 import { SessionContext, useSession, type Session } from './session.js';
-import { Link, Said } from './ui.js';
+import { Link, Said, WithEnglish } from './ui.js';
 import { AccountScreen } from './screens/account.js';
 import { CaseScreen } from './screens/case.js';
 import { CasesScreen } from './screens/cases.js';
@@ -322,6 +322,16 @@ function route(path: string, role: Me['role']) {
   return <CasesScreen />;
 }
 
+/** What a screen that threw shows: that it failed, in the console's language, with the browser's own words. */
+function ScreenFailed({ error }: { error: Error }) {
+  const { t } = useI18n();
+  return (
+    <p className="error" role="alert">
+      <WithEnglish message={(m) => t('common.error', { m })} text={error.message} />
+    </p>
+  );
+}
+
 /** A screen that throws shows what went wrong instead of an empty page; another address starts afresh. */
 class ScreenBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   override state = { error: null as Error | null };
@@ -329,11 +339,7 @@ class ScreenBoundary extends Component<{ children: ReactNode }, { error: Error |
     return { error };
   }
   override render() {
-    return this.state.error ? (
-      <p className="error" role="alert">
-        {this.state.error.message}
-      </p>
-    ) : (
+    return this.state.error ? <ScreenFailed error={this.state.error} /> : (
       this.props.children
     );
   }

@@ -3,7 +3,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { I18nContext, makeI18n } from './i18n.js';
 import { ApiError } from './api.js';
-import { ErrorNote, FlagBadges } from './ui.js';
+import { ErrorNote, FlagBadges, WithEnglish } from './ui.js';
 
 const render = (flags: Parameters<typeof FlagBadges>[0]['flags'], max?: number): string =>
   renderToStaticMarkup(createElement(I18nContext.Provider, { value: makeI18n('en', []) }, createElement(FlagBadges, { flags, max })));
@@ -33,5 +33,19 @@ describe('ErrorNote', () => {
     const unknown = new ApiError(409, 'Conflict', 'Something the console has no words for', []);
     expect(note('uk', unknown)).toBe('<p class="error" role="alert">Архів відхилив запит: <span lang="en">Something the console has no words for</span></p>');
     expect(note('en', unknown)).not.toContain('lang=');
+  });
+});
+
+describe('WithEnglish', () => {
+  const said = (lang: 'en' | 'uk', key: 'verify.failed' | 'verify.unchecked', text: string): string => {
+    const i18n = makeI18n(lang, []);
+    return renderToStaticMarkup(createElement(I18nContext.Provider, { value: i18n }, createElement(WithEnglish, { message: (r: string) => i18n.t(key, { r }), text })));
+  };
+
+  it("puts the text where the message names it, marked English only where the console speaks Ukrainian", () => {
+    expect(said('uk', 'verify.failed', 'Ed25519 signature does not verify')).toBe('Перевірку НЕ ПРОЙДЕНО: <span lang="en">Ed25519 signature does not verify</span>');
+    expect(said('en', 'verify.failed', 'Ed25519 signature does not verify')).toBe('Verification FAILED: <span>Ed25519 signature does not verify</span>');
+    // In the middle of a message too, and as text, never as markup.
+    expect(said('uk', 'verify.unchecked', '<b>x</b>')).toBe('Не вдалося перевірити. <span lang="en">&lt;b&gt;x&lt;/b&gt;</span> Це нічого не каже про доказ.');
   });
 });

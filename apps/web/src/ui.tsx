@@ -172,6 +172,25 @@ export function errorText(error: unknown, t: I18n['t'], lang?: Language): string
   return t('error.refused', { m: lang ? refusalMessage(error.message, lang).text : error.message });
 }
 
+const SLOT = '\u0000';
+
+/**
+ * One of the console's messages around text it did not write (the archive's or the browser's
+ * English: a refusal not translated yet, a verifier's reason, a script's error), that text marked
+ * as English where the console speaks another language, so a screen reader reads it so (WCAG 3.1.2).
+ */
+export function WithEnglish({ message, text }: { message(slot: string): string; text: string }) {
+  const { lang } = useI18n();
+  const [before, after = ''] = message(SLOT).split(SLOT);
+  return (
+    <>
+      {before}
+      <span lang={lang === 'en' ? undefined : 'en'}>{text}</span>
+      {after}
+    </>
+  );
+}
+
 /** A failure as errorText says it; with `fields`, each field's message too (where no field shows it). */
 export function ErrorNote({ error, fields, subject }: { error: unknown; fields?: boolean; /** What failed (a file's name), said first. */ subject?: string }) {
   const { t, lang } = useI18n();
@@ -181,11 +200,8 @@ export function ErrorNote({ error, fields, subject }: { error: unknown; fields?:
     <p className="error" role="alert">
       {subject && <span className="error-subject">{subject}: </span>}
       {plainRefusal(error) && !refusalMessage(error.message, lang).translated ? (
-        // Not translated yet: the archive's English, marked so (WCAG 3.1.2).
-        <>
-          {t('error.refused', { m: '' })}
-          <span lang="en">{error.message}</span>
-        </>
+        // Not translated yet: the archive's English, marked so.
+        <WithEnglish message={(m) => t('error.refused', { m })} text={error.message} />
       ) : (
         errorText(error, t, lang)
       )}

@@ -3,7 +3,7 @@ import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, sa
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
 import { useSession } from '../session.js';
-import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shown, TextArea, useDownload, useSubmit } from '../ui.js';
+import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shown, TextArea, useDownload, useSubmit, WithEnglish } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -446,25 +446,8 @@ export function VerdictLine({ result, receipt }: { result: Check | null; receipt
         ? receipt
           ? t('verify.receiptOk', { i: result.leafIndex ?? '', k: result.keyId?.slice(0, 16) ?? '' })
           : t('verify.ok', { n: result.events ?? 0, ms: result.ms })
-        : <FailureReason reason={result.reason ?? ''} />}
+        : <WithEnglish message={(r) => t('verify.failed', { r })} text={result.reason ?? ''} />}
     </p>
-  );
-}
-
-/**
- * "Verification FAILED: <why>", the why as the check wrote it (in English, the words of the
- * RFCs it follows), marked as English where the console speaks Ukrainian, so a screen reader
- * reads it in English (WCAG 3.1.2).
- */
-function FailureReason({ reason }: { reason: string }) {
-  const { t, lang } = useI18n();
-  const [before, after = ''] = t('verify.failed', { r: '\u0000' }).split('\u0000');
-  return (
-    <>
-      {before}
-      <span lang={lang === 'en' ? undefined : 'en'}>{reason}</span>
-      {after}
-    </>
   );
 }
 
