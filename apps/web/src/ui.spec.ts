@@ -34,6 +34,18 @@ describe('ErrorNote', () => {
     expect(note('uk', unknown)).toBe('<p class="error" role="alert">Архів відхилив запит: <span lang="en">Something the console has no words for</span></p>');
     expect(note('en', unknown)).not.toContain('lang=');
   });
+
+  it("names a refused field by the form's label where it has one, else by the API's path", () => {
+    const refused = new ApiError(422, 'Unprocessable', 'The metadata is not valid', [
+      { field: 'metadata.capturedAt', message: 'lies in the future' },
+      { field: 'body.clientSubmissionId', message: 'is required' },
+    ]);
+    const html = renderToStaticMarkup(
+      createElement(I18nContext.Provider, { value: makeI18n('uk', []) }, createElement(ErrorNote, { error: refused, fields: { capturedAt: 'Час зйомки' } })),
+    );
+    expect(html).toContain('Час зйомки: у майбутньому');
+    expect(html).toContain('clientSubmissionId: обовʼязкове поле');
+  });
 });
 
 describe('WithEnglish', () => {

@@ -172,6 +172,12 @@ export function errorText(error: unknown, t: I18n['t'], lang?: Language): string
   return t('error.refused', { m: lang ? refusalMessage(error.message, lang).text : error.message });
 }
 
+/** A field's label in `labels` (by its path without `body.` or a submission's `metadata.`), else the path. */
+function fieldLabel(field: string, labels: boolean | Record<string, string> | undefined): string {
+  const path = field.replace(/^body\./, '');
+  return (typeof labels === 'object' ? labels[path.replace(/^metadata\./, '')] : undefined) ?? path;
+}
+
 const SLOT = '\u0000';
 
 /**
@@ -191,8 +197,11 @@ export function WithEnglish({ message, text }: { message(slot: string): string; 
   );
 }
 
-/** A failure as errorText says it; with `fields`, each field's message too (where no field shows it). */
-export function ErrorNote({ error, fields, subject }: { error: unknown; fields?: boolean; /** What failed (a file's name), said first. */ subject?: string }) {
+/**
+ * A failure as errorText says it; with `fields`, each field's message too (where no field shows
+ * it), the field named by its label in `fields` where it has one (the API's path otherwise).
+ */
+export function ErrorNote({ error, fields, subject }: { error: unknown; fields?: boolean | Record<string, string>; /** What failed (a file's name), said first. */ subject?: string }) {
   const { t, lang } = useI18n();
   if (!error) return null;
   const listed = fields && error instanceof ApiError ? error.errors : [];
@@ -208,7 +217,7 @@ export function ErrorNote({ error, fields, subject }: { error: unknown; fields?:
       {listed.map((e) => (
         <span key={e.field} className="field-problem">
           {' '}
-          {e.field.replace(/^body\./, '')}: {fieldMessage(e.message, lang)}
+          {fieldLabel(e.field, fields)}: {fieldMessage(e.message, lang)}
         </span>
       ))}
     </p>

@@ -77,6 +77,19 @@ function tusFailure(error: Error | DetailedError): Error {
  */
 export function UploadPanel({ caseId }: { caseId: string }) {
   const { t, bytes, lang } = useI18n();
+  // A refusal naming a field of the submission names it by the form's label.
+  const fieldLabels: Record<string, string> = {
+    capturedAt: t('upload.capturedAt'),
+    title: t('upload.itemTitle'),
+    description: t('upload.description'),
+    tags: t('upload.tags'),
+    incidentId: t('upload.incident'),
+    location: `${t('upload.lat')}, ${t('upload.lon')}`,
+    'location.lat': t('upload.lat'),
+    'location.lon': t('upload.lon'),
+    sourceType: t('upload.sourceType'),
+    sourceUrl: t('upload.sourceUrl'),
+  };
   const jobs = useSyncExternalStore(subscribe, () => uploads.get(caseId) ?? NONE);
   // Each upload's steps, heard as they happen: started, sent, received, its receipt checked, or why it failed.
   const announcement = useChangeAnnouncement(
@@ -327,7 +340,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
                 )}
               </div>
             )}
-            {job.phase === 'failed' && <ErrorNote error={job.error} fields subject={job.file.name} />}
+            {job.phase === 'failed' && <ErrorNote error={job.error} fields={fieldLabels} subject={job.file.name} />}
           </li>
         ))}
       </ul>
