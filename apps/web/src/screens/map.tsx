@@ -202,7 +202,7 @@ export function MapPanel({ caseId }: { caseId: string }) {
   useEffect(() => {
     if (!map) return;
     let gone = false;
-    let remove = () => undefined as void;
+    let remove = (): void => undefined;
     const when = new URLSearchParams();
     // datetime-local gives the user's wall-clock time; the API wants an instant.
     for (const key of ['from', 'to'] as const) if (range[key]) when.set(key, new Date(range[key]).toISOString());
