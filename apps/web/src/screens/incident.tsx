@@ -4,7 +4,7 @@ import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Said, Select, shown, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
-import { localInput, numberOrText } from './record-form.js';
+import { instantOf, localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
 const DamageRecords = lazy(() => import('./damage.js').then((m) => ({ default: m.DamageRecords })));
@@ -90,8 +90,8 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
       [['title'], { title: form.title }],
       [['description'], { description: form.description || null }],
       [['type'], form.type ? { type: form.type } : {}],
-      [['startAt'], form.startAt ? { startAt: new Date(form.startAt).toISOString() } : {}],
-      [['endAt'], { endAt: form.endAt ? new Date(form.endAt).toISOString() : null }],
+      [['startAt'], form.startAt ? { startAt: instantOf(form.startAt) } : {}],
+      [['endAt'], { endAt: instantOf(form.endAt) }],
       [['lat', 'lon'], { location: form.lat || form.lon ? { lat: numberOrText(form.lat), lon: numberOrText(form.lon) } : null }],
       [['placeName'], { placeName: form.placeName || null }],
       [['admin1'], { admin1: form.admin1 || null }],

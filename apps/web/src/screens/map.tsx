@@ -8,6 +8,7 @@ import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { visibleText } from '#custodia/text';
 import { ErrorNote, Field } from '../ui.js';
+import { instantOf } from './record-form.js';
 
 const UKRAINE: L.LatLngExpression = [48.6, 31.2];
 
@@ -204,8 +205,7 @@ export function MapPanel({ caseId }: { caseId: string }) {
     let gone = false;
     let remove = (): void => undefined;
     const when = new URLSearchParams();
-    // datetime-local gives the user's wall-clock time; the API wants an instant.
-    for (const key of ['from', 'to'] as const) if (range[key]) when.set(key, new Date(range[key]).toISOString());
+    for (const key of ['from', 'to'] as const) if (range[key]) when.set(key, instantOf(range[key])!);
     const query = when.toString() ? `?${when}` : '';
     setError(null);
     void Promise.all([firstItems<Evidence>(`/cases/${caseId}/evidence${query}`, MAP_MOST), firstItems<Incident>(`/cases/${caseId}/incidents${query}`, MAP_MOST)]).then(([evidence, incidents]) => {
