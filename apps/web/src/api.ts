@@ -287,6 +287,9 @@ export async function firstItems<T>(path: string, most: number): Promise<{ items
   return { items, more: cursor !== null };
 }
 
+/** A case's incidents to choose from (an item's incident, an export's selection): the 2,000 that started last. */
+export const incidentChoices = (caseId: string): Promise<Incident[]> => firstItems<Incident>(`/cases/${caseId}/incidents`, 2000).then((found) => found.items);
+
 export interface VocabularyTerm {
   code: string;
   parentCode: string | null;
@@ -322,15 +325,31 @@ export interface Incident {
   type: string;
   startAt: string;
   endAt: string | null;
+  datePrecision: string | null;
   location: { lat: number; lon: number } | null;
+  geoPrecision: string | null;
   placeName: string | null;
   admin1: string | null;
   admin2: string | null;
   admin3: string | null;
   verificationStatus: string;
+  grade: string | null;
   weapons: { weaponType: string; identificationBasis: string | null; confidence: string | null }[];
+  attributions: { actor: string; basis: string | null; confidence: string | null }[];
+  /** From the casualty records when any exist (figuresSource), else as entered. */
+  killed: CountRange | null;
+  injured: CountRange | null;
+  civilianKilled: CountRange | null;
+  figuresSource: 'casualty_records' | 'entered';
+  /** The figures as entered, whatever is shown. */
+  entered: { killed: CountRange | null; injured: CountRange | null; civilianKilled: CountRange | null };
   evidence: { evidenceId: string; role: string }[];
   unsourced?: boolean;
+}
+
+export interface CountRange {
+  min: number;
+  max: number;
 }
 
 /** A submission's receipt, or how long to wait before asking again (202 pending, Retry-After). */

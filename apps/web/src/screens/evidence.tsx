@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
+import { incidentChoices, ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
 import { useSession } from '../session.js';
@@ -486,7 +486,7 @@ function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    get<Page<Incident>>(`/cases/${item.caseId}/incidents?limit=200`).then((p) => setIncidents(p.items), setError);
+    incidentChoices(item.caseId).then(setIncidents, setError);
   }, [item.caseId]);
   async function save(event: FormEvent) {
     event.preventDefault();

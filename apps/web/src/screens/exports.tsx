@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useState } from 'react';
-import { call, get, itemName, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
+import { incidentChoices, call, get, itemName, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { Announcer, DownloadState, ErrorNote, Field, Said, Select, useChangeAnnouncement, useDownload, useSubmit } from '../ui.js';
@@ -34,7 +34,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   useEffect(() => {
     if (me.role === 'auditor') return;
     get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`).then((p) => setItems(p.items), setError);
-    get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`).then((p) => setIncidents(p.items), setError);
+    incidentChoices(caseId).then(setIncidents, setError);
   }, [caseId, me.role]);
   // Follow unfinished packages until they are ready or failed.
   useEffect(() => {

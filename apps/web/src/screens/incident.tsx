@@ -4,24 +4,25 @@ import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Said, Select, shown, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
-import { instantOf, localInput, numberOrText } from './record-form.js';
+import { figureOf, figureText, instantOf, localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
 const DamageRecords = lazy(() => import('./damage.js').then((m) => ({ default: m.DamageRecords })));
 const IncidentRemnants = lazy(() => import('./remnants.js').then((m) => ({ default: m.IncidentRemnants })));
 
 type Weapon = Incident['weapons'][number];
+type Attribution = { actor: string; basis: string; confidence: string };
 
 /**
- * The incident's weapons with the first one (the form's only weapon field) set to `weaponType`:
- * the others are kept, and so is the first one's identification basis and confidence while its
- * type is unchanged; an empty type removes the first.
+ * The incident's weapons with the first one (the form's weapon fields) as the form has it: the
+ * others are kept; an empty type removes the first.
  */
-function weaponsWith(weapons: readonly Weapon[], weaponType: string): Weapon[] {
-  const [first, ...rest] = weapons;
-  if (!weaponType) return rest;
-  return [first?.weaponType === weaponType ? first : { weaponType, identificationBasis: null, confidence: null }, ...rest];
+function weaponsWith(weapons: readonly Weapon[], weaponType: string, identificationBasis: string, confidence: string): Weapon[] {
+  const rest = weapons.slice(1);
+  return weaponType ? [{ weaponType, identificationBasis: identificationBasis || null, confidence: confidence || null }, ...rest] : rest;
 }
+
+const FIGURES = ['killed', 'injured', 'civilianKilled'] as const;
 
 interface Casualty {
   id: string;
@@ -42,7 +43,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const { t, instant, term, lang } = useI18n();
   const { terms, me } = useSession();
   const [incident, setIncident] = useState<Incident | null>(null);
-  const [form, setForm] = useState({ title: '', description: '', type: '', startAt: '', endAt: '', lat: '', lon: '', placeName: '', admin1: '', admin2: '', admin3: '', weaponType: '', verificationStatus: '', reason: '' });
+  const [form, setForm] = useState({ title: '', description: '', type: '', startAt: '', endAt: '', datePrecision: '', lat: '', lon: '', geoPrecision: '', placeName: '', admin1: '', admin2: '', admin3: '', weaponType: '', weaponBasis: '', weaponConfidence: '', killed: '', injured: '', civilianKilled: '', grade: '', verificationStatus: '', reason: '' });
+  const [attributions, setAttributions] = useState<Attribution[]>([]);
+  const [loadedAttributions, setLoadedAttributions] = useState<Attribution[]>([]);
   /** The form as the incident filled it: an edit sends only what differs from it. */
   const [loaded, setLoaded] = useState<typeof form | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -59,18 +62,30 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         type: found.type,
         startAt: localInput(found.startAt),
         endAt: found.endAt ? localInput(found.endAt) : '',
+        datePrecision: found.datePrecision ?? '',
         lat: found.location ? String(found.location.lat) : '',
         lon: found.location ? String(found.location.lon) : '',
+        geoPrecision: found.geoPrecision ?? '',
         placeName: found.placeName ?? '',
         admin1: found.admin1 ?? '',
         admin2: found.admin2 ?? '',
         admin3: found.admin3 ?? '',
         weaponType: found.weapons[0]?.weaponType ?? '',
+        weaponBasis: found.weapons[0]?.identificationBasis ?? '',
+        weaponConfidence: found.weapons[0]?.confidence ?? '',
+        // The figures as entered: those shown may come from the casualty records.
+        killed: figureText(found.entered.killed),
+        injured: figureText(found.entered.injured),
+        civilianKilled: figureText(found.entered.civilianKilled),
+        grade: found.grade ?? '',
         verificationStatus: found.verificationStatus,
         reason: '',
       };
+      const stated = found.attributions.map((a) => ({ actor: a.actor, basis: a.basis ?? '', confidence: a.confidence ?? '' }));
       setForm(filled);
       setLoaded(filled);
+      setAttributions(stated);
+      setLoadedAttributions(stated);
     } catch (e) {
       setError(e);
     }
@@ -84,30 +99,42 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
     setError(null);
     setSaved(false);
     // Each field this form shows, by the form's fields it is made of: an edit sends only those
-    // changed, so what the form does not show (the basis of a weapon's identification, a second
-    // weapon, attributions, ...) is left as it is.
+    // changed, so what the form does not show (a second weapon, the breakdown by sex and age,
+    // related incidents) is left as it is.
+    const assessor = me.role !== 'documenter';
     const fields: [string[], Record<string, unknown>][] = [
       [['title'], { title: form.title }],
       [['description'], { description: form.description || null }],
       [['type'], form.type ? { type: form.type } : {}],
       [['startAt'], form.startAt ? { startAt: instantOf(form.startAt) } : {}],
       [['endAt'], { endAt: instantOf(form.endAt) }],
+      [['datePrecision'], { datePrecision: form.datePrecision || null }],
       [['lat', 'lon'], { location: form.lat || form.lon ? { lat: numberOrText(form.lat), lon: numberOrText(form.lon) } : null }],
+      [['geoPrecision'], { geoPrecision: form.geoPrecision || null }],
       [['placeName'], { placeName: form.placeName || null }],
       [['admin1'], { admin1: form.admin1 || null }],
       [['admin2'], { admin2: form.admin2 || null }],
       [['admin3'], { admin3: form.admin3 || null }],
-      [['weaponType'], { weapons: weaponsWith(incident?.weapons ?? [], form.weaponType) }],
-      [['verificationStatus'], form.verificationStatus && me.role !== 'documenter' ? { verificationStatus: form.verificationStatus } : {}],
+      [['weaponType', 'weaponBasis', 'weaponConfidence'], { weapons: weaponsWith(incident?.weapons ?? [], form.weaponType, form.weaponBasis, form.weaponConfidence) }],
+      ...FIGURES.map((key): [string[], Record<string, unknown>] => [[key], { [key]: figureOf(form[key]) }]),
+      [['grade'], assessor ? { grade: form.grade || null } : {}],
+      [['verificationStatus'], form.verificationStatus && assessor ? { verificationStatus: form.verificationStatus } : {}],
     ];
     const changed = ([keys]: [string[], unknown]) => !loaded || keys.some((key) => form[key as keyof typeof form] !== loaded[key as keyof typeof form]);
     const body: Record<string, unknown> = Object.assign({}, ...fields.filter(changed).map(([, part]) => part));
+    // Rows left wholly empty are no attribution; one with a basis but no actor goes, for the API to name.
+    const stated = attributions.filter((a) => a.actor.trim() || a.basis.trim() || a.confidence);
+    if (assessor && JSON.stringify(stated) !== JSON.stringify(loadedAttributions)) {
+      body['attributions'] = stated.map((a) => ({ actor: a.actor, basis: a.basis.trim() ? a.basis : null, confidence: a.confidence || null }));
+    }
     try {
       if (incident) {
         const updated = await call<Incident>('PATCH', `/incidents/${incident.id}`, { ...body, reason: form.reason });
         setIncident(updated);
         setLoaded({ ...form, reason: '' });
         setForm({ ...form, reason: '' });
+        setAttributions(stated);
+        setLoadedAttributions(stated);
         setSaved(true);
       } else {
         const created = await call<Incident>('POST', `/cases/${caseId}/incidents`, body);
@@ -132,6 +159,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   }
   // A documenter reports an incident; the investigators amend it and link evidence to it.
   const editable = !incident || me.role !== 'documenter';
+  const assessor = me.role !== 'documenter';
+  const setAttribution = (i: number, part: keyof Attribution, value: string) => setAttributions(attributions.map((a, j) => (j === i ? { ...a, [part]: value } : a)));
+  const figureError = (key: string) => fieldError(key) ?? fieldError(`${key}.min`) ?? fieldError(`${key}.max`);
   const theCase = incident?.caseId ?? caseId!;
   return (
     <section aria-labelledby="incident-title">
@@ -148,17 +178,52 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
           <VocabularyPicker label={t('incident.type')} vocabulary="incident_type" terms={terms('incident_type')} value={form.type} onChange={(type) => setForm({ ...form, type })} error={fieldError('type')} required />
           <Field label={t('incident.startAt')} type="datetime-local" required value={form.startAt} onChange={set('startAt')} error={fieldError('startAt')} />
           <Field label={t('incident.endAt')} type="datetime-local" value={form.endAt} onChange={set('endAt')} error={fieldError('endAt')} />
+          <VocabularyPicker label={t('incident.datePrecision')} vocabulary="date_precision" terms={terms('date_precision')} value={form.datePrecision} onChange={(datePrecision) => setForm({ ...form, datePrecision })} error={fieldError('datePrecision')} />
           <Field label={t('incident.lat')} inputMode="decimal" value={form.lat} onChange={set('lat')} error={fieldError('location.lat') ?? fieldError('location')} />
           <Field label={t('incident.lon')} inputMode="decimal" value={form.lon} onChange={set('lon')} error={fieldError('location.lon')} />
           <Suspense fallback={null}>
             <PlacePicker lat={form.lat} lon={form.lon} onPick={(lat, lon) => setForm((f) => ({ ...f, lat: lat.toFixed(6), lon: lon.toFixed(6) }))} />
           </Suspense>
+          <VocabularyPicker label={t('incident.geoPrecision')} vocabulary="geo_precision" terms={terms('geo_precision')} value={form.geoPrecision} onChange={(geoPrecision) => setForm({ ...form, geoPrecision })} error={fieldError('geoPrecision')} />
           <Field label={t('incident.placeName')} value={form.placeName} onChange={set('placeName')} error={fieldError('placeName')} />
           <Field label={t('incident.admin1')} maxLength={200} value={form.admin1} onChange={set('admin1')} error={fieldError('admin1')} />
           <Field label={t('incident.admin2')} maxLength={200} value={form.admin2} onChange={set('admin2')} error={fieldError('admin2')} />
           <Field label={t('incident.admin3')} maxLength={200} value={form.admin3} onChange={set('admin3')} error={fieldError('admin3')} />
-          <VocabularyPicker label={t('incident.weapon')} vocabulary="weapon_type" terms={terms('weapon_type')} value={form.weaponType} onChange={(weaponType) => setForm({ ...form, weaponType })} error={fieldError('weapons[0].weaponType') ?? fieldError('weapons.0.weaponType')} />
-          {me.role !== 'documenter' && (
+          <VocabularyPicker label={t('incident.weapon')} vocabulary="weapon_type" terms={terms('weapon_type')} value={form.weaponType} onChange={(weaponType) => setForm({ ...form, weaponType })} error={fieldError('weapons[0].weaponType')} />
+          {form.weaponType && (
+            <>
+              <VocabularyPicker label={t('incident.weaponBasis')} vocabulary="weapon_identification_basis" terms={terms('weapon_identification_basis')} value={form.weaponBasis} onChange={(weaponBasis) => setForm({ ...form, weaponBasis })} error={fieldError('weapons[0].identificationBasis')} />
+              <VocabularyPicker label={t('incident.weaponConfidence')} vocabulary="confidence" terms={terms('confidence')} value={form.weaponConfidence} onChange={(weaponConfidence) => setForm({ ...form, weaponConfidence })} error={fieldError('weapons[0].confidence')} />
+            </>
+          )}
+          <fieldset className="finding">
+            <legend>{t('incident.figures')}</legend>
+            <p className="hint">{t('incident.figuresHint')}</p>
+            {incident?.figuresSource === 'casualty_records' && <p className="hint">{t('incident.figuresFromRecords', { k: figureText(incident.killed) || '0', i: figureText(incident.injured) || '0' })}</p>}
+            {FIGURES.map((key) => (
+              <Field key={key} label={t(`incident.${key}`)} inputMode="numeric" autoComplete="off" value={form[key]} onChange={set(key)} error={figureError(key)} />
+            ))}
+          </fieldset>
+          {assessor && (
+            <fieldset className="markings-form">
+              <legend>{t('incident.attributions')}</legend>
+              {attributions.map((a, i) => (
+                <div key={i} className="marking-row" role="group" aria-label={t('incident.attributionN', { n: i + 1 })}>
+                  <Field label={`${t('incident.actor')} ${i + 1}`} maxLength={200} value={a.actor} onChange={(e) => setAttribution(i, 'actor', e.target.value)} error={fieldError(`attributions[${i}].actor`)} />
+                  <Field label={`${t('incident.attributionBasis')} ${i + 1}`} maxLength={2000} value={a.basis} onChange={(e) => setAttribution(i, 'basis', e.target.value)} error={fieldError(`attributions[${i}].basis`)} />
+                  <VocabularyPicker label={`${t('incident.attributionConfidence')} ${i + 1}`} vocabulary="confidence" terms={terms('confidence')} value={a.confidence} onChange={(code) => setAttribution(i, 'confidence', code)} error={fieldError(`attributions[${i}].confidence`)} />
+                  <button type="button" onClick={() => setAttributions(attributions.filter((_, j) => j !== i))}>
+                    {t('incident.removeAttribution', { n: i + 1 })}
+                  </button>
+                </div>
+              ))}
+              <button type="button" onClick={() => setAttributions([...attributions, { actor: '', basis: '', confidence: '' }])}>
+                {t('incident.addAttribution')}
+              </button>
+            </fieldset>
+          )}
+          {assessor && <VocabularyPicker label={t('incident.grade')} vocabulary="grade" terms={terms('grade')} value={form.grade} onChange={(grade) => setForm({ ...form, grade })} error={fieldError('grade')} />}
+          {assessor && (
             <VocabularyPicker label={t('incident.verificationStatus')} vocabulary="verification_status" terms={terms('verification_status')} value={form.verificationStatus} onChange={(verificationStatus) => setForm({ ...form, verificationStatus })} error={fieldError('verificationStatus')} />
           )}
           {incident && editable && <Field label={t('incident.reason')} value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}

@@ -1,15 +1,47 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { get, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
-import { ErrorNote, Link, Said } from '../ui.js';
+import { useSession } from '../session.js';
+import { ErrorNote, Field, Link, Said, VocabularyPicker } from '../ui.js';
+import { fieldErrorOf, figureText, instantOf } from './record-form.js';
 
+const NO_FILTERS = { q: '', type: '', weaponType: '', grade: '', verificationStatus: '', from: '', to: '' };
+
+/** A case's incidents: searched by words, codes and start time, page after page. */
 export function IncidentsPanel({ caseId }: { caseId: string }) {
   const { t, instant, term } = useI18n();
+  const { terms } = useSession();
+  const [filters, setFilters] = useState(NO_FILTERS);
+  // The filters last sent: the list follows them, not each keystroke.
+  const [applied, setApplied] = useState(NO_FILTERS);
   const [incidents, setIncidents] = useState<Incident[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`).then((p) => setIncidents(p.items), setError);
-  }, [caseId]);
+
+  const search = useCallback(
+    async (cursor?: string) => {
+      setError(null);
+      const { from, to, ...words } = applied;
+      const query = new URLSearchParams(Object.entries(words).filter(([, v]) => v.trim() !== ''));
+      if (from) query.set('from', instantOf(from)!);
+      if (to) query.set('to', instantOf(to)!);
+      query.set('limit', '100');
+      if (cursor) query.set('cursor', cursor);
+      try {
+        const page = await get<Page<Incident>>(`/cases/${caseId}/incidents?${query}`);
+        setIncidents((shown) => (cursor ? [...(shown ?? []), ...page.items] : page.items));
+        setNext(page.nextCursor);
+      } catch (e) {
+        setError(e);
+      }
+    },
+    [caseId, applied],
+  );
+  useEffect(() => void search(), [search]);
+
+  const fieldError = fieldErrorOf(error);
+  const set = (key: keyof typeof filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [key]: e.target.value });
+  const pick = (key: keyof typeof filters) => (code: string) => setFilters({ ...filters, [key]: code });
   return (
     <div>
       <p>
@@ -17,17 +49,39 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
           {t('incidents.new')}
         </Link>
       </p>
+      <form
+        className="filters"
+        role="search"
+        aria-label={t('incidents.search')}
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied({ ...filters });
+        }}
+      >
+        <Field label={t('incidents.q')} type="search" value={filters.q} onChange={set('q')} error={fieldError('q')} />
+        <VocabularyPicker label={t('incident.type')} vocabulary="incident_type" terms={terms('incident_type')} value={filters.type} onChange={pick('type')} error={fieldError('type')} />
+        <VocabularyPicker label={t('incident.weapon')} vocabulary="weapon_type" terms={terms('weapon_type')} value={filters.weaponType} onChange={pick('weaponType')} error={fieldError('weaponType')} />
+        <VocabularyPicker label={t('incident.grade')} vocabulary="grade" terms={terms('grade')} value={filters.grade} onChange={pick('grade')} error={fieldError('grade')} />
+        <VocabularyPicker label={t('incident.verificationStatus')} vocabulary="verification_status" terms={terms('verification_status')} value={filters.verificationStatus} onChange={pick('verificationStatus')} error={fieldError('verificationStatus')} />
+        <Field label={t('incidents.from')} type="datetime-local" value={filters.from} onChange={set('from')} error={fieldError('from')} />
+        <Field label={t('incidents.to')} type="datetime-local" value={filters.to} onChange={set('to')} error={fieldError('to')} />
+        <button type="submit" className="primary">
+          {t('common.search')}
+        </button>
+      </form>
       <ErrorNote error={error} />
       {incidents?.length === 0 && <p>{t('incidents.empty')}</p>}
       {incidents && incidents.length > 0 && (
         <table>
-          <caption>{t('incidents.title')}</caption>
+          <caption>{t('incidents.found', { n: incidents.length })}</caption>
           <thead>
             <tr>
               <th scope="col">{t('incident.title')}</th>
               <th scope="col">{t('incident.type')}</th>
               <th scope="col">{t('incident.startAt')}</th>
               <th scope="col">{t('incident.placeName')}</th>
+              <th scope="col">{t('incidents.figures')}</th>
+              <th scope="col">{t('incident.grade')}</th>
               <th scope="col">{t('incident.verificationStatus')}</th>
             </tr>
           </thead>
@@ -43,11 +97,20 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
                 <td>{term('incident_type', i.type)}</td>
                 <td>{instant(i.startAt)}</td>
                 <td>{i.placeName ?? '—'}</td>
+                <td>
+                  {figureText(i.killed) || '—'} / {figureText(i.injured) || '—'}
+                </td>
+                <td>{term('grade', i.grade)}</td>
                 <td>{term('verification_status', i.verificationStatus)}</td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {next && (
+        <button type="button" onClick={() => void search(next)}>
+          {t('incidents.more')}
+        </button>
       )}
     </div>
   );

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { ApiError, get, itemName, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
+import { ApiError, get, itemName, type CountRange, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { FieldError, Select, utcOffset, VocabularyPicker } from '../ui.js';
@@ -24,6 +24,16 @@ export const instantOf = (value: string): string | null => (value ? new Date(val
 
 /** The number the user typed, or the text itself so the API names the field when it is no number. */
 export const numberOrText = (value: string): number | string => (value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value);
+
+/** A figure as typed: "3", or a range "2-5" (any dash); null when empty. Anything else is sent as typed, for the API to name. */
+export function figureOf(text: string): CountRange | number | string | null {
+  const range = /^\s*(\d+)\s*[-‒–—−]\s*(\d+)\s*$/.exec(text);
+  if (range) return { min: Number(range[1]), max: Number(range[2]) };
+  return text.trim() ? numberOrText(text.trim()) : null;
+}
+
+/** A figure as the form shows it: "3", or "2–5". */
+export const figureText = (range: CountRange | null): string => (range ? (range.min === range.max ? String(range.min) : `${range.min}–${range.max}`) : '');
 
 /** A point from two text fields: null when both are empty, else what the user typed (the API judges it). */
 export const pointOf = (lat: string, lon: string) => (lat || lon ? { lat: numberOrText(lat), lon: numberOrText(lon) } : null);

@@ -1,6 +1,6 @@
 import { useEffect, useState, useSyncExternalStore, type DragEvent } from 'react';
 import { DetailedError, Upload } from 'tus-js-client';
-import { API, ApiError, call, authHeaders, get, OfflineError, receiptPath, sessionEndedDuring, type Evidence, type Incident, type Page, type Receipt } from '../api.js';
+import { incidentChoices, API, ApiError, call, authHeaders, OfflineError, receiptPath, sessionEndedDuring, type Evidence, type Incident, type Receipt } from '../api.js';
 import { hashFile } from '../hash-file.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
@@ -121,7 +121,7 @@ export function UploadPanel({ caseId }: { caseId: string }) {
   const [incidents, setIncidents] = useState<Incident[]>([]);
   useEffect(() => {
     // The incidents this user may link to (a documenter: those they reported).
-    get<Page<Incident>>(`/cases/${caseId}/incidents?limit=200`).then((page) => setIncidents(page.items), () => setIncidents([]));
+    incidentChoices(caseId).then(setIncidents, () => setIncidents([]));
   }, [caseId]);
 
   // A coordinate typed by hand: the device's accuracy no longer applies.
