@@ -190,6 +190,48 @@ describe('the incident form', () => {
   });
 });
 
+describe('related incidents and the breakdown by sex and age', () => {
+  it('relates a second strike to the first, records killed and injured by sex and age with a wrong number named, and links to the first', async () => {
+    const second = await api(investigator).post(`/cases/${caseId}/incidents`, { title: 'Second strike on Saltivka, 40 minutes later', type: 'air_drone_strike', startAt: '2026-11-20T02:20:00+02:00' });
+    expect(second.status).toBe(201);
+    const page = await newPage(investigator);
+    await page.goto(`${base}/incidents/${second.body.id}`);
+    const form = page.locator('form').first();
+    await form.getByRole('button', { name: 'Add a related incident' }).click();
+    await form.getByLabel('This incident 1').selectOption('follows');
+    const first = form.getByLabel('Incident 1', { exact: true });
+    // Every other incident of the case is offered, never the incident itself.
+    await expect.poll(() => first.locator('option').allTextContents()).toContainEqual(expect.stringContaining('Strike on Saltivka, block 12'));
+    expect(await first.locator(`option[value="${second.body.id}"]`).count()).toBe(0);
+    await first.selectOption(incidentId);
+    await form.getByText('By sex and age (as OHCHR counts)').click();
+    const killed = form.getByRole('group', { name: 'Killed, by sex and age' });
+    const injured = form.getByRole('group', { name: 'Injured, by sex and age' });
+    await killed.getByLabel('Men', { exact: true }).fill('1');
+    await killed.getByLabel('Women').fill('one');
+    await injured.getByLabel('Boys').fill('1');
+    await form.getByLabel('Reason for the change').fill('SES: the second drone hit the rescuers');
+    await form.getByRole('button', { name: 'Save', exact: true }).click();
+    expect(await messageBeside(page, killed.getByLabel('Women'))).toBeTruthy();
+    expect(await injured.getByLabel('Boys').getAttribute('aria-invalid')).toBeNull();
+    await killed.getByLabel('Women').fill('2');
+    await form.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Incident saved.' }).count()).toBe(1);
+    const saved = (await api(investigator).get(`/incidents/${second.body.id}`)).body;
+    expect(saved.relatedIncidents).toEqual([{ incidentId, relation: 'follows' }]);
+    expect(saved.breakdown).toEqual({
+      killed: { men: 1, women: 2, boys: null, girls: null, childrenUnknownSex: null, adultsUnknownSex: null },
+      injured: { men: null, women: null, boys: 1, girls: null, childrenUnknownSex: null, adultsUnknownSex: null },
+    });
+    await checkScreen(page, 'incident with related incidents and breakdown');
+    // The relation is a way to the first incident.
+    await page.getByRole('link', { name: /Strike on Saltivka, block 12/ }).click();
+    await page.waitForURL(`${base}/incidents/${incidentId}`);
+    await expect.poll(() => page.locator('h1').textContent()).toContain('Strike on Saltivka, block 12');
+    await page.close();
+  });
+});
+
 describe('a case\'s incidents', () => {
   it('are searched by words, grade and start time, paged past the first hundred, and all offered to an export', async () => {
     const many = await createCase(t, investigator, 'Odesa: port strikes', []);
@@ -606,6 +648,7 @@ describe('accessibility and CSP', () => {
         'incident with figures and attributions',
         'incident with damage',
         'incidents searched',
+        'incident with related incidents and breakdown',
         'report a remnant (documenter)',
         'remnant (documenter)',
         'remnant form with field errors',

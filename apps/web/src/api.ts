@@ -343,9 +343,15 @@ export interface Incident {
   figuresSource: 'casualty_records' | 'entered';
   /** The figures as entered, whatever is shown. */
   entered: { killed: CountRange | null; injured: CountRange | null; civilianKilled: CountRange | null };
+  /** OHCHR's breakdown of the people harmed by sex and age, as entered. */
+  breakdown: { killed: HarmBreakdown | null; injured: HarmBreakdown | null };
+  relatedIncidents: { incidentId: string; relation: string }[];
   evidence: { evidenceId: string; role: string }[];
   unsourced?: boolean;
 }
+
+export const BREAKDOWN_KEYS = ['men', 'women', 'boys', 'girls', 'childrenUnknownSex', 'adultsUnknownSex'] as const;
+export type HarmBreakdown = Record<(typeof BREAKDOWN_KEYS)[number], number | null>;
 
 export interface CountRange {
   min: number;

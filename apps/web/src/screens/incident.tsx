@@ -1,5 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useId, useState, type FormEvent } from 'react';
-import { ApiError, call, evidenceName, get, itemName, type Evidence, type Incident, type Page } from '../api.js';
+import { ApiError, BREAKDOWN_KEYS, call, evidenceName, get, incidentChoices, itemName, type Evidence, type HarmBreakdown, type Incident, type Page } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
@@ -12,6 +12,22 @@ const IncidentRemnants = lazy(() => import('./remnants.js').then((m) => ({ defau
 
 type Weapon = Incident['weapons'][number];
 type Attribution = { actor: string; basis: string; confidence: string };
+type Related = { incidentId: string; relation: string };
+const HARMS = ['killed', 'injured'] as const;
+type Breakdown = Record<(typeof HARMS)[number], Record<(typeof BREAKDOWN_KEYS)[number], string>>;
+
+const breakdownInputs = (stored: Incident['breakdown'] | null): Breakdown =>
+  Object.fromEntries(HARMS.map((harm) => [harm, Object.fromEntries(BREAKDOWN_KEYS.map((key) => [key, stored?.[harm]?.[key]?.toString() ?? '']))])) as Breakdown;
+
+/** The breakdown as the API takes it: a harm with no number typed is null; what is typed goes for the API to judge. */
+const breakdownOf = (form: Breakdown) =>
+  Object.fromEntries(
+    HARMS.map((harm) => {
+      const typed = BREAKDOWN_KEYS.filter((key) => form[harm][key].trim());
+      return [harm, typed.length ? Object.fromEntries(typed.map((key) => [key, numberOrText(form[harm][key].trim())])) : null];
+    }),
+  ) as Record<(typeof HARMS)[number], Partial<Record<keyof HarmBreakdown, number | string>> | null>;
+
 
 /**
  * The incident's weapons with the first one (the form's weapon fields) as the form has it: the
@@ -46,6 +62,12 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const [form, setForm] = useState({ title: '', description: '', type: '', startAt: '', endAt: '', datePrecision: '', lat: '', lon: '', geoPrecision: '', placeName: '', admin1: '', admin2: '', admin3: '', weaponType: '', weaponBasis: '', weaponConfidence: '', killed: '', injured: '', civilianKilled: '', grade: '', verificationStatus: '', reason: '' });
   const [attributions, setAttributions] = useState<Attribution[]>([]);
   const [loadedAttributions, setLoadedAttributions] = useState<Attribution[]>([]);
+  const [related, setRelated] = useState<Related[]>([]);
+  const [loadedRelated, setLoadedRelated] = useState<Related[]>([]);
+  const [breakdown, setBreakdown] = useState<Breakdown>(breakdownInputs(null));
+  const [loadedBreakdown, setLoadedBreakdown] = useState<Breakdown>(breakdownInputs(null));
+  /** The case's incidents to relate this one to (investigators). */
+  const [choices, setChoices] = useState<Incident[]>([]);
   /** The form as the incident filled it: an edit sends only what differs from it. */
   const [loaded, setLoaded] = useState<typeof form | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -86,11 +108,19 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
       setLoaded(filled);
       setAttributions(stated);
       setLoadedAttributions(stated);
+      setRelated(found.relatedIncidents);
+      setLoadedRelated(found.relatedIncidents);
+      setBreakdown(breakdownInputs(found.breakdown));
+      setLoadedBreakdown(breakdownInputs(found.breakdown));
     } catch (e) {
       setError(e);
     }
   }, [id]);
   useEffect(() => void load(), [load]);
+  const theCase = incident?.caseId ?? caseId;
+  useEffect(() => {
+    if (me.role !== 'documenter' && theCase) incidentChoices(theCase).then(setChoices, setError);
+  }, [theCase, me.role]);
 
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
@@ -127,6 +157,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
     if (assessor && JSON.stringify(stated) !== JSON.stringify(loadedAttributions)) {
       body['attributions'] = stated.map((a) => ({ actor: a.actor, basis: a.basis.trim() ? a.basis : null, confidence: a.confidence || null }));
     }
+    const relations = related.filter((r) => r.incidentId || r.relation);
+    if (assessor && JSON.stringify(relations) !== JSON.stringify(loadedRelated)) body['relatedIncidents'] = relations;
+    if (JSON.stringify(breakdown) !== JSON.stringify(loadedBreakdown)) body['breakdown'] = breakdownOf(breakdown);
     try {
       if (incident) {
         const updated = await call<Incident>('PATCH', `/incidents/${incident.id}`, { ...body, reason: form.reason });
@@ -135,6 +168,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         setForm({ ...form, reason: '' });
         setAttributions(stated);
         setLoadedAttributions(stated);
+        setRelated(relations);
+        setLoadedRelated(relations);
+        setLoadedBreakdown(breakdown);
         setSaved(true);
       } else {
         const created = await call<Incident>('POST', `/cases/${caseId}/incidents`, body);
@@ -161,8 +197,9 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const editable = !incident || me.role !== 'documenter';
   const assessor = me.role !== 'documenter';
   const setAttribution = (i: number, part: keyof Attribution, value: string) => setAttributions(attributions.map((a, j) => (j === i ? { ...a, [part]: value } : a)));
+  const setRelation = (i: number, part: keyof Related, value: string) => setRelated(related.map((r, j) => (j === i ? { ...r, [part]: value } : r)));
+  const incidentName = (other: Incident) => `${other.code ? `${other.code} · ` : ''}${shown(other.title)} (${instant(other.startAt)})`;
   const figureError = (key: string) => fieldError(key) ?? fieldError(`${key}.min`) ?? fieldError(`${key}.max`);
-  const theCase = incident?.caseId ?? caseId!;
   return (
     <section aria-labelledby="incident-title">
       <p>
@@ -203,6 +240,27 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
             {FIGURES.map((key) => (
               <Field key={key} label={t(`incident.${key}`)} inputMode="numeric" autoComplete="off" value={form[key]} onChange={set(key)} error={figureError(key)} />
             ))}
+            <details open={HARMS.some((harm) => BREAKDOWN_KEYS.some((key) => loadedBreakdown[harm][key]))}>
+              <summary>{t('incident.breakdown')}</summary>
+              {HARMS.map((harm) => (
+                <fieldset key={harm} className="plain">
+                  <legend>{t(`incident.breakdown.${harm}`)}</legend>
+                  <div className="marking-row">
+                    {BREAKDOWN_KEYS.map((key) => (
+                      <Field
+                        key={key}
+                        label={t(`breakdown.${key}`)}
+                        inputMode="numeric"
+                        autoComplete="off"
+                        value={breakdown[harm][key]}
+                        onChange={(e) => setBreakdown({ ...breakdown, [harm]: { ...breakdown[harm], [key]: e.target.value } })}
+                        error={fieldError(`breakdown.${harm}.${key}`)}
+                      />
+                    ))}
+                  </div>
+                </fieldset>
+              ))}
+            </details>
           </fieldset>
           {assessor && (
             <fieldset className="markings-form">
@@ -219,6 +277,34 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
               ))}
               <button type="button" onClick={() => setAttributions([...attributions, { actor: '', basis: '', confidence: '' }])}>
                 {t('incident.addAttribution')}
+              </button>
+            </fieldset>
+          )}
+          {assessor && (
+            <fieldset className="markings-form">
+              <legend>{t('incident.related')}</legend>
+              {related.map((r, i) => (
+                <div key={i} className="marking-row" role="group" aria-label={t('incident.relatedN', { n: i + 1 })}>
+                  <VocabularyPicker label={`${t('incident.relation')} ${i + 1}`} vocabulary="related_incident_relation" terms={terms('related_incident_relation')} value={r.relation} onChange={(code) => setRelation(i, 'relation', code)} error={fieldError(`relatedIncidents[${i}].relation`)} />
+                  <Select label={`${t('incident.relatedIncident')} ${i + 1}`} value={r.incidentId} onChange={(e) => setRelation(i, 'incidentId', e.target.value)} error={fieldError(`relatedIncidents[${i}].incidentId`)}>
+                    <option value="">{t('form.choose')}</option>
+                    {/* One related beyond the incidents offered is still shown as what it is. */}
+                    {r.incidentId && !choices.some((c) => c.id === r.incidentId) && <option value={r.incidentId}>{`${t('subject.incident')} ${r.incidentId.slice(0, 8)}`}</option>}
+                    {choices
+                      .filter((c) => c.id !== incident?.id)
+                      .map((c) => (
+                        <option key={c.id} value={c.id}>
+                          {incidentName(c)}
+                        </option>
+                      ))}
+                  </Select>
+                  <button type="button" onClick={() => setRelated(related.filter((_, j) => j !== i))}>
+                    {t('incident.removeRelated', { n: i + 1 })}
+                  </button>
+                </div>
+              ))}
+              <button type="button" onClick={() => setRelated([...related, { incidentId: '', relation: '' }])}>
+                {t('incident.addRelated')}
               </button>
             </fieldset>
           )}
@@ -241,6 +327,20 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
           <p>
             {t('incident.startAt')}: {instant(incident.startAt)} · {term('incident_type', incident.type)}
           </p>
+          {incident.relatedIncidents.length > 0 && (
+            <p>
+              {t('incident.relatedShort')}:{' '}
+              {incident.relatedIncidents.map((r, i) => {
+                const other = choices.find((c) => c.id === r.incidentId);
+                return (
+                  <span key={r.incidentId}>
+                    {i > 0 && ' · '}
+                    {term('related_incident_relation', r.relation)} <Link href={`/incidents/${r.incidentId}`}>{other ? incidentName(other) : `${t('subject.incident')} ${r.incidentId.slice(0, 8)}`}</Link>
+                  </span>
+                );
+              })}
+            </p>
+          )}
           {me.role !== 'documenter' && <Casualties incidentId={incident.id} />}
           <Suspense fallback={<p>{t('common.loading')}</p>}>
             {me.role !== 'documenter' && <DamageRecords incidentId={incident.id} caseId={incident.caseId} />}
