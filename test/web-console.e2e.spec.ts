@@ -259,6 +259,14 @@ describe('in Chromium', () => {
     expect(casualties.body.items).toHaveLength(1);
     expect(casualties.body.items[0]).toMatchObject({ harmStatus: 'killed', age: 34, sex: 'female' });
 
+    // Evidence to link is searched for (nothing is listed until asked): words of its title first.
+    const find = page.getByRole('search', { name: 'Find evidence to link' });
+    await find.getByLabel(/^Words in its title/).fill('no such words anywhere');
+    await find.getByRole('button', { name: 'Search' }).click();
+    await find.getByRole('status').filter({ hasText: 'No evidence found.' }).waitFor();
+    await find.getByLabel(/^Words in its title/).fill('');
+    await find.getByRole('button', { name: 'Search' }).click();
+    await page.getByLabel('Link evidence').locator(`option[value="${state.evidenceId}"]`).waitFor({ state: 'attached' });
     await page.getByLabel('Link evidence').selectOption(state.evidenceId!);
     await page.getByLabel('Role').selectOption('depicts_aftermath');
     await page.getByLabel('Reason for the change').last().fill('the photo shows the building the morning after');

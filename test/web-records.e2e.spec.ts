@@ -223,6 +223,18 @@ describe('related incidents and the breakdown by sex and age', () => {
       killed: { men: 1, women: 2, boys: null, girls: null, childrenUnknownSex: null, adultsUnknownSex: null },
       injured: { men: null, women: null, boys: 1, girls: null, childrenUnknownSex: null, adultsUnknownSex: null },
     });
+    // Evidence found by a word of its title, linked, and named by its title once the page is read again.
+    const find = page.getByRole('search', { name: 'Find evidence to link' });
+    await find.getByLabel(/^Words in its title/).fill('boom');
+    await find.getByRole('button', { name: 'Search' }).click();
+    const choice = page.getByLabel('Link evidence');
+    await expect.poll(() => choice.locator('option').allTextContents()).toEqual(['Choose…', 'tail boom with markings']);
+    await page.getByLabel('Role').selectOption('depicts_munition');
+    await page.getByLabel('Reason for the change').last().fill('the tail boom is from the second drone');
+    await page.getByRole('button', { name: 'Link evidence' }).click();
+    await expect.poll(async () => (await api(investigator).get(`/evidence/${photoId}`)).body.incidentId).toBe(second.body.id);
+    await page.reload();
+    await expect.poll(() => page.locator(`.links a[href="/evidence/${photoId}"]`).textContent()).toBe('tail boom with markings');
     await checkScreen(page, 'incident with related incidents and breakdown');
     // The relation is a way to the first incident.
     await page.getByRole('link', { name: /Strike on Saltivka, block 12/ }).click();

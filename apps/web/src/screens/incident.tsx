@@ -440,15 +440,34 @@ function Casualties({ incidentId }: { incidentId: string }) {
 
 function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; onChange(incident: Incident): void; editable: boolean }) {
   const { t } = useI18n();
-  const [items, setItems] = useState<Evidence[]>([]);
+  /** The linked items, for their names. */
+  const [linked, setLinked] = useState<Evidence[]>([]);
+  const [words, setWords] = useState('');
+  /** Items found to link (nothing is listed, nor logged as read, until asked). */
+  const [found, setFound] = useState<Evidence[] | null>(null);
   const [evidenceId, setEvidenceId] = useState('');
   const [role, setRole] = useState<string>('depicts_aftermath');
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>(null);
+  const links = incident.evidence.map((l) => l.evidenceId).join();
   useEffect(() => {
-    get<Page<Evidence>>(`/cases/${incident.caseId}/evidence?limit=200`).then((p) => setItems(p.items), setError);
-  }, [incident.caseId]);
-  const name = (eid: string) => evidenceName(items, eid);
+    if (!links) return setLinked([]);
+    get<Page<Evidence>>(`/cases/${incident.caseId}/evidence?incidentId=${incident.id}&limit=200`).then((p) => setLinked(p.items), setError);
+  }, [incident.caseId, incident.id, links]);
+  const name = (eid: string) => evidenceName([...linked, ...(found ?? [])], eid);
+
+  async function find(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    const query = new URLSearchParams({ limit: '50', ...(words.trim() ? { q: words.trim() } : {}) });
+    try {
+      const page = await get<Page<Evidence>>(`/cases/${incident.caseId}/evidence?${query}`);
+      setFound(page.items);
+      setEvidenceId(page.items[0]?.id ?? '');
+    } catch (e) {
+      setError(e);
+    }
+  }
 
   /** The incident's links set anew, with the reason given (each change a custody event). */
   async function setLinks(evidence: { evidenceId: string; role: string }[]): Promise<boolean> {
@@ -486,10 +505,17 @@ function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; o
         ))}
       </ul>
       {editable && (
+        <form onSubmit={find} className="filters" role="search" aria-label={t('incident.findEvidence')}>
+          <Field label={t('incident.findEvidenceWords')} type="search" value={words} onChange={(e) => setWords(e.target.value)} />
+          <button type="submit">{t('common.search')}</button>
+          {found?.length === 0 && <p role="status">{t('incident.nothingFound')}</p>}
+        </form>
+      )}
+      {editable && found && found.length > 0 && (
         <form onSubmit={link} className="record-form">
           <Select label={t('incident.linkEvidence')} required value={evidenceId} onChange={(e) => setEvidenceId(e.target.value)}>
             <option value="">{t('form.choose')}</option>
-            {items.map((i) => (
+            {found.map((i) => (
               <option key={i.id} value={i.id}>
                 {itemName(i)}
               </option>
