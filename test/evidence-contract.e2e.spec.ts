@@ -206,6 +206,19 @@ describe('evidence and the contract of issue 10 (e2e)', () => {
     }
   });
 
+  it('the listing gives the items named by ids (a record screen naming its sources), only those the caller may read, and names a wrong list', async () => {
+    const mine = (await submit(t, documenter, caseId, randomBytes(64))).body.id as string;
+    const theirs = (await submit(t, investigator, caseId, randomBytes(64))).body.id as string;
+    const ids = async (user: TestUser, query: string) => ((await as(user).get(`/cases/${caseId}/evidence?${query}`)).body.items.map((i: { id: string }) => i.id) as string[]).sort();
+    // Upper case, a repeat and an id of no item are taken; the answer is the items.
+    expect(await ids(investigator, `ids=${mine.toUpperCase()},${theirs},${theirs},${randomUUID()}`)).toEqual([mine, theirs].sort());
+    expect(await ids(documenter, `ids=${mine},${theirs}`)).toEqual([mine]);
+    const many = Array.from({ length: 201 }, () => randomUUID()).join(',');
+    for (const query of ['ids=nope', `ids=${mine},`, `ids=${mine};${theirs}`, `ids=${many}`, `ids=${mine}&ids=${theirs}`]) {
+      expect(expectProblem(await as(investigator).get(`/cases/${caseId}/evidence?${query}`), 400).errors?.map((e) => e.field), query.slice(0, 60)).toEqual(['ids']);
+    }
+  });
+
   describe('the metadata part is as strict as a JSON body', () => {
     it.each([
       ['an unknown field', '{"title":"x","colour":"red"}', 'metadata.colour'],

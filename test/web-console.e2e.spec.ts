@@ -303,6 +303,8 @@ describe('in Chromium', () => {
     const page = watchPage(await browser.page());
     await signIn(page, investigator);
     await page.goto(`${base}/cases/${caseId}/exports`);
+    // Items are found by words (here none: the latest), then chosen.
+    await page.getByRole('search', { name: 'Find evidence for the package' }).getByRole('button', { name: 'Search' }).click();
     await page.getByLabel(/saltivka\.jpg/).check();
     await page.getByLabel('Note').fill('for the prosecutor');
     await page.getByRole('button', { name: 'Create a package' }).click();

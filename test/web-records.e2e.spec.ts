@@ -338,6 +338,10 @@ describe('damage records on the incident page', () => {
     await form.getByLabel('Damage level').selectOption('severe');
     await form.getByLabel('Latitude').fill('95');
     await form.getByLabel('Longitude').fill('36.35');
+    // The photo is not linked to this incident: found by a word of its title.
+    await form.getByRole('search', { name: 'Find evidence to cite' }).getByLabel(/^Words in its title/).fill('markings');
+    await form.getByRole('search', { name: 'Find evidence to cite' }).getByLabel(/^Words in its title/).press('Enter');
+    await form.getByLabel('Cite evidence').locator(`option[value="${photoId}"]`).waitFor({ state: 'attached' });
     await form.getByLabel('Cite evidence').selectOption(photoId);
     await form.getByLabel('Reliability of the source').selectOption('reliable');
     await form.getByRole('button', { name: 'Add' }).click();
@@ -437,6 +441,8 @@ describe('munition remnants', () => {
     await page.getByRole('group', { name: 'Attribution (who built the weapon)' }).getByLabel('Basis', { exact: true }).selectOption('marking');
     await page.getByRole('group', { name: 'Country of origin of the component' }).getByLabel('Country (ISO code, e.g. CN)').fill('Russia');
     await page.getByLabel('Recovered at').fill('2026-11-20T06:30');
+    await page.getByRole('search', { name: 'Find evidence to cite' }).getByRole('button', { name: 'Search' }).click();
+    await page.getByLabel('Cite evidence').locator(`option[value="${photoId}"]`).waitFor({ state: 'attached' });
     await page.getByLabel('Cite evidence').selectOption(photoId);
     await page.getByRole('button', { name: 'Report', exact: true }).click();
     expect(await messageBeside(page, page.getByLabel('Text as written 2'))).toBeTruthy();

@@ -122,6 +122,10 @@ export const EvidenceListQuery = z
     status: choice(EVIDENCE_STATUSES, 'Items with this status').optional(),
     tag: once('Items carrying this tag (exactly)').trim().min(1).max(100).optional(),
     incidentId: uuid().optional().describe('Items linked to this incident'),
+    ids: once('These items (comma-separated ids, up to 200), as a screen naming the items a record cites needs them')
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(,[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})*$/i, 'must be item ids separated by commas')
+      .refine((value) => value.split(',').length <= 200, 'must name at most 200 items')
+      .optional(),
   })
   .transform((raw, context) => ({
     ...readListingFilters(raw, context),
@@ -131,6 +135,7 @@ export const EvidenceListQuery = z
     status: (raw.status ?? null) as EvidenceStatus | null,
     tag: raw.tag ?? null,
     incidentId: raw.incidentId ?? null,
+    ids: raw.ids ? [...new Set(raw.ids.toLowerCase().split(','))] : null,
   }));
 export type EvidenceListFilters = z.output<typeof EvidenceListQuery>;
 

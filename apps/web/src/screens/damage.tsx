@@ -81,7 +81,7 @@ export function DamageRecords({ incidentId, caseId }: { incidentId: string; case
   const [items, setItems] = useState<Damage[]>([]);
   const [editing, setEditing] = useState<Damage | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const evidence = useCaseEvidence(caseId);
+  const evidence = useCaseEvidence(caseId, incidentId, items.flatMap((d) => d.sources.map((source) => source.evidenceId)));
   const load = useCallback(() => get<{ items: Damage[] }>(`/incidents/${incidentId}/damage`).then((r) => setItems(r.items), setError), [incidentId]);
   useEffect(() => void load(), [load]);
 
@@ -125,7 +125,7 @@ export function DamageRecords({ incidentId, caseId }: { incidentId: string; case
                     ? t('records.unsourced')
                     : d.sources.map((s) => (
                         <Link key={s.evidenceId} href={`/evidence/${s.evidenceId}`}>
-                          {evidenceName(evidence, s.evidenceId)}
+                          {evidenceName(evidence.items, s.evidenceId)}
                         </Link>
                       ))}
                 </td>
@@ -143,6 +143,7 @@ export function DamageRecords({ incidentId, caseId }: { incidentId: string; case
         <DamageForm
           key={editing.id}
           record={editing}
+          caseId={caseId}
           incidentId={incidentId}
           evidence={evidence}
           onSaved={async () => {
@@ -152,13 +153,14 @@ export function DamageRecords({ incidentId, caseId }: { incidentId: string; case
           onCancel={() => setEditing(null)}
         />
       )}
-      <DamageForm incidentId={incidentId} evidence={evidence} onSaved={load} />
+      <DamageForm caseId={caseId} incidentId={incidentId} evidence={evidence} onSaved={load} />
     </div>
   );
 }
 
-function DamageForm({ record, incidentId, evidence, onSaved, onCancel }: {
+function DamageForm({ record, caseId, incidentId, evidence, onSaved, onCancel }: {
   record?: Damage;
+  caseId: string;
   incidentId: string;
   evidence: ReturnType<typeof useCaseEvidence>;
   onSaved(): Promise<unknown> | void;
@@ -221,10 +223,10 @@ function DamageForm({ record, incidentId, evidence, onSaved, onCancel }: {
       <VocabularyPicker label={t('damage.status')} vocabulary="damage_status" terms={terms('damage_status')} value={form.status} onChange={pick('status')} error={fieldError('status')} />
       {form.sources.length > 0 && (
         <p>
-          {t('records.sources')}: {form.sources.map((s) => evidenceName(evidence, s.evidenceId)).join(', ')}
+          {t('records.sources')}: {form.sources.map((s) => evidenceName(evidence.items, s.evidenceId)).join(', ')}
         </p>
       )}
-      <SourcePicker items={evidence} value={form.newSource} onChange={(newSource) => setForm({ ...form, newSource })} errorOf={(f) => fieldError(f.replace('[0]', `[${form.sources.length}]`))} />
+      <SourcePicker caseId={caseId} evidence={evidence} value={form.newSource} onChange={(newSource) => setForm({ ...form, newSource })} errorOf={(f) => fieldError(f.replace('[0]', `[${form.sources.length}]`))} onError={setError} />
       {record && <Field label={t('incident.reason')} required value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
       <ErrorNote error={error} />
       {saved && <p role="status">{t('damage.saved')}</p>}

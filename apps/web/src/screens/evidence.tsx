@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { incidentChoices, ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
+import { ApiError, call, fetchBlob, fetchReceipt, get, incidentChoices, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
 import { useSession } from '../session.js';

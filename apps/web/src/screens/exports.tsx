@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useId, useState } from 'react';
-import { incidentChoices, call, get, itemName, type Evidence, type ExportJob, type Incident, type Page } from '../api.js';
+import { call, get, incidentChoices, itemName, type ExportJob, type Incident } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { Announcer, DownloadState, ErrorNote, Field, Said, Select, useChangeAnnouncement, useDownload, useSubmit } from '../ui.js';
-import { fieldErrorOf, instantOf } from './record-form.js';
+import { EvidenceFinder, fieldErrorOf, instantOf, useCaseEvidence } from './record-form.js';
 
 /** Court and partner packages: create with a selection, follow the progress, download when ready. */
 export function ExportsPanel({ caseId }: { caseId: string }) {
@@ -12,7 +12,8 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   const { me } = useSession();
   const [jobs, setJobs] = useState<ExportJob[]>([]);
   const [loaded, setLoaded] = useState(false);
-  const [items, setItems] = useState<Evidence[]>([]);
+  // Items found by words (nothing is listed, nor logged as read, until asked); those found stay to be chosen.
+  const evidence = useCaseEvidence(caseId, undefined);
   const [selected, setSelected] = useState<string[]>([]);
   const [incidents, setIncidents] = useState<Incident[]>([]);
   const [selectedIncidents, setSelectedIncidents] = useState<string[]>([]);
@@ -33,7 +34,6 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   useEffect(() => void load(), [load]);
   useEffect(() => {
     if (me.role === 'auditor') return;
-    get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`).then((p) => setItems(p.items), setError);
     incidentChoices(caseId).then(setIncidents, setError);
   }, [caseId, me.role]);
   // Follow unfinished packages until they are ready or failed.
@@ -162,8 +162,9 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
           </Select>
           <fieldset>
             <legend>{t('exports.selection')}</legend>
+            <EvidenceFinder caseId={caseId} purpose="export" onFound={evidence.add} onError={setError} />
             <ul className="selection">
-              {items.map((item) => (
+              {evidence.items.map((item) => (
                 <li key={item.id}>
                   <label>
                     <input type="checkbox" checked={selected.includes(item.id)} onChange={(e) => setSelected(e.target.checked ? [...selected, item.id] : selected.filter((s) => s !== item.id))} />{' '}

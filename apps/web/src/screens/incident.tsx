@@ -1,10 +1,10 @@
 import { lazy, Suspense, useCallback, useEffect, useId, useState, type FormEvent } from 'react';
-import { ApiError, BREAKDOWN_KEYS, call, evidenceName, get, incidentChoices, itemName, type Evidence, type HarmBreakdown, type Incident, type Page } from '../api.js';
+import { ApiError, BREAKDOWN_KEYS, call, evidenceName, get, incidentChoices, itemName, type Evidence, type HarmBreakdown, type Incident } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Said, Select, shown, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
-import { figureOf, figureText, instantOf, localInput, numberOrText } from './record-form.js';
+import { EvidenceFinder, figureOf, useCaseEvidence, figureText, instantOf, localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
 const DamageRecords = lazy(() => import('./damage.js').then((m) => ({ default: m.DamageRecords })));
@@ -440,33 +440,20 @@ function Casualties({ incidentId }: { incidentId: string }) {
 
 function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; onChange(incident: Incident): void; editable: boolean }) {
   const { t } = useI18n();
-  /** The linked items, for their names. */
-  const [linked, setLinked] = useState<Evidence[]>([]);
-  const [words, setWords] = useState('');
+  /** The linked items and those found, for their names. */
+  const known = useCaseEvidence(incident.caseId, incident.id);
   /** Items found to link (nothing is listed, nor logged as read, until asked). */
   const [found, setFound] = useState<Evidence[] | null>(null);
   const [evidenceId, setEvidenceId] = useState('');
   const [role, setRole] = useState<string>('depicts_aftermath');
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const links = incident.evidence.map((l) => l.evidenceId).join();
-  useEffect(() => {
-    if (!links) return setLinked([]);
-    get<Page<Evidence>>(`/cases/${incident.caseId}/evidence?incidentId=${incident.id}&limit=200`).then((p) => setLinked(p.items), setError);
-  }, [incident.caseId, incident.id, links]);
-  const name = (eid: string) => evidenceName([...linked, ...(found ?? [])], eid);
+  const name = (eid: string) => evidenceName(known.items, eid);
 
-  async function find(event: FormEvent) {
-    event.preventDefault();
-    setError(null);
-    const query = new URLSearchParams({ limit: '50', ...(words.trim() ? { q: words.trim() } : {}) });
-    try {
-      const page = await get<Page<Evidence>>(`/cases/${incident.caseId}/evidence?${query}`);
-      setFound(page.items);
-      setEvidenceId(page.items[0]?.id ?? '');
-    } catch (e) {
-      setError(e);
-    }
+  function onFound(items: Evidence[]) {
+    known.add(items);
+    setFound(items);
+    setEvidenceId(items[0]?.id ?? '');
   }
 
   /** The incident's links set anew, with the reason given (each change a custody event). */
@@ -505,17 +492,13 @@ function EvidenceLinks({ incident, onChange, editable }: { incident: Incident; o
         ))}
       </ul>
       {editable && (
-        <form onSubmit={find} className="filters" role="search" aria-label={t('incident.findEvidence')}>
-          <Field label={t('incident.findEvidenceWords')} type="search" value={words} onChange={(e) => setWords(e.target.value)} />
-          <button type="submit">{t('common.search')}</button>
-          {found?.length === 0 && <p role="status">{t('incident.nothingFound')}</p>}
-        </form>
+        <EvidenceFinder caseId={incident.caseId} purpose="link" onFound={onFound} onError={setError} />
       )}
-      {editable && found && found.length > 0 && (
+      {editable && (
         <form onSubmit={link} className="record-form">
           <Select label={t('incident.linkEvidence')} required value={evidenceId} onChange={(e) => setEvidenceId(e.target.value)}>
-            <option value="">{t('form.choose')}</option>
-            {found.map((i) => (
+            <option value="">{found ? t('form.choose') : t('evidence.searchFirst')}</option>
+            {(found ?? []).map((i) => (
               <option key={i.id} value={i.id}>
                 {itemName(i)}
               </option>

@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { ApiError, get, itemName, type CountRange, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { FieldError, Select, utcOffset, VocabularyPicker } from '../ui.js';
+import { Field, FieldError, Select, utcOffset, VocabularyPicker } from '../ui.js';
 
 /** Helpers shared by the record forms (incident, damage, remnant). */
 
@@ -70,26 +70,88 @@ export function VocabularyChecks({ legend, vocabulary, terms, value, onChange, e
   );
 }
 
-/** The evidence items of a case the caller may read (a documenter: their own), for citing as sources. */
-export function useCaseEvidence(caseId: string | undefined): Evidence[] {
+/**
+ * Evidence items of a case a record screen knows, for choosing and naming its sources: the
+ * incident's linked items (the likely sources), the items the record cites, and those found
+ * since by words (EvidenceFinder). Only what the caller may read is listed (a documenter: their own).
+ */
+export function useCaseEvidence(caseId: string | undefined, incidentId: string | undefined, cited: readonly string[] = []): { items: Evidence[]; add(found: Evidence[]): void } {
   const [items, setItems] = useState<Evidence[]>([]);
+  const add = useCallback((found: Evidence[]) => setItems((known) => [...known, ...found.filter((f) => !known.some((k) => k.id === f.id))]), []);
   useEffect(() => {
-    if (!caseId) return;
-    get<Page<Evidence>>(`/cases/${caseId}/evidence?limit=200`).then(
-      (p) => setItems(p.items),
-      () => setItems([]),
+    if (!caseId || !incidentId) return;
+    get<Page<Evidence>>(`/cases/${caseId}/evidence?incidentId=${incidentId}&limit=200`).then(
+      (p) => add(p.items),
+      () => undefined,
     );
-  }, [caseId]);
-  return items;
+  }, [caseId, incidentId, add]);
+  // Asked once per list of unknown ids: an item the caller may not read stays unnamed, not asked again.
+  const unknown = [...new Set(cited)].filter((id) => !items.some((i) => i.id === id)).slice(0, 200).join(',');
+  useEffect(() => {
+    if (!caseId || !unknown) return;
+    get<Page<Evidence>>(`/cases/${caseId}/evidence?ids=${unknown}&limit=200`).then(
+      (p) => add(p.items),
+      () => undefined,
+    );
+  }, [caseId, unknown, add]);
+  return { items, add };
 }
 
+/**
+ * Words to find a case's evidence by (its title, description, tags or file name; empty: the
+ * latest 50). Not a form of its own, so it can sit inside another: Enter in its field searches.
+ */
+export function EvidenceFinder({ caseId, purpose, onFound, onError }: { caseId: string | undefined; purpose: 'link' | 'cite' | 'export'; onFound(items: Evidence[]): void; onError(error: unknown): void }) {
+  const { t } = useI18n();
+  const [words, setWords] = useState('');
+  const [none, setNone] = useState(false);
+  async function find() {
+    if (!caseId) return;
+    const query = new URLSearchParams({ limit: '50', ...(words.trim() ? { q: words.trim() } : {}) });
+    try {
+      const page = await get<Page<Evidence>>(`/cases/${caseId}/evidence?${query}`);
+      setNone(page.items.length === 0);
+      onFound(page.items);
+    } catch (e) {
+      onError(e);
+    }
+  }
+  return (
+    <div className="finder" role="search" aria-label={t(`evidence.find.${purpose}`)}>
+      <Field
+        label={t('evidence.findWords')}
+        type="search"
+        value={words}
+        onChange={(e) => setWords(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key !== 'Enter') return;
+          e.preventDefault();
+          void find();
+        }}
+      />
+      <button type="button" onClick={() => void find()}>
+        {t('common.search')}
+      </button>
+      {none && <p role="status">{t('evidence.nothingFound')}</p>}
+    </div>
+  );
+}
 
 /** One cited source: an evidence item of the case and how reliable it is (source_reliability). */
-export function SourcePicker({ items, value, onChange, errorOf }: { items: Evidence[]; value: SourceLink; onChange(source: SourceLink): void; errorOf(field: string): string | undefined }) {
+export function SourcePicker({ caseId, evidence, value, onChange, errorOf, onError }: {
+  caseId: string | undefined;
+  evidence: ReturnType<typeof useCaseEvidence>;
+  value: SourceLink;
+  onChange(source: SourceLink): void;
+  errorOf(field: string): string | undefined;
+  onError(error: unknown): void;
+}) {
   const { t, lang } = useI18n();
   const { terms } = useSession();
+  const items = evidence.items;
   return (
     <>
+      <EvidenceFinder caseId={caseId} purpose="cite" onFound={evidence.add} onError={onError} />
       <Select label={t('records.source')} value={value.evidenceId} onChange={(e) => onChange({ ...value, evidenceId: e.target.value })} error={errorOf('sources[0].evidenceId')}>
         <option value="">{t('records.noSource')}</option>
         {items.map((i) => (

@@ -170,7 +170,7 @@ export function RemnantScreen({ id }: { id: string }) {
   const { me } = useSession();
   const [remnant, setRemnant] = useState<Remnant | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const evidence = useCaseEvidence(remnant?.caseId);
+  const evidence = useCaseEvidence(remnant?.caseId, remnant?.incidentId, remnant?.sources.map((source) => source.evidenceId));
   const seesRecord = me.role !== 'auditor';
   const seesCustody = me.role !== 'documenter';
   useEffect(() => {
@@ -269,7 +269,7 @@ export function RemnantScreen({ id }: { id: string }) {
             <ul className="links">
               {remnant.sources.map((s) => (
                 <li key={s.evidenceId}>
-                  <Link href={`/evidence/${s.evidenceId}`}>{evidenceName(evidence, s.evidenceId)}</Link> · {term('source_reliability', s.reliability)}
+                  <Link href={`/evidence/${s.evidenceId}`}>{evidenceName(evidence.items, s.evidenceId)}</Link> · {term('source_reliability', s.reliability)}
                 </li>
               ))}
             </ul>
@@ -427,7 +427,7 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
   const [sources, setSources] = useState<SourceLink[]>([]);
   const [newSource, setNewSource] = useState<SourceLink>({ evidenceId: '', reliability: null });
   const [error, setError] = useState<unknown>(null);
-  const evidence = useCaseEvidence(caseId);
+  const evidence = useCaseEvidence(caseId, incidentId ?? record?.incidentId, sources.map((source) => source.evidenceId));
   const fieldError = fieldErrorOf(error);
 
   useEffect(() => {
@@ -548,10 +548,10 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
         <Field label={t('incident.lon')} inputMode="decimal" value={form.lon} onChange={set('lon')} error={fieldError('location.lon')} />
         {sources.length > 0 && (
           <p>
-            {t('records.sources')}: {sources.map((s) => evidenceName(evidence, s.evidenceId)).join(', ')}
+            {t('records.sources')}: {sources.map((s) => evidenceName(evidence.items, s.evidenceId)).join(', ')}
           </p>
         )}
-        <SourcePicker items={evidence} value={newSource} onChange={setNewSource} errorOf={(f) => fieldError(f.replace('[0]', `[${sources.length}]`))} />
+        <SourcePicker caseId={caseId} evidence={evidence} value={newSource} onChange={setNewSource} errorOf={(f) => fieldError(f.replace('[0]', `[${sources.length}]`))} onError={setError} />
         {canWrite(me.role) && <VocabularyPicker label={t('remnant.status')} vocabulary="remnant_status" terms={terms('remnant_status')} value={form.status} onChange={pick('status')} error={fieldError('status')} />}
         {record && <Field label={t('incident.reason')} required value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
         <ErrorNote error={error} />

@@ -1,6 +1,6 @@
 import { useEffect, useState, useSyncExternalStore, type DragEvent } from 'react';
 import { DetailedError, Upload } from 'tus-js-client';
-import { incidentChoices, API, ApiError, call, authHeaders, OfflineError, receiptPath, sessionEndedDuring, type Evidence, type Incident, type Receipt } from '../api.js';
+import { API, ApiError, call, authHeaders, incidentChoices, OfflineError, receiptPath, sessionEndedDuring, type Evidence, type Incident, type Receipt } from '../api.js';
 import { hashFile } from '../hash-file.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
