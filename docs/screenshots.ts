@@ -81,7 +81,13 @@ const incident = await api<{ id: string }>('POST', `/cases/${app.caseId}/inciden
   startAt: '2026-11-20T01:08:00+02:00',
   location: { lat: 50.0311, lon: 36.3376 },
   placeName: 'Харків, Салтівський район',
-  weapons: [{ weaponType: 'uav.owa.shahed_136' }],
+  datePrecision: 'exact',
+  geoPrecision: 'vicinity',
+  weapons: [{ weaponType: 'uav.owa.shahed_136', identificationBasis: 'remnants_examined', confidence: 'high' }],
+  injured: { min: 3, max: 4 },
+  breakdown: { injured: { women: 2, men: 1 } },
+  grade: 'fair',
+  attributions: [{ actor: 'Збройні сили РФ', basis: 'Уламки «Герані-2» з маркуванням; заява Міноборони РФ', confidence: 'high' }],
   evidence: ids.slice(0, 3).map((evidenceId) => ({ evidenceId, role: 'depicts_aftermath' })),
 });
 await api('POST', `/incidents/${incident.id}/casualties`, { harmStatus: 'injured', sex: 'female', age: 67, civilianStatus: 'civilian' });
@@ -139,7 +145,7 @@ try {
   await waitThumbnails(page);
   await shot('evidence-grid');
   await page.goto(`${app.url}/evidence/${mismatched.id}`);
-  await page.locator('.verify button').click();
+  await page.locator('.verify button.primary').click();
   await page.locator('.verify [data-verdict]').waitFor();
   await shot('evidence-item');
   await page.goto(`${app.url}/incidents/${incident.id}`);
@@ -148,6 +154,9 @@ try {
   await page.locator('form.record-form button[type=submit]').first().click();
   await page.locator('.field-error').first().waitFor();
   await shot('incident-field-errors');
+  await page.reload();
+  await page.locator('.leaflet-container').waitFor();
+  await shot('incident', true);
   await page.goto(`${app.url}/remnants/${remnant.id}`);
   await page.locator('table.transfers tbody tr').nth(1).waitFor();
   await shot('remnant', true);

@@ -260,6 +260,33 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expect(casualtyLog.map((e) => e.event).join()).not.toContain('Ковальчук');
   });
 
+  it('counts casualties by sex and age group, else by age, and keeps the breakdown entered beside the one derived', async () => {
+    const entered = { killed: { men: 3, women: null, boys: null, girls: 1, childrenUnknownSex: null, adultsUnknownSex: null }, injured: null };
+    // A case of its own: the casualty exports below count the first case's records.
+    const ownCase = (await as(investigator).post('/cases', { title: 'Breakdown' })).body.id as string;
+    const made = await as(investigator).post(`/cases/${ownCase}/incidents`, { title: 'Breakdown by age', type: 'shelling', startAt: '2026-11-25T10:00:00Z', breakdown: { killed: { men: 3, girls: 1 } } });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const id = made.body.id as string;
+    expect(made.body).toMatchObject({ figuresSource: 'entered', breakdown: entered, entered: { breakdown: entered } });
+    for (const casualty of [
+      { harmStatus: 'killed', sex: 'male', age: 9 },
+      { harmStatus: 'killed', sex: 'female', age: 17 },
+      { harmStatus: 'killed', sex: 'female', age: 18 },
+      { harmStatus: 'killed', age: 71 },
+      { harmStatus: 'died_of_wounds', sex: 'male', ageGroup: 'elderly' },
+      // A stated age group wins over the age; no age at all counts in no age column.
+      { harmStatus: 'injured', sex: 'male', age: 16, ageGroup: 'adult' },
+      { harmStatus: 'injured', sex: 'female' },
+      { harmStatus: 'injured', countingUnit: 'group', groupSize: { min: 2, max: 3 } },
+    ]) expect((await as(investigator).post(`/incidents/${id}/casualties`, casualty)).status).toBe(201);
+    const incident = (await as(investigator).get(`/incidents/${id}`)).body;
+    expect(incident).toMatchObject({ figuresSource: 'casualty_records', killed: { min: 5, max: 5 }, injured: { min: 4, max: 5 }, entered: { breakdown: entered } });
+    expect(incident.breakdown).toEqual({
+      killed: { men: 1, women: 1, boys: 1, girls: 1, childrenUnknownSex: 0, adultsUnknownSex: 1 },
+      injured: { men: 1, women: 0, boys: 0, girls: 0, childrenUnknownSex: 0, adultsUnknownSex: 0 },
+    });
+  });
+
   it('records and amends damage with UNOSAT levels', async () => {
     const res = await as(investigator).post(`/incidents/${incidentId}/damage`, {
       objectName: 'Житловий будинок, вул. Героїв Праці 7', objectCategory: 'residential.apartment', ihlProtection: ['civilian_object'],

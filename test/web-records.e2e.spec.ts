@@ -185,6 +185,9 @@ describe('the incident form', () => {
     await page.reload();
     await page.getByText('The incident shows 1 killed and 0 injured, counted from its casualty records.', { exact: false }).waitFor();
     expect(await form.getByLabel('Killed', { exact: true }).inputValue()).toBe('2–5');
+    // The breakdown too is the one entered (none), not the records' count.
+    await form.getByText('By sex and age (as OHCHR counts)').click();
+    expect(await form.getByRole('group', { name: 'Killed, by sex and age' }).getByLabel('Men', { exact: true }).inputValue()).toBe('');
     await checkScreen(page, 'incident with figures and attributions');
     await page.close();
   });

@@ -342,8 +342,8 @@ export interface Incident {
   civilianKilled: CountRange | null;
   figuresSource: 'casualty_records' | 'entered';
   /** The figures as entered, whatever is shown. */
-  entered: { killed: CountRange | null; injured: CountRange | null; civilianKilled: CountRange | null };
-  /** OHCHR's breakdown of the people harmed by sex and age, as entered. */
+  entered: { killed: CountRange | null; injured: CountRange | null; civilianKilled: CountRange | null; breakdown: Incident['breakdown'] };
+  /** OHCHR's breakdown of the people harmed by sex and age (from the casualty records when any exist, as figuresSource says). */
   breakdown: { killed: HarmBreakdown | null; injured: HarmBreakdown | null };
   relatedIncidents: { incidentId: string; relation: string }[];
   evidence: { evidenceId: string; role: string }[];

@@ -110,8 +110,8 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
       setLoadedAttributions(stated);
       setRelated(found.relatedIncidents);
       setLoadedRelated(found.relatedIncidents);
-      setBreakdown(breakdownInputs(found.breakdown));
-      setLoadedBreakdown(breakdownInputs(found.breakdown));
+      setBreakdown(breakdownInputs(found.entered.breakdown));
+      setLoadedBreakdown(breakdownInputs(found.entered.breakdown));
     } catch (e) {
       setError(e);
     }

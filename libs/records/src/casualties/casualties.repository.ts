@@ -99,25 +99,34 @@ export class CasualtiesRepository {
 
   /**
    * Killed and injured from casualty records (rejected ones left out): an individual counts
-   * one, a group its size range. The OHCHR breakdown counts identified individuals only.
+   * one, a group its size range. The OHCHR breakdown counts identified individuals only, each by
+   * its age group, else by its age.
    */
   async figuresOf(incidentIds: readonly string[], db: Db = this.db): Promise<Map<string, DerivedFigures>> {
     const figures = new Map<string, DerivedFigures>();
     if (incidentIds.length === 0) return figures;
+    // An individual's age group as stated, else from the age given (a child under 18, as OHCHR counts).
     const rows: Record<string, string | number>[] = await db.query(
-      `SELECT incident_id,
-              CASE WHEN harm_status IN ('killed', 'died_of_wounds') THEN 'killed' ELSE harm_status END AS harm,
+      `SELECT incident_id, harm,
               sum(count_min)::int AS min, sum(count_max)::int AS max,
-              coalesce(sum(count_min) FILTER (WHERE record->>'civilianStatus' = 'civilian'), 0)::int AS civ_min,
-              coalesce(sum(count_max) FILTER (WHERE record->>'civilianStatus' = 'civilian'), 0)::int AS civ_max,
-              count(*) FILTER (WHERE counting_unit = 'individual' AND record->>'sex' = 'male' AND record->>'ageGroup' IN ('adult', 'elderly'))::int AS men,
-              count(*) FILTER (WHERE counting_unit = 'individual' AND record->>'sex' = 'female' AND record->>'ageGroup' IN ('adult', 'elderly'))::int AS women,
-              count(*) FILTER (WHERE counting_unit = 'individual' AND record->>'sex' = 'male' AND record->>'ageGroup' = 'child')::int AS boys,
-              count(*) FILTER (WHERE counting_unit = 'individual' AND record->>'sex' = 'female' AND record->>'ageGroup' = 'child')::int AS girls,
-              count(*) FILTER (WHERE counting_unit = 'individual' AND coalesce(record->>'sex', 'unknown') = 'unknown' AND record->>'ageGroup' = 'child')::int AS children_unknown_sex,
-              count(*) FILTER (WHERE counting_unit = 'individual' AND coalesce(record->>'sex', 'unknown') = 'unknown' AND record->>'ageGroup' IN ('adult', 'elderly'))::int AS adults_unknown_sex
-         FROM casualties
-        WHERE incident_id = ANY ($1::uuid[]) AND status <> 'rejected'
+              coalesce(sum(count_min) FILTER (WHERE civilian), 0)::int AS civ_min,
+              coalesce(sum(count_max) FILTER (WHERE civilian), 0)::int AS civ_max,
+              count(*) FILTER (WHERE individual AND sex = 'male' AND age_group IN ('adult', 'elderly'))::int AS men,
+              count(*) FILTER (WHERE individual AND sex = 'female' AND age_group IN ('adult', 'elderly'))::int AS women,
+              count(*) FILTER (WHERE individual AND sex = 'male' AND age_group = 'child')::int AS boys,
+              count(*) FILTER (WHERE individual AND sex = 'female' AND age_group = 'child')::int AS girls,
+              count(*) FILTER (WHERE individual AND sex = 'unknown' AND age_group = 'child')::int AS children_unknown_sex,
+              count(*) FILTER (WHERE individual AND sex = 'unknown' AND age_group IN ('adult', 'elderly'))::int AS adults_unknown_sex
+         FROM (SELECT incident_id, count_min, count_max,
+                      CASE WHEN harm_status IN ('killed', 'died_of_wounds') THEN 'killed' ELSE harm_status END AS harm,
+                      record->>'civilianStatus' = 'civilian' AS civilian,
+                      counting_unit = 'individual' AS individual,
+                      coalesce(record->>'sex', 'unknown') AS sex,
+                      coalesce(record->>'ageGroup',
+                               CASE WHEN jsonb_typeof(record->'age') = 'number'
+                                    THEN CASE WHEN (record->>'age')::numeric < 18 THEN 'child' ELSE 'adult' END END) AS age_group
+                 FROM casualties
+                WHERE incident_id = ANY ($1::uuid[]) AND status <> 'rejected') c
         GROUP BY 1, 2`,
       [incidentIds],
     );

@@ -194,12 +194,21 @@ export const Incident = z
     killed: CountRangeView.nullable().describe('From the casualty records when any exist (figuresSource), else as entered; as entered for a caller who may not read casualty records (a documenter)'),
     injured: CountRangeView.nullable(),
     civilianKilled: CountRangeView.nullable(),
-    breakdown: z.strictObject({ killed: HarmBreakdownView.nullable(), injured: HarmBreakdownView.nullable() }),
+    breakdown: z
+      .strictObject({ killed: HarmBreakdownView.nullable(), injured: HarmBreakdownView.nullable() })
+      .describe('From the casualty records when any exist (identified individuals by sex and by age group, else age), else as entered'),
     relatedIncidents: z.array(z.strictObject({ incidentId: uuid(), relation: z.string() })),
     evidence: z.array(EvidenceLink).describe('The linked evidence items with their roles (the same links as the items\' incidentId); a documenter sees the links to their own items only'),
     evidenceIds: z.array(uuid()),
     figuresSource: z.enum(['casualty_records', 'entered']),
-    entered: z.strictObject({ killed: CountRangeView.nullable(), injured: CountRangeView.nullable(), civilianKilled: CountRangeView.nullable() }),
+    entered: z
+      .strictObject({
+        killed: CountRangeView.nullable(),
+        injured: CountRangeView.nullable(),
+        civilianKilled: CountRangeView.nullable(),
+        breakdown: z.strictObject({ killed: HarmBreakdownView.nullable(), injured: HarmBreakdownView.nullable() }),
+      })
+      .describe('The figures as entered, whether or not those shown come from casualty records (what a form edits)'),
     unsourced: z.boolean().describe('No evidence the caller may see is linked'),
     createdBy: uuid(),
     createdAt: timestamp(),
