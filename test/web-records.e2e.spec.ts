@@ -291,6 +291,15 @@ describe('a case\'s incidents', () => {
     await search.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => caption.textContent()).toBe('5 incidents shown');
     await checkScreen(page, 'incidents searched');
+    // The search is kept in the address: a reload, and Back from an incident, show the same five.
+    expect(new URL(page.url()).searchParams.get('from')).toBe('2025-03-11T00:00');
+    await page.reload();
+    await expect.poll(() => caption.textContent()).toBe('5 incidents shown');
+    expect(await search.getByLabel('Started until').inputValue()).toBe('2025-03-15T23:59');
+    await page.locator('tbody a').first().click();
+    await page.waitForURL(/\/incidents\/[0-9a-f-]{36}$/);
+    await page.goBack();
+    await expect.poll(() => caption.textContent()).toBe('5 incidents shown');
 
     // An export can take any of them, not only the first page's.
     await page.goto(`${base}/cases/${many}/exports`);

@@ -37,3 +37,18 @@ export function match(pattern: string, path: string): Record<string, string> | n
   }
   return params;
 }
+
+/** A screen's filters as its address holds them (`keys` only; the others as in `none`). */
+export function filtersInAddress<F extends Record<string, string>>(keys: readonly (keyof F & string)[], none: F): F {
+  const params = new URLSearchParams(location.search);
+  return { ...none, ...Object.fromEntries(keys.flatMap((key) => (params.get(key) ? [[key, params.get(key)!]] : []))) };
+}
+
+/**
+ * The address bar shows a screen's filters (`keys` of them), replaced, not pushed: Back leaves the
+ * screen as before, and a reload, a return from a record and a link sent on show the same selection.
+ */
+export function keepInAddress<F extends Record<string, string>>(keys: readonly (keyof F & string)[], filters: F): void {
+  const query = new URLSearchParams(keys.flatMap((key) => (filters[key] ? [[key, filters[key]]] : []))).toString();
+  history.replaceState(history.state, '', location.pathname + (query ? `?${query}` : ''));
+}

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { get, type Evidence, type Flag, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
+import { filtersInAddress, keepInAddress } from '../router.js';
 import { ErrorNote, Field, FlagBadges, Link, Said, Select, shown } from '../ui.js';
 import { requestThumbnail } from './thumbs.js';
 
@@ -11,7 +12,7 @@ const CELL_W = 176;
 const CELL_H = 236;
 const PAGE = 200;
 
-interface Filters {
+type Filters = {
   q: string;
   from: string;
   to: string;
@@ -21,7 +22,7 @@ interface Filters {
   mediaType: string;
   status: string;
   tag: string;
-}
+};
 const NO_FILTERS: Filters = { q: '', from: '', to: '', near: '', radiusM: '', flag: '', mediaType: '', status: '', tag: '' };
 
 /**
@@ -30,18 +31,6 @@ const NO_FILTERS: Filters = { q: '', from: '', to: '', near: '', radiusM: '', fl
  * browser's history and in proxies' logs, and the place is often where a documenter stood.
  */
 const IN_ADDRESS = ['q', 'from', 'to', 'flag', 'mediaType', 'status', 'tag'] as const satisfies readonly (keyof Filters)[];
-
-function filtersInAddress(): Filters {
-  const params = new URLSearchParams(location.search);
-  return { ...NO_FILTERS, ...Object.fromEntries(IN_ADDRESS.flatMap((key) => (params.get(key) ? [[key, params.get(key)!]] : []))) };
-}
-
-/** The address bar shows `filters` (replaced, not pushed: Back leaves the case as before). */
-function keepInAddress(filters: Filters): void {
-  const params = new URLSearchParams(IN_ADDRESS.flatMap((key) => (filters[key] ? [[key, filters[key]]] : [])));
-  const query = params.toString();
-  history.replaceState(history.state, '', location.pathname + (query ? `?${query}` : ''));
-}
 
 function queryOf(filters: Filters, cursor: string | null): string {
   const q = new URLSearchParams({ limit: String(PAGE) });
@@ -62,7 +51,7 @@ function queryOf(filters: Filters, cursor: string | null): string {
  */
 export function EvidenceGrid({ caseId }: { caseId: string }) {
   const { t, number } = useI18n();
-  const [draft, setDraft] = useState<Filters>(filtersInAddress);
+  const [draft, setDraft] = useState<Filters>(() => filtersInAddress(IN_ADDRESS, NO_FILTERS));
   const [filters, setFilters] = useState<Filters>(draft);
   const [items, setItems] = useState<Evidence[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -98,7 +87,7 @@ export function EvidenceGrid({ caseId }: { caseId: string }) {
   const apply = (event: FormEvent) => {
     event.preventDefault();
     setFilters(draft);
-    keepInAddress(draft);
+    keepInAddress(IN_ADDRESS, draft);
   };
   const set = (key: keyof Filters) => (e: { target: { value: string } }) => setDraft({ ...draft, [key]: e.target.value });
 

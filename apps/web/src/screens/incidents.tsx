@@ -1,25 +1,31 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { get, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
+import { filtersInAddress, keepInAddress } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Said, VocabularyPicker } from '../ui.js';
 import { fieldErrorOf, figureText, instantOf } from './record-form.js';
 
 const NO_FILTERS = { q: '', type: '', weaponType: '', grade: '', verificationStatus: '', from: '', to: '' };
+/** Every filter is kept in the address (none is a place someone stood). */
+const IN_ADDRESS = Object.keys(NO_FILTERS) as (keyof typeof NO_FILTERS)[];
 
 /** A case's incidents: searched by words, codes and start time, page after page. */
 export function IncidentsPanel({ caseId }: { caseId: string }) {
   const { t, instant, term } = useI18n();
   const { terms } = useSession();
-  const [filters, setFilters] = useState(NO_FILTERS);
+  const [filters, setFilters] = useState(() => filtersInAddress(IN_ADDRESS, NO_FILTERS));
   // The filters last sent: the list follows them, not each keystroke.
-  const [applied, setApplied] = useState(NO_FILTERS);
+  const [applied, setApplied] = useState(filters);
+  // A page asked for under earlier filters is dropped when it arrives.
+  const generation = useRef(0);
   const [incidents, setIncidents] = useState<Incident[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
 
   const search = useCallback(
     async (cursor?: string) => {
+      const mine = cursor ? generation.current : ++generation.current;
       setError(null);
       const { from, to, ...words } = applied;
       const query = new URLSearchParams(Object.entries(words).filter(([, v]) => v.trim() !== ''));
@@ -29,10 +35,11 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
       if (cursor) query.set('cursor', cursor);
       try {
         const page = await get<Page<Incident>>(`/cases/${caseId}/incidents?${query}`);
+        if (mine !== generation.current) return;
         setIncidents((shown) => (cursor ? [...(shown ?? []), ...page.items] : page.items));
         setNext(page.nextCursor);
       } catch (e) {
-        setError(e);
+        if (mine === generation.current) setError(e);
       }
     },
     [caseId, applied],
@@ -56,6 +63,7 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
         onSubmit={(e) => {
           e.preventDefault();
           setApplied({ ...filters });
+          keepInAddress(IN_ADDRESS, filters);
         }}
       >
         <Field label={t('incidents.q')} type="search" value={filters.q} onChange={set('q')} error={fieldError('q')} />
