@@ -472,6 +472,11 @@ describe('in Chromium', () => {
     await when.getByLabel('From', { exact: true }).fill(kyiv(Date.now() + 86_400_000));
     await when.getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(() => legend.first().textContent(), { timeout: 20_000 }).toBe('Evidence (filled disc): 0 shown');
+    // The time is kept in the address: a reload (or a link sent on) shows the same night.
+    const tomorrow = await when.getByLabel('From', { exact: true }).inputValue();
+    await page.reload();
+    await expect.poll(() => legend.first().textContent(), { timeout: 20_000 }).toBe('Evidence (filled disc): 0 shown');
+    expect(await when.getByLabel('From', { exact: true }).inputValue()).toBe(tomorrow);
     await when.getByLabel('From', { exact: true }).fill(kyiv(Date.now() - 86_400_000));
     await when.getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(() => legend.first().textContent(), { timeout: 20_000 }).toBe('Evidence (filled disc): 205 shown');

@@ -5,7 +5,7 @@ import Supercluster from 'supercluster';
 import { firstItems, get, itemName, type Evidence, type Incident } from '../api.js';
 import { loadBasemap } from '../basemap.js';
 import { useI18n } from '../i18n.js';
-import { navigate } from '../router.js';
+import { filtersInAddress, keepInAddress, navigate } from '../router.js';
 import { visibleText } from '#custodia/text';
 import { ErrorNote, Field } from '../ui.js';
 import { instantOf } from './record-form.js';
@@ -184,13 +184,16 @@ function useLeaflet(box: React.RefObject<HTMLDivElement | null>, onReady: (map: 
  */
 const MAP_MOST = 2000;
 
+/** The map's time, kept in its address as the grid's filters are. */
+const WHEN = ['from', 'to'] as const;
+
 export function MapPanel({ caseId }: { caseId: string }) {
   const { t, number } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const [map, setMap] = useState<L.Map | null>(null);
   const [error, setError] = useState<unknown>(null);
   // The time shown: the items' capture time and the incidents' start, as the case's searches take them.
-  const [draft, setDraft] = useState({ from: '', to: '' });
+  const [draft, setDraft] = useState(() => filtersInAddress(WHEN, { from: '', to: '' }));
   const [range, setRange] = useState(draft);
   // How many of the case's items and incidents have a place on the map: [shown, of those read, whether the case holds more].
   const [shown, setShown] = useState<{ evidence: [number, number, boolean]; incidents: [number, number, boolean] } | null>(null);
@@ -254,6 +257,7 @@ export function MapPanel({ caseId }: { caseId: string }) {
   const apply = (event: FormEvent) => {
     event.preventDefault();
     setRange(draft);
+    keepInAddress(WHEN, draft);
   };
   return (
     <div>
