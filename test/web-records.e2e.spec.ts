@@ -301,6 +301,19 @@ describe('a case\'s incidents', () => {
     await page.goBack();
     await expect.poll(() => caption.textContent()).toBe('5 incidents shown');
 
+    // The case's incidents for QGIS, all of them whatever the list shows, saved by the browser.
+    const [geojson] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download GeoJSON (QGIS)' }).click()]);
+    expect(geojson.suggestedFilename()).toBe(`incidents-${many.slice(0, 8)}.geojson`);
+    const geojsonPath = path.join(os.tmpdir(), `custodia-incidents-${Date.now()}.geojson`);
+    await geojson.saveAs(geojsonPath);
+    const collection = JSON.parse(await readFile(geojsonPath, 'utf8')) as { type: string; features: { properties: { title?: string } }[] };
+    expect(collection.type).toBe('FeatureCollection');
+    expect(collection.features.filter((f) => f.properties.title?.startsWith('Night strike') || f.properties.title === 'Port of Izmail, grain silos')).toHaveLength(205);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Download casualty records/ }).click()]);
+    const csvPath = path.join(os.tmpdir(), `custodia-casualties-${Date.now()}.csv`);
+    await csv.saveAs(csvPath);
+    expect((await readFile(csvPath, 'utf8')).split('\r\n')[0]).toMatch(/^id,incidentId,incidentCode,/);
+
     // An export can take any of them, not only the first page's.
     await page.goto(`${base}/cases/${many}/exports`);
     const offered = page.locator('fieldset', { hasText: 'Selected incidents' }).locator('input[type=checkbox]');

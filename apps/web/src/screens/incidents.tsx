@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { get, type Incident, type Page } from '../api.js';
+import { fetchBlob, get, saveBlob, type Incident, type Page } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { filtersInAddress, keepInAddress } from '../router.js';
 import { useSession } from '../session.js';
@@ -13,7 +13,7 @@ const IN_ADDRESS = Object.keys(NO_FILTERS) as (keyof typeof NO_FILTERS)[];
 /** A case's incidents: searched by words, codes and start time, page after page. */
 export function IncidentsPanel({ caseId }: { caseId: string }) {
   const { t, instant, term } = useI18n();
-  const { terms } = useSession();
+  const { terms, me } = useSession();
   const [filters, setFilters] = useState(() => filtersInAddress(IN_ADDRESS, NO_FILTERS));
   // The filters last sent: the list follows them, not each keystroke.
   const [applied, setApplied] = useState(filters);
@@ -46,6 +46,16 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
   );
   useEffect(() => void search(), [search]);
 
+  /** The case's incidents for QGIS, or its casualty records as CSV (no names): saved, each download logged. */
+  async function download(file: 'incidents.geojson' | 'casualties.csv') {
+    setError(null);
+    try {
+      saveBlob(await fetchBlob(`/cases/${caseId}/${file}`), file.replace('.', `-${caseId.slice(0, 8)}.`));
+    } catch (e) {
+      setError(e);
+    }
+  }
+
   const fieldError = fieldErrorOf(error);
   const set = (key: keyof typeof filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [key]: e.target.value });
   const pick = (key: keyof typeof filters) => (code: string) => setFilters({ ...filters, [key]: code });
@@ -55,6 +65,17 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
         <Link href={`/cases/${caseId}/incidents/new`} className="button primary">
           {t('incidents.new')}
         </Link>
+        {(me.role === 'admin' || me.role === 'investigator') && (
+          <>
+            {' '}
+            <button type="button" onClick={() => void download('incidents.geojson')}>
+              {t('incidents.geojson')}
+            </button>{' '}
+            <button type="button" onClick={() => void download('casualties.csv')}>
+              {t('incidents.casualtiesCsv')}
+            </button>
+          </>
+        )}
       </p>
       <form
         className="filters"
