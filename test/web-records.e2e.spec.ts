@@ -322,6 +322,74 @@ describe('a case\'s incidents', () => {
   });
 });
 
+describe('casualty records on the incident page', () => {
+  it('records a group not identified and a person with an age range, name spellings and a source, then amends one with a reason', async () => {
+    const strike = await api(investigator).post(`/cases/${caseId}/incidents`, { title: 'Strike on the fire station', type: 'air_drone_strike', startAt: '2026-11-20T03:05:00+02:00' });
+    expect(strike.status).toBe(201);
+    const id = strike.body.id as string;
+    const page = await newPage(investigator);
+    await page.goto(`${base}/incidents/${id}`);
+    const form = page.getByRole('form', { name: 'Record a casualty' });
+    await form.getByLabel('Harm').selectOption('injured');
+    await form.getByLabel('Who the record counts').selectOption('group');
+    await form.getByLabel(/^How many/).fill('8–5');
+    await form.getByLabel('Civilian status', { exact: true }).selectOption('civilian');
+    await form.getByLabel('Emergency responder').check();
+    await form.getByRole('button', { name: 'Add' }).click();
+    // A range the wrong way round is named beside its field; then fixed.
+    expect(await messageBeside(page, form.getByLabel(/^How many/))).toBe('min must not be greater than max');
+    await form.getByLabel(/^How many/).fill('5–8');
+    const find = form.getByRole('search', { name: 'Find evidence to cite' });
+    await find.getByLabel(/^Words in its title/).fill('markings');
+    await find.getByLabel(/^Words in its title/).press('Enter');
+    await form.getByLabel('Cite evidence').locator(`option[value="${photoId}"]`).waitFor({ state: 'attached' });
+    await form.getByLabel('Cite evidence').selectOption(photoId);
+    await form.getByRole('button', { name: 'Add' }).click();
+    await form.getByText('Casualty recorded.').waitFor();
+
+    await form.getByLabel(/^Full name/).fill('Ірина Коваль');
+    await form.getByLabel(/^Other spellings/).fill('Iryna Koval\nИрина Коваль');
+    await form.getByLabel('Harm').selectOption('killed');
+    await form.getByLabel('Sex').selectOption('female');
+    await form.getByLabel('Age', { exact: true }).fill('30-40');
+    await form.getByLabel('Date the person was hurt or killed').fill('2026-11-20');
+    await form.getByLabel('Date of death').fill('2026-11-21');
+    await form.getByLabel('Cause of death').fill('shrapnel wounds');
+    await form.getByLabel('Record status').selectOption('corroborated');
+    await form.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(async () => (await api(investigator).get(`/incidents/${id}/casualties`)).body.items.length).toBe(2);
+    const [group, person] = (await api(investigator).get(`/incidents/${id}/casualties`)).body.items as Record<string, unknown>[];
+    expect(group).toMatchObject({ countingUnit: 'group', groupSize: { min: 5, max: 8 }, harmStatus: 'injured', civilianStatus: 'civilian', specialCategories: ['emergency_responder'], sources: [{ evidenceId: photoId, reliability: null }] });
+    expect(person).toMatchObject({
+      countingUnit: 'individual', harmStatus: 'killed', fullName: 'Ірина Коваль', nameVariants: ['Iryna Koval', 'Ирина Коваль'], sex: 'female', age: null, ageRange: { min: 30, max: 40 },
+      dateOfHarm: '2026-11-20', dateOfDeath: '2026-11-21', causeOfDeath: 'shrapnel wounds', status: 'corroborated', identificationStatus: 'unidentified',
+    });
+    expect((await api(investigator).get(`/incidents/${id}`)).body).toMatchObject({ killed: { min: 1, max: 1 }, injured: { min: 5, max: 8 }, figuresSource: 'casualty_records' });
+    // The group's source is named by its title in the list.
+    await expect.poll(() => page.locator(`tr[data-casualty-id="${group!['id']}"] a[href="/evidence/${photoId}"]`).textContent()).toBe('tail boom with markings');
+    await checkScreen(page, 'casualty records');
+
+    // Amended with a reason: only what changed is sent (the custody event names those fields).
+    await page.getByRole('button', { name: 'Edit: Ірина Коваль' }).click();
+    const edit = page.getByRole('form', { name: 'Amend the record: Ірина Коваль' });
+    expect(await edit.getByLabel('Age', { exact: true }).inputValue()).toBe('30–40');
+    await edit.getByLabel('Identification').selectOption('identified');
+    await edit.getByLabel('Record status').selectOption('confirmed');
+    await edit.getByRole('button', { name: 'Save', exact: true }).click();
+    expect(await messageBeside(page, edit.getByLabel('Reason for the change'))).toBeTruthy();
+    await edit.getByLabel('Reason for the change').fill('death certificate seen');
+    await edit.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(async () => (await api(investigator).get(`/incidents/${id}/casualties`)).body.items[1].status).toBe('confirmed');
+    type Entry = { event: { action: string; subject: { id: string }; details: { fields?: string[] } } | null };
+    const fieldsChanged = async () => {
+      const entries = (await api(investigator).get(`/log/cases/${caseId}?limit=20`)).body.items as Entry[];
+      return entries.find((e) => e.event?.action === 'casualty.updated' && e.event.subject.id === person!['id'])?.event?.details.fields?.slice().sort() ?? null;
+    };
+    await expect.poll(fieldsChanged, { timeout: 10_000 }).toEqual(['identificationStatus', 'status']);
+    await page.close();
+  });
+});
+
 describe('text people typed, on the item page', () => {
   it('shows characters that turn text around as what they are, keeps a description\'s lines, and wraps what does not break', async () => {
     const description = 'Показання свідка:\n1. О 07:00 почули вибух.\n2. Дах горів.';
@@ -691,6 +759,7 @@ describe('accessibility and CSP', () => {
         'incident with figures and attributions',
         'incident with damage',
         'incidents searched',
+        'casualty records',
         'incident with related incidents and breakdown',
         'report a remnant (documenter)',
         'remnant (documenter)',

@@ -350,6 +350,33 @@ export interface Incident {
   unsourced?: boolean;
 }
 
+/** A casualty record (data-model.md): one person, or a group when people are not identified. */
+export interface Casualty {
+  id: string;
+  incidentId: string;
+  countingUnit: 'individual' | 'group';
+  groupSize: CountRange | null;
+  harmStatus: string;
+  sex: string | null;
+  age: number | null;
+  ageRange: CountRange | null;
+  ageGroup: string | null;
+  civilianStatus: string | null;
+  civilianStatusBasis: string | null;
+  specialCategories: string[];
+  dateOfHarm: string | null;
+  dateOfDeath: string | null;
+  causeOfDeath: string | null;
+  identificationStatus: string;
+  status: string;
+  sources: SourceLink[];
+  consentToPublishName: boolean;
+  unsourced: boolean;
+  /** Only where the viewer may see names (investigators of the case). */
+  fullName?: string | null;
+  nameVariants?: string[];
+}
+
 export const BREAKDOWN_KEYS = ['men', 'women', 'boys', 'girls', 'childrenUnknownSex', 'adultsUnknownSex'] as const;
 export type HarmBreakdown = Record<(typeof BREAKDOWN_KEYS)[number], number | null>;
 

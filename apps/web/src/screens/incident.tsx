@@ -1,13 +1,14 @@
-import { lazy, Suspense, useCallback, useEffect, useId, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, BREAKDOWN_KEYS, call, evidenceName, get, incidentChoices, itemName, type Evidence, type HarmBreakdown, type Incident } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, Said, Select, shown, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
+import { ErrorNote, Field, Link, Select, shown, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
 import { EvidenceFinder, figureOf, useCaseEvidence, figureText, instantOf, localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
 const DamageRecords = lazy(() => import('./damage.js').then((m) => ({ default: m.DamageRecords })));
+const CasualtyRecords = lazy(() => import('./casualties.js').then((m) => ({ default: m.CasualtyRecords })));
 const IncidentRemnants = lazy(() => import('./remnants.js').then((m) => ({ default: m.IncidentRemnants })));
 
 type Weapon = Incident['weapons'][number];
@@ -39,18 +40,6 @@ function weaponsWith(weapons: readonly Weapon[], weaponType: string, identificat
 }
 
 const FIGURES = ['killed', 'injured', 'civilianKilled'] as const;
-
-interface Casualty {
-  id: string;
-  /** Only where the viewer may see names (investigators of the case). */
-  fullName?: string | null;
-  harmStatus: string;
-  sex: string | null;
-  age: number | null;
-  ageGroup: string | null;
-  civilianStatus: string | null;
-  status: string;
-}
 
 const LINK_ROLES = ['depicts_aftermath', 'depicts_munition', 'depicts_casualty', 'witness_account', 'official_record', 'other'] as const;
 
@@ -341,8 +330,8 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
               })}
             </p>
           )}
-          {me.role !== 'documenter' && <Casualties incidentId={incident.id} />}
           <Suspense fallback={<p>{t('common.loading')}</p>}>
+            {me.role !== 'documenter' && <CasualtyRecords incidentId={incident.id} caseId={incident.caseId} />}
             {me.role !== 'documenter' && <DamageRecords incidentId={incident.id} caseId={incident.caseId} />}
             <IncidentRemnants incidentId={incident.id} />
           </Suspense>
@@ -350,91 +339,6 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
         </>
       )}
     </section>
-  );
-}
-
-function Casualties({ incidentId }: { incidentId: string }) {
-  const titleId = useId();
-  const { t, term } = useI18n();
-  const { terms, me } = useSession();
-  // Investigators are the one role that writes and reads victims' names (api.md).
-  const names = me.role === 'investigator';
-  const [items, setItems] = useState<Casualty[]>([]);
-  const [form, setForm] = useState({ harmStatus: '', sex: '', age: '', ageGroup: '', civilianStatus: '', fullName: '' });
-  const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
-  const load = useCallback(() => get<{ items: Casualty[] }>(`/incidents/${incidentId}/casualties`).then((r) => setItems(r.items), setError), [incidentId]);
-  useEffect(() => void load(), [load]);
-  const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
-
-  const add = useSubmit(async () => {
-    setError(null);
-    setSaved(false);
-    try {
-      // An empty picker is left out, so the API answers "is required" for that field.
-      await call('POST', `/incidents/${incidentId}/casualties`, {
-        ...(form.harmStatus ? { harmStatus: form.harmStatus } : {}),
-        ...(form.sex ? { sex: form.sex } : {}),
-        ...(form.age ? { age: numberOrText(form.age) } : {}),
-        ...(form.ageGroup ? { ageGroup: form.ageGroup } : {}),
-        ...(form.civilianStatus ? { civilianStatus: form.civilianStatus } : {}),
-        ...(names && form.fullName.trim() ? { fullName: form.fullName.trim() } : {}),
-      });
-      setSaved(true);
-      setForm({ harmStatus: '', sex: '', age: '', ageGroup: '', civilianStatus: '', fullName: '' });
-      await load();
-    } catch (e) {
-      setError(e);
-    }
-  });
-  const pick = (key: keyof typeof form) => (code: string) => setForm({ ...form, [key]: code });
-
-  return (
-    <div>
-      <h2 id={titleId}>{t('incident.casualties')}</h2>
-      {items.length > 0 && (
-        <table aria-labelledby={titleId}>
-          <thead>
-            <tr>
-              {names && <th scope="col">{t('casualty.name')}</th>}
-              <th scope="col">{t('casualty.harmStatus')}</th>
-              <th scope="col">{t('casualty.sex')}</th>
-              <th scope="col">{t('casualty.age')}</th>
-              <th scope="col">{t('casualty.civilianStatus')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((c) => (
-              <tr key={c.id}>
-                {names && (
-                  <td>
-                    <Said text={c.fullName ?? '—'} />
-                  </td>
-                )}
-                <td>{term('harm_status', c.harmStatus)}</td>
-                <td>{term('sex', c.sex)}</td>
-                <td>{c.age ?? term('age_group', c.ageGroup)}</td>
-                <td>{term('civilian_status', c.civilianStatus)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <form onSubmit={add.onSubmit} className="record-form" noValidate aria-label={t('incident.addCasualty')}>
-        <h3>{t('incident.addCasualty')}</h3>
-        {names && <Field label={t('casualty.fullName')} autoComplete="off" maxLength={300} value={form.fullName} onChange={(e) => setForm({ ...form, fullName: e.target.value })} error={fieldError('fullName')} />}
-        <VocabularyPicker label={t('casualty.harmStatus')} vocabulary="harm_status" terms={terms('harm_status')} value={form.harmStatus} onChange={pick('harmStatus')} error={fieldError('harmStatus')} required />
-        <VocabularyPicker label={t('casualty.sex')} vocabulary="sex" terms={terms('sex')} value={form.sex} onChange={pick('sex')} error={fieldError('sex')} />
-        <Field label={t('casualty.age')} inputMode="numeric" value={form.age} onChange={(e) => setForm({ ...form, age: e.target.value })} error={fieldError('age')} />
-        <VocabularyPicker label={t('casualty.ageGroup')} vocabulary="age_group" terms={terms('age_group')} value={form.ageGroup} onChange={pick('ageGroup')} error={fieldError('ageGroup')} />
-        <VocabularyPicker label={t('casualty.civilianStatus')} vocabulary="civilian_status" terms={terms('civilian_status')} value={form.civilianStatus} onChange={pick('civilianStatus')} error={fieldError('civilianStatus')} />
-        <ErrorNote error={error} />
-        {saved && <p role="status">{t('casualty.saved')}</p>}
-        <button type="submit" className="primary">
-          {t('common.add')}
-        </button>
-      </form>
-    </div>
   );
 }
 
