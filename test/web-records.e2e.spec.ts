@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
@@ -50,6 +50,22 @@ async function messageBeside(page: Page, field: ReturnType<Page['getByLabel']>):
   // A date and time field is also described by the zone it is read in: the error's is the one ending -error.
   const error = (await field.getAttribute('aria-describedby'))!.split(' ').find((id) => id.endsWith('-error'));
   return page.locator(`#${error}`).textContent();
+}
+
+/** Cites the item `id` in a record form's source picker, found there by `words` of its title. */
+async function citeByWords(form: Locator, words: string, id: string): Promise<void> {
+  const find = form.getByRole('search', { name: 'Find evidence to cite' });
+  await find.getByLabel(/^Words in its title/).fill(words);
+  await find.getByLabel(/^Words in its title/).press('Enter');
+  await form.getByLabel('Cite evidence').locator(`option[value="${id}"]`).waitFor({ state: 'attached' });
+  await form.getByLabel('Cite evidence').selectOption(id);
+}
+
+/** The fields the newest `action` event about `subjectId` in the case's log names as changed; null until it is integrated. */
+async function fieldsChanged(action: string, subjectId: string): Promise<string[] | null> {
+  type Entry = { event: { action: string; subject: { id: string }; details: { fields?: string[] } } | null };
+  const entries = (await api(investigator).get(`/log/cases/${caseId}?limit=20`)).body.items as Entry[];
+  return entries.find((e) => e.event?.action === action && e.event.subject.id === subjectId)?.event?.details.fields?.slice().sort() ?? null;
 }
 
 beforeAll(async () => {
@@ -167,12 +183,7 @@ describe('the incident form', () => {
     await form.getByRole('button', { name: 'Save', exact: true }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Incident saved.' }).count()).toBe(1);
     // The edit's custody event names the fields it changed (integrated by the sequencer, so polled).
-    type Entry = { event: { action: string; subject: { id: string }; details: { fields?: string[] } } | null };
-    const fieldsChanged = async () => {
-      const entries = (await api(investigator).get(`/log/cases/${caseId}?limit=20`)).body.items as Entry[];
-      return entries.find((e) => e.event?.action === 'incident.updated' && e.event.subject.id === id)?.event?.details.fields?.slice().sort() ?? null;
-    };
-    await expect.poll(fieldsChanged, { timeout: 10_000 }).toEqual(['attributions', 'grade']);
+    await expect.poll(() => fieldsChanged('incident.updated', id), { timeout: 10_000 }).toEqual(['attributions', 'grade']);
     const amended = (await api(investigator).get(`/incidents/${id}`)).body;
     expect(amended.attributions).toEqual([
       { actor: 'Armed Forces of the Russian Federation', basis: 'Remnants of a Geran-2 with markings', confidence: 'high' },
@@ -339,11 +350,7 @@ describe('casualty records on the incident page', () => {
     // A range the wrong way round is named beside its field; then fixed.
     expect(await messageBeside(page, form.getByLabel(/^How many/))).toBe('min must not be greater than max');
     await form.getByLabel(/^How many/).fill('5–8');
-    const find = form.getByRole('search', { name: 'Find evidence to cite' });
-    await find.getByLabel(/^Words in its title/).fill('markings');
-    await find.getByLabel(/^Words in its title/).press('Enter');
-    await form.getByLabel('Cite evidence').locator(`option[value="${photoId}"]`).waitFor({ state: 'attached' });
-    await form.getByLabel('Cite evidence').selectOption(photoId);
+    await citeByWords(form, 'markings', photoId);
     await form.getByRole('button', { name: 'Add' }).click();
     await form.getByText('Casualty recorded.').waitFor();
 
@@ -380,12 +387,7 @@ describe('casualty records on the incident page', () => {
     await edit.getByLabel('Reason for the change').fill('death certificate seen');
     await edit.getByRole('button', { name: 'Save', exact: true }).click();
     await expect.poll(async () => (await api(investigator).get(`/incidents/${id}/casualties`)).body.items[1].status).toBe('confirmed');
-    type Entry = { event: { action: string; subject: { id: string }; details: { fields?: string[] } } | null };
-    const fieldsChanged = async () => {
-      const entries = (await api(investigator).get(`/log/cases/${caseId}?limit=20`)).body.items as Entry[];
-      return entries.find((e) => e.event?.action === 'casualty.updated' && e.event.subject.id === person!['id'])?.event?.details.fields?.slice().sort() ?? null;
-    };
-    await expect.poll(fieldsChanged, { timeout: 10_000 }).toEqual(['identificationStatus', 'status']);
+    await expect.poll(() => fieldsChanged('casualty.updated', person!['id'] as string), { timeout: 10_000 }).toEqual(['identificationStatus', 'status']);
     await page.close();
   });
 });
@@ -432,10 +434,7 @@ describe('damage records on the incident page', () => {
     await form.getByLabel('Latitude').fill('95');
     await form.getByLabel('Longitude').fill('36.35');
     // The photo is not linked to this incident: found by a word of its title.
-    await form.getByRole('search', { name: 'Find evidence to cite' }).getByLabel(/^Words in its title/).fill('markings');
-    await form.getByRole('search', { name: 'Find evidence to cite' }).getByLabel(/^Words in its title/).press('Enter');
-    await form.getByLabel('Cite evidence').locator(`option[value="${photoId}"]`).waitFor({ state: 'attached' });
-    await form.getByLabel('Cite evidence').selectOption(photoId);
+    await citeByWords(form, 'markings', photoId);
     await form.getByLabel('Reliability of the source').selectOption('reliable');
     await form.getByRole('button', { name: 'Add' }).click();
     const latitude = form.getByLabel('Latitude');

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
-import { call, evidenceName, get, type Casualty, type SourceLink } from '../api.js';
+import { call, get, type Casualty, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, Said, Select, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
-import { fieldErrorOf, figureOf, figureText, SourcePicker, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
+import { ErrorNote, Field, Said, Select, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
+import { CitedSources, fieldErrorOf, figureOf, figureText, RecordFormEnd, SourcesCell, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
 
 const EMPTY = {
   countingUnit: 'individual' as 'individual' | 'group',
@@ -145,13 +145,7 @@ export function CasualtyRecords({ incidentId, caseId }: { incidentId: string; ca
                 <td>{term('civilian_status', c.civilianStatus)}</td>
                 <td>{term('casualty_status', c.status)}</td>
                 <td>
-                  {c.unsourced
-                    ? t('records.unsourced')
-                    : c.sources.map((s) => (
-                        <Link key={s.evidenceId} href={`/evidence/${s.evidenceId}`}>
-                          {evidenceName(evidence.items, s.evidenceId)}
-                        </Link>
-                      ))}
+                  <SourcesCell record={c} evidence={evidence} />
                 </td>
                 <td>
                   <button type="button" onClick={() => setEditing(c)} aria-label={`${t('common.edit')}: ${nameOf(c)}`}>
@@ -257,23 +251,8 @@ function CasualtyForm({ record, caseId, incidentId, names, evidence, title, onSa
           </label>
         </div>
       )}
-      {form.sources.length > 0 && (
-        <p>
-          {t('records.sources')}: {form.sources.map((s) => evidenceName(evidence.items, s.evidenceId)).join(', ')}
-        </p>
-      )}
-      <SourcePicker caseId={caseId} evidence={evidence} value={form.newSource} onChange={(newSource) => setForm({ ...form, newSource })} errorOf={(f) => fieldError(f.replace('[0]', `[${form.sources.length}]`))} onError={setError} />
-      {record && <Field label={t('incident.reason')} required value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
-      <ErrorNote error={error} />
-      {saved && <p role="status">{t(record ? 'casualty.updated' : 'casualty.saved')}</p>}
-      <button type="submit" className="primary">
-        {record ? t('common.save') : t('common.add')}
-      </button>
-      {onCancel && (
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      )}
+      <CitedSources caseId={caseId} evidence={evidence} sources={form.sources} newSource={form.newSource} onNewSource={(newSource) => setForm({ ...form, newSource })} fieldError={fieldError} onError={setError} />
+      <RecordFormEnd amending={!!record} reason={form.reason} onReason={(reason) => setForm({ ...form, reason })} fieldError={fieldError} error={error} saved={saved ? t(record ? 'casualty.updated' : 'casualty.saved') : null} onCancel={onCancel} />
     </form>
   );
 }

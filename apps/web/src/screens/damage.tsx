@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
-import { call, evidenceName, get, type Damage, type SourceLink } from '../api.js';
+import { call, get, type Damage, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { ErrorNote, Field, Link, useSubmit, VocabularyPicker } from '../ui.js';
-import { fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
+import { ErrorNote, Field, useSubmit, VocabularyPicker } from '../ui.js';
+import { CitedSources, fieldErrorOf, instantOf, localInput, pointOf, RecordFormEnd, SourcesCell, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
 
 const EMPTY = {
   objectName: '',
@@ -121,13 +121,7 @@ export function DamageRecords({ incidentId, caseId }: { incidentId: string; case
                 <td>{instant(d.assessedAt)}</td>
                 <td>{term('damage_status', d.status)}</td>
                 <td>
-                  {d.unsourced
-                    ? t('records.unsourced')
-                    : d.sources.map((s) => (
-                        <Link key={s.evidenceId} href={`/evidence/${s.evidenceId}`}>
-                          {evidenceName(evidence.items, s.evidenceId)}
-                        </Link>
-                      ))}
+                  <SourcesCell record={d} evidence={evidence} />
                 </td>
                 <td>
                   <button type="button" onClick={() => setEditing(d)} aria-label={`${t('common.edit')}: ${d.objectName ?? term('object_category', d.objectCategory)}`}>
@@ -221,23 +215,8 @@ function DamageForm({ record, caseId, incidentId, evidence, onSaved, onCancel }:
       <Field label={t('damage.occupancyAtTime')} value={form.occupancyAtTime} onChange={set('occupancyAtTime')} error={fieldError('occupancyAtTime')} />
       <Field label={t('damage.militaryUseIndicators')} value={form.militaryUseIndicators} onChange={set('militaryUseIndicators')} error={fieldError('militaryUseIndicators')} />
       <VocabularyPicker label={t('damage.status')} vocabulary="damage_status" terms={terms('damage_status')} value={form.status} onChange={pick('status')} error={fieldError('status')} />
-      {form.sources.length > 0 && (
-        <p>
-          {t('records.sources')}: {form.sources.map((s) => evidenceName(evidence.items, s.evidenceId)).join(', ')}
-        </p>
-      )}
-      <SourcePicker caseId={caseId} evidence={evidence} value={form.newSource} onChange={(newSource) => setForm({ ...form, newSource })} errorOf={(f) => fieldError(f.replace('[0]', `[${form.sources.length}]`))} onError={setError} />
-      {record && <Field label={t('incident.reason')} required value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
-      <ErrorNote error={error} />
-      {saved && <p role="status">{t('damage.saved')}</p>}
-      <button type="submit" className="primary">
-        {record ? t('common.save') : t('common.add')}
-      </button>
-      {onCancel && (
-        <button type="button" onClick={onCancel}>
-          {t('common.cancel')}
-        </button>
-      )}
+      <CitedSources caseId={caseId} evidence={evidence} sources={form.sources} newSource={form.newSource} onNewSource={(newSource) => setForm({ ...form, newSource })} fieldError={fieldError} onError={setError} />
+      <RecordFormEnd amending={!!record} reason={form.reason} onReason={(reason) => setForm({ ...form, reason })} fieldError={fieldError} error={error} saved={saved ? t('damage.saved') : null} onCancel={onCancel} />
     </form>
   );
 }

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError, get, itemName, type CountRange, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
+import { ApiError, evidenceName, get, itemName, type CountRange, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
-import { Field, FieldError, Select, utcOffset, VocabularyPicker } from '../ui.js';
+import { ErrorNote, Field, FieldError, Link, Select, utcOffset, VocabularyPicker } from '../ui.js';
 
 /** Helpers shared by the record forms (incident, damage, remnant). */
 
@@ -162,6 +162,76 @@ export function SourcePicker({ caseId, evidence, value, onChange, errorOf, onErr
       </Select>
       {value.evidenceId && (
         <VocabularyPicker label={t('records.reliability')} vocabulary="source_reliability" terms={terms('source_reliability')} value={value.reliability ?? ''} onChange={(reliability) => onChange({ ...value, reliability: reliability || null })} error={errorOf('sources[0].reliability')} />
+      )}
+    </>
+  );
+}
+
+/** A record's cited sources in a list's cell: links named by the items' titles, or "no source cited". */
+export function SourcesCell({ record, evidence }: { record: { unsourced: boolean; sources: SourceLink[] }; evidence: ReturnType<typeof useCaseEvidence> }) {
+  const { t } = useI18n();
+  if (record.unsourced) return <>{t('records.unsourced')}</>;
+  return (
+    <>
+      {record.sources.map((s) => (
+        <Link key={s.evidenceId} href={`/evidence/${s.evidenceId}`}>
+          {evidenceName(evidence.items, s.evidenceId)}
+        </Link>
+      ))}
+    </>
+  );
+}
+
+/** A record form's sources: those it cites, and one more to cite (found by words, or among the incident's evidence). */
+export function CitedSources({ caseId, evidence, sources, newSource, onNewSource, fieldError, onError }: {
+  caseId: string | undefined;
+  evidence: ReturnType<typeof useCaseEvidence>;
+  sources: SourceLink[];
+  newSource: SourceLink;
+  onNewSource(source: SourceLink): void;
+  fieldError(field: string): string | undefined;
+  onError(error: unknown): void;
+}) {
+  const { t } = useI18n();
+  return (
+    <>
+      {sources.length > 0 && (
+        <p>
+          {t('records.sources')}: {sources.map((s) => evidenceName(evidence.items, s.evidenceId)).join(', ')}
+        </p>
+      )}
+      {/* The new source is sent after those cited: the API names it sources[n]. */}
+      <SourcePicker caseId={caseId} evidence={evidence} value={newSource} onChange={onNewSource} errorOf={(f) => fieldError(f.replace('[0]', `[${sources.length}]`))} onError={onError} />
+    </>
+  );
+}
+
+/** The end of a record's form: the reason an amendment needs, the API's refusal, what was saved, and its buttons. */
+export function RecordFormEnd({ amending, reason, onReason, fieldError, error, saved, submit, onCancel }: {
+  amending: boolean;
+  reason: string;
+  onReason(reason: string): void;
+  fieldError(field: string): string | undefined;
+  error: unknown;
+  /** The note once saved, if any. */
+  saved?: string | null;
+  /** The submit button's text (Save when amending, Add when not). */
+  submit?: string;
+  onCancel?(): void;
+}) {
+  const { t } = useI18n();
+  return (
+    <>
+      {amending && <Field label={t('incident.reason')} required value={reason} onChange={(e) => onReason(e.target.value)} error={fieldError('reason')} />}
+      <ErrorNote error={error} />
+      {saved && <p role="status">{saved}</p>}
+      <button type="submit" className="primary">
+        {submit ?? (amending ? t('common.save') : t('common.add'))}
+      </button>
+      {onCancel && (
+        <button type="button" onClick={onCancel}>
+          {t('common.cancel')}
+        </button>
       )}
     </>
   );

@@ -4,7 +4,7 @@ import { useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ActionName, ErrorNote, Field, Link, ScreenPending, shown, useSubmit, VocabularyPicker } from '../ui.js';
-import { fieldErrorOf, instantOf, localInput, pointOf, SourcePicker, textOrNull, useCaseEvidence } from './record-form.js';
+import { CitedSources, fieldErrorOf, instantOf, localInput, pointOf, RecordFormEnd, textOrNull, useCaseEvidence } from './record-form.js';
 
 /**
  * Munition remnants (issue 14): a case's remnants searched by weapon type, component, serial
@@ -546,18 +546,9 @@ export function RemnantFormScreen({ incidentId, id }: { incidentId?: string; id?
         <Field label={t('remnant.recoveredBy')} value={form.recoveredBy} onChange={set('recoveredBy')} error={fieldError('recoveredBy')} />
         <Field label={t('incident.lat')} inputMode="decimal" value={form.lat} onChange={set('lat')} error={fieldError('location.lat') ?? fieldError('location')} />
         <Field label={t('incident.lon')} inputMode="decimal" value={form.lon} onChange={set('lon')} error={fieldError('location.lon')} />
-        {sources.length > 0 && (
-          <p>
-            {t('records.sources')}: {sources.map((s) => evidenceName(evidence.items, s.evidenceId)).join(', ')}
-          </p>
-        )}
-        <SourcePicker caseId={caseId} evidence={evidence} value={newSource} onChange={setNewSource} errorOf={(f) => fieldError(f.replace('[0]', `[${sources.length}]`))} onError={setError} />
+        <CitedSources caseId={caseId} evidence={evidence} sources={sources} newSource={newSource} onNewSource={setNewSource} fieldError={fieldError} onError={setError} />
         {canWrite(me.role) && <VocabularyPicker label={t('remnant.status')} vocabulary="remnant_status" terms={terms('remnant_status')} value={form.status} onChange={pick('status')} error={fieldError('status')} />}
-        {record && <Field label={t('incident.reason')} required value={form.reason} onChange={set('reason')} error={fieldError('reason')} />}
-        <ErrorNote error={error} />
-        <button type="submit" className="primary">
-          {record ? t('common.save') : t('remnant.submitReport')}
-        </button>
+        <RecordFormEnd amending={!!record} reason={form.reason} onReason={(reason) => setForm({ ...form, reason })} fieldError={fieldError} error={error} submit={record ? t('common.save') : t('remnant.submitReport')} />
       </form>
     </section>
   );
