@@ -320,7 +320,7 @@ describe('a case\'s incidents', () => {
     const collection = JSON.parse(await readFile(geojsonPath, 'utf8')) as { type: string; features: { properties: { title?: string } }[] };
     expect(collection.type).toBe('FeatureCollection');
     expect(collection.features.filter((f) => f.properties.title?.startsWith('Night strike') || f.properties.title === 'Port of Izmail, grain silos')).toHaveLength(205);
-    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Download casualty records/ }).click()]);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download casualty records (CSV, no names)' }).click()]);
     const csvPath = path.join(os.tmpdir(), `custodia-casualties-${Date.now()}.csv`);
     await csv.saveAs(csvPath);
     expect((await readFile(csvPath, 'utf8')).split('\r\n')[0]).toMatch(/^id,incidentId,incidentCode,/);
@@ -388,6 +388,20 @@ describe('casualty records on the incident page', () => {
     await edit.getByRole('button', { name: 'Save', exact: true }).click();
     await expect.poll(async () => (await api(investigator).get(`/incidents/${id}/casualties`)).body.items[1].status).toBe('confirmed');
     await expect.poll(() => fieldsChanged('casualty.updated', person!['id'] as string), { timeout: 10_000 }).toEqual(['identificationStatus', 'status']);
+
+    // The case's casualty records as CSV: names only when asked for, and asked first.
+    await page.goto(`${base}/cases/${caseId}/incidents`);
+    const saveCsv = async (button: string | RegExp) => {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+      const saved = path.join(os.tmpdir(), `custodia-${file.suggestedFilename()}`);
+      await file.saveAs(saved);
+      return readFile(saved, 'utf8');
+    };
+    expect(await saveCsv('Download casualty records (CSV, no names)')).not.toContain('Ірина Коваль');
+    page.once('dialog', (dialog) => void dialog.accept());
+    const withNames = await saveCsv(/with victims’ names/);
+    expect(withNames).toContain('Ірина Коваль');
+    expect(withNames).toContain('Iryna Koval');
     await page.close();
   });
 });

@@ -46,11 +46,13 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
   );
   useEffect(() => void search(), [search]);
 
-  /** The case's incidents for QGIS, or its casualty records as CSV (no names): saved, each download logged. */
-  async function download(file: 'incidents.geojson' | 'casualties.csv') {
+  /** The case's incidents for QGIS, or its casualty records as CSV (names only if asked): saved, each download logged. */
+  async function download(file: 'incidents.geojson' | 'casualties.csv', withNames = false) {
+    if (withNames && !window.confirm(t('confirm.namesCsv'))) return;
     setError(null);
     try {
-      saveBlob(await fetchBlob(`/cases/${caseId}/${file}`), file.replace('.', `-${caseId.slice(0, 8)}.`));
+      const saved = file.replace('.', `-${withNames ? 'names-' : ''}${caseId.slice(0, 8)}.`);
+      saveBlob(await fetchBlob(`/cases/${caseId}/${file}${withNames ? '?includeNames=true' : ''}`), saved);
     } catch (e) {
       setError(e);
     }
@@ -74,6 +76,15 @@ export function IncidentsPanel({ caseId }: { caseId: string }) {
             <button type="button" onClick={() => void download('casualties.csv')}>
               {t('incidents.casualtiesCsv')}
             </button>
+            {/* Victims' names: investigators only, asked first; the download is in the custody log. */}
+            {me.role === 'investigator' && (
+              <>
+                {' '}
+                <button type="button" onClick={() => void download('casualties.csv', true)}>
+                  {t('incidents.casualtiesCsvNames')}
+                </button>
+              </>
+            )}
           </>
         )}
       </p>
