@@ -283,7 +283,7 @@ export const SerialsQuery = z
       .string({ message: 'must be given once' })
       .regex(/^0?\.\d{1,4}$/, 'must be a decimal between 0.5 and 0.999')
       .optional()
-      .describe('One-sided confidence of the interval (default 0.95)'),
+      .describe('One-sided confidence of the interval: a decimal from 0.5 to 0.999 (default 0.95)'),
   })
   .transform((raw, context) => {
     const confidence = raw.confidence === undefined ? 0.95 : Number(raw.confidence);
