@@ -128,6 +128,17 @@ describe('the OpenAPI document (/api/docs-json)', () => {
     expect(JSON.stringify(document)).not.toContain('x-custodia-required');
   });
 
+  it('documents a figure a body takes as a number as well as a { min, max } range, nullable in each form', () => {
+    const killed = document.components.schemas['CreateIncidentBody']?.['properties'] as Record<string, Schema>;
+    expect(killed['killed']?.['anyOf']).toEqual([
+      { type: 'integer', minimum: 0, maximum: 10_000_000, nullable: true },
+      expect.objectContaining({ type: 'object', required: ['min', 'max'], nullable: true }),
+    ]);
+    const groupSize = (document.components.schemas['CreateCasualtyBody']?.['properties'] as Record<string, Schema>)['groupSize'];
+    expect((groupSize?.['anyOf'] as Schema[] | undefined)?.map((form) => form['type'])).toEqual(['integer', 'object']);
+    expect(JSON.stringify(document)).not.toContain('x-custodia-number-or-range');
+  });
+
   it('documents the partial answers of the two downloads (206, Content-Range) and an original as its own media type', () => {
     const operations = new Map(operationsOf(document).map(({ key, operation }) => [key, operation]));
     for (const [key, type] of [['GET /api/v1/evidence/{id}/content', '*/*'], ['GET /api/v1/exports/{id}/content', 'application/zip']] as const) {

@@ -1,4 +1,4 @@
-import { dateTime, inCalendarYears, line, uuid, wrong, z } from '#custodia/schema';
+import { dateTime, inCalendarYears, line, NUMBER_OR_RANGE, uuid, wrong, z } from '#custodia/schema';
 import { code } from './vocabularies/vocabulary-codes.js';
 
 /**
@@ -34,7 +34,8 @@ export const countRange = (max = 10_000_000) =>
           else if (range.min > range.max) context.addIssue({ code: 'custom', ...wrong('min must not be greater than max') });
         }),
     )
-    .describe('{ min, max } (whole numbers, min <= max), or a number n meaning { min: n, max: n }');
+    .describe('{ min, max } (whole numbers, min <= max), or a number n meaning { min: n, max: n }')
+    .meta({ [NUMBER_OR_RANGE]: max });
 
 /** Optional free text: trimmed (NFC), blank is no value (null). */
 export const freeText = (max: number) =>

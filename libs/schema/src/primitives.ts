@@ -88,6 +88,13 @@ export const REQUIRED_IN_DOCUMENT = 'x-custodia-required';
  */
 export const requiredInDocument = <T extends z.ZodType>(schema: T): T => schema.meta({ [REQUIRED_IN_DOCUMENT]: true });
 
+/**
+ * The mark of a field that takes a whole number n (meaning { min: n, max: n }) as well as
+ * `{ min, max }`, with the largest value allowed: the OpenAPI writer documents both forms
+ * (a preprocessed schema shows only the object).
+ */
+export const NUMBER_OR_RANGE = 'x-custodia-number-or-range';
+
 /** Letters an email address cannot show: format characters (zero-width and the like), separators and controls. */
 export const VISIBLE_EMAIL = /^[^\p{Cf}\p{Z}\p{Cc}\s]+$/u;
 

@@ -15,7 +15,7 @@ import type { Request } from 'express';
 import { map, type Observable } from 'rxjs';
 import { takesDownloadLink } from '#custodia/auth';
 import { badRequest, unknownParameters } from '#custodia/errors';
-import { parseWith, REQUIRED_IN_DOCUMENT, z } from '#custodia/schema';
+import { NUMBER_OR_RANGE, parseWith, REQUIRED_IN_DOCUMENT, z } from '#custodia/schema';
 
 /**
  * One schema per body: each route declares its request body, query and answer once, as zod
@@ -110,9 +110,27 @@ function tidySchema(schema: JsonSchema): JsonSchema {
       delete property[REQUIRED_IN_DOCUMENT];
       out['required'] = [...((out['required'] as string[] | undefined) ?? []), name];
     }
-    return out;
+    return NUMBER_OR_RANGE in out ? numberOrRange(out) : out;
   };
   return walk(schema) as JsonSchema;
+}
+
+/**
+ * A field marked NUMBER_OR_RANGE as both forms it takes: a whole number, or `{ min, max }`
+ * (zod shows only the object its preprocessing gives). `nullable` goes on each form, where an
+ * OpenAPI 3.0 reader counts it (beside a type).
+ */
+function numberOrRange(node: JsonSchema): JsonSchema {
+  const { [NUMBER_OR_RANGE]: max, type: _type, properties: _properties, required: _required, additionalProperties: _additional, nullable, ...rest } = node;
+  const bound = { type: 'integer', minimum: 0, maximum: max };
+  const orNull = nullable ? { nullable: true } : {};
+  return {
+    ...rest,
+    anyOf: [
+      { ...bound, ...orNull },
+      { type: 'object', properties: { min: bound, max: bound }, required: ['min', 'max'], additionalProperties: false, ...orNull },
+    ],
+  };
 }
 
 /**
