@@ -107,9 +107,11 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   }, [id]);
   useEffect(() => void load(), [load]);
   const theCase = incident?.caseId ?? caseId;
+  // Read only once there is a relation to show or to make (a case's incidents are many).
+  const relating = related.length > 0;
   useEffect(() => {
-    if (me.role !== 'documenter' && theCase) incidentChoices(theCase).then(setChoices, setError);
-  }, [theCase, me.role]);
+    if (me.role !== 'documenter' && theCase && relating) incidentChoices(theCase).then(setChoices, setError);
+  }, [theCase, me.role, relating]);
 
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
