@@ -29,6 +29,9 @@ const EMPTY = {
 };
 type CasualtyForm = typeof EMPTY;
 
+/** Harms that are a death (harm_status). */
+const DEATHS = ['killed', 'died_of_wounds'];
+
 function formOf(c: Casualty): CasualtyForm {
   return {
     countingUnit: c.countingUnit,
@@ -240,8 +243,13 @@ function CasualtyForm({ record, caseId, incidentId, names, evidence, title, onSa
       <Field label={t('casualty.civilianStatusBasis')} maxLength={2000} value={form.civilianStatusBasis} onChange={set('civilianStatusBasis')} error={fieldError('civilianStatusBasis')} />
       <VocabularyChecks legend={t('casualty.specialCategories')} vocabulary="special_category" terms={terms('special_category')} value={form.specialCategories} onChange={(specialCategories) => setForm({ ...form, specialCategories })} error={fieldError('specialCategories')} />
       <Field label={t('casualty.dateOfHarm')} type="date" value={form.dateOfHarm.slice(0, 10)} onChange={set('dateOfHarm')} error={fieldError('dateOfHarm')} />
-      <Field label={t('casualty.dateOfDeath')} type="date" value={form.dateOfDeath.slice(0, 10)} onChange={set('dateOfDeath')} error={fieldError('dateOfDeath')} />
-      <Field label={t('casualty.causeOfDeath')} maxLength={2000} value={form.causeOfDeath} onChange={set('causeOfDeath')} error={fieldError('causeOfDeath')} />
+      {/* A death's date and cause where the harm is a death, or where they were recorded before. */}
+      {(DEATHS.includes(form.harmStatus) || form.dateOfDeath || form.causeOfDeath) && (
+        <>
+          <Field label={t('casualty.dateOfDeath')} type="date" value={form.dateOfDeath.slice(0, 10)} onChange={set('dateOfDeath')} error={fieldError('dateOfDeath')} />
+          <Field label={t('casualty.causeOfDeath')} maxLength={2000} value={form.causeOfDeath} onChange={set('causeOfDeath')} error={fieldError('causeOfDeath')} />
+        </>
+      )}
       <VocabularyPicker label={t('casualty.identificationStatus')} vocabulary="identification_status" terms={terms('identification_status')} value={form.identificationStatus} onChange={pick('identificationStatus')} error={fieldError('identificationStatus')} />
       <VocabularyPicker label={t('casualty.status')} vocabulary="casualty_status" terms={terms('casualty_status')} value={form.status} onChange={pick('status')} error={fieldError('status')} />
       {names && (
