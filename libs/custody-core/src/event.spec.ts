@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
   CUSTODY_ACTIONS,
@@ -34,6 +35,13 @@ describe('the custody vocabulary', () => {
     // Added since custody.md was written: munition remnants (issue 14), device tokens an administrator issues (issue 13),
     // a court package's seal (PACKAGE-FORMAT.md).
     expect([...CUSTODY_ACTIONS]).toEqual([...CUSTODY_MD_ACTIONS.split(' '), 'remnant.recorded', 'remnant.updated', 'remnant.transferred', 'tokens.created', 'export.sealed', 'key.compromised']);
+  });
+
+  it('has each action added since custody.md said in the README, for verifiers written from the documents', async () => {
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf("**Actions added to custody.md's vocabulary**"));
+    const added = CUSTODY_ACTIONS.filter((action) => !CUSTODY_MD_ACTIONS.split(' ').includes(action));
+    expect(added.filter((action) => !section.slice(0, 2000).includes(`\`${action}\``))).toEqual([]);
   });
 
   it('names the system events: account administration and key rotation', () => {
