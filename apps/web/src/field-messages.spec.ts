@@ -28,6 +28,8 @@ const NOT_FROM_FORMS = new Set([
   'must be an original (/evidence/{id}/content) or a package (/exports/{id}/content), ids in lowercase',
   'must be the id of an upload (the last part of its tus Location)',
   'must be type/subtype or type/*',
+  'must be item ids separated by commas',
+  'must name at most 200 items',
 ]);
 
 /** Every fixed message a field can get from the API's code: `wrong('...')`, `message: '...'`, a check's own `'must ...'`. */
