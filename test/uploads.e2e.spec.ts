@@ -247,6 +247,9 @@ describe('resumable uploads: tus 1.0.0 at /api/v1/uploads (e2e)', () => {
     const location = await tusUpload(`${url}/api/v1/uploads`, documenter.token, bytes, { metadata });
     const row = await uploadsRow(idOf(location));
     expect(row).toMatchObject({ file_name: 'звіт.jpg', media_type: 'image/jpeg', declared_sha256: sha256(bytes), computed_sha256: sha256(bytes) });
+    // HEAD gives the metadata back as the client specified it at creation (tus 1.0.0): every key, in its order.
+    const sent = Object.entries(metadata).map(([key, value]) => `${key} ${b64(value)}`).join(',');
+    expect((await head(documenter.token, idOf(location))).headers['upload-metadata']).toBe(sent);
     await t.http.delete(`/api/v1/uploads/${idOf(location)}`).auth(documenter.token, { type: 'bearer' }).set('Tus-Resumable', '1.0.0').expect(204);
   });
 

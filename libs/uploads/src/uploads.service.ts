@@ -98,12 +98,15 @@ class UploadRecords implements KvStore<Upload> {
       [id],
     );
     if (!row?.info) return undefined; // registered, its tus record not yet written
-    const { creation_date: _, ...info } = row.info;
+    const { creation_date: _, metadata, ...stored } = row.info as Upload & { metadata?: Upload['metadata'] | [string, string | null][] };
+    // The metadata as the client gave it, in its order (kept as pairs: jsonb reorders an object's keys).
+    const info = { ...stored, metadata: Array.isArray(metadata) ? Object.fromEntries(metadata) : metadata };
     return row.expires_ms === null ? (info as Upload) : ({ ...info, creation_date: new Date(Number(row.expires_ms) - this.ttlMs).toISOString() } as Upload);
   }
 
   async set(id: string, value: Upload): Promise<void> {
-    await this.db.query(`UPDATE uploads SET info = $2 WHERE id = $1`, [id, JSON.stringify(value)]);
+    const info = { ...value, metadata: value.metadata ? Object.entries(value.metadata) : value.metadata };
+    await this.db.query(`UPDATE uploads SET info = $2 WHERE id = $1`, [id, JSON.stringify(info)]);
   }
 
   /**
