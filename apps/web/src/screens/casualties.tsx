@@ -3,7 +3,7 @@ import { call, get, type Casualty, type SourceLink } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Said, Select, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
-import { CitedSources, fieldErrorOf, figureOf, figureText, RecordFormEnd, SourcesCell, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
+import { CitedSources, fieldErrorOf, figureErrorOf, figureOf, figureText, RecordFormEnd, SourcesCell, textOrNull, useCaseEvidence, VocabularyChecks } from './record-form.js';
 
 const EMPTY = {
   countingUnit: 'individual' as 'individual' | 'group',
@@ -197,6 +197,7 @@ function CasualtyForm({ record, caseId, incidentId, names, evidence, title, onSa
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const fieldError = fieldErrorOf(error);
+  const figureError = figureErrorOf(fieldError);
   const set = (key: keyof CasualtyForm) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const pick = (key: keyof CasualtyForm) => (code: string) => setForm({ ...form, [key]: code });
   const heading = useRef<HTMLHeadingElement>(null);
@@ -235,9 +236,9 @@ function CasualtyForm({ record, caseId, incidentId, names, evidence, title, onSa
         <option value="individual">{t('casualty.individual')}</option>
         <option value="group">{t('casualty.group')}</option>
       </Select>
-      {form.countingUnit === 'group' && <Field label={t('casualty.groupSize')} inputMode="numeric" value={form.groupSize} onChange={set('groupSize')} error={fieldError('groupSize') ?? fieldError('groupSize.min') ?? fieldError('groupSize.max')} />}
+      {form.countingUnit === 'group' && <Field label={t('casualty.groupSize')} inputMode="numeric" value={form.groupSize} onChange={set('groupSize')} error={figureError('groupSize')} />}
       <VocabularyPicker label={t('casualty.sex')} vocabulary="sex" terms={terms('sex')} value={form.sex} onChange={pick('sex')} error={fieldError('sex')} />
-      <Field label={t('casualty.age')} inputMode="numeric" value={form.age} onChange={set('age')} error={fieldError(ageField) ?? fieldError(`${ageField}.min`) ?? fieldError(`${ageField}.max`)} />
+      <Field label={t('casualty.age')} inputMode="numeric" value={form.age} onChange={set('age')} error={figureError(ageField)} />
       <VocabularyPicker label={t('casualty.ageGroup')} vocabulary="age_group" terms={terms('age_group')} value={form.ageGroup} onChange={pick('ageGroup')} error={fieldError('ageGroup')} />
       <VocabularyPicker label={t('casualty.civilianStatus')} vocabulary="civilian_status" terms={terms('civilian_status')} value={form.civilianStatus} onChange={pick('civilianStatus')} error={fieldError('civilianStatus')} />
       <Field label={t('casualty.civilianStatusBasis')} maxLength={2000} value={form.civilianStatusBasis} onChange={set('civilianStatusBasis')} error={fieldError('civilianStatusBasis')} />

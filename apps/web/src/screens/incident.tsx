@@ -4,7 +4,7 @@ import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Select, shown, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
-import { EvidenceFinder, figureOf, useCaseEvidence, figureText, instantOf, localInput, numberOrText } from './record-form.js';
+import { EvidenceFinder, figureErrorOf, figureOf, useCaseEvidence, figureText, instantOf, localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
 const DamageRecords = lazy(() => import('./damage.js').then((m) => ({ default: m.DamageRecords })));
@@ -190,7 +190,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const setAttribution = (i: number, part: keyof Attribution, value: string) => setAttributions(attributions.map((a, j) => (j === i ? { ...a, [part]: value } : a)));
   const setRelation = (i: number, part: keyof Related, value: string) => setRelated(related.map((r, j) => (j === i ? { ...r, [part]: value } : r)));
   const incidentName = (other: Incident) => `${other.code ? `${other.code} · ` : ''}${shown(other.title)} (${instant(other.startAt)})`;
-  const figureError = (key: string) => fieldError(key) ?? fieldError(`${key}.min`) ?? fieldError(`${key}.max`);
+  const figureError = figureErrorOf(fieldError);
   return (
     <section aria-labelledby="incident-title">
       <p>

@@ -32,6 +32,9 @@ export function figureOf(text: string): CountRange | number | string | null {
   return text.trim() ? numberOrText(text.trim()) : null;
 }
 
+/** The API's message for a figure's field: about the figure as a whole, or its min or max. */
+export const figureErrorOf = (fieldError: (name: string) => string | undefined) => (key: string) => fieldError(key) ?? fieldError(`${key}.min`) ?? fieldError(`${key}.max`);
+
 /** A figure as the form shows it: "3", or "2–5". */
 export const figureText = (range: CountRange | null): string => (range ? (range.min === range.max ? String(range.min) : `${range.min}–${range.max}`) : '');
 
@@ -78,22 +81,16 @@ export function VocabularyChecks({ legend, vocabulary, terms, value, onChange, e
 export function useCaseEvidence(caseId: string | undefined, incidentId: string | undefined, cited: readonly string[] = []): { items: Evidence[]; add(found: Evidence[]): void } {
   const [items, setItems] = useState<Evidence[]>([]);
   const add = useCallback((found: Evidence[]) => setItems((known) => [...known, ...found.filter((f) => !known.some((k) => k.id === f.id))]), []);
+  /** Adds the items of one listing (`filter`: incidentId=... or ids=...); one that fails leaves them unnamed. */
+  const learn = useCallback((filter: string) => void get<Page<Evidence>>(`/cases/${caseId}/evidence?${filter}&limit=200`).then((p) => add(p.items), () => undefined), [caseId, add]);
   useEffect(() => {
-    if (!caseId || !incidentId) return;
-    get<Page<Evidence>>(`/cases/${caseId}/evidence?incidentId=${incidentId}&limit=200`).then(
-      (p) => add(p.items),
-      () => undefined,
-    );
-  }, [caseId, incidentId, add]);
+    if (caseId && incidentId) learn(`incidentId=${incidentId}`);
+  }, [caseId, incidentId, learn]);
   // Asked once per list of unknown ids: an item the caller may not read stays unnamed, not asked again.
   const unknown = [...new Set(cited)].filter((id) => !items.some((i) => i.id === id)).slice(0, 200).join(',');
   useEffect(() => {
-    if (!caseId || !unknown) return;
-    get<Page<Evidence>>(`/cases/${caseId}/evidence?ids=${unknown}&limit=200`).then(
-      (p) => add(p.items),
-      () => undefined,
-    );
-  }, [caseId, unknown, add]);
+    if (caseId && unknown) learn(`ids=${unknown}`);
+  }, [caseId, unknown, learn]);
   return { items, add };
 }
 
