@@ -6,6 +6,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startTestApp, type TestApp } from './support/app.js';
+import { createCase, fixture, submit } from './support/evidence.js';
 import { operationsOf, PENDING_CONVERSION, resolve, servedDocument, type OpenApiDocument, type Schema } from './support/openapi.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -43,7 +44,12 @@ describe('the OpenAPI document (/api/docs-json)', () => {
           .map((method) => `${method.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`),
       );
     expect(routes.length).toBeGreaterThan(40);
-    expect(new Set(operationsOf(document).map((o) => o.key))).toEqual(new Set(routes));
+    // Express answers HEAD for every GET: the document promises it for the downloads (see the HEAD test).
+    const heads = operationsOf(document).filter((o) => o.key.startsWith('HEAD ') && routes.includes(o.key.replace(/^HEAD/, 'GET')));
+    expect(heads.map((o) => o.key).sort()).toEqual(
+      ['/evidence/{id}/content', '/evidence/{id}/preview', '/evidence/{id}/thumbnail', '/exports/{id}/content'].map((p) => `HEAD /api/v1${p}`),
+    );
+    expect(new Set(operationsOf(document).map((o) => o.key))).toEqual(new Set([...routes, ...heads.map((o) => o.key)]));
   });
 
   it('describes every success answer with a schema, or names its media type, or (tus) the headers that carry it', () => {
@@ -70,7 +76,7 @@ describe('the OpenAPI document (/api/docs-json)', () => {
     }
   });
 
-  it('documents the refusals: 401 and 403 where a token is taken, 400 for bodies, queries and path parameters, 413 and 415 for JSON bodies, 431, 500 and 503 everywhere', () => {
+  it('documents the refusals: 401 and 403 where a token is taken; 400, 413, 415, 431, 500 and 503 everywhere', () => {
     const problem = { content: { 'application/problem+json': { schema: { $ref: PROBLEM } } } };
     for (const { key, operation } of held()) {
       const refusals = Object.keys(operation.responses).filter((status) => /^[45]/.test(status));
@@ -80,17 +86,16 @@ describe('the OpenAPI document (/api/docs-json)', () => {
         expect(operation.security, key).toEqual([{ bearer: [] }]);
         expect(refusals, key).toEqual(expect.arrayContaining(['401', '403']));
       }
-      const takesInput = operation.requestBody !== undefined || (operation.parameters ?? []).length > 0;
-      if (takesInput) expect(refusals, key).toContain('400');
       for (const parameter of operation.parameters ?? []) {
         // Identifiers are UUIDs; an upload's says its pattern (a UUID, or 32 hex digits for uploads made before they were UUIDs).
         if (parameter.in === 'path' && parameter.name !== 'name') {
           expect(parameter.schema, `${key} {${parameter.name}}`).toEqual(parameter.name === 'uploadId' ? { type: 'string', pattern: '^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$' } : { type: 'string', format: 'uuid' });
         }
       }
-      if (operation.requestBody?.content['application/json']) expect(refusals, key).toEqual(expect.arrayContaining(['413', '415']));
-      // What any request may meet: headers too large, a fault of the archive's, a moment's conflict or a lost connection (with Retry-After).
-      expect(refusals, key).toEqual(expect.arrayContaining(['431', '500', '503']));
+      // What any request may meet: a query parameter not taken (400), a body too large or not JSON,
+      // also where none is taken (413, 415), headers too large, a fault of the archive's, a
+      // moment's conflict or a lost connection (with Retry-After).
+      expect(refusals, key).toEqual(expect.arrayContaining(['400', '413', '415', '431', '500', '503']));
     }
     const createCase = operationsOf(document).find(({ key }) => key === 'POST /api/v1/cases')!.operation;
     expect(Object.keys((createCase.responses['503'] as { headers?: object }).headers ?? {})).toEqual(['Retry-After']);
@@ -153,6 +158,33 @@ describe('the OpenAPI document (/api/docs-json)', () => {
       const headers = ((operations.get(key)!.parameters ?? []) as { in: string; name: string; required?: boolean }[]).filter((p) => p.in === 'header');
       expect(headers.map((h) => [h.name, h.required]), key).toEqual([['Range', false], ['If-Range', false], ['If-None-Match', false], ['If-Match', false]]);
     }
+  });
+
+  it("documents the downloads' HEAD as the GET without content, and a HEAD answers with the headers documented and no byte (its record: evidence-reading)", async () => {
+    const operations = new Map(operationsOf(document).map(({ key, operation }) => [key, operation]));
+    for (const path of ['/evidence/{id}/content', '/evidence/{id}/thumbnail', '/evidence/{id}/preview', '/exports/{id}/content']) {
+      const get = operations.get(`GET /api/v1${path}`)!;
+      const head = operations.get(`HEAD /api/v1${path}`)!;
+      expect(head.operationId, path).toMatch(/^head[A-Z]/);
+      expect(head.parameters, path).toEqual(get.parameters);
+      expect(head.security, path).toEqual(get.security);
+      expect(Object.keys(head.responses).sort(), path).toEqual(Object.keys(get.responses).sort());
+      for (const [status, response] of Object.entries(head.responses)) {
+        if (/^[45]/.test(status)) expect(response, `${path} ${status}`).toEqual(get.responses[status]);
+        else expect(response, `${path} ${status}`).toEqual({ ...get.responses[status], content: undefined });
+      }
+    }
+
+    // The contract kept: a HEAD of an original answers each header its GET documents and sends no byte.
+    const caseId = await createCase(t, t.admin, 'HEAD of a download');
+    const photo = fixture('exif-ne-offset.jpg');
+    const item = (await submit(t, t.admin, caseId, photo).expect(201)).body as { id: string };
+    const answer = await fetch(`${baseUrl}/api/v1/evidence/${item.id}/content`, { method: 'HEAD', headers: { Authorization: `Bearer ${t.admin.token}` } });
+    expect(answer.status).toBe(200);
+    expect(await answer.arrayBuffer()).toHaveProperty('byteLength', 0);
+    expect(answer.headers.get('content-length')).toBe(String(photo.length));
+    const documented = (operations.get('HEAD /api/v1/evidence/{id}/content')!.responses['200'] as { headers?: object }).headers ?? {};
+    for (const name of Object.keys(documented)) expect(answer.headers.get(name), name).toEqual(expect.any(String));
   });
 
   it("declares tus's request headers, PATCH's byte body and the headers its answers carry", () => {

@@ -219,6 +219,10 @@ export class EvidenceController {
     produces: '*/*',
     ranged: true,
     problems: [404, 412, 416],
+    head: {
+      operationId: 'headEvidenceContent',
+      summary: "The original's headers without its bytes: size (Content-Length), ETag, Repr-Digest, file name; a Range gets its 206 headers (records evidence.downloaded with method HEAD)",
+    },
   })
   downloadEvidence(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (read) => {
@@ -237,14 +241,24 @@ export class EvidenceController {
 
   @Get('evidence/:id/thumbnail')
   @Permit('evidence.content')
-  @Endpoint({ summary: 'The thumbnail: no embedded metadata, upright (records evidence.viewed, part "thumbnail")', produces: 'image/jpeg', problems: [404] })
+  @Endpoint({
+    summary: 'The thumbnail: no embedded metadata, upright (records evidence.viewed, part "thumbnail")',
+    produces: 'image/jpeg',
+    problems: [404],
+    head: { operationId: 'headEvidenceThumbnail', summary: 'Whether the thumbnail is made, and its size and ETag, without its bytes (records evidence.viewed, part "thumbnail", method HEAD)' },
+  })
   getEvidenceThumbnail(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.derivative(actor, id, 'thumbnail', req, res);
   }
 
   @Get('evidence/:id/preview')
   @Permit('evidence.content')
-  @Endpoint({ summary: 'The preview: no embedded metadata, upright (records evidence.viewed, part "preview")', produces: 'image/jpeg', problems: [404] })
+  @Endpoint({
+    summary: 'The preview: no embedded metadata, upright (records evidence.viewed, part "preview")',
+    produces: 'image/jpeg',
+    problems: [404],
+    head: { operationId: 'headEvidencePreview', summary: 'Whether the preview is made, and its size and ETag, without its bytes (records evidence.viewed, part "preview", method HEAD)' },
+  })
   getEvidencePreview(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.derivative(actor, id, 'preview', req, res);
   }

@@ -52,6 +52,10 @@ export class ExportsController {
     produces: 'application/zip',
     ranged: true,
     problems: [404, 409, 412, 416],
+    head: {
+      operationId: 'headExportContent',
+      summary: "The package's headers without its bytes: size (Content-Length), ETag, Repr-Digest, file name; a Range gets its 206 headers (records export.downloaded with method HEAD)",
+    },
   })
   content(@CurrentActor() actor: Actor, @Param('id', uuidParam('id')) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     return sendBlob(req, res, async (read) => {

@@ -52,8 +52,14 @@ export interface EndpointSpec {
   headers?: Record<string, string>;
   /** Request headers the operation reads (name: what it says; `required` where it refuses a request without): tus's, a download's Range. */
   requestHeaders?: Record<string, { description: string; required?: boolean }>;
-  /** The problem statuses this operation answers besides 400 (with a body or query), 413/415 (with a body) and 401/403 (from its access rule). */
+  /** The problem statuses this operation answers besides 400, 413 and 415 (any request's query or body) and 401/403 (from its access rule). */
   problems?: number[];
+  /**
+   * A GET whose HEAD a client has a use for (a download's size, validator and digest before its
+   * bytes): documented as an operation of its own, with the GET's parameters and headers and no
+   * content. Express answers HEAD for every GET; these are the ones the contract promises.
+   */
+  head?: { operationId: string; summary: string };
 }
 
 const ENDPOINT = 'custodia:endpoint';
@@ -213,9 +219,11 @@ export function Endpoint(spec: EndpointSpec): MethodDecorator {
     const headers = documentedHeaders(spec.headers);
     decorators.push(ApiResponse({ status, description: status === 204 ? 'No content' : 'OK', ...(headers ? { headers } : {}) }));
   }
-  // A JSON body can also be too large (413) or not JSON at all (415), before any schema reads it.
-  // 400: every operation refuses query parameters it does not declare.
-  const problems = new Set([400, ...(spec.body ? [413, 415] : []), ...(spec.problems ?? [])]);
+  // 400: every operation refuses query parameters it does not declare. Any request may carry a
+  // body, also where the operation takes none: one too large is a 413, one not JSON a 415, before
+  // any schema reads it.
+  if (spec.head) decorators.push(ApiExtension('x-custodia-head', spec.head));
+  const problems = new Set([400, 413, 415, ...(spec.problems ?? [])]);
   for (const problem of [...problems].sort()) {
     const headers = problem === 429 ? documentedHeaders({ 'Retry-After': 'Seconds to wait before asking again (absent where waiting does not help: a limit on what one holds, such as open uploads)' }) : undefined;
     decorators.push(ApiResponse({ status: problem, description: 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: PROBLEM_REF } }, ...(headers ? { headers } : {}) }));
@@ -357,7 +365,23 @@ type Operation = {
   requestBody?: unknown;
   'x-custodia-access'?: 'public' | 'public-log';
   'x-custodia-bodies'?: Record<string, object>;
+  'x-custodia-head'?: { operationId: string; summary: string };
 };
+
+/**
+ * The HEAD of a GET (EndpointSpec.head): the same request; its answers the GET's, the successful
+ * ones without content (the problems keep theirs as the tus HEAD's do: what a GET would say).
+ */
+function headOf(get: Operation, head: { operationId: string; summary: string }): Operation {
+  const responses = Object.fromEntries(
+    Object.entries(get.responses ?? {}).map(([status, response]) => {
+      if (/^[45]/.test(status)) return [status, response];
+      const { content: _, ...headers } = response as { content?: unknown };
+      return [status, headers];
+    }),
+  );
+  return { ...structuredClone({ ...get, responses }), ...head };
+}
 
 /**
  * Completes the generated document: the named schemas as components, the Problem schema, the
@@ -377,6 +401,14 @@ export function completeDocument(document: OpenAPIObject, options: { publicLog: 
   // Tokens are opaque (not JWTs), whatever Nest's bearer default says.
   for (const scheme of Object.values(document.components.securitySchemes ?? {})) delete (scheme as { bearerFormat?: string }).bearerFormat;
   const ids = new Set<string>();
+  for (const path of Object.values(document.paths) as Record<string, Operation>[]) {
+    const get = path['get'];
+    const head = get?.['x-custodia-head'];
+    if (get && head) {
+      delete get['x-custodia-head'];
+      path['head'] = headOf(get, head);
+    }
+  }
   for (const path of Object.values(document.paths)) {
     for (const operation of Object.values(path) as Operation[]) {
       if (!operation?.responses) continue;
