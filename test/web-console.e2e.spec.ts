@@ -480,6 +480,28 @@ describe('in Chromium', () => {
     await when.getByLabel('From', { exact: true }).fill(kyiv(Date.now() - 86_400_000));
     await when.getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(() => legend.first().textContent(), { timeout: 20_000 }).toBe('Evidence (filled disc): 205 shown');
+
+    // An area: zoomed in, the part of the map shown is searched, and only the items inside it are
+    // read and drawn, the area outlined; the whole case comes back on asking.
+    for (let i = 0; i < 4; i++) {
+      await page.getByRole('button', { name: 'Zoom in', exact: true }).click();
+      await page.waitForFunction(() => !document.querySelector('.leaflet-zoom-anim'));
+    }
+    await page.getByRole('button', { name: 'Search the part of the map shown' }).click();
+    const searched = page.getByTestId('map-legend');
+    await expect.poll(() => searched.getAttribute('data-area'), { timeout: 10_000 }).toMatch(/^[-\d.]+(,[-\d.]+){3}$/);
+    const [west, south, east, north] = (await searched.getAttribute('data-area'))!.split(',').map(Number) as [number, number, number, number];
+    const inside = Array.from({ length: 205 }, (_, i) => ({ lat: 49 + (i % 15) * 0.1, lon: 35 + Math.floor(i / 15) * 0.1 })).filter(
+      ({ lat, lon }) => lat >= south && lat <= north && lon >= west && lon <= east,
+    ).length;
+    expect(inside).toBeGreaterThan(0);
+    expect(inside).toBeLessThan(205);
+    await expect.poll(() => legend.first().textContent(), { timeout: 20_000 }).toBe(`Evidence (filled disc): ${inside} shown`);
+    expect(await legend.allTextContents()).toContain('Only what lies in the area searched (dashed outline)');
+    expect(new URL(page.url()).search, 'the place searched stays out of the address').not.toContain('bbox');
+    await page.getByRole('button', { name: 'Show the whole case' }).click();
+    await expect.poll(() => legend.first().textContent(), { timeout: 20_000 }).toBe('Evidence (filled disc): 205 shown');
+    expect(await searched.getAttribute('data-area')).toBeNull();
     await page.close();
   });
 

@@ -8,6 +8,7 @@ import { useI18n } from '../i18n.js';
 import { filtersInAddress, keepInAddress, navigate } from '../router.js';
 import { visibleText } from '#custodia/text';
 import { ErrorNote, Field } from '../ui.js';
+import { bboxOf } from './map-area.js';
 import { instantOf } from './record-form.js';
 
 const UKRAINE: L.LatLngExpression = [48.6, 31.2];
@@ -187,6 +188,12 @@ const MAP_MOST = 2000;
 /** The map's time, kept in its address as the grid's filters are. */
 const WHEN = ['from', 'to'] as const;
 
+/** A `bbox` as Leaflet bounds (east past 180 where the box crosses the antimeridian), to outline it. */
+function boundsOf(bbox: string): L.LatLngBounds {
+  const [west, south, east, north] = bbox.split(',').map(Number) as [number, number, number, number];
+  return L.latLngBounds([south, west], [north, east < west ? east + 360 : east]);
+}
+
 export function MapPanel({ caseId }: { caseId: string }) {
   const { t, number } = useI18n();
   const box = useRef<HTMLDivElement>(null);
@@ -195,6 +202,9 @@ export function MapPanel({ caseId }: { caseId: string }) {
   // The time shown: the items' capture time and the incidents' start, as the case's searches take them.
   const [draft, setDraft] = useState(() => filtersInAddress(WHEN, { from: '', to: '' }));
   const [range, setRange] = useState(draft);
+  // The area searched (a bbox), or null for the whole case. Not kept in the address: as in the
+  // grid, a place searched stays out of the browser's history and proxies' logs.
+  const [area, setArea] = useState<string | null>(null);
   // How many of the case's items and incidents have a place on the map: [shown, of those read, whether the case holds more].
   const [shown, setShown] = useState<{ evidence: [number, number, boolean]; incidents: [number, number, boolean] } | null>(null);
   // The marks follow a change of language: drawn again in it.
@@ -209,6 +219,7 @@ export function MapPanel({ caseId }: { caseId: string }) {
     let remove = (): void => undefined;
     const when = new URLSearchParams();
     for (const key of ['from', 'to'] as const) if (range[key]) when.set(key, instantOf(range[key])!);
+    if (area) when.set('bbox', area);
     const query = when.toString() ? `?${when}` : '';
     setError(null);
     void Promise.all([firstItems<Evidence>(`/cases/${caseId}/evidence${query}`, MAP_MOST), firstItems<Incident>(`/cases/${caseId}/incidents${query}`, MAP_MOST)]).then(([evidence, incidents]) => {
@@ -224,6 +235,8 @@ export function MapPanel({ caseId }: { caseId: string }) {
       const clusters = clusterLayer(map, items, box.current!, () => language.current);
       const placed = incidents.items.filter((incident) => incident.location);
       for (const incident of placed) points.push(L.latLng(incident.location!.lat, incident.location!.lon));
+      // The area searched, outlined; nothing outside it was read.
+      const outline = area ? L.rectangle(boundsOf(area), { color: '#1f4e79', weight: 2, dashArray: '6 4', fill: false, interactive: false }).addTo(map) : null;
       const incidentMarks = L.layerGroup().addTo(map);
       const drawIncidents = () => {
         incidentMarks.clearLayers();
@@ -243,17 +256,24 @@ export function MapPanel({ caseId }: { caseId: string }) {
         map.off('moveend', raise);
         clusters.remove();
         incidentMarks.remove();
+        outline?.remove();
         redraw.current = null;
       };
       setShown({ evidence: [items.length, evidence.items.length, evidence.more], incidents: [placed.length, incidents.items.length, incidents.more] });
-      if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
+      // The whole case is brought into view; an area searched stays where the user put it.
+      if (points.length && !area) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 14 });
       redraw.current();
     }, (e: unknown) => !gone && setError(e));
     return () => {
       gone = true;
       remove();
     };
-  }, [map, caseId, range]);
+  }, [map, caseId, range, area]);
+  const searchArea = () => {
+    if (!map) return;
+    const b = map.getBounds();
+    setArea(bboxOf({ west: b.getWest(), south: b.getSouth(), east: b.getEast(), north: b.getNorth() }));
+  };
   const apply = (event: FormEvent) => {
     event.preventDefault();
     setRange(draft);
@@ -269,11 +289,21 @@ export function MapPanel({ caseId }: { caseId: string }) {
           {t('filter.apply')}
         </button>
       </form>
+      <div className="map-area">
+        <button type="button" onClick={searchArea} disabled={!map}>
+          {t('map.searchArea')}
+        </button>
+        {area && (
+          <button type="button" onClick={() => setArea(null)}>
+            {t('map.wholeCase')}
+          </button>
+        )}
+      </div>
       <ErrorNote error={error} />
       <div ref={box} className="map" role="region" aria-label={t('map.title')} />
       {shown && (
         // What the marks mean, and how many of the case's items and incidents have a place to be shown at.
-        <ul className="map-legend" data-testid="map-legend">
+        <ul className="map-legend" data-testid="map-legend" data-area={area ?? undefined}>
           {(
             [
               ['evidence', 'map.legendEvidence', shown.evidence],
@@ -287,6 +317,12 @@ export function MapPanel({ caseId }: { caseId: string }) {
               {more && ` ${t('map.more', { n: number(MAP_MOST) })}`}
             </li>
           ))}
+          {area && (
+            <li>
+              <span className="swatch swatch-area" aria-hidden="true" />
+              {t('map.inArea')}
+            </li>
+          )}
           {shown.evidence[0] > 1 && (
             <li>
               <span className="swatch swatch-cluster" aria-hidden="true">
