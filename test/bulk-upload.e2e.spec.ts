@@ -139,6 +139,42 @@ describe('custodia upload: the bulk uploader (e2e)', () => {
     expect(await openUploads()).toBe(open);
   });
 
+  it("a finish whose answer was lost is asked again on the next run, which sends none of the file's bytes again", async () => {
+    const lostCase = (await t.http.post('/api/v1/cases').auth(investigator.token, { type: 'bearer' }).send({ title: 'An answer lost' })).body.id as string;
+    const folder = path.join(work, 'answer-lost');
+    const video = randomBytes(3 * MiB);
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, 'VID_0002.mp4'), video);
+    const options = { caseId: lostCase, paths: [folder], outDir: path.join(work, 'answer-lost-out'), chunkSizeBytes: MiB, retryDelays: [10] };
+    // The archive makes the upload evidence; its answer never reaches the uploader.
+    const losingAnswers: typeof fetch = async (input, init) => {
+      const answer = await fetch(input, init);
+      if (init?.method === 'POST' && String(input).endsWith(`/cases/${lostCase}/evidence`)) {
+        await answer.body?.cancel();
+        throw new TypeError('fetch failed');
+      }
+      return answer;
+    };
+    const proxy = await loopbackProxy(url);
+    try {
+      const first = await bulkUpload({ baseUrl: proxy.url, token: investigator.token }, { ...options, fetchImpl: losingAnswers });
+      expect(first.files.map((f) => f.status)).toEqual(['failed']);
+      expect(proxy.received()).toBeGreaterThan(video.length);
+      const [made] = await t.db.superuserQuery<{ evidence_id: string | null }>(`SELECT evidence_id FROM uploads WHERE declared_sha256 = $1`, [sha256(video)]);
+      expect(made?.evidence_id).toEqual(expect.any(String));
+
+      const before = proxy.received();
+      const second = await bulkUpload({ baseUrl: proxy.url, token: investigator.token }, options);
+      expect(second.files).toMatchObject([{ status: 'already_stored', evidenceId: made!.evidence_id, receiptFile: expect.any(String) }]);
+      // The file's bytes did not go again: a few requests' worth went through the network.
+      expect(proxy.received() - before).toBeLessThan(64 * 1024);
+      const held = await t.db.superuserQuery<{ n: number }>(`SELECT count(*)::int AS n FROM evidence_items WHERE case_id = $1`, [lostCase]);
+      expect(held[0]!.n).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a run stopped by its signal (Ctrl-C) cuts its transfers, writes the summary, and the next run sends the rest', async () => {
     const folder = path.join(work, 'stopped');
     await mkdir(folder, { recursive: true });

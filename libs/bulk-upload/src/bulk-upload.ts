@@ -361,6 +361,15 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
       return;
     }
     const entry = known;
+    if (entry.uploadUrl && (await uploadGone(entry.uploadUrl))) {
+      // An earlier run's upload the archive no longer serves: expired, or it became evidence and
+      // the answer to its finish was lost on the way. A finish sent again tells which (the same
+      // clientSubmissionId answers with the first item) before a byte is sent again.
+      const answer = await finish(file, entry, entry.uploadUrl);
+      if (answer.status === 200 || answer.status === 201 || answer.status === 409) return settle(file, entry, entry.uploadUrl, answer);
+      delete entry.uploadUrl;
+      await save();
+    }
     const uploadUrl = await new Promise<string>((resolve, reject) => {
       const upload = new tus.Upload(fileOnDisk(file), {
         ...TUS_FILE_OPTIONS,
@@ -408,12 +417,16 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
       options.signal?.addEventListener('abort', cut, { once: true });
       upload.start();
     });
-    const uploadId = uploadUrl.split('/').pop()!;
-    const answer = await fetchImpl(`${api}/cases/${options.caseId}/evidence`, {
+    await settle(file, entry, uploadUrl, await finish(file, entry, uploadUrl));
+  };
+
+  /** Makes a finished upload evidence (api.md, "Resumable uploads"). */
+  const finish = (file: string, entry: FileState, uploadUrl: string): Promise<Response> =>
+    fetchImpl(`${api}/cases/${options.caseId}/evidence`, {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },
       body: JSON.stringify({
-        uploadId,
+        uploadId: uploadUrl.split('/').pop()!,
         sha256: entry.sha256,
         // The same file sent again to the same case (a rerun after a crash before the state was
         // saved) is the same item; sent to another case, another submission (the key is unique per
@@ -422,6 +435,9 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
         ...options.metadata,
       }),
     });
+
+  /** The archive's answer to a finish: the item kept in the state, its receipt beside the summary. */
+  const settle = async (file: string, entry: FileState, uploadUrl: string, answer: Response): Promise<void> => {
     if (answer.status === 404 || answer.status === 410 || answer.status === 409) {
       // The upload expired or was removed: the next run starts it again. A conflict (the key
       // already used for other bytes) is not undone by sending again: the finished upload, which
@@ -441,6 +457,15 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
     await keepReceipt(file, entry, evidence.id, await confirmedReceipt(evidence.id, entry.sha256, evidence.receipt));
     outcomes.set(file, { file, sizeBytes: entry.sizeBytes, sha256: entry.sha256, status: answer.status === 201 ? 'stored' : 'already_stored', evidenceId: evidence.id, leafIndex: entry.leafIndex, receiptFile: entry.receiptFile });
     options.onProgress?.({ kind: 'done', file, evidenceId: evidence.id, reused: answer.status === 200 });
+  };
+
+  /** Whether the archive answers an upload's tus HEAD with 404 or 410 (a network failure is not an answer). */
+  const uploadGone = async (uploadUrl: string): Promise<boolean> => {
+    const target = new URL(uploadUrl, base);
+    if (target.origin !== origin) return false;
+    const answer = await fetchImpl(target.href, { method: 'HEAD', headers: { ...auth, 'Tus-Resumable': '1.0.0' } }).catch(() => null);
+    await answer?.body?.cancel();
+    return answer?.status === 404 || answer?.status === 410;
   };
 
   /** tus termination of a finished upload the archive will not take; a failure leaves it to its owner. */
