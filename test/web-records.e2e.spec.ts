@@ -331,6 +331,38 @@ describe('a case\'s incidents', () => {
     await expect.poll(() => offered.count()).toBe(205);
     await page.close();
   });
+
+  it("names an item's incident older than the 2,000 a picker offers, and finds another such by words to link to", async () => {
+    const big = await createCase(t, investigator, 'Kharkiv: three years of strikes', []);
+    // Two strikes of 2023, then 2,000 later ones: the pickers offer the 2,000 that started last.
+    const old = async (title: string) => (await api(investigator).post(`/cases/${big}/incidents`, { title, type: 'air_drone_strike', startAt: '2023-03-01T02:00:00+02:00' })).body.id as string;
+    const depot = await old('Old strike at the fuel depot');
+    const market = await old('Old strike at the market');
+    const later = Array.from({ length: 2000 }, (_, n) => ({ title: `Later strike ${n + 1}`, type: 'air_drone_strike', startAt: new Date(Date.UTC(2024, 0, 1) + n * 3_600_000).toISOString() }));
+    for (let at = 0; at < later.length; at += 16) {
+      const answers = await Promise.all(later.slice(at, at + 16).map((body) => api(investigator).post(`/cases/${big}/incidents`, body)));
+      for (const answer of answers) expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    }
+    const item = await submit(t, investigator, big, Buffer.from('statement of a depot worker\n'), { metadata: { title: 'Depot worker statement', incidentId: depot }, filename: 'statement.txt', contentType: 'text/plain' });
+    expect(item.status).toBe(201);
+
+    const page = await newPage(investigator);
+    await page.goto(`${base}/evidence/${item.body.id}`);
+    const picker = page.getByLabel('Link to incident', { exact: true });
+    // The item's own incident is named, not shown as "not linked" (a save would have unlinked it).
+    await expect.poll(() => picker.evaluate((select: HTMLSelectElement) => select.selectedOptions[0]?.textContent ?? ''), { timeout: 20_000 }).toContain('Old strike at the fuel depot');
+    expect(await picker.locator('option', { hasText: 'Old strike at the market' }).count()).toBe(0);
+    const find = page.getByRole('search', { name: 'Find an incident' });
+    await find.getByLabel(/^Words in its title/).fill('market');
+    await find.getByLabel(/^Words in its title/).press('Enter');
+    await expect.poll(() => picker.locator('option', { hasText: 'Old strike at the market' }).count()).toBe(1);
+    await picker.selectOption(market);
+    const linkForm = page.locator('form', { has: picker });
+    await linkForm.getByLabel('Reason for the change', { exact: true }).fill('the statement is about the market');
+    await linkForm.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(async () => (await api(investigator).get(`/evidence/${item.body.id}`)).body.incidentId, { timeout: 10_000 }).toBe(market);
+    await page.close();
+  }, 240_000);
 });
 
 describe('casualty records on the incident page', () => {
@@ -423,9 +455,9 @@ describe('text people typed, on the item page', () => {
     expect(await facts.locator('dd.said-text').innerText()).toBe(description);
     expect(await facts.getByRole('link', { name: 'https://example.org/post/1' }).getAttribute('rel')).toContain('noopener');
     // Edited in the form, the description keeps its lines; a title of one unbroken run wraps.
-    const form = page.locator('form').filter({ has: page.getByLabel('Description') });
-    expect(await form.getByLabel('Description').inputValue()).toBe(description);
-    await form.getByLabel('Description').fill(`${description}\n3. (ред.)`);
+    const form = page.locator('form').filter({ has: page.getByLabel('Description', { exact: true }) });
+    expect(await form.getByLabel('Description', { exact: true }).inputValue()).toBe(description);
+    await form.getByLabel('Description', { exact: true }).fill(`${description}\n3. (ред.)`);
     await form.getByLabel('Title', { exact: true }).fill(longTitle);
     await form.getByRole('button', { name: 'Save', exact: true }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved, and recorded' }).count()).toBe(1);

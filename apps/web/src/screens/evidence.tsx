@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { ApiError, call, fetchBlob, fetchReceipt, get, incidentChoices, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Incident, type Member, type Page, type Receipt } from '../api.js';
+import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
 import { useSession } from '../session.js';
 import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shown, TextArea, useDownload, useSubmit, WithEnglish } from '../ui.js';
 import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
+import { IncidentFinder, useCaseIncidents } from './record-form.js';
 import { thumbnailUrl } from './thumbs.js';
 
 const place = (p: GeoPoint | null | undefined) => (p ? `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}` : '—');
@@ -481,13 +482,10 @@ export function ReceiptCheck({ onResult }: { onResult(result: Check | null): voi
 
 function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
   const { t, lang } = useI18n();
-  const [incidents, setIncidents] = useState<Incident[]>([]);
   const [incidentId, setIncidentId] = useState(item.incidentId ?? '');
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    incidentChoices(item.caseId).then(setIncidents, setError);
-  }, [item.caseId]);
+  const incidents = useCaseIncidents(item.caseId, item.incidentId ? [item.incidentId] : [], { onError: setError });
   async function save(event: FormEvent) {
     event.preventDefault();
     setError(null);
@@ -501,9 +499,10 @@ function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
   return (
     <form onSubmit={save} className="narrow">
       <h2>{t('item.incident')}</h2>
+      <IncidentFinder caseId={item.caseId} onFound={incidents.add} onError={setError} />
       <Select label={t('item.linkIncident')} value={incidentId} onChange={(e) => setIncidentId(e.target.value)}>
         <option value="">{t('item.unlinked')}</option>
-        {incidents.map((i) => (
+        {incidents.items.map((i) => (
           <option key={i.id} value={i.id} lang={contentLang(i.title, lang)}>
             {i.code ? `${i.code} · ` : ''}
             {shown(i.title)}

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useId, useState } from 'react';
-import { call, get, incidentChoices, itemName, type ExportJob, type Incident } from '../api.js';
+import { call, get, itemName, type ExportJob } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { Announcer, DownloadState, ErrorNote, Field, Said, Select, useChangeAnnouncement, useDownload, useSubmit } from '../ui.js';
-import { EvidenceFinder, fieldErrorOf, instantOf, useCaseEvidence } from './record-form.js';
+import { EvidenceFinder, fieldErrorOf, IncidentFinder, instantOf, useCaseEvidence, useCaseIncidents } from './record-form.js';
 
 /** Court and partner packages: create with a selection, follow the progress, download when ready. */
 export function ExportsPanel({ caseId }: { caseId: string }) {
@@ -15,7 +15,6 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   // Items found by words (nothing is listed, nor logged as read, until asked); those found stay to be chosen.
   const evidence = useCaseEvidence(caseId, undefined);
   const [selected, setSelected] = useState<string[]>([]);
-  const [incidents, setIncidents] = useState<Incident[]>([]);
   const [selectedIncidents, setSelectedIncidents] = useState<string[]>([]);
   const [range, setRange] = useState({ from: '', to: '' });
   const [includeNames, setIncludeNames] = useState(false);
@@ -23,6 +22,7 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
   const [note, setNote] = useState('');
   const [error, setError] = useState<unknown>(null);
   const fieldError = fieldErrorOf(error);
+  const incidents = useCaseIncidents(caseId, [], { enabled: me.role !== 'auditor', onError: setError });
   const load = useCallback(
     () =>
       get<{ items: ExportJob[] }>(`/cases/${caseId}/exports`).then((r) => {
@@ -32,10 +32,6 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
     [caseId],
   );
   useEffect(() => void load(), [load]);
-  useEffect(() => {
-    if (me.role === 'auditor') return;
-    incidentChoices(caseId).then(setIncidents, setError);
-  }, [caseId, me.role]);
   // Follow unfinished packages until they are ready or failed.
   useEffect(() => {
     if (!jobs.some((j) => j.status === 'pending' || j.status === 'running')) return;
@@ -174,11 +170,12 @@ export function ExportsPanel({ caseId }: { caseId: string }) {
               ))}
             </ul>
           </fieldset>
-          {incidents.length > 0 && (
+          {incidents.items.length > 0 && (
             <fieldset>
               <legend>{t('exports.incidents')}</legend>
+              <IncidentFinder caseId={caseId} onFound={incidents.add} onError={setError} />
               <ul className="selection">
-                {incidents.map((incident) => (
+                {incidents.items.map((incident) => (
                   <li key={incident.id}>
                     <label>
                       <input

@@ -1,10 +1,10 @@
 import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
-import { ApiError, BREAKDOWN_KEYS, call, evidenceName, get, incidentChoices, itemName, type Evidence, type HarmBreakdown, type Incident } from '../api.js';
+import { ApiError, BREAKDOWN_KEYS, call, evidenceName, get, itemName, type Evidence, type HarmBreakdown, type Incident } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { navigate } from '../router.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, Link, Select, shown, TextArea, useSubmit, VocabularyPicker } from '../ui.js';
-import { EvidenceFinder, figureErrorOf, figureOf, useCaseEvidence, figureText, instantOf, localInput, numberOrText } from './record-form.js';
+import { EvidenceFinder, figureErrorOf, figureOf, IncidentFinder, useCaseEvidence, useCaseIncidents, figureText, instantOf, localInput, numberOrText } from './record-form.js';
 
 const PlacePicker = lazy(() => import('./map.js').then((m) => ({ default: m.PlacePicker })));
 const DamageRecords = lazy(() => import('./damage.js').then((m) => ({ default: m.DamageRecords })));
@@ -55,8 +55,6 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   const [loadedRelated, setLoadedRelated] = useState<Related[]>([]);
   const [breakdown, setBreakdown] = useState<Breakdown>(breakdownInputs(null));
   const [loadedBreakdown, setLoadedBreakdown] = useState<Breakdown>(breakdownInputs(null));
-  /** The case's incidents to relate this one to (investigators). */
-  const [choices, setChoices] = useState<Incident[]>([]);
   /** The form as the incident filled it: an edit sends only what differs from it. */
   const [loaded, setLoaded] = useState<typeof form | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -107,11 +105,13 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
   }, [id]);
   useEffect(() => void load(), [load]);
   const theCase = incident?.caseId ?? caseId;
-  // Read only once there is a relation to show or to make (a case's incidents are many).
-  const relating = related.length > 0;
-  useEffect(() => {
-    if (me.role !== 'documenter' && theCase && relating) incidentChoices(theCase).then(setChoices, setError);
-  }, [theCase, me.role, relating]);
+  // The case's incidents to relate this one to (investigators), read only once there is a
+  // relation to show or to make (a case's incidents are many).
+  const choices = useCaseIncidents(
+    theCase,
+    related.map((r) => r.incidentId),
+    { enabled: me.role !== 'documenter' && related.length > 0, onError: setError },
+  );
 
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const fieldError = (name: string) => (error instanceof ApiError ? error.forField(name) : undefined);
@@ -274,14 +274,15 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
           {assessor && (
             <fieldset className="markings-form">
               <legend>{t('incident.related')}</legend>
+              {related.length > 0 && <IncidentFinder caseId={theCase} onFound={choices.add} onError={setError} />}
               {related.map((r, i) => (
                 <div key={i} className="marking-row" role="group" aria-label={t('incident.relatedN', { n: i + 1 })}>
                   <VocabularyPicker label={`${t('incident.relation')} ${i + 1}`} vocabulary="related_incident_relation" terms={terms('related_incident_relation')} value={r.relation} onChange={(code) => setRelation(i, 'relation', code)} error={fieldError(`relatedIncidents[${i}].relation`)} />
                   <Select label={`${t('incident.relatedIncident')} ${i + 1}`} value={r.incidentId} onChange={(e) => setRelation(i, 'incidentId', e.target.value)} error={fieldError(`relatedIncidents[${i}].incidentId`)}>
                     <option value="">{t('form.choose')}</option>
                     {/* One related beyond the incidents offered is still shown as what it is. */}
-                    {r.incidentId && !choices.some((c) => c.id === r.incidentId) && <option value={r.incidentId}>{`${t('subject.incident')} ${r.incidentId.slice(0, 8)}`}</option>}
-                    {choices
+                    {r.incidentId && !choices.items.some((c) => c.id === r.incidentId) && <option value={r.incidentId}>{`${t('subject.incident')} ${r.incidentId.slice(0, 8)}`}</option>}
+                    {choices.items
                       .filter((c) => c.id !== incident?.id)
                       .map((c) => (
                         <option key={c.id} value={c.id}>
@@ -322,7 +323,7 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
             <p>
               {t('incident.relatedShort')}:{' '}
               {incident.relatedIncidents.map((r, i) => {
-                const other = choices.find((c) => c.id === r.incidentId);
+                const other = choices.items.find((c) => c.id === r.incidentId);
                 return (
                   <span key={r.incidentId}>
                     {i > 0 && ' · '}

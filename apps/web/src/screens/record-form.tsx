@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError, evidenceName, get, itemName, type CountRange, type Evidence, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
+import { ApiError, evidenceName, get, incidentChoices, itemName, type CountRange, type Evidence, type Incident, type Page, type SourceLink, type VocabularyTerm } from '../api.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ErrorNote, Field, FieldError, Link, Select, utcOffset, VocabularyPicker } from '../ui.js';
@@ -95,18 +95,26 @@ export function useCaseEvidence(caseId: string | undefined, incidentId: string |
 }
 
 /**
- * Words to find a case's evidence by (its title, description, tags or file name; empty: the
- * latest 50). Not a form of its own, so it can sit inside another: Enter in its field searches.
+ * Words to find a case's records by (empty: the latest 50). Not a form of its own, so it can sit
+ * inside another: Enter in its field searches.
  */
-export function EvidenceFinder({ caseId, purpose, onFound, onError }: { caseId: string | undefined; purpose: 'link' | 'cite' | 'export'; onFound(items: Evidence[]): void; onError(error: unknown): void }) {
+function Finder<T>({ path, name, wordsLabel, nothingFound, onFound, onError }: {
+  /** The case's listing; undefined while the case is not known. */
+  path: string | undefined;
+  name: string;
+  wordsLabel: string;
+  nothingFound: string;
+  onFound(found: T[]): void;
+  onError(error: unknown): void;
+}) {
   const { t } = useI18n();
   const [words, setWords] = useState('');
   const [none, setNone] = useState(false);
   async function find() {
-    if (!caseId) return;
+    if (!path) return;
     const query = new URLSearchParams({ limit: '50', ...(words.trim() ? { q: words.trim() } : {}) });
     try {
-      const page = await get<Page<Evidence>>(`/cases/${caseId}/evidence?${query}`);
+      const page = await get<Page<T>>(`${path}?${query}`);
       setNone(page.items.length === 0);
       onFound(page.items);
     } catch (e) {
@@ -114,9 +122,9 @@ export function EvidenceFinder({ caseId, purpose, onFound, onError }: { caseId: 
     }
   }
   return (
-    <div className="finder" role="search" aria-label={t(`evidence.find.${purpose}`)}>
+    <div className="finder" role="search" aria-label={name}>
       <Field
-        label={t('evidence.findWords')}
+        label={wordsLabel}
         type="search"
         value={words}
         onChange={(e) => setWords(e.target.value)}
@@ -129,9 +137,59 @@ export function EvidenceFinder({ caseId, purpose, onFound, onError }: { caseId: 
       <button type="button" onClick={() => void find()}>
         {t('common.search')}
       </button>
-      {none && <p role="status">{t('evidence.nothingFound')}</p>}
+      {none && <p role="status">{nothingFound}</p>}
     </div>
   );
+}
+
+/** Words to find a case's evidence by: its title, description, tags or file name. */
+export function EvidenceFinder({ caseId, purpose, onFound, onError }: { caseId: string | undefined; purpose: 'link' | 'cite' | 'export'; onFound(items: Evidence[]): void; onError(error: unknown): void }) {
+  const { t } = useI18n();
+  return (
+    <Finder path={caseId && `/cases/${caseId}/evidence`} name={t(`evidence.find.${purpose}`)} wordsLabel={t('evidence.findWords')} nothingFound={t('evidence.nothingFound')} onFound={onFound} onError={onError} />
+  );
+}
+
+/** Words to find a case's incident by, past the latest 2,000 a picker offers: its title, description or place. */
+export function IncidentFinder({ caseId, onFound, onError }: { caseId: string | undefined; onFound(incidents: Incident[]): void; onError(error: unknown): void }) {
+  const { t } = useI18n();
+  return (
+    <Finder path={caseId && `/cases/${caseId}/incidents`} name={t('incident.find')} wordsLabel={t('incident.findWords')} nothingFound={t('incident.nothingFound')} onFound={onFound} onError={onError} />
+  );
+}
+
+/**
+ * The incidents a picker offers: the case's 2,000 that started last (`incidentChoices`), those
+ * found by words (first), and each one `chosen` before, however old, read by its id so the picker
+ * names it and a save keeps it. Nothing is read while `enabled` is false.
+ */
+export function useCaseIncidents(caseId: string | undefined, chosen: readonly string[] = [], options: { enabled?: boolean; onError?(error: unknown): void } = {}): { items: Incident[]; add(found: Incident[]): void } {
+  const { enabled = true, onError } = options;
+  const [items, setItems] = useState<Incident[]>([]);
+  const [loaded, setLoaded] = useState(false);
+  const add = useCallback((found: Incident[]) => setItems((known) => [...found.filter((f) => !known.some((k) => k.id === f.id)), ...known]), []);
+  useEffect(() => {
+    if (!caseId || !enabled) return;
+    let gone = false;
+    incidentChoices(caseId).then(
+      (latest) => {
+        if (gone) return;
+        setItems((known) => [...known, ...latest.filter((l) => !known.some((k) => k.id === l.id))]);
+        setLoaded(true);
+      },
+      (e: unknown) => !gone && onError?.(e),
+    );
+    return () => {
+      gone = true;
+    };
+    // onError is left out: a caller's state setter, the same for the picker's life.
+  }, [caseId, enabled]);
+  // Asked once the latest are in, once per id: one the caller may not read stays unnamed.
+  const missing = loaded ? [...new Set(chosen)].filter((id) => id && !items.some((i) => i.id === id)).join(',') : '';
+  useEffect(() => {
+    for (const id of missing ? missing.split(',') : []) void get<Incident>(`/incidents/${id}`).then((found) => add([found]), () => undefined);
+  }, [missing, add]);
+  return { items, add };
 }
 
 /** One cited source: an evidence item of the case and how reliable it is (source_reliability). */

@@ -1,13 +1,13 @@
-import { useEffect, useState, useSyncExternalStore, type DragEvent } from 'react';
+import { useState, useSyncExternalStore, type DragEvent } from 'react';
 import { DetailedError, Upload } from 'tus-js-client';
-import { API, ApiError, call, authHeaders, incidentChoices, OfflineError, receiptPath, sessionEndedDuring, type Evidence, type Incident, type Receipt } from '../api.js';
+import { API, ApiError, call, authHeaders, OfflineError, receiptPath, sessionEndedDuring, type Evidence, type Receipt } from '../api.js';
 import { hashFile } from '../hash-file.js';
 import { contentLang, useI18n } from '../i18n.js';
 import { waitForReceipt } from '../receipt-wait.js';
 import { Announcer, ErrorNote, errorText, Field, Link, Select, shown, TextArea, useChangeAnnouncement } from '../ui.js';
 import { verifyKeptReceipt, type Check } from '../verify-log.js';
 import { downloadReceipt, VerdictLine } from './evidence.js';
-import { withOffset } from './record-form.js';
+import { IncidentFinder, useCaseIncidents, withOffset } from './record-form.js';
 
 interface Job {
   key: string;
@@ -118,11 +118,9 @@ export function UploadPanel({ caseId }: { caseId: string }) {
   const [tags, setTags] = useState('');
   const [sourceUrl, setSourceUrl] = useState('');
   const [incidentId, setIncidentId] = useState('');
-  const [incidents, setIncidents] = useState<Incident[]>([]);
-  useEffect(() => {
-    // The incidents this user may link to (a documenter: those they reported).
-    incidentChoices(caseId).then(setIncidents, () => setIncidents([]));
-  }, [caseId]);
+  // The incidents this user may link to (a documenter: those they reported); a failure leaves none offered.
+  const incidents = useCaseIncidents(caseId);
+  const [findError, setFindError] = useState<unknown>(null);
 
   // A coordinate typed by hand: the device's accuracy no longer applies.
   const typed = (set: (value: string) => void) => (e: { target: { value: string } }) => {
@@ -229,9 +227,11 @@ export function UploadPanel({ caseId }: { caseId: string }) {
         <Field label={t('upload.itemTitle')} maxLength={500} value={title} onChange={(e) => setTitle(e.target.value)} />
         <TextArea label={t('upload.description')} value={description} onChange={(e) => setDescription(e.target.value)} />
         <Field label={t('upload.tags')} value={tags} onChange={(e) => setTags(e.target.value)} />
+        {incidents.items.length > 0 && <IncidentFinder caseId={caseId} onFound={incidents.add} onError={setFindError} />}
+        <ErrorNote error={findError} />
         <Select label={t('upload.incident')} value={incidentId} onChange={(e) => setIncidentId(e.target.value)}>
           <option value="">{t('upload.noIncident')}</option>
-          {incidents.map((incident) => (
+          {incidents.items.map((incident) => (
             <option key={incident.id} value={incident.id} lang={contentLang(incident.title, lang)}>
               {incident.code ?? ''} {shown(incident.title)}
             </option>
