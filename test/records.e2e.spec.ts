@@ -260,7 +260,7 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expect(casualtyLog.map((e) => e.event).join()).not.toContain('Ковальчук');
   });
 
-  it('counts casualties by sex and age group, else by age, and keeps the breakdown entered beside the one derived', async () => {
+  it('counts casualties by sex and age group, else by age or an age range, and keeps the breakdown entered beside the one derived', async () => {
     const entered = { killed: { men: 3, women: null, boys: null, girls: 1, childrenUnknownSex: null, adultsUnknownSex: null }, injured: null };
     // A case of its own: the casualty exports below count the first case's records.
     const ownCase = (await as(investigator).post('/cases', { title: 'Breakdown' })).body.id as string;
@@ -278,12 +278,17 @@ describe('incidents, casualties and damage records (e2e)', () => {
       { harmStatus: 'injured', sex: 'male', age: 16, ageGroup: 'adult' },
       { harmStatus: 'injured', sex: 'female' },
       { harmStatus: 'injured', countingUnit: 'group', groupSize: { min: 2, max: 3 } },
+      // An age range wholly under 18 is a child, wholly over an adult; one across 18 is neither.
+      { harmStatus: 'injured', sex: 'female', ageRange: { min: 30, max: 40 } },
+      { harmStatus: 'injured', sex: 'male', ageRange: { min: 12, max: 17 } },
+      { harmStatus: 'injured', sex: 'male', ageRange: { min: 15, max: 25 } },
+      { harmStatus: 'injured', ageRange: { min: 18, max: 18 } },
     ]) expect((await as(investigator).post(`/incidents/${id}/casualties`, casualty)).status).toBe(201);
     const incident = (await as(investigator).get(`/incidents/${id}`)).body;
-    expect(incident).toMatchObject({ figuresSource: 'casualty_records', killed: { min: 5, max: 5 }, injured: { min: 4, max: 5 }, entered: { breakdown: entered } });
+    expect(incident).toMatchObject({ figuresSource: 'casualty_records', killed: { min: 5, max: 5 }, injured: { min: 8, max: 9 }, entered: { breakdown: entered } });
     expect(incident.breakdown).toEqual({
       killed: { men: 1, women: 1, boys: 1, girls: 1, childrenUnknownSex: 0, adultsUnknownSex: 1 },
-      injured: { men: 1, women: 0, boys: 0, girls: 0, childrenUnknownSex: 0, adultsUnknownSex: 0 },
+      injured: { men: 1, women: 1, boys: 1, girls: 0, childrenUnknownSex: 0, adultsUnknownSex: 1 },
     });
   });
 

@@ -365,6 +365,16 @@ describe('a case\'s incidents', () => {
   }, 240_000);
 });
 
+/** The console's names of OHCHR's groups (i18n's breakdown.*), in its order. */
+const BREAKDOWN_LABELS: Record<string, string> = {
+  men: 'Men',
+  women: 'Women',
+  boys: 'Boys',
+  girls: 'Girls',
+  childrenUnknownSex: 'Children, sex unknown',
+  adultsUnknownSex: 'Adults, sex unknown',
+};
+
 describe('casualty records on the incident page', () => {
   it('records a group not identified and a person with an age range, name spellings and a source, then amends one with a reason', async () => {
     const strike = await api(investigator).post(`/cases/${caseId}/incidents`, { title: 'Strike on the fire station', type: 'air_drone_strike', startAt: '2026-11-20T03:05:00+02:00' });
@@ -420,6 +430,18 @@ describe('casualty records on the incident page', () => {
     await edit.getByRole('button', { name: 'Save', exact: true }).click();
     await expect.poll(async () => (await api(investigator).get(`/incidents/${id}/casualties`)).body.items[1].status).toBe('confirmed');
     await expect.poll(() => fieldsChanged('casualty.updated', person!['id'] as string), { timeout: 10_000 }).toEqual(['identificationStatus', 'status']);
+
+    // The incident's breakdown by sex and age, as the records count it, beside the figures entered.
+    const { breakdown } = (await api(investigator).get(`/incidents/${id}`)).body as { breakdown: Record<'killed' | 'injured', Record<string, number | null> | null> };
+    expect(breakdown.killed).toMatchObject({ women: 1, men: 0 });
+    await page.reload();
+    await page.getByText('By sex and age (as OHCHR counts)').click();
+    const counted = (legend: string) => page.getByRole('group', { name: legend, exact: true }).locator('p.hint');
+    await expect.poll(() => counted('Killed, by sex and age').textContent()).toBe('Counted from the casualty records: Women: 1.');
+    const injured = Object.entries(breakdown.injured ?? {}).filter(([, n]) => n);
+    expect(await counted('Injured, by sex and age').textContent()).toBe(
+      injured.length ? `Counted from the casualty records: ${injured.map(([key, n]) => `${BREAKDOWN_LABELS[key]}: ${n}`).join(', ')}.` : 'Counted from the casualty records: none.',
+    );
 
     // The case's casualty records as CSV: names only when asked for, and asked first.
     await page.goto(`${base}/cases/${caseId}/incidents`);

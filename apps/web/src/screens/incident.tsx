@@ -236,6 +236,15 @@ export function IncidentScreen({ caseId, id }: { caseId?: string; id?: string })
               {HARMS.map((harm) => (
                 <fieldset key={harm} className="plain">
                   <legend>{t(`incident.breakdown.${harm}`)}</legend>
+                  {incident?.figuresSource === 'casualty_records' && (
+                    <p className="hint">
+                      {t('incident.breakdownFromRecords', {
+                        list:
+                          BREAKDOWN_KEYS.flatMap((key) => (incident.breakdown[harm]?.[key] ? [`${t(`breakdown.${key}`)}: ${incident.breakdown[harm][key]}`] : [])).join(', ') ||
+                          t('incident.breakdownNone'),
+                      })}
+                    </p>
+                  )}
                   <div className="marking-row">
                     {BREAKDOWN_KEYS.map((key) => (
                       <Field

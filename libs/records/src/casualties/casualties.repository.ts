@@ -105,7 +105,8 @@ export class CasualtiesRepository {
   async figuresOf(incidentIds: readonly string[], db: Db = this.db): Promise<Map<string, DerivedFigures>> {
     const figures = new Map<string, DerivedFigures>();
     if (incidentIds.length === 0) return figures;
-    // An individual's age group as stated, else from the age given (a child under 18, as OHCHR counts).
+    // An individual's age group as stated, else from the age given (a child under 18, as OHCHR
+    // counts), else from an age range wholly under 18 or wholly over (one across 18 is neither).
     const rows: Record<string, string | number>[] = await db.query(
       `SELECT incident_id, harm,
               sum(count_min)::int AS min, sum(count_max)::int AS max,
@@ -124,7 +125,10 @@ export class CasualtiesRepository {
                       coalesce(record->>'sex', 'unknown') AS sex,
                       coalesce(record->>'ageGroup',
                                CASE WHEN jsonb_typeof(record->'age') = 'number'
-                                    THEN CASE WHEN (record->>'age')::numeric < 18 THEN 'child' ELSE 'adult' END END) AS age_group
+                                    THEN CASE WHEN (record->>'age')::numeric < 18 THEN 'child' ELSE 'adult' END
+                                    WHEN jsonb_typeof(record->'ageRange') = 'object'
+                                    THEN CASE WHEN (record->'ageRange'->>'max')::numeric < 18 THEN 'child'
+                                              WHEN (record->'ageRange'->>'min')::numeric >= 18 THEN 'adult' END END) AS age_group
                  FROM casualties
                 WHERE incident_id = ANY ($1::uuid[]) AND status <> 'rejected') c
         GROUP BY 1, 2`,
