@@ -15,6 +15,7 @@ describe('custodia storage check', () => {
   let inFlight: { source: PassThrough; pending: Promise<IngestResult> };
   const hashes: Record<string, string> = {};
   const crashedFolder = '0123456789abcdef-4242-777-0badc0de';
+  const tusFiles = { crashed: randomUUID(), creating: randomUUID(), open: randomUUID(), used: randomUUID() };
 
   const run = (argv: string[]) => runCliWith(archiveSettings(db.url, dataDir), argv);
 
@@ -53,6 +54,21 @@ describe('custodia storage check', () => {
     await writeFile(path.join(crashed, `${randomUUID()}.part`), 'half an upload');
     const fiveMinutesAgo = new Date(Date.now() - 300_000);
     await utimes(crashed, fiveMinutesAgo, fiveMinutesAgo);
+    // Resumable uploads' files: one a crash left before its record (two days ago), one being
+    // created (no record yet, just written), one open, and one whose upload became evidence.
+    const uploads = path.join(dataDir, 'uploads');
+    await mkdir(uploads);
+    await writeFile(path.join(uploads, tusFiles.crashed), 'partial bytes');
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await utimes(path.join(uploads, tusFiles.crashed), twoDaysAgo, twoDaysAgo);
+    await writeFile(path.join(uploads, tusFiles.creating), 'first bytes');
+    await writeFile(path.join(uploads, tusFiles.open), 'some of it');
+    await writeFile(path.join(uploads, tusFiles.used), 'an original');
+    await db.superuserQuery(`INSERT INTO uploads (id, owner_id, size_bytes, expires_at) VALUES ($1, $2, 100, now() + interval '1 day')`, [tusFiles.open, user!.id]);
+    await db.superuserQuery(
+      `INSERT INTO uploads (id, owner_id, size_bytes, expires_at, finished_at, evidence_id) SELECT $1, $2, 11, now() + interval '1 day', now(), id FROM evidence_items LIMIT 1`,
+      [tusFiles.used, user!.id],
+    );
     // And an upload in flight in this (live) process.
     const source = new PassThrough();
     inFlight = { source, pending: blobs.ingest(source, { maxBytes: 1000 }) };
@@ -78,8 +94,16 @@ describe('custodia storage check', () => {
     expect(res.out).not.toContain(hashes['package']!);
     expect(res.out).toMatch(new RegExp(`LEFTOVER tmp/${crashedFolder}/[0-9a-f-]{36}\\.part \\(14 B, last written `));
     expect(res.out).toContain('1 temporary files are being written by running processes.');
-    expect(res.out).toMatch(/FOUND: 1 unreferenced blobs, kept .*; 1 leftover temporary files \(remove them with --remove-temporary\)\./);
+    // The resumable uploads' files no upload will use; the open one and the one being created stay out of it.
+    expect(res.out).toContain(`Uploads ${path.join(dataDir, 'uploads')}: 4 files`);
+    expect(res.out).toMatch(new RegExp(`LEFTOVER uploads/${tusFiles.crashed} \\(13 B, last written `));
+    expect(res.out).toMatch(new RegExp(`LEFTOVER uploads/${tusFiles.used} \\(11 B, last written `));
+    expect(res.out).not.toContain(tusFiles.open);
+    expect(res.out).not.toContain(tusFiles.creating);
+    expect(res.out).toContain("1 files no upload names yet, written within an upload's lifetime: kept");
+    expect(res.out).toMatch(/FOUND: 1 unreferenced blobs, kept .*; 3 leftover temporary files \(remove them with --remove-temporary\)\./);
     expect(await readdir(path.join(dataDir, 'blobs', 'tmp', crashedFolder))).toHaveLength(1);
+    expect(await readdir(path.join(dataDir, 'uploads'))).toHaveLength(4);
   });
 
   it('ends quietly, with the exit code of a closed pipe, when its reader goes away (storage check | head -2)', async () => {
@@ -90,8 +114,9 @@ describe('custodia storage check', () => {
   it('removes only the leftover temporary files with --remove-temporary; the unreferenced blob and the live upload stay', async () => {
     const res = await run(['storage', 'check', '--remove-temporary']);
     expect(res.code).toBe(1);
-    expect(res.out).toContain('1 leftover temporary files, 1 removed');
+    expect(res.out).toContain('3 leftover temporary files, 3 removed');
     expect(await readdir(path.join(dataDir, 'blobs', 'tmp'))).not.toContain(crashedFolder);
+    expect((await readdir(path.join(dataDir, 'uploads'))).sort()).toEqual([tusFiles.creating, tusFiles.open].sort());
     const orphan = hashes['orphan']!;
     expect((await stat(path.join(dataDir, 'blobs', 'sha256', orphan.slice(0, 2), orphan.slice(2, 4), orphan))).isFile()).toBe(true);
 
