@@ -456,6 +456,19 @@ describe('evidence derivatives (e2e)', () => {
     const bNow = (await t.http.get(`/api/v1/evidence/${b.body.id}`).set('Authorization', bearer(investigator))).body;
     expect(bNow.flags).not.toContain('near_duplicate');
     expect(bNow.nearDuplicates).toEqual([]);
+
+    // A camcorder's AVCHD .MTS of the same frames, as a Windows browser declares it: MPEG-TS,
+    // its poster made, a near duplicate of the MP4, and no type contradiction.
+    const mts = await submit(t, investigator, videoCase, fixture('video-a.m2ts'), { filename: '00012.MTS', contentType: 'video/vnd.dlna.mpeg-tts' });
+    expect(mts.status, JSON.stringify(mts.body)).toBe(201);
+    expect(mts.body.mediaType).toBe('video/mp2t');
+    const mtsDone = await waitProcessed(t, investigator, mts.body.id);
+    expect(mtsDone.processing, mtsDone.processingError).toBe('done');
+    expect(mtsDone.flags).toContain('near_duplicate');
+    expect(mtsDone.flags).not.toContain('type_mismatch');
+    expect(mtsDone.nearDuplicates.map((n: { id: string }) => n.id)).toContain(a.body.id);
+    const px = await pixels(await download(investigator, mtsDone.derivatives.preview));
+    expect([px.width, px.height]).toEqual([320, 240]);
   });
 
   it('hostile videos (truncated, absurd dimensions, endless) fail their jobs cleanly within the limit, and the item after them is processed', async () => {

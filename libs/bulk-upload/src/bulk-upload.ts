@@ -109,7 +109,7 @@ const DEFAULT_RETRIES = [1000, 2000, 4000, 8000, 16_000, 30_000, 60_000, 60_000,
 const MEDIA_TYPES: Record<string, string> = {
   '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.heic': 'image/heic', '.heif': 'image/heif', '.avif': 'image/avif',
   '.webp': 'image/webp', '.gif': 'image/gif', '.tif': 'image/tiff', '.tiff': 'image/tiff', '.dng': 'image/x-adobe-dng',
-  '.mp4': 'video/mp4', '.mov': 'video/quicktime', '.3gp': 'video/3gpp', '.mkv': 'video/x-matroska', '.webm': 'video/webm',
+  '.mp4': 'video/mp4', '.mov': 'video/quicktime', '.3gp': 'video/3gpp', '.mkv': 'video/x-matroska', '.webm': 'video/webm', '.m2ts': 'video/mp2t',
   '.m4a': 'audio/mp4', '.mp3': 'audio/mpeg', '.ogg': 'audio/ogg', '.opus': 'audio/opus', '.wav': 'audio/wav',
   '.pdf': 'application/pdf', '.txt': 'text/plain', '.json': 'application/json',
 };

@@ -10,7 +10,7 @@ import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custo
 import { isUniqueViolation, retryTransientConflicts } from '#custodia/db';
 import { conflict, DomainError, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
-import { hasNoEmbeddedMetadata, MetadataThreads, type ExtractedMetadata } from '#custodia/media';
+import { hasNoEmbeddedMetadata, makesPicture, MetadataThreads, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
 import { BlobNotFoundError, readDetails, type BlobRead, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
@@ -58,12 +58,9 @@ interface CustodyPage {
 /** What part of an item a read showed (`evidence.viewed`'s `details.part`). */
 export type ViewedPart = 'record' | 'listing' | 'thumbnail' | 'preview' | 'metadata';
 
-/** Media that get a thumbnail, preview and perceptual hash (videos from their poster frame); other files are stored opaque. */
-const DERIVABLE = /^(image\/(jpeg|png|webp|tiff|gif|heic|heif|avif|jp2|jxl)|video\/(mp4|quicktime|3gpp|3gpp2|x-m4v|matroska|webm))$/;
-
 /**
- * Why an image or a video of a format the archive does not decode (an AVI, an MPEG transport
- * stream, a camera's raw file) gets no thumbnail: said at once, rather than a silent `done`.
+ * Why an image or a video of a format the archive does not decode (an AVI, a camera's raw
+ * file) gets no thumbnail: said at once, rather than a silent `done`.
  */
 function noPictureReason(mediaType: string): string | null {
   return /^(image|video)\//.test(mediaType) ? `no picture is made of ${mediaType}: the archive does not decode this format; the original is kept as received` : null;
@@ -181,7 +178,7 @@ export class EvidenceService implements OnApplicationShutdown {
       });
       if (hasNoEmbeddedMetadata(extracted)) flags.push('no_embedded_metadata');
       if (typeMismatch(upload.declaredMediaType, mediaType)) flags.push('type_mismatch');
-      const derivable = DERIVABLE.test(mediaType);
+      const derivable = makesPicture(mediaType);
       // The device's hash, when given, has been checked equal above.
       const clientSha256Matched = metadata.sha256 === undefined ? null : true;
       const instant = extractedInstant(extracted);

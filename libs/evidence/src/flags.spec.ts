@@ -103,6 +103,9 @@ describe('typeMismatch', () => {
     ['image/x-adobe-dng', 'image/tiff', false],
     ['audio/mp3', 'audio/mpeg', false],
     ['video/x-msvideo', 'video/vnd.avi', false],
+    ['video/vnd.dlna.mpeg-tts', 'video/mp2t', false],
+    ['model/vnd.mts', 'video/mp2t', false],
+    ['video/MP2T', 'video/mp2t', false],
     // Containers and what they hold.
     ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/zip', false],
     ['application/zip', 'application/epub+zip', false],
@@ -122,6 +125,7 @@ describe('typeMismatch', () => {
     ['image/png', 'image/webp', true],
     ['image/jpeg', 'video/mp4', true],
     ['video/mp4', 'video/webm', true],
+    ['video/mp2t', 'video/mp4', true],
     ['image/heic', 'image/avif', true],
     ['application/pdf', 'image/jpeg', true],
     ['text/csv', 'application/zip', true],

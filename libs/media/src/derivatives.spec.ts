@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { UndecodableMediaError } from './errors.js';
 import { hammingDistance } from './perceptual-hash.js';
 import { decodeInSandbox } from './sandbox.js';
+import { sniffMediaType } from './sniff.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 /** Bits between two pictures' hashes, both of which must have one. */
@@ -482,6 +483,16 @@ describe('createDerivatives: video poster frames', () => {
     expect(distance(a.perceptualHash, copy.perceptualHash)).toBeLessThanOrEqual(6);
     const b = await createDerivatives(fixture('video-b.mp4'), LIMIT);
     expect(distance(a.perceptualHash, b.perceptualHash)).toBeGreaterThan(10);
+  });
+
+  it("makes the poster of MPEG-TS, as a camcorder's AVCHD .MTS (192-byte packets) and a dashcam's .TS (188) hold it: the MP4's picture and hash", async () => {
+    const mp4 = await createDerivatives(fixture('video-a.mp4'), LIMIT);
+    for (const name of ['video-a.m2ts', 'video-a.m2t']) {
+      const result = await createDerivatives(fixture(name), { ...LIMIT, mediaType: await sniffMediaType(fixture(name)) });
+      expect([result.width, result.height], name).toEqual([320, 240]);
+      expect(result.perceptualHash, name).toBe(mp4.perceptualHash);
+      await expectNoMetadata(result.preview, name);
+    }
   });
 
   it('skips a black leader: the poster of a fade-in is the first frame that is not flat', async () => {

@@ -32,8 +32,19 @@ export interface DerivativeOptions {
 /** Most pixels of a picture decoded whole in the WebAssembly sandbox (see createDerivatives). */
 const SANDBOX_MAX_PIXELS = 100_000_000;
 
-/** Containers whose first video stream gives the poster frame (as sniffed by file-type). */
-const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm']);
+/**
+ * Containers whose first video stream gives the poster frame (as sniffed by file-type);
+ * `video/mp2t` is MPEG-TS, 188-byte packets (dashcams, broadcast) or AVCHD's 192 (camcorders' .MTS).
+ */
+const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm', 'video/mp2t']);
+
+/** Images by their sniffed media type: what sharp's libvips decodes, and HEVC HEIF in the sandbox. */
+const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl']);
+
+/** Whether an item of this sniffed media type gets a thumbnail, preview and perceptual hash (a video from its poster frame); other files are stored opaque. */
+export function makesPicture(mediaType: string): boolean {
+  return IMAGE_TYPES.has(mediaType) || VIDEO_TYPES.has(mediaType);
+}
 
 /** Derived images (JPEG, sRGB, upright, no metadata of any kind) and the picture's fingerprint. */
 export interface MediaDerivatives {

@@ -5,7 +5,7 @@ export type { ExtractedDocument, ExtractedMetadata, ExtractedDevice, ExtractedLo
 export { MetadataThreads, METADATA_TIME_LIMIT_MS } from './metadata-threads.js';
 export type { MetadataThreadOptions } from './metadata-threads.js';
 export { sniffMediaType, UNKNOWN_MEDIA_TYPE } from './sniff.js';
-export { createDerivatives, configureSharp, THUMBNAIL_SIZE, PREVIEW_SIZE } from './derivatives.js';
+export { createDerivatives, configureSharp, makesPicture, THUMBNAIL_SIZE, PREVIEW_SIZE } from './derivatives.js';
 export type { DerivativeOptions, MediaDerivatives, SharpSettings } from './derivatives.js';
 export { DEFAULT_DECODE_LIMITS } from './sandbox.js';
 export type { DecodeLimits } from './sandbox.js';
