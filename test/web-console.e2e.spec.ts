@@ -456,6 +456,19 @@ describe('in Chromium', () => {
     await page.close();
   });
 
+  it("shows a video this browser cannot play (a camcorder's AVCHD .MTS) as its first frame, saying why", async () => {
+    const videoCase = await createCase(t, investigator, 'Camcorder footage');
+    const res = await submit(t, investigator, videoCase, fixture('video-a.m2ts'), { metadata: { title: 'Camcorder clip' }, filename: '00012.MTS', contentType: 'video/mp2t' });
+    expect(res.status).toBe(201);
+    expect((await waitProcessed(t, investigator, res.body.id)).processing).toBe('done');
+    const page = await investigatorInEnglish(`/evidence/${res.body.id}`);
+    const figure = page.locator('figure.preview');
+    await expect.poll(() => figure.locator('figcaption').textContent(), { timeout: 20_000 }).toBe('This browser cannot play video/mp2t: its first frame is shown; download the original to watch it.');
+    await figure.getByRole('img', { name: 'Preview' }).waitFor();
+    expect(await figure.locator('video').count()).toBe(0);
+    await page.close();
+  });
+
   it('puts every placed item of a case on the map, past the listing\'s first page of 200', async () => {
     const bigCase = await createCase(t, investigator, 'Map: a night of many strikes');
     for (let i = 0; i < 205; i++) {

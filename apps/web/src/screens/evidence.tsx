@@ -189,7 +189,9 @@ function EmbeddedTags({ item }: { item: Evidence }) {
 function Preview({ item }: { item: Evidence }) {
   const { t } = useI18n();
   const [src, setSrc] = useState<string | null>(null);
-  const isVideo = item.mediaType.startsWith('video/');
+  // A video this browser cannot play (an AVCHD .MTS, an AVI in Chromium): its poster frame instead, and why.
+  const [unplayable, setUnplayable] = useState(false);
+  const isVideo = item.mediaType.startsWith('video/') && !unplayable;
   useEffect(() => {
     let live = true;
     let url: string | null = null;
@@ -212,7 +214,25 @@ function Preview({ item }: { item: Evidence }) {
   }, [item.id, isVideo, item.derivatives?.preview]);
   return (
     <figure className="preview">
-      {src ? isVideo ? <video src={src} controls preload="metadata" aria-label={t('item.preview')} /> : <img src={src} alt={t('item.preview')} /> : <p>{t('item.noPreview')}</p>}
+      {src ? (
+        isVideo ? (
+          <video
+            src={src}
+            controls
+            preload="metadata"
+            aria-label={t('item.preview')}
+            onError={() => {
+              setSrc(null);
+              setUnplayable(true);
+            }}
+          />
+        ) : (
+          <img src={src} alt={t('item.preview')} />
+        )
+      ) : (
+        <p>{t('item.noPreview')}</p>
+      )}
+      {unplayable && <figcaption className="hint">{t('item.cannotPlay', { type: item.mediaType })}</figcaption>}
     </figure>
   );
 }
