@@ -36,6 +36,19 @@ describe('strict input, as api.md\'s Errors section says (e2e)', () => {
   const post = (path: string, body: string) =>
     t.http.post(`/api/v1${path}`).set('Authorization', bearer(investigator)).set('Content-Type', 'application/json').send(body);
 
+  it('names a malformed identifier in the path (400) before it reads the body (422) or looks for the record (404)', async () => {
+    const as = (method: 'patch' | 'delete', path: string) => t.http[method](`/api/v1${path}`).set('Authorization', bearer(investigator));
+    // A body missing its reason, to an address naming nothing: the address is what is wrong.
+    const patched = expectProblem(await as('patch', '/incidents/not-a-uuid').send({}), 400);
+    expect(patched).toMatchObject({ detail: 'id must be a UUID', errors: [{ field: 'id', message: 'must be a UUID' }] });
+    // Each malformed identifier named, in the path's order.
+    const removed = expectProblem(await as('delete', '/cases/x/members/y'), 400);
+    expect(removed.errors).toEqual([{ field: 'caseId', message: 'must be a UUID' }, { field: 'userId', message: 'must be a UUID' }]);
+    // A well-formed id keeps the order it had: the body (422), then the record (404).
+    expectProblem(await as('patch', '/incidents/00000000-0000-4000-8000-000000000000').send({}), 422);
+    expectProblem(await as('patch', '/incidents/00000000-0000-4000-8000-000000000000').send({ title: 'x', reason: 'checked' }), 404);
+  });
+
   it('refuses NUL and control characters in any text field, naming it, and stores nothing', async () => {
     const before = await count('cases');
     for (const [path, body, field] of [

@@ -272,12 +272,20 @@ export const ValidQuery = createParamDecorator((_: unknown, context: ExecutionCo
   return parseWith(schema, context.switchToHttp().getRequest<Request>().query, 'The query');
 });
 
+/** Path parameters that name a record by its UUID (`id`, `caseId`, `userId`), as uuidParam checks them; an upload's id has its own form. */
+const UUID_PARAMETER = /^(?:id|[a-z]+Id)$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * A route whose `@Endpoint` declares no query takes none (but `link` where `@ByDownloadLink`):
- * any parameter is a 400 naming it, as a
- * declared query's unknown parameters are (api.md: unknown parameters are refused, not ignored).
- * Likewise a route that declares no body takes none: a JSON body with fields is a 400 naming
- * them (an empty object, which some clients send with every POST, is taken as none).
+ * Input a route cannot take, refused before anything else is read:
+ * - an identifier in the path that is not a UUID: a 400 naming it, as the route's uuidParam
+ *   would, but before its body is checked (a body missing a field was a 422 for an address that
+ *   names nothing);
+ * - a query on a route whose `@Endpoint` declares none (but `link` where `@ByDownloadLink`): a
+ *   400 naming each parameter, as a declared query's unknown parameters are (api.md: unknown
+ *   parameters are refused, not ignored);
+ * - a body on a route that declares none: a JSON body with fields is a 400 naming them (an
+ *   empty object, which some clients send with every POST, is taken as none).
  */
 @Injectable()
 export class UndeclaredInputCheck implements NestInterceptor {
@@ -286,6 +294,10 @@ export class UndeclaredInputCheck implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const spec = this.reflector.get<EndpointSpec | undefined>(ENDPOINT, context.getHandler());
     const request = context.switchToHttp().getRequest<Request>();
+    const malformed = Object.entries(request.params ?? {}).filter(([name, value]) => name !== 'uploadId' && UUID_PARAMETER.test(name) && !UUID.test(String(value)));
+    if (malformed.length) {
+      throw badRequest(`${malformed.map(([name]) => name).join(' and ')} must be a UUID`, malformed.map(([name]) => ({ field: name, message: 'must be a UUID' })));
+    }
     const given = spec && !spec.query ? Object.keys(request.query ?? {}) : [];
     // A download a browser follows as a one-time link takes that one parameter (AccessGuard reads it).
     const names = takesDownloadLink(this.reflector, context.getHandler()) ? given.filter((name) => name !== 'link') : given;
