@@ -221,7 +221,10 @@ function Preview({ item }: { item: Evidence }) {
             controls
             preload="metadata"
             aria-label={t('item.preview')}
-            onError={() => {
+            onError={(event) => {
+              // Not a format or codec it plays (a network failure or an abort is not that).
+              const code = event.currentTarget.error?.code;
+              if (code !== MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED && code !== MediaError.MEDIA_ERR_DECODE) return;
               setSrc(null);
               setUnplayable(true);
             }}
