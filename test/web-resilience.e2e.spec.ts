@@ -4,7 +4,7 @@
 // refused file, a screen the user may not open (from an outside audit of the console).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
@@ -378,13 +378,19 @@ describe('the console in Chromium, when things go wrong', () => {
     await expect.poll(async () => (await t.http.get('/api/v1/log/tree-head')).body.treeSize, { timeout: 30_000 }).toBeGreaterThan(100);
     const admin = checks.watch(await browser.page());
     await signIn(admin, t.admin);
+    // Every casualty answer the incident page gets, read while the page still holds it.
     const answers: string[] = [];
-    admin.on('response', (res) => void (res.url().includes('/casualties') ? res.text().then((text) => answers.push(text)) : undefined));
+    const reads: Promise<unknown>[] = [];
+    const listen = (res: Response) => void (res.url().includes('/casualties') && reads.push(res.text().then((text) => answers.push(text))));
+    admin.on('response', listen);
     await admin.goto(`${base}/incidents/${incident}`);
     await admin.getByRole('form', { name: 'Записати постраждалого' }).waitFor();
     await expect.poll(() => answers.length).toBeGreaterThan(0);
     expect(await admin.getByText('Олена Шевчук').count()).toBe(0);
     expect(await admin.getByLabel(/Прізвище, імʼя, по батькові/).count()).toBe(0);
+    // All read before leaving (a body is gone once the page navigates away), none after.
+    admin.off('response', listen);
+    await Promise.all(reads);
     expect(answers.join('')).not.toContain('Шевчук');
     await admin.goto(`${base}/log`);
     const rows = admin.locator('table').last().locator('tbody tr');
