@@ -1,8 +1,8 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { CustodiaConfig } from '#custodia/config';
-import { UPLOAD_ID_PATTERN } from '#custodia/schema';
+import { leftoverUploadFiles } from '#custodia/uploads';
 import { checkStore, LocalBlobStore, openS3BlobStore, s3StagingDir, type CheckableStore, type Reference, type StoreCheck } from '#custodia/storage';
 
 export const STORAGE_USAGE = `  storage check [--remove-temporary]
@@ -56,8 +56,6 @@ async function* referencedHashes(db: DataSource, holds: string): AsyncGenerator<
   }
 }
 
-const UPLOAD_ID = new RegExp(UPLOAD_ID_PATTERN);
-
 const size = (bytes: number): string =>
   bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 
@@ -70,49 +68,6 @@ async function storesOf(config: CustodiaConfig): Promise<{ name: string; store: 
   if (!config.s3) return [{ name: path.join(config.dataDir, 'blobs'), store: new LocalBlobStore(path.join(config.dataDir, 'blobs')), holds: 'evidence_items' }, packages];
   const bucket = await openS3BlobStore({ ...config.s3, stagingDir: s3StagingDir(config.dataDir) });
   return [{ name: `s3://${config.s3.bucket} at ${config.s3.endpoint}`, store: bucket, holds: 'evidence_items', close: () => bucket.close() }, packages];
-}
-
-interface LeftoverFile {
-  path: string;
-  sizeBytes: number;
-  modifiedAt: Date;
-}
-
-/**
- * Resumable uploads' files (data/uploads; with S3 too, where uploads stay until finished) that
- * no upload will use: the file of one that became evidence (its bytes are in the store since
- * that commit; a crash before the file's removal leaves it) and a file no upload names, last
- * written longer ago than an upload lives (a crash between its creation and its record; a
- * newer one may be an upload being created). The API's sweep removes the same.
- */
-async function leftoverUploads(db: DataSource, config: CustodiaConfig, remove: boolean): Promise<{ count: number; files: LeftoverFile[]; removed: number; recent: number }> {
-  const dir = path.join(config.dataDir, 'uploads');
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => UPLOAD_ID.test(name));
-  const known = new Map<string, boolean>();
-  for (let at = 0; at < names.length; at += 10_000) {
-    const rows: { id: string; used: boolean }[] = await db.query(`SELECT id, evidence_id IS NOT NULL AS used FROM uploads WHERE id = ANY ($1::text[])`, [names.slice(at, at + 10_000)]);
-    for (const row of rows) known.set(row.id, row.used);
-  }
-  const cutoff = Date.now() - config.uploadTtlSeconds * 1000;
-  const files: LeftoverFile[] = [];
-  let removed = 0;
-  let recent = 0;
-  for (const name of names) {
-    if (known.get(name) === false) continue;
-    const file = path.join(dir, name);
-    const info = await stat(file).catch(() => null);
-    if (!info?.isFile()) continue;
-    if (!known.has(name) && info.mtimeMs >= cutoff) {
-      recent++;
-      continue;
-    }
-    files.push({ path: path.join('uploads', name), sizeBytes: info.size, modifiedAt: info.mtime });
-    if (remove) {
-      await rm(file, { force: true });
-      removed++;
-    }
-  }
-  return { count: names.length, files, removed, recent };
 }
 
 /** `custodia storage check`: both stores of the archive (evidence blobs and export packages), and the resumable uploads' files. */
@@ -143,12 +98,19 @@ export async function storageCheck(db: DataSource, config: CustodiaConfig, remov
     leftover += report.leftoverTemporary.length;
     removed += report.removedTemporary;
   }
-  const uploads = await leftoverUploads(db, config, removeTemporary);
-  out(`Uploads ${path.join(config.dataDir, 'uploads')}: ${uploads.count} files\n`);
-  for (const file of uploads.files) out(`  LEFTOVER ${file.path} (${size(file.sizeBytes)}, last written ${file.modifiedAt.toISOString()})\n`);
+  // Resumable uploads' files (data/uploads; with S3 too, where uploads stay until finished).
+  const uploadsDir = path.join(config.dataDir, 'uploads');
+  const uploads = await leftoverUploadFiles(db, uploadsDir, config.uploadTtlSeconds);
+  out(`Uploads ${uploadsDir}: ${uploads.count} files\n`);
+  for (const file of uploads.leftovers) {
+    out(`  LEFTOVER ${path.join('uploads', file.name)} (${size(file.sizeBytes)}, last written ${file.modifiedAt.toISOString()})\n`);
+    if (removeTemporary) {
+      await rm(file.file, { force: true });
+      removed++;
+    }
+  }
   if (uploads.recent > 0) out(`  ${uploads.recent} files no upload names yet, written within an upload's lifetime: kept (an upload may be being created).\n`);
-  leftover += uploads.files.length;
-  removed += uploads.removed;
+  leftover += uploads.leftovers.length;
   if (missing === 0 && unreferenced === 0 && leftover === 0) {
     out('CLEAN: every blob the records name is there, every blob is referenced and no temporary file is left over.\n');
     return 0;

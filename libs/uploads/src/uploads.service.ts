@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { ERRORS, EVENTS, Server, type KvStore, type Upload } from '@tus/server';
@@ -10,14 +10,13 @@ import { preparedQuery } from '#custodia/db';
 import { PerUserLimit, type Actor } from '#custodia/auth';
 import { CUSTODIA_CONFIG, type CustodiaConfig } from '#custodia/config';
 import { conflict, notFound, unprocessable } from '#custodia/errors';
-import { UPLOAD_ID_PATTERN } from '#custodia/schema';
+import { leftoverUploadFiles, UPLOAD_ID } from './leftover-files.js';
 import { PostgresLocker } from './pg-locker.js';
 import { CURRENT_CHUNK, TusRefusal, UploadStore, type ChunkCheck } from './upload-store.js';
 
 /** Where the API mounts tus (the global prefix included). */
 export const UPLOADS_PATH = '/api/v1/uploads';
 
-const UPLOAD_ID = new RegExp(UPLOAD_ID_PATTERN);
 /** A device's SHA-256, checked once lowercased: either case is taken (Swift's and Java's formatters differ), as multipart does. */
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 // A media type as RFC 6838 names them, without parameters.
@@ -492,19 +491,11 @@ export class UploadsService implements OnApplicationBootstrap, OnApplicationShut
         await lock.unlock();
       }
     }
-    const names = await readdir(this.directory).catch(() => [] as string[]);
-    const cutoff = Date.now() - this.config.uploadTtlSeconds * 1000;
-    for (const name of names.filter((n) => UPLOAD_ID.test(n))) {
-      const [known]: { became_evidence: boolean }[] = await this.db.query(`SELECT evidence_id IS NOT NULL AS became_evidence FROM uploads WHERE id = $1`, [name]);
-      if (known && !known.became_evidence) continue;
-      const file = path.join(this.directory, name);
-      const modified = (await stat(file).catch(() => null))?.mtimeMs;
-      // An upload that became evidence has its bytes in the blob store since that commit: its
-      // file is left only when the process died before removing it (a second copy, with S3).
-      if (known || (modified !== undefined && modified < cutoff)) {
-        await rm(file, { force: true });
-        removed++;
-      }
+    // Files no upload will finish: one whose upload became evidence has its bytes in the blob
+    // store since that commit (the process died before removing it: a second copy, with S3).
+    for (const { file } of (await leftoverUploadFiles(this.db, this.directory, this.config.uploadTtlSeconds)).leftovers) {
+      await rm(file, { force: true });
+      removed++;
     }
     return removed;
   }
