@@ -272,8 +272,8 @@ export const ValidQuery = createParamDecorator((_: unknown, context: ExecutionCo
   return parseWith(schema, context.switchToHttp().getRequest<Request>().query, 'The query');
 });
 
-/** Path parameters that name a record by its UUID (`id`, `caseId`, `userId`), as uuidParam checks them; an upload's id has its own form. */
-const UUID_PARAMETER = /^(?:id|[a-z]+Id)$/;
+/** Whether a path parameter names a record by its UUID (`id`, `caseId`, `userId`), as uuidParam checks it; an upload's id has its own form. */
+const isUuidParameter = (name: string): boolean => name !== 'uploadId' && /^(?:id|[a-z]+Id)$/.test(name);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -294,7 +294,7 @@ export class UndeclaredInputCheck implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const spec = this.reflector.get<EndpointSpec | undefined>(ENDPOINT, context.getHandler());
     const request = context.switchToHttp().getRequest<Request>();
-    const malformed = Object.entries(request.params ?? {}).filter(([name, value]) => name !== 'uploadId' && UUID_PARAMETER.test(name) && !UUID.test(String(value)));
+    const malformed = Object.entries(request.params ?? {}).filter(([name, value]) => isUuidParameter(name) && !UUID.test(String(value)));
     if (malformed.length) {
       throw badRequest(`${malformed.map(([name]) => name).join(' and ')} must be a UUID`, malformed.map(([name]) => ({ field: name, message: 'must be a UUID' })));
     }
@@ -433,9 +433,9 @@ export function completeDocument(document: OpenAPIObject, options: { publicLog: 
         if (ids.has(operation.operationId)) throw new Error(`Two operations are both named ${operation.operationId}`);
         ids.add(operation.operationId);
       }
-      // Path parameters named `id` or `…Id` are UUIDs (uuidParam): a malformed one is a 400 naming it.
+      // Path parameters that name a record are UUIDs (uuidParam): a malformed one is a 400 naming it.
       for (const parameter of (operation.parameters ?? []) as { in?: string; name?: string; schema?: Record<string, unknown> }[]) {
-        if (parameter.in === 'path' && /^id$|Id$/.test(parameter.name ?? '') && !(parameter.schema as { pattern?: string } | undefined)?.pattern) {
+        if (parameter.in === 'path' && isUuidParameter(parameter.name ?? '')) {
           parameter.schema = { type: 'string', format: 'uuid' };
         }
       }
