@@ -364,9 +364,10 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
     if (entry.uploadUrl && (await uploadGone(entry.uploadUrl))) {
       // An earlier run's upload the archive no longer serves: expired, or it became evidence and
       // the answer to its finish was lost on the way. A finish sent again tells which (the same
-      // clientSubmissionId answers with the first item) before a byte is sent again.
+      // clientSubmissionId answers with the first item) before a byte is sent again. The upload is
+      // gone: there is nothing to terminate (null).
       const answer = await finish(file, entry, entry.uploadUrl);
-      if (answer.status === 200 || answer.status === 201 || answer.status === 409) return settle(file, entry, entry.uploadUrl, answer);
+      if (answer.status === 200 || answer.status === 201 || answer.status === 409) return settle(file, entry, null, answer);
       delete entry.uploadUrl;
       await save();
     }
@@ -437,12 +438,13 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
     });
 
   /** The archive's answer to a finish: the item kept in the state, its receipt beside the summary. */
-  const settle = async (file: string, entry: FileState, uploadUrl: string, answer: Response): Promise<void> => {
+  const settle = async (file: string, entry: FileState, uploadUrl: string | null, answer: Response): Promise<void> => {
     if (answer.status === 404 || answer.status === 410 || answer.status === 409) {
       // The upload expired or was removed: the next run starts it again. A conflict (the key
       // already used for other bytes) is not undone by sending again: the finished upload, which
-      // would otherwise count against its owner's open uploads until removed, is terminated.
-      if (answer.status === 409) await terminate(uploadUrl);
+      // would otherwise count against its owner's open uploads until removed, is terminated (a
+      // failure leaves it to its owner); without an uploadUrl it is gone already.
+      if (answer.status === 409 && uploadUrl) await tusRequest(uploadUrl, 'DELETE');
       delete entry.uploadUrl;
       await save();
     }
@@ -459,22 +461,16 @@ export async function bulkUpload(access: ArchiveAccess, options: BulkUploadOptio
     options.onProgress?.({ kind: 'done', file, evidenceId: evidence.id, reused: answer.status === 200 });
   };
 
+  /** A tus request without a body to one of the archive's uploads: the status it answered, or null (another origin, no answer). */
+  const tusRequest = async (uploadUrl: string, method: 'HEAD' | 'DELETE'): Promise<number | null> => {
+    const target = new URL(uploadUrl, base);
+    if (target.origin !== origin) return null;
+    const answer = await fetchImpl(target.href, { method, headers: { ...auth, 'Tus-Resumable': '1.0.0' } }).catch(() => null);
+    await answer?.body?.cancel();
+    return answer?.status ?? null;
+  };
   /** Whether the archive answers an upload's tus HEAD with 404 or 410 (a network failure is not an answer). */
-  const uploadGone = async (uploadUrl: string): Promise<boolean> => {
-    const target = new URL(uploadUrl, base);
-    if (target.origin !== origin) return false;
-    const answer = await fetchImpl(target.href, { method: 'HEAD', headers: { ...auth, 'Tus-Resumable': '1.0.0' } }).catch(() => null);
-    await answer?.body?.cancel();
-    return answer?.status === 404 || answer?.status === 410;
-  };
-
-  /** tus termination of a finished upload the archive will not take; a failure leaves it to its owner. */
-  const terminate = async (uploadUrl: string): Promise<void> => {
-    const target = new URL(uploadUrl, base);
-    if (target.origin !== origin) return;
-    const answer = await fetchImpl(target.href, { method: 'DELETE', headers: { ...auth, 'Tus-Resumable': '1.0.0' } }).catch(() => null);
-    await answer?.body?.cancel();
-  };
+  const uploadGone = async (uploadUrl: string): Promise<boolean> => [404, 410].includes((await tusRequest(uploadUrl, 'HEAD')) ?? 0);
 
   let next = 0;
   const worker = async (): Promise<void> => {
