@@ -2,17 +2,17 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { searchText } from '#custodia/search';
 
 /** Rows read and written per statement: bounded memory and short row locks on large archives. */
-const BATCH = 1000;
+export const BATCH = 1000;
 
 /** A recomputation: which rows, and the new `search_text` of one of them. */
-interface Recompute {
+export interface Recompute {
   table: 'incidents' | 'evidence_items';
   /** Selects `id` and the fields the text is made of, for ids after $1, in id order. */
   select: string;
   text(row: Record<string, unknown>): string;
 }
 
-const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+export const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /** The text of each table's rows, by a folding function: the same fields before and after this migration. */
 function recomputations(fold: (...parts: (string | null | undefined)[]) => string): Recompute[] {
@@ -72,7 +72,7 @@ export class WordForms1764000800000 implements MigrationInterface {
   }
 }
 
-async function recompute(db: QueryRunner, { table, select, text }: Recompute): Promise<void> {
+export async function recompute(db: QueryRunner, { table, select, text }: Recompute): Promise<void> {
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const rows: Record<string, unknown>[] = await db.query(select, [after]);

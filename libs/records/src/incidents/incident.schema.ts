@@ -224,6 +224,7 @@ export type IncidentPage = z.output<typeof IncidentPage>;
 export const IncidentQuery = z
   .strictObject({
     ...LISTING_FIELDS,
+    q: LISTING_FIELDS.q.describe("Words to find in the title, description or place (Ukrainian and Russian word forms match), or the incident's code (INC-0012, or 0012)"),
     type: codeFilter('An incident_type code'),
     weaponType: codeFilter('A weapon_type code; its narrower types match too (uav finds uav.owa.shahed_136)'),
     grade: codeFilter('A grade code'),

@@ -168,6 +168,6 @@ function columnsOf(record: IncidentRecord & { code: string }): IncidentColumns {
     grade: record.grade,
     verification_status: record.verificationStatus,
     weapon_types: [...new Set(record.weapons.map((w) => w.weaponType))],
-    search_text: searchText(record.title, record.description, record.placeName),
+    search_text: searchText(record.code, record.title, record.description, record.placeName),
   };
 }
