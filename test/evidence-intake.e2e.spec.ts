@@ -69,6 +69,10 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'scene-a.jpg': { mediaType: 'image/jpeg', noMetadata: true },
   'movie-header.mp4': { mediaType: 'video/mp4' },
   'camera-idit.avi': { mediaType: 'video/vnd.avi' },
+  // A Sony AVCHD camcorder's .MTS: its recording time, zone and maker from the H.264 stream's MDPM.
+  'camcorder-mdpm.m2ts': { mediaType: 'video/mp2t' },
+  // A dashcam's .TS: duration and size only, so still no_embedded_metadata.
+  'video-a.m2t': { mediaType: 'video/mp2t', noMetadata: true },
   'not-an-image.pdf': { mediaType: 'application/pdf', noMetadata: true },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };

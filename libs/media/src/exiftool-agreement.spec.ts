@@ -123,10 +123,16 @@ function fromExifTool(all: Tags): Fields {
   const pdf = t['File:FileType'] === 'PDF';
   // AVI: the IDIT chunk (RIFF:DateTimeOriginal), else the INFO list's ICRD (RIFF:DateCreated), zone-less.
   const avi = t['File:FileType'] === 'AVI';
+  // MPEG-TS: AVCHD's MDPM date in the H.264 stream (" DST" after the zone when the camcorder said
+  // so), its maker as H264.pm's code (-n), the duration from the PCRs, the size from the SPS.
+  const ts = t['File:FileType'] === 'M2TS' || t['File:FileType'] === 'M2T';
+  const tsMake = ts ? ({ 0x0103: 'Panasonic', 0x0108: 'Sony', 0x1011: 'Canon', 0x1104: 'JVC' } as Record<number, string>)[num(t['H264:Make']) ?? -1] : undefined;
   const time = still
     ? stillTime(t)
     : avi
       ? (exifToolDate(t['RIFF:DateTimeOriginal']) ?? exifToolDate(t['RIFF:DateCreated']))
+      : ts
+        ? exifToolDate(str(t['H264:DateTimeOriginal'])?.replace(/ DST$/, ''))
       : (exifToolDate(t['Keys:CreationDate']) ?? exifToolDate(t['QuickTime:CreateDate'], true) ?? exifToolDate(t['Matroska:DateTimeOriginal'], true));
   // Keys, then udta '©xyz', then the 3GPP 'loci' ExifTool only shows through Composite tags.
   const position = still
@@ -150,16 +156,16 @@ function fromExifTool(all: Tags): Fields {
     lat: position?.lat ?? null,
     lon: position?.lon ?? null,
     altitudeM: position?.altitudeM ?? null,
-    make: str(t['Keys:Make']) ?? str(t['UserData:Make']) ?? str(t['Keys:AndroidManufacturer']) ?? (still ? (str(t['IFD0:Make']) ?? str(t['XMP-tiff:Make']) ?? str(t['CIFF:Make'])) : null),
+    make: str(t['Keys:Make']) ?? str(t['UserData:Make']) ?? str(t['Keys:AndroidManufacturer']) ?? tsMake ?? (still ? (str(t['IFD0:Make']) ?? str(t['XMP-tiff:Make']) ?? str(t['CIFF:Make'])) : null),
     model: str(t['Keys:Model']) ?? str(t['UserData:Model']) ?? str(t['Keys:AndroidModel']) ?? (still ? (str(t['IFD0:Model']) ?? str(t['XMP-tiff:Model']) ?? str(t['CIFF:Model'])) : null),
     software:
       str(t['Keys:Software']) ??
       str(t['UserData:Software']) ??
       str(t['Keys:AndroidVersion']) ??
       (still ? (str(t['IFD0:Software']) ?? str(t['XMP-xmp:CreatorTool'])) : avi ? str(t['RIFF:Software']) : null),
-    durationS: num(t['QuickTime:Duration']) ?? num(matroskaDuration) ?? (avi ? num(t['Composite:Duration']) : null),
-    width: imageSize ? (imageSize[0] ?? null) : video ? num(t[`${video}:ImageWidth`]) : null,
-    height: imageSize ? (imageSize[1] ?? null) : video ? num(t[`${video}:ImageHeight`]) : null,
+    durationS: num(t['QuickTime:Duration']) ?? num(matroskaDuration) ?? (avi ? num(t['Composite:Duration']) : ts ? num(t['M2TS:Duration']) : null),
+    width: imageSize ? (imageSize[0] ?? null) : video ? num(t[`${video}:ImageWidth`]) : ts ? num(t['H264:ImageWidth']) : null,
+    height: imageSize ? (imageSize[1] ?? null) : video ? num(t[`${video}:ImageHeight`]) : ts ? num(t['H264:ImageHeight']) : null,
     orientation: still
       ? (num(t['IFD0:Orientation']) ?? num(t['XMP-tiff:Orientation']))
       : video && rotation !== null && t['File:FileType'] !== 'WEBM' && t['File:FileType'] !== 'MKV'
@@ -215,7 +221,7 @@ describe('agreement with ExifTool (committed reference output)', () => {
       .filter(Boolean);
     expect(references.map((r) => r.replace(/\.exiftool\.json$/, '')).sort()).toEqual(expect.arrayContaining(listed.sort()));
     expect(new Set(listed.map((f) => f.split('.').pop()))).toEqual(
-      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'pdf', 'jpg', 'png', 'tif', 'webp', 'heic']),
+      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'm2ts', 'm2t', 'pdf', 'jpg', 'png', 'tif', 'webp', 'heic']),
     );
   });
 

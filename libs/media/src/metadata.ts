@@ -25,6 +25,7 @@ import { readAviMetadata } from './riff-avi.js';
 import { readJpegSegments, type JpegBlocks } from './jpeg-segments.js';
 import { readCiff, readPentaxMakerNote, readPictureInfo, type MakerBlockReading } from './maker-blocks.js';
 import { readMatroskaMetadata } from './matroska.js';
+import { readMpegTsMetadata, transportLayout } from './mpeg-ts.js';
 import { readMovieMetadata, type MovieMetadata } from './movie-metadata.js';
 import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
@@ -317,7 +318,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'avi' | 'audio' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'avi' | 'audio' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -347,6 +348,7 @@ function containerOf(head: Buffer): Container {
   const bytes = head.subarray(0, 1024);
   if (bytes.length >= 8 && /^(ftyp|moov|mdat|wide|free|skip|pnot)$/.test(bytes.toString('latin1', 4, 8))) return 'iso-bmff';
   if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x1a45dfa3) return 'matroska';
+  if (transportLayout(head) !== null) return 'mpeg-ts';
   const start = bytes.toString('latin1', 0, 8);
   if (start.startsWith('\xff\xd8\xff')) return 'jpeg';
   if (start === '\x89PNG\r\n\x1a\n') return 'png';
@@ -368,6 +370,7 @@ function containerOf(head: Buffer): Container {
 async function readAudioVideo(filePath: string, container: Container): Promise<Partial<MovieMetadata> | null> {
   if (container === 'iso-bmff') return readMovieMetadata(filePath).catch(failedReader('QuickTime/MP4'));
   if (container === 'matroska') return readMatroskaMetadata(filePath).catch(failedReader('Matroska'));
+  if (container === 'mpeg-ts') return readMpegTsMetadata(filePath).catch(failedReader('MPEG-TS'));
   if (container === 'avi') return readAviMetadata(filePath).catch(failedReader('AVI'));
   if (container === 'audio') return readAudioMetadata(filePath);
   return null;
