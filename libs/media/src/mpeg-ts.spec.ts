@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mdpmDateTime, mdpmEntries, rbsp, readMpegTsMetadata, spsPictureSize, transportLayout } from './mpeg-ts.js';
+import { mdpmDateTime, mdpmEntries, mdpmLocation, rbsp, readMpegTsMetadata, spsPictureSize, transportLayout } from './mpeg-ts.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 const scratch = scratchDir();
@@ -27,6 +27,37 @@ describe('mdpmDateTime', () => {
   it('takes no date from digits that are not BCD, or from half of it', () => {
     expect(mdpmDateTime(mdpmEntries(mdpmSei([[0x18, 0x04, 0x20, 0x2a, 0x03], [0x19, 0x14, 0x02, 0x10, 0x33]]))!)).toBeNull();
     expect(mdpmDateTime(mdpmEntries(mdpmSei([[0x18, 0x04, 0x20, 0x25, 0x03]]))!)).toBeNull();
+  });
+});
+
+describe('mdpmLocation', () => {
+  const gps = (lat: string, lon: string, altitudeRef: number, extra: number[][] = []) =>
+    mdpmLocation(
+      new Map(
+        [
+          [0xb1, lat.charCodeAt(0), 0, 0, 0],
+          [0xb2, 0, 33, 0, 1],
+          [0xb3, 0, 51, 0, 1],
+          [0xb4, 0x0d, 0x05, 0, 100], // 33.33"
+          [0xb5, lon.charCodeAt(0), 0, 0, 0],
+          [0xb6, 0, 70, 0, 1],
+          [0xb7, 0, 39, 0, 1],
+          [0xb8, 0, 0, 0, 1],
+          [0xb9, 0, 0, 0, altitudeRef],
+          [0xba, 0, 12, 0, 1],
+          ...extra,
+        ].map(([tag, ...bytes]) => [tag!, Buffer.from(bytes)]),
+      ),
+    );
+
+  it('signs the degrees by hemisphere and the altitude by its reference', () => {
+    expect(gps('S', 'W', 1)).toEqual({ lat: -33.85925833, lon: -70.65, altitudeM: -12 }); // 8 decimals, as every reader rounds
+    expect(gps('N', 'E', 0)?.altitudeM).toBe(12);
+  });
+
+  it('gives no position without a hemisphere, or with a fraction over zero', () => {
+    expect(gps('X', 'E', 0)).toBeNull();
+    expect(gps('N', 'E', 0, [[0xb3, 0, 51, 0, 0]])).toBeNull();
   });
 });
 

@@ -4,11 +4,12 @@
 // - the picture size: the H.264 sequence parameter set (with its cropping);
 // - the capture time and maker: AVCHD's "MDPM" block (Modified DV Pack Meta) in an H.264 SEI
 //   message of unregistered user data, UUID 17ee8c60-f84d-11d9-8cd6-0800200c9a66: tags 0x18 and
-//   0x19 the recording date and time in BCD with the zone the camcorder was set to, 0xe0 the maker.
+//   0x19 the recording date and time in BCD with the zone the camcorder was set to, 0xb1-0xba the
+//   GPS position of camcorders that have a receiver, 0xe0 the maker.
 // Two reads (up to 2 MiB at the start, 1 MiB at the end); everything else is in memory and bounded.
 // A failure gives nulls and a note, never an exception.
 import { open } from 'node:fs/promises';
-import { captureTimeFromTags } from './exif-values.js';
+import { captureTimeFromTags, locationFromExifGps, type ExtractedLocation } from './exif-values.js';
 import type { MovieMetadata } from './movie-metadata.js';
 
 const LABEL = 'MPEG-TS';
@@ -240,6 +241,31 @@ export function mdpmDateTime(entries: Map<number, Buffer>): { dateTime: string; 
   return { dateTime: `${century}${year}:${month}:${day} ${hour}:${minute}:${secondOfMinute}`, offset };
 }
 
+/**
+ * MDPM's GPS entries as EXIF's (H264.pm): 0xb1/0xb5 the hemispheres ('N', 'E' in the first byte),
+ * 0xb2-0xb4 and 0xb6-0xb8 degrees, minutes and seconds, 0xb9 below sea level when not 0, 0xba the
+ * altitude; each number a big-endian int16u fraction. Null when any part is missing or nonsense.
+ */
+export function mdpmLocation(entries: Map<number, Buffer>): ExtractedLocation | null {
+  const fraction = (tag: number): number | undefined => {
+    const value = entries.get(tag);
+    return value && value.readUInt16BE(2) !== 0 ? value.readUInt16BE(0) / value.readUInt16BE(2) : undefined;
+  };
+  const dms = (first: number): number[] | undefined => {
+    const parts = [fraction(first), fraction(first + 1), fraction(first + 2)];
+    return parts.every((p) => p !== undefined) ? (parts as number[]) : undefined;
+  };
+  const ref = (tag: number): string | undefined => entries.get(tag)?.toString('latin1', 0, 1);
+  return locationFromExifGps({
+    GPSLatitudeRef: ref(0xb1),
+    GPSLatitude: dms(0xb2),
+    GPSLongitudeRef: ref(0xb5),
+    GPSLongitude: dms(0xb6),
+    GPSAltitudeRef: entries.has(0xb9) ? Number(entries.get(0xb9)!.readUInt32BE(0) !== 0) : undefined,
+    GPSAltitude: fraction(0xba),
+  });
+}
+
 /** Reads a transport stream's duration, picture size and AVCHD metadata; null when the file is not one. */
 export async function readMpegTsMetadata(filePath: string): Promise<Partial<MovieMetadata> | null> {
   const handle = await open(filePath, 'r');
@@ -303,6 +329,8 @@ export async function readMpegTsMetadata(filePath: string): Promise<Partial<Movi
       const when = mdpmDateTime(mdpm);
       const captured = when && captureTimeFromTags({ dateTimeOriginal: when.dateTime, offsetTimeOriginal: when.offset });
       if (captured) Object.assign(result, captured);
+      const location = mdpmLocation(mdpm);
+      if (location) result.location = location;
       const maker = mdpm.get(0xe0);
       const make = maker ? (MAKERS[maker.readUInt16BE(0)] ?? null) : null;
       if (make) result.device = { make, model: null, software: null };
