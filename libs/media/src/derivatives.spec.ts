@@ -7,6 +7,7 @@ import { UndecodableMediaError } from './errors.js';
 import { hammingDistance } from './perceptual-hash.js';
 import { decodeInSandbox } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
+import { buildAvi, withoutHuffmanTables } from './test-support/avi.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 /** Bits between two pictures' hashes, both of which must have one. */
@@ -492,6 +493,38 @@ describe('createDerivatives: video poster frames', () => {
       expect([result.width, result.height], name).toEqual([320, 240]);
       expect(result.perceptualHash, name).toBe(mp4.perceptualHash);
       await expectNoMetadata(result.preview, name);
+    }
+  });
+
+  it("makes the poster of a compact camera's Motion JPEG AVI from its first frame, without its metadata", async () => {
+    const result = await createDerivatives(fixture('camera-idit.avi'), { ...LIMIT, mediaType: 'video/vnd.avi' });
+    expect([result.width, result.height]).toEqual([320, 240]);
+    // The card of the fixtures' README: red top-left, green top-right, blue bottom-left.
+    const image = await pixelsOf(result.preview);
+    expect([isRed(image.at(0.12, 0.12)), isGreen(image.at(0.88, 0.12)), isWhite(image.at(0.88, 0.88))]).toEqual([true, true, true]);
+    expect(image.at(0.12, 0.88)[2]).toBeGreaterThan(200);
+    await expectNoMetadata(result.preview, 'camera-idit.avi');
+  });
+
+  it('decodes a Motion JPEG frame stored without Huffman tables (the standard ones are meant), and refuses other AVI video by name', async () => {
+    const scratch = scratchDir();
+    try {
+      // Standard tables (no optimised coding), then taken out, as many cameras store MJPEG frames.
+      const card = await sharp(fixture('orientation-1.jpg')).resize(320, 240, { kernel: 'nearest' }).jpeg({ quality: 90, optimiseCoding: false }).toBuffer();
+      const frame = withoutHuffmanTables(card);
+      expect(frame.includes(Buffer.from([0xff, 0xc4]))).toBe(false);
+      const avi = scratch.write('mjpeg-no-dht.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: frame }]));
+      const result = await createDerivatives(avi, { ...LIMIT, mediaType: 'video/vnd.avi' });
+      expect(result.perceptualHash).toBe((await createDerivatives(scratch.write('card.jpg', card), LIMIT)).perceptualHash);
+      await expectUprightCard(result, [320, 240], 'mjpeg-no-dht.avi');
+
+      const dv = scratch.write('dv.avi', buildAvi([{ type: 'vids', codec: 'dvsd' }], [{ id: '00dc', data: Buffer.alloc(64) }]));
+      const error = await createDerivatives(dv, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ reason: 'unsupported_format', message: expect.stringMatching(/^AVI with its video in dvsd: a picture is made of Motion JPEG AVI only/) });
+      const broken = scratch.write('broken.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: card.subarray(0, 200) }]));
+      expect(await createDerivatives(broken, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toBeInstanceOf(UndecodableMediaError);
+    } finally {
+      scratch.cleanup();
     }
   });
 

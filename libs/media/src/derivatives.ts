@@ -4,10 +4,11 @@
 // and their raw pixels go through the same sharp fan-out (converted to sRGB from the HEIF's own
 // ICC profile first: the sandbox's decoder hands pixels over without it).
 import { crc32, deflateSync } from 'node:zlib';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
 import { MAX_ICC_BYTES, readHeifPrimaryItemOfFile } from './heif-items.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
+import { aviFirstFrame } from './riff-avi.js';
 import { decodeInSandbox, DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedPixels } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 
@@ -41,9 +42,12 @@ const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'vide
 /** Images by their sniffed media type: what sharp's libvips decodes, and HEVC HEIF in the sandbox. */
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl']);
 
+/** AVI as file-type names it: a poster only from Motion JPEG (posterOfAvi). */
+const AVI = 'video/vnd.avi';
+
 /** Whether an item of this sniffed media type gets a thumbnail, preview and perceptual hash (a video from its poster frame); other files are stored opaque. */
 export function makesPicture(mediaType: string): boolean {
-  return IMAGE_TYPES.has(mediaType) || VIDEO_TYPES.has(mediaType);
+  return IMAGE_TYPES.has(mediaType) || VIDEO_TYPES.has(mediaType) || mediaType === AVI;
 }
 
 /** Derived images (JPEG, sRGB, upright, no metadata of any kind) and the picture's fingerprint. */
@@ -96,9 +100,11 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     header = await image.metadata();
   } catch (error) {
     // Not an image libvips reads: a video gets its poster frame.
-    if (VIDEO_TYPES.has(opts.mediaType ?? (await sniffMediaType(filePath)))) {
+    const mediaType = opts.mediaType ?? (await sniffMediaType(filePath));
+    if (VIDEO_TYPES.has(mediaType)) {
       return fanOut(await decodeInSandbox('video', filePath, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
     }
+    if (mediaType === AVI) return posterOfAvi(filePath, opts.maxInputPixels);
     throw undecodable(error);
   }
   if (!header.format || !DECODABLE_FORMATS.has(header.format)) {
@@ -119,6 +125,11 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     return fanOut(pixels, item?.icc ?? null);
   }
 
+  return decodeOnce(image, header);
+}
+
+/** libvips' one decode of an image whose header it read, fanned out to the derivatives. */
+async function decodeOnce(image: Sharp, header: Metadata): Promise<MediaDerivatives> {
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     // The one decode: upright, alpha on white, sRGB 8-bit, already at preview size so JPEG
@@ -137,6 +148,30 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
 
   const upright = header.autoOrient ?? { width: header.width, height: header.height };
   return { ...(await derive(decoded)), width: upright.width, height: upright.height };
+}
+
+/**
+ * A compact camera's AVI: its first Motion JPEG frame is a JPEG picture, decoded by libvips as
+ * any photo is (libjpeg-turbo puts in the standard Huffman tables Motion JPEG leaves out). Other
+ * AVI video (DV, Xvid, H.264) has no decoder here: the sandbox's ffmpeg has no AVI demuxer.
+ */
+async function posterOfAvi(filePath: string, maxInputPixels: number): Promise<MediaDerivatives> {
+  const frame = await aviFirstFrame(filePath).catch((error: unknown) => {
+    throw new UndecodableMediaError('corrupt', `AVI: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (!frame?.jpeg) {
+    const what = frame === null ? 'no RIFF AVI header' : frame.codec === null ? 'no video stream' : `its video in ${frame.codec}`;
+    throw new UndecodableMediaError('unsupported_format', `AVI with ${what}: a picture is made of Motion JPEG AVI only; the original is kept as received`);
+  }
+  const image = sharp(frame.jpeg, { failOn: 'error', limitInputPixels: maxInputPixels });
+  let header: Metadata;
+  try {
+    header = await image.metadata();
+  } catch (error) {
+    throw undecodable(error);
+  }
+  if (header.format !== 'jpeg') throw new UndecodableMediaError('corrupt', `AVI: the first Motion JPEG frame is not a JPEG picture (${header.format ?? 'unknown'})`);
+  return decodeOnce(image, header);
 }
 
 /**

@@ -116,3 +116,64 @@ async function readAvi(reader: BoundedReader): Promise<Partial<MovieMetadata> | 
     notes,
   };
 }
+
+/** Compression codes of Motion JPEG video in AVI (each frame a JPEG picture). */
+const MOTION_JPEG = new Set(['MJPG', 'AVRN', 'AVDJ', 'DMB1', 'JPEG', 'JPGL']);
+/** Largest single frame read for a poster: a 4K Motion JPEG frame is a few MiB. */
+const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+const MAX_MOVI_CHUNKS = 4096;
+const FRAME_LIMITS = { maxReads: MAX_MOVI_CHUNKS + 128, maxBytes: MAX_FRAME_BYTES + 2 * MAX_LIST_BYTES };
+
+/**
+ * The first picture of an AVI's video stream when it is Motion JPEG (compact cameras' AVI),
+ * as the JPEG it is; otherwise `codec` names the stream's compression (DV, Xvid, ...), or is null
+ * when there is no video stream. Null when the file is not RIFF AVI.
+ */
+export async function aviFirstFrame(filePath: string): Promise<{ codec: string | null; jpeg: Buffer | null } | null> {
+  const handle = await open(filePath, 'r');
+  try {
+    const reader = new BoundedReader(handle, (await handle.stat()).size, FRAME_LIMITS);
+    const head = await reader.read(0, 12);
+    if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'AVI ') return null;
+    let hdrl: Buffer | null = null;
+    let movi: { start: number; end: number } | null = null;
+    for (let at = 12, n = 0; at + 12 <= reader.size && n < 64 && !movi; n++) {
+      const header = await reader.read(at, 12);
+      if (header.length < 12) break;
+      const length = header.readUInt32LE(4);
+      const listType = header.toString('latin1', 0, 4) === 'LIST' ? header.toString('latin1', 8, 12) : null;
+      if (listType === 'hdrl' && length <= MAX_LIST_BYTES) hdrl = await reader.read(at + 12, length - 4);
+      if (listType === 'movi') movi = { start: at + 12, end: Math.min(reader.size, at + 8 + length) };
+      at += 8 + length + (length & 1);
+    }
+    // The first video stream's number and compression, from its 'strl' list ('strh' fccType 'vids', 'strf' biCompression).
+    const streams = chunksOf(hdrl ?? Buffer.alloc(0)).filter((c) => c.listType === 'strl');
+    const index = streams.findIndex((s) => chunksOf(s.body).find((c) => c.id === 'strh')?.body.toString('latin1', 0, 4) === 'vids');
+    if (index < 0) return { codec: null, jpeg: null };
+    const strl = chunksOf(streams[index]!.body);
+    const strf = strl.find((c) => c.id === 'strf')?.body;
+    const codec = strf && strf.length >= 20 ? strf.toString('latin1', 16, 20) : (strl.find((c) => c.id === 'strh')?.body.toString('latin1', 4, 8) ?? '');
+    if (!MOTION_JPEG.has(codec.toUpperCase()) || !movi) return { codec: cleanText(codec) ?? 'unknown', jpeg: null };
+    // The stream's first frame that holds a picture ('00dc', or '01db' ...), inside 'rec ' lists too.
+    const frameIds = new Set([`${String(index).padStart(2, '0')}dc`, `${String(index).padStart(2, '0')}db`]);
+    for (let at = movi.start, n = 0; at + 8 <= movi.end && n < MAX_MOVI_CHUNKS; n++) {
+      const header = await reader.read(at, 8);
+      if (header.length < 8) break;
+      const id = header.toString('latin1', 0, 4);
+      const length = header.readUInt32LE(4);
+      if (id === 'LIST') {
+        at += 12; // into the list ('rec ')
+        continue;
+      }
+      if (frameIds.has(id) && length > 0) {
+        if (length > MAX_FRAME_BYTES) return { codec, jpeg: null };
+        const jpeg = await reader.read(at + 8, length);
+        return { codec, jpeg: jpeg[0] === 0xff && jpeg[1] === 0xd8 ? jpeg : null };
+      }
+      at += 8 + length + (length & 1);
+    }
+    return { codec, jpeg: null };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
