@@ -157,7 +157,7 @@ function fromExifTool(all: Tags): Fields {
     lon: position?.lon ?? null,
     altitudeM: position?.altitudeM ?? null,
     make: str(t['Keys:Make']) ?? str(t['UserData:Make']) ?? str(t['Keys:AndroidManufacturer']) ?? tsMake ?? (still ? (str(t['IFD0:Make']) ?? str(t['XMP-tiff:Make']) ?? str(t['CIFF:Make'])) : null),
-    model: str(t['Keys:Model']) ?? str(t['UserData:Model']) ?? str(t['Keys:AndroidModel']) ?? (still ? (str(t['IFD0:Model']) ?? str(t['XMP-tiff:Model']) ?? str(t['CIFF:Model'])) : null),
+    model: str(t['Keys:Model']) ?? str(t['UserData:Model']) ?? str(t['Keys:AndroidModel']) ?? (ts ? str(t['H264:Model']) : null) ?? (still ? (str(t['IFD0:Model']) ?? str(t['XMP-tiff:Model']) ?? str(t['CIFF:Model'])) : null),
     software:
       str(t['Keys:Software']) ??
       str(t['UserData:Software']) ??

@@ -5,11 +5,11 @@
 // - the capture time and maker: AVCHD's "MDPM" block (Modified DV Pack Meta) in an H.264 SEI
 //   message of unregistered user data, UUID 17ee8c60-f84d-11d9-8cd6-0800200c9a66: tags 0x18 and
 //   0x19 the recording date and time in BCD with the zone the camcorder was set to, 0xb1-0xba the
-//   GPS position of camcorders that have a receiver, 0xe0 the maker.
+//   GPS position of camcorders that have a receiver, 0xe0 the maker, 0xe4-0xe6 a Sony's model name.
 // Two reads (up to 2 MiB at the start, 1 MiB at the end); everything else is in memory and bounded.
 // A failure gives nulls and a note, never an exception.
 import { open } from 'node:fs/promises';
-import { captureTimeFromTags, locationFromExifGps, type ExtractedLocation } from './exif-values.js';
+import { captureTimeFromTags, cleanText, locationFromExifGps, type ExtractedLocation } from './exif-values.js';
 import type { MovieMetadata } from './movie-metadata.js';
 
 const LABEL = 'MPEG-TS';
@@ -333,7 +333,10 @@ export async function readMpegTsMetadata(filePath: string): Promise<Partial<Movi
       if (location) result.location = location;
       const maker = mdpm.get(0xe0);
       const make = maker ? (MAKERS[maker.readUInt16BE(0)] ?? null) : null;
-      if (make) result.device = { make, model: null, software: null };
+      // Sony's model name: text over 0xe4-0xe6 (H264.pm, which reads it for Sony only).
+      const modelParts = [0xe4, 0xe5, 0xe6].map((tag) => mdpm!.get(tag)).filter((part): part is Buffer => part !== undefined);
+      const model = make === 'Sony' && mdpm.has(0xe4) ? cleanText(Buffer.concat(modelParts).toString('latin1').replace(/\0.*$/s, '')) : null;
+      if (make) result.device = { make, model, software: null };
     }
 
     // The last PCR: in the last MiB, as ExifTool scans back for it.
