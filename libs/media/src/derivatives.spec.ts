@@ -522,7 +522,9 @@ describe('createDerivatives: video poster frames', () => {
       const error = await createDerivatives(dv, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e);
       expect(error).toMatchObject({ reason: 'unsupported_format', message: expect.stringMatching(/^AVI with its video in dvsd: a picture is made of Motion JPEG AVI only/) });
       const broken = scratch.write('broken.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: card.subarray(0, 200) }]));
-      expect(await createDerivatives(broken, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toBeInstanceOf(UndecodableMediaError);
+      expect(await createDerivatives(broken, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toMatchObject({ reason: 'corrupt' });
+      const noFrame = scratch.write('no-frame.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: Buffer.from('not a picture') }]));
+      expect(await createDerivatives(noFrame, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toMatchObject({ reason: 'corrupt', message: expect.stringMatching(/^AVI: no Motion JPEG frame/) });
     } finally {
       scratch.cleanup();
     }

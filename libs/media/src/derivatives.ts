@@ -8,7 +8,7 @@ import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
 import { MAX_ICC_BYTES, readHeifPrimaryItemOfFile } from './heif-items.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
-import { aviFirstFrame } from './riff-avi.js';
+import { aviFirstFrame, isMotionJpeg } from './riff-avi.js';
 import { decodeInSandbox, DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedPixels } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 
@@ -159,6 +159,9 @@ async function posterOfAvi(filePath: string, maxInputPixels: number): Promise<Me
   const frame = await aviFirstFrame(filePath).catch((error: unknown) => {
     throw new UndecodableMediaError('corrupt', `AVI: ${error instanceof Error ? error.message : String(error)}`);
   });
+  if (frame && !frame.jpeg && isMotionJpeg(frame.codec)) {
+    throw new UndecodableMediaError('corrupt', 'AVI: no Motion JPEG frame of at most 32 MiB starting as a JPEG picture in its first 4,096 chunks');
+  }
   if (!frame?.jpeg) {
     const what = frame === null ? 'no RIFF AVI header' : frame.codec === null ? 'no video stream' : `its video in ${frame.codec}`;
     throw new UndecodableMediaError('unsupported_format', `AVI with ${what}: a picture is made of Motion JPEG AVI only; the original is kept as received`);

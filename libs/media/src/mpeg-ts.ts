@@ -53,7 +53,7 @@ function* packetsOf(bytes: Buffer, stride: number, offset: number): Generator<Pa
     let pcr: number | null = null;
     if (control & 2) {
       const length = bytes[body]!;
-      if (length >= 7 && body + 7 <= at + 188 && bytes[body + 1]! & 0x10) {
+      if (length >= 7 && bytes[body + 1]! & 0x10) {
         const base = bytes.readUInt32BE(body + 2) * 2 + (bytes[body + 6]! >> 7);
         const extension = ((bytes[body + 6]! & 1) << 8) | bytes[body + 7]!;
         pcr = base * 300 + extension;
@@ -73,7 +73,7 @@ function sectionOf(packet: Packet): Buffer | null {
   return section.subarray(0, Math.min(section.length, 3 + length));
 }
 
-/** The PIDs of the programs' map tables (PAT), or of the first H.264 stream and every stream type (PMT). */
+/** The PIDs of the programs' map tables, from the program association table (program 0 is the network's). */
 function programMaps(section: Buffer): number[] {
   const pids: number[] = [];
   for (let at = 8; at + 4 <= section.length - 4; at += 4) {
@@ -82,6 +82,7 @@ function programMaps(section: Buffer): number[] {
   return pids;
 }
 
+/** Each elementary stream's type and PID, from a program map table. */
 function streamsOf(section: Buffer): { type: number; pid: number }[] {
   const streams: { type: number; pid: number }[] = [];
   if (section.length < 12) return streams;

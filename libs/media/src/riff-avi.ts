@@ -119,6 +119,7 @@ async function readAvi(reader: BoundedReader): Promise<Partial<MovieMetadata> | 
 
 /** Compression codes of Motion JPEG video in AVI (each frame a JPEG picture). */
 const MOTION_JPEG = new Set(['MJPG', 'AVRN', 'AVDJ', 'DMB1', 'JPEG', 'JPGL']);
+export const isMotionJpeg = (codec: string | null): boolean => codec !== null && MOTION_JPEG.has(codec.toUpperCase());
 /** Largest single frame read for a poster: a 4K Motion JPEG frame is a few MiB. */
 const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 const MAX_MOVI_CHUNKS = 4096;
@@ -153,7 +154,7 @@ export async function aviFirstFrame(filePath: string): Promise<{ codec: string |
     const strl = chunksOf(streams[index]!.body);
     const strf = strl.find((c) => c.id === 'strf')?.body;
     const codec = strf && strf.length >= 20 ? strf.toString('latin1', 16, 20) : (strl.find((c) => c.id === 'strh')?.body.toString('latin1', 4, 8) ?? '');
-    if (!MOTION_JPEG.has(codec.toUpperCase()) || !movi) return { codec: cleanText(codec) ?? 'unknown', jpeg: null };
+    if (!isMotionJpeg(codec) || !movi) return { codec: cleanText(codec) ?? 'unknown', jpeg: null };
     // The stream's first frame that holds a picture ('00dc', or '01db' ...), inside 'rec ' lists too.
     const frameIds = new Set([`${String(index).padStart(2, '0')}dc`, `${String(index).padStart(2, '0')}db`]);
     for (let at = movi.start, n = 0; at + 8 <= movi.end && n < MAX_MOVI_CHUNKS; n++) {
