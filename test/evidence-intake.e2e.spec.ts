@@ -744,18 +744,20 @@ describe('evidence intake (e2e)', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ mediaType: 'video/x-flv', processing: 'done', derivatives: { thumbnail: null, preview: null } });
     expect(res.body.processingError).toBe('no picture is made of video/x-flv: the archive does not decode this format; the original is kept as received');
-    // A compact camera's Motion JPEG AVI gets its first frame as its picture; an AVI of another
-    // video (here none at all) fails its processing saying what it holds.
-    const camera = await submit(t, documenter, caseId, fixture('camera-idit.avi'), { filename: 'MVI_0001.AVI', contentType: 'video/avi' });
-    expect(camera.body).toMatchObject({ mediaType: 'video/vnd.avi', processing: 'pending' });
-    const cameraDone = await waitProcessed(t, documenter, camera.body.id);
-    expect(cameraDone.processing, cameraDone.processingError).toBe('done');
-    expect(cameraDone.derivatives).toEqual({ thumbnail: `/api/v1/evidence/${camera.body.id}/thumbnail`, preview: `/api/v1/evidence/${camera.body.id}/preview` });
+    // A compact camera's Motion JPEG AVI and a dashcam's H.264 AVI get their picture; an AVI of
+    // another video (here none at all) fails its processing saying what it holds.
+    for (const name of ['camera-idit.avi', 'dashcam-h264.avi']) {
+      const camera = await submit(t, documenter, caseId, fixture(name), { filename: 'MVI_0001.AVI', contentType: 'video/avi' });
+      expect(camera.body, name).toMatchObject({ mediaType: 'video/vnd.avi', processing: 'pending' });
+      const cameraDone = await waitProcessed(t, documenter, camera.body.id);
+      expect(cameraDone.processing, cameraDone.processingError).toBe('done');
+      expect(cameraDone.derivatives).toEqual({ thumbnail: `/api/v1/evidence/${camera.body.id}/thumbnail`, preview: `/api/v1/evidence/${camera.body.id}/preview` });
+    }
     const avi = Buffer.concat([Buffer.from('RIFF'), Buffer.from([200, 0, 0, 0]), Buffer.from('AVI LIST'), randomBytes(192)]);
     const other = await submit(t, documenter, caseId, avi, { filename: 'MVI_0002.AVI', contentType: 'video/avi' });
     const otherDone = await waitProcessed(t, documenter, other.body.id);
     expect(otherDone).toMatchObject({ processing: 'failed', derivatives: { thumbnail: null, preview: null } });
-    expect(otherDone.processingError).toBe('unsupported_format: AVI with no video stream: a picture is made of Motion JPEG AVI only; the original is kept as received');
+    expect(otherDone.processingError).toBe('unsupported_format: AVI with no video stream: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received');
     const voice = await submit(t, documenter, caseId, fixture('voice.mp3'), { filename: 'voice.mp3', contentType: 'audio/mpeg' });
     expect(voice.body).toMatchObject({ processing: 'done', processingError: null });
   });

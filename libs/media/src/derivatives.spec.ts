@@ -506,6 +506,14 @@ describe('createDerivatives: video poster frames', () => {
     await expectNoMetadata(result.preview, 'camera-idit.avi');
   });
 
+  it("makes the poster of a dashcam's H.264 AVI from its first frames, decoded in the sandbox: the MP4's picture", async () => {
+    const mp4 = await createDerivatives(fixture('video-a.mp4'), LIMIT);
+    const result = await createDerivatives(fixture('dashcam-h264.avi'), { ...LIMIT, mediaType: 'video/vnd.avi' });
+    expect([result.width, result.height]).toEqual([320, 240]);
+    expect(distance(mp4.perceptualHash, result.perceptualHash)).toBeLessThanOrEqual(6);
+    await expectNoMetadata(result.preview, 'dashcam-h264.avi');
+  });
+
   it('decodes a Motion JPEG frame stored without Huffman tables (the standard ones are meant), and refuses other AVI video by name', async () => {
     const scratch = scratchDir();
     try {
@@ -520,7 +528,10 @@ describe('createDerivatives: video poster frames', () => {
 
       const dv = scratch.write('dv.avi', buildAvi([{ type: 'vids', codec: 'dvsd' }], [{ id: '00dc', data: Buffer.alloc(64) }]));
       const error = await createDerivatives(dv, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ reason: 'unsupported_format', message: expect.stringMatching(/^AVI with its video in dvsd: a picture is made of Motion JPEG AVI only/) });
+      expect(error).toMatchObject({ reason: 'unsupported_format', message: expect.stringMatching(/^AVI with its video in dvsd: a picture is made of Motion JPEG and H.264 AVI only/) });
+      // H.264 stored length-prefixed (as in MP4), not as the Annex B stream dashcams write.
+      const prefixed = scratch.write('avc1.avi', buildAvi([{ type: 'vids', codec: 'avc1' }], [{ id: '00dc', data: Buffer.from([0, 0, 0, 9, 0x67, 1, 2, 3, 4, 5, 6, 7, 8]) }]));
+      expect(await createDerivatives(prefixed, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toMatchObject({ reason: 'corrupt', message: expect.stringMatching(/Annex B/) });
       const broken = scratch.write('broken.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: card.subarray(0, 200) }]));
       expect(await createDerivatives(broken, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toMatchObject({ reason: 'corrupt' });
       const noFrame = scratch.write('no-frame.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: Buffer.from('not a picture') }]));

@@ -3,12 +3,15 @@
 // frames are decoded by WebAssembly decoders in a time- and memory-limited sandbox (sandbox.ts)
 // and their raw pixels go through the same sharp fan-out (converted to sRGB from the HEIF's own
 // ICC profile first: the sandbox's decoder hands pixels over without it).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
 import { MAX_ICC_BYTES, readHeifPrimaryItemOfFile } from './heif-items.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
-import { aviFirstFrame, isMotionJpeg } from './riff-avi.js';
+import { aviVideoFrames, isAviH264, isMotionJpeg } from './riff-avi.js';
 import { decodeInSandbox, DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedPixels } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 
@@ -42,7 +45,7 @@ const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'vide
 /** Images by their sniffed media type: what sharp's libvips decodes, and HEVC HEIF in the sandbox. */
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl']);
 
-/** AVI as file-type names it: a poster only from Motion JPEG (posterOfAvi). */
+/** AVI as file-type names it: a poster from Motion JPEG and H.264 only (posterOfAvi). */
 const AVI = 'video/vnd.avi';
 
 /** Whether an item of this sniffed media type gets a thumbnail, preview and perceptual hash (a video from its poster frame); other files are stored opaque. */
@@ -104,7 +107,7 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     if (VIDEO_TYPES.has(mediaType)) {
       return fanOut(await decodeInSandbox('video', filePath, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
     }
-    if (mediaType === AVI) return posterOfAvi(filePath, opts.maxInputPixels);
+    if (mediaType === AVI) return posterOfAvi(filePath, opts, sandboxPixels);
     throw undecodable(error);
   }
   if (!header.format || !DECODABLE_FORMATS.has(header.format)) {
@@ -150,31 +153,51 @@ async function decodeOnce(image: Sharp, header: Metadata): Promise<MediaDerivati
   return { ...(await derive(decoded)), width: upright.width, height: upright.height };
 }
 
+/** H.264 frames of an AVI handed to the sandbox for a poster: its scan for a frame that is not flat looks at up to 90. */
+const AVI_H264_FRAMES = 120;
+const AVI_FRAME_BYTES = 32 * 1024 * 1024;
+
 /**
- * A compact camera's AVI: its first Motion JPEG frame is a JPEG picture, decoded by libvips as
- * any photo is (libjpeg-turbo puts in the standard Huffman tables Motion JPEG leaves out). Other
- * AVI video (DV, Xvid, H.264) has no decoder here: the sandbox's ffmpeg has no AVI demuxer.
+ * An AVI (the sandbox's ffmpeg has no AVI demuxer): a compact camera's Motion JPEG gives its first
+ * frame, a JPEG picture decoded by libvips as any photo is (libjpeg-turbo puts in the standard
+ * Huffman tables Motion JPEG leaves out); a dashcam's H.264 gives its first frames as a raw
+ * stream, which the sandbox decodes with ffmpeg's `h264` demuxer only. Other video (DV, Xvid) has
+ * no decoder here.
  */
-async function posterOfAvi(filePath: string, maxInputPixels: number): Promise<MediaDerivatives> {
-  const frame = await aviFirstFrame(filePath).catch((error: unknown) => {
+async function posterOfAvi(filePath: string, opts: DerivativeOptions, sandboxPixels: number): Promise<MediaDerivatives> {
+  const video = await aviVideoFrames(filePath, { h264Frames: AVI_H264_FRAMES, bytes: AVI_FRAME_BYTES }).catch((error: unknown) => {
     throw new UndecodableMediaError('corrupt', `AVI: ${error instanceof Error ? error.message : String(error)}`);
   });
-  if (frame && !frame.jpeg && isMotionJpeg(frame.codec)) {
-    throw new UndecodableMediaError('corrupt', 'AVI: no Motion JPEG frame of at most 32 MiB starting as a JPEG picture in its first 4,096 chunks');
+  const refuse = (what: string) => new UndecodableMediaError('unsupported_format', `AVI with ${what}: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received`);
+  if (video === null) throw refuse('no RIFF AVI header');
+  if (video.codec === null) throw refuse('no video stream');
+  if (isMotionJpeg(video.codec)) {
+    const jpeg = video.frames[0];
+    if (!jpeg || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new UndecodableMediaError('corrupt', 'AVI: no Motion JPEG frame of at most 32 MiB starting as a JPEG picture in its first 4,096 chunks');
+    const image = sharp(jpeg, { failOn: 'error', limitInputPixels: opts.maxInputPixels });
+    let header: Metadata;
+    try {
+      header = await image.metadata();
+    } catch (error) {
+      throw undecodable(error);
+    }
+    if (header.format !== 'jpeg') throw new UndecodableMediaError('corrupt', `AVI: the first Motion JPEG frame is not a JPEG picture (${header.format ?? 'unknown'})`);
+    return decodeOnce(image, header);
   }
-  if (!frame?.jpeg) {
-    const what = frame === null ? 'no RIFF AVI header' : frame.codec === null ? 'no video stream' : `its video in ${frame.codec}`;
-    throw new UndecodableMediaError('unsupported_format', `AVI with ${what}: a picture is made of Motion JPEG AVI only; the original is kept as received`);
+  if (!isAviH264(video.codec)) throw refuse(`its video in ${video.codec}`);
+  const stream = Buffer.concat(video.frames);
+  // Annex B starts with a start code; length-prefixed ('avc1' as in MP4) would need the SPS from the header.
+  if (!/^\x00\x00(\x00)?\x01/.test(stream.toString('latin1', 0, 4))) {
+    throw new UndecodableMediaError('corrupt', `AVI: its H.264 (${video.codec}) does not start as an Annex B byte stream`);
   }
-  const image = sharp(frame.jpeg, { failOn: 'error', limitInputPixels: maxInputPixels });
-  let header: Metadata;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-avi-'));
   try {
-    header = await image.metadata();
-  } catch (error) {
-    throw undecodable(error);
+    const raw = path.join(dir, 'video.h264');
+    await writeFile(raw, stream);
+    return fanOut(await decodeInSandbox('video', raw, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS, { rawH264: true }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  if (header.format !== 'jpeg') throw new UndecodableMediaError('corrupt', `AVI: the first Motion JPEG frame is not a JPEG picture (${header.format ?? 'unknown'})`);
-  return decodeOnce(image, header);
 }
 
 /**

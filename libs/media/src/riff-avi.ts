@@ -119,21 +119,31 @@ async function readAvi(reader: BoundedReader): Promise<Partial<MovieMetadata> | 
 
 /** Compression codes of Motion JPEG video in AVI (each frame a JPEG picture). */
 const MOTION_JPEG = new Set(['MJPG', 'AVRN', 'AVDJ', 'DMB1', 'JPEG', 'JPGL']);
+/** Compression codes of H.264 in AVI, as dashcams and DVRs write it (Annex B byte stream in the chunks). */
+const H264 = new Set(['H264', 'X264', 'AVC1', 'DAVC', 'VSSH']);
 export const isMotionJpeg = (codec: string | null): boolean => codec !== null && MOTION_JPEG.has(codec.toUpperCase());
-/** Largest single frame read for a poster: a 4K Motion JPEG frame is a few MiB. */
-const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+export const isAviH264 = (codec: string | null): boolean => codec !== null && H264.has(codec.toUpperCase());
+/** Chunks of 'movi' looked at, and the largest single frame read. */
 const MAX_MOVI_CHUNKS = 4096;
-const FRAME_LIMITS = { maxReads: MAX_MOVI_CHUNKS + 128, maxBytes: MAX_FRAME_BYTES + 2 * MAX_LIST_BYTES };
+const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+
+/** An AVI's first video stream: its compression, and its first frames (none of other codecs). */
+export interface AviVideo {
+  /** The stream's compression (strf's biCompression, else strh's handler); null when there is no video stream. */
+  codec: string | null;
+  frames: Buffer[];
+}
 
 /**
- * The first picture of an AVI's video stream when it is Motion JPEG (compact cameras' AVI),
- * as the JPEG it is; otherwise `codec` names the stream's compression (DV, Xvid, ...), or is null
- * when there is no video stream. Null when the file is not RIFF AVI.
+ * The first frames of an AVI's video stream: the first of Motion JPEG (a JPEG picture: compact
+ * cameras), up to `limit.h264Frames` of H.264 (Annex B: dashcams), at most `limit.bytes` in all;
+ * empty dropped frames are skipped and 'rec ' lists entered. Null when the file is not RIFF AVI.
  */
-export async function aviFirstFrame(filePath: string): Promise<{ codec: string | null; jpeg: Buffer | null } | null> {
+export async function aviVideoFrames(filePath: string, limit: { h264Frames: number; bytes: number }): Promise<AviVideo | null> {
   const handle = await open(filePath, 'r');
   try {
-    const reader = new BoundedReader(handle, (await handle.stat()).size, FRAME_LIMITS);
+    const bytes = Math.min(limit.bytes, MAX_FRAME_BYTES);
+    const reader = new BoundedReader(handle, (await handle.stat()).size, { maxReads: MAX_MOVI_CHUNKS + 128, maxBytes: bytes + 2 * MAX_LIST_BYTES });
     const head = await reader.read(0, 12);
     if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'AVI ') return null;
     let hdrl: Buffer | null = null;
@@ -150,14 +160,17 @@ export async function aviFirstFrame(filePath: string): Promise<{ codec: string |
     // The first video stream's number and compression, from its 'strl' list ('strh' fccType 'vids', 'strf' biCompression).
     const streams = chunksOf(hdrl ?? Buffer.alloc(0)).filter((c) => c.listType === 'strl');
     const index = streams.findIndex((s) => chunksOf(s.body).find((c) => c.id === 'strh')?.body.toString('latin1', 0, 4) === 'vids');
-    if (index < 0) return { codec: null, jpeg: null };
+    if (index < 0) return { codec: null, frames: [] };
     const strl = chunksOf(streams[index]!.body);
     const strf = strl.find((c) => c.id === 'strf')?.body;
-    const codec = strf && strf.length >= 20 ? strf.toString('latin1', 16, 20) : (strl.find((c) => c.id === 'strh')?.body.toString('latin1', 4, 8) ?? '');
-    if (!isMotionJpeg(codec) || !movi) return { codec: cleanText(codec) ?? 'unknown', jpeg: null };
-    // The stream's first frame that holds a picture ('00dc', or '01db' ...), inside 'rec ' lists too.
+    const codec = cleanText(strf && strf.length >= 20 ? strf.toString('latin1', 16, 20) : (strl.find((c) => c.id === 'strh')?.body.toString('latin1', 4, 8) ?? '')) ?? 'unknown';
+    const frames: Buffer[] = [];
+    if (!movi || !(isMotionJpeg(codec) || isAviH264(codec))) return { codec, frames };
+    // The stream's chunks ('00dc', or '01db' ...), inside 'rec ' lists too.
     const frameIds = new Set([`${String(index).padStart(2, '0')}dc`, `${String(index).padStart(2, '0')}db`]);
-    for (let at = movi.start, n = 0; at + 8 <= movi.end && n < MAX_MOVI_CHUNKS; n++) {
+    const wanted = isMotionJpeg(codec) ? 1 : limit.h264Frames;
+    let taken = 0;
+    for (let at = movi.start, n = 0; at + 8 <= movi.end && n < MAX_MOVI_CHUNKS && frames.length < wanted; n++) {
       const header = await reader.read(at, 8);
       if (header.length < 8) break;
       const id = header.toString('latin1', 0, 4);
@@ -167,13 +180,13 @@ export async function aviFirstFrame(filePath: string): Promise<{ codec: string |
         continue;
       }
       if (frameIds.has(id) && length > 0) {
-        if (length > MAX_FRAME_BYTES) return { codec, jpeg: null };
-        const jpeg = await reader.read(at + 8, length);
-        return { codec, jpeg: jpeg[0] === 0xff && jpeg[1] === 0xd8 ? jpeg : null };
+        if (taken + length > bytes) break;
+        frames.push(await reader.read(at + 8, length));
+        taken += length;
       }
       at += 8 + length + (length & 1);
     }
-    return { codec, jpeg: null };
+    return { codec, frames };
   } finally {
     await handle.close().catch(() => undefined);
   }

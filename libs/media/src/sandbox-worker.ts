@@ -45,6 +45,11 @@ export interface SandboxRequest {
   posterScanFrames: number;
   /** Videos: candidates are scaled to fit this square (only when the first frame is flat). */
   posterCandidateSide: number;
+  /**
+   * Videos: the file is a raw H.264 elementary stream (Annex B) the archive cut out of a
+   * container the sandbox has no demuxer for (AVI), read with ffmpeg's `h264` demuxer only.
+   */
+  rawH264?: boolean;
 }
 
 /** Raw pixels, row-major, no padding. */
@@ -227,7 +232,7 @@ export function sandboxWorkerMain(): void {
       // Only the file itself: no nested URLs, playlists or concat scripts, only the containers
       // the archive accepts as video.
       '-protocol_whitelist', 'file',
-      '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts',
+      ...(request.rawH264 ? ['-format_whitelist', 'h264', '-f', 'h264'] : ['-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts']),
       // The decompression-bomb guard: no picture buffer larger than this is ever allocated.
       '-max_pixels', String(request.maxInputPixels),
       '-i', '/evidence/video',
