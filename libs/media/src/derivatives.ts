@@ -11,7 +11,7 @@ import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
 import { MAX_ICC_BYTES, readHeifPrimaryItemOfFile } from './heif-items.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
-import { aviVideoFrames, isAviH264, isMotionJpeg } from './riff-avi.js';
+import { aviVideoFrames, isAviH264, isMotionJpeg, MAX_FRAME_BYTES, MAX_MOVI_CHUNKS } from './riff-avi.js';
 import { decodeInSandbox, DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedPixels } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 
@@ -93,14 +93,13 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   }
   if (!sharpConfigured) configureSharp();
 
-  const image = sharp(filePath, { failOn: 'error', limitInputPixels: opts.maxInputPixels });
   // The sandbox's decoders (HEVC HEIF, video frames) hold a whole picture in WebAssembly memory
   // (1 GiB at most), where libvips shrinks a JPEG on load: they take no more than 100 MP.
   const sandboxPixels = Math.min(opts.maxInputPixels, SANDBOX_MAX_PIXELS);
+  let image: Sharp;
   let header: Metadata;
   try {
-    // Header only; with limitInputPixels set this already refuses a bomb by its declared size.
-    header = await image.metadata();
+    ({ image, header } = await readHeader(filePath, opts.maxInputPixels));
   } catch (error) {
     // Not an image libvips reads: a video gets its poster frame.
     const mediaType = opts.mediaType ?? (await sniffMediaType(filePath));
@@ -131,6 +130,12 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   return decodeOnce(image, header);
 }
 
+/** libvips' reader of an image and its header only: with limitInputPixels set this already refuses a bomb by its declared size. */
+async function readHeader(input: string | Buffer, maxInputPixels: number): Promise<{ image: Sharp; header: Metadata }> {
+  const image = sharp(input, { failOn: 'error', limitInputPixels: maxInputPixels });
+  return { image, header: await image.metadata() };
+}
+
 /** libvips' one decode of an image whose header it read, fanned out to the derivatives. */
 async function decodeOnce(image: Sharp, header: Metadata): Promise<MediaDerivatives> {
   let decoded: { data: Buffer; info: OutputInfo };
@@ -155,7 +160,6 @@ async function decodeOnce(image: Sharp, header: Metadata): Promise<MediaDerivati
 
 /** H.264 frames of an AVI handed to the sandbox for a poster: its scan for a frame that is not flat looks at up to 90. */
 const AVI_H264_FRAMES = 120;
-const AVI_FRAME_BYTES = 32 * 1024 * 1024;
 
 /**
  * An AVI (the sandbox's ffmpeg has no AVI demuxer): a compact camera's Motion JPEG gives its first
@@ -165,7 +169,7 @@ const AVI_FRAME_BYTES = 32 * 1024 * 1024;
  * no decoder here.
  */
 async function posterOfAvi(filePath: string, opts: DerivativeOptions, sandboxPixels: number): Promise<MediaDerivatives> {
-  const video = await aviVideoFrames(filePath, { h264Frames: AVI_H264_FRAMES, bytes: AVI_FRAME_BYTES }).catch((error: unknown) => {
+  const video = await aviVideoFrames(filePath, { h264Frames: AVI_H264_FRAMES }).catch((error: unknown) => {
     throw new UndecodableMediaError('corrupt', `AVI: ${error instanceof Error ? error.message : String(error)}`);
   });
   const refuse = (what: string) => new UndecodableMediaError('unsupported_format', `AVI with ${what}: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received`);
@@ -173,14 +177,13 @@ async function posterOfAvi(filePath: string, opts: DerivativeOptions, sandboxPix
   if (video.codec === null) throw refuse('no video stream');
   if (isMotionJpeg(video.codec)) {
     const jpeg = video.frames[0];
-    if (!jpeg || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new UndecodableMediaError('corrupt', 'AVI: no Motion JPEG frame of at most 32 MiB starting as a JPEG picture in its first 4,096 chunks');
-    const image = sharp(jpeg, { failOn: 'error', limitInputPixels: opts.maxInputPixels });
-    let header: Metadata;
-    try {
-      header = await image.metadata();
-    } catch (error) {
+    if (!jpeg || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new UndecodableMediaError(
+        'corrupt',
+        `AVI: no Motion JPEG frame of at most ${MAX_FRAME_BYTES / 1024 / 1024} MiB starting as a JPEG picture in its first ${MAX_MOVI_CHUNKS.toLocaleString('en')} chunks`,
+      );
+    const { image, header } = await readHeader(jpeg, opts.maxInputPixels).catch((error: unknown) => {
       throw undecodable(error);
-    }
+    });
     if (header.format !== 'jpeg') throw new UndecodableMediaError('corrupt', `AVI: the first Motion JPEG frame is not a JPEG picture (${header.format ?? 'unknown'})`);
     return decodeOnce(image, header);
   }

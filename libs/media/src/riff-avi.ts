@@ -123,9 +123,9 @@ const MOTION_JPEG = new Set(['MJPG', 'AVRN', 'AVDJ', 'DMB1', 'JPEG', 'JPGL']);
 const H264 = new Set(['H264', 'X264', 'AVC1', 'DAVC', 'VSSH']);
 export const isMotionJpeg = (codec: string | null): boolean => codec !== null && MOTION_JPEG.has(codec.toUpperCase());
 export const isAviH264 = (codec: string | null): boolean => codec !== null && H264.has(codec.toUpperCase());
-/** Chunks of 'movi' looked at, and the largest single frame read. */
-const MAX_MOVI_CHUNKS = 4096;
-const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+/** Chunks of 'movi' looked at, and the most bytes of frames read. */
+export const MAX_MOVI_CHUNKS = 4096;
+export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
 /** An AVI's first video stream: its compression, and its first frames (none of other codecs). */
 export interface AviVideo {
@@ -136,13 +136,14 @@ export interface AviVideo {
 
 /**
  * The first frames of an AVI's video stream: the first of Motion JPEG (a JPEG picture: compact
- * cameras), up to `limit.h264Frames` of H.264 (Annex B: dashcams), at most `limit.bytes` in all;
- * empty dropped frames are skipped and 'rec ' lists entered. Null when the file is not RIFF AVI.
+ * cameras), up to `limit.h264Frames` of H.264 (Annex B: dashcams), at most `limit.bytes` (and
+ * MAX_FRAME_BYTES) in all, within the first MAX_MOVI_CHUNKS chunks; empty dropped frames are
+ * skipped and 'rec ' lists entered. Null when the file is not RIFF AVI.
  */
-export async function aviVideoFrames(filePath: string, limit: { h264Frames: number; bytes: number }): Promise<AviVideo | null> {
+export async function aviVideoFrames(filePath: string, limit: { h264Frames: number; bytes?: number }): Promise<AviVideo | null> {
   const handle = await open(filePath, 'r');
   try {
-    const bytes = Math.min(limit.bytes, MAX_FRAME_BYTES);
+    const bytes = Math.min(limit.bytes ?? MAX_FRAME_BYTES, MAX_FRAME_BYTES);
     const reader = new BoundedReader(handle, (await handle.stat()).size, { maxReads: MAX_MOVI_CHUNKS + 128, maxBytes: bytes + 2 * MAX_LIST_BYTES });
     const head = await reader.read(0, 12);
     if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'AVI ') return null;
