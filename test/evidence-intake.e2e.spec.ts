@@ -744,9 +744,9 @@ describe('evidence intake (e2e)', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ mediaType: 'video/x-flv', processing: 'done', derivatives: { thumbnail: null, preview: null } });
     expect(res.body.processingError).toBe('no picture is made of video/x-flv: the archive does not decode this format; the original is kept as received');
-    // A compact camera's Motion JPEG AVI and a dashcam's H.264 AVI get their picture; an AVI of
-    // another video (here none at all) fails its processing saying what it holds.
-    for (const name of ['camera-idit.avi', 'dashcam-h264.avi']) {
+    // AVI gets its picture (a compact camera's Motion JPEG, a dashcam's H.264, Xvid, a DV
+    // camcorder's tape); one that is not readable fails its processing saying so.
+    for (const name of ['camera-idit.avi', 'dashcam-h264.avi', 'camera-xvid.avi', 'camcorder-dv.avi']) {
       const camera = await submit(t, documenter, caseId, fixture(name), { filename: 'MVI_0001.AVI', contentType: 'video/avi' });
       expect(camera.body, name).toMatchObject({ mediaType: 'video/vnd.avi', processing: 'pending' });
       const cameraDone = await waitProcessed(t, documenter, camera.body.id);
@@ -757,7 +757,7 @@ describe('evidence intake (e2e)', () => {
     const other = await submit(t, documenter, caseId, avi, { filename: 'MVI_0002.AVI', contentType: 'video/avi' });
     const otherDone = await waitProcessed(t, documenter, other.body.id);
     expect(otherDone).toMatchObject({ processing: 'failed', derivatives: { thumbnail: null, preview: null } });
-    expect(otherDone.processingError).toBe('unsupported_format: AVI with no video stream: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received');
+    expect(otherDone.processingError).toBe('unsupported_format: no video stream');
     const voice = await submit(t, documenter, caseId, fixture('voice.mp3'), { filename: 'voice.mp3', contentType: 'audio/mpeg' });
     expect(voice.body).toMatchObject({ processing: 'done', processingError: null });
   });

@@ -506,36 +506,40 @@ describe('createDerivatives: video poster frames', () => {
     await expectNoMetadata(result.preview, 'camera-idit.avi');
   });
 
-  it("makes the poster of a dashcam's H.264 AVI from its first frames, decoded in the sandbox: the MP4's picture", async () => {
+  it.each([
+    ['dashcam-h264.avi', [320, 240]],
+    ['camera-xvid.avi', [320, 240]],
+    ['camcorder-dv.avi', [720, 576]],
+  ])("makes the poster of a dashcam's H.264, a camera's Xvid and a DV camcorder's AVI: the MP4's picture (%s)", async (name, size) => {
     const mp4 = await createDerivatives(fixture('video-a.mp4'), LIMIT);
-    const result = await createDerivatives(fixture('dashcam-h264.avi'), { ...LIMIT, mediaType: 'video/vnd.avi' });
-    expect([result.width, result.height]).toEqual([320, 240]);
+    const result = await createDerivatives(fixture(name), { ...LIMIT, mediaType: await sniffMediaType(fixture(name)) });
+    expect([result.width, result.height]).toEqual(size);
     expect(distance(mp4.perceptualHash, result.perceptualHash)).toBeLessThanOrEqual(6);
-    await expectNoMetadata(result.preview, 'dashcam-h264.avi');
+    await expectNoMetadata(result.preview, name);
   });
 
-  it('decodes a Motion JPEG frame stored without Huffman tables (the standard ones are meant), and refuses other AVI video by name', async () => {
+  it('decodes a Motion JPEG frame stored without Huffman tables (the standard ones are meant), and says why an AVI gives no picture', async () => {
     const scratch = scratchDir();
     try {
       // Standard tables (no optimised coding), then taken out, as many cameras store MJPEG frames.
       const card = await sharp(fixture('orientation-1.jpg')).resize(320, 240, { kernel: 'nearest' }).jpeg({ quality: 90, optimiseCoding: false }).toBuffer();
       const frame = withoutHuffmanTables(card);
       expect(frame.includes(Buffer.from([0xff, 0xc4]))).toBe(false);
-      const avi = scratch.write('mjpeg-no-dht.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: frame }]));
-      const result = await createDerivatives(avi, { ...LIMIT, mediaType: 'video/vnd.avi' });
-      expect(result.perceptualHash).toBe((await createDerivatives(scratch.write('card.jpg', card), LIMIT)).perceptualHash);
+      const motionJpeg = (name: string, data: Buffer) => scratch.write(name, buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data }]));
+      const result = await createDerivatives(motionJpeg('mjpeg-no-dht.avi', frame), { ...LIMIT, mediaType: 'video/vnd.avi' });
+      expect(result.perceptualHash).toBe((await createDerivatives(motionJpeg('mjpeg.avi', card), { ...LIMIT, mediaType: 'video/vnd.avi' })).perceptualHash);
       await expectUprightCard(result, [320, 240], 'mjpeg-no-dht.avi');
 
+      const refusal = (file: string) => createDerivatives(file, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e);
+      const audio = scratch.write('audio.avi', buildAvi([{ type: 'auds' }], [{ id: '00wb', data: Buffer.from('audio') }]));
+      expect(await refusal(audio)).toMatchObject({ reason: 'unsupported_format', message: 'not readable as a video container (Invalid data found when processing input)' });
       const dv = scratch.write('dv.avi', buildAvi([{ type: 'vids', codec: 'dvsd' }], [{ id: '00dc', data: Buffer.alloc(64) }]));
-      const error = await createDerivatives(dv, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ reason: 'unsupported_format', message: expect.stringMatching(/^AVI with its video in dvsd: a picture is made of Motion JPEG and H.264 AVI only/) });
-      // H.264 stored length-prefixed (as in MP4), not as the Annex B stream dashcams write.
-      const prefixed = scratch.write('avc1.avi', buildAvi([{ type: 'vids', codec: 'avc1' }], [{ id: '00dc', data: Buffer.from([0, 0, 0, 9, 0x67, 1, 2, 3, 4, 5, 6, 7, 8]) }]));
-      expect(await createDerivatives(prefixed, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toMatchObject({ reason: 'corrupt', message: expect.stringMatching(/Annex B/) });
-      const broken = scratch.write('broken.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: card.subarray(0, 200) }]));
-      expect(await createDerivatives(broken, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toMatchObject({ reason: 'corrupt' });
-      const noFrame = scratch.write('no-frame.avi', buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: Buffer.from('not a picture') }]));
-      expect(await createDerivatives(noFrame, { ...LIMIT, mediaType: 'video/vnd.avi' }).catch((e: unknown) => e)).toMatchObject({ reason: 'corrupt', message: expect.stringMatching(/^AVI: no Motion JPEG frame of at most 32 MiB starting as a JPEG picture in its first 4,096 chunks$/) });
+      expect(await refusal(dv)).toMatchObject({ reason: 'corrupt', message: 'its first frames do not decode (dvvideo: could not find dv frame profile)' });
+      const xvid = scratch.write('xvid.avi', buildAvi([{ type: 'vids', codec: 'XVID' }], [{ id: '00dc', data: Buffer.alloc(500, 7) }]));
+      expect(await refusal(xvid)).toMatchObject({ reason: 'corrupt', message: 'its first frames do not decode (mpeg4: header damaged)' });
+      for (const data of [card.subarray(0, 200), Buffer.from('not a picture')]) {
+        expect(await refusal(motionJpeg('broken.avi', data))).toMatchObject({ reason: 'corrupt', message: expect.stringMatching(/^its first frames do not decode \(/) });
+      }
     } finally {
       scratch.cleanup();
     }
@@ -551,7 +555,7 @@ describe('createDerivatives: video poster frames', () => {
 
   describe('hostile videos fail cleanly, within their limits, and the next one is decoded', () => {
     it.each([
-      ['video-truncated.mp4', 'corrupt', /Invalid data/],
+      ['video-truncated.mp4', 'corrupt', /^MP4\/MOV without its index \(moov atom not found\): cut short\?$/],
       ['video-absurd-dimensions.mp4', 'too_many_pixels', /16000x16000/],
       ['video-endless.mp4', 'limit_exceeded', /memory|MiB/],
       ['movie-header.mp4', 'unsupported_format', /no video stream/],

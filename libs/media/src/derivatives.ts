@@ -3,15 +3,11 @@
 // frames are decoded by WebAssembly decoders in a time- and memory-limited sandbox (sandbox.ts)
 // and their raw pixels go through the same sharp fan-out (converted to sRGB from the HEIF's own
 // ICC profile first: the sandbox's decoder hands pixels over without it).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
 import { MAX_ICC_BYTES, readHeifPrimaryItemOfFile } from './heif-items.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
-import { aviVideoFrames, isAviH264, isMotionJpeg, MAX_FRAME_BYTES, MAX_MOVI_CHUNKS } from './riff-avi.js';
 import { decodeInSandbox, DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedPixels } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 
@@ -38,19 +34,17 @@ const SANDBOX_MAX_PIXELS = 100_000_000;
 
 /**
  * Containers whose first video stream gives the poster frame (as sniffed by file-type);
- * `video/mp2t` is MPEG-TS, 188-byte packets (dashcams, broadcast) or AVCHD's 192 (camcorders' .MTS).
+ * `video/mp2t` is MPEG-TS, 188-byte packets (dashcams, broadcast) or AVCHD's 192 (camcorders' .MTS);
+ * `video/vnd.avi` is AVI (compact cameras' Motion JPEG, dashcams' H.264, DV camcorders, Xvid and DivX).
  */
-const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm', 'video/mp2t']);
+const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm', 'video/mp2t', 'video/vnd.avi']);
 
 /** Images by their sniffed media type: what sharp's libvips decodes, and HEVC HEIF in the sandbox. */
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl']);
 
-/** AVI as file-type names it: a poster from Motion JPEG and H.264 only (posterOfAvi). */
-const AVI = 'video/vnd.avi';
-
 /** Whether an item of this sniffed media type gets a thumbnail, preview and perceptual hash (a video from its poster frame); other files are stored opaque. */
 export function makesPicture(mediaType: string): boolean {
-  return IMAGE_TYPES.has(mediaType) || VIDEO_TYPES.has(mediaType) || mediaType === AVI;
+  return IMAGE_TYPES.has(mediaType) || VIDEO_TYPES.has(mediaType);
 }
 
 /** Derived images (JPEG, sRGB, upright, no metadata of any kind) and the picture's fingerprint. */
@@ -93,20 +87,19 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   }
   if (!sharpConfigured) configureSharp();
 
+  const image = sharp(filePath, { failOn: 'error', limitInputPixels: opts.maxInputPixels });
   // The sandbox's decoders (HEVC HEIF, video frames) hold a whole picture in WebAssembly memory
   // (1 GiB at most), where libvips shrinks a JPEG on load: they take no more than 100 MP.
   const sandboxPixels = Math.min(opts.maxInputPixels, SANDBOX_MAX_PIXELS);
-  let image: Sharp;
   let header: Metadata;
   try {
-    ({ image, header } = await readHeader(filePath, opts.maxInputPixels));
+    // Header only; with limitInputPixels set this already refuses a bomb by its declared size.
+    header = await image.metadata();
   } catch (error) {
     // Not an image libvips reads: a video gets its poster frame.
-    const mediaType = opts.mediaType ?? (await sniffMediaType(filePath));
-    if (VIDEO_TYPES.has(mediaType)) {
+    if (VIDEO_TYPES.has(opts.mediaType ?? (await sniffMediaType(filePath)))) {
       return fanOut(await decodeInSandbox('video', filePath, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
     }
-    if (mediaType === AVI) return posterOfAvi(filePath, opts, sandboxPixels);
     throw undecodable(error);
   }
   if (!header.format || !DECODABLE_FORMATS.has(header.format)) {
@@ -127,17 +120,6 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     return fanOut(pixels, item?.icc ?? null);
   }
 
-  return decodeOnce(image, header);
-}
-
-/** libvips' reader of an image and its header only: with limitInputPixels set this already refuses a bomb by its declared size. */
-async function readHeader(input: string | Buffer, maxInputPixels: number): Promise<{ image: Sharp; header: Metadata }> {
-  const image = sharp(input, { failOn: 'error', limitInputPixels: maxInputPixels });
-  return { image, header: await image.metadata() };
-}
-
-/** libvips' one decode of an image whose header it read, fanned out to the derivatives. */
-async function decodeOnce(image: Sharp, header: Metadata): Promise<MediaDerivatives> {
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     // The one decode: upright, alpha on white, sRGB 8-bit, already at preview size so JPEG
@@ -156,51 +138,6 @@ async function decodeOnce(image: Sharp, header: Metadata): Promise<MediaDerivati
 
   const upright = header.autoOrient ?? { width: header.width, height: header.height };
   return { ...(await derive(decoded)), width: upright.width, height: upright.height };
-}
-
-/** H.264 frames of an AVI handed to the sandbox for a poster: its scan for a frame that is not flat looks at up to 90. */
-const AVI_H264_FRAMES = 120;
-
-/**
- * An AVI (the sandbox's ffmpeg has no AVI demuxer): a compact camera's Motion JPEG gives its first
- * frame, a JPEG picture decoded by libvips as any photo is (libjpeg-turbo puts in the standard
- * Huffman tables Motion JPEG leaves out); a dashcam's H.264 gives its first frames as a raw
- * stream, which the sandbox decodes with ffmpeg's `h264` demuxer only. Other video (DV, Xvid) has
- * no decoder here.
- */
-async function posterOfAvi(filePath: string, opts: DerivativeOptions, sandboxPixels: number): Promise<MediaDerivatives> {
-  const video = await aviVideoFrames(filePath, { h264Frames: AVI_H264_FRAMES }).catch((error: unknown) => {
-    throw new UndecodableMediaError('corrupt', `AVI: ${error instanceof Error ? error.message : String(error)}`);
-  });
-  const refuse = (what: string) => new UndecodableMediaError('unsupported_format', `AVI with ${what}: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received`);
-  if (video === null) throw refuse('no RIFF AVI header');
-  if (video.codec === null) throw refuse('no video stream');
-  if (isMotionJpeg(video.codec)) {
-    const jpeg = video.frames[0];
-    if (!jpeg || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new UndecodableMediaError(
-        'corrupt',
-        `AVI: no Motion JPEG frame of at most ${MAX_FRAME_BYTES / 1024 / 1024} MiB starting as a JPEG picture in its first ${MAX_MOVI_CHUNKS.toLocaleString('en')} chunks`,
-      );
-    const { image, header } = await readHeader(jpeg, opts.maxInputPixels).catch((error: unknown) => {
-      throw undecodable(error);
-    });
-    if (header.format !== 'jpeg') throw new UndecodableMediaError('corrupt', `AVI: the first Motion JPEG frame is not a JPEG picture (${header.format ?? 'unknown'})`);
-    return decodeOnce(image, header);
-  }
-  if (!isAviH264(video.codec)) throw refuse(`its video in ${video.codec}`);
-  const stream = Buffer.concat(video.frames);
-  // Annex B starts with a start code; length-prefixed ('avc1' as in MP4) would need the SPS from the header.
-  if (!/^\x00\x00(\x00)?\x01/.test(stream.toString('latin1', 0, 4))) {
-    throw new UndecodableMediaError('corrupt', `AVI: its H.264 (${video.codec}) does not start as an Annex B byte stream`);
-  }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-avi-'));
-  try {
-    const raw = path.join(dir, 'video.h264');
-    await writeFile(raw, stream);
-    return fanOut(await decodeInSandbox('video', raw, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS, { rawH264: true }));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /**

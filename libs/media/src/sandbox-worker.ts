@@ -45,11 +45,6 @@ export interface SandboxRequest {
   posterScanFrames: number;
   /** Videos: candidates are scaled to fit this square (only when the first frame is flat). */
   posterCandidateSide: number;
-  /**
-   * Videos: the file is a raw H.264 elementary stream (Annex B) the archive cut out of a
-   * container the sandbox has no demuxer for (AVI), read with ffmpeg's `h264` demuxer only.
-   */
-  rawH264?: boolean;
 }
 
 /** Raw pixels, row-major, no padding. */
@@ -232,7 +227,7 @@ export function sandboxWorkerMain(): void {
       // Only the file itself: no nested URLs, playlists or concat scripts, only the containers
       // the archive accepts as video.
       '-protocol_whitelist', 'file',
-      ...(request.rawH264 ? ['-format_whitelist', 'h264', '-f', 'h264'] : ['-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts']),
+      '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi',
       // The decompression-bomb guard: no picture buffer larger than this is ever allocated.
       '-max_pixels', String(request.maxInputPixels),
       '-i', '/evidence/video',
@@ -326,12 +321,20 @@ export function sandboxWorkerMain(): void {
     if (/matches no streams|does not contain any stream|Output file .* does not contain/i.test(text)) {
       return refuse('unsupported_format', 'no video stream');
     }
-    if (/not on whitelist|Unknown input format|Invalid data found when processing input/i.test(text) && !/moov atom not found/i.test(text)) {
-      return refuse('unsupported_format', line.slice(0, 300));
+    if (/moov atom not found/i.test(text)) return refuse('corrupt', 'MP4/MOV without its index (moov atom not found): cut short?');
+    // Opening the file failed: ffmpeg names it by its path inside the sandbox, which says nothing to a reader.
+    const opening = /^\/evidence\/video: (.+)$/m.exec(text)?.[1];
+    if (/not on whitelist|Unknown input format/i.test(text) || (opening && /Invalid data found when processing input/i.test(opening))) {
+      return refuse('unsupported_format', `not readable as a video container (${(opening ?? line).slice(0, 200)})`);
     }
     if (/Decoder \(codec (\w+)\) not found|no decoder found|Decoding requested, but no decoder/i.test(text)) {
       return refuse('unsupported_format', `no decoder for this video codec (${line.slice(0, 200)})`);
     }
+    // A frame that does not decode: the decoder's own complaint ("[mpeg4 @ 0x...] header damaged")
+    // says more than ffmpeg's summary lines after it.
+    const decoder = /^\[(\w+) @ 0x[0-9a-f]+\] (.+)$/m.exec(text);
+    const decoding = /^Error while decoding stream #\d+:\d+: (.+)$/m.exec(text)?.[1];
+    if (decoder || decoding) return refuse('corrupt', `its first frames do not decode (${decoder ? `${decoder[1]}: ${decoder[2]}` : decoding})`.slice(0, 300));
     return refuse('corrupt', line.slice(0, 300));
   };
 

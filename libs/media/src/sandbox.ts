@@ -99,11 +99,9 @@ export async function decodeInSandbox(
   filePath: string,
   maxInputPixels: number,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
-  options: { rawH264?: boolean } = {},
 ): Promise<DecodedPixels> {
   const { decoder, module } = await compiledDecoder(kind);
   const request: SandboxRequest = {
-    ...options,
     kind,
     filePath,
     maxInputPixels,

@@ -1,5 +1,5 @@
 // A RIFF AVI built in memory for specs: streams described in 'hdrl' ('strh' type and handler,
-// 'strf' with the video's biCompression) and chunks in 'movi', optionally inside a 'rec ' list.
+// 'strf' with the video's biCompression) and chunks in 'movi'.
 
 const chunk = (id: string, body: Buffer): Buffer => {
   const header = Buffer.alloc(8);
@@ -15,7 +15,7 @@ export interface AviStream {
   codec?: string;
 }
 
-export function buildAvi(streams: AviStream[], frames: { id: string; data: Buffer }[], options: { inRecList?: boolean } = {}): Buffer {
+export function buildAvi(streams: AviStream[], frames: { id: string; data: Buffer }[]): Buffer {
   const avih = Buffer.alloc(56);
   avih.writeUInt32LE(100_000, 0); // 10 frames/s
   avih.writeUInt32LE(frames.length, 16);
@@ -31,8 +31,7 @@ export function buildAvi(streams: AviStream[], frames: { id: string; data: Buffe
     }
     return list('strl', chunk('strh', strh), chunk('strf', strf));
   });
-  const movieChunks = frames.map(({ id, data }) => chunk(id, data));
-  const movi = list('movi', ...(options.inRecList ? [list('rec ', ...movieChunks)] : movieChunks));
+  const movi = list('movi', ...frames.map(({ id, data }) => chunk(id, data)));
   const body = Buffer.concat([Buffer.from('AVI ', 'latin1'), list('hdrl', chunk('avih', avih), ...strls), movi]);
   return chunk('RIFF', body);
 }
