@@ -436,6 +436,39 @@ describe('incidents, casualties and damage records (e2e)', () => {
     expect(after[0]!['n']).toBe(before[0]!['n'] + 1);
   });
 
+  it("keeps how precise a casualty's dates are: given, amended, exported; a precision without its date or not in the vocabulary stores nothing", async () => {
+    const count = async () => (await t.db.superuserQuery(`SELECT count(*)::int AS n FROM casualties WHERE incident_id = $1`, [incidentId]))[0]!['n'];
+    const before = await count();
+    const unknown = expectProblem(await as(investigator).post(`/incidents/${incidentId}/casualties`, { harmStatus: 'died_of_wounds', dateOfDeath: '2022-03-01', dateOfDeathPrecision: 'fortnight' }), 422);
+    expect(unknown.errors).toEqual([{ field: 'dateOfDeathPrecision', message: expect.stringContaining('date_precision') }]);
+    const alone = expectProblem(await as(investigator).post(`/incidents/${incidentId}/casualties`, { harmStatus: 'killed', dateOfHarmPrecision: 'month' }), 422);
+    expect(alone.errors).toEqual([{ field: 'dateOfHarmPrecision', message: 'needs its date: give the date or clear both' }]);
+    expect(await count()).toBe(before);
+
+    // Hurt in the strike, died of the wounds some time in March: the month is what is known.
+    const made = await as(investigator).post(`/incidents/${incidentId}/casualties`, {
+      harmStatus: 'died_of_wounds', dateOfHarm: '2022-02-24', dateOfHarmPrecision: 'exact', dateOfDeath: '2022-03-01', dateOfDeathPrecision: 'month', reason: 'hospital record',
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ dateOfHarm: '2022-02-24', dateOfHarmPrecision: 'exact', dateOfDeath: '2022-03-01', dateOfDeathPrecision: 'month' });
+    const amended = await as(investigator).patch(`/casualties/${made.body.id}`, { dateOfDeathPrecision: 'approximate', reason: 'the family is not sure of the month' });
+    expect(amended.status, JSON.stringify(amended.body)).toBe(200);
+    expect(amended.body).toMatchObject({ dateOfDeath: '2022-03-01', dateOfDeathPrecision: 'approximate' });
+    expectProblem(await as(investigator).patch(`/casualties/${made.body.id}`, { dateOfDeath: null, reason: 'not known' }), 422);
+    const listed = async () => (await as(investigator).get(`/incidents/${incidentId}/casualties`)).body.items.find((c: { id: string }) => c.id === made.body.id);
+    expect(await listed()).toMatchObject({ dateOfDeath: '2022-03-01', dateOfDeathPrecision: 'approximate' });
+
+    const rows = parse((await as(investigator).get(`/cases/${caseId}/casualties.csv`)).text) as string[][];
+    const header = rows[0]!;
+    expect(header.slice(header.indexOf('dateOfHarm'), header.indexOf('causeOfDeath'))).toEqual(['dateOfHarm', 'dateOfHarmPrecision', 'dateOfDeath', 'dateOfDeathPrecision']);
+    const row = rows.find((r) => r[0] === made.body.id)!;
+    expect(row[header.indexOf('dateOfDeathPrecision')]).toBe('approximate');
+
+    // A record stored before casualties had a precision reads as not said.
+    await t.db.superuserQuery(`UPDATE casualties SET record = record - 'dateOfHarmPrecision' - 'dateOfDeathPrecision' WHERE id = $1`, [made.body.id]);
+    expect(await listed()).toMatchObject({ dateOfHarm: '2022-02-24', dateOfHarmPrecision: null, dateOfDeathPrecision: null });
+  });
+
   it('streams a large case in pages: 1,001 casualties of two incidents and 501 incidents, every row once, in order', async () => {
     const big = (await as(investigator).post('/cases', { title: 'A long war' })).body.id as string;
     const incidents: string[] = [];

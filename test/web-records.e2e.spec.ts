@@ -406,7 +406,8 @@ describe('casualty records on the incident page', () => {
     await form.getByLabel('Sex').selectOption('female');
     await form.getByLabel('Age', { exact: true }).fill('30-40');
     await form.getByLabel('Date the person was hurt or killed').fill('2026-11-20');
-    await form.getByLabel('Date of death').fill('2026-11-21');
+    await form.getByLabel('Date of death', { exact: true }).fill('2026-11-21');
+    await form.getByLabel('How precise the date of death is').selectOption('approximate');
     await form.getByLabel('Cause of death').fill('shrapnel wounds');
     await form.getByLabel('Record status').selectOption('corroborated');
     await form.getByRole('button', { name: 'Add' }).click();
@@ -415,7 +416,7 @@ describe('casualty records on the incident page', () => {
     expect(group).toMatchObject({ countingUnit: 'group', groupSize: { min: 5, max: 8 }, harmStatus: 'injured', civilianStatus: 'civilian', specialCategories: ['emergency_responder'], sources: [{ evidenceId: photoId, reliability: null }] });
     expect(person).toMatchObject({
       countingUnit: 'individual', harmStatus: 'killed', fullName: 'Ірина Коваль', nameVariants: ['Iryna Koval', 'Ирина Коваль'], sex: 'female', age: null, ageRange: { min: 30, max: 40 },
-      dateOfHarm: '2026-11-20', dateOfDeath: '2026-11-21', causeOfDeath: 'shrapnel wounds', status: 'corroborated', identificationStatus: 'unidentified',
+      dateOfHarm: '2026-11-20', dateOfHarmPrecision: null, dateOfDeath: '2026-11-21', dateOfDeathPrecision: 'approximate', causeOfDeath: 'shrapnel wounds', status: 'corroborated', identificationStatus: 'unidentified',
     });
     expect((await api(investigator).get(`/incidents/${id}`)).body).toMatchObject({ killed: { min: 1, max: 1 }, injured: { min: 5, max: 8 }, figuresSource: 'casualty_records' });
     // The group's source is named by its title in the list.
@@ -426,6 +427,7 @@ describe('casualty records on the incident page', () => {
     await page.getByRole('button', { name: 'Edit: Ірина Коваль' }).click();
     const edit = page.getByRole('form', { name: 'Amend the record: Ірина Коваль' });
     expect(await edit.getByLabel('Age', { exact: true }).inputValue()).toBe('30–40');
+    expect(await edit.getByLabel('How precise the date of death is').inputValue()).toBe('approximate');
     await edit.getByLabel('Identification').selectOption('identified');
     await edit.getByLabel('Record status').selectOption('confirmed');
     await edit.getByRole('button', { name: 'Save', exact: true }).click();

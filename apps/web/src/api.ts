@@ -365,7 +365,10 @@ export interface Casualty {
   civilianStatusBasis: string | null;
   specialCategories: string[];
   dateOfHarm: string | null;
+  /** date_precision of dateOfHarm (exact, approximate, day, month, year). */
+  dateOfHarmPrecision: string | null;
   dateOfDeath: string | null;
+  dateOfDeathPrecision: string | null;
   causeOfDeath: string | null;
   identificationStatus: string;
   status: string;

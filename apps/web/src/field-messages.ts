@@ -38,6 +38,7 @@ const UK_EXACT: Record<string, string> = {
   'is empty: name at least one, or leave it out (no selection exports the whole case)':
     'порожній список: вкажіть хоча б один або не вказуйте зовсім (без вибору експортується вся справа)',
   'lies in the future': 'у майбутньому',
+  'needs its date: give the date or clear both': 'потрібна сама дата: вкажіть її або очистьте обидва поля',
   'may hold letters, digits and . _ / - only': 'може містити лише літери, цифри та . _ / -',
   'min must not be greater than max': 'min не може бути більшим за max',
   'must be 64 hexadecimal characters': 'має складатися з 64 шістнадцяткових символів',

@@ -51,6 +51,16 @@ describe('record bodies', () => {
     expect(refusal(() => parseWith(CreateCasualtyBody, { harmStatus: 'killed', dateOfHarm: '2026-02-30' }))).toEqual({ kind: 'bad_request', fields: ['dateOfHarm'] });
   });
 
+  it("keeps how precise a casualty's dates are, and refuses a precision without its date", () => {
+    // Died of wounds some time in March 2022: the month is what is known.
+    const { record } = parseWith(CreateCasualtyBody, { harmStatus: 'died_of_wounds', dateOfHarm: '2022-02-24', dateOfHarmPrecision: 'exact', dateOfDeath: '2022-03-01', dateOfDeathPrecision: 'month' });
+    expect(record).toMatchObject({ dateOfHarm: '2022-02-24', dateOfHarmPrecision: 'exact', dateOfDeath: '2022-03-01', dateOfDeathPrecision: 'month' });
+    expect(parseWith(CreateCasualtyBody, { harmStatus: 'injured' }).record).toMatchObject({ dateOfHarmPrecision: null, dateOfDeathPrecision: null });
+    expect(refusal(() => parseWith(CreateCasualtyBody, { harmStatus: 'killed', dateOfHarmPrecision: 'month' }))).toEqual({ kind: 'unprocessable', fields: ['dateOfHarmPrecision'] });
+    expect(refusal(() => parseWith(CreateCasualtyBody, { harmStatus: 'killed', dateOfHarm: '2022-02-24', dateOfDeathPrecision: 'year' }))).toEqual({ kind: 'unprocessable', fields: ['dateOfDeathPrecision'] });
+    expect(refusal(() => parseWith(CreateCasualtyBody, { harmStatus: 'killed', dateOfHarm: '2022-02-24', dateOfHarmPrecision: 'Month!' }))).toEqual({ kind: 'unprocessable', fields: ['dateOfHarmPrecision'] });
+  });
+
   it('checks a damage footprint is a closed GeoJSON polygon in [lon, lat]', () => {
     const ring = [[36.1, 50.0], [36.2, 50.0], [36.2, 50.1], [36.1, 50.0]];
     expect(parseWith(CreateDamageBody, { footprint: { type: 'Polygon', coordinates: [ring] } }).record.footprint).toEqual({ type: 'Polygon', coordinates: [ring] });

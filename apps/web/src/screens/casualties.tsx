@@ -18,7 +18,9 @@ const EMPTY = {
   civilianStatusBasis: '',
   specialCategories: [] as string[],
   dateOfHarm: '',
+  dateOfHarmPrecision: '',
   dateOfDeath: '',
+  dateOfDeathPrecision: '',
   causeOfDeath: '',
   identificationStatus: '',
   status: '',
@@ -47,7 +49,9 @@ function formOf(c: Casualty): CasualtyForm {
     civilianStatusBasis: c.civilianStatusBasis ?? '',
     specialCategories: c.specialCategories,
     dateOfHarm: c.dateOfHarm ?? '',
+    dateOfHarmPrecision: c.dateOfHarmPrecision ?? '',
     dateOfDeath: c.dateOfDeath ?? '',
+    dateOfDeathPrecision: c.dateOfDeathPrecision ?? '',
     causeOfDeath: c.causeOfDeath ?? '',
     identificationStatus: c.identificationStatus,
     status: c.status,
@@ -84,7 +88,9 @@ function bodyOf(form: CasualtyForm, names: boolean): Record<string, unknown> {
     civilianStatusBasis: textOrNull(form.civilianStatusBasis),
     specialCategories: form.specialCategories,
     dateOfHarm: form.dateOfHarm || null,
+    dateOfHarmPrecision: form.dateOfHarmPrecision || null,
     dateOfDeath: form.dateOfDeath || null,
+    dateOfDeathPrecision: form.dateOfDeathPrecision || null,
     causeOfDeath: textOrNull(form.causeOfDeath),
     identificationStatus: form.identificationStatus || null,
     status: form.status || null,
@@ -244,10 +250,12 @@ function CasualtyForm({ record, caseId, incidentId, names, evidence, title, onSa
       <Field label={t('casualty.civilianStatusBasis')} maxLength={2000} value={form.civilianStatusBasis} onChange={set('civilianStatusBasis')} error={fieldError('civilianStatusBasis')} />
       <VocabularyChecks legend={t('casualty.specialCategories')} vocabulary="special_category" terms={terms('special_category')} value={form.specialCategories} onChange={(specialCategories) => setForm({ ...form, specialCategories })} error={fieldError('specialCategories')} />
       <Field label={t('casualty.dateOfHarm')} type="date" value={form.dateOfHarm.slice(0, 10)} onChange={set('dateOfHarm')} error={fieldError('dateOfHarm')} />
+      <VocabularyPicker label={t('casualty.dateOfHarmPrecision')} vocabulary="date_precision" terms={terms('date_precision')} value={form.dateOfHarmPrecision} onChange={pick('dateOfHarmPrecision')} error={fieldError('dateOfHarmPrecision')} />
       {/* A death's date and cause where the harm is a death, or where they were recorded before. */}
-      {(DEATHS.includes(form.harmStatus) || form.dateOfDeath || form.causeOfDeath) && (
+      {(DEATHS.includes(form.harmStatus) || form.dateOfDeath || form.dateOfDeathPrecision || form.causeOfDeath) && (
         <>
           <Field label={t('casualty.dateOfDeath')} type="date" value={form.dateOfDeath.slice(0, 10)} onChange={set('dateOfDeath')} error={fieldError('dateOfDeath')} />
+          <VocabularyPicker label={t('casualty.dateOfDeathPrecision')} vocabulary="date_precision" terms={terms('date_precision')} value={form.dateOfDeathPrecision} onChange={pick('dateOfDeathPrecision')} error={fieldError('dateOfDeathPrecision')} />
           <Field label={t('casualty.causeOfDeath')} maxLength={2000} value={form.causeOfDeath} onChange={set('causeOfDeath')} error={fieldError('causeOfDeath')} />
         </>
       )}

@@ -132,6 +132,8 @@ export class CasualtiesService {
       incidentId: row.incidentId,
       caseId: row.caseId,
       ...row.record,
+      dateOfHarmPrecision: row.record.dateOfHarmPrecision ?? null,
+      dateOfDeathPrecision: row.record.dateOfDeathPrecision ?? null,
       unsourced: row.record.sources.length === 0,
       ...(withNames ? this.openNames(row.id, row.namesSealed) : {}),
       createdAt: row.createdAt.toISOString(),

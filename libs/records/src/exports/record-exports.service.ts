@@ -21,7 +21,8 @@ import { featureCollectionText, type GeoJsonLayer } from './geojson.js';
 
 const CSV_HEADER = [
   'id', 'incidentId', 'incidentCode', 'countingUnit', 'groupSizeMin', 'groupSizeMax', 'harmStatus', 'sex', 'age', 'ageMin',
-  'ageMax', 'ageGroup', 'civilianStatus', 'specialCategories', 'dateOfHarm', 'dateOfDeath', 'causeOfDeath',
+  'ageMax', 'ageGroup', 'civilianStatus', 'specialCategories', 'dateOfHarm', 'dateOfHarmPrecision', 'dateOfDeath',
+  'dateOfDeathPrecision', 'causeOfDeath',
   'identificationStatus', 'status', 'sourceCount', 'unsourced', 'consentToPublishName',
 ];
 
@@ -105,7 +106,7 @@ export class RecordExports {
       return [
         v.id, v.incidentId, row.incidentCode, v.countingUnit, v.groupSize?.min ?? null, v.groupSize?.max ?? null,
         v.harmStatus, v.sex, v.age, v.ageRange?.min ?? null, v.ageRange?.max ?? null, v.ageGroup, v.civilianStatus,
-        v.specialCategories.join(';'), v.dateOfHarm, v.dateOfDeath, v.causeOfDeath, v.identificationStatus, v.status,
+        v.specialCategories.join(';'), v.dateOfHarm, v.dateOfHarmPrecision, v.dateOfDeath, v.dateOfDeathPrecision, v.causeOfDeath, v.identificationStatus, v.status,
         v.sources.length, v.unsourced, v.consentToPublishName,
         ...(includeNames ? [v.fullName ?? null, (v.nameVariants ?? []).join(';')] : []),
       ];
