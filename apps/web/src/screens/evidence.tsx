@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
@@ -509,6 +509,18 @@ function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>(null);
   const incidents = useCaseIncidents(item.caseId, item.incidentId ? [item.incidentId] : [], { onError: setError });
+  // A case may hold thousands of incidents: the same option elements on each keystroke of the
+  // reason, so React does not compare thousands of them again.
+  const options = useMemo(
+    () =>
+      incidents.items.map((i) => (
+        <option key={i.id} value={i.id} lang={contentLang(i.title, lang)}>
+          {i.code ? `${i.code} · ` : ''}
+          {shown(i.title)}
+        </option>
+      )),
+    [incidents.items, lang],
+  );
   async function save(event: FormEvent) {
     event.preventDefault();
     setError(null);
@@ -525,12 +537,7 @@ function IncidentLink({ item, onSaved }: { item: Evidence; onSaved(): void }) {
       <IncidentFinder caseId={item.caseId} onFound={incidents.add} onError={setError} />
       <Select label={t('item.linkIncident')} value={incidentId} onChange={(e) => setIncidentId(e.target.value)}>
         <option value="">{t('item.unlinked')}</option>
-        {incidents.items.map((i) => (
-          <option key={i.id} value={i.id} lang={contentLang(i.title, lang)}>
-            {i.code ? `${i.code} · ` : ''}
-            {shown(i.title)}
-          </option>
-        ))}
+        {options}
       </Select>
       <Field label={t('item.reason')} value={reason} onChange={(e) => setReason(e.target.value)} />
       <ErrorNote error={error} />
