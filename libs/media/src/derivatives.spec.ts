@@ -537,6 +537,9 @@ describe('createDerivatives: video poster frames', () => {
       expect(await refusal(dv)).toMatchObject({ reason: 'corrupt', message: 'its first frames do not decode (dvvideo: could not find dv frame profile)' });
       const xvid = scratch.write('xvid.avi', buildAvi([{ type: 'vids', codec: 'XVID' }], [{ id: '00dc', data: Buffer.alloc(500, 7) }]));
       expect(await refusal(xvid)).toMatchObject({ reason: 'corrupt', message: 'its first frames do not decode (mpeg4: header damaged)' });
+      const absurd = buildAvi([{ type: 'vids', codec: 'MJPG' }], [{ id: '00dc', data: card }]);
+      absurd.writeUInt32LE(0xfffffff0, absurd.indexOf('00dc') + 4); // a frame of 4 GiB in a file of 10 KB
+      expect(await refusal(scratch.write('absurd.avi', absurd))).toMatchObject({ reason: 'corrupt', message: 'its video ends before a whole frame' });
       for (const data of [card.subarray(0, 200), Buffer.from('not a picture')]) {
         expect(await refusal(motionJpeg('broken.avi', data))).toMatchObject({ reason: 'corrupt', message: expect.stringMatching(/^its first frames do not decode \(/) });
       }

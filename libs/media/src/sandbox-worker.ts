@@ -335,6 +335,8 @@ export function sandboxWorkerMain(): void {
     const decoder = /^\[(\w+) @ 0x[0-9a-f]+\] (.+)$/m.exec(text);
     const decoding = /^Error while decoding stream #\d+:\d+: (.+)$/m.exec(text)?.[1];
     if (decoder || decoding) return refuse('corrupt', `its first frames do not decode (${decoder ? `${decoder[1]}: ${decoder[2]}` : decoding})`.slice(0, 300));
+    // The container opened but gave the decoder no whole frame (a chunk that claims more than the file holds).
+    if (/Cannot determine format of input stream \S+ after EOF/.test(text)) return refuse('corrupt', 'its video ends before a whole frame');
     return refuse('corrupt', line.slice(0, 300));
   };
 
