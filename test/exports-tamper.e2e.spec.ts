@@ -323,10 +323,14 @@ describe('custodia verify against a tampered package (e2e)', () => {
     await run('openssl', ['ts', '-reply', '-in', replyFile, '-token_out', '-out', at(other, 'data/custody/tree-head.tsr')]);
     await rebag(other);
     await expectCaught(other, /time-stamp\s+FAIL\s+the RFC 3161 time-stamp does not verify: the token time-stamps other data/);
+    const checked = await script(other);
+    expect(checked.code, checked.stdout).toBe(1);
+    expect(checked.stdout).toMatch(/^FAILED +time-stamp: 1 problem\(s\)\n +- tree-head\.tsr: time-stamps other data than data\/custody\/tree-head\.json \(its sha256 differs\)/m);
     const removed = await copy();
     await unlink(at(removed, 'data/custody/tree-head.tsr'));
     await rebag(removed);
     await expectCaught(removed, /tree-head\.tsr is missing \(removed\?\)/);
+    expect((await script(removed)).stdout).toMatch(/^FAILED +time-stamp: 1 problem\(s\)\n +- bag-info\.txt says the head was time-stamped, but data\/custody\/tree-head\.tsr is missing \(removed\?\)/m);
   });
 
   it('--against the live archive proves the log only grew; a forked log is caught', async () => {

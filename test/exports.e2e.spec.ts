@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { CustodyLog, TreeHeads } from '../libs/custody/src/index.js';
 import { PYTHON } from './support/python.js';
-import { startLocalTsa, type LocalTsa } from './support/tsa/local-tsa.js';
+import { openssl, startLocalTsa, type LocalTsa } from './support/tsa/local-tsa.js';
 import { expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, binary, createCase, fixture, sha256base64, sha256hex, submit, waitProcessed } from './support/evidence.js';
 import { cliVerify, coreutilsCheck, download, filesIn, makeExport, run, unpack, waitExport } from './support/exports.js';
@@ -192,6 +192,9 @@ describe('court packages (e2e)', () => {
       expect(stamp.stdout).toContain('Verification: OK');
       const python = await run(PYTHON, [path.join(bag, 'verify_proofs.py'), bag]);
       expect(python.stdout).toContain('ALL CHECKS PASSED');
+      // The script checks the token too, with the certificate it carries: the one openssl checked above.
+      const tsaDer = (await openssl(['x509', '-in', tsa.tsaPem, '-outform', 'DER'])).stdout;
+      expect(python.stdout).toContain(`by Custodia Test TSA; the signature verifies with the certificate it carries (SHA-256 ${createHash('sha256').update(tsaDer).digest('hex')})`);
     });
 
     it('passes `custodia verify` on the ZIP and on the unpacked folder, pinned to the key and the TSA root', async () => {

@@ -37,9 +37,16 @@ What it checks, in this order (one line of output per area, then one line per pr
      evidence.submitted event of that item (a partner copy: a preview whose SHA-256 is that of a
      proven evidence.derivative_created event of kind "preview"). This is the check that ties the
      files to the log: manifests alone can be recomputed by whoever changed a file.
+  9. The RFC 3161 time-stamp token, data/custody/tree-head.tsr, where there is one (bag-info.txt's
+     Custodia-Timestamp-Token says whether there should be): its message imprint is the hash of
+     data/custody/tree-head.json's bytes; its signed attributes hold the hash of its TSTInfo
+     (RFC 5652 section 5.4); their signature verifies with a certificate the token carries
+     (RSA PKCS #1 v1.5, ECDSA P-256 or P-384; other algorithms are named and left to openssl); its
+     time (genTime) is not more than 5 minutes before the head's own timestamp.
 
 What it does not check:
-  - The RFC 3161 time-stamp token data/custody/tree-head.tsr: README.txt shows the openssl command.
+  - Whether the time-stamp's certificate is the authority's (its chain to the authority's root, its
+    validity, its revocation): README.txt's openssl command does, given that root.
   - Completeness. An inclusion proof shows that an event is in the log, not that the package holds
     every event about an item: a package with some events (and their proofs) left out still passes.
   - That the key belongs to the archive: obtain its keyId independently and pass --trusted-key.
@@ -822,6 +829,247 @@ def check_items(problem, bag, proven):
                         % (item, name, 'evidence.derivative_created' if partner else 'evidence.submitted', digest))
     return '%d item(s), each %s the one its proven custody events record' % (len(ids), 'preview' if partner else 'original')
 
+# ---- RFC 3161 time-stamp token: DER (X.690), CMS (RFC 5652), TSTInfo (RFC 3161 section 2.4.2) ----
+
+def der_elements(data):
+    """The DER elements of `data`, each (tag, content, whole element); ValueError when malformed."""
+    elements, at = [], 0
+    while at < len(data):
+        if at + 2 > len(data):
+            raise ValueError('a DER element is cut short')
+        tag, length, start = data[at], data[at + 1], at + 2
+        if tag & 0x1f == 0x1f:
+            raise ValueError('a multi-byte DER tag')
+        if length & 0x80:
+            count = length & 0x7f
+            if not 1 <= count <= 4 or start + count > len(data):
+                raise ValueError('a malformed DER length')
+            length, start = int.from_bytes(data[start:start + count], 'big'), start + count
+        if start + length > len(data):
+            raise ValueError('a DER element runs past its container')
+        elements.append((tag, data[start:start + length], data[at:start + length]))
+        at = start + length
+    return elements
+
+
+def der_one(data, tag):
+    """The content of the single DER element `data` is, which must have this tag."""
+    elements = der_elements(data)
+    if len(elements) != 1 or elements[0][0] != tag:
+        raise ValueError('expected one DER element of tag 0x%02x' % tag)
+    return elements[0][1]
+
+
+def der_oid(content):
+    """Dotted form of an OBJECT IDENTIFIER's content."""
+    arcs, value = [], 0
+    for byte in content:
+        value = value << 7 | byte & 0x7f
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    if not arcs:
+        raise ValueError('an empty object identifier')
+    first = min(arcs[0] // 40, 2)
+    return '.'.join(str(arc) for arc in [first, arcs[0] - 40 * first] + arcs[1:])
+
+
+def algorithm_oid(element):
+    """The OID of an AlgorithmIdentifier (SEQUENCE { OID, parameters })."""
+    return der_oid(der_elements(element)[0][1]) if element and der_elements(element)[0][0] == 0x06 else None
+
+
+HASH_OIDS = {'1.3.14.3.2.26': 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256',
+             '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512'}
+# RFC 8017 section 9.2, note 1: DER of DigestInfo before the hash value.
+DIGEST_INFO = {'sha1': '3021300906052b0e03021a05000414',
+               'sha256': '3031300d060960864801650304020105000420',
+               'sha384': '3041300d060960864801650304020205000430',
+               'sha512': '3051300d060960864801650304020305000440'}
+RSA_SIGNATURES = {'1.2.840.113549.1.1.1', '1.2.840.113549.1.1.5', '1.2.840.113549.1.1.11',
+                  '1.2.840.113549.1.1.12', '1.2.840.113549.1.1.13'}
+ECDSA_SIGNATURES = {'1.2.840.10045.4.1', '1.2.840.10045.4.3.2', '1.2.840.10045.4.3.3', '1.2.840.10045.4.3.4'}
+# FIPS 186-4 D.1.2 (SEC 2): prime, b, base point x and y, order; a = -3 for both.
+CURVES = {
+    '1.2.840.10045.3.1.7': (
+        2 ** 256 - 2 ** 224 + 2 ** 192 + 2 ** 96 - 1,
+        0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b,
+        0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296,
+        0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5,
+        0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551),
+    '1.3.132.0.34': (
+        2 ** 384 - 2 ** 128 - 2 ** 96 + 2 ** 32 - 1,
+        0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef,
+        0xaa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7,
+        0x3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f,
+        0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973),
+}
+
+
+def ec_add(curve, a, b):
+    """Sum of two affine points of y^2 = x^3 - 3x + b (None is the point at infinity)."""
+    p = curve[0]
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a[0] == b[0] and (a[1] + b[1]) % p == 0:
+        return None
+    if a == b:
+        slope = (3 * a[0] * a[0] - 3) * pow(2 * a[1], p - 2, p) % p
+    else:
+        slope = (b[1] - a[1]) * pow(b[0] - a[0], p - 2, p) % p
+    x = (slope * slope - a[0] - b[0]) % p
+    return (x, (slope * (a[0] - x) - a[1]) % p)
+
+
+def ec_mul(curve, k, point):
+    result = None
+    while k > 0:
+        if k & 1:
+            result = ec_add(curve, result, point)
+        point = ec_add(curve, point, point)
+        k >>= 1
+    return result
+
+
+def ecdsa_verify(curve, point, digest, signature):
+    """FIPS 186-4 section 6.4.2 (SEC 1 section 4.1.4), the signature a DER SEQUENCE { r, s }."""
+    p, b, gx, gy, n = curve
+    x, y = point
+    if not (0 <= x < p and 0 <= y < p) or (y * y - x * x * x + 3 * x - b) % p != 0:
+        return False
+    r, s = (int.from_bytes(content, 'big') for _, content, _ in der_elements(der_one(signature, 0x30)))
+    if not (0 < r < n and 0 < s < n):
+        return False
+    e = int.from_bytes(digest, 'big') >> max(0, 8 * len(digest) - n.bit_length())
+    w = pow(s, n - 2, n)
+    total = ec_add(curve, ec_mul(curve, e * w % n, (gx, gy)), ec_mul(curve, r * w % n, point))
+    return total is not None and total[0] % n == r
+
+
+def rsa_verify(modulus, exponent, hash_name, digest, signature):
+    """RSASSA-PKCS1-v1_5 (RFC 8017 section 8.2.2): the signature opens to the padded DigestInfo."""
+    size = (modulus.bit_length() + 7) // 8
+    if len(signature) != size:
+        return False
+    opened = pow(int.from_bytes(signature, 'big'), exponent, modulus).to_bytes(size, 'big')
+    info = bytes.fromhex(DIGEST_INFO[hash_name]) + digest
+    return size >= len(info) + 11 and opened == b'\x00\x01' + b'\xff' * (size - len(info) - 3) + b'\x00' + info
+
+
+def certificate_facts(certificate):
+    """(subject's common name or None, SubjectPublicKeyInfo as (algorithm OID, parameter OID, key bits))."""
+    tbs = der_elements(der_one(certificate, 0x30))[0][1]
+    fields = der_elements(tbs)
+    if fields[0][0] == 0xa0:  # [0] version
+        fields = fields[1:]
+    subject, spki = fields[4][1], fields[5][1]
+    name = None
+    for _, rdn, _ in der_elements(subject):
+        for _, attribute, _ in der_elements(rdn):
+            oid, value = der_elements(attribute)[:2]
+            if der_oid(oid[1]) == '2.5.4.3':
+                name = value[1].decode('utf-16-be' if value[0] == 0x1e else 'utf-8', 'replace')
+    algorithm, bits = der_elements(spki)[:2]
+    parts = der_elements(algorithm[1])
+    parameter = der_oid(parts[1][1]) if len(parts) > 1 and parts[1][0] == 0x06 else None
+    if bits[0] != 0x03 or not bits[1] or bits[1][0] != 0:
+        raise ValueError('a public key that is not a whole BIT STRING')
+    return name, (der_oid(parts[0][1]), parameter, bits[1][1:])
+
+
+def signature_holds(key, signature_oid, hash_name, digest, signature):
+    """True or False when this key and algorithm can be checked here, None when they cannot."""
+    algorithm, parameter, bits = key
+    if signature_oid in RSA_SIGNATURES and algorithm == '1.2.840.113549.1.1.1':
+        modulus, exponent = (int.from_bytes(c, 'big') for _, c, _ in der_elements(der_one(bits, 0x30))[:2])
+        return rsa_verify(modulus, exponent, hash_name, digest, signature)
+    if signature_oid in ECDSA_SIGNATURES and algorithm == '1.2.840.10045.2.1' and parameter in CURVES:
+        curve = CURVES[parameter]
+        size = (curve[0].bit_length() + 7) // 8
+        if len(bits) != 1 + 2 * size or bits[0] != 4:  # uncompressed points only
+            return None
+        point = (int.from_bytes(bits[1:1 + size], 'big'), int.from_bytes(bits[1 + size:], 'big'))
+        return ecdsa_verify(curve, point, digest, signature)
+    return None
+
+
+def check_timestamp(problem, bag, head):
+    """The RFC 3161 token of data/custody/tree-head.tsr: for tree-head.json's bytes, signed with a
+    certificate it carries, not older than the head. Whose certificate that is, openssl checks."""
+    declared = bag_info_field(bag, 'Custodia-Timestamp-Token')
+    try:
+        with open(os.path.join(bag, 'data/custody/tree-head.tsr'), 'rb') as f:
+            token = f.read()
+    except OSError:
+        if declared == 'yes':
+            problem('bag-info.txt says the head was time-stamped, but data/custody/tree-head.tsr is missing (removed?)')
+        return 'SKIPPED: the package carries no RFC 3161 time-stamp'
+    with open(os.path.join(bag, 'data/custody/tree-head.json'), 'rb') as f:
+        stamped = f.read()
+    content_type, content = der_elements(der_one(token, 0x30))[:2]
+    if der_oid(content_type[1]) != '1.2.840.113549.1.7.2' or content[0] != 0xa0:
+        problem('tree-head.tsr: is not CMS SignedData (RFC 5652)')
+        return None
+    signed_data = der_elements(der_one(content[1], 0x30))
+    encapsulated = der_elements(signed_data[2][1])
+    if der_oid(encapsulated[0][1]) != '1.2.840.113549.1.9.16.1.4':
+        problem('tree-head.tsr: does not hold a TSTInfo (RFC 3161 section 2.4.2)')
+        return None
+    if len(encapsulated) != 2 or encapsulated[1][0] != 0xa0:
+        problem('tree-head.tsr: holds no TSTInfo')
+        return None
+    tst_info = der_one(encapsulated[1][1], 0x04)  # the TSTInfo's DER, which the signed attributes hash
+    fields = der_elements(der_one(tst_info, 0x30))
+    imprint_algorithm, imprint = der_elements(fields[2][1])[:2]
+    imprint_hash = HASH_OIDS.get(algorithm_oid(imprint_algorithm[1]))
+    serial, gen_time = int.from_bytes(fields[3][1], 'big'), fields[4][1].decode('ascii')
+    if imprint_hash is None or imprint_hash == 'sha1':
+        problem('tree-head.tsr: its message imprint uses a hash not accepted here (%s)' % algorithm_oid(imprint_algorithm[1]))
+    elif hashlib.new(imprint_hash, stamped).digest() != imprint[1]:
+        problem('tree-head.tsr: time-stamps other data than data/custody/tree-head.json (its %s differs)' % imprint_hash)
+    when = datetime.datetime.strptime(gen_time[:14], '%Y%m%d%H%M%S').replace(tzinfo=datetime.timezone.utc)
+    if isinstance(head, dict) and isinstance(head.get('timestamp'), str) and TIMESTAMP.fullmatch(head['timestamp']):
+        head_time = datetime.datetime.strptime(head['timestamp'], '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc)
+        if when + datetime.timedelta(minutes=5) < head_time:
+            problem('tree-head.tsr: its time %s is older than the head it stamps (%s)' % (when.isoformat(), head['timestamp']))
+    # The signer: its signed attributes hold the TSTInfo's hash, and their DER (as a SET) is what it signed.
+    rest = signed_data[3:]
+    certificates = [whole for tag, _, whole in der_elements(rest[0][1]) if tag == 0x30] if rest and rest[0][0] == 0xa0 else []
+    signer_infos = der_elements(rest[-1][1]) if rest and rest[-1][0] == 0x31 else []
+    if len(signer_infos) != 1:
+        problem('tree-head.tsr: has %d signers, not one' % len(signer_infos))
+        return None
+    signer = der_elements(signer_infos[0][1])
+    digest_name = HASH_OIDS.get(algorithm_oid(signer[2][1]))
+    if signer[3][0] != 0xa0 or digest_name is None:
+        problem('tree-head.tsr: its signer has no signed attributes or an unknown digest algorithm')
+        return None
+    signed_attributes, signature_oid, signature = signer[3], algorithm_oid(signer[4][1]), signer[5][1]
+    digests = [der_one(values[1][2], 0x31) for values in (der_elements(attribute)[:2] for _, attribute, _ in der_elements(signed_attributes[1]))
+               if der_oid(values[0][1]) == '1.2.840.113549.1.9.4']
+    if len(digests) != 1 or der_one(digests[0], 0x04) != hashlib.new(digest_name, tst_info).digest():
+        problem("tree-head.tsr: its signed attributes do not hold its TSTInfo's %s (it was altered after signing)" % digest_name)
+    signed_digest = hashlib.new(digest_name, b'\x31' + signed_attributes[2][1:]).digest()
+    verdicts = []
+    for certificate in certificates:
+        name, key = certificate_facts(certificate)
+        verdicts.append((signature_holds(key, signature_oid, digest_name, signed_digest, signature), name, certificate))
+    good = [(name, certificate) for held, name, certificate in verdicts if held]
+    by = 'time-stamped %s (serial %d)' % (when.strftime('%Y-%m-%dT%H:%M:%SZ'), serial)
+    if good:
+        name, certificate = good[0]
+        return ('%s by %s; the signature verifies with the certificate it carries (SHA-256 %s); whether that is '
+                "the authority's certificate is not checked here: README.txt step 3" % (by, name or 'an unnamed authority', hashlib.sha256(certificate).hexdigest()))
+    if any(held is False for held, _, _ in verdicts):
+        problem('tree-head.tsr: its signature does not verify with the certificates it carries')
+        return None
+    if not certificates:
+        return '%s; the token carries no certificate, so its signature is not checked here: README.txt step 3' % by
+    return '%s; its signature (algorithm %s) is not checked here: README.txt step 3' % (by, signature_oid)
+
+
 
 # ---- Running the checks ----------------------------------------------------------------------
 
@@ -896,6 +1144,7 @@ def main():
     failures += run_area('custody events', check_events, bag, head, proven)
     failures += run_area('seal', check_seal, bag, head)
     failures += run_area('items', check_items, bag, proven)
+    failures += run_area('time-stamp', check_timestamp, bag, head)
     if failures:
         say('FAILED: %d problem(s)' % failures)
     elif trusted_keys:

@@ -96,7 +96,9 @@ ${tsa}
 4. Every custody event is in the log under that head, no event was altered, and each item's
    file is the one the log recorded when it arrived:
    python3 verify_proofs.py
-   (Python 3.6 or newer, standard library only; it also repeats checks 1 and 2.) This step is
+   (Python 3.6 or newer, standard library only; it also repeats checks 1 and 2, and of check 3
+   that the token is for this head and signed with the certificate it carries, not whose
+   certificate that is.) This step is
    the one that ties the files to the signed log: whoever changed a file can also recompute
    the manifests of step 1.
 5. All of the above at once, with the archive's own verifier:
@@ -158,6 +160,9 @@ ${tsaUk}
 4. Кожна подія є в журналі під цією головою, жодну не змінено, і файл кожного доказу - той,
    що журнал записав при надходженні:
    python3 verify_proofs.py
+   (Python 3.6 або новіший, лише стандартна бібліотека; скрипт також повторює перевірки 1 і 2, а з
+   перевірки 3 - що позначку зроблено саме для цієї голови й підписано сертифікатом, який вона
+   містить, але не те, чий це сертифікат.)
    Саме цей крок пов'язує файли з підписаним журналом: хто змінив файл, може перерахувати й
    маніфести з кроку 1.
 5. Усе разом - перевіркою архіву:

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PYTHON } from '../../../test/support/python.js';
+import { openssl, startLocalTsa, type LocalTsa, type TsaKey } from '../../../test/support/tsa/local-tsa.js';
 import { MemoryTree, canonicalBytes, proofToHex, toHex } from '#custodia/custody-core';
 import {
   HEAD_SIZE,
@@ -481,6 +482,57 @@ function editJson(files: Files, name: string, edit: (value: any) => void): Buffe
   edit(value);
   return Buffer.from(JSON.stringify(value));
 }
+
+describe("verify_proofs.py and the head's RFC 3161 time-stamp", () => {
+  const authorities = new Map<TsaKey, LocalTsa>();
+  beforeAll(async () => {
+    for (const key of ['P-256', 'P-384', 'RSA'] as const) authorities.set(key, await startLocalTsa(key));
+  });
+  afterAll(async () => {
+    for (const tsa of authorities.values()) await tsa.close();
+  });
+
+  /** A token (DER) from the authority over `data`, as the archive asks for one: SHA-256, with the certificate. */
+  async function tokenFor(data: Buffer, key: TsaKey = 'P-256'): Promise<Buffer> {
+    const tsa = authorities.get(key)!;
+    const query = await openssl(['ts', '-query', '-data', await tsa.writeTemp('stamped', data), '-sha256', '-cert']);
+    const reply = await tsa.writeTemp('reply.tsr', await tsa.reply(query.stdout));
+    return (await openssl(['ts', '-reply', '-in', reply, '-token_out'])).stdout;
+  }
+  const stampedYes = { bagInfo: (lines: string[]) => lines.map((l) => (l.startsWith('Custodia-Timestamp-Token:') ? 'Custodia-Timestamp-Token: yes' : l)) };
+  const withToken = (token: Buffer): Files => new Map([...payload(), ['data/custody/tree-head.tsr', token]]);
+  const head = () => payload().get('data/custody/tree-head.json')!;
+
+  it.each(['P-256', 'P-384', 'RSA'] as const)('checks a token signed with %s: for this head, signed with the certificate it carries', async (key) => {
+    const run = await verify(await writeBag(withToken(await tokenFor(head(), key)), stampedYes));
+    expectSuccess(run);
+    expect(run.stdout).toMatch(
+      /^ok +time-stamp: time-stamped \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(serial \d+\) by Custodia Test TSA; the signature verifies with the certificate it carries \(SHA-256 [0-9a-f]{64}\); whether that is the authority's certificate is not checked here: README\.txt step 3$/m,
+    );
+  });
+
+  it('refuses a token for other bytes, one whose signature or time was altered, and one removed', async () => {
+    expectFailure(await verify(await writeBag(withToken(await tokenFor(Buffer.from('another head\n'))), stampedYes)), 'tree-head.tsr: time-stamps other data than data/custody/tree-head.json (its sha256 differs)');
+    const token = await tokenFor(head());
+    const signature = Buffer.from(token);
+    signature[signature.length - 1]! ^= 0x01; // the last byte of the signature (s of ECDSA's r, s)
+    expectFailure(await verify(await writeBag(withToken(signature), stampedYes)), 'tree-head.tsr: its signature does not verify with the certificates it carries');
+    // genTime (GeneralizedTime, 15 bytes) a year earlier: the signed attributes no longer hold the TSTInfo's hash.
+    const earlier = Buffer.from(token);
+    const at = earlier.indexOf(Buffer.from([0x18, 0x0f])) + 5;
+    earlier[at] = earlier[at]! - 1;
+    expectFailure(await verify(await writeBag(withToken(earlier), stampedYes)), "tree-head.tsr: its signed attributes do not hold its TSTInfo's sha256 (it was altered after signing)");
+    expectFailure(await verify(await writeBag(payload(), stampedYes)), 'bag-info.txt says the head was time-stamped, but data/custody/tree-head.tsr is missing (removed?)');
+    const garbage = await verify(await writeBag(withToken(randomBytes(300)), stampedYes));
+    expectFailure(garbage, /FAILED +time-stamp: 1 problem\(s\)\n +- the check stopped on unexpected input/);
+  });
+
+  it('says a package without a token carries none', async () => {
+    const run = await verify(await writeBag());
+    expectSuccess(run);
+    expect(run.stdout).toMatch(/^skipped time-stamp: the package carries no RFC 3161 time-stamp$/m);
+  });
+});
 
 describe("verify_proofs.py's RFC 8785 canonicaliser", () => {
   /** The script's canonical bytes (hex) of each JSON text, one Python process for the lot. */

@@ -65,11 +65,13 @@ export interface LocalTsa {
   close(): Promise<void>;
 }
 
+/** The authority's key: OpenSSL 3.0's `ts -reply` signs through the PKCS#7 code, which cannot sign with Ed25519. */
+export type TsaKey = 'P-256' | 'P-384' | 'RSA';
+
 /** Makes a throw-away CA and an EKU-critical timeStamping certificate signed by it, in `dir`. */
-async function makeCertificates(dir: string): Promise<void> {
+async function makeCertificates(dir: string, key: TsaKey): Promise<void> {
   const cfg = ['-config', TSA_CONFIG];
-  // P-256: OpenSSL 3.0's `ts -reply` signs through the PKCS#7 code, which cannot sign with Ed25519.
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  const ec = [...(key === 'RSA' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${key}`]), '-nodes'];
   const at = (name: string) => path.join(dir, name);
   await openssl(['req', '-x509', '-new', ...ec, '-keyout', at('ca.key'), '-out', at('ca.pem'), '-subj', '/CN=Custodia Test Root', '-days', '2', ...cfg, '-extensions', 'ca_ext'], dir);
   await openssl(['req', '-new', ...ec, '-keyout', at('tsa.key'), '-out', at('tsa.csr'), '-subj', '/CN=Custodia Test TSA', ...cfg], dir);
@@ -95,9 +97,9 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
  * Starts an RFC 3161 authority on 127.0.0.1 (random port) backed by `openssl ts -reply`,
  * with its own throw-away CA. Call close() to stop it and delete its folder.
  */
-export async function startLocalTsa(): Promise<LocalTsa> {
+export async function startLocalTsa(key: TsaKey = 'P-256'): Promise<LocalTsa> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'custodia-tsa-'));
-  await makeCertificates(dir);
+  await makeCertificates(dir, key);
   let fileCounter = 0;
   // `openssl ts -reply` reads and rewrites the serial file; two at once could issue one serial twice.
   let queue: Promise<unknown> = Promise.resolve();
