@@ -44,3 +44,40 @@ describe('voice notes and recordings: their duration, from the container alone',
     }
   });
 });
+
+/**
+ * An AMR file as RFC 4867 section 5 stores it: the magic number, then frames of a header byte
+ * (frame type in bits 6-3, the quality bit 2 set) and the mode's bytes (noise stands for speech).
+ */
+function amr(magic: '#!AMR\n' | '#!AMR-WB\n', types: number[]): Buffer {
+  const sizes = magic === '#!AMR\n' ? [12, 13, 15, 17, 19, 20, 26, 31, 5, 0, 0, 0, 0, 0, 0, 0] : [17, 23, 32, 36, 40, 46, 50, 58, 60, 5, 0, 0, 0, 0, 0, 0];
+  return Buffer.concat([Buffer.from(magic, 'latin1'), ...types.map((type) => Buffer.concat([Buffer.from([(type << 3) | 0x04]), randomBytes(sizes[type]!)]))]);
+}
+const runs = (...parts: [type: number, count: number][]): number[] => parts.flatMap(([type, count]) => Array<number>(count).fill(type));
+
+describe('AMR voice recordings (feature phones, voice recorders): their duration, 20 ms a frame', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+
+  it('counts every frame of AMR and AMR-WB, silence (SID, NO_DATA) and mode changes included', async () => {
+    // 12.2 kbit/s speech, comfort noise, no data while the speaker is silent, then 7.4 kbit/s.
+    const nb = await extractEmbeddedMetadata(scratch.write('voice.amr', amr('#!AMR\n', runs([7, 200], [8, 5], [15, 10], [4, 50]))));
+    expect(nb).toMatchObject({ durationS: 5.3, capturedAt: null, location: null, device: null });
+    expect(nb!.notes).toBeUndefined();
+    // AMR-WB at 23.85 kbit/s, SID, speech lost, then 12.65 kbit/s.
+    const wb = await extractEmbeddedMetadata(scratch.write('voice.awb', amr('#!AMR-WB\n', runs([8, 100], [9, 3], [14, 2], [2, 20]))));
+    expect(wb?.durationS).toBe(2.5);
+  });
+
+  it('says where a file stops being AMR, counts a cut file up to its last whole frame, and stops a lie at a week', async () => {
+    const good = amr('#!AMR\n', runs([7, 100]));
+    const broken = Buffer.concat([good, Buffer.from([0x80]), amr('#!AMR\n', runs([7, 10])).subarray(6)]); // a padding bit set
+    expect(await extractEmbeddedMetadata(scratch.write('broken.amr', broken))).toMatchObject({ durationS: 2, notes: [`AMR: frame 101 (byte ${good.length}) has no valid header: counted up to it`] });
+    expect(await extractEmbeddedMetadata(scratch.write('cut.amr', good.subarray(0, good.length - 3)))).toMatchObject({ durationS: 1.98, notes: ['AMR: the last frame is cut short'] });
+    // 40 MB of NO_DATA headers: more frames than a week holds, refused after reading 30 MB of them.
+    const started = performance.now();
+    const lie = await extractEmbeddedMetadata(scratch.write('lie.amr', Buffer.concat([Buffer.from('#!AMR\n'), Buffer.alloc(40_000_000, 0x7c)])));
+    expect(lie).toMatchObject({ durationS: null, notes: ['AMR: more than 30240000 frames (604800 s) is not believable'] });
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+});

@@ -17,7 +17,7 @@ import {
   orientationFrom,
   type ExtractedLocation,
 } from './exif-values.js';
-import { readAudioMetadata } from './audio-metadata.js';
+import { AMR_MAGIC, readAmrMetadata, readAudioMetadata } from './audio-metadata.js';
 import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
 import type { ImageHeader } from './image-header.js';
 import { readIptc, type IptcReading } from './iptc.js';
@@ -318,7 +318,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'avi' | 'audio' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'avi' | 'audio' | 'amr' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -357,6 +357,7 @@ function containerOf(head: Buffer): Container {
   // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.
   if (start.startsWith('RIFF') && bytes.toString('latin1', 8, 12) === 'AVI ') return 'avi';
   if (/^(OggS|ID3|fLaC)/.test(start) || (start.startsWith('RIFF') && bytes.toString('latin1', 8, 12) === 'WAVE')) return 'audio';
+  if (AMR_MAGIC.some((magic) => bytes.toString('latin1', 0, magic.length) === magic)) return 'amr';
   if (bytes.length >= 3 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0) {
     const [version, layer, bitrate, rate] = [(bytes[1]! >> 3) & 3, (bytes[1]! >> 1) & 3, bytes[2]! >> 4, (bytes[2]! >> 2) & 3];
     if (version !== 1 && layer !== 0 && bitrate !== 0 && bitrate !== 15 && rate !== 3) return 'audio';
@@ -373,6 +374,7 @@ async function readAudioVideo(filePath: string, container: Container): Promise<P
   if (container === 'mpeg-ts') return readMpegTsMetadata(filePath).catch(failedReader('MPEG-TS'));
   if (container === 'avi') return readAviMetadata(filePath).catch(failedReader('AVI'));
   if (container === 'audio') return readAudioMetadata(filePath);
+  if (container === 'amr') return readAmrMetadata(filePath);
   return null;
 }
 
