@@ -738,17 +738,27 @@ describe('evidence intake (e2e)', () => {
 
   it('a video or picture in a format the archive does not decode says why it has no picture; audio does not', async () => {
     // An outside audit: an AVI from a compact camera and an MPEG transport stream came back done,
-    // with no picture and no reason. Both get one now; Flash video still has no decoder here.
-    const flv = Buffer.concat([Buffer.from('FLV'), Buffer.from([1, 5, 0, 0, 0, 9, 0, 0, 0, 0]), randomBytes(192)]);
-    const res = await submit(t, documenter, caseId, flv, { filename: 'clip.flv', contentType: 'video/x-flv' });
+    // with no picture and no reason. Both get one now; Ogg Theora has no decoder here.
+    const theora = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), Buffer.alloc(20), Buffer.from([1, 0x2a]), Buffer.from('\x80theora', 'latin1'), randomBytes(192)]);
+    const res = await submit(t, documenter, caseId, theora, { filename: 'clip.ogv', contentType: 'video/ogg' });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    expect(res.body).toMatchObject({ mediaType: 'video/x-flv', processing: 'done', derivatives: { thumbnail: null, preview: null } });
-    expect(res.body.processingError).toBe('no picture is made of video/x-flv: the archive does not decode this format; the original is kept as received');
-    // AVI gets its picture (a compact camera's Motion JPEG, a dashcam's H.264, Xvid, a DV
-    // camcorder's tape); one that is not readable fails its processing saying so.
-    for (const name of ['camera-idit.avi', 'dashcam-h264.avi', 'camera-xvid.avi', 'camcorder-dv.avi']) {
-      const camera = await submit(t, documenter, caseId, fixture(name), { filename: 'MVI_0001.AVI', contentType: 'video/avi' });
-      expect(camera.body, name).toMatchObject({ mediaType: 'video/vnd.avi', processing: 'pending' });
+    expect(res.body).toMatchObject({ mediaType: 'video/ogg', processing: 'done', derivatives: { thumbnail: null, preview: null } });
+    expect(res.body.processingError).toBe('no picture is made of video/ogg: the archive does not decode this format; the original is kept as received');
+    // AVI (a compact camera's Motion JPEG, a dashcam's H.264, Xvid, a DV camcorder's tape), a DVD
+    // camcorder's MPEG-2, an MPEG-1 clip, a DVR's WMV and Flash video get their picture; an AVI
+    // that is not readable fails its processing saying so.
+    for (const [name, mediaType] of [
+      ['camera-idit.avi', 'video/vnd.avi'],
+      ['dashcam-h264.avi', 'video/vnd.avi'],
+      ['camera-xvid.avi', 'video/vnd.avi'],
+      ['camcorder-dv.avi', 'video/vnd.avi'],
+      ['camcorder-mpeg2.vob', 'video/MP2P'],
+      ['clip-mpeg1.mpg', 'video/MP1S'],
+      ['dvr-wmv2.wmv', 'video/x-ms-asf'],
+      ['clip-flv1.flv', 'video/x-flv'],
+    ] as const) {
+      const camera = await submit(t, documenter, caseId, fixture(name), { filename: name.toUpperCase(), contentType: 'application/octet-stream' });
+      expect(camera.body, name).toMatchObject({ mediaType, processing: 'pending' });
       const cameraDone = await waitProcessed(t, documenter, camera.body.id);
       expect(cameraDone.processing, cameraDone.processingError).toBe('done');
       expect(cameraDone.derivatives).toEqual({ thumbnail: `/api/v1/evidence/${camera.body.id}/thumbnail`, preview: `/api/v1/evidence/${camera.body.id}/preview` });

@@ -510,7 +510,11 @@ describe('createDerivatives: video poster frames', () => {
     ['dashcam-h264.avi', [320, 240]],
     ['camera-xvid.avi', [320, 240]],
     ['camcorder-dv.avi', [720, 576]],
-  ])("makes the poster of a dashcam's H.264, a camera's Xvid and a DV camcorder's AVI: the MP4's picture (%s)", async (name, size) => {
+    ['camcorder-mpeg2.vob', [320, 240]],
+    ['clip-mpeg1.mpg', [320, 240]],
+    ['dvr-wmv2.wmv', [320, 240]],
+    ['clip-flv1.flv', [320, 240]],
+  ])("makes the poster of AVI (H.264, Xvid, DV), MPEG program streams, WMV and Flash video: the MP4's picture (%s)", async (name, size) => {
     const mp4 = await createDerivatives(fixture('video-a.mp4'), LIMIT);
     const result = await createDerivatives(fixture(name), { ...LIMIT, mediaType: await sniffMediaType(fixture(name)) });
     expect([result.width, result.height]).toEqual(size);

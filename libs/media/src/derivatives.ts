@@ -35,9 +35,14 @@ const SANDBOX_MAX_PIXELS = 100_000_000;
 /**
  * Containers whose first video stream gives the poster frame (as sniffed by file-type);
  * `video/mp2t` is MPEG-TS, 188-byte packets (dashcams, broadcast) or AVCHD's 192 (camcorders' .MTS);
- * `video/vnd.avi` is AVI (compact cameras' Motion JPEG, dashcams' H.264, DV camcorders, Xvid and DivX).
+ * `video/vnd.avi` is AVI (compact cameras' Motion JPEG, dashcams' H.264, DV camcorders, Xvid and DivX);
+ * `video/MP2P`, `video/MP1S` and `video/mpeg` are MPEG program streams (DVD camcorders' .VOB and .MOD, .MPG);
+ * `video/x-ms-asf` is ASF (.WMV: Windows phones, DVRs' exports); `video/x-flv` is Flash video.
  */
-const VIDEO_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm', 'video/mp2t', 'video/vnd.avi']);
+const VIDEO_TYPES = new Set([
+  'video/mp4', 'video/quicktime', 'video/3gpp', 'video/3gpp2', 'video/x-m4v', 'video/matroska', 'video/webm', 'video/mp2t', 'video/vnd.avi',
+  'video/MP2P', 'video/MP1S', 'video/mpeg', 'video/x-ms-asf', 'video/x-flv',
+]);
 
 /** Images by their sniffed media type: what sharp's libvips decodes, and HEVC HEIF in the sandbox. */
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl']);

@@ -227,7 +227,7 @@ export function sandboxWorkerMain(): void {
       // Only the file itself: no nested URLs, playlists or concat scripts, only the containers
       // the archive accepts as video.
       '-protocol_whitelist', 'file',
-      '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi',
+      '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi,mpeg,asf,flv',
       // The decompression-bomb guard: no picture buffer larger than this is ever allocated.
       '-max_pixels', String(request.maxInputPixels),
       '-i', '/evidence/video',
