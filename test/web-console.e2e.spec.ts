@@ -466,6 +466,9 @@ describe('in Chromium', () => {
     await expect.poll(() => figure.locator('figcaption').textContent(), { timeout: 20_000 }).toBe('This browser cannot play video/mp2t: its first frame is shown; download the original to watch it.');
     await figure.getByRole('img', { name: 'Preview' }).waitFor();
     expect(await figure.locator('video').count()).toBe(0);
+    // Its picture size and length, as the file itself says them (the PCRs: 1.9 s).
+    const fact = (name: string) => page.locator('dl.facts dt', { hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]').textContent();
+    expect([await fact('Picture size'), await fact('Duration')]).toEqual(['320 × 240', '0:01.9']);
     await page.close();
   });
 

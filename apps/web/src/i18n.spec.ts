@@ -17,6 +17,12 @@ describe('the console\'s messages', () => {
     }
   });
 
+  it("give a recording's length as a clock reads it, with the language's decimal sign under a minute", () => {
+    const [en, uk] = [makeI18n('en', []), makeI18n('uk', [])];
+    expect([5.3, 1.9, 0.04, 59.96, 125, 3725.4].map((s) => en.duration(s))).toEqual(['0:05.3', '0:01.9', '0:00.0', '1:00', '2:05', '1:02:05']);
+    expect(uk.duration(5.3)).toBe('0:05,3');
+  });
+
   it("agree a package's progress with its count: з 1 (21) доказу, з 5 доказів; 1 item, 2 items", () => {
     const uk = makeI18n('uk', []);
     const progress = (done: number, all: number) => uk.t('exports.progress', { n: all, done, all });

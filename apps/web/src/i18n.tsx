@@ -155,6 +155,8 @@ const en = {
   'item.file': 'File',
   'item.sha256': 'SHA-256',
   'item.size': 'Size',
+  'item.pictureSize': 'Picture size',
+  'item.duration': 'Duration',
   'item.mediaType': 'Media type',
   'item.received': 'Received',
   'item.submittedBy': 'Submitted by',
@@ -733,6 +735,8 @@ const uk: Record<MessageKey, string> = {
   'item.file': 'Файл',
   'item.sha256': 'SHA-256',
   'item.size': 'Розмір',
+  'item.pictureSize': 'Розмір зображення',
+  'item.duration': 'Тривалість',
   'item.mediaType': 'Тип даних',
   'item.received': 'Отримано',
   'item.submittedBy': 'Подав(ла)',
@@ -1186,6 +1190,8 @@ export interface I18n {
   instant(iso: string | null | undefined): string;
   number(value: number): string;
   bytes(value: number): string;
+  /** A recording's length as a clock reads it: 0:05.3 (tenths under a minute, in the language's decimal sign), 2:05, 1:02:05. */
+  duration(seconds: number): string;
   /** A vocabulary's label for a code in the chosen language (the code itself when unknown). */
   term(vocabulary: string, code: string | null | undefined): string;
 }
@@ -1229,6 +1235,16 @@ export function makeI18n(lang: Language, vocabularies: Vocabulary[]): I18n {
         u++;
       }
       return `${new Intl.NumberFormat(lang === 'uk' ? 'uk-UA' : 'en-GB', { maximumFractionDigits: u === 0 ? 0 : 1 }).format(v)} ${units[u]}`;
+    },
+    duration(seconds) {
+      const pad = (n: number) => String(n).padStart(2, '0');
+      if (seconds < 59.95) {
+        const tenths = Math.round(seconds * 10);
+        return `0:${pad(Math.floor(tenths / 10))}${lang === 'uk' ? ',' : '.'}${tenths % 10}`;
+      }
+      const whole = Math.round(seconds);
+      const [h, m, s] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+      return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
     },
     term: (vocabulary, code) => (code ? labels.get(`${vocabulary}:${code}`) ?? code : messages['common.none']),
   };

@@ -12,7 +12,7 @@ const place = (p: GeoPoint | null | undefined) => (p ? `${p.lat.toFixed(5)}, ${p
 
 export function EvidenceScreen({ id }: { id: string }) {
   const compareId = useId();
-  const { t, instant, bytes, lang } = useI18n();
+  const { t, instant, bytes, duration, lang } = useI18n();
   const { me } = useSession();
   const [item, setItem] = useState<Evidence | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -47,6 +47,19 @@ export function EvidenceScreen({ id }: { id: string }) {
           <dd className="hash">{item.sha256}</dd>
           <dt>{t('item.size')}</dt>
           <dd>{bytes(item.sizeBytes)}</dd>
+          {/* What the file itself says of its picture and length (a recording the browser cannot play too). */}
+          {item.extracted?.width && item.extracted.height ? (
+            <>
+              <dt>{t('item.pictureSize')}</dt>
+              <dd>{`${item.extracted.width} × ${item.extracted.height}`}</dd>
+            </>
+          ) : null}
+          {item.extracted?.durationS != null && (
+            <>
+              <dt>{t('item.duration')}</dt>
+              <dd>{duration(item.extracted.durationS)}</dd>
+            </>
+          )}
           <dt>{t('item.received')}</dt>
           <dd>{instant(item.receivedAt)}</dd>
           <dt>{t('item.submittedBy')}</dt>
