@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // The web console (issue 13) in a real Chromium against the real API and PostgreSQL: the built
 // bundle served by the API, every screen driven as a user would, receipts checked in the browser.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -469,6 +469,28 @@ describe('in Chromium', () => {
     // Its picture size and length, as the file itself says them (the PCRs: 1.9 s).
     const fact = (name: string) => page.locator('dl.facts dt', { hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]').textContent();
     expect([await fact('Picture size'), await fact('Duration')]).toEqual(['320 × 240', '0:01.9']);
+    await page.close();
+  });
+
+  it('plays a voice statement on its page, and says why for a recording this browser cannot play (AMR)', async () => {
+    const audioCase = await createCase(t, investigator, 'Witness recordings');
+    const mp3 = await submit(t, investigator, audioCase, fixture('voice.mp3'), { metadata: { title: 'Witness statement' }, filename: 'statement.mp3', contentType: 'audio/mpeg' });
+    expect(mp3.status).toBe(201);
+    let page = await investigatorInEnglish(`/evidence/${mp3.body.id}`);
+    const player = page.locator('figure.preview audio');
+    // The browser read the recording's header through the ranged route: it knows its length.
+    await expect.poll(() => player.evaluate((audio: HTMLAudioElement) => Math.round(audio.duration * 10) / 10), { timeout: 20_000 }).toBeCloseTo(3.3, 0);
+    expect(await page.locator('figure.preview figcaption').count()).toBe(0);
+    await page.close();
+
+    // A feature phone's AMR (frames as RFC 4867 stores them: 1.5 s of 12.2 kbit/s speech frames).
+    const amr = Buffer.concat([Buffer.from('#!AMR\n'), ...Array.from({ length: 75 }, () => Buffer.concat([Buffer.from([0x3c]), randomBytes(31)]))]);
+    const phone = await submit(t, investigator, audioCase, amr, { metadata: { title: 'Phone recording' }, filename: 'REC001.amr', contentType: 'audio/amr' });
+    expect(phone.status).toBe(201);
+    page = await investigatorInEnglish(`/evidence/${phone.body.id}`);
+    await expect.poll(() => page.locator('figure.preview figcaption').textContent(), { timeout: 20_000 }).toBe('This browser cannot play audio/amr: download the original to listen to it.');
+    const fact = (name: string) => page.locator('dl.facts dt', { hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]').textContent();
+    expect(await fact('Duration')).toBe('0:01.5');
     await page.close();
   });
 

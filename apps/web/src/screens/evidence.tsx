@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent, type SyntheticEvent } from 'react';
 import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
@@ -202,15 +202,16 @@ function EmbeddedTags({ item }: { item: Evidence }) {
 function Preview({ item }: { item: Evidence }) {
   const { t } = useI18n();
   const [src, setSrc] = useState<string | null>(null);
-  // A video this browser cannot play (an AVCHD .MTS, an AVI in Chromium): its poster frame instead, and why.
+  // A video this browser cannot play (an AVCHD .MTS, an AVI in Chromium): its poster frame
+  // instead, and why; a recording it cannot play (a feature phone's AMR): why.
   const [unplayable, setUnplayable] = useState(false);
-  const isVideo = item.mediaType.startsWith('video/') && !unplayable;
+  const player = unplayable ? null : item.mediaType.startsWith('video/') ? 'video' : item.mediaType.startsWith('audio/') ? 'audio' : null;
   useEffect(() => {
     let live = true;
     let url: string | null = null;
-    if (isVideo) {
+    if (player) {
       // The ranged content route, through the service worker that adds the token (sw.ts).
-      void videoUrl(item.id).then((u) => live && setSrc(u));
+      void streamOf(item.id).then((u) => live && setSrc(u));
     } else if (item.derivatives?.preview) {
       void fetchBlob(`/evidence/${item.id}/preview`).then(
         (blob) => {
@@ -224,31 +225,28 @@ function Preview({ item }: { item: Evidence }) {
       live = false;
       if (url) URL.revokeObjectURL(url);
     };
-  }, [item.id, isVideo, item.derivatives?.preview]);
+  }, [item.id, player, item.derivatives?.preview]);
+  const playerProps = {
+    src: src ?? undefined,
+    controls: true,
+    preload: 'metadata',
+    'aria-label': t('item.preview'),
+    onError(event: SyntheticEvent<HTMLMediaElement>) {
+      // Not a format or codec it plays (a network failure or an abort is not that).
+      const code = event.currentTarget.error?.code;
+      if (code !== MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED && code !== MediaError.MEDIA_ERR_DECODE) return;
+      setSrc(null);
+      setUnplayable(true);
+    },
+  };
+  const audio = item.mediaType.startsWith('audio/');
   return (
     <figure className="preview">
-      {src ? (
-        isVideo ? (
-          <video
-            src={src}
-            controls
-            preload="metadata"
-            aria-label={t('item.preview')}
-            onError={(event) => {
-              // Not a format or codec it plays (a network failure or an abort is not that).
-              const code = event.currentTarget.error?.code;
-              if (code !== MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED && code !== MediaError.MEDIA_ERR_DECODE) return;
-              setSrc(null);
-              setUnplayable(true);
-            }}
-          />
-        ) : (
-          <img src={src} alt={t('item.preview')} />
-        )
-      ) : (
-        <p>{t('item.noPreview')}</p>
-      )}
-      {unplayable && <figcaption className="hint">{t('item.cannotPlay', { type: item.mediaType })}</figcaption>}
+      {src && player === 'video' && <video {...playerProps} />}
+      {src && player === 'audio' && <audio {...playerProps} />}
+      {src && !player && <img src={src} alt={t('item.preview')} />}
+      {!src && !(unplayable && audio) && <p>{t('item.noPreview')}</p>}
+      {unplayable && <figcaption className="hint">{t(audio ? 'item.cannotPlayAudio' : 'item.cannotPlay', { type: item.mediaType })}</figcaption>}
     </figure>
   );
 }
@@ -352,7 +350,7 @@ function DownloadOriginal({ item }: { item: Evidence }) {
   );
 }
 
-async function videoUrl(id: string): Promise<string> {
+async function streamOf(id: string): Promise<string> {
   const { streamUrl } = await import('../media-stream.js');
   return streamUrl(`/evidence/${id}/content`);
 }
