@@ -874,9 +874,10 @@ def der_oid(content):
     return '.'.join(str(arc) for arc in [first, arcs[0] - 40 * first] + arcs[1:])
 
 
-def algorithm_oid(element):
-    """The OID of an AlgorithmIdentifier (SEQUENCE { OID, parameters })."""
-    return der_oid(der_elements(element)[0][1]) if element and der_elements(element)[0][0] == 0x06 else None
+def algorithm_oid(content):
+    """The OID of an AlgorithmIdentifier, given its content (OID, then parameters), or None."""
+    elements = der_elements(content)
+    return der_oid(elements[0][1]) if elements and elements[0][0] == 0x06 else None
 
 
 HASH_OIDS = {'1.3.14.3.2.26': 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256',

@@ -205,7 +205,8 @@ function Preview({ item }: { item: Evidence }) {
   // A video this browser cannot play (an AVCHD .MTS, an AVI in Chromium): its poster frame
   // instead, and why; a recording it cannot play (a feature phone's AMR): why.
   const [unplayable, setUnplayable] = useState(false);
-  const player = unplayable ? null : item.mediaType.startsWith('video/') ? 'video' : item.mediaType.startsWith('audio/') ? 'audio' : null;
+  const kind = item.mediaType.startsWith('video/') ? 'video' : item.mediaType.startsWith('audio/') ? 'audio' : null;
+  const player = unplayable ? null : kind;
   useEffect(() => {
     let live = true;
     let url: string | null = null;
@@ -239,14 +240,13 @@ function Preview({ item }: { item: Evidence }) {
       setUnplayable(true);
     },
   };
-  const audio = item.mediaType.startsWith('audio/');
   return (
     <figure className="preview">
       {src && player === 'video' && <video {...playerProps} />}
       {src && player === 'audio' && <audio {...playerProps} />}
       {src && !player && <img src={src} alt={t('item.preview')} />}
-      {!src && !(unplayable && audio) && <p>{t('item.noPreview')}</p>}
-      {unplayable && <figcaption className="hint">{t(audio ? 'item.cannotPlayAudio' : 'item.cannotPlay', { type: item.mediaType })}</figcaption>}
+      {!src && !(unplayable && kind === 'audio') && <p>{t('item.noPreview')}</p>}
+      {unplayable && <figcaption className="hint">{t(kind === 'audio' ? 'item.cannotPlayAudio' : 'item.cannotPlay', { type: item.mediaType })}</figcaption>}
     </figure>
   );
 }
