@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Exifr from 'exifr';
 import { verifyEventsAgainstHead, type CustodyEvent, type PublishedKey } from '../libs/custody-core/src/index.js';
+import { PicturesForOlderVideos1764002800000 } from '../libs/db/src/migrations/1764002800000-pictures-for-older-videos.js';
 import { remakeNearDuplicatePairs } from '../libs/evidence/src/evidence.repository.js';
 import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { bearer, binary, createCase, fixture, pixels, sha256hex, submit, waitProcessed } from './support/evidence.js';
@@ -326,6 +327,36 @@ describe('evidence derivatives (e2e)', () => {
     const sceneDerived = sceneCustody.body.events.map((e: { event: CustodyEvent }) => e.event).filter((e: CustodyEvent) => e.action === 'evidence.derivative_created');
     expect(sceneDerived).toHaveLength(2);
     for (const event of sceneDerived) expect(event.details).not.toHaveProperty('perceptualHash');
+  });
+
+  it('after an upgrade, items of the video formats this release draws and older ones did not get their picture', async () => {
+    const xvid = (await submit(t, investigator, caseId, fixture('camera-xvid.avi'), { filename: 'MVI_0042.AVI' })).body.id as string;
+    const wmv = (await submit(t, investigator, caseId, fixture('dvr-wmv2.wmv'), { filename: 'CH01.wmv' })).body.id as string;
+    const theora = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), Buffer.alloc(20), Buffer.from([1, 0x2a]), Buffer.from('\x80theora', 'latin1'), randomBytes(64)]);
+    const ogv = (await submit(t, investigator, caseId, theora, { filename: 'clip.ogv' })).body.id as string;
+    for (const id of [xvid, wmv, ogv]) await waitProcessed(t, investigator, id);
+    // As the release before this one left them: the AVI refused, the WMV drawn by nobody.
+    const older = { [xvid]: ['failed', 'unsupported_format: AVI with its video in XVID: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received'], [wmv]: ['done', 'no picture is made of video/x-ms-asf: the archive does not decode this format; the original is kept as received'] };
+    for (const [id, [processing, error]] of Object.entries(older)) {
+      await t.db.superuserQuery(`UPDATE evidence_items SET processing = $2, processing_error = $3, thumbnail_sha256 = NULL, preview_sha256 = NULL, perceptual_hash = NULL WHERE id = $1`, [id, processing, error]);
+    }
+    const runner = t.dataSource.createQueryRunner();
+    try {
+      await new PicturesForOlderVideos1764002800000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    // A process that starts (the upgraded worker) enqueues the pending items no job will make.
+    const upgraded = await t.sibling();
+    try {
+      for (const id of [xvid, wmv]) {
+        const item = await waitProcessed(t, investigator, id);
+        expect(item, id).toMatchObject({ processing: 'done', processingError: null, derivatives: { thumbnail: `/api/v1/evidence/${id}/thumbnail`, preview: `/api/v1/evidence/${id}/preview` } });
+      }
+    } finally {
+      await upgraded.close();
+    }
+    expect((await waitProcessed(t, investigator, ogv)).processingError).toBe('no picture is made of video/ogg: the archive does not decode this format; the original is kept as received');
   });
 
   it('files the worker cannot decode fail their job cleanly; the item and its bytes stay', async () => {
