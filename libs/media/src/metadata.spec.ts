@@ -247,6 +247,7 @@ describe('extractEmbeddedMetadata', () => {
       'clip.webm',
       'document.pdf',
       'camera-idit.avi',
+      'dvr-wmv2.wmv',
       'document-rc4-128.pdf',
       'document-aes256-objstm.pdf',
       'exif-after-idat.png',

@@ -17,6 +17,7 @@ import {
   orientationFrom,
   type ExtractedLocation,
 } from './exif-values.js';
+import { isAsf, readAsfMetadata } from './asf.js';
 import { AMR_MAGIC, readAmrMetadata, readAudioMetadata } from './audio-metadata.js';
 import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
 import type { ImageHeader } from './image-header.js';
@@ -318,7 +319,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'avi' | 'audio' | 'amr' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'avi' | 'asf' | 'audio' | 'amr' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -349,6 +350,7 @@ function containerOf(head: Buffer): Container {
   if (bytes.length >= 8 && /^(ftyp|moov|mdat|wide|free|skip|pnot)$/.test(bytes.toString('latin1', 4, 8))) return 'iso-bmff';
   if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x1a45dfa3) return 'matroska';
   if (transportLayout(head) !== null) return 'mpeg-ts';
+  if (isAsf(bytes)) return 'asf';
   const start = bytes.toString('latin1', 0, 8);
   if (start.startsWith('\xff\xd8\xff')) return 'jpeg';
   if (start === '\x89PNG\r\n\x1a\n') return 'png';
@@ -373,6 +375,7 @@ async function readAudioVideo(filePath: string, container: Container): Promise<P
   if (container === 'matroska') return readMatroskaMetadata(filePath).catch(failedReader('Matroska'));
   if (container === 'mpeg-ts') return readMpegTsMetadata(filePath).catch(failedReader('MPEG-TS'));
   if (container === 'avi') return readAviMetadata(filePath).catch(failedReader('AVI'));
+  if (container === 'asf') return readAsfMetadata(filePath).catch(failedReader('ASF'));
   if (container === 'audio') return readAudioMetadata(filePath);
   if (container === 'amr') return readAmrMetadata(filePath);
   return null;
