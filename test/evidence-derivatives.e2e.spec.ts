@@ -12,7 +12,7 @@ import { verifyEventsAgainstHead, type CustodyEvent, type PublishedKey } from '.
 import { PicturesForOlderVideos1764002800000 } from '../libs/db/src/migrations/1764002800000-pictures-for-older-videos.js';
 import { remakeNearDuplicatePairs } from '../libs/evidence/src/evidence.repository.js';
 import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
-import { bearer, binary, createCase, fixture, pixels, sha256hex, submit, waitProcessed } from './support/evidence.js';
+import { bearer, binary, createCase, fixture, oggTheora, pixels, sha256hex, submit, waitProcessed } from './support/evidence.js';
 
 const exifr = createRequire(import.meta.url)('exifr') as typeof Exifr;
 
@@ -332,8 +332,7 @@ describe('evidence derivatives (e2e)', () => {
   it('after an upgrade, items of the video formats this release draws and older ones did not get their picture', async () => {
     const xvid = (await submit(t, investigator, caseId, fixture('camera-xvid.avi'), { filename: 'MVI_0042.AVI' })).body.id as string;
     const wmv = (await submit(t, investigator, caseId, fixture('dvr-wmv2.wmv'), { filename: 'CH01.wmv' })).body.id as string;
-    const theora = Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), Buffer.alloc(20), Buffer.from([1, 0x2a]), Buffer.from('\x80theora', 'latin1'), randomBytes(64)]);
-    const ogv = (await submit(t, investigator, caseId, theora, { filename: 'clip.ogv' })).body.id as string;
+    const ogv = (await submit(t, investigator, caseId, oggTheora(), { filename: 'clip.ogv' })).body.id as string;
     for (const id of [xvid, wmv, ogv]) await waitProcessed(t, investigator, id);
     // As the release before this one left them: the AVI refused, the WMV drawn by nobody.
     const older = { [xvid]: ['failed', 'unsupported_format: AVI with its video in XVID: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received'], [wmv]: ['done', 'no picture is made of video/x-ms-asf: the archive does not decode this format; the original is kept as received'] };

@@ -20,6 +20,13 @@ export function fixture(name: string): Buffer {
   return readFileSync(path.join(FIXTURES, name));
 }
 
+/**
+ * An Ogg Theora video as a sniffer sees it (its first page's packet starts "\x80theora"), then
+ * noise: a video format the archive stores and does not draw.
+ */
+export const oggTheora = (): Buffer =>
+  Buffer.concat([Buffer.from('OggS\x00\x02', 'latin1'), Buffer.alloc(20), Buffer.from([1, 0x2a]), Buffer.from('\x80theora', 'latin1'), randomBytes(192)]);
+
 export const sha256hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 export const sha256base64 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('base64');
 
