@@ -42,8 +42,10 @@ const AMR_FRAME_BYTES: Record<string, readonly number[]> = {
   '#!AMR\n': [13, 14, 16, 18, 20, 21, 27, 32, 6, 0, 0, 0, 0, 0, 0, 1],
   '#!AMR-WB\n': [18, 24, 33, 37, 41, 47, 51, 59, 61, 6, 0, 0, 0, 0, 1, 1],
 };
-/** The magic numbers of single-channel AMR files (multi-channel "#!AMR_MC1.0" is not read). */
-export const AMR_MAGIC = Object.keys(AMR_FRAME_BYTES);
+/** The magic number of a single-channel AMR file `head` starts with (multi-channel "#!AMR_MC1.0" is not read), or undefined. */
+const amrMagic = (head: Buffer): string | undefined => Object.keys(AMR_FRAME_BYTES).find((m) => head.toString('latin1', 0, m.length) === m);
+/** Whether bytes start as a single-channel AMR or AMR-WB file. */
+export const isAmr = (head: Buffer): boolean => amrMagic(head) !== undefined;
 const AMR_LABEL = 'AMR';
 
 /**
@@ -56,7 +58,7 @@ export async function readAmrMetadata(filePath: string): Promise<Pick<MovieMetad
     const size = (await handle.stat()).size;
     const head = Buffer.alloc(9);
     await handle.read(head, 0, 9, 0);
-    const magic = AMR_MAGIC.find((m) => head.toString('latin1', 0, m.length) === m);
+    const magic = amrMagic(head);
     if (!magic) return { durationS: null, notes: [] };
     const sizes = AMR_FRAME_BYTES[magic]!;
     const maxFrames = MAX_DURATION_S * 50;

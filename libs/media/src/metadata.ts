@@ -18,7 +18,7 @@ import {
   type ExtractedLocation,
 } from './exif-values.js';
 import { isAsf, readAsfMetadata } from './asf.js';
-import { AMR_MAGIC, readAmrMetadata, readAudioMetadata } from './audio-metadata.js';
+import { isAmr, readAmrMetadata, readAudioMetadata } from './audio-metadata.js';
 import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
 import type { ImageHeader } from './image-header.js';
 import { readIptc, type IptcReading } from './iptc.js';
@@ -359,7 +359,7 @@ function containerOf(head: Buffer): Container {
   // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.
   if (start.startsWith('RIFF') && bytes.toString('latin1', 8, 12) === 'AVI ') return 'avi';
   if (/^(OggS|ID3|fLaC)/.test(start) || (start.startsWith('RIFF') && bytes.toString('latin1', 8, 12) === 'WAVE')) return 'audio';
-  if (AMR_MAGIC.some((magic) => bytes.toString('latin1', 0, magic.length) === magic)) return 'amr';
+  if (isAmr(bytes)) return 'amr';
   if (bytes.length >= 3 && bytes[0] === 0xff && (bytes[1]! & 0xe0) === 0xe0) {
     const [version, layer, bitrate, rate] = [(bytes[1]! >> 3) & 3, (bytes[1]! >> 1) & 3, bytes[2]! >> 4, (bytes[2]! >> 2) & 3];
     if (version !== 1 && layer !== 0 && bitrate !== 0 && bitrate !== 15 && rate !== 3) return 'audio';
