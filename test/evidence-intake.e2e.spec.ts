@@ -759,6 +759,8 @@ describe('evidence intake (e2e)', () => {
     ] as const) {
       const camera = await submit(t, documenter, caseId, fixture(name), { filename: name.toUpperCase(), contentType: 'application/octet-stream' });
       expect(camera.body, name).toMatchObject({ mediaType, processing: 'pending' });
+      const { width, height, durationS } = EXPECTED_METADATA[name]!;
+      expect(camera.body.extracted, name).toMatchObject({ width, height, durationS });
       const cameraDone = await waitProcessed(t, documenter, camera.body.id);
       expect(cameraDone.processing, cameraDone.processingError).toBe('done');
       expect(cameraDone.derivatives).toEqual({ thumbnail: `/api/v1/evidence/${camera.body.id}/thumbnail`, preview: `/api/v1/evidence/${camera.body.id}/preview` });

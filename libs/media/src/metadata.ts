@@ -18,6 +18,7 @@ import {
   type ExtractedLocation,
 } from './exif-values.js';
 import { isAsf, readAsfMetadata } from './asf.js';
+import { isFlv, readFlvMetadata } from './flv.js';
 import { isAmr, readAmrMetadata, readAudioMetadata } from './audio-metadata.js';
 import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
 import type { ImageHeader } from './image-header.js';
@@ -26,6 +27,7 @@ import { readAviMetadata } from './riff-avi.js';
 import { readJpegSegments, type JpegBlocks } from './jpeg-segments.js';
 import { readCiff, readPentaxMakerNote, readPictureInfo, type MakerBlockReading } from './maker-blocks.js';
 import { readMatroskaMetadata } from './matroska.js';
+import { isProgramStream, readProgramStreamMetadata } from './mpeg-ps.js';
 import { readMpegTsMetadata, transportLayout } from './mpeg-ts.js';
 import { readMovieMetadata, type MovieMetadata } from './movie-metadata.js';
 import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
@@ -319,7 +321,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'avi' | 'asf' | 'audio' | 'amr' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -350,7 +352,9 @@ function containerOf(head: Buffer): Container {
   if (bytes.length >= 8 && /^(ftyp|moov|mdat|wide|free|skip|pnot)$/.test(bytes.toString('latin1', 4, 8))) return 'iso-bmff';
   if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x1a45dfa3) return 'matroska';
   if (transportLayout(head) !== null) return 'mpeg-ts';
+  if (isProgramStream(bytes)) return 'mpeg-ps';
   if (isAsf(bytes)) return 'asf';
+  if (isFlv(bytes)) return 'flv';
   const start = bytes.toString('latin1', 0, 8);
   if (start.startsWith('\xff\xd8\xff')) return 'jpeg';
   if (start === '\x89PNG\r\n\x1a\n') return 'png';
@@ -375,7 +379,9 @@ async function readAudioVideo(filePath: string, container: Container): Promise<P
   if (container === 'matroska') return readMatroskaMetadata(filePath).catch(failedReader('Matroska'));
   if (container === 'mpeg-ts') return readMpegTsMetadata(filePath).catch(failedReader('MPEG-TS'));
   if (container === 'avi') return readAviMetadata(filePath).catch(failedReader('AVI'));
+  if (container === 'mpeg-ps') return readProgramStreamMetadata(filePath).catch(failedReader('MPEG-PS'));
   if (container === 'asf') return readAsfMetadata(filePath).catch(failedReader('ASF'));
+  if (container === 'flv') return readFlvMetadata(filePath).catch(failedReader('FLV'));
   if (container === 'audio') return readAudioMetadata(filePath);
   if (container === 'amr') return readAmrMetadata(filePath);
   return null;
