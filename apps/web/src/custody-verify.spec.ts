@@ -94,24 +94,24 @@ describe('receipts signed by custody-core', () => {
   it('fails a tampered event, a moved index, a flipped proof, a forged head and an unknown key, with the reason', async () => {
     const changedEvent = receiptOf(5);
     (changedEvent.event as CustodyEvent).details = { sizeBytes: 1 };
-    expect(await verifyReceipt(changedEvent, keys)).toEqual({ valid: false, reason: 'leaf hash does not match the event' });
+    expect(await verifyReceipt(changedEvent, keys)).toEqual({ valid: false, reason: { code: 'leafHashMismatch' } });
 
     const moved = receiptOf(5);
     moved.leafIndex = 6;
-    expect((await verifyReceipt(moved, keys)).reason).toBe('event.index is not 6');
+    expect((await verifyReceipt(moved, keys)).reason).toEqual({ code: 'wrongIndex', values: { i: 6 } });
 
     const flipped = receiptOf(5);
     flipped.inclusionProof[0] = coreHex(Buffer.from(fromHex(flipped.inclusionProof[0]!).map((b, i) => (i === 0 ? b ^ 1 : b))));
-    expect((await verifyReceipt(flipped, keys)).reason).toMatch(/^inclusion proof does not lead/);
+    expect((await verifyReceipt(flipped, keys)).reason).toEqual({ code: 'notIncluded', values: { n: flipped.treeHead.treeSize } });
 
     const forged = receiptOf(5);
     forged.treeHead.treeSize = 14;
-    expect(await verifyReceipt(forged, keys)).toEqual({ valid: false, reason: 'tree head: Ed25519 signature does not verify' });
+    expect(await verifyReceipt(forged, keys)).toEqual({ valid: false, reason: { code: 'treeHead', cause: { code: 'signatureFails' } } });
 
     const other = generateSigningKey();
-    expect((await verifyReceipt(receiptOf(5), [{ keyId: other.keyId, publicKeyPem: other.publicKeyPem }])).reason).toBe(`tree head: no published key ${key.keyId}`);
+    expect((await verifyReceipt(receiptOf(5), [{ keyId: other.keyId, publicKeyPem: other.publicKeyPem }])).reason).toEqual({ code: 'treeHead', cause: { code: 'unknownKey', values: { k: key.keyId } } });
     // A published key under someone else's keyId is refused before any signature is trusted.
-    expect((await verifyReceipt(receiptOf(5), [{ keyId: key.keyId, publicKeyPem: other.publicKeyPem }])).reason).toBe('tree head: the published key does not hash to its keyId');
+    expect((await verifyReceipt(receiptOf(5), [{ keyId: key.keyId, publicKeyPem: other.publicKeyPem }])).reason).toEqual({ code: 'treeHead', cause: { code: 'keyIdMismatch' } });
   });
 
   it('proves consistency between heads of the same tree, and refuses a rewritten history', async () => {

@@ -22,10 +22,32 @@ export interface PublishedKey {
   publicKeyPem: string;
 }
 
+/**
+ * Why a check failed: a message of the console (`verify.why.<code>` in i18n.tsx, in both
+ * languages) with its values, and, for a part that failed (a tree head, an event), what failed in it.
+ */
+export interface Reason {
+  code: ReasonCode;
+  values?: Record<string, string | number>;
+  cause?: Reason;
+}
+
+export type ReasonCode =
+  | 'headNotObject' | 'badTreeSize' | 'badRootHash' | 'badTimestamp' | 'badKeyId' | 'signatureNotBase64' | 'unknownKey'
+  | 'keyIdMismatch' | 'signatureLength' | 'signatureFails' | 'keyUnusable' | 'notCanonical' | 'wrongIndex' | 'leafHashMismatch'
+  | 'badProof' | 'notIncluded' | 'receiptNotObject' | 'badLeafHash' | 'treeHead' | 'latestHead' | 'headShrank' | 'fork'
+  | 'notConsistent' | 'event' | 'eventRepeated' | 'wrongSha256' | 'pageGap';
+
 export interface Verdict {
   valid: boolean;
-  reason?: string;
+  reason?: Reason;
 }
+
+/** A failed verdict; `cause`, the failed part's own reason. */
+export const failed = (code: ReasonCode, values?: Reason['values'], cause?: Reason): Verdict => ({
+  valid: false,
+  reason: { code, ...(values && { values }), ...(cause && { cause }) },
+});
 
 export interface ReceiptLike {
   event: unknown;
@@ -161,26 +183,26 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** A signed tree head: well formed, signed with Ed25519 by the published key whose SPKI hashes to its keyId. */
 export async function verifyTreeHead(head: TreeHead, keys: readonly PublishedKey[]): Promise<Verdict> {
-  if (typeof head !== 'object' || head === null) return { valid: false, reason: 'tree head is not an object' };
+  if (typeof head !== 'object' || head === null) return failed('headNotObject');
   const { treeSize, rootHash, timestamp, keyId, signature } = head;
-  if (!isSize(treeSize)) return { valid: false, reason: 'treeSize is not a non-negative integer' };
-  if (!isHashHex(rootHash)) return { valid: false, reason: 'rootHash is not 32 bytes of lowercase hex' };
-  if (typeof timestamp !== 'string' || !TIMESTAMP.test(timestamp)) return { valid: false, reason: 'timestamp is not RFC 3339 UTC with milliseconds' };
-  if (!isHashHex(keyId)) return { valid: false, reason: 'keyId is not 32 bytes of lowercase hex' };
-  if (typeof signature !== 'string' || !BASE64.test(signature)) return { valid: false, reason: 'signature is not base64' };
+  if (!isSize(treeSize)) return failed('badTreeSize');
+  if (!isHashHex(rootHash)) return failed('badRootHash');
+  if (typeof timestamp !== 'string' || !TIMESTAMP.test(timestamp)) return failed('badTimestamp');
+  if (!isHashHex(keyId)) return failed('badKeyId');
+  if (typeof signature !== 'string' || !BASE64.test(signature)) return failed('signatureNotBase64');
   const key = keys.find((k) => k.keyId === keyId);
-  if (!key) return { valid: false, reason: `no published key ${keyId}` };
+  if (!key) return failed('unknownKey', { k: keyId });
   try {
     const der = pemToDer(key.publicKeyPem);
-    if (toHex(await sha256(der)) !== keyId) return { valid: false, reason: 'the published key does not hash to its keyId' };
+    if (toHex(await sha256(der)) !== keyId) return failed('keyIdMismatch');
     const publicKey = await crypto.subtle.importKey('spki', der, { name: 'Ed25519' }, false, ['verify']);
     const sig = Uint8Array.from(atob(signature), (c) => c.charCodeAt(0));
-    if (sig.length !== 64) return { valid: false, reason: 'signature is not 64 bytes' };
+    if (sig.length !== 64) return failed('signatureLength');
     const signed = concat(canonicalBytes({ treeSize, rootHash, timestamp, keyId }));
     const ok = await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, sig, signed);
-    return ok ? { valid: true } : { valid: false, reason: 'Ed25519 signature does not verify' };
+    return ok ? { valid: true } : failed('signatureFails');
   } catch (error) {
-    return { valid: false, reason: `key or signature unusable: ${(error as Error).message}` };
+    return failed('keyUnusable', { m: (error as Error).message });
   }
 }
 
@@ -196,21 +218,21 @@ export async function verifyEventInHead(
   try {
     computed = await leafHash(canonicalBytes(event));
   } catch (error) {
-    return { valid: false, reason: `event cannot be canonicalised: ${(error as Error).message}` };
+    return failed('notCanonical', { m: (error as Error).message });
   }
-  if (typeof event !== 'object' || event === null || (event as { index?: unknown }).index !== leafIndex) return { valid: false, reason: `event.index is not ${leafIndex}` };
-  if (claimedLeafHash !== undefined && claimedLeafHash !== toHex(computed)) return { valid: false, reason: 'leaf hash does not match the event' };
-  if (!Array.isArray(proofHex) || !proofHex.every(isHashHex)) return { valid: false, reason: 'inclusion proof is not a list of 32-byte lowercase hex hashes' };
-  if (!isHashHex(head.rootHash)) return { valid: false, reason: 'rootHash is not 32 bytes of lowercase hex' };
+  if (typeof event !== 'object' || event === null || (event as { index?: unknown }).index !== leafIndex) return failed('wrongIndex', { i: leafIndex });
+  if (claimedLeafHash !== undefined && claimedLeafHash !== toHex(computed)) return failed('leafHashMismatch');
+  if (!Array.isArray(proofHex) || !proofHex.every(isHashHex)) return failed('badProof');
+  if (!isHashHex(head.rootHash)) return failed('badRootHash');
   const included = await verifyInclusion(leafIndex, head.treeSize, computed, proofHex.map(fromHex), fromHex(head.rootHash));
-  return included ? { valid: true } : { valid: false, reason: `inclusion proof does not lead to the head's root at tree size ${head.treeSize}` };
+  return included ? { valid: true } : failed('notIncluded', { n: head.treeSize });
 }
 
 /** A receipt: the head's signature, then the event's hash, index and inclusion under that head. */
 export async function verifyReceipt(receipt: ReceiptLike, keys: readonly PublishedKey[]): Promise<Verdict> {
-  if (typeof receipt !== 'object' || receipt === null) return { valid: false, reason: 'receipt is not an object' };
-  if (!isHashHex(receipt.leafHash)) return { valid: false, reason: 'leafHash is not 32 bytes of lowercase hex' };
+  if (typeof receipt !== 'object' || receipt === null) return failed('receiptNotObject');
+  if (!isHashHex(receipt.leafHash)) return failed('badLeafHash');
   const head = await verifyTreeHead(receipt.treeHead, keys);
-  if (!head.valid) return { valid: false, reason: `tree head: ${head.reason}` };
+  if (!head.valid) return failed('treeHead', undefined, head.reason);
   return verifyEventInHead(receipt.event, receipt.leafIndex, receipt.inclusionProof, receipt.treeHead, receipt.leafHash);
 }

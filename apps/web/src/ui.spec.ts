@@ -55,8 +55,8 @@ describe('WithEnglish', () => {
   };
 
   it("puts the text where the message names it, marked English only where the console speaks Ukrainian", () => {
-    expect(said('uk', 'verify.failed', 'Ed25519 signature does not verify')).toBe('Перевірку НЕ ПРОЙДЕНО: <span lang="en">Ed25519 signature does not verify</span>');
-    expect(said('en', 'verify.failed', 'Ed25519 signature does not verify')).toBe('Verification FAILED: <span>Ed25519 signature does not verify</span>');
+    expect(said('uk', 'verify.failed', 'connect ECONNREFUSED')).toBe('Перевірку НЕ ПРОЙДЕНО: <span lang="en">connect ECONNREFUSED</span>');
+    expect(said('en', 'verify.failed', 'connect ECONNREFUSED')).toBe('Verification FAILED: <span>connect ECONNREFUSED</span>');
     // In the middle of a message too, and as text, never as markup.
     expect(said('uk', 'verify.unchecked', '<b>x</b>')).toBe('Не вдалося перевірити. <span lang="en">&lt;b&gt;x&lt;/b&gt;</span> Це нічого не каже про доказ.');
   });

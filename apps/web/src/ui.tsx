@@ -182,7 +182,7 @@ const SLOT = '\u0000';
 
 /**
  * One of the console's messages around text it did not write (the archive's or the browser's
- * English: a refusal not translated yet, a verifier's reason, a script's error), that text marked
+ * English: a refusal not translated yet, a script's error), that text marked
  * as English where the console speaks another language, so a screen reader reads it so (WCAG 3.1.2).
  */
 export function WithEnglish({ message, text }: { message(slot: string): string; text: string }) {

@@ -1,5 +1,6 @@
 import { get, type CustodyEvent, type Receipt, type TreeHead } from './api.js';
-import { fromHex, verifyConsistency, verifyEventInHead, verifyReceipt, verifyTreeHead, type PublishedKey, type Verdict } from './custody-verify.js';
+import { failed, fromHex, verifyConsistency, verifyEventInHead, verifyReceipt, verifyTreeHead, type PublishedKey, type Reason, type Verdict } from './custody-verify.js';
+import type { I18n } from './i18n.js';
 
 /**
  * What the Verify buttons run: every fact is fetched from the archive's public log routes and
@@ -28,6 +29,12 @@ export interface Check extends Verdict {
   unchecked?: string;
 }
 
+/** A failed check's reason in the console's language, the part that failed first ("event 12: the leaf hash ..."). */
+export function reasonText(reason: Reason | undefined, t: I18n['t']): string {
+  if (!reason) return '';
+  return t(`verify.why.${reason.code}`, { ...reason.values, r: reasonText(reason.cause, t) });
+}
+
 /** A check that could not be made, apart from one that failed. */
 export const uncheckable = (reason: string): Check => ({ valid: false, unchecked: reason, ms: 0 });
 
@@ -35,14 +42,14 @@ export const uncheckable = (reason: string): Check => ({ valid: false, unchecked
 export async function checkLogGrewFrom(head: TreeHead, keys: PublishedKey[]): Promise<Verdict> {
   const latest = await get<TreeHead>('/log/tree-head');
   const signed = await verifyTreeHead(latest, keys);
-  if (!signed.valid) return { valid: false, reason: `latest tree head: ${signed.reason}` };
-  if (latest.treeSize < head.treeSize) return { valid: false, reason: `the latest head (${latest.treeSize}) is smaller than ${head.treeSize}` };
+  if (!signed.valid) return failed('latestHead', undefined, signed.reason);
+  if (latest.treeSize < head.treeSize) return failed('headShrank', { latest: latest.treeSize, n: head.treeSize });
   if (latest.treeSize === head.treeSize) {
-    return latest.rootHash === head.rootHash ? { valid: true } : { valid: false, reason: 'two heads of the same size with different roots' };
+    return latest.rootHash === head.rootHash ? { valid: true } : failed('fork');
   }
   const { proof } = await get<{ proof: string[] }>(`/log/proofs/consistency?first=${head.treeSize}&second=${latest.treeSize}`);
   const ok = await verifyConsistency(head.treeSize, latest.treeSize, proof.map(fromHex), fromHex(head.rootHash), fromHex(latest.rootHash));
-  return ok ? { valid: true } : { valid: false, reason: `the log at ${latest.treeSize} does not extend the head at ${head.treeSize} (consistency proof fails)` };
+  return ok ? { valid: true } : failed('notConsistent', { latest: latest.treeSize, n: head.treeSize });
 }
 
 /**
@@ -61,21 +68,21 @@ export async function verifyItemCustody(evidenceId: string, sha256: string): Pro
   do {
     const custody: EvidenceCustody = await custodyPage(evidenceId, cursor);
     const head = await verifyTreeHead(custody.treeHead, keys);
-    if (!head.valid) return done({ valid: false, reason: `tree head: ${head.reason}` });
+    if (!head.valid) return done(failed('treeHead', undefined, head.reason));
     heads.set(custody.treeHead.treeSize, custody.treeHead);
     for (const { event, leafIndex, leafHash } of custody.events) {
       // Pages go forward: an event at or before the cursor asked with would be seen twice.
-      if (cursor !== null && !(leafIndex > Number(cursor))) return done({ valid: false, reason: `event ${leafIndex} comes again after ${cursor}` });
+      if (cursor !== null && !(leafIndex > Number(cursor))) return done(failed('eventRepeated', { i: leafIndex, cursor }));
       const verdict = await verifyEventInHead(event, leafIndex, custody.proofs[String(leafIndex)] ?? [], custody.treeHead, leafHash);
-      if (!verdict.valid) return done({ valid: false, reason: `event ${leafIndex}: ${verdict.reason}` });
+      if (!verdict.valid) return done(failed('event', { i: leafIndex }, verdict.reason));
       if (event.subject.type === 'evidence' && event.subject.id === evidenceId && event.subject.sha256 !== undefined && event.subject.sha256 !== sha256) {
-        return done({ valid: false, reason: `event ${leafIndex} names SHA-256 ${event.subject.sha256}, not the item's ${sha256}` });
+        return done(failed('wrongSha256', { i: leafIndex, named: event.subject.sha256, own: sha256 }));
       }
       events += 1;
     }
     const last = custody.events.at(-1)?.leafIndex;
     if (custody.nextCursor !== null && (last === undefined || !(Number(custody.nextCursor) >= last))) {
-      return done({ valid: false, reason: `the archive's next page (${custody.nextCursor}) does not follow its last event (${last ?? 'none'})` });
+      return done(failed('pageGap', { next: custody.nextCursor, last: last ?? '—' }));
     }
     cursor = custody.nextCursor;
   } while (cursor !== null);

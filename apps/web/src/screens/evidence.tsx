@@ -3,8 +3,8 @@ import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, sa
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
 import { useSession } from '../session.js';
-import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shown, TextArea, useDownload, useSubmit, WithEnglish } from '../ui.js';
-import { custodyPage, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
+import { ActionName, DownloadState, ErrorNote, errorText, Field, FlagBadges, Link, RoleName, Said, ScreenPending, Select, shown, TextArea, useDownload, useSubmit } from '../ui.js';
+import { custodyPage, reasonText, uncheckable, verifyItemCustody, verifyKeptReceipt, type Check, type EvidenceCustody } from '../verify-log.js';
 import { IncidentFinder, useCaseIncidents } from './record-form.js';
 import { thumbnailUrl } from './thumbs.js';
 
@@ -481,7 +481,7 @@ export function VerdictLine({ result, receipt }: { result: Check | null; receipt
         ? receipt
           ? t('verify.receiptOk', { i: result.leafIndex ?? '', k: result.keyId?.slice(0, 16) ?? '' })
           : t('verify.ok', { n: result.events ?? 0, ms: result.ms })
-        : <WithEnglish message={(r) => t('verify.failed', { r })} text={result.reason ?? ''} />}
+        : t('verify.failed', { r: reasonText(result.reason, t) })}
     </p>
   );
 }
