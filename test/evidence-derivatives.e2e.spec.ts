@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Exifr from 'exifr';
 import { verifyEventsAgainstHead, type CustodyEvent, type PublishedKey } from '../libs/custody-core/src/index.js';
 import { PicturesForOlderVideos1764002800000 } from '../libs/db/src/migrations/1764002800000-pictures-for-older-videos.js';
+import { PicturesForCameraRaws1764002900000 } from '../libs/db/src/migrations/1764002900000-pictures-for-camera-raws.js';
 import { remakeNearDuplicatePairs } from '../libs/evidence/src/evidence.repository.js';
 import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
+import { phoneDng } from '../libs/media/src/test-support/tiff.js';
 import { bearer, binary, createCase, fixture, oggTheora, pixels, sha256hex, submit, waitProcessed } from './support/evidence.js';
 
 const exifr = createRequire(import.meta.url)('exifr') as typeof Exifr;
@@ -329,26 +331,32 @@ describe('evidence derivatives (e2e)', () => {
     for (const event of sceneDerived) expect(event.details).not.toHaveProperty('perceptualHash');
   });
 
-  it('after an upgrade, items of the video formats this release draws and older ones did not get their picture', async () => {
+  it('after an upgrade, items of the formats this release draws (older videos, camera raws) and older ones did not get their picture', async () => {
     const xvid = (await submit(t, investigator, caseId, fixture('camera-xvid.avi'), { filename: 'MVI_0042.AVI' })).body.id as string;
     const wmv = (await submit(t, investigator, caseId, fixture('dvr-wmv2.wmv'), { filename: 'CH01.wmv' })).body.id as string;
+    const dng = (await submit(t, investigator, caseId, await phoneDng({ preview: await sharp(fixture('orientation-1.jpg')).jpeg().toBuffer() }), { filename: 'IMG_0001.DNG' })).body.id as string;
     const ogv = (await submit(t, investigator, caseId, oggTheora(), { filename: 'clip.ogv' })).body.id as string;
-    for (const id of [xvid, wmv, ogv]) await waitProcessed(t, investigator, id);
-    // As the release before this one left them: the AVI refused, the WMV drawn by nobody.
-    const older = { [xvid]: ['failed', 'unsupported_format: AVI with its video in XVID: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received'], [wmv]: ['done', 'no picture is made of video/x-ms-asf: the archive does not decode this format; the original is kept as received'] };
+    for (const id of [xvid, wmv, dng, ogv]) await waitProcessed(t, investigator, id);
+    // As the releases before left them: the AVI refused, the WMV and the DNG drawn by nobody.
+    const older = {
+      [xvid]: ['failed', 'unsupported_format: AVI with its video in XVID: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received'],
+      [wmv]: ['done', 'no picture is made of video/x-ms-asf: the archive does not decode this format; the original is kept as received'],
+      [dng]: ['done', 'no picture is made of image/x-adobe-dng: the archive does not decode this format; the original is kept as received'],
+    };
     for (const [id, [processing, error]] of Object.entries(older)) {
       await t.db.superuserQuery(`UPDATE evidence_items SET processing = $2, processing_error = $3, thumbnail_sha256 = NULL, preview_sha256 = NULL, perceptual_hash = NULL WHERE id = $1`, [id, processing, error]);
     }
     const runner = t.dataSource.createQueryRunner();
     try {
       await new PicturesForOlderVideos1764002800000().up(runner);
+      await new PicturesForCameraRaws1764002900000().up(runner);
     } finally {
       await runner.release();
     }
     // A process that starts (the upgraded worker) enqueues the pending items no job will make.
     const upgraded = await t.sibling();
     try {
-      for (const id of [xvid, wmv]) {
+      for (const id of [xvid, wmv, dng]) {
         const item = await waitProcessed(t, investigator, id);
         expect(item, id).toMatchObject({ processing: 'done', processingError: null, derivatives: { thumbnail: `/api/v1/evidence/${id}/thumbnail`, preview: `/api/v1/evidence/${id}/preview` } });
       }
@@ -420,6 +428,27 @@ describe('evidence derivatives (e2e)', () => {
       const content = await t.http.get(`/api/v1/evidence/${item.id}/content`).set('Authorization', bearer(investigator)).buffer(true).parse(binary);
       expect((content.body as Buffer).equals(file)).toBe(true);
     }
+  });
+
+  it("a phone's DNG (IFD0 a thumbnail, the picture a JPEG in a SubIFD): its JPEG turned upright by IFD0, the raw's size in `extracted`, no metadata", async () => {
+    // orientation-6.jpg's stored (turned) pixels without their EXIF, as the DNG's preview; IFD0 says 6.
+    const stored = await sharp(fixture('orientation-6.jpg')).jpeg({ quality: 95 }).toBuffer();
+    const file = await phoneDng({ preview: stored, orientation: 6, raw: { width: 480, height: 640 } });
+    const res = await submit(t, investigator, caseId, file, { filename: 'PXL_20261207_031500.dng', contentType: 'application/octet-stream' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ mediaType: 'image/x-adobe-dng', extracted: { width: 480, height: 640, orientation: 6, device: { make: 'Google', model: 'Pixel 8' } } });
+    const item = await waitProcessed(t, investigator, res.body.id);
+    expect(item.processing, item.processingError).toBe('done');
+    for (const kind of ['thumbnail', 'preview'] as const) {
+      const image = await download(investigator, item.derivatives[kind]);
+      const px = await pixels(image);
+      expect([px.width, px.height], kind).toEqual([64, 48]);
+      expect(isRed(px.at(8, 6)), `${kind} top-left ${px.at(8, 6)}`).toBe(true);
+      expect(isGreen(px.at(55, 6)), `${kind} top-right ${px.at(55, 6)}`).toBe(true);
+      await expectNoEmbeddedMetadata(image, kind);
+    }
+    const content = await t.http.get(`/api/v1/evidence/${item.id}/content`).set('Authorization', bearer(investigator)).buffer(true).parse(binary);
+    expect((content.body as Buffer).equals(file)).toBe(true);
   });
 
   it('Display P3 HEVC HEIC (profile in its colr, decoded in the sandbox): derivatives in sRGB, red and green pure, no profile', async () => {

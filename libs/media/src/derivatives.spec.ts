@@ -1,7 +1,7 @@
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configureSharp, createDerivatives, PREVIEW_SIZE, THUMBNAIL_SIZE } from './derivatives.js';
+import { configureSharp, createDerivatives, makesPicture, PREVIEW_SIZE, THUMBNAIL_SIZE } from './derivatives.js';
 import { readFileSync } from 'node:fs';
 import { UndecodableMediaError } from './errors.js';
 import { hammingDistance } from './perceptual-hash.js';
@@ -9,6 +9,7 @@ import { decodeInSandbox } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 import { buildAvi, withoutHuffmanTables } from './test-support/avi.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
+import { buildTiff, flatJpeg, phoneDng } from './test-support/tiff.js';
 
 /** Bits between two pictures' hashes, both of which must have one. */
 const distance = (a: string | null, b: string | null): number => {
@@ -300,6 +301,84 @@ function withDeclaredSize(heif: Buffer, width: number, height: number): Buffer {
   }
   return copy;
 }
+
+describe('createDerivatives: camera raw files, by the JPEG they carry', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+
+  it('makes pictures of DNG, CR2, NEF and ARW items', () => {
+    for (const type of ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-nikon-nef', 'image/x-sony-arw']) expect(makesPicture(type), type).toBe(true);
+  });
+
+  for (let n = 1; n <= 8; n++) {
+    it(`turns a DNG's preview upright by IFD0's orientation ${n}, and reports the raw image's size upright`, async () => {
+      // orientation-n.jpg's stored pixels, re-encoded without any metadata, as a DNG's preview.
+      const stored = await sharp(fixture(`orientation-${n}.jpg`)).jpeg({ quality: 95 }).toBuffer();
+      expect((await sharp(stored).metadata()).orientation).toBeUndefined();
+      const size = await sharp(stored).metadata();
+      const dng = await phoneDng({ preview: stored, orientation: n, raw: { width: size.width! * 10, height: size.height! * 10 } });
+      const result = await createDerivatives(scratch.write(`o${n}.dng`, dng), LIMIT);
+      expect([result.width, result.height]).toEqual([640, 480]);
+      const image = await pixelsOf(result.preview);
+      expect([image.width, image.height]).toEqual([64, 48]);
+      expect(isRed(image.at(0.12, 0.12))).toBe(true);
+      expect(isGreen(image.at(0.88, 0.12))).toBe(true);
+      expect(isWhite(image.at(0.12, 0.88))).toBe(true);
+    });
+  }
+
+  it("follows the JPEG's own orientation where it has one, and puts no metadata in what it derives", async () => {
+    const dng = await phoneDng({ preview: readFileSync(fixture('orientation-6.jpg')), orientation: 1, raw: { width: 480, height: 640 } });
+    const result = await createDerivatives(scratch.write('own.dng', dng), LIMIT);
+    const image = await pixelsOf(result.preview);
+    expect([image.width, image.height]).toEqual([64, 48]);
+    expect(isRed(image.at(0.12, 0.12))).toBe(true);
+    for (const output of [result.thumbnail, result.preview]) {
+      const meta = await sharp(output).metadata();
+      expect([meta.exif, meta.xmp, meta.icc, meta.orientation]).toEqual([undefined, undefined, undefined, undefined]);
+    }
+  });
+
+  it('takes the smallest JPEG at least the preview size: a NEF with a thumbnail, a preview and a full-size JPEG', async () => {
+    const [thumb, mid, full] = await Promise.all([flatJpeg(160, 120, '#2040c0'), flatJpeg(1620, 1080, '#20a040'), flatJpeg(6000, 4000, '#c02020')]);
+    const nef = buildTiff(
+      {
+        ifd0: [[254, 4, [1]], [259, 3, [6]], [513, 4, ['@thumb']], [514, 4, [thumb.length]], [274, 3, [1]], [330, 4, ['@raw', '@fullIfd', '@midIfd']]],
+        raw: [[254, 4, [0]], [256, 4, [6032]], [257, 4, [4032]], [259, 3, [34713]], [262, 3, [32803]]],
+        fullIfd: [[254, 4, [1]], [259, 3, [6]], [513, 4, ['@full']], [514, 4, [full.length]]],
+        midIfd: [[254, 4, [1]], [259, 3, [6]], [513, 4, ['@mid']], [514, 4, [mid.length]]],
+      },
+      { thumb, mid, full },
+    );
+    const result = await createDerivatives(scratch.write('camera.nef', nef), LIMIT);
+    expect([result.width, result.height]).toEqual([6032, 4032]);
+    const image = await pixelsOf(result.preview);
+    expect([image.width, image.height]).toEqual([PREVIEW_SIZE, 1067]);
+    expect(isGreen(image.at(0.5, 0.5))).toBe(true);
+  });
+
+  it("decodes a CR2's full-size JPEG, which libvips refuses as old-style JPEG in IFD0", async () => {
+    const full = await flatJpeg(1536, 1024, '#20a040');
+    const cr2 = buildTiff({ ifd0: [[256, 4, [1536]], [257, 4, [1024]], [258, 3, [8, 8, 8]], [259, 3, [6]], [271, 2, ['Canon']], [273, 4, ['@full']], [279, 4, [full.length]]] }, { full }, { at8: Buffer.from('CR\x02\x00\x00\x00\x00\x00', 'latin1') });
+    const file = scratch.write('IMG_0001.CR2', cr2);
+    expect(await sniffMediaType(file)).toBe('image/x-canon-cr2');
+    await expect(sharp(file).raw().toBuffer()).rejects.toThrow(/compression/);
+    const result = await createDerivatives(file, LIMIT);
+    expect([result.width, result.height]).toEqual([1536, 1024]);
+    expect(isGreen((await pixelsOf(result.preview)).at(0.5, 0.5))).toBe(true);
+  });
+
+  it('refuses a raw without a JPEG, and a JPEG declaring more pixels than allowed, before decoding', async () => {
+    const bare = scratch.write('bare.dng', await phoneDng({ preview: null }));
+    await expect(createDerivatives(bare, LIMIT)).rejects.toMatchObject({ reason: 'unsupported_format', message: 'a camera raw file that carries no JPEG picture: its raw sensor data is not decoded' });
+    const jpeg = Buffer.from(await flatJpeg(64, 48, '#ffffff'));
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    jpeg.writeUInt16BE(60000, sof + 5);
+    jpeg.writeUInt16BE(60000, sof + 7);
+    const bomb = scratch.write('bomb.dng', await phoneDng({ preview: jpeg }));
+    await expect(createDerivatives(bomb, LIMIT)).rejects.toMatchObject({ reason: 'too_many_pixels', message: "the camera raw's JPEG declares 60000x60000, more than 50000000 pixels" });
+  });
+});
 
 describe('createDerivatives: HEIF and AVIF', () => {
   const scratch = scratchDir();

@@ -3,8 +3,10 @@
 // frames are decoded by WebAssembly decoders in a time- and memory-limited sandbox (sandbox.ts)
 // and their raw pixels go through the same sharp fan-out (converted to sRGB from the HEIF's own
 // ICC profile first: the sandbox's decoder hands pixels over without it).
+import { open } from 'node:fs/promises';
 import { crc32, deflateSync } from 'node:zlib';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import { MAX_RAW_PREVIEW_BYTES, readCameraRawLayout } from './camera-raw.js';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
 import { MAX_ICC_BYTES, readHeifPrimaryItemOfFile } from './heif-items.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
@@ -44,8 +46,14 @@ const VIDEO_TYPES = new Set([
   'video/MP2P', 'video/MP1S', 'video/mpeg', 'video/x-ms-asf', 'video/x-flv',
 ]);
 
-/** Images by their sniffed media type: what sharp's libvips decodes, and HEVC HEIF in the sandbox. */
-const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl']);
+/**
+ * Images by their sniffed media type: what sharp's libvips decodes, HEVC HEIF in the sandbox, and
+ * camera raw files built on TIFF (DNG, Canon CR2, Nikon NEF, Sony ARW) by the JPEG they carry.
+ */
+const IMAGE_TYPES = new Set([
+  'image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl',
+  'image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-nikon-nef', 'image/x-sony-arw',
+]);
 
 /** Whether an item of this sniffed media type gets a thumbnail, preview and perceptual hash (a video from its poster frame); other files are stored opaque. */
 export function makesPicture(mediaType: string): boolean {
@@ -101,7 +109,10 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     // Header only; with limitInputPixels set this already refuses a bomb by its declared size.
     header = await image.metadata();
   } catch (error) {
-    // Not an image libvips reads: a video gets its poster frame.
+    // Not an image libvips reads: a camera raw whose IFD0 it cannot read (an ARW's or NEF's
+    // JPEG-only IFD0) gets its JPEG's picture, a video its poster frame.
+    const raw = await fromCameraRaw(filePath, opts.maxInputPixels);
+    if (raw) return raw;
     if (VIDEO_TYPES.has(opts.mediaType ?? (await sniffMediaType(filePath)))) {
       return fanOut(await decodeInSandbox('video', filePath, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
     }
@@ -125,13 +136,23 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
     return fanOut(pixels, item?.icc ?? null);
   }
 
-  let decoded: { data: Buffer; info: OutputInfo };
+  if (header.format === 'tiff') {
+    const raw = await fromCameraRaw(filePath, opts.maxInputPixels);
+    if (raw) return raw;
+  }
+  const decoded = await decodeUpright(image.rotate());
+  const upright = header.autoOrient ?? { width: header.width, height: header.height };
+  return { ...(await derive(decoded)), width: upright.width, height: upright.height };
+}
+
+/**
+ * The one decode: upright (`image` turned already), alpha on white, sRGB 8-bit, already at
+ * preview size so JPEG shrink-on-load keeps memory low. Every output starts from these pixels,
+ * which carry no EXIF, XMP, IPTC, ICC profile or comments.
+ */
+async function decodeUpright(image: Sharp): Promise<{ data: Buffer; info: OutputInfo }> {
   try {
-    // The one decode: upright, alpha on white, sRGB 8-bit, already at preview size so JPEG
-    // shrink-on-load keeps memory low. Every output below starts from these pixels, which
-    // carry no EXIF, XMP, IPTC, ICC profile or comments.
-    decoded = await image
-      .rotate()
+    return await image
       .flatten({ background: '#ffffff' })
       .resize({ width: PREVIEW_SIZE, height: PREVIEW_SIZE, fit: 'inside', withoutEnlargement: true })
       .toColourspace('srgb')
@@ -140,9 +161,53 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   } catch (error) {
     throw undecodable(error);
   }
+}
 
-  const upright = header.autoOrient ?? { width: header.width, height: header.height };
-  return { ...(await derive(decoded)), width: upright.width, height: upright.height };
+/** EXIF orientations 2-8 as sharp's operations (a mirror always before the turn, as sharp applies them). */
+function turned(image: Sharp, orientation: number | null): Sharp {
+  if (orientation === 2 || orientation === 4) return orientation === 2 ? image.flop() : image.flip();
+  if (orientation === 5 || orientation === 7) return image.flop().rotate(orientation === 5 ? 270 : 90);
+  if (orientation === 3 || orientation === 6 || orientation === 8) return image.rotate({ 3: 180, 6: 90, 8: 270 }[orientation]);
+  return image;
+}
+
+/**
+ * A camera raw file's picture (camera-raw.ts): the smallest JPEG it carries that is at least the
+ * preview's size (else its largest), turned as IFD0 says unless the JPEG has an orientation of its
+ * own; the sizes reported are the full-resolution image's. Null when the TIFF is not a camera raw.
+ */
+async function fromCameraRaw(filePath: string, maxInputPixels: number): Promise<MediaDerivatives | null> {
+  const handle = await open(filePath, 'r');
+  let jpeg: Buffer;
+  let layout: Awaited<ReturnType<typeof readCameraRawLayout>>;
+  try {
+    layout = await readCameraRawLayout(handle, (await handle.stat()).size);
+    if (!layout) return null;
+    const chosen = layout.jpegs.find((j) => Math.max(j.width, j.height) >= PREVIEW_SIZE) ?? layout.jpegs.at(-1);
+    if (!chosen) throw new UndecodableMediaError('unsupported_format', 'a camera raw file that carries no JPEG picture: its raw sensor data is not decoded');
+    if (chosen.width * chosen.height > maxInputPixels) {
+      throw new UndecodableMediaError('too_many_pixels', `the camera raw's JPEG declares ${chosen.width}x${chosen.height}, more than ${maxInputPixels} pixels`);
+    }
+    if (chosen.length > MAX_RAW_PREVIEW_BYTES) {
+      throw new UndecodableMediaError('unsupported_format', `the camera raw's JPEG is ${chosen.length} bytes, more than the ${MAX_RAW_PREVIEW_BYTES} read`);
+    }
+    jpeg = Buffer.alloc(chosen.length);
+    await handle.read(jpeg, 0, chosen.length, chosen.offset);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+  const image = sharp(jpeg, { failOn: 'error', limitInputPixels: maxInputPixels });
+  let own: number | undefined;
+  try {
+    own = (await image.metadata()).orientation;
+  } catch (error) {
+    throw undecodable(error);
+  }
+  const orientation = own ?? layout.orientation;
+  const decoded = await decodeUpright(own ? image.rotate() : turned(image, orientation));
+  const size = layout.fullSize ?? { width: decoded.info.width, height: decoded.info.height };
+  const sideways = orientation !== null && orientation >= 5 && orientation <= 8;
+  return { ...(await derive(decoded)), width: sideways ? size.height : size.width, height: sideways ? size.width : size.height };
 }
 
 /**

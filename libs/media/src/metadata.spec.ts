@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, type ExtractedMetadata } from './metadata.js';
 import { EXPECTED_METADATA, NO_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
+import { flatJpeg, phoneDng } from './test-support/tiff.js';
 
 const none = NO_METADATA;
 const expectations = EXPECTED_METADATA;
@@ -148,6 +149,16 @@ describe('extractEmbeddedMetadata', () => {
 
   it.each(['random.bin'])('returns null for %s, which holds nothing', async (name) => {
     expect(await extractEmbeddedMetadata(fixture(name))).toBeNull();
+  });
+
+  it("gives a camera raw's full-resolution size, not its IFD0 thumbnail's, as ExifTool's ImageSize does", async () => {
+    const scratch = scratchDir();
+    try {
+      const dng = scratch.write('phone.dng', await phoneDng({ preview: await flatJpeg(1024, 768, '#c04020'), orientation: 6 }));
+      expect(await extractEmbeddedMetadata(dng)).toEqual({ ...none, device: { make: 'Google', model: 'Pixel 8', software: null }, orientation: 6, width: 4032, height: 3024 });
+    } finally {
+      scratch.cleanup();
+    }
   });
 
   it('does not depend on the host time zone (no Date revival in local time)', async () => {

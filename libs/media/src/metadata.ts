@@ -18,6 +18,7 @@ import {
   type ExtractedLocation,
 } from './exif-values.js';
 import { isAsf, readAsfMetadata } from './asf.js';
+import { readCameraRawLayout, type CameraRawLayout } from './camera-raw.js';
 import { isFlv, readFlvMetadata } from './flv.js';
 import { isAmr, readAmrMetadata, readAudioMetadata } from './audio-metadata.js';
 import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
@@ -161,6 +162,7 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
     JpegBlocks | null,
     PngMetadata | null,
     HeifPrimaryItem | null,
+    CameraRawLayout | null,
   ];
   try {
     results = await Promise.all([
@@ -173,6 +175,8 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
       container === 'png' ? readPngMetadata(probe.handle, probe.size).catch(failedPng) : null,
       // A few small reads; used only when the movie reader finds an image rather than a movie.
       container === 'iso-bmff' ? readHeifPrimaryItem(probe.handle, probe.size).catch(() => null) : null,
+      // A camera raw's IFD0 is a thumbnail (DNG, NEF): its full-resolution image is in another IFD.
+      container === 'tiff' ? readCameraRawLayout(probe.handle, probe.size).catch(() => null) : null,
     ]);
   } finally {
     await probe.handle.close().catch(() => undefined);
@@ -239,7 +243,7 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
   const model = cleanText(ifd0.Model) ?? cleanText(xmpTiff.Model) ?? makerDevice?.model ?? null;
   const software = cleanText(ifd0.Software) ?? cleanText(xmpBasic.CreatorTool);
 
-  const dimensions = pickDimensions(heif, header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
+  const dimensions = results[7]?.fullSize ?? pickDimensions(heif, header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
   const exifOrientation = orientationFrom(ifd0.Orientation);
   if (heif && !heif.mirrored && exifOrientation !== null && exifOrientation !== orientationOfRotation(heif.rotation)) {
     // The image's own transformation is what HEIF viewers (and libheif, for the previews) apply;

@@ -1,0 +1,71 @@
+import { open } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCameraRawLayout } from './camera-raw.js';
+import { fixture, scratchDir } from './test-support/fixtures.js';
+import { buildTiff, flatJpeg, phoneDng } from './test-support/tiff.js';
+
+describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+  const layoutOf = async (bytes: Buffer) => {
+    const file = scratch.write('raw.bin', bytes);
+    const handle = await open(file, 'r');
+    try {
+      return await readCameraRawLayout(handle, bytes.length);
+    } finally {
+      await handle.close();
+    }
+  };
+
+  it("finds a phone DNG's full-resolution size in its raw SubIFD and its preview JPEG (ExifTool: ImageSize 4032x3024)", async () => {
+    const preview = await flatJpeg(1024, 768, '#c04020');
+    const layout = await layoutOf(await phoneDng({ preview, orientation: 6 }));
+    expect(layout).toEqual({ fullSize: { width: 4032, height: 3024 }, orientation: 6, jpegs: [expect.objectContaining({ width: 1024, height: 768, length: preview.length })] });
+  });
+
+  it("finds a NEF's JpgFromRaw (JPEGInterchangeFormat in a SubIFD) and a CR2's full-size JPEG in IFD0's one strip, with its IFD1 thumbnail", async () => {
+    const [full, small] = await Promise.all([flatJpeg(1536, 1024, '#20a040'), flatJpeg(160, 120, '#a0a040')]);
+    const nef = buildTiff(
+      {
+        ifd0: [[254, 4, [1]], [256, 4, [160]], [257, 4, [120]], [259, 3, [1]], [262, 3, [2]], [271, 2, ['NIKON CORPORATION']], [274, 3, [8]], [330, 4, ['@jpg', '@raw']]],
+        jpg: [[254, 4, [1]], [259, 3, [6]], [513, 4, ['@full']], [514, 4, [full.length]]],
+        raw: [[254, 4, [0]], [256, 4, [6032]], [257, 4, [4032]], [259, 3, [34713]], [262, 3, [32803]]],
+      },
+      { full },
+    );
+    expect(await layoutOf(nef)).toEqual({ fullSize: { width: 6032, height: 4032 }, orientation: 8, jpegs: [expect.objectContaining({ width: 1536, height: 1024 })] });
+    const cr2 = buildTiff(
+      {
+        ifd0: [[256, 4, [1536]], [257, 4, [1024]], [259, 3, [6]], [271, 2, ['Canon']], [273, 4, ['@full']], [279, 4, [full.length]], [274, 3, [1]]],
+        ifd1: [[259, 3, [6]], [513, 4, ['@small']], [514, 4, [small.length]]],
+      },
+      { full, small },
+      { at8: Buffer.from('CR\x02\x00\x00\x00\x00\x00', 'latin1'), next: { ifd0: 'ifd1' } },
+    );
+    const layout = await layoutOf(cr2);
+    expect(layout!.fullSize).toEqual({ width: 1536, height: 1024 });
+    expect(layout!.jpegs.map((j) => [j.width, j.height])).toEqual([[160, 120], [1536, 1024]]);
+  });
+
+  it('is null for an ordinary TIFF (a scan, an export) and for what is not TIFF', async () => {
+    const handle = await open(fixture('exif.tif'), 'r');
+    try {
+      expect(await readCameraRawLayout(handle, (await handle.stat()).size)).toBeNull();
+    } finally {
+      await handle.close();
+    }
+    expect(await layoutOf(Buffer.from('not a tiff at all'))).toBeNull();
+  });
+
+  it('walks hostile IFDs without looping or reading past the file: cycles, offsets beyond it, lossless JPEG that is sensor data', async () => {
+    const lossless = Buffer.from([0xff, 0xd8, 0xff, 0xc3, 0, 11, 8, 0x0b, 0xc0, 0x0f, 0xc0, 1, 1, 0x11, 0]);
+    const hostile = buildTiff(
+      {
+        ifd0: [[254, 4, [1]], [256, 4, [16]], [257, 4, [16]], [330, 4, ['@ifd0', 0x7fffffff, '@raw']], [50706, 1, [1, 4, 0, 0]]],
+        raw: [[254, 4, [0]], [256, 4, [4000]], [257, 4, [3000]], [259, 3, [7]], [262, 3, [32803]], [273, 4, ['@sensor']], [279, 4, [lossless.length]], [513, 4, [0x7ffffff0]], [514, 4, [64]]],
+      },
+      { sensor: lossless },
+    );
+    expect(await layoutOf(hostile)).toEqual({ fullSize: { width: 4000, height: 3000 }, orientation: null, jpegs: [] });
+  });
+});

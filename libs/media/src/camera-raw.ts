@@ -1,0 +1,182 @@
+// Camera raw files built on TIFF (Adobe DNG, which phones write for "RAW"/"ProRAW"; Canon CR2;
+// Nikon NEF and NRW; Sony ARW; Pentax PEF; Samsung SRW): what their image file directories say
+// of the full-resolution image, and which JPEG pictures they carry. The raw sensor data is never
+// decoded: a picture of the scene comes from the camera's own JPEG inside the file, as ExifTool's
+// PreviewImage / JpgFromRaw and every photo manager's thumbnails do. What libvips would decode,
+// IFD0, is a thumbnail of 160 to 256 pixels in DNG and NEF, and old-style JPEG it cannot read in
+// CR2. Bounded: at most 32 IFDs of at most 1,024 entries each, one 64 KiB read per JPEG header.
+import type { FileHandle } from 'node:fs/promises';
+
+const MAX_IFDS = 32;
+const MAX_ENTRIES = 1024;
+const JPEG_HEADER_BYTES = 64 * 1024;
+/** Largest embedded JPEG read into memory (a 60 MP camera's full-size JPEG is about 25 MB). */
+export const MAX_RAW_PREVIEW_BYTES = 64 * 1024 * 1024;
+
+const T = {
+  newSubFileType: 254,
+  width: 256,
+  height: 257,
+  compression: 259,
+  photometric: 262,
+  stripOffsets: 273,
+  orientation: 274,
+  stripByteCounts: 279,
+  subIfds: 330,
+  jpegOffset: 513,
+  jpegLength: 514,
+  dngVersion: 50706,
+} as const;
+/** Photometric interpretations of raw sensor data: colour filter array, linear raw. */
+const RAW_DATA = new Set([32803, 34892]);
+/** Compression 6: old-style JPEG (CR2's IFD0); 7: JPEG; 34892 and others are raw codecs. */
+const JPEG_COMPRESSION = new Set([6, 7]);
+
+export interface EmbeddedJpeg {
+  offset: number;
+  length: number;
+  /** From the JPEG's own frame header. */
+  width: number;
+  height: number;
+}
+
+export interface CameraRawLayout {
+  /** The full-resolution image as stored (the sensor's, or a CR2's full-size JPEG): the largest IFD not marked reduced-resolution. */
+  fullSize: { width: number; height: number } | null;
+  /** IFD0's orientation, which applies to every picture in the file. */
+  orientation: number | null;
+  /** Every embedded baseline or progressive JPEG, smallest first. */
+  jpegs: EmbeddedJpeg[];
+}
+
+interface Entry {
+  type: number;
+  count: number;
+  /** Where the value is: inside the entry, or at its offset. */
+  at: number;
+}
+
+/** A TIFF's IFDs read through one handle; every read is bounded and positioned. */
+class TiffReader {
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly size: number,
+    readonly littleEndian: boolean,
+  ) {}
+
+  async bytes(offset: number, length: number): Promise<Buffer> {
+    if (offset < 0 || offset >= this.size || length <= 0) return Buffer.alloc(0);
+    const buffer = Buffer.alloc(Math.min(length, this.size - offset));
+    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, offset);
+    return buffer.subarray(0, bytesRead);
+  }
+
+  u16 = (b: Buffer, at: number) => (this.littleEndian ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  u32 = (b: Buffer, at: number) => (this.littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at));
+
+  /** An IFD's entries by tag, and where the next IFD starts (0: none). */
+  async ifd(offset: number): Promise<{ entries: Map<number, Entry>; next: number } | null> {
+    const head = await this.bytes(offset, 2);
+    if (head.length < 2) return null;
+    const count = this.u16(head, 0);
+    if (count === 0 || count > MAX_ENTRIES) return null;
+    const body = await this.bytes(offset + 2, count * 12 + 4);
+    if (body.length < count * 12) return null;
+    const entries = new Map<number, Entry>();
+    for (let k = 0; k < count; k++) {
+      const at = k * 12;
+      const type = this.u16(body, at + 2);
+      const count = this.u32(body, at + 4);
+      const unit = type === 3 ? 2 : type === 4 || type === 13 ? 4 : 1;
+      entries.set(this.u16(body, at), { type, count, at: unit * count <= 4 ? offset + 2 + at + 8 : this.u32(body, at + 8) });
+    }
+    return { entries, next: body.length >= count * 12 + 4 ? this.u32(body, count * 12) : 0 };
+  }
+
+  /** The SHORT or LONG values of an entry (at most `max`). */
+  async numbers(entry: Entry | undefined, max = 64): Promise<number[]> {
+    if (!entry || ![3, 4, 13].includes(entry.type)) return [];
+    const unit = entry.type === 3 ? 2 : 4;
+    const count = Math.min(entry.count, max);
+    const b = await this.bytes(entry.at, count * unit);
+    const values: number[] = [];
+    for (let k = 0; k + unit <= b.length && k < count * unit; k += unit) values.push(unit === 2 ? this.u16(b, k) : this.u32(b, k));
+    return values;
+  }
+}
+
+/** A JPEG's width and height from its first baseline, extended or progressive frame header; null otherwise (lossless JPEG is raw data). */
+function jpegFrameSize(b: Buffer): { width: number; height: number } | null {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
+  for (let at = 2; at + 4 <= b.length; ) {
+    if (b[at] !== 0xff) return null;
+    const marker = b[at + 1]!;
+    if (marker === 0xff) {
+      at++;
+      continue;
+    }
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+      if (![0xc0, 0xc1, 0xc2].includes(marker) || at + 9 > b.length) return null;
+      const [height, width] = [b.readUInt16BE(at + 5), b.readUInt16BE(at + 7)];
+      return width > 0 && height > 0 ? { width, height } : null;
+    }
+    if (marker === 0xd9 || marker === 0xda) return null;
+    at += 2 + b.readUInt16BE(at + 2);
+  }
+  return null;
+}
+
+/**
+ * The layout of a camera raw file; null when the file is not one: a TIFF whose IFD0 names a DNG
+ * version, is old-style JPEG (CR2), is a reduced-resolution image, or that holds raw sensor data.
+ */
+export async function readCameraRawLayout(handle: FileHandle, size: number): Promise<CameraRawLayout | null> {
+  const top = Buffer.alloc(8);
+  await handle.read(top, 0, 8, 0);
+  const order = top.toString('latin1', 0, 2);
+  if (order !== 'II' && order !== 'MM') return null;
+  const tiff = new TiffReader(handle, size, order === 'II');
+  if (tiff.u16(top, 2) !== 42) return null;
+
+  const queue = [tiff.u32(top, 4)];
+  const seen = new Set<number>();
+  let raw = false;
+  let orientation: number | null = null;
+  let fullSize: CameraRawLayout['fullSize'] = null;
+  const places: { offset: number; length: number }[] = [];
+  for (let n = 0; queue.length > 0 && n < MAX_IFDS; n++) {
+    const offset = queue.shift()!;
+    if (offset < 8 || offset >= size || seen.has(offset)) continue;
+    seen.add(offset);
+    const ifd = await tiff.ifd(offset);
+    if (!ifd) continue;
+    const one = async (tag: number) => (await tiff.numbers(ifd.entries.get(tag), 1))[0] ?? null;
+    const [subFileType, width, height, compression, photometric] = await Promise.all([T.newSubFileType, T.width, T.height, T.compression, T.photometric].map(one));
+    if (n === 0) {
+      orientation = await one(T.orientation);
+      raw = ifd.entries.has(T.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
+      if (ifd.next) queue.push(ifd.next);
+    } else if (seen.size <= 4 && ifd.next) {
+      // CR2 chains IFD0 to IFD3; a SubIFD's own chain is not followed far.
+      queue.push(ifd.next);
+    }
+    if (photometric !== null && RAW_DATA.has(photometric)) raw = true;
+    if (((subFileType ?? 0) & 1) === 0 && width && height && (!fullSize || width * height > fullSize.width * fullSize.height)) fullSize = { width, height };
+    queue.push(...(await tiff.numbers(ifd.entries.get(T.subIfds), 16)));
+    const [jpegOffset, jpegLength] = [await one(T.jpegOffset), await one(T.jpegLength)];
+    if (jpegOffset && jpegLength) places.push({ offset: jpegOffset, length: jpegLength });
+    if (compression !== null && JPEG_COMPRESSION.has(compression) && !(photometric !== null && RAW_DATA.has(photometric))) {
+      const [strips, counts] = [await tiff.numbers(ifd.entries.get(T.stripOffsets), 2), await tiff.numbers(ifd.entries.get(T.stripByteCounts), 2)];
+      if (strips.length === 1 && counts.length === 1) places.push({ offset: strips[0]!, length: counts[0]! });
+    }
+  }
+  if (!raw) return null;
+  const jpegs: EmbeddedJpeg[] = [];
+  for (const place of places) {
+    if (place.offset + place.length > size || jpegs.some((j) => j.offset === place.offset)) continue;
+    const frame = jpegFrameSize(await tiff.bytes(place.offset, Math.min(place.length, JPEG_HEADER_BYTES)));
+    if (frame) jpegs.push({ ...place, ...frame });
+  }
+  jpegs.sort((a, b) => a.width * a.height - b.width * b.height);
+  return { fullSize, orientation, jpegs };
+}

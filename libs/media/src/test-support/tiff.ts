@@ -1,0 +1,102 @@
+// TIFF files built as TIFF 6.0 lays them out (little-endian): a header, the data blocks, then the
+// IFDs, each entry's value inline when it fits in four bytes and after its IFD otherwise. Values
+// written '@name' are the offset of the block or IFD of that name. Enough to build camera raw
+// layouts (DNG, NEF, CR2, ARW) around real JPEGs, as their makers' specifications describe them.
+import sharp from 'sharp';
+
+/** [tag, TIFF type (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 13 IFD), values]. */
+export type TiffEntry = [number, number, (number | string)[]];
+
+const unitOf = (type: number) => (type === 3 ? 2 : type === 4 || type === 13 ? 4 : 1);
+const valueBytes = ([, type, values]: TiffEntry) => (type === 2 ? String(values[0]).length + 1 : unitOf(type) * values.length);
+const even = (n: number) => n + (n % 2);
+
+/**
+ * A TIFF whose first IFD is the first of `ifds`; `blobs` are data blocks (strips, JPEGs); `next`
+ * chains an IFD to the one after it (IFD0 to IFD1); `at8`, bytes right after the header (CR2's 'CR').
+ */
+export function buildTiff(ifds: Record<string, TiffEntry[]>, blobs: Record<string, Buffer>, { at8, next = {} }: { at8?: Buffer; next?: Record<string, string> } = {}): Buffer {
+  const where = new Map<string, number>();
+  const parts: Buffer[] = [Buffer.alloc(8)];
+  let at = 8;
+  if (at8) {
+    parts.push(at8);
+    at += even(at8.length);
+    if (at8.length % 2) parts.push(Buffer.alloc(1));
+  }
+  for (const [name, data] of Object.entries(blobs)) {
+    where.set(name, at);
+    parts.push(data, Buffer.alloc(data.length % 2));
+    at += even(data.length);
+  }
+  for (const [name, entries] of Object.entries(ifds)) {
+    if (where.has(name)) throw new Error(`an IFD and a block are both named ${name}`);
+    where.set(name, at);
+    at += 2 + entries.length * 12 + 4 + entries.reduce((n, e) => n + (valueBytes(e) > 4 ? even(valueBytes(e)) : 0), 0);
+  }
+  for (const [name, entries] of Object.entries(ifds)) {
+    const start = where.get(name)!;
+    const sorted = [...entries].sort((a, b) => a[0] - b[0]);
+    const head = Buffer.alloc(2 + sorted.length * 12 + 4);
+    head.writeUInt16LE(sorted.length, 0);
+    let extraAt = start + head.length;
+    const extras: Buffer[] = [];
+    sorted.forEach(([tag, type, values], k) => {
+      const resolved = values.map((v) => (typeof v === 'string' && v.startsWith('@') ? where.get(v.slice(1))! : v));
+      let data: Buffer;
+      if (type === 2) data = Buffer.from(`${resolved[0]}\0`, 'latin1');
+      else {
+        data = Buffer.alloc(unitOf(type) * resolved.length);
+        resolved.forEach((v, i) => (unitOf(type) === 2 ? data.writeUInt16LE(Number(v), 2 * i) : unitOf(type) === 4 ? data.writeUInt32LE(Number(v), 4 * i) : data.writeUInt8(Number(v), i)));
+      }
+      const e = 2 + k * 12;
+      head.writeUInt16LE(tag, e);
+      head.writeUInt16LE(type, e + 2);
+      head.writeUInt32LE(type === 2 ? data.length : resolved.length, e + 4);
+      if (data.length <= 4) data.copy(head, e + 8);
+      else {
+        head.writeUInt32LE(extraAt, e + 8);
+        extras.push(data, Buffer.alloc(data.length % 2));
+        extraAt += even(data.length);
+      }
+    });
+    if (next[name]) head.writeUInt32LE(where.get(next[name])!, head.length - 4);
+    parts.push(head, ...extras);
+  }
+  const out = Buffer.concat(parts);
+  out.write('II', 0, 'latin1');
+  out.writeUInt16LE(42, 2);
+  out.writeUInt32LE(where.get(Object.keys(ifds)[0]!)!, 4);
+  return out;
+}
+
+/** A JPEG of one colour (no metadata unless `orientation` is given, then only that EXIF tag). */
+export function flatJpeg(width: number, height: number, colour: string, orientation?: number): Promise<Buffer> {
+  const image = sharp({ create: { width, height, channels: 3, background: colour } }).jpeg({ quality: 80 });
+  return (orientation ? image.withMetadata({ orientation }) : image).toBuffer();
+}
+
+/**
+ * A phone's DNG (as Android's DngCreator and Apple's ProRAW write it): IFD0 a small RGB thumbnail
+ * marked reduced-resolution, with Make, Model, Orientation, DNGVersion and SubIFDs to the raw CFA
+ * image (its data a stub: never decoded) and to a JPEG preview (compression 7, YCbCr).
+ */
+export async function phoneDng({ preview, orientation = 1, raw = { width: 4032, height: 3024 } }: { preview: Buffer | null; orientation?: number; raw?: { width: number; height: number } }): Promise<Buffer> {
+  const thumb = await sharp({ create: { width: 256, height: 192, channels: 3, background: '#2040c0' } }).raw().toBuffer();
+  const previewSize = preview ? await sharp(preview, { limitInputPixels: false }).metadata() : null;
+  const subIfds = preview ? ['@raw', '@preview'] : ['@raw'];
+  return buildTiff(
+    {
+      ifd0: [
+        [254, 4, [1]], [256, 4, [256]], [257, 4, [192]], [258, 3, [8, 8, 8]], [259, 3, [1]], [262, 3, [2]],
+        [271, 2, ['Google']], [272, 2, ['Pixel 8']], [273, 4, ['@thumb']], [274, 3, [orientation]], [277, 3, [3]],
+        [278, 4, [192]], [279, 4, [thumb.length]], [330, 4, subIfds], [50706, 1, [1, 4, 0, 0]],
+      ],
+      raw: [[254, 4, [0]], [256, 4, [raw.width]], [257, 4, [raw.height]], [258, 3, [16]], [259, 3, [1]], [262, 3, [32803]], [273, 4, ['@sensor']], [277, 3, [1]], [278, 4, [raw.height]], [279, 4, [4096]]],
+      ...(preview && {
+        preview: [[254, 4, [1]], [256, 4, [previewSize!.width!]], [257, 4, [previewSize!.height!]], [258, 3, [8, 8, 8]], [259, 3, [7]], [262, 3, [6]], [273, 4, ['@jpeg']], [277, 3, [3]], [278, 4, [previewSize!.height!]], [279, 4, [preview.length]]],
+      }),
+    },
+    { thumb, sensor: Buffer.alloc(4096, 7), ...(preview && { jpeg: preview }) },
+  );
+}
