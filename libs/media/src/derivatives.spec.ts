@@ -368,9 +368,18 @@ describe('createDerivatives: camera raw files, by the JPEG they carry', () => {
     expect(isGreen((await pixelsOf(result.preview)).at(0.5, 0.5))).toBe(true);
   });
 
-  it('refuses a raw without a JPEG, and a JPEG declaring more pixels than allowed, before decoding', async () => {
-    const bare = scratch.write('bare.dng', await phoneDng({ preview: null }));
-    await expect(createDerivatives(bare, LIMIT)).rejects.toMatchObject({ reason: 'unsupported_format', message: 'a camera raw file that carries no JPEG picture: its raw sensor data is not decoded' });
+  it("draws a raw without a JPEG from IFD0 where libvips reads it (a DNG's thumbnail), and refuses one it cannot", async () => {
+    const bare = await createDerivatives(scratch.write('bare.dng', await phoneDng({ preview: null, orientation: 6 })), LIMIT);
+    expect([bare.width, bare.height]).toEqual([3024, 4032]);
+    const image = await pixelsOf(bare.preview);
+    expect([image.width, image.height]).toEqual([192, 256]);
+    expect(image.at(0.5, 0.5)[2]).toBeGreaterThan(150);
+    // A NEF's IFD0 that is a JPEG pointer only (no size: libvips reads nothing), the JPEG missing.
+    const nef = buildTiff({ ifd0: [[254, 4, [1]], [259, 3, [6]], [330, 4, ['@raw']]], raw: [[254, 4, [0]], [256, 4, [6032]], [257, 4, [4032]], [262, 3, [32803]]] }, {});
+    await expect(createDerivatives(scratch.write('bare.nef', nef), LIMIT)).rejects.toMatchObject({ reason: 'unsupported_format', message: 'a camera raw file that carries no JPEG picture: its raw sensor data is not decoded' });
+  });
+
+  it('refuses a JPEG declaring more pixels than allowed before decoding it', async () => {
     const jpeg = Buffer.from(await flatJpeg(64, 48, '#ffffff'));
     const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
     jpeg.writeUInt16BE(60000, sof + 5);

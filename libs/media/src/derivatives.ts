@@ -111,7 +111,7 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   } catch (error) {
     // Not an image libvips reads: a camera raw whose IFD0 it cannot read (an ARW's or NEF's
     // JPEG-only IFD0) gets its JPEG's picture, a video its poster frame.
-    const raw = await fromCameraRaw(filePath, opts.maxInputPixels);
+    const raw = await fromCameraRaw(filePath, opts.maxInputPixels, null);
     if (raw) return raw;
     if (VIDEO_TYPES.has(opts.mediaType ?? (await sniffMediaType(filePath)))) {
       return fanOut(await decodeInSandbox('video', filePath, sandboxPixels, opts.decodeLimits ?? DEFAULT_DECODE_LIMITS));
@@ -137,7 +137,7 @@ export async function createDerivatives(filePath: string, opts: DerivativeOption
   }
 
   if (header.format === 'tiff') {
-    const raw = await fromCameraRaw(filePath, opts.maxInputPixels);
+    const raw = await fromCameraRaw(filePath, opts.maxInputPixels, image);
     if (raw) return raw;
   }
   const decoded = await decodeUpright(image.rotate());
@@ -174,37 +174,47 @@ function turned(image: Sharp, orientation: number | null): Sharp {
 /**
  * A camera raw file's picture (camera-raw.ts): the smallest JPEG it carries that is at least the
  * preview's size (else its largest), turned as IFD0 says unless the JPEG has an orientation of its
- * own; the sizes reported are the full-resolution image's. Null when the TIFF is not a camera raw.
+ * own; with no JPEG, IFD0 as libvips reads it (`ifd0`; null when it cannot). The sizes reported
+ * are the full-resolution image's. Null when the TIFF is not a camera raw.
  */
-async function fromCameraRaw(filePath: string, maxInputPixels: number): Promise<MediaDerivatives | null> {
+async function fromCameraRaw(filePath: string, maxInputPixels: number, ifd0: Sharp | null): Promise<MediaDerivatives | null> {
   const handle = await open(filePath, 'r');
-  let jpeg: Buffer;
+  let jpeg: Buffer | null = null;
   let layout: Awaited<ReturnType<typeof readCameraRawLayout>>;
   try {
     layout = await readCameraRawLayout(handle, (await handle.stat()).size);
     if (!layout) return null;
     const chosen = layout.jpegs.find((j) => Math.max(j.width, j.height) >= PREVIEW_SIZE) ?? layout.jpegs.at(-1);
-    if (!chosen) throw new UndecodableMediaError('unsupported_format', 'a camera raw file that carries no JPEG picture: its raw sensor data is not decoded');
-    if (chosen.width * chosen.height > maxInputPixels) {
+    if (!chosen && !ifd0) throw new UndecodableMediaError('unsupported_format', 'a camera raw file that carries no JPEG picture: its raw sensor data is not decoded');
+    if (chosen && chosen.width * chosen.height > maxInputPixels) {
       throw new UndecodableMediaError('too_many_pixels', `the camera raw's JPEG declares ${chosen.width}x${chosen.height}, more than ${maxInputPixels} pixels`);
     }
-    if (chosen.length > MAX_RAW_PREVIEW_BYTES) {
+    if (chosen && chosen.length > MAX_RAW_PREVIEW_BYTES) {
       throw new UndecodableMediaError('unsupported_format', `the camera raw's JPEG is ${chosen.length} bytes, more than the ${MAX_RAW_PREVIEW_BYTES} read`);
     }
-    jpeg = Buffer.alloc(chosen.length);
-    await handle.read(jpeg, 0, chosen.length, chosen.offset);
+    if (chosen) {
+      jpeg = Buffer.alloc(chosen.length);
+      await handle.read(jpeg, 0, chosen.length, chosen.offset);
+    }
   } finally {
     await handle.close().catch(() => undefined);
   }
-  const image = sharp(jpeg, { failOn: 'error', limitInputPixels: maxInputPixels });
-  let own: number | undefined;
-  try {
-    own = (await image.metadata()).orientation;
-  } catch (error) {
-    throw undecodable(error);
+  // IFD0's orientation tag is libvips' own to apply; an embedded JPEG's, where it has one, too.
+  let upright: Sharp;
+  let orientation = layout.orientation;
+  if (!jpeg) upright = ifd0!.rotate();
+  else {
+    const image = sharp(jpeg, { failOn: 'error', limitInputPixels: maxInputPixels });
+    let own: number | undefined;
+    try {
+      own = (await image.metadata()).orientation;
+    } catch (error) {
+      throw undecodable(error);
+    }
+    orientation = own ?? orientation;
+    upright = own ? image.rotate() : turned(image, orientation);
   }
-  const orientation = own ?? layout.orientation;
-  const decoded = await decodeUpright(own ? image.rotate() : turned(image, orientation));
+  const decoded = await decodeUpright(upright);
   const size = layout.fullSize ?? { width: decoded.info.width, height: decoded.info.height };
   const sideways = orientation !== null && orientation >= 5 && orientation <= 8;
   return { ...(await derive(decoded)), width: sideways ? size.height : size.width, height: sideways ? size.width : size.height };
