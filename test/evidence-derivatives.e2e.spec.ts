@@ -13,7 +13,7 @@ import { PicturesForOlderVideos1764002800000 } from '../libs/db/src/migrations/1
 import { PicturesForCameraRaws1764002900000 } from '../libs/db/src/migrations/1764002900000-pictures-for-camera-raws.js';
 import { remakeNearDuplicatePairs } from '../libs/evidence/src/evidence.repository.js';
 import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
-import { phoneDng } from '../libs/media/src/test-support/tiff.js';
+import { canonCr3, phoneDng } from '../libs/media/src/test-support/tiff.js';
 import { bearer, binary, createCase, fixture, oggTheora, pixels, sha256hex, submit, waitProcessed } from './support/evidence.js';
 
 const exifr = createRequire(import.meta.url)('exifr') as typeof Exifr;
@@ -430,7 +430,7 @@ describe('evidence derivatives (e2e)', () => {
     }
   });
 
-  it("a phone's DNG (IFD0 a thumbnail, the picture a JPEG in a SubIFD): its JPEG turned upright by IFD0, the raw's size in `extracted`, no metadata", async () => {
+  it("a phone's DNG (IFD0 a thumbnail, the picture a JPEG in a SubIFD) and a Canon CR3: their JPEG turned upright, the raw's size and EXIF in `extracted`, no metadata", async () => {
     // orientation-6.jpg's stored (turned) pixels without their EXIF, as the DNG's preview; IFD0 says 6.
     const stored = await sharp(fixture('orientation-6.jpg')).jpeg({ quality: 95 }).toBuffer();
     const file = await phoneDng({ preview: stored, orientation: 6, raw: { width: 480, height: 640 } });
@@ -449,6 +449,13 @@ describe('evidence derivatives (e2e)', () => {
     }
     const content = await t.http.get(`/api/v1/evidence/${item.id}/content`).set('Authorization', bearer(investigator)).buffer(true).parse(binary);
     expect((content.body as Buffer).equals(file)).toBe(true);
+    // A Canon CR3: its EXIF from its own boxes, its picture from its PRVW JPEG.
+    const cr3 = await canonCr3({ preview: await sharp(fixture('orientation-1.jpg')).resize(640, 480, { kernel: 'nearest' }).jpeg().toBuffer() });
+    const canon = await submit(t, investigator, caseId, cr3, { filename: 'IMG_0001.CR3' });
+    expect(canon.body).toMatchObject({ mediaType: 'image/x-canon-cr3', extracted: { capturedAt: '2024-02-24T03:12:33.000Z', capturedAtOffset: '+02:00', width: 6000, height: 4000, device: { make: 'Canon', model: 'Canon EOS R6' } } });
+    const canonDone = await waitProcessed(t, investigator, canon.body.id);
+    expect(canonDone.processing, canonDone.processingError).toBe('done');
+    expect((await pixels(await download(investigator, canonDone.derivatives.preview))).width).toBe(640);
   });
 
   it('Display P3 HEVC HEIC (profile in its colr, decoded in the sandbox): derivatives in sRGB, red and green pure, no profile', async () => {

@@ -1,8 +1,9 @@
 import { open } from 'node:fs/promises';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCameraRawLayout } from './camera-raw.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { buildTiff, flatJpeg, phoneDng } from './test-support/tiff.js';
+import { buildTiff, canonCr3, flatJpeg, phoneDng } from './test-support/tiff.js';
 
 describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
   const scratch = scratchDir();
@@ -47,6 +48,27 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
     expect(layout!.jpegs.map((j) => [j.width, j.height])).toEqual([[160, 120], [1536, 1024]]);
   });
 
+  it("finds a CR3's PRVW and THMB pictures, IFD0's size and orientation in CMT1, and its EXIF blocks", async () => {
+    const preview = await flatJpeg(1620, 1080, '#20a040');
+    const cr3 = await canonCr3({ preview, orientation: 8 });
+    const layout = await layoutOf(cr3);
+    expect(layout).toMatchObject({ fullSize: { width: 6000, height: 4000 }, orientation: 8 });
+    expect(layout!.jpegs.map((j) => [j.width, j.height])).toEqual([[160, 120], [1620, 1080]]);
+    const prvw = layout!.jpegs[1]!;
+    expect(cr3.subarray(prvw.offset, prvw.offset + prvw.length).equals(preview)).toBe(true);
+    expect(Object.keys(layout!.exifBlocks!).sort()).toEqual(['exif', 'gps', 'ifd0']);
+    // Cut inside its preview box: the thumbnail is still found, nothing past the file is read.
+    const cut = await layoutOf(cr3.subarray(0, prvw.offset + 100));
+    expect(cut!.jpegs.map((j) => j.width)).toEqual([160]);
+    // Another ISO-BMFF file (an MP4, a HEIC) is not a camera raw.
+    const handle = await open(fixture('video-a.mp4'), 'r');
+    try {
+      expect(await readCameraRawLayout(handle, (await handle.stat()).size)).toBeNull();
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('is null for an ordinary TIFF (a scan, an export) and for what is not TIFF', async () => {
     const handle = await open(fixture('exif.tif'), 'r');
     try {
@@ -55,6 +77,21 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
       await handle.close();
     }
     expect(await layoutOf(Buffer.from('not a tiff at all'))).toBeNull();
+  });
+
+  it('never throws nor points past the file, whatever bytes of a DNG or a CR3 are changed or cut', async () => {
+    const preview = await flatJpeg(200, 150, '#c04020');
+    const originals = [await phoneDng({ preview, orientation: 3 }), await canonCr3({ preview })];
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 1 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), fc.nat(), async (which, changes, cutAt) => {
+        const bytes = Buffer.from(originals[which]!);
+        for (const [at, value] of changes) bytes[at % bytes.length] = value;
+        const cut = bytes.subarray(0, 12 + (cutAt % bytes.length));
+        const layout = await layoutOf(cut);
+        for (const jpeg of layout?.jpegs ?? []) expect(jpeg.offset + jpeg.length).toBeLessThanOrEqual(cut.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('walks hostile IFDs without looping or reading past the file: cycles, offsets beyond it, lossless JPEG that is sensor data', async () => {

@@ -1,6 +1,6 @@
 // Camera raw files built on TIFF (Adobe DNG, which phones write for "RAW"/"ProRAW"; Canon CR2;
-// Nikon NEF and NRW; Sony ARW; Pentax PEF; Samsung SRW): what their image file directories say
-// of the full-resolution image, and which JPEG pictures they carry. The raw sensor data is never
+// Nikon NEF and NRW; Sony ARW; Pentax PEF; Samsung SRW), and Canon's CR3 (ISO-BMFF holding TIFF
+// blocks): what they say of the full-resolution image, and which JPEG pictures they carry. The raw sensor data is never
 // decoded: a picture of the scene comes from the camera's own JPEG inside the file, as ExifTool's
 // PreviewImage / JpgFromRaw and every photo manager's thumbnails do. What libvips would decode,
 // IFD0, is a thumbnail of 160 to 256 pixels in DNG and NEF, and old-style JPEG it cannot read in
@@ -41,6 +41,8 @@ export interface EmbeddedJpeg {
 }
 
 export interface CameraRawLayout {
+  /** CR3 only: its EXIF as TIFF structures, each with its directory as IFD0 (CMT1: IFD0, CMT2: the EXIF IFD, CMT4: GPS). */
+  exifBlocks?: { ifd0?: Buffer; exif?: Buffer; gps?: Buffer };
   /** The full-resolution image as stored (the sensor's, or a CR2's full-size JPEG): the largest IFD not marked reduced-resolution. */
   fullSize: { width: number; height: number } | null;
   /** IFD0's orientation, which applies to every picture in the file. */
@@ -56,20 +58,25 @@ interface Entry {
   at: number;
 }
 
-/** A TIFF's IFDs read through one handle; every read is bounded and positioned. */
+/** Bytes at an offset, fewer at the end of what is read. */
+type ByteSource = (offset: number, length: number) => Promise<Buffer>;
+
+/** Positioned, bounded reads of a file. */
+function fileBytes(handle: FileHandle, size: number): ByteSource {
+  return async (offset, length) => {
+    if (offset < 0 || offset >= size || length <= 0) return Buffer.alloc(0);
+    const buffer = Buffer.alloc(Math.min(length, size - offset));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+    return buffer.subarray(0, bytesRead);
+  };
+}
+
+/** A TIFF's IFDs read through a byte source; every read is bounded and positioned. */
 class TiffReader {
   constructor(
-    private readonly handle: FileHandle,
-    private readonly size: number,
+    readonly bytes: ByteSource,
     readonly littleEndian: boolean,
   ) {}
-
-  async bytes(offset: number, length: number): Promise<Buffer> {
-    if (offset < 0 || offset >= this.size || length <= 0) return Buffer.alloc(0);
-    const buffer = Buffer.alloc(Math.min(length, this.size - offset));
-    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, offset);
-    return buffer.subarray(0, bytesRead);
-  }
 
   u16 = (b: Buffer, at: number) => (this.littleEndian ? b.readUInt16LE(at) : b.readUInt16BE(at));
   u32 = (b: Buffer, at: number) => (this.littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at));
@@ -131,11 +138,12 @@ function jpegFrameSize(b: Buffer): { width: number; height: number } | null {
  * version, is old-style JPEG (CR2), is a reduced-resolution image, or that holds raw sensor data.
  */
 export async function readCameraRawLayout(handle: FileHandle, size: number): Promise<CameraRawLayout | null> {
-  const top = Buffer.alloc(8);
-  await handle.read(top, 0, 8, 0);
+  const top = await fileBytes(handle, size)(0, 12);
+  if (top.length < 8) return null;
+  if (top.toString('latin1', 4, 12) === 'ftypcrx ') return readCr3Layout(fileBytes(handle, size), size);
   const order = top.toString('latin1', 0, 2);
   if (order !== 'II' && order !== 'MM') return null;
-  const tiff = new TiffReader(handle, size, order === 'II');
+  const tiff = new TiffReader(fileBytes(handle, size), order === 'II');
   if (tiff.u16(top, 2) !== 42) return null;
 
   const queue = [tiff.u32(top, 4)];
@@ -171,12 +179,113 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
     }
   }
   if (!raw) return null;
+  return { fullSize, orientation, jpegs: await jpegsAt(places, tiff.bytes, size) };
+}
+
+/** The places that hold a baseline or progressive JPEG, with its size, smallest first. */
+async function jpegsAt(places: { offset: number; length: number }[], bytes: ByteSource, size: number): Promise<EmbeddedJpeg[]> {
   const jpegs: EmbeddedJpeg[] = [];
   for (const place of places) {
-    if (place.offset + place.length > size || jpegs.some((j) => j.offset === place.offset)) continue;
-    const frame = jpegFrameSize(await tiff.bytes(place.offset, Math.min(place.length, JPEG_HEADER_BYTES)));
+    if (place.length <= 0 || place.offset + place.length > size || jpegs.some((j) => j.offset === place.offset)) continue;
+    const frame = jpegFrameSize(await bytes(place.offset, Math.min(place.length, JPEG_HEADER_BYTES)));
     if (frame) jpegs.push({ ...place, ...frame });
   }
-  jpegs.sort((a, b) => a.width * a.height - b.width * b.height);
-  return { fullSize, orientation, jpegs };
+  return jpegs.sort((a, b) => a.width * a.height - b.width * b.height);
+}
+
+const CR3_METADATA = Buffer.from('85c0b687820f11e08111f4ce462b6a48', 'hex');
+const CR3_PREVIEW = Buffer.from('eaf42b5e1c984b88b9fbb7dc406e4d16', 'hex');
+const MAX_BOXES = 64;
+/** Largest moov read whole (a CR3's is about 100-300 KiB: its EXIF, maker note, thumbnail and track tables). */
+const MAX_MOOV_BYTES = 4 * 1024 * 1024;
+/** Bytes of a THMB or PRVW payload searched for the JPEG's start (its own header is 16 bytes). */
+const JPEG_START_SEARCH = 64;
+
+interface Box {
+  type: string;
+  uuid: Buffer | null;
+  /** Where its payload starts (after size, type, large size and a uuid) and where it ends, in `b`. */
+  start: number;
+  end: number;
+}
+
+/** The box at `at` of `b` (ISO/IEC 14496-12), null when malformed or running past `limit`. */
+function boxAt(b: Buffer, at: number, limit: number): Box | null {
+  if (at + 8 > b.length) return null;
+  let length = b.readUInt32BE(at);
+  let header = 8;
+  if (length === 1) {
+    if (at + 16 > b.length) return null;
+    length = Number(b.readBigUInt64BE(at + 8));
+    header = 16;
+  } else if (length === 0) length = limit - at;
+  if (length < header || at + length > limit) return null;
+  const type = b.toString('latin1', at + 4, at + 8);
+  const uuid = type === 'uuid' && length >= header + 16 && at + header + 16 <= b.length ? b.subarray(at + header, at + header + 16) : null;
+  return { type, uuid, start: at + header + (uuid ? 16 : 0), end: at + length };
+}
+
+function* boxesIn(b: Buffer, from: number, to: number): Generator<Box> {
+  for (let at = from, n = 0; n < MAX_BOXES; n++) {
+    const box = boxAt(b, at, to);
+    if (!box) return;
+    yield box;
+    at = box.end;
+  }
+}
+
+/** Where a JPEG starts near the front of a payload [start, end) of `b`: its offset in `b` and length to the payload's end. */
+function jpegNear(b: Buffer, start: number, end: number): { offset: number; length: number } | null {
+  const soi = b.subarray(start, Math.min(end, start + JPEG_START_SEARCH)).indexOf(Buffer.from([0xff, 0xd8, 0xff]));
+  return soi < 0 ? null : { offset: start + soi, length: end - start - soi };
+}
+
+/**
+ * Canon CR3 (Laurent Clévy's canon_cr3 description; ExifTool's Canon uuid tags): in moov's Canon
+ * uuid box, CMT1 (IFD0), CMT2 (the EXIF IFD), CMT4 (GPS), each a TIFF structure, and THMB (a
+ * 160x120 JPEG); in a top-level uuid box, eight bytes and then PRVW (a 1620x1080 JPEG). The
+ * first track's full-size JPEG is not needed for a picture.
+ */
+async function readCr3Layout(bytes: ByteSource, size: number): Promise<CameraRawLayout> {
+  const exifBlocks: NonNullable<CameraRawLayout['exifBlocks']> = {};
+  const places: { offset: number; length: number }[] = [];
+  for (let at = 0, n = 0; at + 8 <= size && n < MAX_BOXES; n++) {
+    const head = await bytes(at, 32);
+    const box = boxAt(head, 0, size - at);
+    if (!box) break;
+    if (box.type === 'moov' && box.end <= MAX_MOOV_BYTES) {
+      const moov = await bytes(at, box.end);
+      for (const child of boxesIn(moov, box.start, moov.length)) {
+        if (!child.uuid?.equals(CR3_METADATA)) continue;
+        for (const item of boxesIn(moov, child.start, child.end)) {
+          const payload = moov.subarray(item.start, item.end);
+          if (item.type === 'CMT1') exifBlocks.ifd0 = payload;
+          else if (item.type === 'CMT2') exifBlocks.exif = payload;
+          else if (item.type === 'CMT4') exifBlocks.gps = payload;
+          const jpeg = item.type === 'THMB' ? jpegNear(moov, item.start, item.end) : null;
+          if (jpeg) places.push({ offset: at + jpeg.offset, length: jpeg.length });
+        }
+      }
+    } else if (box.uuid?.equals(CR3_PREVIEW)) {
+      const front = await bytes(at + box.start + 8, 8 + JPEG_START_SEARCH);
+      const prvw = boxAt(front, 0, box.end - box.start - 8);
+      const jpeg = prvw?.type === 'PRVW' ? jpegNear(front, prvw.start, prvw.end) : null;
+      if (jpeg) places.push({ offset: at + box.start + 8 + jpeg.offset, length: jpeg.length });
+    }
+    at += box.end;
+  }
+  // IFD0's size and orientation, from CMT1.
+  let fullSize: CameraRawLayout['fullSize'] = null;
+  let orientation: number | null = null;
+  const cmt1 = exifBlocks.ifd0;
+  const order = cmt1?.toString('latin1', 0, 2);
+  if (cmt1 && cmt1.length >= 8 && (order === 'II' || order === 'MM')) {
+    const tiff = new TiffReader(async (offset, length) => cmt1.subarray(offset, offset + length), order === 'II');
+    const ifd = await tiff.ifd(tiff.u32(cmt1, 4));
+    const one = async (tag: number) => (ifd ? ((await tiff.numbers(ifd.entries.get(tag), 1))[0] ?? null) : null);
+    const [width, height] = [await one(T.width), await one(T.height)];
+    if (width && height) fullSize = { width, height };
+    orientation = await one(T.orientation);
+  }
+  return { fullSize, orientation, jpegs: await jpegsAt(places, bytes, size), exifBlocks };
 }

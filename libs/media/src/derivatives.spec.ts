@@ -9,7 +9,7 @@ import { decodeInSandbox } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 import { buildAvi, withoutHuffmanTables } from './test-support/avi.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { buildTiff, flatJpeg, phoneDng } from './test-support/tiff.js';
+import { buildTiff, canonCr3, flatJpeg, phoneDng } from './test-support/tiff.js';
 
 /** Bits between two pictures' hashes, both of which must have one. */
 const distance = (a: string | null, b: string | null): number => {
@@ -306,8 +306,21 @@ describe('createDerivatives: camera raw files, by the JPEG they carry', () => {
   const scratch = scratchDir();
   afterAll(() => scratch.cleanup());
 
-  it('makes pictures of DNG, CR2, NEF and ARW items', () => {
-    for (const type of ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-nikon-nef', 'image/x-sony-arw']) expect(makesPicture(type), type).toBe(true);
+  it('makes pictures of DNG, CR2, CR3, NEF and ARW items', () => {
+    for (const type of ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw']) expect(makesPicture(type), type).toBe(true);
+  });
+
+  it("draws a CR3 from its PRVW JPEG, turned by CMT1's orientation", async () => {
+    // orientation-6.jpg's stored (turned) card at ten times its size, larger than the 160x120 THMB.
+    const stored = await sharp(fixture('orientation-6.jpg')).resize(480, 640, { kernel: 'nearest' }).jpeg({ quality: 95 }).toBuffer();
+    const file = scratch.write('IMG_0002.CR3', await canonCr3({ preview: stored, orientation: 6 }));
+    expect(await sniffMediaType(file)).toBe('image/x-canon-cr3');
+    const result = await createDerivatives(file, LIMIT);
+    expect([result.width, result.height]).toEqual([4000, 6000]);
+    const image = await pixelsOf(result.preview);
+    expect([image.width, image.height]).toEqual([640, 480]);
+    expect(isRed(image.at(0.12, 0.12))).toBe(true);
+    expect(isGreen(image.at(0.88, 0.12))).toBe(true);
   });
 
   for (let n = 1; n <= 8; n++) {

@@ -48,11 +48,11 @@ const VIDEO_TYPES = new Set([
 
 /**
  * Images by their sniffed media type: what sharp's libvips decodes, HEVC HEIF in the sandbox, and
- * camera raw files built on TIFF (DNG, Canon CR2, Nikon NEF, Sony ARW) by the JPEG they carry.
+ * camera raw files (DNG, Canon CR2 and CR3, Nikon NEF, Sony ARW) by the JPEG they carry.
  */
 const IMAGE_TYPES = new Set([
   'image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl',
-  'image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-nikon-nef', 'image/x-sony-arw',
+  'image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw',
 ]);
 
 /** Whether an item of this sniffed media type gets a thumbnail, preview and perceptual hash (a video from its poster frame); other files are stored opaque. */

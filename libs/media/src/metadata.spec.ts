@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, type ExtractedMetadata } from './metadata.js';
 import { EXPECTED_METADATA, NO_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { flatJpeg, phoneDng } from './test-support/tiff.js';
+import { canonCr3, flatJpeg, phoneDng } from './test-support/tiff.js';
 
 const none = NO_METADATA;
 const expectations = EXPECTED_METADATA;
@@ -151,11 +151,27 @@ describe('extractEmbeddedMetadata', () => {
     expect(await extractEmbeddedMetadata(fixture(name))).toBeNull();
   });
 
-  it("gives a camera raw's full-resolution size, not its IFD0 thumbnail's, as ExifTool's ImageSize does", async () => {
+  it("reads camera raws as ExifTool does: a DNG's full-resolution size (not its IFD0 thumbnail's), a CR3's EXIF in its boxes", async () => {
     const scratch = scratchDir();
     try {
       const dng = scratch.write('phone.dng', await phoneDng({ preview: await flatJpeg(1024, 768, '#c04020'), orientation: 6 }));
       expect(await extractEmbeddedMetadata(dng)).toEqual({ ...none, device: { make: 'Google', model: 'Pixel 8', software: null }, orientation: 6, width: 4032, height: 3024 });
+      // A CR3 keeps its EXIF in CMT boxes: what ExifTool 12.57 reads of this file (its ImageSize
+      // 6000 4000, DateTimeOriginal and OffsetTimeOriginal, GPSLatitude 49.9931666666667,
+      // GPSLongitude 36.23, Orientation 8), and no duration (its tracks are pictures).
+      const cr3 = scratch.write('IMG_0001.CR3', await canonCr3({ preview: await flatJpeg(1620, 1080, '#20a040'), orientation: 8 }));
+      const read = await extractEmbeddedMetadata(cr3);
+      expect(read).toMatchObject({
+        capturedAt: '2024-02-24T03:12:33.000Z',
+        capturedAtOffset: '+02:00',
+        device: { make: 'Canon', model: 'Canon EOS R6', software: null },
+        orientation: 8,
+        width: 6000,
+        height: 4000,
+        durationS: null,
+      });
+      expect(read!.location!.lat).toBeCloseTo(49.9931666666667, 6);
+      expect(read!.location!.lon).toBeCloseTo(36.23, 6);
     } finally {
       scratch.cleanup();
     }

@@ -175,8 +175,9 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
       container === 'png' ? readPngMetadata(probe.handle, probe.size).catch(failedPng) : null,
       // A few small reads; used only when the movie reader finds an image rather than a movie.
       container === 'iso-bmff' ? readHeifPrimaryItem(probe.handle, probe.size).catch(() => null) : null,
-      // A camera raw's IFD0 is a thumbnail (DNG, NEF): its full-resolution image is in another IFD.
-      container === 'tiff' ? readCameraRawLayout(probe.handle, probe.size).catch(() => null) : null,
+      // A camera raw's IFD0 is a thumbnail (DNG, NEF): its full-resolution image is in another IFD;
+      // a CR3 keeps its EXIF in boxes of its own.
+      container === 'tiff' || container === 'iso-bmff' ? readCameraRawLayout(probe.handle, probe.size).catch(() => null) : null,
     ]);
   } finally {
     await probe.handle.close().catch(() => undefined);
@@ -195,7 +196,9 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
 
   // Containers exifr cannot walk (WebP through libvips' header read; PNG through the chunk
   // reader) hand over the EXIF as a buffer.
+  const cameraRaw = results[7];
   let { tiff, makerNote } = fileTags;
+  if (!tiff && cameraRaw?.exifBlocks) tiff = await tiffOfCr3(cameraRaw.exifBlocks);
   const exifBlob = png?.exif ?? (container === 'png' ? undefined : header?.exif);
   if (!tiff && exifBlob) ({ tiff, makerNote } = await readTiffBuffer(exifBlob));
   if (!tiff && png?.exif) notes.push('EXIF (PNG): the EXIF structure holds no readable IFD');
@@ -243,7 +246,7 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
   const model = cleanText(ifd0.Model) ?? cleanText(xmpTiff.Model) ?? makerDevice?.model ?? null;
   const software = cleanText(ifd0.Software) ?? cleanText(xmpBasic.CreatorTool);
 
-  const dimensions = results[7]?.fullSize ?? pickDimensions(heif, header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
+  const dimensions = cameraRaw?.fullSize ?? pickDimensions(heif, header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
   const exifOrientation = orientationFrom(ifd0.Orientation);
   if (heif && !heif.mirrored && exifOrientation !== null && exifOrientation !== orientationOfRotation(heif.rotation)) {
     // The image's own transformation is what HEIF viewers (and libheif, for the previews) apply;
@@ -259,7 +262,8 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
     orientation: exifOrientation ?? orientationFrom(xmpTiff.Orientation) ?? av?.orientation ?? null,
     width: dimensions?.width ?? null,
     height: dimensions?.height ?? null,
-    durationS: av?.durationS ?? null,
+    // A CR3's tracks are its pictures, not a recording.
+    durationS: cameraRaw ? null : (av?.durationS ?? null),
   };
   if (notes.length > 0) result.notes = [...new Set(notes)].slice(0, 32);
   if (pdf && 'pages' in pdf) {
@@ -438,6 +442,22 @@ async function readTiffBuffer(exifBlob: Buffer): Promise<{ tiff: TiffBlocks | nu
   } catch {
     return { tiff: null, makerNote: null };
   }
+}
+
+/**
+ * A CR3's EXIF as exifr gives other files' (its CMT blocks are TIFF structures, each holding its
+ * directory as IFD0, so exifr names the EXIF and GPS tags by number: named here by its dictionaries).
+ */
+async function tiffOfCr3(blocks: NonNullable<CameraRawLayout['exifBlocks']>): Promise<TiffBlocks | null> {
+  const directory = async (block: Buffer | undefined, dictionary: 'exif' | 'gps' | null): Promise<TagBlock | undefined> => {
+    const ifd0 = block ? (await readTiffBuffer(block)).tiff?.ifd0 : undefined;
+    if (!ifd0 || !dictionary) return ifd0;
+    const names = exifr.tagKeys.get(dictionary);
+    return Object.fromEntries(Object.entries(ifd0).map(([key, value]) => [names?.get(Number(key)) ?? key, value]));
+  };
+  const [ifd0, exif, gps] = await Promise.all([directory(blocks.ifd0, null), directory(blocks.exif, 'exif'), directory(blocks.gps, 'gps')]);
+  const result: TiffBlocks = { ...(ifd0 && { ifd0 }), ...(exif && { exif }), ...(gps && { gps }) };
+  return Object.keys(result).length > 0 ? result : null;
 }
 
 function makerNoteOf(output: Record<string, unknown>): Uint8Array | null {

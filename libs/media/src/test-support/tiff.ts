@@ -4,10 +4,10 @@
 // layouts (DNG, NEF, CR2, ARW) around real JPEGs, as their makers' specifications describe them.
 import sharp from 'sharp';
 
-/** [tag, TIFF type (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 13 IFD), values]. */
+/** [tag, TIFF type (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL as numerator, denominator pairs, 13 IFD), values]. */
 export type TiffEntry = [number, number, (number | string)[]];
 
-const unitOf = (type: number) => (type === 3 ? 2 : type === 4 || type === 13 ? 4 : 1);
+const unitOf = (type: number) => (type === 3 ? 2 : type === 4 || type === 5 || type === 13 ? 4 : 1);
 const valueBytes = ([, type, values]: TiffEntry) => (type === 2 ? String(values[0]).length + 1 : unitOf(type) * values.length);
 const even = (n: number) => n + (n % 2);
 
@@ -52,7 +52,7 @@ export function buildTiff(ifds: Record<string, TiffEntry[]>, blobs: Record<strin
       const e = 2 + k * 12;
       head.writeUInt16LE(tag, e);
       head.writeUInt16LE(type, e + 2);
-      head.writeUInt32LE(type === 2 ? data.length : resolved.length, e + 4);
+      head.writeUInt32LE(type === 2 ? data.length : type === 5 ? resolved.length / 2 : resolved.length, e + 4);
       if (data.length <= 4) data.copy(head, e + 8);
       else {
         head.writeUInt32LE(extraAt, e + 8);
@@ -99,4 +99,40 @@ export async function phoneDng({ preview, orientation = 1, raw = { width: 4032, 
     },
     { thumb, sensor: Buffer.alloc(4096, 7), ...(preview && { jpeg: preview }) },
   );
+}
+
+/** An ISO-BMFF box; `uuid` makes it a uuid box with that extended type. */
+function box(type: string, payload: Buffer, uuid?: string): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(8 + (uuid ? 16 : 0) + payload.length);
+  head.write(uuid ? 'uuid' : type, 4, 'latin1');
+  return Buffer.concat([head, uuid ? Buffer.from(uuid, 'hex') : Buffer.alloc(0), payload]);
+}
+
+/**
+ * A Canon CR3 as Laurent Clévy's canon_cr3 description and ExifTool's Canon uuid tags lay it out:
+ * ftyp 'crx '; moov with the Canon uuid box (CNCV, CMT1 IFD0, CMT2 EXIF IFD, CMT4 GPS, THMB
+ * 160x120 JPEG) and an mvhd; a top-level uuid box with PRVW (its JPEG); an mdat (the raw: a stub).
+ */
+export async function canonCr3({ preview, orientation = 1, when = '2024:02:24 05:12:33', offset = '+02:00' }: { preview: Buffer; orientation?: number; when?: string; offset?: string }): Promise<Buffer> {
+  const thumb = await flatJpeg(160, 120, '#2040c0');
+  const size = await sharp(preview).metadata();
+  const cmt1 = buildTiff({ ifd0: [[256, 4, [6000]], [257, 4, [4000]], [271, 2, ['Canon']], [272, 2, ['Canon EOS R6']], [274, 3, [orientation]], [306, 2, [when]]] }, {});
+  const cmt2 = buildTiff({ ifd0: [[0x9003, 2, [when]], [0x9004, 2, [when]], [0x9011, 2, [offset]]] }, {});
+  const cmt4 = buildTiff({ ifd0: [[0, 1, [2, 3, 0, 0]], [1, 2, ['N']], [2, 5, [49, 1, 59, 1, 3540, 100]], [3, 2, ['E']], [4, 5, [36, 1, 13, 1, 4800, 100]]] }, {});
+  const thmbHead = Buffer.alloc(16);
+  thmbHead.writeUInt16BE(160, 4);
+  thmbHead.writeUInt16BE(120, 6);
+  thmbHead.writeUInt32BE(thumb.length, 8);
+  const prvwHead = Buffer.alloc(16);
+  prvwHead.writeUInt16BE(size.width!, 6);
+  prvwHead.writeUInt16BE(size.height!, 8);
+  prvwHead.writeUInt32BE(preview.length, 12);
+  const mvhd = Buffer.alloc(100);
+  mvhd.writeUInt32BE(1, 12);
+  const canon = Buffer.concat([box('CNCV', Buffer.from('CanonCR3_001/00.09.00/00.00.00')), box('CMT1', cmt1), box('CMT2', cmt2), box('CMT4', cmt4), box('THMB', Buffer.concat([thmbHead, thumb]))]);
+  const ftyp = box('ftyp', Buffer.concat([Buffer.from('crx '), Buffer.from([0, 0, 0, 1]), Buffer.from('crx isom')]));
+  const moov = box('moov', Buffer.concat([box('uuid', canon, '85c0b687820f11e08111f4ce462b6a48'), box('mvhd', mvhd)]));
+  const previewBox = box('uuid', Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), box('PRVW', Buffer.concat([prvwHead, preview]))]), 'eaf42b5e1c984b88b9fbb7dc406e4d16');
+  return Buffer.concat([ftyp, moov, previewBox, box('mdat', Buffer.alloc(4096, 7))]);
 }
