@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCameraRawLayout } from './camera-raw.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { buildTiff, canonCr3, flatJpeg, phoneDng } from './test-support/tiff.js';
+import { readFileSync } from 'node:fs';
+import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, panasonicRw2, phoneDng } from './test-support/tiff.js';
 
 describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
   const scratch = scratchDir();
@@ -69,6 +70,14 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
     }
   });
 
+  it("finds a RAF's JPEG and its EXIF through the header's pointer, and an RW2's JpgFromRaw (tag 0x2e)", async () => {
+    const raf = await layoutOf(fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg'))));
+    expect(raf).toMatchObject({ fullSize: null, orientation: null, jpegs: [{ offset: 160, width: 64, height: 48 }] });
+    expect(raf!.exifTiff!.toString('latin1', 0, 4)).toMatch(/^(II\*\0|MM\0\*)$/);
+    const preview = await flatJpeg(1920, 1080, '#20a040');
+    expect(await layoutOf(panasonicRw2(preview))).toEqual({ fullSize: null, orientation: 1, jpegs: [expect.objectContaining({ length: preview.length, width: 1920, height: 1080 })] });
+  });
+
   it('is null for an ordinary TIFF (a scan, an export) and for what is not TIFF', async () => {
     const handle = await open(fixture('exif.tif'), 'r');
     try {
@@ -79,11 +88,11 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
     expect(await layoutOf(Buffer.from('not a tiff at all'))).toBeNull();
   });
 
-  it('never throws nor points past the file, whatever bytes of a DNG or a CR3 are changed or cut', async () => {
+  it('never throws nor points past the file, whatever bytes of a DNG, CR3, RAF or RW2 are changed or cut', async () => {
     const preview = await flatJpeg(200, 150, '#c04020');
-    const originals = [await phoneDng({ preview, orientation: 3 }), await canonCr3({ preview })];
+    const originals = [await phoneDng({ preview, orientation: 3 }), await canonCr3({ preview }), fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg'))), panasonicRw2(preview)];
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 1 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), fc.nat(), async (which, changes, cutAt) => {
+      fc.asyncProperty(fc.integer({ min: 0, max: originals.length - 1 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), fc.nat(), async (which, changes, cutAt) => {
         const bytes = Buffer.from(originals[which]!);
         for (const [at, value] of changes) bytes[at % bytes.length] = value;
         const cut = bytes.subarray(0, 12 + (cutAt % bytes.length));

@@ -1,6 +1,7 @@
 // Camera raw files built on TIFF (Adobe DNG, which phones write for "RAW"/"ProRAW"; Canon CR2;
-// Nikon NEF and NRW; Sony ARW; Pentax PEF; Samsung SRW), and Canon's CR3 (ISO-BMFF holding TIFF
-// blocks): what they say of the full-resolution image, and which JPEG pictures they carry. The raw sensor data is never
+// Nikon NEF and NRW; Sony ARW; Pentax PEF; Samsung SRW; Panasonic RW2), Canon's CR3 (ISO-BMFF
+// holding TIFF blocks) and Fujifilm's RAF (a header pointing to an EXIF JPEG): what they say of
+// the full-resolution image, and which JPEG pictures they carry. The raw sensor data is never
 // decoded: a picture of the scene comes from the camera's own JPEG inside the file, as ExifTool's
 // PreviewImage / JpgFromRaw and every photo manager's thumbnails do. What libvips would decode,
 // IFD0, is a thumbnail of 160 to 256 pixels in DNG and NEF, and old-style JPEG it cannot read in
@@ -9,7 +10,8 @@ import type { FileHandle } from 'node:fs/promises';
 
 const MAX_IFDS = 32;
 const MAX_ENTRIES = 1024;
-const JPEG_HEADER_BYTES = 64 * 1024;
+/** Bytes of a JPEG read for its headers: its APP1 EXIF (at most 64 KiB) and frame header. */
+const JPEG_HEADER_BYTES = 128 * 1024;
 /** Largest embedded JPEG read into memory (a 60 MP camera's full-size JPEG is about 25 MB). */
 export const MAX_RAW_PREVIEW_BYTES = 64 * 1024 * 1024;
 
@@ -26,7 +28,9 @@ const T = {
   jpegOffset: 513,
   jpegLength: 514,
   dngVersion: 50706,
+  rw2JpgFromRaw: 0x2e,
 } as const;
+const RW2_MAGIC = 0x55;
 /** Photometric interpretations of raw sensor data: colour filter array, linear raw. */
 const RAW_DATA = new Set([32803, 34892]);
 /** Compression 6: old-style JPEG (CR2's IFD0); 7: JPEG; 34892 and others are raw codecs. */
@@ -41,6 +45,8 @@ export interface EmbeddedJpeg {
 }
 
 export interface CameraRawLayout {
+  /** RAF only: the EXIF of the JPEG it carries, a whole TIFF structure (IFD0, EXIF IFD, GPS). */
+  exifTiff?: Buffer;
   /** CR3 only: its EXIF as TIFF structures, each with its directory as IFD0 (CMT1: IFD0, CMT2: the EXIF IFD, CMT4: GPS). */
   exifBlocks?: { ifd0?: Buffer; exif?: Buffer; gps?: Buffer };
   /** The full-resolution image as stored (the sensor's, or a CR2's full-size JPEG): the largest IFD not marked reduced-resolution. */
@@ -112,9 +118,13 @@ class TiffReader {
   }
 }
 
-/** A JPEG's width and height from its first baseline, extended or progressive frame header; null otherwise (lossless JPEG is raw data). */
-function jpegFrameSize(b: Buffer): { width: number; height: number } | null {
+/**
+ * A JPEG's width and height from its first baseline, extended or progressive frame header (null
+ * otherwise: lossless JPEG is raw data), and its APP1 EXIF (a TIFF structure) when `b` holds it whole.
+ */
+function jpegHeader(b: Buffer): { width: number; height: number; exif: Buffer | null } | null {
   if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
+  let exif: Buffer | null = null;
   for (let at = 2; at + 4 <= b.length; ) {
     if (b[at] !== 0xff) return null;
     const marker = b[at + 1]!;
@@ -125,10 +135,12 @@ function jpegFrameSize(b: Buffer): { width: number; height: number } | null {
     if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
       if (![0xc0, 0xc1, 0xc2].includes(marker) || at + 9 > b.length) return null;
       const [height, width] = [b.readUInt16BE(at + 5), b.readUInt16BE(at + 7)];
-      return width > 0 && height > 0 ? { width, height } : null;
+      return width > 0 && height > 0 ? { width, height, exif } : null;
     }
     if (marker === 0xd9 || marker === 0xda) return null;
-    at += 2 + b.readUInt16BE(at + 2);
+    const end = at + 2 + b.readUInt16BE(at + 2);
+    if (marker === 0xe1 && exif === null && end <= b.length && b.toString('latin1', at + 4, at + 10) === 'Exif\0\0') exif = b.subarray(at + 10, end);
+    at = end;
   }
   return null;
 }
@@ -141,10 +153,13 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
   const top = await fileBytes(handle, size)(0, 12);
   if (top.length < 8) return null;
   if (top.toString('latin1', 4, 12) === 'ftypcrx ') return readCr3Layout(fileBytes(handle, size), size);
+  if (top.toString('latin1', 0, 12) === 'FUJIFILMCCD-') return readRafLayout(fileBytes(handle, size), size);
   const order = top.toString('latin1', 0, 2);
   if (order !== 'II' && order !== 'MM') return null;
   const tiff = new TiffReader(fileBytes(handle, size), order === 'II');
-  if (tiff.u16(top, 2) !== 42) return null;
+  // TIFF's 42, or Panasonic RW2's 0x55 (a TIFF with its preview in IFD0's tag 0x2e).
+  const magic = tiff.u16(top, 2);
+  if (magic !== 42 && magic !== RW2_MAGIC) return null;
 
   const queue = [tiff.u32(top, 4)];
   const seen = new Set<number>();
@@ -162,7 +177,9 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
     const [subFileType, width, height, compression, photometric] = await Promise.all([T.newSubFileType, T.width, T.height, T.compression, T.photometric].map(one));
     if (n === 0) {
       orientation = await one(T.orientation);
-      raw = ifd.entries.has(T.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
+      raw = magic === RW2_MAGIC || ifd.entries.has(T.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
+      const jpgFromRaw = ifd.entries.get(T.rw2JpgFromRaw);
+      if (magic === RW2_MAGIC && jpgFromRaw?.type === 7) places.push({ offset: jpgFromRaw.at, length: jpgFromRaw.count });
       if (ifd.next) queue.push(ifd.next);
     } else if (seen.size <= 4 && ifd.next) {
       // CR2 chains IFD0 to IFD3; a SubIFD's own chain is not followed far.
@@ -187,8 +204,8 @@ async function jpegsAt(places: { offset: number; length: number }[], bytes: Byte
   const jpegs: EmbeddedJpeg[] = [];
   for (const place of places) {
     if (place.length <= 0 || place.offset + place.length > size || jpegs.some((j) => j.offset === place.offset)) continue;
-    const frame = jpegFrameSize(await bytes(place.offset, Math.min(place.length, JPEG_HEADER_BYTES)));
-    if (frame) jpegs.push({ ...place, ...frame });
+    const header = jpegHeader(await bytes(place.offset, Math.min(place.length, JPEG_HEADER_BYTES)));
+    if (header) jpegs.push({ ...place, width: header.width, height: header.height });
   }
   return jpegs.sort((a, b) => a.width * a.height - b.width * b.height);
 }
@@ -288,4 +305,16 @@ async function readCr3Layout(bytes: ByteSource, size: number): Promise<CameraRaw
     orientation = await one(T.orientation);
   }
   return { fullSize, orientation, jpegs: await jpegsAt(places, bytes, size), exifBlocks };
+}
+
+/**
+ * Fujifilm RAF (ExifTool's FujiFilm.pm, LibRaw): a 16-byte signature, version, camera id and
+ * model, then at byte 84 the offset and length of a JPEG (about 1920x1280) carrying the EXIF.
+ */
+async function readRafLayout(bytes: ByteSource, size: number): Promise<CameraRawLayout> {
+  const pointers = await bytes(84, 8);
+  const place = pointers.length === 8 ? { offset: pointers.readUInt32BE(0), length: pointers.readUInt32BE(4) } : null;
+  const jpegs = place ? await jpegsAt([place], bytes, size) : [];
+  const exif = jpegs[0] ? jpegHeader(await bytes(jpegs[0].offset, Math.min(jpegs[0].length, JPEG_HEADER_BYTES)))?.exif : null;
+  return { fullSize: null, orientation: null, jpegs, ...(exif && { exifTiff: exif }) };
 }

@@ -9,7 +9,7 @@ import { decodeInSandbox } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 import { buildAvi, withoutHuffmanTables } from './test-support/avi.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { buildTiff, canonCr3, flatJpeg, phoneDng } from './test-support/tiff.js';
+import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, panasonicRw2, phoneDng } from './test-support/tiff.js';
 
 /** Bits between two pictures' hashes, both of which must have one. */
 const distance = (a: string | null, b: string | null): number => {
@@ -306,8 +306,25 @@ describe('createDerivatives: camera raw files, by the JPEG they carry', () => {
   const scratch = scratchDir();
   afterAll(() => scratch.cleanup());
 
-  it('makes pictures of DNG, CR2, CR3, NEF and ARW items', () => {
-    for (const type of ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw']) expect(makesPicture(type), type).toBe(true);
+  it('makes pictures of DNG, CR2, CR3, NEF, ARW, RW2 and RAF items', () => {
+    for (const type of ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw', 'image/x-panasonic-rw2', 'image/x-fujifilm-raf']) {
+      expect(makesPicture(type), type).toBe(true);
+    }
+  });
+
+  it("draws a RAF from its JPEG, turned by the JPEG's own EXIF, and an RW2 from its JpgFromRaw", async () => {
+    const raf = scratch.write('DSCF0001.RAF', fujifilmRaf(readFileSync(fixture('orientation-6.jpg'))));
+    expect(await sniffMediaType(raf)).toBe('image/x-fujifilm-raf');
+    const fuji = await createDerivatives(raf, LIMIT);
+    expect([fuji.width, fuji.height]).toEqual([64, 48]);
+    const image = await pixelsOf(fuji.preview);
+    expect(isRed(image.at(0.12, 0.12))).toBe(true);
+    expect(isGreen(image.at(0.88, 0.12))).toBe(true);
+    const rw2 = scratch.write('P1000001.RW2', panasonicRw2(await flatJpeg(1920, 1080, '#20a040')));
+    expect(await sniffMediaType(rw2)).toBe('image/x-panasonic-rw2');
+    const panasonic = await createDerivatives(rw2, LIMIT);
+    expect([panasonic.width, panasonic.height]).toEqual([1920, 1080]);
+    expect(isGreen((await pixelsOf(panasonic.preview)).at(0.5, 0.5))).toBe(true);
   });
 
   it("draws a CR3 from its PRVW JPEG, turned by CMT1's orientation", async () => {

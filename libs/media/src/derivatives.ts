@@ -6,7 +6,7 @@
 import { open } from 'node:fs/promises';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
-import { MAX_RAW_PREVIEW_BYTES, readCameraRawLayout } from './camera-raw.js';
+import { MAX_RAW_PREVIEW_BYTES, readCameraRawLayout, type EmbeddedJpeg } from './camera-raw.js';
 import { UndecodableMediaError, type UndecodableReason } from './errors.js';
 import { MAX_ICC_BYTES, readHeifPrimaryItemOfFile } from './heif-items.js';
 import { HASH_INPUT_SIDE, perceptualHashFromGreyscale } from './perceptual-hash.js';
@@ -48,11 +48,11 @@ const VIDEO_TYPES = new Set([
 
 /**
  * Images by their sniffed media type: what sharp's libvips decodes, HEVC HEIF in the sandbox, and
- * camera raw files (DNG, Canon CR2 and CR3, Nikon NEF, Sony ARW) by the JPEG they carry.
+ * camera raw files (DNG, Canon CR2 and CR3, Nikon NEF, Sony ARW, Panasonic RW2, Fujifilm RAF) by the JPEG they carry.
  */
 const IMAGE_TYPES = new Set([
   'image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl',
-  'image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw',
+  'image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw', 'image/x-panasonic-rw2', 'image/x-fujifilm-raf',
 ]);
 
 /** Whether an item of this sniffed media type gets a thumbnail, preview and perceptual hash (a video from its poster frame); other files are stored opaque. */
@@ -180,11 +180,12 @@ function turned(image: Sharp, orientation: number | null): Sharp {
 async function fromCameraRaw(filePath: string, maxInputPixels: number, ifd0: Sharp | null): Promise<MediaDerivatives | null> {
   const handle = await open(filePath, 'r');
   let jpeg: Buffer | null = null;
+  let chosen: EmbeddedJpeg | undefined;
   let layout: Awaited<ReturnType<typeof readCameraRawLayout>>;
   try {
     layout = await readCameraRawLayout(handle, (await handle.stat()).size);
     if (!layout) return null;
-    const chosen = layout.jpegs.find((j) => Math.max(j.width, j.height) >= PREVIEW_SIZE) ?? layout.jpegs.at(-1);
+    chosen = layout.jpegs.find((j) => Math.max(j.width, j.height) >= PREVIEW_SIZE) ?? layout.jpegs.at(-1);
     if (!chosen && !ifd0) throw new UndecodableMediaError('unsupported_format', 'a camera raw file that carries no JPEG picture: its raw sensor data is not decoded');
     if (chosen && chosen.width * chosen.height > maxInputPixels) {
       throw new UndecodableMediaError('too_many_pixels', `the camera raw's JPEG declares ${chosen.width}x${chosen.height}, more than ${maxInputPixels} pixels`);
@@ -215,7 +216,8 @@ async function fromCameraRaw(filePath: string, maxInputPixels: number, ifd0: Sha
     upright = own ? image.rotate() : turned(image, orientation);
   }
   const decoded = await decodeUpright(upright);
-  const size = layout.fullSize ?? { width: decoded.info.width, height: decoded.info.height };
+  // Without a full-resolution size (RAF, RW2), the JPEG's own is the nearest to it.
+  const size = layout.fullSize ?? (chosen ? { width: chosen.width, height: chosen.height } : { width: decoded.info.width, height: decoded.info.height });
   const sideways = orientation !== null && orientation >= 5 && orientation <= 8;
   return { ...(await derive(decoded)), width: sideways ? size.height : size.width, height: sideways ? size.width : size.height };
 }

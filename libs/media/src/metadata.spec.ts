@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, type ExtractedMetadata } from './metadata.js';
 import { EXPECTED_METADATA, NO_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { canonCr3, flatJpeg, phoneDng } from './test-support/tiff.js';
+import { canonCr3, flatJpeg, fujifilmRaf, phoneDng } from './test-support/tiff.js';
 
 const none = NO_METADATA;
 const expectations = EXPECTED_METADATA;
@@ -151,7 +151,7 @@ describe('extractEmbeddedMetadata', () => {
     expect(await extractEmbeddedMetadata(fixture(name))).toBeNull();
   });
 
-  it("reads camera raws as ExifTool does: a DNG's full-resolution size (not its IFD0 thumbnail's), a CR3's EXIF in its boxes", async () => {
+  it("reads camera raws as ExifTool does: a DNG's full-resolution size (not its IFD0 thumbnail's), a CR3's EXIF in its boxes, a RAF's in its JPEG", async () => {
     const scratch = scratchDir();
     try {
       const dng = scratch.write('phone.dng', await phoneDng({ preview: await flatJpeg(1024, 768, '#c04020'), orientation: 6 }));
@@ -172,6 +172,11 @@ describe('extractEmbeddedMetadata', () => {
       });
       expect(read!.location!.lat).toBeCloseTo(49.9931666666667, 6);
       expect(read!.location!.lon).toBeCloseTo(36.23, 6);
+      // A RAF's EXIF is the JPEG's it carries (here exif-ne-offset.jpg's: ExifTool reads the same).
+      const raf = await extractEmbeddedMetadata(scratch.write('DSCF0001.RAF', fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg')))));
+      const { capturedAt, capturedAtOffset, location, device } = EXPECTED_METADATA['exif-ne-offset.jpg']!;
+      expect(raf).toMatchObject({ capturedAt, capturedAtOffset, device });
+      expect(raf!.location!.lat).toBeCloseTo(location!.lat, 6);
     } finally {
       scratch.cleanup();
     }

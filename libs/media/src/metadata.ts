@@ -176,8 +176,8 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
       // A few small reads; used only when the movie reader finds an image rather than a movie.
       container === 'iso-bmff' ? readHeifPrimaryItem(probe.handle, probe.size).catch(() => null) : null,
       // A camera raw's IFD0 is a thumbnail (DNG, NEF): its full-resolution image is in another IFD;
-      // a CR3 keeps its EXIF in boxes of its own.
-      container === 'tiff' || container === 'iso-bmff' ? readCameraRawLayout(probe.handle, probe.size).catch(() => null) : null,
+      // a CR3 keeps its EXIF in boxes of its own, a RAF in the JPEG it carries.
+      container === 'tiff' || container === 'iso-bmff' || container === null ? readCameraRawLayout(probe.handle, probe.size).catch(() => null) : null,
     ]);
   } finally {
     await probe.handle.close().catch(() => undefined);
@@ -199,6 +199,7 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
   const cameraRaw = results[7];
   let { tiff, makerNote } = fileTags;
   if (!tiff && cameraRaw?.exifBlocks) tiff = await tiffOfCr3(cameraRaw.exifBlocks);
+  if (!tiff && cameraRaw?.exifTiff) ({ tiff, makerNote } = await readTiffBuffer(cameraRaw.exifTiff));
   const exifBlob = png?.exif ?? (container === 'png' ? undefined : header?.exif);
   if (!tiff && exifBlob) ({ tiff, makerNote } = await readTiffBuffer(exifBlob));
   if (!tiff && png?.exif) notes.push('EXIF (PNG): the EXIF structure holds no readable IFD');

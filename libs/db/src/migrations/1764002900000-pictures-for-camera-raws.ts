@@ -2,12 +2,12 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Camera raw files the archive draws since this release by the JPEG inside them (DNG, CR2, CR3,
- * NEF, ARW; libs/media camera-raw.ts), and TIFFs whose picture failed (other TIFF-based raws, a CR2's
+ * NEF, ARW, RW2, RAF; libs/media camera-raw.ts), and TIFFs whose picture failed (other TIFF-based raws, a CR2's
  * old-style JPEG): their items with no picture go back to `pending`, for the repair every worker
  * runs at its start (DerivativesJob.requeueStalled), as 1764002800000 did for older videos. Only
  * the processing state changes; the received item and its custody are untouched.
  */
-const NEWLY_DRAWN = ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw'];
+const NEWLY_DRAWN = ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw', 'image/x-panasonic-rw2', 'image/x-fujifilm-raf'];
 
 export class PicturesForCameraRaws1764002900000 implements MigrationInterface {
   name = 'PicturesForCameraRaws1764002900000';

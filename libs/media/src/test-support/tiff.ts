@@ -4,18 +4,21 @@
 // layouts (DNG, NEF, CR2, ARW) around real JPEGs, as their makers' specifications describe them.
 import sharp from 'sharp';
 
-/** [tag, TIFF type (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL as numerator, denominator pairs, 13 IFD), values]. */
+/**
+ * [tag, TIFF type (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL as numerator, denominator pairs,
+ * 13 IFD), values]; type 7 (UNDEFINED) takes ['@block', its length]: the block's bytes as the value.
+ */
 export type TiffEntry = [number, number, (number | string)[]];
 
 const unitOf = (type: number) => (type === 3 ? 2 : type === 4 || type === 5 || type === 13 ? 4 : 1);
-const valueBytes = ([, type, values]: TiffEntry) => (type === 2 ? String(values[0]).length + 1 : unitOf(type) * values.length);
+const valueBytes = ([, type, values]: TiffEntry) => (type === 7 ? 0 : type === 2 ? String(values[0]).length + 1 : unitOf(type) * values.length);
 const even = (n: number) => n + (n % 2);
 
 /**
  * A TIFF whose first IFD is the first of `ifds`; `blobs` are data blocks (strips, JPEGs); `next`
  * chains an IFD to the one after it (IFD0 to IFD1); `at8`, bytes right after the header (CR2's 'CR').
  */
-export function buildTiff(ifds: Record<string, TiffEntry[]>, blobs: Record<string, Buffer>, { at8, next = {} }: { at8?: Buffer; next?: Record<string, string> } = {}): Buffer {
+export function buildTiff(ifds: Record<string, TiffEntry[]>, blobs: Record<string, Buffer>, { at8, next = {}, magic = 42 }: { at8?: Buffer; next?: Record<string, string>; magic?: number } = {}): Buffer {
   const where = new Map<string, number>();
   const parts: Buffer[] = [Buffer.alloc(8)];
   let at = 8;
@@ -43,13 +46,20 @@ export function buildTiff(ifds: Record<string, TiffEntry[]>, blobs: Record<strin
     const extras: Buffer[] = [];
     sorted.forEach(([tag, type, values], k) => {
       const resolved = values.map((v) => (typeof v === 'string' && v.startsWith('@') ? where.get(v.slice(1))! : v));
+      const e = 2 + k * 12;
+      if (type === 7) {
+        head.writeUInt16LE(tag, e);
+        head.writeUInt16LE(7, e + 2);
+        head.writeUInt32LE(Number(resolved[1]), e + 4);
+        head.writeUInt32LE(Number(resolved[0]), e + 8);
+        return;
+      }
       let data: Buffer;
       if (type === 2) data = Buffer.from(`${resolved[0]}\0`, 'latin1');
       else {
         data = Buffer.alloc(unitOf(type) * resolved.length);
         resolved.forEach((v, i) => (unitOf(type) === 2 ? data.writeUInt16LE(Number(v), 2 * i) : unitOf(type) === 4 ? data.writeUInt32LE(Number(v), 4 * i) : data.writeUInt8(Number(v), i)));
       }
-      const e = 2 + k * 12;
       head.writeUInt16LE(tag, e);
       head.writeUInt16LE(type, e + 2);
       head.writeUInt32LE(type === 2 ? data.length : type === 5 ? resolved.length / 2 : resolved.length, e + 4);
@@ -65,7 +75,7 @@ export function buildTiff(ifds: Record<string, TiffEntry[]>, blobs: Record<strin
   }
   const out = Buffer.concat(parts);
   out.write('II', 0, 'latin1');
-  out.writeUInt16LE(42, 2);
+  out.writeUInt16LE(magic, 2);
   out.writeUInt32LE(where.get(Object.keys(ifds)[0]!)!, 4);
   return out;
 }
@@ -135,4 +145,38 @@ export async function canonCr3({ preview, orientation = 1, when = '2024:02:24 05
   const moov = box('moov', Buffer.concat([box('uuid', canon, '85c0b687820f11e08111f4ce462b6a48'), box('mvhd', mvhd)]));
   const previewBox = box('uuid', Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), box('PRVW', Buffer.concat([prvwHead, preview]))]), 'eaf42b5e1c984b88b9fbb7dc406e4d16');
   return Buffer.concat([ftyp, moov, previewBox, box('mdat', Buffer.alloc(4096, 7))]);
+}
+
+/** A Fujifilm RAF as ExifTool's FujiFilm.pm reads it: signature, version, camera id and model, at byte 84 the JPEG's offset and length, the JPEG (with its EXIF), a CFA stub. */
+export function fujifilmRaf(jpeg: Buffer): Buffer {
+  const header = Buffer.alloc(160);
+  header.write('FUJIFILMCCD-RAW 0201FF383501X-T4', 0, 'latin1');
+  header.writeUInt32BE(header.length, 84);
+  header.writeUInt32BE(jpeg.length, 88);
+  return Buffer.concat([header, jpeg, Buffer.alloc(4096, 7)]);
+}
+
+/**
+ * A Panasonic RW2 as its cameras write it: 'IIU\0', IFD0 at 0x18 after a 16-byte signature, with
+ * the sensor's size (tags 2 and 3), Make, Model, Orientation and the preview JPEG as tag 0x2e.
+ */
+export function panasonicRw2(jpeg: Buffer): Buffer {
+  const strings = Buffer.from('Panasonic\0DC-GH5\0\0', 'latin1');
+  const entries: [number, number, number, number][] = [[2, 3, 1, 5200], [3, 3, 1, 3888], [0x2e, 7, jpeg.length, 0], [271, 2, 10, 0], [272, 2, 7, 0], [274, 3, 1, 1]];
+  const ifdAt = 24;
+  const stringsAt = ifdAt + 2 + entries.length * 12 + 4;
+  const jpegAt = stringsAt + strings.length;
+  const ifd = Buffer.alloc(2 + entries.length * 12 + 4);
+  ifd.writeUInt16LE(entries.length, 0);
+  entries.forEach(([tag, type, count, value], k) => {
+    const e = 2 + k * 12;
+    ifd.writeUInt16LE(tag, e);
+    ifd.writeUInt16LE(type, e + 2);
+    ifd.writeUInt32LE(count, e + 4);
+    const offset = tag === 0x2e ? jpegAt : tag === 271 ? stringsAt : tag === 272 ? stringsAt + 10 : null;
+    if (offset === null) ifd.writeUInt16LE(value, e + 8);
+    else ifd.writeUInt32LE(offset, e + 8);
+  });
+  const header = Buffer.from('4949550018000000' + '88e774d8f8251d4d947a6e77822b5d6a', 'hex');
+  return Buffer.concat([header, ifd, strings, jpeg]);
 }
