@@ -163,7 +163,8 @@ function fromExifTool(all: Tags): Fields {
       str(t['UserData:Software']) ??
       str(t['Keys:AndroidVersion']) ??
       (still ? (str(t['IFD0:Software']) ?? str(t['XMP-xmp:CreatorTool'])) : avi ? str(t['RIFF:Software']) : null),
-    durationS: num(t['QuickTime:Duration']) ?? num(matroskaDuration) ?? (avi ? num(t['Composite:Duration']) : ts ? num(t['M2TS:Duration']) : null),
+    // A still has no duration: a CR3's movie header says 0 (its tracks are its pictures).
+    durationS: still ? null : (num(t['QuickTime:Duration']) ?? num(matroskaDuration) ?? (avi ? num(t['Composite:Duration']) : ts ? num(t['M2TS:Duration']) : null)),
     width: imageSize ? (imageSize[0] ?? null) : video ? num(t[`${video}:ImageWidth`]) : ts ? num(t['H264:ImageWidth']) : null,
     height: imageSize ? (imageSize[1] ?? null) : video ? num(t[`${video}:ImageHeight`]) : ts ? num(t['H264:ImageHeight']) : null,
     orientation: still
@@ -221,7 +222,7 @@ describe('agreement with ExifTool (committed reference output)', () => {
       .filter(Boolean);
     expect(references.map((r) => r.replace(/\.exiftool\.json$/, '')).sort()).toEqual(expect.arrayContaining(listed.sort()));
     expect(new Set(listed.map((f) => f.split('.').pop()))).toEqual(
-      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'm2ts', 'm2t', 'pdf', 'jpg', 'png', 'tif', 'webp', 'heic']),
+      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'm2ts', 'm2t', 'pdf', 'jpg', 'png', 'tif', 'webp', 'heic', 'dng', 'cr3']),
     );
   });
 
