@@ -5,7 +5,8 @@
 // decoded: a picture of the scene comes from the camera's own JPEG inside the file, as ExifTool's
 // PreviewImage / JpgFromRaw and every photo manager's thumbnails do. What libvips would decode,
 // IFD0, is a thumbnail of 160 to 256 pixels in DNG and NEF, and old-style JPEG it cannot read in
-// CR2. Bounded: at most 32 IFDs of at most 1,024 entries each, one 64 KiB read per JPEG header.
+// CR2. Bounded: at most 32 IFDs of at most 1,024 entries each, 64 boxes, a moov of at most 4 MiB,
+// one 128 KiB read per JPEG's headers; the JPEG itself is read by the caller, at most 64 MiB.
 import type { FileHandle } from 'node:fs/promises';
 
 const MAX_IFDS = 32;
@@ -15,7 +16,7 @@ const JPEG_HEADER_BYTES = 128 * 1024;
 /** Largest embedded JPEG read into memory (a 60 MP camera's full-size JPEG is about 25 MB). */
 export const MAX_RAW_PREVIEW_BYTES = 64 * 1024 * 1024;
 
-const T = {
+const TAG = {
   newSubFileType: 254,
   width: 256,
   height: 257,
@@ -45,16 +46,16 @@ export interface EmbeddedJpeg {
 }
 
 export interface CameraRawLayout {
-  /** RAF only: the EXIF of the JPEG it carries, a whole TIFF structure (IFD0, EXIF IFD, GPS). */
-  exifTiff?: Buffer;
-  /** CR3 only: its EXIF as TIFF structures, each with its directory as IFD0 (CMT1: IFD0, CMT2: the EXIF IFD, CMT4: GPS). */
-  exifBlocks?: { ifd0?: Buffer; exif?: Buffer; gps?: Buffer };
   /** The full-resolution image as stored (the sensor's, or a CR2's full-size JPEG): the largest IFD not marked reduced-resolution. */
   fullSize: { width: number; height: number } | null;
   /** IFD0's orientation, which applies to every picture in the file. */
   orientation: number | null;
   /** Every embedded baseline or progressive JPEG, smallest first. */
   jpegs: EmbeddedJpeg[];
+  /** CR3 only: its EXIF as TIFF structures, each with its directory as IFD0 (CMT1: IFD0, CMT2: the EXIF IFD, CMT4: GPS). */
+  exifBlocks?: { ifd0?: Buffer; exif?: Buffer; gps?: Buffer };
+  /** RAF only: the EXIF of the JPEG it carries, a whole TIFF structure (IFD0, EXIF IFD, GPS). */
+  exifTiff?: Buffer;
 }
 
 interface Entry {
@@ -99,9 +100,9 @@ class TiffReader {
     for (let k = 0; k < count; k++) {
       const at = k * 12;
       const type = this.u16(body, at + 2);
-      const count = this.u32(body, at + 4);
+      const values = this.u32(body, at + 4);
       const unit = type === 3 ? 2 : type === 4 || type === 13 ? 4 : 1;
-      entries.set(this.u16(body, at), { type, count, at: unit * count <= 4 ? offset + 2 + at + 8 : this.u32(body, at + 8) });
+      entries.set(this.u16(body, at), { type, count: values, at: unit * values <= 4 ? offset + 2 + at + 8 : this.u32(body, at + 8) });
     }
     return { entries, next: body.length >= count * 12 + 4 ? this.u32(body, count * 12) : 0 };
   }
@@ -174,11 +175,11 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
     const ifd = await tiff.ifd(offset);
     if (!ifd) continue;
     const one = async (tag: number) => (await tiff.numbers(ifd.entries.get(tag), 1))[0] ?? null;
-    const [subFileType, width, height, compression, photometric] = await Promise.all([T.newSubFileType, T.width, T.height, T.compression, T.photometric].map(one));
+    const [subFileType, width, height, compression, photometric] = await Promise.all([TAG.newSubFileType, TAG.width, TAG.height, TAG.compression, TAG.photometric].map(one));
     if (n === 0) {
-      orientation = await one(T.orientation);
-      raw = magic === RW2_MAGIC || ifd.entries.has(T.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
-      const jpgFromRaw = ifd.entries.get(T.rw2JpgFromRaw);
+      orientation = await one(TAG.orientation);
+      raw = magic === RW2_MAGIC || ifd.entries.has(TAG.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
+      const jpgFromRaw = ifd.entries.get(TAG.rw2JpgFromRaw);
       if (magic === RW2_MAGIC && jpgFromRaw?.type === 7) places.push({ offset: jpgFromRaw.at, length: jpgFromRaw.count });
       if (ifd.next) queue.push(ifd.next);
     } else if (seen.size <= 4 && ifd.next) {
@@ -187,11 +188,11 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
     }
     if (photometric !== null && RAW_DATA.has(photometric)) raw = true;
     if (((subFileType ?? 0) & 1) === 0 && width && height && (!fullSize || width * height > fullSize.width * fullSize.height)) fullSize = { width, height };
-    queue.push(...(await tiff.numbers(ifd.entries.get(T.subIfds), 16)));
-    const [jpegOffset, jpegLength] = [await one(T.jpegOffset), await one(T.jpegLength)];
+    queue.push(...(await tiff.numbers(ifd.entries.get(TAG.subIfds), 16)));
+    const [jpegOffset, jpegLength] = [await one(TAG.jpegOffset), await one(TAG.jpegLength)];
     if (jpegOffset && jpegLength) places.push({ offset: jpegOffset, length: jpegLength });
     if (compression !== null && JPEG_COMPRESSION.has(compression) && !(photometric !== null && RAW_DATA.has(photometric))) {
-      const [strips, counts] = [await tiff.numbers(ifd.entries.get(T.stripOffsets), 2), await tiff.numbers(ifd.entries.get(T.stripByteCounts), 2)];
+      const [strips, counts] = [await tiff.numbers(ifd.entries.get(TAG.stripOffsets), 2), await tiff.numbers(ifd.entries.get(TAG.stripByteCounts), 2)];
       if (strips.length === 1 && counts.length === 1) places.push({ offset: strips[0]!, length: counts[0]! });
     }
   }
@@ -300,9 +301,9 @@ async function readCr3Layout(bytes: ByteSource, size: number): Promise<CameraRaw
     const tiff = new TiffReader(async (offset, length) => cmt1.subarray(offset, offset + length), order === 'II');
     const ifd = await tiff.ifd(tiff.u32(cmt1, 4));
     const one = async (tag: number) => (ifd ? ((await tiff.numbers(ifd.entries.get(tag), 1))[0] ?? null) : null);
-    const [width, height] = [await one(T.width), await one(T.height)];
+    const [width, height] = [await one(TAG.width), await one(TAG.height)];
     if (width && height) fullSize = { width, height };
-    orientation = await one(T.orientation);
+    orientation = await one(TAG.orientation);
   }
   return { fullSize, orientation, jpegs: await jpegsAt(places, bytes, size), exifBlocks };
 }
