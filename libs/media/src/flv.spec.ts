@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFlvMetadata } from './flv.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
@@ -39,7 +40,7 @@ function tag(type: number, data: Buffer, ms: number): Buffer {
 function flv(...tags: Buffer[]): Buffer {
   return Buffer.concat([Buffer.from('FLV'), Buffer.from([1, 1, 0, 0, 0, 9, 0, 0, 0, 0]), ...tags]);
 }
-/** A Sorenson H.263 key frame tag's first bytes (codec 2, frame type 1), as far as the reader cares: not at all. */
+/** A Sorenson H.263 key frame tag (codec 2, frame type 1) whose picture header is cut before its size. */
 const video = (ms: number) => tag(9, Buffer.from([0x12, 0, 0, 0x84, 0, 0x50]), ms);
 
 describe('Flash video (.FLV): duration and picture size', () => {
@@ -77,6 +78,25 @@ describe('Flash video (.FLV): duration and picture size', () => {
       const file = scratch.write('bad-duration.flv', flv(tag(18, onMetaData([['duration', amfNumber(bad)]]), 0), video(0), video(2500)));
       expect(await readFlvMetadata(file), String(bad)).toMatchObject({ durationS: 2.5 });
     }
+  });
+
+  it("takes the picture size from the first video frame when onMetaData has none: Sorenson H.263's header, H.264's SPS", async () => {
+    // H.263: start code (16 zeros, a one), version 0, temporal reference 0, size code 0, then 8-bit width and height.
+    const bits = '0'.repeat(16) + '1' + '00000' + '00000000' + '000' + (200).toString(2).padStart(8, '0') + (150).toString(2).padStart(8, '0');
+    const header = Buffer.from(bits.padEnd(Math.ceil(bits.length / 8) * 8, '0').match(/.{8}/g)!.map((b) => parseInt(b, 2)));
+    const h263 = tag(9, Buffer.concat([Buffer.from([0x12]), header]), 0);
+    expect(await readFlvMetadata(scratch.write('h263.flv', flv(h263, video(1000))))).toEqual({ width: 200, height: 150, durationS: 1, notes: [] });
+    // Size code 5: 320x240. onMetaData's size, where it has one, wins.
+    const qvga = tag(9, Buffer.from([0x12, 0x00, 0x00, 0x80, 0x02, 0x80, 0x00]), 0);
+    expect(await readFlvMetadata(scratch.write('qvga.flv', flv(qvga, video(40))))).toMatchObject({ width: 320, height: 240 });
+    const named = onMetaData([['width', amfNumber(640)], ['height', amfNumber(480)]]);
+    expect(await readFlvMetadata(scratch.write('named.flv', flv(tag(18, named, 0), qvga)))).toMatchObject({ width: 640, height: 480 });
+    // H.264: the sequence header carries video-a.mp4's own decoder configuration (its avcC box).
+    const mp4 = readFileSync(fixture('video-a.mp4'));
+    const avcC = mp4.indexOf('avcC');
+    const record = mp4.subarray(avcC + 4, avcC - 4 + mp4.readUInt32BE(avcC - 4));
+    const avc = tag(9, Buffer.concat([Buffer.from([0x17, 0, 0, 0, 0]), record]), 0);
+    expect(await readFlvMetadata(scratch.write('avc.flv', flv(avc, video(2000))))).toEqual({ width: 320, height: 240, durationS: 2, notes: [] });
   });
 
   it('refuses what it will not read with a note, never past the data, and nothing for what is not FLV', async () => {

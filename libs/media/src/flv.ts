@@ -1,14 +1,19 @@
 // Flash video (.FLV) as older phones, webcams and video sites' downloads wrote it: the duration and
 // picture size from the `onMetaData` script tag (AMF0), as ffprobe and ExifTool read them; with no
-// duration there, the last tag's time stamp, as ffmpeg falls back to. Its `creationdate`, where an
+// duration there, the last tag's time stamp, as ffmpeg falls back to; with no size there, the
+// first video frame's (Sorenson H.263's picture header, H.264's sequence parameter set). Its `creationdate`, where an
 // encoder wrote one, is the encoder's time, not a capture time, and is not taken. Bounded: the
 // first 64 KiB and the last tag's header are read; a failure gives nulls and a note.
 import { open } from 'node:fs/promises';
 import type { MovieMetadata } from './movie-metadata.js';
+import { rbsp, spsPictureSize } from './mpeg-ts.js';
 
 const LABEL = 'FLV';
 const HEAD_BYTES = 64 * 1024;
 const SCRIPT_TAG = 18;
+const VIDEO_TAG = 9;
+/** Sorenson H.263's picture size codes 2-6 (0 and 1: the size follows in 8 or 16 bits). */
+const H263_SIZES: Record<number, [number, number]> = { 2: [352, 288], 3: [176, 144], 4: [128, 96], 5: [320, 240], 6: [160, 120] };
 /** Tags looked at for the script tag, which encoders write first. */
 const MAX_TAGS = 16;
 /** AMF0 values decoded in all; nesting depth followed. */
@@ -102,6 +107,40 @@ class Amf0 {
   }
 }
 
+/**
+ * The picture size a video tag's own bytes give: Sorenson H.263's picture header (codec 2) or an
+ * H.264 sequence header's SPS (codec 7, AVC packet type 0); null for other codecs or damage.
+ */
+function videoPictureSize(data: Buffer): { width: number; height: number } | null {
+  const codec = data[0] !== undefined ? data[0] & 0x0f : -1;
+  try {
+    if (codec === 2) {
+      // 17-bit start code, 5-bit version, 8-bit temporal reference, 3-bit size code, then the size.
+      const bits = (from: number, count: number) => {
+        if (1 + ((from + count + 7) >> 3) > data.length) throw new RangeError('the picture header is cut short');
+        let value = 0;
+        for (let k = from; k < from + count; k++) value = value * 2 + ((data[1 + (k >> 3)]! >> (7 - (k & 7))) & 1);
+        return value;
+      };
+      if (bits(0, 17) !== 1) return null;
+      const code = bits(30, 3);
+      const [width, height] = code === 0 ? [bits(33, 8), bits(41, 8)] : code === 1 ? [bits(33, 16), bits(49, 16)] : (H263_SIZES[code] ?? [0, 0]);
+      return width > 0 && height > 0 ? { width, height } : null;
+    }
+    if (codec === 7 && data[1] === 0 && data.length >= 5 + 8) {
+      // AVCDecoderConfigurationRecord: 5 bytes, the SPS count, its length, the SPS NAL unit.
+      const record = data.subarray(5);
+      if ((record[5]! & 0x1f) < 1) return null;
+      const length = record.readUInt16BE(6);
+      const nal = record.subarray(8, 8 + length);
+      return nal.length === length && length > 1 ? spsPictureSize(rbsp(nal.subarray(1))) : null;
+    }
+  } catch {
+    // A damaged header: no size from it.
+  }
+  return null;
+}
+
 const positive = (value: unknown, max: number): number | null => (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= max ? value : null);
 
 /** The duration and picture size of a Flash video file; null when it is not one. */
@@ -113,29 +152,34 @@ export async function readFlvMetadata(filePath: string): Promise<Partial<MovieMe
     await handle.read(head, 0, head.length, 0);
     if (!isFlv(head)) return null;
     const notes: string[] = [];
-    let meta: Record<string, unknown> = {};
-    // Tags follow the header and each one's previous-tag-size field: type, 24-bit size, time stamp, stream id, data.
-    for (let at = head.readUInt32BE(5) + 4, n = 0; at + 11 <= head.length && n < MAX_TAGS; n++) {
+    let meta: Record<string, unknown> | null = null;
+    let picture: { width: number; height: number } | null = null;
+    // Tags follow the header and each one's previous-tag-size field: type, 24-bit size, time stamp,
+    // stream id, data. Read until onMetaData and the first video tag's picture size are both known.
+    for (let at = head.readUInt32BE(5) + 4, n = 0; at + 11 <= head.length && n < MAX_TAGS && !(meta && picture); n++) {
       const length = head.readUIntBE(at + 1, 3);
-      if (head[at] === SCRIPT_TAG) {
-        if (at + 11 + length > head.length) {
+      const data = head.subarray(at + 11, Math.min(head.length, at + 11 + length));
+      if (head[at] === SCRIPT_TAG && !meta) {
+        if (data.length < length) {
           notes.push(`${LABEL}: a script tag of ${length} bytes is not read`);
           break;
         }
         try {
-          const amf = new Amf0(head.subarray(at + 11, at + 11 + length));
+          const amf = new Amf0(data);
           if (amf.value() === 'onMetaData') {
             const value = amf.value();
-            if (value && typeof value === 'object') meta = value as Record<string, unknown>;
-            break;
+            meta = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
           }
         } catch (error) {
           notes.push(`${LABEL}: onMetaData: ${(error as Error).message}`);
-          break;
+          meta = {};
         }
+      } else if (head[at] === VIDEO_TAG && !picture) {
+        picture = videoPictureSize(data);
       }
       at += 11 + length + 4;
     }
+    meta ??= {};
     let durationS = positive(meta.duration, MAX_DURATION_S);
     if (durationS === null && size >= 13 + 11 + 4) {
       // The last tag: the file's last four bytes give its size, its header gives its time stamp (ms).
@@ -149,7 +193,9 @@ export async function readFlvMetadata(filePath: string): Promise<Partial<MovieMe
         if (durationS !== null) durationS /= 1000;
       }
     }
-    const [width, height] = [positive(meta.width, 65535), positive(meta.height, 65535)].map((n) => (n === null ? null : Math.round(n)));
+    let [width, height] = [positive(meta.width, 65535), positive(meta.height, 65535)].map((n) => (n === null ? null : Math.round(n)));
+    // Without them in onMetaData, the first video frame's own header says them.
+    if ((width == null || height == null) && picture) [width, height] = [picture.width, picture.height];
     return { width: width ?? null, height: height ?? null, durationS: durationS === null ? null : Math.round(durationS * 1000) / 1000, notes };
   } catch (error) {
     return { notes: [`${LABEL}: reading failed: ${error instanceof Error ? error.message : String(error)}`] };
