@@ -22,7 +22,7 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
   it("finds a phone DNG's full-resolution size in its raw SubIFD and its preview JPEG (ExifTool: ImageSize 4032x3024)", async () => {
     const preview = await flatJpeg(1024, 768, '#c04020');
     const layout = await layoutOf(await phoneDng({ preview, orientation: 6 }));
-    expect(layout).toEqual({ fullSize: { width: 4032, height: 3024 }, orientation: 6, jpegs: [expect.objectContaining({ width: 1024, height: 768, length: preview.length })] });
+    expect(layout).toEqual({ format: 'tiff', fullSize: { width: 4032, height: 3024 }, orientation: 6, jpegs: [expect.objectContaining({ width: 1024, height: 768, length: preview.length })] });
   });
 
   it("finds a NEF's JpgFromRaw (JPEGInterchangeFormat in a SubIFD) and a CR2's full-size JPEG in IFD0's one strip, with its IFD1 thumbnail", async () => {
@@ -35,7 +35,7 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
       },
       { full },
     );
-    expect(await layoutOf(nef)).toEqual({ fullSize: { width: 6032, height: 4032 }, orientation: 8, jpegs: [expect.objectContaining({ width: 1536, height: 1024 })] });
+    expect(await layoutOf(nef)).toEqual({ format: 'tiff', fullSize: { width: 6032, height: 4032 }, orientation: 8, jpegs: [expect.objectContaining({ width: 1536, height: 1024 })] });
     const cr2 = buildTiff(
       {
         ifd0: [[256, 4, [1536]], [257, 4, [1024]], [259, 3, [6]], [271, 2, ['Canon']], [273, 4, ['@full']], [279, 4, [full.length]], [274, 3, [1]]],
@@ -45,7 +45,7 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
       { at8: Buffer.from('CR\x02\x00\x00\x00\x00\x00', 'latin1'), next: { ifd0: 'ifd1' } },
     );
     const layout = await layoutOf(cr2);
-    expect(layout!.fullSize).toEqual({ width: 1536, height: 1024 });
+    expect(layout).toMatchObject({ format: 'cr2', fullSize: { width: 1536, height: 1024 } });
     expect(layout!.jpegs.map((j) => [j.width, j.height])).toEqual([[160, 120], [1536, 1024]]);
   });
 
@@ -53,7 +53,7 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
     const preview = await flatJpeg(1620, 1080, '#20a040');
     const cr3 = await canonCr3({ preview, orientation: 8 });
     const layout = await layoutOf(cr3);
-    expect(layout).toMatchObject({ fullSize: { width: 6000, height: 4000 }, orientation: 8 });
+    expect(layout).toMatchObject({ format: 'cr3', fullSize: { width: 6000, height: 4000 }, orientation: 8 });
     expect(layout!.jpegs.map((j) => [j.width, j.height])).toEqual([[160, 120], [1620, 1080]]);
     const prvw = layout!.jpegs[1]!;
     expect(cr3.subarray(prvw.offset, prvw.offset + prvw.length).equals(preview)).toBe(true);
@@ -72,10 +72,12 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
 
   it("finds a RAF's JPEG and its EXIF through the header's pointer, and an RW2's JpgFromRaw (tag 0x2e)", async () => {
     const raf = await layoutOf(fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg'))));
-    expect(raf).toMatchObject({ fullSize: null, orientation: null, jpegs: [{ offset: 160, width: 64, height: 48 }] });
+    expect(raf).toMatchObject({ format: 'raf', fullSize: null, orientation: null, jpegs: [{ offset: 160, width: 64, height: 48 }] });
+    const sized = await layoutOf(fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg')), { width: 6240, height: 4160 }));
+    expect(sized!.fullSize).toEqual({ width: 6240, height: 4160 });
     expect(raf!.exifTiff!.toString('latin1', 0, 4)).toMatch(/^(II\*\0|MM\0\*)$/);
     const preview = await flatJpeg(1920, 1080, '#20a040');
-    expect(await layoutOf(panasonicRw2(preview))).toEqual({ fullSize: null, orientation: 1, jpegs: [expect.objectContaining({ length: preview.length, width: 1920, height: 1080 })] });
+    expect(await layoutOf(panasonicRw2(preview))).toEqual({ format: 'tiff', fullSize: null, orientation: 1, jpegs: [expect.objectContaining({ length: preview.length, width: 1920, height: 1080 })] });
   });
 
   it('is null for an ordinary TIFF (a scan, an export) and for what is not TIFF', async () => {
@@ -90,7 +92,7 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
 
   it('never throws nor points past the file, whatever bytes of a DNG, CR3, RAF or RW2 are changed or cut', async () => {
     const preview = await flatJpeg(200, 150, '#c04020');
-    const originals = [await phoneDng({ preview, orientation: 3 }), await canonCr3({ preview }), fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg'))), panasonicRw2(preview)];
+    const originals = [await phoneDng({ preview, orientation: 3 }), await canonCr3({ preview }), fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg')), { width: 6240, height: 4160 }), panasonicRw2(preview)];
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: originals.length - 1 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), fc.nat(), async (which, changes, cutAt) => {
         const bytes = Buffer.from(originals[which]!);
@@ -112,6 +114,6 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
       },
       { sensor: lossless },
     );
-    expect(await layoutOf(hostile)).toEqual({ fullSize: { width: 4000, height: 3000 }, orientation: null, jpegs: [] });
+    expect(await layoutOf(hostile)).toEqual({ format: 'tiff', fullSize: { width: 4000, height: 3000 }, orientation: null, jpegs: [] });
   });
 });

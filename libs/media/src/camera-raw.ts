@@ -46,6 +46,8 @@ export interface EmbeddedJpeg {
 }
 
 export interface CameraRawLayout {
+  /** Which layout: CR2 is told apart (its 'CR' after the TIFF header) because ExifTool sizes it by its EXIF. */
+  format: 'tiff' | 'cr2' | 'cr3' | 'raf';
   /** The full-resolution image as stored (the sensor's, or a CR2's full-size JPEG): the largest IFD not marked reduced-resolution. */
   fullSize: { width: number; height: number } | null;
   /** IFD0's orientation, which applies to every picture in the file. */
@@ -197,7 +199,8 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
     }
   }
   if (!raw) return null;
-  return { fullSize, orientation, jpegs: await jpegsAt(places, tiff.bytes, size) };
+  const format = (await tiff.bytes(8, 2)).toString('latin1') === 'CR' ? 'cr2' : 'tiff';
+  return { format, fullSize, orientation, jpegs: await jpegsAt(places, tiff.bytes, size) };
 }
 
 /** The places that hold a baseline or progressive JPEG, with its size, smallest first. */
@@ -305,17 +308,42 @@ async function readCr3Layout(bytes: ByteSource, size: number): Promise<CameraRaw
     if (width && height) fullSize = { width, height };
     orientation = await one(TAG.orientation);
   }
-  return { fullSize, orientation, jpegs: await jpegsAt(places, bytes, size), exifBlocks };
+  return { format: 'cr3', fullSize, orientation, jpegs: await jpegsAt(places, bytes, size), exifBlocks };
 }
+
+/** Where a RAF's header points to its own directories (the others, at 0x64 and 0x80, are TIFF-like). */
+const RAF_DIRECTORIES = [0x5c, 0x78];
+const RAF_CROPPED_SIZE = 0x111;
 
 /**
  * Fujifilm RAF (ExifTool's FujiFilm.pm, LibRaw): a 16-byte signature, version, camera id and
- * model, then at byte 84 the offset and length of a JPEG (about 1920x1280) carrying the EXIF.
+ * model, then at byte 84 the offset and length of a JPEG (about 1920x1280) carrying the EXIF, and
+ * at 0x5c and 0x78 Fujifilm's own directories (a count, then tag, length, value; big-endian),
+ * whose RawImageCroppedSize (height, width) is ExifTool's ImageSize; the first directory wins.
  */
 async function readRafLayout(bytes: ByteSource, size: number): Promise<CameraRawLayout> {
   const pointers = await bytes(84, 8);
   const place = pointers.length === 8 ? { offset: pointers.readUInt32BE(0), length: pointers.readUInt32BE(4) } : null;
   const jpegs = place ? await jpegsAt([place], bytes, size) : [];
   const exif = jpegs[0] ? jpegHeader(await bytes(jpegs[0].offset, Math.min(jpegs[0].length, JPEG_HEADER_BYTES)))?.exif : null;
-  return { fullSize: null, orientation: null, jpegs, ...(exif && { exifTiff: exif }) };
+  let fullSize: CameraRawLayout['fullSize'] = null;
+  for (const pointer of RAF_DIRECTORIES) {
+    const where = await bytes(pointer, 4);
+    const start = where.length === 4 ? where.readUInt32BE(0) : 0;
+    const head = start > 0 ? await bytes(start, 4) : Buffer.alloc(0);
+    const entries = head.length === 4 ? head.readUInt32BE(0) : 0;
+    if (entries === 0 || entries >= 256) continue;
+    // Entries of at most 64 KiB each, read as one directory of at most 256 x (4 + 64 KiB).
+    const directory = await bytes(start + 4, Math.min(entries * (4 + 0xffff), 1024 * 1024));
+    for (let at = 0, k = 0; k < entries && at + 4 <= directory.length; k++) {
+      const [tag, length] = [directory.readUInt16BE(at), directory.readUInt16BE(at + 2)];
+      if (tag === RAF_CROPPED_SIZE && length >= 4 && at + 8 <= directory.length) {
+        const [height, width] = [directory.readUInt16BE(at + 4), directory.readUInt16BE(at + 6)];
+        if (width > 0 && height > 0) fullSize = { width, height };
+      }
+      at += 4 + length;
+    }
+    if (fullSize) break;
+  }
+  return { format: 'raf', fullSize, orientation: null, jpegs, ...(exif && { exifTiff: exif }) };
 }

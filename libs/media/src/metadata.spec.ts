@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, type ExtractedMetadata } from './metadata.js';
 import { EXPECTED_METADATA, NO_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { canonCr3, flatJpeg, fujifilmRaf, phoneDng } from './test-support/tiff.js';
+import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, phoneDng } from './test-support/tiff.js';
 
 const none = NO_METADATA;
 const expectations = EXPECTED_METADATA;
@@ -177,6 +177,20 @@ describe('extractEmbeddedMetadata', () => {
       const { capturedAt, capturedAtOffset, location, device } = EXPECTED_METADATA['exif-ne-offset.jpg']!;
       expect(raf).toMatchObject({ capturedAt, capturedAtOffset, device });
       expect(raf!.location!.lat).toBeCloseTo(location!.lat, 6);
+      // Sizes as ExifTool's Composite:ImageSize gives them (checked with 12.57 on these layouts): a
+      // RAF's RawImageCroppedSize from its own directory; a CR2's ExifImageWidth/Height, not IFD0's.
+      const sized = await extractEmbeddedMetadata(scratch.write('DSCF0002.RAF', fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg')), { width: 6240, height: 4160 })));
+      expect(sized).toMatchObject({ width: 6240, height: 4160 });
+      const full = await flatJpeg(1536, 1024, '#20a040');
+      const cr2 = buildTiff(
+        {
+          ifd0: [[256, 4, [1536]], [257, 4, [1024]], [259, 3, [6]], [271, 2, ['Canon']], [273, 4, ['@full']], [279, 4, [full.length]], [34665, 4, ['@exifIfd']]],
+          exifIfd: [[0xa002, 4, [5760]], [0xa003, 4, [3840]]],
+        },
+        { full },
+        { at8: Buffer.from('CR\x02\x00\x00\x00\x00\x00', 'latin1') },
+      );
+      expect(await extractEmbeddedMetadata(scratch.write('IMG_0001.CR2', cr2))).toMatchObject({ width: 5760, height: 3840 });
     } finally {
       scratch.cleanup();
     }

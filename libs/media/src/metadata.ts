@@ -247,7 +247,9 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
   const model = cleanText(ifd0.Model) ?? cleanText(xmpTiff.Model) ?? makerDevice?.model ?? null;
   const software = cleanText(ifd0.Software) ?? cleanText(xmpBasic.CreatorTool);
 
-  const dimensions = cameraRaw?.fullSize ?? pickDimensions(heif, header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
+  // ExifTool sizes a CR2 by its EXIF's ExifImageWidth/Height (Exif.pm, Composite:ImageSize), other raws by their full-resolution image.
+  const cr2Size = cameraRaw?.format === 'cr2' && isDimension(exif.ExifImageWidth) && isDimension(exif.ExifImageHeight) ? { width: exif.ExifImageWidth, height: exif.ExifImageHeight } : null;
+  const dimensions = cr2Size ?? cameraRaw?.fullSize ?? pickDimensions(heif, header, fileTags.ihdr, exif, ifd0) ?? (av?.width && av.height ? { width: av.width, height: av.height } : null);
   const exifOrientation = orientationFrom(ifd0.Orientation);
   if (heif && !heif.mirrored && exifOrientation !== null && exifOrientation !== orientationOfRotation(heif.rotation)) {
     // The image's own transformation is what HEIF viewers (and libheif, for the previews) apply;

@@ -147,13 +147,30 @@ export async function canonCr3({ preview, orientation = 1, when = '2024:02:24 05
   return Buffer.concat([ftyp, moov, previewBox, box('mdat', Buffer.alloc(4096, 7))]);
 }
 
-/** A Fujifilm RAF as ExifTool's FujiFilm.pm reads it: signature, version, camera id and model, at byte 84 the JPEG's offset and length, the JPEG (with its EXIF), a CFA stub. */
-export function fujifilmRaf(jpeg: Buffer): Buffer {
+/**
+ * A Fujifilm RAF as ExifTool's FujiFilm.pm reads it: signature, version, camera id and model, at
+ * byte 84 the JPEG's offset and length, the JPEG (with its EXIF), then, given `croppedSize`, a RAF
+ * directory (pointed to from 0x5c) with RawImageFullSize and RawImageCroppedSize, and a CFA stub.
+ */
+export function fujifilmRaf(jpeg: Buffer, croppedSize?: { width: number; height: number }): Buffer {
   const header = Buffer.alloc(160);
   header.write('FUJIFILMCCD-RAW 0201FF383501X-T4', 0, 'latin1');
   header.writeUInt32BE(header.length, 84);
   header.writeUInt32BE(jpeg.length, 88);
-  return Buffer.concat([header, jpeg, Buffer.alloc(4096, 7)]);
+  let directory = Buffer.alloc(0);
+  if (croppedSize) {
+    header.writeUInt32BE(header.length + jpeg.length, 0x5c);
+    directory = Buffer.alloc(4 + 2 * 8);
+    directory.writeUInt32BE(2, 0);
+    // RawImageFullSize (with borders), then RawImageCroppedSize: height first, as Fujifilm writes them.
+    for (const [k, [tag, height, width]] of ([[0x100, croppedSize.height + 16, croppedSize.width + 32], [0x111, croppedSize.height, croppedSize.width]] as const).entries()) {
+      directory.writeUInt16BE(tag, 4 + k * 8);
+      directory.writeUInt16BE(4, 6 + k * 8);
+      directory.writeUInt16BE(height, 8 + k * 8);
+      directory.writeUInt16BE(width, 10 + k * 8);
+    }
+  }
+  return Buffer.concat([header, jpeg, directory, Buffer.alloc(4096, 7)]);
 }
 
 /**
