@@ -18,7 +18,14 @@ export function stopOnSignals(logger: Logger, what: string): { running(stoppable
       });
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    // Every signal is handled, not only the first: Node's default for a second Ctrl-C (or npm
+    // passing the terminal's on) would end the process at once and leave the embedded PostgreSQL
+    // running. Stopping is bounded (a smart shutdown of at most 3 s, then a fast one).
+    process.on(signal, () => {
+      if (requested) {
+        logger.info({ signal }, `${what} is already shutting down`);
+        return;
+      }
       logger.info({ signal }, `${what} shutting down`);
       requested = true;
       if (current) stop(current);
