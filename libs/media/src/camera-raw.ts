@@ -324,8 +324,10 @@ const RAF_CROPPED_SIZE = 0x111;
 async function readRafLayout(bytes: ByteSource, size: number): Promise<CameraRawLayout> {
   const pointers = await bytes(84, 8);
   const place = pointers.length === 8 ? { offset: pointers.readUInt32BE(0), length: pointers.readUInt32BE(4) } : null;
-  const jpegs = place ? await jpegsAt([place], bytes, size) : [];
-  const exif = jpegs[0] ? jpegHeader(await bytes(jpegs[0].offset, Math.min(jpegs[0].length, JPEG_HEADER_BYTES)))?.exif : null;
+  // One read of the JPEG's headers gives both its size and its EXIF.
+  const header = place && place.length > 0 && place.offset + place.length <= size ? jpegHeader(await bytes(place.offset, Math.min(place.length, JPEG_HEADER_BYTES))) : null;
+  const jpegs = header && place ? [{ ...place, width: header.width, height: header.height }] : [];
+  const exif = header?.exif;
   let fullSize: CameraRawLayout['fullSize'] = null;
   for (const pointer of RAF_DIRECTORIES) {
     const where = await bytes(pointer, 4);

@@ -164,11 +164,13 @@ export async function readProgramStreamMetadata(filePath: string): Promise<Parti
     };
     const head = await read(0, Math.min(size, HEAD_BYTES));
     if (!isProgramStream(head)) return null;
+    // Walked once, looked at twice: for the start and, when the file is all head, for the end.
+    const headPackets = [...packetsOf(head)];
     let video: number | null = null;
     let first: number | null = null;
     const videoBytes: Buffer[] = [];
     let searched = 0;
-    for (const packet of packetsOf(head)) {
+    for (const packet of headPackets) {
       if (video === null && packet.streamId >= 0xe0 && packet.streamId <= 0xef) video = packet.streamId;
       if (packet.streamId !== video) continue;
       if (packet.pts !== null) first = first === null ? packet.pts : Math.min(first, unwrapped(packet.pts, first));
@@ -183,7 +185,7 @@ export async function readProgramStreamMetadata(filePath: string): Promise<Parti
     const period = sequence?.frameRate ? CLOCK / sequence.frameRate : 0;
     // The last frame shown: near the end, after the head. Where the tail has no time stamp of the
     // video, the head's last frame counts only if the tail follows the head directly.
-    let last = lastShown(packetsOf(head), video, period);
+    let last = lastShown(headPackets, video, period);
     if (size > head.length) {
       const tailStart = Math.max(head.length, size - TAIL_BYTES);
       last = lastShown(packetsOf(await read(tailStart, size - tailStart)), video, period) ?? (tailStart === head.length ? last : null);
