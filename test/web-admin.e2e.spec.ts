@@ -11,7 +11,7 @@ import { verifyReceipt, type PublishedKey } from '../libs/custody-core/src/index
 import { CustodyLog } from '../libs/custody/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
-import { bearer, createCase, fixture, submit } from './support/evidence.js';
+import { bearer, createCase, fixture, sleep, submit, waitProcessed } from './support/evidence.js';
 
 let t: TestApp;
 let browser: TestBrowser;
@@ -147,9 +147,26 @@ describe('uploads', () => {
     await page.locator('[data-testid=upload-input]').setInputFiles({ name: 'clip.webm', mimeType: 'video/webm', buffer: fixture('clip.webm') });
     const evidence = await (await answer).json();
     expect(evidence.mediaType).toBe('video/webm');
+    expect((await waitProcessed(t, investigator, evidence.id)).derivatives.preview).toBeTruthy();
+    const downloaded = async (id: string) => {
+      await integrate();
+      const events = (await t.http.get(`/api/v1/evidence/${id}/custody`).set('Authorization', bearer(investigator))).body.events;
+      return events.filter((e: { event: { action: string } }) => e.event.action === 'evidence.downloaded');
+    };
     await page.goto(`${base}/evidence/${evidence.id}`);
     const video = page.locator('figure.preview video');
     await video.waitFor();
+    // Opening the page is not a download: the player shows the poster frame (the preview) and
+    // fetches none of the original until it is started.
+    await expect.poll(() => video.getAttribute('poster'), { timeout: 20_000 }).toMatch(/^blob:/);
+    await sleep(1_000);
+    expect(ranged).toEqual([]);
+    expect(await downloaded(evidence.id)).toEqual([]);
+    expect(await video.evaluate((v: HTMLVideoElement) => v.readyState)).toBe(0);
+    await video.evaluate((v: HTMLVideoElement) => {
+      v.muted = true;
+      return v.play();
+    });
     await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     expect(await video.evaluate((v: HTMLVideoElement) => v.duration)).toBeGreaterThan(0);
     expect(await video.evaluate((v: HTMLVideoElement) => v.src)).toBe(`${base}/api/v1/evidence/${evidence.id}/content`);
@@ -158,9 +175,7 @@ describe('uploads', () => {
     // and the archive recorded each read with its range.
     expect(ranged.length, JSON.stringify(ranged)).toBeGreaterThan(0);
     expect(ranged.every((r) => r.status === 206 && /^bytes=\d+-\d*$/.test(r.range))).toBe(true);
-    await integrate();
-    const custody = await t.http.get(`/api/v1/evidence/${evidence.id}/custody`).set('Authorization', bearer(investigator));
-    const reads = custody.body.events.filter((e: { event: { action: string } }) => e.event.action === 'evidence.downloaded');
+    const reads = await downloaded(evidence.id);
     expect(reads.length).toBeGreaterThan(0);
     expect(reads.every((e: { event: { details: { range?: string } } }) => /^bytes=\d+-\d+$/.test(e.event.details.range ?? ''))).toBe(true);
 
@@ -170,11 +185,6 @@ describe('uploads', () => {
     // played: the browser keeps a played video's bytes for its tab without asking again.)
     const unplayed = await submit(t, investigator, await createCase(t, investigator, 'Another video'), fixture('clip.webm'), { filename: 'again.webm', contentType: 'video/webm' });
     expect(unplayed.status).toBe(201);
-    const downloads = async () => {
-      await integrate();
-      const events = (await t.http.get(`/api/v1/evidence/${unplayed.body.id}/custody`).set('Authorization', bearer(investigator))).body.events;
-      return events.filter((e: { event: { action: string } }) => e.event.action === 'evidence.downloaded').length;
-    };
     const tryToPlay = (tab: Page) =>
       tab.evaluate(
         (src) =>
@@ -193,7 +203,7 @@ describe('uploads', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${base}/login`);
     expect(await tryToPlay(page)).toBe('refused');
-    expect(await downloads()).toBe(0);
+    expect(await downloaded(unplayed.body.id)).toEqual([]);
     await page.close();
   });
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SigningKeys } from '../libs/custody/src/index.js';
+import { CustodyLog, SigningKeys } from '../libs/custody/src/index.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
 import { bearer, createCase, fixture, sleep, submit, waitProcessed } from './support/evidence.js';
@@ -28,6 +28,25 @@ const signIn = (page: Page, user: { email: string; password: string }) => checks
 const checkScreen = (page: Page, screen: string) => checks.checkScreen(page, screen);
 
 const watchPage = (page: Page) => checks.watch(page);
+
+/** The original's reads the browser makes (the service worker's too) while `during` runs. */
+async function contentReads(during: () => Promise<void>): Promise<string[]> {
+  const urls: string[] = [];
+  const seen = (request: { url(): string }) => void (/\/api\/v1\/evidence\/[0-9a-f-]{36}\/content$/.test(request.url()) && urls.push(request.url()));
+  browser.context.on('request', seen);
+  try {
+    await during();
+  } finally {
+    browser.context.off('request', seen);
+  }
+  return urls;
+}
+
+const downloadEvents = async (id: string) => {
+  await new CustodyLog(t.dataSource).integrateAll();
+  const events = (await t.http.get(`/api/v1/evidence/${id}/custody`).set('Authorization', bearer(investigator))).body.events;
+  return events.filter((e: { event: { action: string } }) => e.event.action === 'evidence.downloaded');
+};
 
 /** A page signed in as the investigator at `address`, in English (a test run alone starts in the console's default Ukrainian). */
 async function investigatorInEnglish(address: string): Promise<Page> {
@@ -463,8 +482,14 @@ describe('in Chromium', () => {
     expect((await waitProcessed(t, investigator, res.body.id)).processing).toBe('done');
     const page = await investigatorInEnglish(`/evidence/${res.body.id}`);
     const figure = page.locator('figure.preview');
-    await expect.poll(() => figure.locator('figcaption').textContent(), { timeout: 20_000 }).toBe('This browser cannot play video/mp2t: its first frame is shown; download the original to watch it.');
-    await figure.getByRole('img', { name: 'Preview' }).waitFor();
+    // The browser says it cannot play the type: the original is not fetched to find that out.
+    const reads = await contentReads(async () => {
+      await expect.poll(() => figure.locator('figcaption').textContent(), { timeout: 20_000 }).toBe('This browser cannot play video/mp2t: its first frame is shown; download the original to watch it.');
+      await figure.getByRole('img', { name: 'Preview' }).waitFor();
+      await sleep(500);
+    });
+    expect(reads).toEqual([]);
+    expect(await downloadEvents(res.body.id)).toEqual([]);
     expect(await figure.locator('video').count()).toBe(0);
     // Its picture size and length, as the file itself says them (the PCRs: 1.9 s).
     const fact = (name: string) => page.locator('dl.facts dt', { hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]').textContent();
@@ -478,8 +503,23 @@ describe('in Chromium', () => {
     expect(mp3.status).toBe(201);
     let page = await investigatorInEnglish(`/evidence/${mp3.body.id}`);
     const player = page.locator('figure.preview audio');
-    // The browser read the recording's header through the ranged route: it knows its length.
-    await expect.poll(() => player.evaluate((audio: HTMLAudioElement) => Math.round(audio.duration * 10) / 10), { timeout: 20_000 }).toBeCloseTo(3.3, 0);
+    // Opening the page reads none of it (each read would be an evidence.downloaded event) ...
+    const opening = await contentReads(async () => {
+      await player.waitFor();
+      await sleep(1_000);
+    });
+    expect(opening).toEqual([]);
+    expect(await downloadEvents(mp3.body.id)).toEqual([]);
+    // ... starting the player does, through the ranged route: it knows the recording's length.
+    const playing = await contentReads(async () => {
+      await player.evaluate((audio: HTMLAudioElement) => {
+        audio.muted = true;
+        return audio.play();
+      });
+      await expect.poll(() => player.evaluate((audio: HTMLAudioElement) => Math.round(audio.duration * 10) / 10), { timeout: 20_000 }).toBeCloseTo(3.3, 0);
+    });
+    expect(playing.length).toBeGreaterThan(0);
+    expect((await downloadEvents(mp3.body.id)).length).toBeGreaterThan(0);
     expect(await page.locator('figure.preview figcaption').count()).toBe(0);
     await page.close();
 
@@ -488,7 +528,8 @@ describe('in Chromium', () => {
     const phone = await submit(t, investigator, audioCase, amr, { metadata: { title: 'Phone recording' }, filename: 'REC001.amr', contentType: 'audio/amr' });
     expect(phone.status).toBe(201);
     page = await investigatorInEnglish(`/evidence/${phone.body.id}`);
-    await expect.poll(() => page.locator('figure.preview figcaption').textContent(), { timeout: 20_000 }).toBe('This browser cannot play audio/amr: download the original to listen to it.');
+    const amrReads = await contentReads(() => expect.poll(() => page.locator('figure.preview figcaption').textContent(), { timeout: 20_000 }).toBe('This browser cannot play audio/amr: download the original to listen to it.'));
+    expect(amrReads).toEqual([]);
     const fact = (name: string) => page.locator('dl.facts dt', { hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]').textContent();
     expect(await fact('Duration')).toBe('0:01.5');
     await page.close();

@@ -199,27 +199,44 @@ function EmbeddedTags({ item }: { item: Evidence }) {
   );
 }
 
+/**
+ * Chromium answers "" for QuickTime and Matroska, though it plays the H.264, VP9 or AAC in them
+ * (it sniffs the file): their families' answers are asked instead.
+ */
+const PLAYED_AS: Record<string, string> = { 'video/quicktime': 'video/mp4', 'video/x-matroska': 'video/webm', 'audio/x-matroska': 'audio/webm' };
+
+/** Whether this browser may play the type ("" is a sure no; a "maybe" that fails is caught by the player's error). */
+function mayPlay(mediaType: string): boolean {
+  const asked = PLAYED_AS[mediaType] ?? mediaType;
+  return document.createElement(asked.startsWith('audio/') ? 'audio' : 'video').canPlayType(asked) !== '';
+}
+
 function Preview({ item }: { item: Evidence }) {
   const { t } = useI18n();
-  const [src, setSrc] = useState<string | null>(null);
-  // A video this browser cannot play (an AVCHD .MTS, an AVI in Chromium): its poster frame
-  // instead, and why; a recording it cannot play (a feature phone's AMR): why.
-  const [unplayable, setUnplayable] = useState(false);
   const kind = item.mediaType.startsWith('video/') ? 'video' : item.mediaType.startsWith('audio/') ? 'audio' : null;
+  // A video this browser cannot play (an AVCHD .MTS, an AVI in Chromium): its poster frame
+  // instead, and why; a recording it cannot play (a feature phone's AMR): why. Known from the type
+  // where the browser says so, else from the player's error when it is started.
+  const [failed, setFailed] = useState(false);
+  const unplayable = kind !== null && (failed || !mayPlay(item.mediaType));
   const player = unplayable ? null : kind;
+  // The original's bytes are fetched only when the investigator starts the player (preload
+  // "none"): every ranged read of them is an evidence.downloaded event, and opening the page is
+  // not a download. A video shows its poster frame (the preview, with no metadata) until then.
+  const [stream, setStream] = useState<string | null>(null);
+  const [picture, setPicture] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
     let url: string | null = null;
-    if (player) {
-      // The ranged content route, through the service worker that adds the token (sw.ts).
-      void streamOf(item.id).then((u) => live && setSrc(u));
-    } else if (item.derivatives?.preview) {
+    // The ranged content route, through the service worker that adds the token (sw.ts).
+    if (player) void streamOf(item.id).then((u) => live && setStream(u));
+    if (player !== 'audio' && item.derivatives?.preview) {
       void fetchBlob(`/evidence/${item.id}/preview`).then(
         (blob) => {
           url = URL.createObjectURL(blob);
-          if (live) setSrc(url);
+          if (live) setPicture(url);
         },
-        () => thumbnailUrl(item.id).then((u) => live && setSrc(u)),
+        () => thumbnailUrl(item.id).then((u) => live && setPicture(u)),
       );
     }
     return () => {
@@ -228,24 +245,24 @@ function Preview({ item }: { item: Evidence }) {
     };
   }, [item.id, player, item.derivatives?.preview]);
   const playerProps = {
-    src: src ?? undefined,
+    src: stream ?? undefined,
     controls: true,
-    preload: 'metadata',
+    preload: 'none',
     'aria-label': t('item.preview'),
     onError(event: SyntheticEvent<HTMLMediaElement>) {
       // Not a format or codec it plays (a network failure or an abort is not that).
       const code = event.currentTarget.error?.code;
       if (code !== MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED && code !== MediaError.MEDIA_ERR_DECODE) return;
-      setSrc(null);
-      setUnplayable(true);
+      setStream(null);
+      setFailed(true);
     },
   };
   return (
     <figure className="preview">
-      {src && player === 'video' && <video {...playerProps} />}
-      {src && player === 'audio' && <audio {...playerProps} />}
-      {src && !player && <img src={src} alt={t('item.preview')} />}
-      {!src && !(unplayable && kind === 'audio') && <p>{t('item.noPreview')}</p>}
+      {stream && player === 'video' && <video {...playerProps} poster={picture ?? undefined} />}
+      {stream && player === 'audio' && <audio {...playerProps} />}
+      {picture && !player && <img src={picture} alt={t('item.preview')} />}
+      {!player && !picture && !(unplayable && kind === 'audio') && <p>{t('item.noPreview')}</p>}
       {unplayable && <figcaption className="hint">{t(kind === 'audio' ? 'item.cannotPlayAudio' : 'item.cannotPlay', { type: item.mediaType })}</figcaption>}
     </figure>
   );
