@@ -78,6 +78,10 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
     expect(raf!.exifTiff!.toString('latin1', 0, 4)).toMatch(/^(II\*\0|MM\0\*)$/);
     const preview = await flatJpeg(1920, 1080, '#20a040');
     expect(await layoutOf(panasonicRw2(preview))).toEqual({ format: 'tiff', fullSize: null, orientation: 1, jpegs: [expect.objectContaining({ length: preview.length, width: 1920, height: 1080 })] });
+    // Its size is the sensor's area inside the borders (ExifTool 12.57 on this file: 5184x3888).
+    const bordered = await layoutOf(panasonicRw2(preview, { top: 0, left: 8, bottom: 3888, right: 5192 }));
+    expect(bordered!.fullSize).toEqual({ width: 5184, height: 3888 });
+    expect((await layoutOf(panasonicRw2(preview, { top: 0, left: 5192, bottom: 3888, right: 8 })))!.fullSize).toBeNull();
   });
 
   it('is null for an ordinary TIFF (a scan, an export) and for what is not TIFF', async () => {

@@ -30,6 +30,11 @@ const TAG = {
   jpegLength: 514,
   dngVersion: 50706,
   rw2JpgFromRaw: 0x2e,
+  // RW2's IFD0: the sensor's borders around the image (ExifTool's ImageWidth and ImageHeight).
+  rw2TopBorder: 4,
+  rw2LeftBorder: 5,
+  rw2BottomBorder: 6,
+  rw2RightBorder: 7,
 } as const;
 const RW2_MAGIC = 0x55;
 /** Photometric interpretations of raw sensor data: colour filter array, linear raw. */
@@ -183,6 +188,10 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
       raw = magic === RW2_MAGIC || ifd.entries.has(TAG.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
       const jpgFromRaw = ifd.entries.get(TAG.rw2JpgFromRaw);
       if (magic === RW2_MAGIC && jpgFromRaw?.type === 7) places.push({ offset: jpgFromRaw.at, length: jpgFromRaw.count });
+      if (magic === RW2_MAGIC) {
+        const [top, left, bottom, right] = await Promise.all([TAG.rw2TopBorder, TAG.rw2LeftBorder, TAG.rw2BottomBorder, TAG.rw2RightBorder].map(one));
+        if (top !== null && left !== null && bottom !== null && right !== null && right > left && bottom > top) fullSize = { width: right - left, height: bottom - top };
+      }
       if (ifd.next) queue.push(ifd.next);
     } else if (seen.size <= 4 && ifd.next) {
       // CR2 chains IFD0 to IFD3; a SubIFD's own chain is not followed far.

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { extractEmbeddedMetadata, hasNoEmbeddedMetadata, type ExtractedMetadata } from './metadata.js';
 import { EXPECTED_METADATA, NO_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, phoneDng } from './test-support/tiff.js';
+import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, panasonicRw2, phoneDng } from './test-support/tiff.js';
 
 const none = NO_METADATA;
 const expectations = EXPECTED_METADATA;
@@ -191,6 +191,9 @@ describe('extractEmbeddedMetadata', () => {
         { at8: Buffer.from('CR\x02\x00\x00\x00\x00\x00', 'latin1') },
       );
       expect(await extractEmbeddedMetadata(scratch.write('IMG_0001.CR2', cr2))).toMatchObject({ width: 5760, height: 3840 });
+      // A Panasonic RW2: the sensor's area inside its borders, as ExifTool's ImageSize (5184x3888).
+      const rw2 = panasonicRw2(await flatJpeg(1920, 1080, '#20a040'), { top: 0, left: 8, bottom: 3888, right: 5192 });
+      expect(await extractEmbeddedMetadata(scratch.write('P1000001.RW2', rw2))).toMatchObject({ width: 5184, height: 3888, device: { make: 'Panasonic', model: 'DC-GH5' } });
     } finally {
       scratch.cleanup();
     }

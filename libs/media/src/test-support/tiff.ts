@@ -177,9 +177,17 @@ export function fujifilmRaf(jpeg: Buffer, croppedSize?: { width: number; height:
  * A Panasonic RW2 as its cameras write it: 'IIU\0', IFD0 at 0x18 after a 16-byte signature, with
  * the sensor's size (tags 2 and 3), Make, Model, Orientation and the preview JPEG as tag 0x2e.
  */
-export function panasonicRw2(jpeg: Buffer): Buffer {
+export function panasonicRw2(jpeg: Buffer, borders?: { top: number; left: number; bottom: number; right: number }): Buffer {
   const strings = Buffer.from('Panasonic\0DC-GH5\0\0', 'latin1');
-  const entries: [number, number, number, number][] = [[2, 3, 1, 5200], [3, 3, 1, 3888], [0x2e, 7, jpeg.length, 0], [271, 2, 10, 0], [272, 2, 7, 0], [274, 3, 1, 1]];
+  const sensorBorders: [number, number, number, number][] = borders
+    ? [
+        [4, 3, 1, borders.top],
+        [5, 3, 1, borders.left],
+        [6, 3, 1, borders.bottom],
+        [7, 3, 1, borders.right],
+      ]
+    : [];
+  const entries: [number, number, number, number][] = [[2, 3, 1, 5200], [3, 3, 1, 3888], ...sensorBorders, [0x2e, 7, jpeg.length, 0], [271, 2, 10, 0], [272, 2, 7, 0], [274, 3, 1, 1]];
   const ifdAt = 24;
   const stringsAt = ifdAt + 2 + entries.length * 12 + 4;
   const jpegAt = stringsAt + strings.length;
