@@ -745,7 +745,8 @@ describe('evidence intake (e2e)', () => {
     expect(res.body).toMatchObject({ mediaType: 'video/ogg', processing: 'done', derivatives: { thumbnail: null, preview: null } });
     expect(res.body.processingError).toBe('no picture is made of video/ogg: the archive does not decode this format; the original is kept as received');
     // AVI (a compact camera's Motion JPEG, a dashcam's H.264, Xvid, a DV camcorder's tape), a DVD
-    // camcorder's MPEG-2, an MPEG-1 clip, a DVR's WMV and Flash video get their picture; an AVI
+    // camcorder's MPEG-2, an MPEG-1 clip, a DVR's WMV, Flash video and H.265 or MPEG-2 in MPEG-TS
+    // (a newer dashcam, an HDV camcorder) get their picture and size; an AVI
     // that is not readable fails its processing saying so.
     for (const [name, mediaType] of [
       ['camera-idit.avi', 'video/vnd.avi'],
@@ -756,6 +757,8 @@ describe('evidence intake (e2e)', () => {
       ['clip-mpeg1.mpg', 'video/MP1S'],
       ['dvr-wmv2.wmv', 'video/x-ms-asf'],
       ['clip-flv1.flv', 'video/x-flv'],
+      ['video-a-hevc.m2t', 'video/mp2t'],
+      ['video-a-mpeg2.m2t', 'video/mp2t'],
     ] as const) {
       const camera = await submit(t, documenter, caseId, fixture(name), { filename: name.toUpperCase(), contentType: 'application/octet-stream' });
       expect(camera.body, name).toMatchObject({ mediaType, processing: 'pending' });

@@ -89,7 +89,7 @@ function* packetsOf(bytes: Buffer): Generator<Packet> {
 }
 
 /** Width, height and frames per second from a sequence header (and MPEG-2's sequence extension). */
-function sequenceOf(video: Buffer): { width: number; height: number; frameRate: number } | null {
+export function sequenceOf(video: Buffer): { width: number; height: number; frameRate: number } | null {
   const at = video.indexOf(Buffer.from([0, 0, 1, SEQUENCE_HEADER]));
   if (at < 0 || at + 8 > video.length) return null;
   let width = (video[at + 4]! << 4) | (video[at + 5]! >> 4);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mdpmDateTime, mdpmEntries, mdpmLocation, rbsp, readMpegTsMetadata, spsPictureSize, transportLayout } from './mpeg-ts.js';
+import { hevcSpsPictureSize, mdpmDateTime, mdpmEntries, mdpmLocation, rbsp, readMpegTsMetadata, spsPictureSize, transportLayout } from './mpeg-ts.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 const scratch = scratchDir();
@@ -96,7 +96,34 @@ describe('spsPictureSize', () => {
   });
 });
 
+describe('hevcSpsPictureSize', () => {
+  // Sequence parameter sets written by x265 3.5 (Debian ffmpeg 5.1.9), each size checked with
+  // ffprobe; the 2-byte NAL header (0x4201) and emulation prevention bytes taken out.
+  const sps = (hex: string) => rbsp(Buffer.from(hex, 'hex').subarray(2));
+
+  it('gives the size inside the conformance window for 4:2:0, 4:2:2, 4:4:4 and monochrome streams', () => {
+    expect(hevcSpsPictureSize(sps('420101016000000300900000030000030078a003c08010e596566924caf0168080000003008000000c84'))).toEqual({ width: 1920, height: 1080 });
+    expect(hevcSpsPictureSize(sps('4201010408000003009d08000003000078b003c08010e596566924caf0168080000003008000000c84'))).toEqual({ width: 1920, height: 1080 });
+    expect(hevcSpsPictureSize(sps('4201010408000003009e0800000300007890007810021ceef2cacd24995e02d0100000030010000003019080'))).toEqual({ width: 1918, height: 1078 });
+    expect(hevcSpsPictureSize(sps('4201010408000003009fc800000300005dc00a0200b4596566924caf016c08000003000800000300c840'))).toEqual({ width: 1280, height: 720 });
+  });
+
+  it('steps over the sub-layers of a stream with temporal layers', () => {
+    expect(hevcSpsPictureSize(sps('42010201600000030090000003000003005d0000a00280802d1659598acd24995e02d0100000030010000003019080'))).toEqual({ width: 1280, height: 720 });
+  });
+
+  it('refuses a set that ends early', () => {
+    expect(() => hevcSpsPictureSize(sps('420101016000000300900000'))).toThrow(/ends early/);
+  });
+});
+
 describe('readMpegTsMetadata', () => {
+  it('reads the picture size of H.265 and MPEG-2 video as of H.264', async () => {
+    // ffprobe: hevc 240x180 (coded 240x184), mpeg2video 176x144 (ExifTool 12.57: 176x144, and no size for the H.265 one).
+    expect(await readMpegTsMetadata(fixture('video-a-hevc.m2t'))).toMatchObject({ width: 240, height: 180, durationS: 1.9, notes: [] });
+    expect(await readMpegTsMetadata(fixture('video-a-mpeg2.m2t'))).toMatchObject({ width: 176, height: 144, durationS: 0.9, notes: [] });
+  });
+
   it('tells 188- and 192-byte packets apart, and a GIF or a lone packet from a stream', () => {
     expect(transportLayout(readFileSync(fixture('video-a.m2t')))).toEqual({ stride: 188, offset: 0 });
     expect(transportLayout(readFileSync(fixture('video-a.m2ts')))).toEqual({ stride: 192, offset: 4 });

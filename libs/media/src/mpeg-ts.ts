@@ -1,7 +1,8 @@
 // MPEG transport streams as camcorders and dashcams write them: AVCHD's .MTS (192-byte packets)
 // and .TS/.M2T (188). What ExifTool reads from them, the same way (M2TS.pm, H264.pm):
 // - the duration: the last Program Clock Reference less the first (27 MHz);
-// - the picture size: the H.264 sequence parameter set (with its cropping);
+// - the picture size: the H.264 or H.265 sequence parameter set (with its cropping), or an MPEG-1
+//   or MPEG-2 sequence header (HDV camcorders, broadcast recordings); ExifTool reads H.264's only;
 // - the capture time and maker: AVCHD's "MDPM" block (Modified DV Pack Meta) in an H.264 SEI
 //   message of unregistered user data, UUID 17ee8c60-f84d-11d9-8cd6-0800200c9a66: tags 0x18 and
 //   0x19 the recording date and time in BCD with the zone the camcorder was set to, 0xb1-0xba the
@@ -11,6 +12,7 @@
 import { open } from 'node:fs/promises';
 import { captureTimeFromTags, cleanText, locationFromExifGps, type ExtractedLocation } from './exif-values.js';
 import type { MovieMetadata } from './movie-metadata.js';
+import { sequenceOf } from './mpeg-ps.js';
 
 const LABEL = 'MPEG-TS';
 const HEAD_BYTES = 2 * 1024 * 1024;
@@ -18,7 +20,8 @@ const TAIL_BYTES = 1024 * 1024;
 /** Video elementary stream bytes looked at for the SPS and the MDPM (AVCHD puts both in the first picture). */
 const MAX_ES_BYTES = 1024 * 1024;
 const SYNC = 0x47;
-const H264 = 0x1b;
+/** The video stream types whose picture size is read (ISO/IEC 13818-1 Table 2-34). */
+const VIDEO_CODECS: Record<number, 'mpeg' | 'h264' | 'hevc'> = { 0x01: 'mpeg', 0x02: 'mpeg', 0x1b: 'h264', 0x24: 'hevc' };
 const MDPM_UUID = Buffer.from('17ee8c60f84d11d98cd60800200c9a66', 'hex');
 /** H264.pm's %convMake: the maker codes of MDPM tag 0xe0. */
 const MAKERS: Record<number, string> = { 0x0103: 'Panasonic', 0x0108: 'Sony', 0x1011: 'Canon', 0x1104: 'JVC' };
@@ -203,8 +206,44 @@ export function spsPictureSize(sps: Buffer): { width: number; height: number } {
     width -= cropX * (b.ue() + b.ue());
     height -= cropY * (b.ue() + b.ue());
   }
+  return believableSize(width, height);
+}
+
+function believableSize(width: number, height: number): { width: number; height: number } {
   if (width < 1 || height < 1 || width > 16384 || height > 16384) throw new Error(`the sequence parameter set gives ${width}x${height}`);
   return { width, height };
+}
+
+/** The picture size an H.265 sequence parameter set gives (rbsp after the 2-byte NAL header), its conformance window applied (H.265 7.3.2.2). */
+export function hevcSpsPictureSize(sps: Buffer): { width: number; height: number } {
+  const b = new Bits(sps);
+  b.bits(4); // sps_video_parameter_set_id
+  const subLayers = b.bits(3); // sps_max_sub_layers_minus1
+  b.bit(); // sps_temporal_id_nesting_flag
+  // profile_tier_level(1, subLayers): the general profile and level (96 bits), then each sub-layer's.
+  b.bits(32);
+  b.bits(32);
+  b.bits(32);
+  const present = Array.from({ length: subLayers }, () => [b.bit(), b.bit()] as const);
+  if (subLayers > 0) for (let i = subLayers; i < 8; i++) b.bits(2); // reserved_zero_2bits
+  for (const [profile, level] of present) {
+    if (profile) for (let i = 0; i < 11; i++) b.bits(8); // 88 bits
+    if (level) b.bits(8);
+  }
+  b.ue(); // sps_seq_parameter_set_id
+  const chromaFormat = b.ue();
+  const separateColourPlanes = chromaFormat === 3 ? b.bit() : 0;
+  let width = b.ue();
+  let height = b.ue();
+  if (b.bit()) {
+    // conformance_window_flag: offsets in chroma samples (Table 6-1).
+    const single = chromaFormat === 0 || separateColourPlanes === 1;
+    const unitX = single || chromaFormat === 3 ? 1 : 2;
+    const unitY = single || chromaFormat !== 1 ? 1 : 2;
+    width -= unitX * (b.ue() + b.ue());
+    height -= unitY * (b.ue() + b.ue());
+  }
+  return believableSize(width, height);
 }
 
 /** The MDPM entries of an SEI message (rbsp after the NAL header), tag to its 4 bytes; null when it carries none. */
@@ -285,6 +324,7 @@ export async function readMpegTsMetadata(filePath: string): Promise<Partial<Movi
     let lastPcr: number | null = null;
     const maps = new Set<number>();
     let video: number | null = null;
+    let codec: (typeof VIDEO_CODECS)[number] | null = null;
     let otherVideo: number | null = null;
     const pieces: Buffer[] = [];
     let pieceBytes = 0;
@@ -300,8 +340,10 @@ export async function readMpegTsMetadata(filePath: string): Promise<Partial<Movi
         const section = sectionOf(packet);
         if (section?.[0] === 0x02) {
           const streams = streamsOf(section);
-          video = streams.find((s) => s.type === H264)?.pid ?? null;
-          otherVideo = streams.find((s) => [0x01, 0x02, 0x10, 0x24, 0xea].includes(s.type))?.type ?? null;
+          const read = streams.find((s) => VIDEO_CODECS[s.type] !== undefined);
+          video = read?.pid ?? null;
+          codec = read ? VIDEO_CODECS[read.type]! : null;
+          otherVideo = streams.find((s) => s.type === 0x10 || s.type === 0xea)?.type ?? null;
         }
       } else if (packet.pid === video && pieceBytes < MAX_ES_BYTES) {
         let payload = packet.payload;
@@ -314,17 +356,24 @@ export async function readMpegTsMetadata(filePath: string): Promise<Partial<Movi
     const stream = Buffer.concat(pieces);
     const result: Partial<MovieMetadata> = { notes };
     let mdpm: Map<number, Buffer> | null = null;
-    for (const nal of nalUnits(stream)) {
-      const type = nal[0]! & 0x1f;
-      try {
-        if (type === 7 && result.width === undefined) Object.assign(result, spsPictureSize(rbsp(nal.subarray(1))));
-        if (type === 6 && mdpm === null) mdpm = mdpmEntries(rbsp(nal.subarray(1)));
-      } catch (error) {
-        notes.push(`${LABEL}: H.264 ${type === 7 ? 'sequence parameter set' : 'SEI'}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      if (result.width !== undefined && mdpm !== null) break;
+    if (codec === 'mpeg') {
+      const sequence = sequenceOf(stream);
+      if (sequence) Object.assign(result, { width: sequence.width, height: sequence.height });
     }
-    if (video === null && otherVideo !== null) notes.push(`${LABEL}: the picture size and camera data are read from H.264 video only (stream type 0x${otherVideo.toString(16)})`);
+    // H.264's SPS (NAL type 7) and SEI (6) after a 1-byte header; H.265's SPS (33) after a 2-byte one.
+    for (const nal of codec === 'h264' || codec === 'hevc' ? nalUnits(stream) : []) {
+      const hevc = codec === 'hevc';
+      const type = hevc ? (nal[0]! >> 1) & 0x3f : nal[0]! & 0x1f;
+      const sps = type === (hevc ? 33 : 7);
+      try {
+        if (sps && result.width === undefined && nal.length > 2) Object.assign(result, hevc ? hevcSpsPictureSize(rbsp(nal.subarray(2))) : spsPictureSize(rbsp(nal.subarray(1))));
+        if (!hevc && type === 6 && mdpm === null) mdpm = mdpmEntries(rbsp(nal.subarray(1)));
+      } catch (error) {
+        notes.push(`${LABEL}: ${hevc ? 'H.265' : 'H.264'} ${sps ? 'sequence parameter set' : 'SEI'}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (result.width !== undefined && (hevc || mdpm !== null)) break;
+    }
+    if (video === null && otherVideo !== null) notes.push(`${LABEL}: the picture size is read from H.264, H.265 and MPEG-1/2 video only (stream type 0x${otherVideo.toString(16)})`);
 
     if (mdpm) {
       const when = mdpmDateTime(mdpm);
