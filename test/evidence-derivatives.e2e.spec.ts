@@ -11,9 +11,10 @@ import type * as Exifr from 'exifr';
 import { verifyEventsAgainstHead, type CustodyEvent, type PublishedKey } from '../libs/custody-core/src/index.js';
 import { PicturesForOlderVideos1764002800000 } from '../libs/db/src/migrations/1764002800000-pictures-for-older-videos.js';
 import { PicturesForCameraRaws1764002900000 } from '../libs/db/src/migrations/1764002900000-pictures-for-camera-raws.js';
+import { PicturesForOlympusRaws1764003000000 } from '../libs/db/src/migrations/1764003000000-pictures-for-olympus-raws.js';
 import { remakeNearDuplicatePairs } from '../libs/evidence/src/evidence.repository.js';
 import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
-import { canonCr3, phoneDng } from '../libs/media/src/test-support/tiff.js';
+import { canonCr3, flatJpeg, olympusOrf, phoneDng } from '../libs/media/src/test-support/tiff.js';
 import { bearer, binary, createCase, fixture, oggTheora, pixels, sha256hex, submit, waitProcessed } from './support/evidence.js';
 
 const exifr = createRequire(import.meta.url)('exifr') as typeof Exifr;
@@ -335,13 +336,15 @@ describe('evidence derivatives (e2e)', () => {
     const xvid = (await submit(t, investigator, caseId, fixture('camera-xvid.avi'), { filename: 'MVI_0042.AVI' })).body.id as string;
     const wmv = (await submit(t, investigator, caseId, fixture('dvr-wmv2.wmv'), { filename: 'CH01.wmv' })).body.id as string;
     const dng = (await submit(t, investigator, caseId, await phoneDng({ preview: await sharp(fixture('orientation-1.jpg')).jpeg().toBuffer() }), { filename: 'IMG_0001.DNG' })).body.id as string;
+    const orf = (await submit(t, investigator, caseId, olympusOrf({ preview: await flatJpeg(1600, 1200, '#c04020'), thumbnail: await flatJpeg(160, 120, '#2040c0') }), { filename: 'P2240001.ORF' })).body.id as string;
     const ogv = (await submit(t, investigator, caseId, oggTheora(), { filename: 'clip.ogv' })).body.id as string;
-    for (const id of [xvid, wmv, dng, ogv]) await waitProcessed(t, investigator, id);
+    for (const id of [xvid, wmv, dng, orf, ogv]) await waitProcessed(t, investigator, id);
     // As the releases before left them: the AVI refused, the WMV and the DNG drawn by nobody.
     const older = {
       [xvid]: ['failed', 'unsupported_format: AVI with its video in XVID: a picture is made of Motion JPEG and H.264 AVI only; the original is kept as received'],
       [wmv]: ['done', 'no picture is made of video/x-ms-asf: the archive does not decode this format; the original is kept as received'],
       [dng]: ['done', 'no picture is made of image/x-adobe-dng: the archive does not decode this format; the original is kept as received'],
+      [orf]: ['done', 'no picture is made of image/x-olympus-orf: the archive does not decode this format; the original is kept as received'],
     };
     for (const [id, [processing, error]] of Object.entries(older)) {
       await t.db.superuserQuery(`UPDATE evidence_items SET processing = $2, processing_error = $3, thumbnail_sha256 = NULL, preview_sha256 = NULL, perceptual_hash = NULL WHERE id = $1`, [id, processing, error]);
@@ -350,13 +353,14 @@ describe('evidence derivatives (e2e)', () => {
     try {
       await new PicturesForOlderVideos1764002800000().up(runner);
       await new PicturesForCameraRaws1764002900000().up(runner);
+      await new PicturesForOlympusRaws1764003000000().up(runner);
     } finally {
       await runner.release();
     }
     // A process that starts (the upgraded worker) enqueues the pending items no job will make.
     const upgraded = await t.sibling();
     try {
-      for (const id of [xvid, wmv, dng]) {
+      for (const id of [xvid, wmv, dng, orf]) {
         const item = await waitProcessed(t, investigator, id);
         expect(item, id).toMatchObject({ processing: 'done', processingError: null, derivatives: { thumbnail: `/api/v1/evidence/${id}/thumbnail`, preview: `/api/v1/evidence/${id}/preview` } });
       }
@@ -456,6 +460,15 @@ describe('evidence derivatives (e2e)', () => {
     const canonDone = await waitProcessed(t, investigator, canon.body.id);
     expect(canonDone.processing, canonDone.processingError).toBe('done');
     expect((await pixels(await download(investigator, canonDone.derivatives.preview))).width).toBe(640);
+    // An OM System ORF: sniffed by its own magic, its picture from its maker note's preview.
+    const orf = olympusOrf({ preview: await sharp(fixture('orientation-1.jpg')).resize(1600, 1200, { kernel: 'nearest' }).jpeg().toBuffer(), thumbnail: await flatJpeg(160, 120, '#2040c0'), header: 'om-system' });
+    const olympus = await submit(t, investigator, caseId, orf, { filename: 'P2240001.ORF' });
+    expect(olympus.body).toMatchObject({ mediaType: 'image/x-olympus-orf', extracted: { capturedAt: '2024-02-24T05:10:00', width: 4640, height: 3472, device: { make: 'OLYMPUS IMAGING CORP.', model: 'E-M5' } } });
+    const olympusDone = await waitProcessed(t, investigator, olympus.body.id);
+    expect(olympusDone.processing, olympusDone.processingError).toBe('done');
+    const preview = await download(investigator, olympusDone.derivatives.preview);
+    expect((await pixels(preview)).width).toBe(1600);
+    await expectNoEmbeddedMetadata(preview, 'ORF preview');
   });
 
   it('Display P3 HEVC HEIC (profile in its colr, decoded in the sandbox): derivatives in sRGB, red and green pure, no profile', async () => {

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readCameraRawLayout } from './camera-raw.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 import { readFileSync } from 'node:fs';
-import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, panasonicRw2, phoneDng } from './test-support/tiff.js';
+import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, olympusOrf, panasonicRw2, phoneDng } from './test-support/tiff.js';
 
 describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
   const scratch = scratchDir();
@@ -84,6 +84,27 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
     expect((await layoutOf(panasonicRw2(preview, { top: 0, left: 5192, bottom: 3888, right: 8 })))!.fullSize).toBeNull();
   });
 
+  it("finds an Olympus or OM System ORF's preview in its maker note, beside IFD1's thumbnail", async () => {
+    const [preview, thumbnail] = [await flatJpeg(1600, 1200, '#c04020'), await flatJpeg(160, 120, '#2040c0')];
+    for (const header of ['olympus', 'om-system'] as const) {
+      // ExifTool 12.57 on these files: PreviewImageStart 4164 and 4168, PreviewImageLength the JPEG's.
+      const orf = olympusOrf({ preview, thumbnail, orientation: 8, header });
+      expect(await layoutOf(orf), header).toEqual({
+        format: 'tiff',
+        fullSize: { width: 4640, height: 3472 },
+        orientation: 8,
+        jpegs: [expect.objectContaining({ length: thumbnail.length, width: 160, height: 120 }), expect.objectContaining({ offset: header === 'olympus' ? 4164 : 4168, length: preview.length, width: 1600, height: 1200 })],
+      });
+    }
+    // A maker note of another make, or in the other byte order than the file's: IFD1's thumbnail only.
+    const other = olympusOrf({ preview, thumbnail });
+    other.write('NIKON', other.indexOf('OLYMPUS\0'), 'latin1');
+    expect((await layoutOf(other))!.jpegs).toEqual([expect.objectContaining({ width: 160 })]);
+    const swapped = olympusOrf({ preview, thumbnail });
+    swapped.write('MM', swapped.indexOf('OLYMPUS\0') + 8, 'latin1');
+    expect((await layoutOf(swapped))!.jpegs).toHaveLength(1);
+  });
+
   it('is null for an ordinary TIFF (a scan, an export) and for what is not TIFF', async () => {
     const handle = await open(fixture('exif.tif'), 'r');
     try {
@@ -94,9 +115,15 @@ describe('camera raw layouts (TIFF-based: DNG, NEF, CR2, ARW)', () => {
     expect(await layoutOf(Buffer.from('not a tiff at all'))).toBeNull();
   });
 
-  it('never throws nor points past the file, whatever bytes of a DNG, CR3, RAF or RW2 are changed or cut', async () => {
+  it('never throws nor points past the file, whatever bytes of a DNG, CR3, RAF, RW2 or ORF are changed or cut', async () => {
     const preview = await flatJpeg(200, 150, '#c04020');
-    const originals = [await phoneDng({ preview, orientation: 3 }), await canonCr3({ preview }), fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg')), { width: 6240, height: 4160 }), panasonicRw2(preview)];
+    const originals = [
+      await phoneDng({ preview, orientation: 3 }),
+      await canonCr3({ preview }),
+      fujifilmRaf(readFileSync(fixture('exif-ne-offset.jpg')), { width: 6240, height: 4160 }),
+      panasonicRw2(preview),
+      olympusOrf({ preview, thumbnail: preview }),
+    ];
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: originals.length - 1 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), fc.nat(), async (which, changes, cutAt) => {
         const bytes = Buffer.from(originals[which]!);

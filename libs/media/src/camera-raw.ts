@@ -1,5 +1,6 @@
 // Camera raw files built on TIFF (Adobe DNG, which phones write for "RAW"/"ProRAW"; Canon CR2;
-// Nikon NEF and NRW; Sony ARW; Pentax PEF; Samsung SRW; Panasonic RW2), Canon's CR3 (ISO-BMFF
+// Nikon NEF and NRW; Sony ARW; Pentax PEF; Samsung SRW; Panasonic RW2; Olympus and OM System ORF,
+// whose preview is in the maker note), Canon's CR3 (ISO-BMFF
 // holding TIFF blocks) and Fujifilm's RAF (a header pointing to an EXIF JPEG): what they say of
 // the full-resolution image, and which JPEG pictures they carry. The raw sensor data is never
 // decoded: a picture of the scene comes from the camera's own JPEG inside the file, as ExifTool's
@@ -28,6 +29,8 @@ const TAG = {
   subIfds: 330,
   jpegOffset: 513,
   jpegLength: 514,
+  exifIfd: 34665,
+  makerNote: 0x927c,
   dngVersion: 50706,
   rw2JpgFromRaw: 0x2e,
   // RW2's IFD0: the sensor's borders around the image (ExifTool's ImageWidth and ImageHeight).
@@ -37,6 +40,8 @@ const TAG = {
   rw2RightBorder: 7,
 } as const;
 const RW2_MAGIC = 0x55;
+/** Olympus ORF's 'RO' ('IIRO', and 'MMOR' read big-endian) and 'RS' ('IIRS') in place of TIFF's 42. */
+const ORF_MAGICS = new Set([0x4f52, 0x5352]);
 /** Photometric interpretations of raw sensor data: colour filter array, linear raw. */
 const RAW_DATA = new Set([32803, 34892]);
 /** Compression 6: old-style JPEG (CR2's IFD0); 7: JPEG; 34892 and others are raw codecs. */
@@ -165,9 +170,11 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
   const order = top.toString('latin1', 0, 2);
   if (order !== 'II' && order !== 'MM') return null;
   const tiff = new TiffReader(fileBytes(handle, size), order === 'II');
-  // TIFF's 42, or Panasonic RW2's 0x55 (a TIFF with its preview in IFD0's tag 0x2e).
+  // TIFF's 42, Panasonic RW2's 0x55 (a TIFF with its preview in IFD0's tag 0x2e), or Olympus ORF's
+  // (its preview in the maker note).
   const magic = tiff.u16(top, 2);
-  if (magic !== 42 && magic !== RW2_MAGIC) return null;
+  const olympus = ORF_MAGICS.has(magic);
+  if (magic !== 42 && magic !== RW2_MAGIC && !olympus) return null;
 
   const queue = [tiff.u32(top, 4)];
   const seen = new Set<number>();
@@ -185,7 +192,8 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
     const [subFileType, width, height, compression, photometric] = await Promise.all([TAG.newSubFileType, TAG.width, TAG.height, TAG.compression, TAG.photometric].map(one));
     if (n === 0) {
       orientation = await one(TAG.orientation);
-      raw = magic === RW2_MAGIC || ifd.entries.has(TAG.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
+      raw = magic === RW2_MAGIC || olympus || ifd.entries.has(TAG.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
+      if (olympus) places.push(...(await olympusPreview(tiff, await one(TAG.exifIfd))));
       const jpgFromRaw = ifd.entries.get(TAG.rw2JpgFromRaw);
       if (magic === RW2_MAGIC && jpgFromRaw?.type === 7) places.push({ offset: jpgFromRaw.at, length: jpgFromRaw.count });
       if (magic === RW2_MAGIC) {
@@ -268,6 +276,31 @@ function* boxesIn(b: Buffer, from: number, to: number): Generator<Box> {
 function jpegNear(b: Buffer, start: number, end: number): { offset: number; length: number } | null {
   const soi = b.subarray(start, Math.min(end, start + JPEG_START_SEARCH)).indexOf(Buffer.from([0xff, 0xd8, 0xff]));
   return soi < 0 ? null : { offset: start + soi, length: end - start - soi };
+}
+
+/**
+ * An Olympus or OM System maker note's preview JPEG (ExifTool's Olympus.pm: CameraSettings, tag
+ * 0x2020, an IFD holding PreviewImageStart 0x101 and PreviewImageLength 0x102). The maker note
+ * starts "OLYMPUS\0" + byte order + version (its IFD at 12) or "OM SYSTEM\0\0\0" + byte order +
+ * version (at 16), offsets counted from its start; an old "OLYMP\0" one has its IFD at 8 and
+ * offsets counted as the TIFF's.
+ */
+async function olympusPreview(tiff: TiffReader, exifAt: number | null): Promise<{ offset: number; length: number }[]> {
+  const note = exifAt ? (await tiff.ifd(exifAt))?.entries.get(TAG.makerNote) : undefined;
+  if (!note || note.type !== 7 || note.count < 16) return [];
+  const head = await tiff.bytes(note.at, 16);
+  const order = tiff.littleEndian ? 'II' : 'MM';
+  let base: number;
+  let ifdAt: number;
+  if (head.toString('latin1', 0, 8) === 'OLYMPUS\0' && head.toString('latin1', 8, 10) === order) [base, ifdAt] = [note.at, note.at + 12];
+  else if (head.toString('latin1', 0, 12) === 'OM SYSTEM\0\0\0' && head.toString('latin1', 12, 14) === order) [base, ifdAt] = [note.at, note.at + 16];
+  else if (head.toString('latin1', 0, 6) === 'OLYMP\0') [base, ifdAt] = [0, note.at + 8];
+  else return [];
+  const [settingsAt] = await tiff.numbers((await tiff.ifd(ifdAt))?.entries.get(0x2020), 1);
+  const settings = settingsAt ? await tiff.ifd(base + settingsAt) : null;
+  if (!settings) return [];
+  const [[start], [length]] = await Promise.all([tiff.numbers(settings.entries.get(0x101), 1), tiff.numbers(settings.entries.get(0x102), 1)]);
+  return start && length ? [{ offset: base + start, length }] : [];
 }
 
 /**

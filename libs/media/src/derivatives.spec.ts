@@ -9,7 +9,7 @@ import { decodeInSandbox } from './sandbox.js';
 import { sniffMediaType } from './sniff.js';
 import { buildAvi, withoutHuffmanTables } from './test-support/avi.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
-import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, panasonicRw2, phoneDng } from './test-support/tiff.js';
+import { buildTiff, canonCr3, flatJpeg, fujifilmRaf, olympusOrf, panasonicRw2, phoneDng } from './test-support/tiff.js';
 
 /** Bits between two pictures' hashes, both of which must have one. */
 const distance = (a: string | null, b: string | null): number => {
@@ -306,8 +306,8 @@ describe('createDerivatives: camera raw files, by the JPEG they carry', () => {
   const scratch = scratchDir();
   afterAll(() => scratch.cleanup());
 
-  it('makes pictures of DNG, CR2, CR3, NEF, ARW, RW2 and RAF items', () => {
-    for (const type of ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw', 'image/x-panasonic-rw2', 'image/x-fujifilm-raf']) {
+  it('makes pictures of DNG, CR2, CR3, NEF, ARW, RW2, RAF and ORF items', () => {
+    for (const type of ['image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw', 'image/x-panasonic-rw2', 'image/x-fujifilm-raf', 'image/x-olympus-orf']) {
       expect(makesPicture(type), type).toBe(true);
     }
   });
@@ -325,6 +325,20 @@ describe('createDerivatives: camera raw files, by the JPEG they carry', () => {
     const panasonic = await createDerivatives(rw2, LIMIT);
     expect([panasonic.width, panasonic.height]).toEqual([1920, 1080]);
     expect(isGreen((await pixelsOf(panasonic.preview)).at(0.5, 0.5))).toBe(true);
+  });
+
+  it("draws an ORF from its maker note's preview, turned by IFD0's orientation, whatever IFD0's offset", async () => {
+    // orientation-6.jpg's stored (turned) card at 25 times its size, larger than IFD1's thumbnail;
+    // IFD0 after the data, not right after the header (the one layout file-type knows).
+    const stored = await sharp(fixture('orientation-6.jpg')).resize(1200, 1600, { kernel: 'nearest' }).jpeg({ quality: 95 }).toBuffer();
+    const file = scratch.write('P2240001.ORF', olympusOrf({ preview: stored, thumbnail: await flatJpeg(160, 120, '#2040c0'), orientation: 6, header: 'om-system' }));
+    expect(await sniffMediaType(file)).toBe('image/x-olympus-orf');
+    const result = await createDerivatives(file, LIMIT);
+    expect([result.width, result.height]).toEqual([3472, 4640]);
+    const image = await pixelsOf(result.preview);
+    expect([image.width, image.height]).toEqual([1600, 1200]);
+    expect(isRed(image.at(0.12, 0.12))).toBe(true);
+    expect(isGreen(image.at(0.88, 0.12))).toBe(true);
   });
 
   it("draws a CR3 from its PRVW JPEG, turned by CMT1's orientation", async () => {

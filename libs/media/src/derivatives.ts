@@ -48,11 +48,12 @@ const VIDEO_TYPES = new Set([
 
 /**
  * Images by their sniffed media type: what sharp's libvips decodes, HEVC HEIF in the sandbox, and
- * camera raw files (DNG, Canon CR2 and CR3, Nikon NEF, Sony ARW, Panasonic RW2, Fujifilm RAF) by the JPEG they carry.
+ * camera raw files (DNG, Canon CR2 and CR3, Nikon NEF, Sony ARW, Panasonic RW2, Fujifilm RAF, Olympus ORF) by the JPEG they carry.
  */
 const IMAGE_TYPES = new Set([
   'image/jpeg', 'image/png', 'image/webp', 'image/tiff', 'image/gif', 'image/heic', 'image/heif', 'image/avif', 'image/jp2', 'image/jxl',
   'image/x-adobe-dng', 'image/x-canon-cr2', 'image/x-canon-cr3', 'image/x-nikon-nef', 'image/x-sony-arw', 'image/x-panasonic-rw2', 'image/x-fujifilm-raf',
+  'image/x-olympus-orf',
 ]);
 
 /** Whether an item of this sniffed media type gets a thumbnail, preview and perceptual hash (a video from its poster frame); other files are stored opaque. */
@@ -216,7 +217,7 @@ async function fromCameraRaw(filePath: string, maxInputPixels: number, ifd0: Sha
     upright = own ? image.rotate() : turned(image, orientation);
   }
   const decoded = await decodeUpright(upright);
-  // Without a full-resolution size (RAF, RW2), the JPEG's own is the nearest to it.
+  // Without a full-resolution size (a RAF or RW2 that does not give it), the JPEG's own is the nearest to it.
   const size = layout.fullSize ?? (chosen ? { width: chosen.width, height: chosen.height } : { width: decoded.info.width, height: decoded.info.height });
   const sideways = orientation !== null && orientation >= 5 && orientation <= 8;
   return { ...(await derive(decoded)), width: sideways ? size.height : size.width, height: sideways ? size.width : size.height };

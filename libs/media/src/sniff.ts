@@ -1,4 +1,4 @@
-import { fileTypeFromFile } from 'file-type';
+import { fileTypeFromFile, type Detector } from 'file-type';
 
 /** Fallback for anything file-type does not recognise (plain text included). */
 export const UNKNOWN_MEDIA_TYPE = 'application/octet-stream';
@@ -6,7 +6,7 @@ export const UNKNOWN_MEDIA_TYPE = 'application/octet-stream';
 /** Media type from the file's bytes (magic numbers), ignoring its name and any declared type. */
 export async function sniffMediaType(filePath: string): Promise<string> {
   try {
-    const detected = await fileTypeFromFile(filePath);
+    const detected = await fileTypeFromFile(filePath, { customDetectors: [olympusRaw] });
     return detected?.mime ?? UNKNOWN_MEDIA_TYPE;
   } catch (error) {
     // A missing or unreadable file is the caller's problem; odd bytes are not.
@@ -14,6 +14,19 @@ export async function sniffMediaType(filePath: string): Promise<string> {
     return UNKNOWN_MEDIA_TYPE;
   }
 }
+
+/**
+ * Olympus and OM System raw files by their TIFF header's own magic ('IIRO', 'IIRS', 'MMOR'):
+ * file-type knows only one layout of them (IFD0 right after the header with 24 entries).
+ */
+const olympusRaw: Detector = {
+  id: 'custodia.orf',
+  async detect(tokenizer) {
+    const head = new Uint8Array(4);
+    if ((await tokenizer.peekBuffer(head, { length: 4, mayBeLess: true })) < 4) return undefined;
+    return ['IIRO', 'IIRS', 'MMOR'].includes(Buffer.from(head).toString('latin1')) ? { ext: 'orf', mime: 'image/x-olympus-orf' } : undefined;
+  },
+};
 
 function isSystemError(error: unknown): boolean {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && 'syscall' in error;

@@ -205,3 +205,40 @@ export function panasonicRw2(jpeg: Buffer, borders?: { top: number; left: number
   const header = Buffer.from('4949550018000000' + '88e774d8f8251d4d947a6e77822b5d6a', 'hex');
   return Buffer.concat([header, ifd, strings, jpeg]);
 }
+
+/**
+ * An Olympus ORF as its cameras write it (ExifTool's Olympus.pm): 'IIRO', IFD0 the raw image (its
+ * data a stub) with Make, Model, Orientation and the EXIF IFD, IFD1 a small old-style JPEG
+ * thumbnail; the EXIF IFD's maker note (`header`: "OLYMPUS\0II\3\0", IFD at 12, or "OM
+ * SYSTEM\0\0\0II\4\0", IFD at 16; offsets counted from the note's start) holds CameraSettings
+ * (0x2020, an IFD) with the preview JPEG's start and length (0x101, 0x102).
+ */
+export function olympusOrf({ preview, thumbnail, orientation = 1, header = 'olympus' }: { preview: Buffer; thumbnail: Buffer; orientation?: number; header?: 'olympus' | 'om-system' }): Buffer {
+  const head = Buffer.from(header === 'olympus' ? 'OLYMPUS\0II\x03\x00' : 'OM SYSTEM\0\0\0II\x04\x00', 'latin1');
+  const entry = (b: Buffer, at: number, tag: number, type: number, value: number) => {
+    b.writeUInt16LE(tag, at);
+    b.writeUInt16LE(type, at + 2);
+    b.writeUInt32LE(1, at + 4);
+    b.writeUInt32LE(value, at + 8);
+  };
+  const ifd = Buffer.alloc(2 + 12 + 4);
+  const settings = Buffer.alloc(2 + 2 * 12 + 4);
+  const settingsAt = head.length + ifd.length;
+  const previewAt = settingsAt + settings.length;
+  ifd.writeUInt16LE(1, 0);
+  entry(ifd, 2, 0x2020, 13, settingsAt);
+  settings.writeUInt16LE(2, 0);
+  entry(settings, 2, 0x101, 4, previewAt);
+  entry(settings, 14, 0x102, 4, preview.length);
+  const makerNote = Buffer.concat([head, ifd, settings, preview]);
+  const raw = Buffer.alloc(4096, 7);
+  return buildTiff(
+    {
+      ifd0: [[254, 4, [0]], [256, 4, [4640]], [257, 4, [3472]], [259, 3, [1]], [262, 3, [32803]], [271, 2, ['OLYMPUS IMAGING CORP.  ']], [272, 2, ['E-M5']], [273, 4, ['@raw']], [274, 3, [orientation]], [279, 4, [raw.length]], [34665, 4, ['@exifIfd']]],
+      exifIfd: [[0x9003, 2, ['2024:02:24 05:10:00']], [0x927c, 7, ['@makerNote', makerNote.length]]],
+      ifd1: [[259, 3, [6]], [513, 4, ['@thumbnail']], [514, 4, [thumbnail.length]]],
+    },
+    { raw, makerNote, thumbnail },
+    { magic: 0x4f52, next: { ifd0: 'ifd1' } },
+  );
+}
