@@ -75,6 +75,9 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   // A dashcam's .TS: duration and size only, so still no_embedded_metadata.
   'video-a.m2t': { mediaType: 'video/mp2t', noMetadata: true },
   'not-an-image.pdf': { mediaType: 'application/pdf', noMetadata: true },
+  // A witness statement from Word and from LibreOffice: their title, author, application and dates.
+  'statement.docx': { mediaType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' },
+  'statement.odt': { mediaType: 'application/vnd.oasis.opendocument.text' },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 

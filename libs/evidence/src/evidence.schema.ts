@@ -166,7 +166,7 @@ export const ExtractedMetadata = z
       })
       .optional(),
   })
-  .meta({ id: 'ExtractedMetadata', description: 'What the file itself says (EXIF/XMP/QuickTime/PDF), never overwritten by declarations' });
+  .meta({ id: 'ExtractedMetadata', description: 'What the file itself says (EXIF/XMP/QuickTime/PDF/office documents), never overwritten by declarations' });
 
 /** The evidence resource of api.md. */
 export const Evidence = z

@@ -31,6 +31,7 @@ import { readMatroskaMetadata } from './matroska.js';
 import { isProgramStream, readProgramStreamMetadata } from './mpeg-ps.js';
 import { readMpegTsMetadata, transportLayout } from './mpeg-ts.js';
 import { readMovieMetadata, type MovieMetadata } from './movie-metadata.js';
+import { readOfficeMetadata } from './office-metadata.js';
 import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
 
@@ -63,12 +64,12 @@ export interface ExtractedMetadata {
   durationS: number | null;
   /** What could not be read ("QuickTime/MP4: 'moov' ..."); absent when everything read cleanly. */
   notes?: string[];
-  /** PDF only: what the document says about itself. */
+  /** PDFs and office documents (OOXML, OpenDocument) only: what the document says about itself. */
   document?: ExtractedDocument;
 }
 
 /**
- * A PDF's own account of itself. Its creation date is NOT `capturedAt`: it is when some program
+ * A PDF's or an office document's own account of itself. Its creation date is NOT `capturedAt`: it is when some program
  * wrote the file (a scan, an export, a "print to PDF" of an older text), which converters rewrite
  * freely, not when something was seen; as `capturedAt` it would override the submitter's
  * declared time and raise time_mismatch flags against it. It stays here, beside the other
@@ -170,7 +171,7 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
       container === 'png' ? NO_FILE_TAGS : readFileTags(filePath),
       ownHeader ? null : readImageHeader(filePath),
       readAudioVideo(filePath, container),
-      container === 'pdf' ? readPdfMetadata(filePath).catch(failedReader('PDF')) : null,
+      container === 'pdf' ? readPdfMetadata(filePath).catch(failedReader('PDF')) : container === 'zip' ? readOfficeMetadata(filePath).catch(failedReader('Office document')) : null,
       container === 'jpeg' ? readJpegSegments(probe.handle, probe.size, probe.head).catch(failedJpeg) : null,
       container === 'png' ? readPngMetadata(probe.handle, probe.size).catch(failedPng) : null,
       // A few small reads; used only when the movie reader finds an image rather than a movie.
@@ -332,7 +333,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'zip' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -369,6 +370,8 @@ function containerOf(head: Buffer): Container {
   const start = bytes.toString('latin1', 0, 8);
   if (start.startsWith('\xff\xd8\xff')) return 'jpeg';
   if (start === '\x89PNG\r\n\x1a\n') return 'png';
+  // A ZIP: an office document (OOXML, OpenDocument) says what it is in parts of its own.
+  if (start.startsWith('PK\x03\x04')) return 'zip';
   if (start.startsWith('II*\x00') || start.startsWith('MM\x00*')) return 'tiff';
   // Ogg, an ID3v2 tag (MP3), RIFF WAVE, FLAC, or an MPEG audio frame header: 11 sync bits,
   // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.

@@ -10,6 +10,7 @@ import { constants as zlib, inflateSync } from 'node:zlib';
 import { standardDecryptor, type EncryptFields, type PdfDecryptor } from './pdf-crypt.js';
 import { BoundedReader, ReadBudgetExceeded } from './bounded-reader.js';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
+import { xmlValues } from './xml-values.js';
 
 export interface PdfMetadata {
   pages: number | null;
@@ -822,47 +823,6 @@ export function parsePdfDate(text: string): CaptureTime | null {
   return captureTimeFromTags({ xmpDates: [`${y}-${mo}-${d}T${h}:${mi}:${s}${zone}`] });
 }
 
-/** Property values of an XMP packet, by namespace URI and local name (attributes, elements, rdf:li lists). */
-function xmpValues(xml: string, uri: string, local: string): string[] {
-  const prefixes = new Set<string>();
-  const declaration = /xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']([^"']*)["']/g;
-  for (let m = declaration.exec(xml); m; m = declaration.exec(xml)) if (m[2] === uri) prefixes.add(m[1]);
-  for (const prefix of prefixes) {
-    const qname = `${prefix}:${local}`.replace(/[.]/g, '\\.');
-    const attribute = new RegExp(`\\s${qname}\\s*=\\s*"([^"]*)"|\\s${qname}\\s*=\\s*'([^']*)'`).exec(xml);
-    if (attribute) return [xmlText(attribute[1] ?? attribute[2])];
-    const element = new RegExp(`<${qname}(?:\\s[^>]*)?>([\\s\\S]*?)</${qname}>`).exec(xml);
-    if (!element) continue;
-    const inner = element[1];
-    const items: Array<{ lang: string | null; text: string }> = [];
-    const li = /<rdf:li(\s[^>]*)?>([\s\S]*?)<\/rdf:li>/g;
-    for (let m = li.exec(inner); m && items.length < 64; m = li.exec(inner)) {
-      items.push({ lang: /xml:lang\s*=\s*["']([^"']*)["']/.exec(m[1] ?? '')?.[1] ?? null, text: xmlText(m[2]) });
-    }
-    if (items.length === 0) return [xmlText(inner)];
-    const preferred = items.find((i) => i.lang === 'x-default');
-    return preferred ? [preferred.text] : items.map((i) => i.text);
-  }
-  return [];
-}
-
-function xmlText(raw: string): string {
-  return raw
-    .replace(/<[^>]*>/g, '')
-    .replace(/&#x([0-9a-fA-F]{1,6});/g, (_, h: string) => safeCodePoint(parseInt(h, 16)))
-    .replace(/&#(\d{1,7});/g, (_, d: string) => safeCodePoint(Number(d)))
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&')
-    .trim();
-}
-
-function safeCodePoint(code: number): string {
-  return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
-}
-
 const NS_DC = 'http://purl.org/dc/elements/1.1/';
 const NS_XMP = 'http://ns.adobe.com/xap/1.0/';
 const NS_PDF = 'http://ns.adobe.com/pdf/1.3/';
@@ -1001,7 +961,7 @@ async function readDocument(pdf: PdfFile, result: PdfMetadata): Promise<void> {
       else if (data) pdf.note(`the XMP metadata stream is over ${MAX_XMP_BYTES} bytes; not read`);
     } else pdf.note('the XMP metadata stream is unreadable');
   }
-  const fromXmp = (uri: string, local: string): string[] => (xmp ? xmpValues(xmp, uri, local).map((v) => cleanText(v)).filter((v): v is string => v !== null) : []);
+  const fromXmp = (uri: string, local: string): string[] => (xmp ? xmlValues(xmp, uri, local).map((v) => cleanText(v)).filter((v): v is string => v !== null) : []);
 
   // The Info dictionary first (what ExifTool's PDF group and most readers show), XMP fills gaps.
   result.title = (await infoText('Title')) ?? fromXmp(NS_DC, 'title')[0] ?? null;
