@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent, type SyntheticEvent } from 'react';
+import { Fragment, useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent, type SyntheticEvent } from 'react';
 import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Member, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
@@ -60,6 +60,7 @@ export function EvidenceScreen({ id }: { id: string }) {
               <dd>{duration(item.extracted.durationS)}</dd>
             </>
           )}
+          <DocumentFacts document={item.extracted?.document} />
           <dt>{t('item.received')}</dt>
           <dd>{instant(item.receivedAt)}</dd>
           <dt>{t('item.submittedBy')}</dt>
@@ -196,6 +197,32 @@ function EmbeddedTags({ item }: { item: Evidence }) {
         </form>
       )}
     </section>
+  );
+}
+
+/** What a PDF or an office document says of itself (text as the file gives it; times as `extracted` gives them). */
+function DocumentFacts({ document }: { document: NonNullable<Evidence['extracted']>['document'] }) {
+  const { t, instant } = useI18n();
+  if (!document) return null;
+  const facts: [MessageKey, string | null][] = [
+    ['item.docPages', document.pages === null ? null : String(document.pages)],
+    ['item.docTitle', shown(document.title)],
+    ['item.docAuthor', shown(document.author)],
+    ['item.docApplication', shown(document.creator)],
+    ['item.docCreated', document.createdAt && instant(document.createdAt)],
+    ['item.docModified', document.modifiedAt && instant(document.modifiedAt)],
+  ];
+  return (
+    <>
+      {facts.map(([label, value]) =>
+        value ? (
+          <Fragment key={label}>
+            <dt>{t(label)}</dt>
+            <dd>{value}</dd>
+          </Fragment>
+        ) : null,
+      )}
+    </>
   );
 }
 
