@@ -31,6 +31,12 @@ describe('readOfficeMetadata', () => {
     }
   });
 
+  it("counts a PowerPoint file's slides as its pages", async () => {
+    const app = '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"><Slides>12</Slides><Application>Microsoft Office PowerPoint</Application></Properties>';
+    const read = await readOfficeMetadata(scratch.write('briefing.pptx', await zipOf([['docProps/core.xml', core('<dc:title>Briefing</dc:title>')], ['docProps/app.xml', app]])));
+    expect(read).toMatchObject({ pages: 12, title: 'Briefing', creator: 'Microsoft Office PowerPoint', notes: [] });
+  });
+
   it('is null for a ZIP that is not an office document (an archive, an EPUB without these parts)', async () => {
     expect(await readOfficeMetadata(scratch.write('photos.zip', await zipOf([['IMG_0001.JPG', 'not really a photo']])))).toBeNull();
   });

@@ -1,7 +1,7 @@
 // What an office document says of itself, as ExifTool's ZIP.pm and OOXML/ODF readers give it: Word,
 // Excel and PowerPoint files (OOXML: docProps/core.xml and docProps/app.xml) and OpenDocument text,
 // spreadsheets and presentations (meta.xml). The fields a PDF gives (ExtractedDocument): pages
-// (a word processor's own count when it saved the file), title, author, the application, and the
+// (a word processor's own count when it saved the file, a presentation's slides), title, author, the application, and the
 // creation and modification dates. Witness statements and incident reports come as such files.
 // Bounded: the ZIP's central directory is walked for at most 10,000 entries, and only those three
 // parts are inflated, at most 64 KiB each. A failure gives a note, never an exception.
@@ -63,7 +63,8 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
     return parsed;
   };
   const app = parts.get(APP);
-  const pagesText = value(app, NS.app, 'Pages') ?? value(meta, NS.meta, 'page-count');
+  // A presentation's slides are its pages (PowerPoint's Slides; OpenDocument counts them as pages).
+  const pagesText = value(app, NS.app, 'Pages') ?? value(app, NS.app, 'Slides') ?? value(meta, NS.meta, 'page-count');
   const pages = pagesText !== null && /^\d{1,6}$/.test(pagesText) ? Number(pagesText) : null;
   // OOXML's dc:creator is the author; OpenDocument's is who saved it last, its author meta:initial-creator.
   const author = core ? value(core, NS.dc, 'creator') : (value(meta, NS.meta, 'initial-creator') ?? value(meta, NS.dc, 'creator'));
