@@ -2,7 +2,7 @@
 // and .TS/.M2T (188). What ExifTool reads from them, the same way (M2TS.pm, H264.pm):
 // - the duration: the last Program Clock Reference less the first (27 MHz);
 // - the picture size: the H.264 or H.265 sequence parameter set (with its cropping), or an MPEG-1
-//   or MPEG-2 sequence header (HDV camcorders, broadcast recordings); ExifTool reads H.264's only;
+//   or MPEG-2 sequence header (HDV camcorders, broadcast recordings); ExifTool reads all but H.265's;
 // - the capture time and maker: AVCHD's "MDPM" block (Modified DV Pack Meta) in an H.264 SEI
 //   message of unregistered user data, UUID 17ee8c60-f84d-11d9-8cd6-0800200c9a66: tags 0x18 and
 //   0x19 the recording date and time in BCD with the zone the camcorder was set to, 0xb1-0xba the
@@ -366,7 +366,7 @@ export async function readMpegTsMetadata(filePath: string): Promise<Partial<Movi
       const type = hevc ? (nal[0]! >> 1) & 0x3f : nal[0]! & 0x1f;
       const sps = type === (hevc ? 33 : 7);
       try {
-        if (sps && result.width === undefined && nal.length > 2) Object.assign(result, hevc ? hevcSpsPictureSize(rbsp(nal.subarray(2))) : spsPictureSize(rbsp(nal.subarray(1))));
+        if (sps && result.width === undefined) Object.assign(result, hevc ? hevcSpsPictureSize(rbsp(nal.subarray(2))) : spsPictureSize(rbsp(nal.subarray(1))));
         if (!hevc && type === 6 && mdpm === null) mdpm = mdpmEntries(rbsp(nal.subarray(1)));
       } catch (error) {
         notes.push(`${LABEL}: ${hevc ? 'H.265' : 'H.264'} ${sps ? 'sequence parameter set' : 'SEI'}: ${error instanceof Error ? error.message : String(error)}`);

@@ -53,19 +53,19 @@ describe('readOfficeMetadata', () => {
     expect((await readOfficeMetadata(scratch.write('big.docx', big)))!.notes).toEqual(['Office document: docProps/core.xml is over 64 KiB; not read']);
     const whole = readFileSync(fixture('statement.docx'));
     const cut = await readOfficeMetadata(scratch.write('cut.docx', whole.subarray(0, whole.length - 30)));
-    expect(cut!.notes[0]).toMatch(/^Office document: the ZIP cannot be read/);
+    expect(cut!.notes[0]).toMatch(/^ZIP: the archive cannot be read/);
     // A part that inflates to more than its entry declares stops at the declared size.
     const lying = Buffer.from(await zipOf([['docProps/core.xml', core('<dc:title>Statement</dc:title>')]]));
     const central = lying.lastIndexOf(Buffer.from('PK\x01\x02', 'latin1'));
     lying.writeUInt32LE(10, central + 24); // the central directory's uncompressed size
     const short = await readOfficeMetadata(scratch.write('lying.docx', lying));
     expect(short!.title).toBeNull();
-    expect(short!.notes[0]).toMatch(/^Office document: the ZIP is damaged/);
+    expect(short!.notes[0]).toMatch(/^ZIP: the archive is damaged/);
   });
 
   it('walks at most 10,000 entries', async () => {
     const many = await zipOf([...Array.from({ length: 10_001 }, (_, i): [string, string] => [`f/${i}`, '']), ['docProps/core.xml', core('<dc:title>Late</dc:title>')]]);
     const read = await readOfficeMetadata(scratch.write('many.docx', many));
-    expect(read).toEqual({ pages: null, title: null, author: null, creator: null, producer: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null, notes: ['Office document: more than 10000 entries; the rest were not looked at'] });
+    expect(read).toEqual({ pages: null, title: null, author: null, creator: null, producer: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null, notes: ['ZIP: more than 10000 entries; the rest were not looked at'] });
   }, 60_000);
 });

@@ -4,7 +4,8 @@
 // (a word processor's own count when it saved the file, a presentation's slides), title, author, the application, and the
 // creation and modification dates. Witness statements and incident reports come as such files.
 // Bounded: the ZIP's central directory is walked for at most 10,000 entries, and only those three
-// parts are inflated, at most 64 KiB each. A failure gives a note, never an exception.
+// parts are inflated, at most 64 KiB each. A failure gives a note ("ZIP: ..." where the archive
+// itself fails, whatever it holds), never an exception.
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
@@ -32,13 +33,13 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
   try {
     zip = await yauzl.openPromise(filePath, { autoClose: false, validateEntrySizes: true });
   } catch (error) {
-    return { ...EMPTY, notes: [`${LABEL}: the ZIP cannot be read (${error instanceof Error ? error.message : String(error)})`] };
+    return { ...EMPTY, notes: [`ZIP: the archive cannot be read (${error instanceof Error ? error.message : String(error)})`] };
   }
   try {
     let count = 0;
     for await (const entry of zip.eachEntry()) {
       if (++count > MAX_ENTRIES) {
-        notes.push(`${LABEL}: more than ${MAX_ENTRIES} entries; the rest were not looked at`);
+        notes.push(`ZIP: more than ${MAX_ENTRIES} entries; the rest were not looked at`);
         break;
       }
       if (entry.fileName !== CORE && entry.fileName !== APP && entry.fileName !== ODF_META) continue;
@@ -49,7 +50,7 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
       parts.set(entry.fileName, (await bytesOf(await zip.openReadStreamPromise(entry))).toString('utf8'));
     }
   } catch (error) {
-    notes.push(`${LABEL}: the ZIP is damaged (${error instanceof Error ? error.message : String(error)})`);
+    notes.push(`ZIP: the archive is damaged (${error instanceof Error ? error.message : String(error)})`);
   } finally {
     zip.close();
   }
