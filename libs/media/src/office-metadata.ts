@@ -69,7 +69,7 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
   const pages = pagesText !== null && /^\d{1,6}$/.test(pagesText) ? Number(pagesText) : null;
   // OOXML's dc:creator is the author; OpenDocument's is who saved it last, its author meta:initial-creator.
   const author = core ? value(core, NS.dc, 'creator') : (value(meta, NS.meta, 'initial-creator') ?? value(meta, NS.dc, 'creator'));
-  const application = app ? [value(app, NS.app, 'Application'), value(app, NS.app, 'AppVersion')].filter(Boolean).join(' ') || null : value(meta, NS.meta, 'generator');
+  const application = app ? value(app, NS.app, 'Application') : value(meta, NS.meta, 'generator');
   const created = core ? date(value(core, NS.dcterms, 'created'), 'dcterms:created') : date(value(meta, NS.meta, 'creation-date'), 'meta:creation-date');
   const modified = core ? date(value(core, NS.dcterms, 'modified'), 'dcterms:modified') : date(value(meta, NS.dc, 'date'), 'dc:date');
   return {
