@@ -105,6 +105,12 @@ export const LABELS = {
   device: bi('Пристрій, у файлі', 'Device, in file'),
   dimensions: bi('Розміри, у файлі', 'Dimensions, in file'),
   duration: bi('Тривалість, у файлі', 'Duration, in file'),
+  docPages: bi('Сторінок, за документом', 'Pages, as the document says'),
+  docTitle: bi('Назва, у документі', 'Title, in the document'),
+  docAuthor: bi('Автор, у документі', 'Author, in the document'),
+  docApplication: bi('Програма, що створила документ', 'Written with'),
+  docCreated: bi('Створено, за документом', 'Created, as the document says'),
+  docModified: bi('Змінено, за документом', 'Modified, as the document says'),
   flags: bi('Позначки', 'Flags'),
   proofStatus: bi('Докази цілісності', 'Proof status'),
   proofVerified: bi(

@@ -64,6 +64,17 @@ export interface ReportItem {
     width?: number | null;
     height?: number | null;
     durationS?: number | null;
+    /** A PDF's or an office document's own account; its author and program are null in partner packages. */
+    document?: {
+      pages: number | null;
+      title: string | null;
+      author: string | null;
+      creator: string | null;
+      createdAt: string | null;
+      createdAtOffset: string | null;
+      modifiedAt: string | null;
+      modifiedAtOffset: string | null;
+    };
   } | null;
   flags: string[];
   incidentId: string | null;

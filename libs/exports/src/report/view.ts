@@ -232,13 +232,13 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
 
   const x = item.extracted;
   const inFile: Row[] = [];
+  // A time as the file gives it: an instant with its offset, or a clock reading with no zone.
+  const fileTime = (at: string, offset: string | null): Line[] =>
+    offset
+      ? [...timeLines(at, opts), [sp(`${LABELS.offset.uk} / `, { tone: 'muted' }), sp(LABELS.offset.en, { en: true, tone: 'muted' }), sp(`: ${untrusted(offset, opts)}`, { tone: 'muted' })]]
+      : [[sp(untrusted(at, opts), { untrusted: true })], biSpans(LABELS.cameraClock, { tone: 'muted' })];
   if (x) {
-    if (x.capturedAt) {
-      const lines = x.capturedAtOffset
-        ? [...timeLines(x.capturedAt, opts), [sp(`${LABELS.offset.uk} / `, { tone: 'muted' }), sp(LABELS.offset.en, { en: true, tone: 'muted' }), sp(`: ${untrusted(x.capturedAtOffset, opts)}`, { tone: 'muted' })]]
-        : [[sp(untrusted(x.capturedAt, opts), { untrusted: true })], biSpans(LABELS.cameraClock, { tone: 'muted' })];
-      inFile.push({ label: LABELS.capturedInFile, lines });
-    }
+    if (x.capturedAt) inFile.push({ label: LABELS.capturedInFile, lines: fileTime(x.capturedAt, x.capturedAtOffset) });
     if (x.location) {
       const alt = x.location.altitudeM;
       inFile.push({
@@ -266,6 +266,19 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
       inFile.push({ label: LABELS.dimensions, lines: [[sp(`${groupDigits(x.width)} × ${groupDigits(x.height)} px`)]] });
     }
     if (typeof x.durationS === 'number') inFile.push({ label: LABELS.duration, lines: [[sp(formatDuration(x.durationS))]] });
+    const d = x.document;
+    if (d) {
+      if (typeof d.pages === 'number') inFile.push({ label: LABELS.docPages, lines: [[sp(groupDigits(d.pages))]] });
+      for (const [label, text] of [
+        [LABELS.docTitle, d.title],
+        [LABELS.docAuthor, d.author],
+        [LABELS.docApplication, d.creator],
+      ] as const) {
+        if (text) inFile.push({ label, lines: textLines(text, opts) });
+      }
+      if (d.createdAt) inFile.push({ label: LABELS.docCreated, lines: fileTime(d.createdAt, d.createdAtOffset) });
+      if (d.modifiedAt) inFile.push({ label: LABELS.docModified, lines: fileTime(d.modifiedAt, d.modifiedAtOffset) });
+    }
   }
   if (!inFile.length) inFile.push({ label: LABELS.extracted, lines: [biSpans(LABELS.extractedNone, { tone: 'muted' })] });
   place.push(...inFile);

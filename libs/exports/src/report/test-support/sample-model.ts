@@ -169,6 +169,8 @@ export function hostileItem(): ReportItem {
       width: null,
       height: null,
       durationS: 3725.4,
+      // Kept to two rows: this item must stay on one page.
+      document: { pages: null, title: `${HOSTILE.script} ${HOSTILE.bidi}`, author: null, creator: HOSTILE.url, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null },
     },
     flags: ['exact_duplicate', `<b>${HOSTILE.url}</b>`, '__proto__'],
     incidentId: null,
