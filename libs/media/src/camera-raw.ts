@@ -194,9 +194,9 @@ export async function readCameraRawLayout(handle: FileHandle, size: number): Pro
       orientation = await one(TAG.orientation);
       raw = magic === RW2_MAGIC || olympus || ifd.entries.has(TAG.dngVersion) || compression === 6 || ((subFileType ?? 0) & 1) === 1;
       if (olympus) places.push(...(await olympusPreview(tiff, await one(TAG.exifIfd))));
-      const jpgFromRaw = ifd.entries.get(TAG.rw2JpgFromRaw);
-      if (magic === RW2_MAGIC && jpgFromRaw?.type === 7) places.push({ offset: jpgFromRaw.at, length: jpgFromRaw.count });
       if (magic === RW2_MAGIC) {
+        const jpgFromRaw = ifd.entries.get(TAG.rw2JpgFromRaw);
+        if (jpgFromRaw?.type === 7) places.push({ offset: jpgFromRaw.at, length: jpgFromRaw.count });
         const [top, left, bottom, right] = await Promise.all([TAG.rw2TopBorder, TAG.rw2LeftBorder, TAG.rw2BottomBorder, TAG.rw2RightBorder].map(one));
         if (top !== null && left !== null && bottom !== null && right !== null && right > left && bottom > top) fullSize = { width: right - left, height: bottom - top };
       }

@@ -356,22 +356,24 @@ export async function readMpegTsMetadata(filePath: string): Promise<Partial<Movi
     const stream = Buffer.concat(pieces);
     const result: Partial<MovieMetadata> = { notes };
     let mdpm: Map<number, Buffer> | null = null;
+    const hevc = codec === 'hevc';
     if (codec === 'mpeg') {
       const sequence = sequenceOf(stream);
       if (sequence) Object.assign(result, { width: sequence.width, height: sequence.height });
-    }
-    // H.264's SPS (NAL type 7) and SEI (6) after a 1-byte header; H.265's SPS (33) after a 2-byte one.
-    for (const nal of codec === 'h264' || codec === 'hevc' ? nalUnits(stream) : []) {
-      const hevc = codec === 'hevc';
-      const type = hevc ? (nal[0]! >> 1) & 0x3f : nal[0]! & 0x1f;
-      const sps = type === (hevc ? 33 : 7);
-      try {
-        if (sps && result.width === undefined) Object.assign(result, hevc ? hevcSpsPictureSize(rbsp(nal.subarray(2))) : spsPictureSize(rbsp(nal.subarray(1))));
-        if (!hevc && type === 6 && mdpm === null) mdpm = mdpmEntries(rbsp(nal.subarray(1)));
-      } catch (error) {
-        notes.push(`${LABEL}: ${hevc ? 'H.265' : 'H.264'} ${sps ? 'sequence parameter set' : 'SEI'}: ${error instanceof Error ? error.message : String(error)}`);
+    } else {
+      // H.264's SPS (NAL type 7) and SEI (6) after a 1-byte header; H.265's SPS (33) after a 2-byte
+      // one (none at all when no video stream was found: `stream` is empty).
+      for (const nal of nalUnits(stream)) {
+        const type = hevc ? (nal[0]! >> 1) & 0x3f : nal[0]! & 0x1f;
+        const sps = type === (hevc ? 33 : 7);
+        try {
+          if (sps && result.width === undefined) Object.assign(result, hevc ? hevcSpsPictureSize(rbsp(nal.subarray(2))) : spsPictureSize(rbsp(nal.subarray(1))));
+          if (!hevc && type === 6 && mdpm === null) mdpm = mdpmEntries(rbsp(nal.subarray(1)));
+        } catch (error) {
+          notes.push(`${LABEL}: ${hevc ? 'H.265' : 'H.264'} ${sps ? 'sequence parameter set' : 'SEI'}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        if (result.width !== undefined && (hevc || mdpm !== null)) break;
       }
-      if (result.width !== undefined && (hevc || mdpm !== null)) break;
     }
     if (video === null && otherVideo !== null) notes.push(`${LABEL}: the picture size is read from H.264, H.265 and MPEG-1/2 video only (stream type 0x${otherVideo.toString(16)})`);
 

@@ -54,16 +54,14 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
   } finally {
     zip.close();
   }
-  const core = parts.get(CORE) ?? null;
-  const meta = parts.get(ODF_META) ?? null;
-  if (!core && !meta && !parts.has(APP)) return notes.length > 0 ? { ...EMPTY, notes } : null;
-  const value = (xml: string | null | undefined, uri: string, local: string): string | null => (xml ? cleanText(xmlValues(xml, uri, local)[0] ?? '') : null);
+  if (parts.size === 0) return notes.length > 0 ? { ...EMPTY, notes } : null;
+  const [core, app, meta] = [CORE, APP, ODF_META].map((name) => parts.get(name));
+  const value = (xml: string | undefined, uri: string, local: string): string | null => (xml ? cleanText(xmlValues(xml, uri, local)[0] ?? '') : null);
   const date = (text: string | null, name: string): CaptureTime | null => {
     const parsed = text === null ? null : captureTimeFromTags({ xmpDates: [text] });
     if (text !== null && !parsed) notes.push(`${LABEL}: ${name} ("${text.slice(0, 40)}") is not a date`);
     return parsed;
   };
-  const app = parts.get(APP);
   // A presentation's slides are its pages (PowerPoint's Slides; OpenDocument counts them as pages).
   const pagesText = value(app, NS.app, 'Pages') ?? value(app, NS.app, 'Slides') ?? value(meta, NS.meta, 'page-count');
   const pages = pagesText !== null && /^\d{1,6}$/.test(pagesText) ? Number(pagesText) : null;
