@@ -78,6 +78,9 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   // A witness statement from Word and from LibreOffice: their title, author, application and dates.
   'statement.docx': { mediaType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' },
   'statement.odt': { mediaType: 'application/vnd.oasis.opendocument.text' },
+  // The same from Word 97-2003 and Excel 97-2003 files (LibreOffice's): a compound file's summary.
+  'statement-libreoffice.doc': { mediaType: 'application/x-cfb' },
+  'losses-libreoffice.xls': { mediaType: 'application/x-cfb' },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 

@@ -19,6 +19,7 @@ import {
 } from './exif-values.js';
 import { isAsf, readAsfMetadata } from './asf.js';
 import { readCameraRawLayout, type CameraRawLayout } from './camera-raw.js';
+import { CFB_SIGNATURE } from './compound-file.js';
 import { isFlv, readFlvMetadata } from './flv.js';
 import { isAmr, readAmrMetadata, readAudioMetadata } from './audio-metadata.js';
 import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
@@ -32,6 +33,7 @@ import { isProgramStream, readProgramStreamMetadata } from './mpeg-ps.js';
 import { readMpegTsMetadata, transportLayout } from './mpeg-ts.js';
 import { readMovieMetadata, type MovieMetadata } from './movie-metadata.js';
 import { readOfficeMetadata } from './office-metadata.js';
+import { readOleMetadata } from './ole-metadata.js';
 import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
 
@@ -64,7 +66,7 @@ export interface ExtractedMetadata {
   durationS: number | null;
   /** What could not be read ("QuickTime/MP4: 'moov' ..."); absent when everything read cleanly. */
   notes?: string[];
-  /** PDFs and office documents (OOXML, OpenDocument) only: what the document says about itself. */
+  /** PDFs and office documents (OOXML, OpenDocument, Word 97-2003 and its kin) only: what the document says about itself. */
   document?: ExtractedDocument;
 }
 
@@ -171,7 +173,7 @@ export async function extractEmbeddedMetadata(filePath: string, readImageHeader:
       container === 'png' ? NO_FILE_TAGS : readFileTags(filePath),
       ownHeader ? null : readImageHeader(filePath),
       readAudioVideo(filePath, container),
-      container === 'pdf' ? readPdfMetadata(filePath).catch(failedReader('PDF')) : container === 'zip' ? readOfficeMetadata(filePath).catch(failedReader('Office document')) : null,
+      readDocument(filePath, probe),
       container === 'jpeg' ? readJpegSegments(probe.handle, probe.size, probe.head).catch(failedJpeg) : null,
       container === 'png' ? readPngMetadata(probe.handle, probe.size).catch(failedPng) : null,
       // A few small reads; used only when the movie reader finds an image rather than a movie.
@@ -333,7 +335,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'zip' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'zip' | 'cfb' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -372,6 +374,8 @@ function containerOf(head: Buffer): Container {
   if (start === '\x89PNG\r\n\x1a\n') return 'png';
   // A ZIP: an office document (OOXML, OpenDocument) says what it is in parts of its own.
   if (start.startsWith('PK\x03\x04')) return 'zip';
+  // A compound file: Word 97-2003, Excel, PowerPoint, or a password-protected OOXML file.
+  if (bytes.subarray(0, 8).equals(CFB_SIGNATURE)) return 'cfb';
   if (start.startsWith('II*\x00') || start.startsWith('MM\x00*')) return 'tiff';
   // Ogg, an ID3v2 tag (MP3), RIFF WAVE, FLAC, or an MPEG audio frame header: 11 sync bits,
   // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.
@@ -402,6 +406,14 @@ async function readAudioVideo(filePath: string, container: Container): Promise<P
 }
 
 /** The readers never throw by design; should one do so anyway, the intake still goes on. */
+/** What a document says of itself: a PDF, an OOXML or OpenDocument file (ZIP), a Word 97-2003 file or its kin (compound file). */
+function readDocument(filePath: string, { container, handle, size }: Probe): Promise<PdfReading | null> | null {
+  if (container === 'pdf') return readPdfMetadata(filePath).catch(failedReader('PDF'));
+  if (container === 'zip') return readOfficeMetadata(filePath).catch(failedReader('Office document'));
+  if (container === 'cfb') return readOleMetadata(handle, size).catch(failedReader('Office document'));
+  return null;
+}
+
 function failedReader(label: string): (error: unknown) => { notes: string[] } {
   return (error) => ({ notes: [`${label}: reading failed: ${error instanceof Error ? error.message : String(error)}`] });
 }
