@@ -535,14 +535,20 @@ describe('in Chromium', () => {
     await page.close();
   });
 
-  it('shows what a witness statement from Word says of itself: pages, title, author, program and dates', async () => {
+  it('shows what a witness statement from Word says of itself: pages, title, author, last saver, program and dates', async () => {
     const statements = await createCase(t, investigator, 'Witness statements');
     const res = await submit(t, investigator, statements, fixture('statement.docx'), { metadata: { title: 'Statement 1' }, filename: 'statement.docx' });
     expect(res.status).toBe(201);
     const page = await investigatorInEnglish(`/evidence/${res.body.id}`);
     const fact = (name: string) => page.locator('dl.facts dt', { hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]').textContent();
     await page.locator('dl.facts').waitFor();
-    expect([await fact('Pages'), await fact('Title in the document'), await fact('Author in the document'), await fact('Written with')]).toEqual(['2', 'Свідчення щодо удару & пожежі', 'Олена Коваль', 'Microsoft Office Word']);
+    expect([await fact('Pages'), await fact('Title in the document'), await fact('Author in the document'), await fact('Last saved by, in the document'), await fact('Written with')]).toEqual([
+      '2',
+      'Свідчення щодо удару & пожежі',
+      'Олена Коваль',
+      'Investigator',
+      'Microsoft Office Word',
+    ]);
     expect(await fact('Created, as the document says')).toBe('24 Feb 2024, 09:15:00 (Kyiv) · 07:15 UTC');
     await checkScreen(page, 'item: a witness statement');
     await page.close();

@@ -157,6 +157,11 @@ export const ExtractedMetadata = z
         pages: z.number().nullable(),
         title: z.string().nullable(),
         author: z.string().nullable(),
+        lastModifiedBy: z
+          .string()
+          .nullable()
+          .optional()
+          .describe("Who saved it last: OOXML's cp:lastModifiedBy, OpenDocument's dc:creator, Word 97-2003's Last Author; null for a PDF; absent on items read before 2026-12-07"),
         creator: z.string().nullable(),
         producer: z.string().nullable(),
         createdAt: z.string().nullable(),

@@ -40,18 +40,18 @@ describe('partnerEvidenceView', () => {
     expect(partnerEvidenceView(view, new Set(['e-inside', 'e-outside']))).toMatchObject({ duplicateOf: 'e-outside', nearDuplicates: view.nearDuplicates });
   });
 
-  it('names nobody: the submitter by id only, no document author; positions rounded', () => {
+  it('names nobody: the submitter by id only, no document author nor last saver; positions rounded', () => {
     const view = {
       submittedBy: { id: 'u1', displayName: 'Dasha' },
       originalFileName: 'IMG_0001.jpg',
       declared: { location: { lat: 50.02684, lon: 36.34581 } },
-      extracted: { location: { lat: 50.1234, lon: 30.5678, altitudeM: 12 }, document: { pages: 2, title: 'Statement', author: 'Оксана Коваленко' } },
+      extracted: { location: { lat: 50.1234, lon: 30.5678, altitudeM: 12 }, document: { pages: 2, title: 'Statement', author: 'Оксана Коваленко', lastModifiedBy: 'Слідчий Петренко' } },
     };
     expect(partnerEvidenceView(view, new Set())).toEqual({
       submittedBy: { id: 'u1' },
       originalFileName: null,
       declared: { location: { lat: 50.03, lon: 36.35 } },
-      extracted: { location: { lat: 50.12, lon: 30.57, altitudeM: 12 }, device: null, document: { pages: 2, title: 'Statement', author: null, creator: null, producer: null } },
+      extracted: { location: { lat: 50.12, lon: 30.57, altitudeM: 12 }, device: null, document: { pages: 2, title: 'Statement', author: null, lastModifiedBy: null, creator: null, producer: null } },
     });
     expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: null, extracted: null }, new Set())).toEqual({ submittedBy: { id: 'u2' }, originalFileName: null, extracted: null });
   });
@@ -81,7 +81,7 @@ describe('partnerEvidenceView', () => {
         location: { lat: 50.12, lon: 30.57, altitudeM: 12 },
         device: null,
         width: 4000,
-        document: { pages: 2, title: 'Statement', author: null, creator: null, producer: null, createdAt: null },
+        document: { pages: 2, title: 'Statement', author: null, lastModifiedBy: null, creator: null, producer: null, createdAt: null },
       },
     });
     // A file with no device and no document block gets none.

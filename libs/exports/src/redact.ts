@@ -37,13 +37,13 @@ interface PartnerShown {
   nearDuplicates?: readonly { id: string }[];
   extracted?: {
     device?: { make: string | null; model: string | null; software: string | null } | null;
-    document?: { author?: string | null; creator?: string | null; producer?: string | null } | null;
+    document?: { author?: string | null; lastModifiedBy?: string | null; creator?: string | null; producer?: string | null } | null;
   } | null;
 }
 
 /**
  * The evidence resource as a partner gets it: positions rounded, no names (the submitter by id
- * only, and no author a document names, who may be the documenter or a witness), and nothing
+ * only, and no author or last saver a document names, who may be the documenter or a witness), and nothing
  * that tells whose file it was: no original file name (a documenter's own naming, such as
  * "D1-IMG_0001-kharkiv-home.jpg", can name a place or a person; the packed preview has a name
  * of its own), no device (make, model and software single out a documenter's phone or drone),
@@ -62,7 +62,7 @@ export function partnerEvidenceView<V extends PartnerShown>(view: V, inCopy: Rea
     originalFileName: null,
     ...(view.duplicateOf !== undefined ? { duplicateOf: view.duplicateOf !== null && inCopy.has(view.duplicateOf) ? view.duplicateOf : null } : {}),
     ...(view.nearDuplicates ? { nearDuplicates: view.nearDuplicates.filter((near) => inCopy.has(near.id)) } : {}),
-    ...(extracted ? { extracted: { ...extracted, device: null, ...(document ? { document: { ...document, author: null, creator: null, producer: null } } : {}) } } : {}),
+    ...(extracted ? { extracted: { ...extracted, device: null, ...(document ? { document: { ...document, author: null, lastModifiedBy: null, creator: null, producer: null } } : {}) } } : {}),
   };
 }
 

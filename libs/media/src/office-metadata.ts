@@ -9,7 +9,7 @@
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
-import type { PdfMetadata } from './pdf-metadata.js';
+import { NO_DOCUMENT_FACTS, type PdfMetadata } from './pdf-metadata.js';
 import { xmlValues } from './xml-values.js';
 
 const LABEL = 'Office document';
@@ -23,6 +23,7 @@ const NS = {
   dcterms: 'http://purl.org/dc/terms/',
   app: 'http://schemas.openxmlformats.org/officeDocument/2006/extended-properties',
   meta: 'urn:oasis:names:tc:opendocument:xmlns:meta:1.0',
+  cp: 'http://schemas.openxmlformats.org/package/2006/metadata/core-properties',
 };
 
 /** An OOXML or OpenDocument file's description of itself; null for a ZIP that holds neither. */
@@ -33,7 +34,7 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
   try {
     zip = await yauzl.openPromise(filePath, { autoClose: false, validateEntrySizes: true });
   } catch (error) {
-    return { ...EMPTY, notes: [`ZIP: the archive cannot be read (${error instanceof Error ? error.message : String(error)})`] };
+    return { ...NO_DOCUMENT_FACTS, notes: [`ZIP: the archive cannot be read (${error instanceof Error ? error.message : String(error)})`] };
   }
   try {
     let count = 0;
@@ -54,7 +55,7 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
   } finally {
     zip.close();
   }
-  if (parts.size === 0) return notes.length > 0 ? { ...EMPTY, notes } : null;
+  if (parts.size === 0) return notes.length > 0 ? { ...NO_DOCUMENT_FACTS, notes } : null;
   const [core, app, meta] = [CORE, APP, ODF_META].map((name) => parts.get(name));
   const value = (xml: string | undefined, uri: string, local: string): string | null => (xml ? cleanText(xmlValues(xml, uri, local)[0] ?? '') : null);
   const date = (text: string | null, name: string): CaptureTime | null => {
@@ -65,8 +66,10 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
   // A presentation's slides are its pages (PowerPoint's Slides; OpenDocument counts them as pages).
   const pagesText = value(app, NS.app, 'Pages') ?? value(app, NS.app, 'Slides') ?? value(meta, NS.meta, 'page-count');
   const pages = pagesText !== null && /^\d{1,6}$/.test(pagesText) ? Number(pagesText) : null;
-  // OOXML's dc:creator is the author; OpenDocument's is who saved it last, its author meta:initial-creator.
+  // OOXML's dc:creator is the author, cp:lastModifiedBy who saved it last; OpenDocument's dc:creator is
+  // who saved it last, its author meta:initial-creator.
   const author = core ? value(core, NS.dc, 'creator') : (value(meta, NS.meta, 'initial-creator') ?? value(meta, NS.dc, 'creator'));
+  const lastModifiedBy = core ? value(core, NS.cp, 'lastModifiedBy') : value(meta, NS.dc, 'creator');
   const application = app ? value(app, NS.app, 'Application') : value(meta, NS.meta, 'generator');
   const created = core ? date(value(core, NS.dcterms, 'created'), 'dcterms:created') : date(value(meta, NS.meta, 'creation-date'), 'meta:creation-date');
   const modified = core ? date(value(core, NS.dcterms, 'modified'), 'dcterms:modified') : date(value(meta, NS.dc, 'date'), 'dc:date');
@@ -74,6 +77,7 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
     pages,
     title: value(core ?? meta, NS.dc, 'title'),
     author,
+    lastModifiedBy,
     creator: application,
     producer: null,
     createdAt: created?.capturedAt ?? null,
@@ -84,7 +88,6 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
   };
 }
 
-const EMPTY: Omit<PdfMetadata, 'notes'> = { pages: null, title: null, author: null, creator: null, producer: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null };
 
 /** A part's bytes; validateEntrySizes stops a part that inflates past its declared size. */
 async function bytesOf(stream: Readable): Promise<Buffer> {

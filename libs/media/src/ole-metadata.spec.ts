@@ -12,7 +12,7 @@ afterAll(() => scratch.cleanup());
 
 const SUMMARY = '\x05SummaryInformation';
 const DOCUMENT_SUMMARY = '\x05DocumentSummaryInformation';
-const NOTHING = { pages: null, title: null, author: null, creator: null, producer: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null };
+const NOTHING = { pages: null, title: null, author: null, lastModifiedBy: null, creator: null, producer: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null };
 
 async function read(bytes: Buffer, name = 'file.doc'): ReturnType<typeof readOleMetadata> {
   const handle = await open(scratch.write(name, bytes), 'r');
@@ -50,6 +50,7 @@ describe('readOleMetadata', () => {
       pages: 3,
       title: 'Свідчення щодо удару',
       author: 'Олена Коваль',
+      lastModifiedBy: 'Слідчий',
       creator: 'Microsoft Office Word',
       producer: null,
       createdAt: '2024-02-24T07:15:00.000Z',

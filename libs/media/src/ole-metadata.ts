@@ -1,6 +1,6 @@
 // What a Word 97-2003, Excel or PowerPoint file (.doc, .xls, .ppt) says of itself, as ExifTool's
 // FlashPix.pm reads it: the property sets of the root storage's "\x05SummaryInformation" (title,
-// author, application, page count, creation and last-save times) and
+// author, who saved it last, application, page count, creation and last-save times) and
 // "\x05DocumentSummaryInformation" (a presentation's slides), MS-OLEPS; a Word file's pages also
 // from its own document properties. Older witness statements
 // and NGO reports still come so. A compound file holding "EncryptedPackage" is a
@@ -12,14 +12,14 @@
 import type { FileHandle } from 'node:fs/promises';
 import { CompoundFile, type StreamEntry, type StreamReader } from './compound-file.js';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
-import type { PdfMetadata } from './pdf-metadata.js';
+import { NO_DOCUMENT_FACTS, type PdfMetadata } from './pdf-metadata.js';
 
 const LABEL = 'Office document';
 const SUMMARY = '\x05SummaryInformation';
 const DOCUMENT_SUMMARY = '\x05DocumentSummaryInformation';
 const FMTID_SUMMARY = 'e0859ff2f94f6810ab9108002b27b3d9';
 const FMTID_DOCUMENT_SUMMARY = '02d5cdd59c2e1b10939708002b2cf9ae';
-const PID = { codePage: 1, title: 2, author: 4, created: 12, saved: 13, pages: 14, application: 18, slides: 7 };
+const PID = { codePage: 1, title: 2, author: 4, lastAuthor: 8, created: 12, saved: 13, pages: 14, application: 18, slides: 7 };
 const VT = { i2: 2, i4: 3, lpstr: 30, lpwstr: 31, filetime: 64 };
 /** Most properties looked at in one set, and the longest string taken (cleanText cuts further). */
 const MAX_PROPERTIES = 1024;
@@ -45,7 +45,7 @@ export async function readOleMetadata(handle: FileHandle, size: number): Promise
     const file = await CompoundFile.open(handle, size);
     const streams = await file.rootStreams();
     const named = (name: string) => streams.find((s) => s.name === name);
-    if (named('EncryptedPackage')) return { ...EMPTY, notes: [`${LABEL}: encrypted (a password-protected Word, Excel or PowerPoint file); its properties cannot be read`] };
+    if (named('EncryptedPackage')) return { ...NO_DOCUMENT_FACTS, notes: [`${LABEL}: encrypted (a password-protected Word, Excel or PowerPoint file); its properties cannot be read`] };
     if (!named(SUMMARY) && !named(DOCUMENT_SUMMARY)) return null;
     const read = async (name: string, fmtid: string, wanted: number[]): Promise<Map<number, Property>> => {
       const entry = named(name);
@@ -56,7 +56,7 @@ export async function readOleMetadata(handle: FileHandle, size: number): Promise
         return new Map();
       }
     };
-    const props = await read(SUMMARY, FMTID_SUMMARY, [PID.title, PID.author, PID.created, PID.saved, PID.pages, PID.application]);
+    const props = await read(SUMMARY, FMTID_SUMMARY, [PID.title, PID.author, PID.lastAuthor, PID.created, PID.saved, PID.pages, PID.application]);
     const more = await read(DOCUMENT_SUMMARY, FMTID_DOCUMENT_SUMMARY, [PID.slides]);
     const text = (pid: number) => (typeof props.get(pid) === 'string' ? (props.get(pid) as string) : null);
     const time = (pid: number) => (typeof props.get(pid) === 'object' ? (props.get(pid) as CaptureTime | null) : null);
@@ -65,6 +65,7 @@ export async function readOleMetadata(handle: FileHandle, size: number): Promise
       pages: count(props.get(PID.pages)) ?? count(more.get(PID.slides)) ?? count(await wordPages(file, named).catch(() => null)),
       title: text(PID.title),
       author: text(PID.author),
+      lastModifiedBy: text(PID.lastAuthor),
       creator: text(PID.application),
       producer: null,
       createdAt: time(PID.created)?.capturedAt ?? null,
@@ -74,11 +75,10 @@ export async function readOleMetadata(handle: FileHandle, size: number): Promise
       notes,
     };
   } catch (error) {
-    return { ...EMPTY, notes: [...notes, `${LABEL}: the compound file cannot be read (${message(error)})`] };
+    return { ...NO_DOCUMENT_FACTS, notes: [...notes, `${LABEL}: the compound file cannot be read (${message(error)})`] };
   }
 }
 
-const EMPTY: Omit<PdfMetadata, 'notes'> = { pages: null, title: null, author: null, creator: null, producer: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null };
 
 /** The wanted properties of the stream's set `fmtid` (MS-OLEPS 2.21, 2.20): strings, counts and times. */
 async function readPropertySet(stream: StreamReader, fmtid: string, wanted: number[], notes: string[]): Promise<Map<number, Property>> {

@@ -16,6 +16,8 @@ export interface PdfMetadata {
   pages: number | null;
   title: string | null;
   author: string | null;
+  /** Who saved the document last, where the format says (office documents; never a PDF). */
+  lastModifiedBy: string | null;
   /** The application that made the original document (Info /Creator, xmp:CreatorTool). */
   creator: string | null;
   /** The library that wrote the PDF (Info /Producer, pdf:Producer). */
@@ -866,20 +868,23 @@ async function encryptFields(pdf: PdfFile, trailer: Dict): Promise<EncryptFields
   };
 }
 
+/** A document's facts when it gives none (each reader starts from these). */
+export const NO_DOCUMENT_FACTS: Readonly<Omit<PdfMetadata, 'notes'>> = {
+  pages: null,
+  title: null,
+  author: null,
+  lastModifiedBy: null,
+  creator: null,
+  producer: null,
+  createdAt: null,
+  createdAtOffset: null,
+  modifiedAt: null,
+  modifiedAtOffset: null,
+};
+
 export async function readPdfMetadata(filePath: string): Promise<PdfMetadata | null> {
   let handle: FileHandle | undefined;
-  const result: PdfMetadata = {
-    pages: null,
-    title: null,
-    author: null,
-    creator: null,
-    producer: null,
-    createdAt: null,
-    createdAtOffset: null,
-    modifiedAt: null,
-    modifiedAtOffset: null,
-    notes: [],
-  };
+  const result: PdfMetadata = { ...NO_DOCUMENT_FACTS, notes: [] };
   let pdf: PdfFile;
   try {
     handle = await open(filePath, 'r');

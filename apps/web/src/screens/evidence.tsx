@@ -208,6 +208,7 @@ function DocumentFacts({ document }: { document: NonNullable<Evidence['extracted
     ['item.docPages', document.pages === null ? null : String(document.pages)],
     ['item.docTitle', shown(document.title)],
     ['item.docAuthor', shown(document.author)],
+    ['item.docLastModifiedBy', shown(document.lastModifiedBy ?? null)],
     ['item.docApplication', shown(document.creator)],
     ['item.docCreated', document.createdAt && instant(document.createdAt)],
     ['item.docModified', document.modifiedAt && instant(document.modifiedAt)],

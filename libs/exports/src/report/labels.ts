@@ -108,6 +108,7 @@ export const LABELS = {
   docPages: bi('Сторінок, за документом', 'Pages, as the document says'),
   docTitle: bi('Назва, у документі', 'Title, in the document'),
   docAuthor: bi('Автор, у документі', 'Author, in the document'),
+  docLastModifiedBy: bi('Востаннє зберіг, у документі', 'Last saved by, in the document'),
   docApplication: bi('Програма, що створила документ', 'Written with'),
   docCreated: bi('Створено, за документом', 'Created, as the document says'),
   docModified: bi('Змінено, за документом', 'Modified, as the document says'),

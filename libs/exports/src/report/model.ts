@@ -64,11 +64,13 @@ export interface ReportItem {
     width?: number | null;
     height?: number | null;
     durationS?: number | null;
-    /** A PDF's or an office document's own account; its author and program are null in partner packages. */
+    /** A PDF's or an office document's own account; its author, last saver and program are null in partner packages. */
     document?: {
       pages: number | null;
       title: string | null;
       author: string | null;
+      /** Absent on items read before 2026-12-07. */
+      lastModifiedBy?: string | null;
       creator: string | null;
       createdAt: string | null;
       createdAtOffset: string | null;

@@ -125,22 +125,23 @@ describe('report.html', () => {
     expect(text).toContain('CN=Test TSA');
   });
 
-  it("shows what a document says of itself: its pages, title, author, program and dates, as text", async () => {
+  it("shows what a document says of itself: its pages, title, author, last saver, program and dates, as text", async () => {
     const statement = ordinaryItem();
     statement.extracted = {
       ...statement.extracted!,
-      document: { pages: 2, title: 'Свідчення щодо удару', author: 'Олена Коваль', creator: 'Microsoft Office Word', createdAt: '2024-02-24T07:15:00.000Z', createdAtOffset: '+00:00', modifiedAt: '2024-02-25T11:30:00.500', modifiedAtOffset: null },
+      document: { pages: 2, title: 'Свідчення щодо удару', author: 'Олена Коваль', lastModifiedBy: 'Слідчий Петренко', creator: 'Microsoft Office Word', createdAt: '2024-02-24T07:15:00.000Z', createdAtOffset: '+00:00', modifiedAt: '2024-02-25T11:30:00.500', modifiedAtOffset: null },
     };
     const { text } = await html(model(header({ timestamp: true }), () => [statement]));
     const plain = text.replace(/<[^>]+>/g, '');
-    for (const shown of ['Сторінок, за документом', 'Pages, as the document says', 'Свідчення щодо удару', 'Олена Коваль', 'Microsoft Office Word', '2024-02-24 07:15:00 UTC', '2024-02-25T11:30:00.500']) {
+    for (const shown of ['Сторінок, за документом', 'Pages, as the document says', 'Свідчення щодо удару', 'Олена Коваль', 'Востаннє зберіг, у документі', 'Слідчий Петренко', 'Microsoft Office Word', '2024-02-24 07:15:00 UTC', '2024-02-25T11:30:00.500']) {
       expect(plain).toContain(shown);
     }
-    // A partner copy's model holds no author or program (redact.ts): none is shown.
-    statement.extracted.document = { ...statement.extracted.document!, author: null, creator: null };
+    // A partner copy's model holds no author, last saver or program (redact.ts): none is shown.
+    statement.extracted.document = { ...statement.extracted.document!, author: null, lastModifiedBy: null, creator: null };
     const partner = (await html(model(header({ timestamp: false, purpose: 'partner' }), () => [statement]))).text;
     expect(partner).not.toContain('Олена Коваль');
     expect(partner).not.toContain('Written with');
+    expect(partner).not.toContain('Last saved by');
   });
 
   it('never lets a value out as markup, script or a request elsewhere', async () => {

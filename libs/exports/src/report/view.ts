@@ -272,6 +272,7 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
       for (const [label, text] of [
         [LABELS.docTitle, d.title],
         [LABELS.docAuthor, d.author],
+        [LABELS.docLastModifiedBy, d.lastModifiedBy ?? null],
         [LABELS.docApplication, d.creator],
       ] as const) {
         if (text) inFile.push({ label, lines: textLines(text, opts) });
