@@ -1,4 +1,4 @@
-// Our reading of each video, audio, PDF and still-image fixture against ExifTool's, field by
+// Our reading of each video, audio, PDF, office document and still-image fixture against ExifTool's, field by
 // field. ExifTool's output is committed beside each fixture (<name>.exiftool.json, made by
 // test/fixtures/media/exiftool-reference.sh with `exiftool -json -G1:4 -a -n`), so this runs
 // without ExifTool. The mapping below says which ExifTool tag stands for which of our fields.
@@ -52,6 +52,7 @@ interface Fields {
   pages: number | null;
   title: string | null;
   author: string | null;
+  lastModifiedBy: string | null;
   documentCreatedAt: string | null;
   documentModifiedAt: string | null;
 }
@@ -112,6 +113,37 @@ function stillPosition(t: Record<string, unknown>): { lat: number; lon: number; 
   return { lat, lon, altitudeM };
 }
 
+type DocumentFields = Pick<Fields, 'pages' | 'title' | 'author' | 'lastModifiedBy' | 'documentCreatedAt' | 'documentModifiedAt'>;
+
+/**
+ * An office document's facts as ExifTool gives them: OOXML's core and app parts (XMP-dc, XML),
+ * OpenDocument's meta.xml (XMP-meta, XMP-dc; dc:creator is who saved it last), and Word, Excel and
+ * PowerPoint 97-2003 files' summaries (FlashPix, whose FILETIMEs are UTC by definition; MS-DOC for
+ * Word's own page count). Null for anything else.
+ */
+function officeFields(t: Record<string, unknown>): DocumentFields | null {
+  const type = str(t['File:FileType']) ?? '';
+  const fields = (pages: unknown, title: unknown, author: unknown, lastModifiedBy: unknown, created: ReturnType<typeof exifToolDate>, modified: ReturnType<typeof exifToolDate>) => ({
+    pages: num(pages),
+    title: str(title),
+    author: str(author),
+    lastModifiedBy: str(lastModifiedBy),
+    documentCreatedAt: created?.capturedAt ?? null,
+    documentModifiedAt: modified?.capturedAt ?? null,
+  });
+  if (['DOC', 'XLS', 'PPT'].includes(type)) {
+    return fields(t['FlashPix:Pages'] ?? t['MS-DOC:Pages'] ?? t['FlashPix:Slides'], t['FlashPix:Title'], t['FlashPix:Author'], t['FlashPix:LastModifiedBy'], exifToolDate(t['FlashPix:CreateDate'], true), exifToolDate(t['FlashPix:ModifyDate'], true));
+  }
+  if (['ODT', 'ODS', 'ODP'].includes(type)) {
+    const creator = t['XMP-dc:Creator'];
+    return fields(t['XMP-meta:Document-statisticPage-count'], t['XMP-dc:Title'], t['XMP-meta:Initial-creator'] ?? creator, creator, exifToolDate(t['XMP-meta:Creation-date']), exifToolDate(t['XMP-dc:Date']));
+  }
+  if (['DOCX', 'XLSX', 'PPTX'].includes(type)) {
+    return fields(t['XML:Pages'] ?? t['XML:Slides'], t['XMP-dc:Title'], t['XMP-dc:Creator'], t['XML:LastModifiedBy'], exifToolDate(t['XML:CreateDate']), exifToolDate(t['XML:ModifyDate']));
+  }
+  return null;
+}
+
 /** What ExifTool says, in our fields. */
 function fromExifTool(all: Tags): Fields {
   // The first value of each tag (a MOV's mdia 'hdlr' comes before its minf 'hdlr'; Matroska's
@@ -150,6 +182,7 @@ function fromExifTool(all: Tags): Fields {
   const imageSize = still || avi ? str(t['Composite:ImageSize'])?.split(' ').map(Number) : undefined;
   const matroskaDuration = all.get('Matroska:Duration')?.find((v) => typeof v === 'number');
   const rotation = num(t['Composite:Rotation']);
+  const office = officeFields(t);
   return {
     capturedAt: time?.capturedAt ?? null,
     capturedAtOffset: time?.capturedAtOffset ?? null,
@@ -172,11 +205,15 @@ function fromExifTool(all: Tags): Fields {
       : video && rotation !== null && t['File:FileType'] !== 'WEBM' && t['File:FileType'] !== 'MKV'
         ? (ROTATION_TO_ORIENTATION[rotation] ?? null)
         : null,
-    pages: pdf ? num(t['PDF:PageCount']) : null,
-    title: pdf ? (str(t['PDF:Title']) ?? str(t['XMP-dc:Title'])) : null,
-    author: pdf ? (str(t['PDF:Author']) ?? str(t['XMP-dc:Creator'])) : null,
-    documentCreatedAt: pdf ? ((exifToolDate(t['PDF:CreateDate']) ?? exifToolDate(t['XMP-xmp:CreateDate']))?.capturedAt ?? null) : null,
-    documentModifiedAt: pdf ? ((exifToolDate(t['PDF:ModifyDate']) ?? exifToolDate(t['XMP-xmp:ModifyDate']))?.capturedAt ?? null) : null,
+    ...(office ?? {
+      pages: pdf ? num(t['PDF:PageCount']) : null,
+      title: pdf ? (str(t['PDF:Title']) ?? str(t['XMP-dc:Title'])) : null,
+      author: pdf ? (str(t['PDF:Author']) ?? str(t['XMP-dc:Creator'])) : null,
+      // A PDF names no one who saved it last.
+      lastModifiedBy: null,
+      documentCreatedAt: pdf ? ((exifToolDate(t['PDF:CreateDate']) ?? exifToolDate(t['XMP-xmp:CreateDate']))?.capturedAt ?? null) : null,
+      documentModifiedAt: pdf ? ((exifToolDate(t['PDF:ModifyDate']) ?? exifToolDate(t['XMP-xmp:ModifyDate']))?.capturedAt ?? null) : null,
+    }),
   };
 }
 
@@ -197,6 +234,7 @@ function fromUs(m: ExtractedMetadata | null): Fields {
     pages: m?.document?.pages ?? null,
     title: m?.document?.title ?? null,
     author: m?.document?.author ?? null,
+    lastModifiedBy: m?.document?.lastModifiedBy ?? null,
     documentCreatedAt: m?.document?.createdAt ?? null,
     documentModifiedAt: m?.document?.modifiedAt ?? null,
   };
@@ -222,7 +260,7 @@ describe('agreement with ExifTool (committed reference output)', () => {
       .filter(Boolean);
     expect(references.map((r) => r.replace(/\.exiftool\.json$/, '')).sort()).toEqual(expect.arrayContaining(listed.sort()));
     expect(new Set(listed.map((f) => f.split('.').pop()))).toEqual(
-      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'm2ts', 'm2t', 'pdf', 'jpg', 'png', 'tif', 'webp', 'heic', 'dng', 'cr3']),
+      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'm2ts', 'm2t', 'pdf', 'docx', 'odt', 'doc', 'xls', 'ppt', 'jpg', 'png', 'tif', 'webp', 'heic', 'dng', 'cr3']),
     );
   });
 
