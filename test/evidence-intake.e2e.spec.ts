@@ -81,6 +81,9 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   // The same from Word 97-2003 and Excel 97-2003 files (LibreOffice's): a compound file's summary.
   'statement-libreoffice.doc': { mediaType: 'application/x-cfb' },
   'losses-libreoffice.xls': { mediaType: 'application/x-cfb' },
+  // RTF, as Word and as LibreOffice write it.
+  'statement.rtf': { mediaType: 'application/rtf' },
+  'statement-libreoffice.rtf': { mediaType: 'application/rtf' },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 
@@ -741,6 +744,14 @@ describe('evidence intake (e2e)', () => {
       expect(res.body.flags, name).toContain('no_embedded_metadata');
       expect(res.body.flags, name).not.toContain('type_mismatch');
     }
+  });
+
+  it('an RTF statement sent as a Mac or a Linux desktop names it (text/rtf) is no type_mismatch; what it says of itself is read', async () => {
+    const res = await submit(t, documenter, caseId, fixture('statement.rtf'), { filename: 'Свідчення.rtf', contentType: 'text/rtf' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.mediaType).toBe('application/rtf');
+    expect(res.body.flags).toEqual([]);
+    expect(res.body.extracted.document).toMatchObject({ author: 'Олена Коваль', lastModifiedBy: 'Investigator', pages: 2 });
   });
 
   it('a video or picture in a format the archive does not decode says why it has no picture; audio does not', async () => {

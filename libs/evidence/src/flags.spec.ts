@@ -106,6 +106,8 @@ describe('typeMismatch', () => {
     ['video/vnd.dlna.mpeg-tts', 'video/mp2t', false],
     ['model/vnd.mts', 'video/mp2t', false],
     ['video/MP2T', 'video/mp2t', false],
+    ['text/rtf', 'application/rtf', false],
+    ['application/x-rtf', 'application/rtf', false],
     // Containers and what they hold.
     ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/zip', false],
     ['application/zip', 'application/epub+zip', false],
@@ -131,6 +133,7 @@ describe('typeMismatch', () => {
     ['text/csv', 'application/zip', true],
     ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', true],
     ['application/json', 'image/png', true],
+    ['text/rtf', 'application/pdf', true],
   ] as const)('declared %s, sniffed %s → %s', (declared, sniffed, expected) => {
     expect(typeMismatch(declared, sniffed)).toBe(expected);
   });

@@ -125,6 +125,9 @@ const MEDIA_TYPE_ALIASES: Record<string, string> = {
   'application/x-zip': 'application/zip',
   'application/x-gzip': 'application/gzip',
   'text/xml': 'application/xml',
+  // RTF as macOS and Linux desktops name it (the sniffer: application/rtf).
+  'text/rtf': 'application/rtf',
+  'application/x-rtf': 'application/rtf',
 };
 
 /**

@@ -119,7 +119,7 @@ type DocumentFields = Pick<Fields, 'pages' | 'title' | 'author' | 'lastModifiedB
  * An office document's facts as ExifTool gives them: OOXML's core and app parts (XMP-dc, XML),
  * OpenDocument's meta.xml (XMP-meta, XMP-dc; dc:creator is who saved it last), and Word, Excel and
  * PowerPoint 97-2003 files' summaries (FlashPix, whose FILETIMEs are UTC by definition; MS-DOC for
- * Word's own page count). Null for anything else.
+ * Word's own page count), and RTF's information group (RTF). Null for anything else.
  */
 function officeFields(t: Record<string, unknown>): DocumentFields | null {
   const type = str(t['File:FileType']) ?? '';
@@ -137,6 +137,9 @@ function officeFields(t: Record<string, unknown>): DocumentFields | null {
   if (['ODT', 'ODS', 'ODP'].includes(type)) {
     const creator = t['XMP-dc:Creator'];
     return fields(t['XMP-meta:Document-statisticPage-count'], t['XMP-dc:Title'], t['XMP-meta:Initial-creator'] ?? creator, creator, exifToolDate(t['XMP-meta:Creation-date']), exifToolDate(t['XMP-dc:Date']));
+  }
+  if (type === 'RTF') {
+    return fields(t['RTF:Pages'], t['RTF:Title'], t['RTF:Author'], t['RTF:LastModifiedBy'], exifToolDate(t['RTF:CreateDate']), exifToolDate(t['RTF:ModifyDate']));
   }
   if (['DOCX', 'XLSX', 'PPTX'].includes(type)) {
     return fields(t['XML:Pages'] ?? t['XML:Slides'], t['XMP-dc:Title'], t['XMP-dc:Creator'], t['XML:LastModifiedBy'], exifToolDate(t['XML:CreateDate']), exifToolDate(t['XML:ModifyDate']));
@@ -260,7 +263,7 @@ describe('agreement with ExifTool (committed reference output)', () => {
       .filter(Boolean);
     expect(references.map((r) => r.replace(/\.exiftool\.json$/, '')).sort()).toEqual(expect.arrayContaining(listed.sort()));
     expect(new Set(listed.map((f) => f.split('.').pop()))).toEqual(
-      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'm2ts', 'm2t', 'pdf', 'docx', 'odt', 'doc', 'xls', 'ppt', 'jpg', 'png', 'tif', 'webp', 'heic', 'dng', 'cr3']),
+      new Set(['mp4', 'mov', '3gp', 'm4a', 'webm', 'mkv', 'avi', 'm2ts', 'm2t', 'pdf', 'docx', 'odt', 'doc', 'xls', 'ppt', 'rtf', 'jpg', 'png', 'tif', 'webp', 'heic', 'dng', 'cr3']),
     );
   });
 

@@ -36,6 +36,7 @@ import { readOfficeMetadata } from './office-metadata.js';
 import { readOleMetadata } from './ole-metadata.js';
 import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
+import { isRtf, readRtfMetadata } from './rtf-metadata.js';
 
 export type { ExtractedLocation } from './exif-values.js';
 
@@ -66,7 +67,7 @@ export interface ExtractedMetadata {
   durationS: number | null;
   /** What could not be read ("QuickTime/MP4: 'moov' ..."); absent when everything read cleanly. */
   notes?: string[];
-  /** PDFs and office documents (OOXML, OpenDocument, Word 97-2003 and its kin) only: what the document says about itself. */
+  /** PDFs and office documents (OOXML, OpenDocument, Word 97-2003 and its kin, RTF) only: what the document says about itself. */
   document?: ExtractedDocument;
 }
 
@@ -335,7 +336,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'zip' | 'cfb' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'zip' | 'cfb' | 'rtf' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -376,6 +377,7 @@ function containerOf(head: Buffer): Container {
   if (start.startsWith('PK\x03\x04')) return 'zip';
   // A compound file: Word 97-2003, Excel, PowerPoint, or a password-protected OOXML file.
   if (bytes.subarray(0, 8).equals(CFB_SIGNATURE)) return 'cfb';
+  if (isRtf(bytes)) return 'rtf';
   if (start.startsWith('II*\x00') || start.startsWith('MM\x00*')) return 'tiff';
   // Ogg, an ID3v2 tag (MP3), RIFF WAVE, FLAC, or an MPEG audio frame header: 11 sync bits,
   // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.
@@ -406,11 +408,12 @@ async function readAudioVideo(filePath: string, container: Container): Promise<P
 }
 
 /** The readers never throw by design; should one do so anyway, the intake still goes on. */
-/** What a document says of itself: a PDF, an OOXML or OpenDocument file (ZIP), a Word 97-2003 file or its kin (compound file). */
+/** What a document says of itself: a PDF, an OOXML or OpenDocument file (ZIP), a Word 97-2003 file or its kin (compound file), an RTF file. */
 function readDocument(filePath: string, { container, handle, size }: Probe): Promise<PdfReading | null> | null {
   if (container === 'pdf') return readPdfMetadata(filePath).catch(failedReader('PDF'));
   if (container === 'zip') return readOfficeMetadata(filePath).catch(failedReader('Office document'));
   if (container === 'cfb') return readOleMetadata(handle, size).catch(failedReader('Office document'));
+  if (container === 'rtf') return readRtfMetadata(handle, size).catch(failedReader('RTF'));
   return null;
 }
 

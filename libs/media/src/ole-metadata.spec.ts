@@ -89,7 +89,7 @@ describe('readOleMetadata', () => {
 
   it('reads an unknown code page as Windows-1252 and says so; a set of another kind, a cut or looping file give notes', async () => {
     const odd = propertySetStream(SUMMARY_FMTID, [[1, { i2: 4242 }], [2, { lpstr: Buffer.from('Caf\xe9', 'latin1') }]]);
-    expect(await read(compoundFile({ [SUMMARY]: odd }))).toMatchObject({ title: 'Café', notes: ['Office document: code page 4242 is not known here; its strings were read as Windows-1252'] });
+    expect(await read(compoundFile({ [SUMMARY]: odd }))).toMatchObject({ title: 'Café', notes: ['Office document: code page 4242 is not known here; its text was read as Windows-1252'] });
 
     const other = propertySetStream(DOCUMENT_SUMMARY_FMTID, [[2, { lpstr: Buffer.from('x') }]]);
     expect((await read(compoundFile({ [SUMMARY]: other })))!.notes).toEqual(['Office document: SummaryInformation cannot be read (the expected property set is missing)']);

@@ -10,6 +10,7 @@
 // (a presentation's summary carries a thumbnail of hundreds of KiB, left unread). A failure
 // gives a note, never an exception.
 import type { FileHandle } from 'node:fs/promises';
+import { codePageDecoder } from './code-pages.js';
 import { CompoundFile, type StreamEntry, type StreamReader } from './compound-file.js';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
 import { NO_DOCUMENT_FACTS, type PdfMetadata } from './pdf-metadata.js';
@@ -30,11 +31,6 @@ const DOP_PAGES = 46;
 /** 100 ns ticks from 1601-01-01 to 1970-01-01, and in a year (less is a duration, as ExifTool takes it). */
 const FILETIME_UNIX_EPOCH = 116_444_736_000_000_000n;
 const FILETIME_YEAR = 315_360_000_000_000n;
-/** Windows code pages TextDecoder knows by another name (the rest are windows-NNNN or ibmNNN). */
-const CODE_PAGES: Record<number, string> = {
-  1200: 'utf-16le', 65001: 'utf-8', 20866: 'koi8-r', 21866: 'koi8-u', 10000: 'macintosh', 10007: 'x-mac-cyrillic',
-  932: 'shift_jis', 936: 'gbk', 949: 'euc-kr', 950: 'big5', 866: 'ibm866', 28591: 'iso-8859-1', 28595: 'iso-8859-5',
-};
 
 type Property = string | number | CaptureTime | null;
 
@@ -112,7 +108,7 @@ async function readPropertySet(stream: StreamReader, fmtid: string, wanted: numb
   };
   const codePageValue = await value(PID.codePage);
   const codePage = codePageValue?.readUInt16LE(0) === VT.i2 ? codePageValue.readUInt16LE(4) : 1252;
-  const decoder = textDecoder(codePage, notes);
+  const decoder = codePageDecoder(codePage, notes, LABEL);
   const properties = new Map<number, Property>();
   for (const pid of wanted) {
     const bytes = await value(pid);
@@ -157,16 +153,6 @@ function fileTime(ticks: bigint): CaptureTime | null {
   return captureTimeFromTags({ xmpDates: [new Date(ms).toISOString()] });
 }
 
-function textDecoder(codePage: number, notes: string[]): TextDecoder {
-  const label = CODE_PAGES[codePage] ?? (codePage >= 1250 && codePage <= 1258 ? `windows-${codePage}` : codePage === 874 ? 'windows-874' : null);
-  try {
-    if (label) return new TextDecoder(label);
-  } catch {
-    // An ICU-less Node knows fewer encodings.
-  }
-  notes.push(`${LABEL}: code page ${codePage} is not known here; its strings were read as Windows-1252`);
-  return new TextDecoder('windows-1252');
-}
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
