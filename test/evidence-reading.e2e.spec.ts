@@ -506,6 +506,10 @@ describe('reading evidence (e2e)', () => {
       ['mediaType=image/png', ['png']],
       ['mediaType=application/octet-stream', ['declaredOnly']],
       ['mediaType=image/*', ['ne', 'nw', 'se', 'sw', 'deadSea', 'png', 'nothing', 'neCopy']],
+      // Several types, any of them; a family by the start of its subtype (the console's "Documents").
+      ['mediaType=image/png,application/octet-stream', ['png', 'declaredOnly']],
+      ['mediaType=IMAGE/P*,application/oct*', ['png', 'declaredOnly']],
+      ['mediaType=video/*,image/pn*', ['png']],
       // nw's camera time has no zone: its 26-hour window overlaps the day.
       ['from=2008-05-30T00:00:00Z&to=2008-05-31T00:00:00Z', ['ne', 'sw', 'neCopy', 'nw']],
       ['mediaType=image/jpeg&bbox=-180,-90,0,90', ['nw', 'sw']],
@@ -622,6 +626,11 @@ describe('reading evidence (e2e)', () => {
       ['flag=suspicious', 'flag'],
       ['near=10,10&locationSource=gps', 'locationSource'],
       ['mediaType=jpeg', 'mediaType'],
+      ['mediaType=image/png,', 'mediaType'],
+      ['mediaType=image/%25', 'mediaType'],
+      ['mediaType=image/p_g', 'mediaType'],
+      ['mediaType=image/*png', 'mediaType'],
+      [`mediaType=${Array(21).fill('image/png').join(',')}`, 'mediaType'],
       ['from=yesterday', 'from'],
       ['limit=0', 'limit'],
       ['limit=1000', 'limit'],

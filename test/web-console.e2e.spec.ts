@@ -551,6 +551,18 @@ describe('in Chromium', () => {
     ]);
     expect(await fact('Created, as the document says')).toBe('24 Feb 2024, 09:15:00 (Kyiv) · 07:15 UTC');
     await checkScreen(page, 'item: a witness statement');
+
+    // The grid's "Documents" type: Word (both kinds), RTF and PDF statements, not the photo beside them.
+    const others = await Promise.all(
+      ['statement-libreoffice.doc', 'statement.rtf', 'not-an-image.pdf', 'exif-ne-offset.jpg'].map(async (name) => (await submit(t, investigator, statements, fixture(name), { filename: name })).body.id as string),
+    );
+    await page.goto(`${base}/cases/${statements}`);
+    const grid = page.getByRole('region', { name: 'Evidence' });
+    await expect.poll(() => grid.getAttribute('data-total')).toBe('5');
+    await page.getByRole('form', { name: 'Filters' }).getByLabel('Type', { exact: true }).selectOption({ label: 'Documents: PDF, Office, OpenDocument, RTF' });
+    await page.getByRole('form', { name: 'Filters' }).getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => grid.getAttribute('data-total')).toBe('4');
+    expect(await grid.locator(`[data-evidence-id="${others[3]}"]`).count()).toBe(0);
     await page.close();
   });
 

@@ -27,7 +27,7 @@ const NOT_FROM_FORMS = new Set([
   'must be ...',
   'must be an original (/evidence/{id}/content) or a package (/exports/{id}/content), ids in lowercase',
   'must be the id of an upload (the last part of its tus Location)',
-  'must be type/subtype or type/*',
+  'must be type/subtype, type/* or type/prefix*, or up to 20 of them separated by commas',
   'must be item ids separated by commas',
   'must name at most 200 items',
 ]);

@@ -107,6 +107,9 @@ const choice = (values: readonly string[], description: string) =>
     .refine((value) => values.includes(value), `must be one of ${values.join(', ')}`)
     .meta({ enum: [...values] });
 
+/** `mediaType`'s value: up to 20 comma-separated types, each whole, a type's every subtype (`image/*`) or a family by the start of its subtype. */
+const MEDIA_TYPE_PATTERNS = /^[a-z0-9.+-]+\/([a-z0-9.+-]+\*?|\*)(,[a-z0-9.+-]+\/([a-z0-9.+-]+\*?|\*)){0,19}$/i;
+
 /** `GET /cases/:caseId/evidence`: the shared listing parameters and evidence's own filters. */
 export const EvidenceListQuery = z
   .strictObject({
@@ -116,8 +119,10 @@ export const EvidenceListQuery = z
       'The position near/bbox look at: declared, embedded, or any (default: either matches); without near or bbox it has no effect',
     ).optional(),
     flag: choice(EVIDENCE_FLAGS, 'Items carrying this flag').optional(),
-    mediaType: once('type/subtype or type/* (the sniffed type)')
-      .regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/i, 'must be type/subtype or type/*')
+    mediaType: once(
+      'The sniffed type: type/subtype, type/*, or a family by its start (application/vnd.oasis.opendocument.*); several comma-separated (up to 20) match any of them',
+    )
+      .regex(MEDIA_TYPE_PATTERNS, 'must be type/subtype, type/* or type/prefix*, or up to 20 of them separated by commas')
       .optional(),
     status: choice(EVIDENCE_STATUSES, 'Items with this status').optional(),
     tag: once('Items carrying this tag (exactly)').trim().min(1).max(100).optional(),

@@ -58,10 +58,12 @@ export function listQuerySql(
     );
   }
   if (query.mediaType) {
-    // Media types are case-insensitive (RFC 9110 §8.3.1).
-    const type = query.mediaType.toLowerCase();
-    if (type.endsWith('/*')) where.push(`lower(e.media_type) LIKE ${p(type.slice(0, -1) + '%')}`);
-    else where.push(`lower(e.media_type) = ${p(type)}`);
+    // Media types are case-insensitive (RFC 9110 §8.3.1); a pattern holds no LIKE wildcard of its
+    // own (letters, digits, '.', '+', '-': see EvidenceListQuery), so '*' is the only one.
+    const types = query.mediaType.toLowerCase().split(',');
+    const exact = types.filter((type) => !type.endsWith('*'));
+    const prefixes = types.filter((type) => type.endsWith('*')).map((type) => `${type.slice(0, -1)}%`);
+    where.push(`(${[...(exact.length ? [`lower(e.media_type) = ANY (${p(exact)}::text[])`] : []), ...(prefixes.length ? [`lower(e.media_type) LIKE ANY (${p(prefixes)}::text[])`] : [])].join(' OR ')})`);
   }
   if (query.status) where.push(`e.status = ${p(query.status)}`);
   if (query.tag) where.push(`${p(query.tag)} = ANY (e.tags)`);

@@ -7,7 +7,17 @@ import { requestThumbnail } from './thumbs.js';
 
 const FLAGS: Flag[] = ['exact_duplicate', 'near_duplicate', 'location_mismatch', 'time_mismatch', 'no_embedded_metadata', 'type_mismatch'];
 const STATUSES = ['received', 'under_review', 'verified', 'disputed'] as const;
-const TYPES = ['image/*', 'video/*', 'audio/*', 'application/pdf'] as const;
+/**
+ * The type filter's choices: the API's mediaType patterns and their labels. Documents: PDFs, Word,
+ * Excel and PowerPoint (OOXML and 97-2003 compound files), OpenDocument and RTF.
+ */
+const TYPES = [
+  ['image/*', 'type.image'],
+  ['video/*', 'type.video'],
+  ['audio/*', 'type.audio'],
+  ['application/pdf,application/rtf,application/x-cfb,application/msword,application/vnd.openxmlformats-officedocument.*,application/vnd.oasis.opendocument.*', 'type.documents'],
+  ['application/pdf', 'type.application/pdf'],
+] as const;
 const CELL_W = 176;
 const CELL_H = 236;
 const PAGE = 200;
@@ -109,9 +119,9 @@ export function EvidenceGrid({ caseId }: { caseId: string }) {
         </Select>
         <Select label={t('filter.type')} value={draft.mediaType} onChange={set('mediaType')}>
           <option value="">{t('filter.any')}</option>
-          {TYPES.map((ty) => (
-            <option key={ty} value={ty}>
-              {t(`type.${ty.replace('/*', '') as 'image'}`)}
+          {TYPES.map(([value, label]) => (
+            <option key={value} value={value}>
+              {t(label)}
             </option>
           ))}
         </Select>
