@@ -545,6 +545,23 @@ describe('reading evidence (e2e)', () => {
       expect(await search('roof')).toEqual([]);
     });
 
+    it("q finds a statement by what it says of itself: its title, its author's name in any form, who saved it last; also after a PATCH", async () => {
+      const statementCase = await createCase(t, investigator, 'Statements', []);
+      const docx = (await submit(t, investigator, statementCase, fixture('statement.docx'), { metadata: { title: 'Statement 1' }, filename: 'a.docx' })).body.id as string;
+      const rtf = (await submit(t, investigator, statementCase, fixture('statement.rtf'), { metadata: { title: 'Statement 2' }, filename: 'b.rtf' })).body.id as string;
+      const search = async (q: string) => (await get(investigator, `/cases/${statementCase}/evidence?q=${encodeURIComponent(q)}`)).body.items.map((i: { id: string }) => i.id).sort();
+      // dc:creator / \author "Олена Коваль"; asked in another case of the name.
+      expect(await search('Олени Коваль')).toEqual([docx, rtf].sort());
+      // The documents' own titles: "Свідчення щодо удару & пожежі", "... ₴ «Київ»".
+      expect(await search('пожежі')).toEqual([docx]);
+      expect(await search('Київ')).toEqual([rtf]);
+      // cp:lastModifiedBy, \operator.
+      expect(await search('investigator')).toEqual([docx, rtf].sort());
+      const patched = await t.http.patch(`/api/v1/evidence/${docx}`).set('Authorization', bearer(investigator)).send({ title: 'Протокол' });
+      expect(patched.status).toBe(200);
+      expect(await search('Коваль протокол')).toEqual([docx]);
+    });
+
     it('a documenter lists only what they submitted', async () => {
       expect(await list('', documenter)).toEqual([ids['neCopy']]);
       expect(await list('bbox=44,33,45,34', documenter)).toEqual([ids['neCopy']]);

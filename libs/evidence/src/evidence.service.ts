@@ -237,7 +237,7 @@ export class EvidenceService implements OnApplicationShutdown {
             duplicateOf: original?.id ?? null,
             processing: derivable ? 'pending' : 'done',
             processingError: derivable ? null : noPictureReason(mediaType),
-            searchText: evidenceSearchText(metadata.title, metadata.description, metadata.tags, fileName),
+            searchText: evidenceSearchText(metadata.title, metadata.description, metadata.tags, fileName, extracted),
           });
           await upload.claim?.(tx, id);
           // The link to an incident goes through EvidenceLinks like every link (same case or 422),
@@ -500,6 +500,7 @@ export class EvidenceService implements OnApplicationShutdown {
           changes.description === undefined ? row.description : changes.description,
           changes.tags ?? row.tags,
           row.original_file_name,
+          row.extracted,
         );
       }
       const linkEvents = await this.relink(tx, actor, row, patch);
@@ -702,10 +703,21 @@ async function closedIfFails(stream: Readable | null, recorded: Promise<unknown>
   }
 }
 
-/** The words an item is found by: its title, description, tags and original file name. */
-function evidenceSearchText(title: string | null | undefined, description: string | null | undefined, tags: string[] | undefined, fileName: string | null): string {
+/**
+ * The words an item is found by: its title, description, tags and original file name, and what a
+ * document says of itself: its title, author and last saver (a witness statement is looked for by
+ * who wrote it). Migration 1764003200000 makes the same of items received before.
+ */
+function evidenceSearchText(
+  title: string | null | undefined,
+  description: string | null | undefined,
+  tags: string[] | undefined,
+  fileName: string | null,
+  extracted: ExtractedMetadata | null,
+): string {
+  const document = extracted?.document;
   // "IMG_2041 Kharkiv.jpg" would be one token to the parser: split file names at . _ -.
-  return searchText(title, description, ...(tags ?? []), fileName?.replace(/[._-]+/g, ' '));
+  return searchText(title, description, ...(tags ?? []), fileName?.replace(/[._-]+/g, ' '), document?.title, document?.author, document?.lastModifiedBy);
 }
 
 /**
