@@ -2,13 +2,12 @@
 // FlashPix.pm reads it: the property sets of the root storage's "\x05SummaryInformation" (title,
 // author, who saved it last, application, page count, creation and last-save times) and
 // "\x05DocumentSummaryInformation" (a presentation's slides), MS-OLEPS; a Word file's pages also
-// from its own document properties. Older witness statements
-// and NGO reports still come so. A compound file holding "EncryptedPackage" is a
-// password-protected OOXML file: that is said, since nothing in it can be read.
-// Strings are decoded in the set's code page (Ukrainian Windows writes 1251); times are FILETIMEs,
-// UTC by definition (ExifTool prints them without a zone). Only the properties taken are read
-// (a presentation's summary carries a thumbnail of hundreds of KiB, left unread). A failure
-// gives a note, never an exception.
+// from its own document properties. Older witness statements and NGO reports still come so. A
+// compound file holding "EncryptedPackage" is a password-protected OOXML file: that is said,
+// since nothing in it can be read. Strings are decoded in the set's code page (Ukrainian Windows
+// writes 1251); times are FILETIMEs, UTC by definition (ExifTool prints them without a zone).
+// Only the properties taken are read (a presentation's summary carries a thumbnail of hundreds of
+// KiB, left unread). A failure gives a note, never an exception.
 import type { FileHandle } from 'node:fs/promises';
 import { codePageDecoder } from './code-pages.js';
 import { CompoundFile, type StreamEntry, type StreamReader } from './compound-file.js';
@@ -74,7 +73,6 @@ export async function readOleMetadata(handle: FileHandle, size: number): Promise
     return { ...NO_DOCUMENT_FACTS, notes: [...notes, `${LABEL}: the compound file cannot be read (${message(error)})`] };
   }
 }
-
 
 /** The wanted properties of the stream's set `fmtid` (MS-OLEPS 2.21, 2.20): strings, counts and times. */
 async function readPropertySet(stream: StreamReader, fmtid: string, wanted: number[], notes: string[]): Promise<Map<number, Property>> {
@@ -152,7 +150,6 @@ function fileTime(ticks: bigint): CaptureTime | null {
   if (Math.abs(ms) > 8.64e15) return null;
   return captureTimeFromTags({ xmpDates: [new Date(ms).toISOString()] });
 }
-
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

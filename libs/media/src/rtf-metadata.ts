@@ -1,11 +1,12 @@
 // What an RTF document (WordPad's, Word's, LibreOffice's "Rich Text") says of itself, from its
 // information group as ExifTool's RTF.pm reads it: \title, \author, \operator (who saved it last),
-// \creatim and \revtim (wall-clock times, no zone), \nofpages; and the program from
-// \*\generator (without the ';' Word and WordPad end it with). Text is decoded as RTF writes it: \'hh bytes in the document's code page
-// (\ansicpg; Ukrainian Windows writes 1251), \uN characters with their \ucN fallbacks skipped,
-// and where a writer gives a title twice (LibreOffice's {\upr{ANSI}{\*\ud{Unicode}}}), the Unicode
-// one. Bounded: the first 4 MiB are searched for the group, which writers put before the text;
-// a group over 64 KiB is not read. A failure gives a note, never an exception.
+// \creatim and \revtim (wall-clock times, no zone), \nofpages; and the program from \*\generator
+// (without the ';' Word and WordPad end it with). Text is decoded as RTF writes it: \'hh bytes in
+// the document's code page (\ansicpg; Ukrainian Windows writes 1251), \uN characters with their
+// \ucN fallbacks skipped, and where a writer gives a title twice (LibreOffice's
+// {\upr{ANSI}{\*\ud{Unicode}}}), the Unicode one. Bounded: the first 4 MiB are searched for the
+// group, which writers put before the text; a group over 64 KiB is not read. A failure gives a
+// note, never an exception.
 import type { FileHandle } from 'node:fs/promises';
 import { codePageDecoder } from './code-pages.js';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
@@ -29,9 +30,10 @@ export async function readRtfMetadata(handle: FileHandle, size: number): Promise
   const rtf = buffer.toString('latin1', 0, bytesRead);
   const notes: string[] = [];
   const decoder = textDecoder(rtf.slice(0, 4096), notes);
-  const generatorAt = rtf.search(/\{[\r\n]*\\\*[\r\n]*\\generator(?![a-zA-Z])/);
+  // A group's opening brace, not an escaped one (\{) in the text.
+  const generatorAt = rtf.search(/(?<!\\)\{[\r\n]*\\\*[\r\n]*\\generator(?![a-zA-Z])/);
   const generator = generatorAt < 0 ? null : groupAt(rtf, generatorAt);
-  const infoAt = rtf.search(/\{[\r\n]*\\info(?![a-zA-Z])/);
+  const infoAt = rtf.search(/(?<!\\)\{[\r\n]*\\info(?![a-zA-Z])/);
   if (infoAt < 0 && generator === null) return null;
   const facts: PdfMetadata = { ...NO_DOCUMENT_FACTS, creator: generator === null ? null : cleanText(text(afterWord(generator), decoder).replace(/;\s*$/, '')), notes };
   if (infoAt < 0) return facts;
@@ -102,12 +104,14 @@ function afterWord(group: string): string {
 /** RTF text as characters: escapes decoded, control words dropped, \*-destinations left out. */
 function text(rtf: string, decoder: TextDecoder): string {
   let out = '';
+  // Bytes of the document's code page, decoded together (a double-byte code page's pairs stay whole).
   let bytes: number[] = [];
-  let skip = 1;
   const flush = () => {
     if (bytes.length) out += decoder.decode(Uint8Array.from(bytes));
     bytes = [];
   };
+  // \ucN: the characters after each \uN that stand in for it where Unicode is not read (1 by default).
+  let skip = 1;
   let pendingSkip = 0;
   for (let i = 0; i < rtf.length; ) {
     const c = rtf[i]!;
