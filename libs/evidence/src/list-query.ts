@@ -63,7 +63,11 @@ export function listQuerySql(
     const types = query.mediaType.toLowerCase().split(',');
     const exact = types.filter((type) => !type.endsWith('*'));
     const prefixes = types.filter((type) => type.endsWith('*')).map((type) => `${type.slice(0, -1)}%`);
-    where.push(`(${[...(exact.length ? [`lower(e.media_type) = ANY (${p(exact)}::text[])`] : []), ...(prefixes.length ? [`lower(e.media_type) LIKE ANY (${p(prefixes)}::text[])`] : [])].join(' OR ')})`);
+    const conditions = [
+      ...(exact.length ? [`lower(e.media_type) = ANY (${p(exact)}::text[])`] : []),
+      ...(prefixes.length ? [`lower(e.media_type) LIKE ANY (${p(prefixes)}::text[])`] : []),
+    ];
+    where.push(`(${conditions.join(' OR ')})`);
   }
   if (query.status) where.push(`e.status = ${p(query.status)}`);
   if (query.tag) where.push(`${p(query.tag)} = ANY (e.tags)`);
