@@ -35,6 +35,8 @@ export interface StreamReader {
 export class CompoundFile {
   private readonly fatSectors = new Map<number, Buffer>();
   private miniStream: StreamReader | null = null;
+  /** The mini FAT, one reader for every small stream: its chain is walked once. */
+  private miniFat: StreamReader | null = null;
 
   private constructor(
     private readonly file: BoundedReader,
@@ -90,7 +92,7 @@ export class CompoundFile {
   /** Reads inside a stream found by rootStreams(): small streams live in the mini stream. */
   stream(entry: StreamEntry): StreamReader {
     if (entry.size >= this.header.readUInt32LE(0x38) || !this.miniStream) return this.chainReader(entry.start, entry.size);
-    const miniFat = this.chainReader(this.header.readUInt32LE(0x3c), this.header.readUInt32LE(0x40) * this.sectorSize);
+    const miniFat = (this.miniFat ??= this.chainReader(this.header.readUInt32LE(0x3c), this.header.readUInt32LE(0x40) * this.sectorSize));
     return sectorChain(entry.start, entry.size, 64, Math.floor(this.miniStream.size / 64), async (sector) => {
       const next = await miniFat.read(sector * 4, 4);
       return next.length === 4 ? next.readUInt32LE(0) : NO_STREAM;
