@@ -84,6 +84,10 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   // RTF, as Word and as LibreOffice write it.
   'statement.rtf': { mediaType: 'application/rtf' },
   'statement-libreoffice.rtf': { mediaType: 'application/rtf' },
+  // An e-mail tip and a page saved by the browser: their header blocks.
+  'tip.eml': { mediaType: 'message/rfc822' },
+  'tip-outlook-express.eml': { mediaType: 'message/rfc822' },
+  'saved-page.mhtml': { mediaType: 'multipart/related' },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 
@@ -752,6 +756,25 @@ describe('evidence intake (e2e)', () => {
     expect(res.body.mediaType).toBe('application/rtf');
     expect(res.body.flags).toEqual([]);
     expect(res.body.extracted.document).toMatchObject({ author: 'Олена Коваль', lastModifiedBy: 'Investigator', pages: 2 });
+  });
+
+  it('an e-mail tip and a page saved by the browser: who sent it and when, the page address; found by their subject and type', async () => {
+    // Before, both were application/octet-stream with nothing read and no_embedded_metadata.
+    const tip = await submit(t, documenter, caseId, fixture('tip.eml'), { filename: 'Свідчення.eml', contentType: 'message/rfc822' });
+    expect(tip.status, JSON.stringify(tip.body)).toBe(201);
+    expect(tip.body).toMatchObject({ mediaType: 'message/rfc822', flags: [] });
+    expect(tip.body.extracted.document).toMatchObject({ author: 'Олена Коваль <olena.koval@example.org>', createdAt: '2025-11-04T01:12:07.000Z', createdAtOffset: '+02:00' });
+    // Linux desktops name an .mhtml application/x-mimearchive: one family with multipart/related.
+    const page = await submit(t, documenter, caseId, fixture('saved-page.mhtml'), { filename: 'saltivka.mhtml', contentType: 'application/x-mimearchive' });
+    expect(page.status, JSON.stringify(page.body)).toBe(201);
+    expect(page.body).toMatchObject({ mediaType: 'multipart/related', flags: [] });
+    expect(page.body.extracted.document).toMatchObject({ savedFrom: 'http://news.example.org/2025/11/04/saltivka.html', author: null });
+    const list = async (query: string) =>
+      ((await t.http.get(`/api/v1/cases/${caseId}/evidence?${query}`).set('Authorization', bearer(investigator))).body.items as Array<{ id: string }>).map((item) => item.id).sort();
+    expect(await list('mediaType=message/rfc822,multipart/related')).toEqual([tip.body.id, page.body.id].sort());
+    // The subject's words, in another case form, and the sender's name.
+    expect(await list(`q=${encodeURIComponent('уламок школа')}`)).toEqual([tip.body.id, page.body.id].sort());
+    expect(await list(`q=${encodeURIComponent('Олени Коваль')}&mediaType=message/rfc822`)).toEqual([tip.body.id]);
   });
 
   it('a video or picture in a format the archive does not decode says why it has no picture; audio does not', async () => {

@@ -256,7 +256,7 @@ export interface Evidence {
     height: number | null;
     durationS: number | null;
     /** A PDF's or an office document's own account of itself (its values as the file gives them). */
-    document?: { pages: number | null; title: string | null; author: string | null; lastModifiedBy?: string | null; creator: string | null; createdAt: string | null; modifiedAt: string | null };
+    document?: { pages: number | null; title: string | null; author: string | null; lastModifiedBy?: string | null; savedFrom?: string | null; creator: string | null; createdAt: string | null; modifiedAt: string | null };
   } | null;
   flags: Flag[];
   nearDuplicates: { id: string; distance: number }[];

@@ -169,6 +169,11 @@ export const ExtractedMetadata = z
           .describe("Who saved it last: OOXML's cp:lastModifiedBy, OpenDocument's dc:creator, Word 97-2003's Last Author; null for a PDF; absent on items read before 2026-12-07"),
         creator: z.string().nullable(),
         producer: z.string().nullable(),
+        savedFrom: z
+          .string()
+          .nullable()
+          .optional()
+          .describe("A saved web page's address (MHTML's Snapshot-Content-Location, as Chrome and Edge write it); only on saved pages"),
         createdAt: z.string().nullable(),
         createdAtOffset: z.string().nullable(),
         modifiedAt: z.string().nullable(),
@@ -176,7 +181,7 @@ export const ExtractedMetadata = z
       })
       .optional(),
   })
-  .meta({ id: 'ExtractedMetadata', description: 'What the file itself says (EXIF/XMP/QuickTime/PDF/office documents), never overwritten by declarations' });
+  .meta({ id: 'ExtractedMetadata', description: 'What the file itself says (EXIF/XMP/QuickTime/PDF/office documents/e-mail headers), never overwritten by declarations' });
 
 /** The evidence resource of api.md. */
 export const Evidence = z

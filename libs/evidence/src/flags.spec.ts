@@ -108,6 +108,9 @@ describe('typeMismatch', () => {
     ['video/MP2T', 'video/mp2t', false],
     ['text/rtf', 'application/rtf', false],
     ['application/x-rtf', 'application/rtf', false],
+    ['message/rfc822', 'multipart/related', false],
+    ['application/x-mimearchive', 'multipart/related', false],
+    ['multipart/related', 'message/rfc822', false],
     // Containers and what they hold.
     ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/zip', false],
     ['application/zip', 'application/epub+zip', false],
@@ -134,6 +137,8 @@ describe('typeMismatch', () => {
     ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', true],
     ['application/json', 'image/png', true],
     ['text/rtf', 'application/pdf', true],
+    ['message/rfc822', 'application/pdf', true],
+    ['application/pdf', 'message/rfc822', true],
   ] as const)('declared %s, sniffed %s → %s', (declared, sniffed, expected) => {
     expect(typeMismatch(declared, sniffed)).toBe(expected);
   });

@@ -589,6 +589,9 @@ const EXTENSIONS: Record<string, string> = {
   'video/mp4': '.mp4',
   'video/quicktime': '.mov',
   'application/pdf': '.pdf',
+  'application/rtf': '.rtf',
+  'message/rfc822': '.eml',
+  'multipart/related': '.mhtml',
   'audio/mpeg': '.mp3',
 };
 const extensionOf = (mediaType: string): string => EXTENSIONS[mediaType] ?? '';

@@ -84,6 +84,12 @@ describe('partnerEvidenceView', () => {
         document: { pages: 2, title: 'Statement', author: null, lastModifiedBy: null, creator: null, producer: null, createdAt: null },
       },
     });
+    // A saved web page's address goes too (its query can carry the viewing account's tokens).
+    const page = { submittedBy: { id: 'u3' }, extracted: { document: { title: 'Нічна атака', savedFrom: 'https://example.org/p/1?__cft__=AZX' } } };
+    expect(partnerEvidenceView(page, new Set()).extracted).toEqual({
+      device: null,
+      document: { title: 'Нічна атака', savedFrom: null, author: null, lastModifiedBy: null, creator: null, producer: null },
+    });
     // A file with no device and no document block gets none.
     expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: 'IMG_1.jpg', extracted: { device: null, width: 1 } }, new Set())).toEqual({
       submittedBy: { id: 'u2' },

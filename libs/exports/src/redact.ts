@@ -37,7 +37,7 @@ interface PartnerShown {
   nearDuplicates?: readonly { id: string }[];
   extracted?: {
     device?: { make: string | null; model: string | null; software: string | null } | null;
-    document?: { author?: string | null; lastModifiedBy?: string | null; creator?: string | null; producer?: string | null } | null;
+    document?: { author?: string | null; lastModifiedBy?: string | null; creator?: string | null; producer?: string | null; savedFrom?: string | null } | null;
   } | null;
 }
 
@@ -48,7 +48,8 @@ interface PartnerShown {
  * "D1-IMG_0001-kharkiv-home.jpg", can name a place or a person; the packed preview has a name
  * of its own), no device (make, model and software single out a documenter's phone or drone),
  * and no program a document names as its creator or producer (an office's scanner or copy of
- * a word processor, the device of a document). The items it names as its copies
+ * a word processor, the device of a document), nor the address a saved web page came from (its
+ * query can carry the tokens of the account that viewed it). The items it names as its copies
  * (`duplicateOf`, `nearDuplicates`) are only those in the same copy (`inCopy`): the ids of others
  * would tell a partner of material the archive did not share (its flags still say it has copies).
  */
@@ -62,8 +63,12 @@ export function partnerEvidenceView<V extends PartnerShown>(view: V, inCopy: Rea
     originalFileName: null,
     ...(view.duplicateOf !== undefined ? { duplicateOf: view.duplicateOf !== null && inCopy.has(view.duplicateOf) ? view.duplicateOf : null } : {}),
     ...(view.nearDuplicates ? { nearDuplicates: view.nearDuplicates.filter((near) => inCopy.has(near.id)) } : {}),
-    ...(extracted ? { extracted: { ...extracted, device: null, ...(document ? { document: { ...document, author: null, lastModifiedBy: null, creator: null, producer: null } } : {}) } } : {}),
+    ...(extracted ? { extracted: { ...extracted, device: null, ...(document ? { document: partnerDocument(document) } : {}) } } : {}),
   };
+}
+
+function partnerDocument<D extends { savedFrom?: string | null }>(document: D): D {
+  return { ...document, author: null, lastModifiedBy: null, creator: null, producer: null, ...(document.savedFrom !== undefined ? { savedFrom: null } : {}) };
 }
 
 /**

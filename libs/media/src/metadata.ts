@@ -36,6 +36,7 @@ import { readOfficeMetadata } from './office-metadata.js';
 import { readOleMetadata } from './ole-metadata.js';
 import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
+import { messageKind, readEmailMetadata } from './email-metadata.js';
 import { isRtf, readRtfMetadata } from './rtf-metadata.js';
 
 export type { ExtractedLocation } from './exif-values.js';
@@ -336,7 +337,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'zip' | 'cfb' | 'rtf' | 'jpeg' | 'png' | 'tiff' | null;
+type Container = 'iso-bmff' | 'matroska' | 'mpeg-ts' | 'mpeg-ps' | 'avi' | 'asf' | 'flv' | 'audio' | 'amr' | 'pdf' | 'zip' | 'cfb' | 'rtf' | 'email' | 'jpeg' | 'png' | 'tiff' | null;
 
 /** HEAD bytes read once: enough for a JPEG's EXIF/XMP/IPTC segments in the usual case. */
 const HEAD_BYTES = 64 * 1024;
@@ -378,6 +379,8 @@ function containerOf(head: Buffer): Container {
   // A compound file: Word 97-2003, Excel, PowerPoint, or a password-protected OOXML file.
   if (bytes.subarray(0, 8).equals(CFB_SIGNATURE)) return 'cfb';
   if (isRtf(bytes)) return 'rtf';
+  // An e-mail (.eml) or a web page saved as one (MHTML): a header block of RFC 5322 fields.
+  if (messageKind(head) !== null) return 'email';
   if (start.startsWith('II*\x00') || start.startsWith('MM\x00*')) return 'tiff';
   // Ogg, an ID3v2 tag (MP3), RIFF WAVE, FLAC, or an MPEG audio frame header: 11 sync bits,
   // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.
@@ -408,12 +411,13 @@ async function readAudioVideo(filePath: string, container: Container): Promise<P
 }
 
 /** The readers never throw by design; should one do so anyway, the intake still goes on. */
-/** What a document says of itself: a PDF, an OOXML or OpenDocument file (ZIP), a Word 97-2003 file or its kin (compound file), an RTF file. */
+/** What a document says of itself: a PDF, an OOXML or OpenDocument file (ZIP), a Word 97-2003 file or its kin (compound file), an RTF file, an e-mail or a saved web page. */
 function readDocument(filePath: string, { container, handle, size }: Probe): Promise<PdfReading | null> | null {
   if (container === 'pdf') return readPdfMetadata(filePath).catch(failedReader('PDF'));
   if (container === 'zip') return readOfficeMetadata(filePath).catch(failedReader('Office document'));
   if (container === 'cfb') return readOleMetadata(handle, size).catch(failedReader('Office document'));
   if (container === 'rtf') return readRtfMetadata(handle, size).catch(failedReader('RTF'));
+  if (container === 'email') return readEmailMetadata(handle, size).catch(failedReader('E-mail'));
   return null;
 }
 

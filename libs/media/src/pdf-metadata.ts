@@ -22,6 +22,8 @@ export interface PdfMetadata {
   creator: string | null;
   /** The library that wrote the PDF (Info /Producer, pdf:Producer). */
   producer: string | null;
+  /** Where a saved web page came from (MHTML's Snapshot-Content-Location); given by that reader only. */
+  savedFrom?: string | null;
   /** UTC instant when the date has an offset, else zone-less wall-clock time (like capturedAt). */
   createdAt: string | null;
   createdAtOffset: string | null;

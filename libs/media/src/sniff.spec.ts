@@ -17,6 +17,9 @@ describe('sniffMediaType', () => {
     ['not-an-image.pdf', 'application/pdf'],
     ['random.bin', 'application/octet-stream'],
     ['truncated.jpg', 'image/jpeg'],
+    ['tip.eml', 'message/rfc822'],
+    ['tip-outlook-express.eml', 'message/rfc822'],
+    ['saved-page.mhtml', 'multipart/related'],
   ])('%s is %s', async (name, mime) => {
     expect(await sniffMediaType(fixture(name))).toBe(mime);
   });
@@ -26,6 +29,10 @@ describe('sniffMediaType', () => {
       'application/octet-stream',
     );
     expect(await sniffMediaType(scratch.write('empty.png', new Uint8Array(0)))).toBe('application/octet-stream');
+  });
+
+  it('takes a text that only starts like a letter for plain text, not an e-mail', async () => {
+    expect(await sniffMediaType(scratch.write('letter.txt', 'From: Olena Koval\nTo: the investigator\n\nI saw the drone at 3 am.\n'))).toBe('application/octet-stream');
   });
 
   it('lets a missing file fail', async () => {

@@ -1,4 +1,5 @@
 import { fileTypeFromFile, type Detector } from 'file-type';
+import { EMAIL_MEDIA_TYPE, HEAD_BYTES, messageKind } from './email-metadata.js';
 
 /** Fallback for anything file-type does not recognise (plain text included). */
 export const UNKNOWN_MEDIA_TYPE = 'application/octet-stream';
@@ -6,7 +7,7 @@ export const UNKNOWN_MEDIA_TYPE = 'application/octet-stream';
 /** Media type from the file's bytes (magic numbers), ignoring its name and any declared type. */
 export async function sniffMediaType(filePath: string): Promise<string> {
   try {
-    const detected = await fileTypeFromFile(filePath, { customDetectors: [olympusRaw] });
+    const detected = await fileTypeFromFile(filePath, { customDetectors: [olympusRaw, mimeMessage] });
     return detected?.mime ?? UNKNOWN_MEDIA_TYPE;
   } catch (error) {
     // A missing or unreadable file is the caller's problem; odd bytes are not.
@@ -25,6 +26,20 @@ const olympusRaw: Detector = {
     const head = new Uint8Array(4);
     if ((await tokenizer.peekBuffer(head, { length: 4, mayBeLess: true })) < 4) return undefined;
     return ['IIRO', 'IIRS', 'MMOR'].includes(Buffer.from(head).toString('latin1')) ? { ext: 'orf', mime: 'image/x-olympus-orf' } : undefined;
+  },
+};
+
+/**
+ * An e-mail (.eml: message/rfc822) or a web page saved as one MIME message (.mht, .mhtml:
+ * multipart/related), by its header block (see messageKind); file-type knows neither.
+ */
+const mimeMessage: Detector = {
+  id: 'custodia.mime-message',
+  async detect(tokenizer) {
+    const head = new Uint8Array(HEAD_BYTES);
+    const length = await tokenizer.peekBuffer(head, { length: head.length, mayBeLess: true });
+    const kind = messageKind(Buffer.from(head.buffer, 0, length));
+    return kind ? { ext: kind === EMAIL_MEDIA_TYPE ? 'eml' : 'mht', mime: kind } : undefined;
   },
 };
 

@@ -200,13 +200,15 @@ function EmbeddedTags({ item }: { item: Evidence }) {
   );
 }
 
-/** What a PDF or an office document says of itself (text as the file gives it; times as `extracted` gives them). */
+/** What a PDF, an office document, an e-mail or a saved web page says of itself (text as the file gives it; times as `extracted` gives them). */
 function DocumentFacts({ document }: { document: NonNullable<Evidence['extracted']>['document'] }) {
   const { t, instant } = useI18n();
   if (!document) return null;
   const facts: [MessageKey, string | null][] = [
     ['item.docPages', document.pages === null ? null : String(document.pages)],
     ['item.docTitle', shown(document.title)],
+    // As text, never a link: opening it from the archive would tell the page who is looking.
+    ['item.docSavedFrom', shown(document.savedFrom ?? null)],
     ['item.docAuthor', shown(document.author)],
     ['item.docLastModifiedBy', shown(document.lastModifiedBy ?? null)],
     ['item.docApplication', shown(document.creator)],

@@ -107,6 +107,7 @@ export const LABELS = {
   duration: bi('Тривалість, у файлі', 'Duration, in file'),
   docPages: bi('Сторінок, за документом', 'Pages, as the document says'),
   docTitle: bi('Назва, у документі', 'Title, in the document'),
+  docSavedFrom: bi('Збережено зі сторінки', 'Saved from the page at'),
   docAuthor: bi('Автор, у документі', 'Author, in the document'),
   docLastModifiedBy: bi('Востаннє зберіг, у документі', 'Last saved by, in the document'),
   docApplication: bi('Програма, що створила документ', 'Written with'),

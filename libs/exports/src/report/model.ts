@@ -71,6 +71,8 @@ export interface ReportItem {
       author: string | null;
       /** Absent on items read before 2026-12-07. */
       lastModifiedBy?: string | null;
+      /** A saved web page's address; only on saved pages. */
+      savedFrom?: string | null;
       creator: string | null;
       createdAt: string | null;
       createdAtOffset: string | null;

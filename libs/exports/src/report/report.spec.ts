@@ -144,6 +144,18 @@ describe('report.html', () => {
     expect(partner).not.toContain('Last saved by');
   });
 
+  it("shows a saved web page's address as text, never as a link; a partner copy has none", async () => {
+    const page = ordinaryItem();
+    const address = 'http://news.example.org/2025/11/04/saltivka.html?from=feed';
+    page.extracted = { ...page.extracted!, document: { pages: null, title: 'Нічна атака', author: null, savedFrom: address, creator: 'Saved by Blink', createdAt: '2026-12-07T21:26:29.000Z', createdAtOffset: '+00:00', modifiedAt: null, modifiedAtOffset: null } };
+    const { text } = await html(model(header({ timestamp: true }), () => [page]));
+    expect(text.replace(/<[^>]+>/g, '')).toContain('Saved from the page at');
+    expect(text).toContain('news.example.org/2025/11/04/saltivka.html');
+    expect(text).not.toContain('href="http://news.example.org');
+    page.extracted.document = { ...page.extracted.document!, savedFrom: null };
+    expect((await html(model(header({ timestamp: false, purpose: 'partner' }), () => [page]))).text).not.toContain('Saved from the page at');
+  });
+
   it('never lets a value out as markup, script or a request elsewhere', async () => {
     for (const m of [courtModel(), partnerModel()]) {
       const { text } = await html(m);

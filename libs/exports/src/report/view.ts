@@ -271,6 +271,7 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
       if (typeof d.pages === 'number') inFile.push({ label: LABELS.docPages, lines: [[sp(groupDigits(d.pages))]] });
       for (const [label, text] of [
         [LABELS.docTitle, d.title],
+        [LABELS.docSavedFrom, d.savedFrom ?? null],
         [LABELS.docAuthor, d.author],
         [LABELS.docLastModifiedBy, d.lastModifiedBy ?? null],
         [LABELS.docApplication, d.creator],

@@ -1,0 +1,154 @@
+// What an e-mail or a saved web page says of itself, from its header block (RFC 5322 with MIME,
+// RFC 2045-2047): an .eml as Thunderbird, Outlook, Apple Mail or a webmail's "download message"
+// save it (a tip or a witness's account forwarded to an investigator), and an MHTML page (.mht,
+// .mhtml: RFC 2557, what Chrome and Edge save with "Save page as... single file"; a documenter's
+// copy of a post before it is taken down). Taken: Subject as the title, From as the author (name
+// and address), Date as the creation time with the sender's offset, X-Mailer or User-Agent as the
+// program, and a saved page's address (Snapshot-Content-Location). The header block is parsed with
+// postal-mime (folded lines, encoded words in any charset, address lists); the body is not read.
+// The date is read here, since the offset is what a court asks for and postal-mime gives UTC only.
+// Bounded: the header block must end within the first 64 KiB. A failure gives a note, never an exception.
+import type { FileHandle } from 'node:fs/promises';
+import PostalMime, { type Address } from 'postal-mime';
+import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
+import { NO_DOCUMENT_FACTS, type PdfMetadata } from './pdf-metadata.js';
+
+/** The sniffed media types: an e-mail, and a web page saved as one MIME message (MHTML). */
+export const EMAIL_MEDIA_TYPE = 'message/rfc822';
+export const WEB_ARCHIVE_MEDIA_TYPE = 'multipart/related';
+
+/** How much of the start is read: a message's header block must end within it. */
+export const HEAD_BYTES = 64 * 1024;
+/** A header field's line: a name of printable ASCII but ':' (RFC 5322 §2.2), then ':'. */
+const FIELD_LINE = /^[\x21-\x39\x3b-\x7e]{1,76}[ \t]*:/;
+/** The mbox separator some programs keep at the top of a saved message ("From - Tue Nov  4 ..."). */
+const MBOX_SEPARATOR = /^From [^\r\n]*\r?\n/;
+
+/**
+ * Which kind of MIME message the first bytes begin, from the header block alone: every line up
+ * to the first empty one is a header field or a folded continuation, and the fields make it a
+ * message (From with a Date, Message-ID, Received or MIME-Version) or a saved page (MIME-Version
+ * with a multipart/related Content-Type: Word's MHT has no From). A text that merely starts
+ * "From: Olena" is not one. Null for anything else (binary bytes never match).
+ */
+export function messageKind(head: Buffer): typeof EMAIL_MEDIA_TYPE | typeof WEB_ARCHIVE_MEDIA_TYPE | null {
+  // Most files are turned away by their first line, before anything else is looked at.
+  if (!/^(From |[A-Za-z][A-Za-z0-9-]{0,75}[ \t]*:)/.test(head.toString('latin1', 0, 80))) return null;
+  const text = head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)).replace(MBOX_SEPARATOR, '');
+  const end = headerEnd(text, head.length < HEAD_BYTES);
+  if (end === null) return null;
+  const names = new Set<string>();
+  let contentType = '';
+  for (const line of text.slice(0, end).split(/\r?\n/)) {
+    if (line === '') continue;
+    if (/^[ \t]/.test(line)) {
+      if (names.size === 0) return null;
+      continue;
+    }
+    if (!FIELD_LINE.test(line)) return null;
+    const name = line.slice(0, line.indexOf(':')).trim().toLowerCase();
+    names.add(name);
+    if (name === 'content-type') contentType = line.slice(line.indexOf(':') + 1).trim().toLowerCase();
+  }
+  if (contentType.startsWith('multipart/related') && (names.has('mime-version') || names.has('snapshot-content-location'))) return WEB_ARCHIVE_MEDIA_TYPE;
+  if (names.has('from') && ['date', 'message-id', 'received', 'mime-version'].some((name) => names.has(name))) return EMAIL_MEDIA_TYPE;
+  return null;
+}
+
+/** Where the header block ends (its empty line), or the text's end when that is the file's and it is all header; else null. */
+function headerEnd(text: string, wholeFile: boolean): number | null {
+  const match = /\r?\n\r?\n/.exec(text);
+  if (match) return match.index;
+  return wholeFile ? text.length : null;
+}
+
+export async function readEmailMetadata(handle: FileHandle, size: number): Promise<PdfMetadata | null> {
+  const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+  let bytes = buffer.subarray(0, bytesRead);
+  const kind = messageKind(bytes);
+  if (kind === null) return null;
+  const label = kind === EMAIL_MEDIA_TYPE ? 'E-mail' : 'Saved web page (MHTML)';
+  const notes: string[] = [];
+  const separator = MBOX_SEPARATOR.exec(bytes.toString('latin1', 0, 1024));
+  if (separator) bytes = bytes.subarray(separator[0].length);
+  // messageKind found the block's end (or the file is all header).
+  const end = headerEnd(bytes.toString('latin1'), bytesRead < HEAD_BYTES)!;
+  const header = Buffer.concat([bytes.subarray(0, end), Buffer.from('\r\n\r\n')]);
+  const email = await PostalMime.parse(header);
+  const field = (name: string) => email.headers.find((h) => h.key === name)?.value;
+  const from = mailbox(email.from);
+  // A saved page's From is its saver ("<Saved by Blink>"), not a person.
+  const savedBy = from !== null && !from.includes('@') && /^<?saved by /i.test(from) ? from.replace(/^<|>$/g, '') : null;
+  const date = field('date');
+  const sent = date === undefined ? null : rfc5322Date(date, label, notes);
+  return {
+    ...NO_DOCUMENT_FACTS,
+    title: cleanText(email.subject),
+    author: savedBy ? null : from,
+    creator: cleanText(field('x-mailer') ?? field('user-agent')) ?? savedBy,
+    ...(kind === WEB_ARCHIVE_MEDIA_TYPE ? { savedFrom: cleanText(field('snapshot-content-location')) } : {}),
+    createdAt: sent?.capturedAt ?? null,
+    createdAtOffset: sent?.capturedAtOffset ?? null,
+    notes,
+  };
+}
+
+/** "Name <address>", or whichever of the two the field gives; the first of a list or group. */
+function mailbox(address: Address | undefined): string | null {
+  const first = address?.group ? address.group[0] : address;
+  if (!first) return null;
+  const name = cleanText(first.name);
+  const mail = cleanText(first.address);
+  return name && mail ? `${name} <${mail}>` : (mail ?? name);
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+/** RFC 5322 §4.3's obsolete zones; a military letter, like "-0000", says nothing of the local zone (§3.3), so only the instant is known. */
+const NAMED_ZONES: Record<string, string> = { ut: '+0000', gmt: '+0000', z: '+0000', est: '-0500', edt: '-0400', cst: '-0600', cdt: '-0500', mst: '-0700', mdt: '-0600', pst: '-0800', pdt: '-0700' };
+const DATE_TIME = /^(?:[a-z]{3,9}\s*,\s*)?(\d{1,2})\s+([a-z]{3})[a-z]*\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s+([+-]\d{4}|[a-z]{1,5}))?/i;
+
+/**
+ * RFC 5322 §3.3 date-time with the obsolete forms of §4.3 (two- and three-digit years, named
+ * zones, no seconds, comments and folding whitespace anywhere), as the sender wrote it: the
+ * instant in UTC with the sender's offset. A zone that is not in the RFC (such as "MSK" or
+ * "EET") is left out with a note, and the time kept as local time; anything unreadable is null.
+ */
+export function rfc5322Date(value: string, label: string, notes: string[]): CaptureTime | null {
+  const text = uncomment(value).replace(/\s+/g, ' ').trim();
+  const parts = DATE_TIME.exec(text);
+  const month = parts ? MONTHS.indexOf(parts[2]!.toLowerCase()) : -1;
+  if (!parts || month < 0) {
+    notes.push(`${label}: the Date field cannot be read`);
+    return null;
+  }
+  const [, day, , yearText, hour, minute, second, zone] = parts;
+  let year = Number(yearText);
+  if (yearText!.length === 2) year += year < 50 ? 2000 : 1900;
+  else if (yearText!.length === 3) year += 1900;
+  let offset = zone === undefined ? undefined : /^[+-]\d{4}$/.test(zone) ? zone : NAMED_ZONES[zone.toLowerCase()];
+  if (zone !== undefined && offset === undefined) {
+    if (/^[a-ik-z]$/i.test(zone)) offset = '+0000';
+    else notes.push(`${label}: the Date field's zone "${zone}" is not one RFC 5322 defines; the time is kept as local time`);
+  }
+  if (offset === '-0000') offset = '+0000';
+  const pad = (n: string | number, width = 2) => String(n).padStart(width, '0');
+  const iso = `${pad(year, 4)}-${pad(month + 1)}-${pad(day!)}T${pad(hour!)}:${minute}:${second === '60' ? '59' : (second ?? '00')}${offset ? `${offset.slice(0, 3)}:${offset.slice(3)}` : ''}`;
+  const time = captureTimeFromTags({ xmpDates: [iso] });
+  if (!time) notes.push(`${label}: the Date field names no real time ("${text.slice(0, 64)}")`);
+  return time;
+}
+
+/** The text without RFC 5322 comments (parenthesised, nested, with quoted pairs). */
+function uncomment(value: string): string {
+  let depth = 0;
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && depth > 0) i++;
+    else if (c === '(') depth++;
+    else if (c === ')' && depth > 0) depth--;
+    else if (depth === 0) out += c;
+  }
+  return out;
+}
