@@ -88,6 +88,8 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'tip.eml': { mediaType: 'message/rfc822' },
   'tip-outlook-express.eml': { mediaType: 'message/rfc822' },
   'saved-page.mhtml': { mediaType: 'multipart/related' },
+  // An Outlook message saved as a file: a compound file of its own properties.
+  'outlook.msg': { mediaType: 'application/x-cfb' },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 

@@ -85,7 +85,7 @@ describe('partnerEvidenceView', () => {
       },
     });
     // A saved web page's address goes too (its query can carry the viewing account's tokens).
-    const page = { submittedBy: { id: 'u3' }, extracted: { document: { title: 'Нічна атака', savedFrom: 'https://example.org/p/1?__cft__=AZX' } } };
+    const page = { submittedBy: { id: 'u3' }, originalFileName: null, extracted: { document: { title: 'Нічна атака', savedFrom: 'https://example.org/p/1?__cft__=AZX' } } };
     expect(partnerEvidenceView(page, new Set()).extracted).toEqual({
       device: null,
       document: { title: 'Нічна атака', savedFrom: null, author: null, lastModifiedBy: null, creator: null, producer: null },

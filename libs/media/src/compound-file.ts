@@ -7,6 +7,7 @@
 // the file end with an error, never an endless walk.
 import type { FileHandle } from 'node:fs/promises';
 import { BoundedReader } from './bounded-reader.js';
+import { captureTimeFromTags, type CaptureTime } from './exif-values.js';
 
 export const CFB_SIGNATURE = Buffer.from('d0cf11e0a1b11ae1', 'hex');
 const LIMITS = { maxReads: 4096, maxBytes: 16 * 1024 * 1024 };
@@ -17,6 +18,9 @@ const NO_STREAM = 0xffffffff;
 const ENTRY_BYTES = 128;
 /** Most directory entries walked: a document with thousands of embedded objects stays well under. */
 const MAX_ENTRIES = 65_536;
+/** 100 ns ticks from 1601-01-01 to 1970-01-01, and in a year (less is a duration, as ExifTool takes it). */
+const FILETIME_UNIX_EPOCH = 116_444_736_000_000_000n;
+const FILETIME_YEAR = 315_360_000_000_000n;
 
 export class CompoundFileError extends Error {}
 
@@ -177,4 +181,12 @@ function sectorChain(
       return Buffer.concat(parts);
     },
   };
+}
+
+/** A FILETIME (MS-DTYP: 100 ns ticks since 1601, UTC) as a UTC instant; null for 0 and for durations (Total Edit Time shares the type). */
+export function fileTime(ticks: bigint): CaptureTime | null {
+  if (ticks < FILETIME_YEAR) return null;
+  const ms = Number((ticks - FILETIME_UNIX_EPOCH) / 10_000n);
+  if (Math.abs(ms) > 8.64e15) return null;
+  return captureTimeFromTags({ xmpDates: [new Date(ms).toISOString()] });
 }

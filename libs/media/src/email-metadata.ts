@@ -74,23 +74,46 @@ export async function readEmailMetadata(handle: FileHandle, size: number): Promi
   if (separator) bytes = bytes.subarray(separator[0].length);
   // messageKind found the block's end (or the file is all header).
   const end = headerEnd(bytes.toString('latin1'), bytesRead < HEAD_BYTES)!;
-  const header = Buffer.concat([bytes.subarray(0, end), Buffer.from('\r\n\r\n')]);
-  const email = await PostalMime.parse(header);
+  const facts = await readHeaderBlock(bytes.subarray(0, end), label, notes);
+  return {
+    ...NO_DOCUMENT_FACTS,
+    title: facts.title,
+    author: facts.author,
+    creator: facts.creator,
+    ...(kind === WEB_ARCHIVE_MEDIA_TYPE ? { savedFrom: facts.savedFrom } : {}),
+    createdAt: facts.sent?.capturedAt ?? null,
+    createdAtOffset: facts.sent?.capturedAtOffset ?? null,
+    notes,
+  };
+}
+
+export interface HeaderFacts {
+  /** The Subject. */
+  title: string | null;
+  /** The sender as "name <address>"; null for a saved page's saver. */
+  author: string | null;
+  /** The mailer (X-Mailer, User-Agent), or what saved a page ("Saved by Blink"). */
+  creator: string | null;
+  /** The Date: the instant with the sender's offset. */
+  sent: CaptureTime | null;
+  /** A saved page's address (Snapshot-Content-Location). */
+  savedFrom: string | null;
+}
+
+/** What a header block (without its empty line) says: also an Outlook message's copy of its internet headers. */
+export async function readHeaderBlock(header: Buffer | string, label: string, notes: string[]): Promise<HeaderFacts> {
+  const email = await PostalMime.parse(Buffer.concat([Buffer.from(header), Buffer.from('\r\n\r\n')]));
   const field = (name: string) => email.headers.find((h) => h.key === name)?.value;
   const from = mailbox(email.from);
   // A saved page's From is its saver ("<Saved by Blink>"), not a person.
   const savedBy = from !== null && !from.includes('@') && /^<?saved by /i.test(from) ? from.replace(/^<|>$/g, '') : null;
   const date = field('date');
-  const sent = date === undefined ? null : rfc5322Date(date, label, notes);
   return {
-    ...NO_DOCUMENT_FACTS,
     title: cleanText(email.subject),
     author: savedBy ? null : from,
     creator: cleanText(field('x-mailer') ?? field('user-agent')) ?? savedBy,
-    ...(kind === WEB_ARCHIVE_MEDIA_TYPE ? { savedFrom: cleanText(field('snapshot-content-location')) } : {}),
-    createdAt: sent?.capturedAt ?? null,
-    createdAtOffset: sent?.capturedAtOffset ?? null,
-    notes,
+    sent: date === undefined ? null : rfc5322Date(date, label, notes),
+    savedFrom: cleanText(field('snapshot-content-location')),
   };
 }
 

@@ -74,7 +74,7 @@ describe('readOleMetadata', () => {
     expect(read1).toMatchObject({ pages: 12, title: 'Брифінг', author: 'Олена Коваль', notes: [] });
   });
 
-  it("takes the root's summary, not an embedded object's; is null for a compound file that has none (an installer, a mail)", async () => {
+  it("takes the root's summary, not an embedded object's; is null for a compound file that has none (an installer; a .msg without its property stream)", async () => {
     const embedded = propertySetStream(SUMMARY_FMTID, [[2, { lpstr: Buffer.from('Embedded chart') }]]);
     expect(await read(compoundFile({ WordDocument: Buffer.alloc(64), 'ObjectPool/_1234/\x05SummaryInformation': embedded }))).toBeNull();
     const both = await read(compoundFile({ 'ObjectPool/_1234/\x05SummaryInformation': embedded, [SUMMARY]: wordSummary }));

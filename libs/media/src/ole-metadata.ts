@@ -7,11 +7,13 @@
 // since nothing in it can be read. Strings are decoded in the set's code page (Ukrainian Windows
 // writes 1251); times are FILETIMEs, UTC by definition (ExifTool prints them without a zone).
 // Only the properties taken are read (a presentation's summary carries a thumbnail of hundreds of
-// KiB, left unread). A failure gives a note, never an exception.
+// KiB, left unread). An Outlook message (.msg) is a compound file too: outlook-message.ts reads it.
+// A failure gives a note, never an exception.
 import type { FileHandle } from 'node:fs/promises';
 import { codePageDecoder } from './code-pages.js';
-import { CompoundFile, type StreamEntry, type StreamReader } from './compound-file.js';
-import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
+import { CompoundFile, fileTime, type StreamEntry, type StreamReader } from './compound-file.js';
+import { cleanText, type CaptureTime } from './exif-values.js';
+import { MESSAGE_PROPERTIES, readOutlookMessage } from './outlook-message.js';
 import { NO_DOCUMENT_FACTS, type PdfMetadata } from './pdf-metadata.js';
 
 const LABEL = 'Office document';
@@ -27,13 +29,10 @@ const MAX_STRING_BYTES = 64 * 1024;
 /** Where a Word file's FIB points at its DOP (fcDop/lcbDop), and where the DOP keeps its pages (cPg). */
 const DOP_PAIR = 0xf8;
 const DOP_PAGES = 46;
-/** 100 ns ticks from 1601-01-01 to 1970-01-01, and in a year (less is a duration, as ExifTool takes it). */
-const FILETIME_UNIX_EPOCH = 116_444_736_000_000_000n;
-const FILETIME_YEAR = 315_360_000_000_000n;
 
 type Property = string | number | CaptureTime | null;
 
-/** A compound file's document properties; null when it holds none (an installer, a mail, Thumbs.db). */
+/** A compound file's document properties, or an Outlook message's; null when it holds none (an installer, Thumbs.db). */
 export async function readOleMetadata(handle: FileHandle, size: number): Promise<PdfMetadata | null> {
   const notes: string[] = [];
   try {
@@ -41,6 +40,7 @@ export async function readOleMetadata(handle: FileHandle, size: number): Promise
     const streams = await file.rootStreams();
     const named = (name: string) => streams.find((s) => s.name === name);
     if (named('EncryptedPackage')) return { ...NO_DOCUMENT_FACTS, notes: [`${LABEL}: encrypted (a password-protected Word, Excel or PowerPoint file); its properties cannot be read`] };
+    if (named(MESSAGE_PROPERTIES)) return await readOutlookMessage(file, streams, notes);
     if (!named(SUMMARY) && !named(DOCUMENT_SUMMARY)) return null;
     const read = async (name: string, fmtid: string, wanted: number[]): Promise<Map<number, Property>> => {
       const entry = named(name);
@@ -141,14 +141,6 @@ async function wordPages(file: CompoundFile, named: (name: string) => StreamEntr
   if (lcbDop < DOP_PAGES + 2) return null;
   const pages = await file.stream(table).read(fcDop + DOP_PAGES, 2);
   return pages.length === 2 ? pages.readUInt16LE(0) : null;
-}
-
-/** A FILETIME as a UTC instant; null for 0 and for durations (Total Edit Time shares the type). */
-function fileTime(ticks: bigint): CaptureTime | null {
-  if (ticks < FILETIME_YEAR) return null;
-  const ms = Number((ticks - FILETIME_UNIX_EPOCH) / 10_000n);
-  if (Math.abs(ms) > 8.64e15) return null;
-  return captureTimeFromTags({ xmpDates: [new Date(ms).toISOString()] });
 }
 
 function message(error: unknown): string {

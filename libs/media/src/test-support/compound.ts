@@ -46,7 +46,7 @@ export function compoundFile(streams: Record<string, Buffer>): Buffer {
 
 /** Cyrillic and ASCII text in Windows-1251, as a Ukrainian Windows' Word writes its properties. */
 export function windows1251(text: string): Buffer {
-  const special: Record<string, number> = { і: 0xb3, І: 0xb2, ї: 0xbf, Ї: 0xaf, є: 0xba, Є: 0xaa, ґ: 0xb4, Ґ: 0xa5, '’': 0x92 };
+  const special: Record<string, number> = { і: 0xb3, І: 0xb2, ї: 0xbf, Ї: 0xaf, є: 0xba, Є: 0xaa, ґ: 0xb4, Ґ: 0xa5, '’': 0x92, '«': 0xab, '»': 0xbb, '№': 0xb9 };
   return Buffer.from(
     [...text].map((c) => {
       const code = c.codePointAt(0)!;
