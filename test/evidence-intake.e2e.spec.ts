@@ -79,8 +79,8 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'statement.docx': { mediaType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' },
   'statement.odt': { mediaType: 'application/vnd.oasis.opendocument.text' },
   // The same from Word 97-2003 and Excel 97-2003 files (LibreOffice's): a compound file's summary.
-  'statement-libreoffice.doc': { mediaType: 'application/x-cfb' },
-  'losses-libreoffice.xls': { mediaType: 'application/x-cfb' },
+  'statement-libreoffice.doc': { mediaType: 'application/msword' },
+  'losses-libreoffice.xls': { mediaType: 'application/vnd.ms-excel' },
   // RTF, as Word and as LibreOffice write it.
   'statement.rtf': { mediaType: 'application/rtf' },
   'statement-libreoffice.rtf': { mediaType: 'application/rtf' },
@@ -89,7 +89,7 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'tip-outlook-express.eml': { mediaType: 'message/rfc822' },
   'saved-page.mhtml': { mediaType: 'multipart/related' },
   // An Outlook message saved as a file: a compound file of its own properties.
-  'outlook.msg': { mediaType: 'application/x-cfb' },
+  'outlook.msg': { mediaType: 'application/vnd.ms-outlook' },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 

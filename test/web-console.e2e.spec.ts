@@ -552,17 +552,25 @@ describe('in Chromium', () => {
     expect(await fact('Created, as the document says')).toBe('24 Feb 2024, 09:15:00 (Kyiv) · 07:15 UTC');
     await checkScreen(page, 'item: a witness statement');
 
-    // The grid's "Documents" type: Word (both kinds), RTF and PDF statements, not the photo beside them.
+    // The grid's "Documents" type: Word (both kinds), RTF and PDF statements, an e-mail, an Outlook
+    // message and a saved web page, not the photo beside them.
     const others = await Promise.all(
-      ['statement-libreoffice.doc', 'statement.rtf', 'not-an-image.pdf', 'exif-ne-offset.jpg'].map(async (name) => (await submit(t, investigator, statements, fixture(name), { filename: name })).body.id as string),
+      ['statement-libreoffice.doc', 'statement.rtf', 'not-an-image.pdf', 'exif-ne-offset.jpg', 'tip.eml', 'outlook.msg', 'saved-page.mhtml'].map(
+        async (name) => (await submit(t, investigator, statements, fixture(name), { filename: name })).body.id as string,
+      ),
     );
     await page.goto(`${base}/cases/${statements}`);
     const grid = page.getByRole('region', { name: 'Evidence' });
-    await expect.poll(() => grid.getAttribute('data-total')).toBe('5');
-    await page.getByRole('form', { name: 'Filters' }).getByLabel('Type', { exact: true }).selectOption({ label: 'Documents: PDF, Office, OpenDocument, RTF' });
+    await expect.poll(() => grid.getAttribute('data-total')).toBe('8');
+    await page.getByRole('form', { name: 'Filters' }).getByLabel('Type', { exact: true }).selectOption({ label: 'Documents: PDF, Office, OpenDocument, RTF, e-mails, saved web pages' });
     await page.getByRole('form', { name: 'Filters' }).getByRole('button', { name: 'Apply filters' }).click();
-    await expect.poll(() => grid.getAttribute('data-total')).toBe('4');
+    await expect.poll(() => grid.getAttribute('data-total')).toBe('7');
     expect(await grid.locator(`[data-evidence-id="${others[3]}"]`).count()).toBe(0);
+    // A saved page's address is shown as text: opening it from the archive would tell the page who looks.
+    await page.goto(`${base}/evidence/${others[6]}`);
+    await page.locator('dl.facts').waitFor();
+    expect(await fact('Saved from the page at')).toBe('http://news.example.org/2025/11/04/saltivka.html');
+    expect(await page.locator('dl.facts a[href*="news.example.org"]').count()).toBe(0);
     await page.close();
   });
 

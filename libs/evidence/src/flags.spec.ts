@@ -115,6 +115,11 @@ describe('typeMismatch', () => {
     ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/zip', false],
     ['application/zip', 'application/epub+zip', false],
     ['application/msword', 'application/x-cfb', false],
+    ['application/vnd.ms-office', 'application/msword', false],
+    ['application/vnd.ms-office', 'application/vnd.ms-outlook', false],
+    ['application/x-cfb', 'application/vnd.ms-excel', false],
+    ['application/msword', 'application/vnd.ms-excel', true],
+    ['application/vnd.ms-outlook', 'application/msword', true],
     ['image/svg+xml', 'application/xml', false],
     ['application/gpx+xml', 'application/xml', false],
     // Bytes the sniffer cannot name: only formats with a signature are contradicted.

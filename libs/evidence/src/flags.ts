@@ -128,6 +128,8 @@ const MEDIA_TYPE_ALIASES: Record<string, string> = {
   // RTF as macOS and Linux desktops name it (the sniffer: application/rtf).
   'text/rtf': 'application/rtf',
   'application/x-rtf': 'application/rtf',
+  // What file(1) calls a compound file it cannot tell apart (Linux tools declare it so).
+  'application/vnd.ms-office': 'application/x-cfb',
 };
 
 /**

@@ -590,8 +590,12 @@ const EXTENSIONS: Record<string, string> = {
   'video/quicktime': '.mov',
   'application/pdf': '.pdf',
   'application/rtf': '.rtf',
+  'application/msword': '.doc',
+  'application/vnd.ms-excel': '.xls',
+  'application/vnd.ms-powerpoint': '.ppt',
+  'application/vnd.ms-outlook': '.msg',
   'message/rfc822': '.eml',
   'multipart/related': '.mhtml',
   'audio/mpeg': '.mp3',
 };
-const extensionOf = (mediaType: string): string => EXTENSIONS[mediaType] ?? '';
+export const extensionOf = (mediaType: string): string => EXTENSIONS[mediaType] ?? '';

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sniffMediaType } from './sniff.js';
+import { compoundFile } from './test-support/compound.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 describe('sniffMediaType', () => {
@@ -20,6 +22,11 @@ describe('sniffMediaType', () => {
     ['tip.eml', 'message/rfc822'],
     ['tip-outlook-express.eml', 'message/rfc822'],
     ['saved-page.mhtml', 'multipart/related'],
+    // Compound files by their root streams (file-type calls them all application/x-cfb).
+    ['statement-libreoffice.doc', 'application/msword'],
+    ['losses-libreoffice.xls', 'application/vnd.ms-excel'],
+    ['briefing-libreoffice.ppt', 'application/vnd.ms-powerpoint'],
+    ['outlook.msg', 'application/vnd.ms-outlook'],
   ])('%s is %s', async (name, mime) => {
     expect(await sniffMediaType(fixture(name))).toBe(mime);
   });
@@ -33,6 +40,14 @@ describe('sniffMediaType', () => {
 
   it('takes a text that only starts like a letter for plain text, not an e-mail', async () => {
     expect(await sniffMediaType(scratch.write('letter.txt', 'From: Olena Koval\nTo: the investigator\n\nI saw the drone at 3 am.\n'))).toBe('application/octet-stream');
+  });
+
+  it('leaves any other compound file, and a damaged one, application/x-cfb', async () => {
+    expect(await sniffMediaType(scratch.write('installer.msi', compoundFile({ '\x05SummaryInformation': Buffer.alloc(64), Binary: Buffer.alloc(8) })))).toBe('application/x-cfb');
+    const word = readFileSync(fixture('statement-libreoffice.doc'));
+    // The directory's sector pointed past the file's end.
+    word.writeUInt32LE(0x7fffff, 0x30);
+    expect(await sniffMediaType(scratch.write('damaged.doc', word))).toBe('application/x-cfb');
   });
 
   it('lets a missing file fail', async () => {

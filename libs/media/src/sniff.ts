@@ -1,4 +1,6 @@
+import { open } from 'node:fs/promises';
 import { fileTypeFromFile, type Detector } from 'file-type';
+import { CompoundFile } from './compound-file.js';
 import { EMAIL_MEDIA_TYPE, HEAD_BYTES, messageKind } from './email-metadata.js';
 
 /** Fallback for anything file-type does not recognise (plain text included). */
@@ -8,7 +10,7 @@ export const UNKNOWN_MEDIA_TYPE = 'application/octet-stream';
 export async function sniffMediaType(filePath: string): Promise<string> {
   try {
     const detected = await fileTypeFromFile(filePath, { customDetectors: [olympusRaw, mimeMessage] });
-    return detected?.mime ?? UNKNOWN_MEDIA_TYPE;
+    return detected?.mime === COMPOUND_FILE ? await compoundFileType(filePath) : (detected?.mime ?? UNKNOWN_MEDIA_TYPE);
   } catch (error) {
     // A missing or unreadable file is the caller's problem; odd bytes are not.
     if (isSystemError(error)) throw error;
@@ -42,6 +44,34 @@ const mimeMessage: Detector = {
     return kind ? { ext: kind === EMAIL_MEDIA_TYPE ? 'eml' : 'mht', mime: kind } : undefined;
   },
 };
+
+const COMPOUND_FILE = 'application/x-cfb';
+/** What a compound file is by the stream its application keeps first in its root storage (MS-DOC, MS-XLS, MS-PPT, MS-OXMSG). */
+const COMPOUND_FILE_TYPES: Array<[streams: string[], type: string]> = [
+  [['WordDocument'], 'application/msword'],
+  // Excel 97 and later write "Workbook", Excel 5 and 95 "Book".
+  [['Workbook', 'Book'], 'application/vnd.ms-excel'],
+  [['PowerPoint Document'], 'application/vnd.ms-powerpoint'],
+  [['__properties_version1.0'], 'application/vnd.ms-outlook'],
+];
+
+/**
+ * A Word, Excel or PowerPoint 97-2003 file or an Outlook message by its root streams; any other
+ * compound file (an installer, Thumbs.db, a password-protected OOXML file, a damaged one) stays
+ * application/x-cfb, which file-type calls them all.
+ */
+async function compoundFileType(filePath: string): Promise<string> {
+  const handle = await open(filePath, 'r');
+  try {
+    const names = new Set((await (await CompoundFile.open(handle, (await handle.stat()).size)).rootStreams()).map((s) => s.name));
+    return COMPOUND_FILE_TYPES.find(([streams]) => streams.some((name) => names.has(name)))?.[1] ?? COMPOUND_FILE;
+  } catch (error) {
+    if (isSystemError(error)) throw error;
+    return COMPOUND_FILE;
+  } finally {
+    await handle.close();
+  }
+}
 
 function isSystemError(error: unknown): boolean {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && 'syscall' in error;

@@ -15,7 +15,7 @@ const TYPES = [
   ['image/*', 'type.image'],
   ['video/*', 'type.video'],
   ['audio/*', 'type.audio'],
-  ['application/pdf,application/rtf,application/x-cfb,application/msword,application/vnd.openxmlformats-officedocument.*,application/vnd.oasis.opendocument.*,message/rfc822,multipart/related', 'type.documents'],
+  ['application/pdf,application/rtf,application/x-cfb,application/msword,application/vnd.ms-excel,application/vnd.ms-powerpoint,application/vnd.ms-outlook,application/vnd.openxmlformats-officedocument.*,application/vnd.oasis.opendocument.*,message/rfc822,multipart/related', 'type.documents'],
   ['application/pdf', 'type.application/pdf'],
 ] as const;
 const CELL_W = 176;
