@@ -55,6 +55,18 @@ describe('GET /evidence/:id/metadata: every tag, as ExifTool reads it (e2e)', ()
     expect(event).toMatchObject({ actor: { id: investigator.id }, details: { part: 'metadata' } });
   });
 
+  it("gives an e-mail's header fields, which ExifTool does not read, as the file holds them; a hostile field name stays a field", async () => {
+    const tip = (await submit(t, documenter, caseId, fixture('tip.eml'), { filename: 'tip.eml', contentType: 'message/rfc822' })).body.id;
+    const res = await get(investigator, tip);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.groups.MessageHeader).toMatchObject({ Date: 'Tue, 04 Nov 2025 03:12:07 +0200', 'User-Agent': 'Mozilla Thunderbird 128.4.0' });
+    const hostile = Buffer.from('Received: by b\r\nReceived: by a\r\n__proto__: p\r\nFrom: x@example.org\r\nDate: 4 Nov 2025 03:12 +0200\r\n\r\nbody');
+    const id = (await submit(t, documenter, caseId, hostile, { filename: 'hops.eml', contentType: 'message/rfc822' })).body.id;
+    const fields = (await get(investigator, id)).body.groups.MessageHeader;
+    expect(fields.Received).toEqual(['by b', 'by a']);
+    expect(Object.getOwnPropertyDescriptor(fields, '__proto__')?.value).toBe('p');
+  });
+
   it('reads the file once for many asks, from any item with those bytes, and logs every read', async () => {
     const bytes = fixture('metadata-rich.jpg');
     const [one, other] = [

@@ -331,7 +331,11 @@ export const EvidenceTags = z
     evidenceId: uuid(),
     sha256: sha256Hex(),
     reader: z.string().describe('"ExifTool <version>"'),
-    groups: z.record(z.string(), z.record(z.string(), TagValue)).describe('Tags by ExifTool family-1 group ("IFD0", "ExifIFD", "GPS", "XMP-dc", ...)'),
+    groups: z
+      .record(z.string(), z.record(z.string(), TagValue))
+      .describe(
+        'Tags by ExifTool family-1 group ("IFD0", "ExifIFD", "GPS", "XMP-dc", ...); and, read by the archive since ExifTool reads none, "MessageHeader": an e-mail\'s, a saved web page\'s or an Outlook message\'s header fields as the file holds them (unfolded, encoded words as written), in order, a repeated field (Received) as the list of its values',
+      ),
   })
   .meta({ id: 'EvidenceTags' });
 export type EvidenceTags = z.output<typeof EvidenceTags>;

@@ -33,6 +33,25 @@ describe('AllTagsReader: every tag, as ExifTool reads it, within bounds', () => 
     expect(await reader.version()).toMatch(/^\d+\.\d+/);
   });
 
+  it("adds an e-mail's, a saved page's and an Outlook message's header fields, in order, which ExifTool does not read", async () => {
+    const reader = new AllTagsReader();
+    const tip = (await reader.read(fixture('tip-outlook-express.eml')))['MessageHeader']!;
+    // The mbox line is no field; the fields keep their order and the encoded words as written.
+    expect(Object.keys(tip).slice(0, 3)).toEqual(['Received', 'From', 'To']);
+    expect(tip['Subject']).toBe('=?koi8-u?Q?=E6=CF=D4=CF_=DA_=CD=A6=D3=C3=D1_=D5=C4=C1=D2=D5?=');
+    expect((await reader.read(fixture('saved-page.mhtml')))['MessageHeader']).toMatchObject({ 'Snapshot-Content-Location': 'http://news.example.org/2025/11/04/saltivka.html' });
+    // An Outlook message: the copy of its internet headers.
+    expect((await reader.read(fixture('outlook.msg')))['MessageHeader']).toMatchObject({ 'X-Mailer': 'Microsoft Outlook 16.0', 'Message-ID': '<DB9PR01MB1234ABCD@example.org>' });
+    // A repeated field is the list of its values, top first; a field named like an object's own property is a field.
+    const hops = path.join(dir, 'hops.eml');
+    await writeFile(hops, 'Received: by b\r\nReceived: by a\r\nconstructor: c\r\n__proto__: p\r\nFrom: x@example.org\r\nDate: 4 Nov 2025 03:12 +0200\r\n\r\nbody');
+    const fields = (await reader.read(hops))['MessageHeader']!;
+    expect(fields['Received']).toEqual(['by b', 'by a']);
+    expect(Object.getOwnPropertyDescriptor(fields, 'constructor')?.value).toBe('c');
+    expect(Object.getOwnPropertyDescriptor(fields, '__proto__')?.value).toBe('p');
+    for (const name of ['metadata-rich.jpg', 'outlook-ansi.msg', 'statement-libreoffice.doc']) expect(Object.keys(await reader.read(fixture(name))), name).not.toContain('MessageHeader');
+  });
+
   it('refuses an answer past 16 MiB (a compressed comment of 100 MB) without taking it in', async () => {
     const file = path.join(dir, 'comment.png');
     await writeFile(file, await pngWith('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.alloc(100 * 1024 * 1024, 'A'))])));

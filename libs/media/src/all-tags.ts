@@ -1,6 +1,10 @@
 // Every tag a file carries, as ExifTool reads it: the reference investigators and court experts
 // use, for `GET /evidence/:id/metadata`. exifr stays the fast reader of what intake needs.
 import { execFile, type ChildProcess } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import { CFB_SIGNATURE } from './compound-file.js';
+import { headerBlockOf, headerFields } from './email-metadata.js';
+import { outlookInternetHeaders } from './outlook-message.js';
 
 /** A tag's value as ExifTool reports it (numbers with -n, text otherwise), shortened when huge. */
 export type TagValue = string | number | boolean | null | TagValue[] | { [key: string]: TagValue };
@@ -16,18 +20,38 @@ const LOCAL_GROUPS = new Set(['System']);
 const MAX_TEXT = 4096;
 const MAX_TAGS = 5000;
 const MAX_DEPTH = 8;
+/** The group of an e-mail's, a saved page's or an Outlook message's header fields, which ExifTool does not read. */
+export const MESSAGE_HEADER_GROUP = 'MessageHeader';
 
 function bounded(value: unknown, depth = 0): TagValue {
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return value as TagValue;
   if (typeof value === 'string') return value.length > MAX_TEXT ? `${value.slice(0, MAX_TEXT)}… (${value.length} characters)` : value;
   if (depth >= MAX_DEPTH) return '(nested too deep)';
   if (Array.isArray(value)) return value.slice(0, 200).map((v) => bounded(v, depth + 1));
-  if (typeof value === 'object') {
-    const out: Record<string, TagValue> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>).slice(0, 200)) out[k] = bounded(v, depth + 1);
-    return out;
-  }
+  // fromEntries: a key such as "__proto__" (a hostile e-mail's field) stays a key.
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value as Record<string, unknown>).slice(0, 200).map(([k, v]) => [k, bounded(v, depth + 1)]));
   return String(value);
+}
+
+/**
+ * The header fields of an e-mail or a saved web page, or the copy of its internet headers an
+ * Outlook message keeps: the Received chain, authentication results and DKIM signatures are what
+ * an examiner reads to tell where a message came from.
+ */
+async function messageHeader(path: string): Promise<Record<string, string | string[]> | null> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const block = await headerBlockOf(handle, size);
+    if (block) return await headerFields(block.header);
+    const signature = Buffer.alloc(8);
+    await handle.read(signature, 0, 8, 0);
+    if (!signature.equals(CFB_SIGNATURE)) return null;
+    const headers = await outlookInternetHeaders(handle, size);
+    return headers === null ? null : await headerFields(headers.split(/\r?\n\r?\n/)[0]!);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** ExifTool did not finish reading a file within the time limit (its process was killed). */
@@ -88,6 +112,8 @@ export class AllTagsReader {
       (groups[group] ??= {})[key.slice(colon + 1)] = bounded(value);
       count++;
     }
+    const header = await messageHeader(path).catch(() => null);
+    if (header) groups[MESSAGE_HEADER_GROUP] = bounded(header) as Record<string, TagValue>;
     return groups;
   }
 

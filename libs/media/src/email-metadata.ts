@@ -62,19 +62,26 @@ function headerEnd(text: string, wholeFile: boolean): number | null {
   return wholeFile ? text.length : null;
 }
 
-export async function readEmailMetadata(handle: FileHandle, size: number): Promise<PdfMetadata | null> {
+/** The header block of the message in `handle` (without its empty line or an mbox line before it), and its kind; null when it is none. */
+export async function headerBlockOf(handle: FileHandle, size: number): Promise<{ kind: NonNullable<ReturnType<typeof messageKind>>; header: Buffer } | null> {
   const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
   const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
   let bytes = buffer.subarray(0, bytesRead);
   const kind = messageKind(bytes);
   if (kind === null) return null;
-  const label = kind === EMAIL_MEDIA_TYPE ? 'E-mail' : 'Saved web page (MHTML)';
-  const notes: string[] = [];
   const separator = MBOX_SEPARATOR.exec(bytes.toString('latin1', 0, 1024));
   if (separator) bytes = bytes.subarray(separator[0].length);
   // messageKind found the block's end (or the file is all header).
-  const end = headerEnd(bytes.toString('latin1'), bytesRead < HEAD_BYTES)!;
-  const facts = await readHeaderBlock(bytes.subarray(0, end), label, notes);
+  return { kind, header: bytes.subarray(0, headerEnd(bytes.toString('latin1'), bytesRead < HEAD_BYTES)!) };
+}
+
+export async function readEmailMetadata(handle: FileHandle, size: number): Promise<PdfMetadata | null> {
+  const block = await headerBlockOf(handle, size);
+  if (block === null) return null;
+  const { kind } = block;
+  const label = kind === EMAIL_MEDIA_TYPE ? 'E-mail' : 'Saved web page (MHTML)';
+  const notes: string[] = [];
+  const facts = await readHeaderBlock(block.header, label, notes);
   return {
     ...NO_DOCUMENT_FACTS,
     title: facts.title,
@@ -115,6 +122,21 @@ export async function readHeaderBlock(header: Buffer | string, label: string, no
     sent: date === undefined ? null : rfc5322Date(date, label, notes),
     savedFrom: cleanText(field('snapshot-content-location')),
   };
+}
+
+/**
+ * Every field of a header block as the file holds it (unfolded, encoded words left as written),
+ * in order; a field given more than once (Received) as the list of its values, top first.
+ */
+export async function headerFields(header: Buffer | string): Promise<Record<string, string | string[]>> {
+  const email = await PostalMime.parse(Buffer.concat([Buffer.from(header), Buffer.from('\r\n\r\n')]));
+  // A Map, so that a field named "constructor" or "__proto__" is a field like any other.
+  const fields = new Map<string, string | string[]>();
+  for (const { originalKey, value } of email.headers) {
+    const seen = fields.get(originalKey);
+    fields.set(originalKey, seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value]);
+  }
+  return Object.fromEntries(fields);
 }
 
 /** "Name <address>", or whichever of the two the field gives; the first of a list or group. */

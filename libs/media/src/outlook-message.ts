@@ -6,7 +6,8 @@
 // page are in "__properties_version1.0". A message that came in over the internet keeps its
 // headers (PidTagTransportMessageHeaders): their Date gives the sender's offset, which the MAPI
 // times (UTC) do not. Recipients and attachments (storages of their own) are not read.
-import { fileTime, type CompoundFile, type StreamEntry } from './compound-file.js';
+import type { FileHandle } from 'node:fs/promises';
+import { CompoundFile, fileTime, type StreamEntry } from './compound-file.js';
 import { codePageDecoder } from './code-pages.js';
 import { readHeaderBlock } from './email-metadata.js';
 import { cleanText, type CaptureTime } from './exif-values.js';
@@ -38,17 +39,7 @@ const TYPE = { integer32: 0x0003, time: 0x0040, string8: 0x001e, unicode: 0x001f
 /** The facts of the message in `file` whose root streams are `streams` (it holds MESSAGE_PROPERTIES). */
 export async function readOutlookMessage(file: CompoundFile, streams: StreamEntry[], notes: string[]): Promise<PdfMetadata> {
   const fixed = await fixedProperties(file, streams.find((s) => s.name === MESSAGE_PROPERTIES)!);
-  let decoder: TextDecoder | undefined;
-  const ansi = () => (decoder ??= codePageDecoder(fixed.integers.get(PID.messageCodepage) ?? fixed.integers.get(PID.internetCodepage) ?? 1252, notes, LABEL));
-  const text = async (id: number): Promise<string | null> => {
-    // Outlook writes the hex digits in upper case; a writer using lower case is read too.
-    const named = (type: number) => streams.find((s) => s.name.toUpperCase() === `__SUBSTG1.0_${hex(id)}${hex(type)}`);
-    const unicode = named(TYPE.unicode);
-    const entry = unicode ?? named(TYPE.string8);
-    if (!entry) return null;
-    const bytes = await file.stream(entry).read(0, Math.min(entry.size, MAX_STRING_BYTES));
-    return (unicode ? bytes.toString('utf16le') : ansi().decode(bytes)).replace(/\0+$/, '');
-  };
+  const text = stringReader(file, streams, fixed, notes);
   const name = cleanText(await text(PID.senderName));
   const smtp = [cleanText(await text(PID.senderSmtp)), cleanText(await text(PID.senderEmail))].find((address) => address?.includes('@')) ?? null;
   const transport = await text(PID.transportHeaders);
@@ -71,8 +62,37 @@ export async function readOutlookMessage(file: CompoundFile, streams: StreamEntr
   };
 }
 
+/** The copy of its internet headers an Outlook message in `handle` keeps; null for a message without, or another compound file. */
+export async function outlookInternetHeaders(handle: FileHandle, size: number): Promise<string | null> {
+  const file = await CompoundFile.open(handle, size);
+  const streams = await file.rootStreams();
+  const properties = streams.find((s) => s.name === MESSAGE_PROPERTIES);
+  if (!properties) return null;
+  return stringReader(file, streams, await fixedProperties(file, properties), [])(PID.transportHeaders);
+}
+
+/** Reads a string property of the message: UTF-16, or 8-bit in the message's code page (said once in `notes` when unknown). */
+function stringReader(file: CompoundFile, streams: StreamEntry[], fixed: FixedProperties, notes: string[]): (id: number) => Promise<string | null> {
+  let decoder: TextDecoder | undefined;
+  const ansi = () => (decoder ??= codePageDecoder(fixed.integers.get(PID.messageCodepage) ?? fixed.integers.get(PID.internetCodepage) ?? 1252, notes, LABEL));
+  return async (id) => {
+    // Outlook writes the hex digits in upper case; a writer using lower case is read too.
+    const named = (type: number) => streams.find((s) => s.name.toUpperCase() === `__SUBSTG1.0_${hex(id)}${hex(type)}`);
+    const unicode = named(TYPE.unicode);
+    const entry = unicode ?? named(TYPE.string8);
+    if (!entry) return null;
+    const bytes = await file.stream(entry).read(0, Math.min(entry.size, MAX_STRING_BYTES));
+    return (unicode ? bytes.toString('utf16le') : ansi().decode(bytes)).replace(/\0+$/, '');
+  };
+}
+
+interface FixedProperties {
+  times: Map<number, CaptureTime | null>;
+  integers: Map<number, number>;
+}
+
 /** The times and 32-bit integers of the top-level message's property stream. */
-async function fixedProperties(file: CompoundFile, entry: StreamEntry): Promise<{ times: Map<number, CaptureTime | null>; integers: Map<number, number> }> {
+async function fixedProperties(file: CompoundFile, entry: StreamEntry): Promise<FixedProperties> {
   const bytes = await file.stream(entry).read(0, Math.min(entry.size, MAX_PROPERTY_BYTES));
   const times = new Map<number, CaptureTime | null>();
   const integers = new Map<number, number>();
