@@ -33,7 +33,7 @@ const MBOX_SEPARATOR = /^From [^\r\n]*\r?\n/;
  */
 export function messageKind(head: Buffer): typeof EMAIL_MEDIA_TYPE | typeof WEB_ARCHIVE_MEDIA_TYPE | null {
   // Most files are turned away by their first line, before anything else is looked at.
-  if (!/^(From |[A-Za-z][A-Za-z0-9-]{0,75}[ \t]*:)/.test(head.toString('latin1', 0, 80))) return null;
+  if (!mayBeMessage(head)) return null;
   const text = head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)).replace(MBOX_SEPARATOR, '');
   const end = headerEnd(text, head.length < HEAD_BYTES);
   if (end === null) return null;
@@ -53,6 +53,14 @@ export function messageKind(head: Buffer): typeof EMAIL_MEDIA_TYPE | typeof WEB_
   if (contentType.startsWith('multipart/related') && (names.has('mime-version') || names.has('snapshot-content-location'))) return WEB_ARCHIVE_MEDIA_TYPE;
   if (names.has('from') && ['date', 'message-id', 'received', 'mime-version'].some((name) => names.has(name))) return EMAIL_MEDIA_TYPE;
   return null;
+}
+
+/** How many first bytes mayBeMessage needs. */
+export const FIRST_BYTES = 80;
+
+/** Whether the first bytes can begin a message: a header field's name and colon, or an mbox line. */
+export function mayBeMessage(head: Uint8Array): boolean {
+  return /^(From |[A-Za-z][A-Za-z0-9-]{0,75}[ \t]*:)/.test(Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, FIRST_BYTES)).toString('latin1'));
 }
 
 /** Where the header block ends (its empty line), or the text's end when that is the file's and it is all header; else null. */

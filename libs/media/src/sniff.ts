@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { fileTypeFromFile, type Detector } from 'file-type';
 import { CompoundFile } from './compound-file.js';
-import { EMAIL_MEDIA_TYPE, HEAD_BYTES, messageKind } from './email-metadata.js';
+import { EMAIL_MEDIA_TYPE, FIRST_BYTES, HEAD_BYTES, mayBeMessage, messageKind } from './email-metadata.js';
 
 /** Fallback for anything file-type does not recognise (plain text included). */
 export const UNKNOWN_MEDIA_TYPE = 'application/octet-stream';
@@ -38,6 +38,9 @@ const olympusRaw: Detector = {
 const mimeMessage: Detector = {
   id: 'custodia.mime-message',
   async detect(tokenizer) {
+    // A first look at a few bytes turns away every photo and video before 64 KiB are read.
+    const first = new Uint8Array(FIRST_BYTES);
+    if (!mayBeMessage(first.subarray(0, await tokenizer.peekBuffer(first, { length: first.length, mayBeLess: true })))) return undefined;
     const head = new Uint8Array(HEAD_BYTES);
     const length = await tokenizer.peekBuffer(head, { length: head.length, mayBeLess: true });
     const kind = messageKind(Buffer.from(head.buffer, 0, length));
