@@ -566,6 +566,14 @@ describe('in Chromium', () => {
     await page.getByRole('form', { name: 'Filters' }).getByRole('button', { name: 'Apply filters' }).click();
     await expect.poll(() => grid.getAttribute('data-total')).toBe('7');
     expect(await grid.locator(`[data-evidence-id="${others[3]}"]`).count()).toBe(0);
+    // An e-mail's facts are a message's.
+    await page.goto(`${base}/evidence/${others[4]}`);
+    await page.locator('dl.facts').waitFor();
+    expect([await fact('Subject, in the message'), await fact('Sender, in the message'), await fact('Sent with')]).toEqual([
+      'Свідчення: удар по Салтівці вночі 4 листопада, уламки «Шахеда» біля школи № 134',
+      'Олена Коваль <olena.koval@example.org>',
+      'Mozilla Thunderbird 128.4.0',
+    ]);
     // A saved page's address is shown as text: opening it from the archive would tell the page who looks.
     await page.goto(`${base}/evidence/${others[6]}`);
     await page.locator('dl.facts').waitFor();

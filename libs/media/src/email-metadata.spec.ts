@@ -114,6 +114,9 @@ describe('rfc5322Date', () => {
     expect(date('15 Mar 2003 21:40 K')).toEqual({ at: '2003-03-15T21:40:00.000Z', offset: '+00:00', notes: [] });
     expect(date('15 Mar 2003 21:40 -0000')).toEqual({ at: '2003-03-15T21:40:00.000Z', offset: '+00:00', notes: [] });
     expect(date('31 Dec 2016 23:59:60 +0000').at).toBe('2016-12-31T23:59:59.000Z');
+    // Not RFC 5322's form, but written by some programs: the offset with a colon, or no space before it.
+    expect(date('Tue, 4 Nov 2025 03:12:07 +02:00')).toEqual({ at: '2025-11-04T01:12:07.000Z', offset: '+02:00', notes: [] });
+    expect(date('Tue, 4 Nov 2025 03:12:07+0200')).toEqual({ at: '2025-11-04T01:12:07.000Z', offset: '+02:00', notes: [] });
   });
 
   it('keeps a time without a zone, or with one RFC 5322 does not name, as local time', () => {

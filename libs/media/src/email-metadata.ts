@@ -117,7 +117,7 @@ export interface HeaderFacts {
 
 /** What a header block (without its empty line) says: also an Outlook message's copy of its internet headers. */
 export async function readHeaderBlock(header: Buffer | string, label: string, notes: string[]): Promise<HeaderFacts> {
-  const email = await PostalMime.parse(Buffer.concat([Buffer.from(header), Buffer.from('\r\n\r\n')]));
+  const email = await parseHeader(header);
   const field = (name: string) => email.headers.find((h) => h.key === name)?.value;
   const from = mailbox(email.from);
   // A saved page's From is its saver ("<Saved by Blink>"), not a person.
@@ -137,7 +137,7 @@ export async function readHeaderBlock(header: Buffer | string, label: string, no
  * in order; a field given more than once (Received) as the list of its values, top first.
  */
 export async function headerFields(header: Buffer | string): Promise<Record<string, string | string[]>> {
-  const email = await PostalMime.parse(Buffer.concat([Buffer.from(header), Buffer.from('\r\n\r\n')]));
+  const email = await parseHeader(header);
   // A Map, so that a field named "constructor" or "__proto__" is a field like any other.
   const fields = new Map<string, string | string[]>();
   for (const { originalKey, value } of email.headers) {
@@ -145,6 +145,11 @@ export async function headerFields(header: Buffer | string): Promise<Record<stri
     fields.set(originalKey, seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value]);
   }
   return Object.fromEntries(fields);
+}
+
+/** postal-mime's reading of a header block given without its empty line (and without the body). */
+function parseHeader(header: Buffer | string): ReturnType<typeof PostalMime.parse> {
+  return PostalMime.parse(Buffer.concat([Buffer.from(header), Buffer.from('\r\n\r\n')]));
 }
 
 /** "Name <address>", or whichever of the two the field gives; the first of a list or group. */
@@ -159,7 +164,7 @@ function mailbox(address: Address | undefined): string | null {
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 /** RFC 5322 §4.3's obsolete zones; a military letter, like "-0000", says nothing of the local zone (§3.3), so only the instant is known. */
 const NAMED_ZONES: Record<string, string> = { ut: '+0000', gmt: '+0000', z: '+0000', est: '-0500', edt: '-0400', cst: '-0600', cdt: '-0500', mst: '-0700', mdt: '-0600', pst: '-0800', pdt: '-0700' };
-const DATE_TIME = /^(?:[a-z]{3,9}\s*,\s*)?(\d{1,2})\s+([a-z]{3})[a-z]*\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s+([+-]\d{4}|[a-z]{1,5}))?/i;
+const DATE_TIME = /^(?:[a-z]{3,9}\s*,\s*)?(\d{1,2})\s+([a-z]{3})[a-z]*\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([+-]\d{2}:?\d{2}|[a-z]{1,5}))?/i;
 
 /**
  * RFC 5322 §3.3 date-time with the obsolete forms of §4.3 (two- and three-digit years, named
@@ -179,7 +184,8 @@ export function rfc5322Date(value: string, label: string, notes: string[]): Capt
   let year = Number(yearText);
   if (yearText!.length === 2) year += year < 50 ? 2000 : 1900;
   else if (yearText!.length === 3) year += 1900;
-  let offset = zone === undefined ? undefined : /^[+-]\d{4}$/.test(zone) ? zone : NAMED_ZONES[zone.toLowerCase()];
+  // "+02:00" is not RFC 5322's form, but some programs write it; its meaning is plain.
+  let offset = zone === undefined ? undefined : /^[+-]\d/.test(zone) ? zone.replace(':', '') : NAMED_ZONES[zone.toLowerCase()];
   if (zone !== undefined && offset === undefined) {
     if (/^[a-ik-z]$/i.test(zone)) offset = '+0000';
     else notes.push(`${label}: the Date field's zone "${zone}" is not one RFC 5322 defines; the time is kept as local time`);

@@ -60,7 +60,7 @@ export function EvidenceScreen({ id }: { id: string }) {
               <dd>{duration(item.extracted.durationS)}</dd>
             </>
           )}
-          <DocumentFacts document={item.extracted?.document} />
+          <DocumentFacts document={item.extracted?.document} mediaType={item.mediaType} />
           <dt>{t('item.received')}</dt>
           <dd>{instant(item.receivedAt)}</dd>
           <dt>{t('item.submittedBy')}</dt>
@@ -200,19 +200,23 @@ function EmbeddedTags({ item }: { item: Evidence }) {
   );
 }
 
+const MAIL_TYPES = new Set(['message/rfc822', 'application/vnd.ms-outlook']);
+
 /** What a PDF, an office document, an e-mail or a saved web page says of itself (text as the file gives it; times as `extracted` gives them). */
-function DocumentFacts({ document }: { document: NonNullable<Evidence['extracted']>['document'] }) {
+function DocumentFacts({ document, mediaType }: { document: NonNullable<Evidence['extracted']>['document']; mediaType: string }) {
   const { t, instant } = useI18n();
   if (!document) return null;
+  // An e-mail's subject, sender, mailer and Date fill the same fields: they are named as such.
+  const mail = MAIL_TYPES.has(mediaType);
   const facts: [MessageKey, string | null][] = [
     ['item.docPages', document.pages === null ? null : String(document.pages)],
-    ['item.docTitle', shown(document.title)],
+    [mail ? 'item.mailSubject' : 'item.docTitle', shown(document.title)],
     // As text, never a link: opening it from the archive would tell the page who is looking.
     ['item.docSavedFrom', shown(document.savedFrom ?? null)],
-    ['item.docAuthor', shown(document.author)],
+    [mail ? 'item.mailFrom' : 'item.docAuthor', shown(document.author)],
     ['item.docLastModifiedBy', shown(document.lastModifiedBy ?? null)],
-    ['item.docApplication', shown(document.creator)],
-    ['item.docCreated', document.createdAt && instant(document.createdAt)],
+    [mail ? 'item.mailer' : 'item.docApplication', shown(document.creator)],
+    [mail ? 'item.mailSent' : 'item.docCreated', document.createdAt && instant(document.createdAt)],
     ['item.docModified', document.modifiedAt && instant(document.modifiedAt)],
   ];
   return (

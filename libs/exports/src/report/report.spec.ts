@@ -144,6 +144,15 @@ describe('report.html', () => {
     expect(partner).not.toContain('Last saved by');
   });
 
+  it("names an e-mail's facts as a message's: subject, sender, mailer, when it was sent", async () => {
+    const tip = ordinaryItem();
+    tip.mediaType = 'message/rfc822';
+    tip.extracted = { ...tip.extracted!, document: { pages: null, title: 'Фото уламків', author: 'Олена Коваль <olena@example.org>', creator: 'Mozilla Thunderbird 128.4.0', createdAt: '2025-11-04T01:12:07.000Z', createdAtOffset: '+02:00', modifiedAt: null, modifiedAtOffset: null } };
+    const plain = (await html(model(header({ timestamp: true }), () => [tip]))).text.replace(/<[^>]+>/g, '');
+    for (const shown of ['Тема, у листі', 'Subject, in the message', 'Відправник, у листі', 'Sender, in the message', 'Sent with', 'Sent, as the message says']) expect(plain).toContain(shown);
+    expect(plain).not.toContain('Author, in the document');
+  });
+
   it("shows a saved web page's address as text, never as a link; a partner copy has none", async () => {
     const page = ordinaryItem();
     const address = 'http://news.example.org/2025/11/04/saltivka.html?from=feed';

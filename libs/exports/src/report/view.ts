@@ -165,6 +165,9 @@ export function headerSections(h: ReportHeader, opts: ViewOptions): Section[] {
   ];
 }
 
+/** Media types whose document facts are an e-mail's: subject, sender, mailer, Date. */
+const MAIL_TYPES = new Set(['message/rfc822', 'application/vnd.ms-outlook']);
+
 /** One evidence item's facts, before its custody events. */
 export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewOptions): Section[] {
   const partner = header.purpose === 'partner';
@@ -269,16 +272,18 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
     const d = x.document;
     if (d) {
       if (typeof d.pages === 'number') inFile.push({ label: LABELS.docPages, lines: [[sp(groupDigits(d.pages))]] });
+      // An e-mail's subject, sender, mailer and Date fill the same fields: they are named as such.
+      const mail = MAIL_TYPES.has(item.mediaType);
       for (const [label, text] of [
-        [LABELS.docTitle, d.title],
+        [mail ? LABELS.mailSubject : LABELS.docTitle, d.title],
         [LABELS.docSavedFrom, d.savedFrom ?? null],
-        [LABELS.docAuthor, d.author],
+        [mail ? LABELS.mailFrom : LABELS.docAuthor, d.author],
         [LABELS.docLastModifiedBy, d.lastModifiedBy ?? null],
-        [LABELS.docApplication, d.creator],
+        [mail ? LABELS.mailer : LABELS.docApplication, d.creator],
       ] as const) {
         if (text) inFile.push({ label, lines: textLines(text, opts) });
       }
-      if (d.createdAt) inFile.push({ label: LABELS.docCreated, lines: fileTime(d.createdAt, d.createdAtOffset) });
+      if (d.createdAt) inFile.push({ label: mail ? LABELS.mailSent : LABELS.docCreated, lines: fileTime(d.createdAt, d.createdAtOffset) });
       if (d.modifiedAt) inFile.push({ label: LABELS.docModified, lines: fileTime(d.modifiedAt, d.modifiedAtOffset) });
     }
   }
