@@ -48,7 +48,7 @@ async function messageHeader(path: string): Promise<Record<string, string | stri
     await handle.read(signature, 0, 8, 0);
     if (!signature.equals(CFB_SIGNATURE)) return null;
     const headers = await outlookInternetHeaders(handle, size);
-    return headers === null ? null : await headerFields(headers.split(/\r?\n\r?\n/)[0]!);
+    return headers === null ? null : await headerFields(headers);
   } finally {
     await handle.close();
   }

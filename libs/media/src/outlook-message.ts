@@ -42,8 +42,8 @@ export async function readOutlookMessage(file: CompoundFile, streams: StreamEntr
   const text = stringReader(file, streams, fixed, notes);
   const name = cleanText(await text(PID.senderName));
   const smtp = [cleanText(await text(PID.senderSmtp)), cleanText(await text(PID.senderEmail))].find((address) => address?.includes('@')) ?? null;
-  const transport = await text(PID.transportHeaders);
-  const headers = transport === null ? null : await readHeaderBlock(transport.split(/\r?\n\r?\n/)[0]!, LABEL, notes);
+  const transport = await internetHeaders(text);
+  const headers = transport === null ? null : await readHeaderBlock(transport, LABEL, notes);
   const sent = fixed.times.get(PID.clientSubmitTime) ?? fixed.times.get(PID.deliveryTime) ?? fixed.times.get(PID.creationTime) ?? null;
   // The headers' Date names the same instant with the sender's offset; one that differs is not taken.
   const when = headers?.sent && sent && headers.sent.capturedAt === sent.capturedAt ? headers.sent : (sent ?? headers?.sent ?? null);
@@ -62,13 +62,19 @@ export async function readOutlookMessage(file: CompoundFile, streams: StreamEntr
   };
 }
 
-/** The copy of its internet headers an Outlook message in `handle` keeps; null for a message without, or another compound file. */
+/** The header block of the internet headers an Outlook message in `handle` keeps; null for a message without, or another compound file. */
 export async function outlookInternetHeaders(handle: FileHandle, size: number): Promise<string | null> {
   const file = await CompoundFile.open(handle, size);
   const streams = await file.rootStreams();
   const properties = streams.find((s) => s.name === MESSAGE_PROPERTIES);
   if (!properties) return null;
-  return stringReader(file, streams, await fixedProperties(file, properties), [])(PID.transportHeaders);
+  return internetHeaders(stringReader(file, streams, await fixedProperties(file, properties), []));
+}
+
+/** PidTagTransportMessageHeaders up to its first empty line (some writers keep a body part's headers after it). */
+async function internetHeaders(text: (id: number) => Promise<string | null>): Promise<string | null> {
+  const headers = await text(PID.transportHeaders);
+  return headers === null ? null : headers.split(/\r?\n\r?\n/)[0]!;
 }
 
 /** Reads a string property of the message: UTF-16, or 8-bit in the message's code page (said once in `notes` when unknown). */
