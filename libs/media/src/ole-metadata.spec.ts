@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXPECTED_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
+import { EXPECTED_METADATA, NO_DOCUMENT_FACTS } from '../../../test/fixtures/media/expected-metadata.js';
 import { readOleMetadata } from './ole-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 import { compoundFile, DOCUMENT_SUMMARY_FMTID, propertySetStream, SUMMARY_FMTID, windows1251 } from './test-support/compound.js';
@@ -12,7 +12,6 @@ afterAll(() => scratch.cleanup());
 
 const SUMMARY = '\x05SummaryInformation';
 const DOCUMENT_SUMMARY = '\x05DocumentSummaryInformation';
-const NOTHING = { pages: null, title: null, author: null, lastModifiedBy: null, creator: null, producer: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null };
 
 async function read(bytes: Buffer, name = 'file.doc'): ReturnType<typeof readOleMetadata> {
   const handle = await open(scratch.write(name, bytes), 'r');
@@ -84,7 +83,7 @@ describe('readOleMetadata', () => {
 
   it('says a password-protected Word, Excel or PowerPoint file is encrypted', async () => {
     const encrypted = compoundFile({ EncryptionInfo: Buffer.alloc(200), EncryptedPackage: Buffer.alloc(5000), [SUMMARY]: wordSummary });
-    expect(await read(encrypted, 'secret.docx')).toEqual({ ...NOTHING, notes: ['Office document: encrypted (a password-protected Word, Excel or PowerPoint file); its properties cannot be read'] });
+    expect(await read(encrypted, 'secret.docx')).toEqual({ ...NO_DOCUMENT_FACTS, notes: ['Office document: encrypted (a password-protected Word, Excel or PowerPoint file); its properties cannot be read'] });
   });
 
   it('reads an unknown code page as Windows-1252 and says so; a set of another kind, a cut or looping file give notes', async () => {

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NO_DOCUMENT_FACTS } from '../../../test/fixtures/media/expected-metadata.js';
 import { extractEmbeddedMetadata } from './metadata.js';
 import { parsePdfDate, pdfText, readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
@@ -10,19 +11,7 @@ afterAll(() => scratch.cleanup());
 let counter = 0;
 const read = (bytes: Buffer) => readPdfMetadata(scratch.write(`doc-${counter++}.pdf`, bytes));
 
-const EMPTY: PdfMetadata = {
-  pages: null,
-  title: null,
-  author: null,
-  lastModifiedBy: null,
-  creator: null,
-  producer: null,
-  createdAt: null,
-  createdAtOffset: null,
-  modifiedAt: null,
-  modifiedAtOffset: null,
-  notes: [],
-};
+const EMPTY: PdfMetadata = { ...NO_DOCUMENT_FACTS, notes: [] };
 
 type Objects = Array<[number, string | Buffer]>;
 
