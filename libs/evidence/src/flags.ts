@@ -148,11 +148,11 @@ const MEDIA_TYPE_FAMILIES: Record<string, readonly string[]> = {
   ogg: ['application/ogg', 'audio/ogg', 'video/ogg', 'audio/opus'],
   asf: ['application/vnd.ms-asf', 'video/x-ms-asf', 'audio/x-ms-asf', 'video/x-ms-wmv', 'audio/x-ms-wma'],
   'mpeg-ps': ['video/mpeg', 'video/mp1s', 'video/mp2p'],
-  // MPEG-TS as systems name a camcorder's .MTS/.M2TS or a dashcam's .TS (Windows: vnd.dlna;
-  // Apache's mime.types: model/vnd.mts, a 3D format that shares the extension).
   // An e-mail and a web page saved as one (MHTML, RFC 2557: Windows names .mht message/rfc822,
   // Chrome multipart/related, Linux desktops application/x-mimearchive).
   'mime-message': ['message/rfc822', 'multipart/related', 'application/x-mimearchive'],
+  // MPEG-TS as systems name a camcorder's .MTS/.M2TS or a dashcam's .TS (Windows: vnd.dlna;
+  // Apache's mime.types: model/vnd.mts, a 3D format that shares the extension).
   'mpeg-ts': ['video/mp2t', 'video/vnd.dlna.mpeg-tts', 'video/m2ts', 'video/x-m2ts', 'video/mts', 'video/avchd', 'model/vnd.mts'],
 };
 const FAMILY_OF = new Map(Object.entries(MEDIA_TYPE_FAMILIES).flatMap(([family, types]) => types.map((type) => [type, family] as const)));

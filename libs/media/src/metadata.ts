@@ -20,6 +20,7 @@ import {
 import { isAsf, readAsfMetadata } from './asf.js';
 import { readCameraRawLayout, type CameraRawLayout } from './camera-raw.js';
 import { CFB_SIGNATURE } from './compound-file.js';
+import { messageKind, readEmailMetadata } from './email-metadata.js';
 import { isFlv, readFlvMetadata } from './flv.js';
 import { isAmr, readAmrMetadata, readAudioMetadata } from './audio-metadata.js';
 import { orientationOfRotation, readHeifPrimaryItem, type HeifPrimaryItem } from './heif-items.js';
@@ -36,7 +37,6 @@ import { readOfficeMetadata } from './office-metadata.js';
 import { readOleMetadata } from './ole-metadata.js';
 import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
-import { messageKind, readEmailMetadata } from './email-metadata.js';
 import { isRtf, readRtfMetadata } from './rtf-metadata.js';
 
 export type { ExtractedLocation } from './exif-values.js';

@@ -49,7 +49,7 @@ const mimeMessage: Detector = {
 };
 
 const COMPOUND_FILE = 'application/x-cfb';
-/** What a compound file is by the stream its application keeps first in its root storage (MS-DOC, MS-XLS, MS-PPT, MS-OXMSG). */
+/** What a compound file is by a stream its application keeps in the root storage (MS-DOC, MS-XLS, MS-PPT, MS-OXMSG). */
 const COMPOUND_FILE_TYPES: Array<[streams: string[], type: string]> = [
   [['WordDocument'], 'application/msword'],
   // Excel 97 and later write "Workbook", Excel 5 and 95 "Book".
