@@ -31,11 +31,11 @@ const MBOX_SEPARATOR = /^From [^\r\n]*\r?\n/;
  * with a multipart/related Content-Type: Word's MHT has no From). A text that merely starts
  * "From: Olena" is not one. Null for anything else (binary bytes never match).
  */
-export function messageKind(head: Buffer): typeof EMAIL_MEDIA_TYPE | typeof WEB_ARCHIVE_MEDIA_TYPE | null {
+export function messageKind(head: Buffer, wholeFile = head.length < HEAD_BYTES): typeof EMAIL_MEDIA_TYPE | typeof WEB_ARCHIVE_MEDIA_TYPE | null {
   // Most files are turned away by their first line, before anything else is looked at.
   if (!mayBeMessage(head)) return null;
   const text = head.toString('latin1', 0, Math.min(head.length, HEAD_BYTES)).replace(MBOX_SEPARATOR, '');
-  const end = headerEnd(text, head.length < HEAD_BYTES);
+  const end = headerEnd(text, wholeFile);
   if (end === null) return null;
   const names = new Set<string>();
   let contentType = '';
@@ -70,21 +70,32 @@ function headerEnd(text: string, wholeFile: boolean): number | null {
   return wholeFile ? text.length : null;
 }
 
-/** The header block of the message in `handle` (without its empty line or an mbox line before it), and its kind; null when it is none. */
-export async function headerBlockOf(handle: FileHandle, size: number): Promise<{ kind: NonNullable<ReturnType<typeof messageKind>>; header: Buffer } | null> {
-  const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
-  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-  let bytes = buffer.subarray(0, bytesRead);
-  const kind = messageKind(bytes);
+type HeaderBlock = { kind: NonNullable<ReturnType<typeof messageKind>>; header: Buffer };
+
+/**
+ * The header block of the message whose first bytes are `head` (up to HEAD_BYTES; `wholeFile`
+ * when they are all of it), without its empty line or an mbox line before it, and its kind; null
+ * when it is no message.
+ */
+function headerBlockIn(head: Buffer, wholeFile: boolean): HeaderBlock | null {
+  const kind = messageKind(head, wholeFile);
   if (kind === null) return null;
-  const separator = MBOX_SEPARATOR.exec(bytes.toString('latin1', 0, 1024));
-  if (separator) bytes = bytes.subarray(separator[0].length);
+  const separator = MBOX_SEPARATOR.exec(head.toString('latin1', 0, 1024));
+  const bytes = separator ? head.subarray(separator[0].length) : head;
   // messageKind found the block's end (or the file is all header).
-  return { kind, header: bytes.subarray(0, headerEnd(bytes.toString('latin1'), bytesRead < HEAD_BYTES)!) };
+  return { kind, header: bytes.subarray(0, headerEnd(bytes.toString('latin1'), wholeFile)!) };
 }
 
-export async function readEmailMetadata(handle: FileHandle, size: number): Promise<PdfMetadata | null> {
-  const block = await headerBlockOf(handle, size);
+/** headerBlockIn for the file in `handle`: its first HEAD_BYTES are read. */
+export async function headerBlockOf(handle: FileHandle, size: number): Promise<HeaderBlock | null> {
+  const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+  return headerBlockIn(buffer.subarray(0, bytesRead), bytesRead === size);
+}
+
+/** What the message whose first bytes are `head` says (intake passes the bytes it has read already). */
+export async function readEmailMetadata(head: Buffer, wholeFile: boolean): Promise<PdfMetadata | null> {
+  const block = headerBlockIn(head.subarray(0, HEAD_BYTES), wholeFile && head.length <= HEAD_BYTES);
   if (block === null) return null;
   const { kind } = block;
   const label = kind === EMAIL_MEDIA_TYPE ? 'E-mail' : 'Saved web page (MHTML)';

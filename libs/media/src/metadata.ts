@@ -380,7 +380,7 @@ function containerOf(head: Buffer): Container {
   if (bytes.subarray(0, 8).equals(CFB_SIGNATURE)) return 'cfb';
   if (isRtf(bytes)) return 'rtf';
   // An e-mail (.eml) or a web page saved as one (MHTML): a header block of RFC 5322 fields.
-  if (messageKind(head) !== null) return 'email';
+  if (messageKind(head, head.length < HEAD_BYTES) !== null) return 'email';
   if (start.startsWith('II*\x00') || start.startsWith('MM\x00*')) return 'tiff';
   // Ogg, an ID3v2 tag (MP3), RIFF WAVE, FLAC, or an MPEG audio frame header: 11 sync bits,
   // a version and a layer that exist, a bitrate index neither free nor bad, a sample rate that exists.
@@ -412,12 +412,12 @@ async function readAudioVideo(filePath: string, container: Container): Promise<P
 
 /** The readers never throw by design; should one do so anyway, the intake still goes on. */
 /** What a document says of itself: a PDF, an OOXML or OpenDocument file (ZIP), a Word 97-2003 file or its kin (compound file), an RTF file, an e-mail or a saved web page. */
-function readDocument(filePath: string, { container, handle, size }: Probe): Promise<PdfReading | null> | null {
+function readDocument(filePath: string, { container, handle, size, head }: Probe): Promise<PdfReading | null> | null {
   if (container === 'pdf') return readPdfMetadata(filePath).catch(failedReader('PDF'));
   if (container === 'zip') return readOfficeMetadata(filePath).catch(failedReader('Office document'));
   if (container === 'cfb') return readOleMetadata(handle, size).catch(failedReader('Office document'));
   if (container === 'rtf') return readRtfMetadata(handle, size).catch(failedReader('RTF'));
-  if (container === 'email') return readEmailMetadata(handle, size).catch(failedReader('E-mail'));
+  if (container === 'email') return readEmailMetadata(head, head.length === size).catch(failedReader('E-mail'));
   return null;
 }
 
