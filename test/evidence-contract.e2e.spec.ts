@@ -1,7 +1,7 @@
 // Issue 10 for evidence: every read of an item in its custody log, what the archive does by
 // itself under the system actor, links to incidents made from the evidence side, the submission's
 // metadata as strict as a JSON body, and the log's entries shown as far as the policy says.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayLog } from '../libs/custody/src/index.js';
 import type { CustodyEvent } from '../libs/custody-core/src/index.js';
@@ -216,6 +216,25 @@ describe('evidence and the contract of issue 10 (e2e)', () => {
     const many = Array.from({ length: 201 }, () => randomUUID()).join(',');
     for (const query of ['ids=nope', `ids=${mine},`, `ids=${mine};${theirs}`, `ids=${many}`, `ids=${mine}&ids=${theirs}`]) {
       expect(expectProblem(await as(investigator).get(`/cases/${caseId}/evidence?${query}`), 400).errors?.map((e) => e.field), query.slice(0, 60)).toEqual(['ids']);
+    }
+  });
+
+  it('the listing finds the items whose file has one of the given SHA-256 hashes, only those the caller may read, and names a wrong list', async () => {
+    const [mineBytes, theirBytes] = [randomBytes(64), randomBytes(64)];
+    const mine = (await submit(t, documenter, caseId, mineBytes)).body.id as string;
+    const theirs = (await submit(t, investigator, caseId, theirBytes)).body.id as string;
+    const again = (await submit(t, investigator, caseId, theirBytes)).body.id as string;
+    const [mineHash, theirHash] = [mineBytes, theirBytes].map((bytes) => createHash('sha256').update(bytes).digest('hex'));
+    const ids = async (user: TestUser, query: string) => ((await as(user).get(`/cases/${caseId}/evidence?${query}`)).body.items.map((i: { id: string }) => i.id) as string[]).sort();
+    // Upper case, a repeat and a hash of no item are taken; both items with the same bytes are found.
+    expect(await ids(investigator, `sha256=${mineHash!.toUpperCase()},${theirHash},${theirHash},${'0'.repeat(64)}`)).toEqual([mine, theirs, again].sort());
+    expect(await ids(documenter, `sha256=${mineHash},${theirHash}`)).toEqual([mine]);
+    // Another case's caller finds nothing by the hash of a file in this one.
+    const other = await createCase(t, outsider, 'Hash lookup elsewhere');
+    expect((await as(outsider).get(`/cases/${other}/evidence?sha256=${theirHash}`)).body.items).toEqual([]);
+    const many = Array.from({ length: 201 }, () => theirHash).join(',');
+    for (const query of ['sha256=nope', `sha256=${mineHash},`, `sha256=${mineHash!.slice(1)}`, `sha256=${mineHash};${theirHash}`, `sha256=${many}`, `sha256=${mineHash}&sha256=${theirHash}`]) {
+      expect(expectProblem(await as(investigator).get(`/cases/${caseId}/evidence?${query}`), 400).errors?.map((e) => e.field), query.slice(0, 60)).toEqual(['sha256']);
     }
   });
 

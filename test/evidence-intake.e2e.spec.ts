@@ -87,6 +87,7 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   // An e-mail tip and a page saved by the browser: their header blocks.
   'tip.eml': { mediaType: 'message/rfc822' },
   'tip-outlook-express.eml': { mediaType: 'message/rfc822' },
+  'tip-forwarded.eml': { mediaType: 'message/rfc822' },
   'saved-page.mhtml': { mediaType: 'multipart/related' },
   // An Outlook message saved as a file: a compound file of its own properties.
   'outlook.msg': { mediaType: 'application/vnd.ms-outlook' },
@@ -777,6 +778,25 @@ describe('evidence intake (e2e)', () => {
     // The subject's words, in another case form, and the sender's name.
     expect(await list(`q=${encodeURIComponent('уламок школа')}`)).toEqual([tip.body.id, page.body.id].sort());
     expect(await list(`q=${encodeURIComponent('Олени Коваль')}&mediaType=message/rfc822`)).toEqual([tip.body.id]);
+  });
+
+  it("an e-mail's recipients and the files it carries: each file hashed, so the case shows which are already items; found by a recipient's name or a file's", async () => {
+    const mailCase = await createCase(t, investigator, 'A forwarded tip', [documenter]);
+    const mail = await submit(t, documenter, mailCase, fixture('tip-forwarded.eml'), { filename: 'Fwd.eml' });
+    expect(mail.status, JSON.stringify(mail.body)).toBe(201);
+    expect(mail.body.extracted.document.recipients).toEqual(EXPECTED_METADATA['tip-forwarded.eml']!.document!.recipients);
+    const files = mail.body.extracted.document.attachments as { name: string; sha256: string }[];
+    expect(files.map((file) => file.name)).toEqual(['IMG_4512.jpg', 'акт огляду.pdf', 'Первинне повідомлення.eml']);
+    // The photo shown in it was also submitted on its own: its hash finds that item (and not the e-mail).
+    const photo = await submit(t, documenter, mailCase, fixture('exif-nw-no-offset.jpg'), { filename: 'IMG_4512.jpg' });
+    expect(photo.body.sha256).toBe(files[0]!.sha256);
+    const list = async (query: string) =>
+      ((await t.http.get(`/api/v1/cases/${mailCase}/evidence?${query}`).set('Authorization', bearer(investigator))).body.items as Array<{ id: string }>).map((item) => item.id).sort();
+    expect(await list(`sha256=${files.map((file) => file.sha256).join(',')}`)).toEqual([photo.body.id]);
+    // A recipient's name in another case form, a Cc's, and an attached file's name find the e-mail.
+    expect(await list(`q=${encodeURIComponent('Марка Ткача')}`)).toEqual([mail.body.id]);
+    expect(await list(`q=${encodeURIComponent('правова служба')}`)).toEqual([mail.body.id]);
+    expect(await list(`q=${encodeURIComponent('акт огляду')}`)).toEqual([mail.body.id]);
   });
 
   it('a video or picture in a format the archive does not decode says why it has no picture; audio does not', async () => {

@@ -574,6 +574,14 @@ describe('in Chromium', () => {
       'Олена Коваль <olena.koval@example.org>',
       'Mozilla Thunderbird 128.4.0',
     ]);
+    expect(await fact('Recipients, in the message')).toBe('To: Слідчий <investigator@example.org>');
+    // The photo it carries was submitted to the case too (exif-ne-offset.jpg): found by its SHA-256 and named.
+    const files = page.locator('table.message-files tbody tr');
+    await expect.poll(() => files.locator('td').last().textContent()).toBe('exif-ne-offset.jpg');
+    expect(await files.locator('th').textContent()).toBe('уламки.jpg');
+    expect(await files.locator('td.hash').textContent()).toBe('489608b5e784b41a4d464efe54c7a409d66b6aca4bc44dfd2dff93ac8b4b8ef0');
+    expect(await files.getByRole('link').getAttribute('href')).toBe(`/evidence/${others[3]}`);
+    await checkScreen(page, 'item: an e-mail with a photo attached');
     // A saved page's address is shown as text: opening it from the archive would tell the page who looks.
     await page.goto(`${base}/evidence/${others[6]}`);
     await page.locator('dl.facts').waitFor();

@@ -229,6 +229,15 @@ export const evidenceName = (items: readonly Evidence[], id: string): string => 
   return item ? itemName(item) : id.slice(0, 8);
 };
 
+/** A file an e-mail carries, as intake read it. */
+export interface MessageFile {
+  name: string | null;
+  mediaType: string | null;
+  sizeBytes: number;
+  sha256: string;
+  inline: boolean;
+}
+
 export interface Evidence {
   id: string;
   caseId: string;
@@ -256,7 +265,19 @@ export interface Evidence {
     height: number | null;
     durationS: number | null;
     /** A PDF's or an office document's own account of itself (its values as the file gives them). */
-    document?: { pages: number | null; title: string | null; author: string | null; lastModifiedBy?: string | null; savedFrom?: string | null; creator: string | null; createdAt: string | null; modifiedAt: string | null };
+    document?: {
+      pages: number | null;
+      title: string | null;
+      author: string | null;
+      lastModifiedBy?: string | null;
+      savedFrom?: string | null;
+      /** An e-mail's. */
+      recipients?: { to: string[]; cc: string[]; bcc: string[] } | null;
+      attachments?: MessageFile[];
+      creator: string | null;
+      createdAt: string | null;
+      modifiedAt: string | null;
+    };
   } | null;
   flags: Flag[];
   nearDuplicates: { id: string; distance: number }[];

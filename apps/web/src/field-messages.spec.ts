@@ -30,6 +30,8 @@ const NOT_FROM_FORMS = new Set([
   'must be type/subtype, type/* or type/prefix*, or up to 20 of them separated by commas',
   'must be item ids separated by commas',
   'must name at most 200 items',
+  'must be SHA-256 hashes (64 hex digits) separated by commas',
+  'must name at most 200 hashes',
 ]);
 
 /** Every fixed message a field can get from the API's code: `wrong('...')`, `message: '...'`, a check's own `'must ...'`. */

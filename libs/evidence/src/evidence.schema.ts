@@ -131,6 +131,10 @@ export const EvidenceListQuery = z
       .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(,[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})*$/i, 'must be item ids separated by commas')
       .refine((value) => value.split(',').length <= 200, 'must name at most 200 items')
       .optional(),
+    sha256: once("Items whose file has one of these SHA-256 hashes (comma-separated, up to 200): is a file, such as an e-mail's attachment, already in the case?")
+      .regex(/^[0-9a-f]{64}(,[0-9a-f]{64})*$/i, 'must be SHA-256 hashes (64 hex digits) separated by commas')
+      .refine((value) => value.split(',').length <= 200, 'must name at most 200 hashes')
+      .optional(),
   })
   .transform((raw, context) => ({
     ...readListingFilters(raw, context),
@@ -141,6 +145,7 @@ export const EvidenceListQuery = z
     tag: raw.tag ?? null,
     incidentId: raw.incidentId ?? null,
     ids: raw.ids ? [...new Set(raw.ids.toLowerCase().split(','))] : null,
+    sha256: raw.sha256 ? [...new Set(raw.sha256.toLowerCase().split(','))] : null,
   }));
 export type EvidenceListFilters = z.output<typeof EvidenceListQuery>;
 
@@ -174,6 +179,23 @@ export const ExtractedMetadata = z
           .nullable()
           .optional()
           .describe("A saved web page's address (MHTML's Snapshot-Content-Location, as Chrome and Edge write it); only on saved pages"),
+        recipients: z
+          .strictObject({ to: z.array(z.string()), cc: z.array(z.string()), bcc: z.array(z.string()) })
+          .nullable()
+          .optional()
+          .describe('Who an e-mail was addressed to, each as "name <address>" (up to 1,000 of each kind; a note says when there were more); only on e-mails of up to 64 MiB read since 2026-12-08; null in partner copies'),
+        attachments: z
+          .array(
+            z.strictObject({
+              name: z.string().nullable().describe('The name the message gives it; null in partner copies'),
+              mediaType: z.string().nullable().describe('As the message declares it, not sniffed'),
+              sizeBytes: z.number().int(),
+              sha256: sha256Hex().describe('Of the decoded file, as a mail program saves it: the same as an item\'s sha256 when that file was submitted too'),
+              inline: z.boolean().describe('Shown in the message\'s text (an inline picture) rather than attached'),
+            }),
+          )
+          .optional()
+          .describe('The files an e-mail carries (a forwarded message as one file), up to 1,000; only on e-mails of up to 64 MiB read since 2026-12-08'),
         createdAt: z.string().nullable(),
         createdAtOffset: z.string().nullable(),
         modifiedAt: z.string().nullable(),

@@ -706,7 +706,9 @@ async function closedIfFails(stream: Readable | null, recorded: Promise<unknown>
 /**
  * The words an item is found by: its title, description, tags and original file name, and what a
  * document says of itself: its title, author and last saver (a witness statement is looked for by
- * who wrote it). Migration 1764003200000 makes the same of items received before.
+ * who wrote it), and an e-mail's recipients and attached files' names (the first 100 of each:
+ * enough to find a tip by them, while a mailing to thousands stays a small index entry).
+ * Migration 1764003200000 makes the same of items received before (which have no recipients).
  */
 function evidenceSearchText(
   title: string | null | undefined,
@@ -716,8 +718,14 @@ function evidenceSearchText(
   extracted: ExtractedMetadata | null,
 ): string {
   const document = extracted?.document;
-  // "IMG_2041 Kharkiv.jpg" would be one token to the parser: split file names at . _ -.
-  return searchText(title, description, ...(tags ?? []), fileName?.replace(/[._-]+/g, ' '), document?.title, document?.author, document?.lastModifiedBy);
+  const recipients = document?.recipients ? [document.recipients.to, document.recipients.cc, document.recipients.bcc].flatMap((list) => list.slice(0, 100)) : [];
+  const attached = (document?.attachments ?? []).slice(0, 100).map((file) => fileWords(file.name));
+  return searchText(title, description, ...(tags ?? []), fileWords(fileName), document?.title, document?.author, document?.lastModifiedBy, ...recipients, ...attached);
+}
+
+/** "IMG_2041 Kharkiv.jpg" would be one token to the parser: file names are split at . _ -. */
+function fileWords(name: string | null | undefined): string | undefined {
+  return name?.replace(/[._-]+/g, ' ');
 }
 
 /**

@@ -27,7 +27,27 @@ describe('the listing SQL', () => {
     ['tag', { tag: 'Салтівка' }],
     ['incidentId', { incidentId: CASE }],
     ['q', { q: 'шахед' }],
+    ['ids', { ids: CASE }],
+    ['sha256', { sha256: '489608b5e784b41a4d464efe54c7a409d66b6aca4bc44dfd2dff93ac8b4b8ef0' }],
   ])('%s is a search', (_, query) => {
     expect(sql(query).searched).toBe(true);
+  });
+
+  it('looks hashes up in lower case, each once, as the column holds them', () => {
+    const upper = '489608B5E784B41A4D464EFE54C7A409D66B6ACA4BC44DFD2DFF93AC8B4B8EF0';
+    const { where, params } = sql({ sha256: `${upper},${upper.toLowerCase()}` });
+    expect(where).toContain('e.sha256 = ANY ($2::text[])');
+    expect(params[1]).toEqual([upper.toLowerCase()]);
+  });
+
+  it.each([
+    ['not hex', 'zz'.repeat(32), 'must be SHA-256 hashes (64 hex digits) separated by commas'],
+    ['too short', 'ab'.repeat(31), 'must be SHA-256 hashes (64 hex digits) separated by commas'],
+    ['a trailing comma', `${'ab'.repeat(32)},`, 'must be SHA-256 hashes (64 hex digits) separated by commas'],
+    ['201 of them', Array.from({ length: 201 }, () => 'ab'.repeat(32)).join(','), 'must name at most 200 hashes'],
+  ])('refuses a sha256 list that is %s', (_, sha256, message) => {
+    const parsed = EvidenceListQuery.safeParse({ sha256 });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.message)).toEqual([message]);
   });
 });

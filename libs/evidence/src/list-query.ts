@@ -18,7 +18,7 @@ const POSITIONS: Record<Exclude<LocationSource, 'any'>, PointColumns> = {
 /**
  * SQL conditions of the listing (`e` is evidence_items); `onlySubmitter` limits it to one
  * submitter's items (the policy's `own` scope). `searched`: whether any search condition is in
- * it (place, time, flag, type, status, tag, incident, ids, words), as opposed to paging through a case.
+ * it (place, time, flag, type, status, tag, incident, ids, hashes, words), as opposed to paging through a case.
  *
  * Places: `locationSource` picks the declared position, the embedded one, or either (`any`).
  *
@@ -79,6 +79,7 @@ export function listQuerySql(
     where.push(`(e.incident_linked_by = ${self} OR EXISTS (SELECT 1 FROM incidents i WHERE i.id = e.incident_id AND i.created_by = ${self}))`);
   }
   if (query.ids) where.push(`e.id = ANY (${p(query.ids)}::uuid[])`);
+  if (query.sha256) where.push(`e.sha256 = ANY (${p(query.sha256)}::text[])`);
   if (query.q) where.push(`e.search @@ plainto_tsquery('simple', ${p(searchText(query.q))})`);
   const searched = where.length > browsing;
   if (query.cursor) where.push(cursorCondition('e.received_at', 'e.id', query.cursor, p));

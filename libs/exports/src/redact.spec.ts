@@ -90,6 +90,28 @@ describe('partnerEvidenceView', () => {
       device: null,
       document: { title: 'Нічна атака', savedFrom: null, author: null, lastModifiedBy: null, creator: null, producer: null },
     });
+    // An e-mail's recipients and its attachments' names go; what each attachment is stays (a partner can match a file they hold).
+    const tip = {
+      submittedBy: { id: 'u4' },
+      originalFileName: null,
+      extracted: {
+        document: {
+          title: 'Fwd: Фото',
+          recipients: { to: ['Марко Ткач <marko@example.org>'], cc: [], bcc: ['archive@example.net'] },
+          attachments: [{ name: 'Олена Коваль, паспорт.jpg', mediaType: 'image/jpeg', sizeBytes: 715, sha256: 'ab'.repeat(32), inline: true }],
+        },
+      },
+    };
+    expect(partnerEvidenceView(tip, new Set()).extracted.document).toEqual({
+      title: 'Fwd: Фото',
+      recipients: null,
+      attachments: [{ name: null, mediaType: 'image/jpeg', sizeBytes: 715, sha256: 'ab'.repeat(32), inline: true }],
+      author: null,
+      lastModifiedBy: null,
+      creator: null,
+      producer: null,
+    });
+    expect(tip.extracted.document.attachments[0]!.name).toBe('Олена Коваль, паспорт.jpg');
     // A file with no device and no document block gets none.
     expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: 'IMG_1.jpg', extracted: { device: null, width: 1 } }, new Set())).toEqual({
       submittedBy: { id: 'u2' },

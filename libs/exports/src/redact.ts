@@ -30,6 +30,16 @@ export function roundPositions<T>(value: T): T {
   return out as T;
 }
 
+interface PartnerDocument {
+  author?: string | null;
+  lastModifiedBy?: string | null;
+  creator?: string | null;
+  producer?: string | null;
+  savedFrom?: string | null;
+  recipients?: unknown;
+  attachments?: readonly { name: string | null }[];
+}
+
 interface PartnerShown {
   submittedBy: { id: string; displayName?: string | null };
   originalFileName: string | null;
@@ -37,7 +47,7 @@ interface PartnerShown {
   nearDuplicates?: readonly { id: string }[];
   extracted?: {
     device?: { make: string | null; model: string | null; software: string | null } | null;
-    document?: { author?: string | null; lastModifiedBy?: string | null; creator?: string | null; producer?: string | null; savedFrom?: string | null } | null;
+    document?: PartnerDocument | null;
   } | null;
 }
 
@@ -49,7 +59,9 @@ interface PartnerShown {
  * of its own), no device (make, model and software single out a documenter's phone or drone),
  * and no program a document names as its creator or producer (an office's scanner or copy of
  * a word processor, the device of a document), nor the address a saved web page came from (its
- * query can carry the tokens of the account that viewed it). The items it names as its copies
+ * query can carry the tokens of the account that viewed it), nor an e-mail's recipients (people
+ * the sender wrote to) or its attached files' names (named as the original file is not); an
+ * attachment's type, size and SHA-256 stay, so a partner can match it with a file they hold. The items it names as its copies
  * (`duplicateOf`, `nearDuplicates`) are only those in the same copy (`inCopy`): the ids of others
  * would tell a partner of material the archive did not share (its flags still say it has copies).
  */
@@ -67,8 +79,17 @@ export function partnerEvidenceView<V extends PartnerShown>(view: V, inCopy: Rea
   };
 }
 
-function partnerDocument<D extends { savedFrom?: string | null }>(document: D): D {
-  return { ...document, author: null, lastModifiedBy: null, creator: null, producer: null, ...(document.savedFrom !== undefined ? { savedFrom: null } : {}) };
+function partnerDocument<D extends PartnerDocument>(document: D): D {
+  return {
+    ...document,
+    author: null,
+    lastModifiedBy: null,
+    creator: null,
+    producer: null,
+    ...(document.savedFrom !== undefined ? { savedFrom: null } : {}),
+    ...(document.recipients !== undefined ? { recipients: null } : {}),
+    ...(document.attachments ? { attachments: document.attachments.map((file) => ({ ...file, name: null })) } : {}),
+  };
 }
 
 /**

@@ -1,12 +1,37 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EXPECTED_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
-import { EMAIL_MEDIA_TYPE, messageKind, readEmailMetadata, rfc5322Date, WEB_ARCHIVE_MEDIA_TYPE } from './email-metadata.js';
+import { EMAIL_MEDIA_TYPE, HEAD_BYTES, MAX_LISTED, MAX_MESSAGE_BYTES, messageKind, readEmailMetadata, rfc5322Date, WEB_ARCHIVE_MEDIA_TYPE } from './email-metadata.js';
 import { fixture } from './test-support/fixtures.js';
 
-/** A whole file's reading (the reader looks at its first 64 KiB, as intake hands them over). */
-const read = (message: string | Buffer) => readEmailMetadata(typeof message === 'string' ? Buffer.from(message, 'utf8') : message, true);
+const scratch = mkdtempSync(join(tmpdir(), 'email-metadata-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The header block's reading alone, from the first 64 KiB (as intake hands them over). */
+const readHead = (message: string | Buffer) => readEmailMetadata(typeof message === 'string' ? Buffer.from(message, 'utf8') : message, true);
+
+/** A whole file's reading, as intake makes it: the first 64 KiB and the file. */
+async function read(message: string | Buffer) {
+  const path = join(scratch, 'message.eml');
+  writeFileSync(path, message);
+  return readFile(path);
+}
+
+async function readFile(path: string) {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    await handle.read(head, 0, head.length, 0);
+    return await readEmailMetadata(head, size <= HEAD_BYTES, { handle, size });
+  } finally {
+    await handle.close();
+  }
+}
 
 const date = (value: string) => {
   const notes: string[] = [];
@@ -15,10 +40,12 @@ const date = (value: string) => {
 };
 
 describe('readEmailMetadata', () => {
-  it("agrees with Python's email package on each e-mail fixture: subject, sender, date as sent, mailer", async () => {
-    for (const name of ['tip.eml', 'tip-outlook-express.eml']) {
-      const python = JSON.parse(readFileSync(fixture(`${name}.python-email.json`), 'utf8')) as Record<string, string>;
-      const ours = (await read(readFileSync(fixture(name))))!;
+  it("agrees with Python's email package on each e-mail fixture: subject, sender, date as sent, mailer, recipients, attached files", async () => {
+    for (const name of ['tip.eml', 'tip-outlook-express.eml', 'tip-forwarded.eml']) {
+      const python = JSON.parse(readFileSync(fixture(`${name}.python-email.json`), 'utf8')) as Record<string, string> & { recipients: unknown; attachments: unknown };
+      const ours = (await readFile(fixture(name)))!;
+      expect(ours.recipients, name).toEqual(python.recipients);
+      expect(ours.attachments, name).toEqual(python.attachments);
       expect(ours.title, name).toBe(python.subject);
       expect(ours.author, name).toBe(`${python.fromName} <${python.fromAddress}>`);
       expect(ours.creator, name).toBe(python.mailer);
@@ -30,8 +57,37 @@ describe('readEmailMetadata', () => {
     }
   });
 
-  it("reads a page Chromium saved (MHTML): its title, where it came from, when it was saved, by what; no author", async () => {
-    expect(await read(readFileSync(fixture('saved-page.mhtml')))).toEqual({ ...EXPECTED_METADATA['saved-page.mhtml']!.document, notes: [] });
+  it("reads a page Chromium saved (MHTML): its title, where it came from, when it was saved, by what; no author, and its page's parts are no attachments", async () => {
+    expect(await readFile(fixture('saved-page.mhtml'))).toEqual({ ...EXPECTED_METADATA['saved-page.mhtml']!.document, notes: [] });
+  });
+
+  it('without the file, reads the header block alone: no recipients, no attachments', async () => {
+    const facts = (await readHead(readFileSync(fixture('tip.eml'))))!;
+    expect(facts.title).toBe(EXPECTED_METADATA['tip.eml']!.document!.title);
+    expect([facts.recipients, facts.attachments]).toEqual([undefined, undefined]);
+  });
+
+  it('lists a message over 64 MiB by its header only, with a note', async () => {
+    const path = join(scratch, 'large.eml');
+    writeFileSync(path, readFileSync(fixture('tip.eml')));
+    truncateSync(path, MAX_MESSAGE_BYTES + 1);
+    const facts = (await readFile(path))!;
+    expect(facts.title).toBe(EXPECTED_METADATA['tip.eml']!.document!.title);
+    expect([facts.recipients, facts.attachments]).toEqual([undefined, undefined]);
+    expect(facts.notes).toEqual(['E-mail: larger than 64 MiB; its recipients and attachments are not read']);
+  });
+
+  it('lists at most 1,000 attachments and recipients of each kind, saying how many there were; hashes an empty or undecodable part as the bytes it gives', async () => {
+    const parts = Array.from({ length: MAX_LISTED + 5 }, (_, i) => `--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename="r${i}.csv"\r\n\r\n${i}\r\n`).join('');
+    const to = Array.from({ length: MAX_LISTED + 1 }, (_, i) => `p${i}@example.org`).join(', ');
+    const facts = (await read(`From: o@example.org\r\nTo: ${to}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${parts}--b--\r\n`))!;
+    expect(facts.attachments).toHaveLength(MAX_LISTED);
+    expect(facts.attachments![7]).toEqual({ name: 'r7.csv', mediaType: 'text/csv', sizeBytes: 1, sha256: '7902699be42c8a8e46fbbb4501726517e86b22c56a189f7625a6da49081b2451', inline: false });
+    expect(facts.recipients!.to).toHaveLength(MAX_LISTED);
+    expect(facts.notes).toEqual(['E-mail: 1001 To addresses; the first 1000 are listed', 'E-mail: 1005 attachments; the first 1000 are listed']);
+    const odd = (await read('From: o@example.org\r\nDate: 4 Nov 2025 03:12 +0200\r\nContent-Type: image/jpeg; name=a.jpg\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64\r\n'))!;
+    expect(odd.attachments).toHaveLength(1);
+    expect(odd.attachments![0]).toMatchObject({ name: 'a.jpg', mediaType: 'image/jpeg', inline: false });
   });
 
   it('takes the first sender of a list or group, a bare address or a bare name, and leaves the body unread', async () => {

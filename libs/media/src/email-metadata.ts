@@ -7,11 +7,16 @@
 // program, and a saved page's address (Snapshot-Content-Location). The header block is parsed with
 // postal-mime (folded lines, encoded words in any charset, address lists); the body is not read.
 // The date is read here, since the offset is what a court asks for and postal-mime gives UTC only.
+// An e-mail of up to 64 MiB is parsed whole as well: its recipients (To, Cc, Bcc) and the files
+// it carries (attached or inline, a forwarded message as one file), each with its size and
+// SHA-256 as a mail program would save it, so a photo sent as a tip can be matched with the item
+// it became. The message's text is not kept.
 // Bounded: the header block must end within the first 64 KiB. A failure gives a note, never an exception.
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import PostalMime, { type Address } from 'postal-mime';
+import PostalMime, { type Address, type Email } from 'postal-mime';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
-import { NO_DOCUMENT_FACTS, type PdfMetadata } from './pdf-metadata.js';
+import { NO_DOCUMENT_FACTS, type MessageAttachment, type MessageRecipients, type PdfMetadata } from './pdf-metadata.js';
 
 /** The sniffed media types: an e-mail, and a web page saved as one MIME message (MHTML). */
 export const EMAIL_MEDIA_TYPE = 'message/rfc822';
@@ -93,8 +98,17 @@ export async function headerBlockOf(handle: FileHandle, size: number): Promise<H
   return headerBlockIn(buffer.subarray(0, bytesRead), bytesRead === size);
 }
 
-/** What the message whose first bytes are `head` says (intake passes the bytes it has read already). */
-export async function readEmailMetadata(head: Buffer, wholeFile: boolean): Promise<PdfMetadata | null> {
+/** An e-mail up to this size is parsed whole (recipients, attachments); a larger one by its header block only, with a note. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Most recipients of each kind, and most attachments, listed; more are counted in a note. */
+export const MAX_LISTED = 1000;
+
+/**
+ * What the message whose first bytes are `head` says (intake passes the bytes it has read
+ * already). For an e-mail, `file` (the whole file's handle and size) gives its recipients and
+ * attachments; without it, or past MAX_MESSAGE_BYTES, the header block alone is read.
+ */
+export async function readEmailMetadata(head: Buffer, wholeFile: boolean, file?: { handle: FileHandle; size: number }): Promise<PdfMetadata | null> {
   const block = headerBlockIn(head.subarray(0, HEAD_BYTES), wholeFile && head.length <= HEAD_BYTES);
   if (block === null) return null;
   const { kind } = block;
@@ -107,10 +121,54 @@ export async function readEmailMetadata(head: Buffer, wholeFile: boolean): Promi
     author: facts.author,
     creator: facts.creator,
     ...(kind === WEB_ARCHIVE_MEDIA_TYPE ? { savedFrom: facts.savedFrom } : {}),
+    ...(kind === EMAIL_MEDIA_TYPE && file ? await messageParts(file.handle, file.size, label, notes) : {}),
     createdAt: facts.sent?.capturedAt ?? null,
     createdAtOffset: facts.sent?.capturedAtOffset ?? null,
     notes,
   };
+}
+
+/** An e-mail's recipients and attachments, from the whole file (up to MAX_MESSAGE_BYTES); nothing, with a note, when it cannot be parsed. */
+async function messageParts(handle: FileHandle, size: number, label: string, notes: string[]): Promise<{ recipients?: MessageRecipients; attachments?: MessageAttachment[] }> {
+  if (size > MAX_MESSAGE_BYTES) {
+    notes.push(`${label}: larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB; its recipients and attachments are not read`);
+    return {};
+  }
+  const bytes = Buffer.alloc(size);
+  let filled = 0;
+  for (let read = -1; read !== 0 && filled < size; filled += read) ({ bytesRead: read } = await handle.read(bytes, filled, size - filled, filled));
+  let email: Email;
+  try {
+    // A forwarded message is one attachment (its bytes as sent), not parts of this one.
+    email = await PostalMime.parse(bytes.subarray(0, filled), { forceRfc822Attachments: true, attachmentEncoding: 'arraybuffer' });
+  } catch (error) {
+    notes.push(`${label}: its parts cannot be read (${error instanceof Error ? error.message : String(error)}); recipients and attachments are not listed`);
+    return {};
+  }
+  const attachments = email.attachments.map((part): MessageAttachment => {
+    // attachmentEncoding 'arraybuffer' gives an ArrayBuffer.
+    const content = new Uint8Array(part.content as ArrayBuffer);
+    return {
+      name: cleanText(part.filename),
+      mediaType: cleanText(part.mimeType)?.toLowerCase() ?? null,
+      sizeBytes: content.byteLength,
+      sha256: createHash('sha256').update(content).digest('hex'),
+      inline: part.disposition === 'inline' || part.related === true,
+    };
+  });
+  return { recipients: { to: listed(email.to, 'To', label, notes), cc: listed(email.cc, 'Cc', label, notes), bcc: listed(email.bcc, 'Bcc', label, notes) }, attachments: capped(attachments, 'attachments', label, notes) };
+}
+
+/** Every mailbox of an address list (groups opened) as "name <address>", up to MAX_LISTED. */
+function listed(addresses: Address[] | undefined, field: string, label: string, notes: string[]): string[] {
+  const mailboxes = (addresses ?? []).flatMap((address) => address.group ?? [address]).map((box) => mailbox(box)).filter((box) => box !== null);
+  return capped(mailboxes, `${field} addresses`, label, notes);
+}
+
+function capped<T>(list: T[], what: string, label: string, notes: string[]): T[] {
+  if (list.length <= MAX_LISTED) return list;
+  notes.push(`${label}: ${list.length} ${what}; the first ${MAX_LISTED} are listed`);
+  return list.slice(0, MAX_LISTED);
 }
 
 export interface HeaderFacts {

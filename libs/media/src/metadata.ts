@@ -417,7 +417,7 @@ function readDocument(filePath: string, { container, handle, size, head }: Probe
   if (container === 'zip') return readOfficeMetadata(filePath).catch(failedReader('Office document'));
   if (container === 'cfb') return readOleMetadata(handle, size).catch(failedReader('Office document'));
   if (container === 'rtf') return readRtfMetadata(handle, size).catch(failedReader('RTF'));
-  if (container === 'email') return readEmailMetadata(head, head.length === size).catch(failedReader('E-mail'));
+  if (container === 'email') return readEmailMetadata(head, head.length === size, { handle, size }).catch(failedReader('E-mail'));
   return null;
 }
 

@@ -12,6 +12,24 @@ import { BoundedReader, ReadBudgetExceeded } from './bounded-reader.js';
 import { captureTimeFromTags, cleanText, type CaptureTime } from './exif-values.js';
 import { xmlValues } from './xml-values.js';
 
+export interface MessageRecipients {
+  to: string[];
+  cc: string[];
+  bcc: string[];
+}
+
+export interface MessageAttachment {
+  /** The file name the message gives it, if any. */
+  name: string | null;
+  /** The media type the message declares for it (not sniffed), lower case. */
+  mediaType: string | null;
+  /** Size and SHA-256 of the decoded file, as it would be saved from a mail program. */
+  sizeBytes: number;
+  sha256: string;
+  /** Shown in the message's text rather than attached to it (an inline picture, a signature's logo). */
+  inline: boolean;
+}
+
 export interface PdfMetadata {
   pages: number | null;
   title: string | null;
@@ -24,6 +42,10 @@ export interface PdfMetadata {
   producer: string | null;
   /** Where a saved web page came from (MHTML's Snapshot-Content-Location); given by that reader only. */
   savedFrom?: string | null;
+  /** Who an e-mail or Outlook message was addressed to ("name <address>"); given by those readers only. */
+  recipients?: MessageRecipients;
+  /** The files an e-mail or Outlook message carries, each hashed as it decodes; given by those readers only. */
+  attachments?: MessageAttachment[];
   /** UTC instant when the date has an offset, else zone-less wall-clock time (like capturedAt). */
   createdAt: string | null;
   createdAtOffset: string | null;

@@ -123,6 +123,7 @@ export function EvidenceScreen({ id }: { id: string }) {
         </tbody>
       </table>
       {(me.role === 'admin' || me.role === 'investigator') && <EmbeddedTags key={item.id} item={item} />}
+      <MessageFiles item={item} />
       <NearDuplicates item={item} />
       <DownloadOriginal item={item} />
       {(me.role === 'admin' || me.role === 'investigator') && (
@@ -219,6 +220,7 @@ function DocumentFacts({ document, mediaType }: { document: NonNullable<Evidence
     [mail ? 'item.mailSent' : 'item.docCreated', document.createdAt && instant(document.createdAt)],
     ['item.docModified', document.modifiedAt && instant(document.modifiedAt)],
   ];
+  const recipients = document.recipients ? (['to', 'cc', 'bcc'] as const).flatMap((kind) => document.recipients![kind].map((address) => ({ kind, address }))) : [];
   return (
     <>
       {facts.map(([label, value]) =>
@@ -229,6 +231,85 @@ function DocumentFacts({ document, mediaType }: { document: NonNullable<Evidence
           </Fragment>
         ) : null,
       )}
+      {recipients.length > 0 && (
+        <>
+          <dt>{t('item.mailRecipients')}</dt>
+          <dd>
+            <ul className="recipients">
+              {recipients.map(({ kind, address }, i) => (
+                <li key={i}>
+                  <span className="hint">{RECIPIENT_KINDS[kind]}</span> {shown(address)}
+                </li>
+              ))}
+            </ul>
+          </dd>
+        </>
+      )}
+    </>
+  );
+}
+
+/** The header fields' own names, as mail programs show them in either language. */
+const RECIPIENT_KINDS = { to: 'To:', cc: 'Cc:', bcc: 'Bcc:' } as const;
+
+/**
+ * The files an e-mail carries, each with its SHA-256, and the items of this case with the same
+ * SHA-256 (one listing by hash: naming them records nothing, as a listing is no read of each).
+ */
+function MessageFiles({ item }: { item: Evidence }) {
+  const { t, bytes } = useI18n();
+  const headingId = useId();
+  const files = item.extracted?.document?.attachments ?? [];
+  const [inCase, setInCase] = useState<ReadonlyMap<string, Evidence[]>>(new Map());
+  const hashes = [...new Set(files.map((file) => file.sha256))].slice(0, 200).join(',');
+  useEffect(() => {
+    if (!hashes) return;
+    get<Page<Evidence>>(`/cases/${item.caseId}/evidence?sha256=${hashes}&limit=200`).then(
+      (page) => {
+        const found = new Map<string, Evidence[]>();
+        for (const other of page.items) if (other.id !== item.id) found.set(other.sha256, [...(found.get(other.sha256) ?? []), other]);
+        setInCase(found);
+      },
+      () => setInCase(new Map()),
+    );
+  }, [item.id, item.caseId, hashes]);
+  if (files.length === 0) return null;
+  return (
+    <>
+      <h2 id={headingId}>{t('item.mailFiles')}</h2>
+      <p className="hint">{t('item.mailFilesHint')}</p>
+      <table className="message-files" aria-labelledby={headingId}>
+        <thead>
+          <tr>
+            <th scope="col">{t('item.mailFileName')}</th>
+            <th scope="col">{t('item.mediaType')}</th>
+            <th scope="col">{t('item.size')}</th>
+            <th scope="col">{t('item.sha256')}</th>
+            <th scope="col">{t('item.mailFileInCase')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {files.map((file, i) => (
+            <tr key={i}>
+              <th scope="row">
+                {shown(file.name) ?? t('item.mailFileUnnamed')}
+                {file.inline && <span className="hint"> ({t('item.mailFileInline')})</span>}
+              </th>
+              <td>{shown(file.mediaType) ?? '—'}</td>
+              <td>{bytes(file.sizeBytes)}</td>
+              <td className="hash">{file.sha256}</td>
+              <td>
+                {inCase.get(file.sha256)?.map((other, n) => (
+                  <Fragment key={other.id}>
+                    {n > 0 && ', '}
+                    <Link href={`/evidence/${other.id}`}>{itemName(other)}</Link>
+                  </Fragment>
+                )) ?? <span className="hint">{t('item.mailFileNotInCase')}</span>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </>
   );
 }

@@ -30,6 +30,15 @@ export interface ReportEvents {
   read(): AsyncIterable<ReportEvent> | Iterable<ReportEvent>;
 }
 
+/** A file an e-mail carries, as intake read it; its name is null in partner packages. */
+export interface ReportAttachment {
+  name: string | null;
+  mediaType: string | null;
+  sizeBytes: number;
+  sha256: string;
+  inline: boolean;
+}
+
 /** One evidence item: one page of the report. */
 export interface ReportItem {
   evidenceId: string;
@@ -73,6 +82,10 @@ export interface ReportItem {
       lastModifiedBy?: string | null;
       /** A saved web page's address; only on saved pages. */
       savedFrom?: string | null;
+      /** An e-mail's recipients; null in partner packages. */
+      recipients?: { to: string[]; cc: string[]; bcc: string[] } | null;
+      /** The files an e-mail carries; their names are null in partner packages. */
+      attachments?: ReportAttachment[];
       creator: string | null;
       createdAt: string | null;
       createdAtOffset: string | null;

@@ -153,6 +153,27 @@ describe('report.html', () => {
     expect(plain).not.toContain('Author, in the document');
   });
 
+  it("lists an e-mail's recipients and each file it carries with its SHA-256; a partner copy names neither recipients nor files", async () => {
+    const tip = ordinaryItem();
+    tip.mediaType = 'message/rfc822';
+    const attachments = [
+      { name: 'IMG_4512.jpg', mediaType: 'image/jpeg', sizeBytes: 715, sha256: '6019d3e3f1d25785683f54b6af5ef557141a5fe5074a78e2ad8213f6f9eb1fc5', inline: true },
+      { name: 'акт огляду.pdf', mediaType: 'application/pdf', sizeBytes: 474, sha256: '7cbcaf6dcf1fb3634b5743bb99034774473dc70d6e42b5e6371b71ad04892ce8', inline: false },
+    ];
+    const document = { pages: null, title: 'Fwd: Фото', author: 'Ірина Бондар <iryna@example.net>', creator: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null };
+    tip.extracted = { ...tip.extracted!, document: { ...document, recipients: { to: ['Марко Ткач <marko@example.org>'], cc: [], bcc: ['archive@example.net'] }, attachments } };
+    const plain = (await html(model(header({ timestamp: true }), () => [tip]))).text.replace(/<[^>]+>/g, '');
+    for (const shown of ['Recipients, in the message', 'To: Марко Ткач &lt;marko@example.org&gt;', 'Bcc: archive@example.net', 'Files in the message', 'IMG_4512.jpg', 'shown in the message text', 'акт огляду.pdf', attachments[0]!.sha256, attachments[1]!.sha256]) {
+      expect(plain).toContain(shown);
+    }
+    tip.extracted.document = { ...document, recipients: null, attachments: attachments.map((file) => ({ ...file, name: null })) };
+    const partner = (await html(model(header({ timestamp: false, purpose: 'partner' }), () => [tip]))).text.replace(/<[^>]+>/g, '');
+    expect(partner).not.toContain('Recipients, in the message');
+    expect(partner).not.toContain('marko@example.org');
+    expect(partner).not.toContain('IMG_4512');
+    expect(partner).toContain(attachments[0]!.sha256);
+  });
+
   it("shows a saved web page's address as text, never as a link; a partner copy has none", async () => {
     const page = ordinaryItem();
     const address = 'http://news.example.org/2025/11/04/saltivka.html?from=feed';

@@ -17,7 +17,7 @@ import {
 } from './labels.js';
 import { visibleText } from '#custodia/text';
 import { formatBytes, formatDuration, formatInstant, formatPosition, groupDigits, truncateText } from './format.js';
-import type { ReportEvent, ReportHeader, ReportItem } from './model.js';
+import type { ReportAttachment, ReportEvent, ReportHeader, ReportItem } from './model.js';
 
 export type Tone = 'ok' | 'warn' | 'muted';
 
@@ -102,6 +102,22 @@ function eventTimeLines(value: string, opts: ViewOptions): Line[] {
 }
 
 const noneLine = (): Line => biSpans(LABELS.none, { tone: 'muted' });
+
+/** The header fields' own names: the same in both languages. */
+const RECIPIENT_KINDS = { to: 'To:', cc: 'Cc:', bcc: 'Bcc:' } as const;
+
+/** A file an e-mail carries: its name (none in a partner copy), declared type, size and whether it is shown inline; then its SHA-256. */
+function attachmentLines(file: ReportAttachment, opts: ViewOptions): Line[] {
+  const facts = [file.mediaType, formatBytes(file.sizeBytes)].filter((fact): fact is string => !!fact).join(', ');
+  return [
+    [
+      ...(file.name ? [sp(untrusted(file.name, opts), { untrusted: true }), sp(' ')] : []),
+      sp(file.name ? `(${untrusted(facts, opts)})` : untrusted(facts, opts), { tone: 'muted' }),
+      ...(file.inline ? [sp(' '), ...biSpans(LABELS.mailInline, { tone: 'muted' })] : []),
+    ],
+    hashLine(file.sha256, opts),
+  ];
+}
 
 function hashLine(hex: string, opts: ViewOptions): Line {
   return [sp(untrusted(hex, opts), { mono: true })];
@@ -285,6 +301,12 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
       }
       if (d.createdAt) inFile.push({ label: mail ? LABELS.mailSent : LABELS.docCreated, lines: fileTime(d.createdAt, d.createdAtOffset) });
       if (d.modifiedAt) inFile.push({ label: LABELS.docModified, lines: fileTime(d.modifiedAt, d.modifiedAtOffset) });
+      // A partner copy has none (null): they are people the sender wrote to.
+      const recipients = d.recipients ? (['to', 'cc', 'bcc'] as const).flatMap((kind) => d.recipients![kind].map((address) => ({ kind, address }))) : [];
+      if (recipients.length) {
+        inFile.push({ label: LABELS.mailRecipients, lines: recipients.map(({ kind, address }) => [sp(`${RECIPIENT_KINDS[kind]} `, { tone: 'muted' }), sp(untrusted(address, opts), { untrusted: true })]) });
+      }
+      if (d.attachments?.length) inFile.push({ label: LABELS.mailAttachments, lines: d.attachments.flatMap((file) => attachmentLines(file, opts)) });
     }
   }
   if (!inFile.length) inFile.push({ label: LABELS.extracted, lines: [biSpans(LABELS.extractedNone, { tone: 'muted' })] });
