@@ -91,6 +91,7 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   'saved-page.mhtml': { mediaType: 'multipart/related' },
   // An Outlook message saved as a file: a compound file of its own properties.
   'outlook.msg': { mediaType: 'application/vnd.ms-outlook' },
+  'outlook-attachments.msg': { mediaType: 'application/vnd.ms-outlook' },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 

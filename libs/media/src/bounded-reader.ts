@@ -25,8 +25,13 @@ export class BoundedReader {
   constructor(
     private readonly handle: FileHandle,
     readonly size: number,
-    private readonly limits: ReadLimits,
+    private limits: ReadLimits,
   ) {}
+
+  /** Raises the budget to `limits` (never lowers it): a reader that finds it must read more of this kind of file. */
+  widen(limits: ReadLimits): void {
+    this.limits = { maxReads: Math.max(this.limits.maxReads, limits.maxReads), maxBytes: Math.max(this.limits.maxBytes, limits.maxBytes) };
+  }
 
   /** Up to `length` bytes at `offset` (fewer at the end of the file). */
   async read(offset: number, length: number): Promise<Buffer> {

@@ -1,12 +1,12 @@
 // Microsoft's Compound File Binary format (MS-CFB, "OLE2" storage): the container of Word 97-2003,
 // Excel and PowerPoint files (.doc, .xls, .ppt), and of password-protected OOXML files. Only what
-// the metadata readers need: the root storage's streams by name, and positioned reads inside a
+// the metadata readers need: a storage's streams and storages by name, and positioned reads inside a
 // stream through its FAT or mini FAT chain. Nothing is read whole: a stream's sectors are found
 // one FAT lookup at a time (FAT sectors cached), and every read goes through a budget, so a
 // 2 GB presentation with a film inside costs a few small reads. Chains that loop or run past
 // the file end with an error, never an endless walk.
 import type { FileHandle } from 'node:fs/promises';
-import { BoundedReader } from './bounded-reader.js';
+import { BoundedReader, type ReadLimits } from './bounded-reader.js';
 import { captureTimeFromTags, type CaptureTime } from './exif-values.js';
 
 export const CFB_SIGNATURE = Buffer.from('d0cf11e0a1b11ae1', 'hex');
@@ -30,6 +30,12 @@ export interface StreamEntry {
   size: number;
 }
 
+/** A storage (a folder of streams and storages) inside the file; `child` is its tree of entries. */
+export interface StorageEntry {
+  name: string;
+  child: number;
+}
+
 /** Reads inside one stream: up to `length` bytes at `offset` (fewer at the stream's end). */
 export interface StreamReader {
   readonly size: number;
@@ -41,6 +47,9 @@ export class CompoundFile {
   private miniStream: StreamReader | null = null;
   /** The mini FAT, one reader for every small stream: its chain is walked once. */
   private miniFat: StreamReader | null = null;
+  private directory: StreamReader | null = null;
+  /** Entries walked in all storages so far: MAX_ENTRIES bounds them all together. */
+  private walked = 0;
 
   private constructor(
     private readonly file: BoundedReader,
@@ -49,9 +58,12 @@ export class CompoundFile {
     private readonly maxSector: number,
   ) {}
 
-  /** Opens the compound file in `handle` (which stays the caller's to close); throws CompoundFileError when the header is not one. */
-  static async open(handle: FileHandle, size: number): Promise<CompoundFile> {
-    const file = new BoundedReader(handle, size, LIMITS);
+  /**
+   * Opens the compound file in `handle` (which stays the caller's to close); throws
+   * CompoundFileError when the header is not one. `limits`: what all its reads together may cost.
+   */
+  static async open(handle: FileHandle, size: number, limits: ReadLimits = LIMITS): Promise<CompoundFile> {
+    const file = new BoundedReader(handle, size, limits);
     const header = await file.read(0, 512);
     if (header.length < 512 || !header.subarray(0, 8).equals(CFB_SIGNATURE)) throw new CompoundFileError('not a compound file');
     const major = header.readUInt16LE(0x1a);
@@ -63,37 +75,53 @@ export class CompoundFile {
     return new CompoundFile(file, header, sectorSize, Math.ceil(Math.max(0, size - sectorSize) / sectorSize));
   }
 
+  /** Raises the budget of all reads of this file to `limits` (an Outlook message's attachments are hashed whole). */
+  widenBudget(limits: ReadLimits): void {
+    this.file.widen(limits);
+  }
+
   /** The streams directly in the root storage (not those of embedded objects' storages). */
   async rootStreams(): Promise<StreamEntry[]> {
-    const directory = this.chainReader(this.header.readUInt32LE(0x30), Number.MAX_SAFE_INTEGER);
-    const entry = async (id: number): Promise<Buffer> => {
-      const bytes = await directory.read(id * ENTRY_BYTES, ENTRY_BYTES);
-      if (bytes.length < ENTRY_BYTES) throw new CompoundFileError(`directory entry ${id} is past the directory's end`);
-      return bytes;
-    };
-    const root = await entry(0);
-    if (root[0x42] !== 5) throw new CompoundFileError('the first directory entry is not the root storage');
-    this.miniStream = this.chainReader(root.readUInt32LE(0x74), root.readUInt32LE(0x78));
-    // The root's children are a tree through left and right siblings; a loop is a damaged file.
+    return (await this.entries()).streams;
+  }
+
+  /** The streams and storages directly in `storage` (the root storage when not given). */
+  async entries(storage?: StorageEntry): Promise<{ streams: StreamEntry[]; storages: StorageEntry[] }> {
+    if (!this.directory) {
+      this.directory = this.chainReader(this.header.readUInt32LE(0x30), Number.MAX_SAFE_INTEGER);
+      const root = await this.entry(0);
+      if (root[0x42] !== 5) throw new CompoundFileError('the first directory entry is not the root storage');
+      this.miniStream = this.chainReader(root.readUInt32LE(0x74), root.readUInt32LE(0x78));
+    }
+    // A storage's children are a tree through left and right siblings; a loop is a damaged file.
     const streams: StreamEntry[] = [];
+    const storages: StorageEntry[] = [];
     const seen = new Set<number>();
-    const pending = [root.readUInt32LE(0x4c)];
+    const pending = [storage ? storage.child : (await this.entry(0)).readUInt32LE(0x4c)];
     while (pending.length > 0) {
       const id = pending.pop()!;
       if (id === NO_STREAM) continue;
-      if (seen.has(id) || seen.size >= MAX_ENTRIES) throw new CompoundFileError('the directory loops or is too large');
+      if (seen.has(id) || ++this.walked > MAX_ENTRIES) throw new CompoundFileError('the directory loops or is too large');
       seen.add(id);
-      const bytes = await entry(id);
+      const bytes = await this.entry(id);
       pending.push(bytes.readUInt32LE(0x44), bytes.readUInt32LE(0x48));
       const nameBytes = Math.min(64, bytes.readUInt16LE(0x40));
+      const name = bytes.toString('utf16le', 0, Math.max(0, nameBytes - 2));
       // A version 3 file's stream sizes are 32 bits; the high half may hold garbage (MS-CFB 2.6.3).
       const size = this.sectorSize === 512 ? bytes.readUInt32LE(0x78) : Number(bytes.readBigUInt64LE(0x78));
-      if (bytes[0x42] === 2) streams.push({ name: bytes.toString('utf16le', 0, Math.max(0, nameBytes - 2)), start: bytes.readUInt32LE(0x74), size });
+      if (bytes[0x42] === 2) streams.push({ name, start: bytes.readUInt32LE(0x74), size });
+      else if (bytes[0x42] === 1) storages.push({ name, child: bytes.readUInt32LE(0x4c) });
     }
-    return streams;
+    return { streams, storages };
   }
 
-  /** Reads inside a stream found by rootStreams(): small streams live in the mini stream. */
+  private async entry(id: number): Promise<Buffer> {
+    const bytes = await this.directory!.read(id * ENTRY_BYTES, ENTRY_BYTES);
+    if (bytes.length < ENTRY_BYTES) throw new CompoundFileError(`directory entry ${id} is past the directory's end`);
+    return bytes;
+  }
+
+  /** Reads inside a stream found by entries(): small streams live in the mini stream. */
   stream(entry: StreamEntry): StreamReader {
     if (entry.size >= this.header.readUInt32LE(0x38) || !this.miniStream) return this.chainReader(entry.start, entry.size);
     const miniFat = (this.miniFat ??= this.chainReader(this.header.readUInt32LE(0x3c), this.header.readUInt32LE(0x40) * this.sectorSize));
@@ -170,10 +198,15 @@ function sectorChain(
       let at = Math.max(0, offset);
       const end = Math.min(size, offset + length);
       while (at < end) {
-        const sector = await sectorOf(Math.floor(at / unit));
+        const index = Math.floor(at / unit);
+        const sector = await sectorOf(index);
         if (sector === null) throw new CompoundFileError('a stream ends before its stated size');
         const within = at % unit;
-        const bytes = await readSector(sector, within, Math.min(unit - within, end - at));
+        // Sectors that follow each other in the file are read at once (writers mostly lay a stream out so).
+        const needed = Math.ceil((within + end - at) / unit);
+        let run = 1;
+        while (run < needed && (await sectorOf(index + run)) === sector + run) run += 1;
+        const bytes = await readSector(sector, within, Math.min(run * unit - within, end - at));
         if (bytes.length === 0) throw new CompoundFileError('a stream runs past the file end');
         parts.push(bytes);
         at += bytes.length;

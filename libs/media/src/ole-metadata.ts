@@ -40,7 +40,7 @@ export async function readOleMetadata(handle: FileHandle, size: number): Promise
     const streams = await file.rootStreams();
     const named = (name: string) => streams.find((s) => s.name === name);
     if (named('EncryptedPackage')) return { ...NO_DOCUMENT_FACTS, notes: [`${LABEL}: encrypted (a password-protected Word, Excel or PowerPoint file); its properties cannot be read`] };
-    if (named(MESSAGE_PROPERTIES)) return await readOutlookMessage(file, streams, notes);
+    if (named(MESSAGE_PROPERTIES)) return await readOutlookMessage(file, streams, notes, size);
     if (!named(SUMMARY) && !named(DOCUMENT_SUMMARY)) return null;
     const read = async (name: string, fmtid: string, wanted: number[]): Promise<Map<number, Property>> => {
       const entry = named(name);

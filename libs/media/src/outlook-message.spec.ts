@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, truncateSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXPECTED_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
-import { readEmailMetadata } from './email-metadata.js';
+import { HEAD_BYTES, readEmailMetadata } from './email-metadata.js';
 import { readOleMetadata } from './ole-metadata.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 import { compoundFile, windows1251 } from './test-support/compound.js';
@@ -11,10 +11,17 @@ import { compoundFile, windows1251 } from './test-support/compound.js';
 const scratch = scratchDir();
 afterAll(() => scratch.cleanup());
 
-async function read(bytes: Buffer): ReturnType<typeof readOleMetadata> {
-  const handle = await open(scratch.write('message.msg', bytes), 'r');
+const read = (bytes: Buffer): ReturnType<typeof readOleMetadata> => readFile(scratch.write('message.msg', bytes));
+
+/** A .msg as intake reads it; an .eml (msgconvert's) as intake reads one: its first 64 KiB and the file. */
+async function readFile(path: string): ReturnType<typeof readOleMetadata> {
+  const handle = await open(path, 'r');
   try {
-    return await readOleMetadata(handle, bytes.length);
+    const { size } = await handle.stat();
+    if (!path.endsWith('.eml')) return await readOleMetadata(handle, size);
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    await handle.read(head, 0, head.length, 0);
+    return await readEmailMetadata(head, size <= HEAD_BYTES, { handle, size });
   } finally {
     await handle.close();
   }
@@ -57,10 +64,50 @@ describe('Outlook messages (.msg)', () => {
     expect([ansi.createdAt, ansi.createdAtOffset]).toEqual([ansiTheirs.createdAt, ansiTheirs.createdAtOffset]);
   });
 
-  it("reads each fixture whole: the sender's SMTP address, not an Exchange one; the internet headers' offset and mailer", async () => {
-    for (const name of ['outlook.msg', 'outlook-ansi.msg']) {
-      expect(await read(readFileSync(fixture(name))), name).toEqual({ ...EXPECTED_METADATA[name]!.document, notes: [] });
+  it('agree with msgconvert on the recipients in To and Cc and on each attached file: type, size, SHA-256, inline or not', async () => {
+    const ours = (await readFile(fixture('outlook-attachments.msg')))!;
+    const theirs = (await readFile(fixture('outlook-attachments.msg.msgconvert.eml')))!;
+    // msgconvert writes no Bcc (it builds To and Cc from the message's display lists).
+    expect({ ...ours.recipients, bcc: [] }).toEqual(theirs.recipients);
+    expect(ours.recipients!.bcc).toEqual(['archive@example.net']);
+    // msgconvert renders the embedded message as a message/rfc822 part of its own making; ours has no bytes to hash for it, and says so.
+    const [files, rendered] = [theirs.attachments!.slice(0, -1), theirs.attachments!.at(-1)];
+    expect(rendered?.mediaType).toBe('message/rfc822');
+    expect(ours.attachments!.map(({ name: _, ...file }) => file)).toEqual(files.map(({ name: _, ...file }) => file));
+    // The PDF's Ukrainian name: msgconvert gives both an RFC 2231 filename* and an ASCII filename,
+    // and postal-mime takes the latter ("akt ogliadu.pdf"); the others' names are the same.
+    expect([ours.attachments![0]!.name, ours.attachments![2]!.name]).toEqual([files[0]!.name, files[2]!.name]);
+    expect(ours.notes).toEqual(['Outlook message: the attachment "Фото з Салтівки" is a message or an object embedded in this one; it has no bytes of its own and is not listed']);
+  });
+
+  it("reads each fixture whole: the sender's SMTP address, not an Exchange one; the internet headers' offset and mailer; recipients and attachments", async () => {
+    for (const name of ['outlook.msg', 'outlook-ansi.msg', 'outlook-attachments.msg']) {
+      expect(await read(readFileSync(fixture(name))), name).toEqual({ ...EXPECTED_METADATA[name]!.document, notes: EXPECTED_METADATA[name]!.notes ?? [] });
     }
+  });
+
+  it('takes a recipient without a type, or with MAPI flag bits over it, as its kind says; lists a message over 64 MiB without its attachments', async () => {
+    const recipient = (type: number | null, name: string) => {
+      const rows = type === null ? [] : [[0x0c150003, type] as [number, number]];
+      return { properties: Buffer.concat([Buffer.alloc(8), properties(rows).subarray(32)]), name: utf16(name) };
+    };
+    const [untyped, submitted] = [recipient(null, 'Олена Коваль'), recipient(0x10000002, 'cc@example.org')];
+    const facts = await read(
+      compoundFile({
+        '__properties_version1.0': properties([]),
+        '__recip_version1.0_#00000000/__properties_version1.0': untyped.properties,
+        '__recip_version1.0_#00000000/__substg1.0_3001001F': untyped.name,
+        '__recip_version1.0_#00000001/__properties_version1.0': submitted.properties,
+        '__recip_version1.0_#00000001/__substg1.0_3001001F': submitted.name,
+      }),
+    );
+    expect(facts?.recipients).toEqual({ to: ['Олена Коваль'], cc: ['cc@example.org'], bcc: [] });
+    expect(facts?.attachments).toEqual([]);
+    const large = scratch.write('large.msg', readFileSync(fixture('outlook-attachments.msg')));
+    truncateSync(large, 64 * 1024 * 1024 + 1);
+    const big = (await readFile(large))!;
+    expect([big.title, big.recipients, big.attachments]).toEqual([EXPECTED_METADATA['outlook-attachments.msg']!.document!.title, EXPECTED_METADATA['outlook-attachments.msg']!.document!.recipients, undefined]);
+    expect(big.notes).toEqual(['Outlook message: larger than 64 MiB; its attachments are not read']);
   });
 
   it('takes the MAPI time when the internet headers name another instant, and the delivery time when it was never submitted', async () => {
@@ -88,9 +135,9 @@ describe('Outlook messages (.msg)', () => {
   });
 
   it('never throws, whatever bytes of a message are changed or cut', async () => {
-    const originals = ['outlook.msg', 'outlook-ansi.msg'].map((name) => readFileSync(fixture(name)));
+    const originals = ['outlook.msg', 'outlook-ansi.msg', 'outlook-attachments.msg'].map((name) => readFileSync(fixture(name)));
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 1 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), fc.nat(), async (which, changes, cutAt) => {
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), fc.nat(), async (which, changes, cutAt) => {
         const bytes = Buffer.from(originals[which]!);
         for (const [at, value] of changes) bytes[at % bytes.length] = value;
         const result = await read(bytes.subarray(0, 8 + (cutAt % bytes.length)));

@@ -5,18 +5,28 @@
 // ("__substg1.0_<id><type>": UTF-16, or 8-bit in the message's code page); times and the code
 // page are in "__properties_version1.0". A message that came in over the internet keeps its
 // headers (PidTagTransportMessageHeaders): their Date gives the sender's offset, which the MAPI
-// times (UTC) do not. Recipients and attachments (storages of their own) are not read.
+// times (UTC) do not. Its recipients (storages "__recip_version1.0_#n": To, Cc or Bcc, name and
+// SMTP address) and the files attached to it ("__attach_version1.0_#n": name, declared type,
+// size and SHA-256 of the attached bytes, hashed as read) are listed as an e-mail's are; a message
+// or an object embedded in it has no bytes of its own to hash, and gets a note.
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { CompoundFile, fileTime, type StreamEntry } from './compound-file.js';
+import { CompoundFile, fileTime, type StorageEntry, type StreamEntry } from './compound-file.js';
 import { codePageDecoder } from './code-pages.js';
-import { readHeaderBlock } from './email-metadata.js';
+import { MAX_LISTED, MAX_MESSAGE_BYTES, readHeaderBlock } from './email-metadata.js';
 import { cleanText, type CaptureTime } from './exif-values.js';
-import { NO_DOCUMENT_FACTS, type PdfMetadata } from './pdf-metadata.js';
+import { NO_DOCUMENT_FACTS, type MessageAttachment, type MessageRecipients, type PdfMetadata } from './pdf-metadata.js';
 
 const LABEL = 'Outlook message';
-/** The top-level message's fixed-size properties (MS-OXMSG 2.4): a 32-byte header, then 16-byte entries. */
+/** A message's or a recipient's or attachment's fixed-size properties (MS-OXMSG 2.4): a header (32 bytes for the top-level message, 8 for the others), then 16-byte entries. */
 export const MESSAGE_PROPERTIES = '__properties_version1.0';
 const HEADER_BYTES = 32;
+const SUBOBJECT_HEADER_BYTES = 8;
+const RECIPIENT_STORAGE = /^__recip_version1\.0_#[0-9a-f]{8}$/i;
+const ATTACHMENT_STORAGE = /^__attach_version1\.0_#[0-9a-f]{8}$/i;
+/** Reads of a message's attachments: every byte of them (up to MAX_MESSAGE_BYTES) in sectors of 512 bytes at worst. */
+const ATTACHMENT_LIMITS = { maxReads: 300_000, maxBytes: MAX_MESSAGE_BYTES + 16 * 1024 * 1024 };
+const HASH_CHUNK = 1024 * 1024;
 const MAX_PROPERTY_BYTES = 64 * 1024;
 const MAX_STRING_BYTES = 256 * 1024;
 /** Property ids (MS-OXPROPS). */
@@ -33,13 +43,29 @@ const PID = {
   lastModifierName: 0x3ffa,
   internetCodepage: 0x3fde,
   messageCodepage: 0x3ffd,
+  recipientType: 0x0c15,
+  displayName: 0x3001,
+  emailAddress: 0x3003,
+  smtpAddress: 0x39fe,
+  attachData: 0x3701,
+  attachFilename: 0x3704,
+  attachMethod: 0x3705,
+  attachLongFilename: 0x3707,
+  attachMimeTag: 0x370e,
+  attachContentId: 0x3712,
+  /** Not in MS-OXPROPS, but Exchange keeps a MIME part's Content-Disposition there (msgconvert reads it too). */
+  attachContentDisposition: 0x3716,
+  attachmentHidden: 0x7ffe,
 };
-const TYPE = { integer32: 0x0003, time: 0x0040, string8: 0x001e, unicode: 0x001f };
+const TYPE = { integer32: 0x0003, boolean: 0x000b, object: 0x000d, time: 0x0040, string8: 0x001e, unicode: 0x001f, binary: 0x0102 };
+/** PidTagRecipientType's low bits (MAPI_TO, MAPI_CC, MAPI_BCC); a recipient without one is taken as To, as msgconvert takes it. */
+const RECIPIENT_KINDS: Record<number, keyof MessageRecipients> = { 1: 'to', 2: 'cc', 3: 'bcc' };
 
 /** The facts of the message in `file` whose root streams are `streams` (it holds MESSAGE_PROPERTIES). */
-export async function readOutlookMessage(file: CompoundFile, streams: StreamEntry[], notes: string[]): Promise<PdfMetadata> {
-  const fixed = await fixedProperties(file, streams.find((s) => s.name === MESSAGE_PROPERTIES)!);
-  const text = stringReader(file, streams, fixed, notes);
+export async function readOutlookMessage(file: CompoundFile, streams: StreamEntry[], notes: string[], size: number): Promise<PdfMetadata> {
+  const fixed = await fixedProperties(file, streams.find((s) => s.name === MESSAGE_PROPERTIES)!, HEADER_BYTES);
+  const ansi = ansiDecoder(fixed, notes);
+  const text = stringReader(file, streams, ansi);
   const name = cleanText(await text(PID.senderName));
   const smtp = [cleanText(await text(PID.senderSmtp)), cleanText(await text(PID.senderEmail))].find((address) => address?.includes('@')) ?? null;
   const transport = await internetHeaders(text);
@@ -58,9 +84,102 @@ export async function readOutlookMessage(file: CompoundFile, streams: StreamEntr
     createdAtOffset: when?.capturedAtOffset ?? null,
     modifiedAt: modified?.capturedAt ?? null,
     modifiedAtOffset: modified?.capturedAtOffset ?? null,
+    ...(await recipientsAndAttachments(file, ansi, notes, size)),
     notes,
   };
 }
+
+/** The message's recipients and attached files (the latter only for a file up to MAX_MESSAGE_BYTES); nothing, with a note, where the storages cannot be read. */
+async function recipientsAndAttachments(
+  file: CompoundFile,
+  ansi: () => TextDecoder,
+  notes: string[],
+  size: number,
+): Promise<{ recipients?: MessageRecipients; attachments?: MessageAttachment[] }> {
+  let storages: StorageEntry[];
+  try {
+    // Outlook numbers them in order (#00000000, #00000001, ...): the order it shows them in.
+    storages = (await file.entries()).storages.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (error) {
+    notes.push(`${LABEL}: its recipients and attachments cannot be read (${errorText(error)})`);
+    return {};
+  }
+  const recipients: MessageRecipients = { to: [], cc: [], bcc: [] };
+  for (const storage of storages.filter((s) => RECIPIENT_STORAGE.test(s.name))) {
+    const recipient = await subObject(file, storage, ansi).catch((error: unknown) => {
+      notes.push(`${LABEL}: a recipient cannot be read (${errorText(error)})`);
+      return null;
+    });
+    if (!recipient) continue;
+    const name = cleanText(await recipient.text(PID.displayName));
+    const smtp = [cleanText(await recipient.text(PID.smtpAddress)), cleanText(await recipient.text(PID.emailAddress))].find((address) => address?.includes('@')) ?? null;
+    const address = name && smtp && name !== smtp ? `${name} <${smtp}>` : (smtp ?? name);
+    if (address) recipients[RECIPIENT_KINDS[(recipient.fixed.integers.get(PID.recipientType) ?? 1) & 0xf] ?? 'to'].push(address);
+  }
+  for (const kind of ['to', 'cc', 'bcc'] as const) {
+    if (recipients[kind].length > MAX_LISTED) {
+      notes.push(`${LABEL}: ${recipients[kind].length} ${kind === 'to' ? 'To' : kind === 'cc' ? 'Cc' : 'Bcc'} addresses; the first ${MAX_LISTED} are listed`);
+      recipients[kind] = recipients[kind].slice(0, MAX_LISTED);
+    }
+  }
+  const attached = storages.filter((s) => ATTACHMENT_STORAGE.test(s.name));
+  if (attached.length === 0) return { recipients, attachments: [] };
+  if (size > MAX_MESSAGE_BYTES) {
+    notes.push(`${LABEL}: larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB; its attachments are not read`);
+    return { recipients };
+  }
+  file.widenBudget(ATTACHMENT_LIMITS);
+  const attachments: MessageAttachment[] = [];
+  for (const storage of attached.slice(0, MAX_LISTED)) {
+    const listed = await attachment(file, storage, ansi, notes).catch((error: unknown) => {
+      notes.push(`${LABEL}: an attachment cannot be read (${errorText(error)})`);
+      return null;
+    });
+    if (listed) attachments.push(listed);
+  }
+  if (attached.length > MAX_LISTED) notes.push(`${LABEL}: ${attached.length} attachments; the first ${MAX_LISTED} are listed`);
+  return { recipients, attachments };
+}
+
+/** An attached file: its name, declared type, and size and SHA-256 of its bytes; null (with a note) for an embedded message or object, which has no bytes of its own. */
+async function attachment(file: CompoundFile, storage: StorageEntry, ansi: () => TextDecoder, notes: string[]): Promise<MessageAttachment | null> {
+  const part = await subObject(file, storage, ansi);
+  const name = cleanText(await part.text(PID.attachLongFilename)) ?? cleanText(await part.text(PID.attachFilename)) ?? cleanText(await part.text(PID.displayName));
+  const data = part.streams.find((s) => s.name.toUpperCase() === `__SUBSTG1.0_${hex(PID.attachData)}${hex(TYPE.binary)}`);
+  if (!data) {
+    const what = part.storages.some((s) => s.name.toUpperCase() === `__SUBSTG1.0_${hex(PID.attachData)}${hex(TYPE.object)}`) ? 'a message or an object embedded in this one' : 'a link to a file kept elsewhere';
+    notes.push(`${LABEL}: the attachment ${name ? `"${name}"` : 'without a name'} is ${what}; it has no bytes of its own and is not listed`);
+    return null;
+  }
+  const reader = file.stream(data);
+  const hash = createHash('sha256');
+  for (let at = 0; at < data.size; at += HASH_CHUNK) hash.update(await reader.read(at, Math.min(HASH_CHUNK, data.size - at)));
+  const disposition = cleanText(await part.text(PID.attachContentDisposition))?.toLowerCase();
+  return {
+    name,
+    mediaType: cleanText(await part.text(PID.attachMimeTag))?.toLowerCase() ?? null,
+    sizeBytes: data.size,
+    sha256: hash.digest('hex'),
+    inline: part.fixed.booleans.get(PID.attachmentHidden) === true || disposition === 'inline',
+  };
+}
+
+interface SubObject {
+  streams: StreamEntry[];
+  storages: StorageEntry[];
+  fixed: FixedProperties;
+  text: (id: number) => Promise<string | null>;
+}
+
+/** A recipient's or an attachment's storage: its streams, fixed properties and strings. */
+async function subObject(file: CompoundFile, storage: StorageEntry, ansi: () => TextDecoder): Promise<SubObject> {
+  const { streams, storages } = await file.entries(storage);
+  const properties = streams.find((s) => s.name === MESSAGE_PROPERTIES);
+  const fixed = properties ? await fixedProperties(file, properties, SUBOBJECT_HEADER_BYTES) : { times: new Map(), integers: new Map(), booleans: new Map() };
+  return { streams, storages, fixed, text: stringReader(file, streams, ansi) };
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** The header block of the internet headers an Outlook message in `handle` keeps; null for a message without, or another compound file. */
 export async function outlookInternetHeaders(handle: FileHandle, size: number): Promise<string | null> {
@@ -68,7 +187,7 @@ export async function outlookInternetHeaders(handle: FileHandle, size: number): 
   const streams = await file.rootStreams();
   const properties = streams.find((s) => s.name === MESSAGE_PROPERTIES);
   if (!properties) return null;
-  return internetHeaders(stringReader(file, streams, await fixedProperties(file, properties), []));
+  return internetHeaders(stringReader(file, streams, ansiDecoder(await fixedProperties(file, properties, HEADER_BYTES), [])));
 }
 
 /** PidTagTransportMessageHeaders up to its first empty line (some writers keep a body part's headers after it). */
@@ -77,10 +196,14 @@ async function internetHeaders(text: (id: number) => Promise<string | null>): Pr
   return headers === null ? null : headers.split(/\r?\n\r?\n/)[0]!;
 }
 
-/** Reads a string property of the message: UTF-16, or 8-bit in the message's code page (said once in `notes` when unknown). */
-function stringReader(file: CompoundFile, streams: StreamEntry[], fixed: FixedProperties, notes: string[]): (id: number) => Promise<string | null> {
+/** The decoder of the message's 8-bit strings, made when first needed: its code page, said once in `notes` when unknown. */
+function ansiDecoder(fixed: FixedProperties, notes: string[]): () => TextDecoder {
   let decoder: TextDecoder | undefined;
-  const ansi = () => (decoder ??= codePageDecoder(fixed.integers.get(PID.messageCodepage) ?? fixed.integers.get(PID.internetCodepage) ?? 1252, notes, LABEL));
+  return () => (decoder ??= codePageDecoder(fixed.integers.get(PID.messageCodepage) ?? fixed.integers.get(PID.internetCodepage) ?? 1252, notes, LABEL));
+}
+
+/** Reads a string property of the object whose streams are `streams`: UTF-16, or 8-bit in the message's code page. */
+function stringReader(file: CompoundFile, streams: StreamEntry[], ansi: () => TextDecoder): (id: number) => Promise<string | null> {
   return async (id) => {
     // Outlook writes the hex digits in upper case; a writer using lower case is read too.
     const named = (type: number) => streams.find((s) => s.name.toUpperCase() === `__SUBSTG1.0_${hex(id)}${hex(type)}`);
@@ -95,19 +218,22 @@ function stringReader(file: CompoundFile, streams: StreamEntry[], fixed: FixedPr
 interface FixedProperties {
   times: Map<number, CaptureTime | null>;
   integers: Map<number, number>;
+  booleans: Map<number, boolean>;
 }
 
-/** The times and 32-bit integers of the top-level message's property stream. */
-async function fixedProperties(file: CompoundFile, entry: StreamEntry): Promise<FixedProperties> {
+/** The times, 32-bit integers and booleans of a property stream whose header is `headerBytes` long. */
+async function fixedProperties(file: CompoundFile, entry: StreamEntry, headerBytes: number): Promise<FixedProperties> {
   const bytes = await file.stream(entry).read(0, Math.min(entry.size, MAX_PROPERTY_BYTES));
   const times = new Map<number, CaptureTime | null>();
   const integers = new Map<number, number>();
-  for (let at = HEADER_BYTES; at + 16 <= bytes.length; at += 16) {
+  const booleans = new Map<number, boolean>();
+  for (let at = headerBytes; at + 16 <= bytes.length; at += 16) {
     const [type, id] = [bytes.readUInt16LE(at), bytes.readUInt16LE(at + 2)];
     if (type === TYPE.time) times.set(id, fileTime(bytes.readBigUInt64LE(at + 8)));
     else if (type === TYPE.integer32) integers.set(id, bytes.readInt32LE(at + 8));
+    else if (type === TYPE.boolean) booleans.set(id, bytes[at + 8] !== 0);
   }
-  return { times, integers };
+  return { times, integers, booleans };
 }
 
 const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
