@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXPECTED_METADATA } from './fixtures/media/expected-metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyReceipt, type PublishedKey, type Receipt } from '../libs/custody-core/src/index.js';
+import { verifyReceipt, type CustodyEvent, type PublishedKey, type Receipt } from '../libs/custody-core/src/index.js';
 import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import {
   bearer,
@@ -798,6 +798,69 @@ describe('evidence intake (e2e)', () => {
     expect(await list(`q=${encodeURIComponent('Марка Ткача')}`)).toEqual([mail.body.id]);
     expect(await list(`q=${encodeURIComponent('правова служба')}`)).toEqual([mail.body.id]);
     expect(await list(`q=${encodeURIComponent('акт огляду')}`)).toEqual([mail.body.id]);
+  });
+
+  it("a file an e-mail or an Outlook message carries becomes an item of its own: its exact bytes, read as any submission, both custody trails naming the other", async () => {
+    const mailCase = await createCase(t, investigator, 'Files out of messages', [documenter, auditor]);
+    const mail = await submit(t, documenter, mailCase, fixture('tip-forwarded.eml'), { filename: 'Fwd.eml', metadata: { sourceType: 'witness_submission' } });
+    expect(mail.status, JSON.stringify(mail.body)).toBe(201);
+    const as = (user: TestUser, index: string | number, body: object = {}, item = mail.body.id as string) =>
+      t.http.post(`/api/v1/evidence/${item}/attachments/${index}`).set('Authorization', bearer(user)).send(body);
+
+    const photo = await as(documenter, 0, { title: 'Фото з листа' });
+    expect(photo.status, JSON.stringify(photo.body)).toBe(201);
+    expect(photo.body).toMatchObject({
+      caseId: mailCase,
+      sha256: mail.body.extracted.document.attachments[0].sha256,
+      sizeBytes: fixture('exif-nw-no-offset.jpg').length,
+      mediaType: 'image/jpeg',
+      declaredMediaType: 'image/jpeg',
+      originalFileName: 'IMG_4512.jpg',
+      title: 'Фото з листа',
+      sourceType: 'witness_submission',
+      flags: [],
+    });
+    // Read as any submission: the photo's own EXIF (position, camera time), a receipt that verifies, derivatives.
+    expect(photo.body.extracted).toEqual(EXPECTED_METADATA['exif-nw-no-offset.jpg']);
+    expect(verifyReceipt(photo.body.receipt as Receipt, keys)).toEqual({ valid: true });
+    expect((await waitProcessed(t, documenter, photo.body.id)).processing).toBe('done');
+    // The new item's submission names the message; the message's trail names the read and the new item.
+    const events = async (id: string) =>
+      ((await t.http.get(`/api/v1/evidence/${id}/custody`).set('Authorization', bearer(investigator))).body.events as { event: CustodyEvent }[]).map((e) => e.event);
+    await t.logged();
+    const submitted = (await events(photo.body.id)).find((e) => e.action === 'evidence.submitted')!;
+    expect(submitted.details).toMatchObject({ extractedFrom: { evidenceId: mail.body.id, sha256: mail.body.sha256, attachment: 0 }, declaredMediaType: 'image/jpeg' });
+    const read = (await events(mail.body.id)).filter((e) => e.action === 'evidence.viewed' && e.details['part'] === 'attachment');
+    // (A read's event carries a nonce of its own, as every read's does.)
+    expect(read.map(({ actor, details: { nonce: _, ...details } }) => [actor.id, details])).toEqual([[documenter.id, { part: 'attachment', attachment: 0, sha256: photo.body.sha256, evidenceId: photo.body.id }]]);
+
+    // A video out of an Outlook message (past its mini stream), read as a video.
+    const msg = await submit(t, investigator, mailCase, fixture('outlook-attachments.msg'), { filename: 'sent.msg' });
+    const video = await as(investigator, 2, {}, msg.body.id);
+    expect(video.status, JSON.stringify(video.body)).toBe(201);
+    expect(video.body).toMatchObject({ sha256: msg.body.extracted.document.attachments[2].sha256, mediaType: 'video/mp4', originalFileName: 'VID_20250714_035501.mp4', sourceType: 'other' });
+    expect(video.body.extracted).toEqual(EXPECTED_METADATA['android.mp4']);
+
+    // The same file again is a new item flagged exact_duplicate, as any repeated bytes are.
+    const again = await as(investigator, 0);
+    expect(again.status).toBe(201);
+    expect(again.body.flags).toContain('exact_duplicate');
+    // Their pictures made (the derivative jobs' own events), before what the refusals leave is compared.
+    for (const id of [video.body.id, again.body.id]) await waitProcessed(t, investigator, id);
+
+    // Refusals, each storing nothing: no such place in the list, a place that is no number or out
+    // of range, an item that carries no files, a field the metadata does not have, a role that
+    // may not submit, someone outside the case.
+    const before = await storeState(t);
+    expectProblem(await as(investigator, 3), 404);
+    for (const index of ['x', '-1', '01', '1000', '1e2']) {
+      expect(expectProblem(await as(investigator, index), 400).errors?.map((e) => e.field), index).toEqual(['attachment']);
+    }
+    expectProblem(await as(investigator, 0, {}, photo.body.id), 404);
+    expect(expectProblem(await as(investigator, 0, { colour: 'red' }), 400).errors?.map((e) => e.field)).toEqual(['colour']);
+    expectProblem(await as(auditor, 0), 403);
+    expectProblem(await as(outsider, 0), 404);
+    await expectNothingStored(t, before);
   });
 
   it('a video or picture in a format the archive does not decode says why it has no picture; audio does not', async () => {

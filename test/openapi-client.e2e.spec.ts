@@ -87,9 +87,14 @@ describe('the OpenAPI document (/api/docs-json)', () => {
         expect(refusals, key).toEqual(expect.arrayContaining(['401', '403']));
       }
       for (const parameter of operation.parameters ?? []) {
-        // Identifiers are UUIDs; an upload's says its pattern (a UUID, or 32 hex digits for uploads made before they were UUIDs).
+        // Identifiers are UUIDs; an upload's says its pattern (a UUID, or 32 hex digits for uploads
+        // made before they were UUIDs); a message's file is its place in a list of at most 1,000.
         if (parameter.in === 'path' && parameter.name !== 'name') {
-          expect(parameter.schema, `${key} {${parameter.name}}`).toEqual(parameter.name === 'uploadId' ? { type: 'string', pattern: '^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$' } : { type: 'string', format: 'uuid' });
+          const expected =
+            parameter.name === 'uploadId' ? { type: 'string', pattern: '^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$' }
+            : parameter.name === 'attachment' ? { type: 'integer', minimum: 0, maximum: 999 }
+            : { type: 'string', format: 'uuid' };
+          expect(parameter.schema, `${key} {${parameter.name}}`).toEqual(expected);
         }
       }
       // What any request may meet: a query parameter not taken (400), a body too large or not JSON,

@@ -582,6 +582,20 @@ describe('in Chromium', () => {
     expect(await files.locator('td.hash').textContent()).toBe('489608b5e784b41a4d464efe54c7a409d66b6aca4bc44dfd2dff93ac8b4b8ef0');
     expect(await files.getByRole('link').getAttribute('href')).toBe(`/evidence/${others[3]}`);
     await checkScreen(page, 'item: an e-mail with a photo attached');
+    // A forwarded tip: its PDF is in the case already (not-an-image.pdf, above); the message it
+    // forwards is not, and is submitted from it: it becomes an item, named in its row.
+    const forwarded = (await submit(t, investigator, statements, fixture('tip-forwarded.eml'), { filename: 'Fwd.eml' })).body.id as string;
+    await page.goto(`${base}/evidence/${forwarded}`);
+    const rows = page.locator('table.message-files tbody tr');
+    await expect.poll(() => rows.filter({ hasText: 'акт огляду.pdf' }).getByRole('link').textContent()).toBe('not-an-image.pdf');
+    const original = rows.filter({ hasText: 'Первинне повідомлення.eml' });
+    await original.getByRole('button', { name: 'Submit as an item: Первинне повідомлення.eml' }).click();
+    await expect.poll(() => original.getByRole('link').textContent()).toBe('Первинне повідомлення.eml');
+    const extracted = (await original.getByRole('link').getAttribute('href'))!.split('/').pop()!;
+    const made = await t.http.get(`/api/v1/evidence/${extracted}`).set('Authorization', bearer(investigator));
+    expect(made.body).toMatchObject({ caseId: statements, mediaType: 'message/rfc822', sha256: 'cb284412a8b2e583c09b2534762fd09c75fade7ff083cf374368767bf7903c46' });
+    expect(made.body.extracted.document).toMatchObject({ title: 'Фото з Салтівки', author: 'Олена Коваль <olena.koval@example.org>' });
+    await checkScreen(page, 'item: a forwarded e-mail, a file submitted from it');
     // A saved page's address is shown as text: opening it from the archive would tell the page who looks.
     await page.goto(`${base}/evidence/${others[6]}`);
     await page.locator('dl.facts').waitFor();

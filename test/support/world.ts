@@ -90,6 +90,8 @@ export function fillPath(fixtures: Fixtures, path: string): string {
                 users: fixtures.spareUserId,
                 tokens: fixtures.spareTokenId,
                 uploads: fixtures.uploadId,
+                // The evidence fixture carries no files: past the access checks, 404.
+                attachments: '0',
               } as Record<string, string>)[segment];
     if (!value) throw new Error(`No fixture for {${name}} after /${segment}/ in ${path}`);
     return `/${segment}/${value}`;

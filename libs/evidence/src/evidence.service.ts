@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { DataSource, type EntityManager } from 'typeorm';
 import { assertMay, ownerFilter, PerUserLimit, type Actor, type Purpose } from '#custodia/auth';
 import { CasesService } from '#custodia/cases';
@@ -10,7 +10,7 @@ import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custo
 import { isUniqueViolation, retryTransientConflicts } from '#custodia/db';
 import { conflict, DomainError, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
-import { hasNoEmbeddedMetadata, makesPicture, MetadataThreads, type ExtractedMetadata } from '#custodia/media';
+import { hasNoEmbeddedMetadata, makesPicture, messageAttachmentBytes, MetadataThreads, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
 import { BlobNotFoundError, readDetails, type BlobRead, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
@@ -24,6 +24,7 @@ import {
   type EvidenceView,
   type EvidenceWithReceipt,
   type Receipt,
+  type SubmissionMetadata,
   type VerificationResult,
 } from './evidence.schema.js';
 import { captureInterval, contradictionFlags, declaredOffset, extractedInstant, typeMismatch, type EvidenceFlag } from './flags.js';
@@ -46,6 +47,8 @@ export interface UploadedFile {
   declaredMediaType: string | null;
   /** Ties the bytes' source to the new item inside its transaction (a resumable upload becomes evidence once). */
   claim?: (tx: EntityManager, evidenceId: string) => Promise<void>;
+  /** The message item the file was taken out of, and its place in that item's `attachments`. */
+  extractedFrom?: { item: ReadItem; attachment: number };
 }
 
 interface CustodyPage {
@@ -56,7 +59,7 @@ interface CustodyPage {
 }
 
 /** What part of an item a read showed (`evidence.viewed`'s `details.part`). */
-export type ViewedPart = 'record' | 'listing' | 'thumbnail' | 'preview' | 'metadata';
+export type ViewedPart = 'record' | 'listing' | 'thumbnail' | 'preview' | 'metadata' | 'attachment';
 
 /**
  * Why an image or a video of a format the archive does not decode (an AVI, a camera's raw
@@ -185,6 +188,7 @@ export class EvidenceService implements OnApplicationShutdown {
       // What a time search matches (see captureInterval); without it, the receipt time.
       const captured = captureInterval(metadata.capturedAt, extracted);
       const fileName = cleanFileName(upload.fileName);
+      const from = upload.extractedFrom;
       if (upload.result.remote) {
         // A bucket takes as long as the file to receive it: sent before the transaction, so no
         // pooled connection and no account row (held FOR SHARE below) waits on the transfer. What
@@ -271,8 +275,11 @@ export class EvidenceService implements OnApplicationShutdown {
                 // No `duplicateOf`: the submitter reads this event (their receipt, the log's entries)
                 // and may not be allowed to know someone else's item. The item's flags say
                 // `exact_duplicate` to who may, and the subject's sha256 finds the other item.
+                ...(from ? { extractedFrom: { evidenceId: from.item.id, sha256: from.item.sha256, attachment: from.attachment } } : {}),
               },
             },
+            // The message the file came out of was read for it, by the same person.
+            ...(from ? [readEvent(actor, from.item, 'evidence.viewed', { part: 'attachment', attachment: from.attachment, sha256, evidenceId: id })] : []),
             {
               // The archive reads the file by itself, for the submitter (custody.md, "Who acted").
               action: 'evidence.metadata_extracted',
@@ -334,6 +341,31 @@ export class EvidenceService implements OnApplicationShutdown {
     if (outcome.created) await this.uploads.removeBytes(uploadId);
     else await this.uploads.discard(uploadId);
     return outcome;
+  }
+
+  /**
+   * Submits a file an e-mail or Outlook message item carries as an item of its own in the same
+   * case, through the same intake as any submission: the `attachment`-th of the item's
+   * `extracted.document.attachments`, taken out of the stored original and found by the SHA-256 it
+   * was listed with, so the new item holds exactly the bytes read when the message arrived. Its
+   * evidence.submitted names the message (`details.extractedFrom`), and the message gets an
+   * evidence.viewed (part "attachment") in the same transaction. The caller must be able to read
+   * the message's bytes and submit to its case; `sourceType` defaults to the message's.
+   */
+  async submitAttachment(actor: Actor, id: string, attachment: number, metadata: SubmissionMetadata): Promise<{ created: boolean; evidence: EvidenceWithReceipt }> {
+    const row = await this.itemFor(actor, id, 'evidence.content');
+    await this.assertMaySubmit(actor, row.case_id);
+    const file = row.extracted?.document?.attachments?.[attachment];
+    if (!file) throw notFound(`File ${attachment} of this item (its attachments, as extracted.document.attachments lists them, count from 0)`);
+    const bytes = await this.store.withLocalFile(row.sha256, (path) => messageAttachmentBytes(path, file.sha256));
+    if (!bytes) throw unprocessable(`The stored message no longer gives a file with the SHA-256 it was listed with (${file.sha256}): nothing was stored`);
+    const result = await this.store.ingest(Readable.from([bytes]), { maxBytes: this.config.maxUploadBytes });
+    return this.submit(actor, row.case_id, { sourceType: row.source_type, ...metadata }, {
+      result,
+      fileName: file.name,
+      declaredMediaType: file.mediaType,
+      extractedFrom: { item: row, attachment },
+    });
   }
 
   /**

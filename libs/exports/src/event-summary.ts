@@ -12,7 +12,9 @@ export function summariseEvent(event: CustodyEvent): string | null {
     case 'evidence.submitted': {
       // Events written before 2026-12-05 name the earlier item with the same bytes (`duplicateOf`).
       const device = d['clientSha256Matched'] === true ? 'device SHA-256 matched' : d['clientSha256Matched'] === false ? 'device SHA-256 DIFFERED' : 'no device SHA-256';
-      return `${d['sizeBytes']} bytes, ${d['mediaType']}, ${device}${d['duplicateOf'] ? `, duplicate of ${d['duplicateOf']}` : ''}`;
+      const from = d['extractedFrom'] as Details | undefined;
+      const source = from ? `, file ${from['attachment']} of message ${from['evidenceId']} (${short(from['sha256'])})` : '';
+      return `${d['sizeBytes']} bytes, ${d['mediaType']}, ${device}${d['duplicateOf'] ? `, duplicate of ${d['duplicateOf']}` : ''}${source}`;
     }
     case 'evidence.metadata_extracted': {
       // Events before 2026-12-05 name the capture time (and the device); later ones neither.
@@ -24,6 +26,7 @@ export function summariseEvent(event: CustodyEvent): string | null {
     case 'evidence.downloaded':
       return d['range'] ? `range ${d['range']}` : 'whole file';
     case 'evidence.viewed':
+      if (d['part'] === 'attachment') return `file ${d['attachment']} (${short(d['sha256'])}) submitted as ${d['evidenceId']}`;
       return d['part'] ? String(d['part']) : null;
     case 'evidence.annotated':
       return `changed: ${list(d['fields'])}`;

@@ -134,20 +134,15 @@ async function messageParts(handle: FileHandle, size: number, label: string, not
     notes.push(`${label}: larger than ${MAX_MESSAGE_BYTES / 1024 / 1024} MiB; its recipients and attachments are not read`);
     return {};
   }
-  const bytes = Buffer.alloc(size);
-  let filled = 0;
-  for (let read = -1; read !== 0 && filled < size; filled += read) ({ bytesRead: read } = await handle.read(bytes, filled, size - filled, filled));
   let email: Email;
   try {
-    // A forwarded message is one attachment (its bytes as sent), not parts of this one.
-    email = await PostalMime.parse(bytes.subarray(0, filled), { forceRfc822Attachments: true, attachmentEncoding: 'arraybuffer' });
+    email = await parseWhole(handle, size);
   } catch (error) {
     notes.push(`${label}: its parts cannot be read (${error instanceof Error ? error.message : String(error)}); recipients and attachments are not listed`);
     return {};
   }
   const attachments = email.attachments.map((part): MessageAttachment => {
-    // attachmentEncoding 'arraybuffer' gives an ArrayBuffer.
-    const content = new Uint8Array(part.content as ArrayBuffer);
+    const content = contentOf(part);
     return {
       name: cleanText(part.filename),
       mediaType: cleanText(part.mimeType)?.toLowerCase() ?? null,
@@ -157,6 +152,31 @@ async function messageParts(handle: FileHandle, size: number, label: string, not
     };
   });
   return { recipients: { to: listed(email.to, 'To', label, notes), cc: listed(email.cc, 'Cc', label, notes), bcc: listed(email.bcc, 'Bcc', label, notes) }, attachments: capped(attachments, 'attachments', label, notes) };
+}
+
+/** The whole e-mail (the caller has checked it is at most MAX_MESSAGE_BYTES) as postal-mime parses it; throws what postal-mime throws. */
+async function parseWhole(handle: FileHandle, size: number): Promise<Email> {
+  const bytes = Buffer.alloc(size);
+  let filled = 0;
+  for (let read = -1; read !== 0 && filled < size; filled += read) ({ bytesRead: read } = await handle.read(bytes, filled, size - filled, filled));
+  // A forwarded message is one attachment (its bytes as sent), not parts of this one.
+  return PostalMime.parse(bytes.subarray(0, filled), { forceRfc822Attachments: true, attachmentEncoding: 'arraybuffer' });
+}
+
+/** An attachment's decoded bytes (attachmentEncoding 'arraybuffer' gives an ArrayBuffer). */
+const contentOf = (part: Email['attachments'][number]) => new Uint8Array(part.content as ArrayBuffer);
+
+/**
+ * The bytes of the file an e-mail of up to MAX_MESSAGE_BYTES carries whose SHA-256 is `sha256`
+ * (as readEmailMetadata listed it), decoded as listed; null when it carries none such.
+ */
+export async function emailAttachmentBytes(handle: FileHandle, size: number, sha256: string): Promise<Buffer | null> {
+  if (size > MAX_MESSAGE_BYTES) return null;
+  for (const part of (await parseWhole(handle, size)).attachments) {
+    const content = contentOf(part);
+    if (createHash('sha256').update(content).digest('hex') === sha256) return Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  }
+  return null;
 }
 
 /** Every mailbox of an address list (groups opened) as "name <address>", up to MAX_LISTED. */

@@ -141,11 +141,31 @@ async function recipientsAndAttachments(
   return { recipients, attachments };
 }
 
+/**
+ * The bytes of the file an Outlook message of up to MAX_MESSAGE_BYTES carries whose SHA-256 is
+ * `sha256` (as readOutlookMessage listed it); null when it carries none such.
+ */
+export async function outlookAttachmentBytes(handle: FileHandle, size: number, sha256: string): Promise<Buffer | null> {
+  if (size > MAX_MESSAGE_BYTES) return null;
+  const file = await CompoundFile.open(handle, size);
+  file.widenBudget(ATTACHMENT_LIMITS);
+  for (const storage of (await file.entries()).storages.filter((s) => ATTACHMENT_STORAGE.test(s.name))) {
+    const data = attachedData((await file.entries(storage)).streams);
+    if (!data) continue;
+    const bytes = await file.stream(data).read(0, data.size);
+    if (createHash('sha256').update(bytes).digest('hex') === sha256) return bytes;
+  }
+  return null;
+}
+
+/** An attachment's bytes: its PidTagAttachDataBinary stream (none for an embedded message or object, or a link). */
+const attachedData = (streams: StreamEntry[]) => streams.find((s) => s.name.toUpperCase() === `__SUBSTG1.0_${hex(PID.attachData)}${hex(TYPE.binary)}`);
+
 /** An attached file: its name, declared type, and size and SHA-256 of its bytes; null (with a note) for an embedded message or object, which has no bytes of its own. */
 async function attachment(file: CompoundFile, storage: StorageEntry, ansi: () => TextDecoder, notes: string[]): Promise<MessageAttachment | null> {
   const part = await subObject(file, storage, ansi);
   const name = cleanText(await part.text(PID.attachLongFilename)) ?? cleanText(await part.text(PID.attachFilename)) ?? cleanText(await part.text(PID.displayName));
-  const data = part.streams.find((s) => s.name.toUpperCase() === `__SUBSTG1.0_${hex(PID.attachData)}${hex(TYPE.binary)}`);
+  const data = attachedData(part.streams);
   if (!data) {
     const what = part.storages.some((s) => s.name.toUpperCase() === `__SUBSTG1.0_${hex(PID.attachData)}${hex(TYPE.object)}`) ? 'a message or an object embedded in this one' : 'a link to a file kept elsewhere';
     notes.push(`${LABEL}: the attachment ${name ? `"${name}"` : 'without a name'} is ${what}; it has no bytes of its own and is not listed`);

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Param, Patch, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { ByDownloadLink, CurrentActor, Permit, type Actor } from '#custodia/auth';
@@ -24,13 +24,14 @@ import {
   type EvidenceListFilters,
   type EvidencePatch,
 } from '#custodia/evidence';
+import { MAX_MESSAGE_FILES } from '#custodia/media';
 import { parseWith, z } from '#custodia/schema';
 import type { BlobStore } from '#custodia/storage';
 import { sendBlob } from '../http/download.js';
 import { entityTag } from '../http/range.js';
 import { Endpoint, openApiSchema, ValidBody, ValidQuery } from '../http/endpoint.js';
 import { readEvidenceUpload } from '../http/multipart.js';
-import { uuidParam } from '../http/params.js';
+import { indexParam, uuidParam } from '../http/params.js';
 
 /**
  * The multipart body of a submission, for the OpenAPI document (busboy reads it, the service
@@ -114,6 +115,32 @@ export class EvidenceController {
     } finally {
       release?.();
     }
+  }
+
+  @Post('evidence/:id/attachments/:attachment')
+  @Permit('evidence.submit')
+  @Endpoint({
+    operationId: 'submitEvidenceAttachment',
+    summary: "Submit a file an e-mail or Outlook message item carries as an item of its own, in the same case; answers with its receipt",
+    description:
+      "attachment: its place (from 0) in the message item's extracted.document.attachments. The file is taken out of the stored message and found by the SHA-256 it was listed with, so the new item holds exactly the bytes read when the message arrived; then the same intake as any submission (metadata read, flags, derivatives, receipt). The body (optional) is what the submitter declares, as a submission's metadata; sourceType defaults to the message's. The new item's evidence.submitted names the message in details.extractedFrom { evidenceId, sha256, attachment }, and the message gets evidence.viewed with part \"attachment\". The caller must be able to read the message's bytes and submit to its case. 404 for a place the list does not have (or an item the caller may not read); the same file submitted again is a new item flagged exact_duplicate, as any repeated bytes are; a repeated clientSubmissionId answers 200 with the first.",
+    body: SubmissionMetadata,
+    response: EvidenceWithReceipt,
+    status: 201,
+    problems: [400, 403, 404, 409, 422],
+  })
+  @ApiResponse({ status: 200, description: 'A repeat: this clientSubmissionId with these bytes was received before', schema: openApiSchema(EvidenceWithReceipt, 'output') as never })
+  @ApiParam({ name: 'attachment', description: "The file's place (from 0) in the item's extracted.document.attachments", schema: { type: 'integer', minimum: 0, maximum: MAX_MESSAGE_FILES - 1 } })
+  async submitEvidenceAttachment(
+    @CurrentActor() actor: Actor,
+    @Param('id', uuidParam('id')) id: string,
+    @Param('attachment', indexParam('attachment', MAX_MESSAGE_FILES - 1)) attachment: number,
+    @ValidBody() metadata: SubmissionMetadata,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<EvidenceWithReceipt> {
+    const { created, evidence } = await this.evidence.submitAttachment(actor, id, attachment, metadata);
+    res.status(created ? 201 : 200);
+    return evidence;
   }
 
   @Get('cases/:caseId/evidence')

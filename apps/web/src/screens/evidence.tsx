@@ -249,6 +249,30 @@ function DocumentFacts({ document, mediaType }: { document: NonNullable<Evidence
   );
 }
 
+/** Submits the message's `index`-th file as an item of the case (the API takes it out of the stored message). */
+function SubmitFile({ item, index, name, onSubmitted }: { item: Evidence; index: number; name: string; onSubmitted: () => void }) {
+  const { t } = useI18n();
+  const [error, setError] = useState<unknown>(null);
+  const submit = useSubmit(async () => {
+    setError(null);
+    try {
+      await call<Evidence>('POST', `/evidence/${item.id}/attachments/${index}`, {});
+      onSubmitted();
+    } catch (failure) {
+      setError(failure);
+    }
+  });
+  return (
+    <form onSubmit={submit.onSubmit}>
+      <span className="hint">{t('item.mailFileNotInCase')}</span>{' '}
+      <button type="submit" aria-disabled={submit.busy} aria-label={t('item.mailFileSubmitNamed', { name })}>
+        {t('item.mailFileSubmit')}
+      </button>
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
 /** The header fields' own names, as mail programs show them in either language. */
 const RECIPIENT_KINDS = { to: 'To:', cc: 'Cc:', bcc: 'Bcc:' } as const;
 
@@ -258,11 +282,12 @@ const RECIPIENT_KINDS = { to: 'To:', cc: 'Cc:', bcc: 'Bcc:' } as const;
  */
 function MessageFiles({ item }: { item: Evidence }) {
   const { t, bytes } = useI18n();
+  const { me } = useSession();
   const headingId = useId();
   const files = item.extracted?.document?.attachments ?? [];
   const [inCase, setInCase] = useState<ReadonlyMap<string, Evidence[]>>(new Map());
   const hashes = [...new Set(files.map((file) => file.sha256))].slice(0, 200).join(',');
-  useEffect(() => {
+  const learn = useCallback(() => {
     if (!hashes) return;
     get<Page<Evidence>>(`/cases/${item.caseId}/evidence?sha256=${hashes}&limit=200`).then(
       (page) => {
@@ -273,6 +298,7 @@ function MessageFiles({ item }: { item: Evidence }) {
       () => setInCase(new Map()),
     );
   }, [item.id, item.caseId, hashes]);
+  useEffect(learn, [learn]);
   if (files.length === 0) return null;
   return (
     <>
@@ -304,7 +330,12 @@ function MessageFiles({ item }: { item: Evidence }) {
                     {n > 0 && ', '}
                     <Link href={`/evidence/${other.id}`}>{itemName(other)}</Link>
                   </Fragment>
-                )) ?? <span className="hint">{t('item.mailFileNotInCase')}</span>}
+                )) ??
+                  (me.role === 'auditor' ? (
+                    <span className="hint">{t('item.mailFileNotInCase')}</span>
+                  ) : (
+                    <SubmitFile item={item} index={i} name={shown(file.name) ?? t('item.mailFileUnnamed')} onSubmitted={learn} />
+                  ))}
               </td>
             </tr>
           ))}
