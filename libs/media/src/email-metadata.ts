@@ -185,7 +185,8 @@ function listed(addresses: Address[] | undefined, field: string, label: string, 
   return capped(mailboxes, `${field} addresses`, label, notes);
 }
 
-function capped<T>(list: T[], what: string, label: string, notes: string[]): T[] {
+/** The first MAX_LISTED of `list`, with a note saying how many there were when it is longer. */
+export function capped<T>(list: T[], what: string, label: string, notes: string[]): T[] {
   if (list.length <= MAX_LISTED) return list;
   notes.push(`${label}: ${list.length} ${what}; the first ${MAX_LISTED} are listed`);
   return list.slice(0, MAX_LISTED);

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { CompoundFile, fileTime, type StorageEntry, type StreamEntry } from './compound-file.js';
 import { codePageDecoder } from './code-pages.js';
-import { MAX_LISTED, MAX_MESSAGE_BYTES, readHeaderBlock } from './email-metadata.js';
+import { capped, MAX_MESSAGE_BYTES, readHeaderBlock } from './email-metadata.js';
 import { cleanText, type CaptureTime } from './exif-values.js';
 import { NO_DOCUMENT_FACTS, type MessageAttachment, type MessageRecipients, type PdfMetadata } from './pdf-metadata.js';
 
@@ -49,10 +49,8 @@ const PID = {
   smtpAddress: 0x39fe,
   attachData: 0x3701,
   attachFilename: 0x3704,
-  attachMethod: 0x3705,
   attachLongFilename: 0x3707,
   attachMimeTag: 0x370e,
-  attachContentId: 0x3712,
   /** Not in MS-OXPROPS, but Exchange keeps a MIME part's Content-Disposition there (msgconvert reads it too). */
   attachContentDisposition: 0x3716,
   attachmentHidden: 0x7ffe,
@@ -116,12 +114,7 @@ async function recipientsAndAttachments(
     const address = name && smtp && name !== smtp ? `${name} <${smtp}>` : (smtp ?? name);
     if (address) recipients[RECIPIENT_KINDS[(recipient.fixed.integers.get(PID.recipientType) ?? 1) & 0xf] ?? 'to'].push(address);
   }
-  for (const kind of ['to', 'cc', 'bcc'] as const) {
-    if (recipients[kind].length > MAX_LISTED) {
-      notes.push(`${LABEL}: ${recipients[kind].length} ${kind === 'to' ? 'To' : kind === 'cc' ? 'Cc' : 'Bcc'} addresses; the first ${MAX_LISTED} are listed`);
-      recipients[kind] = recipients[kind].slice(0, MAX_LISTED);
-    }
-  }
+  for (const [kind, field] of [['to', 'To'], ['cc', 'Cc'], ['bcc', 'Bcc']] as const) recipients[kind] = capped(recipients[kind], `${field} addresses`, LABEL, notes);
   const attached = storages.filter((s) => ATTACHMENT_STORAGE.test(s.name));
   if (attached.length === 0) return { recipients, attachments: [] };
   if (size > MAX_MESSAGE_BYTES) {
@@ -130,14 +123,13 @@ async function recipientsAndAttachments(
   }
   file.widenBudget(ATTACHMENT_LIMITS);
   const attachments: MessageAttachment[] = [];
-  for (const storage of attached.slice(0, MAX_LISTED)) {
+  for (const storage of capped(attached, 'attachments', LABEL, notes)) {
     const listed = await attachment(file, storage, ansi, notes).catch((error: unknown) => {
       notes.push(`${LABEL}: an attachment cannot be read (${errorText(error)})`);
       return null;
     });
     if (listed) attachments.push(listed);
   }
-  if (attached.length > MAX_LISTED) notes.push(`${LABEL}: ${attached.length} attachments; the first ${MAX_LISTED} are listed`);
   return { recipients, attachments };
 }
 
