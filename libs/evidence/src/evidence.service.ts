@@ -356,7 +356,7 @@ export class EvidenceService implements OnApplicationShutdown {
     const row = await this.itemFor(actor, id, 'evidence.content');
     await this.assertMaySubmit(actor, row.case_id);
     const file = row.extracted?.document?.attachments?.[attachment];
-    if (!file) throw notFound(`File ${attachment} of this item (its attachments, as extracted.document.attachments lists them, count from 0)`);
+    if (!file) throw notFound(`File ${attachment} of this item's extracted.document.attachments (counted from 0)`);
     const bytes = await this.store.withLocalFile(row.sha256, (path) => messageAttachmentBytes(path, file.sha256));
     if (!bytes) throw unprocessable(`The stored message no longer gives a file with the SHA-256 it was listed with (${file.sha256}): nothing was stored`);
     const result = await this.store.ingest(Readable.from([bytes]), { maxBytes: this.config.maxUploadBytes });

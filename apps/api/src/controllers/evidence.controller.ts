@@ -127,7 +127,7 @@ export class EvidenceController {
     body: SubmissionMetadata,
     response: EvidenceWithReceipt,
     status: 201,
-    problems: [400, 403, 404, 409, 422],
+    problems: [400, 403, 404, 409, 422, 429],
   })
   @ApiResponse({ status: 200, description: 'A repeat: this clientSubmissionId with these bytes was received before', schema: openApiSchema(EvidenceWithReceipt, 'output') as never })
   @ApiParam({ name: 'attachment', description: "The file's place (from 0) in the item's extracted.document.attachments", schema: { type: 'integer', minimum: 0, maximum: MAX_MESSAGE_FILES - 1 } })
@@ -138,9 +138,17 @@ export class EvidenceController {
     @ValidBody() metadata: SubmissionMetadata,
     @Res({ passthrough: true }) res: Response,
   ): Promise<EvidenceWithReceipt> {
-    const { created, evidence } = await this.evidence.submitAttachment(actor, id, attachment, metadata);
-    res.status(created ? 201 : 200);
-    return evidence;
+    // The file is held in memory (up to 64 MiB) and in temporary storage while it is taken in.
+    const release = this.evidence.submitting.take(actor.id, () =>
+      tooManyRequests(`You are sending ${this.evidence.submitting.max} files at once, the most one account may send here at a time: send this one when one of them ends`, 5),
+    );
+    try {
+      const { created, evidence } = await this.evidence.submitAttachment(actor, id, attachment, metadata);
+      res.status(created ? 201 : 200);
+      return evidence;
+    } finally {
+      release();
+    }
   }
 
   @Get('cases/:caseId/evidence')
