@@ -61,6 +61,20 @@ describe('readEmailMetadata', () => {
     expect(await readFile(fixture('saved-page.mhtml'))).toEqual({ ...EXPECTED_METADATA['saved-page.mhtml']!.document, notes: [] });
   });
 
+  it("takes an Internet Explorer page's address from its first part, never a Word file's own path", async () => {
+    const mht = (location: string, from = 'From: <Saved by Windows Internet Explorer 8>\r\n') =>
+      `${from}Subject: =?utf-8?B?0J3RltGH0L3QsCDQsNGC0LDQutCw?=\r\nDate: Tue, 4 Nov 2025 10:00:00 +0200\r\nMIME-Version: 1.0\r\n` +
+      `Content-Type: multipart/related;\r\n\ttype="text/html";\r\n\tboundary="----=_NextPart_000_0000_01DC4D8A.12345678"\r\nX-MimeOLE: Produced By Microsoft MimeOLE V6.1.7601.24158\r\n\r\n` +
+      `This is a multi-part message in MIME format.\r\n\r\n------=_NextPart_000_0000_01DC4D8A.12345678\r\nContent-Type: text/html;\r\n\tcharset="utf-8"\r\n` +
+      `Content-Transfer-Encoding: quoted-printable\r\nContent-Location:\r\n ${location}\r\n\r\n<html><body>x</body></html>\r\n------=_NextPart_000_0000_01DC4D8A.12345678--\r\n`;
+    const ie = (await read(mht('https://news.example.org/2025/11/04/saltivka.html?id=7')))!;
+    expect(ie).toMatchObject({ title: 'Нічна атака', author: null, creator: 'Saved by Windows Internet Explorer 8', savedFrom: 'https://news.example.org/2025/11/04/saltivka.html?id=7' });
+    expect(messageKind(Buffer.from(mht('https://news.example.org/')))).toBe(WEB_ARCHIVE_MEDIA_TYPE);
+    // Word's "single file web page" has no From and names the document's own file.
+    const word = (await read(mht('file:///C:/Users/olena/Documents/statement.htm', '')))!;
+    expect(word.savedFrom).toBeNull();
+  });
+
   it('without the file, reads the header block alone: no recipients, no attachments', async () => {
     const facts = (await readHead(readFileSync(fixture('tip.eml'))))!;
     expect(facts.title).toBe(EXPECTED_METADATA['tip.eml']!.document!.title);

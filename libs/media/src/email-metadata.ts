@@ -98,6 +98,23 @@ export async function headerBlockOf(handle: FileHandle, size: number): Promise<H
   return headerBlockIn(buffer.subarray(0, bytesRead), bytesRead === size);
 }
 
+/**
+ * A saved page's address where Internet Explorer and Edge (.mht) keep it: the Content-Location of
+ * the page's part, the first after the header block (Chrome names it in the header instead,
+ * Snapshot-Content-Location). Only an http(s) address: Word's "single file web page" names the
+ * document's own file there (file:///C:/Users/...), which is no page it was saved from.
+ */
+function firstPartLocation(head: Buffer, header: Buffer): string | null {
+  const text = head.toString('latin1');
+  const boundary = /boundary\s*=\s*(?:"([^"\r\n]+)"|([^\s;]+))/i.exec(header.toString('latin1'));
+  if (!boundary) return null;
+  const start = text.indexOf(`\n--${boundary[1] ?? boundary[2]}`, header.length);
+  if (start < 0) return null;
+  const partHeader = text.slice(start).split(/\r?\n\r?\n/, 1)[0]!.replace(/\r?\n[ \t]+/g, ' ');
+  const location = /^Content-Location[ \t]*:[ \t]*(\S+)/im.exec(partHeader)?.[1];
+  return location && /^https?:\/\//i.test(location) ? Buffer.from(location, 'latin1').toString('utf8') : null;
+}
+
 /** An e-mail up to this size is parsed whole (recipients, attachments); a larger one by its header block only, with a note. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** Most recipients of each kind, and most attachments, listed; more are counted in a note. */
@@ -120,7 +137,7 @@ export async function readEmailMetadata(head: Buffer, wholeFile: boolean, file?:
     title: facts.title,
     author: facts.author,
     creator: facts.creator,
-    ...(kind === WEB_ARCHIVE_MEDIA_TYPE ? { savedFrom: facts.savedFrom } : {}),
+    ...(kind === WEB_ARCHIVE_MEDIA_TYPE ? { savedFrom: facts.savedFrom ?? firstPartLocation(head.subarray(0, HEAD_BYTES), block.header) } : {}),
     ...(kind === EMAIL_MEDIA_TYPE && file ? await messageParts(file.handle, file.size, label, notes) : {}),
     createdAt: facts.sent?.capturedAt ?? null,
     createdAtOffset: facts.sent?.capturedAtOffset ?? null,
