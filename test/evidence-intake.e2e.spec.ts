@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { ZipArchive } from 'archiver';
 import { EXPECTED_METADATA } from './fixtures/media/expected-metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReceipt, type CustodyEvent, type PublishedKey, type Receipt } from '../libs/custody-core/src/index.js';
@@ -92,6 +93,9 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   // An Outlook message saved as a file: a compound file of its own properties.
   'outlook.msg': { mediaType: 'application/vnd.ms-outlook' },
   'outlook-attachments.msg': { mediaType: 'application/vnd.ms-outlook' },
+  // ZIP archives: the files they hold (a phone's export as a stream would write it, one with an encrypted file).
+  'photos-export.zip': { mediaType: 'application/zip', noMetadata: true },
+  'encrypted.zip': { mediaType: 'application/zip', noMetadata: true },
   'random.bin': { mediaType: 'application/octet-stream', noMetadata: true, extracted: null },
 };
 
@@ -863,6 +867,32 @@ describe('evidence intake (e2e)', () => {
     await expectNothingStored(t, before);
   });
 
+  it("a ZIP archive lists the files it holds, and any of them becomes an item of its own, named by the last part of its path", async () => {
+    const zipCase = await createCase(t, investigator, 'A phone export', [documenter]);
+    const zip = await submit(t, documenter, zipCase, fixture('photos-export.zip'), { filename: 'export.zip', metadata: { sourceType: 'witness_submission' } });
+    expect(zip.status, JSON.stringify(zip.body)).toBe(201);
+    expect(zip.body.extracted).toEqual(EXPECTED_METADATA['photos-export.zip']);
+    const as = (index: number) => t.http.post(`/api/v1/evidence/${zip.body.id}/attachments/${index}`).set('Authorization', bearer(documenter)).send({});
+
+    const statement = await as(1);
+    expect(statement.status, JSON.stringify(statement.body)).toBe(201);
+    // An archive declares no type: the item's is sniffed, and none is declared.
+    expect(statement.body).toMatchObject({ sha256: zip.body.extracted.document.attachments[1].sha256, mediaType: 'application/pdf', declaredMediaType: null, originalFileName: 'акт огляду.pdf', sourceType: 'witness_submission' });
+    expect(statement.body.flags).not.toContain('type_mismatch');
+    const photo = await as(0);
+    expect(photo.body).toMatchObject({ mediaType: 'image/jpeg', originalFileName: 'IMG_20251104_030507.jpg', flags: [] });
+    expect(photo.body.extracted).toEqual(EXPECTED_METADATA['exif-nw-no-offset.jpg']);
+    // The archive's second copy of the photo is the same bytes: a duplicate, as any repeat is.
+    const copy = await as(4);
+    expect(copy.body.flags).toContain('exact_duplicate');
+    const list = async (query: string) =>
+      ((await t.http.get(`/api/v1/cases/${zipCase}/evidence?${query}`).set('Authorization', bearer(investigator))).body.items as Array<{ id: string }>).map((item) => item.id).sort();
+    expect(await list(`sha256=${zip.body.extracted.document.attachments.map((file: { sha256: string }) => file.sha256).join(',')}`)).toEqual([statement.body.id, photo.body.id, copy.body.id].sort());
+    // A path's words find the archive.
+    expect(await list(`q=${encodeURIComponent('акт огляду')}`)).toEqual([zip.body.id, statement.body.id].sort());
+    for (const id of [statement.body.id, photo.body.id, copy.body.id]) await waitProcessed(t, documenter, id);
+  });
+
   it('a video or picture in a format the archive does not decode says why it has no picture; audio does not', async () => {
     // An outside audit: an AVI from a compact camera and an MPEG transport stream came back done,
     // with no picture and no reason. Both get one now; Ogg Theora has no decoder here.
@@ -983,6 +1013,26 @@ describe('evidence intake with a small upload limit (e2e)', () => {
     const small = await submit(t, investigator, caseId, randomBytes(LIMIT));
     expect(small.status, JSON.stringify(small.body)).toBe(201);
     expect(small.body.sizeBytes).toBe(LIMIT);
+  });
+
+  it("a file an archive holds that is over the limit: 413 when it is asked for, nothing stored; the archive's smaller file is taken", async () => {
+    const zip = new ZipArchive({ zlib: { level: 9 } });
+    const chunks: Buffer[] = [];
+    zip.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = new Promise((resolve) => zip.on('end', resolve));
+    zip.append(Buffer.from('a note\n'), { name: 'note.txt' });
+    zip.append(Buffer.alloc(LIMIT + 1), { name: 'zeros.bin' });
+    await zip.finalize();
+    await ended;
+    const archive = await submit(t, investigator, caseId, Buffer.concat(chunks), { filename: 'small.zip' });
+    expect(archive.status, JSON.stringify(archive.body)).toBe(201);
+    expect(archive.body.extracted.document.attachments.map((file: { sizeBytes: number }) => file.sizeBytes)).toEqual([7, LIMIT + 1]);
+    await waitProcessed(t, investigator, archive.body.id);
+    const take = (index: number) => t.http.post(`/api/v1/evidence/${archive.body.id}/attachments/${index}`).set('Authorization', bearer(investigator)).send({});
+    const before = await quietState(t);
+    expect(expectProblem(await take(1), 413).detail).toBe(`This file (${LIMIT + 1} bytes) is larger than this archive accepts (${LIMIT} bytes): nothing was stored`);
+    await expectNothingStored(t, before, 2_000);
+    expect((await take(0)).status).toBe(201);
   });
 
   it('a file one byte over the limit, its length only learnt while streaming: 413, nothing stored', async () => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CustodyLog, SigningKeys } from '../libs/custody/src/index.js';
+import { EXPECTED_METADATA } from './fixtures/media/expected-metadata.js';
 import { startTestApp, type TestApp, type TestUser } from './support/app.js';
 import { buildWebConsole, ConsoleChecks, startBrowser, type TestBrowser } from './support/browser.js';
 import { bearer, createCase, fixture, sleep, submit, waitProcessed } from './support/evidence.js';
@@ -601,6 +602,18 @@ describe('in Chromium', () => {
     await page.locator('dl.facts').waitFor();
     expect(await fact('Saved from the page at')).toBe('http://news.example.org/2025/11/04/saltivka.html');
     expect(await page.locator('dl.facts a[href*="news.example.org"]').count()).toBe(0);
+    // A ZIP archive: its files by their paths and times; the statement in it is in the case already.
+    const zip = (await submit(t, investigator, statements, fixture('photos-export.zip'), { filename: 'export.zip' })).body.id as string;
+    await page.goto(`${base}/evidence/${zip}`);
+    await page.getByRole('heading', { name: 'Files in this archive' }).waitFor();
+    const held = page.locator('table.message-files tbody tr');
+    expect(await page.locator('table.message-files thead th').allTextContents()).toEqual(['Path in the archive', 'Changed, as the archive says', 'Size', 'SHA-256', 'In this case']);
+    await expect.poll(() => held.filter({ hasText: 'Звіт/акт огляду.pdf' }).getByRole('link').textContent()).toBe('not-an-image.pdf');
+    expect(await held.locator('th').allTextContents()).toEqual(EXPECTED_METADATA['photos-export.zip']!.document!.attachments!.map((file) => file.name));
+    // Info-ZIP's UTC time is an instant; a DOS time alone is the zipping machine's clock, shown as it is.
+    expect(await held.nth(0).locator('td').first().textContent()).toBe('4 Nov 2025, 05:05:07 (Kyiv) · 03:05 UTC');
+    expect(await held.nth(1).locator('td').first().textContent()).toBe('2025-11-04 09:41:30');
+    await checkScreen(page, 'item: a ZIP archive and the files it holds');
     await page.close();
   });
 

@@ -236,6 +236,8 @@ export interface MessageFile {
   sizeBytes: number;
   sha256: string;
   inline: boolean;
+  /** Archives only: when the archive says the file was last changed (an instant, or a zone-less local time). */
+  modifiedAt?: string;
 }
 
 export interface Evidence {

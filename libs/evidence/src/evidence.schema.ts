@@ -187,15 +187,19 @@ export const ExtractedMetadata = z
         attachments: z
           .array(
             z.strictObject({
-              name: z.string().nullable().describe('The name the message gives it; null in partner copies'),
-              mediaType: z.string().nullable().describe('As the message declares it, not sniffed'),
+              name: z.string().nullable().describe('The name the message gives it, or its path in an archive ("DCIM/IMG_0001.JPG"); null in partner copies'),
+              mediaType: z.string().nullable().describe('As the message declares it, not sniffed; null in an archive, which declares none'),
               sizeBytes: z.number().int(),
-              sha256: sha256Hex().describe('Of the decoded file, as a mail program saves it: the same as an item\'s sha256 when that file was submitted too'),
-              inline: z.boolean().describe('Shown in the message\'s text (an inline picture) rather than attached'),
+              sha256: sha256Hex().describe('Of the decoded file, as a mail program or an unzip tool saves it: the same as an item\'s sha256 when that file was submitted too'),
+              inline: z.boolean().describe('Shown in the message\'s text (an inline picture) rather than attached; false in an archive'),
+              modifiedAt: z
+                .string()
+                .optional()
+                .describe('Archives only: when the archive says the file was last changed, a UTC instant (Info-ZIP\'s or NTFS\'s time field) or, from the DOS time alone, the zipping machine\'s local time with no zone'),
             }),
           )
           .optional()
-          .describe('The files an e-mail carries (a forwarded message as one file), up to 1,000; only on e-mails of up to 64 MiB read since 2026-12-08'),
+          .describe('The files an e-mail carries (a forwarded message as one file), up to 1,000, on e-mails of up to 64 MiB read since 2026-12-08; or the files a ZIP archive holds (directories left out), up to 1,000 and 1 GiB hashed, on archives read since 2026-12-08'),
         createdAt: z.string().nullable(),
         createdAtOffset: z.string().nullable(),
         modifiedAt: z.string().nullable(),

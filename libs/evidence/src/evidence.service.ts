@@ -10,7 +10,7 @@ import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custo
 import { isUniqueViolation, retryTransientConflicts } from '#custodia/db';
 import { conflict, DomainError, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
-import { hasNoEmbeddedMetadata, makesPicture, messageAttachmentBytes, MetadataThreads, type ExtractedMetadata } from '#custodia/media';
+import { hasNoEmbeddedMetadata, makesPicture, MetadataThreads, takeCarriedFile, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
 import { BlobNotFoundError, readDetails, type BlobRead, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
@@ -344,8 +344,8 @@ export class EvidenceService implements OnApplicationShutdown {
   }
 
   /**
-   * Submits a file an e-mail or Outlook message item carries as an item of its own in the same
-   * case, through the same intake as any submission: the `attachment`-th of the item's
+   * Submits a file an e-mail, Outlook message or ZIP archive item carries as an item of its own in
+   * the same case, through the same intake as any submission: the `attachment`-th of the item's
    * `extracted.document.attachments`, taken out of the stored original and found by the SHA-256 it
    * was listed with, so the new item holds exactly the bytes read when the message arrived. Its
    * evidence.submitted names the message (`details.extractedFrom`), and the message gets an
@@ -357,12 +357,18 @@ export class EvidenceService implements OnApplicationShutdown {
     await this.assertMaySubmit(actor, row.case_id);
     const file = row.extracted?.document?.attachments?.[attachment];
     if (!file) throw notFound(`File ${attachment} of this item's extracted.document.attachments (counted from 0)`);
-    const bytes = await this.store.withLocalFile(row.sha256, (path) => messageAttachmentBytes(path, file.sha256));
-    if (!bytes) throw unprocessable(`The stored message no longer gives a file with the SHA-256 it was listed with (${file.sha256}): nothing was stored`);
-    const result = await this.store.ingest(Readable.from([bytes]), { maxBytes: this.config.maxUploadBytes });
+    // An archive's file may be larger than a submission may be (an archive is hashed up to 1 GiB).
+    if (file.sizeBytes > this.config.maxUploadBytes) {
+      throw new DomainError('payload_too_large', `This file (${file.sizeBytes} bytes) is larger than this archive accepts (${this.config.maxUploadBytes} bytes): nothing was stored`);
+    }
+    const result = await this.store.withLocalFile(row.sha256, (path) =>
+      takeCarriedFile(path, file, (source) => this.store.ingest(source, { maxBytes: this.config.maxUploadBytes })),
+    );
+    if (!result) throw unprocessable(`The stored item no longer gives a file with the SHA-256 it was listed with (${file.sha256}): nothing was stored`);
     return this.submit(actor, row.case_id, { sourceType: row.source_type, ...metadata }, {
       result,
-      fileName: file.name,
+      // An archive's name is a path in it ("DCIM/Camera/IMG_0001.JPG"): the item's file name is its last part.
+      fileName: file.name === null ? null : file.name.slice(file.name.lastIndexOf('/') + 1) || null,
       declaredMediaType: file.mediaType,
       extractedFrom: { item: row, attachment },
     });

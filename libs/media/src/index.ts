@@ -5,7 +5,7 @@ export type { ExtractedDocument, ExtractedMetadata, ExtractedDevice, ExtractedLo
 export { MetadataThreads, METADATA_TIME_LIMIT_MS } from './metadata-threads.js';
 export type { MetadataThreadOptions } from './metadata-threads.js';
 export { sniffMediaType, UNKNOWN_MEDIA_TYPE } from './sniff.js';
-export { messageAttachmentBytes } from './message-attachment.js';
+export { messageAttachmentBytes, takeCarriedFile } from './message-attachment.js';
 /** Most recipients of each kind, and most files, a message's reading lists. */
 export { MAX_LISTED as MAX_MESSAGE_FILES } from './email-metadata.js';
 export { createDerivatives, configureSharp, makesPicture, THUMBNAIL_SIZE, PREVIEW_SIZE } from './derivatives.js';

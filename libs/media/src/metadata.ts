@@ -34,6 +34,7 @@ import { isProgramStream, readProgramStreamMetadata } from './mpeg-ps.js';
 import { readMpegTsMetadata, transportLayout } from './mpeg-ts.js';
 import { readMovieMetadata, type MovieMetadata } from './movie-metadata.js';
 import { readOfficeMetadata } from './office-metadata.js';
+import { readArchiveFiles } from './zip-archive.js';
 import { readOleMetadata } from './ole-metadata.js';
 import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
@@ -411,10 +412,14 @@ async function readAudioVideo(filePath: string, container: Container): Promise<P
 }
 
 /** The readers never throw by design; should one do so anyway, the intake still goes on. */
-/** What a document says of itself: a PDF, an OOXML or OpenDocument file (ZIP), a Word 97-2003 file or its kin (compound file), an RTF file, an e-mail or a saved web page. */
+/** What a document says of itself: a PDF, an OOXML or OpenDocument file (another ZIP: the files it holds), a Word 97-2003 file or its kin (compound file), an RTF file, an e-mail or a saved web page. */
 function readDocument(filePath: string, { container, handle, size, head }: Probe): Promise<PdfReading | null> | null {
   if (container === 'pdf') return readPdfMetadata(filePath).catch(failedReader('PDF'));
-  if (container === 'zip') return readOfficeMetadata(filePath).catch(failedReader('Office document'));
+  if (container === 'zip') {
+    return readOfficeMetadata(filePath)
+      .then((office) => office ?? readArchiveFiles(filePath))
+      .catch(failedReader('ZIP'));
+  }
   if (container === 'cfb') return readOleMetadata(handle, size).catch(failedReader('Office document'));
   if (container === 'rtf') return readRtfMetadata(handle, size).catch(failedReader('RTF'));
   if (container === 'email') return readEmailMetadata(head, head.length === size, { handle, size }).catch(failedReader('E-mail'));

@@ -26,10 +26,11 @@ const NS = {
   cp: 'http://schemas.openxmlformats.org/package/2006/metadata/core-properties',
 };
 
-/** An OOXML or OpenDocument file's description of itself; null for a ZIP that holds neither. */
+/** An OOXML or OpenDocument file's description of itself; null for a ZIP that holds neither (an archive of files). */
 export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata | null> {
   const notes: string[] = [];
   const parts = new Map<string, string>();
+  let officePart = false;
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(filePath, { autoClose: false, validateEntrySizes: true });
@@ -44,6 +45,7 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
         break;
       }
       if (entry.fileName !== CORE && entry.fileName !== APP && entry.fileName !== ODF_META) continue;
+      officePart = true;
       if (entry.isEncrypted() || entry.uncompressedSize > MAX_PART_BYTES) {
         notes.push(`${LABEL}: ${entry.fileName} is ${entry.isEncrypted() ? 'encrypted' : `over ${MAX_PART_BYTES / 1024} KiB`}; not read`);
         continue;
@@ -55,7 +57,9 @@ export async function readOfficeMetadata(filePath: string): Promise<PdfMetadata 
   } finally {
     zip.close();
   }
-  if (parts.size === 0) return notes.length > 0 ? { ...NO_DOCUMENT_FACTS, notes } : null;
+  // No part of an office document: an archive of files, listed by zip-archive.ts.
+  if (!officePart) return null;
+  if (parts.size === 0) return { ...NO_DOCUMENT_FACTS, notes };
   const [core, app, meta] = [CORE, APP, ODF_META].map((name) => parts.get(name));
   const value = (xml: string | undefined, uri: string, local: string): string | null => (xml ? cleanText(xmlValues(xml, uri, local)[0] ?? '') : null);
   const date = (text: string | null, name: string): CaptureTime | null => {

@@ -18,16 +18,19 @@ export interface MessageRecipients {
   bcc: string[];
 }
 
+/** A file an e-mail, an Outlook message or a ZIP archive carries. */
 export interface MessageAttachment {
-  /** The file name the message gives it, if any. */
+  /** The file name the message gives it, if any; an archive's path of it ("DCIM/IMG_0001.JPG"). */
   name: string | null;
-  /** The media type the message declares for it (not sniffed), lower case. */
+  /** The media type the message declares for it (not sniffed), lower case; null in an archive, which declares none. */
   mediaType: string | null;
-  /** Size and SHA-256 of the decoded file, as it would be saved from a mail program. */
+  /** Size and SHA-256 of the decoded file, as it would be saved from a mail program or an unzip tool. */
   sizeBytes: number;
   sha256: string;
   /** Shown in the message's text rather than attached to it (an inline picture, a signature's logo). */
   inline: boolean;
+  /** An archive's record of when the file was last changed (UTC instant, or zone-less local time); archives only. */
+  modifiedAt?: string;
 }
 
 export interface PdfMetadata {
@@ -44,7 +47,7 @@ export interface PdfMetadata {
   savedFrom?: string | null;
   /** Who an e-mail or Outlook message was addressed to ("name <address>"); given by those readers only. */
   recipients?: MessageRecipients;
-  /** The files an e-mail or Outlook message carries, each hashed as it decodes; given by those readers only. */
+  /** The files an e-mail, an Outlook message or a ZIP archive carries, each hashed as it decodes; given by those readers only. */
   attachments?: MessageAttachment[];
   /** UTC instant when the date has an offset, else zone-less wall-clock time (like capturedAt). */
   createdAt: string | null;

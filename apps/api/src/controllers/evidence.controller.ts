@@ -121,13 +121,13 @@ export class EvidenceController {
   @Permit('evidence.submit')
   @Endpoint({
     operationId: 'submitEvidenceAttachment',
-    summary: "Submit a file an e-mail or Outlook message item carries as an item of its own, in the same case; answers with its receipt",
+    summary: "Submit a file an e-mail, Outlook message or ZIP archive item carries as an item of its own, in the same case; answers with its receipt",
     description:
-      "attachment: its place (from 0) in the message item's extracted.document.attachments. The file is taken out of the stored message and found by the SHA-256 it was listed with, so the new item holds exactly the bytes read when the message arrived; then the same intake as any submission (metadata read, flags, derivatives, receipt). The body (optional) is what the submitter declares, as a submission's metadata; sourceType defaults to the message's. The new item's evidence.submitted names the message in details.extractedFrom { evidenceId, sha256, attachment }, and the message gets evidence.viewed with part \"attachment\". The caller must be able to read the message's bytes and submit to its case. 404 for a place the list does not have (or an item the caller may not read); the same file submitted again is a new item flagged exact_duplicate, as any repeated bytes are; a repeated clientSubmissionId answers 200 with the first.",
+      "attachment: its place (from 0) in the item's extracted.document.attachments. The file is taken out of the stored message (or unpacked from the stored archive, its name the last part of its path) and found by the SHA-256 it was listed with, so the new item holds exactly the bytes read when the message arrived; a file larger than a submission may be is 413. Then the same intake as any submission (metadata read, flags, derivatives, receipt). The body (optional) is what the submitter declares, as a submission's metadata; sourceType defaults to the message's. The new item's evidence.submitted names the message in details.extractedFrom { evidenceId, sha256, attachment }, and the message gets evidence.viewed with part \"attachment\". The caller must be able to read the message's bytes and submit to its case. 404 for a place the list does not have (or an item the caller may not read); the same file submitted again is a new item flagged exact_duplicate, as any repeated bytes are; a repeated clientSubmissionId answers 200 with the first.",
     body: SubmissionMetadata,
     response: EvidenceWithReceipt,
     status: 201,
-    problems: [400, 403, 404, 409, 422, 429],
+    problems: [400, 403, 404, 409, 413, 422, 429],
   })
   @ApiResponse({ status: 200, description: 'A repeat: this clientSubmissionId with these bytes was received before', schema: openApiSchema(EvidenceWithReceipt, 'output') as never })
   @ApiParam({ name: 'attachment', description: "The file's place (from 0) in the item's extracted.document.attachments", schema: { type: 'integer', minimum: 0, maximum: MAX_MESSAGE_FILES - 1 } })

@@ -280,8 +280,9 @@ const RECIPIENT_KINDS = { to: 'To:', cc: 'Cc:', bcc: 'Bcc:' } as const;
  * The files an e-mail carries, each with its SHA-256, and the items of this case with the same
  * SHA-256 (one listing by hash: naming them records nothing, as a listing is no read of each).
  */
+/** The files an e-mail, an Outlook message or a ZIP archive carries, with the items of the case that hold the same bytes. */
 function MessageFiles({ item }: { item: Evidence }) {
-  const { t, bytes } = useI18n();
+  const { t, bytes, instant } = useI18n();
   const { me } = useSession();
   const headingId = useId();
   const files = item.extracted?.document?.attachments ?? [];
@@ -300,15 +301,17 @@ function MessageFiles({ item }: { item: Evidence }) {
   }, [item.id, item.caseId, hashes]);
   useEffect(learn, [learn]);
   if (files.length === 0) return null;
+  // An archive declares no types; it says when each file was last changed.
+  const archive = !MAIL_TYPES.has(item.mediaType);
   return (
     <>
-      <h2 id={headingId}>{t('item.mailFiles')}</h2>
-      <p className="hint">{t('item.mailFilesHint')}</p>
+      <h2 id={headingId}>{t(archive ? 'item.archiveFiles' : 'item.mailFiles')}</h2>
+      <p className="hint">{t(archive ? 'item.archiveFilesHint' : 'item.mailFilesHint')}</p>
       <table className="message-files" aria-labelledby={headingId}>
         <thead>
           <tr>
-            <th scope="col">{t('item.mailFileName')}</th>
-            <th scope="col">{t('item.mediaType')}</th>
+            <th scope="col">{t(archive ? 'item.archiveFileName' : 'item.mailFileName')}</th>
+            <th scope="col">{t(archive ? 'item.archiveFileModified' : 'item.mediaType')}</th>
             <th scope="col">{t('item.size')}</th>
             <th scope="col">{t('item.sha256')}</th>
             <th scope="col">{t('item.mailFileInCase')}</th>
@@ -321,7 +324,7 @@ function MessageFiles({ item }: { item: Evidence }) {
                 {shown(file.name) ?? t('item.mailFileUnnamed')}
                 {file.inline && <span className="hint"> ({t('item.mailFileInline')})</span>}
               </th>
-              <td>{shown(file.mediaType) ?? '—'}</td>
+              <td>{(archive ? file.modifiedAt && instant(file.modifiedAt) : shown(file.mediaType)) || '—'}</td>
               <td>{bytes(file.sizeBytes)}</td>
               <td className="hash">{file.sha256}</td>
               <td>

@@ -30,13 +30,15 @@ export interface ReportEvents {
   read(): AsyncIterable<ReportEvent> | Iterable<ReportEvent>;
 }
 
-/** A file an e-mail carries, as intake read it; its name is null in partner packages. */
+/** A file an e-mail or a ZIP archive carries, as intake read it; its name is null in partner packages. */
 export interface ReportAttachment {
   name: string | null;
   mediaType: string | null;
   sizeBytes: number;
   sha256: string;
   inline: boolean;
+  /** Archives only, as the archive gives it. */
+  modifiedAt?: string;
 }
 
 /** One evidence item: one page of the report. */

@@ -174,6 +174,16 @@ describe('report.html', () => {
     expect(partner).toContain(attachments[0]!.sha256);
   });
 
+  it("lists the files a ZIP archive holds as an archive's: path, size, time of last change, SHA-256", async () => {
+    const zip = ordinaryItem();
+    zip.mediaType = 'application/zip';
+    const file = { name: 'DCIM/Camera/IMG_20251104_030507.jpg', mediaType: null, sizeBytes: 715, sha256: '6019d3e3f1d25785683f54b6af5ef557141a5fe5074a78e2ad8213f6f9eb1fc5', inline: false, modifiedAt: '2025-11-04T03:05:07Z' };
+    zip.extracted = { ...zip.extracted!, document: { pages: null, title: null, author: null, creator: null, createdAt: null, createdAtOffset: null, modifiedAt: null, modifiedAtOffset: null, attachments: [file] } };
+    const plain = (await html(model(header({ timestamp: true }), () => [zip]))).text.replace(/<[^>]+>/g, '');
+    for (const shown of ['Файли в архіві', 'Files in the archive', 'DCIM/Camera/IMG_20251104_030507.jpg (715 байтів / bytes, 2025-11-04T03:05:07Z)', file.sha256]) expect(plain).toContain(shown);
+    expect(plain).not.toContain('Files in the message');
+  });
+
   it("shows a saved web page's address as text, never as a link; a partner copy has none", async () => {
     const page = ordinaryItem();
     const address = 'http://news.example.org/2025/11/04/saltivka.html?from=feed';
