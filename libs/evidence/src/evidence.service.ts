@@ -10,7 +10,7 @@ import { SYSTEM_ACTOR, verifyEventsAgainstHead, type CustodyEvent } from '#custo
 import { isUniqueViolation, retryTransientConflicts } from '#custodia/db';
 import { conflict, DomainError, notFound, tooManyRequests, unprocessable } from '#custodia/errors';
 import { JobQueue } from '#custodia/jobs';
-import { hasNoEmbeddedMetadata, makesPicture, MetadataThreads, takeCarriedFile, type ExtractedMetadata } from '#custodia/media';
+import { CarriedFileStoppedError, hasNoEmbeddedMetadata, makesPicture, MetadataThreads, takeCarriedFile, type ExtractedMetadata } from '#custodia/media';
 import { encodeCursor, searchText } from '#custodia/search';
 import { BlobNotFoundError, readDetails, type BlobRead, type BlobStore, type ByteRange, type IngestResult } from '#custodia/storage';
 import { EvidenceRepository, type EvidenceAnnotation } from './evidence.repository.js';
@@ -361,9 +361,19 @@ export class EvidenceService implements OnApplicationShutdown {
     if (file.sizeBytes > this.config.maxUploadBytes) {
       throw new DomainError('payload_too_large', `This file (${file.sizeBytes} bytes) is larger than this archive accepts (${this.config.maxUploadBytes} bytes): nothing was stored`);
     }
-    const result = await this.store.withLocalFile(row.sha256, (path) =>
-      takeCarriedFile(path, file, (source) => this.store.ingest(source, { maxBytes: this.config.maxUploadBytes })),
-    );
+    const result = await this.store
+      .withLocalFile(row.sha256, (path) =>
+        takeCarriedFile(
+          path,
+          file,
+          (source) => this.store.ingest(source, { maxBytes: this.config.maxUploadBytes }),
+          (message, sha256) => this.metadataReaders.carried(message, sha256),
+        ),
+      )
+      .catch((error: unknown) => {
+        if (error instanceof CarriedFileStoppedError) throw unprocessable(`${error.message}; nothing was stored`);
+        throw error;
+      });
     if (!result) throw unprocessable(`The stored item no longer gives a file with the SHA-256 it was listed with (${file.sha256}): nothing was stored`);
     return this.submit(actor, row.case_id, { sourceType: row.source_type, ...metadata }, {
       result,

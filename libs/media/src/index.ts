@@ -2,7 +2,7 @@
 // database, so the worker, the API and the CLI share one reading of every file.
 export { extractEmbeddedMetadata, hasNoEmbeddedMetadata } from './metadata.js';
 export type { ExtractedDocument, ExtractedMetadata, ExtractedDevice, ExtractedLocation } from './metadata.js';
-export { MetadataThreads, METADATA_TIME_LIMIT_MS } from './metadata-threads.js';
+export { CarriedFileStoppedError, MetadataThreads, METADATA_TIME_LIMIT_MS } from './metadata-threads.js';
 export type { MetadataThreadOptions } from './metadata-threads.js';
 export { sniffMediaType, UNKNOWN_MEDIA_TYPE } from './sniff.js';
 export { messageAttachmentBytes, takeCarriedFile } from './message-attachment.js';

@@ -26,15 +26,17 @@ export async function messageAttachmentBytes(filePath: string, sha256: string): 
  * Hands the listed `file` of the message or archive at `filePath` to `take` (which stores it),
  * and gives back what `take` made of it when its SHA-256 is the listed one; null when the item
  * carries no such file (a result with other bytes is discarded). A message's file is decoded in
- * memory (messages are read up to 64 MiB); an archive's is streamed as it decompresses.
+ * memory by `decode` (messages are read up to 64 MiB; the archive gives MetadataThreads.carried,
+ * which parses the message in a thread); an archive's is streamed as it decompresses.
  */
 export async function takeCarriedFile<T extends { sha256: string; discard(): Promise<void> }>(
   filePath: string,
   file: Pick<MessageAttachment, 'name' | 'sizeBytes' | 'sha256'>,
   take: (source: Readable) => Promise<T>,
+  decode: (filePath: string, sha256: string) => Promise<Buffer | null> = messageAttachmentBytes,
 ): Promise<T | null> {
   if (await startsWith(filePath, ZIP_SIGNATURE)) return takeArchiveFile(filePath, file, take);
-  const bytes = await messageAttachmentBytes(filePath, file.sha256);
+  const bytes = await decode(filePath, file.sha256);
   if (!bytes) return null;
   const result = await take(Readable.from([bytes]));
   if (result.sha256 === file.sha256) return result;

@@ -1,9 +1,11 @@
 // The body of one metadata thread (metadata-threads.ts starts it): sniffs the media type and reads
-// the embedded metadata of one file per message, one at a time, and posts both back. A file that
+// the embedded metadata of one file per message, one at a time, and posts both back; or takes a
+// file a message carries out of it. A file that
 // stalls the readers stalls only this thread, which its parent terminates when the time is up.
 // Image headers that need libvips are asked of the parent: no native code is loaded here.
 import { parentPort } from 'node:worker_threads';
 import type { ImageHeader } from './image-header.js';
+import { messageAttachmentBytes } from './message-attachment.js';
 import { extractEmbeddedMetadata } from './metadata.js';
 import type { HeaderAnswer, ThreadAnswer, ThreadTask } from './metadata-threads.js';
 import { sniffMediaType } from './sniff.js';
@@ -25,7 +27,14 @@ port.on('message', (message: ThreadTask | HeaderAnswer) => {
     headers.delete(message.header);
     return;
   }
-  const { id, filePath } = message;
+  const { id, filePath, carriedSha256 } = message;
+  if (carriedSha256 !== undefined) {
+    void messageAttachmentBytes(filePath, carriedSha256).then(
+      (carried) => port.postMessage({ id, ok: true, carried } satisfies ThreadAnswer),
+      (error: Error) => port.postMessage({ id, ok: false, name: error.name, message: error.message } satisfies ThreadAnswer),
+    );
+    return;
+  }
   // The type first, on its own: if the metadata readers are then stopped, the type is kept.
   const read = async () => {
     port.postMessage({ id, mediaType: await sniffMediaType(filePath) } satisfies ThreadAnswer);

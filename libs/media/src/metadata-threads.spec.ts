@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EXPECTED_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
+import { messageAttachmentBytes } from './message-attachment.js';
 import { extractEmbeddedMetadata } from './metadata.js';
-import { MetadataThreads } from './metadata-threads.js';
+import { CarriedFileStoppedError, MetadataThreads } from './metadata-threads.js';
 import { sniffMediaType } from './sniff.js';
 import { fixture } from './test-support/fixtures.js';
 
@@ -86,6 +90,28 @@ describe('MetadataThreads', () => {
     expect((threads as unknown as { threads: Set<unknown> }).threads.size).toBe(0);
     // Usable again afterwards.
     expect((await threads.read('/evidence/plain.jpg')).metadata).toBeNull();
+  });
+
+  it('takes a file a message carries out of it in a thread: the bytes messageAttachmentBytes gives, or null', async () => {
+    const threads = pool({ size: 2 });
+    for (const message of ['tip-forwarded.eml', 'outlook-attachments.msg']) {
+      for (const file of EXPECTED_METADATA[message]!.document!.attachments!) {
+        expect(await threads.carried(fixture(message), file.sha256), `${message}: ${file.name}`).toEqual(await messageAttachmentBytes(fixture(message), file.sha256));
+      }
+      expect(await threads.carried(fixture(message), 'ab'.repeat(32))).toBeNull();
+    }
+    expect(createHash('sha256').update((await threads.carried(fixture('tip.eml'), EXPECTED_METADATA['tip.eml']!.document!.attachments![0]!.sha256))!).digest('hex')).toBe(
+      createHash('sha256').update(readFileSync(fixture('exif-ne-offset.jpg'))).digest('hex'),
+    );
+    await expect(threads.carried(fixture('no-such-file.eml'), 'ab'.repeat(32))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('stops taking a file out of a message that stalls its parser, with the reason, and goes on', async () => {
+    const threads = pool({ size: 1, timeLimitMs: 1000, module: MISBEHAVING });
+    const stalled = threads.carried('/evidence/stall.eml', 'ab'.repeat(32));
+    await expect(stalled).rejects.toThrow(CarriedFileStoppedError);
+    await expect(stalled).rejects.toThrow('Taking the file out of the message was stopped: reading took longer than 1 s and was stopped');
+    expect(await threads.carried('/evidence/plain.eml', 'ab'.repeat(32))).toBeNull();
   });
 
   it('refuses reads when no thread can start, instead of leaving them waiting', async () => {

@@ -13,19 +13,21 @@ import { readImageHeader, type ImageHeader } from './image-header.js';
 import type { ExtractedMetadata } from './metadata.js';
 import { UNKNOWN_MEDIA_TYPE } from './sniff.js';
 
-/** What the parent asks of a thread. */
+/** What the parent asks of a thread: a file's type and reading, or (with `carriedSha256`) the file with that SHA-256 a message carries. */
 export interface ThreadTask {
   id: number;
   filePath: string;
+  carriedSha256?: string;
 }
 
 /**
  * A thread's answers: first the sniffed media type (kept if the metadata reading is then stopped),
  * then the reading, or the error a reader threw (a missing file, a bad path).
  */
-export type ThreadAnswer =
-  | { id: number; mediaType: string }
+export type ThreadAnswer = { id: number; mediaType: string } | FinalAnswer;
+type FinalAnswer =
   | { id: number; ok: true; value: ExtractedMetadata | null }
+  | { id: number; ok: true; carried: Uint8Array | null }
   | { id: number; ok: false; name: string; message: string };
 
 /** What a thread read of one file: its media type from its bytes (sniffMediaType) and its embedded metadata. */
@@ -69,8 +71,19 @@ const EXEC_ARGV = FROM_SOURCES ? ['--import', fileURLToPath(new URL('../../../te
 
 interface Pending {
   task: ThreadTask;
-  resolve: (value: FileReading) => void;
+  /** The thread's last answer, with the media type it sniffed first (a reading's). */
+  answer: (message: FinalAnswer, mediaType: string | null) => void;
+  /** The thread was stopped (time, memory, exit, shutdown), and why. */
+  stop: (reason: string, mediaType: string | null) => void;
   reject: (error: Error) => void;
+}
+
+/** Taking a file out of a message was stopped (its time limit, its memory cap, shutdown). */
+export class CarriedFileStoppedError extends Error {
+  constructor(readonly reason: string) {
+    super(`Taking the file out of the message was stopped: ${reason}`);
+    this.name = 'CarriedFileStoppedError';
+  }
 }
 
 interface Thread {
@@ -106,9 +119,39 @@ export class MetadataThreads {
    */
   read(filePath: string): Promise<FileReading> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ task: { id: this.nextId++, filePath }, resolve, reject });
-      this.pump();
+      this.enqueue({
+        task: { id: this.nextId++, filePath },
+        answer: (message, mediaType) => (message.ok ? resolve({ mediaType: mediaType ?? UNKNOWN_MEDIA_TYPE, metadata: 'value' in message ? message.value : null }) : reject(errorOf(message))),
+        stop: (reason, mediaType) => resolve(stopped(reason, mediaType)),
+        reject,
+      });
     });
+  }
+
+  /**
+   * The bytes of the file with this SHA-256 that the e-mail or Outlook message at `filePath`
+   * carries (messageAttachmentBytes), null when it carries none such; parsed in a thread under
+   * the same limits as a reading, since a message is parsed whole. Throws CarriedFileStoppedError
+   * when stopped.
+   */
+  carried(filePath: string, sha256: string): Promise<Buffer | null> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({
+        task: { id: this.nextId++, filePath, carriedSha256: sha256 },
+        answer: (message) => {
+          if (!message.ok) return reject(errorOf(message));
+          const bytes = 'carried' in message ? message.carried : null;
+          resolve(bytes && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        },
+        stop: (reason) => reject(new CarriedFileStoppedError(reason)),
+        reject,
+      });
+    });
+  }
+
+  private enqueue(pending: Pending): void {
+    this.queue.push(pending);
+    this.pump();
   }
 
   /** Ends every thread; files waiting or being read are answered as stopped. A later read starts new ones. */
@@ -117,7 +160,7 @@ export class MetadataThreads {
     const waiting = this.queue.splice(0);
     const threads = [...this.threads];
     for (const thread of threads) this.retire(thread, 'the archive is shutting down');
-    for (const pending of waiting) pending.resolve(stopped('the archive is shutting down', null));
+    for (const pending of waiting) pending.stop('the archive is shutting down', null);
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
@@ -168,8 +211,7 @@ export class MetadataThreads {
       }
       clearTimeout(current.timer);
       thread.current = null;
-      if (message.ok) current.pending.resolve({ mediaType: current.mediaType ?? UNKNOWN_MEDIA_TYPE, metadata: message.value });
-      else current.pending.reject(Object.assign(new Error(message.message), { name: message.name }));
+      current.pending.answer(message, current.mediaType);
       this.pump();
     });
     worker.on('error', (error: Error & { code?: string }) => {
@@ -194,7 +236,7 @@ export class MetadataThreads {
     thread.current = null;
     if (current) {
       clearTimeout(current.timer);
-      current.pending.resolve(stopped(reason, current.mediaType));
+      current.pending.stop(reason, current.mediaType);
       this.onStopped(reason);
     }
     // A thread that died while starting (a broken install) must not leave files waiting forever.
@@ -203,6 +245,10 @@ export class MetadataThreads {
     }
     this.pump();
   }
+}
+
+function errorOf(message: { name: string; message: string }): Error {
+  return Object.assign(new Error(message.message), { name: message.name });
 }
 
 /** A reading that was stopped: nothing taken from the file, and why; the type if it was sniffed before. */

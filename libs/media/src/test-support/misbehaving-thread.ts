@@ -1,7 +1,8 @@
 // A metadata thread for metadata-threads.spec.ts that misbehaves on purpose: it loops forever
 // before sniffing a file whose path holds "sniff-stall", and after sniffing (image/jpeg) on one
 // holding "stall", grows its heap without end on one holding "hog", exits on "exit", and answers
-// every other file at once as image/jpeg with no reading. It speaks the real thread's protocol.
+// every other file at once as image/jpeg with no reading (and no file taken out of a message). It
+// speaks the real thread's protocol.
 import { parentPort } from 'node:worker_threads';
 import type { ThreadAnswer, ThreadTask } from '../metadata-threads.js';
 
