@@ -45,19 +45,44 @@ describe('readArchiveFiles', () => {
   it("lists a phone export's files as Python's zipfile reads them: names, sizes, SHA-256 of what decompresses, times", async () => {
     const read = await readArchiveFiles(fixture('photos-export.zip'));
     const reference = python('photos-export.zip');
-    expect(read.attachments!.map(({ name, sizeBytes, sha256 }) => ({ name, sizeBytes, sha256 }))).toEqual(reference.map(({ name, sizeBytes, sha256 }) => ({ name, sizeBytes, sha256 })));
+    // Python reads the name in Windows' code page 866 as the format says (437); this reads it as written.
+    expect(reference[2]!.name).toBe('Σ«Γ«_01.jpg');
+    const asWritten = reference.map((file, i) => (i === 2 ? { ...file, name: 'фото_01.jpg' } : file));
+    expect(read.attachments!.map(({ name, sizeBytes, sha256 }) => ({ name, sizeBytes, sha256 }))).toEqual(asWritten.map(({ name, sizeBytes, sha256 }) => ({ name, sizeBytes, sha256 })));
     // The photo's Info-ZIP time field is a UTC instant; the others have the DOS time only, zone-less.
     expect(read.attachments!.map((file) => file.modifiedAt)).toEqual(reference.map((file, i) => (i === 0 ? '2025-11-04T03:05:07Z' : file.dosTime)));
     expect(read.attachments!.every((file) => file.mediaType === null && file.inline === false)).toBe(true);
     // The files are the fixtures' own bytes.
     expect(read.attachments![0]!.sha256).toBe(sha256(readFileSync(fixture('exif-nw-no-offset.jpg'))));
     expect(read.attachments![1]!.sha256).toBe(sha256(readFileSync(fixture('not-an-image.pdf'))));
-    // A name in Windows' code page 866 with no UTF-8 mark reads as the format says (437), with a note.
-    expect(read.attachments![2]!.name).toBe('Σ«Γ«_01.jpg');
     expect(read.notes).toEqual([
-      'ZIP: 1 names are not marked as UTF-8 and were read as code page 437, as the format says; Windows writes them in its own code page (866 where it runs in Ukrainian or Russian), so such names may read wrongly',
+      'ZIP: 1 names are not marked as UTF-8; they were read as Cyrillic in code page 866, as Windows (and 7-Zip) write them where Windows runs in Ukrainian or Russian; the format says code page 437, in which they would read as Latin letters and symbols',
     ]);
     expect(read).toMatchObject({ title: null, author: null, createdAt: null, pages: null });
+  });
+
+  it("reads names not marked as UTF-8 as their zipping program wrote them: UTF-8, Windows' Cyrillic (866), else code page 437", async () => {
+    // Names as raw bytes, each written as an ASCII stand-in of its length and put in place, with the UTF-8 mark taken off.
+    const unmarkedZip = async (names: Buffer[]) => {
+      let zip = await zipOf(names.map((name, i) => [String.fromCharCode(97 + i).repeat(name.length), `file ${i}`]), true);
+      for (const [i, name] of names.entries()) zip = Buffer.from(zip.toString('latin1').replaceAll(String.fromCharCode(97 + i).repeat(name.length), name.toString('latin1')), 'latin1');
+      for (const [signature, flags] of [['PK\x03\x04', 6], ['PK\x01\x02', 8]] as const) {
+        for (let at = zip.indexOf(signature, 0, 'latin1'); at >= 0; at = zip.indexOf(signature, at + 4, 'latin1')) zip.writeUInt16LE(zip.readUInt16LE(at + flags) & ~0x800, at + flags);
+      }
+      return readArchiveFiles(scratch.write('unmarked.zip', zip));
+    };
+    const names = async (raw: Buffer[]) => (await unmarkedZip(raw)).attachments!.map((file) => file.name);
+    const utf8 = await unmarkedZip([Buffer.from('Звіт/фото.jpg'), Buffer.from('plain.txt')]);
+    expect(utf8.attachments!.map((file) => file.name)).toEqual(['Звіт/фото.jpg', 'plain.txt']);
+    expect(utf8.notes).toEqual(['ZIP: 1 names are not marked as UTF-8; they are UTF-8 (as some programs write them unmarked) and were read so']);
+    // "Доказ фото.jpg" and "Протокол огляду.pdf" as Windows writes them in Ukrainian (code page 866).
+    const doc = Buffer.from([0x84, 0xae, 0xaa, 0xa0, 0xa7, 0x20, 0xe4, 0xae, 0xe2, 0xae, 0x2e, 0x6a, 0x70, 0x67]);
+    const protocol = Buffer.from([0x8f, 0xe0, 0xae, 0xe2, 0xae, 0xaa, 0xae, 0xab, 0x20, 0xae, 0xa3, 0xab, 0xef, 0xa4, 0xe3, 0x2e, 0x70, 0x64, 0x66]);
+    expect(await names([doc, protocol])).toEqual(['Доказ фото.jpg', 'Протокол огляду.pdf']);
+    // "Café résumé.txt" in code page 437 (é 0x82): Latin, as the format says.
+    const latin = await unmarkedZip([Buffer.from([0x43, 0x61, 0x66, 0x82, 0x20, 0x72, 0x82, 0x73, 0x75, 0x6d, 0x82, 0x2e, 0x74, 0x78, 0x74])]);
+    expect(latin.attachments!.map((file) => file.name)).toEqual(['Café résumé.txt']);
+    expect(latin.notes[0]).toMatch(/^ZIP: 1 names are not marked as UTF-8; they were read as code page 437, as the format says/);
   });
 
   it('leaves out encrypted files with a note, and lists the rest', async () => {

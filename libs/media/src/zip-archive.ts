@@ -5,8 +5,10 @@
 // them are already items and any can be submitted as an item of its own.
 // Bounded: the central directory is walked for at most 10,000 entries, at most 1,000 files are
 // listed, and at most 1 GiB of decompressed bytes is hashed at intake (a note names what was not,
-// so a ZIP bomb costs seconds, not the reading's time limit). Names are never used as paths here.
+// so a ZIP bomb costs seconds, not the reading's time limit). Names are never used as paths here;
+// names not marked as UTF-8 are read as their archive's zipping program most likely wrote them.
 // A failure gives a note ("ZIP: ..."), never an exception.
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -35,7 +37,11 @@ export async function readArchiveFiles(filePath: string, limits: ArchiveLimits =
   } catch (error) {
     return { ...NO_DOCUMENT_FACTS, notes: [`ZIP: the archive cannot be read (${messageOf(error)})`] };
   }
-  const skipped = { encrypted: 0, method: 0, unlisted: 0, unhashed: 0, unhashedBytes: 0, unmarked: 0 };
+  const skipped = { encrypted: 0, method: 0, unlisted: 0, unhashed: 0, unhashedBytes: 0 };
+  // Names not marked as UTF-8 that hold other bytes than ASCII, and the listed files that bear them:
+  // how they read is decided for the whole archive once all are seen (see unmarkedReading).
+  const unmarked: Buffer[] = [];
+  const unmarkedFiles = new Map<MessageAttachment, Buffer>();
   let walked = 0;
   let hashed = 0;
   try {
@@ -46,7 +52,8 @@ export async function readArchiveFiles(filePath: string, limits: ArchiveLimits =
       }
       const name = entryName(entry);
       if (name.endsWith('/')) continue;
-      if (!marked(entry) && (entry.fileName as unknown as Buffer).some((byte) => byte > 0x7f)) skipped.unmarked++;
+      const raw = unmarkedName(entry);
+      if (raw) unmarked.push(raw);
       if (entry.isEncrypted()) skipped.encrypted++;
       else if (!entry.canDecodeFileData()) skipped.method++;
       else if (files.length >= MAX_LISTED) skipped.unlisted++;
@@ -61,7 +68,9 @@ export async function readArchiveFiles(filePath: string, limits: ArchiveLimits =
         });
         if (!digest) continue;
         if (digest.crc32 !== entry.crc32) notes.push(`ZIP: ${JSON.stringify(name)} does not match its CRC-32: the archive is damaged there; listed as it decompresses`);
-        files.push({ name, mediaType: null, sizeBytes: entry.uncompressedSize, sha256: digest.sha256, inline: false, modifiedAt: modifiedAt(entry) });
+        const file: MessageAttachment = { name, mediaType: null, sizeBytes: entry.uncompressedSize, sha256: digest.sha256, inline: false, modifiedAt: modifiedAt(entry) };
+        files.push(file);
+        if (raw) unmarkedFiles.set(file, raw);
       }
     }
   } catch (error) {
@@ -75,8 +84,10 @@ export async function readArchiveFiles(filePath: string, limits: ArchiveLimits =
   if (skipped.unhashed > 0) {
     notes.push(`ZIP: ${skipped.unhashed} files (${skipped.unhashedBytes} bytes) are past the ${limits.hashedBytes} bytes hashed when an archive arrives; they are not listed`);
   }
-  if (skipped.unmarked > 0) {
-    notes.push(`ZIP: ${skipped.unmarked} names are not marked as UTF-8 and were read as code page 437, as the format says; Windows writes them in its own code page (866 where it runs in Ukrainian or Russian), so such names may read wrongly`);
+  if (unmarked.length > 0) {
+    const reading = unmarkedReading(unmarked);
+    for (const [file, raw] of unmarkedFiles) file.name = decodeName(raw, reading);
+    notes.push(`ZIP: ${unmarked.length} names are not marked as UTF-8; ${READING_NOTES[reading]}`);
   }
   return { ...NO_DOCUMENT_FACTS, attachments: files, notes };
 }
@@ -96,7 +107,7 @@ export async function takeArchiveFile<T extends { sha256: string; discard(): Pro
     let walked = 0;
     for await (const entry of zip.eachEntry()) {
       if (++walked > MAX_ENTRIES) break;
-      if (entry.uncompressedSize !== file.sizeBytes || entry.isEncrypted() || !entry.canDecodeFileData() || entryName(entry) !== file.name) continue;
+      if (entry.uncompressedSize !== file.sizeBytes || entry.isEncrypted() || !entry.canDecodeFileData() || file.name === null || !namesOf(entry).includes(file.name)) continue;
       const result = await take(await zip.openReadStreamPromise(entry));
       if (result.sha256 === file.sha256) return result;
       await result.discard();
@@ -119,8 +130,44 @@ function entryName(entry: yauzl.Entry): string {
 }
 
 const UNICODE_PATH_FIELD = 0x7075;
-function marked(entry: yauzl.Entry): boolean {
-  return (entry.generalPurposeBitFlag & 0x800) !== 0 || entry.extraFields.some((field) => field.id === UNICODE_PATH_FIELD);
+/** The name's bytes when it is not marked as UTF-8 (neither by the flag nor by Info-ZIP's Unicode path field) and is not ASCII. */
+function unmarkedName(entry: yauzl.Entry): Buffer | null {
+  if ((entry.generalPurposeBitFlag & 0x800) !== 0 || entry.extraFields.some((field) => field.id === UNICODE_PATH_FIELD)) return null;
+  const raw = entry.fileName as unknown as Buffer;
+  return raw.some((byte) => byte > 0x7f) ? raw : null;
+}
+
+type NameReading = 'cp437' | 'utf-8' | 'ibm866';
+const READING_NOTES: Record<NameReading, string> = {
+  cp437: 'they were read as code page 437, as the format says, and may read wrongly (Windows writes its own code page)',
+  'utf-8': 'they are UTF-8 (as some programs write them unmarked) and were read so',
+  ibm866: 'they were read as Cyrillic in code page 866, as Windows (and 7-Zip) write them where Windows runs in Ukrainian or Russian; the format says code page 437, in which they would read as Latin letters and symbols',
+};
+
+/**
+ * How an archive's unmarked names read. The format says code page 437, but a zipping program
+ * writes the machine's own OEM code page: an archive made on Windows in Ukrainian or Russian holds
+ * Cyrillic in code page 866, which as 437 reads as "Σ«Γ«" for "фото". UTF-8 when every such name is
+ * valid UTF-8 (437 and 866 text practically never is); 866 when every byte past ASCII is one of its
+ * letters (0x80-0xAF, 0xE0-0xF7) and some are among р-я, Ё-ў (0xE0-0xF7), which in 437 are Greek
+ * letters and mathematical signs no Western name is made of; 437 otherwise.
+ */
+function unmarkedReading(names: Buffer[]): NameReading {
+  if (names.every((name) => isUtf8(name))) return 'utf-8';
+  const high = names.flatMap((name) => [...name].filter((byte) => byte > 0x7f));
+  if (high.every((byte) => byte <= 0xaf || (byte >= 0xe0 && byte <= 0xf7)) && high.some((byte) => byte >= 0xe0)) return 'ibm866';
+  return 'cp437';
+}
+
+function decodeName(raw: Buffer, reading: NameReading): string {
+  // A backslash reads as a slash, as yauzl reads names (a .NET bug wrote them).
+  return reading === 'cp437' ? yauzl.getFileNameLowLevel(0, raw, [], false) : new TextDecoder(reading).decode(raw).replace(/\\/g, '/');
+}
+
+/** Every name an entry may have been listed under. */
+function namesOf(entry: yauzl.Entry): string[] {
+  const raw = unmarkedName(entry);
+  return raw ? (['cp437', 'utf-8', 'ibm866'] as const).map((reading) => decodeName(raw, reading)) : [entryName(entry)];
 }
 
 const UNIX_TIME_FIELD = 0x5455;
