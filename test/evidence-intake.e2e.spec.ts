@@ -93,6 +93,8 @@ const MEDIA: Record<string, { mediaType: string; noMetadata?: boolean; extracted
   // An Outlook message saved as a file: a compound file of its own properties.
   'outlook.msg': { mediaType: 'application/vnd.ms-outlook' },
   'outlook-attachments.msg': { mediaType: 'application/vnd.ms-outlook' },
+  // A mailbox (mbox) of three e-mails: counted, none of them read as the file's own.
+  'mailbox.mbox': { mediaType: 'application/mbox', noMetadata: true },
   // ZIP archives: the files they hold (a phone's export as a stream would write it, one with an encrypted file).
   'photos-export.zip': { mediaType: 'application/zip', noMetadata: true },
   'encrypted.zip': { mediaType: 'application/zip', noMetadata: true },
