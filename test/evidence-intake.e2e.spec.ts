@@ -895,6 +895,27 @@ describe('evidence intake (e2e)', () => {
     for (const id of [statement.body.id, photo.body.id, copy.body.id]) await waitProcessed(t, documenter, id);
   });
 
+  it("a mailbox (mbox) lists its messages, none taken as the file's own; any becomes an .eml item of its own, read as an e-mail", async () => {
+    const boxCase = await createCase(t, investigator, 'A mailbox', [documenter]);
+    const box = await submit(t, documenter, boxCase, fixture('mailbox.mbox'), { filename: 'Inbox' });
+    expect(box.status, JSON.stringify(box.body)).toBe(201);
+    expect(box.body).toMatchObject({ mediaType: 'application/mbox', flags: ['no_embedded_metadata'] });
+    expect(box.body.extracted).toEqual(EXPECTED_METADATA['mailbox.mbox']);
+    const message = await t.http.post(`/api/v1/evidence/${box.body.id}/attachments/1`).set('Authorization', bearer(documenter)).send({});
+    expect(message.status, JSON.stringify(message.body)).toBe(201);
+    expect(message.body).toMatchObject({ sha256: box.body.extracted.document.attachments[1].sha256, mediaType: 'message/rfc822', declaredMediaType: 'message/rfc822', originalFileName: 'Fwd: Фото з Салтівки.eml' });
+    // Read as the e-mail it is: its sender, its recipients and the files it carries.
+    expect(message.body.extracted.document).toMatchObject({ title: 'Fwd: Фото з Салтівки', author: 'Ірина Бондар <iryna.bondar@example.net>', recipients: EXPECTED_METADATA['tip-forwarded.eml']!.document!.recipients });
+    // The photo and the PDF decode to the same bytes; the forwarded message differs, as the mailbox holds it with LF line ends.
+    const carried = EXPECTED_METADATA['tip-forwarded.eml']!.document!.attachments!.map((file) => file.sha256);
+    expect(message.body.extracted.document.attachments.map((file: { sha256: string }) => file.sha256).slice(0, 2)).toEqual(carried.slice(0, 2));
+    // A message's sender finds the mailbox, in another case form.
+    const list = async (query: string) =>
+      ((await t.http.get(`/api/v1/cases/${boxCase}/evidence?${query}`).set('Authorization', bearer(investigator))).body.items as Array<{ id: string }>).map((item) => item.id).sort();
+    expect(await list(`q=${encodeURIComponent('Петра Шевченка')}`)).toEqual([box.body.id]);
+    await waitProcessed(t, documenter, message.body.id);
+  });
+
   it('a video or picture in a format the archive does not decode says why it has no picture; audio does not', async () => {
     // An outside audit: an AVI from a compact camera and an MPEG transport stream came back done,
     // with no picture and no reason. Both get one now; Ogg Theora has no decoder here.

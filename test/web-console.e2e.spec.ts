@@ -614,6 +614,15 @@ describe('in Chromium', () => {
     expect(await held.nth(0).locator('td').first().textContent()).toBe('4 Nov 2025, 05:05:07 (Kyiv) · 03:05 UTC');
     expect(await held.nth(1).locator('td').first().textContent()).toBe('2025-11-04 09:41:30');
     await checkScreen(page, 'item: a ZIP archive and the files it holds');
+    // A mailbox: its messages by subject, sender and date.
+    const box = (await submit(t, investigator, statements, fixture('mailbox.mbox'), { filename: 'Inbox' })).body.id as string;
+    await page.goto(`${base}/evidence/${box}`);
+    await page.getByRole('heading', { name: 'Messages in this mailbox' }).waitFor();
+    expect(await page.locator('table.message-files thead th').allTextContents()).toEqual(['Message (its subject)', 'Sender and date, as the message says', 'Size', 'SHA-256', 'In this case']);
+    const messages = page.locator('table.message-files tbody tr');
+    expect(await messages.nth(2).locator('th').textContent()).toBe('Фото з місця удару.eml');
+    expect(await messages.nth(2).locator('td').first().textContent()).toBe('Петро Шевченко <petro@example.net> · 2003-03-15 21:40:00');
+    await checkScreen(page, 'item: a mailbox and its messages');
     await page.close();
   });
 

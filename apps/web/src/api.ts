@@ -238,6 +238,9 @@ export interface MessageFile {
   inline: boolean;
   /** Archives only: when the archive says the file was last changed (an instant, or a zone-less local time). */
   modifiedAt?: string;
+  /** Mailboxes only: the message's sender and Date. */
+  from?: string | null;
+  sentAt?: string | null;
 }
 
 export interface Evidence {

@@ -196,10 +196,12 @@ export const ExtractedMetadata = z
                 .string()
                 .optional()
                 .describe('Archives only: when the archive says the file was last changed, a UTC instant (Info-ZIP\'s or NTFS\'s time field) or, from the DOS time alone, the zipping machine\'s local time with no zone'),
+              from: z.string().nullable().optional().describe('Mailboxes only: the message\'s sender, "name <address>"; null in partner copies'),
+              sentAt: z.string().nullable().optional().describe('Mailboxes only: the message\'s Date, a UTC instant (or local time with no zone when its zone is not one RFC 5322 defines)'),
             }),
           )
           .optional()
-          .describe('The files an e-mail carries (a forwarded message as one file), up to 1,000, on e-mails of up to 64 MiB read since 2026-12-08; or the files a ZIP archive holds (directories left out), up to 1,000 and 1 GiB hashed, on archives read since 2026-12-08'),
+          .describe('The files an e-mail carries (a forwarded message as one file), up to 1,000, on e-mails of up to 64 MiB read since 2026-12-08; or the files a ZIP archive holds (directories left out), up to 1,000 and 1 GiB hashed, on archives read since 2026-12-08; or the messages a mailbox (mbox) holds, each as the .eml a mail program saves (its subject as the name), up to 1,000 and 1 GiB hashed'),
         createdAt: z.string().nullable(),
         createdAtOffset: z.string().nullable(),
         modifiedAt: z.string().nullable(),

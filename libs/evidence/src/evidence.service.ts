@@ -767,7 +767,7 @@ function evidenceSearchText(
 ): string {
   const document = extracted?.document;
   const recipients = document?.recipients ? [document.recipients.to, document.recipients.cc, document.recipients.bcc].flatMap((list) => list.slice(0, 100)) : [];
-  const attached = (document?.attachments ?? []).slice(0, 100).map((file) => fileWords(file.name));
+  const attached = (document?.attachments ?? []).slice(0, 100).flatMap((file) => [fileWords(file.name), file.from ?? undefined]);
   return searchText(title, description, ...(tags ?? []), fileWords(fileName), document?.title, document?.author, document?.lastModifiedBy, ...recipients, ...attached);
 }
 

@@ -112,6 +112,10 @@ describe('partnerEvidenceView', () => {
       producer: null,
     });
     expect(tip.extracted.document.attachments[0]!.name).toBe('Олена Коваль, паспорт.jpg');
+    // A mailbox's message: its subject (the name) and its sender go; its date, size and SHA-256 stay.
+    const message = { name: 'Свідчення Олени.eml', mediaType: 'message/rfc822', sizeBytes: 2168, sha256: 'cd'.repeat(32), inline: false, from: 'Олена Коваль <olena@example.org>', sentAt: '2025-11-04T01:12:07.000Z' };
+    const box = { submittedBy: { id: 'u5' }, originalFileName: null, extracted: { document: { title: null, attachments: [message] } } };
+    expect(partnerEvidenceView(box, new Set()).extracted.document.attachments).toEqual([{ ...message, name: null, from: null }]);
     // A file with no device and no document block gets none.
     expect(partnerEvidenceView({ submittedBy: { id: 'u2' }, originalFileName: 'IMG_1.jpg', extracted: { device: null, width: 1 } }, new Set())).toEqual({
       submittedBy: { id: 'u2' },

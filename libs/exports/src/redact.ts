@@ -37,7 +37,7 @@ interface PartnerDocument {
   producer?: string | null;
   savedFrom?: string | null;
   recipients?: unknown;
-  attachments?: readonly { name: string | null }[];
+  attachments?: readonly { name: string | null; from?: string | null }[];
 }
 
 interface PartnerShown {
@@ -88,7 +88,8 @@ function partnerDocument<D extends PartnerDocument>(document: D): D {
     producer: null,
     ...(document.savedFrom !== undefined ? { savedFrom: null } : {}),
     ...(document.recipients !== undefined ? { recipients: null } : {}),
-    ...(document.attachments ? { attachments: document.attachments.map((file) => ({ ...file, name: null })) } : {}),
+    // A file's name and a mailbox message's sender can name a person; the type, size, time and SHA-256 stay, so a partner can match a file they hold.
+    ...(document.attachments ? { attachments: document.attachments.map((file) => ({ ...file, name: null, ...(file.from === undefined ? {} : { from: null }) })) } : {}),
   };
 }
 

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { countMailboxMessages, isMailbox } from './mailbox.js';
+import { countMailboxMessages, isMailbox, readMailboxMessages, takeMailboxMessage } from './mailbox.js';
+import { takeCarriedFile } from './message-attachment.js';
 import { sniffMediaType } from './sniff.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
@@ -51,6 +54,63 @@ describe('countMailboxMessages', () => {
     expect(await count(file, 100)).toMatchObject({ count: 2, complete: false });
   });
 });
+
+describe('readMailboxMessages', () => {
+  const python = JSON.parse(readFileSync(fixture('mailbox.mbox.python-mailbox.json'), 'utf8')) as { subjects: string[]; messages_bytes: { sizeBytes: number; sha256: string }[] };
+
+  it("lists each message as Python's mailbox module gives its bytes, with its subject, sender and date", async () => {
+    const read = await withHandle(fixture('mailbox.mbox'), readMailboxMessages);
+    expect(read.attachments!.map(({ sizeBytes, sha256 }) => ({ sizeBytes, sha256 }))).toEqual(python.messages_bytes);
+    expect(read.attachments!.map((file) => file.name)).toEqual(python.subjects.map((subject) => `${subject}.eml`));
+    expect(read.attachments!.map(({ from, sentAt, mediaType, inline }) => ({ from, sentAt, mediaType, inline }))).toEqual([
+      { from: 'Олена Коваль <olena.koval@example.org>', sentAt: '2025-11-04T01:12:07.000Z', mediaType: 'message/rfc822', inline: false },
+      { from: 'Ірина Бондар <iryna.bondar@example.net>', sentAt: '2025-07-14T06:30:00.000Z', mediaType: 'message/rfc822', inline: false },
+      { from: 'Петро Шевченко <petro@example.net>', sentAt: '2003-03-15T21:40:00', mediaType: 'message/rfc822', inline: false },
+    ]);
+    expect(read.notes).toEqual(["Mailbox (mbox): 3 messages; each is listed as a file it holds, and none is read as the file's own"]);
+    expect(read).toMatchObject({ title: null, author: null, createdAt: null });
+  });
+
+  it('lists at most the hashed-bytes budget, saying how many it listed; a subject that would be a path is not one', async () => {
+    const box = (subjects: string[]) => subjects.map((subject, i) => `From - Tue Nov  4 01:12:0${i} 2025\nFrom: a@example.org\nSubject: ${subject}\n\nmessage ${i}\n`).join('\n');
+    const file = scratch.write('small.mbox', Buffer.from(box(['one', '../../etc/passwd', 'three'])));
+    const read = await withHandle(file, (handle, size) => readMailboxMessages(handle, size, { hashedBytes: 120 }));
+    expect(read.attachments!.map((message) => message.name)).toEqual(['one.eml', '.._.._etc_passwd.eml']);
+    expect(read.notes).toEqual([
+      "Mailbox (mbox): 3 messages; each is listed as a file it holds, and none is read as the file's own",
+      'Mailbox (mbox): the first 2 messages are listed (at most 1000, and 120 bytes hashed when a mailbox arrives)',
+    ]);
+  });
+
+  it('gives back each listed message byte for byte, and nothing for a hash no message has', async () => {
+    const path = fixture('mailbox.mbox');
+    const listed = (await withHandle(path, readMailboxMessages)).attachments!;
+    const whole = readFileSync(path);
+    for (const message of listed) {
+      const taken = await takeMailboxMessage(path, message, collect);
+      expect(taken!.sha256).toBe(message.sha256);
+      expect(whole.includes(taken!.bytes)).toBe(true);
+    }
+    expect((await takeCarriedFile(path, listed[2]!, collect))!.bytes.toString('latin1')).toMatch(/^Received: from pc12/);
+    const kept: Awaited<ReturnType<typeof collect>>[] = [];
+    const keep = async (source: Readable) => {
+      const result = await collect(source);
+      kept.push(result);
+      return result;
+    };
+    expect(await takeMailboxMessage(path, { ...listed[0]!, sha256: 'ab'.repeat(32) }, keep)).toBeNull();
+    expect(kept.map((result) => result.discarded)).toEqual([true]);
+  });
+});
+
+/** What the store does with a file taken out: its bytes and their SHA-256, and whether it was discarded. */
+async function collect(source: Readable) {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  const result = { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), discarded: false, discard: async () => void (result.discarded = true) };
+  return result;
+}
 
 describe('a mailbox as a file', () => {
   it('is sniffed as application/mbox; an e-mail saved with one separator line stays an e-mail', async () => {

@@ -2,9 +2,15 @@
 // Mail export): messages one after another, each after a "From " separator line. Its first message
 // looks like an e-mail saved with its separator (as Thunderbird and Outlook Express save one), so it
 // is told apart by a second separator line: without this, a whole mailbox would be read as its first
-// message, its sender and subject given as the file's own. The messages are counted, not read one by
-// one (their facts are each message's, not the file's).
-import type { FileHandle } from 'node:fs/promises';
+// message, its sender and subject given as the file's own. Its messages are listed as the files it
+// holds (each with its subject, sender, date, size and SHA-256), as an e-mail's attachments are, and
+// any can be submitted as an item of its own.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { EMAIL_MEDIA_TYPE, HEAD_BYTES, MAX_LISTED, readHeaderBlock } from './email-metadata.js';
+import { NO_DOCUMENT_FACTS, type MessageAttachment, type PdfMetadata } from './pdf-metadata.js';
 
 export const MAILBOX_MEDIA_TYPE = 'application/mbox';
 /** A second separator within this many bytes makes the file a mailbox (the size an e-mail is read whole up to). */
@@ -32,25 +38,25 @@ export interface MailboxCount {
 
 /** Counts the separator lines in the first `limit` bytes of the file, stopping once `stopAt` are found. */
 export async function countMailboxMessages(handle: FileHandle, size: number, limit = MAILBOX_COUNTED_WITHIN, stopAt = Infinity): Promise<MailboxCount> {
+  const { starts, complete } = await separatorLines(handle, size, limit, stopAt);
+  return { count: starts.length, second: starts[1] ?? null, complete };
+}
+
+/** Where each separator line starts in the first `limit` bytes, up to `stopAt` of them; `complete` when the whole file was scanned. */
+async function separatorLines(handle: FileHandle, size: number, limit: number, stopAt = Infinity): Promise<{ starts: number[]; complete: boolean }> {
   const end = Math.min(size, limit);
   const buffer = Buffer.alloc(CHUNK + 256);
-  let count = 0;
-  let second: number | null = null;
+  const starts: number[] = [];
   // Each chunk is read with the 256 bytes after it, so a separator line across the cut is whole.
-  for (let at = 0; at < end && count < stopAt; at += CHUNK) {
+  for (let at = 0; at < end && starts.length < stopAt; at += CHUNK) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
     const bytes = buffer.subarray(0, bytesRead);
-    const starts = at === 0 && isSeparator(bytes, 0) ? [0] : [];
-    for (let i = bytes.indexOf(LINE_START); i >= 0 && i < Math.min(CHUNK, end - at); i = bytes.indexOf(LINE_START, i + 1)) {
-      if (isSeparator(bytes, i + 1)) starts.push(i + 1);
-    }
-    for (const start of starts) {
-      count++;
-      if (count === 2) second = at + start;
-      if (count >= stopAt) break;
+    if (at === 0 && isSeparator(bytes, 0)) starts.push(0);
+    for (let i = bytes.indexOf(LINE_START); i >= 0 && i < Math.min(CHUNK, end - at) && starts.length < stopAt; i = bytes.indexOf(LINE_START, i + 1)) {
+      if (isSeparator(bytes, i + 1)) starts.push(at + i + 1);
     }
   }
-  return { count, second, complete: end === size && count < stopAt };
+  return { starts, complete: end === size && starts.length < stopAt };
 }
 
 function isSeparator(bytes: Buffer, at: number): boolean {
@@ -60,4 +66,129 @@ function isSeparator(bytes: Buffer, at: number): boolean {
 /** Whether a file that begins as an e-mail is a mailbox: a second separator line within MAILBOX_DECIDED_WITHIN. */
 export async function isMailbox(handle: FileHandle, size: number): Promise<boolean> {
   return (await countMailboxMessages(handle, size, MAILBOX_DECIDED_WITHIN, 2)).count >= 2;
+}
+
+/** isMailbox for the file at `filePath`. */
+export async function isMailboxFile(filePath: string): Promise<boolean> {
+  const handle = await open(filePath, 'r');
+  try {
+    return await isMailbox(handle, (await handle.stat()).size);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface MailboxLimits {
+  /** Bytes of messages hashed in all: the messages past it are counted in a note, not listed. */
+  hashedBytes: number;
+}
+export const MAILBOX_LIMITS: MailboxLimits = { hashedBytes: 1024 * 1024 * 1024 };
+
+/**
+ * A mailbox's messages, each listed as a file it carries (an .eml a mail program would save): its
+ * Subject as the name, its sender and Date, its size and the SHA-256 of its bytes as the mailbox
+ * holds them (its separator line and the empty line before the next one left out, as Python's
+ * mailbox module gives them; ">From " lines as written). Up to MAX_LISTED messages and the
+ * hashed-bytes budget; a note counts the messages and says what was not listed.
+ */
+export async function readMailboxMessages(handle: FileHandle, size: number, limits: MailboxLimits = MAILBOX_LIMITS): Promise<PdfMetadata> {
+  const notes: string[] = [];
+  const messages = await messageRanges(handle, size);
+  const counted = messages.complete ? `${messages.count} messages` : `at least ${messages.count} messages (counted in its first ${MAILBOX_COUNTED_WITHIN / 1024 ** 3} GiB)`;
+  notes.push(`Mailbox (mbox): ${counted}; each is listed as a file it holds, and none is read as the file's own`);
+  const files: MessageAttachment[] = [];
+  let hashed = 0;
+  for (const range of messages.ranges.slice(0, MAX_LISTED)) {
+    const length = range.stop - range.start;
+    if (hashed + length > limits.hashedBytes) break;
+    hashed += length;
+    files.push(await describe(handle, range, files.length));
+  }
+  if (files.length < messages.count) notes.push(`Mailbox (mbox): the first ${files.length} messages are listed (at most ${MAX_LISTED}, and ${limits.hashedBytes} bytes hashed when a mailbox arrives)`);
+  return { ...NO_DOCUMENT_FACTS, attachments: files, notes };
+}
+
+/**
+ * Hands each message of the mailbox with the listed size to `take` (its bytes as listed), until
+ * `take` gives a result whose SHA-256 is the listed one (a result that is not is discarded); null
+ * when none is.
+ */
+export async function takeMailboxMessage<T extends { sha256: string; discard(): Promise<void> }>(
+  filePath: string,
+  file: Pick<MessageAttachment, 'sizeBytes' | 'sha256'>,
+  take: (source: Readable) => Promise<T>,
+): Promise<T | null> {
+  const handle = await open(filePath, 'r');
+  let ranges: MessageRange[];
+  try {
+    ranges = (await messageRanges(handle, (await handle.stat()).size)).ranges.slice(0, MAX_LISTED);
+  } finally {
+    await handle.close();
+  }
+  for (const range of ranges) {
+    if (range.stop - range.start !== file.sizeBytes) continue;
+    const result = await take(range.stop > range.start ? createReadStream(filePath, { start: range.start, end: range.stop - 1 }) : Readable.from([]));
+    if (result.sha256 === file.sha256) return result;
+    await result.discard();
+  }
+  return null;
+}
+
+interface MessageRange {
+  /** The message's first byte, after its separator line. */
+  start: number;
+  /** Past its last byte. */
+  stop: number;
+}
+
+/** Each message's bytes in the mailbox (the last one found left out when the scan stopped short of the file's end). */
+async function messageRanges(handle: FileHandle, size: number): Promise<{ ranges: MessageRange[]; count: number; complete: boolean }> {
+  const { starts, complete } = await separatorLines(handle, size, MAILBOX_COUNTED_WITHIN);
+  const ends = [...starts.slice(1), ...(complete ? [size] : [])];
+  const ranges: MessageRange[] = [];
+  const around = Buffer.alloc(2 + 1024);
+  for (const [i, stop] of ends.entries()) {
+    // The separator line's end: the first line feed after its start (within a KiB; else it is all the line).
+    const { bytesRead } = await handle.read(around, 0, Math.min(around.length, size - starts[i]!), starts[i]!);
+    const lineEnd = around.subarray(0, bytesRead).indexOf(0x0a);
+    const start = lineEnd < 0 ? Math.min(size, starts[i]! + bytesRead) : starts[i]! + lineEnd + 1;
+    // The empty line before the next separator (or the file's end) is the mailbox's, not the message's.
+    let end = stop;
+    if (end - start >= 2) {
+      await handle.read(around, 0, 2, end - 2);
+      if (around[0] === 0x0a && around[1] === 0x0a) end -= 1;
+    } else if (end - start === 1 && stop > 0) {
+      await handle.read(around, 0, 1, end - 1);
+      if (around[0] === 0x0a && start > 0) end -= 1;
+    }
+    ranges.push({ start, stop: Math.max(start, end) });
+  }
+  return { ranges, count: starts.length, complete };
+}
+
+/** A message's entry: its header read (within its first 64 KiB), its bytes hashed. */
+async function describe(handle: FileHandle, { start, stop }: MessageRange, index: number): Promise<MessageAttachment> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.alloc(Math.min(CHUNK, Math.max(1, stop - start)));
+  let head: Buffer | null = null;
+  for (let at = start; at < stop; ) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, stop - at), at);
+    if (bytesRead === 0) break;
+    if (head === null) head = Buffer.from(buffer.subarray(0, Math.min(bytesRead, HEAD_BYTES)));
+    hash.update(buffer.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  const text = (head ?? Buffer.alloc(0)).toString('latin1');
+  const blank = /\r?\n\r?\n/.exec(text);
+  // A message's own problems (a Date that cannot be read) are its own item's notes, once submitted.
+  const facts = await readHeaderBlock((head ?? Buffer.alloc(0)).subarray(0, blank ? blank.index : text.length), 'E-mail', []);
+  return {
+    name: `${(facts.title ?? `message ${index + 1}`).replace(/[\/\\\x00-\x1f\x7f]/g, '_').slice(0, 200)}.eml`,
+    mediaType: EMAIL_MEDIA_TYPE,
+    sizeBytes: stop - start,
+    sha256: hash.digest('hex'),
+    inline: false,
+    from: facts.author,
+    sentAt: facts.sent?.capturedAt ?? null,
+  };
 }

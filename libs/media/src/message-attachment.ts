@@ -1,4 +1,4 @@
-// A file an e-mail, an Outlook message or a ZIP archive carries, taken out of it again: for
+// A file an e-mail, an Outlook message or a ZIP archive carries (or a message a mailbox holds), taken out of it again: for
 // submitting it as an item of its own. Found by the SHA-256 the item's reading listed it with, so
 // what comes out is exactly what was listed (and hashed) when the item arrived, or nothing.
 import { open } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { CFB_SIGNATURE } from './compound-file.js';
 import { emailAttachmentBytes } from './email-metadata.js';
 import { outlookAttachmentBytes } from './outlook-message.js';
 import type { MessageAttachment } from './pdf-metadata.js';
+import { isMailboxFile, takeMailboxMessage } from './mailbox.js';
 import { takeArchiveFile, ZIP_SIGNATURE } from './zip-archive.js';
 
 /** The bytes of the file with this SHA-256 in the e-mail or Outlook message at `filePath`; null when it carries none such. */
@@ -36,6 +37,7 @@ export async function takeCarriedFile<T extends { sha256: string; discard(): Pro
   decode: (filePath: string, sha256: string) => Promise<Buffer | null> = messageAttachmentBytes,
 ): Promise<T | null> {
   if (await startsWith(filePath, ZIP_SIGNATURE)) return takeArchiveFile(filePath, file, take);
+  if ((await startsWith(filePath, MBOX_START)) && (await isMailboxFile(filePath))) return takeMailboxMessage(filePath, file, take);
   const bytes = await decode(filePath, file.sha256);
   if (!bytes) return null;
   const result = await take(Readable.from([bytes]));
@@ -43,6 +45,9 @@ export async function takeCarriedFile<T extends { sha256: string; discard(): Pro
   await result.discard();
   return null;
 }
+
+const MBOX_START = Buffer.from('From ', 'latin1');
+
 
 async function startsWith(filePath: string, signature: Buffer): Promise<boolean> {
   const handle = await open(filePath, 'r');

@@ -35,9 +35,9 @@ import { readMpegTsMetadata, transportLayout } from './mpeg-ts.js';
 import { readMovieMetadata, type MovieMetadata } from './movie-metadata.js';
 import { readOfficeMetadata } from './office-metadata.js';
 import { readArchiveFiles } from './zip-archive.js';
-import { countMailboxMessages, isMailbox, MAILBOX_COUNTED_WITHIN } from './mailbox.js';
+import { isMailbox, readMailboxMessages } from './mailbox.js';
 import { readOleMetadata } from './ole-metadata.js';
-import { NO_DOCUMENT_FACTS, readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
+import { readPdfMetadata, type PdfMetadata } from './pdf-metadata.js';
 import { readPngMetadata, type PngMetadata } from './png-chunks.js';
 import { isRtf, readRtfMetadata } from './rtf-metadata.js';
 
@@ -427,13 +427,9 @@ function readDocument(filePath: string, { container, handle, size, head }: Probe
   return null;
 }
 
-/** An e-mail or saved page; or, for a file that begins with a separator line and has more, a mailbox: its messages counted, none read as the file's own. */
+/** An e-mail or saved page; or, for a file that begins with a separator line and has more, a mailbox: its messages listed, none read as the file's own. */
 async function readMessageOrMailbox(head: Buffer, handle: FileHandle, size: number): Promise<PdfMetadata | null> {
-  if (head.toString('latin1', 0, 5) === 'From ' && (await isMailbox(handle, size))) {
-    const { count, complete } = await countMailboxMessages(handle, size);
-    const counted = complete ? `${count} messages` : `at least ${count} messages (counted in its first ${MAILBOX_COUNTED_WITHIN / 1024 ** 3} GiB)`;
-    return { ...NO_DOCUMENT_FACTS, notes: [`Mailbox (mbox): ${counted}; they are not read one by one, since one message's sender, subject and date are not the file's`] };
-  }
+  if (head.toString('latin1', 0, 5) === 'From ' && (await isMailbox(handle, size))) return readMailboxMessages(handle, size);
   return readEmailMetadata(head, head.length === size, { handle, size });
 }
 

@@ -18,7 +18,7 @@ export interface MessageRecipients {
   bcc: string[];
 }
 
-/** A file an e-mail, an Outlook message or a ZIP archive carries. */
+/** A file an e-mail, an Outlook message or a ZIP archive carries, or a message a mailbox holds. */
 export interface MessageAttachment {
   /** The file name the message gives it, if any; an archive's path of it ("DCIM/IMG_0001.JPG"). */
   name: string | null;
@@ -31,6 +31,9 @@ export interface MessageAttachment {
   inline: boolean;
   /** An archive's record of when the file was last changed (UTC instant, or zone-less local time); archives only. */
   modifiedAt?: string;
+  /** A mailbox's message: its sender ("name <address>") and its Date (UTC instant, or zone-less local time); mailboxes only. */
+  from?: string | null;
+  sentAt?: string | null;
 }
 
 export interface PdfMetadata {

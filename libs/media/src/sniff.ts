@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { fileTypeFromFile, type Detector } from 'file-type';
 import { CompoundFile } from './compound-file.js';
 import { EMAIL_MEDIA_TYPE, FIRST_BYTES, HEAD_BYTES, mayBeMessage, messageKind } from './email-metadata.js';
-import { isMailbox, MAILBOX_MEDIA_TYPE } from './mailbox.js';
+import { isMailboxFile, MAILBOX_MEDIA_TYPE } from './mailbox.js';
 
 /** Fallback for anything file-type does not recognise (plain text included). */
 export const UNKNOWN_MEDIA_TYPE = 'application/octet-stream';
@@ -12,7 +12,7 @@ export async function sniffMediaType(filePath: string): Promise<string> {
   try {
     const detected = await fileTypeFromFile(filePath, { customDetectors: [olympusRaw, mimeMessage] });
     if (detected?.mime === COMPOUND_FILE) return await compoundFileType(filePath);
-    if (detected?.mime === EMAIL_MEDIA_TYPE && (await mailbox(filePath))) return MAILBOX_MEDIA_TYPE;
+    if (detected?.mime === EMAIL_MEDIA_TYPE && (await isMailboxFile(filePath))) return MAILBOX_MEDIA_TYPE;
     return detected?.mime ?? UNKNOWN_MEDIA_TYPE;
   } catch (error) {
     // A missing or unreadable file is the caller's problem; odd bytes are not.
@@ -74,16 +74,6 @@ async function compoundFileType(filePath: string): Promise<string> {
   } catch (error) {
     if (isSystemError(error)) throw error;
     return COMPOUND_FILE;
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Whether an e-mail is a whole mailbox (mbox): its first message and at least one more. */
-async function mailbox(filePath: string): Promise<boolean> {
-  const handle = await open(filePath, 'r');
-  try {
-    return await isMailbox(handle, (await handle.stat()).size);
   } finally {
     await handle.close();
   }

@@ -1,5 +1,5 @@
 import { Fragment, useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent, type SyntheticEvent } from 'react';
-import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Member, type Page, type Receipt } from '../api.js';
+import { ApiError, call, fetchBlob, fetchReceipt, get, itemName, receiptPath, saveBlob, type Evidence, type GeoPoint, type Member, type MessageFile, type Page, type Receipt } from '../api.js';
 import { contentLang, useI18n, type MessageKey } from '../i18n.js';
 import { visibleText } from '#custodia/text';
 import { useSession } from '../session.js';
@@ -301,17 +301,22 @@ function MessageFiles({ item }: { item: Evidence }) {
   }, [item.id, item.caseId, hashes]);
   useEffect(learn, [learn]);
   if (files.length === 0) return null;
-  // An archive declares no types; it says when each file was last changed.
-  const archive = !MAIL_TYPES.has(item.mediaType);
+  // An archive declares no types and says when each file was last changed; a mailbox's files are messages, each with its sender and date.
+  const kind = MAIL_TYPES.has(item.mediaType) ? 'mail' : item.mediaType === 'application/mbox' ? 'mailbox' : 'archive';
+  const second = (file: MessageFile): string | null => {
+    if (kind === 'mail') return shown(file.mediaType);
+    if (kind === 'archive') return file.modifiedAt ? instant(file.modifiedAt) : null;
+    return [shown(file.from ?? null), file.sentAt ? instant(file.sentAt) : null].filter(Boolean).join(' · ') || null;
+  };
   return (
     <>
-      <h2 id={headingId}>{t(archive ? 'item.archiveFiles' : 'item.mailFiles')}</h2>
-      <p className="hint">{t(archive ? 'item.archiveFilesHint' : 'item.mailFilesHint')}</p>
+      <h2 id={headingId}>{t(`item.${kind}Files`)}</h2>
+      <p className="hint">{t(`item.${kind}FilesHint`)}</p>
       <table className="message-files" aria-labelledby={headingId}>
         <thead>
           <tr>
-            <th scope="col">{t(archive ? 'item.archiveFileName' : 'item.mailFileName')}</th>
-            <th scope="col">{t(archive ? 'item.archiveFileModified' : 'item.mediaType')}</th>
+            <th scope="col">{t(`item.${kind}FileName`)}</th>
+            <th scope="col">{t(kind === 'mail' ? 'item.mediaType' : kind === 'archive' ? 'item.archiveFileModified' : 'item.mailboxFileSent')}</th>
             <th scope="col">{t('item.size')}</th>
             <th scope="col">{t('item.sha256')}</th>
             <th scope="col">{t('item.mailFileInCase')}</th>
@@ -324,7 +329,7 @@ function MessageFiles({ item }: { item: Evidence }) {
                 {shown(file.name) ?? t('item.mailFileUnnamed')}
                 {file.inline && <span className="hint"> ({t('item.mailFileInline')})</span>}
               </th>
-              <td>{(archive ? file.modifiedAt && instant(file.modifiedAt) : shown(file.mediaType)) || '—'}</td>
+              <td>{second(file) ?? '—'}</td>
               <td>{bytes(file.sizeBytes)}</td>
               <td className="hash">{file.sha256}</td>
               <td>

@@ -118,6 +118,7 @@ export const LABELS = {
   mailSent: bi('Надіслано, за листом', 'Sent, as the message says'),
   mailRecipients: bi('Адресати, у листі', 'Recipients, in the message'),
   mailAttachments: bi('Файли в листі (SHA-256 кожного)', 'Files in the message (SHA-256 of each)'),
+  mailboxMessages: bi('Листи в поштовій скриньці (розмір, відправник, дата за листом; SHA-256 кожного)', 'Messages in the mailbox (size, sender, date as the message says; SHA-256 of each)'),
   archiveFiles: bi('Файли в архіві (розмір, зміна за архівом; SHA-256 кожного)', 'Files in the archive (size, last change as the archive says; SHA-256 of each)'),
   mailInline: bi('показано в тексті листа', 'shown in the message text'),
   docModified: bi('Змінено, за документом', 'Modified, as the document says'),

@@ -30,7 +30,7 @@ export interface ReportEvents {
   read(): AsyncIterable<ReportEvent> | Iterable<ReportEvent>;
 }
 
-/** A file an e-mail or a ZIP archive carries, as intake read it; its name is null in partner packages. */
+/** A file an e-mail or a ZIP archive carries, or a message a mailbox holds, as intake read it; its name is null in partner packages. */
 export interface ReportAttachment {
   name: string | null;
   mediaType: string | null;
@@ -39,6 +39,9 @@ export interface ReportAttachment {
   inline: boolean;
   /** Archives only, as the archive gives it. */
   modifiedAt?: string;
+  /** Mailboxes only: the message's sender (null in partner packages) and Date. */
+  from?: string | null;
+  sentAt?: string | null;
 }
 
 /** One evidence item: one page of the report. */

@@ -182,6 +182,10 @@ describe('report.html', () => {
     const plain = (await html(model(header({ timestamp: true }), () => [zip]))).text.replace(/<[^>]+>/g, '');
     for (const shown of ['Файли в архіві', 'Files in the archive', 'DCIM/Camera/IMG_20251104_030507.jpg (715 байтів / bytes, 2025-11-04T03:05:07Z)', file.sha256]) expect(plain).toContain(shown);
     expect(plain).not.toContain('Files in the message');
+    zip.mediaType = 'application/mbox';
+    zip.extracted.document!.attachments = [{ name: 'Свідчення.eml', mediaType: 'message/rfc822', sizeBytes: 2168, sha256: file.sha256, inline: false, from: 'Олена Коваль <olena@example.org>', sentAt: '2025-11-04T01:12:07.000Z' }];
+    const mailbox = (await html(model(header({ timestamp: true }), () => [zip]))).text.replace(/<[^>]+>/g, '');
+    for (const shown of ['Messages in the mailbox', 'Свідчення.eml (message/rfc822, 2', 'KiB), Олена Коваль &lt;olena@example.org&gt;, 2025-11-04T01:12:07.000Z)']) expect(mailbox).toContain(shown);
   });
 
   it("shows a saved web page's address as text, never as a link; a partner copy has none", async () => {

@@ -106,9 +106,9 @@ const noneLine = (): Line => biSpans(LABELS.none, { tone: 'muted' });
 /** The header fields' own names: the same in both languages. */
 const RECIPIENT_KINDS = { to: 'To:', cc: 'Cc:', bcc: 'Bcc:' } as const;
 
-/** A file an e-mail or archive carries: its name (none in a partner copy), declared type, size, an archive's time of its last change and whether it is shown inline; then its SHA-256. */
+/** A file an e-mail or archive carries: its name (none in a partner copy), declared type, size, an archive's time of its last change, a mailbox message's sender and date, and whether it is shown inline; then its SHA-256. */
 function attachmentLines(file: ReportAttachment, opts: ViewOptions): Line[] {
-  const facts = [file.mediaType, formatBytes(file.sizeBytes), file.modifiedAt].filter((fact): fact is string => !!fact).join(', ');
+  const facts = [file.mediaType, formatBytes(file.sizeBytes), file.modifiedAt, file.from, file.sentAt].filter((fact): fact is string => !!fact).join(', ');
   return [
     [
       ...(file.name ? [sp(untrusted(file.name, opts), { untrusted: true }), sp(' ')] : []),
@@ -306,7 +306,10 @@ export function itemSections(item: ReportItem, header: ReportHeader, opts: ViewO
       if (recipients.length) {
         inFile.push({ label: LABELS.mailRecipients, lines: recipients.map(({ kind, address }) => [sp(`${RECIPIENT_KINDS[kind]} `, { tone: 'muted' }), sp(untrusted(address, opts), { untrusted: true })]) });
       }
-      if (d.attachments?.length) inFile.push({ label: mail ? LABELS.mailAttachments : LABELS.archiveFiles, lines: d.attachments.flatMap((file) => attachmentLines(file, opts)) });
+      if (d.attachments?.length) {
+        const label = mail ? LABELS.mailAttachments : item.mediaType === 'application/mbox' ? LABELS.mailboxMessages : LABELS.archiveFiles;
+        inFile.push({ label, lines: d.attachments.flatMap((file) => attachmentLines(file, opts)) });
+      }
     }
   }
   if (!inFile.length) inFile.push({ label: LABELS.extracted, lines: [biSpans(LABELS.extractedNone, { tone: 'muted' })] });
