@@ -82,6 +82,20 @@ describe('readMailboxMessages', () => {
     ]);
   });
 
+  it('lists at most 1,000 messages and counts the rest; the last is whole to the end of the file', async () => {
+    const messages = Array.from({ length: 1005 }, (_, i) => `From - Tue Nov  4 01:12:07 2025\nSubject: ${i}\n\nbody ${i}\n`).join('\n');
+    const file = scratch.write('many.mbox', Buffer.from(messages));
+    const read = await withHandle(file, readMailboxMessages);
+    expect(read.attachments).toHaveLength(1000);
+    expect(read.attachments!.at(-1)).toMatchObject({ name: '999.eml', sizeBytes: 'Subject: 999\n\nbody 999\n'.length });
+    expect(read.notes).toEqual([
+      "Mailbox (mbox): 1005 messages; each is listed as a file it holds, and none is read as the file's own",
+      `Mailbox (mbox): the first 1000 messages are listed (at most 1000, and ${1024 ** 3} bytes hashed when a mailbox arrives)`,
+    ]);
+    const few = await withHandle(scratch.write('few.mbox', Buffer.from(messages.slice(0, messages.indexOf('From', 200)))), readMailboxMessages);
+    expect(few.attachments!.map((message) => message.sizeBytes)).toEqual(['Subject: 0\n\nbody 0\n'.length, 'Subject: 1\n\nbody 1\n'.length, 'Subject: 2\n\nbody 2\n'.length, 'Subject: 3\n\nbody 3\n'.length]);
+  });
+
   it('gives back each listed message byte for byte, and nothing for a hash no message has', async () => {
     const path = fixture('mailbox.mbox');
     const listed = (await withHandle(path, readMailboxMessages)).attachments!;

@@ -38,25 +38,33 @@ export interface MailboxCount {
 
 /** Counts the separator lines in the first `limit` bytes of the file, stopping once `stopAt` are found. */
 export async function countMailboxMessages(handle: FileHandle, size: number, limit = MAILBOX_COUNTED_WITHIN, stopAt = Infinity): Promise<MailboxCount> {
-  const { starts, complete } = await separatorLines(handle, size, limit, stopAt);
-  return { count: starts.length, second: starts[1] ?? null, complete };
+  const { starts, count, complete } = await separatorLines(handle, size, limit, stopAt, 2);
+  return { count, second: starts[1] ?? null, complete };
 }
 
-/** Where each separator line starts in the first `limit` bytes, up to `stopAt` of them; `complete` when the whole file was scanned. */
-async function separatorLines(handle: FileHandle, size: number, limit: number, stopAt = Infinity): Promise<{ starts: number[]; complete: boolean }> {
+/**
+ * The separator lines in the first `limit` bytes, up to `stopAt` of them: how many, and where the
+ * first `keep` start (a mailbox of millions of short messages is counted, not held);
+ * `complete` when the whole file was scanned.
+ */
+async function separatorLines(handle: FileHandle, size: number, limit: number, stopAt: number, keep: number): Promise<{ starts: number[]; count: number; complete: boolean }> {
   const end = Math.min(size, limit);
   const buffer = Buffer.alloc(CHUNK + 256);
   const starts: number[] = [];
+  let count = 0;
+  const found = (start: number) => {
+    if (count++ < keep) starts.push(start);
+  };
   // Each chunk is read with the 256 bytes after it, so a separator line across the cut is whole.
-  for (let at = 0; at < end && starts.length < stopAt; at += CHUNK) {
+  for (let at = 0; at < end && count < stopAt; at += CHUNK) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
     const bytes = buffer.subarray(0, bytesRead);
-    if (at === 0 && isSeparator(bytes, 0)) starts.push(0);
-    for (let i = bytes.indexOf(LINE_START); i >= 0 && i < Math.min(CHUNK, end - at) && starts.length < stopAt; i = bytes.indexOf(LINE_START, i + 1)) {
-      if (isSeparator(bytes, i + 1)) starts.push(at + i + 1);
+    if (at === 0 && isSeparator(bytes, 0)) found(0);
+    for (let i = bytes.indexOf(LINE_START); i >= 0 && i < Math.min(CHUNK, end - at) && count < stopAt; i = bytes.indexOf(LINE_START, i + 1)) {
+      if (isSeparator(bytes, i + 1)) found(at + i + 1);
     }
   }
-  return { starts, complete: end === size && starts.length < stopAt };
+  return { starts, count, complete: end === size && count < stopAt };
 }
 
 function isSeparator(bytes: Buffer, at: number): boolean {
@@ -98,7 +106,7 @@ export async function readMailboxMessages(handle: FileHandle, size: number, limi
   notes.push(`Mailbox (mbox): ${counted}; each is listed as a file it holds, and none is read as the file's own`);
   const files: MessageAttachment[] = [];
   let hashed = 0;
-  for (const range of messages.ranges.slice(0, MAX_LISTED)) {
+  for (const range of messages.ranges) {
     const length = range.stop - range.start;
     if (hashed + length > limits.hashedBytes) break;
     hashed += length;
@@ -121,7 +129,7 @@ export async function takeMailboxMessage<T extends { sha256: string; discard(): 
   const handle = await open(filePath, 'r');
   let ranges: MessageRange[];
   try {
-    ranges = (await messageRanges(handle, (await handle.stat()).size)).ranges.slice(0, MAX_LISTED);
+    ({ ranges } = await messageRanges(handle, (await handle.stat()).size));
   } finally {
     await handle.close();
   }
@@ -141,10 +149,10 @@ interface MessageRange {
   stop: number;
 }
 
-/** Each message's bytes in the mailbox (the last one found left out when the scan stopped short of the file's end). */
+/** The first MAX_LISTED messages' bytes in the mailbox (the last one found left out when the scan stopped short of the file's end), and how many there are. */
 async function messageRanges(handle: FileHandle, size: number): Promise<{ ranges: MessageRange[]; count: number; complete: boolean }> {
-  const { starts, complete } = await separatorLines(handle, size, MAILBOX_COUNTED_WITHIN);
-  const ends = [...starts.slice(1), ...(complete ? [size] : [])];
+  const { starts, count, complete } = await separatorLines(handle, size, MAILBOX_COUNTED_WITHIN, Infinity, MAX_LISTED + 1);
+  const ends = [...starts.slice(1), ...(complete && count === starts.length ? [size] : [])].slice(0, MAX_LISTED);
   const ranges: MessageRange[] = [];
   const around = Buffer.alloc(2 + 1024);
   for (const [i, stop] of ends.entries()) {
@@ -153,17 +161,15 @@ async function messageRanges(handle: FileHandle, size: number): Promise<{ ranges
     const lineEnd = around.subarray(0, bytesRead).indexOf(0x0a);
     const start = lineEnd < 0 ? Math.min(size, starts[i]! + bytesRead) : starts[i]! + lineEnd + 1;
     // The empty line before the next separator (or the file's end) is the mailbox's, not the message's.
+    // (Its last line feed and the one before it: the separator line's own when the message is one byte.)
     let end = stop;
-    if (end - start >= 2) {
+    if (end > start) {
       await handle.read(around, 0, 2, end - 2);
       if (around[0] === 0x0a && around[1] === 0x0a) end -= 1;
-    } else if (end - start === 1 && stop > 0) {
-      await handle.read(around, 0, 1, end - 1);
-      if (around[0] === 0x0a && start > 0) end -= 1;
     }
-    ranges.push({ start, stop: Math.max(start, end) });
+    ranges.push({ start, stop: end });
   }
-  return { ranges, count: starts.length, complete };
+  return { ranges, count, complete };
 }
 
 /** A message's entry: its header read (within its first 64 KiB), its bytes hashed. */
