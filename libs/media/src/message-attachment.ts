@@ -1,6 +1,7 @@
-// A file an e-mail, an Outlook message or a ZIP archive carries (or a message a mailbox holds), taken out of it again: for
-// submitting it as an item of its own. Found by the SHA-256 the item's reading listed it with, so
-// what comes out is exactly what was listed (and hashed) when the item arrived, or nothing.
+// A file an e-mail, an Outlook message or a ZIP archive carries (or a message a mailbox holds),
+// taken out of it again: for submitting it as an item of its own. Found by the SHA-256 the item's
+// reading listed it with, so what comes out is exactly what was listed (and hashed) when the item
+// arrived, or nothing.
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { CFB_SIGNATURE } from './compound-file.js';
@@ -24,11 +25,12 @@ export async function messageAttachmentBytes(filePath: string, sha256: string): 
 }
 
 /**
- * Hands the listed `file` of the message or archive at `filePath` to `take` (which stores it),
+ * Hands the listed `file` of the message, archive or mailbox at `filePath` to `take` (which stores it),
  * and gives back what `take` made of it when its SHA-256 is the listed one; null when the item
  * carries no such file (a result with other bytes is discarded). A message's file is decoded in
  * memory by `decode` (messages are read up to 64 MiB; the archive gives MetadataThreads.carried,
- * which parses the message in a thread); an archive's is streamed as it decompresses.
+ * which parses the message in a thread); an archive's is streamed as it decompresses, a mailbox's
+ * message as the mailbox holds it.
  */
 export async function takeCarriedFile<T extends { sha256: string; discard(): Promise<void> }>(
   filePath: string,
@@ -47,7 +49,6 @@ export async function takeCarriedFile<T extends { sha256: string; discard(): Pro
 }
 
 const MBOX_START = Buffer.from('From ', 'latin1');
-
 
 async function startsWith(filePath: string, signature: Buffer): Promise<boolean> {
   const handle = await open(filePath, 'r');

@@ -179,7 +179,8 @@ const NTFS_TIME_FIELD = 0x000a;
  */
 function modifiedAt(entry: yauzl.Entry): string {
   if (entry.extraFields.some((field) => field.id === UNIX_TIME_FIELD || field.id === NTFS_TIME_FIELD)) {
-    const instant = entry.getLastModDate();
+    // (UTC for the DOS fallback too, should the field not hold the modification time: the same on every server.)
+    const instant = entry.getLastModDate({ timezone: 'UTC' });
     if (!Number.isNaN(instant.getTime())) return instant.toISOString().replace('.000Z', 'Z');
   }
   return entry.getLastModDate({ timezone: 'UTC', forceDosFormat: true }).toISOString().slice(0, 19);
