@@ -92,6 +92,8 @@ describe('readMailboxMessages', () => {
       "Mailbox (mbox): 1005 messages; each is listed as a file it holds, and none is read as the file's own",
       `Mailbox (mbox): the first 1000 messages are listed (at most 1000, and ${1024 ** 3} bytes hashed when a mailbox arrives)`,
     ]);
+    // Taking one out stops scanning once the listed messages' ends are known; the last listed is whole.
+    expect((await takeMailboxMessage(file, read.attachments!.at(-1)!, collect))!.bytes.toString()).toBe('Subject: 999\n\nbody 999\n');
     const few = await withHandle(scratch.write('few.mbox', Buffer.from(messages.slice(0, messages.indexOf('From', 200)))), readMailboxMessages);
     expect(few.attachments!.map((message) => message.sizeBytes)).toEqual(['Subject: 0\n\nbody 0\n'.length, 'Subject: 1\n\nbody 1\n'.length, 'Subject: 2\n\nbody 2\n'.length, 'Subject: 3\n\nbody 3\n'.length]);
   });

@@ -129,7 +129,7 @@ export async function takeMailboxMessage<T extends { sha256: string; discard(): 
   const handle = await open(filePath, 'r');
   let ranges: MessageRange[];
   try {
-    ({ ranges } = await messageRanges(handle, (await handle.stat()).size));
+    ({ ranges } = await messageRanges(handle, (await handle.stat()).size, false));
   } finally {
     await handle.close();
   }
@@ -149,9 +149,13 @@ interface MessageRange {
   stop: number;
 }
 
-/** The first MAX_LISTED messages' bytes in the mailbox (the last one found left out when the scan stopped short of the file's end), and how many there are. */
-async function messageRanges(handle: FileHandle, size: number): Promise<{ ranges: MessageRange[]; count: number; complete: boolean }> {
-  const { starts, count, complete } = await separatorLines(handle, size, MAILBOX_COUNTED_WITHIN, Infinity, MAX_LISTED + 1);
+/**
+ * The first MAX_LISTED messages' bytes in the mailbox (the last one found left out when the scan
+ * stopped short of the file's end), and how many there are (unless `counted` is false: then the
+ * scan stops once the listed ones' ends are known).
+ */
+async function messageRanges(handle: FileHandle, size: number, counted = true): Promise<{ ranges: MessageRange[]; count: number; complete: boolean }> {
+  const { starts, count, complete } = await separatorLines(handle, size, MAILBOX_COUNTED_WITHIN, counted ? Infinity : MAX_LISTED + 1, MAX_LISTED + 1);
   const ends = [...starts.slice(1), ...(complete && count === starts.length ? [size] : [])].slice(0, MAX_LISTED);
   const ranges: MessageRange[] = [];
   const around = Buffer.alloc(2 + 1024);
