@@ -1053,7 +1053,7 @@ describe('evidence intake with a small upload limit (e2e)', () => {
     await waitProcessed(t, investigator, archive.body.id);
     const take = (index: number) => t.http.post(`/api/v1/evidence/${archive.body.id}/attachments/${index}`).set('Authorization', bearer(investigator)).send({});
     const before = await quietState(t);
-    expect(expectProblem(await take(1), 413).detail).toBe(`This file (${LIMIT + 1} bytes) is larger than this archive accepts (${LIMIT} bytes): nothing was stored`);
+    expect(expectProblem(await take(1), 413).detail).toBe(`This file (${LIMIT + 1} bytes) is larger than a submission may be (${LIMIT} bytes): nothing was stored`);
     await expectNothingStored(t, before, 2_000);
     expect((await take(0)).status).toBe(201);
   });

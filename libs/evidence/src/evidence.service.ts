@@ -344,10 +344,11 @@ export class EvidenceService implements OnApplicationShutdown {
   }
 
   /**
-   * Submits a file an e-mail, Outlook message or ZIP archive item carries as an item of its own in
-   * the same case, through the same intake as any submission: the `attachment`-th of the item's
-   * `extracted.document.attachments`, taken out of the stored original and found by the SHA-256 it
-   * was listed with, so the new item holds exactly the bytes read when the message arrived. Its
+   * Submits a file an e-mail, Outlook message or ZIP archive item carries (or a mailbox item's
+   * message) as an item of its own in the same case, through the same intake as any submission:
+   * the `attachment`-th of the item's `extracted.document.attachments`, taken out of the stored
+   * original and found by the SHA-256 it was listed with, so the new item holds exactly the bytes
+   * read when the message arrived. Its
    * evidence.submitted names the message (`details.extractedFrom`), and the message gets an
    * evidence.viewed (part "attachment") in the same transaction. The caller must be able to read
    * the message's bytes and submit to its case; `sourceType` defaults to the message's.
@@ -357,9 +358,9 @@ export class EvidenceService implements OnApplicationShutdown {
     await this.assertMaySubmit(actor, row.case_id);
     const file = row.extracted?.document?.attachments?.[attachment];
     if (!file) throw notFound(`File ${attachment} of this item's extracted.document.attachments (counted from 0)`);
-    // An archive's file may be larger than a submission may be (an archive is hashed up to 1 GiB).
+    // A ZIP's file may be larger than a submission may be (a ZIP is hashed up to 1 GiB).
     if (file.sizeBytes > this.config.maxUploadBytes) {
-      throw new DomainError('payload_too_large', `This file (${file.sizeBytes} bytes) is larger than this archive accepts (${this.config.maxUploadBytes} bytes): nothing was stored`);
+      throw new DomainError('payload_too_large', `This file (${file.sizeBytes} bytes) is larger than a submission may be (${this.config.maxUploadBytes} bytes): nothing was stored`);
     }
     const result = await this.store
       .withLocalFile(row.sha256, (path) =>

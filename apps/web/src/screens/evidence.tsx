@@ -277,10 +277,10 @@ function SubmitFile({ item, index, name, onSubmitted }: { item: Evidence; index:
 const RECIPIENT_KINDS = { to: 'To:', cc: 'Cc:', bcc: 'Bcc:' } as const;
 
 /**
- * The files an e-mail carries, each with its SHA-256, and the items of this case with the same
- * SHA-256 (one listing by hash: naming them records nothing, as a listing is no read of each).
+ * The files an e-mail, an Outlook message or a ZIP archive carries (or a mailbox's messages), each
+ * with its SHA-256, and the items of this case with the same SHA-256 (one listing by hash: naming
+ * them records nothing, as a listing is no read of each).
  */
-/** The files an e-mail, an Outlook message or a ZIP archive carries, with the items of the case that hold the same bytes. */
 function MessageFiles({ item }: { item: Evidence }) {
   const { t, bytes, instant } = useI18n();
   const { me } = useSession();
