@@ -7,9 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ZipArchive } from 'archiver';
 import { EXPECTED_METADATA } from './fixtures/media/expected-metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zipOf } from '../libs/media/src/test-support/archives.js';
 import { verifyReceipt, type CustodyEvent, type PublishedKey, type Receipt } from '../libs/custody-core/src/index.js';
 import { detailsOf, expectProblem, startTestApp, type TestApp, type TestUser } from './support/app.js';
 import {
@@ -1039,15 +1039,8 @@ describe('evidence intake with a small upload limit (e2e)', () => {
   });
 
   it("a file an archive holds that is over the limit: 413 when it is asked for, nothing stored; the archive's smaller file is taken", async () => {
-    const zip = new ZipArchive({ zlib: { level: 9 } });
-    const chunks: Buffer[] = [];
-    zip.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const ended = new Promise((resolve) => zip.on('end', resolve));
-    zip.append(Buffer.from('a note\n'), { name: 'note.txt' });
-    zip.append(Buffer.alloc(LIMIT + 1), { name: 'zeros.bin' });
-    await zip.finalize();
-    await ended;
-    const archive = await submit(t, investigator, caseId, Buffer.concat(chunks), { filename: 'small.zip' });
+    const zip = await zipOf([['note.txt', 'a note\n'], ['zeros.bin', Buffer.alloc(LIMIT + 1)]]);
+    const archive = await submit(t, investigator, caseId, zip, { filename: 'small.zip' });
     expect(archive.status, JSON.stringify(archive.body)).toBe(201);
     expect(archive.body.extracted.document.attachments.map((file: { sizeBytes: number }) => file.sizeBytes)).toEqual([7, LIMIT + 1]);
     await waitProcessed(t, investigator, archive.body.id);

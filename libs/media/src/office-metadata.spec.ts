@@ -1,25 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ZipArchive } from 'archiver';
 import { EXPECTED_METADATA } from '../../../test/fixtures/media/expected-metadata.js';
 import { readOfficeMetadata } from './office-metadata.js';
 import { readArchiveFiles } from './zip-archive.js';
+import { zipOf } from './test-support/archives.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 const scratch = scratchDir();
 afterAll(() => scratch.cleanup());
 
-/** A ZIP of these entries (deflated), written by archiver. */
-async function zipOf(entries: [string, string | Buffer][]): Promise<Buffer> {
-  const archive = new ZipArchive({ zlib: { level: 6 } });
-  const chunks: Buffer[] = [];
-  archive.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise((resolve) => archive.on('end', resolve));
-  for (const [name, content] of entries) archive.append(Buffer.from(content), { name });
-  await archive.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
 
 const core = (inner: string) =>
   `<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/">${inner}</cp:coreProperties>`;

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ZipArchive } from 'archiver';
 import { takeCarriedFile } from './message-attachment.js';
 import { readArchiveFiles } from './zip-archive.js';
+import { collect, zipOf } from './test-support/archives.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 const scratch = scratchDir();
@@ -20,26 +20,7 @@ interface PythonReading {
 const python = (name: string): PythonReading[] => JSON.parse(readFileSync(fixture(`${name}.python-zipfile.json`), 'utf8'));
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-/** A ZIP of these entries, written by archiver (deflated unless `store`). */
-async function zipOf(entries: [string, string | Buffer][], store = false): Promise<Buffer> {
-  const archive = new ZipArchive({ zlib: { level: 6 }, store });
-  const chunks: Buffer[] = [];
-  archive.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise((resolve) => archive.on('end', resolve));
-  for (const [name, content] of entries) archive.append(Buffer.from(content), { name, date: new Date('2025-11-04T03:05:08Z') });
-  await archive.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
 
-/** What the store does with a file taken out: its bytes and their SHA-256, and whether it was discarded. */
-async function collect(source: Readable) {
-  const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(chunk as Buffer);
-  const bytes = Buffer.concat(chunks);
-  const result = { bytes, sha256: sha256(bytes), discarded: false, discard: async () => void (result.discarded = true) };
-  return result;
-}
 
 describe('readArchiveFiles', () => {
   it("lists a phone export's files as Python's zipfile reads them: names, sizes, SHA-256 of what decompresses, times", async () => {
