@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -6,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { countMailboxMessages, isMailbox, readMailboxMessages, takeMailboxMessage } from './mailbox.js';
 import { takeCarriedFile } from './message-attachment.js';
 import { sniffMediaType } from './sniff.js';
+import { collect } from './test-support/archives.js';
 import { fixture, scratchDir } from './test-support/fixtures.js';
 
 const scratch = scratchDir();
@@ -33,6 +33,11 @@ describe('countMailboxMessages', () => {
     expect(await count(fixture('tip-outlook-express.eml'))).toEqual({ count: 1, second: null, complete: true });
     expect(await count(fixture('tip.eml'))).toEqual({ count: 0, second: null, complete: true });
     for (const name of ['tip-outlook-express.eml', 'tip.eml']) expect(await withHandle(fixture(name), isMailbox), name).toBe(false);
+    // An e-mail that quotes a mailbox in its text (two separator lines, but not on its first line) is no mailbox either.
+    const quoting = scratch.write('quoting.eml', Buffer.from(`${readFileSync(fixture('tip.eml'), 'latin1')}\nFrom - Tue Nov  4 01:12:07 2025\nSubject: a\n\nFrom - Tue Nov  4 01:12:08 2025\nSubject: b\n`, 'latin1'));
+    expect((await count(quoting)).count).toBe(2);
+    expect(await withHandle(quoting, isMailbox)).toBe(false);
+    expect(await sniffMediaType(quoting)).toBe('message/rfc822');
   });
 
   it('counts a separator line across the cut between two reads, and not a line of text that starts "From "', async () => {
@@ -119,14 +124,6 @@ describe('readMailboxMessages', () => {
   });
 });
 
-/** What the store does with a file taken out: its bytes and their SHA-256, and whether it was discarded. */
-async function collect(source: Readable) {
-  const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(chunk as Buffer);
-  const bytes = Buffer.concat(chunks);
-  const result = { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), discarded: false, discard: async () => void (result.discarded = true) };
-  return result;
-}
 
 describe('a mailbox as a file', () => {
   it('is sniffed as application/mbox; an e-mail saved with one separator line stays an e-mail', async () => {

@@ -71,8 +71,14 @@ function isSeparator(bytes: Buffer, at: number): boolean {
   return SEPARATOR.test(bytes.toString('latin1', at, Math.min(bytes.length, at + 120)));
 }
 
-/** Whether a file that begins as an e-mail is a mailbox: a second separator line within MAILBOX_DECIDED_WITHIN. */
+/**
+ * Whether the file is a mailbox: its first line is a separator line and a second one follows
+ * within MAILBOX_DECIDED_WITHIN. Any other file is turned away by its first line, unscanned.
+ */
 export async function isMailbox(handle: FileHandle, size: number): Promise<boolean> {
+  const first = Buffer.alloc(120);
+  const { bytesRead } = await handle.read(first, 0, first.length, 0);
+  if (!isSeparator(first.subarray(0, bytesRead), 0)) return false;
   return (await countMailboxMessages(handle, size, MAILBOX_DECIDED_WITHIN, 2)).count >= 2;
 }
 

@@ -39,7 +39,7 @@ export async function takeCarriedFile<T extends { sha256: string; discard(): Pro
   decode: (filePath: string, sha256: string) => Promise<Buffer | null> = messageAttachmentBytes,
 ): Promise<T | null> {
   if (await startsWith(filePath, ZIP_SIGNATURE)) return takeArchiveFile(filePath, file, take);
-  if ((await startsWith(filePath, MBOX_START)) && (await isMailboxFile(filePath))) return takeMailboxMessage(filePath, file, take);
+  if (await isMailboxFile(filePath)) return takeMailboxMessage(filePath, file, take);
   const bytes = await decode(filePath, file.sha256);
   if (!bytes) return null;
   const result = await take(Readable.from([bytes]));
@@ -47,8 +47,6 @@ export async function takeCarriedFile<T extends { sha256: string; discard(): Pro
   await result.discard();
   return null;
 }
-
-const MBOX_START = Buffer.from('From ', 'latin1');
 
 async function startsWith(filePath: string, signature: Buffer): Promise<boolean> {
   const handle = await open(filePath, 'r');

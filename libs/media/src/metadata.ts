@@ -427,9 +427,9 @@ function readDocument(filePath: string, { container, handle, size, head }: Probe
   return null;
 }
 
-/** An e-mail or saved page; or, for a file that begins with a separator line and has more, a mailbox: its messages listed, none read as the file's own. */
+/** An e-mail or saved page; or a mailbox (isMailbox): its messages listed, none read as the file's own. */
 async function readMessageOrMailbox(head: Buffer, handle: FileHandle, size: number): Promise<PdfMetadata | null> {
-  if (head.toString('latin1', 0, 5) === 'From ' && (await isMailbox(handle, size))) return readMailboxMessages(handle, size);
+  if (await isMailbox(handle, size)) return readMailboxMessages(handle, size);
   return readEmailMetadata(head, head.length === size, { handle, size });
 }
 
