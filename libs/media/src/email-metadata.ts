@@ -104,15 +104,18 @@ export async function headerBlockOf(handle: FileHandle, size: number): Promise<H
  * Snapshot-Content-Location). Only an http(s) address: Word's "single file web page" names the
  * document's own file there (file:///C:/Users/...), which is no page it was saved from.
  */
-function firstPartLocation(head: Buffer, header: Buffer): string | null {
+async function firstPartLocation(head: Buffer, header: Buffer): Promise<string | null> {
   const text = head.toString('latin1');
   const boundary = /boundary\s*=\s*(?:"([^"\r\n]+)"|([^\s;]+))/i.exec(header.toString('latin1'));
   if (!boundary) return null;
-  const start = text.indexOf(`\n--${boundary[1] ?? boundary[2]}`, header.length);
-  if (start < 0) return null;
-  const partHeader = text.slice(start).split(/\r?\n\r?\n/, 1)[0]!.replace(/\r?\n[ \t]+/g, ' ');
-  const location = /^Content-Location[ \t]*:[ \t]*(\S+)/im.exec(partHeader)?.[1];
-  return location && /^https?:\/\//i.test(location) ? Buffer.from(location, 'latin1').toString('utf8') : null;
+  const delimiter = text.indexOf(`\n--${boundary[1] ?? boundary[2]}`, header.length);
+  const start = delimiter < 0 ? -1 : text.indexOf('\n', delimiter + 1) + 1;
+  if (start <= 0) return null;
+  // The part's header block, read (unfolded) as any header block is.
+  const fields = await headerFields(head.subarray(start, start + text.slice(start).split(/\r?\n\r?\n/, 1)[0]!.length));
+  const value = Object.entries(fields).find(([name]) => name.toLowerCase() === 'content-location')?.[1];
+  const location = (Array.isArray(value) ? value[0] : value)?.trim().split(/\s/, 1)[0];
+  return location && /^https?:\/\//i.test(location) ? location : null;
 }
 
 /** An e-mail up to this size is parsed whole (recipients, attachments); a larger one by its header block only, with a note. */
@@ -137,7 +140,7 @@ export async function readEmailMetadata(head: Buffer, wholeFile: boolean, file?:
     title: facts.title,
     author: facts.author,
     creator: facts.creator,
-    ...(kind === WEB_ARCHIVE_MEDIA_TYPE ? { savedFrom: facts.savedFrom ?? firstPartLocation(head.subarray(0, HEAD_BYTES), block.header) } : {}),
+    ...(kind === WEB_ARCHIVE_MEDIA_TYPE ? { savedFrom: facts.savedFrom ?? (await firstPartLocation(head.subarray(0, HEAD_BYTES), block.header)) } : {}),
     ...(kind === EMAIL_MEDIA_TYPE && file ? await messageParts(file.handle, file.size, label, notes) : {}),
     createdAt: facts.sent?.capturedAt ?? null,
     createdAtOffset: facts.sent?.capturedAtOffset ?? null,

@@ -1,7 +1,7 @@
 // The body of one metadata thread (metadata-threads.ts starts it): sniffs the media type and reads
 // the embedded metadata of one file per message, one at a time, and posts both back; or takes a
-// file a message carries out of it. A file that
-// stalls the readers stalls only this thread, which its parent terminates when the time is up.
+// file a message carries out of it. A file that stalls the readers stalls only this thread, which
+// its parent terminates when the time is up.
 // Image headers that need libvips are asked of the parent: no native code is loaded here.
 import { parentPort } from 'node:worker_threads';
 import type { ImageHeader } from './image-header.js';
